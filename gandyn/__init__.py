@@ -1,0 +1,38 @@
+"""gandyn: theory and training dynamics of generative adversarial networks, in NumPy.
+
+Submodules are imported on first use, so ``import gandyn`` is cheap and never
+pulls in matplotlib::
+
+    >>> import gandyn
+    >>> gandyn.nn.MLP((2, 3, 1), ("relu", "identity")).layout.size
+    13
+
+Modules (one concept each):
+
+``layout``  flat parameter vectors and named zero-copy views
+``nn``      MLP forward and hand-written backward pass, with a population axis
+``losses``  GAN losses on logits (Goodfellow et al. 2014, eq. 1)
+``optim``   SGD, momentum and Adam as ``(init, update)`` pairs on flat vectors
+``rng``     named, independent random streams from one seed (NEP/SPEC 7)
+``gan``     one discriminator step and one generator step of Algorithm 1
+``plotting`` figures (imports matplotlib; load it only to draw)
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = {
+    "layout", "nn", "losses", "optim", "rng", "gan", "io", "demo", "plotting", "cli",
+}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'gandyn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _SUBMODULES)

@@ -1,0 +1,1 @@
+"""Subcommands of the ``gandyn`` CLI, one module each (see :mod:`gandyn.cli`)."""

@@ -1,0 +1,170 @@
+"""A GAN of two MLPs and one iteration of Algorithm 1 (Goodfellow et al. 2014).
+
+The discriminator outputs a logit ``l(x)``, ``D(x) = sigma(l(x))``. Each player
+minimises its own loss (:mod:`gandyn.losses`): D the cross-entropy ``-V(D, G)``,
+G either the minimax loss ``E log(1 - D(G(z)))`` or the non-saturating
+``-E log D(G(z))``. Their gradients are formed here by the hand-written
+backward passes of :mod:`gandyn.nn`; the optimizers of :mod:`gandyn.optim` then
+descend them, so no update is written twice.
+
+Both steps work on a population: ``theta (P, n)`` with inputs ``(P, m, d)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from gandyn import losses
+from gandyn.nn import MLP
+from gandyn.optim import Optimizer
+from gandyn.rng import as_rng
+
+__all__ = ["GAN", "Run", "LATENTS"]
+
+LATENTS = ("uniform", "normal")
+
+
+@dataclass(frozen=True)
+class GAN:
+    """Generator ``G: R^{d_z} -> R^{d_x}`` and discriminator ``D: R^{d_x} -> logit``.
+
+    Parameters
+    ----------
+    G, D : MLP
+        ``G.sizes[-1] == D.sizes[0]`` and ``D.sizes[-1] == 1``.
+    g_loss : {'nonsat', 'minimax'}
+        The generator's loss.
+    latent : {'uniform', 'normal'}
+        ``z ~ U(-1, 1)^{d_z}`` (the talk's ``sample_Z``) or ``N(0, I)``.
+    """
+
+    G: MLP
+    D: MLP
+    g_loss: str = "nonsat"
+    latent: str = "uniform"
+    _g_loss_fn: Callable = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.G.sizes[-1] != self.D.sizes[0]:
+            raise ValueError(f"G outputs {self.G.sizes[-1]} features but D takes {self.D.sizes[0]}")
+        if self.D.sizes[-1] != 1:
+            raise ValueError(f"D must output one logit, has {self.D.sizes[-1]} outputs")
+        if self.D.activations[-1] != "identity":
+            raise ValueError("D's last activation must be 'identity' (it outputs a logit)")
+        if self.latent not in LATENTS:
+            raise ValueError(f"unknown latent {self.latent!r}; choose from {', '.join(LATENTS)}")
+        object.__setattr__(self, "_g_loss_fn", losses.g_loss(self.g_loss))
+
+    @property
+    def z_dim(self) -> int:
+        return self.G.sizes[0]
+
+    def sample_z(self, rng, m: int, population: int | None = None) -> np.ndarray:
+        """Latent noise, shape ``(m, d_z)`` or ``(P, m, d_z)``, in G's dtype."""
+        rng = as_rng(rng)
+        shape = ((m, self.z_dim) if population is None else (population, m, self.z_dim))
+        if self.latent == "uniform":
+            z = rng.uniform(-1.0, 1.0, size=shape)
+        else:
+            z = rng.standard_normal(size=shape)
+        return z.astype(self.G.dtype, copy=False)
+
+    def d_loss_grad(self, theta_g, theta_d, x_real, z, grad=None):
+        """D's loss ``-V`` on a minibatch and its gradient w.r.t. ``theta_d``.
+
+        D runs once on real and generated samples stacked along the batch axis,
+        so each layer is one GEMM. G's backward pass is not run.
+
+        Returns ``(loss, grad_d, logit_real, logit_fake)``.
+        """
+        x_fake = self.G(theta_g, z)
+        x_real = np.asarray(x_real, dtype=self.D.dtype)
+        if x_real.ndim < x_fake.ndim:  # one real batch shared by a population
+            x_real = np.broadcast_to(x_real, x_fake.shape[:-2] + x_real.shape)
+        m = x_real.shape[-2]
+        hs = self.D.forward(theta_d, np.concatenate([x_real, x_fake], axis=-2))
+        logits = hs[-1][..., 0]
+        loss, g_real, g_fake = losses.d_loss(logits[..., :m], logits[..., m:])
+        g_out = np.concatenate([g_real, g_fake], axis=-1)[..., None]
+        grad, _ = self.D.backward(theta_d, hs, g_out, params=True, inputs=False, grad=grad)
+        return loss, grad, logits[..., :m], logits[..., m:]
+
+    def g_loss_grad(self, theta_g, theta_d, z, grad=None):
+        """G's loss on a minibatch of noise and its gradient w.r.t. ``theta_g``.
+
+        Chain rule through D by its backward pass w.r.t. the input only (no
+        weight gradients of D are formed), then G's backward pass.
+
+        Returns ``(loss, grad_g, logit_fake)``.
+        """
+        hs_g = self.G.forward(theta_g, z)
+        hs_d = self.D.forward(theta_d, hs_g[-1])
+        logit = hs_d[-1][..., 0]
+        loss, g_logit = self._g_loss_fn(logit)
+        _, g_x = self.D.backward(theta_d, hs_d, g_logit[..., None], params=False, inputs=True)
+        grad, _ = self.G.backward(theta_g, hs_g, g_x, params=True, inputs=False, grad=grad)
+        return loss, grad, logit
+
+    def d_prob(self, theta_d, x) -> np.ndarray:
+        """``D(x) = sigma(l(x))``, shape ``x.shape[:-1]``."""
+        return losses.sigmoid(self.D(theta_d, x)[..., 0])
+
+
+@dataclass
+class Run:
+    """Everything that changes during training: parameters, optimizer states,
+    random streams, iteration count. Algorithm 1 of Goodfellow et al. 2014 is
+    :meth:`step`.
+
+    ``sample_real(rng, m)`` draws a minibatch of data. Randomness comes from two
+    named streams, ``data`` (real minibatches) and ``latent`` (noise), so extra
+    evaluation that draws from other streams never changes the run.
+    """
+
+    gan: GAN
+    opt_g: Optimizer
+    opt_d: Optimizer
+    theta_g: np.ndarray
+    theta_d: np.ndarray
+    sample_real: Callable[[np.random.Generator, int], np.ndarray]
+    rng_data: np.random.Generator
+    rng_latent: np.random.Generator
+    batch: int = 64
+    k: int = 1
+    it: int = 0
+    state_g: Any = None
+    state_d: Any = None
+
+    def __post_init__(self):
+        if self.k < 1:
+            raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {self.k}")
+        if self.batch < 1:
+            raise ValueError(f"batch must be >= 1, got {self.batch}")
+        if self.state_g is None:
+            self.state_g = self.opt_g.init(self.theta_g)
+        if self.state_d is None:
+            self.state_d = self.opt_d.init(self.theta_d)
+        self._grad_g = np.empty_like(self.theta_g)
+        self._grad_d = np.empty_like(self.theta_d)
+
+    @property
+    def population(self) -> int | None:
+        return None if self.theta_g.ndim == 1 else self.theta_g.shape[0]
+
+    def step(self) -> tuple[np.ndarray, np.ndarray]:
+        """One iteration: ``k`` discriminator steps, each on a fresh real minibatch
+        and fresh noise, then one generator step on fresh noise. Returns the last
+        D loss and the G loss (before their updates)."""
+        gan, m, P = self.gan, self.batch, self.population
+        for _ in range(self.k):
+            x = self.sample_real(self.rng_data, m)
+            z = gan.sample_z(self.rng_latent, m, P)
+            loss_d, gd, _, _ = gan.d_loss_grad(self.theta_g, self.theta_d, x, z, grad=self._grad_d)
+            self.state_d = self.opt_d.update(self.theta_d, gd, self.state_d)
+        z = gan.sample_z(self.rng_latent, m, P)
+        loss_g, gg, _ = gan.g_loss_grad(self.theta_g, self.theta_d, z, grad=self._grad_g)
+        self.state_g = self.opt_g.update(self.theta_g, gg, self.state_g)
+        self.it += 1
+        return loss_d, loss_g

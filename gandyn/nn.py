@@ -1,0 +1,296 @@
+"""Multilayer perceptrons on flat parameter vectors, with a hand-written backward pass.
+
+Each activation's forward and backward sit side by side; so do the MLP's.
+The forward pass keeps each layer's output ``h_l``; every supported activation's
+derivative is a function of its output, so nothing else needs storing.
+
+Shapes
+------
+single model      ``theta (n,)``,    ``x (m, d)``     -> output ``(m, d_out)``
+population of P   ``theta (P, n)``,  ``x (P, m, d)``  -> output ``(P, m, d_out)``
+(``x (m, d)`` with ``theta (P, n)`` feeds the same batch to every model.)
+
+Layer ``l`` (1-based, as in the talk's ``D_W1, D_b1``) computes
+``a_l = h_{l-1} W_l + b_l``, ``h_l = act_l(a_l)``, with ``W_l`` of shape
+``(d_{l-1}, d_l)`` and ``b_l`` of shape ``(1, d_l)``. Backpropagation
+(Rumelhart, Hinton & Williams 1986) gives, for ``g_l = dL/da_l``:
+``dL/dW_l = h_{l-1}^T g_l``, ``dL/db_l = sum_batch g_l``,
+``dL/dh_{l-1} = g_l W_l^T``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import sqrt
+from typing import Callable, NamedTuple
+
+import numpy as np
+from scipy.special import expit
+
+from gandyn.layout import Layout
+from gandyn.rng import as_rng
+
+__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS"]
+
+
+# --- activations: forward (in place on the pre-activation) and backward (from the output)
+
+
+class Activation(NamedTuple):
+    forward: Callable[[np.ndarray], np.ndarray]
+    #: backward(g, h, inplace) -> dL/da given g = dL/dh and the output h;
+    #: may overwrite g when ``inplace`` is true.
+    backward: Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
+
+
+def _identity_fwd(a):
+    return a
+
+
+def _identity_bwd(g, h, inplace):
+    return g
+
+
+def _relu_fwd(a):
+    return np.maximum(a, 0, out=a)
+
+
+def _relu_bwd(g, h, inplace):
+    # relu'(a) = 1[a > 0] = 1[h > 0]
+    return np.multiply(g, h > 0, out=g if inplace else None)
+
+
+def _tanh_fwd(a):
+    return np.tanh(a, out=a)
+
+
+def _tanh_bwd(g, h, inplace):
+    # tanh'(a) = 1 - tanh(a)^2 = 1 - h^2
+    d = np.multiply(h, h)
+    np.subtract(1, d, out=d)
+    return np.multiply(g, d, out=g if inplace else d)
+
+
+def _sigmoid_fwd(a):
+    return expit(a, out=a)
+
+
+def _sigmoid_bwd(g, h, inplace):
+    # sigma'(a) = sigma(a) (1 - sigma(a)) = h (1 - h)
+    d = np.subtract(1, h)
+    d *= h
+    return np.multiply(g, d, out=g if inplace else d)
+
+
+def _leaky_relu(slope: float) -> Activation:
+    def fwd(a):
+        # h = a for a > 0, slope * a otherwise (Maas, Hannun & Ng 2013)
+        return np.multiply(a, slope, out=a, where=a < 0)
+
+    def bwd(g, h, inplace):
+        # slope > 0, so sign(h) = sign(a): derivative 1 for h > 0, slope otherwise
+        out = g if inplace else g.copy()
+        return np.multiply(out, slope, out=out, where=h <= 0)
+
+    return Activation(fwd, bwd)
+
+
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "tanh", "sigmoid")
+
+_FIXED = {
+    "identity": Activation(_identity_fwd, _identity_bwd),
+    "relu": Activation(_relu_fwd, _relu_bwd),
+    "tanh": Activation(_tanh_fwd, _tanh_bwd),
+    "sigmoid": Activation(_sigmoid_fwd, _sigmoid_bwd),
+}
+
+
+def _activation(name: str, slope: float) -> Activation:
+    if name == "leaky_relu":
+        return _leaky_relu(slope)
+    try:
+        return _FIXED[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}") from None
+
+
+# --- initializers
+
+
+def _xavier_talk(rng, fan_in, fan_out, size, dtype):
+    """Normal, std = 1/sqrt(fan_in/2): the talk's ``xavier_init`` (wiseodd/generative-models,
+    vanilla_gan/gan_tensorflow.py), i.e. He et al. 2015, eq. 10."""
+    std = 1.0 / sqrt(fan_in / 2.0)
+    return rng.normal(0.0, std, size=size).astype(dtype, copy=False)
+
+
+def _glorot_uniform(rng, fan_in, fan_out, size, dtype):
+    """Uniform on [-r, r], r = sqrt(6/(fan_in+fan_out)): Glorot & Bengio 2010, eq. 16."""
+    r = sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-r, r, size=size).astype(dtype, copy=False)
+
+
+INITIALIZERS = {"xavier_talk": _xavier_talk, "glorot_uniform": _glorot_uniform}
+
+
+# --- the MLP
+
+
+def _swap(a: np.ndarray) -> np.ndarray:
+    return a.swapaxes(-1, -2)
+
+
+@dataclass(frozen=True)
+class MLP:
+    """A fully connected network on a flat parameter vector.
+
+    Parameters
+    ----------
+    sizes : tuple of int
+        Layer widths ``(d_0, d_1, ..., d_L)``; ``d_0`` is the input dimension.
+    activations : tuple of str
+        One per layer (``L`` names) from :data:`ACTIVATIONS`.
+    dtype : numpy dtype
+        ``float64`` for theory, ``float32`` for MNIST.
+    slope : float
+        Negative-side slope of ``leaky_relu`` (0 < slope < 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = MLP((3, 4, 1), ("relu", "identity"))
+    >>> theta = net.init(np.random.default_rng(0))
+    >>> x = np.ones((5, 3))
+    >>> hs = net.forward(theta, x)
+    >>> grad, gx = net.backward(theta, hs, np.ones((5, 1)), inputs=True)
+    >>> grad.shape, gx.shape
+    ((21,), (5, 3))
+    """
+
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    dtype: type = np.float64
+    slope: float = 0.2
+    layout: Layout = field(init=False, repr=False, compare=False)
+    _acts: tuple[Activation, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        sizes = tuple(int(s) for s in self.sizes)
+        acts = tuple(self.activations)
+        if len(sizes) < 2:
+            raise ValueError(f"sizes needs at least an input and an output width, got {sizes}")
+        if any(s < 1 for s in sizes):
+            raise ValueError(f"every layer width must be >= 1, got sizes={sizes}")
+        if len(acts) != len(sizes) - 1:
+            raise ValueError(f"need {len(sizes) - 1} activations for sizes={sizes}, got {len(acts)}")
+        if not 0 < self.slope < 1:
+            raise ValueError(f"slope must be in (0, 1), got {self.slope}")
+        dtype = np.dtype(self.dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        object.__setattr__(self, "sizes", sizes)
+        object.__setattr__(self, "activations", acts)
+        object.__setattr__(self, "dtype", dtype.type)
+        object.__setattr__(self, "_acts", tuple(_activation(a, self.slope) for a in acts))
+        blocks = []
+        for l in range(1, len(sizes)):
+            blocks += [(f"W{l}", (sizes[l - 1], sizes[l])), (f"b{l}", (1, sizes[l]))]
+        object.__setattr__(self, "layout", Layout(blocks))
+
+    @property
+    def n_params(self) -> int:
+        return self.layout.size
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    def views(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``[(W_1, b_1), ..., (W_L, b_L)]`` as zero-copy views into ``theta``."""
+        v = self.layout.view_list(theta)
+        return list(zip(v[0::2], v[1::2]))
+
+    def init(self, rng=None, scheme: str = "xavier_talk", population: int | None = None) -> np.ndarray:
+        """A new flat parameter vector: weights by ``scheme``, biases zero.
+
+        ``population=P`` draws ``P`` models at once, shape ``(P, n)``. To make
+        model ``p`` equal a single run seeded with ``rng_p``, stack single inits
+        instead: ``np.stack([net.init(r) for r in rngs])``.
+        """
+        try:
+            draw = INITIALIZERS[scheme]
+        except KeyError:
+            raise ValueError(f"unknown init scheme {scheme!r}; choose from {', '.join(INITIALIZERS)}") from None
+        rng = as_rng(rng)
+        theta = self.layout.zeros(population, self.dtype)
+        lead = () if population is None else (int(population),)
+        for W, _ in self.views(theta):
+            fan_in, fan_out = W.shape[-2:]
+            W[...] = draw(rng, fan_in, fan_out, lead + (fan_in, fan_out), self.dtype)
+        return theta
+
+    def forward(self, theta: np.ndarray, x: np.ndarray) -> list[np.ndarray]:
+        """Run the network; returns ``[x, h_1, ..., h_L]`` (``h_L`` is the output).
+
+        Pass the list to :meth:`backward`. Do not modify it in between.
+        """
+        x = np.asarray(x, dtype=self.dtype)
+        if x.shape[-1] != self.sizes[0]:
+            raise ValueError(f"input has {x.shape[-1]} features, network expects {self.sizes[0]}")
+        v = self.layout.view_list(theta)
+        hs = [x]
+        h = x
+        for l, act in enumerate(self._acts):
+            a = np.matmul(h, v[2 * l])
+            a += v[2 * l + 1]
+            h = act.forward(a)
+            hs.append(h)
+        return hs
+
+    def __call__(self, theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The network's output only."""
+        return self.forward(theta, x)[-1]
+
+    def backward(self, theta: np.ndarray, hs: list[np.ndarray], g_out: np.ndarray, *,
+                 params: bool = True, inputs: bool = False, grad: np.ndarray | None = None):
+        """Backpropagate ``g_out = dL/dh_L`` through the network.
+
+        Parameters
+        ----------
+        theta : array (n,) or (P, n)
+            The parameters ``forward`` ran with.
+        hs : list of arrays
+            What :meth:`forward` returned.
+        g_out : array, shape of the output
+            Gradient of the loss with respect to the output (batch reduction
+            included, e.g. ``1/m`` for a mean).
+        params : bool
+            Compute ``dL/dtheta``. When false, no weight or bias gradient is formed.
+        inputs : bool
+            Compute ``dL/dx``. When false, the first layer's ``g W^T`` is skipped.
+        grad : array like ``theta``, optional
+            Buffer for ``dL/dtheta``; written through layout views, no copies.
+
+        Returns
+        -------
+        grad : array like ``theta``, or None when ``params`` is false
+        g_x : array like ``x``, or None when ``inputs`` is false
+        """
+        v = self.layout.view_list(theta)
+        if params:
+            if grad is None:
+                grad = np.empty(theta.shape, dtype=self.dtype)
+            gv = self.layout.view_list(grad)
+        else:
+            grad = None
+        g = g_out
+        inplace = False  # never overwrite the caller's g_out
+        for l in range(self.n_layers - 1, -1, -1):
+            g = self._acts[l].backward(g, hs[l + 1], inplace)
+            if params:
+                np.matmul(_swap(hs[l]), g, out=gv[2 * l])
+                np.sum(g, axis=-2, keepdims=True, out=gv[2 * l + 1])
+            if l == 0 and not inputs:
+                break
+            g = np.matmul(g, _swap(v[2 * l]))
+            inplace = True
+        return grad, (g if inputs else None)

@@ -1,0 +1,168 @@
+"""First-order optimizers as ``(init, update)`` pairs on flat parameter vectors.
+
+``state = opt.init(theta)`` makes the state; ``state = opt.update(theta, grad, state)``
+takes one *descent* step on ``theta`` in place and returns the new state. The
+whole player's vector is updated in a handful of vectorised operations.
+
+The sign of a step lives in one place, :func:`_descend`; every optimizer
+produces a step ``s`` and ``theta <- theta - s``. To ascend a function, descend
+its negative (each player minimises its own loss).
+
+States are small records. Their arrays are updated in place for speed, so an
+old state must not be reused after ``update`` (copy it first, as checkpoints do).
+Step sizes may be scalars or arrays broadcastable against ``theta``, e.g. shape
+``(P, 1)`` to give each model of a population its own rate.
+"""
+from __future__ import annotations
+
+from math import sqrt
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+__all__ = ["Optimizer", "sgd", "momentum", "adam", "make", "OPTIMIZERS"]
+
+
+class Optimizer(NamedTuple):
+    init: Callable[[np.ndarray], Any]
+    update: Callable[[np.ndarray, np.ndarray, Any], Any]
+    name: str = ""
+    hparams: dict | None = None
+
+
+def _descend(theta: np.ndarray, step: np.ndarray) -> None:
+    """The one place a step's sign is applied: ``theta <- theta - step``."""
+    np.subtract(theta, step, out=theta)
+
+
+def _positive(name, value):
+    if np.any(np.asarray(value) <= 0) or not np.all(np.isfinite(value)):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+
+
+def _unit(name, value, closed_low=True):
+    v = np.asarray(value)
+    if np.any(v < 0) or np.any(v >= 1) or (not closed_low and np.any(v == 0)):
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+
+
+class SGDState(NamedTuple):
+    step: np.ndarray  # scratch buffer for lr * grad
+
+
+def sgd(lr: float = 1e-2) -> Optimizer:
+    """Plain gradient descent, ``theta <- theta - lr * g`` (Robbins & Monro 1951)."""
+    _positive("lr", lr)
+
+    def init(theta):
+        return SGDState(np.zeros_like(theta))
+
+    def update(theta, grad, state):
+        np.multiply(grad, lr, out=state.step)
+        _descend(theta, state.step)
+        return state
+
+    return Optimizer(init, update, "sgd", {"lr": lr})
+
+
+class MomentumState(NamedTuple):
+    velocity: np.ndarray
+    step: np.ndarray
+
+
+def momentum(lr: float = 1e-2, mu: float = 0.9, nesterov: bool = False) -> Optimizer:
+    """Gradient descent with momentum (Polyak 1964; Goodfellow et al. 2014 trained
+    with momentum, Section 5).
+
+    ``v <- mu v + g``; ``theta <- theta - lr v``, or with ``nesterov``
+    ``theta <- theta - lr (g + mu v)`` (Sutskever et al. 2013, eq. 3-4, in the
+    form of Bengio et al. 2013, eq. 7). For constant ``lr`` this equals
+    Sutskever et al.'s ``v <- mu v - lr g; theta <- theta + v``.
+    """
+    _positive("lr", lr)
+    _unit("mu", mu)
+
+    def init(theta):
+        return MomentumState(np.zeros_like(theta), np.zeros_like(theta))
+
+    def update(theta, grad, state):
+        v, s = state.velocity, state.step
+        v *= mu
+        v += grad
+        if nesterov:
+            np.multiply(v, mu, out=s)
+            s += grad
+            s *= lr
+        else:
+            np.multiply(v, lr, out=s)
+        _descend(theta, s)
+        return state
+
+    return Optimizer(init, update, "momentum", {"lr": lr, "mu": mu, "nesterov": nesterov})
+
+
+class AdamState(NamedTuple):
+    t: int
+    m: np.ndarray
+    v: np.ndarray
+    step: np.ndarray
+
+
+def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+         eps_hat: bool = False) -> Optimizer:
+    """Adam (Kingma & Ba 2015, Algorithm 1). Defaults are the paper's and
+    TensorFlow's ``AdamOptimizer`` defaults, which the talk's code ran with.
+
+    ``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``, and
+
+    - ``eps_hat=False`` (Algorithm 1): ``theta <- theta - lr mhat / (sqrt(vhat) + eps)``
+      with ``mhat = m/(1-b1^t)``, ``vhat = v/(1-b2^t)`` (as autograd's ``adam``);
+    - ``eps_hat=True`` (Section 2, last paragraph, TensorFlow's form):
+      ``theta <- theta - lr_t m / (sqrt(v) + eps)``, ``lr_t = lr sqrt(1-b2^t)/(1-b1^t)``.
+    """
+    _positive("lr", lr)
+    _unit("b1", b1)
+    _unit("b2", b2)
+    _positive("eps", eps)
+
+    def init(theta):
+        z = np.zeros_like(theta)
+        return AdamState(0, z, z.copy(), z.copy())
+
+    def update(theta, grad, state):
+        t = state.t + 1
+        m, v, s = state.m, state.v, state.step
+        m *= b1
+        np.multiply(grad, 1 - b1, out=s)
+        m += s
+        v *= b2
+        np.multiply(grad, grad, out=s)
+        s *= 1 - b2
+        v += s
+        c1 = 1 - b1 ** t
+        c2 = 1 - b2 ** t
+        np.sqrt(v, out=s)
+        if eps_hat:
+            s += eps
+            np.divide(m, s, out=s)
+            s *= lr * (sqrt(c2) / c1)
+        else:
+            s *= 1 / sqrt(c2)
+            s += eps
+            np.divide(m, s, out=s)
+            s *= lr / c1
+        _descend(theta, s)
+        return AdamState(t, m, v, s)
+
+    return Optimizer(init, update, "adam", {"lr": lr, "b1": b1, "b2": b2, "eps": eps, "eps_hat": eps_hat})
+
+
+OPTIMIZERS = {"sgd": sgd, "momentum": momentum, "adam": adam}
+
+
+def make(name: str, **hparams) -> Optimizer:
+    """An optimizer by name: ``make("adam", lr=2e-4)``."""
+    try:
+        return OPTIMIZERS[name](**hparams)
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}") from None

@@ -1,0 +1,57 @@
+import subprocess
+import sys
+
+import pytest
+
+from gandyn import cli
+
+
+def _gandyn(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "gandyn", *args], capture_output=True, text=True, **kw)
+
+
+def test_import_gandyn_does_not_import_matplotlib():
+    code = "import sys, gandyn; gandyn.nn; gandyn.gan; gandyn.optim; assert 'matplotlib' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_version():
+    r = _gandyn("--version")
+    assert r.returncode == 0 and r.stdout.startswith("gandyn ")
+
+
+@pytest.mark.parametrize("command", [None, *cli.COMMANDS])
+def test_help_of_each_command_exits_zero(command):
+    r = _gandyn(*([command] if command else []), "--help")
+    assert r.returncode == 0 and "usage:" in r.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["demo", "--steps", "abc"], "--steps"),
+    (["demo", "--lr", "-1"], "--lr"),
+    (["demo", "--lr", "nan"], "--lr"),
+    (["demo", "--seed", "-3"], "--seed"),
+    (["demo", "--batch", "0"], "--batch"),
+    (["demo", "--bogus"], "--bogus"),
+    (["nosuchcommand"], "nosuchcommand"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(args, needle):
+    r = _gandyn(*args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
+
+
+def test_out_that_is_a_file_is_a_one_line_error(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    r = _gandyn("demo", "--out", str(f), "--steps", "2", "--quiet")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "not a directory" in r.stderr
+
+
+def test_demo_writes_png_and_pdf(tmp_path):
+    r = _gandyn("demo", "--out", str(tmp_path), "--steps", "200", "--quiet")
+    assert r.returncode == 0, r.stderr
+    png, pdf = tmp_path / "demo.png", tmp_path / "demo.pdf"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:4] == b"%PDF"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left

@@ -1,0 +1,134 @@
+import numpy as np
+import pytest
+from autograd import grad
+from hypothesis import given, strategies as st
+
+import _reference as ref
+from gandyn import optim
+from gandyn.gan import GAN, Run
+from gandyn.nn import MLP
+from gandyn.rng import stream, streams
+
+
+def _gan(g_loss="nonsat", dtype=np.float64):
+    return GAN(MLP((2, 5, 3), ("relu", "identity"), dtype=dtype),
+               MLP((3, 4, 1), ("leaky_relu", "identity"), dtype=dtype), g_loss=g_loss)
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["nonsat", "minimax"]))
+def test_step_gradients_match_autograd(seed, kind):
+    gan = _gan(kind)
+    rng = np.random.default_rng(seed)
+    tg, td = gan.G.init(rng), gan.D.init(rng)
+    x, z = rng.normal(size=(6, 3)), gan.sample_z(rng, 5)
+    G = lambda tg, z: ref.mlp(gan.G.sizes, gan.G.activations, tg, z)
+    D = lambda td, x: ref.mlp(gan.D.sizes, gan.D.activations, td, x)[:, 0]
+
+    def d_loss(td):  # -V(D, G), Goodfellow et al. 2014, eq. 1
+        return -(ref.log_sigmoid(D(td, x)).mean() + ref.log_sigmoid(-D(td, G(tg, z))).mean())
+
+    def g_loss(tg):
+        l = D(td, G(tg, z))
+        return ref.log_sigmoid(-l).mean() if kind == "minimax" else -ref.log_sigmoid(l).mean()
+
+    loss, gd, _, _ = gan.d_loss_grad(tg, td, x, z)
+    np.testing.assert_allclose(loss, d_loss(td), rtol=1e-12)
+    np.testing.assert_allclose(gd, grad(d_loss)(td), rtol=1e-6, atol=1e-12)
+    loss, gg, _ = gan.g_loss_grad(tg, td, z)
+    np.testing.assert_allclose(loss, g_loss(tg), rtol=1e-12)
+    np.testing.assert_allclose(gg, grad(g_loss)(tg), rtol=1e-6, atol=1e-12)
+
+
+def _run(seed, steps=30, gan=None, opt="adam", k=1):
+    gan = gan or _gan()
+    s = streams(seed)
+    real = lambda r, m: r.normal(1.0, 0.3, size=(m, 3))
+    run = Run(gan, optim.make(opt, lr=1e-2), optim.make(opt, lr=1e-2), gan.G.init(s["g_init"]),
+              gan.D.init(s["d_init"]), real, s["data"], s["latent"], batch=8, k=k)
+    for _ in range(steps):
+        run.step()
+    return run
+
+
+@pytest.mark.parametrize("opt", ["sgd", "momentum", "adam"])
+def test_seed_gives_bitwise_identical_runs(opt):
+    a, b, c = _run(3, opt=opt), _run(3, opt=opt), _run(4, opt=opt)
+    assert a.theta_g.tobytes() == b.theta_g.tobytes() and a.theta_d.tobytes() == b.theta_d.tobytes()
+    assert not np.array_equal(a.theta_g, c.theta_g)
+
+
+def test_other_streams_do_not_change_a_run():
+    """Drawing from the eval stream (as logging and plotting do) leaves training alone."""
+    a = _run(7)
+    s = streams(7)
+    gan = _gan()
+    real = lambda r, m: r.normal(1.0, 0.3, size=(m, 3))
+    run = Run(gan, optim.adam(1e-2), optim.adam(1e-2), gan.G.init(s["g_init"]), gan.D.init(s["d_init"]),
+              real, s["data"], s["latent"], batch=8)
+    ev = stream(7, "eval")
+    for _ in range(30):
+        run.step()
+        gan.G(run.theta_g, gan.sample_z(ev, 100))  # "logging"
+    assert run.theta_g.tobytes() == a.theta_g.tobytes()
+
+
+def test_population_run_equals_separate_runs():
+    gan, P, steps = _gan(), 3, 20
+    singles = []
+    for p in range(P):
+        s = streams(p)
+        singles.append(dict(tg=gan.G.init(s["g_init"]), td=gan.D.init(s["d_init"]),
+                            x=[s["data"].normal(1.0, 0.3, size=(8, 3)) for _ in range(steps)],
+                            z=[gan.sample_z(s["latent"], 8) for _ in range(2 * steps)]))
+    lrs = np.array([[1e-3], [1e-2], [3e-2]])
+    TG = np.stack([d["tg"] for d in singles])
+    TD = np.stack([d["td"] for d in singles])
+    og, od = optim.adam(lrs), optim.adam(lrs)
+    sg, sd = og.init(TG), od.init(TD)
+    for t in range(steps):
+        X = np.stack([d["x"][t] for d in singles])
+        Zd = np.stack([d["z"][2 * t] for d in singles])
+        Zg = np.stack([d["z"][2 * t + 1] for d in singles])
+        _, gd, _, _ = gan.d_loss_grad(TG, TD, X, Zd)
+        sd = od.update(TD, gd, sd)
+        _, gg, _ = gan.g_loss_grad(TG, TD, Zg)
+        sg = og.update(TG, gg, sg)
+    for p, d in enumerate(singles):
+        tg, td = d["tg"].copy(), d["td"].copy()
+        og1, od1 = optim.adam(float(lrs[p, 0])), optim.adam(float(lrs[p, 0]))
+        s1, s2 = og1.init(tg), od1.init(td)
+        for t in range(steps):
+            _, gd, _, _ = gan.d_loss_grad(tg, td, d["x"][t], d["z"][2 * t])
+            s2 = od1.update(td, gd, s2)
+            _, gg, _ = gan.g_loss_grad(tg, td, d["z"][2 * t + 1])
+            s1 = og1.update(tg, gg, s1)
+        np.testing.assert_allclose(TG[p], tg, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(TD[p], td, rtol=0, atol=1e-12)
+
+
+def test_training_moves_generator_toward_data():
+    """A 1-D GAN fit: N(4, 0.5^2) from U(-1, 1); the generator mean must travel from ~0 to ~4."""
+    from gandyn.demo import run_demo
+    res = run_demo(seed=0, steps=1000, progress=False, n_eval=5000)
+    assert abs(res["samples"].mean() - 4.0) < 0.5
+    assert np.all(np.isfinite(res["loss_d"])) and np.all(np.isfinite(res["loss_g"]))
+
+
+def test_float32_gan_steps_stay_float32():
+    gan = _gan(dtype=np.float32)
+    run = _run(0, steps=3, gan=gan)
+    assert run.theta_g.dtype == run.theta_d.dtype == np.float32
+
+
+def test_bad_gan_configurations():
+    G = MLP((2, 3), ("identity",))
+    with pytest.raises(ValueError, match="takes"):
+        GAN(G, MLP((4, 1), ("identity",)))
+    with pytest.raises(ValueError, match="one logit"):
+        GAN(G, MLP((3, 2), ("identity",)))
+    with pytest.raises(ValueError, match="logit"):
+        GAN(G, MLP((3, 1), ("sigmoid",)))
+    with pytest.raises(ValueError, match="latent"):
+        GAN(G, MLP((3, 1), ("identity",)), latent="cauchy")
+    with pytest.raises(ValueError, match="k"):
+        _run(0, steps=0, k=0)

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from gandyn.layout import Layout
+from gandyn.nn import MLP
+
+shapes = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=6)
+
+
+def _layout(dims):
+    return Layout([(f"a{i}", s) for i, s in enumerate(dims)])
+
+
+@given(shapes, st.sampled_from([None, 1, 3]))
+def test_views_cover_vector_exactly_without_overlap(dims, P):
+    lay = _layout(dims)
+    flat = lay.zeros(P)
+    # Fill every view with its index + 1; each element of the vector must be
+    # written exactly once (cover, no overlap).
+    counts = np.zeros(lay.size, dtype=int)
+    for i, v in enumerate(lay.view_list(flat)):
+        if v.size:
+            assert np.shares_memory(v, flat)
+        v[...] += i + 1
+        marker = np.zeros_like(flat)
+        lay.view_list(marker)[i][...] = 1
+        counts += (np.atleast_2d(marker)[0] != 0).astype(int)
+    assert np.all(counts == 1)
+    expected = np.concatenate([np.full(int(np.prod(s)), i + 1.0) for i, s in enumerate(dims)] + [[]])
+    assert np.array_equal(np.atleast_2d(flat)[0], expected)
+
+
+@given(shapes, st.sampled_from([None, 2]), st.integers(0, 2**32 - 1))
+def test_flatten_views_round_trip(dims, P, seed):
+    lay = _layout(dims)
+    flat = np.random.default_rng(seed).normal(size=lay.zeros(P).shape)
+    again = lay.flatten({k: v.copy() for k, v in lay.views(flat).items()}, population=P)
+    assert np.array_equal(again, flat)
+
+
+def test_views_are_zero_copy_both_ways():
+    lay = Layout([("W1", (2, 3)), ("b1", (1, 3))])
+    flat = np.zeros((4, lay.size))
+    v = lay.views(flat)
+    assert v["W1"].shape == (4, 2, 3) and v["b1"].shape == (4, 1, 3)
+    v["W1"][2, 1, 0] = 7.0
+    assert flat[2, 3] == 7.0
+    flat[3, 6:] = [1, 2, 3]
+    assert np.array_equal(v["b1"][3, 0], [1, 2, 3])
+
+
+def test_bad_shapes_and_vectors_are_rejected():
+    with pytest.raises(ValueError, match="duplicate"):
+        Layout([("a", (1,)), ("a", (2,))])
+    with pytest.raises(ValueError, match="negative"):
+        Layout([("a", (-1,))])
+    with pytest.raises(ValueError, match="shape"):
+        Layout([("a", (2,))]).views(np.zeros(3))
+    with pytest.raises(ValueError, match="missing"):
+        Layout([("a", (2,))]).flatten({})
+
+
+def test_mlp_layout_names_and_order():
+    net = MLP((784, 128, 1), ("relu", "identity"))
+    assert net.layout.names == ("W1", "b1", "W2", "b2")
+    assert net.n_params == 784 * 128 + 128 + 128 + 1
+    assert net.layout.slice("b2") == slice(net.n_params - 1, net.n_params)

@@ -1,0 +1,127 @@
+import numpy as np
+import pytest
+from autograd.misc.optimizers import adam as ag_adam
+from hypothesis import given, strategies as st
+
+from gandyn import optim
+
+A = np.array([[3.0, 0.5], [0.5, 1.0]])
+x_quad = np.array([1.0, -2.0])
+
+
+def quad_grad(x):
+    """f(x) = 1/2 (x - x*)^T A (x - x*), minimum at x*."""
+    return A @ (x - x_quad)
+
+
+def rosen_grad(x):
+    """Rosenbrock (1960): f = (1 - x)^2 + 100 (y - x^2)^2, minimum at (1, 1)."""
+    return np.array([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2), 200 * (x[1] - x[0] ** 2)])
+
+
+def _run(opt, g, x0, steps):
+    x = np.array(x0, dtype=float)
+    state = opt.init(x)
+    for _ in range(steps):
+        state = opt.update(x, g(x), state)
+    return x
+
+
+@pytest.mark.parametrize("opt", [optim.sgd(0.1), optim.momentum(0.05, 0.9), optim.momentum(0.05, 0.9, nesterov=True),
+                                 optim.adam(0.05)], ids=["sgd", "momentum", "nesterov", "adam"])
+def test_converges_on_quadratic(opt):
+    x = _run(opt, quad_grad, [5.0, 5.0], 2000)
+    np.testing.assert_allclose(x, x_quad, atol=1e-6)
+
+
+@pytest.mark.parametrize("opt,steps", [(optim.sgd(1e-3), 60000), (optim.momentum(1e-4, 0.9), 60000),
+                                       (optim.adam(1e-2), 20000)], ids=["sgd", "momentum", "adam"])
+def test_converges_on_rosenbrock(opt, steps):
+    x = _run(opt, rosen_grad, [-1.2, 1.0], steps)
+    np.testing.assert_allclose(x, [1.0, 1.0], atol=1e-3)
+
+
+@given(st.integers(0, 2**32 - 1), st.floats(1e-4, 1e-1), st.integers(1, 50))
+def test_adam_equals_autograd_step_for_step(seed, lr, n):
+    rng = np.random.default_rng(seed)
+    gs = rng.normal(size=(n, 7)) * rng.uniform(1e-3, 1e2, size=(n, 1))
+    x0 = rng.normal(size=7)
+    ref = []
+    ag_adam(lambda x, i: gs[i], x0.copy(), callback=lambda x, i, g: ref.append(x.copy()),
+            num_iters=n, step_size=lr)
+    ref_final = ag_adam(lambda x, i: gs[i], x0.copy(), num_iters=n, step_size=lr)
+    ref = ref[1:] + [ref_final]
+    opt = optim.adam(lr)
+    x = x0.copy()
+    state = opt.init(x)
+    for i in range(n):
+        state = opt.update(x, gs[i], state)
+        np.testing.assert_allclose(x, ref[i], rtol=1e-12, atol=1e-14)
+    assert state.t == n
+
+
+def test_adam_eps_hat_form_matches_its_formula():
+    g = np.array([1e-3, -2.0, 5.0])
+    opt = optim.adam(0.1, eps_hat=True)
+    x = np.zeros(3)
+    st_ = opt.init(x)
+    for _ in range(3):
+        st_ = opt.update(x, g, st_)
+    # constant gradient: m = (1-b1^t) g, v = (1-b2^t) g^2, summed over t = 1..3 (Kingma & Ba, Sec. 2)
+    expect = -sum(0.1 * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) * (1 - 0.9 ** t) * g
+                  / (np.sqrt((1 - 0.999 ** t) * g * g) + 1e-8) for t in (1, 2, 3))
+    np.testing.assert_allclose(x, expect, rtol=1e-12)
+
+
+def test_momentum_equals_sutskever_form():
+    rng = np.random.default_rng(1)
+    gs = rng.normal(size=(20, 4))
+    x = np.zeros(4)
+    opt = optim.momentum(0.1, 0.8)
+    s = opt.init(x)
+    y, v = np.zeros(4), np.zeros(4)
+    for g in gs:
+        s = opt.update(x, g, s)
+        v = 0.8 * v - 0.1 * g  # Sutskever et al. 2013, eq. 1-2
+        y = y + v
+    np.testing.assert_allclose(x, y, rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda lr: optim.sgd(lr), lambda lr: optim.momentum(lr),
+                                  lambda lr: optim.adam(lr)])
+def test_population_step_sizes(make):
+    rng = np.random.default_rng(2)
+    lrs = np.array([[1e-3], [1e-2], [1e-1]])
+    gs = rng.normal(size=(5, 3, 4))
+    X = np.ones((3, 4))
+    opt = make(lrs)
+    s = opt.init(X)
+    for g in gs:
+        s = opt.update(X, g, s)
+    for p in range(3):
+        x = np.ones(4)
+        o = make(float(lrs[p, 0]))
+        sp = o.init(x)
+        for g in gs:
+            sp = o.update(x, g[p], sp)
+        np.testing.assert_allclose(X[p], x, rtol=1e-14)
+
+
+def test_float32_stays_float32():
+    x = np.ones(5, dtype=np.float32)
+    for opt in (optim.sgd(), optim.momentum(), optim.adam()):
+        s = opt.init(x)
+        opt.update(x, np.ones(5, dtype=np.float32), s)
+        assert x.dtype == np.float32
+
+
+def test_bad_hyperparameters():
+    with pytest.raises(ValueError, match="lr"):
+        optim.adam(-1)
+    with pytest.raises(ValueError, match="b1"):
+        optim.adam(b1=1.0)
+    with pytest.raises(ValueError, match="mu"):
+        optim.momentum(mu=-0.1)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        optim.make("lbfgs")
+    assert optim.make("adam", lr=2e-4).hparams["lr"] == 2e-4
