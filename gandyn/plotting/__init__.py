@@ -1,6 +1,8 @@
-"""Figures. This module imports matplotlib (Agg backend); nothing else in gandyn
+"""Figures. This package imports matplotlib (Agg backend); nothing else in gandyn
 does, so load it only to draw. Experiments return arrays; functions here turn
-them into figures and save them as PNG and PDF, atomically.
+them into figures and save them as PNG and PDF, atomically. One submodule per
+area (``plotting.theory``, ``plotting.games``, ...); shared styles and
+:func:`save` live here.
 
 Colours follow Goodfellow et al. 2014, Figure 1: data black dotted, generator
 green solid, discriminator blue dashed.
