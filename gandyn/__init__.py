@@ -15,6 +15,9 @@ Modules (one concept each):
 ``optim``   SGD, momentum and Adam as ``(init, update)`` pairs on flat vectors
 ``rng``     named, independent random streams from one seed (NEP/SPEC 7)
 ``gan``     one discriminator step and one generator step of Algorithm 1
+``distributions`` Normal, Uniform, mixtures (1-D and 2-D) with pdf, cdf, rvs, bounds
+``density`` the density p_g of a 1-D generator network (change of variables or KDE)
+``theory``  D*, V(D, G), C(G), KL and JSD (quadrature, Monte Carlo, grid)
 ``plotting`` figures (imports matplotlib; load it only to draw)
 """
 from __future__ import annotations
@@ -25,6 +28,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "layout", "nn", "losses", "optim", "rng", "gan", "io", "demo", "plotting", "cli",
+    "distributions", "density", "theory",
 }
 
 

@@ -1,0 +1,392 @@
+"""Probability distributions with known densities: the ``p_data`` and ``p_g`` of GAN theory.
+
+1-D: :class:`Normal`, :class:`Uniform`, :class:`Mixture`. 2-D (for toy GANs):
+:class:`Normal2D`, a :class:`Mixture` of them, and the two classic toy data sets
+:func:`ring2d` and :func:`grid2d`.
+
+Method names follow :mod:`scipy.stats` where they overlap: ``pdf``, ``logpdf``,
+``cdf`` (1-D only), ``rvs(size, rng)``, ``mean()``, ``var()``, ``std()``. Two
+more serve quadrature and plotting grids:
+
+``bounds(tail)``   an interval (a box in 2-D) holding all but ``tail`` of the mass;
+``breakpoints``    points where the density jumps or has a kink (uniform edges),
+                   where adaptive quadrature must split its interval;
+``centers``        the location of each bump (component means, uniform midpoints),
+                   where quadrature should also split so that no narrow bump of a
+                   wide interval goes unseen.
+
+Densities are evaluated in closed form (no scipy.stats objects), in float64,
+without floating-point warnings: ``logpdf`` is ``-inf`` off the support and
+``pdf`` underflows quietly to 0.
+
+>>> p = Mixture([Normal(-1.0, 0.5), Uniform(0.0, 2.0)], [0.25, 0.75])
+>>> round(float(p.pdf(1.0)), 6)
+0.375067
+>>> p.breakpoints
+(0.0, 2.0)
+>>> float(p.cdf(100.0))
+1.0
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import isfinite, log, pi, sqrt
+from typing import Sequence
+
+import numpy as np
+from scipy.special import log_ndtr, ndtr, ndtri
+
+from gandyn.rng import as_rng
+
+__all__ = ["Distribution", "Normal", "Uniform", "Mixture", "Normal2D", "ring2d", "grid2d"]
+
+_LOG_SQRT_2PI = 0.5 * log(2 * pi)
+
+
+def _finite(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if not isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def _check_tail(tail: float) -> float:
+    if not 0 < tail < 1:
+        raise ValueError(f"tail must be in (0, 1), got {tail!r}")
+    return float(tail)
+
+
+def _size(size) -> tuple[int, ...]:
+    shape = (size,) if np.ndim(size) == 0 else tuple(size)
+    if any(int(s) < 0 for s in shape):
+        raise ValueError(f"size must be non-negative, got {size!r}")
+    return tuple(int(s) for s in shape)
+
+
+class Distribution:
+    """Base of all distributions here: ``pdf`` from ``logpdf``, ``std`` from ``var``.
+
+    Subclasses set ``dim`` (1 or 2) and implement ``logpdf``, ``rvs``,
+    ``bounds``, ``mean``, ``var``, ``breakpoints`` and ``centers``.
+    """
+
+    dim: int = 1
+
+    def pdf(self, x) -> np.ndarray:
+        """The density at ``x`` (shape ``(...)``, or ``(..., 2)`` in 2-D)."""
+        return np.exp(self.logpdf(x))
+
+    def std(self):
+        """Standard deviation (per coordinate in 2-D)."""
+        return np.sqrt(self.var())
+
+    def _x(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if self.dim > 1 and (x.ndim == 0 or x.shape[-1] != self.dim):
+            raise ValueError(f"x must have shape (..., {self.dim}), got {x.shape}")
+        return x
+
+
+@dataclass(frozen=True)
+class Normal(Distribution):
+    """The normal distribution ``N(loc, scale^2)``.
+
+    ``logpdf(x) = -(x - loc)^2 / (2 scale^2) - log scale - log sqrt(2 pi)``.
+    """
+
+    loc: float = 0.0
+    scale: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "loc", _finite("loc", self.loc))
+        scale = _finite("scale", self.scale)
+        if scale <= 0:
+            raise ValueError(f"scale must be > 0, got {self.scale!r}")
+        object.__setattr__(self, "scale", scale)
+
+    def logpdf(self, x) -> np.ndarray:
+        z = (self._x(x) - self.loc) / self.scale
+        return -0.5 * z * z - (log(self.scale) + _LOG_SQRT_2PI)
+
+    def cdf(self, x) -> np.ndarray:
+        return ndtr((self._x(x) - self.loc) / self.scale)
+
+    def logcdf(self, x) -> np.ndarray:
+        return log_ndtr((self._x(x) - self.loc) / self.scale)
+
+    def rvs(self, size=1, rng=None) -> np.ndarray:
+        return as_rng(rng).normal(self.loc, self.scale, size=_size(size))
+
+    def mean(self) -> float:
+        return self.loc
+
+    def var(self) -> float:
+        return self.scale ** 2
+
+    def bounds(self, tail: float = 1e-12) -> tuple[float, float]:
+        """``loc -+ scale * Phi^{-1}(1 - tail/2)``: each side holds ``tail/2``."""
+        k = -float(ndtri(_check_tail(tail) / 2))
+        return self.loc - k * self.scale, self.loc + k * self.scale
+
+    @property
+    def breakpoints(self) -> tuple[float, ...]:
+        return ()
+
+    @property
+    def centers(self) -> tuple[float, ...]:
+        return (self.loc,)
+
+
+@dataclass(frozen=True)
+class Uniform(Distribution):
+    """The uniform distribution on ``[low, high]``, density ``1/(high - low)`` there."""
+
+    low: float = 0.0
+    high: float = 1.0
+
+    def __post_init__(self):
+        low, high = _finite("low", self.low), _finite("high", self.high)
+        if not low < high:
+            raise ValueError(f"low must be < high, got low={self.low!r}, high={self.high!r}")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
+
+    def logpdf(self, x) -> np.ndarray:
+        x = self._x(x)
+        inside = (x >= self.low) & (x <= self.high)
+        return np.where(inside, -log(self.width), -np.inf)
+
+    def pdf(self, x) -> np.ndarray:
+        x = self._x(x)
+        return np.where((x >= self.low) & (x <= self.high), 1.0 / self.width, 0.0)
+
+    def cdf(self, x) -> np.ndarray:
+        return np.clip((self._x(x) - self.low) / self.width, 0.0, 1.0)
+
+    def rvs(self, size=1, rng=None) -> np.ndarray:
+        return as_rng(rng).uniform(self.low, self.high, size=_size(size))
+
+    def mean(self) -> float:
+        return 0.5 * (self.low + self.high)
+
+    def var(self) -> float:
+        return self.width ** 2 / 12.0
+
+    def bounds(self, tail: float = 1e-12) -> tuple[float, float]:
+        """The support ``(low, high)`` (it holds all the mass, whatever ``tail``)."""
+        _check_tail(tail)
+        return self.low, self.high
+
+    @property
+    def breakpoints(self) -> tuple[float, ...]:
+        return (self.low, self.high)
+
+    @property
+    def centers(self) -> tuple[float, ...]:
+        return (self.mean(),)
+
+
+@dataclass(frozen=True)
+class Normal2D(Distribution):
+    """The bivariate normal ``N(mean, cov)`` (``cov`` symmetric positive definite).
+
+    ``logpdf(x) = -(x - mu)^T cov^{-1} (x - mu) / 2 - log det(2 pi cov) / 2``.
+    """
+
+    loc: tuple[float, float] = (0.0, 0.0)
+    cov: tuple[tuple[float, float], tuple[float, float]] = ((1.0, 0.0), (0.0, 1.0))
+    dim: int = field(default=2, init=False)
+    _chol: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        loc = np.asarray(self.loc, dtype=np.float64)
+        cov = np.asarray(self.cov, dtype=np.float64)
+        if loc.shape != (2,) or not np.all(np.isfinite(loc)):
+            raise ValueError(f"loc must be two finite numbers, got {self.loc!r}")
+        if cov.shape != (2, 2) or not np.all(np.isfinite(cov)) or cov[0, 1] != cov[1, 0]:
+            raise ValueError(f"cov must be a finite symmetric 2x2 matrix, got {self.cov!r}")
+        if not (cov[0, 0] > 0 and cov[0, 0] * cov[1, 1] - cov[0, 1] ** 2 > 0):
+            raise ValueError(f"cov must be positive definite, got {self.cov!r}")
+        object.__setattr__(self, "loc", tuple(float(v) for v in loc))
+        object.__setattr__(self, "cov", tuple(tuple(float(v) for v in row) for row in cov))
+        object.__setattr__(self, "_chol", np.linalg.cholesky(cov))
+
+    @classmethod
+    def isotropic(cls, loc, scale: float) -> "Normal2D":
+        """``N(loc, scale^2 I)``."""
+        s = _finite("scale", scale)
+        if s <= 0:
+            raise ValueError(f"scale must be > 0, got {scale!r}")
+        return cls(tuple(loc), ((s * s, 0.0), (0.0, s * s)))
+
+    def logpdf(self, x) -> np.ndarray:
+        d = self._x(x) - np.asarray(self.loc)
+        L = self._chol
+        # solve L u = d (2x2 lower triangular), then |u|^2 = d^T cov^{-1} d
+        u0 = d[..., 0] / L[0, 0]
+        u1 = (d[..., 1] - L[1, 0] * u0) / L[1, 1]
+        logdet = 2.0 * (log(L[0, 0]) + log(L[1, 1]))
+        return -0.5 * (u0 * u0 + u1 * u1) - 0.5 * logdet - 2 * _LOG_SQRT_2PI
+
+    def rvs(self, size=1, rng=None) -> np.ndarray:
+        e = as_rng(rng).standard_normal(size=_size(size) + (2,))
+        return e @ self._chol.T + np.asarray(self.loc)
+
+    def mean(self) -> np.ndarray:
+        return np.asarray(self.loc)
+
+    def var(self) -> np.ndarray:
+        return np.diag(np.asarray(self.cov)).copy()
+
+    def bounds(self, tail: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+        """A box ``(lo, hi)`` holding all but ``tail``: each of the four
+        half-planes outside it holds at most ``tail/4`` (union bound)."""
+        k = -float(ndtri(_check_tail(tail) / 4))
+        sd = self.std()
+        return self.mean() - k * sd, self.mean() + k * sd
+
+    @property
+    def breakpoints(self) -> tuple:
+        return ()
+
+    @property
+    def centers(self) -> tuple:
+        return (self.loc,)
+
+
+@dataclass(frozen=True)
+class Mixture(Distribution):
+    """A finite mixture ``sum_k w_k p_k`` of distributions of one dimension.
+
+    Parameters
+    ----------
+    components : sequence of Distribution
+        All of the same ``dim`` (1-D or 2-D).
+    weights : sequence of float
+        On the simplex: non-negative, summing to 1 within ``1e-9``. They are
+        renormalised to sum to 1 exactly (to rounding).
+    """
+
+    components: tuple = ()
+    weights: tuple = ()
+    dim: int = field(default=1, init=False)
+
+    def __post_init__(self):
+        comps = tuple(self.components)
+        if not comps:
+            raise ValueError("components must hold at least one distribution")
+        if not all(isinstance(c, Distribution) for c in comps):
+            raise ValueError("components must all be gandyn.distributions.Distribution objects")
+        dims = {c.dim for c in comps}
+        if len(dims) != 1:
+            raise ValueError(f"components must all have the same dimension, got {sorted(dims)}")
+        try:
+            w = np.asarray(self.weights, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"weights must be numbers, got {self.weights!r}") from None
+        if w.shape != (len(comps),):
+            raise ValueError(f"weights must hold one number per component ({len(comps)}), got {self.weights!r}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or abs(w.sum() - 1.0) > 1e-9:
+            raise ValueError(f"weights must be on the simplex (>= 0, summing to 1), got {self.weights!r}")
+        w = w / w.sum()
+        object.__setattr__(self, "components", comps)
+        object.__setattr__(self, "weights", tuple(float(v) for v in w))
+        object.__setattr__(self, "dim", dims.pop())
+
+    def _active(self):
+        return [(w, c) for w, c in zip(self.weights, self.components) if w > 0]
+
+    def pdf(self, x) -> np.ndarray:
+        x = self._x(x)
+        return sum(w * c.pdf(x) for w, c in self._active())
+
+    def logpdf(self, x) -> np.ndarray:
+        """``log sum_k w_k p_k(x)`` by log-sum-exp (components with ``w_k = 0`` skipped)."""
+        x = self._x(x)
+        a = np.stack([log(w) + c.logpdf(x) for w, c in self._active()])
+        m = a.max(axis=0)
+        m_safe = np.where(np.isfinite(m), m, 0.0)
+        s = np.exp(a - m_safe).sum(axis=0)
+        with np.errstate(divide="ignore"):  # s == 0 exactly off every support: log 0 = -inf
+            return m_safe + np.log(s)
+
+    def cdf(self, x) -> np.ndarray:
+        if self.dim != 1:
+            raise ValueError("cdf is defined for 1-D distributions only")
+        x = self._x(x)
+        return np.minimum(sum(w * c.cdf(x) for w, c in self._active()), 1.0)
+
+    def rvs(self, size=1, rng=None) -> np.ndarray:
+        """Draw a component index ``k ~ Categorical(w)``, then ``x ~ p_k``."""
+        rng = as_rng(rng)
+        shape = _size(size)
+        n = int(np.prod(shape))
+        k = rng.choice(len(self.components), size=n, p=np.asarray(self.weights))
+        tail = () if self.dim == 1 else (self.dim,)
+        out = np.empty((n,) + tail)
+        for i, c in enumerate(self.components):
+            idx = np.flatnonzero(k == i)
+            if idx.size:
+                out[idx] = c.rvs(idx.size, rng)
+        return out.reshape(shape + tail)
+
+    def mean(self):
+        return sum(w * np.asarray(c.mean()) for w, c in self._active())
+
+    def var(self):
+        """Law of total variance: ``sum w_k (var_k + mean_k^2) - mean^2``."""
+        mu = self.mean()
+        second = sum(w * (np.asarray(c.var()) + np.asarray(c.mean()) ** 2) for w, c in self._active())
+        return np.maximum(second - mu ** 2, 0.0)
+
+    def bounds(self, tail: float = 1e-12):
+        """The hull of the components' ``bounds(tail)``: outside it each
+        component, hence the mixture, has at most ``tail`` of its mass."""
+        _check_tail(tail)
+        bs = [c.bounds(tail) for _, c in self._active()]
+        lo = np.min([np.asarray(b[0]) for b in bs], axis=0)
+        hi = np.max([np.asarray(b[1]) for b in bs], axis=0)
+        if self.dim == 1:
+            return float(lo), float(hi)
+        return lo, hi
+
+    @property
+    def breakpoints(self) -> tuple:
+        if self.dim != 1:
+            return ()
+        return tuple(sorted({b for _, c in self._active() for b in c.breakpoints}))
+
+    @property
+    def centers(self) -> tuple:
+        if self.dim != 1:
+            return tuple(ctr for _, c in self._active() for ctr in c.centers)
+        return tuple(sorted({ctr for _, c in self._active() for ctr in c.centers}))
+
+
+def ring2d(k: int = 8, radius: float = 2.0, scale: float = 0.02) -> Mixture:
+    """``k`` equal-weight isotropic Gaussians of sd ``scale`` on a circle of
+    ``radius``: the mode-collapse benchmark of Metz et al. 2017 (Unrolled GANs,
+    Section 3.1: 8 modes, radius 2, sd 0.02)."""
+    if int(k) < 1:
+        raise ValueError(f"k must be >= 1, got {k!r}")
+    angles = 2 * pi * np.arange(int(k)) / int(k)
+    comps = [Normal2D.isotropic((radius * np.cos(a), radius * np.sin(a)), scale) for a in angles]
+    return Mixture(comps, [1.0 / k] * k)
+
+
+def grid2d(k: int = 5, spacing: float = 2.0, scale: float = 0.05) -> Mixture:
+    """``k x k`` equal-weight isotropic Gaussians of sd ``scale`` on a square grid
+    centred at the origin: the 25-mode grid of Srivastava et al. 2017 (VEEGAN,
+    Section 5.1)."""
+    if int(k) < 1:
+        raise ValueError(f"k must be >= 1, got {k!r}")
+    c = spacing * (np.arange(int(k)) - (int(k) - 1) / 2)
+    comps = [Normal2D.isotropic((a, b), scale) for a in c for b in c]
+    return Mixture(comps, [1.0 / len(comps)] * len(comps))

@@ -1,0 +1,420 @@
+"""The optimal discriminator and the Jensen-Shannon identity of Goodfellow et al. 2014.
+
+For densities ``p = p_data`` and ``q = p_g`` on the real line and a discriminator
+``D: R -> [0, 1]``, the value function (eq. 1, written as an integral over x as in
+the proof of Proposition 1) is::
+
+    V(D, G) = int p(x) log D(x) + q(x) log(1 - D(x)) dx.
+
+**Proposition 1.** For fixed G, V is maximised pointwise: ``y -> a log y + b log(1 - y)``
+with ``a, b >= 0``, ``a + b > 0`` has its maximum on [0, 1] at ``y = a/(a + b)``, so::
+
+    D*(x) = p(x) / (p(x) + q(x)).
+
+**Theorem 1.** Substituting D* gives the virtual training criterion::
+
+    C(G) = max_D V(D, G) = -log 4 + KL(p || m) + KL(q || m) = -log 4 + 2 JSD(p || q),
+
+``m = (p + q)/2``; its global minimum ``-log 4`` is reached iff ``q = p``.
+
+Two families of functions:
+
+* on a grid (arrays of density values, trapezoid rule; cheap enough to call
+  during training): :func:`d_star`, :func:`d_star_logit`, :func:`value_grid`,
+  :func:`kl_grid`, :func:`jsd_grid`;
+* on distributions (objects with ``pdf``, ``logpdf``, ``bounds`` and optionally
+  ``breakpoints``, ``centers``, ``rvs``, e.g. :mod:`gandyn.distributions`), by
+  adaptive quadrature (:func:`scipy.integrate.quad`, returning its error
+  estimate) or by Monte Carlo (returning the standard error): :func:`value`,
+  :func:`c_of_g`, :func:`kl`, :func:`jsd`.
+
+All logarithms are natural (nats); ``0 log 0 = 0``.
+
+>>> from gandyn.distributions import Uniform
+>>> p, q = Uniform(0.0, 1.0), Uniform(0.5, 1.5)
+>>> r = c_of_g(p, q)                      # -2 (1 - s) log 2 with s = 1/2
+>>> round(r.value, 12), round(-log(2.0), 12)
+(-0.69314718056, -0.69314718056)
+>>> round(jsd(p, q).value, 12) == round(log(2.0) / 2, 12)
+True
+"""
+from __future__ import annotations
+
+from math import log, sqrt
+from typing import Callable, NamedTuple
+
+import numpy as np
+from scipy import integrate
+from scipy.special import entr, log_expit, xlogy
+
+from gandyn.density import GeneratorDensity, generator_density  # noqa: F401  (re-exported)
+from gandyn.rng import as_rng
+
+__all__ = [
+    "Estimate", "d_star", "d_star_logit", "d_star_function", "value_grid", "kl_grid", "jsd_grid", "check_grid_density",
+    "value", "c_of_g", "kl", "jsd", "check_density", "integration_points",
+    "generator_density", "GeneratorDensity", "LOG2", "LOG4",
+]
+
+LOG2 = log(2.0)
+LOG4 = log(4.0)
+
+
+class Estimate(NamedTuple):
+    """A number and its uncertainty.
+
+    ``method`` 'quad': ``error`` is the sum of :func:`scipy.integrate.quad`'s
+    absolute error estimates over the pieces; 'mc': ``error`` is the standard
+    error of the Monte Carlo mean; 'exact': ``error`` is 0 (e.g. an infinite
+    KL). ``n`` counts integrand evaluations (quad) or samples (mc).
+    """
+
+    value: float
+    error: float
+    method: str
+    n: int
+
+
+# --- pointwise: the optimal discriminator
+
+
+def d_star(p_data, p_g) -> np.ndarray:
+    """``D*(x) = p_data(x) / (p_data(x) + p_g(x))`` (Goodfellow et al. 2014, Prop. 1, eq. 2).
+
+    Where both densities vanish D* is defined as 1/2: there the integrand of V
+    is ``0 log D + 0 log(1 - D) = 0`` for every D, so any value is optimal, and
+    1/2 is the one symmetric in the two distributions, the limit of D* where
+    p_data = p_g > 0, and the answer of a discriminator with no evidence either
+    way (it keeps ``log D`` finite, too).
+
+    Parameters
+    ----------
+    p_data, p_g : arrays of non-negative density values (broadcast together)
+    """
+    p = np.asarray(p_data, dtype=np.float64)
+    q = np.asarray(p_g, dtype=np.float64)
+    if np.any(p < 0) or np.any(q < 0):
+        raise ValueError("p_data and p_g must be non-negative densities")
+    s = p + q
+    both_zero = s == 0
+    return np.where(both_zero, 0.5, p / np.where(both_zero, 1.0, s))
+
+
+def d_star_logit(logp_data, logp_g) -> np.ndarray:
+    """The logit of D*, ``log p_data(x) - log p_g(x)``, from log-densities: exact
+    where the densities underflow. 0 where both are ``-inf`` (D* = 1/2, see
+    :func:`d_star`); ``+-inf`` where only one vanishes."""
+    a = np.asarray(logp_data, dtype=np.float64)
+    b = np.asarray(logp_g, dtype=np.float64)
+    both = np.isneginf(a) & np.isneginf(b)
+    return np.where(both, 0.0, a) - np.where(both, 0.0, b)
+
+
+def _v_integrand(p, q, d):
+    """``p log D + q log(1 - D)`` with ``0 log 0 = 0`` (scipy's xlogy)."""
+    return xlogy(p, d) + xlogy(q, 1.0 - d)
+
+
+def _v_integrand_logit(p, q, l):
+    """``p log sigma(l) + q log sigma(-l)``, finite for finite l; 0 log 0 = 0."""
+    with np.errstate(invalid="ignore"):  # 0 * (-inf) where a density vanishes and l = -+inf
+        a = np.where(p > 0, p * log_expit(l), 0.0)
+        b = np.where(q > 0, q * log_expit(-l), 0.0)
+    return a + b
+
+
+# --- on a grid (trapezoid rule)
+
+
+def _grid(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x)) or np.any(np.diff(x) <= 0):
+        raise ValueError("x must be a finite, strictly increasing 1-D grid of >= 2 points")
+    return x
+
+
+def check_grid_density(x, p, name: str = "p", tol: float | None = 1e-2) -> np.ndarray:
+    """``p`` as a float array, after checking it is a density on the grid ``x``:
+    finite, non-negative, one value per grid point, and (unless ``tol`` is None)
+    a trapezoid integral within ``tol`` of 1. Raises ValueError naming ``name``."""
+    p = np.asarray(p, dtype=np.float64)
+    if p.shape != np.shape(x):
+        raise ValueError(f"{name} must have one value per grid point ({np.shape(x)}), got {p.shape}")
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise ValueError(f"{name} must be finite and non-negative")
+    if tol is not None:
+        mass = float(np.trapezoid(p, x))
+        if abs(mass - 1.0) > tol:
+            raise ValueError(f"{name} integrates to {mass:.6g} on the grid, not 1 (tolerance {tol:g})")
+    return p
+
+
+def value_grid(x, d, p_data, p_g, tol: float | None = 1e-2, logit: bool = False) -> float:
+    """V(D, G) (Goodfellow et al. 2014, eq. 1) by the trapezoid rule on the grid
+    ``x``, for discriminator values ``d`` in [0, 1] (or its logits, if ``logit``)
+    and densities on the grid."""
+    x = _grid(x)
+    p = check_grid_density(x, p_data, "p_data", tol)
+    q = check_grid_density(x, p_g, "p_g", tol)
+    d = np.asarray(d, dtype=np.float64)
+    if logit:
+        if d.shape != x.shape or np.any(np.isnan(d)):
+            raise ValueError("d must hold one logit per grid point")
+        return float(np.trapezoid(_v_integrand_logit(p, q, d), x))
+    if d.shape != x.shape or np.any(~(d >= 0)) or np.any(~(d <= 1)):
+        raise ValueError("d must hold one value in [0, 1] per grid point")
+    return float(np.trapezoid(_v_integrand(p, q, d), x))
+
+
+def kl_grid(x, p, q, tol: float | None = 1e-2) -> float:
+    """``KL(p || q) = int p log(p / q)`` by the trapezoid rule on ``x`` (Kullback &
+    Leibler 1951); ``inf`` if ``q = 0`` somewhere ``p > 0``."""
+    x = _grid(x)
+    p = check_grid_density(x, p, "p", tol)
+    q = check_grid_density(x, q, "q", tol)
+    if np.any((p > 0) & (q == 0)):
+        return float("inf")
+    pos = p > 0
+    f = np.zeros_like(p)
+    f[pos] = p[pos] * (np.log(p[pos]) - np.log(q[pos]))
+    return float(np.trapezoid(f, x))
+
+
+def jsd_grid(x, p, q, tol: float | None = 1e-2) -> float:
+    """``JSD(p || q) = KL(p || m)/2 + KL(q || m)/2``, ``m = (p + q)/2`` (Lin 1991),
+    by the trapezoid rule on ``x``.
+
+    Written pointwise as ``(p + q)/2 * (log 2 - H(p/(p + q)))`` with the binary
+    entropy ``H(a) = -a log a - (1 - a) log(1 - a)``: the integrand lies in
+    ``[0, (p + q) log 2 / 2]``, so the grid value does too, whatever the grid,
+    and no logarithm of a vanishing density is taken.
+    """
+    x = _grid(x)
+    p = check_grid_density(x, p, "p", tol)
+    q = check_grid_density(x, q, "q", tol)
+    s = p + q
+    a = d_star(p, q)
+    f = 0.5 * s * (LOG2 - entr(a) - entr(1.0 - a))
+    return float(np.trapezoid(np.maximum(f, 0.0), x))
+
+
+# --- on distributions: quadrature and Monte Carlo
+
+
+def _attr(dist, name, default=()):
+    return tuple(getattr(dist, name, default))
+
+
+def integration_points(*dists, tail: float = 1e-14) -> np.ndarray:
+    """The interval holding all but ``tail`` of every distribution's mass, cut at
+    their breakpoints and centers: the pieces :func:`scipy.integrate.quad` sees."""
+    los, his, pts = [], [], []
+    for d in dists:
+        lo, hi = d.bounds(tail)
+        los.append(float(lo))
+        his.append(float(hi))
+        pts += [float(v) for v in _attr(d, "breakpoints") + _attr(d, "centers")]
+    lo, hi = min(los), max(his)
+    inner = [v for v in pts if lo < v < hi]
+    return np.unique(np.array([lo, hi] + inner))
+
+
+def _quad(f: Callable[[float], float], edges, epsabs=1e-13, epsrel=1e-12) -> Estimate:
+    total, err, n = 0.0, 0.0, 0
+    for a, b in zip(edges[:-1], edges[1:]):
+        v, e, info = integrate.quad(f, a, b, epsabs=epsabs, epsrel=epsrel, limit=200, full_output=1)
+        total += v
+        err += e
+        n += info["neval"]
+    return Estimate(float(total), float(err), "quad", n)
+
+
+def check_density(dist, name: str = "p", tol: float = 1e-6):
+    """Check that ``dist.pdf`` integrates to 1 within ``tol`` over
+    ``dist.bounds``; raise ValueError naming ``name`` if not. Returns ``dist``."""
+    for attr in ("pdf", "logpdf", "bounds"):
+        if not callable(getattr(dist, attr, None)):
+            raise ValueError(f"{name} must provide pdf, logpdf and bounds (missing {attr})")
+    mass = _quad(lambda x: float(dist.pdf(x)), integration_points(dist)).value
+    if not abs(mass - 1.0) <= tol:
+        raise ValueError(f"{name} integrates to {mass:.9g}, not 1 (tolerance {tol:g})")
+    return dist
+
+
+def _method(method):
+    if method not in ("quad", "mc"):
+        raise ValueError(f"unknown method {method!r}; choose from quad, mc")
+
+
+def _n(n):
+    if int(n) < 2:
+        raise ValueError(f"n must be >= 2, got {n!r}")
+    return int(n)
+
+
+def _mc(samples_p, samples_q=None, weight=1.0) -> Estimate:
+    """Mean and standard error of ``weight * (mean f_p + mean f_q)``."""
+    v = weight * samples_p.mean()
+    var = weight ** 2 * samples_p.var(ddof=1) / samples_p.size
+    n = samples_p.size
+    if samples_q is not None:
+        v += weight * samples_q.mean()
+        var += weight ** 2 * samples_q.var(ddof=1) / samples_q.size
+        n += samples_q.size
+    return Estimate(float(v), float(sqrt(var)), "mc", n)
+
+
+def value(D: Callable, p_data, p_g, *, logit: bool = False, method: str = "quad",
+          n: int = 100_000, rng=None, tail: float = 1e-14) -> Estimate:
+    """V(D, G) of Goodfellow et al. 2014, eq. 1, for densities ``p_data``, ``p_g``.
+
+    Parameters
+    ----------
+    D : callable, x (k,) -> (k,)
+        The discriminator's probabilities, or its logits if ``logit``.
+    p_data, p_g : distributions
+        Objects with ``pdf``, ``logpdf``, ``bounds`` (and ``rvs`` for 'mc').
+    method : {'quad', 'mc'}
+        Adaptive quadrature of ``p log D + q log(1 - D)`` over the pieces of
+        :func:`integration_points`, or the sample means of eq. 1 with ``n``
+        draws from each distribution.
+    """
+    _method(method)
+    check_density(p_data, "p_data")
+    check_density(p_g, "p_g")
+
+    def logs(x):
+        out = np.asarray(D(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+        if logit:
+            return log_expit(out), log_expit(-out)
+        if np.any(~(out >= 0)) or np.any(~(out <= 1)):
+            raise ValueError("D must return probabilities in [0, 1] (pass logit=True for logits)")
+        with np.errstate(divide="ignore"):
+            return np.log(out), np.log1p(-out)
+
+    if method == "mc":
+        rng = as_rng(rng)
+        n = _n(n)
+        a = logs(p_data.rvs(n, rng))[0]
+        b = logs(p_g.rvs(n, rng))[1]
+        return _mc(a, b)
+
+    def f(x):
+        x = np.array([x])
+        p, q = p_data.pdf(x), p_g.pdf(x)
+        out = np.asarray(D(x), dtype=np.float64)
+        if logit:
+            return float(_v_integrand_logit(p, q, out)[0])
+        if not 0 <= out[0] <= 1:
+            raise ValueError("D must return probabilities in [0, 1] (pass logit=True for logits)")
+        return float(_v_integrand(p, q, out)[0])
+
+    return _quad(f, integration_points(p_data, p_g, tail=tail))
+
+
+def _log_ratio_to_sum(la, lb):
+    """``log(a / (a + b))`` from ``log a``, ``log b`` (log D* for a = p_data)."""
+    return la - np.logaddexp(la, lb)
+
+
+def c_of_g(p_data, p_g, *, method: str = "quad", n: int = 100_000, rng=None,
+           tail: float = 1e-14) -> Estimate:
+    """``C(G) = max_D V(D, G) = V(D*, G)`` (Goodfellow et al. 2014, eq. 4), the
+    integral of ``p log(p/(p+q)) + q log(q/(p+q))`` computed in log space."""
+    _method(method)
+    check_density(p_data, "p_data")
+    check_density(p_g, "p_g")
+    if method == "mc":
+        rng = as_rng(rng)
+        n = _n(n)
+        x, y = p_data.rvs(n, rng), p_g.rvs(n, rng)
+        return _mc(_log_ratio_to_sum(p_data.logpdf(x), p_g.logpdf(x)),
+                   _log_ratio_to_sum(p_g.logpdf(y), p_data.logpdf(y)))
+
+    def f(x):
+        la, lb = float(p_data.logpdf(x)), float(p_g.logpdf(x))
+        out = 0.0
+        if la > -np.inf:
+            out += np.exp(la) * float(_log_ratio_to_sum(la, lb))
+        if lb > -np.inf:
+            out += np.exp(lb) * float(_log_ratio_to_sum(lb, la))
+        return out
+
+    return _quad(f, integration_points(p_data, p_g, tail=tail))
+
+
+def _absolutely_continuous(p, q, tail) -> bool:
+    """False if some point of p's support (on a fine grid of its bounds, its
+    breakpoints and centers) has ``q = 0``."""
+    lo, hi = p.bounds(tail)
+    x = np.unique(np.concatenate([np.linspace(lo, hi, 4001),
+                                  np.array(_attr(p, "breakpoints") + _attr(p, "centers"), dtype=float)]))
+    return not np.any((p.pdf(x) > 0) & (q.pdf(x) == 0))
+
+
+def kl(p, q, *, method: str = "quad", n: int = 100_000, rng=None, tail: float = 1e-14) -> Estimate:
+    """``KL(p || q) = int p log(p / q)`` (Kullback & Leibler 1951), nats.
+
+    ``inf`` (method 'exact') when q vanishes where p has mass (checked on a
+    fine grid of p's bounds). 'mc': the mean of ``log p(x) - log q(x)``, ``x ~ p``.
+    """
+    _method(method)
+    check_density(p, "p")
+    check_density(q, "q")
+    if not _absolutely_continuous(p, q, tail):
+        return Estimate(float("inf"), 0.0, "exact", 0)
+    if method == "mc":
+        x = p.rvs(_n(n), as_rng(rng))
+        return _mc(p.logpdf(x) - q.logpdf(x))
+
+    def f(x):
+        la = float(p.logpdf(x))
+        if la == -np.inf:
+            return 0.0
+        return np.exp(la) * (la - float(q.logpdf(x)))
+
+    return _quad(f, integration_points(p, tail=tail))
+
+
+def jsd(p, q, *, method: str = "quad", n: int = 100_000, rng=None, tail: float = 1e-14) -> Estimate:
+    """``JSD(p || q) = KL(p || m)/2 + KL(q || m)/2``, ``m = (p + q)/2`` (Lin 1991;
+    Goodfellow et al. 2014, eq. 6), nats, in ``[0, log 2]``.
+
+    'quad': the two KL integrals separately, ``log m = logaddexp(log p, log q) - log 2``.
+    'mc': ``(mean_{x~p} log(2p/(p+q)) + mean_{y~q} log(2q/(p+q)))/2``.
+    """
+    _method(method)
+    check_density(p, "p")
+    check_density(q, "q")
+    if method == "mc":
+        rng = as_rng(rng)
+        n = _n(n)
+        x, y = p.rvs(n, rng), q.rvs(n, rng)
+        return _mc(LOG2 + _log_ratio_to_sum(p.logpdf(x), q.logpdf(x)),
+                   LOG2 + _log_ratio_to_sum(q.logpdf(y), p.logpdf(y)), weight=0.5)
+
+    def kl_to_m(a, b):
+        def f(x):
+            la = float(a.logpdf(x))
+            if la == -np.inf:
+                return 0.0
+            lm = float(np.logaddexp(la, float(b.logpdf(x)))) - LOG2
+            return np.exp(la) * (la - lm)
+        return f
+
+    edges = integration_points(p, q, tail=tail)
+    r1, r2 = _quad(kl_to_m(p, q), edges), _quad(kl_to_m(q, p), edges)
+    return Estimate(0.5 * (r1.value + r2.value), 0.5 * (r1.error + r2.error), "quad", r1.n + r2.n)
+
+
+def d_star_function(p_data, p_g, logit: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """``x -> D*(x)`` for two distributions: probabilities (:func:`d_star`) or,
+    with ``logit``, logits ``log p_data - log p_g`` (:func:`d_star_logit`).
+
+    Use the logits with :func:`value` (``logit=True``): where ``p_g/p_data``
+    is below machine epsilon the probability rounds to 1 and ``log(1 - D*)`` to
+    ``-inf``, while its logit stays exact.
+    """
+    if logit:
+        return lambda x: d_star_logit(p_data.logpdf(x), p_g.logpdf(x))
+    return lambda x: d_star(p_data.pdf(x), p_g.pdf(x))
