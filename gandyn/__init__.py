@@ -28,6 +28,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "layout", "nn", "losses", "optim", "rng", "gan", "io", "demo", "plotting", "cli",
+    "data",
     "distributions", "density", "theory",
 }
 
