@@ -18,6 +18,9 @@ Modules (one concept each):
 ``distributions`` Normal, Uniform, mixtures (1-D and 2-D) with pdf, cdf, rvs, bounds
 ``density`` the density p_g of a 1-D generator network (change of variables or KDE)
 ``theory``  D*, V(D, G), C(G), KL and JSD (quadrature, Monte Carlo, grid)
+``metrics`` Parzen log-likelihood, Inception score, Frechet distance, mode histogram
+``classifier`` the MNIST classifier gandyn trains itself (shipped weights)
+``evaluation`` MNIST sample metrics by Goodfellow et al. 2014's protocol, with real ceilings
 ``plotting`` figures (imports matplotlib; load it only to draw)
 """
 from __future__ import annotations
@@ -30,6 +33,7 @@ _SUBMODULES = {
     "layout", "nn", "losses", "optim", "rng", "gan", "io", "demo", "plotting", "cli",
     "data",
     "distributions", "density", "theory",
+    "metrics", "classifier", "evaluation",
 }
 
 

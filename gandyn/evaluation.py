@@ -1,0 +1,241 @@
+"""Evaluation of MNIST generators the way the literature does it: Parzen-window
+log-likelihood by the protocol of Goodfellow et al. 2014 (Table 1), a classifier-based
+Inception score (Salimans et al. 2016) and Frechet distance (Heusel et al. 2017), and mode
+coverage (the histogram of predicted digits). The formulas are in :mod:`gandyn.metrics`,
+the classifier in :mod:`gandyn.classifier`; this module fixes which data they see.
+
+Data splits (MNIST training images ``train[i]``, test images ``test[i]``, in file order)
+-------------------------------------------------------------------------------------
+- Parzen kernel centres: the 10,000 samples; for the ceiling, ``train[0:10000]`` (real
+  images the GAN was trained on, in place of samples).
+- Parzen window width: chosen from ``numpy.logspace(-1, 0, 10)`` by mean log-likelihood of
+  ``train[55000:56000]``, the first 1,000 of the held-out images ``train[55000:60000]``
+  (Goodfellow et al.'s code took the first 1,000 of its validation images
+  ``train[50000:60000]``; the GAN here trains on ``train[0:55000]``).
+- Parzen log-likelihood: mean +- standard error over the 10,000 test images, in nats.
+- Inception score: the samples' class probabilities, 10 splits, mean +- std.
+- Frechet distance: features of the classifier's last hidden layer, samples against the
+  GAN's training images ``train[0:55000]``; the ceiling is the test set against the same.
+- Mode coverage: counts of the classifier's predicted digit over the samples.
+
+The ceiling (:func:`real_ceilings`) runs the same metrics on real images: what a perfect
+generator would score with the same estimators and sample sizes.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from gandyn import metrics
+from gandyn.classifier import Classifier, as_unit_images, load_classifier
+
+__all__ = ["N_SAMPLES", "SPLITS", "evaluate_samples", "real_ceilings", "sample_metrics",
+           "classifier_metrics", "timed_parzen", "add_eval_arguments", "run_eval", "summary"]
+
+#: Samples per evaluation (Goodfellow et al. 2014 drew 10,000; so do IS and FID reports).
+N_SAMPLES = 10_000
+#: Inception-score splits (Salimans et al. 2016's code).
+SPLITS = 10
+GAN_TRAIN = slice(0, 55_000)
+PARZEN_VALID = slice(55_000, 56_000)
+PARZEN_REAL = slice(0, 10_000)
+
+
+def _name(s: slice, split: str) -> str:
+    return f"{split}[{s.start}:{s.stop}]"
+
+
+def _load(data_dir, progress):
+    from gandyn.data import load_mnist
+
+    train, _ = load_mnist("train", data_dir=data_dir, progress=progress)
+    test, test_labels = load_mnist("test", data_dir=data_dir, progress=progress)
+    return train, test, test_labels
+
+
+def _unit64(images, name):
+    """Images as float64 in [0, 1]; uint8 are divided by 255 in float64."""
+    a = np.asarray(images)
+    if a.dtype == np.uint8:
+        as_unit_images(a[:1], name)  # shape check
+        return a / 255.0
+    return as_unit_images(a, name).astype(np.float64)
+
+
+def classifier_metrics(images, *, reference, clf: Classifier, rng=None, splits: int = SPLITS) -> dict:
+    """Inception score, Frechet distance and mode histogram of ``images`` (N, 784) under
+    the classifier ``clf``; ``reference = (mu, cov)`` is the feature Gaussian of the real
+    images the Frechet distance compares with. ``rng`` (optional) shuffles the images
+    before the Inception-score splits; ``None`` keeps their order (deterministic)."""
+    from scipy.special import softmax
+
+    feats, logits = clf.outputs(images)
+    if feats.shape[0] < splits:
+        raise ValueError(f"images needs at least {splits} rows, got {feats.shape[0]}")
+    probs = softmax(logits, axis=1)
+    if rng is not None:
+        probs = probs[np.random.default_rng(rng).permutation(probs.shape[0])]
+    is_mean, is_std = metrics.inception_score(probs, splits)
+    mu, cov = metrics.gaussian_stats(feats)
+    return {
+        "inception_score": {"mean": is_mean, "std": is_std, "splits": int(splits)},
+        "fid": {"value": metrics.frechet_distance(mu, cov, *reference),
+                "features": f"classifier hidden layer {clf.net.n_layers - 1} ({feats.shape[1]} units)"},
+        "modes": metrics.mode_histogram(probs),
+    }
+
+
+def timed_parzen(centres, valid, test, progress: bool = False) -> dict:
+    """:func:`gandyn.metrics.parzen_evaluate` on images (uint8 or [0, 1] floats, made
+    float64), with its wall-clock time in ``seconds``."""
+    t0 = time.perf_counter()
+    res = metrics.parzen_evaluate(_unit64(centres, "centres"), _unit64(valid, "valid"),
+                                  _unit64(test, "test"), progress=progress)
+    res["seconds"] = round(time.perf_counter() - t0, 2)
+    return res
+
+
+def sample_metrics(samples, *, valid, test, reference, clf: Classifier, rng=None,
+                   progress: bool = False, splits: int = SPLITS) -> dict:
+    """All metrics of ``samples`` against given real images (the array-level core of
+    :func:`evaluate_samples`).
+
+    Parameters
+    ----------
+    samples : array (N, 784), float in [0, 1] or uint8
+        Kernel centres of the Parzen window and inputs of the classifier.
+    valid, test : arrays (n, 784)
+        Images that choose the Parzen width and that are scored.
+    reference : tuple (mu, cov)
+        Classifier-feature Gaussian of the real images the Frechet distance compares with.
+    clf : Classifier
+    rng : None or seed or Generator
+        If given, the samples are shuffled before the Inception-score splits.
+
+    Returns
+    -------
+    dict (JSON-serialisable) with ``n``, ``parzen``, ``inception_score``, ``fid``, ``modes``.
+    """
+    x = as_unit_images(samples, "samples")
+    out = {"n": int(x.shape[0]), "parzen": timed_parzen(x, valid, test, progress)}
+    out.update(classifier_metrics(x, reference=reference, clf=clf, rng=rng, splits=splits))
+    return out
+
+
+def _describe(result: dict, clf: Classifier, kernel_centres: str) -> dict:
+    result["parzen"].update(kernel_centres=kernel_centres, valid=_name(PARZEN_VALID, "train"),
+                            test="test[0:10000]", unit="nats")
+    result["fid"]["reference"] = _name(GAN_TRAIN, "train")
+    result["classifier"] = {k: clf.meta[k] for k in ("test_accuracy", "hidden", "seed") if k in clf.meta}
+    return result
+
+
+def evaluate_samples(samples, *, data_dir=None, rng=None, progress: bool = True,
+                     classifier: Classifier | str | None = None) -> dict:
+    """Every metric of generated MNIST ``samples`` (see the module docstring for the data).
+
+    Parameters
+    ----------
+    samples : float32 array (N, 784) in [0, 1]
+        ``N = 10,000`` (:data:`N_SAMPLES`) for numbers comparable with Goodfellow et al.
+        2014, Table 1.
+    data_dir : path, optional
+        Where MNIST is (see :func:`gandyn.data.load_mnist`; downloaded if absent).
+    rng : optional
+        Shuffles the samples before the Inception-score splits (``None``: their order).
+    classifier : Classifier or path, optional
+        Default: the classifier shipped with gandyn.
+
+    Returns
+    -------
+    dict, JSON-serialisable: ``parzen`` (``mean``, ``se`` in nats, ``sigma``, the
+    cross-validation curve, ``seconds``), ``inception_score`` (``mean``, ``std``), ``fid``
+    (``value``), ``modes`` (``counts``, ``fractions``, ``covered``), ``classifier``.
+    """
+    samples = as_unit_images(samples, "samples")
+    clf = classifier if isinstance(classifier, Classifier) else load_classifier(classifier)
+    train, test, _ = _load(data_dir, progress)
+    reference = metrics.gaussian_stats(clf.outputs(train[GAN_TRAIN])[0])
+    res = sample_metrics(samples, valid=train[PARZEN_VALID], test=test, reference=reference,
+                         clf=clf, rng=rng, progress=progress)
+    return _describe(res, clf, "samples")
+
+
+def real_ceilings(*, data_dir=None, progress: bool = True, classifier: Classifier | str | None = None) -> dict:
+    """The metrics of real images in place of samples, the ceiling a generator can reach
+    with the same estimators: Parzen with ``train[0:10000]`` as kernel centres (Goodfellow
+    et al.'s protocol otherwise unchanged); Inception score, Frechet distance (against
+    ``train[0:55000]``) and mode histogram of the 10,000 test images; the classifier's
+    test accuracy and the test labels' histogram.
+
+    Returns
+    -------
+    dict like :func:`evaluate_samples`'s (``parzen`` with real training images as
+    centres; ``inception_score``, ``fid``, ``modes`` of the test images), plus
+    ``label_fractions`` (the test labels' histogram) and the classifier's
+    ``measured_test_accuracy``; JSON-serialisable.
+    """
+    clf = classifier if isinstance(classifier, Classifier) else load_classifier(classifier)
+    train, test, labels = _load(data_dir, progress)
+    reference = metrics.gaussian_stats(clf.outputs(train[GAN_TRAIN])[0])
+    out = {"parzen": timed_parzen(train[PARZEN_REAL], train[PARZEN_VALID], test, progress)}
+    out.update(classifier_metrics(test, reference=reference, clf=clf))
+    for key in ("inception_score", "fid", "modes"):
+        out[key]["images"] = "test[0:10000]"
+    out = _describe(out, clf, _name(PARZEN_REAL, "train"))
+    out["label_fractions"] = [float(c) for c in np.bincount(labels, minlength=10) / labels.size]
+    out["classifier"]["measured_test_accuracy"] = clf.accuracy(test, labels)
+    return out
+
+
+# --- command-line hooks (wired into ``gandyn mnist eval``)
+
+
+def add_eval_arguments(p) -> None:
+    """Options of ``gandyn mnist eval`` owned by the evaluation."""
+    from gandyn.cli import positive_int
+
+    p.add_argument("--samples", type=positive_int, default=N_SAMPLES,
+                   help=f"generated samples to score (default: {N_SAMPLES}, as Goodfellow et al. 2014)")
+    p.add_argument("--classifier", metavar="NPZ", default=None,
+                   help="classifier weights for IS/FID/modes (default: the ones shipped with gandyn)")
+    p.add_argument("--ceilings", action="store_true",
+                   help="also score real images in place of samples (the ceiling)")
+
+
+def summary(result: dict) -> str:
+    """One line per metric, for the terminal."""
+    p, s, f = result["parzen"], result["inception_score"], result["fid"]
+    lines = [f"Parzen log-likelihood {p['mean']:.1f} +- {p['se']:.1f} nats (sigma {p['sigma']:.3f}, "
+             f"{p['seconds']:.0f} s)",
+             f"Inception score {s['mean']:.3f} +- {s['std']:.3f}; Frechet distance {f['value']:.3f}"]
+    if "modes" in result:
+        m = result["modes"]
+        lines.append(f"modes covered {m['covered']}/10, counts {m['counts']}")
+    return "\n".join(lines)
+
+
+def run_eval(args, samples) -> dict:
+    """Score ``samples`` with the options of :func:`add_eval_arguments` (plus the common
+    ``--out``, ``--quiet``, ``--seed`` and, if the command has it, ``--data-dir``); write
+    ``eval.json``, ``modes.png/.pdf`` and ``parzen_sigma.png/.pdf`` to ``args.out``; print a
+    summary. Returns the result dict (``{"samples": ..., "ceilings": ...}``)."""
+    from gandyn import plotting
+    from gandyn.io import ensure_dir, write_json
+    from gandyn.plotting import evaluation as figs
+
+    out = ensure_dir(args.out)
+    data_dir = getattr(args, "data_dir", None)
+    progress = not args.quiet
+    clf = load_classifier(args.classifier)
+    result = {"samples": evaluate_samples(samples, data_dir=data_dir, progress=progress, classifier=clf)}
+    print(summary(result["samples"]))
+    if args.ceilings:
+        result["ceilings"] = real_ceilings(data_dir=data_dir, progress=progress, classifier=clf)
+        print("ceiling (real images):\n" + summary(result["ceilings"]))
+    write_json(out / "eval.json", result)
+    ref = result.get("ceilings", {}).get("modes", {}).get("fractions")
+    plotting.save(figs.mode_coverage_figure(result["samples"]["modes"], reference=ref), out / "modes")
+    plotting.save(figs.parzen_sigma_figure(result["samples"]["parzen"]), out / "parzen_sigma")
+    return result

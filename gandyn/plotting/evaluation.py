@@ -1,0 +1,46 @@
+"""Figures of the sample-quality evaluation (:mod:`gandyn.evaluation`): mode coverage and
+the Parzen window-width cross-validation curve."""
+from __future__ import annotations
+
+import numpy as np
+
+from gandyn.plotting import DATA_STYLE, GEN_STYLE, plt
+
+__all__ = ["mode_coverage_figure", "parzen_sigma_figure"]
+
+
+def mode_coverage_figure(modes: dict, reference=None, title: str | None = None):
+    """Bars: fraction of samples the classifier assigns to each digit (generator colour);
+    ``reference`` (e.g. the same for the real test images) as a black dotted step; the
+    uniform 1/10 as a grey line."""
+    frac = np.asarray(modes["fractions"])
+    digits = np.arange(frac.size)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(digits, frac, color=GEN_STYLE["color"], alpha=0.5, label="samples (predicted digit)")
+    if reference is not None:
+        ref = np.asarray(reference)
+        ax.step(np.append(digits, digits[-1] + 1) - 0.5, np.append(ref, ref[-1]), where="post",
+                label="real test images", **DATA_STYLE)
+    ax.axhline(1 / frac.size, color="gray", linewidth=0.6)
+    ax.set_xticks(digits)
+    ax.set_xlabel("digit")
+    ax.set_ylabel("fraction")
+    n = sum(modes["counts"])
+    ax.set_title(title or f"mode coverage: {modes['covered']}/{frac.size} digits over {n} samples")
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def parzen_sigma_figure(parzen: dict, title: str | None = None):
+    """Mean held-out log-likelihood against the window width (log axis), the chosen
+    width marked (Goodfellow et al. 2014, Section 5, cross-validation of sigma)."""
+    s = np.asarray(parzen["sigmas"])
+    ll = np.asarray(parzen["valid_mean_ll"])
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.semilogx(s, ll, marker="o", **GEN_STYLE)
+    ax.axvline(parzen["sigma"], color="gray", linewidth=0.8)
+    ax.set_xlabel(r"window width $\sigma$")
+    ax.set_ylabel("mean log-likelihood (nats)")
+    ax.set_title(title or (f"Parzen: sigma = {parzen['sigma']:.3f}, test "
+                           f"{parzen['mean']:.1f} +- {parzen['se']:.1f} nats"))
+    return fig
