@@ -21,6 +21,8 @@ Modules (one concept each):
 ``metrics`` Parzen log-likelihood, Inception score, Frechet distance, mode histogram
 ``classifier`` the MNIST classifier gandyn trains itself (shipped weights)
 ``evaluation`` MNIST sample metrics by Goodfellow et al. 2014's protocol, with real ceilings
+``gan1d``   the 1D GAN of Goodfellow et al. 2014: training populations, Figure 1, sweeps
+``history`` training histories in one compact .npz file
 ``plotting`` figures (imports matplotlib; load it only to draw)
 """
 from __future__ import annotations
@@ -33,6 +35,7 @@ _SUBMODULES = {
     "layout", "nn", "losses", "optim", "rng", "gan", "io", "demo", "plotting", "cli",
     "data",
     "distributions", "density", "theory",
+    "gan1d", "history",
     "metrics", "classifier", "evaluation",
 }
 

@@ -1,0 +1,612 @@
+"""The 1D GAN of Goodfellow et al. 2014, Figure 1, trained for real: one run or a population.
+
+A :class:`Setup` fixes everything except the seed and the two step sizes: data
+``p_data`` (any 1-D distribution of :mod:`gandyn.distributions`, default
+N(4, 0.5^2)), latent ``z ~ U(-1, 1)`` or N(0, 1), generator and discriminator
+MLPs ``1-h-1``, the generator loss, the optimizer, the minibatch size ``m`` and
+``k``, the number of discriminator steps per generator step (Algorithm 1).
+
+A :class:`Trainer` runs Algorithm 1 for ``P`` models at once on the engine's
+population axis (``theta (P, n)``, inputs ``(P, m, 1)``, step sizes ``(P, 1)``),
+each model with its own seed, ``lr_D`` and ``lr_G``. Every random draw of model
+``p`` comes from the named streams of its own seed (:mod:`gandyn.rng`), so a
+population of ``P`` models equals ``P`` separate runs; models that share a seed
+share their initial parameters and their noise (common random numbers), which
+is what a sweep over step sizes wants. Minibatches are drawn in blocks of
+:data:`BLOCK` iterations per seed; for normal and uniform data this is the same
+sequence of numbers :class:`gandyn.gan.Run` draws one minibatch at a time.
+
+Evaluation: :func:`snapshot` gives the quantities of the theory on a grid for
+one model (p_g from :func:`gandyn.density.generator_density`, D, D*, JSD, V, C);
+:func:`binned_jsd` gives the JSD of a whole population at once, cheaply.
+
+>>> setup = Setup(batch=16)
+>>> tr = Trainer(setup, seeds=[0, 0, 1], lr_d=[1e-2, 3e-2, 1e-2], lr_g=1e-2)
+>>> loss_d, loss_g = tr.advance(5)
+>>> loss_d.shape, tr.it
+((3,), 5)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import entr, ndtri
+
+from gandyn import optim
+from gandyn.density import LATENT_BOUNDS, generator_density
+from gandyn.distributions import Distribution, Mixture, Normal, Uniform
+from gandyn.gan import GAN, LATENTS
+from gandyn.losses import G_LOSSES
+from gandyn.nn import ACTIVATIONS, MLP
+from gandyn.rng import stream
+from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
+
+__all__ = ["Setup", "Trainer", "parse_data", "snapshot", "binned_jsd", "grid_for", "z_map_points",
+           "converged", "record_run", "pick_panels", "sweep", "sweep_rows", "replace_setup",
+           "OPTIMIZERS", "BLOCK"]
+
+#: Iterations of minibatches drawn at once per seed (a constant, so that the draws
+#: never depend on the population size or on how training is split into calls).
+BLOCK = 64
+
+OPTIMIZERS = ("momentum", "adam", "sgd")
+
+
+# --- the data distribution from a short text
+
+
+_NUM = r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+_COMP = re.compile(rf"^\s*(?:{_NUM}\*)?\s*([NU])\s*\({_NUM},{_NUM}\)\s*$")
+
+
+def parse_data(spec: str | Distribution) -> Distribution:
+    """A 1-D distribution from text: ``N(loc, scale)``, ``U(low, high)``, or a
+    mixture ``w1*N(..) + w2*U(..)`` (weights on the simplex).
+
+    >>> parse_data("N(4, 0.5)")
+    Normal(loc=4.0, scale=0.5)
+    >>> parse_data("0.5*N(-2,0.5) + 0.5*N(2,0.5)").weights
+    (0.5, 0.5)
+    """
+    if isinstance(spec, Distribution):
+        if spec.dim != 1:
+            raise ValueError("data must be a 1-D distribution")
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"data must be a text like 'N(4, 0.5)', got {spec!r}")
+    comps, weights = [], []
+    for part in spec.split("+"):
+        m = _COMP.match(part)
+        if m is None:
+            raise ValueError(f"data: cannot read {part.strip()!r}; write N(loc, scale), U(low, high) "
+                             "or a mixture like 0.5*N(-2, 0.5) + 0.5*N(2, 0.5)")
+        w, kind, a, b = m.groups()
+        comps.append(Normal(float(a), float(b)) if kind == "N" else Uniform(float(a), float(b)))
+        weights.append(1.0 if w is None else float(w))
+    if len(comps) == 1 and weights[0] == 1.0:
+        return comps[0]
+    return Mixture(comps, weights)
+
+
+# --- the experiment's fixed choices
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything of a 1D GAN run except the seed and the step sizes.
+
+    Parameters
+    ----------
+    data : Distribution or str
+        ``p_data`` (see :func:`parse_data`). Default N(4, 0.5^2).
+    latent : {'uniform', 'normal'}
+        ``z ~ U(-1, 1)`` or ``N(0, 1)``.
+    hidden_g, hidden_d : int
+        Hidden widths ``h`` of the 1-h-1 generator and discriminator.
+    act_g, act_d : str
+        Their hidden activations (:data:`gandyn.nn.ACTIVATIONS`); output layers
+        are linear (D outputs a logit).
+    loss : {'nonsat', 'minimax'}
+        The generator's loss (Goodfellow et al. 2014, Section 3).
+    optimizer : {'momentum', 'adam', 'sgd'}
+        Both players' optimizer; the paper used SGD with momentum (Section 5).
+    mu : float
+        Momentum coefficient (``optimizer='momentum'``).
+    b1 : float
+        Adam's first-moment decay (0.5, as Radford et al. 2016 advise for GANs).
+    batch : int
+        Minibatch size ``m`` of data and of noise.
+    k : int
+        Discriminator steps per generator step (Algorithm 1).
+    dtype : numpy dtype
+        float64 (default) or float32.
+    """
+
+    data: Distribution | str = "N(4, 0.5)"
+    latent: str = "uniform"
+    hidden_g: int = 16
+    hidden_d: int = 16
+    act_g: str = "tanh"
+    act_d: str = "relu"
+    loss: str = "nonsat"
+    optimizer: str = "adam"
+    mu: float = 0.9
+    b1: float = 0.5
+    batch: int = 64
+    k: int = 1
+    dtype: type = np.float64
+    gan: GAN = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "data", parse_data(self.data))
+        for name in ("hidden_g", "hidden_d", "batch", "k"):
+            v = getattr(self, name)
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        for name in ("act_g", "act_d"):
+            if getattr(self, name) not in ACTIVATIONS:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; choose from {', '.join(ACTIVATIONS)}")
+        if self.loss not in G_LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(G_LOSSES)}")
+        if self.latent not in LATENTS:
+            raise ValueError(f"unknown latent {self.latent!r}; choose from {', '.join(LATENTS)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+        if not 0 <= self.mu < 1 or not 0 <= self.b1 < 1:
+            raise ValueError(f"mu and b1 must be in [0, 1), got mu={self.mu!r}, b1={self.b1!r}")
+        G = MLP((1, self.hidden_g, 1), (self.act_g, "identity"), dtype=self.dtype)
+        D = MLP((1, self.hidden_d, 1), (self.act_d, "identity"), dtype=self.dtype)
+        object.__setattr__(self, "gan", GAN(G, D, g_loss=self.loss, latent=self.latent))
+
+    def make_optimizer(self, lr) -> optim.Optimizer:
+        """The optimizer with step size ``lr`` (a number or a ``(P, 1)`` array)."""
+        if self.optimizer == "momentum":
+            return optim.momentum(lr, mu=self.mu)
+        if self.optimizer == "adam":
+            return optim.adam(lr, b1=self.b1)
+        return optim.sgd(lr)
+
+    def describe(self) -> dict:
+        """The setup as plain JSON-able values (for history files and captions)."""
+        return {"data": repr(self.data), "latent": self.latent, "hidden_g": self.hidden_g,
+                "hidden_d": self.hidden_d, "act_g": self.act_g, "act_d": self.act_d, "loss": self.loss,
+                "optimizer": self.optimizer, "mu": self.mu, "b1": self.b1, "batch": self.batch,
+                "k": self.k, "dtype": np.dtype(self.dtype).name}
+
+
+# --- training: Algorithm 1 for a population
+
+
+def _seeds(seeds):
+    a = np.asarray(seeds)
+    if a.ndim > 1 or a.size == 0 or a.dtype.kind not in "iu" or np.any(a < 0):
+        raise ValueError(f"seeds must be a non-negative integer or a 1-D list of them, got {seeds!r}")
+    return a
+
+
+def _rates(name, lr, P):
+    a = np.asarray(lr, dtype=np.float64)
+    if not np.all(np.isfinite(a)) or np.any(a <= 0):
+        raise ValueError(f"{name} must be positive and finite, got {lr!r}")
+    if P is None:
+        if a.ndim:
+            raise ValueError(f"{name} must be a number for a single run (one seed)")
+        return float(a)
+    try:
+        return np.broadcast_to(a, (P,)).copy()
+    except ValueError:
+        raise ValueError(f"{name} must be a number or hold one value per seed ({P})") from None
+
+
+class Trainer:
+    """Algorithm 1 of Goodfellow et al. 2014 for ``P`` independent 1D GANs at once.
+
+    Per iteration: ``k`` discriminator steps, each on a fresh data minibatch and
+    fresh noise, then one generator step on fresh noise; each player descends
+    its own loss with its own optimizer (:mod:`gandyn.gan`, :mod:`gandyn.optim`).
+
+    Parameters
+    ----------
+    setup : Setup
+    seeds : int or sequence of int
+        One seed per model (an int: a single run, parameters of shape ``(n,)``).
+        Model ``p`` draws its initial parameters from the streams ``g_init``,
+        ``d_init`` of its seed, data from ``data`` and noise from ``latent``.
+    lr_d, lr_g : float or sequence
+        Step sizes, one per model or shared.
+    chunk : int, optional
+        Models stepped together (the population is processed in slices of this
+        many rows, which keeps the working arrays in cache); results do not
+        depend on it.
+    """
+
+    def __init__(self, setup: Setup, seeds, lr_d, lr_g, chunk: int | None = 128):
+        seeds = _seeds(seeds)
+        self.setup, self.gan = setup, setup.gan
+        self.P = None if seeds.ndim == 0 else int(seeds.size)
+        self.seeds = seeds
+        self.lr_d, self.lr_g = _rates("lr_d", lr_d, self.P), _rates("lr_g", lr_g, self.P)
+        uniq, idx = np.unique(seeds.ravel(), return_inverse=True)
+        self._idx = idx
+        self._all = bool(uniq.size == idx.size and np.all(idx == np.arange(idx.size)))
+        G, D = self.gan.G, self.gan.D
+        tg = np.stack([G.init(stream(int(s), "g_init")) for s in uniq])
+        td = np.stack([D.init(stream(int(s), "d_init")) for s in uniq])
+        if self.P is None:
+            self.theta_g, self.theta_d = tg[0].copy(), td[0].copy()
+            self._slices = [Ellipsis]
+        else:
+            self.theta_g, self.theta_d = tg[idx], td[idx]
+            c = self.P if chunk is None else int(chunk)
+            if c < 1:
+                raise ValueError(f"chunk must be >= 1, got {chunk!r}")
+            self._slices = [slice(i, i + c) for i in range(0, self.P, c)]
+        self._rng_data = [stream(int(s), "data") for s in uniq]
+        self._rng_latent = [stream(int(s), "latent") for s in uniq]
+        self._parts = []
+        for sl in self._slices:
+            lr_d = self.lr_d if self.P is None else self.lr_d[sl, None]
+            lr_g = self.lr_g if self.P is None else self.lr_g[sl, None]
+            od, og = setup.make_optimizer(lr_d), setup.make_optimizer(lr_g)
+            tg_s, td_s = self.theta_g[sl], self.theta_d[sl]  # row slices: views
+            self._parts.append({"sl": sl, "od": od, "og": og, "sd": od.init(td_s), "sg": og.init(tg_s),
+                                "gd": np.empty_like(td_s), "gg": np.empty_like(tg_s)})
+        self._block = None
+        self._pos = BLOCK
+        self.it = 0
+
+    def _refill(self):
+        """The next :data:`BLOCK` iterations of minibatches, per seed: data
+        ``(S, BLOCK, k, m, 1)`` and noise ``(S, BLOCK, k + 1, m, 1)`` (D's ``k``
+        batches, then G's), in the order :class:`gandyn.gan.Run` draws them."""
+        s, gan = self.setup, self.gan
+        k, m, dt = s.k, s.batch, s.dtype
+        x = np.stack([s.data.rvs(BLOCK * k * m, r) for r in self._rng_data])
+        z = np.stack([gan.sample_z(r, BLOCK * (k + 1) * m) for r in self._rng_latent])
+        self._block = (x.reshape(-1, BLOCK, k, m, 1).astype(dt, copy=False),
+                       z.reshape(-1, BLOCK, k + 1, m, 1))
+        self._pos = 0
+
+    def _batch(self, a, j):
+        """Minibatch ``j`` of this iteration for every model: ``(P, m, 1)`` (or ``(m, 1)``)."""
+        t = self._pos
+        if self.P is None:
+            return a[0, t, j]
+        return a[:, t, j] if self._all else a[self._idx, t, j]
+
+    def advance(self, n: int = 1, keep: bool = False):
+        """Run ``n`` iterations of Algorithm 1.
+
+        Returns the discriminator's loss (of its last step) and the generator's
+        loss, each before its update: of the last iteration, shape ``()`` or
+        ``(P,)``, or with ``keep`` of every iteration, shape ``(n,)`` or ``(n, P)``.
+        """
+        gan, k = self.gan, self.setup.k
+        shape = () if self.P is None else (self.P,)
+        ld = np.empty((n,) + shape if keep else shape)
+        lg = np.empty_like(ld)
+        for i in range(n):
+            if self._pos >= BLOCK:
+                self._refill()
+            xs, zs = self._block
+            out_d = ld[i, ...] if keep else ld
+            out_g = lg[i, ...] if keep else lg
+            for j in range(k):
+                x, z = self._batch(xs, j), self._batch(zs, j)
+                for p in self._parts:
+                    sl = p["sl"]
+                    td = self.theta_d[sl]
+                    loss, g, _, _ = gan.d_loss_grad(self.theta_g[sl], td, x[sl], z[sl], grad=p["gd"])
+                    p["sd"] = p["od"].update(td, g, p["sd"])
+                    if j == k - 1:
+                        out_d[sl] = loss
+            z = self._batch(zs, k)
+            for p in self._parts:
+                sl = p["sl"]
+                tg = self.theta_g[sl]
+                loss, g, _ = gan.g_loss_grad(tg, self.theta_d[sl], z[sl], grad=p["gg"])
+                p["sg"] = p["og"].update(tg, g, p["sg"])
+                out_g[sl] = loss
+            self._pos += 1
+            self.it += 1
+        return ld, lg
+
+
+# --- evaluation
+
+
+def grid_for(data: Distribution, theta_g=None, G: MLP | None = None, latent: str = "uniform",
+             n: int = 401, tail: float = 1e-6, margin: float = 0.25) -> np.ndarray:
+    """An evaluation grid covering ``p_data`` (all but ``tail`` of its mass) and,
+    if given, the initial generator's range ``G([z_lo, z_hi])``, widened by
+    ``margin`` of its width on each side."""
+    lo, hi = data.bounds(tail)
+    if theta_g is not None:
+        z = np.linspace(*(LATENT_BOUNDS[latent] if latent == "uniform" else (-3.0, 3.0)), 257)
+        g = G(theta_g, z[:, None])[:, 0]
+        lo, hi = min(lo, float(g.min())), max(hi, float(g.max()))
+    w = hi - lo
+    return np.linspace(lo - margin * w, hi + margin * w, int(n))
+
+
+def z_map_points(latent: str, n: int = 15) -> np.ndarray:
+    """Latent points drawn under the x axis in Figure 1: equally spaced quantiles of p_z."""
+    q = (np.arange(n) + 0.5) / n
+    return 2.0 * q - 1.0 if latent == "uniform" else ndtri(q)
+
+
+def snapshot(setup: Setup, theta_g, theta_d, x, rng=None, n_samples: int = 5000) -> dict:
+    """The theory's quantities for one model on the grid ``x``.
+
+    ``p_g`` from :func:`gandyn.density.generator_density` (exact change of
+    variables when G is monotone, else a KDE with ``n_samples`` draws from
+    ``rng``); ``d = D(x)``; ``d_star = p_data/(p_data + p_g)`` (Goodfellow et al.
+    2014, Prop. 1); ``jsd`` JSD(p_data || p_g) by :func:`gandyn.theory.jsd_grid`
+    plus ``log(2)/2`` times any p_g mass off the grid (where p_data vanishes, the
+    JSD integrand is ``q log(2)/2``); ``c = -log 4 + 2 JSD`` (Theorem 1);
+    ``v`` = V(D, G) on the grid (eq. 1; by :func:`gandyn.theory.value_grid`).
+    """
+    gan = setup.gan
+    dens = generator_density(gan.G, theta_g, x, setup.latent, rng, n_samples=n_samples)
+    p = setup.data.pdf(x)
+    q = dens.pdf
+    off_grid = max(0.0, 1.0 - float(np.trapezoid(q, x)))
+    jsd = min(jsd_grid(x, p, q, tol=None) + 0.5 * LOG2 * off_grid, LOG2)
+    logit = gan.D(theta_d, x[:, None].astype(setup.dtype))[:, 0].astype(np.float64)
+    d = np.exp(-np.logaddexp(0.0, -logit))  # sigma(logit)
+    return {"p_g": q, "method": dens.method, "d": d, "d_star": d_star(p, q), "jsd": jsd,
+            "c": -LOG4 + 2.0 * jsd, "v": _value_on_grid(x, logit, p, q)}
+
+
+def _value_on_grid(x, logit, p, q) -> float:
+    """V(D, G) = int p log D + q log(1 - D) on the grid, from D's logits (so a
+    saturated D gives a large finite value, never log 0)."""
+    d = np.exp(-np.logaddexp(0.0, -logit))
+    if np.all((d > 0) & (d < 1)):
+        return value_grid(x, d, p, q, tol=None)
+    # D saturated in floating point somewhere: the same trapezoid rule in log space
+    f = -p * np.logaddexp(0.0, -logit) - q * np.logaddexp(0.0, logit)
+    return float(np.trapezoid(f, x))
+
+
+def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
+               n_z: int = 8192, chunk: int = 256) -> np.ndarray:
+    """JSD(p_data || p_g) of a population, from bin masses: cheap and for any G.
+
+    The line is cut into ``bins`` equal bins on ``[lo, hi]`` plus the two
+    half-lines outside. p_data's bin masses are differences of its cdf; p_g's
+    are the fractions of ``n_z`` equally spaced latent quantiles
+    ``z_i = F_z^{-1}((i + 1/2)/n_z)`` that G maps into each bin (for a monotone G
+    this is the exact mass to within ``1/n_z`` per bin). The JSD of the two
+    discrete distributions (Lin 1991), written as in
+    :func:`gandyn.theory.jsd_grid` with the binary entropy ``H``::
+
+        JSD = sum_b (p_b + q_b)/2 (log 2 - H(p_b / (p_b + q_b))),
+
+    is at most the JSD of the densities (binning only merges outcomes) and
+    tends to it as the bins shrink.
+
+    Parameters
+    ----------
+    theta_g : array (P, n) or (n,)
+    Returns
+    -------
+    array (P,) (or a float for ``theta_g (n,)``)
+    """
+    theta_g = np.asarray(theta_g)
+    single = theta_g.ndim == 1
+    tg = theta_g[None] if single else theta_g
+    if not hi > lo or bins < 1 or n_z < 2:
+        raise ValueError("need lo < hi, bins >= 1 and n_z >= 2")
+    edges = np.linspace(lo, hi, bins + 1)
+    cdf = np.concatenate([[0.0], setup.data.cdf(edges), [1.0]])
+    p = np.diff(cdf)  # (bins + 2,): below lo, the bins, above hi
+    q_mid = (np.arange(n_z) + 0.5) / n_z
+    z = (2.0 * q_mid - 1.0 if setup.latent == "uniform" else ndtri(q_mid))[:, None].astype(setup.dtype)
+    out = np.empty(tg.shape[0])
+    nb = bins + 2
+    for i in range(0, tg.shape[0], chunk):
+        g = setup.gan.G(tg[i:i + chunk], z)[..., 0]  # (c, n_z)
+        b = np.searchsorted(edges, g, side="right")  # 0 below lo, bins + 1 above hi
+        c = g.shape[0]
+        counts = np.bincount((b + nb * np.arange(c)[:, None]).ravel(), minlength=c * nb)
+        q = counts.reshape(c, nb) / n_z
+        s = p + q
+        a = d_star(p, q)
+        out[i:i + c] = np.maximum(0.5 * s * (LOG2 - entr(a) - entr(1.0 - a)), 0.0).sum(axis=1)
+    return float(out[0]) if single else out
+
+
+def converged(jsd, threshold: float):
+    """JSD below ``threshold`` (nats)."""
+    return np.asarray(jsd) < threshold
+
+
+
+# --- one run, recorded
+
+
+def record_run(setup: Setup, seed: int = 0, lr_d: float = 2e-3, lr_g: float = 2e-3, steps: int = 3000,
+               record_every: int = 25, grid: int = 401, n_samples: int = 5000, n_map: int = 15,
+               progress: bool = False) -> tuple[dict, dict]:
+    """Train one 1D GAN and record the theory's quantities along the way.
+
+    Every ``record_every`` iterations (and at 0 and ``steps``) the history gets
+    :func:`snapshot` on a fixed grid (p_g, D, D*, JSD, C(G), V(D, G)), the
+    mean ``|D - D*|`` weighted by ``(p_data + p_g)/2`` (how far D is from the
+    optimal discriminator of the current G), and ``G`` at ``n_map`` latent
+    points (the z -> x mapping of Figure 1). Both minibatch losses are kept for
+    every iteration. KDE draws (for a non-monotone G) come from the run's
+    ``eval`` stream, so recording never changes training.
+
+    Returns
+    -------
+    arrays : dict of arrays
+        ``x (n,)``, ``p_data (n,)``, ``it (R,)``, ``p_g, d, d_star (R, n)``,
+        ``jsd, c, v, gap (R,)``, ``exact (R,)`` (1 where p_g came from the change
+        of variables), ``z_map (n_map,)``, ``x_map (R, n_map)``,
+        ``loss_d, loss_g (steps,)``. Curves on the grid are stored as float32.
+    meta : dict
+        The setup, seed, step sizes and recording settings.
+    """
+    from tqdm.auto import tqdm
+
+    for name, v in (("steps", steps), ("record_every", record_every)):
+        if int(v) < 1:
+            raise ValueError(f"{name} must be >= 1, got {v!r}")
+    tr = Trainer(setup, int(seed), lr_d, lr_g)
+    gan = setup.gan
+    x = grid_for(setup.data, tr.theta_g, gan.G, setup.latent, n=grid)
+    p = setup.data.pdf(x)
+    z_map = z_map_points(setup.latent, n_map)
+    ev = stream(int(seed), "eval")
+    rec = {name: [] for name in ("it", "p_g", "d", "d_star", "jsd", "c", "v", "gap", "exact", "x_map")}
+
+    def record():
+        s = snapshot(setup, tr.theta_g, tr.theta_d, x, ev, n_samples)
+        w = 0.5 * (p + s["p_g"])
+        rec["it"].append(tr.it)
+        for name in ("p_g", "d", "d_star"):
+            rec[name].append(s[name].astype(np.float32))
+        for name in ("jsd", "c", "v"):
+            rec[name].append(s[name])
+        rec["gap"].append(float(np.trapezoid(np.abs(s["d"] - s["d_star"]) * w, x)))
+        rec["exact"].append(s["method"] == "change_of_variables")
+        rec["x_map"].append(gan.G(tr.theta_g, z_map[:, None].astype(setup.dtype))[:, 0].astype(np.float64))
+        return s["jsd"]
+
+    loss_d, loss_g = np.empty(steps), np.empty(steps)
+    bar = tqdm(total=steps, desc="gan1d", disable=not progress, leave=False)
+    bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
+    while tr.it < steps:
+        n = min(record_every, steps - tr.it)
+        i = tr.it
+        loss_d[i:i + n], loss_g[i:i + n] = tr.advance(n, keep=True)
+        bar.update(n)
+        bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
+    bar.close()
+    arrays = {"x": x, "p_data": p, "z_map": z_map, "loss_d": loss_d, "loss_g": loss_g,
+              **{name: np.array(v) for name, v in rec.items()}}
+    meta = {"setup": setup.describe(), "seed": int(seed), "lr_d": float(lr_d), "lr_g": float(lr_g),
+            "steps": int(steps), "record_every": int(record_every), "n_samples": int(n_samples),
+            "jsd_units": "nats", "source": "gandyn.gan1d.record_run"}
+    return arrays, meta
+
+
+def pick_panels(arrays: dict) -> dict:
+    """The four records shown as Figure 1 (a)-(d) of Goodfellow et al. 2014, picked
+    from a real history by fixed rules:
+
+    (a) *early*: the first record after iteration 0 (D has started to learn,
+        p_g is still far from p_data);
+    (b) *D trained toward D\\**: among the records before JSD has first fallen
+        below half its initial value, the one whose D is closest to D*
+        (smallest ``gap``);
+    (c) *after G updates*: the first later record where the JSD is at most half
+        that of (b) (G has moved toward the data);
+    (d) *convergence*: the last record.
+    """
+    it, jsd, gap = arrays["it"], arrays["jsd"], arrays["gap"]
+    R = len(it)
+    if R < 4:
+        raise ValueError("the history needs at least 4 records for Figure 1")
+    a = 1
+    below = np.flatnonzero(jsd[a + 1:] <= 0.5 * jsd[0]) + a + 1
+    end = int(below[0]) if below.size else R - 2
+    window = np.arange(a + 1, max(end, a + 2))
+    b = int(window[np.argmin(gap[window])])
+    later = np.flatnonzero(jsd[b + 1:R - 1] <= 0.5 * jsd[b]) + b + 1
+    c = int(later[0]) if later.size else min(b + 1, R - 2)
+    return {"a": a, "b": b, "c": c, "d": R - 1}
+
+
+# --- the population sweep
+
+
+def sweep(setup: Setup, lr_d_values, lr_g_values, seeds, steps: int = 2000, ks=(1,), losses=("nonsat",),
+          checks: int = 10, threshold: float = 0.1, chunk: int | None = 128, n_z: int = 4096,
+          progress: bool = False) -> tuple[dict, dict]:
+    """Train one 1D GAN per (k, loss, seed, lr_D, lr_G) and measure the final JSD.
+
+    Models with the same ``k`` and loss run as one population (:class:`Trainer`);
+    all other settings come from ``setup``. Models that share a seed share their
+    initial parameters and noise, so differences along the step-size axes are
+    due to the step sizes alone. The JSD is :func:`binned_jsd` (400 bins on the
+    data's range widened by 25% on each side, plus the two half-lines); it is
+    also computed at ``checks`` evenly spaced iterations (the progress bar shows
+    its median).
+
+    Returns
+    -------
+    arrays : dict
+        ``lr_d (Ld,)``, ``lr_g (Lg,)``, ``seeds (S,)``, ``ks``, ``losses``,
+        ``jsd (K, Lo, S, Ld, Lg)`` final JSD, ``check_it (C,)``,
+        ``jsd_checks (C, K, Lo, S, Ld, Lg)``, ``converged`` (jsd < threshold).
+    meta : dict
+    """
+    from tqdm.auto import tqdm
+
+    lr_d_values = np.asarray(lr_d_values, dtype=np.float64).ravel()
+    lr_g_values = np.asarray(lr_g_values, dtype=np.float64).ravel()
+    seeds = _seeds(list(seeds))
+    ks = [int(k) for k in ks]
+    losses = list(losses)
+    if int(steps) < 1 or int(checks) < 1:
+        raise ValueError("steps and checks must be >= 1")
+    if any(k < 1 for k in ks):
+        raise ValueError(f"every k must be >= 1, got {ks}")
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold!r}")
+    for lo in losses:
+        if lo not in G_LOSSES:
+            raise ValueError(f"unknown loss {lo!r}; choose from {', '.join(G_LOSSES)}")
+    S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
+    sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
+    check_it = np.unique(np.linspace(0, steps, checks + 1).round().astype(int)[1:])
+    lo, hi = setup.data.bounds(1e-9)
+    lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
+    out = np.empty((len(check_it), len(ks), len(losses), S, Ld, Lg))
+    bar = tqdm(total=len(ks) * len(losses) * int(steps), desc="gan1d sweep", disable=not progress, leave=False)
+    for a, k in enumerate(ks):
+        for b, loss in enumerate(losses):
+            s = replace_setup(setup, k=k, loss=loss)
+            tr = Trainer(s, sd.ravel(), ld.ravel(), lg.ravel(), chunk=chunk)
+            for c, t in enumerate(check_it):
+                n = int(t) - tr.it
+                tr.advance(n)
+                bar.update(n)
+                j = binned_jsd(s, tr.theta_g, lo, hi, n_z=n_z)
+                out[c, a, b] = j.reshape(S, Ld, Lg)
+                bar.set_postfix(k=k, loss=loss, median_jsd=f"{np.median(j):.4f}", refresh=False)
+    bar.close()
+    arrays = {"lr_d": lr_d_values, "lr_g": lr_g_values, "seeds": seeds, "ks": np.array(ks),
+              "losses": np.array(losses), "check_it": check_it, "jsd_checks": out, "jsd": out[-1],
+              "converged": converged(out[-1], threshold)}
+    meta = {"setup": setup.describe(), "steps": int(steps), "threshold": float(threshold),
+            "jsd": f"binned_jsd, 400 bins on [{lo:.4g}, {hi:.4g}] + 2 tails, n_z={n_z}",
+            "jsd_units": "nats", "source": "gandyn.gan1d.sweep"}
+    return arrays, meta
+
+
+def replace_setup(setup: Setup, **changes) -> Setup:
+    """A copy of ``setup`` with some fields changed (and validated again)."""
+    kw = {f: getattr(setup, f) for f in setup.__dataclass_fields__ if f != "gan"}
+    kw.update(changes)
+    return Setup(**kw)
+
+
+def sweep_rows(arrays: dict) -> list[dict]:
+    """The sweep as table rows: k, loss, seed, lr_d, lr_g, final JSD, converged."""
+    rows = []
+    jsd, conv = arrays["jsd"], arrays["converged"]
+    for a, k in enumerate(arrays["ks"]):
+        for b, loss in enumerate(arrays["losses"]):
+            for s, seed in enumerate(arrays["seeds"]):
+                for i, lr_d in enumerate(arrays["lr_d"]):
+                    for j, lr_g in enumerate(arrays["lr_g"]):
+                        rows.append({"k": int(k), "loss": str(loss), "seed": int(seed), "lr_d": float(lr_d),
+                                     "lr_g": float(lr_g), "jsd": float(jsd[a, b, s, i, j]),
+                                     "converged": bool(conv[a, b, s, i, j])})
+    return rows

@@ -1,0 +1,222 @@
+"""The 1D GAN experiment: training lowers the JSD, a population equals separate runs,
+the history round-trips, and the exact p_g of a monotone G is a density that matches
+a histogram of samples."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gandyn import history
+from gandyn.density import generator_density
+from gandyn.distributions import Mixture, Normal, Uniform
+from gandyn.gan import Run
+from gandyn.gan1d import (BLOCK, Setup, Trainer, binned_jsd, parse_data, pick_panels, record_run,
+                          replace_setup, sweep, sweep_rows)
+from gandyn.nn import MLP
+from gandyn.rng import streams
+from gandyn.theory import LOG2, jsd_grid
+
+
+def test_short_fixed_seed_run_lowers_jsd_by_a_large_factor():
+    arrays, meta = record_run(Setup(), seed=0, steps=1500, record_every=500)
+    j = arrays["jsd"]
+    assert j[0] > 0.6  # G starts near 0, far from N(4, 0.5^2): JSD near log 2
+    assert j[-1] < j[0] / 8, j
+    assert arrays["it"].tolist() == [0, 500, 1000, 1500]
+    np.testing.assert_allclose(arrays["c"], -np.log(4) + 2 * j)  # Theorem 1
+    assert np.all(arrays["v"] <= arrays["c"] + 1e-9)              # C(G) = max_D V(D, G)
+
+
+@pytest.mark.parametrize("kw", [dict(optimizer="adam"), dict(optimizer="momentum", k=2, loss="minimax"),
+                                dict(optimizer="sgd", latent="normal", data="0.3*N(-1, 0.3) + 0.7*U(1, 2)")])
+def test_population_equals_separate_runs(kw):
+    setup = Setup(hidden_g=5, hidden_d=7, batch=8, **kw)
+    seeds = [0, 1, 2, 1, 0]
+    lr_d = [1e-2, 2e-2, 3e-3, 1e-2, 5e-3]
+    lr_g = [1e-3, 2e-2, 3e-3, 5e-3, 1e-2]
+    steps = BLOCK + 11  # crosses a block of pre-drawn minibatches
+    pop = Trainer(setup, seeds, lr_d, lr_g, chunk=2)
+    pop.advance(steps)
+    for p in range(len(seeds)):
+        one = Trainer(setup, seeds[p], lr_d[p], lr_g[p])  # theta (n,), inputs (m, 1)
+        for _ in range(steps):  # one iteration at a time: draws do not depend on how we call
+            one.advance(1)
+        assert one.theta_g.ndim == 1
+        np.testing.assert_allclose(pop.theta_g[p], one.theta_g, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(pop.theta_d[p], one.theta_d, rtol=0, atol=1e-12)
+    assert not np.allclose(pop.theta_g[0], pop.theta_g[4])  # same seed, other step sizes
+
+
+def test_trainer_is_algorithm_1_of_the_engine():
+    """For normal data the block-drawn minibatches are the numbers gandyn.gan.Run draws
+    one at a time, so one Trainer run and one Run agree bit for bit."""
+    setup = Setup(hidden_g=6, hidden_d=5, batch=16, k=2, optimizer="momentum")
+    tr = Trainer(setup, 3, 1e-2, 2e-2)
+    tr.advance(100)
+    s = streams(3)
+    gan = setup.gan
+    run = Run(gan, setup.make_optimizer(2e-2), setup.make_optimizer(1e-2), gan.G.init(s["g_init"]),
+              gan.D.init(s["d_init"]), lambda r, m: r.normal(4.0, 0.5, size=(m, 1)), s["data"], s["latent"],
+              batch=16, k=2)
+    for _ in range(100):
+        run.step()
+    assert run.theta_g.tobytes() == tr.theta_g.tobytes() and run.theta_d.tobytes() == tr.theta_d.tobytes()
+
+
+def test_history_round_trips(tmp_path):
+    arrays, meta = record_run(Setup(batch=16), seed=1, steps=40, record_every=10)
+    path = history.save(tmp_path / "h.npz", arrays, meta)
+    back, meta2 = history.load(path)
+    assert meta2 == meta and set(back) == set(arrays)
+    for name, a in arrays.items():
+        assert back[name].dtype == a.dtype and np.array_equal(back[name], a), name
+    assert arrays["p_g"].dtype == np.float32 and arrays["p_g"].shape == (5, arrays["x"].size)
+    with pytest.raises(ValueError, match="npz"):
+        history.save(tmp_path / "h.txt", arrays, meta)
+
+
+def _monotone_g(seed=0):
+    """A 1-16-1 tanh generator with positive weights: strictly increasing."""
+    G = MLP((1, 16, 1), ("tanh", "identity"))
+    rng = np.random.default_rng(seed)
+    theta = G.init(rng)
+    (W1, b1), (W2, b2) = G.views(theta)
+    W1[...] = np.abs(W1) + 0.1
+    b1[...] = rng.normal(0, 1.0, size=b1.shape)
+    W2[...] = np.abs(W2) * 0.3 + 0.05
+    b2[...] = 4.0
+    return G, theta
+
+
+@pytest.mark.parametrize("latent", ["uniform", "normal"])
+def test_exact_pg_of_monotone_g_integrates_to_one_and_matches_a_histogram(latent):
+    G, theta = _monotone_g()
+    z = np.linspace(-7, 7, 2001) if latent == "normal" else np.linspace(-1, 1, 2001)
+    gz = G(theta, z[:, None])[:, 0]
+    x = np.linspace(gz.min() - 0.5, gz.max() + 0.5, 4001)
+    res = generator_density(G, theta, x, latent)
+    assert res.method == "change_of_variables"
+    assert abs(res.mass() - 1.0) < 2e-3
+    rng = np.random.default_rng(5)
+    n = 400_000
+    zs = rng.uniform(-1, 1, (n, 1)) if latent == "uniform" else rng.standard_normal((n, 1))
+    edges = np.linspace(x[0], x[-1], 41)
+    counts, _ = np.histogram(G(theta, zs)[:, 0], bins=edges)
+    frac = counts / n
+    # exact bin masses: trapezoid of the exact pdf over each bin (100 grid steps per bin)
+    exact = np.array([np.trapezoid(res.pdf[i * 100:(i + 1) * 100 + 1], x[i * 100:(i + 1) * 100 + 1])
+                      for i in range(40)])
+    se = np.sqrt(np.maximum(exact * (1 - exact), 1e-12) / n)
+    assert np.all(np.abs(frac - exact) < 5 * se + 2e-4), np.max(np.abs(frac - exact) / (se + 1e-9))
+
+
+def test_binned_jsd_agrees_with_grid_jsd_of_the_exact_density():
+    G, theta = _monotone_g(1)
+    setup = Setup(hidden_g=16)
+    assert setup.gan.G == G
+    x = np.linspace(-6.0, 14.0, 8001)
+    q = generator_density(G, theta, x, "uniform").pdf
+    exact = jsd_grid(x, setup.data.pdf(x), q)
+    got = binned_jsd(setup, theta, -2.0, 10.0, bins=400, n_z=1 << 15)
+    assert 0.05 < exact < 0.65 and abs(got - exact) < 3e-3, (got, exact)
+
+
+def test_binned_jsd_closed_forms():
+    """G(z) = w z + b with z ~ U(-1, 1) is U(b - w, b + w); JSD(U(0,2) || U(s, s+2)) =
+    (s/2) log 2 for 0 <= s <= 2 (the overlap 2 - s contributes nothing)."""
+    setup = Setup(data=Uniform(0.0, 2.0), hidden_g=1, act_g="identity")
+    (W1, b1), (W2, b2) = setup.gan.G.views(th := np.zeros((3, setup.gan.G.n_params)))
+    W1[...], W2[...] = 1.0, 1.0
+    b2[:, 0, 0] = [1.0, 1.5, 20.0]  # shifts s = 0, 0.5 and disjoint
+    got = binned_jsd(setup, th, -1.0, 4.0, bins=500, n_z=1 << 14)
+    np.testing.assert_allclose(got, [0.0, 0.25 * LOG2, LOG2], atol=2e-3)
+
+
+def test_sweep_cells_equal_their_own_runs():
+    setup = Setup(hidden_g=4, hidden_d=4, batch=8)
+    lrs = [1e-3, 1e-2]
+    arrays, meta = sweep(setup, lrs, lrs, seeds=[0, 1], steps=30, ks=[1, 2], losses=["nonsat", "minimax"],
+                         checks=2, chunk=3, n_z=1024)
+    assert arrays["jsd"].shape == (2, 2, 2, 2, 2) and arrays["jsd_checks"].shape == (2, 2, 2, 2, 2, 2)
+    assert arrays["check_it"].tolist() == [15, 30]
+    rows = sweep_rows(arrays)
+    assert len(rows) == 32
+    row = next(r for r in rows if (r["k"], r["loss"], r["seed"], r["lr_d"], r["lr_g"]) == (2, "minimax", 1, 1e-2, 1e-3))
+    one = Trainer(replace_setup(setup, k=2, loss="minimax"), 1, 1e-2, 1e-3)
+    one.advance(30)
+    lo, hi = setup.data.bounds(1e-9)
+    w = hi - lo
+    assert row["jsd"] == pytest.approx(binned_jsd(one.setup, one.theta_g, lo - w / 4, hi + w / 4, n_z=1024),
+                                       abs=1e-12)
+
+
+def test_pick_panels_follows_its_rules():
+    jsd = np.array([0.69, 0.69, 0.6, 0.5, 0.2, 0.3, 0.05, 0.04])
+    gap = np.array([0.3, 0.3, 0.1, 0.2, 0.2, 0.1, 0.0, 0.0])
+    p = pick_panels({"it": np.arange(8) * 10, "jsd": jsd, "gap": gap})
+    # (b): smallest gap before JSD first falls below 0.345 (index 4); (c): first JSD <= 0.3 after it
+    assert p == {"a": 1, "b": 2, "c": 4, "d": 7}
+
+
+def test_parse_data():
+    assert parse_data("N(4, 0.5)") == Normal(4.0, 0.5)
+    assert parse_data(" U(-1,1e0) ") == Uniform(-1.0, 1.0)
+    m = parse_data("0.25*N(-2, .5) + 0.75*U(1, 3)")
+    assert isinstance(m, Mixture) and m.weights == (0.25, 0.75)
+    for bad in ["N(4)", "X(1, 2)", "", "0.5*N(0,1) + 0.6*N(1,1)", "N(0, -1)"]:
+        with pytest.raises(ValueError):
+            parse_data(bad)
+
+
+@pytest.mark.parametrize("kw,needle", [(dict(k=0), "k"), (dict(hidden_g=0), "hidden_g"), (dict(loss="wgan"), "loss"),
+                                       (dict(act_d="swish"), "act_d"), (dict(optimizer="rmsprop"), "optimizer")])
+def test_bad_setups(kw, needle):
+    with pytest.raises(ValueError, match=needle):
+        Setup(**kw)
+
+
+def test_bad_rates_and_seeds():
+    with pytest.raises(ValueError, match="lr_d"):
+        Trainer(Setup(), [0, 1], [-1e-3, 1e-3], 1e-3)
+    with pytest.raises(ValueError, match="lr_g"):
+        Trainer(Setup(), [0, 1], 1e-3, [1e-3, 1e-3, 1e-3])
+    with pytest.raises(ValueError, match="seeds"):
+        Trainer(Setup(), [-1], 1e-3, 1e-3)
+
+
+def _gandyn(*args):
+    return subprocess.run([sys.executable, "-m", "gandyn", "gan1d", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--lr-d", "-1"], "--lr-d"), (["--lr-g", "0"], "--lr-g"), (["--k", "0"], "--k"),
+    (["--hidden-g", "0"], "--hidden-g"), (["--hidden-d", "-2"], "--hidden-d"), (["--loss", "wgan"], "--loss"),
+    (["--act-g", "swish"], "act_g"), (["--data", "N(4)"], "data"),
+    (["--sweep", "--lr-min", "1", "--lr-max", "0.1"], "--lr-min"),
+])
+def test_bad_options_one_line_exit_2(args, needle, tmp_path):
+    r = _gandyn(*args, "--out", str(tmp_path), "--quiet")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
+
+
+def test_cli_writes_figure1_curves_animation_and_history(tmp_path):
+    r = _gandyn("--out", str(tmp_path), "--steps", "80", "--record-every", "20", "--batch", "16", "--quiet")
+    assert r.returncode == 0, r.stderr
+    for name in ("figure1.png", "figure1.pdf", "jsd.png", "jsd.pdf", "history.npz"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert (tmp_path / "gan1d.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+    arrays, meta = history.load(tmp_path / "history.npz")
+    assert meta["panels"]["d"] == 4 and arrays["it"][-1] == 80
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_cli_sweep_writes_map_and_csv(tmp_path):
+    r = _gandyn("--sweep", "--out", str(tmp_path), "--steps", "20", "--grid", "3", "--seeds", "2",
+                "--hidden-g", "4", "--hidden-d", "4", "--batch", "8", "--quiet")
+    assert r.returncode == 0, r.stderr
+    lines = (tmp_path / "sweep.csv").read_text().splitlines()
+    assert lines[0] == "k,loss,seed,lr_d,lr_g,jsd,converged" and len(lines) == 1 + 18
+    assert (tmp_path / "convergence_map.png").stat().st_size > 0
+    assert "converged" in r.stdout
