@@ -116,3 +116,22 @@ def test_run_eval_hook_writes_json_and_figures(fake, patched, tmp_path, capsys):
             assert (out / f"{stem}.{ext}").stat().st_size > 1000
     text = capsys.readouterr().out
     assert "Parzen log-likelihood" in text and "ceiling" in text
+
+
+@pytest.mark.slow
+def test_real_ceilings_on_real_mnist():
+    # ~25 s of float64 GEMMs: run on demand (pytest -m slow). Real images must beat
+    # Goodfellow et al. 2014's adversarial nets (225 +- 2 nats, Table 1) under the same
+    # Parzen protocol, and the classifier must recognise the real test set.
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    if not data.is_dir():
+        pytest.skip(f"real MNIST not found in {data}")
+    res = E.real_ceilings(data_dir=data, progress=False)
+    assert res["parzen"]["mean"] > 225
+    assert res["parzen"]["sigma"] in metrics.PARZEN_SIGMAS[1:-1]
+    assert res["inception_score"]["mean"] > 9.0
+    assert res["fid"]["value"] < 5.0
+    assert res["modes"]["covered"] == 10
+    assert res["classifier"]["measured_test_accuracy"] >= 0.98

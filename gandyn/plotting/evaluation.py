@@ -20,7 +20,7 @@ def mode_coverage_figure(modes: dict, reference=None, title: str | None = None):
     if reference is not None:
         ref = np.asarray(reference)
         ax.step(np.append(digits, digits[-1] + 1) - 0.5, np.append(ref, ref[-1]), where="post",
-                label="real test images", **DATA_STYLE)
+                label="real test images (predicted digit)", **DATA_STYLE)
     ax.axhline(1 / frac.size, color="gray", linewidth=0.6)
     ax.set_xticks(digits)
     ax.set_xlabel("digit")
