@@ -23,6 +23,8 @@ Modules (one concept each):
 ``evaluation`` MNIST sample metrics by Goodfellow et al. 2014's protocol, with real ceilings
 ``gan1d``   the 1D GAN of Goodfellow et al. 2014: training populations, Figure 1, sweeps
 ``history`` training histories in one compact .npz file
+``data``    MNIST IDX files: search, mirror download, SHA-256 and format checks
+``mnist``   the talk's vanilla GAN on MNIST: config, checkpoints, bit-for-bit resume, training
 ``plotting`` figures (imports matplotlib; load it only to draw)
 """
 from __future__ import annotations
@@ -33,7 +35,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "layout", "nn", "losses", "optim", "rng", "gan", "io", "demo", "plotting", "cli",
-    "data",
+    "data", "mnist",
     "distributions", "density", "theory",
     "gan1d", "history",
     "metrics", "classifier", "evaluation",

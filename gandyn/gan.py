@@ -17,13 +17,31 @@ from typing import Any, Callable
 import numpy as np
 
 from gandyn import losses
-from gandyn.nn import MLP
+from gandyn.nn import MLP, _buffer
 from gandyn.optim import Optimizer
 from gandyn.rng import as_rng
 
 __all__ = ["GAN", "Run", "LATENTS"]
 
 LATENTS = ("uniform", "normal")
+
+
+def _sub(ws: dict | None, name: str) -> dict | None:
+    return None if ws is None else ws.setdefault(name, {})
+
+
+def _flush_tiny(g: np.ndarray) -> None:
+    """Set loss gradients below ``sqrt(tiny)`` of their dtype to zero, in place.
+
+    A confident discriminator has logits of size ~100, so ``sigma(-|l|)/m`` is far
+    below float32's smallest normal number (1.2e-38). Subnormal operands make
+    x86 GEMMs ~100x slower (microcode assists; TensorFlow avoids them by running
+    with flush-to-zero), and they would reach every weight gradient of the
+    backward pass. Values below ``sqrt(tiny)`` (1.1e-19 in float32) are at least
+    17 orders of magnitude below ``1/m``; dropping them changes an Adam step by
+    less than ``lr * 1e-19 / eps``.
+    """
+    g[np.abs(g) < np.sqrt(np.finfo(g.dtype).tiny)] = 0
 
 
 @dataclass(frozen=True)
@@ -62,50 +80,69 @@ class GAN:
         return self.G.sizes[0]
 
     def sample_z(self, rng, m: int, population: int | None = None) -> np.ndarray:
-        """Latent noise, shape ``(m, d_z)`` or ``(P, m, d_z)``, in G's dtype."""
+        """Latent noise, shape ``(m, d_z)`` or ``(P, m, d_z)``, in G's dtype.
+
+        In float32 the uniform noise is drawn directly in float32 as ``2u - 1``,
+        ``u ~ U[0, 1)`` (half the cost of drawing float64 and converting).
+        """
         rng = as_rng(rng)
         shape = ((m, self.z_dim) if population is None else (population, m, self.z_dim))
         if self.latent == "uniform":
+            if self.G.dtype == np.float32:
+                z = rng.random(shape, dtype=np.float32)
+                z *= 2
+                z -= 1
+                return z
             z = rng.uniform(-1.0, 1.0, size=shape)
         else:
-            z = rng.standard_normal(size=shape)
+            z = rng.standard_normal(size=shape, dtype=self.G.dtype)
         return z.astype(self.G.dtype, copy=False)
 
-    def d_loss_grad(self, theta_g, theta_d, x_real, z, grad=None):
+    def d_loss_grad(self, theta_g, theta_d, x_real, z, grad=None, ws: dict | None = None):
         """D's loss ``-V`` on a minibatch and its gradient w.r.t. ``theta_d``.
 
         D runs once on real and generated samples stacked along the batch axis,
-        so each layer is one GEMM. G's backward pass is not run.
+        so each layer is one GEMM; G writes its samples straight into the lower
+        half of that stacked input. G's backward pass is not run. ``ws`` is a
+        workspace dict kept by the caller between calls (see :meth:`MLP.forward
+        <gandyn.nn.MLP.forward>`): with it no large array is allocated.
 
         Returns ``(loss, grad_d, logit_real, logit_fake)``.
         """
-        x_fake = self.G(theta_g, z)
         x_real = np.asarray(x_real, dtype=self.D.dtype)
-        if x_real.ndim < x_fake.ndim:  # one real batch shared by a population
-            x_real = np.broadcast_to(x_real, x_fake.shape[:-2] + x_real.shape)
-        m = x_real.shape[-2]
-        hs = self.D.forward(theta_d, np.concatenate([x_real, x_fake], axis=-2))
+        m, m_fake = x_real.shape[-2], np.shape(z)[-2]
+        lead = np.broadcast_shapes(x_real.shape[:-2], theta_g.shape[:-1], np.shape(z)[:-2])
+        shape = lead + (m + m_fake, self.D.sizes[0])
+        X = np.empty(shape, self.D.dtype) if ws is None else _buffer(ws, "d_input", shape, self.D.dtype)
+        self.G.forward(theta_g, z, out=X[..., m:, :], ws=_sub(ws, "G"))
+        X[..., :m, :] = x_real
+        hs = self.D.forward(theta_d, X, ws=_sub(ws, "D"))
         logits = hs[-1][..., 0]
         loss, g_real, g_fake = losses.d_loss(logits[..., :m], logits[..., m:])
         g_out = np.concatenate([g_real, g_fake], axis=-1)[..., None]
-        grad, _ = self.D.backward(theta_d, hs, g_out, params=True, inputs=False, grad=grad)
-        return loss, grad, logits[..., :m], logits[..., m:]
+        _flush_tiny(g_out)
+        grad, _ = self.D.backward(theta_d, hs, g_out, params=True, inputs=False, grad=grad, ws=_sub(ws, "D"))
+        return loss, grad, logits[..., :m].copy(), logits[..., m:].copy()
 
-    def g_loss_grad(self, theta_g, theta_d, z, grad=None):
+    def g_loss_grad(self, theta_g, theta_d, z, grad=None, ws: dict | None = None):
         """G's loss on a minibatch of noise and its gradient w.r.t. ``theta_g``.
 
         Chain rule through D by its backward pass w.r.t. the input only (no
-        weight gradients of D are formed), then G's backward pass.
+        weight gradients of D are formed), then G's backward pass. ``ws``: as in
+        :meth:`d_loss_grad`.
 
         Returns ``(loss, grad_g, logit_fake)``.
         """
-        hs_g = self.G.forward(theta_g, z)
-        hs_d = self.D.forward(theta_d, hs_g[-1])
+        wg, wd = _sub(ws, "G"), _sub(ws, "Dg")
+        hs_g = self.G.forward(theta_g, z, ws=wg)
+        hs_d = self.D.forward(theta_d, hs_g[-1], ws=wd)
         logit = hs_d[-1][..., 0]
         loss, g_logit = self._g_loss_fn(logit)
-        _, g_x = self.D.backward(theta_d, hs_d, g_logit[..., None], params=False, inputs=True)
-        grad, _ = self.G.backward(theta_g, hs_g, g_x, params=True, inputs=False, grad=grad)
-        return loss, grad, logit
+        g_logit = g_logit[..., None]
+        _flush_tiny(g_logit)
+        _, g_x = self.D.backward(theta_d, hs_d, g_logit, params=False, inputs=True, ws=wd)
+        grad, _ = self.G.backward(theta_g, hs_g, g_x, params=True, inputs=False, grad=grad, ws=wg)
+        return loss, grad, logit.copy()
 
     def d_prob(self, theta_d, x) -> np.ndarray:
         """``D(x) = sigma(l(x))``, shape ``x.shape[:-1]``."""
@@ -148,6 +185,7 @@ class Run:
             self.state_d = self.opt_d.init(self.theta_d)
         self._grad_g = np.empty_like(self.theta_g)
         self._grad_d = np.empty_like(self.theta_d)
+        self._ws: dict = {}  # reusable buffers of the forward and backward passes
 
     @property
     def population(self) -> int | None:
@@ -161,10 +199,10 @@ class Run:
         for _ in range(self.k):
             x = self.sample_real(self.rng_data, m)
             z = gan.sample_z(self.rng_latent, m, P)
-            loss_d, gd, _, _ = gan.d_loss_grad(self.theta_g, self.theta_d, x, z, grad=self._grad_d)
+            loss_d, gd, _, _ = gan.d_loss_grad(self.theta_g, self.theta_d, x, z, grad=self._grad_d, ws=self._ws)
             self.state_d = self.opt_d.update(self.theta_d, gd, self.state_d)
         z = gan.sample_z(self.rng_latent, m, P)
-        loss_g, gg, _ = gan.g_loss_grad(self.theta_g, self.theta_d, z, grad=self._grad_g)
+        loss_g, gg, _ = gan.g_loss_grad(self.theta_g, self.theta_d, z, grad=self._grad_g, ws=self._ws)
         self.state_g = self.opt_g.update(self.theta_g, gg, self.state_g)
         self.it += 1
         return loss_d, loss_g

@@ -36,37 +36,40 @@ __all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS"]
 
 class Activation(NamedTuple):
     forward: Callable[[np.ndarray], np.ndarray]
-    #: backward(g, h, inplace) -> dL/da given g = dL/dh and the output h;
-    #: may overwrite g when ``inplace`` is true.
-    backward: Callable[[np.ndarray, np.ndarray, bool], np.ndarray]
+    #: backward(g, h, out) -> dL/da given g = dL/dh and the output h, written into
+    #: ``out`` (an array like g, possibly g itself) or a new array when ``out`` is None.
+    backward: Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
 
 
 def _identity_fwd(a):
     return a
 
 
-def _identity_bwd(g, h, inplace):
-    return g
+def _identity_bwd(g, h, out):
+    if out is None or out is g:
+        return g
+    np.copyto(out, g)
+    return out
 
 
 def _relu_fwd(a):
     return np.maximum(a, 0, out=a)
 
 
-def _relu_bwd(g, h, inplace):
+def _relu_bwd(g, h, out):
     # relu'(a) = 1[a > 0] = 1[h > 0]
-    return np.multiply(g, h > 0, out=g if inplace else None)
+    return np.multiply(g, h > 0, out=out)
 
 
 def _tanh_fwd(a):
     return np.tanh(a, out=a)
 
 
-def _tanh_bwd(g, h, inplace):
+def _tanh_bwd(g, h, out):
     # tanh'(a) = 1 - tanh(a)^2 = 1 - h^2
-    d = np.multiply(h, h)
+    d = np.multiply(h, h, out=None if out is g else out)
     np.subtract(1, d, out=d)
-    return np.multiply(g, d, out=g if inplace else d)
+    return np.multiply(g, d, out=d if out is None else out)
 
 
 def _sigmoid_fwd(a):
@@ -78,11 +81,11 @@ def _sigmoid_fwd(a):
     return np.add(a, 0.5, out=a)
 
 
-def _sigmoid_bwd(g, h, inplace):
+def _sigmoid_bwd(g, h, out):
     # sigma'(a) = sigma(a) (1 - sigma(a)) = h (1 - h)
-    d = np.subtract(1, h)
+    d = np.subtract(1, h, out=None if out is g else out)
     d *= h
-    return np.multiply(g, d, out=g if inplace else d)
+    return np.multiply(g, d, out=d if out is None else out)
 
 
 def _leaky_relu(slope: float) -> Activation:
@@ -90,9 +93,12 @@ def _leaky_relu(slope: float) -> Activation:
         # h = a for a > 0, slope * a otherwise (Maas, Hannun & Ng 2013)
         return np.multiply(a, slope, out=a, where=a < 0)
 
-    def bwd(g, h, inplace):
+    def bwd(g, h, out):
         # slope > 0, so sign(h) = sign(a): derivative 1 for h > 0, slope otherwise
-        out = g if inplace else g.copy()
+        if out is None:
+            out = g.copy()
+        elif out is not g:
+            np.copyto(out, g)
         return np.multiply(out, slope, out=out, where=h <= 0)
 
     return Activation(fwd, bwd)
@@ -141,6 +147,21 @@ INITIALIZERS = {"xavier_talk": _xavier_talk, "glorot_uniform": _glorot_uniform}
 
 def _swap(a: np.ndarray) -> np.ndarray:
     return a.swapaxes(-1, -2)
+
+
+def _matmul_shape(a: np.ndarray, b: np.ndarray) -> tuple[int, ...]:
+    return np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+
+
+def _buffer(ws: dict | None, key, shape, dtype) -> np.ndarray | None:
+    """A reusable array from the workspace ``ws`` (None without one)."""
+    if ws is None:
+        return None
+    key = (key, shape)
+    buf = ws.get(key)
+    if buf is None or buf.dtype != dtype:
+        buf = ws[key] = np.empty(shape, dtype=dtype)
+    return buf
 
 
 @dataclass(frozen=True)
@@ -232,10 +253,16 @@ class MLP:
             W[...] = draw(rng, fan_in, fan_out, lead + (fan_in, fan_out), self.dtype)
         return theta
 
-    def forward(self, theta: np.ndarray, x: np.ndarray) -> list[np.ndarray]:
+    def forward(self, theta: np.ndarray, x: np.ndarray, *, out: np.ndarray | None = None,
+                ws: dict | None = None) -> list[np.ndarray]:
         """Run the network; returns ``[x, h_1, ..., h_L]`` (``h_L`` is the output).
 
         Pass the list to :meth:`backward`. Do not modify it in between.
+
+        ``out`` receives the output ``h_L`` (e.g. a slice of a bigger buffer). With a
+        workspace ``ws`` (a dict the caller keeps between calls) the hidden layers are
+        written into buffers kept there instead of new arrays: the returned list is
+        then only valid until the next call with the same ``ws``.
         """
         x = np.asarray(x, dtype=self.dtype)
         if x.shape[-1] != self.sizes[0]:
@@ -243,8 +270,11 @@ class MLP:
         v = self.layout.view_list(theta)
         hs = [x]
         h = x
+        last = self.n_layers - 1
         for l, act in enumerate(self._acts):
-            a = np.matmul(h, v[2 * l])
+            W = v[2 * l]
+            buf = out if l == last and out is not None else _buffer(ws, ("h", l), _matmul_shape(h, W), self.dtype)
+            a = np.matmul(h, W, out=buf)
             a += v[2 * l + 1]
             h = act.forward(a)
             hs.append(h)
@@ -255,7 +285,8 @@ class MLP:
         return self.forward(theta, x)[-1]
 
     def backward(self, theta: np.ndarray, hs: list[np.ndarray], g_out: np.ndarray, *,
-                 params: bool = True, inputs: bool = False, grad: np.ndarray | None = None):
+                 params: bool = True, inputs: bool = False, grad: np.ndarray | None = None,
+                 ws: dict | None = None):
         """Backpropagate ``g_out = dL/dh_L`` through the network.
 
         Parameters
@@ -273,6 +304,9 @@ class MLP:
             Compute ``dL/dx``. When false, the first layer's ``g W^T`` is skipped.
         grad : array like ``theta``, optional
             Buffer for ``dL/dtheta``; written through layout views, no copies.
+        ws : dict, optional
+            Workspace for the intermediate gradients (see :meth:`forward`); the
+            returned ``g_x`` then lives there until the next call with ``ws``.
 
         Returns
         -------
@@ -287,14 +321,17 @@ class MLP:
         else:
             grad = None
         g = g_out
-        inplace = False  # never overwrite the caller's g_out
+        own = False  # never overwrite the caller's g_out
         for l in range(self.n_layers - 1, -1, -1):
-            g = self._acts[l].backward(g, hs[l + 1], inplace)
+            h = hs[l + 1]
+            dst = g if own else _buffer(ws, ("ga", l), h.shape, self.dtype)
+            g = self._acts[l].backward(g, h, dst)
             if params:
                 np.matmul(_swap(hs[l]), g, out=gv[2 * l])
                 np.sum(g, axis=-2, keepdims=True, out=gv[2 * l + 1])
             if l == 0 and not inputs:
                 break
-            g = np.matmul(g, _swap(v[2 * l]))
-            inplace = True
+            Wt = _swap(v[2 * l])
+            g = np.matmul(g, Wt, out=_buffer(ws, ("gh", l), _matmul_shape(g, Wt), self.dtype))
+            own = True
         return grad, (g if inputs else None)

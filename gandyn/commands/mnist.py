@@ -1,0 +1,170 @@
+"""The talk's vanilla GAN on MNIST.
+
+  gandyn mnist train --iters N --out DIR    train (the talk's config by default); --resume continues
+  gandyn mnist sample --checkpoint F        a grid of samples from a checkpoint
+  gandyn mnist eval --checkpoint F          Parzen log-likelihood, Inception score, Frechet distance,
+                                            mode coverage of 10,000 samples, into JSON
+  gandyn mnist classifier                   train the MNIST classifier the metrics use
+
+MNIST is looked for in --data-dir, then $GANDYN_DATA, then ~/.cache/gandyn/mnist, and
+downloaded there if absent. Run `gandyn mnist ACTION --help` for each action's options.
+"""
+from __future__ import annotations
+
+import argparse
+
+from gandyn.cli import _add_common, nonneg_int, positive_float, positive_int, unit_float
+
+HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
+
+ACTIONS = ("train", "sample", "eval", "classifier")
+
+
+def _data_dir(p):
+    p.add_argument("--data-dir", metavar="D", default=None,
+                   help="folder with the MNIST IDX files (searched before $GANDYN_DATA and the cache)")
+
+
+def _train_arguments(p):
+    from gandyn.mnist import MnistConfig
+
+    c = MnistConfig()
+    p.add_argument("--iters", type=positive_int, default=100_000,
+                   help="total training iterations (default: 100000)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its checkpoint (its saved config is used)")
+    p.add_argument("--checkpoint-every", type=nonneg_int, default=5000, metavar="N",
+                   help="write a checkpoint every N iterations, 0 = only at the end (default: 5000)")
+    p.add_argument("--grid-every", type=nonneg_int, default=1000, metavar="N",
+                   help="write a 4x4 sample grid every N iterations, 0 = never (default: 1000)")
+    _data_dir(p)
+    m = p.add_argument_group("model and algorithm (defaults: the talk's code)")
+    m.add_argument("--z-dim", type=positive_int, default=c.z_dim, help=f"latent dimension (default: {c.z_dim})")
+    m.add_argument("--g-hidden", type=positive_int, nargs="+", default=list(c.g_hidden), metavar="W",
+                   help="hidden widths of G, e.g. 1200 1200 for Goodfellow et al.'s (default: 128)")
+    m.add_argument("--d-hidden", type=positive_int, nargs="+", default=list(c.d_hidden), metavar="W",
+                   help="hidden widths of D (default: 128)")
+    m.add_argument("--hidden-act", choices=("relu", "leaky_relu", "tanh"), default=c.hidden_act,
+                   help=f"hidden activation (default: {c.hidden_act})")
+    m.add_argument("--init", choices=("xavier_talk", "glorot_uniform"), default=c.init,
+                   help=f"weight initialisation (default: {c.init})")
+    m.add_argument("--latent", choices=("uniform", "normal"), default=c.latent,
+                   help="z ~ U(-1,1) or N(0,I) (default: uniform)")
+    m.add_argument("--g-loss", choices=("nonsat", "minimax"), default=c.g_loss,
+                   help="generator loss: non-saturating -log D(G(z)) or minimax log(1-D(G(z))) (default: nonsat)")
+    m.add_argument("--k", type=positive_int, default=c.k, help="D steps per G step (default: 1)")
+    m.add_argument("--batch", type=positive_int, default=c.batch, help=f"minibatch size (default: {c.batch})")
+    m.add_argument("--optimizer", choices=("adam", "momentum", "sgd"), default=c.optimizer,
+                   help="both players' optimizer (default: adam)")
+    m.add_argument("--lr", type=positive_float, default=None,
+                   help="step size of both players (default: 1e-3); --lr-g/--lr-d set one")
+    m.add_argument("--lr-g", type=positive_float, default=None, help="G's step size")
+    m.add_argument("--lr-d", type=positive_float, default=None, help="D's step size")
+    m.add_argument("--b1", type=unit_float, default=c.b1, help=f"Adam's beta1 (default: {c.b1})")
+    m.add_argument("--mu", type=unit_float, default=c.mu, help=f"momentum coefficient (default: {c.mu})")
+    m.add_argument("--n-train", type=positive_int, default=c.n_train,
+                   help=f"train on the first N training images (default: {c.n_train})")
+
+
+def _checkpoint_arg(p):
+    p.add_argument("--checkpoint", metavar="F", required=True,
+                   help="a checkpoint.npz written by `gandyn mnist train`")
+
+
+def add_arguments(p):
+    sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
+    sub.required = True
+    from gandyn import classifier, evaluation
+
+    specs = {
+        "train": ("train the GAN (the talk's config by default)", _train_arguments),
+        "sample": ("draw a grid of samples from a checkpoint", _sample_arguments),
+        "eval": ("Parzen LL, Inception score, Frechet distance, mode coverage of 10,000 samples",
+                 lambda q: (_checkpoint_arg(q), _data_dir(q), evaluation.add_eval_arguments(q))),
+        "classifier": ("train the MNIST classifier used by eval (reproduces the shipped weights)",
+                       lambda q: (_data_dir(q), classifier.add_classifier_arguments(q))),
+    }
+    for name in ACTIONS:
+        help_, add = specs[name]
+        q = sub.add_parser(name, help=help_, description=help_,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        add(q)
+        _add_common(q, f"mnist-{name}")
+
+
+def _sample_arguments(p):
+    _checkpoint_arg(p)
+    p.add_argument("--n", type=positive_int, default=16, help="number of samples (default: 16)")
+
+
+def run(args) -> int:
+    return {"train": _train, "sample": _sample, "eval": _eval, "classifier": _classifier}[args.action](args)
+
+
+def _config(args):
+    from gandyn.mnist import MnistConfig
+
+    lr = args.lr if args.lr is not None else 1e-3
+    return MnistConfig(seed=args.seed, z_dim=args.z_dim, g_hidden=tuple(args.g_hidden),
+                       d_hidden=tuple(args.d_hidden), hidden_act=args.hidden_act, init=args.init,
+                       latent=args.latent, g_loss=args.g_loss, k=args.k, batch=args.batch,
+                       optimizer=args.optimizer, lr_g=args.lr_g or lr, lr_d=args.lr_d or lr,
+                       b1=args.b1, mu=args.mu, n_train=args.n_train)
+
+
+def _train(args) -> int:
+    from gandyn import mnist
+    from gandyn.data import load_mnist
+    from gandyn.io import ensure_dir, write_json
+    from gandyn.plotting.mnist import save_grid
+
+    out = ensure_dir(args.out)
+    ckpt = out / mnist.CHECKPOINT
+    images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
+    if args.resume:
+        tr = mnist.load_checkpoint(ckpt, images)
+        print(f"resuming {ckpt} at iteration {tr.it} (its saved config; model options ignored)")
+    else:
+        if ckpt.exists():
+            raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
+        tr = mnist.new_trainer(_config(args), images)
+    del images
+    write_json(out / "config.json", tr.config.to_dict())
+    res = mnist.train(tr, args.iters, out, checkpoint_every=args.checkpoint_every,
+                      grid_every=args.grid_every, save_grid=save_grid, progress=not args.quiet)
+    loss_d, loss_g = (tr.losses[tr.it - 1] if tr.it else (float("nan"),) * 2)
+    print(f"iteration {res['iteration']}: loss_D {loss_d:.4f}, loss_G {loss_g:.4f}; "
+          f"{res['it_per_s']:.0f} it/s over {res['seconds']:.1f} s; checkpoint {ckpt}"
+          + (" (interrupted; continue with --resume)" if res["interrupted"] else ""))
+    return 130 if res["interrupted"] else 0
+
+
+def _sample(args) -> int:
+    from gandyn import mnist, plotting
+    from gandyn.io import ensure_dir
+    from gandyn.plotting.mnist import grid_figure
+    from gandyn.rng import stream
+
+    out = ensure_dir(args.out)
+    tr = mnist.load_checkpoint(args.checkpoint)
+    x = mnist.generate(tr, args.n, stream(args.seed, "sample"))
+    paths = plotting.save(grid_figure(x, f"iteration {tr.it:,}, seed {args.seed}"), out / "samples")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _eval(args) -> int:
+    from gandyn import mnist
+    from gandyn.evaluation import run_eval
+    from gandyn.rng import stream
+
+    tr = mnist.load_checkpoint(args.checkpoint)
+    samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"))
+    run_eval(args, samples)
+    return 0
+
+
+def _classifier(args) -> int:
+    from gandyn.classifier import run_classifier
+
+    return run_classifier(args)

@@ -1,0 +1,480 @@
+"""The talk's vanilla GAN on MNIST, trained end to end: configuration, data order,
+checkpoints that resume bit for bit, and the training loop.
+
+The default :class:`MnistConfig` is the talk's code (wiseodd/generative-models,
+``GAN/vanilla_gan/gan_tensorflow.py``): D 784-128(ReLU)-1 (a logit), G
+100-128(ReLU)-784(sigmoid), weights normal with std ``1/sqrt(fan_in/2)`` and zero
+biases, ``z ~ U(-1, 1)^100``, TensorFlow's ``AdamOptimizer()`` (lr 1e-3, its
+epsilon-hat form) for each player, minibatch 128, and per iteration one D step on
+a real minibatch and fresh noise, then one G step on fresh noise (Goodfellow et
+al. 2014, Algorithm 1 with k = 1) with the non-saturating G loss (their Section
+3), in float32. Data: the first 55,000 training images, as the talk's
+``input_data.read_data_sets`` split them (images 55,000-59,999 are its
+validation set and stay held out), served in reshuffled epochs like its
+``next_batch`` (:class:`EpochSampler`).
+
+Every choice is an option: minimax loss, k D steps, SGD with momentum
+(Goodfellow et al. trained with momentum), hidden sizes and depth (their
+larger generator is ``g_hidden=(1200, 1200)``).
+
+Randomness: one seed, named streams (:mod:`gandyn.rng`): ``g_init``, ``d_init``,
+``data`` (epoch order), ``latent`` (training noise), ``grid`` (the fixed noise of
+the sample grids) and ``eval`` (samples for metrics). Grids and evaluation never
+touch the training streams, so drawing them does not change the run.
+"""
+from __future__ import annotations
+
+import json
+import math
+import signal
+import threading
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from gandyn import optim
+from gandyn.gan import GAN, LATENTS, Run
+from gandyn.io import atomic_path, write_text
+from gandyn.losses import G_LOSSES
+from gandyn.nn import ACTIVATIONS, INITIALIZERS, MLP
+from gandyn.rng import stream
+
+__all__ = [
+    "MnistConfig", "EpochSampler", "Trainer", "NonFiniteError", "train", "new_trainer",
+    "load_checkpoint", "save_checkpoint", "generate", "GRID", "N_TRAIN", "CHECKPOINT",
+]
+
+#: Training images used (the talk's ``input_data`` split: 55,000 train, 5,000 validation).
+N_TRAIN = 55_000
+#: Samples in a sample grid (the talk's 4x4).
+GRID = 16
+#: File name of a run's checkpoint inside its output folder.
+CHECKPOINT = "checkpoint.npz"
+PIXELS = 784
+
+
+@dataclass(frozen=True)
+class MnistConfig:
+    """A training run's hyperparameters; the defaults are the talk's code.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of all the run's random streams.
+    z_dim : int
+        Latent dimension (100).
+    g_hidden, d_hidden : tuple of int
+        Hidden widths of G and D (``(128,)`` each). Goodfellow et al.'s larger
+        generator: ``g_hidden=(1200, 1200)``.
+    hidden_act : str
+        Activation of every hidden layer (``relu``).
+    init : str
+        Weight initialisation (``xavier_talk``: normal, std ``1/sqrt(fan_in/2)``).
+    latent : {'uniform', 'normal'}
+        ``z ~ U(-1, 1)`` or ``N(0, I)``.
+    g_loss : {'nonsat', 'minimax'}
+        The generator's loss.
+    k : int
+        Discriminator steps per generator step (Algorithm 1's ``k``).
+    batch : int
+        Minibatch size ``m`` (128).
+    optimizer : {'adam', 'momentum', 'sgd'}
+        Each player's optimizer.
+    lr_g, lr_d : float
+        Step sizes (1e-3).
+    b1, b2, eps : float
+        Adam's moment decays and epsilon (TensorFlow's defaults).
+    adam_tf : bool
+        TensorFlow's epsilon-hat form of Adam (Kingma & Ba 2015, end of Section 2),
+        as the talk's ``AdamOptimizer`` computes it.
+    mu : float
+        Momentum coefficient (``optimizer='momentum'``).
+    n_train : int
+        Train on images ``[0, n_train)`` of the training file.
+    """
+
+    seed: int = 0
+    z_dim: int = 100
+    g_hidden: tuple[int, ...] = (128,)
+    d_hidden: tuple[int, ...] = (128,)
+    hidden_act: str = "relu"
+    init: str = "xavier_talk"
+    latent: str = "uniform"
+    g_loss: str = "nonsat"
+    k: int = 1
+    batch: int = 128
+    optimizer: str = "adam"
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+    adam_tf: bool = True
+    mu: float = 0.9
+    n_train: int = N_TRAIN
+
+    def __post_init__(self):
+        object.__setattr__(self, "g_hidden", tuple(int(h) for h in self.g_hidden))
+        object.__setattr__(self, "d_hidden", tuple(int(h) for h in self.d_hidden))
+        for name in ("z_dim", "k", "batch", "n_train"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if any(h < 1 for h in self.g_hidden + self.d_hidden):
+            raise ValueError("hidden widths must be >= 1")
+        if self.hidden_act not in ACTIVATIONS:
+            raise ValueError(f"unknown hidden_act {self.hidden_act!r}; choose from {', '.join(ACTIVATIONS)}")
+        if self.init not in INITIALIZERS:
+            raise ValueError(f"unknown init {self.init!r}; choose from {', '.join(INITIALIZERS)}")
+        if self.latent not in LATENTS:
+            raise ValueError(f"unknown latent {self.latent!r}; choose from {', '.join(LATENTS)}")
+        if self.g_loss not in G_LOSSES:
+            raise ValueError(f"unknown g_loss {self.g_loss!r}; choose from {', '.join(G_LOSSES)}")
+        if self.optimizer not in optim.OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(optim.OPTIMIZERS)}")
+        if self.batch > self.n_train:
+            raise ValueError(f"batch ({self.batch}) exceeds n_train ({self.n_train})")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["g_hidden"], d["d_hidden"] = list(self.g_hidden), list(self.d_hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MnistConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}")
+        return cls(**{k: tuple(v) if k.endswith("_hidden") else v for k, v in d.items()})
+
+    def gan(self) -> GAN:
+        """The two float32 MLPs: G ``z_dim - g_hidden - 784`` (sigmoid output), D
+        ``784 - d_hidden - 1`` (logit)."""
+        h = self.hidden_act
+        G = MLP((self.z_dim, *self.g_hidden, PIXELS), (h,) * len(self.g_hidden) + ("sigmoid",), dtype=np.float32)
+        D = MLP((PIXELS, *self.d_hidden, 1), (h,) * len(self.d_hidden) + ("identity",), dtype=np.float32)
+        return GAN(G, D, g_loss=self.g_loss, latent=self.latent)
+
+    def optimizers(self) -> tuple[optim.Optimizer, optim.Optimizer]:
+        """``(opt_g, opt_d)``."""
+        def one(lr):
+            if self.optimizer == "adam":
+                return optim.adam(lr, b1=self.b1, b2=self.b2, eps=self.eps, eps_hat=self.adam_tf)
+            if self.optimizer == "momentum":
+                return optim.momentum(lr, mu=self.mu)
+            return optim.sgd(lr)
+        return one(self.lr_g), one(self.lr_d)
+
+
+class EpochSampler:
+    """Minibatches in reshuffled epochs, as TensorFlow's MNIST ``DataSet.next_batch``
+    (``tensorflow/contrib/learn/python/learn/datasets/mnist.py``) serves the talk's
+    code: a permutation of the images per epoch, consecutive slices of it, and a
+    batch that crosses an epoch's end takes the rest of the old epoch followed by
+    the start of a new permutation. Returns float32 pixels in [0, 1].
+
+    Its state (the permutation and the position in it) goes into checkpoints.
+    """
+
+    def __init__(self, images: np.ndarray):
+        if images.dtype != np.uint8 or images.ndim != 2:
+            raise ValueError(f"images must be a uint8 array (N, d), got {images.dtype} {images.shape}")
+        self.images = images
+        self.perm: np.ndarray | None = None
+        self.pos = 0
+        self._scale = np.float32(1 / 255)
+
+    def indices(self, rng: np.random.Generator, m: int) -> np.ndarray:
+        n = len(self.images)
+        if m > n:
+            raise ValueError(f"batch {m} exceeds the {n} training images")
+        if self.perm is None:
+            self.perm, self.pos = rng.permutation(n), 0
+        end = self.pos + m
+        if end <= n:
+            idx = self.perm[self.pos:end]
+            self.pos = end
+            return idx
+        rest = self.perm[self.pos:]
+        self.perm = rng.permutation(n)
+        self.pos = m - len(rest)
+        return np.concatenate([rest, self.perm[:self.pos]])
+
+    def __call__(self, rng: np.random.Generator, m: int, out: np.ndarray | None = None) -> np.ndarray:
+        x = np.take(self.images, self.indices(rng, m), axis=0)
+        return np.multiply(x, self._scale, out=out, dtype=np.float32)
+
+
+class NonFiniteError(ValueError):
+    """A loss or a parameter became NaN or infinite."""
+
+
+@dataclass
+class Trainer:
+    """A run in progress: config, the engine's :class:`~gandyn.gan.Run`, the data
+    sampler and the loss history (``losses[i] = (loss_D, loss_G)`` of iteration ``i+1``)."""
+
+    config: MnistConfig
+    run: Run
+    sampler: EpochSampler
+    losses: np.ndarray
+
+    @property
+    def it(self) -> int:
+        return self.run.it
+
+    def grid_noise(self) -> np.ndarray:
+        """The fixed noise of the sample grids (stream ``grid``)."""
+        return self.run.gan.sample_z(stream(self.config.seed, "grid"), GRID)
+
+    def samples(self, z: np.ndarray) -> np.ndarray:
+        return self.run.gan.G(self.run.theta_g, z)
+
+
+def new_trainer(config: MnistConfig, images: np.ndarray) -> Trainer:
+    """A fresh run on ``images[:config.n_train]`` (uint8, (N, 784))."""
+    images = _train_images(config, images)
+    gan = config.gan()
+    opt_g, opt_d = config.optimizers()
+    s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent")}
+    sampler = EpochSampler(images)
+    run = Run(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), gan.D.init(s["d_init"], config.init),
+              sampler, s["data"], s["latent"], batch=config.batch, k=config.k)
+    return Trainer(config, run, sampler, np.zeros((0, 2), np.float32))
+
+
+def _train_images(config, images):
+    images = np.asarray(images)
+    if images.ndim != 2 or images.shape[1] != PIXELS or images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 of shape (N, {PIXELS}), got {images.dtype} {images.shape}")
+    if len(images) < config.n_train:
+        raise ValueError(f"n_train={config.n_train} but only {len(images)} images given")
+    return images[:config.n_train]
+
+
+# --- checkpoints
+
+
+def _state_arrays(prefix: str, state) -> tuple[dict, dict]:
+    arrays, scalars = {}, {}
+    for name, value in zip(state._fields, state):
+        if isinstance(value, np.ndarray):
+            arrays[f"{prefix}/{name}"] = value
+        else:
+            scalars[name] = value
+    return arrays, scalars
+
+
+def _restore_state(state, prefix: str, arrays, scalars):
+    values = {}
+    for name, value in zip(state._fields, state):
+        if isinstance(value, np.ndarray):
+            saved = arrays[f"{prefix}/{name}"]
+            if saved.shape != value.shape or saved.dtype != value.dtype:
+                raise ValueError(f"checkpoint {prefix}/{name} has shape {saved.shape} {saved.dtype}, "
+                                 f"expected {value.shape} {value.dtype}")
+            values[name] = saved.copy()
+        else:
+            values[name] = type(value)(scalars[name])
+    return type(state)(**values)
+
+
+def save_checkpoint(path, tr: Trainer) -> Path:
+    """Write everything needed to continue the run bit for bit, atomically (``.npz``):
+    both players' parameters and optimizer states, the ``data`` and ``latent``
+    random streams, the sampler's epoch permutation and position, the iteration,
+    the config and the loss history."""
+    run = tr.run
+    a_g, s_g = _state_arrays("opt_g", run.state_g)
+    a_d, s_d = _state_arrays("opt_d", run.state_d)
+    meta = {
+        "format": "gandyn.mnist/1",
+        "config": tr.config.to_dict(),
+        "iteration": run.it,
+        "opt_g": s_g, "opt_d": s_d,
+        "rng_data": run.rng_data.bit_generator.state,
+        "rng_latent": run.rng_latent.bit_generator.state,
+        "sampler_pos": tr.sampler.pos,
+    }
+    arrays = {"theta_g": run.theta_g, "theta_d": run.theta_d, "losses": tr.losses[:run.it], **a_g, **a_d}
+    if tr.sampler.perm is not None:
+        arrays["sampler_perm"] = tr.sampler.perm
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
+    return path
+
+
+def load_checkpoint(path, images: np.ndarray | None = None) -> Trainer:
+    """Rebuild a :class:`Trainer` from :func:`save_checkpoint`'s file. Without
+    ``images`` the sampler holds no data (enough to draw samples)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no checkpoint at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({e})") from None
+    if meta.get("format") != "gandyn.mnist/1":
+        raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format {meta.get('format')!r})")
+    config = MnistConfig.from_dict(meta["config"])
+    if images is None:
+        images = np.zeros((config.n_train, PIXELS), np.uint8)
+    tr = new_trainer(config, images)
+    run = tr.run
+    for name in ("theta_g", "theta_d"):
+        cur = getattr(run, name)
+        if arrays[name].shape != cur.shape:
+            raise ValueError(f"checkpoint {name} has shape {arrays[name].shape}, config expects {cur.shape}")
+        cur[...] = arrays[name]
+    run.state_g = _restore_state(run.state_g, "opt_g", arrays, meta["opt_g"])
+    run.state_d = _restore_state(run.state_d, "opt_d", arrays, meta["opt_d"])
+    run.rng_data.bit_generator.state = meta["rng_data"]
+    run.rng_latent.bit_generator.state = meta["rng_latent"]
+    run.it = int(meta["iteration"])
+    tr.sampler.perm = arrays.get("sampler_perm")
+    tr.sampler.pos = int(meta["sampler_pos"])
+    tr.losses = arrays["losses"].astype(np.float32)
+    return tr
+
+
+# --- training
+
+
+def _finite(tr: Trainer, loss_d, loss_g) -> str | None:
+    """Which quantity is not finite, or None. ``theta . theta`` is finite iff every
+    entry is (and none is near float32's overflow), at one BLAS pass per player."""
+    if not math.isfinite(loss_d):
+        return "discriminator loss"
+    if not math.isfinite(loss_g):
+        return "generator loss"
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not math.isfinite(float(np.dot(tr.run.theta_d, tr.run.theta_d))):
+            return "discriminator parameter"
+        if not math.isfinite(float(np.dot(tr.run.theta_g, tr.run.theta_g))):
+            return "generator parameter"
+    return None
+
+
+class _StopFlag:
+    """Turns the first SIGINT (Ctrl-C) into a flag the loop checks between
+    iterations, so the checkpoint written on interrupt is a consistent state; a
+    second Ctrl-C interrupts at once. Only active in the main thread."""
+
+    def __init__(self):
+        self.set = False
+        self._old = None
+
+    def _handle(self, signum, frame):
+        self.set = True
+        signal.signal(signal.SIGINT, self._old)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def write_losses(path, losses: np.ndarray) -> Path:
+    """``iteration,loss_d,loss_g`` per iteration (1-based), atomically."""
+    it = np.arange(1, len(losses) + 1)
+    lines = ["iteration,loss_d,loss_g"]
+    lines += [f"{i},{d:.6g},{g:.6g}" for i, (d, g) in zip(it.tolist(), losses.tolist())]
+    return write_text(path, "\n".join(lines) + "\n")
+
+
+def train(tr: Trainer, iters: int, out, *, checkpoint_every: int = 5000, grid_every: int = 1000,
+          save_grid: Callable[[np.ndarray, Path], object] | None = None, progress: bool = True,
+          callback: Callable[[Trainer], object] | None = None) -> dict:
+    """Train until iteration ``iters`` (total, counting earlier sessions of a resumed run).
+
+    Writes into ``out``: ``checkpoint.npz`` every ``checkpoint_every`` iterations,
+    at the end and on Ctrl-C; ``losses.csv`` with each checkpoint; and, through
+    ``save_grid(samples (16, 784), path)``, ``grids/iter_XXXXXXX.png`` from the
+    fixed grid noise whenever the iteration count is a multiple of ``grid_every``
+    (iteration 0 included, as the talk's loop draws before its first step).
+    ``callback(trainer)`` runs after every iteration (tests use it).
+
+    A NaN or inf in a loss or a parameter raises :class:`NonFiniteError` naming
+    the iteration; the last checkpoint written is the last good state.
+
+    Returns a dict: ``iteration``, ``interrupted``, ``seconds``, ``it_per_s``.
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    (out / "grids").mkdir(parents=True, exist_ok=True)
+    ckpt = out / CHECKPOINT
+    run = tr.run
+    start = run.it
+    if iters < start:
+        raise ValueError(f"--iters {iters} is below the checkpoint's iteration {start}")
+    losses = np.zeros((iters, 2), np.float32)
+    losses[:start] = tr.losses[:start]
+    tr.losses = losses
+    z_grid = tr.grid_noise()
+
+    def grid(it):
+        if save_grid is not None and grid_every and it % grid_every == 0:
+            save_grid(tr.samples(z_grid), out / "grids" / f"iter_{it:07d}.png")
+
+    def checkpoint():
+        save_checkpoint(ckpt, tr)
+        write_losses(out / "losses.csv", tr.losses[:run.it])
+
+    if start == 0:
+        grid(0)
+    interrupted = False
+    t0 = time.perf_counter()
+    bar = tqdm(total=iters, initial=start, desc="mnist train", unit="it", disable=not progress,
+               dynamic_ncols=True, smoothing=0.05)
+    try:
+        with _StopFlag() as stop:
+            while run.it < iters:
+                loss_d, loss_g = run.step()
+                i = run.it
+                losses[i - 1] = (loss_d, loss_g)
+                bad = _finite(tr, float(loss_d), float(loss_g))
+                if bad is not None:
+                    last = f"last good checkpoint {ckpt}" if ckpt.exists() else "no checkpoint written yet"
+                    raise NonFiniteError(f"non-finite {bad} at iteration {i}; stopped ({last})")
+                if callback is not None:
+                    callback(tr)
+                if i % 100 == 0:
+                    bar.set_postfix(loss_d=f"{loss_d:.3f}", loss_g=f"{loss_g:.3f}", refresh=False)
+                    bar.update(100)
+                grid(i)
+                if checkpoint_every and i % checkpoint_every == 0 and i < iters:
+                    checkpoint()
+                if stop.set:
+                    interrupted = True
+                    break
+        checkpoint()
+    finally:
+        bar.update(run.it - bar.n)
+        bar.close()
+    seconds = time.perf_counter() - t0
+    done = run.it - start
+    return {"iteration": run.it, "interrupted": interrupted, "seconds": seconds,
+            "it_per_s": done / seconds if seconds > 0 else float("nan")}
+
+
+def generate(tr: Trainer, n: int, rng, batch: int = 1000) -> np.ndarray:
+    """``n`` samples ``G(z)``, ``z`` from ``rng``, as float32 (n, 784) in [0, 1]."""
+    gan = tr.run.gan
+    out = np.empty((n, PIXELS), np.float32)
+    for s in range(0, n, batch):
+        m = min(batch, n - s)
+        out[s:s + m] = gan.G(tr.run.theta_g, gan.sample_z(rng, m))
+    return out

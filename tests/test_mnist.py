@@ -1,0 +1,194 @@
+"""MNIST training: config, data order, a few iterations, checkpoint and bit-for-bit
+resume (in process and by SIGINT to the CLI), NaN guard, the commands."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gandyn import mnist
+from gandyn.mnist import EpochSampler, MnistConfig
+
+SHARED = Path(__file__).parents[2] / "shared/data/mnist"
+SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
+
+
+@pytest.fixture(scope="module")
+def images():
+    """200 synthetic 'digits': blobs of ink at random places (uint8)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:28, :28]
+    c = rng.uniform(8, 20, size=(200, 2, 1, 1))
+    img = 255 * np.exp(-((yy - c[:, 0]) ** 2 + (xx - c[:, 1]) ** 2) / 18.0)
+    return img.reshape(200, 784).astype(np.uint8)
+
+
+def test_default_config_is_the_talks():
+    c = MnistConfig()
+    gan = c.gan()
+    assert gan.D.sizes == (784, 128, 1) and gan.D.activations == ("relu", "identity")
+    assert gan.G.sizes == (100, 128, 784) and gan.G.activations == ("relu", "sigmoid")
+    assert (c.batch, c.k, c.g_loss, c.latent, c.optimizer, c.lr_g, c.lr_d) == (128, 1, "nonsat", "uniform",
+                                                                               "adam", 1e-3, 1e-3)
+    assert gan.G.dtype == np.float32 and c.n_train == 55_000
+    assert MnistConfig(g_hidden=(1200, 1200)).gan().G.sizes == (100, 1200, 1200, 784)
+    assert MnistConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+
+
+@pytest.mark.parametrize("bad", [dict(k=0), dict(g_loss="wasserstein"), dict(optimizer="rmsprop"),
+                                 dict(batch=300, n_train=200), dict(hidden_act="gelu")])
+def test_bad_config(bad):
+    with pytest.raises(ValueError):
+        MnistConfig(**bad)
+
+
+def test_epoch_sampler_visits_every_image_once_per_epoch():
+    imgs = np.arange(10, dtype=np.uint8)[:, None].repeat(784, axis=1)
+    s, rng = EpochSampler(imgs), np.random.default_rng(1)
+    seen = np.concatenate([s.indices(rng, 3) for _ in range(10)])  # 30 = three epochs
+    for e in range(3):
+        assert sorted(seen[10 * e: 10 * e + 10]) == list(range(10))
+    x = s(rng, 4)
+    assert x.dtype == np.float32 and x.shape == (4, 784)
+    np.testing.assert_allclose(x[:, 0] * 255, np.round(x[:, 0] * 255), atol=1e-4)
+    assert 0 <= x.min() and x.max() <= 1
+
+
+def test_training_changes_parameters_and_losses_stay_finite(images, tmp_path):
+    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    g0, d0 = tr.run.theta_g.copy(), tr.run.theta_d.copy()
+    res = mnist.train(tr, 20, tmp_path, progress=False)
+    assert res["iteration"] == 20 and not res["interrupted"]
+    assert not np.array_equal(g0, tr.run.theta_g) and not np.array_equal(d0, tr.run.theta_d)
+    assert np.all(np.isfinite(tr.losses)) and tr.losses.shape == (20, 2)
+    # at initialisation D ~ 1/2, so its loss -V is near log 4 (Goodfellow et al. 2014, Theorem 1)
+    assert abs(tr.losses[0, 0] - np.log(4)) < 0.5
+    rows = (tmp_path / "losses.csv").read_text().splitlines()
+    assert rows[0] == "iteration,loss_d,loss_g" and len(rows) == 21
+
+
+@pytest.mark.parametrize("opt", [dict(optimizer="momentum", mu=0.5, lr_g=0.05, lr_d=0.05),
+                                 dict(optimizer="sgd", g_loss="minimax", k=2), dict(latent="normal")])
+def test_options_train(images, tmp_path, opt):
+    tr = mnist.new_trainer(MnistConfig(**SMALL, **opt), images)
+    mnist.train(tr, 5, tmp_path, progress=False)
+    assert np.all(np.isfinite(tr.losses))
+
+
+def _same(a, b):
+    for name in ("theta_g", "theta_d"):
+        np.testing.assert_array_equal(getattr(a.run, name), getattr(b.run, name))
+    for sa, sb in ((a.run.state_g, b.run.state_g), (a.run.state_d, b.run.state_d)):
+        for x, y in zip(sa, sb):
+            np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(a.losses, b.losses)
+    assert a.run.rng_latent.bit_generator.state == b.run.rng_latent.bit_generator.state
+
+
+@pytest.mark.parametrize("opt", [{}, dict(optimizer="momentum", k=2)])
+def test_interrupt_and_resume_equals_uninterrupted(images, tmp_path, opt):
+    """SIGINT at iteration 13 (delivered to this process), checkpoint, resume to 40."""
+    cfg = MnistConfig(**SMALL, **opt)
+    full = mnist.new_trainer(cfg, images)
+    mnist.train(full, 40, tmp_path / "full", progress=False, grid_every=0)
+
+    def interrupt(tr):
+        if tr.it == 13:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    part = mnist.new_trainer(cfg, images)
+    res = mnist.train(part, 40, tmp_path / "part", progress=False, callback=interrupt, checkpoint_every=5)
+    assert res["interrupted"] and res["iteration"] == 13
+    resumed = mnist.load_checkpoint(tmp_path / "part" / mnist.CHECKPOINT, images)
+    assert resumed.it == 13
+    mnist.train(resumed, 40, tmp_path / "part", progress=False)
+    _same(full, resumed)
+    assert (tmp_path / "full/losses.csv").read_text() == (tmp_path / "part/losses.csv").read_text()
+
+
+def test_nan_guard_keeps_last_good_checkpoint(images, tmp_path):
+    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+
+    def poison(t):
+        if t.it == 12:
+            t.run.theta_d[3] = np.nan
+
+    with np.errstate(all="ignore"):
+        with pytest.raises(mnist.NonFiniteError, match="iteration 1[23]") as e:
+            mnist.train(tr, 30, tmp_path, progress=False, checkpoint_every=10, callback=poison)
+    assert "\n" not in str(e.value)
+    good = mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT, images)
+    assert good.it == 10 and np.all(np.isfinite(good.run.theta_d))
+
+
+def test_checkpoint_rejects_garbage(tmp_path):
+    p = tmp_path / "x.npz"
+    p.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a gandyn MNIST checkpoint"):
+        mnist.load_checkpoint(p)
+    with pytest.raises(ValueError, match="no checkpoint"):
+        mnist.load_checkpoint(tmp_path / "missing.npz")
+
+
+def test_grids_and_sampling(images, tmp_path):
+    from gandyn.plotting.mnist import save_grid
+
+    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    mnist.train(tr, 10, tmp_path, progress=False, grid_every=5, save_grid=save_grid)
+    grids = sorted(p.name for p in (tmp_path / "grids").iterdir())
+    assert grids == ["iter_0000000.png", "iter_0000005.png", "iter_0000010.png"]
+    x = mnist.generate(tr, 50, np.random.default_rng(0), batch=16)
+    assert x.shape == (50, 784) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    # the grid noise is fixed: the same samples every time
+    np.testing.assert_array_equal(tr.samples(tr.grid_noise()), tr.samples(tr.grid_noise()))
+
+
+def _gandyn(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "gandyn", "mnist", *args], capture_output=True, text=True, **kw)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real MNIST not present at {SHARED}")
+def test_cli_kill_and_resume_equals_uninterrupted(tmp_path):
+    """The real command on real MNIST (a small model): Ctrl-C mid-run, --resume, compare."""
+    small = ["--z-dim", "10", "--g-hidden", "16", "--d-hidden", "16", "--batch", "32",
+             "--data-dir", str(SHARED), "--quiet", "--grid-every", "0"]
+    r = _gandyn("train", "--iters", "300", "--out", str(tmp_path / "full"), *small)
+    assert r.returncode == 0, r.stderr
+    part = tmp_path / "part"
+    p = subprocess.Popen([sys.executable, "-m", "gandyn", "mnist", "train", "--iters", "100000000",
+                          "--out", str(part), "--checkpoint-every", "50", *small],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (part / "checkpoint.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    stopped = mnist.load_checkpoint(part / "checkpoint.npz").it
+    assert 50 <= stopped < 300, f"interrupted at {stopped}; make the first run longer"
+    r = _gandyn("train", "--iters", "300", "--out", str(part), "--resume", *small)
+    assert r.returncode == 0, r.stderr
+    a = mnist.load_checkpoint(tmp_path / "full" / "checkpoint.npz")
+    b = mnist.load_checkpoint(part / "checkpoint.npz")
+    _same(a, b)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real MNIST not present at {SHARED}")
+def test_cli_sample(tmp_path, images):
+    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    mnist.save_checkpoint(tmp_path / "c.npz", tr)
+    r = _gandyn("sample", "--checkpoint", str(tmp_path / "c.npz"), "--out", str(tmp_path / "s"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "s/samples.png").is_file() and (tmp_path / "s/samples.pdf").is_file()
+
+
+def test_cli_errors(tmp_path):
+    r = _gandyn("sample", "--checkpoint", str(tmp_path / "none.npz"), "--out", str(tmp_path))
+    assert r.returncode == 2 and "no checkpoint" in r.stderr and r.stderr.count("\n") == 1
+    r = _gandyn("train", "--k", "0")
+    assert r.returncode == 2
