@@ -23,6 +23,11 @@ Modules (one concept each):
 ``evaluation`` MNIST sample metrics by Goodfellow et al. 2014's protocol, with real ceilings
 ``gan1d``   the 1D GAN of Goodfellow et al. 2014: training populations, Figure 1, sweeps
 ``history`` training histories in one compact .npz file
+``traced``  autograd-traceable MLP forward on the engine's flat layout
+``games``   two-player games on flat z, game form, Jacobian (dense / matrix-free), GAN games
+``nash``    Ratliff-Burden-Sastry classification of a point (dense or ARPACK)
+``dynamics`` SimGD, AltGD, extragradient, optimistic, consensus, SGA, TTUR on any game
+``game_study`` the experiments of ``gandyn nash``
 ``data``    MNIST IDX files: search, mirror download, SHA-256 and format checks
 ``mnist``   the talk's vanilla GAN on MNIST: config, checkpoints, bit-for-bit resume, training
 ``plotting`` figures (imports matplotlib; load it only to draw)
@@ -39,6 +44,7 @@ _SUBMODULES = {
     "distributions", "density", "theory",
     "gan1d", "history",
     "metrics", "classifier", "evaluation",
+    "traced", "games", "nash", "dynamics", "game_study",
 }
 
 

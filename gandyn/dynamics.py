@@ -1,0 +1,217 @@
+"""Learning dynamics on any game, each method written once.
+
+A method is a pair ``(init, step)`` on a flat *state* ``s``: the parameters
+``z`` first, then whatever the method remembers (optimistic GD keeps the last
+game form). ``s = init(game, z0)``; ``s = step(game, s, h)``. Every player
+descends its own cost, so the only field a method sees is the game form
+``omega`` of :mod:`gandyn.games` (and, for SGA and consensus, products with
+the game Jacobian); nothing is written per player or per game.
+
+Step sizes: ``h`` is a number, or a pair ``(h_G, h_D)`` for two time-scale
+updates (Heusel et al. 2017, TTUR), which every method accepts.
+
+Steps are written with :mod:`autograd.numpy`, so the Jacobian of one step at a
+fixed point (:func:`step_matrix`) is formed by autograd from the same code;
+its spectral radius decides local convergence of the discrete dynamics
+(Mescheder, Nowozin & Geiger 2017, Prop. 3). The regularisers R1, R2 and
+instance noise (Mescheder, Geiger & Nowozin 2018) change the players' costs and
+live in :func:`gandyn.games.gan_game`; consensus optimisation is both a game
+transform (:func:`gandyn.games.consensus`) and the method :func:`consensus` here.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import autograd.numpy as anp
+import numpy as np
+from autograd import jacobian
+from tqdm.auto import tqdm
+
+from gandyn.games import Game
+
+__all__ = [
+    "Method", "simgd", "altgd", "extragradient", "optimistic", "consensus", "sga",
+    "trajectory", "step_matrix", "spectral_radius", "METHODS", "make",
+]
+
+
+class Method(NamedTuple):
+    name: str
+    init: Callable  # (game, z0) -> state s
+    step: Callable  # (game, s, h) -> s   (autograd-traceable)
+
+
+def _rates(game: Game, h):
+    """The per-coordinate step: ``h`` everywhere, or ``h_G`` on theta_G and ``h_D`` on theta_D."""
+    if np.ndim(h) == 0:
+        h = float(h)
+        if not h > 0:
+            raise ValueError(f"step size h must be > 0, got {h}")
+        return h
+    hg, hd = (float(x) for x in h)
+    if not (hg > 0 and hd > 0):
+        raise ValueError(f"step sizes (h_G, h_D) must be > 0, got {h}")
+    return np.concatenate([np.full(game.n_g, hg), np.full(game.n_d, hd)])
+
+
+def _pair(h):
+    return (float(h), float(h)) if np.ndim(h) == 0 else tuple(float(x) for x in h)
+
+
+def _plain_init(game, z0):
+    return np.array(z0, dtype=np.float64).reshape(-1)
+
+
+def simgd() -> Method:
+    """Simultaneous gradient descent: ``z <- z - h omega(z)``."""
+    def step(game, s, h):
+        return s - _rates(game, h) * game.omega(s)
+
+    return Method("simultaneous GD", _plain_init, step)
+
+
+def altgd(k_d: int = 1, k_g: int = 1, d_first: bool = True) -> Method:
+    """Alternating gradient descent: ``k_d`` discriminator steps, each on the
+    current ``theta_G``, then ``k_g`` generator steps on the new ``theta_D``
+    (Goodfellow et al. 2014, Algorithm 1, which updates D first). ``d_first =
+    False`` updates G first, as the Dirac-GAN notebooks of Mescheder et al. 2018 do.
+    """
+    if k_d < 1 or k_g < 1:
+        raise ValueError(f"k_d and k_g must be >= 1, got {k_d}, {k_g}")
+
+    def step(game, s, h):
+        hg, hd = _pair(h)
+        theta, psi = s[: game.n_g], s[game.n_g:]
+
+        def d_steps(theta, psi):
+            for _ in range(k_d):
+                psi = psi - hd * game.grad_d(anp.concatenate([theta, psi]))
+            return psi
+
+        def g_steps(theta, psi):
+            for _ in range(k_g):
+                theta = theta - hg * game.grad_g(anp.concatenate([theta, psi]))
+            return theta
+
+        if d_first:
+            psi = d_steps(theta, psi)
+            theta = g_steps(theta, psi)
+        else:
+            theta = g_steps(theta, psi)
+            psi = d_steps(theta, psi)
+        return anp.concatenate([theta, psi])
+
+    order = "D first" if d_first else "G first"
+    return Method(f"alternating GD ({k_d} D, {k_g} G, {order})", _plain_init, step)
+
+
+def extragradient() -> Method:
+    """Extragradient (Korpelevich 1976): ``z' = z - h omega(z - h omega(z))``."""
+    def step(game, s, h):
+        r = _rates(game, h)
+        return s - r * game.omega(s - r * game.omega(s))
+
+    return Method("extragradient", _plain_init, step)
+
+
+def optimistic() -> Method:
+    """Optimistic gradient descent (Daskalakis, Ilyas, Syrgkanis & Zeng 2018, eq. 4):
+    ``z_{t+1} = z_t - 2 h omega(z_t) + h omega(z_{t-1})``. The state is
+    ``(z_t, omega(z_{t-1}))``; ``init`` sets the remembered gradient to the
+    *current* one, ``omega(z_0)``, so the first step is a plain gradient step
+    (starting from zero would make it a double step)."""
+    def init(game, z0):
+        z0 = _plain_init(game, z0)
+        return np.concatenate([z0, np.asarray(game.omega(z0))])
+
+    def step(game, s, h):
+        r = _rates(game, h)
+        z, g_prev = s[: game.n], s[game.n:]
+        g = game.omega(z)
+        return anp.concatenate([z - 2.0 * r * g + r * g_prev, g])
+
+    return Method("optimistic GD", init, step)
+
+
+def consensus(gamma: float = 1.0) -> Method:
+    """Consensus optimisation (Mescheder, Nowozin & Geiger 2017, Algorithm 2):
+    ``z <- z - h (omega + gamma J^T omega)``, i.e. simultaneous GD on
+    :func:`gandyn.games.consensus`."""
+    if not gamma >= 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+
+    def step(game, s, h):
+        return s - _rates(game, h) * (game.omega(s) + gamma * game.vjp_traced(s, game.omega(s)))
+
+    return Method(f"consensus (gamma={gamma:g})", _plain_init, step)
+
+
+def sga(lam: float = 1.0, align: bool = True, eps: float = 0.1) -> Method:
+    """Symplectic gradient adjustment (Balduzzi et al. 2018, Algorithm 1):
+    ``z <- z - h (xi + lambda A^T xi)`` with ``xi = omega``, ``A = (J - J^T)/2``,
+    so ``A^T xi = (J^T xi - J xi)/2``. With ``align``, the sign of lambda is
+    ``sign(<xi, grad H><A^T xi, grad H>/d + eps)`` with ``grad H = J^T xi``,
+    ``H = ||xi||^2/2`` [Balduzzi et al. 2018, Sec. 4, eq. 6 and Algorithm 1]."""
+    if not lam > 0:
+        raise ValueError(f"lam must be > 0, got {lam}")
+
+    def step(game, s, h):
+        xi = game.omega(s)
+        jt = game.vjp_traced(s, xi)
+        at = 0.5 * (jt - game.jvp_traced(s, xi))
+        sign = 1.0
+        if align:
+            sign = anp.sign(anp.dot(xi, jt) * anp.dot(at, jt) / game.n + eps)
+        return s - _rates(game, h) * (xi + lam * sign * at)
+
+    return Method(f"SGA (lambda={lam:g})", _plain_init, step)
+
+
+METHODS = {"simgd": simgd, "altgd": altgd, "extragradient": extragradient, "optimistic": optimistic,
+           "consensus": consensus, "sga": sga}
+
+
+def make(name: str, **options) -> Method:
+    """A method by name, e.g. ``make("altgd", k_d=5)``."""
+    try:
+        return METHODS[name](**options)
+    except KeyError:
+        raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}") from None
+
+
+def trajectory(method: Method, game: Game, z0, h, steps: int, progress: bool = False) -> np.ndarray:
+    """Run ``steps`` steps from ``z0``; returns the iterates ``z_0 .. z_steps``, ``(steps + 1, n)``.
+
+    Stops early (the rest filled with NaN) if an iterate leaves the floats.
+    """
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    _rates(game, h)  # validate
+    s = method.init(game, z0)
+    if s.shape[0] < game.n:
+        raise ValueError(f"z0 must have {game.n} entries")
+    out = np.full((steps + 1, game.n), np.nan)
+    out[0] = s[: game.n]
+    for t in tqdm(range(1, steps + 1), desc=method.name, disable=not progress, leave=False):
+        s = np.asarray(method.step(game, s, h), dtype=np.float64)
+        if not np.all(np.isfinite(s)) or np.abs(s).max() > 1e150:
+            break
+        out[t] = s[: game.n]
+    return out
+
+
+def step_matrix(method: Method, game: Game, z_star, h) -> np.ndarray:
+    """The Jacobian of one step of ``method`` at the fixed point ``z_star``
+    (state ``init(game, z_star)``), by autograd through the step's own code.
+
+    For a linear game it *is* the step; its spectral radius < 1 means local
+    convergence (Ostrowski's theorem; Mescheder et al. 2017, Prop. 3).
+    """
+    s = method.init(game, z_star)
+    return np.asarray(jacobian(lambda w: method.step(game, w, h))(s))
+
+
+def spectral_radius(M) -> float:
+    """``max |eigenvalue|`` of a square matrix."""
+    return float(np.abs(np.linalg.eigvals(np.asarray(M))).max())
+

@@ -1,0 +1,363 @@
+"""The experiments behind ``gandyn nash``: results as arrays and records.
+
+Plotting lives in :mod:`gandyn.plotting.games`; the command
+(:mod:`gandyn.commands.nash`) wires the two. Everything here is deterministic
+given ``seed``.
+
+- :func:`dirac_panels`: Dirac-GAN trajectories of every method and regulariser
+  (Mescheder, Geiger & Nowozin 2018, Sec. 2-3 and their DiracGAN notebooks:
+  ``h = 0.2``, ``theta_0 = psi_0 = 1``, 500 steps).
+- :func:`vector_fields`: the field ``-omega`` each variant follows.
+- :func:`spectra`: ``J``'s eigenvalues at the equilibria.
+- :func:`step_map`: the largest stable step against the regularisation weight,
+  numerically and in closed form.
+- :func:`talk_claim`: own-Hessian blocks at GAN equilibria (Dirac-GAN, Gaussian
+  GAN, an exact MLP equilibrium and a trained MLP GAN).
+- :func:`large_game`: ARPACK on the matrix-free Jacobian of a large MLP GAN.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from gandyn import dynamics as dy
+from gandyn import games, nash, optim
+from gandyn.gan import GAN, Run
+from gandyn.nn import MLP
+from gandyn.rng import streams
+
+__all__ = ["dirac_variants", "dirac_panels", "vector_fields", "spectra", "step_map",
+           "closed_form_h_max", "talk_claim", "large_game", "textbook_points"]
+
+C = games.C_DIRAC
+
+
+def dirac_variants(gamma: float = 0.3, sigma: float = 1.0) -> dict:
+    """The Dirac-GAN variants of the DiracGAN notebooks (regularisation 0.3, noise std 1)."""
+    base = games.dirac_gan()
+    return {
+        "GAN": base,
+        "NS-GAN": games.dirac_gan("nonsat"),
+        f"R1 ($\\gamma$={gamma:g})": games.dirac_gan(r1=gamma),
+        f"R2 ($\\gamma$={gamma:g})": games.dirac_gan(r2=gamma),
+        f"instance noise ($\\sigma$={sigma:g})": games.dirac_gan(noise_std=sigma),
+        f"consensus ($\\gamma$={gamma:g})": games.consensus(base, gamma),
+    }
+
+
+def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float = 0.3,
+                 sigma: float = 1.0, progress: bool = False) -> list[dict]:
+    """Trajectories: every variant under simultaneous and alternating GD (G first,
+    as the notebooks), then extragradient, optimistic GD, SGA and a two time-scale
+    step ``(h, 2h)`` on the plain GAN. Each panel: ``title``, ``variant``, ``method``,
+    ``traj (steps+1, 2)``, ``dist`` (final distance to the equilibrium)."""
+    variants = dirac_variants(gamma, sigma)
+    jobs = []
+    for name, game in variants.items():
+        jobs.append((name, game, dy.simgd(), h, "simultaneous"))
+        jobs.append((name, game, dy.altgd(d_first=False), h, "alternating"))
+    base = variants["GAN"]
+    jobs += [("GAN", base, dy.extragradient(), h, "extragradient"),
+             ("GAN", base, dy.optimistic(), h, "optimistic"),
+             ("GAN", base, dy.sga(), h, "SGA ($\\lambda$=1)"),
+             ("GAN", base, dy.simgd(), (h, 2 * h), f"TTUR ($h_G$={h:g}, $h_D$={2 * h:g})")]
+    out = []
+    for name, game, method, hh, label in tqdm(jobs, desc="Dirac-GAN trajectories", disable=not progress,
+                                              leave=False):
+        tr = dy.trajectory(method, game, np.asarray(z0, dtype=float), hh, steps)
+        last = tr[np.isfinite(tr[:, 0])][-1]
+        out.append({"title": f"{name}: {label}", "variant": name, "method": label, "traj": tr,
+                    "dist": float(np.hypot(*last))})
+    return out
+
+
+def vector_fields(lim: float = 2.0, n: int = 21, gamma: float = 0.3, sigma: float = 1.0) -> dict:
+    """``-omega`` on an ``n x n`` grid of ``(theta, psi)`` for each Dirac-GAN variant
+    (and SGA's adjusted field), the direction gradient play moves in."""
+    grid = np.linspace(-lim, lim, n)
+    T, P = np.meshgrid(grid, grid)
+    fields = {}
+    variants = dirac_variants(gamma, sigma)
+    for name, game in variants.items():
+        V = np.array([-np.asarray(game.omega(np.array([t, p]))) for t, p in zip(T.ravel(), P.ravel())])
+        fields[name] = (V[:, 0].reshape(T.shape), V[:, 1].reshape(T.shape))
+    return {"theta": T, "psi": P, "fields": fields}
+
+
+def spectra(gamma: float = 0.3, sigma: float = 1.0) -> dict:
+    """Eigenvalues of ``J`` at the equilibrium of each Dirac-GAN variant and at the
+    textbook points."""
+    out = {name: np.linalg.eigvals(g.jacobian(np.zeros(2))) for name, g in dirac_variants(gamma, sigma).items()}
+    for _, game, z in textbook_points():
+        if not game.name.startswith("Dirac"):
+            out[game.name] = np.linalg.eigvals(game.jacobian(z))
+    return out
+
+
+def closed_form_h_max(kind: str, w):
+    """The largest stable step of simultaneous GD at the Dirac-GAN equilibrium,
+    ``h_max = min 2 Re(lambda)/|lambda|^2`` over the closed-form eigenvalues of ``J``
+    (Mescheder, Geiger & Nowozin 2018, Sec. 3, converted to gandyn's sign):
+
+    - R1/R2 weight ``gamma``: ``lambda = gamma/2 +- sqrt(gamma^2/4 - c^2)``;
+    - consensus ``gamma``: ``lambda = gamma c^2 +- i c``;
+    - instance noise ``sigma``: ``lambda = -f''(0) sigma^2 +- sqrt(f''(0)^2 sigma^4 - c^2)``.
+    """
+    w = np.asarray(w, dtype=float)
+    if kind in ("r1", "r2"):
+        a, disc = w / 2, w ** 2 / 4 - C ** 2
+    elif kind == "noise":
+        a, disc = -games.F2_DIRAC * w ** 2, games.F2_DIRAC ** 2 * w ** 4 - C ** 2
+    elif kind == "consensus":
+        a, disc = w * C ** 2, -np.ones_like(w) * C ** 2
+    else:
+        raise ValueError(f"kind must be r1, r2, noise or consensus, got {kind!r}")
+    sq = np.sqrt(np.abs(disc))
+    lam1 = np.where(disc < 0, a + 1j * sq, a + sq)
+    lam2 = np.where(disc < 0, a - 1j * sq, a - sq)
+    # det J = lambda_1 lambda_2 = c^2 (+ gamma^2 c^4 for consensus) > 0: no division by zero
+    h1 = np.where(lam1.real > 0, 2 * lam1.real / np.abs(lam1) ** 2, 0.0)
+    h2 = np.where(lam2.real > 0, 2 * lam2.real / np.abs(lam2) ** 2, 0.0)
+    return np.minimum(h1, h2)
+
+
+def step_map(weights=None, hs=None) -> dict:
+    """For R1, consensus and instance noise on the Dirac-GAN: the spectrum of
+    ``J`` by autograd at each weight, the largest stable step (numerical and
+    closed form), and the spectral radius ``max |1 - h lambda|`` of one
+    simultaneous GD step on a ``(weight, h)`` grid."""
+    weights = np.linspace(0.0, 3.0, 61) if weights is None else np.asarray(weights, dtype=float)
+    hs = np.linspace(0.01, 4.0, 200) if hs is None else np.asarray(hs, dtype=float)
+    makers = {"r1": lambda w: games.dirac_gan(r1=w),
+              "consensus": lambda w: games.consensus(games.dirac_gan(), w),
+              "noise": lambda w: games.dirac_gan(noise_std=w) if w > 0 else games.dirac_gan()}
+    out = {"weights": weights, "hs": hs}
+    for kind, make in makers.items():
+        lams = np.array([np.linalg.eigvals(make(w).jacobian(np.zeros(2))) for w in weights])
+        hmax = np.array([nash.largest_stable_step(l) for l in lams])
+        rho = np.abs(1.0 - hs[None, :, None] * lams[:, None, :]).max(axis=-1)  # (weights, hs)
+        out[kind] = {"h_max": hmax, "h_max_closed": closed_form_h_max(kind, weights), "rho": rho,
+                     "eigs": lams}
+    return out
+
+
+def textbook_points() -> list[tuple[str, games.Game, np.ndarray]]:
+    """``(point name, game, z)`` for every built-in game's named points."""
+    pts = []
+    for g in [games.dirac_gan(), games.dirac_gan("nonsat"), games.dirac_gan(r1=0.3),
+              games.dirac_gan(r2=0.3), games.dirac_gan(noise_std=1.0),
+              games.consensus(games.dirac_gan(), 0.3), games.bilinear(), games.stable_not_nash(),
+              games.nash_saddle(), games.general_sum_nash_unstable(), games.gaussian_gan(),
+              games.gaussian_gan(r1=1.0)]:
+        for name, z in g.points.items():
+            pts.append((name, g, z))
+    return pts
+
+
+def _block_summary(game, z, label):
+    hg, hd = game.blocks(z)
+    eg, ed = np.linalg.eigvalsh(0.5 * (hg + hg.T)), np.linalg.eigvalsh(0.5 * (hd + hd.T))
+    return {"label": label, "eig_g": eg, "eig_d": ed, "omega_norm": float(np.linalg.norm(game.omega(z))),
+            "norm_g": float(np.abs(eg).max()), "norm_d": float(np.abs(ed).max())}
+
+
+def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool = False) -> dict:
+    """The talk's claim, computed: at a GAN equilibrium the generator's own
+    Hessian block vanishes.
+
+    1. Dirac-GAN at ``(0, 0)``: ``H_GG = 0`` exactly.
+    2. Gaussian GAN (affine G) at ``(mean, std, 0)``: ``H_GG = 0`` exactly.
+    3. A 1-D MLP GAN (G 1-8-1 tanh, D 1-16-1 tanh, normal latent, non-saturating
+       loss) trained with the engine (Adam 2e-3, b1 = 0.5, batch 256) on
+       ``N(4, 0.5^2)``, evaluated on Gauss-Hermite quadrature (``nodes`` points).
+    4. The exact equilibrium of the same architecture: data = the trained
+       generator's own distribution (same quadrature), D's last layer zeroed so
+       ``D = 1/2`` everywhere: ``omega = 0`` and ``H_GG = 0`` exactly.
+    """
+    out = {}
+    d = games.dirac_gan()
+    out["dirac"] = _block_summary(d, np.zeros(2), "Dirac-GAN at (0, 0)")
+    gg = games.gaussian_gan()
+    out["gaussian"] = _block_summary(gg, gg.points["equilibrium"], "Gaussian GAN at (mean, std, 0)")
+
+    s = streams(seed)
+    G = MLP((1, 8, 1), ("tanh", "identity"))
+    D = MLP((1, 16, 1), ("tanh", "identity"))
+    gan = GAN(G, D, g_loss="nonsat", latent="normal")
+    run = Run(gan, optim.adam(2e-3, b1=0.5), optim.adam(2e-3, b1=0.5), G.init(s["g_init"]),
+              D.init(s["d_init"]), lambda rng, m: rng.normal(4.0, 0.5, size=(m, 1)), s["data"],
+              s["latent"], batch=256)
+    t0 = time.perf_counter()
+    for _ in tqdm(range(steps), desc="train 1-D MLP GAN", disable=not progress, leave=False):
+        run.step()
+    train_s = time.perf_counter() - t0
+    zq, wq = games.normal_quadrature(nodes)
+    xq, wx = games.normal_quadrature(nodes, 4.0, 0.5)
+    game = games.mlp_gan_game(gan, xq, zq, w_real=wx, w_latent=wq, name="1-D MLP GAN, trained")
+    z = np.concatenate([run.theta_g, run.theta_d])
+    out["trained"] = _block_summary(game, z, f"trained 1-D MLP GAN ({steps} Adam steps)")
+    out["trained"]["verdict"] = nash.classify(game, z, point=f"after {steps} steps")
+    out["trained"]["train_seconds"] = train_s
+    xs = np.linspace(2.5, 5.5, 7)[:, None]
+    out["trained"]["d_on_support"] = gan.d_prob(run.theta_d, xs)
+    samples = G(run.theta_g, zq)[:, 0]
+    out["trained"]["g_mean"] = float(wq @ samples)
+    out["trained"]["g_std"] = float(np.sqrt(wq @ (samples - wq @ samples) ** 2))
+
+    x_star = G(run.theta_g, zq)
+    exact = games.mlp_gan_game(gan, x_star, zq, w_real=wq, w_latent=wq, name="1-D MLP GAN, realizable")
+    psi = run.theta_d.copy()
+    views = D.layout.views(psi)
+    views[f"W{D.n_layers}"][...] = 0.0
+    views[f"b{D.n_layers}"][...] = 0.0
+    z_star = np.concatenate([run.theta_g, psi])
+    out["exact"] = _block_summary(exact, z_star, "MLP GAN exact equilibrium (D = 1/2)")
+    out["exact"]["verdict"] = nash.classify(exact, z_star, point="p_g = p_data, D = 1/2")
+    out["games"] = {"trained": (game, z), "exact": (exact, z_star)}
+    return out
+
+
+def large_game(hidden: int = 64, batch: int = 64, k: int = 4, maxiter: int = 100, seed: int = 0) -> dict:
+    """A 1-D MLP GAN with two hidden layers of ``hidden`` units in each player
+    (``hidden = 256`` gives about 1e5 parameters) classified at its
+    initialisation from ARPACK alone (``dense_max = 0``): extreme eigenvalues of
+    ``J`` and of both own-Hessian blocks from matrix-free products, never forming ``J``."""
+    if hidden < 2 or batch < 1 or k < 1:
+        raise ValueError("hidden must be >= 2, batch and k >= 1")
+    s = streams(seed)
+    G = MLP((1, hidden, hidden, 1), ("tanh", "tanh", "identity"))
+    D = MLP((1, hidden, hidden, 1), ("tanh", "tanh", "identity"))
+    gan = GAN(G, D, g_loss="minimax", latent="normal")
+    rng = s["eval"]
+    game = games.mlp_gan_game(gan, rng.normal(4.0, 0.5, size=(batch, 1)), rng.standard_normal((batch, 1)),
+                              name=f"MLP GAN 1-{hidden}-{hidden}-1 x2")
+    z = np.concatenate([G.init(s["g_init"]), D.init(s["d_init"])])
+    op = game.operator(z)
+    t0 = time.perf_counter()
+    op.matvec(np.ones(game.n))
+    t_mv = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    verdict = nash.classify(game, z, point="initialisation", dense_max=0, k=k, maxiter=maxiter, rng=seed)
+    return {"verdict": verdict, "n": game.n, "seconds_matvec": t_mv,
+            "seconds_classify": time.perf_counter() - t0}
+
+
+def _match(a, b) -> float:
+    """Largest distance between two multisets of (complex) numbers, paired optimally."""
+    from scipy.optimize import linear_sum_assignment
+
+    a, b = np.atleast_1d(np.asarray(a, complex)), np.atleast_1d(np.asarray(b, complex))
+    cost = np.abs(a[:, None] - b[None, :])
+    r, c = linear_sum_assignment(cost)
+    return float(cost[r, c].max())
+
+
+def _sqrt_c(x):
+    return np.sqrt(complex(x))
+
+
+def closed_form_checks(seed: int = 0) -> list[dict]:
+    """Every closed form of the game-dynamics issue, computed by gandyn and compared
+    with its formula. Each row: ``name``, ``source``, ``error`` (max abs), ``cases``.
+
+    Signs: [M18] states eigenvalues of ``v' = -J`` (gradient-ascent convention);
+    each is converted here by negating, which maps the closed-form sets onto ours.
+    """
+    from scipy.special import expit
+
+    c, f2 = C, games.F2_DIRAC
+    rows = []
+
+    def add(name, source, errs):
+        rows.append({"name": name, "source": source, "error": float(max(errs)), "cases": len(errs)})
+
+    z0 = np.zeros(2)
+    d = games.dirac_gan()
+    J = d.jacobian(z0)
+    add("Dirac-GAN: eig J(0,0) = +-i c, c = f'(0) = 1/2", "M18 Lemma 2.2",
+        [_match(np.linalg.eigvals(J), [1j * c, -1j * c])])
+    hg, hd = d.blocks(z0)
+    add("Dirac-GAN: own Hessian blocks H_GG = H_DD = 0", "M18 Sec. 2.2", [abs(hg).max(), abs(hd).max()])
+    add("Dirac-GAN: det J(0,0) = c^2", "M18 Lemma 2.2", [abs(np.linalg.det(J) - c * c)])
+
+    rng = np.random.default_rng(seed)
+    errs = []
+    for _ in range(50):
+        z, h = rng.uniform(-3, 3, 2), rng.uniform(0.01, 1.0)
+        z1 = dy.simgd().step(d, z, h)
+        errs.append(abs((z1 @ z1) / (z @ z) - (1 + h * h * expit(-z[0] * z[1]) ** 2)))
+    add("Dirac-GAN SimGD: |z'|^2 = (1 + h^2 f'(psi theta)^2) |z|^2", "M18 Lemma 2.3", errs)
+
+    errs_det, errs_eig, errs_mod = [], [], []
+    for ng, nd in [(1, 1), (1, 5), (3, 2)]:
+        for h in (0.1, 0.5, 1.0, 1.5):
+            alpha = ng * nd * h * h * c * c
+            for first in (True, False):
+                M = dy.step_matrix(dy.altgd(k_d=nd, k_g=ng, d_first=first), d, z0, h)
+                lam = np.linalg.eigvals(M)
+                errs_det.append(abs(np.linalg.det(M) - 1.0))
+                b = 1 - alpha / 2
+                errs_eig.append(_match(lam, [b + _sqrt_c(b * b - 1), b - _sqrt_c(b * b - 1)]))
+                if alpha < 4 - 1e-3:
+                    errs_mod.append(abs(np.abs(lam).max() - 1.0))
+    add("Dirac-GAN AltGD: det of the step = 1", "M18 Lemma 2.4", errs_det)
+    add("Dirac-GAN AltGD: eig = 1 - a/2 +- sqrt((1 - a/2)^2 - 1), a = n_g n_d h^2 c^2", "M18 Lemma 2.4", errs_eig)
+    add("Dirac-GAN AltGD: |eig| = 1 (cycles) for a <= 4", "M18 Lemma 2.4", errs_mod)
+
+    for kind in ("r1", "r2"):
+        errs = []
+        for g in (0.1, 0.3, 0.7, 1.0, 2.5):
+            lam = np.linalg.eigvals(games.dirac_gan(**{kind: g}).jacobian(z0))
+            errs.append(_match(-lam, [-g / 2 + _sqrt_c(g * g / 4 - c * c), -g / 2 - _sqrt_c(g * g / 4 - c * c)]))
+        add(f"Dirac-GAN {kind.upper()}: eig v' = -gamma/2 +- sqrt(gamma^2/4 - c^2)", "M18 Sec. 3-4 (gradient penalties)", errs)
+    errs = []
+    for g in (0.1, 0.3, 1.0, 3.0):
+        lam = np.linalg.eigvals(games.consensus(d, g).jacobian(z0))
+        errs.append(_match(-lam, [-g * c * c + 1j * c, -g * c * c - 1j * c]))
+    add("Dirac-GAN consensus: eig v' = -gamma c^2 +- i c", "M18 Sec. 3 (consensus), M17", errs)
+    errs = []
+    for s in (0.3, 1.0, 1.5, 2.5):
+        lam = np.linalg.eigvals(games.dirac_gan(noise_std=s).jacobian(z0))
+        r = _sqrt_c(f2 * f2 * s ** 4 - c * c)
+        errs.append(_match(-lam, [f2 * s * s + r, f2 * s * s - r]))
+    add("Dirac-GAN instance noise: eig v' = f''(0) s^2 +- sqrt(f''(0)^2 s^4 - c^2)", "M18 Sec. 3 (instance noise)", errs)
+
+    b = games.bilinear()
+    forms = {
+        "simultaneous": (dy.simgd(), lambda e: np.sqrt(1 + e * e)),
+        "alternating": (dy.altgd(), lambda e: 1.0),
+        "extragradient": (dy.extragradient(), lambda e: np.sqrt(1 - e * e + e ** 4)),
+        "optimistic": (dy.optimistic(), lambda e: np.sqrt((1 + np.sqrt(1 - 4 * e * e)) / 2)),
+    }
+    for name, (m, rho) in forms.items():
+        etas = (0.05, 0.2, 0.35, 0.49) if name == "optimistic" else (0.05, 0.3, 0.9, 1.5, 1.9)
+        add(f"bilinear x*y, {name}: spectral radius", "issue 5; Daskalakis et al. 2018; Korpelevich 1976",
+            [abs(dy.spectral_radius(dy.step_matrix(m, b, z0, e)) - rho(e)) for e in etas])
+    add("bilinear, two time-scale SimGD: radius sqrt(1 + h_G h_D)", "derived (docs/games.md)",
+        [abs(dy.spectral_radius(dy.step_matrix(dy.simgd(), b, z0, hh)) - np.sqrt(1 + hh[0] * hh[1]))
+         for hh in [(0.1, 0.3), (0.5, 0.05)]])
+    add("bilinear, consensus: radius sqrt((1 - h gamma)^2 + h^2)", "derived (docs/games.md)",
+        [abs(dy.spectral_radius(dy.step_matrix(dy.consensus(g), b, z0, e)) - np.sqrt((1 - e * g) ** 2 + e * e))
+         for e, g in [(0.1, 1.0), (0.3, 0.5)]])
+    add("bilinear, SGA: radius sqrt((1 - h lambda)^2 + h^2)", "derived (docs/games.md)",
+        [abs(dy.spectral_radius(dy.step_matrix(dy.sga(l), b, z0, e)) - np.sqrt((1 - e * l) ** 2 + e * e))
+         for e, l in [(0.1, 1.0), (0.3, 0.5)]])
+
+    snn = games.stable_not_nash()
+    Js = snn.jacobian(z0)
+    add("stable-not-Nash: J = [[-1, 2], [-2, 3]], eig {1, 1}", "issue 5",
+        [abs(Js - np.array([[-1.0, 2], [-2, 3]])).max(), _match(np.linalg.eigvals(Js), [1, 1])])
+    sad = games.nash_saddle()
+    lam = np.linalg.eigvals(sad.jacobian(z0))
+    add("Nash saddle: eig 1 +- 2i, h_max = 2/5", "derived (docs/games.md)",
+        [_match(lam, [1 + 2j, 1 - 2j]), abs(nash.largest_stable_step(lam) - 0.4)])
+    errs = []
+    for mean, std in [(1.0, 0.5), (-2.0, 1.5), (0.0, 1.0)]:
+        g = games.gaussian_gan(mean, std)
+        ze = g.points["equilibrium"]
+        errs += [abs(g.jacobian(ze) - games.gaussian_gan_jacobian(mean, std)).max(),
+                 float(np.abs(g.omega(ze)).max())]
+    add("Gaussian GAN (affine G): omega = 0 and J = [[0, B], [-B^T, M/2]]", "derived (docs/games.md)", errs)
+    return rows

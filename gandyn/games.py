@@ -1,0 +1,483 @@
+"""Two-player differentiable games on one flat vector ``z = concat(theta_G, theta_D)``.
+
+Each player minimises its own cost: the generator ``f_G(z)`` over ``theta_G``,
+the discriminator ``f_D(z)`` over ``theta_D`` (a zero-sum game has
+``f_G = V``, ``f_D = -V``). The *game form* (the simultaneous gradient) is
+
+    omega(z) = (grad_G f_G(z), grad_D f_D(z))                          [1, Def. 2; 2, eq. 2]
+
+and the *game Jacobian* ``J = D omega`` is
+
+    J = [[H_GG f_G, D_D grad_G f_G],
+         [D_G grad_D f_D, H_DD f_D]],
+
+whose diagonal blocks are the players' own Hessians [1, Def. 3]. Gradient play
+``dz/dt = -omega(z)`` is locally asymptotically stable at a critical point when
+every eigenvalue of ``J`` has positive real part [1, Prop. 2; 3, Sec. 2].
+``J = S + A`` splits into its symmetric part ``S = (J + J^T)/2`` (the
+"potential" part) and antisymmetric part ``A = (J - J^T)/2`` (the "Hamiltonian",
+rotational part) [2, Sec. 3, eq. 3].
+
+Sign convention
+---------------
+gandyn's ``omega`` is the field every player *descends*. Mescheder, Geiger &
+Nowozin [3] write the gradient vector field of a GAN whose generator minimises
+and whose discriminator maximises ``L`` as ``v = (-grad_theta L, grad_psi L)``,
+so ``v = -omega`` and ``v' = -J``: their "eigenvalues with negative real part"
+are our eigenvalues with positive real part. Every closed form of [3] quoted in
+this package is converted explicitly.
+
+Dense Jacobians (:meth:`Game.jacobian`) are for small games; large games use the
+matrix-free products ``J v`` and ``J^T u`` (:meth:`Game.jvp`, :meth:`Game.vjp`),
+exposed as a :class:`scipy.sparse.linalg.LinearOperator` (:meth:`Game.operator`),
+each costing a few gradient evaluations (reverse-over-reverse autograd).
+
+References
+----------
+[1] Ratliff, Burden & Sastry, "Characterization and computation of local Nash
+    equilibria in continuous games", Allerton 2013.
+[2] Balduzzi, Racaniere, Martens, Foerster, Tuyls & Graepel, "The mechanics of
+    n-player differentiable games", ICML 2018.
+[3] Mescheder, Geiger & Nowozin, "Which training methods for GANs do actually
+    converge?", ICML 2018.
+[4] Mescheder, Nowozin & Geiger, "The numerics of GANs", NIPS 2017.
+[5] Goodfellow et al., "Generative adversarial nets", NIPS 2014.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import pi, sqrt
+from typing import Callable
+
+import autograd.numpy as anp
+import numpy as np
+from autograd import grad, jacobian
+from numpy.polynomial.hermite_e import hermegauss
+from numpy.polynomial.legendre import leggauss
+from scipy.sparse.linalg import LinearOperator
+
+from gandyn.traced import log_sigmoid, mlp_forward
+
+__all__ = [
+    "Game", "zero_sum", "consensus", "sym_antisym",
+    "gan_game", "normal_quadrature", "uniform_quadrature",
+    "bilinear", "dirac_gan", "stable_not_nash", "nash_saddle", "general_sum_nash_unstable",
+    "gaussian_gan", "mlp_gan_game", "C_DIRAC", "F2_DIRAC",
+]
+
+#: ``c = f'(0) = 1/2`` and ``f''(0) = -1/4`` for ``f(t) = -log(1 + e^{-t})`` [3, Sec. 2.2].
+C_DIRAC = 0.5
+F2_DIRAC = -0.25
+
+
+def _flat(z, n) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64).reshape(-1)
+    if z.shape != (n,):
+        raise ValueError(f"z must have {n} entries, got {z.size}")
+    return z
+
+
+@dataclass(frozen=True)
+class Game:
+    """A two-player game on flat parameters.
+
+    Parameters
+    ----------
+    cost_g, cost_d : callable ``z (n,) -> float``
+        The players' costs, written with :mod:`autograd.numpy` so that autograd
+        can differentiate them (twice, for Jacobian products).
+    n_g, n_d : int
+        ``z[:n_g]`` is ``theta_G``, ``z[n_g:]`` is ``theta_D``.
+    name : str
+    value : callable or None
+        For a zero-sum game, ``V`` with ``f_G = V``, ``f_D = -V`` (then one
+        gradient gives both players'). Use :func:`zero_sum` to build one.
+    points : dict
+        Named points of interest (equilibria), each an array ``(n,)``.
+    """
+
+    cost_g: Callable
+    cost_d: Callable
+    n_g: int
+    n_d: int
+    name: str = "game"
+    value: Callable | None = None
+    points: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.n_g < 1 or self.n_d < 1:
+            raise ValueError(f"each player needs >= 1 parameter, got n_g={self.n_g}, n_d={self.n_d}")
+
+    @property
+    def n(self) -> int:
+        return self.n_g + self.n_d
+
+    @property
+    def is_zero_sum(self) -> bool:
+        return self.value is not None
+
+    def split(self, z):
+        """``(theta_G, theta_D)``, views of ``z``."""
+        return z[: self.n_g], z[self.n_g:]
+
+    # --- the game form
+
+    def omega(self, z):
+        """``omega(z) = (grad_G f_G, grad_D f_D)``, shape ``(n,)`` (traceable)."""
+        if self.value is not None:
+            g = grad(self.value)(z)
+            return anp.concatenate([g[: self.n_g], -g[self.n_g:]])
+        return anp.concatenate([self.grad_g(z), self.grad_d(z)])
+
+    def grad_g(self, z):
+        """``grad_{theta_G} f_G(z)``, shape ``(n_g,)``."""
+        return grad(self.cost_g)(z)[: self.n_g]
+
+    def grad_d(self, z):
+        """``grad_{theta_D} f_D(z)``, shape ``(n_d,)``."""
+        return grad(self.cost_d)(z)[self.n_g:]
+
+    # --- the game Jacobian, dense and matrix-free
+
+    def jacobian(self, z) -> np.ndarray:
+        """The dense game Jacobian ``J = D omega (z)``, shape ``(n, n)``, by autograd.
+
+        For small games only (``n`` reverse passes of ``omega``); use
+        :meth:`operator` for large ones.
+        """
+        return np.asarray(jacobian(self.omega)(_flat(z, self.n)))
+
+    def jvp(self, z, v) -> np.ndarray:
+        """``J v`` without forming ``J``: each player's Hessian-vector product
+        ``H f_i v = grad_z <grad f_i, v>`` (Pearlmutter 1994) restricted to its rows."""
+        return np.asarray(self.jvp_traced(_flat(z, self.n), _flat(v, self.n)))
+
+    def vjp(self, z, u) -> np.ndarray:
+        """``J^T u = grad_z <omega(z), u>`` without forming ``J``."""
+        return np.asarray(self.vjp_traced(_flat(z, self.n), _flat(u, self.n)))
+
+    def jvp_traced(self, z, v):
+        """:meth:`jvp` for use inside autograd-traced code (no input checks)."""
+        if self.value is not None:
+            hv = _hvp(self.value, z, v)
+            return anp.concatenate([hv[: self.n_g], -hv[self.n_g:]])
+        return anp.concatenate([_hvp(self.cost_g, z, v)[: self.n_g], _hvp(self.cost_d, z, v)[self.n_g:]])
+
+    def vjp_traced(self, z, u):
+        """:meth:`vjp` for use inside autograd-traced code (no input checks)."""
+        return grad(lambda w: anp.dot(self.omega(w), u))(z)
+
+    def operator(self, z) -> LinearOperator:
+        """``J`` at ``z`` as a :class:`~scipy.sparse.linalg.LinearOperator`
+        (``matvec = J v``, ``rmatvec = J^T u``), for ARPACK and Krylov solvers."""
+        z = _flat(z, self.n).copy()
+        return LinearOperator((self.n, self.n), matvec=lambda v: self.jvp(z, v),
+                              rmatvec=lambda u: self.vjp(z, u), dtype=np.float64)
+
+    def block_operator(self, z, player: str) -> LinearOperator:
+        """A player's own Hessian (``H_GG f_G`` or ``H_DD f_D``), matrix-free and symmetric."""
+        z = _flat(z, self.n).copy()
+        if player == "g":
+            lo, hi, cost = 0, self.n_g, self.cost_g
+        elif player == "d":
+            lo, hi, cost = self.n_g, self.n, self.cost_d
+        else:
+            raise ValueError(f"player must be 'g' or 'd', got {player!r}")
+
+        def mv(v):
+            full = np.zeros(self.n)
+            full[lo:hi] = np.ravel(v)
+            return np.asarray(_hvp(cost, z, full))[lo:hi]
+
+        return LinearOperator((hi - lo, hi - lo), matvec=mv, rmatvec=mv, dtype=np.float64)
+
+    def blocks(self, z) -> tuple[np.ndarray, np.ndarray]:
+        """The players' own Hessians ``(H_GG f_G, H_DD f_D)`` (dense), the
+        diagonal blocks of ``J`` [1, Def. 3]."""
+        z = _flat(z, self.n)
+        hg = jacobian(self.grad_g)(z)[:, : self.n_g]
+        hd = jacobian(self.grad_d)(z)[:, self.n_g:]
+        return np.asarray(hg), np.asarray(hd)
+
+
+def _hvp(f, z, v):
+    return grad(lambda w: anp.dot(grad(f)(w), v))(z)
+
+
+def sym_antisym(J) -> tuple[np.ndarray, np.ndarray]:
+    """``S = (J + J^T)/2`` and ``A = (J - J^T)/2``: the potential and Hamiltonian
+    parts of the game Jacobian [2, Sec. 3, eq. 3]. ``J = S + A``."""
+    J = np.asarray(J, dtype=np.float64)
+    if J.ndim != 2 or J.shape[0] != J.shape[1]:
+        raise ValueError(f"J must be a square matrix, got shape {J.shape}")
+    return 0.5 * (J + J.T), 0.5 * (J - J.T)
+
+
+def zero_sum(value: Callable, n_g: int, n_d: int, name: str = "zero-sum game", points=None) -> Game:
+    """The zero-sum game ``f_G = V``, ``f_D = -V`` (G minimises ``V``, D maximises it)."""
+    return Game(value, lambda z: -value(z), n_g, n_d, name, value, dict(points or {}))
+
+
+def consensus(game: Game, gamma: float) -> Game:
+    """Consensus optimisation [4, Sec. 4, Algorithm 2]: each player adds
+    ``gamma * L(z)``, ``L = ||omega(z)||^2 / 2``, to its cost, so that
+
+        omega_gamma = omega + gamma * grad L = omega + gamma * J^T omega
+
+    and, at a critical point, ``J_gamma = J + gamma * J^T J`` [4, Sec. 4; sign
+    converted: [4] adds ``-gamma L`` to the utilities its players ascend].
+    """
+    if not gamma >= 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+
+    def half_sq(z):
+        w = game.omega(z)
+        return 0.5 * anp.dot(w, w)
+
+    return Game(lambda z: game.cost_g(z) + gamma * half_sq(z), lambda z: game.cost_d(z) + gamma * half_sq(z),
+                game.n_g, game.n_d, f"{game.name} + consensus({gamma:g})", None, dict(game.points))
+
+
+# --- textbook games
+
+
+def bilinear() -> Game:
+    """``f(x, y) = x y``; x minimises, y maximises. ``omega = (y, -x)``,
+    ``J = [[0, 1], [-1, 0]]`` with eigenvalues ``+-i``: a pure rotation, the
+    standard counter-example for simultaneous gradient descent
+    (Daskalakis, Ilyas, Syrgkanis & Zeng 2018, Sec. 3; [2, Sec. 2])."""
+    return zero_sum(lambda z: z[0] * z[1], 1, 1, "bilinear x*y", {"origin": np.zeros(2)})
+
+
+def stable_not_nash() -> Game:
+    """``f(x, y) = -x^2/2 + 2 x y - 3 y^2/2``, x minimises, y maximises.
+
+    ``omega = (-x + 2y, -2x + 3y)``, ``J = [[-1, 2], [-2, 3]]``: trace 2, det 1,
+    eigenvalues ``{1, 1}``, so gradient play converges to the origin although x's
+    own Hessian is ``-1`` (x is at a local *maximum* of its cost): stable but not
+    a differential Nash equilibrium (cf. Mazumdar, Ratliff & Sastry 2020, Sec. 3).
+    """
+    return zero_sum(lambda z: -0.5 * z[0] ** 2 + 2.0 * z[0] * z[1] - 1.5 * z[1] ** 2, 1, 1,
+                    "stable, not Nash", {"origin": np.zeros(2)})
+
+
+def nash_saddle(a: float = 1.0, b: float = 2.0) -> Game:
+    """``V(x, y) = a x^2/2 + b x y - a y^2/2`` (x minimises, y maximises), ``a > 0``.
+
+    The origin is a saddle of ``V`` and a differential Nash equilibrium (own
+    Hessians ``a > 0``) with ``J = [[a, b], [-b, a]]``, eigenvalues ``a +- i b``:
+    stable in continuous time, but gradient descent with step ``h`` diverges for
+    ``h >= 2a/(a^2 + b^2)`` (0.4 for the defaults): Nash, yet unstable for large ``h``.
+    """
+    if not a > 0:
+        raise ValueError(f"a must be > 0, got {a}")
+    return zero_sum(lambda z: 0.5 * a * z[0] ** 2 + b * z[0] * z[1] - 0.5 * a * z[1] ** 2, 1, 1,
+                    f"Nash saddle (a={a:g}, b={b:g})", {"origin": np.zeros(2)})
+
+
+def general_sum_nash_unstable() -> Game:
+    """``f_1 = x^2/2 + 2 x y``, ``f_2 = y^2/2 + 2 x y``: own Hessians ``1 > 0``
+    (differential Nash at the origin), but ``J = [[1, 2], [2, 1]]`` has
+    eigenvalues ``3, -1``: unstable even in continuous time. Shows that
+    "differential Nash implies stable" needs the zero-sum structure
+    (Mazumdar, Ratliff & Sastry 2020, Prop. 2)."""
+    return Game(lambda z: 0.5 * z[0] ** 2 + 2.0 * z[0] * z[1], lambda z: 0.5 * z[1] ** 2 + 2.0 * z[0] * z[1],
+                1, 1, "general-sum Nash, unstable", None, {"origin": np.zeros(2)})
+
+
+# --- GAN games
+
+
+def normal_quadrature(k: int, mean: float = 0.0, std: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes ``(k, 1)`` and weights ``(k,)`` for ``E_{N(mean, std^2)}``;
+    exact for polynomials of degree ``<= 2k - 1`` (Golub & Welsch 1969)."""
+    if k < 1 or not std > 0:
+        raise ValueError(f"need k >= 1 and std > 0, got k={k}, std={std}")
+    t, w = hermegauss(k)  # weight exp(-t^2/2); sum w = sqrt(2 pi)
+    return (mean + std * t)[:, None], w / sqrt(2.0 * pi)
+
+
+def uniform_quadrature(k: int, lo: float = -1.0, hi: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes ``(k, 1)`` and weights ``(k,)`` for ``E_{U(lo, hi)}``."""
+    if k < 1 or not hi > lo:
+        raise ValueError(f"need k >= 1 and hi > lo, got k={k}, lo={lo}, hi={hi}")
+    t, w = leggauss(k)
+    return (0.5 * (lo + hi) + 0.5 * (hi - lo) * t)[:, None], 0.5 * w
+
+
+def _weights(w, m, name):
+    if w is None:
+        return np.full(m, 1.0 / m)
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (m,) or np.any(w < 0) or not abs(w.sum() - 1.0) < 1e-9:
+        raise ValueError(f"{name} must be {m} non-negative weights summing to 1")
+    return w
+
+
+def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, latent, *,
+             w_real=None, w_latent=None, g_loss: str = "minimax", r1: float = 0.0, r2: float = 0.0,
+             noise=None, name: str = "GAN", points=None) -> Game:
+    """The GAN game of Goodfellow et al. [5, eq. 1] on finitely many weighted points.
+
+    With ``D(x) = sigma(l_psi(x))``,
+
+        V(theta, psi) = sum_i w_i log sigma(l(x_i)) + sum_k u_k log sigma(-l(G_theta(z_k)))
+
+    (expectations as weighted sums: minibatch means, or quadrature rules such as
+    :func:`normal_quadrature`). The discriminator's cost is ``f_D = -V + R``; the
+    generator's is ``f_G = V`` ('minimax') or ``-sum_k u_k log sigma(l(G(z_k)))``
+    ('nonsat', [5, Sec. 3]).
+
+    Regularisers, written once for every GAN game:
+
+    - ``r1 = gamma``: ``R_1 = gamma/2 E_data ||grad_x l_psi(x)||^2`` [3, Sec. 4.1];
+    - ``r2 = gamma``: ``R_2 = gamma/2 E_{p_theta} ||grad_x l_psi(x)||^2`` [3, Sec. 4.1],
+      part of D's cost only (it depends on theta through the samples);
+    - ``noise = (eps (q, d), u (q,))``: instance noise, every real and generated
+      point ``x`` replaced by ``x + eps_j`` with weight ``w * u_j`` [3, Sec. 3;
+      Sonderby et al. 2017]; e.g. ``normal_quadrature(k, 0, sigma)`` in 1-D.
+
+    ``||grad_x l||`` is the same for Mescheder's ``D_psi = -l``, so the penalties
+    are those of [3] in either sign convention.
+
+    Parameters
+    ----------
+    generator : callable ``(theta_G (n_g,), latent (m_f, d_z)) -> (m_f, d)``
+    logit : callable ``(psi (n_d,), x (m, d)) -> (m,)``, row-wise (sample ``i``'s
+        logit depends on ``x_i`` only; the penalties rely on it).
+    x_real : array (m_r, d); latent : array (m_f, d_z)
+    w_real, w_latent : arrays of weights summing to one (default: uniform)
+    """
+    x_real = np.asarray(x_real, dtype=np.float64)
+    latent = np.asarray(latent, dtype=np.float64)
+    if x_real.ndim != 2 or latent.ndim != 2:
+        raise ValueError("x_real and latent must be 2-D arrays (points, features)")
+    w_r = _weights(w_real, len(x_real), "w_real")
+    w_f = _weights(w_latent, len(latent), "w_latent")
+    if g_loss not in ("minimax", "nonsat"):
+        raise ValueError(f"g_loss must be 'minimax' or 'nonsat', got {g_loss!r}")
+    if r1 < 0 or r2 < 0:
+        raise ValueError(f"penalty weights must be >= 0, got r1={r1}, r2={r2}")
+    if noise is not None:
+        eps, u = noise
+        eps = np.asarray(eps, dtype=np.float64)
+        if eps.ndim != 2 or eps.shape[1] != x_real.shape[1]:
+            raise ValueError(f"noise points must have shape (q, {x_real.shape[1]})")
+        u = _weights(u, len(eps), "noise weights")
+        x_real = (x_real[:, None, :] + eps[None]).reshape(-1, x_real.shape[1])
+        w_r = (w_r[:, None] * u[None]).reshape(-1)
+        w_f = (w_f[:, None] * u[None]).reshape(-1)
+
+    def fake(theta):
+        xf = generator(theta, latent)
+        if noise is not None:
+            xf = anp.reshape(xf[:, None, :] + eps[None], (-1, x_real.shape[1]))
+        return xf
+
+    def value(z):
+        theta, psi = z[:n_g], z[n_g:]
+        return (anp.dot(w_r, log_sigmoid(logit(psi, x_real)))
+                + anp.dot(w_f, log_sigmoid(-logit(psi, fake(theta)))))
+
+    def grad_sq(psi, x, w):
+        gx = grad(lambda xx: anp.sum(logit(psi, xx)))(x)  # row i = grad_x l(x_i)
+        return anp.dot(w, anp.sum(gx * gx, axis=1))
+
+    def cost_d(z):
+        c = -value(z)
+        if r1:
+            c = c + 0.5 * r1 * grad_sq(z[n_g:], x_real, w_r)
+        if r2:
+            c = c + 0.5 * r2 * grad_sq(z[n_g:], fake(z[:n_g]), w_f)
+        return c
+
+    def cost_g(z):
+        if g_loss == "minimax":
+            return value(z)
+        return -anp.dot(w_f, log_sigmoid(logit(z[n_g:], fake(z[:n_g]))))
+
+    tags = [g_loss] + [f"R1={r1:g}"] * bool(r1) + [f"R2={r2:g}"] * bool(r2) + ["noise"] * (noise is not None)
+    full = f"{name} ({', '.join(tags)})"
+    if g_loss == "minimax" and not r1 and not r2:
+        return zero_sum(value, n_g, n_d, full, points)
+    return Game(cost_g, cost_d, n_g, n_d, full, None, dict(points or {}))
+
+
+def dirac_gan(g_loss: str = "minimax", r1: float = 0.0, r2: float = 0.0, noise_std: float = 0.0,
+              noise_nodes: int = 20) -> Game:
+    """The Dirac-GAN [3, Sec. 2.2, Definition 2.1].
+
+    Data ``delta_0``, generator ``p_theta = delta_theta``, discriminator
+    ``D_psi(x) = psi x`` in the convention of [3], whose ``D`` is large on
+    *generated* points: ``L(theta, psi) = f(psi theta) + f(0)`` with
+    ``f(t) = -log(1 + e^{-t})``. In gandyn's (Goodfellow's) convention the logit
+    that says "real" is ``l_psi(x) = -psi x``, which gives ``V = L`` exactly, so
+    ``z = (theta, psi)`` is the same point in both papers.
+
+    ``J(0, 0) = [[0, c], [-c, 0]]``, ``c = f'(0) = 1/2``: eigenvalues ``+-i c``,
+    both own Hessians 0, ``det J = c^2`` [3, Lemma 2.2, sign converted].
+    ``noise_std > 0`` adds Gaussian instance noise, integrated by a
+    ``noise_nodes``-point Gauss-Hermite rule (exact for the Jacobian at 0).
+    """
+    noise = normal_quadrature(noise_nodes, 0.0, noise_std) if noise_std > 0 else None
+    if noise_std < 0:
+        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+    return gan_game(lambda th, lat: anp.reshape(th, (1, 1)) + 0.0 * lat,
+                    lambda psi, x: -psi[0] * x[:, 0], 1, 1, np.zeros((1, 1)), np.zeros((1, 1)),
+                    g_loss=g_loss, r1=r1, r2=r2, noise=noise, name="Dirac-GAN",
+                    points={"equilibrium": np.zeros(2)})
+
+
+def gaussian_gan(mean: float = 1.0, std: float = 0.5, nodes: int = 32, g_loss: str = "minimax",
+                 **regularisers) -> Game:
+    """A 1-D Gaussian GAN with an affine generator and a quadratic discriminator.
+
+    Data ``N(mean, std^2)``; ``G_theta(z) = a + b z``, ``z ~ N(0, 1)``,
+    ``theta = (a, b)``; logit ``l_psi(x) = psi_0 + psi_1 x + psi_2 x^2``, the
+    family that contains ``log p_data/p_theta`` for Gaussians, so the optimal
+    discriminator of [5, Prop. 1] is representable. Expectations by
+    ``nodes``-point Gauss-Hermite quadrature, exact for the polynomial integrands
+    of ``J`` at the equilibrium ``(a, b, psi) = (mean, std, 0)``, where
+
+        J = [[0, B], [-B^T, M/2]],  B = -[[0, 1/2, mean], [0, 0, std]],
+        M = E[phi phi^T], phi(x) = (1, x, x^2), x ~ N(mean, std^2)
+
+    (derived in docs/games.md). ``H_GG = 0`` (the talk's claim) yet ``M`` is
+    positive definite and ``B`` has full row rank, so the equilibrium is
+    locally asymptotically stable [3, Theorem 4.1's argument, Lemma G.2].
+    """
+    if not std > 0:
+        raise ValueError(f"std must be > 0, got {std}")
+    x, w = normal_quadrature(nodes, mean, std)
+    t, _ = normal_quadrature(nodes)
+    return gan_game(lambda th, lat: th[0] + th[1] * lat, lambda psi, xx: psi[0] + psi[1] * xx[:, 0]
+                    + psi[2] * xx[:, 0] ** 2, 2, 3, x, t, w_real=w, w_latent=w, g_loss=g_loss,
+                    name=f"Gaussian GAN N({mean:g}, {std:g}^2)", points={
+                        "equilibrium": np.array([mean, std, 0.0, 0.0, 0.0])}, **regularisers)
+
+
+def gaussian_gan_jacobian(mean: float, std: float) -> np.ndarray:
+    """The closed-form ``J`` of :func:`gaussian_gan` at its equilibrium (see there)."""
+    m = [1.0, mean, mean ** 2 + std ** 2, mean ** 3 + 3 * mean * std ** 2,
+         mean ** 4 + 6 * mean ** 2 * std ** 2 + 3 * std ** 4]  # Gaussian moments
+    M = np.array([[m[i + j] for j in range(3)] for i in range(3)])
+    B = -np.array([[0.0, 0.5, mean], [0.0, 0.0, std]])
+    return np.block([[np.zeros((2, 2)), B], [-B.T, 0.5 * M]])
+
+
+__all__.append("gaussian_gan_jacobian")
+
+
+def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) -> Game:
+    """Any MLP GAN of the engine (:class:`gandyn.gan.GAN`) as a game.
+
+    ``z = concat(theta_G, theta_D)`` in the engine's own flat layouts, so a
+    trained ``(run.theta_g, run.theta_d)`` is a point of this game. The costs use
+    the traced forwards of :mod:`gandyn.traced` and the GAN's generator loss;
+    ``options`` are those of :func:`gan_game` (``r1``, ``r2``, ``noise``).
+    """
+    G, D = gan.G, gan.D
+    return gan_game(lambda th, lat: mlp_forward(G, th, lat), lambda psi, x: mlp_forward(D, psi, x)[:, 0],
+                    G.n_params, D.n_params, x_real, latent, w_real=w_real, w_latent=w_latent,
+                    g_loss=options.pop("g_loss", gan.g_loss), name=options.pop("name", "MLP GAN"),
+                    **options)

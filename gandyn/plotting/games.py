@@ -1,0 +1,144 @@
+"""Figures of game dynamics: Dirac-GAN trajectories and vector fields, spectra of
+the game Jacobian with the stability disc, the largest stable step against the
+regularisation weight, and the own-Hessian blocks at GAN equilibria. Each
+function takes the results of :mod:`gandyn.game_study` and returns a figure."""
+from __future__ import annotations
+
+import numpy as np
+
+from gandyn.plotting import plt
+
+__all__ = ["dirac_grid", "vector_field_figure", "spectrum_figure", "step_map_figure", "talk_claim_figure"]
+
+_TRAJ = dict(color="green", linewidth=1.0)
+
+
+def _arrows(ax, vf, name, color="0.65"):
+    U, V = vf["fields"][name]
+    n = np.hypot(U, V)
+    n[n == 0] = 1.0
+    ax.quiver(vf["theta"], vf["psi"], U / n, V / n, color=color, angles="xy", pivot="mid", width=0.004,
+              headwidth=3.5, scale=1.2 * vf["theta"].shape[0])
+
+
+def dirac_grid(panels, vf, h, ncols: int = 4):
+    """One panel per (variant, method): the trajectory from (1, 1) over the
+    direction of the variant's field (unit arrows); the equilibrium (0, 0) is the black dot."""
+    n = len(panels)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.1 * ncols, 3.0 * nrows), squeeze=False)
+    lim = float(np.abs(vf["theta"]).max())
+    for ax, p in zip(axes.flat, panels):
+        _arrows(ax, vf, p["variant"])
+        tr = p["traj"]
+        ax.plot(tr[:, 0], tr[:, 1], **_TRAJ)
+        ax.plot(tr[0, 0], tr[0, 1], "o", color="green", markersize=4)
+        ax.plot(0, 0, "o", color="black", markersize=4)
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_title(f"{p['title']}\nfinal |z| = {p['dist']:.2g}", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel(r"$\theta$ (generator)", fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(r"$\psi$ (discriminator)", fontsize=8)
+    fig.suptitle(f"Dirac-GAN (Mescheder et al. 2018): {len(panels[0]['traj']) - 1} steps of size h = {h:g} "
+                 r"from $(\theta_0, \psi_0) = (1, 1)$", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def vector_field_figure(vf, ncols: int = 3):
+    """Streamplots of ``-omega`` (the direction of gradient play) per variant."""
+    names = list(vf["fields"])
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 3.2 * nrows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        U, V = vf["fields"][name]
+        speed = np.hypot(U, V)
+        ax.streamplot(vf["theta"], vf["psi"], U, V, color=speed, cmap="viridis", density=1.0, linewidth=0.8)
+        ax.plot(0, 0, "o", color="black", markersize=4)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(r"$\theta$", fontsize=8)
+        ax.set_ylabel(r"$\psi$", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    fig.suptitle(r"Dirac-GAN vector fields $-\omega(\theta, \psi)$", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def spectrum_figure(spectra: dict, h: float):
+    """Eigenvalues of ``J`` in the complex plane with the disc ``|1 - h lambda| < 1``
+    (centre and radius ``1/h``) where simultaneous GD with step ``h`` is stable."""
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    lams = np.concatenate([np.atleast_1d(v) for v in spectra.values()])
+    r = 1.0 / h
+    ax.add_patch(plt.Circle((r, 0), r, color="tab:blue", alpha=0.12, label=f"$|1 - h\\lambda| < 1$, h = {h:g}"))
+    ax.axvline(0, color="gray", linewidth=0.8)
+    ax.axhline(0, color="gray", linewidth=0.5)
+    markers = "os^vD<>phHXP*d"
+    for i, (name, lam) in enumerate(spectra.items()):
+        lam = np.atleast_1d(lam)
+        ax.plot(lam.real, lam.imag, markers[i % len(markers)], linestyle="none", markersize=7,
+                alpha=0.85, label=name)
+    ext = max(1.2 * np.abs(lams).max(), 0.5)
+    ax.set_xlim(-ext * 0.6, ext * 1.4)
+    ax.set_ylim(-ext, ext)
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"Re $\lambda$")
+    ax.set_ylabel(r"Im $\lambda$")
+    ax.set_title("Spectrum of the game Jacobian J at each equilibrium\n"
+                 r"(stable for $\dot z = -\omega$ iff Re $\lambda > 0$)", fontsize=10)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def step_map_figure(sm: dict):
+    """Per regulariser, ``log10`` of the spectral radius of one simultaneous GD
+    step over (weight, h); the largest stable step computed by autograd (gold)
+    and in closed form (black dashed), which lie on top of each other."""
+    kinds = [("r1", r"R1 weight $\gamma$"), ("consensus", r"consensus weight $\gamma$"),
+             ("noise", r"instance noise $\sigma$")]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
+    w, hs = sm["weights"], sm["hs"]
+    for ax, (kind, label) in zip(axes, kinds):
+        rho = sm[kind]["rho"]
+        im = ax.pcolormesh(w, hs, np.log10(rho.T), cmap="RdBu_r", vmin=-0.5, vmax=0.5, shading="auto")
+        ax.plot(w, sm[kind]["h_max"], color="gold", linewidth=3.5, label=r"$h_{\max}$ (autograd J)")
+        ax.plot(w, sm[kind]["h_max_closed"], "k--", linewidth=1.2, label=r"$h_{\max}$ (closed form)")
+        ax.set_ylim(hs.min(), hs.max())
+        ax.set_xlabel(label)
+        ax.set_ylabel("step size h")
+        ax.set_title(f"Dirac-GAN, {kind}", fontsize=10)
+        ax.legend(fontsize=7, loc="upper right")
+    fig.colorbar(im, ax=axes, label=r"$\log_{10}$ spectral radius of $I - hJ$ (< 0: converges)")
+    fig.suptitle(r"Largest stable step $h_{\max} = \min_\lambda 2\,\mathrm{Re}\,\lambda / |\lambda|^2$ "
+                 "against the regularisation weight", fontsize=10)
+    return fig
+
+
+def talk_claim_figure(tc: dict, floor: float = 1e-18):
+    """Sorted ``|eigenvalues|`` of the generator's and the discriminator's own
+    Hessian at each equilibrium, log scale; exact zeros drawn at ``floor``."""
+    keys = [k for k in ("dirac", "gaussian", "exact", "trained") if k in tc]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.8), squeeze=False)
+    for ax, k in zip(axes[0], keys):
+        s = tc[k]
+        for eig, style, lab in ((s["eig_g"], dict(color="green", marker="o"), r"$H_{GG} f_G$"),
+                                (s["eig_d"], dict(color="blue", marker="s"), r"$H_{DD} f_D$")):
+            a = np.sort(np.maximum(np.abs(eig), floor))[::-1]
+            ax.semilogy(np.arange(1, a.size + 1), a, linestyle="none", markersize=4, label=lab, **style)
+        ax.set_title(f"{s['label']}\n$\\|\\omega\\|$ = {s['omega_norm']:.2g}", fontsize=8)
+        ax.set_xlabel("index (sorted)", fontsize=8)
+        ax.set_ylim(floor / 3, None)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    axes[0, 0].set_ylabel(f"|eigenvalue| (exact 0 shown at {floor:g})", fontsize=8)
+    fig.suptitle("The talk's claim: the generator's own Hessian vanishes at the GAN equilibrium", fontsize=10)
+    fig.tight_layout()
+    return fig

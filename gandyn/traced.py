@@ -1,0 +1,70 @@
+"""Autograd-traceable twins of the engine's forward passes.
+
+The hand-written engine (:mod:`gandyn.nn`, :mod:`gandyn.losses`) is the hot
+path for training. Game Jacobians and Hessian-vector products need second (and,
+for gradient penalties, third) derivatives of the players' costs, which autograd
+forms by tracing code written with :mod:`autograd.numpy`. The functions here read
+the *same* flat parameter layout as :class:`gandyn.nn.MLP` (its
+:attr:`~gandyn.nn.MLP.layout`), so a point ``theta`` of the engine is a point of
+the traced function, and tests check that both forwards agree.
+
+Shapes: ``theta (n,)`` (one model, no population axis), ``x (m, d)``.
+"""
+from __future__ import annotations
+
+import autograd.numpy as anp
+
+from gandyn.nn import MLP
+
+__all__ = ["mlp_forward", "log_sigmoid", "ACTIVATIONS"]
+
+
+def _leaky(slope):
+    # h = a for a > 0, slope * a otherwise (Maas, Hannun & Ng 2013)
+    return lambda a: anp.where(a > 0, a, slope * a)
+
+
+#: Traceable activations; ``sigmoid(a) = (1 + tanh(a/2))/2`` is exact and never overflows.
+ACTIVATIONS = {
+    "identity": lambda a: a,
+    "relu": lambda a: anp.maximum(a, 0.0),
+    "tanh": anp.tanh,
+    "sigmoid": lambda a: 0.5 * (anp.tanh(0.5 * a) + 1.0),
+}
+
+
+def _act(net: MLP, name: str):
+    return _leaky(net.slope) if name == "leaky_relu" else ACTIVATIONS[name]
+
+
+def mlp_forward(net: MLP, theta, x):
+    """The output of ``net`` at ``theta`` on inputs ``x``, traceable by autograd.
+
+    Layer ``l`` computes ``h_l = act_l(h_{l-1} W_l + b_l)`` (as :mod:`gandyn.nn`),
+    reading ``W_l`` and ``b_l`` from the slices of ``net.layout``.
+
+    Parameters
+    ----------
+    net : MLP
+    theta : array (n,)
+        Flat parameters in ``net.layout``.
+    x : array (m, d_0)
+
+    Returns
+    -------
+    array (m, d_L)
+    """
+    if anp.ndim(theta) != 1 or anp.shape(theta)[0] != net.n_params:
+        raise ValueError(f"theta must have shape ({net.n_params},), got {anp.shape(theta)}")
+    lay = net.layout
+    h = x
+    for l, act in enumerate(net.activations, start=1):
+        W = anp.reshape(theta[lay.slice(f"W{l}")], lay.shapes[2 * l - 2])
+        b = theta[lay.slice(f"b{l}")]
+        h = _act(net, act)(anp.dot(h, W) + b)
+    return h
+
+
+def log_sigmoid(l):
+    """``log sigma(l) = -log(1 + e^{-l})``, finite for every finite ``l`` (traceable)."""
+    return -anp.logaddexp(0.0, -l)
