@@ -1,13 +1,10 @@
 """The 1D GAN experiment: training lowers the JSD, a population equals separate runs,
 the history round-trips, and the exact p_g of a monotone G is a density that matches
 a histogram of samples."""
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from gandyn import history
+from gandyn import cli, history
 from gandyn.density import generator_density
 from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.gan import Run
@@ -185,8 +182,14 @@ def test_bad_rates_and_seeds():
         Trainer(Setup(), [-1], 1e-3, 1e-3)
 
 
-def _gandyn(*args):
-    return subprocess.run([sys.executable, "-m", "gandyn", "gan1d", *args], capture_output=True, text=True)
+def _gandyn(capsys, *args):
+    """Run ``gandyn gan1d ARGS`` in this process: (exit status, stdout, stderr)."""
+    try:
+        code = cli.main(["gan1d", *args])
+    except SystemExit as e:  # argparse errors
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -195,15 +198,17 @@ def _gandyn(*args):
     (["--act-g", "swish"], "act_g"), (["--data", "N(4)"], "data"),
     (["--sweep", "--lr-min", "1", "--lr-max", "0.1"], "--lr-min"),
 ])
-def test_bad_options_one_line_exit_2(args, needle, tmp_path):
-    r = _gandyn(*args, "--out", str(tmp_path), "--quiet")
-    lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
+def test_bad_options_one_line_exit_2(args, needle, tmp_path, capsys):
+    code, out, err = _gandyn(capsys, *args, "--out", str(tmp_path), "--quiet")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and needle in lines[0] and "Traceback" not in err
 
 
-def test_cli_writes_figure1_curves_animation_and_history(tmp_path):
-    r = _gandyn("--out", str(tmp_path), "--steps", "80", "--record-every", "20", "--batch", "16", "--quiet")
-    assert r.returncode == 0, r.stderr
+def test_cli_writes_figure1_curves_animation_and_history(tmp_path, capsys):
+    code, out, err = _gandyn(capsys, "--out", str(tmp_path), "--steps", "80", "--record-every", "20",
+                             "--batch", "16", "--quiet")
+    assert code == 0, err
+    assert "JSD(p_data || p_g): 0.6931 at iteration 0" in out
     for name in ("figure1.png", "figure1.pdf", "jsd.png", "jsd.pdf", "history.npz"):
         assert (tmp_path / name).stat().st_size > 0, name
     assert (tmp_path / "gan1d.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")
@@ -212,11 +217,11 @@ def test_cli_writes_figure1_curves_animation_and_history(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_cli_sweep_writes_map_and_csv(tmp_path):
-    r = _gandyn("--sweep", "--out", str(tmp_path), "--steps", "20", "--grid", "3", "--seeds", "2",
-                "--hidden-g", "4", "--hidden-d", "4", "--batch", "8", "--quiet")
-    assert r.returncode == 0, r.stderr
+def test_cli_sweep_writes_map_and_csv(tmp_path, capsys):
+    code, out, err = _gandyn(capsys, "--sweep", "--out", str(tmp_path), "--steps", "20", "--grid", "3",
+                             "--seeds", "2", "--hidden-g", "4", "--hidden-d", "4", "--batch", "8", "--quiet")
+    assert code == 0, err
     lines = (tmp_path / "sweep.csv").read_text().splitlines()
     assert lines[0] == "k,loss,seed,lr_d,lr_g,jsd,converged" and len(lines) == 1 + 18
     assert (tmp_path / "convergence_map.png").stat().st_size > 0
-    assert "converged" in r.stdout
+    assert "18 GANs, 20 steps each" in out and "converged" in out

@@ -75,7 +75,11 @@ def jsd_curves(arrays: dict):
     global minimum -log 4 of C (Goodfellow et al. 2014, Theorem 1)."""
     it = arrays["it"]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
-    a1.semilogy(it, np.maximum(arrays["jsd"], 1e-6), color="green")
+    a1.semilogy(it, np.maximum(arrays["jsd"], 1e-6), color="green", label="on the grid (p_g exact or KDE)")
+    if "jsd_binned" in arrays:
+        a1.semilogy(it, np.maximum(arrays["jsd_binned"], 1e-6), color="green", linewidth=0.8, linestyle="--",
+                    label="binned (no smoothing)")
+        a1.legend(fontsize=8, frameon=False, loc="lower left")
     a1.axhline(np.log(2.0), color="gray", linewidth=0.8, linestyle=":")
     a1.text(it[-1], np.log(2.0), "log 2", ha="right", va="bottom", fontsize=8, color="gray")
     a1.set_xlabel("iteration")
@@ -88,10 +92,12 @@ def jsd_curves(arrays: dict):
     return fig
 
 
-def animate(arrays: dict, stem, fps: int = 12, dpi: int = 80, mp4: bool | None = None) -> list[Path]:
+def animate(arrays: dict, stem, fps: int = 12, dpi: int = 80, mp4: bool | None = None,
+            max_frames: int = 80) -> list[Path]:
     """An animation of p_data, p_g and D over the records: ``stem.gif`` by
     matplotlib's PillowWriter, and ``stem.mp4`` when ffmpeg is on the PATH (or
-    ``mp4=False`` to skip it). Written atomically; returns the paths."""
+    ``mp4=False`` to skip it). At most ``max_frames`` evenly spaced records are
+    shown (first and last included). Written atomically; returns the paths."""
     x = arrays["x"]
     xlim = _xlim(arrays)
     ymax = 1.15 * float(arrays["p_data"].max())
@@ -112,7 +118,9 @@ def animate(arrays: dict, stem, fps: int = 12, dpi: int = 80, mp4: bool | None =
         title.set_text(f"iteration {int(arrays['it'][r])}   JSD {float(arrays['jsd'][r]):.3f} nats")
         return lg, ld, title
 
-    anim = mpl_animation.FuncAnimation(fig, frame, frames=len(arrays["it"]), blit=False)
+    R = len(arrays["it"])
+    frames = np.unique(np.linspace(0, R - 1, min(R, max(2, int(max_frames)))).round().astype(int))
+    anim = mpl_animation.FuncAnimation(fig, frame, frames=frames, blit=False)
     paths = []
     with atomic_path(Path(f"{stem}.gif")) as tmp:
         anim.save(tmp, writer=mpl_animation.PillowWriter(fps=fps), dpi=dpi)
