@@ -71,6 +71,8 @@ def test_history_round_trips(tmp_path):
     assert arrays["p_g"].dtype == np.float32 and arrays["p_g"].shape == (5, arrays["x"].size)
     with pytest.raises(ValueError, match="npz"):
         history.save(tmp_path / "h.txt", arrays, meta)
+    again, _ = record_run(Setup(batch=16), seed=1, steps=40, record_every=10)  # deterministic for a seed
+    assert all(np.array_equal(again[name], a) for name, a in arrays.items())
 
 
 def _monotone_g(seed=0):
