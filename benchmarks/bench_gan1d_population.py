@@ -9,8 +9,8 @@ fresh data minibatch and fresh noise, then a G step on fresh noise (random
 draws included on every side).
 
 - ``population``: :class:`gandyn.gan1d.Trainer` with P seeds (theta (P, n));
-- ``loop``: the same P models as P single-model Trainers (theta (n,)), stepped
-  one after the other in a Python loop;
+- ``loop``: the same P models as P single-model :class:`gandyn.gan.Run` objects
+  (theta (n,)), stepped one after the other in a Python loop;
 - ``torch``: the same networks as stacked parameter tensors (P, ., .), forward
   with ``torch.baddbmm``, gradients by autograd (the models are independent,
   so the gradient of the sum of their losses is each model's own gradient),
@@ -30,7 +30,9 @@ import time
 
 import numpy as np
 
+from gandyn.gan import Run
 from gandyn.gan1d import Setup, Trainer
+from gandyn.rng import streams
 
 H, MB = 16, 64
 
@@ -43,14 +45,25 @@ def population_block(P, seed=0):
 
 
 def loop_block(P, seed=0):
+    """The engine's own single-model loop, :class:`gandyn.gan.Run`, once per model."""
     setup = Setup(dtype=np.float32)
+    gan, data = setup.gan, setup.data
     lrs = np.geomspace(1e-4, 1e-2, P)
-    runs = [Trainer(setup, seed + p, float(lrs[p]), float(lrs[P - 1 - p])) for p in range(P)]
+
+    def sample_real(rng, m):
+        return data.rvs((m, 1), rng).astype(np.float32)
+
+    runs = []
+    for p in range(P):
+        s = streams(seed + p)
+        runs.append(Run(gan, setup.make_optimizer(float(lrs[P - 1 - p])), setup.make_optimizer(float(lrs[p])),
+                        gan.G.init(s["g_init"]), gan.D.init(s["d_init"]), sample_real, s["data"], s["latent"],
+                        batch=MB))
 
     def block(n):
         for _ in range(n):
             for r in runs:
-                r.advance(1)
+                r.step()
     return block
 
 
