@@ -129,8 +129,9 @@ def talk_claim_figure(tc: dict, floor: float = 1e-18):
     fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.8), squeeze=False)
     for ax, k in zip(axes[0], keys):
         s = tc[k]
-        for eig, style, lab in ((s["eig_g"], dict(color="green", marker="o"), r"$H_{GG} f_G$"),
-                                (s["eig_d"], dict(color="blue", marker="s"), r"$H_{DD} f_D$")):
+        for eig, style, lab in ((s["eig_d"], dict(color="blue", marker="s", alpha=0.6), r"$H_{DD} f_D$"),
+                                (s["eig_g"], dict(color="green", marker="o", markerfacecolor="none",
+                                                  markeredgewidth=1.3, zorder=3), r"$H_{GG} f_G$")):
             a = np.sort(np.maximum(np.abs(eig), floor))[::-1]
             ax.semilogy(np.arange(1, a.size + 1), a, linestyle="none", markersize=4, label=lab, **style)
         ax.set_title(f"{s['label']}\n$\\|\\omega\\|$ = {s['omega_norm']:.2g}", fontsize=8)
