@@ -192,3 +192,16 @@ def test_cli_errors(tmp_path):
     assert r.returncode == 2 and "no checkpoint" in r.stderr and r.stderr.count("\n") == 1
     r = _gandyn("train", "--k", "0")
     assert r.returncode == 2
+
+
+def test_cli_plot(images, tmp_path):
+    from gandyn.plotting.mnist import save_grid
+
+    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    mnist.train(tr, 12, tmp_path / "run", progress=False, grid_every=4, save_grid=save_grid)
+    r = _gandyn("plot", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "fig"), "--window", "3")
+    assert r.returncode == 0, r.stderr
+    for stem in ("losses", "grids_over_time"):
+        assert (tmp_path / f"fig/{stem}.png").is_file() and (tmp_path / f"fig/{stem}.pdf").is_file()
+    r = _gandyn("plot", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "fig"), "--at", "5")
+    assert r.returncode == 2 and "no grid for iterations [5]" in r.stderr

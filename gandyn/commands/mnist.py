@@ -5,6 +5,7 @@
   gandyn mnist eval --checkpoint F          Parzen log-likelihood, Inception score, Frechet distance,
                                             mode coverage of 10,000 samples, into JSON
   gandyn mnist classifier                   train the MNIST classifier the metrics use
+  gandyn mnist plot --run DIR               loss curves and sample grids over time of a run
 
 MNIST is looked for in --data-dir, then $GANDYN_DATA, then ~/.cache/gandyn/mnist, and
 downloaded there if absent. Run `gandyn mnist ACTION --help` for each action's options.
@@ -17,7 +18,7 @@ from gandyn.cli import _add_common, nonneg_int, positive_float, positive_int, un
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
 
-ACTIONS = ("train", "sample", "eval", "classifier")
+ACTIONS = ("train", "sample", "eval", "classifier", "plot")
 
 
 def _data_dir(p):
@@ -83,6 +84,7 @@ def add_arguments(p):
                  lambda q: (_checkpoint_arg(q), _data_dir(q), evaluation.add_eval_arguments(q))),
         "classifier": ("train the MNIST classifier used by eval (reproduces the shipped weights)",
                        lambda q: (_data_dir(q), classifier.add_classifier_arguments(q))),
+        "plot": ("loss curves and sample grids over time of a training run", _plot_arguments),
     }
     for name in ACTIONS:
         help_, add = specs[name]
@@ -97,8 +99,16 @@ def _sample_arguments(p):
     p.add_argument("--n", type=positive_int, default=16, help="number of samples (default: 16)")
 
 
+def _plot_arguments(p):
+    p.add_argument("--run", metavar="DIR", required=True, help="the --out folder of `gandyn mnist train`")
+    p.add_argument("--at", type=nonneg_int, nargs="+", default=None, metavar="IT",
+                   help="iterations whose grids to show (default: 7 spread over the run)")
+    p.add_argument("--window", type=positive_int, default=1000, help="running-mean window of the losses")
+
+
 def run(args) -> int:
-    return {"train": _train, "sample": _sample, "eval": _eval, "classifier": _classifier}[args.action](args)
+    actions = {"train": _train, "sample": _sample, "eval": _eval, "classifier": _classifier, "plot": _plot}
+    return actions[args.action](args)
 
 
 def _config(args):
@@ -168,3 +178,37 @@ def _classifier(args) -> int:
     from gandyn.classifier import run_classifier
 
     return run_classifier(args)
+
+
+def _plot(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from gandyn import plotting
+    from gandyn.io import ensure_dir
+    from gandyn.plotting import mnist as figs
+
+    run_dir, out = Path(args.run), ensure_dir(args.out)
+    csv = run_dir / "losses.csv"
+    if not csv.is_file():
+        raise ValueError(f"no losses.csv in {run_dir}")
+    losses = np.loadtxt(csv, delimiter=",", skiprows=1, ndmin=2)[:, 1:]
+    grids = {int(p.stem.split("_")[1]): p for p in sorted((run_dir / "grids").glob("iter_*.png"))}
+    if not grids:
+        raise ValueError(f"no sample grids in {run_dir / 'grids'}")
+    its = sorted(grids)
+    if args.at:
+        missing = [i for i in args.at if i not in grids]
+        if missing:
+            raise ValueError(f"--at: no grid for iterations {missing} in {run_dir / 'grids'}")
+        chosen = args.at
+    else:
+        chosen = sorted({its[round(j * (len(its) - 1) / 6)] for j in range(7)})
+    paths = plotting.save(figs.loss_figure(losses, window=args.window,
+                                           title=f"{run_dir.name}: losses over {len(losses):,} iterations"),
+                          out / "losses")
+    paths += plotting.save(figs.grids_over_time_figure([(i, figs.read_grid(grids[i])) for i in chosen]),
+                           out / "grids_over_time")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0

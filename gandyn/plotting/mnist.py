@@ -9,7 +9,7 @@ import numpy as np
 from gandyn.io import atomic_path
 from gandyn.plotting import plt
 
-__all__ = ["tile", "save_grid", "grid_figure", "grids_over_time_figure", "loss_figure"]
+__all__ = ["tile", "save_grid", "read_grid", "grid_figure", "grids_over_time_figure", "loss_figure"]
 
 
 def tile(samples: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarray:
@@ -50,16 +50,26 @@ def grid_figure(samples: np.ndarray, title: str = ""):
 def grids_over_time_figure(grids: list[tuple[int, np.ndarray]]):
     """Sample grids from the same fixed noise at several iterations, side by side.
 
-    ``grids``: ``[(iteration, samples (16, 784)), ...]``.
+    ``grids``: ``[(iteration, samples (16, 784) or an image (H, W[, C])), ...]``
+    (images as :func:`save_grid` wrote them, read back with :func:`read_grid`).
     """
     n = len(grids)
-    fig, axes = plt.subplots(1, n, figsize=(2.0 * n, 2.3), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(1.9 * n, 2.2), squeeze=False)
     for ax, (it, s) in zip(axes[0], grids):
-        ax.imshow(tile(s), cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+        s = np.asarray(s)
+        if s.ndim == 2 and s.shape[1] == 784:
+            ax.imshow(tile(s), cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+        else:
+            ax.imshow(s, interpolation="nearest")
         ax.set_axis_off()
         ax.set_title(f"{it:,}", fontsize=9)
     fig.suptitle("samples from one fixed noise batch, by training iteration", fontsize=10)
     return fig
+
+
+def read_grid(path) -> np.ndarray:
+    """A grid PNG written by :func:`save_grid`, as an RGB(A) array."""
+    return plt.imread(path)
 
 
 def loss_figure(losses: np.ndarray, window: int = 500, title: str = ""):
