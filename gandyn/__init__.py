@@ -41,7 +41,7 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "layout", "nn", "losses", "optim", "rng", "gan", "io", "demo", "plotting", "cli",
     "data", "mnist",
-    "distributions", "density", "theory",
+    "distributions", "density", "theory", "discriminator", "theory_check",
     "gan1d", "history",
     "metrics", "classifier", "evaluation",
     "traced", "games", "nash", "dynamics", "game_study",

@@ -222,7 +222,9 @@ def integration_points(*dists, tail: float = 1e-14) -> np.ndarray:
 def _quad(f: Callable[[float], float], edges, epsabs=1e-13, epsrel=1e-12) -> Estimate:
     total, err, n = 0.0, 0.0, 0
     for a, b in zip(edges[:-1], edges[1:]):
-        v, e, info = integrate.quad(f, a, b, epsabs=epsabs, epsrel=epsrel, limit=200, full_output=1)
+        # with full_output quad appends a message when it hit a limit; its error estimate
+        # (returned) then says how far to trust the value
+        v, e, info, *_ = integrate.quad(f, a, b, epsabs=epsabs, epsrel=epsrel, limit=200, full_output=1)
         total += v
         err += e
         n += info["neval"]
@@ -265,7 +267,8 @@ def _mc(samples_p, samples_q=None, weight=1.0) -> Estimate:
 
 
 def value(D: Callable, p_data, p_g, *, logit: bool = False, method: str = "quad",
-          n: int = 100_000, rng=None, tail: float = 1e-14) -> Estimate:
+          n: int = 100_000, rng=None, tail: float = 1e-14, epsabs: float = 1e-13,
+          epsrel: float = 1e-12) -> Estimate:
     """V(D, G) of Goodfellow et al. 2014, eq. 1, for densities ``p_data``, ``p_g``.
 
     Parameters
@@ -278,6 +281,8 @@ def value(D: Callable, p_data, p_g, *, logit: bool = False, method: str = "quad"
         Adaptive quadrature of ``p log D + q log(1 - D)`` over the pieces of
         :func:`integration_points`, or the sample means of eq. 1 with ``n``
         draws from each distribution.
+    epsabs, epsrel : quad's tolerances per piece (loosen them for a D with
+        kinks, such as a ReLU network).
     """
     _method(method)
     check_density(p_data, "p_data")
@@ -309,7 +314,7 @@ def value(D: Callable, p_data, p_g, *, logit: bool = False, method: str = "quad"
             raise ValueError("D must return probabilities in [0, 1] (pass logit=True for logits)")
         return float(_v_integrand(p, q, out)[0])
 
-    return _quad(f, integration_points(p_data, p_g, tail=tail))
+    return _quad(f, integration_points(p_data, p_g, tail=tail), epsabs, epsrel)
 
 
 def _log_ratio_to_sum(la, lb):

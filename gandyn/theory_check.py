@@ -1,0 +1,213 @@
+"""The numerical verification behind ``gandyn theory`` (Goodfellow et al. 2014, Prop. 1, Thm. 1).
+
+(a) analytic: over a family of pairs (p_data, p_g), ``V(D*, G)`` by quadrature
+    against ``-log 4 + 2 JSD`` (JSD by its own quadrature), and three closed forms:
+    U[0,1] vs U[s,1+s] gives ``C(G) = -2(1-s) log 2``; equal distributions give
+    ``-log 4``; disjoint supports give 0 (JSD = log 2).
+(b) learned: a discriminator trained on samples (:func:`gandyn.discriminator.fit_discriminator`)
+    against D* where ``p_data + p_g`` exceeds 1% of its maximum, and
+    ``V(D_learned, G)`` against ``C(G)``.
+(c) maximality: ``V(D* + eps h, G) <= V(D*, G)`` for random bounded h.
+
+Every function returns plain records (rows of a long table: part, pair, metric,
+value, bound, ok); :mod:`gandyn.plotting.theory` draws them.
+"""
+from __future__ import annotations
+
+from math import log
+
+import numpy as np
+from scipy.special import expit
+
+from gandyn import theory as T
+from gandyn.discriminator import fit_discriminator
+from gandyn.distributions import Mixture, Normal, Uniform
+from gandyn.rng import as_rng
+
+__all__ = ["analytic_family", "closed_form_cases", "learned_pairs", "part_a", "part_b", "part_c",
+           "random_bounded_function", "BOUNDS", "row"]
+
+#: The issue's bounds.
+BOUNDS = {"identity": 1e-8, "closed_form": 1e-8, "sup": 0.03, "rms": 0.01, "value_gap": 0.01,
+          "maximality": 0.0}
+
+
+def row(part, pair, metric, value, bound=None, ok=None, **extra) -> dict:
+    """One line of the result table."""
+    r = {"part": part, "pair": pair, "metric": metric, "value": float(value),
+         "bound": None if bound is None else float(bound), "ok": ok}
+    r.update(extra)
+    return r
+
+
+def analytic_family() -> list[tuple[str, object, object]]:
+    """``(name, p_data, p_g)``: Gaussians with shifted means and scales, mixtures, uniforms."""
+    fam = []
+    for mu in (0.0, 0.5, 1.0, 2.0, 4.0):
+        fam.append((f"N(0,1) vs N({mu:g},1)", Normal(0.0, 1.0), Normal(mu, 1.0)))
+    for s in (0.25, 0.5, 2.0, 4.0):
+        fam.append((f"N(0,1) vs N(0,{s:g})", Normal(0.0, 1.0), Normal(0.0, s)))
+    fam.append(("N(0,1) vs N(2,0.5)", Normal(0.0, 1.0), Normal(2.0, 0.5)))
+    bimodal = Mixture([Normal(-2.0, 0.5), Normal(2.0, 0.5)], [0.5, 0.5])
+    fam.append(("bimodal vs N(0,1.5)", bimodal, Normal(0.0, 1.5)))
+    fam.append(("bimodal vs N(2,0.5) (mode collapse)", bimodal, Normal(2.0, 0.5)))
+    fam.append(("3-mixture vs U(-3,3)",
+                Mixture([Normal(-2.0, 0.3), Uniform(-0.5, 0.5), Normal(2.0, 0.6)], [0.3, 0.3, 0.4]),
+                Uniform(-3.0, 3.0)))
+    fam.append(("U(0,1) vs N(0.5,0.3)", Uniform(0.0, 1.0), Normal(0.5, 0.3)))
+    fam.append(("U(0,1) vs U(-0.5,2)", Uniform(0.0, 1.0), Uniform(-0.5, 2.0)))
+    return fam
+
+
+def closed_form_cases() -> list[tuple[str, object, object, float]]:
+    """``(name, p_data, p_g, C(G) in closed form)``."""
+    cases = []
+    for s in (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0):
+        cases.append((f"U(0,1) vs U({s:g},{1 + s:g})", Uniform(0.0, 1.0), Uniform(s, 1.0 + s),
+                      -2 * (1 - s) * log(2)))
+    same = Mixture([Normal(-1.0, 0.4), Uniform(0.0, 2.0)], [0.3, 0.7])
+    cases.append(("equal: N(1,2) vs N(1,2)", Normal(1.0, 2.0), Normal(1.0, 2.0), -log(4)))
+    cases.append(("equal: mixture vs itself", same, same, -log(4)))
+    cases.append(("disjoint: U(0,1) vs U(2,3)", Uniform(0.0, 1.0), Uniform(2.0, 3.0), 0.0))
+    cases.append(("disjoint: U(-2,-1) vs mixture of uniforms", Uniform(-2.0, -1.0),
+                  Mixture([Uniform(0.0, 1.0), Uniform(3.0, 5.0)], [0.5, 0.5]), 0.0))
+    return cases
+
+
+def _v_at_d_star(p, q) -> T.Estimate:
+    """V(D*, G) by quadrature of eq. 1's integrand with D* in logit space."""
+    return T.value(T.d_star_function(p, q, logit=True), p, q, logit=True)
+
+
+def part_a() -> tuple[list[dict], list[dict]]:
+    """Theorem 1 over the family and the closed forms.
+
+    Returns ``(rows, points)``; ``points`` holds ``(name, jsd, c)`` for the C-vs-JSD figure.
+    """
+    rows, points = [], []
+    for name, p, q in analytic_family():
+        v = _v_at_d_star(p, q)
+        j = T.jsd(p, q)
+        rhs = -T.LOG4 + 2 * j.value
+        diff = abs(v.value - rhs)
+        rows.append(row("a", name, "V(D*,G)", v.value, quad_error=v.error))
+        rows.append(row("a", name, "JSD", j.value, quad_error=j.error))
+        rows.append(row("a", name, "|V(D*,G) - (-log4 + 2 JSD)|", diff, BOUNDS["identity"],
+                        diff <= BOUNDS["identity"]))
+        points.append({"pair": name, "jsd": j.value, "c": v.value, "kind": "family"})
+    for name, p, q, exact in closed_form_cases():
+        v = _v_at_d_star(p, q)
+        j = T.jsd(p, q)
+        rhs = -T.LOG4 + 2 * j.value
+        d1, d2 = abs(v.value - exact), abs(v.value - rhs)
+        rows.append(row("a", name, "|C(G) - closed form|", d1, BOUNDS["closed_form"],
+                        d1 <= BOUNDS["closed_form"], closed_form=exact, c=v.value))
+        rows.append(row("a", name, "|V(D*,G) - (-log4 + 2 JSD)|", d2, BOUNDS["identity"],
+                        d2 <= BOUNDS["identity"]))
+        points.append({"pair": name, "jsd": j.value, "c": v.value, "kind": "closed form"})
+    return rows, points
+
+
+def learned_pairs(quick: bool = False) -> list[tuple[str, object, object, bool]]:
+    """``(name, p_data, p_g, bounded)``: the Gaussian pairs the bounds apply to, and
+    one mixture pair reported without a bound."""
+    pairs = [("N(0,1) vs N(1,1)", Normal(0.0, 1.0), Normal(1.0, 1.0), True)]
+    if quick:
+        return pairs
+    pairs += [
+        ("N(0,1) vs N(0,2)", Normal(0.0, 1.0), Normal(0.0, 2.0), True),
+        ("N(0,1) vs N(2,0.5)", Normal(0.0, 1.0), Normal(2.0, 0.5), True),
+        ("N(-1,1) vs N(1.5,1.5)", Normal(-1.0, 1.0), Normal(1.5, 1.5), True),
+        ("bimodal vs N(0,1.5)", Mixture([Normal(-2.0, 0.5), Normal(2.0, 0.5)], [0.5, 0.5]),
+         Normal(0.0, 1.5), False),
+    ]
+    return pairs
+
+
+def _grid_of(p, q, n=2001):
+    lo = min(p.bounds(1e-9)[0], q.bounds(1e-9)[0])
+    hi = max(p.bounds(1e-9)[1], q.bounds(1e-9)[1])
+    return np.linspace(lo, hi, n)
+
+
+def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw):
+    """Train D on samples for each pair of :func:`learned_pairs` and compare with D*.
+
+    Errors are measured on a 2001-point grid where ``p_data + p_g > 0.01 max``;
+    RMS is the root mean square over those (equally spaced) points.
+    Returns ``(rows, curves)``; ``curves`` holds the arrays for the figure.
+    """
+    rows, curves = [], []
+    pairs = learned_pairs(quick)
+    for i, (name, p, q, bounded) in enumerate(pairs):
+        fit = fit_discriminator(lambda r, m, p=p: p.rvs(m, r), lambda r, m, q=q: q.rvs(m, r),
+                                seed + i, progress=progress, **fit_kw)
+        x = _grid_of(p, q)
+        pp, qq = p.pdf(x), q.pdf(x)
+        s = pp + qq
+        region = s > 0.01 * s.max()
+        ds = T.d_star(pp, qq)
+        dl = fit.prob(x)
+        err = np.abs(dl - ds)[region]
+        sup, rms = float(err.max()), float(np.sqrt(np.mean(err ** 2)))
+        v = T.value(fit.logit, p, q, logit=True, epsabs=1e-10, epsrel=1e-8)
+        c = T.c_of_g(p, q)
+        gap = c.value - v.value
+        b = {"sup": BOUNDS["sup"], "rms": BOUNDS["rms"], "gap": BOUNDS["value_gap"]} if bounded else {}
+        extra = dict(steps=fit.steps, stopped=fit.stopped, final_loss=fit.final_loss)
+        rows.append(row("b", name, "sup |D_learned - D*|", sup, b.get("sup"),
+                        (sup <= b["sup"]) if bounded else None, x_at=float(x[region][np.argmax(err)]), **extra))
+        rows.append(row("b", name, "RMS |D_learned - D*|", rms, b.get("rms"),
+                        (rms <= b["rms"]) if bounded else None, **extra))
+        rows.append(row("b", name, "C(G) - V(D_learned,G)", gap, b.get("gap"),
+                        (abs(gap) <= b["gap"]) if bounded else None, c=c.value, v=v.value,
+                        quad_error=v.error, **extra))
+        curves.append({"pair": name, "x": x, "p_data": pp, "p_g": qq, "d_star": ds, "d_learned": dl,
+                       "region": region, "sup": sup, "rms": rms, "gap": gap, "steps": fit.steps})
+    return rows, curves
+
+
+def random_bounded_function(rng, k: int = 6, scale: float = 3.0):
+    """A random ``g: R -> [-1, 1]``: ``sum_j a_j cos(w_j x + phi_j) / sum_j |a_j|``
+    with ``a ~ N(0,1)``, ``w ~ U(0, scale)``, ``phi ~ U(0, 2 pi)``."""
+    rng = as_rng(rng)
+    a = rng.standard_normal(k)
+    w = rng.uniform(0.0, scale, k)
+    phi = rng.uniform(0.0, 2 * np.pi, k)
+    a = a / np.abs(a).sum()
+    return lambda x: np.cos(np.multiply.outer(np.asarray(x, dtype=float), w) + phi) @ a
+
+
+def part_c(seed: int = 0, n_h: int = 10, eps=(1e-3, 1e-2, 0.1, 0.5)):
+    """Maximality of D* over the analytic family: for random ``g`` with |g| <= 1 the
+    perturbation ``h = D*(1 - D*) g`` keeps ``D* + eps h`` in [0, 1] for eps <= 1,
+    and the exact change
+
+        V(D* + eps h) - V(D*) = int p log(1 + eps (1 - D*) g) + q log(1 - eps D* g) dx
+
+    (log D and log(1 - D) split, so no ``log(1 - D*)`` is formed) must be <= 0.
+    Returns ``(rows, points)``; points hold every (pair, eps, delta) for the figure.
+    """
+    rng = as_rng(seed)
+    rows, points = [], []
+    for name, p, q in analytic_family():
+        worst = -np.inf
+        for _ in range(n_h):
+            g = random_bounded_function(rng)
+            for e in eps:
+                def f(x, g=g, e=e):
+                    lp, lq = p.logpdf(x), q.logpdf(x)
+                    l = T.d_star_logit(lp, lq)
+                    out = 0.0
+                    if lp > -np.inf:
+                        out += np.exp(lp) * np.log1p(e * expit(-l) * g(x))
+                    if lq > -np.inf:
+                        out += np.exp(lq) * np.log1p(-e * expit(l) * g(x))
+                    return float(out)
+                d = T._quad(f, T.integration_points(p, q), 1e-14, 1e-10)
+                worst = max(worst, d.value)
+                points.append({"pair": name, "eps": e, "delta": d.value})
+        rows.append(row("c", name, "max V(D*+eps h,G) - V(D*,G)", worst, BOUNDS["maximality"],
+                        worst <= BOUNDS["maximality"], n_h=n_h, eps=list(eps)))
+    return rows, points
+
