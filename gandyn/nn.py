@@ -164,6 +164,26 @@ def _buffer(ws: dict | None, key, shape, dtype) -> np.ndarray | None:
     return buf
 
 
+def _mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """``a @ b``; with an inner dimension of 1 (a 1-D input, a 1-D output's
+    backward pass) the product is an outer product, done as a broadcast multiply:
+    the same single rounding per entry as GEMM, without BLAS call overhead."""
+    if a.shape[-1] == 1:
+        return np.multiply(a, b, out=out)
+    return np.matmul(a, b, out=out)
+
+
+def _ones(ws: dict | None, m: int, dtype) -> np.ndarray:
+    """A ``(1, m)`` row of ones (kept in the workspace when there is one)."""
+    if ws is None:
+        return np.ones((1, m), dtype=dtype)
+    key = ("ones", m, np.dtype(dtype).str)
+    buf = ws.get(key)
+    if buf is None:
+        buf = ws[key] = np.ones((1, m), dtype=dtype)
+    return buf
+
+
 @dataclass(frozen=True)
 class MLP:
     """A fully connected network on a flat parameter vector.
@@ -274,7 +294,7 @@ class MLP:
         for l, act in enumerate(self._acts):
             W = v[2 * l]
             buf = out if l == last and out is not None else _buffer(ws, ("h", l), _matmul_shape(h, W), self.dtype)
-            a = np.matmul(h, W, out=buf)
+            a = _mm(h, W, buf)
             a += v[2 * l + 1]
             h = act.forward(a)
             hs.append(h)
@@ -328,10 +348,12 @@ class MLP:
             g = self._acts[l].backward(g, h, dst)
             if params:
                 np.matmul(_swap(hs[l]), g, out=gv[2 * l])
-                np.sum(g, axis=-2, keepdims=True, out=gv[2 * l + 1])
+                # sum over the batch as a product with ones: a BLAS call, faster than a
+                # reduction over the middle axis of a (P, m, d) population array
+                np.matmul(_ones(ws, g.shape[-2], self.dtype), g, out=gv[2 * l + 1])
             if l == 0 and not inputs:
                 break
             Wt = _swap(v[2 * l])
-            g = np.matmul(g, Wt, out=_buffer(ws, ("gh", l), _matmul_shape(g, Wt), self.dtype))
+            g = _mm(g, Wt, _buffer(ws, ("gh", l), _matmul_shape(g, Wt), self.dtype))
             own = True
         return grad, (g if inputs else None)
