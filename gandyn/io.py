@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "write_text", "write_json", "ensure_dir"]
+__all__ = ["atomic_path", "write_text", "write_json", "write_csv", "ensure_dir"]
 
 
 @contextlib.contextmanager
@@ -39,6 +39,23 @@ def write_text(path, text: str) -> Path:
 
 def write_json(path, obj) -> Path:
     return write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_csv(path, rows) -> Path:
+    """A table (a list of dicts) as CSV, atomically. The header is the union of the
+    rows' keys in order of appearance; lists and dicts are written as JSON."""
+    import csv
+    import io
+
+    keys: list = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n", restval="")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()})
+    return write_text(path, buf.getvalue())
 
 
 def ensure_dir(path) -> Path:

@@ -110,7 +110,7 @@ def _sweep(args, setup, out) -> int:
 
     from gandyn import history, plotting
     from gandyn.gan1d import sweep, sweep_rows
-    from gandyn.io import atomic_path
+    from gandyn.io import write_csv
     from gandyn.plotting import gan1d as figs
 
     if not args.lr_min < args.lr_max:
@@ -124,12 +124,7 @@ def _sweep(args, setup, out) -> int:
     meta["wall_seconds"] = wall
     paths = [history.save(out / "sweep.npz", arrays, meta)]
     rows = sweep_rows(arrays)
-    with atomic_path(out / "sweep.csv") as tmp:
-        with open(tmp, "w") as f:
-            f.write(",".join(rows[0]) + "\n")
-            for row in rows:
-                f.write(",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row.values()) + "\n")
-    paths.append(out / "sweep.csv")
+    paths.append(write_csv(out / "sweep.csv", rows))
     for a, k in enumerate(arrays["ks"]):
         for b, loss in enumerate(arrays["losses"]):
             stem = "convergence_map" if arrays["jsd"].shape[:2] == (1, 1) else f"convergence_map_k{k}_{loss}"

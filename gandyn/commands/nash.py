@@ -30,19 +30,6 @@ def add_arguments(p):
                    help="hidden width of the large MLP GAN classified by ARPACK; 256 gives ~1e5 parameters, 0 skips (default: 64)")
 
 
-def _csv(path, rows):
-    import csv
-    import io
-
-    from gandyn.io import write_text
-
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    write_text(path, buf.getvalue())
-
-
 def run(args) -> int:
     import time
 
@@ -50,7 +37,7 @@ def run(args) -> int:
 
     from gandyn import game_study as gs
     from gandyn import nash
-    from gandyn.io import ensure_dir, write_json, write_text
+    from gandyn.io import ensure_dir, write_csv, write_json, write_text
     from gandyn.plotting import games as gplot
     from gandyn.plotting import save
 
@@ -62,7 +49,7 @@ def run(args) -> int:
     written = []
 
     checks = gs.closed_form_checks(seed=args.seed)
-    _csv(out / "closed_forms.csv", checks)
+    write_csv(out / "closed_forms.csv", checks)
     write_json(out / "closed_forms.json", checks)
 
     panels = gs.dirac_panels(args.h, (1.0, 1.0), args.steps, args.gamma, args.sigma, progress=progress)
@@ -86,7 +73,7 @@ def run(args) -> int:
         verdicts.append(large["verdict"])
 
     write_text(out / "report.txt", "\n\n".join(v.report() for v in verdicts) + "\n")
-    _csv(out / "verdicts.csv", [v.row() for v in verdicts])
+    write_csv(out / "verdicts.csv", [v.row() for v in verdicts])
     write_json(out / "verdicts.json", [v.as_dict() for v in verdicts])
     summary = {
         "seconds": time.perf_counter() - t0,

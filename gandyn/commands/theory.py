@@ -27,30 +27,12 @@ def add_arguments(p):
                    help="cap on discriminator steps per pair in part (b) (default: 20000)")
 
 
-def _csv(path, rows):
-    import csv
-    import io
-    import json
-
-    from gandyn.io import write_text
-
-    keys = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n", restval="")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()})
-    write_text(path, buf.getvalue())
-
-
 def run(args) -> int:
     import time
 
     from gandyn import plotting
     from gandyn import theory_check as tc
-    from gandyn.io import ensure_dir, write_json
+    from gandyn.io import ensure_dir, write_csv, write_json
     from gandyn.plotting import theory as figs
 
     out = ensure_dir(args.out)
@@ -79,7 +61,7 @@ def run(args) -> int:
     summary = {"maxima": maxima, "bounds": tc.BOUNDS, "all_bounds_met": not failed,
                "seconds": {"a": t_a - t0, "b": t_b - t_a, "c": t_c - t_b}, "seed": args.seed,
                "quick": args.quick}
-    _csv(out / "theory_table.csv", rows)
+    write_csv(out / "theory_table.csv", rows)
     write_json(out / "theory_table.json", {"summary": summary, "rows": rows})
 
     for r in rows_b:
