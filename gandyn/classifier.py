@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -238,14 +239,14 @@ def load_classifier(path=None) -> Classifier:
             return load_classifier(p)
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"classifier file {path} does not exist")
+        raise ValueError(f"classifier file {path} does not exist or is not a file")
     try:
         with np.load(path, allow_pickle=False) as z:
             sizes = tuple(int(s) for s in z["sizes"])
             acts = tuple(str(a) for a in z["activations"])
             theta = z["theta"].astype(np.float32)
             meta = json.loads(str(z["meta"]))
-    except (KeyError, OSError, ValueError) as e:
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path} is not a gandyn classifier file ({e})") from None
     net = MLP(sizes, acts, dtype=np.float32)
     if theta.shape != (net.n_params,):

@@ -83,7 +83,8 @@ def main(argv=None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
-    except ValueError as e:
+    except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
+        # bad input: a wrong value, a missing or misplaced file or folder
         print(f"gandyn {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except OSError as e:

@@ -514,11 +514,12 @@ def pick_panels(arrays: dict) -> dict:
     """
     it, jsd, gap = arrays["it"], arrays["jsd"], arrays["gap"]
     R = len(it)
-    if R < 4:
-        raise ValueError("the history needs at least 4 records for Figure 1")
+    if R < 5:
+        raise ValueError("the history needs at least 5 records for Figure 1")
     a = 1
     below = np.flatnonzero(jsd[a + 1:] <= 0.5 * jsd[0]) + a + 1
-    end = int(below[0]) if below.size else R - 2
+    # b <= R - 3, so that (c) can come after (b) and before (d)
+    end = min(int(below[0]) if below.size else R - 2, R - 2)
     window = np.arange(a + 1, max(end, a + 2))
     b = int(window[np.argmin(gap[window])])
     later = np.flatnonzero(jsd[b + 1:R - 1] <= 0.5 * jsd[b]) + b + 1

@@ -19,16 +19,28 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     on error delete it. The temporary keeps ``path``'s suffix, so writers that
     infer a format from the extension (matplotlib, numpy) still work."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"cannot write {path}: it is a directory")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
+        # mkstemp creates mode 0600; give the file the mode a plain open() would
+        os.chmod(tmp, 0o666 & ~_umask())
+        with open(tmp, "rb+") as f:  # on disk before the rename, so a crash never leaves it empty
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path, text: str) -> Path:
@@ -61,7 +73,8 @@ def write_csv(path, rows) -> Path:
 def ensure_dir(path) -> Path:
     """Create the output folder; a file in its place is an error naming it."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"--out {path} exists and is not a directory")
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"--out {path}: {p} exists and is not a directory")
     path.mkdir(parents=True, exist_ok=True)
     return path

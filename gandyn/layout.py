@@ -77,6 +77,9 @@ class Layout:
             raise ValueError(
                 f"flat vector must have shape ({self.size},) or (P, {self.size}), got {flat.shape}"
             )
+        if flat.size and flat.strides[-1] != flat.itemsize:
+            # views of a strided vector would be silent copies: writes would be lost
+            raise ValueError("flat vector must be contiguous along its last axis")
 
     def view_list(self, flat: np.ndarray) -> list[np.ndarray]:
         """Views of every block, in storage order, without copying.
@@ -89,8 +92,9 @@ class Layout:
         out = []
         for shape, off in zip(self.shapes, self.offsets):
             seg = flat[..., off: off + prod(shape)]
-            # Splitting the last axis of a row slice is always expressible as a
-            # view, so this reshape never copies (tested in tests/test_layout.py).
+            # With a contiguous last axis (checked above), splitting the last axis of a
+            # row slice is always a view, so this reshape never copies
+            # (tested in tests/test_layout.py).
             out.append(seg.reshape(lead + shape))
         return out
 

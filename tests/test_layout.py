@@ -59,6 +59,8 @@ def test_bad_shapes_and_vectors_are_rejected():
         Layout([("a", (2,))]).views(np.zeros(3))
     with pytest.raises(ValueError, match="missing"):
         Layout([("a", (2,))]).flatten({})
+    with pytest.raises(ValueError, match="contiguous"):  # views would be silent copies
+        Layout([("a", (2,))]).views(np.zeros(4)[::2])
 
 
 def test_mlp_layout_names_and_order():

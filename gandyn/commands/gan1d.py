@@ -72,6 +72,11 @@ def _setup(args, sweep):
 def run(args) -> int:
     from gandyn.io import ensure_dir
 
+    if args.sweep and args.grid < 2:
+        raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
+    if not args.sweep and (args.steps or 3000) < 4 * args.record_every:
+        raise ValueError(f"--steps must be at least 4 x --record-every ({4 * args.record_every}): "
+                         "Figure 1 needs 5 records")
     setup = _setup(args, args.sweep)
     out = ensure_dir(args.out)
     return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)

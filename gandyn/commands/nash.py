@@ -43,6 +43,8 @@ def run(args) -> int:
 
     if args.large_hidden == 1:
         raise ValueError("--large-hidden must be 0 (skip) or >= 2")
+    if args.field_grid < 3 or args.map_points < 3:
+        raise ValueError("--field-grid and --map-points must be >= 3")
     out = ensure_dir(args.out)
     progress = not args.quiet
     t0 = time.perf_counter()
@@ -53,8 +55,6 @@ def run(args) -> int:
     write_json(out / "closed_forms.json", checks)
 
     panels = gs.dirac_panels(args.h, (1.0, 1.0), args.steps, args.gamma, args.sigma, progress=progress)
-    if args.field_grid < 3 or args.map_points < 3:
-        raise ValueError("--field-grid and --map-points must be >= 3")
     vf = gs.vector_fields(n=args.field_grid, gamma=args.gamma, sigma=args.sigma)
     written += save(gplot.dirac_grid(panels, vf, args.h), out / "dirac_trajectories")
     written += save(gplot.vector_field_figure(vf), out / "vector_fields")

@@ -28,12 +28,14 @@ DISC_STYLE = dict(color="blue", linestyle="--", linewidth=1.8)
 def save(fig, stem, formats=("png", "pdf"), dpi=150) -> list[Path]:
     """Save ``fig`` as ``stem.png`` and ``stem.pdf`` (atomically) and close it."""
     paths = []
-    for fmt in formats:
-        path = Path(f"{stem}.{fmt}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
-        paths.append(path)
-    plt.close(fig)
+    try:
+        for fmt in formats:
+            path = Path(f"{stem}.{fmt}")
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+            paths.append(path)
+    finally:
+        plt.close(fig)
     return paths
 
 
