@@ -308,7 +308,8 @@ class Mixture(Distribution):
         return sum(w * c.pdf(x) for w, c in self._active())
 
     def logpdf(self, x) -> np.ndarray:
-        """``log sum_k w_k p_k(x)`` by log-sum-exp (components with ``w_k = 0`` skipped)."""
+        """``log sum_k w_k p_k(x)``, the finite mixture density (McLachlan & Peel 2000,
+        eq. 1.1), by log-sum-exp (components with ``w_k = 0`` skipped)."""
         x = self._x(x)
         a = np.stack([log(w) + c.logpdf(x) for w, c in self._active()])
         m = a.max(axis=0)

@@ -267,7 +267,9 @@ def nash_saddle(a: float = 1.0, b: float = 2.0) -> Game:
     The origin is a saddle of ``V`` and a differential Nash equilibrium (own
     Hessians ``a > 0``) with ``J = [[a, b], [-b, a]]``, eigenvalues ``a +- i b``:
     stable in continuous time, but gradient descent with step ``h`` diverges for
-    ``h >= 2a/(a^2 + b^2)`` (0.4 for the defaults): Nash, yet unstable for large ``h``.
+    ``h >= 2a/(a^2 + b^2)`` (0.4 for the defaults): Nash, yet unstable for large ``h``
+    (from ``|1 - h lambda|^2 = (1 - h a)^2 + h^2 b^2 < 1``, the discrete stability
+    condition of Mescheder et al. 2017, Sec. 3).
     """
     if not a > 0:
         raise ValueError(f"a must be > 0, got {a}")
@@ -298,7 +300,8 @@ def normal_quadrature(k: int, mean: float = 0.0, std: float = 1.0) -> tuple[np.n
 
 
 def uniform_quadrature(k: int, lo: float = -1.0, hi: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Legendre nodes ``(k, 1)`` and weights ``(k,)`` for ``E_{U(lo, hi)}``."""
+    """Gauss-Legendre nodes ``(k, 1)`` and weights ``(k,)`` for ``E_{U(lo, hi)}``
+    (Golub & Welsch 1969; numpy's ``leggauss``), mapped from [-1, 1] to [lo, hi]."""
     if k < 1 or not hi > lo:
         raise ValueError(f"need k >= 1 and hi > lo, got k={k}, lo={lo}, hi={hi}")
     t, w = leggauss(k)

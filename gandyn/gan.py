@@ -39,7 +39,9 @@ def _flush_tiny(g: np.ndarray) -> None:
     with flush-to-zero), and they would reach every weight gradient of the
     backward pass. Values below ``sqrt(tiny)`` (1.1e-19 in float32) are at least
     17 orders of magnitude below ``1/m``; dropping them changes an Adam step by
-    less than ``lr * 1e-19 / eps``.
+    less than ``lr * 1e-19 / eps``. (Subnormals: IEEE 754-2008, Sec. 3.4; their
+    slow path on x86: Intel 64 and IA-32 Architectures Optimization Reference
+    Manual, "floating-point assists".)
     """
     g[np.abs(g) < np.sqrt(np.finfo(g.dtype).tiny)] = 0
 

@@ -357,18 +357,7 @@ def snapshot(setup: Setup, theta_g, theta_d, x, rng=None, n_samples: int = 5000)
     logit = gan.D(theta_d, x[:, None].astype(setup.dtype))[:, 0].astype(np.float64)
     d = np.exp(-np.logaddexp(0.0, -logit))  # sigma(logit)
     return {"p_g": q, "method": dens.method, "d": d, "d_star": d_star(p, q), "jsd": jsd,
-            "c": -LOG4 + 2.0 * jsd, "v": _value_on_grid(x, logit, p, q)}
-
-
-def _value_on_grid(x, logit, p, q) -> float:
-    """V(D, G) = int p log D + q log(1 - D) on the grid, from D's logits (so a
-    saturated D gives a large finite value, never log 0)."""
-    d = np.exp(-np.logaddexp(0.0, -logit))
-    if np.all((d > 0) & (d < 1)):
-        return value_grid(x, d, p, q, tol=None)
-    # D saturated in floating point somewhere: the same trapezoid rule in log space
-    f = -p * np.logaddexp(0.0, -logit) - q * np.logaddexp(0.0, logit)
-    return float(np.trapezoid(f, x))
+            "c": -LOG4 + 2.0 * jsd, "v": value_grid(x, logit, p, q, tol=None, logit=True)}
 
 
 def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
