@@ -28,6 +28,7 @@ import json
 import math
 import signal
 import threading
+import zipfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
@@ -318,10 +319,23 @@ def load_checkpoint(path, images: np.ndarray | None = None) -> Trainer:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays.pop("meta")))
-    except (OSError, ValueError, KeyError) as e:
-        raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({e})") from None
-    if meta.get("format") != "gandyn.mnist/1":
-        raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format {meta.get('format')!r})")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({_one_line(e)})") from None
+    if not isinstance(meta, dict) or meta.get("format") != "gandyn.mnist/1":
+        raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format "
+                         f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+    try:
+        return _rebuild(arrays, meta, images)
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
+        raise ValueError(f"{path} is not a valid gandyn MNIST checkpoint ({type(e).__name__}: "
+                         f"{_one_line(e)})") from None
+
+
+def _one_line(e) -> str:
+    return " ".join(str(e).split())
+
+
+def _rebuild(arrays: dict, meta: dict, images) -> Trainer:
     config = MnistConfig.from_dict(meta["config"])
     if images is None:
         images = np.zeros((config.n_train, PIXELS), np.uint8)

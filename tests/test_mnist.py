@@ -135,6 +135,27 @@ def test_checkpoint_rejects_garbage(tmp_path):
         mnist.load_checkpoint(tmp_path / "missing.npz")
 
 
+def test_checkpoint_truncated_or_incomplete_is_a_value_error(images, tmp_path):
+    """A checkpoint cut short (a crash outside gandyn's atomic writes, a partial copy) or
+    missing an entry is refused with one ValueError, never a traceback of zipfile/KeyError."""
+    import zipfile
+
+    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    good = mnist.save_checkpoint(tmp_path / "good.npz", tr)
+    data = good.read_bytes()
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="not a gandyn MNIST checkpoint"):
+        mnist.load_checkpoint(cut)
+    partial = tmp_path / "partial.npz"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(partial, "w") as dst:
+        for name in src.namelist():
+            if name != "losses.npy":
+                dst.writestr(name, src.read(name))
+    with pytest.raises(ValueError, match="not a valid gandyn MNIST checkpoint"):
+        mnist.load_checkpoint(partial, images)
+
+
 def test_grids_and_sampling(images, tmp_path):
     from gandyn.plotting.mnist import save_grid
 

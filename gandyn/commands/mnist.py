@@ -168,6 +168,8 @@ def _eval(args) -> int:
     from gandyn.evaluation import run_eval
     from gandyn.rng import stream
 
+    if args.samples < 10:
+        raise ValueError(f"--samples must be >= 10 (the Inception score uses 10 splits), got {args.samples}")
     tr = mnist.load_checkpoint(args.checkpoint)
     samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"))
     run_eval(args, samples)

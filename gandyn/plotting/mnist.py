@@ -69,7 +69,10 @@ def grids_over_time_figure(grids: list[tuple[int, np.ndarray]]):
 
 def read_grid(path) -> np.ndarray:
     """A grid PNG written by :func:`save_grid`, as an RGB(A) array."""
-    return plt.imread(path)
+    try:
+        return plt.imread(path)
+    except (OSError, SyntaxError, ValueError) as e:  # PIL reports a non-PNG as SyntaxError
+        raise ValueError(f"{path} is not a readable PNG ({' '.join(str(e).split())})") from None
 
 
 def loss_figure(losses: np.ndarray, window: int = 500, title: str = ""):
