@@ -29,8 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from gandyn.gan import sample_latent
 from gandyn.nn import MLP
-from gandyn.rng import as_rng
 
 __all__ = ["GeneratorDensity", "generator_density", "latent_logpdf", "kde", "bandwidth",
            "LATENT_BOUNDS", "METHODS"]
@@ -190,7 +190,7 @@ def generator_density(G: MLP, theta_g, x_grid, latent: str = "uniform", rng=None
     if monotone and method != "kde":
         return _change_of_variables(G, theta_g, x, latent, z, gx, sign[0])
 
-    samples = G(theta_g, _latent_samples(latent, int(n_samples), rng))[:, 0].astype(np.float64)
+    samples = G(theta_g, sample_latent(rng, (int(n_samples), 1), latent))[:, 0].astype(np.float64)
     if isinstance(bandwidth_rule, str):
         h = max(bandwidth(samples, bandwidth_rule), float(np.min(np.diff(x))))
         rule = bandwidth_rule
@@ -200,13 +200,6 @@ def generator_density(G: MLP, theta_g, x_grid, latent: str = "uniform", rng=None
             raise ValueError(f"bandwidth_rule must be 'silverman', 'scott' or a number > 0, got {bandwidth_rule!r}")
     return GeneratorDensity(x, kde(samples, x, h), "kde", h, rule,
                             (float(samples.min()), float(samples.max())))
-
-
-def _latent_samples(latent, n, rng):
-    rng = as_rng(rng)
-    if latent == "uniform":
-        return rng.uniform(-1.0, 1.0, size=(n, 1))
-    return rng.standard_normal(size=(n, 1))
 
 
 def _change_of_variables(G, theta, x, latent, z, gx, sign):

@@ -21,7 +21,7 @@ from gandyn.nn import MLP, _buffer
 from gandyn.optim import Optimizer
 from gandyn.rng import as_rng
 
-__all__ = ["GAN", "Run", "LATENTS"]
+__all__ = ["GAN", "Run", "LATENTS", "sample_latent"]
 
 LATENTS = ("uniform", "normal")
 
@@ -44,6 +44,26 @@ def _flush_tiny(g: np.ndarray) -> None:
     Manual, "floating-point assists".)
     """
     g[np.abs(g) < np.sqrt(np.finfo(g.dtype).tiny)] = 0
+
+
+def sample_latent(rng, shape, latent: str = "uniform", dtype=np.float64) -> np.ndarray:
+    """Latent noise ``z ~ U(-1, 1)`` (the talk's ``sample_Z``) or ``N(0, I)``, of
+    ``shape``, in ``dtype``.
+
+    In float32 the uniform noise is drawn directly in float32 as ``2u - 1``,
+    ``u ~ U[0, 1)`` (half the cost of drawing float64 and converting).
+    """
+    rng = as_rng(rng)
+    if latent == "uniform":
+        if np.dtype(dtype) == np.float32:
+            z = rng.random(shape, dtype=np.float32)
+            z *= 2
+            z -= 1
+            return z
+        return rng.uniform(-1.0, 1.0, size=shape).astype(dtype, copy=False)
+    if latent == "normal":
+        return rng.standard_normal(size=shape, dtype=dtype)
+    raise ValueError(f"unknown latent {latent!r}; choose from {', '.join(LATENTS)}")
 
 
 @dataclass(frozen=True)
@@ -82,23 +102,10 @@ class GAN:
         return self.G.sizes[0]
 
     def sample_z(self, rng, m: int, population: int | None = None) -> np.ndarray:
-        """Latent noise, shape ``(m, d_z)`` or ``(P, m, d_z)``, in G's dtype.
-
-        In float32 the uniform noise is drawn directly in float32 as ``2u - 1``,
-        ``u ~ U[0, 1)`` (half the cost of drawing float64 and converting).
-        """
-        rng = as_rng(rng)
+        """Latent noise, shape ``(m, d_z)`` or ``(P, m, d_z)``, in G's dtype
+        (:func:`sample_latent`)."""
         shape = ((m, self.z_dim) if population is None else (population, m, self.z_dim))
-        if self.latent == "uniform":
-            if self.G.dtype == np.float32:
-                z = rng.random(shape, dtype=np.float32)
-                z *= 2
-                z -= 1
-                return z
-            z = rng.uniform(-1.0, 1.0, size=shape)
-        else:
-            z = rng.standard_normal(size=shape, dtype=self.G.dtype)
-        return z.astype(self.G.dtype, copy=False)
+        return sample_latent(rng, shape, self.latent, self.G.dtype)
 
     def d_loss_grad(self, theta_g, theta_d, x_real, z, grad=None, ws: dict | None = None):
         """D's loss ``-V`` on a minibatch and its gradient w.r.t. ``theta_d``.
