@@ -28,7 +28,6 @@ Not part of the test suite.
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import resource
 import statistics
@@ -39,18 +38,19 @@ from pathlib import Path
 import numpy as np
 
 from gandyn import mnist
+from gandyn.data import load_mnist
 
 MB, Z_DIM, H, X_DIM = 128, 100, 128, 784
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist" / "train-images-idx3-ubyte.gz"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 def load_images() -> tuple[np.ndarray, str]:
-    """Real MNIST training images (uint8, (55000, 784)) if the shared copy is present, else
-    random bytes of the same shape (the timing barely depends on pixel values)."""
-    if SHARED.exists():
-        with gzip.open(SHARED, "rb") as f:
-            raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16).copy()
-        return raw.reshape(-1, 784)[:55000], "real MNIST"
+    """Real MNIST training images (uint8, (55000, 784)) from the shared copy, read and
+    checked by :func:`gandyn.data.load_mnist`, else random bytes of the same shape (the
+    timing barely depends on pixel values)."""
+    if SHARED.is_dir():
+        images, _ = load_mnist("train", data_dir=SHARED, download=False, progress=False)
+        return images[:55000], "real MNIST"
     return np.random.default_rng(0).integers(0, 256, size=(55000, 784), dtype=np.uint8), "random bytes"
 
 

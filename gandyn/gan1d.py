@@ -38,7 +38,7 @@ from gandyn import optim
 from gandyn.density import LATENT_BOUNDS, generator_density
 from gandyn.distributions import Distribution, Mixture, Normal, Uniform
 from gandyn.gan import GAN, LATENTS
-from gandyn.losses import G_LOSSES
+from gandyn.losses import G_LOSSES, sigmoid
 from gandyn.nn import ACTIVATIONS, MLP
 from gandyn.rng import stream
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
@@ -355,7 +355,7 @@ def snapshot(setup: Setup, theta_g, theta_d, x, rng=None, n_samples: int = 5000)
     off_grid = max(0.0, 1.0 - float(np.trapezoid(q, x)))
     jsd = min(jsd_grid(x, p, q, tol=None) + 0.5 * LOG2 * off_grid, LOG2)
     logit = gan.D(theta_d, x[:, None].astype(setup.dtype))[:, 0].astype(np.float64)
-    d = np.exp(-np.logaddexp(0.0, -logit))  # sigma(logit)
+    d = sigmoid(logit)
     return {"p_g": q, "method": dens.method, "d": d, "d_star": d_star(p, q), "jsd": jsd,
             "c": -LOG4 + 2.0 * jsd, "v": value_grid(x, logit, p, q, tol=None, logit=True)}
 
