@@ -216,11 +216,11 @@ def summary(result: dict) -> str:
     return "\n".join(lines)
 
 
-def run_eval(args, samples) -> dict:
+def run_eval(args, samples, meta: dict | None = None) -> dict:
     """Score ``samples`` with the options of :func:`add_eval_arguments` (plus the common
     ``--out``, ``--quiet``, ``--seed`` and, if the command has it, ``--data-dir``); write
     ``eval.json``, ``modes.png/.pdf`` and ``parzen_sigma.png/.pdf`` to ``args.out``; print a
-    summary. Returns the result dict (``{"samples": ..., "ceilings": ...}``)."""
+    summary. Returns the result dict (``{**meta, "samples": ..., "ceilings": ...}``)."""
     from gandyn import plotting
     from gandyn.io import ensure_dir, write_json
     from gandyn.plotting import evaluation as figs
@@ -229,7 +229,8 @@ def run_eval(args, samples) -> dict:
     data_dir = getattr(args, "data_dir", None)
     progress = not args.quiet
     clf = load_classifier(args.classifier)
-    result = {"samples": evaluate_samples(samples, data_dir=data_dir, progress=progress, classifier=clf)}
+    result = {**(meta or {}),
+              "samples": evaluate_samples(samples, data_dir=data_dir, progress=progress, classifier=clf)}
     print(summary(result["samples"]))
     if args.ceilings:
         result["ceilings"] = real_ceilings(data_dir=data_dir, progress=progress, classifier=clf)

@@ -17,8 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 from gandyn import losses
-from gandyn.nn import MLP, _buffer
-from gandyn.optim import Optimizer
+from gandyn.nn import MLP, _buffer, dropout_masks
+from gandyn.optim import Optimizer, ema_update
 from gandyn.rng import as_rng
 
 __all__ = ["GAN", "Run", "LATENTS", "sample_latent"]
@@ -78,12 +78,20 @@ class GAN:
         The generator's loss.
     latent : {'uniform', 'normal'}
         ``z ~ U(-1, 1)^{d_z}`` (the talk's ``sample_Z``) or ``N(0, I)``.
+    d_dropout : tuple of float
+        Dropout probability of the input of each of D's layers while training
+        (:func:`~gandyn.nn.dropout_masks`); empty = none. Applied in both players'
+        steps when a dropout ``rng`` is passed, never when D is only evaluated.
+    label_smooth : float
+        One-sided label smoothing of D's loss (:func:`~gandyn.losses.d_loss`).
     """
 
     G: MLP
     D: MLP
     g_loss: str = "nonsat"
     latent: str = "uniform"
+    d_dropout: tuple = ()
+    label_smooth: float = 0.0
     _g_loss_fn: Callable = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -96,6 +104,14 @@ class GAN:
         if self.latent not in LATENTS:
             raise ValueError(f"unknown latent {self.latent!r}; choose from {', '.join(LATENTS)}")
         object.__setattr__(self, "_g_loss_fn", losses.g_loss(self.g_loss))
+        drop = tuple(float(p) for p in self.d_dropout)
+        if drop and len(drop) != self.D.n_layers:
+            raise ValueError(f"d_dropout needs one probability per D layer ({self.D.n_layers}), got {len(drop)}")
+        if any(not 0 <= p < 1 for p in drop):
+            raise ValueError(f"dropout probabilities must be in [0, 1), got {drop}")
+        object.__setattr__(self, "d_dropout", drop if any(drop) else ())
+        if not 0 <= self.label_smooth < 1:
+            raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
 
     @property
     def z_dim(self) -> int:
@@ -107,14 +123,20 @@ class GAN:
         shape = ((m, self.z_dim) if population is None else (population, m, self.z_dim))
         return sample_latent(rng, shape, self.latent, self.G.dtype)
 
-    def d_loss_grad(self, theta_g, theta_d, x_real, z, grad=None, ws: dict | None = None):
+    def _d_masks(self, rng, lead):
+        if rng is None or not self.d_dropout:
+            return None
+        return dropout_masks(rng, self.d_dropout, self.D.sizes, lead, self.D.dtype)
+
+    def d_loss_grad(self, theta_g, theta_d, x_real, z, grad=None, ws: dict | None = None, rng=None):
         """D's loss ``-V`` on a minibatch and its gradient w.r.t. ``theta_d``.
 
         D runs once on real and generated samples stacked along the batch axis,
         so each layer is one GEMM; G writes its samples straight into the lower
         half of that stacked input. G's backward pass is not run. ``ws`` is a
         workspace dict kept by the caller between calls (see :meth:`MLP.forward
-        <gandyn.nn.MLP.forward>`): with it no large array is allocated.
+        <gandyn.nn.MLP.forward>`): with it no large array is allocated. ``rng``
+        draws D's dropout masks (when the GAN has ``d_dropout``).
 
         Returns ``(loss, grad_d, logit_real, logit_fake)``.
         """
@@ -125,31 +147,34 @@ class GAN:
         X = np.empty(shape, self.D.dtype) if ws is None else _buffer(ws, "d_input", shape, self.D.dtype)
         self.G.forward(theta_g, z, out=X[..., m:, :], ws=_sub(ws, "G"))
         X[..., :m, :] = x_real
-        hs = self.D.forward(theta_d, X, ws=_sub(ws, "D"))
+        masks = self._d_masks(rng, shape[:-1])
+        hs = self.D.forward(theta_d, X, ws=_sub(ws, "D"), masks=masks)
         logits = hs[-1][..., 0]
-        loss, g_real, g_fake = losses.d_loss(logits[..., :m], logits[..., m:])
+        loss, g_real, g_fake = losses.d_loss(logits[..., :m], logits[..., m:], self.label_smooth)
         g_out = np.concatenate([g_real, g_fake], axis=-1)[..., None]
         _flush_tiny(g_out)
-        grad, _ = self.D.backward(theta_d, hs, g_out, params=True, inputs=False, grad=grad, ws=_sub(ws, "D"))
+        grad, _ = self.D.backward(theta_d, hs, g_out, params=True, inputs=False, grad=grad, ws=_sub(ws, "D"),
+                                  masks=masks)
         return loss, grad, logits[..., :m].copy(), logits[..., m:].copy()
 
-    def g_loss_grad(self, theta_g, theta_d, z, grad=None, ws: dict | None = None):
+    def g_loss_grad(self, theta_g, theta_d, z, grad=None, ws: dict | None = None, rng=None):
         """G's loss on a minibatch of noise and its gradient w.r.t. ``theta_g``.
 
         Chain rule through D by its backward pass w.r.t. the input only (no
-        weight gradients of D are formed), then G's backward pass. ``ws``: as in
-        :meth:`d_loss_grad`.
+        weight gradients of D are formed), then G's backward pass. ``ws`` and
+        ``rng`` (D's dropout): as in :meth:`d_loss_grad`.
 
         Returns ``(loss, grad_g, logit_fake)``.
         """
         wg, wd = _sub(ws, "G"), _sub(ws, "Dg")
         hs_g = self.G.forward(theta_g, z, ws=wg)
-        hs_d = self.D.forward(theta_d, hs_g[-1], ws=wd)
+        masks = self._d_masks(rng, hs_g[-1].shape[:-1])
+        hs_d = self.D.forward(theta_d, hs_g[-1], ws=wd, masks=masks)
         logit = hs_d[-1][..., 0]
         loss, g_logit = self._g_loss_fn(logit)
         g_logit = g_logit[..., None]
         _flush_tiny(g_logit)
-        _, g_x = self.D.backward(theta_d, hs_d, g_logit, params=False, inputs=True, ws=wd)
+        _, g_x = self.D.backward(theta_d, hs_d, g_logit, params=False, inputs=True, ws=wd, masks=masks)
         grad, _ = self.G.backward(theta_g, hs_g, g_x, params=True, inputs=False, grad=grad, ws=wg)
         return loss, grad, logit.copy()
 
@@ -164,9 +189,14 @@ class Run:
     random streams, iteration count. Algorithm 1 of Goodfellow et al. 2014 is
     :meth:`step`.
 
-    ``sample_real(rng, m)`` draws a minibatch of data. Randomness comes from two
-    named streams, ``data`` (real minibatches) and ``latent`` (noise), so extra
-    evaluation that draws from other streams never changes the run.
+    ``sample_real(rng, m)`` draws a minibatch of data. Randomness comes from
+    named streams, ``data`` (real minibatches), ``latent`` (noise) and, when D
+    has dropout, ``rng_dropout`` (its masks), so extra evaluation that draws from
+    other streams never changes the run.
+
+    ``g_ema = beta > 0`` keeps ``theta_g_ema``, the exponential moving average of
+    G's parameters after each G step (:func:`~gandyn.optim.ema_update`; Yazici
+    et al. 2019), starting from G's initial parameters.
     """
 
     gan: GAN
@@ -182,8 +212,17 @@ class Run:
     it: int = 0
     state_g: Any = None
     state_d: Any = None
+    rng_dropout: np.random.Generator | None = None
+    g_ema: float = 0.0
+    theta_g_ema: np.ndarray | None = None
 
     def __post_init__(self):
+        if not 0 <= self.g_ema < 1:
+            raise ValueError(f"g_ema must be in [0, 1), got {self.g_ema}")
+        if self.gan.d_dropout and self.rng_dropout is None:
+            raise ValueError("the GAN has D dropout: pass rng_dropout")
+        if self.g_ema and self.theta_g_ema is None:
+            self.theta_g_ema = self.theta_g.copy()
         if self.k < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {self.k}")
         if self.batch < 1:
@@ -208,10 +247,14 @@ class Run:
         for _ in range(self.k):
             x = self.sample_real(self.rng_data, m)
             z = gan.sample_z(self.rng_latent, m, P)
-            loss_d, gd, _, _ = gan.d_loss_grad(self.theta_g, self.theta_d, x, z, grad=self._grad_d, ws=self._ws)
+            loss_d, gd, _, _ = gan.d_loss_grad(self.theta_g, self.theta_d, x, z, grad=self._grad_d, ws=self._ws,
+                                               rng=self.rng_dropout)
             self.state_d = self.opt_d.update(self.theta_d, gd, self.state_d)
         z = gan.sample_z(self.rng_latent, m, P)
-        loss_g, gg, _ = gan.g_loss_grad(self.theta_g, self.theta_d, z, grad=self._grad_g, ws=self._ws)
+        loss_g, gg, _ = gan.g_loss_grad(self.theta_g, self.theta_d, z, grad=self._grad_g, ws=self._ws,
+                                        rng=self.rng_dropout)
         self.state_g = self.opt_g.update(self.theta_g, gg, self.state_g)
+        if self.g_ema:
+            ema_update(self.theta_g_ema, self.theta_g, self.g_ema)
         self.it += 1
         return loss_d, loss_g

@@ -53,21 +53,33 @@ def value(logit_real, logit_fake):
     return log_expit(logit_real).mean(axis=-1) + log_expit(-np.asarray(logit_fake)).mean(axis=-1)
 
 
-def d_loss(logit_real, logit_fake):
+def d_loss(logit_real, logit_fake, smooth: float = 0.0):
     """The discriminator's loss ``-V(D, G)`` (it ascends V, Goodfellow et al. 2014,
     Algorithm 1), i.e. sigmoid cross-entropy with labels 1 for data, 0 for samples.
+
+    ``smooth = a > 0`` is one-sided label smoothing (Salimans et al. 2016, Section
+    3.4): the data's target is ``1 - a`` instead of 1, samples keep target 0. Its
+    optimal discriminator is ``(1-a) p_data / (p_data + p_g)``.
 
     Returns
     -------
     loss : array (...)
-        ``mean softplus(-l_real) + mean softplus(l_fake)``.
+        ``mean[(1-a) softplus(-l_real) + a softplus(l_real)] + mean softplus(l_fake)``.
     g_real, g_fake : arrays like the logits
-        ``-sigma(-l_real)/m`` and ``sigma(l_fake)/m``.
+        ``(a - sigma(-l_real))/m`` and ``sigma(l_fake)/m``.
     """
+    if not 0 <= smooth < 1:
+        raise ValueError(f"label smoothing must be in [0, 1), got {smooth}")
     lr = np.asarray(logit_real)
     lf = np.asarray(logit_fake)
-    loss = -(log_expit(lr).mean(axis=-1) + log_expit(-lf).mean(axis=-1))
+    if smooth:
+        real = (1 - smooth) * log_expit(lr) + smooth * log_expit(-lr)
+    else:
+        real = log_expit(lr)
+    loss = -(real.mean(axis=-1) + log_expit(-lf).mean(axis=-1))
     g_real = expit(-lr)
+    if smooth:
+        g_real -= smooth
     g_real *= -1.0 / _m(lr)
     g_fake = expit(lf)
     g_fake *= 1.0 / _m(lf)

@@ -15,10 +15,13 @@ validation set and stay held out), served in reshuffled epochs like its
 
 Every choice is an option: minimax loss, k D steps, SGD with momentum
 (Goodfellow et al. trained with momentum), hidden sizes and depth (their
-larger generator is ``g_hidden=(1200, 1200)``).
+larger generator is ``g_hidden=(1200, 1200)``); and three additions that are
+off by default: dropout in D, one-sided label smoothing, and a moving average
+of G's parameters.
 
 Randomness: one seed, named streams (:mod:`gandyn.rng`): ``g_init``, ``d_init``,
-``data`` (epoch order), ``latent`` (training noise), ``grid`` (the fixed noise of
+``data`` (epoch order), ``latent`` (training noise), ``dropout`` (D's dropout
+masks, when on), ``grid`` (the fixed noise of
 the sample grids) and ``eval`` (samples for metrics). Grids and evaluation never
 touch the training streams, so drawing them does not change the run.
 """
@@ -94,6 +97,14 @@ class MnistConfig:
         Momentum coefficient (``optimizer='momentum'``).
     n_train : int
         Train on images ``[0, n_train)`` of the training file.
+    d_dropout : tuple of float
+        Dropout probability of the input of each of D's layers (``()`` = none;
+        Goodfellow et al. 2014 trained their D with dropout), e.g. ``(0.2, 0.5, 0.5)``.
+    label_smooth : float
+        One-sided label smoothing of D's data target (Salimans et al. 2016, 3.4).
+    g_ema : float
+        Decay of the exponential moving average of G's parameters (0 = off;
+        Yazici et al. 2019). When on, samples, grids and evaluation use the average.
     """
 
     seed: int = 0
@@ -115,10 +126,23 @@ class MnistConfig:
     adam_tf: bool = True
     mu: float = 0.9
     n_train: int = N_TRAIN
+    d_dropout: tuple[float, ...] = ()
+    label_smooth: float = 0.0
+    g_ema: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "g_hidden", tuple(int(h) for h in self.g_hidden))
         object.__setattr__(self, "d_hidden", tuple(int(h) for h in self.d_hidden))
+        object.__setattr__(self, "d_dropout", tuple(float(p) for p in self.d_dropout))
+        if self.d_dropout and len(self.d_dropout) != len(self.d_hidden) + 1:
+            raise ValueError(f"d_dropout needs {len(self.d_hidden) + 1} probabilities (D's input and each "
+                             f"hidden layer), got {len(self.d_dropout)}")
+        if any(not 0 <= p < 1 for p in self.d_dropout):
+            raise ValueError(f"dropout probabilities must be in [0, 1), got {list(self.d_dropout)}")
+        if not 0 <= self.label_smooth < 1:
+            raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
+        if not 0 <= self.g_ema < 1:
+            raise ValueError(f"g_ema must be in [0, 1), got {self.g_ema}")
         for name in ("z_dim", "k", "batch", "n_train"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -140,6 +164,7 @@ class MnistConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["g_hidden"], d["d_hidden"] = list(self.g_hidden), list(self.d_hidden)
+        d["d_dropout"] = list(self.d_dropout)
         return d
 
     @classmethod
@@ -148,7 +173,7 @@ class MnistConfig:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown config keys {sorted(unknown)}")
-        return cls(**{k: tuple(v) if k.endswith("_hidden") else v for k, v in d.items()})
+        return cls(**{k: tuple(v) if k.endswith(("_hidden", "_dropout")) else v for k, v in d.items()})
 
     def gan(self) -> GAN:
         """The two float32 MLPs: G ``z_dim - g_hidden - 784`` (sigmoid output), D
@@ -156,7 +181,8 @@ class MnistConfig:
         h = self.hidden_act
         G = MLP((self.z_dim, *self.g_hidden, PIXELS), (h,) * len(self.g_hidden) + ("sigmoid",), dtype=np.float32)
         D = MLP((PIXELS, *self.d_hidden, 1), (h,) * len(self.d_hidden) + ("identity",), dtype=np.float32)
-        return GAN(G, D, g_loss=self.g_loss, latent=self.latent)
+        return GAN(G, D, g_loss=self.g_loss, latent=self.latent, d_dropout=self.d_dropout,
+                   label_smooth=self.label_smooth)
 
     def optimizers(self) -> tuple[optim.Optimizer, optim.Optimizer]:
         """``(opt_g, opt_d)``."""
@@ -230,8 +256,14 @@ class Trainer:
         """The fixed noise of the sample grids (stream ``grid``)."""
         return self.run.gan.sample_z(stream(self.config.seed, "grid"), GRID)
 
-    def samples(self, z: np.ndarray) -> np.ndarray:
-        return self.run.gan.G(self.run.theta_g, z)
+    def theta_g_sample(self, ema: bool = True) -> np.ndarray:
+        """G's parameters to sample from: the moving average when the run keeps one
+        (``g_ema > 0``) and ``ema`` is true, else the trained parameters."""
+        run = self.run
+        return run.theta_g_ema if ema and run.theta_g_ema is not None else run.theta_g
+
+    def samples(self, z: np.ndarray, ema: bool = True) -> np.ndarray:
+        return self.run.gan.G(self.theta_g_sample(ema), z)
 
 
 def new_trainer(config: MnistConfig, images: np.ndarray) -> Trainer:
@@ -239,10 +271,11 @@ def new_trainer(config: MnistConfig, images: np.ndarray) -> Trainer:
     images = _train_images(config, images)
     gan = config.gan()
     opt_g, opt_d = config.optimizers()
-    s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent")}
+    s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout")}
     sampler = EpochSampler(images)
     run = Run(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), gan.D.init(s["d_init"], config.init),
-              sampler, s["data"], s["latent"], batch=config.batch, k=config.k)
+              sampler, s["data"], s["latent"], batch=config.batch, k=config.k,
+              rng_dropout=s["dropout"] if config.d_dropout else None, g_ema=config.g_ema)
     return Trainer(config, run, sampler, np.zeros((0, 2), np.float32))
 
 
@@ -299,7 +332,11 @@ def save_checkpoint(path, tr: Trainer) -> Path:
         "rng_latent": run.rng_latent.bit_generator.state,
         "sampler_pos": tr.sampler.pos,
     }
+    if run.rng_dropout is not None:
+        meta["rng_dropout"] = run.rng_dropout.bit_generator.state
     arrays = {"theta_g": run.theta_g, "theta_d": run.theta_d, "losses": tr.losses[:run.it], **a_g, **a_d}
+    if run.theta_g_ema is not None:
+        arrays["theta_g_ema"] = run.theta_g_ema
     if tr.sampler.perm is not None:
         arrays["sampler_perm"] = tr.sampler.perm
     path = Path(path)
@@ -341,7 +378,7 @@ def _rebuild(arrays: dict, meta: dict, images) -> Trainer:
         images = np.zeros((config.n_train, PIXELS), np.uint8)
     tr = new_trainer(config, images)
     run = tr.run
-    for name in ("theta_g", "theta_d"):
+    for name in ("theta_g", "theta_d") + (("theta_g_ema",) if run.theta_g_ema is not None else ()):
         cur = getattr(run, name)
         if arrays[name].shape != cur.shape:
             raise ValueError(f"checkpoint {name} has shape {arrays[name].shape}, config expects {cur.shape}")
@@ -350,6 +387,8 @@ def _rebuild(arrays: dict, meta: dict, images) -> Trainer:
     run.state_d = _restore_state(run.state_d, "opt_d", arrays, meta["opt_d"])
     run.rng_data.bit_generator.state = meta["rng_data"]
     run.rng_latent.bit_generator.state = meta["rng_latent"]
+    if run.rng_dropout is not None:
+        run.rng_dropout.bit_generator.state = meta["rng_dropout"]
     run.it = int(meta["iteration"])
     tr.sampler.perm = arrays.get("sampler_perm")
     tr.sampler.pos = int(meta["sampler_pos"])
@@ -484,11 +523,13 @@ def train(tr: Trainer, iters: int, out, *, checkpoint_every: int = 5000, grid_ev
             "it_per_s": done / seconds if seconds > 0 else float("nan")}
 
 
-def generate(tr: Trainer, n: int, rng, batch: int = 1000) -> np.ndarray:
-    """``n`` samples ``G(z)``, ``z`` from ``rng``, as float32 (n, 784) in [0, 1]."""
+def generate(tr: Trainer, n: int, rng, batch: int = 1000, ema: bool = True) -> np.ndarray:
+    """``n`` samples ``G(z)``, ``z`` from ``rng``, as float32 (n, 784) in [0, 1]; from
+    G's moving average when the run keeps one and ``ema`` is true."""
     gan = tr.run.gan
+    theta = tr.theta_g_sample(ema)
     out = np.empty((n, PIXELS), np.float32)
     for s in range(0, n, batch):
         m = min(batch, n - s)
-        out[s:s + m] = gan.G(tr.run.theta_g, gan.sample_z(rng, m))
+        out[s:s + m] = gan.G(theta, gan.sample_z(rng, m))
     return out

@@ -28,7 +28,7 @@ import numpy as np
 from gandyn.layout import Layout
 from gandyn.rng import as_rng
 
-__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS"]
+__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "dropout_masks"]
 
 
 # --- activations: forward (in place on the pre-activation) and backward (from the output)
@@ -184,6 +184,35 @@ def _ones(ws: dict | None, m: int, dtype) -> np.ndarray:
     return buf
 
 
+def dropout_masks(rng, drop: tuple[float, ...], sizes: tuple[int, ...], lead: tuple[int, ...],
+                  dtype=np.float64) -> list:
+    """Inverted-dropout masks for an MLP with layer widths ``sizes``: for layer ``l``
+    with ``drop[l] = p > 0`` an array of shape ``lead + (sizes[l],)`` (``lead`` is
+    the batch shape, e.g. ``(m,)`` or ``(P, m)``) whose entries are 0 with
+    probability ``p`` and ``1/(1-p)`` otherwise, else None.
+
+    Dropout: Srivastava et al. 2014, JMLR 15, eq. in Section 4 (``r ~ Bernoulli(1-p)``,
+    ``h~ = r * h``); scaling the kept units by ``1/(1-p)`` while training instead of
+    the weights by ``1-p`` at test time (their Section 10) keeps ``E[h~] = h``, so the
+    network is used unchanged without masks. Goodfellow et al. 2014 trained their
+    MNIST discriminator with dropout (Section 5).
+    """
+    if len(drop) != len(sizes) - 1:
+        raise ValueError(f"need one dropout probability per layer ({len(sizes) - 1}), got {len(drop)}")
+    rng = as_rng(rng)
+    masks = []
+    for p, d in zip(drop, sizes[:-1]):
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probabilities must be in [0, 1), got {p}")
+        if p == 0:
+            masks.append(None)
+            continue
+        u = rng.random(tuple(lead) + (d,), dtype=np.dtype(dtype).type)
+        keep = u >= p
+        masks.append(np.multiply(keep, np.dtype(dtype).type(1 / (1 - p)), out=u))
+    return masks
+
+
 @dataclass(frozen=True)
 class MLP:
     """A fully connected network on a flat parameter vector.
@@ -274,7 +303,7 @@ class MLP:
         return theta
 
     def forward(self, theta: np.ndarray, x: np.ndarray, *, out: np.ndarray | None = None,
-                ws: dict | None = None) -> list[np.ndarray]:
+                ws: dict | None = None, masks: list | None = None) -> list[np.ndarray]:
         """Run the network; returns ``[x, h_1, ..., h_L]`` (``h_L`` is the output).
 
         Pass the list to :meth:`backward`. Do not modify it in between.
@@ -283,10 +312,16 @@ class MLP:
         workspace ``ws`` (a dict the caller keeps between calls) the hidden layers are
         written into buffers kept there instead of new arrays: the returned list is
         then only valid until the next call with the same ``ws``.
+
+        ``masks`` (dropout, from :func:`dropout_masks`): one entry per layer, None or
+        an array multiplied into that layer's *input* ``h_{l-1}`` before its product
+        with ``W_l``. The returned ``h`` are the values before masking; pass the same
+        masks to :meth:`backward`.
         """
         x = np.asarray(x, dtype=self.dtype)
         if x.shape[-1] != self.sizes[0]:
             raise ValueError(f"input has {x.shape[-1]} features, network expects {self.sizes[0]}")
+        masks = self._check_masks(masks)
         v = self.layout.view_list(theta)
         hs = [x]
         h = x
@@ -294,11 +329,21 @@ class MLP:
         for l, act in enumerate(self._acts):
             W = v[2 * l]
             buf = out if l == last and out is not None else _buffer(ws, ("h", l), _matmul_shape(h, W), self.dtype)
+            if masks[l] is not None:
+                h = np.multiply(h, masks[l], out=_buffer(ws, ("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
+                                                          self.dtype))
             a = _mm(h, W, buf)
             a += v[2 * l + 1]
             h = act.forward(a)
             hs.append(h)
         return hs
+
+    def _check_masks(self, masks):
+        if masks is None:
+            return (None,) * self.n_layers
+        if len(masks) != self.n_layers:
+            raise ValueError(f"need one dropout mask (or None) per layer ({self.n_layers}), got {len(masks)}")
+        return masks
 
     def __call__(self, theta: np.ndarray, x: np.ndarray) -> np.ndarray:
         """The network's output only."""
@@ -306,7 +351,7 @@ class MLP:
 
     def backward(self, theta: np.ndarray, hs: list[np.ndarray], g_out: np.ndarray, *,
                  params: bool = True, inputs: bool = False, grad: np.ndarray | None = None,
-                 ws: dict | None = None):
+                 ws: dict | None = None, masks: list | None = None):
         """Backpropagate ``g_out = dL/dh_L`` through the network.
 
         Parameters
@@ -327,6 +372,10 @@ class MLP:
         ws : dict, optional
             Workspace for the intermediate gradients (see :meth:`forward`); the
             returned ``g_x`` then lives there until the next call with ``ws``.
+        masks : list, optional
+            The dropout masks ``forward`` ran with: the input of layer ``l`` was
+            ``h_{l-1} * mask_l``, so ``dL/dW_l = (h_{l-1} * mask_l)^T g_l`` and
+            ``dL/dh_{l-1} = (g_l W_l^T) * mask_l``.
 
         Returns
         -------
@@ -334,6 +383,7 @@ class MLP:
         g_x : array like ``x``, or None when ``inputs`` is false
         """
         v = self.layout.view_list(theta)
+        masks = self._check_masks(masks)
         if params:
             if grad is None:
                 grad = np.empty(theta.shape, dtype=self.dtype)
@@ -347,7 +397,10 @@ class MLP:
             dst = g if own else _buffer(ws, ("ga", l), h.shape, self.dtype)
             g = self._acts[l].backward(g, h, dst)
             if params:
-                np.matmul(_swap(hs[l]), g, out=gv[2 * l])
+                inp = hs[l] if masks[l] is None else np.multiply(
+                    hs[l], masks[l], out=_buffer(ws, ("drop", l), np.broadcast_shapes(hs[l].shape, masks[l].shape),
+                                                 self.dtype))
+                np.matmul(_swap(inp), g, out=gv[2 * l])
                 # sum over the batch as a product with ones: a BLAS call, faster than a
                 # reduction over the middle axis of a (P, m, d) population array
                 np.matmul(_ones(ws, g.shape[-2], self.dtype), g, out=gv[2 * l + 1])
@@ -355,5 +408,7 @@ class MLP:
                 break
             Wt = _swap(v[2 * l])
             g = _mm(g, Wt, _buffer(ws, ("gh", l), _matmul_shape(g, Wt), self.dtype))
+            if masks[l] is not None:
+                g *= masks[l]
             own = True
         return grad, (g if inputs else None)

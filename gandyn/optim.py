@@ -20,7 +20,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["Optimizer", "sgd", "momentum", "adam", "make", "OPTIMIZERS"]
+__all__ = ["Optimizer", "sgd", "momentum", "adam", "make", "OPTIMIZERS", "ema_update"]
 
 
 class Optimizer(NamedTuple):
@@ -155,6 +155,19 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         return AdamState(t, m, v, s)
 
     return Optimizer(init, update, "adam", {"lr": lr, "b1": b1, "b2": b2, "eps": eps, "eps_hat": eps_hat})
+
+
+def ema_update(avg: np.ndarray, theta: np.ndarray, decay: float) -> None:
+    """Exponential moving average of the iterates, in place:
+    ``avg <- decay avg + (1 - decay) theta``, written ``avg += (1-decay)(theta - avg)``
+    (Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN
+    Training", ICLR, Section 3, EMA; an extension of Polyak & Juditsky 1992's
+    averaging). The averaged generator is the one sampled; training goes on
+    with ``theta``."""
+    _unit("decay", decay)
+    d = np.subtract(theta, avg)
+    d *= 1 - decay
+    avg += d
 
 
 OPTIMIZERS = {"sgd": sgd, "momentum": momentum, "adam": adam}

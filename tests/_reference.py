@@ -11,10 +11,13 @@ ACT = {
 }
 
 
-def mlp(sizes, activations, theta, x):
-    """y = act_L(... act_1(x W_1 + b_1) ...), parameters packed W_1, b_1, W_2, b_2, ..."""
+def mlp(sizes, activations, theta, x, masks=None):
+    """y = act_L(... act_1(x W_1 + b_1) ...), parameters packed W_1, b_1, W_2, b_2, ...;
+    with dropout ``masks`` the input of layer l is multiplied by ``masks[l]`` (if not None)."""
     h, off = x, 0
     for l in range(len(sizes) - 1):
+        if masks is not None and masks[l] is not None:
+            h = h * masks[l]
         din, dout = sizes[l], sizes[l + 1]
         W = anp.reshape(theta[off: off + din * dout], (din, dout))
         off += din * dout

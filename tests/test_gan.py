@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 import _reference as ref
 from gandyn import optim
 from gandyn.gan import GAN, Run
-from gandyn.nn import MLP
+from gandyn.nn import MLP, dropout_masks
 from gandyn.rng import stream, streams
 
 
@@ -37,6 +37,62 @@ def test_step_gradients_match_autograd(seed, kind):
     loss, gg, _ = gan.g_loss_grad(tg, td, z)
     np.testing.assert_allclose(loss, g_loss(tg), rtol=1e-12)
     np.testing.assert_allclose(gg, grad(g_loss)(tg), rtol=1e-6, atol=1e-12)
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["nonsat", "minimax"]), st.floats(0.0, 0.3))
+def test_dropout_and_smoothing_step_gradients_match_autograd(seed, kind, a):
+    """D with dropout on its input and hidden layer and one-sided label smoothing:
+    both players' gradients equal autograd's on the same masks. The masks come from
+    the rng passed in, drawn for the D step (real and fake stacked) and the G step."""
+    G = MLP((2, 5, 3), ("relu", "identity"))
+    D = MLP((3, 4, 1), ("leaky_relu", "identity"))
+    gan = GAN(G, D, g_loss=kind, d_dropout=(0.2, 0.5), label_smooth=a)
+    rng = np.random.default_rng(seed)
+    tg, td = gan.G.init(rng), gan.D.init(rng)
+    x, z = rng.normal(size=(6, 3)), gan.sample_z(rng, 5)
+    masks_d = dropout_masks(np.random.default_rng(seed + 1), (0.2, 0.5), D.sizes, (11,))
+    masks_g = dropout_masks(np.random.default_rng(seed + 2), (0.2, 0.5), D.sizes, (5,))
+    Gf = lambda tg, z: ref.mlp(G.sizes, G.activations, tg, z)
+
+    def d_loss(td):
+        l = ref.mlp(D.sizes, D.activations, td, np.concatenate([x, Gf(tg, z)]), masks_d)[:, 0]
+        real = (1 - a) * ref.log_sigmoid(l[:6]) + a * ref.log_sigmoid(-l[:6])
+        return -(real.mean() + ref.log_sigmoid(-l[6:]).mean())
+
+    def g_loss(tg):
+        l = ref.mlp(D.sizes, D.activations, td, Gf(tg, z), masks_g)[:, 0]
+        return ref.log_sigmoid(-l).mean() if kind == "minimax" else -ref.log_sigmoid(l).mean()
+
+    loss, gd, _, _ = gan.d_loss_grad(tg, td, x, z, rng=np.random.default_rng(seed + 1))
+    np.testing.assert_allclose(loss, d_loss(td), rtol=1e-12)
+    np.testing.assert_allclose(gd, grad(d_loss)(td), rtol=1e-6, atol=1e-12)
+    loss, gg, _ = gan.g_loss_grad(tg, td, z, rng=np.random.default_rng(seed + 2), ws={})
+    np.testing.assert_allclose(loss, g_loss(tg), rtol=1e-12)
+    np.testing.assert_allclose(gg, grad(g_loss)(tg), rtol=1e-6, atol=1e-12)
+    # without an rng D is evaluated as is (no masks): the plain gradient
+    plain = GAN(G, D, g_loss=kind)
+    np.testing.assert_array_equal(gan.g_loss_grad(tg, td, z)[1], plain.g_loss_grad(tg, td, z)[1])
+
+
+def test_run_keeps_a_moving_average_of_the_generator():
+    """g_ema: after each step theta_g_ema <- b theta_g_ema + (1-b) theta_g (Yazici et al.
+    2019), starting from G's initial parameters; the training itself is unchanged."""
+    plain = _run(5, steps=0)
+    g0 = plain.theta_g.copy()
+    gan = _gan()
+    s = streams(5)
+    real = lambda r, m: r.normal(1.0, 0.3, size=(m, 3))
+    run = Run(gan, optim.make("adam", lr=1e-2), optim.make("adam", lr=1e-2), gan.G.init(s["g_init"]),
+              gan.D.init(s["d_init"]), real, s["data"], s["latent"], batch=8, g_ema=0.9)
+    avg = g0.copy()
+    for _ in range(10):
+        run.step()
+        avg = 0.9 * avg + 0.1 * run.theta_g
+    np.testing.assert_allclose(run.theta_g_ema, avg, rtol=1e-12, atol=1e-15)
+    assert run.theta_g.tobytes() == _run(5, steps=10).theta_g.tobytes()
+    with pytest.raises(ValueError, match="rng_dropout"):
+        Run(GAN(gan.G, gan.D, d_dropout=(0.5, 0.0)), optim.sgd(), optim.sgd(), run.theta_g, run.theta_d, real,
+            s["data"], s["latent"])
 
 
 def test_workspace_gives_the_same_gradients_as_fresh_arrays():
@@ -147,5 +203,11 @@ def test_bad_gan_configurations():
         GAN(G, MLP((3, 1), ("sigmoid",)))
     with pytest.raises(ValueError, match="latent"):
         GAN(G, MLP((3, 1), ("identity",)), latent="cauchy")
+    with pytest.raises(ValueError, match="one probability per D layer"):
+        GAN(G, MLP((3, 1), ("identity",)), d_dropout=(0.1, 0.1))
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        GAN(G, MLP((3, 1), ("identity",)), d_dropout=(1.0,))
+    with pytest.raises(ValueError, match="label_smooth"):
+        GAN(G, MLP((3, 1), ("identity",)), label_smooth=-0.1)
     with pytest.raises(ValueError, match="k"):
         _run(0, steps=0, k=0)

@@ -96,3 +96,36 @@ def test_lemma_behind_proposition_1(a, b):
 def test_unknown_generator_loss():
     with pytest.raises(ValueError, match="unknown generator loss"):
         losses.g_loss("wasserstein")
+
+
+@given(st.lists(st.floats(-30, 30), min_size=1, max_size=10), st.lists(st.floats(-30, 30), min_size=1, max_size=10),
+       st.floats(0.0, 0.5))
+def test_label_smoothing_loss_and_gradient(lr, lf, a):
+    """One-sided label smoothing (Salimans et al. 2016, Sec. 3.4): cross-entropy with
+    target 1-a for data and 0 for samples; a = 0 is the plain loss."""
+    lr, lf = _np(lr), _np(lf)
+
+    def f(x, y):
+        return -(((1 - a) * ref.log_sigmoid(x) + a * ref.log_sigmoid(-x)).mean() + ref.log_sigmoid(-y).mean())
+
+    loss, g_real, g_fake = losses.d_loss(lr, lf, a)
+    np.testing.assert_allclose(loss, f(lr, lf), rtol=1e-12)
+    np.testing.assert_allclose(g_real, grad(f, 0)(lr, lf), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(g_fake, grad(f, 1)(lr, lf), rtol=1e-10, atol=1e-300)
+    if a == 0:
+        np.testing.assert_array_equal(losses.d_loss(lr, lf)[1], g_real)
+
+
+@given(st.floats(1e-3, 1e3), st.floats(1e-3, 1e3), st.floats(0.0, 0.5))
+def test_label_smoothing_optimal_discriminator(p_data, p_g, a):
+    """With data target 1-a the pointwise optimum is D*(x) = (1-a) p_data / (p_data + p_g)
+    (Salimans et al. 2016, Sec. 3.4): the density-weighted loss gradient vanishes there."""
+    d_star = (1 - a) * p_data / (p_data + p_g)
+    l_star = np.log(d_star) - np.log1p(-d_star)
+    _, g_real, g_fake = losses.d_loss(np.array([l_star]), np.array([l_star]), a)
+    assert abs(p_data * g_real[0] + p_g * g_fake[0]) <= 1e-12 * (p_data + p_g)
+
+
+def test_label_smoothing_out_of_range():
+    with pytest.raises(ValueError, match="label smoothing"):
+        losses.d_loss(np.zeros(2), np.zeros(2), 1.0)

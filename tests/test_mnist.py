@@ -38,10 +38,15 @@ def test_default_config_is_the_talks():
     assert gan.G.dtype == np.float32 and c.n_train == 55_000
     assert MnistConfig(g_hidden=(1200, 1200)).gan().G.sizes == (100, 1200, 1200, 784)
     assert MnistConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    c2 = MnistConfig(d_hidden=(64, 32), d_dropout=(0.2, 0.5, 0.5), label_smooth=0.1, g_ema=0.999)
+    assert MnistConfig.from_dict(json.loads(json.dumps(c2.to_dict()))) == c2
+    assert c2.gan().d_dropout == (0.2, 0.5, 0.5) and c2.gan().label_smooth == 0.1
 
 
 @pytest.mark.parametrize("bad", [dict(k=0), dict(g_loss="wasserstein"), dict(optimizer="rmsprop"),
-                                 dict(batch=300, n_train=200), dict(hidden_act="gelu")])
+                                 dict(batch=300, n_train=200), dict(hidden_act="gelu"),
+                                 dict(d_dropout=(0.5,)), dict(d_dropout=(0.5, 1.0)), dict(label_smooth=1.0),
+                                 dict(g_ema=1.0)])
 def test_bad_config(bad):
     with pytest.raises(ValueError):
         MnistConfig(**bad)
@@ -88,9 +93,15 @@ def _same(a, b):
             np.testing.assert_array_equal(x, y)
     np.testing.assert_array_equal(a.losses, b.losses)
     assert a.run.rng_latent.bit_generator.state == b.run.rng_latent.bit_generator.state
+    assert (a.run.theta_g_ema is None) == (b.run.theta_g_ema is None)
+    if a.run.theta_g_ema is not None:
+        np.testing.assert_array_equal(a.run.theta_g_ema, b.run.theta_g_ema)
+    if a.run.rng_dropout is not None:
+        assert a.run.rng_dropout.bit_generator.state == b.run.rng_dropout.bit_generator.state
 
 
-@pytest.mark.parametrize("opt", [{}, dict(optimizer="momentum", k=2)])
+@pytest.mark.parametrize("opt", [{}, dict(optimizer="momentum", k=2),
+                                 dict(d_dropout=(0.2, 0.5), label_smooth=0.1, g_ema=0.99)])
 def test_interrupt_and_resume_equals_uninterrupted(images, tmp_path, opt):
     """SIGINT at iteration 13 (delivered to this process), checkpoint, resume to 40."""
     cfg = MnistConfig(**SMALL, **opt)
@@ -169,6 +180,20 @@ def test_grids_and_sampling(images, tmp_path):
     np.testing.assert_array_equal(tr.samples(tr.grid_noise()), tr.samples(tr.grid_noise()))
 
 
+def test_moving_average_generator_is_what_samples_come_from(images, tmp_path):
+    tr = mnist.new_trainer(MnistConfig(**SMALL, g_ema=0.9), images)
+    mnist.train(tr, 10, tmp_path, progress=False, grid_every=0)
+    run = tr.run
+    assert not np.array_equal(run.theta_g_ema, run.theta_g)
+    z = tr.grid_noise()
+    np.testing.assert_array_equal(tr.samples(z), run.gan.G(run.theta_g_ema, z))
+    np.testing.assert_array_equal(tr.samples(z, ema=False), run.gan.G(run.theta_g, z))
+    x = mnist.generate(tr, 20, np.random.default_rng(0))
+    np.testing.assert_array_equal(x, run.gan.G(run.theta_g_ema, run.gan.sample_z(np.random.default_rng(0), 20)))
+    loaded = mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT)
+    np.testing.assert_array_equal(loaded.run.theta_g_ema, run.theta_g_ema)
+
+
 def _gandyn(*args, **kw):
     return subprocess.run([sys.executable, "-m", "gandyn", "mnist", *args], capture_output=True, text=True, **kw)
 
@@ -213,6 +238,9 @@ def test_cli_errors(tmp_path):
     assert r.returncode == 2 and "no checkpoint" in r.stderr and r.stderr.count("\n") == 1
     r = _gandyn("train", "--k", "0")
     assert r.returncode == 2
+    r = _gandyn("train", "--d-dropout", "0.5", "--out", str(tmp_path / "bad"), "--data-dir", str(tmp_path / "none"))
+    assert r.returncode == 2 and "d_dropout needs 2 probabilities" in r.stderr and r.stderr.count("\n") == 1
+    assert not (tmp_path / "bad").exists()
 
 
 def test_cli_plot(images, tmp_path):

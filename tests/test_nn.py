@@ -5,7 +5,7 @@ from autograd import grad
 from hypothesis import given, strategies as st
 
 import _reference as ref
-from gandyn.nn import ACTIVATIONS, MLP
+from gandyn.nn import ACTIVATIONS, MLP, dropout_masks
 
 sizes = st.lists(st.integers(1, 8), min_size=2, max_size=4)
 seeds = st.integers(0, 2**32 - 1)
@@ -37,6 +37,43 @@ def test_gradients_match_autograd(sizes, act, seed, scale, batch):
     g_theta, g_x = net.backward(theta, net.forward(theta, x), g_out, inputs=True)
     np.testing.assert_allclose(g_theta, grad(f, 0)(theta, x), rtol=1e-6, atol=1e-10)
     np.testing.assert_allclose(g_x, grad(f, 1)(theta, x), rtol=1e-6, atol=1e-10)
+
+
+@given(sizes, st.sampled_from(ACTIVATIONS), seeds, st.integers(1, 16), st.floats(0.0, 0.9), st.booleans())
+def test_dropout_gradients_match_autograd(sizes, act, seed, batch, p, ws):
+    """With dropout masks on every layer's input (Srivastava et al. 2014), forward
+    and backward are those of the masked network, checked against autograd."""
+    acts = [act] * (len(sizes) - 1)
+    net, theta, x, g_out = _problem(sizes, acts, seed, 1.0, batch)
+    drop = tuple(p if l % 2 == 0 else 0.0 for l in range(net.n_layers))
+    masks = dropout_masks(np.random.default_rng(seed + 1), drop, net.sizes, (batch,))
+
+    def f(theta, x):
+        return np.sum(ref.mlp(net.sizes, acts, theta, x, masks) * g_out)
+
+    w = {} if ws else None
+    hs = net.forward(theta, x, masks=masks, ws=w)
+    np.testing.assert_allclose(hs[-1], ref.mlp(net.sizes, acts, theta, x, masks), rtol=1e-12, atol=1e-12)
+    g_theta, g_x = net.backward(theta, hs, g_out, inputs=True, masks=masks, ws=w)
+    np.testing.assert_allclose(g_theta, grad(f, 0)(theta, x), rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(g_x, grad(f, 1)(theta, x), rtol=1e-6, atol=1e-10)
+
+
+def test_dropout_masks_drop_at_rate_p_and_keep_the_mean():
+    drop = (0.2, 0.5, 0.0)
+    masks = dropout_masks(np.random.default_rng(0), drop, (784, 256, 128, 1), (4096,), np.float32)
+    assert masks[2] is None
+    for p, m in zip(drop[:2], masks[:2]):
+        assert m.dtype == np.float32
+        assert set(np.unique(m).tolist()) == {0.0, np.float32(1 / (1 - p))}
+        # Bernoulli: fraction dropped within 5 standard errors of p; E[mask] = 1
+        se = np.sqrt(p * (1 - p) / m.size)
+        assert abs(np.mean(m == 0) - p) < 5 * se
+        assert abs(m.mean() - 1) < 5 * se / (1 - p)
+    with pytest.raises(ValueError, match="one dropout probability per layer"):
+        dropout_masks(0, (0.5,), (3, 2, 1), (4,))
+    with pytest.raises(ValueError, match=r"in \[0, 1\)"):
+        dropout_masks(0, (1.0, 0.0), (3, 2, 1), (4,))
 
 
 @given(st.lists(st.sampled_from(ACTIVATIONS), min_size=1, max_size=3), seeds, st.integers(1, 5),

@@ -125,3 +125,21 @@ def test_bad_hyperparameters():
     with pytest.raises(ValueError, match="unknown optimizer"):
         optim.make("lbfgs")
     assert optim.make("adam", lr=2e-4).hparams["lr"] == 2e-4
+
+
+@given(st.floats(0.0, 0.999), st.integers(1, 50), st.integers(0, 2**32 - 1))
+def test_ema_update_closed_form(decay, n, seed):
+    """EMA of the iterates (Yazici et al. 2019): after n updates towards a constant c,
+    avg_n = c + decay^n (avg_0 - c); after one update towards theta_1, the convex
+    combination decay avg_0 + (1-decay) theta_1."""
+    rng = np.random.default_rng(seed)
+    avg0, c = rng.normal(size=7), rng.normal(size=7)
+    avg = avg0.copy()
+    for _ in range(n):
+        optim.ema_update(avg, c, decay)
+    np.testing.assert_allclose(avg, c + decay ** n * (avg0 - c), rtol=1e-9, atol=1e-12)
+    avg = avg0.copy()
+    optim.ema_update(avg, c, decay)
+    np.testing.assert_allclose(avg, decay * avg0 + (1 - decay) * c, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="decay"):
+        optim.ema_update(avg, c, 1.0)

@@ -65,6 +65,14 @@ def _train_arguments(p):
     m.add_argument("--mu", type=unit_float, default=c.mu, help=f"momentum coefficient (default: {c.mu})")
     m.add_argument("--n-train", type=positive_int, default=c.n_train,
                    help=f"train on the first N training images (default: {c.n_train})")
+    m.add_argument("--d-dropout", type=unit_float, nargs="+", default=[], metavar="P",
+                   help="dropout probability of the input of each D layer (input, then each hidden layer), "
+                        "e.g. 0.2 0.5 for one hidden layer (default: none)")
+    m.add_argument("--label-smooth", type=unit_float, default=c.label_smooth, metavar="A",
+                   help="one-sided label smoothing: D's target for data is 1-A (default: 0)")
+    m.add_argument("--g-ema", type=unit_float, default=c.g_ema, metavar="BETA",
+                   help="keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999; "
+                        "samples, grids and eval then use it (default: 0 = off)")
 
 
 def _checkpoint_arg(p):
@@ -81,7 +89,7 @@ def add_arguments(p):
         "train": ("train the GAN (the talk's config by default)", _train_arguments),
         "sample": ("draw a grid of samples from a checkpoint", _sample_arguments),
         "eval": ("Parzen LL, Inception score, Frechet distance, mode coverage of 10,000 samples",
-                 lambda q: (_checkpoint_arg(q), _data_dir(q), evaluation.add_eval_arguments(q))),
+                 lambda q: (_checkpoint_arg(q), _no_ema_arg(q), _data_dir(q), evaluation.add_eval_arguments(q))),
         "classifier": ("train the MNIST classifier used by eval (reproduces the shipped weights)",
                        lambda q: (_data_dir(q), classifier.add_classifier_arguments(q))),
         "plot": ("loss curves and sample grids over time of a training run", _plot_arguments),
@@ -94,8 +102,14 @@ def add_arguments(p):
         _add_common(q, f"mnist-{name}")
 
 
+def _no_ema_arg(p):
+    p.add_argument("--no-ema", action="store_true",
+                   help="sample G's trained parameters, not their moving average (for runs with --g-ema)")
+
+
 def _sample_arguments(p):
     _checkpoint_arg(p)
+    _no_ema_arg(p)
     p.add_argument("--n", type=positive_int, default=16, help="number of samples (default: 16)")
 
 
@@ -119,7 +133,8 @@ def _config(args):
                        d_hidden=tuple(args.d_hidden), hidden_act=args.hidden_act, init=args.init,
                        latent=args.latent, g_loss=args.g_loss, k=args.k, batch=args.batch,
                        optimizer=args.optimizer, lr_g=args.lr_g or lr, lr_d=args.lr_d or lr,
-                       b1=args.b1, mu=args.mu, n_train=args.n_train)
+                       b1=args.b1, mu=args.mu, n_train=args.n_train, d_dropout=tuple(args.d_dropout),
+                       label_smooth=args.label_smooth, g_ema=args.g_ema)
 
 
 def _train(args) -> int:
@@ -128,16 +143,17 @@ def _train(args) -> int:
     from gandyn.io import ensure_dir, write_json
     from gandyn.plotting.mnist import save_grid
 
+    config = None if args.resume else _config(args)  # a bad option fails before any work
     out = ensure_dir(args.out)
     ckpt = out / mnist.CHECKPOINT
+    if config is not None and ckpt.exists():
+        raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
     images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
     if args.resume:
         tr = mnist.load_checkpoint(ckpt, images)
         print(f"resuming {ckpt} at iteration {tr.it} (its saved config; model options ignored)")
     else:
-        if ckpt.exists():
-            raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
-        tr = mnist.new_trainer(_config(args), images)
+        tr = mnist.new_trainer(config, images)
     del images
     write_json(out / "config.json", tr.config.to_dict())
     res = mnist.train(tr, args.iters, out, checkpoint_every=args.checkpoint_every,
@@ -157,7 +173,7 @@ def _sample(args) -> int:
 
     out = ensure_dir(args.out)
     tr = mnist.load_checkpoint(args.checkpoint)
-    x = mnist.generate(tr, args.n, stream(args.seed, "sample"))
+    x = mnist.generate(tr, args.n, stream(args.seed, "sample"), ema=not args.no_ema)
     paths = plotting.save(grid_figure(x, f"iteration {tr.it:,}, seed {args.seed}"), out / "samples")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
@@ -171,8 +187,10 @@ def _eval(args) -> int:
     if args.samples < 10:
         raise ValueError(f"--samples must be >= 10 (the Inception score uses 10 splits), got {args.samples}")
     tr = mnist.load_checkpoint(args.checkpoint)
-    samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"))
-    run_eval(args, samples)
+    samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"), ema=not args.no_ema)
+    ema = tr.run.theta_g_ema is not None and not args.no_ema
+    run_eval(args, samples, meta={"checkpoint": str(args.checkpoint), "iteration": tr.it,
+                                  "generator": "moving average" if ema else "trained parameters"})
     return 0
 
 
