@@ -143,3 +143,32 @@ def test_ema_update_closed_form(decay, n, seed):
     np.testing.assert_allclose(avg, decay * avg0 + (1 - decay) * c, rtol=1e-12, atol=1e-15)
     with pytest.raises(ValueError, match="decay"):
         optim.ema_update(avg, c, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flush_subnormal_zeroes_exactly_the_subnormals(dtype):
+    fi = np.finfo(dtype)
+    vals = np.array([0.0, -0.0, fi.tiny, -fi.tiny, fi.tiny / 2, -fi.tiny / 3, fi.smallest_subnormal,
+                     1.5, -2.5e-30, fi.max, np.inf, -np.inf, np.nan], dtype=dtype)
+    a = vals.copy()
+    optim.flush_subnormal(a, np.empty_like(a))
+    sub = (vals != 0) & (np.abs(vals) < fi.tiny)
+    assert np.all(a[sub] == 0)
+    np.testing.assert_array_equal(a[~sub], vals[~sub])  # normals, zeros, inf and nan untouched
+
+
+def test_adam_flushes_decayed_moments():
+    """A coordinate with gradient 0 after the first step: m decays by b1 per step. Adam
+    sets subnormal moments to 0 every FLUSH_EVERY steps, so none is left at such a
+    step; the other coordinate follows the unflushed formula."""
+    opt = optim.adam(1e-3, eps_hat=True)
+    theta = np.zeros(2, np.float32)
+    st = opt.init(theta)
+    st = opt.update(theta, np.array([1.0, 1.0], np.float32), st)
+    tiny = np.finfo(np.float32).tiny
+    for _ in range(2000):
+        st = opt.update(theta, np.array([0.0, 1.0], np.float32), st)
+        if st.t % optim.FLUSH_EVERY == 0:
+            assert not np.any((st.m != 0) & (np.abs(st.m) < tiny))
+    assert st.m[0] == 0 and st.v[0] > 0  # v decays by b2 = 0.999: still normal
+    np.testing.assert_allclose(st.m[1], 1.0, rtol=1e-5)
