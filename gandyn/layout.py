@@ -9,6 +9,7 @@ the flat vector.
 """
 from __future__ import annotations
 
+import weakref
 from math import prod
 from typing import Iterable, Mapping
 
@@ -37,7 +38,10 @@ class Layout:
     -1.0
     """
 
-    __slots__ = ("names", "shapes", "offsets", "size")
+    __slots__ = ("names", "shapes", "offsets", "size", "_cache")
+
+    #: How many flat vectors' views a layout remembers (a training loop uses two or three).
+    CACHE = 8
 
     def __init__(self, shapes: Iterable[tuple[str, tuple[int, ...]]]):
         names, shp, offs = [], [], []
@@ -56,6 +60,7 @@ class Layout:
         self.shapes: tuple[tuple[int, ...], ...] = tuple(shp)
         self.offsets: tuple[int, ...] = tuple(offs)
         self.size: int = off
+        self._cache: dict = {}
 
     def __repr__(self) -> str:
         blocks = ", ".join(f"{n}{list(s)}" for n, s in zip(self.names, self.shapes))
@@ -86,7 +91,27 @@ class Layout:
 
         ``flat`` of shape ``(n,)`` gives views of the block shapes; ``(P, n)``
         gives views of shape ``(P, *shape)``.
+
+        The views of the last few vectors are remembered (a training loop asks for
+        the views of the same parameter and gradient vectors several times per
+        step): an entry is used only for the very same array object (held by a weak
+        reference) with the same shape and strides, so it always equals what would
+        be computed afresh.
         """
+        key = id(flat)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0]() is flat and hit[1] == (flat.shape, flat.strides):
+            return list(hit[2])
+        out = self._compute_views(flat)
+        if len(self._cache) >= self.CACHE:
+            self._cache.clear()
+        try:
+            self._cache[key] = (weakref.ref(flat), (flat.shape, flat.strides), tuple(out))
+        except TypeError:  # not weak-referenceable: no caching
+            pass
+        return out
+
+    def _compute_views(self, flat: np.ndarray) -> list[np.ndarray]:
         self._check(flat)
         lead = flat.shape[:-1]
         out = []

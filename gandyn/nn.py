@@ -150,6 +150,8 @@ def _swap(a: np.ndarray) -> np.ndarray:
 
 
 def _matmul_shape(a: np.ndarray, b: np.ndarray) -> tuple[int, ...]:
+    if a.ndim == 2 and b.ndim == 2:  # the common case, without broadcast_shapes' overhead
+        return (a.shape[0], b.shape[1])
     return np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
 
 

@@ -68,3 +68,26 @@ def test_mlp_layout_names_and_order():
     assert net.layout.names == ("W1", "b1", "W2", "b2")
     assert net.n_params == 784 * 128 + 128 + 128 + 1
     assert net.layout.slice("b2") == slice(net.n_params - 1, net.n_params)
+
+
+def test_remembered_views_are_those_of_the_same_array():
+    """view_list remembers the views of recent vectors; a new array (even one with the
+    same id after the old one is gone), a reshaped array or a population gets its own."""
+    lay = Layout([("W", (2, 3)), ("b", (1, 3))])
+    a = np.arange(lay.size, dtype=float)
+    v1 = lay.view_list(a)
+    v2 = lay.view_list(a)
+    assert all(x is y for x, y in zip(v1, v2)) and v1 is not v2
+    b = a.copy()
+    vb = lay.view_list(b)
+    vb[0][0, 0] = 100.0
+    assert a[0] == 0.0 and b[0] == 100.0
+    for _ in range(3 * Layout.CACHE):  # many short-lived vectors: ids get reused
+        c = np.full(lay.size, 7.0)
+        vc = lay.view_list(c)
+        vc[1][0, 2] = -1.0
+        assert c[-1] == -1.0 and np.all(c[:-1] == 7.0)
+    P = np.zeros((4, lay.size))
+    assert lay.view_list(P)[0].shape == (4, 2, 3)
+    with pytest.raises(ValueError, match="contiguous"):
+        lay.view_list(np.zeros((lay.size, 2))[:, 0])
