@@ -11,6 +11,7 @@ Both steps work on a population: ``theta (P, n)`` with inputs ``(P, m, d)``.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -147,7 +148,11 @@ class GAN:
         X = np.empty(shape, self.D.dtype) if ws is None else _buffer(ws, "d_input", shape, self.D.dtype)
         self.G.forward(theta_g, z, out=X[..., m:, :], ws=_sub(ws, "G"))
         X[..., :m, :] = x_real
-        masks = self._d_masks(rng, shape[:-1])
+        return self._d_part(theta_d, X, m, grad, ws, rng)
+
+    def _d_part(self, theta_d, X, m, grad, ws, rng):
+        """D's loss and gradient on the stacked input ``X``: ``m`` real rows, then fakes."""
+        masks = self._d_masks(rng, X.shape[:-1])
         hs = self.D.forward(theta_d, X, ws=_sub(ws, "D"), masks=masks)
         logits = hs[-1][..., 0]
         loss, g_real, g_fake = losses.d_loss(logits[..., :m], logits[..., m:], self.label_smooth)
@@ -166,8 +171,12 @@ class GAN:
 
         Returns ``(loss, grad_g, logit_fake)``.
         """
+        hs_g = self.G.forward(theta_g, z, ws=_sub(ws, "G"))
+        return self._g_part(theta_g, theta_d, hs_g, grad, ws, rng)
+
+    def _g_part(self, theta_g, theta_d, hs_g, grad, ws, rng):
+        """G's loss and gradient given G's forward pass ``hs_g`` on the step's noise."""
         wg, wd = _sub(ws, "G"), _sub(ws, "Dg")
-        hs_g = self.G.forward(theta_g, z, ws=wg)
         masks = self._d_masks(rng, hs_g[-1].shape[:-1])
         hs_d = self.D.forward(theta_d, hs_g[-1], ws=wd, masks=masks)
         logit = hs_d[-1][..., 0]
@@ -234,6 +243,10 @@ class Run:
         self._grad_g = np.empty_like(self.theta_g)
         self._grad_d = np.empty_like(self.theta_d)
         self._ws: dict = {}  # reusable buffers of the forward and backward passes
+        try:
+            self._sampler_out = "out" in inspect.signature(self.sample_real).parameters
+        except (TypeError, ValueError):
+            self._sampler_out = False
 
     @property
     def population(self) -> int | None:
@@ -242,17 +255,35 @@ class Run:
     def step(self) -> tuple[np.ndarray, np.ndarray]:
         """One iteration: ``k`` discriminator steps, each on a fresh real minibatch
         and fresh noise, then one generator step on fresh noise. Returns the last
-        D loss and the G loss (before their updates)."""
+        D loss and the G loss (before their updates).
+
+        D's update does not change G, so G runs once on the noise of the last D
+        step and of the G step together (one GEMM per layer instead of two), writing
+        its samples into D's stacked input after the real minibatch, which the
+        sampler writes in place when it takes ``out=``. The random draws are those
+        of :meth:`d_loss_grad` followed by :meth:`g_loss_grad` (tested)."""
         gan, m, P = self.gan, self.batch, self.population
-        for _ in range(self.k):
+        for _ in range(self.k - 1):
             x = self.sample_real(self.rng_data, m)
             z = gan.sample_z(self.rng_latent, m, P)
             loss_d, gd, _, _ = gan.d_loss_grad(self.theta_g, self.theta_d, x, z, grad=self._grad_d, ws=self._ws,
                                                rng=self.rng_dropout)
             self.state_d = self.opt_d.update(self.theta_d, gd, self.state_d)
-        z = gan.sample_z(self.rng_latent, m, P)
-        loss_g, gg, _ = gan.g_loss_grad(self.theta_g, self.theta_d, z, grad=self._grad_g, ws=self._ws,
-                                        rng=self.rng_dropout)
+        lead = () if P is None else (P,)
+        ws, dt = self._ws, gan.D.dtype
+        X = _buffer(ws, "step_input", lead + (3 * m, gan.D.sizes[0]), dt)
+        if self._sampler_out:
+            self.sample_real(self.rng_data, m, out=X[..., :m, :])
+        else:
+            X[..., :m, :] = self.sample_real(self.rng_data, m)
+        Z = _buffer(ws, "step_noise", lead + (2 * m, gan.z_dim), gan.G.dtype)
+        Z[..., :m, :] = gan.sample_z(self.rng_latent, m, P)
+        Z[..., m:, :] = gan.sample_z(self.rng_latent, m, P)
+        hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=_sub(ws, "G2"))
+        loss_d, gd, _, _ = gan._d_part(self.theta_d, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
+        self.state_d = self.opt_d.update(self.theta_d, gd, self.state_d)
+        hs_g = [h[..., m:, :] for h in hs]  # the G step's rows of every layer
+        loss_g, gg, _ = gan._g_part(self.theta_g, self.theta_d, hs_g, self._grad_g, ws, self.rng_dropout)
         self.state_g = self.opt_g.update(self.theta_g, gg, self.state_g)
         if self.g_ema:
             ema_update(self.theta_g_ema, self.theta_g, self.g_ema)

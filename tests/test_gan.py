@@ -95,6 +95,56 @@ def test_run_keeps_a_moving_average_of_the_generator():
             s["data"], s["latent"])
 
 
+@pytest.mark.parametrize("k, P, dtype, drop, out", [(1, None, np.float64, (), False), (2, None, np.float32, (0.2, 0.5), True),
+                                                   (1, 3, np.float64, (0.0, 0.5), False), (3, 2, np.float32, (), True)])
+def test_step_equals_algorithm_1_written_out(k, P, dtype, drop, out):
+    """Run.step (G's forward shared by the last D step and the G step, the real batch
+    written in place) equals Algorithm 1 written with d_loss_grad and g_loss_grad:
+    the same draws from every stream, the same parameters."""
+    G = MLP((2, 5, 3), ("relu", "sigmoid"), dtype=dtype)
+    D = MLP((3, 4, 1), ("leaky_relu", "identity"), dtype=dtype)
+    gan = GAN(G, D, d_dropout=drop)
+    lead = () if P is None else (P,)
+
+    def sampler(r, m, out=None):
+        x = r.normal(1.0, 0.3, size=lead + (m, 3)).astype(dtype)
+        if out is None:
+            return x
+        out[...] = x
+        return out
+
+    real = sampler if out else (lambda r, m: sampler(r, m))
+
+    def make():
+        s = streams(11)
+        tg = np.stack([G.init(s["g_init"]) for _ in range(P)]) if P else G.init(s["g_init"])
+        td = np.stack([D.init(s["d_init"]) for _ in range(P)]) if P else D.init(s["d_init"])
+        return Run(gan, optim.adam(1e-2), optim.adam(1e-2), tg, td, real, s["data"], s["latent"], batch=8, k=k,
+                   rng_dropout=stream(11, "dropout") if drop else None)
+
+    run, ref_run = make(), make()
+    assert run._sampler_out == out
+    tg, td = ref_run.theta_g, ref_run.theta_d
+    og, od = ref_run.opt_g, ref_run.opt_d
+    sg, sd = og.init(tg), od.init(td)
+    rd = ref_run.rng_dropout
+    for _ in range(5):
+        run.step()
+        for _ in range(k):
+            x = sampler(ref_run.rng_data, 8)
+            z = gan.sample_z(ref_run.rng_latent, 8, P)
+            _, gd, _, _ = gan.d_loss_grad(tg, td, x, z, rng=rd)
+            sd = od.update(td, gd, sd)
+        z = gan.sample_z(ref_run.rng_latent, 8, P)
+        _, gg, _ = gan.g_loss_grad(tg, td, z, rng=rd)
+        sg = og.update(tg, gg, sg)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(run.theta_g, tg, rtol=tol, atol=tol)
+    np.testing.assert_allclose(run.theta_d, td, rtol=tol, atol=tol)
+    assert run.rng_latent.bit_generator.state == ref_run.rng_latent.bit_generator.state
+    assert run.rng_data.bit_generator.state == ref_run.rng_data.bit_generator.state
+
+
 def test_workspace_gives_the_same_gradients_as_fresh_arrays():
     """The reusable buffers of a workspace (what every Run uses) change nothing, call after call."""
     gan = _gan("minimax")
