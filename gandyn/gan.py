@@ -47,24 +47,35 @@ def _flush_tiny(g: np.ndarray) -> None:
     g[np.abs(g) < np.sqrt(np.finfo(g.dtype).tiny)] = 0
 
 
-def sample_latent(rng, shape, latent: str = "uniform", dtype=np.float64) -> np.ndarray:
+def sample_latent(rng, shape, latent: str = "uniform", dtype=np.float64, out: np.ndarray | None = None) -> np.ndarray:
     """Latent noise ``z ~ U(-1, 1)`` (the talk's ``sample_Z``) or ``N(0, I)``, of
     ``shape``, in ``dtype``.
 
     In float32 the uniform noise is drawn directly in float32 as ``2u - 1``,
-    ``u ~ U[0, 1)`` (half the cost of drawing float64 and converting).
+    ``u ~ U[0, 1)`` (half the cost of drawing float64 and converting). ``out``
+    (C-contiguous, of ``shape`` and ``dtype``) receives the draws, which are the
+    same values as without it.
     """
     rng = as_rng(rng)
+    if latent not in LATENTS:
+        raise ValueError(f"unknown latent {latent!r}; choose from {', '.join(LATENTS)}")
+    dtype = np.dtype(dtype)
+    if out is not None and (out.shape != tuple(shape) or out.dtype != dtype or not out.flags.c_contiguous):
+        out[...] = sample_latent(rng, shape, latent, dtype)
+        return out
     if latent == "uniform":
-        if np.dtype(dtype) == np.float32:
-            z = rng.random(shape, dtype=np.float32)
+        if dtype == np.float32:
+            z = rng.random(shape, dtype=np.float32, out=out)
             z *= 2
             z -= 1
             return z
-        return rng.uniform(-1.0, 1.0, size=shape).astype(dtype, copy=False)
-    if latent == "normal":
-        return rng.standard_normal(size=shape, dtype=dtype)
-    raise ValueError(f"unknown latent {latent!r}; choose from {', '.join(LATENTS)}")
+        z = rng.uniform(-1.0, 1.0, size=shape).astype(dtype, copy=False)
+    else:
+        z = rng.standard_normal(size=shape, dtype=dtype, out=out)
+    if out is not None and z is not out:
+        out[...] = z
+        return out
+    return z
 
 
 @dataclass(frozen=True)
@@ -118,11 +129,11 @@ class GAN:
     def z_dim(self) -> int:
         return self.G.sizes[0]
 
-    def sample_z(self, rng, m: int, population: int | None = None) -> np.ndarray:
+    def sample_z(self, rng, m: int, population: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
         """Latent noise, shape ``(m, d_z)`` or ``(P, m, d_z)``, in G's dtype
-        (:func:`sample_latent`)."""
+        (:func:`sample_latent`), into ``out`` if given."""
         shape = ((m, self.z_dim) if population is None else (population, m, self.z_dim))
-        return sample_latent(rng, shape, self.latent, self.G.dtype)
+        return sample_latent(rng, shape, self.latent, self.G.dtype, out=out)
 
     def _d_masks(self, rng, lead):
         if rng is None or not self.d_dropout:
@@ -277,8 +288,8 @@ class Run:
         else:
             X[..., :m, :] = self.sample_real(self.rng_data, m)
         Z = _buffer(ws, "step_noise", lead + (2 * m, gan.z_dim), gan.G.dtype)
-        Z[..., :m, :] = gan.sample_z(self.rng_latent, m, P)
-        Z[..., m:, :] = gan.sample_z(self.rng_latent, m, P)
+        gan.sample_z(self.rng_latent, m, P, out=Z[..., :m, :])
+        gan.sample_z(self.rng_latent, m, P, out=Z[..., m:, :])
         hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=_sub(ws, "G2"))
         loss_d, gd, _, _ = gan._d_part(self.theta_d, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
         self.state_d = self.opt_d.update(self.theta_d, gd, self.state_d)

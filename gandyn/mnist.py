@@ -56,6 +56,8 @@ N_TRAIN = 55_000
 GRID = 16
 #: File name of a run's checkpoint inside its output folder.
 CHECKPOINT = "checkpoint.npz"
+#: Checkpoint format (2: Adam's epsilon-hat state as sums; format 1 files are upgraded on load).
+FORMAT = "gandyn.mnist/2"
 PIXELS = 784
 
 
@@ -324,7 +326,7 @@ def save_checkpoint(path, tr: Trainer) -> Path:
     a_g, s_g = _state_arrays("opt_g", run.state_g)
     a_d, s_d = _state_arrays("opt_d", run.state_d)
     meta = {
-        "format": "gandyn.mnist/1",
+        "format": FORMAT,
         "config": tr.config.to_dict(),
         "iteration": run.it,
         "opt_g": s_g, "opt_d": s_d,
@@ -358,7 +360,7 @@ def load_checkpoint(path, images: np.ndarray | None = None) -> Trainer:
         meta = json.loads(str(arrays.pop("meta")))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({_one_line(e)})") from None
-    if not isinstance(meta, dict) or meta.get("format") != "gandyn.mnist/1":
+    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, "gandyn.mnist/1"):
         raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format "
                          f"{meta.get('format') if isinstance(meta, dict) else None!r})")
     try:
@@ -372,8 +374,20 @@ def _one_line(e) -> str:
     return " ".join(str(e).split())
 
 
+def _upgrade_v1(arrays: dict, meta: dict, config: MnistConfig) -> None:
+    """Format 1 stored Adam's epsilon-hat moments ``m, v``; format 2 stores the sums
+    ``m/(1-b1), v/(1-b2)`` (:class:`gandyn.optim.AdamSumState`). Converted in place;
+    a run resumed from a format-1 file continues with rounding-level differences."""
+    if meta.get("format") != "gandyn.mnist/1" or config.optimizer != "adam" or not config.adam_tf:
+        return
+    for who in ("opt_g", "opt_d"):
+        arrays[f"{who}/m_sum"] = arrays.pop(f"{who}/m") / np.float32(1 - config.b1)
+        arrays[f"{who}/v_sum"] = arrays.pop(f"{who}/v") / np.float32(1 - config.b2)
+
+
 def _rebuild(arrays: dict, meta: dict, images) -> Trainer:
     config = MnistConfig.from_dict(meta["config"])
+    _upgrade_v1(arrays, meta, config)
     if images is None:
         images = np.zeros((config.n_train, PIXELS), np.uint8)
     tr = new_trainer(config, images)

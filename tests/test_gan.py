@@ -261,3 +261,19 @@ def test_bad_gan_configurations():
         GAN(G, MLP((3, 1), ("identity",)), label_smooth=-0.1)
     with pytest.raises(ValueError, match="k"):
         _run(0, steps=0, k=0)
+
+
+@pytest.mark.parametrize("latent", ["uniform", "normal"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_latent_into_a_buffer_draws_the_same_values(latent, dtype):
+    from gandyn.gan import sample_latent
+
+    a = sample_latent(np.random.default_rng(4), (5, 3), latent, dtype)
+    buf = np.empty((10, 3), dtype)
+    got = sample_latent(np.random.default_rng(4), (5, 3), latent, dtype, out=buf[:5])
+    np.testing.assert_array_equal(got, a)
+    np.testing.assert_array_equal(buf[:5], a)
+    strided = np.empty((5, 6), dtype)[:, ::2]  # not contiguous: filled through a copy
+    np.testing.assert_array_equal(sample_latent(np.random.default_rng(4), (5, 3), latent, dtype, out=strided), a)
+    with pytest.raises(ValueError, match="unknown latent"):
+        sample_latent(np.random.default_rng(4), (5, 3), "cauchy", dtype)

@@ -137,6 +137,30 @@ def test_nan_guard_keeps_last_good_checkpoint(images, tmp_path):
     assert good.it == 10 and np.all(np.isfinite(good.run.theta_d))
 
 
+def test_format_1_checkpoint_is_upgraded(images, tmp_path):
+    """Format 1 stored Adam's epsilon-hat moments m, v; they load as sums m/(1-b1), v/(1-b2)."""
+    import json
+    import zipfile
+
+    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    mnist.train(tr, 6, tmp_path, progress=False, grid_every=0)
+    with np.load(tmp_path / mnist.CHECKPOINT) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    assert meta["format"] == mnist.FORMAT
+    meta["format"] = "gandyn.mnist/1"
+    for who in ("opt_g", "opt_d"):
+        arrays[f"{who}/m"] = arrays.pop(f"{who}/m_sum") * np.float32(0.1)
+        arrays[f"{who}/v"] = arrays.pop(f"{who}/v_sum") * np.float32(0.001)
+    old = tmp_path / "v1.npz"
+    np.savez(old, meta=np.array(json.dumps(meta)), **arrays)
+    loaded = mnist.load_checkpoint(old, images)
+    np.testing.assert_allclose(loaded.run.state_g.m_sum, tr.run.state_g.m_sum, rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(loaded.run.state_d.v_sum, tr.run.state_d.v_sum, rtol=1e-5, atol=1e-20)
+    np.testing.assert_array_equal(loaded.run.theta_g, tr.run.theta_g)
+    assert zipfile.is_zipfile(old)
+
+
 def test_checkpoint_rejects_garbage(tmp_path):
     p = tmp_path / "x.npz"
     p.write_bytes(b"not a checkpoint")

@@ -71,6 +71,27 @@ def test_adam_eps_hat_form_matches_its_formula():
     expect = -sum(0.1 * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) * (1 - 0.9 ** t) * g
                   / (np.sqrt((1 - 0.999 ** t) * g * g) + 1e-8) for t in (1, 2, 3))
     np.testing.assert_allclose(x, expect, rtol=1e-12)
+    # its state holds the exponentially weighted sums m/(1-b1) and v/(1-b2)
+    np.testing.assert_allclose(st_.m_sum, (1 - 0.9 ** 3) / (1 - 0.9) * g, rtol=1e-12)
+    np.testing.assert_allclose(st_.v_sum, (1 - 0.999 ** 3) / (1 - 0.999) * g * g, rtol=1e-12)
+
+
+@given(st.integers(0, 2**32 - 1), st.floats(1e-4, 1e-1), st.floats(0.0, 0.95), st.integers(1, 30))
+def test_adam_eps_hat_equals_the_moment_form(seed, lr, b1, n):
+    """The sums form of the epsilon-hat update equals the textbook moments m, v
+    (Kingma & Ba 2015, Section 2, last paragraph) on random gradients."""
+    rng = np.random.default_rng(seed)
+    gs = rng.normal(size=(n, 5)) * rng.uniform(1e-3, 10, size=(n, 1))
+    x = rng.normal(size=5)
+    ref, m, v = x.copy(), np.zeros(5), np.zeros(5)
+    opt = optim.adam(lr, b1=b1, eps_hat=True)
+    state = opt.init(x)
+    for t, g in enumerate(gs, start=1):
+        state = opt.update(x, g, state)
+        m = b1 * m + (1 - b1) * g
+        v = 0.999 * v + 0.001 * g * g
+        ref -= lr * np.sqrt(1 - 0.999 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + 1e-8)
+        np.testing.assert_allclose(x, ref, rtol=1e-10, atol=1e-12)
 
 
 def test_momentum_equals_sutskever_form():
@@ -169,6 +190,6 @@ def test_adam_flushes_decayed_moments():
     for _ in range(2000):
         st = opt.update(theta, np.array([0.0, 1.0], np.float32), st)
         if st.t % optim.FLUSH_EVERY == 0:
-            assert not np.any((st.m != 0) & (np.abs(st.m) < tiny))
-    assert st.m[0] == 0 and st.v[0] > 0  # v decays by b2 = 0.999: still normal
-    np.testing.assert_allclose(st.m[1], 1.0, rtol=1e-5)
+            assert not np.any((st.m_sum != 0) & (np.abs(st.m_sum) < tiny))
+    assert st.m_sum[0] == 0 and st.v_sum[0] > 0  # V decays by b2 = 0.999: still normal
+    np.testing.assert_allclose(st.m_sum[1], 1 / (1 - 0.9), rtol=1e-5)  # sum of 0.9^i
