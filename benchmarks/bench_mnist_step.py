@@ -6,8 +6,11 @@ float32, z ~ U(-1, 1); one D step on a real minibatch and fresh z, then one G st
 on fresh z. All engines run interleaved in one process (blocks of ``--block``
 iterations, round robin, ``--rounds`` times) and the medians of the per-block rates
 and of the per-round ratios are compared, so machine noise hits all alike. Every
-engine keeps training across blocks (the timing covers the first few thousand
-iterations of a real run, when D becomes confident and its loss gradients tiny).
+engine keeps training across blocks. Each first trains ``--warmup`` iterations
+untimed (default 3,000): a real run spends nearly all its time past the first
+thousand iterations, where D is confident, many of its gradients are zero and
+Adam's moments decay towards subnormal numbers (which gandyn flushes, TensorFlow
+and PyTorch-with-flush-denormal never form); ``--warmup 200`` times the start.
 
 - gandyn: ``gandyn.mnist`` (the code ``gandyn mnist train`` runs: the engine's
   Algorithm 1 step, the epoch sampler and the NaN guard).
@@ -192,7 +195,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--block", type=int, default=200, help="iterations per timed block")
     ap.add_argument("--rounds", type=int, default=7, help="round-robin rounds")
-    ap.add_argument("--warmup", type=int, default=200, help="untimed iterations of each engine first")
+    ap.add_argument("--warmup", type=int, default=3000, help="untimed iterations of each engine first")
     ap.add_argument("--peers", nargs="+", default=list(RUNNERS), choices=list(RUNNERS))
     args = ap.parse_args(argv)
     images, what = load_images()
