@@ -278,3 +278,29 @@ def test_cli_plot(images, tmp_path):
         assert (tmp_path / f"fig/{stem}.png").is_file() and (tmp_path / f"fig/{stem}.pdf").is_file()
     r = _gandyn("plot", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "fig"), "--at", "5")
     assert r.returncode == 2 and "no grid for iterations [5]" in r.stderr
+
+
+def test_cli_plot_metrics_over_training(images, tmp_path):
+    """--evals: eval.json files of several checkpoints give the metrics-over-training figure,
+    one line per generator (moving average / trained parameters); a foreign file is a one-line error."""
+    from gandyn.plotting.mnist import save_grid
+
+    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    mnist.train(tr, 4, tmp_path / "run", progress=False, grid_every=2, save_grid=save_grid)
+    evals = []
+    for it in (1000, 2000):
+        for gen in ("moving average", "trained parameters"):
+            d = tmp_path / f"eval_{it}_{gen[0]}"
+            d.mkdir()
+            (d / "eval.json").write_text(json.dumps({
+                "iteration": it, "generator": gen, "samples": {
+                    "parzen": {"mean": it / 10, "se": 1.0}, "inception_score": {"mean": 5.0, "std": 0.1},
+                    "fid": {"value": 10.0}}}))
+            evals.append(str(d))
+    r = _gandyn("plot", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "fig"), "--evals", *evals)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "fig/metrics.png").is_file() and (tmp_path / "fig/metrics.pdf").is_file()
+    (tmp_path / "bad.json").write_text("{}")
+    r = _gandyn("plot", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "fig"), "--evals",
+                str(tmp_path / "bad.json"))
+    assert r.returncode == 2 and "not an eval.json" in r.stderr and r.stderr.count("\n") == 1

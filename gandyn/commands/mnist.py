@@ -118,6 +118,9 @@ def _plot_arguments(p):
     p.add_argument("--at", type=nonneg_int, nargs="+", default=None, metavar="IT",
                    help="iterations whose grids to show (default: 7 spread over the run)")
     p.add_argument("--window", type=positive_int, default=1000, help="running-mean window of the losses")
+    p.add_argument("--evals", nargs="+", default=None, metavar="E",
+                   help="eval.json files (or folders holding one) of `gandyn mnist eval` on this run's "
+                        "checkpoints: also plot Parzen, IS and FID against the iteration")
 
 
 def run(args) -> int:
@@ -230,5 +233,31 @@ def _plot(args) -> int:
                           out / "losses")
     paths += plotting.save(figs.grids_over_time_figure([(i, figs.read_grid(grids[i])) for i in chosen]),
                            out / "grids_over_time")
+    if args.evals:
+        from gandyn.plotting.evaluation import metrics_over_training_figure
+
+        paths += plotting.save(metrics_over_training_figure(_read_evals(args.evals),
+                                                            title=f"{run_dir.name}: sample quality over training"),
+                               out / "metrics")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _read_evals(paths) -> dict:
+    """``label -> [eval result, ...]`` from eval.json files (or their folders); the label
+    says which generator was scored (the moving average or the trained parameters)."""
+    import json
+    from pathlib import Path
+
+    series: dict = {}
+    for p in map(Path, paths):
+        f = p / "eval.json" if p.is_dir() else p
+        if not f.is_file():
+            raise ValueError(f"--evals: no eval.json at {p}")
+        try:
+            r = json.loads(f.read_text())
+            r["iteration"], r["samples"]["parzen"]["mean"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"--evals: {f} is not an eval.json of `gandyn mnist eval` on a checkpoint") from None
+        series.setdefault(r.get("generator", "trained parameters"), []).append(r)
+    return series

@@ -6,7 +6,10 @@ import numpy as np
 
 from gandyn.plotting import DATA_STYLE, GEN_STYLE, plt
 
-__all__ = ["mode_coverage_figure", "parzen_sigma_figure"]
+__all__ = ["mode_coverage_figure", "parzen_sigma_figure", "metrics_over_training_figure"]
+
+#: Goodfellow et al. 2014, Table 1: Parzen log-likelihood of adversarial nets on MNIST.
+GOODFELLOW_PARZEN = 225.0
 
 
 def mode_coverage_figure(modes: dict, reference=None, title: str | None = None):
@@ -43,4 +46,34 @@ def parzen_sigma_figure(parzen: dict, title: str | None = None):
     ax.set_ylabel("mean log-likelihood (nats)")
     ax.set_title(title or (f"Parzen: sigma = {parzen['sigma']:.3f}, test "
                            f"{parzen['mean']:.1f} +- {parzen['se']:.1f} nats"))
+    return fig
+
+
+def metrics_over_training_figure(series: dict, title: str | None = None):
+    """Parzen log-likelihood (+- standard error), Inception score (+- std over splits)
+    and Frechet distance (log axis) against the training iteration, one line per
+    entry of ``series``: ``label -> list of eval results`` (the dicts ``gandyn mnist
+    eval`` writes, each with ``iteration`` and ``samples``). The Parzen panel marks
+    adversarial nets' 225 nats of Goodfellow et al. 2014, Table 1."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for label, results in series.items():
+        results = sorted(results, key=lambda r: r["iteration"])
+        it = np.array([r["iteration"] for r in results])
+        s = [r["samples"] for r in results]
+        p, pse = np.array([x["parzen"]["mean"] for x in s]), np.array([x["parzen"]["se"] for x in s])
+        i, isd = (np.array([x["inception_score"][k] for x in s]) for k in ("mean", "std"))
+        f = np.array([x["fid"]["value"] for x in s])
+        line = axes[0].errorbar(it, p, yerr=pse, marker="o", markersize=3, capsize=2, label=label)[0]
+        axes[1].errorbar(it, i, yerr=isd, marker="o", markersize=3, capsize=2, color=line.get_color())
+        axes[2].semilogy(it, f, marker="o", markersize=3, color=line.get_color())
+    axes[0].axhline(GOODFELLOW_PARZEN, color="gray", linestyle="--", linewidth=0.8,
+                    label="adversarial nets, Goodfellow et al. 2014")
+    for ax, name in zip(axes, ("Parzen log-likelihood (nats)", "Inception score (classifier)",
+                               "Frechet distance (classifier)")):
+        ax.set_xlabel("iteration")
+        ax.set_title(name, fontsize=10)
+    axes[0].legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
     return fig
