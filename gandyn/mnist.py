@@ -47,7 +47,7 @@ from gandyn.rng import stream
 
 __all__ = [
     "MnistConfig", "EpochSampler", "Trainer", "NonFiniteError", "train", "new_trainer",
-    "load_checkpoint", "save_checkpoint", "generate", "GRID", "N_TRAIN", "CHECKPOINT",
+    "load_checkpoint", "save_checkpoint", "generate", "with_step_sizes", "GRID", "N_TRAIN", "CHECKPOINT",
 ]
 
 #: Training images used (the talk's ``input_data`` split: 55,000 train, 5,000 validation).
@@ -279,6 +279,19 @@ def new_trainer(config: MnistConfig, images: np.ndarray) -> Trainer:
               sampler, s["data"], s["latent"], batch=config.batch, k=config.k,
               rng_dropout=s["dropout"] if config.d_dropout else None, g_ema=config.g_ema)
     return Trainer(config, run, sampler, np.zeros((0, 2), np.float32))
+
+
+def with_step_sizes(tr: Trainer, lr_g: float | None = None, lr_d: float | None = None) -> Trainer:
+    """Continue ``tr`` with new step sizes (a step-size decay between sessions of a
+    resumed run): the config records them, the optimizers are rebuilt, their states
+    (moments, step counts) carry over unchanged. Returns ``tr``."""
+    from dataclasses import replace
+
+    config = replace(tr.config, lr_g=tr.config.lr_g if lr_g is None else lr_g,
+                     lr_d=tr.config.lr_d if lr_d is None else lr_d)
+    tr.config = config
+    tr.run.opt_g, tr.run.opt_d = config.optimizers()
+    return tr
 
 
 def _train_images(config, images):

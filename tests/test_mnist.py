@@ -304,3 +304,20 @@ def test_cli_plot_metrics_over_training(images, tmp_path):
     r = _gandyn("plot", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "fig"), "--evals",
                 str(tmp_path / "bad.json"))
     assert r.returncode == 2 and "not an eval.json" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_resume_with_new_step_sizes(images, tmp_path):
+    """with_step_sizes: the optimizers change, their states carry over, the checkpoint
+    records the new step sizes; halving lr halves Adam's next step exactly (same state)."""
+    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    mnist.train(tr, 8, tmp_path, progress=False, grid_every=0)
+    a = mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT, images)
+    b = mnist.with_step_sizes(mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT, images), lr_g=5e-4)
+    assert (b.config.lr_g, b.config.lr_d) == (5e-4, 1e-3) and b.run.opt_g.hparams["lr"] == 5e-4
+    g = np.ones_like(a.run.theta_g)
+    ta, tb = a.run.theta_g.copy(), b.run.theta_g.copy()
+    sa = a.run.opt_g.update(ta, g, a.run.state_g)
+    sb = b.run.opt_g.update(tb, g, b.run.state_g)
+    np.testing.assert_allclose(sb.step, 0.5 * sa.step, rtol=1e-6)
+    mnist.train(b, 12, tmp_path / "b", progress=False, grid_every=0)
+    assert mnist.load_checkpoint(tmp_path / "b" / mnist.CHECKPOINT).config.lr_g == 5e-4

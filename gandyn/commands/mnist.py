@@ -33,7 +33,8 @@ def _train_arguments(p):
     p.add_argument("--iters", type=positive_int, default=100_000,
                    help="total training iterations (default: 100000)")
     p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its checkpoint (its saved config is used)")
+                   help="continue the run in --out from its checkpoint (its saved config is used; "
+                        "--lr/--lr-g/--lr-d given with --resume change the step sizes from here on)")
     p.add_argument("--checkpoint-every", type=nonneg_int, default=5000, metavar="N",
                    help="write a checkpoint every N iterations, 0 = only at the end (default: 5000)")
     p.add_argument("--grid-every", type=nonneg_int, default=1000, metavar="N",
@@ -155,6 +156,12 @@ def _train(args) -> int:
     if args.resume:
         tr = mnist.load_checkpoint(ckpt, images)
         print(f"resuming {ckpt} at iteration {tr.it} (its saved config; model options ignored)")
+        lr_g, lr_d = args.lr_g or args.lr, args.lr_d or args.lr
+        if lr_g is not None or lr_d is not None:
+            old = (tr.config.lr_g, tr.config.lr_d)
+            mnist.with_step_sizes(tr, lr_g, lr_d)
+            print(f"step sizes (G, D) from iteration {tr.it}: {old[0]:g}, {old[1]:g} -> "
+                  f"{tr.config.lr_g:g}, {tr.config.lr_d:g}")
     else:
         tr = mnist.new_trainer(config, images)
     del images
