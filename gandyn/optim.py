@@ -143,7 +143,7 @@ class AdamSumState(NamedTuple):
 
 
 def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-         eps_hat: bool = False) -> Optimizer:
+         eps_hat: bool = False, flush_every: int = FLUSH_EVERY) -> Optimizer:
     """Adam (Kingma & Ba 2015, Algorithm 1). Defaults are the paper's and
     TensorFlow's ``AdamOptimizer`` defaults, which the talk's code ran with.
 
@@ -159,8 +159,8 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
       ``lr_t (1-b1)/sqrt(1-b2) * M / (sqrt(V) + eps/sqrt(1-b2))``, the same
       quantity in ten passes over the vectors instead of twelve.
 
-    Every :data:`FLUSH_EVERY` steps subnormal entries of ``m`` and ``v`` are set to
-    zero (:func:`flush_subnormal`). A coordinate whose gradient stays 0 (a dead
+    Every ``flush_every`` (default :data:`FLUSH_EVERY`; 0 = never) steps subnormal
+    entries of ``m`` and ``v`` are set to zero (:func:`flush_subnormal`). A coordinate whose gradient stays 0 (a dead
     unit; a pixel that is 0 in every image) has ``m`` decaying by ``b1`` per step
     into the subnormal range and staying there ~150 steps (``v``: thousands), and
     every operation on a subnormal is ~100x slower on x86 without flush-to-zero.
@@ -173,6 +173,8 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
     _unit("b1", b1)
     _unit("b2", b2)
     _positive("eps", eps)
+    if int(flush_every) != flush_every or flush_every < 0:
+        raise ValueError(f"flush_every must be an integer >= 0, got {flush_every!r}")
 
     def init(theta):
         z = np.zeros_like(theta)
@@ -186,7 +188,7 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         V *= b2
         np.multiply(grad, grad, out=s)
         V += s
-        if t % FLUSH_EVERY == 0:
+        if flush_every and t % flush_every == 0:
             flush_subnormal(M, s)
             flush_subnormal(V, s)
         r2 = sqrt(1 - b2)
@@ -207,7 +209,7 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         np.multiply(grad, grad, out=s)
         s *= 1 - b2
         v += s
-        if t % FLUSH_EVERY == 0:
+        if flush_every and t % flush_every == 0:
             flush_subnormal(m, s)
             flush_subnormal(v, s)
         c1 = 1 - b1 ** t
@@ -220,7 +222,8 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         _descend(theta, s)
         return AdamState(t, m, v, s)
 
-    return Optimizer(init, update_sums if eps_hat else update, "adam", {"lr": lr, "b1": b1, "b2": b2, "eps": eps, "eps_hat": eps_hat})
+    return Optimizer(init, update_sums if eps_hat else update, "adam",
+                     {"lr": lr, "b1": b1, "b2": b2, "eps": eps, "eps_hat": eps_hat, "flush_every": flush_every})
 
 
 def ema_update(avg: np.ndarray, theta: np.ndarray, decay: float) -> None:

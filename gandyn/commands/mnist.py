@@ -256,7 +256,7 @@ def _read_evals(paths) -> dict:
     import json
     from pathlib import Path
 
-    series: dict = {}
+    results = []
     for p in map(Path, paths):
         f = p / "eval.json" if p.is_dir() else p
         if not f.is_file():
@@ -266,5 +266,12 @@ def _read_evals(paths) -> dict:
             r["iteration"], r["samples"]["parzen"]["mean"]
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"--evals: {f} is not an eval.json of `gandyn mnist eval` on a checkpoint") from None
-        series.setdefault(r.get("generator", "trained parameters"), []).append(r)
+        results.append(r)
+    runs = {Path(r.get("checkpoint", "")).parent.name for r in results}
+    series: dict = {}
+    for r in results:
+        label = r.get("generator", "trained parameters")
+        if len(runs) > 1:  # evals of several runs: name the run (its checkpoint's folder)
+            label = f"{Path(r.get('checkpoint', '')).parent.name}: {label}"
+        series.setdefault(label, []).append(r)
     return series
