@@ -262,8 +262,8 @@ def load_classifier(path=None) -> Classifier:
 
 
 def add_classifier_arguments(p) -> None:
-    """Options of the command that trains the classifier (defaults reproduce the shipped
-    weights with ``--seed 0``)."""
+    """Options of the command that trains the classifier (the defaults and ``--seed 0``
+    are the recipe of the shipped weights; see the module docstring)."""
     from gandyn.cli import nonneg_int, positive_float, positive_int
 
     p.add_argument("--epochs", type=positive_int, default=20, help="passes over the training images (default: 20)")

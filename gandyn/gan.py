@@ -53,8 +53,8 @@ def sample_latent(rng, shape, latent: str = "uniform", dtype=np.float64, out: np
 
     In float32 the uniform noise is drawn directly in float32 as ``2u - 1``,
     ``u ~ U[0, 1)`` (half the cost of drawing float64 and converting). ``out``
-    (C-contiguous, of ``shape`` and ``dtype``) receives the draws, which are the
-    same values as without it.
+    receives the draws, the same values as without it: drawn in place when it is
+    C-contiguous of ``shape`` and ``dtype``, else copied into it.
     """
     rng = as_rng(rng)
     if latent not in LATENTS:
@@ -254,10 +254,25 @@ class Run:
         self._grad_g = np.empty_like(self.theta_g)
         self._grad_d = np.empty_like(self.theta_d)
         self._ws: dict = {}  # reusable buffers of the forward and backward passes
-        try:
-            self._sampler_out = "out" in inspect.signature(self.sample_real).parameters
-        except (TypeError, ValueError):
-            self._sampler_out = False
+        self._sampler = (None, False)  # (sample_real, whether it takes out=)
+
+    def _fill_real(self, dst: np.ndarray) -> None:
+        """A real minibatch into ``dst``: written there by the sampler when it takes
+        ``out=`` (as :class:`gandyn.mnist.EpochSampler` does), else copied."""
+        f = self.sample_real
+        if self._sampler[0] is not f:
+            try:
+                takes_out = "out" in inspect.signature(f).parameters
+            except (TypeError, ValueError):
+                takes_out = False
+            self._sampler = (f, takes_out)
+        if self._sampler[1]:
+            x = f(self.rng_data, dst.shape[-2], out=dst)
+            if x is dst:
+                return
+        else:
+            x = f(self.rng_data, dst.shape[-2])
+        dst[...] = x
 
     @property
     def population(self) -> int | None:
@@ -283,10 +298,7 @@ class Run:
         lead = () if P is None else (P,)
         ws, dt = self._ws, gan.D.dtype
         X = _buffer(ws, "step_input", lead + (3 * m, gan.D.sizes[0]), dt)
-        if self._sampler_out:
-            self.sample_real(self.rng_data, m, out=X[..., :m, :])
-        else:
-            X[..., :m, :] = self.sample_real(self.rng_data, m)
+        self._fill_real(X[..., :m, :])
         Z = _buffer(ws, "step_noise", lead + (2 * m, gan.z_dim), gan.G.dtype)
         gan.sample_z(self.rng_latent, m, P, out=Z[..., :m, :])
         gan.sample_z(self.rng_latent, m, P, out=Z[..., m:, :])

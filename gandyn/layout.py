@@ -92,24 +92,36 @@ class Layout:
         ``flat`` of shape ``(n,)`` gives views of the block shapes; ``(P, n)``
         gives views of shape ``(P, *shape)``.
 
-        The views of the last few vectors are remembered (a training loop asks for
-        the views of the same parameter and gradient vectors several times per
-        step): an entry is used only for the very same array object (held by a weak
-        reference) with the same shape and strides, so it always equals what would
-        be computed afresh.
+        The views of the last :data:`CACHE` vectors are remembered (a training loop
+        asks for the views of the same parameter and gradient vectors several times
+        per step). An entry is used only for the very same array object (checked
+        through a weak reference, so a new array that reuses a freed one's ``id`` is
+        not mistaken for it) with the same shape, strides, dtype and writeability as
+        when it was stored. The remembered views keep their array's memory alive
+        until the entry is dropped (at most :data:`CACHE` entries; the whole memory
+        is cleared when it is full).
         """
         key = id(flat)
+        sig = (flat.shape, flat.strides, flat.dtype, flat.flags.writeable)
         hit = self._cache.get(key)
-        if hit is not None and hit[0]() is flat and hit[1] == (flat.shape, flat.strides):
+        if hit is not None and hit[0]() is flat and hit[1] == sig:
             return list(hit[2])
         out = self._compute_views(flat)
         if len(self._cache) >= self.CACHE:
             self._cache.clear()
         try:
-            self._cache[key] = (weakref.ref(flat), (flat.shape, flat.strides), tuple(out))
+            self._cache[key] = (weakref.ref(flat), sig, tuple(out))
         except TypeError:  # not weak-referenceable: no caching
             pass
         return out
+
+    def __getstate__(self):
+        # the remembered views (and their weak references) are not part of a layout
+        return (self.names, self.shapes, self.offsets, self.size)
+
+    def __setstate__(self, state):
+        self.names, self.shapes, self.offsets, self.size = state
+        self._cache = {}
 
     def _compute_views(self, flat: np.ndarray) -> list[np.ndarray]:
         self._check(flat)

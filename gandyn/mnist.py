@@ -332,9 +332,10 @@ def _restore_state(state, prefix: str, arrays, scalars):
 
 def save_checkpoint(path, tr: Trainer) -> Path:
     """Write everything needed to continue the run bit for bit, atomically (``.npz``):
-    both players' parameters and optimizer states, the ``data`` and ``latent``
-    random streams, the sampler's epoch permutation and position, the iteration,
-    the config and the loss history."""
+    both players' parameters and optimizer states, G's moving average (when kept),
+    the ``data``, ``latent`` and (with dropout) ``dropout`` random streams, the
+    sampler's epoch permutation and position, the iteration, the config and the
+    loss history."""
     run = tr.run
     a_g, s_g = _state_arrays("opt_g", run.state_g)
     a_d, s_d = _state_arrays("opt_d", run.state_d)

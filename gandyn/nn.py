@@ -330,15 +330,23 @@ class MLP:
         last = self.n_layers - 1
         for l, act in enumerate(self._acts):
             W = v[2 * l]
-            buf = out if l == last and out is not None else _buffer(ws, ("h", l), _matmul_shape(h, W), self.dtype)
             if masks[l] is not None:
                 h = np.multiply(h, masks[l], out=_buffer(ws, ("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
                                                           self.dtype))
+            buf = out if l == last and out is not None else _buffer(ws, ("h", l), _matmul_shape(h, W), self.dtype)
             a = _mm(h, W, buf)
             a += v[2 * l + 1]
             h = act.forward(a)
             hs.append(h)
         return hs
+
+    def _masked_input(self, h, mask, l, ws):
+        """Layer ``l``'s masked input ``h * mask``: with a workspace, the product that
+        :meth:`forward` left in it (the pair forward/backward shares ``ws``); else anew."""
+        shape = np.broadcast_shapes(h.shape, mask.shape)
+        if ws is not None and (("drop", l), shape) in ws:
+            return ws[(("drop", l), shape)]
+        return np.multiply(h, mask)
 
     def _check_masks(self, masks):
         if masks is None:
@@ -399,9 +407,7 @@ class MLP:
             dst = g if own else _buffer(ws, ("ga", l), h.shape, self.dtype)
             g = self._acts[l].backward(g, h, dst)
             if params:
-                inp = hs[l] if masks[l] is None else np.multiply(
-                    hs[l], masks[l], out=_buffer(ws, ("drop", l), np.broadcast_shapes(hs[l].shape, masks[l].shape),
-                                                 self.dtype))
+                inp = hs[l] if masks[l] is None else self._masked_input(hs[l], masks[l], l, ws)
                 np.matmul(_swap(inp), g, out=gv[2 * l])
                 # sum over the batch as a product with ones: a BLAS call, faster than a
                 # reduction over the middle axis of a (P, m, d) population array

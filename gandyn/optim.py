@@ -114,9 +114,13 @@ def flush_subnormal(a: np.ndarray, scratch: np.ndarray) -> None:
     a subnormal operand unless flush-to-zero is set (TensorFlow sets it; NumPy
     cannot). ``scratch`` is any buffer of ``a``'s size and itemsize, overwritten.
     Three integer passes: ``e = bits & exponent_mask``, ``e = min(e, 1)``,
-    ``bits *= e``.
+    ``bits *= e``. Arrays of other dtypes (float16, non-native byte order) are left
+    as they are.
     """
-    itype, mask = _EXPONENT[a.dtype]
+    kind = _EXPONENT.get(a.dtype)
+    if kind is None:
+        return
+    itype, mask = kind
     bits, e = a.view(itype), scratch.view(itype)
     np.bitwise_and(bits, mask, out=e)
     np.minimum(e, 1, out=e)

@@ -89,5 +89,25 @@ def test_remembered_views_are_those_of_the_same_array():
         assert c[-1] == -1.0 and np.all(c[:-1] == 7.0)
     P = np.zeros((4, lay.size))
     assert lay.view_list(P)[0].shape == (4, 2, 3)
+    d = np.zeros(lay.size)
+    lay.view_list(d)
+    d.flags.writeable = False  # the same array made read-only: its views follow
+    assert not lay.view_list(d)[0].flags.writeable
+    e = np.zeros(lay.size)
+    lay.view_list(e)
+    e.dtype = np.int64  # reinterpreted in place: views of the new dtype
+    assert lay.view_list(e)[0].dtype == np.int64
     with pytest.raises(ValueError, match="contiguous"):
         lay.view_list(np.zeros((lay.size, 2))[:, 0])
+
+
+def test_layout_pickles_after_use():
+    import pickle
+
+    from gandyn.nn import MLP
+
+    net = MLP((3, 4, 1), ("relu", "identity"))
+    theta = net.init(0)
+    net.forward(theta, np.ones((2, 3)))
+    net2 = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(net2(theta, np.ones((2, 3))), net(theta, np.ones((2, 3))))

@@ -321,3 +321,10 @@ def test_resume_with_new_step_sizes(images, tmp_path):
     np.testing.assert_allclose(sb.step, 0.5 * sa.step, rtol=1e-6)
     mnist.train(b, 12, tmp_path / "b", progress=False, grid_every=0)
     assert mnist.load_checkpoint(tmp_path / "b" / mnist.CHECKPOINT).config.lr_g == 5e-4
+
+
+def test_cli_resume_without_checkpoint_and_bad_evals_fail_before_work(tmp_path):
+    r = _gandyn("train", "--resume", "--out", str(tmp_path / "none"), "--data-dir", str(tmp_path / "nodata"))
+    assert r.returncode == 2 and "no checkpoint" in r.stderr and r.stderr.count("\n") == 1
+    r = _gandyn("plot", "--run", str(tmp_path), "--out", str(tmp_path / "fig"), "--evals", str(tmp_path / "x.json"))
+    assert r.returncode == 2 and "no eval.json" in r.stderr and not (tmp_path / "fig").exists()

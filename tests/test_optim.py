@@ -193,3 +193,14 @@ def test_adam_flushes_decayed_moments():
             assert not np.any((st.m_sum != 0) & (np.abs(st.m_sum) < tiny))
     assert st.m_sum[0] == 0 and st.v_sum[0] > 0  # V decays by b2 = 0.999: still normal
     np.testing.assert_allclose(st.m_sum[1], 1 / (1 - 0.9), rtol=1e-5)  # sum of 0.9^i
+
+
+def test_adam_on_float16_and_byte_swapped_vectors():
+    """The subnormal flush applies to native float32/float64 only; other dtypes keep working."""
+    for dtype in (np.float16, np.dtype(">f8")):
+        x = np.ones(3, dtype=dtype)
+        opt = optim.adam(1e-2)
+        st_ = opt.init(x)
+        for _ in range(2 * optim.FLUSH_EVERY):
+            st_ = opt.update(x, np.ones(3, dtype=dtype), st_)
+        assert np.all(x < 1)

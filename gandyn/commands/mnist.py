@@ -91,7 +91,7 @@ def add_arguments(p):
         "sample": ("draw a grid of samples from a checkpoint", _sample_arguments),
         "eval": ("Parzen LL, Inception score, Frechet distance, mode coverage of 10,000 samples",
                  lambda q: (_checkpoint_arg(q), _no_ema_arg(q), _data_dir(q), evaluation.add_eval_arguments(q))),
-        "classifier": ("train the MNIST classifier used by eval (reproduces the shipped weights)",
+        "classifier": ("train the MNIST classifier used by eval (the shipped weights' recipe)",
                        lambda q: (_data_dir(q), classifier.add_classifier_arguments(q))),
         "plot": ("loss curves and sample grids over time of a training run", _plot_arguments),
     }
@@ -152,6 +152,8 @@ def _train(args) -> int:
     ckpt = out / mnist.CHECKPOINT
     if config is not None and ckpt.exists():
         raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
+    if config is None and not ckpt.is_file():
+        raise ValueError(f"--resume: no checkpoint at {ckpt}")
     images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
     if args.resume:
         tr = mnist.load_checkpoint(ckpt, images)
@@ -219,7 +221,9 @@ def _plot(args) -> int:
     from gandyn.io import ensure_dir
     from gandyn.plotting import mnist as figs
 
-    run_dir, out = Path(args.run), ensure_dir(args.out)
+    run_dir = Path(args.run)
+    evals = _read_evals(args.evals) if args.evals else None  # a bad file fails before any output
+    out = ensure_dir(args.out)
     csv = run_dir / "losses.csv"
     if not csv.is_file():
         raise ValueError(f"no losses.csv in {run_dir}")
@@ -240,10 +244,10 @@ def _plot(args) -> int:
                           out / "losses")
     paths += plotting.save(figs.grids_over_time_figure([(i, figs.read_grid(grids[i])) for i in chosen]),
                            out / "grids_over_time")
-    if args.evals:
+    if evals:
         from gandyn.plotting.evaluation import metrics_over_training_figure
 
-        paths += plotting.save(metrics_over_training_figure(_read_evals(args.evals),
+        paths += plotting.save(metrics_over_training_figure(evals,
                                                             title=f"{run_dir.name}: sample quality over training"),
                                out / "metrics")
     print("wrote " + ", ".join(str(p) for p in paths))
