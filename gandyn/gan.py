@@ -243,6 +243,7 @@ class Run:
             raise ValueError("the GAN has D dropout: pass rng_dropout")
         if self.g_ema and self.theta_g_ema is None:
             self.theta_g_ema = self.theta_g.copy()
+        self._ema_scratch = np.empty_like(self.theta_g) if self.g_ema else None
         if self.k < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {self.k}")
         if self.batch < 1:
@@ -309,6 +310,6 @@ class Run:
         loss_g, gg, _ = gan._g_part(self.theta_g, self.theta_d, hs_g, self._grad_g, ws, self.rng_dropout)
         self.state_g = self.opt_g.update(self.theta_g, gg, self.state_g)
         if self.g_ema:
-            ema_update(self.theta_g_ema, self.theta_g, self.g_ema)
+            ema_update(self.theta_g_ema, self.theta_g, self.g_ema, self._ema_scratch)
         self.it += 1
         return loss_d, loss_g

@@ -155,14 +155,18 @@ def _matmul_shape(a: np.ndarray, b: np.ndarray) -> tuple[int, ...]:
     return np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
 
 
+def _stored(ws: dict | None, key, shape) -> np.ndarray | None:
+    """The workspace array :func:`_buffer` keeps under ``key`` and ``shape``, if any."""
+    return None if ws is None else ws.get((key, shape))
+
+
 def _buffer(ws: dict | None, key, shape, dtype) -> np.ndarray | None:
     """A reusable array from the workspace ``ws`` (None without one)."""
     if ws is None:
         return None
-    key = (key, shape)
-    buf = ws.get(key)
+    buf = _stored(ws, key, shape)
     if buf is None or buf.dtype != dtype:
-        buf = ws[key] = np.empty(shape, dtype=dtype)
+        buf = ws[(key, shape)] = np.empty(shape, dtype=dtype)
     return buf
 
 
@@ -343,10 +347,8 @@ class MLP:
     def _masked_input(self, h, mask, l, ws):
         """Layer ``l``'s masked input ``h * mask``: with a workspace, the product that
         :meth:`forward` left in it (the pair forward/backward shares ``ws``); else anew."""
-        shape = np.broadcast_shapes(h.shape, mask.shape)
-        if ws is not None and (("drop", l), shape) in ws:
-            return ws[(("drop", l), shape)]
-        return np.multiply(h, mask)
+        left = _stored(ws, ("drop", l), np.broadcast_shapes(h.shape, mask.shape))
+        return left if left is not None else np.multiply(h, mask)
 
     def _check_masks(self, masks):
         if masks is None:

@@ -230,15 +230,15 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
                      {"lr": lr, "b1": b1, "b2": b2, "eps": eps, "eps_hat": eps_hat, "flush_every": flush_every})
 
 
-def ema_update(avg: np.ndarray, theta: np.ndarray, decay: float) -> None:
+def ema_update(avg: np.ndarray, theta: np.ndarray, decay: float, scratch: np.ndarray | None = None) -> None:
     """Exponential moving average of the iterates, in place:
     ``avg <- decay avg + (1 - decay) theta``, written ``avg += (1-decay)(theta - avg)``
     (Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN
     Training", ICLR, Section 3, EMA; an extension of Polyak & Juditsky 1992's
     averaging). The averaged generator is the one sampled; training goes on
-    with ``theta``."""
+    with ``theta``. ``scratch`` (like ``avg``) saves a temporary array."""
     _unit("decay", decay)
-    d = np.subtract(theta, avg)
+    d = np.subtract(theta, avg, out=scratch)
     d *= 1 - decay
     avg += d
 
