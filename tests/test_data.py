@@ -13,7 +13,7 @@ import pytest
 from gandyn import data
 from gandyn.data import IdxFile, load_mnist, parse_idx, read_idx
 
-SHARED = Path(__file__).parents[2] / "shared/data/mnist"
+from _mnist_dir import HAVE_MNIST, SHARED
 N = 12
 
 
@@ -294,7 +294,7 @@ def test_download_disabled(isolated, files):
 # --- the real files
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real MNIST not present at {SHARED}")
+@pytest.mark.skipif(not HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
 def test_real_mnist(isolated):
     x, y = load_mnist("test", SHARED, download=False)
     assert x.shape == (10000, 784) and y.shape == (10000,)
@@ -303,7 +303,7 @@ def test_real_mnist(isolated):
     assert np.bincount(y, minlength=10).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real MNIST not present at {SHARED}")
+@pytest.mark.skipif(not HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
 def test_real_mnist_raw_copy(isolated):
     """A decompressed copy passes the raw digests recorded in gandyn.data.FILES."""
     d = isolated / "raw"

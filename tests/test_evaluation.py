@@ -74,7 +74,12 @@ def test_rng_only_reorders_the_inception_splits(fake, patched):
     shuffled = samples[np.random.default_rng(5).permutation(30)]
     c = E.evaluate_samples(shuffled, progress=False, classifier=clf)
     assert a["parzen"]["mean"] == b["parzen"]["mean"]
-    assert b["inception_score"]["mean"] == pytest.approx(c["inception_score"]["mean"], rel=1e-12)
+    # The float32 classifier sees the rows in another order, and a GEMM's rounding depends on
+    # the BLAS kernel and on the row blocking, so the probabilities agree only to float32
+    # precision; a different split would move the score by far more (about 1e-2 here).
+    assert b["inception_score"]["mean"] == pytest.approx(c["inception_score"]["mean"], rel=1e-5)
+    d = E.evaluate_samples(samples, progress=False, classifier=clf, rng=6)
+    assert abs(d["inception_score"]["mean"] - b["inception_score"]["mean"]) > 1e-3 * b["inception_score"]["mean"]
     assert a["fid"]["value"] == pytest.approx(b["fid"]["value"], rel=1e-9)
 
 

@@ -14,7 +14,7 @@ import pytest
 from gandyn import mnist
 from gandyn.mnist import EpochSampler, MnistConfig
 
-SHARED = Path(__file__).parents[2] / "shared/data/mnist"
+from _mnist_dir import HAVE_MNIST, SHARED
 SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
 
 
@@ -222,7 +222,7 @@ def _gandyn(*args, **kw):
     return subprocess.run([sys.executable, "-m", "gandyn", "mnist", *args], capture_output=True, text=True, **kw)
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real MNIST not present at {SHARED}")
+@pytest.mark.skipif(not HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
 def test_cli_kill_and_resume_equals_uninterrupted(tmp_path):
     """The real command on real MNIST (a small model): Ctrl-C mid-run, --resume, compare."""
     small = ["--z-dim", "10", "--g-hidden", "16", "--d-hidden", "16", "--batch", "32",
@@ -248,7 +248,7 @@ def test_cli_kill_and_resume_equals_uninterrupted(tmp_path):
     _same(a, b)
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"real MNIST not present at {SHARED}")
+@pytest.mark.skipif(not HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
 def test_cli_sample(tmp_path, images):
     tr = mnist.new_trainer(MnistConfig(**SMALL), images)
     mnist.save_checkpoint(tmp_path / "c.npz", tr)
