@@ -8,8 +8,8 @@ One model-step is one iteration of Algorithm 1 for one model: a D step on a
 fresh data minibatch and fresh noise, then a G step on fresh noise (random
 draws included on every side).
 
-- ``population``: :class:`gandyn.gan1d.Trainer` with P seeds (theta (P, n));
-- ``loop``: the same P models as P single-model :class:`gandyn.gan.Run` objects
+- ``population``: :class:`gandyn.experiments.gan1d.Trainer` with P seeds (theta (P, n));
+- ``loop``: the same P models as P single-model :class:`gandyn.engine.gan.Run` objects
   (theta (n,)), stepped one after the other in a Python loop;
 - ``torch``: the same networks as stacked parameter tensors (P, ., .), forward
   with ``torch.baddbmm``, gradients by autograd (the models are independent,
@@ -30,8 +30,8 @@ import time
 
 import numpy as np
 
-from gandyn.gan import Run
-from gandyn.gan1d import Setup, Trainer
+from gandyn.engine.gan import Run
+from gandyn.experiments.gan1d import Setup, Trainer
 from gandyn.rng import streams
 
 H, MB = 16, 64
@@ -45,7 +45,7 @@ def population_block(P, seed=0):
 
 
 def loop_block(P, seed=0):
-    """The engine's own single-model loop, :class:`gandyn.gan.Run`, once per model."""
+    """The engine's own single-model loop, :class:`gandyn.engine.gan.Run`, once per model."""
     setup = Setup(dtype=np.float32)
     gan, data = setup.gan, setup.data
     lrs = np.geomspace(1e-4, 1e-2, P)

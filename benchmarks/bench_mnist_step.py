@@ -12,7 +12,7 @@ thousand iterations, where D is confident, many of its gradients are zero and
 Adam's moments decay towards subnormal numbers (which gandyn flushes, TensorFlow
 and PyTorch-with-flush-denormal never form); ``--warmup 200`` times the start.
 
-- gandyn: ``gandyn.mnist`` (the code ``gandyn mnist train`` runs: the engine's
+- gandyn: ``gandyn.experiments.mnist`` (the code ``gandyn mnist train`` runs: the engine's
   Algorithm 1 step, the epoch sampler and the NaN guard).
 - tf graph: the talk's code (wiseodd/generative-models, GAN/vanilla_gan/gan_tensorflow.py)
   under ``tensorflow.compat.v1``: placeholders, ``sess.run`` of each solver with a
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gandyn import mnist
+from gandyn.experiments import mnist
 from gandyn.data import load_mnist
 
 MB, Z_DIM, H, X_DIM = 128, 100, 128, 784
@@ -66,7 +66,7 @@ def gandyn_runner(images, seed=0):
             loss_d, loss_g = run.step()
             if mnist._finite(tr, float(loss_d), float(loss_g)) is not None:
                 raise FloatingPointError("gandyn diverged")
-    return block, "gandyn (gandyn.mnist)"
+    return block, "gandyn (gandyn.experiments.mnist)"
 
 
 def tf_runner(images, seed=0):

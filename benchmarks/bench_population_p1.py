@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from gandyn import optim
-from gandyn.gan import GAN, Run
-from gandyn.nn import MLP
+from gandyn.engine import optim
+from gandyn.engine.gan import GAN, Run
+from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 
 CASES = {

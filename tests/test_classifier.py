@@ -10,7 +10,8 @@ import pytest
 from autograd import grad
 from hypothesis import given, strategies as st
 
-from gandyn import classifier as C
+from gandyn.cli import mnist as cli_mnist
+from gandyn.metrics import classifier as C
 from gandyn import metrics
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
@@ -139,10 +140,10 @@ def test_run_classifier_hook_writes_weights(tmp_path, monkeypatch, capsys):
     splits = {"train": _blobs(rng, 300), "test": _blobs(rng, 100)}
     monkeypatch.setattr(gandyn.data, "load_mnist", lambda split, **kw: splits[split])
     p = argparse.ArgumentParser()
-    C.add_classifier_arguments(p)
+    cli_mnist.add_classifier_arguments(p)
     args = p.parse_args(["--epochs", "2", "--hidden", "16", "--max-shift", "1"])
     args.seed, args.out, args.quiet = 0, str(tmp_path), True
-    assert C.run_classifier(args) == 0
+    assert cli_mnist.run_classifier(args) == 0
     clf = C.load_classifier(tmp_path / "mnist_classifier.npz")
     info = json.loads((tmp_path / "classifier.json").read_text())
     assert clf.meta["test_accuracy"] == info["test_accuracy"] == clf.accuracy(*splits["test"])
@@ -155,7 +156,7 @@ def test_run_classifier_hook_writes_weights(tmp_path, monkeypatch, capsys):
 
 def test_shipped_weights_are_small_and_load():
     clf = C.load_classifier()
-    path = Path(C.__file__).parent / C.DEFAULT_PATH
+    path = Path(C.__file__).parents[1] / C.DEFAULT_PATH
     assert path.stat().st_size < 1_000_000
     assert clf.net.sizes == (784, 256, 256, 10)
     assert clf.meta["test_accuracy"] >= 0.98

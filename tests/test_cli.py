@@ -11,7 +11,7 @@ def _gandyn(*args, **kw):
 
 
 def test_import_gandyn_does_not_import_matplotlib():
-    code = "import sys, gandyn; gandyn.nn; gandyn.gan; gandyn.optim; assert 'matplotlib' not in sys.modules"
+    code = "import sys, gandyn; gandyn.engine.nn; gandyn.engine.gan; gandyn.engine.optim; assert 'matplotlib' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 from scipy.special import expit
 
-from gandyn import dynamics as dy
+from gandyn.games import dynamics as dy
 from gandyn import games
 
 Z0 = np.zeros(2)
@@ -95,7 +95,7 @@ def test_regularisers_make_dirac_gan_converge():
     z0 = np.array([1.0, 1.0])
     plain = dy.trajectory(dy.simgd(), games.dirac_gan(), z0, 0.2, 300)
     assert np.linalg.norm(plain[-1]) > np.linalg.norm(z0)  # M18 Lemma 2.3: spirals out
-    for g in (games.dirac_gan(r1=0.3), games.dirac_gan(noise_std=1.0), games.consensus(games.dirac_gan(), 1.0)):
+    for g in (games.dirac_gan(r1=0.3), games.dirac_gan(noise_std=1.0), games.consensus_game(games.dirac_gan(), 1.0)):
         tr = dy.trajectory(dy.simgd(), g, z0, 0.2, 300)
         assert np.linalg.norm(tr[-1]) < 1e-2
 

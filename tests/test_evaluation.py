@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from gandyn import classifier as C
-from gandyn import evaluation as E
+from gandyn.metrics import classifier as C
+from gandyn.cli import mnist as cli_mnist
+from gandyn.experiments import evaluation as E
 from gandyn import metrics
 
 
@@ -107,12 +108,12 @@ def test_run_eval_hook_writes_json_and_figures(fake, patched, tmp_path, capsys):
     clf = fake[3]
     path = C.save_classifier(tmp_path / "clf.npz", clf)
     p = argparse.ArgumentParser()
-    E.add_eval_arguments(p)
+    cli_mnist.add_eval_arguments(p)
     args = p.parse_args(["--classifier", str(path), "--ceilings"])
     assert args.samples == E.N_SAMPLES
     args.out, args.quiet = str(tmp_path / "out"), True
     samples = np.random.default_rng(3).random((20, 784)).astype(np.float32)
-    res = E.run_eval(args, samples)
+    res = cli_mnist.run_eval(args, samples)
     out = tmp_path / "out"
     assert json.loads((out / "eval.json").read_text()) == json.loads(json.dumps(res))
     assert set(res) == {"samples", "ceilings"}

@@ -6,9 +6,9 @@ from hypothesis import given, settings, strategies as st
 from scipy.special import expit
 
 from gandyn import games
-from gandyn.gan import GAN
-from gandyn.nn import MLP
-from gandyn.traced import mlp_forward
+from gandyn.engine.gan import GAN
+from gandyn.engine.nn import MLP
+from gandyn.games.traced import mlp_forward
 
 C, F2 = games.C_DIRAC, games.F2_DIRAC
 Z0 = np.zeros(2)
@@ -53,7 +53,7 @@ def test_dirac_gradient_penalty_eigenvalues(kind, gamma):
 @pytest.mark.parametrize("gamma", [0.1, 0.3, 1.0, 3.0])
 def test_dirac_consensus_eigenvalues(gamma):
     # M18 Sec. 3 / Mescheder et al. 2017: -gamma c^2 +- i c in the ascent convention
-    lam = np.linalg.eigvals(games.consensus(games.dirac_gan(), gamma).jacobian(Z0))
+    lam = np.linalg.eigvals(games.consensus_game(games.dirac_gan(), gamma).jacobian(Z0))
     _same_set(-lam, [-gamma * C ** 2 + 1j * C, -gamma * C ** 2 - 1j * C])
 
 
@@ -173,7 +173,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="g_loss"):
         games.gan_game(None, None, 1, 1, np.zeros((1, 1)), np.zeros((1, 1)), g_loss="wasserstein")
     with pytest.raises(ValueError, match="gamma"):
-        games.consensus(g, -1.0)
+        games.consensus_game(g, -1.0)
     with pytest.raises(ValueError, match="w_real"):
         games.gan_game(None, None, 1, 1, np.zeros((2, 1)), np.zeros((1, 1)), w_real=[0.2, 0.2])
     with pytest.raises(ValueError, match="player"):

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gandyn import game_study as gs
-from gandyn import games, nash
+from gandyn.experiments import game_study as gs
+from gandyn import games
+from gandyn.games import nash
 from gandyn.cli import main
 
 Z0 = np.zeros(2)
@@ -30,7 +31,7 @@ def test_regularised_dirac_is_stable_but_still_not_nash():
 
 def test_consensus_makes_the_dirac_equilibrium_nash_of_the_modified_game():
     # each cost gains gamma |omega|^2 / 2, so H_GG = gamma (J^T J)_GG = gamma c^2 at the equilibrium
-    v = nash.classify(games.consensus(games.dirac_gan(), 0.3), Z0)
+    v = nash.classify(games.consensus_game(games.dirac_gan(), 0.3), Z0)
     assert v.critical and v.stable and v.nash
     np.testing.assert_allclose(v.eig_g, [0.3 * games.C_DIRAC ** 2], atol=1e-12)
 
@@ -88,8 +89,8 @@ def test_zero_sum_differential_nash_is_stable(entries, a, d):
 
 
 def test_arpack_classification_matches_dense_on_a_small_mlp_gan():
-    from gandyn.gan import GAN
-    from gandyn.nn import MLP
+    from gandyn.engine.gan import GAN
+    from gandyn.engine.nn import MLP
 
     gan = GAN(MLP((1, 6, 1), ("tanh", "identity")), MLP((1, 8, 1), ("tanh", "identity")), latent="normal")
     rng = np.random.default_rng(3)

@@ -4,9 +4,9 @@ from autograd import grad
 from hypothesis import given, strategies as st
 
 import _reference as ref
-from gandyn import optim
-from gandyn.gan import GAN, Run
-from gandyn.nn import MLP, dropout_masks
+from gandyn.engine import optim
+from gandyn.engine.gan import GAN, Run
+from gandyn.engine.nn import MLP, dropout_masks
 from gandyn.rng import stream, streams
 
 
@@ -230,7 +230,7 @@ def test_population_run_equals_separate_runs():
 
 def test_training_moves_generator_toward_data():
     """A 1-D GAN fit: N(4, 0.5^2) from U(-1, 1); the generator mean must travel from ~0 to ~4."""
-    from gandyn.demo import run_demo
+    from gandyn.experiments.demo import run_demo
     res = run_demo(seed=0, steps=1000, progress=False, n_eval=5000)
     assert abs(res["samples"].mean() - 4.0) < 0.5
     assert np.all(np.isfinite(res["loss_d"])) and np.all(np.isfinite(res["loss_g"]))
@@ -265,7 +265,7 @@ def test_bad_gan_configurations():
 @pytest.mark.parametrize("latent", ["uniform", "normal"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_latent_into_a_buffer_draws_the_same_values(latent, dtype):
-    from gandyn.gan import sample_latent
+    from gandyn.engine.gan import sample_latent
 
     a = sample_latent(np.random.default_rng(4), (5, 3), latent, dtype)
     buf = np.empty((10, 3), dtype)

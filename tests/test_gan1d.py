@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from gandyn import cli, history
-from gandyn.density import generator_density
-from gandyn.distributions import Mixture, Normal, Uniform
-from gandyn.gan import Run
-from gandyn.gan1d import (BLOCK, Setup, Trainer, binned_jsd, parse_data, pick_panels, record_run,
+from gandyn.theory.density import generator_density
+from gandyn.theory.distributions import Mixture, Normal, Uniform
+from gandyn.engine.gan import Run
+from gandyn.experiments.gan1d import (BLOCK, Setup, Trainer, binned_jsd, parse_data, pick_panels, record_run,
                           replace_setup, sweep, sweep_rows)
-from gandyn.nn import MLP
+from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 from gandyn.theory import LOG2, jsd_grid
 
@@ -46,7 +46,7 @@ def test_population_equals_separate_runs(kw):
 
 
 def test_trainer_is_algorithm_1_of_the_engine():
-    """For normal data the block-drawn minibatches are the numbers gandyn.gan.Run draws
+    """For normal data the block-drawn minibatches are the numbers gandyn.engine.gan.Run draws
     one at a time, so one Trainer run and one Run agree bit for bit."""
     setup = Setup(hidden_g=6, hidden_d=5, batch=16, k=2, optimizer="momentum")
     tr = Trainer(setup, 3, 1e-2, 2e-2)

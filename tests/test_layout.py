@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from gandyn.layout import Layout
-from gandyn.nn import MLP
+from gandyn.engine.layout import Layout
+from gandyn.engine.nn import MLP
 
 shapes = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=6)
 
@@ -104,7 +104,7 @@ def test_remembered_views_are_those_of_the_same_array():
 def test_layout_pickles_after_use():
     import pickle
 
-    from gandyn.nn import MLP
+    from gandyn.engine.nn import MLP
 
     net = MLP((3, 4, 1), ("relu", "identity"))
     theta = net.init(0)

@@ -4,7 +4,7 @@ from autograd import grad
 from hypothesis import given, strategies as st
 
 import _reference as ref
-from gandyn import losses
+from gandyn.engine import losses
 
 big = st.floats(-1e4, 1e4)
 logit_lists = st.lists(big, min_size=1, max_size=20)

@@ -268,6 +268,6 @@ def test_sq_distances_are_exact_zero_or_positive():
 def test_sqrtm_is_scipys():
     # the helper is scipy's sqrtm plus a residual: check the residual is the documented one
     a = np.array([[4.0, 1.0], [1.0, 3.0]])
-    root, err = metrics._sqrtm(a)
+    root, err = metrics.scores._sqrtm(a)
     np.testing.assert_allclose(root, linalg.sqrtm(a))
     assert err < 1e-12

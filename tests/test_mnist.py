@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gandyn import mnist
-from gandyn.mnist import EpochSampler, MnistConfig
+from gandyn.experiments import mnist
+from gandyn.experiments.mnist import EpochSampler, MnistConfig
 
 from _mnist_dir import HAVE_MNIST, SHARED
 SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
@@ -148,7 +148,7 @@ def test_format_1_checkpoint_is_upgraded(images, tmp_path):
         arrays = {k: z[k] for k in z.files}
     meta = json.loads(str(arrays.pop("meta")))
     assert meta["format"] == mnist.FORMAT
-    meta["format"] = "gandyn.mnist/1"
+    meta["format"] = "gandyn.experiments.mnist/1"
     for who in ("opt_g", "opt_d"):
         arrays[f"{who}/m"] = arrays.pop(f"{who}/m_sum") * np.float32(0.1)
         arrays[f"{who}/v"] = arrays.pop(f"{who}/v_sum") * np.float32(0.001)

@@ -5,7 +5,7 @@ from autograd import grad
 from hypothesis import given, strategies as st
 
 import _reference as ref
-from gandyn.nn import ACTIVATIONS, MLP, dropout_masks
+from gandyn.engine.nn import ACTIVATIONS, MLP, dropout_masks
 
 sizes = st.lists(st.integers(1, 8), min_size=2, max_size=4)
 seeds = st.integers(0, 2**32 - 1)

@@ -3,7 +3,7 @@ import pytest
 from autograd.misc.optimizers import adam as ag_adam
 from hypothesis import given, strategies as st
 
-from gandyn import optim
+from gandyn.engine import optim
 
 A = np.array([[3.0, 0.5], [0.5, 1.0]])
 x_quad = np.array([1.0, -2.0])

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from gandyn import theory as T
-from gandyn.density import bandwidth, generator_density, kde
-from gandyn.distributions import Mixture, Normal, Uniform
-from gandyn.nn import MLP
+from gandyn.theory.density import bandwidth, generator_density, kde
+from gandyn.theory.distributions import Mixture, Normal, Uniform
+from gandyn.engine.nn import MLP
 
 
 def kl_normal(p, q):

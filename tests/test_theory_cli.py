@@ -6,9 +6,9 @@ import sys
 import numpy as np
 
 from gandyn import theory as T
-from gandyn import theory_check as tc
-from gandyn.discriminator import fit_discriminator
-from gandyn.distributions import Normal
+from gandyn.experiments import theory_check as tc
+from gandyn.theory.optimal_d import fit_discriminator
+from gandyn.theory.distributions import Normal
 
 
 def test_fit_discriminator_approaches_d_star_and_stops_on_a_plateau():

@@ -1,4 +1,4 @@
-"""Figures of the sample-quality evaluation (:mod:`gandyn.evaluation`): mode coverage and
+"""Figures of the sample-quality evaluation (:mod:`gandyn.experiments.evaluation`): mode coverage and
 the Parzen window-width cross-validation curve."""
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Figures of game dynamics: Dirac-GAN trajectories and vector fields, spectra of
 the game Jacobian with the stability disc, the largest stable step against the
 regularisation weight, and the own-Hessian blocks at GAN equilibria. Each
-function takes the results of :mod:`gandyn.game_study` and returns a figure."""
+function takes the results of :mod:`gandyn.experiments.game_study` and returns a figure."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Figures of the 1D GAN (:mod:`gandyn.gan1d`): Figure 1 of Goodfellow et al. 2014 from a
+"""Figures of the 1D GAN (:mod:`gandyn.experiments.gan1d`): Figure 1 of Goodfellow et al. 2014 from a
 real history, the JSD and C(G) curves, the animation, and the sweep's convergence map.
 
 Colours as in the paper's Figure 1 (:data:`gandyn.plotting.DATA_STYLE` etc.):
@@ -59,7 +59,7 @@ def _panel(ax, arrays, r, ymax, xlim, letter=None):
 
 def figure1(arrays: dict, panels: dict):
     """Figure 1 (a)-(d) of Goodfellow et al. 2014 drawn from a real training history
-    (``panels`` from :func:`gandyn.gan1d.pick_panels`)."""
+    (``panels`` from :func:`gandyn.experiments.gan1d.pick_panels`)."""
     xlim = _xlim(arrays)
     ymax = 1.1 * max(float(arrays["p_data"].max()), *(float(arrays["p_g"][r].max()) for r in panels.values()))
     ymax = min(ymax, 2.5 * float(arrays["p_data"].max()))

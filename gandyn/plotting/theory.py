@@ -1,5 +1,5 @@
 """Figures of the optimal-discriminator theory (Goodfellow et al. 2014, Prop. 1, Thm. 1).
-Each function takes the records of :mod:`gandyn.theory_check` and returns a figure."""
+Each function takes the records of :mod:`gandyn.experiments.theory_check` and returns a figure."""
 from __future__ import annotations
 
 import numpy as np

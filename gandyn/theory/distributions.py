@@ -283,7 +283,7 @@ class Mixture(Distribution):
         if not comps:
             raise ValueError("components must hold at least one distribution")
         if not all(isinstance(c, Distribution) for c in comps):
-            raise ValueError("components must all be gandyn.distributions.Distribution objects")
+            raise ValueError("components must all be gandyn.theory.distributions.Distribution objects")
         dims = {c.dim for c in comps}
         if len(dims) != 1:
             raise ValueError(f"components must all have the same dimension, got {sorted(dims)}")

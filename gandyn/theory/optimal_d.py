@@ -3,7 +3,7 @@
 This is the inner loop of Algorithm 1 (Goodfellow et al. 2014) run to convergence
 with G held fixed: every step draws a fresh minibatch of data and of generator
 samples and takes one Adam step on D's cross-entropy ``-V(D, G)``
-(:func:`gandyn.losses.d_loss`), with the engine's hand-written backward pass.
+(:func:`gandyn.engine.losses.d_loss`), with the engine's hand-written backward pass.
 By Proposition 1 the result approaches ``D*(x) = p_data/(p_data + p_g)``.
 
 What makes it converge to D* closely (measured in ``gandyn theory``, part b):
@@ -26,8 +26,9 @@ from typing import Callable, NamedTuple
 import numpy as np
 from tqdm.auto import tqdm
 
-from gandyn import losses, optim
-from gandyn.nn import MLP
+from gandyn.engine import losses
+from gandyn.engine import optim
+from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 
 __all__ = ["FittedDiscriminator", "fit_discriminator"]

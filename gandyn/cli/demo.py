@@ -16,7 +16,7 @@ def add_arguments(p):
 
 def run(args) -> int:
     from gandyn import plotting
-    from gandyn.demo import run_demo
+    from gandyn.experiments.demo import run_demo
     from gandyn.io import ensure_dir
 
     out = ensure_dir(args.out)

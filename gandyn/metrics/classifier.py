@@ -1,9 +1,9 @@
 """An MNIST digit classifier trained by gandyn's own engine, for classifier-based sample
-metrics (Inception score, Frechet distance, mode coverage; see :mod:`gandyn.evaluation`).
+metrics (Inception score, Frechet distance, mode coverage; see :mod:`gandyn.experiments.evaluation`).
 
-The network is a :class:`gandyn.nn.MLP` ``784-256(ReLU)-256(ReLU)-10`` whose output is
+The network is a :class:`gandyn.engine.nn.MLP` ``784-256(ReLU)-256(ReLU)-10`` whose output is
 logits; the loss is the softmax cross-entropy written here with its gradient; the optimizer
-is :func:`gandyn.optim.adam`. Training images are shifted at random by up to two pixels
+is :func:`gandyn.engine.optim.adam`. Training images are shifted at random by up to two pixels
 each way (the "distortions" that improve MLPs on MNIST, LeCun, Bottou, Bengio & Haffner
 1998, Section III.C; Simard, Steinkraus & Platt 2003).
 
@@ -12,7 +12,7 @@ flat vector of 269,322 parameters, 0.5 MB) and computed with in float32; the rep
 accuracy is that of the stored float16 weights. They were made by
 :func:`train_classifier` with its defaults and ``rng = gandyn.rng.stream(0,
 "classifier")`` (commit a4f2d7d), which is what ``gandyn mnist classifier --seed 0``
-(:func:`run_classifier`) runs. Later engine changes altered the rounding of the
+(``gandyn mnist classifier``) runs. Later engine changes altered the rounding of the
 forward and backward passes, so the command now trains a classifier of the same
 quality (98.51% test accuracy, measured at commit 50c4d78 and later) with other
 bits; the shipped file stays the reference all documented scores use.
@@ -30,7 +30,7 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 
 from gandyn.io import atomic_path
-from gandyn.nn import MLP
+from gandyn.engine.nn import MLP
 from gandyn.rng import as_rng
 
 __all__ = [
@@ -152,7 +152,7 @@ def train_classifier(images, labels, rng=None, *, hidden=(256, 256), epochs: int
     Each epoch visits the images in a new random order; each minibatch is shifted at
     random (:func:`shift_images`); the step size decays geometrically from ``lr`` in the
     first epoch to ``lr_final`` in the last. The optimizer state persists across epochs
-    (only its step size changes; :func:`gandyn.optim.adam`'s state does not depend on it).
+    (only its step size changes; :func:`gandyn.engine.optim.adam`'s state does not depend on it).
 
     Parameters
     ----------
@@ -167,7 +167,7 @@ def train_classifier(images, labels, rng=None, *, hidden=(256, 256), epochs: int
     """
     from tqdm.auto import tqdm
 
-    from gandyn import optim
+    from gandyn.engine import optim
 
     x_all = np.asarray(images)
     y_all = np.asarray(labels).astype(np.intp)
@@ -256,54 +256,3 @@ def load_classifier(path=None) -> Classifier:
     if theta.shape != (net.n_params,):
         raise ValueError(f"{path}: {theta.shape[0]} parameters, architecture needs {net.n_params}")
     return Classifier(net, theta, meta)
-
-
-# --- command-line hooks (wired into ``gandyn mnist classifier``)
-
-
-def add_classifier_arguments(p) -> None:
-    """Options of the command that trains the classifier (the defaults and ``--seed 0``
-    are the recipe of the shipped weights; see the module docstring)."""
-    from gandyn.cli import nonneg_int, positive_float, positive_int
-
-    p.add_argument("--epochs", type=positive_int, default=20, help="passes over the training images (default: 20)")
-    p.add_argument("--batch", type=positive_int, default=128, help="minibatch size (default: 128)")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam step size in the first epoch (default: 1e-3)")
-    p.add_argument("--lr-final", type=positive_float, default=1e-5,
-                   help="step size in the last epoch, geometric decay in between (default: 1e-5)")
-    p.add_argument("--hidden", type=positive_int, nargs="+", default=[256, 256],
-                   help="hidden layer widths (default: 256 256)")
-    p.add_argument("--max-shift", type=nonneg_int, default=2,
-                   help="random translation of training images, in pixels (default: 2)")
-
-
-def run_classifier(args) -> int:
-    """Train the classifier on the 60,000 MNIST training images, measure its test accuracy
-    with the float16 weights as stored, and write ``mnist_classifier.npz`` (and
-    ``classifier.json``) to ``args.out``. Copy the file to ``gandyn/resources/`` to ship it."""
-    import time
-
-    from gandyn.data import load_mnist
-    from gandyn.io import ensure_dir, write_json
-    from gandyn.rng import stream
-
-    out = ensure_dir(args.out)
-    data_dir = getattr(args, "data_dir", None)
-    progress = not args.quiet
-    x, y = load_mnist("train", data_dir=data_dir, progress=progress)
-    xt, yt = load_mnist("test", data_dir=data_dir, progress=progress)
-    t0 = time.perf_counter()
-    clf = train_classifier(x, y, stream(args.seed, "classifier"), hidden=tuple(args.hidden),
-                           epochs=args.epochs, batch=args.batch, lr=args.lr, lr_final=args.lr_final,
-                           max_shift=args.max_shift, progress=progress)
-    seconds = time.perf_counter() - t0
-    path = out / "mnist_classifier.npz"
-    save_classifier(path, clf, seed=int(args.seed), seconds=round(seconds, 1))
-    stored = load_classifier(path)  # float16 round trip: measure what is shipped
-    acc = stored.accuracy(xt, yt)
-    save_classifier(path, stored, seed=int(args.seed), seconds=round(seconds, 1), test_accuracy=acc)
-    size = path.stat().st_size
-    write_json(out / "classifier.json", {**load_classifier(path).meta, "file": str(path), "bytes": size})
-    print(f"test accuracy {acc:.4f} ({stored.net.n_params} parameters, float16, {size / 1e6:.2f} MB, "
-          f"{seconds:.0f} s); wrote {path}")
-    return 0

@@ -27,7 +27,7 @@ def _data_dir(p):
 
 
 def _train_arguments(p):
-    from gandyn.mnist import MnistConfig
+    from gandyn.experiments.mnist import MnistConfig
 
     c = MnistConfig()
     p.add_argument("--iters", type=positive_int, default=100_000,
@@ -84,15 +84,13 @@ def _checkpoint_arg(p):
 def add_arguments(p):
     sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     sub.required = True
-    from gandyn import classifier, evaluation
-
     specs = {
         "train": ("train the GAN (the talk's config by default)", _train_arguments),
         "sample": ("draw a grid of samples from a checkpoint", _sample_arguments),
         "eval": ("Parzen LL, Inception score, Frechet distance, mode coverage of 10,000 samples",
-                 lambda q: (_checkpoint_arg(q), _no_ema_arg(q), _data_dir(q), evaluation.add_eval_arguments(q))),
+                 lambda q: (_checkpoint_arg(q), _no_ema_arg(q), _data_dir(q), add_eval_arguments(q))),
         "classifier": ("train the MNIST classifier used by eval (the shipped weights' recipe)",
-                       lambda q: (_data_dir(q), classifier.add_classifier_arguments(q))),
+                       lambda q: (_data_dir(q), add_classifier_arguments(q))),
         "plot": ("loss curves and sample grids over time of a training run", _plot_arguments),
     }
     for name in ACTIONS:
@@ -130,7 +128,7 @@ def run(args) -> int:
 
 
 def _config(args):
-    from gandyn.mnist import MnistConfig
+    from gandyn.experiments.mnist import MnistConfig
 
     lr = args.lr if args.lr is not None else 1e-3
     return MnistConfig(seed=args.seed, z_dim=args.z_dim, g_hidden=tuple(args.g_hidden),
@@ -142,7 +140,7 @@ def _config(args):
 
 
 def _train(args) -> int:
-    from gandyn import mnist
+    from gandyn.experiments import mnist
     from gandyn.data import load_mnist
     from gandyn.io import ensure_dir, write_json
     from gandyn.plotting.mnist import save_grid
@@ -178,7 +176,8 @@ def _train(args) -> int:
 
 
 def _sample(args) -> int:
-    from gandyn import mnist, plotting
+    from gandyn import plotting
+    from gandyn.experiments import mnist
     from gandyn.io import ensure_dir
     from gandyn.plotting.mnist import grid_figure
     from gandyn.rng import stream
@@ -192,8 +191,7 @@ def _sample(args) -> int:
 
 
 def _eval(args) -> int:
-    from gandyn import mnist
-    from gandyn.evaluation import run_eval
+    from gandyn.experiments import mnist
     from gandyn.rng import stream
 
     if args.samples < 10:
@@ -207,8 +205,6 @@ def _eval(args) -> int:
 
 
 def _classifier(args) -> int:
-    from gandyn.classifier import run_classifier
-
     return run_classifier(args)
 
 
@@ -279,3 +275,93 @@ def _read_evals(paths) -> dict:
             label = f"{Path(r.get('checkpoint', '')).parent.name}: {label}"
         series.setdefault(label, []).append(r)
     return series
+
+
+# --- the evaluation's and the classifier's options and runs
+
+
+def add_eval_arguments(p) -> None:
+    from gandyn.experiments import evaluation
+
+    """Options of ``gandyn mnist eval`` owned by the evaluation."""
+    p.add_argument("--samples", type=positive_int, default=evaluation.N_SAMPLES,
+                   help=f"generated samples to score (default: {evaluation.N_SAMPLES}, as Goodfellow et al. 2014)")
+    p.add_argument("--classifier", metavar="NPZ", default=None,
+                   help="classifier weights for IS/FID/modes (default: the ones shipped with gandyn)")
+    p.add_argument("--ceilings", action="store_true",
+                   help="also score real images in place of samples (the ceiling)")
+
+
+def run_eval(args, samples, meta: dict | None = None) -> dict:
+    """Score ``samples`` with the options of :func:`add_eval_arguments` (plus the common
+    ``--out``, ``--quiet``, ``--seed`` and, if the command has it, ``--data-dir``); write
+    ``eval.json``, ``modes.png/.pdf`` and ``parzen_sigma.png/.pdf`` to ``args.out``; print a
+    summary. Returns the result dict (``{**meta, "samples": ..., "ceilings": ...}``)."""
+    from gandyn import plotting
+    from gandyn.experiments.evaluation import evaluate_samples, real_ceilings, summary
+    from gandyn.metrics.classifier import load_classifier
+    from gandyn.io import ensure_dir, write_json
+    from gandyn.plotting import evaluation as figs
+
+    out = ensure_dir(args.out)
+    data_dir = getattr(args, "data_dir", None)
+    progress = not args.quiet
+    clf = load_classifier(args.classifier)
+    result = {**(meta or {}),
+              "samples": evaluate_samples(samples, data_dir=data_dir, progress=progress, classifier=clf)}
+    print(summary(result["samples"]))
+    if args.ceilings:
+        result["ceilings"] = real_ceilings(data_dir=data_dir, progress=progress, classifier=clf)
+        print("ceiling (real images):\n" + summary(result["ceilings"]))
+    write_json(out / "eval.json", result)
+    ref = result.get("ceilings", {}).get("modes", {}).get("fractions")
+    plotting.save(figs.mode_coverage_figure(result["samples"]["modes"], reference=ref), out / "modes")
+    plotting.save(figs.parzen_sigma_figure(result["samples"]["parzen"]), out / "parzen_sigma")
+    return result
+
+
+def add_classifier_arguments(p) -> None:
+    """Options of the command that trains the classifier (the defaults and ``--seed 0``
+    are the recipe of the shipped weights; see the module docstring)."""
+    p.add_argument("--epochs", type=positive_int, default=20, help="passes over the training images (default: 20)")
+    p.add_argument("--batch", type=positive_int, default=128, help="minibatch size (default: 128)")
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam step size in the first epoch (default: 1e-3)")
+    p.add_argument("--lr-final", type=positive_float, default=1e-5,
+                   help="step size in the last epoch, geometric decay in between (default: 1e-5)")
+    p.add_argument("--hidden", type=positive_int, nargs="+", default=[256, 256],
+                   help="hidden layer widths (default: 256 256)")
+    p.add_argument("--max-shift", type=nonneg_int, default=2,
+                   help="random translation of training images, in pixels (default: 2)")
+
+
+def run_classifier(args) -> int:
+    """Train the classifier on the 60,000 MNIST training images, measure its test accuracy
+    with the float16 weights as stored, and write ``mnist_classifier.npz`` (and
+    ``classifier.json``) to ``args.out``. Copy the file to ``gandyn/resources/`` to ship it."""
+    import time
+
+    from gandyn.data import load_mnist
+    from gandyn.metrics.classifier import load_classifier, save_classifier, train_classifier
+    from gandyn.io import ensure_dir, write_json
+    from gandyn.rng import stream
+
+    out = ensure_dir(args.out)
+    data_dir = getattr(args, "data_dir", None)
+    progress = not args.quiet
+    x, y = load_mnist("train", data_dir=data_dir, progress=progress)
+    xt, yt = load_mnist("test", data_dir=data_dir, progress=progress)
+    t0 = time.perf_counter()
+    clf = train_classifier(x, y, stream(args.seed, "classifier"), hidden=tuple(args.hidden),
+                           epochs=args.epochs, batch=args.batch, lr=args.lr, lr_final=args.lr_final,
+                           max_shift=args.max_shift, progress=progress)
+    seconds = time.perf_counter() - t0
+    path = out / "mnist_classifier.npz"
+    save_classifier(path, clf, seed=int(args.seed), seconds=round(seconds, 1))
+    stored = load_classifier(path)  # float16 round trip: measure what is shipped
+    acc = stored.accuracy(xt, yt)
+    save_classifier(path, stored, seed=int(args.seed), seconds=round(seconds, 1), test_accuracy=acc)
+    size = path.stat().st_size
+    write_json(out / "classifier.json", {**load_classifier(path).meta, "file": str(path), "bytes": size})
+    print(f"test accuracy {acc:.4f} ({stored.net.n_params} parameters, float16, {size / 1e6:.2f} MB, "
+          f"{seconds:.0f} s); wrote {path}")
+    return 0

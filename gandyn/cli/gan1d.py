@@ -59,7 +59,7 @@ def add_arguments(p):
 def _setup(args, sweep):
     import numpy as np
 
-    from gandyn.gan1d import Setup
+    from gandyn.experiments.gan1d import Setup
 
     if not 0 <= args.momentum < 1:
         raise ValueError(f"--momentum must be in [0, 1), got {args.momentum}")
@@ -84,7 +84,7 @@ def run(args) -> int:
 
 def _single(args, setup, out) -> int:
     from gandyn import history, plotting
-    from gandyn.gan1d import pick_panels, record_run
+    from gandyn.experiments.gan1d import pick_panels, record_run
     from gandyn.plotting import gan1d as figs
 
     steps = args.steps or 3000
@@ -114,7 +114,7 @@ def _sweep(args, setup, out) -> int:
     import numpy as np
 
     from gandyn import history, plotting
-    from gandyn.gan1d import sweep, sweep_rows
+    from gandyn.experiments.gan1d import sweep, sweep_rows
     from gandyn.io import write_csv
     from gandyn.plotting import gan1d as figs
 

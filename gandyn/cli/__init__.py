@@ -1,6 +1,6 @@
 """The ``gandyn`` command line: a thin layer over the library.
 
-Each subcommand lives in ``gandyn/commands/<name>.py`` and provides ``HELP``,
+Each subcommand lives in ``gandyn/cli/<name>.py`` and provides ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; command modules import
 their heavy dependencies inside ``run`` so that ``--help`` stays fast.
 
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gandyn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        mod = importlib.import_module(f"gandyn.commands.{name}")
+        mod = importlib.import_module(f"gandyn.cli.{name}")
         p = sub.add_parser(name, help=mod.HELP, description=mod.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs, eigsh
 
-from gandyn.games import Game
+from gandyn.games.game import Game
 
 __all__ = ["Verdict", "classify", "largest_stable_step", "step_stable", "extreme_eigenvalues"]
 

@@ -2,7 +2,7 @@
 log-likelihood by the protocol of Goodfellow et al. 2014 (Table 1), a classifier-based
 Inception score (Salimans et al. 2016) and Frechet distance (Heusel et al. 2017), and mode
 coverage (the histogram of predicted digits). The formulas are in :mod:`gandyn.metrics`,
-the classifier in :mod:`gandyn.classifier`; this module fixes which data they see.
+the classifier in :mod:`gandyn.metrics.classifier`; this module fixes which data they see.
 
 Data splits (MNIST training images ``train[i]``, test images ``test[i]``, in file order)
 -------------------------------------------------------------------------------------
@@ -28,10 +28,10 @@ import time
 import numpy as np
 
 from gandyn import metrics
-from gandyn.classifier import Classifier, as_unit_images, load_classifier
+from gandyn.metrics.classifier import Classifier, as_unit_images, load_classifier
 
 __all__ = ["N_SAMPLES", "SPLITS", "evaluate_samples", "real_ceilings", "sample_metrics",
-           "classifier_metrics", "timed_parzen", "add_eval_arguments", "run_eval", "summary"]
+           "classifier_metrics", "timed_parzen", "summary"]
 
 #: Samples per evaluation (Goodfellow et al. 2014 drew 10,000; so do IS and FID reports).
 N_SAMPLES = 10_000
@@ -189,21 +189,6 @@ def real_ceilings(*, data_dir=None, progress: bool = True, classifier: Classifie
     return out
 
 
-# --- command-line hooks (wired into ``gandyn mnist eval``)
-
-
-def add_eval_arguments(p) -> None:
-    """Options of ``gandyn mnist eval`` owned by the evaluation."""
-    from gandyn.cli import positive_int
-
-    p.add_argument("--samples", type=positive_int, default=N_SAMPLES,
-                   help=f"generated samples to score (default: {N_SAMPLES}, as Goodfellow et al. 2014)")
-    p.add_argument("--classifier", metavar="NPZ", default=None,
-                   help="classifier weights for IS/FID/modes (default: the ones shipped with gandyn)")
-    p.add_argument("--ceilings", action="store_true",
-                   help="also score real images in place of samples (the ceiling)")
-
-
 def summary(result: dict) -> str:
     """One line per metric, for the terminal."""
     p, s, f = result["parzen"], result["inception_score"], result["fid"]
@@ -214,29 +199,3 @@ def summary(result: dict) -> str:
         m = result["modes"]
         lines.append(f"modes covered {m['covered']}/10, counts {m['counts']}")
     return "\n".join(lines)
-
-
-def run_eval(args, samples, meta: dict | None = None) -> dict:
-    """Score ``samples`` with the options of :func:`add_eval_arguments` (plus the common
-    ``--out``, ``--quiet``, ``--seed`` and, if the command has it, ``--data-dir``); write
-    ``eval.json``, ``modes.png/.pdf`` and ``parzen_sigma.png/.pdf`` to ``args.out``; print a
-    summary. Returns the result dict (``{**meta, "samples": ..., "ceilings": ...}``)."""
-    from gandyn import plotting
-    from gandyn.io import ensure_dir, write_json
-    from gandyn.plotting import evaluation as figs
-
-    out = ensure_dir(args.out)
-    data_dir = getattr(args, "data_dir", None)
-    progress = not args.quiet
-    clf = load_classifier(args.classifier)
-    result = {**(meta or {}),
-              "samples": evaluate_samples(samples, data_dir=data_dir, progress=progress, classifier=clf)}
-    print(summary(result["samples"]))
-    if args.ceilings:
-        result["ceilings"] = real_ceilings(data_dir=data_dir, progress=progress, classifier=clf)
-        print("ceiling (real images):\n" + summary(result["ceilings"]))
-    write_json(out / "eval.json", result)
-    ref = result.get("ceilings", {}).get("modes", {}).get("fractions")
-    plotting.save(figs.mode_coverage_figure(result["samples"]["modes"], reference=ref), out / "modes")
-    plotting.save(figs.parzen_sigma_figure(result["samples"]["parzen"]), out / "parzen_sigma")
-    return result

@@ -35,8 +35,8 @@ def run(args) -> int:
 
     import numpy as np
 
-    from gandyn import game_study as gs
-    from gandyn import nash
+    from gandyn.experiments import game_study as gs
+    from gandyn.games import nash
     from gandyn.io import ensure_dir, write_csv, write_json, write_text
     from gandyn.plotting import games as gplot
     from gandyn.plotting import save

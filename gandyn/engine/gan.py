@@ -1,10 +1,10 @@
 """A GAN of two MLPs and one iteration of Algorithm 1 (Goodfellow et al. 2014).
 
 The discriminator outputs a logit ``l(x)``, ``D(x) = sigma(l(x))``. Each player
-minimises its own loss (:mod:`gandyn.losses`): D the cross-entropy ``-V(D, G)``,
+minimises its own loss (:mod:`gandyn.engine.losses`): D the cross-entropy ``-V(D, G)``,
 G either the minimax loss ``E log(1 - D(G(z)))`` or the non-saturating
 ``-E log D(G(z))``. Their gradients are formed here by the hand-written
-backward passes of :mod:`gandyn.nn`; the optimizers of :mod:`gandyn.optim` then
+backward passes of :mod:`gandyn.engine.nn`; the optimizers of :mod:`gandyn.engine.optim` then
 descend them, so no update is written twice.
 
 Both steps work on a population: ``theta (P, n)`` with inputs ``(P, m, d)``.
@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gandyn import losses
-from gandyn.nn import MLP, _buffer, dropout_masks
-from gandyn.optim import Optimizer, ema_update
+from gandyn.engine import losses  # noqa: I001
+from gandyn.engine.nn import MLP, _buffer, dropout_masks
+from gandyn.engine.optim import Optimizer, ema_update
 from gandyn.rng import as_rng
 
 __all__ = ["GAN", "Run", "LATENTS", "sample_latent"]
@@ -92,10 +92,10 @@ class GAN:
         ``z ~ U(-1, 1)^{d_z}`` (the talk's ``sample_Z``) or ``N(0, I)``.
     d_dropout : tuple of float
         Dropout probability of the input of each of D's layers while training
-        (:func:`~gandyn.nn.dropout_masks`); empty = none. Applied in both players'
+        (:func:`~gandyn.engine.nn.dropout_masks`); empty = none. Applied in both players'
         steps when a dropout ``rng`` is passed, never when D is only evaluated.
     label_smooth : float
-        One-sided label smoothing of D's loss (:func:`~gandyn.losses.d_loss`).
+        One-sided label smoothing of D's loss (:func:`~gandyn.engine.losses.d_loss`).
     """
 
     G: MLP
@@ -147,7 +147,7 @@ class GAN:
         so each layer is one GEMM; G writes its samples straight into the lower
         half of that stacked input. G's backward pass is not run. ``ws`` is a
         workspace dict kept by the caller between calls (see :meth:`MLP.forward
-        <gandyn.nn.MLP.forward>`): with it no large array is allocated. ``rng``
+        <gandyn.engine.nn.MLP.forward>`): with it no large array is allocated. ``rng``
         draws D's dropout masks (when the GAN has ``d_dropout``).
 
         Returns ``(loss, grad_d, logit_real, logit_fake)``.
@@ -215,7 +215,7 @@ class Run:
     other streams never changes the run.
 
     ``g_ema = beta > 0`` keeps ``theta_g_ema``, the exponential moving average of
-    G's parameters after each G step (:func:`~gandyn.optim.ema_update`; Yazici
+    G's parameters after each G step (:func:`~gandyn.engine.optim.ema_update`; Yazici
     et al. 2019), starting from G's initial parameters.
     """
 
@@ -259,7 +259,7 @@ class Run:
 
     def _fill_real(self, dst: np.ndarray) -> None:
         """A real minibatch into ``dst``: written there by the sampler when it takes
-        ``out=`` (as :class:`gandyn.mnist.EpochSampler` does), else copied."""
+        ``out=`` (as :class:`gandyn.experiments.mnist.EpochSampler` does), else copied."""
         f = self.sample_real
         if self._sampler[0] is not f:
             try:

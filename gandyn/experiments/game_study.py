@@ -1,7 +1,7 @@
 """The experiments behind ``gandyn nash``: results as arrays and records.
 
 Plotting lives in :mod:`gandyn.plotting.games`; the command
-(:mod:`gandyn.commands.nash`) wires the two. Everything here is deterministic
+(:mod:`gandyn.cli.nash`) wires the two. Everything here is deterministic
 given ``seed``.
 
 - :func:`dirac_panels`: Dirac-GAN trajectories of every method and regulariser
@@ -22,10 +22,12 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from gandyn import dynamics as dy
-from gandyn import games, nash, optim
-from gandyn.gan import GAN, Run
-from gandyn.nn import MLP
+from gandyn.games import dynamics as dy
+from gandyn import games
+from gandyn.games import nash
+from gandyn.engine import optim
+from gandyn.engine.gan import GAN, Run
+from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 
 __all__ = ["dirac_variants", "dirac_panels", "vector_fields", "spectra", "step_map",
@@ -43,7 +45,7 @@ def dirac_variants(gamma: float = 0.3, sigma: float = 1.0) -> dict:
         f"R1 ($\\gamma$={gamma:g})": games.dirac_gan(r1=gamma),
         f"R2 ($\\gamma$={gamma:g})": games.dirac_gan(r2=gamma),
         f"instance noise ($\\sigma$={sigma:g})": games.dirac_gan(noise_std=sigma),
-        f"consensus ($\\gamma$={gamma:g})": games.consensus(base, gamma),
+        f"consensus ($\\gamma$={gamma:g})": games.consensus_game(base, gamma),
     }
 
 
@@ -131,7 +133,7 @@ def step_map(weights=None, hs=None) -> dict:
     weights = np.linspace(0.0, 3.0, 61) if weights is None else np.asarray(weights, dtype=float)
     hs = np.linspace(0.01, 4.0, 200) if hs is None else np.asarray(hs, dtype=float)
     makers = {"r1": lambda w: games.dirac_gan(r1=w),
-              "consensus": lambda w: games.consensus(games.dirac_gan(), w),
+              "consensus": lambda w: games.consensus_game(games.dirac_gan(), w),
               "noise": lambda w: games.dirac_gan(noise_std=w) if w > 0 else games.dirac_gan()}
     out = {"weights": weights, "hs": hs}
     for kind, make in makers.items():
@@ -148,7 +150,7 @@ def textbook_points() -> list[tuple[str, games.Game, np.ndarray]]:
     pts = []
     for g in [games.dirac_gan(), games.dirac_gan("nonsat"), games.dirac_gan(r1=0.3),
               games.dirac_gan(r2=0.3), games.dirac_gan(noise_std=1.0),
-              games.consensus(games.dirac_gan(), 0.3), games.bilinear(), games.stable_not_nash(),
+              games.consensus_game(games.dirac_gan(), 0.3), games.bilinear(), games.stable_not_nash(),
               games.nash_saddle(), games.general_sum_nash_unstable(), games.gaussian_gan(),
               games.gaussian_gan(r1=1.0)]:
         for name, z in g.points.items():
@@ -314,7 +316,7 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
         add(f"Dirac-GAN {kind.upper()}: eig v' = -gamma/2 +- sqrt(gamma^2/4 - c^2)", "M18 Sec. 3-4 (gradient penalties)", errs)
     errs = []
     for g in (0.1, 0.3, 1.0, 3.0):
-        lam = np.linalg.eigvals(games.consensus(d, g).jacobian(z0))
+        lam = np.linalg.eigvals(games.consensus_game(d, g).jacobian(z0))
         errs.append(_match(-lam, [-g * c * c + 1j * c, -g * c * c - 1j * c]))
     add("Dirac-GAN consensus: eig v' = -gamma c^2 +- i c", "M18 Sec. 3 (consensus), M17", errs)
     errs = []

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from gandyn import optim
-from gandyn.gan import GAN, Run
-from gandyn.nn import MLP
+from gandyn.engine import optim
+from gandyn.engine.gan import GAN, Run
+from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 
 __all__ = ["run_demo", "DATA_MEAN", "DATA_STD"]

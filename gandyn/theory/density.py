@@ -6,7 +6,7 @@ from the change of variables (e.g. Casella & Berger 2002, Theorem 2.1.5)::
     p_g(x) = p_z(G^{-1}(x)) / |G'(G^{-1}(x))|,
 
 with ``G'`` from the network's hand-written backward pass w.r.t. its input
-(:meth:`gandyn.nn.MLP.backward` with ``inputs=True``). The inverse is found on
+(:meth:`gandyn.engine.nn.MLP.backward` with ``inputs=True``). The inverse is found on
 a fine z grid and polished by Newton steps, so the result is exact to rounding.
 
 Otherwise (a non-monotone G, including a collapsed, constant one) p_g is a
@@ -15,7 +15,7 @@ stated bandwidth rule (Silverman 1986, eq. 3.31, by default). The method used
 and the bandwidth are recorded in the result.
 
 >>> import numpy as np
->>> from gandyn.nn import MLP
+>>> from gandyn.engine.nn import MLP
 >>> G = MLP((1, 1), ("identity",))                       # G(z) = w z + b
 >>> theta = np.array([2.0, 3.0])                        # w = 2, b = 3: x ~ U(1, 5)
 >>> res = generator_density(G, theta, np.linspace(0.0, 6.0, 7))
@@ -29,8 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gandyn.gan import sample_latent
-from gandyn.nn import MLP
+from gandyn.engine.gan import sample_latent
+from gandyn.engine.nn import MLP
 
 __all__ = ["GeneratorDensity", "generator_density", "latent_logpdf", "kde", "bandwidth",
            "LATENT_BOUNDS", "METHODS"]

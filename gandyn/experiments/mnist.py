@@ -38,11 +38,11 @@ from typing import Callable
 
 import numpy as np
 
-from gandyn import optim
-from gandyn.gan import GAN, LATENTS, Run
+from gandyn.engine import optim
+from gandyn.engine.gan import GAN, LATENTS, Run
 from gandyn.io import atomic_path, write_text
-from gandyn.losses import G_LOSSES
-from gandyn.nn import ACTIVATIONS, INITIALIZERS, MLP
+from gandyn.engine.losses import G_LOSSES
+from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.rng import stream
 
 __all__ = [
@@ -57,7 +57,7 @@ GRID = 16
 #: File name of a run's checkpoint inside its output folder.
 CHECKPOINT = "checkpoint.npz"
 #: Checkpoint format (2: Adam's epsilon-hat state as sums; format 1 files are upgraded on load).
-FORMAT = "gandyn.mnist/2"
+FORMAT = "gandyn.experiments.mnist/2"
 PIXELS = 784
 
 
@@ -242,7 +242,7 @@ class NonFiniteError(ValueError):
 
 @dataclass
 class Trainer:
-    """A run in progress: config, the engine's :class:`~gandyn.gan.Run`, the data
+    """A run in progress: config, the engine's :class:`~gandyn.engine.gan.Run`, the data
     sampler and the loss history (``losses[i] = (loss_D, loss_G)`` of iteration ``i+1``)."""
 
     config: MnistConfig
@@ -374,7 +374,7 @@ def load_checkpoint(path, images: np.ndarray | None = None) -> Trainer:
         meta = json.loads(str(arrays.pop("meta")))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({_one_line(e)})") from None
-    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, "gandyn.mnist/1"):
+    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, "gandyn.experiments.mnist/1"):
         raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format "
                          f"{meta.get('format') if isinstance(meta, dict) else None!r})")
     try:
@@ -390,9 +390,9 @@ def _one_line(e) -> str:
 
 def _upgrade_v1(arrays: dict, meta: dict, config: MnistConfig) -> None:
     """Format 1 stored Adam's epsilon-hat moments ``m, v``; format 2 stores the sums
-    ``m/(1-b1), v/(1-b2)`` (:class:`gandyn.optim.AdamSumState`). Converted in place;
+    ``m/(1-b1), v/(1-b2)`` (:class:`gandyn.engine.optim.AdamSumState`). Converted in place;
     a run resumed from a format-1 file continues with rounding-level differences."""
-    if meta.get("format") != "gandyn.mnist/1" or config.optimizer != "adam" or not config.adam_tf:
+    if meta.get("format") != "gandyn.experiments.mnist/1" or config.optimizer != "adam" or not config.adam_tf:
         return
     for who in ("opt_g", "opt_d"):
         arrays[f"{who}/m_sum"] = arrays.pop(f"{who}/m") / np.float32(1 - config.b1)

@@ -1,6 +1,6 @@
 """Sample-quality metrics of generative models: Parzen-window log-likelihood, Inception
 score, Frechet distance and mode coverage. Pure functions on arrays; which data and which
-classifier they are applied to is :mod:`gandyn.evaluation`'s business.
+classifier they are applied to is :mod:`gandyn.experiments.evaluation`'s business.
 
 References
 ----------

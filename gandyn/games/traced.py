@@ -1,11 +1,11 @@
 """Autograd-traceable twins of the engine's forward passes.
 
-The hand-written engine (:mod:`gandyn.nn`, :mod:`gandyn.losses`) is the hot
+The hand-written engine (:mod:`gandyn.engine.nn`, :mod:`gandyn.engine.losses`) is the hot
 path for training. Game Jacobians and Hessian-vector products need second (and,
 for gradient penalties, third) derivatives of the players' costs, which autograd
 forms by tracing code written with :mod:`autograd.numpy`. The functions here read
-the *same* flat parameter layout as :class:`gandyn.nn.MLP` (its
-:attr:`~gandyn.nn.MLP.layout`), so a point ``theta`` of the engine is a point of
+the *same* flat parameter layout as :class:`gandyn.engine.nn.MLP` (its
+:attr:`~gandyn.engine.nn.MLP.layout`), so a point ``theta`` of the engine is a point of
 the traced function, and tests check that both forwards agree.
 
 Shapes: ``theta (n,)`` (one model, no population axis), ``x (m, d)``.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import autograd.numpy as anp
 
-from gandyn.nn import MLP
+from gandyn.engine.nn import MLP
 
 __all__ = ["mlp_forward", "log_sigmoid", "ACTIVATIONS"]
 
@@ -40,7 +40,7 @@ def _act(net: MLP, name: str):
 def mlp_forward(net: MLP, theta, x):
     """The output of ``net`` at ``theta`` on inputs ``x``, traceable by autograd.
 
-    Layer ``l`` computes ``h_l = act_l(h_{l-1} W_l + b_l)`` (as :mod:`gandyn.nn`),
+    Layer ``l`` computes ``h_l = act_l(h_{l-1} W_l + b_l)`` (as :mod:`gandyn.engine.nn`),
     reading ``W_l`` and ``b_l`` from the slices of ``net.layout``.
 
     Parameters

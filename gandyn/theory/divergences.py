@@ -23,14 +23,14 @@ Two families of functions:
   during training): :func:`d_star`, :func:`d_star_logit`, :func:`value_grid`,
   :func:`kl_grid`, :func:`jsd_grid`;
 * on distributions (objects with ``pdf``, ``logpdf``, ``bounds`` and optionally
-  ``breakpoints``, ``centers``, ``rvs``, e.g. :mod:`gandyn.distributions`), by
+  ``breakpoints``, ``centers``, ``rvs``, e.g. :mod:`gandyn.theory.distributions`), by
   adaptive quadrature (:func:`scipy.integrate.quad`, returning its error
   estimate) or by Monte Carlo (returning the standard error): :func:`value`,
   :func:`c_of_g`, :func:`kl`, :func:`jsd`.
 
 All logarithms are natural (nats); ``0 log 0 = 0``.
 
->>> from gandyn.distributions import Uniform
+>>> from gandyn.theory.distributions import Uniform
 >>> p, q = Uniform(0.0, 1.0), Uniform(0.5, 1.5)
 >>> r = c_of_g(p, q)                      # -2 (1 - s) log 2 with s = 1/2
 >>> round(r.value, 12), round(-log(2.0), 12)
@@ -47,13 +47,13 @@ import numpy as np
 from scipy import integrate
 from scipy.special import entr, log_expit, xlogy
 
-from gandyn.density import GeneratorDensity, generator_density  # noqa: F401  (re-exported)
+from gandyn.theory.density import GeneratorDensity, generator_density
 from gandyn.rng import as_rng
 
 __all__ = [
     "Estimate", "d_star", "d_star_logit", "d_star_function", "value_grid", "kl_grid", "jsd_grid", "check_grid_density",
     "value", "c_of_g", "kl", "jsd", "check_density", "integration_points",
-    "generator_density", "GeneratorDensity", "LOG2", "LOG4",
+    "LOG2", "LOG4",
 ]
 
 LOG2 = log(2.0)

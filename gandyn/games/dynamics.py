@@ -16,7 +16,7 @@ its spectral radius decides local convergence of the discrete dynamics
 (Mescheder, Nowozin & Geiger 2017, Prop. 3). The regularisers R1, R2 and
 instance noise (Mescheder, Geiger & Nowozin 2018) change the players' costs and
 live in :func:`gandyn.games.gan_game`; consensus optimisation is both a game
-transform (:func:`gandyn.games.consensus`) and the method :func:`consensus` here.
+transform (:func:`gandyn.games.consensus_game`) and the method :func:`consensus` here.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import numpy as np
 from autograd import jacobian
 from tqdm.auto import tqdm
 
-from gandyn.games import Game
+from gandyn.games.game import Game
 
 __all__ = [
     "Method", "simgd", "altgd", "extragradient", "optimistic", "consensus", "sga",
@@ -136,7 +136,7 @@ def optimistic() -> Method:
 def consensus(gamma: float = 1.0) -> Method:
     """Consensus optimisation (Mescheder, Nowozin & Geiger 2017, Algorithm 2):
     ``z <- z - h (omega + gamma J^T omega)``, i.e. simultaneous GD on
-    :func:`gandyn.games.consensus`."""
+    :func:`gandyn.games.consensus_game`."""
     if not gamma >= 0:
         raise ValueError(f"gamma must be >= 0, got {gamma}")
 

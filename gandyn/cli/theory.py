@@ -31,7 +31,7 @@ def run(args) -> int:
     import time
 
     from gandyn import plotting
-    from gandyn import theory_check as tc
+    from gandyn.experiments import theory_check as tc
     from gandyn.io import ensure_dir, write_csv, write_json
     from gandyn.plotting import theory as figs
 

@@ -4,7 +4,7 @@
     against ``-log 4 + 2 JSD`` (JSD by its own quadrature), and three closed forms:
     U[0,1] vs U[s,1+s] gives ``C(G) = -2(1-s) log 2``; equal distributions give
     ``-log 4``; disjoint supports give 0 (JSD = log 2).
-(b) learned: a discriminator trained on samples (:func:`gandyn.discriminator.fit_discriminator`)
+(b) learned: a discriminator trained on samples (:func:`gandyn.theory.optimal_d.fit_discriminator`)
     against D* where ``p_data + p_g`` exceeds 1% of its maximum, and
     ``V(D_learned, G)`` against ``C(G)``.
 (c) maximality: ``V(D* + eps h, G) <= V(D*, G)`` for random bounded h.
@@ -20,8 +20,8 @@ import numpy as np
 from scipy.special import expit
 
 from gandyn import theory as T
-from gandyn.discriminator import fit_discriminator
-from gandyn.distributions import Mixture, Normal, Uniform
+from gandyn.theory.optimal_d import fit_discriminator
+from gandyn.theory.distributions import Mixture, Normal, Uniform
 from gandyn.rng import as_rng
 
 __all__ = ["analytic_family", "closed_form_cases", "learned_pairs", "part_a", "part_b", "part_c",
@@ -204,7 +204,7 @@ def part_c(seed: int = 0, n_h: int = 10, eps=(1e-3, 1e-2, 0.1, 0.5)):
                     if lq > -np.inf:
                         out += np.exp(lq) * np.log1p(-e * expit(l) * g(x))
                     return float(out)
-                d = T._quad(f, T.integration_points(p, q), 1e-14, 1e-10)
+                d = T.divergences._quad(f, T.integration_points(p, q), 1e-14, 1e-10)
                 worst = max(worst, d.value)
                 points.append({"pair": name, "eps": e, "delta": d.value})
         rows.append(row("c", name, "max V(D*+eps h,G) - V(D*,G)", worst, BOUNDS["maximality"],

@@ -25,7 +25,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from gandyn.layout import Layout
+from gandyn.engine.layout import Layout
 from gandyn.rng import as_rng
 
 __all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "dropout_masks"]

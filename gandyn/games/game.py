@@ -56,13 +56,13 @@ from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
 from scipy.sparse.linalg import LinearOperator
 
-from gandyn.traced import log_sigmoid, mlp_forward
+from gandyn.games.traced import log_sigmoid, mlp_forward
 
 __all__ = [
-    "Game", "zero_sum", "consensus", "sym_antisym",
+    "Game", "zero_sum", "consensus_game", "sym_antisym",
     "gan_game", "normal_quadrature", "uniform_quadrature",
     "bilinear", "dirac_gan", "stable_not_nash", "nash_saddle", "general_sum_nash_unstable",
-    "gaussian_gan", "mlp_gan_game", "C_DIRAC", "F2_DIRAC",
+    "gaussian_gan", "gaussian_gan_jacobian", "mlp_gan_game", "C_DIRAC", "F2_DIRAC",
 ]
 
 #: ``c = f'(0) = 1/2`` and ``f''(0) = -1/4`` for ``f(t) = -log(1 + e^{-t})`` [3, Sec. 2.2].
@@ -218,7 +218,7 @@ def zero_sum(value: Callable, n_g: int, n_d: int, name: str = "zero-sum game", p
     return Game(value, lambda z: -value(z), n_g, n_d, name, value, dict(points or {}))
 
 
-def consensus(game: Game, gamma: float) -> Game:
+def consensus_game(game: Game, gamma: float) -> Game:
     """Consensus optimisation [4, Sec. 4, Algorithm 2]: each player adds
     ``gamma * L(z)``, ``L = ||omega(z)||^2 / 2``, to its cost, so that
 
@@ -468,15 +468,14 @@ def gaussian_gan_jacobian(mean: float, std: float) -> np.ndarray:
     return np.block([[np.zeros((2, 2)), B], [-B.T, 0.5 * M]])
 
 
-__all__.append("gaussian_gan_jacobian")
 
 
 def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) -> Game:
-    """Any MLP GAN of the engine (:class:`gandyn.gan.GAN`) as a game.
+    """Any MLP GAN of the engine (:class:`gandyn.engine.gan.GAN`) as a game.
 
     ``z = concat(theta_G, theta_D)`` in the engine's own flat layouts, so a
     trained ``(run.theta_g, run.theta_d)`` is a point of this game. The costs use
-    the traced forwards of :mod:`gandyn.traced` and the GAN's generator loss;
+    the traced forwards of :mod:`gandyn.games.traced` and the GAN's generator loss;
     ``options`` are those of :func:`gan_game` (``r1``, ``r2``, ``noise``).
     """
     G, D = gan.G, gan.D

@@ -1,7 +1,7 @@
 """The 1D GAN of Goodfellow et al. 2014, Figure 1, trained for real: one run or a population.
 
 A :class:`Setup` fixes everything except the seed and the two step sizes: data
-``p_data`` (any 1-D distribution of :mod:`gandyn.distributions`, default
+``p_data`` (any 1-D distribution of :mod:`gandyn.theory.distributions`, default
 N(4, 0.5^2)), latent ``z ~ U(-1, 1)`` or N(0, 1), generator and discriminator
 MLPs ``1-h-1``, the generator loss, the optimizer, the minibatch size ``m`` and
 ``k``, the number of discriminator steps per generator step (Algorithm 1).
@@ -14,10 +14,10 @@ population of ``P`` models equals ``P`` separate runs; models that share a seed
 share their initial parameters and their noise (common random numbers), which
 is what a sweep over step sizes wants. Minibatches are drawn in blocks of
 :data:`BLOCK` iterations per seed; for normal and uniform data this is the same
-sequence of numbers :class:`gandyn.gan.Run` draws one minibatch at a time.
+sequence of numbers :class:`gandyn.engine.gan.Run` draws one minibatch at a time.
 
 Evaluation: :func:`snapshot` gives the quantities of the theory on a grid for
-one model (p_g from :func:`gandyn.density.generator_density`, D, D*, JSD, V, C);
+one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD, V, C);
 :func:`binned_jsd` gives the JSD of a whole population at once, cheaply.
 
 >>> setup = Setup(batch=16)
@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import entr, ndtri
 
-from gandyn import optim
-from gandyn.density import LATENT_BOUNDS, generator_density
-from gandyn.distributions import Distribution, Mixture, Normal, Uniform
-from gandyn.gan import GAN, LATENTS
-from gandyn.losses import G_LOSSES, sigmoid
-from gandyn.nn import ACTIVATIONS, MLP
+from gandyn.engine import optim
+from gandyn.theory.density import LATENT_BOUNDS, generator_density
+from gandyn.theory.distributions import Distribution, Mixture, Normal, Uniform
+from gandyn.engine.gan import GAN, LATENTS
+from gandyn.engine.losses import G_LOSSES, sigmoid
+from gandyn.engine.nn import ACTIVATIONS, MLP
 from gandyn.rng import stream
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
@@ -106,7 +106,7 @@ class Setup:
     hidden_g, hidden_d : int
         Hidden widths ``h`` of the 1-h-1 generator and discriminator.
     act_g, act_d : str
-        Their hidden activations (:data:`gandyn.nn.ACTIVATIONS`); output layers
+        Their hidden activations (:data:`gandyn.engine.nn.ACTIVATIONS`); output layers
         are linear (D outputs a logit).
     loss : {'nonsat', 'minimax'}
         The generator's loss (Goodfellow et al. 2014, Section 3).
@@ -205,7 +205,7 @@ class Trainer:
 
     Per iteration: ``k`` discriminator steps, each on a fresh data minibatch and
     fresh noise, then one generator step on fresh noise; each player descends
-    its own loss with its own optimizer (:mod:`gandyn.gan`, :mod:`gandyn.optim`).
+    its own loss with its own optimizer (:mod:`gandyn.engine.gan`, :mod:`gandyn.engine.optim`).
 
     Parameters
     ----------
@@ -260,7 +260,7 @@ class Trainer:
     def _refill(self):
         """The next :data:`BLOCK` iterations of minibatches, per seed: data
         ``(S, BLOCK, k, m, 1)`` and noise ``(S, BLOCK, k + 1, m, 1)`` (D's ``k``
-        batches, then G's), in the order :class:`gandyn.gan.Run` draws them."""
+        batches, then G's), in the order :class:`gandyn.engine.gan.Run` draws them."""
         s, gan = self.setup, self.gan
         k, m, dt = s.k, s.batch, s.dtype
         x = np.stack([s.data.rvs(BLOCK * k * m, r) for r in self._rng_data])
@@ -340,7 +340,7 @@ def z_map_points(latent: str, n: int = 15) -> np.ndarray:
 def snapshot(setup: Setup, theta_g, theta_d, x, rng=None, n_samples: int = 5000) -> dict:
     """The theory's quantities for one model on the grid ``x``.
 
-    ``p_g`` from :func:`gandyn.density.generator_density` (exact change of
+    ``p_g`` from :func:`gandyn.theory.density.generator_density` (exact change of
     variables when G is monotone, else a KDE with ``n_samples`` draws from
     ``rng``); ``d = D(x)``; ``d_star = p_data/(p_data + p_g)`` (Goodfellow et al.
     2014, Prop. 1); ``jsd`` JSD(p_data || p_g) by :func:`gandyn.theory.jsd_grid`
@@ -484,7 +484,7 @@ def record_run(setup: Setup, seed: int = 0, lr_d: float = 2e-3, lr_g: float = 2e
               **{name: np.array(v) for name, v in rec.items()}}
     meta = {"setup": setup.describe(), "seed": int(seed), "lr_d": float(lr_d), "lr_g": float(lr_g),
             "steps": int(steps), "record_every": int(record_every), "n_samples": int(n_samples),
-            "jsd_units": "nats", "source": "gandyn.gan1d.record_run"}
+            "jsd_units": "nats", "source": "gandyn.experiments.gan1d.record_run"}
     return arrays, meta
 
 
@@ -580,7 +580,7 @@ def sweep(setup: Setup, lr_d_values, lr_g_values, seeds, steps: int = 1500, ks=(
               "converged": converged(out[-1], threshold)}
     meta = {"setup": setup.describe(), "steps": int(steps), "threshold": float(threshold),
             "jsd": f"binned_jsd, 400 bins on [{lo:.4g}, {hi:.4g}] + 2 tails, n_z={n_z}",
-            "jsd_units": "nats", "source": "gandyn.gan1d.sweep"}
+            "jsd_units": "nats", "source": "gandyn.experiments.gan1d.sweep"}
     return arrays, meta
 
 

@@ -1,1 +1,0 @@
-"""Subcommands of the ``gandyn`` CLI, one module each (see :mod:`gandyn.cli`)."""
