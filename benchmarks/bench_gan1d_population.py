@@ -8,7 +8,7 @@ One model-step is one iteration of Algorithm 1 for one model: a D step on a
 fresh data minibatch and fresh noise, then a G step on fresh noise (random
 draws included on every side).
 
-- ``population``: :class:`gandyn.experiments.gan1d.Trainer` with P seeds (theta (P, n));
+- ``population``: :class:`gandyn.experiments.gan1d.Population` with P seeds (theta (P, n));
 - ``loop``: the same P models as P single-model :class:`gandyn.engine.gan.Run` objects
   (theta (n,)), stepped one after the other in a Python loop;
 - ``torch``: the same networks as stacked parameter tensors (P, ., .), forward
@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from gandyn.engine.gan import Run
-from gandyn.experiments.gan1d import Setup, Trainer
+from gandyn.experiments.gan1d import Setup, Population
 from gandyn.rng import streams
 
 H, MB = 16, 64
@@ -40,7 +40,7 @@ H, MB = 16, 64
 def population_block(P, seed=0):
     setup = Setup(dtype=np.float32)
     lrs = np.geomspace(1e-4, 1e-2, P)
-    tr = Trainer(setup, np.arange(seed, seed + P), lrs, lrs[::-1])
+    tr = Population(setup, np.arange(seed, seed + P), lr_d=lrs, lr_g=lrs[::-1])
     return lambda n: tr.advance(n)
 
 

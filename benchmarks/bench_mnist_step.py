@@ -58,8 +58,8 @@ def load_images() -> tuple[np.ndarray, str]:
 
 
 def gandyn_runner(images, seed=0):
-    tr = mnist.new_trainer(mnist.MnistConfig(seed=seed), images)
-    run = tr.run
+    tr = mnist.new_run(mnist.MnistConfig(seed=seed), images)
+    run = tr.trainer
 
     def block(n):
         for _ in range(n):

@@ -31,7 +31,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "engine", "theory", "games", "metrics", "experiments", "cli", "plotting",
-    "rng", "io", "history", "data", "testing",
+    "rng", "io", "history", "data", "distributions", "testing",
 }
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from gandyn.theory.distributions import Mixture, Normal, Uniform
+from gandyn.distributions import Mixture, Normal, Uniform
 
 __all__ = ["normals", "uniforms", "simplex_weights", "mixtures", "distributions1d",
            "BoundedFunction", "discriminators", "probabilities"]

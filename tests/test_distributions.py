@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from gandyn.theory.distributions import Mixture, Normal, Normal2D, Uniform, grid2d, ring2d
+from gandyn.distributions import Mixture, Normal, Normal2D, Uniform, grid2d, ring2d
 
 X = np.linspace(-12.0, 12.0, 241)
 

@@ -5,9 +5,20 @@ from hypothesis import given, strategies as st
 
 import _reference as ref
 from gandyn.engine import optim
-from gandyn.engine.gan import GAN, Run
+from gandyn.engine.gan import GAN
+from gandyn.engine.latents import as_latent
+from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.nn import MLP, dropout_masks
 from gandyn.rng import stream, streams
+
+
+def _trainer(gan, opt_g, opt_d, theta_g, theta_d, sample_real, rng_data, rng_latent, *, g_ema=0.0, **kw):
+    """An engine Trainer drawing from two streams (the MNIST way); ``g_ema`` wraps G's
+    optimizer in a moving average."""
+    if g_ema:
+        opt_g = optim.averaged(opt_g, g_ema)
+    return Trainer(gan, opt_g, opt_d, theta_g, theta_d, StreamBatches(sample_real, gan.latent, rng_data, rng_latent),
+                   **kw)
 
 
 def _gan(g_loss="nonsat", dtype=np.float64):
@@ -82,23 +93,23 @@ def test_run_keeps_a_moving_average_of_the_generator():
     gan = _gan()
     s = streams(5)
     real = lambda r, m: r.normal(1.0, 0.3, size=(m, 3))
-    run = Run(gan, optim.make("adam", lr=1e-2), optim.make("adam", lr=1e-2), gan.G.init(s["g_init"]),
+    run = _trainer(gan, optim.make("adam", lr=1e-2), optim.make("adam", lr=1e-2), gan.G.init(s["g_init"]),
               gan.D.init(s["d_init"]), real, s["data"], s["latent"], batch=8, g_ema=0.9)
     avg = g0.copy()
     for _ in range(10):
         run.step()
         avg = 0.9 * avg + 0.1 * run.theta_g
-    np.testing.assert_allclose(run.theta_g_ema, avg, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(run.state_g.average, avg, rtol=1e-12, atol=1e-15)
     assert run.theta_g.tobytes() == _run(5, steps=10).theta_g.tobytes()
     with pytest.raises(ValueError, match="rng_dropout"):
-        Run(GAN(gan.G, gan.D, d_dropout=(0.5, 0.0)), optim.sgd(), optim.sgd(), run.theta_g, run.theta_d, real,
+        _trainer(GAN(gan.G, gan.D, d_dropout=(0.5, 0.0)), optim.sgd(), optim.sgd(), run.theta_g, run.theta_d, real,
             s["data"], s["latent"])
 
 
 @pytest.mark.parametrize("k, P, dtype, drop, out", [(1, None, np.float64, (), False), (2, None, np.float32, (0.2, 0.5), True),
                                                    (1, 3, np.float64, (0.0, 0.5), False), (3, 2, np.float32, (), True)])
 def test_step_equals_algorithm_1_written_out(k, P, dtype, drop, out):
-    """Run.step (G's forward shared by the last D step and the G step, the real batch
+    """Trainer.step (G's forward shared by the last D step and the G step, the real batch
     written in place) equals Algorithm 1 written with d_loss_grad and g_loss_grad:
     the same draws from every stream, the same parameters."""
     G = MLP((2, 5, 3), ("relu", "sigmoid"), dtype=dtype)
@@ -119,7 +130,7 @@ def test_step_equals_algorithm_1_written_out(k, P, dtype, drop, out):
         s = streams(11)
         tg = np.stack([G.init(s["g_init"]) for _ in range(P)]) if P else G.init(s["g_init"])
         td = np.stack([D.init(s["d_init"]) for _ in range(P)]) if P else D.init(s["d_init"])
-        return Run(gan, optim.adam(1e-2), optim.adam(1e-2), tg, td, real, s["data"], s["latent"], batch=8, k=k,
+        return _trainer(gan, optim.adam(1e-2), optim.adam(1e-2), tg, td, real, s["data"], s["latent"], batch=8, k=k,
                    rng_dropout=stream(11, "dropout") if drop else None)
 
     run, ref_run = make(), make()
@@ -130,22 +141,22 @@ def test_step_equals_algorithm_1_written_out(k, P, dtype, drop, out):
     for _ in range(5):
         run.step()
         for _ in range(k):
-            x = sampler(ref_run.rng_data, 8)
-            z = gan.sample_z(ref_run.rng_latent, 8, P)
+            x = sampler(ref_run.batches.rng_data, 8)
+            z = gan.sample_z(ref_run.batches.rng_latent, 8, P)
             _, gd, _, _ = gan.d_loss_grad(tg, td, x, z, rng=rd)
             sd = od.update(td, gd, sd)
-        z = gan.sample_z(ref_run.rng_latent, 8, P)
+        z = gan.sample_z(ref_run.batches.rng_latent, 8, P)
         _, gg, _ = gan.g_loss_grad(tg, td, z, rng=rd)
         sg = og.update(tg, gg, sg)
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(run.theta_g, tg, rtol=tol, atol=tol)
     np.testing.assert_allclose(run.theta_d, td, rtol=tol, atol=tol)
-    assert run.rng_latent.bit_generator.state == ref_run.rng_latent.bit_generator.state
-    assert run.rng_data.bit_generator.state == ref_run.rng_data.bit_generator.state
+    assert run.batches.rng_latent.bit_generator.state == ref_run.batches.rng_latent.bit_generator.state
+    assert run.batches.rng_data.bit_generator.state == ref_run.batches.rng_data.bit_generator.state
 
 
 def test_workspace_gives_the_same_gradients_as_fresh_arrays():
-    """The reusable buffers of a workspace (what every Run uses) change nothing, call after call."""
+    """The reusable buffers of a workspace (what every Trainer uses) change nothing, call after call."""
     gan = _gan("minimax")
     rng = np.random.default_rng(9)
     tg, td = gan.G.init(rng), gan.D.init(rng)
@@ -165,7 +176,7 @@ def _run(seed, steps=30, gan=None, opt="adam", k=1):
     gan = gan or _gan()
     s = streams(seed)
     real = lambda r, m: r.normal(1.0, 0.3, size=(m, 3))
-    run = Run(gan, optim.make(opt, lr=1e-2), optim.make(opt, lr=1e-2), gan.G.init(s["g_init"]),
+    run = _trainer(gan, optim.make(opt, lr=1e-2), optim.make(opt, lr=1e-2), gan.G.init(s["g_init"]),
               gan.D.init(s["d_init"]), real, s["data"], s["latent"], batch=8, k=k)
     for _ in range(steps):
         run.step()
@@ -185,7 +196,7 @@ def test_other_streams_do_not_change_a_run():
     s = streams(7)
     gan = _gan()
     real = lambda r, m: r.normal(1.0, 0.3, size=(m, 3))
-    run = Run(gan, optim.adam(1e-2), optim.adam(1e-2), gan.G.init(s["g_init"]), gan.D.init(s["d_init"]),
+    run = _trainer(gan, optim.adam(1e-2), optim.adam(1e-2), gan.G.init(s["g_init"]), gan.D.init(s["d_init"]),
               real, s["data"], s["latent"], batch=8)
     ev = stream(7, "eval")
     for _ in range(30):
@@ -265,17 +276,19 @@ def test_bad_gan_configurations():
 @pytest.mark.parametrize("latent", ["uniform", "normal"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_latent_into_a_buffer_draws_the_same_values(latent, dtype):
-    from gandyn.engine.gan import sample_latent
-
-    a = sample_latent(np.random.default_rng(4), (5, 3), latent, dtype)
+    dist = as_latent(latent)
+    a = dist.rvs((5, 3), np.random.default_rng(4), dtype=dtype)
+    assert a.dtype == dtype
     buf = np.empty((10, 3), dtype)
-    got = sample_latent(np.random.default_rng(4), (5, 3), latent, dtype, out=buf[:5])
+    got = dist.rvs((5, 3), np.random.default_rng(4), dtype=dtype, out=buf[:5])
     np.testing.assert_array_equal(got, a)
     np.testing.assert_array_equal(buf[:5], a)
     strided = np.empty((5, 6), dtype)[:, ::2]  # not contiguous: filled through a copy
-    np.testing.assert_array_equal(sample_latent(np.random.default_rng(4), (5, 3), latent, dtype, out=strided), a)
-    with pytest.raises(ValueError, match="unknown latent"):
-        sample_latent(np.random.default_rng(4), (5, 3), "cauchy", dtype)
+    np.testing.assert_array_equal(dist.rvs((5, 3), np.random.default_rng(4), dtype=dtype, out=strided), a)
+    if dtype == np.float64:  # the float64 draws are the distribution's own
+        np.testing.assert_array_equal(a, dist.rvs((5, 3), np.random.default_rng(4)))
+    with pytest.raises(ValueError, match="unknown latent 'cauchy'; choose from uniform, normal"):
+        as_latent("cauchy")
 
 
 def test_step_uses_what_the_sampler_returns():
@@ -297,7 +310,7 @@ def test_step_uses_what_the_sampler_returns():
     thetas = []
     for sampler in (plain, ignores_out, fills_out):
         s = streams(2)
-        run = Run(gan, optim.adam(1e-2), optim.adam(1e-2), gan.G.init(s["g_init"]), gan.D.init(s["d_init"]),
+        run = _trainer(gan, optim.adam(1e-2), optim.adam(1e-2), gan.G.init(s["g_init"]), gan.D.init(s["d_init"]),
                   sampler, s["data"], s["latent"], batch=8)
         for _ in range(10):
             run.step()

@@ -6,9 +6,9 @@ import pytest
 
 from gandyn import cli, history
 from gandyn.theory.density import generator_density
-from gandyn.theory.distributions import Mixture, Normal, Uniform
-from gandyn.engine.gan import Run
-from gandyn.experiments.gan1d import (BLOCK, Setup, Trainer, binned_jsd, parse_data, pick_panels, record_run,
+from gandyn.distributions import Mixture, Normal, Uniform
+from gandyn.engine.trainer import StreamBatches, Trainer
+from gandyn.experiments.gan1d import (BLOCK, Setup, Population, binned_jsd, parse_data, pick_panels, record_run,
                           replace_setup, sweep, sweep_rows)
 from gandyn.engine.nn import MLP
 from gandyn.rng import streams
@@ -33,10 +33,10 @@ def test_population_equals_separate_runs(kw):
     lr_d = [1e-2, 2e-2, 3e-3, 1e-2, 5e-3]
     lr_g = [1e-3, 2e-2, 3e-3, 5e-3, 1e-2]
     steps = BLOCK + 11  # crosses a block of pre-drawn minibatches
-    pop = Trainer(setup, seeds, lr_d, lr_g, chunk=2)
+    pop = Population(setup, seeds, lr_d=lr_d, lr_g=lr_g, chunk=2)
     pop.advance(steps)
     for p in range(len(seeds)):
-        one = Trainer(setup, seeds[p], lr_d[p], lr_g[p])  # theta (n,), inputs (m, 1)
+        one = Population(setup, seeds[p], lr_d=lr_d[p], lr_g=lr_g[p])  # theta (n,), inputs (m, 1)
         for _ in range(steps):  # one iteration at a time: draws do not depend on how we call
             one.advance(1)
         assert one.theta_g.ndim == 1
@@ -45,17 +45,17 @@ def test_population_equals_separate_runs(kw):
     assert not np.allclose(pop.theta_g[0], pop.theta_g[4])  # same seed, other step sizes
 
 
-def test_trainer_is_algorithm_1_of_the_engine():
-    """For normal data the block-drawn minibatches are the numbers gandyn.engine.gan.Run draws
-    one at a time, so one Trainer run and one Run agree bit for bit."""
+def test_population_is_algorithm_1_of_the_engine():
+    """For normal data the block-drawn minibatches are the numbers a trainer drawing from
+    the seed's streams one minibatch at a time gets, so the two agree bit for bit."""
     setup = Setup(hidden_g=6, hidden_d=5, batch=16, k=2, optimizer="momentum")
-    tr = Trainer(setup, 3, 1e-2, 2e-2)
+    tr = Population(setup, 3, lr_d=1e-2, lr_g=2e-2)
     tr.advance(100)
     s = streams(3)
     gan = setup.gan
-    run = Run(gan, setup.make_optimizer(2e-2), setup.make_optimizer(1e-2), gan.G.init(s["g_init"]),
-              gan.D.init(s["d_init"]), lambda r, m: r.normal(4.0, 0.5, size=(m, 1)), s["data"], s["latent"],
-              batch=16, k=2)
+    batches = StreamBatches(lambda r, m: r.normal(4.0, 0.5, size=(m, 1)), gan.latent, s["data"], s["latent"])
+    run = Trainer(gan, setup.make_optimizer(2e-2), setup.make_optimizer(1e-2), gan.G.init(s["g_init"]),
+                  gan.D.init(s["d_init"]), batches, batch=16, k=2)
     for _ in range(100):
         run.step()
     assert run.theta_g.tobytes() == tr.theta_g.tobytes() and run.theta_d.tobytes() == tr.theta_d.tobytes()
@@ -135,14 +135,14 @@ def test_binned_jsd_closed_forms():
 def test_sweep_cells_equal_their_own_runs():
     setup = Setup(hidden_g=4, hidden_d=4, batch=8)
     lrs = [1e-3, 1e-2]
-    arrays, meta = sweep(setup, lrs, lrs, seeds=[0, 1], steps=30, ks=[1, 2], losses=["nonsat", "minimax"],
+    arrays, meta = sweep(setup, lr_g_values=lrs, lr_d_values=lrs, seeds=[0, 1], steps=30, ks=[1, 2], losses=["nonsat", "minimax"],
                          checks=2, chunk=3, n_z=1024)
     assert arrays["jsd"].shape == (2, 2, 2, 2, 2) and arrays["jsd_checks"].shape == (2, 2, 2, 2, 2, 2)
     assert arrays["check_it"].tolist() == [15, 30]
     rows = sweep_rows(arrays)
     assert len(rows) == 32
     row = next(r for r in rows if (r["k"], r["loss"], r["seed"], r["lr_d"], r["lr_g"]) == (2, "minimax", 1, 1e-2, 1e-3))
-    one = Trainer(replace_setup(setup, k=2, loss="minimax"), 1, 1e-2, 1e-3)
+    one = Population(replace_setup(setup, k=2, loss="minimax"), 1, lr_d=1e-2, lr_g=1e-3)
     one.advance(30)
     lo, hi = setup.data.bounds(1e-9)
     w = hi - lo
@@ -177,11 +177,11 @@ def test_bad_setups(kw, needle):
 
 def test_bad_rates_and_seeds():
     with pytest.raises(ValueError, match="lr_d"):
-        Trainer(Setup(), [0, 1], [-1e-3, 1e-3], 1e-3)
+        Population(Setup(), [0, 1], lr_d=[-1e-3, 1e-3], lr_g=1e-3)
     with pytest.raises(ValueError, match="lr_g"):
-        Trainer(Setup(), [0, 1], 1e-3, [1e-3, 1e-3, 1e-3])
+        Population(Setup(), [0, 1], lr_d=1e-3, lr_g=[1e-3, 1e-3, 1e-3])
     with pytest.raises(ValueError, match="seeds"):
-        Trainer(Setup(), [-1], 1e-3, 1e-3)
+        Population(Setup(), [-1], lr_d=1e-3, lr_g=1e-3)
 
 
 def _gandyn(capsys, *args):
@@ -197,7 +197,7 @@ def _gandyn(capsys, *args):
 @pytest.mark.parametrize("args,needle", [
     (["--lr-d", "-1"], "--lr-d"), (["--lr-g", "0"], "--lr-g"), (["--k", "0"], "--k"),
     (["--hidden-g", "0"], "--hidden-g"), (["--hidden-d", "-2"], "--hidden-d"), (["--loss", "wgan"], "--loss"),
-    (["--act-g", "swish"], "act_g"), (["--data", "N(4)"], "data"),
+    (["--act-g", "swish"], "--act-g"), (["--data", "N(4)"], "data"),
     (["--sweep", "--lr-min", "1", "--lr-max", "0.1"], "--lr-min"),
 ])
 def test_bad_options_one_line_exit_2(args, needle, tmp_path, capsys):

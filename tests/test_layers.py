@@ -34,7 +34,7 @@ def test_the_layers_are_kept():
 
 @pytest.mark.parametrize("module, target", [
     ("theory/divergences.py", "gandyn.experiments.gan1d"),
-    ("engine/nn.py", "gandyn.theory.distributions"),
+    ("engine/nn.py", "gandyn.theory.divergences"),
     ("experiments/demo.py", "gandyn.plotting"),
     ("metrics/scores.py", "gandyn.cli"),
 ])

@@ -65,11 +65,11 @@ def test_epoch_sampler_visits_every_image_once_per_epoch():
 
 
 def test_training_changes_parameters_and_losses_stay_finite(images, tmp_path):
-    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
-    g0, d0 = tr.run.theta_g.copy(), tr.run.theta_d.copy()
+    tr = mnist.new_run(MnistConfig(**SMALL), images)
+    g0, d0 = tr.trainer.theta_g.copy(), tr.trainer.theta_d.copy()
     res = mnist.train(tr, 20, tmp_path, progress=False)
     assert res["iteration"] == 20 and not res["interrupted"]
-    assert not np.array_equal(g0, tr.run.theta_g) and not np.array_equal(d0, tr.run.theta_d)
+    assert not np.array_equal(g0, tr.trainer.theta_g) and not np.array_equal(d0, tr.trainer.theta_d)
     assert np.all(np.isfinite(tr.losses)) and tr.losses.shape == (20, 2)
     # at initialisation D ~ 1/2, so its loss -V is near log 4 (Goodfellow et al. 2014, Theorem 1)
     assert abs(tr.losses[0, 0] - np.log(4)) < 0.5
@@ -80,24 +80,28 @@ def test_training_changes_parameters_and_losses_stay_finite(images, tmp_path):
 @pytest.mark.parametrize("opt", [dict(optimizer="momentum", mu=0.5, lr_g=0.05, lr_d=0.05),
                                  dict(optimizer="sgd", g_loss="minimax", k=2), dict(latent="normal")])
 def test_options_train(images, tmp_path, opt):
-    tr = mnist.new_trainer(MnistConfig(**SMALL, **opt), images)
+    tr = mnist.new_run(MnistConfig(**SMALL, **opt), images)
     mnist.train(tr, 5, tmp_path, progress=False)
     assert np.all(np.isfinite(tr.losses))
 
 
 def _same(a, b):
     for name in ("theta_g", "theta_d"):
-        np.testing.assert_array_equal(getattr(a.run, name), getattr(b.run, name))
-    for sa, sb in ((a.run.state_g, b.run.state_g), (a.run.state_d, b.run.state_d)):
-        for x, y in zip(sa, sb):
+        np.testing.assert_array_equal(getattr(a.trainer, name), getattr(b.trainer, name))
+    def leaves(state):  # the arrays and counters of a (nested) optimizer state
+        for x in state:
+            yield from (leaves(x) if isinstance(x, tuple) else (x,))
+
+    for sa, sb in ((a.trainer.state_g, b.trainer.state_g), (a.trainer.state_d, b.trainer.state_d)):
+        for x, y in zip(leaves(sa), leaves(sb), strict=True):
             np.testing.assert_array_equal(x, y)
     np.testing.assert_array_equal(a.losses, b.losses)
-    assert a.run.rng_latent.bit_generator.state == b.run.rng_latent.bit_generator.state
-    assert (a.run.theta_g_ema is None) == (b.run.theta_g_ema is None)
-    if a.run.theta_g_ema is not None:
-        np.testing.assert_array_equal(a.run.theta_g_ema, b.run.theta_g_ema)
-    if a.run.rng_dropout is not None:
-        assert a.run.rng_dropout.bit_generator.state == b.run.rng_dropout.bit_generator.state
+    assert a.trainer.batches.rng_latent.bit_generator.state == b.trainer.batches.rng_latent.bit_generator.state
+    assert (a.g_average is None) == (b.g_average is None)
+    if a.g_average is not None:
+        np.testing.assert_array_equal(a.g_average, b.g_average)
+    if a.trainer.rng_dropout is not None:
+        assert a.trainer.rng_dropout.bit_generator.state == b.trainer.rng_dropout.bit_generator.state
 
 
 @pytest.mark.parametrize("opt", [{}, dict(optimizer="momentum", k=2),
@@ -105,14 +109,14 @@ def _same(a, b):
 def test_interrupt_and_resume_equals_uninterrupted(images, tmp_path, opt):
     """SIGINT at iteration 13 (delivered to this process), checkpoint, resume to 40."""
     cfg = MnistConfig(**SMALL, **opt)
-    full = mnist.new_trainer(cfg, images)
+    full = mnist.new_run(cfg, images)
     mnist.train(full, 40, tmp_path / "full", progress=False, grid_every=0)
 
     def interrupt(tr):
         if tr.it == 13:
             os.kill(os.getpid(), signal.SIGINT)
 
-    part = mnist.new_trainer(cfg, images)
+    part = mnist.new_run(cfg, images)
     res = mnist.train(part, 40, tmp_path / "part", progress=False, callback=interrupt, checkpoint_every=5)
     assert res["interrupted"] and res["iteration"] == 13
     resumed = mnist.load_checkpoint(tmp_path / "part" / mnist.CHECKPOINT, images)
@@ -123,18 +127,18 @@ def test_interrupt_and_resume_equals_uninterrupted(images, tmp_path, opt):
 
 
 def test_nan_guard_keeps_last_good_checkpoint(images, tmp_path):
-    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(**SMALL), images)
 
     def poison(t):
         if t.it == 12:
-            t.run.theta_d[3] = np.nan
+            t.trainer.theta_d[3] = np.nan
 
     with np.errstate(all="ignore"):
         with pytest.raises(mnist.NonFiniteError, match="iteration 1[23]") as e:
             mnist.train(tr, 30, tmp_path, progress=False, checkpoint_every=10, callback=poison)
     assert "\n" not in str(e.value)
     good = mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT, images)
-    assert good.it == 10 and np.all(np.isfinite(good.run.theta_d))
+    assert good.it == 10 and np.all(np.isfinite(good.trainer.theta_d))
 
 
 def test_format_1_checkpoint_is_upgraded(images, tmp_path):
@@ -142,7 +146,7 @@ def test_format_1_checkpoint_is_upgraded(images, tmp_path):
     import json
     import zipfile
 
-    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(**SMALL), images)
     mnist.train(tr, 6, tmp_path, progress=False, grid_every=0)
     with np.load(tmp_path / mnist.CHECKPOINT) as z:
         arrays = {k: z[k] for k in z.files}
@@ -155,9 +159,9 @@ def test_format_1_checkpoint_is_upgraded(images, tmp_path):
     old = tmp_path / "v1.npz"
     np.savez(old, meta=np.array(json.dumps(meta)), **arrays)
     loaded = mnist.load_checkpoint(old, images)
-    np.testing.assert_allclose(loaded.run.state_g.m_sum, tr.run.state_g.m_sum, rtol=1e-5, atol=1e-12)
-    np.testing.assert_allclose(loaded.run.state_d.v_sum, tr.run.state_d.v_sum, rtol=1e-5, atol=1e-20)
-    np.testing.assert_array_equal(loaded.run.theta_g, tr.run.theta_g)
+    np.testing.assert_allclose(loaded.trainer.state_g.m_sum, tr.trainer.state_g.m_sum, rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(loaded.trainer.state_d.v_sum, tr.trainer.state_d.v_sum, rtol=1e-5, atol=1e-20)
+    np.testing.assert_array_equal(loaded.trainer.theta_g, tr.trainer.theta_g)
     assert zipfile.is_zipfile(old)
 
 
@@ -175,7 +179,7 @@ def test_checkpoint_truncated_or_incomplete_is_a_value_error(images, tmp_path):
     missing an entry is refused with one ValueError, never a traceback of zipfile/KeyError."""
     import zipfile
 
-    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(**SMALL), images)
     good = mnist.save_checkpoint(tmp_path / "good.npz", tr)
     data = good.read_bytes()
     cut = tmp_path / "cut.npz"
@@ -194,7 +198,7 @@ def test_checkpoint_truncated_or_incomplete_is_a_value_error(images, tmp_path):
 def test_grids_and_sampling(images, tmp_path):
     from gandyn.plotting.mnist import save_grid
 
-    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(**SMALL), images)
     mnist.train(tr, 10, tmp_path, progress=False, grid_every=5, save_grid=save_grid)
     grids = sorted(p.name for p in (tmp_path / "grids").iterdir())
     assert grids == ["iter_0000000.png", "iter_0000005.png", "iter_0000010.png"]
@@ -205,17 +209,17 @@ def test_grids_and_sampling(images, tmp_path):
 
 
 def test_moving_average_generator_is_what_samples_come_from(images, tmp_path):
-    tr = mnist.new_trainer(MnistConfig(**SMALL, g_ema=0.9), images)
+    tr = mnist.new_run(MnistConfig(**SMALL, g_ema=0.9), images)
     mnist.train(tr, 10, tmp_path, progress=False, grid_every=0)
-    run = tr.run
-    assert not np.array_equal(run.theta_g_ema, run.theta_g)
+    run = tr.trainer
+    assert not np.array_equal(tr.g_average, run.theta_g)
     z = tr.grid_noise()
-    np.testing.assert_array_equal(tr.samples(z), run.gan.G(run.theta_g_ema, z))
+    np.testing.assert_array_equal(tr.samples(z), run.gan.G(tr.g_average, z))
     np.testing.assert_array_equal(tr.samples(z, ema=False), run.gan.G(run.theta_g, z))
     x = mnist.generate(tr, 20, np.random.default_rng(0))
-    np.testing.assert_array_equal(x, run.gan.G(run.theta_g_ema, run.gan.sample_z(np.random.default_rng(0), 20)))
+    np.testing.assert_array_equal(x, run.gan.G(tr.g_average, run.gan.sample_z(np.random.default_rng(0), 20)))
     loaded = mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT)
-    np.testing.assert_array_equal(loaded.run.theta_g_ema, run.theta_g_ema)
+    np.testing.assert_array_equal(loaded.g_average, tr.g_average)
 
 
 def _gandyn(*args, **kw):
@@ -250,7 +254,7 @@ def test_cli_kill_and_resume_equals_uninterrupted(tmp_path):
 
 @pytest.mark.skipif(not HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
 def test_cli_sample(tmp_path, images):
-    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(**SMALL), images)
     mnist.save_checkpoint(tmp_path / "c.npz", tr)
     r = _gandyn("sample", "--checkpoint", str(tmp_path / "c.npz"), "--out", str(tmp_path / "s"))
     assert r.returncode == 0, r.stderr
@@ -270,7 +274,7 @@ def test_cli_errors(tmp_path):
 def test_cli_plot(images, tmp_path):
     from gandyn.plotting.mnist import save_grid
 
-    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(**SMALL), images)
     mnist.train(tr, 12, tmp_path / "run", progress=False, grid_every=4, save_grid=save_grid)
     r = _gandyn("plot", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "fig"), "--window", "3")
     assert r.returncode == 0, r.stderr
@@ -285,7 +289,7 @@ def test_cli_plot_metrics_over_training(images, tmp_path):
     one line per generator (moving average / trained parameters); a foreign file is a one-line error."""
     from gandyn.plotting.mnist import save_grid
 
-    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(**SMALL), images)
     mnist.train(tr, 4, tmp_path / "run", progress=False, grid_every=2, save_grid=save_grid)
     evals = []
     for it in (1000, 2000):
@@ -307,20 +311,27 @@ def test_cli_plot_metrics_over_training(images, tmp_path):
 
 
 def test_resume_with_new_step_sizes(images, tmp_path):
-    """with_step_sizes: the optimizers change, their states carry over, the checkpoint
-    records the new step sizes; halving lr halves Adam's next step exactly (same state)."""
-    tr = mnist.new_trainer(MnistConfig(**SMALL), images)
+    """load_checkpoint(lr_g=...): the config's schedule gets a piece at the checkpoint's
+    iteration, the optimizer states carry over; halving lr halves Adam's next step exactly
+    (same state); the saved config rebuilds the same schedule."""
+    tr = mnist.new_run(MnistConfig(**SMALL), images)
     mnist.train(tr, 8, tmp_path, progress=False, grid_every=0)
     a = mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT, images)
-    b = mnist.with_step_sizes(mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT, images), lr_g=5e-4)
-    assert (b.config.lr_g, b.config.lr_d) == (5e-4, 1e-3) and b.run.opt_g.hparams["lr"] == 5e-4
-    g = np.ones_like(a.run.theta_g)
-    ta, tb = a.run.theta_g.copy(), b.run.theta_g.copy()
-    sa = a.run.opt_g.update(ta, g, a.run.state_g)
-    sb = b.run.opt_g.update(tb, g, b.run.state_g)
+    b = mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT, images, lr_g=5e-4)
+    assert b.config.lr_g == ((0, 1e-3), (8, 5e-4)) and b.config.lr_d == 1e-3
+    lr = b.trainer.opt_g.hparams["lr"]
+    assert (lr(8), lr(9)) == (1e-3, 5e-4)
+    g = np.ones_like(a.trainer.theta_g)
+    ta, tb = a.trainer.theta_g.copy(), b.trainer.theta_g.copy()
+    sa = a.trainer.opt_g.update(ta, g, a.trainer.state_g)
+    sb = b.trainer.opt_g.update(tb, g, b.trainer.state_g)
     np.testing.assert_allclose(sb.step, 0.5 * sa.step, rtol=1e-6)
     mnist.train(b, 12, tmp_path / "b", progress=False, grid_every=0)
-    assert mnist.load_checkpoint(tmp_path / "b" / mnist.CHECKPOINT).config.lr_g == 5e-4
+    again = mnist.load_checkpoint(tmp_path / "b" / mnist.CHECKPOINT)
+    assert again.config.lr_g == ((0, 1e-3), (8, 5e-4))
+    json.dumps(again.config.to_dict())
+    c = mnist.load_checkpoint(tmp_path / "b" / mnist.CHECKPOINT, lr_g=2.5e-4)  # a third piece
+    assert c.config.lr_g == ((0, 1e-3), (8, 5e-4), (12, 2.5e-4))
 
 
 def test_cli_resume_without_checkpoint_and_bad_evals_fail_before_work(tmp_path):

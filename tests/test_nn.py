@@ -24,7 +24,7 @@ def _problem(sizes, acts, seed, scale, batch, P=None):
     return net, theta, x, g_out
 
 
-@given(sizes, st.sampled_from(ACTIVATIONS), seeds, scales, st.integers(1, 16))
+@given(sizes, st.sampled_from(ACTIVATIONS.names()), seeds, scales, st.integers(1, 16))
 def test_gradients_match_autograd(sizes, act, seed, scale, batch):
     acts = [act] * (len(sizes) - 1)
     net, theta, x, g_out = _problem(sizes, acts, seed, scale, batch)
@@ -39,7 +39,7 @@ def test_gradients_match_autograd(sizes, act, seed, scale, batch):
     np.testing.assert_allclose(g_x, grad(f, 1)(theta, x), rtol=1e-6, atol=1e-10)
 
 
-@given(sizes, st.sampled_from(ACTIVATIONS), seeds, st.integers(1, 16), st.floats(0.0, 0.9), st.booleans())
+@given(sizes, st.sampled_from(ACTIVATIONS.names()), seeds, st.integers(1, 16), st.floats(0.0, 0.9), st.booleans())
 def test_dropout_gradients_match_autograd(sizes, act, seed, batch, p, ws):
     """With dropout masks on every layer's input (Srivastava et al. 2014), forward
     and backward are those of the masked network, checked against autograd."""
@@ -76,7 +76,7 @@ def test_dropout_masks_drop_at_rate_p_and_keep_the_mean():
         dropout_masks(0, (1.0, 0.0), (3, 2, 1), (4,))
 
 
-@given(st.lists(st.sampled_from(ACTIVATIONS), min_size=1, max_size=3), seeds, st.integers(1, 5),
+@given(st.lists(st.sampled_from(ACTIVATIONS.names()), min_size=1, max_size=3), seeds, st.integers(1, 5),
        st.integers(1, 8))
 def test_population_equals_separate_models(acts, seed, P, batch):
     sizes = [3] + [4] * (len(acts) - 1) + [2]

@@ -7,7 +7,7 @@ import pytest
 
 from gandyn import theory as T
 from gandyn.theory.density import bandwidth, generator_density, kde
-from gandyn.theory.distributions import Mixture, Normal, Uniform
+from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.engine.nn import MLP
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from gandyn import theory as T
 from gandyn.experiments import theory_check as tc
 from gandyn.theory.optimal_d import fit_discriminator
-from gandyn.theory.distributions import Normal
+from gandyn.distributions import Normal
 
 
 def test_fit_discriminator_approaches_d_star_and_stops_on_a_plateau():

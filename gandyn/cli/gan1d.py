@@ -16,18 +16,22 @@ LOSSES = ("nonsat", "minimax")
 
 
 def add_arguments(p):
+    from gandyn.engine.latents import LATENTS
+    from gandyn.engine.nn import ACTIVATIONS
+    from gandyn.engine.optim import OPTIMIZERS
+
     m = p.add_argument_group("model and training")
     m.add_argument("--data", default="N(4, 0.5)",
                    help="p_data: N(loc, scale), U(low, high) or a mixture like "
                         "'0.5*N(-2, 0.5) + 0.5*N(2, 0.5)' (default: N(4, 0.5))")
-    m.add_argument("--latent", choices=("uniform", "normal"), default="uniform",
+    m.add_argument("--latent", choices=LATENTS.names(), default="uniform",
                    help="z ~ U(-1, 1) or N(0, 1) (default: uniform)")
     m.add_argument("--hidden-g", type=positive_int, default=16, help="hidden units h of G (default: 16)")
     m.add_argument("--hidden-d", type=positive_int, default=16, help="hidden units h of D (default: 16)")
-    m.add_argument("--act-g", default="tanh", help="G's hidden activation (default: tanh)")
-    m.add_argument("--act-d", default="relu", help="D's hidden activation (default: relu)")
+    m.add_argument("--act-g", choices=ACTIVATIONS.names(), default="tanh", help="G's hidden activation (default: tanh)")
+    m.add_argument("--act-d", choices=ACTIVATIONS.names(), default="relu", help="D's hidden activation (default: relu)")
     m.add_argument("--loss", choices=LOSSES, default="nonsat", help="generator loss (default: nonsat)")
-    m.add_argument("--optimizer", choices=("adam", "momentum", "sgd"), default="adam",
+    m.add_argument("--optimizer", choices=OPTIMIZERS.names(), default="adam",
                    help="optimizer of both players (default: adam, b1 = 0.5)")
     m.add_argument("--momentum", type=float, default=0.9, help="momentum coefficient (default: 0.9)")
     m.add_argument("--lr-d", type=positive_float, default=2e-3, help="D's step size (default: 2e-3)")
@@ -88,7 +92,8 @@ def _single(args, setup, out) -> int:
     from gandyn.plotting import gan1d as figs
 
     steps = args.steps or 3000
-    arrays, meta = record_run(setup, args.seed, args.lr_d, args.lr_g, steps, args.record_every,
+    arrays, meta = record_run(setup, args.seed, lr_g=args.lr_g, lr_d=args.lr_d, steps=steps,
+                              record_every=args.record_every,
                               progress=not args.quiet)
     panels = pick_panels(arrays)
     meta["panels"] = {k: int(v) for k, v in panels.items()}
@@ -123,7 +128,7 @@ def _sweep(args, setup, out) -> int:
     lrs = np.geomspace(args.lr_min, args.lr_max, args.grid)
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
-    arrays, meta = sweep(setup, lrs, lrs, seeds, steps=args.steps or 1500, ks=args.ks or [args.k],
+    arrays, meta = sweep(setup, lr_g_values=lrs, lr_d_values=lrs, seeds=seeds, steps=args.steps or 1500, ks=args.ks or [args.k],
                          losses=args.losses or [args.loss], threshold=args.threshold, progress=not args.quiet)
     wall = time.perf_counter() - t0
     meta["wall_seconds"] = wall

@@ -27,6 +27,9 @@ def _data_dir(p):
 
 
 def _train_arguments(p):
+    from gandyn.engine.latents import LATENTS
+    from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
+    from gandyn.engine.optim import OPTIMIZERS
     from gandyn.experiments.mnist import MnistConfig
 
     c = MnistConfig()
@@ -46,17 +49,18 @@ def _train_arguments(p):
                    help="hidden widths of G, e.g. 1200 1200 for Goodfellow et al.'s (default: 128)")
     m.add_argument("--d-hidden", type=positive_int, nargs="+", default=list(c.d_hidden), metavar="W",
                    help="hidden widths of D (default: 128)")
-    m.add_argument("--hidden-act", choices=("relu", "leaky_relu", "tanh"), default=c.hidden_act,
+    m.add_argument("--hidden-act", choices=[a for a in ACTIVATIONS.names() if a not in ("identity", "sigmoid")],
+                   default=c.hidden_act,
                    help=f"hidden activation (default: {c.hidden_act})")
-    m.add_argument("--init", choices=("xavier_talk", "glorot_uniform"), default=c.init,
+    m.add_argument("--init", choices=INITIALIZERS.names(), default=c.init,
                    help=f"weight initialisation (default: {c.init})")
-    m.add_argument("--latent", choices=("uniform", "normal"), default=c.latent,
+    m.add_argument("--latent", choices=LATENTS.names(), default=c.latent,
                    help="z ~ U(-1,1) or N(0,I) (default: uniform)")
     m.add_argument("--g-loss", choices=("nonsat", "minimax"), default=c.g_loss,
                    help="generator loss: non-saturating -log D(G(z)) or minimax log(1-D(G(z))) (default: nonsat)")
     m.add_argument("--k", type=positive_int, default=c.k, help="D steps per G step (default: 1)")
     m.add_argument("--batch", type=positive_int, default=c.batch, help=f"minibatch size (default: {c.batch})")
-    m.add_argument("--optimizer", choices=("adam", "momentum", "sgd"), default=c.optimizer,
+    m.add_argument("--optimizer", choices=OPTIMIZERS.names(), default=c.optimizer,
                    help="both players' optimizer (default: adam)")
     m.add_argument("--lr", type=positive_float, default=None,
                    help="step size of both players (default: 1e-3); --lr-g/--lr-d set one")
@@ -154,16 +158,13 @@ def _train(args) -> int:
         raise ValueError(f"--resume: no checkpoint at {ckpt}")
     images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
     if args.resume:
-        tr = mnist.load_checkpoint(ckpt, images)
-        print(f"resuming {ckpt} at iteration {tr.it} (its saved config; model options ignored)")
         lr_g, lr_d = args.lr_g or args.lr, args.lr_d or args.lr
+        tr = mnist.load_checkpoint(ckpt, images, lr_g=lr_g, lr_d=lr_d)
+        print(f"resuming {ckpt} at iteration {tr.it} (its saved config; model options ignored)")
         if lr_g is not None or lr_d is not None:
-            old = (tr.config.lr_g, tr.config.lr_d)
-            mnist.with_step_sizes(tr, lr_g, lr_d)
-            print(f"step sizes (G, D) from iteration {tr.it}: {old[0]:g}, {old[1]:g} -> "
-                  f"{tr.config.lr_g:g}, {tr.config.lr_d:g}")
+            print(f"step sizes from iteration {tr.it} on: G {lr_g or 'unchanged'}, D {lr_d or 'unchanged'}")
     else:
-        tr = mnist.new_trainer(config, images)
+        tr = mnist.new_run(config, images)
     del images
     write_json(out / "config.json", tr.config.to_dict())
     res = mnist.train(tr, args.iters, out, checkpoint_every=args.checkpoint_every,
@@ -198,7 +199,7 @@ def _eval(args) -> int:
         raise ValueError(f"--samples must be >= 10 (the Inception score uses 10 splits), got {args.samples}")
     tr = mnist.load_checkpoint(args.checkpoint)
     samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"), ema=not args.no_ema)
-    ema = tr.run.theta_g_ema is not None and not args.no_ema
+    ema = tr.g_average is not None and not args.no_ema
     run_eval(args, samples, meta={"checkpoint": str(args.checkpoint), "iteration": tr.it,
                                   "generator": "moving average" if ema else "trained parameters"})
     return 0

@@ -1,4 +1,4 @@
-"""A GAN of two MLPs and one iteration of Algorithm 1 (Goodfellow et al. 2014).
+"""A GAN of two MLPs: the discriminator's and the generator's loss and gradient on a minibatch.
 
 The discriminator outputs a logit ``l(x)``, ``D(x) = sigma(l(x))``. Each player
 minimises its own loss (:mod:`gandyn.engine.losses`): D the cross-entropy ``-V(D, G)``,
@@ -11,20 +11,16 @@ Both steps work on a population: ``theta (P, n)`` with inputs ``(P, m, d)``.
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from gandyn.engine import losses  # noqa: I001
+from gandyn.engine.latents import as_latent
 from gandyn.engine.nn import MLP, _buffer, dropout_masks
-from gandyn.engine.optim import Optimizer, ema_update
-from gandyn.rng import as_rng
 
-__all__ = ["GAN", "Run", "LATENTS", "sample_latent"]
-
-LATENTS = ("uniform", "normal")
+__all__ = ["GAN"]
 
 
 def _sub(ws: dict | None, name: str) -> dict | None:
@@ -47,37 +43,6 @@ def _flush_tiny(g: np.ndarray) -> None:
     g[np.abs(g) < np.sqrt(np.finfo(g.dtype).tiny)] = 0
 
 
-def sample_latent(rng, shape, latent: str = "uniform", dtype=np.float64, out: np.ndarray | None = None) -> np.ndarray:
-    """Latent noise ``z ~ U(-1, 1)`` (the talk's ``sample_Z``) or ``N(0, I)``, of
-    ``shape``, in ``dtype``.
-
-    In float32 the uniform noise is drawn directly in float32 as ``2u - 1``,
-    ``u ~ U[0, 1)`` (half the cost of drawing float64 and converting). ``out``
-    receives the draws, the same values as without it: drawn in place when it is
-    C-contiguous of ``shape`` and ``dtype``, else copied into it.
-    """
-    rng = as_rng(rng)
-    if latent not in LATENTS:
-        raise ValueError(f"unknown latent {latent!r}; choose from {', '.join(LATENTS)}")
-    dtype = np.dtype(dtype)
-    if out is not None and (out.shape != tuple(shape) or out.dtype != dtype or not out.flags.c_contiguous):
-        out[...] = sample_latent(rng, shape, latent, dtype)
-        return out
-    if latent == "uniform":
-        if dtype == np.float32:
-            z = rng.random(shape, dtype=np.float32, out=out)
-            z *= 2
-            z -= 1
-            return z
-        z = rng.uniform(-1.0, 1.0, size=shape).astype(dtype, copy=False)
-    else:
-        z = rng.standard_normal(size=shape, dtype=dtype, out=out)
-    if out is not None and z is not out:
-        out[...] = z
-        return out
-    return z
-
-
 @dataclass(frozen=True)
 class GAN:
     """Generator ``G: R^{d_z} -> R^{d_x}`` and discriminator ``D: R^{d_x} -> logit``.
@@ -88,8 +53,11 @@ class GAN:
         ``G.sizes[-1] == D.sizes[0]`` and ``D.sizes[-1] == 1``.
     g_loss : {'nonsat', 'minimax'}
         The generator's loss.
-    latent : {'uniform', 'normal'}
-        ``z ~ U(-1, 1)^{d_z}`` (the talk's ``sample_Z``) or ``N(0, I)``.
+    latent : str or Distribution
+        The latent distribution of each coordinate of ``z``: a name of
+        :data:`~gandyn.engine.latents.LATENTS` (``'uniform'``: ``U(-1, 1)``, the
+        talk's ``sample_Z``; ``'normal'``: ``N(0, 1)``) or a distribution object;
+        stored as the object.
     d_dropout : tuple of float
         Dropout probability of the input of each of D's layers while training
         (:func:`~gandyn.engine.nn.dropout_masks`); empty = none. Applied in both players'
@@ -101,7 +69,7 @@ class GAN:
     G: MLP
     D: MLP
     g_loss: str = "nonsat"
-    latent: str = "uniform"
+    latent: Any = "uniform"
     d_dropout: tuple = ()
     label_smooth: float = 0.0
     _g_loss_fn: Callable = field(init=False, repr=False, compare=False)
@@ -113,8 +81,7 @@ class GAN:
             raise ValueError(f"D must output one logit, has {self.D.sizes[-1]} outputs")
         if self.D.activations[-1] != "identity":
             raise ValueError("D's last activation must be 'identity' (it outputs a logit)")
-        if self.latent not in LATENTS:
-            raise ValueError(f"unknown latent {self.latent!r}; choose from {', '.join(LATENTS)}")
+        object.__setattr__(self, "latent", as_latent(self.latent))
         object.__setattr__(self, "_g_loss_fn", losses.g_loss(self.g_loss))
         drop = tuple(float(p) for p in self.d_dropout)
         if drop and len(drop) != self.D.n_layers:
@@ -130,10 +97,10 @@ class GAN:
         return self.G.sizes[0]
 
     def sample_z(self, rng, m: int, population: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
-        """Latent noise, shape ``(m, d_z)`` or ``(P, m, d_z)``, in G's dtype
-        (:func:`sample_latent`), into ``out`` if given."""
+        """Latent noise, shape ``(m, d_z)`` or ``(P, m, d_z)``, in G's dtype, into ``out``
+        if given (drawn in place when ``out`` is C-contiguous of that shape and dtype)."""
         shape = ((m, self.z_dim) if population is None else (population, m, self.z_dim))
-        return sample_latent(rng, shape, self.latent, self.G.dtype, out=out)
+        return self.latent.rvs(shape, rng, dtype=self.G.dtype, out=out)
 
     def _d_masks(self, rng, lead):
         if rng is None or not self.d_dropout:
@@ -201,115 +168,3 @@ class GAN:
     def d_prob(self, theta_d, x) -> np.ndarray:
         """``D(x) = sigma(l(x))``, shape ``x.shape[:-1]``."""
         return losses.sigmoid(self.D(theta_d, x)[..., 0])
-
-
-@dataclass
-class Run:
-    """Everything that changes during training: parameters, optimizer states,
-    random streams, iteration count. Algorithm 1 of Goodfellow et al. 2014 is
-    :meth:`step`.
-
-    ``sample_real(rng, m)`` draws a minibatch of data. Randomness comes from
-    named streams, ``data`` (real minibatches), ``latent`` (noise) and, when D
-    has dropout, ``rng_dropout`` (its masks), so extra evaluation that draws from
-    other streams never changes the run.
-
-    ``g_ema = beta > 0`` keeps ``theta_g_ema``, the exponential moving average of
-    G's parameters after each G step (:func:`~gandyn.engine.optim.ema_update`; Yazici
-    et al. 2019), starting from G's initial parameters.
-    """
-
-    gan: GAN
-    opt_g: Optimizer
-    opt_d: Optimizer
-    theta_g: np.ndarray
-    theta_d: np.ndarray
-    sample_real: Callable[[np.random.Generator, int], np.ndarray]
-    rng_data: np.random.Generator
-    rng_latent: np.random.Generator
-    batch: int = 64
-    k: int = 1
-    it: int = 0
-    state_g: Any = None
-    state_d: Any = None
-    rng_dropout: np.random.Generator | None = None
-    g_ema: float = 0.0
-    theta_g_ema: np.ndarray | None = None
-
-    def __post_init__(self):
-        if not 0 <= self.g_ema < 1:
-            raise ValueError(f"g_ema must be in [0, 1), got {self.g_ema}")
-        if self.gan.d_dropout and self.rng_dropout is None:
-            raise ValueError("the GAN has D dropout: pass rng_dropout")
-        if self.g_ema and self.theta_g_ema is None:
-            self.theta_g_ema = self.theta_g.copy()
-        self._ema_scratch = np.empty_like(self.theta_g) if self.g_ema else None
-        if self.k < 1:
-            raise ValueError(f"k (discriminator steps per generator step) must be >= 1, got {self.k}")
-        if self.batch < 1:
-            raise ValueError(f"batch must be >= 1, got {self.batch}")
-        if self.state_g is None:
-            self.state_g = self.opt_g.init(self.theta_g)
-        if self.state_d is None:
-            self.state_d = self.opt_d.init(self.theta_d)
-        self._grad_g = np.empty_like(self.theta_g)
-        self._grad_d = np.empty_like(self.theta_d)
-        self._ws: dict = {}  # reusable buffers of the forward and backward passes
-        self._sampler = (None, False)  # (sample_real, whether it takes out=)
-
-    def _fill_real(self, dst: np.ndarray) -> None:
-        """A real minibatch into ``dst``: written there by the sampler when it takes
-        ``out=`` (as :class:`gandyn.experiments.mnist.EpochSampler` does), else copied."""
-        f = self.sample_real
-        if self._sampler[0] is not f:
-            try:
-                takes_out = "out" in inspect.signature(f).parameters
-            except (TypeError, ValueError):
-                takes_out = False
-            self._sampler = (f, takes_out)
-        if self._sampler[1]:
-            x = f(self.rng_data, dst.shape[-2], out=dst)
-            if x is dst:
-                return
-        else:
-            x = f(self.rng_data, dst.shape[-2])
-        dst[...] = x
-
-    @property
-    def population(self) -> int | None:
-        return None if self.theta_g.ndim == 1 else self.theta_g.shape[0]
-
-    def step(self) -> tuple[np.ndarray, np.ndarray]:
-        """One iteration: ``k`` discriminator steps, each on a fresh real minibatch
-        and fresh noise, then one generator step on fresh noise. Returns the last
-        D loss and the G loss (before their updates).
-
-        D's update does not change G, so G runs once on the noise of the last D
-        step and of the G step together (one GEMM per layer instead of two), writing
-        its samples into D's stacked input after the real minibatch, which the
-        sampler writes in place when it takes ``out=``. The random draws are those
-        of :meth:`d_loss_grad` followed by :meth:`g_loss_grad` (tested)."""
-        gan, m, P = self.gan, self.batch, self.population
-        for _ in range(self.k - 1):
-            x = self.sample_real(self.rng_data, m)
-            z = gan.sample_z(self.rng_latent, m, P)
-            loss_d, gd, _, _ = gan.d_loss_grad(self.theta_g, self.theta_d, x, z, grad=self._grad_d, ws=self._ws,
-                                               rng=self.rng_dropout)
-            self.state_d = self.opt_d.update(self.theta_d, gd, self.state_d)
-        lead = () if P is None else (P,)
-        ws, dt = self._ws, gan.D.dtype
-        X = _buffer(ws, "step_input", lead + (3 * m, gan.D.sizes[0]), dt)
-        self._fill_real(X[..., :m, :])
-        Z = _buffer(ws, "step_noise", lead + (2 * m, gan.z_dim), gan.G.dtype)
-        gan.sample_z(self.rng_latent, m, P, out=Z[..., :m, :])
-        gan.sample_z(self.rng_latent, m, P, out=Z[..., m:, :])
-        hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=_sub(ws, "G2"))
-        loss_d, gd, _, _ = gan._d_part(self.theta_d, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
-        self.state_d = self.opt_d.update(self.theta_d, gd, self.state_d)
-        hs_g = [h[..., m:, :] for h in hs]  # the G step's rows of every layer
-        loss_g, gg, _ = gan._g_part(self.theta_g, self.theta_d, hs_g, self._grad_g, ws, self.rng_dropout)
-        self.state_g = self.opt_g.update(self.theta_g, gg, self.state_g)
-        if self.g_ema:
-            ema_update(self.theta_g_ema, self.theta_g, self.g_ema, self._ema_scratch)
-        self.it += 1
-        return loss_d, loss_g

@@ -26,6 +26,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from gandyn.engine.layout import Layout
+from gandyn.engine.registry import Registry
 from gandyn.rng import as_rng
 
 __all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "dropout_masks"]
@@ -104,23 +105,21 @@ def _leaky_relu(slope: float) -> Activation:
     return Activation(fwd, bwd)
 
 
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "tanh", "sigmoid")
+def _fixed(act: Activation) -> Callable[[float], Activation]:
+    return lambda slope: act
 
-_FIXED = {
-    "identity": Activation(_identity_fwd, _identity_bwd),
-    "relu": Activation(_relu_fwd, _relu_bwd),
-    "tanh": Activation(_tanh_fwd, _tanh_bwd),
-    "sigmoid": Activation(_sigmoid_fwd, _sigmoid_bwd),
-}
+
+#: The activations by name; each entry maps the leaky slope to the :class:`Activation`.
+ACTIVATIONS: Registry[Callable[[float], Activation]] = Registry("activation")
+ACTIVATIONS.register("identity", _fixed(Activation(_identity_fwd, _identity_bwd)))
+ACTIVATIONS.register("relu", _fixed(Activation(_relu_fwd, _relu_bwd)))
+ACTIVATIONS.register("leaky_relu", _leaky_relu)
+ACTIVATIONS.register("tanh", _fixed(Activation(_tanh_fwd, _tanh_bwd)))
+ACTIVATIONS.register("sigmoid", _fixed(Activation(_sigmoid_fwd, _sigmoid_bwd)))
 
 
 def _activation(name: str, slope: float) -> Activation:
-    if name == "leaky_relu":
-        return _leaky_relu(slope)
-    try:
-        return _FIXED[name]
-    except KeyError:
-        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}") from None
+    return ACTIVATIONS[name](slope)
 
 
 # --- initializers
@@ -139,7 +138,10 @@ def _glorot_uniform(rng, fan_in, fan_out, size, dtype):
     return rng.uniform(-r, r, size=size).astype(dtype, copy=False)
 
 
-INITIALIZERS = {"xavier_talk": _xavier_talk, "glorot_uniform": _glorot_uniform}
+#: The weight initialisations by name (biases start at zero).
+INITIALIZERS: Registry[Callable] = Registry("init scheme")
+INITIALIZERS.register("xavier_talk", _xavier_talk)
+INITIALIZERS.register("glorot_uniform", _glorot_uniform)
 
 
 # --- the MLP
@@ -296,10 +298,7 @@ class MLP:
         model ``p`` equal a single run seeded with ``rng_p``, stack single inits
         instead: ``np.stack([net.init(r) for r in rngs])``.
         """
-        try:
-            draw = INITIALIZERS[scheme]
-        except KeyError:
-            raise ValueError(f"unknown init scheme {scheme!r}; choose from {', '.join(INITIALIZERS)}") from None
+        draw = INITIALIZERS[scheme]
         rng = as_rng(rng)
         theta = self.layout.zeros(population, self.dtype)
         lead = () if population is None else (int(population),)

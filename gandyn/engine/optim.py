@@ -10,8 +10,15 @@ its negative (each player minimises its own loss).
 
 States are small records. Their arrays are updated in place for speed, so an
 old state must not be reused after ``update`` (copy it first, as checkpoints do).
-Step sizes may be scalars or arrays broadcastable against ``theta``, e.g. shape
-``(P, 1)`` to give each model of a population its own rate.
+A step size ``lr`` may be a number, an array broadcastable against ``theta`` (e.g.
+shape ``(P, 1)``: each model of a population its own rate), or a *schedule*: a
+callable ``lr(t)`` of the optimizer's step count ``t = 1, 2, ...`` returning either
+(optax's convention; :func:`piecewise` is the one gandyn's configs use).
+
+Wrappers compose around an optimizer instead of being called by hand:
+:func:`averaged` keeps an exponential moving average of the iterates.
+
+Every optimizer is registered in :data:`OPTIMIZERS`; :func:`make` builds one by name.
 """
 from __future__ import annotations
 
@@ -20,14 +27,68 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["Optimizer", "sgd", "momentum", "adam", "make", "OPTIMIZERS", "ema_update", "flush_subnormal"]
+from gandyn.engine.registry import Registry
+__all__ = ["Optimizer", "sgd", "momentum", "adam", "averaged", "piecewise", "make", "OPTIMIZERS", "ema_update",
+           "flush_subnormal"]
 
 
 class Optimizer(NamedTuple):
+    """A first-order optimizer as a pair of functions on flat vectors.
+
+    Attributes
+    ----------
+    init : callable
+        ``init(theta) -> state``: the state for parameters ``theta`` (shape ``(n,)``
+        or ``(P, n)``), a small record of arrays shaped like ``theta`` and counters.
+    update : callable
+        ``update(theta, grad, state) -> state``: one descent step on ``theta`` *in
+        place* along ``grad`` (same shape); returns the new state. The old state's
+        arrays are reused, so it must not be used again.
+    name : str
+        The :data:`OPTIMIZERS` name it was made from (``make(name, **hparams)``
+        rebuilds it).
+    hparams : dict
+        Its hyperparameters, as passed.
+    """
+
     init: Callable[[np.ndarray], Any]
     update: Callable[[np.ndarray, np.ndarray, Any], Any]
     name: str = ""
     hparams: dict | None = None
+
+
+def _rate(lr, t: int):
+    """The step size at step ``t``: ``lr(t)`` for a schedule, else ``lr``."""
+    if callable(lr):
+        value = lr(t)
+        if not np.all(np.isfinite(value)) or np.any(np.asarray(value) <= 0):
+            raise ValueError(f"the step-size schedule gave {value!r} at step {t}; need positive, finite")
+        return value
+    return lr
+
+
+def piecewise(pieces) -> Callable[[int], float]:
+    """A piecewise-constant schedule from ``[(t_0, lr_0), (t_1, lr_1), ...]``: ``lr_i``
+    for steps ``t > t_i`` up to ``t_{i+1}``, with ``t_0 = 0`` (a step-size decay
+    between sessions of a resumed run is one more piece).
+
+    >>> lr = piecewise([(0, 1e-3), (100, 5e-4)])
+    >>> lr(1), lr(100), lr(101)
+    (0.001, 0.001, 0.0005)
+    """
+    pieces = [(int(t), float(v)) for t, v in pieces]
+    if not pieces or pieces[0][0] != 0 or any(b[0] <= a[0] for a, b in zip(pieces, pieces[1:])):
+        raise ValueError(f"pieces must start at step 0 with increasing steps, got {pieces!r}")
+    for _, v in pieces:
+        _positive("lr", v)
+    starts = np.array([t for t, _ in pieces])
+    values = [v for _, v in pieces]
+
+    def lr(t):
+        return values[int(np.searchsorted(starts, t, side="left")) - 1]
+
+    lr.pieces = pieces
+    return lr
 
 
 def _descend(theta: np.ndarray, step: np.ndarray) -> None:
@@ -36,18 +97,21 @@ def _descend(theta: np.ndarray, step: np.ndarray) -> None:
 
 
 def _positive(name, value):
+    if callable(value) and name == "lr":
+        return  # a schedule: checked at each step (_rate)
     if np.any(np.asarray(value) <= 0) or not np.all(np.isfinite(value)):
         raise ValueError(f"{name} must be positive and finite, got {value!r}")
 
 
-def _unit(name, value, closed_low=True):
+def _unit(name, value):
     v = np.asarray(value)
-    if np.any(v < 0) or np.any(v >= 1) or (not closed_low and np.any(v == 0)):
+    if np.any(v < 0) or np.any(v >= 1):
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
 
 
 class SGDState(NamedTuple):
     step: np.ndarray  # scratch buffer for lr * grad
+    t: int = 0
 
 
 def sgd(lr: float = 1e-2) -> Optimizer:
@@ -58,9 +122,10 @@ def sgd(lr: float = 1e-2) -> Optimizer:
         return SGDState(np.zeros_like(theta))
 
     def update(theta, grad, state):
-        np.multiply(grad, lr, out=state.step)
+        t = state.t + 1
+        np.multiply(grad, _rate(lr, t), out=state.step)
         _descend(theta, state.step)
-        return state
+        return SGDState(state.step, t)
 
     return Optimizer(init, update, "sgd", {"lr": lr})
 
@@ -68,6 +133,7 @@ def sgd(lr: float = 1e-2) -> Optimizer:
 class MomentumState(NamedTuple):
     velocity: np.ndarray
     step: np.ndarray
+    t: int = 0
 
 
 def momentum(lr: float = 1e-2, mu: float = 0.9, nesterov: bool = False) -> Optimizer:
@@ -86,17 +152,18 @@ def momentum(lr: float = 1e-2, mu: float = 0.9, nesterov: bool = False) -> Optim
         return MomentumState(np.zeros_like(theta), np.zeros_like(theta))
 
     def update(theta, grad, state):
-        v, s = state.velocity, state.step
+        v, s, t = state.velocity, state.step, state.t + 1
+        rate = _rate(lr, t)
         v *= mu
         v += grad
         if nesterov:
             np.multiply(v, mu, out=s)
             s += grad
-            s *= lr
+            s *= rate
         else:
-            np.multiply(v, lr, out=s)
+            np.multiply(v, rate, out=s)
         _descend(theta, s)
-        return state
+        return MomentumState(v, s, t)
 
     return Optimizer(init, update, "momentum", {"lr": lr, "mu": mu, "nesterov": nesterov})
 
@@ -199,7 +266,7 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         np.sqrt(V, out=s)
         s += eps / r2
         np.divide(M, s, out=s)
-        s *= lr * (sqrt(1 - b2 ** t) / (1 - b1 ** t) * (1 - b1) / r2)
+        s *= _rate(lr, t) * (sqrt(1 - b2 ** t) / (1 - b1 ** t) * (1 - b1) / r2)
         _descend(theta, s)
         return AdamSumState(t, M, V, s)
 
@@ -222,7 +289,7 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         s *= 1 / sqrt(c2)
         s += eps
         np.divide(m, s, out=s)
-        s *= lr / c1
+        s *= _rate(lr, t) / c1
         _descend(theta, s)
         return AdamState(t, m, v, s)
 
@@ -243,12 +310,60 @@ def ema_update(avg: np.ndarray, theta: np.ndarray, decay: float, scratch: np.nda
     avg += d
 
 
-OPTIMIZERS = {"sgd": sgd, "momentum": momentum, "adam": adam}
+class AveragedState(NamedTuple):
+    inner: Any
+    average: np.ndarray
+    scratch: np.ndarray
 
 
-def make(name: str, **hparams) -> Optimizer:
-    """An optimizer by name: ``make("adam", lr=2e-4)``."""
-    try:
-        return OPTIMIZERS[name](**hparams)
-    except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}") from None
+def averaged(opt: Optimizer, decay: float) -> Optimizer:
+    """``opt`` that also keeps an exponential moving average of the iterates
+    (:func:`ema_update` after each step; Yazici et al. 2019). The average starts at
+    the initial parameters and lives in the state: ``state.average``; the inner
+    optimizer's state is ``state.inner``.
+
+    >>> opt = averaged(sgd(0.5), 0.9)
+    >>> theta = np.array([1.0]); state = opt.init(theta)
+    >>> state = opt.update(theta, np.array([1.0]), state)
+    >>> theta, state.average
+    (array([0.5]), array([0.95]))
+    """
+    _unit("decay", decay)
+
+    def init(theta):
+        return AveragedState(opt.init(theta), theta.copy(), np.empty_like(theta))
+
+    def update(theta, grad, state):
+        inner = opt.update(theta, grad, state.inner)
+        ema_update(state.average, theta, decay, state.scratch)
+        return AveragedState(inner, state.average, state.scratch)
+
+    return Optimizer(init, update, "averaged", {"opt": opt, "decay": decay})
+
+
+#: The optimizers by name (the CLI's ``--optimizer`` choices).
+OPTIMIZERS: Registry[Callable[..., Optimizer]] = Registry("optimizer")
+OPTIMIZERS.register("adam", adam)
+OPTIMIZERS.register("momentum", momentum)
+OPTIMIZERS.register("sgd", sgd)
+
+
+def make(name: str, *, lr=None, **options) -> Optimizer:
+    """An optimizer by name: ``make("adam", lr=2e-4, b1=0.5)``.
+
+    ``options`` the optimizer does not take are ignored, so a config can pass all of
+    its optimizer options (``b1``, ``mu``, ...) whatever the optimizer it names.
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the message lists :data:`OPTIMIZERS`) or a bad hyperparameter.
+    """
+    import inspect
+
+    factory = OPTIMIZERS[name]
+    takes = inspect.signature(factory).parameters
+    kwargs = {k: v for k, v in options.items() if k in takes}
+    if lr is not None:
+        kwargs["lr"] = lr
+    return factory(**kwargs)

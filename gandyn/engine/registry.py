@@ -62,9 +62,15 @@ class Registry(Mapping, Generic[T]):
         except (KeyError, TypeError):
             raise ValueError(f"unknown {self.kind} {name!r}; choose from {', '.join(self._items)}") from None
 
-    def check(self, name: str) -> str:
-        """``name`` if registered, else the one-line :class:`ValueError` of ``self[name]``."""
-        self[name]
+    def check(self, name: str, field: str | None = None) -> str:
+        """``name`` if registered, else the one-line :class:`ValueError` of ``self[name]``,
+        prefixed by ``field`` (the option or config field that holds the name)."""
+        try:
+            self[name]
+        except ValueError as e:
+            if field is None:
+                raise
+            raise ValueError(f"{field}: {e}") from None
         return name
 
     def names(self) -> tuple[str, ...]:

@@ -10,8 +10,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from gandyn.engine import optim
-from gandyn.engine.gan import GAN, Run
+from gandyn.engine.gan import GAN
 from gandyn.engine.nn import MLP
+from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.rng import streams
 
 __all__ = ["run_demo", "DATA_MEAN", "DATA_STD"]
@@ -39,9 +40,9 @@ def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 12
     def sample_real(rng, m):
         return rng.normal(DATA_MEAN, DATA_STD, size=(m, 1))
 
-    run = Run(gan, optim.adam(lr, b1=0.5), optim.adam(lr, b1=0.5),
-              gan.G.init(s["g_init"]), gan.D.init(s["d_init"]), sample_real,
-              s["data"], s["latent"], batch=batch)
+    run = Trainer(gan, optim.adam(lr, b1=0.5), optim.adam(lr, b1=0.5),
+                  gan.G.init(s["g_init"]), gan.D.init(s["d_init"]),
+                  StreamBatches(sample_real, gan.latent, s["data"], s["latent"]), batch=batch)
     hist = np.empty((steps, 2))
     bar = tqdm(range(steps), desc="demo", disable=not progress, leave=False)
     for i in bar:

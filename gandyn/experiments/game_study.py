@@ -26,7 +26,8 @@ from gandyn.games import dynamics as dy
 from gandyn import games
 from gandyn.games import nash
 from gandyn.engine import optim
-from gandyn.engine.gan import GAN, Run
+from gandyn.engine.gan import GAN
+from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 
@@ -188,9 +189,9 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
     G = MLP((1, 8, 1), ("tanh", "identity"))
     D = MLP((1, 16, 1), ("tanh", "identity"))
     gan = GAN(G, D, g_loss="nonsat", latent="normal")
-    run = Run(gan, optim.adam(2e-3, b1=0.5), optim.adam(2e-3, b1=0.5), G.init(s["g_init"]),
-              D.init(s["d_init"]), lambda rng, m: rng.normal(4.0, 0.5, size=(m, 1)), s["data"],
-              s["latent"], batch=256)
+    batches = StreamBatches(lambda rng, m: rng.normal(4.0, 0.5, size=(m, 1)), gan.latent, s["data"], s["latent"])
+    run = Trainer(gan, optim.adam(2e-3, b1=0.5), optim.adam(2e-3, b1=0.5), G.init(s["g_init"]),
+                  D.init(s["d_init"]), batches, batch=256)
     t0 = time.perf_counter()
     for _ in tqdm(range(steps), desc="train 1-D MLP GAN", disable=not progress, leave=False):
         run.step()

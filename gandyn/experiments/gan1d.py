@@ -1,12 +1,12 @@
 """The 1D GAN of Goodfellow et al. 2014, Figure 1, trained for real: one run or a population.
 
 A :class:`Setup` fixes everything except the seed and the two step sizes: data
-``p_data`` (any 1-D distribution of :mod:`gandyn.theory.distributions`, default
+``p_data`` (any 1-D distribution of :mod:`gandyn.distributions`, default
 N(4, 0.5^2)), latent ``z ~ U(-1, 1)`` or N(0, 1), generator and discriminator
 MLPs ``1-h-1``, the generator loss, the optimizer, the minibatch size ``m`` and
 ``k``, the number of discriminator steps per generator step (Algorithm 1).
 
-A :class:`Trainer` runs Algorithm 1 for ``P`` models at once on the engine's
+A :class:`Population` runs Algorithm 1 for ``P`` models at once on the engine's
 population axis (``theta (P, n)``, inputs ``(P, m, 1)``, step sizes ``(P, 1)``),
 each model with its own seed, ``lr_D`` and ``lr_G``. Every random draw of model
 ``p`` comes from the named streams of its own seed (:mod:`gandyn.rng`), so a
@@ -14,14 +14,14 @@ population of ``P`` models equals ``P`` separate runs; models that share a seed
 share their initial parameters and their noise (common random numbers), which
 is what a sweep over step sizes wants. Minibatches are drawn in blocks of
 :data:`BLOCK` iterations per seed; for normal and uniform data this is the same
-sequence of numbers :class:`gandyn.engine.gan.Run` draws one minibatch at a time.
+sequence of numbers a single run draws one minibatch at a time from its streams.
 
 Evaluation: :func:`snapshot` gives the quantities of the theory on a grid for
 one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD, V, C);
 :func:`binned_jsd` gives the JSD of a whole population at once, cheaply.
 
 >>> setup = Setup(batch=16)
->>> tr = Trainer(setup, seeds=[0, 0, 1], lr_d=[1e-2, 3e-2, 1e-2], lr_g=1e-2)
+>>> tr = Population(setup, seeds=[0, 0, 1], lr_d=[1e-2, 3e-2, 1e-2], lr_g=1e-2)
 >>> loss_d, loss_g = tr.advance(5)
 >>> loss_d.shape, tr.it
 ((3,), 5)
@@ -32,26 +32,27 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import entr, ndtri
+from scipy.special import entr, ndtr
 
+from gandyn.distributions import Distribution, Mixture, Normal, Uniform
 from gandyn.engine import optim
-from gandyn.theory.density import LATENT_BOUNDS, generator_density
-from gandyn.theory.distributions import Distribution, Mixture, Normal, Uniform
-from gandyn.engine.gan import GAN, LATENTS
+from gandyn.engine.gan import GAN
+from gandyn.engine.latents import LATENTS, as_latent
 from gandyn.engine.losses import G_LOSSES, sigmoid
 from gandyn.engine.nn import ACTIVATIONS, MLP
+from gandyn.engine.trainer import Trainer
 from gandyn.rng import stream
+from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
-__all__ = ["Setup", "Trainer", "parse_data", "snapshot", "binned_jsd", "grid_for", "z_map_points",
+__all__ = ["Setup", "Population", "parse_data", "snapshot", "binned_jsd", "grid_for", "z_map_points",
            "converged", "record_run", "pick_panels", "sweep", "sweep_rows", "replace_setup",
-           "OPTIMIZERS", "BLOCK"]
+           "BLOCK"]
 
 #: Iterations of minibatches drawn at once per seed (a constant, so that the draws
 #: never depend on the population size or on how training is split into calls).
 BLOCK = 64
 
-OPTIMIZERS = ("momentum", "adam", "sgd")
 
 
 # --- the data distribution from a short text
@@ -146,14 +147,11 @@ class Setup:
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         for name in ("act_g", "act_d"):
-            if getattr(self, name) not in ACTIVATIONS:
-                raise ValueError(f"unknown {name} {getattr(self, name)!r}; choose from {', '.join(ACTIVATIONS)}")
+            ACTIVATIONS.check(getattr(self, name), name)
         if self.loss not in G_LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(G_LOSSES)}")
-        if self.latent not in LATENTS:
-            raise ValueError(f"unknown latent {self.latent!r}; choose from {', '.join(LATENTS)}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+        LATENTS.check(self.latent, "latent")
+        optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         if not 0 <= self.mu < 1 or not 0 <= self.b1 < 1:
             raise ValueError(f"mu and b1 must be in [0, 1), got mu={self.mu!r}, b1={self.b1!r}")
         G = MLP((1, self.hidden_g, 1), (self.act_g, "identity"), dtype=self.dtype)
@@ -161,12 +159,8 @@ class Setup:
         object.__setattr__(self, "gan", GAN(G, D, g_loss=self.loss, latent=self.latent))
 
     def make_optimizer(self, lr) -> optim.Optimizer:
-        """The optimizer with step size ``lr`` (a number or a ``(P, 1)`` array)."""
-        if self.optimizer == "momentum":
-            return optim.momentum(lr, mu=self.mu)
-        if self.optimizer == "adam":
-            return optim.adam(lr, b1=self.b1)
-        return optim.sgd(lr)
+        """The optimizer with step size ``lr`` (a number, a ``(P, 1)`` array or a schedule)."""
+        return optim.make(self.optimizer, lr=lr, mu=self.mu, b1=self.b1)
 
     def describe(self) -> dict:
         """The setup as plain JSON-able values (for history files and captions)."""
@@ -200,12 +194,30 @@ def _rates(name, lr, P):
         raise ValueError(f"{name} must be a number or hold one value per seed ({P})") from None
 
 
-class Trainer:
-    """Algorithm 1 of Goodfellow et al. 2014 for ``P`` independent 1D GANs at once.
+class _SeedBlocks:
+    """The minibatch source of one slice of a :class:`Population`: rows ``rows`` of the
+    current per-seed block, D's ``k`` real batches and ``k + 1`` noise batches in the
+    order :class:`~gandyn.engine.trainer.Trainer` asks for them."""
 
-    Per iteration: ``k`` discriminator steps, each on a fresh data minibatch and
-    fresh noise, then one generator step on fresh noise; each player descends
-    its own loss with its own optimizer (:mod:`gandyn.engine.gan`, :mod:`gandyn.engine.optim`).
+    def __init__(self, pop: "Population", rows):
+        self.pop, self.rows = pop, rows
+        self._real = self._noise = 0
+
+    def start(self):
+        self._real = self._noise = 0
+
+    def real(self, out):
+        out[...] = self.pop._batch(0, self._real, self.rows)
+        self._real += 1
+
+    def noise(self, out):
+        out[...] = self.pop._batch(1, self._noise, self.rows)
+        self._noise += 1
+
+
+class Population:
+    """``P`` independent 1D GANs trained at once by Algorithm 1 (the engine's
+    :class:`~gandyn.engine.trainer.Trainer`), each with its own seed and step sizes.
 
     Parameters
     ----------
@@ -214,15 +226,15 @@ class Trainer:
         One seed per model (an int: a single run, parameters of shape ``(n,)``).
         Model ``p`` draws its initial parameters from the streams ``g_init``,
         ``d_init`` of its seed, data from ``data`` and noise from ``latent``.
-    lr_d, lr_g : float or sequence
-        Step sizes, one per model or shared.
+    lr_g, lr_d : float or sequence
+        Step sizes, one per model or shared (keyword-only).
     chunk : int, optional
-        Models stepped together (the population is processed in slices of this
-        many rows, which keeps the working arrays in cache); results do not
-        depend on it.
+        Models stepped together (the population is trained in slices of this many
+        rows, one engine trainer each, which keeps the working arrays in cache);
+        results do not depend on it.
     """
 
-    def __init__(self, setup: Setup, seeds, lr_d, lr_g, chunk: int | None = 128):
+    def __init__(self, setup: Setup, seeds, *, lr_g, lr_d, chunk: int | None = 128):
         seeds = _seeds(seeds)
         self.setup, self.gan = setup, setup.gan
         self.P = None if seeds.ndim == 0 else int(seeds.size)
@@ -236,23 +248,23 @@ class Trainer:
         td = np.stack([D.init(stream(int(s), "d_init")) for s in uniq])
         if self.P is None:
             self.theta_g, self.theta_d = tg[0].copy(), td[0].copy()
-            self._slices = [Ellipsis]
+            slices = [Ellipsis]
         else:
             self.theta_g, self.theta_d = tg[idx], td[idx]
             c = self.P if chunk is None else int(chunk)
             if c < 1:
                 raise ValueError(f"chunk must be >= 1, got {chunk!r}")
-            self._slices = [slice(i, i + c) for i in range(0, self.P, c)]
+            slices = [slice(i, i + c) for i in range(0, self.P, c)]
         self._rng_data = [stream(int(s), "data") for s in uniq]
         self._rng_latent = [stream(int(s), "latent") for s in uniq]
         self._parts = []
-        for sl in self._slices:
+        for sl in slices:
             lr_d = self.lr_d if self.P is None else self.lr_d[sl, None]
             lr_g = self.lr_g if self.P is None else self.lr_g[sl, None]
-            od, og = setup.make_optimizer(lr_d), setup.make_optimizer(lr_g)
-            tg_s, td_s = self.theta_g[sl], self.theta_d[sl]  # row slices: views
-            self._parts.append({"sl": sl, "od": od, "og": og, "sd": od.init(td_s), "sg": og.init(tg_s),
-                                "gd": np.empty_like(td_s), "gg": np.empty_like(tg_s)})
+            src = _SeedBlocks(self, sl)
+            tr = Trainer(self.gan, setup.make_optimizer(lr_g), setup.make_optimizer(lr_d),
+                         self.theta_g[sl], self.theta_d[sl], src, batch=setup.batch, k=setup.k)
+            self._parts.append((sl, src, tr))
         self._block = None
         self._pos = BLOCK
         self.it = 0
@@ -260,7 +272,7 @@ class Trainer:
     def _refill(self):
         """The next :data:`BLOCK` iterations of minibatches, per seed: data
         ``(S, BLOCK, k, m, 1)`` and noise ``(S, BLOCK, k + 1, m, 1)`` (D's ``k``
-        batches, then G's), in the order :class:`gandyn.engine.gan.Run` draws them."""
+        batches, then G's), in the order a single run draws them from its streams."""
         s, gan = self.setup, self.gan
         k, m, dt = s.k, s.batch, s.dtype
         x = np.stack([s.data.rvs(BLOCK * k * m, r) for r in self._rng_data])
@@ -269,12 +281,13 @@ class Trainer:
                        z.reshape(-1, BLOCK, k + 1, m, 1))
         self._pos = 0
 
-    def _batch(self, a, j):
-        """Minibatch ``j`` of this iteration for every model: ``(P, m, 1)`` (or ``(m, 1)``)."""
-        t = self._pos
+    def _batch(self, which, j, rows):
+        """Minibatch ``j`` of this iteration (``which`` 0: data, 1: noise) for the models
+        ``rows``: ``(c, m, 1)`` (or ``(m, 1)`` for a single run)."""
+        a, t = self._block[which], self._pos
         if self.P is None:
             return a[0, t, j]
-        return a[:, t, j] if self._all else a[self._idx, t, j]
+        return a[rows, t, j] if self._all else a[self._idx[rows], t, j]
 
     def advance(self, n: int = 1, keep: bool = False):
         """Run ``n`` iterations of Algorithm 1.
@@ -283,32 +296,17 @@ class Trainer:
         loss, each before its update: of the last iteration, shape ``()`` or
         ``(P,)``, or with ``keep`` of every iteration, shape ``(n,)`` or ``(n, P)``.
         """
-        gan, k = self.gan, self.setup.k
         shape = () if self.P is None else (self.P,)
         ld = np.empty((n,) + shape if keep else shape)
         lg = np.empty_like(ld)
         for i in range(n):
             if self._pos >= BLOCK:
                 self._refill()
-            xs, zs = self._block
             out_d = ld[i, ...] if keep else ld
             out_g = lg[i, ...] if keep else lg
-            for j in range(k):
-                x, z = self._batch(xs, j), self._batch(zs, j)
-                for p in self._parts:
-                    sl = p["sl"]
-                    td = self.theta_d[sl]
-                    loss, g, _, _ = gan.d_loss_grad(self.theta_g[sl], td, x[sl], z[sl], grad=p["gd"])
-                    p["sd"] = p["od"].update(td, g, p["sd"])
-                    if j == k - 1:
-                        out_d[sl] = loss
-            z = self._batch(zs, k)
-            for p in self._parts:
-                sl = p["sl"]
-                tg = self.theta_g[sl]
-                loss, g, _ = gan.g_loss_grad(tg, self.theta_d[sl], z[sl], grad=p["gg"])
-                p["sg"] = p["og"].update(tg, g, p["sg"])
-                out_g[sl] = loss
+            for sl, src, tr in self._parts:
+                src.start()
+                out_d[sl], out_g[sl] = tr.step()
             self._pos += 1
             self.it += 1
         return ld, lg
@@ -317,24 +315,26 @@ class Trainer:
 # --- evaluation
 
 
-def grid_for(data: Distribution, theta_g=None, G: MLP | None = None, latent: str = "uniform",
+def grid_for(data: Distribution, theta_g=None, G: MLP | None = None, latent="uniform",
              n: int = 401, tail: float = 1e-6, margin: float = 0.25) -> np.ndarray:
     """An evaluation grid covering ``p_data`` (all but ``tail`` of its mass) and,
-    if given, the initial generator's range ``G([z_lo, z_hi])``, widened by
+    if given, the initial generator's range ``G([z_lo, z_hi])`` (a uniform latent's
+    support, else its central interval of +-3 standard deviations' mass), widened by
     ``margin`` of its width on each side."""
     lo, hi = data.bounds(tail)
     if theta_g is not None:
-        z = np.linspace(*(LATENT_BOUNDS[latent] if latent == "uniform" else (-3.0, 3.0)), 257)
+        p_z = as_latent(latent)
+        z_range = (p_z.low, p_z.high) if isinstance(p_z, Uniform) else p_z.ppf(ndtr(np.array([-3.0, 3.0])))
+        z = np.linspace(*z_range, 257)
         g = G(theta_g, z[:, None])[:, 0]
         lo, hi = min(lo, float(g.min())), max(hi, float(g.max()))
     w = hi - lo
     return np.linspace(lo - margin * w, hi + margin * w, int(n))
 
 
-def z_map_points(latent: str, n: int = 15) -> np.ndarray:
+def z_map_points(latent, n: int = 15) -> np.ndarray:
     """Latent points drawn under the x axis in Figure 1: equally spaced quantiles of p_z."""
-    q = (np.arange(n) + 0.5) / n
-    return 2.0 * q - 1.0 if latent == "uniform" else ndtri(q)
+    return as_latent(latent).ppf((np.arange(n) + 0.5) / n)
 
 
 def snapshot(setup: Setup, theta_g, theta_d, x, rng=None, n_samples: int = 5000) -> dict:
@@ -393,7 +393,7 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     cdf = np.concatenate([[0.0], setup.data.cdf(edges), [1.0]])
     p = np.diff(cdf)  # (bins + 2,): below lo, the bins, above hi
     q_mid = (np.arange(n_z) + 0.5) / n_z
-    z = (2.0 * q_mid - 1.0 if setup.latent == "uniform" else ndtri(q_mid))[:, None].astype(setup.dtype)
+    z = as_latent(setup.latent).ppf(q_mid)[:, None].astype(setup.dtype)
     out = np.empty(tg.shape[0])
     nb = bins + 2
     for i in range(0, tg.shape[0], chunk):
@@ -417,7 +417,7 @@ def converged(jsd, threshold: float):
 # --- one run, recorded
 
 
-def record_run(setup: Setup, seed: int = 0, lr_d: float = 2e-3, lr_g: float = 2e-3, steps: int = 3000,
+def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float = 2e-3, steps: int = 3000,
                record_every: int = 25, grid: int = 401, n_samples: int = 5000, n_map: int = 15,
                progress: bool = False) -> tuple[dict, dict]:
     """Train one 1D GAN and record the theory's quantities along the way.
@@ -447,7 +447,7 @@ def record_run(setup: Setup, seed: int = 0, lr_d: float = 2e-3, lr_g: float = 2e
     for name, v in (("steps", steps), ("record_every", record_every)):
         if int(v) < 1:
             raise ValueError(f"{name} must be >= 1, got {v!r}")
-    tr = Trainer(setup, int(seed), lr_d, lr_g)
+    tr = Population(setup, int(seed), lr_g=lr_g, lr_d=lr_d)
     gan = setup.gan
     x = grid_for(setup.data, tr.theta_g, gan.G, setup.latent, n=grid)
     p = setup.data.pdf(x)
@@ -519,12 +519,12 @@ def pick_panels(arrays: dict) -> dict:
 # --- the population sweep
 
 
-def sweep(setup: Setup, lr_d_values, lr_g_values, seeds, steps: int = 1500, ks=(1,), losses=("nonsat",),
+def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, ks=(1,), losses=("nonsat",),
           checks: int = 5, threshold: float = 0.1, chunk: int | None = 128, n_z: int = 4096,
           progress: bool = False) -> tuple[dict, dict]:
     """Train one 1D GAN per (k, loss, seed, lr_D, lr_G) and measure the final JSD.
 
-    Models with the same ``k`` and loss run as one population (:class:`Trainer`);
+    Models with the same ``k`` and loss run as one population (:class:`Population`);
     all other settings come from ``setup``. Models that share a seed share their
     initial parameters and noise, so differences along the step-size axes are
     due to the step sizes alone. The JSD is :func:`binned_jsd` (400 bins on the
@@ -566,7 +566,7 @@ def sweep(setup: Setup, lr_d_values, lr_g_values, seeds, steps: int = 1500, ks=(
     for a, k in enumerate(ks):
         for b, loss in enumerate(losses):
             s = replace_setup(setup, k=k, loss=loss)
-            tr = Trainer(s, sd.ravel(), ld.ravel(), lg.ravel(), chunk=chunk)
+            tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk)
             for c, t in enumerate(check_it):
                 n = int(t) - tr.it
                 tr.advance(n)

@@ -39,15 +39,17 @@ from typing import Callable
 import numpy as np
 
 from gandyn.engine import optim
-from gandyn.engine.gan import GAN, LATENTS, Run
-from gandyn.io import atomic_path, write_text
+from gandyn.engine.gan import GAN
+from gandyn.engine.latents import LATENTS
 from gandyn.engine.losses import G_LOSSES
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
+from gandyn.engine.trainer import StreamBatches, Trainer
+from gandyn.io import atomic_path, write_text
 from gandyn.rng import stream
 
 __all__ = [
-    "MnistConfig", "EpochSampler", "Trainer", "NonFiniteError", "train", "new_trainer",
-    "load_checkpoint", "save_checkpoint", "generate", "with_step_sizes", "GRID", "N_TRAIN", "CHECKPOINT",
+    "MnistConfig", "EpochSampler", "MnistRun", "NonFiniteError", "train", "new_run",
+    "load_checkpoint", "save_checkpoint", "generate", "GRID", "N_TRAIN", "CHECKPOINT",
 ]
 
 #: Training images used (the talk's ``input_data`` split: 55,000 train, 5,000 validation).
@@ -88,8 +90,10 @@ class MnistConfig:
         Minibatch size ``m`` (128).
     optimizer : {'adam', 'momentum', 'sgd'}
         Each player's optimizer.
-    lr_g, lr_d : float
-        Step sizes (1e-3).
+    lr_g, lr_d : float or tuple of (int, float)
+        Step sizes (1e-3), or piecewise-constant schedules ``((0, lr_0), (i_1, lr_1),
+        ...)``: ``lr_j`` after iteration ``i_j`` (a run resumed with new step sizes
+        records one more piece; :func:`~gandyn.engine.optim.piecewise`).
     b1, b2, eps : float
         Adam's moment decays and epsilon (TensorFlow's defaults).
     adam_tf : bool
@@ -120,8 +124,8 @@ class MnistConfig:
     k: int = 1
     batch: int = 128
     optimizer: str = "adam"
-    lr_g: float = 1e-3
-    lr_d: float = 1e-3
+    lr_g: float | tuple = 1e-3
+    lr_d: float | tuple = 1e-3
     b1: float = 0.9
     b2: float = 0.999
     eps: float = 1e-8
@@ -136,6 +140,14 @@ class MnistConfig:
         object.__setattr__(self, "g_hidden", tuple(int(h) for h in self.g_hidden))
         object.__setattr__(self, "d_hidden", tuple(int(h) for h in self.d_hidden))
         object.__setattr__(self, "d_dropout", tuple(float(p) for p in self.d_dropout))
+        for name in ("lr_g", "lr_d"):
+            lr = getattr(self, name)
+            if isinstance(lr, (list, tuple)):
+                pieces = tuple((int(i), float(v)) for i, v in lr)
+                optim.piecewise(pieces)  # validates
+                object.__setattr__(self, name, pieces[0][1] if len(pieces) == 1 else pieces)
+            elif not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+                raise ValueError(f"{name} must be a positive number or a list of [iteration, lr], got {lr!r}")
         if self.d_dropout and len(self.d_dropout) != len(self.d_hidden) + 1:
             raise ValueError(f"d_dropout needs {len(self.d_hidden) + 1} probabilities (D's input and each "
                              f"hidden layer), got {len(self.d_dropout)}")
@@ -150,16 +162,12 @@ class MnistConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if any(h < 1 for h in self.g_hidden + self.d_hidden):
             raise ValueError("hidden widths must be >= 1")
-        if self.hidden_act not in ACTIVATIONS:
-            raise ValueError(f"unknown hidden_act {self.hidden_act!r}; choose from {', '.join(ACTIVATIONS)}")
-        if self.init not in INITIALIZERS:
-            raise ValueError(f"unknown init {self.init!r}; choose from {', '.join(INITIALIZERS)}")
-        if self.latent not in LATENTS:
-            raise ValueError(f"unknown latent {self.latent!r}; choose from {', '.join(LATENTS)}")
+        ACTIVATIONS.check(self.hidden_act, "hidden_act")
+        INITIALIZERS.check(self.init, "init")
+        LATENTS.check(self.latent, "latent")
         if self.g_loss not in G_LOSSES:
             raise ValueError(f"unknown g_loss {self.g_loss!r}; choose from {', '.join(G_LOSSES)}")
-        if self.optimizer not in optim.OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(optim.OPTIMIZERS)}")
+        optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         if self.batch > self.n_train:
             raise ValueError(f"batch ({self.batch}) exceeds n_train ({self.n_train})")
 
@@ -167,6 +175,9 @@ class MnistConfig:
         d = asdict(self)
         d["g_hidden"], d["d_hidden"] = list(self.g_hidden), list(self.d_hidden)
         d["d_dropout"] = list(self.d_dropout)
+        for name in ("lr_g", "lr_d"):
+            if isinstance(d[name], tuple):
+                d[name] = [list(p) for p in d[name]]
         return d
 
     @classmethod
@@ -187,14 +198,34 @@ class MnistConfig:
                    label_smooth=self.label_smooth)
 
     def optimizers(self) -> tuple[optim.Optimizer, optim.Optimizer]:
-        """``(opt_g, opt_d)``."""
-        def one(lr):
-            if self.optimizer == "adam":
-                return optim.adam(lr, b1=self.b1, b2=self.b2, eps=self.eps, eps_hat=self.adam_tf)
-            if self.optimizer == "momentum":
-                return optim.momentum(lr, mu=self.mu)
-            return optim.sgd(lr)
-        return one(self.lr_g), one(self.lr_d)
+        """``(opt_g, opt_d)``; G's is wrapped in :func:`~gandyn.engine.optim.averaged`
+        when ``g_ema > 0``. A schedule of iterations becomes one of each optimizer's
+        steps: G takes one step per iteration, D ``k``."""
+        options = dict(b1=self.b1, b2=self.b2, eps=self.eps, eps_hat=self.adam_tf, mu=self.mu)
+
+        def one(lr, steps_per_iteration):
+            if isinstance(lr, tuple):
+                lr = optim.piecewise([(i * steps_per_iteration, v) for i, v in lr])
+            return optim.make(self.optimizer, lr=lr, **options)
+
+        opt_g = one(self.lr_g, 1)
+        if self.g_ema:
+            opt_g = optim.averaged(opt_g, self.g_ema)
+        return opt_g, one(self.lr_d, self.k)
+
+    def with_step_sizes(self, iteration: int, lr_g: float | None = None, lr_d: float | None = None) -> "MnistConfig":
+        """This config continued with new step sizes after ``iteration`` (one more piece
+        of each changed schedule)."""
+        from dataclasses import replace
+
+        def extend(old, new):
+            if new is None:
+                return old
+            pieces = list(old) if isinstance(old, tuple) else [(0, old)]
+            pieces = [p for p in pieces if p[0] < iteration] + [(iteration, float(new))]
+            return tuple(pieces)
+
+        return replace(self, lr_g=extend(self.lr_g, lr_g), lr_d=extend(self.lr_d, lr_d))
 
 
 class EpochSampler:
@@ -241,57 +272,56 @@ class NonFiniteError(ValueError):
 
 
 @dataclass
-class Trainer:
-    """A run in progress: config, the engine's :class:`~gandyn.engine.gan.Run`, the data
-    sampler and the loss history (``losses[i] = (loss_D, loss_G)`` of iteration ``i+1``)."""
+class MnistRun:
+    """A run in progress: its config, the engine's :class:`~gandyn.engine.trainer.Trainer`,
+    the data sampler and the loss history (``losses[i] = (loss_D, loss_G)`` of
+    iteration ``i+1``)."""
 
     config: MnistConfig
-    run: Run
+    trainer: Trainer
     sampler: EpochSampler
     losses: np.ndarray
 
     @property
     def it(self) -> int:
-        return self.run.it
+        return self.trainer.it
+
+    @property
+    def gan(self) -> GAN:
+        return self.trainer.gan
+
+    @property
+    def g_average(self) -> np.ndarray | None:
+        """The moving average of G's parameters (``g_ema > 0``), else None."""
+        state = self.trainer.state_g
+        return state.average if isinstance(state, optim.AveragedState) else None
 
     def grid_noise(self) -> np.ndarray:
         """The fixed noise of the sample grids (stream ``grid``)."""
-        return self.run.gan.sample_z(stream(self.config.seed, "grid"), GRID)
+        return self.gan.sample_z(stream(self.config.seed, "grid"), GRID)
 
     def theta_g_sample(self, ema: bool = True) -> np.ndarray:
         """G's parameters to sample from: the moving average when the run keeps one
         (``g_ema > 0``) and ``ema`` is true, else the trained parameters."""
-        run = self.run
-        return run.theta_g_ema if ema and run.theta_g_ema is not None else run.theta_g
+        avg = self.g_average
+        return avg if ema and avg is not None else self.trainer.theta_g
 
     def samples(self, z: np.ndarray, ema: bool = True) -> np.ndarray:
-        return self.run.gan.G(self.theta_g_sample(ema), z)
+        return self.gan.G(self.theta_g_sample(ema), z)
 
 
-def new_trainer(config: MnistConfig, images: np.ndarray) -> Trainer:
+def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     """A fresh run on ``images[:config.n_train]`` (uint8, (N, 784))."""
     images = _train_images(config, images)
     gan = config.gan()
     opt_g, opt_d = config.optimizers()
     s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout")}
     sampler = EpochSampler(images)
-    run = Run(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), gan.D.init(s["d_init"], config.init),
-              sampler, s["data"], s["latent"], batch=config.batch, k=config.k,
-              rng_dropout=s["dropout"] if config.d_dropout else None, g_ema=config.g_ema)
-    return Trainer(config, run, sampler, np.zeros((0, 2), np.float32))
-
-
-def with_step_sizes(tr: Trainer, lr_g: float | None = None, lr_d: float | None = None) -> Trainer:
-    """Continue ``tr`` with new step sizes (a step-size decay between sessions of a
-    resumed run): the config records them, the optimizers are rebuilt, their states
-    (moments, step counts) carry over unchanged. Returns ``tr``."""
-    from dataclasses import replace
-
-    config = replace(tr.config, lr_g=tr.config.lr_g if lr_g is None else lr_g,
-                     lr_d=tr.config.lr_d if lr_d is None else lr_d)
-    tr.config = config
-    tr.run.opt_g, tr.run.opt_d = config.optimizers()
-    return tr
+    batches = StreamBatches(sampler, gan.latent, s["data"], s["latent"])
+    trainer = Trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), gan.D.init(s["d_init"], config.init),
+                      batches, batch=config.batch, k=config.k,
+                      rng_dropout=s["dropout"] if config.d_dropout else None)
+    return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))
 
 
 def _train_images(config, images):
@@ -319,6 +349,9 @@ def _state_arrays(prefix: str, state) -> tuple[dict, dict]:
 def _restore_state(state, prefix: str, arrays, scalars):
     values = {}
     for name, value in zip(state._fields, state):
+        if not isinstance(value, np.ndarray) and name not in scalars and name == "t":
+            values[name] = value  # SGD and momentum kept no step count before schedules
+            continue
         if isinstance(value, np.ndarray):
             saved = arrays[f"{prefix}/{name}"]
             if saved.shape != value.shape or saved.dtype != value.dtype:
@@ -330,29 +363,33 @@ def _restore_state(state, prefix: str, arrays, scalars):
     return type(state)(**values)
 
 
-def save_checkpoint(path, tr: Trainer) -> Path:
+def _inner(state):
+    return state.inner if isinstance(state, optim.AveragedState) else state
+
+
+def save_checkpoint(path, tr: MnistRun) -> Path:
     """Write everything needed to continue the run bit for bit, atomically (``.npz``):
     both players' parameters and optimizer states, G's moving average (when kept),
     the ``data``, ``latent`` and (with dropout) ``dropout`` random streams, the
     sampler's epoch permutation and position, the iteration, the config and the
     loss history."""
-    run = tr.run
-    a_g, s_g = _state_arrays("opt_g", run.state_g)
+    run, batches = tr.trainer, tr.trainer.batches
+    a_g, s_g = _state_arrays("opt_g", _inner(run.state_g))
     a_d, s_d = _state_arrays("opt_d", run.state_d)
     meta = {
         "format": FORMAT,
         "config": tr.config.to_dict(),
         "iteration": run.it,
         "opt_g": s_g, "opt_d": s_d,
-        "rng_data": run.rng_data.bit_generator.state,
-        "rng_latent": run.rng_latent.bit_generator.state,
+        "rng_data": batches.rng_data.bit_generator.state,
+        "rng_latent": batches.rng_latent.bit_generator.state,
         "sampler_pos": tr.sampler.pos,
     }
     if run.rng_dropout is not None:
         meta["rng_dropout"] = run.rng_dropout.bit_generator.state
     arrays = {"theta_g": run.theta_g, "theta_d": run.theta_d, "losses": tr.losses[:run.it], **a_g, **a_d}
-    if run.theta_g_ema is not None:
-        arrays["theta_g_ema"] = run.theta_g_ema
+    if tr.g_average is not None:
+        arrays["theta_g_ema"] = tr.g_average
     if tr.sampler.perm is not None:
         arrays["sampler_perm"] = tr.sampler.perm
     path = Path(path)
@@ -362,9 +399,13 @@ def save_checkpoint(path, tr: Trainer) -> Path:
     return path
 
 
-def load_checkpoint(path, images: np.ndarray | None = None) -> Trainer:
-    """Rebuild a :class:`Trainer` from :func:`save_checkpoint`'s file. Without
-    ``images`` the sampler holds no data (enough to draw samples)."""
+def load_checkpoint(path, images: np.ndarray | None = None, *, lr_g: float | None = None,
+                    lr_d: float | None = None) -> MnistRun:
+    """Rebuild a :class:`MnistRun` from :func:`save_checkpoint`'s file. Without
+    ``images`` the sampler holds no data (enough to draw samples). ``lr_g``/``lr_d``
+    continue the run with new step sizes from the checkpoint's iteration on (a
+    step-size decay between sessions): the config's schedules get one more piece,
+    the optimizer states (moments, step counts) carry over unchanged."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no checkpoint at {path}")
@@ -378,7 +419,7 @@ def load_checkpoint(path, images: np.ndarray | None = None) -> Trainer:
         raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format "
                          f"{meta.get('format') if isinstance(meta, dict) else None!r})")
     try:
-        return _rebuild(arrays, meta, images)
+        return _rebuild(arrays, meta, images, lr_g, lr_d)
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
         raise ValueError(f"{path} is not a valid gandyn MNIST checkpoint ({type(e).__name__}: "
                          f"{_one_line(e)})") from None
@@ -399,22 +440,30 @@ def _upgrade_v1(arrays: dict, meta: dict, config: MnistConfig) -> None:
         arrays[f"{who}/v_sum"] = arrays.pop(f"{who}/v") / np.float32(1 - config.b2)
 
 
-def _rebuild(arrays: dict, meta: dict, images) -> Trainer:
+def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun:
     config = MnistConfig.from_dict(meta["config"])
     _upgrade_v1(arrays, meta, config)
+    if lr_g is not None or lr_d is not None:
+        config = config.with_step_sizes(int(meta["iteration"]), lr_g, lr_d)
     if images is None:
         images = np.zeros((config.n_train, PIXELS), np.uint8)
-    tr = new_trainer(config, images)
-    run = tr.run
-    for name in ("theta_g", "theta_d") + (("theta_g_ema",) if run.theta_g_ema is not None else ()):
-        cur = getattr(run, name)
+    tr = new_run(config, images)
+    run = tr.trainer
+    targets = {"theta_g": run.theta_g, "theta_d": run.theta_d}
+    if tr.g_average is not None:
+        targets["theta_g_ema"] = tr.g_average
+    for name, cur in targets.items():
         if arrays[name].shape != cur.shape:
             raise ValueError(f"checkpoint {name} has shape {arrays[name].shape}, config expects {cur.shape}")
         cur[...] = arrays[name]
-    run.state_g = _restore_state(run.state_g, "opt_g", arrays, meta["opt_g"])
+    inner = _restore_state(_inner(run.state_g), "opt_g", arrays, meta["opt_g"])
+    if isinstance(run.state_g, optim.AveragedState):
+        run.state_g = run.state_g._replace(inner=inner)
+    else:
+        run.state_g = inner
     run.state_d = _restore_state(run.state_d, "opt_d", arrays, meta["opt_d"])
-    run.rng_data.bit_generator.state = meta["rng_data"]
-    run.rng_latent.bit_generator.state = meta["rng_latent"]
+    run.batches.rng_data.bit_generator.state = meta["rng_data"]
+    run.batches.rng_latent.bit_generator.state = meta["rng_latent"]
     if run.rng_dropout is not None:
         run.rng_dropout.bit_generator.state = meta["rng_dropout"]
     run.it = int(meta["iteration"])
@@ -427,7 +476,7 @@ def _rebuild(arrays: dict, meta: dict, images) -> Trainer:
 # --- training
 
 
-def _finite(tr: Trainer, loss_d, loss_g) -> str | None:
+def _finite(tr: MnistRun, loss_d, loss_g) -> str | None:
     """Which quantity is not finite, or None. ``theta . theta`` is finite iff every
     entry is (and none is near float32's overflow), at one BLAS pass per player."""
     if not math.isfinite(loss_d):
@@ -435,9 +484,9 @@ def _finite(tr: Trainer, loss_d, loss_g) -> str | None:
     if not math.isfinite(loss_g):
         return "generator loss"
     with np.errstate(over="ignore", invalid="ignore"):
-        if not math.isfinite(float(np.dot(tr.run.theta_d, tr.run.theta_d))):
+        if not math.isfinite(float(np.dot(tr.trainer.theta_d, tr.trainer.theta_d))):
             return "discriminator parameter"
-        if not math.isfinite(float(np.dot(tr.run.theta_g, tr.run.theta_g))):
+        if not math.isfinite(float(np.dot(tr.trainer.theta_g, tr.trainer.theta_g))):
             return "generator parameter"
     return None
 
@@ -473,9 +522,9 @@ def write_losses(path, losses: np.ndarray) -> Path:
     return write_text(path, "\n".join(lines) + "\n")
 
 
-def train(tr: Trainer, iters: int, out, *, checkpoint_every: int = 5000, grid_every: int = 1000,
+def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_every: int = 1000,
           save_grid: Callable[[np.ndarray, Path], object] | None = None, progress: bool = True,
-          callback: Callable[[Trainer], object] | None = None) -> dict:
+          callback: Callable[[MnistRun], object] | None = None) -> dict:
     """Train until iteration ``iters`` (total, counting earlier sessions of a resumed run).
 
     Writes into ``out``: ``checkpoint.npz`` every ``checkpoint_every`` iterations,
@@ -497,7 +546,7 @@ def train(tr: Trainer, iters: int, out, *, checkpoint_every: int = 5000, grid_ev
     out = Path(out)
     (out / "grids").mkdir(parents=True, exist_ok=True)
     ckpt = out / CHECKPOINT
-    run = tr.run
+    run = tr.trainer
     start = run.it
     if iters < start:
         raise ValueError(f"--iters {iters} is below the checkpoint's iteration {start}")
@@ -551,10 +600,10 @@ def train(tr: Trainer, iters: int, out, *, checkpoint_every: int = 5000, grid_ev
             "it_per_s": done / seconds if seconds > 0 else float("nan")}
 
 
-def generate(tr: Trainer, n: int, rng, batch: int = 1000, ema: bool = True) -> np.ndarray:
+def generate(tr: MnistRun, n: int, rng, batch: int = 1000, ema: bool = True) -> np.ndarray:
     """``n`` samples ``G(z)``, ``z`` from ``rng``, as float32 (n, 784) in [0, 1]; from
     G's moving average when the run keeps one and ``ema`` is true."""
-    gan = tr.run.gan
+    gan = tr.gan
     theta = tr.theta_g_sample(ema)
     out = np.empty((n, PIXELS), np.float32)
     for s in range(0, n, batch):

@@ -21,7 +21,7 @@ from scipy.special import expit
 
 from gandyn import theory as T
 from gandyn.theory.optimal_d import fit_discriminator
-from gandyn.theory.distributions import Mixture, Normal, Uniform
+from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.rng import as_rng
 
 __all__ = ["analytic_family", "closed_form_cases", "learned_pairs", "part_a", "part_b", "part_c",

@@ -1,15 +1,17 @@
-"""The theory of Goodfellow et al. 2014, Section 4: distributions, the density of a
+"""The theory of Goodfellow et al. 2014, Section 4: distributions (re-exported from
+:mod:`gandyn.distributions`), the density of a
 generator, the optimal discriminator, V(D, G), C(G), KL and JSD (quadrature, Monte
 Carlo, grid), and fitting a discriminator to a fixed generator.
 
 Public names are re-exported here, so ``gandyn.theory.jsd`` is the name to use.
 The hypothesis strategies for property tests of this math are in :mod:`gandyn.testing`.
 """
-from gandyn.theory import density, distributions, divergences, optimal_d
+from gandyn import distributions
+from gandyn.theory import density, divergences, optimal_d
 from gandyn.theory.density import *  # noqa: F401,F403
 from gandyn.theory.density import __all__ as _density_all
-from gandyn.theory.distributions import *  # noqa: F401,F403
-from gandyn.theory.distributions import __all__ as _distributions_all
+from gandyn.distributions import *  # noqa: F401,F403
+from gandyn.distributions import __all__ as _distributions_all
 from gandyn.theory.divergences import *  # noqa: F401,F403
 from gandyn.theory.divergences import __all__ as _divergences_all
 from gandyn.theory.optimal_d import *  # noqa: F401,F403

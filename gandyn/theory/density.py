@@ -29,17 +29,24 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gandyn.engine.gan import sample_latent
+from gandyn.distributions import Distribution, Uniform
+from gandyn.engine.latents import as_latent
 from gandyn.engine.nn import MLP
 
-__all__ = ["GeneratorDensity", "generator_density", "latent_logpdf", "kde", "bandwidth",
-           "LATENT_BOUNDS", "METHODS"]
+__all__ = ["GeneratorDensity", "generator_density", "latent_interval", "kde", "bandwidth", "METHODS"]
 
 METHODS = ("auto", "change_of_variables", "kde")
 
-#: z interval used for the change of variables: the support of U(-1, 1), and for
-#: N(0, 1) the interval holding all but 1e-12 of the mass (Phi^{-1}(1 - 5e-13) = 7.13).
-LATENT_BOUNDS = {"uniform": (-1.0, 1.0), "normal": (-7.1335, 7.1335)}
+
+
+def latent_interval(latent: str | Distribution) -> tuple[float, float]:
+    """The z interval of the change of variables: a uniform latent's support, else the
+    interval holding all but 1e-12 of the mass (for N(0, 1): +-Phi^{-1}(1 - 5e-13) =
+    +-7.13)."""
+    latent = as_latent(latent)
+    if isinstance(latent, Uniform):
+        return latent.low, latent.high
+    return latent.bounds(1e-12)
 
 
 class GeneratorDensity(NamedTuple):
@@ -63,16 +70,6 @@ class GeneratorDensity(NamedTuple):
         """Trapezoid integral of ``pdf`` over the grid (close to 1 when the
         grid covers p_g and resolves it)."""
         return float(np.trapezoid(self.pdf, self.x))
-
-
-def latent_logpdf(z, latent: str) -> np.ndarray:
-    """``log p_z(z)``: U(-1, 1) (the talk's ``sample_Z``) or N(0, 1)."""
-    z = np.asarray(z, dtype=np.float64)
-    if latent == "uniform":
-        return np.where(np.abs(z) <= 1.0, -log(2.0), -np.inf)
-    if latent == "normal":
-        return -0.5 * z * z - 0.5 * log(2 * pi)
-    raise ValueError(f"unknown latent {latent!r}; choose from uniform, normal")
 
 
 def _check_grid(x) -> np.ndarray:
@@ -143,8 +140,9 @@ def generator_density(G: MLP, theta_g, x_grid, latent: str = "uniform", rng=None
         Its parameters.
     x_grid : array (k,)
         Strictly increasing points at which to evaluate p_g.
-    latent : {'uniform', 'normal'}
-        ``z ~ U(-1, 1)`` or ``N(0, 1)``.
+    latent : str or Distribution
+        The latent (:func:`~gandyn.engine.latents.as_latent`): ``'uniform'``
+        (``U(-1, 1)``), ``'normal'`` (``N(0, 1)``) or a 1-D distribution.
     rng : seed or Generator
         Draws the KDE's samples (unused by the change of variables).
     method : {'auto', 'change_of_variables', 'kde'}
@@ -171,15 +169,14 @@ def generator_density(G: MLP, theta_g, x_grid, latent: str = "uniform", rng=None
     theta_g = np.asarray(theta_g)
     if theta_g.shape != (G.n_params,):
         raise ValueError(f"theta_g must have shape ({G.n_params},), got {theta_g.shape}")
-    if latent not in LATENT_BOUNDS:
-        raise ValueError(f"unknown latent {latent!r}; choose from uniform, normal")
+    latent = as_latent(latent)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     if int(n_z) < 3 or int(n_samples) < 2:
         raise ValueError("n_z must be >= 3 and n_samples >= 2")
     x = _check_grid(x_grid)
 
-    zlo, zhi = LATENT_BOUNDS[latent]
+    zlo, zhi = latent_interval(latent)
     z = np.linspace(zlo, zhi, int(n_z))
     gx, slope = _g_and_slope(G, theta_g, z)
     sign = np.sign(slope)
@@ -190,7 +187,7 @@ def generator_density(G: MLP, theta_g, x_grid, latent: str = "uniform", rng=None
     if monotone and method != "kde":
         return _change_of_variables(G, theta_g, x, latent, z, gx, sign[0])
 
-    samples = G(theta_g, sample_latent(rng, (int(n_samples), 1), latent))[:, 0].astype(np.float64)
+    samples = G(theta_g, latent.rvs((int(n_samples), 1), rng, dtype=np.float64))[:, 0].astype(np.float64)
     if isinstance(bandwidth_rule, str):
         h = max(bandwidth(samples, bandwidth_rule), float(np.min(np.diff(x))))
         rule = bandwidth_rule
@@ -217,5 +214,5 @@ def _change_of_variables(G, theta, x, latent, z, gx, sign):
             g, s = _g_and_slope(G, theta, zi)
             zi = np.clip(zi - (g - xi) / s, zlo, zhi)
         _, s = _g_and_slope(G, theta, zi)
-        pdf[inside] = np.exp(latent_logpdf(zi, latent)) / np.abs(s)
+        pdf[inside] = np.exp(latent.logpdf(zi)) / np.abs(s)
     return GeneratorDensity(x, pdf, "change_of_variables", None, None, (lo, hi))

@@ -23,14 +23,14 @@ Two families of functions:
   during training): :func:`d_star`, :func:`d_star_logit`, :func:`value_grid`,
   :func:`kl_grid`, :func:`jsd_grid`;
 * on distributions (objects with ``pdf``, ``logpdf``, ``bounds`` and optionally
-  ``breakpoints``, ``centers``, ``rvs``, e.g. :mod:`gandyn.theory.distributions`), by
+  ``breakpoints``, ``centers``, ``rvs``, e.g. :mod:`gandyn.distributions`), by
   adaptive quadrature (:func:`scipy.integrate.quad`, returning its error
   estimate) or by Monte Carlo (returning the standard error): :func:`value`,
   :func:`c_of_g`, :func:`kl`, :func:`jsd`.
 
 All logarithms are natural (nats); ``0 log 0 = 0``.
 
->>> from gandyn.theory.distributions import Uniform
+>>> from gandyn.distributions import Uniform
 >>> p, q = Uniform(0.0, 1.0), Uniform(0.5, 1.5)
 >>> r = c_of_g(p, q)                      # -2 (1 - s) log 2 with s = 1/2
 >>> round(r.value, 12), round(-log(2.0), 12)

@@ -59,6 +59,23 @@ def _check_tail(tail: float) -> float:
     return float(tail)
 
 
+def _into(out, shape, dtype, draw) -> np.ndarray:
+    """``draw(shape, dtype, out)`` with ``dtype`` taken from ``out`` when not given;
+    an ``out`` of another shape, dtype or layout receives a copy of fresh draws."""
+    dtype = np.dtype(out.dtype if dtype is None and out is not None else dtype or np.float64)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"draws are float32 or float64, got {dtype}")
+    if out is None:
+        return draw(shape, dtype, None)
+    if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+        out[...] = draw(shape, dtype, None)
+        return out
+    z = draw(shape, dtype, out)
+    if z is not out:
+        out[...] = z
+    return out
+
+
 def _size(size) -> tuple[int, ...]:
     shape = (size,) if np.ndim(size) == 0 else tuple(size)
     if any(int(s) < 0 for s in shape):
@@ -117,8 +134,28 @@ class Normal(Distribution):
     def logcdf(self, x) -> np.ndarray:
         return log_ndtr((self._x(x) - self.loc) / self.scale)
 
-    def rvs(self, size=1, rng=None) -> np.ndarray:
-        return as_rng(rng).normal(self.loc, self.scale, size=_size(size))
+    def ppf(self, q) -> np.ndarray:
+        """The quantile function ``loc + scale * Phi^{-1}(q)``."""
+        z = ndtri(np.asarray(q, dtype=np.float64))
+        return z if (self.loc, self.scale) == (0.0, 1.0) else self.loc + self.scale * z
+
+    def rvs(self, size=1, rng=None, *, dtype=None, out: np.ndarray | None = None) -> np.ndarray:
+        """Draws of shape ``size``. With ``dtype`` (float32 or float64) or ``out``, the
+        draws are ``loc + scale * rng.standard_normal(size, dtype)``, written into
+        ``out`` when given (drawn in place when ``out`` is C-contiguous of that
+        shape and dtype): the form a generator's latent noise takes."""
+        rng = as_rng(rng)
+        if dtype is None and out is None:
+            return rng.normal(self.loc, self.scale, size=_size(size))
+        return _into(out, _size(size), dtype, lambda shape, dt, o: self._standard(rng, shape, dt, o))
+
+    def _standard(self, rng, shape, dtype, out):
+        z = rng.standard_normal(size=shape, dtype=dtype, out=out)
+        if self.scale != 1.0:
+            z *= self.scale
+        if self.loc != 0.0:
+            z += self.loc
+        return z
 
     def mean(self) -> float:
         return self.loc
@@ -170,8 +207,32 @@ class Uniform(Distribution):
     def cdf(self, x) -> np.ndarray:
         return np.clip((self._x(x) - self.low) / self.width, 0.0, 1.0)
 
-    def rvs(self, size=1, rng=None) -> np.ndarray:
-        return as_rng(rng).uniform(self.low, self.high, size=_size(size))
+    def ppf(self, q) -> np.ndarray:
+        """The quantile function ``low + (high - low) q``."""
+        return self.width * np.asarray(q, dtype=np.float64) + self.low
+
+    def rvs(self, size=1, rng=None, *, dtype=None, out: np.ndarray | None = None) -> np.ndarray:
+        """Draws of shape ``size``. With ``dtype`` or ``out`` (a generator's latent
+        noise): in float32 ``low + (high - low) u``, ``u ~ U[0, 1)`` drawn directly in
+        float32 (half the cost of drawing float64 and converting; for ``U(-1, 1)``
+        this is the talk's ``sample_Z``); in float64 ``rng.uniform(low, high)``;
+        written into ``out`` when given."""
+        rng = as_rng(rng)
+        if dtype is None and out is None:
+            return rng.uniform(self.low, self.high, size=_size(size))
+        return _into(out, _size(size), dtype, lambda shape, dt, o: self._draw(rng, shape, dt, o))
+
+    def _draw(self, rng, shape, dtype, out):
+        if dtype == np.float32:
+            z = rng.random(shape, dtype=np.float32, out=out)
+            z *= self.width
+            z += self.low
+            return z
+        z = rng.uniform(self.low, self.high, size=shape).astype(dtype, copy=False)
+        if out is not None:
+            out[...] = z
+            return out
+        return z
 
     def mean(self) -> float:
         return 0.5 * (self.low + self.high)
@@ -283,7 +344,7 @@ class Mixture(Distribution):
         if not comps:
             raise ValueError("components must hold at least one distribution")
         if not all(isinstance(c, Distribution) for c in comps):
-            raise ValueError("components must all be gandyn.theory.distributions.Distribution objects")
+            raise ValueError("components must all be gandyn.distributions.Distribution objects")
         dims = {c.dim for c in comps}
         if len(dims) != 1:
             raise ValueError(f"components must all have the same dimension, got {sorted(dims)}")
