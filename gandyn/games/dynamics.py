@@ -27,6 +27,7 @@ import numpy as np
 from autograd import jacobian
 from tqdm.auto import tqdm
 
+from gandyn.engine.registry import Registry
 from gandyn.games.game import Game
 
 __all__ = [
@@ -167,16 +168,25 @@ def sga(lam: float = 1.0, align: bool = True, eps: float = 0.1) -> Method:
     return Method(f"SGA (lambda={lam:g})", _plain_init, step)
 
 
-METHODS = {"simgd": simgd, "altgd": altgd, "extragradient": extragradient, "optimistic": optimistic,
-           "consensus": consensus, "sga": sga}
+#: The dynamics methods by name (each a factory of a :class:`Method`).
+METHODS: Registry[Callable[..., Method]] = Registry("method")
+METHODS.register("simgd", simgd)
+METHODS.register("altgd", altgd)
+METHODS.register("extragradient", extragradient)
+METHODS.register("optimistic", optimistic)
+METHODS.register("consensus", consensus)
+METHODS.register("sga", sga)
 
 
 def make(name: str, **options) -> Method:
-    """A method by name, e.g. ``make("altgd", k_d=5)``."""
-    try:
-        return METHODS[name](**options)
-    except KeyError:
-        raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}") from None
+    """A method by name, e.g. ``make("altgd", k_d=5)``.
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the message lists :data:`METHODS`).
+    """
+    return METHODS[name](**options)
 
 
 def trajectory(method: Method, game: Game, z0, h, steps: int, progress: bool = False) -> np.ndarray:

@@ -113,8 +113,9 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
 
     net = MLP((1, *hidden, 1), (activation,) * len(hidden) + ("identity",))
     theta = net.init(s["d_init"])
-    state = optim.adam(lr).init(theta)
-    opt = optim.adam(lr)
+    rate = [lr]  # the reduce-on-plateau schedule: one optimizer reads the current rate
+    opt = optim.adam(lambda t: rate[0])
+    state = opt.init(theta)
     grad = np.empty_like(theta)
     best, bad, history, stopped, step = np.inf, 0, [], "max_steps", 0
     bar = tqdm(total=max_steps, desc="D", disable=not progress, leave=False)
@@ -145,7 +146,7 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
                 if lr < min_lr:
                     stopped = "plateau"
                     break
-                opt = optim.adam(lr)
+                rate[0] = lr
     bar.close()
     if not history:
         lv = net(theta, X_val)[:, 0]
