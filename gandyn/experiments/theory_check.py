@@ -27,7 +27,7 @@ from gandyn.rng import as_rng
 __all__ = ["analytic_family", "closed_form_cases", "learned_pairs", "part_a", "part_b", "part_c",
            "random_bounded_function", "BOUNDS", "row"]
 
-#: The issue's bounds.
+#: The bound each check must meet (see docs/theory.md).
 BOUNDS = {"identity": 1e-8, "closed_form": 1e-8, "sup": 0.03, "rms": 0.01, "value_gap": 0.01,
           "maximality": 0.0}
 
