@@ -3,10 +3,10 @@
 Build: ``pip install -e ".[docs]"`` then
 ``sphinx-build -W --keep-going -b html docs docs/_build/html``.
 """
-import os
 import sys
+from pathlib import Path
 
-sys.path.insert(0, os.path.abspath(".."))   # document the checkout, installed or not
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # document this checkout
 
 import gandyn  # noqa: E402
 
@@ -27,7 +27,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "conftest.py"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 
 # Markdown (MyST): `$...$` math and heading anchors for cross-page links.
 myst_enable_extensions = ["dollarmath", "colon_fence"]
