@@ -20,7 +20,7 @@ The three run interleaved in one process (``--rounds`` rounds of one block
 each), and the medians of the per-block times per model-step are compared.
 
 Run:  pip install torch==2.13.0 && python benchmarks/bench_gan1d_population.py
-(under the CPU lock: flock /work/notes/cpu.lock python benchmarks/...). Not part of the test suite.
+(alone on the machine: no other benchmark or training run at the same time). Not part of the test suite.
 """
 from __future__ import annotations
 

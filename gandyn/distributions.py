@@ -8,12 +8,14 @@ Method names follow :mod:`scipy.stats` where they overlap: ``pdf``, ``logpdf``,
 ``cdf`` (1-D only), ``rvs(size, rng)``, ``mean()``, ``var()``, ``std()``. Two
 more serve quadrature and plotting grids:
 
+================== ============================================================
 ``bounds(tail)``   an interval (a box in 2-D) holding all but ``tail`` of the mass;
 ``breakpoints``    points where the density jumps or has a kink (uniform edges),
                    where adaptive quadrature must split its interval;
 ``centers``        the location of each bump (component means, uniform midpoints),
                    where quadrature should also split so that no narrow bump of a
                    wide interval goes unseen.
+================== ============================================================
 
 Densities are evaluated in closed form (no scipy.stats objects), in float64,
 without floating-point warnings: ``logpdf`` is ``-inf`` off the support and

@@ -4,8 +4,8 @@ Inception score (Salimans et al. 2016) and Frechet distance (Heusel et al. 2017)
 coverage (the histogram of predicted digits). The formulas are in :mod:`gandyn.metrics`,
 the classifier in :mod:`gandyn.metrics.classifier`; this module fixes which data they see.
 
-Data splits (MNIST training images ``train[i]``, test images ``test[i]``, in file order)
--------------------------------------------------------------------------------------
+Data splits (MNIST training images ``train[i]``, test images ``test[i]``, in file order):
+
 - Parzen kernel centres: the 10,000 samples; for the ceiling, ``train[0:10000]`` (real
   images the GAN was trained on, in place of samples).
 - Parzen window width: chosen from ``numpy.logspace(-1, 0, 10)`` by mean log-likelihood of

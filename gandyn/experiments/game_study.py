@@ -262,7 +262,7 @@ def _sqrt_c(x):
 
 
 def closed_form_checks(seed: int = 0) -> list[dict]:
-    """Every closed form of the game-dynamics issue, computed by gandyn and compared
+    """Every closed form of the games documentation, computed by gandyn and compared
     with its formula. Each row: ``name``, ``source``, ``error`` (max abs), ``cases``.
 
     Signs: [M18] states eigenvalues of ``v' = -J`` (gradient-ascent convention);
@@ -336,7 +336,7 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
     }
     for name, (m, rho) in forms.items():
         etas = (0.05, 0.2, 0.35, 0.49) if name == "optimistic" else (0.05, 0.3, 0.9, 1.5, 1.9)
-        add(f"bilinear x*y, {name}: spectral radius", "issue 5; Daskalakis et al. 2018; Korpelevich 1976",
+        add(f"bilinear x*y, {name}: spectral radius", "derived (docs/games.md); Daskalakis et al. 2018; Korpelevich 1976",
             [abs(dy.spectral_radius(dy.step_matrix(m, b, z0, e)) - rho(e)) for e in etas])
     add("bilinear, two time-scale SimGD: radius sqrt(1 + h_G h_D)", "derived (docs/games.md)",
         [abs(dy.spectral_radius(dy.step_matrix(dy.simgd(), b, z0, hh)) - np.sqrt(1 + hh[0] * hh[1]))
@@ -350,7 +350,7 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
 
     snn = games.stable_not_nash()
     Js = snn.jacobian(z0)
-    add("stable-not-Nash: J = [[-1, 2], [-2, 3]], eig {1, 1}", "issue 5",
+    add("stable-not-Nash: J = [[-1, 2], [-2, 3]], eig {1, 1}", "derived (docs/games.md)",
         [abs(Js - np.array([[-1.0, 2], [-2, 3]])).max(), _match(np.linalg.eigvals(Js), [1, 1])])
     sad = games.nash_saddle()
     lam = np.linalg.eigvals(sad.jacobian(z0))

@@ -27,7 +27,7 @@ from gandyn.rng import as_rng
 __all__ = ["analytic_family", "closed_form_cases", "learned_pairs", "part_a", "part_b", "part_c",
            "random_bounded_function", "BOUNDS", "row"]
 
-#: The issue's bounds.
+#: The bound each check must meet (see docs/theory.md).
 BOUNDS = {"identity": 1e-8, "closed_form": 1e-8, "sup": 0.03, "rms": 0.01, "value_gap": 0.01,
           "maximality": 0.0}
 
@@ -179,7 +179,7 @@ def random_bounded_function(rng, k: int = 6, scale: float = 3.0):
 
 
 def part_c(seed: int = 0, n_h: int = 10, eps=(1e-3, 1e-2, 0.1, 0.5)):
-    """Maximality of D* over the analytic family: for random ``g`` with |g| <= 1 the
+    """Maximality of D* over the analytic family: for random ``g`` with ``|g| <= 1`` the
     perturbation ``h = D*(1 - D*) g`` keeps ``D* + eps h`` in [0, 1] for eps <= 1,
     and the exact change
 

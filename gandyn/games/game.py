@@ -36,10 +36,13 @@ References
 ----------
 [1] Ratliff, Burden & Sastry, "Characterization and computation of local Nash
     equilibria in continuous games", Allerton 2013.
+
 [2] Balduzzi, Racaniere, Martens, Foerster, Tuyls & Graepel, "The mechanics of
     n-player differentiable games", ICML 2018.
+
 [3] Mescheder, Geiger & Nowozin, "Which training methods for GANs do actually
     converge?", ICML 2018.
+
 [4] Mescheder, Nowozin & Geiger, "The numerics of GANs", NIPS 2017.
 [5] Goodfellow et al., "Generative adversarial nets", NIPS 2014.
 """

@@ -11,11 +11,11 @@ The shipped weights (``gandyn/resources/mnist_classifier.npz``) are stored as fl
 flat vector of 269,322 parameters, 0.5 MB) and computed with in float32; the reported test
 accuracy is that of the stored float16 weights. They were made by
 :func:`train_classifier` with its defaults and ``rng = gandyn.rng.stream(0,
-"classifier")`` (commit a4f2d7d), which is what ``gandyn mnist classifier --seed 0``
+"classifier")``, which is what ``gandyn mnist classifier --seed 0``
 (``gandyn mnist classifier``) runs. Later engine changes altered the rounding of the
 forward and backward passes, so the command now trains a classifier of the same
-quality (98.51% test accuracy, measured at commit 50c4d78 and later) with other
-bits; the shipped file stays the reference all documented scores use.
+quality (98.51% test accuracy) with other bits; the shipped file stays the
+reference all documented scores use.
 """
 from __future__ import annotations
 
