@@ -35,20 +35,13 @@ __all__ = ["Optimizer", "sgd", "momentum", "adam", "averaged", "piecewise", "mak
 class Optimizer(NamedTuple):
     """A first-order optimizer as a pair of functions on flat vectors.
 
-    Attributes
-    ----------
-    init : callable
-        ``init(theta) -> state``: the state for parameters ``theta`` (shape ``(n,)``
-        or ``(P, n)``), a small record of arrays shaped like ``theta`` and counters.
-    update : callable
-        ``update(theta, grad, state) -> state``: one descent step on ``theta`` *in
-        place* along ``grad`` (same shape); returns the new state. The old state's
-        arrays are reused, so it must not be used again.
-    name : str
-        The :data:`OPTIMIZERS` name it was made from (``make(name, **hparams)``
-        rebuilds it).
-    hparams : dict
-        Its hyperparameters, as passed.
+    ``init(theta) -> state`` makes the state for parameters ``theta`` (shape ``(n,)``
+    or ``(P, n)``): a small record of arrays shaped like ``theta`` and counters.
+    ``update(theta, grad, state) -> state`` takes one descent step on ``theta`` *in
+    place* along ``grad`` (same shape) and returns the new state; the old state's
+    arrays are reused, so it must not be used again. ``name`` is the
+    :data:`OPTIMIZERS` name it was made from and ``hparams`` its hyperparameters as
+    passed (``make(name, **hparams)`` rebuilds it).
     """
 
     init: Callable[[np.ndarray], Any]

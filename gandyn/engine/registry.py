@@ -56,6 +56,12 @@ class Registry(Mapping, Generic[T]):
         self._items[name] = obj
         return obj
 
+    def unregister(self, name: str) -> T:
+        """Remove ``name`` (and return its object); a one-line ValueError if unknown."""
+        obj = self[name]
+        del self._items[name]
+        return obj
+
     def __getitem__(self, name: str) -> T:
         try:
             return self._items[name]
