@@ -1,6 +1,7 @@
-"""Algorithm 1 of Goodfellow et al. 2014, written once: ``k`` discriminator steps, each on
-a fresh real minibatch and fresh noise, then one generator step on fresh noise; each
-player descends its own loss with its own optimizer.
+"""The trainer of GANs of the engine: by default Algorithm 1 of Goodfellow et al. 2014
+(``k`` discriminator steps, each on a fresh real minibatch and fresh noise, then one
+generator step on fresh noise; each player descends its own loss with its own
+optimizer), or any method of :mod:`gandyn.engine.methods`.
 
 The same :class:`Trainer` trains one GAN (``theta`` of shape ``(n,)``) or a population
 (``(P, n)``, inputs ``(P, m, d)``): per-model step sizes are arrays or schedules of
@@ -37,10 +38,11 @@ import numpy as np
 
 from gandyn.distributions import Distribution
 from gandyn.engine.gan import GAN, _sub
+from gandyn.engine.methods import as_method
 from gandyn.engine.nn import _buffer
 from gandyn.engine.optim import Optimizer
 
-__all__ = ["Trainer", "Batches", "StreamBatches"]
+__all__ = ["Trainer", "Batches", "StreamBatches", "FixedBatches"]
 
 
 class Batches(Protocol):
@@ -87,6 +89,21 @@ class StreamBatches:
         self.latent.rvs(out.shape, self.rng_latent, dtype=out.dtype, out=out)
 
 
+class FixedBatches:
+    """The same minibatch every time: data ``x_real`` and noise ``z`` (each ``(m, d)`` or
+    ``(P, m, d)``), for full-batch training and the deterministic dynamics of a GAN as a
+    game (:func:`gandyn.games.mlp_gan_game` on the same points)."""
+
+    def __init__(self, x_real: np.ndarray, z: np.ndarray):
+        self.x_real, self.z = np.asarray(x_real), np.asarray(z)
+
+    def real(self, out: np.ndarray) -> None:
+        out[...] = self.x_real
+
+    def noise(self, out: np.ndarray) -> None:
+        out[...] = self.z
+
+
 class Trainer:
     """Algorithm 1 of Goodfellow et al. 2014 on one GAN or a population.
 
@@ -111,6 +128,10 @@ class Trainer:
         Optimizer states to continue from (default: fresh).
     it : int
         Iterations done so far.
+    method : str or method object
+        The training method (:data:`gandyn.engine.methods.METHODS`): ``'altgd'``
+        (Algorithm 1, the default), ``'simgd'``, ``'extragradient'``, ``'optimistic'``,
+        ``'lookahead'``, ...
 
     Raises
     ------
@@ -120,7 +141,7 @@ class Trainer:
 
     def __init__(self, gan: GAN, opt_g: Optimizer, opt_d: Optimizer, theta_g: np.ndarray, theta_d: np.ndarray,
                  batches: Batches, *, batch: int = 64, k: int = 1, rng_dropout: np.random.Generator | None = None,
-                 state_g: Any = None, state_d: Any = None, it: int = 0):
+                 state_g: Any = None, state_d: Any = None, it: int = 0, method: Any = "altgd"):
         if int(k) != k or k < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be an integer >= 1, got {k!r}")
         if int(batch) != batch or batch < 1:
@@ -137,38 +158,71 @@ class Trainer:
         self._grad_g = np.empty_like(theta_g)
         self._grad_d = np.empty_like(theta_d)
         self._ws: dict = {}  # reusable buffers of the forward and backward passes
+        self.method = as_method(method)
+        self.method_state = self.method.init(self)
 
     @property
     def population(self) -> int | None:
         return None if self.theta_g.ndim == 1 else self.theta_g.shape[0]
 
     def step(self) -> tuple[np.ndarray, np.ndarray]:
-        """One iteration of Algorithm 1. Returns D's loss (of its last step) and G's
-        loss, each before its update: shape ``()`` or ``(P,)``.
+        """One iteration of the training method (default: Algorithm 1). Returns D's loss
+        (of its last step) and G's loss, each before its update: shape ``()`` or ``(P,)``."""
+        loss_d, loss_g, self.method_state = self.method.step(self, self.method_state)
+        self.it += 1
+        return loss_d, loss_g
 
-        D's update does not change G, so G runs once on the noise of the last D step
-        and of the G step together (one GEMM per layer instead of two), writing its
-        samples into D's stacked input after the real minibatch. The draws are those
-        of Algorithm 1 written out step by step (tested)."""
-        gan, m, P, ws, src = self.gan, self.batch, self.population, self._ws, self.batches
+    # --- the primitives a method is written with (gandyn.engine.methods)
+
+    def _buffers(self):
+        gan, m, P, ws = self.gan, self.batch, self.population, self._ws
         lead = () if P is None else (P,)
         X = _buffer(ws, "step_input", lead + (3 * m, gan.D.sizes[0]), gan.D.dtype)
         Z = _buffer(ws, "step_noise", lead + (2 * m, gan.z_dim), gan.G.dtype)
-        x_real, z_d, z_g = X[..., :m, :], Z[..., :m, :], Z[..., m:, :]
-        for _ in range(self.k - 1):
-            src.real(x_real)
-            src.noise(z_d)
-            _, gd, _, _ = gan.d_loss_grad(self.theta_g, self.theta_d, x_real, z_d, grad=self._grad_d, ws=ws,
-                                          rng=self.rng_dropout)
-            self.state_d = self.opt_d.update(self.theta_d, gd, self.state_d)
-        src.real(x_real)
-        src.noise(z_d)
-        src.noise(z_g)
+        return X, Z
+
+    def draw_d(self):
+        """Draw one discriminator minibatch: ``(x_real, z)`` views of the step's buffers."""
+        X, Z = self._buffers()
+        m = self.batch
+        x_real, z_d = X[..., :m, :], Z[..., :m, :]
+        self.batches.real(x_real)
+        self.batches.noise(z_d)
+        return x_real, z_d
+
+    def d_grad(self, x_real, z_d) -> np.ndarray:
+        """D's loss gradient at the current parameters on ``(x_real, G(z_d))``."""
+        return self.gan.d_loss_grad(self.theta_g, self.theta_d, x_real, z_d, grad=self._grad_d, ws=self._ws,
+                                    rng=self.rng_dropout)[1]
+
+    def draw(self) -> None:
+        """Draw the minibatches of one D step and one G step, in Algorithm 1's order:
+        real data and noise for D, then noise for G."""
+        _, Z = self._buffers()
+        self.draw_d()
+        self.batches.noise(Z[..., self.batch:, :])
+
+    def d_step_grad(self):
+        """G on both noise batches at once (written into D's stacked input after the real
+        rows), then D's loss and gradient. Returns ``(loss_d, grad_d, hs)``, ``hs`` G's
+        layers for :meth:`g_step_grad`."""
+        X, Z = self._buffers()
+        m, gan, ws = self.batch, self.gan, self._ws
         hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=_sub(ws, "G2"))
         loss_d, gd, _, _ = gan._d_part(self.theta_d, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
-        self.state_d = self.opt_d.update(self.theta_d, gd, self.state_d)
+        return loss_d, gd, hs
+
+    def g_step_grad(self, hs):
+        """G's loss and gradient on the G step's noise, at the current D."""
+        m = self.batch
         hs_g = [h[..., m:, :] for h in hs]  # the G step's rows of every layer
-        loss_g, gg, _ = gan._g_part(self.theta_g, self.theta_d, hs_g, self._grad_g, ws, self.rng_dropout)
-        self.state_g = self.opt_g.update(self.theta_g, gg, self.state_g)
-        self.it += 1
-        return loss_d, loss_g
+        loss_g, gg, _ = self.gan._g_part(self.theta_g, self.theta_d, hs_g, self._grad_g, self._ws,
+                                         self.rng_dropout)
+        return loss_g, gg
+
+    def field(self):
+        """Both players' losses and gradients at the current point on the drawn batches
+        (the game field ``omega`` of a minibatch): ``(loss_d, grad_d, loss_g, grad_g)``."""
+        loss_d, gd, hs = self.d_step_grad()
+        loss_g, gg = self.g_step_grad(hs)
+        return loss_d, gd, loss_g, gg

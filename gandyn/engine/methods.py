@@ -1,0 +1,197 @@
+"""Training methods for GANs of the engine: how one iteration turns the two players'
+gradients into updates. Each method is registered in :data:`METHODS` and trains one
+model or a population with any optimizer (its step sizes included).
+
+Every method draws its minibatches in the order of Algorithm 1 (a real batch and
+noise for D, then noise for G) and evaluates the players' gradients through
+:meth:`Trainer.field <gandyn.engine.trainer.Trainer.field>`:
+
+``altgd``          Algorithm 1 of Goodfellow et al. 2014: ``k`` D steps, then one G step
+                   at the updated D (alternating gradient descent).
+``simgd``          simultaneous gradient descent: both players step from the same point.
+``extragradient``  Korpelevich 1976; stochastic, with fresh samples at the extrapolated
+                   point (Gidel et al. 2019, Eq. 19-20). With Adam it is their ExtraAdam
+                   (Algorithm 4): the moments see both gradients.
+``optimistic``     optimistic gradient descent, ``theta <- theta - 2 s_t + s_{t-1}`` with
+                   ``s_t`` the optimizer's step (Daskalakis, Ilyas, Syrgkanis & Zeng 2018,
+                   Eq. 4 with SGD; their Optimistic Adam, Algorithm 1, with Adam).
+``lookahead``      lookahead-minmax (Chavdarova et al. 2021, Algorithm 1) around another
+                   method: every ``k_la`` steps both players move ``alpha`` of the way
+                   from their slow weights to the fast ones, and restart from there.
+
+With plain SGD of step ``h`` on a fixed batch each method equals its counterpart of
+:mod:`gandyn.games.dynamics` on the same GAN as a game (tested to 1e-10).
+
+A method is an object with ``name``, ``init(trainer) -> state`` and
+``step(trainer, state) -> (loss_d, loss_g, state)``; registering one makes it available
+to every trainer, configuration and command by name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from gandyn.engine.registry import Registry
+
+__all__ = ["METHODS", "as_method", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead"]
+
+
+@dataclass(frozen=True)
+class AltGD:
+    """Algorithm 1 (Goodfellow et al. 2014): ``k`` discriminator steps, each on a fresh
+    real minibatch and fresh noise, then one generator step on fresh noise at the
+    updated discriminator. ``k`` is the trainer's."""
+
+    name: str = "altgd"
+
+    def init(self, tr) -> Any:
+        return None
+
+    def step(self, tr, state):
+        for _ in range(tr.k - 1):
+            x_real, z_d = tr.draw_d()
+            gd = tr.d_grad(x_real, z_d)
+            tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+        tr.draw()
+        # D's update does not change G: one G forward serves D's step and G's step
+        loss_d, gd, hs = tr.d_step_grad()
+        tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+        loss_g, gg = tr.g_step_grad(hs)
+        tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
+        return loss_d, loss_g, state
+
+
+@dataclass(frozen=True)
+class SimGD:
+    """Simultaneous gradient descent: both gradients at the same point, then both
+    updates (the dynamics of Ratliff, Burden & Sastry 2013 and Mescheder et al. 2017)."""
+
+    name: str = "simgd"
+
+    def init(self, tr) -> Any:
+        return None
+
+    def step(self, tr, state):
+        tr.draw()
+        loss_d, gd, loss_g, gg = tr.field()
+        tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+        tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
+        return loss_d, loss_g, state
+
+
+@dataclass(frozen=True)
+class Extragradient:
+    """Extragradient: extrapolate ``theta' = theta - s(omega(theta))``, then step from
+    ``theta`` along ``omega(theta')`` on a fresh minibatch (Korpelevich 1976; Gidel et al.
+    2019, Eq. 19-20 and ExtraAdam, their Algorithm 4, where the optimizer's state sees
+    both gradients). Two gradient evaluations per iteration."""
+
+    name: str = "extragradient"
+
+    def init(self, tr) -> Any:
+        return np.empty_like(tr.theta_g), np.empty_like(tr.theta_d)
+
+    def step(self, tr, state):
+        g0, d0 = state
+        np.copyto(g0, tr.theta_g)
+        np.copyto(d0, tr.theta_d)
+        tr.draw()
+        loss_d, gd, loss_g, gg = tr.field()
+        tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+        tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
+        tr.draw()
+        _, gd, _, gg = tr.field()
+        np.copyto(tr.theta_g, g0)
+        np.copyto(tr.theta_d, d0)
+        tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+        tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
+        return loss_d, loss_g, state
+
+
+@dataclass(frozen=True)
+class Optimistic:
+    """Optimistic gradient descent ``theta_{t+1} = theta_t - 2 s_t + s_{t-1}``, ``s_t``
+    the step the optimizer takes along ``omega(theta_t)``; the first step is a plain
+    one (``s_{-1} = s_0``). With SGD, ``s_t = h omega(theta_t)``: Daskalakis et al. 2018,
+    Eq. 4; with Adam, their Optimistic Adam (Algorithm 1)."""
+
+    name: str = "optimistic"
+
+    def init(self, tr) -> Any:
+        return {"g": np.empty_like(tr.theta_g), "d": np.empty_like(tr.theta_d), "first": True}
+
+    def step(self, tr, state):
+        tr.draw()
+        loss_d, gd, loss_g, gg = tr.field()
+        for theta, opt_name, grad, prev in ((tr.theta_g, "g", gg, state["g"]), (tr.theta_d, "d", gd, state["d"])):
+            before = theta.copy()
+            st = getattr(tr, f"state_{opt_name}")
+            setattr(tr, f"state_{opt_name}", getattr(tr, f"opt_{opt_name}").update(theta, grad, st))
+            s = np.subtract(before, theta, out=before)  # this step's s_t
+            if not state["first"]:
+                theta -= s  # -2 s_t in all
+                theta += prev  # + s_{t-1}
+            np.copyto(prev, s)
+        state["first"] = False
+        return loss_d, loss_g, state
+
+
+@dataclass(frozen=True)
+class Lookahead:
+    """Lookahead-minmax (Chavdarova et al. 2021, Algorithm 1): run ``inner`` for ``k_la``
+    steps ("fast" weights); then both players' slow weights move ``alpha`` of the way
+    to the fast ones, ``slow <- slow + alpha (fast - slow)``, and the fast weights
+    restart from them. The inner optimizers' states carry on."""
+
+    inner: Any = AltGD()
+    k_la: int = 5
+    alpha: float = 0.5
+    name: str = "lookahead"
+
+    def __post_init__(self):
+        if int(self.k_la) != self.k_la or self.k_la < 1:
+            raise ValueError(f"k_la must be an integer >= 1, got {self.k_la!r}")
+        if not 0 < self.alpha <= 1:
+            raise ValueError(f"alpha must be in (0, 1], got {self.alpha!r}")
+        object.__setattr__(self, "inner", as_method(self.inner))
+
+    def init(self, tr) -> Any:
+        return {"inner": self.inner.init(tr), "slow_g": tr.theta_g.copy(), "slow_d": tr.theta_d.copy(), "n": 0}
+
+    def step(self, tr, state):
+        loss_d, loss_g, state["inner"] = self.inner.step(tr, state["inner"])
+        state["n"] += 1
+        if state["n"] % self.k_la == 0:
+            for theta, slow in ((tr.theta_g, state["slow_g"]), (tr.theta_d, state["slow_d"])):
+                theta -= slow
+                theta *= self.alpha
+                slow += theta
+                np.copyto(theta, slow)
+        return loss_d, loss_g, state
+
+
+#: The training methods by name; each entry builds the method from its options.
+METHODS: Registry[Callable[..., Any]] = Registry("method")
+METHODS.register("altgd", AltGD)
+METHODS.register("simgd", SimGD)
+METHODS.register("extragradient", Extragradient)
+METHODS.register("optimistic", Optimistic)
+METHODS.register("lookahead", Lookahead)
+
+
+def as_method(method, **options):
+    """A method object from a name of :data:`METHODS` (built with ``options``) or an
+    object with ``init`` and ``step``.
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the message lists the choices).
+    """
+    if isinstance(method, str):
+        return METHODS[method](**options)
+    if not (hasattr(method, "init") and hasattr(method, "step")):
+        raise ValueError(f"a method needs init and step, got {method!r}")
+    return method
