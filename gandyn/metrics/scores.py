@@ -452,9 +452,9 @@ def mmd2_unbiased(x, y, *, degree: int = 3, gamma: float | None = None, coef0: f
 
     .. math::
 
-        \widehat{\mathrm{MMD}}^2_u = \frac{1}{m(m-1)} \sum_{i \ne j} k(x_i, x_j)
-          + \frac{1}{n(n-1)} \sum_{i \ne j} k(y_i, y_j)
-          - \frac{2}{mn} \sum_{i, j} k(x_i, y_j),
+        \\widehat{\\mathrm{MMD}}^2_u = \\frac{1}{m(m-1)} \\sum_{i \\ne j} k(x_i, x_j)
+          + \\frac{1}{n(n-1)} \\sum_{i \\ne j} k(y_i, y_j)
+          - \\frac{2}{mn} \\sum_{i, j} k(x_i, y_j),
 
     with the :func:`polynomial_kernel` (default: cubic, ``gamma = 1/d``, ``coef0 = 1``).
     Its expectation is ``MMD^2 = ||E phi(x) - E phi(y)||^2`` exactly, so it is near 0 (and

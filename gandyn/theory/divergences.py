@@ -167,10 +167,36 @@ def value_grid(x, d, p_data, p_g, tol: float | None = 1e-2, logit: bool = False)
     return float(np.trapezoid(_v_integrand(p, q, d), x))
 
 
-def kl_grid(x, p, q, tol: float | None = 1e-2) -> float:
+def _grid_log_density(x, lp, name, tol) -> np.ndarray:
+    lp = np.asarray(lp, dtype=np.float64)
+    if lp.shape != np.shape(x):
+        raise ValueError(f"{name} must have one value per grid point ({np.shape(x)}), got {lp.shape}")
+    if np.any(np.isnan(lp)) or np.any(lp == np.inf):
+        raise ValueError(f"{name} must hold log-densities (finite or -inf)")
+    check_grid_density(x, np.exp(lp), name, tol)
+    return lp
+
+
+def kl_grid(x, p, q, tol: float | None = 1e-2, *, log: bool = False) -> float:
     """``KL(p || q) = int p log(p / q)`` by the trapezoid rule on ``x`` (Kullback &
-    Leibler 1951); ``inf`` if ``q = 0`` somewhere ``p > 0``."""
+    Leibler 1951); ``inf`` if ``q = 0`` at a grid point where ``p > 0`` (every grid
+    point is checked; mass of p off the grid is not seen, which ``tol`` bounds).
+
+    With ``log``, ``p`` and ``q`` are log-densities (``-inf`` where a density is 0):
+    use them when q's density underflows to 0 where p's does not (e.g. a narrow q
+    against a wide p), which would otherwise read as ``q = 0`` and give ``inf`` for a
+    finite KL.
+    """
     x = _grid(x)
+    if log:
+        lp = _grid_log_density(x, p, "p", tol)
+        lq = _grid_log_density(x, q, "q", tol)
+        pos = lp > -np.inf
+        if np.any(pos & (lq == -np.inf)):
+            return float("inf")
+        f = np.zeros_like(lp)
+        f[pos] = np.exp(lp[pos]) * (lp[pos] - lq[pos])
+        return float(np.trapezoid(f, x))
     p = check_grid_density(x, p, "p", tol)
     q = check_grid_density(x, q, "q", tol)
     if np.any((p > 0) & (q == 0)):
