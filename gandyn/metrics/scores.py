@@ -365,10 +365,11 @@ def frechet_distance(mu1, cov1, mu2, cov2, *, eps: float = 1e-6, tol: float = 1e
 
     ``(C_1 C_2)^{1/2}`` by :func:`scipy.linalg.sqrtm`, with the usual care: if the square
     root is not finite or inaccurate (relative residual above ``tol``, e.g. singular
-    covariances from dead ReLU features), ``eps I`` is added to both covariances and it is
-    recomputed; an imaginary part (round-off: the product of two PSD matrices has real,
-    non-negative eigenvalues) is dropped if its diagonal is below ``tol`` in absolute
-    value, otherwise it is an error.
+    covariances from dead ReLU features), ``eps s I`` is added to both covariances (``s``
+    the larger mean variance, ``Tr C / k``) and it is recomputed; an imaginary part
+    (round-off: the product of two PSD matrices has real, non-negative eigenvalues) is
+    dropped if its diagonal is below ``tol`` relative to the real diagonal, otherwise it is
+    an error. Every tolerance is relative, so the result scales as the covariances do.
 
     Returns
     -------
@@ -399,14 +400,17 @@ def frechet_distance(mu1, cov1, mu2, cov2, *, eps: float = 1e-6, tol: float = 1e
                          f"mu2 {mu2.shape}, cov2 {c2.shape}")
     root, err = _sqrtm(c1 @ c2)
     if not err <= tol:
-        off = eps * np.eye(k)
+        # the regulariser is relative to the covariances' scale (their mean variance)
+        scale = max(np.trace(c1), np.trace(c2)) / k
+        off = eps * (scale if scale > 0 else 1.0) * np.eye(k)
         root, err = _sqrtm((c1 + off) @ (c2 + off))
         if not err <= tol:
             raise ValueError(f"no accurate square root of cov1 @ cov2 (relative residual {err:.2g})")
     if np.iscomplexobj(root):
-        if np.max(np.abs(np.diagonal(root).imag)) > tol:
-            raise ValueError("square root of cov1 @ cov2 has a large imaginary part: "
-                             "are both covariances symmetric positive semi-definite?")
+        diag = np.diagonal(root)
+        if np.max(np.abs(diag.imag)) > tol * max(np.max(np.abs(diag.real)), np.finfo(float).tiny):
+            raise ValueError("square root of cov1 @ cov2 has a large imaginary part "
+                             f"({np.max(np.abs(diag.imag)):.3g})")
         root = root.real
     diff = mu1 - mu2
     d2 = diff @ diff + np.trace(c1) + np.trace(c2) - 2.0 * np.trace(root)
