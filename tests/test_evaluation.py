@@ -165,3 +165,14 @@ def test_real_ceilings_on_real_mnist():
     assert res["fid"]["value"] < 5.0
     assert res["modes"]["covered"] == 10
     assert res["classifier"]["measured_test_accuracy"] >= 0.98
+
+
+def test_cli_eval_refuses_too_few_samples_in_one_line(tmp_path, capsys):
+    # before any checkpoint or data is read: `--samples 10` used to print IS 1.000 +- 0.000
+    from gandyn.cli import main
+
+    rc = main(["mnist", "eval", "--checkpoint", str(tmp_path / "none.npz"), "--samples", "10",
+               "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "--samples must be >= 100" in err and "Traceback" not in err
