@@ -168,7 +168,7 @@ def test_inception_score_refuses_splits_smaller_than_the_number_of_classes():
     with pytest.raises(ValueError, match="10 splits of 10 classes needs at least 100 samples"):
         metrics.inception_score(np.eye(10), 10)
     # The reason for the minimum: a split of m samples has score exp(I(x; y)) <= m
-    # (I <= H(x) = log m, Cover & Thomas 2006, eq. 2.41). m distinct one-hot predictions
+    # (I <= H(x) = log m, Cover & Thomas 2006, Section 2.4). m distinct one-hot predictions
     # reach it, so with m < C the score measures the split size, not the generator:
     for m in (1, 3, 7):
         p = np.eye(10)[:m]

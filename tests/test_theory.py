@@ -189,7 +189,7 @@ def test_kl_is_finite_when_q_covers_p():
     (Mixture([Uniform(0.0, 1.0), Uniform(2.0, 3.0)], [0.5, 0.5]), Uniform(1.0, 2.0)),
 ])
 def test_disjoint_supports_give_jsd_log2_and_c_zero(p, q):
-    # Lin 1991, Thm. 4 / Goodfellow et al. 2014, Thm. 1: JSD = log 2 and C(G) = 0 iff
+    # Lin 1991; C(G) = -log 4 + 2 JSD (Goodfellow et al. 2014, Thm. 1): JSD = log 2 and C(G) = 0 iff
     # p and q are mutually singular. N(0, 1e-3) vs N(100, 1e-3) used to give log(2)/2:
     # quadrature missed half of each bump.
     # (the normals are not exactly singular, but overlap by about e^-(5e9): quadrature's

@@ -225,7 +225,7 @@ def inception_min_samples(n_classes: int, splits: int = 10) -> int:
 
     Why: a split of ``m`` samples scores ``exp(I(x; y))`` with x uniform on the split,
     and ``I(x; y) <= min(H(x), H(y)) = min(log m, log C)``, so its score is at most
-    ``min(m, C)`` (Cover & Thomas 2006, Thm. 2.4.1 and eq. 2.41: ``I <= H``). With ``m < C``
+    ``min(m, C)`` (Cover & Thomas 2006, Section 2.4: ``I(X; Y) = H(X) - H(X|Y) <= H(X)``). With ``m < C``
     the score cannot reach its range ``[1, C]``: one sample per split scores exactly 1
     whatever the generator.
     """
@@ -292,8 +292,9 @@ def gaussian_stats(features) -> tuple[np.ndarray, np.ndarray]:
     -----
     SampleSizeWarning
         If ``n <= k``: the sample covariance has rank at most ``n - 1 < k`` (singular), and
-        the Frechet distance computed from it is dominated by its ``O(k / n)`` bias
-        (Chong & Forsyth 2020, *Effectively Unbiased FID and Inception Score*, Section 3).
+        the Frechet distance computed from it is far above its limit, a bias that
+        shrinks only as ``1/n`` (Chong & Forsyth 2020, *Effectively Unbiased FID and
+        Inception Score and where to find them*).
         The message names the number needed, ``k + 1``.
     """
     f = _points(features, "features")

@@ -542,8 +542,8 @@ def jsd(p, q, *, method: str = "quad", n: int = 100_000, rng=None, tail: float =
     """``JSD(p || q) = KL(p || m)/2 + KL(q || m)/2``, ``m = (p + q)/2`` (Lin 1991;
     Goodfellow et al. 2014, eq. 6), nats, in ``[0, log 2]``: always finite (m is
     positive wherever p or q is), ``log 2`` exactly (method 'exact') when the supports
-    are disjoint (Lin 1991, Thm. 4: the bound is reached iff p and q are mutually
-    singular).
+    are disjoint (the bound ``log 2`` is reached iff p and q are mutually singular,
+    Lin 1991).
 
     'quad': the two KL integrals separately, ``log m = logaddexp(log p, log q) - log 2``
     (1-D only). 'mc': ``(mean_{x~p} log(2p/(p+q)) + mean_{y~q} log(2q/(p+q)))/2``,
