@@ -158,8 +158,10 @@ def test_inception_score_rejects_non_probabilities(probs):
 def test_inception_score_rejects_too_many_splits():
     with pytest.raises(ValueError, match="splits"):
         metrics.inception_score(np.eye(3), splits=4)
-    with pytest.raises(ValueError, match="splits must be >= 1"):
+    with pytest.raises(ValueError, match="splits must be an integer >= 1"):
         metrics.inception_score(np.eye(3), splits=0)
+    with pytest.raises(ValueError, match="splits must be an integer"):
+        metrics.inception_score(np.eye(3)[[0, 1, 2] * 4], splits=2.5)
 
 
 def test_inception_score_refuses_splits_smaller_than_the_number_of_classes():
@@ -465,8 +467,9 @@ def test_kid_is_the_subset_mean_of_eq4():
 @pytest.mark.parametrize("kwargs,needle", [
     (dict(features=np.zeros((1, 3))), "features needs at least 2 rows"),
     (dict(reference=np.zeros((5, 4))), "dims"),
-    (dict(subset_size=1), "subset_size must be >= 2"),
-    (dict(n_subsets=0), "n_subsets must be >= 1"),
+    (dict(subset_size=1), "subset_size .* >= 2"),
+    (dict(n_subsets=0), "n_subsets must be an integer >= 1"),
+    (dict(n_subsets=2.5), "n_subsets must be an integer"),
     (dict(features=np.full((5, 3), np.nan)), "NaN"),
 ])
 def test_kid_refuses_meaningless_input(kwargs, needle):

@@ -68,6 +68,17 @@ def _points(a, name) -> np.ndarray:
     return a
 
 
+def _count(value, name: str, minimum: int) -> int:
+    """``value`` as an int, refusing non-integers (2.5 splits) and values below ``minimum``."""
+    try:
+        ok = int(value) == value and not isinstance(value, bool)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok or int(value) < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def _progress(total, desc, progress):
     from tqdm.auto import tqdm
 
@@ -262,9 +273,7 @@ def inception_score(probs, splits: int = 10) -> tuple[float, float]:
         its size).
     """
     p = _probs(probs)
-    splits = int(splits)
-    if splits < 1:
-        raise ValueError(f"splits must be >= 1, got {splits}")
+    splits = _count(splits, "splits", 1)
     n, C = p.shape
     need = inception_min_samples(C, splits)
     if n < need:
@@ -432,15 +441,14 @@ def polynomial_kernel(x, y, *, degree: int = 3, gamma: float | None = None, coef
     y = _points(y, "y")
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x has {x.shape[1]} dims but y has {y.shape[1]}")
-    if int(degree) != degree or degree < 1:
-        raise ValueError(f"degree must be an integer >= 1, got {degree!r}")
+    degree = _count(degree, "degree", 1)
     g = 1.0 / x.shape[1] if gamma is None else float(gamma)
     if not (math.isfinite(g) and g > 0 and math.isfinite(coef0)):
         raise ValueError(f"gamma must be > 0 and coef0 finite, got gamma={gamma!r}, coef0={coef0!r}")
     k = x @ y.T
     k *= g
     k += coef0
-    return k ** int(degree)
+    return k ** degree
 
 
 def _mmd2_from_kernels(kxx, kyy, kxy) -> float:
@@ -517,16 +525,14 @@ def kernel_inception_distance(features, reference, *, n_subsets: int = KID_SUBSE
     y = _points(reference, "reference")
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"features have {x.shape[1]} dims but reference has {y.shape[1]}")
-    if int(n_subsets) < 1:
-        raise ValueError(f"n_subsets must be >= 1, got {n_subsets}")
-    if int(subset_size) < 2:
-        raise ValueError(f"subset_size must be >= 2 (the unbiased MMD^2 needs 2 rows), got {subset_size}")
+    n_subsets = _count(n_subsets, "n_subsets", 1)
+    subset_size = _count(subset_size, "subset_size (the unbiased MMD^2 needs 2 rows)", 2)
     for name, a in (("features", x), ("reference", y)):
         if a.shape[0] < 2:
             raise ValueError(f"{name} needs at least 2 rows for the unbiased MMD^2, got {a.shape[0]}")
     rng = as_rng(rng)
-    s = min(int(subset_size), x.shape[0], y.shape[0])
-    est = np.empty(int(n_subsets))
+    s = min(subset_size, x.shape[0], y.shape[0])
+    est = np.empty(n_subsets)
     for i in range(est.size):
         xs = x[rng.choice(x.shape[0], s, replace=False)]
         ys = y[rng.choice(y.shape[0], s, replace=False)]
