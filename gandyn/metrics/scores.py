@@ -40,15 +40,17 @@ from gandyn.rng import as_rng
 
 __all__ = [
     "PARZEN_SIGMAS", "SampleSizeWarning", "sq_distances", "parzen_log_likelihood",
-    "cross_validate_sigma", "parzen_evaluate", "PROBS_ATOL", "inception_score", "inception_min_samples",
-    "gaussian_stats", "check_covariance", "frechet_distance", "polynomial_kernel",
-    "mmd2_unbiased", "mmd2_variance", "KID_SUBSETS", "KID_SUBSET_SIZE", "kernel_inception_distance", "mode_histogram",
+    "cross_validate_sigma", "parzen_evaluate", "PROBS_ATOL", "inception_score",
+    "inception_min_samples", "gaussian_stats", "check_covariance", "frechet_distance",
+    "polynomial_kernel", "mmd2_unbiased", "mmd2_variance", "KID_SUBSETS", "KID_SUBSET_SIZE",
+    "kernel_inception_distance", "mode_histogram",
 ]
 
 
 class SampleSizeWarning(UserWarning):
     """An estimator is defined at this sample size but strongly biased; the message names
     the size needed."""
+
 
 #: The window widths Goodfellow et al. 2014 cross-validate (parzen_ll.py:
 #: ``numpy.logspace(-1, 0, num=10)``).
