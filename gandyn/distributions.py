@@ -14,7 +14,12 @@ more serve quadrature and plotting grids:
                    where adaptive quadrature must split its interval;
 ``centers``        the location of each bump (component means, uniform midpoints),
                    where quadrature should also split so that no narrow bump of a
-                   wide interval goes unseen.
+                   wide interval goes unseen;
+``support``        where the density is positive, exactly: in 1-D a sorted tuple of
+                   disjoint closed intervals ``((lo, hi), ...)`` (``+-inf`` allowed),
+                   in 2-D a tuple of boxes ``(((lo0, hi0), (lo1, hi1)), ...)``. The
+                   divergences use it to decide ``KL = inf`` by set arithmetic, with no
+                   tail of the mass left unseen.
 ================== ============================================================
 
 Densities are evaluated in closed form (no scipy.stats objects), in float64,
@@ -40,9 +45,23 @@ from scipy.special import log_ndtr, ndtr, ndtri
 
 from gandyn.rng import as_rng
 
-__all__ = ["Distribution", "Normal", "Uniform", "Mixture", "Normal2D", "ring2d", "grid2d"]
+__all__ = ["Distribution", "Normal", "Uniform", "Mixture", "Normal2D", "ring2d", "grid2d",
+           "merge_intervals"]
 
 _LOG_SQRT_2PI = 0.5 * log(2 * pi)
+_INF = float("inf")
+
+
+def merge_intervals(intervals) -> tuple[tuple[float, float], ...]:
+    """The union of closed intervals ``(lo, hi)`` as a sorted tuple of disjoint ones
+    (touching intervals are merged)."""
+    out: list[list[float]] = []
+    for lo, hi in sorted((float(a), float(b)) for a, b in intervals):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return tuple((a, b) for a, b in out)
 
 
 def _finite(name: str, value) -> float:
@@ -178,6 +197,11 @@ class Normal(Distribution):
     def centers(self) -> tuple[float, ...]:
         return (self.loc,)
 
+    @property
+    def support(self) -> tuple[tuple[float, float], ...]:
+        """The whole line: the normal density is positive everywhere."""
+        return ((-_INF, _INF),)
+
 
 @dataclass(frozen=True)
 class Uniform(Distribution):
@@ -255,6 +279,11 @@ class Uniform(Distribution):
     def centers(self) -> tuple[float, ...]:
         return (self.mean(),)
 
+    @property
+    def support(self) -> tuple[tuple[float, float], ...]:
+        """``[low, high]``."""
+        return ((self.low, self.high),)
+
 
 @dataclass(frozen=True)
 class Normal2D(Distribution):
@@ -322,6 +351,11 @@ class Normal2D(Distribution):
     @property
     def centers(self) -> tuple:
         return (self.loc,)
+
+    @property
+    def support(self) -> tuple:
+        """The whole plane (one unbounded box): the density is positive everywhere."""
+        return (((-_INF, _INF), (-_INF, _INF)),)
 
 
 @dataclass(frozen=True)
@@ -426,6 +460,17 @@ class Mixture(Distribution):
         if self.dim != 1:
             return ()
         return tuple(sorted({b for _, c in self._active() for b in c.breakpoints}))
+
+    @property
+    def support(self) -> tuple | None:
+        """The union of the supports of the components of positive weight (merged in
+        1-D); None if a component does not declare its support."""
+        parts = [getattr(c, "support", None) for _, c in self._active()]
+        if any(s is None for s in parts):
+            return None
+        if self.dim == 1:
+            return merge_intervals(iv for s in parts for iv in s)
+        return tuple(box for s in parts for box in s)
 
     @property
     def centers(self) -> tuple:

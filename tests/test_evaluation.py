@@ -14,12 +14,13 @@ from gandyn import metrics
 
 @pytest.fixture(scope="module")
 def fake():
-    """600 'training' images, 40 test images, a small random classifier; the data slices
-    are scaled down to match (see ``patched``)."""
+    """600 'training' images, 100 test images (the fewest the Inception score's 10 splits
+    of 10 classes accept), a small random classifier; the data slices are scaled down to
+    match (see ``patched``)."""
     rng = np.random.default_rng(0)
     train = rng.integers(0, 256, size=(600, 784), dtype=np.uint8)
-    test = rng.integers(0, 256, size=(40, 784), dtype=np.uint8)
-    labels = rng.integers(0, 10, size=40).astype(np.uint8)
+    test = rng.integers(0, 256, size=(100, 784), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=100).astype(np.uint8)
     net = C.make_net(hidden=(16, 8))
     clf = C.Classifier(net, net.init(rng), {"hidden": [16, 8], "test_accuracy": 0.5})
     return train, test, labels, clf
@@ -44,7 +45,7 @@ def patched(fake, monkeypatch):
 
 def test_evaluate_samples_follows_the_protocol(fake, patched):
     train, test, labels, clf = fake
-    samples = np.random.default_rng(1).random((60, 784)).astype(np.float32)
+    samples = np.random.default_rng(1).random((120, 784)).astype(np.float32)
     res = E.evaluate_samples(samples, data_dir="somewhere", progress=False, classifier=clf)
     assert patched["data_dir"] == "somewhere"
     json.dumps(res)  # JSON-serialisable
@@ -64,23 +65,29 @@ def test_evaluate_samples_follows_the_protocol(fake, patched):
         metrics.frechet_distance(*metrics.gaussian_stats(feats), *ref), rel=1e-9)
     assert res["fid"]["reference"] == "train[0:550]"
     assert res["modes"] == metrics.mode_histogram(probs)
-    assert res["n"] == 60
+    assert res["n"] == 120
+    # KID: the same features and reference as the FID, subsets drawn with the fixed seed
+    assert (res["kid"]["mean"], res["kid"]["std"]) == pytest.approx(
+        metrics.kernel_inception_distance(feats, clf.outputs(train[:550])[0], rng=E.KID_SEED), rel=1e-9)
+    assert res["kid"]["subset_size"] == 120 and res["kid"]["reference"] == "train[0:550]"
+    assert "warning" not in res["fid"]  # 120 samples of 8 features: a regular covariance
 
 
 def test_rng_only_reorders_the_inception_splits(fake, patched):
     clf = fake[3]
-    samples = np.random.default_rng(2).random((30, 784)).astype(np.float32)
+    samples = np.random.default_rng(2).random((100, 784)).astype(np.float32)
     a = E.evaluate_samples(samples, progress=False, classifier=clf)
     b = E.evaluate_samples(samples, progress=False, classifier=clf, rng=5)
-    shuffled = samples[np.random.default_rng(5).permutation(30)]
+    shuffled = samples[np.random.default_rng(5).permutation(100)]
     c = E.evaluate_samples(shuffled, progress=False, classifier=clf)
     assert a["parzen"]["mean"] == b["parzen"]["mean"]
     # The float32 classifier sees the rows in another order, and a GEMM's rounding depends on
     # the BLAS kernel and on the row blocking, so the probabilities agree only to float32
-    # precision; a different split would move the score by far more (about 1e-2 here).
+    # precision; a different split moves the score by far more (3e-4 relative here, with
+    # 100 samples in splits of 10 and the random classifier's scores near 1).
     assert b["inception_score"]["mean"] == pytest.approx(c["inception_score"]["mean"], rel=1e-5)
     d = E.evaluate_samples(samples, progress=False, classifier=clf, rng=6)
-    assert abs(d["inception_score"]["mean"] - b["inception_score"]["mean"]) > 1e-3 * b["inception_score"]["mean"]
+    assert abs(d["inception_score"]["mean"] - b["inception_score"]["mean"]) > 1e-4 * b["inception_score"]["mean"]
     assert a["fid"]["value"] == pytest.approx(b["fid"]["value"], rel=1e-9)
 
 
@@ -112,7 +119,7 @@ def test_run_eval_hook_writes_json_and_figures(fake, patched, tmp_path, capsys):
     args = p.parse_args(["--classifier", str(path), "--ceilings"])
     assert args.samples == E.N_SAMPLES
     args.out, args.quiet = str(tmp_path / "out"), True
-    samples = np.random.default_rng(3).random((20, 784)).astype(np.float32)
+    samples = np.random.default_rng(3).random((100, 784)).astype(np.float32)
     res = cli_mnist.run_eval(args, samples)
     out = tmp_path / "out"
     assert json.loads((out / "eval.json").read_text()) == json.loads(json.dumps(res))
@@ -122,6 +129,23 @@ def test_run_eval_hook_writes_json_and_figures(fake, patched, tmp_path, capsys):
             assert (out / f"{stem}.{ext}").stat().st_size > 1000
     text = capsys.readouterr().out
     assert "Parzen log-likelihood" in text and "ceiling" in text
+    assert "kernel Inception distance" in text and "kid" in res["samples"] and "kid" in res["ceilings"]
+
+
+def test_too_few_samples_are_refused_and_a_singular_covariance_is_reported(fake, patched):
+    clf = fake[3]
+    # 10 samples: one per Inception-score split would score exactly 1 whatever they are
+    with pytest.raises(ValueError, match="at least 100"):
+        E.evaluate_samples(np.random.default_rng(4).random((10, 784)).astype(np.float32),
+                           progress=False, classifier=clf)
+    # 100 samples of 128 features: a singular covariance, so the FID carries a warning
+    # naming the number needed (features + 1), and the summary prints it
+    net = C.make_net(hidden=(16, 128))
+    wide = C.Classifier(net, net.init(np.random.default_rng(5)), {"hidden": [16, 128]})
+    res = E.evaluate_samples(np.random.default_rng(6).random((100, 784)).astype(np.float32),
+                             progress=False, classifier=wide)
+    assert "at least 129 samples" in res["fid"]["warning"]
+    assert "warning: Frechet distance" in E.summary(res)
 
 
 @pytest.mark.slow
@@ -141,3 +165,14 @@ def test_real_ceilings_on_real_mnist():
     assert res["fid"]["value"] < 5.0
     assert res["modes"]["covered"] == 10
     assert res["classifier"]["measured_test_accuracy"] >= 0.98
+
+
+def test_cli_eval_refuses_too_few_samples_in_one_line(tmp_path, capsys):
+    # before any checkpoint or data is read: `--samples 10` used to print IS 1.000 +- 0.000
+    from gandyn.cli import main
+
+    rc = main(["mnist", "eval", "--checkpoint", str(tmp_path / "none.npz"), "--samples", "10",
+               "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "--samples must be >= 100" in err and "Traceback" not in err

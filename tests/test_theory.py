@@ -1,13 +1,14 @@
 """Theory functions by closed form (Goodfellow et al. 2014, Prop. 1, Thm. 1), against a
 second method (quadrature vs Monte Carlo vs grid), and the generator density p_g."""
-from math import log
+from math import log, pi
 
 import numpy as np
 import pytest
+from scipy import integrate
 
 from gandyn import theory as T
 from gandyn.theory.density import bandwidth, generator_density, kde
-from gandyn.distributions import Mixture, Normal, Uniform
+from gandyn.distributions import Mixture, Normal, Normal2D, Uniform, merge_intervals, ring2d
 from gandyn.engine.nn import MLP
 
 
@@ -132,6 +133,144 @@ def test_quad_functions_reject_densities_that_do_not_integrate_to_one(fn):
         fn(Normal(), _Unnormalised())
     with pytest.raises(ValueError, match="method"):
         fn(Normal(), Normal(), method="simpson")
+
+
+# --- supports: KL = inf, JSD = log 2 and C(G) = 0 where the support says so
+
+
+class _Opaque:
+    """A distribution that declares no support (only pdf, logpdf, bounds, rvs)."""
+
+    def __init__(self, d):
+        self.d = d
+
+    def pdf(self, x):
+        return self.d.pdf(x)
+
+    def logpdf(self, x):
+        return self.d.logpdf(x)
+
+    def bounds(self, tail=1e-12):
+        return self.d.bounds(tail)
+
+    def rvs(self, size=1, rng=None):
+        return self.d.rvs(size, rng)
+
+
+@pytest.mark.parametrize("method", ["quad", "mc"])
+def test_kl_is_infinite_when_p_has_mass_outside_qs_support(method):
+    # N(0, 1) puts 2 Phi(-8) = 1.2e-15 of its mass outside [-8, 8], where U(-8, 8) has
+    # density 0: KL = int p log(p/0) = inf (Cover & Thomas 2006, eq. 2.26 and the
+    # convention p log(p/0) = inf). It used to return 1.3537, integrating only p's bounds.
+    r = T.kl(Normal(0.0, 1.0), Uniform(-8.0, 8.0), method=method, n=1000, rng=0)
+    assert r.value == np.inf and r.method == "exact"
+    # the same without declared supports: found by probing log-densities far in p's tail
+    assert T.kl(_Opaque(Normal(0.0, 1.0)), _Opaque(Uniform(-8.0, 8.0))).value == np.inf
+    # a mixture with a gap: U(0, 3) has mass in (1, 2), where the mixture has none
+    gap = Mixture([Uniform(0.0, 1.0), Uniform(2.0, 3.0)], [0.5, 0.5])
+    assert T.kl(Uniform(0.0, 3.0), gap, method=method, n=1000, rng=0).value == np.inf
+
+
+def test_kl_is_finite_when_q_covers_p():
+    # KL(U(-8, 8) || N(0, 1)) = -log 16 + log sqrt(2 pi) + E[x^2]/2, E[x^2] = 16^2/12
+    expect = -log(16.0) + 0.5 * log(2 * pi) + 16.0 ** 2 / 24
+    r = T.kl(Uniform(-8.0, 8.0), Normal(0.0, 1.0))
+    assert r.method == "quad" and r.value == pytest.approx(expect, abs=1e-10)
+    mc = T.kl(Uniform(-8.0, 8.0), Normal(0.0, 1.0), method="mc", n=20_000, rng=4)
+    assert abs(mc.value - expect) < 5 * mc.error
+    # a mixture with a gap inside a uniform: KL = log(density ratio) = log(0.5 / (1/3))
+    gap = Mixture([Uniform(0.0, 1.0), Uniform(2.0, 3.0)], [0.5, 0.5])
+    assert T.kl(gap, Uniform(0.0, 3.0)).value == pytest.approx(log(1.5), abs=1e-12)
+
+
+@pytest.mark.parametrize("p,q", [
+    (Normal(0.0, 1e-3), Normal(100.0, 1e-3)),       # narrow bumps in a wide interval
+    (Uniform(0.0, 1.0), Uniform(1.0, 2.0)),          # touching supports: overlap of length 0
+    (Mixture([Uniform(0.0, 1.0), Uniform(2.0, 3.0)], [0.5, 0.5]), Uniform(1.0, 2.0)),
+])
+def test_disjoint_supports_give_jsd_log2_and_c_zero(p, q):
+    # Lin 1991; C(G) = -log 4 + 2 JSD (Goodfellow et al. 2014, Thm. 1): JSD = log 2 and C(G) = 0 iff
+    # p and q are mutually singular. N(0, 1e-3) vs N(100, 1e-3) used to give log(2)/2:
+    # quadrature missed half of each bump.
+    # (the normals are not exactly singular, but overlap by about e^-(5e9): quadrature's
+    # tolerance is the error here)
+    assert T.jsd(p, q).value == pytest.approx(log(2), abs=1e-10)
+    assert T.c_of_g(p, q).value == pytest.approx(0.0, abs=1e-10)
+    mc = T.jsd(p, q, method="mc", n=1000, rng=5)
+    assert mc.value == pytest.approx(log(2), abs=1e-12)
+
+
+def test_jsd_stays_finite_and_below_log2_with_partial_overlap():
+    # the normal component overlaps U(3, 4) at 6-7 sd: finite, just below log 2
+    p = Mixture([Normal(0.0, 1e-3), Normal(10.0, 1.0)], [0.5, 0.5])
+    T.check_density(p)  # a narrow bump far from the other is integrated, not missed
+    j = T.jsd(p, Uniform(3.0, 4.0)).value
+    assert log(2) - 1e-6 < j < log(2)
+
+
+def test_supports_are_merged_intervals():
+    assert merge_intervals([(2.0, 3.0), (0.0, 1.0), (1.0, 1.5)]) == ((0.0, 1.5), (2.0, 3.0))
+    m = Mixture([Uniform(0.0, 1.0), Uniform(0.5, 2.0), Uniform(3.0, 4.0)], [0.2, 0.3, 0.5])
+    assert m.support == ((0.0, 2.0), (3.0, 4.0))
+    assert Mixture([Uniform(0.0, 1.0), Normal()], [0.5, 0.5]).support == ((-np.inf, np.inf),)
+
+
+# --- N-D distributions: Monte Carlo where it applies, a one-line error where not
+
+
+def _jsd_isotropic_2d(s1, s2):
+    """JSD of N(0, s1^2 I_2) and N(0, s2^2 I_2) by 1-D quadrature over the radius: the density
+    ratio depends on x only through r = |x|, so the JSD equals that of the radii's Rayleigh
+    distributions, density r/s^2 exp(-r^2 / (2 s^2))."""
+    def logray(r, s):
+        return np.log(r) - 2 * np.log(s) - r * r / (2 * s * s)
+
+    def f(r):
+        a, b = logray(r, s1), logray(r, s2)
+        m = np.logaddexp(a, b) - log(2)
+        return 0.5 * (np.exp(a) * (a - m) + np.exp(b) * (b - m))
+
+    return integrate.quad(f, 0, 20 * max(s1, s2), epsabs=1e-13, limit=200, points=[s1, s2])[0]
+
+
+def test_jsd_and_kl_of_2d_rings_by_monte_carlo():
+    # ring2d's 8 modes are 1.53 apart, 30 sd of the wider one: the mixtures' JSD and KL are
+    # those of one mode pair to within e^-450. Same-mean isotropic Gaussians in 2-D:
+    # KL(N(0, a^2 I) || N(0, b^2 I)) = 2 log(b/a) + a^2/b^2 - 1.
+    p, q = ring2d(), ring2d(scale=0.05)
+    j = T.jsd(p, q, method="mc", n=20_000, rng=6)
+    assert j.method == "mc" and abs(j.value - _jsd_isotropic_2d(0.02, 0.05)) < 5 * j.error
+    k = T.kl(p, q, method="mc", n=20_000, rng=7)
+    assert abs(k.value - (2 * log(2.5) + 0.16 - 1)) < 5 * k.error
+    c = T.c_of_g(p, q, method="mc", n=20_000, rng=8)
+    assert abs(c.value - (-T.LOG4 + 2 * _jsd_isotropic_2d(0.02, 0.05))) < 5 * c.error
+    # V(D = 1/2, G) = log(1/2) + log(1/2) = -log 4 exactly, D taking (n, 2) arrays
+    v = T.value(lambda x: np.full(x.shape[0], 0.5), p, q, method="mc", n=100, rng=9)
+    assert v.value == pytest.approx(-T.LOG4, abs=1e-14)
+
+
+@pytest.mark.parametrize("fn", [T.jsd, T.kl, T.c_of_g])
+def test_quadrature_of_2d_distributions_is_a_one_line_error(fn):
+    with pytest.raises(ValueError, match="quadrature is 1-D only.*method='mc'"):
+        fn(ring2d(), ring2d(scale=0.05))
+    with pytest.raises(ValueError, match="is 2-D but (q|p_g) is 1-D"):
+        fn(Normal2D(), Normal(), method="mc")  # "p" or "p_data"
+
+
+def test_kl_grid_with_log_densities_survives_underflow():
+    # N(0, 1) against N(0, 0.01^2): q underflows to 0 for |x| > 0.39 while p does not, so
+    # the density grid reads q = 0 and says inf; the log-density grid gives the closed form
+    # log(s2/s1) + (s1^2 + (m1 - m2)^2)/(2 s2^2) - 1/2.
+    p, q = Normal(0.0, 1.0), Normal(0.0, 0.01)
+    x = np.linspace(-10.0, 10.0, 200_001)
+    assert T.kl_grid(x, p.pdf(x), q.pdf(x)) == np.inf
+    got = T.kl_grid(x, p.logpdf(x), q.logpdf(x), log=True)
+    assert got == pytest.approx(kl_normal(p, q), rel=1e-9)
+    # and a genuine zero of q still gives inf in log space
+    u = Uniform(-1.0, 1.0)
+    assert T.kl_grid(x, p.logpdf(x), u.logpdf(x), log=True) == np.inf
+    with pytest.raises(ValueError, match="log-densities"):
+        T.kl_grid(x, p.logpdf(x), np.full(x.shape, np.nan), log=True)
 
 
 # --- generator density p_g

@@ -2,8 +2,8 @@
 
   gandyn mnist train --iters N --out DIR    train (the talk's config by default); --resume continues
   gandyn mnist sample --checkpoint F        a grid of samples from a checkpoint
-  gandyn mnist eval --checkpoint F          Parzen log-likelihood, Inception score, Frechet distance,
-                                            mode coverage of 10,000 samples, into JSON
+  gandyn mnist eval --checkpoint F          Parzen log-likelihood, Inception score, Frechet and kernel
+                                            Inception distances, mode coverage of 10,000 samples, into JSON
   gandyn mnist classifier                   train the MNIST classifier the metrics use
   gandyn mnist plot --run DIR               loss curves and sample grids over time of a run
 
@@ -91,7 +91,8 @@ def add_arguments(p):
     specs = {
         "train": ("train the GAN (the talk's config by default)", _train_arguments),
         "sample": ("draw a grid of samples from a checkpoint", _sample_arguments),
-        "eval": ("Parzen LL, Inception score, Frechet distance, mode coverage of 10,000 samples",
+        "eval": ("Parzen LL, Inception score, Frechet and kernel Inception distances, mode coverage "
+                 "of 10,000 samples",
                  lambda q: (_checkpoint_arg(q), _no_ema_arg(q), _data_dir(q), add_eval_arguments(q))),
         "classifier": ("train the MNIST classifier used by eval (the shipped weights' recipe)",
                        lambda q: (_data_dir(q), add_classifier_arguments(q))),
@@ -195,8 +196,11 @@ def _eval(args) -> int:
     from gandyn.experiments import mnist
     from gandyn.rng import stream
 
-    if args.samples < 10:
-        raise ValueError(f"--samples must be >= 10 (the Inception score uses 10 splits), got {args.samples}")
+    from gandyn.experiments.evaluation import N_CLASSES, SPLITS, min_samples
+
+    if args.samples < min_samples():
+        raise ValueError(f"--samples must be >= {min_samples()} (the Inception score's {SPLITS} splits "
+                         f"need {N_CLASSES} samples each, one per class), got {args.samples}")
     tr = mnist.load_checkpoint(args.checkpoint)
     samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"), ema=not args.no_ema)
     ema = tr.g_average is not None and not args.no_ema
@@ -286,9 +290,10 @@ def add_eval_arguments(p) -> None:
 
     """Options of ``gandyn mnist eval`` owned by the evaluation."""
     p.add_argument("--samples", type=positive_int, default=evaluation.N_SAMPLES,
-                   help=f"generated samples to score (default: {evaluation.N_SAMPLES}, as Goodfellow et al. 2014)")
+                   help=f"generated samples to score, at least {evaluation.min_samples()} (default: "
+                        f"{evaluation.N_SAMPLES}, as Goodfellow et al. 2014)")
     p.add_argument("--classifier", metavar="NPZ", default=None,
-                   help="classifier weights for IS/FID/modes (default: the ones shipped with gandyn)")
+                   help="classifier weights for IS/FID/KID/modes (default: the ones shipped with gandyn)")
     p.add_argument("--ceilings", action="store_true",
                    help="also score real images in place of samples (the ceiling)")
 

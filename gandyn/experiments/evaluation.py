@@ -1,7 +1,8 @@
 """Evaluation of MNIST generators the way the literature does it: Parzen-window
 log-likelihood by the protocol of Goodfellow et al. 2014 (Table 1), a classifier-based
-Inception score (Salimans et al. 2016) and Frechet distance (Heusel et al. 2017), and mode
-coverage (the histogram of predicted digits). The formulas are in :mod:`gandyn.metrics`,
+Inception score (Salimans et al. 2016), Frechet distance (Heusel et al. 2017) and kernel
+Inception distance (Binkowski et al. 2018), and mode coverage (the histogram of predicted
+digits). The formulas are in :mod:`gandyn.metrics`,
 the classifier in :mod:`gandyn.metrics.classifier`; this module fixes which data they see.
 
 Data splits (MNIST training images ``train[i]``, test images ``test[i]``, in file order):
@@ -13,9 +14,15 @@ Data splits (MNIST training images ``train[i]``, test images ``test[i]``, in fil
   (Goodfellow et al.'s code took the first 1,000 of its validation images
   ``train[50000:60000]``; the GAN here trains on ``train[0:55000]``).
 - Parzen log-likelihood: mean +- standard error over the 10,000 test images, in nats.
-- Inception score: the samples' class probabilities, 10 splits, mean +- std.
+- Inception score: the samples' class probabilities, 10 splits, mean +- std; it needs at
+  least 100 samples (:func:`min_samples`: each split at least one sample per class).
 - Frechet distance: features of the classifier's last hidden layer, samples against the
   GAN's training images ``train[0:55000]``; the ceiling is the test set against the same.
+  With no more samples than features (256) the covariance is singular: the result then
+  carries a ``warning`` naming the number needed.
+- Kernel Inception distance: the same features and reference; 100 subsets of
+  ``min(1000, N)`` rows of each, drawn by a generator seeded with :data:`KID_SEED`, mean
+  +- std of the unbiased MMD^2 estimates (Binkowski et al.'s code).
 - Mode coverage: counts of the classifier's predicted digit over the samples.
 
 The ceiling (:func:`real_ceilings`) runs the same metrics on real images: what a perfect
@@ -24,19 +31,24 @@ generator would score with the same estimators and sample sizes.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
 from gandyn import metrics
 from gandyn.metrics.classifier import Classifier, as_unit_images, load_classifier
 
-__all__ = ["N_SAMPLES", "SPLITS", "evaluate_samples", "real_ceilings", "sample_metrics",
-           "classifier_metrics", "timed_parzen", "summary"]
+__all__ = ["N_SAMPLES", "SPLITS", "N_CLASSES", "KID_SEED", "min_samples", "evaluate_samples",
+           "real_ceilings", "sample_metrics", "classifier_metrics", "timed_parzen", "summary"]
 
 #: Samples per evaluation (Goodfellow et al. 2014 drew 10,000; so do IS and FID reports).
 N_SAMPLES = 10_000
 #: Inception-score splits (Salimans et al. 2016's code).
 SPLITS = 10
+#: Classes of the MNIST classifier.
+N_CLASSES = 10
+#: Seed of the generator that draws the kernel Inception distance's subsets.
+KID_SEED = 0
 GAN_TRAIN = slice(0, 55_000)
 PARZEN_VALID = slice(55_000, 56_000)
 PARZEN_REAL = slice(0, 10_000)
@@ -63,27 +75,63 @@ def _unit64(images, name):
     return as_unit_images(a, name).astype(np.float64)
 
 
+def min_samples(splits: int = SPLITS, n_classes: int = N_CLASSES) -> int:
+    """The fewest samples the evaluation accepts: those the Inception score needs,
+    ``splits * n_classes`` (100; :func:`gandyn.metrics.inception_min_samples`)."""
+    return metrics.inception_min_samples(n_classes, splits)
+
+
+def _reference(clf: Classifier, images) -> tuple:
+    """``(mu, cov, features)`` of the classifier features of real ``images``."""
+    feats = clf.outputs(images)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", metrics.SampleSizeWarning)  # reported for the samples
+        mu, cov = metrics.gaussian_stats(feats)
+    return mu, cov, feats
+
+
 def classifier_metrics(images, *, reference, clf: Classifier, rng=None, splits: int = SPLITS) -> dict:
-    """Inception score, Frechet distance and mode histogram of ``images`` (N, 784) under
-    the classifier ``clf``; ``reference = (mu, cov)`` is the feature Gaussian of the real
-    images the Frechet distance compares with. ``rng`` (optional) shuffles the images
-    before the Inception-score splits; ``None`` keeps their order (deterministic)."""
+    """Inception score, Frechet distance, kernel Inception distance and mode histogram of
+    ``images`` (N, 784) under the classifier ``clf``.
+
+    ``reference = (mu, cov)`` is the feature Gaussian of the real images the Frechet
+    distance compares with; ``(mu, cov, features)`` adds their features, and with them the
+    kernel Inception distance. ``rng`` (optional) shuffles the images before the
+    Inception-score splits; ``None`` keeps their order (deterministic). The KID's subsets
+    come from a generator seeded with :data:`KID_SEED`.
+
+    Raises
+    ------
+    ValueError
+        With fewer than ``splits * classes`` images (:func:`min_samples`).
+    A sample size at which a metric is biased (the Frechet distance with no more images
+    than features) is recorded as that metric's ``warning``.
+    """
     from scipy.special import softmax
 
     feats, logits = clf.outputs(images)
-    if feats.shape[0] < splits:
-        raise ValueError(f"images needs at least {splits} rows, got {feats.shape[0]}")
     probs = softmax(logits, axis=1)
     if rng is not None:
         probs = probs[np.random.default_rng(rng).permutation(probs.shape[0])]
     is_mean, is_std = metrics.inception_score(probs, splits)
-    mu, cov = metrics.gaussian_stats(feats)
-    return {
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", metrics.SampleSizeWarning)
+        mu, cov = metrics.gaussian_stats(feats)
+    described = f"classifier hidden layer {clf.net.n_layers - 1} ({feats.shape[1]} units)"
+    out = {
         "inception_score": {"mean": is_mean, "std": is_std, "splits": int(splits)},
-        "fid": {"value": metrics.frechet_distance(mu, cov, *reference),
-                "features": f"classifier hidden layer {clf.net.n_layers - 1} ({feats.shape[1]} units)"},
-        "modes": metrics.mode_histogram(probs),
+        "fid": {"value": metrics.frechet_distance(mu, cov, *reference[:2]), "features": described},
     }
+    msgs = [str(w.message) for w in caught if issubclass(w.category, metrics.SampleSizeWarning)]
+    if msgs:
+        out["fid"]["warning"] = "; ".join(msgs)
+    if len(reference) > 2:
+        kid_mean, kid_std = metrics.kernel_inception_distance(feats, reference[2], rng=KID_SEED)
+        out["kid"] = {"mean": kid_mean, "std": kid_std, "subsets": metrics.KID_SUBSETS,
+                      "subset_size": min(metrics.KID_SUBSET_SIZE, feats.shape[0], reference[2].shape[0]),
+                      "seed": KID_SEED, "features": described}
+    out["modes"] = metrics.mode_histogram(probs)
+    return out
 
 
 def timed_parzen(centres, valid, test, progress: bool = False) -> dict:
@@ -107,15 +155,17 @@ def sample_metrics(samples, *, valid, test, reference, clf: Classifier, rng=None
         Kernel centres of the Parzen window and inputs of the classifier.
     valid, test : arrays (n, 784)
         Images that choose the Parzen width and that are scored.
-    reference : tuple (mu, cov)
-        Classifier-feature Gaussian of the real images the Frechet distance compares with.
+    reference : tuple (mu, cov) or (mu, cov, features)
+        Classifier-feature Gaussian of the real images the Frechet distance compares with,
+        and their features (for the kernel Inception distance).
     clf : Classifier
     rng : None or seed or Generator
         If given, the samples are shuffled before the Inception-score splits.
 
     Returns
     -------
-    dict (JSON-serialisable) with ``n``, ``parzen``, ``inception_score``, ``fid``, ``modes``.
+    dict (JSON-serialisable) with ``n``, ``parzen``, ``inception_score``, ``fid``, ``kid``
+    (with reference features), ``modes``.
     """
     x = as_unit_images(samples, "samples")
     out = {"n": int(x.shape[0]), "parzen": timed_parzen(x, valid, test, progress)}
@@ -127,6 +177,8 @@ def _describe(result: dict, clf: Classifier, kernel_centres: str) -> dict:
     result["parzen"].update(kernel_centres=kernel_centres, valid=_name(PARZEN_VALID, "train"),
                             test="test[0:10000]", unit="nats")
     result["fid"]["reference"] = _name(GAN_TRAIN, "train")
+    if "kid" in result:
+        result["kid"]["reference"] = _name(GAN_TRAIN, "train")
     result["classifier"] = {k: clf.meta[k] for k in ("test_accuracy", "hidden", "seed") if k in clf.meta}
     return result
 
@@ -151,12 +203,22 @@ def evaluate_samples(samples, *, data_dir=None, rng=None, progress: bool = True,
     -------
     dict, JSON-serialisable: ``parzen`` (``mean``, ``se`` in nats, ``sigma``, the
     cross-validation curve, ``seconds``), ``inception_score`` (``mean``, ``std``), ``fid``
-    (``value``), ``modes`` (``counts``, ``fractions``, ``covered``), ``classifier``.
+    (``value``, and a ``warning`` below 257 samples), ``kid`` (``mean``, ``std``, subsets),
+    ``modes`` (``counts``, ``fractions``, ``covered``), ``classifier``.
+
+    Raises
+    ------
+    ValueError
+        With fewer than :func:`min_samples` samples (100), before any data is loaded.
     """
     samples = as_unit_images(samples, "samples")
+    need = min_samples()
+    if samples.shape[0] < need:
+        raise ValueError(f"samples: the evaluation needs at least {need} (the Inception score's "
+                         f"{SPLITS} splits need {N_CLASSES} samples each), got {samples.shape[0]}")
     clf = classifier if isinstance(classifier, Classifier) else load_classifier(classifier)
     train, test, _ = _load(data_dir, progress)
-    reference = metrics.gaussian_stats(clf.outputs(train[GAN_TRAIN])[0])
+    reference = _reference(clf, train[GAN_TRAIN])
     res = sample_metrics(samples, valid=train[PARZEN_VALID], test=test, reference=reference,
                          clf=clf, rng=rng, progress=progress)
     return _describe(res, clf, "samples")
@@ -172,16 +234,16 @@ def real_ceilings(*, data_dir=None, progress: bool = True, classifier: Classifie
     Returns
     -------
     dict like :func:`evaluate_samples`'s (``parzen`` with real training images as
-    centres; ``inception_score``, ``fid``, ``modes`` of the test images), plus
+    centres; ``inception_score``, ``fid``, ``kid``, ``modes`` of the test images), plus
     ``label_fractions`` (the test labels' histogram) and the classifier's
     ``measured_test_accuracy``; JSON-serialisable.
     """
     clf = classifier if isinstance(classifier, Classifier) else load_classifier(classifier)
     train, test, labels = _load(data_dir, progress)
-    reference = metrics.gaussian_stats(clf.outputs(train[GAN_TRAIN])[0])
+    reference = _reference(clf, train[GAN_TRAIN])
     out = {"parzen": timed_parzen(train[PARZEN_REAL], train[PARZEN_VALID], test, progress)}
     out.update(classifier_metrics(test, reference=reference, clf=clf))
-    for key in ("inception_score", "fid", "modes"):
+    for key in ("inception_score", "fid", "kid", "modes"):
         out[key]["images"] = "test[0:10000]"
     out = _describe(out, clf, _name(PARZEN_REAL, "train"))
     out["label_fractions"] = [float(c) for c in np.bincount(labels, minlength=10) / labels.size]
@@ -190,11 +252,16 @@ def real_ceilings(*, data_dir=None, progress: bool = True, classifier: Classifie
 
 
 def summary(result: dict) -> str:
-    """One line per metric, for the terminal."""
+    """One line per metric, for the terminal; a metric's warning follows it."""
     p, s, f = result["parzen"], result["inception_score"], result["fid"]
     lines = [f"Parzen log-likelihood {p['mean']:.1f} +- {p['se']:.1f} nats (sigma {p['sigma']:.3f}, "
              f"{p['seconds']:.0f} s)",
              f"Inception score {s['mean']:.3f} +- {s['std']:.3f}; Frechet distance {f['value']:.3f}"]
+    if "kid" in result:
+        k = result["kid"]
+        lines[-1] += f"; kernel Inception distance {k['mean']:.4f} +- {k['std']:.4f}"
+    if "warning" in f:
+        lines.append(f"warning: Frechet distance: {f['warning']}")
     if "modes" in result:
         m = result["modes"]
         lines.append(f"modes covered {m['covered']}/10, counts {m['counts']}")

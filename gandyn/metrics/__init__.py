@@ -1,5 +1,5 @@
-"""Sample metrics: Parzen-window log-likelihood, Inception score, Frechet distance,
-mode histograms, and the MNIST classifier gandyn trains itself for them.
+"""Sample metrics: Parzen-window log-likelihood, Inception score, Frechet distance, kernel
+Inception distance, mode histograms, and the MNIST classifier gandyn trains itself for them.
 
 Public names are re-exported here: ``gandyn.metrics.frechet_distance``.
 """

@@ -48,6 +48,7 @@ from scipy import integrate
 from scipy.special import entr, log_expit, xlogy
 
 from gandyn.theory.density import GeneratorDensity, generator_density
+from gandyn.distributions import merge_intervals
 from gandyn.rng import as_rng
 
 __all__ = [
@@ -166,10 +167,36 @@ def value_grid(x, d, p_data, p_g, tol: float | None = 1e-2, logit: bool = False)
     return float(np.trapezoid(_v_integrand(p, q, d), x))
 
 
-def kl_grid(x, p, q, tol: float | None = 1e-2) -> float:
+def _grid_log_density(x, lp, name, tol) -> np.ndarray:
+    lp = np.asarray(lp, dtype=np.float64)
+    if lp.shape != np.shape(x):
+        raise ValueError(f"{name} must have one value per grid point ({np.shape(x)}), got {lp.shape}")
+    if np.any(np.isnan(lp)) or np.any(lp == np.inf):
+        raise ValueError(f"{name} must hold log-densities (finite or -inf)")
+    check_grid_density(x, np.exp(lp), name, tol)
+    return lp
+
+
+def kl_grid(x, p, q, tol: float | None = 1e-2, *, log: bool = False) -> float:
     """``KL(p || q) = int p log(p / q)`` by the trapezoid rule on ``x`` (Kullback &
-    Leibler 1951); ``inf`` if ``q = 0`` somewhere ``p > 0``."""
+    Leibler 1951); ``inf`` if ``q = 0`` at a grid point where ``p > 0`` (every grid
+    point is checked; mass of p off the grid is not seen, which ``tol`` bounds).
+
+    With ``log``, ``p`` and ``q`` are log-densities (``-inf`` where a density is 0):
+    use them when q's density underflows to 0 where p's does not (e.g. a narrow q
+    against a wide p), which would otherwise read as ``q = 0`` and give ``inf`` for a
+    finite KL.
+    """
     x = _grid(x)
+    if log:
+        lp = _grid_log_density(x, p, "p", tol)
+        lq = _grid_log_density(x, q, "q", tol)
+        pos = lp > -np.inf
+        if np.any(pos & (lq == -np.inf)):
+            return float("inf")
+        f = np.zeros_like(lp)
+        f[pos] = np.exp(lp[pos]) * (lp[pos] - lq[pos])
+        return float(np.trapezoid(f, x))
     p = check_grid_density(x, p, "p", tol)
     q = check_grid_density(x, q, "q", tol)
     if np.any((p > 0) & (q == 0)):
@@ -205,15 +232,41 @@ def _attr(dist, name, default=()):
     return tuple(getattr(dist, name, default))
 
 
+def _dim(dist) -> int:
+    return int(getattr(dist, "dim", 1))
+
+
+def _leaves(dist):
+    """``dist`` and, recursively, the components of positive weight of a mixture."""
+    yield dist
+    for w, c in zip(getattr(dist, "weights", ()), getattr(dist, "components", ())):
+        if w > 0:
+            yield from _leaves(c)
+
+
+#: Besides ``tail``, the tails at which each bump's bounds cut the quadrature interval:
+#: a bump narrow against the whole interval is then integrated on pieces of its own width.
+_PIECE_TAILS = (1e-2, 1e-6)
+
+
 def integration_points(*dists, tail: float = 1e-14) -> np.ndarray:
     """The interval holding all but ``tail`` of every distribution's mass, cut at
-    their breakpoints and centers: the pieces :func:`scipy.integrate.quad` sees."""
+    their breakpoints and centers and at the bounds (at tails ``tail``, 1e-6 and 1e-2)
+    of every mixture component: the pieces :func:`scipy.integrate.quad` sees. The cuts
+    around each component keep a narrow bump far from the others on pieces of its own
+    width, where quadrature cannot miss it. 1-D only."""
     los, his, pts = [], [], []
     for d in dists:
+        if _dim(d) != 1:
+            raise ValueError(f"quadrature is 1-D only, got a {_dim(d)}-D distribution; use method='mc'")
         lo, hi = d.bounds(tail)
         los.append(float(lo))
         his.append(float(hi))
-        pts += [float(v) for v in _attr(d, "breakpoints") + _attr(d, "centers")]
+        for leaf in _leaves(d):
+            pts += [float(v) for v in _attr(leaf, "breakpoints") + _attr(leaf, "centers")]
+            for t in (tail,) + _PIECE_TAILS:
+                if t < 1 and callable(getattr(leaf, "bounds", None)):
+                    pts += [float(v) for v in leaf.bounds(max(t, tail))]
     lo, hi = min(los), max(his)
     inner = [v for v in pts if lo < v < hi]
     return np.unique(np.array([lo, hi] + inner))
@@ -233,10 +286,13 @@ def _quad(f: Callable[[float], float], edges, epsabs=1e-13, epsrel=1e-12) -> Est
 
 def check_density(dist, name: str = "p", tol: float = 1e-6):
     """Check that ``dist.pdf`` integrates to 1 within ``tol`` over
-    ``dist.bounds``; raise ValueError naming ``name`` if not. Returns ``dist``."""
+    ``dist.bounds``; raise ValueError naming ``name`` if not. Returns ``dist``.
+    1-D only (quadrature); for a distribution of more dimensions it raises."""
     for attr in ("pdf", "logpdf", "bounds"):
         if not callable(getattr(dist, attr, None)):
             raise ValueError(f"{name} must provide pdf, logpdf and bounds (missing {attr})")
+    if _dim(dist) != 1:
+        raise ValueError(f"{name} is {_dim(dist)}-D: quadrature is 1-D only; use method='mc'")
     mass = _quad(lambda x: float(dist.pdf(x)), integration_points(dist)).value
     if not abs(mass - 1.0) <= tol:
         raise ValueError(f"{name} integrates to {mass:.9g}, not 1 (tolerance {tol:g})")
@@ -246,6 +302,27 @@ def check_density(dist, name: str = "p", tol: float = 1e-6):
 def _method(method):
     if method not in ("quad", "mc"):
         raise ValueError(f"unknown method {method!r}; choose from quad, mc")
+
+
+def _check_pair(p, q, method, names=("p", "q")):
+    """Validate two distributions for ``method``: quadrature needs 1-D densities that
+    integrate to 1 (:func:`check_density`); Monte Carlo needs only ``logpdf`` and
+    ``rvs`` (any dimension; 1-D densities are still checked by quadrature, cheaply), and
+    both of one dimension."""
+    _method(method)
+    dims = (_dim(p), _dim(q))
+    if dims[0] != dims[1]:
+        raise ValueError(f"{names[0]} is {dims[0]}-D but {names[1]} is {dims[1]}-D")
+    if method == "quad" or dims[0] == 1:
+        if method == "quad" and dims[0] != 1:
+            raise ValueError(f"quadrature is 1-D only, got {dims[0]}-D distributions; use method='mc'")
+        check_density(p, names[0])
+        check_density(q, names[1])
+        return
+    for name, d in zip(names, (p, q)):
+        for attr in ("logpdf", "rvs"):
+            if not callable(getattr(d, attr, None)):
+                raise ValueError(f"{name} must provide logpdf and rvs for Monte Carlo (missing {attr})")
 
 
 def _n(n):
@@ -276,17 +353,16 @@ def value(D: Callable, p_data, p_g, *, logit: bool = False, method: str = "quad"
     D : callable, x (k,) -> (k,)
         The discriminator's probabilities, or its logits if ``logit``.
     p_data, p_g : distributions
-        Objects with ``pdf``, ``logpdf``, ``bounds`` (and ``rvs`` for 'mc').
+        Objects with ``pdf``, ``logpdf``, ``bounds`` (1-D, for 'quad'), or ``logpdf``
+        and ``rvs`` (any dimension, for 'mc'; ``D`` then takes arrays ``(k, dim)``).
     method : {'quad', 'mc'}
         Adaptive quadrature of ``p log D + q log(1 - D)`` over the pieces of
-        :func:`integration_points`, or the sample means of eq. 1 with ``n``
+        :func:`integration_points` (1-D only), or the sample means of eq. 1 with ``n``
         draws from each distribution.
     epsabs, epsrel : quad's tolerances per piece (loosen them for a D with
         kinks, such as a ReLU network).
     """
-    _method(method)
-    check_density(p_data, "p_data")
-    check_density(p_g, "p_g")
+    _check_pair(p_data, p_g, method, ("p_data", "p_g"))
 
     def logs(x):
         out = np.asarray(D(np.asarray(x, dtype=np.float64)), dtype=np.float64)
@@ -325,10 +401,16 @@ def _log_ratio_to_sum(la, lb):
 def c_of_g(p_data, p_g, *, method: str = "quad", n: int = 100_000, rng=None,
            tail: float = 1e-14) -> Estimate:
     """``C(G) = max_D V(D, G) = V(D*, G)`` (Goodfellow et al. 2014, eq. 4), the
-    integral of ``p log(p/(p+q)) + q log(q/(p+q))`` computed in log space."""
-    _method(method)
-    check_density(p_data, "p_data")
-    check_density(p_g, "p_g")
+    integral of ``p log(p/(p+q)) + q log(q/(p+q))`` computed in log space, in
+    ``[-log 4, 0]``: 0 exactly (method 'exact') when the supports are disjoint
+    (then D* is 1 on p_data's and 0 on p_g's, Goodfellow et al. 2014, Thm. 1 with
+    ``JSD = log 2``).
+
+    'quad' is 1-D only; 'mc' needs only ``logpdf`` and ``rvs`` (any dimension).
+    """
+    _check_pair(p_data, p_g, method, ("p_data", "p_g"))
+    if _disjoint(p_data, p_g):
+        return Estimate(0.0, 0.0, "exact", 0)
     if method == "mc":
         rng = as_rng(rng)
         n = _n(n)
@@ -348,29 +430,104 @@ def c_of_g(p_data, p_g, *, method: str = "quad", n: int = 100_000, rng=None,
     return _quad(f, integration_points(p_data, p_g, tail=tail))
 
 
-def _absolutely_continuous(p, q, tail) -> bool:
-    """False if some point of p's support (on a fine grid of its bounds, its
-    breakpoints and centers) has ``q = 0``."""
-    lo, hi = p.bounds(tail)
-    x = np.unique(np.concatenate([np.linspace(lo, hi, 4001),
-                                  np.array(_attr(p, "breakpoints") + _attr(p, "centers"), dtype=float)]))
-    return not np.any((p.pdf(x) > 0) & (q.pdf(x) == 0))
+def _uncovered_1d(a, b) -> float:
+    """Length (Lebesgue measure) of the union of closed intervals ``a`` outside the union
+    of closed intervals ``b``; ``inf`` if unbounded."""
+    total = 0.0
+    bm = merge_intervals(b)
+    for lo, hi in merge_intervals(a):
+        cur = lo  # [lo, cur] is accounted for
+        for c, d in bm:
+            if d <= cur:
+                continue
+            if c >= hi:
+                break
+            if c > cur:
+                total += c - cur  # a gap of b inside [lo, hi]
+            cur = d
+            if cur >= hi:
+                break
+        if cur < hi:
+            total += hi - cur
+    return total
+
+
+def _support_box_covered(box, q_boxes) -> bool:
+    return any(all(c <= lo and d >= hi for (lo, hi), (c, d) in zip(box, qb)) for qb in q_boxes)
+
+
+def _outside_support(p, q, tail: float = 1e-14) -> bool | None:
+    """Does ``p`` put positive mass where ``q``'s density is 0?
+
+    Exact where both declare ``support``: in 1-D, by set arithmetic on the intervals
+    (the part of p's support outside q's has positive length); in N-D, False when each of
+    p's boxes lies in one of q's (always so when q's support is the whole space), None
+    (unknown) otherwise. A 1-D distribution without ``support`` is probed with ``logpdf``
+    (so that no density underflows to 0) on a fine grid of p's bounds at tails ``tail`` and
+    1e-300, its breakpoints and centers. N-D without ``support``: None (unknown).
+    """
+    sp, sq = getattr(p, "support", None), getattr(q, "support", None)
+    if _dim(p) == 1:
+        if sp is not None and sq is not None:
+            return _uncovered_1d(sp, sq) > 0
+        xs = []
+        for t in (tail, 1e-300):
+            try:
+                lo, hi = (float(v) for v in p.bounds(t))
+            except (ValueError, TypeError, OverflowError):
+                continue
+            if np.isfinite(lo) and np.isfinite(hi):
+                xs.append(np.linspace(lo, hi, 4001))
+        pts = np.array([float(v) for leaf in _leaves(p) for v in _attr(leaf, "breakpoints") + _attr(leaf, "centers")])
+        x = np.unique(np.concatenate(xs + [pts]))
+        with np.errstate(all="ignore"):
+            return bool(np.any((np.asarray(p.logpdf(x)) > -np.inf) & (np.asarray(q.logpdf(x)) == -np.inf)))
+    if sp is not None and sq is not None:
+        if all(_support_box_covered(box, sq) for box in sp):
+            return False
+    return None
+
+
+def _disjoint(p, q) -> bool:
+    """True if both declare 1-D ``support`` and the supports overlap in a null set."""
+    sp, sq = getattr(p, "support", None), getattr(q, "support", None)
+    if _dim(p) != 1 or sp is None or sq is None:
+        return False
+    return _overlap_1d(sp, sq) == 0.0
+
+
+def _overlap_1d(a, b) -> float:
+    """Length of the intersection of the unions of closed intervals ``a`` and ``b``."""
+    total = 0.0
+    for lo, hi in merge_intervals(a):
+        for c, d in merge_intervals(b):
+            total += max(min(hi, d) - max(lo, c), 0.0)
+    return total
 
 
 def kl(p, q, *, method: str = "quad", n: int = 100_000, rng=None, tail: float = 1e-14) -> Estimate:
     """``KL(p || q) = int p log(p / q)`` (Kullback & Leibler 1951), nats.
 
-    ``inf`` (method 'exact') when q vanishes where p has mass (checked on a
-    fine grid of p's bounds). 'mc': the mean of ``log p(x) - log q(x)``, ``x ~ p``.
+    ``inf`` (method 'exact') when p puts positive mass where q's density is 0 (Cover &
+    Thomas 2006, eq. 2.26 with ``p log(p/0) = inf``): decided over the whole support of
+    p, exactly from the distributions' ``support`` where they declare it (a normal p has
+    mass outside every bounded interval, so ``KL(N(0, 1) || U(-8, 8)) = inf``), otherwise
+    by probing ``logpdf`` on a fine grid of p's bounds (1-D); with 'mc', also when a draw
+    of p has ``q = 0``.
+
+    'quad': adaptive quadrature over p's pieces (1-D only). 'mc': the mean of
+    ``log p(x) - log q(x)``, ``x ~ p``, needing only ``logpdf`` and ``rvs`` (any
+    dimension).
     """
-    _method(method)
-    check_density(p, "p")
-    check_density(q, "q")
-    if not _absolutely_continuous(p, q, tail):
+    _check_pair(p, q, method)
+    if _outside_support(p, q, tail):
         return Estimate(float("inf"), 0.0, "exact", 0)
     if method == "mc":
         x = p.rvs(_n(n), as_rng(rng))
-        return _mc(p.logpdf(x) - q.logpdf(x))
+        lp, lq = np.asarray(p.logpdf(x)), np.asarray(q.logpdf(x))
+        if np.any(np.isneginf(lq) & (lp > -np.inf)):  # a draw of p where q = 0
+            return Estimate(float("inf"), 0.0, "exact", int(x.shape[0]))
+        return _mc(lp - lq)
 
     def f(x):
         la = float(p.logpdf(x))
@@ -383,14 +540,18 @@ def kl(p, q, *, method: str = "quad", n: int = 100_000, rng=None, tail: float = 
 
 def jsd(p, q, *, method: str = "quad", n: int = 100_000, rng=None, tail: float = 1e-14) -> Estimate:
     """``JSD(p || q) = KL(p || m)/2 + KL(q || m)/2``, ``m = (p + q)/2`` (Lin 1991;
-    Goodfellow et al. 2014, eq. 6), nats, in ``[0, log 2]``.
+    Goodfellow et al. 2014, eq. 6), nats, in ``[0, log 2]``: always finite (m is
+    positive wherever p or q is), ``log 2`` exactly (method 'exact') when the supports
+    are disjoint (the bound ``log 2`` is reached iff p and q are mutually singular,
+    Lin 1991).
 
-    'quad': the two KL integrals separately, ``log m = logaddexp(log p, log q) - log 2``.
-    'mc': ``(mean_{x~p} log(2p/(p+q)) + mean_{y~q} log(2q/(p+q)))/2``.
+    'quad': the two KL integrals separately, ``log m = logaddexp(log p, log q) - log 2``
+    (1-D only). 'mc': ``(mean_{x~p} log(2p/(p+q)) + mean_{y~q} log(2q/(p+q)))/2``,
+    needing only ``logpdf`` and ``rvs`` (any dimension, e.g. :func:`ring2d`).
     """
-    _method(method)
-    check_density(p, "p")
-    check_density(q, "q")
+    _check_pair(p, q, method)
+    if _disjoint(p, q):
+        return Estimate(LOG2, 0.0, "exact", 0)
     if method == "mc":
         rng = as_rng(rng)
         n = _n(n)
