@@ -40,6 +40,8 @@ def _train_arguments(p):
                         "--lr/--lr-g/--lr-d given with --resume change the step sizes from here on)")
     p.add_argument("--checkpoint-every", type=nonneg_int, default=5000, metavar="N",
                    help="write a checkpoint every N iterations, 0 = only at the end (default: 5000)")
+    p.add_argument("--keep-every", type=nonneg_int, default=0, metavar="N",
+                   help="also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never (default: 0)")
     p.add_argument("--grid-every", type=nonneg_int, default=1000, metavar="N",
                    help="write a 4x4 sample grid every N iterations, 0 = never (default: 1000)")
     _data_dir(p)
@@ -169,7 +171,8 @@ def _train(args) -> int:
     del images
     write_json(out / "config.json", tr.config.to_dict())
     res = mnist.train(tr, args.iters, out, checkpoint_every=args.checkpoint_every,
-                      grid_every=args.grid_every, save_grid=save_grid, progress=not args.quiet)
+                      grid_every=args.grid_every, save_grid=save_grid, progress=not args.quiet,
+                      keep_every=args.keep_every)
     loss_d, loss_g = (tr.losses[tr.it - 1] if tr.it else (float("nan"),) * 2)
     print(f"iteration {res['iteration']}: loss_D {loss_d:.4f}, loss_G {loss_g:.4f}; "
           f"{res['it_per_s']:.0f} it/s over {res['seconds']:.1f} s; checkpoint {ckpt}"

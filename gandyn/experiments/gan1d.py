@@ -438,7 +438,9 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         grid's cells: free of the KDE's smoothing, which biases ``jsd`` low when
         G is not monotone), ``exact (R,)`` (1 where p_g came from the change
         of variables), ``z_map (n_map,)``, ``x_map (R, n_map)``,
-        ``loss_d, loss_g (steps,)``. Curves on the grid are stored as float32.
+        ``loss_d, loss_g (steps,)``, and the parameters at each record, ``theta_g
+        (R, n_g)``, ``theta_d (R, n_d)`` (the run's checkpoints, e.g. for
+        ``gandyn landscape``). Curves on the grid are stored as float32.
     meta : dict
         The setup, seed, step sizes and recording settings.
     """
@@ -454,7 +456,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     z_map = z_map_points(setup.latent, n_map)
     ev = stream(int(seed), "eval")
     rec = {name: [] for name in ("it", "p_g", "d", "d_star", "jsd", "jsd_binned", "c", "v", "gap", "exact",
-                                 "x_map")}
+                                 "x_map", "theta_g", "theta_d")}
 
     def record():
         s = snapshot(setup, tr.theta_g, tr.theta_d, x, ev, n_samples)
@@ -468,6 +470,8 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         rec["jsd_binned"].append(binned_jsd(setup, tr.theta_g, x[0], x[-1], bins=grid - 1))
         rec["exact"].append(s["method"] == "change_of_variables")
         rec["x_map"].append(gan.G(tr.theta_g, z_map[:, None].astype(setup.dtype))[:, 0].astype(np.float64))
+        rec["theta_g"].append(tr.theta_g.copy())
+        rec["theta_d"].append(tr.theta_d.copy())
         return s["jsd"]
 
     loss_d, loss_g = np.empty(steps), np.empty(steps)

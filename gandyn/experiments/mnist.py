@@ -524,7 +524,7 @@ def write_losses(path, losses: np.ndarray) -> Path:
 
 def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_every: int = 1000,
           save_grid: Callable[[np.ndarray, Path], object] | None = None, progress: bool = True,
-          callback: Callable[[MnistRun], object] | None = None) -> dict:
+          callback: Callable[[MnistRun], object] | None = None, keep_every: int = 0) -> dict:
     """Train until iteration ``iters`` (total, counting earlier sessions of a resumed run).
 
     Writes into ``out``: ``checkpoint.npz`` every ``checkpoint_every`` iterations,
@@ -532,7 +532,9 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
     ``save_grid(samples (16, 784), path)``, ``grids/iter_XXXXXXX.png`` from the
     fixed grid noise whenever the iteration count is a multiple of ``grid_every``
     (iteration 0 included, as the talk's loop draws before its first step).
-    ``callback(trainer)`` runs after every iteration (tests use it).
+    ``callback(trainer)`` runs after every iteration (tests use it). ``keep_every = N > 0``
+    also keeps ``checkpoints/iter_XXXXXXX.npz`` every ``N`` iterations (iteration 0
+    included): the run's history of parameters, e.g. for ``gandyn landscape``.
 
     A NaN or inf in a loss or a parameter raises :class:`NonFiniteError` naming
     the iteration; the last checkpoint written is the last good state.
@@ -563,8 +565,14 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
         save_checkpoint(ckpt, tr)
         write_losses(out / "losses.csv", tr.losses[:run.it])
 
+    def keep(it):
+        if keep_every and it % keep_every == 0:
+            (out / "checkpoints").mkdir(exist_ok=True)
+            save_checkpoint(out / "checkpoints" / f"iter_{it:07d}.npz", tr)
+
     if start == 0:
         grid(0)
+        keep(0)
     interrupted = False
     t0 = time.perf_counter()
     bar = tqdm(total=iters, initial=start, desc="mnist train", unit="it", disable=not progress,
@@ -585,6 +593,7 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
                     bar.set_postfix(loss_d=f"{loss_d:.3f}", loss_g=f"{loss_g:.3f}", refresh=False)
                     bar.update(100)
                 grid(i)
+                keep(i)
                 if checkpoint_every and i % checkpoint_every == 0 and i < iters:
                     checkpoint()
                 if stop.set:

@@ -1,0 +1,63 @@
+"""The landscape of a trained GAN along training (Berard et al. 2020): at each checkpoint
+of a run of `gandyn mnist train` (kept with --keep-every) or `gandyn gan1d`, on a fixed
+evaluation batch, in float64:
+
+- the top-k eigenvalues of the game Jacobian J (largest modulus, largest and smallest
+  real part) and of H_GG and H_DD (both ends), each with its residual ||Av - lambda v||;
+- the Ratliff-Burden-Sastry verdict (critical? differential Nash? stable?);
+- the spectral densities of H_GG and H_DD (stochastic Lanczos quadrature);
+- the path angle between consecutive checkpoints.
+
+Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
+(trajectories, complex_plane, densities, path_angle; PNG and PDF)."""
+from __future__ import annotations
+
+from gandyn.cli import nonneg_int, positive_float, positive_int
+
+HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path angle along training"
+
+
+def add_arguments(p):
+    p.add_argument("--run", metavar="DIR", required=True, help="the run folder (gandyn mnist train or gandyn gan1d)")
+    p.add_argument("--at", type=nonneg_int, nargs="+", default=None, metavar="IT",
+                   help="only the checkpoints at these iterations (default: all)")
+    p.add_argument("--batch", type=positive_int, default=None,
+                   help="evaluation batch: MNIST images and latent draws (default 256), or quadrature nodes of the "
+                        "1-D GAN (default 64)")
+    p.add_argument("--k", type=positive_int, default=10, help="eigenvalues per search (default: 10)")
+    p.add_argument("--tol", type=positive_float, default=1e-8, help="ARPACK's tolerance (default: 1e-8)")
+    p.add_argument("--slq-vectors", type=positive_int, default=4,
+                   help="random vectors of the stochastic Lanczos quadrature (default: 4)")
+    p.add_argument("--slq-steps", type=positive_int, default=60, help="Lanczos steps per vector (default: 60)")
+    p.add_argument("--path-points", type=positive_int, default=21,
+                   help="points on each segment between checkpoints (default: 21)")
+    p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
+
+
+def run(args) -> int:
+    from gandyn import plotting
+    from gandyn.experiments import landscape
+    from gandyn.io import ensure_dir, write_csv, write_json
+    from gandyn.plotting import landscape as figs
+
+    lr = landscape.load_run(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at)  # fails before any output
+    res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors, slq_steps=args.slq_steps,
+                            path_points=args.path_points, progress=not args.quiet, rng=args.seed)
+    out = ensure_dir(args.out)
+    write_csv(out / "eigenvalues.csv", res["eigenvalues"])
+    write_csv(out / "density.csv", res["density"])
+    write_csv(out / "path_angle.csv", res["path"])
+    write_json(out / "summary.json", {k: v for k, v in res.items() if k not in ("eigenvalues", "density", "path")})
+    plotting.save(figs.trajectories_figure(res), out / "trajectories")
+    plotting.save(figs.complex_plane_figure(res), out / "complex_plane")
+    plotting.save(figs.densities_figure(res), out / "densities")
+    if res["path"]:
+        plotting.save(figs.path_angle_figure(res), out / "path_angle")
+    for p in res["points"]:
+        print(f"iteration {p['iteration']:>7,}: ||omega|| {p['omega_norm']:.3g}; H_GG [{p['g']['min']:+.3g}, "
+              f"{p['g']['max']:+.3g}], H_DD [{p['d']['min']:+.3g}, {p['d']['max']:+.3g}]; J: min Re {p['j']['min_real']:+.3g}, "
+              f"max |lambda| {p['j']['max_modulus']:.3g}; Nash {'yes' if p['differential_nash'] else 'no'}, "
+              f"stable {'yes' if p['stable'] else 'no'}{'' if p['converged'] else ' (some eigenpairs not converged)'}; "
+              f"{p['seconds']:.1f} s, {p['products']} products")
+    print(f"wrote {out}/eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures")
+    return 0

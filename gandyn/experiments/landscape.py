@@ -1,0 +1,259 @@
+"""The landscape of a trained GAN along training: the eigenvalues of the game Jacobian
+``J`` and of the players' own Hessians ``H_GG``, ``H_DD`` at each checkpoint, the
+Ratliff-Burden-Sastry verdict there, the Hessian spectral densities, and the path angle
+between checkpoints (Berard et al. 2020). Behind ``gandyn landscape``.
+
+A run is read from its folder:
+
+- ``gandyn mnist train`` runs: ``config.json`` and the checkpoints kept with
+  ``--keep-every`` (``checkpoints/iter_*.npz``), else the final ``checkpoint.npz``. The
+  game is evaluated on a fixed batch: the first ``batch`` training images and ``batch``
+  latent draws from the run seed's ``landscape`` stream, in float64, D without dropout;
+- ``gandyn gan1d`` runs: ``history.npz``, whose records keep the parameters. The data
+  and latent expectations are exact Gauss-Hermite / Gauss-Legendre quadratures
+  (``batch`` nodes) for normal or uniform data, else a fixed sample of ``batch`` points.
+
+Everything is matrix-free (:mod:`gandyn.games.spectra`); each eigenpair carries its
+residual and a converged flag.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gandyn import games
+from gandyn.distributions import Mixture, Normal, Uniform
+from gandyn.engine import GAN, MLP
+from gandyn.games import spectra
+from gandyn.rng import stream
+
+__all__ = ["Checkpoint", "LandscapeRun", "load_run", "analyse", "KINDS"]
+
+#: The kinds of run folders understood.
+KINDS = ("mnist", "gan1d")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Parameters of a run at one iteration (float64)."""
+
+    iteration: int
+    theta_g: np.ndarray
+    theta_d: np.ndarray
+
+    @property
+    def z(self) -> np.ndarray:
+        return np.concatenate([self.theta_g, self.theta_d])
+
+
+@dataclass
+class LandscapeRun:
+    """A run ready for analysis: its kind, the float64 game on the evaluation batch and
+    its checkpoints (ascending iterations)."""
+
+    kind: str
+    game: games.Game
+    checkpoints: list[Checkpoint]
+    meta: dict = field(default_factory=dict)
+
+
+def _float64(net: MLP) -> MLP:
+    return MLP(net.sizes, net.activations, dtype=np.float64, slope=net.slope)
+
+
+def _select(points: list[Checkpoint], at, where: str) -> list[Checkpoint]:
+    if at is None:
+        return points
+    have = {p.iteration: p for p in points}
+    missing = [int(i) for i in at if int(i) not in have]
+    if missing:
+        raise ValueError(f"{where} has no checkpoint at iteration {', '.join(map(str, missing))} "
+                         f"(it has {', '.join(map(str, sorted(have)))})")
+    return [have[int(i)] for i in sorted(set(int(i) for i in at))]
+
+
+def _mnist_run(run: Path, batch: int, data_dir, at) -> LandscapeRun:
+    from gandyn.data import load_mnist
+    from gandyn.experiments import mnist
+
+    files = sorted((run / "checkpoints").glob("iter_*.npz")) if (run / "checkpoints").is_dir() else []
+    if not files and (run / mnist.CHECKPOINT).is_file():
+        files = [run / mnist.CHECKPOINT]
+    if not files:
+        raise ValueError(f"{run}: no checkpoints (checkpoints/iter_*.npz or {mnist.CHECKPOINT}); "
+                         "train with `gandyn mnist train --keep-every N`")
+    points, config = [], None
+    for f in files:
+        tr = mnist.load_checkpoint(f)
+        if config is None:
+            config = tr.config
+        elif (tr.config.z_dim, tr.config.g_hidden, tr.config.d_hidden) != (config.z_dim, config.g_hidden,
+                                                                             config.d_hidden):
+            raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
+        points.append(Checkpoint(tr.it, tr.trainer.theta_g.astype(np.float64), tr.trainer.theta_d.astype(np.float64)))
+    points.sort(key=lambda p: p.iteration)
+    points = _select(points, at, str(run))
+    gan32 = config.gan()
+    gan = GAN(_float64(gan32.G), _float64(gan32.D), g_loss=config.g_loss, latent=config.latent)
+    images, _ = load_mnist("train", data_dir=data_dir, progress=False)
+    if batch > config.n_train:
+        raise ValueError(f"--batch {batch} exceeds the run's {config.n_train} training images")
+    x = images[:batch].astype(np.float64) / 255.0
+    z = gan.sample_z(stream(config.seed, "landscape"), batch).astype(np.float64)
+    game = games.mlp_gan_game(gan, x, z, name="MNIST GAN")
+    return LandscapeRun("mnist", game, points, {"config": config.to_dict(), "batch": batch,
+                                                "checkpoints": [str(f) for f in files]})
+
+
+def _data_of(description: str):
+    """The data distribution of a 1-D run from its recorded ``repr``."""
+    names = {"Normal": Normal, "Uniform": Uniform, "Mixture": Mixture}
+    allowed = (ast.Expression, ast.Call, ast.Name, ast.Constant, ast.keyword, ast.List, ast.Tuple, ast.Load,
+               ast.UnaryOp, ast.USub)
+    try:
+        tree = ast.parse(description, mode="eval")
+    except SyntaxError:
+        tree = None
+    if tree is None or any(not isinstance(node, allowed) or (isinstance(node, ast.Name) and node.id not in names)
+                           for node in ast.walk(tree)):
+        raise ValueError(f"cannot read the data distribution {description!r}")
+    return eval(compile(tree, "<data>", "eval"), {"__builtins__": {}}, names)  # checked: constructors only
+
+
+def _gan1d_run(run: Path, batch: int, at) -> LandscapeRun:
+    from gandyn import history
+    from gandyn.experiments.gan1d import Setup
+
+    path = run / "history.npz"
+    if not path.is_file():
+        raise ValueError(f"{run}: no history.npz")
+    arrays, meta = history.load(path)
+    if "theta_g" not in arrays or "theta_d" not in arrays:
+        raise ValueError(f"{path} keeps no parameters (written by an older gandyn); rerun `gandyn gan1d`")
+    s = dict(meta["setup"])
+    data = _data_of(s.pop("data"))
+    s["dtype"] = np.dtype(s["dtype"]).type
+    setup = Setup(data=data, **s)
+    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), g_loss=setup.loss, latent=setup.latent)
+    if isinstance(data, Normal):
+        x, wx = games.normal_quadrature(batch, data.loc, data.scale)
+    elif isinstance(data, Uniform):
+        x, wx = games.uniform_quadrature(batch, data.low, data.high)
+    else:
+        x, wx = data.rvs(batch, stream(int(meta["seed"]), "landscape"))[:, None], None
+    lat = gan.latent
+    if isinstance(lat, Uniform):
+        zq, wz = games.uniform_quadrature(batch, lat.low, lat.high)
+    else:
+        zq, wz = games.normal_quadrature(batch, lat.loc, lat.scale)
+    game = games.mlp_gan_game(gan, x, zq, w_real=wx, w_latent=wz, name="1-D GAN")
+    points = [Checkpoint(int(i), np.asarray(g, np.float64), np.asarray(d, np.float64))
+              for i, g, d in zip(arrays["it"], arrays["theta_g"], arrays["theta_d"])]
+    return LandscapeRun("gan1d", game, _select(points, at, str(run)), {"setup": meta["setup"], "batch": batch})
+
+
+def load_run(run, *, batch: int | None = None, data_dir=None, at=None) -> LandscapeRun:
+    """Read a run folder (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        A folder that is no run, without checkpoints, with checkpoints of different
+        models, or ``at`` iterations that have no checkpoint (each named).
+    """
+    run = Path(run)
+    if not run.is_dir():
+        raise ValueError(f"no run folder {run}")
+    if batch is not None and int(batch) < 1:
+        raise ValueError(f"--batch must be >= 1, got {batch}")
+    if (run / "config.json").is_file() or (run / "checkpoints").is_dir() or (run / "checkpoint.npz").is_file():
+        return _mnist_run(run, int(batch or 256), data_dir, at)
+    if (run / "history.npz").is_file():
+        return _gan1d_run(run, int(batch or 64), at)
+    raise ValueError(f"{run} is not a run of `gandyn mnist train` or `gandyn gan1d` (no checkpoints)")
+
+
+def _pairs_rows(iteration, block, pairs: spectra.Eigenpairs):
+    return [{"iteration": iteration, "block": block, "which": pairs.which, "k": j + 1,
+             "real": float(np.real(v)), "imag": float(np.imag(v)), "residual": float(r), "converged": bool(c)}
+            for j, (v, r, c) in enumerate(zip(pairs.values, pairs.residuals, pairs.converged))]
+
+
+def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: int = 4, slq_steps: int = 60,
+            path_points: int = 21, maxiter: int | None = None, progress: bool = False, rng=0) -> dict:
+    """The landscape at each checkpoint of ``run``.
+
+    Returns a dict of plain rows: ``eigenvalues`` (iteration, block, which, k, real,
+    imag, residual, converged), ``density`` (iteration, block, t, density), ``path``
+    (from, to, alpha, norm, cos), ``points`` (per checkpoint: ``||omega||``, the
+    extreme eigenvalues of each block, the verdict, time and operator products).
+    """
+    from tqdm.auto import tqdm
+
+    game = run.game
+    eig_rows, dens_rows, path_rows, points, quad = [], [], [], [], {}
+    bar = tqdm(total=len(run.checkpoints), desc="landscape", unit="checkpoint", disable=not progress)
+    for i, cp in enumerate(run.checkpoints):
+        bar.set_description(f"landscape: checkpoint {i + 1} of {len(run.checkpoints)} (iteration {cp.iteration})")
+        t0 = time.perf_counter()
+        z = cp.z
+        wn = float(np.linalg.norm(np.asarray(game.omega(z))))
+        spec = spectra.game_spectrum(game, z, k=k, tol=tol, maxiter=maxiter, rng=rng)
+        products = 0
+        ext = {}
+        for block, searches in spec.items():
+            for which, pairs in searches.items():
+                eig_rows += _pairs_rows(cp.iteration, block, pairs)
+                products += pairs.products
+        for block in ("g", "d"):
+            la, sa = spec[block]["LA"], spec[block]["SA"]
+            ext[block] = {"max": float(la.values.max()), "min": float(sa.values.min()),
+                          "converged": bool(la.converged.all() and sa.converged.all())}
+        j_sr = spec["j"]["SR"]
+        ext["j"] = {"max_modulus": float(np.abs(spec["j"]["LM"].values).max()),
+                    "min_real": float(j_sr.values.real.min()), "max_real": float(spec["j"]["LR"].values.real.max()),
+                    "converged": bool(all(p.converged.all() for p in spec["j"].values()))}
+        for block in ("g", "d"):
+            nodes, weights = spectra.slq_density(game.block_operator(z, block), n_vectors=slq_vectors,
+                                                 steps=slq_steps, rng=rng)
+            products += slq_vectors * slq_steps
+            quad.setdefault(block, []).append((cp.iteration, nodes, weights))
+            top = max(float(np.abs(nodes).max()), 1e-300)
+            ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
+        scale = max(1.0, ext["j"]["max_modulus"])
+        verdict = {
+            "omega_norm": wn,
+            "critical": wn <= tol * scale,
+            "differential_nash": bool(wn <= tol * scale and ext["g"]["min"] > tol * scale
+                                      and ext["d"]["min"] > tol * scale),
+            "own_hessians_positive_definite": bool(ext["g"]["min"] > tol * scale and ext["d"]["min"] > tol * scale),
+            "stable": bool(ext["j"]["min_real"] > tol * scale),
+            "converged": bool(ext["j"]["converged"] and ext["g"]["converged"] and ext["d"]["converged"]),
+        }
+        points.append({"iteration": cp.iteration, **verdict, "j": ext["j"], "g": ext["g"], "d": ext["d"],
+                       "seconds": time.perf_counter() - t0, "products": products})
+        bar.update()
+    bar.close()
+    sigmas = {}
+    for block, runs in quad.items():  # one grid and one kernel width per block, for comparison
+        allnodes = np.concatenate([n for _, n, _ in runs])
+        lo, hi = float(allnodes.min()), float(allnodes.max())
+        width = max(hi - lo, 1e-12)
+        sigmas[block] = 0.01 * width
+        t = np.linspace(lo - 0.05 * width, hi + 0.05 * width, 401)
+        for it, nodes, weights in runs:
+            dens = spectra.density_on_grid(nodes, weights, t, sigmas[block])
+            dens_rows += [{"iteration": it, "block": block, "t": float(a), "density": float(b)}
+                          for a, b in zip(t, dens)]
+    for a, b in zip(run.checkpoints, run.checkpoints[1:]):
+        alpha, norm, cos = spectra.path_angle(game, a.z, b.z, path_points)
+        path_rows += [{"from": a.iteration, "to": b.iteration, "alpha": float(x), "norm": float(n), "cos": float(c)}
+                      for x, n, c in zip(alpha, norm, cos)]
+    return {"kind": run.kind, "n_g": game.n_g, "n_d": game.n_d, "k": k, "tol": tol, "density_sigma": sigmas,
+            "eigenvalues": eig_rows, "density": dens_rows, "path": path_rows, "points": points,
+            "meta": json.loads(json.dumps(run.meta, default=str))}

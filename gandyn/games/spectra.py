@@ -1,0 +1,271 @@
+"""Spectra of large games, matrix-free: extreme eigenpairs with their residuals, Hessian
+spectral densities by stochastic Lanczos quadrature, and the path angle.
+
+Everything here needs only products with the game Jacobian ``J`` (and its symmetric
+diagonal blocks ``H_GG``, ``H_DD``) through :meth:`Game.operator
+<gandyn.games.game.Game.operator>` and :meth:`Game.block_operator
+<gandyn.games.game.Game.block_operator>`, so it scales to GANs with 10^5-10^6
+parameters when those products are fast.
+
+- :func:`eigenpairs`: a few eigenvalues of one end of a spectrum by ARPACK (Arnoldi for
+  ``J``, Lanczos for the symmetric blocks; Lehoucq, Sorensen & Yang 1998), each with
+  its residual ``||A v - lambda v|| / ||v||`` and a converged flag. An eigenpair that
+  did not converge is reported and marked, never dropped. The small end of a
+  symmetric spectrum is found as the large end of ``s I - A`` with ``s`` above the
+  top eigenvalue, which Lanczos resolves quickly (Saad 2011, Sec. 4.1).
+- :func:`slq_density`: the spectral density of a symmetric operator by stochastic
+  Lanczos quadrature (Ghorbani, Krishnan & Xiao 2019, Sec. 3; Golub & Meurant 2010):
+  ``n_v`` Rademacher vectors, ``m`` Lanczos steps each with full
+  reorthogonalisation; the Ritz values ``theta_j`` and squared first components
+  ``tau_j`` of the eigenvectors of each tridiagonal matrix give the quadrature
+  ``phi(t) ~ (1/n_v) sum_l sum_j tau_j^l g_sigma(t - theta_j^l)``, which integrates to 1.
+- :func:`path_angle`: Berard, Gidel, Almahairi, Vincent & Lacoste-Julien 2020
+  ("A Closer Look at the Optimization Landscapes of GANs", Sec. 4): along the
+  segment ``z(alpha) = z0 + alpha (z1 - z0)`` the norm of the game field
+  ``||omega(z(alpha))||`` and the cosine of the angle between ``omega(z(alpha))`` and
+  the direction ``z1 - z0``. Near a rotational (Hamiltonian) equilibrium the
+  cosine stays near 0 (angle near 90 degrees); for a potential game it changes
+  sign where the segment crosses the minimum.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs, eigsh
+
+from gandyn.games.game import Game
+
+__all__ = ["Eigenpairs", "eigenpairs", "game_spectrum", "slq_density", "density_on_grid", "path_angle",
+           "WHICH_J", "WHICH_H"]
+
+#: The searches on the game Jacobian: largest modulus, largest real part, and smallest
+#: real part (nearest the imaginary axis when the point is stable).
+WHICH_J = ("LM", "LR", "SR")
+#: The searches on a symmetric block: its largest and its smallest (algebraic) eigenvalues.
+WHICH_H = ("LA", "SA")
+
+
+@dataclass(frozen=True)
+class Eigenpairs:
+    """Eigenvalues found by one ARPACK search, each with its residual.
+
+    ``values`` (k,) complex (real for symmetric operators), ``residuals`` (k,)
+    ``||A v - lambda v|| / ||v||``, ``converged`` (k,) bool (``residual <= tol_res``
+    and returned by ARPACK as converged), ``which`` the search, ``products`` the
+    operator products it used.
+    """
+
+    values: np.ndarray
+    residuals: np.ndarray
+    converged: np.ndarray
+    which: str
+    products: int
+
+
+class _Counting(LinearOperator):
+    """An operator that counts its products (``matvec`` and ``rmatvec``)."""
+
+    def __init__(self, op, shift: float = 0.0, scale: float = 1.0):
+        super().__init__(np.float64, op.shape)
+        self.op, self.shift, self.scale, self.count = op, shift, scale, 0
+
+    def _matvec(self, v):
+        self.count += 1
+        v = np.ravel(v)
+        return self.scale * self.op.matvec(v) - self.shift * v
+
+    def _rmatvec(self, v):
+        self.count += 1
+        v = np.ravel(v)
+        return self.scale * self.op.rmatvec(v) - self.shift * v
+
+
+def eigenpairs(op: LinearOperator, k: int = 6, which: str = "LM", *, symmetric: bool = False,
+               tol: float = 1e-8, maxiter: int | None = None, rng=None, tol_res: float | None = None,
+               top: float | None = None) -> Eigenpairs:
+    """``k`` eigenvalues of ``op`` at one end of its spectrum, with residuals.
+
+    Parameters
+    ----------
+    op : LinearOperator, shape (n, n)
+    k : int
+        Eigenvalues wanted (at most ``n - 2``).
+    which : {'LM', 'LR', 'SR'} or, with ``symmetric``, {'LA', 'SA'}
+        ARPACK's search. For ``'SA'`` on a symmetric operator the search runs as
+        ``'LA'`` on ``s I - A`` with ``s = top`` (found first when not given), so
+        the small end converges as fast as the large one.
+    symmetric : bool
+        Lanczos (``eigsh``) instead of Arnoldi (``eigs``).
+    tol, maxiter : ARPACK's relative accuracy and iteration cap.
+    tol_res : float, optional
+        Residual below which an eigenpair counts as converged (default
+        ``sqrt(tol) * max(1, |lambda_max|)``).
+
+    Returns
+    -------
+    Eigenpairs
+
+    Raises
+    ------
+    ValueError
+        ``n < 3`` (use a dense method) or an unknown ``which``.
+    """
+    n = op.shape[0]
+    if n < 3:
+        raise ValueError("ARPACK needs n >= 3; use numpy.linalg.eigvals")
+    allowed = WHICH_H if symmetric else WHICH_J + ("SM",)
+    if which not in allowed:
+        raise ValueError(f"which must be one of {', '.join(allowed)}, got {which!r}")
+    k = int(min(k, n - 2))
+    v0 = np.random.default_rng(rng).standard_normal(n)
+    shift, scale, products = 0.0, 1.0, 0
+    if symmetric and which == "SA":
+        if top is None:
+            first = eigenpairs(op, 1, "LA", symmetric=True, tol=tol, maxiter=maxiter, rng=rng)
+            products += first.products
+            top = float(first.values.real.max()) if first.values.size else 0.0
+        shift, scale = -abs(top) * 1.01 - 1e-12, -1.0  # s I - A with s > lambda_max: its top is A's bottom
+    counted = _Counting(op, shift=shift, scale=scale)
+    search = "LA" if symmetric else which
+    try:
+        if symmetric:
+            vals, vecs = eigsh(counted, k=k, which=search, tol=tol, maxiter=maxiter, v0=v0)
+        else:
+            vals, vecs = eigs(counted, k=k, which=search, tol=tol, maxiter=maxiter, v0=v0)
+    except ArpackNoConvergence as e:
+        vals, vecs = np.asarray(e.eigenvalues), np.asarray(e.eigenvectors)
+    products += counted.count
+    # back to A's eigenvalues: counted = scale A - shift I
+    vals = (np.asarray(vals) + shift) / scale
+    res = np.empty(vals.size)
+    for j in range(vals.size):
+        v = vecs[:, j]
+        av = op.matvec(v.real) + (1j * op.matvec(v.imag) if np.iscomplexobj(v) else 0.0)
+        res[j] = np.linalg.norm(av - vals[j] * v) / max(np.linalg.norm(v), 1e-300)
+    products += vals.size * (2 if np.iscomplexobj(vecs) else 1)
+    scale_ref = max(1.0, float(np.abs(vals).max())) if vals.size else 1.0
+    limit = np.sqrt(tol) * scale_ref if tol_res is None else tol_res
+    conv = res <= limit  # a pair ARPACK gave up on is kept, and marked by its residual
+    if which in ("LA", "LR"):
+        order = np.argsort(-vals.real, kind="stable")
+    elif which in ("SA", "SR"):
+        order = np.argsort(vals.real, kind="stable")
+    else:
+        order = np.argsort(-np.abs(vals), kind="stable")
+    vals = vals[order].real if symmetric else vals[order].astype(complex)
+    return Eigenpairs(vals, res[order], conv[order], which, products)
+
+
+def game_spectrum(game: Game, z, *, k: int = 10, blocks=("j", "g", "d"), tol: float = 1e-8,
+                  maxiter: int | None = None, rng=0) -> dict:
+    """The extreme eigenpairs of ``J`` (searches :data:`WHICH_J`) and of the blocks
+    ``H_GG``, ``H_DD`` (both ends, :data:`WHICH_H`) at ``z``.
+
+    Returns ``{block: {which: Eigenpairs}}`` with blocks ``'j'``, ``'g'``, ``'d'``.
+    """
+    z = np.asarray(z, dtype=np.float64).ravel()
+    out: dict = {}
+    for block in blocks:
+        if block == "j":
+            op = game.operator(z)
+            out["j"] = {w: eigenpairs(op, k, w, tol=tol, maxiter=maxiter, rng=rng) for w in WHICH_J}
+        elif block in ("g", "d"):
+            op = game.block_operator(z, block)
+            la = eigenpairs(op, k, "LA", symmetric=True, tol=tol, maxiter=maxiter, rng=rng)
+            top = float(la.values.max()) if la.values.size else 0.0
+            sa = eigenpairs(op, k, "SA", symmetric=True, tol=tol, maxiter=maxiter, rng=rng, top=top)
+            out[block] = {"LA": la, "SA": sa}
+        else:
+            raise ValueError(f"blocks are 'j', 'g' and 'd', got {block!r}")
+    return out
+
+
+def _lanczos(op, v, m):
+    """``m`` steps of Lanczos with full reorthogonalisation from ``v``: the tridiagonal
+    ``(alpha (m,), beta (m-1,))`` (fewer steps if an invariant subspace is found)."""
+    n = v.size
+    m = min(m, n)
+    Q = np.empty((m, n))
+    alpha, beta = np.empty(m), np.empty(max(m - 1, 0))
+    q = v / np.linalg.norm(v)
+    for j in range(m):
+        Q[j] = q
+        w = op.matvec(q)
+        alpha[j] = q @ w
+        w -= Q[: j + 1].T @ (Q[: j + 1] @ w)  # full reorthogonalisation
+        w -= Q[: j + 1].T @ (Q[: j + 1] @ w)  # twice is enough (Parlett 1998)
+        if j == m - 1:
+            break
+        b = np.linalg.norm(w)
+        if b < 1e-12 * max(1.0, abs(alpha[j])):
+            return alpha[: j + 1], beta[:j]
+        beta[j] = b
+        q = w / b
+    return alpha, beta
+
+
+def slq_density(op: LinearOperator, *, n_vectors: int = 4, steps: int = 60, rng=0):
+    """Stochastic Lanczos quadrature of a symmetric operator's spectrum (Ghorbani,
+    Krishnan & Xiao 2019, Sec. 3).
+
+    Returns ``(nodes (L,), weights (L,))``: the Ritz values of every run and their
+    weights ``tau / n_vectors``; the weights are non-negative and sum to 1, and
+    ``sum w g(node)`` estimates ``(1/n) tr g(A)`` for smooth ``g``.
+
+    Raises
+    ------
+    ValueError
+        ``n_vectors`` or ``steps`` below 1.
+    """
+    if int(n_vectors) < 1 or int(steps) < 1:
+        raise ValueError("n_vectors and steps must be >= 1")
+    rng = np.random.default_rng(rng)
+    n = op.shape[0]
+    nodes, weights = [], []
+    for _ in range(int(n_vectors)):
+        v = rng.choice([-1.0, 1.0], size=n)
+        a, b = _lanczos(op, v, int(steps))
+        T = np.diag(a) + np.diag(b, 1) + np.diag(b, -1)
+        theta, U = np.linalg.eigh(T)
+        nodes.append(theta)
+        weights.append(U[0] ** 2 / n_vectors)
+    return np.concatenate(nodes), np.concatenate(weights)
+
+
+def density_on_grid(nodes, weights, grid, sigma: float | None = None) -> np.ndarray:
+    """``phi(t) = sum_j w_j N(t; node_j, sigma^2)`` on ``grid`` (a Gaussian-smoothed
+    quadrature; Ghorbani et al. 2019, Eq. 6). Default ``sigma``: 1% of the node range."""
+    nodes, weights, grid = (np.asarray(a, dtype=np.float64) for a in (nodes, weights, grid))
+    if sigma is None:
+        sigma = 0.01 * max(float(np.ptp(nodes)), 1e-12)
+    d = (grid[:, None] - nodes[None, :]) / sigma
+    return (np.exp(-0.5 * d * d) @ weights) / (sigma * np.sqrt(2 * np.pi))
+
+
+def path_angle(game: Game, z0, z1, n: int = 51):
+    """The path-angle profile of Berard et al. 2020 (Sec. 4) on the segment from ``z0``
+    to ``z1``.
+
+    Returns ``(alpha (n,), norm (n,), cos (n,))``: ``||omega(z(alpha))||`` and
+    ``<omega(z(alpha)), z1 - z0> / (||omega|| ||z1 - z0||)`` (0 where ``omega = 0``).
+
+    Raises
+    ------
+    ValueError
+        ``z0 == z1`` or shapes that do not match the game.
+    """
+    z0, z1 = (np.asarray(a, dtype=np.float64).ravel() for a in (z0, z1))
+    if z0.shape != (game.n,) or z1.shape != (game.n,):
+        raise ValueError(f"z0 and z1 must have {game.n} entries")
+    d = z1 - z0
+    nd = float(np.linalg.norm(d))
+    if nd == 0:
+        raise ValueError("z0 and z1 are the same point: no path")
+    alpha = np.linspace(0.0, 1.0, int(n))
+    norm, cos = np.empty(alpha.size), np.empty(alpha.size)
+    for i, a in enumerate(alpha):
+        w = np.asarray(game.omega(z0 + a * d))
+        norm[i] = np.linalg.norm(w)
+        cos[i] = (w @ d) / (norm[i] * nd) if norm[i] > 0 else 0.0
+    return alpha, norm, cos
