@@ -187,7 +187,7 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
     s = streams(seed)
     G = MLP((1, 8, 1), ("tanh", "identity"))
     D = MLP((1, 16, 1), ("tanh", "identity"))
-    gan = GAN(G, D, g_loss="nonsat", latent="normal")
+    gan = GAN(G, D, loss="nonsat", latent="normal")
     run = Run(gan, optim.adam(2e-3, b1=0.5), optim.adam(2e-3, b1=0.5), G.init(s["g_init"]),
               D.init(s["d_init"]), lambda rng, m: rng.normal(4.0, 0.5, size=(m, 1)), s["data"],
               s["latent"], batch=256)
@@ -231,7 +231,7 @@ def large_game(hidden: int = 64, batch: int = 64, k: int = 4, maxiter: int = 100
     s = streams(seed)
     G = MLP((1, hidden, hidden, 1), ("tanh", "tanh", "identity"))
     D = MLP((1, hidden, hidden, 1), ("tanh", "tanh", "identity"))
-    gan = GAN(G, D, g_loss="minimax", latent="normal")
+    gan = GAN(G, D, loss="minimax", latent="normal")
     rng = s["eval"]
     game = games.mlp_gan_game(gan, rng.normal(4.0, 0.5, size=(batch, 1)), rng.standard_normal((batch, 1)),
                               name=f"MLP GAN 1-{hidden}-{hidden}-1 x2")
