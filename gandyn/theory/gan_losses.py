@@ -30,7 +30,7 @@ The nonsat generator's criterion at D* is ``E_q[-log D*] = KL(q || p) - KL(q || 
 
 Each left-hand side here is computed from the loss's *own* elementwise functions
 at ``o*``; each right-hand side from the divergence's own integrand (or the CDFs,
-for ``W_1``), so :func:`check` compares two independent quadratures.
+for ``W_1``), so :func:`check_identity` compares two independent quadratures.
 
 References: [G14] Goodfellow et al. 2014; [M17] Mao et al. 2017, "Least squares
 GANs"; [N16] Nowozin, Cseke & Tomioka 2016, "f-GAN"; [A17] Arjovsky, Chintala &
@@ -51,7 +51,7 @@ from gandyn.theory.divergences import (LOG2, LOG4, Estimate, _quad, check_densit
 __all__ = [
     "d_value_at_optimum", "g_criterion_at_optimum", "pearson_chi2", "triangular_discrimination",
     "squared_hellinger", "total_variation", "wasserstein1", "optimal_critic", "critic_value",
-    "f_divergence", "Identity", "identities", "check", "crossings",
+    "f_divergence", "Identity", "identities", "check_identity", "crossings", "Critic",
 ]
 
 
@@ -323,7 +323,7 @@ def _v(e):
 
 def identities(loss) -> list[Identity]:
     """The identities of ``loss`` (a name or :class:`~gandyn.engine.losses.Loss`) that
-    :func:`check` verifies; ``[]`` for a custom loss or parameters without one
+    :func:`check_identity` verifies; ``[]`` for a custom loss or parameters without one
     (the smoothed cross-entropy)."""
     L = _losses.get(loss)
     lab, n = L.label, L.name
@@ -377,7 +377,7 @@ def _kl_to_mixture(a, b) -> Estimate:
     return _quad(f, integration_points(a, b))
 
 
-def check(identity: Identity, p, q) -> dict:
+def check_identity(identity: Identity, p, q) -> dict:
     """Both sides of ``identity`` for ``(p, q)`` and ``|lhs - rhs|``.
 
     A side that is infinite (the quadrature of the loss raises ValueError, or the
