@@ -711,9 +711,16 @@ def custom(d_real: Callable | None = None, d_fake: Callable | None = None, g_fak
     cross-entropy of Goodfellow et al. 2014 for D (``softplus(-o)``,
     ``softplus(o)``) and to the zero-sum ``g_fake = -d_fake`` for G.
 
-    Each function is probed once on ``[-1, 0, 1]``: it must be elementwise (same
-    shape out) and differentiable by autograd, else TypeError. During training a
-    non-finite value or gradient raises :class:`NonFiniteLossError`.
+    Each function is probed once on three points: it must be elementwise (same
+    shape out) and autograd's derivative must match a central difference there,
+    else TypeError (plain-NumPy ufuncs such as ``np.exp`` are traced by autograd,
+    but e.g. ``np.where`` silently is not: write ``autograd.numpy``). During
+    training a non-finite value or gradient raises :class:`NonFiniteLossError`.
+
+    Returns
+    -------
+    Loss
+        ``zero_sum`` when ``g_fake`` is not given; no ``optimal_d``.
     """
     terms = {}
     for term, fun in (("d_real", d_real), ("d_fake", d_fake), ("g_fake", g_fake)):
@@ -722,15 +729,21 @@ def custom(d_real: Callable | None = None, d_fake: Callable | None = None, g_fak
         if not callable(fun):
             raise TypeError(f"{term} must be a function of D's outputs, got {type(fun).__name__}")
         el = Elementwise.from_function(fun)
-        probe = np.array([-1.0, 0.0, 1.0])
+        probe = np.array([-1.37, 0.413, 1.71])  # off the usual kinks (0, +-1)
+        h = 1e-5
         try:
             with np.errstate(all="ignore"):
-                vals = [np.asarray(h(probe), dtype=np.float64) for h in (el.f, el.df, el.d2f)]
+                vals = [np.asarray(g(probe), dtype=np.float64) for g in (el.f, el.df, el.d2f)]
+                fd = (np.asarray(fun(probe + h), dtype=np.float64) - np.asarray(fun(probe - h), dtype=np.float64)) / (2 * h)
         except Exception as err:  # noqa: BLE001 -- any failure here means "not differentiable by autograd"
             raise TypeError(f"{term} of loss {name!r} cannot be differentiated by autograd; write it with "
                             f"autograd.numpy ({type(err).__name__}: {err})") from None
         if any(v.shape != probe.shape for v in vals):
             raise TypeError(f"{term} of loss {name!r} must be elementwise (return one value per output)")
+        ok = np.isfinite(fd) & np.isfinite(vals[1])
+        if np.any(np.abs(vals[1][ok] - fd[ok]) > 1e-4 * (1.0 + np.abs(fd[ok]))):
+            raise TypeError(f"{term} of loss {name!r}: autograd's derivative disagrees with a finite difference "
+                            "(a NumPy function autograd cannot trace, e.g. np.where: use autograd.numpy)")
         terms[term] = el
     real = terms.get("d_real", _softplus_el(-1.0))
     fake = terms.get("d_fake", _softplus_el(1.0))
