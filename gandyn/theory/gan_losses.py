@@ -404,5 +404,5 @@ def check_identity(identity: Identity, p, q) -> dict:
     both_inf = np.isinf(lv) and np.isinf(rhs)
     error = 0.0 if both_inf else abs(lv - rhs)
     return {"loss": identity.loss, "identity": identity.label, "lhs": lv, "rhs": rhs, "error": float(error),
-            "finite": not both_inf, "quad_error": qerr, "source": identity.source}
+            "finite": not bool(both_inf), "quad_error": float(qerr), "source": identity.source}
 
