@@ -349,8 +349,9 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
     - ``gp = lambda``: the WGAN-GP penalty ``lambda/2 E_xhat (||grad_x o(xhat)|| - g0)^2``
       at ``xhat = eps x + (1 - eps) G(z)`` for every pair of a real and a generated
       point, ``eps ~ U[0, 1]`` by a ``gp_nodes``-point Gauss-Legendre rule, ``g0 =
-      gp_target`` (Gulrajani et al. 2017, eq. 3, with their ``lambda`` halved as in
-      [3, Sec. 3.2]). Not differentiable where ``grad_x o = 0``;
+      gp_target`` (Gulrajani et al. 2017, eq. 3 with ``g0 = 1``; the factor 1/2 and
+      ``g0`` as in [3, Sec. 3.2] and its DiracGAN notebook). Not differentiable where
+      ``grad_x o = 0``;
     - ``noise = (eps (q, d), u (q,))``: instance noise, every real and generated
       point ``x`` replaced by ``x + eps_j`` with weight ``w * u_j`` [3, Sec. 3;
       Sonderby et al. 2017]; e.g. ``normal_quadrature(k, 0, sigma)`` in 1-D.
@@ -401,7 +402,8 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
             xf = anp.reshape(xf[:, None, :] + eps[None], (-1, x_real.shape[1]))
         return xf
 
-    cross_entropy = L.name in ("minimax", "nonsat") and not L.params and L.d_real.traced is not None
+    # the registered 'minimax' and 'nonsat' (they have the engine's fast paths), unsmoothed
+    cross_entropy = L._fast_d is not None and not L.params
 
     if cross_entropy:  # the arithmetic of Goodfellow's V, as before the loss objects
         def value(z):
