@@ -346,3 +346,15 @@ def test_dirac_gan_accepts_loss_names_and_objects():
         np.testing.assert_allclose(sorted(lam.imag), [-1.0, 1.0], atol=1e-12)
         assert np.all(np.abs(lam.real) < 1e-12)
     assert games.dirac_gan("wgan").is_zero_sum and not games.dirac_gan("hinge").is_zero_sum
+
+
+def test_value_at_optimum_pointwise():
+    p, q = np.array([0.2, 1.0, 0.0, 0.5]), np.array([0.6, 1.0, 0.3, 0.0])
+    ce = L.get("minimax").value_at_optimum(p, q)
+    d = T.d_star(p, q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = np.where(p > 0, p * np.log(d), 0.0) + np.where(q > 0, q * np.log1p(-d), 0.0)
+    np.testing.assert_allclose(ce, want, rtol=1e-14)
+    np.testing.assert_allclose(L.get("hinge").value_at_optimum(p, q), -2 * np.minimum(p, q), rtol=1e-15)
+    with pytest.raises(NotImplementedError):
+        L.get("wgan").value_at_optimum(p, q)

@@ -500,6 +500,30 @@ class Loss:
         with np.errstate(invalid="ignore", over="ignore"):
             return self._optimal(np.where(both, 0.0, a), np.where(both, 0.0, b))
 
+    def value_at_optimum_log(self, logp_data, logp_g):
+        """D's value at its optimum, pointwise: ``-(p d_real(o*) + q d_fake(o*))`` from
+        log-densities (a term with a vanishing density is 0). Its integral over x is
+        ``-min_D L_D``, the divergence of the loss (-log 4 + 2 JSD for the cross-entropy,
+        ``D_f`` for an f-GAN, ...): :func:`gandyn.theory.gan_losses.d_value_at_optimum`
+        integrates it and compares it with the divergence. NotImplementedError as
+        :meth:`optimal_d_log`."""
+        a = np.asarray(logp_data, dtype=np.float64)
+        b = np.asarray(logp_g, dtype=np.float64)
+        o = self.optimal_d_log(a, b)
+        with np.errstate(invalid="ignore", over="ignore"):
+            real = np.where(a > -np.inf, np.exp(a) * self.d_real.f(o), 0.0)
+            fake = np.where(b > -np.inf, np.exp(b) * self.d_fake.f(o), 0.0)
+        return -(real + fake)
+
+    def value_at_optimum(self, p_data, p_g):
+        """:meth:`value_at_optimum_log` from density values."""
+        p = np.asarray(p_data, dtype=np.float64)
+        q = np.asarray(p_g, dtype=np.float64)
+        if np.any(p < 0) or np.any(q < 0):
+            raise ValueError("p_data and p_g must be non-negative densities")
+        with np.errstate(divide="ignore"):
+            return self.value_at_optimum_log(np.log(p), np.log(q))
+
     def optimal_d(self, p_data, p_g):
         """D's optimal output (D* as a logit, LSGAN's D*, hinge's sign, the f-GAN's
         ``v*`` with ``T* = g_f(v*) = f'(p/q)``) as a function of the density values;
@@ -734,7 +758,8 @@ def custom(d_real: Callable | None = None, d_fake: Callable | None = None, g_fak
         try:
             with np.errstate(all="ignore"):
                 vals = [np.asarray(g(probe), dtype=np.float64) for g in (el.f, el.df, el.d2f)]
-                fd = (np.asarray(fun(probe + h), dtype=np.float64) - np.asarray(fun(probe - h), dtype=np.float64)) / (2 * h)
+                up, down = (np.asarray(fun(probe + e), dtype=np.float64) for e in (h, -h))
+                fd = (up - down) / (2 * h)
         except Exception as err:  # noqa: BLE001 -- any failure here means "not differentiable by autograd"
             raise TypeError(f"{term} of loss {name!r} cannot be differentiated by autograd; write it with "
                             f"autograd.numpy ({type(err).__name__}: {err})") from None

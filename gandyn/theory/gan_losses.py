@@ -119,8 +119,9 @@ def _lpq(p, q, x):
 
 
 def d_value_at_optimum(loss, p_data, p_g) -> Estimate:
-    """``-min_D L_D = -int p d_real(o*) + q d_fake(o*) dx`` by quadrature, with
-    ``o* = loss.optimal_d`` and the loss's own ``d_real``, ``d_fake``.
+    """``-min_D L_D = -int p d_real(o*) + q d_fake(o*) dx`` by quadrature of
+    :meth:`Loss.value_at_optimum_log <gandyn.engine.losses.Loss.value_at_optimum_log>`
+    (``o* = loss.optimal_d``, the loss's own ``d_real``, ``d_fake``).
 
     For ``wgan`` (no pointwise optimum) the value ``E_p f* - E_q f*`` of the optimal
     1-Lipschitz critic :func:`optimal_critic`. Raises ValueError where the value
@@ -136,12 +137,7 @@ def d_value_at_optimum(loss, p_data, p_g) -> Estimate:
     def f(x):
         lp, lq = _lpq(p_data, p_g, x)
         with np.errstate(all="ignore"):
-            o = _f1(L.optimal_d_log(lp, lq))
-            out = 0.0
-            if lp > -np.inf:
-                out -= np.exp(lp) * float(L.d_real.f(o))
-            if lq > -np.inf:
-                out -= np.exp(lq) * float(L.d_fake.f(o))
+            out = float(L.value_at_optimum_log(lp, lq))
         if not np.isfinite(out):
             raise ValueError(f"{L.label}: D's value at the optimum is infinite at x = {x:g} "
                              "(the divergence is infinite for this pair)")
@@ -356,8 +352,10 @@ def identities(loss) -> list[Identity]:
         out.append(Identity(lab, "C(G) = chi^2_Pearson(p+q || 2q)/2" if thm
                             else "C(G) = (a+b-2c)^2/4 + (b-a)^2 Delta/8",
                             lambda p, q: g_criterion_at_optimum(L, p, q, extended=True),
-                            lambda p, q: (a + b - 2 * c) ** 2 / 4 + (b - a) ** 2 * triangular_discrimination(p, q).value / 8,
-                            "Mao et al. 2017, Thm. 1 (eq. 8)" if thm else "Mao et al. 2017, eq. 7-8 (general a, b, c; derived)"))
+                            lambda p, q: ((a + b - 2 * c) ** 2 / 4
+                                          + (b - a) ** 2 * triangular_discrimination(p, q).value / 8),
+                            "Mao et al. 2017, Thm. 1 (eq. 8)" if thm
+                            else "Mao et al. 2017, eq. 7-8 (general a, b, c; derived)"))
     elif n == "hinge":
         out.append(Identity(lab, "-min L_D = 2 TV - 2", dv, lambda p, q: 2 * total_variation(p, q).value - 2,
                             "Lim & Ye 2017; D* = sign(p - q) (derived)"))
@@ -367,7 +365,8 @@ def identities(loss) -> list[Identity]:
                             "Arjovsky et al. 2017, eq. 2 (Kantorovich-Rubinstein); Vallender 1974"))
     elif L.fgan is not None:
         rhs = {"kl": lambda p, q: kl(p, q).value, "reverse-kl": lambda p, q: kl(q, p).value,
-               "pearson": lambda p, q: pearson_chi2(p, q).value, "hellinger": lambda p, q: squared_hellinger(p, q).value,
+               "pearson": lambda p, q: pearson_chi2(p, q).value,
+               "hellinger": lambda p, q: squared_hellinger(p, q).value,
                "js": lambda p, q: 2 * jsd(p, q).value}.get(n)
         if rhs is not None:
             out.append(Identity(lab, f"F(T*) = D_f = {L.fgan.name}", dv, rhs,
