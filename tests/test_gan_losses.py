@@ -358,3 +358,24 @@ def test_value_at_optimum_pointwise():
     np.testing.assert_allclose(L.get("hinge").value_at_optimum(p, q), -2 * np.minimum(p, q), rtol=1e-15)
     with pytest.raises(NotImplementedError):
         L.get("wgan").value_at_optimum(p, q)
+
+
+@pytest.mark.parametrize("loss", ["ls", "hinge", "wgan", "js", "pearson", "reverse-kl", "hellinger", "kl",
+                                  L.custom(d_real=lambda o: (o - 1) ** 2, d_fake=lambda o: o ** 2)],
+                         ids=lambda x: getattr(x, "name", x))
+def test_population_runs_train_with_any_loss(loss):
+    from gandyn.engine import optim
+    from gandyn.engine.gan import Run
+    from gandyn.rng import streams
+
+    gan = GAN(MLP((1, 6, 1), ("tanh", "identity")), MLP((1, 6, 1), ("tanh", "identity")), loss=loss)
+    s = streams(0)
+    P = 2
+    tg = np.stack([gan.G.init(s["g_init"]) for _ in range(P)])
+    td = np.stack([gan.D.init(s["d_init"]) for _ in range(P)])
+    run = Run(gan, optim.adam(1e-3), optim.adam(1e-3), tg, td, lambda r, m: r.normal(1.0, 0.5, (P, m, 1)),
+              s["data"], s["latent"], batch=16, k=2)
+    for _ in range(10):
+        ld, lg = run.step()
+        assert ld.shape == lg.shape == (P,) and np.all(np.isfinite(ld)) and np.all(np.isfinite(lg))
+    assert np.all(np.isfinite(run.theta_g)) and np.all(np.isfinite(run.theta_d))
