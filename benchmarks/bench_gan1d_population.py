@@ -9,7 +9,7 @@ fresh data minibatch and fresh noise, then a G step on fresh noise (random
 draws included on every side).
 
 - ``population``: :class:`gandyn.experiments.gan1d.Population` with P seeds (theta (P, n));
-- ``loop``: the same P models as P single-model :class:`gandyn.engine.gan.Run` objects
+- ``loop``: the same P models as P single-model :class:`gandyn.engine.trainer.Trainer` objects
   (theta (n,)), stepped one after the other in a Python loop;
 - ``torch``: the same networks as stacked parameter tensors (P, ., .), forward
   with ``torch.baddbmm``, gradients by autograd (the models are independent,
@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from gandyn.engine.gan import Run
+from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.experiments.gan1d import Setup, Population
 from gandyn.rng import streams
 
@@ -45,7 +45,7 @@ def population_block(P, seed=0):
 
 
 def loop_block(P, seed=0):
-    """The engine's own single-model loop, :class:`gandyn.engine.gan.Run`, once per model."""
+    """The engine's own single-model loop, :class:`gandyn.engine.trainer.Trainer`, once per model."""
     setup = Setup(dtype=np.float32)
     gan, data = setup.gan, setup.data
     lrs = np.geomspace(1e-4, 1e-2, P)
@@ -56,9 +56,9 @@ def loop_block(P, seed=0):
     runs = []
     for p in range(P):
         s = streams(seed + p)
-        runs.append(Run(gan, setup.make_optimizer(float(lrs[P - 1 - p])), setup.make_optimizer(float(lrs[p])),
-                        gan.G.init(s["g_init"]), gan.D.init(s["d_init"]), sample_real, s["data"], s["latent"],
-                        batch=MB))
+        runs.append(Trainer(gan, setup.make_optimizer(float(lrs[P - 1 - p])), setup.make_optimizer(float(lrs[p])),
+                            gan.G.init(s["g_init"]), gan.D.init(s["d_init"]),
+                            StreamBatches(sample_real, gan.latent, s["data"], s["latent"]), batch=MB))
 
     def block(n):
         for _ in range(n):

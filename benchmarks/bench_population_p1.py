@@ -13,7 +13,8 @@ import time
 import numpy as np
 
 from gandyn.engine import optim
-from gandyn.engine.gan import GAN, Run
+from gandyn.engine.gan import GAN
+from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 
@@ -37,7 +38,8 @@ def make_run(G, D, m, d, population):
 
     def real(rng, mm):
         return data[rng.integers(0, len(data), size=mm)].reshape(shape)
-    return Run(gan, optim.adam(), optim.adam(), tg, td, real, s["data"], s["latent"], batch=m)
+    return Trainer(gan, optim.adam(), optim.adam(), tg, td, StreamBatches(real, gan.latent, s["data"], s["latent"]),
+                   batch=m)
 
 
 def main():

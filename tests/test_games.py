@@ -106,7 +106,7 @@ def _fd_jacobian(f, z, eps=1e-5):
 
 
 def _small_mlp_game(g_loss="nonsat", **kw):
-    gan = GAN(MLP((1, 3, 1), ("tanh", "identity")), MLP((1, 4, 1), ("tanh", "identity")), g_loss=g_loss,
+    gan = GAN(MLP((1, 3, 1), ("tanh", "identity")), MLP((1, 4, 1), ("tanh", "identity")), loss=g_loss,
               latent="normal")
     rng = np.random.default_rng(0)
     game = games.mlp_gan_game(gan, rng.normal(1.0, 0.5, (7, 1)), rng.standard_normal((6, 1)), **kw)
@@ -114,14 +114,14 @@ def _small_mlp_game(g_loss="nonsat", **kw):
     return gan, game, z
 
 
-@pytest.mark.parametrize("kw", [{}, {"g_loss": "minimax"}, {"r1": 0.5}, {"r2": 0.5}])
+@pytest.mark.parametrize("kw", [{}, {"loss": "minimax"}, {"r1": 0.5}, {"r2": 0.5}])
 def test_autograd_jacobian_equals_central_differences(kw):
     _, game, z = _small_mlp_game(**kw)
     J = game.jacobian(z)
     np.testing.assert_allclose(J, _fd_jacobian(game.omega, z), atol=1e-7, rtol=1e-6)
 
 
-@pytest.mark.parametrize("kw", [{}, {"g_loss": "minimax"}, {"r1": 0.5}])
+@pytest.mark.parametrize("kw", [{}, {"loss": "minimax"}, {"r1": 0.5}])
 def test_matrix_free_products_equal_dense(kw):
     _, game, z = _small_mlp_game(**kw)
     J = game.jacobian(z)
@@ -170,8 +170,8 @@ def test_bad_input():
     g = games.dirac_gan()
     with pytest.raises(ValueError, match="z must have 2"):
         g.jacobian(np.zeros(3))
-    with pytest.raises(ValueError, match="g_loss"):
-        games.gan_game(None, None, 1, 1, np.zeros((1, 1)), np.zeros((1, 1)), g_loss="wasserstein")
+    with pytest.raises(ValueError, match="unknown loss"):
+        games.gan_game(None, None, 1, 1, np.zeros((1, 1)), np.zeros((1, 1)), loss="wasserstein")
     with pytest.raises(ValueError, match="gamma"):
         games.consensus_game(g, -1.0)
     with pytest.raises(ValueError, match="w_real"):

@@ -23,7 +23,7 @@ def _trainer(gan, opt_g, opt_d, theta_g, theta_d, sample_real, rng_data, rng_lat
 
 def _gan(g_loss="nonsat", dtype=np.float64):
     return GAN(MLP((2, 5, 3), ("relu", "identity"), dtype=dtype),
-               MLP((3, 4, 1), ("leaky_relu", "identity"), dtype=dtype), g_loss=g_loss)
+               MLP((3, 4, 1), ("leaky_relu", "identity"), dtype=dtype), loss=g_loss)
 
 
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["nonsat", "minimax"]))
@@ -57,7 +57,7 @@ def test_dropout_and_smoothing_step_gradients_match_autograd(seed, kind, a):
     the rng passed in, drawn for the D step (real and fake stacked) and the G step."""
     G = MLP((2, 5, 3), ("relu", "identity"))
     D = MLP((3, 4, 1), ("leaky_relu", "identity"))
-    gan = GAN(G, D, g_loss=kind, d_dropout=(0.2, 0.5), label_smooth=a)
+    gan = GAN(G, D, loss=kind, d_dropout=(0.2, 0.5), label_smooth=a)
     rng = np.random.default_rng(seed)
     tg, td = gan.G.init(rng), gan.D.init(rng)
     x, z = rng.normal(size=(6, 3)), gan.sample_z(rng, 5)
@@ -81,7 +81,7 @@ def test_dropout_and_smoothing_step_gradients_match_autograd(seed, kind, a):
     np.testing.assert_allclose(loss, g_loss(tg), rtol=1e-12)
     np.testing.assert_allclose(gg, grad(g_loss)(tg), rtol=1e-6, atol=1e-12)
     # without an rng D is evaluated as is (no masks): the plain gradient
-    plain = GAN(G, D, g_loss=kind)
+    plain = GAN(G, D, loss=kind)
     np.testing.assert_array_equal(gan.g_loss_grad(tg, td, z)[1], plain.g_loss_grad(tg, td, z)[1])
 
 

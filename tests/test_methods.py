@@ -16,7 +16,7 @@ def _setup(seed=0, m=6):
     rng = np.random.default_rng(seed)
     G = MLP((2, 5, 2), ("tanh", "identity"))
     D = MLP((2, 6, 1), ("tanh", "identity"))
-    gan = GAN(G, D, g_loss="nonsat")
+    gan = GAN(G, D, loss="nonsat")
     x = rng.normal(1.0, 0.5, size=(m, 2))
     z = rng.uniform(-1, 1, size=(m, 2))
     return gan, x, z, G.init(rng), D.init(rng)

@@ -38,7 +38,10 @@ def test_gandyn_theory_quick_writes_figures_and_table(tmp_path):
     assert data["summary"]["all_bounds_met"]
     assert data["summary"]["maxima"]["a: |V(D*,G) - (-log4 + 2 JSD)|"] <= 1e-8
     parts = {row["part"] for row in data["rows"]}
-    assert parts == {"a", "b", "c"}
+    assert parts == {"a", "b", "c", "l"}
+    loss_rows = [row for row in data["rows"] if row["part"] == "l"]
+    assert {row["loss"] for row in loss_rows} >= {"nonsat", "ls(a=0, b=1, c=1)", "hinge", "wgan", "kl", "js"}
+    assert all(row["ok"] and row["value"] <= 1e-8 for row in loss_rows)
     assert (tmp_path / "theory_table.csv").read_text().startswith("part,pair,metric,value,bound,ok")
 
 

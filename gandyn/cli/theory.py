@@ -6,7 +6,12 @@
 (b) learned: an MLP discriminator trained on samples until its loss stops
     improving, against D* (sup and RMS error where p_data + p_g > 1% of its max)
     and V(D_learned, G) against C(G);
-(c) maximality: V(D* + eps h, G) <= V(D*, G) for random bounded h.
+(c) maximality: V(D* + eps h, G) <= V(D*, G) for random bounded h;
+(l) losses: for every registered loss (nonsat, minimax, ls, hinge, wgan and the
+    f-GANs), D's value at its optimum against its divergence (JSD, LSGAN's Pearson
+    chi^2, total variation, Wasserstein-1 from the CDFs, KL, reverse KL, Pearson,
+    squared Hellinger), one row per loss and identity with the largest error over a
+    family of pairs (bound 1e-8), and closed forms for shifted normals.
 
 Writes into --out: theory_learned, theory_c_vs_jsd, theory_maximality (PNG and
 PDF) and theory_table.csv / theory_table.json (one row per pair and metric, with
@@ -15,7 +20,8 @@ from __future__ import annotations
 
 from gandyn.cli import positive_int
 
-HELP = "verify D* = p_data/(p_data + p_g) and C(G) = -log 4 + 2 JSD numerically"
+HELP = ("verify D* = p_data/(p_data + p_g) and C(G) = -log 4 + 2 JSD numerically, "
+        "and the optimal D and divergence of every loss")
 
 
 def add_arguments(p):
@@ -44,7 +50,9 @@ def run(args) -> int:
     t_b = time.perf_counter()
     rows_c, points_c = tc.part_c(seed=args.seed, n_h=args.perturbations)
     t_c = time.perf_counter()
-    rows = rows_a + rows_b + rows_c
+    rows_l = tc.part_losses(quick=args.quick)
+    t_l = time.perf_counter()
+    rows = rows_a + rows_b + rows_c + rows_l
 
     paths = []
     paths += plotting.save(figs.learned_figure(curves), out / "theory_learned")
@@ -59,7 +67,7 @@ def run(args) -> int:
             maxima[key] = max(maxima.get(key, -float("inf")), v)
     failed = [r for r in rows if r["ok"] is False]
     summary = {"maxima": maxima, "bounds": tc.BOUNDS, "all_bounds_met": not failed,
-               "seconds": {"a": t_a - t0, "b": t_b - t_a, "c": t_c - t_b}, "seed": args.seed,
+               "seconds": {"a": t_a - t0, "b": t_b - t_a, "c": t_c - t_b, "l": t_l - t_c}, "seed": args.seed,
                "quick": args.quick}
     write_csv(out / "theory_table.csv", rows)
     write_json(out / "theory_table.json", {"summary": summary, "rows": rows})
@@ -67,9 +75,12 @@ def run(args) -> int:
     for r in rows_b:
         print(f"(b) {r['pair']:<24} {r['metric']:<24} {r['value']:.5f}"
               + (f"  (bound {r['bound']:g})" if r["bound"] is not None else "  (no bound)"))
+    for r in rows_l:
+        print(f"(l) {r['metric'][:78]:<78} {r['value']:.2e}  {'ok' if r['ok'] else 'FAIL'}")
     for k, v in maxima.items():
-        print(f"max {k}: {v:.3g}")
+        if not k.startswith("l: "):
+            print(f"max {k}: {v:.3g}")
     print(f"{'all bounds met' if not failed else f'{len(failed)} bound(s) violated'} "
-          f"in {t_c - t0:.0f} s; wrote {out / 'theory_table.csv'}, {out / 'theory_table.json'}, "
+          f"in {t_l - t0:.0f} s; wrote {out / 'theory_table.csv'}, {out / 'theory_table.json'}, "
           + ", ".join(str(p) for p in paths))
     return 0 if not failed else 1

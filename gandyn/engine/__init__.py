@@ -1,7 +1,7 @@
 """The engine: flat parameter vectors, MLPs with hand-written backward passes, GAN
-losses on logits, optimizers on flat vectors and the one trainer of Algorithm 1.
+losses as objects (:class:`~gandyn.engine.losses.Loss`, the registry ``LOSSES``), optimizers on flat vectors and the one trainer of Algorithm 1.
 
-It imports nothing of gandyn above it (only :mod:`gandyn.rng`); the theory, games,
+It imports nothing of gandyn above it (only :mod:`gandyn.rng` and :mod:`gandyn.distributions`); the theory, games,
 metrics and experiments build on it.
 
 >>> from gandyn.engine import MLP
@@ -12,11 +12,12 @@ from gandyn.engine import gan, latents, layout, losses, methods, nn, optim, regi
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS, as_latent
 from gandyn.engine.layout import Layout
+from gandyn.engine.losses import LOSSES, Loss
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP, dropout_masks
 from gandyn.engine.optim import OPTIMIZERS
 from gandyn.engine.registry import Registry
 from gandyn.engine.trainer import FixedBatches, StreamBatches, Trainer
 
-__all__ = ["GAN", "Trainer", "StreamBatches", "FixedBatches", "Layout", "MLP", "ACTIVATIONS", "INITIALIZERS", "LATENTS",
-           "OPTIMIZERS", "Registry", "as_latent", "dropout_masks",
+__all__ = ["GAN", "Trainer", "StreamBatches", "FixedBatches", "Layout", "LOSSES", "Loss", "MLP", "ACTIVATIONS",
+           "INITIALIZERS", "LATENTS", "OPTIMIZERS", "Registry", "as_latent", "dropout_masks",
            "gan", "latents", "layout", "losses", "methods", "nn", "optim", "registry", "trainer"]

@@ -1,9 +1,12 @@
 """A GAN of two MLPs: the discriminator's and the generator's loss and gradient on a minibatch.
 
-The discriminator outputs a logit ``l(x)``, ``D(x) = sigma(l(x))``. Each player
-minimises its own loss (:mod:`gandyn.engine.losses`): D the cross-entropy ``-V(D, G)``,
-G either the minimax loss ``E log(1 - D(G(z)))`` or the non-saturating
-``-E log D(G(z))``. Their gradients are formed here by the hand-written
+The discriminator outputs one number ``o(x)``: a logit ``l(x)`` with
+``D(x) = sigma(l(x))`` for the cross-entropy losses, a critic value for the others.
+Each player minimises its own loss, given by a :class:`~gandyn.engine.losses.Loss`
+(:mod:`gandyn.engine.losses`): D ``mean d_real(o_real) + mean d_fake(o_fake)``
+(for 'nonsat' and 'minimax' the cross-entropy ``-V(D, G)``), G ``mean g_fake(o_fake)``
+(e.g. the minimax loss ``E log(1 - D(G(z)))`` or the non-saturating
+``-E log D(G(z))``). Their gradients are formed here by the hand-written
 backward passes of :mod:`gandyn.engine.nn`; the optimizers of :mod:`gandyn.engine.optim` then
 descend them, so no update is written twice.
 
@@ -51,8 +54,12 @@ class GAN:
     ----------
     G, D : MLP
         ``G.sizes[-1] == D.sizes[0]`` and ``D.sizes[-1] == 1``.
-    g_loss : {'nonsat', 'minimax'}
-        The generator's loss.
+    loss : str or Loss
+        The players' losses: a name of :data:`~gandyn.engine.losses.LOSSES`
+        ('nonsat', 'minimax', 'ls', 'hinge', 'wgan', 'kl', ...) or a
+        :class:`~gandyn.engine.losses.Loss` (``losses.get('ls', a=-1, b=1, c=0)``,
+        ``losses.custom(...)``). A loss whose value or gradient is not finite
+        raises :class:`~gandyn.engine.losses.NonFiniteLossError`.
     latent : str or Distribution
         The latent distribution of each coordinate of ``z``: a name of
         :data:`~gandyn.engine.latents.LATENTS` (``'uniform'``: ``U(-1, 1)``, the
@@ -63,16 +70,17 @@ class GAN:
         (:func:`~gandyn.engine.nn.dropout_masks`); empty = none. Applied in both players'
         steps when a dropout ``rng`` is passed, never when D is only evaluated.
     label_smooth : float
-        One-sided label smoothing of D's loss (:func:`~gandyn.engine.losses.d_loss`).
+        One-sided label smoothing of D's loss (:func:`~gandyn.engine.losses.d_loss`),
+        for a loss named 'nonsat' or 'minimax' (it is their ``smooth`` parameter).
     """
 
     G: MLP
     D: MLP
-    g_loss: str = "nonsat"
+    loss: Any = "nonsat"
     latent: Any = "uniform"
     d_dropout: tuple = ()
     label_smooth: float = 0.0
-    _g_loss_fn: Callable = field(init=False, repr=False, compare=False)
+    _loss: losses.Loss = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.G.sizes[-1] != self.D.sizes[0]:
@@ -82,7 +90,15 @@ class GAN:
         if self.D.activations[-1] != "identity":
             raise ValueError("D's last activation must be 'identity' (it outputs a logit)")
         object.__setattr__(self, "latent", as_latent(self.latent))
-        object.__setattr__(self, "_g_loss_fn", losses.g_loss(self.g_loss))
+        if self.label_smooth:
+            if isinstance(self.loss, losses.Loss) or self.loss not in ("nonsat", "minimax"):
+                raise ValueError(f"label_smooth applies to the losses 'nonsat' and 'minimax' by name, not {self.loss!r}"
+                                 " (give the loss object its own parameters)")
+            if not 0 <= self.label_smooth < 1:
+                raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
+            object.__setattr__(self, "_loss", losses.get(self.loss, smooth=self.label_smooth))
+        else:
+            object.__setattr__(self, "_loss", losses.get(self.loss))
         drop = tuple(float(p) for p in self.d_dropout)
         if drop and len(drop) != self.D.n_layers:
             raise ValueError(f"d_dropout needs one probability per D layer ({self.D.n_layers}), got {len(drop)}")
@@ -91,6 +107,16 @@ class GAN:
         object.__setattr__(self, "d_dropout", drop if any(drop) else ())
         if not 0 <= self.label_smooth < 1:
             raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
+
+    @property
+    def loss_fn(self) -> losses.Loss:
+        """The :class:`~gandyn.engine.losses.Loss` both players' steps use."""
+        return self._loss
+
+    @property
+    def g_loss(self) -> str:
+        """The loss's name (read-only; the constructor argument is ``loss``)."""
+        return self._loss.name
 
     @property
     def z_dim(self) -> int:
@@ -108,7 +134,8 @@ class GAN:
         return dropout_masks(rng, self.d_dropout, self.D.sizes, lead, self.D.dtype)
 
     def d_loss_grad(self, theta_g, theta_d, x_real, z, grad=None, ws: dict | None = None, rng=None):
-        """D's loss ``-V`` on a minibatch and its gradient w.r.t. ``theta_d``.
+        """D's loss (``-V`` for the cross-entropy losses) on a minibatch and its gradient
+        w.r.t. ``theta_d``.
 
         D runs once on real and generated samples stacked along the batch axis,
         so each layer is one GEMM; G writes its samples straight into the lower
@@ -133,7 +160,7 @@ class GAN:
         masks = self._d_masks(rng, X.shape[:-1])
         hs = self.D.forward(theta_d, X, ws=_sub(ws, "D"), masks=masks)
         logits = hs[-1][..., 0]
-        loss, g_real, g_fake = losses.d_loss(logits[..., :m], logits[..., m:], self.label_smooth)
+        loss, g_real, g_fake = self._loss.d_loss(logits[..., :m], logits[..., m:])
         g_out = np.concatenate([g_real, g_fake], axis=-1)[..., None]
         _flush_tiny(g_out)
         grad, _ = self.D.backward(theta_d, hs, g_out, params=True, inputs=False, grad=grad, ws=_sub(ws, "D"),
@@ -158,7 +185,7 @@ class GAN:
         masks = self._d_masks(rng, hs_g[-1].shape[:-1])
         hs_d = self.D.forward(theta_d, hs_g[-1], ws=wd, masks=masks)
         logit = hs_d[-1][..., 0]
-        loss, g_logit = self._g_loss_fn(logit)
+        loss, g_logit = self._loss.g_loss(logit)
         g_logit = g_logit[..., None]
         _flush_tiny(g_logit)
         _, g_x = self.D.backward(theta_d, hs_d, g_logit, params=False, inputs=True, ws=wd, masks=masks)
@@ -166,5 +193,6 @@ class GAN:
         return loss, grad, logit.copy()
 
     def d_prob(self, theta_d, x) -> np.ndarray:
-        """``D(x) = sigma(l(x))``, shape ``x.shape[:-1]``."""
+        """``D(x) = sigma(l(x))``, shape ``x.shape[:-1]`` (a probability for the
+        logit losses; for a critic loss, the sigmoid of the critic value)."""
         return losses.sigmoid(self.D(theta_d, x)[..., 0])

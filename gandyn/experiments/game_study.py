@@ -188,7 +188,7 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
     s = streams(seed)
     G = MLP((1, 8, 1), ("tanh", "identity"))
     D = MLP((1, 16, 1), ("tanh", "identity"))
-    gan = GAN(G, D, g_loss="nonsat", latent="normal")
+    gan = GAN(G, D, loss="nonsat", latent="normal")
     batches = StreamBatches(lambda rng, m: rng.normal(4.0, 0.5, size=(m, 1)), gan.latent, s["data"], s["latent"])
     run = Trainer(gan, optim.adam(2e-3, b1=0.5), optim.adam(2e-3, b1=0.5), G.init(s["g_init"]),
                   D.init(s["d_init"]), batches, batch=256)
@@ -232,7 +232,7 @@ def large_game(hidden: int = 64, batch: int = 64, k: int = 4, maxiter: int = 100
     s = streams(seed)
     G = MLP((1, hidden, hidden, 1), ("tanh", "tanh", "identity"))
     D = MLP((1, hidden, hidden, 1), ("tanh", "tanh", "identity"))
-    gan = GAN(G, D, g_loss="minimax", latent="normal")
+    gan = GAN(G, D, loss="minimax", latent="normal")
     rng = s["eval"]
     game = games.mlp_gan_game(gan, rng.normal(4.0, 0.5, size=(batch, 1)), rng.standard_normal((batch, 1)),
                               name=f"MLP GAN 1-{hidden}-{hidden}-1 x2")
@@ -326,6 +326,53 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
         r = _sqrt_c(f2 * f2 * s ** 4 - c * c)
         errs.append(_match(-lam, [f2 * s * s + r, f2 * s * s - r]))
     add("Dirac-GAN instance noise: eig v' = f''(0) s^2 +- sqrt(f''(0)^2 s^4 - c^2)", "M18 Sec. 3 (instance noise)", errs)
+
+    # --- other losses and penalties on the Dirac-GAN (gandyn's J = -v' of [M18])
+    from gandyn.engine import losses as L
+
+    zero = np.zeros(1)
+    lam = np.linalg.eigvals(games.dirac_gan("wgan").jacobian(z0))
+    add("Dirac-GAN WGAN: eig J(0,0) = +-i f'(0) = +-i, f(t) = t", "M18 Sec. 3.1 (WGAN)", [_match(lam, [1j, -1j])])
+    errs = []
+    made = [L.get(n) for n in L.LOSSES.names()] + [L.get("ls", a=-1, b=1, c=0), L.get("ls", a=-1, b=1, c=1),
+                                                   L.get("nonsat", smooth=0.2)]
+    for loss in made:
+        gd = float(loss.g_fake.df(zero)[0] * loss.d_fake.df(zero)[0])
+        lam = np.linalg.eigvals(games.dirac_gan(loss).jacobian(z0))
+        errs.append(_match(lam, [_sqrt_c(gd), -_sqrt_c(gd)]))
+    add(f"Dirac-GAN, every loss ({len(made)}): eig J(0,0) = +-sqrt(g_fake'(0) d_fake'(0))",
+        "derived (M18 Sec. 2.2 with the loss's d_fake, g_fake)", errs)
+    errs = []
+    for a, b_, c_ in [(0.0, 1.0, 1.0), (-1.0, 1.0, 0.0), (-1.0, 1.0, 1.0), (0.5, 2.0, -1.0)]:
+        J = games.dirac_gan(L.get("ls", a=a, b=b_, c=c_)).jacobian(z0)
+        errs += [abs(J - np.array([[0.0, c_], [a, 0.0]])).max(),
+                 _match(np.linalg.eigvals(J), [_sqrt_c(a * c_), -_sqrt_c(a * c_)])]
+    add("Dirac-GAN LSGAN(a,b,c): J(0,0) = [[0, c], [a, 0]], eig +-sqrt(a c) (0, 0 for Mao's (0,1,1), (-1,1,0))",
+        "derived (M18 Sec. 2.2; Mao et al. 2017, eq. 2)", errs)
+    errs = []
+    for g in (0.3, 1.0, 2.5):
+        for g0 in (0.3, 1.0):
+            game = games.dirac_gan("wgan", gp=g, gp_target=g0)
+            for zz in ([0.0, 0.4], [0.7, -0.2], [-1.0, 1.5]):
+                lam = np.linalg.eigvals(game.jacobian(np.array(zz)))
+                errs.append(_match(-lam, [-g / 2 + _sqrt_c(g * g / 4 - 1), -g / 2 - _sqrt_c(g * g / 4 - 1)]))
+            d = 1e-13
+            jump = game.omega(np.array([0.0, d]))[1] - game.omega(np.array([0.0, -d]))[1]
+            errs.append(abs(jump + 2 * g * g0))
+    add("Dirac-GAN WGAN-GP: one-sided eig v' = -gamma/2 +- sqrt(gamma^2/4 - 1) (psi != 0); "
+        "omega_D jumps by -2 gamma g0 at psi = 0 (no Jacobian at the equilibrium)",
+        "M18 Sec. 3.2 (WGAN-GP; DiracGAN notebook's field)", errs)
+    errs = []
+    for name in ("wgan", "hinge", "js", "ls", "pearson"):
+        loss = L.get(name)
+        gd = float(loss.g_fake.df(zero)[0] * loss.d_fake.df(zero)[0])
+        for kind in ("r1", "r2"):
+            for g in (0.3, 1.0, 2.5):
+                lam = np.linalg.eigvals(games.dirac_gan(loss, **{kind: g}).jacobian(z0))
+                r = _sqrt_c(g * g / 4 + gd)
+                errs.append(_match(-lam, [-g / 2 + r, -g / 2 - r]))
+    add("Dirac-GAN R1/R2, other losses: eig v' = -gamma/2 +- sqrt(gamma^2/4 + g'(0) d'(0)) "
+        "(WGAN: -gamma/2 +- sqrt(gamma^2/4 - 1))", "M18 Sec. 4.1 (penalties), derived for each loss", errs)
 
     b = games.bilinear()
     forms = {

@@ -156,7 +156,7 @@ class Setup:
             raise ValueError(f"mu and b1 must be in [0, 1), got mu={self.mu!r}, b1={self.b1!r}")
         G = MLP((1, self.hidden_g, 1), (self.act_g, "identity"), dtype=self.dtype)
         D = MLP((1, self.hidden_d, 1), (self.act_d, "identity"), dtype=self.dtype)
-        object.__setattr__(self, "gan", GAN(G, D, g_loss=self.loss, latent=self.latent))
+        object.__setattr__(self, "gan", GAN(G, D, loss=self.loss, latent=self.latent))
 
     def make_optimizer(self, lr) -> optim.Optimizer:
         """The optimizer with step size ``lr`` (a number, a ``(P, 1)`` array or a schedule)."""

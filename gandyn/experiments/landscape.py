@@ -99,7 +99,7 @@ def _mnist_run(run: Path, batch: int, data_dir, at) -> LandscapeRun:
     points.sort(key=lambda p: p.iteration)
     points = _select(points, at, str(run))
     gan32 = config.gan()
-    gan = GAN(_float64(gan32.G), _float64(gan32.D), g_loss=config.g_loss, latent=config.latent)
+    gan = GAN(_float64(gan32.G), _float64(gan32.D), loss=config.g_loss, latent=config.latent)
     images, _ = load_mnist("train", data_dir=data_dir, progress=False)
     if batch > config.n_train:
         raise ValueError(f"--batch {batch} exceeds the run's {config.n_train} training images")
@@ -139,7 +139,7 @@ def _gan1d_run(run: Path, batch: int, at) -> LandscapeRun:
     data = _data_of(s.pop("data"))
     s["dtype"] = np.dtype(s["dtype"]).type
     setup = Setup(data=data, **s)
-    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), g_loss=setup.loss, latent=setup.latent)
+    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.loss, latent=setup.latent)
     if isinstance(data, Normal):
         x, wx = games.normal_quadrature(batch, data.loc, data.scale)
     elif isinstance(data, Uniform):

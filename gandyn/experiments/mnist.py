@@ -194,7 +194,7 @@ class MnistConfig:
         h = self.hidden_act
         G = MLP((self.z_dim, *self.g_hidden, PIXELS), (h,) * len(self.g_hidden) + ("sigmoid",), dtype=np.float32)
         D = MLP((PIXELS, *self.d_hidden, 1), (h,) * len(self.d_hidden) + ("identity",), dtype=np.float32)
-        return GAN(G, D, g_loss=self.g_loss, latent=self.latent, d_dropout=self.d_dropout,
+        return GAN(G, D, loss=self.g_loss, latent=self.latent, d_dropout=self.d_dropout,
                    label_smooth=self.label_smooth)
 
     def optimizers(self) -> tuple[optim.Optimizer, optim.Optimizer]:

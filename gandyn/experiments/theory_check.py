@@ -8,6 +8,11 @@
     against D* where ``p_data + p_g`` exceeds 1% of its maximum, and
     ``V(D_learned, G)`` against ``C(G)``.
 (c) maximality: ``V(D* + eps h, G) <= V(D*, G)`` for random bounded h.
+(l) every loss of :data:`gandyn.engine.losses.LOSSES` (and LSGAN with Mao et al.'s
+    Theorem 1 labels): each identity of :func:`gandyn.theory.gan_losses.identities`
+    (D's value at its optimum against its divergence: JSD, LSGAN's Pearson chi^2,
+    TV, W_1, the f-divergences) over :func:`loss_family`, one row per identity with
+    the largest error; and closed forms for shifted normals.
 
 Every function returns plain records (rows of a long table: part, pair, metric,
 value, bound, ok); :mod:`gandyn.plotting.theory` draws them.
@@ -20,12 +25,13 @@ import numpy as np
 from scipy.special import expit
 
 from gandyn import theory as T
+from gandyn.engine import losses as L
 from gandyn.theory.optimal_d import fit_discriminator
 from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.rng import as_rng
 
 __all__ = ["analytic_family", "closed_form_cases", "learned_pairs", "part_a", "part_b", "part_c",
-           "random_bounded_function", "BOUNDS", "row"]
+           "random_bounded_function", "BOUNDS", "row", "loss_family", "part_losses"]
 
 #: The bound each check must meet (see docs/theory.md).
 BOUNDS = {"identity": 1e-8, "closed_form": 1e-8, "sup": 0.03, "rms": 0.01, "value_gap": 0.01,
@@ -211,3 +217,60 @@ def part_c(seed: int = 0, n_h: int = 10, eps=(1e-3, 1e-2, 0.1, 0.5)):
                         worst <= BOUNDS["maximality"], n_h=n_h, eps=list(eps)))
     return rows, points
 
+
+
+def loss_family(quick: bool = False) -> list[tuple[str, object, object]]:
+    """``(name, p_data, p_g)`` for the loss identities: shifted and scaled normals, a
+    mixture, and uniform supports (some divergences are infinite on the last two:
+    both sides must then be infinite)."""
+    fam = [("N(0,1) vs N(1,1)", Normal(0.0, 1.0), Normal(1.0, 1.0))]
+    if quick:
+        return fam
+    return fam + [
+        ("N(0,1) vs N(0.5,1)", Normal(0.0, 1.0), Normal(0.5, 1.0)),
+        ("N(0,1) vs N(2,1)", Normal(0.0, 1.0), Normal(2.0, 1.0)),
+        ("N(0,1) vs N(0,2)", Normal(0.0, 1.0), Normal(0.0, 2.0)),
+        ("N(0,1) vs N(1,1.5)", Normal(0.0, 1.0), Normal(1.0, 1.5)),
+        ("bimodal vs N(0,1.5)", Mixture([Normal(-2.0, 0.5), Normal(2.0, 0.5)], [0.5, 0.5]), Normal(0.0, 1.5)),
+        ("U(0,1) vs N(0.5,0.5)", Uniform(0.0, 1.0), Normal(0.5, 0.5)),
+        ("U(0,1) vs U(-0.5,2)", Uniform(0.0, 1.0), Uniform(-0.5, 2.0)),
+    ]
+
+
+def _loss_list():
+    return [L.get(n) for n in L.LOSSES.names()] + [L.get("ls", a=-1.0, b=1.0, c=0.0)]
+
+
+def part_losses(quick: bool = False) -> list[dict]:
+    """One row per (loss, identity): the largest ``|lhs - rhs|`` over :func:`loss_family`
+    (``lhs`` from the loss's own functions at its optimal D, ``rhs`` the divergence by
+    its own quadrature), bound ``BOUNDS['identity']``; then closed forms for
+    ``N(0,1)`` vs ``N(mu,1)``: ``KL = mu^2/2``, ``chi^2 = e^{mu^2} - 1``,
+    ``H^2 = 2(1 - e^{-mu^2/8})``, ``TV = 2 Phi(mu/2) - 1``, ``W_1 = mu``."""
+    from scipy.stats import norm
+
+    rows = []
+    fam = loss_family(quick)
+    for loss in _loss_list():
+        for ident in T.identities(loss):
+            worst, worst_pair, n_inf, qerr = -1.0, None, 0, 0.0
+            for name, p, q in fam:
+                r = T.check_identity(ident, p, q)
+                n_inf += not r["finite"]
+                qerr = max(qerr, r["quad_error"])
+                if r["error"] > worst:
+                    worst, worst_pair = r["error"], name
+            b = BOUNDS["identity"]
+            rows.append(row("l", f"{len(fam)} pairs", f"{loss.label}: {ident.label}", worst, b, bool(worst <= b),
+                            loss=loss.label, identity=ident.label, worst_pair=worst_pair, infinite_pairs=int(n_inf),
+                            quad_error=qerr, source=ident.source))
+    closed = {"kl": lambda mu: mu * mu / 2, "pearson": lambda mu: np.expm1(mu * mu),
+              "hellinger": lambda mu: 2 * (1 - np.exp(-mu * mu / 8)),
+              "hinge": lambda mu: 2 * (2 * norm.cdf(mu / 2) - 1) - 2, "wgan": lambda mu: mu}
+    for name, form in closed.items():
+        errs = [abs(T.d_value_at_optimum(name, Normal(0.0, 1.0), Normal(mu, 1.0)).value - form(mu))
+                for mu in ((1.0,) if quick else (0.5, 1.0, 2.0))]
+        e = max(errs)
+        rows.append(row("l", "N(0,1) vs N(mu,1)", f"{name}: -min L_D closed form", e, BOUNDS["closed_form"],
+                        bool(e <= BOUNDS["closed_form"]), loss=name, identity="closed form", source="closed form"))
+    return rows

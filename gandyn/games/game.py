@@ -59,6 +59,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
 from scipy.sparse.linalg import LinearOperator
 
+from gandyn.engine import losses
 from gandyn.games.traced import log_sigmoid, mlp_forward
 
 __all__ = [
@@ -321,49 +322,73 @@ def _weights(w, m, name):
 
 
 def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, latent, *,
-             w_real=None, w_latent=None, g_loss: str = "minimax", r1: float = 0.0, r2: float = 0.0,
+             w_real=None, w_latent=None, loss="minimax", r1: float = 0.0, r2: float = 0.0,
+             gp: float = 0.0, gp_target: float = 1.0, gp_nodes: int = 3,
              noise=None, name: str = "GAN", points=None) -> Game:
-    """The GAN game of Goodfellow et al. [5, eq. 1] on finitely many weighted points.
+    """A GAN game on finitely many weighted points, for any loss of
+    :mod:`gandyn.engine.losses`.
 
-    With ``D(x) = sigma(l_psi(x))``,
+    With D's output ``o_psi(x)`` (a logit for the cross-entropy losses) and the
+    loss's elementwise functions (:class:`~gandyn.engine.losses.Loss`),
 
-        V(theta, psi) = sum_i w_i log sigma(l(x_i)) + sum_k u_k log sigma(-l(G_theta(z_k)))
+        f_D = sum_i w_i d_real(o(x_i)) + sum_k u_k d_fake(o(G_theta(z_k))) + R,
+        f_G = sum_k u_k g_fake(o(G_theta(z_k)))
 
     (expectations as weighted sums: minibatch means, or quadrature rules such as
-    :func:`normal_quadrature`). The discriminator's cost is ``f_D = -V + R``; the
-    generator's is ``f_G = V`` ('minimax') or ``-sum_k u_k log sigma(l(G(z_k)))``
-    ('nonsat', [5, Sec. 3]).
+    :func:`normal_quadrature`). For 'minimax' this is the game of Goodfellow et
+    al. [5, eq. 1], ``f_G = V``, ``f_D = -V + R`` with
+
+        V(theta, psi) = sum_i w_i log sigma(l(x_i)) + sum_k u_k log sigma(-l(G_theta(z_k))),
+
+    and 'nonsat' has ``f_G = -sum_k u_k log sigma(l(G(z_k)))`` ([5, Sec. 3]). A
+    zero-sum loss (``loss.zero_sum``: 'minimax', 'wgan', the f-GANs) without
+    penalties gives a :func:`zero_sum` game with ``V = -f_D``.
 
     Regularisers, written once for every GAN game:
 
-    - ``r1 = gamma``: ``R_1 = gamma/2 E_data ||grad_x l_psi(x)||^2`` [3, Sec. 4.1];
-    - ``r2 = gamma``: ``R_2 = gamma/2 E_{p_theta} ||grad_x l_psi(x)||^2`` [3, Sec. 4.1],
+    - ``r1 = gamma``: ``R_1 = gamma/2 E_data ||grad_x o_psi(x)||^2`` [3, Sec. 4.1];
+    - ``r2 = gamma``: ``R_2 = gamma/2 E_{p_theta} ||grad_x o_psi(x)||^2`` [3, Sec. 4.1],
       part of D's cost only (it depends on theta through the samples);
+    - ``gp = lambda``: the WGAN-GP penalty ``lambda/2 E_xhat (||grad_x o(xhat)|| - g0)^2``
+      at ``xhat = eps x + (1 - eps) G(z)`` for every pair of a real and a generated
+      point, ``eps ~ U[0, 1]`` by a ``gp_nodes``-point Gauss-Legendre rule, ``g0 =
+      gp_target`` (Gulrajani et al. 2017, eq. 3 with ``g0 = 1``; the factor 1/2 and
+      ``g0`` as in [3, Sec. 3.2] and its DiracGAN notebook). Not differentiable where
+      ``grad_x o = 0``;
     - ``noise = (eps (q, d), u (q,))``: instance noise, every real and generated
       point ``x`` replaced by ``x + eps_j`` with weight ``w * u_j`` [3, Sec. 3;
       Sonderby et al. 2017]; e.g. ``normal_quadrature(k, 0, sigma)`` in 1-D.
 
-    ``||grad_x l||`` is the same for Mescheder's ``D_psi = -l``, so the penalties
+    ``||grad_x o||`` is the same for Mescheder's ``D_psi = -l``, so the penalties
     are those of [3] in either sign convention.
 
     Parameters
     ----------
     generator : callable ``(theta_G (n_g,), latent (m_f, d_z)) -> (m_f, d)``
     logit : callable ``(psi (n_d,), x (m, d)) -> (m,)``, row-wise (sample ``i``'s
-        logit depends on ``x_i`` only; the penalties rely on it).
+        output depends on ``x_i`` only; the penalties rely on it).
     x_real : array (m_r, d); latent : array (m_f, d_z)
     w_real, w_latent : arrays of weights summing to one (default: uniform)
+    loss : str or Loss
+        A name of :data:`gandyn.engine.losses.LOSSES` or a loss object (its
+        ``traced`` functions are differentiated by autograd).
+
+    Raises
+    ------
+    ValueError
+        For an unknown loss (one line listing the choices), negative penalty
+        weights, or bad shapes or weights.
     """
+    L = losses.get(loss)
     x_real = np.asarray(x_real, dtype=np.float64)
     latent = np.asarray(latent, dtype=np.float64)
     if x_real.ndim != 2 or latent.ndim != 2:
         raise ValueError("x_real and latent must be 2-D arrays (points, features)")
     w_r = _weights(w_real, len(x_real), "w_real")
     w_f = _weights(w_latent, len(latent), "w_latent")
-    if g_loss not in ("minimax", "nonsat"):
-        raise ValueError(f"g_loss must be 'minimax' or 'nonsat', got {g_loss!r}")
-    if r1 < 0 or r2 < 0:
-        raise ValueError(f"penalty weights must be >= 0, got r1={r1}, r2={r2}")
+    if r1 < 0 or r2 < 0 or gp < 0:
+        raise ValueError(f"penalty weights must be >= 0, got r1={r1}, r2={r2}, gp={gp}")
+    x0, wr0, wf0 = x_real, w_r, w_f  # before instance noise: the GP's pairs
     if noise is not None:
         eps, u = noise
         eps = np.asarray(eps, dtype=np.float64)
@@ -380,61 +405,106 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
             xf = anp.reshape(xf[:, None, :] + eps[None], (-1, x_real.shape[1]))
         return xf
 
-    def value(z):
-        theta, psi = z[:n_g], z[n_g:]
-        return (anp.dot(w_r, log_sigmoid(logit(psi, x_real)))
-                + anp.dot(w_f, log_sigmoid(-logit(psi, fake(theta)))))
+    # the registered 'minimax' and 'nonsat' (they have the engine's fast paths), unsmoothed
+    cross_entropy = L._fast_d is not None and not L.params
+
+    if cross_entropy:  # the arithmetic of Goodfellow's V, as before the loss objects
+        def value(z):
+            theta, psi = z[:n_g], z[n_g:]
+            return (anp.dot(w_r, log_sigmoid(logit(psi, x_real)))
+                    + anp.dot(w_f, log_sigmoid(-logit(psi, fake(theta)))))
+
+        def d_cost(z):
+            return -value(z)
+    else:
+        def d_cost(z):
+            theta, psi = z[:n_g], z[n_g:]
+            return (anp.dot(w_r, L.d_real.traced(logit(psi, x_real)))
+                    + anp.dot(w_f, L.d_fake.traced(logit(psi, fake(theta)))))
+
+        def value(z):
+            return -d_cost(z)
+
+    def grads(psi, x):
+        return grad(lambda xx: anp.sum(logit(psi, xx)))(x)  # row i = grad_x o(x_i)
 
     def grad_sq(psi, x, w):
-        gx = grad(lambda xx: anp.sum(logit(psi, xx)))(x)  # row i = grad_x l(x_i)
+        gx = grads(psi, x)
         return anp.dot(w, anp.sum(gx * gx, axis=1))
 
+    if gp:
+        e_nodes, e_w = uniform_quadrature(gp_nodes, 0.0, 1.0)
+        e_nodes = e_nodes[:, 0]
+        w_gp = (wr0[:, None, None] * wf0[None, :, None] * e_w[None, None, :]).reshape(-1)
+
+    def gp_term(z):
+        xf = generator(z[:n_g], latent)  # (m_f, d)
+        xh = (e_nodes[None, None, :, None] * x0[:, None, None, :]
+              + (1.0 - e_nodes)[None, None, :, None] * xf[None, :, None, :])
+        xh = anp.reshape(xh, (-1, x0.shape[1]))
+        gx = grads(z[n_g:], xh)
+        nrm = anp.sqrt(anp.sum(gx * gx, axis=1))
+        return anp.dot(w_gp, (nrm - gp_target) ** 2)
+
     def cost_d(z):
-        c = -value(z)
+        c = d_cost(z)
         if r1:
             c = c + 0.5 * r1 * grad_sq(z[n_g:], x_real, w_r)
         if r2:
             c = c + 0.5 * r2 * grad_sq(z[n_g:], fake(z[:n_g]), w_f)
+        if gp:
+            c = c + 0.5 * gp * gp_term(z)
         return c
 
-    def cost_g(z):
-        if g_loss == "minimax":
-            return value(z)
-        return -anp.dot(w_f, log_sigmoid(logit(z[n_g:], fake(z[:n_g]))))
+    if cross_entropy:
+        def cost_g(z):
+            if L.name == "minimax":
+                return value(z)
+            return -anp.dot(w_f, log_sigmoid(logit(z[n_g:], fake(z[:n_g]))))
+    else:
+        def cost_g(z):
+            return anp.dot(w_f, L.g_fake.traced(logit(z[n_g:], fake(z[:n_g]))))
 
-    tags = [g_loss] + [f"R1={r1:g}"] * bool(r1) + [f"R2={r2:g}"] * bool(r2) + ["noise"] * (noise is not None)
+    tags = ([L.label] + [f"R1={r1:g}"] * bool(r1) + [f"R2={r2:g}"] * bool(r2)
+            + [f"GP={gp:g}, g0={gp_target:g}"] * bool(gp) + ["noise"] * (noise is not None))
     full = f"{name} ({', '.join(tags)})"
-    if g_loss == "minimax" and not r1 and not r2:
+    if L.zero_sum and not r1 and not r2 and not gp:
         return zero_sum(value, n_g, n_d, full, points)
     return Game(cost_g, cost_d, n_g, n_d, full, None, dict(points or {}))
 
 
-def dirac_gan(g_loss: str = "minimax", r1: float = 0.0, r2: float = 0.0, noise_std: float = 0.0,
-              noise_nodes: int = 20) -> Game:
-    """The Dirac-GAN [3, Sec. 2.2, Definition 2.1].
+def dirac_gan(loss="minimax", r1: float = 0.0, r2: float = 0.0, noise_std: float = 0.0,
+              noise_nodes: int = 20, gp: float = 0.0, gp_target: float = 1.0) -> Game:
+    """The Dirac-GAN [3, Sec. 2.2, Definition 2.1], for any loss.
 
     Data ``delta_0``, generator ``p_theta = delta_theta``, discriminator
     ``D_psi(x) = psi x`` in the convention of [3], whose ``D`` is large on
     *generated* points: ``L(theta, psi) = f(psi theta) + f(0)`` with
-    ``f(t) = -log(1 + e^{-t})``. In gandyn's (Goodfellow's) convention the logit
-    that says "real" is ``l_psi(x) = -psi x``, which gives ``V = L`` exactly, so
-    ``z = (theta, psi)`` is the same point in both papers.
+    ``f(t) = -log(1 + e^{-t})``. In gandyn's (Goodfellow's) convention the output
+    that says "real" is ``o_psi(x) = -psi x``, which gives ``V = L`` exactly, so
+    ``z = (theta, psi)`` is the same point in both papers. For WGAN ([3]'s
+    ``f(t) = t``) ``V = psi theta``.
 
-    ``J(0, 0) = [[0, c], [-c, 0]]``, ``c = f'(0) = 1/2``: eigenvalues ``+-i c``,
-    both own Hessians 0, ``det J = c^2`` [3, Lemma 2.2, sign converted].
+    For the cross-entropy loss ``J(0, 0) = [[0, c], [-c, 0]]``, ``c = f'(0) = 1/2``:
+    eigenvalues ``+-i c``, both own Hessians 0, ``det J = c^2`` [3, Lemma 2.2,
+    sign converted]. For any loss, ``f_D = d_real(0) + d_fake(-psi theta)`` and
+    ``f_G = g_fake(-psi theta)`` give ``J(0, 0) = [[0, -g_fake'(0)], [-d_fake'(0), 0]]``,
+    eigenvalues ``+-sqrt(g_fake'(0) d_fake'(0))`` (WGAN: ``+-i``, [3, Sec. 3.1]).
     ``noise_std > 0`` adds Gaussian instance noise, integrated by a
-    ``noise_nodes``-point Gauss-Hermite rule (exact for the Jacobian at 0).
+    ``noise_nodes``-point Gauss-Hermite rule (exact for the Jacobian at 0);
+    ``gp``, ``gp_target``: the WGAN-GP penalty of :func:`gan_game` (there
+    ``||grad_x o|| = |psi|``, so it is ``gp/2 (|psi| - gp_target)^2``, [3, Sec. 3.2]).
     """
     noise = normal_quadrature(noise_nodes, 0.0, noise_std) if noise_std > 0 else None
     if noise_std < 0:
         raise ValueError(f"noise_std must be >= 0, got {noise_std}")
     return gan_game(lambda th, lat: anp.reshape(th, (1, 1)) + 0.0 * lat,
                     lambda psi, x: -psi[0] * x[:, 0], 1, 1, np.zeros((1, 1)), np.zeros((1, 1)),
-                    g_loss=g_loss, r1=r1, r2=r2, noise=noise, name="Dirac-GAN",
-                    points={"equilibrium": np.zeros(2)})
+                    loss=loss, r1=r1, r2=r2, gp=gp, gp_target=gp_target, gp_nodes=1, noise=noise,
+                    name="Dirac-GAN", points={"equilibrium": np.zeros(2)})
 
 
-def gaussian_gan(mean: float = 1.0, std: float = 0.5, nodes: int = 32, g_loss: str = "minimax",
+def gaussian_gan(mean: float = 1.0, std: float = 0.5, nodes: int = 32, loss="minimax",
                  **regularisers) -> Game:
     """A 1-D Gaussian GAN with an affine generator and a quadratic discriminator.
 
@@ -457,7 +527,7 @@ def gaussian_gan(mean: float = 1.0, std: float = 0.5, nodes: int = 32, g_loss: s
     x, w = normal_quadrature(nodes, mean, std)
     t, _ = normal_quadrature(nodes)
     return gan_game(lambda th, lat: th[0] + th[1] * lat, lambda psi, xx: psi[0] + psi[1] * xx[:, 0]
-                    + psi[2] * xx[:, 0] ** 2, 2, 3, x, t, w_real=w, w_latent=w, g_loss=g_loss,
+                    + psi[2] * xx[:, 0] ** 2, 2, 3, x, t, w_real=w, w_latent=w, loss=loss,
                     name=f"Gaussian GAN N({mean:g}, {std:g}^2)", points={
                         "equilibrium": np.array([mean, std, 0.0, 0.0, 0.0])}, **regularisers)
 
@@ -478,11 +548,12 @@ def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) 
 
     ``z = concat(theta_G, theta_D)`` in the engine's own flat layouts, so a
     trained ``(run.theta_g, run.theta_d)`` is a point of this game. The costs use
-    the traced forwards of :mod:`gandyn.games.traced` and the GAN's generator loss;
-    ``options`` are those of :func:`gan_game` (``r1``, ``r2``, ``noise``).
+    the traced forwards of :mod:`gandyn.games.traced` and the GAN's loss (any
+    registered or custom loss; ``loss=`` in ``options`` overrides it);
+    ``options`` are those of :func:`gan_game` (``r1``, ``r2``, ``gp``, ``noise``).
     """
     G, D = gan.G, gan.D
     return gan_game(lambda th, lat: mlp_forward(G, th, lat), lambda psi, x: mlp_forward(D, psi, x)[:, 0],
                     G.n_params, D.n_params, x_real, latent, w_real=w_real, w_latent=w_latent,
-                    g_loss=options.pop("g_loss", gan.g_loss), name=options.pop("name", "MLP GAN"),
+                    loss=options.pop("loss", gan.loss_fn), name=options.pop("name", "MLP GAN"),
                     **options)

@@ -1,21 +1,25 @@
 """The theory of Goodfellow et al. 2014, Section 4: distributions (re-exported from
 :mod:`gandyn.distributions`), the density of a
 generator, the optimal discriminator, V(D, G), C(G), KL and JSD (quadrature, Monte
-Carlo, grid), and fitting a discriminator to a fixed generator.
+Carlo, grid), and fitting a discriminator to a fixed generator; and, for every loss
+of :mod:`gandyn.engine.losses`, its optimal discriminator and divergence
+(:mod:`gandyn.theory.gan_losses`: LSGAN, hinge, WGAN, f-GANs).
 
 Public names are re-exported here, so ``gandyn.theory.jsd`` is the name to use.
 The hypothesis strategies for property tests of this math are in :mod:`gandyn.testing`.
 """
 from gandyn import distributions
-from gandyn.theory import density, divergences, optimal_d
+from gandyn.theory import density, divergences, gan_losses, optimal_d
 from gandyn.theory.density import *  # noqa: F401,F403
 from gandyn.theory.density import __all__ as _density_all
 from gandyn.distributions import *  # noqa: F401,F403
 from gandyn.distributions import __all__ as _distributions_all
 from gandyn.theory.divergences import *  # noqa: F401,F403
 from gandyn.theory.divergences import __all__ as _divergences_all
+from gandyn.theory.gan_losses import *  # noqa: F401,F403
+from gandyn.theory.gan_losses import __all__ as _gan_losses_all
 from gandyn.theory.optimal_d import *  # noqa: F401,F403
 from gandyn.theory.optimal_d import __all__ as _optimal_d_all
 
-__all__ = [*_distributions_all, *_density_all, *_divergences_all, *_optimal_d_all,
-           "density", "distributions", "divergences", "optimal_d"]
+__all__ = [*_distributions_all, *_density_all, *_divergences_all, *_gan_losses_all, *_optimal_d_all,
+           "density", "distributions", "divergences", "gan_losses", "optimal_d"]
