@@ -620,7 +620,8 @@ class MLP:
         for l in range(self.n_layers - 1, -1, -1):
             act = self._acts[l]
             h, rh, h_prev, rh_prev = hs[l + 1], rs[l + 1], hs[l], rs[l]
-            g = act.backward(gh, h, _own(ws, ("r_g", l), np.broadcast_shapes(gh.shape, h.shape), dt))
+            g = None if gh is None else act.backward(gh, h, _own(ws, ("r_g", l), np.broadcast_shapes(gh.shape, h.shape),
+                                                                  dt))
             rg = None
             if rgh is not None:
                 hk = _tail(h, rgh.shape[-2])
@@ -651,11 +652,14 @@ class MLP:
             if l == 0 and not inputs:
                 break
             Wt = _swap(wv[2 * l])
-            gh_new = _mm(g, Wt, _own(ws, ("r_gh", l), _matmul_shape(g, Wt), dt))
+            # dL/dh_{l-1} itself is needed below only with input gradients, a parameter
+            # direction, or a non-zero tangent of a lower layer
+            need = inputs or dv is not None or any(r is not None for r in rs[:l + 1])
+            gh_new = _mm(g, Wt, _own(ws, ("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
             rgh_new = None
             if rg is not None:
                 rgh_new = _mm(rg, Wt, _own(ws, ("r_rgh", l), _matmul_shape(rg, Wt), dt))
-            if dv is not None:
+            if dv is not None and g is not None:
                 Vt = _swap(dv[2 * l])
                 rgh_new = _acc(rgh_new, _mm(g, Vt, _own(ws, ("r_gv", l), _matmul_shape(g, Vt), dt)))
             gh, rgh = gh_new, rgh_new
