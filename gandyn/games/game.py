@@ -45,9 +45,9 @@ References
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from math import pi, sqrt
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
@@ -56,6 +56,8 @@ from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
 from scipy.sparse.linalg import LinearOperator
 
+from gandyn.engine import second_order
+from gandyn.engine.nn import MLP
 from gandyn.games.traced import log_sigmoid, mlp_forward
 
 __all__ = [
@@ -470,6 +472,50 @@ def gaussian_gan_jacobian(mean: float, std: float) -> np.ndarray:
 
 
 
+@dataclass(frozen=True)
+class _EngineGame(Game):
+    """A :class:`Game` of two engine MLPs whose matrix-free products are hand-written:
+    ``jvp``, ``vjp`` (hence ``operator``) and ``block_operator`` run the R-passes of
+    :mod:`gandyn.engine.second_order` (Pearlmutter 1994) in float64 instead of autograd;
+    everything else (``omega``, dense ``jacobian``, ``*_traced``) is the autograd game's."""
+
+    engine: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _args(self, z, v):
+        e = self.engine
+        tg, td = self.split(_flat(z, self.n))
+        vg, vd = self.split(_flat(v, self.n))
+        return (e["gan"], tg, td, e["x_real"], e["latent"], vg, vd), dict(
+            w_real=e["w_real"], w_fake=e["w_fake"], losses=e["losses"], ws=e["ws"])
+
+    def jvp(self, z, v) -> np.ndarray:
+        """``J v`` by hand (:func:`gandyn.engine.second_order.game_jvp`), exact to rounding."""
+        args, kw = self._args(z, v)
+        return np.concatenate(second_order.game_jvp(*args, **kw))
+
+    def vjp(self, z, u) -> np.ndarray:
+        """``J^T u`` by hand (:func:`gandyn.engine.second_order.game_vjp`), exact to rounding."""
+        args, kw = self._args(z, u)
+        return np.concatenate(second_order.game_vjp(*args, **kw))
+
+    def block_operator(self, z, player: str) -> LinearOperator:
+        """A player's own Hessian, matrix-free and symmetric, by one R-pass per product."""
+        if player not in ("g", "d"):
+            raise ValueError(f"player must be 'g' or 'd', got {player!r}")
+        z = _flat(z, self.n).copy()
+        k = self.n_g if player == "g" else self.n_d
+
+        def mv(v):
+            full = np.zeros(self.n)
+            (full[: self.n_g] if player == "g" else full[self.n_g:])[...] = np.ravel(v)
+            args, kw = self._args(z, full)
+            args = args[:5] + ((args[5], None) if player == "g" else (None, args[6]))
+            jg, jd = second_order.game_jvp(*args, rows=player, **kw)
+            return jg if player == "g" else jd
+
+        return LinearOperator((k, k), matvec=mv, rmatvec=mv, dtype=np.float64)
+
+
 def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) -> Game:
     """Any MLP GAN of the engine (:class:`gandyn.engine.gan.GAN`) as a game.
 
@@ -477,9 +523,30 @@ def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) 
     trained ``(run.theta_g, run.theta_d)`` is a point of this game. The costs use
     the traced forwards of :mod:`gandyn.games.traced` and the GAN's generator loss;
     ``options`` are those of :func:`gan_game` (``r1``, ``r2``, ``noise``).
+
+    Without regularisers and noise, the matrix-free products ``jvp``, ``vjp``,
+    ``operator`` and ``block_operator`` are the hand-written R-passes of
+    :mod:`gandyn.engine.second_order` on float64 copies of the networks (exact, and
+    much faster than autograd); with them, autograd's.
     """
     G, D = gan.G, gan.D
-    return gan_game(lambda th, lat: mlp_forward(G, th, lat), lambda psi, x: mlp_forward(D, psi, x)[:, 0],
+    g_loss = options.pop("g_loss", gan.g_loss)
+    game = gan_game(lambda th, lat: mlp_forward(G, th, lat), lambda psi, x: mlp_forward(D, psi, x)[:, 0],
                     G.n_params, D.n_params, x_real, latent, w_real=w_real, w_latent=w_latent,
-                    g_loss=options.pop("g_loss", gan.g_loss), name=options.pop("name", "MLP GAN"),
-                    **options)
+                    g_loss=g_loss, name=options.pop("name", "MLP GAN"), **options)
+    if options.get("r1") or options.get("r2") or options.get("noise") is not None:
+        return game
+    x_real = np.asarray(x_real, dtype=np.float64)
+    latent = np.asarray(latent, dtype=np.float64)
+    pair = _Networks(MLP(G.sizes, G.activations, np.float64, G.slope), MLP(D.sizes, D.activations, np.float64, D.slope),
+                     g_loss)
+    engine = dict(gan=pair, x_real=x_real, latent=latent, w_real=_weights(w_real, len(x_real), "w_real"),
+                  w_fake=_weights(w_latent, len(latent), "w_latent"), losses=second_order.gan_losses(g_loss),
+                  ws={})
+    return _EngineGame(**{f.name: getattr(game, f.name) for f in fields(Game)}, engine=engine)
+
+
+class _Networks(NamedTuple):
+    G: MLP
+    D: MLP
+    g_loss: str
