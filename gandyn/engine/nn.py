@@ -563,6 +563,20 @@ class MLP:
             rs.append(r)
         return rs
 
+    def _uses_g(self, rs, top, direction, inputs) -> bool:
+        """Whether a layer ``j <= top`` of an R-backward pass uses the plain backward
+        quantity ``g_j`` (else ``dL/dh_top`` need not be formed): for its curvature term
+        (a tangent ``R{h_{j+1}}`` and ``act_j'' != 0``), for ``R{h_j}^T g_j``, for ``g_j V_j^T``
+        (a parameter direction, below the first layer or with input gradients), or for ``dL/dx``."""
+        if inputs:
+            return True
+        for j in range(top + 1):
+            if rs[j] is not None or (rs[j + 1] is not None and self.activations[j] in _CURV):
+                return True
+            if direction and j > 0:
+                return True
+        return False
+
     def backward_r(self, theta: np.ndarray, hs: list[np.ndarray], rs: list, v: np.ndarray | None,
                    g_out: np.ndarray, r_out: np.ndarray | None, *, params: bool = True, inputs: bool = False,
                    r_grad: np.ndarray | None = None, ws: dict | None = None):
@@ -652,9 +666,7 @@ class MLP:
             if l == 0 and not inputs:
                 break
             Wt = _swap(wv[2 * l])
-            # dL/dh_{l-1} itself is needed below only with input gradients, a parameter
-            # direction, or a non-zero tangent of a lower layer
-            need = inputs or dv is not None or any(r is not None for r in rs[:l + 1])
+            need = self._uses_g(rs, l - 1, dv is not None, inputs)
             gh_new = _mm(g, Wt, _own(ws, ("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
             rgh_new = None
             if rg is not None:
