@@ -16,6 +16,8 @@ on their values) and 128 noise rows ``z ~ U(-1, 1)``, at the initial parameters.
    - jax: ``jax.jit`` of ``jax.jvp`` of the two players' ``jax.grad`` (forward over reverse),
      compiled before timing.
    All three are checked to agree (relative difference printed).
+   ``J^T u`` (float64; ``--no-vjp`` skips it): gandyn's :func:`gandyn.engine.second_order.game_vjp`
+   (two R-passes) vs PyTorch reverse over reverse (``grad <omega, u>``) vs ``jax.vjp`` (jit).
 2. One training iteration with R1 (gamma = 10, Mescheder et al. 2018, eq. 9) in float32:
    D step on ``L_D + gamma/2 mean ||grad_x l(x_real)||^2``, then the G step, Adam for both
    (the talk's TF Adam).
@@ -60,7 +62,7 @@ import numpy as np  # noqa: E402
 from gandyn.engine import losses as L  # noqa: E402
 from gandyn.engine.gan import _flush_tiny  # noqa: E402
 from gandyn.engine.nn import MLP, _buffer  # noqa: E402
-from gandyn.engine.second_order import game_jvp, penalty_grad  # noqa: E402
+from gandyn.engine.second_order import game_jvp, game_vjp, penalty_grad  # noqa: E402
 from gandyn.experiments.mnist import MnistConfig  # noqa: E402
 
 MB = 128
@@ -162,11 +164,8 @@ def torch_jvp(dtype, mode):
     return run
 
 
-def jax_jvp(dtype):
-    import jax
-    if dtype == np.float64:
-        jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
+def _jax_omega(jax, dtype):
+    """The game form ``omega = (grad_G L_G, grad_D L_D)`` in JAX, and the setup's arrays."""
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
     def unflat(net, th):
@@ -193,7 +192,15 @@ def jax_jvp(dtype):
 
     def omega(a, b, x, z):
         return jax.grad(lg, 0)(a, b, x, z), jax.grad(ld, 1)(a, b, x, z)
+    return omega, (tg, td, x, z, vg, vd)
 
+
+def jax_jvp(dtype):
+    import jax
+    if dtype == np.float64:
+        jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    omega, (tg, td, x, z, vg, vd) = _jax_omega(jax, dtype)
     f = jax.jit(lambda a, b, x, z, va, vb: jax.jvp(lambda p, q: omega(p, q, x, z), (a, b), (va, vb))[1])
     args = [jnp.asarray(t) for t in (tg, td, x, z, vg, vd)]
     jax.block_until_ready(f(*args))
@@ -201,6 +208,53 @@ def jax_jvp(dtype):
     def run():
         jg, jd = jax.block_until_ready(f(*args))
         return np.concatenate([np.asarray(jg), np.asarray(jd)])
+    return run
+
+
+def gandyn_vjp(dtype):
+    cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
+
+    class _Gan:
+        pass
+    gan = _Gan()
+    gan.G, gan.D, gan.g_loss = G, D, cfg.g_loss
+    ws = {}
+    return lambda: np.concatenate(game_vjp(gan, tg, td, x, z, vg, vd, ws=ws))
+
+
+def torch_vjp(dtype):
+    """Reverse over reverse: ``J^T u = grad_theta <omega(theta), u>``, omega with create_graph."""
+    import torch
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
+    _, _, _, losses = _torch_nets(torch, G, D, dtype)
+    tg_t, td_t, x_t, z_t, vg_t, vd_t = map(torch.from_numpy, (tg, td, x, z, vg, vd))
+
+    def run():
+        a = tg_t.detach().requires_grad_(True)
+        b = td_t.detach().requires_grad_(True)
+        lg, ld = losses(a, b, x_t, z_t)
+        (gg,) = torch.autograd.grad(lg, a, create_graph=True)
+        (gd,) = torch.autograd.grad(ld, b, create_graph=True)
+        ja, jb = torch.autograd.grad(torch.dot(gg, vg_t) + torch.dot(gd, vd_t), (a, b))
+        return np.concatenate([ja.numpy(), jb.numpy()])
+    return run
+
+
+def jax_vjp(dtype):
+    import jax
+    if dtype == np.float64:
+        jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    omega, (tg, td, x, z, vg, vd) = _jax_omega(jax, dtype)
+    f = jax.jit(lambda a, b, x, z, ua, ub: jax.vjp(lambda p, q: omega(p, q, x, z), a, b)[1]((ua, ub)))
+    args = [jnp.asarray(t) for t in (tg, td, x, z, vg, vd)]
+    jax.block_until_ready(f(*args))
+
+    def run():
+        ja, jb = jax.block_until_ready(f(*args))
+        return np.concatenate([np.asarray(ja), np.asarray(jb)])
     return run
 
 
@@ -288,19 +342,27 @@ def torch_r1_step(gamma=GAMMA, seed=0):
 # --- timing
 
 
-def interleaved(fns: dict, rounds: int, block: int, warmup: int) -> dict:
-    """Median seconds per call of each function, run round robin in blocks."""
+def interleaved(fns: dict, rounds: int, block: int, warmup: int) -> tuple[dict, dict]:
+    """Seconds per call of each function in each round (wall clock and this process's CPU
+    time), run round robin in blocks."""
     for f in fns.values():
         for _ in range(warmup):
             f()
-    times = {k: [] for k in fns}
+    wall, cpu = {k: [] for k in fns}, {k: [] for k in fns}
     for _ in range(rounds):
         for k, f in fns.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             for _ in range(block):
                 f()
-            times[k].append((time.perf_counter() - t) / block)
-    return times
+            wall[k].append((time.perf_counter() - t) / block)
+            cpu[k].append((time.process_time() - c) / block)
+    return wall, cpu
+
+
+def report(wall, cpu, digits=1):
+    for k, v in wall.items():
+        print(f"  {k:13s} median {1e3 * statistics.median(v):8.2f} ms wall, {1e3 * statistics.median(cpu[k]):8.2f} ms "
+              f"CPU  (wall per round: {', '.join(f'{1e3 * s:.{digits}f}' for s in v)})")
 
 
 def ratio(times, num, den):
@@ -314,6 +376,7 @@ def main(argv=None):
     ap.add_argument("--step-block", type=int, default=50, help="training iterations per timed block")
     ap.add_argument("--jvp-dtype", choices=("float64", "float32"), default="float64",
                     help="whose J v ratios go on the last line")
+    ap.add_argument("--no-vjp", action="store_true", help="skip the J^T u timings")
     args = ap.parse_args(argv)
     print(f"numpy {np.__version__}; 1 thread (OPENBLAS/OMP/MKL_NUM_THREADS=1, torch.set_num_threads(1), "
           f"XLA_FLAGS={os.environ['XLA_FLAGS']!r}); {args.rounds} rounds")
@@ -333,27 +396,42 @@ def main(argv=None):
             if k != "gandyn":
                 d = np.max(np.abs(f() - ref)) / np.max(np.abs(ref))
                 print(f"  J v {name}: {k} agrees with gandyn to {d:.1e} (max relative)")
-        t = interleaved(fns, args.rounds, args.block, warmup=2)
+        t, c = interleaved(fns, args.rounds, args.block, warmup=2)
         print(f"J v of the MNIST GAN game, {name} (214,673 parameters, batch 128 + 128):")
-        for k, v in t.items():
-            print(f"  {k:13s} median {1e3 * statistics.median(v):8.2f} ms  "
-                  f"(rounds: {', '.join(f'{1e3 * s:.1f}' for s in v)})")
+        report(t, c)
         torch_keys = [k for k in t if k.startswith("torch")]
         best = min(torch_keys, key=lambda k: statistics.median(t[k])) if torch_keys else None
         r_t = ratio(t, best, "gandyn") if best else float("nan")
         r_j = ratio(t, "jax", "gandyn") if "jax" in t else float("nan")
-        print(f"  {name}: torch ({best})/gandyn = {r_t:.2f}x, jax/gandyn = {r_j:.2f}x")
+        print(f"  {name}: torch ({best})/gandyn = {r_t:.2f}x, jax/gandyn = {r_j:.2f}x (wall); CPU time: "
+              f"torch/gandyn = {ratio(c, best, 'gandyn') if best else float('nan'):.2f}x, jax/gandyn = "
+              f"{ratio(c, 'jax', 'gandyn') if 'jax' in c else float('nan'):.2f}x")
         last[name] = (r_t, r_j)
+    if not args.no_vjp:
+        fns = {"gandyn": gandyn_vjp(np.float64)}
+        for key, make in (("torch", lambda: torch_vjp(np.float64)), ("jax", lambda: jax_vjp(np.float64))):
+            try:
+                fns[key] = make()
+            except ImportError as e:
+                print(f"skipping {key}: {e}", file=sys.stderr)
+        ref = fns["gandyn"]()
+        for k, f in fns.items():
+            if k != "gandyn":
+                print(f"  J^T u float64: {k} agrees with gandyn to {np.max(np.abs(f() - ref)) / np.max(np.abs(ref)):.1e}")
+        t, c = interleaved(fns, args.rounds, args.block, warmup=2)
+        print("J^T u of the MNIST GAN game, float64 (gandyn: two R-passes; torch: reverse over reverse; jax: vjp):")
+        report(t, c)
+        print("  " + ", ".join(f"{k}/gandyn = {ratio(t, k, 'gandyn'):.2f}x" for k in t if k != "gandyn") + " (wall)")
     fns = {"plain": gandyn_step(0.0), "r1": gandyn_step(GAMMA)}
     try:
         fns["torch-r1"] = torch_r1_step()
     except ImportError as e:
         print(f"skipping torch-r1: {e}", file=sys.stderr)
-    t = interleaved(fns, args.rounds, args.step_block, warmup=20)
+    t, c = interleaved(fns, args.rounds, args.step_block, warmup=20)
     print(f"training iteration (D step + G step, Adam, float32, batch 128), R1 gamma = {GAMMA:g}:")
-    for k, v in t.items():
-        print(f"  {k:13s} median {1e3 * statistics.median(v):8.2f} ms  "
-              f"(rounds: {', '.join(f'{1e3 * s:.2f}' for s in v)})")
+    report(t, c, 2)
+    print(f"  CPU time: r1/plain = {ratio(c, 'r1', 'plain'):.2f}, torch-r1/r1 = "
+          f"{ratio(c, 'torch-r1', 'r1') if 'torch-r1' in c else float('nan'):.2f}")
     r_step = ratio(t, "r1", "plain")
     r_r1 = ratio(t, "torch-r1", "r1") if "torch-r1" in t else float("nan")
     r_t, r_j = last[args.jvp_dtype]
