@@ -133,6 +133,22 @@ def test_zero_direction_and_workspace():
     _close(first, net.hvp(theta, x, v, loss=SOFTPLUS)[0], 1e-15)
 
 
+def test_tangent_of_the_input_gradient_alone():
+    rng = np.random.default_rng(14)
+    net = _net("tanh")
+    theta, x = _point(net, rng)
+    v = rng.standard_normal(theta.shape)
+    hs = net.forward(theta, x)
+    rs = net.tangent(theta, hs, v)
+    g_out = SOFTPLUS.df(hs[-1])
+    r_out = SOFTPLUS.d2f(hs[-1]) * rs[-1]
+    _, gx, rgx = net.backward_r(theta, hs, rs, v, g_out, r_out, params=False, inputs=True)
+    _, gx2, rgx2 = net.backward_r(theta, hs, rs, v, g_out, r_out, params=False, inputs=True, input_grad=False)
+    assert gx2 is None
+    _close(rgx2, rgx, 1e-15)
+    _close(gx, net.backward(theta, hs, g_out, params=False, inputs=True)[1], 1e-14)
+
+
 def test_float32_follows_float64():
     rng = np.random.default_rng(6)
     n64, n32 = _net("tanh"), _net("tanh", np.float32)

@@ -563,23 +563,21 @@ class MLP:
             rs.append(r)
         return rs
 
-    def _uses_g(self, rs, top, direction, inputs) -> bool:
+    def _uses_g(self, rs, top, direction, inputs, input_grad) -> bool:
         """Whether a layer ``j <= top`` of an R-backward pass uses the plain backward
         quantity ``g_j`` (else ``dL/dh_top`` need not be formed): for its curvature term
         (a tangent ``R{h_{j+1}}`` and ``act_j'' != 0``), for ``R{h_j}^T g_j``, for ``g_j V_j^T``
         (a parameter direction, below the first layer or with input gradients), or for ``dL/dx``."""
-        if inputs:
-            return True
         for j in range(top + 1):
             if rs[j] is not None or (rs[j + 1] is not None and self.activations[j] in _CURV):
                 return True
-            if direction and j > 0:
+            if direction and (j > 0 or inputs):
                 return True
-        return False
+        return inputs and input_grad
 
     def backward_r(self, theta: np.ndarray, hs: list[np.ndarray], rs: list, v: np.ndarray | None,
                    g_out: np.ndarray, r_out: np.ndarray | None, *, params: bool = True, inputs: bool = False,
-                   r_grad: np.ndarray | None = None, ws: dict | None = None):
+                   input_grad: bool = True, r_grad: np.ndarray | None = None, ws: dict | None = None):
         """The R-operator of the backward pass: ``R{dL/dtheta}`` and ``R{dL/dx}``
         (Pearlmutter 1994, Sec. 4, the "R{backward pass}").
 
@@ -612,6 +610,8 @@ class MLP:
             ``R{dL/dh_L}``; None when zero; fewer rows = the last rows.
         params, inputs : bool
             Form ``R{dL/dtheta}``; form ``dL/dx`` and ``R{dL/dx}``.
+        input_grad : bool
+            With ``inputs``, also form ``dL/dx`` itself (False: only its tangent, one GEMM less).
         r_grad : array like ``theta``, optional
             Buffer for ``R{dL/dtheta}``.
         ws : dict, optional
@@ -620,7 +620,7 @@ class MLP:
         Returns
         -------
         r_grad : array like ``theta`` or None (``params`` false)
-        g_x : array like the input, or None (``inputs`` false)
+        g_x : array like the input, or None (``inputs`` or ``input_grad`` false)
         r_g_x : the tangent of ``g_x`` (None when zero, fewer rows = last rows), or None
         """
         dt = self.dtype
@@ -666,7 +666,7 @@ class MLP:
             if l == 0 and not inputs:
                 break
             Wt = _swap(wv[2 * l])
-            need = self._uses_g(rs, l - 1, dv is not None, inputs)
+            need = input_grad if l == 0 else self._uses_g(rs, l - 1, dv is not None, inputs, input_grad)
             gh_new = _mm(g, Wt, _own(ws, ("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
             rgh_new = None
             if rg is not None:
@@ -677,7 +677,7 @@ class MLP:
             gh, rgh = gh_new, rgh_new
         if not inputs:
             return (r_grad if params else None), None, None
-        return (r_grad if params else None), gh, rgh
+        return (r_grad if params else None), (gh if input_grad else None), rgh
 
     def hvp(self, theta: np.ndarray, x: np.ndarray, v: np.ndarray | None = None, *, loss,
             dx: np.ndarray | None = None, inputs: bool = False, ws: dict | None = None):

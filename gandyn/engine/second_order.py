@@ -25,7 +25,8 @@ convention of :mod:`gandyn.games.game`).
 - :func:`game_vjp`: ``J^T u``. Each block of ``J^T`` is a mixed second derivative of one
   scalar cost, so by the symmetry of second derivatives
   ``J^T u = (H_GG L_G u_G + d/dD grad_G L_D [u_D], d/dG grad_D L_G [u_G] + H_DD L_D u_D)``:
-  two R-passes, along ``(u_G, 0)`` for ``L_G`` and ``(0, u_D)`` for ``L_D``, sharing one forward.
+  two R-passes, along ``(u_G, 0)`` for ``L_G`` and ``(0, u_D)`` for ``L_D``, sharing one forward
+  pass and (being linear in the tangent of ``dL/dx``) one R-backward pass through G.
 - :func:`penalty_grad`: ``P = sum_i w_i (||grad_x o(x_i)|| - c)^2`` and ``dP/dtheta_D``: R1/R2
   (``c = 0``; Mescheder, Geiger & Nowozin 2018, eq. 9-10, ``gamma/2 P``) and WGAN-GP
   (``c = 1``; Gulrajani et al. 2017, eq. 3, ``lambda P`` on interpolates). A double
@@ -46,7 +47,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy.special import expit, log_expit
 
-from gandyn.engine.nn import MLP, _buffer, _own, _tail
+from gandyn.engine.nn import MLP, _acc, _buffer, _own, _tail
 
 __all__ = [
     "Elementwise", "SOFTPLUS", "SOFTPLUS_NEG", "NEG_SOFTPLUS", "gan_losses",
@@ -262,7 +263,9 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
         (J^T u)_D = d/dr grad_D L_G(theta_G + r u_G, theta_D) + H_DD L_D u_D
 
     so two R-passes (Pearlmutter 1994), along ``(u_G, 0)`` for ``L_G`` and along
-    ``(0, u_D)`` for ``L_D``, after one shared forward pass. Parameters as in
+    ``(0, u_D)`` for ``L_D``, after one shared forward pass; their passes through G are
+    one (the R-backward pass is linear in the tangent of ``dL/dx`` and the second moves
+    no G parameter). Parameters as in
     :func:`game_jvp` (``u_g, u_d`` like ``theta_g, theta_d``, None = zero).
 
     Returns
@@ -277,25 +280,24 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     w_r, w_f = _weights(w_real, m, D.dtype), _weights(w_fake, mf, D.dtype)
     o = hs_d[-1][..., 0]
     hs_f = _fake(hs_d, m)
-    # pass A: L_G along (u_G, 0)
+    # L_G along (u_G, 0): D's part of J^T u, and dL_G/dx with its tangent for G
     rs_g = G.tangent(theta_g, hs_g, u_g, ws=_sub(ws, "G"))
     rs_f = D.tangent(theta_d, hs_f, None, dx=rs_g[-1], ws=_sub(ws, "D"))
     g_out, r_out = _loss_out(psi, w_f, o[..., m:], rs_f[-1])
     out_d, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, None, g_out, r_out, params=True, inputs=True,
                                   ws=_sub(ws, "D_g"))
-    out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, gx, rgx, params=True, ws=_sub(ws, "G_r"))
-    # pass B: L_D along (0, u_D)
+    # L_D along (0, u_D): D's part, and the tangent of dL_D/dx on the samples
     rs_d = D.tangent(theta_d, hs_d, u_d, ws=_sub(ws, "D"))
     g_out, r_out = _d_loss_out(phi_r, phi_f, w_r, w_f, o, rs_d[-1], m)
     rD, _, _ = D.backward_r(theta_d, hs_d, rs_d, u_d, g_out, r_out, params=True, inputs=False,
                             ws=_sub(ws, "D_r"))
     out_d += rD
     r_f = None if r_out is None else _tail(r_out, min(mf, r_out.shape[-2]))
-    _, gx, rgx = D.backward_r(theta_d, hs_f, _rows_tail(rs_d, mf), u_d, g_out[..., m:, :], r_f, params=False,
-                              inputs=True, ws=_sub(ws, "D_g"))
-    if rgx is not None:
-        rG, _, _ = G.backward_r(theta_g, hs_g, [None] * len(hs_g), None, gx, rgx, params=True, ws=_sub(ws, "G_r"))
-        out_g += rG
+    _, _, rgx_d = D.backward_r(theta_d, hs_f, _rows_tail(rs_d, mf), u_d, g_out[..., m:, :], r_f, params=False,
+                               inputs=True, input_grad=False, ws=_sub(ws, "D_g2"))
+    # G's part: the R-backward pass is linear in R{dL/dx}, and the L_D pass moves no G
+    # parameter, so both passes through G are one, with the summed input tangents
+    out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, gx, _acc(rgx, rgx_d), params=True, ws=_sub(ws, "G_r"))
     return out_g, out_d
 
 
