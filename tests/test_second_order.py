@@ -241,21 +241,27 @@ def test_game_jvp_and_vjp_equal_the_dense_autograd_jacobian(g_loss, d_act, weigh
         _close(np.concatenate([ug, ud]), J.T[:, game.n_g:] @ vd)
 
 
-def test_game_products_of_a_population_equal_separate_models():
+@pytest.mark.parametrize("shared", [False, True])
+def test_game_products_of_a_population_equal_separate_models(shared):
     rng = np.random.default_rng(9)
     gan = _gan()
     P = 3
     tg = np.stack([gan.G.init(rng) for _ in range(P)])
     td = np.stack([gan.D.init(rng) for _ in range(P)])
-    x, z = rng.standard_normal((P, 7, 3)), rng.standard_normal((P, 6, 2))
+    if shared:  # one minibatch and one noise batch for every model
+        x, z = rng.standard_normal((7, 3)), rng.standard_normal((6, 2))
+        xs, zs = [x] * P, [z] * P
+    else:
+        x, z = rng.standard_normal((P, 7, 3)), rng.standard_normal((P, 6, 2))
+        xs, zs = x, z
     vg, vd = rng.standard_normal(tg.shape), rng.standard_normal(td.shape)
     jg, jd = so.game_jvp(gan, tg, td, x, z, vg, vd, ws={})
     ug, ud = so.game_vjp(gan, tg, td, x, z, vg, vd, ws={})
     for p in range(P):
-        a, b = so.game_jvp(gan, tg[p], td[p], x[p], z[p], vg[p], vd[p])
+        a, b = so.game_jvp(gan, tg[p], td[p], xs[p], zs[p], vg[p], vd[p])
         _close(jg[p], a, 1e-13)
         _close(jd[p], b, 1e-13)
-        a, b = so.game_vjp(gan, tg[p], td[p], x[p], z[p], vg[p], vd[p])
+        a, b = so.game_vjp(gan, tg[p], td[p], xs[p], zs[p], vg[p], vd[p])
         _close(ug[p], a, 1e-13)
         _close(ud[p], b, 1e-13)
 
