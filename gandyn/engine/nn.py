@@ -622,6 +622,11 @@ class MLP:
         r_grad : array like ``theta`` or None (``params`` false)
         g_x : array like the input, or None (``inputs`` or ``input_grad`` false)
         r_g_x : the tangent of ``g_x`` (None when zero, fewer rows = last rows), or None
+
+        Raises
+        ------
+        ValueError
+            If ``v`` is not shaped like ``theta``.
         """
         dt = self.dtype
         wv = self.layout.view_list(theta)
