@@ -29,6 +29,7 @@ from math import sqrt
 from typing import Callable, NamedTuple
 
 import numpy as np
+from scipy.linalg import blas as _blas
 
 from gandyn.engine.layout import Layout
 from gandyn.rng import as_rng
@@ -147,6 +148,20 @@ def _sigmoid_curv(h, out):
 _CURV = {"tanh": _tanh_curv, "sigmoid": _sigmoid_curv}
 
 
+def _tanh_deriv(h, out):
+    np.multiply(h, h, out=out)
+    return np.subtract(1, out, out=out)
+
+
+def _sigmoid_deriv(h, out):
+    np.subtract(1, h, out=out)
+    return np.multiply(out, h, out=out)
+
+
+#: act'(a) from the output, formed once when the R-backward pass needs it twice
+_DERIV = {"tanh": _tanh_deriv, "sigmoid": _sigmoid_deriv}
+
+
 # --- initializers
 
 
@@ -214,14 +229,22 @@ def _ones(ws: dict | None, m: int, dtype) -> np.ndarray:
     return buf
 
 
+_GEMM = {np.dtype(np.float32): _blas.sgemm, np.dtype(np.float64): _blas.dgemm}
+
+
 # --- second-order helpers. A *tangent* R{a} is None when it is identically zero, and may
 # have k <= m rows: it is then the tangent of the last k rows of ``a``, the others being 0.
 
 
 def _own(ws: dict | None, key, shape, dtype) -> np.ndarray:
-    """A workspace buffer, or a new array without a workspace (never a caller's array)."""
-    buf = _buffer(ws, key, shape, dtype)
-    return np.empty(shape, dtype=dtype) if buf is None else buf
+    """A workspace buffer, or a new array without a workspace (never a caller's array);
+    :func:`_buffer` inlined (the R-passes ask for many)."""
+    if ws is None:
+        return np.empty(shape, dtype=dtype)
+    buf = ws.get((key, shape))
+    if buf is None or buf.dtype != dtype:
+        buf = ws[(key, shape)] = np.empty(shape, dtype=dtype)
+    return buf
 
 
 def _tail(a: np.ndarray, k: int) -> np.ndarray:
@@ -239,7 +262,7 @@ def _acc(acc: np.ndarray | None, term: np.ndarray | None) -> np.ndarray | None:
     if acc.shape[-2] < term.shape[-2]:
         acc, term = term, acc
     dst = _tail(acc, term.shape[-2])
-    if np.broadcast_shapes(dst.shape, term.shape) == dst.shape:
+    if _bshape(dst.shape, term.shape) == dst.shape:
         dst += term
         return acc
     lead = np.broadcast_shapes(acc.shape[:-2], term.shape[:-2])
@@ -247,6 +270,43 @@ def _acc(acc: np.ndarray | None, term: np.ndarray | None) -> np.ndarray | None:
     full[...] = acc
     _tail(full, term.shape[-2])[...] += term
     return full
+
+
+def _fortran_operand(a: np.ndarray):
+    """``(array, trans)`` with ``op(array) = a.T`` Fortran-contiguous for BLAS, or None."""
+    if a.T.flags.f_contiguous:
+        return a.T, 0
+    if a.flags.f_contiguous:
+        return a, 1
+    return None
+
+
+def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: dict | None = None, key=None) -> np.ndarray:
+    """``out += a @ b`` (``out`` an array the caller owns, shaped like the product).
+
+    For 2-D float operands this is one BLAS GEMM with ``beta = 1`` (the sum formed in
+    the GEMM's output, no temporary and no extra pass over ``out``): with C-ordered
+    arrays, ``out^T += b^T a^T`` in Fortran order, transposed views passed as ``trans``
+    (BLAS, Dongarra et al. 1990, xGEMM). Otherwise a product and an addition."""
+    if (out.ndim == 2 and a.ndim == 2 and b.ndim == 2 and a.shape[-1] > 1 and out.flags.c_contiguous
+            and a.dtype == b.dtype == out.dtype and out.dtype in _GEMM and out.size):
+        pa, pb = _fortran_operand(b), _fortran_operand(a)
+        if pa is not None and pb is not None:
+            res = _GEMM[out.dtype](1.0, pa[0], pb[0], beta=1.0, c=out.T, trans_a=pa[1], trans_b=pb[1],
+                                   overwrite_c=1)
+            if not np.shares_memory(res, out):  # never expected for a Fortran-ordered c; be safe
+                out[...] = res.T
+            return out
+    out += _mm(a, b, _own(ws, key, _matmul_shape(a, b), out.dtype) if key is not None else None)
+    return out
+
+
+def _bshape(*shapes) -> tuple:
+    """``np.broadcast_shapes`` with a fast path for equal shapes (the common case)."""
+    first = shapes[0]
+    if all(s == first for s in shapes[1:]):
+        return first
+    return np.broadcast_shapes(*shapes)
 
 
 def _full_rows(r: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
@@ -553,13 +613,17 @@ class MLP:
                 ra += dv[2 * l + 1]
             if r is not None:
                 W = wv[2 * l]
-                ra = _acc(ra, _mm(r, W, _own(ws, ("r_t", l), _matmul_shape(r, W), self.dtype)))
+                if ra is not None and ra.shape[-2] >= r.shape[-2] and _bshape(ra.shape[:-2], r.shape[:-2],
+                                                                                W.shape[:-2]) == ra.shape[:-2]:
+                    _mm_add(r, W, _tail(ra, r.shape[-2]), ws, ("r_t", l))
+                else:
+                    ra = _acc(ra, _mm(r, W, _own(ws, ("r_t", l), _matmul_shape(r, W), self.dtype)))
             if ra is None:
                 rs.append(None)
                 r = None
                 continue
             hk = _tail(h, ra.shape[-2])
-            r = act.backward(ra, hk, _own(ws, ("r_h", l), np.broadcast_shapes(ra.shape, hk.shape), self.dtype))
+            r = act.backward(ra, hk, _own(ws, ("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
             rs.append(r)
         return rs
 
@@ -639,17 +703,24 @@ class MLP:
         for l in range(self.n_layers - 1, -1, -1):
             act = self._acts[l]
             h, rh, h_prev, rh_prev = hs[l + 1], rs[l + 1], hs[l], rs[l]
-            g = None if gh is None else act.backward(gh, h, _own(ws, ("r_g", l), np.broadcast_shapes(gh.shape, h.shape),
-                                                                  dt))
-            rg = None
-            if rgh is not None:
-                hk = _tail(h, rgh.shape[-2])
-                rg = act.backward(rgh, hk, _own(ws, ("r_rg", l), np.broadcast_shapes(rgh.shape, hk.shape), dt))
-            curv = _CURV.get(self.activations[l])
+            name = self.activations[l]
+            deriv = _DERIV.get(name) if gh is not None and rgh is not None else None
+            if deriv is not None:  # act'(a) once, for g and R{g}
+                d = deriv(h, _own(ws, ("r_d", l), h.shape, dt))
+                g = np.multiply(d, gh, out=_own(ws, ("r_g", l), _bshape(gh.shape, h.shape), dt))
+                dk = _tail(d, rgh.shape[-2])
+                rg = np.multiply(dk, rgh, out=_own(ws, ("r_rg", l), _bshape(rgh.shape, dk.shape), dt))
+            else:
+                g = None if gh is None else act.backward(gh, h, _own(ws, ("r_g", l), _bshape(gh.shape, h.shape), dt))
+                rg = None
+                if rgh is not None:
+                    hk = _tail(h, rgh.shape[-2])
+                    rg = act.backward(rgh, hk, _own(ws, ("r_rg", l), _bshape(rgh.shape, hk.shape), dt))
+            curv = _CURV.get(name)
             if curv is not None and rh is not None:
                 k = rh.shape[-2]
                 hk, ghk = _tail(h, k), _tail(gh, k)
-                c = curv(hk, _own(ws, ("r_c", l), np.broadcast_shapes(hk.shape, rh.shape, ghk.shape), dt))
+                c = curv(hk, _own(ws, ("r_c", l), _bshape(hk.shape, rh.shape, ghk.shape), dt))
                 c *= rh
                 c *= ghk
                 rg = _acc(rg, c)
@@ -665,7 +736,7 @@ class MLP:
                     if rg is None:
                         np.matmul(_swap(rh_prev), gk, out=W_r)
                     else:
-                        W_r += np.matmul(_swap(rh_prev), gk, out=_own(ws, ("r_w", l), W_r.shape, dt))
+                        _mm_add(_swap(rh_prev), gk, W_r, ws, ("r_w", l))
                 elif rg is None:
                     W_r[...] = 0
             if l == 0 and not inputs:
@@ -674,11 +745,15 @@ class MLP:
             need = input_grad if l == 0 else self._uses_g(rs, l - 1, dv is not None, inputs, input_grad)
             gh_new = _mm(g, Wt, _own(ws, ("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
             rgh_new = None
-            if rg is not None:
-                rgh_new = _mm(rg, Wt, _own(ws, ("r_rgh", l), _matmul_shape(rg, Wt), dt))
-            if dv is not None and g is not None:
+            if dv is not None and g is not None:  # g V^T has every row: the sum goes there
                 Vt = _swap(dv[2 * l])
-                rgh_new = _acc(rgh_new, _mm(g, Vt, _own(ws, ("r_gv", l), _matmul_shape(g, Vt), dt)))
+                rgh_new = _mm(g, Vt, _own(ws, ("r_gv", l), _matmul_shape(g, Vt), dt))
+            if rg is not None:
+                if rgh_new is not None and _bshape(rgh_new.shape[:-2], rg.shape[:-2],
+                                                   Wt.shape[:-2]) == rgh_new.shape[:-2]:
+                    _mm_add(rg, Wt, _tail(rgh_new, rg.shape[-2]), ws, ("r_rgh", l))
+                else:
+                    rgh_new = _acc(_mm(rg, Wt, _own(ws, ("r_rgh", l), _matmul_shape(rg, Wt), dt)), rgh_new)
             gh, rgh = gh_new, rgh_new
         if not inputs:
             return (r_grad if params else None), None, None
