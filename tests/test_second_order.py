@@ -241,6 +241,21 @@ def test_game_jvp_and_vjp_equal_the_dense_autograd_jacobian(g_loss, d_act, weigh
         _close(np.concatenate([ug, ud]), J.T[:, game.n_g:] @ vd)
 
 
+def test_products_reuse_a_primal_pass():
+    rng = np.random.default_rng(15)
+    gan = _gan("minimax", "sigmoid")
+    x, z = rng.standard_normal((7, 3)), rng.standard_normal((6, 2))
+    tg, td = gan.G.init(rng), gan.D.init(rng)
+    ws = {}
+    p = so.primal(gan, tg, td, x, z, ws=ws)
+    for _ in range(2):
+        vg, vd = rng.standard_normal(tg.shape), rng.standard_normal(td.shape)
+        for f in (so.game_jvp, so.game_vjp):
+            a = f(gan, tg, td, x, z, vg, vd, primal=p, ws=ws)
+            b = f(gan, tg, td, x, z, vg, vd)
+            _close(np.concatenate(a), np.concatenate(b), 1e-15)
+
+
 @pytest.mark.parametrize("shared", [False, True])
 def test_game_products_of_a_population_equal_separate_models(shared):
     rng = np.random.default_rng(9)
@@ -296,6 +311,14 @@ def test_engine_game_uses_the_handwritten_products():
         _close(game.block_operator(point, player).matvec(w), J[sl, sl] @ w)
     with pytest.raises(ValueError, match="player"):
         game.block_operator(point, "x")
+    # an operator does its forward passes once: many products, interleaved, stay exact
+    bg = game.block_operator(point, "g")
+    for _ in range(3):
+        v = rng.standard_normal(game.n)
+        _close(op.matvec(v), J @ v)
+        _close(bg.matvec(v[: game.n_g]), J[: game.n_g, : game.n_g] @ v[: game.n_g])
+        _close(op.rmatvec(v), J.T @ v)
+        _close(game.vjp(point, v), J.T @ v)
     regularised = games.mlp_gan_game(gan, x, z, r1=0.5)
     assert "engine" not in vars(regularised)  # autograd keeps what the passes do not cover
 

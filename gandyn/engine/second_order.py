@@ -51,7 +51,7 @@ from gandyn.engine.nn import MLP, _acc, _buffer, _own, _tail
 
 __all__ = [
     "Elementwise", "SOFTPLUS", "SOFTPLUS_NEG", "NEG_SOFTPLUS", "gan_losses",
-    "game_jvp", "game_vjp", "penalty_grad",
+    "Primal", "primal", "game_jvp", "game_vjp", "penalty_grad",
 ]
 
 
@@ -173,8 +173,31 @@ def _fake(hs_d, m):
 # --- the game Jacobian, matrix-free
 
 
+class Primal(NamedTuple):
+    """The forward passes every product at one point shares: G's on the noise and D's on
+    the stacked batch ``[x_real; G(z)]`` (``m`` data rows)."""
+
+    hs_g: list
+    hs_d: list
+    m: int
+
+
+def primal(gan, theta_g, theta_d, x_real, z, *, ws: dict | None = None) -> Primal:
+    """The forward passes at ``(theta_g, theta_d)``, to pass as ``primal=`` to
+    :func:`game_jvp` and :func:`game_vjp` for many products at the same point (e.g. the
+    matrix-vector products of an eigenvalue solver): each then skips them (3 of the
+    18 first-layer-sized GEMMs of a ``J v`` of the MNIST GAN). With a workspace ``ws`` the
+    arrays live there; keep passing the same ``ws`` (the products use other buffers of it)
+    and do not run another :func:`primal` or product without ``primal=`` on it meanwhile.
+
+    Raises ValueError on shapes that do not fit the networks.
+    """
+    x_real, z = _check(gan, theta_g, theta_d, x_real, z)
+    return Primal(*_forward(gan, theta_g, theta_d, x_real, z, ws))
+
+
 def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=None, losses=None,
-             rows: str = "gd", out_g=None, out_d=None, ws: dict | None = None):
+             rows: str = "gd", out_g=None, out_d=None, primal: Primal | None = None, ws: dict | None = None):
     """The game Jacobian times a vector, ``J v = d/dr omega(theta + r v)`` at ``r = 0``, exact.
 
     Parameters
@@ -189,6 +212,8 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     rows : 'gd', 'g' or 'd'
         Which players' rows of ``J v`` to form (``'g'`` with ``v_d = None`` is ``H_GG L_G v_G``).
     out_g, out_d : optional buffers for the rows
+    primal : :class:`Primal`, optional
+        The forward passes at this very point (:func:`primal`), reused instead of rerun.
     ws : dict, optional
         Workspace kept between calls (no large allocations after the first).
 
@@ -207,7 +232,7 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     G, D = gan.G, gan.D
     x_real, z = _check(gan, theta_g, theta_d, x_real, z)
     phi_r, phi_f, psi = gan_losses(gan.g_loss, getattr(gan, "label_smooth", 0.0)) if losses is None else losses
-    hs_g, hs_d, m = _forward(gan, theta_g, theta_d, x_real, z, ws)
+    hs_g, hs_d, m = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
     mf = z.shape[-2]
     w_r, w_f = _weights(w_real, m, D.dtype), _weights(w_fake, mf, D.dtype)
     rs_g = G.tangent(theta_g, hs_g, v_g, ws=_sub(ws, "G"))
@@ -254,7 +279,7 @@ def _d_loss_out(phi_r, phi_f, w_r, w_f, o, ro, m):
 
 
 def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=None, losses=None,
-             ws: dict | None = None):
+             primal: Primal | None = None, ws: dict | None = None):
     """The transposed product ``J^T u = grad_theta <omega(theta), u>``, exact.
 
     By the symmetry of each cost's second derivatives,
@@ -266,7 +291,7 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     ``(0, u_D)`` for ``L_D``, after one shared forward pass; their passes through G are
     one (the R-backward pass is linear in the tangent of ``dL/dx`` and the second moves
     no G parameter). Parameters as in
-    :func:`game_jvp` (``u_g, u_d`` like ``theta_g, theta_d``, None = zero).
+    :func:`game_jvp` (``u_g, u_d`` like ``theta_g, theta_d``, None = zero; ``primal`` likewise).
 
     Returns
     -------
@@ -275,7 +300,7 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     G, D = gan.G, gan.D
     x_real, z = _check(gan, theta_g, theta_d, x_real, z)
     phi_r, phi_f, psi = gan_losses(gan.g_loss, getattr(gan, "label_smooth", 0.0)) if losses is None else losses
-    hs_g, hs_d, m = _forward(gan, theta_g, theta_d, x_real, z, ws)
+    hs_g, hs_d, m = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
     mf = z.shape[-2]
     w_r, w_f = _weights(w_real, m, D.dtype), _weights(w_fake, mf, D.dtype)
     o = hs_d[-1][..., 0]

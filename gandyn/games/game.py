@@ -475,45 +475,74 @@ def gaussian_gan_jacobian(mean: float, std: float) -> np.ndarray:
 @dataclass(frozen=True)
 class _EngineGame(Game):
     """A :class:`Game` of two engine MLPs whose matrix-free products are hand-written:
-    ``jvp``, ``vjp`` (hence ``operator``) and ``block_operator`` run the R-passes of
+    ``jvp``, ``vjp``, ``operator`` and ``block_operator`` run the R-passes of
     :mod:`gandyn.engine.second_order` (Pearlmutter 1994) in float64 instead of autograd;
-    everything else (``omega``, dense ``jacobian``, ``*_traced``) is the autograd game's."""
+    everything else (``omega``, dense ``jacobian``, ``*_traced``) is the autograd game's.
+    The operators do the forward passes at their point once, for all their products."""
 
     engine: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def _args(self, z, v):
-        e = self.engine
-        tg, td = self.split(_flat(z, self.n))
-        vg, vd = self.split(_flat(v, self.n))
-        return (e["gan"], tg, td, e["x_real"], e["latent"], vg, vd), dict(
-            w_real=e["w_real"], w_fake=e["w_fake"], losses=e["losses"], ws=e["ws"])
+    def _at(self, z) -> "_AtPoint":
+        return _AtPoint(self, _flat(z, self.n).copy())
 
     def jvp(self, z, v) -> np.ndarray:
         """``J v`` by hand (:func:`gandyn.engine.second_order.game_jvp`), exact to rounding."""
-        args, kw = self._args(z, v)
-        return np.concatenate(second_order.game_jvp(*args, **kw))
+        return _AtPoint(self, _flat(z, self.n), keep=False).jvp(v)
 
     def vjp(self, z, u) -> np.ndarray:
         """``J^T u`` by hand (:func:`gandyn.engine.second_order.game_vjp`), exact to rounding."""
-        args, kw = self._args(z, u)
-        return np.concatenate(second_order.game_vjp(*args, **kw))
+        return _AtPoint(self, _flat(z, self.n), keep=False).vjp(u)
+
+    def operator(self, z) -> LinearOperator:
+        """``J`` at ``z`` as a :class:`~scipy.sparse.linalg.LinearOperator`, by hand."""
+        at = self._at(z)
+        return LinearOperator((self.n, self.n), matvec=at.jvp, rmatvec=at.vjp, dtype=np.float64)
 
     def block_operator(self, z, player: str) -> LinearOperator:
         """A player's own Hessian, matrix-free and symmetric, by one R-pass per product."""
         if player not in ("g", "d"):
             raise ValueError(f"player must be 'g' or 'd', got {player!r}")
-        z = _flat(z, self.n).copy()
+        at = self._at(z)
         k = self.n_g if player == "g" else self.n_d
-
-        def mv(v):
-            full = np.zeros(self.n)
-            (full[: self.n_g] if player == "g" else full[self.n_g:])[...] = np.ravel(v)
-            args, kw = self._args(z, full)
-            args = args[:5] + ((args[5], None) if player == "g" else (None, args[6]))
-            jg, jd = second_order.game_jvp(*args, rows=player, **kw)
-            return jg if player == "g" else jd
-
+        mv = (lambda v: at.block(v, player))
         return LinearOperator((k, k), matvec=mv, rmatvec=mv, dtype=np.float64)
+
+
+class _AtPoint:
+    """The hand-written products of an :class:`_EngineGame` at one point ``z``; with
+    ``keep`` the forward passes are done once (lazily) and reused by every product."""
+
+    def __init__(self, game: _EngineGame, z: np.ndarray, keep: bool = True):
+        e = game.engine
+        self.game, self.keep = game, keep
+        self.tg, self.td = game.split(z)
+        self.ws = {} if keep else e["ws"]
+        self.kw = dict(w_real=e["w_real"], w_fake=e["w_fake"], losses=e["losses"])
+        self.data = (e["gan"], self.tg, self.td, e["x_real"], e["latent"])
+        self._primal = None
+
+    def _opts(self):
+        if self.keep and self._primal is None:
+            self._primal = second_order.primal(*self.data, ws=self.ws)
+        return dict(self.kw, primal=self._primal, ws=self.ws)
+
+    def _split(self, v):
+        return self.game.split(_flat(v, self.game.n))
+
+    def jvp(self, v):
+        return np.concatenate(second_order.game_jvp(*self.data, *self._split(v), **self._opts()))
+
+    def vjp(self, u):
+        return np.concatenate(second_order.game_vjp(*self.data, *self._split(u), **self._opts()))
+
+    def block(self, v, player):
+        k = self.game.n_g if player == "g" else self.game.n_d
+        v = np.asarray(v, dtype=np.float64).reshape(-1)
+        if v.shape != (k,):
+            raise ValueError(f"v must have {k} entries, got {v.size}")
+        vg, vd = (v, None) if player == "g" else (None, v)
+        jg, jd = second_order.game_jvp(*self.data, vg, vd, rows=player, **self._opts())
+        return jg if player == "g" else jd
 
 
 def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) -> Game:
