@@ -16,7 +16,8 @@ on their values) and 128 noise rows ``z ~ U(-1, 1)``, at the initial parameters.
    - jax: ``jax.jit`` of ``jax.jvp`` of the two players' ``jax.grad`` (forward over reverse),
      compiled before timing.
    All three are checked to agree (relative difference printed).
-   ``J^T u`` (float64; ``--no-vjp`` skips it): gandyn's :func:`gandyn.engine.second_order.game_vjp`
+   ``J v`` at a fixed point with the forward passes shared (gandyn ``primal=`` vs
+   ``jax.linearize``), and ``J^T u`` (float64; ``--no-vjp`` skips both): gandyn's :func:`gandyn.engine.second_order.game_vjp`
    (two R-passes) vs PyTorch reverse over reverse (``grad <omega, u>``) vs ``jax.vjp`` (jit).
 2. One training iteration with R1 (gamma = 10, Mescheder et al. 2018, eq. 9) in float32:
    D step on ``L_D + gamma/2 mean ||grad_x l(x_real)||^2``, then the G step, Adam for both
@@ -62,7 +63,7 @@ import numpy as np  # noqa: E402
 from gandyn.engine import losses as L  # noqa: E402
 from gandyn.engine.gan import _flush_tiny  # noqa: E402
 from gandyn.engine.nn import MLP, _buffer  # noqa: E402
-from gandyn.engine.second_order import game_jvp, game_vjp, penalty_grad  # noqa: E402
+from gandyn.engine.second_order import game_jvp, game_vjp, penalty_grad, primal  # noqa: E402
 from gandyn.experiments.mnist import MnistConfig  # noqa: E402
 
 MB = 128
@@ -207,6 +208,44 @@ def jax_jvp(dtype):
 
     def run():
         jg, jd = jax.block_until_ready(f(*args))
+        return np.concatenate([np.asarray(jg), np.asarray(jd)])
+    return run
+
+
+def gandyn_jvp_at(dtype):
+    """``J v`` at a fixed point with the forward passes done once (:func:`primal`), as an
+    eigenvalue solver's products at one point are (``Game.operator``)."""
+    cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
+
+    class _Gan:
+        pass
+    gan = _Gan()
+    gan.G, gan.D, gan.g_loss = G, D, cfg.g_loss
+    ws = {}
+    p = primal(gan, tg, td, x, z, ws=ws)
+    og, od = np.empty_like(tg), np.empty_like(td)
+
+    def run():
+        game_jvp(gan, tg, td, x, z, vg, vd, out_g=og, out_d=od, primal=p, ws=ws)
+        return np.concatenate([og, od])
+    return run
+
+
+def jax_jvp_at(dtype):
+    """``jax.linearize`` once, then the jitted linear map."""
+    import jax
+    if dtype == np.float64:
+        jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    omega, (tg, td, x, z, vg, vd) = _jax_omega(jax, dtype)
+    xs, zs = jnp.asarray(x), jnp.asarray(z)
+    _, lin = jax.linearize(lambda p, q: omega(p, q, xs, zs), jnp.asarray(tg), jnp.asarray(td))
+    f = jax.jit(lin)
+    va, vb = jnp.asarray(vg), jnp.asarray(vd)
+    jax.block_until_ready(f(va, vb))
+
+    def run():
+        jg, jd = jax.block_until_ready(f(va, vb))
         return np.concatenate([np.asarray(jg), np.asarray(jd)])
     return run
 
@@ -408,6 +447,16 @@ def main(argv=None):
               f"{ratio(c, 'jax', 'gandyn') if 'jax' in c else float('nan'):.2f}x")
         last[name] = (r_t, r_j)
     if not args.no_vjp:
+        fns = {"gandyn": gandyn_jvp_at(np.float64)}
+        try:
+            fns["jax"] = jax_jvp_at(np.float64)
+        except ImportError as e:
+            print(f"skipping jax: {e}", file=sys.stderr)
+        t, c = interleaved(fns, args.rounds, args.block, warmup=2)
+        print("J v at a fixed point, forward passes shared, float64 (gandyn primal=; jax.linearize + jit):")
+        report(t, c)
+        if "jax" in t:
+            print(f"  jax/gandyn = {ratio(t, 'jax', 'gandyn'):.2f}x (wall), {ratio(c, 'jax', 'gandyn'):.2f}x (CPU)")
         fns = {"gandyn": gandyn_vjp(np.float64)}
         for key, make in (("torch", lambda: torch_vjp(np.float64)), ("jax", lambda: jax_vjp(np.float64))):
             try:
