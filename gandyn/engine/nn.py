@@ -16,6 +16,11 @@ Layer ``l`` (1-based, as in the talk's ``D_W1, D_b1``) computes
 (Rumelhart, Hinton & Williams 1986) gives, for ``g_l = dL/da_l``:
 ``dL/dW_l = h_{l-1}^T g_l``, ``dL/db_l = sum_batch g_l``,
 ``dL/dh_{l-1} = g_l W_l^T``.
+
+Second order (:meth:`MLP.tangent`, :meth:`MLP.backward_r`, :meth:`MLP.hvp`): Pearlmutter's
+R-operator (Pearlmutter 1994, "Fast exact multiplication by the Hessian", Neural
+Computation 6(1), Sec. 3-4), ``R{f} = d/dr f(theta + r v, x + r dx) |_{r=0}``, applied to
+every quantity of the forward and backward passes; see docs/second_order.md.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from math import sqrt
 from typing import Callable, NamedTuple
 
 import numpy as np
+from scipy.linalg import blas as _blas
 
 from gandyn.engine.layout import Layout
 from gandyn.engine.registry import Registry
@@ -122,6 +128,39 @@ def _activation(name: str, slope: float) -> Activation:
     return ACTIVATIONS[name](slope)
 
 
+# --- second order: act''(a) / act'(a) as a function of the output h (None where act'' = 0 a.e.)
+#
+# R{g_l} = act'(a) R{dL/dh_l} + act''(a) R{a_l} dL/dh_l, and act''(a) R{a} = (act''/act')(h) R{h}:
+# tanh'' = -2 tanh tanh', so the ratio is -2h; sigma'' = (1 - 2 sigma) sigma', the ratio 1 - 2h.
+# relu, leaky_relu and identity are piecewise linear: act'' = 0 (almost everywhere).
+
+
+def _tanh_curv(h, out):
+    return np.multiply(h, -2, out=out)
+
+
+def _sigmoid_curv(h, out):
+    np.multiply(h, -2, out=out)
+    return np.add(out, 1, out=out)
+
+
+_CURV = {"tanh": _tanh_curv, "sigmoid": _sigmoid_curv}
+
+
+def _tanh_deriv(h, out):
+    np.multiply(h, h, out=out)
+    return np.subtract(1, out, out=out)
+
+
+def _sigmoid_deriv(h, out):
+    np.subtract(1, h, out=out)
+    return np.multiply(out, h, out=out)
+
+
+#: act'(a) from the output, formed once when the R-backward pass needs it twice
+_DERIV = {"tanh": _tanh_deriv, "sigmoid": _sigmoid_deriv}
+
+
 # --- initializers
 
 
@@ -190,6 +229,94 @@ def _ones(ws: dict | None, m: int, dtype) -> np.ndarray:
     if buf is None:
         buf = ws[key] = np.ones((1, m), dtype=dtype)
     return buf
+
+
+_GEMM = {np.dtype(np.float32): _blas.sgemm, np.dtype(np.float64): _blas.dgemm}
+
+
+# --- second-order helpers. A *tangent* R{a} is None when it is identically zero, and may
+# have k <= m rows: it is then the tangent of the last k rows of ``a``, the others being 0.
+
+
+def _own(ws: dict | None, key, shape, dtype) -> np.ndarray:
+    """A workspace buffer, or a new array without a workspace (never a caller's array);
+    :func:`_buffer` inlined (the R-passes ask for many)."""
+    if ws is None:
+        return np.empty(shape, dtype=dtype)
+    buf = ws.get((key, shape))
+    if buf is None or buf.dtype != dtype:
+        buf = ws[(key, shape)] = np.empty(shape, dtype=dtype)
+    return buf
+
+
+def _tail(a: np.ndarray, k: int) -> np.ndarray:
+    """The last ``k`` rows of ``a`` (``a`` itself when it has ``k`` rows)."""
+    return a if a.shape[-2] == k else a[..., a.shape[-2] - k:, :]
+
+
+def _acc(acc: np.ndarray | None, term: np.ndarray | None) -> np.ndarray | None:
+    """``acc + term`` for two tangents (None = 0; fewer rows = the last rows), written into
+    whichever has more rows when its shape allows (both must be arrays the caller owns)."""
+    if acc is None:
+        return term
+    if term is None:
+        return acc
+    if acc.shape[-2] < term.shape[-2]:
+        acc, term = term, acc
+    dst = _tail(acc, term.shape[-2])
+    if _bshape(dst.shape, term.shape) == dst.shape:
+        dst += term
+        return acc
+    lead = np.broadcast_shapes(acc.shape[:-2], term.shape[:-2])
+    full = np.zeros(lead + acc.shape[-2:], dtype=np.result_type(acc, term))
+    full[...] = acc
+    _tail(full, term.shape[-2])[...] += term
+    return full
+
+
+def _fortran_operand(a: np.ndarray):
+    """``(array, trans)`` with ``op(array) = a.T`` Fortran-contiguous for BLAS, or None."""
+    if a.T.flags.f_contiguous:
+        return a.T, 0
+    if a.flags.f_contiguous:
+        return a, 1
+    return None
+
+
+def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: dict | None = None, key=None) -> np.ndarray:
+    """``out += a @ b`` (``out`` an array the caller owns, shaped like the product).
+
+    For 2-D float operands this is one BLAS GEMM with ``beta = 1`` (the sum formed in
+    the GEMM's output, no temporary and no extra pass over ``out``): with C-ordered
+    arrays, ``out^T += b^T a^T`` in Fortran order, transposed views passed as ``trans``
+    (BLAS, Dongarra et al. 1990, xGEMM). Otherwise a product and an addition."""
+    if (out.ndim == 2 and a.ndim == 2 and b.ndim == 2 and a.shape[-1] > 1 and out.flags.c_contiguous
+            and a.dtype == b.dtype == out.dtype and out.dtype in _GEMM and out.size):
+        pa, pb = _fortran_operand(b), _fortran_operand(a)
+        if pa is not None and pb is not None:
+            res = _GEMM[out.dtype](1.0, pa[0], pb[0], beta=1.0, c=out.T, trans_a=pa[1], trans_b=pb[1],
+                                   overwrite_c=1)
+            if not np.shares_memory(res, out):  # never expected for a Fortran-ordered c; be safe
+                out[...] = res.T
+            return out
+    out += _mm(a, b, _own(ws, key, _matmul_shape(a, b), out.dtype) if key is not None else None)
+    return out
+
+
+def _bshape(*shapes) -> tuple:
+    """``np.broadcast_shapes`` with a fast path for equal shapes (the common case)."""
+    first = shapes[0]
+    if all(s == first for s in shapes[1:]):
+        return first
+    return np.broadcast_shapes(*shapes)
+
+
+def _full_rows(r: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
+    """A tangent (None = 0; fewer rows = the last rows) as a dense array of ``shape``."""
+    out = np.zeros(shape, dtype=dtype)
+    if r is not None:
+        _tail(out, r.shape[-2])[...] = r
+    return out
 
 
 def dropout_masks(rng, drop: tuple[float, ...], sizes: tuple[int, ...], lead: tuple[int, ...],
@@ -421,3 +548,258 @@ class MLP:
                 g *= masks[l]
             own = True
         return grad, (g if inputs else None)
+
+    # --- second order: Pearlmutter's R-operator over the forward and backward passes
+
+    def _direction(self, v, theta):
+        if v is None:
+            return None
+        v = np.asarray(v, dtype=self.dtype)
+        if v.shape != np.shape(theta):
+            raise ValueError(f"direction v must have the shape of theta {np.shape(theta)}, got {v.shape}")
+        return self.layout.view_list(v)
+
+    def tangent(self, theta: np.ndarray, hs: list[np.ndarray], v: np.ndarray | None = None,
+                dx: np.ndarray | None = None, *, ws: dict | None = None) -> list:
+        """The forward pass's tangents ``R{h_l}`` along a parameter direction ``v`` and
+        an input direction ``dx`` (Pearlmutter 1994, Sec. 4, the "R{forward pass}").
+
+        ``R{f} = d/dr f(theta + r v, x + r dx)`` at ``r = 0``. Layer by layer,
+
+            R{a_l} = R{h_{l-1}} W_l + h_{l-1} V_l + c_l,    R{h_l} = act'(a_l) * R{a_l},
+
+        with ``(V_l, c_l)`` the blocks of ``v`` in :attr:`layout` (``R{h_0} = dx``).
+
+        Parameters
+        ----------
+        theta : array (n,) or (P, n)
+        hs : list of arrays
+            What :meth:`forward` returned for ``theta`` (no dropout masks).
+        v : array like ``theta``, or None (the zero direction)
+        dx : array (..., k, d_0) or None
+            Direction of the *last* ``k <= m`` input rows (the other rows do not move);
+            None = no input direction.
+        ws : dict, optional
+            Workspace; the tangents then live there until the next call with ``ws``.
+
+        Returns
+        -------
+        list ``[R{h_0}, ..., R{h_L}]``: None where the tangent is identically zero; an
+        array with fewer rows than ``h_l`` is the tangent of its last rows (others 0).
+
+        Raises
+        ------
+        ValueError
+            If ``v`` is not shaped like ``theta`` or ``dx`` does not fit the input.
+        """
+        L = self.n_layers
+        dv = self._direction(v, theta)
+        if dx is not None:
+            dx = np.asarray(dx, dtype=self.dtype)
+            x = hs[0]
+            if dx.ndim < 2 or dx.shape[-1] != self.sizes[0] or dx.shape[-2] > x.shape[-2]:
+                raise ValueError(f"dx must have shape (..., k <= {x.shape[-2]}, {self.sizes[0]}), got {dx.shape}")
+        if dv is None and dx is None:
+            return [None] * (L + 1)
+        wv = self.layout.view_list(theta)
+        rs = [dx]
+        r = dx
+        for l, act in enumerate(self._acts):
+            h_prev, h = hs[l], hs[l + 1]
+            ra = None
+            if dv is not None:
+                ra = _mm(h_prev, dv[2 * l], _own(ws, ("r_a", l), _matmul_shape(h_prev, dv[2 * l]), self.dtype))
+                ra += dv[2 * l + 1]
+            if r is not None:
+                W = wv[2 * l]
+                if ra is not None and ra.shape[-2] >= r.shape[-2] and _bshape(ra.shape[:-2], r.shape[:-2],
+                                                                                W.shape[:-2]) == ra.shape[:-2]:
+                    _mm_add(r, W, _tail(ra, r.shape[-2]), ws, ("r_t", l))
+                else:
+                    ra = _acc(ra, _mm(r, W, _own(ws, ("r_t", l), _matmul_shape(r, W), self.dtype)))
+            if ra is None:
+                rs.append(None)
+                r = None
+                continue
+            hk = _tail(h, ra.shape[-2])
+            r = act.backward(ra, hk, _own(ws, ("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
+            rs.append(r)
+        return rs
+
+    def _uses_g(self, rs, top, direction, inputs, input_grad) -> bool:
+        """Whether a layer ``j <= top`` of an R-backward pass uses the plain backward
+        quantity ``g_j`` (else ``dL/dh_top`` need not be formed): for its curvature term
+        (a tangent ``R{h_{j+1}}`` and ``act_j'' != 0``), for ``R{h_j}^T g_j``, for ``g_j V_j^T``
+        (a parameter direction, below the first layer or with input gradients), or for ``dL/dx``."""
+        for j in range(top + 1):
+            if rs[j] is not None or (rs[j + 1] is not None and self.activations[j] in _CURV):
+                return True
+            if direction and (j > 0 or inputs):
+                return True
+        return inputs and input_grad
+
+    def backward_r(self, theta: np.ndarray, hs: list[np.ndarray], rs: list, v: np.ndarray | None,
+                   g_out: np.ndarray, r_out: np.ndarray | None, *, params: bool = True, inputs: bool = False,
+                   input_grad: bool = True, r_grad: np.ndarray | None = None, ws: dict | None = None):
+        """The R-operator of the backward pass: ``R{dL/dtheta}`` and ``R{dL/dx}``
+        (Pearlmutter 1994, Sec. 4, the "R{backward pass}").
+
+        With ``g_l = dL/da_l`` and ``gh_l = dL/dh_l`` (``gh_L = g_out``):
+
+            g_l       = act'(a_l) gh_l
+            R{g_l}    = act'(a_l) R{gh_l} + act''(a_l) R{a_l} gh_l
+            R{dL/dW_l} = h_{l-1}^T R{g_l} + R{h_{l-1}}^T g_l,   R{dL/db_l} = sum_batch R{g_l}
+            R{gh_{l-1}} = R{g_l} W_l^T + g_l V_l^T
+
+        where ``act''(a) R{a} = (act''/act')(h) R{h}`` is formed from the stored output
+        (``-2h`` for tanh, ``1 - 2h`` for sigmoid, 0 for the piecewise linear ones).
+        For ``L = sum_i phi(o_i)`` pass ``g_out = phi'(o)`` and ``r_out = phi''(o) R{o}``:
+        ``R{dL/dtheta}`` is then the Hessian-vector product ``H v`` along ``(v, dx)``;
+        with ``v = None`` and an input direction ``dx`` it is the mixed product
+        ``(d^2 L / dtheta dx) dx``; ``R{dL/dx}`` with ``dx = None`` is ``(d^2 L / dx dtheta) v``.
+
+        Parameters
+        ----------
+        theta : array (n,) or (P, n)
+        hs : list of arrays
+            From :meth:`forward` (no dropout masks).
+        rs : list
+            From :meth:`tangent` with the same ``v`` (tangent conventions there).
+        v : array like ``theta``, or None
+            The parameter direction (the ``g_l V_l^T`` terms).
+        g_out : array, shape of the output
+            ``dL/dh_L`` (batch reduction included).
+        r_out : array or None
+            ``R{dL/dh_L}``; None when zero; fewer rows = the last rows.
+        params, inputs : bool
+            Form ``R{dL/dtheta}``; form ``dL/dx`` and ``R{dL/dx}``.
+        input_grad : bool
+            With ``inputs``, also form ``dL/dx`` itself (False: only its tangent, one GEMM less).
+        r_grad : array like ``theta``, optional
+            Buffer for ``R{dL/dtheta}``.
+        ws : dict, optional
+            Workspace (as in :meth:`backward`); the input gradients then live there.
+
+        Returns
+        -------
+        r_grad : array like ``theta`` or None (``params`` false)
+        g_x : array like the input, or None (``inputs`` or ``input_grad`` false)
+        r_g_x : the tangent of ``g_x`` (None when zero, fewer rows = last rows), or None
+
+        Raises
+        ------
+        ValueError
+            If ``v`` is not shaped like ``theta``.
+        """
+        dt = self.dtype
+        wv = self.layout.view_list(theta)
+        dv = self._direction(v, theta)
+        if params:
+            if r_grad is None:
+                r_grad = np.empty(np.shape(theta), dtype=dt)
+            rgv = self.layout.view_list(r_grad)
+        gh, rgh = g_out, r_out
+        for l in range(self.n_layers - 1, -1, -1):
+            act = self._acts[l]
+            h, rh, h_prev, rh_prev = hs[l + 1], rs[l + 1], hs[l], rs[l]
+            name = self.activations[l]
+            deriv = _DERIV.get(name) if gh is not None and rgh is not None else None
+            if deriv is not None:  # act'(a) once, for g and R{g}
+                d = deriv(h, _own(ws, ("r_d", l), h.shape, dt))
+                g = np.multiply(d, gh, out=_own(ws, ("r_g", l), _bshape(gh.shape, h.shape), dt))
+                dk = _tail(d, rgh.shape[-2])
+                rg = np.multiply(dk, rgh, out=_own(ws, ("r_rg", l), _bshape(rgh.shape, dk.shape), dt))
+            else:
+                g = None if gh is None else act.backward(gh, h, _own(ws, ("r_g", l), _bshape(gh.shape, h.shape), dt))
+                rg = None
+                if rgh is not None:
+                    hk = _tail(h, rgh.shape[-2])
+                    rg = act.backward(rgh, hk, _own(ws, ("r_rg", l), _bshape(rgh.shape, hk.shape), dt))
+            curv = _CURV.get(name)
+            if curv is not None and rh is not None:
+                k = rh.shape[-2]
+                hk, ghk = _tail(h, k), _tail(gh, k)
+                c = curv(hk, _own(ws, ("r_c", l), _bshape(hk.shape, rh.shape, ghk.shape), dt))
+                c *= rh
+                c *= ghk
+                rg = _acc(rg, c)
+            if params:
+                W_r, b_r = rgv[2 * l], rgv[2 * l + 1]
+                if rg is None:
+                    b_r[...] = 0
+                else:
+                    np.matmul(_swap(_tail(h_prev, rg.shape[-2])), rg, out=W_r)
+                    np.matmul(_ones(ws, rg.shape[-2], dt), rg, out=b_r)
+                if rh_prev is not None:
+                    gk = _tail(g, rh_prev.shape[-2])
+                    if rg is None:
+                        np.matmul(_swap(rh_prev), gk, out=W_r)
+                    else:
+                        _mm_add(_swap(rh_prev), gk, W_r, ws, ("r_w", l))
+                elif rg is None:
+                    W_r[...] = 0
+            if l == 0 and not inputs:
+                break
+            Wt = _swap(wv[2 * l])
+            need = input_grad if l == 0 else self._uses_g(rs, l - 1, dv is not None, inputs, input_grad)
+            gh_new = _mm(g, Wt, _own(ws, ("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
+            rgh_new = None
+            if dv is not None and g is not None:  # g V^T has every row: the sum goes there
+                Vt = _swap(dv[2 * l])
+                rgh_new = _mm(g, Vt, _own(ws, ("r_gv", l), _matmul_shape(g, Vt), dt))
+            if rg is not None:
+                if rgh_new is not None and _bshape(rgh_new.shape[:-2], rg.shape[:-2],
+                                                   Wt.shape[:-2]) == rgh_new.shape[:-2]:
+                    _mm_add(rg, Wt, _tail(rgh_new, rg.shape[-2]), ws, ("r_rgh", l))
+                else:
+                    rgh_new = _acc(_mm(rg, Wt, _own(ws, ("r_rgh", l), _matmul_shape(rg, Wt), dt)), rgh_new)
+            gh, rgh = gh_new, rgh_new
+        if not inputs:
+            return (r_grad if params else None), None, None
+        return (r_grad if params else None), (gh if input_grad else None), rgh
+
+    def hvp(self, theta: np.ndarray, x: np.ndarray, v: np.ndarray | None = None, *, loss,
+            dx: np.ndarray | None = None, inputs: bool = False, ws: dict | None = None):
+        """Hessian-vector products of ``L(theta, x) = sum_i phi(o_i)`` (``o`` the output,
+        ``phi`` elementwise; a mean is a ``phi`` carrying the ``1/m``), in one forward,
+        one tangent and one backward pass (Pearlmutter 1994, Sec. 4).
+
+        Parameters
+        ----------
+        theta : array (n,) or (P, n); x : array (m, d_0) or (P, m, d_0)
+        v : array like ``theta``, or None
+        loss : triple ``(phi, dphi, d2phi)`` of elementwise functions (only the
+            derivatives are used), e.g. :class:`gandyn.engine.second_order.Elementwise`.
+        dx : array like ``x``, or None
+        inputs : bool
+            Also return ``R{dL/dx}``.
+
+        Returns
+        -------
+        r_grad : array like ``theta``
+            ``H_{theta theta} v + H_{theta x} dx``.
+        r_g_x : array like ``x`` (``H_{x theta} v + H_{x x} dx``), or None when ``inputs`` is false.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> net = MLP((2, 3, 1), ("tanh", "identity"))
+        >>> theta = net.init(np.random.default_rng(0))
+        >>> sq = (lambda o: o ** 2 / 2, lambda o: o, lambda o: np.ones_like(o))
+        >>> hv, _ = net.hvp(theta, np.ones((4, 2)), np.ones(net.n_params), loss=sq)
+        >>> hv.shape
+        (13,)
+        """
+        _, dphi, d2phi = loss
+        hs = self.forward(theta, x, ws=ws)
+        rs = self.tangent(theta, hs, v, dx, ws=ws)
+        o = hs[-1]
+        g_out = np.asarray(dphi(o), dtype=self.dtype)
+        r_out = None
+        if rs[-1] is not None:
+            r_out = np.multiply(d2phi(_tail(o, rs[-1].shape[-2])), rs[-1], dtype=self.dtype)
+        r_grad, _, r_gx = self.backward_r(theta, hs, rs, v, g_out, r_out, params=True, inputs=inputs, ws=ws)
+        if not inputs:
+            return r_grad, None
+        shape = np.broadcast_shapes(hs[0].shape, hs[1].shape[:-1] + (self.sizes[0],))
+        return r_grad, _full_rows(r_gx, shape, self.dtype)

@@ -48,9 +48,9 @@ References
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from math import pi, sqrt
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
@@ -59,7 +59,8 @@ from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
 from scipy.sparse.linalg import LinearOperator
 
-from gandyn.engine import losses
+from gandyn.engine import losses, second_order
+from gandyn.engine.nn import MLP
 from gandyn.games.traced import log_sigmoid, mlp_forward
 
 __all__ = [
@@ -543,6 +544,79 @@ def gaussian_gan_jacobian(mean: float, std: float) -> np.ndarray:
 
 
 
+@dataclass(frozen=True)
+class _EngineGame(Game):
+    """A :class:`Game` of two engine MLPs whose matrix-free products are hand-written:
+    ``jvp``, ``vjp``, ``operator`` and ``block_operator`` run the R-passes of
+    :mod:`gandyn.engine.second_order` (Pearlmutter 1994) in float64 instead of autograd;
+    everything else (``omega``, dense ``jacobian``, ``*_traced``) is the autograd game's.
+    The operators do the forward passes at their point once, for all their products."""
+
+    engine: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _at(self, z) -> "_AtPoint":
+        return _AtPoint(self, _flat(z, self.n).copy())
+
+    def jvp(self, z, v) -> np.ndarray:
+        """``J v`` by hand (:func:`gandyn.engine.second_order.game_jvp`), exact to rounding."""
+        return _AtPoint(self, _flat(z, self.n), keep=False).jvp(v)
+
+    def vjp(self, z, u) -> np.ndarray:
+        """``J^T u`` by hand (:func:`gandyn.engine.second_order.game_vjp`), exact to rounding."""
+        return _AtPoint(self, _flat(z, self.n), keep=False).vjp(u)
+
+    def operator(self, z) -> LinearOperator:
+        """``J`` at ``z`` as a :class:`~scipy.sparse.linalg.LinearOperator`, by hand."""
+        at = self._at(z)
+        return LinearOperator((self.n, self.n), matvec=at.jvp, rmatvec=at.vjp, dtype=np.float64)
+
+    def block_operator(self, z, player: str) -> LinearOperator:
+        """A player's own Hessian, matrix-free and symmetric, by one R-pass per product."""
+        if player not in ("g", "d"):
+            raise ValueError(f"player must be 'g' or 'd', got {player!r}")
+        at = self._at(z)
+        k = self.n_g if player == "g" else self.n_d
+        mv = (lambda v: at.block(v, player))
+        return LinearOperator((k, k), matvec=mv, rmatvec=mv, dtype=np.float64)
+
+
+class _AtPoint:
+    """The hand-written products of an :class:`_EngineGame` at one point ``z``; with
+    ``keep`` the forward passes are done once (lazily) and reused by every product."""
+
+    def __init__(self, game: _EngineGame, z: np.ndarray, keep: bool = True):
+        e = game.engine
+        self.game, self.keep = game, keep
+        self.tg, self.td = game.split(z)
+        self.ws = {} if keep else e["ws"]
+        self.kw = dict(w_real=e["w_real"], w_fake=e["w_fake"], losses=e["losses"])
+        self.data = (e["gan"], self.tg, self.td, e["x_real"], e["latent"])
+        self._primal = None
+
+    def _opts(self):
+        if self.keep and self._primal is None:
+            self._primal = second_order.primal(*self.data, ws=self.ws)
+        return dict(self.kw, primal=self._primal, ws=self.ws)
+
+    def _split(self, v):
+        return self.game.split(_flat(v, self.game.n))
+
+    def jvp(self, v):
+        return np.concatenate(second_order.game_jvp(*self.data, *self._split(v), **self._opts()))
+
+    def vjp(self, u):
+        return np.concatenate(second_order.game_vjp(*self.data, *self._split(u), **self._opts()))
+
+    def block(self, v, player):
+        k = self.game.n_g if player == "g" else self.game.n_d
+        v = np.asarray(v, dtype=np.float64).reshape(-1)
+        if v.shape != (k,):
+            raise ValueError(f"v must have {k} entries, got {v.size}")
+        vg, vd = (v, None) if player == "g" else (None, v)
+        jg, jd = second_order.game_jvp(*self.data, vg, vd, rows=player, **self._opts())
+        return jg if player == "g" else jd
+
+
 def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) -> Game:
     """Any MLP GAN of the engine (:class:`gandyn.engine.gan.GAN`) as a game.
 
@@ -551,9 +625,30 @@ def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) 
     the traced forwards of :mod:`gandyn.games.traced` and the GAN's loss (any
     registered or custom loss; ``loss=`` in ``options`` overrides it);
     ``options`` are those of :func:`gan_game` (``r1``, ``r2``, ``gp``, ``noise``).
+
+    Without regularisers and noise, the matrix-free products ``jvp``, ``vjp``,
+    ``operator`` and ``block_operator`` are the hand-written R-passes of
+    :mod:`gandyn.engine.second_order` on float64 copies of the networks (exact, and
+    much faster than autograd); with them, autograd's.
     """
     G, D = gan.G, gan.D
-    return gan_game(lambda th, lat: mlp_forward(G, th, lat), lambda psi, x: mlp_forward(D, psi, x)[:, 0],
+    loss = losses.get(options.pop("loss", gan.loss_fn))
+    game = gan_game(lambda th, lat: mlp_forward(G, th, lat), lambda psi, x: mlp_forward(D, psi, x)[:, 0],
                     G.n_params, D.n_params, x_real, latent, w_real=w_real, w_latent=w_latent,
-                    loss=options.pop("loss", gan.loss_fn), name=options.pop("name", "MLP GAN"),
-                    **options)
+                    loss=loss, name=options.pop("name", "MLP GAN"), **options)
+    if options.get("r1") or options.get("r2") or options.get("gp") or options.get("noise") is not None:
+        return game
+    x_real = np.asarray(x_real, dtype=np.float64)
+    latent = np.asarray(latent, dtype=np.float64)
+    pair = _Networks(MLP(G.sizes, G.activations, np.float64, G.slope), MLP(D.sizes, D.activations, np.float64, D.slope),
+                     loss.name)
+    engine = dict(gan=pair, x_real=x_real, latent=latent, w_real=_weights(w_real, len(x_real), "w_real"),
+                  w_fake=_weights(w_latent, len(latent), "w_latent"), losses=(loss.d_real, loss.d_fake, loss.g_fake),
+                  ws={})
+    return _EngineGame(**{f.name: getattr(game, f.name) for f in fields(Game)}, engine=engine)
+
+
+class _Networks(NamedTuple):
+    G: MLP
+    D: MLP
+    g_loss: str

@@ -1,0 +1,415 @@
+"""Exact second-order products of a GAN of two engine MLPs, by hand.
+
+A GAN of ``G: z -> x`` and ``D: x -> o`` (one output, a logit) on a minibatch
+``x_r`` (``m_r`` rows, weights ``w_r``) and noise ``z`` (``m_f`` rows, weights ``w_f``;
+default: ``1/m``, a mean), with elementwise losses ``phi_r, phi_f, psi``:
+
+    L_D = sum_i w_r,i phi_r(o(x_r,i)) + sum_k w_f,k phi_f(o(G(z_k)))
+    L_G = sum_k w_f,k psi(o(G(z_k)))
+
+(the losses of :mod:`gandyn.engine.losses`: ``phi_r(o) = softplus(-o)``,
+``phi_f(o) = softplus(o)``, ``psi(o) = softplus(-o)`` (non-saturating) or
+``-softplus(o)`` (minimax); Goodfellow et al. 2014, eq. 1 and Sec. 3). The game form
+is ``omega = (grad_G L_G, grad_D L_D)`` and its Jacobian
+
+    J = [[H_GG L_G,       D_D grad_G L_G],
+         [D_G grad_D L_D, H_DD L_D     ]]
+
+(Mescheder, Nowozin & Geiger 2017, Sec. 3; Balduzzi et al. 2018, Sec. 3; the sign
+convention of :mod:`gandyn.games.game`).
+
+- :func:`game_jvp`: ``J v = R_v{omega}``, the directional derivative of both players'
+  gradients along ``v = (v_G, v_D)``: one forward pass, one tangent pass
+  (Pearlmutter 1994, Sec. 4) and the R-backward passes of D (for ``L_D``, and for
+  ``L_G`` down to the samples) and of G.
+- :func:`game_vjp`: ``J^T u``. Each block of ``J^T`` is a mixed second derivative of one
+  scalar cost, so by the symmetry of second derivatives
+  ``J^T u = (H_GG L_G u_G + d/dD grad_G L_D [u_D], d/dG grad_D L_G [u_G] + H_DD L_D u_D)``:
+  two R-passes, along ``(u_G, 0)`` for ``L_G`` and ``(0, u_D)`` for ``L_D``, sharing one forward
+  pass and (being linear in the tangent of ``dL/dx``) one R-backward pass through G.
+- :func:`penalty_grad`: ``P = sum_i w_i (||grad_x o(x_i)|| - c)^2`` and ``dP/dtheta_D``: R1/R2
+  (``c = 0``; Mescheder, Geiger & Nowozin 2018, eq. 9-10, ``gamma/2 P``) and WGAN-GP
+  (``c = 1``; Gulrajani et al. 2017, eq. 3, ``lambda P`` on interpolates). A double
+  backward by hand: one backward pass for ``g_i = grad_x o(x_i)``, then, with the cotangent
+  ``u_i = 2 w_i (1 - c/||g_i||) g_i``, ``dP/dtheta = sum_i d/dtheta <u_i, g_i> =
+  sum_i D_x(grad_theta o(x_i))[u_i]``: the R-operator of D's parameter gradient along the
+  *input* direction ``u`` (mixed partials commute).
+
+Conventions: arrays as in :mod:`gandyn.engine.nn` (single model ``theta (n,)`` or a
+population ``theta (P, n)`` with inputs ``(P, m, d)``); float32 or float64, the MLPs'
+dtype. Dropout is not supported here. Losses are :class:`Elementwise` triples
+``(f, df, d2f)``; any object unpacking to three elementwise callables plugs in.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+from scipy.special import expit, log_expit
+
+from gandyn.engine.nn import MLP, _acc, _buffer, _own, _tail
+
+__all__ = [
+    "Elementwise", "SOFTPLUS", "SOFTPLUS_NEG", "NEG_SOFTPLUS", "gan_losses",
+    "Primal", "primal", "game_jvp", "game_vjp", "penalty_grad",
+]
+
+
+class Elementwise(NamedTuple):
+    """An elementwise function with its first and second derivatives, each ``array -> array``."""
+
+    f: Callable[[np.ndarray], np.ndarray]
+    df: Callable[[np.ndarray], np.ndarray]
+    d2f: Callable[[np.ndarray], np.ndarray]
+
+
+def _sig2(o):
+    # sigma'(o) = sigma(o) sigma(-o), accurate in both tails
+    return expit(o) * expit(-np.asarray(o))
+
+
+#: ``softplus(o) = log(1 + e^o)``: D's loss on a generated sample (label 0).
+SOFTPLUS = Elementwise(lambda o: -log_expit(-np.asarray(o)), expit, _sig2)
+#: ``softplus(-o) = -log sigma(o)``: D's loss on data (label 1), G's non-saturating loss.
+SOFTPLUS_NEG = Elementwise(lambda o: -log_expit(o), lambda o: -expit(-np.asarray(o)), _sig2)
+#: ``-softplus(o) = log sigma(-o) = log(1 - D)``: G's minimax loss.
+NEG_SOFTPLUS = Elementwise(lambda o: log_expit(-np.asarray(o)), lambda o: -expit(o), lambda o: -_sig2(o))
+
+
+def gan_losses(g_loss: str = "nonsat", label_smooth: float = 0.0) -> tuple[Elementwise, Elementwise, Elementwise]:
+    """``(phi_r, phi_f, psi)`` of :mod:`gandyn.engine.losses`: D's losses on data and on
+    samples (one-sided label smoothing ``a``: ``phi_r = (1-a) softplus(-o) + a softplus(o)``,
+    Salimans et al. 2016, Sec. 3.4) and G's loss ('nonsat' or 'minimax').
+
+    Raises ValueError for an unknown ``g_loss`` or ``label_smooth`` outside ``[0, 1)``.
+    """
+    psi = {"nonsat": SOFTPLUS_NEG, "minimax": NEG_SOFTPLUS}.get(g_loss)
+    if psi is None:
+        raise ValueError(f"unknown generator loss {g_loss!r}; choose from nonsat, minimax")
+    if not 0 <= label_smooth < 1:
+        raise ValueError(f"label smoothing must be in [0, 1), got {label_smooth}")
+    phi_r = SOFTPLUS_NEG
+    if label_smooth:
+        a = label_smooth
+        phi_r = Elementwise(lambda o: (1 - a) * SOFTPLUS_NEG.f(o) + a * SOFTPLUS.f(o),
+                            lambda o: expit(o) - (1 - a), _sig2)
+    return phi_r, SOFTPLUS, psi
+
+
+# --- helpers
+
+
+def _terms(gan):
+    """``(phi_r, phi_f, psi)`` of a GAN: its loss object's terms (:class:`gandyn.engine.gan.GAN`),
+    else :func:`gan_losses` of its ``g_loss`` name."""
+    loss = getattr(gan, "loss_fn", None)
+    if loss is not None:
+        return loss.d_real, loss.d_fake, loss.g_fake
+    return gan_losses(gan.g_loss, getattr(gan, "label_smooth", 0.0))
+
+
+def _sub(ws: dict | None, name: str) -> dict | None:
+    return None if ws is None else ws.setdefault(name, {})
+
+
+def _weights(w, m: int, dtype) -> np.ndarray:
+    if w is None:
+        return np.asarray(1.0 / m, dtype=dtype)
+    w = np.asarray(w, dtype=dtype)
+    if w.shape[-1:] != (m,):
+        raise ValueError(f"weights must have {m} entries along their last axis, got shape {w.shape}")
+    return w
+
+
+def _flush(a: np.ndarray | None) -> None:
+    """float32: zero entries below sqrt(tiny), whose subnormal products slow GEMMs ~100x
+    (see :func:`gandyn.engine.gan._flush_tiny`); float64 is left exact."""
+    if a is not None and a.dtype == np.float32:
+        a[np.abs(a) < np.sqrt(np.finfo(np.float32).tiny)] = 0
+
+
+def _loss_out(loss, w, o, ro):
+    """``g = w f'(o)`` and ``R{g} = w f''(o) R{o}`` as ``(..., m, 1)`` arrays (``ro``:
+    ``(..., k, 1)`` tangent of the last ``k`` rows, or None)."""
+    df, d2f = loss.df, loss.d2f
+    g = np.multiply(w, df(o), dtype=o.dtype)[..., None]
+    _flush(g)
+    if ro is None:
+        return g, None
+    k = ro.shape[-2]
+    wk = w if np.ndim(w) == 0 else w[..., w.shape[-1] - k:]
+    r = np.multiply(wk, d2f(o[..., o.shape[-1] - k:]), dtype=o.dtype)[..., None]
+    r *= ro
+    _flush(r)
+    return g, r
+
+
+def _rows_tail(rs: list, k: int) -> list:
+    """Tangents restricted to the last ``k`` rows."""
+    return [None if r is None else _tail(r, min(k, r.shape[-2])) for r in rs]
+
+
+def _check(gan, theta_g, theta_d, x_real, z):
+    G, D = gan.G, gan.D
+    x_real = np.asarray(x_real, dtype=D.dtype)
+    z = np.asarray(z, dtype=G.dtype)
+    if D.sizes[-1] != 1:
+        raise ValueError(f"D must have one output, has {D.sizes[-1]}")
+    if x_real.shape[-1] != D.sizes[0] or z.shape[-1] != G.sizes[0]:
+        raise ValueError(f"x_real must have {D.sizes[0]} features and z {G.sizes[0]}, "
+                         f"got {x_real.shape} and {z.shape}")
+    if np.shape(theta_g)[-1] != G.n_params or np.shape(theta_d)[-1] != D.n_params:
+        raise ValueError(f"theta_g must have {G.n_params} and theta_d {D.n_params} entries along the last axis")
+    return x_real, z
+
+
+def _forward(gan, theta_g, theta_d, x_real, z, ws):
+    """G on the noise, written under the data rows of D's stacked input, and D on it."""
+    G, D = gan.G, gan.D
+    m = x_real.shape[-2]
+    lead = np.broadcast_shapes(x_real.shape[:-2], z.shape[:-2], np.shape(theta_g)[:-1], np.shape(theta_d)[:-1])
+    X = _own(ws, "so_input", lead + (m + z.shape[-2], D.sizes[0]), D.dtype)
+    hs_g = G.forward(theta_g, z, out=X[..., m:, :], ws=_sub(ws, "G"))
+    X[..., :m, :] = x_real
+    hs_d = D.forward(theta_d, X, ws=_sub(ws, "D"))
+    return hs_g, hs_d, m
+
+
+def _fake(hs_d, m):
+    return [h[..., m:, :] for h in hs_d]
+
+
+# --- the game Jacobian, matrix-free
+
+
+class Primal(NamedTuple):
+    """The forward passes every product at one point shares: G's on the noise and D's on
+    the stacked batch ``[x_real; G(z)]`` (``m`` data rows)."""
+
+    hs_g: list
+    hs_d: list
+    m: int
+
+
+def primal(gan, theta_g, theta_d, x_real, z, *, ws: dict | None = None) -> Primal:
+    """The forward passes at ``(theta_g, theta_d)``, to pass as ``primal=`` to
+    :func:`game_jvp` and :func:`game_vjp` for many products at the same point (e.g. the
+    matrix-vector products of an eigenvalue solver): each then skips them (3 of the
+    18 first-layer-sized GEMMs of a ``J v`` of the MNIST GAN). With a workspace ``ws`` the
+    arrays live there; keep passing the same ``ws`` (the products use other buffers of it)
+    and do not run another :func:`primal` or product without ``primal=`` on it meanwhile.
+
+    Raises ValueError on shapes that do not fit the networks.
+    """
+    x_real, z = _check(gan, theta_g, theta_d, x_real, z)
+    return Primal(*_forward(gan, theta_g, theta_d, x_real, z, ws))
+
+
+def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=None, losses=None,
+             rows: str = "gd", out_g=None, out_d=None, primal: Primal | None = None, ws: dict | None = None):
+    """The game Jacobian times a vector, ``J v = d/dr omega(theta + r v)`` at ``r = 0``, exact.
+
+    Parameters
+    ----------
+    gan : :class:`gandyn.engine.gan.GAN` (or any object with MLPs ``G`` and ``D``)
+    theta_g, theta_d : arrays (n_G,), (n_D,) or populations (P, n_G), (P, n_D)
+    x_real : array (m_r, d_x) or (P, m_r, d_x); z : array (m_f, d_z) or (P, m_f, d_z)
+    v_g, v_d : arrays like theta_g, theta_d, or None (zero)
+    w_real, w_fake : weights (m_r,), (m_f,) of the sums (default ``1/m``: means)
+    losses : ``(phi_r, phi_f, psi)`` :class:`Elementwise` triples (default
+        :func:`gan_losses` of ``gan.g_loss``, ``gan.label_smooth``)
+    rows : 'gd', 'g' or 'd'
+        Which players' rows of ``J v`` to form (``'g'`` with ``v_d = None`` is ``H_GG L_G v_G``).
+    out_g, out_d : optional buffers for the rows
+    primal : :class:`Primal`, optional
+        The forward passes at this very point (:func:`primal`), reused instead of rerun.
+    ws : dict, optional
+        Workspace kept between calls (no large allocations after the first).
+
+    Returns
+    -------
+    (Jv_G, Jv_D) : arrays like theta_g, theta_d (None for a row not asked for)
+        ``Jv_G = H_GG L_G v_G + D_D grad_G L_G v_D``, ``Jv_D = D_G grad_D L_D v_G + H_DD L_D v_D``.
+
+    Raises
+    ------
+    ValueError
+        On shapes that do not fit the networks or an unknown ``rows``.
+    """
+    if rows not in ("gd", "g", "d"):
+        raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
+    G, D = gan.G, gan.D
+    x_real, z = _check(gan, theta_g, theta_d, x_real, z)
+    phi_r, phi_f, psi = _terms(gan) if losses is None else losses
+    hs_g, hs_d, m = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
+    mf = z.shape[-2]
+    w_r, w_f = _weights(w_real, m, D.dtype), _weights(w_fake, mf, D.dtype)
+    rs_g = G.tangent(theta_g, hs_g, v_g, ws=_sub(ws, "G"))
+    o = hs_d[-1][..., 0]
+    jv_g = jv_d = None
+    if "d" in rows:
+        rs_d = D.tangent(theta_d, hs_d, v_d, dx=rs_g[-1], ws=_sub(ws, "D"))
+        g_out, r_out = _d_loss_out(phi_r, phi_f, w_r, w_f, o, rs_d[-1], m)
+        jv_d, _, _ = D.backward_r(theta_d, hs_d, rs_d, v_d, g_out, r_out, params=True, inputs=False,
+                                  r_grad=out_d, ws=_sub(ws, "D_r"))
+    if "g" in rows:
+        hs_f = _fake(hs_d, m)
+        if "d" in rows:
+            rs_f = [rs_g[-1]] + _rows_tail(rs_d[1:], mf)
+        else:
+            rs_f = D.tangent(theta_d, hs_f, v_d, dx=rs_g[-1], ws=_sub(ws, "D"))
+        g_out, r_out = _loss_out(psi, w_f, o[..., m:], rs_f[-1])
+        _, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, v_d, g_out, r_out, params=False, inputs=True,
+                                  ws=_sub(ws, "D_g"))
+        jv_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, v_g, gx, rgx, params=True, r_grad=out_g, ws=_sub(ws, "G_r"))
+    return jv_g, jv_d
+
+
+def _d_loss_out(phi_r, phi_f, w_r, w_f, o, ro, m):
+    """D's loss on the stacked logits ``o (..., m + m_f)``: ``g = dL_D/do`` and ``R{g}``
+    as ``(..., rows, 1)`` arrays (``ro``: tangent of the last rows, or None)."""
+    dt = o.dtype
+    g = np.concatenate([np.multiply(w_r, phi_r.df(o[..., :m]), dtype=dt),
+                        np.multiply(w_f, phi_f.df(o[..., m:]), dtype=dt)], axis=-1)[..., None]
+    _flush(g)
+    if ro is None:
+        return g, None
+    k = ro.shape[-2]
+    if k <= o.shape[-1] - m:
+        r = np.multiply(w_f if np.ndim(w_f) == 0 else w_f[..., w_f.shape[-1] - k:],
+                        phi_f.d2f(o[..., o.shape[-1] - k:]), dtype=dt)
+    else:
+        r = np.concatenate([np.multiply(w_r, phi_r.d2f(o[..., :m]), dtype=dt),
+                            np.multiply(w_f, phi_f.d2f(o[..., m:]), dtype=dt)], axis=-1)
+        r = r[..., r.shape[-1] - k:]
+    r = r[..., None] * ro
+    _flush(r)
+    return g, r
+
+
+def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=None, losses=None,
+             primal: Primal | None = None, ws: dict | None = None):
+    """The transposed product ``J^T u = grad_theta <omega(theta), u>``, exact.
+
+    By the symmetry of each cost's second derivatives,
+
+        (J^T u)_G = H_GG L_G u_G + d/dr grad_G L_D(theta_G, theta_D + r u_D)
+        (J^T u)_D = d/dr grad_D L_G(theta_G + r u_G, theta_D) + H_DD L_D u_D
+
+    so two R-passes (Pearlmutter 1994), along ``(u_G, 0)`` for ``L_G`` and along
+    ``(0, u_D)`` for ``L_D``, after one shared forward pass; their passes through G are
+    one (the R-backward pass is linear in the tangent of ``dL/dx`` and the second moves
+    no G parameter). Parameters as in
+    :func:`game_jvp` (``u_g, u_d`` like ``theta_g, theta_d``, None = zero; ``primal`` likewise).
+
+    Returns
+    -------
+    ((J^T u)_G, (J^T u)_D) : arrays like theta_g, theta_d
+    """
+    G, D = gan.G, gan.D
+    x_real, z = _check(gan, theta_g, theta_d, x_real, z)
+    phi_r, phi_f, psi = _terms(gan) if losses is None else losses
+    hs_g, hs_d, m = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
+    mf = z.shape[-2]
+    w_r, w_f = _weights(w_real, m, D.dtype), _weights(w_fake, mf, D.dtype)
+    o = hs_d[-1][..., 0]
+    hs_f = _fake(hs_d, m)
+    # L_G along (u_G, 0): D's part of J^T u, and dL_G/dx with its tangent for G
+    rs_g = G.tangent(theta_g, hs_g, u_g, ws=_sub(ws, "G"))
+    rs_f = D.tangent(theta_d, hs_f, None, dx=rs_g[-1], ws=_sub(ws, "D"))
+    g_out, r_out = _loss_out(psi, w_f, o[..., m:], rs_f[-1])
+    out_d, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, None, g_out, r_out, params=True, inputs=True,
+                                  ws=_sub(ws, "D_g"))
+    # L_D along (0, u_D): D's part, and the tangent of dL_D/dx on the samples
+    rs_d = D.tangent(theta_d, hs_d, u_d, ws=_sub(ws, "D"))
+    g_out, r_out = _d_loss_out(phi_r, phi_f, w_r, w_f, o, rs_d[-1], m)
+    rD, _, _ = D.backward_r(theta_d, hs_d, rs_d, u_d, g_out, r_out, params=True, inputs=False,
+                            ws=_sub(ws, "D_r"))
+    out_d += rD
+    r_f = None if r_out is None else _tail(r_out, min(mf, r_out.shape[-2]))
+    _, _, rgx_d = D.backward_r(theta_d, hs_f, _rows_tail(rs_d, mf), u_d, g_out[..., m:, :], r_f, params=False,
+                               inputs=True, input_grad=False, ws=_sub(ws, "D_g2"))
+    # G's part: the R-backward pass is linear in R{dL/dx}, and the L_D pass moves no G
+    # parameter, so both passes through G are one, with the summed input tangents
+    out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, gx, _acc(rgx, rgx_d), params=True, ws=_sub(ws, "G_r"))
+    return out_g, out_d
+
+
+# --- gradient penalties
+
+
+def penalty_grad(D: MLP, theta_d, x, *, center: float = 0.0, w=None, scale: float = 1.0, hs=None, grad=None,
+                 ws: dict | None = None):
+    """A gradient penalty and its gradient w.r.t. D's parameters, by a hand-written double backward.
+
+    ``P = scale * sum_i w_i (||g_i|| - c)^2`` with ``g_i = grad_x o(x_i)`` (``o`` D's one
+    output, a logit), ``w_i = 1/m`` by default (a mean). With ``c = 0`` and
+    ``scale = gamma/2`` this is R1 on data or R2 on samples (Mescheder, Geiger & Nowozin
+    2018, eq. 9-10); with ``c = 1``, ``scale = lambda`` on interpolates ``x = e x_r + (1-e) x_f``
+    it is WGAN-GP's term (Gulrajani et al. 2017, eq. 3).
+
+    ``dP/dtheta = sum_i D_x(grad_theta o(x_i))[u_i]`` with ``u_i = 2 scale w_i (1 - c/||g_i||) g_i``
+    (a subgradient 0 where ``g_i = 0`` and ``c > 0``): one backward pass for ``g``, one
+    tangent pass along the input direction ``u`` and one R-backward pass
+    (:meth:`MLP.tangent <gandyn.engine.nn.MLP.tangent>`, :meth:`MLP.backward_r
+    <gandyn.engine.nn.MLP.backward_r>`). For a ReLU D most R-terms vanish and the extra cost
+    is about three GEMMs of the first layer.
+
+    Parameters
+    ----------
+    D : MLP with one output
+    theta_d : array (n,) or (P, n)
+    x : array (m, d) or (P, m, d)
+    center, w, scale : see above
+    hs : list, optional
+        D's forward pass on ``x`` (:meth:`MLP.forward <gandyn.engine.nn.MLP.forward>`), e.g.
+        the data rows of a training step's pass, to reuse.
+    grad : array like theta_d, optional
+        Buffer for the gradient.
+    ws : dict, optional
+        Workspace (not the one ``hs`` lives in).
+
+    Returns
+    -------
+    value : float or array (P,)
+    grad : array like theta_d
+
+    Raises
+    ------
+    ValueError
+        If D has more than one output or ``x`` does not fit D.
+    """
+    if D.sizes[-1] != 1:
+        raise ValueError(f"the penalty needs a D with one output, it has {D.sizes[-1]}")
+    if hs is None:
+        hs = D.forward(theta_d, x, ws=_sub(ws, "fwd"))
+    elif hs[0].shape[-1] != D.sizes[0] or len(hs) != D.n_layers + 1:
+        raise ValueError("hs must be D's forward pass on x")
+    out = hs[-1]
+    m = out.shape[-2]
+    dt = D.dtype
+    ones = _buffer(ws, "ones_out", out.shape, dt)
+    if ones is None:
+        ones = np.ones(out.shape, dt)
+    else:
+        ones.fill(1)
+    wk = _sub(ws, "bwd")
+    _, gx = D.backward(theta_d, hs, ones, params=False, inputs=True, ws=wk)
+    w = _weights(w, m, dt)
+    sq = np.einsum("...i,...i->...", gx, gx)
+    if center:
+        nrm = np.sqrt(sq)
+        dev = nrm - center
+        value = scale * np.sum(w * dev * dev, axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            coef = np.where(nrm > 0, dev / nrm, 0.0)
+        coef = (2 * scale * w) * coef
+    else:
+        value = scale * np.sum(w * sq, axis=-1)
+        coef = np.broadcast_to(np.asarray(2 * scale * w, dtype=dt), sq.shape)
+    u = _own(ws, "u", gx.shape, dt)
+    np.multiply(gx, coef[..., None], out=u)
+    rs = D.tangent(theta_d, hs, None, dx=u, ws=_sub(ws, "tan"))
+    g, _, _ = D.backward_r(theta_d, hs, rs, None, ones, None, params=True, inputs=False, r_grad=grad,
+                           ws=_sub(ws, "r"))
+    return value, g
