@@ -72,12 +72,12 @@ class _Counting(LinearOperator):
 
     def _matvec(self, v):
         self.count += 1
-        v = np.ravel(v)
+        v = np.ascontiguousarray(np.ravel(v))
         return self.scale * self.op.matvec(v) - self.shift * v
 
     def _rmatvec(self, v):
         self.count += 1
-        v = np.ravel(v)
+        v = np.ascontiguousarray(np.ravel(v))
         return self.scale * self.op.rmatvec(v) - self.shift * v
 
 
@@ -141,7 +141,9 @@ def eigenpairs(op: LinearOperator, k: int = 6, which: str = "LM", *, symmetric: 
     res = np.empty(vals.size)
     for j in range(vals.size):
         v = vecs[:, j]
-        av = op.matvec(v.real) + (1j * op.matvec(v.imag) if np.iscomplexobj(v) else 0.0)
+        av = op.matvec(np.ascontiguousarray(v.real))
+        if np.iscomplexobj(v):
+            av = av + 1j * op.matvec(np.ascontiguousarray(v.imag))
         res[j] = np.linalg.norm(av - vals[j] * v) / max(np.linalg.norm(v), 1e-300)
     products += vals.size * (2 if np.iscomplexobj(vecs) else 1)
     scale_ref = max(1.0, float(np.abs(vals).max())) if vals.size else 1.0
@@ -191,7 +193,7 @@ def _lanczos(op, v, m):
     q = v / np.linalg.norm(v)
     for j in range(m):
         Q[j] = q
-        w = op.matvec(q)
+        w = np.array(op.matvec(q), dtype=np.float64)
         alpha[j] = q @ w
         w -= Q[: j + 1].T @ (Q[: j + 1] @ w)  # full reorthogonalisation
         w -= Q[: j + 1].T @ (Q[: j + 1] @ w)  # twice is enough (Parlett 1998)
@@ -265,7 +267,7 @@ def path_angle(game: Game, z0, z1, n: int = 51):
     alpha = np.linspace(0.0, 1.0, int(n))
     norm, cos = np.empty(alpha.size), np.empty(alpha.size)
     for i, a in enumerate(alpha):
-        w = np.asarray(game.omega(z0 + a * d))
+        w = np.asarray(game.omega(z0 + a * d), dtype=np.float64)
         norm[i] = np.linalg.norm(w)
         cos[i] = (w @ d) / (norm[i] * nd) if norm[i] > 0 else 0.0
     return alpha, norm, cos

@@ -1,0 +1,183 @@
+"""gandyn landscape: matrix-free eigenpairs equal the dense ones (1e-8), stochastic Lanczos
+quadrature is a quadrature of the spectrum, the Dirac-GAN path angle has its closed form,
+and the command reads runs and refuses bad ones."""
+import json
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from gandyn import games
+from gandyn.cli import main
+from gandyn.engine import GAN, MLP
+from gandyn.experiments import landscape
+from gandyn.experiments.gan1d import Setup, record_run
+from gandyn.games import spectra
+
+
+@pytest.fixture(scope="module")
+def small_game():
+    rng = np.random.default_rng(5)
+    gan = GAN(MLP((2, 6, 2), ("tanh", "identity")), MLP((2, 8, 1), ("tanh", "identity")))
+    x, z = rng.normal(size=(20, 2)), rng.uniform(-1, 1, (20, 2))
+    game = games.mlp_gan_game(gan, x, z)
+    point = np.concatenate([gan.G.init(rng), gan.D.init(rng)])
+    return game, point, game.jacobian(point)
+
+
+def _match(found, dense):
+    """Every eigenvalue found is within 1e-8 (relative to the spectral radius) of a dense one."""
+    scale = max(1.0, np.abs(dense).max())
+    for lam in np.atleast_1d(found):
+        assert np.min(np.abs(dense - lam)) < 1e-8 * scale, (lam, dense)
+
+
+def test_jacobian_searches_equal_dense_eigvals(small_game):
+    game, z, J = small_game
+    lam = np.linalg.eigvals(J)
+    spec = spectra.game_spectrum(game, z, k=5, blocks=("j",))
+    for which, key in (("LM", -np.abs(lam)), ("LR", -lam.real), ("SR", lam.real)):
+        pairs = spec["j"][which]
+        assert pairs.converged.all() and np.all(pairs.residuals < 1e-6)
+        _match(pairs.values, lam)
+        np.testing.assert_allclose(np.sort(np.abs(pairs.values)), np.sort(np.abs(lam[np.argsort(key)][:5])),
+                                   rtol=1e-8)
+
+
+@pytest.mark.parametrize("block", ["g", "d"])
+def test_block_searches_give_both_ends(small_game, block):
+    game, z, J = small_game
+    n = game.n_g
+    H = J[:n, :n] if block == "g" else J[n:, n:]
+    ev = np.linalg.eigvalsh(0.5 * (H + H.T))
+    spec = spectra.game_spectrum(game, z, k=3, blocks=(block,))[block]
+    np.testing.assert_allclose(spec["LA"].values, ev[::-1][:3], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(spec["SA"].values, ev[:3], rtol=1e-8, atol=1e-10)
+
+
+def test_a_pair_that_did_not_converge_is_kept_and_marked(small_game):
+    game, z, _ = small_game
+    pairs = spectra.eigenpairs(game.operator(z), 6, "SR", maxiter=1)
+    assert pairs.values.size == pairs.residuals.size == pairs.converged.size
+    assert not pairs.converged.all() or pairs.values.size < 6
+
+
+def test_slq_is_a_quadrature_of_the_spectrum(small_game):
+    """sum_j w_j theta_j^k = (1/n_v) sum_l v_l^T A^k v_l / n exactly for k <= 2m - 1
+    (Golub & Meurant 2010, Thm. 6.6), the weights sum to 1, and with many vectors the
+    smoothed density is close to the dense spectrum's."""
+    game, z, J = small_game
+    n = game.n_g
+    H = 0.5 * (J[:n, :n] + J[:n, :n].T)
+    op = game.block_operator(z, "g")
+    nodes, weights = spectra.slq_density(op, n_vectors=3, steps=4, rng=7)
+    assert weights.min() >= 0 and weights.sum() == pytest.approx(1.0, abs=1e-12)
+    vs = np.random.default_rng(7).choice([-1.0, 1.0], size=(3, n))  # the same Rademacher draws
+    for k in range(1, 8):
+        exact = np.mean([v @ np.linalg.matrix_power(H, k) @ v / n for v in vs])
+        assert np.sum(weights * nodes ** k) == pytest.approx(exact, rel=1e-9, abs=1e-12)
+    ev = np.linalg.eigvalsh(H)
+    nodes, weights = spectra.slq_density(op, n_vectors=60, steps=n, rng=1)
+    t = np.linspace(ev.min() - 1, ev.max() + 1, 2001)
+    sigma = 0.1 * np.ptp(ev)
+    est = spectra.density_on_grid(nodes, weights, t, sigma)
+    ref = spectra.density_on_grid(ev, np.full(n, 1 / n), t, sigma)
+    assert np.trapezoid(est, t) == pytest.approx(1.0, abs=1e-3)
+    assert np.trapezoid(np.abs(est - ref), t) < 0.15
+
+
+def test_path_angle_of_the_dirac_gan_has_its_closed_form():
+    """Dirac-GAN (Mescheder et al. 2018, Def. 2.1), minimax: V = f(psi theta) + f(0),
+    f' (t) = sigma(-t), so omega = sigma(-theta psi) (psi, -theta). On z = z0 + alpha d:
+    ||omega|| = sigma(-theta psi) sqrt(theta^2 + psi^2) and
+    cos = (psi d_theta - theta d_psi) / (sqrt(theta^2 + psi^2) ||d||); towards the
+    equilibrium (z1 = 0) cos = 0 everywhere: a pure rotation."""
+    game = games.dirac_gan()
+    z0, z1 = np.array([1.5, -0.4]), np.array([-0.3, 0.9])
+    alpha, norm, cos = spectra.path_angle(game, z0, z1, 11)
+    d = z1 - z0
+    th, ps = z0[0] + alpha * d[0], z0[1] + alpha * d[1]
+    r = np.hypot(th, ps)
+    np.testing.assert_allclose(norm, expit(-th * ps) * r, rtol=1e-13)
+    np.testing.assert_allclose(cos, (ps * d[0] - th * d[1]) / (r * np.linalg.norm(d)), rtol=1e-12, atol=1e-14)
+    _, _, cos0 = spectra.path_angle(game, z0, np.zeros(2), 7)
+    np.testing.assert_allclose(cos0[:-1], 0.0, atol=1e-15)
+    with pytest.raises(ValueError, match="same point"):
+        spectra.path_angle(game, z0, z0)
+
+
+@pytest.fixture(scope="module")
+def gan1d_run(tmp_path_factory):
+    from gandyn import history
+
+    out = tmp_path_factory.mktemp("gan1d")
+    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, batch=16), seed=0, steps=40, record_every=20)
+    history.save(out / "history.npz", arrays, meta)
+    return out
+
+
+def test_gan1d_run_spectra_equal_dense(gan1d_run):
+    run = landscape.load_run(gan1d_run, batch=16)
+    assert [c.iteration for c in run.checkpoints] == [0, 20, 40]
+    cp = run.checkpoints[-1]
+    lam = np.linalg.eigvals(run.game.jacobian(cp.z))
+    spec = spectra.game_spectrum(run.game, cp.z, k=3, blocks=("j",))
+    for pairs in spec["j"].values():
+        _match(pairs.values, lam)
+
+
+def test_landscape_command_writes_tables_and_figures(gan1d_run, tmp_path, capsys):
+    out = tmp_path / "ls"
+    code = main(["landscape", "--run", str(gan1d_run), "--out", str(out), "--k", "3", "--slq-steps", "8",
+                 "--slq-vectors", "2", "--path-points", "5", "--batch", "12", "--quiet"])
+    assert code == 0
+    rows = (out / "eigenvalues.csv").read_text().splitlines()
+    assert rows[0].startswith("iteration,block,which,k,real,imag,residual,converged")
+    assert len(rows) == 1 + 3 * (3 * 3 + 2 * 3 + 2 * 3)  # 3 checkpoints x (J: 3 searches, g and d: 2 each) x k
+    summary = json.loads((out / "summary.json").read_text())
+    assert [p["iteration"] for p in summary["points"]] == [0, 20, 40]
+    assert {"critical", "differential_nash", "stable", "omega_norm"} <= set(summary["points"][0])
+    for stem in ("trajectories", "complex_plane", "densities", "path_angle"):
+        for ext in ("png", "pdf"):
+            assert (out / f"{stem}.{ext}").stat().st_size > 1000
+    assert "iteration      40" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda d: None, "not a run"),
+    (lambda d: (d / "checkpoints").mkdir(), "no checkpoints"),
+])
+def test_bad_runs_fail_before_any_output(tmp_path, capsys, make, needle):
+    run = tmp_path / "run"
+    run.mkdir()
+    make(run)
+    out = tmp_path / "out"
+    code = main(["landscape", "--run", str(run), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and needle in err[0]
+    assert not out.exists()
+
+
+def test_missing_iterations_are_named(gan1d_run, tmp_path, capsys):
+    code = main(["landscape", "--run", str(gan1d_run), "--at", "20", "30", "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no checkpoint at iteration 30" in err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(not __import__("_mnist_dir").HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
+def test_landscape_of_a_short_mnist_run(tmp_path, capsys):
+    from _mnist_dir import SHARED
+
+    run = tmp_path / "run"
+    assert main(["mnist", "train", "--iters", "20", "--keep-every", "10", "--z-dim", "4", "--g-hidden", "8",
+                 "--d-hidden", "8", "--batch", "16", "--grid-every", "0", "--data-dir", str(SHARED),
+                 "--out", str(run), "--quiet"]) == 0
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "iter_0000000.npz", "iter_0000010.npz", "iter_0000020.npz"]
+    out = tmp_path / "ls"
+    assert main(["landscape", "--run", str(run), "--data-dir", str(SHARED), "--batch", "32", "--k", "3",
+                 "--slq-steps", "10", "--slq-vectors", "2", "--path-points", "3", "--at", "10", "20",
+                 "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["kind"] == "mnist" and [p["iteration"] for p in summary["points"]] == [10, 20]
+    assert summary["n_g"] == 4 * 8 + 8 + 8 * 784 + 784 and summary["n_d"] == 784 * 8 + 8 + 8 + 1
