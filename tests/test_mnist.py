@@ -33,7 +33,7 @@ def test_default_config_is_the_talks():
     gan = c.gan()
     assert gan.D.sizes == (784, 128, 1) and gan.D.activations == ("relu", "identity")
     assert gan.G.sizes == (100, 128, 784) and gan.G.activations == ("relu", "sigmoid")
-    assert (c.batch, c.k, c.g_loss, c.latent, c.optimizer, c.lr_g, c.lr_d) == (128, 1, "nonsat", "uniform",
+    assert (c.batch, c.k, c.loss, c.latent, c.optimizer, c.lr_g, c.lr_d) == (128, 1, "nonsat", "uniform",
                                                                                "adam", 1e-3, 1e-3)
     assert gan.G.dtype == np.float32 and c.n_train == 55_000
     assert MnistConfig(g_hidden=(1200, 1200)).gan().G.sizes == (100, 1200, 1200, 784)
@@ -43,7 +43,7 @@ def test_default_config_is_the_talks():
     assert c2.gan().d_dropout == (0.2, 0.5, 0.5) and c2.gan().label_smooth == 0.1
 
 
-@pytest.mark.parametrize("bad", [dict(k=0), dict(g_loss="wasserstein"), dict(optimizer="rmsprop"),
+@pytest.mark.parametrize("bad", [dict(k=0), dict(loss="wasserstein"), dict(optimizer="rmsprop"),
                                  dict(batch=300, n_train=200), dict(hidden_act="gelu"),
                                  dict(d_dropout=(0.5,)), dict(d_dropout=(0.5, 1.0)), dict(label_smooth=1.0),
                                  dict(g_ema=1.0)])
@@ -78,7 +78,7 @@ def test_training_changes_parameters_and_losses_stay_finite(images, tmp_path):
 
 
 @pytest.mark.parametrize("opt", [dict(optimizer="momentum", mu=0.5, lr_g=0.05, lr_d=0.05),
-                                 dict(optimizer="sgd", g_loss="minimax", k=2), dict(latent="normal")])
+                                 dict(optimizer="sgd", loss="minimax", k=2), dict(latent="normal")])
 def test_options_train(images, tmp_path, opt):
     tr = mnist.new_run(MnistConfig(**SMALL, **opt), images)
     mnist.train(tr, 5, tmp_path, progress=False)
@@ -339,3 +339,36 @@ def test_cli_resume_without_checkpoint_and_bad_evals_fail_before_work(tmp_path):
     assert r.returncode == 2 and "no checkpoint" in r.stderr and r.stderr.count("\n") == 1
     r = _gandyn("plot", "--run", str(tmp_path), "--out", str(tmp_path / "fig"), "--evals", str(tmp_path / "x.json"))
     assert r.returncode == 2 and "no eval.json" in r.stderr and not (tmp_path / "fig").exists()
+
+
+@pytest.mark.parametrize("opt", [dict(method="optimistic", penalty="r1", penalty_weight=1.0),
+                                 dict(method="lookahead", loss="wgan", penalty="gp", optimizer="adam"),
+                                 dict(method="extragradient", loss="wgan", clip=0.05)])
+def test_methods_and_penalties_resume_bit_for_bit(images, tmp_path, opt):
+    """Method state (optimistic's last steps, lookahead's slow weights) and the penalty's
+    random stream go into the checkpoint: interrupt at 7, resume to 15, equal."""
+    cfg = MnistConfig(**SMALL, **opt)
+    full = mnist.new_run(cfg, images)
+    mnist.train(full, 15, tmp_path / "full", progress=False, grid_every=0)
+    part = mnist.new_run(cfg, images)
+    mnist.train(part, 7, tmp_path / "part", progress=False, grid_every=0)
+    resumed = mnist.load_checkpoint(tmp_path / "part" / mnist.CHECKPOINT, images)
+    mnist.train(resumed, 15, tmp_path / "part", progress=False, grid_every=0)
+    _same(full, resumed)
+
+
+@pytest.mark.parametrize("bad, needle", [(dict(loss="kl", penalty="gp"), "gp penalty is not used with the 'kl' loss"),
+                                         (dict(clip=0.01), "weight clipping is not used with the 'nonsat' loss"),
+                                         (dict(method="sga-ish"), "unknown method"),
+                                         (dict(loss="hinge", label_smooth=0.1), "label smoothing")])
+def test_conflicting_options_are_refused(bad, needle):
+    with pytest.raises(ValueError, match=needle):
+        MnistConfig(**SMALL, **bad)
+
+
+def test_old_configs_with_g_loss_still_load():
+    d = MnistConfig(**SMALL).to_dict()
+    d["g_loss"] = d.pop("loss")
+    for k in ("method", "penalty", "penalty_weight", "clip"):
+        d.pop(k)
+    assert MnistConfig.from_dict(d) == MnistConfig(**SMALL)

@@ -12,11 +12,11 @@ from gandyn.cli import positive_float, positive_int
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
-LOSSES = ("nonsat", "minimax")
-
-
 def add_arguments(p):
     from gandyn.engine.latents import LATENTS
+    from gandyn.engine.losses import LOSSES
+    from gandyn.engine.methods import METHODS
+    from gandyn.engine.penalties import PENALTIES
     from gandyn.engine.nn import ACTIVATIONS
     from gandyn.engine.optim import OPTIMIZERS
 
@@ -30,7 +30,16 @@ def add_arguments(p):
     m.add_argument("--hidden-d", type=positive_int, default=16, help="hidden units h of D (default: 16)")
     m.add_argument("--act-g", choices=ACTIVATIONS.names(), default="tanh", help="G's hidden activation (default: tanh)")
     m.add_argument("--act-d", choices=ACTIVATIONS.names(), default="relu", help="D's hidden activation (default: relu)")
-    m.add_argument("--loss", choices=LOSSES, default="nonsat", help="generator loss (default: nonsat)")
+    m.add_argument("--loss", choices=LOSSES.names(), default="nonsat", metavar="NAME",
+                   help=f"the GAN loss ({', '.join(LOSSES.names())}; default: nonsat)")
+    m.add_argument("--method", choices=METHODS.names(), default="altgd", metavar="NAME",
+                   help=f"training method ({', '.join(METHODS.names())}; default: altgd, Algorithm 1)")
+    m.add_argument("--penalty", choices=PENALTIES.names(), default=None,
+                   help="gradient penalty on D: r1, r2 (Mescheder et al. 2018) or gp (WGAN-GP)")
+    m.add_argument("--penalty-weight", type=positive_float, default=10.0, metavar="GAMMA",
+                   help="weight of the penalty (default: 10)")
+    m.add_argument("--clip", type=positive_float, default=None, metavar="C",
+                   help="clip D's weights to [-C, C] after each step (WGAN)")
     m.add_argument("--optimizer", choices=OPTIMIZERS.names(), default="adam",
                    help="optimizer of both players (default: adam, b1 = 0.5)")
     m.add_argument("--momentum", type=float, default=0.9, help="momentum coefficient (default: 0.9)")
@@ -53,7 +62,7 @@ def add_arguments(p):
                    help="seeds per cell: seed, seed+1, ... (default: 3)")
     s.add_argument("--ks", type=positive_int, nargs="+", default=None,
                    help="values of k to sweep (default: --k)")
-    s.add_argument("--losses", choices=LOSSES, nargs="+", default=None,
+    s.add_argument("--losses", choices=LOSSES.names(), nargs="+", default=None, metavar="NAME",
                    help="generator losses to sweep (default: --loss)")
     s.add_argument("--threshold", type=positive_float, default=0.1,
                    help="JSD (nats) below which a run counts as converged (default: 0.1)")
@@ -69,7 +78,8 @@ def _setup(args, sweep):
         raise ValueError(f"--momentum must be in [0, 1), got {args.momentum}")
     return Setup(data=args.data, latent=args.latent, hidden_g=args.hidden_g, hidden_d=args.hidden_d,
                  act_g=args.act_g, act_d=args.act_d, loss=args.loss, optimizer=args.optimizer,
-                 mu=args.momentum, batch=args.batch, k=args.k,
+                 mu=args.momentum, batch=args.batch, k=args.k, method=args.method, penalty=args.penalty,
+                 penalty_weight=args.penalty_weight, clip=args.clip,
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 

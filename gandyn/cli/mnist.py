@@ -28,7 +28,10 @@ def _data_dir(p):
 
 def _train_arguments(p):
     from gandyn.engine.latents import LATENTS
+    from gandyn.engine.losses import LOSSES
+    from gandyn.engine.methods import METHODS
     from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
+    from gandyn.engine.penalties import PENALTIES
     from gandyn.engine.optim import OPTIMIZERS
     from gandyn.experiments.mnist import MnistConfig
 
@@ -58,8 +61,17 @@ def _train_arguments(p):
                    help=f"weight initialisation (default: {c.init})")
     m.add_argument("--latent", choices=LATENTS.names(), default=c.latent,
                    help="z ~ U(-1,1) or N(0,I) (default: uniform)")
-    m.add_argument("--g-loss", choices=("nonsat", "minimax"), default=c.g_loss,
-                   help="generator loss: non-saturating -log D(G(z)) or minimax log(1-D(G(z))) (default: nonsat)")
+    m.add_argument("--loss", choices=LOSSES.names(), default=c.loss, metavar="NAME",
+                   help=f"the GAN loss ({', '.join(LOSSES.names())}; default: nonsat, the talk's: D's "
+                        "cross-entropy and G's non-saturating -log D(G(z)); docs/losses.md)")
+    m.add_argument("--method", choices=METHODS.names(), default=c.method, metavar="NAME",
+                   help=f"training method ({', '.join(METHODS.names())}; default: altgd, Algorithm 1)")
+    m.add_argument("--penalty", choices=PENALTIES.names(), default=None,
+                   help="gradient penalty on D: r1, r2 (Mescheder et al. 2018) or gp (WGAN-GP)")
+    m.add_argument("--penalty-weight", type=positive_float, default=c.penalty_weight, metavar="GAMMA",
+                   help=f"weight of the penalty (default: {c.penalty_weight:g})")
+    m.add_argument("--clip", type=positive_float, default=None, metavar="C",
+                   help="clip D's weights to [-C, C] after each step (WGAN, e.g. 0.01)")
     m.add_argument("--k", type=positive_int, default=c.k, help="D steps per G step (default: 1)")
     m.add_argument("--batch", type=positive_int, default=c.batch, help=f"minibatch size (default: {c.batch})")
     m.add_argument("--optimizer", choices=OPTIMIZERS.names(), default=c.optimizer,
@@ -140,10 +152,11 @@ def _config(args):
     lr = args.lr if args.lr is not None else 1e-3
     return MnistConfig(seed=args.seed, z_dim=args.z_dim, g_hidden=tuple(args.g_hidden),
                        d_hidden=tuple(args.d_hidden), hidden_act=args.hidden_act, init=args.init,
-                       latent=args.latent, g_loss=args.g_loss, k=args.k, batch=args.batch,
+                       latent=args.latent, loss=args.loss, k=args.k, batch=args.batch,
                        optimizer=args.optimizer, lr_g=args.lr_g or lr, lr_d=args.lr_d or lr,
                        b1=args.b1, mu=args.mu, n_train=args.n_train, d_dropout=tuple(args.d_dropout),
-                       label_smooth=args.label_smooth, g_ema=args.g_ema)
+                       label_smooth=args.label_smooth, g_ema=args.g_ema, method=args.method,
+                       penalty=args.penalty, penalty_weight=args.penalty_weight, clip=args.clip)
 
 
 def _train(args) -> int:

@@ -28,7 +28,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from gandyn.engine.registry import Registry
-__all__ = ["Optimizer", "sgd", "momentum", "adam", "averaged", "piecewise", "make", "OPTIMIZERS", "ema_update",
+__all__ = ["Optimizer", "sgd", "momentum", "adam", "averaged", "clipped", "piecewise", "make", "OPTIMIZERS", "ema_update",
            "flush_subnormal"]
 
 
@@ -332,6 +332,26 @@ def averaged(opt: Optimizer, decay: float) -> Optimizer:
         return AveragedState(inner, state.average, state.scratch)
 
     return Optimizer(init, update, "averaged", {"opt": opt, "decay": decay})
+
+
+def clipped(opt: Optimizer, c: float) -> Optimizer:
+    """``opt`` followed by the projection ``theta <- clip(theta, -c, c)``: weight clipping,
+    the WGAN critic's Lipschitz constraint (Arjovsky, Chintala & Bottou 2017, Algorithm 1,
+    line 7, ``c = 0.01``). The state is the inner optimizer's.
+
+    >>> opt = clipped(sgd(1.0), 0.5)
+    >>> theta = np.array([0.0, 0.2]); state = opt.update(theta, np.array([-2.0, 0.1]), opt.init(theta))
+    >>> theta
+    array([0.5, 0.1])
+    """
+    _positive("c", c)
+
+    def update(theta, grad, state):
+        state = opt.update(theta, grad, state)
+        np.clip(theta, -c, c, out=theta)
+        return state
+
+    return Optimizer(opt.init, update, "clipped", {"opt": opt, "c": c})
 
 
 #: The optimizers by name (the CLI's ``--optimizer`` choices).

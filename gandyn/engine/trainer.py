@@ -38,6 +38,7 @@ import numpy as np
 
 from gandyn.distributions import Distribution
 from gandyn.engine.gan import GAN, _sub
+from gandyn.engine.losses import NonFiniteLossError
 from gandyn.engine.methods import as_method
 from gandyn.engine.nn import _buffer
 from gandyn.engine.optim import Optimizer
@@ -128,6 +129,9 @@ class Trainer:
         Optimizer states to continue from (default: fresh).
     it : int
         Iterations done so far.
+    penalty : Penalty, optional
+        A gradient penalty added to D's loss (:mod:`gandyn.engine.penalties`: R1, R2,
+        WGAN-GP); ``rng_penalty`` draws WGAN-GP's interpolation weights.
     method : str or method object
         The training method (:data:`gandyn.engine.methods.METHODS`): ``'altgd'``
         (Algorithm 1, the default), ``'simgd'``, ``'extragradient'``, ``'optimistic'``,
@@ -141,7 +145,8 @@ class Trainer:
 
     def __init__(self, gan: GAN, opt_g: Optimizer, opt_d: Optimizer, theta_g: np.ndarray, theta_d: np.ndarray,
                  batches: Batches, *, batch: int = 64, k: int = 1, rng_dropout: np.random.Generator | None = None,
-                 state_g: Any = None, state_d: Any = None, it: int = 0, method: Any = "altgd"):
+                 state_g: Any = None, state_d: Any = None, it: int = 0, method: Any = "altgd",
+                 penalty: Any = None, rng_penalty: np.random.Generator | None = None):
         if int(k) != k or k < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be an integer >= 1, got {k!r}")
         if int(batch) != batch or batch < 1:
@@ -160,6 +165,10 @@ class Trainer:
         self._ws: dict = {}  # reusable buffers of the forward and backward passes
         self.method = as_method(method)
         self.method_state = self.method.init(self)
+        if penalty is not None and penalty.on == "interpolates" and rng_penalty is None:
+            raise ValueError(f"the {penalty.name} penalty draws interpolation weights: pass rng_penalty")
+        self.penalty, self.rng_penalty = penalty, rng_penalty
+        self._grad_pen = np.empty_like(theta_d) if penalty is not None else None
 
     @property
     def population(self) -> int | None:
@@ -168,7 +177,10 @@ class Trainer:
     def step(self) -> tuple[np.ndarray, np.ndarray]:
         """One iteration of the training method (default: Algorithm 1). Returns D's loss
         (of its last step) and G's loss, each before its update: shape ``()`` or ``(P,)``."""
-        loss_d, loss_g, self.method_state = self.method.step(self, self.method_state)
+        try:
+            loss_d, loss_g, self.method_state = self.method.step(self, self.method_state)
+        except NonFiniteLossError as e:  # a user-defined loss gave inf or nan: name the iteration
+            raise e.at_iteration(self.it + 1) from None
         self.it += 1
         return loss_d, loss_g
 
@@ -191,9 +203,19 @@ class Trainer:
         return x_real, z_d
 
     def d_grad(self, x_real, z_d) -> np.ndarray:
-        """D's loss gradient at the current parameters on ``(x_real, G(z_d))``."""
-        return self.gan.d_loss_grad(self.theta_g, self.theta_d, x_real, z_d, grad=self._grad_d, ws=self._ws,
-                                    rng=self.rng_dropout)[1]
+        """D's loss gradient (with the penalty) at the current parameters on ``(x_real, G(z_d))``."""
+        _, gd, _, _ = self.gan.d_loss_grad(self.theta_g, self.theta_d, x_real, z_d, grad=self._grad_d, ws=self._ws,
+                                           rng=self.rng_dropout)
+        if self.penalty is not None:
+            x_fake = self.gan.G(self.theta_g, z_d)
+            self._add_penalty(0.0, gd, x_real, x_fake)
+        return gd
+
+    def _add_penalty(self, loss_d, gd, x_real, x_fake):
+        val, pg = self.penalty(self.gan.D, self.theta_d, x_real, x_fake, self.rng_penalty, self._grad_pen,
+                               self._ws.setdefault("penalty", {}))
+        gd += pg
+        return loss_d + val
 
     def draw(self) -> None:
         """Draw the minibatches of one D step and one G step, in Algorithm 1's order:
@@ -210,6 +232,8 @@ class Trainer:
         m, gan, ws = self.batch, self.gan, self._ws
         hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=_sub(ws, "G2"))
         loss_d, gd, _, _ = gan._d_part(self.theta_d, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
+        if self.penalty is not None:
+            loss_d = self._add_penalty(loss_d, gd, X[..., :m, :], X[..., m:2 * m, :])
         return loss_d, gd, hs
 
     def g_step_grad(self, hs):

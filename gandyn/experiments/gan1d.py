@@ -38,7 +38,9 @@ from gandyn.distributions import Distribution, Mixture, Normal, Uniform
 from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS, as_latent
-from gandyn.engine.losses import G_LOSSES, sigmoid
+from gandyn.engine.losses import LOSSES, sigmoid
+from gandyn.engine.methods import METHODS
+from gandyn.engine.penalties import check_pairing, make_penalty
 from gandyn.engine.nn import ACTIVATIONS, MLP
 from gandyn.engine.trainer import Trainer
 from gandyn.rng import stream
@@ -109,8 +111,17 @@ class Setup:
     act_g, act_d : str
         Their hidden activations (:data:`gandyn.engine.nn.ACTIVATIONS`); output layers
         are linear (D outputs a logit).
-    loss : {'nonsat', 'minimax'}
-        The generator's loss (Goodfellow et al. 2014, Section 3).
+    loss : str
+        The GAN loss (:data:`gandyn.engine.losses.LOSSES`; ``nonsat``: Goodfellow et al.
+        2014, Section 3). For losses whose D is not a probability (``wgan``,
+        ``hinge``, f-GANs) the curve drawn as "D" is ``sigma(output)``.
+    method : str
+        The training method (:data:`gandyn.engine.methods.METHODS`; ``altgd`` is
+        Algorithm 1).
+    penalty : str or None
+        A gradient penalty on D (``r1``, ``r2``, ``gp``) of weight ``penalty_weight``.
+    clip : float or None
+        Weight clipping of D to ``[-clip, clip]`` (WGAN).
     optimizer : {'momentum', 'adam', 'sgd'}
         Both players' optimizer; the paper used SGD with momentum (Section 5).
     mu : float
@@ -138,6 +149,10 @@ class Setup:
     batch: int = 64
     k: int = 1
     dtype: type = np.float64
+    method: str = "altgd"
+    penalty: str | None = None
+    penalty_weight: float = 10.0
+    clip: float | None = None
     gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -148,8 +163,13 @@ class Setup:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         for name in ("act_g", "act_d"):
             ACTIVATIONS.check(getattr(self, name), name)
-        if self.loss not in G_LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(G_LOSSES)}")
+        LOSSES.check(self.loss, "loss")
+        METHODS.check(self.method, "method")
+        if self.penalty is not None:
+            make_penalty(self.penalty, self.penalty_weight)
+        if self.clip is not None and not (np.isfinite(self.clip) and self.clip > 0):
+            raise ValueError(f"clip must be positive and finite, got {self.clip!r}")
+        check_pairing(self.loss, self.penalty, self.clip)
         LATENTS.check(self.latent, "latent")
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         if not 0 <= self.mu < 1 or not 0 <= self.b1 < 1:
@@ -162,12 +182,18 @@ class Setup:
         """The optimizer with step size ``lr`` (a number, a ``(P, 1)`` array or a schedule)."""
         return optim.make(self.optimizer, lr=lr, mu=self.mu, b1=self.b1)
 
+    def make_d_optimizer(self, lr) -> optim.Optimizer:
+        """D's optimizer: :meth:`make_optimizer`, clipped when ``clip`` is set."""
+        opt = self.make_optimizer(lr)
+        return opt if self.clip is None else optim.clipped(opt, self.clip)
+
     def describe(self) -> dict:
         """The setup as plain JSON-able values (for history files and captions)."""
         return {"data": repr(self.data), "latent": self.latent, "hidden_g": self.hidden_g,
                 "hidden_d": self.hidden_d, "act_g": self.act_g, "act_d": self.act_d, "loss": self.loss,
                 "optimizer": self.optimizer, "mu": self.mu, "b1": self.b1, "batch": self.batch,
-                "k": self.k, "dtype": np.dtype(self.dtype).name}
+                "k": self.k, "dtype": np.dtype(self.dtype).name, "method": self.method, "penalty": self.penalty,
+                "penalty_weight": self.penalty_weight, "clip": self.clip}
 
 
 # --- training: Algorithm 1 for a population
@@ -258,12 +284,14 @@ class Population:
         self._rng_data = [stream(int(s), "data") for s in uniq]
         self._rng_latent = [stream(int(s), "latent") for s in uniq]
         self._parts = []
+        penalty = None if setup.penalty is None else make_penalty(setup.penalty, setup.penalty_weight)
         for sl in slices:
             lr_d = self.lr_d if self.P is None else self.lr_d[sl, None]
             lr_g = self.lr_g if self.P is None else self.lr_g[sl, None]
             src = _SeedBlocks(self, sl)
-            tr = Trainer(self.gan, setup.make_optimizer(lr_g), setup.make_optimizer(lr_d),
-                         self.theta_g[sl], self.theta_d[sl], src, batch=setup.batch, k=setup.k)
+            tr = Trainer(self.gan, setup.make_optimizer(lr_g), setup.make_d_optimizer(lr_d),
+                         self.theta_g[sl], self.theta_d[sl], src, batch=setup.batch, k=setup.k, method=setup.method,
+                         penalty=penalty, rng_penalty=stream(int(uniq[0]), "penalty") if penalty else None)
             self._parts.append((sl, src, tr))
         self._block = None
         self._pos = BLOCK
@@ -558,8 +586,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
     for lo in losses:
-        if lo not in G_LOSSES:
-            raise ValueError(f"unknown loss {lo!r}; choose from {', '.join(G_LOSSES)}")
+        LOSSES.check(lo, "loss")
     S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
     sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
     check_it = np.unique(np.linspace(0, steps, checks + 1).round().astype(int)[1:])

@@ -99,7 +99,7 @@ def _mnist_run(run: Path, batch: int, data_dir, at) -> LandscapeRun:
     points.sort(key=lambda p: p.iteration)
     points = _select(points, at, str(run))
     gan32 = config.gan()
-    gan = GAN(_float64(gan32.G), _float64(gan32.D), loss=config.g_loss, latent=config.latent)
+    gan = GAN(_float64(gan32.G), _float64(gan32.D), loss=config.loss, latent=config.latent)
     images, _ = load_mnist("train", data_dir=data_dir, progress=False)
     if batch > config.n_train:
         raise ValueError(f"--batch {batch} exceeds the run's {config.n_train} training images")

@@ -41,7 +41,9 @@ import numpy as np
 from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
-from gandyn.engine.losses import G_LOSSES
+from gandyn.engine.losses import LOSSES
+from gandyn.engine.methods import METHODS
+from gandyn.engine.penalties import check_pairing, make_penalty
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.io import atomic_path, write_text
@@ -82,8 +84,17 @@ class MnistConfig:
         Weight initialisation (``xavier_talk``: normal, std ``1/sqrt(fan_in/2)``).
     latent : {'uniform', 'normal'}
         ``z ~ U(-1, 1)`` or ``N(0, I)``.
-    g_loss : {'nonsat', 'minimax'}
-        The generator's loss.
+    loss : str
+        The GAN loss, a name of :data:`gandyn.engine.losses.LOSSES` (``nonsat`` is the
+        talk's: D's cross-entropy and G's non-saturating loss).
+    method : str
+        The training method, a name of :data:`gandyn.engine.methods.METHODS`
+        (``altgd``: Algorithm 1).
+    penalty : str or None
+        A gradient penalty on D (:data:`gandyn.engine.penalties.PENALTIES`: ``r1``,
+        ``r2``, ``gp``) with weight ``penalty_weight``.
+    clip : float or None
+        Weight clipping of D's parameters to ``[-clip, clip]`` after each step (WGAN).
     k : int
         Discriminator steps per generator step (Algorithm 1's ``k``).
     batch : int
@@ -120,7 +131,7 @@ class MnistConfig:
     hidden_act: str = "relu"
     init: str = "xavier_talk"
     latent: str = "uniform"
-    g_loss: str = "nonsat"
+    loss: str = "nonsat"
     k: int = 1
     batch: int = 128
     optimizer: str = "adam"
@@ -135,6 +146,10 @@ class MnistConfig:
     d_dropout: tuple[float, ...] = ()
     label_smooth: float = 0.0
     g_ema: float = 0.0
+    method: str = "altgd"
+    penalty: str | None = None
+    penalty_weight: float = 10.0
+    clip: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "g_hidden", tuple(int(h) for h in self.g_hidden))
@@ -165,8 +180,15 @@ class MnistConfig:
         ACTIVATIONS.check(self.hidden_act, "hidden_act")
         INITIALIZERS.check(self.init, "init")
         LATENTS.check(self.latent, "latent")
-        if self.g_loss not in G_LOSSES:
-            raise ValueError(f"unknown g_loss {self.g_loss!r}; choose from {', '.join(G_LOSSES)}")
+        LOSSES.check(self.loss, "loss")
+        METHODS.check(self.method, "method")
+        if self.penalty is not None:
+            make_penalty(self.penalty, self.penalty_weight)
+        if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
+            raise ValueError(f"clip must be positive and finite, got {self.clip!r}")
+        check_pairing(self.loss, self.penalty, self.clip)
+        if self.label_smooth and self.loss not in ("nonsat", "minimax"):
+            raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, not {self.loss!r}")
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         if self.batch > self.n_train:
             raise ValueError(f"batch ({self.batch}) exceeds n_train ({self.n_train})")
@@ -183,6 +205,9 @@ class MnistConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "MnistConfig":
         known = {f.name for f in fields(cls)}
+        d = dict(d)
+        if "g_loss" in d and "loss" not in d:  # configs written before losses were objects
+            d["loss"] = d.pop("g_loss")
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown config keys {sorted(unknown)}")
@@ -194,7 +219,7 @@ class MnistConfig:
         h = self.hidden_act
         G = MLP((self.z_dim, *self.g_hidden, PIXELS), (h,) * len(self.g_hidden) + ("sigmoid",), dtype=np.float32)
         D = MLP((PIXELS, *self.d_hidden, 1), (h,) * len(self.d_hidden) + ("identity",), dtype=np.float32)
-        return GAN(G, D, loss=self.g_loss, latent=self.latent, d_dropout=self.d_dropout,
+        return GAN(G, D, loss=self.loss, latent=self.latent, d_dropout=self.d_dropout,
                    label_smooth=self.label_smooth)
 
     def optimizers(self) -> tuple[optim.Optimizer, optim.Optimizer]:
@@ -208,10 +233,12 @@ class MnistConfig:
                 lr = optim.piecewise([(i * steps_per_iteration, v) for i, v in lr])
             return optim.make(self.optimizer, lr=lr, **options)
 
-        opt_g = one(self.lr_g, 1)
+        opt_g, opt_d = one(self.lr_g, 1), one(self.lr_d, self.k)
         if self.g_ema:
             opt_g = optim.averaged(opt_g, self.g_ema)
-        return opt_g, one(self.lr_d, self.k)
+        if self.clip is not None:
+            opt_d = optim.clipped(opt_d, self.clip)
+        return opt_g, opt_d
 
     def with_step_sizes(self, iteration: int, lr_g: float | None = None, lr_d: float | None = None) -> "MnistConfig":
         """This config continued with new step sizes after ``iteration`` (one more piece
@@ -315,12 +342,14 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     images = _train_images(config, images)
     gan = config.gan()
     opt_g, opt_d = config.optimizers()
-    s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout")}
+    s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout", "penalty")}
     sampler = EpochSampler(images)
     batches = StreamBatches(sampler, gan.latent, s["data"], s["latent"])
     trainer = Trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), gan.D.init(s["d_init"], config.init),
                       batches, batch=config.batch, k=config.k,
-                      rng_dropout=s["dropout"] if config.d_dropout else None)
+                      rng_dropout=s["dropout"] if config.d_dropout else None, method=config.method,
+                      penalty=None if config.penalty is None else make_penalty(config.penalty, config.penalty_weight),
+                      rng_penalty=s["penalty"] if config.penalty else None)
     return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))
 
 
@@ -363,6 +392,37 @@ def _restore_state(state, prefix: str, arrays, scalars):
     return type(state)(**values)
 
 
+def _flatten(prefix: str, state):
+    """A method's state (None, arrays, dicts and tuples of them, counters) as named arrays
+    and a JSON skeleton."""
+    arrays = {}
+
+    def walk(x, key):
+        if isinstance(x, np.ndarray):
+            arrays[key] = x
+            return {"array": key}
+        if isinstance(x, dict):
+            return {"dict": {k: walk(v, f"{key}/{k}") for k, v in x.items()}}
+        if isinstance(x, (tuple, list)):
+            return {"seq": [walk(v, f"{key}/{i}") for i, v in enumerate(x)]}
+        return {"value": x.item() if isinstance(x, np.generic) else x}
+
+    return arrays, walk(state, prefix)
+
+
+def _unflatten(prefix, template, arrays, skeleton):
+    if "array" in skeleton:
+        saved = arrays[skeleton["array"]]
+        if not isinstance(template, np.ndarray) or saved.shape != template.shape:
+            raise ValueError(f"checkpoint {skeleton['array']} does not fit the run's method state")
+        return saved.copy()
+    if "dict" in skeleton:
+        return {k: _unflatten(prefix, template[k], arrays, v) for k, v in skeleton["dict"].items()}
+    if "seq" in skeleton:
+        return tuple(_unflatten(prefix, t, arrays, v) for t, v in zip(template, skeleton["seq"]))
+    return skeleton["value"]
+
+
 def _inner(state):
     return state.inner if isinstance(state, optim.AveragedState) else state
 
@@ -387,7 +447,11 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     }
     if run.rng_dropout is not None:
         meta["rng_dropout"] = run.rng_dropout.bit_generator.state
-    arrays = {"theta_g": run.theta_g, "theta_d": run.theta_d, "losses": tr.losses[:run.it], **a_g, **a_d}
+    if run.rng_penalty is not None:
+        meta["rng_penalty"] = run.rng_penalty.bit_generator.state
+    m_arrays, meta["method_state"] = _flatten("method", run.method_state)
+    arrays = {"theta_g": run.theta_g, "theta_d": run.theta_d, "losses": tr.losses[:run.it], **a_g, **a_d,
+              **m_arrays}
     if tr.g_average is not None:
         arrays["theta_g_ema"] = tr.g_average
     if tr.sampler.perm is not None:
@@ -466,6 +530,10 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     run.batches.rng_latent.bit_generator.state = meta["rng_latent"]
     if run.rng_dropout is not None:
         run.rng_dropout.bit_generator.state = meta["rng_dropout"]
+    if run.rng_penalty is not None:
+        run.rng_penalty.bit_generator.state = meta["rng_penalty"]
+    if "method_state" in meta:
+        run.method_state = _unflatten("method", run.method_state, arrays, meta["method_state"])
     run.it = int(meta["iteration"])
     tr.sampler.perm = arrays.get("sampler_perm")
     tr.sampler.pos = int(meta["sampler_pos"])

@@ -1,0 +1,104 @@
+"""Gradient penalties of the discriminator, added to its loss in training: R1 and R2
+(Mescheder, Geiger & Nowozin 2018, Eq. 9-10) and WGAN-GP (Gulrajani et al. 2017, Eq. 3).
+
+``R1 = gamma/2 E_data ||grad_x D(x)||^2``, ``R2 = gamma/2 E_G ||grad_x D(x)||^2`` and
+``GP = lambda E_xhat (||grad_x D(xhat)|| - 1)^2`` on ``xhat = e x_real + (1 - e) x_fake``,
+``e ~ U[0, 1]`` per pair, where ``D`` is the discriminator's output (logit or critic
+value). Their gradients w.r.t. D's parameters come from the hand-written double backward
+of :func:`gandyn.engine.second_order.penalty_grad`; populations work as everywhere else.
+
+Each penalty knows the losses the literature uses it with (``losses``, with the
+source); configs refuse other pairs before any work. Weight clipping (Arjovsky et al.
+2017) is a projection of D's parameters after each step, an optimizer wrapper:
+:func:`gandyn.engine.optim.clipped`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gandyn.engine.registry import Registry
+from gandyn.engine.second_order import penalty_grad
+
+__all__ = ["Penalty", "PENALTIES", "make_penalty", "check_pairing"]
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """A gradient penalty on D (see the module docstring).
+
+    Parameters
+    ----------
+    name : {'r1', 'r2', 'gp'}
+    weight : float
+        ``gamma`` (R1, R2) or ``lambda`` (GP), > 0.
+    """
+
+    name: str
+    weight: float
+    on: str  # "real", "fake" or "interpolates"
+    center: float
+    losses: tuple
+    source: str
+
+    def __call__(self, D, theta_d, x_real, x_fake, rng, grad_out, ws):
+        """``(value, grad)`` at D's parameters on the step's real and generated rows;
+        ``grad`` is written into ``grad_out``. ``rng`` draws the interpolation weights."""
+        if self.on == "real":
+            x = x_real
+        elif self.on == "fake":
+            x = x_fake
+        else:
+            e = rng.random(x_real.shape[:-1] + (1,)).astype(x_real.dtype)
+            x = x_real * e + x_fake * (1 - e)
+        scale = 0.5 * self.weight if self.center == 0 else self.weight
+        return penalty_grad(D, theta_d, np.ascontiguousarray(x), center=self.center, scale=scale, grad=grad_out,
+                            ws=ws)
+
+
+_SPECS = {
+    "r1": ("real", 0.0, ("nonsat", "minimax", "wgan"),
+           "Mescheder, Geiger & Nowozin 2018, Eq. 9 (their analysis covers the cross-entropy losses and WGAN)"),
+    "r2": ("fake", 0.0, ("nonsat", "minimax", "wgan"), "Mescheder, Geiger & Nowozin 2018, Eq. 10"),
+    "gp": ("interpolates", 1.0, ("wgan", "nonsat", "ls"),
+           "Gulrajani et al. 2017, Eq. 3 (WGAN); with the non-saturating and least-squares losses: Fedus et al. "
+           "2018 and Kurach et al. 2019"),
+}
+
+#: The penalties by name; each entry makes a :class:`Penalty` from its weight.
+PENALTIES: Registry = Registry("penalty")
+for _name, (_on, _c, _losses, _src) in _SPECS.items():
+    PENALTIES.register(_name, lambda weight, n=_name, o=_on, c=_c, ls=_losses, s=_src: Penalty(n, float(weight), o, c,
+                                                                                                  ls, s))
+
+
+def make_penalty(name: str, weight: float) -> Penalty:
+    """A penalty by name and weight.
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the choices listed) or a weight that is not positive and finite.
+    """
+    factory = PENALTIES[name]
+    if not (np.isfinite(weight) and weight > 0):
+        raise ValueError(f"the {name} penalty weight must be positive and finite, got {weight!r}")
+    return factory(weight)
+
+
+#: Losses weight clipping is used with (Arjovsky, Chintala & Bottou 2017, Algorithm 1).
+CLIP_LOSSES = ("wgan",)
+
+
+def check_pairing(loss_name: str, penalty: str | None = None, clip: float | None = None) -> None:
+    """Refuse a penalty or clipping with a loss the literature does not use it with (one
+    line naming both and the losses it goes with)."""
+    if penalty is not None:
+        p = PENALTIES[penalty](1.0)
+        if loss_name not in p.losses:
+            raise ValueError(f"the {penalty} penalty is not used with the {loss_name!r} loss; it goes with "
+                             f"{', '.join(p.losses)} ({p.source})")
+    if clip is not None and loss_name not in CLIP_LOSSES:
+        raise ValueError(f"weight clipping is not used with the {loss_name!r} loss; it goes with "
+                         f"{', '.join(CLIP_LOSSES)} (Arjovsky, Chintala & Bottou 2017)")
