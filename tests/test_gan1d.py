@@ -168,7 +168,7 @@ def test_parse_data():
             parse_data(bad)
 
 
-@pytest.mark.parametrize("kw,needle", [(dict(k=0), "k"), (dict(hidden_g=0), "hidden_g"), (dict(loss="wgan"), "loss"),
+@pytest.mark.parametrize("kw,needle", [(dict(k=0), "k"), (dict(hidden_g=0), "hidden_g"), (dict(loss="wasserstein"), "loss"),
                                        (dict(act_d="swish"), "act_d"), (dict(optimizer="rmsprop"), "optimizer")])
 def test_bad_setups(kw, needle):
     with pytest.raises(ValueError, match=needle):
