@@ -214,10 +214,14 @@ def classify(game: Game, z, *, point: str = "z", h: float | None = None, tol: fl
         raise ValueError(f"h must be a finite number > 0, got {h}")
     if not tol > 0:
         raise ValueError(f"tol must be > 0, got {tol}")
-    wn = float(np.linalg.norm(np.asarray(game.omega(z))))
+    with np.errstate(over="ignore", invalid="ignore"):
+        wn = float(np.linalg.norm(np.asarray(game.omega(z))))
+    if not np.isfinite(wn):
+        raise ValueError(f"the gradient field at {point} is not finite (overflow at this point)")
     notes = []
     if game.n <= dense_max:
-        J = game.jacobian(z)
+        with np.errstate(over="ignore", invalid="ignore"):
+            J = game.jacobian(z)
         if not np.all(np.isfinite(J)):
             raise ValueError(f"the Jacobian at {point} is not finite (overflow at this point)")
         eg = np.linalg.eigvalsh(_sym(J[: game.n_g, : game.n_g]))
