@@ -680,7 +680,8 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
     bar = tqdm(total=iters, initial=start, desc="mnist train", unit="it", disable=not progress,
                dynamic_ncols=True, smoothing=0.05)
     try:
-        with _StopFlag() as stop:
+        # overflow in a step is reported by the guard below, naming the quantity
+        with _StopFlag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while run.it < iters:
                 loss_d, loss_g = run.step()
                 i = run.it
