@@ -337,8 +337,8 @@ class MLP:
         """
         x = np.asarray(x, dtype=self.dtype)
         if x.ndim < 2 or x.shape[-1] != self.sizes[0]:
-            raise ValueError(f"input must be an array (N, {self.sizes[0]}) (or (P, N, {self.sizes[0]}) for "
-                             f"a population), got shape {x.shape}")
+            raise ValueError(f"input must be an array (N, {self.sizes[0]}) of {self.sizes[0]} features (or "
+                             f"(P, N, {self.sizes[0]}) for a population), got shape {x.shape}")
         masks = self._check_masks(masks)
         v = self.layout.view_list(theta)
         hs = [x]

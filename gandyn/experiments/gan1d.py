@@ -638,7 +638,5 @@ def sweep_rows(arrays: dict) -> list[dict]:
                     for j, lr_g in enumerate(arrays["lr_g"]):
                         rows.append({"k": int(k), "loss": str(loss), "seed": int(seed), "lr_d": float(lr_d),
                                      "lr_g": float(lr_g), "jsd": float(jsd[a, b, s, i, j]),
-                                     "converged": bool(conv[a, b, s, i, j]),
-                                     **({"diverged_at": int(arrays["diverged_at"][a, b, s, i, j])}
-                                        if "diverged_at" in arrays else {})})
+                                     "converged": bool(conv[a, b, s, i, j])})
     return rows
