@@ -273,8 +273,11 @@ def _read_losses(csv):
 
     if not csv.is_file():
         raise ValueError(f"no losses.csv in {csv.parent}")
+    import warnings
+
     try:
-        with open(csv) as f:
+        with open(csv) as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
             header = f.readline().strip()
             rows = np.loadtxt(f, delimiter=",", ndmin=2)
     except (ValueError, UnicodeDecodeError) as e:

@@ -84,11 +84,17 @@ def parse_data(spec: str | Distribution) -> Distribution:
             raise ValueError(f"data: cannot read {part.strip()!r}; write N(loc, scale), U(low, high) "
                              "or a mixture like 0.5*N(-2, 0.5) + 0.5*N(2, 0.5)")
         w, kind, a, b = m.groups()
-        comps.append(Normal(float(a), float(b)) if kind == "N" else Uniform(float(a), float(b)))
+        try:
+            comps.append(Normal(float(a), float(b)) if kind == "N" else Uniform(float(a), float(b)))
+        except ValueError as e:
+            raise ValueError(f"data {part.strip()!r}: {e}") from None
         weights.append(1.0 if w is None else float(w))
     if len(comps) == 1 and weights[0] == 1.0:
         return comps[0]
-    return Mixture(comps, weights)
+    try:
+        return Mixture(comps, weights)
+    except ValueError as e:
+        raise ValueError(f"data {spec.strip()!r}: {e}") from None
 
 
 # --- the experiment's fixed choices
