@@ -1,7 +1,8 @@
 """Fault injection: kill `gandyn mnist train` with SIGKILL at random moments, resume it,
 and count the runs that end bit for bit where an uninterrupted run ends.
 
-Each trial starts a fresh run (a small model on the first 500 MNIST training images,
+Trials run until ``--kills`` runs were killed while running (a trial whose run had
+already finished when its kill was due does not count as a kill). Each trial starts a fresh run (a small model on the first 500 MNIST training images,
 a checkpoint after every iteration so that many kills land inside a checkpoint
 write), sends SIGKILL after a random delay, then resumes it with ``--resume`` (or
 starts it again when it was killed before its first checkpoint) until it finishes.
@@ -110,8 +111,10 @@ def main(argv=None) -> int:
         span = time.perf_counter() - t1
         print(f"reference run {t1 - t0:.1f} s; run with a checkpoint per iteration {span:.1f} s")
         counts = {"trials": 0, "killed": 0, "during_write": 0, "bit_for_bit": 0, "clean": 0, "restarted": 0}
-        for i in range(args.kills):
+        i = 0
+        while counts["killed"] < args.kills and i < 3 * args.kills:
             out = tmp / f"trial{i}"
+            i += 1
             delay = float(rng.uniform(0.0, span))
             seen = kill_at(train_argv(out, args.data_dir, "--checkpoint-every", "1"), delay, out)
             counts["trials"] += 1
@@ -124,11 +127,11 @@ def main(argv=None) -> int:
             clean = not temp_files(out)
             counts["bit_for_bit"] += ok
             counts["clean"] += clean
-            print(f"trial {i:2d}: kill after {delay:5.2f} s ({'killed' if seen['killed'] else 'had finished'}"
+            print(f"trial {i - 1:2d}: kill after {delay:5.2f} s ({'killed' if seen['killed'] else 'had finished'}"
                   f"{', mid-write' if seen['temps_after_kill'] else ''}{', no checkpoint yet' if restarted else ''})"
                   f" -> {'bit for bit' if ok else 'DIFFERENT: ' + r.stderr.strip()[-200:]}"
                   f"{'' if clean else ', temp files left'}", flush=True)
-        print(f"{counts['bit_for_bit']} of {counts['trials']} killed runs resumed bit for bit "
+        print(f"{counts['bit_for_bit']} of {counts['trials']} runs resumed bit for bit "
               f"({counts['killed']} killed while running, {counts['during_write']} during a checkpoint write, "
               f"{counts['restarted']} before their first checkpoint); {counts['clean']} left no temporary file")
         return 0 if counts["bit_for_bit"] == counts["trials"] == counts["clean"] else 1
