@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "write_text", "write_json", "write_csv", "ensure_dir", "remove_stale_temps",
+__all__ = ["atomic_path", "write_text", "write_json", "write_csv", "ensure_dir", "check_dir_path", "remove_stale_temps",
            "output_folder", "check_memory", "available_memory", "format_bytes", "MANIFEST", "INCOMPLETE"]
 
 #: Written last into a command's output folder: the files of the run that completed.
@@ -84,11 +84,18 @@ def write_csv(path, rows) -> Path:
 
 def ensure_dir(path) -> Path:
     """Create the output folder; a file in its place is an error naming it."""
+    path = check_dir_path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_dir_path(path) -> Path:
+    """``path`` as a Path, after checking that it could be a folder (no file is in the
+    way of it or of a parent); creates nothing."""
     path = Path(path)
     for p in (path, *path.parents):
         if p.exists() and not p.is_dir():
             raise ValueError(f"--out {path}: {p} exists and is not a directory")
-    path.mkdir(parents=True, exist_ok=True)
     return path
 
 

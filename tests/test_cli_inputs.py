@@ -175,6 +175,7 @@ CASES = [
     ("mnist train --grid-every -1", "--grid-every"), ("mnist train --resume --quiet", "no checkpoint"),
     (f"mnist train --resume --iters {BIG} --quiet", "memory"),
     ("mnist train --quiet --out {run}", "exists: pass --resume"), ("mnist train --quiet --out {ckpt}", "not a directory"),
+    ("mnist train --quiet --out {ckpt}/sub", "not a directory"), ("demo --quiet --out {ckpt}/sub", "not a directory"),
     # mnist sample
     ("mnist sample", "--checkpoint"), ("mnist sample --checkpoint {missing}", "no checkpoint"),
     ("mnist sample --checkpoint {png}", "not an .npz"), ("mnist sample --checkpoint {text}", "not an .npz"),
@@ -191,6 +192,9 @@ CASES = [
     ("mnist eval --checkpoint {ckpt} --samples 5", "--samples"), ("mnist eval --checkpoint {ckpt} --samples 0", "--samples"),
     (f"mnist eval --checkpoint {{ckpt}} --samples {BIG}", "--samples"), ("mnist eval --checkpoint {png}", "not an .npz"),
     ("mnist eval --checkpoint {nan_ckpt}", "NaN"), ("mnist eval --checkpoint {missing}", "no checkpoint"),
+    ("mnist eval --checkpoint {ckpt} --samples 20 --classifier {missing} --quiet", "missing.npz"),
+    ("mnist eval --checkpoint {ckpt} --samples 20 --classifier {text} --quiet", "text.npz"),
+    ("mnist eval --checkpoint {ckpt} --samples 20 --classifier {ckpt} --quiet", "checkpoint.npz"),
     # mnist classifier
     ("mnist classifier --epochs 0", "--epochs"), ("mnist classifier --lr 0", "--lr"),
     ("mnist classifier --lr-final nan", "--lr-final"), ("mnist classifier --hidden 0", "--hidden"),

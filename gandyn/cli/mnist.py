@@ -144,11 +144,9 @@ def _config(args):
 
 
 def _train(args) -> int:
-    from pathlib import Path
-
     from gandyn.experiments import mnist
     from gandyn.data import load_mnist
-    from gandyn.io import ensure_dir, check_memory
+    from gandyn.io import check_dir_path, check_memory, ensure_dir
     from gandyn.plotting.mnist import save_grid
 
     config = None if args.resume else _config(args)  # a bad option fails before any work
@@ -156,9 +154,7 @@ def _train(args) -> int:
         config.check_memory(args.iters)
     else:
         check_memory(8 * args.iters, f"--iters {args.iters:,} (the loss history)")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        ensure_dir(out)  # the one-line error naming the file in the way
+    out = check_dir_path(args.out)  # a file in the way: a one-line error, nothing created
     ckpt = out / mnist.CHECKPOINT
     if config is not None and ckpt.exists():
         raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
