@@ -10,7 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "write_text", "write_json", "write_csv", "ensure_dir"]
+__all__ = ["atomic_path", "write_text", "write_json", "write_csv", "ensure_dir", "check_dir_path", "remove_stale_temps",
+           "output_folder", "check_memory", "available_memory", "format_bytes", "MANIFEST", "INCOMPLETE"]
+
+#: Written last into a command's output folder: the files of the run that completed.
+MANIFEST = "manifest.json"
+#: Present in an output folder while a command writes into it (and after it was killed).
+INCOMPLETE = "INCOMPLETE"
 
 
 @contextlib.contextmanager
@@ -26,7 +32,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as e:
+            if e.filename is not None or not e.strerror:
+                raise
+            # name the file whose writing failed (a full disk names no file)
+            raise type(e)(e.errno, f"cannot write {path}: {e.strerror}") from None
         # mkstemp creates mode 0600; give the file the mode a plain open() would
         os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb+") as f:  # on disk before the rename, so a crash never leaves it empty
@@ -72,9 +84,125 @@ def write_csv(path, rows) -> Path:
 
 def ensure_dir(path) -> Path:
     """Create the output folder; a file in its place is an error naming it."""
+    path = check_dir_path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_dir_path(path) -> Path:
+    """``path`` as a Path, after checking that it could be a folder (no file is in the
+    way of it or of a parent); creates nothing."""
     path = Path(path)
     for p in (path, *path.parents):
         if p.exists() and not p.is_dir():
             raise ValueError(f"--out {path}: {p} exists and is not a directory")
-    path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+_TEMP_TAIL = r"\.[A-Za-z0-9_]{8}"  # tempfile.mkstemp's random part
+
+
+def remove_stale_temps(folder, names) -> list[Path]:
+    """Delete the hidden temporary files :func:`atomic_path` leaves behind when a process
+    is killed mid-write (``.checkpoint.ab12cd_3.npz`` for ``checkpoint.npz``), for each
+    final file name in ``names``; a name may hold a glob ``*`` (``iter_*.png``). Only
+    files of exactly that naming pattern are touched. Returns the deleted paths."""
+    import fnmatch
+    import re
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    pats = []
+    for name in names:
+        p = Path(name)
+        stem = fnmatch.translate(p.stem).removeprefix("(?s:").removesuffix(")\\Z")
+        pats.append(re.compile(r"\." + stem + _TEMP_TAIL + re.escape(p.suffix) + r"\Z"))
+    gone = []
+    for f in folder.iterdir():
+        if f.name.startswith(".") and any(p.match(f.name) for p in pats) and f.is_file():
+            f.unlink(missing_ok=True)
+            gone.append(f)
+    return gone
+
+
+@contextlib.contextmanager
+def output_folder(path, command: str) -> Iterator[Path]:
+    """The output folder of a command that writes several files, complete or visibly not.
+
+    While the command runs the folder holds a file :data:`INCOMPLETE` (which stays if
+    the process is killed: the folder may then mix new and earlier outputs); the
+    :data:`MANIFEST` of an earlier run is removed first. On success the manifest
+    (the files written, with their sizes) is written last and the marker removed.
+    On an error the marker stays, unless the folder was created here and nothing
+    else was written: then the folder is removed again. Stale temporary files of
+    the written names (from a killed earlier run) are removed at the end.
+
+    Yields the folder. The manifest lists the files (not hidden) written into the
+    folder after the marker.
+    """
+    path = Path(path)
+    existed = path.exists()
+    out = ensure_dir(path)
+    marker = out / INCOMPLETE
+    try:
+        write_text(marker, f"gandyn {command} is writing into this folder, or was stopped before it finished: "
+                           f"its files may mix this run's outputs and earlier ones. {MANIFEST} lists the files "
+                           "of a run that completed.\n")
+        (out / MANIFEST).unlink(missing_ok=True)
+    except BaseException:
+        _remove_if_empty(out, marker, existed)
+        raise
+    try:
+        yield out
+    except BaseException:
+        _remove_if_empty(out, marker, existed)
+        raise
+    written = sorted(p.name for p in out.iterdir()
+                     if p.is_file() and not p.name.startswith(".") and p.name not in (INCOMPLETE, MANIFEST)
+                     and p.stat().st_mtime_ns >= marker.stat().st_mtime_ns)
+    remove_stale_temps(out, written)
+    write_json(out / MANIFEST, {"command": command, "complete": True,
+                                "files": {n: (out / n).stat().st_size for n in written}})
+    marker.unlink(missing_ok=True)
+
+
+def _remove_if_empty(out: Path, marker: Path, existed: bool) -> None:
+    if existed:
+        return
+    marker.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        out.rmdir()  # only if nothing else is in it
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process may use: the physical memory (``MemAvailable``
+    on Linux when readable), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} PB"  # pragma: no cover
+
+
+def check_memory(nbytes: float, what: str) -> None:
+    """Refuse up front (``ValueError`` naming ``what`` and the sizes) work whose arrays
+    need more than the available memory."""
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise ValueError(f"{what} needs about {format_bytes(nbytes)} of memory, more than the "
+                         f"{format_bytes(avail)} available")

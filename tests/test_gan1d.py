@@ -196,7 +196,7 @@ def _gandyn(capsys, *args):
 
 @pytest.mark.parametrize("args,needle", [
     (["--lr-d", "-1"], "--lr-d"), (["--lr-g", "0"], "--lr-g"), (["--k", "0"], "--k"),
-    (["--hidden-g", "0"], "--hidden-g"), (["--hidden-d", "-2"], "--hidden-d"), (["--loss", "wgan"], "--loss"),
+    (["--hidden-g", "0"], "--hidden-g"), (["--hidden-d", "-2"], "--hidden-d"), (["--loss", "wasserstein"], "--loss"), (["--clip", "0.01"], "clipping"),
     (["--act-g", "swish"], "--act-g"), (["--data", "N(4)"], "data"),
     (["--sweep", "--lr-min", "1", "--lr-max", "0.1"], "--lr-min"),
 ])

@@ -16,7 +16,7 @@ import sys
 
 from gandyn import __version__
 
-__all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float"]
+__all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "landscape", "demo")
@@ -33,10 +33,16 @@ def _one_line(text) -> str:
     return " ".join(str(text).split())
 
 
+#: Largest integer an option takes (a count far beyond any run, still an int64).
+INT_MAX = 2**62
+
+
 def _number(cast, name, ok, what):
     def parse(text):
         try:
             value = cast(text)
+            if isinstance(value, int) and abs(value) > INT_MAX:
+                raise ValueError
         except (TypeError, ValueError):
             raise argparse.ArgumentTypeError(f"invalid {name} value: {text!r}") from None
         if isinstance(value, float) and not math.isfinite(value) or not ok(value):
@@ -53,10 +59,19 @@ positive_float = _number(float, "float", lambda v: v > 0, "a number > 0")
 unit_float = _number(float, "float", lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
+def out_dir(text: str) -> str:
+    """An output folder name: not empty (that would write into the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a folder, got an empty string (use . for the current folder)")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"contains a NUL character: {text!r}")
+    return text
+
+
 def _add_common(parser: argparse.ArgumentParser, name: str) -> None:
     g = parser.add_argument_group("common options")
     g.add_argument("--seed", type=nonneg_int, default=0, help="seed of the run (default: 0)")
-    g.add_argument("--out", metavar="DIR", default=f"gandyn-out/{name}",
+    g.add_argument("--out", metavar="DIR", type=out_dir, default=f"gandyn-out/{name}",
                    help=f"output folder (default: gandyn-out/{name})")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -89,6 +104,9 @@ def main(argv=None) -> int:
         return 2
     except OSError as e:
         print(f"gandyn {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"gandyn {args.command}: error: out of memory (try smaller sizes)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"gandyn {args.command}: interrupted", file=sys.stderr)

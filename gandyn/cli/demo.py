@@ -17,12 +17,14 @@ def add_arguments(p):
 def run(args) -> int:
     from gandyn import plotting
     from gandyn.experiments.demo import run_demo
-    from gandyn.io import ensure_dir
+    from gandyn.io import check_memory, output_folder
 
-    out = ensure_dir(args.out)
+    check_memory(16 * args.steps + 8 * 20 * args.hidden * (args.batch + 20_000) + 8 * 100 * args.hidden,
+                 f"a demo of --steps {args.steps:,}, --batch {args.batch:,}, --hidden {args.hidden:,}")
     res = run_demo(seed=args.seed, steps=args.steps, lr=args.lr, batch=args.batch,
                    hidden=args.hidden, progress=not args.quiet)
-    paths = plotting.save(plotting.demo_figure(res), out / "demo")
+    with output_folder(args.out, "demo") as out:
+        paths = plotting.save(plotting.demo_figure(res), out / "demo")
     s = res["samples"]
     print(f"generator mean {s.mean():.3f} sd {s.std():.3f} (data 4.000, 0.500); wrote "
           + ", ".join(str(p) for p in paths))

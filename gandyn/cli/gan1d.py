@@ -8,7 +8,7 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import positive_float, positive_int
+from gandyn.cli import positive_float, positive_int, unit_float
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -42,7 +42,7 @@ def add_arguments(p):
                    help="clip D's weights to [-C, C] after each step (WGAN)")
     m.add_argument("--optimizer", choices=OPTIMIZERS.names(), default="adam",
                    help="optimizer of both players (default: adam, b1 = 0.5)")
-    m.add_argument("--momentum", type=float, default=0.9, help="momentum coefficient (default: 0.9)")
+    m.add_argument("--momentum", type=unit_float, default=0.9, help="momentum coefficient (default: 0.9)")
     m.add_argument("--lr-d", type=positive_float, default=2e-3, help="D's step size (default: 2e-3)")
     m.add_argument("--lr-g", type=positive_float, default=2e-3, help="G's step size (default: 2e-3)")
     m.add_argument("--k", type=positive_int, default=1, help="D steps per G step (default: 1)")
@@ -83,17 +83,48 @@ def _setup(args, sweep):
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 
+#: Largest step size of a sweep (the map's log axis must stay finite).
+LR_MAX = 1e100
+
+
+def _check_sizes(args) -> None:
+    """Refuse up front what cannot fit in memory, naming the options."""
+    from gandyn.io import check_memory
+
+    h = max(args.hidden_g, args.hidden_d)
+    params = 3 * h + 1
+    if args.sweep:
+        n_gans = args.grid ** 2 * args.seeds
+        # parameters, gradients and optimizer states of both players, and each step's activations
+        per = 8 * (10 * params + 6 * args.batch * (h + 2) * (args.k + 1))
+        check_memory(n_gans * per + 8 * 4096 * 128 * 4,
+                     f"a sweep of {n_gans:,} GANs (--grid {args.grid:,} squared x --seeds {args.seeds:,}, "
+                     f"--batch {args.batch:,}, hidden {h:,})")
+    else:
+        steps = args.steps or 3000
+        records = steps // args.record_every + 2
+        check_memory(16 * steps + records * (401 * 3 * 4 + 400) + 8 * (10 * params + 6 * args.batch * h)
+                     + 8 * 5000 * h,
+                     f"a run of --steps {steps:,} (--record-every {args.record_every:,}, --batch {args.batch:,}, "
+                     f"hidden {h:,})")
+
+
 def run(args) -> int:
-    from gandyn.io import ensure_dir
+    from gandyn.io import output_folder
 
     if args.sweep and args.grid < 2:
         raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
+    if args.sweep and not args.lr_min < args.lr_max:
+        raise ValueError(f"--lr-min ({args.lr_min}) must be below --lr-max ({args.lr_max})")
+    if args.sweep and args.lr_max > LR_MAX:
+        raise ValueError(f"--lr-max must be at most {LR_MAX:g}, got {args.lr_max:g}")
     if not args.sweep and (args.steps or 3000) < 4 * args.record_every:
         raise ValueError(f"--steps must be at least 4 x --record-every ({4 * args.record_every}): "
                          "Figure 1 needs 5 records")
+    _check_sizes(args)
     setup = _setup(args, args.sweep)
-    out = ensure_dir(args.out)
-    return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)
+    with output_folder(args.out, "gan1d --sweep" if args.sweep else "gan1d") as out:
+        return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)
 
 
 def _single(args, setup, out) -> int:
@@ -133,8 +164,6 @@ def _sweep(args, setup, out) -> int:
     from gandyn.io import write_csv
     from gandyn.plotting import gan1d as figs
 
-    if not args.lr_min < args.lr_max:
-        raise ValueError(f"--lr-min ({args.lr_min}) must be below --lr-max ({args.lr_max})")
     lrs = np.geomspace(args.lr_min, args.lr_max, args.grid)
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
@@ -150,8 +179,11 @@ def _sweep(args, setup, out) -> int:
             stem = "convergence_map" if arrays["jsd"].shape[:2] == (1, 1) else f"convergence_map_k{k}_{loss}"
             paths += plotting.save(figs.convergence_map(arrays, meta, a, b), out / stem)
     conv = arrays["converged"]
+    div = arrays["diverged_at"]
     print(f"{conv.size} GANs, {meta['steps']} steps each, in {wall:.1f} s; converged "
           f"(JSD < {args.threshold:g} nats): {conv.mean():.1%}; median final JSD "
-          f"{np.median(arrays['jsd']):.4f}")
+          f"{np.median(arrays['jsd']):.4f}"
+          + (f"; {int((div >= 0).sum())} diverged (NaN or inf parameters; the first by iteration "
+             f"{int(div[div >= 0].min())}), counted with JSD log 2" if (div >= 0).any() else ""))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

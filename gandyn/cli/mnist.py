@@ -162,11 +162,15 @@ def _config(args):
 def _train(args) -> int:
     from gandyn.experiments import mnist
     from gandyn.data import load_mnist
-    from gandyn.io import ensure_dir, write_json
+    from gandyn.io import check_dir_path, check_memory, ensure_dir
     from gandyn.plotting.mnist import save_grid
 
     config = None if args.resume else _config(args)  # a bad option fails before any work
-    out = ensure_dir(args.out)
+    if config is not None:
+        config.check_memory(args.iters)
+    else:
+        check_memory(8 * args.iters, f"--iters {args.iters:,} (the loss history)")
+    out = check_dir_path(args.out)  # a file in the way: a one-line error, nothing created
     ckpt = out / mnist.CHECKPOINT
     if config is not None and ckpt.exists():
         raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
@@ -176,13 +180,15 @@ def _train(args) -> int:
     if args.resume:
         lr_g, lr_d = args.lr_g or args.lr, args.lr_d or args.lr
         tr = mnist.load_checkpoint(ckpt, images, lr_g=lr_g, lr_d=lr_d)
+        if args.iters < tr.it:
+            raise ValueError(f"--iters {args.iters} is below the checkpoint's iteration {tr.it}")
         print(f"resuming {ckpt} at iteration {tr.it} (its saved config; model options ignored)")
         if lr_g is not None or lr_d is not None:
             print(f"step sizes from iteration {tr.it} on: G {lr_g or 'unchanged'}, D {lr_d or 'unchanged'}")
     else:
         tr = mnist.new_run(config, images)
     del images
-    write_json(out / "config.json", tr.config.to_dict())
+    out = ensure_dir(out)  # only now: a failed start leaves no empty folder
     res = mnist.train(tr, args.iters, out, checkpoint_every=args.checkpoint_every,
                       grid_every=args.grid_every, save_grid=save_grid, progress=not args.quiet,
                       keep_every=args.keep_every)
@@ -196,14 +202,17 @@ def _train(args) -> int:
 def _sample(args) -> int:
     from gandyn import plotting
     from gandyn.experiments import mnist
-    from gandyn.io import ensure_dir
+    from gandyn.io import check_memory, output_folder
     from gandyn.plotting.mnist import grid_figure
     from gandyn.rng import stream
 
-    out = ensure_dir(args.out)
+    # the samples and the figure's image (about 10 float64 copies of each sample)
+    check_memory(100 * 784 * args.n, f"--n {args.n:,} samples")
     tr = mnist.load_checkpoint(args.checkpoint)
     x = mnist.generate(tr, args.n, stream(args.seed, "sample"), ema=not args.no_ema)
-    paths = plotting.save(grid_figure(x, f"iteration {tr.it:,}, seed {args.seed}"), out / "samples")
+    fig = grid_figure(x, f"iteration {tr.it:,}, seed {args.seed}")
+    with output_folder(args.out, "mnist sample") as out:
+        paths = plotting.save(fig, out / "samples")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -217,6 +226,9 @@ def _eval(args) -> int:
     if args.samples < min_samples():
         raise ValueError(f"--samples must be >= {min_samples()} (the Inception score's {SPLITS} splits "
                          f"need {N_CLASSES} samples each, one per class), got {args.samples}")
+    from gandyn.io import check_memory
+
+    check_memory(40 * 784 * args.samples, f"--samples {args.samples:,}")
     tr = mnist.load_checkpoint(args.checkpoint)
     samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"), ema=not args.no_ema)
     ema = tr.g_average is not None and not args.no_ema
@@ -235,19 +247,16 @@ def _plot(args) -> int:
     import numpy as np
 
     from gandyn import plotting
-    from gandyn.io import ensure_dir
+    from gandyn.io import output_folder
     from gandyn.plotting import mnist as figs
 
     run_dir = Path(args.run)
-    evals = _read_evals(args.evals) if args.evals else None  # a bad file fails before any output
-    out = ensure_dir(args.out)
-    csv = run_dir / "losses.csv"
-    if not csv.is_file():
-        raise ValueError(f"no losses.csv in {run_dir}")
-    losses = np.loadtxt(csv, delimiter=",", skiprows=1, ndmin=2)[:, 1:]
-    grids = {int(p.stem.split("_")[1]): p for p in sorted((run_dir / "grids").glob("iter_*.png"))}
-    if not grids:
-        raise ValueError(f"no sample grids in {run_dir / 'grids'}")
+    if not run_dir.is_dir():
+        raise ValueError(f"--run {run_dir}: no such folder")
+    # everything is read and checked before any output: a bad file fails with nothing written
+    evals = _read_evals(args.evals) if args.evals else None
+    losses = _read_losses(run_dir / "losses.csv")
+    grids = _grid_files(run_dir / "grids")
     its = sorted(grids)
     if args.at:
         missing = [i for i in args.at if i not in grids]
@@ -256,19 +265,68 @@ def _plot(args) -> int:
         chosen = args.at
     else:
         chosen = sorted({its[round(j * (len(its) - 1) / 6)] for j in range(7)})
-    paths = plotting.save(figs.loss_figure(losses, window=args.window,
-                                           title=f"{run_dir.name}: losses over {len(losses):,} iterations"),
-                          out / "losses")
-    paths += plotting.save(figs.grids_over_time_figure([(i, figs.read_grid(grids[i])) for i in chosen]),
-                           out / "grids_over_time")
+    images = [(i, figs.read_grid(grids[i])) for i in chosen]
+    figures = [(figs.loss_figure(losses, window=args.window,
+                                 title=f"{run_dir.name}: losses over {len(losses):,} iterations"), "losses"),
+               (figs.grids_over_time_figure(images), "grids_over_time")]
     if evals:
         from gandyn.plotting.evaluation import metrics_over_training_figure
 
-        paths += plotting.save(metrics_over_training_figure(evals,
-                                                            title=f"{run_dir.name}: sample quality over training"),
-                               out / "metrics")
+        figures.append((metrics_over_training_figure(evals, title=f"{run_dir.name}: sample quality over training"),
+                        "metrics"))
+    paths = []
+    with output_folder(args.out, "mnist plot") as out:
+        for fig, stem in figures:
+            paths += plotting.save(fig, out / stem)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _read_losses(csv):
+    """The ``(N, 2)`` losses of a run's ``losses.csv``; a one-line error naming the file
+    when it is missing, empty or malformed."""
+    import numpy as np
+
+    if not csv.is_file():
+        raise ValueError(f"no losses.csv in {csv.parent}")
+    import warnings
+
+    try:
+        with open(csv) as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
+            header = f.readline().strip()
+            rows = np.loadtxt(f, delimiter=",", ndmin=2)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{csv} is not a losses.csv of `gandyn mnist train` "
+                         f"({' '.join(str(e).split())[:200]})") from None
+    if header != "iteration,loss_d,loss_g":
+        raise ValueError(f"{csv} is not a losses.csv of `gandyn mnist train` (header {header[:80]!r})")
+    if rows.size == 0:
+        raise ValueError(f"{csv} holds no iterations (only its header)")
+    if rows.shape[1] != 3 or not np.array_equal(rows[:, 0], np.arange(1, len(rows) + 1)):
+        raise ValueError(f"{csv} is not a losses.csv of `gandyn mnist train` "
+                         "(expected the columns iteration,loss_d,loss_g for iterations 1, 2, ...)")
+    if not np.isfinite(rows[:, 1:]).all():
+        bad = int(rows[~np.isfinite(rows[:, 1:]).all(axis=1), 0][0])
+        raise ValueError(f"{csv}: the loss of iteration {bad} is not finite")
+    return rows[:, 1:]
+
+
+def _grid_files(folder) -> dict:
+    """``iteration -> path`` of the grids ``iter_<iteration>.png`` in ``folder``."""
+    import re
+
+    if not folder.is_dir():
+        raise ValueError(f"no sample grids in {folder}")
+    grids = {}
+    for p in sorted(folder.glob("iter_*.png")):
+        m = re.fullmatch(r"iter_(\d+)\.png", p.name)
+        if m is None:
+            raise ValueError(f"{p}: not a grid of `gandyn mnist train` (expected iter_<iteration>.png)")
+        grids[int(m.group(1))] = p
+    if not grids:
+        raise ValueError(f"no sample grids in {folder}")
+    return grids
 
 
 def _read_evals(paths) -> dict:
@@ -322,10 +380,9 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
     from gandyn import plotting
     from gandyn.experiments.evaluation import evaluate_samples, real_ceilings, summary
     from gandyn.metrics.classifier import load_classifier
-    from gandyn.io import ensure_dir, write_json
+    from gandyn.io import output_folder, write_json
     from gandyn.plotting import evaluation as figs
 
-    out = ensure_dir(args.out)
     data_dir = getattr(args, "data_dir", None)
     progress = not args.quiet
     clf = load_classifier(args.classifier)
@@ -335,10 +392,11 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
     if args.ceilings:
         result["ceilings"] = real_ceilings(data_dir=data_dir, progress=progress, classifier=clf)
         print("ceiling (real images):\n" + summary(result["ceilings"]))
-    write_json(out / "eval.json", result)
     ref = result.get("ceilings", {}).get("modes", {}).get("fractions")
-    plotting.save(figs.mode_coverage_figure(result["samples"]["modes"], reference=ref), out / "modes")
-    plotting.save(figs.parzen_sigma_figure(result["samples"]["parzen"]), out / "parzen_sigma")
+    with output_folder(args.out, "mnist eval") as out:
+        write_json(out / "eval.json", result)
+        plotting.save(figs.mode_coverage_figure(result["samples"]["modes"], reference=ref), out / "modes")
+        plotting.save(figs.parzen_sigma_figure(result["samples"]["parzen"]), out / "parzen_sigma")
     return result
 
 
@@ -364,26 +422,34 @@ def run_classifier(args) -> int:
 
     from gandyn.data import load_mnist
     from gandyn.metrics.classifier import load_classifier, save_classifier, train_classifier
-    from gandyn.io import ensure_dir, write_json
+    from gandyn.io import check_memory, output_folder, write_json
     from gandyn.rng import stream
 
-    out = ensure_dir(args.out)
+    if args.max_shift > 27:
+        raise ValueError(f"--max-shift must be at most 27 pixels (an image is 28 wide), got {args.max_shift}")
+    widths = (784, *args.hidden, 10)
+    n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    check_memory(4 * (8 * n_params + 6 * args.batch * sum(widths)),
+                 f"a classifier {'-'.join(map(str, widths))} ({n_params:,} parameters, batch {args.batch:,})")
     data_dir = getattr(args, "data_dir", None)
     progress = not args.quiet
     x, y = load_mnist("train", data_dir=data_dir, progress=progress)
+    if args.batch > len(x):
+        raise ValueError(f"--batch {args.batch:,} exceeds the {len(x):,} training images")
     xt, yt = load_mnist("test", data_dir=data_dir, progress=progress)
     t0 = time.perf_counter()
     clf = train_classifier(x, y, stream(args.seed, "classifier"), hidden=tuple(args.hidden),
                            epochs=args.epochs, batch=args.batch, lr=args.lr, lr_final=args.lr_final,
                            max_shift=args.max_shift, progress=progress)
     seconds = time.perf_counter() - t0
-    path = out / "mnist_classifier.npz"
-    save_classifier(path, clf, seed=int(args.seed), seconds=round(seconds, 1))
-    stored = load_classifier(path)  # float16 round trip: measure what is shipped
-    acc = stored.accuracy(xt, yt)
-    save_classifier(path, stored, seed=int(args.seed), seconds=round(seconds, 1), test_accuracy=acc)
-    size = path.stat().st_size
-    write_json(out / "classifier.json", {**load_classifier(path).meta, "file": str(path), "bytes": size})
+    with output_folder(args.out, "mnist classifier") as out:
+        path = out / "mnist_classifier.npz"
+        save_classifier(path, clf, seed=int(args.seed), seconds=round(seconds, 1))
+        stored = load_classifier(path)  # float16 round trip: measure what is shipped
+        acc = stored.accuracy(xt, yt)
+        save_classifier(path, stored, seed=int(args.seed), seconds=round(seconds, 1), test_accuracy=acc)
+        size = path.stat().st_size
+        write_json(out / "classifier.json", {**load_classifier(path).meta, "file": str(path), "bytes": size})
     print(f"test accuracy {acc:.4f} ({stored.net.n_params} parameters, float16, {size / 1e6:.2f} MB, "
           f"{seconds:.0f} s); wrote {path}")
     return 0

@@ -31,21 +31,46 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    from gandyn.io import output_folder
+
+    if args.large_hidden == 1:
+        raise ValueError("--large-hidden must be 0 (skip) or >= 2")
+    if args.field_grid < 3 or args.map_points < 3:
+        raise ValueError("--field-grid and --map-points must be >= 3")
+    _check_sizes(args)
+    with output_folder(args.out, "nash") as out:
+        return _run(args, out)
+
+
+#: Upper bounds of the options that set a cost (time grows with them; beyond these a run
+#: would take days).
+LIMITS = {"steps": 10**7, "train_steps": 10**8, "field_grid": 2000, "map_points": 2000, "large_hidden": 4096}
+
+
+def _check_sizes(args) -> None:
+    from gandyn.io import check_memory
+
+    for name, hi in LIMITS.items():
+        v = getattr(args, name)
+        if v > hi:
+            raise ValueError(f"--{name.replace('_', '-')} must be at most {hi:,}, got {v:,}")
+    check_memory(16 * 8 * (args.steps + 1) * 2 + 8 * 8 * args.field_grid ** 2
+                 + 8 * 4 * args.map_points ** 2 * 200 // 61 + 8 * 20 * args.large_hidden ** 2,
+                 f"--steps {args.steps:,}, --field-grid {args.field_grid:,}, --map-points {args.map_points:,}, "
+                 f"--large-hidden {args.large_hidden:,}")
+
+
+def _run(args, out) -> int:
     import time
 
     import numpy as np
 
     from gandyn.experiments import game_study as gs
     from gandyn.games import nash
-    from gandyn.io import ensure_dir, write_csv, write_json, write_text
+    from gandyn.io import write_csv, write_json, write_text
     from gandyn.plotting import games as gplot
     from gandyn.plotting import save
 
-    if args.large_hidden == 1:
-        raise ValueError("--large-hidden must be 0 (skip) or >= 2")
-    if args.field_grid < 3 or args.map_points < 3:
-        raise ValueError("--field-grid and --map-points must be >= 3")
-    out = ensure_dir(args.out)
     progress = not args.quiet
     t0 = time.perf_counter()
     written = []
@@ -79,6 +104,7 @@ def run(args) -> int:
         "seconds": time.perf_counter() - t0,
         "max_closed_form_error": max(r["error"] for r in checks),
         "dirac_final_distance": {p["title"]: p["dist"] for p in panels},
+        "dirac_diverged_at": {p["title"]: p["diverged_at"] for p in panels if p["diverged_at"] is not None},
         "talk_claim": {k: {"label": tc[k]["label"], "max_abs_eig_HGG": tc[k]["norm_g"],
                            "max_abs_eig_HDD": tc[k]["norm_d"], "omega_norm": tc[k]["omega_norm"]}
                        for k in ("dirac", "gaussian", "exact", "trained")},
@@ -90,6 +116,11 @@ def run(args) -> int:
             "seconds_classify": large["seconds_classify"]},
     }
     write_json(out / "summary.json", summary)
+    diverged = [p for p in panels if p["diverged_at"] is not None]
+    if diverged:
+        first = min(diverged, key=lambda p: p["diverged_at"])
+        print(f"{len(diverged)} of {len(panels)} Dirac-GAN trajectories diverged with h = {args.h:g} "
+              f"(the first, {first['title']}, at step {first['diverged_at']}; plotted up to there)")
     print(f"{len(checks)} closed forms, max error {summary['max_closed_form_error']:.2e}; "
           f"{len(verdicts)} verdicts; G-block max |eig| at the trained MLP GAN "
           f"{tc['trained']['norm_g']:.3g} vs D-block {tc['trained']['norm_d']:.3g}; "

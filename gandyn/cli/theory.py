@@ -38,10 +38,23 @@ def run(args) -> int:
 
     from gandyn import plotting
     from gandyn.experiments import theory_check as tc
-    from gandyn.io import ensure_dir, write_csv, write_json
+    from gandyn.io import output_folder, write_csv, write_json
     from gandyn.plotting import theory as figs
 
-    out = ensure_dir(args.out)
+    for name, hi in LIMITS.items():
+        v = getattr(args, name)
+        if v > hi:
+            raise ValueError(f"--{name.replace('_', '-')} must be at most {hi:,}, got {v:,}")
+    with output_folder(args.out, "theory") as out:
+        return _run(args, out, tc, figs, plotting, write_csv, write_json, time)
+
+
+#: Upper bounds of the options that set a cost (each perturbation is a few quadratures
+#: per pair; each step a minibatch): beyond these a run would take days.
+LIMITS = {"perturbations": 100_000, "max_steps": 10**8}
+
+
+def _run(args, out, tc, figs, plotting, write_csv, write_json, time) -> int:
     t0 = time.perf_counter()
     rows_a, points_a = tc.part_a()
     t_a = time.perf_counter()

@@ -348,6 +348,18 @@ def dropout_masks(rng, drop: tuple[float, ...], sizes: tuple[int, ...], lead: tu
     return masks
 
 
+def _width(s) -> int:
+    """A layer width: an integer (``3`` or ``3.0``), never a fraction truncated."""
+    try:
+        w = int(s)
+        ok = not isinstance(s, (bool, np.bool_)) and w == s
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"layer widths must be integers, got {s!r}")
+    return w
+
+
 @dataclass(frozen=True)
 class MLP:
     """A fully connected network on a flat parameter vector.
@@ -383,7 +395,7 @@ class MLP:
     _acts: tuple[Activation, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        sizes = tuple(int(s) for s in self.sizes)
+        sizes = tuple(_width(s) for s in self.sizes)
         acts = tuple(self.activations)
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output width, got {sizes}")
@@ -451,8 +463,9 @@ class MLP:
         masks to :meth:`backward`.
         """
         x = np.asarray(x, dtype=self.dtype)
-        if x.shape[-1] != self.sizes[0]:
-            raise ValueError(f"input has {x.shape[-1]} features, network expects {self.sizes[0]}")
+        if x.ndim < 2 or x.shape[-1] != self.sizes[0]:
+            raise ValueError(f"input must be an array (N, {self.sizes[0]}) of {self.sizes[0]} features (or "
+                             f"(P, N, {self.sizes[0]}) for a population), got shape {x.shape}")
         masks = self._check_masks(masks)
         v = self.layout.view_list(theta)
         hs = [x]

@@ -32,8 +32,8 @@ def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 12
     ``samples`` (drawn from the run's ``eval`` stream), histogram ``bins``, the
     loss history and the final parameters.
     """
-    if steps < 1 or batch < 1 or hidden < 1 or not lr > 0:
-        raise ValueError("steps, batch and hidden must be >= 1 and lr > 0")
+    if steps < 1 or batch < 1 or hidden < 1 or not (np.isfinite(lr) and lr > 0):
+        raise ValueError("steps, batch and hidden must be >= 1 and lr a finite number > 0")
     s = streams(seed)
     gan = GAN(MLP((1, hidden, 1), ("tanh", "identity")), MLP((1, 2 * hidden, 1), ("relu", "identity")))
 
@@ -46,7 +46,13 @@ def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 12
     hist = np.empty((steps, 2))
     bar = tqdm(range(steps), desc="demo", disable=not progress, leave=False)
     for i in bar:
-        hist[i] = run.step()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            hist[i] = run.step()
+        if not (np.isfinite(hist[i]).all() and np.isfinite(np.dot(run.theta_g, run.theta_g))
+                and np.isfinite(np.dot(run.theta_d, run.theta_d))):
+            bar.close()
+            raise ValueError(f"training diverged at iteration {i + 1} (a loss or a parameter became NaN or inf; "
+                             f"lr={lr:g}: try a smaller step size)")
         if i % 50 == 0:
             bar.set_postfix(loss_d=f"{hist[i, 0]:.3f}", loss_g=f"{hist[i, 1]:.3f}", refresh=False)
     bar.close()

@@ -55,7 +55,9 @@ def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float =
     """Trajectories: every variant under simultaneous and alternating GD (G first,
     as the notebooks), then extragradient, optimistic GD, SGA and a two time-scale
     step ``(h, 2h)`` on the plain GAN. Each panel: ``title``, ``variant``, ``method``,
-    ``traj (steps+1, 2)``, ``dist`` (final distance to the equilibrium)."""
+    ``traj (steps+1, 2)``, ``dist`` (final distance to the equilibrium, at the last
+    finite iterate), ``diverged_at`` (the first step whose iterate left the floats
+    or exceeded 1e150, the rest of ``traj`` NaN; None if none did)."""
     variants = dirac_variants(gamma, sigma)
     jobs = []
     for name, game in variants.items():
@@ -69,10 +71,13 @@ def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float =
     out = []
     for name, game, method, hh, label in tqdm(jobs, desc="Dirac-GAN trajectories", disable=not progress,
                                               leave=False):
-        tr = dy.trajectory(method, game, np.asarray(z0, dtype=float), hh, steps)
-        last = tr[np.isfinite(tr[:, 0])][-1]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
+            tr = dy.trajectory(method, game, np.asarray(z0, dtype=float), hh, steps)
+        finite = np.isfinite(tr).all(axis=1)
+        last = tr[finite][-1]
         out.append({"title": f"{name}: {label}", "variant": name, "method": label, "traj": tr,
-                    "dist": float(np.hypot(*last))})
+                    "dist": float(np.hypot(*last)),
+                    "diverged_at": None if finite.all() else int(np.argmin(finite))})
     return out
 
 

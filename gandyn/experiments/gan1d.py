@@ -86,11 +86,17 @@ def parse_data(spec: str | Distribution) -> Distribution:
             raise ValueError(f"data: cannot read {part.strip()!r}; write N(loc, scale), U(low, high) "
                              "or a mixture like 0.5*N(-2, 0.5) + 0.5*N(2, 0.5)")
         w, kind, a, b = m.groups()
-        comps.append(Normal(float(a), float(b)) if kind == "N" else Uniform(float(a), float(b)))
+        try:
+            comps.append(Normal(float(a), float(b)) if kind == "N" else Uniform(float(a), float(b)))
+        except ValueError as e:
+            raise ValueError(f"data {part.strip()!r}: {e}") from None
         weights.append(1.0 if w is None else float(w))
     if len(comps) == 1 and weights[0] == 1.0:
         return comps[0]
-    return Mixture(comps, weights)
+    try:
+        return Mixture(comps, weights)
+    except ValueError as e:
+        raise ValueError(f"data {spec.strip()!r}: {e}") from None
 
 
 # --- the experiment's fixed choices
@@ -436,6 +442,26 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     return float(out[0]) if single else out
 
 
+class DivergedError(ValueError):
+    """Training left the floats (a NaN or inf in a loss or a parameter)."""
+
+
+def _finite_rows(*arrays) -> np.ndarray:
+    """Per population member (rows of ``(P, n)`` arrays, or a single ``(n,)``): all finite."""
+    ok = None
+    for a in arrays:
+        a = np.asarray(a)
+        r = np.isfinite(a).all(axis=-1) if a.ndim else np.isfinite(a)
+        ok = r if ok is None else ok & r
+    return ok
+
+
+def _advance_quietly(tr, n, keep=False):
+    """``tr.advance`` with overflow left to the divergence checks (no warnings)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return tr.advance(n, keep=keep)
+
+
 def converged(jsd, threshold: float):
     """JSD below ``threshold`` (nats)."""
     return np.asarray(jsd) < threshold
@@ -508,7 +534,13 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     while tr.it < steps:
         n = min(record_every, steps - tr.it)
         i = tr.it
-        loss_d[i:i + n], loss_g[i:i + n] = tr.advance(n, keep=True)
+        loss_d[i:i + n], loss_g[i:i + n] = _advance_quietly(tr, n, keep=True)
+        bad = ~(np.isfinite(loss_d[i:i + n]) & np.isfinite(loss_g[i:i + n]))
+        if bad.any() or not _finite_rows(tr.theta_g, tr.theta_d):
+            bar.close()
+            at = i + 1 + int(np.argmax(bad)) if bad.any() else tr.it
+            raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN or inf; "
+                                f"lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)")
         bar.update(n)
         bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
     bar.close()
@@ -569,7 +601,9 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     arrays : dict
         ``lr_d (Ld,)``, ``lr_g (Lg,)``, ``seeds (S,)``, ``ks``, ``losses``,
         ``jsd (K, Lo, S, Ld, Lg)`` final JSD, ``check_it (C,)``,
-        ``jsd_checks (C, K, Lo, S, Ld, Lg)``, ``converged`` (jsd < threshold).
+        ``jsd_checks (C, K, Lo, S, Ld, Lg)``, ``converged`` (jsd < threshold),
+        ``diverged_at (K, Lo, S, Ld, Lg)``: the check at which a model's parameters
+        were first found NaN or inf (-1: never; its JSD is then log 2).
     meta : dict
     """
     from tqdm.auto import tqdm
@@ -593,6 +627,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     lo, hi = setup.data.bounds(1e-9)
     lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
     out = np.empty((len(check_it), len(ks), len(losses), S, Ld, Lg))
+    diverged_at = np.full((len(ks), len(losses), S, Ld, Lg), -1, dtype=np.int64)
     bar = tqdm(total=len(ks) * len(losses) * int(steps), desc="gan1d sweep", disable=not progress, leave=False)
     for a, k in enumerate(ks):
         for b, loss in enumerate(losses):
@@ -600,15 +635,22 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
             tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk)
             for c, t in enumerate(check_it):
                 n = int(t) - tr.it
-                tr.advance(n)
+                _advance_quietly(tr, n)
                 bar.update(n)
-                j = binned_jsd(s, tr.theta_g, lo, hi, n_z=n_z)
+                ok = _finite_rows(tr.theta_g, tr.theta_d)
+                at = diverged_at[a, b].reshape(-1)
+                at[(~ok) & (at < 0)] = tr.it
+                # a diverged G (parameters NaN or inf) puts its mass nowhere near the data:
+                # its JSD is log 2, the value for disjoint supports
+                with np.errstate(over="ignore", invalid="ignore"):
+                    j = binned_jsd(s, np.where(ok[:, None], tr.theta_g, 0), lo, hi, n_z=n_z)
+                j[~ok] = LOG2
                 out[c, a, b] = j.reshape(S, Ld, Lg)
                 bar.set_postfix(k=k, loss=loss, median_jsd=f"{np.median(j):.4f}", refresh=False)
     bar.close()
     arrays = {"lr_d": lr_d_values, "lr_g": lr_g_values, "seeds": seeds, "ks": np.array(ks),
               "losses": np.array(losses), "check_it": check_it, "jsd_checks": out, "jsd": out[-1],
-              "converged": converged(out[-1], threshold)}
+              "converged": converged(out[-1], threshold), "diverged_at": diverged_at}
     meta = {"setup": setup.describe(), "steps": int(steps), "threshold": float(threshold),
             "jsd": f"binned_jsd, 400 bins on [{lo:.4g}, {hi:.4g}] + 2 tails, n_z={n_z}",
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.sweep"}

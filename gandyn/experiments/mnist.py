@@ -46,7 +46,7 @@ from gandyn.engine.methods import METHODS
 from gandyn.engine.penalties import check_pairing, make_penalty
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.trainer import StreamBatches, Trainer
-from gandyn.io import atomic_path, write_text
+from gandyn.io import atomic_path, check_memory, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
 
 __all__ = [
@@ -172,9 +172,19 @@ class MnistConfig:
             raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
         if not 0 <= self.g_ema < 1:
             raise ValueError(f"g_ema must be in [0, 1), got {self.g_ema}")
-        for name in ("z_dim", "k", "batch", "n_train"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("seed", "z_dim", "k", "batch", "n_train"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if name == "seed" else 1):
+                raise ValueError(f"{name} must be an integer >= {0 if name == 'seed' else 1}, got {v!r}")
+        if self.n_train > N_TRAIN:
+            raise ValueError(f"n_train must be <= {N_TRAIN:,} (training images {N_TRAIN:,}-59,999 are the "
+                             f"held-out validation set), got {self.n_train:,}")
+        for name, lo, hi in (("b1", 0, 1), ("b2", 0, 1), ("mu", 0, 1)):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and lo <= v < hi):
+                raise ValueError(f"{name} must be in [{lo}, {hi}), got {v!r}")
+        if not (isinstance(self.eps, (int, float)) and math.isfinite(self.eps) and self.eps > 0):
+            raise ValueError(f"eps must be a finite number > 0, got {self.eps!r}")
         if any(h < 1 for h in self.g_hidden + self.d_hidden):
             raise ValueError("hidden widths must be >= 1")
         ACTIVATIONS.check(self.hidden_act, "hidden_act")
@@ -192,6 +202,29 @@ class MnistConfig:
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         if self.batch > self.n_train:
             raise ValueError(f"batch ({self.batch}) exceeds n_train ({self.n_train})")
+
+    def n_params(self) -> tuple[int, int]:
+        """The parameter counts of G and D (without building them)."""
+        def count(sizes):
+            return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+        return count((self.z_dim, *self.g_hidden, PIXELS)), count((PIXELS, *self.d_hidden, 1))
+
+    def memory_bytes(self, iters: int = 0) -> int:
+        """A rough upper estimate of the bytes a run needs: parameters, gradients,
+        optimizer states and G's average (float32), the layers' activations and
+        their gradients on a step's minibatches, the training images (uint8) and a
+        loss history of ``iters`` iterations."""
+        p_g, p_d = self.n_params()
+        acts = 3 * self.batch * (self.z_dim + sum(self.g_hidden) + sum(self.d_hidden) + 2 * PIXELS + 1)
+        return 4 * (6 * (p_g + p_d) + 4 * acts) + self.n_train * PIXELS + 8 * iters
+
+    def check_memory(self, iters: int = 0) -> None:
+        """A ``ValueError`` naming the model's size when it cannot fit in memory."""
+        p_g, p_d = self.n_params()
+        check_memory(self.memory_bytes(iters),
+                     f"a run of {iters:,} iterations with G {'-'.join(map(str, (self.z_dim, *self.g_hidden, PIXELS)))}"
+                     f" and D {'-'.join(map(str, (PIXELS, *self.d_hidden, 1)))} ({p_g + p_d:,} parameters, "
+                     f"batch {self.batch:,})")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -340,6 +373,7 @@ class MnistRun:
 def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     """A fresh run on ``images[:config.n_train]`` (uint8, (N, 784))."""
     images = _train_images(config, images)
+    config.check_memory()
     gan = config.gan()
     opt_g, opt_d = config.optimizers()
     s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout", "penalty")}
@@ -456,6 +490,9 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
         arrays["theta_g_ema"] = tr.g_average
     if tr.sampler.perm is not None:
         arrays["sampler_perm"] = tr.sampler.perm
+    bad = _first_nonfinite(arrays)
+    if bad is not None:
+        raise NonFiniteError(f"not writing checkpoint {path}: {bad} holds NaN or inf at iteration {run.it}")
     path = Path(path)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
@@ -473,6 +510,8 @@ def load_checkpoint(path, images: np.ndarray | None = None, *, lr_g: float | Non
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no checkpoint at {path}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a gandyn MNIST checkpoint (not an .npz file)")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -483,10 +522,21 @@ def load_checkpoint(path, images: np.ndarray | None = None, *, lr_g: float | Non
         raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format "
                          f"{meta.get('format') if isinstance(meta, dict) else None!r})")
     try:
+        bad = _first_nonfinite(arrays)
+        if bad is not None:
+            raise ValueError(f"{bad} holds NaN or inf")
         return _rebuild(arrays, meta, images, lr_g, lr_d)
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
         raise ValueError(f"{path} is not a valid gandyn MNIST checkpoint ({type(e).__name__}: "
                          f"{_one_line(e)})") from None
+
+
+def _first_nonfinite(arrays: dict) -> str | None:
+    """The name of the first floating-point array holding a NaN or inf, or None."""
+    for name, a in arrays.items():
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and not np.isfinite(a).all():
+            return name
+    return None
 
 
 def _one_line(e) -> str:
@@ -534,10 +584,21 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
         run.rng_penalty.bit_generator.state = meta["rng_penalty"]
     if "method_state" in meta:
         run.method_state = _unflatten("method", run.method_state, arrays, meta["method_state"])
-    run.it = int(meta["iteration"])
-    tr.sampler.perm = arrays.get("sampler_perm")
-    tr.sampler.pos = int(meta["sampler_pos"])
-    tr.losses = arrays["losses"].astype(np.float32)
+    it, pos, perm, losses = meta["iteration"], meta["sampler_pos"], arrays.get("sampler_perm"), arrays["losses"]
+    if not isinstance(it, int) or isinstance(it, bool) or it < 0:
+        raise ValueError(f"iteration must be an integer >= 0, got {it!r}")
+    if losses.shape != (it, 2):
+        raise ValueError(f"losses has shape {losses.shape}, expected ({it}, 2) for iteration {it}")
+    n = config.n_train
+    if not isinstance(pos, int) or isinstance(pos, bool) or not 0 <= pos <= n or perm is None and pos != 0:
+        raise ValueError(f"sampler position must be an integer in [0, {n}], got {pos!r}")
+    if perm is not None and (perm.shape != (n,) or perm.dtype.kind not in "iu"
+                             or not np.array_equal(np.sort(perm), np.arange(n))):
+        raise ValueError(f"sampler_perm is not a permutation of the {n} training images")
+    run.it = it
+    tr.sampler.perm = perm
+    tr.sampler.pos = pos
+    tr.losses = losses.astype(np.float32)
     return tr
 
 
@@ -557,6 +618,32 @@ def _finite(tr: MnistRun, loss_d, loss_g) -> str | None:
         if not math.isfinite(float(np.dot(tr.trainer.theta_g, tr.trainer.theta_g))):
             return "generator parameter"
     return None
+
+
+def _state_arrays_named(who: str, state, prefix: str = ""):
+    """``(name, array)`` of every floating-point array in an optimizer state (walking
+    nested states such as :class:`~gandyn.engine.optim.AveragedState`)."""
+    for field, value in zip(state._fields, state):
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            label = "moving average of G's parameters" if field == "average" else f"{who} optimizer state {prefix}{field}"
+            yield label, value
+        elif isinstance(value, tuple) and hasattr(value, "_fields"):
+            yield from _state_arrays_named(who, value, prefix)
+
+
+def _finite_state(tr: MnistRun) -> str | None:
+    """Which optimizer state (or G's moving average) holds a NaN or inf, or None: one
+    summation per array (a sum is finite iff every entry is, short of overflow)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        for who, state in (("generator", tr.trainer.state_g), ("discriminator", tr.trainer.state_d)):
+            for name, a in _state_arrays_named(who, state):
+                if not math.isfinite(float(np.add.reduce(a, axis=None))):
+                    return name
+    return None
+
+
+#: Iterations between checks of the optimizer states (also checked before every checkpoint).
+STATE_CHECK_EVERY = 10
 
 
 class _StopFlag:
@@ -604,8 +691,12 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
     also keeps ``checkpoints/iter_XXXXXXX.npz`` every ``N`` iterations (iteration 0
     included): the run's history of parameters, e.g. for ``gandyn landscape``.
 
-    A NaN or inf in a loss or a parameter raises :class:`NonFiniteError` naming
-    the iteration; the last checkpoint written is the last good state.
+    A NaN or inf in a loss or a parameter (checked every iteration) or in an
+    optimizer state or G's moving average (checked every :data:`STATE_CHECK_EVERY`
+    iterations and before every checkpoint) raises :class:`NonFiniteError` naming
+    the quantity and the iteration; the last checkpoint written is the last good
+    state, and ``config.json`` (written with each checkpoint) is that checkpoint's.
+    Temporary files left in ``out`` by a run killed mid-write are removed first.
 
     Returns a dict: ``iteration``, ``interrupted``, ``seconds``, ``it_per_s``.
     """
@@ -614,12 +705,16 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
     from tqdm.auto import tqdm
 
     out = Path(out)
-    (out / "grids").mkdir(parents=True, exist_ok=True)
     ckpt = out / CHECKPOINT
     run = tr.trainer
     start = run.it
     if iters < start:
         raise ValueError(f"--iters {iters} is below the checkpoint's iteration {start}")
+    tr.config.check_memory(iters)
+    (out / "grids").mkdir(parents=True, exist_ok=True)
+    # temporary files of a run killed mid-write (its checkpoint is the previous one, intact)
+    remove_stale_temps(out, (CHECKPOINT, "losses.csv", "config.json"))
+    remove_stale_temps(out / "grids", ("iter_*.png",))
     losses = np.zeros((iters, 2), np.float32)
     losses[:start] = tr.losses[:start]
     tr.losses = losses
@@ -629,8 +724,23 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
         if save_grid is not None and grid_every and it % grid_every == 0:
             save_grid(tr.samples(z_grid), out / "grids" / f"iter_{it:07d}.png")
 
+    saved = {"it": start if ckpt.exists() else None}
+
+    def last_good() -> str:
+        return (f"the last checkpoint {ckpt} (iteration {saved['it']}) is intact" if saved["it"] is not None
+                else "no checkpoint written yet")
+
     def checkpoint():
-        save_checkpoint(ckpt, tr)
+        bad = _finite_state(tr)
+        if bad is not None:
+            raise NonFiniteError(f"non-finite {bad} at iteration {run.it}; stopped ({last_good()})")
+        try:
+            save_checkpoint(ckpt, tr)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot write {ckpt}: {e.strerror or e}; {last_good()}") from None
+        saved["it"] = run.it
+        # the config (its step sizes) and the losses of that checkpoint, with it
+        write_json(out / "config.json", tr.config.to_dict())
         write_losses(out / "losses.csv", tr.losses[:run.it])
 
     def keep(it):
@@ -646,15 +756,17 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
     bar = tqdm(total=iters, initial=start, desc="mnist train", unit="it", disable=not progress,
                dynamic_ncols=True, smoothing=0.05)
     try:
-        with _StopFlag() as stop:
+        # overflow in a step is reported by the guard below, naming the quantity
+        with _StopFlag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while run.it < iters:
                 loss_d, loss_g = run.step()
                 i = run.it
                 losses[i - 1] = (loss_d, loss_g)
                 bad = _finite(tr, float(loss_d), float(loss_g))
+                if bad is None and i % STATE_CHECK_EVERY == 0:
+                    bad = _finite_state(tr)
                 if bad is not None:
-                    last = f"last good checkpoint {ckpt}" if ckpt.exists() else "no checkpoint written yet"
-                    raise NonFiniteError(f"non-finite {bad} at iteration {i}; stopped ({last})")
+                    raise NonFiniteError(f"non-finite {bad} at iteration {i}; stopped ({last_good()})")
                 if callback is not None:
                     callback(tr)
                 if i % 100 == 0:
@@ -680,6 +792,9 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
 def generate(tr: MnistRun, n: int, rng, batch: int = 1000, ema: bool = True) -> np.ndarray:
     """``n`` samples ``G(z)``, ``z`` from ``rng``, as float32 (n, 784) in [0, 1]; from
     G's moving average when the run keeps one and ``ema`` is true."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"the number of samples must be an integer >= 1, got {n!r}")
+    check_memory(4 * PIXELS * (n + 2 * batch), f"{n:,} samples of 784 pixels")
     gan = tr.gan
     theta = tr.theta_g_sample(ema)
     out = np.empty((n, PIXELS), np.float32)

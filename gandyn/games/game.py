@@ -496,9 +496,10 @@ def dirac_gan(loss="minimax", r1: float = 0.0, r2: float = 0.0, noise_std: float
     ``gp``, ``gp_target``: the WGAN-GP penalty of :func:`gan_game` (there
     ``||grad_x o|| = |psi|``, so it is ``gp/2 (|psi| - gp_target)^2``, [3, Sec. 3.2]).
     """
+    for name, v in (("r1", r1), ("r2", r2), ("noise_std", noise_std)):
+        if not (np.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {v}")
     noise = normal_quadrature(noise_nodes, 0.0, noise_std) if noise_std > 0 else None
-    if noise_std < 0:
-        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
     return gan_game(lambda th, lat: anp.reshape(th, (1, 1)) + 0.0 * lat,
                     lambda psi, x: -psi[0] * x[:, 0], 1, 1, np.zeros((1, 1)), np.zeros((1, 1)),
                     loss=loss, r1=r1, r2=r2, gp=gp, gp_target=gp_target, gp_nodes=1, noise=noise,

@@ -208,14 +208,22 @@ def classify(game: Game, z, *, point: str = "z", h: float | None = None, tol: fl
     z = np.asarray(z, dtype=np.float64).ravel()
     if z.shape != (game.n,):
         raise ValueError(f"z must have {game.n} entries, got {z.size}")
-    if h is not None and not h > 0:
-        raise ValueError(f"h must be > 0, got {h}")
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"z must be finite, got {z.tolist() if z.size <= 8 else 'non-finite entries'}")
+    if h is not None and not (np.isfinite(h) and h > 0):
+        raise ValueError(f"h must be a finite number > 0, got {h}")
     if not tol > 0:
         raise ValueError(f"tol must be > 0, got {tol}")
-    wn = float(np.linalg.norm(np.asarray(game.omega(z))))
+    with np.errstate(over="ignore", invalid="ignore"):
+        wn = float(np.linalg.norm(np.asarray(game.omega(z))))
+    if not np.isfinite(wn):
+        raise ValueError(f"the gradient field at {point} is not finite (overflow at this point)")
     notes = []
     if game.n <= dense_max:
-        J = game.jacobian(z)
+        with np.errstate(over="ignore", invalid="ignore"):
+            J = game.jacobian(z)
+        if not np.all(np.isfinite(J)):
+            raise ValueError(f"the Jacobian at {point} is not finite (overflow at this point)")
         eg = np.linalg.eigvalsh(_sym(J[: game.n_g, : game.n_g]))
         ed = np.linalg.eigvalsh(_sym(J[game.n_g:, game.n_g:]))
         lam = np.linalg.eigvals(J)
