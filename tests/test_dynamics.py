@@ -113,3 +113,20 @@ def test_bad_input():
     with pytest.raises(ValueError, match="unknown method"):
         dy.make("adam")
     assert dy.make("altgd", k_d=2).name.startswith("alternating")
+
+
+@pytest.mark.parametrize("h", [0.1, 0.5, 2.0])
+def test_cgd_on_the_bilinear_game_converges_for_every_step(h):
+    """CGD on f = x y (Schafer & Anandkumar 2019): dx = -h (y + h x)/(1 + h^2),
+    dy = -h (h y - x)/(1 + h^2), a step matrix with eigenvalues (1 +- i h)/(1 + h^2):
+    spectral radius 1/sqrt(1 + h^2) < 1 (derived; their Sec. 3, bilinear example)."""
+    M = dy.step_matrix(dy.cgd(), games.bilinear(), np.zeros(2), h)
+    assert abs(dy.spectral_radius(M) - 1 / np.sqrt(1 + h * h)) < 1e-10
+
+
+def test_cgd_on_the_dirac_gan():
+    """Dirac-GAN (minimax): J(0, 0) = [[0, c], [-c, 0]], c = 1/2, so CGD's step matrix at the
+    equilibrium is that of c x y: radius 1/sqrt(1 + (h c)^2) (derived)."""
+    h = 0.8
+    M = dy.step_matrix(dy.cgd(), games.dirac_gan(), np.zeros(2), h)
+    assert abs(dy.spectral_radius(M) - 1 / np.sqrt(1 + (0.5 * h) ** 2)) < 1e-10
