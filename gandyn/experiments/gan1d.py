@@ -562,18 +562,21 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     lo, hi = setup.data.bounds(1e-9)
     lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
     out = np.empty((len(check_it), len(ks), len(losses), S, Ld, Lg))
-    bar = tqdm(total=len(ks) * len(losses) * int(steps), desc="gan1d sweep", disable=not progress, leave=False)
+    n_pop = len(ks) * len(losses)
+    bar = tqdm(total=n_pop * int(steps), desc="gan1d sweep", unit="it", disable=not progress, leave=False)
     for a, k in enumerate(ks):
         for b, loss in enumerate(losses):
             s = replace_setup(setup, k=k, loss=loss)
+            bar.set_description(f"gan1d sweep: population {a * len(losses) + b + 1} of {n_pop} "
+                                f"({sd.size} GANs, k={k}, {loss})")
             tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk)
             for c, t in enumerate(check_it):
-                n = int(t) - tr.it
-                tr.advance(n)
-                bar.update(n)
+                while tr.it < t:  # one iteration at a time: the bar moves (tqdm limits its redraws)
+                    tr.advance(1)
+                    bar.update(1)
                 j = binned_jsd(s, tr.theta_g, lo, hi, n_z=n_z)
                 out[c, a, b] = j.reshape(S, Ld, Lg)
-                bar.set_postfix(k=k, loss=loss, median_jsd=f"{np.median(j):.4f}", refresh=False)
+                bar.set_postfix(median_jsd=f"{np.median(j):.4f}", refresh=False)
     bar.close()
     arrays = {"lr_d": lr_d_values, "lr_g": lr_g_values, "seeds": seeds, "ks": np.array(ks),
               "losses": np.array(losses), "check_it": check_it, "jsd_checks": out, "jsd": out[-1],
