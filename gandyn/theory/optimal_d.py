@@ -155,6 +155,7 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
                 rate[0] = lr
     if shared:
         bar.update(max_steps - step)  # this fit's share of the bar, also when it stopped early
+        bar.refresh()
     else:
         if stopped == "plateau":
             bar.total = step  # done: the bar ends at 100%, not where the plateau came
