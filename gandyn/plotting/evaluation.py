@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from matplotlib.ticker import FuncFormatter, LogFormatter, MaxNLocator
+
 from gandyn.plotting import DATA_STYLE, GEN_STYLE, plt
 
 __all__ = ["mode_coverage_figure", "parzen_sigma_figure", "metrics_over_training_figure"]
@@ -80,9 +82,12 @@ def metrics_over_training_figure(series: dict, title: str | None = None):
         ax.set_xlabel("iteration")
         ax.set_title(name, fontsize=10)
         ax.set_xlim(lo - pad, hi + pad)
-        ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))  # 20,000: no offset, no run-on
         if ax is not axes[2]:
             ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    axes[2].yaxis.set_major_formatter(LogFormatter(minor_thresholds=(2, 0.5)))  # 20, not 2 x 10^1
+    axes[2].yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
     axes[0].set_ylabel("nats (higher is better)")
     axes[1].set_ylabel("score (higher is better)")
     axes[2].set_ylabel("distance (lower is better)")

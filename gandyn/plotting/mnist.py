@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
 from gandyn.io import atomic_path
 from gandyn.plotting import plt
 
@@ -112,7 +114,9 @@ def loss_figure(losses: np.ndarray, window: int = 500, title: str = ""):
     ax.set_ylabel("loss (nats)")
     ax.set_xlim(0, max(len(losses), 2) + 0.5)
     ax.set_ylim(0, max(4.0, float(np.quantile(losses, 0.99)) if losses.size else 4.0))
-    ax.ticklabel_format(axis="both", useOffset=False, style="plain")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
     ax.legend(fontsize=8, loc="upper right")
     if title:
         ax.set_title(title, fontsize=10)
