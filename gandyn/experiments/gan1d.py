@@ -563,12 +563,15 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
     out = np.empty((len(check_it), len(ks), len(losses), S, Ld, Lg))
     n_pop = len(ks) * len(losses)
-    bar = tqdm(total=n_pop * int(steps), desc="gan1d sweep", unit="it", disable=not progress, leave=False)
+
+    def what(a, b):
+        return f"gan1d sweep: population {a * len(losses) + b + 1} of {n_pop} ({sd.size} GANs, k={ks[a]}, {losses[b]})"
+
+    bar = tqdm(total=n_pop * int(steps), desc=what(0, 0), unit="it", disable=not progress, leave=False)
     for a, k in enumerate(ks):
         for b, loss in enumerate(losses):
             s = replace_setup(setup, k=k, loss=loss)
-            bar.set_description(f"gan1d sweep: population {a * len(losses) + b + 1} of {n_pop} "
-                                f"({sd.size} GANs, k={k}, {loss})")
+            bar.set_description(what(a, b), refresh=False)
             tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk)
             for c, t in enumerate(check_it):
                 while tr.it < t:  # one iteration at a time: the bar moves (tqdm limits its redraws)

@@ -147,7 +147,7 @@ def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw)
     bar = tqdm(total=len(pairs) * max_steps, desc=f"(b) training D: pair 1 of {len(pairs)}",
                disable=not progress, unit="step", leave=False)
     for i, (name, p, q, bounded) in enumerate(pairs):
-        bar.set_description(f"(b) training D: pair {i + 1} of {len(pairs)}")
+        bar.set_description(f"(b) training D: pair {i + 1} of {len(pairs)}", refresh=False)
         fit = fit_discriminator(lambda r, m, p=p: p.rvs(m, r), lambda r, m, q=q: q.rvs(m, r),
                                 seed + i, progress=bar if progress else False, **fit_kw)
         x = _grid_of(p, q)
