@@ -123,7 +123,7 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
     state = opt.init(theta)
     grad = np.empty_like(theta)
     best, bad, history, stopped, step = np.inf, 0, [], "max_steps", 0
-    shared = not isinstance(progress, (bool, type(None)))
+    shared = hasattr(progress, "update")  # a bar of the caller
     bar = progress if shared else tqdm(total=max_steps, desc="D", disable=not progress, leave=False)
     while step < max_steps:
         xr = _col(sample_real(s["data"], batch), batch)
