@@ -55,3 +55,34 @@ def test_demo_writes_png_and_pdf(tmp_path):
     png, pdf = tmp_path / "demo.png", tmp_path / "demo.pdf"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:4] == b"%PDF"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+@pytest.mark.parametrize("argv,seed,out,quiet", [
+    (["mnist", "--out", "X", "--seed", "5", "sample", "--checkpoint", "c"], 5, "X", False),
+    (["mnist", "--quiet", "sample", "--checkpoint", "c"], 0, "gandyn-out/mnist-sample", True),
+    (["mnist", "sample", "--checkpoint", "c", "--seed", "3", "--out", "Y"], 3, "Y", False),
+    (["mnist", "--out", "X", "sample", "--checkpoint", "c", "--out", "Y"], 0, "Y", False),  # the later wins
+    (["mnist", "sample", "--checkpoint", "c"], 0, "gandyn-out/mnist-sample", False),
+])
+def test_mnist_common_options_before_or_after_the_action_are_honoured(monkeypatch, argv, seed, out, quiet):
+    from gandyn.cli import mnist as cli_mnist
+
+    seen = {}
+    monkeypatch.setattr(cli_mnist, "_sample", lambda args: seen.update(vars(args)) or 0)
+    assert cli.main(argv) == 0
+    assert (seen["seed"], seen["out"], seen["quiet"]) == (seed, out, quiet)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["gan1d", "--sweep", "--lr-min", "-1e-3"], "--lr-min"),
+    (["mnist", "train", "--lr-d", "-inf"], "--lr-d"),
+    (["mnist", "train", "--lr-g", "-2.5E-4"], "--lr-g"),
+    (["mnist", "--seed", "-1", "sample", "--checkpoint", "c"], "--seed"),
+    (["mnist", "train", "--d-dropout", "0.2", "-0.5"], "--d-dropout"),
+])
+def test_negative_numbers_reach_the_range_check(args, needle, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(args)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0] and "must be" in err[0] and "expected one argument" not in err[0]

@@ -28,6 +28,21 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
 
+    def _parse_optional(self, arg_string):
+        # a negative number (-1e-3, -inf, -nan) is a value, not an option, so that
+        # `--lr-min -1e-3` reaches the option's range check and its one-line message
+        if arg_string not in self._option_string_actions and _is_number(arg_string):
+            return None
+        return super()._parse_optional(arg_string)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
 
 def _one_line(text) -> str:
     return " ".join(str(text).split())
@@ -68,12 +83,36 @@ def out_dir(text: str) -> str:
     return text
 
 
-def _add_common(parser: argparse.ArgumentParser, name: str) -> None:
+def common_defaults(name: str) -> dict:
+    """The defaults of the common options of command ``name``."""
+    return {"seed": 0, "out": f"gandyn-out/{name}", "quiet": False}
+
+
+def _add_common(parser: argparse.ArgumentParser, name: str, *, deferred: bool = False) -> None:
+    """Add ``--seed``, ``--out`` and ``--quiet`` to ``parser``.
+
+    With ``deferred`` the options get no default in the namespace (argparse's
+    ``SUPPRESS``): a command with actions (``gandyn mnist``) accepts them both
+    before and after the action, and an action's parser would otherwise overwrite
+    a value given before it with its own default. Such a command fills the
+    defaults in with :func:`fill_common`.
+    """
+    d = common_defaults(name)
+    if deferred:
+        d = dict.fromkeys(d, argparse.SUPPRESS)
     g = parser.add_argument_group("common options")
-    g.add_argument("--seed", type=nonneg_int, default=0, help="seed of the run (default: 0)")
-    g.add_argument("--out", metavar="DIR", type=out_dir, default=f"gandyn-out/{name}",
+    g.add_argument("--seed", type=nonneg_int, default=d["seed"], help="seed of the run (default: 0)")
+    g.add_argument("--out", metavar="DIR", type=out_dir, default=d["out"],
                    help=f"output folder (default: gandyn-out/{name})")
-    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--quiet", action="store_true", default=d["quiet"], help="no progress bar")
+
+
+def fill_common(args: argparse.Namespace, name: str) -> argparse.Namespace:
+    """Give the common options not set on the command line their defaults for ``name``."""
+    for key, value in common_defaults(name).items():
+        if not hasattr(args, key):
+            setattr(args, key, value)
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=mod.HELP, description=mod.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
-        _add_common(p, name)
+        # a command with actions takes the common options before or after its action
+        actions = getattr(mod, "ACTIONS", None)
+        _add_common(p, f"{name}-ACTION" if actions else name, deferred=bool(actions))
         p.set_defaults(_run=mod.run)
     return parser
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import _add_common, nonneg_int, positive_float, positive_int, unit_float
+from gandyn.cli import _add_common, fill_common, nonneg_int, positive_float, positive_int, unit_float
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
 
@@ -117,7 +117,8 @@ def add_arguments(p):
         q = sub.add_parser(name, help=help_, description=help_,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         add(q)
-        _add_common(q, f"mnist-{name}")
+        # no defaults here: they would overwrite `gandyn mnist --out X sample ...`
+        _add_common(q, f"mnist-{name}", deferred=True)
 
 
 def _no_ema_arg(p):
@@ -143,6 +144,7 @@ def _plot_arguments(p):
 
 def run(args) -> int:
     actions = {"train": _train, "sample": _sample, "eval": _eval, "classifier": _classifier, "plot": _plot}
+    fill_common(args, f"mnist-{args.action}")  # --seed/--out/--quiet given before or after the action
     return actions[args.action](args)
 
 

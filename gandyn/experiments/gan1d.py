@@ -628,15 +628,21 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
     out = np.empty((len(check_it), len(ks), len(losses), S, Ld, Lg))
     diverged_at = np.full((len(ks), len(losses), S, Ld, Lg), -1, dtype=np.int64)
-    bar = tqdm(total=len(ks) * len(losses) * int(steps), desc="gan1d sweep", disable=not progress, leave=False)
+    n_pop = len(ks) * len(losses)
+
+    def what(a, b):
+        return f"gan1d sweep: population {a * len(losses) + b + 1} of {n_pop} ({sd.size} GANs, k={ks[a]}, {losses[b]})"
+
+    bar = tqdm(total=n_pop * int(steps), desc=what(0, 0), unit="it", disable=not progress, leave=False)
     for a, k in enumerate(ks):
         for b, loss in enumerate(losses):
             s = replace_setup(setup, k=k, loss=loss)
+            bar.set_description(what(a, b), refresh=False)
             tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk)
             for c, t in enumerate(check_it):
-                n = int(t) - tr.it
-                _advance_quietly(tr, n)
-                bar.update(n)
+                while tr.it < t:  # one iteration at a time: the bar moves (tqdm limits its redraws)
+                    _advance_quietly(tr, 1)
+                    bar.update(1)
                 ok = _finite_rows(tr.theta_g, tr.theta_d)
                 at = diverged_at[a, b].reshape(-1)
                 at[(~ok) & (at < 0)] = tr.it
@@ -646,7 +652,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
                     j = binned_jsd(s, np.where(ok[:, None], tr.theta_g, 0), lo, hi, n_z=n_z)
                 j[~ok] = LOG2
                 out[c, a, b] = j.reshape(S, Ld, Lg)
-                bar.set_postfix(k=k, loss=loss, median_jsd=f"{np.median(j):.4f}", refresh=False)
+                bar.set_postfix(median_jsd=f"{np.median(j):.4f}", refresh=False)
     bar.close()
     arrays = {"lr_d": lr_d_values, "lr_g": lr_g_values, "seeds": seeds, "ks": np.array(ks),
               "losses": np.array(losses), "check_it": check_it, "jsd_checks": out, "jsd": out[-1],

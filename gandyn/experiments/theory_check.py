@@ -143,11 +143,19 @@ def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw)
     RMS is the root mean square over those (equally spaced) points.
     Returns ``(rows, curves)``; ``curves`` holds the arrays for the figure.
     """
+    from tqdm.auto import tqdm
+
     rows, curves = [], []
     pairs = learned_pairs(quick)
+    # one bar over all pairs: each fit advances it by max_steps (a fit that stops on a
+    # plateau jumps to the end of its share), so it ends at 100%
+    max_steps = int(fit_kw.get("max_steps", 20_000))
+    bar = tqdm(total=len(pairs) * max_steps, desc=f"(b) training D: pair 1 of {len(pairs)}",
+               disable=not progress, unit="step", leave=False)
     for i, (name, p, q, bounded) in enumerate(pairs):
+        bar.set_description(f"(b) training D: pair {i + 1} of {len(pairs)}", refresh=False)
         fit = fit_discriminator(lambda r, m, p=p: p.rvs(m, r), lambda r, m, q=q: q.rvs(m, r),
-                                seed + i, progress=progress, **fit_kw)
+                                seed + i, progress=bar if progress else False, **fit_kw)
         x = _grid_of(p, q)
         pp, qq = p.pdf(x), q.pdf(x)
         s = pp + qq
@@ -170,6 +178,7 @@ def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw)
                         quad_error=v.error, **extra))
         curves.append({"pair": name, "x": x, "p_data": pp, "p_g": qq, "d_star": ds, "d_learned": dl,
                        "region": region, "sup": sup, "rms": rms, "gap": gap, "steps": fit.steps})
+    bar.close()
     return rows, curves
 
 

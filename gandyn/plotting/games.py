@@ -71,30 +71,72 @@ def vector_field_figure(vf, ncols: int = 3):
     return fig
 
 
-def spectrum_figure(spectra: dict, h: float):
-    """Eigenvalues of ``J`` in the complex plane with the disc ``|1 - h lambda| < 1``
-    (centre and radius ``1/h``) where simultaneous GD with step ``h`` is stable."""
-    fig, ax = plt.subplots(figsize=(7.5, 6))
-    lams = np.concatenate([np.atleast_1d(v) for v in spectra.values()])
-    r = 1.0 / h
-    ax.add_patch(plt.Circle((r, 0), r, color="tab:blue", alpha=0.12, label=f"$|1 - h\\lambda| < 1$, h = {h:g}"))
+def _spectrum_panel(ax, lam, r, ext, labels=True):
+    """Eigenvalues ``lam`` on ``[-ext, ext]^2`` with the stability disc (centre and radius ``r``)."""
+    ax.add_patch(plt.Circle((r, 0), r, color="tab:blue", alpha=0.12, linewidth=0))
     ax.axvline(0, color="gray", linewidth=0.8)
     ax.axhline(0, color="gray", linewidth=0.5)
-    markers = "os^vD<>phHXP*d"
-    for i, (name, lam) in enumerate(spectra.items()):
-        lam = np.atleast_1d(lam)
-        ax.plot(lam.real, lam.imag, markers[i % len(markers)], linestyle="none", markersize=7,
-                alpha=0.85, label=name)
-    ext = max(1.2 * np.abs(lams).max(), 0.5)
-    ax.set_xlim(-ext * 0.6, ext * 1.4)
+    good = lam.real > 1e-12
+    ax.plot(lam.real[good], lam.imag[good], "o", color="tab:blue", markersize=5, linestyle="none")
+    ax.plot(lam.real[~good], lam.imag[~good], "x", color="tab:red", markersize=6, mew=1.5, linestyle="none")
+    if labels:
+        pts, counts = np.unique(np.round(lam, 6), return_counts=True)
+        for z, c in zip(pts, counts):
+            if c > 1:
+                ax.annotate(f"{c}", (z.real, z.imag), xytext=(4, 3), textcoords="offset points", fontsize=7)
+    ax.set_xlim(-ext, ext)
     ax.set_ylim(-ext, ext)
     ax.set_aspect("equal")
-    ax.set_xlabel(r"Re $\lambda$")
-    ax.set_ylabel(r"Im $\lambda$")
-    ax.set_title("Spectrum of the game Jacobian J at each equilibrium\n"
-                 r"(stable for $\dot z = -\omega$ iff Re $\lambda > 0$)", fontsize=10)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.tight_layout()
+    ax.tick_params(labelsize=7)
+
+
+def spectrum_figure(spectra: dict, h: float, ncols: int = 4):
+    """Eigenvalues of ``J`` in the complex plane, one panel per game, each zoomed to
+    its own spectrum (so that eigenvalues near 0 stay apart), with the disc
+    ``|1 - h lambda| < 1`` (centre and radius ``1/h``) where simultaneous GD with
+    step ``h`` is stable. Eigenvalues with Re > 0 (stable for the flow) are blue
+    dots, the others red crosses; a number beside a point is its multiplicity. A
+    panel whose eigenvalues near 0 would pile up next to a far one gets a zoomed inset."""
+    names = list(spectra)
+    n = len(names)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.9 * nrows + 0.6), squeeze=False)
+    r = 1.0 / h
+    for ax, name in zip(axes.flat, names):
+        lam = np.atleast_1d(np.asarray(spectra[name], dtype=complex))
+        ext = max(1.25 * float(np.abs(lam).max()), 0.25)
+        _spectrum_panel(ax, lam, r, ext)
+        ax.set_title(name, fontsize=8)
+        small = np.abs(lam) < ext / 20
+        if small.any() and not small.all():  # a cluster near 0 next to a far eigenvalue: zoom in
+            e2 = max(1.3 * float(np.abs(lam[np.abs(lam) < ext / 5]).max()), ext / 100)
+            ins = ax.inset_axes([0.1, 0.56, 0.4, 0.4])
+            _spectrum_panel(ins, lam, r, e2, labels=False)
+            ins.set_xticks([])
+            ins.set_yticks([])
+            ins.text(0.97, 0.03, f"zoom: $\\pm${e2:.2g}", transform=ins.transAxes, ha="right", va="bottom",
+                     fontsize=6)
+            ax.indicate_inset_zoom(ins, edgecolor="0.4")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    for j, ax in enumerate(axes.flat[:n]):
+        if j // ncols == nrows - 1 or j + ncols >= n:
+            ax.set_xlabel(r"Re $\lambda$", fontsize=8)
+        if j % ncols == 0:
+            ax.set_ylabel(r"Im $\lambda$", fontsize=8)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Line2D([], [], marker="o", color="tab:blue", linestyle="none", label=r"eigenvalue, Re $\lambda > 0$"),
+               Line2D([], [], marker="x", color="tab:red", mew=1.5, linestyle="none",
+                      label=r"eigenvalue, Re $\lambda \leq 0$"),
+               Patch(color="tab:blue", alpha=0.25, label=f"$|1 - h\\lambda| < 1$ (GD with h = {h:g} is stable)")]
+    fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 1 - 0.45 / fig.get_figheight()))
+    fig.suptitle(r"Spectrum of the game Jacobian J at each equilibrium (stable for $\dot z = -\omega$ "
+                 r"iff every Re $\lambda > 0$); each panel has its own scale", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
     return fig
 
 
@@ -124,22 +166,36 @@ def step_map_figure(sm: dict):
 
 def talk_claim_figure(tc: dict, floor: float = 1e-18):
     """Sorted ``|eigenvalues|`` of the generator's and the discriminator's own
-    Hessian at each equilibrium, log scale; exact zeros drawn at ``floor``."""
+    Hessian at each equilibrium, log scale; exact zeros drawn at ``floor`` (the grey
+    line). All panels share the y range; x runs over the eigenvalues' indices."""
+    from matplotlib.ticker import MaxNLocator
+
     keys = [k for k in ("dirac", "gaussian", "exact", "trained") if k in tc]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.8), squeeze=False)
+    top = max([1.0] + [float(np.abs(np.concatenate([np.ravel(tc[k]["eig_d"]), np.ravel(tc[k]["eig_g"])])).max())
+                       for k in keys])
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.8), squeeze=False, sharey=True)
     for ax, k in zip(axes[0], keys):
         s = tc[k]
+        size = max(np.size(s["eig_d"]), np.size(s["eig_g"]), 1)
+        ax.axhline(floor, color="0.6", linewidth=0.8, zorder=0, label=f"exact 0 (drawn at {floor:g})")
         for eig, style, lab in ((s["eig_d"], dict(color="blue", marker="s", alpha=0.6), r"$H_{DD} f_D$"),
                                 (s["eig_g"], dict(color="green", marker="o", markerfacecolor="none",
                                                   markeredgewidth=1.3, zorder=3), r"$H_{GG} f_G$")):
-            a = np.sort(np.maximum(np.abs(eig), floor))[::-1]
+            a = np.sort(np.maximum(np.abs(np.ravel(eig)), floor))[::-1]
             ax.semilogy(np.arange(1, a.size + 1), a, linestyle="none", markersize=4, label=lab, **style)
         ax.set_title(f"{s['label']}\n$\\|\\omega\\|$ = {s['omega_norm']:.2g}", fontsize=8)
-        ax.set_xlabel("index (sorted)", fontsize=8)
-        ax.set_ylim(floor / 3, None)
+        ax.set_xlabel("index (sorted by |eigenvalue|)", fontsize=8)
+        ax.set_xlim(0.5 - 0.02 * size, size + 0.5 + 0.02 * size)  # never degenerate, even for one eigenvalue
+        if size <= 6:
+            ax.set_xticks(np.arange(1, size + 1))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+        ax.set_ylim(floor / 30, top * 30)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7)
-    axes[0, 0].set_ylabel(f"|eigenvalue| (exact 0 shown at {floor:g})", fontsize=8)
+    axes[0, 0].set_ylabel("|eigenvalue| of the own-Hessian block", fontsize=8)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 0.95))
     fig.suptitle("The talk's claim: the generator's own Hessian vanishes at the GAN equilibrium", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig

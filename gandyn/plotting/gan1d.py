@@ -13,6 +13,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib import animation as mpl_animation
 from matplotlib.colors import LogNorm
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter
 
 from gandyn.io import atomic_path
 from gandyn.plotting import DATA_STYLE, DISC_STYLE, GEN_STYLE
@@ -31,14 +32,24 @@ def _xlim(arrays):
     return float(x[on[0]]), float(x[on[-1]])
 
 
-def _panel(ax, arrays, r, ymax, xlim, letter=None):
-    """One panel of Figure 1: densities and D above, the z -> x mapping below the axis."""
+def _panel(ax, arrays, r, ymax, xlim, letter=None, first=False, last=False):
+    """One panel of Figure 1: densities (left scale) and D (right scale, 0 to 1) above,
+    the z -> x mapping below the axis. A p_g peak above the panel is clipped and its
+    height written next to it."""
     x = arrays["x"]
     ax.plot(x, arrays["p_data"], **DATA_STYLE, label=r"$p_\mathrm{data}$")
-    ax.plot(x, arrays["p_g"][r], **GEN_STYLE, label=r"$p_g$")
-    ax.plot(x, arrays["d"][r] * ymax, **DISC_STYLE, label=r"$D$ (scaled: 1 at top)")
-    # z -> x mapping, drawn as in the paper: z on a lower line, x on the axis line
+    pg = arrays["p_g"][r]
+    ax.plot(x, pg, **GEN_STYLE, label=r"$p_g$", clip_on=True)
+    ax.plot(x, arrays["d"][r] * ymax, **DISC_STYLE, label=r"$D(x)$ (right scale)")
     lo, hi = xlim
+    ax.hlines(0.5 * ymax, lo, hi, color="0.55", linewidth=0.8, linestyle="-.", label=r"$D = 1/2$")
+    top = 1.05 * ymax
+    if float(pg.max()) > top:  # a spike: clipped at the top, its height written beside it
+        i = int(np.argmax(pg))
+        ax.annotate(f"$p_g$ peak {float(pg.max()):.3g}", xy=(x[i], top), xytext=(6, -4),
+                    textcoords="offset points", ha="left", va="top", fontsize=7, color="green",
+                    arrowprops=dict(arrowstyle="-", color="green", linewidth=0.6))
+    # z -> x mapping, drawn as in the paper: z on a lower line, x on the axis line
     zm, xm = arrays["z_map"], arrays["x_map"][r]
     zx = lo + (zm - zm.min()) / max(float(np.ptp(zm)), 1e-12) * (hi - lo)
     yx, yz = -0.08 * ymax, -0.38 * ymax
@@ -49,9 +60,22 @@ def _panel(ax, arrays, r, ymax, xlim, letter=None):
     ax.text(lo, yx, "x ", ha="right", va="center", fontsize=9)
     ax.text(lo, yz, "z ", ha="right", va="center", fontsize=9)
     ax.set_xlim(lo, hi)
-    ax.set_ylim(-0.45 * ymax, 1.05 * ymax)
-    ax.set_yticks([])
-    ax.spines[["left", "right", "top"]].set_visible(False)
+    ax.set_ylim(-0.45 * ymax, top)
+    # the density scale on the left, D's on the right, both only above the mapping
+    ticks = [t for t in MaxNLocator(nbins=4).tick_values(0.0, ymax) if 0 <= t <= ymax * 1.001]
+    ax.set_yticks(ticks)
+    ax.spines["left"].set_bounds(0.0, ymax)
+    ax.spines[["right", "top"]].set_visible(False)
+    ax.tick_params(labelsize=7)
+    d_ax = ax.secondary_yaxis("right", functions=(lambda y: y / ymax, lambda d: d * ymax))
+    d_ax.set_yticks([0.0, 0.5, 1.0])
+    d_ax.spines["right"].set_bounds(0.0, 1.0)
+    d_ax.tick_params(labelsize=7, colors="blue")
+    d_ax.spines["right"].set_color("blue")
+    if first:
+        ax.set_ylabel("density", fontsize=8)
+    if last:
+        d_ax.set_ylabel(r"$D(x)$", fontsize=8, color="blue")
     it, jsd = int(arrays["it"][r]), float(arrays["jsd"][r])
     title = f"iteration {it}, JSD {jsd:.3f}"
     ax.set_title(f"({letter}) {title}" if letter else title, fontsize=9)
@@ -59,14 +83,21 @@ def _panel(ax, arrays, r, ymax, xlim, letter=None):
 
 def figure1(arrays: dict, panels: dict):
     """Figure 1 (a)-(d) of Goodfellow et al. 2014 drawn from a real training history
-    (``panels`` from :func:`gandyn.experiments.gan1d.pick_panels`)."""
+    (``panels`` from :func:`gandyn.experiments.gan1d.pick_panels`). Densities share the
+    left scale, D the right one (0 to 1, with the line D = 1/2); the legend sits above
+    the panels; a p_g spike taller than 2.5 times p_data's peak is clipped and labelled."""
     xlim = _xlim(arrays)
     ymax = 1.1 * max(float(arrays["p_data"].max()), *(float(arrays["p_g"][r].max()) for r in panels.values()))
     ymax = min(ymax, 2.5 * float(arrays["p_data"].max()))
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.4))
-    for ax, (letter, r) in zip(axes, panels.items()):
-        _panel(ax, arrays, r, ymax, xlim, letter)
-    axes[0].legend(loc="upper left", fontsize=7, frameon=False)
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.6), squeeze=False)
+    axes = axes[0]
+    for j, (ax, (letter, r)) in enumerate(zip(axes, panels.items())):
+        _panel(ax, arrays, r, ymax, xlim, letter, first=j == 0, last=j == n - 1)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
 
 
@@ -74,21 +105,38 @@ def jsd_curves(arrays: dict):
     """JSD(p_data || p_g) and C(G) = -log 4 + 2 JSD against iteration, with the
     global minimum -log 4 of C (Goodfellow et al. 2014, Theorem 1)."""
     it = arrays["it"]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
-    a1.semilogy(it, np.maximum(arrays["jsd"], 1e-6), color="green", label="on the grid (p_g exact or KDE)")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    jsd = np.maximum(arrays["jsd"], 1e-6)
+    a1.semilogy(it, jsd, color="green", label=r"on the grid ($p_g$ exact or KDE)")
+    lows = [float(jsd.min())]
     if "jsd_binned" in arrays:
-        a1.semilogy(it, np.maximum(arrays["jsd_binned"], 1e-6), color="green", linewidth=0.8, linestyle="--",
-                    label="binned (no smoothing)")
-        a1.legend(fontsize=8, frameon=False, loc="lower left")
-    a1.axhline(np.log(2.0), color="gray", linewidth=0.8, linestyle=":")
-    a1.text(it[-1], np.log(2.0), "log 2", ha="right", va="bottom", fontsize=8, color="gray")
+        jb = np.maximum(arrays["jsd_binned"], 1e-6)
+        lows.append(float(jb.min()))
+        a1.semilogy(it, jb, color="green", linewidth=0.8, linestyle="--", label="binned (no smoothing)")
+    log2 = float(np.log(2.0))
+    a1.axhline(log2, color="gray", linewidth=0.8, linestyle=":", label="log 2 (disjoint supports)")
+    a1.set_ylim(0.7 * min(lows), 3.0 * log2)  # room above log 2 for the legend
+    ticks = [t for t in (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+             if 0.7 * min(lows) <= t]
+    if len(ticks) >= 2:  # plain numbers, not 6 x 10^-1
+        a1.set_yticks(ticks)
+        a1.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        a1.yaxis.set_minor_formatter(NullFormatter())
     a1.set_xlabel("iteration")
     a1.set_ylabel(r"JSD$(p_\mathrm{data}\,\|\,p_g)$ [nats]")
+    a1.legend(fontsize=8, frameon=False, loc="upper right", ncol=1)
+    a1.set_title("Jensen-Shannon divergence", fontsize=9)
     a2.plot(it, arrays["c"], color="green", label=r"$C(G)=\max_D V(D,G)$")
     a2.plot(it, arrays["v"], color="blue", linewidth=0.8, alpha=0.7, label=r"$V(D,G)$ of the trained D")
-    a2.axhline(-LOG4, color="black", linestyle="--", linewidth=0.9, label=r"$-\log 4$")
+    a2.axhline(-LOG4, color="black", linestyle="--", linewidth=0.9, label=r"$-\log 4$ (minimum of $C$)")
+    lo = min(float(np.min(arrays["c"])), float(np.min(arrays["v"])), -LOG4)
+    hi = max(float(np.max(arrays["c"])), float(np.max(arrays["v"])))
+    a2.set_ylim(lo - 0.05 * (hi - lo), hi + 0.45 * (hi - lo))  # room at the top for the legend
     a2.set_xlabel("iteration")
-    a2.legend(fontsize=8, frameon=False)
+    a2.set_ylabel(r"$V(D, G)$ [nats]")
+    a2.legend(fontsize=8, frameon=False, loc="upper right")
+    a2.set_title(r"value of the game, $C(G) = -\log 4 + 2\,\mathrm{JSD}$", fontsize=9)
+    fig.tight_layout()
     return fig
 
 
@@ -101,16 +149,23 @@ def animate(arrays: dict, stem, fps: int = 12, dpi: int = 80, mp4: bool | None =
     x = arrays["x"]
     xlim = _xlim(arrays)
     ymax = 1.15 * float(arrays["p_data"].max())
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+    fig, ax = plt.subplots(figsize=(6, 3.4))
     ax.plot(x, arrays["p_data"], **DATA_STYLE, label=r"$p_\mathrm{data}$")
     (lg,) = ax.plot(x, arrays["p_g"][0], **GEN_STYLE, label=r"$p_g$")
-    (ld,) = ax.plot(x, arrays["d"][0] * ymax, **DISC_STYLE, label=r"$D$ (1 at top)")
-    ax.axhline(0.5 * ymax, color="gray", linewidth=0.5)
+    (ld,) = ax.plot(x, arrays["d"][0] * ymax, **DISC_STYLE, label=r"$D(x)$ (right scale)")
+    ax.axhline(0.5 * ymax, color="0.55", linewidth=0.8, linestyle="-.", label=r"$D = 1/2$")
     ax.set_xlim(*xlim)
     ax.set_ylim(0, 1.05 * ymax)
-    ax.set_yticks([])
-    ax.legend(loc="upper left", fontsize=7, frameon=False)
-    title = ax.set_title("", fontsize=9)
+    ax.set_xlabel("x", fontsize=8)
+    ax.set_ylabel("density", fontsize=8)
+    ax.tick_params(labelsize=7)
+    d_ax = ax.secondary_yaxis("right", functions=(lambda y: y / ymax, lambda d: d * ymax))
+    d_ax.set_yticks([0.0, 0.5, 1.0])
+    d_ax.tick_params(labelsize=7, colors="blue")
+    d_ax.set_ylabel(r"$D(x)$", fontsize=8, color="blue")
+    title = fig.suptitle("", y=0.99, fontsize=9)
+    fig.legend(loc="upper center", ncol=4, fontsize=7, frameon=False, bbox_to_anchor=(0.5, 0.93))
+    fig.tight_layout(rect=(0, 0, 1, 0.85))
 
     def frame(r):
         lg.set_ydata(np.minimum(arrays["p_g"][r], 2 * ymax))

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
 from gandyn.io import atomic_path
 from gandyn.plotting import plt
 
-__all__ = ["tile", "save_grid", "read_grid", "grid_figure", "grids_over_time_figure", "loss_figure"]
+__all__ = ["tile", "save_grid", "read_grid", "grid_figure", "grids_over_time_figure", "loss_figure",
+           "running_window", "running_mean"]
 
 
 def tile(samples: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarray:
@@ -75,26 +78,45 @@ def read_grid(path) -> np.ndarray:
         raise ValueError(f"{path} is not a readable PNG ({' '.join(str(e).split())})") from None
 
 
+def running_window(n: int, window: int) -> int:
+    """The running-mean window used for ``n`` iterations: ``window``, but at most a
+    tenth of the run, so that a short run still gets a curve (1: no running mean)."""
+    return int(max(1, min(int(window), n // 10)))
+
+
+def running_mean(values: np.ndarray, w: int) -> np.ndarray:
+    """Means of ``values`` over windows of ``w`` consecutive entries (``len - w + 1`` of them)."""
+    c = np.cumsum(np.insert(np.asarray(values, dtype=np.float64), 0, 0.0))
+    return (c[w:] - c[:-w]) / w
+
+
 def loss_figure(losses: np.ndarray, window: int = 500, title: str = ""):
     """Both players' losses per iteration (light) and their running means over
-    ``window`` iterations; the dotted line is ``log 4``, D's loss ``-V`` at the
-    equilibrium ``D = 1/2`` (Goodfellow et al. 2014, Theorem 1), and ``log 2``,
-    the non-saturating G loss there."""
+    ``window`` iterations (at most a tenth of the run, see :func:`running_window`;
+    none for runs under 20 iterations); the dotted lines are ``log 4``, D's loss
+    ``-V`` at the equilibrium ``D = 1/2`` (Goodfellow et al. 2014, Theorem 1), and
+    ``log 2``, the non-saturating G loss there."""
     losses = np.asarray(losses, dtype=np.float64)
     it = np.arange(1, len(losses) + 1)
+    w = running_window(len(losses), window)
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for j, (name, color) in enumerate((("D loss $-V$", "blue"), ("G loss", "green"))):
-        ax.plot(it, losses[:, j], color=color, alpha=0.15, linewidth=0.5)
-        w = min(window, len(losses))
         if w > 1:
-            c = np.cumsum(np.insert(losses[:, j], 0, 0.0))
-            ax.plot(it[w - 1:], (c[w:] - c[:-w]) / w, color=color, linewidth=1.5,
-                    label=f"{name} (mean of {w})")
-    ax.axhline(np.log(4), color="black", linestyle=":", linewidth=1, label="log 4, log 2")
+            ax.plot(it, losses[:, j], color=color, alpha=0.15, linewidth=0.5)
+            ax.plot(it[w - 1:], running_mean(losses[:, j], w), color=color, linewidth=1.5,
+                    label=f"{name}, running mean over {w:,} iterations")
+        else:  # too short for a running mean: the raw losses, labelled as such
+            ax.plot(it, losses[:, j], color=color, linewidth=1.0, marker=".", markersize=3,
+                    label=f"{name}, per iteration")
+    ax.axhline(np.log(4), color="black", linestyle=":", linewidth=1, label="log 4 (D), log 2 (G) at D = 1/2")
     ax.axhline(np.log(2), color="black", linestyle=":", linewidth=1)
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss (nats)")
-    ax.set_ylim(0, max(4.0, float(np.quantile(losses, 0.99))))
+    ax.set_xlim(0, max(len(losses), 2) + 0.5)
+    ax.set_ylim(0, max(4.0, float(np.quantile(losses, 0.99)) if losses.size else 4.0))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
     ax.legend(fontsize=8, loc="upper right")
     if title:
         ax.set_title(title, fontsize=10)

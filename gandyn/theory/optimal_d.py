@@ -75,7 +75,7 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
                       lr: float = 1e-2, batch: int = 1024, check: int = 100, tol: float = 1e-6,
                       patience: int = 3, factor: float = 0.5, min_lr: float = 1e-4,
                       max_steps: int = 20_000, max_batch: int = 4096,
-                      n_val: int = 16_384, progress: bool = False) -> FittedDiscriminator:
+                      n_val: int = 16_384, progress=False) -> FittedDiscriminator:
     """Train an MLP discriminator on fresh samples of two distributions.
 
     Parameters
@@ -90,6 +90,11 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
     check, tol, patience, factor, min_lr, max_steps : the reduce-on-plateau schedule (see
         module doc); the step size drops after ``patience`` checks without improvement.
     n_val : validation samples of each distribution.
+    progress : bool or tqdm bar
+        True: a bar of this fit ("D"), which ends at 100% also when the loss
+        stops improving before ``max_steps``. A tqdm bar: advance that one by
+        exactly ``max_steps`` (a fit that stops early jumps to the end of its share),
+        so that one bar over several fits reaches 100%.
 
     Returns
     -------
@@ -118,7 +123,8 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
     state = opt.init(theta)
     grad = np.empty_like(theta)
     best, bad, history, stopped, step = np.inf, 0, [], "max_steps", 0
-    bar = tqdm(total=max_steps, desc="D", disable=not progress, leave=False)
+    shared = hasattr(progress, "update")  # a bar of the caller
+    bar = progress if shared else tqdm(total=max_steps, desc="D", disable=not progress, leave=False)
     while step < max_steps:
         xr = _col(sample_real(s["data"], batch), batch)
         xf = _col(sample_fake(s["latent"], batch), batch)
@@ -147,7 +153,14 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
                     stopped = "plateau"
                     break
                 rate[0] = lr
-    bar.close()
+    if shared:
+        bar.update(max_steps - step)  # this fit's share of the bar, also when it stopped early
+        bar.refresh()
+    else:
+        if stopped == "plateau":
+            bar.total = step  # done: the bar ends at 100%, not where the plateau came
+            bar.refresh()
+        bar.close()
     if not history:
         lv = net(theta, X_val)[:, 0]
         history.append((step, float(losses.d_loss(lv[:n_val], lv[n_val:])[0]), lr))
