@@ -13,7 +13,7 @@ import json
 import math
 from pathlib import Path
 
-__all__ = ["esc", "fmt", "table", "kv_table", "read_table", "table_file", "figure", "badge", "document"]
+__all__ = ["esc", "fmt", "table", "kv_table", "read_table", "count_rows", "table_file", "figure", "badge", "document"]
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1b1b1b;
@@ -23,7 +23,9 @@ h2 { font-size: 1.35em; margin-top: 2.2em; padding-top: 0.6em; border-top: 2px s
 h3 { font-size: 1.05em; margin: 1.4em 0 0.4em; }
 p.lead { color: #444; margin-top: 0; }
 table { border-collapse: collapse; margin: 0.4em 0 1em; font-size: 0.86em; }
-th, td { border: 1px solid #d6d6d6; padding: 0.22em 0.55em; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #d6d6d6; padding: 0.22em 0.55em; text-align: left; vertical-align: top;
+         white-space: nowrap; }
+td.wrap { white-space: normal; min-width: 16em; max-width: 40em; }
 th { background: #f2f4f7; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr:nth-child(even) td { background: #fafbfc; }
@@ -95,10 +97,12 @@ def _is_num(text: str) -> bool:
         return False
 
 
-def table(rows: list[dict], columns=None, max_rows: int | None = None, raw: frozenset = frozenset()) -> str:
+def table(rows: list[dict], columns=None, max_rows: int | None = None, raw: frozenset = frozenset(),
+          align: bool = True) -> str:
     """An HTML table of a list of dicts (columns: the union of their keys, in order).
-    Cells are escaped, except those of the columns in ``raw`` (already HTML).
-    With ``max_rows`` only the first rows are shown, followed by a note."""
+    Cells are escaped, except those of the columns in ``raw`` (already HTML); numbers
+    are right-aligned unless ``align`` is false; long text wraps. With ``max_rows``
+    only the first rows are shown, followed by a note."""
     if columns is None:
         columns = []
         for r in rows:
@@ -110,10 +114,11 @@ def table(rows: list[dict], columns=None, max_rows: int | None = None, raw: froz
         for c in columns:
             v = r.get(c)
             if c in raw:
-                cells.append(f"<td>{'' if v is None else v}</td>")
+                v = "" if v is None else str(v)
+                cells.append(f"<td class='wrap'>{v}</td>" if len(v) > 60 else f"<td>{v}</td>")
                 continue
             t = fmt(v)
-            cls = " class='num'" if t and _is_num(t) else ""
+            cls = " class='num'" if align and t and _is_num(t) else " class='wrap'" if len(t) > 60 else ""
             cells.append(f"<td{cls}>{esc(t)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table></div>")
@@ -135,7 +140,7 @@ def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
 
 def kv_table(d: dict) -> str:
     """A two-column table of a (nested) dict, nested keys joined by dots."""
-    return table([{"key": k, "value": v} for k, v in _flatten(d)], columns=["key", "value"])
+    return table([{"key": k, "value": v} for k, v in _flatten(d)], columns=["key", "value"], align=False)
 
 
 def read_table(path) -> list[dict] | dict:
@@ -145,6 +150,15 @@ def read_table(path) -> list[dict] | dict:
         with open(path, newline="") as f:
             return list(csv.DictReader(f))
     return json.loads(path.read_text())
+
+
+def count_rows(path) -> int:
+    """Rows of a CSV or JSON table file (a JSON dict counts its pairs and listed rows)."""
+    data = read_table(path)
+    if isinstance(data, dict):
+        return sum(len(v) if isinstance(v, list) else len(_flatten(v)) if isinstance(v, dict) else 1
+                   for v in data.values())
+    return len(data) if isinstance(data, list) else 1
 
 
 def table_file(path, max_rows: int | None = None) -> str:

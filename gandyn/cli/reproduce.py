@@ -173,7 +173,7 @@ def _sweep_checks(d):
 
 
 def _theory_commands(ctx, d):
-    return [["theory", "--out", str(d), *_pick(ctx, full=[], quick=["--quick"],
+    return [["theory", "--out", str(d), *_pick(ctx, full=[], quick=["--quick", "--max-steps", "1000"],
                                                tiny=["--quick", "--max-steps", "300", "--perturbations", "1"])]]
 
 
@@ -287,7 +287,7 @@ PARTS: tuple[Part, ...] = (
          (Figure("theory_learned", "(b) the learned discriminator against D* = p_data / (p_data + p_g)"),
           Figure("theory_c_vs_jsd", "(a) C(G) against JSD: the line -log 4 + 2 JSD"),
           Figure("theory_maximality", "(c) V(D* + eps h, G) - V(D*, G) against eps")),
-         (Table("theory_table.json", "one row per pair and metric, with its bound and whether it holds"),),
+         (Table("theory_table.csv", "one row per pair and metric, with its bound and whether it holds"),),
          _theory_checks),
     Part("nash", "Game dynamics: closed forms, Nash verdicts, Dirac-GAN and step-size maps", "docs/games.md",
          "The closed forms of the game Jacobian (Mescheder et al. 2018 and others) recomputed, the "
@@ -398,7 +398,7 @@ def _mnist_source(data_dir) -> tuple[bool, str]:
     found = [find_file(spec, dirs) for spec in FILES.values()]
     if all(found):
         return True, f"MNIST from {found[0].parent}"
-    return False, ("skipped: the MNIST files are not in " + " or ".join(str(d) for d in dirs)
+    return False, ("the MNIST files are not in " + " or ".join(str(d) for d in dirs)
                    + "; pass --data-dir D to use a folder that holds them (or to download them into it)")
 
 
@@ -486,7 +486,7 @@ def _command_line(profile, seed, data_dir, path) -> str:
         words.append("(smallest settings, as the test suite runs it)")
     if data_dir:
         words.append(f"--data-dir {data_dir}")
-    return " ".join(words + [f"--out {path}"])
+    return " ".join(words + ["--out DIR"])
 
 
 def _verdict(res: Result) -> str:
@@ -593,7 +593,7 @@ def page(path: Path, run_info: dict, results: list[Result]) -> str:
     info = {"command": run_info["command"], "settings": run_info["profile"], "seed": run_info["seed"],
             "started": run_info["started_utc"],
             "wall time": "" if secs is None else f"{secs:.1f} s"}
-    body.append(H.table([{"": k, "value": v} for k, v in info.items()], columns=["", "value"]))
+    body.append(H.table([{"": k, "value": v} for k, v in info.items()], columns=["", "value"], align=False))
 
     rows = []
     for i, r in enumerate(results, 1):
@@ -609,7 +609,7 @@ def page(path: Path, run_info: dict, results: list[Result]) -> str:
     body.append(H.table(rows, raw=frozenset({"part", "what", "status", "folder"})))
     v = run_info["versions"]
     body.append("<h3>Versions</h3>")
-    body.append(H.table([{"": k, "version": v[k]} for k in v], columns=["", "version"]))
+    body.append(H.table([{"": k, "version": v[k]} for k in v], columns=["", "version"], align=False))
 
     for i, r in enumerate(results, 1):
         body.append(_section(i, r, path, H))
@@ -660,10 +660,12 @@ def _section(i: int, r: Result, root: Path, H) -> str:
         for t in tables:
             rel = f"{p.name}/{t.path}"
             try:
-                html = H.table_file(folder / t.path, max_rows=t.max_rows)
+                html = _dir_words(H.table_file(folder / t.path, max_rows=t.max_rows), root)
+                n = H.count_rows(folder / t.path)
             except (OSError, ValueError) as e:
-                html = f"<p class='error'>cannot read {H.esc(rel)}: {H.esc(e)}</p>"
-            s.append(f"<details open><summary><code>{H.esc(rel)}</code>: {H.esc(t.caption)}</summary>"
+                html, n = f"<p class='error'>cannot read {H.esc(rel)}: {H.esc(e)}</p>", 0
+            shown = n if t.max_rows is None else min(n, t.max_rows)
+            s.append(f"<details{' open' if shown <= 30 else ''}><summary><code>{H.esc(rel)}</code>: {H.esc(t.caption)} ({n:,} rows)</summary>"
                      f"<p><a href='{H.esc(rel)}'>{H.esc(rel)}</a></p>{html}</details>")
     files = sorted(f.relative_to(root).as_posix() for f in folder.rglob("*") if f.is_file())
     s.append(f"<details><summary>all {len(files)} files of this part</summary><ul>"
