@@ -412,9 +412,16 @@ def versions() -> dict:
 
     from gandyn import __version__
 
+    try:
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{blas['name']} {blas['version']}"
+    except Exception:  # the layout of numpy's build information is not a stable API
+        blas = "unknown"
+    threads = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+                        if k in os.environ) or "library default"
     return {"gandyn": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
             "scipy": scipy.__version__, "matplotlib": matplotlib.__version__, "tqdm": tqdm.__version__,
-            "platform": platform.platform(), "cpus": os.cpu_count()}
+            "BLAS": blas, "BLAS threads": threads, "platform": platform.platform(), "cpus": os.cpu_count()}
 
 
 def reproduce(out, profile: str = "full", seed: int = 0, data_dir=None, quiet: bool = False,
