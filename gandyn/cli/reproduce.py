@@ -531,6 +531,8 @@ def _run_part(res: Result, ctx: Context, folder: Path) -> None:
             except SystemExit as e:  # a bad command line of this module (argparse printed why)
                 raise RuntimeError(f"gandyn {' '.join(argv[:2])}: bad arguments (exit status {e.code})") from None
             entry["seconds"], entry["status"] = time.perf_counter() - t, rc
+            if rc == 130:  # the command caught Ctrl-C itself (mnist train): stop here too
+                raise KeyboardInterrupt
             if rc != 0:
                 status = "fail"
         res.checks = res.part.checks(folder)
@@ -597,10 +599,16 @@ def page(path: Path, run_info: dict, results: list[Result]) -> str:
             "recomputed by <code>gandyn reproduce</code>"
             + ("" if done else " (<strong>run in progress or stopped</strong>: parts marked "
                "\"not run yet\" have not completed)") + ".</p>"]
-    info = {"command": run_info["command"], "settings": run_info["profile"], "seed": run_info["seed"],
+    settings = {"full": "full: each command's defaults, except where a part's commands say otherwise",
+                "quick": "quick: smaller settings of every part (see each part's commands); "
+                         "numbers differ from the docs' full runs",
+                "tiny": "tiny: the smallest settings, a smoke run"}[run_info["profile"]]
+    info = {"command": run_info["command"], "settings": settings, "seed": run_info["seed"],
             "started": run_info["started_utc"],
             "wall time": "" if secs is None else f"{secs:.1f} s"}
     body.append(H.table([{"": k, "value": v} for k, v in info.items()], columns=["", "value"], align=False))
+    body.append("<p>The same as JSON: <a href='reproduce.json'>reproduce.json</a>. "
+                "<code>DIR</code> below is the folder of this page.</p>")
 
     rows = []
     for i, r in enumerate(results, 1):
@@ -640,7 +648,7 @@ def _section(i: int, r: Result, root: Path, H) -> str:
                            "seconds": "" if c["seconds"] is None else f"{c['seconds']:.1f}"}
                           for c in r.commands]))
         s.append(f"<p>Seed {r.commands[0]['argv'][r.commands[0]['argv'].index('--seed') + 1]}; "
-                 f"wall time of the part {r.seconds:.1f} s. <code>DIR</code> is the folder of this page.</p>")
+                 f"wall time of the part {r.seconds:.1f} s.</p>")
     if r.status not in ("pass", "fail"):
         return "\n".join(s + _log(r, H))
     if r.checks:
