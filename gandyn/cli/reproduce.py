@@ -312,7 +312,8 @@ PARTS: tuple[Part, ...] = (
           Figure("plot/losses", "both players' losses over training"),
           Figure("eval/modes", "digits of the samples, as the classifier sees them"),
           Figure("eval/parzen_sigma", "Parzen window width chosen on validation images")),
-         (Table("eval/eval.json", "the evaluation"), Table("train/config.json", "the training configuration")),
+         (Table("eval/eval.json", "the evaluation"), Table("train/config.json", "the training configuration"),
+          Table("train/losses.csv", "both players' losses at every iteration", max_rows=10)),
          _mnist_checks, needs_mnist=True),
 )
 
@@ -679,8 +680,7 @@ def _section(i: int, r: Result, root: Path, H) -> str:
                 n = H.count_rows(folder / t.path)
             except (OSError, ValueError) as e:
                 html, n = f"<p class='error'>cannot read {H.esc(rel)}: {H.esc(e)}</p>", 0
-            shown = n if t.max_rows is None else min(n, t.max_rows)
-            s.append(f"<details{' open' if shown <= 30 else ''}><summary><code>{H.esc(rel)}</code>: {H.esc(t.caption)} ({n:,} rows)</summary>"
+            s.append(f"<details{' open' if n <= 30 else ''}><summary><code>{H.esc(rel)}</code>: {H.esc(t.caption)} ({n:,} rows)</summary>"
                      f"<p><a href='{H.esc(rel)}'>{H.esc(rel)}</a></p>{html}</details>")
     files = sorted(f.relative_to(root).as_posix() for f in folder.rglob("*") if f.is_file())
     s.append(f"<details><summary>all {len(files)} files of this part</summary><ul>"
