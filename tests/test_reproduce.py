@@ -15,7 +15,9 @@ import pytest
 from _mnist_dir import HAVE_MNIST, SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+# one BLAS thread: on a busy machine two threads slow the tiny MNIST training many times over
+ENV = {"OPENBLAS_NUM_THREADS": "1", **os.environ,
+       "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
                  if shutil.which(n)), None)
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not found (Debian: apt-get install "
