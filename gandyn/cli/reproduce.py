@@ -12,10 +12,10 @@ Each part runs the same code as its own command, in this process, into DIR/<part
 then DIR/index.html shows every figure, every table, each check with its bound and
 whether it holds, the versions, seeds and wall time of each part (DIR/reproduce.json
 holds the same as JSON). --quick runs smaller settings of each part: about 1 minute
-of CPU time (3 minutes of wall time on a busy 2-core machine); the full run takes
-about 4 to 5 minutes of CPU time (10 minutes on the busy machine). On a machine
-shared with other jobs, set OPENBLAS_NUM_THREADS=1: two BLAS threads competing for
-busy cores slowed the MNIST training 10 to 25 times there.
+of CPU time with one BLAS thread, 3 to 5 minutes of wall time on a busy 2-core
+machine; the full run takes about 4 to 5 minutes of CPU time (10 minutes on the busy
+machine). On a machine shared with other jobs, set OPENBLAS_NUM_THREADS=1: two BLAS
+threads competing for busy cores slowed the MNIST training 10 to 25 times there.
 
 MNIST is looked for in --data-dir, then $GANDYN_DATA, then ~/.cache/gandyn/mnist.
 Without --data-dir and without the files there, the MNIST part is skipped and the
