@@ -39,6 +39,7 @@ def _game(method, steps):
 @pytest.mark.parametrize("name, game_method", [
     ("simgd", dy.simgd()), ("altgd", dy.altgd(d_first=True)),
     ("extragradient", dy.extragradient()), ("optimistic", dy.optimistic()),
+    ("consensus", dy.consensus(1.0)), ("sga", dy.sga(1.0)), ("cgd", dy.cgd()),
 ])
 def test_engine_method_equals_the_game_dynamics(name, game_method):
     a, b = _engine(name, 12), _game(game_method, 12)
@@ -62,7 +63,7 @@ def test_lookahead_moves_slow_weights_alpha_of_the_way():
         Lookahead(alpha=0.0)
 
 
-@pytest.mark.parametrize("name", ["simgd", "extragradient", "optimistic", "lookahead"])
+@pytest.mark.parametrize("name", ["simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga"])
 def test_population_equals_separate_runs(name):
     """Three models with their own data, noise, parameters and step sizes at once."""
     P, m, steps = 3, 5, 8
@@ -85,7 +86,7 @@ def test_population_equals_separate_runs(name):
 
 
 def test_method_registry():
-    assert {"altgd", "simgd", "extragradient", "optimistic", "lookahead"} <= set(METHODS.names())
+    assert {"altgd", "simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga", "cgd"} <= set(METHODS.names())
     with pytest.raises(ValueError, match="unknown method 'adagrad-gan'; choose from altgd"):
         as_method("adagrad-gan")
     with pytest.raises(ValueError, match="init and step"):

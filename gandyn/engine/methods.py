@@ -15,6 +15,10 @@ noise for D, then noise for G) and evaluates the players' gradients through
 ``optimistic``     optimistic gradient descent, ``theta <- theta - 2 s_t + s_{t-1}`` with
                    ``s_t`` the optimizer's step (Daskalakis, Ilyas, Syrgkanis & Zeng 2018,
                    Eq. 4 with SGD; their Optimistic Adam, Algorithm 1, with Adam).
+``consensus``      consensus optimisation (Mescheder, Nowozin & Geiger 2017), ``SGA``
+                   symplectic gradient adjustment (Balduzzi et al. 2018) and ``cgd``
+                   competitive gradient descent (Schafer & Anandkumar 2019), with exact
+                   Jacobian products from the hand-written second-order pass.
 ``lookahead``      lookahead-minmax (Chavdarova et al. 2021, Algorithm 1) around another
                    method: every ``k_la`` steps both players move ``alpha`` of the way
                    from their slow weights to the fast ones, and restart from there.
@@ -35,7 +39,8 @@ import numpy as np
 
 from gandyn.engine.registry import Registry
 
-__all__ = ["METHODS", "as_method", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead"]
+__all__ = ["METHODS", "as_method", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
+           "CGD"]
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,150 @@ class Lookahead:
         return loss_d, loss_g, state
 
 
+class _SecondOrder:
+    """Shared by the methods that need products with the game Jacobian: the field and the
+    products on ONE minibatch (the same noise for both players, as the game of that batch
+    is defined), by the hand-written second-order pass (:mod:`gandyn.engine.second_order`)."""
+
+    def _field_one_batch(self, tr):
+        x_real, z = tr.draw_d()
+        tr.batches.noise(tr._buffers()[1][..., tr.batch:, :])  # G's draw, kept for the stream's order
+        _, Z = tr._buffers()
+        Z[..., tr.batch:, :] = z  # the game of this batch: the same noise for both players
+        loss_d, gd, loss_g, gg = tr.field()
+        return x_real.copy(), z.copy(), loss_d, gd.copy(), loss_g, gg.copy()
+
+    @staticmethod
+    def _jvp(tr, x, z, vg, vd, rows="gd"):
+        from gandyn.engine.second_order import game_jvp
+        return game_jvp(tr.gan, tr.theta_g, tr.theta_d, x, z, vg, vd, rows=rows, ws=tr._ws.setdefault("so", {}))
+
+    @staticmethod
+    def _vjp(tr, x, z, ug, ud):
+        from gandyn.engine.second_order import game_vjp
+        return game_vjp(tr.gan, tr.theta_g, tr.theta_d, x, z, ug, ud, ws=tr._ws.setdefault("so", {}))
+
+    def init(self, tr) -> Any:
+        if tr.gan.d_dropout:
+            raise ValueError(f"{self.name} needs exact Jacobian products: D dropout is not supported")
+        return None
+
+
+@dataclass(frozen=True)
+class Consensus(_SecondOrder):
+    """Consensus optimisation (Mescheder, Nowozin & Geiger 2017, Algorithm 2): each player
+    descends ``omega + gamma J^T omega`` (the field of the game with the penalty
+    ``gamma ||omega||^2 / 2`` on both costs), ``J^T omega`` by one hand-written product."""
+
+    gamma: float = 1.0
+    name: str = "consensus"
+
+    def step(self, tr, state):
+        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        ug, ud = self._vjp(tr, x, z, gg, gd)
+        gg += self.gamma * ug
+        gd += self.gamma * ud
+        tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+        tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
+        return loss_d, loss_g, state
+
+
+@dataclass(frozen=True)
+class SGA(_SecondOrder):
+    """Symplectic gradient adjustment (Balduzzi et al. 2018, Algorithm 1):
+    ``xi + lambda A^T xi``, ``A^T xi = (J^T xi - J xi)/2``; with ``align`` the sign of
+    lambda is ``sign(<xi, J^T xi><A^T xi, J^T xi>/d + eps)`` (their Sec. 4), per model."""
+
+    lam: float = 1.0
+    align: bool = True
+    eps: float = 0.1
+    name: str = "sga"
+
+    def step(self, tr, state):
+        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        tg_, td_ = self._vjp(tr, x, z, gg, gd)
+        jg, jd = self._jvp(tr, x, z, gg, gd)
+        ag, ad = 0.5 * (tg_ - jg), 0.5 * (td_ - jd)
+        lam = self.lam
+        if self.align:
+            n = gg.shape[-1] + gd.shape[-1]
+
+            def dot(a, b):
+                return np.sum(a * b, axis=-1, keepdims=True)
+
+            lam = self.lam * np.sign((dot(gg, tg_) + dot(gd, td_)) * (dot(ag, tg_) + dot(ad, td_)) / n + self.eps)
+        gg += lam * ag
+        gd += lam * ad
+        tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+        tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
+        return loss_d, loss_g, state
+
+
+@dataclass(frozen=True)
+class CGD(_SecondOrder):
+    """Competitive gradient descent (Schafer & Anandkumar 2019, Eq. 4, general sum): the
+    players descend the preconditioned fields
+
+        (I - eta^2 J_GD J_DG)^{-1} (omega_G - eta J_GD omega_D)
+        (I - eta^2 J_DG J_GD)^{-1} (omega_D - eta J_DG omega_G)
+
+    with the off-diagonal blocks of ``J`` applied matrix-free and the systems solved by
+    GMRES (:func:`scipy.sparse.linalg.gmres`; symmetric positive definite for zero-sum
+    losses, where it is conjugate-gradient-like) to relative residual ``rtol``. With SGD
+    of step ``eta`` this is CGD; ``eta`` defaults to D's step size. One model at a time
+    for populations (each its own system)."""
+
+    eta: float | None = None
+    rtol: float = 1e-12
+    maxiter: int = 200
+    name: str = "cgd"
+
+    def _eta(self, tr):
+        if self.eta is not None:
+            return float(self.eta)
+        lr = (tr.opt_d.hparams or {}).get("lr")
+        if lr is None or callable(lr) or np.ndim(lr) > 0:
+            raise ValueError("cgd needs eta when D's step size is not one number")
+        return float(lr)
+
+    def _solve(self, tr, x, z, rhs, first, second, e):
+        """``(I - e^2 B A) u = rhs``: ``A`` maps the ``first`` player's vectors to the other's
+        rows, ``B`` back."""
+        from scipy.sparse.linalg import LinearOperator, gmres
+
+        n = rhs.shape[-1]
+
+        def mv(v):
+            v = np.ascontiguousarray(v, dtype=rhs.dtype)
+            av = self._block(tr, x, z, first, v)
+            return v - e * e * self._block(tr, x, z, second, av)
+
+        op = LinearOperator((n, n), matvec=mv, dtype=rhs.dtype)
+        u, info = gmres(op, rhs, rtol=self.rtol, atol=0.0, restart=min(n, 50), maxiter=self.maxiter)
+        if info < 0:
+            raise ValueError(f"cgd: GMRES failed (info {info})")
+        return u
+
+    def _block(self, tr, x, z, player, v):
+        """``J_DG v`` (player 'g': v is G's vector, D's rows) or ``J_GD v`` (player 'd')."""
+        if player == "g":
+            return self._jvp(tr, x, z, v, None, rows="d")[1]
+        return self._jvp(tr, x, z, None, v, rows="g")[0]
+
+    def step(self, tr, state):
+        if tr.population is not None:
+            raise ValueError("cgd trains one model at a time (each model solves its own system)")
+        e = self._eta(tr)
+        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        rg = gg - e * self._block(tr, x, z, "d", gd)  # omega_G - eta J_GD omega_D
+        rd = gd - e * self._block(tr, x, z, "g", gg)  # omega_D - eta J_DG omega_G
+        pg = self._solve(tr, x, z, rg, "g", "d", e)  # (I - eta^2 J_GD J_DG) pg = rg
+        pd = self._solve(tr, x, z, rd, "d", "g", e)
+        tr.state_d = tr.opt_d.update(tr.theta_d, pd, tr.state_d)
+        tr.state_g = tr.opt_g.update(tr.theta_g, pg, tr.state_g)
+        return loss_d, loss_g, state
+
+
 #: The training methods by name; each entry builds the method from its options.
 METHODS: Registry[Callable[..., Any]] = Registry("method")
 METHODS.register("altgd", AltGD)
@@ -179,6 +328,9 @@ METHODS.register("simgd", SimGD)
 METHODS.register("extragradient", Extragradient)
 METHODS.register("optimistic", Optimistic)
 METHODS.register("lookahead", Lookahead)
+METHODS.register("consensus", Consensus)
+METHODS.register("sga", SGA)
+METHODS.register("cgd", CGD)
 
 
 def as_method(method, **options):
