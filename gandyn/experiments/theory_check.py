@@ -1,18 +1,18 @@
 """The numerical verification behind ``gandyn theory`` (Goodfellow et al. 2014, Prop. 1, Thm. 1).
 
-(a) analytic: over a family of pairs (p_data, p_g), ``V(D*, G)`` by quadrature
-    against ``-log 4 + 2 JSD`` (JSD by its own quadrature), and three closed forms:
-    U[0,1] vs U[s,1+s] gives ``C(G) = -2(1-s) log 2``; equal distributions give
-    ``-log 4``; disjoint supports give 0 (JSD = log 2).
-(b) learned: a discriminator trained on samples (:func:`gandyn.theory.optimal_d.fit_discriminator`)
-    against D* where ``p_data + p_g`` exceeds 1% of its maximum, and
-    ``V(D_learned, G)`` against ``C(G)``.
-(c) maximality: ``V(D* + eps h, G) <= V(D*, G)`` for random bounded h.
-(l) every loss of :data:`gandyn.engine.losses.LOSSES` (and LSGAN with Mao et al.'s
-    Theorem 1 labels): each identity of :func:`gandyn.theory.gan_losses.identities`
-    (D's value at its optimum against its divergence: JSD, LSGAN's Pearson chi^2,
-    TV, W_1, the f-divergences) over :func:`loss_family`, one row per identity with
-    the largest error; and closed forms for shifted normals.
+- part (a), analytic: over a family of pairs (p_data, p_g), ``V(D*, G)`` by quadrature
+  against ``-log 4 + 2 JSD`` (JSD by its own quadrature), and three closed forms:
+  U[0,1] vs U[s,1+s] gives ``C(G) = -2(1-s) log 2``; equal distributions give
+  ``-log 4``; disjoint supports give 0 (JSD = log 2).
+- part (b), learned: a discriminator trained on samples (:func:`gandyn.theory.optimal_d.fit_discriminator`)
+  against D* where ``p_data + p_g`` exceeds 1% of its maximum, and
+  ``V(D_learned, G)`` against ``C(G)``.
+- part (c), maximality: ``V(D* + eps h, G) <= V(D*, G)`` for random bounded h.
+- part (l), every loss of :data:`gandyn.engine.losses.LOSSES` (and LSGAN with Mao et al.'s
+  Theorem 1 labels): each identity of :func:`gandyn.theory.gan_losses.identities`
+  (D's value at its optimum against its divergence: JSD, LSGAN's Pearson chi^2,
+  TV, W_1, the f-divergences) over :func:`loss_family`, one row per identity with
+  the largest error; and closed forms for shifted normals.
 
 Every function returns plain records (rows of a long table: part, pair, metric,
 value, bound, ok); :mod:`gandyn.plotting.theory` draws them.
