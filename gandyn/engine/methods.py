@@ -26,9 +26,11 @@ noise for D, then noise for G) and evaluates the players' gradients through
 With plain SGD of step ``h`` on a fixed batch each method equals its counterpart of
 :mod:`gandyn.games.dynamics` on the same GAN as a game (tested to 1e-10).
 
-A method is an object with ``name``, ``init(trainer) -> state`` and
-``step(trainer, state) -> (loss_d, loss_g, state)``; registering one makes it available
-to every trainer, configuration and command by name.
+A method is an object with ``name``, ``init(trainer) -> state``,
+``step(trainer, state) -> (loss_d, loss_g, state)`` and ``draws(k) -> (n_real, n_noise)``,
+the minibatches of data and of noise one iteration draws (sources that serve per-seed blocks
+of draws, as the 1-D population experiment's, size their blocks by it); registering one makes
+it available to every trainer, configuration and command by name.
 """
 from __future__ import annotations
 
@@ -54,6 +56,9 @@ class AltGD:
     def init(self, tr) -> Any:
         return None
 
+    def draws(self, k: int) -> tuple[int, int]:
+        return k, k + 1
+
     def step(self, tr, state):
         for _ in range(tr.k - 1):
             x_real, z_d = tr.draw_d()
@@ -78,6 +83,9 @@ class SimGD:
     def init(self, tr) -> Any:
         return None
 
+    def draws(self, k: int) -> tuple[int, int]:
+        return 1, 2
+
     def step(self, tr, state):
         tr.draw()
         loss_d, gd, loss_g, gg = tr.field()
@@ -94,6 +102,9 @@ class Extragradient:
     both gradients). Two gradient evaluations per iteration."""
 
     name: str = "extragradient"
+
+    def draws(self, k: int) -> tuple[int, int]:
+        return 2, 4
 
     def init(self, tr) -> Any:
         return np.empty_like(tr.theta_g), np.empty_like(tr.theta_d)
@@ -123,6 +134,9 @@ class Optimistic:
     Eq. 4; with Adam, their Optimistic Adam (Algorithm 1)."""
 
     name: str = "optimistic"
+
+    def draws(self, k: int) -> tuple[int, int]:
+        return 1, 2
 
     def init(self, tr) -> Any:
         return {"g": np.empty_like(tr.theta_g), "d": np.empty_like(tr.theta_d), "first": True}
@@ -162,6 +176,9 @@ class Lookahead:
             raise ValueError(f"alpha must be in (0, 1], got {self.alpha!r}")
         object.__setattr__(self, "inner", as_method(self.inner))
 
+    def draws(self, k: int) -> tuple[int, int]:
+        return self.inner.draws(k)
+
     def init(self, tr) -> Any:
         return {"inner": self.inner.init(tr), "slow_g": tr.theta_g.copy(), "slow_d": tr.theta_d.copy(), "n": 0}
 
@@ -199,6 +216,9 @@ class _SecondOrder:
     def _vjp(tr, x, z, ug, ud):
         from gandyn.engine.second_order import game_vjp
         return game_vjp(tr.gan, tr.theta_g, tr.theta_d, x, z, ug, ud, ws=tr._ws.setdefault("so", {}))
+
+    def draws(self, k: int) -> tuple[int, int]:
+        return 1, 2
 
     def init(self, tr) -> Any:
         if tr.gan.d_dropout:

@@ -299,20 +299,23 @@ class Population:
                          self.theta_g[sl], self.theta_d[sl], src, batch=setup.batch, k=setup.k, method=setup.method,
                          penalty=penalty, rng_penalty=stream(int(uniq[0]), "penalty") if penalty else None)
             self._parts.append((sl, src, tr))
+        self._draws = self._parts[0][2].method.draws(setup.k)
         self._block = None
         self._pos = BLOCK
         self.it = 0
 
     def _refill(self):
         """The next :data:`BLOCK` iterations of minibatches, per seed: data
-        ``(S, BLOCK, k, m, 1)`` and noise ``(S, BLOCK, k + 1, m, 1)`` (D's ``k``
-        batches, then G's), in the order a single run draws them from its streams."""
+        ``(S, BLOCK, n_real, m, 1)`` and noise ``(S, BLOCK, n_noise, m, 1)`` (for Algorithm 1
+        ``k`` and ``k + 1``: D's batches, then G's; other methods draw what
+        ``method.draws(k)`` says), in the order a single run draws them from its streams."""
         s, gan = self.setup, self.gan
-        k, m, dt = s.k, s.batch, s.dtype
-        x = np.stack([s.data.rvs(BLOCK * k * m, r) for r in self._rng_data])
-        z = np.stack([gan.sample_z(r, BLOCK * (k + 1) * m) for r in self._rng_latent])
-        self._block = (x.reshape(-1, BLOCK, k, m, 1).astype(dt, copy=False),
-                       z.reshape(-1, BLOCK, k + 1, m, 1))
+        m, dt = s.batch, s.dtype
+        nr, nz = self._draws
+        x = np.stack([s.data.rvs(BLOCK * nr * m, r) for r in self._rng_data])
+        z = np.stack([gan.sample_z(r, BLOCK * nz * m) for r in self._rng_latent])
+        self._block = (x.reshape(-1, BLOCK, nr, m, 1).astype(dt, copy=False),
+                       z.reshape(-1, BLOCK, nz, m, 1))
         self._pos = 0
 
     def _batch(self, which, j, rows):
