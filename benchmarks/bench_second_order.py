@@ -70,6 +70,16 @@ MB = 128
 GAMMA = 10.0
 
 
+def unflat(net, th):
+    """The blocks of a flat parameter vector (any array library), in the layout's order."""
+    out, off = [], 0
+    for shape in net.layout.shapes:
+        k = int(np.prod(shape))
+        out.append(th[off:off + k].reshape(shape))
+        off += k
+    return out
+
+
 def setup(dtype, seed=0):
     """The talk's GAN in ``dtype``, its initial parameters, a data batch, noise and a direction."""
     cfg = MnistConfig()
@@ -109,13 +119,6 @@ def _torch_nets(torch, G, D, dtype):
     tdt = torch.float64 if dtype == np.float64 else torch.float32
     F = torch.nn.functional
 
-    def unflat(net, th):
-        out, off = [], 0
-        for name, shape in zip(net.layout.names, net.layout.shapes):
-            k = int(np.prod(shape))
-            out.append(th[off:off + k].reshape(shape))
-            off += k
-        return out
 
     def g_fwd(th, z):
         W1, b1, W2, b2 = unflat(G, th)
@@ -169,13 +172,6 @@ def _jax_omega(jax, dtype):
     """The game form ``omega = (grad_G L_G, grad_D L_D)`` in JAX, and the setup's arrays."""
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
-    def unflat(net, th):
-        out, off = [], 0
-        for shape in net.layout.shapes:
-            k = int(np.prod(shape))
-            out.append(th[off:off + k].reshape(shape))
-            off += k
-        return out
 
     def g_fwd(th, z):
         W1, b1, W2, b2 = unflat(G, th)

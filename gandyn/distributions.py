@@ -37,8 +37,7 @@ without floating-point warnings: ``logpdf`` is ``-inf`` off the support and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from math import isfinite, log, pi, sqrt
-from typing import Sequence
+from math import isfinite, log, pi
 
 import numpy as np
 from scipy.special import log_ndtr, ndtr, ndtri

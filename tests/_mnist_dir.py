@@ -25,3 +25,14 @@ def real_mnist_dir() -> Path:
 
 SHARED = real_mnist_dir()
 HAVE_MNIST = _has_mnist(SHARED)
+
+
+def blob_images(n: int = 200, seed: int = 0):
+    """``n`` synthetic 'digits': blobs of ink at random places (uint8, (n, 784))."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:28, :28]
+    c = rng.uniform(8, 20, size=(n, 2, 1, 1))
+    img = 255 * np.exp(-((yy - c[:, 0]) ** 2 + (xx - c[:, 1]) ** 2) / 18.0)
+    return img.reshape(n, 784).astype(np.uint8)

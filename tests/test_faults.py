@@ -18,7 +18,7 @@ from gandyn import io
 from gandyn.experiments import mnist
 from gandyn.experiments.mnist import MnistConfig
 
-from _mnist_dir import HAVE_MNIST, SHARED
+from _mnist_dir import HAVE_MNIST, SHARED, blob_images
 
 SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,11 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def images():
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:28, :28]
-    c = rng.uniform(8, 20, size=(200, 2, 1, 1))
-    img = 255 * np.exp(-((yy - c[:, 0]) ** 2 + (xx - c[:, 1]) ** 2) / 18.0)
-    return img.reshape(200, 784).astype(np.uint8)
+    """200 synthetic 'digits' (:func:`_mnist_dir.blob_images`)."""
+    return blob_images()
 
 
 def _read(path):

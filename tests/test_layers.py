@@ -3,7 +3,6 @@ engine <- theory, games, metrics <- experiments <- plotting <- cli."""
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest

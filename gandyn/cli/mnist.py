@@ -246,8 +246,6 @@ def _classifier(args) -> int:
 def _plot(args) -> int:
     from pathlib import Path
 
-    import numpy as np
-
     from gandyn import plotting
     from gandyn.io import output_folder
     from gandyn.plotting import mnist as figs

@@ -15,7 +15,7 @@ Both steps work on a population: ``theta (P, n)`` with inputs ``(P, m, d)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

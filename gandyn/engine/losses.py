@@ -517,23 +517,23 @@ class Loss:
 
     def value_at_optimum(self, p_data, p_g):
         """:meth:`value_at_optimum_log` from density values."""
-        p = np.asarray(p_data, dtype=np.float64)
-        q = np.asarray(p_g, dtype=np.float64)
-        if np.any(p < 0) or np.any(q < 0):
-            raise ValueError("p_data and p_g must be non-negative densities")
-        with np.errstate(divide="ignore"):
-            return self.value_at_optimum_log(np.log(p), np.log(q))
+        return self.value_at_optimum_log(*_log_densities(p_data, p_g))
 
     def optimal_d(self, p_data, p_g):
         """D's optimal output (D* as a logit, LSGAN's D*, hinge's sign, the f-GAN's
         ``v*`` with ``T* = g_f(v*) = f'(p/q)``) as a function of the density values;
         see :meth:`optimal_d_log`."""
-        p = np.asarray(p_data, dtype=np.float64)
-        q = np.asarray(p_g, dtype=np.float64)
-        if np.any(p < 0) or np.any(q < 0):
-            raise ValueError("p_data and p_g must be non-negative densities")
-        with np.errstate(divide="ignore"):
-            return self.optimal_d_log(np.log(p), np.log(q))
+        return self.optimal_d_log(*_log_densities(p_data, p_g))
+
+
+def _log_densities(p_data, p_g):
+    """``(log p_data, log p_g)`` of non-negative density values (``-inf`` where 0)."""
+    p = np.asarray(p_data, dtype=np.float64)
+    q = np.asarray(p_g, dtype=np.float64)
+    if np.any(p < 0) or np.any(q < 0):
+        raise ValueError("p_data and p_g must be non-negative densities")
+    with np.errstate(divide="ignore"):
+        return np.log(p), np.log(q)
 
 
 def _cast(g, like):

@@ -21,7 +21,7 @@ import numpy as np
 from gandyn.engine.registry import Registry
 from gandyn.engine.second_order import penalty_grad
 
-__all__ = ["Penalty", "PENALTIES", "make_penalty", "check_pairing"]
+__all__ = ["Penalty", "PENALTIES", "make_penalty", "check_pairing", "check_training"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +102,19 @@ def check_pairing(loss_name: str, penalty: str | None = None, clip: float | None
     if clip is not None and loss_name not in CLIP_LOSSES:
         raise ValueError(f"weight clipping is not used with the {loss_name!r} loss; it goes with "
                          f"{', '.join(CLIP_LOSSES)} (Arjovsky, Chintala & Bottou 2017)")
+
+
+def check_training(loss: str, method: str, penalty: str | None, penalty_weight: float, clip: float | None) -> None:
+    """Validate a config's training names and options at once (the one place configs and
+    the command line check them): the loss and the method are registered, the penalty and
+    its weight are valid, ``clip`` is positive, and the pairing is one the literature uses."""
+    from gandyn.engine.losses import LOSSES
+    from gandyn.engine.methods import METHODS
+
+    LOSSES.check(loss, "loss")
+    METHODS.check(method, "method")
+    if penalty is not None:
+        make_penalty(penalty, penalty_weight)
+    if clip is not None and not (np.isfinite(clip) and clip > 0):
+        raise ValueError(f"clip must be positive and finite, got {clip!r}")
+    check_pairing(loss, penalty, clip)

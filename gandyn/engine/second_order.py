@@ -99,6 +99,16 @@ def gan_losses(g_loss: str = "nonsat", label_smooth: float = 0.0) -> tuple[Eleme
 # --- helpers
 
 
+def _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real, w_fake, ws):
+    """What :func:`game_jvp` and :func:`game_vjp` start from: checked inputs, the loss
+    terms, the forward passes (or the given ones) and the weights of the sums."""
+    x_real, z = _check(gan, theta_g, theta_d, x_real, z)
+    terms = _terms(gan) if losses is None else losses
+    fwd = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
+    m = fwd[2]
+    return z, terms, fwd, (_weights(w_real, m, gan.D.dtype), _weights(w_fake, z.shape[-2], gan.D.dtype))
+
+
 def _terms(gan):
     """``(phi_r, phi_f, psi)`` of a GAN: its loss object's terms (:class:`gandyn.engine.gan.GAN`),
     else :func:`gan_losses` of its ``g_loss`` name."""
@@ -239,11 +249,9 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     if rows not in ("gd", "g", "d"):
         raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
     G, D = gan.G, gan.D
-    x_real, z = _check(gan, theta_g, theta_d, x_real, z)
-    phi_r, phi_f, psi = _terms(gan) if losses is None else losses
-    hs_g, hs_d, m = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
+    z, (phi_r, phi_f, psi), (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses,
+                                                                   primal, w_real, w_fake, ws)
     mf = z.shape[-2]
-    w_r, w_f = _weights(w_real, m, D.dtype), _weights(w_fake, mf, D.dtype)
     rs_g = G.tangent(theta_g, hs_g, v_g, ws=_sub(ws, "G"))
     o = hs_d[-1][..., 0]
     jv_g = jv_d = None
@@ -307,11 +315,9 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     ((J^T u)_G, (J^T u)_D) : arrays like theta_g, theta_d
     """
     G, D = gan.G, gan.D
-    x_real, z = _check(gan, theta_g, theta_d, x_real, z)
-    phi_r, phi_f, psi = _terms(gan) if losses is None else losses
-    hs_g, hs_d, m = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
+    z, (phi_r, phi_f, psi), (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses,
+                                                                   primal, w_real, w_fake, ws)
     mf = z.shape[-2]
-    w_r, w_f = _weights(w_real, m, D.dtype), _weights(w_fake, mf, D.dtype)
     o = hs_d[-1][..., 0]
     hs_f = _fake(hs_d, m)
     # L_G along (u_G, 0): D's part of J^T u, and dL_G/dx with its tangent for G

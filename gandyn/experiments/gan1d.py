@@ -39,8 +39,7 @@ from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS, as_latent
 from gandyn.engine.losses import LOSSES, sigmoid
-from gandyn.engine.methods import METHODS
-from gandyn.engine.penalties import check_pairing, make_penalty
+from gandyn.engine.penalties import check_training, make_penalty
 from gandyn.engine.nn import ACTIVATIONS, MLP
 from gandyn.engine.trainer import Trainer
 from gandyn.rng import stream
@@ -169,13 +168,7 @@ class Setup:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         for name in ("act_g", "act_d"):
             ACTIVATIONS.check(getattr(self, name), name)
-        LOSSES.check(self.loss, "loss")
-        METHODS.check(self.method, "method")
-        if self.penalty is not None:
-            make_penalty(self.penalty, self.penalty_weight)
-        if self.clip is not None and not (np.isfinite(self.clip) and self.clip > 0):
-            raise ValueError(f"clip must be positive and finite, got {self.clip!r}")
-        check_pairing(self.loss, self.penalty, self.clip)
+        check_training(self.loss, self.method, self.penalty, self.penalty_weight, self.clip)
         LATENTS.check(self.latent, "latent")
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         if not 0 <= self.mu < 1 or not 0 <= self.b1 < 1:

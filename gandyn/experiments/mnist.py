@@ -41,9 +41,7 @@ import numpy as np
 from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
-from gandyn.engine.losses import LOSSES
-from gandyn.engine.methods import METHODS
-from gandyn.engine.penalties import check_pairing, make_penalty
+from gandyn.engine.penalties import check_training, make_penalty
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.io import atomic_path, check_memory, remove_stale_temps, write_json, write_text
@@ -190,13 +188,7 @@ class MnistConfig:
         ACTIVATIONS.check(self.hidden_act, "hidden_act")
         INITIALIZERS.check(self.init, "init")
         LATENTS.check(self.latent, "latent")
-        LOSSES.check(self.loss, "loss")
-        METHODS.check(self.method, "method")
-        if self.penalty is not None:
-            make_penalty(self.penalty, self.penalty_weight)
-        if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
-            raise ValueError(f"clip must be positive and finite, got {self.clip!r}")
-        check_pairing(self.loss, self.penalty, self.clip)
+        check_training(self.loss, self.method, self.penalty, self.penalty_weight, self.clip)
         if self.label_smooth and self.loss not in ("nonsat", "minimax"):
             raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, not {self.loss!r}")
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")

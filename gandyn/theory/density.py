@@ -24,7 +24,7 @@ and the bandwidth are recorded in the result.
 """
 from __future__ import annotations
 
-from math import log, pi, sqrt
+from math import pi, sqrt
 from typing import NamedTuple
 
 import numpy as np

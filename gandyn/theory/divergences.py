@@ -47,7 +47,6 @@ import numpy as np
 from scipy import integrate
 from scipy.special import entr, log_expit, xlogy
 
-from gandyn.theory.density import GeneratorDensity, generator_density
 from gandyn.distributions import merge_intervals
 from gandyn.rng import as_rng
 
@@ -270,6 +269,18 @@ def integration_points(*dists, tail: float = 1e-14) -> np.ndarray:
     lo, hi = min(los), max(his)
     inner = [v for v in pts if lo < v < hi]
     return np.unique(np.array([lo, hi] + inner))
+
+
+def kl_to_mixture_integrand(a, b) -> Callable[[float], float]:
+    """``x -> a(x) log(a(x)/m(x))``, ``m = (a + b)/2``, in log space (0 where ``a = 0``): the
+    integrand of ``KL(a || m)``, half of the JSD."""
+    def f(x):
+        la = float(a.logpdf(x))
+        if la == -np.inf:
+            return 0.0
+        lm = float(np.logaddexp(la, float(b.logpdf(x)))) - LOG2
+        return np.exp(la) * (la - lm)
+    return f
 
 
 def _quad(f: Callable[[float], float], edges, epsabs=1e-13, epsrel=1e-12) -> Estimate:
@@ -559,14 +570,7 @@ def jsd(p, q, *, method: str = "quad", n: int = 100_000, rng=None, tail: float =
         return _mc(LOG2 + _log_ratio_to_sum(p.logpdf(x), q.logpdf(x)),
                    LOG2 + _log_ratio_to_sum(q.logpdf(y), p.logpdf(y)), weight=0.5)
 
-    def kl_to_m(a, b):
-        def f(x):
-            la = float(a.logpdf(x))
-            if la == -np.inf:
-                return 0.0
-            lm = float(np.logaddexp(la, float(b.logpdf(x)))) - LOG2
-            return np.exp(la) * (la - lm)
-        return f
+    kl_to_m = kl_to_mixture_integrand
 
     edges = integration_points(p, q, tail=tail)
     r1, r2 = _quad(kl_to_m(p, q), edges), _quad(kl_to_m(q, p), edges)

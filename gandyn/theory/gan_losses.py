@@ -45,7 +45,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from gandyn.engine import losses as _losses
-from gandyn.theory.divergences import (LOG2, LOG4, Estimate, _quad, check_density, integration_points,
+from gandyn.theory.divergences import (LOG2, LOG4, Estimate, _quad, kl_to_mixture_integrand, check_density, integration_points,
                                        jsd, kl)
 
 __all__ = [
@@ -381,14 +381,7 @@ def identities(loss) -> list[Identity]:
 
 def _kl_to_mixture(a, b) -> Estimate:
     """``KL(a || m)``, ``m = (a + b)/2``, by quadrature in log space."""
-    def f(x):
-        la = float(a.logpdf(x))
-        if la == -np.inf:
-            return 0.0
-        lm = float(np.logaddexp(la, float(b.logpdf(x)))) - LOG2
-        return np.exp(la) * (la - lm)
-
-    return _quad(f, _ip(a, b))
+    return _quad(kl_to_mixture_integrand(a, b), _ip(a, b))
 
 
 def check_identity(identity: Identity, p, q) -> dict:
