@@ -80,17 +80,14 @@ def tf_runner(images, seed=0):
         xavier_stddev = 1. / tf.sqrt(in_dim / 2.)
         return tf.random_normal(shape=size, stddev=xavier_stddev)
 
+    def dense(n_in, n_out):  # the talk's W ~ xavier_init, b = 0, one layer at a time
+        return tf.Variable(xavier_init([n_in, n_out])), tf.Variable(tf.zeros(shape=[n_out]))
+
     X = tf.placeholder(tf.float32, shape=[None, 784])
-    D_W1 = tf.Variable(xavier_init([784, 128]))
-    D_b1 = tf.Variable(tf.zeros(shape=[128]))
-    D_W2 = tf.Variable(xavier_init([128, 1]))
-    D_b2 = tf.Variable(tf.zeros(shape=[1]))
+    (D_W1, D_b1), (D_W2, D_b2) = dense(784, 128), dense(128, 1)
     theta_D = [D_W1, D_W2, D_b1, D_b2]
     Z = tf.placeholder(tf.float32, shape=[None, 100])
-    G_W1 = tf.Variable(xavier_init([100, 128]))
-    G_b1 = tf.Variable(tf.zeros(shape=[128]))
-    G_W2 = tf.Variable(xavier_init([128, 784]))
-    G_b2 = tf.Variable(tf.zeros(shape=[784]))
+    (G_W1, G_b1), (G_W2, G_b2) = dense(100, 128), dense(128, 784)
     theta_G = [G_W1, G_W2, G_b1, G_b2]
 
     def generator(z):

@@ -60,10 +60,11 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from gandyn.engine import losses as L  # noqa: E402
-from gandyn.engine.gan import _flush_tiny  # noqa: E402
-from gandyn.engine.nn import MLP, _buffer  # noqa: E402
-from gandyn.engine.second_order import game_jvp, game_vjp, penalty_grad, primal  # noqa: E402
+from gandyn.engine.gan import GAN  # noqa: E402
+from gandyn.engine.nn import MLP  # noqa: E402
+from gandyn.engine.penalties import make_penalty  # noqa: E402
+from gandyn.engine.second_order import game_jvp, game_vjp, primal  # noqa: E402
+from gandyn.engine.trainer import StreamBatches, Trainer  # noqa: E402
 from gandyn.experiments.mnist import MnistConfig  # noqa: E402
 
 MB = 128
@@ -102,10 +103,7 @@ def setup(dtype, seed=0):
 def gandyn_jvp(dtype):
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
-    class _Gan:  # the networks in dtype (the config's GAN is float32)
-        pass
-    gan = _Gan()
-    gan.G, gan.D, gan.g_loss = G, D, cfg.g_loss
+    gan = GAN(G, D, loss=cfg.loss)  # the networks in dtype (the config's GAN is float32)
     ws = {}
     og, od = np.empty_like(tg), np.empty_like(td)
 
@@ -192,20 +190,26 @@ def _jax_omega(jax, dtype):
     return omega, (tg, td, x, z, vg, vd)
 
 
-def jax_jvp(dtype):
+def _jax_product(dtype, product):
+    """A jitted JAX product of the game field (``product(jax, omega)`` builds it), warmed up."""
     import jax
     if dtype == np.float64:
         jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     omega, (tg, td, x, z, vg, vd) = _jax_omega(jax, dtype)
-    f = jax.jit(lambda a, b, x, z, va, vb: jax.jvp(lambda p, q: omega(p, q, x, z), (a, b), (va, vb))[1])
+    f = jax.jit(product(jax, omega))
     args = [jnp.asarray(t) for t in (tg, td, x, z, vg, vd)]
     jax.block_until_ready(f(*args))
 
     def run():
-        jg, jd = jax.block_until_ready(f(*args))
-        return np.concatenate([np.asarray(jg), np.asarray(jd)])
+        a, b = jax.block_until_ready(f(*args))
+        return np.concatenate([np.asarray(a), np.asarray(b)])
     return run
+
+
+def jax_jvp(dtype):
+    return _jax_product(dtype, lambda jax, omega: lambda a, b, x, z, va, vb: jax.jvp(
+        lambda p, q: omega(p, q, x, z), (a, b), (va, vb))[1])
 
 
 def gandyn_jvp_at(dtype):
@@ -213,10 +217,7 @@ def gandyn_jvp_at(dtype):
     eigenvalue solver's products at one point are (``Game.operator``)."""
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
-    class _Gan:
-        pass
-    gan = _Gan()
-    gan.G, gan.D, gan.g_loss = G, D, cfg.g_loss
+    gan = GAN(G, D, loss=cfg.loss)  # the networks in dtype (the config's GAN is float32)
     ws = {}
     p = primal(gan, tg, td, x, z, ws=ws)
     og, od = np.empty_like(tg), np.empty_like(td)
@@ -249,10 +250,7 @@ def jax_jvp_at(dtype):
 def gandyn_vjp(dtype):
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
-    class _Gan:
-        pass
-    gan = _Gan()
-    gan.G, gan.D, gan.g_loss = G, D, cfg.g_loss
+    gan = GAN(G, D, loss=cfg.loss)  # the networks in dtype (the config's GAN is float32)
     ws = {}
     return lambda: np.concatenate(game_vjp(gan, tg, td, x, z, vg, vd, ws=ws))
 
@@ -278,68 +276,30 @@ def torch_vjp(dtype):
 
 
 def jax_vjp(dtype):
-    import jax
-    if dtype == np.float64:
-        jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-    omega, (tg, td, x, z, vg, vd) = _jax_omega(jax, dtype)
-    f = jax.jit(lambda a, b, x, z, ua, ub: jax.vjp(lambda p, q: omega(p, q, x, z), a, b)[1]((ua, ub)))
-    args = [jnp.asarray(t) for t in (tg, td, x, z, vg, vd)]
-    jax.block_until_ready(f(*args))
-
-    def run():
-        ja, jb = jax.block_until_ready(f(*args))
-        return np.concatenate([np.asarray(ja), np.asarray(jb)])
-    return run
+    return _jax_product(dtype, lambda jax, omega: lambda a, b, x, z, ua, ub: jax.vjp(
+        lambda p, q: omega(p, q, x, z), a, b)[1]((ua, ub)))
 
 
 # --- training iterations (float32)
 
 
-class _GandynStep:
-    """The engine's Algorithm 1 iteration (as :meth:`gandyn.engine.gan.Run.step`), with an
-    optional R1 penalty on D's data rows, reusing D's forward pass."""
+def gandyn_step(gamma, seed=0):
+    """One training iteration of the engine (``gandyn.engine.Trainer.step``, Algorithm 1, the
+    talk's config), with the R1 penalty of weight ``gamma`` on D when ``gamma > 0`` (the
+    path ``gandyn mnist train --penalty r1`` runs)."""
+    cfg = MnistConfig()
+    gan = cfg.gan()
+    rng = np.random.default_rng(seed)
+    images = rng.random((4096, 784), dtype=np.float32)
+    opt_g, opt_d = cfg.optimizers()
 
-    def __init__(self, gamma, seed=0):
-        cfg = MnistConfig()
-        self.gan = gan = cfg.gan()
-        rng = np.random.default_rng(seed)
-        self.tg, self.td = gan.G.init(rng), gan.D.init(rng)
-        self.opt_g, self.opt_d = cfg.optimizers()
-        self.sg, self.sd = self.opt_g.init(self.tg), self.opt_d.init(self.td)
-        self.gg, self.gd, self.gp = (np.empty_like(self.tg), np.empty_like(self.td), np.empty_like(self.td))
-        self.images = rng.random((4096, 784), dtype=np.float32)
-        self.rng = rng
-        self.gamma = gamma
-        self.ws, self.ws_pen = {}, {}
+    def sample(r, m, out=None):
+        return np.take(images, r.integers(0, len(images), m), axis=0, out=out)
 
-    def step(self):
-        gan, m, ws, rng = self.gan, MB, self.ws, self.rng
-        G, D = gan.G, gan.D
-        X = _buffer(ws, "step_input", (3 * m, 784), np.float32)
-        X[:m] = self.images[rng.integers(0, len(self.images), m)]
-        Z = _buffer(ws, "step_noise", (2 * m, gan.z_dim), np.float32)
-        gan.sample_z(rng, 2 * m, out=Z)
-        hs = G.forward(self.tg, Z, out=X[m:], ws=ws.setdefault("G2", {}))
-        hs_d = D.forward(self.td, X[:2 * m], ws=ws.setdefault("D", {}))
-        lo = hs_d[-1][:, 0]
-        _, g_r, g_f = L.d_loss(lo[:m], lo[m:])
-        g_out = np.concatenate([g_r, g_f])[:, None]
-        _flush_tiny(g_out)
-        D.backward(self.td, hs_d, g_out, grad=self.gd, ws=ws["D"])
-        if self.gamma:
-            penalty_grad(D, self.td, X[:m], scale=self.gamma / 2, hs=[h[:m] for h in hs_d], grad=self.gp,
-                         ws=self.ws_pen)
-            self.gd += self.gp
-        self.sd = self.opt_d.update(self.td, self.gd, self.sd)
-        hs_g = [h[m:] for h in hs]
-        gan._g_part(self.tg, self.td, hs_g, self.gg, ws, None)
-        self.sg = self.opt_g.update(self.tg, self.gg, self.sg)
-
-
-def gandyn_step(gamma):
-    s = _GandynStep(gamma)
-    return s.step
+    tr = Trainer(gan, opt_g, opt_d, gan.G.init(rng), gan.D.init(rng),
+                 StreamBatches(sample, gan.latent, np.random.default_rng(1), np.random.default_rng(2)), batch=MB,
+                 penalty=make_penalty("r1", gamma) if gamma else None)
+    return tr.step
 
 
 def torch_r1_step(gamma=GAMMA, seed=0):

@@ -343,14 +343,8 @@ class CGD(_SecondOrder):
 
 #: The training methods by name; each entry builds the method from its options.
 METHODS: Registry[Callable[..., Any]] = Registry("method")
-METHODS.register("altgd", AltGD)
-METHODS.register("simgd", SimGD)
-METHODS.register("extragradient", Extragradient)
-METHODS.register("optimistic", Optimistic)
-METHODS.register("lookahead", Lookahead)
-METHODS.register("consensus", Consensus)
-METHODS.register("sga", SGA)
-METHODS.register("cgd", CGD)
+for _cls in (AltGD, SimGD, Extragradient, Optimistic, Lookahead, Consensus, SGA, CGD):
+    METHODS.register(_cls.name, _cls)  # the dataclass field's default is the name
 
 
 def as_method(method, **options):

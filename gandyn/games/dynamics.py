@@ -197,13 +197,8 @@ def cgd(eta: float | None = None) -> Method:
 
 #: The dynamics methods by name (each a factory of a :class:`Method`).
 METHODS: Registry[Callable[..., Method]] = Registry("method")
-METHODS.register("simgd", simgd)
-METHODS.register("altgd", altgd)
-METHODS.register("extragradient", extragradient)
-METHODS.register("optimistic", optimistic)
-METHODS.register("consensus", consensus)
-METHODS.register("sga", sga)
-METHODS.register("cgd", cgd)
+for _factory in (simgd, altgd, extragradient, optimistic, consensus, sga, cgd):
+    METHODS.register(_factory.__name__, _factory)
 
 
 def make(name: str, **options) -> Method:
