@@ -367,3 +367,25 @@ def test_old_configs_with_g_loss_still_load():
     for k in ("method", "penalty", "penalty_weight", "clip"):
         d.pop(k)
     assert MnistConfig.from_dict(d) == MnistConfig(**SMALL)
+
+
+@pytest.mark.skipif(not HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
+def test_every_loss_trains_the_talks_gan_from_the_cli(tmp_path, capsys, monkeypatch):
+    """`gandyn mnist train --loss NAME` for 20 iterations of the talk's GAN, every registered
+    loss (WGAN with the gradient penalty it is used with); finite losses, a checkpoint. The
+    real training images are read once."""
+    import gandyn.data
+    from gandyn.cli import main
+    from gandyn.engine.losses import LOSSES
+
+    real = gandyn.data.load_mnist("train", data_dir=SHARED, progress=False)
+    monkeypatch.setattr(gandyn.data, "load_mnist", lambda split, **kw: real)
+
+    for name in LOSSES.names():
+        extra = ["--penalty", "gp", "--penalty-weight", "1"] if name == "wgan" else []
+        out = tmp_path / name
+        code = main(["mnist", "train", "--iters", "20", "--loss", name, *extra, "--grid-every", "0",
+                     "--data-dir", str(SHARED), "--n-train", "1000", "--out", str(out), "--quiet"])
+        assert code == 0, (name, capsys.readouterr().err)
+        losses = np.loadtxt(out / "losses.csv", delimiter=",", skiprows=1)
+        assert losses.shape == (20, 3) and np.all(np.isfinite(losses)), name
