@@ -19,7 +19,7 @@ from gandyn import __version__
 __all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float"]
 
 #: Subcommands, in the order ``--help`` lists them.
-COMMANDS = ("gan1d", "theory", "nash", "mnist", "demo")
+COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
