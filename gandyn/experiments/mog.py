@@ -86,12 +86,13 @@ class ShardError(RuntimeError):
 def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float = 1.0, seeds: int = 10,
            seed: int = 0, steps: int = 2000, checks: int = 5, hidden=(64, 64), hidden_d=None, z_dim: int = 2,
            latent: str = "normal", batch: int = 128, b1: float = 0.5, b2: float = 0.999, k: int = 1,
-           loss: str = "nonsat", chunk: int = 100, n_eval: int = 2500, n_show: int = 3, min_count: int = 1,
+           loss: str = "nonsat", decay: float = 1.0, chunk: int = 100, n_eval: int = 2500, n_show: int = 3, min_count: int = 1,
            hq_target: float = 0.9, dtype: str = "float32") -> dict:
     """A run's configuration as a plain (JSON-able, picklable) dict, validated.
 
     Models are ``methods x lrs x seeds`` (seeds ``seed .. seed + seeds - 1``), with
-    ``lr_g = lr`` and ``lr_d = ttur * lr``.
+    ``lr_g = lr`` and ``lr_d = ttur * lr``. With ``decay < 1`` both step sizes decay
+    exponentially over training, ``lr(t) = lr * decay^(t / steps)`` at iteration ``t``.
 
     Raises
     ------
@@ -110,13 +111,15 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
                     ("n_eval", n_eval), ("min_count", min_count), ("k", k)):
         if int(v) != v or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if not 0 < decay <= 1:
+        raise ValueError(f"decay must be in (0, 1], got {decay!r}")
     if int(seed) < 0 or not 0 < hq_target <= 1 or n_show < 0:
         raise ValueError("seed must be >= 0, hq_target in (0, 1] and n_show >= 0")
     cfg = {"data": data, "methods": methods, "lrs": lrs, "ttur": float(ttur), "seeds": int(seeds),
            "seed": int(seed), "steps": int(steps), "checks": int(min(checks, steps)),
            "hidden_g": list(hidden), "hidden_d": list(hidden if hidden_d is None else hidden_d),
            "z_dim": int(z_dim), "latent": latent, "batch": int(batch), "b1": float(b1), "b2": float(b2),
-           "k": int(k), "loss": loss, "chunk": int(chunk), "n_eval": int(n_eval), "n_show": int(n_show),
+           "k": int(k), "loss": loss, "decay": float(decay), "chunk": int(chunk), "n_eval": int(n_eval), "n_show": int(n_show),
            "min_count": int(min_count), "hq_target": float(hq_target), "dtype": dtype}
     setup_of(cfg)  # validates the network options
     return cfg
@@ -175,6 +178,7 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
     centers, scale = mixture_modes(setup.data)
     checks = check_iterations(cfg)
     n_pts = min(500, cfg["n_eval"])
+    decay = cfg.get("decay", 1.0)
     out = {"rows": [], "modes": [], "high_quality": [], "reverse_kl": [], "counts": [], "samples_rows": [],
            "samples": []}
     for u in units:
@@ -186,7 +190,12 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
         for t in checks:
             while pop.it < t:
                 n = min(block, int(t) - pop.it)
-                pop.advance(n)
+                if decay == 1.0:
+                    pop.advance(n)
+                else:
+                    for _ in range(n):
+                        pop.set_lr_factor(decay ** (pop.it / cfg["steps"]))
+                        pop.advance(1)
                 if progress is not None:
                     progress(n * pop.rows.size)
             x = pop.samples(cfg["n_eval"], z)
@@ -259,7 +268,11 @@ def _on_cluster(cfg, shards, client, progress):
     pending = set(futures)
     try:
         while pending:
-            done, pending = wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
+            try:
+                done, pending = wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished in 2 s: refresh the bar's clock
+                bar.refresh()
+                continue
             for f in done:
                 i = futures[f]
                 if f.status == "finished":

@@ -291,13 +291,14 @@ class Population:
             raise ValueError(f"units must be in 0..{len(self.units) - 1}, got {list(units)}")
         opts = method_options or {}
         G, D = self.gan.G, self.gan.D
-        self._trainers = []
+        self._trainers, self._rates = [], []
         for u in (self.units[i] for i in wanted):
             s = seeds[u.rows]
             tg = np.stack([G.init(stream(int(x), "g_init"), scheme=setup.init) for x in s])
             td = np.stack([D.init(stream(int(x), "d_init"), scheme=setup.init) for x in s])
-            tr = Trainer(self.gan, setup.make_optimizer(lr_g[u.rows, None].astype(setup.dtype)),
-                         setup.make_optimizer(lr_d[u.rows, None].astype(setup.dtype)), tg, td,
+            rg, rd = lr_g[u.rows, None].astype(setup.dtype), lr_d[u.rows, None].astype(setup.dtype)
+            self._rates.append((rg, rd, rg.copy(), rd.copy()))
+            tr = Trainer(self.gan, setup.make_optimizer(rg), setup.make_optimizer(rd), tg, td,
                          _Streams(setup, s), batch=setup.batch, k=u.k,
                          method=make_method(u.method, **opts.get(u.method.partition(":")[0], {})))
             self._trainers.append((u, tr))
@@ -320,6 +321,13 @@ class Population:
                 i += u.rows.size
             self.it += 1
         return ld[self._order], lg[self._order]
+
+    def set_lr_factor(self, factor: float) -> None:
+        """Scale every model's step sizes to ``factor`` times their initial values (in place:
+        the optimizers read the arrays at each step), for step-size decay by iteration."""
+        for rg, rd, g0, d0 in self._rates:
+            np.multiply(g0, factor, out=rg)
+            np.multiply(d0, factor, out=rd)
 
     def advance_unit(self, j: int, n: int = 1) -> None:
         """Run ``n`` iterations of the ``j``-th built unit only (for progress in small steps;
