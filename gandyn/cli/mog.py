@@ -17,10 +17,10 @@ from gandyn.cli import positive_float, positive_int, unit_float
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
 #: --quick and the default run (methods, step sizes, seeds, iterations).
-QUICK = {"methods": ["altgd", "extragradient"], "lrs": [1e-3], "seeds": 4, "steps": 200, "hidden": [32, 32],
-         "n_eval": 1000}
-DEFAULT = {"methods": ["altgd", "simgd", "extragradient", "optimistic"], "lrs": [1e-3], "seeds": 100,
-           "steps": 3000, "hidden": [64, 64], "n_eval": 2500}
+QUICK = {"methods": ["altgd", "extragradient"], "lrs": [3e-3], "seeds": 4, "steps": 200, "hidden": [32, 32],
+         "n_eval": 1000, "decay": 0.01}
+DEFAULT = {"methods": ["altgd", "simgd", "extragradient", "optimistic"], "lrs": [3e-3], "seeds": 100,
+           "steps": 3000, "hidden": [64, 64], "n_eval": 2500, "decay": 0.01}
 
 
 def _method(text):
@@ -46,6 +46,8 @@ def add_arguments(p):
     m.add_argument("--lrs", nargs="+", type=positive_float, default=None, metavar="LR",
                    help=f"G's step sizes (default: {' '.join(map(str, DEFAULT['lrs']))})")
     m.add_argument("--ttur", type=positive_float, default=1.0, help="lr_D / lr_G (default: 1)")
+    m.add_argument("--decay", type=positive_float, default=None,
+                   help="step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: 0.01)")
     m.add_argument("--seeds", type=positive_int, default=None,
                    help=f"seeds per method and step size: seed, seed+1, ... (default: {DEFAULT['seeds']})")
     m.add_argument("--steps", type=positive_int, default=None,
@@ -78,7 +80,7 @@ def add_arguments(p):
 def _configs(args):
     from gandyn.experiments.mog import config
 
-    given = [f"--{k.replace('_', '-')}" for k in ("methods", "lrs", "seeds", "steps", "hidden", "n_eval")
+    given = [f"--{k.replace('_', '-')}" for k in ("methods", "lrs", "seeds", "steps", "hidden", "n_eval", "decay")
              if getattr(args, k) is not None]
     if args.quick and given:
         raise ValueError(f"--quick sets its own {', '.join(given)}; drop --quick or those options")
@@ -95,7 +97,7 @@ def _configs(args):
     return [config(dname, methods=base["methods"], lrs=base["lrs"], ttur=args.ttur, seeds=base["seeds"],
                    seed=args.seed, steps=base["steps"], checks=args.checks, hidden=tuple(base["hidden"]),
                    z_dim=args.z_dim, latent=args.latent, batch=args.batch, b1=args.b1, b2=args.b2, k=args.k,
-                   chunk=args.chunk, n_eval=base["n_eval"], min_count=args.min_count,
+                   chunk=args.chunk, decay=base["decay"], n_eval=base["n_eval"], min_count=args.min_count,
                    hq_target=args.hq_target) for dname in args.data]
 
 
