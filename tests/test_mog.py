@@ -160,7 +160,8 @@ def run_cli(capsys, *argv):
 @pytest.mark.parametrize("argv,match", [
     (["--methods", "bogus"], "invalid _method value|unknown method"),
     (["--quick", "--steps", "5"], "--quick sets its own --steps"),
-    (["--shards", "2"], "--shards needs --scheduler"),
+    (["--shards", "2", "--jobs", "1"], "--shards needs --scheduler"),
+    (["--jobs", "2", "--scheduler", "tcp://127.0.0.1:9"], "give one of them"),
     (["--data", "moons"], "invalid choice"),
     (["--steps", "2", "--checks", "5"], "--checks"),
 ])
@@ -213,3 +214,8 @@ def test_local_cluster_bit_identical():
         there = mog.run(cfg, client=client, shards=2)
     for key in ("rows", "modes_checks", "high_quality_checks", "reverse_kl_checks", "counts_checks", "samples"):
         np.testing.assert_array_equal(here[key], there[key])
+
+
+def test_local_processes_give_the_same_bits():
+    cfg = tiny_cfg()
+    np.testing.assert_array_equal(mog.run(cfg)["samples"], mog.run(cfg, jobs=2)["samples"])

@@ -64,13 +64,15 @@ def add_arguments(p):
     n.add_argument("--b1", type=unit_float, default=0.5, help="Adam beta1 (default: 0.5)")
     n.add_argument("--b2", type=unit_float, default=0.999, help="Adam beta2 (default: 0.999)")
     n.add_argument("--k", type=positive_int, default=1, help="D steps per G step of altgd (default: 1)")
-    n.add_argument("--chunk", type=positive_int, default=100, help="models per stacked unit (default: 100)")
+    n.add_argument("--chunk", type=positive_int, default=50, help="models per stacked unit (default: 50)")
     e = p.add_argument_group("scoring")
     e.add_argument("--n-eval", type=positive_int, default=None, help="samples scored per model (default: 2500)")
     e.add_argument("--min-count", type=positive_int, default=1,
                    help="high-quality samples a mode needs to count as covered (default: 1, as published)")
     e.add_argument("--hq-target", type=float, default=0.9, help="high-quality share a success needs (default: 0.9)")
-    d = p.add_argument_group("distributed")
+    d = p.add_argument_group("parallel and distributed")
+    d.add_argument("--jobs", type=positive_int, default=None,
+                   help="local processes, one BLAS thread each (default: 2, or 1 on a one-core machine)")
     d.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="Dask scheduler address (tcp://host:port); shards run on its workers")
     d.add_argument("--shards", type=positive_int, default=None,
@@ -84,8 +86,10 @@ def _configs(args):
              if getattr(args, k) is not None]
     if args.quick and given:
         raise ValueError(f"--quick sets its own {', '.join(given)}; drop --quick or those options")
-    if args.shards is not None and args.scheduler is None:
-        raise ValueError("--shards needs --scheduler (in-process runs are not sharded)")
+    if args.scheduler is not None and args.jobs is not None:
+        raise ValueError("--jobs runs local processes and --scheduler a Dask cluster: give one of them")
+    if args.shards is not None and args.scheduler is None and (args.jobs or 1) < 2:
+        raise ValueError("--shards needs --scheduler or --jobs of 2 or more (one process runs no shards)")
     if not 0 < args.hq_target <= 1:
         raise ValueError(f"--hq-target must be in (0, 1], got {args.hq_target}")
     base = dict(QUICK if args.quick else DEFAULT)
@@ -149,6 +153,7 @@ def _write(cfg, res, out, table_rows):
 
 
 def run(args) -> int:
+    import os
     import sys
 
     from gandyn.experiments.mog import PUBLISHED, ShardError, run as run_mog, success_table
@@ -156,12 +161,13 @@ def run(args) -> int:
 
     cfgs = _configs(args)  # every check before any work
     client = _client(args.scheduler) if args.scheduler else None
+    jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
     out = ensure_dir(args.out)
     paths, table = [], []
     try:
         for cfg in cfgs:
             try:
-                res = run_mog(cfg, shards=args.shards, client=client, progress=not args.quiet)
+                res = run_mog(cfg, shards=args.shards, client=client, jobs=jobs, progress=not args.quiet)
             except ShardError as e:
                 if e.partial is not None:
                     e.partial["wall_seconds"] = float("nan")

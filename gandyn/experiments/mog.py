@@ -257,6 +257,60 @@ def _in_process(cfg, shards, progress):
     return parts
 
 
+def _pool_init(threads):
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional
+        return
+    if threads is not None:
+        threadpool_limits(limits=int(threads), user_api="blas")
+
+
+def _pool_shard(cfg, units, queue):
+    return run_shard(cfg, units, progress=queue.put)
+
+
+def _in_pool(cfg, shards, jobs, threads, progress):
+    """Shards on ``jobs`` local processes (spawned; BLAS limited to ``threads`` each), with
+    progress reported through a queue so that the bar moves while shards run."""
+    import multiprocessing as mp
+    import queue as queue_mod
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from tqdm.auto import tqdm
+
+    ctx = mp.get_context("spawn")
+    total = len(models_of(cfg)["seed"]) * cfg["steps"]
+    bar = tqdm(total=total, desc=f"mog {cfg['data']}", unit="model-it", unit_scale=True, disable=not progress,
+               leave=False, mininterval=1.0)
+    parts, failed = {}, None
+    with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
+                                                       initargs=(threads,)) as ex:
+        q = manager.Queue()
+        futures = {ex.submit(_pool_shard, cfg, sh, q): i for i, sh in enumerate(shards)}
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                try:
+                    while True:
+                        bar.update(q.get_nowait())
+                except queue_mod.Empty:
+                    pass
+                for f in done:
+                    i = futures[f]
+                    if f.exception() is None:
+                        parts[i] = f.result()
+                    elif failed is None:
+                        failed = (i, f.exception())
+        finally:
+            bar.close()
+    if failed is not None:
+        ok = [parts[i] for i in sorted(parts)]
+        raise ShardError(failed[0], failed[1], merge(cfg, ok) if ok else None)
+    return [parts[i] for i in sorted(parts)]
+
+
 def _on_cluster(cfg, shards, client, progress):
     from dask.distributed import wait
     from tqdm.auto import tqdm
@@ -291,14 +345,15 @@ def _on_cluster(cfg, shards, client, progress):
     return [parts[i] for i in sorted(parts)]
 
 
-def run(cfg: dict, *, shards: int | None = None, client=None, progress: bool = False,
+def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,
         threads: int | None = 1) -> dict:
-    """Train and score every model of ``cfg``: in this process, or on a Dask cluster when
-    ``client`` (a :class:`dask.distributed.Client`) is given, split into ``shards``.
+    """Train and score every model of ``cfg``: in this process, on ``jobs`` local processes,
+    or on a Dask cluster when ``client`` (a :class:`dask.distributed.Client`) is given, split
+    into ``shards`` (default: one per unit).
 
-    In this process, BLAS runs with ``threads`` threads (``threadpoolctl``, when installed;
-    None leaves it alone): one thread per GEMM of the stacked population is faster on a
-    busy machine.
+    Locally, BLAS runs with ``threads`` threads per process (``threadpoolctl``, when
+    installed; None leaves it alone): one thread per GEMM of the stacked population is
+    faster on a busy machine, and ``jobs`` processes use the other cores.
 
     Returns the merged results (:func:`merge`) with ``wall_seconds``.
 
@@ -310,8 +365,12 @@ def run(cfg: dict, *, shards: int | None = None, client=None, progress: bool = F
     """
     t0 = time.perf_counter()
     sh = shards_of(cfg, shards)
+    if int(jobs) < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs!r}")
     if client is not None:
         parts = _on_cluster(cfg, sh, client, progress)
+    elif jobs > 1 and len(sh) > 1:
+        parts = _in_pool(cfg, sh, int(jobs), threads, progress)
     else:
         try:
             from threadpoolctl import threadpool_limits

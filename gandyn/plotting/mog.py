@@ -55,11 +55,12 @@ def samples_figure(cfg: dict, res: dict, method: str, data_points: np.ndarray, c
                 ax.set_xlabel("$x_1$")
             if c == 0:
                 ax.set_ylabel("$x_2$")
-    axes[0, 0].legend(loc="upper left", fontsize=6, markerscale=2, framealpha=0.9)
+    n_seeds = int(((res["method"] == method) & (res["lr"] == lr)).sum())
     fig.suptitle(f"{cfg['data']}: {method}, lr_G={lr:g}, lr_D={lr * cfg['ttur']:g} "
-                 f"({len(pick)} of {int((res['method'] == method).sum() // max(1, len(set(res['lr'][res['method'] == method]))))} seeds shown)",
-                 fontsize=9)
-    fig.tight_layout()
+                 f"({len(pick)} of {n_seeds} seeds shown)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.06 if n == 1 else 0.03, 1, 1))
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, markerscale=2, frameon=False)
     return fig
 
 
