@@ -17,10 +17,10 @@ from gandyn.cli import positive_float, positive_int, unit_float
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
 #: --quick and the default run (methods, step sizes, seeds, iterations).
-QUICK = {"methods": ["altgd", "extragradient"], "lrs": [3e-3], "seeds": 4, "steps": 200, "hidden": [32, 32],
-         "n_eval": 1000, "decay": 0.01}
-DEFAULT = {"methods": ["altgd", "simgd", "extragradient", "optimistic"], "lrs": [3e-3], "seeds": 100,
-           "steps": 3000, "hidden": [64, 64], "n_eval": 2500, "decay": 0.01}
+QUICK = {"methods": ["altgd", "extragradient"], "lrs": [5e-3], "seeds": 4, "steps": 200, "hidden": [32, 32],
+         "n_eval": 1000, "decay": 0.1}
+DEFAULT = {"methods": ["altgd"], "lrs": [5e-3], "seeds": 100, "steps": 4000, "hidden": [64, 64], "n_eval": 2500,
+           "decay": 0.1}
 
 
 def _method(text):
@@ -45,9 +45,9 @@ def add_arguments(p):
                         f"(default: {' '.join(DEFAULT['methods'])})")
     m.add_argument("--lrs", nargs="+", type=positive_float, default=None, metavar="LR",
                    help=f"G's step sizes (default: {' '.join(map(str, DEFAULT['lrs']))})")
-    m.add_argument("--ttur", type=positive_float, default=1.0, help="lr_D / lr_G (default: 1)")
+    m.add_argument("--ttur", type=positive_float, default=2.0, help="lr_D / lr_G (default: 2)")
     m.add_argument("--decay", type=positive_float, default=None,
-                   help="step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: 0.01)")
+                   help="step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: 0.1)")
     m.add_argument("--seeds", type=positive_int, default=None,
                    help=f"seeds per method and step size: seed, seed+1, ... (default: {DEFAULT['seeds']})")
     m.add_argument("--steps", type=positive_int, default=None,

@@ -65,11 +65,12 @@ def samples_figure(cfg: dict, res: dict, method: str, data_points: np.ndarray, c
 
 
 def success_figure(cfg: dict, res: dict):
-    """Success rate (every mode covered and >= hq_target high-quality samples) and the share
-    of seeds covering every mode, over training, for every method and step size."""
+    """Over training, for every method and step size: the success rate (every mode covered
+    and >= hq_target high-quality samples), the share of seeds covering every mode, and the
+    median high-quality share."""
     its = res["check_it"]
     K = int(res["n_modes"])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9), sharex=True)
     styles = ["-", "--", ":", "-."]
     for mi, m in enumerate(cfg["methods"]):
         for li, lr in enumerate(cfg["lrs"]):
@@ -77,16 +78,19 @@ def success_figure(cfg: dict, res: dict):
             if not sel.any():
                 continue
             kw = dict(color=f"C{mi}", linestyle=styles[li % len(styles)], marker="o", markersize=3,
-                      label=f"{m}, lr={lr:g}")
+                      label=f"{m}, lr_G={lr:g}")
             axes[0].plot(its, 100 * res["success_checks"][:, sel].mean(axis=1), **kw)
             axes[1].plot(its, 100 * (res["modes_checks"][:, sel] == K).mean(axis=1), **kw)
-    axes[0].set_ylabel(f"success rate (% of seeds)\nall {K} modes and HQ >= {100 * cfg['hq_target']:.0f}%")
+            axes[2].plot(its, 100 * np.median(res["high_quality_checks"][:, sel], axis=1), **kw)
+    axes[0].set_ylabel(f"success rate (% of seeds):\nall {K} modes and HQ >= {100 * cfg['hq_target']:.0f}%")
     axes[1].set_ylabel(f"% of seeds covering all {K} modes")
+    axes[2].set_ylabel("median high-quality share (%)")
     for ax in axes:
         ax.set_xlabel("iteration")
         ax.set_ylim(-3, 103)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="best")
     fig.suptitle(f"{cfg['data']}: {cfg['seeds']} seeds per method and step size", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, max(1, len(labels))), fontsize=8, frameon=False)
     return fig
