@@ -58,6 +58,8 @@ def add_arguments(p):
     n = p.add_argument_group("networks and optimizer")
     n.add_argument("--hidden", nargs="+", type=positive_int, default=None,
                    help=f"hidden widths of G and D (default: {' '.join(map(str, DEFAULT['hidden']))})")
+    n.add_argument("--hidden-d", nargs="+", type=positive_int, default=None,
+                   help="hidden widths of D, if not those of G")
     n.add_argument("--z-dim", type=positive_int, default=2, help="latent dimension (default: 2)")
     n.add_argument("--latent", choices=LATENTS.names(), default="normal", help="latent (default: normal)")
     n.add_argument("--batch", type=positive_int, default=128, help="minibatch size (default: 128)")
@@ -100,6 +102,7 @@ def _configs(args):
         raise ValueError(f"--checks ({args.checks}) must not exceed the iterations ({base['steps']})")
     return [config(dname, methods=base["methods"], lrs=base["lrs"], ttur=args.ttur, seeds=base["seeds"],
                    seed=args.seed, steps=base["steps"], checks=args.checks, hidden=tuple(base["hidden"]),
+                   hidden_d=None if args.hidden_d is None else tuple(args.hidden_d),
                    z_dim=args.z_dim, latent=args.latent, batch=args.batch, b1=args.b1, b2=args.b2, k=args.k,
                    chunk=args.chunk, decay=base["decay"], n_eval=base["n_eval"], min_count=args.min_count,
                    hq_target=args.hq_target) for dname in args.data]
