@@ -219,3 +219,24 @@ def test_local_cluster_bit_identical():
 def test_local_processes_give_the_same_bits():
     cfg = tiny_cfg()
     np.testing.assert_array_equal(mog.run(cfg)["samples"], mog.run(cfg, jobs=2)["samples"])
+
+
+def test_gan1d_sweep_on_local_cluster_is_bit_identical(tmp_path):
+    dd = pytest.importorskip("dask.distributed")
+    from gandyn import history
+
+    argv = ["gan1d", "--sweep", "--grid", "2", "--seeds", "2", "--steps", "30", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "here")]) == 0
+    with dd.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address=None) as cluster:
+        assert main([*argv, "--out", str(tmp_path / "there"), "--scheduler", cluster.scheduler_address]) == 0
+    a, _ = history.load(tmp_path / "here" / "sweep.npz")
+    b, _ = history.load(tmp_path / "there" / "sweep.npz")
+    for key in ("jsd", "jsd_checks", "converged", "seeds"):
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_gan1d_scheduler_needs_sweep(tmp_path, capsys):
+    assert main(["gan1d", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")]) == 2
+    assert "--scheduler needs --sweep" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
