@@ -2,7 +2,7 @@
 
 One iteration of Algorithm 1 (k = 1; a D step on a fresh real minibatch and fresh noise,
 then a G step on fresh noise; Adam, b1 = 0.5) for P = 1024 GANs with G 2-64-64-2 and
-D 2-64-64-1 (ReLU), batch 128, float32, data the ring of 8 Gaussians, timed for
+D 2-64-64-1 (ReLU), batch 128, float32 (``--hidden``, ``--batch``: other sizes), data the ring of 8 Gaussians, timed for
 
 * gandyn: :class:`gandyn.experiments.population.Population` (one engine trainer of
   stacked models; per-model data and noise streams included);
@@ -27,7 +27,7 @@ import numpy as np
 from gandyn.distributions import ring2d
 from gandyn.experiments.population import Population, Setup
 
-H, BATCH, LR = (64, 64), 128, 1e-3
+H, BATCH, LR = (64, 64), 128, 1e-3  # the defaults of gandyn mog; --hidden and --batch change them
 
 
 def gandyn_runner(P):
@@ -100,13 +100,17 @@ def torch_runner(P):
 
 
 def main(argv=None):
+    global H, BATCH
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--population", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=2, help="iterations per round")
     ap.add_argument("--loop-models", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--hidden", type=int, nargs="+", default=[64, 64], help="hidden widths of G and D")
+    ap.add_argument("--batch", type=int, default=128)
     args = ap.parse_args(argv)
+    H, BATCH = tuple(args.hidden), args.batch
     P = args.population
     from threadpoolctl import threadpool_limits
 
@@ -124,7 +128,8 @@ def main(argv=None):
                 t = time.perf_counter()
                 run(args.steps)
                 times[k].append((time.perf_counter() - t) / args.steps * scale[k])
-    print(f"{P} GANs G 2-64-64-2 / D 2-64-64-1 (ReLU), batch {BATCH}, Adam, float32, ring-8 data; "
+    hs = "-".join(map(str, H))
+    print(f"{P} GANs G 2-{hs}-2 / D 2-{hs}-1 (ReLU), batch {BATCH}, Adam, float32, ring-8 data; "
           f"{args.threads} thread(s) each; {args.rounds} rounds of {args.steps} iterations (shared machine: noisy)")
     for k, (_, desc) in runners.items():
         print(f"  {k:7s} median {statistics.median(times[k]):8.3f} s/iteration  ({desc}; rounds: "
