@@ -240,3 +240,23 @@ def test_gan1d_scheduler_needs_sweep(tmp_path, capsys):
     assert main(["gan1d", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")]) == 2
     assert "--scheduler needs --sweep" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_failed_shard_exit_1_names_it_and_writes_finished(tmp_path, capsys, monkeypatch):
+    real = mog.run_shard
+
+    def flaky(c, units, **kw):
+        if 1 in units:
+            raise RuntimeError("boom")
+        return real(c, units, **kw)
+
+    monkeypatch.setattr(mog, "run_shard", flaky)
+    out = tmp_path / "o"
+    code, cap = run_cli(capsys, "--data", "ring8", "--methods", "altgd", "simgd", "--lrs", "1e-3", "--seeds", "2",
+                        "--steps", "4", "--checks", "1", "--hidden", "8", "--n-eval", "50", "--jobs", "1",
+                        "--out", str(out), "--quiet")
+    assert code == 1
+    assert "shard 1 failed: RuntimeError: boom" in cap.err and len(cap.err.strip().splitlines()) == 1
+    import csv
+    rows = list(csv.DictReader((out / "models_ring8.csv").open()))
+    assert [r["method"] for r in rows] == ["altgd", "altgd"]

@@ -123,7 +123,7 @@ def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
-def _write(cfg, res, out, table_rows):
+def _write(cfg, res, out):
     """Per-data outputs: results npz, models csv, figures."""
     import numpy as np
 
@@ -174,14 +174,14 @@ def run(args) -> int:
             except ShardError as e:
                 if e.partial is not None:
                     e.partial["wall_seconds"] = float("nan")
-                    _write(cfg, e.partial, out, table)
+                    _write(cfg, e.partial, out)
                 print(f"gandyn mog: error: {cfg['data']}: {e} (finished shards written to {out})", file=sys.stderr)
                 return 1
             rows = success_table(cfg, res)
             for r in rows:
                 r["wall_seconds"] = res["wall_seconds"]
             table += rows
-            paths += _write(cfg, res, out, table)
+            paths += _write(cfg, res, out)
             print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
                   f"{res['wall_seconds']:.0f} s", flush=True)
     finally:
