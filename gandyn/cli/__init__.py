@@ -19,7 +19,7 @@ from gandyn import __version__
 __all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
-COMMANDS = ("gan1d", "theory", "nash", "mnist", "landscape", "demo", "reproduce")
+COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
 
 
 class _Parser(argparse.ArgumentParser):

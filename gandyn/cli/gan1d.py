@@ -67,6 +67,8 @@ def add_arguments(p):
     s.add_argument("--threshold", type=positive_float, default=0.1,
                    help="JSD (nats) below which a run counts as converged (default: 0.1)")
     s.add_argument("--float64", action="store_true", help="sweep in float64 (default: float32)")
+    s.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run the sweep's seeds as shards on this Dask scheduler (pip install 'gandyn[distributed]')")
 
 
 def _setup(args, sweep):
@@ -121,8 +123,16 @@ def run(args) -> int:
     if not args.sweep and (args.steps or 3000) < 4 * args.record_every:
         raise ValueError(f"--steps must be at least 4 x --record-every ({4 * args.record_every}): "
                          "Figure 1 needs 5 records")
+    if args.scheduler and not args.sweep:
+        raise ValueError("--scheduler needs --sweep")
     _check_sizes(args)
     setup = _setup(args, args.sweep)
+    client = None
+    if args.scheduler:
+        from gandyn.cli.mog import _client
+
+        client = _client(args.scheduler)
+    args._client = client
     with output_folder(args.out, "gan1d --sweep" if args.sweep else "gan1d") as out:
         return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)
 
@@ -155,6 +165,7 @@ def _single(args, setup, out) -> int:
 
 
 def _sweep(args, setup, out) -> int:
+    import sys
     import time
 
     import numpy as np
@@ -167,8 +178,29 @@ def _sweep(args, setup, out) -> int:
     lrs = np.geomspace(args.lr_min, args.lr_max, args.grid)
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
-    arrays, meta = sweep(setup, lr_g_values=lrs, lr_d_values=lrs, seeds=seeds, steps=args.steps or 1500, ks=args.ks or [args.k],
-                         losses=args.losses or [args.loss], threshold=args.threshold, progress=not args.quiet)
+    kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=args.steps or 1500, ks=args.ks or [args.k],
+              losses=args.losses or [args.loss], threshold=args.threshold)
+    if getattr(args, "_client", None) is None:
+        arrays, meta = sweep(setup, seeds=seeds, progress=not args.quiet, **kw)
+    else:  # one shard per seed on the Dask cluster; every model draws from its own seed's streams
+        client = args._client
+        try:
+            futs = [client.submit(sweep, setup, seeds=[s], pure=False, **kw) for s in seeds]
+            parts = []
+            for i, f in enumerate(futs):
+                try:
+                    parts.append(f.result())
+                except Exception as e:
+                    print(f"gandyn gan1d: error: shard {i} (seed {seeds[i]}) failed: {type(e).__name__}: {e}",
+                          file=sys.stderr)
+                    return 1
+        finally:
+            client.close()
+        arrays, meta = parts[0]
+        arrays = dict(arrays)
+        arrays["seeds"] = np.concatenate([p[0]["seeds"] for p in parts])
+        for key, axis in (("jsd", 2), ("converged", 2), ("jsd_checks", 3)):
+            arrays[key] = np.concatenate([p[0][key] for p in parts], axis=axis)
     wall = time.perf_counter() - t0
     meta["wall_seconds"] = wall
     paths = [history.save(out / "sweep.npz", arrays, meta)]

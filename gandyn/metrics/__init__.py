@@ -1,10 +1,12 @@
 """Sample metrics: Parzen-window log-likelihood, Inception score, Frechet distance, kernel
-Inception distance, mode histograms, and the MNIST classifier gandyn trains itself for them.
+Inception distance, mode histograms, mode coverage of mixtures (:mod:`~gandyn.metrics.modes`), and the MNIST classifier gandyn trains itself for them.
 
 Public names are re-exported here: ``gandyn.metrics.frechet_distance``.
 """
-from gandyn.metrics import classifier, scores
+from gandyn.metrics import classifier, modes, scores
+from gandyn.metrics.modes import ModeCoverage, mixture_modes, mode_coverage, reverse_kl_uniform
 from gandyn.metrics.scores import *  # noqa: F401,F403
 from gandyn.metrics.scores import __all__ as _scores_all
 
-__all__ = [*_scores_all, "classifier", "scores"]
+__all__ = [*_scores_all, "ModeCoverage", "mixture_modes", "mode_coverage", "reverse_kl_uniform",
+           "classifier", "modes", "scores"]

@@ -1,0 +1,206 @@
+"""The 2-D mode-collapse benchmark as populations: train methods x step sizes x seeds on
+the ring of 8 and the grid of 25 Gaussians, score every run by the protocol of
+Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN) (2,500 samples; high
+quality within 3 sd of the nearest mode; modes covered; reverse KL), and write the
+success table (table.csv, table.json, next to the published rows), per-model results
+(models_DATA.csv, results_DATA.npz) and figures of samples over training.
+
+A run succeeds when it covers every mode and at least 90% of its samples are of high
+quality. With --scheduler ADDRESS the population is split into shards that run on a
+Dask distributed cluster (pip install 'gandyn[distributed]'); results are the same bits."""
+from __future__ import annotations
+
+import argparse
+
+from gandyn.cli import positive_float, positive_int, unit_float
+
+HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
+
+#: --quick and the default run (methods, step sizes, seeds, iterations).
+QUICK = {"methods": ["altgd", "extragradient"], "lrs": [5e-3], "seeds": 4, "steps": 200, "hidden": [32, 32],
+         "n_eval": 1000, "decay": 0.1}
+DEFAULT = {"methods": ["altgd"], "lrs": [5e-3], "seeds": 100, "steps": 4000, "hidden": [64, 64], "n_eval": 2500,
+           "decay": 0.1}
+
+
+def _method(text):
+    from gandyn.experiments.population import check_method
+
+    try:
+        return check_method(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_arguments(p):
+    from gandyn.engine.latents import LATENTS
+    from gandyn.engine.methods import METHODS
+    from gandyn.experiments.mog import DATASETS
+
+    m = p.add_argument_group("benchmark")
+    m.add_argument("--data", nargs="+", choices=tuple(DATASETS), default=list(DATASETS),
+                   help="data sets (default: ring8 grid25)")
+    m.add_argument("--methods", nargs="+", type=_method, default=None, metavar="METHOD",
+                   help=f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
+                        f"(default: {' '.join(DEFAULT['methods'])})")
+    m.add_argument("--lrs", nargs="+", type=positive_float, default=None, metavar="LR",
+                   help=f"G's step sizes (default: {' '.join(map(str, DEFAULT['lrs']))})")
+    m.add_argument("--ttur", type=positive_float, default=2.0, help="lr_D / lr_G (default: 2)")
+    m.add_argument("--decay", type=positive_float, default=None,
+                   help="step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: 0.1)")
+    m.add_argument("--seeds", type=positive_int, default=None,
+                   help=f"seeds per method and step size: seed, seed+1, ... (default: {DEFAULT['seeds']})")
+    m.add_argument("--steps", type=positive_int, default=None,
+                   help=f"training iterations (default: {DEFAULT['steps']})")
+    m.add_argument("--checks", type=positive_int, default=5, help="evaluations during training (default: 5)")
+    m.add_argument("--quick", action="store_true",
+                   help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
+    n = p.add_argument_group("networks and optimizer")
+    n.add_argument("--hidden", nargs="+", type=positive_int, default=None,
+                   help=f"hidden widths of G and D (default: {' '.join(map(str, DEFAULT['hidden']))})")
+    n.add_argument("--hidden-d", nargs="+", type=positive_int, default=None,
+                   help="hidden widths of D, if not those of G")
+    n.add_argument("--z-dim", type=positive_int, default=2, help="latent dimension (default: 2)")
+    n.add_argument("--latent", choices=LATENTS.names(), default="normal", help="latent (default: normal)")
+    n.add_argument("--batch", type=positive_int, default=128, help="minibatch size (default: 128)")
+    n.add_argument("--b1", type=unit_float, default=0.5, help="Adam beta1 (default: 0.5)")
+    n.add_argument("--b2", type=unit_float, default=0.999, help="Adam beta2 (default: 0.999)")
+    n.add_argument("--k", type=positive_int, default=1, help="D steps per G step of altgd (default: 1)")
+    n.add_argument("--chunk", type=positive_int, default=50, help="models per stacked unit (default: 50)")
+    e = p.add_argument_group("scoring")
+    e.add_argument("--n-eval", type=positive_int, default=None, help="samples scored per model (default: 2500)")
+    e.add_argument("--min-count", type=positive_int, default=1,
+                   help="high-quality samples a mode needs to count as covered (default: 1, as published)")
+    e.add_argument("--hq-target", type=float, default=0.9, help="high-quality share a success needs (default: 0.9)")
+    d = p.add_argument_group("parallel and distributed")
+    d.add_argument("--jobs", type=positive_int, default=None,
+                   help="local processes, one BLAS thread each (default: 2, or 1 on a one-core machine)")
+    d.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="Dask scheduler address (tcp://host:port); shards run on its workers")
+    d.add_argument("--shards", type=positive_int, default=None,
+                   help="shards for --scheduler (default: one per unit of --chunk models)")
+
+
+def _configs(args):
+    from gandyn.experiments.mog import config
+
+    given = [f"--{k.replace('_', '-')}" for k in ("methods", "lrs", "seeds", "steps", "hidden", "n_eval", "decay")
+             if getattr(args, k) is not None]
+    if args.quick and given:
+        raise ValueError(f"--quick sets its own {', '.join(given)}; drop --quick or those options")
+    if args.scheduler is not None and args.jobs is not None:
+        raise ValueError("--jobs runs local processes and --scheduler a Dask cluster: give one of them")
+    if args.shards is not None and args.scheduler is None and (args.jobs or 1) < 2:
+        raise ValueError("--shards needs --scheduler or --jobs of 2 or more (one process runs no shards)")
+    if not 0 < args.hq_target <= 1:
+        raise ValueError(f"--hq-target must be in (0, 1], got {args.hq_target}")
+    base = dict(QUICK if args.quick else DEFAULT)
+    for k in base:
+        if getattr(args, k) is not None:
+            base[k] = getattr(args, k)
+    if args.checks > base["steps"]:
+        raise ValueError(f"--checks ({args.checks}) must not exceed the iterations ({base['steps']})")
+    return [config(dname, methods=base["methods"], lrs=base["lrs"], ttur=args.ttur, seeds=base["seeds"],
+                   seed=args.seed, steps=base["steps"], checks=args.checks, hidden=tuple(base["hidden"]),
+                   hidden_d=None if args.hidden_d is None else tuple(args.hidden_d),
+                   z_dim=args.z_dim, latent=args.latent, batch=args.batch, b1=args.b1, b2=args.b2, k=args.k,
+                   chunk=args.chunk, decay=base["decay"], n_eval=base["n_eval"], min_count=args.min_count,
+                   hq_target=args.hq_target) for dname in args.data]
+
+
+def _client(address):
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ValueError("--scheduler needs Dask: pip install 'gandyn[distributed]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, ValueError) as e:
+        raise OSError(f"cannot reach the Dask scheduler at {address} ({type(e).__name__})") from None
+
+
+def _fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def _write(cfg, res, out):
+    """Per-data outputs: results npz, models csv, figures."""
+    import numpy as np
+
+    from gandyn import history, plotting
+    from gandyn.experiments.mog import DATASETS
+    from gandyn.io import write_csv
+    from gandyn.metrics.modes import mixture_modes
+    from gandyn.plotting import mog as figs
+    from gandyn.rng import stream
+
+    d = cfg["data"]
+    arrays = {k: v for k, v in res.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
+    arrays.pop("wall_seconds", None)
+    paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg, "wall_seconds": res["wall_seconds"],
+                                                               "source": "gandyn.experiments.mog"})]
+    rows = [{"data": d, "method": str(res["method"][i]), "lr_g": float(res["lr_g"][i]),
+             "lr_d": float(res["lr_d"][i]), "seed": int(res["seed"][i]), "modes": int(res["modes"][i]),
+             "high_quality": float(res["high_quality"][i]), "reverse_kl": float(res["reverse_kl"][i]),
+             "success": bool(res["success"][i])} for i in range(res["rows"].size)]
+    paths.append(write_csv(out / f"models_{d}.csv", rows))
+    dist = DATASETS[d]()
+    centers, _ = mixture_modes(dist)
+    pts = dist.rvs(2000, stream(cfg["seed"], "plot"))
+    for m in cfg["methods"]:
+        if (res["method"] == m).any() and res["samples"].shape[1]:
+            stem = f"samples_{d}_{m.replace(':', '-')}"
+            paths += plotting.save(figs.samples_figure(cfg, res, m, pts, centers), out / stem)
+    paths += plotting.save(figs.success_figure(cfg, res), out / f"success_{d}")
+    return paths
+
+
+def run(args) -> int:
+    import os
+    import sys
+
+    from gandyn.experiments.mog import PUBLISHED, ShardError, run as run_mog, success_table
+    from gandyn.io import ensure_dir, write_csv, write_json
+
+    cfgs = _configs(args)  # every check before any work
+    client = _client(args.scheduler) if args.scheduler else None
+    jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
+    out = ensure_dir(args.out)
+    paths, table = [], []
+    try:
+        for cfg in cfgs:
+            try:
+                res = run_mog(cfg, shards=args.shards, client=client, jobs=jobs, progress=not args.quiet)
+            except ShardError as e:
+                if e.partial is not None:
+                    e.partial["wall_seconds"] = float("nan")
+                    _write(cfg, e.partial, out)
+                print(f"gandyn mog: error: {cfg['data']}: {e} (finished shards written to {out})", file=sys.stderr)
+                return 1
+            rows = success_table(cfg, res)
+            for r in rows:
+                r["wall_seconds"] = res["wall_seconds"]
+            table += rows
+            paths += _write(cfg, res, out)
+            print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
+                  f"{res['wall_seconds']:.0f} s", flush=True)
+    finally:
+        if client is not None:
+            client.close()
+    paths.append(write_csv(out / "table.csv", table))
+    paths.append(write_json(out / "table.json", {"config": cfgs, "gandyn": table, "published": PUBLISHED,
+                                                   "success": "every mode covered (>= min_count high-quality "
+                                                              "samples) and high-quality share >= hq_target"}))
+    print(f"{'data':7s} {'method':22s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'success':>8s} {'all modes':>9s} "
+          f"{'med modes':>9s} {'med HQ':>7s} {'med rKL':>7s}")
+    for r in table:
+        print(f"{r['data']:7s} {r['method']:22s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} {r['seeds']:5d} "
+              f"{100 * r['success_rate']:7.0f}% {100 * r['all_modes_rate']:8.0f}% {r['median_modes']:9.1f} "
+              f"{100 * r['median_high_quality']:6.1f}% {r['median_reverse_kl']:7.3f}")
+    print("published (mean over runs; modes, % high quality, reverse KL):")
+    for r in PUBLISHED:
+        if r["data"] in {c["data"] for c in cfgs}:
+            print(f"{r['data']:7s} {r['method']:22s} modes {r['modes']:5.1f}  HQ {r['high_quality']:5.1f}%  "
+                  f"rKL {_fmt(r['reverse_kl'], '.2f'):>5s}  [{r['source']}]")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0

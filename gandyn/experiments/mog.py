@@ -1,0 +1,407 @@
+"""The 2-D mode-collapse benchmark (ring of 8 and grid of 25 Gaussians) as populations.
+
+Every combination of training method x step size x seed is one GAN of a
+:class:`gandyn.experiments.population.Population`; all of them train at once, and each is
+scored by the mode-coverage protocol of Srivastava et al. 2017 (VEEGAN) and Lin et al.
+2018 (PacGAN) (:func:`gandyn.metrics.mode_coverage`: 2,500 samples, high quality within
+3 sigma of the nearest centre, modes covered, reverse KL of the mode histogram).
+
+A run *succeeds* when it covers every mode and at least ``hq_target`` (90%) of its
+samples are of high quality. Where the papers report a mean over 5 or 10 runs, the
+table here reports, per data set, method and step size, the success rate over seeds and
+the medians of modes, high-quality share and reverse KL.
+
+Training is split into *shards*: lists of the population's units (models with the same
+method stacked into one engine trainer; :func:`gandyn.experiments.population.plan_units`).
+:func:`run_shard` trains one shard from a plain configuration dict, so a shard can run
+in this process or on a Dask worker with the same result, to the bit.
+
+>>> cfg = config("ring8", methods=["altgd"], lrs=[1e-3], seeds=2, steps=4, checks=2,
+...              hidden=(8,), batch=8, n_eval=50)
+>>> res = run(cfg)
+>>> res["modes"].shape, res["check_it"].tolist()
+((2,), [2, 4])
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from gandyn.distributions import grid2d, ring2d
+from gandyn.experiments.population import Population, Setup, check_method, plan_units
+from gandyn.metrics.modes import mixture_modes, mode_coverage
+
+__all__ = ["DATASETS", "PUBLISHED", "config", "models_of", "shards_of", "run_shard", "run", "merge",
+           "success_table", "ShardError"]
+
+#: The data sets by name: ring of 8 (radius 2, sd 0.02; Metz et al. 2017, Section 3.1) and
+#: grid of 5 x 5 (spacing 2, sd 0.05; Srivastava et al. 2017, Section 5.1).
+DATASETS: dict[str, Callable] = {"ring8": ring2d, "grid25": grid2d}
+
+_VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs"
+_PACGAN = "Lin et al. 2018 (PacGAN), Table 1: mean +- s.e. of 10 runs"
+
+#: Published rows: modes captured, % high-quality samples (and reverse KL for PacGAN).
+#: VEEGAN's ring and grid, PacGAN's grid: as here; PacGAN's ring has radius 1 and sd 0.01
+#: (the same ratio as here; their code, synthetic_data_experiments/2DRing_GAN&PacGAN).
+PUBLISHED = [
+    {"data": "ring8", "method": "GAN", "modes": 1.0, "high_quality": 99.3, "reverse_kl": None, "source": _VEEGAN},
+    {"data": "ring8", "method": "ALI", "modes": 2.8, "high_quality": 0.13, "reverse_kl": None, "source": _VEEGAN},
+    {"data": "ring8", "method": "Unrolled GAN", "modes": 7.6, "high_quality": 35.6, "reverse_kl": None,
+     "source": _VEEGAN},
+    {"data": "ring8", "method": "VEEGAN", "modes": 8.0, "high_quality": 52.9, "reverse_kl": None, "source": _VEEGAN},
+    {"data": "ring8", "method": "GAN", "modes": 6.3, "high_quality": 98.2, "reverse_kl": 0.45, "source": _PACGAN},
+    {"data": "ring8", "method": "ALI", "modes": 6.6, "high_quality": 97.6, "reverse_kl": 0.36, "source": _PACGAN},
+    {"data": "ring8", "method": "PacGAN2", "modes": 7.9, "high_quality": 95.6, "reverse_kl": 0.07, "source": _PACGAN},
+    {"data": "ring8", "method": "PacGAN3", "modes": 7.8, "high_quality": 97.7, "reverse_kl": 0.10, "source": _PACGAN},
+    {"data": "ring8", "method": "PacGAN4", "modes": 7.8, "high_quality": 95.9, "reverse_kl": 0.07, "source": _PACGAN},
+    {"data": "grid25", "method": "GAN", "modes": 3.3, "high_quality": 0.5, "reverse_kl": None, "source": _VEEGAN},
+    {"data": "grid25", "method": "ALI", "modes": 15.8, "high_quality": 1.6, "reverse_kl": None, "source": _VEEGAN},
+    {"data": "grid25", "method": "Unrolled GAN", "modes": 23.6, "high_quality": 16.0, "reverse_kl": None,
+     "source": _VEEGAN},
+    {"data": "grid25", "method": "VEEGAN", "modes": 24.6, "high_quality": 40.0, "reverse_kl": None,
+     "source": _VEEGAN},
+    {"data": "grid25", "method": "GAN", "modes": 17.3, "high_quality": 94.8, "reverse_kl": 0.70, "source": _PACGAN},
+    {"data": "grid25", "method": "ALI", "modes": 24.1, "high_quality": 95.7, "reverse_kl": 0.14, "source": _PACGAN},
+    {"data": "grid25", "method": "PacGAN2", "modes": 23.8, "high_quality": 91.3, "reverse_kl": 0.13,
+     "source": _PACGAN},
+    {"data": "grid25", "method": "PacGAN3", "modes": 24.6, "high_quality": 94.2, "reverse_kl": 0.06,
+     "source": _PACGAN},
+    {"data": "grid25", "method": "PacGAN4", "modes": 24.8, "high_quality": 93.6, "reverse_kl": 0.04,
+     "source": _PACGAN},
+]
+
+
+class ShardError(RuntimeError):
+    """A shard failed; ``shard`` is its index and ``partial`` the results of the shards that
+    finished (or None)."""
+
+    def __init__(self, shard: int, cause: BaseException, partial: dict | None):
+        super().__init__(f"shard {shard} failed: {type(cause).__name__}: {cause}")
+        self.shard, self.cause, self.partial = shard, cause, partial
+
+
+def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float = 1.0, seeds: int = 10,
+           seed: int = 0, steps: int = 2000, checks: int = 5, hidden=(64, 64), hidden_d=None, z_dim: int = 2,
+           latent: str = "normal", batch: int = 128, b1: float = 0.5, b2: float = 0.999, k: int = 1,
+           loss: str = "nonsat", decay: float = 1.0, chunk: int = 100, n_eval: int = 2500, n_show: int = 3, min_count: int = 1,
+           hq_target: float = 0.9, dtype: str = "float32") -> dict:
+    """A run's configuration as a plain (JSON-able, picklable) dict, validated.
+
+    Models are ``methods x lrs x seeds`` (seeds ``seed .. seed + seeds - 1``), with
+    ``lr_g = lr`` and ``lr_d = ttur * lr``. With ``decay < 1`` both step sizes decay
+    exponentially over training, ``lr(t) = lr * decay^(t / steps)`` at iteration ``t``.
+
+    Raises
+    ------
+    ValueError
+        An unknown data set or method, or a bad number (the message names the choices).
+    """
+    if data not in DATASETS:
+        raise ValueError(f"unknown data {data!r}; choose from {', '.join(DATASETS)}")
+    methods = [check_method(m) for m in methods]
+    if not methods or len(set(methods)) != len(methods):
+        raise ValueError(f"methods must be distinct names, got {methods}")
+    lrs = [float(v) for v in lrs]
+    if not lrs or any(not (np.isfinite(v) and v > 0) for v in lrs) or not ttur > 0:
+        raise ValueError(f"step sizes and ttur must be positive, got lrs={lrs}, ttur={ttur}")
+    for name, v in (("seeds", seeds), ("steps", steps), ("checks", checks), ("chunk", chunk),
+                    ("n_eval", n_eval), ("min_count", min_count), ("k", k)):
+        if int(v) != v or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if not 0 < decay <= 1:
+        raise ValueError(f"decay must be in (0, 1], got {decay!r}")
+    if int(seed) < 0 or not 0 < hq_target <= 1 or n_show < 0:
+        raise ValueError("seed must be >= 0, hq_target in (0, 1] and n_show >= 0")
+    cfg = {"data": data, "methods": methods, "lrs": lrs, "ttur": float(ttur), "seeds": int(seeds),
+           "seed": int(seed), "steps": int(steps), "checks": int(min(checks, steps)),
+           "hidden_g": list(hidden), "hidden_d": list(hidden if hidden_d is None else hidden_d),
+           "z_dim": int(z_dim), "latent": latent, "batch": int(batch), "b1": float(b1), "b2": float(b2),
+           "k": int(k), "loss": loss, "decay": float(decay), "chunk": int(chunk), "n_eval": int(n_eval), "n_show": int(n_show),
+           "min_count": int(min_count), "hq_target": float(hq_target), "dtype": dtype}
+    setup_of(cfg)  # validates the network options
+    return cfg
+
+
+def setup_of(cfg: dict) -> Setup:
+    """The :class:`~gandyn.experiments.population.Setup` of a configuration."""
+    return Setup(DATASETS[cfg["data"]](), z_dim=cfg["z_dim"], latent=cfg["latent"], hidden_g=tuple(cfg["hidden_g"]),
+                 hidden_d=tuple(cfg["hidden_d"]), loss=cfg["loss"], b1=cfg["b1"], b2=cfg["b2"],
+                 batch=cfg["batch"], dtype=np.dtype(cfg["dtype"]).type)
+
+
+def models_of(cfg: dict) -> dict:
+    """The models of a configuration, method-major: ``method``, ``lr``, ``lr_g``, ``lr_d``,
+    ``seed`` (arrays of length ``P``), and ``show`` (the first ``n_show`` seeds of each
+    method and step size, whose samples are kept for figures)."""
+    M, L, S = len(cfg["methods"]), len(cfg["lrs"]), cfg["seeds"]
+    mi, li, si = (a.ravel() for a in np.meshgrid(np.arange(M), np.arange(L), np.arange(S), indexing="ij"))
+    lr = np.asarray(cfg["lrs"])[li]
+    return {"method": np.asarray(cfg["methods"])[mi], "lr": lr, "lr_g": lr, "lr_d": lr * cfg["ttur"],
+            "seed": cfg["seed"] + si, "show": si < cfg["n_show"]}
+
+
+def units_of(cfg: dict):
+    m = models_of(cfg)
+    return plan_units(list(m["method"]), [cfg["k"]] * m["seed"].size, cfg["chunk"])
+
+
+def shards_of(cfg: dict, n: int | None = None) -> list[list[int]]:
+    """The units split into ``n`` shards (default: one unit each), round robin."""
+    U = len(units_of(cfg))
+    n = U if n is None else max(1, min(int(n), U))
+    return [list(range(i, U, n)) for i in range(n)]
+
+
+def check_iterations(cfg: dict) -> np.ndarray:
+    return np.unique(np.linspace(0, cfg["steps"], cfg["checks"] + 1).round().astype(int)[1:])
+
+
+def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, block: int = 25) -> dict:
+    """Train the units ``units`` of a configuration and score their models.
+
+    Each unit is built and trained alone (its stacking is fixed by the configuration, so
+    the result of each model does not depend on the shard). ``progress(n)`` is called
+    after every ``block`` iterations of a unit.
+
+    Returns
+    -------
+    dict
+        ``rows (R,)`` model indices; at the check iterations ``check_it (C,)``:
+        ``modes, high_quality, reverse_kl (C, R)``, ``counts (C, R, K)``; ``samples_rows``
+        the shown models among ``rows`` and ``samples (C, R_show, n_show_pts, 2)``.
+    """
+    setup = setup_of(cfg)
+    mods = models_of(cfg)
+    centers, scale = mixture_modes(setup.data)
+    checks = check_iterations(cfg)
+    n_pts = min(500, cfg["n_eval"])
+    decay = cfg.get("decay", 1.0)
+    out = {"rows": [], "modes": [], "high_quality": [], "reverse_kl": [], "counts": [], "samples_rows": [],
+           "samples": []}
+    for u in units:
+        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"], method=list(mods["method"]),
+                         k=cfg["k"], chunk=cfg["chunk"], units=[u])
+        z = pop.eval_latent(cfg["n_eval"])
+        per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
+        show = mods["show"][pop.rows]
+        for t in checks:
+            while pop.it < t:
+                n = min(block, int(t) - pop.it)
+                if decay == 1.0:
+                    pop.advance(n)
+                else:
+                    for _ in range(n):
+                        pop.set_lr_factor(decay ** (pop.it / cfg["steps"]))
+                        pop.advance(1)
+                if progress is not None:
+                    progress(n * pop.rows.size)
+            x = pop.samples(cfg["n_eval"], z)
+            cov = mode_coverage(x, centers, scale, min_count=cfg["min_count"])
+            per["modes"].append(cov.modes)
+            per["high_quality"].append(cov.high_quality)
+            per["reverse_kl"].append(cov.reverse_kl)
+            per["counts"].append(cov.counts)
+            per["samples"].append(x[show, :n_pts].astype(np.float32))
+        out["rows"].append(pop.rows)
+        out["samples_rows"].append(pop.rows[show])
+        for key, v in per.items():
+            out[key].append(np.stack(v))
+    res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"])}
+    for key in ("modes", "high_quality", "reverse_kl", "counts", "samples"):
+        res[key] = np.concatenate(out[key], axis=1)
+    res["check_it"] = checks
+    return res
+
+
+def merge(cfg: dict, parts: list[dict]) -> dict:
+    """The shards' results in model order, with the per-model final scores and success;
+    models of missing shards are left out (``rows`` says which are present)."""
+    mods = models_of(cfg)
+    rows = np.concatenate([p["rows"] for p in parts])
+    o = np.argsort(rows, kind="stable")
+    srows = np.concatenate([p["samples_rows"] for p in parts])
+    so = np.argsort(srows, kind="stable")
+    res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so]}
+    for key in ("modes", "high_quality", "reverse_kl", "counts"):
+        res[f"{key}_checks"] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
+    res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
+    for key in ("modes", "high_quality", "reverse_kl", "counts"):
+        res[key] = res[f"{key}_checks"][-1]
+    K = res["counts"].shape[-1]
+    res["success_checks"] = (res["modes_checks"] == K) & (res["high_quality_checks"] >= cfg["hq_target"])
+    res["success"] = res["success_checks"][-1]
+    for key in ("method", "lr", "lr_g", "lr_d", "seed"):
+        res[key] = mods[key][res["rows"]]
+    res["n_modes"] = np.int64(K)
+    return res
+
+
+def _in_process(cfg, shards, progress):
+    from tqdm.auto import tqdm
+
+    total = len(models_of(cfg)["seed"]) * cfg["steps"]
+    bar = tqdm(total=total, desc=f"mog {cfg['data']}", unit="model-it", unit_scale=True, disable=not progress,
+               leave=False, mininterval=1.0)
+    parts = []
+    try:
+        for i, sh in enumerate(shards):
+            try:
+                parts.append(run_shard(cfg, sh, progress=bar.update))
+            except Exception as e:
+                raise ShardError(i, e, merge(cfg, parts) if parts else None) from e
+    finally:
+        bar.close()
+    return parts
+
+
+def _pool_init(threads):
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional
+        return
+    if threads is not None:
+        threadpool_limits(limits=int(threads), user_api="blas")
+
+
+def _pool_shard(cfg, units, queue):
+    return run_shard(cfg, units, progress=queue.put)
+
+
+def _in_pool(cfg, shards, jobs, threads, progress):
+    """Shards on ``jobs`` local processes (spawned; BLAS limited to ``threads`` each), with
+    progress reported through a queue so that the bar moves while shards run."""
+    import multiprocessing as mp
+    import queue as queue_mod
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from tqdm.auto import tqdm
+
+    ctx = mp.get_context("spawn")
+    total = len(models_of(cfg)["seed"]) * cfg["steps"]
+    bar = tqdm(total=total, desc=f"mog {cfg['data']}", unit="model-it", unit_scale=True, disable=not progress,
+               leave=False, mininterval=1.0)
+    parts, failed = {}, None
+    with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
+                                                       initargs=(threads,)) as ex:
+        q = manager.Queue()
+        futures = {ex.submit(_pool_shard, cfg, sh, q): i for i, sh in enumerate(shards)}
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                try:
+                    while True:
+                        bar.update(q.get_nowait())
+                except queue_mod.Empty:
+                    pass
+                for f in done:
+                    i = futures[f]
+                    if f.exception() is None:
+                        parts[i] = f.result()
+                    elif failed is None:
+                        failed = (i, f.exception())
+        finally:
+            bar.close()
+    if failed is not None:
+        ok = [parts[i] for i in sorted(parts)]
+        raise ShardError(failed[0], failed[1], merge(cfg, ok) if ok else None)
+    return [parts[i] for i in sorted(parts)]
+
+
+def _on_cluster(cfg, shards, client, progress):
+    from dask.distributed import wait
+    from tqdm.auto import tqdm
+
+    futures = {client.submit(run_shard, cfg, sh, pure=False, key=f"gandyn-mog-{cfg['data']}-shard{i}"): i
+               for i, sh in enumerate(shards)}
+    bar = tqdm(total=len(shards), desc=f"mog {cfg['data']} shards", disable=not progress, leave=False)
+    parts, failed = {}, None
+    pending = set(futures)
+    try:
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished in 2 s: refresh the bar's clock
+                bar.refresh()
+                continue
+            for f in done:
+                i = futures[f]
+                if f.status == "finished":
+                    parts[i] = f.result()
+                    bar.update(1)
+                elif failed is None:
+                    failed = (i, f.exception())
+            bar.refresh()
+            if failed is not None and not pending:
+                break
+    finally:
+        bar.close()
+    if failed is not None:
+        ok = [parts[i] for i in sorted(parts)]
+        raise ShardError(failed[0], failed[1], merge(cfg, ok) if ok else None)
+    return [parts[i] for i in sorted(parts)]
+
+
+def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,
+        threads: int | None = 1) -> dict:
+    """Train and score every model of ``cfg``: in this process, on ``jobs`` local processes,
+    or on a Dask cluster when ``client`` (a :class:`dask.distributed.Client`) is given, split
+    into ``shards`` (default: one per unit).
+
+    Locally, BLAS runs with ``threads`` threads per process (``threadpoolctl``, when
+    installed; None leaves it alone): one thread per GEMM of the stacked population is
+    faster on a busy machine, and ``jobs`` processes use the other cores.
+
+    Returns the merged results (:func:`merge`) with ``wall_seconds``.
+
+    Raises
+    ------
+    ShardError
+        A shard failed (after Dask's retries of lost workers); its ``partial`` holds the
+        finished shards' results.
+    """
+    t0 = time.perf_counter()
+    sh = shards_of(cfg, shards)
+    if int(jobs) < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs!r}")
+    if client is not None:
+        parts = _on_cluster(cfg, sh, client, progress)
+    elif jobs > 1 and len(sh) > 1:
+        parts = _in_pool(cfg, sh, int(jobs), threads, progress)
+    else:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # optional: without it BLAS keeps its own threads
+            threadpool_limits = None
+        if threads is not None and threadpool_limits is not None:
+            with threadpool_limits(limits=int(threads), user_api="blas"):
+                parts = _in_process(cfg, sh, progress)
+        else:
+            parts = _in_process(cfg, sh, progress)
+    res = merge(cfg, parts)
+    res["wall_seconds"] = time.perf_counter() - t0
+    return res
+
+
+def success_table(cfg: dict, res: dict) -> list[dict]:
+    """One row per method and step size: seeds run, success rate (every mode covered and
+    high-quality share >= ``hq_target``), share covering every mode, medians of modes,
+    high-quality share and reverse KL, and mean modes."""
+    rows = []
+    K = int(res["n_modes"])
+    for m in cfg["methods"]:
+        for lr in cfg["lrs"]:
+            sel = (res["method"] == m) & (res["lr"] == lr)
+            if not sel.any():
+                continue
+            rows.append({"data": cfg["data"], "method": m, "lr_g": lr, "lr_d": lr * cfg["ttur"],
+                         "seeds": int(sel.sum()), "success_rate": float(res["success"][sel].mean()),
+                         "all_modes_rate": float((res["modes"][sel] == K).mean()),
+                         "median_modes": float(np.median(res["modes"][sel])),
+                         "mean_modes": float(np.mean(res["modes"][sel])),
+                         "median_high_quality": float(np.median(res["high_quality"][sel])),
+                         "median_reverse_kl": float(np.median(res["reverse_kl"][sel]))})
+    return rows

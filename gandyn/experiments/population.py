@@ -1,0 +1,354 @@
+"""Populations of GANs on data of any dimension: per-model seeds, step sizes and methods.
+
+A :class:`Setup` fixes the data (any distribution of :mod:`gandyn.distributions` whose
+``rvs(n, rng)`` gives ``(n, d)``, or ``(n,)`` for 1-D data), the latent ``z`` of ``z_dim``
+independent coordinates, the generator ``z_dim - hidden_g... - d`` and discriminator
+``d - hidden_d... - 1`` MLPs, the generator loss, the optimizer and the minibatch size.
+A :class:`Population` then trains ``P`` models at once, model ``p`` with its own seed,
+``lr_g``, ``lr_d``, training method (a name of :data:`gandyn.engine.methods.METHODS`,
+``'lookahead:INNER'`` for lookahead around another method) and ``k`` (D steps per G step
+of ``altgd``).
+
+Models with the same method and ``k`` form a *group*; a group is cut, in model order,
+into *units* of at most ``chunk`` models, and each unit is one engine
+:class:`~gandyn.engine.trainer.Trainer` (``theta (c, n)``, inputs ``(c, m, d)``, step sizes
+``(c, 1)``). Every random draw of model ``p`` comes from the named streams of its seed
+(:mod:`gandyn.rng`): ``g_init`` and ``d_init`` its initial parameters, ``data`` and
+``latent`` its minibatches, ``eval`` the latent points it is evaluated on. Minibatches
+are drawn per model in blocks of :data:`BLOCK` batches of ``m`` rows, so the numbers a
+model sees never depend on which models share its unit. A unit's arithmetic is that of
+its stacked GEMMs; building only some units (``units=``, as the shards of a distributed
+sweep do) runs exactly the same stacks, so every model's numbers are the same bits as in
+the full population.
+
+>>> from gandyn.distributions import ring2d
+>>> setup = Setup(ring2d(), hidden_g=(16,), hidden_d=(16,), batch=8)
+>>> pop = Population(setup, seeds=[0, 1, 2], lr_g=1e-3, lr_d=[1e-3, 2e-3, 1e-3],
+...                  method=["altgd", "simgd", "altgd"])
+>>> [u.rows.tolist() for u in pop.units]
+[[0, 2], [1]]
+>>> _ = pop.advance(3)
+>>> pop.samples(5).shape
+(3, 5, 2)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from gandyn.distributions import Distribution
+from gandyn.engine import optim
+from gandyn.engine.gan import GAN
+from gandyn.engine.latents import LATENTS
+from gandyn.engine.losses import LOSSES
+from gandyn.engine.methods import METHODS
+from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
+from gandyn.engine.trainer import Trainer
+from gandyn.rng import stream
+
+__all__ = ["Setup", "Population", "Unit", "make_method", "check_method", "BLOCK"]
+
+#: Minibatches drawn at once per model and stream (a constant: the draws never depend
+#: on the population, its units or how training is split into calls).
+BLOCK = 64
+
+
+def _widths(name, v) -> tuple[int, ...]:
+    t = (v,) if isinstance(v, (int, np.integer)) else tuple(v)
+    if any(isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer)) or h < 1 for h in t):
+        raise ValueError(f"{name} must be hidden widths (integers >= 1), got {v!r}")
+    return tuple(int(h) for h in t)
+
+
+def check_method(spec: str) -> str:
+    """Validate a method name: one of :data:`~gandyn.engine.methods.METHODS`, or
+    ``'lookahead:INNER'``. Returns it; raises ValueError listing the choices."""
+    if not isinstance(spec, str):
+        raise ValueError(f"a method is a name, got {spec!r}")
+    outer, _, inner = spec.partition(":")
+    METHODS.check(outer, "method")
+    if inner:
+        if outer != "lookahead":
+            raise ValueError(f"method {spec!r}: only lookahead takes an inner method (lookahead:INNER)")
+        METHODS.check(inner, "inner method")
+    return spec
+
+
+def make_method(spec: str, **options):
+    """The method object for a name of :func:`check_method` (options go to the outer method)."""
+    check_method(spec)
+    outer, _, inner = spec.partition(":")
+    if inner:
+        options = {"inner": METHODS[inner](), **options}
+    return METHODS[outer](**options)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything of a population of GANs except the per-model seed, step sizes and method.
+
+    Parameters
+    ----------
+    data : Distribution
+        ``p_data``; ``rvs(n, rng)`` gives ``(n, d)`` (or ``(n,)`` when ``d = 1``).
+    z_dim : int
+        Latent dimension.
+    latent : {'normal', 'uniform'}
+        Each latent coordinate ``N(0, 1)`` or ``U(-1, 1)``.
+    hidden_g, hidden_d : tuple of int
+        Hidden widths of G and D (all hidden layers use ``act_g`` / ``act_d``; outputs are
+        linear, D's a logit).
+    loss : {'nonsat', 'minimax'}
+    optimizer : str
+        Both players' optimizer (:data:`gandyn.engine.optim.OPTIMIZERS`).
+    b1, b2 : float
+        Adam's moment decays.
+    mu : float
+        Momentum coefficient (``optimizer='momentum'``).
+    batch : int
+        Minibatch size ``m`` of data and of noise.
+    init : str
+        Weight initialisation (:data:`gandyn.engine.nn.INITIALIZERS`).
+    dtype : float32 or float64
+    """
+
+    data: Distribution
+    z_dim: int = 2
+    latent: str = "normal"
+    hidden_g: tuple = (128, 128)
+    hidden_d: tuple = (128, 128)
+    act_g: str = "relu"
+    act_d: str = "relu"
+    loss: str = "nonsat"
+    optimizer: str = "adam"
+    b1: float = 0.5
+    b2: float = 0.999
+    mu: float = 0.9
+    batch: int = 128
+    init: str = "glorot_uniform"
+    dtype: type = np.float32
+    gan: GAN = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if not isinstance(self.data, Distribution):
+            raise ValueError(f"data must be a gandyn.distributions.Distribution, got {self.data!r}")
+        for name in ("z_dim", "batch"):
+            v = getattr(self, name)
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        object.__setattr__(self, "hidden_g", _widths("hidden_g", self.hidden_g))
+        object.__setattr__(self, "hidden_d", _widths("hidden_d", self.hidden_d))
+        for name in ("act_g", "act_d"):
+            ACTIVATIONS.check(getattr(self, name), name)
+        LOSSES.check(self.loss, "loss")
+        LATENTS.check(self.latent, "latent")
+        optim.OPTIMIZERS.check(self.optimizer, "optimizer")
+        INITIALIZERS.check(self.init, "init")
+        for name in ("b1", "b2", "mu"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        d = int(self.data.dim)
+        G = MLP((self.z_dim, *self.hidden_g, d), (self.act_g,) * len(self.hidden_g) + ("identity",),
+                dtype=self.dtype)
+        D = MLP((d, *self.hidden_d, 1), (self.act_d,) * len(self.hidden_d) + ("identity",), dtype=self.dtype)
+        object.__setattr__(self, "gan", GAN(G, D, loss=self.loss, latent=self.latent))
+
+    @property
+    def dim(self) -> int:
+        return int(self.data.dim)
+
+    def make_optimizer(self, lr) -> optim.Optimizer:
+        """The optimizer with step size ``lr`` (a number or a ``(c, 1)`` array)."""
+        return optim.make(self.optimizer, lr=lr, b1=self.b1, b2=self.b2, mu=self.mu)
+
+    def draw_data(self, n: int, rng) -> np.ndarray:
+        """``n`` data points ``(n, d)`` in the setup's dtype."""
+        x = np.asarray(self.data.rvs(n, rng))
+        return x.reshape(n, self.dim).astype(self.dtype, copy=False)
+
+    def describe(self) -> dict:
+        """The setup as plain JSON-able values."""
+        return {"data": repr(self.data), "z_dim": self.z_dim, "latent": self.latent,
+                "hidden_g": list(self.hidden_g), "hidden_d": list(self.hidden_d), "act_g": self.act_g,
+                "act_d": self.act_d, "loss": self.loss, "optimizer": self.optimizer, "b1": self.b1,
+                "b2": self.b2, "mu": self.mu, "batch": self.batch, "init": self.init,
+                "dtype": np.dtype(self.dtype).name}
+
+
+class _Streams:
+    """Per-model minibatches for one unit: ``(c, BLOCK*m, d)`` blocks drawn per model from
+    its own ``data`` and ``latent`` streams, served ``m`` rows at a time."""
+
+    def __init__(self, setup: Setup, seeds):
+        self.setup = setup
+        self.rng_data = [stream(int(s), "data") for s in seeds]
+        self.rng_latent = [stream(int(s), "latent") for s in seeds]
+        self._x = self._z = None
+        self._px = self._pz = 0
+
+    def real(self, out):
+        m = out.shape[-2]
+        if self._x is None or self._px + m > self._x.shape[1]:
+            self._x = np.stack([self.setup.draw_data(BLOCK * m, r) for r in self.rng_data])
+            self._px = 0
+        out[...] = self._x[:, self._px:self._px + m]
+        self._px += m
+
+    def noise(self, out):
+        m = out.shape[-2]
+        if self._z is None or self._pz + m > self._z.shape[1]:
+            s = self.setup
+            self._z = np.stack([s.gan.latent.rvs((BLOCK * m, s.z_dim), r, dtype=s.dtype) for r in self.rng_latent])
+            self._pz = 0
+        out[...] = self._z[:, self._pz:self._pz + m]
+        self._pz += m
+
+
+class Unit(NamedTuple):
+    """Models trained as one engine population: their rows in the population, method and k."""
+
+    index: int
+    method: str
+    k: int
+    rows: np.ndarray
+
+
+def plan_units(methods, ks, chunk: int) -> list[Unit]:
+    """Groups of equal (method, k), in order of first appearance, cut into units of at
+    most ``chunk`` models in model order."""
+    keys: dict = {}
+    for p, key in enumerate(zip(methods, ks)):
+        keys.setdefault(key, []).append(p)
+    units = []
+    for (method, k), rows in keys.items():
+        for i in range(0, len(rows), chunk):
+            units.append(Unit(len(units), method, int(k), np.asarray(rows[i:i + chunk])))
+    return units
+
+
+def _per_model(name, v, P, cast):
+    a = np.asarray(v, dtype=object if cast is str else None)
+    if a.ndim == 0:
+        return [cast(a.item())] * P
+    if a.shape != (P,):
+        raise ValueError(f"{name} must be one value or one per model ({P}), got {len(a)}")
+    return [cast(x) for x in a]
+
+
+class Population:
+    """``P`` GANs of one :class:`Setup`, each with its own seed, step sizes, method and k.
+
+    Parameters
+    ----------
+    setup : Setup
+    seeds : sequence of int
+        One seed per model (models sharing a seed share initial parameters and noise).
+    lr_g, lr_d : float or sequence
+        Step sizes, shared or one per model.
+    method : str or sequence of str
+        Training method per model (:func:`check_method`).
+    k : int or sequence of int
+        D steps per G step per model (used by ``altgd``).
+    chunk : int
+        Models per unit (one engine trainer each).
+    units : sequence of int, optional
+        Build and train only these units (see :attr:`units`); the others' models are
+        absent from :attr:`rows`, :meth:`params` and :meth:`samples`.
+    method_options : dict, optional
+        Options of the methods by outer name, e.g. ``{"lookahead": {"k_la": 5}}``.
+
+    Raises
+    ------
+    ValueError
+        Bad seeds, step sizes, methods or k, with the choices named.
+    """
+
+    def __init__(self, setup: Setup, seeds, *, lr_g, lr_d, method="altgd", k=1, chunk: int = 128,
+                 units=None, method_options: dict | None = None):
+        seeds = np.asarray(seeds)
+        if seeds.ndim != 1 or seeds.size == 0 or seeds.dtype.kind not in "iu" or np.any(seeds < 0):
+            raise ValueError(f"seeds must be a 1-D list of non-negative integers, got {seeds!r}")
+        P = int(seeds.size)
+        lr_g = np.asarray(_per_model("lr_g", lr_g, P, float))
+        lr_d = np.asarray(_per_model("lr_d", lr_d, P, float))
+        for name, a in (("lr_g", lr_g), ("lr_d", lr_d)):
+            if not np.all(np.isfinite(a)) or np.any(a <= 0):
+                raise ValueError(f"{name} must be positive and finite")
+        methods = [check_method(m) for m in _per_model("method", method, P, str)]
+        ks = _per_model("k", k, P, int)
+        if any(v < 1 for v in ks):
+            raise ValueError(f"every k must be >= 1, got {sorted(set(ks))}")
+        if int(chunk) < 1:
+            raise ValueError(f"chunk must be >= 1, got {chunk!r}")
+        self.setup, self.gan, self.P = setup, setup.gan, P
+        self.seeds, self.lr_g, self.lr_d, self.methods, self.ks = seeds, lr_g, lr_d, methods, np.asarray(ks)
+        self.units = plan_units(methods, ks, int(chunk))
+        wanted = range(len(self.units)) if units is None else sorted(set(int(u) for u in units))
+        if any(not 0 <= u < len(self.units) for u in wanted):
+            raise ValueError(f"units must be in 0..{len(self.units) - 1}, got {list(units)}")
+        opts = method_options or {}
+        G, D = self.gan.G, self.gan.D
+        self._trainers, self._rates = [], []
+        for u in (self.units[i] for i in wanted):
+            s = seeds[u.rows]
+            tg = np.stack([G.init(stream(int(x), "g_init"), scheme=setup.init) for x in s])
+            td = np.stack([D.init(stream(int(x), "d_init"), scheme=setup.init) for x in s])
+            rg, rd = lr_g[u.rows, None].astype(setup.dtype), lr_d[u.rows, None].astype(setup.dtype)
+            self._rates.append((rg, rd, rg.copy(), rd.copy()))
+            tr = Trainer(self.gan, setup.make_optimizer(rg), setup.make_optimizer(rd), tg, td,
+                         _Streams(setup, s), batch=setup.batch, k=u.k,
+                         method=make_method(u.method, **opts.get(u.method.partition(":")[0], {})))
+            self._trainers.append((u, tr))
+        cat = np.concatenate([u.rows for u, _ in self._trainers]) if self._trainers else np.zeros(0, int)
+        self._order = np.argsort(cat, kind="stable")
+        #: The models built (all, or those of ``units``), ascending; results come in this order.
+        self.rows = cat[self._order]
+        self.it = 0
+
+    def advance(self, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Run ``n`` iterations of every model's method. Returns the last iteration's D and
+        G losses, ``(len(rows),)`` in the order of :attr:`rows` (ascending model index)."""
+        ld = np.full(self.rows.size, np.nan)
+        lg = np.full(self.rows.size, np.nan)
+        for _ in range(int(n)):
+            i = 0
+            for u, tr in self._trainers:
+                a, b = tr.step()
+                ld[i:i + u.rows.size], lg[i:i + u.rows.size] = a, b
+                i += u.rows.size
+            self.it += 1
+        return ld[self._order], lg[self._order]
+
+    def set_lr_factor(self, factor: float) -> None:
+        """Scale every model's step sizes to ``factor`` times their initial values (in place:
+        the optimizers read the arrays at each step), for step-size decay by iteration."""
+        for rg, rd, g0, d0 in self._rates:
+            np.multiply(g0, factor, out=rg)
+            np.multiply(d0, factor, out=rd)
+
+    def advance_unit(self, j: int, n: int = 1) -> None:
+        """Run ``n`` iterations of the ``j``-th built unit only (for progress in small steps;
+        units are independent, so the order in which they advance changes nothing)."""
+        tr = self._trainers[j][1]
+        for _ in range(int(n)):
+            tr.step()
+
+    def params(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(theta_g, theta_d)``, each ``(len(rows), n)`` in the order of :attr:`rows`."""
+        return (np.concatenate([tr.theta_g for _, tr in self._trainers])[self._order],
+                np.concatenate([tr.theta_d for _, tr in self._trainers])[self._order])
+
+    def eval_latent(self, n: int) -> list[np.ndarray]:
+        """Each built unit's evaluation noise ``(c, n, z_dim)`` (a list in unit order), from its
+        models' ``eval`` streams (the same points at every call)."""
+        s = self.setup
+        return [np.stack([s.gan.latent.rvs((n, s.z_dim), stream(int(x), "eval"), dtype=s.dtype)
+                          for x in self.seeds[u.rows]]) for u, _ in self._trainers]
+
+    def samples(self, n: int, z=None) -> np.ndarray:
+        """``n`` generator samples per model, ``(len(rows), n, d)``, at the latent points of
+        :meth:`eval_latent` (or ``z`` as it returns them)."""
+        z = self.eval_latent(n) if z is None else z
+        return np.concatenate([self.gan.G(tr.theta_g, zu) for (_, tr), zu in zip(self._trainers, z)])[self._order]

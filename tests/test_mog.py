@@ -1,0 +1,262 @@
+"""The N-D population trainer, the mode-collapse benchmark, its shards and its command."""
+import numpy as np
+import pytest
+
+from gandyn.cli import main
+from gandyn.distributions import Normal2D, ring2d
+from gandyn.experiments import mog
+from gandyn.experiments.population import BLOCK, Population, Setup, make_method, plan_units
+from gandyn.rng import stream
+
+
+def small(dtype=np.float64, **kw):
+    return Setup(ring2d(), hidden_g=(8, 8), hidden_d=(8,), batch=8, dtype=dtype, **kw)
+
+
+def test_units_group_by_method_and_k_in_model_order():
+    units = plan_units(["altgd", "simgd", "altgd", "altgd", "simgd"], [1, 1, 1, 2, 1], chunk=1)
+    assert [(u.method, u.k, u.rows.tolist()) for u in units] == [
+        ("altgd", 1, [0]), ("altgd", 1, [2]), ("simgd", 1, [1]), ("simgd", 1, [4]), ("altgd", 2, [3])]
+    units = plan_units(["a", "a", "a"], [1, 1, 1], chunk=2)
+    assert [u.rows.tolist() for u in units] == [[0, 1], [2]]
+
+
+@pytest.mark.parametrize("method", ["altgd", "simgd", "extragradient", "optimistic", "lookahead:extragradient"])
+def test_population_equals_separate_runs(method):
+    """Each model of a mixed population (its own seed, step sizes, method) equals the
+    same model trained alone; float64, where stacking cannot change the sums."""
+    s = small()
+    seeds, lrg, lrd = [3, 5, 3], [1e-3, 2e-3, 3e-3], [2e-3, 1e-3, 1e-3]
+    meths = [method, "altgd", method]
+    pop = Population(s, seeds, lr_g=lrg, lr_d=lrd, method=meths)
+    pop.advance(7)
+    tg, td = pop.params()
+    for p in range(3):
+        one = Population(s, [seeds[p]], lr_g=lrg[p], lr_d=lrd[p], method=meths[p])
+        one.advance(7)
+        g1, d1 = one.params()
+        np.testing.assert_allclose(tg[p], g1[0], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(td[p], d1[0], rtol=1e-12, atol=1e-14)
+
+
+def test_minibatches_come_from_each_models_own_streams():
+    s = small()
+    pop = Population(s, [4, 9], lr_g=1e-3, lr_d=1e-3)
+    src = pop._trainers[0][1].batches
+    out = np.empty((2, 8, 2))
+    src.real(out)
+    for i, seed in enumerate([4, 9]):
+        expect = s.draw_data(BLOCK * 8, stream(seed, "data"))[:8]
+        np.testing.assert_array_equal(out[i], expect)
+    z = np.empty((2, 8, 2))
+    src.noise(z)
+    np.testing.assert_array_equal(z[1], s.gan.latent.rvs((BLOCK * 8, 2), stream(9, "latent"), dtype=np.float64)[:8])
+
+
+def test_initial_parameters_come_from_the_seed():
+    s = small()
+    pop = Population(s, [2, 2, 7], lr_g=1e-3, lr_d=1e-3)
+    tg, td = pop.params()
+    np.testing.assert_array_equal(tg[0], tg[1])
+    np.testing.assert_array_equal(tg[2], s.gan.G.init(stream(7, "g_init"), scheme=s.init))
+    np.testing.assert_array_equal(td[0], s.gan.D.init(stream(2, "d_init"), scheme=s.init))
+
+
+def test_lr_factor_scales_steps_in_place():
+    s = small(optimizer="sgd")
+    a = Population(s, [1], lr_g=1e-2, lr_d=1e-2)
+    b = Population(s, [1], lr_g=5e-3, lr_d=5e-3)
+    a.set_lr_factor(0.5)
+    a.advance(3)
+    b.advance(3)
+    for u, v in zip(a.params(), b.params()):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_setup_any_dimension():
+    d3 = Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), z_dim=5, batch=4)
+    assert d3.gan.G.sizes == (5, 4, 2)
+    pop = Population(d3, [0, 1], lr_g=1e-3, lr_d=1e-3)
+    pop.advance(2)
+    assert pop.samples(6).shape == (2, 6, 2)
+    one = Setup(Normal2D.isotropic((0, 0), 1.0), hidden_g=(4,), hidden_d=(4,), batch=4)
+    assert one.gan.D.sizes == (2, 4, 1)
+
+
+@pytest.mark.parametrize("bad,match", [(dict(method="nope"), "method"), (dict(method="simgd:altgd"), "lookahead"),
+                                       (dict(lr_g=[1e-3]), "one per model"), (dict(k=0), "k"),
+                                       (dict(lr_d=-1.0), "lr_d")])
+def test_population_rejects_bad_input(bad, match):
+    kw = dict(lr_g=1e-3, lr_d=1e-3) | bad
+    with pytest.raises(ValueError, match=match):
+        Population(small(), [0, 1], **kw)
+
+
+def test_make_method_lookahead_inner():
+    m = make_method("lookahead:extragradient", k_la=3)
+    assert m.k_la == 3 and m.inner.name == "extragradient"
+
+
+def tiny_cfg(**kw):
+    base = dict(methods=["altgd", "extragradient"], lrs=[1e-3, 3e-3], seeds=3, steps=6, checks=2, hidden=(8,),
+                batch=8, n_eval=64, chunk=2, n_show=1)
+    return mog.config("ring8", **(base | kw))
+
+
+def test_shards_give_the_same_bits_as_one_process():
+    cfg = tiny_cfg()
+    whole = mog.run(cfg)
+    parts = [mog.run_shard(cfg, sh) for sh in mog.shards_of(cfg, 3)]
+    split = mog.merge(cfg, parts)
+    assert whole["rows"].tolist() == list(range(12))
+    for key in ("modes_checks", "high_quality_checks", "reverse_kl_checks", "counts_checks", "samples"):
+        np.testing.assert_array_equal(whole[key], split[key])
+
+
+def test_table_and_success_rule():
+    cfg = tiny_cfg()
+    res = mog.run(cfg)
+    rows = mog.success_table(cfg, res)
+    assert [(r["method"], r["lr_g"]) for r in rows] == [("altgd", 1e-3), ("altgd", 3e-3), ("extragradient", 1e-3),
+                                                        ("extragradient", 3e-3)]
+    assert all(r["seeds"] == 3 for r in rows)
+    expect = (res["modes"] == 8) & (res["high_quality"] >= 0.9)
+    np.testing.assert_array_equal(res["success"], expect)
+    # the show flags: seed 0 of each (method, lr)
+    assert res["samples"].shape[:2] == (2, 4)
+
+
+def test_failed_shard_is_named_and_finished_shards_kept(monkeypatch):
+    cfg = tiny_cfg()
+    real = mog.run_shard
+
+    def flaky(c, units, **kw):
+        if 2 in units:
+            raise RuntimeError("boom")
+        return real(c, units, **kw)
+
+    monkeypatch.setattr(mog, "run_shard", flaky)
+    with pytest.raises(mog.ShardError, match="shard 2 failed: RuntimeError: boom") as e:
+        mog.run(cfg)
+    assert e.value.shard == 2
+    assert e.value.partial["rows"].tolist() == [0, 1, 2, 3]  # units 0 and 1 finished first
+
+
+def test_lr_decay_config():
+    cfg = tiny_cfg(decay=0.1)
+    assert cfg["decay"] == 0.1
+    with pytest.raises(ValueError, match="decay"):
+        tiny_cfg(decay=0.0)
+
+
+# --- the command
+
+
+def run_cli(capsys, *argv):
+    code = main(["mog", *argv])
+    return code, capsys.readouterr()
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--methods", "bogus"], "invalid _method value|unknown method"),
+    (["--quick", "--steps", "5"], "--quick sets its own --steps"),
+    (["--shards", "2", "--jobs", "1"], "--shards needs --scheduler"),
+    (["--jobs", "2", "--scheduler", "tcp://127.0.0.1:9"], "give one of them"),
+    (["--data", "moons"], "invalid choice"),
+    (["--steps", "2", "--checks", "5"], "--checks"),
+])
+def test_cli_bad_input_one_line_exit_2_no_folder(tmp_path, capsys, argv, match):
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as e:
+        code = main(["mog", "--out", str(out), *argv])
+        raise SystemExit(code)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    import re
+    assert re.search(match, err), err
+    assert not out.exists()
+
+
+def test_cli_unreachable_scheduler(tmp_path, capsys):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "o"
+    code, cap = run_cli(capsys, "--scheduler", "tcp://127.0.0.1:9", "--quick", "--out", str(out), "--quiet")
+    assert code != 0
+    err = cap.err.strip()
+    assert len(err.splitlines()) == 1 and "tcp://127.0.0.1:9" in err
+    assert not out.exists()
+
+
+def test_cli_small_run_writes_table_and_figures(tmp_path, capsys):
+    out = tmp_path / "o"
+    code, cap = run_cli(capsys, "--data", "ring8", "--methods", "altgd", "--lrs", "1e-3", "--seeds", "2", "--steps",
+                        "10", "--checks", "2", "--hidden", "8", "--n-eval", "100", "--out", str(out), "--quiet")
+    assert code == 0, cap.err
+    names = {p.name for p in out.iterdir()}
+    assert {"table.csv", "table.json", "models_ring8.csv", "results_ring8.npz", "samples_ring8_altgd.png",
+            "samples_ring8_altgd.pdf", "success_ring8.png", "success_ring8.pdf"} <= names
+    import json
+    t = json.loads((out / "table.json").read_text())
+    assert t["gandyn"][0]["seeds"] == 2 and any(r["method"] == "VEEGAN" for r in t["published"])
+    assert "Srivastava et al. 2017" in cap.out
+
+
+# --- Dask
+
+
+def test_local_cluster_bit_identical():
+    dd = pytest.importorskip("dask.distributed")
+    cfg = tiny_cfg()
+    here = mog.run(cfg)
+    with dd.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address=None) as cluster, dd.Client(cluster) as client:
+        there = mog.run(cfg, client=client, shards=2)
+    for key in ("rows", "modes_checks", "high_quality_checks", "reverse_kl_checks", "counts_checks", "samples"):
+        np.testing.assert_array_equal(here[key], there[key])
+
+
+def test_local_processes_give_the_same_bits():
+    cfg = tiny_cfg()
+    np.testing.assert_array_equal(mog.run(cfg)["samples"], mog.run(cfg, jobs=2)["samples"])
+
+
+def test_gan1d_sweep_on_local_cluster_is_bit_identical(tmp_path):
+    dd = pytest.importorskip("dask.distributed")
+    from gandyn import history
+
+    argv = ["gan1d", "--sweep", "--grid", "2", "--seeds", "2", "--steps", "30", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "here")]) == 0
+    with dd.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address=None) as cluster:
+        assert main([*argv, "--out", str(tmp_path / "there"), "--scheduler", cluster.scheduler_address]) == 0
+    a, _ = history.load(tmp_path / "here" / "sweep.npz")
+    b, _ = history.load(tmp_path / "there" / "sweep.npz")
+    for key in ("jsd", "jsd_checks", "converged", "seeds"):
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_gan1d_scheduler_needs_sweep(tmp_path, capsys):
+    assert main(["gan1d", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")]) == 2
+    assert "--scheduler needs --sweep" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_failed_shard_exit_1_names_it_and_writes_finished(tmp_path, capsys, monkeypatch):
+    real = mog.run_shard
+
+    def flaky(c, units, **kw):
+        if 1 in units:
+            raise RuntimeError("boom")
+        return real(c, units, **kw)
+
+    monkeypatch.setattr(mog, "run_shard", flaky)
+    out = tmp_path / "o"
+    code, cap = run_cli(capsys, "--data", "ring8", "--methods", "altgd", "simgd", "--lrs", "1e-3", "--seeds", "2",
+                        "--steps", "4", "--checks", "1", "--hidden", "8", "--n-eval", "50", "--jobs", "1",
+                        "--out", str(out), "--quiet")
+    assert code == 1
+    assert "shard 1 failed: RuntimeError: boom" in cap.err and len(cap.err.strip().splitlines()) == 1
+    import csv
+    rows = list(csv.DictReader((out / "models_ring8.csv").open()))
+    assert [r["method"] for r in rows] == ["altgd", "altgd"]
