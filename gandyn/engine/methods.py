@@ -6,22 +6,21 @@ Every method draws its minibatches in the order of Algorithm 1 (a real batch and
 noise for D, then noise for G) and evaluates the players' gradients through
 :meth:`Trainer.field <gandyn.engine.trainer.Trainer.field>`:
 
-``altgd``          Algorithm 1 of Goodfellow et al. 2014: ``k`` D steps, then one G step
-                   at the updated D (alternating gradient descent).
-``simgd``          simultaneous gradient descent: both players step from the same point.
-``extragradient``  Korpelevich 1976; stochastic, with fresh samples at the extrapolated
-                   point (Gidel et al. 2019, Eq. 19-20). With Adam it is their ExtraAdam
-                   (Algorithm 4): the moments see both gradients.
-``optimistic``     optimistic gradient descent, ``theta <- theta - 2 s_t + s_{t-1}`` with
-                   ``s_t`` the optimizer's step (Daskalakis, Ilyas, Syrgkanis & Zeng 2018,
-                   Eq. 4 with SGD; their Optimistic Adam, Algorithm 1, with Adam).
-``consensus``      consensus optimisation (Mescheder, Nowozin & Geiger 2017), ``SGA``
-                   symplectic gradient adjustment (Balduzzi et al. 2018) and ``cgd``
-                   competitive gradient descent (Schafer & Anandkumar 2019), with exact
-                   Jacobian products from the hand-written second-order pass.
-``lookahead``      lookahead-minmax (Chavdarova et al. 2021, Algorithm 1) around another
-                   method: every ``k_la`` steps both players move ``alpha`` of the way
-                   from their slow weights to the fast ones, and restart from there.
+- ``altgd``: Algorithm 1 of Goodfellow et al. 2014, ``k`` D steps, then one G step at the
+  updated D (alternating gradient descent);
+- ``simgd``: simultaneous gradient descent, both players step from the same point;
+- ``extragradient``: Korpelevich 1976, stochastic, with fresh samples at the extrapolated
+  point (Gidel et al. 2019, Eq. 19-20); with Adam it is their ExtraAdam (Algorithm 4), the
+  moments see both gradients;
+- ``optimistic``: ``theta <- theta - 2 s_t + s_{t-1}`` with ``s_t`` the optimizer's step
+  (Daskalakis, Ilyas, Syrgkanis & Zeng 2018, Eq. 4 with SGD; their Optimistic Adam,
+  Algorithm 1, with Adam);
+- ``consensus`` (Mescheder, Nowozin & Geiger 2017), ``sga`` (symplectic gradient adjustment,
+  Balduzzi et al. 2018) and ``cgd`` (competitive gradient descent, Schafer & Anandkumar
+  2019), with exact Jacobian products from the hand-written second-order pass;
+- ``lookahead``: lookahead-minmax (Chavdarova et al. 2021, Algorithm 1) around another
+  method, every ``k_la`` steps both players move ``alpha`` of the way from their slow
+  weights to the fast ones and restart from there.
 
 With plain SGD of step ``h`` on a fixed batch each method equals its counterpart of
 :mod:`gandyn.games.dynamics` on the same GAN as a game (tested to 1e-10).

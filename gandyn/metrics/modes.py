@@ -42,18 +42,11 @@ __all__ = ["ModeCoverage", "mode_coverage", "mixture_modes", "reverse_kl_uniform
 class ModeCoverage(NamedTuple):
     """Mode-coverage results; leading axes are the population's (none for one model).
 
-    Attributes
-    ----------
-    counts : int array (..., K)
-        High-quality samples nearest to each mode.
-    modes : int array (...)
-        Modes with ``counts >= min_count``.
-    high_quality : float array (...)
-        Share of samples within ``radius * scale`` of their nearest centre.
-    reverse_kl : float array (...)
-        ``KL(q || uniform)`` of the normalised counts (nats).
-    covered_all : bool array (...)
-        Every mode covered.
+    ``counts`` (int, ``(..., K)``): high-quality samples nearest to each mode; ``modes``
+    (int, ``(...)``): modes with ``counts >= min_count``; ``high_quality`` (float): share
+    of samples within ``radius * scale`` of their nearest centre; ``reverse_kl`` (float):
+    ``KL(q || uniform)`` of the normalised counts, nats; ``covered_all`` (bool): every mode
+    covered.
     """
 
     counts: np.ndarray
