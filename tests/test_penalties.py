@@ -94,3 +94,80 @@ def test_pairings_the_literature_does_not_use_are_refused():
     with pytest.raises(ValueError, match="weight"):
         make_penalty("r1", -1.0)
     assert PENALTIES.names() == ("r1", "r2", "gp")
+
+
+def test_spectral_norm_step_is_the_gradient_through_w_over_sigma():
+    """Spectral normalisation (Miyato et al. 2018): D uses W / sigma, sigma = u^T W v after one
+    power-iteration step; one SGD step of D moves theta by autograd's gradient of the loss of
+    that function of theta (u, v held constant, their Eq. 12), to 1e-12."""
+    from gandyn.engine.spectral_norm import SpectralNorm
+
+    gan, x, z, tg, td = _problem()
+    lr = 0.1
+    sn = SpectralNorm(gan.D, td, np.random.default_rng(3))
+    u0 = [u.copy() for u in sn.u]
+    tr = Trainer(gan, optim.sgd(lr), optim.sgd(lr), tg.copy(), td.copy(), FixedBatches(x, z), batch=len(x),
+                 method="simgd", spectral_norm=sn)
+    tr.step()
+    xf = gan.G(tg, z)
+    # the reference: one power-iteration step from u0, then the loss of theta with W/sigma
+    W = [w for w, _ in gan.D.views(td)]
+    vs, us = [], []
+    for l, w in enumerate(W):
+        v = w.T @ u0[l]
+        v /= np.linalg.norm(v)
+        u = w @ v
+        us.append(u / np.linalg.norm(u))
+        vs.append(v)
+
+    def loss(theta):
+        parts, off = [], 0
+        for l, (din, dout) in enumerate(zip(SIZES_D[:-1], SIZES_D[1:])):
+            w = anp.reshape(theta[off:off + din * dout], (din, dout))
+            sigma = anp.dot(us[l], anp.dot(w, vs[l]))
+            parts += [anp.reshape(w / sigma, (-1,)), theta[off + din * dout: off + din * dout + dout]]
+            off += din * dout + dout
+        th = anp.concatenate(parts)
+        o_r = ref.mlp(SIZES_D, ACTS_D, th, x)[:, 0]
+        o_f = ref.mlp(SIZES_D, ACTS_D, th, xf)[:, 0]
+        return anp.mean(anp.logaddexp(0.0, -o_r)) + anp.mean(anp.logaddexp(0.0, o_f))
+
+    np.testing.assert_allclose(tr.theta_d, td - lr * grad(loss)(td), rtol=1e-12, atol=1e-13)
+
+
+def test_spectral_norm_power_iteration_finds_the_largest_singular_value():
+    from gandyn.engine.spectral_norm import SpectralNorm
+
+    gan, x, z, tg, td = _problem()
+    sn = SpectralNorm(gan.D, td, np.random.default_rng(0))
+    for _ in range(200):
+        sn.power_iteration(td)
+    for (w, _), s in zip(gan.D.views(td), sn.sigma):
+        assert s == pytest.approx(np.linalg.norm(w, 2), rel=1e-10)
+
+
+def test_spectral_norm_population_equals_separate_runs_and_refuses_product_methods():
+    from gandyn.engine.spectral_norm import SpectralNorm
+
+    P, m = 3, 5
+    probs = [_problem(seed=s, m=m) for s in range(P)]
+    gan = probs[0][0]
+    X, Z = np.stack([p[1] for p in probs]), np.stack([p[2] for p in probs])
+    TG, TD = np.stack([p[3] for p in probs]), np.stack([p[4] for p in probs])
+    sn = SpectralNorm(gan.D, TD, np.random.default_rng(0))
+    u0 = [u.copy() for u in sn.u]
+    pop = Trainer(gan, optim.adam(1e-2), optim.adam(1e-2), TG.copy(), TD.copy(), FixedBatches(X, Z), batch=m,
+                  spectral_norm=sn)
+    for _ in range(4):
+        pop.step()
+    for p in range(P):
+        one_sn = SpectralNorm(gan.D, TD[p], np.random.default_rng(0))
+        one_sn.set_state([u[p] for u in u0])
+        one = Trainer(gan, optim.adam(1e-2), optim.adam(1e-2), TG[p].copy(), TD[p].copy(),
+                      FixedBatches(X[p], Z[p]), batch=m, spectral_norm=one_sn)
+        for _ in range(4):
+            one.step()
+        np.testing.assert_allclose(pop.theta_d[p], one.theta_d, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="spectral normalisation is not supported"):
+        Trainer(gan, optim.sgd(0.1), optim.sgd(0.1), TG[0].copy(), TD[0].copy(), FixedBatches(X[0], Z[0]), batch=m,
+                method="consensus", spectral_norm=SpectralNorm(gan.D, TD[0], np.random.default_rng(0)))

@@ -40,6 +40,8 @@ def add_arguments(p):
                    help="weight of the penalty (default: 10)")
     m.add_argument("--clip", type=positive_float, default=None, metavar="C",
                    help="clip D's weights to [-C, C] after each step (WGAN)")
+    m.add_argument("--spectral-norm", action="store_true",
+                   help="spectral normalisation of D's weights (Miyato et al. 2018)")
     m.add_argument("--optimizer", choices=OPTIMIZERS.names(), default="adam",
                    help="optimizer of both players (default: adam, b1 = 0.5)")
     m.add_argument("--momentum", type=unit_float, default=0.9, help="momentum coefficient (default: 0.9)")
@@ -81,7 +83,7 @@ def _setup(args, sweep):
     return Setup(data=args.data, latent=args.latent, hidden_g=args.hidden_g, hidden_d=args.hidden_d,
                  act_g=args.act_g, act_d=args.act_d, loss=args.loss, optimizer=args.optimizer,
                  mu=args.momentum, batch=args.batch, k=args.k, method=args.method, penalty=args.penalty,
-                 penalty_weight=args.penalty_weight, clip=args.clip,
+                 penalty_weight=args.penalty_weight, clip=args.clip, spectral_norm=args.spectral_norm,
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 

@@ -72,6 +72,8 @@ def _train_arguments(p):
                    help=f"weight of the penalty (default: {c.penalty_weight:g})")
     m.add_argument("--clip", type=positive_float, default=None, metavar="C",
                    help="clip D's weights to [-C, C] after each step (WGAN, e.g. 0.01)")
+    m.add_argument("--spectral-norm", action="store_true",
+                   help="spectral normalisation of D's weights (Miyato et al. 2018)")
     m.add_argument("--k", type=positive_int, default=c.k, help="D steps per G step (default: 1)")
     m.add_argument("--batch", type=positive_int, default=c.batch, help=f"minibatch size (default: {c.batch})")
     m.add_argument("--optimizer", choices=OPTIMIZERS.names(), default=c.optimizer,
@@ -158,7 +160,8 @@ def _config(args):
                        optimizer=args.optimizer, lr_g=args.lr_g or lr, lr_d=args.lr_d or lr,
                        b1=args.b1, mu=args.mu, n_train=args.n_train, d_dropout=tuple(args.d_dropout),
                        label_smooth=args.label_smooth, g_ema=args.g_ema, method=args.method,
-                       penalty=args.penalty, penalty_weight=args.penalty_weight, clip=args.clip)
+                       penalty=args.penalty, penalty_weight=args.penalty_weight, clip=args.clip,
+                       spectral_norm=args.spectral_norm)
 
 
 def _train(args) -> int:

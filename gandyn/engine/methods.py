@@ -216,6 +216,8 @@ class _SecondOrder:
         from gandyn.engine.second_order import game_vjp
         return game_vjp(tr.gan, tr.theta_g, tr.theta_d, x, z, ug, ud, ws=tr._ws.setdefault("so", {}))
 
+    needs_products = True
+
     def draws(self, k: int) -> tuple[int, int]:
         return 1, 2
 

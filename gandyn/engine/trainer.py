@@ -132,6 +132,9 @@ class Trainer:
     penalty : Penalty, optional
         A gradient penalty added to D's loss (:mod:`gandyn.engine.penalties`: R1, R2,
         WGAN-GP); ``rng_penalty`` draws WGAN-GP's interpolation weights.
+    spectral_norm : SpectralNorm, optional
+        D's weights are used as ``W / sigma(W)`` (:mod:`gandyn.engine.spectral_norm`; one
+        power-iteration step per iteration, its vectors in the checkpoint).
     method : str or method object
         The training method (:data:`gandyn.engine.methods.METHODS`): ``'altgd'``
         (Algorithm 1, the default), ``'simgd'``, ``'extragradient'``, ``'optimistic'``,
@@ -146,7 +149,8 @@ class Trainer:
     def __init__(self, gan: GAN, opt_g: Optimizer, opt_d: Optimizer, theta_g: np.ndarray, theta_d: np.ndarray,
                  batches: Batches, *, batch: int = 64, k: int = 1, rng_dropout: np.random.Generator | None = None,
                  state_g: Any = None, state_d: Any = None, it: int = 0, method: Any = "altgd",
-                 penalty: Any = None, rng_penalty: np.random.Generator | None = None):
+                 penalty: Any = None, rng_penalty: np.random.Generator | None = None,
+                 spectral_norm: Any = None):
         if int(k) != k or k < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be an integer >= 1, got {k!r}")
         if int(batch) != batch or batch < 1:
@@ -169,6 +173,12 @@ class Trainer:
             raise ValueError(f"the {penalty.name} penalty draws interpolation weights: pass rng_penalty")
         self.penalty, self.rng_penalty = penalty, rng_penalty
         self._grad_pen = np.empty_like(theta_d) if penalty is not None else None
+        if spectral_norm is not None and getattr(self.method, "needs_products", False):
+            raise ValueError(f"the {self.method.name} method needs exact Jacobian products: spectral "
+                             "normalisation is not supported with it")
+        self.spectral_norm = spectral_norm
+        self._td_sn = np.empty_like(theta_d) if spectral_norm is not None else None
+        self._grad_raw = np.empty_like(theta_d) if spectral_norm is not None else None
 
     @property
     def population(self) -> int | None:
@@ -177,6 +187,8 @@ class Trainer:
     def step(self) -> tuple[np.ndarray, np.ndarray]:
         """One iteration of the training method (default: Algorithm 1). Returns D's loss
         (of its last step) and G's loss, each before its update: shape ``()`` or ``(P,)``."""
+        if self.spectral_norm is not None:
+            self.spectral_norm.power_iteration(self.theta_d)
         try:
             loss_d, loss_g, self.method_state = self.method.step(self, self.method_state)
         except NonFiniteLossError as e:  # a user-defined loss gave inf or nan: name the iteration
@@ -193,6 +205,24 @@ class Trainer:
         Z = _buffer(ws, "step_noise", lead + (2 * m, gan.z_dim), gan.G.dtype)
         return X, Z
 
+    @property
+    def theta_d_used(self) -> np.ndarray:
+        """D's parameters as the networks use them: ``theta_d``, or with spectral
+        normalisation ``theta_d`` with every ``W`` divided by ``sigma(W)`` (at the current
+        ``W``, with this iteration's power-iteration vectors)."""
+        if self.spectral_norm is None:
+            return self.theta_d
+        self.spectral_norm.refresh(self.theta_d)
+        return self.spectral_norm.normalized(self.theta_d, self._td_sn)
+
+    def _d_back(self, gd):
+        """D's gradient w.r.t. ``theta_d`` from the one w.r.t. :attr:`theta_d_used`."""
+        if self.spectral_norm is None:
+            return gd
+        self.spectral_norm.backward(self._td_sn, gd, self._grad_raw)
+        np.copyto(gd, self._grad_raw)
+        return gd
+
     def draw_d(self):
         """Draw one discriminator minibatch: ``(x_real, z)`` views of the step's buffers."""
         X, Z = self._buffers()
@@ -204,15 +234,16 @@ class Trainer:
 
     def d_grad(self, x_real, z_d) -> np.ndarray:
         """D's loss gradient (with the penalty) at the current parameters on ``(x_real, G(z_d))``."""
-        _, gd, _, _ = self.gan.d_loss_grad(self.theta_g, self.theta_d, x_real, z_d, grad=self._grad_d, ws=self._ws,
+        td = self.theta_d_used
+        _, gd, _, _ = self.gan.d_loss_grad(self.theta_g, td, x_real, z_d, grad=self._grad_d, ws=self._ws,
                                            rng=self.rng_dropout)
         if self.penalty is not None:
             x_fake = self.gan.G(self.theta_g, z_d)
-            self._add_penalty(0.0, gd, x_real, x_fake)
-        return gd
+            self._add_penalty(0.0, gd, x_real, x_fake, td)
+        return self._d_back(gd)
 
-    def _add_penalty(self, loss_d, gd, x_real, x_fake):
-        val, pg = self.penalty(self.gan.D, self.theta_d, x_real, x_fake, self.rng_penalty, self._grad_pen,
+    def _add_penalty(self, loss_d, gd, x_real, x_fake, td):
+        val, pg = self.penalty(self.gan.D, td, x_real, x_fake, self.rng_penalty, self._grad_pen,
                                self._ws.setdefault("penalty", {}))
         gd += pg
         return loss_d + val
@@ -231,16 +262,17 @@ class Trainer:
         X, Z = self._buffers()
         m, gan, ws = self.batch, self.gan, self._ws
         hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=_sub(ws, "G2"))
-        loss_d, gd, _, _ = gan._d_part(self.theta_d, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
+        td = self.theta_d_used
+        loss_d, gd, _, _ = gan._d_part(td, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
         if self.penalty is not None:
-            loss_d = self._add_penalty(loss_d, gd, X[..., :m, :], X[..., m:2 * m, :])
-        return loss_d, gd, hs
+            loss_d = self._add_penalty(loss_d, gd, X[..., :m, :], X[..., m:2 * m, :], td)
+        return loss_d, self._d_back(gd), hs
 
     def g_step_grad(self, hs):
         """G's loss and gradient on the G step's noise, at the current D."""
         m = self.batch
         hs_g = [h[..., m:, :] for h in hs]  # the G step's rows of every layer
-        loss_g, gg, _ = self.gan._g_part(self.theta_g, self.theta_d, hs_g, self._grad_g, self._ws,
+        loss_g, gg, _ = self.gan._g_part(self.theta_g, self.theta_d_used, hs_g, self._grad_g, self._ws,
                                          self.rng_dropout)
         return loss_g, gg
 

@@ -41,6 +41,7 @@ from gandyn.engine.latents import LATENTS, as_latent
 from gandyn.engine.losses import LOSSES, sigmoid
 from gandyn.engine.penalties import check_training, make_penalty
 from gandyn.engine.nn import ACTIVATIONS, MLP
+from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
 from gandyn.rng import stream
 from gandyn.theory.density import generator_density
@@ -127,6 +128,8 @@ class Setup:
         A gradient penalty on D (``r1``, ``r2``, ``gp``) of weight ``penalty_weight``.
     clip : float or None
         Weight clipping of D to ``[-clip, clip]`` (WGAN).
+    spectral_norm : bool
+        Spectral normalisation of D's weights (Miyato et al. 2018).
     optimizer : {'momentum', 'adam', 'sgd'}
         Both players' optimizer; the paper used SGD with momentum (Section 5).
     mu : float
@@ -158,6 +161,7 @@ class Setup:
     penalty: str | None = None
     penalty_weight: float = 10.0
     clip: float | None = None
+    spectral_norm: bool = False
     gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -192,7 +196,7 @@ class Setup:
                 "hidden_d": self.hidden_d, "act_g": self.act_g, "act_d": self.act_d, "loss": self.loss,
                 "optimizer": self.optimizer, "mu": self.mu, "b1": self.b1, "batch": self.batch,
                 "k": self.k, "dtype": np.dtype(self.dtype).name, "method": self.method, "penalty": self.penalty,
-                "penalty_weight": self.penalty_weight, "clip": self.clip}
+                "penalty_weight": self.penalty_weight, "clip": self.clip, "spectral_norm": self.spectral_norm}
 
 
 # --- training: Algorithm 1 for a population
@@ -290,7 +294,9 @@ class Population:
             src = _SeedBlocks(self, sl)
             tr = Trainer(self.gan, setup.make_optimizer(lr_g), setup.make_d_optimizer(lr_d),
                          self.theta_g[sl], self.theta_d[sl], src, batch=setup.batch, k=setup.k, method=setup.method,
-                         penalty=penalty, rng_penalty=stream(int(uniq[0]), "penalty") if penalty else None)
+                         penalty=penalty, rng_penalty=stream(int(uniq[0]), "penalty") if penalty else None,
+                         spectral_norm=SpectralNorm(self.gan.D, self.theta_d[sl], stream(int(uniq[0]), "spectral_norm"))
+                         if setup.spectral_norm else None)
             self._parts.append((sl, src, tr))
         self._draws = self._parts[0][2].method.draws(setup.k)
         self._block = None

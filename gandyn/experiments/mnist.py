@@ -43,6 +43,7 @@ from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
 from gandyn.engine.penalties import check_training, make_penalty
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
+from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.io import atomic_path, check_memory, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
@@ -93,6 +94,8 @@ class MnistConfig:
         ``r2``, ``gp``) with weight ``penalty_weight``.
     clip : float or None
         Weight clipping of D's parameters to ``[-clip, clip]`` after each step (WGAN).
+    spectral_norm : bool
+        Spectral normalisation of D's weights (Miyato et al. 2018; stream ``spectral_norm``).
     k : int
         Discriminator steps per generator step (Algorithm 1's ``k``).
     batch : int
@@ -148,6 +151,7 @@ class MnistConfig:
     penalty: str | None = None
     penalty_weight: float = 10.0
     clip: float | None = None
+    spectral_norm: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "g_hidden", tuple(int(h) for h in self.g_hidden))
@@ -368,14 +372,17 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     config.check_memory()
     gan = config.gan()
     opt_g, opt_d = config.optimizers()
-    s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout", "penalty")}
+    s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout", "penalty",
+                                                      "spectral_norm")}
     sampler = EpochSampler(images)
     batches = StreamBatches(sampler, gan.latent, s["data"], s["latent"])
-    trainer = Trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), gan.D.init(s["d_init"], config.init),
+    theta_d = gan.D.init(s["d_init"], config.init)
+    sn = SpectralNorm(gan.D, theta_d, s["spectral_norm"]) if config.spectral_norm else None
+    trainer = Trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), theta_d,
                       batches, batch=config.batch, k=config.k,
                       rng_dropout=s["dropout"] if config.d_dropout else None, method=config.method,
                       penalty=None if config.penalty is None else make_penalty(config.penalty, config.penalty_weight),
-                      rng_penalty=s["penalty"] if config.penalty else None)
+                      rng_penalty=s["penalty"] if config.penalty else None, spectral_norm=sn)
     return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))
 
 
@@ -476,6 +483,8 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     if run.rng_penalty is not None:
         meta["rng_penalty"] = run.rng_penalty.bit_generator.state
     m_arrays, meta["method_state"] = _flatten("method", run.method_state)
+    if run.spectral_norm is not None:
+        m_arrays.update({f"spectral_norm/{i}": u for i, u in enumerate(run.spectral_norm.state())})
     arrays = {"theta_g": run.theta_g, "theta_d": run.theta_d, "losses": tr.losses[:run.it], **a_g, **a_d,
               **m_arrays}
     if tr.g_average is not None:
@@ -574,6 +583,8 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
         run.rng_dropout.bit_generator.state = meta["rng_dropout"]
     if run.rng_penalty is not None:
         run.rng_penalty.bit_generator.state = meta["rng_penalty"]
+    if run.spectral_norm is not None:
+        run.spectral_norm.set_state([arrays[f"spectral_norm/{i}"] for i in range(len(run.spectral_norm.u))])
     if "method_state" in meta:
         run.method_state = _unflatten("method", run.method_state, arrays, meta["method_state"])
     it, pos, perm, losses = meta["iteration"], meta["sampler_pos"], arrays.get("sampler_perm"), arrays["losses"]
