@@ -41,6 +41,8 @@ with ``R`` = peer time / gandyn time for the ``gandyn/peer`` entries (> 1: gandy
 of :class:`gandyn.games.Game`) and R1-step time / plain-step time for ``r1-step/plain-step``.
 
 Run:  pip install torch==2.13.0 jax   (only for benchmarking)
+      taskset -c 0 python benchmarks/bench_second_order.py   (one core for every engine: JAX does
+      not honour its thread flags in every version)
       python benchmarks/bench_second_order.py [--rounds 7 --block 10]
 Not part of the test suite. Never run it next to another benchmark.
 """
