@@ -285,6 +285,20 @@ def jax_vjp(dtype):
 # --- training iterations (float32)
 
 
+def _add_peers(fns: dict, makers, what: str) -> None:
+    """Add each installed peer to ``fns`` and print how closely it agrees with gandyn."""
+    for key, make in makers:
+        try:
+            fns[key] = make()
+        except ImportError as e:
+            print(f"skipping {key}: {e}", file=sys.stderr)
+    ref = fns["gandyn"]()
+    for k, f in fns.items():
+        if k != "gandyn":
+            print(f"  {what}: {k} agrees with gandyn to {np.max(np.abs(f() - ref)) / np.max(np.abs(ref)):.1e} "
+                  "(max relative)")
+
+
 def gandyn_step(gamma, seed=0):
     """One training iteration of the engine (``gandyn.engine.Trainer.step``, Algorithm 1, the
     talk's config), with the R1 penalty of weight ``gamma`` on D when ``gamma > 0`` (the
@@ -381,18 +395,9 @@ def main(argv=None):
     for dtype in (np.float64, np.float32):
         name = np.dtype(dtype).name
         fns = {"gandyn": gandyn_jvp(dtype)}
-        for key, make in (("torch-func", lambda: torch_jvp(dtype, "func")),
-                          ("torch-double", lambda: torch_jvp(dtype, "double")),
-                          ("jax", lambda: jax_jvp(dtype))):
-            try:
-                fns[key] = make()
-            except ImportError as e:
-                print(f"skipping {key}: {e}", file=sys.stderr)
-        ref = fns["gandyn"]()
-        for k, f in fns.items():
-            if k != "gandyn":
-                d = np.max(np.abs(f() - ref)) / np.max(np.abs(ref))
-                print(f"  J v {name}: {k} agrees with gandyn to {d:.1e} (max relative)")
+        _add_peers(fns, (("torch-func", lambda: torch_jvp(dtype, "func")),
+                         ("torch-double", lambda: torch_jvp(dtype, "double")), ("jax", lambda: jax_jvp(dtype))),
+                   f"J v {name}")
         t, c = interleaved(fns, args.rounds, args.block, warmup=2)
         print(f"J v of the MNIST GAN game, {name} (214,673 parameters, batch 128 + 128):")
         report(t, c)
@@ -416,15 +421,8 @@ def main(argv=None):
         if "jax" in t:
             print(f"  jax/gandyn = {ratio(t, 'jax', 'gandyn'):.2f}x (wall), {ratio(c, 'jax', 'gandyn'):.2f}x (CPU)")
         fns = {"gandyn": gandyn_vjp(np.float64)}
-        for key, make in (("torch", lambda: torch_vjp(np.float64)), ("jax", lambda: jax_vjp(np.float64))):
-            try:
-                fns[key] = make()
-            except ImportError as e:
-                print(f"skipping {key}: {e}", file=sys.stderr)
-        ref = fns["gandyn"]()
-        for k, f in fns.items():
-            if k != "gandyn":
-                print(f"  J^T u float64: {k} agrees with gandyn to {np.max(np.abs(f() - ref)) / np.max(np.abs(ref)):.1e}")
+        _add_peers(fns, (("torch", lambda: torch_vjp(np.float64)), ("jax", lambda: jax_vjp(np.float64))),
+                   "J^T u float64")
         t, c = interleaved(fns, args.rounds, args.block, warmup=2)
         print("J^T u of the MNIST GAN game, float64 (gandyn: two R-passes; torch: reverse over reverse; jax: vjp):")
         report(t, c)

@@ -305,6 +305,12 @@ def _in_pool(cfg, shards, jobs, threads, progress):
                         failed = (i, f.exception())
         finally:
             bar.close()
+    return _finished(cfg, parts, failed)
+
+
+def _finished(cfg, parts: dict, failed):
+    """The shards' results in order; a failed shard raises :class:`ShardError` naming it,
+    with the finished shards merged (so they can be written)."""
     if failed is not None:
         ok = [parts[i] for i in sorted(parts)]
         raise ShardError(failed[0], failed[1], merge(cfg, ok) if ok else None)
@@ -339,10 +345,7 @@ def _on_cluster(cfg, shards, client, progress):
                 break
     finally:
         bar.close()
-    if failed is not None:
-        ok = [parts[i] for i in sorted(parts)]
-        raise ShardError(failed[0], failed[1], merge(cfg, ok) if ok else None)
-    return [parts[i] for i in sorted(parts)]
+    return _finished(cfg, parts, failed)
 
 
 def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,
