@@ -83,7 +83,7 @@ def test_every_image_of_the_page_loads_in_chromium(page):
     out, _ = page
     title = _render(_probe_copy(out))
     n_img = len(re.findall(r"<img ", (out / "index.html").read_text()))
-    assert n_img >= 12  # figures of gan1d, sweep, theory and nash at least
+    assert n_img >= 10  # figures of gan1d, sweep, theory and nash at least (MNIST adds more where found)
     assert title == f"IMAGES {n_img} BROKEN []"
 
 
