@@ -195,8 +195,9 @@ def test_gan_losses_match_the_engine_losses(g_loss):
     loss, g = losses.g_loss(g_loss)(lf)
     _close(np.mean(psi.f(lf)), loss, 1e-15)
     _close(psi.df(lf) / 4, g, 1e-15)
-    with pytest.raises(ValueError, match="unknown generator loss"):
-        so.gan_losses("wgan")
+    with pytest.raises(ValueError, match="unknown loss 'nope'"):
+        so.gan_losses("nope")
+    assert so.gan_losses("wgan")[2].df(np.array([0.5])).tolist() == [-1.0]  # every registered loss
 
 
 # --- the game Jacobian

@@ -803,7 +803,7 @@ class MLP:
         >>> hv.shape
         (13,)
         """
-        _, dphi, d2phi = loss
+        dphi, d2phi = (loss.df, loss.d2f) if hasattr(loss, "d2f") else tuple(loss)[1:]
         hs = self.forward(theta, x, ws=ws)
         rs = self.tangent(theta, hs, v, dx, ws=ws)
         o = hs[-1]

@@ -45,8 +45,8 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import numpy as np
-from scipy.special import expit, log_expit
 
+from gandyn.engine import losses
 from gandyn.engine.nn import MLP, _acc, _buffer, _own, _tail
 
 __all__ = [
@@ -63,37 +63,23 @@ class Elementwise(NamedTuple):
     d2f: Callable[[np.ndarray], np.ndarray]
 
 
-def _sig2(o):
-    # sigma'(o) = sigma(o) sigma(-o), accurate in both tails
-    return expit(o) * expit(-np.asarray(o))
-
-
 #: ``softplus(o) = log(1 + e^o)``: D's loss on a generated sample (label 0).
-SOFTPLUS = Elementwise(lambda o: -log_expit(-np.asarray(o)), expit, _sig2)
+SOFTPLUS = losses.get("nonsat").d_fake
 #: ``softplus(-o) = -log sigma(o)``: D's loss on data (label 1), G's non-saturating loss.
-SOFTPLUS_NEG = Elementwise(lambda o: -log_expit(o), lambda o: -expit(-np.asarray(o)), _sig2)
+SOFTPLUS_NEG = losses.get("nonsat").d_real
 #: ``-softplus(o) = log sigma(-o) = log(1 - D)``: G's minimax loss.
-NEG_SOFTPLUS = Elementwise(lambda o: log_expit(-np.asarray(o)), lambda o: -expit(o), lambda o: -_sig2(o))
+NEG_SOFTPLUS = losses.get("minimax").g_fake
 
 
-def gan_losses(g_loss: str = "nonsat", label_smooth: float = 0.0) -> tuple[Elementwise, Elementwise, Elementwise]:
-    """``(phi_r, phi_f, psi)`` of :mod:`gandyn.engine.losses`: D's losses on data and on
-    samples (one-sided label smoothing ``a``: ``phi_r = (1-a) softplus(-o) + a softplus(o)``,
-    Salimans et al. 2016, Sec. 3.4) and G's loss ('nonsat' or 'minimax').
+def gan_losses(g_loss: str = "nonsat", label_smooth: float = 0.0) -> tuple:
+    """``(phi_r, phi_f, psi)``, the terms of the loss ``g_loss`` of :mod:`gandyn.engine.losses`
+    (one-sided label smoothing ``a`` for the cross-entropy losses: ``phi_r = (1-a) softplus(-o)
+    + a softplus(o)``, Salimans et al. 2016, Sec. 3.4).
 
-    Raises ValueError for an unknown ``g_loss`` or ``label_smooth`` outside ``[0, 1)``.
+    Raises ValueError for an unknown loss or a smoothing outside ``[0, 1)``.
     """
-    psi = {"nonsat": SOFTPLUS_NEG, "minimax": NEG_SOFTPLUS}.get(g_loss)
-    if psi is None:
-        raise ValueError(f"unknown generator loss {g_loss!r}; choose from nonsat, minimax")
-    if not 0 <= label_smooth < 1:
-        raise ValueError(f"label smoothing must be in [0, 1), got {label_smooth}")
-    phi_r = SOFTPLUS_NEG
-    if label_smooth:
-        a = label_smooth
-        phi_r = Elementwise(lambda o: (1 - a) * SOFTPLUS_NEG.f(o) + a * SOFTPLUS.f(o),
-                            lambda o: expit(o) - (1 - a), _sig2)
-    return phi_r, SOFTPLUS, psi
+    loss = losses.get(g_loss, smooth=label_smooth) if label_smooth else losses.get(g_loss)
+    return loss.d_real, loss.d_fake, loss.g_fake
 
 
 # --- helpers
