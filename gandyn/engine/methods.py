@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from gandyn.engine.nn import _buffer
 from gandyn.engine.registry import Registry
 
 __all__ = ["METHODS", "as_method", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
@@ -143,17 +144,24 @@ class Optimistic:
     def step(self, tr, state):
         tr.draw()
         loss_d, gd, loss_g, gg = tr.field()
-        for theta, opt_name, grad, prev in ((tr.theta_g, "g", gg, state["g"]), (tr.theta_d, "d", gd, state["d"])):
-            before = theta.copy()
-            st = getattr(tr, f"state_{opt_name}")
-            setattr(tr, f"state_{opt_name}", getattr(tr, f"opt_{opt_name}").update(theta, grad, st))
-            s = np.subtract(before, theta, out=before)  # this step's s_t
-            if not state["first"]:
-                theta -= s  # -2 s_t in all
-                theta += prev  # + s_{t-1}
-            np.copyto(prev, s)
+        first = state["first"]
+        tr.state_g = self._update(tr.opt_g, tr.theta_g, gg, tr.state_g, state["g"], first, tr._ws, "g")
+        tr.state_d = self._update(tr.opt_d, tr.theta_d, gd, tr.state_d, state["d"], first, tr._ws, "d")
         state["first"] = False
         return loss_d, loss_g, state
+
+    @staticmethod
+    def _update(opt, theta, grad, opt_state, prev, first, ws, who):
+        """One player's optimistic step; ``prev`` (``s_{t-1}``) becomes ``s_t``."""
+        s = _buffer(ws, ("optimistic", who), theta.shape, theta.dtype)
+        np.copyto(s, theta)
+        opt_state = opt.update(theta, grad, opt_state)
+        s -= theta  # this step's s_t
+        if not first:
+            theta -= s  # -2 s_t in all
+            theta += prev  # + s_{t-1}
+        np.copyto(prev, s)
+        return opt_state
 
 
 @dataclass(frozen=True)
@@ -200,11 +208,12 @@ class _SecondOrder:
 
     def _field_one_batch(self, tr):
         x_real, z = tr.draw_d()
-        tr.batches.noise(tr._buffers()[1][..., tr.batch:, :])  # G's draw, kept for the stream's order
-        _, Z = tr._buffers()
-        Z[..., tr.batch:, :] = z  # the game of this batch: the same noise for both players
+        z_g = tr._buffers()[1][..., tr.batch:, :]
+        tr.batches.noise(z_g)  # G's draw, kept for the stream's order
+        z_g[...] = z  # the game of this batch: the same noise for both players
         loss_d, gd, loss_g, gg = tr.field()
-        return x_real.copy(), z.copy(), loss_d, gd.copy(), loss_g, gg.copy()
+        # views of the trainer's buffers, which the Jacobian products (their own workspace) leave alone
+        return x_real, z, loss_d, gd, loss_g, gg
 
     @staticmethod
     def _jvp(tr, x, z, vg, vd, rows="gd"):

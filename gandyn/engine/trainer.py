@@ -234,12 +234,15 @@ class Trainer:
 
     def d_grad(self, x_real, z_d) -> np.ndarray:
         """D's loss gradient (with the penalty) at the current parameters on ``(x_real, G(z_d))``."""
+        X, _ = self._buffers()
+        m, gan, ws = self.batch, self.gan, self._ws
+        if not np.shares_memory(x_real, X):
+            X[..., :m, :] = x_real
+        gan.G.forward(self.theta_g, z_d, out=X[..., m:2 * m, :], ws=_sub(ws, "G"))  # the fakes, once
         td = self.theta_d_used
-        _, gd, _, _ = self.gan.d_loss_grad(self.theta_g, td, x_real, z_d, grad=self._grad_d, ws=self._ws,
-                                           rng=self.rng_dropout)
+        _, gd, _, _ = gan._d_part(td, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
         if self.penalty is not None:
-            x_fake = self.gan.G(self.theta_g, z_d)
-            self._add_penalty(0.0, gd, x_real, x_fake, td)
+            self._add_penalty(0.0, gd, X[..., :m, :], X[..., m:2 * m, :], td)
         return self._d_back(gd)
 
     def _add_penalty(self, loss_d, gd, x_real, x_fake, td):
