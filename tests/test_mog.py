@@ -126,16 +126,21 @@ def test_table_and_success_rule():
     assert res["samples"].shape[:2] == (2, 4)
 
 
-def test_failed_shard_is_named_and_finished_shards_kept(monkeypatch):
-    cfg = tiny_cfg()
+def _fail_shard(monkeypatch, bad: int):
+    """Make the shard holding unit ``bad`` raise RuntimeError('boom')."""
     real = mog.run_shard
 
     def flaky(c, units, **kw):
-        if 2 in units:
+        if bad in units:
             raise RuntimeError("boom")
         return real(c, units, **kw)
 
     monkeypatch.setattr(mog, "run_shard", flaky)
+
+
+def test_failed_shard_is_named_and_finished_shards_kept(monkeypatch):
+    cfg = tiny_cfg()
+    _fail_shard(monkeypatch, 2)
     with pytest.raises(mog.ShardError, match="shard 2 failed: RuntimeError: boom") as e:
         mog.run(cfg)
     assert e.value.shard == 2
@@ -243,14 +248,7 @@ def test_gan1d_scheduler_needs_sweep(tmp_path, capsys):
 
 
 def test_cli_failed_shard_exit_1_names_it_and_writes_finished(tmp_path, capsys, monkeypatch):
-    real = mog.run_shard
-
-    def flaky(c, units, **kw):
-        if 1 in units:
-            raise RuntimeError("boom")
-        return real(c, units, **kw)
-
-    monkeypatch.setattr(mog, "run_shard", flaky)
+    _fail_shard(monkeypatch, 1)
     out = tmp_path / "o"
     code, cap = run_cli(capsys, "--data", "ring8", "--methods", "altgd", "simgd", "--lrs", "1e-3", "--seeds", "2",
                         "--steps", "4", "--checks", "1", "--hidden", "8", "--n-eval", "50", "--jobs", "1",

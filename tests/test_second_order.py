@@ -39,6 +39,14 @@ def _point(net, rng, m=6):
     return theta, x
 
 
+def _case(act, seed):
+    """A net of ``act``, a point ``(theta, x)`` and directions ``(v, dx)`` for them."""
+    rng = np.random.default_rng(seed)
+    net = _net(act)
+    theta, x = _point(net, rng)
+    return net, theta, x, rng.standard_normal(theta.shape), rng.standard_normal(x.shape)
+
+
 def _loss_sum(net, phi):
     return lambda t, xx: anp.sum(phi(mlp_forward(net, t, xx)))
 
@@ -52,10 +60,7 @@ def _softplus(o):
 
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_hvp_and_mixed_products_equal_autograd(act):
-    rng = np.random.default_rng(1)
-    net = _net(act)
-    theta, x = _point(net, rng)
-    v, dx = rng.standard_normal(theta.shape), rng.standard_normal(x.shape)
+    net, theta, x, v, dx = _case(act, seed=1)
     L = _loss_sum(net, _softplus)
     g_theta, g_x = grad(L, 0), grad(L, 1)
 
@@ -73,10 +78,7 @@ def test_hvp_and_mixed_products_equal_autograd(act):
 
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_hvp_equals_central_differences_of_the_handwritten_gradient(act):
-    rng = np.random.default_rng(2)
-    net = _net(act)
-    theta, x = _point(net, rng)
-    v, dx = rng.standard_normal(theta.shape), rng.standard_normal(x.shape)
+    net, theta, x, v, dx = _case(act, seed=2)
 
     def grads(t, xx):
         hs = net.forward(t, xx)

@@ -6,15 +6,15 @@ N(4, 0.5^2)), latent ``z ~ U(-1, 1)`` or N(0, 1), generator and discriminator
 MLPs ``1-h-1``, the generator loss, the optimizer, the minibatch size ``m`` and
 ``k``, the number of discriminator steps per generator step (Algorithm 1).
 
-A :class:`Population` runs Algorithm 1 for ``P`` models at once on the engine's
-population axis (``theta (P, n)``, inputs ``(P, m, 1)``, step sizes ``(P, 1)``),
-each model with its own seed, ``lr_D`` and ``lr_G``. Every random draw of model
-``p`` comes from the named streams of its own seed (:mod:`gandyn.rng`), so a
-population of ``P`` models equals ``P`` separate runs; models that share a seed
-share their initial parameters and their noise (common random numbers), which
-is what a sweep over step sizes wants. Minibatches are drawn in blocks of
-:data:`BLOCK` iterations per seed; for normal and uniform data this is the same
-sequence of numbers a single run draws one minibatch at a time from its streams.
+Training is the general :class:`~gandyn.experiments.population.Population` (``Population``
+here is that class): ``P`` models at once on the engine's population axis (``theta (P, n)``,
+inputs ``(P, m, 1)``, step sizes ``(P, 1)``), each with its own seed, ``lr_D`` and ``lr_G``,
+or a single run (``theta (n,)``). Every random draw of model ``p`` comes from the named
+streams of its own seed (:mod:`gandyn.rng`), so a population of ``P`` models equals ``P``
+separate runs; models that share a seed share their initial parameters and their noise
+(common random numbers), which is what a sweep over step sizes wants. Minibatches are drawn
+per seed in blocks of :data:`BLOCK` minibatches; for normal and uniform data this is the
+same sequence of numbers a single run draws one minibatch at a time from its streams.
 
 Evaluation: :func:`snapshot` gives the quantities of the theory on a grid for
 one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD, V, C);
@@ -29,20 +29,16 @@ one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import entr, ndtr
 
 from gandyn.distributions import Distribution, Mixture, Normal, Uniform
-from gandyn.engine import optim
-from gandyn.engine.gan import GAN
-from gandyn.engine.latents import LATENTS, as_latent
+from gandyn.engine.latents import as_latent
 from gandyn.engine.losses import LOSSES, sigmoid
-from gandyn.engine.penalties import check_training, make_penalty
-from gandyn.engine.nn import ACTIVATIONS, MLP
-from gandyn.engine.spectral_norm import SpectralNorm
-from gandyn.engine.trainer import Trainer
+from gandyn.engine.nn import MLP
+from gandyn.experiments import population
 from gandyn.rng import stream
 from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
@@ -51,9 +47,7 @@ __all__ = ["Setup", "Population", "parse_data", "snapshot", "binned_jsd", "grid_
            "converged", "record_run", "pick_panels", "sweep", "sweep_rows", "replace_setup",
            "BLOCK"]
 
-#: Iterations of minibatches drawn at once per seed (a constant, so that the draws
-#: never depend on the population size or on how training is split into calls).
-BLOCK = 64
+BLOCK = population.BLOCK
 
 
 
@@ -103,249 +97,56 @@ def parse_data(spec: str | Distribution) -> Distribution:
 
 
 @dataclass(frozen=True)
-class Setup:
-    """Everything of a 1D GAN run except the seed and the step sizes.
+class Setup(population.Setup):
+    """Everything of a 1D GAN run except the seed and the step sizes: a
+    :class:`gandyn.experiments.population.Setup` with the 1-D GAN's defaults.
 
     Parameters
     ----------
     data : Distribution or str
         ``p_data`` (see :func:`parse_data`). Default N(4, 0.5^2).
     latent : {'uniform', 'normal'}
-        ``z ~ U(-1, 1)`` or ``N(0, 1)``.
-    hidden_g, hidden_d : int
-        Hidden widths ``h`` of the 1-h-1 generator and discriminator.
+        ``z ~ U(-1, 1)`` or ``N(0, 1)`` (``z_dim = 1``).
+    hidden_g, hidden_d : int or tuple of int
+        Hidden widths of the generator and discriminator: ``h`` for the 1-h-1 MLPs of
+        Figure 1 (default 16), a tuple for deeper ones.
     act_g, act_d : str
-        Their hidden activations (:data:`gandyn.engine.nn.ACTIVATIONS`); output layers
-        are linear (D outputs a logit).
+        Their hidden activations (:data:`gandyn.engine.nn.ACTIVATIONS`; tanh and ReLU);
+        output layers are linear (D outputs a logit).
     loss : str
         The GAN loss (:data:`gandyn.engine.losses.LOSSES`; ``nonsat``: Goodfellow et al.
         2014, Section 3). For losses whose D is not a probability (``wgan``,
         ``hinge``, f-GANs) the curve drawn as "D" is ``sigma(output)``.
-    method : str
-        The training method (:data:`gandyn.engine.methods.METHODS`; ``altgd`` is
-        Algorithm 1).
-    penalty : str or None
-        A gradient penalty on D (``r1``, ``r2``, ``gp``) of weight ``penalty_weight``.
-    clip : float or None
-        Weight clipping of D to ``[-clip, clip]`` (WGAN).
-    spectral_norm : bool
-        Spectral normalisation of D's weights (Miyato et al. 2018).
-    optimizer : {'momentum', 'adam', 'sgd'}
-        Both players' optimizer; the paper used SGD with momentum (Section 5).
-    mu : float
-        Momentum coefficient (``optimizer='momentum'``).
-    b1 : float
-        Adam's first-moment decay (0.5, as Radford et al. 2016 advise for GANs).
+    optimizer : str
+        Both players' optimizer (default Adam; the paper used SGD with momentum, Section 5).
     batch : int
-        Minibatch size ``m`` of data and of noise.
-    k : int
-        Discriminator steps per generator step (Algorithm 1).
+        Minibatch size ``m`` of data and of noise (default 64).
+    init : str
+        Weight initialisation (default ``xavier_talk``, the talk's code).
     dtype : numpy dtype
         float64 (default) or float32.
+
+    The other fields (``method``, ``k``, ``penalty``, ``clip``, ``spectral_norm``, ``b1``,
+    ``b2``, ``mu``) are those of :class:`~gandyn.experiments.population.Setup`.
     """
 
     data: Distribution | str = "N(4, 0.5)"
+    z_dim: int = 1
     latent: str = "uniform"
-    hidden_g: int = 16
-    hidden_d: int = 16
+    hidden_g: int | tuple = 16
+    hidden_d: int | tuple = 16
     act_g: str = "tanh"
-    act_d: str = "relu"
-    loss: str = "nonsat"
-    optimizer: str = "adam"
-    mu: float = 0.9
-    b1: float = 0.5
     batch: int = 64
-    k: int = 1
+    init: str = "xavier_talk"
     dtype: type = np.float64
-    method: str = "altgd"
-    penalty: str | None = None
-    penalty_weight: float = 10.0
-    clip: float | None = None
-    spectral_norm: bool = False
-    gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "data", parse_data(self.data))
-        for name in ("hidden_g", "hidden_d", "batch", "k"):
-            v = getattr(self, name)
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        for name in ("act_g", "act_d"):
-            ACTIVATIONS.check(getattr(self, name), name)
-        check_training(self.loss, self.method, self.penalty, self.penalty_weight, self.clip)
-        LATENTS.check(self.latent, "latent")
-        optim.OPTIMIZERS.check(self.optimizer, "optimizer")
-        if not 0 <= self.mu < 1 or not 0 <= self.b1 < 1:
-            raise ValueError(f"mu and b1 must be in [0, 1), got mu={self.mu!r}, b1={self.b1!r}")
-        G = MLP((1, self.hidden_g, 1), (self.act_g, "identity"), dtype=self.dtype)
-        D = MLP((1, self.hidden_d, 1), (self.act_d, "identity"), dtype=self.dtype)
-        object.__setattr__(self, "gan", GAN(G, D, loss=self.loss, latent=self.latent))
-
-    def make_optimizer(self, lr) -> optim.Optimizer:
-        """The optimizer with step size ``lr`` (a number, a ``(P, 1)`` array or a schedule)."""
-        return optim.make(self.optimizer, lr=lr, mu=self.mu, b1=self.b1)
-
-    def make_d_optimizer(self, lr) -> optim.Optimizer:
-        """D's optimizer: :meth:`make_optimizer`, clipped when ``clip`` is set."""
-        opt = self.make_optimizer(lr)
-        return opt if self.clip is None else optim.clipped(opt, self.clip)
-
-    def describe(self) -> dict:
-        """The setup as plain JSON-able values (for history files and captions)."""
-        return {"data": repr(self.data), "latent": self.latent, "hidden_g": self.hidden_g,
-                "hidden_d": self.hidden_d, "act_g": self.act_g, "act_d": self.act_d, "loss": self.loss,
-                "optimizer": self.optimizer, "mu": self.mu, "b1": self.b1, "batch": self.batch,
-                "k": self.k, "dtype": np.dtype(self.dtype).name, "method": self.method, "penalty": self.penalty,
-                "penalty_weight": self.penalty_weight, "clip": self.clip, "spectral_norm": self.spectral_norm}
+        super().__post_init__()
 
 
-# --- training: Algorithm 1 for a population
-
-
-def _seeds(seeds):
-    a = np.asarray(seeds)
-    if a.ndim > 1 or a.size == 0 or a.dtype.kind not in "iu" or np.any(a < 0):
-        raise ValueError(f"seeds must be a non-negative integer or a 1-D list of them, got {seeds!r}")
-    return a
-
-
-def _rates(name, lr, P):
-    a = np.asarray(lr, dtype=np.float64)
-    if not np.all(np.isfinite(a)) or np.any(a <= 0):
-        raise ValueError(f"{name} must be positive and finite, got {lr!r}")
-    if P is None:
-        if a.ndim:
-            raise ValueError(f"{name} must be a number for a single run (one seed)")
-        return float(a)
-    try:
-        return np.broadcast_to(a, (P,)).copy()
-    except ValueError:
-        raise ValueError(f"{name} must be a number or hold one value per seed ({P})") from None
-
-
-class _SeedBlocks:
-    """The minibatch source of one slice of a :class:`Population`: rows ``rows`` of the
-    current per-seed block, D's ``k`` real batches and ``k + 1`` noise batches in the
-    order :class:`~gandyn.engine.trainer.Trainer` asks for them."""
-
-    def __init__(self, pop: "Population", rows):
-        self.pop, self.rows = pop, rows
-        self._real = self._noise = 0
-
-    def start(self):
-        self._real = self._noise = 0
-
-    def real(self, out):
-        out[...] = self.pop._batch(0, self._real, self.rows)
-        self._real += 1
-
-    def noise(self, out):
-        out[...] = self.pop._batch(1, self._noise, self.rows)
-        self._noise += 1
-
-
-class Population:
-    """``P`` independent 1D GANs trained at once by Algorithm 1 (the engine's
-    :class:`~gandyn.engine.trainer.Trainer`), each with its own seed and step sizes.
-
-    Parameters
-    ----------
-    setup : Setup
-    seeds : int or sequence of int
-        One seed per model (an int: a single run, parameters of shape ``(n,)``).
-        Model ``p`` draws its initial parameters from the streams ``g_init``,
-        ``d_init`` of its seed, data from ``data`` and noise from ``latent``.
-    lr_g, lr_d : float or sequence
-        Step sizes, one per model or shared (keyword-only).
-    chunk : int, optional
-        Models stepped together (the population is trained in slices of this many
-        rows, one engine trainer each, which keeps the working arrays in cache);
-        results do not depend on it.
-    """
-
-    def __init__(self, setup: Setup, seeds, *, lr_g, lr_d, chunk: int | None = 128):
-        seeds = _seeds(seeds)
-        self.setup, self.gan = setup, setup.gan
-        self.P = None if seeds.ndim == 0 else int(seeds.size)
-        self.seeds = seeds
-        self.lr_d, self.lr_g = _rates("lr_d", lr_d, self.P), _rates("lr_g", lr_g, self.P)
-        uniq, idx = np.unique(seeds.ravel(), return_inverse=True)
-        self._idx = idx
-        self._all = bool(uniq.size == idx.size and np.all(idx == np.arange(idx.size)))
-        G, D = self.gan.G, self.gan.D
-        tg = np.stack([G.init(stream(int(s), "g_init")) for s in uniq])
-        td = np.stack([D.init(stream(int(s), "d_init")) for s in uniq])
-        if self.P is None:
-            self.theta_g, self.theta_d = tg[0].copy(), td[0].copy()
-            slices = [Ellipsis]
-        else:
-            self.theta_g, self.theta_d = tg[idx], td[idx]
-            c = self.P if chunk is None else int(chunk)
-            if c < 1:
-                raise ValueError(f"chunk must be >= 1, got {chunk!r}")
-            slices = [slice(i, i + c) for i in range(0, self.P, c)]
-        self._rng_data = [stream(int(s), "data") for s in uniq]
-        self._rng_latent = [stream(int(s), "latent") for s in uniq]
-        self._parts = []
-        penalty = None if setup.penalty is None else make_penalty(setup.penalty, setup.penalty_weight)
-        for sl in slices:
-            lr_d = self.lr_d if self.P is None else self.lr_d[sl, None]
-            lr_g = self.lr_g if self.P is None else self.lr_g[sl, None]
-            src = _SeedBlocks(self, sl)
-            tr = Trainer(self.gan, setup.make_optimizer(lr_g), setup.make_d_optimizer(lr_d),
-                         self.theta_g[sl], self.theta_d[sl], src, batch=setup.batch, k=setup.k, method=setup.method,
-                         penalty=penalty, rng_penalty=stream(int(uniq[0]), "penalty") if penalty else None,
-                         spectral_norm=SpectralNorm(self.gan.D, self.theta_d[sl], stream(int(uniq[0]), "spectral_norm"))
-                         if setup.spectral_norm else None)
-            self._parts.append((sl, src, tr))
-        self._draws = self._parts[0][2].method.draws(setup.k)
-        self._block = None
-        self._pos = BLOCK
-        self.it = 0
-
-    def _refill(self):
-        """The next :data:`BLOCK` iterations of minibatches, per seed: data
-        ``(S, BLOCK, n_real, m, 1)`` and noise ``(S, BLOCK, n_noise, m, 1)`` (for Algorithm 1
-        ``k`` and ``k + 1``: D's batches, then G's; other methods draw what
-        ``method.draws(k)`` says), in the order a single run draws them from its streams."""
-        s, gan = self.setup, self.gan
-        m, dt = s.batch, s.dtype
-        nr, nz = self._draws
-        x = np.stack([s.data.rvs(BLOCK * nr * m, r) for r in self._rng_data])
-        z = np.stack([gan.sample_z(r, BLOCK * nz * m) for r in self._rng_latent])
-        self._block = (x.reshape(-1, BLOCK, nr, m, 1).astype(dt, copy=False),
-                       z.reshape(-1, BLOCK, nz, m, 1))
-        self._pos = 0
-
-    def _batch(self, which, j, rows):
-        """Minibatch ``j`` of this iteration (``which`` 0: data, 1: noise) for the models
-        ``rows``: ``(c, m, 1)`` (or ``(m, 1)`` for a single run)."""
-        a, t = self._block[which], self._pos
-        if self.P is None:
-            return a[0, t, j]
-        return a[rows, t, j] if self._all else a[self._idx[rows], t, j]
-
-    def advance(self, n: int = 1, keep: bool = False):
-        """Run ``n`` iterations of Algorithm 1.
-
-        Returns the discriminator's loss (of its last step) and the generator's
-        loss, each before its update: of the last iteration, shape ``()`` or
-        ``(P,)``, or with ``keep`` of every iteration, shape ``(n,)`` or ``(n, P)``.
-        """
-        shape = () if self.P is None else (self.P,)
-        ld = np.empty((n,) + shape if keep else shape)
-        lg = np.empty_like(ld)
-        for i in range(n):
-            if self._pos >= BLOCK:
-                self._refill()
-            out_d = ld[i, ...] if keep else ld
-            out_g = lg[i, ...] if keep else lg
-            for sl, src, tr in self._parts:
-                src.start()
-                out_d[sl], out_g[sl] = tr.step()
-            self._pos += 1
-            self.it += 1
-        return ld, lg
+#: The population of 1D GANs is the general one (one engine trainer per unit of models).
+Population = population.Population
 
 
 # --- evaluation
@@ -612,7 +413,9 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
 
     lr_d_values = np.asarray(lr_d_values, dtype=np.float64).ravel()
     lr_g_values = np.asarray(lr_g_values, dtype=np.float64).ravel()
-    seeds = _seeds(list(seeds))
+    seeds = np.asarray(list(seeds))
+    if seeds.ndim != 1 or seeds.size == 0 or seeds.dtype.kind not in "iu" or np.any(seeds < 0):
+        raise ValueError(f"seeds must be a 1-D list of non-negative integers, got {seeds!r}")
     ks = [int(k) for k in ks]
     losses = list(losses)
     if int(steps) < 1 or int(checks) < 1:
@@ -640,7 +443,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
         for b, loss in enumerate(losses):
             s = replace_setup(setup, k=k, loss=loss)
             bar.set_description(what(a, b), refresh=False)
-            tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk)
+            tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk, rate_dtype=np.float64)
             for c, t in enumerate(check_it):
                 while tr.it < t:  # one iteration at a time: the bar moves (tqdm limits its redraws)
                     _advance_quietly(tr, 1)
@@ -667,9 +470,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
 
 def replace_setup(setup: Setup, **changes) -> Setup:
     """A copy of ``setup`` with some fields changed (and validated again)."""
-    kw = {f: getattr(setup, f) for f in setup.__dataclass_fields__ if f != "gan"}
-    kw.update(changes)
-    return Setup(**kw)
+    return replace(setup, **changes)
 
 
 def sweep_rows(arrays: dict) -> list[dict]:

@@ -42,9 +42,10 @@ from gandyn.distributions import Distribution
 from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
-from gandyn.engine.losses import LOSSES
 from gandyn.engine.methods import METHODS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
+from gandyn.engine.penalties import check_training, make_penalty
+from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
 from gandyn.rng import stream
 
@@ -112,6 +113,17 @@ class Setup:
     init : str
         Weight initialisation (:data:`gandyn.engine.nn.INITIALIZERS`).
     dtype : float32 or float64
+    method : str
+        The training method of models given none (:func:`check_method`).
+    k : int
+        D steps per G step of ``altgd`` for models given none.
+    penalty : str or None
+        A gradient penalty on D (``r1``, ``r2``, ``gp``; :data:`gandyn.engine.penalties.PENALTIES`)
+        of weight ``penalty_weight``.
+    clip : float or None
+        Weight clipping of D to ``[-clip, clip]`` (WGAN, Arjovsky et al. 2017).
+    spectral_norm : bool
+        Spectral normalisation of D's weights (Miyato et al. 2018).
     """
 
     data: Distribution
@@ -129,12 +141,18 @@ class Setup:
     batch: int = 128
     init: str = "glorot_uniform"
     dtype: type = np.float32
+    method: str = "altgd"
+    k: int = 1
+    penalty: str | None = None
+    penalty_weight: float = 10.0
+    clip: float | None = None
+    spectral_norm: bool = False
     gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.data, Distribution):
             raise ValueError(f"data must be a gandyn.distributions.Distribution, got {self.data!r}")
-        for name in ("z_dim", "batch"):
+        for name in ("z_dim", "batch", "k"):
             v = getattr(self, name)
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
@@ -142,7 +160,8 @@ class Setup:
         object.__setattr__(self, "hidden_d", _widths("hidden_d", self.hidden_d))
         for name in ("act_g", "act_d"):
             ACTIVATIONS.check(getattr(self, name), name)
-        LOSSES.check(self.loss, "loss")
+        check_training(self.loss, check_method(self.method).partition(":")[0], self.penalty,
+                       self.penalty_weight, self.clip)
         LATENTS.check(self.latent, "latent")
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         INITIALIZERS.check(self.init, "init")
@@ -163,6 +182,11 @@ class Setup:
         """The optimizer with step size ``lr`` (a number or a ``(c, 1)`` array)."""
         return optim.make(self.optimizer, lr=lr, b1=self.b1, b2=self.b2, mu=self.mu)
 
+    def make_d_optimizer(self, lr) -> optim.Optimizer:
+        """D's optimizer: :meth:`make_optimizer`, clipped when ``clip`` is set."""
+        opt = self.make_optimizer(lr)
+        return opt if self.clip is None else optim.clipped(opt, self.clip)
+
     def draw_data(self, n: int, rng) -> np.ndarray:
         """``n`` data points ``(n, d)`` in the setup's dtype."""
         x = np.asarray(self.data.rvs(n, rng))
@@ -174,26 +198,35 @@ class Setup:
                 "hidden_g": list(self.hidden_g), "hidden_d": list(self.hidden_d), "act_g": self.act_g,
                 "act_d": self.act_d, "loss": self.loss, "optimizer": self.optimizer, "b1": self.b1,
                 "b2": self.b2, "mu": self.mu, "batch": self.batch, "init": self.init,
-                "dtype": np.dtype(self.dtype).name}
+                "dtype": np.dtype(self.dtype).name, "method": self.method, "k": self.k, "penalty": self.penalty,
+                "penalty_weight": self.penalty_weight, "clip": self.clip, "spectral_norm": self.spectral_norm}
 
 
 class _Streams:
-    """Per-model minibatches for one unit: ``(c, BLOCK*m, d)`` blocks drawn per model from
-    its own ``data`` and ``latent`` streams, served ``m`` rows at a time."""
+    """Per-model minibatches for one unit: ``(S, BLOCK*m, d)`` blocks drawn per distinct seed
+    from its ``data`` and ``latent`` streams (models sharing a seed share the numbers),
+    served ``m`` rows at a time to each model, ``(c, m, d)`` (``(m, d)`` for a single run)."""
 
-    def __init__(self, setup: Setup, seeds):
-        self.setup = setup
-        self.rng_data = [stream(int(s), "data") for s in seeds]
-        self.rng_latent = [stream(int(s), "latent") for s in seeds]
+    def __init__(self, setup: Setup, seeds, single: bool = False):
+        uniq, self._inv = np.unique(np.asarray(seeds), return_inverse=True)
+        self._inv = self._inv.ravel()
+        self._all = bool(uniq.size == self._inv.size and np.all(self._inv == np.arange(uniq.size)))
+        self.setup, self.single = setup, single
+        self.rng_data = [stream(int(s), "data") for s in uniq]
+        self.rng_latent = [stream(int(s), "latent") for s in uniq]
         self._x = self._z = None
         self._px = self._pz = 0
+
+    def _serve(self, block, pos, m, out):
+        b = block[:, pos:pos + m] if self._all else block[self._inv, pos:pos + m]
+        out[...] = b[0] if self.single else b
 
     def real(self, out):
         m = out.shape[-2]
         if self._x is None or self._px + m > self._x.shape[1]:
             self._x = np.stack([self.setup.draw_data(BLOCK * m, r) for r in self.rng_data])
             self._px = 0
-        out[...] = self._x[:, self._px:self._px + m]
+        self._serve(self._x, self._px, m, out)
         self._px += m
 
     def noise(self, out):
@@ -202,7 +235,7 @@ class _Streams:
             s = self.setup
             self._z = np.stack([s.gan.latent.rvs((BLOCK * m, s.z_dim), r, dtype=s.dtype) for r in self.rng_latent])
             self._pz = 0
-        out[...] = self._z[:, self._pz:self._pz + m]
+        self._serve(self._z, self._pz, m, out)
         self._pz += m
 
 
@@ -238,26 +271,32 @@ def _per_model(name, v, P, cast):
 
 
 class Population:
-    """``P`` GANs of one :class:`Setup`, each with its own seed, step sizes, method and k.
+    """``P`` GANs of one :class:`Setup`, each with its own seed, step sizes, method and k,
+    or a single run.
 
     Parameters
     ----------
     setup : Setup
-    seeds : sequence of int
-        One seed per model (models sharing a seed share initial parameters and noise).
+    seeds : int or sequence of int
+        One seed per model (models sharing a seed share initial parameters and noise:
+        common random numbers, what a sweep over step sizes wants). An int is a single
+        run: parameters ``(n,)``, minibatches ``(m, d)``, losses ``()``.
     lr_g, lr_d : float or sequence
-        Step sizes, shared or one per model.
-    method : str or sequence of str
-        Training method per model (:func:`check_method`).
-    k : int or sequence of int
-        D steps per G step per model (used by ``altgd``).
-    chunk : int
-        Models per unit (one engine trainer each).
+        Step sizes, shared or one per model (keyword-only).
+    method : str or sequence of str, optional
+        Training method per model (:func:`check_method`); default ``setup.method``.
+    k : int or sequence of int, optional
+        D steps per G step per model (used by ``altgd``); default ``setup.k``.
+    chunk : int or None
+        Models per unit (one engine trainer each, which keeps the working arrays in
+        cache); None: one unit per group. Results do not depend on it.
     units : sequence of int, optional
         Build and train only these units (see :attr:`units`); the others' models are
         absent from :attr:`rows`, :meth:`params` and :meth:`samples`.
     method_options : dict, optional
         Options of the methods by outer name, e.g. ``{"lookahead": {"k_la": 5}}``.
+    rate_dtype : dtype, optional
+        Dtype of the per-model step-size arrays (default: the setup's dtype).
 
     Raises
     ------
@@ -265,41 +304,56 @@ class Population:
         Bad seeds, step sizes, methods or k, with the choices named.
     """
 
-    def __init__(self, setup: Setup, seeds, *, lr_g, lr_d, method="altgd", k=1, chunk: int = 128,
-                 units=None, method_options: dict | None = None):
+    def __init__(self, setup: Setup, seeds, *, lr_g, lr_d, method=None, k=None, chunk: int | None = 128,
+                 units=None, method_options: dict | None = None, rate_dtype=None):
         seeds = np.asarray(seeds)
-        if seeds.ndim != 1 or seeds.size == 0 or seeds.dtype.kind not in "iu" or np.any(seeds < 0):
-            raise ValueError(f"seeds must be a 1-D list of non-negative integers, got {seeds!r}")
+        single = seeds.ndim == 0
+        seeds = seeds.reshape(-1)
+        if seeds.size == 0 or seeds.dtype.kind not in "iu" or np.any(seeds < 0):
+            raise ValueError(f"seeds must be a non-negative integer or a 1-D list of them, got {seeds!r}")
         P = int(seeds.size)
+        if single and (np.ndim(lr_g) or np.ndim(lr_d)):
+            raise ValueError("lr_g and lr_d must be numbers for a single run (one seed)")
         lr_g = np.asarray(_per_model("lr_g", lr_g, P, float))
         lr_d = np.asarray(_per_model("lr_d", lr_d, P, float))
         for name, a in (("lr_g", lr_g), ("lr_d", lr_d)):
             if not np.all(np.isfinite(a)) or np.any(a <= 0):
                 raise ValueError(f"{name} must be positive and finite")
-        methods = [check_method(m) for m in _per_model("method", method, P, str)]
-        ks = _per_model("k", k, P, int)
+        methods = [check_method(m) for m in _per_model("method", setup.method if method is None else method, P, str)]
+        for m in set(methods):
+            check_training(setup.loss, m.partition(":")[0], setup.penalty, setup.penalty_weight, setup.clip)
+        ks = _per_model("k", setup.k if k is None else k, P, int)
         if any(v < 1 for v in ks):
             raise ValueError(f"every k must be >= 1, got {sorted(set(ks))}")
-        if int(chunk) < 1:
+        if chunk is not None and int(chunk) < 1:
             raise ValueError(f"chunk must be >= 1, got {chunk!r}")
-        self.setup, self.gan, self.P = setup, setup.gan, P
+        self.setup, self.gan, self.single = setup, setup.gan, single
+        #: Models in the population (None for a single run).
+        self.P = None if single else P
         self.seeds, self.lr_g, self.lr_d, self.methods, self.ks = seeds, lr_g, lr_d, methods, np.asarray(ks)
-        self.units = plan_units(methods, ks, int(chunk))
+        self.units = plan_units(methods, ks, P if chunk is None else int(chunk))
         wanted = range(len(self.units)) if units is None else sorted(set(int(u) for u in units))
         if any(not 0 <= u < len(self.units) for u in wanted):
             raise ValueError(f"units must be in 0..{len(self.units) - 1}, got {list(units)}")
         opts = method_options or {}
-        G, D = self.gan.G, self.gan.D
+        rate_dtype = setup.dtype if rate_dtype is None else rate_dtype
+        penalty = None if setup.penalty is None else make_penalty(setup.penalty, setup.penalty_weight)
         self._trainers, self._rates = [], []
         for u in (self.units[i] for i in wanted):
             s = seeds[u.rows]
-            tg = np.stack([G.init(stream(int(x), "g_init"), scheme=setup.init) for x in s])
-            td = np.stack([D.init(stream(int(x), "d_init"), scheme=setup.init) for x in s])
-            rg, rd = lr_g[u.rows, None].astype(setup.dtype), lr_d[u.rows, None].astype(setup.dtype)
-            self._rates.append((rg, rd, rg.copy(), rd.copy()))
-            tr = Trainer(self.gan, setup.make_optimizer(rg), setup.make_optimizer(rd), tg, td,
-                         _Streams(setup, s), batch=setup.batch, k=u.k,
-                         method=make_method(u.method, **opts.get(u.method.partition(":")[0], {})))
+            tg, td = self._init(s)
+            if single:
+                rg, rd = float(lr_g[0]), float(lr_d[0])
+            else:
+                rg, rd = lr_g[u.rows, None].astype(rate_dtype), lr_d[u.rows, None].astype(rate_dtype)
+                self._rates.append((rg, rd, rg.copy(), rd.copy()))
+            first = int(s.min())
+            sn = SpectralNorm(self.gan.D, td, stream(first, "spectral_norm")) if setup.spectral_norm else None
+            tr = Trainer(self.gan, setup.make_optimizer(rg), setup.make_d_optimizer(rd), tg, td,
+                         _Streams(setup, s, single), batch=setup.batch, k=u.k,
+                         method=make_method(u.method, **opts.get(u.method.partition(":")[0], {})),
+                         penalty=penalty, rng_penalty=stream(first, "penalty") if penalty else None,
+                         spectral_norm=sn)
             self._trainers.append((u, tr))
         cat = np.concatenate([u.rows for u, _ in self._trainers]) if self._trainers else np.zeros(0, int)
         self._order = np.argsort(cat, kind="stable")
@@ -307,23 +361,41 @@ class Population:
         self.rows = cat[self._order]
         self.it = 0
 
-    def advance(self, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Run ``n`` iterations of every model's method. Returns the last iteration's D and
-        G losses, ``(len(rows),)`` in the order of :attr:`rows` (ascending model index)."""
-        ld = np.full(self.rows.size, np.nan)
-        lg = np.full(self.rows.size, np.nan)
-        for _ in range(int(n)):
-            i = 0
+    def _init(self, seeds) -> tuple[np.ndarray, np.ndarray]:
+        """Initial parameters of the models of ``seeds`` from their ``g_init`` and ``d_init``
+        streams, drawn once per distinct seed: ``(c, n)`` each (``(n,)`` for a single run)."""
+        G, D, scheme = self.gan.G, self.gan.D, self.setup.init
+        uniq, inv = np.unique(seeds, return_inverse=True)
+        tg = np.stack([G.init(stream(int(x), "g_init"), scheme=scheme) for x in uniq])[inv.ravel()]
+        td = np.stack([D.init(stream(int(x), "d_init"), scheme=scheme) for x in uniq])[inv.ravel()]
+        return (tg[0], td[0]) if self.single else (tg, td)
+
+    def advance(self, n: int = 1, keep: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Run ``n`` iterations of every model's method.
+
+        Returns the D and G losses (D's of its last step, each before its update) of the last
+        iteration, ``(len(rows),)`` in the order of :attr:`rows` (ascending model index; ``()``
+        for a single run), or with ``keep`` of every iteration, ``(n, len(rows))`` (``(n,)``).
+        """
+        n = int(n)
+        ld = np.full((n if keep else 1, self.rows.size), np.nan)
+        lg = np.full_like(ld, np.nan)
+        for t in range(n):
+            i, r = 0, t if keep else 0
             for u, tr in self._trainers:
-                a, b = tr.step()
-                ld[i:i + u.rows.size], lg[i:i + u.rows.size] = a, b
+                ld[r, i:i + u.rows.size], lg[r, i:i + u.rows.size] = tr.step()
                 i += u.rows.size
             self.it += 1
-        return ld[self._order], lg[self._order]
+        ld, lg = ld[:, self._order], lg[:, self._order]
+        if self.single:
+            ld, lg = ld[:, 0], lg[:, 0]
+        return (ld, lg) if keep else (ld[0], lg[0])
 
     def set_lr_factor(self, factor: float) -> None:
         """Scale every model's step sizes to ``factor`` times their initial values (in place:
         the optimizers read the arrays at each step), for step-size decay by iteration."""
+        if self.single:
+            raise ValueError("set_lr_factor needs a population (a single run's step sizes are numbers)")
         for rg, rd, g0, d0 in self._rates:
             np.multiply(g0, factor, out=rg)
             np.multiply(d0, factor, out=rd)
@@ -336,19 +408,36 @@ class Population:
             tr.step()
 
     def params(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(theta_g, theta_d)``, each ``(len(rows), n)`` in the order of :attr:`rows`."""
+        """``(theta_g, theta_d)``, each ``(len(rows), n)`` in the order of :attr:`rows`
+        (copies; ``(n,)`` for a single run)."""
+        if self.single:
+            tr = self._trainers[0][1]
+            return tr.theta_g.copy(), tr.theta_d.copy()
         return (np.concatenate([tr.theta_g for _, tr in self._trainers])[self._order],
                 np.concatenate([tr.theta_d for _, tr in self._trainers])[self._order])
+
+    @property
+    def theta_g(self) -> np.ndarray:
+        """G's parameters: the live ``(n,)`` vector of a single run, else a copy ``(len(rows), n)``."""
+        return self._trainers[0][1].theta_g if self.single else self.params()[0]
+
+    @property
+    def theta_d(self) -> np.ndarray:
+        """D's parameters, as :attr:`theta_g`."""
+        return self._trainers[0][1].theta_d if self.single else self.params()[1]
 
     def eval_latent(self, n: int) -> list[np.ndarray]:
         """Each built unit's evaluation noise ``(c, n, z_dim)`` (a list in unit order), from its
         models' ``eval`` streams (the same points at every call)."""
         s = self.setup
-        return [np.stack([s.gan.latent.rvs((n, s.z_dim), stream(int(x), "eval"), dtype=s.dtype)
-                          for x in self.seeds[u.rows]]) for u, _ in self._trainers]
+        z = [np.stack([s.gan.latent.rvs((n, s.z_dim), stream(int(x), "eval"), dtype=s.dtype)
+                       for x in self.seeds[u.rows]]) for u, _ in self._trainers]
+        return [zu[0] for zu in z] if self.single else z
 
     def samples(self, n: int, z=None) -> np.ndarray:
-        """``n`` generator samples per model, ``(len(rows), n, d)``, at the latent points of
-        :meth:`eval_latent` (or ``z`` as it returns them)."""
+        """``n`` generator samples per model, ``(len(rows), n, d)`` (``(n, d)`` for a single
+        run), at the latent points of :meth:`eval_latent` (or ``z`` as it returns them)."""
         z = self.eval_latent(n) if z is None else z
+        if self.single:
+            return self.gan.G(self._trainers[0][1].theta_g, z[0])
         return np.concatenate([self.gan.G(tr.theta_g, zu) for (_, tr), zu in zip(self._trainers, z)])[self._order]

@@ -265,6 +265,7 @@ def inception_score(probs, splits: int = 10) -> tuple[float, float]:
     Returns
     -------
     mean, std : float
+        The mean and the standard deviation of the ``splits`` parts' scores ``exp(KL)``.
 
     Raises
     ------
@@ -580,6 +581,8 @@ def kernel_inception_distance(features, reference, *, n_subsets: int = KID_SUBSE
     Returns
     -------
     mean, std : float
+        The mean of the ``n_subsets`` unbiased MMD^2 estimates (the KID) and their standard
+        deviation.
 
     Raises
     ------
