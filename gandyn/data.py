@@ -79,24 +79,12 @@ class IdxFile:
 
 #: The four canonical files, by ``(split, kind)``. ``gz_sha256`` as listed for the
 #: canonical ``.gz`` files; ``raw_sha256`` is the SHA-256 of their decompressed bytes.
-FILES: dict[tuple[str, str], IdxFile] = {
-    ("train", "images"): IdxFile(
-        "train-images-idx3-ubyte", (60000, 28, 28),
-        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-    ("train", "labels"): IdxFile(
-        "train-labels-idx1-ubyte", (60000,),
-        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-    ("test", "images"): IdxFile(
-        "t10k-images-idx3-ubyte", (10000, 28, 28),
-        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-    ("test", "labels"): IdxFile(
-        "t10k-labels-idx1-ubyte", (10000,),
-        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
-}
+FILES: dict[tuple[str, str], IdxFile] = {(split, kind): IdxFile(name, shape, gz, raw) for split, kind, name, shape, gz, raw in (
+    ("train", "images", "train-images-idx3-ubyte", (60000, 28, 28), "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+    ("train", "labels", "train-labels-idx1-ubyte", (60000,), "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    ("test", "images", "t10k-images-idx3-ubyte", (10000, 28, 28), "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    ("test", "labels", "t10k-labels-idx1-ubyte", (10000,), "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+)}
 
 _CHUNK = 1 << 16
 

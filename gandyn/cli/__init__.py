@@ -16,7 +16,7 @@ import sys
 
 from gandyn import __version__
 
-__all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "out_dir"]
+__all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "int_in", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -72,6 +72,12 @@ positive_int = _number(int, "int", lambda v: v >= 1, "an integer >= 1")
 nonneg_int = _number(int, "int", lambda v: v >= 0, "an integer >= 0")
 positive_float = _number(float, "float", lambda v: v > 0, "a number > 0")
 unit_float = _number(float, "float", lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def int_in(lo: int, hi: int):
+    """An argparse type: an integer from ``lo`` to ``hi`` (options that set a cost get an
+    upper bound beyond which a run would take days or not fit in memory)."""
+    return _number(int, "int", lambda v: lo <= v <= hi, f"an integer from {lo:,} to {hi:,}")
 
 
 def out_dir(text: str) -> str:
