@@ -272,13 +272,9 @@ def lola(alpha: float | None = None) -> Method:
     return Method("LOLA" + ("" if alpha is None else f" (alpha={alpha:g})"), _plain_init, step)
 
 
-def sos_weight(xi, xi_0, alpha_chi, a: float, b: float):
-    """SOS's ``p = min(p1, p2)`` (Letcher et al. 2019, Algorithm 1) for one model:
-
-        p1 = 1 if <-alpha chi, xi_0> >= 0 else min(1, -a ||xi_0||^2 / <-alpha chi, xi_0>)
-        p2 = ||xi||^2 if ||xi|| < b else 1
-
-    Traceable (the branches are taken on the values, as in the algorithm)."""
+def _sos_weight(xi, xi_0, alpha_chi, a: float, b: float):
+    """SOS's ``p = min(p1, p2)`` (see :func:`sos`), traceable: the branches are taken on
+    the values, as in the algorithm."""
     d = -anp.dot(alpha_chi, xi_0)
     p1 = 1.0
     if getval(d) < 0:
@@ -293,7 +289,9 @@ def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
     """Stable opponent shaping (SOS; Letcher et al. 2019, Algorithm 1): LOLA's shaping
     term scaled down where it would turn the step against LA's or near a fixed point,
 
-        xi_p = xi_0 - p alpha chi,   p = min(p1, p2)   (see :func:`sos_weight`)
+        xi_p = xi_0 - p alpha chi,   p = min(p1, p2),
+        p1 = 1 if <-alpha chi, xi_0> >= 0 else min(1, -a ||xi_0||^2 / <-alpha chi, xi_0>),
+        p2 = ||xi||^2 if ||xi|| < b else 1,
 
     with ``a, b`` in ``(0, 1)`` (defaults 0.5 and 0.1, the paper's). ``p chi`` vanishes to
     third order at a fixed point (``p2 = ||xi||^2``), so SOS's step matrix there is LA's;
@@ -307,7 +305,7 @@ def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
         al = _lookahead_rate(alpha, h)
         xi, h_o, chi = _shaping(game, s, chi=True)
         xi_0 = xi - al * h_o
-        p = sos_weight(xi, xi_0, al * chi, a, b)
+        p = _sos_weight(xi, xi_0, al * chi, a, b)
         return s - _rates(game, h) * (xi_0 - p * al * chi)
 
     return Method("SOS" + ("" if alpha is None else f" (alpha={alpha:g})"), _plain_init, step)
