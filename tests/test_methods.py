@@ -128,10 +128,25 @@ def test_shaping_and_unrolled_refuse_penalties_and_bad_options():
                 lambda: Unrolled(unroll=2.5), lambda: Unrolled(eta_u=-0.1)):
         with pytest.raises(ValueError):
             bad()
-    tr = Trainer(gan, optim.sgd(lambda t: H), optim.sgd(lambda t: H), tg.copy(), td.copy(), FixedBatches(x, z),
+    tr = Trainer(gan, optim.sgd(H), optim.sgd(np.array([H, H])), tg.copy(), td.copy(), FixedBatches(x, z),
                  batch=len(x), method="lola")
-    with pytest.raises(ValueError, match="lola needs alpha when D's step size is not one number"):
+    with pytest.raises(ValueError, match="lola needs alpha when D's step size is not one number per model"):
         tr.step()
+
+
+def test_default_rates_follow_a_step_size_schedule():
+    """alpha and eta_u default to D's step size at the coming step: a schedule's value."""
+    sched = optim.piecewise(((0, H), (3, 2 * H)))
+    for method, explicit in (("lola", LOLA(alpha=2 * H)), ("unrolled", Unrolled(eta_u=2 * H))):
+        gan, x, z, tg, td = _setup()
+        runs = []
+        for m in (method, explicit):
+            tr = Trainer(gan, optim.sgd(H), optim.sgd(sched), tg.copy(), td.copy(), FixedBatches(x, z),
+                         batch=len(x), method=m, it=3)
+            tr.state_d = tr.state_d._replace(t=3)
+            tr.step()
+            runs.append(np.concatenate([tr.theta_g, tr.theta_d]))
+        np.testing.assert_array_equal(*runs)
 
 
 @pytest.mark.parametrize("name", ["simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga",

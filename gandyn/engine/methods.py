@@ -207,13 +207,16 @@ class Lookahead:
 
 
 def _d_rate(tr, value, method: str, option: str):
-    """``value``, or D's step size when it is None: a number, or per-model ``(P, 1)`` step
-    sizes of a population. Raises ValueError when D's step size is a schedule or missing."""
+    """``value``, or D's step size at this iteration when it is None: a number, per-model
+    ``(P, 1)`` step sizes of a population, or a schedule's value at the coming step.
+    Raises ValueError when D's optimizer has no step size or a single model has several."""
     if value is not None:
         return value
     lr = (tr.opt_d.hparams or {}).get("lr")
-    if lr is None or callable(lr) or (np.ndim(lr) > 0 and tr.population is None):
-        raise ValueError(f"{method} needs {option} when D's step size is not one number")
+    if callable(lr):
+        lr = lr(tr.it + 1)
+    if lr is None or (np.ndim(lr) > 0 and (tr.population is None or np.shape(lr) != (tr.population, 1))):
+        raise ValueError(f"{method} needs {option} when D's step size is not one number per model")
     return lr if np.ndim(lr) > 0 else float(lr)
 
 
@@ -524,14 +527,14 @@ class Unrolled(_SecondOrder):
     def _unrolled_grad(self, tr, x, z, gd, e):
         """G's gradient of ``L_G(theta_G, theta_D^K(theta_G))``; ``gd`` is D's gradient at ``theta_D``."""
         gan, K, ws = tr.gan, int(self.unroll), tr._ws.setdefault("unrolled", {})
-        path = _buffer(ws, "path", (K,) + tr.theta_d.shape, tr.theta_d.dtype)  # theta_D^0 .. theta_D^{K-1}
+        path = _buffer(ws, "path", (K + 1,) + tr.theta_d.shape, tr.theta_d.dtype)  # theta_D^0 .. theta_D^K
         gk = _buffer(ws, "grad", tr.theta_d.shape, tr.theta_d.dtype)
         path[0] = tr.theta_d
-        td = path[0] - e * gd
+        path[1] = path[0] - e * gd
         for k in range(1, K):
-            path[k] = td
             gan.d_loss_grad(tr.theta_g, path[k], x, z, grad=gk, ws=ws)
-            td = path[k] - e * gk
+            path[k + 1] = path[k] - e * gk
+        td = path[K]
         _, g, _ = gan.g_loss_grad(tr.theta_g, td, z, ws=ws)  # d_G L_G at theta_D^K
         if gan.loss_fn.zero_sum:
             gan.d_loss_grad(tr.theta_g, td, x, z, grad=gk, ws=ws)
