@@ -250,7 +250,7 @@ def la(alpha: float | None = None) -> Method:
 
 
 def lola(alpha: float | None = None) -> Method:
-    """Learning with opponent-learning awareness (LOLA; Foerster et al. 2018, eq. 4-5), in
+    """Learning with opponent-learning awareness (LOLA; Foerster et al. 2018), in
     the form of Letcher et al. 2019, Sec. 3: each player descends its cost at the
     opponent's look-ahead point ``theta_j - alpha grad_j f_j``, to first order in ``alpha``,
 
@@ -312,7 +312,7 @@ def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
 
 
 def unrolled(unroll: int = 5, eta_u: float | None = None) -> Method:
-    """The unrolled GAN (Metz, Poole, Pfau & Sohl-Dickstein 2017, Sec. 2.2, eq. 4-7): D
+    """The unrolled GAN (Metz, Poole, Pfau & Sohl-Dickstein 2017, Sec. 2.2): D
     takes a plain step; G descends its cost at D unrolled ``K = unroll`` gradient steps
     ahead, differentiated through the unrolled steps,
 
