@@ -492,7 +492,7 @@ class Unrolled(_SecondOrder):
     """The unrolled GAN (Metz, Poole, Pfau & Sohl-Dickstein 2017, Sec. 2.2): D takes a plain
     step; G descends the gradient of its cost at D unrolled ``unroll = K`` steps ahead on
     the same minibatch, ``theta_D^{k+1} = theta_D^k - eta_u grad_D L_D(theta_G, theta_D^k)``,
-    differentiated through the unrolled steps by a reverse pass:
+    differentiated through the unrolled steps by a reverse pass::
 
         v_K = grad_D L_G(theta_G, theta_D^K),  g = d_G L_G(theta_G, theta_D^K)
         for k = K-1 .. 0:  (a, b) = J^T(theta_G, theta_D^k) (0, v_{k+1})
