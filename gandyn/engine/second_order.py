@@ -150,6 +150,11 @@ def _rows_tail(rs: list, k: int) -> list:
     return [None if r is None else _tail(r, min(k, r.shape[-2])) for r in rs]
 
 
+def _check_rows(rows: str) -> None:
+    if rows not in ("gd", "g", "d"):
+        raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
+
+
 def _check(gan, theta_g, theta_d, x_real, z):
     G, D = gan.G, gan.D
     x_real = np.asarray(x_real, dtype=D.dtype)
@@ -237,8 +242,7 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     ValueError
         On shapes that do not fit the networks or an unknown ``rows``.
     """
-    if rows not in ("gd", "g", "d"):
-        raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
+    _check_rows(rows)
     G, D = gan.G, gan.D
     z, (phi_r, phi_f, psi), (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses,
                                                                    primal, w_real, w_fake, ws)
@@ -342,20 +346,12 @@ def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, l
     with D's fake-loss derivative, then G's backward pass. For a zero-sum loss
     (``psi = -phi_f``) ``grad_G L_D = -grad_G L_G`` and ``grad_D L_G`` is minus the
     generated rows' part of ``grad_D L_D``; for the non-saturating loss neither holds.
-    Parameters as in :func:`game_jvp` (``rows``: 'gd', 'g' for ``grad_G L_D`` only, 'd'
-    for ``grad_D L_G`` only; ``primal`` likewise).
-
-    Returns
-    -------
-    (grad_G L_D, grad_D L_G) : arrays like theta_g, theta_d (None for a row not asked for)
-
-    Raises
-    ------
-    ValueError
-        On shapes that do not fit the networks or an unknown ``rows``.
+    Parameters, and the ValueError on bad shapes or ``rows``, as in :func:`game_jvp`
+    (``rows``: 'gd', 'g' for ``grad_G L_D`` only, 'd' for ``grad_D L_G`` only).
+    Returns ``(grad_G L_D, grad_D L_G)``, arrays like theta_g, theta_d (None for a row
+    not asked for).
     """
-    if rows not in ("gd", "g", "d"):
-        raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
+    _check_rows(rows)
     G, D = gan.G, gan.D
     z, (_, phi_f, psi), (hs_g, hs_d, m), (_, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal,
                                                            w_real, w_fake, ws)
