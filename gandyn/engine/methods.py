@@ -191,6 +191,11 @@ class Lookahead:
     def draws(self, k: int) -> tuple[int, int]:
         return self.inner.draws(k)
 
+    @property
+    def takes_penalty(self) -> bool:
+        """Whether the inner method takes a gradient penalty (:func:`check_penalty`)."""
+        return getattr(self.inner, "takes_penalty", True)
+
     def init(self, tr) -> Any:
         return {"inner": self.inner.init(tr), "slow_g": tr.theta_g.copy(), "slow_d": tr.theta_d.copy(), "n": 0}
 
