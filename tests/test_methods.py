@@ -124,7 +124,7 @@ def test_shaping_and_unrolled_refuse_penalties_and_bad_options():
         with pytest.raises(ValueError, match="unpenalised"):
             check_training("nonsat", name, "r1", 1.0, None)
     check_training("nonsat", "lola", None, 1.0, None)
-    with pytest.raises(ValueError, match="the lola method differentiates"):
+    with pytest.raises(ValueError, match="the lookahead method differentiates"):
         Trainer(gan, optim.sgd(H), optim.sgd(H), tg.copy(), td.copy(), FixedBatches(x, z), batch=len(x),
                 method=Lookahead("lola"), penalty=make_penalty("r1", 1.0))
     for bad in (lambda: LOLA(alpha=0.0), lambda: SOS(a=1.5), lambda: SOS(b=0.0), lambda: Unrolled(unroll=-1),
