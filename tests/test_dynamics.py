@@ -130,3 +130,113 @@ def test_cgd_on_the_dirac_gan():
     h = 0.8
     M = dy.step_matrix(dy.cgd(), games.dirac_gan(), np.zeros(2), h)
     assert abs(dy.spectral_radius(M) - 1 / np.sqrt(1 + (0.5 * h) ** 2)) < 1e-10
+
+
+# --- opponent shaping (Letcher et al. 2019, Sec. 3) and the unrolled GAN (Metz et al. 2017)
+# On f = x y: xi = A z, A = [[0, 1], [-1, 0]] = H_o, H_o xi = A^2 z = -z, and for a zero-sum
+# game grad_D f_G = -xi_D, so chi = (J_DG^T(-xi_D), J_GD^T(-xi_G)) = -z too (derived).
+
+
+@given(st.floats(0.01, 1.0), st.floats(0.01, 2.0))
+def test_bilinear_look_ahead(eta, alpha):
+    # xi_0 = xi - alpha H_o xi = (A + alpha I) z: eigenvalues 1 - eta alpha -+ i eta
+    assert abs(rho(dy.la(alpha), BIL, eta) - np.hypot(1 - eta * alpha, eta)) < 1e-10
+
+
+@given(st.floats(0.01, 1.0), st.floats(0.01, 2.0))
+def test_bilinear_lola(eta, alpha):
+    # xi_LOLA = xi_0 - alpha chi = (A + 2 alpha I) z: eigenvalues 1 - 2 eta alpha -+ i eta
+    assert abs(rho(dy.lola(alpha), BIL, eta) - np.hypot(1 - 2 * eta * alpha, eta)) < 1e-10
+
+
+@given(st.floats(0.01, 1.0), st.floats(0.01, 2.0))
+def test_bilinear_sos_is_look_ahead_at_the_fixed_point(eta, alpha):
+    # p <= p2 = ||xi||^2 near 0, so p alpha chi is cubic: SOS linearises to LA
+    assert abs(rho(dy.sos(alpha), BIL, eta) - np.hypot(1 - eta * alpha, eta)) < 1e-10
+
+
+@given(st.floats(-3, 3), st.floats(-3, 3), st.floats(0.01, 1.0), st.floats(0.01, 2.0))
+def test_bilinear_sos_is_lola_away_from_the_fixed_point(x, y, eta, alpha):
+    # <chi, xi_0> = <-z, (A + alpha I) z> = -alpha |z|^2 <= 0 gives <-alpha chi, xi_0> >= 0,
+    # p1 = 1; ||xi|| = |z| >= b gives p2 = 1: SOS steps as LOLA
+    z = np.array([x, y])
+    if np.hypot(x, y) < 0.1:
+        z = z + 0.2
+    a = dy.sos(alpha).step(BIL, z, eta)
+    b = dy.lola(alpha).step(BIL, z, eta)
+    assert np.max(np.abs(a - b)) < 1e-12 * max(1.0, np.max(np.abs(b)))
+
+
+def test_bilinear_sos_scales_the_shaping_near_the_fixed_point():
+    # ||xi|| = |z| < b: p = |z|^2, the step is xi_0 - |z|^2 alpha chi = (A + alpha (1 + |z|^2) I) z
+    z, eta, alpha = np.array([0.03, -0.04]), 0.1, 0.5
+    A = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    got = dy.sos(alpha).step(BIL, z, eta)
+    np.testing.assert_allclose(got, z - eta * (A @ z + alpha * (1 + z @ z) * z), rtol=0, atol=1e-15)
+
+
+@given(st.floats(0.01, 0.5), st.integers(1, 6), st.floats(0.01, 0.16))
+def test_bilinear_unrolled(eta, k, eta_u):
+    # psi_K = y + K eta_u x, G's field y + 2 K eta_u x: M = I - eta [[2 K eta_u, 1], [-1, 0]],
+    # trace 2 - 2 K eta eta_u, det 1 - 2 K eta eta_u + eta^2; complex eigenvalues iff K eta_u < 1
+    M = dy.step_matrix(dy.unrolled(k, eta_u), BIL, Z0, eta)
+    np.testing.assert_allclose(M, [[1 - 2 * k * eta * eta_u, -eta], [eta, 1]], rtol=0, atol=1e-12)
+    assert abs(dy.spectral_radius(M) - np.sqrt(1 + eta ** 2 - 2 * k * eta * eta_u)) < 1e-10
+
+
+@pytest.mark.parametrize("k", [1, 5])
+@pytest.mark.parametrize("eta", [0.05, 0.15])
+def test_bilinear_unrolled_with_d_step_size(k, eta):
+    # eta_u = eta (the default): radius sqrt(1 + eta^2 (1 - 2K)) for K eta < 1; K = 0 is simgd
+    assert abs(rho(dy.unrolled(k), BIL, eta) - np.sqrt(1 + eta ** 2 * (1 - 2 * k))) < 1e-10
+    assert abs(rho(dy.unrolled(0), BIL, eta) - np.sqrt(1 + eta ** 2)) < 1e-10
+
+
+def test_bilinear_unrolled_far_ahead_has_real_eigenvalues():
+    # K eta_u >= 1: eigenvalues 1 - K eta eta_u +- eta sqrt(K^2 eta_u^2 - 1) (derived)
+    eta, k, eta_u = 0.1, 4, 0.5
+    lam = 1 - k * eta * eta_u + np.array([1, -1]) * eta * np.sqrt((k * eta_u) ** 2 - 1)
+    assert abs(rho(dy.unrolled(k, eta_u), BIL, eta) - np.abs(lam).max()) < 1e-10
+
+
+@pytest.mark.parametrize("loss", ["minimax", "nonsat"])
+def test_dirac_gan_opponent_shaping_and_unrolling(loss):
+    """Dirac-GAN, both losses: J(0, 0) = c A, c = f'(0) = 1/2, and the cross gradient
+    grad_psi f_G = theta sigma(-+psi theta) linearises to c theta for both (derived), so each
+    method's step matrix is its bilinear one with the products scaled by c:
+    LA  sqrt((1 - h alpha c^2)^2 + h^2 c^2), LOLA sqrt((1 - 2 h alpha c^2)^2 + h^2 c^2),
+    SOS = LA, unrolled sqrt(1 + h^2 c^2 - 2 K h eta_u c^2) for K eta_u c < 1."""
+    g, c = games.dirac_gan(loss=loss), games.C_DIRAC
+    for h, alpha in ((0.4, 0.7), (1.0, 2.0)):
+        assert abs(rho(dy.la(alpha), g, h) - np.hypot(1 - h * alpha * c * c, h * c)) < 1e-10
+        assert abs(rho(dy.lola(alpha), g, h) - np.hypot(1 - 2 * h * alpha * c * c, h * c)) < 1e-10
+        assert abs(rho(dy.sos(alpha), g, h) - np.hypot(1 - h * alpha * c * c, h * c)) < 1e-10
+    for h, k, eta_u in ((0.4, 3, 0.2), (0.2, 5, 0.3)):
+        expect = np.sqrt(1 + (h * c) ** 2 - 2 * k * h * eta_u * c * c)
+        assert abs(rho(dy.unrolled(k, eta_u), g, h) - expect) < 1e-10
+
+
+def test_sos_reduces_lola_shaping_that_opposes_look_ahead():
+    """The tandem game of Letcher et al. 2019: L_1 = (x + y)^2 - 2x, L_2 = (x + y)^2 - 2y. At
+    z = (1, 1) (derived): xi = (2, 2), H_o = [[0, 2], [2, 0]], H_o xi = (4, 4), chi_1 =
+    (d xi_2/dx) d_y L_1 = 2 * 4 = 8, chi = (8, 8); xi_0 = (2 - 4 alpha)(1, 1) and
+    <-alpha chi, xi_0> = -16 alpha (2 - 4 alpha), so for alpha < 1/2
+    p1 = min(1, a ||xi_0||^2 / (16 alpha (2 - 4 alpha))) = min(1, (2 - 4 alpha) / (16 alpha))
+    (a = 1/2); ||xi|| > b gives p2 = 1. alpha = 0.2: p = 3/8, SOS's field
+    1.2 - 3/8 * 1.6 = 0.6 where LOLA's is 1.2 - 1.6 = -0.4; alpha = 0.05: p = 1, LOLA's
+    field 1.8 - 0.4 = 1.4."""
+    tandem = games.Game(lambda z: (z[0] + z[1]) ** 2 - 2 * z[0], lambda z: (z[0] + z[1]) ** 2 - 2 * z[1], 1, 1)
+    z, h = np.array([1.0, 1.0]), 0.1
+    np.testing.assert_allclose(dy.sos(0.2).step(tandem, z, h), z - h * 0.6, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(dy.lola(0.2).step(tandem, z, h), z + h * 0.4, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(dy.sos(0.05).step(tandem, z, h), z - h * 1.4, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(dy.lola(0.05).step(tandem, z, h), z - h * 1.4, rtol=0, atol=1e-15)
+
+
+def test_shaping_and_unrolling_bad_input():
+    for bad in (lambda: dy.lola(alpha=0.0), lambda: dy.la(alpha=-1.0), lambda: dy.sos(a=1.0),
+                lambda: dy.sos(b=0.0), lambda: dy.unrolled(-1), lambda: dy.unrolled(1.5),
+                lambda: dy.unrolled(2, eta_u=0.0)):
+        with pytest.raises(ValueError):
+            bad()
+    assert {"la", "lola", "sos", "unrolled"} <= set(dy.METHODS.names())

@@ -6,32 +6,32 @@ import pytest
 
 from gandyn import games
 from gandyn.engine import GAN, MLP, FixedBatches, Trainer, optim
-from gandyn.engine.methods import METHODS, Lookahead, as_method
+from gandyn.engine.methods import LOLA, METHODS, SOS, Lookahead, Unrolled, as_method
 from gandyn.games import dynamics as dy
 
 H = 0.05
 
 
-def _setup(seed=0, m=6):
+def _setup(seed=0, m=6, loss="nonsat", scale=1.0):
     rng = np.random.default_rng(seed)
     G = MLP((2, 5, 2), ("tanh", "identity"))
     D = MLP((2, 6, 1), ("tanh", "identity"))
-    gan = GAN(G, D, loss="nonsat")
+    gan = GAN(G, D, loss=loss)
     x = rng.normal(1.0, 0.5, size=(m, 2))
     z = rng.uniform(-1, 1, size=(m, 2))
-    return gan, x, z, G.init(rng), D.init(rng)
+    return gan, x, z, scale * G.init(rng), scale * D.init(rng)
 
 
-def _engine(method, steps, **kw):
-    gan, x, z, tg, td = _setup()
+def _engine(method, steps, loss="nonsat", scale=1.0, **kw):
+    gan, x, z, tg, td = _setup(loss=loss, scale=scale)
     tr = Trainer(gan, optim.sgd(H), optim.sgd(H), tg, td, FixedBatches(x, z), batch=len(x), method=method, **kw)
     for _ in range(steps):
         tr.step()
     return np.concatenate([tr.theta_g, tr.theta_d])
 
 
-def _game(method, steps):
-    gan, x, z, tg, td = _setup()
+def _game(method, steps, loss="nonsat", scale=1.0):
+    gan, x, z, tg, td = _setup(loss=loss, scale=scale)
     game = games.mlp_gan_game(gan, x, z)
     return dy.trajectory(method, game, np.concatenate([tg, td]), H, steps)[-1]
 
@@ -63,7 +63,97 @@ def test_lookahead_moves_slow_weights_alpha_of_the_way():
         Lookahead(alpha=0.0)
 
 
-@pytest.mark.parametrize("name", ["simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga"])
+@pytest.mark.parametrize("loss", ["nonsat", "minimax"])
+@pytest.mark.parametrize("method, game_method", [
+    ("la", dy.la()), ("lola", dy.lola()), ("sos", dy.sos()), (SOS(alpha=0.3, b=0.9), dy.sos(0.3, b=0.9)),
+    (LOLA(alpha=0.3), dy.lola(0.3)), ("unrolled", dy.unrolled()), (Unrolled(unroll=3, eta_u=0.1), dy.unrolled(3, 0.1)),
+])
+def test_shaping_and_unrolled_equal_the_game_dynamics(method, game_method, loss):
+    """LA, LOLA, SOS and the unrolled GAN on a zero-sum loss (G's cost V = -L_D, its
+    gradient in D's parameters -omega_D) and on the non-saturating one (the hand-written
+    cross gradient): the engine's steps equal autograd's through the games' code."""
+    a, b = _engine(method, 12, loss=loss), _game(game_method, 12, loss=loss)
+    assert np.max(np.abs(a - b)) < 1e-10 * max(1.0, np.max(np.abs(b)))
+
+
+@pytest.mark.parametrize("loss", ["nonsat", "minimax"])
+def test_sos_with_a_small_field_equals_the_game_dynamics(loss):
+    """Parameters scaled by 0.3: ||xi|| = 0.67 < b = 0.9, so SOS's p = p2 = ||xi||^2 ~ 0.45
+    (not LOLA's 1), per step; engine and games still agree."""
+    a, b = _engine(SOS(b=0.9), 12, loss=loss, scale=0.3), _game(dy.sos(b=0.9), 12, loss=loss, scale=0.3)
+    assert np.max(np.abs(a - b)) < 1e-10 * max(1.0, np.max(np.abs(b)))
+    lola = _engine("lola", 12, loss=loss, scale=0.3)
+    assert np.max(np.abs(a - lola)) > 1e-4
+
+
+def test_unrolled_without_unrolling_is_simgd():
+    np.testing.assert_array_equal(_engine(Unrolled(unroll=0), 5), _engine("simgd", 5))
+
+
+def test_sos_weight_equals_the_games_on_every_branch():
+    """SOS's p = min(p1, p2) (Letcher et al. 2019, Algorithm 1; a = 0.5, b = 0.4) per model,
+    engine (vectorised) and games, on xi = xi_0 = s e, alpha chi = c xi_0 (|e| = 1), where
+    <-alpha chi, xi_0> = -c s^2 and p1 = min(1, a / c) for c > 0 (derived):
+    s = 0.1, c = -1: p1 = 1, p2 = 0.01; s = 1, c = -1: 1; s = 1, c = 2: p1 = 0.25;
+    s = 1, c = 0.25: p1 = min(1, 2) = 1; s = 0.3, c = 2: min(0.25, 0.09) = 0.09."""
+    from gandyn.games.dynamics import _sos_weight
+
+    e = np.random.default_rng(4).standard_normal(7)
+    e /= np.linalg.norm(e)
+    cases = [(0.1, -1.0, 0.01), (1.0, -1.0, 1.0), (1.0, 2.0, 0.25), (1.0, 0.25, 1.0), (0.3, 2.0, 0.09)]
+    sos = SOS(a=0.5, b=0.4)
+    for s_, c, p in cases:
+        xi, ac = s_ * e, c * s_ * e
+        assert abs(_sos_weight(xi, xi, ac, 0.5, 0.4) - p) < 1e-15
+        got = sos._weight((xi[:3], xi[3:]), (xi[:3], xi[3:]), (ac[:3], ac[3:]))
+        assert got.shape == (1,) and abs(got[0] - p) < 1e-15
+    xi = np.stack([s_ * e for s_, _, _ in cases])  # a population: one weight per model, (P, 1)
+    ac = np.stack([c * s_ * e for s_, c, _ in cases])
+    got = sos._weight((xi[:, :3], xi[:, 3:]), (xi[:, :3], xi[:, 3:]), (ac[:, :3], ac[:, 3:]))
+    np.testing.assert_allclose(got[:, 0], [p for _, _, p in cases], rtol=0, atol=1e-15)
+
+
+def test_shaping_and_unrolled_refuse_penalties_and_bad_options():
+    from gandyn.engine.penalties import check_training, make_penalty
+
+    gan, x, z, tg, td = _setup()
+    for name in ("la", "lola", "sos", "unrolled"):
+        with pytest.raises(ValueError, match=f"the {name} method differentiates the unpenalised game"):
+            Trainer(gan, optim.sgd(H), optim.sgd(H), tg.copy(), td.copy(), FixedBatches(x, z), batch=len(x),
+                    method=name, penalty=make_penalty("r1", 1.0))
+        with pytest.raises(ValueError, match="unpenalised"):
+            check_training("nonsat", name, "r1", 1.0, None)
+    check_training("nonsat", "lola", None, 1.0, None)
+    with pytest.raises(ValueError, match="the lookahead method differentiates"):
+        Trainer(gan, optim.sgd(H), optim.sgd(H), tg.copy(), td.copy(), FixedBatches(x, z), batch=len(x),
+                method=Lookahead("lola"), penalty=make_penalty("r1", 1.0))
+    for bad in (lambda: LOLA(alpha=0.0), lambda: SOS(a=1.5), lambda: SOS(b=0.0), lambda: Unrolled(unroll=-1),
+                lambda: Unrolled(unroll=2.5), lambda: Unrolled(eta_u=-0.1)):
+        with pytest.raises(ValueError):
+            bad()
+    tr = Trainer(gan, optim.sgd(H), optim.sgd(np.array([H, H])), tg.copy(), td.copy(), FixedBatches(x, z),
+                 batch=len(x), method="lola")
+    with pytest.raises(ValueError, match="lola needs alpha when D's step size is not one number per model"):
+        tr.step()
+
+
+def test_default_rates_follow_a_step_size_schedule():
+    """alpha and eta_u default to D's step size at the coming step: a schedule's value."""
+    sched = optim.piecewise(((0, H), (3, 2 * H)))
+    for method, explicit in (("lola", LOLA(alpha=2 * H)), ("unrolled", Unrolled(eta_u=2 * H))):
+        gan, x, z, tg, td = _setup()
+        runs = []
+        for m in (method, explicit):
+            tr = Trainer(gan, optim.sgd(H), optim.sgd(sched), tg.copy(), td.copy(), FixedBatches(x, z),
+                         batch=len(x), method=m, it=3)
+            tr.state_d = tr.state_d._replace(t=3)
+            tr.step()
+            runs.append(np.concatenate([tr.theta_g, tr.theta_d]))
+        np.testing.assert_array_equal(*runs)
+
+
+@pytest.mark.parametrize("name", ["simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga",
+                                  "la", "lola", "sos", "unrolled"])
 def test_population_equals_separate_runs(name):
     """Three models with their own data, noise, parameters and step sizes at once."""
     P, m, steps = 3, 5, 8
@@ -86,7 +176,8 @@ def test_population_equals_separate_runs(name):
 
 
 def test_method_registry():
-    assert {"altgd", "simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga", "cgd"} <= set(METHODS.names())
+    assert {"altgd", "simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga", "cgd",
+            "la", "lola", "sos", "unrolled"} <= set(METHODS.names())
     with pytest.raises(ValueError, match="unknown method 'adagrad-gan'; choose from altgd"):
         as_method("adagrad-gan")
     with pytest.raises(ValueError, match="init and step"):

@@ -390,3 +390,59 @@ def test_engine_game_products_are_exact_for_every_loss(loss):
     v = rng.standard_normal(game.n)
     _close(game.jvp(point, v), J @ v)
     _close(game.vjp(point, v), J.T @ v)
+
+
+# --- each player's gradient of the other's cost
+
+
+@pytest.mark.parametrize("g_loss, weighted", [("nonsat", False), ("minimax", True), ("ls", False)])
+def test_cross_gradients_equal_autograd(g_loss, weighted):
+    """grad_G L_D and grad_D L_G (the engine's losses: G's sees the generated rows only)
+    against autograd of the traced costs; for the zero-sum 'minimax' grad_G L_D = -grad_G L_G
+    and grad_D L_G is minus the generated rows' part of grad_D L_D, for 'nonsat' neither."""
+    rng = np.random.default_rng(12)
+    gan = _gan(g_loss)
+    x, z = rng.normal(1.0, 0.5, (7, 3)), rng.standard_normal((6, 2))
+    w_r = rng.dirichlet(np.ones(7)) if weighted else None
+    w_f = rng.dirichlet(np.ones(6)) if weighted else np.full(6, 1 / 6)
+    game, point, _ = _dense(gan, x, z, w_r, w_f if weighted else None)
+    tg, td = game.split(point)
+    L = gan.loss_fn
+
+    def g_cost(t):  # the engine's G loss: its generated rows only
+        xf = mlp_forward(gan.G, t[: game.n_g], z)
+        return anp.dot(w_f, L.g_fake.traced(mlp_forward(gan.D, t[game.n_g:], xf)[:, 0]))
+
+    def d_fake(t):  # D's loss on the generated rows
+        xf = mlp_forward(gan.G, t[: game.n_g], z)
+        return anp.dot(w_f, L.d_fake.traced(mlp_forward(gan.D, t[game.n_g:], xf)[:, 0]))
+
+    ws = {}
+    for _ in range(2):  # the second time through the workspace's buffers
+        cg, cd = so.cross_grads(gan, tg, td, x, z, w_real=w_r, w_fake=w_f if weighted else None, ws=ws)
+        _close(cg, grad(game.cost_d)(point)[: game.n_g])
+        _close(cd, grad(g_cost)(point)[game.n_g:])
+    assert so.cross_grads(gan, tg, td, x, z, rows="g")[1] is None
+    assert so.cross_grads(gan, tg, td, x, z, rows="d")[0] is None
+    omega_g = np.asarray(game.omega(point))[: game.n_g]
+    if g_loss == "minimax":
+        _close(cg, -omega_g, 1e-13)
+        _close(cd, -grad(d_fake)(point)[game.n_g:], 1e-13)
+    else:
+        assert np.max(np.abs(cg + omega_g)) > 1e-3
+        assert np.max(np.abs(cd + grad(d_fake)(point)[game.n_g:])) > 1e-3
+    with pytest.raises(ValueError, match="rows"):
+        so.cross_grads(gan, tg, td, x, z, rows="x")
+
+
+def test_cross_gradients_of_a_population_equal_separate_models():
+    rng = np.random.default_rng(13)
+    gan, P = _gan(), 3
+    tg = np.stack([gan.G.init(rng) for _ in range(P)])
+    td = np.stack([gan.D.init(rng) for _ in range(P)])
+    x, z = rng.standard_normal((P, 7, 3)), rng.standard_normal((P, 6, 2))
+    cg, cd = so.cross_grads(gan, tg, td, x, z, ws={})
+    for p in range(P):
+        a, b = so.cross_grads(gan, tg[p], td[p], x[p], z[p])
+        _close(cg[p], a, 1e-13)
+        _close(cd[p], b, 1e-13)

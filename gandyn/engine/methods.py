@@ -18,6 +18,11 @@ noise for D, then noise for G) and evaluates the players' gradients through
 - ``consensus`` (Mescheder, Nowozin & Geiger 2017), ``sga`` (symplectic gradient adjustment,
   Balduzzi et al. 2018) and ``cgd`` (competitive gradient descent, Schafer & Anandkumar
   2019), with exact Jacobian products from the hand-written second-order pass;
+- ``la``, ``lola`` and ``sos``: look-ahead, learning with opponent-learning awareness
+  (Foerster et al. 2018) and stable opponent shaping (Letcher et al. 2019, Sec. 3 and
+  Algorithm 1), with the same exact products and each player's gradient of the other's cost;
+- ``unrolled``: the unrolled GAN (Metz et al. 2017, Sec. 2.2), G's gradient through ``K``
+  unrolled plain gradient steps of D, by a reverse pass of Jacobian products;
 - ``lookahead``: lookahead-minmax (Chavdarova et al. 2021, Algorithm 1) around another
   method, every ``k_la`` steps both players move ``alpha`` of the way from their slow
   weights to the fast ones and restart from there.
@@ -42,7 +47,7 @@ from gandyn.engine.nn import _buffer
 from gandyn.engine.registry import Registry
 
 __all__ = ["METHODS", "as_method", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
-           "CGD"]
+           "CGD", "LA", "LOLA", "SOS", "Unrolled", "check_penalty"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,11 @@ class Lookahead:
     def draws(self, k: int) -> tuple[int, int]:
         return self.inner.draws(k)
 
+    @property
+    def takes_penalty(self) -> bool:
+        """Whether the inner method takes a gradient penalty (:func:`check_penalty`)."""
+        return getattr(self.inner, "takes_penalty", True)
+
     def init(self, tr) -> Any:
         return {"inner": self.inner.init(tr), "slow_g": tr.theta_g.copy(), "slow_d": tr.theta_d.copy(), "n": 0}
 
@@ -199,6 +209,20 @@ class Lookahead:
                 slow += theta
                 np.copyto(theta, slow)
         return loss_d, loss_g, state
+
+
+def _d_rate(tr, value, method: str, option: str):
+    """``value``, or D's step size at this iteration when it is None: a number, per-model
+    ``(P, 1)`` step sizes of a population, or a schedule's value at the coming step.
+    Raises ValueError when D's optimizer has no step size or a single model has several."""
+    if value is not None:
+        return value
+    lr = (tr.opt_d.hparams or {}).get("lr")
+    if callable(lr):
+        lr = lr(tr.it + 1)
+    if lr is None or (np.ndim(lr) > 0 and (tr.population is None or np.shape(lr) != (tr.population, 1))):
+        raise ValueError(f"{method} needs {option} when D's step size is not one number per model")
+    return lr if np.ndim(lr) > 0 else float(lr)
 
 
 class _SecondOrder:
@@ -216,14 +240,35 @@ class _SecondOrder:
         return x_real, z, loss_d, gd, loss_g, gg
 
     @staticmethod
-    def _jvp(tr, x, z, vg, vd, rows="gd"):
-        from gandyn.engine.second_order import game_jvp
-        return game_jvp(tr.gan, tr.theta_g, tr.theta_d, x, z, vg, vd, rows=rows, ws=tr._ws.setdefault("so", {}))
+    def _primal(tr, x, z):
+        """The forward passes at the current point, shared by the step's products."""
+        from gandyn.engine.second_order import primal
+        return primal(tr.gan, tr.theta_g, tr.theta_d, x, z, ws=tr._ws.setdefault("so", {}))
 
     @staticmethod
-    def _vjp(tr, x, z, ug, ud):
+    def _jvp(tr, x, z, vg, vd, rows="gd", primal=None):
+        from gandyn.engine.second_order import game_jvp
+        return game_jvp(tr.gan, tr.theta_g, tr.theta_d, x, z, vg, vd, rows=rows, primal=primal,
+                        ws=tr._ws.setdefault("so", {}))
+
+    @staticmethod
+    def _vjp(tr, x, z, ug, ud, primal=None, theta_d=None):
         from gandyn.engine.second_order import game_vjp
-        return game_vjp(tr.gan, tr.theta_g, tr.theta_d, x, z, ug, ud, ws=tr._ws.setdefault("so", {}))
+        td = tr.theta_d if theta_d is None else theta_d
+        return game_vjp(tr.gan, tr.theta_g, td, x, z, ug, ud, primal=primal, ws=tr._ws.setdefault("so", {}))
+
+    @staticmethod
+    def _cross(tr, x, z, gg, gd, theta_d=None, rows="gd", primal=None):
+        """Each player's gradient of the other's cost, ``(grad_G L_D, grad_D L_G)`` (None for a
+        row not asked for), given the field ``(gg, gd)`` at the same point. For a zero-sum loss
+        G's cost is ``V = -L_D`` (Goodfellow et al. 2014, eq. 1), so they are ``(-gg, -gd)``
+        (the engine's G loss leaves out V's data term, which G's gradient does not see but
+        these do); else :func:`~gandyn.engine.second_order.cross_grads`."""
+        if tr.gan.loss_fn.zero_sum:
+            return (-gg if "g" in rows else None), (-gd if "d" in rows else None)
+        from gandyn.engine.second_order import cross_grads
+        td = tr.theta_d if theta_d is None else theta_d
+        return cross_grads(tr.gan, tr.theta_g, td, x, z, rows=rows, primal=primal, ws=tr._ws.setdefault("so", {}))
 
     needs_products = True
 
@@ -306,12 +351,7 @@ class CGD(_SecondOrder):
     name: str = "cgd"
 
     def _eta(self, tr):
-        if self.eta is not None:
-            return float(self.eta)
-        lr = (tr.opt_d.hparams or {}).get("lr")
-        if lr is None or callable(lr) or np.ndim(lr) > 0:
-            raise ValueError("cgd needs eta when D's step size is not one number")
-        return float(lr)
+        return float(_d_rate(tr, self.eta, "cgd", "eta"))
 
     def _solve(self, tr, x, z, rhs, first, second, e):
         """``(I - e^2 B A) u = rhs``: ``A`` maps the ``first`` player's vectors to the other's
@@ -351,10 +391,189 @@ class CGD(_SecondOrder):
         return loss_d, loss_g, state
 
 
+def _dot(a, b):
+    """Per-model inner products over the last axis: shape ``(1,)`` or ``(P, 1)``."""
+    return np.sum(a * b, axis=-1, keepdims=True)
+
+
+class _Shaping(_SecondOrder):
+    """LA, LOLA and SOS (Letcher et al. 2019, Sec. 3) on the game of one minibatch: from the
+    field ``xi``, ``H_o xi = (J_GD xi_D, J_DG xi_G)`` by two Jacobian products and, for the
+    shaping term, ``chi = (J_DG^T grad_D L_G, J_GD^T grad_G L_D)`` by two transposed ones and
+    the players' gradients of each other's cost, all after one shared forward pass. Each
+    player then descends its part of ``xi_0 - p alpha chi``, ``xi_0 = xi - alpha H_o xi``.
+    ``alpha`` defaults to D's step size (per model in a population)."""
+
+    shaping = True
+    takes_penalty = False  # the products and cross gradients are the unpenalised game's
+
+    def _weight(self, xi, xi_0, alpha_chi):
+        """``p`` of ``xi_0 - p alpha chi``: 1 (LOLA), per model for SOS."""
+        return 1.0
+
+    def step(self, tr, state):
+        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        a = _d_rate(tr, self.alpha, self.name, "alpha")
+        pr = self._primal(tr, x, z)
+        x0_g = self._jvp(tr, x, z, None, gd, rows="g", primal=pr)[0]  # J_GD xi_D
+        x0_d = self._jvp(tr, x, z, gg, None, rows="d", primal=pr)[1]  # J_DG xi_G
+        if self.shaping:
+            cg, cd = self._cross(tr, x, z, gg, gd, primal=pr)
+            ac_g = a * self._vjp(tr, x, z, None, cd, primal=pr)[0]  # alpha J_DG^T grad_D L_G
+            ac_d = a * self._vjp(tr, x, z, cg, None, primal=pr)[1]  # alpha J_GD^T grad_G L_D
+        for h_o, xi in ((x0_g, gg), (x0_d, gd)):  # xi_0 = xi - alpha H_o xi, in place
+            h_o *= -a
+            h_o += xi
+        if self.shaping:
+            p = self._weight((gg, gd), (x0_g, x0_d), (ac_g, ac_d))
+            x0_g -= p * ac_g
+            x0_d -= p * ac_d
+        tr.state_d = tr.opt_d.update(tr.theta_d, x0_d, tr.state_d)
+        tr.state_g = tr.opt_g.update(tr.theta_g, x0_g, tr.state_g)
+        return loss_d, loss_g, state
+
+
+def _check_alpha(alpha):
+    if alpha is not None and not alpha > 0:
+        raise ValueError(f"alpha must be > 0, got {alpha!r}")
+
+
+@dataclass(frozen=True)
+class LA(_Shaping):
+    """Look-ahead (Zhang & Lesser 2010; Letcher et al. 2019, Sec. 3): each player descends
+    ``xi_0 = (I - alpha H_o) xi``, its gradient at the opponent's look-ahead point with the
+    opponent's step held constant. Not ``lookahead`` (Chavdarova et al.'s optimizer)."""
+
+    alpha: float | None = None
+    name: str = "la"
+    shaping = False
+
+    def __post_init__(self):
+        _check_alpha(self.alpha)
+
+
+@dataclass(frozen=True)
+class LOLA(_Shaping):
+    """Learning with opponent-learning awareness (Foerster et al. 2018) in the form of
+    Letcher et al. 2019, Sec. 3: ``xi_0 - alpha chi``, ``chi_G = J_DG^T grad_D L_G``,
+    ``chi_D = J_GD^T grad_G L_D``; for a zero-sum loss G's cost is ``V = -L_D``."""
+
+    alpha: float | None = None
+    name: str = "lola"
+
+    def __post_init__(self):
+        _check_alpha(self.alpha)
+
+
+@dataclass(frozen=True)
+class SOS(_Shaping):
+    """Stable opponent shaping (Letcher et al. 2019, Algorithm 1): ``xi_0 - p alpha chi``
+    with, per model, ``p = min(p1, p2)``, ``p1 = 1`` if ``<-alpha chi, xi_0> >= 0`` else
+    ``min(1, -a ||xi_0||^2 / <-alpha chi, xi_0>)``, ``p2 = ||xi||^2`` if ``||xi|| < b`` else 1
+    (norms and inner products over both players' parameters)."""
+
+    alpha: float | None = None
+    a: float = 0.5
+    b: float = 0.1
+    name: str = "sos"
+
+    def __post_init__(self):
+        _check_alpha(self.alpha)
+        if not (0 < self.a < 1 and 0 < self.b < 1):
+            raise ValueError(f"a and b must be in (0, 1), got a={self.a!r}, b={self.b!r}")
+
+    def _weight(self, xi, xi_0, alpha_chi):
+        d = -(_dot(alpha_chi[0], xi_0[0]) + _dot(alpha_chi[1], xi_0[1]))
+        n0 = _dot(xi_0[0], xi_0[0]) + _dot(xi_0[1], xi_0[1])
+        safe = np.where(d < 0, d, -1.0)
+        p1 = np.where(d < 0, np.minimum(1.0, -self.a * n0 / safe), 1.0)
+        n2 = _dot(xi[0], xi[0]) + _dot(xi[1], xi[1])
+        p2 = np.where(np.sqrt(n2) < self.b, n2, 1.0)
+        return np.minimum(p1, p2)
+
+
+@dataclass(frozen=True)
+class Unrolled(_SecondOrder):
+    """The unrolled GAN (Metz, Poole, Pfau & Sohl-Dickstein 2017, Sec. 2.2): D takes a plain
+    step; G descends the gradient of its cost at D unrolled ``unroll = K`` steps ahead on
+    the same minibatch, ``theta_D^{k+1} = theta_D^k - eta_u grad_D L_D(theta_G, theta_D^k)``,
+    differentiated through the unrolled steps by a reverse pass::
+
+        v_K = grad_D L_G(theta_G, theta_D^K),  g = d_G L_G(theta_G, theta_D^K)
+        for k = K-1 .. 0:  (a, b) = J^T(theta_G, theta_D^k) (0, v_{k+1})
+                           g -= eta_u a   (a = J_DG^T v_{k+1})
+                           v_k = v_{k+1} - eta_u b   (b = H_DD L_D v_{k+1})
+
+    one transposed Jacobian product per unrolled step. The unrolled steps are plain
+    gradient steps of size ``eta_u`` (default: D's step size) whatever D's optimizer (the
+    paper unrolls Adam); this keeps the reverse pass exact and equal to the games' version.
+    For a zero-sum loss G's cost is ``V = -L_D``, whose data term depends on the unrolled D.
+    ``K = 0`` is ``simgd``. Reports G's loss at the current point."""
+
+    unroll: int = 5
+    eta_u: float | None = None
+    name: str = "unrolled"
+    takes_penalty = False  # the unrolled steps and products are the unpenalised game's
+
+    def __post_init__(self):
+        if int(self.unroll) != self.unroll or self.unroll < 0:
+            raise ValueError(f"unroll must be an integer >= 0, got {self.unroll!r}")
+        if self.eta_u is not None and not self.eta_u > 0:
+            raise ValueError(f"eta_u must be > 0, got {self.eta_u!r}")
+
+    def step(self, tr, state):
+        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        if self.unroll:
+            gg = self._unrolled_grad(tr, x, z, gd, _d_rate(tr, self.eta_u, self.name, "eta_u"))
+        tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+        tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
+        return loss_d, loss_g, state
+
+    def _unrolled_grad(self, tr, x, z, gd, e):
+        """G's gradient of ``L_G(theta_G, theta_D^K(theta_G))``; ``gd`` is D's gradient at ``theta_D``."""
+        gan, K, ws = tr.gan, int(self.unroll), tr._ws.setdefault("unrolled", {})
+        path = _buffer(ws, "path", (K + 1,) + tr.theta_d.shape, tr.theta_d.dtype)  # theta_D^0 .. theta_D^K
+        gk = _buffer(ws, "grad", tr.theta_d.shape, tr.theta_d.dtype)
+        path[0] = tr.theta_d
+        path[1] = path[0] - e * gd
+        for k in range(1, K):
+            gan.d_loss_grad(tr.theta_g, path[k], x, z, grad=gk, ws=ws)
+            path[k + 1] = path[k] - e * gk
+        td = path[K]
+        _, g, _ = gan.g_loss_grad(tr.theta_g, td, z, ws=ws)  # d_G L_G at theta_D^K
+        if gan.loss_fn.zero_sum:
+            gan.d_loss_grad(tr.theta_g, td, x, z, grad=gk, ws=ws)
+            v = -gk
+        else:
+            v = self._cross(tr, x, z, None, None, theta_d=td, rows="d")[1]
+        for k in range(K - 1, -1, -1):
+            a, b = self._vjp(tr, x, z, None, v, theta_d=path[k])
+            a *= e
+            b *= e
+            g -= a
+            v -= b
+        return g
+
+
 #: The training methods by name; each entry builds the method from its options.
 METHODS: Registry[Callable[..., Any]] = Registry("method")
-for _cls in (AltGD, SimGD, Extragradient, Optimistic, Lookahead, Consensus, SGA, CGD):
+for _cls in (AltGD, SimGD, Extragradient, Optimistic, Lookahead, Consensus, SGA, CGD, LA, LOLA, SOS, Unrolled):
     METHODS.register(_cls.name, _cls)  # the dataclass field's default is the name
+
+
+def check_penalty(method) -> None:
+    """Refuse a gradient penalty for a method (object or registered class) whose
+    ``takes_penalty`` is false: LA, LOLA, SOS and the unrolled GAN differentiate the game
+    without it.
+
+    Raises
+    ------
+    ValueError
+        One line naming the method.
+    """
+    if not getattr(method, "takes_penalty", True):
+        raise ValueError(f"the {method.name} method differentiates the unpenalised game: "
+                         "a gradient penalty is not supported with it")
 
 
 def as_method(method, **options):

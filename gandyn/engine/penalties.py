@@ -109,12 +109,13 @@ def check_training(loss: str, method: str, penalty: str | None, penalty_weight: 
     the command line check them): the loss and the method are registered, the penalty and
     its weight are valid, ``clip`` is positive, and the pairing is one the literature uses."""
     from gandyn.engine.losses import LOSSES
-    from gandyn.engine.methods import METHODS
+    from gandyn.engine.methods import METHODS, check_penalty
 
     LOSSES.check(loss, "loss")
     METHODS.check(method, "method")
     if penalty is not None:
         make_penalty(penalty, penalty_weight)
+        check_penalty(METHODS[method])
     if clip is not None and not (np.isfinite(clip) and clip > 0):
         raise ValueError(f"clip must be positive and finite, got {clip!r}")
     check_pairing(loss, penalty, clip)

@@ -27,6 +27,11 @@ convention of :mod:`gandyn.games.game`).
   ``J^T u = (H_GG L_G u_G + d/dD grad_G L_D [u_D], d/dG grad_D L_G [u_G] + H_DD L_D u_D)``:
   two R-passes, along ``(u_G, 0)`` for ``L_G`` and ``(0, u_D)`` for ``L_D``, sharing one forward
   pass and (being linear in the tangent of ``dL/dx``) one R-backward pass through G.
+- :func:`cross_grads`: each player's gradient of the *other* player's cost,
+  ``(grad_G L_D, grad_D L_G)``, which the game form leaves out: backward passes on the
+  generated rows only (``L_G`` does not see the data). Opponent shaping (LOLA, SOS) and the
+  unrolled GAN need them. For a zero-sum loss they are ``-omega``; for the non-saturating
+  loss they are not.
 - :func:`penalty_grad`: ``P = sum_i w_i (||grad_x o(x_i)|| - c)^2`` and ``dP/dtheta_D``: R1/R2
   (``c = 0``; Mescheder, Geiger & Nowozin 2018, eq. 9-10, ``gamma/2 P``) and WGAN-GP
   (``c = 1``; Gulrajani et al. 2017, eq. 3, ``lambda P`` on interpolates). A double
@@ -51,7 +56,7 @@ from gandyn.engine.nn import MLP, _acc, _buffer, _own, _tail
 
 __all__ = [
     "Elementwise", "SOFTPLUS", "SOFTPLUS_NEG", "NEG_SOFTPLUS", "gan_losses",
-    "Primal", "primal", "game_jvp", "game_vjp", "penalty_grad",
+    "Primal", "primal", "game_jvp", "game_vjp", "cross_grads", "penalty_grad",
 ]
 
 
@@ -145,6 +150,11 @@ def _rows_tail(rs: list, k: int) -> list:
     return [None if r is None else _tail(r, min(k, r.shape[-2])) for r in rs]
 
 
+def _check_rows(rows: str) -> None:
+    if rows not in ("gd", "g", "d"):
+        raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
+
+
 def _check(gan, theta_g, theta_d, x_real, z):
     G, D = gan.G, gan.D
     x_real = np.asarray(x_real, dtype=D.dtype)
@@ -232,8 +242,7 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     ValueError
         On shapes that do not fit the networks or an unknown ``rows``.
     """
-    if rows not in ("gd", "g", "d"):
-        raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
+    _check_rows(rows)
     G, D = gan.G, gan.D
     z, (phi_r, phi_f, psi), (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses,
                                                                    primal, w_real, w_fake, ws)
@@ -325,6 +334,38 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     # parameter, so both passes through G are one, with the summed input tangents
     out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, gx, _acc(rgx, rgx_d), params=True, ws=_sub(ws, "G_r"))
     return out_g, out_d
+
+
+def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, losses=None, rows: str = "gd",
+                primal: Primal | None = None, ws: dict | None = None):
+    """The players' gradients of each other's cost, ``(grad_G L_D, grad_D L_G)``, exact.
+
+    ``grad_D L_G = sum_k w_f,k psi'(o_k) grad_D o(G(z_k))``: D's parameter backward pass on
+    the generated rows with G's loss derivative. ``grad_G L_D = sum_k w_f,k phi_f'(o_k)
+    (dG(z_k)/dtheta_G)^T grad_x o(G(z_k))``: D's input backward pass on the generated rows
+    with D's fake-loss derivative, then G's backward pass. For a zero-sum loss
+    (``psi = -phi_f``) ``grad_G L_D = -grad_G L_G`` and ``grad_D L_G`` is minus the
+    generated rows' part of ``grad_D L_D``; for the non-saturating loss neither holds.
+    Parameters, and the ValueError on bad shapes or ``rows``, as in :func:`game_jvp`
+    (``rows``: 'gd', 'g' for ``grad_G L_D`` only, 'd' for ``grad_D L_G`` only).
+    Returns ``(grad_G L_D, grad_D L_G)``, arrays like theta_g, theta_d (None for a row
+    not asked for).
+    """
+    _check_rows(rows)
+    G, D = gan.G, gan.D
+    z, (_, phi_f, psi), (hs_g, hs_d, m), (_, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal,
+                                                           w_real, w_fake, ws)
+    hs_f = _fake(hs_d, m)
+    o_f = hs_d[-1][..., m:, 0]
+    g_ld = d_lg = None
+    if "d" in rows:
+        g_out, _ = _loss_out(psi, w_f, o_f, None)
+        d_lg, _ = D.backward(theta_d, hs_f, g_out, params=True, inputs=False, ws=_sub(ws, "cross_D"))
+    if "g" in rows:
+        g_out, _ = _loss_out(phi_f, w_f, o_f, None)
+        _, gx = D.backward(theta_d, hs_f, g_out, params=False, inputs=True, ws=_sub(ws, "cross_D"))
+        g_ld, _ = G.backward(theta_g, hs_g, gx, params=True, inputs=False, ws=_sub(ws, "cross_G"))
+    return g_ld, d_lg
 
 
 # --- gradient penalties

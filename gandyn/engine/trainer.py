@@ -39,7 +39,7 @@ import numpy as np
 from gandyn.distributions import Distribution
 from gandyn.engine.gan import GAN, _sub
 from gandyn.engine.losses import NonFiniteLossError
-from gandyn.engine.methods import as_method
+from gandyn.engine.methods import as_method, check_penalty
 from gandyn.engine.nn import _buffer
 from gandyn.engine.optim import Optimizer
 
@@ -172,6 +172,8 @@ class Trainer:
         if penalty is not None and penalty.on == "interpolates" and rng_penalty is None:
             raise ValueError(f"the {penalty.name} penalty draws interpolation weights: pass rng_penalty")
         self.penalty, self.rng_penalty = penalty, rng_penalty
+        if penalty is not None:
+            check_penalty(self.method)
         self._grad_pen = np.empty_like(theta_d) if penalty is not None else None
         if spectral_norm is not None and getattr(self.method, "needs_products", False):
             raise ValueError(f"the {self.method.name} method needs exact Jacobian products: spectral "

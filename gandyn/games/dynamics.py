@@ -4,8 +4,9 @@ A method is a pair ``(init, step)`` on a flat *state* ``s``: the parameters
 ``z`` first, then whatever the method remembers (optimistic GD keeps the last
 game form). ``s = init(game, z0)``; ``s = step(game, s, h)``. Every player
 descends its own cost, so the only field a method sees is the game form
-``omega`` of :mod:`gandyn.games` (and, for SGA and consensus, products with
-the game Jacobian); nothing is written per player or per game.
+``omega`` of :mod:`gandyn.games` (and, for SGA, consensus, CGD, LA, LOLA and SOS,
+products with the game Jacobian; LOLA, SOS and the unrolled GAN also each player's
+gradient of the other's cost); nothing is written per player or per game.
 
 Step sizes: ``h`` is a number, or a pair ``(h_G, h_D)`` for two time-scale
 updates (Heusel et al. 2017, TTUR), which every method accepts.
@@ -24,7 +25,8 @@ from typing import Callable, NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
-from autograd import jacobian
+from autograd import grad, jacobian
+from autograd.tracer import getval
 from tqdm.auto import tqdm
 
 from gandyn.engine.registry import Registry
@@ -32,7 +34,7 @@ from gandyn.games.game import Game
 
 __all__ = [
     "Method", "simgd", "altgd", "extragradient", "optimistic", "consensus", "sga", "cgd",
-    "trajectory", "step_matrix", "spectral_radius", "METHODS", "make",
+    "la", "lola", "sos", "unrolled", "trajectory", "step_matrix", "spectral_radius", "METHODS", "make",
 ]
 
 
@@ -195,9 +197,158 @@ def cgd(eta: float | None = None) -> Method:
     return Method("competitive GD" + ("" if eta is None else f" (eta={eta:g})"), _plain_init, step)
 
 
+def _cross(game: Game, s):
+    """``(grad_G f_D, grad_D f_G)``: each player's gradient of the other's cost (traceable)."""
+    return grad(game.cost_d)(s)[: game.n_g], grad(game.cost_g)(s)[game.n_g:]
+
+
+def _shaping(game: Game, s, chi: bool):
+    """``(xi, H_o xi, chi)`` at ``s``: the game form, its product with the off-diagonal
+    blocks of ``J`` and, if asked, the shaping term (else None) of Letcher et al. 2019, Sec. 3."""
+    n_g = game.n_g
+    xi = game.omega(s)
+    zg, zd = anp.zeros(n_g), anp.zeros(game.n_d)
+    h_o = anp.concatenate([game.jvp_traced(s, anp.concatenate([zg, xi[n_g:]]))[:n_g],   # J_GD xi_D
+                           game.jvp_traced(s, anp.concatenate([xi[:n_g], zd]))[n_g:]])  # J_DG xi_G
+    if not chi:
+        return xi, h_o, None
+    c_g, c_d = _cross(game, s)
+    x = anp.concatenate([game.vjp_traced(s, anp.concatenate([zg, c_d]))[:n_g],   # J_DG^T grad_D f_G
+                         game.vjp_traced(s, anp.concatenate([c_g, zd]))[n_g:]])  # J_GD^T grad_G f_D
+    return xi, h_o, x
+
+
+def _lookahead_rate(alpha, h) -> float:
+    """``alpha``, or D's step size when it is None."""
+    return _pair(h)[1] if alpha is None else float(alpha)
+
+
+def _check_alpha(alpha):
+    if alpha is not None and not alpha > 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+
+
+def la(alpha: float | None = None) -> Method:
+    """Look-ahead (LA; Zhang & Lesser 2010, in the form of Letcher et al. 2019, Sec. 3):
+    each player differentiates its cost at the opponent's look-ahead point but treats
+    the opponent's step as a constant (no shaping):
+
+        xi_0 = (I - alpha H_o) xi,   z <- z - h xi_0
+
+    ``H_o`` the off-diagonal blocks of ``J`` (``H_o xi = (J_GD omega_D, J_DG omega_G)``),
+    ``alpha`` the look-ahead rate (default: D's step size). On ``f = x y`` the step
+    matrix is ``I - h (A + alpha I)``: spectral radius ``sqrt((1 - h alpha)^2 + h^2)``.
+    Not the lookahead-minmax optimizer of the engine (``lookahead``)."""
+    _check_alpha(alpha)
+
+    def step(game, s, h):
+        a = _lookahead_rate(alpha, h)
+        xi, h_o, _ = _shaping(game, s, chi=False)
+        return s - _rates(game, h) * (xi - a * h_o)
+
+    return Method("LA" + ("" if alpha is None else f" (alpha={alpha:g})"), _plain_init, step)
+
+
+def lola(alpha: float | None = None) -> Method:
+    """Learning with opponent-learning awareness (LOLA; Foerster et al. 2018), in
+    the form of Letcher et al. 2019, Sec. 3: each player descends its cost at the
+    opponent's look-ahead point ``theta_j - alpha grad_j f_j``, to first order in ``alpha``,
+
+        xi_LOLA = xi_0 - alpha chi,   xi_0 = (I - alpha H_o) xi,
+        chi_G = J_DG^T grad_D f_G,    chi_D = J_GD^T grad_G f_D
+
+    (``chi = diag(H_o^T grad L)``; ``J_DG = D_G grad_D f_D``, ``J_GD = D_D grad_G f_G``).
+    ``chi`` needs each player's gradient of the *other's* cost, which ``omega`` does
+    not hold unless the game is zero-sum (then ``grad_D f_G = -omega_D``). ``alpha``
+    defaults to D's step size. On ``f = x y``: ``xi_LOLA = xi + 2 alpha z``, step matrix
+    ``I - h (A + 2 alpha I)``, spectral radius ``sqrt((1 - 2 h alpha)^2 + h^2)``."""
+    _check_alpha(alpha)
+
+    def step(game, s, h):
+        a = _lookahead_rate(alpha, h)
+        xi, h_o, chi = _shaping(game, s, chi=True)
+        return s - _rates(game, h) * (xi - a * h_o - a * chi)
+
+    return Method("LOLA" + ("" if alpha is None else f" (alpha={alpha:g})"), _plain_init, step)
+
+
+def _sos_weight(xi, xi_0, alpha_chi, a: float, b: float):
+    """SOS's ``p = min(p1, p2)`` (see :func:`sos`), traceable: the branches are taken on
+    the values, as in the algorithm."""
+    d = -anp.dot(alpha_chi, xi_0)
+    p1 = 1.0
+    if getval(d) < 0:
+        q = -a * anp.dot(xi_0, xi_0) / d
+        p1 = q if getval(q) < 1.0 else 1.0
+    n2 = anp.dot(xi, xi)
+    p2 = n2 if np.sqrt(getval(n2)) < b else 1.0
+    return p2 if getval(p2) < getval(p1) else p1
+
+
+def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
+    """Stable opponent shaping (SOS; Letcher et al. 2019, Algorithm 1): LOLA's shaping
+    term scaled down where it would turn the step against LA's or near a fixed point,
+
+        xi_p = xi_0 - p alpha chi,   p = min(p1, p2),
+        p1 = 1 if <-alpha chi, xi_0> >= 0 else min(1, -a ||xi_0||^2 / <-alpha chi, xi_0>),
+        p2 = ||xi||^2 if ||xi|| < b else 1,
+
+    with ``a, b`` in ``(0, 1)`` (defaults 0.5 and 0.1, the paper's). ``p chi`` vanishes to
+    third order at a fixed point (``p2 = ||xi||^2``), so SOS's step matrix there is LA's;
+    on ``f = x y``, ``<chi, xi_0> = 0`` gives ``p1 = 1``, so away from the fixed point
+    (``||xi|| >= b``) SOS steps as LOLA does."""
+    _check_alpha(alpha)
+    if not (0 < a < 1 and 0 < b < 1):
+        raise ValueError(f"a and b must be in (0, 1), got a={a}, b={b}")
+
+    def step(game, s, h):
+        al = _lookahead_rate(alpha, h)
+        xi, h_o, chi = _shaping(game, s, chi=True)
+        xi_0 = xi - al * h_o
+        p = _sos_weight(xi, xi_0, al * chi, a, b)
+        return s - _rates(game, h) * (xi_0 - p * al * chi)
+
+    return Method("SOS" + ("" if alpha is None else f" (alpha={alpha:g})"), _plain_init, step)
+
+
+def unrolled(unroll: int = 5, eta_u: float | None = None) -> Method:
+    """The unrolled GAN (Metz, Poole, Pfau & Sohl-Dickstein 2017, Sec. 2.2): D
+    takes a plain step; G descends its cost at D unrolled ``K = unroll`` gradient steps
+    ahead, differentiated through the unrolled steps,
+
+        psi_0 = psi,  psi_{k+1} = psi_k - eta_u grad_D f_D(theta, psi_k),
+        theta <- theta - h_G d/dtheta f_G(theta, psi_K(theta, psi)),
+        psi <- psi - h_D grad_D f_D(theta, psi)
+
+    (both from the same point). The unrolled steps are plain gradient steps of size
+    ``eta_u`` (default: D's step size). On ``f = x y``: ``psi_K = y + K eta_u x``, G's field
+    ``y + 2 K eta_u x``, step matrix ``I - h [[2 K eta_u, 1], [-1, 0]]``; for
+    ``K eta_u < 1`` its spectral radius is ``sqrt(1 + h^2 - 2 K h eta_u)``."""
+    if int(unroll) != unroll or unroll < 0:
+        raise ValueError(f"unroll must be an integer >= 0, got {unroll!r}")
+    if eta_u is not None and not eta_u > 0:
+        raise ValueError(f"eta_u must be > 0, got {eta_u}")
+    k_steps = int(unroll)
+
+    def step(game, s, h):
+        e = _pair(h)[1] if eta_u is None else float(eta_u)
+        theta, psi = s[: game.n_g], s[game.n_g:]
+
+        def surrogate(t):
+            p = psi
+            for _ in range(k_steps):
+                p = p - e * game.grad_d(anp.concatenate([t, p]))
+            return game.cost_g(anp.concatenate([t, p]))
+
+        field = anp.concatenate([grad(surrogate)(theta), game.grad_d(s)])
+        return s - _rates(game, h) * field
+
+    return Method(f"unrolled GAN (K={k_steps})", _plain_init, step)
+
+
 #: The dynamics methods by name (each a factory of a :class:`Method`).
 METHODS: Registry[Callable[..., Method]] = Registry("method")
-for _factory in (simgd, altgd, extragradient, optimistic, consensus, sga, cgd):
+for _factory in (simgd, altgd, extragradient, optimistic, consensus, sga, cgd, la, lola, sos, unrolled):
     METHODS.register(_factory.__name__, _factory)
 
 
