@@ -1,6 +1,8 @@
 """Training methods of the engine: with SGD on a fixed batch each equals its counterpart
 in gandyn.games.dynamics on the same GAN as a game (float64, to 1e-10); populations equal
 separate runs; lookahead and the method registry."""
+import re
+
 import numpy as np
 import pytest
 
@@ -182,3 +184,56 @@ def test_method_registry():
         as_method("adagrad-gan")
     with pytest.raises(ValueError, match="init and step"):
         as_method(object())
+
+
+# --- method options from the command line
+
+
+def test_parse_method_options_casts_and_routes_each_key():
+    from gandyn.engine.methods import parse_method_options
+
+    got = parse_method_options(["unrolled", "lola", "sos", "simgd"], ["unroll=3", "alpha=0.25", "b=0.5"])
+    assert got == {"unrolled": {"unroll": 3}, "lola": {"alpha": 0.25}, "sos": {"alpha": 0.25, "b": 0.5}}
+    assert isinstance(got["unrolled"]["unroll"], int)
+    assert parse_method_options(["lookahead:sga"], ["k-la=7"]) == {"lookahead": {"k_la": 7}}
+    assert parse_method_options(["sga"], ["align=false"]) == {"sga": {"align": False}}
+
+
+@pytest.mark.parametrize("methods, items, msg", [
+    (["altgd", "simgd"], ["unroll=3"], "none of the methods (altgd, simgd) takes it"),
+    (["unrolled"], ["unroll"], "write KEY=VALUE"),
+    (["unrolled"], ["unroll=2.5"], "not an int"),
+    (["lola"], ["alpha=nan"], "not finite"),
+    (["unrolled"], ["unroll=-1"], "unroll must be an integer >= 0"),
+    (["sga"], ["align=maybe"], "not a bool"),
+])
+def test_parse_method_options_refuses_with_one_line(methods, items, msg):
+    from gandyn.engine.methods import parse_method_options
+
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        parse_method_options(methods, items)
+
+
+def test_method_options_reach_the_population_trainers():
+    from gandyn.distributions import ring2d
+    from gandyn.experiments.population import Population, Setup
+
+    setup = Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), batch=4, method_options={"unrolled": {"unroll": 3}})
+    pop = Population(setup, [0, 1], lr_g=1e-3, lr_d=1e-3, method=["unrolled", "lola"],
+                     method_options={"lola": {"alpha": 0.5}})
+    got = {tr.method.name: tr.method for _, tr in pop._trainers}
+    assert got["unrolled"].unroll == 3 and got["lola"].alpha == 0.5
+    with pytest.raises(ValueError, match="takes no option"):
+        Setup(ring2d(), method_options={"altgd": {"unroll": 3}})
+
+
+def test_cli_refuses_an_option_no_chosen_method_takes(tmp_path, capsys):
+    from gandyn.cli import main
+
+    for argv in (["gan1d", "--method", "altgd"], ["mog", "--methods", "altgd", "simgd"],
+                 ["mnist", "train", "--method", "sga"]):
+        out = tmp_path / argv[0]
+        assert main([*argv, "--method-option", "unroll=2", "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "unroll" in err[0] and "none of the methods" in err[0], err
+        assert not out.exists()

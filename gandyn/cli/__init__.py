@@ -16,7 +16,7 @@ import sys
 
 from gandyn import __version__
 
-__all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "int_in", "out_dir"]
+__all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "int_in", "add_method_option", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -78,6 +78,16 @@ def int_in(lo: int, hi: int):
     """An argparse type: an integer from ``lo`` to ``hi`` (options that set a cost get an
     upper bound beyond which a run would take days or not fit in memory)."""
     return _number(int, "int", lambda v: lo <= v <= hi, f"an integer from {lo:,} to {hi:,}")
+
+
+def add_method_option(group) -> None:
+    """Add ``--method-option KEY=VALUE ...``: options of the training method(s), read by
+    :func:`gandyn.engine.methods.parse_method_options` (refused when no chosen method takes one)."""
+    from gandyn.engine.methods import METHODS, method_options
+
+    offer = "; ".join(f"{m}: {', '.join(o)}" for m in METHODS.names() if (o := method_options(m)))
+    group.add_argument("--method-option", nargs="+", default=[], metavar="KEY=VALUE",
+                       help=f"options of the training method, e.g. unroll=10 ({offer})")
 
 
 def out_dir(text: str) -> str:

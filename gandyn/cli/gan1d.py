@@ -8,7 +8,7 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import positive_float, positive_int, unit_float
+from gandyn.cli import add_method_option, positive_float, positive_int, unit_float
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -34,6 +34,7 @@ def add_arguments(p):
                    help=f"the GAN loss ({', '.join(LOSSES.names())}; default: nonsat)")
     m.add_argument("--method", choices=METHODS.names(), default="altgd", metavar="NAME",
                    help=f"training method ({', '.join(METHODS.names())}; default: altgd, Algorithm 1)")
+    add_method_option(m)
     m.add_argument("--penalty", choices=PENALTIES.names(), default=None,
                    help="gradient penalty on D: r1, r2 (Mescheder et al. 2018) or gp (WGAN-GP)")
     m.add_argument("--penalty-weight", type=positive_float, default=10.0, metavar="GAMMA",
@@ -76,6 +77,7 @@ def add_arguments(p):
 def _setup(args, sweep):
     import numpy as np
 
+    from gandyn.engine.methods import parse_method_options
     from gandyn.experiments.gan1d import Setup
 
     if not 0 <= args.momentum < 1:
@@ -84,6 +86,7 @@ def _setup(args, sweep):
                  act_g=args.act_g, act_d=args.act_d, loss=args.loss, optimizer=args.optimizer,
                  mu=args.momentum, batch=args.batch, k=args.k, method=args.method, penalty=args.penalty,
                  penalty_weight=args.penalty_weight, clip=args.clip, spectral_norm=args.spectral_norm,
+                 method_options=parse_method_options([args.method], args.method_option),
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import _add_common, fill_common, nonneg_int, positive_float, positive_int, unit_float
+from gandyn.cli import _add_common, add_method_option, fill_common, nonneg_int, positive_float, positive_int, unit_float
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
 
@@ -66,6 +66,7 @@ def _train_arguments(p):
                         "cross-entropy and G's non-saturating -log D(G(z)); docs/losses.md)")
     m.add_argument("--method", choices=METHODS.names(), default=c.method, metavar="NAME",
                    help=f"training method ({', '.join(METHODS.names())}; default: altgd, Algorithm 1)")
+    add_method_option(m)
     m.add_argument("--penalty", choices=PENALTIES.names(), default=None,
                    help="gradient penalty on D: r1, r2 (Mescheder et al. 2018) or gp (WGAN-GP)")
     m.add_argument("--penalty-weight", type=positive_float, default=c.penalty_weight, metavar="GAMMA",
@@ -151,6 +152,7 @@ def run(args) -> int:
 
 
 def _config(args):
+    from gandyn.engine.methods import parse_method_options
     from gandyn.experiments.mnist import MnistConfig
 
     lr = args.lr if args.lr is not None else 1e-3
@@ -161,7 +163,8 @@ def _config(args):
                        b1=args.b1, mu=args.mu, n_train=args.n_train, d_dropout=tuple(args.d_dropout),
                        label_smooth=args.label_smooth, g_ema=args.g_ema, method=args.method,
                        penalty=args.penalty, penalty_weight=args.penalty_weight, clip=args.clip,
-                       spectral_norm=args.spectral_norm)
+                       spectral_norm=args.spectral_norm,
+                       method_options=parse_method_options([args.method], args.method_option))
 
 
 def _train(args) -> int:

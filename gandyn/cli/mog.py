@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import positive_float, positive_int, unit_float
+from gandyn.cli import add_method_option, positive_float, positive_int, unit_float
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -45,6 +45,7 @@ def add_arguments(p):
                         f"(default: {' '.join(DEFAULT['methods'])})")
     m.add_argument("--lrs", nargs="+", type=positive_float, default=None, metavar="LR",
                    help=f"G's step sizes (default: {' '.join(map(str, DEFAULT['lrs']))})")
+    add_method_option(m)
     m.add_argument("--ttur", type=positive_float, default=2.0, help="lr_D / lr_G (default: 2)")
     m.add_argument("--decay", type=positive_float, default=None,
                    help="step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: 0.1)")
@@ -82,6 +83,7 @@ def add_arguments(p):
 
 
 def _configs(args):
+    from gandyn.engine.methods import parse_method_options
     from gandyn.experiments.mog import config
 
     given = [f"--{k.replace('_', '-')}" for k in ("methods", "lrs", "seeds", "steps", "hidden", "n_eval", "decay")
@@ -105,7 +107,8 @@ def _configs(args):
                    hidden_d=None if args.hidden_d is None else tuple(args.hidden_d),
                    z_dim=args.z_dim, latent=args.latent, batch=args.batch, b1=args.b1, b2=args.b2, k=args.k,
                    chunk=args.chunk, decay=base["decay"], n_eval=base["n_eval"], min_count=args.min_count,
-                   hq_target=args.hq_target) for dname in args.data]
+                   hq_target=args.hq_target,
+                   method_options=parse_method_options(base["methods"], args.method_option)) for dname in args.data]
 
 
 def _client(address):

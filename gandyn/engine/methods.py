@@ -38,7 +38,7 @@ it available to every trainer, configuration and command by name.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 import numpy as np
@@ -46,7 +46,7 @@ import numpy as np
 from gandyn.engine.nn import _buffer
 from gandyn.engine.registry import Registry
 
-__all__ = ["METHODS", "as_method", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
+__all__ = ["METHODS", "as_method", "method_options", "parse_method_options", "check_method_options", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
            "CGD", "LA", "LOLA", "SOS", "Unrolled", "check_penalty"]
 
 
@@ -590,3 +590,86 @@ def as_method(method, **options):
     if not (hasattr(method, "init") and hasattr(method, "step")):
         raise ValueError(f"a method needs init and step, got {method!r}")
     return method
+
+
+def method_options(name: str) -> dict[str, str]:
+    """The options a registered method takes: ``{option: type}`` (``int``, ``float`` or
+    ``bool``) from its dataclass fields, without ``name`` and ``inner``."""
+    cls = METHODS[name]
+    out = {}
+    for f in fields(cls):
+        if f.name in ("name", "inner"):
+            continue
+        t = str(f.type)
+        out[f.name] = "bool" if "bool" in t else "int" if t.startswith("int") else "float"
+    return out
+
+
+def _cast(kind: str, key: str, text: str):
+    try:
+        if kind == "bool":
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        value = int(text) if kind == "int" else float(text)
+    except ValueError:
+        raise ValueError(f"method option {key}: {text!r} is not {'an' if kind == 'int' else 'a'} {kind}") from None
+    if kind == "float" and not np.isfinite(value):
+        raise ValueError(f"method option {key}: {text!r} is not finite")
+    return value
+
+
+def parse_method_options(methods, items) -> dict[str, dict]:
+    """Options of training methods from ``KEY=VALUE`` texts (``--method-option unroll=10``):
+    each key goes to every method of ``methods`` (names of :data:`METHODS`; of a
+    ``'lookahead:INNER'`` spec, the outer lookahead) that has an option of that name,
+    its value cast to the option's type. Returns ``{method: {key: value}}``; the methods
+    then validate the values when built.
+
+    Raises
+    ------
+    ValueError
+        A text without ``=``, a key none of ``methods`` takes (the message lists what each
+        takes), a value of the wrong type.
+    """
+    names = list(dict.fromkeys(str(m).partition(":")[0] for m in methods))
+    takes = {m: method_options(m) for m in names}
+    out: dict[str, dict] = {}
+    for item in items or ():
+        key, eq, text = str(item).partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key:
+            raise ValueError(f"method option {item!r}: write KEY=VALUE, e.g. unroll=10")
+        owners = [m for m in names if key in takes[m]]
+        if not owners:
+            offer = "; ".join(f"{m}: {', '.join(takes[m]) or 'none'}" for m in names)
+            raise ValueError(f"method option {key!r}: none of the methods ({', '.join(names)}) takes it "
+                             f"(options: {offer})")
+        for m in owners:
+            out.setdefault(m, {})[key] = _cast(takes[m][key], key, text.strip())
+    return check_method_options(out)
+
+
+def check_method_options(options) -> dict[str, dict]:
+    """Validate ``{method: {option: value}}`` (names of :data:`METHODS` and their
+    :func:`method_options`) by building each method with its options; returns a plain copy.
+
+    Raises
+    ------
+    ValueError
+        An unknown method or option name (the choices listed), or a value the method refuses.
+    """
+    if not isinstance(options, dict):
+        raise ValueError(f"method options must be a dict of dicts by method name, got {options!r}")
+    out = {}
+    for m, opts in options.items():
+        METHODS.check(m, "method of the method options")
+        if not isinstance(opts, dict):
+            raise ValueError(f"the options of {m} must be a dict, got {opts!r}")
+        bad = sorted(set(opts) - set(method_options(m)))
+        if bad:
+            raise ValueError(f"method {m} takes no option {', '.join(bad)} "
+                             f"(it takes: {', '.join(method_options(m)) or 'none'})")
+        METHODS[m](**opts)  # the method's own checks, up front
+        out[m] = dict(opts)
+    return out

@@ -32,7 +32,7 @@ import math
 import signal
 import threading
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -41,6 +41,7 @@ import numpy as np
 from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
+from gandyn.engine.methods import as_method, check_method_options
 from gandyn.engine.penalties import check_training, make_penalty
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.spectral_norm import SpectralNorm
@@ -96,6 +97,9 @@ class MnistConfig:
         Weight clipping of D's parameters to ``[-clip, clip]`` after each step (WGAN).
     spectral_norm : bool
         Spectral normalisation of D's weights (Miyato et al. 2018; stream ``spectral_norm``).
+    method_options : dict
+        Options of the method by name, e.g. ``{"unrolled": {"unroll": 10}}``
+        (:func:`gandyn.engine.methods.check_method_options`).
     k : int
         Discriminator steps per generator step (Algorithm 1's ``k``).
     batch : int
@@ -152,6 +156,7 @@ class MnistConfig:
     penalty_weight: float = 10.0
     clip: float | None = None
     spectral_norm: bool = False
+    method_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "g_hidden", tuple(int(h) for h in self.g_hidden))
@@ -193,6 +198,7 @@ class MnistConfig:
         INITIALIZERS.check(self.init, "init")
         LATENTS.check(self.latent, "latent")
         check_training(self.loss, self.method, self.penalty, self.penalty_weight, self.clip)
+        object.__setattr__(self, "method_options", check_method_options(self.method_options))
         if self.label_smooth and self.loss not in ("nonsat", "minimax"):
             raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, not {self.loss!r}")
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
@@ -380,7 +386,8 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     sn = SpectralNorm(gan.D, theta_d, s["spectral_norm"]) if config.spectral_norm else None
     trainer = Trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), theta_d,
                       batches, batch=config.batch, k=config.k,
-                      rng_dropout=s["dropout"] if config.d_dropout else None, method=config.method,
+                      rng_dropout=s["dropout"] if config.d_dropout else None,
+                      method=as_method(config.method, **config.method_options.get(config.method, {})),
                       penalty=None if config.penalty is None else make_penalty(config.penalty, config.penalty_weight),
                       rng_penalty=s["penalty"] if config.penalty else None, spectral_norm=sn)
     return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))

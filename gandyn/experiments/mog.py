@@ -87,12 +87,14 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
            seed: int = 0, steps: int = 2000, checks: int = 5, hidden=(64, 64), hidden_d=None, z_dim: int = 2,
            latent: str = "normal", batch: int = 128, b1: float = 0.5, b2: float = 0.999, k: int = 1,
            loss: str = "nonsat", decay: float = 1.0, chunk: int = 100, n_eval: int = 2500, n_show: int = 3, min_count: int = 1,
-           hq_target: float = 0.9, dtype: str = "float32") -> dict:
+           hq_target: float = 0.9, dtype: str = "float32", method_options: dict | None = None) -> dict:
     """A run's configuration as a plain (JSON-able, picklable) dict, validated.
 
     Models are ``methods x lrs x seeds`` (seeds ``seed .. seed + seeds - 1``), with
     ``lr_g = lr`` and ``lr_d = ttur * lr``. With ``decay < 1`` both step sizes decay
     exponentially over training, ``lr(t) = lr * decay^(t / steps)`` at iteration ``t``.
+    ``method_options``: options of the methods by name, e.g. ``{"unrolled": {"unroll": 10}}``
+    (:func:`gandyn.engine.methods.parse_method_options` reads them from ``KEY=VALUE`` texts).
 
     Raises
     ------
@@ -120,7 +122,8 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
            "hidden_g": list(hidden), "hidden_d": list(hidden if hidden_d is None else hidden_d),
            "z_dim": int(z_dim), "latent": latent, "batch": int(batch), "b1": float(b1), "b2": float(b2),
            "k": int(k), "loss": loss, "decay": float(decay), "chunk": int(chunk), "n_eval": int(n_eval), "n_show": int(n_show),
-           "min_count": int(min_count), "hq_target": float(hq_target), "dtype": dtype}
+           "min_count": int(min_count), "hq_target": float(hq_target), "dtype": dtype,
+           "method_options": dict(method_options or {})}
     setup_of(cfg)  # validates the network options
     return cfg
 
@@ -129,7 +132,7 @@ def setup_of(cfg: dict) -> Setup:
     """The :class:`~gandyn.experiments.population.Setup` of a configuration."""
     return Setup(DATASETS[cfg["data"]](), z_dim=cfg["z_dim"], latent=cfg["latent"], hidden_g=tuple(cfg["hidden_g"]),
                  hidden_d=tuple(cfg["hidden_d"]), loss=cfg["loss"], b1=cfg["b1"], b2=cfg["b2"],
-                 batch=cfg["batch"], dtype=np.dtype(cfg["dtype"]).type)
+                 batch=cfg["batch"], dtype=np.dtype(cfg["dtype"]).type, method_options=cfg.get("method_options", {}))
 
 
 def models_of(cfg: dict) -> dict:

@@ -42,7 +42,7 @@ from gandyn.distributions import Distribution
 from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
-from gandyn.engine.methods import METHODS
+from gandyn.engine.methods import METHODS, check_method_options
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.penalties import check_training, make_penalty
 from gandyn.engine.spectral_norm import SpectralNorm
@@ -124,6 +124,9 @@ class Setup:
         Weight clipping of D to ``[-clip, clip]`` (WGAN, Arjovsky et al. 2017).
     spectral_norm : bool
         Spectral normalisation of D's weights (Miyato et al. 2018).
+    method_options : dict
+        Options of the training methods by name, e.g. ``{"unrolled": {"unroll": 10}}``
+        (:func:`gandyn.engine.methods.check_method_options`).
     """
 
     data: Distribution
@@ -147,6 +150,7 @@ class Setup:
     penalty_weight: float = 10.0
     clip: float | None = None
     spectral_norm: bool = False
+    method_options: dict = field(default_factory=dict)
     gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -162,6 +166,7 @@ class Setup:
             ACTIVATIONS.check(getattr(self, name), name)
         check_training(self.loss, check_method(self.method).partition(":")[0], self.penalty,
                        self.penalty_weight, self.clip)
+        object.__setattr__(self, "method_options", check_method_options(self.method_options))
         LATENTS.check(self.latent, "latent")
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         INITIALIZERS.check(self.init, "init")
@@ -199,7 +204,8 @@ class Setup:
                 "act_d": self.act_d, "loss": self.loss, "optimizer": self.optimizer, "b1": self.b1,
                 "b2": self.b2, "mu": self.mu, "batch": self.batch, "init": self.init,
                 "dtype": np.dtype(self.dtype).name, "method": self.method, "k": self.k, "penalty": self.penalty,
-                "penalty_weight": self.penalty_weight, "clip": self.clip, "spectral_norm": self.spectral_norm}
+                "penalty_weight": self.penalty_weight, "clip": self.clip, "spectral_norm": self.spectral_norm,
+                "method_options": self.method_options}
 
 
 class _Streams:
@@ -294,7 +300,8 @@ class Population:
         Build and train only these units (see :attr:`units`); the others' models are
         absent from :attr:`rows`, :meth:`params` and :meth:`samples`.
     method_options : dict, optional
-        Options of the methods by outer name, e.g. ``{"lookahead": {"k_la": 5}}``.
+        Options of the methods by outer name, e.g. ``{"lookahead": {"k_la": 5}}``, over
+        ``setup.method_options``.
     rate_dtype : dtype, optional
         Dtype of the per-model step-size arrays (default: the setup's dtype).
 
@@ -335,7 +342,7 @@ class Population:
         wanted = range(len(self.units)) if units is None else sorted(set(int(u) for u in units))
         if any(not 0 <= u < len(self.units) for u in wanted):
             raise ValueError(f"units must be in 0..{len(self.units) - 1}, got {list(units)}")
-        opts = method_options or {}
+        opts = {**setup.method_options, **check_method_options(method_options or {})}
         rate_dtype = setup.dtype if rate_dtype is None else rate_dtype
         penalty = None if setup.penalty is None else make_penalty(setup.penalty, setup.penalty_weight)
         self._trainers, self._rates = [], []
