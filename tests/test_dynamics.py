@@ -240,3 +240,28 @@ def test_shaping_and_unrolling_bad_input():
         with pytest.raises(ValueError):
             bad()
     assert {"la", "lola", "sos", "unrolled"} <= set(dy.METHODS.names())
+
+
+@given(st.floats(0.01, 1.0), st.integers(1, 8), st.floats(0.05, 1.0))
+def test_bilinear_lookahead_minmax(eta, k, alpha):
+    """Chavdarova et al. 2021: one cycle's step matrix is (1 - alpha) I + alpha M^k; on x*y the
+    inner simgd has eigenvalues 1 -+ i eta and extragradient 1 -+ i eta - eta^2 (derived)."""
+    for inner, lam in (("simgd", 1 - 1j * eta), ("extragradient", 1 - 1j * eta - eta ** 2)):
+        expect = abs(1 - alpha + alpha * lam ** k)
+        assert abs(rho(dy.lookahead(inner, k, alpha), BIL, eta) - expect) < 1e-10
+
+
+def test_dirac_gan_lookahead_minmax():
+    """Dirac-GAN: J(0, 0) = c A (c = 1/2), so simgd's eigenvalues are 1 -+ i h c and a
+    lookahead cycle's |1 - alpha + alpha (1 - i h c)^k|."""
+    g, c = games.dirac_gan(), games.C_DIRAC
+    for h, k, alpha in ((0.4, 5, 0.5), (1.0, 3, 0.8), (0.1, 20, 0.3)):
+        expect = abs(1 - alpha + alpha * (1 - 1j * h * c) ** k)
+        assert abs(rho(dy.lookahead("simgd", k, alpha), g, h) - expect) < 1e-10
+
+
+def test_lookahead_bad_input():
+    for bad in (lambda: dy.lookahead(k_la=0), lambda: dy.lookahead(alpha=0.0), lambda: dy.lookahead(alpha=1.5),
+                lambda: dy.lookahead("nope")):
+        with pytest.raises(ValueError):
+            bad()

@@ -237,3 +237,13 @@ def test_cli_refuses_an_option_no_chosen_method_takes(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "unroll" in err[0] and "none of the methods" in err[0], err
         assert not out.exists()
+
+
+@pytest.mark.parametrize("inner, game_inner", [("simgd", dy.simgd()), ("optimistic", dy.optimistic()),
+                                               ("extragradient", dy.extragradient())])
+def test_engine_lookahead_equals_the_game_dynamics(inner, game_inner):
+    """Lookahead-minmax: 3 cycles of k_la = 4 engine steps equal 3 steps (cycles) of the games'
+    lookahead, the inner method's state carried across cycles in both."""
+    a = _engine(Lookahead(inner=inner, k_la=4, alpha=0.6), 12)
+    b = _game(dy.lookahead(game_inner, 4, 0.6), 3)
+    assert np.max(np.abs(a - b)) < 1e-10 * max(1.0, np.max(np.abs(b)))

@@ -33,7 +33,7 @@ from gandyn.engine.registry import Registry
 from gandyn.games.game import Game
 
 __all__ = [
-    "Method", "simgd", "altgd", "extragradient", "optimistic", "consensus", "sga", "cgd",
+    "Method", "simgd", "altgd", "extragradient", "optimistic", "consensus", "sga", "cgd", "lookahead",
     "la", "lola", "sos", "unrolled", "trajectory", "step_matrix", "spectral_radius", "METHODS", "make",
 ]
 
@@ -346,9 +346,34 @@ def unrolled(unroll: int = 5, eta_u: float | None = None) -> Method:
     return Method(f"unrolled GAN (K={k_steps})", _plain_init, step)
 
 
+def lookahead(inner: Method | str = "simgd", k_la: int = 5, alpha: float = 0.5) -> Method:
+    """Lookahead-minmax (Chavdarova et al. 2021, Algorithm 1) around ``inner``: one step
+    here is one whole cycle, ``k_la`` steps of ``inner`` from the slow weights ``z``
+    ("fast" weights ``z_k``), then ``z <- z + alpha (z_k - z)``; whatever else the inner
+    method remembers (optimistic GD's last field) carries on, as in the engine's
+    ``lookahead``. Its step matrix at a fixed point is ``(1 - alpha) I + alpha M^k_la``,
+    ``M`` the inner step's: with ``simgd`` on ``f = x y``, whose ``M`` has eigenvalues
+    ``1 -+ i h``, the spectral radius is ``|1 - alpha + alpha (1 - i h)^k_la|``
+    (Chavdarova et al. 2021, Sec. 3; tested)."""
+    inner = make(inner) if isinstance(inner, str) else inner
+    if int(k_la) != k_la or k_la < 1:
+        raise ValueError(f"k_la must be an integer >= 1, got {k_la!r}")
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+
+    def step(game, s, h):
+        fast = s
+        for _ in range(int(k_la)):
+            fast = inner.step(game, fast, h)
+        z = s[: game.n]
+        return anp.concatenate([z + alpha * (fast[: game.n] - z), fast[game.n:]])
+
+    return Method(f"lookahead-minmax ({inner.name}, k={k_la}, alpha={alpha:g})", inner.init, step)
+
+
 #: The dynamics methods by name (each a factory of a :class:`Method`).
 METHODS: Registry[Callable[..., Method]] = Registry("method")
-for _factory in (simgd, altgd, extragradient, optimistic, consensus, sga, cgd, la, lola, sos, unrolled):
+for _factory in (simgd, altgd, extragradient, optimistic, consensus, sga, cgd, la, lola, sos, unrolled, lookahead):
     METHODS.register(_factory.__name__, _factory)
 
 
