@@ -309,6 +309,7 @@ def test_engine_game_uses_the_handwritten_products():
     _close(op.matvec(v), J @ v)
     _close(op.rmatvec(v), J.T @ v)
     _close(game.jvp(point, v), np.asarray(game.jvp_traced(point, v)))
+    _close(game.field(point), np.asarray(game.omega(point)))  # omega by the hand-written backward passes
     for player, sl in (("g", slice(0, game.n_g)), ("d", slice(game.n_g, game.n))):
         w = v[sl]
         _close(game.block_operator(point, player).matvec(w), J[sl, sl] @ w)
@@ -390,6 +391,28 @@ def test_engine_game_products_are_exact_for_every_loss(loss):
     v = rng.standard_normal(game.n)
     _close(game.jvp(point, v), J @ v)
     _close(game.vjp(point, v), J.T @ v)
+    _close(game.field(point), np.asarray(game.omega(point)))
+
+
+@pytest.mark.parametrize("g_loss", ["nonsat", "minimax"])
+def test_game_field_equals_autograd_with_weights_and_populations(g_loss):
+    """omega by hand (second_order.game_field) against autograd's gradient of the same weighted
+    sums, for one model and a population of three."""
+    from gandyn import games
+
+    rng = np.random.default_rng(5)
+    gan = _gan(g_loss)
+    x, z = rng.standard_normal((7, 3)), rng.standard_normal((6, 2))
+    wr, wf = rng.uniform(0.1, 1.0, 7), rng.uniform(0.1, 1.0, 6)
+    wr, wf = wr / wr.sum(), wf / wf.sum()
+    game = games.mlp_gan_game(gan, x, z, w_real=wr, w_latent=wf)
+    pts = np.stack([np.concatenate([gan.G.init(rng), gan.D.init(rng)]) for _ in range(3)])
+    pts += 0.1 * rng.standard_normal(pts.shape)
+    for p in pts:
+        _close(game.field(p), np.asarray(game.omega(p)))
+    wg, wd = so.game_field(gan, pts[:, : game.n_g], pts[:, game.n_g:], x, z, w_real=wr, w_fake=wf)
+    for i, p in enumerate(pts):
+        _close(np.concatenate([wg[i], wd[i]]), np.asarray(game.omega(p)))
 
 
 # --- each player's gradient of the other's cost

@@ -56,7 +56,7 @@ from gandyn.engine.nn import MLP, _acc, _buffer, _own, _tail
 
 __all__ = [
     "Elementwise", "SOFTPLUS", "SOFTPLUS_NEG", "NEG_SOFTPLUS", "gan_losses",
-    "Primal", "primal", "game_jvp", "game_vjp", "cross_grads", "penalty_grad",
+    "Primal", "primal", "game_jvp", "game_vjp", "game_field", "cross_grads", "penalty_grad",
 ]
 
 
@@ -334,6 +334,27 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     # parameter, so both passes through G are one, with the summed input tangents
     out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, gx, _acc(rgx, rgx_d), params=True, ws=_sub(ws, "G_r"))
     return out_g, out_d
+
+
+def game_field(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, losses=None,
+               primal: Primal | None = None, ws: dict | None = None):
+    """The game's field ``omega = (grad_G L_G, grad_D L_D)`` by one backward pass of each
+    network, exact: ``grad_D L_D = sum_r w_r phi_r'(o_r) grad_D o_r + sum_k w_f,k phi_f'(o_k)
+    grad_D o_k`` over the stacked batch, and ``grad_G L_G = sum_k w_f,k psi'(o_k)
+    (dG(z_k)/dtheta_G)^T grad_x o(G(z_k))``. The same sums as :func:`game_jvp` differentiates
+    (its ``J v`` is the derivative of this along ``v``). Parameters, and the ValueError on bad
+    shapes, as in :func:`game_jvp`. Returns ``(omega_G, omega_D)``, arrays like theta_g, theta_d.
+    """
+    G, D = gan.G, gan.D
+    z, (phi_r, phi_f, psi), (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal,
+                                                                   w_real, w_fake, ws)
+    o = hs_d[-1][..., 0]
+    g_out, _ = _d_loss_out(phi_r, phi_f, w_r, w_f, o, None, m)
+    w_d, _ = D.backward(theta_d, hs_d, g_out, params=True, inputs=False, ws=_sub(ws, "field_D"))
+    g_out, _ = _loss_out(psi, w_f, o[..., m:], None)
+    _, gx = D.backward(theta_d, _fake(hs_d, m), g_out, params=False, inputs=True, ws=_sub(ws, "field_Dx"))
+    w_g, _ = G.backward(theta_g, hs_g, gx, params=True, inputs=False, ws=_sub(ws, "field_G"))
+    return w_g, w_d
 
 
 def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, losses=None, rows: str = "gd",

@@ -202,7 +202,7 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
         bar.set_description(f"landscape: checkpoint {i + 1} of {len(run.checkpoints)} (iteration {cp.iteration})")
         t0 = time.perf_counter()
         z = cp.z
-        wn = float(np.linalg.norm(np.asarray(game.omega(z))))
+        wn = float(np.linalg.norm(game.field(z)))
         spec = spectra.game_spectrum(game, z, k=k, tol=tol, maxiter=maxiter, rng=rng)
         products = 0
         ext = {}

@@ -134,6 +134,12 @@ class Game:
             return anp.concatenate([g[: self.n_g], -g[self.n_g:]])
         return anp.concatenate([self.grad_g(z), self.grad_d(z)])
 
+    def field(self, z) -> np.ndarray:
+        """``omega(z)`` as a float64 NumPy array, outside autograd (for values, not tracing):
+        the autograd game's :meth:`omega`; games of engine MLPs (:func:`mlp_gan_game`)
+        compute it by the hand-written backward passes."""
+        return np.asarray(self.omega(_flat(z, self.n)), dtype=np.float64)
+
     def grad_g(self, z):
         """``grad_{theta_G} f_G(z)``, shape ``(n_g,)``."""
         return grad(self.cost_g)(z)[: self.n_g]
@@ -550,13 +556,18 @@ class _EngineGame(Game):
     """A :class:`Game` of two engine MLPs whose matrix-free products are hand-written:
     ``jvp``, ``vjp``, ``operator`` and ``block_operator`` run the R-passes of
     :mod:`gandyn.engine.second_order` (Pearlmutter 1994) in float64 instead of autograd;
-    everything else (``omega``, dense ``jacobian``, ``*_traced``) is the autograd game's.
+    ``field`` (omega's values) runs the hand-written backward passes; everything else
+    (``omega``, dense ``jacobian``, ``*_traced``) is the autograd game's.
     The operators do the forward passes at their point once, for all their products."""
 
     engine: dict = field(default_factory=dict, repr=False, compare=False)
 
     def _at(self, z) -> "_AtPoint":
         return _AtPoint(self, _flat(z, self.n).copy())
+
+    def field(self, z) -> np.ndarray:
+        """``omega(z)`` by hand (:func:`gandyn.engine.second_order.game_field`), exact to rounding."""
+        return _AtPoint(self, _flat(z, self.n), keep=False).field()
 
     def jvp(self, z, v) -> np.ndarray:
         """``J v`` by hand (:func:`gandyn.engine.second_order.game_jvp`), exact to rounding."""
@@ -601,6 +612,9 @@ class _AtPoint:
 
     def _split(self, v):
         return self.game.split(_flat(v, self.game.n))
+
+    def field(self):
+        return np.concatenate(second_order.game_field(*self.data, **self._opts()))
 
     def jvp(self, v):
         return np.concatenate(second_order.game_jvp(*self.data, *self._split(v), **self._opts()))

@@ -286,7 +286,7 @@ def path_angle(game: Game, z0, z1, n: int = 51):
     alpha = np.linspace(0.0, 1.0, int(n))
     norm, cos = np.empty(alpha.size), np.empty(alpha.size)
     for i, a in enumerate(alpha):
-        w = np.asarray(game.omega(z0 + a * d), dtype=np.float64)
+        w = game.field(z0 + a * d)
         norm[i] = np.linalg.norm(w)
         cos[i] = (w @ d) / (norm[i] * nd) if norm[i] > 0 else 0.0
     return alpha, norm, cos
