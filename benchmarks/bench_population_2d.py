@@ -30,6 +30,26 @@ from gandyn.experiments.population import Population, Setup
 H, BATCH, LR = (64, 64), 128, 1e-3  # the defaults of gandyn mog; --hidden and --batch change them
 
 
+def gemm_flops(hidden, batch) -> int:
+    """Multiply-add flops (2 per product term) of the matrix products of one iteration of
+    Algorithm 1 (k = 1) for one model, the least any engine must do: G forward on 2m noise
+    rows (D's and G's), D forward on 2m rows (D's step) and on m rows (G's step, at the updated
+    D), D's weight and hidden-layer gradients on 2m rows, D's gradients down to its input on m
+    rows, G's weight and hidden-layer gradients on m rows."""
+    g, d = (2, *hidden, 2), (2, *hidden, 1)
+
+    def pas(sizes, rows, weights=False, inputs=False):
+        f = 0
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            f += 2 * rows * a * b * (int(weights) + int(inputs or i > 0))
+        return f
+
+    fwd = lambda sizes, rows: sum(2 * rows * a * b for a, b in zip(sizes[:-1], sizes[1:]))  # noqa: E731
+    m = batch
+    return (fwd(g, 2 * m) + fwd(d, 3 * m) + pas(d, 2 * m, weights=True) + pas(d, m, inputs=True)
+            + pas(g, m, weights=True))
+
+
 def gandyn_runner(P):
     setup = Setup(ring2d(), hidden_g=H, hidden_d=H, batch=BATCH, b1=0.5)
     pop = Population(setup, np.arange(P), lr_g=LR, lr_d=LR, chunk=P)
@@ -134,6 +154,9 @@ def main(argv=None):
     for k, (_, desc) in runners.items():
         print(f"  {k:7s} median {statistics.median(times[k]):8.3f} s/iteration  ({desc}; rounds: "
               + ", ".join(f"{t:.3f}" for t in times[k]) + ")")
+    flops = gemm_flops(H, BATCH) * P
+    print(f"  matrix products: {flops / 1e9:.2f} GFLOP per iteration of all {P} models; achieved "
+          + ", ".join(f"{k} {flops / statistics.median(times[k]) / 1e9:.1f}" for k in runners) + " GFLOP/s")
     r_t = statistics.median(b / a for a, b in zip(times["gandyn"], times["torch"]))
     r_l = statistics.median(b / a for a, b in zip(times["gandyn"], times["loop"]))
     print(f"pop gandyn/torch={r_t:.2f} pop gandyn/loop={r_l:.1f}")
