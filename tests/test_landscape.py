@@ -258,3 +258,18 @@ def test_mog_run_without_checkpoints_is_refused(mog_run, tmp_path, capsys):
 def test_model_selection_is_for_mog_runs(gan1d_run, tmp_path, capsys):
     assert main(["landscape", "--run", str(gan1d_run), "--model", "0", "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "gandyn mog" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_mog_checkpoints_of_another_shape_are_refused(mog_run, tmp_path, capsys):
+    import shutil
+
+    from gandyn import history
+
+    run = tmp_path / "cut"
+    shutil.copytree(mog_run, run)
+    arrays, meta = history.load(run / "checkpoints_ring8.npz")
+    arrays["theta_d"] = arrays["theta_d"][..., :-1]
+    history.save(run / "checkpoints_ring8.npz", arrays, meta)
+    assert main(["landscape", "--run", str(run), "--model", "0", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "theta_d has shape" in err[0] and not (tmp_path / "o").exists()

@@ -223,6 +223,11 @@ def _mog_run(run: Path, batch: int, at, model, data) -> LandscapeRun:
     j = _mog_model(arrays, model, str(path))
     seed = int(arrays["seed"][j])
     setup = setup_of(cfg)
+    T, R = arrays["it"].size, arrays["model"].size
+    for name, net in (("theta_g", setup.gan.G), ("theta_d", setup.gan.D)):
+        if arrays[name].shape != (T, R, net.n_params):
+            raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, net.n_params)} "
+                             "(checkpoints x models x parameters of its configuration)")
     gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.loss, latent=setup.latent)
     rng = stream(seed, "landscape")
     x = np.asarray(setup.data.rvs(batch, rng), np.float64).reshape(batch, setup.dim)

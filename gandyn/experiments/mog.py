@@ -481,7 +481,10 @@ def load_checkpoints(path) -> tuple[dict, dict]:
     """
     from gandyn import history
 
-    arrays, meta = history.load(path)
+    try:
+        arrays, meta = history.load(path)
+    except (OSError, ValueError, EOFError) as e:  # not an npz, truncated, or pickled
+        raise ValueError(f"{path} is not a checkpoint file of `gandyn mog` ({type(e).__name__})") from None
     missing = [k for k in ("it", "model", "method", "seed", "theta_g", "theta_d") if k not in arrays]
     if missing or "config" not in meta:
         raise ValueError(f"{path} is not a checkpoint file of `gandyn mog` (no {', '.join(missing or ['config'])})")
