@@ -215,6 +215,28 @@ def _mog_model(arrays: dict, model, where: str) -> int:
     return int(hit[0])
 
 
+def _mog_scores(path: Path, info: dict) -> dict | None:
+    """The model's final scores from the run's ``models_DATA.csv``; None when the file is
+    missing, unreadable or has no single row of the model (the scores are only shown)."""
+    import csv
+
+    def same(r):
+        try:
+            return r["method"] == info["method"] and int(r["seed"]) == info["seed"] and \
+                float(r["lr_g"]) == info["lr_g"]
+        except (KeyError, TypeError, ValueError):
+            return False
+
+    try:
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if same(r)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if len(rows) != 1:
+        return None
+    return {k: rows[0].get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}
+
+
 def _mog_run(run: Path, batch: int, at, model, data) -> LandscapeRun:
     from gandyn.experiments.mog import checkpoint_path, load_checkpoints, setup_of
 
@@ -237,14 +259,9 @@ def _mog_run(run: Path, batch: int, at, model, data) -> LandscapeRun:
               for i, g, d in zip(arrays["it"], arrays["theta_g"], arrays["theta_d"])]
     info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "seed": seed,
             "lr_g": float(arrays["lr_g"][j]), "lr_d": float(arrays["lr_d"][j])}
-    scores = run / f"models_{cfg['data']}.csv"
-    if scores.is_file():  # the model's final scores, when the run finished
-        import csv
-
-        with open(scores, newline="") as f:
-            rows = list(csv.DictReader(f))
-        if info["model"] < len(rows):
-            info["scores"] = {k: rows[info["model"]][k] for k in ("modes", "high_quality", "reverse_kl", "success")}
+    scores = _mog_scores(run / f"models_{cfg['data']}.csv", info)
+    if scores is not None:
+        info["scores"] = scores
     return LandscapeRun("mog", game, _select(points, at, str(path)), {"config": cfg, "batch": batch, **info})
 
 

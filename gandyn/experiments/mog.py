@@ -192,7 +192,9 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
     dict
         ``rows (R,)`` model indices; at the check iterations ``check_it (C,)``:
         ``modes, high_quality, reverse_kl (C, R)``, ``counts (C, R, K)``; ``samples_rows``
-        the shown models among ``rows`` and ``samples (C, R_show, n_show_pts, 2)``.
+        the shown models among ``rows`` and ``samples (C, R_show, n_show_pts, 2)``; with
+        ``keep_every``, at the iterations ``keep_it (T,)`` of :func:`keep_iterations`, the
+        parameters ``theta_g, theta_d (T, R, n)``.
     """
     setup = setup_of(cfg)
     mods = models_of(cfg)
@@ -456,11 +458,27 @@ def checkpoint_path(out, data: str):
 
 
 def save_checkpoints(cfg: dict, res: dict, out):
-    """Write the kept parameters of a run with ``keep_every`` (:data:`CHECKPOINTS`) to
-    :func:`checkpoint_path`: ``it (T,)``; per model ``model`` (its index in
-    ``models_DATA.csv``), ``method``, ``seed``, ``lr_g``, ``lr_d`` ``(R,)``; and
-    ``theta_g, theta_d (T, R, n)`` in the training dtype; the configuration in the
-    metadata. Returns the path, or None for a run without checkpoints."""
+    """Write the kept parameters of a run with ``keep_every`` (:data:`CHECKPOINTS`).
+
+    The file (:func:`checkpoint_path`, a :mod:`gandyn.history` file) holds ``it (T,)``;
+    per model ``model`` (its index in the population), ``method``, ``seed``, ``lr_g``,
+    ``lr_d`` ``(R,)``; ``theta_g, theta_d (T, R, n)`` in the training dtype; and the
+    configuration in its metadata.
+
+    Parameters
+    ----------
+    cfg : dict
+        The configuration (:func:`config`).
+    res : dict
+        The results of :func:`run` or :func:`merge`.
+    out : str or Path
+        The run folder.
+
+    Returns
+    -------
+    Path or None
+        The file written, or None for a run without checkpoints.
+    """
     from gandyn import history
 
     if "keep_it" not in res:
@@ -472,7 +490,14 @@ def save_checkpoints(cfg: dict, res: dict, out):
 
 
 def load_checkpoints(path) -> tuple[dict, dict]:
-    """Read a file of :func:`save_checkpoints`: ``(arrays, config)``.
+    """Read a file of :func:`save_checkpoints`.
+
+    Returns
+    -------
+    arrays : dict of ndarray
+        ``it``, ``model``, ``method``, ``seed``, ``lr_g``, ``lr_d``, ``theta_g``, ``theta_d``.
+    config : dict
+        The run's configuration (:func:`config`).
 
     Raises
     ------
