@@ -7,8 +7,9 @@ success table (table.csv, table.json, next to the published rows), per-model res
 
 A run succeeds when it covers every mode and at least 90% of its samples are of high
 quality. With --keep-every N every model's parameters are kept along training
-(checkpoints_DATA.npz) for `gandyn landscape --run DIR --model I`. With --scheduler ADDRESS the population is split into shards that run on a
-Dask distributed cluster (pip install 'gandyn[distributed]'); results are the same bits."""
+(checkpoints_DATA.npz) for `gandyn landscape --run DIR --model I`. With --scheduler
+ADDRESS the population is split into shards that run on a Dask distributed cluster
+(pip install 'gandyn[distributed]'); results are the same bits."""
 from __future__ import annotations
 
 import argparse
