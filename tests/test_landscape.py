@@ -181,3 +181,95 @@ def test_landscape_of_a_short_mnist_run(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["kind"] == "mnist" and [p["iteration"] for p in summary["points"]] == [10, 20]
     assert summary["n_g"] == 4 * 8 + 8 + 8 * 784 + 784 and summary["n_d"] == 784 * 8 + 8 + 8 + 1
+
+
+# --- the 2-D benchmark (gandyn mog --keep-every)
+
+
+@pytest.fixture(scope="module")
+def mog_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mog") / "run"
+    assert main(["mog", "--data", "ring8", "--methods", "simgd", "consensus", "--lrs", "1e-3", "--seeds", "2",
+                 "--steps", "8", "--checks", "2", "--keep-every", "4", "--hidden", "6", "--batch", "8",
+                 "--n-eval", "50", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_mog_model_spectra_equal_dense(mog_run):
+    run = landscape.load_run(mog_run, model="consensus:1", batch=40)
+    assert run.kind == "mog" and [c.iteration for c in run.checkpoints] == [0, 4, 8]
+    assert (run.meta["model"], run.meta["method"], run.meta["seed"]) == (3, "consensus", 1)
+    assert run.meta["scores"]["modes"] and landscape.load_run(mog_run, model="3", batch=40).meta["seed"] == 1
+    from gandyn.experiments import mog
+
+    arrays, _ = mog.load_checkpoints(mog_run / "checkpoints_ring8.npz")
+    np.testing.assert_array_equal(run.checkpoints[-1].theta_g, arrays["theta_g"][-1, 3].astype(np.float64))
+    cp = run.checkpoints[-1]
+    lam = np.linalg.eigvals(run.game.jacobian(cp.z))
+    for pairs in spectra.game_spectrum(run.game, cp.z, k=3, blocks=("j",))["j"].values():
+        _match(pairs.values, lam)
+
+
+def test_landscape_of_a_mog_model_end_to_end(mog_run, tmp_path, capsys):
+    out = tmp_path / "ls"
+    code = main(["landscape", "--run", str(mog_run), "--model", "simgd:0", "--at", "4", "8", "--batch", "32",
+                 "--k", "3", "--slq-steps", "8", "--slq-vectors", "2", "--path-points", "5", "--out", str(out),
+                 "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["kind"] == "mog" and [p["iteration"] for p in summary["points"]] == [4, 8]
+    assert summary["n_g"] == 2 * 6 + 6 + 6 * 2 + 2 and summary["n_d"] == 2 * 6 + 6 + 6 + 1
+    assert summary["meta"]["method"] == "simgd" and summary["meta"]["batch"] == 32
+    for stem in ("trajectories", "complex_plane", "densities", "path_angle"):
+        assert (out / f"{stem}.png").stat().st_size > 1000
+    assert "iteration       8" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra, needle", [
+    ([], "holds 4 models; choose one with --model"),
+    (["--model", "9"], "has no model 9"),
+    (["--model", "sga:0"], "has no model sga:0"),
+    (["--model", "simgd:x"], "--model takes an index or METHOD:SEED"),
+    (["--model", "0", "--data", "grid25"], "has no grid25 run"),
+    (["--model", "0", "--at", "5"], "no checkpoint at iteration 5"),
+])
+def test_bad_mog_selection_fails_before_any_output(mog_run, tmp_path, capsys, extra, needle):
+    out = tmp_path / "out"
+    code = main(["landscape", "--run", str(mog_run), "--out", str(out), "--quiet", *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and needle in err[0], err
+    assert not out.exists()
+
+
+def test_mog_run_without_checkpoints_is_refused(mog_run, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "plain"
+    shutil.copytree(mog_run, run)
+    (run / "checkpoints_ring8.npz").unlink()
+    out = tmp_path / "out"
+    for extra in ([], ["--data", "ring8", "--model", "0"]):
+        assert main(["landscape", "--run", str(run), "--out", str(out), "--quiet", *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--keep-every" in err[0] and "checkpoints" in err[0], err
+    assert not out.exists()
+
+
+def test_model_selection_is_for_mog_runs(gan1d_run, tmp_path, capsys):
+    assert main(["landscape", "--run", str(gan1d_run), "--model", "0", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "gandyn mog" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_mog_checkpoints_of_another_shape_are_refused(mog_run, tmp_path, capsys):
+    import shutil
+
+    from gandyn import history
+
+    run = tmp_path / "cut"
+    shutil.copytree(mog_run, run)
+    arrays, meta = history.load(run / "checkpoints_ring8.npz")
+    arrays["theta_d"] = arrays["theta_d"][..., :-1]
+    history.save(run / "checkpoints_ring8.npz", arrays, meta)
+    assert main(["landscape", "--run", str(run), "--model", "0", "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "theta_d has shape" in err[0] and not (tmp_path / "o").exists()

@@ -154,6 +154,50 @@ def test_lr_decay_config():
         tiny_cfg(decay=0.0)
 
 
+def test_checkpoints_keep_the_parameters_and_change_nothing_else():
+    """Keeping parameters stops training at the keep points but runs the same steps: every
+    result equals that of the run without checkpoints, bit for bit, and the kept last
+    parameters are those the models end with; shards merge their checkpoints in model order."""
+    plain = mog.run(tiny_cfg(decay=0.5))
+    cfg = tiny_cfg(decay=0.5, keep_every=4)
+    kept = mog.run(cfg)
+    assert "keep_every" not in tiny_cfg() and cfg["keep_every"] == 4
+    for key in ("rows", "modes_checks", "high_quality_checks", "reverse_kl_checks", "counts_checks", "samples"):
+        np.testing.assert_array_equal(plain[key], kept[key])
+    assert kept["keep_it"].tolist() == [0, 4, 6] and "theta_g" not in plain
+    assert kept["theta_g"].shape[:2] == kept["theta_d"].shape[:2] == (3, 12)
+    m = mog.models_of(cfg)
+    pop = Population(mog.setup_of(cfg), m["seed"], lr_g=m["lr_g"], lr_d=m["lr_d"], method=list(m["method"]),
+                     chunk=cfg["chunk"])
+    np.testing.assert_array_equal(kept["theta_g"][0], pop.params()[0])
+    split = mog.merge(cfg, [mog.run_shard(cfg, sh) for sh in mog.shards_of(cfg, 3)])
+    for key in mog.CHECKPOINTS:
+        np.testing.assert_array_equal(kept[key], split[key])
+    with pytest.raises(ValueError, match="keep_every"):
+        tiny_cfg(keep_every=-1)
+
+
+def test_cli_checkpoints_give_the_same_table(tmp_path, capsys):
+    import csv
+
+    argv = ["--data", "ring8", "--methods", "altgd", "simgd", "--lrs", "1e-3", "--seeds", "2", "--steps", "10",
+            "--checks", "2", "--hidden", "8", "--n-eval", "100", "--jobs", "1", "--quiet"]
+    assert run_cli(capsys, *argv, "--out", str(tmp_path / "a"))[0] == 0
+    assert run_cli(capsys, *argv, "--keep-every", "4", "--out", str(tmp_path / "b"))[0] == 0
+
+    def table(d):
+        return [{k: v for k, v in r.items() if k != "wall_seconds"} for r in csv.DictReader((d / "table.csv").open())]
+
+    assert table(tmp_path / "a") == table(tmp_path / "b")
+    assert (tmp_path / "a" / "models_ring8.csv").read_text() == (tmp_path / "b" / "models_ring8.csv").read_text()
+    assert not (tmp_path / "a" / "checkpoints_ring8.npz").exists()
+    arrays, cfg = mog.load_checkpoints(tmp_path / "b" / "checkpoints_ring8.npz")
+    assert arrays["it"].tolist() == [0, 4, 8, 10] and arrays["method"].tolist() == ["altgd"] * 2 + ["simgd"] * 2
+    assert arrays["theta_g"].shape[:2] == (4, 4) and cfg["keep_every"] == 4
+    with np.load(tmp_path / "b" / "results_ring8.npz") as f:
+        assert "theta_g" not in f.files and "keep_it" not in f.files
+
+
 # --- the command
 
 
@@ -169,6 +213,8 @@ def run_cli(capsys, *argv):
     (["--jobs", "2", "--scheduler", "tcp://127.0.0.1:9"], "give one of them"),
     (["--data", "moons"], "invalid choice"),
     (["--steps", "2", "--checks", "5"], "--checks"),
+    (["--steps", "2", "--checks", "1", "--keep-every", "5"], "--keep-every"),
+    (["--keep-every", "-1"], "--keep-every"),
 ])
 def test_cli_bad_input_one_line_exit_2_no_folder(tmp_path, capsys, argv, match):
     out = tmp_path / "o"

@@ -1,6 +1,7 @@
 """The landscape of a trained GAN along training (Berard et al. 2020): at each checkpoint
-of a run of `gandyn mnist train` (kept with --keep-every) or `gandyn gan1d`, on a fixed
-evaluation batch, in float64:
+of a run of `gandyn mnist train` (kept with --keep-every), `gandyn gan1d` or `gandyn mog`
+(kept with --keep-every; one model, chosen with --model), on a fixed evaluation batch, in
+float64:
 
 - the top-k eigenvalues of the game Jacobian J (largest modulus, largest and smallest
   real part) and of H_GG and H_DD (both ends), each with its residual ||Av - lambda v||;
@@ -18,12 +19,18 @@ HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path
 
 
 def add_arguments(p):
-    p.add_argument("--run", metavar="DIR", required=True, help="the run folder (gandyn mnist train or gandyn gan1d)")
+    p.add_argument("--run", metavar="DIR", required=True,
+                   help="the run folder (gandyn mnist train, gandyn gan1d or gandyn mog)")
+    p.add_argument("--model", metavar="I|METHOD:SEED", default=None,
+                   help="the model of a gandyn mog run: its row in models_DATA.csv counting from 0, or METHOD:SEED "
+                        "(required when the run holds more than one)")
+    p.add_argument("--data", metavar="DATA", default=None,
+                   help="the data set of a gandyn mog run (required when it kept checkpoints of more than one)")
     p.add_argument("--at", type=nonneg_int, nargs="+", default=None, metavar="IT",
                    help="only the checkpoints at these iterations (default: all)")
     p.add_argument("--batch", type=positive_int, default=None,
-                   help="evaluation batch: MNIST images and latent draws (default 256), or quadrature nodes of the "
-                        "1-D GAN (default 64)")
+                   help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
+                        "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
     p.add_argument("--k", type=positive_int, default=10, help="eigenvalues per search (default: 10)")
     p.add_argument("--tol", type=positive_float, default=1e-8, help="ARPACK's tolerance (default: 1e-8)")
     p.add_argument("--slq-vectors", type=positive_int, default=4,
@@ -40,7 +47,8 @@ def run(args) -> int:
     from gandyn.io import ensure_dir, write_csv, write_json
     from gandyn.plotting import landscape as figs
 
-    lr = landscape.load_run(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at)  # fails before any output
+    lr = landscape.load_run(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
+                            data=args.data)  # fails before any output
     res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors, slq_steps=args.slq_steps,
                             path_points=args.path_points, progress=not args.quiet, rng=args.seed)
     out = ensure_dir(args.out)

@@ -6,13 +6,15 @@ success table (table.csv, table.json, next to the published rows), per-model res
 (models_DATA.csv, results_DATA.npz) and figures of samples over training.
 
 A run succeeds when it covers every mode and at least 90% of its samples are of high
-quality. With --scheduler ADDRESS the population is split into shards that run on a
-Dask distributed cluster (pip install 'gandyn[distributed]'); results are the same bits."""
+quality. With --keep-every N every model's parameters are kept along training
+(checkpoints_DATA.npz) for `gandyn landscape --run DIR --model I`. With --scheduler
+ADDRESS the population is split into shards that run on a Dask distributed cluster
+(pip install 'gandyn[distributed]'); results are the same bits."""
 from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import add_method_option, positive_float, positive_int, unit_float
+from gandyn.cli import add_method_option, nonneg_int, positive_float, positive_int, unit_float
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -54,6 +56,9 @@ def add_arguments(p):
     m.add_argument("--steps", type=positive_int, default=None,
                    help=f"training iterations (default: {DEFAULT['steps']})")
     m.add_argument("--checks", type=positive_int, default=5, help="evaluations during training (default: 5)")
+    m.add_argument("--keep-every", type=nonneg_int, default=0, metavar="N",
+                   help="keep every model's parameters at iteration 0, every N iterations and at the end, in "
+                        "checkpoints_DATA.npz, for `gandyn landscape` (default: 0, none)")
     m.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
     n = p.add_argument_group("networks and optimizer")
@@ -102,12 +107,14 @@ def _configs(args):
             base[k] = getattr(args, k)
     if args.checks > base["steps"]:
         raise ValueError(f"--checks ({args.checks}) must not exceed the iterations ({base['steps']})")
+    if args.keep_every > base["steps"]:
+        raise ValueError(f"--keep-every ({args.keep_every}) must not exceed the iterations ({base['steps']})")
     return [config(dname, methods=base["methods"], lrs=base["lrs"], ttur=args.ttur, seeds=base["seeds"],
                    seed=args.seed, steps=base["steps"], checks=args.checks, hidden=tuple(base["hidden"]),
                    hidden_d=None if args.hidden_d is None else tuple(args.hidden_d),
                    z_dim=args.z_dim, latent=args.latent, batch=args.batch, b1=args.b1, b2=args.b2, k=args.k,
                    chunk=args.chunk, decay=base["decay"], n_eval=base["n_eval"], min_count=args.min_count,
-                   hq_target=args.hq_target,
+                   hq_target=args.hq_target, keep_every=args.keep_every,
                    method_options=parse_method_options(base["methods"], args.method_option)) for dname in args.data]
 
 
@@ -131,7 +138,7 @@ def _write(cfg, res, out):
     import numpy as np
 
     from gandyn import history, plotting
-    from gandyn.experiments.mog import DATASETS
+    from gandyn.experiments.mog import CHECKPOINTS, DATASETS, save_checkpoints
     from gandyn.io import write_csv
     from gandyn.metrics.modes import mixture_modes
     from gandyn.plotting import mog as figs
@@ -139,7 +146,8 @@ def _write(cfg, res, out):
 
     d = cfg["data"]
     arrays = {k: v for k, v in res.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
-    arrays.pop("wall_seconds", None)
+    for key in ("wall_seconds", *CHECKPOINTS):
+        arrays.pop(key, None)
     paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg, "wall_seconds": res["wall_seconds"],
                                                                "source": "gandyn.experiments.mog"})]
     rows = [{"data": d, "method": str(res["method"][i]), "lr_g": float(res["lr_g"][i]),
@@ -147,6 +155,8 @@ def _write(cfg, res, out):
              "high_quality": float(res["high_quality"][i]), "reverse_kl": float(res["reverse_kl"][i]),
              "success": bool(res["success"][i])} for i in range(res["rows"].size)]
     paths.append(write_csv(out / f"models_{d}.csv", rows))
+    if (ck := save_checkpoints(cfg, res, out)) is not None:
+        paths.append(ck)
     dist = DATASETS[d]()
     centers, _ = mixture_modes(dist)
     pts = dist.rvs(2000, stream(cfg["seed"], "plot"))

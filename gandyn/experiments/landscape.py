@@ -11,7 +11,11 @@ A run is read from its folder:
   latent draws from the run seed's ``landscape`` stream, in float64, D without dropout;
 - ``gandyn gan1d`` runs: ``history.npz``, whose records keep the parameters. The data
   and latent expectations are exact Gauss-Hermite / Gauss-Legendre quadratures
-  (``batch`` nodes) for normal or uniform data, else a fixed sample of ``batch`` points.
+  (``batch`` nodes) for normal or uniform data, else a fixed sample of ``batch`` points;
+- ``gandyn mog`` runs kept with ``--keep-every``: ``checkpoints_DATA.npz``, one model of
+  the population (``model``: its index in ``models_DATA.csv`` or ``METHOD:SEED``). The
+  game is evaluated on a fixed full batch: ``batch`` points of the data set and
+  ``batch`` latent draws from the model seed's ``landscape`` stream.
 
 Everything is matrix-free (:mod:`gandyn.games.spectra`); each eigenpair carries its
 residual and a converged flag.
@@ -32,10 +36,10 @@ from gandyn.engine import GAN, MLP
 from gandyn.games import spectra
 from gandyn.rng import stream
 
-__all__ = ["Checkpoint", "LandscapeRun", "load_run", "analyse", "KINDS"]
+__all__ = ["Checkpoint", "LandscapeRun", "load_run", "is_mog_run", "analyse", "KINDS"]
 
 #: The kinds of run folders understood.
-KINDS = ("mnist", "gan1d")
+KINDS = ("mnist", "gan1d", "mog")
 
 
 @dataclass(frozen=True)
@@ -157,25 +161,165 @@ def _gan1d_run(run: Path, batch: int, at) -> LandscapeRun:
     return LandscapeRun("gan1d", game, _select(points, at, str(run)), {"setup": meta["setup"], "batch": batch})
 
 
-def load_run(run, *, batch: int | None = None, data_dir=None, at=None) -> LandscapeRun:
+def _mog_data(run: Path, data) -> str:
+    """The data set of a mog run whose checkpoints to read (``data``, or the only one)."""
+    from gandyn.experiments.mog import DATASETS, checkpoint_path
+
+    ran = [d for d in DATASETS if (run / f"results_{d}.npz").is_file() or checkpoint_path(run, d).is_file()]
+    kept = [d for d in ran if checkpoint_path(run, d).is_file()]
+    if data is not None:
+        if data not in ran:
+            raise ValueError(f"{run} has no {data} run (it has {', '.join(ran)})")
+        if data not in kept:
+            raise ValueError(f"{run}: the {data} run kept no checkpoints; train with `gandyn mog --keep-every N`")
+        return data
+    if not kept:
+        raise ValueError(f"{run}: a `gandyn mog` run without checkpoints; train with `gandyn mog --keep-every N`")
+    if len(kept) > 1:
+        raise ValueError(f"{run} holds checkpoints of {' and '.join(kept)}; choose one with --data")
+    return kept[0]
+
+
+def _span(idx, seeds, method: str) -> str:
+    """``'models 0-3 (altgd:0-3)'``, or the pairs one by one when not contiguous (a few shown)."""
+    if np.all(np.diff(idx) == 1) and np.all(np.diff(seeds) == 1):
+        if idx.size == 1:
+            return f"model {idx[0]} ({method}:{seeds[0]})"
+        return f"models {idx[0]}-{idx[-1]} ({method}:{seeds[0]}-{seeds[-1]})"
+    pairs = [f"{i} ({method}:{s})" for i, s in zip(idx, seeds)]
+    return ", ".join(pairs[:6] + (["..."] if len(pairs) > 6 else []))
+
+
+def _mog_model(arrays: dict, model, where: str) -> int:
+    """The position in a mog checkpoint file of ``model``: an index of ``models_DATA.csv``
+    or ``'METHOD:SEED'``; None picks the only model."""
+    methods, seeds, idx = arrays["method"].astype(str), arrays["seed"].astype(int), arrays["model"].astype(int)
+    choices = "; ".join(_span(idx[methods == m], seeds[methods == m], m) for m in dict.fromkeys(methods))
+    if model is None:
+        if idx.size == 1:
+            return 0
+        raise ValueError(f"{where} holds {idx.size} models; choose one with --model I or --model METHOD:SEED: {choices}")
+    text = str(model).strip()
+    if text.isdigit():
+        hit = np.flatnonzero(idx == int(text))
+    else:
+        method, _, seed = text.rpartition(":")
+        if not method or not seed.isdigit():
+            raise ValueError(f"--model takes an index or METHOD:SEED, got {text!r}")
+        hit = np.flatnonzero((methods == method) & (seeds == int(seed)))
+    if hit.size == 0:
+        raise ValueError(f"{where} has no model {text}; choose from {choices}")
+    if hit.size > 1:
+        raise ValueError(f"{where} has {hit.size} models {text} (one per step size); choose by index: "
+                         + ", ".join(f"{i} (lr_G {arrays['lr_g'][j]:g})" for j, i in zip(hit, idx[hit])))
+    return int(hit[0])
+
+
+def _mog_scores(path: Path, info: dict) -> dict | None:
+    """The model's final scores from the run's ``models_DATA.csv``; None when the file is
+    missing, unreadable or has no single row of the model (the scores are only shown)."""
+    import csv
+
+    def same(r):
+        try:
+            return r["method"] == info["method"] and int(r["seed"]) == info["seed"] and \
+                float(r["lr_g"]) == info["lr_g"]
+        except (KeyError, TypeError, ValueError):
+            return False
+
+    try:
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if same(r)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if len(rows) != 1:
+        return None
+    return {k: rows[0].get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}
+
+
+def _mog_run(run: Path, batch: int, at, model, data) -> LandscapeRun:
+    from gandyn.experiments.mog import checkpoint_path, load_checkpoints, setup_of
+
+    path = checkpoint_path(run, _mog_data(run, data))
+    arrays, cfg = load_checkpoints(path)
+    j = _mog_model(arrays, model, str(path))
+    seed = int(arrays["seed"][j])
+    setup = setup_of(cfg)
+    T, R = arrays["it"].size, arrays["model"].size
+    for name, net in (("theta_g", setup.gan.G), ("theta_d", setup.gan.D)):
+        if arrays[name].shape != (T, R, net.n_params):
+            raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, net.n_params)} "
+                             "(checkpoints x models x parameters of its configuration)")
+    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.loss, latent=setup.latent)
+    rng = stream(seed, "landscape")
+    x = np.asarray(setup.data.rvs(batch, rng), np.float64).reshape(batch, setup.dim)
+    z = gan.sample_z(rng, batch)
+    game = games.mlp_gan_game(gan, x, z, name=f"{cfg['data']} GAN")
+    points = [Checkpoint(int(i), np.asarray(g[j], np.float64), np.asarray(d[j], np.float64))
+              for i, g, d in zip(arrays["it"], arrays["theta_g"], arrays["theta_d"])]
+    info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "seed": seed,
+            "lr_g": float(arrays["lr_g"][j]), "lr_d": float(arrays["lr_d"][j])}
+    scores = _mog_scores(run / f"models_{cfg['data']}.csv", info)
+    if scores is not None:
+        info["scores"] = scores
+    return LandscapeRun("mog", game, _select(points, at, str(path)), {"config": cfg, "batch": batch, **info})
+
+
+def is_mog_run(run) -> bool:
+    """Whether ``run`` is a folder of ``gandyn mog`` (results or checkpoints of a data set)."""
+    from gandyn.experiments.mog import DATASETS, checkpoint_path
+
+    run = Path(run)
+    return any((run / f"results_{d}.npz").is_file() or checkpoint_path(run, d).is_file() for d in DATASETS)
+
+
+def load_run(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:
     """Read a run folder (see the module docstring).
+
+    Parameters
+    ----------
+    run : str or Path
+        The run folder.
+    batch : int, optional
+        The size of the evaluation set (default: 256 for MNIST, 64 for the 1-D GAN,
+        512 for the 2-D benchmark).
+    data_dir : str, optional
+        The MNIST folder (MNIST runs only).
+    at : sequence of int, optional
+        Only the checkpoints at these iterations.
+    model : int or str, optional
+        The model of a ``gandyn mog`` run: its index in ``models_DATA.csv`` or
+        ``'METHOD:SEED'``; may be left out when the run holds one model.
+    data : str, optional
+        The data set of a ``gandyn mog`` run; may be left out when the run kept
+        checkpoints of one data set.
+
+    Returns
+    -------
+    LandscapeRun
 
     Raises
     ------
     ValueError
         A folder that is no run, without checkpoints, with checkpoints of different
-        models, or ``at`` iterations that have no checkpoint (each named).
+        models, ``at`` iterations that have no checkpoint, a mog run without
+        checkpoints, or an unknown model or data set (each named).
     """
     run = Path(run)
     if not run.is_dir():
         raise ValueError(f"no run folder {run}")
     if batch is not None and int(batch) < 1:
         raise ValueError(f"--batch must be >= 1, got {batch}")
+    mog = is_mog_run(run)
+    if not mog and (model is not None or data is not None):
+        raise ValueError(f"--model and --data select a model of a `gandyn mog` run; {run} is none")
+    if mog:
+        return _mog_run(run, int(batch or 512), at, model, data)
     if (run / "config.json").is_file() or (run / "checkpoints").is_dir() or (run / "checkpoint.npz").is_file():
         return _mnist_run(run, int(batch or 256), data_dir, at)
     if (run / "history.npz").is_file():
         return _gan1d_run(run, int(batch or 64), at)
-    raise ValueError(f"{run} is not a run of `gandyn mnist train` or `gandyn gan1d` (no checkpoints)")
+    raise ValueError(f"{run} is not a run of `gandyn mnist train`, `gandyn gan1d` or `gandyn mog` (no checkpoints)")
 
 
 def _pairs_rows(iteration, block, pairs: spectra.Eigenpairs):

@@ -33,8 +33,13 @@ from gandyn.distributions import grid2d, ring2d
 from gandyn.experiments.population import Population, Setup, check_method, plan_units
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
-__all__ = ["DATASETS", "PUBLISHED", "config", "models_of", "shards_of", "run_shard", "run", "merge",
-           "success_table", "ShardError"]
+__all__ = ["DATASETS", "PUBLISHED", "CHECKPOINTS", "config", "models_of", "shards_of", "keep_iterations",
+           "run_shard", "run", "merge", "success_table", "checkpoint_path", "save_checkpoints", "load_checkpoints",
+           "ShardError"]
+
+#: The entries of a run's results that hold its kept parameters: the iterations
+#: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).
+CHECKPOINTS = ("keep_it", "theta_g", "theta_d")
 
 #: The data sets by name: ring of 8 (radius 2, sd 0.02; Metz et al. 2017, Section 3.1) and
 #: grid of 5 x 5 (spacing 2, sd 0.05; Srivastava et al. 2017, Section 5.1).
@@ -87,14 +92,19 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
            seed: int = 0, steps: int = 2000, checks: int = 5, hidden=(64, 64), hidden_d=None, z_dim: int = 2,
            latent: str = "normal", batch: int = 128, b1: float = 0.5, b2: float = 0.999, k: int = 1,
            loss: str = "nonsat", decay: float = 1.0, chunk: int = 100, n_eval: int = 2500, n_show: int = 3, min_count: int = 1,
-           hq_target: float = 0.9, dtype: str = "float32", method_options: dict | None = None) -> dict:
+           hq_target: float = 0.9, dtype: str = "float32", keep_every: int = 0,
+           method_options: dict | None = None) -> dict:
     """A run's configuration as a plain (JSON-able, picklable) dict, validated.
 
     Models are ``methods x lrs x seeds`` (seeds ``seed .. seed + seeds - 1``), with
     ``lr_g = lr`` and ``lr_d = ttur * lr``. With ``decay < 1`` both step sizes decay
     exponentially over training, ``lr(t) = lr * decay^(t / steps)`` at iteration ``t``.
+    With ``keep_every > 0`` every model's parameters are kept at iteration 0, every
+    ``keep_every`` iterations and at the end (:func:`keep_iterations`); the configuration
+    holds the key only then, so that of a run without checkpoints is unchanged.
     ``method_options``: options of the methods by name, e.g. ``{"unrolled": {"unroll": 10}}``
-    (:func:`gandyn.engine.methods.parse_method_options` reads them from ``KEY=VALUE`` texts).
+    (:func:`gandyn.engine.methods.parse_method_options` reads them from ``KEY=VALUE`` texts);
+    the configuration holds them only when given.
 
     Raises
     ------
@@ -115,6 +125,8 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
     if not 0 < decay <= 1:
         raise ValueError(f"decay must be in (0, 1], got {decay!r}")
+    if int(keep_every) != keep_every or keep_every < 0:
+        raise ValueError(f"keep_every must be an integer >= 0, got {keep_every!r}")
     if int(seed) < 0 or not 0 < hq_target <= 1 or n_show < 0:
         raise ValueError("seed must be >= 0, hq_target in (0, 1] and n_show >= 0")
     cfg = {"data": data, "methods": methods, "lrs": lrs, "ttur": float(ttur), "seeds": int(seeds),
@@ -122,8 +134,11 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
            "hidden_g": list(hidden), "hidden_d": list(hidden if hidden_d is None else hidden_d),
            "z_dim": int(z_dim), "latent": latent, "batch": int(batch), "b1": float(b1), "b2": float(b2),
            "k": int(k), "loss": loss, "decay": float(decay), "chunk": int(chunk), "n_eval": int(n_eval), "n_show": int(n_show),
-           "min_count": int(min_count), "hq_target": float(hq_target), "dtype": dtype,
-           "method_options": dict(method_options or {})}
+           "min_count": int(min_count), "hq_target": float(hq_target), "dtype": dtype}
+    if keep_every:
+        cfg["keep_every"] = int(keep_every)
+    if method_options:
+        cfg["method_options"] = dict(method_options)
     setup_of(cfg)  # validates the network options
     return cfg
 
@@ -162,6 +177,15 @@ def check_iterations(cfg: dict) -> np.ndarray:
     return np.unique(np.linspace(0, cfg["steps"], cfg["checks"] + 1).round().astype(int)[1:])
 
 
+def keep_iterations(cfg: dict) -> np.ndarray:
+    """The iterations whose parameters a run keeps: 0, ``keep_every``, ``2 keep_every``, ...
+    and the last; empty without ``keep_every``."""
+    every = int(cfg.get("keep_every", 0))
+    if every < 1:
+        return np.zeros(0, int)
+    return np.union1d(np.arange(0, cfg["steps"] + 1, every), [cfg["steps"]])
+
+
 def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, block: int = 25) -> dict:
     """Train the units ``units`` of a configuration and score their models.
 
@@ -174,7 +198,9 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
     dict
         ``rows (R,)`` model indices; at the check iterations ``check_it (C,)``:
         ``modes, high_quality, reverse_kl (C, R)``, ``counts (C, R, K)``; ``samples_rows``
-        the shown models among ``rows`` and ``samples (C, R_show, n_show_pts, 2)``.
+        the shown models among ``rows`` and ``samples (C, R_show, n_show_pts, 2)``; with
+        ``keep_every``, at the iterations ``keep_it (T,)`` of :func:`keep_iterations`, the
+        parameters ``theta_g, theta_d (T, R, n)``.
     """
     setup = setup_of(cfg)
     mods = models_of(cfg)
@@ -184,13 +210,16 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
     decay = cfg.get("decay", 1.0)
     out = {"rows": [], "modes": [], "high_quality": [], "reverse_kl": [], "counts": [], "samples_rows": [],
            "samples": []}
+    keep = keep_iterations(cfg)
+    stops = np.union1d(checks, keep[1:]) if keep.size else checks
     for u in units:
         pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"], method=list(mods["method"]),
                          k=cfg["k"], chunk=cfg["chunk"], units=[u])
         z = pop.eval_latent(cfg["n_eval"])
         per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
+        kept = [pop.params()] if keep.size else []
         show = mods["show"][pop.rows]
-        for t in checks:
+        for t in stops:
             while pop.it < t:
                 n = min(block, int(t) - pop.it)
                 if decay == 1.0:
@@ -201,6 +230,10 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
                         pop.advance(1)
                 if progress is not None:
                     progress(n * pop.rows.size)
+            if keep.size and t in keep:
+                kept.append(pop.params())
+            if t not in checks:
+                continue
             x = pop.samples(cfg["n_eval"], z)
             cov = mode_coverage(x, centers, scale, min_count=cfg["min_count"])
             per["modes"].append(cov.modes)
@@ -212,10 +245,16 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
         out["samples_rows"].append(pop.rows[show])
         for key, v in per.items():
             out[key].append(np.stack(v))
+        if kept:
+            out.setdefault("theta_g", []).append(np.stack([g for g, _ in kept]))
+            out.setdefault("theta_d", []).append(np.stack([d for _, d in kept]))
     res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"])}
-    for key in ("modes", "high_quality", "reverse_kl", "counts", "samples"):
-        res[key] = np.concatenate(out[key], axis=1)
+    for key in ("modes", "high_quality", "reverse_kl", "counts", "samples", *CHECKPOINTS[1:]):
+        if key in out:
+            res[key] = np.concatenate(out[key], axis=1)
     res["check_it"] = checks
+    if keep.size:
+        res["keep_it"] = keep
     return res
 
 
@@ -231,6 +270,10 @@ def merge(cfg: dict, parts: list[dict]) -> dict:
     for key in ("modes", "high_quality", "reverse_kl", "counts"):
         res[f"{key}_checks"] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
     res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
+    if "keep_it" in parts[0]:
+        res["keep_it"] = parts[0]["keep_it"]
+        for key in CHECKPOINTS[1:]:
+            res[key] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
     for key in ("modes", "high_quality", "reverse_kl", "counts"):
         res[key] = res[f"{key}_checks"][-1]
     K = res["counts"].shape[-1]
@@ -411,3 +454,69 @@ def success_table(cfg: dict, res: dict) -> list[dict]:
                          "median_high_quality": float(np.median(res["high_quality"][sel])),
                          "median_reverse_kl": float(np.median(res["reverse_kl"][sel]))})
     return rows
+
+
+def checkpoint_path(out, data: str):
+    """The checkpoint file of data set ``data`` in the run folder ``out``."""
+    from pathlib import Path
+
+    return Path(out) / f"checkpoints_{data}.npz"
+
+
+def save_checkpoints(cfg: dict, res: dict, out):
+    """Write the kept parameters of a run with ``keep_every`` (:data:`CHECKPOINTS`).
+
+    The file (:func:`checkpoint_path`, a :mod:`gandyn.history` file) holds ``it (T,)``;
+    per model ``model`` (its index in the population), ``method``, ``seed``, ``lr_g``,
+    ``lr_d`` ``(R,)``; ``theta_g, theta_d (T, R, n)`` in the training dtype; and the
+    configuration in its metadata.
+
+    Parameters
+    ----------
+    cfg : dict
+        The configuration (:func:`config`).
+    res : dict
+        The results of :func:`run` or :func:`merge`.
+    out : str or Path
+        The run folder.
+
+    Returns
+    -------
+    Path or None
+        The file written, or None for a run without checkpoints.
+    """
+    from gandyn import history
+
+    if "keep_it" not in res:
+        return None
+    arrays = {"it": res["keep_it"], "model": res["rows"], "method": np.asarray(res["method"]).astype(str),
+              "seed": res["seed"], "lr_g": res["lr_g"], "lr_d": res["lr_d"],
+              "theta_g": res["theta_g"], "theta_d": res["theta_d"]}
+    return history.save(checkpoint_path(out, cfg["data"]), arrays, {"config": cfg, "source": "gandyn.experiments.mog"})
+
+
+def load_checkpoints(path) -> tuple[dict, dict]:
+    """Read a file of :func:`save_checkpoints`.
+
+    Returns
+    -------
+    arrays : dict of ndarray
+        ``it``, ``model``, ``method``, ``seed``, ``lr_g``, ``lr_d``, ``theta_g``, ``theta_d``.
+    config : dict
+        The run's configuration (:func:`config`).
+
+    Raises
+    ------
+    ValueError
+        A file that is not such a file (its missing entries named).
+    """
+    from gandyn import history
+
+    try:
+        arrays, meta = history.load(path)
+    except (OSError, ValueError, EOFError) as e:  # not an npz, truncated, or pickled
+        raise ValueError(f"{path} is not a checkpoint file of `gandyn mog` ({type(e).__name__})") from None
+    missing = [k for k in ("it", "model", "method", "seed", "theta_g", "theta_d") if k not in arrays]
+    if missing or "config" not in meta:
+        raise ValueError(f"{path} is not a checkpoint file of `gandyn mog` (no {', '.join(missing or ['config'])})")
+    return arrays, meta["config"]

@@ -11,6 +11,15 @@ __all__ = ["trajectories_figure", "complex_plane_figure", "densities_figure", "p
 BLOCKS = {"j": "game Jacobian J", "g": r"$H_{GG}$ (generator)", "d": r"$H_{DD}$ (discriminator)"}
 
 
+def _name(result: dict) -> str:
+    """The run's name in titles: its kind, and for a model of ``gandyn mog`` its data set,
+    method and seed."""
+    meta = result.get("meta", {})
+    if result["kind"] == "mog" and "method" in meta:
+        return f"{meta['config']['data']} GAN ({meta['method']}, seed {meta['seed']})"
+    return f"{result['kind']} GAN"
+
+
 def _rows(rows, **match):
     return [r for r in rows if all(r[k] == v for k, v in match.items())]
 
@@ -36,10 +45,10 @@ def trajectories_figure(result: dict):
         ax.set_xlabel("iteration")
         ax.set_ylabel("eigenvalue" if block != "j" else "|λ| or Re λ")
         ax.set_title(BLOCKS[block])
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # below: hides no point
         if len(its) == 1:
             ax.set_xlim(its[0] - 1, its[0] + 1)
-    fig.suptitle(f"{result['kind']} GAN: top-{result['k']} eigenvalues at each checkpoint (symlog scale)")
+    fig.suptitle(f"{_name(result)}: top-{result['k']} eigenvalues at each checkpoint (symlog scale)")
     fig.tight_layout()
     return fig
 
@@ -57,9 +66,11 @@ def complex_plane_figure(result: dict):
     ax.axhline(0.0, color="gray", linewidth=0.6)
     ax.set_xscale("symlog", linthresh=1e-2)
     ax.set_yscale("symlog", linthresh=1e-2)
+    ax.margins(0.06)  # no point on the frame
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     ax.set_xlabel("Re λ (stable when > 0)")
     ax.set_ylabel("Im λ")
-    ax.set_title("eigenvalues of the game Jacobian J found by ARPACK")
+    ax.set_title(f"{_name(result)}: eigenvalues of the game Jacobian J found by ARPACK", fontsize=10)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig
@@ -84,7 +95,8 @@ def densities_figure(result: dict):
         ax.set_ylabel("spectral density")
         sigma = result.get("density_sigma", {}).get(block)
         ax.set_title(BLOCKS[block] + (f", Gaussian kernel width {sigma:.2g}" if sigma else ""))
-        ax.legend(fontsize=7)
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))  # outside: hides no curve
+    fig.suptitle(f"{_name(result)}: spectral densities by stochastic Lanczos quadrature")
     fig.tight_layout()
     return fig
 
@@ -108,8 +120,8 @@ def path_angle_figure(result: dict):
     axes[1].axhline(0.0, color="gray", linewidth=0.6)
     for ax in axes:
         ax.set_xlabel(r"$\alpha$ on the segment $z_\alpha = z_0 + \alpha (z_1 - z_0)$")
-        if segs:
-            ax.legend(fontsize=7, title="iterations")
-    fig.suptitle("path angle between consecutive checkpoints (Berard et al. 2020)")
+    if segs:  # outside: hides no curve
+        axes[1].legend(fontsize=7, title="iterations", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(f"{_name(result)}: path angle between consecutive checkpoints (Berard et al. 2020)")
     fig.tight_layout()
     return fig
