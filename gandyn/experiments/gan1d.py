@@ -99,7 +99,9 @@ def parse_data(spec: str | Distribution) -> Distribution:
 @dataclass(frozen=True)
 class Setup(population.Setup):
     """Everything of a 1D GAN run except the seed and the step sizes: a
-    :class:`gandyn.experiments.population.Setup` with the 1-D GAN's defaults.
+    :class:`gandyn.experiments.population.Setup` with the 1-D GAN's defaults. The fields not
+    listed here (``method``, ``k``, ``penalty``, ``clip``, ``spectral_norm``, ``b1``, ``b2``,
+    ``mu``, ``method_options``) are the population ``Setup``'s.
 
     Parameters
     ----------
@@ -125,9 +127,6 @@ class Setup(population.Setup):
         Weight initialisation (default ``xavier_talk``, the talk's code).
     dtype : numpy dtype
         float64 (default) or float32.
-
-    The other fields (``method``, ``k``, ``penalty``, ``clip``, ``spectral_norm``, ``b1``,
-    ``b2``, ``mu``) are those of :class:`~gandyn.experiments.population.Setup`.
     """
 
     data: Distribution | str = "N(4, 0.5)"
