@@ -47,6 +47,9 @@ def add_arguments(p):
     m.add_argument("--momentum", type=unit_float, default=0.9, help="momentum coefficient (default: 0.9)")
     m.add_argument("--lr-d", type=positive_float, default=2e-3, help="D's step size (default: 2e-3)")
     m.add_argument("--lr-g", type=positive_float, default=2e-3, help="G's step size (default: 2e-3)")
+    m.add_argument("--g-ema", type=unit_float, default=0.0, metavar="BETA",
+                   help="keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999 "
+                        "(Yazici et al. 2019); p_g, the JSD and the figures then use it (default: 0 = off)")
     m.add_argument("--k", type=positive_int, default=1, help="D steps per G step (default: 1)")
     m.add_argument("--batch", type=positive_int, default=64, help="minibatch size m (default: 64)")
     m.add_argument("--steps", type=positive_int, default=None,
@@ -83,7 +86,7 @@ def _setup(args, sweep):
     return Setup(data=args.data, latent=args.latent, hidden_g=args.hidden_g, hidden_d=args.hidden_d,
                  act_g=args.act_g, act_d=args.act_d, loss=args.loss, optimizer=args.optimizer,
                  mu=args.momentum, batch=args.batch, k=args.k, method=args.method, penalty=args.penalty,
-                 penalty_weight=args.penalty_weight, clip=args.clip, spectral_norm=args.spectral_norm,
+                 penalty_weight=args.penalty_weight, clip=args.clip, spectral_norm=args.spectral_norm, g_ema=args.g_ema,
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 

@@ -142,6 +142,11 @@ class Setup:
         Discriminator steps per generator step (Algorithm 1).
     dtype : numpy dtype
         float64 (default) or float32.
+    g_ema : float
+        Decay of an exponential moving average of G's parameters (0 = off; Yazici et
+        al. 2019, :func:`gandyn.engine.optim.averaged`). When on, the evaluated
+        generator (p_g, the JSD, Figure 1) is the average; training goes on with
+        the iterates.
     """
 
     data: Distribution | str = "N(4, 0.5)"
@@ -162,6 +167,7 @@ class Setup:
     penalty_weight: float = 10.0
     clip: float | None = None
     spectral_norm: bool = False
+    g_ema: float = 0.0
     gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -177,6 +183,8 @@ class Setup:
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         if not 0 <= self.mu < 1 or not 0 <= self.b1 < 1:
             raise ValueError(f"mu and b1 must be in [0, 1), got mu={self.mu!r}, b1={self.b1!r}")
+        if not 0 <= self.g_ema < 1:
+            raise ValueError(f"g_ema must be in [0, 1), got {self.g_ema!r}")
         G = MLP((1, self.hidden_g, 1), (self.act_g, "identity"), dtype=self.dtype)
         D = MLP((1, self.hidden_d, 1), (self.act_d, "identity"), dtype=self.dtype)
         object.__setattr__(self, "gan", GAN(G, D, loss=self.loss, latent=self.latent))
@@ -184,6 +192,11 @@ class Setup:
     def make_optimizer(self, lr) -> optim.Optimizer:
         """The optimizer with step size ``lr`` (a number, a ``(P, 1)`` array or a schedule)."""
         return optim.make(self.optimizer, lr=lr, mu=self.mu, b1=self.b1)
+
+    def make_g_optimizer(self, lr) -> optim.Optimizer:
+        """G's optimizer: :meth:`make_optimizer`, averaged when ``g_ema`` is set."""
+        opt = self.make_optimizer(lr)
+        return optim.averaged(opt, self.g_ema) if self.g_ema else opt
 
     def make_d_optimizer(self, lr) -> optim.Optimizer:
         """D's optimizer: :meth:`make_optimizer`, clipped when ``clip`` is set."""
@@ -196,7 +209,8 @@ class Setup:
                 "hidden_d": self.hidden_d, "act_g": self.act_g, "act_d": self.act_d, "loss": self.loss,
                 "optimizer": self.optimizer, "mu": self.mu, "b1": self.b1, "batch": self.batch,
                 "k": self.k, "dtype": np.dtype(self.dtype).name, "method": self.method, "penalty": self.penalty,
-                "penalty_weight": self.penalty_weight, "clip": self.clip, "spectral_norm": self.spectral_norm}
+                "penalty_weight": self.penalty_weight, "clip": self.clip, "spectral_norm": self.spectral_norm,
+                "g_ema": self.g_ema}
 
 
 # --- training: Algorithm 1 for a population
@@ -292,7 +306,7 @@ class Population:
             lr_d = self.lr_d if self.P is None else self.lr_d[sl, None]
             lr_g = self.lr_g if self.P is None else self.lr_g[sl, None]
             src = _SeedBlocks(self, sl)
-            tr = Trainer(self.gan, setup.make_optimizer(lr_g), setup.make_d_optimizer(lr_d),
+            tr = Trainer(self.gan, setup.make_g_optimizer(lr_g), setup.make_d_optimizer(lr_d),
                          self.theta_g[sl], self.theta_d[sl], src, batch=setup.batch, k=setup.k, method=setup.method,
                          penalty=penalty, rng_penalty=stream(int(uniq[0]), "penalty") if penalty else None,
                          spectral_norm=SpectralNorm(self.gan.D, self.theta_d[sl], stream(int(uniq[0]), "spectral_norm"))
@@ -302,6 +316,22 @@ class Population:
         self._block = None
         self._pos = BLOCK
         self.it = 0
+
+    @property
+    def g_average(self) -> np.ndarray | None:
+        """The moving average of G's parameters (``setup.g_ema > 0``; shaped like
+        ``theta_g``), else None."""
+        if not self.setup.g_ema:
+            return None
+        avgs = [tr.state_g.average for _, _, tr in self._parts]
+        return avgs[0] if len(avgs) == 1 else np.concatenate(avgs)
+
+    @property
+    def theta_g_eval(self) -> np.ndarray:
+        """The generator that is evaluated: the moving average when the setup keeps
+        one, else the trained parameters."""
+        avg = self.g_average
+        return self.theta_g if avg is None else avg
 
     def _refill(self):
         """The next :data:`BLOCK` iterations of minibatches, per seed: data
@@ -497,6 +527,9 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         ``loss_d, loss_g (steps,)``, and the parameters at each record, ``theta_g
         (R, n_g)``, ``theta_d (R, n_d)`` (the run's checkpoints, e.g. for
         ``gandyn landscape``). Curves on the grid are stored as float32.
+        With ``setup.g_ema`` the evaluated generator (p_g, the JSDs, D*, the gap,
+        ``x_map``) is the moving average of G's parameters, recorded as
+        ``theta_g_average (R, n_g)``; ``theta_g`` stays the trained parameters.
     meta : dict
         The setup, seed, step sizes and recording settings.
     """
@@ -511,11 +544,12 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     p = setup.data.pdf(x)
     z_map = z_map_points(setup.latent, n_map)
     ev = stream(int(seed), "eval")
-    rec = {name: [] for name in ("it", "p_g", "d", "d_star", "jsd", "jsd_binned", "c", "v", "gap", "exact",
-                                 "x_map", "theta_g", "theta_d")}
+    names = ["it", "p_g", "d", "d_star", "jsd", "jsd_binned", "c", "v", "gap", "exact", "x_map", "theta_g", "theta_d"]
+    rec = {name: [] for name in names + (["theta_g_average"] if setup.g_ema else [])}
 
     def record():
-        s = snapshot(setup, tr.theta_g, tr.theta_d, x, ev, n_samples)
+        tg = tr.theta_g_eval
+        s = snapshot(setup, tg, tr.theta_d, x, ev, n_samples)
         w = 0.5 * (p + s["p_g"])
         rec["it"].append(tr.it)
         for name in ("p_g", "d", "d_star"):
@@ -523,11 +557,13 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         for name in ("jsd", "c", "v"):
             rec[name].append(s[name])
         rec["gap"].append(float(np.trapezoid(np.abs(s["d"] - s["d_star"]) * w, x)))
-        rec["jsd_binned"].append(binned_jsd(setup, tr.theta_g, x[0], x[-1], bins=grid - 1))
+        rec["jsd_binned"].append(binned_jsd(setup, tg, x[0], x[-1], bins=grid - 1))
         rec["exact"].append(s["method"] == "change_of_variables")
-        rec["x_map"].append(gan.G(tr.theta_g, z_map[:, None].astype(setup.dtype))[:, 0].astype(np.float64))
+        rec["x_map"].append(gan.G(tg, z_map[:, None].astype(setup.dtype))[:, 0].astype(np.float64))
         rec["theta_g"].append(tr.theta_g.copy())
         rec["theta_d"].append(tr.theta_d.copy())
+        if setup.g_ema:
+            rec["theta_g_average"].append(tg.copy())
         return s["jsd"]
 
     loss_d, loss_g = np.empty(steps), np.empty(steps)
@@ -594,7 +630,9 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     all other settings come from ``setup``. Models that share a seed share their
     initial parameters and noise, so differences along the step-size axes are
     due to the step sizes alone. The JSD is :func:`binned_jsd` (400 bins on the
-    data's range widened by 25% on each side, plus the two half-lines); it is
+    data's range widened by 25% on each side, plus the two half-lines) of the
+    evaluated G (:attr:`Population.theta_g_eval`: the moving average with
+    ``setup.g_ema``); it is
     also computed at ``checks`` evenly spaced iterations (the progress bar shows
     its median).
 
@@ -645,13 +683,14 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
                 while tr.it < t:  # one iteration at a time: the bar moves (tqdm limits its redraws)
                     _advance_quietly(tr, 1)
                     bar.update(1)
-                ok = _finite_rows(tr.theta_g, tr.theta_d)
+                tg = tr.theta_g_eval
+                ok = _finite_rows(tr.theta_g, tr.theta_d, tg)
                 at = diverged_at[a, b].reshape(-1)
                 at[(~ok) & (at < 0)] = tr.it
                 # a diverged G (parameters NaN or inf) puts its mass nowhere near the data:
                 # its JSD is log 2, the value for disjoint supports
                 with np.errstate(over="ignore", invalid="ignore"):
-                    j = binned_jsd(s, np.where(ok[:, None], tr.theta_g, 0), lo, hi, n_z=n_z)
+                    j = binned_jsd(s, np.where(ok[:, None], tg, 0), lo, hi, n_z=n_z)
                 j[~ok] = LOG2
                 out[c, a, b] = j.reshape(S, Ld, Lg)
                 bar.set_postfix(median_jsd=f"{np.median(j):.4f}", refresh=False)
