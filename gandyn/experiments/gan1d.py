@@ -333,6 +333,19 @@ class Population:
         avg = self.g_average
         return self.theta_g if avg is None else avg
 
+    @property
+    def theta_d_eval(self) -> np.ndarray:
+        """D's parameters as training applies them: with spectral normalisation every
+        weight matrix divided by its spectral norm (at the current power-iteration
+        vectors), else ``theta_d`` itself."""
+        if not self.setup.spectral_norm:
+            return self.theta_d
+        out = np.empty_like(self.theta_d)
+        for sl, _, tr in self._parts:
+            tr.spectral_norm.refresh(tr.theta_d)
+            tr.spectral_norm.normalized(tr.theta_d, out[sl])
+        return out
+
     def _refill(self):
         """The next :data:`BLOCK` iterations of minibatches, per seed: data
         ``(S, BLOCK, n_real, m, 1)`` and noise ``(S, BLOCK, n_noise, m, 1)`` (for Algorithm 1
@@ -530,6 +543,8 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         With ``setup.g_ema`` the evaluated generator (p_g, the JSDs, D*, the gap,
         ``x_map``) is the moving average of G's parameters, recorded as
         ``theta_g_average (R, n_g)``; ``theta_g`` stays the trained parameters.
+        D is drawn as training applies it (:attr:`Population.theta_d_eval`: with
+        spectral normalisation, the normalised weights); ``theta_d`` holds the raw ones.
     meta : dict
         The setup, seed, step sizes and recording settings.
     """
@@ -549,7 +564,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
 
     def record():
         tg = tr.theta_g_eval
-        s = snapshot(setup, tg, tr.theta_d, x, ev, n_samples)
+        s = snapshot(setup, tg, tr.theta_d_eval, x, ev, n_samples)
         w = 0.5 * (p + s["p_g"])
         rec["it"].append(tr.it)
         for name in ("p_g", "d", "d_star"):
