@@ -43,13 +43,14 @@ from gandyn.engine.penalties import check_training, make_penalty
 from gandyn.engine.nn import ACTIVATIONS, MLP
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
+from gandyn.experiments.shards import on_cluster
 from gandyn.rng import stream
 from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
 __all__ = ["Setup", "Population", "parse_data", "snapshot", "binned_jsd", "grid_for", "z_map_points",
-           "converged", "record_run", "pick_panels", "sweep", "sweep_rows", "replace_setup",
-           "BLOCK"]
+           "converged", "record_run", "pick_panels", "sweep", "sweep_on_cluster", "merge_sweeps", "sweep_rows",
+           "replace_setup", "BLOCK"]
 
 #: Iterations of minibatches drawn at once per seed (a constant, so that the draws
 #: never depend on the population size or on how training is split into calls).
@@ -717,6 +718,36 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
             "jsd": f"binned_jsd, 400 bins on [{lo:.4g}, {hi:.4g}] + 2 tails, n_z={n_z}",
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.sweep"}
     return arrays, meta
+
+
+def merge_sweeps(parts) -> tuple[dict, dict]:
+    """One sweep from :func:`sweep` results over disjoint seeds, ``[(arrays, meta), ...]`` in
+    seed order: the per-model arrays concatenated along the seed axis, the meta of the first."""
+    arrays, meta = dict(parts[0][0]), dict(parts[0][1])
+    arrays["seeds"] = np.concatenate([a["seeds"] for a, _ in parts])
+    for key, axis in (("jsd", 2), ("converged", 2), ("diverged_at", 2), ("jsd_checks", 3)):
+        arrays[key] = np.concatenate([a[key] for a, _ in parts], axis=axis)
+    return arrays, meta
+
+
+def _sweep_seed(setup: Setup, seed: int, kw: dict):
+    return sweep(setup, seeds=[seed], **kw)
+
+
+def sweep_on_cluster(setup: Setup, client, *, seeds, progress: bool = False, **kw) -> tuple[dict, dict]:
+    """:func:`sweep` on a Dask cluster (``client``, a :class:`dask.distributed.Client`),
+    one shard per seed; every model draws from its own seed's streams, so the result
+    equals ``sweep(setup, seeds=seeds, **kw)``. The progress bar counts finished shards.
+
+    Raises
+    ------
+    gandyn.experiments.shards.ShardError
+        A shard failed: it names the shard (the ``i``-th seed) and its ``partial`` is
+        the sweep of the seeds that finished (:func:`merge_sweeps`), or None.
+    """
+    seeds = [int(s) for s in _seeds(list(seeds))]
+    return merge_sweeps(on_cluster(client, _sweep_seed, [(setup, s, kw) for s in seeds], merge=merge_sweeps,
+                                   name="gan1d sweep", progress=progress))
 
 
 def replace_setup(setup: Setup, **changes) -> Setup:
