@@ -36,7 +36,7 @@ from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
 __all__ = ["DATASETS", "PUBLISHED", "config", "models_of", "shards_of", "run_shard", "run", "merge",
-           "success_table", "ShardError"]
+           "success_table"]
 
 #: The data sets by name: ring of 8 (radius 2, sd 0.02; Metz et al. 2017, Section 3.1) and
 #: grid of 5 x 5 (spacing 2, sd 0.05; Srivastava et al. 2017, Section 5.1).
