@@ -294,3 +294,14 @@ def test_cli_g_ema(tmp_path, capsys):
     assert meta["setup"]["g_ema"] == 0.99 and arrays["theta_g_average"].shape == arrays["theta_g"].shape
     code, out, err = _gandyn(capsys, "--out", str(tmp_path), "--g-ema", "1", "--quiet")
     assert code == 2 and "--g-ema" in err
+
+
+def test_sweep_evaluates_the_average_of_g():
+    setup = Setup(batch=8, hidden_g=4, hidden_d=4, g_ema=0.9, dtype=np.float32)
+    arrays, meta = sweep(setup, lr_g_values=[1e-2, 3e-2], lr_d_values=[1e-2], seeds=[0], steps=30, checks=1)
+    pop = Population(setup, [0, 0], lr_d=1e-2, lr_g=[1e-2, 3e-2])
+    pop.advance(30)
+    lo, hi = setup.data.bounds(1e-9)
+    lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
+    np.testing.assert_array_equal(arrays["jsd"][0, 0, 0, 0], binned_jsd(setup, pop.g_average, lo, hi, n_z=4096))
+    assert meta["setup"]["g_ema"] == 0.9
