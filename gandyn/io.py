@@ -168,11 +168,11 @@ def output_folder(path, command: str) -> Iterator[Path]:
 
 
 def _remove_if_empty(out: Path, marker: Path, existed: bool) -> None:
-    if existed:
-        return
+    if existed or any(p.name != marker.name for p in out.iterdir()):
+        return  # an earlier folder, or files were written: the marker stays
     marker.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
-        out.rmdir()  # only if nothing else is in it
+        out.rmdir()
 
 
 def available_memory() -> int | None:

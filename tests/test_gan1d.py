@@ -245,3 +245,63 @@ def test_population_serves_every_method_the_draws_of_a_single_run(method):
     for _ in range(70):
         run.step()
     assert run.theta_g.tobytes() == tr.theta_g.tobytes() and run.theta_d.tobytes() == tr.theta_d.tobytes()
+
+
+def test_g_ema_averages_g_and_leaves_training_unchanged():
+    """--g-ema: the average follows optim.ema_update from the initial parameters,
+    training is bit for bit that of the run without it, and the records evaluate the
+    average (a population's average is its rows' averages)."""
+    plain, avg = Setup(batch=8, hidden_g=5, hidden_d=4), Setup(batch=8, hidden_g=5, hidden_d=4, g_ema=0.9)
+    a = Population(plain, [0, 1, 2], lr_d=1e-2, lr_g=[1e-2, 2e-2, 3e-2], chunk=2)
+    b = Population(avg, [0, 1, 2], lr_d=1e-2, lr_g=[1e-2, 2e-2, 3e-2], chunk=2)
+    assert a.g_average is None and np.array_equal(a.theta_g_eval, a.theta_g)
+    ref = b.theta_g.copy()
+    for _ in range(30):
+        a.advance(1)
+        b.advance(1)
+        ref += 0.1 * (b.theta_g - ref)
+    assert a.theta_g.tobytes() == b.theta_g.tobytes() and a.theta_d.tobytes() == b.theta_d.tobytes()
+    np.testing.assert_allclose(b.g_average, ref, rtol=0, atol=1e-12)
+    assert not np.array_equal(b.theta_g_eval, b.theta_g) and b.g_average.shape == b.theta_g.shape
+    arrays, meta = record_run(avg, seed=1, steps=20, record_every=10)
+    one = Population(avg, 1, lr_d=2e-3, lr_g=2e-3)
+    one.advance(20)
+    np.testing.assert_allclose(arrays["theta_g_average"][-1], one.g_average, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(arrays["theta_g"][-1], one.theta_g, rtol=0, atol=1e-12)
+    assert arrays["jsd_binned"][-1] == binned_jsd(avg, one.g_average, arrays["x"][0], arrays["x"][-1], bins=400)
+    assert meta["setup"]["g_ema"] == 0.9
+    with pytest.raises(ValueError, match="g_ema"):
+        Setup(g_ema=1.0)
+
+
+def test_records_draw_the_spectrally_normalised_d():
+    setup = Setup(batch=8, hidden_g=4, hidden_d=5, spectral_norm=True)
+    arrays, _ = record_run(setup, seed=0, steps=20, record_every=10)
+    one = Population(setup, 0, lr_d=2e-3, lr_g=2e-3)
+    one.advance(20)
+    w = [W for W, _ in setup.gan.D.views(one.theta_d_eval)]
+    assert np.linalg.norm(w[0], 2) == pytest.approx(1, rel=1e-3)  # (1, h): sigma is the row's norm, exactly
+    d = 1 / (1 + np.exp(-setup.gan.D(one.theta_d_eval, arrays["x"][:, None])[:, 0]))
+    np.testing.assert_allclose(arrays["d"][-1], d, rtol=1e-6)
+    assert not np.allclose(arrays["d"][-1], 1 / (1 + np.exp(-setup.gan.D(one.theta_d, arrays["x"][:, None])[:, 0])))
+
+
+def test_cli_g_ema(tmp_path, capsys):
+    code, out, err = _gandyn(capsys, "--out", str(tmp_path), "--steps", "80", "--record-every", "20",
+                             "--batch", "16", "--g-ema", "0.99", "--no-animation", "--quiet")
+    assert code == 0, err
+    arrays, meta = history.load(tmp_path / "history.npz")
+    assert meta["setup"]["g_ema"] == 0.99 and arrays["theta_g_average"].shape == arrays["theta_g"].shape
+    code, out, err = _gandyn(capsys, "--out", str(tmp_path), "--g-ema", "1", "--quiet")
+    assert code == 2 and "--g-ema" in err
+
+
+def test_sweep_evaluates_the_average_of_g():
+    setup = Setup(batch=8, hidden_g=4, hidden_d=4, g_ema=0.9, dtype=np.float32)
+    arrays, meta = sweep(setup, lr_g_values=[1e-2, 3e-2], lr_d_values=[1e-2], seeds=[0], steps=30, checks=1)
+    pop = Population(setup, [0, 0], lr_d=1e-2, lr_g=[1e-2, 3e-2])
+    pop.advance(30)
+    lo, hi = setup.data.bounds(1e-9)
+    lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
+    np.testing.assert_array_equal(arrays["jsd"][0, 0, 0, 0], binned_jsd(setup, pop.g_average, lo, hi, n_z=4096))
+    assert meta["setup"]["g_ema"] == 0.9

@@ -283,8 +283,45 @@ def test_gan1d_sweep_on_local_cluster_is_bit_identical(tmp_path):
         assert main([*argv, "--out", str(tmp_path / "there"), "--scheduler", cluster.scheduler_address]) == 0
     a, _ = history.load(tmp_path / "here" / "sweep.npz")
     b, _ = history.load(tmp_path / "there" / "sweep.npz")
-    for key in ("jsd", "jsd_checks", "converged", "seeds"):
+    for key in ("jsd", "jsd_checks", "converged", "diverged_at", "seeds"):
         np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_gan1d_failed_shard_on_cluster_exit_1_names_it_and_writes_finished(tmp_path, capsys, monkeypatch):
+    """A shard (seed) that fails on the cluster: one error line naming it, the bar counted
+    the shards, the finished seeds' sweep is written whole and the folder stays marked
+    incomplete (no manifest)."""
+    dd = pytest.importorskip("dask.distributed")
+    from gandyn import history
+    from gandyn.experiments import gan1d
+    from gandyn.io import INCOMPLETE, MANIFEST
+
+    real = gan1d.sweep
+
+    def flaky(setup, *, seeds, **kw):
+        if list(seeds) == [1]:
+            raise RuntimeError("boom")
+        return real(setup, seeds=seeds, **kw)
+
+    monkeypatch.setattr(gan1d, "sweep", flaky)  # workers are threads of this process
+    out = tmp_path / "o"
+    argv = ["gan1d", "--sweep", "--grid", "2", "--seeds", "3", "--steps", "10", "--hidden-g", "4", "--hidden-d", "4",
+            "--batch", "8", "--out", str(out)]
+    with dd.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
+                         dashboard_address=None) as cluster:
+        code = main([*argv, "--scheduler", cluster.scheduler_address])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert code == 1 and "Traceback" not in err
+    assert len(errors) == 1 and "shard 1 failed: RuntimeError: boom (seed 1)" in errors[0], err
+    assert "gan1d sweep shards" in err  # the progress bar
+    a, meta = history.load(out / "sweep.npz")
+    assert a["seeds"].tolist() == [0, 2] and a["jsd"].shape[2] == 2 and a["diverged_at"].shape[2] == 2
+    assert "shard 1 failed" in meta["failed"]
+    assert len((out / "sweep.csv").read_text().splitlines()) == 1 + 2 * 4
+    assert (out / "convergence_map.png").stat().st_size > 0
+    assert (out / INCOMPLETE).exists() and not (out / MANIFEST).exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files
 
 
 def test_gan1d_scheduler_needs_sweep(tmp_path, capsys):

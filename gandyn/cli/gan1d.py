@@ -48,6 +48,9 @@ def add_arguments(p):
     m.add_argument("--momentum", type=unit_float, default=0.9, help="momentum coefficient (default: 0.9)")
     m.add_argument("--lr-d", type=positive_float, default=2e-3, help="D's step size (default: 2e-3)")
     m.add_argument("--lr-g", type=positive_float, default=2e-3, help="G's step size (default: 2e-3)")
+    m.add_argument("--g-ema", type=unit_float, default=0.0, metavar="BETA",
+                   help="keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999 "
+                        "(Yazici et al. 2019); p_g, the JSD and the figures then use it (default: 0 = off)")
     m.add_argument("--k", type=positive_int, default=1, help="D steps per G step (default: 1)")
     m.add_argument("--batch", type=positive_int, default=64, help="minibatch size m (default: 64)")
     m.add_argument("--steps", type=positive_int, default=None,
@@ -85,7 +88,7 @@ def _setup(args, sweep):
     return Setup(data=args.data, latent=args.latent, hidden_g=args.hidden_g, hidden_d=args.hidden_d,
                  act_g=args.act_g, act_d=args.act_d, loss=args.loss, optimizer=args.optimizer,
                  mu=args.momentum, batch=args.batch, k=args.k, method=args.method, penalty=args.penalty,
-                 penalty_weight=args.penalty_weight, clip=args.clip, spectral_norm=args.spectral_norm,
+                 penalty_weight=args.penalty_weight, clip=args.clip, spectral_norm=args.spectral_norm, g_ema=args.g_ema,
                  method_options=parse_method_options([args.method], args.method_option),
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
@@ -117,6 +120,9 @@ def _check_sizes(args) -> None:
 
 
 def run(args) -> int:
+    import sys
+
+    from gandyn.experiments.shards import ShardError
     from gandyn.io import output_folder
 
     if args.sweep and args.grid < 2:
@@ -138,8 +144,17 @@ def run(args) -> int:
 
         client = _client(args.scheduler)
     args._client = client
-    with output_folder(args.out, "gan1d --sweep" if args.sweep else "gan1d") as out:
-        return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)
+    try:
+        with output_folder(args.out, "gan1d --sweep" if args.sweep else "gan1d") as out:
+            return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)
+    except ShardError as e:  # the finished shards are written; the folder stays marked incomplete
+        seed = args.seed + e.shard
+        kept = f"; the finished shards' results are in {args.out}" if e.partial is not None else ""
+        print(f"gandyn gan1d: error: {e} (seed {seed}){kept}", file=sys.stderr)
+        return 1
+    finally:
+        if client is not None:
+            client.close()
 
 
 def _single(args, setup, out) -> int:
@@ -170,44 +185,43 @@ def _single(args, setup, out) -> int:
 
 
 def _sweep(args, setup, out) -> int:
-    import sys
     import time
 
     import numpy as np
 
-    from gandyn import history, plotting
-    from gandyn.experiments.gan1d import sweep, sweep_rows
-    from gandyn.io import write_csv
-    from gandyn.plotting import gan1d as figs
+    from gandyn.experiments.gan1d import sweep, sweep_on_cluster
+    from gandyn.experiments.shards import ShardError
 
     lrs = np.geomspace(args.lr_min, args.lr_max, args.grid)
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
     kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=args.steps or 1500, ks=args.ks or [args.k],
               losses=args.losses or [args.loss], threshold=args.threshold)
-    if getattr(args, "_client", None) is None:
+    if args._client is None:
         arrays, meta = sweep(setup, seeds=seeds, progress=not args.quiet, **kw)
-    else:  # one shard per seed on the Dask cluster; every model draws from its own seed's streams
-        client = args._client
+    else:  # one shard per seed on the Dask cluster
         try:
-            futs = [client.submit(sweep, setup, seeds=[s], pure=False, **kw) for s in seeds]
-            parts = []
-            for i, f in enumerate(futs):
-                try:
-                    parts.append(f.result())
-                except Exception as e:
-                    print(f"gandyn gan1d: error: shard {i} (seed {seeds[i]}) failed: {type(e).__name__}: {e}",
-                          file=sys.stderr)
-                    return 1
-        finally:
-            client.close()
-        arrays, meta = parts[0]
-        arrays = dict(arrays)
-        arrays["seeds"] = np.concatenate([p[0]["seeds"] for p in parts])
-        for key, axis in (("jsd", 2), ("converged", 2), ("jsd_checks", 3)):
-            arrays[key] = np.concatenate([p[0][key] for p in parts], axis=axis)
-    wall = time.perf_counter() - t0
-    meta["wall_seconds"] = wall
+            arrays, meta = sweep_on_cluster(setup, args._client, seeds=seeds, progress=not args.quiet, **kw)
+        except ShardError as e:
+            if e.partial is not None:
+                arrays, meta = e.partial
+                _write_sweep(args, out, arrays, {**meta, "failed": f"{e} (seed {args.seed + e.shard})"},
+                             time.perf_counter() - t0)
+            raise
+    _write_sweep(args, out, arrays, meta, time.perf_counter() - t0, report=True)
+    return 0
+
+
+def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
+    """The sweep's files (sweep.npz, sweep.csv, the maps); with ``report`` the summary lines."""
+    import numpy as np
+
+    from gandyn import history, plotting
+    from gandyn.experiments.gan1d import sweep_rows
+    from gandyn.io import write_csv
+    from gandyn.plotting import gan1d as figs
+
+    meta = {**meta, "wall_seconds": wall}
     paths = [history.save(out / "sweep.npz", arrays, meta)]
     rows = sweep_rows(arrays)
     paths.append(write_csv(out / "sweep.csv", rows))
@@ -215,6 +229,8 @@ def _sweep(args, setup, out) -> int:
         for b, loss in enumerate(arrays["losses"]):
             stem = "convergence_map" if arrays["jsd"].shape[:2] == (1, 1) else f"convergence_map_k{k}_{loss}"
             paths += plotting.save(figs.convergence_map(arrays, meta, a, b), out / stem)
+    if not report:
+        return
     conv = arrays["converged"]
     div = arrays["diverged_at"]
     print(f"{conv.size} GANs, {meta['steps']} steps each, in {wall:.1f} s; converged "
@@ -223,4 +239,3 @@ def _sweep(args, setup, out) -> int:
           + (f"; {int((div >= 0).sum())} diverged (NaN or inf parameters; the first by iteration "
              f"{int(div[div >= 0].min())}), counted with JSD log 2" if (div >= 0).any() else ""))
     print("wrote " + ", ".join(str(p) for p in paths))
-    return 0

@@ -39,13 +39,14 @@ from gandyn.engine.latents import as_latent
 from gandyn.engine.losses import LOSSES, sigmoid
 from gandyn.engine.nn import MLP
 from gandyn.experiments import population
+from gandyn.experiments.shards import on_cluster
 from gandyn.rng import stream
 from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
 __all__ = ["Setup", "Population", "parse_data", "snapshot", "binned_jsd", "grid_for", "z_map_points",
-           "converged", "record_run", "pick_panels", "sweep", "sweep_rows", "replace_setup",
-           "BLOCK"]
+           "converged", "record_run", "pick_panels", "sweep", "sweep_on_cluster", "merge_sweeps", "sweep_rows",
+           "replace_setup", "BLOCK"]
 
 BLOCK = population.BLOCK
 
@@ -127,6 +128,11 @@ class Setup(population.Setup):
         Weight initialisation (default ``xavier_talk``, the talk's code).
     dtype : numpy dtype
         float64 (default) or float32.
+    g_ema : float
+        Decay of an exponential moving average of G's parameters (0 = off; Yazici et
+        al. 2019, :func:`gandyn.engine.optim.averaged`). When on, the evaluated
+        generator (p_g, the JSD, Figure 1) is the average; training goes on with
+        the iterates.
     """
 
     data: Distribution | str = "N(4, 0.5)"
@@ -297,6 +303,11 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         ``loss_d, loss_g (steps,)``, and the parameters at each record, ``theta_g
         (R, n_g)``, ``theta_d (R, n_d)`` (the run's checkpoints, e.g. for
         ``gandyn landscape``). Curves on the grid are stored as float32.
+        With ``setup.g_ema`` the evaluated generator (p_g, the JSDs, D*, the gap,
+        ``x_map``) is the moving average of G's parameters, recorded as
+        ``theta_g_average (R, n_g)``; ``theta_g`` stays the trained parameters.
+        D is drawn as training applies it (:attr:`Population.theta_d_eval`: with
+        spectral normalisation, the normalised weights); ``theta_d`` holds the raw ones.
     meta : dict
         The setup, seed, step sizes and recording settings.
     """
@@ -311,11 +322,12 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     p = setup.data.pdf(x)
     z_map = z_map_points(setup.latent, n_map)
     ev = stream(int(seed), "eval")
-    rec = {name: [] for name in ("it", "p_g", "d", "d_star", "jsd", "jsd_binned", "c", "v", "gap", "exact",
-                                 "x_map", "theta_g", "theta_d")}
+    names = ["it", "p_g", "d", "d_star", "jsd", "jsd_binned", "c", "v", "gap", "exact", "x_map", "theta_g", "theta_d"]
+    rec = {name: [] for name in names + (["theta_g_average"] if setup.g_ema else [])}
 
     def record():
-        s = snapshot(setup, tr.theta_g, tr.theta_d, x, ev, n_samples)
+        tg = tr.theta_g_eval
+        s = snapshot(setup, tg, tr.theta_d_eval, x, ev, n_samples)
         w = 0.5 * (p + s["p_g"])
         rec["it"].append(tr.it)
         for name in ("p_g", "d", "d_star"):
@@ -323,11 +335,13 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         for name in ("jsd", "c", "v"):
             rec[name].append(s[name])
         rec["gap"].append(float(np.trapezoid(np.abs(s["d"] - s["d_star"]) * w, x)))
-        rec["jsd_binned"].append(binned_jsd(setup, tr.theta_g, x[0], x[-1], bins=grid - 1))
+        rec["jsd_binned"].append(binned_jsd(setup, tg, x[0], x[-1], bins=grid - 1))
         rec["exact"].append(s["method"] == "change_of_variables")
-        rec["x_map"].append(gan.G(tr.theta_g, z_map[:, None].astype(setup.dtype))[:, 0].astype(np.float64))
+        rec["x_map"].append(gan.G(tg, z_map[:, None].astype(setup.dtype))[:, 0].astype(np.float64))
         rec["theta_g"].append(tr.theta_g.copy())
         rec["theta_d"].append(tr.theta_d.copy())
+        if setup.g_ema:
+            rec["theta_g_average"].append(tg.copy())
         return s["jsd"]
 
     loss_d, loss_g = np.empty(steps), np.empty(steps)
@@ -394,7 +408,9 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     all other settings come from ``setup``. Models that share a seed share their
     initial parameters and noise, so differences along the step-size axes are
     due to the step sizes alone. The JSD is :func:`binned_jsd` (400 bins on the
-    data's range widened by 25% on each side, plus the two half-lines); it is
+    data's range widened by 25% on each side, plus the two half-lines) of the
+    evaluated G (:attr:`Population.theta_g_eval`: the moving average with
+    ``setup.g_ema``); it is
     also computed at ``checks`` evenly spaced iterations (the progress bar shows
     its median).
 
@@ -447,13 +463,14 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
                 while tr.it < t:  # one iteration at a time: the bar moves (tqdm limits its redraws)
                     _advance_quietly(tr, 1)
                     bar.update(1)
-                ok = _finite_rows(tr.theta_g, tr.theta_d)
+                tg = tr.theta_g_eval
+                ok = _finite_rows(tr.theta_g, tr.theta_d, tg)
                 at = diverged_at[a, b].reshape(-1)
                 at[(~ok) & (at < 0)] = tr.it
                 # a diverged G (parameters NaN or inf) puts its mass nowhere near the data:
                 # its JSD is log 2, the value for disjoint supports
                 with np.errstate(over="ignore", invalid="ignore"):
-                    j = binned_jsd(s, np.where(ok[:, None], tr.theta_g, 0), lo, hi, n_z=n_z)
+                    j = binned_jsd(s, np.where(ok[:, None], tg, 0), lo, hi, n_z=n_z)
                 j[~ok] = LOG2
                 out[c, a, b] = j.reshape(S, Ld, Lg)
                 bar.set_postfix(median_jsd=f"{np.median(j):.4f}", refresh=False)
@@ -465,6 +482,38 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
             "jsd": f"binned_jsd, 400 bins on [{lo:.4g}, {hi:.4g}] + 2 tails, n_z={n_z}",
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.sweep"}
     return arrays, meta
+
+
+def merge_sweeps(parts) -> tuple[dict, dict]:
+    """One sweep from :func:`sweep` results over disjoint seeds, ``[(arrays, meta), ...]`` in
+    seed order: the per-model arrays concatenated along the seed axis, the meta of the first."""
+    arrays, meta = dict(parts[0][0]), dict(parts[0][1])
+    arrays["seeds"] = np.concatenate([a["seeds"] for a, _ in parts])
+    for key, axis in (("jsd", 2), ("converged", 2), ("diverged_at", 2), ("jsd_checks", 3)):
+        arrays[key] = np.concatenate([a[key] for a, _ in parts], axis=axis)
+    return arrays, meta
+
+
+def _sweep_seed(setup: Setup, seed: int, kw: dict):
+    return sweep(setup, seeds=[seed], **kw)
+
+
+def sweep_on_cluster(setup: Setup, client, *, seeds, progress: bool = False, **kw) -> tuple[dict, dict]:
+    """:func:`sweep` on a Dask cluster (``client``, a :class:`dask.distributed.Client`),
+    one shard per seed; every model draws from its own seed's streams, so the result
+    equals ``sweep(setup, seeds=seeds, **kw)``. The progress bar counts finished shards.
+
+    Raises
+    ------
+    gandyn.experiments.shards.ShardError
+        A shard failed: it names the shard (the ``i``-th seed) and its ``partial`` is
+        the sweep of the seeds that finished (:func:`merge_sweeps`), or None.
+    """
+    seeds = [int(s) for s in np.asarray(list(seeds)).ravel()]
+    if not seeds or min(seeds) < 0:
+        raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    return merge_sweeps(on_cluster(client, _sweep_seed, [(setup, s, kw) for s in seeds], merge=merge_sweeps,
+                                   name="gan1d sweep", progress=progress))
 
 
 def replace_setup(setup: Setup, **changes) -> Setup:

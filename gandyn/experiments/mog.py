@@ -25,17 +25,18 @@ in this process or on a Dask worker with the same result, to the bit.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Callable
 
 import numpy as np
 
 from gandyn.distributions import grid2d, ring2d
 from gandyn.experiments.population import Population, Setup, check_method, plan_units
+from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
 __all__ = ["DATASETS", "PUBLISHED", "CHECKPOINTS", "config", "models_of", "shards_of", "keep_iterations",
-           "run_shard", "run", "merge", "success_table", "checkpoint_path", "save_checkpoints", "load_checkpoints",
-           "ShardError"]
+           "run_shard", "run", "merge", "success_table", "checkpoint_path", "save_checkpoints", "load_checkpoints"]
 
 #: The entries of a run's results that hold its kept parameters: the iterations
 #: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).
@@ -77,15 +78,6 @@ PUBLISHED = [
     {"data": "grid25", "method": "PacGAN4", "modes": 24.8, "high_quality": 93.6, "reverse_kl": 0.04,
      "source": _PACGAN},
 ]
-
-
-class ShardError(RuntimeError):
-    """A shard failed; ``shard`` is its index and ``partial`` the results of the shards that
-    finished (or None)."""
-
-    def __init__(self, shard: int, cause: BaseException, partial: dict | None):
-        super().__init__(f"shard {shard} failed: {type(cause).__name__}: {cause}")
-        self.shard, self.cause, self.partial = shard, cause, partial
 
 
 def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float = 1.0, seeds: int = 10,
@@ -351,47 +343,12 @@ def _in_pool(cfg, shards, jobs, threads, progress):
                         failed = (i, f.exception())
         finally:
             bar.close()
-    return _finished(cfg, parts, failed)
-
-
-def _finished(cfg, parts: dict, failed):
-    """The shards' results in order; a failed shard raises :class:`ShardError` naming it,
-    with the finished shards merged (so they can be written)."""
-    if failed is not None:
-        ok = [parts[i] for i in sorted(parts)]
-        raise ShardError(failed[0], failed[1], merge(cfg, ok) if ok else None)
-    return [parts[i] for i in sorted(parts)]
+    return finished(parts, failed, partial(merge, cfg))
 
 
 def _on_cluster(cfg, shards, client, progress):
-    from dask.distributed import wait
-    from tqdm.auto import tqdm
-
-    futures = {client.submit(run_shard, cfg, sh, pure=False, key=f"gandyn-mog-{cfg['data']}-shard{i}"): i
-               for i, sh in enumerate(shards)}
-    bar = tqdm(total=len(shards), desc=f"mog {cfg['data']} shards", disable=not progress, leave=False)
-    parts, failed = {}, None
-    pending = set(futures)
-    try:
-        while pending:
-            try:
-                done, pending = wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
-            except TimeoutError:  # nothing finished in 2 s: refresh the bar's clock
-                bar.refresh()
-                continue
-            for f in done:
-                i = futures[f]
-                if f.status == "finished":
-                    parts[i] = f.result()
-                    bar.update(1)
-                elif failed is None:
-                    failed = (i, f.exception())
-            bar.refresh()
-            if failed is not None and not pending:
-                break
-    finally:
-        bar.close()
-    return _finished(cfg, parts, failed)
+    return on_cluster(client, run_shard, [(cfg, sh) for sh in shards], merge=partial(merge, cfg),
+                      name=f"mog {cfg['data']}", progress=progress)
 
 
 def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,

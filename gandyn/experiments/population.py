@@ -127,6 +127,10 @@ class Setup:
     method_options : dict
         Options of the training methods by name, e.g. ``{"unrolled": {"unroll": 10}}``
         (:func:`gandyn.engine.methods.check_method_options`).
+    g_ema : float
+        Decay of an exponential moving average of G's parameters (0 = off; Yazici et
+        al. 2019, :func:`gandyn.engine.optim.averaged`); :attr:`Population.theta_g_eval`
+        is then the average, while training goes on with the iterates.
     """
 
     data: Distribution
@@ -151,6 +155,7 @@ class Setup:
     clip: float | None = None
     spectral_norm: bool = False
     method_options: dict = field(default_factory=dict)
+    g_ema: float = 0.0
     gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -170,7 +175,7 @@ class Setup:
         LATENTS.check(self.latent, "latent")
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         INITIALIZERS.check(self.init, "init")
-        for name in ("b1", "b2", "mu"):
+        for name in ("b1", "b2", "mu", "g_ema"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
         d = int(self.data.dim)
@@ -186,6 +191,11 @@ class Setup:
     def make_optimizer(self, lr) -> optim.Optimizer:
         """The optimizer with step size ``lr`` (a number or a ``(c, 1)`` array)."""
         return optim.make(self.optimizer, lr=lr, b1=self.b1, b2=self.b2, mu=self.mu)
+
+    def make_g_optimizer(self, lr) -> optim.Optimizer:
+        """G's optimizer: :meth:`make_optimizer`, averaged when ``g_ema`` is set."""
+        opt = self.make_optimizer(lr)
+        return optim.averaged(opt, self.g_ema) if self.g_ema else opt
 
     def make_d_optimizer(self, lr) -> optim.Optimizer:
         """D's optimizer: :meth:`make_optimizer`, clipped when ``clip`` is set."""
@@ -205,7 +215,7 @@ class Setup:
                 "b2": self.b2, "mu": self.mu, "batch": self.batch, "init": self.init,
                 "dtype": np.dtype(self.dtype).name, "method": self.method, "k": self.k, "penalty": self.penalty,
                 "penalty_weight": self.penalty_weight, "clip": self.clip, "spectral_norm": self.spectral_norm,
-                "method_options": self.method_options}
+                "method_options": self.method_options, "g_ema": self.g_ema}
 
 
 class _Streams:
@@ -356,7 +366,7 @@ class Population:
                 self._rates.append((rg, rd, rg.copy(), rd.copy()))
             first = int(s.min())
             sn = SpectralNorm(self.gan.D, td, stream(first, "spectral_norm")) if setup.spectral_norm else None
-            tr = Trainer(self.gan, setup.make_optimizer(rg), setup.make_d_optimizer(rd), tg, td,
+            tr = Trainer(self.gan, setup.make_g_optimizer(rg), setup.make_d_optimizer(rd), tg, td,
                          _Streams(setup, s, single), batch=setup.batch, k=u.k,
                          method=make_method(u.method, **opts.get(u.method.partition(":")[0], {})),
                          penalty=penalty, rng_penalty=stream(first, "penalty") if penalty else None,
@@ -432,6 +442,41 @@ class Population:
     def theta_d(self) -> np.ndarray:
         """D's parameters, as :attr:`theta_g`."""
         return self._trainers[0][1].theta_d if self.single else self.params()[1]
+
+    def _gather(self, arrays) -> np.ndarray:
+        """Per-unit arrays ``(c, n)`` as one ``(len(rows), n)`` in the order of :attr:`rows`
+        (the single array of a single run)."""
+        return arrays[0] if self.single else np.concatenate(arrays)[self._order]
+
+    @property
+    def g_average(self) -> np.ndarray | None:
+        """The moving average of G's parameters (``setup.g_ema > 0``; shaped like
+        :attr:`theta_g`), else None."""
+        if not self.setup.g_ema:
+            return None
+        return self._gather([tr.state_g.average for _, tr in self._trainers])
+
+    @property
+    def theta_g_eval(self) -> np.ndarray:
+        """The generator that is evaluated: the moving average when the setup keeps
+        one, else the trained parameters."""
+        avg = self.g_average
+        return self.theta_g if avg is None else avg
+
+    @property
+    def theta_d_eval(self) -> np.ndarray:
+        """D's parameters as training applies them: with spectral normalisation every
+        weight matrix divided by its spectral norm (at the current power-iteration
+        vectors), else :attr:`theta_d` itself."""
+        if not self.setup.spectral_norm:
+            return self.theta_d
+        outs = []
+        for _, tr in self._trainers:
+            out = np.empty_like(tr.theta_d)
+            tr.spectral_norm.refresh(tr.theta_d)
+            tr.spectral_norm.normalized(tr.theta_d, out)
+            outs.append(out)
+        return self._gather(outs)
 
     def eval_latent(self, n: int) -> list[np.ndarray]:
         """Each built unit's evaluation noise ``(c, n, z_dim)`` (a list in unit order), from its

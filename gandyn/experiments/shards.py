@@ -1,0 +1,71 @@
+"""Shards of an experiment on a Dask cluster, shared by the population commands.
+
+A population experiment split into shards (``gandyn mog`` by units of models, ``gandyn
+gan1d --sweep`` by seeds) runs them with :func:`on_cluster`: a progress bar that moves
+as shards finish, and on a failure a :class:`ShardError` that names the first failed
+shard and carries the finished shards' results, merged, so that they can be written.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable, Sequence
+
+__all__ = ["ShardError", "finished", "on_cluster"]
+
+
+class ShardError(RuntimeError):
+    """A shard failed; ``shard`` is its index and ``partial`` the results of the shards that
+    finished (or None)."""
+
+    def __init__(self, shard: int, cause: BaseException, partial: Any | None):
+        super().__init__(f"shard {shard} failed: {type(cause).__name__}: {cause}")
+        self.shard, self.cause, self.partial = shard, cause, partial
+
+
+def finished(parts: dict, failed: tuple[int, BaseException] | None, merge: Callable[[list], Any]) -> list:
+    """The shards' results (``parts``: shard index -> result) in shard order; if a shard
+    failed (``failed = (index, exception)``), a :class:`ShardError` naming it, with the
+    finished shards' results merged by ``merge`` (None when none finished)."""
+    ok = [parts[i] for i in sorted(parts)]
+    if failed is not None:
+        raise ShardError(failed[0], failed[1], merge(ok) if ok else None)
+    return ok
+
+
+def on_cluster(client, fn: Callable, shard_args: Sequence[tuple], *, merge: Callable[[list], Any], name: str,
+               progress: bool = False, **kwargs) -> list:
+    """``fn(*shard_args[i], **kwargs)`` for every shard ``i`` on the Dask cluster of
+    ``client``; returns the results in shard order.
+
+    A progress bar (``name`` shards, disabled without ``progress``) counts finished
+    shards. When a shard fails (after Dask's retries of lost workers), the others
+    still run to their end, then :class:`ShardError` names the first failed shard;
+    its ``partial`` is ``merge`` of the finished shards' results.
+    """
+    from dask.distributed import wait
+    from tqdm.auto import tqdm
+
+    # keys unique per run: two runs on one cluster never share results
+    key = f"gandyn-{name.replace(' ', '-')}-{uuid.uuid4().hex[:12]}-shard"
+    futures = {client.submit(fn, *args, pure=False, key=f"{key}{i}", **kwargs): i for i, args in enumerate(shard_args)}
+    bar = tqdm(total=len(futures), desc=f"{name} shards", unit="shard", disable=not progress, leave=False)
+    parts, failed = {}, None
+    pending = set(futures)
+    try:
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished in 2 s: refresh the bar's clock
+                bar.refresh()
+                continue
+            for f in done:
+                i = futures[f]
+                if f.status == "finished":
+                    parts[i] = f.result()
+                    bar.update(1)
+                elif failed is None or i < failed[0]:
+                    failed = (i, f.exception())
+            bar.refresh()
+    finally:
+        bar.close()
+    return finished(parts, failed, merge)
