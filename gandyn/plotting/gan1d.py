@@ -46,11 +46,20 @@ def _panel(ax, arrays, r, ymax, xlim, letter=None, first=False, last=False):
     top = 1.05 * ymax
     if float(pg.max()) > top:  # a spike: clipped at the top, its height written beside it
         i = int(np.argmax(pg))
-        ax.annotate(f"$p_g$ peak {float(pg.max()):.3g}", xy=(x[i], top), xytext=(6, -4),
-                    textcoords="offset points", ha="left", va="top", fontsize=7, color="green",
+        right = x[i] > 0.5 * (xlim[0] + xlim[1])  # the label on the side with room, off D's scale
+        ax.annotate(f"$p_g$ peak {float(pg.max()):.3g}", xy=(x[i], top), xytext=(-6 if right else 6, -4),
+                    textcoords="offset points", ha="right" if right else "left", va="top", fontsize=7,
+                    color="green",
                     arrowprops=dict(arrowstyle="-", color="green", linewidth=0.6))
-    # z -> x mapping, drawn as in the paper: z on a lower line, x on the axis line
     zm, xm = arrays["z_map"], arrays["x_map"][r]
+    lo_, hi_ = xlim
+    centre = float(np.median(xm))
+    if float(np.trapezoid(pg, x)) < 0.5 and lo_ <= centre <= hi_:
+        # G maps (almost) every z to one point: p_g is a spike narrower than the grid's cells
+        ax.annotate(f"$p_g$: a point mass near x = {centre:.2f}", xy=(centre, 0.0), xytext=(centre, 0.6 * ymax),
+                    textcoords="data", ha="center", va="bottom", fontsize=7, color="green",
+                    arrowprops=dict(arrowstyle="->", color="green", linewidth=0.6))
+    # z -> x mapping, drawn as in the paper: z on a lower line, x on the axis line
     zx = lo + (zm - zm.min()) / max(float(np.ptp(zm)), 1e-12) * (hi - lo)
     yx, yz = -0.08 * ymax, -0.38 * ymax
     ax.hlines([yx, yz], lo, hi, color="black", linewidth=0.8)
