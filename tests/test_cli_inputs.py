@@ -125,6 +125,11 @@ CASES = [
     ("demo --batch 0", "--batch"), (f"demo --batch {BIG} --quiet", "memory"),
     ("demo --hidden 0", "--hidden"), (f"demo --hidden {BIG} --quiet", "memory"),
     ("demo --hidden -3", "--hidden"), ("demo --steps 4611686018427387905", "--steps"),
+    # sizes that cannot fit, and arguments no command takes, named by the command
+    ("mog --seeds 100000000 --steps 10 --quiet", "memory"),
+    ("mog --seeds 2 --steps 10 --hidden 16 16 --n-eval 100000000 --quiet", "--n-eval 100,000,000"),
+    ("gan1d --hidden-g 64 64", "gandyn gan1d: error: unrecognized arguments: 64"),
+    ("theory --bogus", "gandyn theory: error: unrecognized arguments: --bogus"),
     # gan1d
     ("gan1d --data 'N(4,' --quiet", "N(4,"), ("gan1d --data 'N(4, -1)' --quiet", "N(4, -1)"),
     ("gan1d --data 'X(1, 2)' --quiet", "X(1, 2)"), ("gan1d --data '' --quiet", "data"),

@@ -273,3 +273,19 @@ def test_mog_checkpoints_of_another_shape_are_refused(mog_run, tmp_path, capsys)
     assert main(["landscape", "--run", str(run), "--model", "0", "--out", str(tmp_path / "o"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "theta_d has shape" in err[0] and not (tmp_path / "o").exists()
+
+
+def test_cli_out_of_memory_names_the_sizes(tmp_path, capsys, monkeypatch):
+    """A MemoryError while loading or analysing: one line naming --batch, exit 1, no folder."""
+    from gandyn.cli import main
+    from gandyn.experiments import landscape as L
+
+    def boom(*a, **k):
+        raise MemoryError
+
+    monkeypatch.setattr(L, "load_run", boom)
+    out = tmp_path / "o"
+    assert main(["landscape", "--run", str(tmp_path), "--batch", "123456", "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--batch 123,456" in err[0] and "out of memory" in err[0]
+    assert not out.exists()

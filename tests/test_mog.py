@@ -341,3 +341,14 @@ def test_cli_failed_shard_exit_1_names_it_and_writes_finished(tmp_path, capsys, 
     import csv
     rows = list(csv.DictReader((out / "models_ring8.csv").open()))
     assert [r["method"] for r in rows] == ["altgd", "altgd"]
+
+
+def test_cli_run_whose_first_shard_fails_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    """No shard finished: the message says so and no empty output folder is left."""
+    _fail_shard(monkeypatch, 0)
+    out = tmp_path / "o"
+    code, cap = run_cli(capsys, "--data", "ring8", "--methods", "altgd", "--lrs", "1e-3", "--seeds", "1",
+                        "--steps", "2", "--checks", "1", "--hidden", "4", "--n-eval", "20", "--jobs", "1",
+                        "--out", str(out), "--quiet")
+    assert code == 1 and "no shard finished" in cap.err and len(cap.err.strip().splitlines()) == 1
+    assert not out.exists()

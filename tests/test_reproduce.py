@@ -209,3 +209,19 @@ def test_out_that_cannot_be_written_is_refused_and_leaves_no_folder(tmp_path, mo
     with pytest.raises(ValueError, match=r"--out .*: cannot write there \(Permission denied\)"):
         R.reproduce(tmp_path / "a" / "b", profile="tiny", parts=())
     assert list(tmp_path.iterdir()) == []  # the folders made for the probe are gone again
+
+
+def test_a_data_dir_without_mnist_fails_before_any_work(tmp_path, capsys, monkeypatch):
+    """--data-dir is checked (the files found or fetched) before the first part runs."""
+    import gandyn.data
+    from gandyn.cli import main
+
+    def missing(split, data_dir=None, **k):
+        raise FileNotFoundError(f"MNIST file train-images-idx3-ubyte.gz not found in {data_dir}")
+
+    monkeypatch.setattr(gandyn.data, "load_mnist", missing)
+    out = tmp_path / "rp"
+    assert main(["reproduce", "--quick", "--data-dir", str(tmp_path / "none"), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not found" in err[0]
+    assert not out.exists()

@@ -143,13 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
         # a command with actions takes the common options before or after its action
         actions = getattr(mod, "ACTIONS", None)
         _add_common(p, f"{name}-ACTION" if actions else name, deferred=bool(actions))
-        p.set_defaults(_run=mod.run)
+        p.set_defaults(_run=mod.run, _parser=p)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the command's own parser ("gandyn gan1d: error: ..."), exit 2
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

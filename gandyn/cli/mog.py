@@ -133,6 +133,12 @@ def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
+def _remove_if_empty(out, existed: bool) -> None:
+    """Remove the output folder again if this run created it and wrote nothing into it."""
+    if not existed and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+
+
 def _write(cfg, res, out):
     """Per-data outputs: results npz, models csv, figures."""
     import numpy as np
@@ -172,12 +178,20 @@ def run(args) -> int:
     import os
     import sys
 
-    from gandyn.experiments.mog import PUBLISHED, ShardError, run as run_mog, success_table
-    from gandyn.io import ensure_dir, write_csv, write_json
+    from pathlib import Path
+
+    from gandyn.experiments.mog import PUBLISHED, ShardError, memory_bytes, run as run_mog, success_table
+    from gandyn.io import check_memory, ensure_dir, write_csv, write_json
 
     cfgs = _configs(args)  # every check before any work
-    client = _client(args.scheduler) if args.scheduler else None
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
+    for cfg in cfgs:
+        P = len(cfg["methods"]) * len(cfg["lrs"]) * cfg["seeds"]
+        check_memory(memory_bytes(cfg, 1 if args.scheduler else jobs),
+                     f"{cfg['data']}: {P:,} GANs (--seeds {cfg['seeds']:,}, --n-eval {cfg['n_eval']:,}, "
+                     f"--batch {cfg['batch']:,}, --chunk {cfg['chunk']:,})")
+    client = _client(args.scheduler) if args.scheduler else None
+    existed = Path(args.out).exists()
     out = ensure_dir(args.out)
     paths, table = [], []
     try:
@@ -188,7 +202,11 @@ def run(args) -> int:
                 if e.partial is not None:
                     e.partial["wall_seconds"] = float("nan")
                     _write(cfg, e.partial, out)
-                print(f"gandyn mog: error: {cfg['data']}: {e} (finished shards written to {out})", file=sys.stderr)
+                    kept = f"finished shards written to {out}"
+                else:
+                    kept = "no shard finished"
+                    _remove_if_empty(out, existed)
+                print(f"gandyn mog: error: {cfg['data']}: {e} ({kept})", file=sys.stderr)
                 return 1
             rows = success_table(cfg, res)
             for r in rows:
@@ -197,6 +215,9 @@ def run(args) -> int:
             paths += _write(cfg, res, out)
             print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
                   f"{res['wall_seconds']:.0f} s", flush=True)
+    except BaseException:
+        _remove_if_empty(out, existed)  # no empty output folder after a failure
+        raise
     finally:
         if client is not None:
             client.close()

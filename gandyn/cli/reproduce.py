@@ -445,6 +445,11 @@ def reproduce(out, profile: str = "full", seed: int = 0, data_dir=None, quiet: b
             raise ValueError("--data-dir must name a folder, got an empty string")
         if Path(data_dir).exists() and not Path(data_dir).is_dir():
             raise ValueError(f"--data-dir {data_dir}: not a directory")
+        if any(p.needs_mnist for p in parts):  # the files found (or downloaded) before any work
+            from gandyn.data import SPLITS, load_mnist
+
+            for split in SPLITS:
+                load_mnist(split, data_dir, download=True, progress=not quiet)
     ctx = Context(profile, int(seed), None if data_dir is None else str(data_dir), quiet)
     mnist_ok, mnist_note = _mnist_source(ctx.data_dir)
     _make_out(path)

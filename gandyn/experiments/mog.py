@@ -36,7 +36,8 @@ from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
 __all__ = ["DATASETS", "PUBLISHED", "CHECKPOINTS", "config", "models_of", "shards_of", "keep_iterations",
-           "run_shard", "run", "merge", "success_table", "checkpoint_path", "save_checkpoints", "load_checkpoints"]
+           "run_shard", "run", "merge", "success_table", "checkpoint_path", "save_checkpoints", "load_checkpoints",
+           "memory_bytes"]
 
 #: The entries of a run's results that hold its kept parameters: the iterations
 #: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).
@@ -167,6 +168,28 @@ def shards_of(cfg: dict, n: int | None = None) -> list[list[int]]:
 
 def check_iterations(cfg: dict) -> np.ndarray:
     return np.unique(np.linspace(0, cfg["steps"], cfg["checks"] + 1).round().astype(int)[1:])
+
+
+def memory_bytes(cfg: dict, jobs: int = 1) -> int:
+    """A rough upper estimate of the bytes a run of ``cfg`` needs with ``jobs`` units in
+    memory at once: per model of a unit its parameters with gradients and optimizer
+    states, a block of minibatches (:data:`gandyn.experiments.population.BLOCK`), a step's
+    activations and its ``n_eval`` evaluation points with their distances to every mode
+    (float64); per model of the run its records and kept parameters."""
+    setup = setup_of(cfg)
+    G, D = setup.gan.G, setup.gan.D
+    n = G.n_params + D.n_params
+    d, zd, m, K = setup.dim, cfg["z_dim"], cfg["batch"], len(mixture_modes(setup.data)[0])
+    from gandyn.experiments.population import BLOCK
+
+    width = sum(G.sizes) + sum(D.sizes)
+    per_model = 4 * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg["n_eval"] * (zd + d + K + 2)
+    P = len(cfg["methods"]) * len(cfg["lrs"]) * cfg["seeds"]
+    unit = min(cfg["chunk"], P)
+    records = 8 * (cfg["checks"] + 1) * (3 + K) + 4 * n * len(keep_iterations(cfg)) if cfg.get("keep_every") else 0
+    records = records or 8 * (cfg["checks"] + 1) * (3 + K)
+    return int(max(1, jobs) * unit * per_model + P * records
+               + 8 * cfg["n_show"] * len(cfg["methods"]) * len(cfg["lrs"]) * (cfg["checks"] + 1) * 500 * d)
 
 
 def keep_iterations(cfg: dict) -> np.ndarray:
