@@ -264,6 +264,16 @@ def _finite_rows(*arrays) -> np.ndarray:
     return ok
 
 
+#: A loss or parameter beyond this size means training has blown up (the 1-D GAN's are of
+#: order 1-100; far before float64 overflows, its outputs have stopped meaning anything).
+BLOWN_UP = 1e15
+
+
+def _blown_up(*arrays) -> bool:
+    with np.errstate(invalid="ignore"):
+        return any(bool(np.nanmax(np.abs(a)) > BLOWN_UP) for a in arrays)
+
+
 def _advance_quietly(tr, n, keep=False):
     """``tr.advance`` with overflow left to the divergence checks (no warnings)."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -351,12 +361,13 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         n = min(record_every, steps - tr.it)
         i = tr.it
         loss_d[i:i + n], loss_g[i:i + n] = _advance_quietly(tr, n, keep=True)
-        bad = ~(np.isfinite(loss_d[i:i + n]) & np.isfinite(loss_g[i:i + n]))
-        if bad.any() or not _finite_rows(tr.theta_g, tr.theta_d):
+        bad = ~(np.isfinite(loss_d[i:i + n]) & (np.abs(loss_d[i:i + n]) <= BLOWN_UP)
+                & np.isfinite(loss_g[i:i + n]) & (np.abs(loss_g[i:i + n]) <= BLOWN_UP))
+        if bad.any() or not _finite_rows(tr.theta_g, tr.theta_d) or _blown_up(tr.theta_g, tr.theta_d):
             bar.close()
             at = i + 1 + int(np.argmax(bad)) if bad.any() else tr.it
-            raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN or inf; "
-                                f"lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)")
+            raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN, inf or "
+                                f"larger than {BLOWN_UP:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)")
         bar.update(n)
         bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
     bar.close()
