@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 ITERS = 300
-MODEL = ["--n-train", "500", "--batch", "16", "--z-dim", "8", "--g-hidden", "16", "--d-hidden", "16",
+MODEL = ["--n-train", "500", "--batch", "16", "--z-dim", "8", "--hidden-g", "16", "--hidden-d", "16",
          "--grid-every", "25", "--quiet"]
 
 

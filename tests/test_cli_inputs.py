@@ -168,9 +168,9 @@ CASES = [
     ("nash --large-hidden 1000000 --quiet", "--large-hidden"), ("nash --large-hidden -1", "--large-hidden"),
     # mnist train: refused before the data are read
     (f"mnist train --iters {BIG} --quiet", "1,000,000,000,000 iterations"), ("mnist train --iters 0", "--iters"),
-    ("mnist train --g-hidden 1000000 1000000 --quiet", "1,000,886,101,393 parameters"),
-    ("mnist train --d-hidden 100000000 100000000 --quiet", "parameters"), ("mnist train --g-hidden 0", "--g-hidden"),
-    ("mnist train --g-hidden abc", "--g-hidden"), ("mnist train --d-hidden 0", "--d-hidden"),
+    ("mnist train --hidden-g 1000000 1000000 --quiet", "1,000,886,101,393 parameters"),
+    ("mnist train --hidden-d 100000000 100000000 --quiet", "parameters"), ("mnist train --hidden-g 0", "--hidden-g"),
+    ("mnist train --hidden-g abc", "--hidden-g"), ("mnist train --hidden-d 0", "--hidden-d"),
     ("mnist train --z-dim 0", "--z-dim"), (f"mnist train --z-dim {BIG} --quiet", "memory"),
     (f"mnist train --batch {BIG} --quiet", "batch"), ("mnist train --hidden-act sigmoid", "--hidden-act"),
     ("mnist train --init foo", "--init"), ("mnist train --latent foo", "--latent"), ("mnist train --g-loss foo", "--g-loss"),

@@ -56,7 +56,7 @@ def _env():
 
 def _train_argv(out, *extra):
     return [sys.executable, "-m", "gandyn", "mnist", "train", "--out", str(out), "--iters", "150",
-            "--n-train", "300", "--batch", "16", "--z-dim", "8", "--g-hidden", "16", "--d-hidden", "16",
+            "--n-train", "300", "--batch", "16", "--z-dim", "8", "--hidden-g", "16", "--hidden-d", "16",
             "--grid-every", "0", "--quiet", "--data-dir", str(SHARED), *extra]
 
 

@@ -169,8 +169,8 @@ def test_landscape_of_a_short_mnist_run(tmp_path, capsys):
     from _mnist_dir import SHARED
 
     run = tmp_path / "run"
-    assert main(["mnist", "train", "--iters", "20", "--keep-every", "10", "--z-dim", "4", "--g-hidden", "8",
-                 "--d-hidden", "8", "--batch", "16", "--grid-every", "0", "--data-dir", str(SHARED),
+    assert main(["mnist", "train", "--iters", "20", "--keep-every", "10", "--z-dim", "4", "--hidden-g", "8",
+                 "--hidden-d", "8", "--batch", "16", "--grid-every", "0", "--data-dir", str(SHARED),
                  "--out", str(run), "--quiet"]) == 0
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "iter_0000000.npz", "iter_0000010.npz", "iter_0000020.npz"]

@@ -224,7 +224,7 @@ def _gandyn(*args, **kw):
 @pytest.mark.skipif(not HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
 def test_cli_kill_and_resume_equals_uninterrupted(tmp_path):
     """The real command on real MNIST (a small model): Ctrl-C mid-run, --resume, compare."""
-    small = ["--z-dim", "10", "--g-hidden", "16", "--d-hidden", "16", "--batch", "32",
+    small = ["--z-dim", "10", "--hidden-g", "16", "--hidden-d", "16", "--batch", "32",
              "--data-dir", str(SHARED), "--quiet", "--grid-every", "0"]
     r = _gandyn("train", "--iters", "300", "--out", str(tmp_path / "full"), *small)
     assert r.returncode == 0, r.stderr

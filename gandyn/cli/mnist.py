@@ -50,9 +50,9 @@ def _train_arguments(p):
     _data_dir(p)
     m = p.add_argument_group("model and algorithm (defaults: the talk's code)")
     m.add_argument("--z-dim", type=positive_int, default=c.z_dim, help=f"latent dimension (default: {c.z_dim})")
-    m.add_argument("--g-hidden", type=positive_int, nargs="+", default=list(c.g_hidden), metavar="W",
+    m.add_argument("--hidden-g", dest="g_hidden", type=positive_int, nargs="+", default=list(c.g_hidden), metavar="W",
                    help="hidden widths of G, e.g. 1200 1200 for Goodfellow et al.'s (default: 128)")
-    m.add_argument("--d-hidden", type=positive_int, nargs="+", default=list(c.d_hidden), metavar="W",
+    m.add_argument("--hidden-d", dest="d_hidden", type=positive_int, nargs="+", default=list(c.d_hidden), metavar="W",
                    help="hidden widths of D (default: 128)")
     m.add_argument("--hidden-act", choices=[a for a in ACTIVATIONS.names() if a not in ("identity", "sigmoid")],
                    default=c.hidden_act,

@@ -62,10 +62,12 @@ def add_arguments(p):
     m.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
     n = p.add_argument_group("networks and optimizer")
-    n.add_argument("--hidden", nargs="+", type=positive_int, default=None,
+    n.add_argument("--hidden", nargs="+", type=positive_int, default=None, metavar="W",
                    help=f"hidden widths of G and D (default: {' '.join(map(str, DEFAULT['hidden']))})")
-    n.add_argument("--hidden-d", nargs="+", type=positive_int, default=None,
-                   help="hidden widths of D, if not those of G")
+    n.add_argument("--hidden-g", nargs="+", type=positive_int, default=None, metavar="W",
+                   help="hidden widths of G, if not those of --hidden")
+    n.add_argument("--hidden-d", nargs="+", type=positive_int, default=None, metavar="W",
+                   help="hidden widths of D, if not those of --hidden")
     n.add_argument("--z-dim", type=positive_int, default=2, help="latent dimension (default: 2)")
     n.add_argument("--latent", choices=LATENTS.names(), default="normal", help="latent (default: normal)")
     n.add_argument("--batch", type=positive_int, default=128, help="minibatch size (default: 128)")
@@ -110,8 +112,9 @@ def _configs(args):
     if args.keep_every > base["steps"]:
         raise ValueError(f"--keep-every ({args.keep_every}) must not exceed the iterations ({base['steps']})")
     return [config(dname, methods=base["methods"], lrs=base["lrs"], ttur=args.ttur, seeds=base["seeds"],
-                   seed=args.seed, steps=base["steps"], checks=args.checks, hidden=tuple(base["hidden"]),
-                   hidden_d=None if args.hidden_d is None else tuple(args.hidden_d),
+                   seed=args.seed, steps=base["steps"], checks=args.checks,
+                   hidden=tuple(base["hidden"] if args.hidden_g is None else args.hidden_g),
+                   hidden_d=tuple(base["hidden"] if args.hidden_d is None else args.hidden_d),
                    z_dim=args.z_dim, latent=args.latent, batch=args.batch, b1=args.b1, b2=args.b2, k=args.k,
                    chunk=args.chunk, decay=base["decay"], n_eval=base["n_eval"], min_count=args.min_count,
                    hq_target=args.hq_target, keep_every=args.keep_every,
