@@ -305,3 +305,59 @@ def test_sweep_evaluates_the_average_of_g():
     lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
     np.testing.assert_array_equal(arrays["jsd"][0, 0, 0, 0], binned_jsd(setup, pop.g_average, lo, hi, n_z=4096))
     assert meta["setup"]["g_ema"] == 0.9
+
+
+def test_penalty_and_spectral_norm_draws_are_per_seed():
+    """WGAN-GP's interpolation weights and spectral normalisation's first vectors come from
+    each model's own seed: a population row equals the single run of its seed, rows sharing a
+    seed are equal, and the chunking changes nothing."""
+    for kw in (dict(loss="wgan", penalty="gp"), dict(spectral_norm=True)):
+        s = Setup(batch=16, hidden_g=5, hidden_d=4, **kw)
+        pop = Population(s, [0, 1, 0], lr_g=1e-2, lr_d=1e-2, chunk=2)
+        pop.advance(6)
+        one = Population(s, 1, lr_g=1e-2, lr_d=1e-2)
+        one.advance(6)
+        np.testing.assert_allclose(pop.theta_d[1], one.theta_d, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(pop.theta_d[0], pop.theta_d[2], rtol=0, atol=1e-12)
+
+
+def test_setup_is_hashable_and_validates_method_pairings():
+    assert hash(Setup(batch=16)) == hash(Setup(batch=16))
+    with pytest.raises(ValueError, match="spectral normalisation"):
+        Setup(spectral_norm=True, method="lola")
+    with pytest.raises(ValueError, match="the la method"):
+        Setup(penalty="r1", method="lookahead:la")
+    with pytest.raises(ValueError, match="spectral_norm must be True or False"):
+        Setup(spectral_norm="no")
+    with pytest.raises(ValueError, match="seeds"):
+        Population(Setup(), [[0, 1], [2, 3]], lr_d=1e-3, lr_g=1e-3)
+    with pytest.raises(ValueError, match="at least one unit"):
+        Population(Setup(), [0, 1], lr_d=1e-3, lr_g=1e-3, units=[])
+
+
+def test_shaping_methods_read_the_step_size_through_clipping():
+    """alpha defaults to D's step size also when D's optimizer is clipped (WGAN)."""
+    s = Setup(batch=16, loss="wgan", clip=0.01, method="lola")
+    a = Population(s, 1, lr_g=1e-3, lr_d=2e-3)
+    a.advance(3)
+    b = Population(replace_setup(s, method_options={"lola": {"alpha": 2e-3}}), 1, lr_g=1e-3, lr_d=2e-3)
+    b.advance(3)
+    assert a.theta_g.tobytes() == b.theta_g.tobytes()
+
+
+def test_sweep_refuses_a_bad_pairing_before_training():
+    import time
+    s = Setup(loss="wgan", clip=0.01)
+    t = time.perf_counter()
+    with pytest.raises(ValueError, match="clipping"):
+        sweep(s, lr_g_values=[1e-3], lr_d_values=[1e-3], seeds=[0], steps=10**6, losses=["wgan", "nonsat"])
+    assert time.perf_counter() - t < 5.0  # refused up front, not after a million steps
+
+
+def test_samples_come_from_the_evaluated_generator():
+    s = Setup(batch=8, hidden_g=5, hidden_d=4, g_ema=0.9)
+    pop = Population(s, [0, 1], lr_g=1e-2, lr_d=1e-2)
+    pop.advance(10)
+    z = pop.eval_latent(4)
+    np.testing.assert_array_equal(pop.samples(4, z), s.gan.G(pop.theta_g_eval, z[0]))
+    assert not np.array_equal(pop.samples(4, z), s.gan.G(pop.theta_g, z[0]))

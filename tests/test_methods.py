@@ -247,3 +247,20 @@ def test_engine_lookahead_equals_the_game_dynamics(inner, game_inner):
     a = _engine(Lookahead(inner=inner, k_la=4, alpha=0.6), 12)
     b = _game(dy.lookahead(game_inner, 4, 0.6), 3)
     assert np.max(np.abs(a - b)) < 1e-10 * max(1.0, np.max(np.abs(b)))
+
+
+def test_method_options_qualified_merged_and_checked():
+    from gandyn.distributions import ring2d
+    from gandyn.engine.methods import check_method_options, parse_method_options
+    from gandyn.experiments.population import Population, Setup
+
+    assert parse_method_options(["lola", "lookahead:simgd"], ["lola.alpha=2"]) == {"lola": {"alpha": 2.0}}
+    with pytest.raises(ValueError, match="not one of the methods"):
+        parse_method_options(["lola"], ["sga.lam=1"])
+    for bad in ({"unrolled": {"unroll": None}}, {"la": {"alpha": "0.1"}}, {"sos": {"alpha": float("inf")}}):
+        with pytest.raises(ValueError):
+            check_method_options(bad)
+    setup = Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), batch=4, method="sos", method_options={"sos": {"alpha": 0.1}})
+    pop = Population(setup, [0], lr_g=1e-3, lr_d=1e-3, method_options={"sos": {"a": 0.3}})
+    m = pop._trainers[0][1].method
+    assert (m.alpha, m.a) == (0.1, 0.3)  # merged per method, not replaced

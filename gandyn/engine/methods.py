@@ -217,7 +217,10 @@ def _d_rate(tr, value, method: str, option: str):
     Raises ValueError when D's optimizer has no step size or a single model has several."""
     if value is not None:
         return value
-    lr = (tr.opt_d.hparams or {}).get("lr")
+    hp = tr.opt_d.hparams or {}
+    while "lr" not in hp and hasattr(hp.get("opt"), "hparams"):  # through wrappers (clipped, averaged)
+        hp = hp["opt"].hparams or {}
+    lr = hp.get("lr")
     if callable(lr):
         lr = lr(tr.it + 1)
     if lr is None or (np.ndim(lr) > 0 and (tr.population is None or np.shape(lr) != (tr.population, 1))):
@@ -623,7 +626,9 @@ def parse_method_options(methods, items) -> dict[str, dict]:
     """Options of training methods from ``KEY=VALUE`` texts (``--method-option unroll=10``):
     each key goes to every method of ``methods`` (names of :data:`METHODS`; of a
     ``'lookahead:INNER'`` spec, the outer lookahead) that has an option of that name,
-    its value cast to the option's type. Returns ``{method: {key: value}}``; the methods
+    its value cast to the option's type; ``METHOD.KEY=VALUE`` (``lola.alpha=0.1``) goes to
+    that method only (``alpha`` is the look-ahead rate of la, lola and sos, but lookahead's
+    interpolation weight). Returns ``{method: {key: value}}``; the methods
     then validate the values when built.
 
     Raises
@@ -639,8 +644,13 @@ def parse_method_options(methods, items) -> dict[str, dict]:
         key, eq, text = str(item).partition("=")
         key = key.strip().replace("-", "_")
         if not eq or not key:
-            raise ValueError(f"method option {item!r}: write KEY=VALUE, e.g. unroll=10")
-        owners = [m for m in names if key in takes[m]]
+            raise ValueError(f"method option {item!r}: write KEY=VALUE or METHOD.KEY=VALUE, e.g. unroll=10")
+        only, dot, bare = key.rpartition(".")
+        if dot:  # METHOD.KEY: that method's option only
+            if only not in names:
+                raise ValueError(f"method option {key!r}: {only!r} is not one of the methods ({', '.join(names)})")
+            key = bare
+        owners = [m for m in names if key in takes[m] and (not dot or m == only)]
         if not owners:
             offer = "; ".join(f"{m}: {', '.join(takes[m]) or 'none'}" for m in names)
             raise ValueError(f"method option {key!r}: none of the methods ({', '.join(names)}) takes it "
@@ -670,6 +680,14 @@ def check_method_options(options) -> dict[str, dict]:
         if bad:
             raise ValueError(f"method {m} takes no option {', '.join(bad)} "
                              f"(it takes: {', '.join(method_options(m)) or 'none'})")
-        METHODS[m](**opts)  # the method's own checks, up front
+        for k, v in opts.items():
+            if isinstance(v, str) or (v is not None and not isinstance(v, (bool, int, float, np.number))):
+                raise ValueError(f"method {m}: option {k} must be a number, got {v!r}")
+            if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+                raise ValueError(f"method {m}: option {k} must be finite, got {v!r}")
+        try:
+            METHODS[m](**opts)  # the method's own checks, up front
+        except TypeError as e:
+            raise ValueError(f"method {m}: {e}") from None
         out[m] = dict(opts)
     return out

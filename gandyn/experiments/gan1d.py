@@ -452,6 +452,9 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
     for lo in losses:
         LOSSES.check(lo, "loss")
+    for k in ks:  # every (k, loss) setup validated before any training
+        for lo in losses:
+            replace_setup(setup, k=k, loss=lo)
     S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
     sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
     check_it = np.unique(np.linspace(0, steps, checks + 1).round().astype(int)[1:])

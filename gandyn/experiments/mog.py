@@ -171,11 +171,23 @@ def check_iterations(cfg: dict) -> np.ndarray:
 
 
 def memory_bytes(cfg: dict, jobs: int = 1) -> int:
-    """A rough upper estimate of the bytes a run of ``cfg`` needs with ``jobs`` units in
-    memory at once: per model of a unit its parameters with gradients and optimizer
-    states, a block of minibatches (:data:`gandyn.experiments.population.BLOCK`), a step's
-    activations and its ``n_eval`` evaluation points with their distances to every mode
-    (float64); per model of the run its records and kept parameters."""
+    """A rough upper estimate of the bytes a run of ``cfg`` needs with ``jobs`` processes,
+    each holding one unit at a time: per model of a unit its parameters with gradients and
+    optimizer states, a block of minibatches (:data:`gandyn.experiments.population.BLOCK`)
+    and a step's activations (in the setup's dtype), and its ``n_eval`` evaluation points
+    with their distances to every mode (float64); per model of the run its records and
+    kept parameters.
+
+    Returns
+    -------
+    int
+        Bytes (an estimate for :func:`gandyn.io.check_memory`, not a measurement).
+
+    Raises
+    ------
+    ValueError
+        A configuration :func:`config` would refuse.
+    """
     setup = setup_of(cfg)
     G, D = setup.gan.G, setup.gan.D
     n = G.n_params + D.n_params
@@ -183,12 +195,15 @@ def memory_bytes(cfg: dict, jobs: int = 1) -> int:
     from gandyn.experiments.population import BLOCK
 
     width = sum(G.sizes) + sum(D.sizes)
-    per_model = 4 * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg["n_eval"] * (zd + d + K + 2)
+    item = np.dtype(setup.dtype).itemsize
+    per_model = item * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg["n_eval"] * (zd + d + K + 2)
     P = len(cfg["methods"]) * len(cfg["lrs"]) * cfg["seeds"]
     unit = min(cfg["chunk"], P)
-    records = 8 * (cfg["checks"] + 1) * (3 + K) + 4 * n * len(keep_iterations(cfg)) if cfg.get("keep_every") else 0
-    records = records or 8 * (cfg["checks"] + 1) * (3 + K)
-    return int(max(1, jobs) * unit * per_model + P * records
+    jobs = min(max(1, jobs), len(plan_units(models_of(cfg)["method"], [cfg["k"]] * P, cfg["chunk"])))
+    records = 8 * (cfg["checks"] + 1) * (3 + K)
+    if cfg.get("keep_every"):
+        records += item * n * len(keep_iterations(cfg))
+    return int(jobs * unit * per_model + P * records
                + 8 * cfg["n_show"] * len(cfg["methods"]) * len(cfg["lrs"]) * (cfg["checks"] + 1) * 500 * d)
 
 

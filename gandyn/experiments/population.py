@@ -77,6 +77,23 @@ def check_method(spec: str) -> str:
     return spec
 
 
+def _check_method_setup(setup, spec: str) -> None:
+    """The training names and options of ``setup`` with the method ``spec`` (outer and, for
+    ``lookahead:INNER``, inner method): registered names, a penalty the method can take, and
+    no spectral normalisation for the methods that need exact Jacobian products.
+
+    Raises
+    ------
+    ValueError
+        A pairing the method or the literature does not support (the message names it).
+    """
+    outer, _, inner = spec.partition(":")
+    for name in (outer, inner) if inner else (outer,):
+        check_training(setup.loss, name, setup.penalty, setup.penalty_weight, setup.clip)
+        if setup.spectral_norm and getattr(METHODS[name], "needs_products", False):
+            raise ValueError(f"{name} needs exact Jacobian products: spectral normalisation of D is not supported")
+
+
 def make_method(spec: str, **options):
     """The method object for a name of :func:`check_method` (options go to the outer method)."""
     check_method(spec)
@@ -154,7 +171,7 @@ class Setup:
     penalty_weight: float = 10.0
     clip: float | None = None
     spectral_norm: bool = False
-    method_options: dict = field(default_factory=dict)
+    method_options: dict = field(default_factory=dict, hash=False)
     g_ema: float = 0.0
     gan: GAN = field(init=False, repr=False, compare=False)
 
@@ -169,8 +186,9 @@ class Setup:
         object.__setattr__(self, "hidden_d", _widths("hidden_d", self.hidden_d))
         for name in ("act_g", "act_d"):
             ACTIVATIONS.check(getattr(self, name), name)
-        check_training(self.loss, check_method(self.method).partition(":")[0], self.penalty,
-                       self.penalty_weight, self.clip)
+        if not isinstance(self.spectral_norm, (bool, np.bool_)):
+            raise ValueError(f"spectral_norm must be True or False, got {self.spectral_norm!r}")
+        _check_method_setup(self, check_method(self.method))
         object.__setattr__(self, "method_options", check_method_options(self.method_options))
         LATENTS.check(self.latent, "latent")
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
@@ -215,7 +233,7 @@ class Setup:
                 "b2": self.b2, "mu": self.mu, "batch": self.batch, "init": self.init,
                 "dtype": np.dtype(self.dtype).name, "method": self.method, "k": self.k, "penalty": self.penalty,
                 "penalty_weight": self.penalty_weight, "clip": self.clip, "spectral_norm": self.spectral_norm,
-                "method_options": self.method_options, "g_ema": self.g_ema}
+                "method_options": {m: dict(o) for m, o in self.method_options.items()}, "g_ema": self.g_ema}
 
 
 class _Streams:
@@ -253,6 +271,28 @@ class _Streams:
             self._pz = 0
         self._serve(self._z, self._pz, m, out)
         self._pz += m
+
+
+class _SeedRandom:
+    """Random numbers for one unit from the named stream of each model's seed, as a
+    ``Generator``-like object (``random``, ``standard_normal``) drawing ``(c, ...)``: each
+    distinct seed draws its ``shape[1:]`` once, models sharing a seed share it, so a model's
+    numbers never depend on the unit it is in (a single run: its seed's stream as it is)."""
+
+    def __init__(self, seeds, name: str, single: bool = False):
+        uniq, inv = np.unique(np.asarray(seeds), return_inverse=True)
+        self._rngs, self._inv, self._single = [stream(int(x), name) for x in uniq], inv.ravel(), single
+
+    def _draw(self, method: str, shape):
+        if self._single:
+            return getattr(self._rngs[0], method)(shape)
+        return np.stack([getattr(r, method)(tuple(shape[1:])) for r in self._rngs])[self._inv]
+
+    def random(self, shape):
+        return self._draw("random", shape)
+
+    def standard_normal(self, shape):
+        return self._draw("standard_normal", shape)
 
 
 class Unit(NamedTuple):
@@ -325,6 +365,8 @@ class Population:
                  units=None, method_options: dict | None = None, rate_dtype=None):
         seeds = np.asarray(seeds)
         single = seeds.ndim == 0
+        if seeds.ndim > 1:
+            raise ValueError(f"seeds must be a non-negative integer or a 1-D list of them, got shape {seeds.shape}")
         seeds = seeds.reshape(-1)
         if seeds.size == 0 or seeds.dtype.kind not in "iu" or np.any(seeds < 0):
             raise ValueError(f"seeds must be a non-negative integer or a 1-D list of them, got {seeds!r}")
@@ -338,7 +380,7 @@ class Population:
                 raise ValueError(f"{name} must be positive and finite")
         methods = [check_method(m) for m in _per_model("method", setup.method if method is None else method, P, str)]
         for m in set(methods):
-            check_training(setup.loss, m.partition(":")[0], setup.penalty, setup.penalty_weight, setup.clip)
+            _check_method_setup(setup, m)
         ks = _per_model("k", setup.k if k is None else k, P, int)
         if any(v < 1 for v in ks):
             raise ValueError(f"every k must be >= 1, got {sorted(set(ks))}")
@@ -350,9 +392,12 @@ class Population:
         self.seeds, self.lr_g, self.lr_d, self.methods, self.ks = seeds, lr_g, lr_d, methods, np.asarray(ks)
         self.units = plan_units(methods, ks, P if chunk is None else int(chunk))
         wanted = range(len(self.units)) if units is None else sorted(set(int(u) for u in units))
+        if not wanted:
+            raise ValueError("units must name at least one unit")
         if any(not 0 <= u < len(self.units) for u in wanted):
             raise ValueError(f"units must be in 0..{len(self.units) - 1}, got {list(units)}")
-        opts = {**setup.method_options, **check_method_options(method_options or {})}
+        extra = check_method_options(method_options or {})
+        opts = {m: {**setup.method_options.get(m, {}), **extra.get(m, {})} for m in {*setup.method_options, *extra}}
         rate_dtype = setup.dtype if rate_dtype is None else rate_dtype
         penalty = None if setup.penalty is None else make_penalty(setup.penalty, setup.penalty_weight)
         self._trainers, self._rates = [], []
@@ -364,12 +409,11 @@ class Population:
             else:
                 rg, rd = lr_g[u.rows, None].astype(rate_dtype), lr_d[u.rows, None].astype(rate_dtype)
                 self._rates.append((rg, rd, rg.copy(), rd.copy()))
-            first = int(s.min())
-            sn = SpectralNorm(self.gan.D, td, stream(first, "spectral_norm")) if setup.spectral_norm else None
+            sn = SpectralNorm(self.gan.D, td, _SeedRandom(s, "spectral_norm", single)) if setup.spectral_norm else None
             tr = Trainer(self.gan, setup.make_g_optimizer(rg), setup.make_d_optimizer(rd), tg, td,
                          _Streams(setup, s, single), batch=setup.batch, k=u.k,
                          method=make_method(u.method, **opts.get(u.method.partition(":")[0], {})),
-                         penalty=penalty, rng_penalty=stream(first, "penalty") if penalty else None,
+                         penalty=penalty, rng_penalty=_SeedRandom(s, "penalty", single) if penalty else None,
                          spectral_norm=sn)
             self._trainers.append((u, tr))
         cat = np.concatenate([u.rows for u, _ in self._trainers]) if self._trainers else np.zeros(0, int)
@@ -487,9 +531,14 @@ class Population:
         return [zu[0] for zu in z] if self.single else z
 
     def samples(self, n: int, z=None) -> np.ndarray:
-        """``n`` generator samples per model, ``(len(rows), n, d)`` (``(n, d)`` for a single
-        run), at the latent points of :meth:`eval_latent` (or ``z`` as it returns them)."""
+        """``n`` samples per model of the evaluated generator (:attr:`theta_g_eval`: the moving
+        average with ``setup.g_ema``), ``(len(rows), n, d)`` (``(n, d)`` for a single run), at
+        the latent points of :meth:`eval_latent` (or ``z`` as it returns them)."""
         z = self.eval_latent(n) if z is None else z
+
+        def g(tr):
+            return tr.state_g.average if self.setup.g_ema else tr.theta_g
+
         if self.single:
-            return self.gan.G(self._trainers[0][1].theta_g, z[0])
-        return np.concatenate([self.gan.G(tr.theta_g, zu) for (_, tr), zu in zip(self._trainers, z)])[self._order]
+            return self.gan.G(g(self._trainers[0][1]), z[0])
+        return np.concatenate([self.gan.G(g(tr), zu) for (_, tr), zu in zip(self._trainers, z)])[self._order]
