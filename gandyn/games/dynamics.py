@@ -238,7 +238,13 @@ def la(alpha: float | None = None) -> Method:
     ``H_o`` the off-diagonal blocks of ``J`` (``H_o xi = (J_GD omega_D, J_DG omega_G)``),
     ``alpha`` the look-ahead rate (default: D's step size). On ``f = x y`` the step
     matrix is ``I - h (A + alpha I)``: spectral radius ``sqrt((1 - h alpha)^2 + h^2)``.
-    Not the lookahead-minmax optimizer of the engine (``lookahead``)."""
+    Not the lookahead-minmax optimizer of the engine (``lookahead``).
+
+    Raises
+    ------
+    ValueError
+        alpha <= 0.
+    """
     _check_alpha(alpha)
 
     def step(game, s, h):
@@ -261,7 +267,13 @@ def lola(alpha: float | None = None) -> Method:
     ``chi`` needs each player's gradient of the *other's* cost, which ``omega`` does
     not hold unless the game is zero-sum (then ``grad_D f_G = -omega_D``). ``alpha``
     defaults to D's step size. On ``f = x y``: ``xi_LOLA = xi + 2 alpha z``, step matrix
-    ``I - h (A + 2 alpha I)``, spectral radius ``sqrt((1 - 2 h alpha)^2 + h^2)``."""
+    ``I - h (A + 2 alpha I)``, spectral radius ``sqrt((1 - 2 h alpha)^2 + h^2)``.
+
+    Raises
+    ------
+    ValueError
+        alpha <= 0.
+    """
     _check_alpha(alpha)
 
     def step(game, s, h):
@@ -296,7 +308,13 @@ def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
     with ``a, b`` in ``(0, 1)`` (defaults 0.5 and 0.1, the paper's). ``p chi`` vanishes to
     third order at a fixed point (``p2 = ||xi||^2``), so SOS's step matrix there is LA's;
     on ``f = x y``, ``<chi, xi_0> = 0`` gives ``p1 = 1``, so away from the fixed point
-    (``||xi|| >= b``) SOS steps as LOLA does."""
+    (``||xi|| >= b``) SOS steps as LOLA does.
+
+    Raises
+    ------
+    ValueError
+        alpha <= 0, a outside (0, 1) or b <= 0.
+    """
     _check_alpha(alpha)
     if not (0 < a < 1 and 0 < b < 1):
         raise ValueError(f"a and b must be in (0, 1), got a={a}, b={b}")
@@ -323,7 +341,13 @@ def unrolled(unroll: int = 5, eta_u: float | None = None) -> Method:
     (both from the same point). The unrolled steps are plain gradient steps of size
     ``eta_u`` (default: D's step size). On ``f = x y``: ``psi_K = y + K eta_u x``, G's field
     ``y + 2 K eta_u x``, step matrix ``I - h [[2 K eta_u, 1], [-1, 0]]``; for
-    ``K eta_u < 1`` its spectral radius is ``sqrt(1 + h^2 - 2 K h eta_u)``."""
+    ``K eta_u < 1`` its spectral radius is ``sqrt(1 + h^2 - 2 K h eta_u)``.
+
+    Raises
+    ------
+    ValueError
+        unroll not an integer >= 0, or eta_u <= 0.
+    """
     if int(unroll) != unroll or unroll < 0:
         raise ValueError(f"unroll must be an integer >= 0, got {unroll!r}")
     if eta_u is not None and not eta_u > 0:
@@ -354,9 +378,15 @@ def lookahead(inner: Method | str = "simgd", k_la: int = 5, alpha: float = 0.5) 
     ``lookahead``. Its step matrix at a fixed point is ``(1 - alpha) I + alpha M^k_la``,
     ``M`` the inner step's: with ``simgd`` on ``f = x y``, whose ``M`` has eigenvalues
     ``1 -+ i h``, the spectral radius is ``|1 - alpha + alpha (1 - i h)^k_la|``
-    (Chavdarova et al. 2021, Sec. 3; tested)."""
+    (Chavdarova et al. 2021, Sec. 3; tested).
+
+    Raises
+    ------
+    ValueError
+        an unknown inner method, k_la not an integer >= 1, or alpha outside (0, 1].
+    """
     inner = make(inner) if isinstance(inner, str) else inner
-    if int(k_la) != k_la or k_la < 1:
+    if isinstance(k_la, (bool, np.bool_)) or int(k_la) != k_la or k_la < 1:
         raise ValueError(f"k_la must be an integer >= 1, got {k_la!r}")
     if not 0 < alpha <= 1:
         raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")

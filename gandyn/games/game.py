@@ -135,9 +135,15 @@ class Game:
         return anp.concatenate([self.grad_g(z), self.grad_d(z)])
 
     def field(self, z) -> np.ndarray:
-        """``omega(z)`` as a float64 NumPy array, outside autograd (for values, not tracing):
-        the autograd game's :meth:`omega`; games of engine MLPs (:func:`mlp_gan_game`)
-        compute it by the hand-written backward passes."""
+        """``omega(z) = (grad_G f_G, grad_D f_D)`` as a float64 array ``(n,)``, outside
+        autograd (for values, not tracing): the autograd game's :meth:`omega`; games of
+        engine MLPs (:func:`mlp_gan_game`) compute it by the hand-written backward passes.
+
+        Raises
+        ------
+        ValueError
+            ``z`` does not have ``n`` entries.
+        """
         return np.asarray(self.omega(_flat(z, self.n)), dtype=np.float64)
 
     def grad_g(self, z):
