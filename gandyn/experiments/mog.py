@@ -199,7 +199,8 @@ def memory_bytes(cfg: dict, jobs: int = 1) -> int:
     per_model = item * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg["n_eval"] * (zd + d + K + 2)
     P = len(cfg["methods"]) * len(cfg["lrs"]) * cfg["seeds"]
     unit = min(cfg["chunk"], P)
-    jobs = min(max(1, jobs), len(plan_units(models_of(cfg)["method"], [cfg["k"]] * P, cfg["chunk"])))
+    per_method = len(cfg["lrs"]) * cfg["seeds"]  # units: each method's models cut into chunks
+    jobs = min(max(1, jobs), len(cfg["methods"]) * -(-per_method // cfg["chunk"]))
     records = 8 * (cfg["checks"] + 1) * (3 + K)
     if cfg.get("keep_every"):
         records += item * n * len(keep_iterations(cfg))
