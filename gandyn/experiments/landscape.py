@@ -266,7 +266,13 @@ def _mog_run(run: Path, batch: int, at, model, data) -> LandscapeRun:
 
 
 def is_mog_run(run) -> bool:
-    """Whether ``run`` is a folder of ``gandyn mog`` (results or checkpoints of a data set)."""
+    """Whether ``run`` is a folder of ``gandyn mog``: it holds ``results_DATA.npz`` or
+    ``checkpoints_DATA.npz`` of a data set of :data:`gandyn.experiments.mog.DATASETS`.
+
+    Returns
+    -------
+    bool
+    """
     from gandyn.experiments.mog import DATASETS, checkpoint_path
 
     run = Path(run)

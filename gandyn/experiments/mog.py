@@ -210,7 +210,13 @@ def memory_bytes(cfg: dict, jobs: int = 1) -> int:
 
 def keep_iterations(cfg: dict) -> np.ndarray:
     """The iterations whose parameters a run keeps: 0, ``keep_every``, ``2 keep_every``, ...
-    and the last; empty without ``keep_every``."""
+    and the last; empty without ``keep_every``.
+
+    Returns
+    -------
+    int array (T,)
+        Ascending iterations in ``[0, steps]``.
+    """
     every = int(cfg.get("keep_every", 0))
     if every < 1:
         return np.zeros(0, int)
@@ -453,7 +459,14 @@ def success_table(cfg: dict, res: dict) -> list[dict]:
 
 
 def checkpoint_path(out, data: str):
-    """The checkpoint file of data set ``data`` in the run folder ``out``."""
+    """The checkpoint file of data set ``data`` in the run folder ``out``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out/checkpoints_DATA.npz`` (written by runs with ``keep_every``; read by
+        :func:`load_checkpoints` and ``gandyn landscape``).
+    """
     from pathlib import Path
 
     return Path(out) / f"checkpoints_{data}.npz"

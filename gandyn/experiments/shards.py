@@ -23,9 +23,20 @@ class ShardError(RuntimeError):
 
 
 def finished(parts: dict, failed: tuple[int, BaseException] | None, merge: Callable[[list], Any]) -> list:
-    """The shards' results (``parts``: shard index -> result) in shard order; if a shard
-    failed (``failed = (index, exception)``), a :class:`ShardError` naming it, with the
-    finished shards' results merged by ``merge`` (None when none finished)."""
+    """The shards' results (``parts``: shard index -> result) in shard order.
+
+    Returns
+    -------
+    list
+        The results, by ascending shard index.
+
+    Raises
+    ------
+    ShardError
+        A shard failed (``failed = (index, exception)``): it names the shard and carries
+        the finished shards' results merged by ``merge`` as ``partial`` (None when none
+        finished).
+    """
     ok = [parts[i] for i in sorted(parts)]
     if failed is not None:
         raise ShardError(failed[0], failed[1], merge(ok) if ok else None)
