@@ -228,6 +228,19 @@ def _check_alpha(alpha):
         raise ValueError(f"alpha must be > 0, got {alpha}")
 
 
+def _look_ahead(label: str, alpha, shaping: bool) -> Method:
+    """LA (``xi - alpha H_o xi``) or, with ``shaping``, LOLA (``... - alpha chi``)."""
+    _check_alpha(alpha)
+
+    def step(game, s, h):
+        a = _lookahead_rate(alpha, h)
+        xi, h_o, chi = _shaping(game, s, chi=shaping)
+        d = xi - a * h_o
+        return s - _rates(game, h) * (d - a * chi if shaping else d)
+
+    return Method(label + ("" if alpha is None else f" (alpha={alpha:g})"), _plain_init, step)
+
+
 def la(alpha: float | None = None) -> Method:
     """Look-ahead (LA; Zhang & Lesser 2010, in the form of Letcher et al. 2019, Sec. 3):
     each player differentiates its cost at the opponent's look-ahead point but treats
@@ -245,14 +258,7 @@ def la(alpha: float | None = None) -> Method:
     ValueError
         alpha <= 0.
     """
-    _check_alpha(alpha)
-
-    def step(game, s, h):
-        a = _lookahead_rate(alpha, h)
-        xi, h_o, _ = _shaping(game, s, chi=False)
-        return s - _rates(game, h) * (xi - a * h_o)
-
-    return Method("LA" + ("" if alpha is None else f" (alpha={alpha:g})"), _plain_init, step)
+    return _look_ahead("LA", alpha, shaping=False)
 
 
 def lola(alpha: float | None = None) -> Method:
@@ -274,14 +280,7 @@ def lola(alpha: float | None = None) -> Method:
     ValueError
         alpha <= 0.
     """
-    _check_alpha(alpha)
-
-    def step(game, s, h):
-        a = _lookahead_rate(alpha, h)
-        xi, h_o, chi = _shaping(game, s, chi=True)
-        return s - _rates(game, h) * (xi - a * h_o - a * chi)
-
-    return Method("LOLA" + ("" if alpha is None else f" (alpha={alpha:g})"), _plain_init, step)
+    return _look_ahead("LOLA", alpha, shaping=True)
 
 
 def _sos_weight(xi, xi_0, alpha_chi, a: float, b: float):
