@@ -52,7 +52,7 @@ from gandyn.io import atomic_path
 
 __all__ = [
     "load_mnist", "read_idx", "parse_idx", "IdxFile", "FILES", "MIRRORS",
-    "search_dirs", "cache_dir", "find_file", "fetch",
+    "search_dirs", "cache_dir", "find_file", "fetch", "locate",
 ]
 
 #: Public MNIST mirrors, tried in order. Each serves the four ``.gz`` files under
@@ -237,6 +237,27 @@ class _BadDownload(Exception):
 # --- the loader
 
 
+def locate(spec: IdxFile, dirs: list[Path], download: bool = True, progress: bool = True, *,
+           mirrors: Iterable[str] = MIRRORS, timeout: float = 30.0) -> Path:
+    """The path of the file ``spec``: found in ``dirs`` (:func:`find_file`), else fetched
+    into ``dirs[0]`` (:func:`fetch`) when ``download``.
+
+    Raises
+    ------
+    FileNotFoundError
+        Missing and not downloaded (one line saying where to put it).
+    """
+    path = find_file(spec, dirs)
+    if path is None:
+        if not download:
+            raise FileNotFoundError(_missing(spec, dirs, "downloads disabled"))
+        try:
+            path = fetch(spec, dirs[0], mirrors, progress, timeout)
+        except OSError as e:
+            raise FileNotFoundError(_missing(spec, dirs, f"download failed: {e}")) from None
+    return path
+
+
 def load_mnist(split: str = "train", data_dir=None, download: bool = True, progress: bool = True,
                *, mirrors: Iterable[str] = MIRRORS, files: Mapping[tuple[str, str], IdxFile] = FILES,
                timeout: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
@@ -277,15 +298,7 @@ def load_mnist(split: str = "train", data_dir=None, download: bool = True, progr
     out = {}
     for kind in ("images", "labels"):
         spec = files[(split, kind)]
-        path = find_file(spec, dirs)
-        if path is None:
-            if not download:
-                raise FileNotFoundError(_missing(spec, dirs, "downloads disabled"))
-            try:
-                path = fetch(spec, dirs[0], mirrors, progress, timeout)
-            except OSError as e:
-                raise FileNotFoundError(_missing(spec, dirs, f"download failed: {e}")) from None
-        out[kind] = read_idx(path, spec)
+        out[kind] = read_idx(locate(spec, dirs, download, progress, mirrors=mirrors, timeout=timeout), spec)
     images, labels = out["images"], out["labels"]
     if len(images) != len(labels):
         raise ValueError(f"MNIST {split}: {len(images)} images but {len(labels)} labels")

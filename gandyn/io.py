@@ -151,12 +151,12 @@ def output_folder(path, command: str) -> Iterator[Path]:
                            "of a run that completed.\n")
         (out / MANIFEST).unlink(missing_ok=True)
     except BaseException:
-        _remove_if_empty(out, marker, existed)
+        remove_if_empty(out, existed, marker)
         raise
     try:
         yield out
     except BaseException:
-        _remove_if_empty(out, marker, existed)
+        remove_if_empty(out, existed, marker)
         raise
     written = sorted(p.name for p in out.iterdir()
                      if p.is_file() and not p.name.startswith(".") and p.name not in (INCOMPLETE, MANIFEST)
@@ -167,10 +167,14 @@ def output_folder(path, command: str) -> Iterator[Path]:
     marker.unlink(missing_ok=True)
 
 
-def _remove_if_empty(out: Path, marker: Path, existed: bool) -> None:
-    if existed or any(p.name != marker.name for p in out.iterdir()):
+def remove_if_empty(out: Path, existed: bool, marker: Path | None = None) -> None:
+    """Remove the folder ``out`` again if this run created it (``existed`` false) and wrote
+    nothing into it but ``marker``, so that a failed command leaves no empty output folder."""
+    out = Path(out)
+    if existed or not out.is_dir() or any(marker is None or p.name != marker.name for p in out.iterdir()):
         return  # an earlier folder, or files were written: the marker stays
-    marker.unlink(missing_ok=True)
+    if marker is not None:
+        marker.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         out.rmdir()
 

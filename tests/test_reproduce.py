@@ -216,10 +216,10 @@ def test_a_data_dir_without_mnist_fails_before_any_work(tmp_path, capsys, monkey
     import gandyn.data
     from gandyn.cli import main
 
-    def missing(split, data_dir=None, **k):
-        raise FileNotFoundError(f"MNIST file train-images-idx3-ubyte.gz not found in {data_dir}")
+    def missing(spec, dirs, *a, **k):
+        raise FileNotFoundError(f"MNIST file {spec.name}.gz not found in {dirs[0]}")
 
-    monkeypatch.setattr(gandyn.data, "load_mnist", missing)
+    monkeypatch.setattr(gandyn.data, "locate", missing)
     out = tmp_path / "rp"
     assert main(["reproduce", "--quick", "--data-dir", str(tmp_path / "none"), "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

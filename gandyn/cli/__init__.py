@@ -164,8 +164,9 @@ def main(argv=None) -> int:
     except OSError as e:
         print(f"gandyn {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 1
-    except MemoryError:
-        print(f"gandyn {args.command}: error: out of memory (try smaller sizes)", file=sys.stderr)
+    except MemoryError as e:  # its message names the sizes when the command knows them
+        print(f"gandyn {args.command}: error: {_one_line(e) or 'out of memory (try smaller sizes)'}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"gandyn {args.command}: interrupted", file=sys.stderr)

@@ -53,12 +53,9 @@ def run(args) -> int:
         res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors, slq_steps=args.slq_steps,
                                 path_points=args.path_points, progress=not args.quiet, rng=args.seed)
     except MemoryError:
-        import sys
-
         sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "k", "slq_steps")
                           if getattr(args, k) is not None)
-        print(f"gandyn landscape: error: out of memory with {sizes}: try a smaller --batch", file=sys.stderr)
-        return 1
+        raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
     out = ensure_dir(args.out)
     write_csv(out / "eigenvalues.csv", res["eigenvalues"])
     write_csv(out / "density.csv", res["density"])

@@ -136,12 +136,6 @@ def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
-def _remove_if_empty(out, existed: bool) -> None:
-    """Remove the output folder again if this run created it and wrote nothing into it."""
-    if not existed and out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-
-
 def _write(cfg, res, out):
     """Per-data outputs: results npz, models csv, figures."""
     import numpy as np
@@ -184,7 +178,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from gandyn.experiments.mog import PUBLISHED, ShardError, memory_bytes, run as run_mog, success_table
-    from gandyn.io import check_memory, ensure_dir, write_csv, write_json
+    from gandyn.io import check_memory, ensure_dir, remove_if_empty, write_csv, write_json
 
     cfgs = _configs(args)  # every check before any work
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
@@ -208,7 +202,7 @@ def run(args) -> int:
                     kept = f"finished shards written to {out}"
                 else:
                     kept = "no shard finished"
-                    _remove_if_empty(out, existed)
+                    remove_if_empty(out, existed)
                 print(f"gandyn mog: error: {cfg['data']}: {e} ({kept})", file=sys.stderr)
                 return 1
             rows = success_table(cfg, res)
@@ -219,7 +213,7 @@ def run(args) -> int:
             print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
                   f"{res['wall_seconds']:.0f} s", flush=True)
     except BaseException:
-        _remove_if_empty(out, existed)  # no empty output folder after a failure
+        remove_if_empty(out, existed)  # no empty output folder after a failure
         raise
     finally:
         if client is not None:

@@ -446,10 +446,10 @@ def reproduce(out, profile: str = "full", seed: int = 0, data_dir=None, quiet: b
         if Path(data_dir).exists() and not Path(data_dir).is_dir():
             raise ValueError(f"--data-dir {data_dir}: not a directory")
         if any(p.needs_mnist for p in parts):  # the files found (or downloaded) before any work
-            from gandyn.data import SPLITS, load_mnist
+            from gandyn.data import FILES, locate, search_dirs
 
-            for split in SPLITS:
-                load_mnist(split, data_dir, download=True, progress=not quiet)
+            for spec in FILES.values():
+                locate(spec, search_dirs(data_dir), progress=not quiet)
     ctx = Context(profile, int(seed), None if data_dir is None else str(data_dir), quiet)
     mnist_ok, mnist_note = _mnist_source(ctx.data_dir)
     _make_out(path)
@@ -603,7 +603,7 @@ def page(path: Path, run_info: dict, results: list[Result]) -> str:
 
     secs = run_info["seconds"]
     done = all(r.status not in ("pending",) for r in results)
-    body = [f"<h1>gandyn: reproduced figures and tables</h1>",
+    body = ["<h1>gandyn: reproduced figures and tables</h1>",
             "<p class='lead'>Every figure and table of the results pages in <code>docs/</code>, "
             "recomputed by <code>gandyn reproduce</code>"
             + ("" if done else " (<strong>run in progress or stopped</strong>: parts marked "

@@ -439,9 +439,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
 
     lr_d_values = np.asarray(lr_d_values, dtype=np.float64).ravel()
     lr_g_values = np.asarray(lr_g_values, dtype=np.float64).ravel()
-    seeds = np.asarray(list(seeds))
-    if seeds.ndim != 1 or seeds.size == 0 or seeds.dtype.kind not in "iu" or np.any(seeds < 0):
-        raise ValueError(f"seeds must be a 1-D list of non-negative integers, got {seeds!r}")
+    seeds = population.check_seeds(list(seeds))
     ks = [int(k) for k in ks]
     losses = list(losses)
     if int(steps) < 1 or int(checks) < 1:
@@ -523,9 +521,7 @@ def sweep_on_cluster(setup: Setup, client, *, seeds, progress: bool = False, **k
         A shard failed: it names the shard (the ``i``-th seed) and its ``partial`` is
         the sweep of the seeds that finished (:func:`merge_sweeps`), or None.
     """
-    seeds = [int(s) for s in np.asarray(list(seeds)).ravel()]
-    if not seeds or min(seeds) < 0:
-        raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    seeds = [int(s) for s in population.check_seeds(list(seeds))]
     return merge_sweeps(on_cluster(client, _sweep_seed, [(setup, s, kw) for s in seeds], merge=merge_sweeps,
                                    name="gan1d sweep", progress=progress))
 

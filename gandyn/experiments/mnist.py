@@ -633,9 +633,9 @@ def _finite(tr: MnistRun, loss_d, loss_g) -> str | None:
 def _state_arrays_named(who: str, state, prefix: str = ""):
     """``(name, array)`` of every floating-point array in an optimizer state (walking
     nested states such as :class:`~gandyn.engine.optim.AveragedState`)."""
-    for field, value in zip(state._fields, state):
+    for name, value in zip(state._fields, state):
         if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            label = "moving average of G's parameters" if field == "average" else f"{who} optimizer state {prefix}{field}"
+            label = "moving average of G's parameters" if name == "average" else f"{who} optimizer state {prefix}{name}"
             yield label, value
         elif isinstance(value, tuple) and hasattr(value, "_fields"):
             yield from _state_arrays_named(who, value, prefix)

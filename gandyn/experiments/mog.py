@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from gandyn.distributions import grid2d, ring2d
-from gandyn.experiments.population import Population, Setup, check_method, plan_units
+from gandyn.experiments.population import BLOCK, Population, Setup, check_method, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
@@ -192,8 +192,6 @@ def memory_bytes(cfg: dict, jobs: int = 1) -> int:
     G, D = setup.gan.G, setup.gan.D
     n = G.n_params + D.n_params
     d, zd, m, K = setup.dim, cfg["z_dim"], cfg["batch"], len(mixture_modes(setup.data)[0])
-    from gandyn.experiments.population import BLOCK
-
     width = sum(G.sizes) + sum(D.sizes)
     item = np.dtype(setup.dtype).itemsize
     per_model = item * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg["n_eval"] * (zd + d + K + 2)

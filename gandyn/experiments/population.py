@@ -33,7 +33,7 @@ the full population.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -49,7 +49,7 @@ from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
 from gandyn.rng import stream
 
-__all__ = ["Setup", "Population", "Unit", "make_method", "check_method", "BLOCK"]
+__all__ = ["Setup", "Population", "Unit", "make_method", "check_method", "check_seeds", "BLOCK"]
 
 #: Minibatches drawn at once per model and stream (a constant: the draws never depend
 #: on the population, its units or how training is split into calls).
@@ -75,6 +75,20 @@ def check_method(spec: str) -> str:
             raise ValueError(f"method {spec!r}: only lookahead takes an inner method (lookahead:INNER)")
         METHODS.check(inner, "inner method")
     return spec
+
+
+def check_seeds(seeds) -> np.ndarray:
+    """Seeds as a 1-D integer array ``(P,)`` (one int: ``(1,)``).
+
+    Raises
+    ------
+    ValueError
+        Not a non-negative integer or a non-empty 1-D list of them.
+    """
+    a = np.asarray(seeds)
+    if a.ndim > 1 or a.size == 0 or a.dtype.kind not in "iu" or np.any(a < 0):
+        raise ValueError(f"seeds must be a non-negative integer or a 1-D list of them, got {seeds!r}")
+    return a.reshape(-1)
 
 
 def _check_method_setup(setup, spec: str) -> None:
@@ -226,67 +240,81 @@ class Setup:
         return x.reshape(n, self.dim).astype(self.dtype, copy=False)
 
     def describe(self) -> dict:
-        """The setup as plain JSON-able values."""
-        return {"data": repr(self.data), "z_dim": self.z_dim, "latent": self.latent,
-                "hidden_g": list(self.hidden_g), "hidden_d": list(self.hidden_d), "act_g": self.act_g,
-                "act_d": self.act_d, "loss": self.loss, "optimizer": self.optimizer, "b1": self.b1,
-                "b2": self.b2, "mu": self.mu, "batch": self.batch, "init": self.init,
-                "dtype": np.dtype(self.dtype).name, "method": self.method, "k": self.k, "penalty": self.penalty,
-                "penalty_weight": self.penalty_weight, "clip": self.clip, "spectral_norm": self.spectral_norm,
-                "method_options": {m: dict(o) for m, o in self.method_options.items()}, "g_ema": self.g_ema}
+        """The setup as plain JSON-able values: every field, with the data as its ``repr``,
+        widths as lists and the dtype by name."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        d.update(data=repr(self.data), hidden_g=list(self.hidden_g), hidden_d=list(self.hidden_d),
+                 dtype=np.dtype(self.dtype).name,
+                 method_options={m: dict(o) for m, o in self.method_options.items()})
+        return d
+
+
+class _PerSeed:
+    """The named stream of each distinct seed among a unit's models: a draw is made once per
+    distinct seed and served to every model of that seed (common random numbers), so a
+    model's numbers never depend on which models share its unit."""
+
+    def __init__(self, seeds, name: str):
+        uniq, inv = np.unique(np.asarray(seeds), return_inverse=True)
+        self.rngs = [stream(int(x), name) for x in uniq]
+        self.inv = inv.ravel()
+        # seeds distinct and ascending: the draws are the rows as they are
+        self.identity = bool(uniq.size == self.inv.size and np.all(self.inv == np.arange(uniq.size)))
+
+    def draw(self, f) -> np.ndarray:
+        """``f(rng)`` for each distinct seed, stacked: ``(S, ...)``."""
+        return np.stack([f(r) for r in self.rngs])
+
+    def rows(self, a, sl=slice(None)) -> np.ndarray:
+        """The rows of the unit's models from per-seed draws ``a (S, ...)``: ``(c, ...)``."""
+        return a[:, sl] if self.identity else a[self.inv, sl]
 
 
 class _Streams:
     """Per-model minibatches for one unit: ``(S, BLOCK*m, d)`` blocks drawn per distinct seed
-    from its ``data`` and ``latent`` streams (models sharing a seed share the numbers),
-    served ``m`` rows at a time to each model, ``(c, m, d)`` (``(m, d)`` for a single run)."""
+    from its ``data`` and ``latent`` streams (:class:`_PerSeed`), served ``m`` rows at a time
+    to each model, ``(c, m, d)`` (``(m, d)`` for a single run)."""
 
     def __init__(self, setup: Setup, seeds, single: bool = False):
-        uniq, self._inv = np.unique(np.asarray(seeds), return_inverse=True)
-        self._inv = self._inv.ravel()
-        self._all = bool(uniq.size == self._inv.size and np.all(self._inv == np.arange(uniq.size)))
         self.setup, self.single = setup, single
-        self.rng_data = [stream(int(s), "data") for s in uniq]
-        self.rng_latent = [stream(int(s), "latent") for s in uniq]
+        self.data, self.latent = _PerSeed(seeds, "data"), _PerSeed(seeds, "latent")
         self._x = self._z = None
         self._px = self._pz = 0
 
-    def _serve(self, block, pos, m, out):
-        b = block[:, pos:pos + m] if self._all else block[self._inv, pos:pos + m]
+    def _serve(self, src, block, pos, m, out):
+        b = src.rows(block, slice(pos, pos + m))
         out[...] = b[0] if self.single else b
 
     def real(self, out):
         m = out.shape[-2]
         if self._x is None or self._px + m > self._x.shape[1]:
-            self._x = np.stack([self.setup.draw_data(BLOCK * m, r) for r in self.rng_data])
+            self._x = self.data.draw(lambda r: self.setup.draw_data(BLOCK * m, r))
             self._px = 0
-        self._serve(self._x, self._px, m, out)
+        self._serve(self.data, self._x, self._px, m, out)
         self._px += m
 
     def noise(self, out):
         m = out.shape[-2]
         if self._z is None or self._pz + m > self._z.shape[1]:
             s = self.setup
-            self._z = np.stack([s.gan.latent.rvs((BLOCK * m, s.z_dim), r, dtype=s.dtype) for r in self.rng_latent])
+            self._z = self.latent.draw(lambda r: s.gan.latent.rvs((BLOCK * m, s.z_dim), r, dtype=s.dtype))
             self._pz = 0
-        self._serve(self._z, self._pz, m, out)
+        self._serve(self.latent, self._z, self._pz, m, out)
         self._pz += m
 
 
 class _SeedRandom:
-    """Random numbers for one unit from the named stream of each model's seed, as a
-    ``Generator``-like object (``random``, ``standard_normal``) drawing ``(c, ...)``: each
-    distinct seed draws its ``shape[1:]`` once, models sharing a seed share it, so a model's
-    numbers never depend on the unit it is in (a single run: its seed's stream as it is)."""
+    """Random numbers for one unit as a ``Generator``-like object (``random``,
+    ``standard_normal``) drawing ``(c, ...)`` per seed (:class:`_PerSeed`: ``shape[1:]`` once
+    for each distinct seed); a single run draws from its seed's stream as it is."""
 
     def __init__(self, seeds, name: str, single: bool = False):
-        uniq, inv = np.unique(np.asarray(seeds), return_inverse=True)
-        self._rngs, self._inv, self._single = [stream(int(x), name) for x in uniq], inv.ravel(), single
+        self._seeds, self._single = _PerSeed(seeds, name), single
 
     def _draw(self, method: str, shape):
         if self._single:
-            return getattr(self._rngs[0], method)(shape)
-        return np.stack([getattr(r, method)(tuple(shape[1:])) for r in self._rngs])[self._inv]
+            return getattr(self._seeds.rngs[0], method)(shape)
+        return self._seeds.rows(self._seeds.draw(lambda r: getattr(r, method)(tuple(shape[1:]))))
 
     def random(self, shape):
         return self._draw("random", shape)
@@ -363,13 +391,8 @@ class Population:
 
     def __init__(self, setup: Setup, seeds, *, lr_g, lr_d, method=None, k=None, chunk: int | None = 128,
                  units=None, method_options: dict | None = None, rate_dtype=None):
-        seeds = np.asarray(seeds)
-        single = seeds.ndim == 0
-        if seeds.ndim > 1:
-            raise ValueError(f"seeds must be a non-negative integer or a 1-D list of them, got shape {seeds.shape}")
-        seeds = seeds.reshape(-1)
-        if seeds.size == 0 or seeds.dtype.kind not in "iu" or np.any(seeds < 0):
-            raise ValueError(f"seeds must be a non-negative integer or a 1-D list of them, got {seeds!r}")
+        single = np.ndim(seeds) == 0
+        seeds = check_seeds(seeds)
         P = int(seeds.size)
         if single and (np.ndim(lr_g) or np.ndim(lr_d)):
             raise ValueError("lr_g and lr_d must be numbers for a single run (one seed)")
@@ -426,9 +449,9 @@ class Population:
         """Initial parameters of the models of ``seeds`` from their ``g_init`` and ``d_init``
         streams, drawn once per distinct seed: ``(c, n)`` each (``(n,)`` for a single run)."""
         G, D, scheme = self.gan.G, self.gan.D, self.setup.init
-        uniq, inv = np.unique(seeds, return_inverse=True)
-        tg = np.stack([G.init(stream(int(x), "g_init"), scheme=scheme) for x in uniq])[inv.ravel()]
-        td = np.stack([D.init(stream(int(x), "d_init"), scheme=scheme) for x in uniq])[inv.ravel()]
+        tg, td = (_PerSeed(seeds, name) for name in ("g_init", "d_init"))
+        tg = tg.rows(tg.draw(lambda r: G.init(r, scheme=scheme)))
+        td = td.rows(td.draw(lambda r: D.init(r, scheme=scheme)))
         return (tg[0], td[0]) if self.single else (tg, td)
 
     def advance(self, n: int = 1, keep: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -471,21 +494,18 @@ class Population:
     def params(self) -> tuple[np.ndarray, np.ndarray]:
         """``(theta_g, theta_d)``, each ``(len(rows), n)`` in the order of :attr:`rows`
         (copies; ``(n,)`` for a single run)."""
-        if self.single:
-            tr = self._trainers[0][1]
-            return tr.theta_g.copy(), tr.theta_d.copy()
-        return (np.concatenate([tr.theta_g for _, tr in self._trainers])[self._order],
-                np.concatenate([tr.theta_d for _, tr in self._trainers])[self._order])
+        g, d = self.theta_g, self.theta_d  # fresh arrays for a population; a single run's are live
+        return (g.copy(), d.copy()) if self.single else (g, d)
 
     @property
     def theta_g(self) -> np.ndarray:
         """G's parameters: the live ``(n,)`` vector of a single run, else a copy ``(len(rows), n)``."""
-        return self._trainers[0][1].theta_g if self.single else self.params()[0]
+        return self._gather([tr.theta_g for _, tr in self._trainers])
 
     @property
     def theta_d(self) -> np.ndarray:
         """D's parameters, as :attr:`theta_g`."""
-        return self._trainers[0][1].theta_d if self.single else self.params()[1]
+        return self._gather([tr.theta_d for _, tr in self._trainers])
 
     def _gather(self, arrays) -> np.ndarray:
         """Per-unit arrays ``(c, n)`` as one ``(len(rows), n)`` in the order of :attr:`rows`
