@@ -5,7 +5,7 @@ import pytest
 from gandyn.cli import main
 from gandyn.distributions import Normal2D, ring2d
 from gandyn.experiments import mog
-from gandyn.experiments.population import BLOCK, Population, Setup, make_method, plan_units
+from gandyn.experiments.population import BLOCK, Population, Setup, plan_units
 from gandyn.rng import stream
 
 
@@ -90,11 +90,6 @@ def test_population_rejects_bad_input(bad, match):
     kw = dict(lr_g=1e-3, lr_d=1e-3) | bad
     with pytest.raises(ValueError, match=match):
         Population(small(), [0, 1], **kw)
-
-
-def test_make_method_lookahead_inner():
-    m = make_method("lookahead:extragradient", k_la=3)
-    assert m.k_la == 3 and m.inner.name == "extragradient"
 
 
 def tiny_cfg(**kw):

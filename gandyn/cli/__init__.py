@@ -16,7 +16,8 @@ import sys
 
 from gandyn import __version__
 
-__all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "int_in", "add_method_option", "out_dir"]
+__all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "int_in", "add_method_option",
+           "add_training_arguments", "training_options", "method_name", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -88,6 +89,67 @@ def add_method_option(group) -> None:
     offer = "; ".join(f"{m}: {', '.join(o)}" for m in METHODS.names() if (o := method_options(m)))
     group.add_argument("--method-option", nargs="+", default=[], metavar="KEY=VALUE",
                        help=f"options of the training method, e.g. unroll=10 ({offer})")
+
+
+def method_name(text: str) -> str:
+    """An argparse type: a training method, a name of
+    :data:`gandyn.engine.methods.METHODS` or ``lookahead:INNER``."""
+    from gandyn.engine.methods import check_method
+
+    try:
+        return check_method(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_training_arguments(group, defaults) -> None:
+    """Add the options of :class:`gandyn.engine.training.TrainingConfig` to ``group``,
+    with the defaults of the config ``defaults``: ``--loss``, ``--method``,
+    ``--method-option``, ``--penalty``, ``--penalty-weight``, ``--clip``,
+    ``--spectral-norm``, ``--k``, ``--batch``, ``--optimizer``, ``--b1``, ``--b2``,
+    ``--mu`` and ``--g-ema``; :func:`training_options` reads them back."""
+    from gandyn.engine.losses import LOSSES
+    from gandyn.engine.methods import METHODS
+    from gandyn.engine.optim import OPTIMIZERS
+    from gandyn.engine.penalties import PENALTIES
+
+    c = defaults
+    group.add_argument("--loss", choices=LOSSES.names(), default=c.loss, metavar="NAME",
+                       help=f"the GAN loss ({', '.join(LOSSES.names())}; default: {c.loss}; docs/losses.md)")
+    group.add_argument("--method", type=method_name, default=c.method, metavar="NAME",
+                       help=f"training method ({', '.join(METHODS.names())}, or lookahead:INNER; "
+                            f"default: {c.method}{', Algorithm 1' if c.method == 'altgd' else ''})")
+    add_method_option(group)
+    group.add_argument("--penalty", choices=PENALTIES.names(), default=c.penalty,
+                       help="gradient penalty on D: r1, r2 (Mescheder et al. 2018) or gp (WGAN-GP)")
+    group.add_argument("--penalty-weight", type=positive_float, default=c.penalty_weight, metavar="GAMMA",
+                       help=f"weight of the penalty (default: {c.penalty_weight:g})")
+    group.add_argument("--clip", type=positive_float, default=c.clip, metavar="C",
+                       help="clip D's weights to [-C, C] after each step (WGAN, e.g. 0.01)")
+    group.add_argument("--spectral-norm", action="store_true", default=c.spectral_norm,
+                       help="spectral normalisation of D's weights (Miyato et al. 2018)")
+    group.add_argument("--k", type=positive_int, default=c.k, help=f"D steps per G step (default: {c.k})")
+    group.add_argument("--batch", type=positive_int, default=c.batch, help=f"minibatch size m (default: {c.batch})")
+    group.add_argument("--optimizer", choices=OPTIMIZERS.names(), default=c.optimizer,
+                       help=f"both players' optimizer (default: {c.optimizer})")
+    group.add_argument("--b1", type=unit_float, default=c.b1, help=f"Adam's beta1 (default: {c.b1:g})")
+    group.add_argument("--b2", type=unit_float, default=c.b2, help=f"Adam's beta2 (default: {c.b2:g})")
+    group.add_argument("--mu", type=unit_float, default=c.mu,
+                       help=f"momentum coefficient of --optimizer momentum (default: {c.mu:g})")
+    group.add_argument("--g-ema", type=unit_float, default=c.g_ema, metavar="BETA",
+                       help="keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999 "
+                            "(Yazici et al. 2019); samples and evaluation then use it (default: 0 = off)")
+
+
+def training_options(args) -> dict:
+    """The :class:`~gandyn.engine.training.TrainingConfig` fields given by the options of
+    :func:`add_training_arguments` (method options parsed for ``--method``)."""
+    from gandyn.engine.methods import parse_method_options
+
+    names = ("loss", "method", "penalty", "penalty_weight", "clip", "spectral_norm", "k", "batch", "optimizer",
+             "b1", "b2", "mu", "g_ema")
+    return {name: getattr(args, name) for name in names} | {
+        "method_options": parse_method_options([args.method], args.method_option)}
 
 
 def out_dir(text: str) -> str:

@@ -8,17 +8,15 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import add_method_option, positive_float, positive_int, unit_float
+from gandyn.cli import add_training_arguments, positive_float, positive_int, training_options
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
 def add_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.losses import LOSSES
-    from gandyn.engine.methods import METHODS
-    from gandyn.engine.penalties import PENALTIES
     from gandyn.engine.nn import ACTIVATIONS
-    from gandyn.engine.optim import OPTIMIZERS
+    from gandyn.experiments.gan1d import Setup
 
     m = p.add_argument_group("model and training")
     m.add_argument("--data", default="N(4, 0.5)",
@@ -30,29 +28,9 @@ def add_arguments(p):
     m.add_argument("--hidden-d", type=positive_int, default=16, help="hidden units h of D (default: 16)")
     m.add_argument("--act-g", choices=ACTIVATIONS.names(), default="tanh", help="G's hidden activation (default: tanh)")
     m.add_argument("--act-d", choices=ACTIVATIONS.names(), default="relu", help="D's hidden activation (default: relu)")
-    m.add_argument("--loss", choices=LOSSES.names(), default="nonsat", metavar="NAME",
-                   help=f"the GAN loss ({', '.join(LOSSES.names())}; default: nonsat)")
-    m.add_argument("--method", choices=METHODS.names(), default="altgd", metavar="NAME",
-                   help=f"training method ({', '.join(METHODS.names())}; default: altgd, Algorithm 1)")
-    add_method_option(m)
-    m.add_argument("--penalty", choices=PENALTIES.names(), default=None,
-                   help="gradient penalty on D: r1, r2 (Mescheder et al. 2018) or gp (WGAN-GP)")
-    m.add_argument("--penalty-weight", type=positive_float, default=10.0, metavar="GAMMA",
-                   help="weight of the penalty (default: 10)")
-    m.add_argument("--clip", type=positive_float, default=None, metavar="C",
-                   help="clip D's weights to [-C, C] after each step (WGAN)")
-    m.add_argument("--spectral-norm", action="store_true",
-                   help="spectral normalisation of D's weights (Miyato et al. 2018)")
-    m.add_argument("--optimizer", choices=OPTIMIZERS.names(), default="adam",
-                   help="optimizer of both players (default: adam, b1 = 0.5)")
-    m.add_argument("--momentum", type=unit_float, default=0.9, help="momentum coefficient (default: 0.9)")
+    add_training_arguments(m, Setup())
     m.add_argument("--lr-d", type=positive_float, default=2e-3, help="D's step size (default: 2e-3)")
     m.add_argument("--lr-g", type=positive_float, default=2e-3, help="G's step size (default: 2e-3)")
-    m.add_argument("--g-ema", type=unit_float, default=0.0, metavar="BETA",
-                   help="keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999 "
-                        "(Yazici et al. 2019); p_g, the JSD and the figures then use it (default: 0 = off)")
-    m.add_argument("--k", type=positive_int, default=1, help="D steps per G step (default: 1)")
-    m.add_argument("--batch", type=positive_int, default=64, help="minibatch size m (default: 64)")
     m.add_argument("--steps", type=positive_int, default=None,
                    help="training iterations (default: 3000; 1500 with --sweep)")
     r = p.add_argument_group("single run")
@@ -80,16 +58,10 @@ def add_arguments(p):
 def _setup(args, sweep):
     import numpy as np
 
-    from gandyn.engine.methods import parse_method_options
     from gandyn.experiments.gan1d import Setup
 
-    if not 0 <= args.momentum < 1:
-        raise ValueError(f"--momentum must be in [0, 1), got {args.momentum}")
     return Setup(data=args.data, latent=args.latent, hidden_g=args.hidden_g, hidden_d=args.hidden_d,
-                 act_g=args.act_g, act_d=args.act_d, loss=args.loss, optimizer=args.optimizer,
-                 mu=args.momentum, batch=args.batch, k=args.k, method=args.method, penalty=args.penalty,
-                 penalty_weight=args.penalty_weight, clip=args.clip, spectral_norm=args.spectral_norm, g_ema=args.g_ema,
-                 method_options=parse_method_options([args.method], args.method_option),
+                 act_g=args.act_g, act_d=args.act_d, **training_options(args),
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import _add_common, add_method_option, fill_common, nonneg_int, positive_float, positive_int, unit_float
+from gandyn.cli import (_add_common, add_training_arguments, fill_common, nonneg_int, positive_float, positive_int,
+                        training_options, unit_float)
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
 
@@ -28,11 +29,7 @@ def _data_dir(p):
 
 def _train_arguments(p):
     from gandyn.engine.latents import LATENTS
-    from gandyn.engine.losses import LOSSES
-    from gandyn.engine.methods import METHODS
     from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
-    from gandyn.engine.penalties import PENALTIES
-    from gandyn.engine.optim import OPTIMIZERS
     from gandyn.experiments.mnist import MnistConfig
 
     c = MnistConfig()
@@ -61,30 +58,11 @@ def _train_arguments(p):
                    help=f"weight initialisation (default: {c.init})")
     m.add_argument("--latent", choices=LATENTS.names(), default=c.latent,
                    help="z ~ U(-1,1) or N(0,I) (default: uniform)")
-    m.add_argument("--loss", choices=LOSSES.names(), default=c.loss, metavar="NAME",
-                   help=f"the GAN loss ({', '.join(LOSSES.names())}; default: nonsat, the talk's: D's "
-                        "cross-entropy and G's non-saturating -log D(G(z)); docs/losses.md)")
-    m.add_argument("--method", choices=METHODS.names(), default=c.method, metavar="NAME",
-                   help=f"training method ({', '.join(METHODS.names())}; default: altgd, Algorithm 1)")
-    add_method_option(m)
-    m.add_argument("--penalty", choices=PENALTIES.names(), default=None,
-                   help="gradient penalty on D: r1, r2 (Mescheder et al. 2018) or gp (WGAN-GP)")
-    m.add_argument("--penalty-weight", type=positive_float, default=c.penalty_weight, metavar="GAMMA",
-                   help=f"weight of the penalty (default: {c.penalty_weight:g})")
-    m.add_argument("--clip", type=positive_float, default=None, metavar="C",
-                   help="clip D's weights to [-C, C] after each step (WGAN, e.g. 0.01)")
-    m.add_argument("--spectral-norm", action="store_true",
-                   help="spectral normalisation of D's weights (Miyato et al. 2018)")
-    m.add_argument("--k", type=positive_int, default=c.k, help="D steps per G step (default: 1)")
-    m.add_argument("--batch", type=positive_int, default=c.batch, help=f"minibatch size (default: {c.batch})")
-    m.add_argument("--optimizer", choices=OPTIMIZERS.names(), default=c.optimizer,
-                   help="both players' optimizer (default: adam)")
+    add_training_arguments(m, c)
     m.add_argument("--lr", type=positive_float, default=None,
                    help="step size of both players (default: 1e-3); --lr-g/--lr-d set one")
     m.add_argument("--lr-g", type=positive_float, default=None, help="G's step size")
     m.add_argument("--lr-d", type=positive_float, default=None, help="D's step size")
-    m.add_argument("--b1", type=unit_float, default=c.b1, help=f"Adam's beta1 (default: {c.b1})")
-    m.add_argument("--mu", type=unit_float, default=c.mu, help=f"momentum coefficient (default: {c.mu})")
     m.add_argument("--n-train", type=positive_int, default=c.n_train,
                    help=f"train on the first N training images (default: {c.n_train})")
     m.add_argument("--d-dropout", type=unit_float, nargs="+", default=[], metavar="P",
@@ -92,9 +70,6 @@ def _train_arguments(p):
                         "e.g. 0.2 0.5 for one hidden layer (default: none)")
     m.add_argument("--label-smooth", type=unit_float, default=c.label_smooth, metavar="A",
                    help="one-sided label smoothing: D's target for data is 1-A (default: 0)")
-    m.add_argument("--g-ema", type=unit_float, default=c.g_ema, metavar="BETA",
-                   help="keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999; "
-                        "samples, grids and eval then use it (default: 0 = off)")
 
 
 def _checkpoint_arg(p):
@@ -152,19 +127,13 @@ def run(args) -> int:
 
 
 def _config(args):
-    from gandyn.engine.methods import parse_method_options
     from gandyn.experiments.mnist import MnistConfig
 
     lr = args.lr if args.lr is not None else 1e-3
     return MnistConfig(seed=args.seed, z_dim=args.z_dim, g_hidden=tuple(args.g_hidden),
                        d_hidden=tuple(args.d_hidden), hidden_act=args.hidden_act, init=args.init,
-                       latent=args.latent, loss=args.loss, k=args.k, batch=args.batch,
-                       optimizer=args.optimizer, lr_g=args.lr_g or lr, lr_d=args.lr_d or lr,
-                       b1=args.b1, mu=args.mu, n_train=args.n_train, d_dropout=tuple(args.d_dropout),
-                       label_smooth=args.label_smooth, g_ema=args.g_ema, method=args.method,
-                       penalty=args.penalty, penalty_weight=args.penalty_weight, clip=args.clip,
-                       spectral_norm=args.spectral_norm,
-                       method_options=parse_method_options([args.method], args.method_option))
+                       latent=args.latent, lr_g=args.lr_g or lr, lr_d=args.lr_d or lr, n_train=args.n_train,
+                       d_dropout=tuple(args.d_dropout), label_smooth=args.label_smooth, **training_options(args))
 
 
 def _train(args) -> int:

@@ -26,7 +26,7 @@ DEFAULT = {"methods": ["altgd"], "lrs": [5e-3], "seeds": 100, "steps": 4000, "hi
 
 
 def _method(text):
-    from gandyn.experiments.population import check_method
+    from gandyn.engine.methods import check_method
 
     try:
         return check_method(text)

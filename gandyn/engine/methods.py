@@ -46,7 +46,7 @@ import numpy as np
 from gandyn.engine.nn import _buffer
 from gandyn.engine.registry import Registry
 
-__all__ = ["METHODS", "as_method", "method_options", "parse_method_options", "check_method_options", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
+__all__ = ["METHODS", "as_method", "check_method", "method_options", "parse_method_options", "check_method_options", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
            "CGD", "LA", "LOLA", "SOS", "Unrolled", "check_penalty"]
 
 
@@ -579,9 +579,31 @@ def check_penalty(method) -> None:
                          "a gradient penalty is not supported with it")
 
 
+def check_method(spec: str) -> str:
+    """Validate a method name: one of :data:`METHODS`, or ``'lookahead:INNER'``
+    (lookahead-minmax around the method ``INNER``). Returns it.
+
+    Raises
+    ------
+    ValueError
+        Not a name, an unknown name (the message lists the choices), or an inner method
+        given to a method other than lookahead.
+    """
+    if not isinstance(spec, str):
+        raise ValueError(f"a method is a name, got {spec!r}")
+    outer, _, inner = spec.partition(":")
+    METHODS.check(outer, "method")
+    if inner:
+        if outer != "lookahead":
+            raise ValueError(f"method {spec!r}: only lookahead takes an inner method (lookahead:INNER)")
+        METHODS.check(inner, "inner method")
+    return spec
+
+
 def as_method(method, **options):
-    """A method object from a name of :data:`METHODS` (built with ``options``) or an
-    object with ``init`` and ``step``.
+    """A method object from a name of :func:`check_method` (built with ``options``; of
+    ``'lookahead:INNER'``, lookahead takes them and ``INNER`` is built with its defaults)
+    or an object with ``init`` and ``step``.
 
     Raises
     ------
@@ -589,7 +611,10 @@ def as_method(method, **options):
         An unknown name (the message lists the choices).
     """
     if isinstance(method, str):
-        return METHODS[method](**options)
+        outer, _, inner = check_method(method).partition(":")
+        if inner:
+            options = {"inner": METHODS[inner](), **options}
+        return METHODS[outer](**options)
     if not (hasattr(method, "init") and hasattr(method, "step")):
         raise ValueError(f"a method needs init and step, got {method!r}")
     return method

@@ -29,7 +29,7 @@ one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 
 import numpy as np
 from scipy.special import entr, ndtr
@@ -102,7 +102,8 @@ class Setup(population.Setup):
     """Everything of a 1D GAN run except the seed and the step sizes: a
     :class:`gandyn.experiments.population.Setup` with the 1-D GAN's defaults. The fields not
     listed here (``method``, ``k``, ``penalty``, ``clip``, ``spectral_norm``, ``b1``, ``b2``,
-    ``mu``, ``method_options``) are the population ``Setup``'s.
+    ``eps``, ``mu``, ``method_options``) are the population ``Setup``'s and
+    :class:`~gandyn.engine.training.TrainingConfig`'s; every field but ``data`` is a keyword.
 
     Parameters
     ----------
@@ -136,6 +137,7 @@ class Setup(population.Setup):
     """
 
     data: Distribution | str = "N(4, 0.5)"
+    _: KW_ONLY
     z_dim: int = 1
     latent: str = "uniform"
     hidden_g: int | tuple = 16

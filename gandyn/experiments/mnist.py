@@ -32,7 +32,7 @@ import math
 import signal
 import threading
 import zipfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
 
@@ -41,11 +41,10 @@ import numpy as np
 from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
-from gandyn.engine.methods import as_method, check_method_options
-from gandyn.engine.penalties import check_training, make_penalty
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
+from gandyn.engine.training import TrainingConfig
 from gandyn.io import atomic_path, check_memory, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
 
@@ -65,14 +64,22 @@ FORMAT = "gandyn.experiments.mnist/2"
 PIXELS = 784
 
 
-@dataclass(frozen=True)
-class MnistConfig:
-    """A training run's hyperparameters; the defaults are the talk's code.
+@dataclass(frozen=True, kw_only=True)
+class MnistConfig(TrainingConfig):
+    """A training run's hyperparameters; the defaults are the talk's code. The training
+    choices (``loss``, ``method``, ``k``, ``batch``, ``optimizer``, ``b1``, ``b2``, ``eps``,
+    ``adam_tf``, ``mu``, ``penalty``, ``penalty_weight``, ``clip``, ``spectral_norm``,
+    ``method_options``, ``g_ema``) are :class:`~gandyn.engine.training.TrainingConfig`'s;
+    with the talk's defaults ``nonsat``, ``altgd``, ``k = 1``, ``batch = 128`` and
+    TensorFlow's Adam (``adam_tf``: its epsilon-hat form, Kingma & Ba 2015, end of
+    Section 2). When ``g_ema`` is on, samples, grids and evaluation use G's average.
+    Every field is a keyword.
 
     Parameters
     ----------
     seed : int
-        Seed of all the run's random streams.
+        Seed of all the run's random streams (the penalty's and spectral norm's draws
+        come from streams ``penalty`` and ``spectral_norm``).
     z_dim : int
         Latent dimension (100).
     g_hidden, d_hidden : tuple of int
@@ -84,39 +91,10 @@ class MnistConfig:
         Weight initialisation (``xavier_talk``: normal, std ``1/sqrt(fan_in/2)``).
     latent : {'uniform', 'normal'}
         ``z ~ U(-1, 1)`` or ``N(0, I)``.
-    loss : str
-        The GAN loss, a name of :data:`gandyn.engine.losses.LOSSES` (``nonsat`` is the
-        talk's: D's cross-entropy and G's non-saturating loss).
-    method : str
-        The training method, a name of :data:`gandyn.engine.methods.METHODS`
-        (``altgd``: Algorithm 1).
-    penalty : str or None
-        A gradient penalty on D (:data:`gandyn.engine.penalties.PENALTIES`: ``r1``,
-        ``r2``, ``gp``) with weight ``penalty_weight``.
-    clip : float or None
-        Weight clipping of D's parameters to ``[-clip, clip]`` after each step (WGAN).
-    spectral_norm : bool
-        Spectral normalisation of D's weights (Miyato et al. 2018; stream ``spectral_norm``).
-    method_options : dict
-        Options of the method by name, e.g. ``{"unrolled": {"unroll": 10}}``
-        (:func:`gandyn.engine.methods.check_method_options`).
-    k : int
-        Discriminator steps per generator step (Algorithm 1's ``k``).
-    batch : int
-        Minibatch size ``m`` (128).
-    optimizer : {'adam', 'momentum', 'sgd'}
-        Each player's optimizer.
     lr_g, lr_d : float or tuple of (int, float)
         Step sizes (1e-3), or piecewise-constant schedules ``((0, lr_0), (i_1, lr_1),
         ...)``: ``lr_j`` after iteration ``i_j`` (a run resumed with new step sizes
         records one more piece; :func:`~gandyn.engine.optim.piecewise`).
-    b1, b2, eps : float
-        Adam's moment decays and epsilon (TensorFlow's defaults).
-    adam_tf : bool
-        TensorFlow's epsilon-hat form of Adam (Kingma & Ba 2015, end of Section 2),
-        as the talk's ``AdamOptimizer`` computes it.
-    mu : float
-        Momentum coefficient (``optimizer='momentum'``).
     n_train : int
         Train on images ``[0, n_train)`` of the training file.
     d_dropout : tuple of float
@@ -124,9 +102,11 @@ class MnistConfig:
         Goodfellow et al. 2014 trained their D with dropout), e.g. ``(0.2, 0.5, 0.5)``.
     label_smooth : float
         One-sided label smoothing of D's data target (Salimans et al. 2016, 3.4).
-    g_ema : float
-        Decay of the exponential moving average of G's parameters (0 = off;
-        Yazici et al. 2019). When on, samples, grids and evaluation use the average.
+
+    Raises
+    ------
+    ValueError
+        A field out of its range or an unsupported pairing (the message names it).
     """
 
     seed: int = 0
@@ -136,29 +116,15 @@ class MnistConfig:
     hidden_act: str = "relu"
     init: str = "xavier_talk"
     latent: str = "uniform"
-    loss: str = "nonsat"
-    k: int = 1
-    batch: int = 128
-    optimizer: str = "adam"
     lr_g: float | tuple = 1e-3
     lr_d: float | tuple = 1e-3
-    b1: float = 0.9
-    b2: float = 0.999
-    eps: float = 1e-8
     adam_tf: bool = True
-    mu: float = 0.9
     n_train: int = N_TRAIN
     d_dropout: tuple[float, ...] = ()
     label_smooth: float = 0.0
-    g_ema: float = 0.0
-    method: str = "altgd"
-    penalty: str | None = None
-    penalty_weight: float = 10.0
-    clip: float | None = None
-    spectral_norm: bool = False
-    method_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        super().__post_init__()
         object.__setattr__(self, "g_hidden", tuple(int(h) for h in self.g_hidden))
         object.__setattr__(self, "d_hidden", tuple(int(h) for h in self.d_hidden))
         object.__setattr__(self, "d_dropout", tuple(float(p) for p in self.d_dropout))
@@ -177,31 +143,20 @@ class MnistConfig:
             raise ValueError(f"dropout probabilities must be in [0, 1), got {list(self.d_dropout)}")
         if not 0 <= self.label_smooth < 1:
             raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
-        if not 0 <= self.g_ema < 1:
-            raise ValueError(f"g_ema must be in [0, 1), got {self.g_ema}")
-        for name in ("seed", "z_dim", "k", "batch", "n_train"):
+        for name in ("seed", "z_dim", "n_train"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if name == "seed" else 1):
                 raise ValueError(f"{name} must be an integer >= {0 if name == 'seed' else 1}, got {v!r}")
         if self.n_train > N_TRAIN:
             raise ValueError(f"n_train must be <= {N_TRAIN:,} (training images {N_TRAIN:,}-59,999 are the "
                              f"held-out validation set), got {self.n_train:,}")
-        for name, lo, hi in (("b1", 0, 1), ("b2", 0, 1), ("mu", 0, 1)):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and lo <= v < hi):
-                raise ValueError(f"{name} must be in [{lo}, {hi}), got {v!r}")
-        if not (isinstance(self.eps, (int, float)) and math.isfinite(self.eps) and self.eps > 0):
-            raise ValueError(f"eps must be a finite number > 0, got {self.eps!r}")
         if any(h < 1 for h in self.g_hidden + self.d_hidden):
             raise ValueError("hidden widths must be >= 1")
         ACTIVATIONS.check(self.hidden_act, "hidden_act")
         INITIALIZERS.check(self.init, "init")
         LATENTS.check(self.latent, "latent")
-        check_training(self.loss, self.method, self.penalty, self.penalty_weight, self.clip)
-        object.__setattr__(self, "method_options", check_method_options(self.method_options))
         if self.label_smooth and self.loss not in ("nonsat", "minimax"):
             raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, not {self.loss!r}")
-        optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         if self.batch > self.n_train:
             raise ValueError(f"batch ({self.batch}) exceeds n_train ({self.n_train})")
 
@@ -258,22 +213,13 @@ class MnistConfig:
                    label_smooth=self.label_smooth)
 
     def optimizers(self) -> tuple[optim.Optimizer, optim.Optimizer]:
-        """``(opt_g, opt_d)``; G's is wrapped in :func:`~gandyn.engine.optim.averaged`
-        when ``g_ema > 0``. A schedule of iterations becomes one of each optimizer's
-        steps: G takes one step per iteration, D ``k``."""
-        options = dict(b1=self.b1, b2=self.b2, eps=self.eps, eps_hat=self.adam_tf, mu=self.mu)
+        """``(opt_g, opt_d)`` (:meth:`~gandyn.engine.training.TrainingConfig.make_g_optimizer`
+        and ``make_d_optimizer``). A schedule of iterations becomes one of each
+        optimizer's steps: G takes one step per iteration, D ``k``."""
+        def rate(lr, steps_per_iteration):
+            return optim.piecewise([(i * steps_per_iteration, v) for i, v in lr]) if isinstance(lr, tuple) else lr
 
-        def one(lr, steps_per_iteration):
-            if isinstance(lr, tuple):
-                lr = optim.piecewise([(i * steps_per_iteration, v) for i, v in lr])
-            return optim.make(self.optimizer, lr=lr, **options)
-
-        opt_g, opt_d = one(self.lr_g, 1), one(self.lr_d, self.k)
-        if self.g_ema:
-            opt_g = optim.averaged(opt_g, self.g_ema)
-        if self.clip is not None:
-            opt_d = optim.clipped(opt_d, self.clip)
-        return opt_g, opt_d
+        return self.make_g_optimizer(rate(self.lr_g, 1)), self.make_d_optimizer(rate(self.lr_d, self.k))
 
     def with_step_sizes(self, iteration: int, lr_g: float | None = None, lr_d: float | None = None) -> "MnistConfig":
         """This config continued with new step sizes after ``iteration`` (one more piece
@@ -387,8 +333,7 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     trainer = Trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), theta_d,
                       batches, batch=config.batch, k=config.k,
                       rng_dropout=s["dropout"] if config.d_dropout else None,
-                      method=as_method(config.method, **config.method_options.get(config.method, {})),
-                      penalty=None if config.penalty is None else make_penalty(config.penalty, config.penalty_weight),
+                      method=config.make_method(), penalty=config.make_penalty(),
                       rng_penalty=s["penalty"] if config.penalty else None, spectral_norm=sn)
     return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))
 

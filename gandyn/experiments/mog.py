@@ -31,7 +31,8 @@ from typing import Callable
 import numpy as np
 
 from gandyn.distributions import grid2d, ring2d
-from gandyn.experiments.population import BLOCK, Population, Setup, check_method, plan_units
+from gandyn.engine.methods import check_method
+from gandyn.experiments.population import BLOCK, Population, Setup, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 

@@ -33,23 +33,22 @@ the full population.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import KW_ONLY, dataclass, field, fields
 from typing import NamedTuple
 
 import numpy as np
 
 from gandyn.distributions import Distribution
-from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
-from gandyn.engine.methods import METHODS, check_method_options
+from gandyn.engine.methods import as_method, check_method_options
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
-from gandyn.engine.penalties import check_training, make_penalty
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
+from gandyn.engine.training import TrainingConfig
 from gandyn.rng import stream
 
-__all__ = ["Setup", "Population", "Unit", "make_method", "check_method", "check_seeds", "BLOCK"]
+__all__ = ["Setup", "Population", "Unit", "check_seeds", "BLOCK"]
 
 #: Minibatches drawn at once per model and stream (a constant: the draws never depend
 #: on the population, its units or how training is split into calls).
@@ -61,20 +60,6 @@ def _widths(name, v) -> tuple[int, ...]:
     if any(isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer)) or h < 1 for h in t):
         raise ValueError(f"{name} must be hidden widths (integers >= 1), got {v!r}")
     return tuple(int(h) for h in t)
-
-
-def check_method(spec: str) -> str:
-    """Validate a method name: one of :data:`~gandyn.engine.methods.METHODS`, or
-    ``'lookahead:INNER'``. Returns it; raises ValueError listing the choices."""
-    if not isinstance(spec, str):
-        raise ValueError(f"a method is a name, got {spec!r}")
-    outer, _, inner = spec.partition(":")
-    METHODS.check(outer, "method")
-    if inner:
-        if outer != "lookahead":
-            raise ValueError(f"method {spec!r}: only lookahead takes an inner method (lookahead:INNER)")
-        METHODS.check(inner, "inner method")
-    return spec
 
 
 def check_seeds(seeds) -> np.ndarray:
@@ -91,35 +76,14 @@ def check_seeds(seeds) -> np.ndarray:
     return a.reshape(-1)
 
 
-def _check_method_setup(setup, spec: str) -> None:
-    """The training names and options of ``setup`` with the method ``spec`` (outer and, for
-    ``lookahead:INNER``, inner method): registered names, a penalty the method can take, and
-    no spectral normalisation for the methods that need exact Jacobian products.
-
-    Raises
-    ------
-    ValueError
-        A pairing the method or the literature does not support (the message names it).
-    """
-    outer, _, inner = spec.partition(":")
-    for name in (outer, inner) if inner else (outer,):
-        check_training(setup.loss, name, setup.penalty, setup.penalty_weight, setup.clip)
-        if setup.spectral_norm and getattr(METHODS[name], "needs_products", False):
-            raise ValueError(f"{name} needs exact Jacobian products: spectral normalisation of D is not supported")
-
-
-def make_method(spec: str, **options):
-    """The method object for a name of :func:`check_method` (options go to the outer method)."""
-    check_method(spec)
-    outer, _, inner = spec.partition(":")
-    if inner:
-        options = {"inner": METHODS[inner](), **options}
-    return METHODS[outer](**options)
-
-
 @dataclass(frozen=True)
-class Setup:
-    """Everything of a population of GANs except the per-model seed, step sizes and method.
+class Setup(TrainingConfig):
+    """Everything of a population of GANs except the per-model seed, step sizes and method:
+    the data, the two MLPs and the training choices of
+    :class:`~gandyn.engine.training.TrainingConfig` (``loss``, ``method``, ``k``,
+    ``batch``, ``optimizer``, ``b1``, ``b2``, ``eps``, ``adam_tf``, ``mu``, ``penalty``,
+    ``penalty_weight``, ``clip``, ``spectral_norm``, ``method_options``, ``g_ema``). Every
+    field but ``data`` is a keyword.
 
     Parameters
     ----------
@@ -132,84 +96,52 @@ class Setup:
     hidden_g, hidden_d : tuple of int
         Hidden widths of G and D (all hidden layers use ``act_g`` / ``act_d``; outputs are
         linear, D's a logit).
-    loss : {'nonsat', 'minimax'}
-    optimizer : str
-        Both players' optimizer (:data:`gandyn.engine.optim.OPTIMIZERS`).
-    b1, b2 : float
-        Adam's moment decays.
-    mu : float
-        Momentum coefficient (``optimizer='momentum'``).
-    batch : int
-        Minibatch size ``m`` of data and of noise.
+    act_g, act_d : str
+        Hidden activations (:data:`gandyn.engine.nn.ACTIVATIONS`).
     init : str
         Weight initialisation (:data:`gandyn.engine.nn.INITIALIZERS`).
     dtype : float32 or float64
-    method : str
-        The training method of models given none (:func:`check_method`).
-    k : int
-        D steps per G step of ``altgd`` for models given none.
-    penalty : str or None
-        A gradient penalty on D (``r1``, ``r2``, ``gp``; :data:`gandyn.engine.penalties.PENALTIES`)
-        of weight ``penalty_weight``.
-    clip : float or None
-        Weight clipping of D to ``[-clip, clip]`` (WGAN, Arjovsky et al. 2017).
-    spectral_norm : bool
-        Spectral normalisation of D's weights (Miyato et al. 2018).
-    method_options : dict
-        Options of the training methods by name, e.g. ``{"unrolled": {"unroll": 10}}``
-        (:func:`gandyn.engine.methods.check_method_options`).
+    b1 : float
+        Adam's first moment decay (default 0.5, Radford et al. 2016's for GANs).
+    method, k : str, int
+        The training method and D steps per G step of models given none
+        (:class:`Population` takes them per model).
     g_ema : float
-        Decay of an exponential moving average of G's parameters (0 = off; Yazici et
-        al. 2019, :func:`gandyn.engine.optim.averaged`); :attr:`Population.theta_g_eval`
-        is then the average, while training goes on with the iterates.
+        Decay of an exponential moving average of G's parameters (0 = off);
+        :attr:`Population.theta_g_eval` is then the average, while training goes on
+        with the iterates.
+
+    Raises
+    ------
+    ValueError
+        A field out of its range or an unsupported pairing (the message names it).
     """
 
     data: Distribution
+    _: KW_ONLY
     z_dim: int = 2
     latent: str = "normal"
     hidden_g: tuple = (128, 128)
     hidden_d: tuple = (128, 128)
     act_g: str = "relu"
     act_d: str = "relu"
-    loss: str = "nonsat"
-    optimizer: str = "adam"
-    b1: float = 0.5
-    b2: float = 0.999
-    mu: float = 0.9
-    batch: int = 128
     init: str = "glorot_uniform"
     dtype: type = np.float32
-    method: str = "altgd"
-    k: int = 1
-    penalty: str | None = None
-    penalty_weight: float = 10.0
-    clip: float | None = None
-    spectral_norm: bool = False
-    method_options: dict = field(default_factory=dict, hash=False)
-    g_ema: float = 0.0
+    b1: float = 0.5
     gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.data, Distribution):
             raise ValueError(f"data must be a gandyn.distributions.Distribution, got {self.data!r}")
-        for name in ("z_dim", "batch", "k"):
-            v = getattr(self, name)
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        super().__post_init__()
+        if isinstance(self.z_dim, (bool, np.bool_)) or not isinstance(self.z_dim, (int, np.integer)) or self.z_dim < 1:
+            raise ValueError(f"z_dim must be an integer >= 1, got {self.z_dim!r}")
         object.__setattr__(self, "hidden_g", _widths("hidden_g", self.hidden_g))
         object.__setattr__(self, "hidden_d", _widths("hidden_d", self.hidden_d))
         for name in ("act_g", "act_d"):
             ACTIVATIONS.check(getattr(self, name), name)
-        if not isinstance(self.spectral_norm, (bool, np.bool_)):
-            raise ValueError(f"spectral_norm must be True or False, got {self.spectral_norm!r}")
-        _check_method_setup(self, check_method(self.method))
-        object.__setattr__(self, "method_options", check_method_options(self.method_options))
         LATENTS.check(self.latent, "latent")
-        optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         INITIALIZERS.check(self.init, "init")
-        for name in ("b1", "b2", "mu", "g_ema"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
         d = int(self.data.dim)
         G = MLP((self.z_dim, *self.hidden_g, d), (self.act_g,) * len(self.hidden_g) + ("identity",),
                 dtype=self.dtype)
@@ -219,20 +151,6 @@ class Setup:
     @property
     def dim(self) -> int:
         return int(self.data.dim)
-
-    def make_optimizer(self, lr) -> optim.Optimizer:
-        """The optimizer with step size ``lr`` (a number or a ``(c, 1)`` array)."""
-        return optim.make(self.optimizer, lr=lr, b1=self.b1, b2=self.b2, mu=self.mu)
-
-    def make_g_optimizer(self, lr) -> optim.Optimizer:
-        """G's optimizer: :meth:`make_optimizer`, averaged when ``g_ema`` is set."""
-        opt = self.make_optimizer(lr)
-        return optim.averaged(opt, self.g_ema) if self.g_ema else opt
-
-    def make_d_optimizer(self, lr) -> optim.Optimizer:
-        """D's optimizer: :meth:`make_optimizer`, clipped when ``clip`` is set."""
-        opt = self.make_optimizer(lr)
-        return opt if self.clip is None else optim.clipped(opt, self.clip)
 
     def draw_data(self, n: int, rng) -> np.ndarray:
         """``n`` data points ``(n, d)`` in the setup's dtype."""
@@ -368,7 +286,7 @@ class Population:
     lr_g, lr_d : float or sequence
         Step sizes, shared or one per model (keyword-only).
     method : str or sequence of str, optional
-        Training method per model (:func:`check_method`); default ``setup.method``.
+        Training method per model (:func:`~gandyn.engine.methods.check_method`); default ``setup.method``.
     k : int or sequence of int, optional
         D steps per G step per model (used by ``altgd``); default ``setup.k``.
     chunk : int or None
@@ -401,9 +319,9 @@ class Population:
         for name, a in (("lr_g", lr_g), ("lr_d", lr_d)):
             if not np.all(np.isfinite(a)) or np.any(a <= 0):
                 raise ValueError(f"{name} must be positive and finite")
-        methods = [check_method(m) for m in _per_model("method", setup.method if method is None else method, P, str)]
-        for m in set(methods):
-            _check_method_setup(setup, m)
+        methods = _per_model("method", setup.method if method is None else method, P, str)
+        for m in dict.fromkeys(methods):
+            setup.check_method(m)
         ks = _per_model("k", setup.k if k is None else k, P, int)
         if any(v < 1 for v in ks):
             raise ValueError(f"every k must be >= 1, got {sorted(set(ks))}")
@@ -422,7 +340,7 @@ class Population:
         extra = check_method_options(method_options or {})
         opts = {m: {**setup.method_options.get(m, {}), **extra.get(m, {})} for m in {*setup.method_options, *extra}}
         rate_dtype = setup.dtype if rate_dtype is None else rate_dtype
-        penalty = None if setup.penalty is None else make_penalty(setup.penalty, setup.penalty_weight)
+        penalty = setup.make_penalty()
         self._trainers, self._rates = [], []
         for u in (self.units[i] for i in wanted):
             s = seeds[u.rows]
@@ -435,7 +353,7 @@ class Population:
             sn = SpectralNorm(self.gan.D, td, _SeedRandom(s, "spectral_norm", single)) if setup.spectral_norm else None
             tr = Trainer(self.gan, setup.make_g_optimizer(rg), setup.make_d_optimizer(rd), tg, td,
                          _Streams(setup, s, single), batch=setup.batch, k=u.k,
-                         method=make_method(u.method, **opts.get(u.method.partition(":")[0], {})),
+                         method=as_method(u.method, **opts.get(u.method.partition(":")[0], {})),
                          penalty=penalty, rng_penalty=_SeedRandom(s, "penalty", single) if penalty else None,
                          spectral_norm=sn)
             self._trainers.append((u, tr))

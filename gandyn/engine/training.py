@@ -1,0 +1,171 @@
+"""How the two players are trained: the choices every experiment's configuration shares.
+
+A :class:`TrainingConfig` names the GAN loss, the training method (Algorithm 1 of
+Goodfellow et al. 2014 with ``k`` D steps per G step, or another method of
+:data:`~gandyn.engine.methods.METHODS`), the minibatch size, the optimizer and its
+hyperparameters, an optional gradient penalty, weight clipping or spectral
+normalisation of D, and a moving average of G's parameters. It validates them together
+once, and builds the engine objects they name, so that every configuration built on it
+(the MNIST run, the populations of 1-D and 2-D GANs) checks and means the same thing by
+each name.
+
+>>> from gandyn.engine.training import TrainingConfig
+>>> cfg = TrainingConfig(method="lookahead:extragradient", penalty="r1", penalty_weight=1.0,
+...                      method_options={"lookahead": {"k_la": 3}})
+>>> m = cfg.make_method()
+>>> m.name, m.k_la, m.inner.name
+('lookahead', 3, 'extragradient')
+>>> TrainingConfig(loss="hinge", penalty="r1")
+Traceback (most recent call last):
+...
+ValueError: the r1 penalty is not used with the 'hinge' loss; ...
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gandyn.engine import optim
+from gandyn.engine.methods import METHODS, as_method, check_method, check_method_options
+from gandyn.engine.penalties import Penalty, check_training, make_penalty
+
+__all__ = ["TrainingConfig"]
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingConfig:
+    """The training choices of a GAN, validated together (keyword-only fields).
+
+    Parameters
+    ----------
+    loss : str
+        The GAN loss, a name of :data:`gandyn.engine.losses.LOSSES` (``nonsat``: D's
+        cross-entropy and G's non-saturating loss, Goodfellow et al. 2014, Section 3).
+    method : str
+        The training method, a name of :data:`gandyn.engine.methods.METHODS` or
+        ``'lookahead:INNER'`` (:func:`~gandyn.engine.methods.check_method`); ``altgd`` is
+        Algorithm 1.
+    k : int
+        D steps per G step (Algorithm 1's ``k``; methods that step both players at once
+        ignore it).
+    batch : int
+        Minibatch size ``m`` of data and of noise.
+    optimizer : str
+        Each player's optimizer, a name of :data:`gandyn.engine.optim.OPTIMIZERS`.
+    b1, b2, eps : float
+        Adam's moment decays in ``[0, 1)`` and its epsilon (> 0); Kingma & Ba 2015's
+        defaults 0.9, 0.999, 1e-8.
+    adam_tf : bool
+        TensorFlow's epsilon-hat form of Adam (Kingma & Ba 2015, end of Section 2).
+    mu : float
+        Momentum coefficient in ``[0, 1)`` (``optimizer='momentum'``).
+    penalty : str or None
+        A gradient penalty on D (:data:`gandyn.engine.penalties.PENALTIES`: ``r1``,
+        ``r2``, ``gp``) of weight ``penalty_weight``.
+    penalty_weight : float
+        The penalty's weight (``gamma`` of R1/R2, ``lambda`` of WGAN-GP).
+    clip : float or None
+        Weight clipping of D to ``[-clip, clip]`` after each step (WGAN, Arjovsky et al.
+        2017).
+    spectral_norm : bool
+        Spectral normalisation of D's weights (Miyato et al. 2018).
+    method_options : dict
+        Options of the methods by name, e.g. ``{"unrolled": {"unroll": 10}}``
+        (:func:`~gandyn.engine.methods.check_method_options`).
+    g_ema : float
+        Decay in ``[0, 1)`` of an exponential moving average of G's parameters (0 = off;
+        Yazici et al. 2019, :func:`~gandyn.engine.optim.averaged`).
+
+    Raises
+    ------
+    ValueError
+        A field out of its range, an unknown name (the message lists the choices), or a
+        pairing the method or the literature does not support (the message names it).
+    """
+
+    loss: str = "nonsat"
+    method: str = "altgd"
+    k: int = 1
+    batch: int = 128
+    optimizer: str = "adam"
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+    adam_tf: bool = False
+    mu: float = 0.9
+    penalty: str | None = None
+    penalty_weight: float = 10.0
+    clip: float | None = None
+    spectral_norm: bool = False
+    method_options: dict = field(default_factory=dict, hash=False)
+    g_ema: float = 0.0
+
+    def __post_init__(self):
+        for name in ("k", "batch"):
+            v = getattr(self, name)
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        optim.OPTIMIZERS.check(self.optimizer, "optimizer")
+        for name in ("b1", "b2", "mu", "g_ema"):
+            v = getattr(self, name)
+            if not (_is_number(v) and 0 <= v < 1):
+                raise ValueError(f"{name} must be in [0, 1), got {v!r}")
+        if not (_is_number(self.eps) and math.isfinite(self.eps) and self.eps > 0):
+            raise ValueError(f"eps must be a finite number > 0, got {self.eps!r}")
+        for name in ("adam_tf", "spectral_norm"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        self.check_method(self.method)
+        object.__setattr__(self, "method_options", check_method_options(self.method_options))
+
+    def check_method(self, spec: str) -> str:
+        """Validate the method ``spec`` with this config's loss, penalty, clipping and
+        spectral normalisation (outer and, of ``'lookahead:INNER'``, inner method):
+        registered names, a penalty the method can take and the literature pairs with
+        the loss, and no spectral normalisation for the methods that need exact Jacobian
+        products. Returns ``spec``.
+
+        Raises
+        ------
+        ValueError
+            An unknown name or an unsupported pairing (the message names it).
+        """
+        outer, _, inner = check_method(spec).partition(":")
+        for name in (outer, inner) if inner else (outer,):
+            check_training(self.loss, name, self.penalty, self.penalty_weight, self.clip)
+            if self.spectral_norm and getattr(METHODS[name], "needs_products", False):
+                raise ValueError(f"{name} needs exact Jacobian products: spectral normalisation of D is not supported")
+        return spec
+
+    def make_optimizer(self, lr) -> optim.Optimizer:
+        """The optimizer with step size ``lr`` (a number, a ``(c, 1)`` array of per-model
+        step sizes, or a schedule of :func:`~gandyn.engine.optim.piecewise`)."""
+        return optim.make(self.optimizer, lr=lr, b1=self.b1, b2=self.b2, eps=self.eps, eps_hat=self.adam_tf,
+                          mu=self.mu)
+
+    def make_g_optimizer(self, lr) -> optim.Optimizer:
+        """G's optimizer: :meth:`make_optimizer`, averaged when ``g_ema`` is set."""
+        opt = self.make_optimizer(lr)
+        return optim.averaged(opt, self.g_ema) if self.g_ema else opt
+
+    def make_d_optimizer(self, lr) -> optim.Optimizer:
+        """D's optimizer: :meth:`make_optimizer`, clipped when ``clip`` is set."""
+        opt = self.make_optimizer(lr)
+        return opt if self.clip is None else optim.clipped(opt, self.clip)
+
+    def make_method(self, spec: str | None = None):
+        """The method object of ``spec`` (default: ``method``) with its options from
+        ``method_options`` (of ``'lookahead:INNER'``, lookahead's)."""
+        spec = self.method if spec is None else self.check_method(spec)
+        return as_method(spec, **self.method_options.get(spec.partition(":")[0], {}))
+
+    def make_penalty(self) -> Penalty | None:
+        """The gradient penalty object, or None."""
+        return None if self.penalty is None else make_penalty(self.penalty, self.penalty_weight)

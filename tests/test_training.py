@@ -1,0 +1,99 @@
+"""The training choices shared by every configuration (gandyn.engine.training): one set of
+checks for the MNIST config and the populations, the engine objects they build, and a
+method spec (lookahead:INNER) that every configuration takes."""
+import numpy as np
+import pytest
+
+from gandyn.distributions import ring2d
+from gandyn.engine import optim
+from gandyn.engine.methods import as_method
+from gandyn.engine.training import TrainingConfig
+from gandyn.experiments import gan1d, mnist, population
+from gandyn.experiments.mnist import MnistConfig
+
+from _mnist_dir import blob_images
+
+SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
+
+CONFIGS = {
+    "TrainingConfig": TrainingConfig,
+    "MnistConfig": MnistConfig,
+    "population.Setup": lambda **kw: population.Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), **kw),
+    "gan1d.Setup": gan1d.Setup,
+}
+
+BAD = [
+    (dict(k=0), "k must be an integer >= 1"),
+    (dict(batch=True), "batch must be an integer >= 1"),
+    (dict(optimizer="rmsprop"), "rmsprop"),
+    (dict(b1=1.0), r"b1 must be in \[0, 1\)"),
+    (dict(b2="0.9"), r"b2 must be in \[0, 1\)"),
+    (dict(mu=-0.1), r"mu must be in \[0, 1\)"),
+    (dict(g_ema=1.0), r"g_ema must be in \[0, 1\)"),
+    (dict(eps=0.0), "eps must be a finite number > 0"),
+    (dict(adam_tf="yes"), "adam_tf must be True or False"),
+    (dict(spectral_norm=1), "spectral_norm must be True or False"),
+    (dict(loss="wasserstein"), "wasserstein"),
+    (dict(method="lookahead:nope"), "nope"),
+    (dict(method="altgd:simgd"), "only lookahead takes an inner method"),
+    (dict(loss="hinge", penalty="r1"), "the r1 penalty is not used with the 'hinge' loss"),
+    (dict(method="lookahead:sga", spectral_norm=True), "sga needs exact Jacobian products"),
+    (dict(clip=-1.0), "clip must be positive"),
+    (dict(method_options={"unrolled": {"unroll": -1}}), "unroll must be an integer >= 0"),
+]
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("bad, match", BAD, ids=[next(iter(b)) + "-" + m[:12] for b, m in BAD])
+def test_every_config_checks_the_training_choices_alike(name, bad, match):
+    with pytest.raises(ValueError, match=match):
+        CONFIGS[name](**bad)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_good_choices_pass_everywhere(name):
+    cfg = CONFIGS[name](method="lookahead:extragradient", penalty="r1", penalty_weight=0.5, g_ema=0.9,
+                        method_options={"lookahead": {"k_la": 3}})
+    m = cfg.make_method()
+    assert (m.name, m.k_la, m.inner.name) == ("lookahead", 3, "extragradient")
+    assert cfg.make_penalty().weight == 0.5
+    assert isinstance(cfg.make_g_optimizer(1e-3).init(np.zeros(3)), optim.AveragedState)
+
+
+def test_as_method_builds_lookahead_around_its_inner_method():
+    m = as_method("lookahead:extragradient", k_la=3)
+    assert m.k_la == 3 and m.inner.name == "extragradient"
+    with pytest.raises(ValueError, match="only lookahead"):
+        as_method("simgd:altgd")
+
+
+def test_the_optimizers_a_config_builds():
+    rng = np.random.default_rng(0)
+    theta, grad = rng.normal(size=5), rng.normal(size=5)
+    for adam_tf in (False, True):
+        mine, ref = TrainingConfig(adam_tf=adam_tf).make_optimizer(1e-2), optim.adam(1e-2, eps_hat=adam_tf)
+        a, b = theta.copy(), theta.copy()
+        sa, sb = mine.init(a), ref.init(b)
+        for _ in range(3):
+            sa, sb = mine.update(a, grad, sa), ref.update(b, grad, sb)
+        np.testing.assert_array_equal(a, b)
+    # clipping is D's only: its parameters stay in [-c, c] after a large step
+    cfg = TrainingConfig(optimizer="sgd", loss="wgan", clip=0.01)
+    d, g = theta.copy(), theta.copy()
+    cfg.make_d_optimizer(1.0).update(d, grad, cfg.make_d_optimizer(1.0).init(d))
+    cfg.make_g_optimizer(1.0).update(g, grad, cfg.make_g_optimizer(1.0).init(g))
+    assert np.all(np.abs(d) <= 0.01) and np.allclose(g, theta - grad)
+
+
+def test_mnist_trains_with_lookahead_around_extragradient(tmp_path):
+    """The MNIST run takes a method spec as the populations do: lookahead-minmax
+    (Chavdarova et al. 2021) moves the weights to the slow weights every k_la steps."""
+    cfg = MnistConfig(**SMALL, method="lookahead:extragradient", method_options={"lookahead": {"k_la": 2}})
+    run = mnist.new_run(cfg, blob_images())
+    assert run.trainer.method.inner.name == "extragradient"
+    theta0 = run.trainer.theta_g.copy()
+    mnist.train(run, 4, tmp_path, progress=False, grid_every=0)
+    state = run.trainer.method_state
+    assert state["n"] == 4 and np.all(np.isfinite(run.losses))
+    np.testing.assert_array_equal(run.trainer.theta_g, state["slow_g"])
+    assert not np.array_equal(run.trainer.theta_g, theta0)
