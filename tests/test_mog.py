@@ -149,6 +149,32 @@ def test_lr_decay_config():
         tiny_cfg(decay=0.0)
 
 
+def test_training_choices_reach_every_model():
+    """A penalty and G's moving average given to the benchmark train every model as a
+    population built from the same Setup does, bit for bit; the config holds them all."""
+    cfg = tiny_cfg(penalty="r1", penalty_weight=0.5, g_ema=0.9, methods=["altgd"], lrs=[1e-3])
+    setup = mog.setup_of(cfg)
+    assert (setup.penalty, setup.penalty_weight, setup.g_ema) == ("r1", 0.5, 0.9)
+    assert set(mog.TRAINING) <= set(cfg)
+    res = mog.run(cfg)
+    m = mog.models_of(cfg)
+    pop = Population(setup, m["seed"], lr_g=m["lr_g"], lr_d=m["lr_d"], method=list(m["method"]), chunk=cfg["chunk"])
+    pop.advance(cfg["steps"])
+    plain = mog.run(tiny_cfg(methods=["altgd"], lrs=[1e-3]))
+    assert not np.array_equal(res["samples"], plain["samples"])  # the choices changed training
+    np.testing.assert_array_equal(res["samples"][-1, 0, :8], pop.samples(cfg["n_eval"])[0, :8])  # last check
+
+
+@pytest.mark.parametrize("bad, match", [(dict(penalty="r1", loss="hinge"), "not used with the 'hinge' loss"),
+                                        (dict(methods=["sga"], spectral_norm=True), "sga needs exact Jacobian"),
+                                        (dict(learning_rate=1.0), "unknown options learning_rate"),
+                                        (dict(b1=1.0), r"b1 must be in \[0, 1\)"),
+                                        (dict(k=0), "k must be an integer >= 1")])
+def test_config_refuses_bad_training_choices(bad, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_cfg(**bad)
+
+
 def test_checkpoints_keep_the_parameters_and_change_nothing_else():
     """Keeping parameters stops training at the keep points but runs the same steps: every
     result equals that of the run without checkpoints, bit for bit, and the kept last
@@ -246,6 +272,18 @@ def test_cli_small_run_writes_table_and_figures(tmp_path, capsys):
     t = json.loads((out / "table.json").read_text())
     assert t["gandyn"][0]["seeds"] == 2 and any(r["method"] == "VEEGAN" for r in t["published"])
     assert "Srivastava et al. 2017" in cap.out
+
+
+def test_cli_training_options_reach_the_config_and_are_named(tmp_path, capsys):
+    out = tmp_path / "o"
+    code, cap = run_cli(capsys, "--data", "ring8", "--methods", "altgd", "--lrs", "1e-3", "--seeds", "2", "--steps",
+                        "4", "--checks", "1", "--hidden", "8", "--n-eval", "100", "--penalty", "r1",
+                        "--penalty-weight", "0.1", "--optimizer", "momentum", "--out", str(out), "--quiet")
+    assert code == 0, cap.err
+    assert "(optimizer=momentum, penalty=r1, penalty_weight=0.1)" in cap.out
+    import json
+    cfg = json.loads((out / "table.json").read_text())["config"][0]
+    assert (cfg["penalty"], cfg["penalty_weight"], cfg["optimizer"]) == ("r1", 0.1, "momentum")
 
 
 # --- Dask

@@ -102,9 +102,10 @@ def method_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def add_training_arguments(group, defaults) -> None:
+def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     """Add the options of :class:`gandyn.engine.training.TrainingConfig` to ``group``,
-    with the defaults of the config ``defaults``: ``--loss``, ``--method``,
+    with the defaults of the config ``defaults``: ``--loss``, ``--method`` (unless
+    ``method`` is false: a command that names several methods its own way),
     ``--method-option``, ``--penalty``, ``--penalty-weight``, ``--clip``,
     ``--spectral-norm``, ``--k``, ``--batch``, ``--optimizer``, ``--b1``, ``--b2``,
     ``--mu`` and ``--g-ema``; :func:`training_options` reads them back."""
@@ -116,9 +117,10 @@ def add_training_arguments(group, defaults) -> None:
     c = defaults
     group.add_argument("--loss", choices=LOSSES.names(), default=c.loss, metavar="NAME",
                        help=f"the GAN loss ({', '.join(LOSSES.names())}; default: {c.loss}; docs/losses.md)")
-    group.add_argument("--method", type=method_name, default=c.method, metavar="NAME",
-                       help=f"training method ({', '.join(METHODS.names())}, or lookahead:INNER; "
-                            f"default: {c.method}{', Algorithm 1' if c.method == 'altgd' else ''})")
+    if method:
+        group.add_argument("--method", type=method_name, default=c.method, metavar="NAME",
+                           help=f"training method ({', '.join(METHODS.names())}, or lookahead:INNER; "
+                                f"default: {c.method}{', Algorithm 1' if c.method == 'altgd' else ''})")
     add_method_option(group)
     group.add_argument("--penalty", choices=PENALTIES.names(), default=c.penalty,
                        help="gradient penalty on D: r1, r2 (Mescheder et al. 2018) or gp (WGAN-GP)")
@@ -141,15 +143,20 @@ def add_training_arguments(group, defaults) -> None:
                             "(Yazici et al. 2019); samples and evaluation then use it (default: 0 = off)")
 
 
-def training_options(args) -> dict:
+def training_options(args, methods=None) -> dict:
     """The :class:`~gandyn.engine.training.TrainingConfig` fields given by the options of
-    :func:`add_training_arguments` (method options parsed for ``--method``)."""
+    :func:`add_training_arguments`, with the method options parsed for ``methods``
+    (default: ``--method``, which is then one of the fields)."""
     from gandyn.engine.methods import parse_method_options
 
-    names = ("loss", "method", "penalty", "penalty_weight", "clip", "spectral_norm", "k", "batch", "optimizer",
-             "b1", "b2", "mu", "g_ema")
-    return {name: getattr(args, name) for name in names} | {
-        "method_options": parse_method_options([args.method], args.method_option)}
+    names = ("loss", "penalty", "penalty_weight", "clip", "spectral_norm", "k", "batch", "optimizer", "b1", "b2",
+             "mu", "g_ema")
+    out = {name: getattr(args, name) for name in names}
+    if methods is None:
+        out["method"] = args.method
+        methods = [args.method]
+    out["method_options"] = parse_method_options(methods, args.method_option)
+    return out
 
 
 def out_dir(text: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import add_method_option, nonneg_int, positive_float, positive_int, unit_float
+from gandyn.cli import add_training_arguments, nonneg_int, positive_float, positive_int, training_options
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -37,7 +37,7 @@ def _method(text):
 def add_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.methods import METHODS
-    from gandyn.experiments.mog import DATASETS
+    from gandyn.experiments.mog import DATASETS, config, setup_of
 
     m = p.add_argument_group("benchmark")
     m.add_argument("--data", nargs="+", choices=tuple(DATASETS), default=list(DATASETS),
@@ -47,7 +47,6 @@ def add_arguments(p):
                         f"(default: {' '.join(DEFAULT['methods'])})")
     m.add_argument("--lrs", nargs="+", type=positive_float, default=None, metavar="LR",
                    help=f"G's step sizes (default: {' '.join(map(str, DEFAULT['lrs']))})")
-    add_method_option(m)
     m.add_argument("--ttur", type=positive_float, default=2.0, help="lr_D / lr_G (default: 2)")
     m.add_argument("--decay", type=positive_float, default=None,
                    help="step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: 0.1)")
@@ -61,7 +60,7 @@ def add_arguments(p):
                         "checkpoints_DATA.npz, for `gandyn landscape` (default: 0, none)")
     m.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
-    n = p.add_argument_group("networks and optimizer")
+    n = p.add_argument_group("networks and training")
     n.add_argument("--hidden", nargs="+", type=positive_int, default=None, metavar="W",
                    help=f"hidden widths of G and D (default: {' '.join(map(str, DEFAULT['hidden']))})")
     n.add_argument("--hidden-g", nargs="+", type=positive_int, default=None, metavar="W",
@@ -70,10 +69,7 @@ def add_arguments(p):
                    help="hidden widths of D, if not those of --hidden")
     n.add_argument("--z-dim", type=positive_int, default=2, help="latent dimension (default: 2)")
     n.add_argument("--latent", choices=LATENTS.names(), default="normal", help="latent (default: normal)")
-    n.add_argument("--batch", type=positive_int, default=128, help="minibatch size (default: 128)")
-    n.add_argument("--b1", type=unit_float, default=0.5, help="Adam beta1 (default: 0.5)")
-    n.add_argument("--b2", type=unit_float, default=0.999, help="Adam beta2 (default: 0.999)")
-    n.add_argument("--k", type=positive_int, default=1, help="D steps per G step of altgd (default: 1)")
+    add_training_arguments(n, setup_of(config()), method=False)
     n.add_argument("--chunk", type=positive_int, default=50, help="models per stacked unit (default: 50)")
     e = p.add_argument_group("scoring")
     e.add_argument("--n-eval", type=positive_int, default=None, help="samples scored per model (default: 2500)")
@@ -90,7 +86,6 @@ def add_arguments(p):
 
 
 def _configs(args):
-    from gandyn.engine.methods import parse_method_options
     from gandyn.experiments.mog import config
 
     given = [f"--{k.replace('_', '-')}" for k in ("methods", "lrs", "seeds", "steps", "hidden", "n_eval", "decay")
@@ -115,10 +110,9 @@ def _configs(args):
                    seed=args.seed, steps=base["steps"], checks=args.checks,
                    hidden=tuple(base["hidden"] if args.hidden_g is None else args.hidden_g),
                    hidden_d=tuple(base["hidden"] if args.hidden_d is None else args.hidden_d),
-                   z_dim=args.z_dim, latent=args.latent, batch=args.batch, b1=args.b1, b2=args.b2, k=args.k,
-                   chunk=args.chunk, decay=base["decay"], n_eval=base["n_eval"], min_count=args.min_count,
+                   z_dim=args.z_dim, latent=args.latent, chunk=args.chunk, decay=base["decay"], n_eval=base["n_eval"], min_count=args.min_count,
                    hq_target=args.hq_target, keep_every=args.keep_every,
-                   method_options=parse_method_options(base["methods"], args.method_option)) for dname in args.data]
+                   **training_options(args, base["methods"])) for dname in args.data]
 
 
 def _client(address):
@@ -130,6 +124,18 @@ def _client(address):
         return Client(address, timeout="10s")
     except (OSError, ValueError) as e:
         raise OSError(f"cannot reach the Dask scheduler at {address} ({type(e).__name__})") from None
+
+
+def _choices(cfg) -> str:
+    """The training choices that differ from the benchmark's defaults, as `` (name=value, ...)``."""
+    from dataclasses import MISSING, fields
+
+    from gandyn.experiments.mog import TRAINING
+    from gandyn.experiments.population import Setup
+
+    default = {f.name: f.default for f in fields(Setup) if f.default is not MISSING}
+    changed = [f"{k}={cfg[k]}" for k in TRAINING if k in default and cfg.get(k, default[k]) != default[k]]
+    return f" ({', '.join(changed)})" if changed else ""
 
 
 def _fmt(v, spec):
@@ -211,7 +217,7 @@ def run(args) -> int:
             table += rows
             paths += _write(cfg, res, out)
             print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
-                  f"{res['wall_seconds']:.0f} s", flush=True)
+                  f"{res['wall_seconds']:.0f} s{_choices(cfg)}", flush=True)
     except BaseException:
         remove_if_empty(out, existed)  # no empty output folder after a failure
         raise

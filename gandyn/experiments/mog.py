@@ -25,6 +25,7 @@ in this process or on a Dask worker with the same result, to the bit.
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 from functools import partial
 from typing import Callable
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import check_method
+from gandyn.engine.training import TrainingConfig
 from gandyn.experiments.population import BLOCK, Population, Setup, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.modes import mixture_modes, mode_coverage
@@ -82,12 +84,16 @@ PUBLISHED = [
 ]
 
 
+#: The training choices a configuration holds (:class:`~gandyn.engine.training.TrainingConfig`'s
+#: fields but ``method``: a run names its methods in ``methods``).
+TRAINING = tuple(f.name for f in fields(TrainingConfig) if f.name != "method")
+
+
 def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float = 1.0, seeds: int = 10,
            seed: int = 0, steps: int = 2000, checks: int = 5, hidden=(64, 64), hidden_d=None, z_dim: int = 2,
-           latent: str = "normal", batch: int = 128, b1: float = 0.5, b2: float = 0.999, k: int = 1,
-           loss: str = "nonsat", decay: float = 1.0, chunk: int = 100, n_eval: int = 2500, n_show: int = 3, min_count: int = 1,
-           hq_target: float = 0.9, dtype: str = "float32", keep_every: int = 0,
-           method_options: dict | None = None) -> dict:
+           latent: str = "normal", decay: float = 1.0, chunk: int = 100, n_eval: int = 2500, n_show: int = 3,
+           min_count: int = 1, hq_target: float = 0.9, dtype: str = "float32", keep_every: int = 0,
+           **training) -> dict:
     """A run's configuration as a plain (JSON-able, picklable) dict, validated.
 
     Models are ``methods x lrs x seeds`` (seeds ``seed .. seed + seeds - 1``), with
@@ -96,17 +102,24 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
     With ``keep_every > 0`` every model's parameters are kept at iteration 0, every
     ``keep_every`` iterations and at the end (:func:`keep_iterations`); the configuration
     holds the key only then, so that of a run without checkpoints is unchanged.
-    ``method_options``: options of the methods by name, e.g. ``{"unrolled": {"unroll": 10}}``
-    (:func:`gandyn.engine.methods.parse_method_options` reads them from ``KEY=VALUE`` texts);
-    the configuration holds them only when given.
+    ``training``: the training choices of :class:`~gandyn.engine.training.TrainingConfig`
+    (:data:`TRAINING`: ``loss``, ``k``, ``batch``, ``optimizer``, ``b1``, ``b2``, ``mu``,
+    ``penalty``, ``penalty_weight``, ``clip``, ``spectral_norm``, ``g_ema``,
+    ``method_options``, e.g. ``{"unrolled": {"unroll": 10}}``, ...), with the defaults of the
+    population :class:`~gandyn.experiments.population.Setup` (Adam with ``b1 = 0.5``, batch
+    128); the configuration holds them all. Every method must pair with them.
 
     Raises
     ------
     ValueError
-        An unknown data set or method, or a bad number (the message names the choices).
+        An unknown data set, method or training choice, a pairing the literature does not
+        use, or a bad number (the message names it).
     """
     if data not in DATASETS:
         raise ValueError(f"unknown data {data!r}; choose from {', '.join(DATASETS)}")
+    unknown = sorted(set(training) - set(TRAINING))
+    if unknown:
+        raise ValueError(f"unknown options {', '.join(unknown)}; the training choices are {', '.join(TRAINING)}")
     methods = [check_method(m) for m in methods]
     if not methods or len(set(methods)) != len(methods):
         raise ValueError(f"methods must be distinct names, got {methods}")
@@ -114,7 +127,7 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
     if not lrs or any(not (np.isfinite(v) and v > 0) for v in lrs) or not ttur > 0:
         raise ValueError(f"step sizes and ttur must be positive, got lrs={lrs}, ttur={ttur}")
     for name, v in (("seeds", seeds), ("steps", steps), ("checks", checks), ("chunk", chunk),
-                    ("n_eval", n_eval), ("min_count", min_count), ("k", k)):
+                    ("n_eval", n_eval), ("min_count", min_count)):
         if int(v) != v or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
     if not 0 < decay <= 1:
@@ -126,22 +139,30 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
     cfg = {"data": data, "methods": methods, "lrs": lrs, "ttur": float(ttur), "seeds": int(seeds),
            "seed": int(seed), "steps": int(steps), "checks": int(min(checks, steps)),
            "hidden_g": list(hidden), "hidden_d": list(hidden if hidden_d is None else hidden_d),
-           "z_dim": int(z_dim), "latent": latent, "batch": int(batch), "b1": float(b1), "b2": float(b2),
-           "k": int(k), "loss": loss, "decay": float(decay), "chunk": int(chunk), "n_eval": int(n_eval), "n_show": int(n_show),
-           "min_count": int(min_count), "hq_target": float(hq_target), "dtype": dtype}
+           "z_dim": int(z_dim), "latent": latent, "decay": float(decay), "chunk": int(chunk), "n_eval": int(n_eval),
+           "n_show": int(n_show), "min_count": int(min_count), "hq_target": float(hq_target), "dtype": dtype}
     if keep_every:
         cfg["keep_every"] = int(keep_every)
-    if method_options:
-        cfg["method_options"] = dict(method_options)
-    setup_of(cfg)  # validates the network options
+    setup = setup_of(cfg | training)  # validates the networks and the training choices
+    for m in methods:
+        setup.check_method(m)
+    cfg.update({name: _plain(getattr(setup, name)) for name in TRAINING})
     return cfg
 
 
+def _plain(v):
+    """A training choice as JSON holds it (numbers as Python numbers, options as dicts)."""
+    if isinstance(v, dict):
+        return {m: dict(o) for m, o in v.items()}
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def setup_of(cfg: dict) -> Setup:
-    """The :class:`~gandyn.experiments.population.Setup` of a configuration."""
+    """The :class:`~gandyn.experiments.population.Setup` of a configuration (a training
+    choice it does not hold takes the ``Setup``'s default)."""
     return Setup(DATASETS[cfg["data"]](), z_dim=cfg["z_dim"], latent=cfg["latent"], hidden_g=tuple(cfg["hidden_g"]),
-                 hidden_d=tuple(cfg["hidden_d"]), loss=cfg["loss"], b1=cfg["b1"], b2=cfg["b2"],
-                 batch=cfg["batch"], dtype=np.dtype(cfg["dtype"]).type, method_options=cfg.get("method_options", {}))
+                 hidden_d=tuple(cfg["hidden_d"]), dtype=np.dtype(cfg["dtype"]).type,
+                 **{name: cfg[name] for name in TRAINING if name in cfg})
 
 
 def models_of(cfg: dict) -> dict:
