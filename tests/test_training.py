@@ -38,7 +38,9 @@ BAD = [
     (dict(method="altgd:simgd"), "only lookahead takes an inner method"),
     (dict(loss="hinge", penalty="r1"), "the r1 penalty is not used with the 'hinge' loss"),
     (dict(method="lookahead:sga", spectral_norm=True), "sga needs exact Jacobian products"),
-    (dict(clip=-1.0), "clip must be positive"),
+    (dict(clip=-1.0), "clip must be a finite number > 0"),
+    (dict(loss="wgan", clip="a"), "clip must be a finite number > 0"),
+    (dict(penalty="r1", penalty_weight=None), "penalty_weight must be a finite number > 0"),
     (dict(method_options={"unrolled": {"unroll": -1}}), "unroll must be an integer >= 0"),
 ]
 
@@ -58,6 +60,29 @@ def test_good_choices_pass_everywhere(name):
     assert (m.name, m.k_la, m.inner.name) == ("lookahead", 3, "extragradient")
     assert cfg.make_penalty().weight == 0.5
     assert isinstance(cfg.make_g_optimizer(1e-3).init(np.zeros(3)), optim.AveragedState)
+
+
+def test_lookahead_and_its_inner_method_each_take_their_options():
+    cfg = TrainingConfig(method="lookahead:unrolled", method_options={"lookahead": {"k_la": 2}, "unrolled": {"unroll": 3}})
+    m = cfg.make_method()
+    assert (m.k_la, m.inner.unroll) == (2, 3)
+    from gandyn.engine.methods import parse_method_options
+    assert parse_method_options(["lookahead:unrolled"], ["unroll=3", "k_la=2"]) == cfg.method_options
+
+
+def test_numbers_are_stored_as_plain_python_numbers():
+    """numpy scalars are accepted and stored as floats and ints, so configs write as JSON."""
+    import json
+    cfg = MnistConfig(**SMALL, b1=np.float32(0.5), g_ema=np.float64(0.9), k=np.int64(2))
+    assert type(cfg.b1) is float and type(cfg.k) is int and cfg.b1 == 0.5
+    json.dumps(cfg.to_dict())
+
+
+def test_active_names_the_choices_that_take_effect():
+    a = TrainingConfig(optimizer="sgd", b1=0.2, penalty_weight=3.0).active()
+    assert "b1" not in a and "mu" not in a and "penalty_weight" not in a
+    a = TrainingConfig(optimizer="momentum", penalty="r1", method="extragradient", method_options={"sos": {"a": 0.1}}).active()
+    assert a["mu"] == 0.9 and a["penalty_weight"] == 10.0 and a["method_options"] == {}
 
 
 def test_as_method_builds_lookahead_around_its_inner_method():

@@ -130,7 +130,8 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
                        help="clip D's weights to [-C, C] after each step (WGAN, e.g. 0.01)")
     group.add_argument("--spectral-norm", action="store_true", default=c.spectral_norm,
                        help="spectral normalisation of D's weights (Miyato et al. 2018)")
-    group.add_argument("--k", type=positive_int, default=c.k, help=f"D steps per G step (default: {c.k})")
+    group.add_argument("--k", type=positive_int, default=c.k,
+                       help=f"D steps per G step of altgd and the methods built on it (default: {c.k})")
     group.add_argument("--batch", type=positive_int, default=c.batch, help=f"minibatch size m (default: {c.batch})")
     group.add_argument("--optimizer", choices=OPTIMIZERS.names(), default=c.optimizer,
                        help=f"both players' optimizer (default: {c.optimizer})")
@@ -147,11 +148,13 @@ def training_options(args, methods=None) -> dict:
     """The :class:`~gandyn.engine.training.TrainingConfig` fields given by the options of
     :func:`add_training_arguments`, with the method options parsed for ``methods``
     (default: ``--method``, which is then one of the fields)."""
-    from gandyn.engine.methods import parse_method_options
+    from dataclasses import fields
 
-    names = ("loss", "penalty", "penalty_weight", "clip", "spectral_norm", "k", "batch", "optimizer", "b1", "b2",
-             "mu", "g_ema")
-    out = {name: getattr(args, name) for name in names}
+    from gandyn.engine.methods import parse_method_options
+    from gandyn.engine.training import TrainingConfig
+
+    out = {f.name: getattr(args, f.name) for f in fields(TrainingConfig)
+           if f.name not in ("method", "method_options") and hasattr(args, f.name)}
     if methods is None:
         out["method"] = args.method
         methods = [args.method]

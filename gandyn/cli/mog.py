@@ -12,9 +12,8 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 (pip install 'gandyn[distributed]'); results are the same bits."""
 from __future__ import annotations
 
-import argparse
 
-from gandyn.cli import add_training_arguments, nonneg_int, positive_float, positive_int, training_options
+from gandyn.cli import add_training_arguments, method_name, nonneg_int, positive_float, positive_int, training_options
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -25,15 +24,6 @@ DEFAULT = {"methods": ["altgd"], "lrs": [5e-3], "seeds": 100, "steps": 4000, "hi
            "decay": 0.1}
 
 
-def _method(text):
-    from gandyn.engine.methods import check_method
-
-    try:
-        return check_method(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def add_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.methods import METHODS
@@ -42,7 +32,7 @@ def add_arguments(p):
     m = p.add_argument_group("benchmark")
     m.add_argument("--data", nargs="+", choices=tuple(DATASETS), default=list(DATASETS),
                    help="data sets (default: ring8 grid25)")
-    m.add_argument("--methods", nargs="+", type=_method, default=None, metavar="METHOD",
+    m.add_argument("--methods", nargs="+", type=method_name, default=None, metavar="METHOD",
                    help=f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
                         f"(default: {' '.join(DEFAULT['methods'])})")
     m.add_argument("--lrs", nargs="+", type=positive_float, default=None, metavar="LR",
@@ -127,14 +117,16 @@ def _client(address):
 
 
 def _choices(cfg) -> str:
-    """The training choices that differ from the benchmark's defaults, as `` (name=value, ...)``."""
-    from dataclasses import MISSING, fields
+    """The training choices in effect that differ from the benchmark's defaults, as
+    `` (name=value, ...)`` (:meth:`~gandyn.engine.training.TrainingConfig.active`)."""
+    from gandyn.experiments.mog import setup_of
 
-    from gandyn.experiments.mog import TRAINING
-    from gandyn.experiments.population import Setup
-
-    default = {f.name: f.default for f in fields(Setup) if f.default is not MISSING}
-    changed = [f"{k}={cfg[k]}" for k in TRAINING if k in default and cfg.get(k, default[k]) != default[k]]
+    active = setup_of(cfg).active()
+    default = setup_of({k: cfg[k] for k in ("data", "z_dim", "latent", "hidden_g", "hidden_d", "dtype")}).active()
+    for d in (active, default):  # the table names the methods; their options are the run's
+        d.pop("method"), d.pop("method_options")
+    changed = [f"{k}={v}" for k, v in active.items() if v != default.get(k)]
+    changed += [f"{m}.{k}={v}" for m, o in cfg.get("method_options", {}).items() for k, v in o.items()]
     return f" ({', '.join(changed)})" if changed else ""
 
 

@@ -46,7 +46,7 @@ import numpy as np
 from gandyn.engine.nn import _buffer
 from gandyn.engine.registry import Registry
 
-__all__ = ["METHODS", "as_method", "check_method", "method_options", "parse_method_options", "check_method_options", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
+__all__ = ["METHODS", "as_method", "make_method", "check_method", "method_options", "parse_method_options", "check_method_options", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
            "CGD", "LA", "LOLA", "SOS", "Unrolled", "check_penalty"]
 
 
@@ -602,8 +602,8 @@ def check_method(spec: str) -> str:
 
 def as_method(method, **options):
     """A method object from a name of :func:`check_method` (built with ``options``; of
-    ``'lookahead:INNER'``, lookahead takes them and ``INNER`` is built with its defaults)
-    or an object with ``init`` and ``step``.
+    ``'lookahead:INNER'``, lookahead takes them and ``INNER`` is built with its defaults:
+    :func:`make_method` gives each its own) or an object with ``init`` and ``step``.
 
     Raises
     ------
@@ -618,6 +618,28 @@ def as_method(method, **options):
     if not (hasattr(method, "init") and hasattr(method, "step")):
         raise ValueError(f"a method needs init and step, got {method!r}")
     return method
+
+
+def make_method(spec: str, options: dict | None = None):
+    """The method of ``spec`` (:func:`check_method`) with each method's options from
+    ``options = {method: {option: value}}``: of ``'lookahead:INNER'``, lookahead takes
+    ``options['lookahead']`` and the inner method ``options[INNER]``.
+
+    >>> m = make_method("lookahead:unrolled", {"lookahead": {"k_la": 3}, "unrolled": {"unroll": 2}})
+    >>> m.k_la, m.inner.name, m.inner.unroll
+    (3, 'unrolled', 2)
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or an option the method refuses.
+    """
+    options = options or {}
+    outer, _, inner = check_method(spec).partition(":")
+    own = dict(options.get(outer, {}))
+    if inner:
+        own["inner"] = METHODS[inner](**options.get(inner, {}))
+    return METHODS[outer](**own)
 
 
 def method_options(name: str) -> dict[str, str]:
@@ -650,7 +672,7 @@ def _cast(kind: str, key: str, text: str):
 def parse_method_options(methods, items) -> dict[str, dict]:
     """Options of training methods from ``KEY=VALUE`` texts (``--method-option unroll=10``):
     each key goes to every method of ``methods`` (names of :data:`METHODS`; of a
-    ``'lookahead:INNER'`` spec, the outer lookahead) that has an option of that name,
+    ``'lookahead:INNER'`` spec, lookahead and ``INNER``) that has an option of that name,
     its value cast to the option's type; ``METHOD.KEY=VALUE`` (``lola.alpha=0.1``) goes to
     that method only (``alpha`` is the look-ahead rate of la, lola and sos, but lookahead's
     interpolation weight). Returns ``{method: {key: value}}``; the methods
@@ -662,7 +684,7 @@ def parse_method_options(methods, items) -> dict[str, dict]:
         A text without ``=``, a key none of ``methods`` takes (the message lists what each
         takes), a value of the wrong type.
     """
-    names = list(dict.fromkeys(str(m).partition(":")[0] for m in methods))
+    names = list(dict.fromkeys(name for m in methods for name in str(m).split(":")))
     takes = {m: method_options(m) for m in names}
     out: dict[str, dict] = {}
     for item in items or ():

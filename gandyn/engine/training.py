@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gandyn.engine import optim
-from gandyn.engine.methods import METHODS, as_method, check_method, check_method_options
+from gandyn.engine.methods import METHODS, check_method, check_method_options, make_method
 from gandyn.engine.penalties import Penalty, check_training, make_penalty
 
 __all__ = ["TrainingConfig"]
@@ -61,7 +61,8 @@ class TrainingConfig:
         Each player's optimizer, a name of :data:`gandyn.engine.optim.OPTIMIZERS`.
     b1, b2, eps : float
         Adam's moment decays in ``[0, 1)`` and its epsilon (> 0); Kingma & Ba 2015's
-        defaults 0.9, 0.999, 1e-8.
+        defaults 0.9, 0.999, 1e-8. Any registered optimizer with an option of one of
+        these names gets the value.
     adam_tf : bool
         TensorFlow's epsilon-hat form of Adam (Kingma & Ba 2015, end of Section 2).
     mu : float
@@ -70,7 +71,7 @@ class TrainingConfig:
         A gradient penalty on D (:data:`gandyn.engine.penalties.PENALTIES`: ``r1``,
         ``r2``, ``gp``) of weight ``penalty_weight``.
     penalty_weight : float
-        The penalty's weight (``gamma`` of R1/R2, ``lambda`` of WGAN-GP).
+        The penalty's weight (``gamma`` of R1/R2, ``lambda`` of WGAN-GP), > 0.
     clip : float or None
         Weight clipping of D to ``[-clip, clip]`` after each step (WGAN, Arjovsky et al.
         2017).
@@ -78,7 +79,8 @@ class TrainingConfig:
         Spectral normalisation of D's weights (Miyato et al. 2018).
     method_options : dict
         Options of the methods by name, e.g. ``{"unrolled": {"unroll": 10}}``
-        (:func:`~gandyn.engine.methods.check_method_options`).
+        (:func:`~gandyn.engine.methods.check_method_options`); of ``'lookahead:INNER'``,
+        each of the two methods takes its own.
     g_ema : float
         Decay in ``[0, 1)`` of an exponential moving average of G's parameters (0 = off;
         Yazici et al. 2019, :func:`~gandyn.engine.optim.averaged`).
@@ -112,16 +114,23 @@ class TrainingConfig:
             v = getattr(self, name)
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+            object.__setattr__(self, name, int(v))
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         for name in ("b1", "b2", "mu", "g_ema"):
             v = getattr(self, name)
             if not (_is_number(v) and 0 <= v < 1):
                 raise ValueError(f"{name} must be in [0, 1), got {v!r}")
-        if not (_is_number(self.eps) and math.isfinite(self.eps) and self.eps > 0):
-            raise ValueError(f"eps must be a finite number > 0, got {self.eps!r}")
+        for name in ("eps", "penalty_weight") + (("clip",) if self.clip is not None else ()):
+            v = getattr(self, name)
+            if not (_is_number(v) and math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+        for name in ("b1", "b2", "mu", "g_ema", "eps", "penalty_weight", "clip"):
+            if getattr(self, name) is not None:  # plain floats: the same in JSON, hashes and arithmetic
+                object.__setattr__(self, name, float(getattr(self, name)))
         for name in ("adam_tf", "spectral_norm"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, bool(getattr(self, name)))
         self.check_method(self.method)
         object.__setattr__(self, "method_options", check_method_options(self.method_options))
 
@@ -161,10 +170,30 @@ class TrainingConfig:
         return opt if self.clip is None else optim.clipped(opt, self.clip)
 
     def make_method(self, spec: str | None = None):
-        """The method object of ``spec`` (default: ``method``) with its options from
-        ``method_options`` (of ``'lookahead:INNER'``, lookahead's)."""
+        """The method object of ``spec`` (default: ``method``) with each method's options
+        from ``method_options`` (:func:`~gandyn.engine.methods.make_method`)."""
         spec = self.method if spec is None else self.check_method(spec)
-        return as_method(spec, **self.method_options.get(spec.partition(":")[0], {}))
+        return make_method(spec, self.method_options)
+
+    def active(self) -> dict:
+        """The choices that take effect: the loss, method, ``k``, batch and optimizer, the
+        hyperparameters the optimizer takes, the penalty's weight only with a penalty,
+        the options of the method in use (of ``method``'s outer and inner methods), and
+        clipping, spectral normalisation and ``g_ema``."""
+        import inspect
+
+        takes = inspect.signature(optim.OPTIMIZERS[self.optimizer]).parameters
+        out = {name: getattr(self, name) for name in ("loss", "method", "k", "batch", "optimizer")}
+        out.update({name: getattr(self, name) for name in ("b1", "b2", "eps", "mu") if name in takes})
+        if "eps_hat" in takes:
+            out["adam_tf"] = self.adam_tf
+        out["penalty"] = self.penalty
+        if self.penalty is not None:
+            out["penalty_weight"] = self.penalty_weight
+        used = self.method.split(":")
+        out["method_options"] = {m: dict(o) for m, o in self.method_options.items() if m in used}
+        out.update(clip=self.clip, spectral_norm=self.spectral_norm, g_ema=self.g_ema)
+        return out
 
     def make_penalty(self) -> Penalty | None:
         """The gradient penalty object, or None."""

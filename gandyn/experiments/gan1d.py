@@ -101,8 +101,8 @@ def parse_data(spec: str | Distribution) -> Distribution:
 class Setup(population.Setup):
     """Everything of a 1D GAN run except the seed and the step sizes: a
     :class:`gandyn.experiments.population.Setup` with the 1-D GAN's defaults. The fields not
-    listed here (``method``, ``k``, ``penalty``, ``clip``, ``spectral_norm``, ``b1``, ``b2``,
-    ``eps``, ``mu``, ``method_options``) are the population ``Setup``'s and
+    listed here (``method``, ``k``, ``penalty``, ``penalty_weight``, ``clip``, ``spectral_norm``,
+    ``b1``, ``b2``, ``eps``, ``adam_tf``, ``mu``, ``method_options``) are the population ``Setup``'s and
     :class:`~gandyn.engine.training.TrainingConfig`'s; every field but ``data`` is a keyword.
 
     Parameters

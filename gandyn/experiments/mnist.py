@@ -145,7 +145,7 @@ class MnistConfig(TrainingConfig):
             raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
         for name in ("seed", "z_dim", "n_train"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if name == "seed" else 1):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < (0 if name == "seed" else 1):
                 raise ValueError(f"{name} must be an integer >= {0 if name == 'seed' else 1}, got {v!r}")
         if self.n_train > N_TRAIN:
             raise ValueError(f"n_train must be <= {N_TRAIN:,} (training images {N_TRAIN:,}-59,999 are the "

@@ -120,6 +120,11 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
     unknown = sorted(set(training) - set(TRAINING))
     if unknown:
         raise ValueError(f"unknown options {', '.join(unknown)}; the training choices are {', '.join(TRAINING)}")
+    if training.get("method_options", {}) is None:
+        del training["method_options"]
+    for name in ("k", "batch"):  # whole numbers as the other counts here take them
+        if isinstance(training.get(name), float) and training[name].is_integer():
+            training[name] = int(training[name])
     methods = [check_method(m) for m in methods]
     if not methods or len(set(methods)) != len(methods):
         raise ValueError(f"methods must be distinct names, got {methods}")

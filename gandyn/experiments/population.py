@@ -41,7 +41,7 @@ import numpy as np
 from gandyn.distributions import Distribution
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
-from gandyn.engine.methods import as_method, check_method_options
+from gandyn.engine.methods import check_method_options, make_method
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
@@ -353,7 +353,7 @@ class Population:
             sn = SpectralNorm(self.gan.D, td, _SeedRandom(s, "spectral_norm", single)) if setup.spectral_norm else None
             tr = Trainer(self.gan, setup.make_g_optimizer(rg), setup.make_d_optimizer(rd), tg, td,
                          _Streams(setup, s, single), batch=setup.batch, k=u.k,
-                         method=as_method(u.method, **opts.get(u.method.partition(":")[0], {})),
+                         method=make_method(u.method, opts),
                          penalty=penalty, rng_penalty=_SeedRandom(s, "penalty", single) if penalty else None,
                          spectral_norm=sn)
             self._trainers.append((u, tr))
