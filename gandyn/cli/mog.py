@@ -116,20 +116,6 @@ def _client(address):
         raise OSError(f"cannot reach the Dask scheduler at {address} ({type(e).__name__})") from None
 
 
-def _choices(cfg) -> str:
-    """The training choices in effect that differ from the benchmark's defaults, as
-    `` (name=value, ...)`` (:meth:`~gandyn.engine.training.TrainingConfig.active`)."""
-    from gandyn.experiments.mog import setup_of
-
-    active = setup_of(cfg).active()
-    default = setup_of({k: cfg[k] for k in ("data", "z_dim", "latent", "hidden_g", "hidden_d", "dtype")}).active()
-    for d in (active, default):  # the table names the methods; their options are the run's
-        d.pop("method"), d.pop("method_options")
-    changed = [f"{k}={v}" for k, v in active.items() if v != default.get(k)]
-    changed += [f"{m}.{k}={v}" for m, o in cfg.get("method_options", {}).items() for k, v in o.items()]
-    return f" ({', '.join(changed)})" if changed else ""
-
-
 def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
@@ -175,7 +161,7 @@ def run(args) -> int:
 
     from pathlib import Path
 
-    from gandyn.experiments.mog import PUBLISHED, ShardError, memory_bytes, run as run_mog, success_table
+    from gandyn.experiments.mog import PUBLISHED, ShardError, memory_bytes, run as run_mog, success_table, training_note
     from gandyn.io import check_memory, ensure_dir, remove_if_empty, write_csv, write_json
 
     cfgs = _configs(args)  # every check before any work
@@ -209,7 +195,7 @@ def run(args) -> int:
             table += rows
             paths += _write(cfg, res, out)
             print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
-                  f"{res['wall_seconds']:.0f} s{_choices(cfg)}", flush=True)
+                  f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_note(cfg)) else ''}", flush=True)
     except BaseException:
         remove_if_empty(out, existed)  # no empty output folder after a failure
         raise

@@ -155,6 +155,19 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
     return cfg
 
 
+def training_note(cfg: dict) -> str:
+    """The training choices in effect that differ from the benchmark's defaults, as
+    ``"name=value, ..."`` (:meth:`~gandyn.engine.training.TrainingConfig.active`), with the
+    methods' options as ``method.option=value``; ``""`` for the defaults."""
+    active = setup_of(cfg).active()
+    default = setup_of({k: cfg[k] for k in ("data", "z_dim", "latent", "hidden_g", "hidden_d", "dtype")}).active()
+    for d in (active, default):  # the run names its methods; their options are the run's
+        d.pop("method"), d.pop("method_options")
+    changed = [f"{k}={v}" for k, v in active.items() if v != default.get(k)]
+    changed += [f"{m}.{k}={v}" for m, o in cfg.get("method_options", {}).items() for k, v in o.items()]
+    return ", ".join(changed)
+
+
 def _plain(v):
     """A training choice as JSON holds it (numbers as Python numbers, options as dicts)."""
     if isinstance(v, dict):

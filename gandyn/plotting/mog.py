@@ -21,6 +21,14 @@ def best_lr(res: dict, method: str) -> float:
     return best[1]
 
 
+def _note(cfg: dict, sep: str) -> str:
+    """The run's training choices that differ from the defaults, after ``sep`` (or nothing)."""
+    from gandyn.experiments.mog import training_note
+
+    note = training_note(cfg)
+    return f"{sep}{note}" if note else ""
+
+
 def samples_figure(cfg: dict, res: dict, method: str, data_points: np.ndarray, centers: np.ndarray):
     """Generator samples over training for the shown seeds of ``method`` at its best step
     size: rows seeds, columns check iterations; data in grey, centres as black crosses."""
@@ -56,7 +64,7 @@ def samples_figure(cfg: dict, res: dict, method: str, data_points: np.ndarray, c
             if c == 0:
                 ax.set_ylabel("$x_2$")
     n_seeds = int(((res["method"] == method) & (res["lr"] == lr)).sum())
-    fig.suptitle(f"{cfg['data']}: {method}, lr_G={lr:g}, lr_D={lr * cfg['ttur']:g} "
+    fig.suptitle(f"{cfg['data']}: {method}, lr_G={lr:g}, lr_D={lr * cfg['ttur']:g}{_note(cfg, ', ')} "
                  f"({len(pick)} of {n_seeds} seeds shown)", fontsize=9)
     fig.tight_layout(rect=(0, 0.06 if n == 1 else 0.03, 1, 1))
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -89,7 +97,7 @@ def success_figure(cfg: dict, res: dict):
         ax.set_xlabel("iteration")
         ax.set_ylim(-3, 103)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{cfg['data']}: {cfg['seeds']} seeds per method and step size", fontsize=10)
+    fig.suptitle(f"{cfg['data']}: {cfg['seeds']} seeds per method and step size{_note(cfg, '; ')}", fontsize=10)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, max(1, len(labels))), fontsize=8, frameon=False)
