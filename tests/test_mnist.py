@@ -266,6 +266,29 @@ def test_cli_errors(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+def test_cli_resume_refuses_options_that_would_change_the_run(images, tmp_path):
+    """--resume keeps the saved config: a training or model option that differs from it is
+    refused before any work (one line naming it and the saved value); the step sizes may change."""
+    tr = mnist.new_run(MnistConfig(**SMALL), images)
+    mnist.train(tr, 4, tmp_path / "run", progress=False, grid_every=0)
+    assert mnist.checkpoint_config(tmp_path / "run" / mnist.CHECKPOINT) == tr.config
+    none = str(tmp_path / "no-data")
+    r = _gandyn("train", "--resume", "--out", str(tmp_path / "run"), "--iters", "8", "--optimizer", "sgd",
+                "--hidden-g", "32", "--data-dir", none)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "--optimizer 'sgd' (saved: 'adam')" in r.stderr and "--hidden-g (32,) (saved: (16,))" in r.stderr
+    r = _gandyn("train", "--resume", "--out", str(tmp_path / "run"), "--iters", "8", "--lr", "1e-4",
+                "--data-dir", none)
+    assert "would change it" not in r.stderr and "MNIST" in r.stderr  # past the check, to the data
+
+
+def test_cli_notes_options_that_take_no_effect(tmp_path):
+    r = _gandyn("train", "--optimizer", "sgd", "--b1", "0.3", "--method", "simgd", "--k", "3",
+                "--out", str(tmp_path / "bad"), "--data-dir", str(tmp_path / "none"))
+    assert "note: --b1 0.3 has no effect: the sgd optimizer does not take it" in r.stderr
+    assert "note: --k 3 has no effect" in r.stderr
+
+
 def test_cli_plot(images, tmp_path):
     from gandyn.plotting.mnist import save_grid
 

@@ -36,6 +36,8 @@ BAD = [
     (dict(loss="wasserstein"), "wasserstein"),
     (dict(method="lookahead:nope"), "nope"),
     (dict(method="altgd:simgd"), "only lookahead takes an inner method"),
+    (dict(method="lookahead:lookahead"), "inner method must be another method"),
+    (dict(method="lookahead:"), "unknown method ''"),
     (dict(loss="hinge", penalty="r1"), "the r1 penalty is not used with the 'hinge' loss"),
     (dict(method="lookahead:sga", spectral_norm=True), "sga needs exact Jacobian products"),
     (dict(clip=-1.0), "clip must be a finite number > 0"),
@@ -68,6 +70,24 @@ def test_lookahead_and_its_inner_method_each_take_their_options():
     assert (m.k_la, m.inner.unroll) == (2, 3)
     from gandyn.engine.methods import parse_method_options
     assert parse_method_options(["lookahead:unrolled"], ["unroll=3", "k_la=2"]) == cfg.method_options
+
+
+def test_a_key_two_methods_of_one_spec_take_is_refused():
+    """alpha is lookahead's interpolation weight and lola's look-ahead rate: a bare alpha for
+    lookahead:lola names two options and is refused; separate methods each take it."""
+    from gandyn.engine.methods import parse_method_options
+    with pytest.raises(ValueError, match="write lookahead.alpha=... or lola.alpha=..."):
+        parse_method_options(["lookahead:lola"], ["alpha=0.5"])
+    assert parse_method_options(["lookahead:lola"], ["lola.alpha=0.5"]) == {"lola": {"alpha": 0.5}}
+    assert parse_method_options(["la", "lola"], ["alpha=0.5"]) == {"la": {"alpha": 0.5}, "lola": {"alpha": 0.5}}
+
+
+def test_ignored_names_the_choices_set_in_vain():
+    cfg = TrainingConfig(optimizer="sgd", b1=0.3, penalty_weight=3.0, method="simgd", k=4)
+    assert set(cfg.ignored()) == {"b1", "penalty_weight", "k"}
+    assert cfg.ignored(["simgd", "altgd"]).keys() == {"b1", "penalty_weight"}  # altgd takes k
+    assert TrainingConfig(method="lookahead:altgd", k=4).ignored() == {}
+    assert MnistConfig(**SMALL).ignored() == {}  # the talk's Adam form is MnistConfig's default
 
 
 def test_numbers_are_stored_as_plain_python_numbers():

@@ -17,7 +17,7 @@ import sys
 from gandyn import __version__
 
 __all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "int_in", "add_method_option",
-           "add_training_arguments", "training_options", "method_name", "out_dir"]
+           "add_training_arguments", "training_options", "method_name", "note_ignored", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -88,7 +88,8 @@ def add_method_option(group) -> None:
 
     offer = "; ".join(f"{m}: {', '.join(o)}" for m in METHODS.names() if (o := method_options(m)))
     group.add_argument("--method-option", nargs="+", default=[], metavar="KEY=VALUE",
-                       help=f"options of the training method, e.g. unroll=10 ({offer})")
+                       help=f"options of the training method, e.g. unroll=10, or METHOD.KEY=VALUE for one method "
+                            f"of several, e.g. lola.alpha=0.01 ({offer})")
 
 
 def method_name(text: str) -> str:
@@ -160,6 +161,14 @@ def training_options(args, methods=None) -> dict:
         methods = [args.method]
     out["method_options"] = parse_method_options(methods, args.method_option)
     return out
+
+
+def note_ignored(command: str, config, methods=None) -> None:
+    """Say on stderr, one line each, which training options given take no effect
+    (:meth:`gandyn.engine.training.TrainingConfig.ignored`); training goes on."""
+    for name, why in config.ignored(methods).items():
+        print(f"gandyn {command}: note: --{name.replace('_', '-')} {getattr(config, name):g} has no effect: {why}",
+              file=sys.stderr)
 
 
 def out_dir(text: str) -> str:

@@ -8,7 +8,7 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import add_training_arguments, positive_float, positive_int, training_options
+from gandyn.cli import add_training_arguments, note_ignored, positive_float, positive_int, training_options
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -110,6 +110,7 @@ def run(args) -> int:
         raise ValueError("--scheduler needs --sweep")
     _check_sizes(args)
     setup = _setup(args, args.sweep)
+    note_ignored("gan1d", setup)
     client = None
     if args.scheduler:
         from gandyn.cli.mog import _client

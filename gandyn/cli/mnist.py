@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import (_add_common, add_training_arguments, fill_common, nonneg_int, positive_float, positive_int,
-                        training_options, unit_float)
+from gandyn.cli import (_add_common, add_training_arguments, fill_common, nonneg_int, note_ignored, positive_float,
+                        positive_int, training_options, unit_float)
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
 
@@ -36,8 +36,8 @@ def _train_arguments(p):
     p.add_argument("--iters", type=positive_int, default=100_000,
                    help="total training iterations (default: 100000)")
     p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its checkpoint (its saved config is used; "
-                        "--lr/--lr-g/--lr-d given with --resume change the step sizes from here on)")
+                   help="continue the run in --out from its checkpoint with its saved config (options that "
+                        "would change it are refused; --lr/--lr-g/--lr-d change the step sizes from here on)")
     p.add_argument("--checkpoint-every", type=nonneg_int, default=5000, metavar="N",
                    help="write a checkpoint every N iterations, 0 = only at the end (default: 5000)")
     p.add_argument("--keep-every", type=nonneg_int, default=0, metavar="N",
@@ -136,6 +136,27 @@ def _config(args):
                        d_dropout=tuple(args.d_dropout), label_smooth=args.label_smooth, **training_options(args))
 
 
+#: Option names of the config fields whose option is named otherwise.
+_FLAGS = {"g_hidden": "--hidden-g", "d_hidden": "--hidden-d"}
+
+
+def _check_resume_options(args, saved, ckpt) -> None:
+    """Refuse options given with ``--resume`` that would change the saved run (only the step
+    sizes may change): an option away from its default and from the saved value."""
+    from dataclasses import fields
+
+    from gandyn.experiments.mnist import MnistConfig
+
+    given, default = _config(args), MnistConfig()
+    differ = [f.name for f in fields(MnistConfig) if f.name not in ("lr_g", "lr_d")
+              and getattr(given, f.name) != getattr(default, f.name) and getattr(given, f.name) != getattr(saved, f.name)]
+    if differ:
+        said = ", ".join(f"{_FLAGS.get(n, '--' + n.replace('_', '-'))} {getattr(given, n)!r} (saved: "
+                         f"{getattr(saved, n)!r})" for n in differ)
+        raise ValueError(f"--resume continues {ckpt} with its saved config, and these options would change it: "
+                         f"{said}; only --lr, --lr-g and --lr-d may change on resume")
+
+
 def _train(args) -> int:
     from gandyn.experiments import mnist
     from gandyn.data import load_mnist
@@ -143,6 +164,8 @@ def _train(args) -> int:
     from gandyn.plotting.mnist import save_grid
 
     config = None if args.resume else _config(args)  # a bad option fails before any work
+    if config is not None:
+        note_ignored("mnist train", config)
     if config is not None:
         config.check_memory(args.iters)
     else:
@@ -153,13 +176,15 @@ def _train(args) -> int:
         raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
     if config is None and not ckpt.is_file():
         raise ValueError(f"--resume: no checkpoint at {ckpt}")
+    if config is None:
+        _check_resume_options(args, mnist.checkpoint_config(ckpt), ckpt)
     images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
     if args.resume:
         lr_g, lr_d = args.lr_g or args.lr, args.lr_d or args.lr
         tr = mnist.load_checkpoint(ckpt, images, lr_g=lr_g, lr_d=lr_d)
         if args.iters < tr.it:
             raise ValueError(f"--iters {args.iters} is below the checkpoint's iteration {tr.it}")
-        print(f"resuming {ckpt} at iteration {tr.it} (its saved config; model options ignored)")
+        print(f"resuming {ckpt} at iteration {tr.it} with its saved config")
         if lr_g is not None or lr_d is not None:
             print(f"step sizes from iteration {tr.it} on: G {lr_g or 'unchanged'}, D {lr_d or 'unchanged'}")
     else:

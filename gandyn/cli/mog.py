@@ -13,7 +13,7 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import add_training_arguments, method_name, nonneg_int, positive_float, positive_int, training_options
+from gandyn.cli import add_training_arguments, method_name, nonneg_int, note_ignored, positive_float, positive_int, training_options
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -161,10 +161,12 @@ def run(args) -> int:
 
     from pathlib import Path
 
-    from gandyn.experiments.mog import PUBLISHED, ShardError, memory_bytes, run as run_mog, success_table, training_note
+    from gandyn.experiments.mog import (PUBLISHED, ShardError, memory_bytes, run as run_mog, setup_of, success_table,
+                                       training_note)
     from gandyn.io import check_memory, ensure_dir, remove_if_empty, write_csv, write_json
 
     cfgs = _configs(args)  # every check before any work
+    note_ignored("mog", setup_of(cfgs[0]), cfgs[0]["methods"])
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
     for cfg in cfgs:
         P = len(cfg["methods"]) * len(cfg["lrs"]) * cfg["seeds"]

@@ -591,11 +591,13 @@ def check_method(spec: str) -> str:
     """
     if not isinstance(spec, str):
         raise ValueError(f"a method is a name, got {spec!r}")
-    outer, _, inner = spec.partition(":")
+    outer, colon, inner = spec.partition(":")
     METHODS.check(outer, "method")
-    if inner:
+    if colon:
         if outer != "lookahead":
             raise ValueError(f"method {spec!r}: only lookahead takes an inner method (lookahead:INNER)")
+        if inner == "lookahead" or inner.startswith("lookahead:"):
+            raise ValueError(f"method {spec!r}: lookahead's inner method must be another method")
         METHODS.check(inner, "inner method")
     return spec
 
@@ -698,6 +700,11 @@ def parse_method_options(methods, items) -> dict[str, dict]:
                 raise ValueError(f"method option {key!r}: {only!r} is not one of the methods ({', '.join(names)})")
             key = bare
         owners = [m for m in names if key in takes[m] and (not dot or m == only)]
+        for spec in methods:  # lookahead:INNER: one key naming two options of one run is ambiguous
+            pair = [m for m in str(spec).split(":") if m in owners]
+            if len(pair) == 2:
+                raise ValueError(f"method option {key!r}: both {pair[0]} and {pair[1]} of {spec} take it "
+                                 f"(different options); write {pair[0]}.{key}=... or {pair[1]}.{key}=...")
         if not owners:
             offer = "; ".join(f"{m}: {', '.join(takes[m]) or 'none'}" for m in names)
             raise ValueError(f"method option {key!r}: none of the methods ({', '.join(names)}) takes it "

@@ -59,7 +59,7 @@ class Penalty:
 
 _SPECS = {
     "r1": ("real", 0.0, ("nonsat", "minimax", "wgan"),
-           "Mescheder, Geiger & Nowozin 2018, Eq. 9 (their analysis covers the cross-entropy losses and WGAN)"),
+           "Mescheder, Geiger & Nowozin 2018, Eq. 9; their analysis covers the cross-entropy losses and WGAN"),
     "r2": ("fake", 0.0, ("nonsat", "minimax", "wgan"), "Mescheder, Geiger & Nowozin 2018, Eq. 10"),
     "gp": ("interpolates", 1.0, ("wgan", "nonsat", "ls"),
            "Gulrajani et al. 2017, Eq. 3 (WGAN); with the non-saturating and least-squares losses: Fedus et al. "

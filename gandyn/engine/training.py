@@ -35,6 +35,12 @@ from gandyn.engine.penalties import Penalty, check_training, make_penalty
 __all__ = ["TrainingConfig"]
 
 
+def _uses_k(spec: str, options: dict) -> bool:
+    """Whether the method of ``spec`` takes ``k`` D steps per G step (its draws depend on k)."""
+    m = make_method(spec, options)
+    return m.draws(1) != m.draws(2)
+
+
 def _is_number(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
@@ -175,25 +181,43 @@ class TrainingConfig:
         spec = self.method if spec is None else self.check_method(spec)
         return make_method(spec, self.method_options)
 
-    def active(self) -> dict:
-        """The choices that take effect: the loss, method, ``k``, batch and optimizer, the
-        hyperparameters the optimizer takes, the penalty's weight only with a penalty,
-        the options of the method in use (of ``method``'s outer and inner methods), and
+    def active(self, methods=None) -> dict:
+        """The choices that take effect when training with ``methods`` (default: ``[method]``):
+        the loss, method, batch and optimizer, ``k`` when a method takes D steps per G step
+        (Algorithm 1, and lookahead around it), the hyperparameters the optimizer takes, the
+        penalty's weight only with a penalty, the options of the methods in use, and
         clipping, spectral normalisation and ``g_ema``."""
         import inspect
 
+        methods = [self.method] if methods is None else [check_method(m) for m in methods]
         takes = inspect.signature(optim.OPTIMIZERS[self.optimizer]).parameters
-        out = {name: getattr(self, name) for name in ("loss", "method", "k", "batch", "optimizer")}
+        out = {name: getattr(self, name) for name in ("loss", "method", "batch", "optimizer")}
+        if any(_uses_k(m, self.method_options) for m in methods):
+            out["k"] = self.k
         out.update({name: getattr(self, name) for name in ("b1", "b2", "eps", "mu") if name in takes})
         if "eps_hat" in takes:
             out["adam_tf"] = self.adam_tf
         out["penalty"] = self.penalty
         if self.penalty is not None:
             out["penalty_weight"] = self.penalty_weight
-        used = self.method.split(":")
+        used = {name for m in methods for name in m.split(":")}
         out["method_options"] = {m: dict(o) for m, o in self.method_options.items() if m in used}
         out.update(clip=self.clip, spectral_norm=self.spectral_norm, g_ema=self.g_ema)
         return out
+
+    def ignored(self, methods=None) -> dict[str, str]:
+        """The choices set away from this configuration's defaults that take no effect with
+        ``methods`` (:meth:`active`): ``{field: why}``, e.g. ``{"b1": "the sgd optimizer
+        does not take it"}``. Training runs as if they were not set."""
+        from dataclasses import MISSING, fields
+
+        default = {f.name: f.default for f in fields(self) if f.default is not MISSING}
+        active = self.active(methods)
+        why = {"k": "no method in use takes D steps per G step (altgd and lookahead around it do)",
+               "penalty_weight": "no penalty is set"}
+        return {name: why.get(name, f"the {self.optimizer} optimizer does not take it")
+                for name in ("k", "b1", "b2", "eps", "adam_tf", "mu", "penalty_weight")
+                if name not in active and getattr(self, name) != default.get(name)}
 
     def make_penalty(self) -> Penalty | None:
         """The gradient penalty object, or None."""

@@ -50,7 +50,7 @@ from gandyn.rng import stream
 
 __all__ = [
     "MnistConfig", "EpochSampler", "MnistRun", "NonFiniteError", "train", "new_run",
-    "load_checkpoint", "save_checkpoint", "generate", "GRID", "N_TRAIN", "CHECKPOINT",
+    "load_checkpoint", "checkpoint_config", "save_checkpoint", "generate", "GRID", "N_TRAIN", "CHECKPOINT",
 ]
 
 #: Training images used (the talk's ``input_data`` split: 55,000 train, 5,000 validation).
@@ -461,25 +461,48 @@ def load_checkpoint(path, images: np.ndarray | None = None, *, lr_g: float | Non
     step-size decay between sessions): the config's schedules get one more piece,
     the optimizer states (moments, step counts) carry over unchanged."""
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"no checkpoint at {path}")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not a gandyn MNIST checkpoint (not an .npz file)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        meta = json.loads(str(arrays.pop("meta")))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({_one_line(e)})") from None
-    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, "gandyn.experiments.mnist/1"):
-        raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format "
-                         f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+    arrays, meta = _read_checkpoint(path)
     try:
         bad = _first_nonfinite(arrays)
         if bad is not None:
             raise ValueError(f"{bad} holds NaN or inf")
         return _rebuild(arrays, meta, images, lr_g, lr_d)
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
+        raise ValueError(f"{path} is not a valid gandyn MNIST checkpoint ({type(e).__name__}: "
+                         f"{_one_line(e)})") from None
+
+
+def _read_checkpoint(path: Path, meta_only: bool = False) -> tuple[dict, dict]:
+    """The arrays (none with ``meta_only``) and the metadata of a checkpoint file."""
+    if not path.is_file():
+        raise ValueError(f"no checkpoint at {path}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a gandyn MNIST checkpoint (not an .npz file)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in (["meta"] if meta_only else z.files)}
+        meta = json.loads(str(arrays.pop("meta")))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({_one_line(e)})") from None
+    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, "gandyn.experiments.mnist/1"):
+        raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format "
+                         f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+    return arrays, meta
+
+
+def checkpoint_config(path) -> MnistConfig:
+    """The configuration a checkpoint was trained with, read without its arrays.
+
+    Raises
+    ------
+    ValueError
+        No checkpoint at ``path``, or not a gandyn MNIST checkpoint.
+    """
+    path = Path(path)
+    _, meta = _read_checkpoint(path, meta_only=True)
+    try:
+        return MnistConfig.from_dict(meta["config"])
+    except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path} is not a valid gandyn MNIST checkpoint ({type(e).__name__}: "
                          f"{_one_line(e)})") from None
 

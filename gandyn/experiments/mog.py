@@ -159,8 +159,9 @@ def training_note(cfg: dict) -> str:
     """The training choices in effect that differ from the benchmark's defaults, as
     ``"name=value, ..."`` (:meth:`~gandyn.engine.training.TrainingConfig.active`), with the
     methods' options as ``method.option=value``; ``""`` for the defaults."""
-    active = setup_of(cfg).active()
-    default = setup_of({k: cfg[k] for k in ("data", "z_dim", "latent", "hidden_g", "hidden_d", "dtype")}).active()
+    active = setup_of(cfg).active(cfg["methods"])
+    default = setup_of({k: cfg[k] for k in ("data", "z_dim", "latent", "hidden_g", "hidden_d", "dtype")}).active(
+        cfg["methods"])
     for d in (active, default):  # the run names its methods; their options are the run's
         d.pop("method"), d.pop("method_options")
     changed = [f"{k}={v}" for k, v in active.items() if v != default.get(k)]
