@@ -236,19 +236,20 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    name = " ".join(filter(None, (args.command, getattr(args, "action", None))))  # as argparse names it
     try:
         return int(args._run(args) or 0)
     except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
         # bad input: a wrong value, a missing or misplaced file or folder
-        print(f"gandyn {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"gandyn {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
         return 1
     except MemoryError as e:  # its message names the sizes when the command knows them
-        print(f"gandyn {args.command}: error: {_one_line(e) or 'out of memory (try smaller sizes)'}",
+        print(f"gandyn {name}: error: {_one_line(e) or 'out of memory (try smaller sizes)'}",
               file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"gandyn {args.command}: interrupted", file=sys.stderr)
+        print(f"gandyn {name}: interrupted", file=sys.stderr)
         return 130

@@ -208,16 +208,17 @@ def run(args) -> int:
     paths.append(write_json(out / "table.json", {"config": cfgs, "gandyn": table, "published": PUBLISHED,
                                                    "success": "every mode covered (>= min_count high-quality "
                                                               "samples) and high-quality share >= hq_target"}))
-    print(f"{'data':7s} {'method':22s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'success':>8s} {'all modes':>9s} "
+    w = max([22] + [len(r["method"]) for r in table])  # the method column fits its longest name
+    print(f"{'data':7s} {'method':{w}s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'success':>8s} {'all modes':>9s} "
           f"{'med modes':>9s} {'med HQ':>7s} {'med rKL':>7s}")
     for r in table:
-        print(f"{r['data']:7s} {r['method']:22s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} {r['seeds']:5d} "
+        print(f"{r['data']:7s} {r['method']:{w}s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} {r['seeds']:5d} "
               f"{100 * r['success_rate']:7.0f}% {100 * r['all_modes_rate']:8.0f}% {r['median_modes']:9.1f} "
               f"{100 * r['median_high_quality']:6.1f}% {r['median_reverse_kl']:7.3f}")
     print("published (mean over runs; modes, % high quality, reverse KL):")
     for r in PUBLISHED:
         if r["data"] in {c["data"] for c in cfgs}:
-            print(f"{r['data']:7s} {r['method']:22s} modes {r['modes']:5.1f}  HQ {r['high_quality']:5.1f}%  "
+            print(f"{r['data']:7s} {r['method']:{w}s} modes {r['modes']:5.1f}  HQ {r['high_quality']:5.1f}%  "
                   f"rKL {_fmt(r['reverse_kl'], '.2f'):>5s}  [{r['source']}]")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
