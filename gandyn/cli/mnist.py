@@ -166,7 +166,6 @@ def _train(args) -> int:
     config = None if args.resume else _config(args)  # a bad option fails before any work
     if config is not None:
         note_ignored("mnist train", config)
-    if config is not None:
         config.check_memory(args.iters)
     else:
         check_memory(8 * args.iters, f"--iters {args.iters:,} (the loss history)")

@@ -613,10 +613,7 @@ def as_method(method, **options):
         An unknown name (the message lists the choices).
     """
     if isinstance(method, str):
-        outer, _, inner = check_method(method).partition(":")
-        if inner:
-            options = {"inner": METHODS[inner](), **options}
-        return METHODS[outer](**options)
+        return make_method(method, {check_method(method).partition(":")[0]: options})
     if not (hasattr(method, "init") and hasattr(method, "step")):
         raise ValueError(f"a method needs init and step, got {method!r}")
     return method

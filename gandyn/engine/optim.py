@@ -28,7 +28,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from gandyn.engine.registry import Registry
-__all__ = ["Optimizer", "sgd", "momentum", "adam", "averaged", "clipped", "piecewise", "make", "OPTIMIZERS", "ema_update",
+__all__ = ["Optimizer", "sgd", "momentum", "adam", "averaged", "clipped", "piecewise", "make", "takes", "OPTIMIZERS", "ema_update",
            "flush_subnormal"]
 
 
@@ -361,6 +361,20 @@ OPTIMIZERS.register("momentum", momentum)
 OPTIMIZERS.register("sgd", sgd)
 
 
+def takes(name: str) -> frozenset[str]:
+    """The options the registered optimizer ``name`` takes (its factory's parameters, ``lr``
+    among them).
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the message lists :data:`OPTIMIZERS`).
+    """
+    import inspect
+
+    return frozenset(inspect.signature(OPTIMIZERS[name]).parameters)
+
+
 def make(name: str, *, lr=None, **options) -> Optimizer:
     """An optimizer by name: ``make("adam", lr=2e-4, b1=0.5)``.
 
@@ -372,11 +386,8 @@ def make(name: str, *, lr=None, **options) -> Optimizer:
     ValueError
         An unknown name (the message lists :data:`OPTIMIZERS`) or a bad hyperparameter.
     """
-    import inspect
-
     factory = OPTIMIZERS[name]
-    takes = inspect.signature(factory).parameters
-    kwargs = {k: v for k, v in options.items() if k in takes}
+    kwargs = {k: v for k, v in options.items() if k in takes(name)}
     if lr is not None:
         kwargs["lr"] = lr
     return factory(**kwargs)

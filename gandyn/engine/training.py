@@ -32,13 +32,26 @@ from gandyn.engine import optim
 from gandyn.engine.methods import METHODS, check_method, check_method_options, make_method
 from gandyn.engine.penalties import Penalty, check_training, make_penalty
 
-__all__ = ["TrainingConfig"]
+__all__ = ["TrainingConfig", "check_int"]
 
 
 def _uses_k(spec: str, options: dict) -> bool:
     """Whether the method of ``spec`` takes ``k`` D steps per G step (its draws depend on k)."""
     m = make_method(spec, options)
     return m.draws(1) != m.draws(2)
+
+
+def check_int(name: str, v, lo: int = 1) -> int:
+    """``v`` as an ``int``, when it is an integer (not a bool) ``>= lo``.
+
+    Raises
+    ------
+    ValueError
+        Otherwise, naming ``name`` and the bound.
+    """
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    return int(v)
 
 
 def _is_number(v) -> bool:
@@ -117,10 +130,7 @@ class TrainingConfig:
 
     def __post_init__(self):
         for name in ("k", "batch"):
-            v = getattr(self, name)
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-            object.__setattr__(self, name, int(v))
+            object.__setattr__(self, name, check_int(name, getattr(self, name)))
         optim.OPTIMIZERS.check(self.optimizer, "optimizer")
         for name in ("b1", "b2", "mu", "g_ema"):
             v = getattr(self, name)
@@ -187,10 +197,8 @@ class TrainingConfig:
         (Algorithm 1, and lookahead around it), the hyperparameters the optimizer takes, the
         penalty's weight only with a penalty, the options of the methods in use, and
         clipping, spectral normalisation and ``g_ema``."""
-        import inspect
-
         methods = [self.method] if methods is None else [check_method(m) for m in methods]
-        takes = inspect.signature(optim.OPTIMIZERS[self.optimizer]).parameters
+        takes = optim.takes(self.optimizer)
         out = {name: getattr(self, name) for name in ("loss", "method", "batch", "optimizer")}
         if any(_uses_k(m, self.method_options) for m in methods):
             out["k"] = self.k

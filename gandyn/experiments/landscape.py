@@ -161,11 +161,18 @@ def _gan1d_run(run: Path, batch: int, at) -> LandscapeRun:
     return LandscapeRun("gan1d", game, _select(points, at, str(run)), {"setup": meta["setup"], "batch": batch})
 
 
-def _mog_data(run: Path, data) -> str:
-    """The data set of a mog run whose checkpoints to read (``data``, or the only one)."""
+def _mog_sets(run: Path) -> list[str]:
+    """The data sets a folder holds a ``gandyn mog`` run of (results or checkpoints)."""
     from gandyn.experiments.mog import DATASETS, checkpoint_path
 
-    ran = [d for d in DATASETS if (run / f"results_{d}.npz").is_file() or checkpoint_path(run, d).is_file()]
+    return [d for d in DATASETS if (run / f"results_{d}.npz").is_file() or checkpoint_path(run, d).is_file()]
+
+
+def _mog_data(run: Path, data) -> str:
+    """The data set of a mog run whose checkpoints to read (``data``, or the only one)."""
+    from gandyn.experiments.mog import checkpoint_path
+
+    ran = _mog_sets(run)
     kept = [d for d in ran if checkpoint_path(run, d).is_file()]
     if data is not None:
         if data not in ran:
@@ -273,10 +280,7 @@ def is_mog_run(run) -> bool:
     -------
     bool
     """
-    from gandyn.experiments.mog import DATASETS, checkpoint_path
-
-    run = Path(run)
-    return any((run / f"results_{d}.npz").is_file() or checkpoint_path(run, d).is_file() for d in DATASETS)
+    return bool(_mog_sets(Path(run)))
 
 
 def load_run(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:

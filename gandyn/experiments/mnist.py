@@ -44,7 +44,7 @@ from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
-from gandyn.engine.training import TrainingConfig
+from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.io import atomic_path, check_memory, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
 
@@ -144,9 +144,7 @@ class MnistConfig(TrainingConfig):
         if not 0 <= self.label_smooth < 1:
             raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
         for name in ("seed", "z_dim", "n_train"):
-            v = getattr(self, name)
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < (0 if name == "seed" else 1):
-                raise ValueError(f"{name} must be an integer >= {0 if name == 'seed' else 1}, got {v!r}")
+            object.__setattr__(self, name, check_int(name, getattr(self, name), 0 if name == "seed" else 1))
         if self.n_train > N_TRAIN:
             raise ValueError(f"n_train must be <= {N_TRAIN:,} (training images {N_TRAIN:,}-59,999 are the "
                              f"held-out validation set), got {self.n_train:,}")

@@ -151,7 +151,7 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
     setup = setup_of(cfg | training)  # validates the networks and the training choices
     for m in methods:
         setup.check_method(m)
-    cfg.update({name: _plain(getattr(setup, name)) for name in TRAINING})
+    cfg.update({name: getattr(setup, name) for name in TRAINING})  # plain numbers and dicts (TrainingConfig)
     return cfg
 
 
@@ -167,13 +167,6 @@ def training_note(cfg: dict) -> str:
     changed = [f"{k}={v}" for k, v in active.items() if v != default.get(k)]
     changed += [f"{m}.{k}={v}" for m, o in cfg.get("method_options", {}).items() for k, v in o.items()]
     return ", ".join(changed)
-
-
-def _plain(v):
-    """A training choice as JSON holds it (numbers as Python numbers, options as dicts)."""
-    if isinstance(v, dict):
-        return {m: dict(o) for m, o in v.items()}
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def setup_of(cfg: dict) -> Setup:

@@ -45,7 +45,7 @@ from gandyn.engine.methods import check_method_options, make_method
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
-from gandyn.engine.training import TrainingConfig
+from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.rng import stream
 
 __all__ = ["Setup", "Population", "Unit", "check_seeds", "BLOCK"]
@@ -134,8 +134,7 @@ class Setup(TrainingConfig):
         if not isinstance(self.data, Distribution):
             raise ValueError(f"data must be a gandyn.distributions.Distribution, got {self.data!r}")
         super().__post_init__()
-        if isinstance(self.z_dim, (bool, np.bool_)) or not isinstance(self.z_dim, (int, np.integer)) or self.z_dim < 1:
-            raise ValueError(f"z_dim must be an integer >= 1, got {self.z_dim!r}")
+        object.__setattr__(self, "z_dim", check_int("z_dim", self.z_dim))
         object.__setattr__(self, "hidden_g", _widths("hidden_g", self.hidden_g))
         object.__setattr__(self, "hidden_d", _widths("hidden_d", self.hidden_d))
         for name in ("act_g", "act_d"):
@@ -464,8 +463,10 @@ class Population:
         """Each built unit's evaluation noise ``(c, n, z_dim)`` (a list in unit order), from its
         models' ``eval`` streams (the same points at every call)."""
         s = self.setup
-        z = [np.stack([s.gan.latent.rvs((n, s.z_dim), stream(int(x), "eval"), dtype=s.dtype)
-                       for x in self.seeds[u.rows]]) for u, _ in self._trainers]
+        z = []
+        for u, _ in self._trainers:
+            seeds = _PerSeed(self.seeds[u.rows], "eval")  # drawn once per distinct seed
+            z.append(seeds.rows(seeds.draw(lambda r: s.gan.latent.rvs((n, s.z_dim), r, dtype=s.dtype))))
         return [zu[0] for zu in z] if self.single else z
 
     def samples(self, n: int, z=None) -> np.ndarray:

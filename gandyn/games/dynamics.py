@@ -29,6 +29,7 @@ from autograd import grad, jacobian
 from autograd.tracer import getval
 from tqdm.auto import tqdm
 
+from gandyn.engine import methods as engine_methods
 from gandyn.engine.registry import Registry
 from gandyn.games.game import Game
 
@@ -223,14 +224,9 @@ def _lookahead_rate(alpha, h) -> float:
     return _pair(h)[1] if alpha is None else float(alpha)
 
 
-def _check_alpha(alpha):
-    if alpha is not None and not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}")
-
-
 def _look_ahead(label: str, alpha, shaping: bool) -> Method:
     """LA (``xi - alpha H_o xi``) or, with ``shaping``, LOLA (``... - alpha chi``)."""
-    _check_alpha(alpha)
+    (engine_methods.LOLA if shaping else engine_methods.LA)(alpha=alpha)  # the engine method's checks
 
     def step(game, s, h):
         a = _lookahead_rate(alpha, h)
@@ -314,9 +310,7 @@ def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
     ValueError
         alpha <= 0, a outside (0, 1) or b <= 0.
     """
-    _check_alpha(alpha)
-    if not (0 < a < 1 and 0 < b < 1):
-        raise ValueError(f"a and b must be in (0, 1), got a={a}, b={b}")
+    engine_methods.SOS(alpha=alpha, a=a, b=b)  # the engine method's checks
 
     def step(game, s, h):
         al = _lookahead_rate(alpha, h)
@@ -347,10 +341,7 @@ def unrolled(unroll: int = 5, eta_u: float | None = None) -> Method:
     ValueError
         unroll not an integer >= 0, or eta_u <= 0.
     """
-    if int(unroll) != unroll or unroll < 0:
-        raise ValueError(f"unroll must be an integer >= 0, got {unroll!r}")
-    if eta_u is not None and not eta_u > 0:
-        raise ValueError(f"eta_u must be > 0, got {eta_u}")
+    engine_methods.Unrolled(unroll=unroll, eta_u=eta_u)  # the engine method's checks
     k_steps = int(unroll)
 
     def step(game, s, h):
