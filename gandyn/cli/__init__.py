@@ -182,7 +182,7 @@ def out_dir(text: str) -> str:
 
 def common_defaults(name: str) -> dict:
     """The defaults of the common options of command ``name``."""
-    return {"seed": 0, "out": f"gandyn-out/{name}", "quiet": False}
+    return {"seed": 0, "out": f"gandyn-out/{name}", "quiet": False, "threads": None}
 
 
 def _add_common(parser: argparse.ArgumentParser, name: str, *, deferred: bool = False) -> None:
@@ -202,6 +202,9 @@ def _add_common(parser: argparse.ArgumentParser, name: str, *, deferred: bool = 
     g.add_argument("--out", metavar="DIR", type=out_dir, default=d["out"],
                    help=f"output folder (default: gandyn-out/{name})")
     g.add_argument("--quiet", action="store_true", default=d["quiet"], help="no progress bar")
+    g.add_argument("--threads", type=int_in(1, 4096), default=d["threads"], metavar="N",
+                   help="BLAS threads (default: the command's choice, see docs/training.md; "
+                        "an OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS set in the environment is kept)")
 
 
 def fill_common(args: argparse.Namespace, name: str) -> argparse.Namespace:
@@ -224,8 +227,44 @@ def build_parser() -> argparse.ArgumentParser:
         # a command with actions takes the common options before or after its action
         actions = getattr(mod, "ACTIONS", None)
         _add_common(p, f"{name}-ACTION" if actions else name, deferred=bool(actions))
-        p.set_defaults(_run=mod.run, _parser=p)
+        p.set_defaults(_run=mod.run, _parser=p, _blas=getattr(mod, "blas_threads", None))
     return parser
+
+
+#: Environment variables that set the BLAS threads; one of them set means the user chose.
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def blas_threads(args) -> int | None:
+    """The BLAS threads a command runs with: ``--threads``; else None (BLAS's own choice)
+    when the environment sets them (:data:`THREAD_VARIABLES`); else the command's choice,
+    its module's ``blas_threads(args)``, or 1.
+
+    One thread is the default because gandyn's training steps and game products are
+    chains of small GEMMs (the talk's MNIST GAN: 128 x 784 x 128), where a second thread
+    costs more in synchronisation than it gains, and far more when another process is
+    busy on the machine (benchmarks/bench_threads.py). Commands whose work is a few large
+    GEMMs (evaluating 10,000 MNIST images) choose every core.
+    """
+    import os
+
+    if getattr(args, "threads", None):
+        return int(args.threads)
+    if any(os.environ.get(k) for k in THREAD_VARIABLES):
+        return None
+    choose = getattr(args, "_blas", None)
+    return int(choose(args)) if choose is not None else 1
+
+
+def _limit_threads(n: int | None):
+    """A context limiting BLAS to ``n`` threads (``threadpoolctl``), or doing nothing."""
+    import contextlib
+
+    if n is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n, user_api="blas")
 
 
 def main(argv=None) -> int:
@@ -238,7 +277,8 @@ def main(argv=None) -> int:
         return 2
     name = " ".join(filter(None, (args.command, getattr(args, "action", None))))  # as argparse names it
     try:
-        return int(args._run(args) or 0)
+        with _limit_threads(blas_threads(args)):
+            return int(args._run(args) or 0)
     except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
         # bad input: a wrong value, a missing or misplaced file or folder
         print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
