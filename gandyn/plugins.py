@@ -126,7 +126,12 @@ def _load_one(spec) -> None:
     except PluginError:
         raise
     except Exception as e:  # noqa: BLE001 -- any failure of the user's code is reported on one line
-        raise PluginError(f"plugin {spec!r} failed to import: {_one_line(e)}") from e
+        hint = ""
+        top = module.partition(".")[0]
+        if isinstance(e, ModuleNotFoundError) and e.name == top and Path(f"{top}.py").is_file():
+            hint = (f" (a file {top}.py is in the current folder: give it as ./{top}.py, or add the folder "
+                    "to PYTHONPATH)")
+        raise PluginError(f"plugin {spec!r} failed to import: {_one_line(e)}{hint}") from e
     _loaded.append(spec)
 
 
