@@ -130,7 +130,7 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     add_method_option(group)
     group.add_argument("--penalty", choices=PENALTIES.names(), default=c.penalty,
                        help=f"gradient penalty on D ({', '.join(PENALTIES.names())}; r1, r2: Mescheder et al. "
-                            f"2018, gp: WGAN-GP)")
+                            "2018, gp: WGAN-GP)")
     group.add_argument("--penalty-weight", type=positive_float, default=c.penalty_weight, metavar="GAMMA",
                        help=f"weight of the penalty (default: {c.penalty_weight:g})")
     group.add_argument("--clip", type=positive_float, default=c.clip, metavar="C",
