@@ -6,6 +6,7 @@ from gandyn.engine import optim
 from gandyn.engine.latents import LATENTS, as_latent
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
 from gandyn.engine.registry import Registry
+from gandyn.experiments import mog
 from gandyn.games import dynamics
 
 
@@ -30,7 +31,7 @@ def test_registry_names_errors_and_duplicates():
 
 @pytest.mark.parametrize("registry, kind", [(optim.OPTIMIZERS, "optimizer"), (ACTIVATIONS, "activation"),
                                             (INITIALIZERS, "init scheme"), (LATENTS, "latent"),
-                                            (dynamics.METHODS, "method")])
+                                            (dynamics.METHODS, "method"), (mog.DATASETS, "data set")])
 def test_every_kind_of_name_has_one_registry(registry, kind):
     assert isinstance(registry, Registry) and registry.kind == kind and len(registry) >= 2
     with pytest.raises(ValueError, match=f"unknown {kind} 'nope'; choose from {', '.join(registry.names())}"):

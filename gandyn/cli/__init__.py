@@ -6,6 +6,11 @@ their heavy dependencies inside ``run`` so that ``--help`` stays fast.
 
 Errors the user can fix (bad arguments, bad input files) print one line and
 exit with status 2; nothing is left half-written (see :mod:`gandyn.io`).
+
+``gandyn --plugin MODULE COMMAND ...`` (repeatable) imports the user's module before
+the command line is built, so the names it registers are offered and accepted by every
+command; installed plugins (the entry points of :data:`gandyn.plugins.GROUP`) load
+first. See :mod:`gandyn.plugins`.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import sys
 
 from gandyn import __version__
 
-__all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "int_in", "add_method_option",
+__all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "unit_float", "int_in", "add_method_option",
            "add_training_arguments", "training_options", "method_name", "note_ignored", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
@@ -124,7 +129,8 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
                                 f"default: {c.method}{', Algorithm 1' if c.method == 'altgd' else ''})")
     add_method_option(group)
     group.add_argument("--penalty", choices=PENALTIES.names(), default=c.penalty,
-                       help="gradient penalty on D: r1, r2 (Mescheder et al. 2018) or gp (WGAN-GP)")
+                       help=f"gradient penalty on D ({', '.join(PENALTIES.names())}; r1, r2: Mescheder et al. "
+                            "2018, gp: WGAN-GP)")
     group.add_argument("--penalty-weight", type=positive_float, default=c.penalty_weight, metavar="GAMMA",
                        help=f"weight of the penalty (default: {c.penalty_weight:g})")
     group.add_argument("--clip", type=positive_float, default=c.clip, metavar="C",
@@ -215,9 +221,34 @@ def fill_common(args: argparse.Namespace, name: str) -> argparse.Namespace:
     return args
 
 
+def plugin_args(argv) -> list[str]:
+    """The values of the global ``--plugin`` options of ``argv``: those before the command
+    (the first argument that is not an option). The values are the plugins to load before
+    :func:`build_parser` (which makes the parser that then reads them again)."""
+    out, it = [], iter(argv)
+    for arg in it:
+        if arg == "--plugin":
+            value = next(it, None)
+            if value is None:  # the parser names the missing value
+                break
+            out.append(value)
+        elif arg.startswith("--plugin="):
+            out.append(arg.partition("=")[2])
+        elif arg == "--" or not arg.startswith("-"):
+            break
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gandyn", description="Theory and training dynamics of GANs, in NumPy.")
+    # no abbreviations of the global options: --plugin is read before this parser exists
+    parser = _Parser(prog="gandyn", description="Theory and training dynamics of GANs, in NumPy.",
+                     allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"gandyn {__version__}")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE (a module name, module:function, or a .py file) before the command, "
+                             "so the losses, methods, data sets ... it registers are available; repeatable, "
+                             "given before the command. Installed plugins load by themselves "
+                             "(entry points of 'gandyn.plugins')")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         mod = importlib.import_module(f"gandyn.cli.{name}")
@@ -268,8 +299,19 @@ def _limit_threads(n: int | None):
 
 
 def main(argv=None) -> int:
+    from gandyn import plugins
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:  # before the parser is built: its choices and help then hold the plugins' names
+        plugins.load(plugin_args(argv), autoload=True)
+    except plugins.PluginError as e:
+        print(f"gandyn: error: {_one_line(e)}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if any(a == "--plugin" or a.startswith("--plugin=") for a in extra):
+        getattr(args, "_parser", parser).error("--plugin is a global option: give it before the command "
+                                               "(gandyn --plugin MODULE COMMAND ...)")
     if extra:  # named by the command's own parser ("gandyn gan1d: error: ..."), exit 2
         getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
