@@ -41,7 +41,7 @@ from gandyn.engine.gan import GAN, _sub
 from gandyn.engine.losses import NonFiniteLossError
 from gandyn.engine.methods import as_method, check_penalty
 from gandyn.engine.nn import _buffer
-from gandyn.engine.optim import Optimizer
+from gandyn.engine.optim import Optimizer, finish
 
 __all__ = ["Trainer", "Batches", "StreamBatches", "FixedBatches"]
 
@@ -195,6 +195,9 @@ class Trainer:
             loss_d, loss_g, self.method_state = self.method.step(self, self.method_state)
         except NonFiniteLossError as e:  # a user-defined loss gave inf or nan: name the iteration
             raise e.at_iteration(self.it + 1) from None
+        # the end of the iteration for the optimizers' wrappers: projection, G's average
+        self.state_g = finish(self.opt_g, self.theta_g, self.state_g)
+        self.state_d = finish(self.opt_d, self.theta_d, self.state_d)
         self.it += 1
         return loss_d, loss_g
 
