@@ -25,7 +25,7 @@ def test_schedules_have_their_closed_forms():
 
 @pytest.mark.parametrize("kw, needle", [(dict(sigma=-0.1), ">= 0"), (dict(sigma=float("nan")), "finite"),
                                         (dict(sigma=0.1, schedule="cosine"), "one of constant"),
-                                        (dict(sigma=0.1, schedule="linear"), "needs the iteration"),
+                                        (dict(sigma=0.1, schedule="linear"), "needs noise_until"),
                                         (dict(sigma=0.1, schedule="exponential", until=0), "integer >= 1")])
 def test_bad_settings_are_refused_in_one_line(kw, needle):
     with pytest.raises(ValueError, match=needle) as e:

@@ -99,8 +99,8 @@ def check(sigma, schedule: str, until) -> None:
         raise ValueError(f"the instance noise's std must be a finite number >= 0, got {sigma!r}")
     if schedule not in SCHEDULES:
         raise ValueError(f"the instance noise schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
-    if schedule == "constant" and until is None:
+    if until is None and (schedule == "constant" or not sigma):  # no end needed (or no noise at all)
         return
     if isinstance(until, (bool, np.bool_)) or not isinstance(until, (int, np.integer)) or until < 1:
-        raise ValueError(f"the {schedule} instance noise schedule needs the iteration it ends at, an integer >= 1, "
-                         f"got {until!r}")
+        raise ValueError(f"the {schedule} instance noise schedule needs noise_until (--noise-until), the last "
+                         f"iteration with noise, an integer >= 1; got {until!r}")
