@@ -109,3 +109,29 @@ def test_population_rows_equal_their_seeds_single_runs(method):
     plain = Population(Setup(hidden_g=3, hidden_d=4, batch=8, method=method, k=2), 0, lr_g=1e-2, lr_d=1e-2)
     plain.advance(9)
     assert not np.allclose(plain.theta_d, pop.theta_d[1])  # the noise changed training
+
+
+def test_a_penalty_sees_the_noisy_points():
+    """R1 with instance noise: D descends its loss plus gamma/2 mean ||grad_x o(x + s e_r)||^2 at
+    the noisy real points D sees (Mescheder et al. 2018, eq. 9, on the noisy data), checked by
+    autograd on the same draws for one simgd step."""
+    from gandyn.engine.penalties import make_penalty
+
+    rng = np.random.default_rng(6)
+    G, D = MLP((2, 4, 2), ("tanh", "identity")), MLP((2, 5, 1), ("tanh", "identity"))
+    m, h, gamma, s = 4, 0.1, 2.0, 0.4
+    x, z = rng.normal(size=(m, 2)), rng.uniform(-1, 1, (m, 2))
+    tg, td = G.init(rng), D.init(rng)
+    tr = Trainer(GAN(G, D), optim.sgd(h), optim.sgd(h), tg.copy(), td.copy(), FixedBatches(x, z), batch=m,
+                 method="simgd", penalty=make_penalty("r1", gamma), instance_noise=InstanceNoise(s),
+                 rng_noise=np.random.default_rng(2))
+    tr.step()
+    e = np.random.default_rng(2).standard_normal((2 * m, 2))
+
+    def d_cost(psi):
+        xr, xf = x + s * e[:m], mlp_forward(G, tg, z) + s * e[m:]
+        gx = grad(lambda xx: anp.sum(mlp_forward(D, psi, xx)))(xr)
+        return (anp.mean(_softplus(-mlp_forward(D, psi, xr)[:, 0])) + anp.mean(_softplus(mlp_forward(D, psi, xf)[:, 0]))
+                + 0.5 * gamma * anp.mean(anp.sum(gx * gx, axis=1)))
+
+    np.testing.assert_allclose(tr.theta_d, td - h * grad(d_cost)(td), rtol=1e-12, atol=1e-14)

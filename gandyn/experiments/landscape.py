@@ -363,12 +363,13 @@ def _checked(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter
     eigenvalue above 0 decides 'yes': :func:`~gandyn.games.spectra.real_part_bounds`) or
     ``'unverified'`` (the searches' values; an iterative search can miss the extreme
     eigenvalue). Returns ``({'stable': how, 'nash': how}, operator products)``."""
-    scale = max(1.0, ext["j"]["max_modulus"])
+    scale = max(1.0, ext["j"]["max_modulus"])  # the searches' (the dense one below may replace it)
     if game.n <= dense_max:
         dense = spectra.dense_spectrum(game, z)
         found = {"j": ext["j"]["min_real"], "g": ext["g"]["min"], "d": ext["d"]["min"]}
         exact = {"j": float(dense["j"].real.min()), "g": float(dense["g"].min()), "d": float(dense["d"].min())}
-        ext["j"].update(min_real_search=found["j"], min_real=exact["j"])
+        ext["j"].update(min_real_search=found["j"], min_real=exact["j"], max_real=float(dense["j"].real.max()),
+                        max_modulus=float(np.abs(dense["j"]).max()))
         for b in ("g", "d"):
             ext[b].update(min_search=found[b], min=exact[b], max=float(dense[b].max()))
         ext["searches_agree"] = bool(all(abs(found[b] - exact[b]) <= 1e-6 * scale for b in found))
