@@ -21,7 +21,7 @@ import sys
 
 from gandyn import __version__
 
-__all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "unit_float", "int_in", "add_method_option",
+__all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
            "add_training_arguments", "training_options", "method_name", "note_ignored", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
@@ -77,6 +77,7 @@ def _number(cast, name, ok, what):
 positive_int = _number(int, "int", lambda v: v >= 1, "an integer >= 1")
 nonneg_int = _number(int, "int", lambda v: v >= 0, "an integer >= 0")
 positive_float = _number(float, "float", lambda v: v > 0, "a number > 0")
+nonneg_float = _number(float, "float", lambda v: v >= 0, "a number >= 0")
 unit_float = _number(float, "float", lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
@@ -114,7 +115,9 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     ``method`` is false: a command that names several methods its own way),
     ``--method-option``, ``--penalty``, ``--penalty-weight``, ``--clip``,
     ``--spectral-norm``, ``--k``, ``--batch``, ``--optimizer``, ``--b1``, ``--b2``,
-    ``--mu`` and ``--g-ema``; :func:`training_options` reads them back."""
+    ``--mu``, ``--g-ema`` and ``--instance-noise`` with ``--noise-schedule`` and
+    ``--noise-until``; :func:`training_options` reads them back."""
+    from gandyn.engine.instance_noise import SCHEDULES
     from gandyn.engine.losses import LOSSES
     from gandyn.engine.methods import METHODS
     from gandyn.engine.optim import OPTIMIZERS
@@ -149,6 +152,14 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     group.add_argument("--g-ema", type=unit_float, default=c.g_ema, metavar="BETA",
                        help="keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999 "
                             "(Yazici et al. 2019); samples and evaluation then use it (default: 0 = off)")
+    group.add_argument("--instance-noise", type=nonneg_float, default=c.instance_noise, metavar="SIGMA",
+                       help="add Gaussian noise of std SIGMA to every real and generated input of D during training "
+                            "(Sonderby et al. 2017), annealed by --noise-schedule (default: 0 = off)")
+    group.add_argument("--noise-schedule", choices=SCHEDULES, default=c.noise_schedule,
+                       help=f"how the instance noise's std falls: {', '.join(SCHEDULES)} to 0 after --noise-until "
+                            f"(default: {c.noise_schedule})")
+    group.add_argument("--noise-until", type=positive_int, default=c.noise_until, metavar="IT",
+                       help="the last iteration with instance noise (required by the linear and exponential schedules)")
 
 
 def training_options(args, methods=None) -> dict:
@@ -173,8 +184,9 @@ def note_ignored(command: str, config, methods=None) -> None:
     """Say on stderr, one line each, which training options given take no effect
     (:meth:`gandyn.engine.training.TrainingConfig.ignored`); training goes on."""
     for name, why in config.ignored(methods).items():
-        print(f"gandyn {command}: note: --{name.replace('_', '-')} {getattr(config, name):g} has no effect: {why}",
-              file=sys.stderr)
+        v = getattr(config, name)
+        print(f"gandyn {command}: note: --{name.replace('_', '-')} {v if isinstance(v, str) else format(v, 'g')} "
+              f"has no effect: {why}", file=sys.stderr)
 
 
 def out_dir(text: str) -> str:

@@ -179,11 +179,12 @@ class GAN:
         hs_g = self.G.forward(theta_g, z, ws=_sub(ws, "G"))
         return self._g_part(theta_g, theta_d, hs_g, grad, ws, rng)
 
-    def _g_part(self, theta_g, theta_d, hs_g, grad, ws, rng):
-        """G's loss and gradient given G's forward pass ``hs_g`` on the step's noise."""
+    def _g_part(self, theta_g, theta_d, hs_g, grad, ws, rng, x_fake=None):
+        """G's loss and gradient given G's forward pass ``hs_g`` on the step's noise; D reads
+        ``x_fake`` when given (G's outputs plus instance noise), else G's outputs ``hs_g[-1]``."""
         wg, wd = _sub(ws, "G"), _sub(ws, "Dg")
         masks = self._d_masks(rng, hs_g[-1].shape[:-1])
-        hs_d = self.D.forward(theta_d, hs_g[-1], ws=wd, masks=masks)
+        hs_d = self.D.forward(theta_d, hs_g[-1] if x_fake is None else x_fake, ws=wd, masks=masks)
         logit = hs_d[-1][..., 0]
         loss, g_logit = self._loss.g_loss(logit)
         g_logit = g_logit[..., None]
