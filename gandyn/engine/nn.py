@@ -947,16 +947,20 @@ class MLP:
         if dv is None and dx is None:
             return [None] * (L + 1)
         wv = self.layout.view_list(theta)
+        bns = self._bn_of(hs, "forward") if self.batch_norm is not None else None
+        rbn = [None] * L
         rs = [dx]
         r = dx
         for l, act in enumerate(self._acts):
-            h_prev, h = hs[l], hs[l + 1]
+            h_prev, h = self._input(hs, l), hs[l + 1]
+            i, kind = self._blk[l], (self._kind(l) if self._special else "plain")
             ra = None
             if dv is not None:
-                ra = _mm(h_prev, dv[2 * l], _own(ws, ("r_a", l), _matmul_shape(h_prev, dv[2 * l]), self.dtype))
-                ra += dv[2 * l + 1]
+                ra = _mm(h_prev, dv[i], _own(ws, ("r_a", l), _matmul_shape(h_prev, dv[i]), self.dtype))
+                if kind != "bn":
+                    ra += dv[i + 1]
             if r is not None:
-                W = wv[2 * l]
+                W = wv[i]
                 if ra is not None and ra.shape[-2] >= r.shape[-2] and _bshape(ra.shape[:-2], r.shape[:-2],
                                                                                 W.shape[:-2]) == ra.shape[:-2]:
                     _mm_add(r, W, _tail(ra, r.shape[-2]), ws, ("r_t", l))
@@ -966,9 +970,28 @@ class MLP:
                 rs.append(None)
                 r = None
                 continue
+            if kind == "maxout":  # the tangent of the winning piece
+                r = _gather(ra, _arg_max(h, self.pieces[l]), self.pieces[l])
+                rs.append(r)
+                continue
+            if kind == "bn":
+                # R{xh} = N(R{a}) (every row moves with the batch mean and variance),
+                # R{s} = mean(xh R{a}); R{u} = gamma R{xh} + R{gamma} xh + R{beta}
+                b = bns[l]
+                ra = _full_rows(ra, _bshape(b.xh.shape, ra.shape[:-2] + b.xh.shape[-2:]), self.dtype)
+                rxh = _bn_project(ra, b)
+                rbn[l] = (rxh, _mean_rows(b.xh * ra) if b.train else None)
+                ra = rxh * wv[i + 1]
+                if dv is not None:
+                    ra += dv[i + 1] * b.xh
+                    ra += dv[i + 2]
             hk = _tail(h, ra.shape[-2])
             r = act.backward(ra, hk, _own(ws, ("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
             rs.append(r)
+        if bns is None:
+            return rs
+        rs = Passes(rs)
+        rs.bn = tuple(rbn)
         return rs
 
     def _uses_g(self, rs, top, direction, inputs, input_grad) -> bool:
@@ -976,6 +999,8 @@ class MLP:
         quantity ``g_j`` (else ``dL/dh_top`` need not be formed): for its curvature term
         (a tangent ``R{h_{j+1}}`` and ``act_j'' != 0``), for ``R{h_j}^T g_j``, for ``g_j V_j^T``
         (a parameter direction, below the first layer or with input gradients), or for ``dL/dx``."""
+        if self.batch_norm is not None and any(self.batch_norm[:top + 1]):
+            return True  # a batch-norm layer's R-backward pass uses its g
         for j in range(top + 1):
             if rs[j] is not None or (rs[j + 1] is not None and self.activations[j] in _CURV):
                 return True
@@ -1043,13 +1068,21 @@ class MLP:
             if r_grad is None:
                 r_grad = np.empty(np.shape(theta), dtype=dt)
             rgv = self.layout.view_list(r_grad)
+        if self.batch_norm is not None:
+            bns, rbns = self._bn_of(hs, "forward"), self._bn_of(rs, "tangent")
         gh, rgh = g_out, r_out
         for l in range(self.n_layers - 1, -1, -1):
             act = self._acts[l]
-            h, rh, h_prev, rh_prev = hs[l + 1], rs[l + 1], hs[l], rs[l]
+            h, rh, h_prev, rh_prev = hs[l + 1], rs[l + 1], self._input(hs, l), rs[l]
+            i, kind = self._blk[l], (self._kind(l) if self._special else "plain")
             name = self.activations[l]
             deriv = _DERIV.get(name) if gh is not None and rgh is not None else None
-            if deriv is not None:  # act'(a) once, for g and R{g}
+            if kind == "maxout":  # g and R{g} go to each unit's winning piece
+                k = self.pieces[l]
+                idx = _arg_max(h, k)
+                g = None if gh is None else _scatter(gh, idx, k)
+                rg = None if rgh is None else _scatter(rgh, idx, k)
+            elif deriv is not None:  # act'(a) once, for g and R{g}
                 d = deriv(h, _own(ws, ("r_d", l), h.shape, dt))
                 g = np.multiply(d, gh, out=_own(ws, ("r_g", l), _bshape(gh.shape, h.shape), dt))
                 dk = _tail(d, rgh.shape[-2])
@@ -1068,8 +1101,19 @@ class MLP:
                 c *= rh
                 c *= ghk
                 rg = _acc(rg, c)
-            if params:
-                W_r, b_r = rgv[2 * l], rgv[2 * l + 1]
+            if kind == "bn":
+                g, rg = self._bn_backward_r(g, rg, bns[l], rbns[l], wv[i + 1], dv, i,
+                                            rgv[i + 1: i + 3] if params else None, ws)
+            if params and kind == "bn":
+                W_r = rgv[i]
+                if rg is None:
+                    W_r[...] = 0
+                else:
+                    np.matmul(_swap(_tail(h_prev, rg.shape[-2])), rg, out=W_r)
+                if rh_prev is not None:
+                    _mm_add(_swap(rh_prev), _tail(g, rh_prev.shape[-2]), W_r, ws, ("r_w", l))
+            elif params:
+                W_r, b_r = rgv[i], rgv[i + 1]
                 if rg is None:
                     b_r[...] = 0
                 else:
@@ -1085,12 +1129,12 @@ class MLP:
                     W_r[...] = 0
             if l == 0 and not inputs:
                 break
-            Wt = _swap(wv[2 * l])
+            Wt = _swap(wv[i])
             need = input_grad if l == 0 else self._uses_g(rs, l - 1, dv is not None, inputs, input_grad)
             gh_new = _mm(g, Wt, _own(ws, ("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
             rgh_new = None
             if dv is not None and g is not None:  # g V^T has every row: the sum goes there
-                Vt = _swap(dv[2 * l])
+                Vt = _swap(dv[i])
                 rgh_new = _mm(g, Vt, _own(ws, ("r_gv", l), _matmul_shape(g, Vt), dt))
             if rg is not None:
                 if rgh_new is not None and _bshape(rgh_new.shape[:-2], rg.shape[:-2],
@@ -1103,8 +1147,48 @@ class MLP:
             return (r_grad if params else None), None, None
         return (r_grad if params else None), (gh if input_grad else None), rgh
 
+    def _bn_backward_r(self, gu, rgu, b: _BN, rb, gamma, dv, i, r_params, ws):
+        """The R-backward pass through a batch-norm layer's ``u = gamma xh + beta``,
+        ``xh = (a - mu) / s``: given ``gu = dL/du`` and ``R{gu}`` (None = 0; fewer rows = the
+        last rows), write ``R{dL/dgamma} = sum(R{gu} xh + gu R{xh})`` and
+        ``R{dL/dbeta} = sum R{gu}`` into ``r_params`` (if given) and return
+        ``(dL/da, R{dL/da})``. With ``gx = gamma gu``, ``dL/da = N(gx)`` and, in training,
+
+            R{dL/da} = N(R{gx}) - (R{xh} mean(xh gx) + xh mean(R{xh} gx)) / s - dL/da R{s} / s
+
+        (differentiating :func:`_bn_project` through the batch mean and variance), with
+        ``R{gx} = gamma R{gu} + R{gamma} gu``; in evaluation ``R{dL/da} = R{gx} / s``."""
+        dt = self.dtype
+        rxh, rs = (None, None) if rb is None else rb
+        if rgu is not None and rgu.shape[-2] < gu.shape[-2]:
+            rgu = _full_rows(rgu, _bshape(gu.shape, rgu.shape[:-2] + gu.shape[-2:]), dt)
+        if r_params is not None:
+            ones = _ones(ws, gu.shape[-2], dt)
+            rgam, rbet = r_params
+            rgam[...] = 0
+            rbet[...] = 0
+            if rgu is not None:
+                rgam += ones @ (rgu * b.xh)
+                rbet += ones @ rgu
+            if rxh is not None:
+                rgam += ones @ (gu * rxh)
+        gx = gu * gamma
+        da = _bn_project(gx, b)
+        rgx = None if rgu is None else rgu * gamma
+        if dv is not None:
+            rgx = gu * dv[i + 1] if rgx is None else rgx + gu * dv[i + 1]
+        rda = None if rgx is None else _bn_project(rgx, b)
+        if b.train and rxh is not None:
+            t = rxh * _mean_rows(b.xh * gx)
+            t += b.xh * _mean_rows(rxh * gx)
+            t += da * rs
+            t /= b.s
+            rda = -t if rda is None else np.subtract(rda, t, out=rda)
+        return da, rda
+
     def hvp(self, theta: np.ndarray, x: np.ndarray, v: np.ndarray | None = None, *, loss,
-            dx: np.ndarray | None = None, inputs: bool = False, ws: dict | None = None):
+            dx: np.ndarray | None = None, inputs: bool = False, ws: dict | None = None,
+            stats: np.ndarray | None = None):
         """Hessian-vector products of ``L(theta, x) = sum_i phi(o_i)`` (``o`` the output,
         ``phi`` elementwise; a mean is a ``phi`` carrying the ``1/m``), in one forward,
         one tangent and one backward pass (Pearlmutter 1994, Sec. 4).
@@ -1118,6 +1202,8 @@ class MLP:
         dx : array like ``x``, or None
         inputs : bool
             Also return ``R{dL/dx}``.
+        stats : array, optional
+            Running statistics: batch norm in evaluation mode (see :meth:`forward`).
 
         Returns
         -------
@@ -1136,7 +1222,7 @@ class MLP:
         (13,)
         """
         dphi, d2phi = (loss.df, loss.d2f) if hasattr(loss, "d2f") else tuple(loss)[1:]
-        hs = self.forward(theta, x, ws=ws)
+        hs = self.forward(theta, x, ws=ws, stats=stats)
         rs = self.tangent(theta, hs, v, dx, ws=ws)
         o = hs[-1]
         g_out = np.asarray(dphi(o), dtype=self.dtype)
