@@ -163,7 +163,7 @@ class Trainer:
             raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
         if gan.d_dropout and rng_dropout is None:
             raise ValueError("the GAN has D dropout: pass rng_dropout")
-        if gan.D.batch_norm is not None:
+        if getattr(gan.D, "batch_norm", None) is not None:
             raise ValueError("the trainer does not support batch norm in D (its statistics would mix real and "
                              "generated rows)")
         self.gan, self.opt_g, self.opt_d = gan, opt_g, opt_d
@@ -173,7 +173,7 @@ class Trainer:
         self.state_g = opt_g.init(theta_g) if state_g is None else state_g
         self.state_d = opt_d.init(theta_d) if state_d is None else state_d
         self.it = int(it)
-        self._bn_g = gan.G.batch_norm is not None
+        self._bn_g = getattr(gan.G, "batch_norm", None) is not None
         self.stats_g = None
         if self._bn_g:
             self.stats_g = gan.G.init_stats(self.population) if stats_g is None else np.array(stats_g, gan.G.dtype)
