@@ -307,3 +307,23 @@ def test_trainer_sgd_step_equals_autograd_and_updates_the_running_statistics():
     with pytest.raises(ValueError, match="batch norm in D"):
         bn_d = MLP((2, 3, 1), ("relu", "identity"), batch_norm=(True, False))
         Trainer(GAN(gan.G, bn_d), optim.sgd(h), optim.sgd(h), tg, bn_d.init(0), FixedBatches(x, z), batch=4)
+
+
+def test_mlp_gan_game_traces_maxout_and_batch_norm():
+    """:func:`gandyn.games.mlp_gan_game` of such a GAN: its traced field equals the reference
+    game's, and its engine products equal autograd's Jacobian of the traced field."""
+    from gandyn import games
+
+    gan = _gan()
+    tg, td, x, z, rng = _gan_point(gan, 9)
+    game = games.mlp_gan_game(gan, x, z)
+    point = np.concatenate([tg, td])
+    L_D, L_G = _ref_costs(gan)
+    _close(game.field(point), np.concatenate([grad(L_G, 0)(tg, td, z), grad(L_D, 1)(tg, td, x, z)]))
+    J = game.jacobian(point)
+    v = rng.normal(size=game.n)
+    _close(game.jvp(point, v), J @ v)
+    _close(game.vjp(point, v), J.T @ v)
+    bn_d = MLP((2, 3, 1), ("relu", "identity"), batch_norm=(True, False))
+    with pytest.raises(ValueError, match="batch norm"):
+        games.mlp_gan_game(GAN(gan.G, bn_d), x, z)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,7 @@ class LandscapeRun:
 
 
 def _float64(net: MLP) -> MLP:
-    return MLP(net.sizes, net.activations, dtype=np.float64, slope=net.slope)
+    return replace(net, dtype=np.float64)
 
 
 def _select(points: list[Checkpoint], at, where: str) -> list[Checkpoint]:
