@@ -212,9 +212,10 @@ def test_layout_init_and_float32():
     (dict(pieces=(2.5, None)), "k >= 2"),
     (dict(pieces=(None, 2)), "output layer"),
     (dict(pieces=(2,)), "one entry per layer"),
+    (dict(pieces=2), "one entry per layer"),
     (dict(pieces=(2, None), batch_norm=(True, False)), "both maxout and batch"),
     (dict(batch_norm=(True, False), bn_eps=0.0), "bn_eps"),
-], ids=["one-piece", "fraction", "output", "length", "both", "eps"])
+], ids=["one-piece", "fraction", "output", "length", "not-a-tuple", "both", "eps"])
 def test_bad_layer_specs_are_refused(bad, match):
     with pytest.raises(ValueError, match=match):
         MLP((2, 3, 1), ("identity", "identity"), **bad)
@@ -327,3 +328,45 @@ def test_mlp_gan_game_traces_maxout_and_batch_norm():
     bn_d = MLP((2, 3, 1), ("relu", "identity"), batch_norm=(True, False))
     with pytest.raises(ValueError, match="batch norm"):
         games.mlp_gan_game(GAN(gan.G, bn_d), x, z)
+
+
+@pytest.mark.parametrize("center", [0.0, 1.0])
+def test_gradient_penalty_of_a_maxout_d_equals_autograd(center):
+    """R1 (c = 0) and WGAN-GP's term (c = 1) by the hand-written double backward through
+    maxout layers: value and gradient equal autograd's."""
+    from gandyn.engine.second_order import penalty_grad
+
+    D = _gan().D
+    _, td, x, _, _ = _gan_point(_gan(), 10)
+
+    def P(t):
+        gx = jacobian(lambda xx: _ref(D, t, xx)[:, 0])(x)  # (m, m, d): row i's gradient at [i, i]
+        g = anp.stack([gx[i, i] for i in range(x.shape[0])])
+        return anp.mean((anp.sqrt(anp.sum(g * g, axis=1)) - center) ** 2)
+
+    value, g = penalty_grad(D, td, x, center=center)
+    _close(value, P(td))
+    _close(g, grad(P)(td))
+
+
+def test_population_trainer_equals_each_models_own_trainer():
+    """A population of batch-norm G / maxout D GANs trained together: every model, its
+    running statistics included, follows its own single run."""
+    gan = _gan()
+    P, m = 2, 4
+    rng = np.random.default_rng(11)
+    tg = np.stack([gan.G.init(rng) for _ in range(P)])
+    td = np.stack([gan.D.init(rng) for _ in range(P)])
+    x, z = rng.normal(size=(P, m, 2)), rng.normal(size=(P, m, 2))
+    opt = optim.adam(1e-2, b1=0.5)
+    tr = Trainer(gan, opt, opt, tg.copy(), td.copy(), FixedBatches(x, z), batch=m)
+    for _ in range(3):
+        tr.step()
+    assert tr.stats_g.shape == (P, gan.G.stats_layout.size)
+    for p in range(P):
+        one = Trainer(gan, opt, opt, tg[p].copy(), td[p].copy(), FixedBatches(x[p], z[p]), batch=m)
+        for _ in range(3):
+            one.step()
+        _close(tr.theta_g[p], one.theta_g, 1e-10)
+        _close(tr.theta_d[p], one.theta_d, 1e-10)
+        _close(tr.stats_g[p], one.stats_g, 1e-10)

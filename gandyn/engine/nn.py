@@ -17,6 +17,12 @@ Layer ``l`` (1-based, as in the talk's ``D_W1, D_b1``) computes
 ``dL/dW_l = h_{l-1}^T g_l``, ``dL/db_l = sum_batch g_l``,
 ``dL/dh_{l-1} = g_l W_l^T``.
 
+Two other kinds of layer (``pieces=``, ``batch_norm=`` of :class:`MLP`): maxout, ``h_l`` the max
+over each unit's ``k`` pieces of ``a_l`` (Goodfellow et al. 2013; the forward pass then keeps
+the pieces ``a_l``), and batch normalisation of ``a_l = h_{l-1} W_l`` over the batch with a learnt
+scale and shift (Ioffe & Szegedy 2015; the pass also keeps the normalised ``a_l`` and the batch
+statistics, see :class:`Passes`); every pass below goes through both exactly.
+
 Second order (:meth:`MLP.tangent`, :meth:`MLP.backward_r`, :meth:`MLP.hvp`): Pearlmutter's
 R-operator (Pearlmutter 1994, "Fast exact multiplication by the Hessian", Neural
 Computation 6(1), Sec. 3-4), ``R{f} = d/dr f(theta + r v, x + r dx) |_{r=0}``, applied to
@@ -35,7 +41,7 @@ from gandyn.engine.layout import Layout
 from gandyn.engine.registry import Registry
 from gandyn.rng import as_rng
 
-__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "dropout_masks"]
+__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "Passes", "dropout_masks"]
 
 
 # --- activations: forward (in place on the pre-activation) and backward (from the output)
@@ -575,7 +581,10 @@ class MLP:
     def _per_layer(spec, name, L, default):
         if spec is None or (isinstance(spec, tuple) and not spec):
             return (default,) * L
-        spec = tuple(spec)
+        try:
+            spec = tuple(spec)
+        except TypeError:
+            raise ValueError(f"{name} must be a tuple with one entry per layer ({L}), got {spec!r}") from None
         if len(spec) != L:
             raise ValueError(f"{name} needs one entry per layer ({L}), got {len(spec)}")
         return spec
@@ -846,6 +855,12 @@ class MLP:
             ``h_{l-1} * mask_l``, so ``dL/dW_l = (h_{l-1} * mask_l)^T g_l`` and
             ``dL/dh_{l-1} = (g_l W_l^T) * mask_l``.
 
+        Through a maxout layer the gradient goes to each unit's winning piece; through a
+        batch-norm layer ``u = gamma xh + beta``, ``dL/dgamma = sum_batch dL/du * xh``,
+        ``dL/dbeta = sum_batch dL/du`` and, in training mode,
+        ``dL/da = (gx - mean(gx) - xh mean(xh gx)) / s`` with ``gx = gamma dL/du`` (Ioffe &
+        Szegedy 2015, Sec. 3); in evaluation mode ``gx / s``.
+
         Returns
         -------
         grad : array like ``theta``, or None when ``params`` is false
@@ -913,7 +928,12 @@ class MLP:
 
             R{a_l} = R{h_{l-1}} W_l + h_{l-1} V_l + c_l,    R{h_l} = act'(a_l) * R{a_l},
 
-        with ``(V_l, c_l)`` the blocks of ``v`` in :attr:`layout` (``R{h_0} = dx``).
+        with ``(V_l, c_l)`` the blocks of ``v`` in :attr:`layout` (``R{h_0} = dx``). A maxout
+        unit's tangent is its winning piece's (the arg max is locally constant off the null
+        set of ties); a batch-norm layer's, in training mode, moves every row with the batch
+        statistics: ``R{xh} = (R{a} - mean(R{a}) - xh mean(xh R{a})) / s``,
+        ``R{u} = gamma R{xh} + R{gamma} xh + R{beta}`` (kept, with ``R{s} = mean(xh R{a})``, in
+        the returned :class:`Passes` for :meth:`backward_r`).
 
         Parameters
         ----------
