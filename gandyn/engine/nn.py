@@ -17,6 +17,12 @@ Layer ``l`` (1-based, as in the talk's ``D_W1, D_b1``) computes
 ``dL/dW_l = h_{l-1}^T g_l``, ``dL/db_l = sum_batch g_l``,
 ``dL/dh_{l-1} = g_l W_l^T``.
 
+Two other kinds of layer (``pieces=``, ``batch_norm=`` of :class:`MLP`): maxout, ``h_l`` the max
+over each unit's ``k`` pieces of ``a_l`` (Goodfellow et al. 2013; the forward pass then keeps
+the pieces ``a_l``), and batch normalisation of ``a_l = h_{l-1} W_l`` over the batch with a learnt
+scale and shift (Ioffe & Szegedy 2015; the pass also keeps the normalised ``a_l`` and the batch
+statistics, see :class:`Passes`); every pass below goes through both exactly.
+
 Second order (:meth:`MLP.tangent`, :meth:`MLP.backward_r`, :meth:`MLP.hvp`): Pearlmutter's
 R-operator (Pearlmutter 1994, "Fast exact multiplication by the Hessian", Neural
 Computation 6(1), Sec. 3-4), ``R{f} = d/dr f(theta + r v, x + r dx) |_{r=0}``, applied to
@@ -35,7 +41,7 @@ from gandyn.engine.layout import Layout
 from gandyn.engine.registry import Registry
 from gandyn.rng import as_rng
 
-__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "dropout_masks"]
+__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "Passes", "dropout_masks"]
 
 
 # --- activations: forward (in place on the pre-activation) and backward (from the output)
@@ -177,10 +183,30 @@ def _glorot_uniform(rng, fan_in, fan_out, size, dtype):
     return rng.uniform(-r, r, size=size).astype(dtype, copy=False)
 
 
-#: The weight initialisations by name (biases start at zero).
+def _normal(std: float) -> Callable:
+    def draw(rng, fan_in, fan_out, size, dtype):
+        return rng.normal(0.0, std, size=size).astype(dtype, copy=False)
+    draw.__doc__ = f"Normal, mean 0, std {std}, whatever the fan-in."
+    return draw
+
+
+def _uniform(r: float) -> Callable:
+    def draw(rng, fan_in, fan_out, size, dtype):
+        return rng.uniform(-r, r, size=size).astype(dtype, copy=False)
+    draw.__doc__ = f"Uniform on [-{r}, {r}], whatever the fan-in."
+    return draw
+
+
+#: The weight initialisations by name (biases start at zero; batch-norm scales at one).
+#: 'normal_0.02': N(0, 0.02^2), Radford et al. 2016 (DCGAN, Sec. 4) and PacGAN's synthetic
+#: experiments (Lin et al. 2018, IsotropicGaussian(0.02)); 'uniform_0.05' and 'uniform_0.005':
+#: pylearn2's ``irange`` of Goodfellow et al. 2014's MNIST generator and discriminator.
 INITIALIZERS: Registry[Callable] = Registry("init scheme")
 INITIALIZERS.register("xavier_talk", _xavier_talk)
 INITIALIZERS.register("glorot_uniform", _glorot_uniform)
+INITIALIZERS.register("normal_0.02", _normal(0.02))
+INITIALIZERS.register("uniform_0.05", _uniform(0.05))
+INITIALIZERS.register("uniform_0.005", _uniform(0.005))
 
 
 # --- the MLP
@@ -319,6 +345,82 @@ def _full_rows(r: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
     return out
 
 
+# --- maxout and batch normalisation: what a layer does between its product with W_l and its
+# activation. Their forward, backward and R-operator pieces sit here side by side.
+
+
+def _pieces(a: np.ndarray, k: int) -> np.ndarray:
+    """A maxout layer's pre-activations ``(..., m, d*k)`` as ``(..., m, d, k)`` (a view): unit
+    ``j``'s pieces are the columns ``j*k, ..., j*k + k - 1`` (pylearn2's and Blocks' order)."""
+    return a.reshape(a.shape[:-1] + (a.shape[-1] // k, k))
+
+
+def _arg_max(a: np.ndarray, k: int) -> np.ndarray:
+    """The winning piece of every unit, ``(..., m, d)`` (the first on a tie, a null set)."""
+    return np.argmax(_pieces(a, k), axis=-1)
+
+
+def _maxout(a: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``h_j = max_i a_{j,i}`` (Goodfellow et al. 2013, "Maxout networks", eq. 1)."""
+    return np.max(_pieces(a, k), axis=-1, out=out)
+
+
+def _scatter(g: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
+    """Backward (and R-backward) of maxout: ``dL/da_{j,i} = 1[i = i*_j] dL/dh_j``, the gradient
+    to the winning piece, as ``(..., rows, d*k)`` (``g``: the last ``rows`` rows of ``idx``)."""
+    idx = _tail(idx, g.shape[-2])
+    shape = _bshape(g.shape, idx.shape)
+    out = np.zeros(shape + (k,), dtype=g.dtype)
+    np.put_along_axis(out, np.broadcast_to(idx, shape)[..., None], np.broadcast_to(g, shape)[..., None], axis=-1)
+    return out.reshape(shape[:-1] + (shape[-1] * k,))
+
+
+def _gather(r: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
+    """Tangent of maxout: ``R{h_j} = R{a_{j,i*_j}}``, the winning piece's tangent (the arg max is
+    locally constant off the null set of ties); ``r`` the last rows of ``(..., m, d*k)``."""
+    r = _pieces(r, k)
+    idx = _tail(idx, r.shape[-3])
+    shape = _bshape(r.shape[:-1], idx.shape)
+    return np.take_along_axis(np.broadcast_to(r, shape + (k,)), np.broadcast_to(idx, shape)[..., None], axis=-1)[..., 0]
+
+
+class _BN(NamedTuple):
+    """What a batch-norm layer's forward pass keeps: ``xh`` the normalised input ``(..., m, d)``,
+    ``s = sqrt(var + eps)`` and ``mu`` ``(..., 1, d)``, and whether they are the batch's own
+    (training) or the running statistics (evaluation)."""
+
+    xh: np.ndarray
+    s: np.ndarray
+    mu: np.ndarray
+    train: bool
+
+
+def _mean_rows(y: np.ndarray) -> np.ndarray:
+    return np.mean(y, axis=-2, keepdims=True)
+
+
+def _bn_project(y: np.ndarray, bn: _BN) -> np.ndarray:
+    """``N(y)``: in training ``(y - mean(y) - xh mean(xh y)) / s`` (means over the batch), the
+    Jacobian of ``xh = (a - mean(a)) / s(a)`` (Ioffe & Szegedy 2015, Sec. 3, the backward
+    formulas; it is symmetric, so it maps both ``R{a} -> R{xh}`` and ``dL/dxh -> dL/da``);
+    in evaluation ``y / s``."""
+    if not bn.train:
+        return y / bn.s
+    out = y - _mean_rows(y)
+    out -= bn.xh * _mean_rows(bn.xh * y)
+    out /= bn.s
+    return out
+
+
+class Passes(list):
+    """The list of a forward (or tangent) pass of a network with batch-norm layers:
+    ``[x, h_1, ..., h_L]`` (or their tangents) with ``bn``, per layer, what its batch
+    normalisation kept (None elsewhere). Its rows are coupled through the batch statistics,
+    so a list of some rows of it is not a forward pass (the backward passes refuse one)."""
+
+    bn: tuple = ()
+
+
 def dropout_masks(rng, drop: tuple[float, ...], sizes: tuple[int, ...], lead: tuple[int, ...],
                   dtype=np.float64) -> list:
     """Inverted-dropout masks for an MLP with layer widths ``sizes``: for layer ``l``
@@ -374,6 +476,25 @@ class MLP:
         ``float64`` for theory, ``float32`` for MNIST.
     slope : float
         Negative-side slope of ``leaky_relu`` (0 < slope < 1).
+    pieces : tuple of (int or None), or None
+        Per layer: ``k >= 2`` makes it a maxout layer with ``k`` pieces,
+        ``h_j = max_i (h_{l-1} W_{:, jk+i} + b_{jk+i})`` (Goodfellow et al. 2013, eq. 1), so
+        ``W_l`` is ``(d_{l-1}, k d_l)`` and ``b_l`` ``(1, k d_l)``; its activation must be
+        'identity' and it cannot be the output layer. None (or an empty tuple): no maxout.
+    batch_norm : tuple of bool, or None
+        Per layer: normalise ``a_l = h_{l-1} W_l`` over the batch and apply a learnt scale
+        and shift, ``h_l = act_l(gamma_l (a_l - mu) / sqrt(var + eps) + beta_l)`` (Ioffe &
+        Szegedy 2015, Algorithm 1); such a layer has no bias ``b_l`` (``beta_l`` takes its
+        place), its blocks are ``W_l, gamma_l, beta_l``. Training mode uses each batch's own
+        statistics (per model of a population); evaluation uses running statistics kept
+        outside ``theta`` (:meth:`init_stats`, :meth:`update_stats`, ``stats=`` of
+        :meth:`forward`).
+    bn_eps : float
+        ``eps`` of batch normalisation (1e-4: Blocks' ``BatchNormalization``, which
+        PacGAN's synthetic experiments use).
+    bn_momentum : float
+        Weight of a new batch in the running statistics, ``r <- (1 - mom) r + mom r_batch``
+        (0.05: PacGAN's synthetic experiments).
 
     Examples
     --------
@@ -391,8 +512,18 @@ class MLP:
     activations: tuple[str, ...]
     dtype: type = np.float64
     slope: float = 0.2
+    pieces: tuple | None = None
+    batch_norm: tuple | None = None
+    bn_eps: float = 1e-4
+    bn_momentum: float = 0.05
     layout: Layout = field(init=False, repr=False, compare=False)
     _acts: tuple[Activation, ...] = field(init=False, repr=False, compare=False)
+    #: index in ``layout`` of each layer's first block (``W_l``)
+    _blk: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    #: whether any layer is maxout or batch-normalised
+    _special: bool = field(init=False, repr=False, compare=False)
+    #: layout of the running statistics of the batch-norm layers (``mean_l``, ``std_l``)
+    stats_layout: Layout = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         sizes = tuple(_width(s) for s in self.sizes)
@@ -412,10 +543,59 @@ class MLP:
         object.__setattr__(self, "activations", acts)
         object.__setattr__(self, "dtype", dtype.type)
         object.__setattr__(self, "_acts", tuple(_activation(a, self.slope) for a in acts))
-        blocks = []
+        L = len(sizes) - 1
+        pieces = self._per_layer(self.pieces, "pieces", L, None)
+        bnorm = self._per_layer(self.batch_norm, "batch_norm", L, False)
+        for l, (k, bn) in enumerate(zip(pieces, bnorm), start=1):
+            if k is not None:
+                if isinstance(k, (bool, np.bool_)) or int(k) != k or k < 2:
+                    raise ValueError(f"a maxout layer needs an integer number of pieces k >= 2, got {k!r} (layer {l})")
+                if acts[l - 1] != "identity":
+                    raise ValueError(f"maxout layer {l} takes the activation 'identity' (the max is its "
+                                     f"nonlinearity), got {acts[l - 1]!r}")
+                if l == L:
+                    raise ValueError("the output layer cannot be a maxout layer")
+                if bn:
+                    raise ValueError(f"layer {l} cannot be both maxout and batch-normalised")
+        pieces = tuple(None if k is None else int(k) for k in pieces)
+        bnorm = tuple(bool(b) for b in bnorm)
+        if any(bnorm) and not (0 < self.bn_eps and 0 < self.bn_momentum <= 1):
+            raise ValueError(f"bn_eps must be > 0 and bn_momentum in (0, 1], got {self.bn_eps}, {self.bn_momentum}")
+        object.__setattr__(self, "pieces", pieces if any(k is not None for k in pieces) else None)
+        object.__setattr__(self, "batch_norm", bnorm if any(bnorm) else None)
+        object.__setattr__(self, "_special", self.pieces is not None or self.batch_norm is not None)
+        blocks, starts, stats = [], [], []
         for l in range(1, len(sizes)):
-            blocks += [(f"W{l}", (sizes[l - 1], sizes[l])), (f"b{l}", (1, sizes[l]))]
+            starts.append(len(blocks))
+            width = sizes[l] * (pieces[l - 1] or 1)
+            if bnorm[l - 1]:
+                blocks += [(f"W{l}", (sizes[l - 1], width)), (f"gamma{l}", (1, width)), (f"beta{l}", (1, width))]
+                stats += [(f"mean{l}", (1, width)), (f"std{l}", (1, width))]
+            else:
+                blocks += [(f"W{l}", (sizes[l - 1], width)), (f"b{l}", (1, width))]
         object.__setattr__(self, "layout", Layout(blocks))
+        object.__setattr__(self, "_blk", tuple(starts))
+        object.__setattr__(self, "stats_layout", Layout(stats))
+
+    @staticmethod
+    def _per_layer(spec, name, L, default):
+        if spec is None or (isinstance(spec, tuple) and not spec):
+            return (default,) * L
+        try:
+            spec = tuple(spec)
+        except TypeError:
+            raise ValueError(f"{name} must be a tuple with one entry per layer ({L}), got {spec!r}") from None
+        if len(spec) != L:
+            raise ValueError(f"{name} needs one entry per layer ({L}), got {len(spec)}")
+        return spec
+
+    def _kind(self, l: int) -> str:
+        """Layer ``l`` (0-based): 'plain', 'maxout' or 'bn'."""
+        if self.pieces is not None and self.pieces[l] is not None:
+            return "maxout"
+        if self.batch_norm is not None and self.batch_norm[l]:
+            return "bn"
+        return "plain"
 
     @property
     def n_params(self) -> int:
@@ -425,10 +605,13 @@ class MLP:
     def n_layers(self) -> int:
         return len(self.sizes) - 1
 
-    def views(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``[(W_1, b_1), ..., (W_L, b_L)]`` as zero-copy views into ``theta``."""
+    def views(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """``[(W_1, b_1), ..., (W_L, b_L)]`` as zero-copy views into ``theta`` (``b_l`` is None
+        for a batch-normalised layer: its ``gamma_l, beta_l`` are in ``layout.views``)."""
         v = self.layout.view_list(theta)
-        return list(zip(v[0::2], v[1::2]))
+        if not self._special:
+            return list(zip(v[0::2], v[1::2]))
+        return [(v[i], None if self._kind(l) == "bn" else v[i + 1]) for l, i in enumerate(self._blk)]
 
     def init(self, rng=None, scheme: str = "xavier_talk", population: int | None = None) -> np.ndarray:
         """A new flat parameter vector: weights by ``scheme``, biases zero.
@@ -444,10 +627,63 @@ class MLP:
         for W, _ in self.views(theta):
             fan_in, fan_out = W.shape[-2:]
             W[...] = draw(rng, fan_in, fan_out, lead + (fan_in, fan_out), self.dtype)
+        if self.batch_norm is not None:
+            views = self.layout.views(theta)
+            for l, bn in enumerate(self.batch_norm, start=1):
+                if bn:
+                    views[f"gamma{l}"][...] = 1
         return theta
 
+    # --- running statistics of the batch-norm layers (state outside theta)
+
+    def init_stats(self, population: int | None = None) -> np.ndarray:
+        """The running statistics of the batch-norm layers at their start, a flat vector in
+        :attr:`stats_layout` (blocks ``mean_l`` = 0 and ``std_l`` = 1 of each such layer, as
+        Blocks starts them): ``(n_s,)``, or ``(P, n_s)`` for a population (one row per model).
+        Save and restore it like ``theta`` (a plain array); empty for a net without batch norm."""
+        stats = self.stats_layout.zeros(population, self.dtype)
+        for name, view in self.stats_layout.views(stats).items():
+            if name.startswith("std"):
+                view[...] = 1
+        return stats
+
+    def update_stats(self, stats: np.ndarray, hs: list) -> np.ndarray:
+        """Fold the batch statistics of a training-mode forward pass ``hs`` into the running
+        statistics ``stats``, in place:
+
+            mean_l <- (1 - mom) mean_l + mom mu_B,    std_l <- (1 - mom) std_l + mom sqrt(var_B + eps)
+
+        with ``mom`` = :attr:`bn_momentum` (the population standard deviation is averaged, as
+        Blocks' ``BatchNormalization`` keeps it and PacGAN updates it; ``var_B`` is the biased
+        batch variance). Returns ``stats``.
+
+        Raises
+        ------
+        ValueError
+            If ``hs`` is not a whole training-mode forward pass of this network, or ``stats``
+            does not fit it.
+        """
+        bns = getattr(hs, "bn", ())
+        if self.batch_norm is None:
+            return stats
+        if len(bns) != self.n_layers or any(b is not None and not b.train for b in bns):
+            raise ValueError("update_stats needs the whole training-mode forward pass (forward without stats=)")
+        mom = self.dtype(self.bn_momentum)
+        sv = self.stats_layout.views(stats)
+        for l, b in enumerate(bns, start=1):
+            if b is None:
+                continue
+            for name, new in ((f"mean{l}", b.mu), (f"std{l}", b.s)):
+                r = sv[name]
+                if r.shape != new.shape:
+                    raise ValueError(f"stats {r.shape} do not fit the forward pass's statistics {new.shape}")
+                r *= 1 - mom
+                r += mom * new
+        return stats
+
     def forward(self, theta: np.ndarray, x: np.ndarray, *, out: np.ndarray | None = None,
-                ws: dict | None = None, masks: list | None = None) -> list[np.ndarray]:
+                ws: dict | None = None, masks: list | None = None,
+                stats: np.ndarray | None = None) -> list[np.ndarray]:
         """Run the network; returns ``[x, h_1, ..., h_L]`` (``h_L`` is the output).
 
         Pass the list to :meth:`backward`. Do not modify it in between.
@@ -461,7 +697,23 @@ class MLP:
         an array multiplied into that layer's *input* ``h_{l-1}`` before its product
         with ``W_l``. The returned ``h`` are the values before masking; pass the same
         masks to :meth:`backward`.
+
+        Maxout layers: the list's entry of a maxout layer ``l`` holds its ``k`` pieces
+        ``a_l = h_{l-1} W_l + b_l``, ``(..., m, k d_l)``; ``h_l`` is their max over each unit's
+        pieces (the next layer's input). Batch-norm layers: without ``stats`` (training
+        mode) each layer normalises with its batch's own mean and biased variance, over the
+        batch axis per model; with ``stats`` (evaluation mode; from :meth:`init_stats`,
+        shaped ``(n_s,)`` or ``(P, n_s)`` like ``theta``) with the running statistics. The
+        list is then a :class:`Passes` that also keeps what the backward passes need.
+
+        Raises
+        ------
+        ValueError
+            On an input that does not fit, a training-mode batch of one row with batch norm,
+            or ``stats`` for a network without batch norm.
         """
+        if self._special or stats is not None:
+            return self._forward_layers(theta, x, out, ws, masks, stats)
         x = np.asarray(x, dtype=self.dtype)
         if x.ndim < 2 or x.shape[-1] != self.sizes[0]:
             raise ValueError(f"input must be an array (N, {self.sizes[0]}) of {self.sizes[0]} features (or "
@@ -483,6 +735,81 @@ class MLP:
             hs.append(h)
         return hs
 
+    def _check_input(self, x):
+        x = np.asarray(x, dtype=self.dtype)
+        if x.ndim < 2 or x.shape[-1] != self.sizes[0]:
+            raise ValueError(f"input must be an array (N, {self.sizes[0]}) of {self.sizes[0]} features (or "
+                             f"(P, N, {self.sizes[0]}) for a population), got shape {x.shape}")
+        return x
+
+    def _forward_layers(self, theta, x, out, ws, masks, stats):
+        """:meth:`forward` of a network with maxout or batch-norm layers (the plain layers
+        as there)."""
+        x = self._check_input(x)
+        if stats is not None and self.batch_norm is None:
+            raise ValueError("stats (running statistics) were given but the network has no batch-norm layer")
+        masks = self._check_masks(masks)
+        v = self.layout.view_list(theta)
+        sv = None if stats is None else self.stats_layout.views(np.asarray(stats, dtype=self.dtype))
+        dt = self.dtype
+        hs, bns = [x], []
+        h = x
+        last = self.n_layers - 1
+        for l, act in enumerate(self._acts):
+            i, kind = self._blk[l], self._kind(l)
+            W = v[i]
+            if masks[l] is not None:
+                h = np.multiply(h, masks[l], out=_buffer(ws, ("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
+                                                          dt))
+            buf = out if l == last and out is not None else _buffer(ws, ("h", l), _matmul_shape(h, W), dt)
+            a = _mm(h, W, buf)
+            bn = None
+            if kind == "bn":
+                if stats is None:
+                    if a.shape[-2] < 2:
+                        raise ValueError(f"batch norm in training mode needs a batch of at least 2 rows, got "
+                                         f"{a.shape[-2]} (pass stats= to evaluate with the running statistics)")
+                    mu = _mean_rows(a)
+                    xh = np.subtract(a, mu, out=_buffer(ws, ("bn_x", l), a.shape, dt))
+                    s = _mean_rows(xh * xh)
+                    s += dt(self.bn_eps)
+                    np.sqrt(s, out=s)
+                else:
+                    mu, s = sv[f"mean{l + 1}"], sv[f"std{l + 1}"]
+                    xh = np.subtract(a, mu, out=_buffer(ws, ("bn_x", l), _bshape(a.shape, mu.shape), dt))
+                xh /= s
+                bn = _BN(xh, s, mu, stats is None)
+                a = np.multiply(xh, v[i + 1], out=a if a.shape == xh.shape else None)
+                a += v[i + 2]
+            else:
+                a += v[i + 1]
+            bns.append(bn)
+            if kind == "maxout":
+                hs.append(a)
+                h = _maxout(a, self.pieces[l], _buffer(ws, ("mx", l), a.shape[:-1] + (self.sizes[l + 1],), dt))
+            else:
+                h = act.forward(a)
+                hs.append(h)
+        if self.batch_norm is None:
+            return hs
+        hs = Passes(hs)
+        hs.bn = tuple(bns)
+        return hs
+
+    def _input(self, hs, l):
+        """Layer ``l``'s (0-based) input ``h_{l-1}`` from a forward pass: ``hs[l]``, or the max
+        over the pieces when layer ``l-1`` is maxout."""
+        if l == 0 or self.pieces is None or self.pieces[l - 1] is None:
+            return hs[l]
+        return _maxout(hs[l], self.pieces[l - 1])
+
+    def _bn_of(self, passes, what):
+        bns = getattr(passes, "bn", None)
+        if bns is None or len(bns) != self.n_layers:
+            raise ValueError(f"batch-norm layers need the whole {what} pass this network returned (its batch "
+                             "statistics couple the rows): a list of some of its rows is not one")
+        return bns
+
     def _masked_input(self, h, mask, l, ws):
         """Layer ``l``'s masked input ``h * mask``: with a workspace, the product that
         :meth:`forward` left in it (the pair forward/backward shares ``ws``); else anew."""
@@ -496,9 +823,9 @@ class MLP:
             raise ValueError(f"need one dropout mask (or None) per layer ({self.n_layers}), got {len(masks)}")
         return masks
 
-    def __call__(self, theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """The network's output only."""
-        return self.forward(theta, x)[-1]
+    def __call__(self, theta: np.ndarray, x: np.ndarray, stats: np.ndarray | None = None) -> np.ndarray:
+        """The network's output only (``stats``: evaluation mode of batch norm, as in :meth:`forward`)."""
+        return self.forward(theta, x, stats=stats)[-1]
 
     def backward(self, theta: np.ndarray, hs: list[np.ndarray], g_out: np.ndarray, *,
                  params: bool = True, inputs: bool = False, grad: np.ndarray | None = None,
@@ -528,6 +855,12 @@ class MLP:
             ``h_{l-1} * mask_l``, so ``dL/dW_l = (h_{l-1} * mask_l)^T g_l`` and
             ``dL/dh_{l-1} = (g_l W_l^T) * mask_l``.
 
+        Through a maxout layer the gradient goes to each unit's winning piece; through a
+        batch-norm layer ``u = gamma xh + beta``, ``dL/dgamma = sum_batch dL/du * xh``,
+        ``dL/dbeta = sum_batch dL/du`` and, in training mode,
+        ``dL/da = (gx - mean(gx) - xh mean(xh gx)) / s`` with ``gx = gamma dL/du`` (Ioffe &
+        Szegedy 2015, Sec. 3); in evaluation mode ``gx / s``.
+
         Returns
         -------
         grad : array like ``theta``, or None when ``params`` is false
@@ -541,21 +874,35 @@ class MLP:
             gv = self.layout.view_list(grad)
         else:
             grad = None
+        bns = self._bn_of(hs, "forward") if self.batch_norm is not None else None
         g = g_out
         own = False  # never overwrite the caller's g_out
         for l in range(self.n_layers - 1, -1, -1):
             h = hs[l + 1]
-            dst = g if own else _buffer(ws, ("ga", l), h.shape, self.dtype)
-            g = self._acts[l].backward(g, h, dst)
+            i, kind = self._blk[l], (self._kind(l) if self._special else "plain")
+            if kind == "maxout":  # the gradient goes to each unit's winning piece
+                g = _scatter(g, _arg_max(h, self.pieces[l]), self.pieces[l])
+            else:
+                dst = g if own else _buffer(ws, ("ga", l), h.shape, self.dtype)
+                g = self._acts[l].backward(g, h, dst)
+            if kind == "bn":  # u = gamma xh + beta: dL/dgamma, dL/dbeta, then dL/da = N(gamma dL/du)
+                b = bns[l]
+                if params:
+                    ones = _ones(ws, g.shape[-2], self.dtype)
+                    np.matmul(ones, g * b.xh, out=gv[i + 1])
+                    np.matmul(ones, g, out=gv[i + 2])
+                g = _bn_project(g * v[i + 1], b)
             if params:
-                inp = hs[l] if masks[l] is None else self._masked_input(hs[l], masks[l], l, ws)
-                np.matmul(_swap(inp), g, out=gv[2 * l])
+                inp = self._input(hs, l)
+                inp = inp if masks[l] is None else self._masked_input(inp, masks[l], l, ws)
+                np.matmul(_swap(inp), g, out=gv[i])
                 # sum over the batch as a product with ones: a BLAS call, faster than a
                 # reduction over the middle axis of a (P, m, d) population array
-                np.matmul(_ones(ws, g.shape[-2], self.dtype), g, out=gv[2 * l + 1])
+                if kind != "bn":
+                    np.matmul(_ones(ws, g.shape[-2], self.dtype), g, out=gv[i + 1])
             if l == 0 and not inputs:
                 break
-            Wt = _swap(v[2 * l])
+            Wt = _swap(v[i])
             g = _mm(g, Wt, _buffer(ws, ("gh", l), _matmul_shape(g, Wt), self.dtype))
             if masks[l] is not None:
                 g *= masks[l]
@@ -581,7 +928,12 @@ class MLP:
 
             R{a_l} = R{h_{l-1}} W_l + h_{l-1} V_l + c_l,    R{h_l} = act'(a_l) * R{a_l},
 
-        with ``(V_l, c_l)`` the blocks of ``v`` in :attr:`layout` (``R{h_0} = dx``).
+        with ``(V_l, c_l)`` the blocks of ``v`` in :attr:`layout` (``R{h_0} = dx``). A maxout
+        unit's tangent is its winning piece's (the arg max is locally constant off the null
+        set of ties); a batch-norm layer's, in training mode, moves every row with the batch
+        statistics: ``R{xh} = (R{a} - mean(R{a}) - xh mean(xh R{a})) / s``,
+        ``R{u} = gamma R{xh} + R{gamma} xh + R{beta}`` (kept, with ``R{s} = mean(xh R{a})``, in
+        the returned :class:`Passes` for :meth:`backward_r`).
 
         Parameters
         ----------
@@ -615,16 +967,20 @@ class MLP:
         if dv is None and dx is None:
             return [None] * (L + 1)
         wv = self.layout.view_list(theta)
+        bns = self._bn_of(hs, "forward") if self.batch_norm is not None else None
+        rbn = [None] * L
         rs = [dx]
         r = dx
         for l, act in enumerate(self._acts):
-            h_prev, h = hs[l], hs[l + 1]
+            h_prev, h = self._input(hs, l), hs[l + 1]
+            i, kind = self._blk[l], (self._kind(l) if self._special else "plain")
             ra = None
             if dv is not None:
-                ra = _mm(h_prev, dv[2 * l], _own(ws, ("r_a", l), _matmul_shape(h_prev, dv[2 * l]), self.dtype))
-                ra += dv[2 * l + 1]
+                ra = _mm(h_prev, dv[i], _own(ws, ("r_a", l), _matmul_shape(h_prev, dv[i]), self.dtype))
+                if kind != "bn":
+                    ra += dv[i + 1]
             if r is not None:
-                W = wv[2 * l]
+                W = wv[i]
                 if ra is not None and ra.shape[-2] >= r.shape[-2] and _bshape(ra.shape[:-2], r.shape[:-2],
                                                                                 W.shape[:-2]) == ra.shape[:-2]:
                     _mm_add(r, W, _tail(ra, r.shape[-2]), ws, ("r_t", l))
@@ -634,9 +990,28 @@ class MLP:
                 rs.append(None)
                 r = None
                 continue
+            if kind == "maxout":  # the tangent of the winning piece
+                r = _gather(ra, _arg_max(h, self.pieces[l]), self.pieces[l])
+                rs.append(r)
+                continue
+            if kind == "bn":
+                # R{xh} = N(R{a}) (every row moves with the batch mean and variance),
+                # R{s} = mean(xh R{a}); R{u} = gamma R{xh} + R{gamma} xh + R{beta}
+                b = bns[l]
+                ra = _full_rows(ra, _bshape(b.xh.shape, ra.shape[:-2] + b.xh.shape[-2:]), self.dtype)
+                rxh = _bn_project(ra, b)
+                rbn[l] = (rxh, _mean_rows(b.xh * ra) if b.train else None)
+                ra = rxh * wv[i + 1]
+                if dv is not None:
+                    ra += dv[i + 1] * b.xh
+                    ra += dv[i + 2]
             hk = _tail(h, ra.shape[-2])
             r = act.backward(ra, hk, _own(ws, ("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
             rs.append(r)
+        if bns is None:
+            return rs
+        rs = Passes(rs)
+        rs.bn = tuple(rbn)
         return rs
 
     def _uses_g(self, rs, top, direction, inputs, input_grad) -> bool:
@@ -644,6 +1019,8 @@ class MLP:
         quantity ``g_j`` (else ``dL/dh_top`` need not be formed): for its curvature term
         (a tangent ``R{h_{j+1}}`` and ``act_j'' != 0``), for ``R{h_j}^T g_j``, for ``g_j V_j^T``
         (a parameter direction, below the first layer or with input gradients), or for ``dL/dx``."""
+        if self.batch_norm is not None and any(self.batch_norm[:top + 1]):
+            return True  # a batch-norm layer's R-backward pass uses its g
         for j in range(top + 1):
             if rs[j] is not None or (rs[j + 1] is not None and self.activations[j] in _CURV):
                 return True
@@ -711,13 +1088,21 @@ class MLP:
             if r_grad is None:
                 r_grad = np.empty(np.shape(theta), dtype=dt)
             rgv = self.layout.view_list(r_grad)
+        if self.batch_norm is not None:
+            bns, rbns = self._bn_of(hs, "forward"), self._bn_of(rs, "tangent")
         gh, rgh = g_out, r_out
         for l in range(self.n_layers - 1, -1, -1):
             act = self._acts[l]
-            h, rh, h_prev, rh_prev = hs[l + 1], rs[l + 1], hs[l], rs[l]
+            h, rh, h_prev, rh_prev = hs[l + 1], rs[l + 1], self._input(hs, l), rs[l]
+            i, kind = self._blk[l], (self._kind(l) if self._special else "plain")
             name = self.activations[l]
             deriv = _DERIV.get(name) if gh is not None and rgh is not None else None
-            if deriv is not None:  # act'(a) once, for g and R{g}
+            if kind == "maxout":  # g and R{g} go to each unit's winning piece
+                k = self.pieces[l]
+                idx = _arg_max(h, k)
+                g = None if gh is None else _scatter(gh, idx, k)
+                rg = None if rgh is None else _scatter(rgh, idx, k)
+            elif deriv is not None:  # act'(a) once, for g and R{g}
                 d = deriv(h, _own(ws, ("r_d", l), h.shape, dt))
                 g = np.multiply(d, gh, out=_own(ws, ("r_g", l), _bshape(gh.shape, h.shape), dt))
                 dk = _tail(d, rgh.shape[-2])
@@ -736,8 +1121,19 @@ class MLP:
                 c *= rh
                 c *= ghk
                 rg = _acc(rg, c)
-            if params:
-                W_r, b_r = rgv[2 * l], rgv[2 * l + 1]
+            if kind == "bn":
+                g, rg = self._bn_backward_r(g, rg, bns[l], rbns[l], wv[i + 1], dv, i,
+                                            rgv[i + 1: i + 3] if params else None, ws)
+            if params and kind == "bn":
+                W_r = rgv[i]
+                if rg is None:
+                    W_r[...] = 0
+                else:
+                    np.matmul(_swap(_tail(h_prev, rg.shape[-2])), rg, out=W_r)
+                if rh_prev is not None:
+                    _mm_add(_swap(rh_prev), _tail(g, rh_prev.shape[-2]), W_r, ws, ("r_w", l))
+            elif params:
+                W_r, b_r = rgv[i], rgv[i + 1]
                 if rg is None:
                     b_r[...] = 0
                 else:
@@ -753,12 +1149,12 @@ class MLP:
                     W_r[...] = 0
             if l == 0 and not inputs:
                 break
-            Wt = _swap(wv[2 * l])
+            Wt = _swap(wv[i])
             need = input_grad if l == 0 else self._uses_g(rs, l - 1, dv is not None, inputs, input_grad)
             gh_new = _mm(g, Wt, _own(ws, ("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
             rgh_new = None
             if dv is not None and g is not None:  # g V^T has every row: the sum goes there
-                Vt = _swap(dv[2 * l])
+                Vt = _swap(dv[i])
                 rgh_new = _mm(g, Vt, _own(ws, ("r_gv", l), _matmul_shape(g, Vt), dt))
             if rg is not None:
                 if rgh_new is not None and _bshape(rgh_new.shape[:-2], rg.shape[:-2],
@@ -771,8 +1167,48 @@ class MLP:
             return (r_grad if params else None), None, None
         return (r_grad if params else None), (gh if input_grad else None), rgh
 
+    def _bn_backward_r(self, gu, rgu, b: _BN, rb, gamma, dv, i, r_params, ws):
+        """The R-backward pass through a batch-norm layer's ``u = gamma xh + beta``,
+        ``xh = (a - mu) / s``: given ``gu = dL/du`` and ``R{gu}`` (None = 0; fewer rows = the
+        last rows), write ``R{dL/dgamma} = sum(R{gu} xh + gu R{xh})`` and
+        ``R{dL/dbeta} = sum R{gu}`` into ``r_params`` (if given) and return
+        ``(dL/da, R{dL/da})``. With ``gx = gamma gu``, ``dL/da = N(gx)`` and, in training,
+
+            R{dL/da} = N(R{gx}) - (R{xh} mean(xh gx) + xh mean(R{xh} gx)) / s - dL/da R{s} / s
+
+        (differentiating :func:`_bn_project` through the batch mean and variance), with
+        ``R{gx} = gamma R{gu} + R{gamma} gu``; in evaluation ``R{dL/da} = R{gx} / s``."""
+        dt = self.dtype
+        rxh, rs = (None, None) if rb is None else rb
+        if rgu is not None and rgu.shape[-2] < gu.shape[-2]:
+            rgu = _full_rows(rgu, _bshape(gu.shape, rgu.shape[:-2] + gu.shape[-2:]), dt)
+        if r_params is not None:
+            ones = _ones(ws, gu.shape[-2], dt)
+            rgam, rbet = r_params
+            rgam[...] = 0
+            rbet[...] = 0
+            if rgu is not None:
+                rgam += ones @ (rgu * b.xh)
+                rbet += ones @ rgu
+            if rxh is not None:
+                rgam += ones @ (gu * rxh)
+        gx = gu * gamma
+        da = _bn_project(gx, b)
+        rgx = None if rgu is None else rgu * gamma
+        if dv is not None:
+            rgx = gu * dv[i + 1] if rgx is None else rgx + gu * dv[i + 1]
+        rda = None if rgx is None else _bn_project(rgx, b)
+        if b.train and rxh is not None:
+            t = rxh * _mean_rows(b.xh * gx)
+            t += b.xh * _mean_rows(rxh * gx)
+            t += da * rs
+            t /= b.s
+            rda = -t if rda is None else np.subtract(rda, t, out=rda)
+        return da, rda
+
     def hvp(self, theta: np.ndarray, x: np.ndarray, v: np.ndarray | None = None, *, loss,
-            dx: np.ndarray | None = None, inputs: bool = False, ws: dict | None = None):
+            dx: np.ndarray | None = None, inputs: bool = False, ws: dict | None = None,
+            stats: np.ndarray | None = None):
         """Hessian-vector products of ``L(theta, x) = sum_i phi(o_i)`` (``o`` the output,
         ``phi`` elementwise; a mean is a ``phi`` carrying the ``1/m``), in one forward,
         one tangent and one backward pass (Pearlmutter 1994, Sec. 4).
@@ -786,6 +1222,8 @@ class MLP:
         dx : array like ``x``, or None
         inputs : bool
             Also return ``R{dL/dx}``.
+        stats : array, optional
+            Running statistics: batch norm in evaluation mode (see :meth:`forward`).
 
         Returns
         -------
@@ -804,7 +1242,7 @@ class MLP:
         (13,)
         """
         dphi, d2phi = (loss.df, loss.d2f) if hasattr(loss, "d2f") else tuple(loss)[1:]
-        hs = self.forward(theta, x, ws=ws)
+        hs = self.forward(theta, x, ws=ws, stats=stats)
         rs = self.tangent(theta, hs, v, dx, ws=ws)
         o = hs[-1]
         g_out = np.asarray(dphi(o), dtype=self.dtype)

@@ -145,25 +145,35 @@ class Trainer:
         ``rng_noise`` (``standard_normal``): at each evaluation of D's loss ``2m`` rows (the
         real points, then the fakes), at each of G's ``m`` rows. The noise is added in
         place to D's stacked input; G's own outputs stay clean for its backward pass.
+    stats_g : ndarray, optional
+        Running statistics of G's batch-norm layers to continue from (default: fresh,
+        :meth:`MLP.init_stats <gandyn.engine.nn.MLP.init_stats>`); kept as :attr:`stats_g` and
+        updated (:meth:`MLP.update_stats <gandyn.engine.nn.MLP.update_stats>`) by every G step's
+        forward pass on its own noise batch. Save it with the parameters.
 
     Raises
     ------
     ValueError
         ``k`` or ``batch`` below 1, a dropout GAN without ``rng_dropout``, instance noise
-        without ``rng_noise`` or with a method that needs exact Jacobian products.
+        without ``rng_noise`` or with a method that needs exact Jacobian products, or a D with
+        batch norm (its statistics would mix real and generated rows).
     """
 
     def __init__(self, gan: GAN, opt_g: Optimizer, opt_d: Optimizer, theta_g: np.ndarray, theta_d: np.ndarray,
                  batches: Batches, *, batch: int = 64, k: int = 1, rng_dropout: np.random.Generator | None = None,
                  state_g: Any = None, state_d: Any = None, it: int = 0, method: Any = "altgd",
                  penalty: Any = None, rng_penalty: np.random.Generator | None = None,
-                 spectral_norm: Any = None, instance_noise: Any = None, rng_noise: Any = None):
+                 spectral_norm: Any = None, instance_noise: Any = None, rng_noise: Any = None,
+                 stats_g: np.ndarray | None = None):
         if int(k) != k or k < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be an integer >= 1, got {k!r}")
         if int(batch) != batch or batch < 1:
             raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
         if gan.d_dropout and rng_dropout is None:
             raise ValueError("the GAN has D dropout: pass rng_dropout")
+        if getattr(gan.D, "batch_norm", None) is not None:
+            raise ValueError("the trainer does not support batch norm in D (its statistics would mix real and "
+                             "generated rows)")
         self.gan, self.opt_g, self.opt_d = gan, opt_g, opt_d
         self.theta_g, self.theta_d = theta_g, theta_d
         self.batches, self.batch, self.k = batches, int(batch), int(k)
@@ -171,6 +181,10 @@ class Trainer:
         self.state_g = opt_g.init(theta_g) if state_g is None else state_g
         self.state_d = opt_d.init(theta_d) if state_d is None else state_d
         self.it = int(it)
+        self._bn_g = getattr(gan.G, "batch_norm", None) is not None
+        self.stats_g = None
+        if self._bn_g:
+            self.stats_g = gan.G.init_stats(self.population) if stats_g is None else np.array(stats_g, gan.G.dtype)
         self._grad_g = np.empty_like(theta_g)
         self._grad_d = np.empty_like(theta_d)
         self._ws: dict = {}  # reusable buffers of the forward and backward passes
@@ -283,7 +297,11 @@ class Trainer:
         layers for :meth:`g_step_grad`."""
         X, Z = self._buffers()
         m, gan, ws = self.batch, self.gan, self._ws
-        hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=_sub(ws, "G2"))
+        if self._bn_g:  # batch norm: each noise batch its own statistics, so two forward passes
+            gan.G.forward(self.theta_g, Z[..., :m, :], out=X[..., m:2 * m, :], ws=_sub(ws, "G"))
+            hs = gan.G.forward(self.theta_g, Z[..., m:, :], out=X[..., 2 * m:, :], ws=_sub(ws, "G2"))
+        else:
+            hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=_sub(ws, "G2"))
         self._noisy(X[..., :2 * m, :])  # D's rows only: G's step reads its clean rows of hs
         td = self.theta_d_used
         loss_d, gd, _, _ = gan._d_part(td, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
@@ -294,7 +312,11 @@ class Trainer:
     def g_step_grad(self, hs):
         """G's loss and gradient on the G step's noise, at the current D."""
         m = self.batch
-        hs_g = [h[..., m:, :] for h in hs]  # the G step's rows of every layer
+        if self._bn_g:  # the G step's own forward pass, whose statistics join the running ones
+            hs_g = hs
+            self.gan.G.update_stats(self.stats_g, hs_g)
+        else:
+            hs_g = [h[..., m:, :] for h in hs]  # the G step's rows of every layer
         x_fake = None
         if self.instance_noise is not None:  # D sees G(z) + noise; G's backward its clean outputs
             x_fake = _buffer(self._ws, "noisy_fake", hs_g[-1].shape, hs_g[-1].dtype)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +71,7 @@ class LandscapeRun:
 
 
 def _float64(net: MLP) -> MLP:
-    return MLP(net.sizes, net.activations, dtype=np.float64, slope=net.slope)
+    return replace(net, dtype=np.float64)
 
 
 def _applied(net: MLP, theta_d, spectral_norm: bool) -> np.ndarray:

@@ -48,7 +48,7 @@ References
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from math import pi, sqrt
 from typing import Callable, NamedTuple
 
@@ -674,6 +674,9 @@ def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) 
     much faster than autograd); with them, autograd's.
     """
     G, D = gan.G, gan.D
+    if getattr(D, "batch_norm", None) is not None:
+        raise ValueError("a GAN whose D has batch norm is not a game of the engine (D's statistics would mix real and "
+                         "generated rows)")
     loss = losses.get(options.pop("loss", gan.loss_fn))
     game = gan_game(lambda th, lat: mlp_forward(G, th, lat), lambda psi, x: mlp_forward(D, psi, x)[:, 0],
                     G.n_params, D.n_params, x_real, latent, w_real=w_real, w_latent=w_latent,
@@ -682,8 +685,7 @@ def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) 
         return game
     x_real = np.asarray(x_real, dtype=np.float64)
     latent = np.asarray(latent, dtype=np.float64)
-    pair = _Networks(MLP(G.sizes, G.activations, np.float64, G.slope), MLP(D.sizes, D.activations, np.float64, D.slope),
-                     loss.name)
+    pair = _Networks(replace(G, dtype=np.float64), replace(D, dtype=np.float64), loss.name)
     engine = dict(gan=pair, x_real=x_real, latent=latent, w_real=_weights(w_real, len(x_real), "w_real"),
                   w_fake=_weights(w_latent, len(latent), "w_latent"), losses=(loss.d_real, loss.d_fake, loss.g_fake),
                   ws={})

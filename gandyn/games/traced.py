@@ -41,7 +41,10 @@ def mlp_forward(net: MLP, theta, x):
     """The output of ``net`` at ``theta`` on inputs ``x``, traceable by autograd.
 
     Layer ``l`` computes ``h_l = act_l(h_{l-1} W_l + b_l)`` (as :mod:`gandyn.engine.nn`),
-    reading ``W_l`` and ``b_l`` from the slices of ``net.layout``.
+    reading ``W_l`` and ``b_l`` from the slices of ``net.layout``; a maxout layer the max
+    over each unit's ``k`` pieces, a batch-norm layer
+    ``act_l(gamma_l (a - mean(a)) / sqrt(var(a) + eps) + beta_l)`` with ``a = h_{l-1} W_l`` and the
+    statistics of the rows of ``x`` (training mode).
 
     Parameters
     ----------
@@ -58,10 +61,21 @@ def mlp_forward(net: MLP, theta, x):
         raise ValueError(f"theta must have shape ({net.n_params},), got {anp.shape(theta)}")
     lay = net.layout
     h = x
+    shapes = dict(zip(lay.names, lay.shapes))
     for l, act in enumerate(net.activations, start=1):
-        W = anp.reshape(theta[lay.slice(f"W{l}")], lay.shapes[2 * l - 2])
-        b = theta[lay.slice(f"b{l}")]
-        h = _act(net, act)(anp.dot(h, W) + b)
+        W = anp.reshape(theta[lay.slice(f"W{l}")], shapes[f"W{l}"])
+        if net.batch_norm is not None and net.batch_norm[l - 1]:
+            a = anp.dot(h, W)
+            c = a - anp.mean(a, axis=0)
+            xh = c / anp.sqrt(anp.mean(c * c, axis=0) + net.bn_eps)
+            h = _act(net, act)(theta[lay.slice(f"gamma{l}")] * xh + theta[lay.slice(f"beta{l}")])
+            continue
+        a = anp.dot(h, W) + theta[lay.slice(f"b{l}")]
+        k = None if net.pieces is None else net.pieces[l - 1]
+        if k is not None:
+            h = anp.max(anp.reshape(a, (anp.shape(a)[0], net.sizes[l], k)), axis=2)
+        else:
+            h = _act(net, act)(a)
     return h
 
 
