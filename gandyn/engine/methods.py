@@ -196,6 +196,11 @@ class Lookahead:
         """Whether the inner method takes a gradient penalty (:func:`check_penalty`)."""
         return getattr(self.inner, "takes_penalty", True)
 
+    @property
+    def penalties(self) -> tuple:
+        """The penalties the inner method takes (:func:`check_penalty`)."""
+        return getattr(self.inner, "penalties", _ALL_PENALTIES)
+
     def init(self, tr) -> Any:
         return {"inner": self.inner.init(tr), "slow_g": tr.theta_g.copy(), "slow_d": tr.theta_d.copy(), "n": 0}
 
@@ -226,6 +231,25 @@ def _d_rate(tr, value, method: str, option: str):
     if lr is None or (np.ndim(lr) > 0 and (tr.population is None or np.shape(lr) != (tr.population, 1))):
         raise ValueError(f"{method} needs {option} when D's step size is not one number per model")
     return lr if np.ndim(lr) > 0 else float(lr)
+
+
+def _check_number(name: str, value, low: float, inclusive: bool = False):
+    """A real, finite number ``> low`` (``>= low`` with ``inclusive``), else a one-line ValueError."""
+    ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+          and np.isfinite(value) and (value >= low if inclusive else value > low))
+    if not ok:
+        raise ValueError(f"{name} must be a finite number {'>=' if inclusive else '>'} {low:g}, got {value!r}")
+
+
+def _check_int(name: str, value, low: int):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or int(value) != value or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _check_bool(name: str, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
 
 
 class _SecondOrder:
@@ -275,6 +299,18 @@ class _SecondOrder:
 
     needs_products = True
 
+    @staticmethod
+    def _penalty_hvp(tr, x, v):
+        """``H_DD R v`` of the trainer's penalty ``R`` on the data rows ``x`` (R1, the one penalty
+        these methods take: it depends on ``theta_D`` only), or None without a penalty
+        (:func:`~gandyn.engine.penalty_products.penalty_hvp`)."""
+        pen = tr.penalty
+        if pen is None:
+            return None
+        from gandyn.engine.penalty_products import penalty_hvp
+        return penalty_hvp(tr.gan.D, tr.theta_d, x, v, center=pen.center, scale=pen.scale,
+                           ws=tr._ws.setdefault("penalty_hvp", {}))
+
     def draws(self, k: int) -> tuple[int, int]:
         return 1, 2
 
@@ -292,10 +328,17 @@ class Consensus(_SecondOrder):
 
     gamma: float = 1.0
     name: str = "consensus"
+    penalties = ("r1",)  # J_pen^T u = J^T u + (0, H_DD R1 u_D)
+
+    def __post_init__(self):
+        _check_number("gamma", self.gamma, 0.0, inclusive=True)
 
     def step(self, tr, state):
         x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
         ug, ud = self._vjp(tr, x, z, gg, gd)
+        hr = self._penalty_hvp(tr, x, gd)
+        if hr is not None:
+            ud += hr
         gg += self.gamma * ug
         gd += self.gamma * ud
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
@@ -313,11 +356,21 @@ class SGA(_SecondOrder):
     align: bool = True
     eps: float = 0.1
     name: str = "sga"
+    penalties = ("r1",)  # J_pen = J + diag(0, H_DD R1), symmetric
+
+    def __post_init__(self):
+        _check_number("lam", self.lam, 0.0)
+        _check_bool("align", self.align)
+        _check_number("eps", self.eps, 0.0, inclusive=True)
 
     def step(self, tr, state):
         x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
         tg_, td_ = self._vjp(tr, x, z, gg, gd)
         jg, jd = self._jvp(tr, x, z, gg, gd)
+        hr = self._penalty_hvp(tr, x, gd)
+        if hr is not None:
+            td_ += hr
+            jd += hr
         ag, ad = 0.5 * (tg_ - jg), 0.5 * (td_ - jd)
         lam = self.lam
         if self.align:
@@ -339,59 +392,119 @@ class CGD(_SecondOrder):
     """Competitive gradient descent (Schafer & Anandkumar 2019, Eq. 4, general sum): the
     players descend the preconditioned fields
 
-        (I - eta^2 J_GD J_DG)^{-1} (omega_G - eta J_GD omega_D)
-        (I - eta^2 J_DG J_GD)^{-1} (omega_D - eta J_DG omega_G)
+        p_G = (I - eta^2 J_GD J_DG)^{-1} (omega_G - eta J_GD omega_D)
+        p_D = (I - eta^2 J_DG J_GD)^{-1} (omega_D - eta J_DG omega_G) = omega_D - eta J_DG p_G
 
-    with the off-diagonal blocks of ``J`` applied matrix-free and the systems solved by
-    GMRES (:func:`scipy.sparse.linalg.gmres`; symmetric positive definite for zero-sum
-    losses, where it is conjugate-gradient-like) to relative residual ``rtol``. With SGD
-    of step ``eta`` this is CGD; ``eta`` defaults to D's step size. One model at a time
-    for populations (each its own system)."""
+    (the second form from the local game's Nash equilibrium ``dx = -eta (omega_G + J_GD dy)``,
+    ``dy = -eta (omega_D + J_DG dx)``, ``dx = -eta p_G``, ``dy = -eta p_D``: one solve, then
+    one product). The off-diagonal blocks of ``J`` are applied matrix-free
+    (:func:`~gandyn.engine.second_order.game_jvp`, one forward pass per iteration shared by
+    all products) and G's system is solved per model (:mod:`gandyn.engine.solvers`): by
+    conjugate gradients when the loss is zero-sum (``J_DG = -J_GD^T``, so the matrix
+    ``I + eta^2 J_GD J_GD^T`` is symmetric positive definite), else by GMRES. With SGD of
+    step ``eta`` this is CGD; ``eta`` defaults to D's step size (per model in a population).
+
+    Cost per iteration: the field, then ``2 + 2 k`` Jacobian-vector products, ``k`` the
+    solve's products with the system matrix (each two Jacobian-vector products); ``k`` is
+    small when ``eta ||J_GD||`` is.
+
+    Parameters
+    ----------
+    eta : float > 0 or None
+    rtol : float in (0, 1) or None
+        Relative residual ``||b - A p_G|| / ||b||`` the solve stops at; default ``sqrt(eps)``
+        of the parameters' dtype (:func:`~gandyn.engine.solvers.default_rtol`: 3.5e-4 in
+        float32, 1.5e-8 in float64).
+    maxiter : int >= 1
+        At most this many products with the system matrix per solve.
+    strict : bool
+        Raise :class:`~gandyn.engine.solvers.ConvergenceError` when a solve stops at
+        ``maxiter`` above ``rtol``; else warn (:class:`~gandyn.engine.solvers.ConvergenceWarning`)
+        and step with the last iterate.
+
+    The trainer's ``method_state`` records the solves: a dict with ``iterations`` and
+    ``residual`` of the last solve (shape ``()`` or ``(P,)``), and over all solves so far
+    ``solves`` (their number), ``products`` (system products, per model) and
+    ``unconverged`` (solves that stopped above ``rtol``, per model).
+
+    Raises
+    ------
+    ValueError
+        An option out of range (one line).
+    """
 
     eta: float | None = None
-    rtol: float = 1e-12
-    maxiter: int = 200
+    rtol: float | None = None
+    maxiter: int = 100
+    strict: bool = False
     name: str = "cgd"
+    penalties = ("r1",)  # R1 leaves the off-diagonal blocks as they are
 
-    def _eta(self, tr):
-        return float(_d_rate(tr, self.eta, "cgd", "eta"))
+    def __post_init__(self):
+        if self.eta is not None:
+            _check_number("eta", self.eta, 0.0)
+        if self.rtol is not None:
+            _check_number("rtol", self.rtol, 0.0)
+            if not self.rtol < 1:
+                raise ValueError(f"rtol must be in (0, 1), got {self.rtol!r}")
+        _check_int("maxiter", self.maxiter, 1)
+        _check_bool("strict", self.strict)
 
-    def _solve(self, tr, x, z, rhs, first, second, e):
-        """``(I - e^2 B A) u = rhs``: ``A`` maps the ``first`` player's vectors to the other's
-        rows, ``B`` back."""
-        from scipy.sparse.linalg import LinearOperator, gmres
-
-        n = rhs.shape[-1]
-
-        def mv(v):
-            v = np.ascontiguousarray(v, dtype=rhs.dtype)
-            av = self._block(tr, x, z, first, v)
-            return v - e * e * self._block(tr, x, z, second, av)
-
-        op = LinearOperator((n, n), matvec=mv, dtype=rhs.dtype)
-        u, info = gmres(op, rhs, rtol=self.rtol, atol=0.0, restart=min(n, 50), maxiter=self.maxiter)
-        if info < 0:
-            raise ValueError(f"cgd: GMRES failed (info {info})")
-        return u
-
-    def _block(self, tr, x, z, player, v):
-        """``J_DG v`` (player 'g': v is G's vector, D's rows) or ``J_GD v`` (player 'd')."""
-        if player == "g":
-            return self._jvp(tr, x, z, v, None, rows="d")[1]
-        return self._jvp(tr, x, z, None, v, rows="g")[0]
+    def init(self, tr) -> Any:
+        super().init(tr)
+        lead = () if tr.population is None else (tr.population,)
+        return {"iterations": np.zeros(lead, np.int64), "residual": np.zeros(lead), "solves": 0,
+                "products": np.zeros(lead, np.int64), "unconverged": np.zeros(lead, np.int64)}
 
     def step(self, tr, state):
-        if tr.population is not None:
-            raise ValueError("cgd trains one model at a time (each model solves its own system)")
-        e = self._eta(tr)
+        from gandyn.engine import solvers
+
+        e = _d_rate(tr, self.eta, "cgd", "eta")
         x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
-        rg = gg - e * self._block(tr, x, z, "d", gd)  # omega_G - eta J_GD omega_D
-        rd = gd - e * self._block(tr, x, z, "g", gg)  # omega_D - eta J_DG omega_G
-        pg = self._solve(tr, x, z, rg, "g", "d", e)  # (I - eta^2 J_GD J_DG) pg = rg
-        pd = self._solve(tr, x, z, rd, "d", "g", e)
+        pr = self._primal(tr, x, z)
+        e2 = e * e
+
+        def system(v):  # (I - eta^2 J_GD J_DG) v
+            jd = self._jvp(tr, x, z, v, None, rows="d", primal=pr)[1]
+            jg = self._jvp(tr, x, z, None, jd, rows="g", primal=pr)[0]
+            jg *= -e2
+            jg += v
+            return jg
+
+        rhs = self._jvp(tr, x, z, None, gd, rows="g", primal=pr)[0]  # J_GD omega_D
+        rhs *= -e
+        rhs += gg
+        spd = tr.gan.loss_fn.zero_sum  # R1 (the only penalty taken) keeps J_DG = -J_GD^T
+        rtol = solvers.default_rtol(tr.theta_g.dtype) if self.rtol is None else self.rtol
+        sol = (solvers.cg if spd else solvers.gmres)(system, rhs, rtol=rtol, maxiter=self.maxiter)
+        self._record(tr, state, sol, rtol)
+        pg = sol.x
+        pd = self._jvp(tr, x, z, pg, None, rows="d", primal=pr)[1]  # J_DG p_G
+        pd *= -e
+        pd += gd
         tr.state_d = tr.opt_d.update(tr.theta_d, pd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, pg, tr.state_g)
         return loss_d, loss_g, state
+
+    def _record(self, tr, state, sol, rtol):
+        from gandyn.engine import solvers
+
+        state["iterations"] = np.array(sol.iterations)
+        state["residual"] = np.array(sol.residual, dtype=np.float64)
+        state["solves"] += 1
+        state["products"] = state["products"] + sol.iterations
+        bad = ~np.asarray(sol.converged)
+        state["unconverged"] = state["unconverged"] + bad
+        if bad.any():
+            worst = float(np.max(sol.residual))
+            msg = (f"cgd: the linear solve of iteration {tr.it + 1} stopped at maxiter={self.maxiter} products "
+                   f"with relative residual {worst:.3g} > rtol={rtol:.3g}"
+                   + ("" if np.ndim(bad) == 0 else f" ({int(bad.sum())} of {bad.size} models)"))
+            if self.strict:
+                raise solvers.ConvergenceError(msg)
+            import warnings
+
+            warnings.warn(msg, solvers.ConvergenceWarning, stacklevel=4)
 
 
 def _dot(a, b):
@@ -558,25 +671,36 @@ class Unrolled(_SecondOrder):
         return g
 
 
+_ALL_PENALTIES = ("r1", "r2", "gp")
+
 #: The training methods by name; each entry builds the method from its options.
 METHODS: Registry[Callable[..., Any]] = Registry("method")
 for _cls in (AltGD, SimGD, Extragradient, Optimistic, Lookahead, Consensus, SGA, CGD, LA, LOLA, SOS, Unrolled):
     METHODS.register(_cls.name, _cls)  # the dataclass field's default is the name
 
 
-def check_penalty(method) -> None:
+def check_penalty(method, penalty=None) -> None:
     """Refuse a gradient penalty for a method (object or registered class) whose
     ``takes_penalty`` is false: LA, LOLA, SOS and the unrolled GAN differentiate the game
-    without it.
+    without it; and refuse the penalty ``penalty`` (a name or a
+    :class:`~gandyn.engine.penalties.Penalty`) a method's ``penalties`` (the names it takes;
+    default all) leave out: consensus, SGA and CGD take R1, whose products they form
+    exactly, not R2 and WGAN-GP, which depend on G's parameters through the samples.
 
     Raises
     ------
     ValueError
-        One line naming the method.
+        One line naming the method (and the penalty, and why).
     """
     if not getattr(method, "takes_penalty", True):
         raise ValueError(f"the {method.name} method differentiates the unpenalised game: "
                          "a gradient penalty is not supported with it")
+    name = getattr(penalty, "name", penalty)
+    takes = getattr(method, "penalties", _ALL_PENALTIES)
+    if name is not None and isinstance(takes, tuple) and name not in takes:
+        raise ValueError(f"the {method.name} method needs Jacobian products of the penalised game, exact for "
+                         f"{', '.join(takes)} only: the {name} penalty depends on G's parameters through the samples "
+                         "(a block of third derivatives that is not implemented)")
 
 
 def check_method(spec: str) -> str:
