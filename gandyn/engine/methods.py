@@ -367,7 +367,8 @@ class SGA(_SecondOrder):
         x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
         tg_, td_ = self._vjp(tr, x, z, gg, gd)
         jg, jd = self._jvp(tr, x, z, gg, gd)
-        hr = self._penalty_hvp(tr, x, gd)
+        # R1's block H_DD R1 is symmetric: it cancels in A^T xi and enters only grad H = J^T xi of the sign
+        hr = self._penalty_hvp(tr, x, gd) if self.align else None
         if hr is not None:
             td_ += hr
             jd += hr
