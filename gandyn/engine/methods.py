@@ -182,8 +182,7 @@ class Lookahead:
     name: str = "lookahead"
 
     def __post_init__(self):
-        if int(self.k_la) != self.k_la or self.k_la < 1:
-            raise ValueError(f"k_la must be an integer >= 1, got {self.k_la!r}")
+        _check_int("k_la", self.k_la, 1)
         if not 0 < self.alpha <= 1:
             raise ValueError(f"alpha must be in (0, 1], got {self.alpha!r}")
         object.__setattr__(self, "inner", as_method(self.inner))
@@ -551,8 +550,8 @@ class _Shaping(_SecondOrder):
 
 
 def _check_alpha(alpha):
-    if alpha is not None and not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got {alpha!r}")
+    if alpha is not None:
+        _check_number("alpha", alpha, 0.0)
 
 
 @dataclass(frozen=True)
@@ -633,10 +632,9 @@ class Unrolled(_SecondOrder):
     takes_penalty = False  # the unrolled steps and products are the unpenalised game's
 
     def __post_init__(self):
-        if int(self.unroll) != self.unroll or self.unroll < 0:
-            raise ValueError(f"unroll must be an integer >= 0, got {self.unroll!r}")
-        if self.eta_u is not None and not self.eta_u > 0:
-            raise ValueError(f"eta_u must be > 0, got {self.eta_u!r}")
+        _check_int("unroll", self.unroll, 0)
+        if self.eta_u is not None:
+            _check_number("eta_u", self.eta_u, 0.0)
 
     def step(self, tr, state):
         x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
