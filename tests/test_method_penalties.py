@@ -91,7 +91,7 @@ def _game_run(name, loss, penalty, prob, h, e):
 def _refused(name, penalty):
     """The engine's answer for the pairing: None if taken, else the refusal's message."""
     try:
-        check_penalty(METHODS[name] if name != "lookahead" else _engine_method(name), penalty)
+        check_penalty(METHODS[name] if name != "lookahead" else _engine_method(name))
     except ValueError as err:
         return str(err)
     return None
@@ -122,16 +122,19 @@ def test_method_with_penalty_equals_the_penalised_game_or_is_refused(loss, name,
 
 
 def test_refusals_are_the_same_in_the_config_check():
-    """check_training (configs, the CLI) refuses what the trainer refuses, with the same line."""
+    """check_training (configs, the CLI) refuses what the trainer refuses, with the same line:
+    the methods that differentiate the unpenalised game (LA, LOLA, SOS, unrolled)."""
+    refused = set()
     for name in METHODS.names():
         for penalty in ("r1", "r2", "gp"):
             why = _refused(name, penalty)
-            if name == "lookahead" or why is None:
+            if why is None:
                 continue
+            refused.add(name)
             with pytest.raises(ValueError) as err:
                 check_training("nonsat", name, penalty, 1.0, None)
             assert str(err.value) == why
-    assert _refused("consensus", "r1") is None and "r2 penalty depends on G's parameters" in _refused("sga", "r2")
+    assert refused == {"la", "lola", "sos", "unrolled"}
 
 
 @pytest.mark.parametrize("acts", [("tanh", "identity"), ("relu", "identity"), ("leaky_relu", "tanh", "identity")])
@@ -174,3 +177,53 @@ def test_gp_means_lambda_in_engine_and_games():
     gx = elementwise_grad(lambda q: ref.mlp(D.sizes, D.activations, td, q)[:, 0])(xh)
     want = WEIGHT * np.mean((np.sqrt(np.sum(gx ** 2, axis=1)) - 1.0) ** 2)
     assert abs(pen.cost_d(zz) - plain.cost_d(zz) - want) < 1e-14
+
+
+@pytest.mark.parametrize("on", ["real", "fake", "interpolates"])
+@pytest.mark.parametrize("population", [False, True])
+def test_penalty_jacobian_products_equal_autograd(on, population):
+    """The penalised game's extra Jacobian part in D's rows, ``[B, H_DD P]`` with
+    ``B = D_G grad_D P``, times v and transposed times u, equals autograd's (1e-12)."""
+    from gandyn.engine.penalty_products import penalty_input_grad, penalty_jvp, penalty_vjp
+
+    name = {"real": "r1", "fake": "r2", "interpolates": "gp"}[on]
+    pen = make_penalty(name, 1.3)
+    P = 2 if population else None
+    rng = np.random.default_rng(3)
+    G, D = MLP((2, 4, 3), ("tanh", "sigmoid")), MLP((3, 5, 1), ("tanh", "identity"))
+    tg, td = G.init(rng, population=P), 2.0 * D.init(rng, population=P)
+    lead = () if P is None else (P,)
+    x, z, e = rng.normal(size=lead + (4, 3)), rng.normal(size=lead + (4, 2)), rng.uniform(size=lead + (4, 1))
+    vg, vd, ud = rng.normal(size=tg.shape), rng.normal(size=td.shape), rng.normal(size=td.shape)
+    jv = penalty_jvp(pen, G, D, tg, td, x, z, vg, vd, e=e)
+    tu_g, tu_d = penalty_vjp(pen, G, D, tg, td, x, z, ud, e=e)
+    for p in range(P or 1):
+        sel = (lambda a: a) if P is None else (lambda a: a[p])
+        xp, zp, ep = sel(x), sel(z), sel(e)
+
+        def R(a, b):
+            xf = ref.mlp(G.sizes, G.activations, a, zp)
+            pts = {"real": xp, "fake": xf, "interpolates": ep * xp + (1 - ep) * xf}[on]
+            gx = elementwise_grad(lambda q: ref.mlp(D.sizes, D.activations, b, q)[:, 0])(pts)
+            sq = anp.sum(gx ** 2, axis=1)
+            return pen.scale * anp.mean(sq if pen.center == 0 else (anp.sqrt(sq) - pen.center) ** 2)
+
+        a0, b0 = sel(tg), sel(td)
+        grad_d = grad(R, 1)
+        # J v = d/dt grad_D R(a + t v_G, b + t v_D) at t = 0, by autograd on a scalar t
+        want_jv = np.array([grad(lambda t: grad_d(a0 + t * sel(vg), b0 + t * sel(vd))[i])(0.0)
+                            for i in range(len(b0))])
+        want_tg = None if on == "real" else grad(lambda a: anp.dot(grad_d(a, b0), sel(ud)))(a0)
+        want_td = grad(lambda b: anp.dot(grad_d(a0, b), sel(ud)))(b0)
+        assert np.max(np.abs(sel(jv) - want_jv)) < 1e-12 * np.max(np.abs(want_jv))
+        assert np.max(np.abs(sel(tu_d) - want_td)) < 1e-12 * np.max(np.abs(want_td))
+        if on == "real":
+            assert tu_g is None
+        else:
+            assert np.max(np.abs(sel(tu_g) - want_tg)) < 1e-12 * np.max(np.abs(want_tg))
+        if on != "real":
+            _, gd_, gx_ = penalty_input_grad(D, b0, xp, center=pen.center, scale=pen.scale)
+            want_gx = grad(lambda q: pen.scale * anp.mean(
+                (lambda s: s if pen.center == 0 else (anp.sqrt(s) - pen.center) ** 2)(anp.sum(
+                    elementwise_grad(lambda y: ref.mlp(D.sizes, D.activations, b0, y)[:, 0])(q) ** 2, axis=1))))(xp)
+            assert np.max(np.abs(gx_ - want_gx)) < 1e-12 * np.max(np.abs(want_gx))

@@ -195,11 +195,6 @@ class Lookahead:
         """Whether the inner method takes a gradient penalty (:func:`check_penalty`)."""
         return getattr(self.inner, "takes_penalty", True)
 
-    @property
-    def penalties(self) -> tuple:
-        """The penalties the inner method takes (:func:`check_penalty`)."""
-        return getattr(self.inner, "penalties", _ALL_PENALTIES)
-
     def init(self, tr) -> Any:
         return {"inner": self.inner.init(tr), "slow_g": tr.theta_g.copy(), "slow_d": tr.theta_d.copy(), "n": 0}
 
@@ -230,6 +225,18 @@ def _d_rate(tr, value, method: str, option: str):
     if lr is None or (np.ndim(lr) > 0 and (tr.population is None or np.shape(lr) != (tr.population, 1))):
         raise ValueError(f"{method} needs {option} when D's step size is not one number per model")
     return lr if np.ndim(lr) > 0 else float(lr)
+
+
+class _Replay:
+    """A stand-in for the penalty's generator that hands back one given draw."""
+
+    def __init__(self, e):
+        self.e = e
+
+    def random(self, shape):
+        if tuple(shape) != self.e.shape:
+            raise ValueError(f"the penalty drew shape {tuple(shape)}, expected {self.e.shape}")
+        return self.e
 
 
 def _check_number(name: str, value, low: float, inclusive: bool = False):
@@ -298,17 +305,37 @@ class _SecondOrder:
 
     needs_products = True
 
+    def _penalised_field(self, tr):
+        """:meth:`_field_one_batch` with the penalty's interpolation weights ``e`` (WGAN-GP,
+        else None): ``(x, z, e, loss_d, gd, loss_g, gg)``. ``e`` is drawn here from the
+        penalty's stream, exactly the draw the penalty makes, and handed to it."""
+        pen, e, rng = tr.penalty, None, tr.rng_penalty
+        if pen is None or pen.on != "interpolates":
+            x, z, *field = self._field_one_batch(tr)
+            return (x, z, None, *field)
+        e = rng.random(tr.theta_d.shape[:-1] + (tr.batch, 1)).astype(tr.theta_d.dtype)
+        tr.rng_penalty = _Replay(e)
+        try:
+            x, z, *field = self._field_one_batch(tr)
+        finally:
+            tr.rng_penalty = rng
+        return (x, z, e, *field)
+
     @staticmethod
-    def _penalty_hvp(tr, x, v):
-        """``H_DD R v`` of the trainer's penalty ``R`` on the data rows ``x`` (R1, the one penalty
-        these methods take: it depends on ``theta_D`` only), or None without a penalty
-        (:func:`~gandyn.engine.penalty_products.penalty_hvp`)."""
-        pen = tr.penalty
-        if pen is None:
+    def _pen_vjp(tr, x, z, e, u_d):
+        """The penalty's part of ``J^T u`` (:func:`~gandyn.engine.penalty_products.penalty_vjp`):
+        ``(B^T u_D or None, H_DD R u_D)``, ``B = D_G grad_D R``; None without a penalty."""
+        if tr.penalty is None:
             return None
-        from gandyn.engine.penalty_products import penalty_hvp
-        return penalty_hvp(tr.gan.D, tr.theta_d, x, v, center=pen.center, scale=pen.scale,
-                           ws=tr._ws.setdefault("penalty_hvp", {}))
+        from gandyn.engine.penalty_products import penalty_vjp
+        return penalty_vjp(tr.penalty, tr.gan.G, tr.gan.D, tr.theta_g, tr.theta_d, x, z, u_d, e=e)
+
+    @staticmethod
+    def _pen_jvp(tr, x, z, e, v_g, v_d):
+        """The penalty's part of ``J v`` (D's rows, :func:`~gandyn.engine.penalty_products.penalty_jvp`):
+        ``B v_G + H_DD R v_D``."""
+        from gandyn.engine.penalty_products import penalty_jvp
+        return penalty_jvp(tr.penalty, tr.gan.G, tr.gan.D, tr.theta_g, tr.theta_d, x, z, v_g, v_d, e=e)
 
     def draws(self, k: int) -> tuple[int, int]:
         return 1, 2
@@ -327,17 +354,18 @@ class Consensus(_SecondOrder):
 
     gamma: float = 1.0
     name: str = "consensus"
-    penalties = ("r1",)  # J_pen^T u = J^T u + (0, H_DD R1 u_D)
 
     def __post_init__(self):
         _check_number("gamma", self.gamma, 0.0, inclusive=True)
 
     def step(self, tr, state):
-        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        x, z, e, loss_d, gd, loss_g, gg = self._penalised_field(tr)
         ug, ud = self._vjp(tr, x, z, gg, gd)
-        hr = self._penalty_hvp(tr, x, gd)
-        if hr is not None:
-            ud += hr
+        pen = self._pen_vjp(tr, x, z, e, gd)  # J_pen^T u = J^T u + (B^T u_D, H_DD R u_D)
+        if pen is not None:
+            if pen[0] is not None:
+                ug += pen[0]
+            ud += pen[1]
         gg += self.gamma * ug
         gd += self.gamma * ud
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
@@ -355,7 +383,6 @@ class SGA(_SecondOrder):
     align: bool = True
     eps: float = 0.1
     name: str = "sga"
-    penalties = ("r1",)  # J_pen = J + diag(0, H_DD R1), symmetric
 
     def __post_init__(self):
         _check_number("lam", self.lam, 0.0)
@@ -363,14 +390,20 @@ class SGA(_SecondOrder):
         _check_number("eps", self.eps, 0.0, inclusive=True)
 
     def step(self, tr, state):
-        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        x, z, e, loss_d, gd, loss_g, gg = self._penalised_field(tr)
         tg_, td_ = self._vjp(tr, x, z, gg, gd)
         jg, jd = self._jvp(tr, x, z, gg, gd)
-        # R1's block H_DD R1 is symmetric: it cancels in A^T xi and enters only grad H = J^T xi of the sign
-        hr = self._penalty_hvp(tr, x, gd) if self.align else None
-        if hr is not None:
-            td_ += hr
-            jd += hr
+        pen = tr.penalty
+        # J_pen = J + [[0, 0], [B, H_DD R]]; R1's H_DD R1 (B = 0) is symmetric and cancels in
+        # A^T xi: it enters only grad H = J^T xi of the sign
+        if pen is not None and (self.align or pen.on != "real"):
+            bt, hu = self._pen_vjp(tr, x, z, e, gd)
+            td_ += hu
+            if bt is None:
+                jd += hu
+            else:
+                tg_ += bt
+                jd += self._pen_jvp(tr, x, z, e, gg, gd)
         ag, ad = 0.5 * (tg_ - jg), 0.5 * (td_ - jd)
         lam = self.lam
         if self.align:
@@ -438,7 +471,6 @@ class CGD(_SecondOrder):
     maxiter: int = 100
     strict: bool = False
     name: str = "cgd"
-    penalties = ("r1",)  # R1 leaves the off-diagonal blocks as they are
 
     def __post_init__(self):
         if self.eta is not None:
@@ -460,13 +492,19 @@ class CGD(_SecondOrder):
         from gandyn.engine import solvers
 
         e = _d_rate(tr, self.eta, "cgd", "eta")
-        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        x, z, ep, loss_d, gd, loss_g, gg = self._penalised_field(tr)
         pr = self._primal(tr, x, z)
         e2 = e * e
+        coupled = tr.penalty is not None and tr.penalty.on != "real"  # R2, GP: J_DG gains B = D_G grad_D R
+
+        def j_dg(v):
+            jd = self._jvp(tr, x, z, v, None, rows="d", primal=pr)[1]
+            if coupled:
+                jd += self._pen_jvp(tr, x, z, ep, v, None)
+            return jd
 
         def system(v):  # (I - eta^2 J_GD J_DG) v
-            jd = self._jvp(tr, x, z, v, None, rows="d", primal=pr)[1]
-            jg = self._jvp(tr, x, z, None, jd, rows="g", primal=pr)[0]
+            jg = self._jvp(tr, x, z, None, j_dg(v), rows="g", primal=pr)[0]
             jg *= -e2
             jg += v
             return jg
@@ -474,12 +512,12 @@ class CGD(_SecondOrder):
         rhs = self._jvp(tr, x, z, None, gd, rows="g", primal=pr)[0]  # J_GD omega_D
         rhs *= -e
         rhs += gg
-        spd = tr.gan.loss_fn.zero_sum  # R1 (the only penalty taken) keeps J_DG = -J_GD^T
+        spd = tr.gan.loss_fn.zero_sum and not coupled  # then J_DG = -J_GD^T (R1 leaves J_DG as it is)
         rtol = solvers.default_rtol(tr.theta_g.dtype) if self.rtol is None else self.rtol
         sol = (solvers.cg if spd else solvers.gmres)(system, rhs, rtol=rtol, maxiter=self.maxiter)
         self._record(tr, state, sol, rtol)
         pg = sol.x
-        pd = self._jvp(tr, x, z, pg, None, rows="d", primal=pr)[1]  # J_DG p_G
+        pd = j_dg(pg)
         pd *= -e
         pd += gd
         tr.state_d = tr.opt_d.update(tr.theta_d, pd, tr.state_d)
@@ -670,36 +708,26 @@ class Unrolled(_SecondOrder):
         return g
 
 
-_ALL_PENALTIES = ("r1", "r2", "gp")
-
 #: The training methods by name; each entry builds the method from its options.
 METHODS: Registry[Callable[..., Any]] = Registry("method")
 for _cls in (AltGD, SimGD, Extragradient, Optimistic, Lookahead, Consensus, SGA, CGD, LA, LOLA, SOS, Unrolled):
     METHODS.register(_cls.name, _cls)  # the dataclass field's default is the name
 
 
-def check_penalty(method, penalty=None) -> None:
+def check_penalty(method) -> None:
     """Refuse a gradient penalty for a method (object or registered class) whose
     ``takes_penalty`` is false: LA, LOLA, SOS and the unrolled GAN differentiate the game
-    without it; and refuse the penalty ``penalty`` (a name or a
-    :class:`~gandyn.engine.penalties.Penalty`) a method's ``penalties`` (the names it takes;
-    default all) leave out: consensus, SGA and CGD take R1, whose products they form
-    exactly, not R2 and WGAN-GP, which depend on G's parameters through the samples.
+    without it. (Consensus, SGA and CGD take every penalty: they form the penalised game's
+    products, :mod:`gandyn.engine.penalty_products`.)
 
     Raises
     ------
     ValueError
-        One line naming the method (and the penalty, and why).
+        One line naming the method.
     """
     if not getattr(method, "takes_penalty", True):
         raise ValueError(f"the {method.name} method differentiates the unpenalised game: "
                          "a gradient penalty is not supported with it")
-    name = getattr(penalty, "name", penalty)
-    takes = getattr(method, "penalties", _ALL_PENALTIES)
-    if name is not None and isinstance(takes, tuple) and name not in takes:
-        raise ValueError(f"the {method.name} method needs Jacobian products of the penalised game, exact for "
-                         f"{', '.join(takes)} only: the {name} penalty depends on G's parameters through the samples "
-                         "(a block of third derivatives that is not implemented)")
 
 
 def check_method(spec: str) -> str:

@@ -119,7 +119,7 @@ def check_training(loss: str, method: str, penalty: str | None, penalty_weight: 
     METHODS.check(method, "method")
     if penalty is not None:
         make_penalty(penalty, penalty_weight)
-        check_penalty(METHODS[method], penalty)
+        check_penalty(METHODS[method])
     if clip is not None and not (np.isfinite(clip) and clip > 0):
         raise ValueError(f"clip must be positive and finite, got {clip!r}")
     check_pairing(loss, penalty, clip)

@@ -173,7 +173,7 @@ class Trainer:
             raise ValueError(f"the {penalty.name} penalty draws interpolation weights: pass rng_penalty")
         self.penalty, self.rng_penalty = penalty, rng_penalty
         if penalty is not None:
-            check_penalty(self.method, penalty)
+            check_penalty(self.method)
         self._grad_pen = np.empty_like(theta_d) if penalty is not None else None
         if spectral_norm is not None and getattr(self.method, "needs_products", False):
             raise ValueError(f"the {self.method.name} method needs exact Jacobian products: spectral "
