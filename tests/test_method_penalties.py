@@ -20,7 +20,7 @@ LOSSES = ("nonsat", "minimax")  # separable losses; more (coupled) losses plug i
 PENALTIES = (None, "r1", "r2", "gp")
 WEIGHT = 0.7
 H = np.array([0.05, 0.03])  # per-model SGD steps of the population; model 0 alone
-STEPS = 3
+STEPS = 2
 K_LA = 2
 
 

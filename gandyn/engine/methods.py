@@ -350,7 +350,10 @@ class _SecondOrder:
 class Consensus(_SecondOrder):
     """Consensus optimisation (Mescheder, Nowozin & Geiger 2017, Algorithm 2): each player
     descends ``omega + gamma J^T omega`` (the field of the game with the penalty
-    ``gamma ||omega||^2 / 2`` on both costs), ``J^T omega`` by one hand-written product."""
+    ``gamma ||omega||^2 / 2`` on both costs), ``J^T omega`` by one hand-written product.
+    With a gradient penalty ``R`` on D, ``omega`` and ``J`` are the penalised game's:
+    ``J^T u`` gains ``(B^T u_D, H_DD R u_D)``, ``B = D_G grad_D R``
+    (:mod:`gandyn.engine.penalty_products`)."""
 
     gamma: float = 1.0
     name: str = "consensus"
@@ -377,7 +380,8 @@ class Consensus(_SecondOrder):
 class SGA(_SecondOrder):
     """Symplectic gradient adjustment (Balduzzi et al. 2018, Algorithm 1):
     ``xi + lambda A^T xi``, ``A^T xi = (J^T xi - J xi)/2``; with ``align`` the sign of
-    lambda is ``sign(<xi, J^T xi><A^T xi, J^T xi>/d + eps)`` (their Sec. 4), per model."""
+    lambda is ``sign(<xi, J^T xi><A^T xi, J^T xi>/d + eps)`` (their Sec. 4), per model.
+    With a gradient penalty, ``xi`` and ``J`` are the penalised game's (as in :class:`Consensus`)."""
 
     lam: float = 1.0
     align: bool = True
@@ -436,6 +440,9 @@ class CGD(_SecondOrder):
     conjugate gradients when the loss is zero-sum (``J_DG = -J_GD^T``, so the matrix
     ``I + eta^2 J_GD J_GD^T`` is symmetric positive definite), else by GMRES. With SGD of
     step ``eta`` this is CGD; ``eta`` defaults to D's step size (per model in a population).
+    With a gradient penalty the blocks are the penalised game's: R1 leaves them as they are;
+    R2 and WGAN-GP add ``D_G grad_D R`` to ``J_DG`` (:mod:`gandyn.engine.penalty_products`),
+    and the system is then solved by GMRES.
 
     Cost per iteration: the field, then ``2 + 2 k`` Jacobian-vector products, ``k`` the
     solve's products with the system matrix (each two Jacobian-vector products); ``k`` is
