@@ -541,15 +541,18 @@ class CGD(_SecondOrder):
         bad = ~np.asarray(sol.converged)
         state["unconverged"] = state["unconverged"] + bad
         if bad.any():
-            worst = float(np.max(sol.residual))
-            msg = (f"cgd: the linear solve of iteration {tr.it + 1} stopped at maxiter={self.maxiter} products "
-                   f"with relative residual {worst:.3g} > rtol={rtol:.3g}"
-                   + ("" if np.ndim(bad) == 0 else f" ({int(bad.sum())} of {bad.size} models)"))
             if self.strict:
-                raise solvers.ConvergenceError(msg)
+                worst = float(np.max(sol.residual))
+                raise solvers.ConvergenceError(
+                    f"cgd: the linear solve of iteration {tr.it + 1} stopped at maxiter={self.maxiter} products with "
+                    f"relative residual {worst:.3g} > rtol={rtol:.3g}"
+                    + ("" if np.ndim(bad) == 0 else f" ({int(bad.sum())} of {bad.size} models)"))
             import warnings
 
-            warnings.warn(msg, solvers.ConvergenceWarning, stacklevel=4)
+            # one text for every such solve, so that Python's default filter shows it once per run
+            warnings.warn(f"cgd: a linear solve stopped at maxiter={self.maxiter} products above rtol={rtol:.3g} "
+                          "(each solve's residual and the count of such solves are in the trainer's method_state)",
+                          solvers.ConvergenceWarning, stacklevel=4)
 
 
 def _dot(a, b):
