@@ -87,8 +87,7 @@ def penalty_hvp(D: MLP, theta_d, x, v, *, center: float = 0.0, scale: float = 1.
     """
     dt = np.dtype(D.dtype)
     v = np.asarray(v, dtype=dt)
-    big = np.max(np.abs(v), axis=-1, keepdims=True)
-    h = _STEP[dt] / np.where(big > 0, big, 1).astype(dt)  # per model: h |v| = the step
+    h = _step(dt, v)
     th = np.asarray(theta_d, dtype=dt) + 1j * (h * v)
     _, g = penalty_grad(_complex_mlp(D), th, np.asarray(x, dtype=dt), center=center, w=w, scale=scale, ws=ws)
     return (g.imag / h).astype(dt, copy=False)
@@ -146,7 +145,8 @@ def _points(on: str, x_real, x_fake, e):
 
 
 def _step(dt, *vs):
-    """Per model ``h`` with ``h max|v| = `` the complex step (over all directions ``vs``)."""
+    """Per model ``h``, shape ``(1,)`` or ``(P, 1)``, with ``h max|v|`` over the directions
+    ``vs`` equal to the complex step of ``dt``."""
     big = np.maximum.reduce([np.max(np.abs(v), axis=-1, keepdims=True) for v in vs if v is not None])
     return _STEP[dt] / np.where(big > 0, big, 1).astype(dt)
 
@@ -194,13 +194,12 @@ def penalty_vjp(penalty, G: MLP, D: MLP, theta_g, theta_d, x_real, z, u_d, *, e=
     -------
     (array like theta_g or None, array like theta_d)
     """
+    if penalty.on == "real":
+        return None, penalty_hvp(D, theta_d, x_real, u_d, center=penalty.center, scale=penalty.scale)
     dt = np.dtype(D.dtype)
     h = _step(dt, u_d)
     td = np.asarray(theta_d, dtype=dt) + 1j * (h * np.asarray(u_d, dtype=dt))
     Dc = _complex_mlp(D)
-    if penalty.on == "real":
-        _, g = penalty_grad(Dc, td, x_real, center=penalty.center, scale=penalty.scale)
-        return None, (g.imag / h).astype(dt, copy=False)
     Gc = _complex_mlp(G)
     tg = np.asarray(theta_g, dtype=Gc.dtype)
     hs_g = Gc.forward(tg, z)
