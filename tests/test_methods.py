@@ -154,7 +154,7 @@ def test_default_rates_follow_a_step_size_schedule():
         np.testing.assert_array_equal(*runs)
 
 
-@pytest.mark.parametrize("name", ["simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga",
+@pytest.mark.parametrize("name", ["simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga", "cgd",
                                   "la", "lola", "sos", "unrolled"])
 def test_population_equals_separate_runs(name):
     """Three models with their own data, noise, parameters and step sizes at once."""
@@ -264,3 +264,94 @@ def test_method_options_qualified_merged_and_checked():
     pop = Population(setup, [0], lr_g=1e-3, lr_d=1e-3, method_options={"sos": {"a": 0.3}})
     m = pop._trainers[0][1].method
     assert (m.alpha, m.a) == (0.1, 0.3)  # merged per method, not replaced
+
+
+# --- CGD's solves: per model, recorded, warned about; options checked up front
+
+
+@pytest.mark.parametrize("loss", ["nonsat", "minimax"])
+def test_cgd_records_its_solves_and_equals_the_game(loss):
+    """CG (zero-sum, minimax) or GMRES (nonsat): each iteration one solve, its products and
+    relative residual in the method state; the run equals the games' dense cgd."""
+    from gandyn.engine.methods import CGD
+
+    gan, x, z, tg, td = _setup(loss=loss)
+    tr = Trainer(gan, optim.sgd(H), optim.sgd(H), tg, td, FixedBatches(x, z), batch=len(x), method=CGD(rtol=1e-13))
+    for _ in range(12):
+        tr.step()
+    st = tr.method_state
+    assert st["solves"] == 12 and st["unconverged"] == 0 and 1 <= st["iterations"] <= 100
+    assert 0 < st["residual"] <= 1e-13 and st["products"] >= 12 * 1
+    b = _game(dy.cgd(), 12, loss=loss)
+    assert np.max(np.abs(np.concatenate([tr.theta_g, tr.theta_d]) - b)) < 1e-10 * max(1.0, np.max(np.abs(b)))
+
+
+def test_cgd_warns_or_raises_when_a_solve_stops_short():
+    from gandyn.engine.methods import CGD
+    from gandyn.engine.solvers import ConvergenceError, ConvergenceWarning
+
+    gan, x, z, tg, td = _setup(scale=3.0)
+    for loss in ("nonsat", "minimax"):
+        tr = Trainer(GAN(gan.G, gan.D, loss=loss), optim.sgd(1.0), optim.sgd(1.0), tg.copy(), td.copy(),
+                     FixedBatches(x, z), batch=len(x), method=CGD(rtol=1e-14, maxiter=1))
+        with pytest.warns(ConvergenceWarning, match="stopped at maxiter=1 products above rtol=1e-14"):
+            tr.step()
+        assert tr.method_state["unconverged"] == 1 and tr.method_state["residual"] > 1e-14
+        tr = Trainer(GAN(gan.G, gan.D, loss=loss), optim.sgd(1.0), optim.sgd(1.0), tg.copy(), td.copy(),
+                     FixedBatches(x, z), batch=len(x), method=CGD(rtol=1e-14, maxiter=1, strict=True))
+        with pytest.raises(ConvergenceError, match="iteration 1 stopped at maxiter=1 products with relative residual"):
+            tr.step()
+
+
+def test_cgd_default_tolerance_follows_the_dtype():
+    """float32: rtol = sqrt(eps32) ~ 3.5e-4; every solve reaches it (no warning)."""
+    import warnings
+
+    from gandyn.engine.solvers import ConvergenceWarning, default_rtol
+
+    assert default_rtol(np.float32) == pytest.approx(3.4527e-4, rel=1e-4)
+    assert default_rtol(np.float64) == pytest.approx(1.4901e-8, rel=1e-4)
+    rng = np.random.default_rng(0)
+    G = MLP((3, 8, 4), ("relu", "sigmoid"), np.float32)
+    D = MLP((4, 8, 1), ("relu", "identity"), np.float32)
+    x, z = rng.random((16, 4)).astype(np.float32), rng.uniform(-1, 1, (16, 3)).astype(np.float32)
+    tr = Trainer(GAN(G, D), optim.adam(1e-3), optim.adam(1e-3), G.init(rng), D.init(rng), FixedBatches(x, z),
+                 batch=16, method="cgd")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for _ in range(5):
+            tr.step()
+    assert tr.method_state["residual"] <= default_rtol(np.float32)
+
+
+@pytest.mark.parametrize("method, kw, msg", [
+    ("cgd", dict(eta=0.0), "eta must be a finite number > 0"), ("cgd", dict(eta=-1.0), "eta"),
+    ("cgd", dict(rtol=0.0), "rtol"), ("cgd", dict(rtol=1.0), "rtol must be in (0, 1)"), ("cgd", dict(rtol=-1e-3), "rtol"),
+    ("cgd", dict(maxiter=0), "maxiter must be an integer >= 1"), ("cgd", dict(maxiter=2.5), "maxiter"),
+    ("cgd", dict(maxiter=True), "maxiter"), ("cgd", dict(strict=1), "strict must be true or false"),
+    ("consensus", dict(gamma=-1.0), "gamma must be a finite number >= 0"), ("consensus", dict(gamma=np.nan), "gamma"),
+    ("sga", dict(eps=-0.1), "eps must be a finite number >= 0"), ("sga", dict(lam=0.0), "lam"),
+    ("sga", dict(align="yes"), "align"),
+])
+def test_method_options_are_checked_when_the_method_is_made(method, kw, msg):
+    with pytest.raises(ValueError, match=re.escape(msg)) as err:
+        METHODS[method](**kw)
+    assert "\n" not in str(err.value)
+
+
+def test_cgd_maxiter_zero_from_the_command_line_is_one_line():
+    from gandyn.engine.methods import parse_method_options
+
+    with pytest.raises(ValueError, match="maxiter must be an integer >= 1"):
+        parse_method_options(["cgd"], ["maxiter=0"])
+    assert parse_method_options(["cgd"], ["maxiter=7", "rtol=1e-6"]) == {"cgd": {"maxiter": 7, "rtol": 1e-6}}
+
+
+def test_mog_trains_cgd_populations(tmp_path, capsys):
+    from gandyn.cli import main
+
+    out = tmp_path / "o"
+    code = main(["mog", "--data", "ring8", "--methods", "cgd", "--seeds", "2", "--steps", "5", "--checks", "1",
+                 "--hidden", "4", "--n-eval", "100", "--out", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert (out / "table.csv").exists() and "cgd" in (out / "table.csv").read_text()

@@ -185,8 +185,7 @@ class Lookahead:
     name: str = "lookahead"
 
     def __post_init__(self):
-        if int(self.k_la) != self.k_la or self.k_la < 1:
-            raise ValueError(f"k_la must be an integer >= 1, got {self.k_la!r}")
+        _check_int("k_la", self.k_la, 1)
         if not 0 < self.alpha <= 1:
             raise ValueError(f"alpha must be in (0, 1], got {self.alpha!r}")
         object.__setattr__(self, "inner", as_method(self.inner))
@@ -233,6 +232,37 @@ def _d_rate(tr, value, method: str, option: str):
     if lr is None or (np.ndim(lr) > 0 and (tr.population is None or np.shape(lr) != (tr.population, 1))):
         raise ValueError(f"{method} needs {option} when D's step size is not one number per model")
     return lr if np.ndim(lr) > 0 else float(lr)
+
+
+class _Replay:
+    """A stand-in for the penalty's generator that hands back one given draw."""
+
+    def __init__(self, e):
+        self.e = e
+
+    def random(self, shape):
+        if tuple(shape) != self.e.shape:
+            raise ValueError(f"the penalty drew shape {tuple(shape)}, expected {self.e.shape}")
+        return self.e
+
+
+def _check_number(name: str, value, low: float, inclusive: bool = False):
+    """A real, finite number ``> low`` (``>= low`` with ``inclusive``), else a one-line ValueError."""
+    ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+          and np.isfinite(value) and (value >= low if inclusive else value > low))
+    if not ok:
+        raise ValueError(f"{name} must be a finite number {'>=' if inclusive else '>'} {low:g}, got {value!r}")
+
+
+def _check_int(name: str, value, low: int):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or int(value) != value or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _check_bool(name: str, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
 
 
 class _SecondOrder:
@@ -282,6 +312,38 @@ class _SecondOrder:
 
     needs_products = True
 
+    def _penalised_field(self, tr):
+        """:meth:`_field_one_batch` with the penalty's interpolation weights ``e`` (WGAN-GP,
+        else None): ``(x, z, e, loss_d, gd, loss_g, gg)``. ``e`` is drawn here from the
+        penalty's stream, exactly the draw the penalty makes, and handed to it."""
+        pen, e, rng = tr.penalty, None, tr.rng_penalty
+        if pen is None or pen.on != "interpolates":
+            x, z, *field = self._field_one_batch(tr)
+            return (x, z, None, *field)
+        e = rng.random(tr.theta_d.shape[:-1] + (tr.batch, 1)).astype(tr.theta_d.dtype)
+        tr.rng_penalty = _Replay(e)
+        try:
+            x, z, *field = self._field_one_batch(tr)
+        finally:
+            tr.rng_penalty = rng
+        return (x, z, e, *field)
+
+    @staticmethod
+    def _pen_vjp(tr, x, z, e, u_d):
+        """The penalty's part of ``J^T u`` (:func:`~gandyn.engine.penalty_products.penalty_vjp`):
+        ``(B^T u_D or None, H_DD R u_D)``, ``B = D_G grad_D R``; None without a penalty."""
+        if tr.penalty is None:
+            return None
+        from gandyn.engine.penalty_products import penalty_vjp
+        return penalty_vjp(tr.penalty, tr.gan.G, tr.gan.D, tr.theta_g, tr.theta_d, x, z, u_d, e=e)
+
+    @staticmethod
+    def _pen_jvp(tr, x, z, e, v_g, v_d):
+        """The penalty's part of ``J v`` (D's rows, :func:`~gandyn.engine.penalty_products.penalty_jvp`):
+        ``B v_G + H_DD R v_D``."""
+        from gandyn.engine.penalty_products import penalty_jvp
+        return penalty_jvp(tr.penalty, tr.gan.G, tr.gan.D, tr.theta_g, tr.theta_d, x, z, v_g, v_d, e=e)
+
     def draws(self, k: int) -> tuple[int, int]:
         return 1, 2
 
@@ -295,14 +357,25 @@ class _SecondOrder:
 class Consensus(_SecondOrder):
     """Consensus optimisation (Mescheder, Nowozin & Geiger 2017, Algorithm 2): each player
     descends ``omega + gamma J^T omega`` (the field of the game with the penalty
-    ``gamma ||omega||^2 / 2`` on both costs), ``J^T omega`` by one hand-written product."""
+    ``gamma ||omega||^2 / 2`` on both costs), ``J^T omega`` by one hand-written product.
+    With a gradient penalty ``R`` on D, ``omega`` and ``J`` are the penalised game's:
+    ``J^T u`` gains ``(B^T u_D, H_DD R u_D)``, ``B = D_G grad_D R``
+    (:mod:`gandyn.engine.penalty_products`)."""
 
     gamma: float = 1.0
     name: str = "consensus"
 
+    def __post_init__(self):
+        _check_number("gamma", self.gamma, 0.0, inclusive=True)
+
     def step(self, tr, state):
-        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        x, z, e, loss_d, gd, loss_g, gg = self._penalised_field(tr)
         ug, ud = self._vjp(tr, x, z, gg, gd)
+        pen = self._pen_vjp(tr, x, z, e, gd)  # J_pen^T u = J^T u + (B^T u_D, H_DD R u_D)
+        if pen is not None:
+            if pen[0] is not None:
+                ug += pen[0]
+            ud += pen[1]
         gg += self.gamma * ug
         gd += self.gamma * ud
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
@@ -314,17 +387,34 @@ class Consensus(_SecondOrder):
 class SGA(_SecondOrder):
     """Symplectic gradient adjustment (Balduzzi et al. 2018, Algorithm 1):
     ``xi + lambda A^T xi``, ``A^T xi = (J^T xi - J xi)/2``; with ``align`` the sign of
-    lambda is ``sign(<xi, J^T xi><A^T xi, J^T xi>/d + eps)`` (their Sec. 4), per model."""
+    lambda is ``sign(<xi, J^T xi><A^T xi, J^T xi>/d + eps)`` (their Sec. 4), per model.
+    With a gradient penalty, ``xi`` and ``J`` are the penalised game's (as in :class:`Consensus`)."""
 
     lam: float = 1.0
     align: bool = True
     eps: float = 0.1
     name: str = "sga"
 
+    def __post_init__(self):
+        _check_number("lam", self.lam, 0.0)
+        _check_bool("align", self.align)
+        _check_number("eps", self.eps, 0.0, inclusive=True)
+
     def step(self, tr, state):
-        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        x, z, e, loss_d, gd, loss_g, gg = self._penalised_field(tr)
         tg_, td_ = self._vjp(tr, x, z, gg, gd)
         jg, jd = self._jvp(tr, x, z, gg, gd)
+        pen = tr.penalty
+        # J_pen = J + [[0, 0], [B, H_DD R]]; R1's H_DD R1 (B = 0) is symmetric and cancels in
+        # A^T xi: it enters only grad H = J^T xi of the sign
+        if pen is not None and (self.align or pen.on != "real"):
+            bt, hu = self._pen_vjp(tr, x, z, e, gd)
+            td_ += hu
+            if bt is None:
+                jd += hu
+            else:
+                tg_ += bt
+                jd += self._pen_jvp(tr, x, z, e, gg, gd)
         ag, ad = 0.5 * (tg_ - jg), 0.5 * (td_ - jd)
         lam = self.lam
         if self.align:
@@ -346,59 +436,130 @@ class CGD(_SecondOrder):
     """Competitive gradient descent (Schafer & Anandkumar 2019, Eq. 4, general sum): the
     players descend the preconditioned fields
 
-        (I - eta^2 J_GD J_DG)^{-1} (omega_G - eta J_GD omega_D)
-        (I - eta^2 J_DG J_GD)^{-1} (omega_D - eta J_DG omega_G)
+        p_G = (I - eta^2 J_GD J_DG)^{-1} (omega_G - eta J_GD omega_D)
+        p_D = (I - eta^2 J_DG J_GD)^{-1} (omega_D - eta J_DG omega_G) = omega_D - eta J_DG p_G
 
-    with the off-diagonal blocks of ``J`` applied matrix-free and the systems solved by
-    GMRES (:func:`scipy.sparse.linalg.gmres`; symmetric positive definite for zero-sum
-    losses, where it is conjugate-gradient-like) to relative residual ``rtol``. With SGD
-    of step ``eta`` this is CGD; ``eta`` defaults to D's step size. One model at a time
-    for populations (each its own system)."""
+    (the second form from the local game's Nash equilibrium ``dx = -eta (omega_G + J_GD dy)``,
+    ``dy = -eta (omega_D + J_DG dx)``, ``dx = -eta p_G``, ``dy = -eta p_D``: one solve, then
+    one product). The off-diagonal blocks of ``J`` are applied matrix-free
+    (:func:`~gandyn.engine.second_order.game_jvp`, one forward pass per iteration shared by
+    all products) and G's system is solved per model (:mod:`gandyn.engine.solvers`): by
+    conjugate gradients when the loss is zero-sum (``J_DG = -J_GD^T``, so the matrix
+    ``I + eta^2 J_GD J_GD^T`` is symmetric positive definite), else by GMRES. With SGD of
+    step ``eta`` this is CGD; ``eta`` defaults to D's step size (per model in a population).
+    With a gradient penalty the blocks are the penalised game's: R1 leaves them as they are;
+    R2 and WGAN-GP add ``D_G grad_D R`` to ``J_DG`` (:mod:`gandyn.engine.penalty_products`),
+    and the system is then solved by GMRES.
+
+    Cost per iteration: the field, then ``2 + 2 k`` Jacobian-vector products, ``k`` the
+    solve's products with the system matrix (each two Jacobian-vector products); ``k`` is
+    small when ``eta ||J_GD||`` is.
+
+    Parameters
+    ----------
+    eta : float > 0 or None
+    rtol : float in (0, 1) or None
+        Relative residual ``||b - A p_G|| / ||b||`` the solve stops at; default ``sqrt(eps)``
+        of the parameters' dtype (:func:`~gandyn.engine.solvers.default_rtol`: 3.5e-4 in
+        float32, 1.5e-8 in float64).
+    maxiter : int >= 1
+        At most this many products with the system matrix per solve.
+    strict : bool
+        Raise :class:`~gandyn.engine.solvers.ConvergenceError` when a solve stops at
+        ``maxiter`` above ``rtol``; else warn (:class:`~gandyn.engine.solvers.ConvergenceWarning`)
+        and step with the last iterate.
+
+    The trainer's ``method_state`` records the solves: a dict with ``iterations`` and
+    ``residual`` of the last solve (shape ``()`` or ``(P,)``), and over all solves so far
+    ``solves`` (their number), ``products`` (system products, per model) and
+    ``unconverged`` (solves that stopped above ``rtol``, per model).
+
+    Raises
+    ------
+    ValueError
+        An option out of range (one line).
+    """
 
     eta: float | None = None
-    rtol: float = 1e-12
-    maxiter: int = 200
+    rtol: float | None = None
+    maxiter: int = 100
+    strict: bool = False
     name: str = "cgd"
 
-    def _eta(self, tr):
-        return float(_d_rate(tr, self.eta, "cgd", "eta"))
+    def __post_init__(self):
+        if self.eta is not None:
+            _check_number("eta", self.eta, 0.0)
+        if self.rtol is not None:
+            _check_number("rtol", self.rtol, 0.0)
+            if not self.rtol < 1:
+                raise ValueError(f"rtol must be in (0, 1), got {self.rtol!r}")
+        _check_int("maxiter", self.maxiter, 1)
+        _check_bool("strict", self.strict)
 
-    def _solve(self, tr, x, z, rhs, first, second, e):
-        """``(I - e^2 B A) u = rhs``: ``A`` maps the ``first`` player's vectors to the other's
-        rows, ``B`` back."""
-        from scipy.sparse.linalg import LinearOperator, gmres
-
-        n = rhs.shape[-1]
-
-        def mv(v):
-            v = np.ascontiguousarray(v, dtype=rhs.dtype)
-            av = self._block(tr, x, z, first, v)
-            return v - e * e * self._block(tr, x, z, second, av)
-
-        op = LinearOperator((n, n), matvec=mv, dtype=rhs.dtype)
-        u, info = gmres(op, rhs, rtol=self.rtol, atol=0.0, restart=min(n, 50), maxiter=self.maxiter)
-        if info < 0:
-            raise ValueError(f"cgd: GMRES failed (info {info})")
-        return u
-
-    def _block(self, tr, x, z, player, v):
-        """``J_DG v`` (player 'g': v is G's vector, D's rows) or ``J_GD v`` (player 'd')."""
-        if player == "g":
-            return self._jvp(tr, x, z, v, None, rows="d")[1]
-        return self._jvp(tr, x, z, None, v, rows="g")[0]
+    def init(self, tr) -> Any:
+        super().init(tr)
+        lead = () if tr.population is None else (tr.population,)
+        return {"iterations": np.zeros(lead, np.int64), "residual": np.zeros(lead), "solves": 0,
+                "products": np.zeros(lead, np.int64), "unconverged": np.zeros(lead, np.int64)}
 
     def step(self, tr, state):
-        if tr.population is not None:
-            raise ValueError("cgd trains one model at a time (each model solves its own system)")
-        e = self._eta(tr)
-        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
-        rg = gg - e * self._block(tr, x, z, "d", gd)  # omega_G - eta J_GD omega_D
-        rd = gd - e * self._block(tr, x, z, "g", gg)  # omega_D - eta J_DG omega_G
-        pg = self._solve(tr, x, z, rg, "g", "d", e)  # (I - eta^2 J_GD J_DG) pg = rg
-        pd = self._solve(tr, x, z, rd, "d", "g", e)
+        from gandyn.engine import solvers
+
+        e = _d_rate(tr, self.eta, "cgd", "eta")
+        x, z, ep, loss_d, gd, loss_g, gg = self._penalised_field(tr)
+        pr = self._primal(tr, x, z)
+        e2 = e * e
+        coupled = tr.penalty is not None and tr.penalty.on != "real"  # R2, GP: J_DG gains B = D_G grad_D R
+
+        def j_dg(v):
+            jd = self._jvp(tr, x, z, v, None, rows="d", primal=pr)[1]
+            if coupled:
+                jd += self._pen_jvp(tr, x, z, ep, v, None)
+            return jd
+
+        def system(v):  # (I - eta^2 J_GD J_DG) v
+            jg = self._jvp(tr, x, z, None, j_dg(v), rows="g", primal=pr)[0]
+            jg *= -e2
+            jg += v
+            return jg
+
+        rhs = self._jvp(tr, x, z, None, gd, rows="g", primal=pr)[0]  # J_GD omega_D
+        rhs *= -e
+        rhs += gg
+        spd = tr.gan.loss_fn.zero_sum and not coupled  # then J_DG = -J_GD^T (R1 leaves J_DG as it is)
+        rtol = solvers.default_rtol(tr.theta_g.dtype) if self.rtol is None else self.rtol
+        sol = (solvers.cg if spd else solvers.gmres)(system, rhs, rtol=rtol, maxiter=self.maxiter)
+        self._record(tr, state, sol, rtol)
+        pg = sol.x
+        pd = j_dg(pg)
+        pd *= -e
+        pd += gd
         tr.state_d = tr.opt_d.update(tr.theta_d, pd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, pg, tr.state_g)
         return loss_d, loss_g, state
+
+    def _record(self, tr, state, sol, rtol):
+        from gandyn.engine import solvers
+
+        state["iterations"] = np.array(sol.iterations)
+        state["residual"] = np.array(sol.residual, dtype=np.float64)
+        state["solves"] += 1
+        state["products"] = state["products"] + sol.iterations
+        bad = ~np.asarray(sol.converged)
+        state["unconverged"] = state["unconverged"] + bad
+        if bad.any():
+            if self.strict:
+                worst = float(np.max(sol.residual))
+                raise solvers.ConvergenceError(
+                    f"cgd: the linear solve of iteration {tr.it + 1} stopped at maxiter={self.maxiter} products with "
+                    f"relative residual {worst:.3g} > rtol={rtol:.3g}"
+                    + ("" if np.ndim(bad) == 0 else f" ({int(bad.sum())} of {bad.size} models)"))
+            import warnings
+
+            # one text for every such solve, so that Python's default filter shows it once per run
+            warnings.warn(f"cgd: a linear solve stopped at maxiter={self.maxiter} products above rtol={rtol:.3g} "
+                          "(each solve's residual and the count of such solves are in the trainer's method_state)",
+                          solvers.ConvergenceWarning, stacklevel=4)
 
 
 def _dot(a, b):
@@ -444,8 +605,8 @@ class _Shaping(_SecondOrder):
 
 
 def _check_alpha(alpha):
-    if alpha is not None and not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got {alpha!r}")
+    if alpha is not None:
+        _check_number("alpha", alpha, 0.0)
 
 
 @dataclass(frozen=True)
@@ -526,10 +687,9 @@ class Unrolled(_SecondOrder):
     takes_penalty = False  # the unrolled steps and products are the unpenalised game's
 
     def __post_init__(self):
-        if int(self.unroll) != self.unroll or self.unroll < 0:
-            raise ValueError(f"unroll must be an integer >= 0, got {self.unroll!r}")
-        if self.eta_u is not None and not self.eta_u > 0:
-            raise ValueError(f"eta_u must be > 0, got {self.eta_u!r}")
+        _check_int("unroll", self.unroll, 0)
+        if self.eta_u is not None:
+            _check_number("eta_u", self.eta_u, 0.0)
 
     def step(self, tr, state):
         x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
@@ -574,7 +734,8 @@ for _cls in (AltGD, SimGD, Extragradient, Optimistic, Lookahead, Consensus, SGA,
 def check_penalty(method) -> None:
     """Refuse a gradient penalty for a method (object or registered class) whose
     ``takes_penalty`` is false: LA, LOLA, SOS and the unrolled GAN differentiate the game
-    without it.
+    without it. (Consensus, SGA and CGD take every penalty: they form the penalised game's
+    products, :mod:`gandyn.engine.penalty_products`.)
 
     Raises
     ------

@@ -52,9 +52,13 @@ class Penalty:
         else:
             e = rng.random(x_real.shape[:-1] + (1,)).astype(x_real.dtype)
             x = x_real * e + x_fake * (1 - e)
-        scale = 0.5 * self.weight if self.center == 0 else self.weight
-        return penalty_grad(D, theta_d, np.ascontiguousarray(x), center=self.center, scale=scale, grad=grad_out,
-                            ws=ws)
+        return penalty_grad(D, theta_d, np.ascontiguousarray(x), center=self.center, scale=self.scale,
+                            grad=grad_out, ws=ws)
+
+    @property
+    def scale(self) -> float:
+        """The factor of ``sum_i w_i (||g_i|| - c)^2``: ``gamma/2`` (R1, R2), ``lambda`` (GP)."""
+        return 0.5 * self.weight if self.center == 0 else self.weight
 
 
 _SPECS = {

@@ -357,7 +357,7 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
     errs = []
     for g in (0.3, 1.0, 2.5):
         for g0 in (0.3, 1.0):
-            game = games.dirac_gan("wgan", gp=g, gp_target=g0)
+            game = games.dirac_gan("wgan", gp=g / 2, gp_target=g0)  # M18's gamma/2 (...)^2: gp = gamma/2
             for zz in ([0.0, 0.4], [0.7, -0.2], [-1.0, 1.5]):
                 lam = np.linalg.eigvals(game.jacobian(np.array(zz)))
                 errs.append(_match(-lam, [-g / 2 + _sqrt_c(g * g / 4 - 1), -g / 2 - _sqrt_c(g * g / 4 - 1)]))

@@ -158,6 +158,7 @@ def sga(lam: float = 1.0, align: bool = True, eps: float = 0.1) -> Method:
     ``H = ||xi||^2/2`` [Balduzzi et al. 2018, Sec. 4, eq. 6 and Algorithm 1]."""
     if not lam > 0:
         raise ValueError(f"lam must be > 0, got {lam}")
+    engine_methods.SGA(lam=lam, align=align, eps=eps)  # the engine method's checks
 
     def step(game, s, h):
         xi = game.omega(s)
@@ -183,6 +184,8 @@ def cgd(eta: float | None = None) -> Method:
     bilinear game ``f = x y`` its step matrix has spectral radius
     ``1/sqrt(1 + eta^2)`` (tested): it converges for every step size. Dense solves
     here (autograd-traceable, small games); the engine's version solves matrix-free."""
+    if eta is not None:
+        engine_methods.CGD(eta=eta)  # the engine method's checks
 
     def step(game, s, h):
         e = _pair(h)[0] if eta is None else float(eta)

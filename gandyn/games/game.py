@@ -355,7 +355,7 @@ def _weights(w, m, name):
 
 def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, latent, *,
              w_real=None, w_latent=None, loss="minimax", r1: float = 0.0, r2: float = 0.0,
-             gp: float = 0.0, gp_target: float = 1.0, gp_nodes: int = 3,
+             gp: float = 0.0, gp_target: float = 1.0, gp_nodes: int = 3, gp_eps=None,
              noise=None, name: str = "GAN", points=None) -> Game:
     """A GAN game on finitely many weighted points, for any loss of
     :mod:`gandyn.engine.losses`.
@@ -381,13 +381,16 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
     - ``r1 = gamma``: ``R_1 = gamma/2 E_data ||grad_x o_psi(x)||^2`` [3, Sec. 4.1];
     - ``r2 = gamma``: ``R_2 = gamma/2 E_{p_theta} ||grad_x o_psi(x)||^2`` [3, Sec. 4.1],
       part of D's cost only (it depends on theta through the samples);
-    - ``gp = lambda``: the WGAN-GP penalty ``lambda/2 E_xhat (||grad_x o(xhat)|| - g0)^2``
-      at ``xhat = eps x + (1 - eps) G(z)`` for every pair of a real and a generated
+    - ``gp = lambda``: the WGAN-GP penalty ``lambda E_xhat (||grad_x o(xhat)|| - g0)^2``
+      (Gulrajani et al. 2017, eq. 3 with ``g0 = 1``; the same ``lambda`` as the engine's
+      ``gp`` penalty; [3, Sec. 3.2]'s ``gamma/2 (...)^2`` is ``gp = gamma/2``) at
+      ``xhat = eps x + (1 - eps) G(z)`` for every pair of a real and a generated
       point, ``eps ~ U[0, 1]`` by a ``gp_nodes``-point Gauss-Legendre rule, ``g0 =
-      gp_target`` (Gulrajani et al. 2017, eq. 3 with ``g0 = 1``; the factor 1/2 and
-      ``g0`` as in [3, Sec. 3.2] and its DiracGAN notebook). Not differentiable where
-      ``grad_x o = 0`` at an interpolate: the field and the Jacobian raise ValueError
-      there (e.g. the Dirac-GAN at ``psi = 0``);
+      gp_target``; or, with ``gp_eps`` (``(m,)`` weights in ``[0, 1]``, as many real as
+      latent points), at the paired points ``xhat_i = eps_i x_i + (1 - eps_i) G(z_i)``
+      with the real points' weights (the engine's interpolates for given draws). Not
+      differentiable where ``grad_x o = 0`` at an interpolate: the field and the Jacobian
+      raise ValueError there (e.g. the Dirac-GAN at ``psi = 0``);
     - ``noise = (eps (q, d), u (q,))``: instance noise, every real and generated
       point ``x`` replaced by ``x + eps_j`` with weight ``w * u_j`` [3, Sec. 3;
       Sonderby et al. 2017]; e.g. ``normal_quadrature(k, 0, sigma)`` in 1-D.
@@ -465,16 +468,24 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
         gx = grads(psi, x)
         return anp.dot(w, anp.sum(gx * gx, axis=1))
 
-    if gp:
+    if gp and gp_eps is None:
         e_nodes, e_w = uniform_quadrature(gp_nodes, 0.0, 1.0)
         e_nodes = e_nodes[:, 0]
         w_gp = (wr0[:, None, None] * wf0[None, :, None] * e_w[None, None, :]).reshape(-1)
+    elif gp:
+        e_pair = np.asarray(gp_eps, dtype=np.float64).reshape(-1)
+        if e_pair.shape != (len(x0),) or len(x0) != len(latent) or np.any((e_pair < 0) | (e_pair > 1)):
+            raise ValueError(f"gp_eps must be {len(x0)} weights in [0, 1], one per pair of a real and a latent point")
+        w_gp = wr0
 
     def gp_term(z):
         xf = generator(z[:n_g], latent)  # (m_f, d)
-        xh = (e_nodes[None, None, :, None] * x0[:, None, None, :]
-              + (1.0 - e_nodes)[None, None, :, None] * xf[None, :, None, :])
-        xh = anp.reshape(xh, (-1, x0.shape[1]))
+        if gp_eps is not None:
+            xh = e_pair[:, None] * x0 + (1.0 - e_pair)[:, None] * xf
+        else:
+            xh = (e_nodes[None, None, :, None] * x0[:, None, None, :]
+                  + (1.0 - e_nodes)[None, None, :, None] * xf[None, :, None, :])
+            xh = anp.reshape(xh, (-1, x0.shape[1]))
         gx = grads(z[n_g:], xh)
         nrm = _row_norms(gx)  # refuses to differentiate where grad_x o = 0
         return anp.dot(w_gp, (nrm - gp_target) ** 2)
@@ -486,7 +497,7 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
         if r2:
             c = c + 0.5 * r2 * grad_sq(z[n_g:], fake(z[:n_g]), w_f)
         if gp:
-            c = c + 0.5 * gp * gp_term(z)
+            c = c + gp * gp_term(z)
         return c
 
     if cross_entropy:
@@ -526,8 +537,9 @@ def dirac_gan(loss="minimax", r1: float = 0.0, r2: float = 0.0, noise_std: float
     ``noise_std > 0`` adds Gaussian instance noise, integrated by a
     ``noise_nodes``-point Gauss-Hermite rule (exact for the Jacobian at 0);
     ``gp``, ``gp_target``: the WGAN-GP penalty of :func:`gan_game` (there
-    ``||grad_x o|| = |psi|``, so it is ``gp/2 (|psi| - gp_target)^2``, [3, Sec. 3.2];
-    not differentiable at ``psi = 0``, where the field and the Jacobian raise ValueError).
+    ``||grad_x o|| = |psi|``, so it is ``gp (|psi| - gp_target)^2``; [3, Sec. 3.2]'s
+    ``gamma/2 (|psi| - g0)^2`` is ``gp = gamma/2``; not differentiable at ``psi = 0``,
+    where the field and the Jacobian raise ValueError).
     """
     for name, v in (("r1", r1), ("r2", r2), ("noise_std", noise_std)):
         if not (np.isfinite(v) and v >= 0):
