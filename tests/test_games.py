@@ -189,7 +189,7 @@ def test_dirac_wgan_gp_is_not_differentiable_at_psi_zero():
 
     from gandyn.games import nash
 
-    game = games.dirac_gan("wgan", gp=2.0, gp_target=1.0)
+    game = games.dirac_gan("wgan", gp=1.0, gp_target=1.0)  # lambda = 1: gamma/2 = 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for call in (lambda: game.field(np.array([0.3, 0.0])), lambda: game.jacobian(np.zeros(2)),
