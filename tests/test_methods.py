@@ -92,26 +92,27 @@ def test_unrolled_without_unrolling_is_simgd():
     np.testing.assert_array_equal(_engine(Unrolled(unroll=0), 5), _engine("simgd", 5))
 
 
-def test_sos_weight_equals_the_games_on_every_branch():
-    """SOS's p = min(p1, p2) (Letcher et al. 2019, Algorithm 1; a = 0.5, b = 0.4) per model,
-    engine (vectorised) and games, on xi = xi_0 = s e, alpha chi = c xi_0 (|e| = 1), where
-    <-alpha chi, xi_0> = -c s^2 and p1 = min(1, a / c) for c > 0 (derived):
-    s = 0.1, c = -1: p1 = 1, p2 = 0.01; s = 1, c = -1: 1; s = 1, c = 2: p1 = 0.25;
-    s = 1, c = 0.25: p1 = min(1, 2) = 1; s = 0.3, c = 2: min(0.25, 0.09) = 0.09."""
-    from gandyn.games.dynamics import _sos_weight
+def test_sos_weight_on_every_branch_for_both_oracles():
+    """SOS's p = min(p1, p2) (Letcher et al. 2019, Algorithm 1; a = 0.5, b = 0.4), one code for
+    the engine's oracle (numpy, per model) and the games' (autograd.numpy), on xi = xi_0 = s e,
+    alpha chi = c xi_0 (|e| = 1), where <-alpha chi, xi_0> = -c s^2 and p1 = min(1, a / c) for
+    c > 0 (derived): s = 0.1, c = -1: p1 = 1, p2 = 0.01; s = 1, c = -1: 1; s = 1, c = 2:
+    p1 = 0.25; s = 1, c = 0.25: p1 = min(1, 2) = 1; s = 0.3, c = 2: min(0.25, 0.09) = 0.09."""
+    from gandyn.engine.oracle import FieldOracle
+    from gandyn.games.game import GameOracle
 
     e = np.random.default_rng(4).standard_normal(7)
     e /= np.linalg.norm(e)
     cases = [(0.1, -1.0, 0.01), (1.0, -1.0, 1.0), (1.0, 2.0, 0.25), (1.0, 0.25, 1.0), (0.3, 2.0, 0.09)]
     sos = SOS(a=0.5, b=0.4)
-    for s_, c, p in cases:
-        xi, ac = s_ * e, c * s_ * e
-        assert abs(_sos_weight(xi, xi, ac, 0.5, 0.4) - p) < 1e-15
-        got = sos._weight((xi[:3], xi[3:]), (xi[:3], xi[3:]), (ac[:3], ac[3:]))
-        assert got.shape == (1,) and abs(got[0] - p) < 1e-15
+    for F in (FieldOracle, GameOracle):
+        for s_, c, p in cases:
+            xi, ac = s_ * e, c * s_ * e
+            got = sos._weight(F, (xi[:3], xi[3:]), (xi[:3], xi[3:]), (ac[:3], ac[3:]))
+            assert np.shape(got) == (1,) and abs(got[0] - p) < 1e-15
     xi = np.stack([s_ * e for s_, _, _ in cases])  # a population: one weight per model, (P, 1)
     ac = np.stack([c * s_ * e for s_, c, _ in cases])
-    got = sos._weight((xi[:, :3], xi[:, 3:]), (xi[:, :3], xi[:, 3:]), (ac[:, :3], ac[:, 3:]))
+    got = sos._weight(FieldOracle, (xi[:, :3], xi[:, 3:]), (xi[:, :3], xi[:, 3:]), (ac[:, :3], ac[:, 3:]))
     np.testing.assert_allclose(got[:, 0], [p for _, _, p in cases], rtol=0, atol=1e-15)
 
 
