@@ -8,7 +8,7 @@ import pytest
 
 from gandyn import games
 from gandyn.engine import GAN, MLP, FixedBatches, Trainer, optim
-from gandyn.engine.methods import LOLA, METHODS, SOS, Lookahead, Unrolled, as_method
+from gandyn.engine.methods import LOLA, METHODS, NK, SOS, Lookahead, Unrolled, as_method
 from gandyn.games import dynamics as dy
 
 H = 0.05
@@ -69,6 +69,7 @@ def test_lookahead_moves_slow_weights_alpha_of_the_way():
 @pytest.mark.parametrize("method, game_method", [
     ("la", dy.la()), ("lola", dy.lola()), ("sos", dy.sos()), (SOS(alpha=0.3, b=0.9), dy.sos(0.3, b=0.9)),
     (LOLA(alpha=0.3), dy.lola(0.3)), ("unrolled", dy.unrolled()), (Unrolled(unroll=3, eta_u=0.1), dy.unrolled(3, 0.1)),
+    ("nk", dy.make("nk")), (NK(eta=2.0), dy.make("nk", eta=2.0)),
 ])
 def test_shaping_and_unrolled_equal_the_game_dynamics(method, game_method, loss):
     """LA, LOLA, SOS and the unrolled GAN on a zero-sum loss (G's cost V = -L_D, its
@@ -90,6 +91,31 @@ def test_sos_with_a_small_field_equals_the_game_dynamics(loss):
 
 def test_unrolled_without_unrolling_is_simgd():
     np.testing.assert_array_equal(_engine(Unrolled(unroll=0), 5), _engine("simgd", 5))
+
+
+@pytest.mark.parametrize("loss", ["nonsat", "minimax"])
+def test_nk_is_simgd_plus_the_gradient_of_ds_gradient_norm(loss):
+    """One step of nk from the same point as simgd: G's step differs by h eta grad_G ||omega_D||^2,
+    checked against autograd's gradient of ||grad_D f_D||^2 on the game of the batch (an
+    independent route: reverse over reverse, no Jacobian product); D's step is simgd's."""
+    from autograd import grad
+    import autograd.numpy as anp
+
+    eta = 0.7
+    gan, x, z, tg, td = _setup(loss=loss)
+    game = games.mlp_gan_game(gan, x, z)
+    n_g = game.n_g
+
+    def sq(w):
+        gd = game.grad_d(w)
+        return anp.dot(gd, gd)
+
+    reg = grad(sq)(np.concatenate([tg, td]))[:n_g]
+    a, b = _engine(NK(eta=eta), 1, loss=loss), _engine("simgd", 1, loss=loss)
+    np.testing.assert_allclose(a[:n_g], b[:n_g] - H * eta * reg, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(a[n_g:], b[n_g:])
+    assert np.max(np.abs(reg)) > 1e-3
+    np.testing.assert_array_equal(_engine(NK(eta=0.0), 5, loss=loss), _engine("simgd", 5, loss=loss))
 
 
 def test_sos_weight_on_every_branch_for_both_oracles():
@@ -120,7 +146,7 @@ def test_shaping_and_unrolled_refuse_penalties_and_bad_options():
     from gandyn.engine.penalties import check_training, make_penalty
 
     gan, x, z, tg, td = _setup()
-    for name in ("la", "lola", "sos", "unrolled"):
+    for name in ("la", "lola", "sos", "unrolled", "nk"):
         with pytest.raises(ValueError, match=f"the {name} method differentiates the unpenalised game"):
             Trainer(gan, optim.sgd(H), optim.sgd(H), tg.copy(), td.copy(), FixedBatches(x, z), batch=len(x),
                     method=name, penalty=make_penalty("r1", 1.0))
@@ -156,7 +182,7 @@ def test_default_rates_follow_a_step_size_schedule():
 
 
 @pytest.mark.parametrize("name", ["simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga",
-                                  "la", "lola", "sos", "unrolled"])
+                                  "la", "lola", "sos", "unrolled", "nk"])
 def test_population_equals_separate_runs(name):
     """Three models with their own data, noise, parameters and step sizes at once."""
     P, m, steps = 3, 5, 8
@@ -180,7 +206,7 @@ def test_population_equals_separate_runs(name):
 
 def test_method_registry():
     assert {"altgd", "simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga", "cgd",
-            "la", "lola", "sos", "unrolled"} <= set(METHODS.names())
+            "la", "lola", "sos", "unrolled", "nk"} <= set(METHODS.names())
     with pytest.raises(ValueError, match="unknown method 'adagrad-gan'; choose from altgd"):
         as_method("adagrad-gan")
     with pytest.raises(ValueError, match="init and step"):

@@ -98,7 +98,7 @@ class GameTrainer:
     (:mod:`gandyn.engine.methods`), on a game at ``z = concat(theta_G, theta_D)``.
 
     ``oracle()`` is the game's field oracle at the current point (:meth:`Game.oracle`,
-    autograd); ``draw``, ``draw_d`` draw nothing (a game is one fixed batch); ``field``,
+    autograd; its losses None, since the dynamics discard them); ``draw``, ``draw_d`` draw nothing (a game is one fixed batch); ``field``,
     ``d_grad``, ``d_step_grad``, ``g_step_grad`` are the game form's rows; ``opt_g``,
     ``opt_d`` are plain gradient steps of sizes ``h_G``, ``h_D`` that rebind ``theta_g``,
     ``theta_d`` (nothing is written in place, so a step is traceable); ``step_size`` gives
@@ -134,7 +134,7 @@ class GameTrainer:
         return anp.concatenate([self.theta_g, self.theta_d])
 
     def oracle(self) -> GameOracle:
-        return self.game.oracle(self.theta_g, self.theta_d)
+        return GameOracle(self.game, self.theta_g, self.theta_d, losses=False)
 
     def draw(self) -> None:
         return None

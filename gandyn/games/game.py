@@ -235,13 +235,14 @@ class GameOracle:
     autograd.numpy``. Every value is a function of ``(theta_g, theta_d)`` written with
     autograd.numpy, so a method's step built on it is traceable (its Jacobian is
     :func:`gandyn.games.dynamics.step_matrix`'s). Single vectors, ``theta_g (n_g,)``,
-    ``theta_d (n_d,)``; every value is computed on first use.
+    ``theta_d (n_d,)``; every value is computed on first use. With ``losses=False`` the
+    losses are None (the game dynamics, which discard them, save their evaluation).
     """
 
     xp = anp
 
-    def __init__(self, game: Game, theta_g, theta_d):
-        self.game, self.theta_g, self.theta_d = game, theta_g, theta_d
+    def __init__(self, game: Game, theta_g, theta_d, losses: bool = True):
+        self.game, self.theta_g, self.theta_d, self.losses = game, theta_g, theta_d, losses
         self.z = anp.concatenate([theta_g, theta_d])
         self._omega = None
 
@@ -252,13 +253,13 @@ class GameOracle:
 
     @property
     def loss_g(self):
-        """``f_G``."""
-        return self.game.cost_g(self.z)
+        """``f_G`` (None without ``losses``)."""
+        return self.game.cost_g(self.z) if self.losses else None
 
     @property
     def loss_d(self):
-        """``f_D``."""
-        return self.game.cost_d(self.z)
+        """``f_D`` (None without ``losses``)."""
+        return self.game.cost_d(self.z) if self.losses else None
 
     @property
     def grad_g(self):
@@ -307,7 +308,7 @@ class GameOracle:
     def at(self, theta_g=None, theta_d=None) -> "GameOracle":
         """The oracle at ``(theta_g, theta_d)`` (None: this point's)."""
         return GameOracle(self.game, self.theta_g if theta_g is None else theta_g,
-                          self.theta_d if theta_d is None else theta_d)
+                          self.theta_d if theta_d is None else theta_d, self.losses)
 
     @staticmethod
     def dot(a, b):
