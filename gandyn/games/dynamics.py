@@ -202,9 +202,15 @@ def altgd(k_d: int = 1, k_g: int = 1, d_first: bool = True) -> Method:
     current ``theta_G``, then ``k_g`` generator steps on the new ``theta_D``
     (Goodfellow et al. 2014, Algorithm 1, which updates D first). ``d_first =
     False`` updates G first, as the Dirac-GAN notebooks of Mescheder et al. 2018 do.
+    With one G step after the D steps (the defaults) this is the engine's ``altgd`` with
+    ``k = k_d``; the other orders are the games' own.
     """
     if k_d < 1 or k_g < 1:
         raise ValueError(f"k_d and k_g must be >= 1, got {k_d}, {k_g}")
+    order = "D first" if d_first else "G first"
+    label = f"alternating GD ({k_d} D, {k_g} G, {order})"
+    if k_g == 1 and d_first:
+        return as_dynamics(engine_methods.AltGD(), label, k=k_d)
 
     def step(game, s, h):
         hg, hd = _pair(h)
@@ -228,8 +234,7 @@ def altgd(k_d: int = 1, k_g: int = 1, d_first: bool = True) -> Method:
             psi = d_steps(theta, psi)
         return anp.concatenate([theta, psi])
 
-    order = "D first" if d_first else "G first"
-    return Method(f"alternating GD ({k_d} D, {k_g} G, {order})", _plain_init, step)
+    return Method(label, _plain_init, step)
 
 
 def extragradient() -> Method:
