@@ -323,3 +323,29 @@ def test_nk_bad_input():
             dy.make("nk", eta=bad)
     with pytest.raises(ValueError, match="takes no|unexpected"):
         dy.make("nk", gamma=1.0)
+
+
+def test_games_run_the_engines_method_objects():
+    """One registry: dynamics.make wraps any registered method (here one registered for the
+    test) by as_dynamics; the built-ins with their own game steps are refused by as_dynamics."""
+    from gandyn.engine.methods import METHODS, Optimistic
+
+    class Half:  # simgd at half the step
+        name = "half-simgd"
+
+        def init(self, tr):
+            return None
+
+        def step(self, tr, state):
+            F = tr.oracle()
+            tr.state_d = tr.opt_d.update(tr.theta_d, 0.5 * F.grad_d, tr.state_d)
+            tr.state_g = tr.opt_g.update(tr.theta_g, 0.5 * F.grad_g, tr.state_g)
+            return F.loss_d, F.loss_g, state
+
+    METHODS.register("half-simgd", Half)
+    try:
+        assert abs(rho(dy.make("half-simgd"), BIL, 0.4) - np.sqrt(1 + 0.2 ** 2)) < 1e-12
+    finally:
+        METHODS.unregister("half-simgd")
+    with pytest.raises(ValueError, match="own game step"):
+        dy.as_dynamics(Optimistic())

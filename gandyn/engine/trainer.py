@@ -176,11 +176,12 @@ class Trainer:
         if penalty is not None:
             check_penalty(self.method)
         self._grad_pen = np.empty_like(theta_d) if penalty is not None else None
-        if spectral_norm is not None and getattr(self.method, "needs_products", False):
-            raise ValueError(f"the {self.method.name} method needs exact Jacobian products: spectral "
+        products = [m for m in (self.method, getattr(self.method, "inner", None)) if getattr(m, "needs_products", False)]
+        if spectral_norm is not None and products:
+            raise ValueError(f"the {products[0].name} method needs exact Jacobian products: spectral "
                              "normalisation is not supported with it")
-        if gan.d_dropout and getattr(self.method, "needs_products", False):
-            raise ValueError(f"{self.method.name} needs exact Jacobian products: D dropout is not supported")
+        if gan.d_dropout and products:
+            raise ValueError(f"{products[0].name} needs exact Jacobian products: D dropout is not supported")
         self.spectral_norm = spectral_norm
         self._td_sn = np.empty_like(theta_d) if spectral_norm is not None else None
         self._grad_raw = np.empty_like(theta_d) if spectral_norm is not None else None

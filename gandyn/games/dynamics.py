@@ -180,9 +180,12 @@ def as_dynamics(method, name: str | None = None, k: int = 1) -> Method:
     Raises
     ------
     ValueError
-        An unknown name.
+        An unknown name, or ``optimistic``, ``lookahead`` or ``cgd``, which have their own game
+        steps here (:func:`optimistic`, :func:`lookahead`, :func:`cgd`).
     """
     method = engine_methods.as_method(method)
+    if isinstance(method, (engine_methods.Optimistic, engine_methods.Lookahead, engine_methods.CGD)):
+        raise ValueError(f"the {method.name} method has its own game step: use dynamics.{method.name}")
 
     def step(game, s, h):
         tr = GameTrainer(game, s, h, k)
