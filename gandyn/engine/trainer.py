@@ -341,8 +341,17 @@ class Trainer:
         return lr if np.ndim(lr) > 0 else float(lr)
 
     def point(self, out=None) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of both players' parameters ``(theta_g, theta_d)``, written into the pair of
-        arrays ``out`` when given (e.g. a method's state, to save allocations)."""
+        """Copies of both players' parameters, to come back to with :meth:`set_point`.
+
+        Parameters
+        ----------
+        out : pair of arrays like ``(theta_g, theta_d)``, optional
+            Written into and returned (e.g. a method's state, to save allocations).
+
+        Returns
+        -------
+        (theta_g, theta_d) : arrays of shape ``(n_G,)``, ``(n_D,)`` or ``(P, n_G)``, ``(P, n_D)``
+        """
         if out is None:
             return self.theta_g.copy(), self.theta_d.copy()
         np.copyto(out[0], self.theta_g)
@@ -350,11 +359,25 @@ class Trainer:
         return out
 
     def set_point(self, theta_g, theta_d) -> None:
-        """Set both players' parameters (in place: views of the parameters stay views)."""
+        """Set both players' parameters to ``theta_g``, ``theta_d`` (arrays like them), in
+        place: views of the parameters stay views."""
         np.copyto(self.theta_g, theta_g)
         np.copyto(self.theta_d, theta_d)
 
     def buffer(self, key, like: np.ndarray) -> np.ndarray:
-        """A scratch array shaped and typed like ``like``, the same one on every call with the
-        same ``key`` (a method's working memory between iterations, without allocations)."""
+        """A scratch array, the same one on every call with the same ``key`` and shape.
+
+        Parameters
+        ----------
+        key : hashable
+            The method's name for it (e.g. ``("optimistic", "g")``).
+        like : ndarray
+            Its shape and dtype.
+
+        Returns
+        -------
+        ndarray
+            Uninitialised on the first call; a method's working memory between iterations,
+            without allocations.
+        """
         return _buffer(self._ws.setdefault("method", {}), key, like.shape, like.dtype)
