@@ -11,17 +11,19 @@ player's gradient of the other's cost); nothing is written per player or per gam
 Most methods are the engine's own method objects (:mod:`gandyn.engine.methods`; one
 registry, :data:`METHODS`), run by :class:`GameTrainer`, which gives them the trainer's
 interface on a game: the autograd field oracle :class:`gandyn.games.game.GameOracle` and
-plain gradient steps (:func:`as_dynamics`). ``simgd``, ``extragradient``, ``consensus``,
-``sga``, ``la``, ``lola``, ``sos``, ``unrolled``, ``nk`` and any method registered later run
-this way; ``altgd`` (with ``k_g`` and G-first orders), ``optimistic`` (the engine's
-remembers the optimizer's step), ``cgd`` (the engine solves by GMRES) and ``lookahead``
-(the engine's updates in place) have their own game steps here.
+plain gradient steps (:func:`as_dynamics`). ``simgd``, ``altgd`` (D first, one G step),
+``extragradient``, ``consensus``, ``sga``, ``la``, ``lola``, ``sos``, ``unrolled``, ``nk`` and
+any method registered later run this way; ``altgd``'s other orders (``k_g > 1``, G first),
+``optimistic`` (the engine's remembers the optimizer's step in buffers), ``cgd`` (the engine
+solves by GMRES, which autograd cannot trace) and ``lookahead`` (the engine's updates the
+parameters in place) have their own game steps here.
 
 Step sizes: ``h`` is a number, or a pair ``(h_G, h_D)`` for two time-scale
 updates (Heusel et al. 2017, TTUR), which every method accepts.
 
-Steps are written with :mod:`autograd.numpy`, so the Jacobian of one step at a
-fixed point (:func:`step_matrix`) is formed by autograd from the same code;
+Steps are written with operators and :mod:`autograd.numpy` (the engine's methods with
+their oracle's ``xp``), so the Jacobian of one step at a fixed point
+(:func:`step_matrix`) is formed by autograd from the same code;
 its spectral radius decides local convergence of the discrete dynamics
 (Mescheder, Nowozin & Geiger 2017, Prop. 3). The regularisers R1, R2 and
 instance noise (Mescheder, Geiger & Nowozin 2018) change the players' costs and
@@ -98,8 +100,8 @@ class GameTrainer:
     (:mod:`gandyn.engine.methods`), on a game at ``z = concat(theta_G, theta_D)``.
 
     ``oracle()`` is the game's field oracle at the current point (:meth:`Game.oracle`,
-    autograd; its losses None, since the dynamics discard them); ``draw``, ``draw_d`` draw nothing (a game is one fixed batch); ``field``,
-    ``d_grad``, ``d_step_grad``, ``g_step_grad`` are the game form's rows; ``opt_g``,
+    autograd; its losses None, since the dynamics discard them); ``draw``, ``draw_d`` draw
+    nothing (a game is one fixed batch); ``field``, ``d_grad``, ``d_step_grad``, ``g_step_grad`` are the game form's rows; ``opt_g``,
     ``opt_d`` are plain gradient steps of sizes ``h_G``, ``h_D`` that rebind ``theta_g``,
     ``theta_d`` (nothing is written in place, so a step is traceable); ``step_size`` gives
     ``h_G`` or ``h_D``; ``point``/``set_point`` read and set the parameters; ``k`` is the
