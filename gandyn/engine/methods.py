@@ -503,7 +503,7 @@ class Unrolled(_SecondOrder):
 
     def _unrolled_grad(self, F, e):
         """G's gradient of ``L_G(theta_G, theta_D^K(theta_G))`` on the oracle ``F`` of the
-        current point (the oracles of the unrolled points by :meth:`F.at`)."""
+        current point (the oracles of the unrolled points by ``F.at``)."""
         K = int(self.unroll)
         path = [F]  # the oracles at theta_D^0 .. theta_D^K
         for k in range(K):
