@@ -291,3 +291,42 @@ def test_method_options_qualified_merged_and_checked():
     pop = Population(setup, [0], lr_g=1e-3, lr_d=1e-3, method_options={"sos": {"a": 0.3}})
     m = pop._trainers[0][1].method
     assert (m.alpha, m.a) == (0.1, 0.3)  # merged per method, not replaced
+
+
+@pytest.mark.parametrize("loss", ["nonsat", "minimax"])
+def test_the_field_oracles_of_engine_and_games_agree(loss):
+    """The public oracle a method is written against: the engine's (Trainer.oracle, hand-written
+    passes) and the game's (Game.oracle, autograd) on the same minibatch give the same field,
+    J v, J^T u, cross gradients, own-Hessian products and the oracle at another point."""
+    gan, x, z, tg, td = _setup(loss=loss)
+    tr = Trainer(gan, optim.sgd(H), optim.sgd(H), tg.copy(), td.copy(), FixedBatches(x, z), batch=len(x),
+                 method="simgd")
+    F = tr.oracle()
+    Q = games.mlp_gan_game(gan, x, z).oracle(tg, td)
+    rng = np.random.default_rng(3)
+    vg, vd = rng.standard_normal(tg.shape), rng.standard_normal(td.shape)
+
+    def close(a, b):
+        for p, q in zip(a, b):
+            assert (p is None) == (q is None)
+            if p is not None:
+                np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-12)
+
+    close((F.grad_g, F.grad_d, F.loss_d), (Q.grad_g, Q.grad_d, Q.loss_d))
+    if loss == "nonsat":  # the zero-sum game's f_G = V has V's data term, the engine's L_G not
+        close((F.loss_g,), (Q.loss_g,))
+    for rows in ("gd", "g", "d"):
+        close(F.jvp(vg, vd, rows=rows), Q.jvp(vg, vd, rows=rows))
+        close(F.cross(rows=rows), Q.cross(rows=rows))
+    close(F.vjp(vg, vd), Q.vjp(vg, vd))
+    close(F.vjp(None, vd), Q.vjp(None, vd))
+    close((F.hvp("g", vg), F.hvp("d", vd)), (Q.hvp("g", vg), Q.hvp("d", vd)))
+    Fa, Qa = F.at(theta_d=td + 0.1 * vd), Q.at(theta_d=td + 0.1 * vd)
+    close((Fa.grad_g, Fa.grad_d), (Qa.grad_g, Qa.grad_d))
+    close(Fa.vjp(vg, None), Qa.vjp(vg, None))
+    close(Fa.cross(), Qa.cross())
+    close(F.jvp(vg, vd), Q.jvp(vg, vd))  # F's own forward passes again, after Fa's in the workspace
+    np.testing.assert_allclose(F.dot(vg, vg), Q.dot(vg, vg), rtol=1e-13)
+    for bad in (lambda: F.jvp(vg, vd, rows="x"), lambda: F.hvp("x", vg)):
+        with pytest.raises(ValueError):
+            bad()
