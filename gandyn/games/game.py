@@ -292,9 +292,9 @@ class GameOracle:
     def cross(self, rows: str = "gd"):
         """``(grad_G f_D, grad_D f_G)``, each player's gradient of the other's cost."""
         g = self.game
+        self._rows(self.z, rows)  # validates rows
         cg = grad(g.cost_d)(self.z)[: g.n_g] if "g" in rows else None
         cd = grad(g.cost_g)(self.z)[g.n_g:] if "d" in rows else None
-        self._rows(self.z, rows)  # validates rows
         return cg, cd
 
     def hvp(self, player: str, v):
