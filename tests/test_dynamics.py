@@ -265,3 +265,87 @@ def test_lookahead_bad_input():
                 lambda: dy.lookahead("nope")):
         with pytest.raises(ValueError):
             bad()
+
+
+# --- the gradient-norm regulariser of Nagarajan & Kolter 2017 (Sec. 5): G descends
+# L_G + eta ||grad_D L_D||^2, i.e. omega_G + 2 eta J_DG^T omega_D. At an equilibrium
+# (omega = 0) its Jacobian is J + 2 eta [[J_DG^T J_DG, J_DG^T J_DD], [0, 0]] (derived: the
+# derivative of J_DG^T omega_D is J_DG^T (J_DG, J_DD) where omega_D = 0). Dirac-GAN, both
+# losses: J = [[0, c], [-c, 0]] (c = 1/2), so J_NK = [[2 eta c^2, c], [-c, 0]], eigenvalues
+# eta c^2 +- i c sqrt(1 - eta^2 c^2) for eta c < 1 (real eta c^2 +- c sqrt(eta^2 c^2 - 1)
+# beyond): a positive real part for every eta > 0, where simultaneous GD has +-ic.
+
+
+def _nk_eigenvalues(eta, c):
+    return eta * c * c + np.array([1, -1]) * np.sqrt(complex(eta * eta * c ** 4 - c * c))
+
+
+def _sorted(lam):
+    lam = np.asarray(lam, dtype=complex)
+    return lam[np.lexsort((lam.imag, lam.real))]
+
+
+@pytest.mark.parametrize("loss", ["minimax", "nonsat"])
+@pytest.mark.parametrize("eta", [0.1, 0.5, 1.9, 3.0])
+def test_dirac_gan_nk_jacobian_eigenvalues(loss, eta):
+    g, c = games.dirac_gan(loss=loss), games.C_DIRAC
+    h = 0.3
+    M = dy.step_matrix(dy.make("nk", eta=eta), g, Z0, h)  # I - h J_NK, by autograd through the method
+    J_nk = (np.eye(2) - M) / h
+    np.testing.assert_allclose(J_nk, [[2 * eta * c * c, c], [-c, 0.0]], rtol=0, atol=1e-10)
+    lam = _sorted(np.linalg.eigvals(J_nk))
+    assert np.max(np.abs(lam - _sorted(_nk_eigenvalues(eta, c)))) < 1e-10
+    assert np.max(np.abs(_sorted(np.linalg.eigvals(M)) - _sorted(1 - h * _nk_eigenvalues(eta, c)))) < 1e-10
+
+
+@given(st.floats(0.01, 1.0), st.floats(0.01, 1.0), st.floats(0.0, 1.9))
+def test_dirac_gan_nk_two_time_scales(hg, hd, eta):
+    # M = I - diag(h_G, h_D) J_NK = [[1 - 2 h_G eta c^2, -h_G c], [h_D c, 1]]: trace
+    # 2 - 2 h_G eta c^2, det 1 - 2 h_G eta c^2 + h_G h_D c^2; for h_G = h_D = h and complex
+    # eigenvalues the radius is sqrt(1 - 2 h eta c^2 + h^2 c^2)
+    c = games.C_DIRAC
+    M = dy.step_matrix(dy.make("nk", eta=eta), games.dirac_gan(), Z0, (hg, hd))
+    tr, det = 2 - 2 * hg * eta * c * c, 1 - 2 * hg * eta * c * c + hg * hd * c * c
+    expect = tr / 2 + np.array([1, -1]) * np.sqrt(complex(tr * tr / 4 - det))
+    assert np.max(np.abs(_sorted(np.linalg.eigvals(M)) - _sorted(expect))) < 1e-10
+
+
+@given(st.floats(0.01, 1.0), st.floats(0.01, 0.9))
+def test_bilinear_nk(eta, nk_eta):
+    # x*y is the Dirac-GAN's linearisation with c = 1: radius sqrt(1 - 2 h eta + h^2) for eta < 1,
+    # the unrolled GAN's with K eta_u = eta (same linearisation)
+    assert abs(rho(dy.make("nk", eta=nk_eta), BIL, eta) - np.sqrt(1 - 2 * eta * nk_eta + eta * eta)) < 1e-10
+
+
+def test_nk_bad_input():
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="eta"):
+            dy.make("nk", eta=bad)
+    with pytest.raises(ValueError, match="takes no|unexpected"):
+        dy.make("nk", gamma=1.0)
+
+
+def test_games_run_the_engines_method_objects():
+    """One registry: dynamics.make wraps any registered method (here one registered for the
+    test) by as_dynamics; the built-ins with their own game steps are refused by as_dynamics."""
+    from gandyn.engine.methods import METHODS, Optimistic
+
+    class Half:  # simgd at half the step
+        name = "half-simgd"
+
+        def init(self, tr):
+            return None
+
+        def step(self, tr, state):
+            F = tr.oracle()
+            tr.state_d = tr.opt_d.update(tr.theta_d, 0.5 * F.grad_d, tr.state_d)
+            tr.state_g = tr.opt_g.update(tr.theta_g, 0.5 * F.grad_g, tr.state_g)
+            return F.loss_d, F.loss_g, state
+
+    METHODS.register("half-simgd", Half)
+    try:
+        assert abs(rho(dy.make("half-simgd"), BIL, 0.4) - np.sqrt(1 + 0.2 ** 2)) < 1e-12
+    finally:
+        METHODS.unregister("half-simgd")
+    with pytest.raises(ValueError, match="own game step"):
+        dy.as_dynamics(Optimistic())

@@ -123,7 +123,7 @@ def test_method_with_penalty_equals_the_penalised_game_or_is_refused(loss, name,
 
 def test_refusals_are_the_same_in_the_config_check():
     """check_training (configs, the CLI) refuses what the trainer refuses, with the same line:
-    the methods that differentiate the unpenalised game (LA, LOLA, SOS, unrolled)."""
+    the methods that differentiate the unpenalised game (LA, LOLA, SOS, unrolled, NK)."""
     refused = set()
     for name in METHODS.names():
         for penalty in ("r1", "r2", "gp"):
@@ -134,7 +134,7 @@ def test_refusals_are_the_same_in_the_config_check():
             with pytest.raises(ValueError) as err:
                 check_training("nonsat", name, penalty, 1.0, None)
             assert str(err.value) == why
-    assert refused == {"la", "lola", "sos", "unrolled"}
+    assert refused == {"la", "lola", "sos", "unrolled", "nk"}
 
 
 @pytest.mark.parametrize("acts", [("tanh", "identity"), ("relu", "identity"), ("leaky_relu", "tanh", "identity")])

@@ -8,7 +8,7 @@ import pytest
 
 from gandyn import games
 from gandyn.engine import GAN, MLP, FixedBatches, Trainer, optim
-from gandyn.engine.methods import LOLA, METHODS, SOS, Lookahead, Unrolled, as_method
+from gandyn.engine.methods import LOLA, METHODS, NK, SOS, Lookahead, Unrolled, as_method
 from gandyn.games import dynamics as dy
 
 H = 0.05
@@ -69,6 +69,7 @@ def test_lookahead_moves_slow_weights_alpha_of_the_way():
 @pytest.mark.parametrize("method, game_method", [
     ("la", dy.la()), ("lola", dy.lola()), ("sos", dy.sos()), (SOS(alpha=0.3, b=0.9), dy.sos(0.3, b=0.9)),
     (LOLA(alpha=0.3), dy.lola(0.3)), ("unrolled", dy.unrolled()), (Unrolled(unroll=3, eta_u=0.1), dy.unrolled(3, 0.1)),
+    ("nk", dy.make("nk")), (NK(eta=2.0), dy.make("nk", eta=2.0)),
 ])
 def test_shaping_and_unrolled_equal_the_game_dynamics(method, game_method, loss):
     """LA, LOLA, SOS and the unrolled GAN on a zero-sum loss (G's cost V = -L_D, its
@@ -92,26 +93,52 @@ def test_unrolled_without_unrolling_is_simgd():
     np.testing.assert_array_equal(_engine(Unrolled(unroll=0), 5), _engine("simgd", 5))
 
 
-def test_sos_weight_equals_the_games_on_every_branch():
-    """SOS's p = min(p1, p2) (Letcher et al. 2019, Algorithm 1; a = 0.5, b = 0.4) per model,
-    engine (vectorised) and games, on xi = xi_0 = s e, alpha chi = c xi_0 (|e| = 1), where
-    <-alpha chi, xi_0> = -c s^2 and p1 = min(1, a / c) for c > 0 (derived):
-    s = 0.1, c = -1: p1 = 1, p2 = 0.01; s = 1, c = -1: 1; s = 1, c = 2: p1 = 0.25;
-    s = 1, c = 0.25: p1 = min(1, 2) = 1; s = 0.3, c = 2: min(0.25, 0.09) = 0.09."""
-    from gandyn.games.dynamics import _sos_weight
+@pytest.mark.parametrize("loss", ["nonsat", "minimax"])
+def test_nk_is_simgd_plus_the_gradient_of_ds_gradient_norm(loss):
+    """One step of nk from the same point as simgd: G's step differs by h eta grad_G ||omega_D||^2,
+    checked against autograd's gradient of ||grad_D f_D||^2 on the game of the batch (an
+    independent route: reverse over reverse, no Jacobian product); D's step is simgd's."""
+    from autograd import grad
+    import autograd.numpy as anp
+
+    eta = 0.7
+    gan, x, z, tg, td = _setup(loss=loss)
+    game = games.mlp_gan_game(gan, x, z)
+    n_g = game.n_g
+
+    def sq(w):
+        gd = game.grad_d(w)
+        return anp.dot(gd, gd)
+
+    reg = grad(sq)(np.concatenate([tg, td]))[:n_g]
+    a, b = _engine(NK(eta=eta), 1, loss=loss), _engine("simgd", 1, loss=loss)
+    np.testing.assert_allclose(a[:n_g], b[:n_g] - H * eta * reg, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(a[n_g:], b[n_g:])
+    assert np.max(np.abs(reg)) > 1e-3
+    np.testing.assert_array_equal(_engine(NK(eta=0.0), 5, loss=loss), _engine("simgd", 5, loss=loss))
+
+
+def test_sos_weight_on_every_branch_for_both_oracles():
+    """SOS's p = min(p1, p2) (Letcher et al. 2019, Algorithm 1; a = 0.5, b = 0.4), one code for
+    the engine's oracle (numpy, per model) and the games' (autograd.numpy), on xi = xi_0 = s e,
+    alpha chi = c xi_0 (|e| = 1), where <-alpha chi, xi_0> = -c s^2 and p1 = min(1, a / c) for
+    c > 0 (derived): s = 0.1, c = -1: p1 = 1, p2 = 0.01; s = 1, c = -1: 1; s = 1, c = 2:
+    p1 = 0.25; s = 1, c = 0.25: p1 = min(1, 2) = 1; s = 0.3, c = 2: min(0.25, 0.09) = 0.09."""
+    from gandyn.engine.oracle import FieldOracle
+    from gandyn.games.game import GameOracle
 
     e = np.random.default_rng(4).standard_normal(7)
     e /= np.linalg.norm(e)
     cases = [(0.1, -1.0, 0.01), (1.0, -1.0, 1.0), (1.0, 2.0, 0.25), (1.0, 0.25, 1.0), (0.3, 2.0, 0.09)]
     sos = SOS(a=0.5, b=0.4)
-    for s_, c, p in cases:
-        xi, ac = s_ * e, c * s_ * e
-        assert abs(_sos_weight(xi, xi, ac, 0.5, 0.4) - p) < 1e-15
-        got = sos._weight((xi[:3], xi[3:]), (xi[:3], xi[3:]), (ac[:3], ac[3:]))
-        assert got.shape == (1,) and abs(got[0] - p) < 1e-15
+    for F in (FieldOracle, GameOracle):
+        for s_, c, p in cases:
+            xi, ac = s_ * e, c * s_ * e
+            got = sos._weight(F, (xi[:3], xi[3:]), (xi[:3], xi[3:]), (ac[:3], ac[3:]))
+            assert np.shape(got) == (1,) and abs(got[0] - p) < 1e-15
     xi = np.stack([s_ * e for s_, _, _ in cases])  # a population: one weight per model, (P, 1)
     ac = np.stack([c * s_ * e for s_, c, _ in cases])
-    got = sos._weight((xi[:, :3], xi[:, 3:]), (xi[:, :3], xi[:, 3:]), (ac[:, :3], ac[:, 3:]))
+    got = sos._weight(FieldOracle, (xi[:, :3], xi[:, 3:]), (xi[:, :3], xi[:, 3:]), (ac[:, :3], ac[:, 3:]))
     np.testing.assert_allclose(got[:, 0], [p for _, _, p in cases], rtol=0, atol=1e-15)
 
 
@@ -119,7 +146,7 @@ def test_shaping_and_unrolled_refuse_penalties_and_bad_options():
     from gandyn.engine.penalties import check_training, make_penalty
 
     gan, x, z, tg, td = _setup()
-    for name in ("la", "lola", "sos", "unrolled"):
+    for name in ("la", "lola", "sos", "unrolled", "nk"):
         with pytest.raises(ValueError, match=f"the {name} method differentiates the unpenalised game"):
             Trainer(gan, optim.sgd(H), optim.sgd(H), tg.copy(), td.copy(), FixedBatches(x, z), batch=len(x),
                     method=name, penalty=make_penalty("r1", 1.0))
@@ -155,7 +182,7 @@ def test_default_rates_follow_a_step_size_schedule():
 
 
 @pytest.mark.parametrize("name", ["simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga", "cgd",
-                                  "la", "lola", "sos", "unrolled"])
+                                  "la", "lola", "sos", "unrolled", "nk"])
 def test_population_equals_separate_runs(name):
     """Three models with their own data, noise, parameters and step sizes at once."""
     P, m, steps = 3, 5, 8
@@ -179,7 +206,7 @@ def test_population_equals_separate_runs(name):
 
 def test_method_registry():
     assert {"altgd", "simgd", "extragradient", "optimistic", "lookahead", "consensus", "sga", "cgd",
-            "la", "lola", "sos", "unrolled"} <= set(METHODS.names())
+            "la", "lola", "sos", "unrolled", "nk"} <= set(METHODS.names())
     with pytest.raises(ValueError, match="unknown method 'adagrad-gan'; choose from altgd"):
         as_method("adagrad-gan")
     with pytest.raises(ValueError, match="init and step"):
@@ -355,3 +382,42 @@ def test_mog_trains_cgd_populations(tmp_path, capsys):
                  "--hidden", "4", "--n-eval", "100", "--out", str(out), "--quiet"])
     assert code == 0, capsys.readouterr().err
     assert (out / "table.csv").exists() and "cgd" in (out / "table.csv").read_text()
+
+
+@pytest.mark.parametrize("loss", ["nonsat", "minimax"])
+def test_the_field_oracles_of_engine_and_games_agree(loss):
+    """The public oracle a method is written against: the engine's (Trainer.oracle, hand-written
+    passes) and the game's (Game.oracle, autograd) on the same minibatch give the same field,
+    J v, J^T u, cross gradients, own-Hessian products and the oracle at another point."""
+    gan, x, z, tg, td = _setup(loss=loss)
+    tr = Trainer(gan, optim.sgd(H), optim.sgd(H), tg.copy(), td.copy(), FixedBatches(x, z), batch=len(x),
+                 method="simgd")
+    F = tr.oracle()
+    Q = games.mlp_gan_game(gan, x, z).oracle(tg, td)
+    rng = np.random.default_rng(3)
+    vg, vd = rng.standard_normal(tg.shape), rng.standard_normal(td.shape)
+
+    def close(a, b):
+        for p, q in zip(a, b):
+            assert (p is None) == (q is None)
+            if p is not None:
+                np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-12)
+
+    close((F.grad_g, F.grad_d, F.loss_d), (Q.grad_g, Q.grad_d, Q.loss_d))
+    if loss == "nonsat":  # the zero-sum game's f_G = V has V's data term, the engine's L_G not
+        close((F.loss_g,), (Q.loss_g,))
+    for rows in ("gd", "g", "d"):
+        close(F.jvp(vg, vd, rows=rows), Q.jvp(vg, vd, rows=rows))
+        close(F.cross(rows=rows), Q.cross(rows=rows))
+    close(F.vjp(vg, vd), Q.vjp(vg, vd))
+    close(F.vjp(None, vd), Q.vjp(None, vd))
+    close((F.hvp("g", vg), F.hvp("d", vd)), (Q.hvp("g", vg), Q.hvp("d", vd)))
+    Fa, Qa = F.at(theta_d=td + 0.1 * vd), Q.at(theta_d=td + 0.1 * vd)
+    close((Fa.grad_g, Fa.grad_d), (Qa.grad_g, Qa.grad_d))
+    close(Fa.vjp(vg, None), Qa.vjp(vg, None))
+    close(Fa.cross(), Qa.cross())
+    close(F.jvp(vg, vd), Q.jvp(vg, vd))  # F's own forward passes again, after Fa's in the workspace
+    np.testing.assert_allclose(F.dot(vg, vg), Q.dot(vg, vg), rtol=1e-13)
+    for bad in (lambda: F.jvp(vg, vd, rows="x"), lambda: F.hvp("x", vg)):
+        with pytest.raises(ValueError):
+            bad()

@@ -4,10 +4,10 @@ import pytest
 
 from gandyn.engine import optim
 from gandyn.engine.latents import LATENTS, as_latent
+from gandyn.engine.methods import METHODS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
 from gandyn.engine.registry import Registry
 from gandyn.experiments import mog
-from gandyn.games import dynamics
 
 
 def test_registry_names_errors_and_duplicates():
@@ -31,11 +31,34 @@ def test_registry_names_errors_and_duplicates():
 
 @pytest.mark.parametrize("registry, kind", [(optim.OPTIMIZERS, "optimizer"), (ACTIVATIONS, "activation"),
                                             (INITIALIZERS, "init scheme"), (LATENTS, "latent"),
-                                            (dynamics.METHODS, "method"), (mog.DATASETS, "data set")])
+                                            (METHODS, "method"), (mog.DATASETS, "data set")])
 def test_every_kind_of_name_has_one_registry(registry, kind):
     assert isinstance(registry, Registry) and registry.kind == kind and len(registry) >= 2
     with pytest.raises(ValueError, match=f"unknown {kind} 'nope'; choose from {', '.join(registry.names())}"):
         registry["nope"]
+
+
+def test_registry_kinds_are_unique_across_the_package():
+    """One registry per kind of name: every Registry object reachable from a module of
+    gandyn has a kind no other one has (the games' methods are the engine's METHODS)."""
+    import importlib
+    import pkgutil
+
+    import gandyn
+    from gandyn.games import dynamics
+
+    found = {}
+    for info in pkgutil.walk_packages(gandyn.__path__, "gandyn."):
+        if info.name.endswith("__main__"):  # runs the command line
+            continue
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            if isinstance(obj, Registry):
+                found[id(obj)] = obj
+    kinds = sorted(r.kind for r in found.values())
+    assert len(kinds) == len(set(kinds)), kinds
+    assert {"method", "optimizer", "loss", "activation", "latent", "penalty"} <= set(kinds)
+    assert dynamics.METHODS is METHODS
 
 
 def test_make_takes_the_options_the_optimizer_knows():

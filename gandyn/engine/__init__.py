@@ -8,16 +8,17 @@ metrics and experiments build on it.
 >>> MLP((2, 3, 1), ("relu", "identity")).layout.size
 13
 """
-from gandyn.engine import gan, latents, layout, losses, methods, nn, optim, registry, trainer
+from gandyn.engine import gan, latents, layout, losses, methods, nn, optim, oracle, registry, trainer
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS, as_latent
 from gandyn.engine.layout import Layout
 from gandyn.engine.losses import LOSSES, Loss
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP, dropout_masks
 from gandyn.engine.optim import OPTIMIZERS
+from gandyn.engine.oracle import FieldOracle
 from gandyn.engine.registry import Registry
 from gandyn.engine.trainer import FixedBatches, StreamBatches, Trainer
 
-__all__ = ["GAN", "Trainer", "StreamBatches", "FixedBatches", "Layout", "LOSSES", "Loss", "MLP", "ACTIVATIONS",
+__all__ = ["GAN", "Trainer", "StreamBatches", "FixedBatches", "FieldOracle", "Layout", "LOSSES", "Loss", "MLP", "ACTIVATIONS",
            "INITIALIZERS", "LATENTS", "OPTIMIZERS", "Registry", "as_latent", "dropout_masks",
-           "gan", "latents", "layout", "losses", "methods", "nn", "optim", "registry", "trainer"]
+           "gan", "latents", "layout", "losses", "methods", "nn", "optim", "oracle", "registry", "trainer"]

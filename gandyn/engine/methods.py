@@ -26,6 +26,8 @@ noise for D, then noise for G) and evaluates the players' gradients through
 - ``lookahead``: lookahead-minmax (Chavdarova et al. 2021, Algorithm 1) around another
   method, every ``k_la`` steps both players move ``alpha`` of the way from their slow
   weights to the fast ones and restart from there.
+- ``nk``: the gradient-norm regulariser of Nagarajan & Kolter 2017 (Sec. 5), G descends
+  its loss plus ``eta ||grad_D L_D||^2``, by one transposed Jacobian product.
 
 With plain SGD of step ``h`` on a fixed batch each method equals its counterpart of
 :mod:`gandyn.games.dynamics` on the same GAN as a game (tested to 1e-10).
@@ -34,7 +36,25 @@ A method is an object with ``name``, ``init(trainer) -> state``,
 ``step(trainer, state) -> (loss_d, loss_g, state)`` and ``draws(k) -> (n_real, n_noise)``,
 the minibatches of data and of noise one iteration draws (sources that serve per-seed blocks
 of draws, as the 1-D population experiment's, size their blocks by it); registering one makes
-it available to every trainer, configuration and command by name.
+it available to every trainer, configuration and command by name, and to the toy games
+(:func:`gandyn.games.dynamics.make`). Its step uses only the public interface of
+:class:`~gandyn.engine.trainer.Trainer`:
+
+- ``tr.oracle()``: draw one minibatch, return its field oracle at the current point
+  (:mod:`gandyn.engine.oracle`: losses, gradients, ``J v``, ``J^T u``, cross gradients,
+  own Hessian products, the oracle at another point);
+- ``tr.draw()``, ``tr.draw_d()``, ``tr.field()``, ``tr.d_grad(x, z)``, ``tr.d_step_grad()``,
+  ``tr.g_step_grad(hs)``: Algorithm 1's minibatches and gradients, with separate noise for
+  D's and G's steps;
+- ``tr.opt_g``, ``tr.opt_d``, ``tr.state_g``, ``tr.state_d``: each player's optimizer and
+  its state (``tr.state_d = tr.opt_d.update(tr.theta_d, direction, tr.state_d)`` steps D);
+- ``tr.theta_g``, ``tr.theta_d``, ``tr.point()``, ``tr.set_point(g, d)``, ``tr.step_size(player)``,
+  ``tr.buffer(key, like)``, ``tr.k``, ``tr.it``, ``tr.population``.
+
+:class:`gandyn.games.dynamics.GameTrainer` provides the same names on a toy game (autograd
+oracle, plain gradient steps of size ``h`` or ``(h_G, h_D)``), so a method written with them
+and with operators, ``F.dot`` and ``F.xp`` functions only (no ``np.copyto`` or writes into
+slices of a traced array) runs on both, and its step's Jacobian on a game is autograd's.
 """
 from __future__ import annotations
 
@@ -43,12 +63,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gandyn.engine.nn import _buffer
 from gandyn.engine.optim import project
 from gandyn.engine.registry import Registry
 
 __all__ = ["METHODS", "as_method", "make_method", "check_method", "method_options", "parse_method_options", "check_method_options", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
-           "CGD", "LA", "LOLA", "SOS", "Unrolled", "check_penalty"]
+           "CGD", "LA", "LOLA", "SOS", "Unrolled", "NK", "check_penalty"]
 
 
 @dataclass(frozen=True)
@@ -113,20 +132,17 @@ class Extragradient:
         return 2, 4
 
     def init(self, tr) -> Any:
-        return np.empty_like(tr.theta_g), np.empty_like(tr.theta_d)
+        return tr.point()
 
     def step(self, tr, state):
-        g0, d0 = state
-        np.copyto(g0, tr.theta_g)
-        np.copyto(d0, tr.theta_d)
+        start = tr.point(out=state)
         tr.draw()
         loss_d, gd, loss_g, gg = tr.field()
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         tr.draw()
         _, gd, _, gg = tr.field()
-        np.copyto(tr.theta_g, g0)
-        np.copyto(tr.theta_d, d0)
+        tr.set_point(*start)
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         return loss_d, loss_g, state
@@ -151,15 +167,15 @@ class Optimistic:
         tr.draw()
         loss_d, gd, loss_g, gg = tr.field()
         first = state["first"]
-        tr.state_g = self._update(tr.opt_g, tr.theta_g, gg, tr.state_g, state["g"], first, tr._ws, "g")
-        tr.state_d = self._update(tr.opt_d, tr.theta_d, gd, tr.state_d, state["d"], first, tr._ws, "d")
+        tr.state_g = self._update(tr.opt_g, tr.theta_g, gg, tr.state_g, state["g"], first, tr, "g")
+        tr.state_d = self._update(tr.opt_d, tr.theta_d, gd, tr.state_d, state["d"], first, tr, "d")
         state["first"] = False
         return loss_d, loss_g, state
 
     @staticmethod
-    def _update(opt, theta, grad, opt_state, prev, first, ws, who):
+    def _update(opt, theta, grad, opt_state, prev, first, tr, who):
         """One player's optimistic step; ``prev`` (``s_{t-1}``) becomes ``s_t``."""
-        s = _buffer(ws, ("optimistic", who), theta.shape, theta.dtype)
+        s = tr.buffer(("optimistic", who), theta)
         np.copyto(s, theta)
         opt_state = opt.update(theta, grad, opt_state)
         s -= theta  # this step's s_t
@@ -218,32 +234,16 @@ class Lookahead:
 
 
 def _d_rate(tr, value, method: str, option: str):
-    """``value``, or D's step size at this iteration when it is None: a number, per-model
-    ``(P, 1)`` step sizes of a population, or a schedule's value at the coming step.
-    Raises ValueError when D's optimizer has no step size or a single model has several."""
+    """``value``, or D's step size at this iteration when it is None (a number, or per-model
+    ``(P, 1)`` step sizes of a population: :meth:`Trainer.step_size
+    <gandyn.engine.trainer.Trainer.step_size>`). Raises ValueError when D's optimizer has no
+    step size or a single model has several."""
     if value is not None:
         return value
-    hp = tr.opt_d.hparams or {}
-    while "lr" not in hp and hasattr(hp.get("opt"), "hparams"):  # through wrappers (clipped, averaged)
-        hp = hp["opt"].hparams or {}
-    lr = hp.get("lr")
-    if callable(lr):
-        lr = lr(tr.it + 1)
-    if lr is None or (np.ndim(lr) > 0 and (tr.population is None or np.shape(lr) != (tr.population, 1))):
+    lr = tr.step_size("d")
+    if lr is None:
         raise ValueError(f"{method} needs {option} when D's step size is not one number per model")
-    return lr if np.ndim(lr) > 0 else float(lr)
-
-
-class _Replay:
-    """A stand-in for the penalty's generator that hands back one given draw."""
-
-    def __init__(self, e):
-        self.e = e
-
-    def random(self, shape):
-        if tuple(shape) != self.e.shape:
-            raise ValueError(f"the penalty drew shape {tuple(shape)}, expected {self.e.shape}")
-        return self.e
+    return lr
 
 
 def _check_number(name: str, value, low: float, inclusive: bool = False):
@@ -266,90 +266,17 @@ def _check_bool(name: str, value):
 
 
 class _SecondOrder:
-    """Shared by the methods that need products with the game Jacobian: the field and the
-    products on ONE minibatch (the same noise for both players, as the game of that batch
-    is defined), by the hand-written second-order pass (:mod:`gandyn.engine.second_order`)."""
-
-    def _field_one_batch(self, tr):
-        x_real, z = tr.draw_d()
-        z_g = tr._buffers()[1][..., tr.batch:, :]
-        tr.batches.noise(z_g)  # G's draw, kept for the stream's order
-        z_g[...] = z  # the game of this batch: the same noise for both players
-        loss_d, gd, loss_g, gg = tr.field()
-        # views of the trainer's buffers, which the Jacobian products (their own workspace) leave alone
-        return x_real, z, loss_d, gd, loss_g, gg
-
-    @staticmethod
-    def _primal(tr, x, z):
-        """The forward passes at the current point, shared by the step's products."""
-        from gandyn.engine.second_order import primal
-        return primal(tr.gan, tr.theta_g, tr.theta_d, x, z, ws=tr._ws.setdefault("so", {}))
-
-    @staticmethod
-    def _jvp(tr, x, z, vg, vd, rows="gd", primal=None):
-        from gandyn.engine.second_order import game_jvp
-        return game_jvp(tr.gan, tr.theta_g, tr.theta_d, x, z, vg, vd, rows=rows, primal=primal,
-                        ws=tr._ws.setdefault("so", {}))
-
-    @staticmethod
-    def _vjp(tr, x, z, ug, ud, primal=None, theta_d=None):
-        from gandyn.engine.second_order import game_vjp
-        td = tr.theta_d if theta_d is None else theta_d
-        return game_vjp(tr.gan, tr.theta_g, td, x, z, ug, ud, primal=primal, ws=tr._ws.setdefault("so", {}))
-
-    @staticmethod
-    def _cross(tr, x, z, gg, gd, theta_d=None, rows="gd", primal=None):
-        """Each player's gradient of the other's cost, ``(grad_G L_D, grad_D L_G)`` (None for a
-        row not asked for), given the field ``(gg, gd)`` at the same point. For a zero-sum loss
-        G's cost is ``V = -L_D`` (Goodfellow et al. 2014, eq. 1), so they are ``(-gg, -gd)``
-        (the engine's G loss leaves out V's data term, which G's gradient does not see but
-        these do); else :func:`~gandyn.engine.second_order.cross_grads`."""
-        if tr.gan.loss_fn.zero_sum:
-            return (-gg if "g" in rows else None), (-gd if "d" in rows else None)
-        from gandyn.engine.second_order import cross_grads
-        td = tr.theta_d if theta_d is None else theta_d
-        return cross_grads(tr.gan, tr.theta_g, td, x, z, rows=rows, primal=primal, ws=tr._ws.setdefault("so", {}))
+    """Methods on the field oracle of one minibatch (:meth:`Trainer.oracle
+    <gandyn.engine.trainer.Trainer.oracle>`), with exact Jacobian products: one real batch
+    and one noise batch per iteration (G's noise drawn for the stream's order), no
+    spectral normalisation or D dropout (the trainer refuses them)."""
 
     needs_products = True
-
-    def _penalised_field(self, tr):
-        """:meth:`_field_one_batch` with the penalty's interpolation weights ``e`` (WGAN-GP,
-        else None): ``(x, z, e, loss_d, gd, loss_g, gg)``. ``e`` is drawn here from the
-        penalty's stream, exactly the draw the penalty makes, and handed to it."""
-        pen, e, rng = tr.penalty, None, tr.rng_penalty
-        if pen is None or pen.on != "interpolates":
-            x, z, *field = self._field_one_batch(tr)
-            return (x, z, None, *field)
-        e = rng.random(tr.theta_d.shape[:-1] + (tr.batch, 1)).astype(tr.theta_d.dtype)
-        tr.rng_penalty = _Replay(e)
-        try:
-            x, z, *field = self._field_one_batch(tr)
-        finally:
-            tr.rng_penalty = rng
-        return (x, z, e, *field)
-
-    @staticmethod
-    def _pen_vjp(tr, x, z, e, u_d):
-        """The penalty's part of ``J^T u`` (:func:`~gandyn.engine.penalty_products.penalty_vjp`):
-        ``(B^T u_D or None, H_DD R u_D)``, ``B = D_G grad_D R``; None without a penalty."""
-        if tr.penalty is None:
-            return None
-        from gandyn.engine.penalty_products import penalty_vjp
-        return penalty_vjp(tr.penalty, tr.gan.G, tr.gan.D, tr.theta_g, tr.theta_d, x, z, u_d, e=e)
-
-    @staticmethod
-    def _pen_jvp(tr, x, z, e, v_g, v_d):
-        """The penalty's part of ``J v`` (D's rows, :func:`~gandyn.engine.penalty_products.penalty_jvp`):
-        ``B v_G + H_DD R v_D``."""
-        from gandyn.engine.penalty_products import penalty_jvp
-        return penalty_jvp(tr.penalty, tr.gan.G, tr.gan.D, tr.theta_g, tr.theta_d, x, z, v_g, v_d, e=e)
 
     def draws(self, k: int) -> tuple[int, int]:
         return 1, 2
 
     def init(self, tr) -> Any:
-        if tr.gan.d_dropout:
-            raise ValueError(f"{self.name} needs exact Jacobian products: D dropout is not supported")
         return None
 
 
@@ -369,13 +296,9 @@ class Consensus(_SecondOrder):
         _check_number("gamma", self.gamma, 0.0, inclusive=True)
 
     def step(self, tr, state):
-        x, z, e, loss_d, gd, loss_g, gg = self._penalised_field(tr)
-        ug, ud = self._vjp(tr, x, z, gg, gd)
-        pen = self._pen_vjp(tr, x, z, e, gd)  # J_pen^T u = J^T u + (B^T u_D, H_DD R u_D)
-        if pen is not None:
-            if pen[0] is not None:
-                ug += pen[0]
-            ud += pen[1]
+        F = tr.oracle()
+        loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
+        ug, ud = F.vjp(gg, gd)  # J^T omega of the game trained (its penalty's blocks included)
         gg += self.gamma * ug
         gd += self.gamma * ud
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
@@ -401,29 +324,16 @@ class SGA(_SecondOrder):
         _check_number("eps", self.eps, 0.0, inclusive=True)
 
     def step(self, tr, state):
-        x, z, e, loss_d, gd, loss_g, gg = self._penalised_field(tr)
-        tg_, td_ = self._vjp(tr, x, z, gg, gd)
-        jg, jd = self._jvp(tr, x, z, gg, gd)
-        pen = tr.penalty
-        # J_pen = J + [[0, 0], [B, H_DD R]]; R1's H_DD R1 (B = 0) is symmetric and cancels in
-        # A^T xi: it enters only grad H = J^T xi of the sign
-        if pen is not None and (self.align or pen.on != "real"):
-            bt, hu = self._pen_vjp(tr, x, z, e, gd)
-            td_ += hu
-            if bt is None:
-                jd += hu
-            else:
-                tg_ += bt
-                jd += self._pen_jvp(tr, x, z, e, gg, gd)
+        F = tr.oracle()
+        loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
+        tg_, td_ = F.vjp(gg, gd)
+        jg, jd = F.jvp(gg, gd)
         ag, ad = 0.5 * (tg_ - jg), 0.5 * (td_ - jd)
         lam = self.lam
         if self.align:
             n = gg.shape[-1] + gd.shape[-1]
-
-            def dot(a, b):
-                return np.sum(a * b, axis=-1, keepdims=True)
-
-            lam = self.lam * np.sign((dot(gg, tg_) + dot(gd, td_)) * (dot(ag, tg_) + dot(ad, td_)) / n + self.eps)
+            dot = F.dot
+            lam = self.lam * F.xp.sign((dot(gg, tg_) + dot(gd, td_)) * (dot(ag, tg_) + dot(ad, td_)) / n + self.eps)
         gg += lam * ag
         gd += lam * ad
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
@@ -506,27 +416,23 @@ class CGD(_SecondOrder):
         from gandyn.engine import solvers
 
         e = _d_rate(tr, self.eta, "cgd", "eta")
-        x, z, ep, loss_d, gd, loss_g, gg = self._penalised_field(tr)
-        pr = self._primal(tr, x, z)
+        F = tr.oracle()
+        loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
         e2 = e * e
-        coupled = tr.penalty is not None and tr.penalty.on != "real"  # R2, GP: J_DG gains B = D_G grad_D R
 
-        def j_dg(v):
-            jd = self._jvp(tr, x, z, v, None, rows="d", primal=pr)[1]
-            if coupled:
-                jd += self._pen_jvp(tr, x, z, ep, v, None)
-            return jd
+        def j_dg(v):  # J_DG v (with R2 or WGAN-GP, the penalty's block D_G grad_D R included)
+            return F.jvp(v, None, rows="d")[1]
 
         def system(v):  # (I - eta^2 J_GD J_DG) v
-            jg = self._jvp(tr, x, z, None, j_dg(v), rows="g", primal=pr)[0]
+            jg = F.jvp(None, j_dg(v), rows="g")[0]
             jg *= -e2
             jg += v
             return jg
 
-        rhs = self._jvp(tr, x, z, None, gd, rows="g", primal=pr)[0]  # J_GD omega_D
+        rhs = F.jvp(None, gd, rows="g")[0]  # J_GD omega_D
         rhs *= -e
         rhs += gg
-        spd = tr.gan.loss_fn.zero_sum and not coupled  # then J_DG = -J_GD^T (R1 leaves J_DG as it is)
+        spd = tr.gan.loss_fn.zero_sum and not F.penalty_couples  # then J_DG = -J_GD^T
         rtol = solvers.default_rtol(tr.theta_g.dtype) if self.rtol is None else self.rtol
         sol = (solvers.cg if spd else solvers.gmres)(system, rhs, rtol=rtol, maxiter=self.maxiter)
         self._record(tr, state, sol, rtol)
@@ -562,11 +468,6 @@ class CGD(_SecondOrder):
                           solvers.ConvergenceWarning, stacklevel=4)
 
 
-def _dot(a, b):
-    """Per-model inner products over the last axis: shape ``(1,)`` or ``(P, 1)``."""
-    return np.sum(a * b, axis=-1, keepdims=True)
-
-
 class _Shaping(_SecondOrder):
     """LA, LOLA and SOS (Letcher et al. 2019, Sec. 3) on the game of one minibatch: from the
     field ``xi``, ``H_o xi = (J_GD xi_D, J_DG xi_G)`` by two Jacobian products and, for the
@@ -578,25 +479,26 @@ class _Shaping(_SecondOrder):
     shaping = True
     takes_penalty = False  # the products and cross gradients are the unpenalised game's
 
-    def _weight(self, xi, xi_0, alpha_chi):
+    def _weight(self, F, xi, xi_0, alpha_chi):
         """``p`` of ``xi_0 - p alpha chi``: 1 (LOLA), per model for SOS."""
         return 1.0
 
     def step(self, tr, state):
-        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        F = tr.oracle()
+        loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
         a = _d_rate(tr, self.alpha, self.name, "alpha")
-        pr = self._primal(tr, x, z)
-        x0_g = self._jvp(tr, x, z, None, gd, rows="g", primal=pr)[0]  # J_GD xi_D
-        x0_d = self._jvp(tr, x, z, gg, None, rows="d", primal=pr)[1]  # J_DG xi_G
+        x0_g = F.jvp(None, gd, rows="g")[0]  # J_GD xi_D
+        x0_d = F.jvp(gg, None, rows="d")[1]  # J_DG xi_G
         if self.shaping:
-            cg, cd = self._cross(tr, x, z, gg, gd, primal=pr)
-            ac_g = a * self._vjp(tr, x, z, None, cd, primal=pr)[0]  # alpha J_DG^T grad_D L_G
-            ac_d = a * self._vjp(tr, x, z, cg, None, primal=pr)[1]  # alpha J_GD^T grad_G L_D
-        for h_o, xi in ((x0_g, gg), (x0_d, gd)):  # xi_0 = xi - alpha H_o xi, in place
-            h_o *= -a
-            h_o += xi
+            cg, cd = F.cross()
+            ac_g = a * F.vjp(None, cd)[0]  # alpha J_DG^T grad_D L_G
+            ac_d = a * F.vjp(cg, None)[1]  # alpha J_GD^T grad_G L_D
+        x0_g *= -a  # xi_0 = xi - alpha H_o xi, in place
+        x0_g += gg
+        x0_d *= -a
+        x0_d += gd
         if self.shaping:
-            p = self._weight((gg, gd), (x0_g, x0_d), (ac_g, ac_d))
+            p = self._weight(F, (gg, gd), (x0_g, x0_d), (ac_g, ac_d))
             x0_g -= p * ac_g
             x0_d -= p * ac_d
         tr.state_d = tr.opt_d.update(tr.theta_d, x0_d, tr.state_d)
@@ -653,14 +555,15 @@ class SOS(_Shaping):
         if not (0 < self.a < 1 and 0 < self.b < 1):
             raise ValueError(f"a and b must be in (0, 1), got a={self.a!r}, b={self.b!r}")
 
-    def _weight(self, xi, xi_0, alpha_chi):
-        d = -(_dot(alpha_chi[0], xi_0[0]) + _dot(alpha_chi[1], xi_0[1]))
-        n0 = _dot(xi_0[0], xi_0[0]) + _dot(xi_0[1], xi_0[1])
-        safe = np.where(d < 0, d, -1.0)
-        p1 = np.where(d < 0, np.minimum(1.0, -self.a * n0 / safe), 1.0)
-        n2 = _dot(xi[0], xi[0]) + _dot(xi[1], xi[1])
-        p2 = np.where(np.sqrt(n2) < self.b, n2, 1.0)
-        return np.minimum(p1, p2)
+    def _weight(self, F, xi, xi_0, alpha_chi):
+        xp, dot = F.xp, F.dot
+        d = -(dot(alpha_chi[0], xi_0[0]) + dot(alpha_chi[1], xi_0[1]))
+        n0 = dot(xi_0[0], xi_0[0]) + dot(xi_0[1], xi_0[1])
+        safe = xp.where(d < 0, d, -1.0)
+        p1 = xp.where(d < 0, xp.minimum(1.0, -self.a * n0 / safe), 1.0)
+        n2 = dot(xi[0], xi[0]) + dot(xi[1], xi[1])
+        p2 = xp.where(xp.sqrt(n2) < self.b, n2, 1.0)
+        return xp.minimum(p1, p2)
 
 
 @dataclass(frozen=True)
@@ -692,32 +595,25 @@ class Unrolled(_SecondOrder):
             _check_number("eta_u", self.eta_u, 0.0)
 
     def step(self, tr, state):
-        x, z, loss_d, gd, loss_g, gg = self._field_one_batch(tr)
+        F = tr.oracle()
+        loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
         if self.unroll:
-            gg = self._unrolled_grad(tr, x, z, gd, _d_rate(tr, self.eta_u, self.name, "eta_u"))
+            gg = self._unrolled_grad(F, _d_rate(tr, self.eta_u, self.name, "eta_u"))
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         return loss_d, loss_g, state
 
-    def _unrolled_grad(self, tr, x, z, gd, e):
-        """G's gradient of ``L_G(theta_G, theta_D^K(theta_G))``; ``gd`` is D's gradient at ``theta_D``."""
-        gan, K, ws = tr.gan, int(self.unroll), tr._ws.setdefault("unrolled", {})
-        path = _buffer(ws, "path", (K + 1,) + tr.theta_d.shape, tr.theta_d.dtype)  # theta_D^0 .. theta_D^K
-        gk = _buffer(ws, "grad", tr.theta_d.shape, tr.theta_d.dtype)
-        path[0] = tr.theta_d
-        path[1] = path[0] - e * gd
-        for k in range(1, K):
-            gan.d_loss_grad(tr.theta_g, path[k], x, z, grad=gk, ws=ws)
-            path[k + 1] = path[k] - e * gk
-        td = path[K]
-        _, g, _ = gan.g_loss_grad(tr.theta_g, td, z, ws=ws)  # d_G L_G at theta_D^K
-        if gan.loss_fn.zero_sum:
-            gan.d_loss_grad(tr.theta_g, td, x, z, grad=gk, ws=ws)
-            v = -gk
-        else:
-            v = self._cross(tr, x, z, None, None, theta_d=td, rows="d")[1]
+    def _unrolled_grad(self, F, e):
+        """G's gradient of ``L_G(theta_G, theta_D^K(theta_G))`` on the oracle ``F`` of the
+        current point (the oracles of the unrolled points by ``F.at``)."""
+        K = int(self.unroll)
+        path = [F]  # the oracles at theta_D^0 .. theta_D^K
+        for k in range(K):
+            path.append(F.at(theta_d=_minus(path[k].theta_d, e * path[k].grad_d)))
+        g = path[K].grad_g  # d_G L_G at theta_D^K
+        v = path[K].cross(rows="d")[1]  # grad_D of G's cost there
         for k in range(K - 1, -1, -1):
-            a, b = self._vjp(tr, x, z, None, v, theta_d=path[k])
+            a, b = path[k].vjp(None, v)
             a *= e
             b *= e
             g -= a
@@ -725,9 +621,52 @@ class Unrolled(_SecondOrder):
         return g
 
 
+def _minus(a, b):
+    """``a - b`` in ``a``'s dtype, rounded once (as written into a buffer like ``a``) for an
+    engine array; plain ``a - b`` for the games' traced values."""
+    if isinstance(a, np.ndarray):
+        out = a.copy()
+        out -= b
+        return out
+    return a - b
+
+
+@dataclass(frozen=True)
+class NK(_SecondOrder):
+    """The gradient-norm regulariser of Nagarajan & Kolter 2017 (Sec. 5; "Gradient descent
+    GAN optimization is locally stable"): D descends its loss, G descends its loss plus
+    ``eta ||grad_D L_D||^2`` (their ``V + eta ||grad_D V||^2`` with ``L_D = -V``), both
+    simultaneously from the same point of one minibatch:
+
+        d_G = grad_G L_G + eta grad_G ||grad_D L_D||^2 = omega_G + 2 eta J_DG^T omega_D,
+        d_D = omega_D,
+
+    ``J_DG^T omega_D`` by one transposed Jacobian product (the G row of ``J^T (0, omega_D)``).
+    Near an equilibrium it adds ``2 eta J_DG^T J_DG`` to G's block of the Jacobian, which
+    makes it locally stable where simultaneous GD is not (their Theorem 3.1, for WGAN too).
+    Their code's weight is ``eta = 0.5``. D's gradient penalties are refused: the products
+    are the unpenalised game's."""
+
+    eta: float = 0.5
+    name: str = "nk"
+    takes_penalty = False
+
+    def __post_init__(self):
+        if not (isinstance(self.eta, (int, float, np.number)) and np.isfinite(self.eta) and self.eta >= 0):
+            raise ValueError(f"eta must be a finite number >= 0, got {self.eta!r}")
+
+    def step(self, tr, state):
+        F = tr.oracle()
+        loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
+        gg += 2 * self.eta * F.vjp(None, gd)[0]  # eta grad_G ||omega_D||^2
+        tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+        tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
+        return loss_d, loss_g, state
+
+
 #: The training methods by name; each entry builds the method from its options.
 METHODS: Registry[Callable[..., Any]] = Registry("method")
-for _cls in (AltGD, SimGD, Extragradient, Optimistic, Lookahead, Consensus, SGA, CGD, LA, LOLA, SOS, Unrolled):
+for _cls in (AltGD, SimGD, Extragradient, Optimistic, Lookahead, Consensus, SGA, CGD, LA, LOLA, SOS, Unrolled, NK):
     METHODS.register(_cls.name, _cls)  # the dataclass field's default is the name
 
 

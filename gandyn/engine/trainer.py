@@ -42,6 +42,7 @@ from gandyn.engine.losses import NonFiniteLossError
 from gandyn.engine.methods import as_method, check_penalty
 from gandyn.engine.nn import _buffer
 from gandyn.engine.optim import Optimizer, finish
+from gandyn.engine.oracle import FieldOracle
 
 __all__ = ["Trainer", "Batches", "StreamBatches", "FixedBatches"]
 
@@ -103,6 +104,18 @@ class FixedBatches:
 
     def noise(self, out: np.ndarray) -> None:
         out[...] = self.z
+
+
+class _Replay:
+    """A stand-in for the penalty's generator that hands back one given draw."""
+
+    def __init__(self, e):
+        self.e = e
+
+    def random(self, shape):
+        if tuple(shape) != self.e.shape:
+            raise ValueError(f"the penalty drew shape {tuple(shape)}, expected {self.e.shape}")
+        return self.e
 
 
 class Trainer:
@@ -196,9 +209,12 @@ class Trainer:
         if penalty is not None:
             check_penalty(self.method)
         self._grad_pen = np.empty_like(theta_d) if penalty is not None else None
-        if spectral_norm is not None and getattr(self.method, "needs_products", False):
-            raise ValueError(f"the {self.method.name} method needs exact Jacobian products: spectral "
+        products = [m for m in (self.method, getattr(self.method, "inner", None)) if getattr(m, "needs_products", False)]
+        if spectral_norm is not None and products:
+            raise ValueError(f"the {products[0].name} method needs exact Jacobian products: spectral "
                              "normalisation is not supported with it")
+        if gan.d_dropout and products:
+            raise ValueError(f"{products[0].name} needs exact Jacobian products: D dropout is not supported")
         self.spectral_norm = spectral_norm
         if instance_noise is not None and getattr(self.method, "needs_products", False):
             raise ValueError(f"the {self.method.name} method needs exact Jacobian products: instance noise is not "
@@ -337,3 +353,100 @@ class Trainer:
         loss_d, gd, hs = self.d_step_grad()
         loss_g, gg = self.g_step_grad(hs)
         return loss_d, gd, loss_g, gg
+
+    # --- the public interface of a method (gandyn.engine.methods; gandyn.games.dynamics
+    # runs the same methods on a game through the same names)
+
+    def oracle(self) -> FieldOracle:
+        """Draw one minibatch and return the field oracle of its game at the current point.
+
+        The game of a minibatch has one noise batch for both players: D's data and noise are
+        drawn, then G's noise (kept for the stream's order of Algorithm 1) is replaced by D's.
+        Its losses and gradients are :meth:`field`'s (D's with the gradient penalty); its
+        products with the game Jacobian are exact for the unpenalised game
+        (:class:`~gandyn.engine.oracle.FieldOracle`). Valid until the parameters change.
+
+        Returns
+        -------
+        FieldOracle
+            ``loss_g, loss_d, grad_g, grad_d, jvp, vjp, cross, hvp, at, dot, xp``.
+        """
+        pen, eps, rng = self.penalty, None, self.rng_penalty
+        if pen is not None and pen.on == "interpolates":  # WGAN-GP: the draw the penalty makes, kept
+            eps = rng.random(self.theta_d.shape[:-1] + (self.batch, 1)).astype(self.theta_d.dtype)
+            self.rng_penalty = _Replay(eps)
+        try:
+            x_real, z = self.draw_d()
+            z_g = self._buffers()[1][..., self.batch:, :]
+            self.batches.noise(z_g)  # G's draw, kept for the stream's order
+            z_g[...] = z  # the game of this batch: the same noise for both players
+            loss_d, gd, loss_g, gg = self.field()
+        finally:
+            self.rng_penalty = rng
+        # gd, gg: the trainer's buffers, which the products (their own workspace) leave alone
+        return FieldOracle(self.gan, self.theta_g, self.theta_d, x_real, z, loss_d=loss_d, grad_d=gd,
+                           loss_g=loss_g, grad_g=gg, ws=self._ws, penalty=pen, penalty_eps=eps)
+
+    def step_size(self, player: str):
+        """The step size of a player's optimizer at the coming step (through wrappers such
+        as clipping or averaging): a number, or per-model ``(P, 1)`` step sizes of a
+        population; None when the optimizer has none, or a single model has several.
+
+        Raises
+        ------
+        ValueError
+            ``player`` not 'g' or 'd'.
+        """
+        if player not in ("g", "d"):
+            raise ValueError(f"player must be 'g' or 'd', got {player!r}")
+        hp = (self.opt_g if player == "g" else self.opt_d).hparams or {}
+        while "lr" not in hp and hasattr(hp.get("opt"), "hparams"):  # through wrappers (clipped, averaged)
+            hp = hp["opt"].hparams or {}
+        lr = hp.get("lr")
+        if callable(lr):
+            lr = lr(self.it + 1)
+        if lr is None or (np.ndim(lr) > 0 and (self.population is None or np.shape(lr) != (self.population, 1))):
+            return None
+        return lr if np.ndim(lr) > 0 else float(lr)
+
+    def point(self, out=None) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of both players' parameters, to come back to with :meth:`set_point`.
+
+        Parameters
+        ----------
+        out : pair of arrays like ``(theta_g, theta_d)``, optional
+            Written into and returned (e.g. a method's state, to save allocations).
+
+        Returns
+        -------
+        (theta_g, theta_d) : arrays of shape ``(n_G,)``, ``(n_D,)`` or ``(P, n_G)``, ``(P, n_D)``
+        """
+        if out is None:
+            return self.theta_g.copy(), self.theta_d.copy()
+        np.copyto(out[0], self.theta_g)
+        np.copyto(out[1], self.theta_d)
+        return out
+
+    def set_point(self, theta_g, theta_d) -> None:
+        """Set both players' parameters to ``theta_g``, ``theta_d`` (arrays like them), in
+        place: views of the parameters stay views."""
+        np.copyto(self.theta_g, theta_g)
+        np.copyto(self.theta_d, theta_d)
+
+    def buffer(self, key, like: np.ndarray) -> np.ndarray:
+        """A scratch array, the same one on every call with the same ``key`` and shape.
+
+        Parameters
+        ----------
+        key : hashable
+            The method's name for it (e.g. ``("optimistic", "g")``).
+        like : ndarray
+            Its shape and dtype.
+
+        Returns
+        -------
+        ndarray
+            Uninitialised on the first call; a method's working memory between iterations,
+            without allocations.
+        """
+        return _buffer(self._ws.setdefault("method", {}), key, like.shape, like.dtype)

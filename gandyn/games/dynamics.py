@@ -1,23 +1,35 @@
-"""Learning dynamics on any game, each method written once.
+"""Learning dynamics on any game: the training methods of the engine, run on a game.
 
-A method is a pair ``(init, step)`` on a flat *state* ``s``: the parameters
+A method here is a pair ``(init, step)`` on a flat *state* ``s``: the parameters
 ``z`` first, then whatever the method remembers (optimistic GD keeps the last
 game form). ``s = init(game, z0)``; ``s = step(game, s, h)``. Every player
 descends its own cost, so the only field a method sees is the game form
-``omega`` of :mod:`gandyn.games` (and, for SGA, consensus, CGD, LA, LOLA and SOS,
-products with the game Jacobian; LOLA, SOS and the unrolled GAN also each player's
-gradient of the other's cost); nothing is written per player or per game.
+``omega`` of :mod:`gandyn.games` (and, for SGA, consensus, CGD, LA, LOLA, SOS and
+``nk``, products with the game Jacobian; LOLA, SOS and the unrolled GAN also each
+player's gradient of the other's cost); nothing is written per player or per game.
+
+Most methods are the engine's own method objects (:mod:`gandyn.engine.methods`; one
+registry, :data:`METHODS`), run by :class:`GameTrainer`, which gives them the trainer's
+interface on a game: the autograd field oracle :class:`gandyn.games.game.GameOracle` and
+plain gradient steps (:func:`as_dynamics`). ``simgd``, ``altgd`` (D first, one G step),
+``extragradient``, ``consensus``, ``sga``, ``la``, ``lola``, ``sos``, ``unrolled``, ``nk`` and
+any method registered later run this way; ``altgd``'s other orders (``k_g > 1``, G first),
+``optimistic`` (the engine's remembers the optimizer's step in buffers), ``cgd`` (the engine
+solves by GMRES, which autograd cannot trace) and ``lookahead`` (the engine's updates the
+parameters in place) have their own game steps here.
 
 Step sizes: ``h`` is a number, or a pair ``(h_G, h_D)`` for two time-scale
 updates (Heusel et al. 2017, TTUR), which every method accepts.
 
-Steps are written with :mod:`autograd.numpy`, so the Jacobian of one step at a
-fixed point (:func:`step_matrix`) is formed by autograd from the same code;
+Steps are written with operators and :mod:`autograd.numpy` (the engine's methods with
+their oracle's ``xp``), so the Jacobian of one step at a fixed point
+(:func:`step_matrix`) is formed by autograd from the same code;
 its spectral radius decides local convergence of the discrete dynamics
 (Mescheder, Nowozin & Geiger 2017, Prop. 3). The regularisers R1, R2 and
 instance noise (Mescheder, Geiger & Nowozin 2018) change the players' costs and
 live in :func:`gandyn.games.gan_game`; consensus optimisation is both a game
-transform (:func:`gandyn.games.consensus_game`) and the method :func:`consensus` here.
+transform (:func:`gandyn.games.consensus_game`, for its Jacobian) and the method
+:func:`consensus` here.
 """
 from __future__ import annotations
 
@@ -25,17 +37,17 @@ from typing import Callable, NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
-from autograd import grad, jacobian
-from autograd.tracer import getval
+from autograd import jacobian
 from tqdm.auto import tqdm
 
 from gandyn.engine import methods as engine_methods
-from gandyn.engine.registry import Registry
-from gandyn.games.game import Game
+from gandyn.engine.methods import METHODS
+from gandyn.games.game import Game, GameOracle
 
 __all__ = [
-    "Method", "simgd", "altgd", "extragradient", "optimistic", "consensus", "sga", "cgd", "lookahead",
-    "la", "lola", "sos", "unrolled", "trajectory", "step_matrix", "spectral_radius", "METHODS", "make",
+    "Method", "GameTrainer", "as_dynamics", "simgd", "altgd", "extragradient", "optimistic", "consensus", "sga",
+    "cgd", "lookahead", "la", "lola", "sos", "unrolled", "trajectory", "step_matrix", "spectral_radius",
+    "METHODS", "make",
 ]
 
 
@@ -66,12 +78,128 @@ def _plain_init(game, z0):
     return np.array(z0, dtype=np.float64).reshape(-1)
 
 
-def simgd() -> Method:
-    """Simultaneous gradient descent: ``z <- z - h omega(z)``."""
-    def step(game, s, h):
-        return s - _rates(game, h) * game.omega(s)
+class _Descent:
+    """A player's plain gradient step of size ``h`` on a game, written without in-place
+    operations (autograd traces it): ``update(theta, d, state)`` sets the player's
+    parameters to ``theta - h d``; the optimizer interface of the engine's methods."""
 
-    return Method("simultaneous GD", _plain_init, step)
+    def __init__(self, trainer, player: str, h: float):
+        self.trainer, self.attr, self.h = trainer, "theta_" + player, h
+        self.hparams = {"lr": h}
+
+    def init(self, theta):
+        return None
+
+    def update(self, theta, direction, state):
+        setattr(self.trainer, self.attr, theta - self.h * direction)
+        return state
+
+
+class GameTrainer:
+    """The interface of :class:`gandyn.engine.trainer.Trainer` that the engine's methods use
+    (:mod:`gandyn.engine.methods`), on a game at ``z = concat(theta_G, theta_D)``.
+
+    ``oracle()`` is the game's field oracle at the current point (:meth:`Game.oracle`,
+    autograd; its losses None, since the dynamics discard them); ``draw``, ``draw_d`` draw
+    nothing (a game is one fixed batch); ``field``, ``d_grad``, ``d_step_grad``, ``g_step_grad`` are the game form's rows; ``opt_g``,
+    ``opt_d`` are plain gradient steps of sizes ``h_G``, ``h_D`` that rebind ``theta_g``,
+    ``theta_d`` (nothing is written in place, so a step is traceable); ``step_size`` gives
+    ``h_G`` or ``h_D``; ``point``/``set_point`` read and set the parameters; ``k`` is the
+    number of D steps per G step of ``altgd``; ``population`` is None.
+
+    Parameters
+    ----------
+    game : Game
+    z : array (n,)
+    h : float or (h_G, h_D)
+    k : int
+
+    Raises
+    ------
+    ValueError
+        A step size that is not > 0.
+    """
+
+    population = None
+
+    def __init__(self, game: Game, z, h, k: int = 1):
+        _rates(game, h)  # validate
+        self.game, self.k, self.it = game, int(k), 0
+        self.theta_g, self.theta_d = z[: game.n_g], z[game.n_g:]
+        hg, hd = _pair(h)
+        self.opt_g, self.opt_d = _Descent(self, "g", hg), _Descent(self, "d", hd)
+        self.state_g = self.state_d = None
+
+    @property
+    def z(self):
+        """``concat(theta_G, theta_D)``."""
+        return anp.concatenate([self.theta_g, self.theta_d])
+
+    def oracle(self) -> GameOracle:
+        return GameOracle(self.game, self.theta_g, self.theta_d, losses=False)
+
+    def draw(self) -> None:
+        return None
+
+    def draw_d(self):
+        return None, None
+
+    def field(self):
+        F = self.oracle()
+        return F.loss_d, F.grad_d, F.loss_g, F.grad_g
+
+    def d_grad(self, x_real, z):
+        return self.game.grad_d(self.z)
+
+    def d_step_grad(self):
+        F = self.oracle()
+        return F.loss_d, F.grad_d, None
+
+    def g_step_grad(self, hs):
+        F = self.oracle()
+        return F.loss_g, F.grad_g
+
+    def step_size(self, player: str) -> float:
+        if player not in ("g", "d"):
+            raise ValueError(f"player must be 'g' or 'd', got {player!r}")
+        return (self.opt_g if player == "g" else self.opt_d).h
+
+    def point(self, out=None):
+        return self.theta_g, self.theta_d
+
+    def set_point(self, theta_g, theta_d) -> None:
+        self.theta_g, self.theta_d = theta_g, theta_d
+
+
+def as_dynamics(method, name: str | None = None, k: int = 1) -> Method:
+    """A training method of the engine (an object of :mod:`gandyn.engine.methods`, or a name
+    of :data:`METHODS`) as a game method: each step runs ``method.init`` and ``method.step``
+    on a :class:`GameTrainer` at the state (plain gradient steps of size ``h`` or
+    ``(h_G, h_D)``), so the update is the engine's own code, and :func:`step_matrix` its
+    autograd Jacobian. Methods that remember something between steps (``optimistic``,
+    ``lookahead``) are not for this.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or ``optimistic``, ``lookahead`` or ``cgd``, which have their own game
+        steps here (:func:`optimistic`, :func:`lookahead`, :func:`cgd`).
+    """
+    method = engine_methods.as_method(method)
+    if isinstance(method, (engine_methods.Optimistic, engine_methods.Lookahead, engine_methods.CGD)):
+        raise ValueError(f"the {method.name} method has its own game step: use dynamics.{method.name}")
+
+    def step(game, s, h):
+        tr = GameTrainer(game, s, h, k)
+        method.step(tr, method.init(tr))
+        return tr.z
+
+    return Method(method.name if name is None else name, _plain_init, step)
+
+
+def simgd() -> Method:
+    """Simultaneous gradient descent: ``z <- z - h omega(z)`` (the engine's ``simgd``)."""
+    return as_dynamics(engine_methods.SimGD(), "simultaneous GD")
 
 
 def altgd(k_d: int = 1, k_g: int = 1, d_first: bool = True) -> Method:
@@ -79,9 +207,15 @@ def altgd(k_d: int = 1, k_g: int = 1, d_first: bool = True) -> Method:
     current ``theta_G``, then ``k_g`` generator steps on the new ``theta_D``
     (Goodfellow et al. 2014, Algorithm 1, which updates D first). ``d_first =
     False`` updates G first, as the Dirac-GAN notebooks of Mescheder et al. 2018 do.
+    With one G step after the D steps (the defaults) this is the engine's ``altgd`` with
+    ``k = k_d``; the other orders are the games' own.
     """
     if k_d < 1 or k_g < 1:
         raise ValueError(f"k_d and k_g must be >= 1, got {k_d}, {k_g}")
+    order = "D first" if d_first else "G first"
+    label = f"alternating GD ({k_d} D, {k_g} G, {order})"
+    if k_g == 1 and d_first:
+        return as_dynamics(engine_methods.AltGD(), label, k=k_d)
 
     def step(game, s, h):
         hg, hd = _pair(h)
@@ -105,17 +239,13 @@ def altgd(k_d: int = 1, k_g: int = 1, d_first: bool = True) -> Method:
             psi = d_steps(theta, psi)
         return anp.concatenate([theta, psi])
 
-    order = "D first" if d_first else "G first"
-    return Method(f"alternating GD ({k_d} D, {k_g} G, {order})", _plain_init, step)
+    return Method(label, _plain_init, step)
 
 
 def extragradient() -> Method:
-    """Extragradient (Korpelevich 1976): ``z' = z - h omega(z - h omega(z))``."""
-    def step(game, s, h):
-        r = _rates(game, h)
-        return s - r * game.omega(s - r * game.omega(s))
-
-    return Method("extragradient", _plain_init, step)
+    """Extragradient (Korpelevich 1976): ``z' = z - h omega(z - h omega(z))`` (the engine's
+    ``extragradient``)."""
+    return as_dynamics(engine_methods.Extragradient(), "extragradient")
 
 
 def optimistic() -> Method:
@@ -140,14 +270,10 @@ def optimistic() -> Method:
 def consensus(gamma: float = 1.0) -> Method:
     """Consensus optimisation (Mescheder, Nowozin & Geiger 2017, Algorithm 2):
     ``z <- z - h (omega + gamma J^T omega)``, i.e. simultaneous GD on
-    :func:`gandyn.games.consensus_game`."""
+    :func:`gandyn.games.consensus_game` (the engine's ``consensus``)."""
     if not gamma >= 0:
         raise ValueError(f"gamma must be >= 0, got {gamma}")
-
-    def step(game, s, h):
-        return s - _rates(game, h) * (game.omega(s) + gamma * game.vjp_traced(s, game.omega(s)))
-
-    return Method(f"consensus (gamma={gamma:g})", _plain_init, step)
+    return as_dynamics(engine_methods.Consensus(gamma=gamma), f"consensus (gamma={gamma:g})")
 
 
 def sga(lam: float = 1.0, align: bool = True, eps: float = 0.1) -> Method:
@@ -155,21 +281,11 @@ def sga(lam: float = 1.0, align: bool = True, eps: float = 0.1) -> Method:
     ``z <- z - h (xi + lambda A^T xi)`` with ``xi = omega``, ``A = (J - J^T)/2``,
     so ``A^T xi = (J^T xi - J xi)/2``. With ``align``, the sign of lambda is
     ``sign(<xi, grad H><A^T xi, grad H>/d + eps)`` with ``grad H = J^T xi``,
-    ``H = ||xi||^2/2`` [Balduzzi et al. 2018, Sec. 4, eq. 6 and Algorithm 1]."""
+    ``H = ||xi||^2/2`` [Balduzzi et al. 2018, Sec. 4, eq. 6 and Algorithm 1] (the engine's
+    ``sga``)."""
     if not lam > 0:
         raise ValueError(f"lam must be > 0, got {lam}")
-    engine_methods.SGA(lam=lam, align=align, eps=eps)  # the engine method's checks
-
-    def step(game, s, h):
-        xi = game.omega(s)
-        jt = game.vjp_traced(s, xi)
-        at = 0.5 * (jt - game.jvp_traced(s, xi))
-        sign = 1.0
-        if align:
-            sign = anp.sign(anp.dot(xi, jt) * anp.dot(at, jt) / game.n + eps)
-        return s - _rates(game, h) * (xi + lam * sign * at)
-
-    return Method(f"SGA (lambda={lam:g})", _plain_init, step)
+    return as_dynamics(engine_methods.SGA(lam=lam, align=align, eps=eps), f"SGA (lambda={lam:g})")
 
 
 def cgd(eta: float | None = None) -> Method:
@@ -201,43 +317,10 @@ def cgd(eta: float | None = None) -> Method:
     return Method("competitive GD" + ("" if eta is None else f" (eta={eta:g})"), _plain_init, step)
 
 
-def _cross(game: Game, s):
-    """``(grad_G f_D, grad_D f_G)``: each player's gradient of the other's cost (traceable)."""
-    return grad(game.cost_d)(s)[: game.n_g], grad(game.cost_g)(s)[game.n_g:]
-
-
-def _shaping(game: Game, s, chi: bool):
-    """``(xi, H_o xi, chi)`` at ``s``: the game form, its product with the off-diagonal
-    blocks of ``J`` and, if asked, the shaping term (else None) of Letcher et al. 2019, Sec. 3."""
-    n_g = game.n_g
-    xi = game.omega(s)
-    zg, zd = anp.zeros(n_g), anp.zeros(game.n_d)
-    h_o = anp.concatenate([game.jvp_traced(s, anp.concatenate([zg, xi[n_g:]]))[:n_g],   # J_GD xi_D
-                           game.jvp_traced(s, anp.concatenate([xi[:n_g], zd]))[n_g:]])  # J_DG xi_G
-    if not chi:
-        return xi, h_o, None
-    c_g, c_d = _cross(game, s)
-    x = anp.concatenate([game.vjp_traced(s, anp.concatenate([zg, c_d]))[:n_g],   # J_DG^T grad_D f_G
-                         game.vjp_traced(s, anp.concatenate([c_g, zd]))[n_g:]])  # J_GD^T grad_G f_D
-    return xi, h_o, x
-
-
-def _lookahead_rate(alpha, h) -> float:
-    """``alpha``, or D's step size when it is None."""
-    return _pair(h)[1] if alpha is None else float(alpha)
-
-
 def _look_ahead(label: str, alpha, shaping: bool) -> Method:
-    """LA (``xi - alpha H_o xi``) or, with ``shaping``, LOLA (``... - alpha chi``)."""
-    (engine_methods.LOLA if shaping else engine_methods.LA)(alpha=alpha)  # the engine method's checks
-
-    def step(game, s, h):
-        a = _lookahead_rate(alpha, h)
-        xi, h_o, chi = _shaping(game, s, chi=shaping)
-        d = xi - a * h_o
-        return s - _rates(game, h) * (d - a * chi if shaping else d)
-
-    return Method(label + ("" if alpha is None else f" (alpha={alpha:g})"), _plain_init, step)
+    """LA or, with ``shaping``, LOLA: the engine's methods."""
+    method = (engine_methods.LOLA if shaping else engine_methods.LA)(alpha=alpha)
+    return as_dynamics(method, label + ("" if alpha is None else f" (alpha={alpha:g})"))
 
 
 def la(alpha: float | None = None) -> Method:
@@ -282,19 +365,6 @@ def lola(alpha: float | None = None) -> Method:
     return _look_ahead("LOLA", alpha, shaping=True)
 
 
-def _sos_weight(xi, xi_0, alpha_chi, a: float, b: float):
-    """SOS's ``p = min(p1, p2)`` (see :func:`sos`), traceable: the branches are taken on
-    the values, as in the algorithm."""
-    d = -anp.dot(alpha_chi, xi_0)
-    p1 = 1.0
-    if getval(d) < 0:
-        q = -a * anp.dot(xi_0, xi_0) / d
-        p1 = q if getval(q) < 1.0 else 1.0
-    n2 = anp.dot(xi, xi)
-    p2 = n2 if np.sqrt(getval(n2)) < b else 1.0
-    return p2 if getval(p2) < getval(p1) else p1
-
-
 def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
     """Stable opponent shaping (SOS; Letcher et al. 2019, Algorithm 1): LOLA's shaping
     term scaled down where it would turn the step against LA's or near a fixed point,
@@ -313,16 +383,7 @@ def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
     ValueError
         alpha <= 0, a outside (0, 1) or b <= 0.
     """
-    engine_methods.SOS(alpha=alpha, a=a, b=b)  # the engine method's checks
-
-    def step(game, s, h):
-        al = _lookahead_rate(alpha, h)
-        xi, h_o, chi = _shaping(game, s, chi=True)
-        xi_0 = xi - al * h_o
-        p = _sos_weight(xi, xi_0, al * chi, a, b)
-        return s - _rates(game, h) * (xi_0 - p * al * chi)
-
-    return Method("SOS" + ("" if alpha is None else f" (alpha={alpha:g})"), _plain_init, step)
+    return as_dynamics(engine_methods.SOS(alpha=alpha, a=a, b=b), "SOS" + ("" if alpha is None else f" (alpha={alpha:g})"))
 
 
 def unrolled(unroll: int = 5, eta_u: float | None = None) -> Method:
@@ -344,23 +405,7 @@ def unrolled(unroll: int = 5, eta_u: float | None = None) -> Method:
     ValueError
         unroll not an integer >= 0, or eta_u <= 0.
     """
-    engine_methods.Unrolled(unroll=unroll, eta_u=eta_u)  # the engine method's checks
-    k_steps = int(unroll)
-
-    def step(game, s, h):
-        e = _pair(h)[1] if eta_u is None else float(eta_u)
-        theta, psi = s[: game.n_g], s[game.n_g:]
-
-        def surrogate(t):
-            p = psi
-            for _ in range(k_steps):
-                p = p - e * game.grad_d(anp.concatenate([t, p]))
-            return game.cost_g(anp.concatenate([t, p]))
-
-        field = anp.concatenate([grad(surrogate)(theta), game.grad_d(s)])
-        return s - _rates(game, h) * field
-
-    return Method(f"unrolled GAN (K={k_steps})", _plain_init, step)
+    return as_dynamics(engine_methods.Unrolled(unroll=unroll, eta_u=eta_u), f"unrolled GAN (K={int(unroll)})")
 
 
 def lookahead(inner: Method | str = "simgd", k_la: int = 5, alpha: float = 0.5) -> Method:
@@ -394,21 +439,31 @@ def lookahead(inner: Method | str = "simgd", k_la: int = 5, alpha: float = 0.5) 
     return Method(f"lookahead-minmax ({inner.name}, k={k_la}, alpha={alpha:g})", inner.init, step)
 
 
-#: The dynamics methods by name (each a factory of a :class:`Method`).
-METHODS: Registry[Callable[..., Method]] = Registry("method")
-for _factory in (simgd, altgd, extragradient, optimistic, consensus, sga, cgd, la, lola, sos, unrolled, lookahead):
-    METHODS.register(_factory.__name__, _factory)
+#: The front ends of the built-in methods on games, by their engine names (each a factory
+#: of a :class:`Method`, with the games' option names); :func:`make` wraps any other method
+#: of :data:`METHODS` by :func:`as_dynamics`.
+_FRONT_ENDS = {f.__name__: f for f in (simgd, altgd, extragradient, optimistic, consensus, sga, cgd, la, lola, sos,
+                                       unrolled, lookahead)}
 
 
 def make(name: str, **options) -> Method:
-    """A method by name, e.g. ``make("altgd", k_d=5)``.
+    """A method by name (:data:`METHODS`, the engine's one registry), e.g.
+    ``make("altgd", k_d=5)`` or ``make("nk", eta=0.3)``: the built-in front ends of this
+    module take the games' options; any other method is the engine's object with
+    ``options``, run by :func:`as_dynamics`.
 
     Raises
     ------
     ValueError
-        An unknown name (the message lists :data:`METHODS`).
+        An unknown name (the message lists :data:`METHODS`), or an option the method refuses.
     """
-    return METHODS[name](**options)
+    METHODS.check(name)
+    if name in _FRONT_ENDS:
+        return _FRONT_ENDS[name](**options)
+    try:
+        return as_dynamics(METHODS[name](**options))
+    except TypeError as e:
+        raise ValueError(f"method {name}: {e}") from None
 
 
 def trajectory(method: Method, game: Game, z0, h, steps: int, progress: bool = False) -> np.ndarray:

@@ -66,7 +66,7 @@ from gandyn.engine.nn import MLP
 from gandyn.games.traced import log_sigmoid, mlp_forward
 
 __all__ = [
-    "Game", "zero_sum", "consensus_game", "sym_antisym",
+    "Game", "GameOracle", "zero_sum", "consensus_game", "sym_antisym",
     "gan_game", "normal_quadrature", "uniform_quadrature",
     "bilinear", "dirac_gan", "stable_not_nash", "nash_saddle", "general_sum_nash_unstable",
     "gaussian_gan", "gaussian_gan_jacobian", "mlp_gan_game", "C_DIRAC", "F2_DIRAC",
@@ -210,6 +210,11 @@ class Game:
 
         return LinearOperator((hi - lo, hi - lo), matvec=mv, rmatvec=mv, dtype=np.float64)
 
+    def oracle(self, theta_g, theta_d) -> "GameOracle":
+        """The field oracle of the game at ``(theta_g, theta_d)`` (:class:`GameOracle`), what
+        the training methods of :mod:`gandyn.engine.methods` see; traceable by autograd."""
+        return GameOracle(self, theta_g, theta_d)
+
     def blocks(self, z) -> tuple[np.ndarray, np.ndarray]:
         """The players' own Hessians ``(H_GG f_G, H_DD f_D)`` (dense), the
         diagonal blocks of ``J`` [1, Def. 3]."""
@@ -221,6 +226,96 @@ class Game:
 
 def _hvp(f, z, v):
     return grad(lambda w: anp.dot(grad(f)(w), v))(z)
+
+
+class GameOracle:
+    """The field oracle of :mod:`gandyn.engine.oracle` on a game, by autograd: the players'
+    costs ``f_G, f_D`` (``loss_g``, ``loss_d``), the game form ``omega = (grad_G f_G,
+    grad_D f_D)`` (``grad_g``, ``grad_d``), ``J v`` (:meth:`jvp`), ``J^T u`` (:meth:`vjp`), the
+    cross gradients ``(grad_G f_D, grad_D f_G)`` (:meth:`cross`), the own Hessians' products
+    (:meth:`hvp`), the oracle at another point (:meth:`at`), ``dot`` and ``xp =
+    autograd.numpy``. Every value is a function of ``(theta_g, theta_d)`` written with
+    autograd.numpy, so a method's step built on it is traceable (its Jacobian is
+    :func:`gandyn.games.dynamics.step_matrix`'s). Single vectors, ``theta_g (n_g,)``,
+    ``theta_d (n_d,)``; every value is computed on first use. With ``losses=False`` the
+    losses are None (the game dynamics, which discard them, save their evaluation).
+    """
+
+    xp = anp
+
+    def __init__(self, game: Game, theta_g, theta_d, losses: bool = True):
+        self.game, self.theta_g, self.theta_d, self.losses = game, theta_g, theta_d, losses
+        self.z = anp.concatenate([theta_g, theta_d])
+        self._omega = None
+
+    def _field(self):
+        if self._omega is None:
+            self._omega = self.game.omega(self.z)
+        return self._omega
+
+    @property
+    def loss_g(self):
+        """``f_G`` (None without ``losses``)."""
+        return self.game.cost_g(self.z) if self.losses else None
+
+    @property
+    def loss_d(self):
+        """``f_D`` (None without ``losses``)."""
+        return self.game.cost_d(self.z) if self.losses else None
+
+    @property
+    def grad_g(self):
+        """``omega_G = grad_G f_G``, shape ``(n_g,)`` (a fresh array: the method's to change)."""
+        return self._field()[: self.game.n_g] + 0.0
+
+    @property
+    def grad_d(self):
+        """``omega_D = grad_D f_D``, shape ``(n_d,)`` (a fresh array)."""
+        return self._field()[self.game.n_g:] + 0.0
+
+    def _join(self, a, b):
+        g = self.game
+        return anp.concatenate([anp.zeros(g.n_g) if a is None else a, anp.zeros(g.n_d) if b is None else b])
+
+    def _rows(self, w, rows):
+        if rows not in ("gd", "g", "d"):
+            raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
+        n_g = self.game.n_g
+        return (w[:n_g] if "g" in rows else None), (w[n_g:] if "d" in rows else None)
+
+    def jvp(self, v_g, v_d, rows: str = "gd"):
+        """``J v`` as ``(rows of G, rows of D)`` (None for zero vectors or rows not asked for)."""
+        return self._rows(self.game.jvp_traced(self.z, self._join(v_g, v_d)), rows)
+
+    def vjp(self, u_g, u_d):
+        """``J^T u`` as ``(G's part, D's part)``."""
+        return self._rows(self.game.vjp_traced(self.z, self._join(u_g, u_d)), "gd")
+
+    def cross(self, rows: str = "gd"):
+        """``(grad_G f_D, grad_D f_G)``, each player's gradient of the other's cost."""
+        g = self.game
+        self._rows(self.z, rows)  # validates rows
+        cg = grad(g.cost_d)(self.z)[: g.n_g] if "g" in rows else None
+        cd = grad(g.cost_g)(self.z)[g.n_g:] if "d" in rows else None
+        return cg, cd
+
+    def hvp(self, player: str, v):
+        """``H_GG f_G v`` (``player='g'``) or ``H_DD f_D v`` (``'d'``)."""
+        if player == "g":
+            return self.jvp(v, None, rows="g")[0]
+        if player == "d":
+            return self.jvp(None, v, rows="d")[1]
+        raise ValueError(f"player must be 'g' or 'd', got {player!r}")
+
+    def at(self, theta_g=None, theta_d=None) -> "GameOracle":
+        """The oracle at ``(theta_g, theta_d)`` (None: this point's)."""
+        return GameOracle(self.game, self.theta_g if theta_g is None else theta_g,
+                          self.theta_d if theta_d is None else theta_d, self.losses)
+
+    @staticmethod
+    def dot(a, b):
+        """``<a, b>`` as an array of shape ``(1,)``."""
+        return anp.sum(a * b, axis=-1, keepdims=True)
 
 
 def sym_antisym(J) -> tuple[np.ndarray, np.ndarray]:
