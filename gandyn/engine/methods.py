@@ -543,7 +543,7 @@ class Unrolled(_SecondOrder):
             gan.d_loss_grad(tr.theta_g, path[k], x, z, grad=gk, ws=ws)
             path[k + 1] = path[k] - e * gk
         td = path[K]
-        _, g, _ = gan.g_loss_grad(tr.theta_g, td, z, ws=ws)  # d_G L_G at theta_D^K
+        _, g, _ = gan.g_loss_grad(tr.theta_g, td, z, ws=ws, x_real=x)  # d_G L_G at theta_D^K
         if gan.loss_fn.zero_sum:
             gan.d_loss_grad(tr.theta_g, td, x, z, grad=gk, ws=ws)
             v = -gk

@@ -274,11 +274,15 @@ class Trainer:
         return loss_d, self._d_back(gd), hs
 
     def g_step_grad(self, hs):
-        """G's loss and gradient on the G step's noise, at the current D."""
+        """G's loss and gradient on the G step's noise, at the current D. A loss whose G
+        loss reads D's outputs on real data (the relativistic losses) reads them on this
+        iteration's real minibatch, the one of D's last step (Jolicoeur-Martineau 2019,
+        Algorithm 1 draws a fresh one; reusing it keeps every method's draws unchanged)."""
         m = self.batch
         hs_g = [h[..., m:, :] for h in hs]  # the G step's rows of every layer
+        x_real = self._buffers()[0][..., :m, :] if self.gan.loss_fn.g_reads_real else None
         loss_g, gg, _ = self.gan._g_part(self.theta_g, self.theta_d_used, hs_g, self._grad_g, self._ws,
-                                         self.rng_dropout)
+                                         self.rng_dropout, x_real)
         return loss_g, gg
 
     def field(self):
