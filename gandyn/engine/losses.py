@@ -1157,6 +1157,12 @@ def _quiet(f):
     return g
 
 
+def _dtype(*arrays):
+    """The floating dtype of the outputs (float64 for integers)."""
+    dt = np.result_type(*(np.asarray(a) for a in arrays))
+    return dt if np.issubdtype(dt, np.floating) else np.dtype(np.float64)
+
+
 def _autograd_term(fun: Callable, who: str, name: str) -> Coupled:
     """A :class:`Coupled` term from a value function of both output vectors: the gradient
     and the Hessian-vector product by autograd (reverse over reverse, O(m) per call).
@@ -1172,33 +1178,42 @@ def _autograd_term(fun: Callable, who: str, name: str) -> Coupled:
     g_both = grad(total)
 
     def value_grad(o_r, o_f):
+        dt = _dtype(o_r, o_f)
         o_r, o_f = np.asarray(o_r, dtype=np.float64), np.asarray(o_f, dtype=np.float64)
         g_r, g_f = _quiet(g_both)((o_r, o_f))
-        return np.asarray(fun(o_r, o_f)), np.asarray(g_r), np.asarray(g_f)
+        return (np.asarray(fun(o_r, o_f), dtype=dt), _cast(np.asarray(g_r), o_r.astype(dt)),
+                _cast(np.asarray(g_f), o_f.astype(dt)))
 
     def hvp(o_r, o_f, t_r, t_f):
+        dt = _dtype(o_r, o_f)
         o_r, o_f = np.asarray(o_r, dtype=np.float64), np.asarray(o_f, dtype=np.float64)
-        tr, tf = _tangent(t_r, o_r), _tangent(t_f, o_f)
+        tr, tf = _tangent(t_r, o_r).astype(np.float64), _tangent(t_f, o_f).astype(np.float64)
         inner = grad(lambda oo: _anp().sum(g_both(oo)[0] * tr) + _anp().sum(g_both(oo)[1] * tf))
         h_r, h_f = _quiet(inner)((o_r, o_f))
-        return np.asarray(h_r), np.asarray(h_f)
+        return _cast(np.asarray(h_r), o_r.astype(dt)), _cast(np.asarray(h_f), o_f.astype(dt))
 
     rng = np.random.default_rng(12345)
     o_r, o_f, d_r, d_f = (rng.uniform(-1.5, 1.5, 3) for _ in range(4))
     h = 1e-5
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            v, g_r, g_f = value_grad(o_r, o_f)
-            vp = np.asarray(fun(np.stack([o_r, o_r + 0.1]), np.stack([o_f, o_f - 0.1])))
-            fd = (float(fun(o_r + h * d_r, o_f + h * d_f)) - float(fun(o_r - h * d_r, o_f - h * d_f))) / (2 * h)
-            hvp(o_r, o_f, d_r, d_f)
-    except Exception as err:  # noqa: BLE001 -- any failure here means "not differentiable by autograd"
-        raise TypeError(f"{who} of loss {name!r} cannot be differentiated by autograd; write it with autograd.numpy "
-                        f"as a function of (o_real, o_fake) ({type(err).__name__}: {err})") from None
-    if v.shape != () or vp.shape != (2,):
-        raise TypeError(f"{who} of loss {name!r} must return one value per model (a mean over the last axis): "
-                        f"got shape {v.shape} for outputs of shape (3,) and {vp.shape} for (2, 3)")
+    with np.errstate(all="ignore"):
+        try:
+            v = np.shape(fun(o_r, o_f))
+            vp = np.shape(fun(np.stack([o_r, o_r + 0.1]), np.stack([o_f, o_f - 0.1])))
+        except Exception as err:  # noqa: BLE001 -- the user's function failed on plain arrays
+            raise TypeError(f"{who} of loss {name!r} fails on outputs of shape (3,) and (2, 3) "
+                            f"({type(err).__name__}: {err})") from None
+        if v != () or vp != (2,):
+            raise TypeError(f"{who} of loss {name!r} must return one value per model (a mean over the last axis): "
+                            f"got shape {v} for outputs of shape (3,) and {vp} for (2, 3)")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                _, g_r, g_f = value_grad(o_r, o_f)
+                fd = (float(fun(o_r + h * d_r, o_f + h * d_f)) - float(fun(o_r - h * d_r, o_f - h * d_f))) / (2 * h)
+                hvp(o_r, o_f, d_r, d_f)
+        except Exception as err:  # noqa: BLE001 -- any failure here means "not differentiable by autograd"
+            raise TypeError(f"{who} of loss {name!r} cannot be differentiated by autograd; write it with "
+                            f"autograd.numpy as a function of (o_real, o_fake) ({type(err).__name__}: {err})") from None
     ad = float(np.dot(g_r, d_r) + np.dot(g_f, d_f))
     if not abs(ad - fd) <= 1e-4 * (1.0 + abs(fd)):
         raise TypeError(f"{who} of loss {name!r}: autograd's derivative disagrees with a finite difference "
