@@ -466,3 +466,40 @@ def test_population_runs_train_with_any_loss(loss):
         ld, lg = run.step()
         assert ld.shape == lg.shape == (P,) and np.all(np.isfinite(ld)) and np.all(np.isfinite(lg))
     assert np.all(np.isfinite(run.theta_g)) and np.all(np.isfinite(run.theta_d))
+
+
+# --- theory the loss carries
+
+
+@pytest.mark.parametrize("name", ["rsgan", "ragan", "ralsgan", "rahinge"])
+def test_relativistic_objective_is_a_divergence(name):
+    """Jolicoeur-Martineau 2020 (ICML), Thm. 1: D's maximised relativistic objective,
+    ``L_D(C = 0) - min_C L_D(C)``, is >= 0 and 0 iff p = q. On random distributions on 3-4
+    points, D's values there optimised by scipy (float64)."""
+    rng = np.random.default_rng(11)
+    for n in (3, 4):
+        for _ in range(3):
+            p, q = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
+            assert 0.5 * np.abs(p - q).sum() > 0.05
+            assert T.relativistic_divergence(name, p, q) > 1e-5
+            assert abs(T.relativistic_divergence(name, p, p)) < 1e-10
+    assert L.get(name).expected_d_loss(np.zeros(3), p[:3] / p[:3].sum(), q[:3] / q[:3].sum()) > 0
+    with pytest.raises(ValueError, match="probability vector"):
+        T.relativistic_divergence(name, [0.5, 0.6], [0.5, 0.5])
+
+
+def test_a_user_loss_states_its_optimal_d_and_gets_it_checked():
+    """d_real = (o - 1)^2, d_fake = o^2: o* = p/(p + q), min L_D = int pq/(p + q) = 1/2 - Delta/4."""
+    kw = dict(d_real=lambda o: (o - 1.0) ** 2, d_fake=lambda o: o ** 2, g_fake=lambda o: (o - 1.0) ** 2)
+    good = L.separable(**kw, name="sq", output="critic", optimal_d=lambda p, q: p / (p + q),
+                       theory=(L.Identity("d", "triangular_discrimination", 0.25, -0.5,
+                                          "-min L_D = Delta/4 - 1/2", "derived"),))
+    stated = L.separable(**kw, name="sq", optimal_d=lambda p, q: p / (p + q))
+    wrong = L.separable(**kw, name="sq", optimal_d=lambda p, q: 0.5 * p / (p + q))
+    p, q = Normal(0.0, 1.0), Normal(1.0, 1.5)
+    for loss in (good, stated):
+        (ident,) = T.identities(loss)
+        assert T.check_identity(ident, p, q)["error"] < 1e-8
+    (ident,) = T.identities(wrong)
+    assert T.check_identity(ident, p, q)["error"] > 1e-2
+    assert T.identities(L.separable(**kw)) == [] and T.identities("ragan") == []
