@@ -1,35 +1,46 @@
-"""GAN losses as objects: three elementwise functions of D's output, each with its
-first and second derivative.
+"""GAN losses as objects: D's loss and G's loss as functions of D's outputs on a real
+and on a generated minibatch, each with its gradient w.r.t. both output vectors and its
+Hessian-vector product in output space.
 
-A GAN loss is given by three elementwise functions of the discriminator's output
-``o`` (a logit, a critic value, or the pre-activation ``v`` of an f-GAN):
+A loss maps ``(o_real, o_fake)`` (population axes in front, the minibatch on the last
+axis; ``o`` a logit, a critic value, or the pre-activation ``v`` of an f-GAN) to
 
-- ``d_real(o)``: D's loss on the output of a real sample,
-- ``d_fake(o)``: D's loss on the output of a generated sample,
-- ``g_fake(o)``: G's loss on the output of a generated sample.
+- :meth:`Loss.d_loss` ``-> (L_D, dL_D/do_real, dL_D/do_fake)``,
+- :meth:`Loss.g_loss` ``-> (L_G, dL_G/do_real, dL_G/do_fake)``,
+- :meth:`Loss.d_hvp`, :meth:`Loss.g_hvp` ``(o_real, o_fake, t_real, t_fake) -> (h_real, h_fake)``,
+  the output-space Hessian times a tangent,
+- :meth:`Loss.d_traced`, :meth:`Loss.g_traced`, the values in :mod:`autograd.numpy`,
 
-Then, with minibatch means over the *last* axis (population axes in front),
+each *minimised* by its player, gradients including the ``1/m`` of the means.
+``Loss.g_reads_real`` says whether G's loss reads the real outputs (then G's step runs D on
+a real minibatch as well).
+
+A *separable* loss is three elementwise functions (:class:`Elementwise`, each with its
+first and second derivative):
 
     L_D = mean_i d_real(o_real_i) + mean_k d_fake(o_fake_k),
-    L_G = mean_k g_fake(o_fake_k),
+    L_G = mean_k g_fake(o_fake_k);
 
-each *minimised* by its player, and the gradients w.r.t. the outputs include the
-``1/m``. :class:`Loss` evaluates both (:meth:`Loss.d_loss`, :meth:`Loss.g_loss`) and
-their diagonal Hessians (:meth:`Loss.d_hess`, :meth:`Loss.g_hess`); the registry
+a *coupled* loss has one :class:`Coupled` term per player, e.g. the relativistic losses of
+Jolicoeur-Martineau 2019 (``rsgan``, ``ragan``, ``ralsgan``, ``rahinge``). The registry
 :data:`LOSSES` maps a name to a factory, and :func:`get` is the one way to make a
-loss::
+registered loss::
 
     get("nonsat")                  # Goodfellow et al. 2014, non-saturating G
     get("nonsat", smooth=0.1)      # with one-sided label smoothing of D's real term
     get("ls", a=-1, b=1, c=0)      # Mao et al. 2017, eq. 9
+    get("ragan")                   # Jolicoeur-Martineau 2019, relativistic average GAN
     get(loss_object)               # returned as is
 
 Registered: ``nonsat``, ``minimax`` (Goodfellow et al. 2014), ``ls`` (Mao et al.
 2017), ``hinge`` (Lim & Ye 2017; Miyato et al. 2018), ``wgan`` (Arjovsky et al.
-2017) and the f-GANs of Nowozin, Cseke & Tomioka 2016, Table 2: ``kl``,
-``reverse-kl``, ``pearson``, ``hellinger``, ``js``. A user-defined loss is
-:func:`custom`: the user writes the value functions only (with
-:mod:`autograd.numpy`), gandyn differentiates them.
+2017), the f-GANs of Nowozin, Cseke & Tomioka 2016, Table 2: ``kl``,
+``reverse-kl``, ``pearson``, ``hellinger``, ``js``, and the relativistic ``rsgan``,
+``ragan``, ``ralsgan``, ``rahinge``. A user-defined loss is :func:`custom` (D's and G's
+loss as functions of both vectors) or :func:`separable` (three elementwise functions):
+the user writes the values only (with :mod:`autograd.numpy`), gandyn differentiates them.
+A loss carries its theory where the paper gives it (its optimal D and the identities of
+its divergence, :attr:`Loss.theory`; the penalties and clipping it is used with).
 
 Logit-space numerics: ``softplus(o) = -log sigma(-o)`` through
 :func:`scipy.special.log_expit`, finite and accurate for every finite logit; the
@@ -38,7 +49,8 @@ f-GAN compositions ``f*(g_f(v))`` are simplified in closed form (e.g. the JS GAN
 formed. Losses whose value grows exponentially in ``o`` (``kl``, ``hellinger`` and
 one side of ``reverse-kl``) overflow where the mathematical value exceeds the
 float range (``|o| > ~709`` in float64); every loss but the two fast paths below
-checks its values and gradients and raises :class:`NonFiniteLossError`.
+checks its values and gradients and raises :class:`NonFiniteLossError`. An empty
+minibatch (a zero-length batch axis) is a one-line ValueError in every entry point.
 
 The functions :func:`d_loss`, :func:`g_loss_minimax` and :func:`g_loss_nonsat` are
 the fast paths of ``minimax`` and ``nonsat`` (the arithmetic the engine has always
