@@ -65,6 +65,7 @@ since ``1 - sigma(l) = sigma(-l)``.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from math import log
@@ -420,6 +421,11 @@ def _mean(a):
     return np.mean(a, axis=-1, keepdims=True)
 
 
+def _rename(formula: str, var: str) -> str:
+    """An elementwise formula in ``o`` written in ``var``."""
+    return re.sub(r"\bo\b", var, formula)
+
+
 def _paired(phi: Elementwise, name: str) -> Coupled:
     """``L = mean_i phi(o_real,i - o_fake,i)``: real and fake outputs paired i-i
     (Jolicoeur-Martineau 2019, Algorithm 1). Equal batch sizes only."""
@@ -449,7 +455,7 @@ def _paired(phi: Elementwise, name: str) -> Coupled:
         c = np.asarray(c, dtype=np.float64)
         return float(p @ phi.f(c[:, None] - c[None, :]) @ q)
 
-    return Coupled(value_grad, hvp, traced, f"mean phi(o_r - o_f), phi(c) = {phi.formula.replace('o', 'c')}",
+    return Coupled(value_grad, hvp, traced, f"mean phi(o_r - o_f), phi(c) = {_rename(phi.formula, 'c')}",
                    True, expected)
 
 
@@ -492,7 +498,7 @@ def _average(phi_r: Elementwise, phi_f: Elementwise) -> Coupled:
         return float(p @ phi_r.f(c - q @ c) + q @ phi_f.f(c - p @ c))
 
     return Coupled(value_grad, hvp, traced,
-                   f"mean {phi_r.formula.replace('o', 'a')} + mean {phi_f.formula.replace('o', 'b')}, "
+                   f"mean ({_rename(phi_r.formula, 'a')}) + mean ({_rename(phi_f.formula, 'b')}), "
                    "a = o_r - mean o_f, b = o_f - mean o_r", True, expected)
 
 
