@@ -492,7 +492,7 @@ def test_a_user_loss_states_its_optimal_d_and_gets_it_checked():
     """d_real = (o - 1)^2, d_fake = o^2: o* = p/(p + q), min L_D = int pq/(p + q) = 1/2 - Delta/4."""
     kw = dict(d_real=lambda o: (o - 1.0) ** 2, d_fake=lambda o: o ** 2, g_fake=lambda o: (o - 1.0) ** 2)
     good = L.separable(**kw, name="sq", output="critic", optimal_d=lambda p, q: p / (p + q),
-                       theory=(L.Identity("d", "triangular_discrimination", 0.25, -0.5,
+                       theory=(L.OptimumIdentity("d", "triangular_discrimination", 0.25, -0.5,
                                           "-min L_D = Delta/4 - 1/2", "derived"),))
     stated = L.separable(**kw, name="sq", optimal_d=lambda p, q: p / (p + q))
     wrong = L.separable(**kw, name="sq", optimal_d=lambda p, q: 0.5 * p / (p + q))

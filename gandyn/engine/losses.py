@@ -79,7 +79,7 @@ from gandyn.engine.registry import Registry
 __all__ = [
     "softplus", "log_sigmoid", "sigmoid", "value", "d_loss",
     "g_loss_minimax", "g_loss_nonsat",
-    "Elementwise", "Coupled", "Identity", "Loss", "FGan", "LOSSES", "get", "custom", "separable",
+    "Elementwise", "Coupled", "OptimumIdentity", "Loss", "FGan", "LOSSES", "get", "custom", "separable",
     "NonFiniteLossError",
 ]
 
@@ -502,7 +502,7 @@ def _average(phi_r: Elementwise, phi_f: Elementwise) -> Coupled:
                    "a = o_r - mean o_f, b = o_f - mean o_r", True, expected)
 
 
-class Identity(NamedTuple):
+class OptimumIdentity(NamedTuple):
     """A statement of the theory a loss carries: at D's optimum, ``side``'s criterion equals
     ``scale * divergence(p, q) + shift``.
 
@@ -569,7 +569,7 @@ class Loss:
         uses with this loss.
     clip : bool
         Whether weight clipping (Arjovsky et al. 2017) is used with it.
-    theory : tuple of Identity
+    theory : tuple of OptimumIdentity
         What the paper states about the optimum (checked by :func:`gandyn.theory.identities`).
     """
 
@@ -855,10 +855,10 @@ def _cross_entropy(name: str, smooth: float) -> Loss:
         pens = ("r1", "r2")
     theory = ()
     if not smooth:
-        theory = (Identity("d", "jsd", 2.0, -2 * LOG2, "-min L_D = -log 4 + 2 JSD",
+        theory = (OptimumIdentity("d", "jsd", 2.0, -2 * LOG2, "-min L_D = -log 4 + 2 JSD",
                            "Goodfellow et al. 2014, Prop. 1 and Thm. 1"),)
         if name == "nonsat":
-            theory += (Identity("g", (("reverse_kl", 1.0), ("kl_q_to_mixture", -1.0)), 1.0, LOG2,
+            theory += (OptimumIdentity("g", (("reverse_kl", 1.0), ("kl_q_to_mixture", -1.0)), 1.0, LOG2,
                                 "E_q[-log D*] = KL(q||p) - KL(q||m) + log 2",
                                 "derived (cf. Arjovsky & Bottou 2017, Thm. 2.5)"),)
     return Loss(name, real, fake, g, {"smooth": smooth} if smooth else {}, "logit",
@@ -899,9 +899,9 @@ def _ls(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> Loss:
 
     pearson = b - c == 1 and b - a == 2
     k = (b - a) ** 2
-    theory = (Identity("d", "triangular_discrimination", k / 8, -k / 4, "-min L_D = (b-a)^2 Delta/8 - (b-a)^2/4",
+    theory = (OptimumIdentity("d", "triangular_discrimination", k / 8, -k / 4, "-min L_D = (b-a)^2 Delta/8 - (b-a)^2/4",
                        "Mao et al. 2017, eq. 6 (D*); Delta = chi^2_Pearson(p+q || 2q)"),
-              Identity("g+", "triangular_discrimination", k / 8, (a + b - 2 * c) ** 2 / 4,
+              OptimumIdentity("g+", "triangular_discrimination", k / 8, (a + b - 2 * c) ** 2 / 4,
                        "C(G) = chi^2_Pearson(p+q || 2q)/2" if pearson else "C(G) = (a+b-2c)^2/4 + (b-a)^2 Delta/8",
                        "Mao et al. 2017, Thm. 1 (eq. 8)" if pearson
                        else "Mao et al. 2017, eq. 7-8 (general a, b, c; derived)"))
@@ -921,7 +921,7 @@ def _hinge() -> Loss:
                 "Lim & Ye 2017 (geometric GAN); Miyato et al. 2018, eq. 16",
                 "total variation: min L_D = 2 - 2 TV at D* = sign(p_data - p_g)",
                 False, None, True, lambda lp, lq: np.sign(lp - lq),
-                theory=(Identity("d", "total_variation", 2.0, -2.0, "-min L_D = 2 TV - 2",
+                theory=(OptimumIdentity("d", "total_variation", 2.0, -2.0, "-min L_D = 2 TV - 2",
                                  "Lim & Ye 2017; D* = sign(p - q) (derived)"),))
 
 
@@ -934,7 +934,7 @@ def _wgan() -> Loss:
     return Loss("wgan", _poly2(0.0, -1.0, 0.0), _poly2(0.0, 1.0, 0.0), _poly2(0.0, -1.0, 0.0), {}, "critic",
                 "Arjovsky, Chintala & Bottou 2017, eq. 2-3", "Wasserstein-1 (Kantorovich-Rubinstein duality)",
                 True, None, True, None, penalties=("r1", "r2", "gp"), clip=True,
-                theory=(Identity("d", "wasserstein1", 1.0, 0.0, "E_p f* - E_q f* = W_1 = int |F_p - F_q|",
+                theory=(OptimumIdentity("d", "wasserstein1", 1.0, 0.0, "E_p f* - E_q f* = W_1 = int |F_p - F_q|",
                                  "Arjovsky et al. 2017, eq. 2 (Kantorovich-Rubinstein); Vallender 1974"),))
 
 
@@ -953,7 +953,7 @@ def _fgan(name, real, fake, fdiv, optimal, activation_text, divergence, scale=1.
     depends on G (the saddle-point objective, their eq. 6)."""
     return Loss(name, real, fake, fake.scaled(-1.0), {}, f"v, T = g_f(v) = {activation_text}", _NOWOZIN,
                 f"{fdiv.name}: max_T F = D_f(P || Q) at T* = f'(p/q) (eq. 4-5)", True, fdiv, True, optimal,
-                theory=(Identity("d", divergence, scale, 0.0, f"F(T*) = D_f = {fdiv.name}",
+                theory=(OptimumIdentity("d", divergence, scale, 0.0, f"F(T*) = D_f = {fdiv.name}",
                                  "Nowozin et al. 2016, eq. 4-5 (T* = f'(p/q)) and Table 2"),))
 
 
@@ -1102,8 +1102,8 @@ def _theory_options(optimal_d, theory, penalties, clip):
         def opt(lp, lq):
             return optimal_d(np.exp(lp), np.exp(lq))
     theory = tuple(theory)
-    if any(not isinstance(t, Identity) for t in theory):
-        raise TypeError("theory must be a sequence of losses.Identity")
+    if any(not isinstance(t, OptimumIdentity) for t in theory):
+        raise TypeError("theory must be a sequence of losses.OptimumIdentity")
     return dict(_optimal=opt, theory=theory, penalties=tuple(penalties), clip=bool(clip))
 
 
@@ -1128,7 +1128,7 @@ def separable(d_real: Callable | None = None, d_fake: Callable | None = None, g_
 
     The theory the loss states: ``optimal_d(p, q)``, D's optimal output as a function of
     the density values (its identity, and the stationarity of ``p d_real + q d_fake`` there,
-    are checked by :func:`gandyn.theory.identities`); ``theory``, :class:`Identity` records;
+    are checked by :func:`gandyn.theory.identities`); ``theory``, :class:`OptimumIdentity` records;
     ``penalties`` and ``clip``, what it is used with (:func:`gandyn.engine.penalties.check_pairing`).
 
     Returns

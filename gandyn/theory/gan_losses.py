@@ -334,7 +334,7 @@ def _v(e):
     return e.value if isinstance(e, Estimate) else float(e)
 
 
-#: The divergences a loss's theory (:class:`gandyn.engine.losses.Identity`) may name, each
+#: The divergences a loss's theory (:class:`gandyn.engine.losses.OptimumIdentity`) may name, each
 #: ``(p, q) -> float`` by its own integrand.
 DIVERGENCES: dict[str, Callable] = {
     "jsd": lambda p, q: jsd(p, q).value,
@@ -350,7 +350,7 @@ DIVERGENCES: dict[str, Callable] = {
 
 
 def _rhs(spec):
-    """``(p, q) -> scale * divergence + shift`` of an :class:`~gandyn.engine.losses.Identity`;
+    """``(p, q) -> scale * divergence + shift`` of an :class:`~gandyn.engine.losses.OptimumIdentity`;
     its ``divergence`` is a name of :data:`DIVERGENCES` or ``((name, coefficient), ...)``."""
     terms = ((spec.divergence, 1.0),) if isinstance(spec.divergence, str) else tuple(spec.divergence)
     for name, _ in terms:
@@ -379,7 +379,7 @@ def stationarity(loss, p_data, p_g) -> Estimate:
 def identities(loss) -> list[Identity]:
     """The identities of ``loss`` (a name or :class:`~gandyn.engine.losses.Loss`) that
     :func:`check_identity` verifies, from the theory the loss states (``loss.theory``,
-    :class:`gandyn.engine.losses.Identity`): ``-min L_D`` (side ``'d'``), G's criterion at the
+    :class:`gandyn.engine.losses.OptimumIdentity`): ``-min L_D`` (side ``'d'``), G's criterion at the
     optimum (``'g'``; ``'g+'`` with the term G cannot change) against ``scale * divergence +
     shift``. A separable loss that states ``optimal_d`` but no identity gets the stationarity
     of D's loss at it (:func:`stationarity`, 0). ``[]`` when it states nothing (the smoothed
