@@ -20,8 +20,9 @@ Layers (a lower layer never imports a higher one; ``lint-imports`` checks it):
 ``cli``, ``plotting`` the ``gandyn`` command and the figures (matplotlib, loaded to draw)
 
 Top-level helpers: ``rng`` (named random streams, SPEC 7), ``io`` (atomic writes),
-``history`` (training histories as .npz), ``data`` (MNIST files), ``testing``
-(hypothesis strategies for GAN math).
+``history`` (training histories as .npz), ``data`` (MNIST files), ``plugins`` (the user's
+modules that register names, loaded by the command line and by worker processes),
+``testing`` (hypothesis strategies for GAN math).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "engine", "theory", "games", "metrics", "experiments", "cli", "plotting",
-    "rng", "io", "history", "data", "distributions", "testing",
+    "rng", "io", "history", "data", "distributions", "plugins", "testing",
 }
 
 

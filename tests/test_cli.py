@@ -86,3 +86,28 @@ def test_negative_numbers_reach_the_range_check(args, needle, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0] and "must be" in err[0] and "expected one argument" not in err[0]
+
+
+@pytest.mark.parametrize("argv,env,threads", [
+    (["gan1d"], {}, 1),
+    (["gan1d", "--threads", "2"], {}, 2),
+    (["gan1d", "--threads", "2"], {"OMP_NUM_THREADS": "1"}, 2),
+    (["gan1d"], {"OPENBLAS_NUM_THREADS": "2"}, None),
+    (["mnist", "train"], {}, 1),
+    (["mnist", "eval", "--checkpoint", "c.npz"], {}, "cores"),
+])
+def test_blas_threads_per_workload(argv, env, threads, monkeypatch):
+    import os
+
+    for k in cli.THREAD_VARIABLES:
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    args, _ = cli.build_parser().parse_known_args(argv)
+    assert cli.blas_threads(args) == ((os.cpu_count() or 1) if threads == "cores" else threads)
+
+
+def test_threads_option_is_checked(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["gan1d", "--threads", "0"])
+    assert e.value.code == 2 and "--threads" in capsys.readouterr().err

@@ -178,3 +178,25 @@ def test_bad_input():
         games.gan_game(None, None, 1, 1, np.zeros((2, 1)), np.zeros((1, 1)), w_real=[0.2, 0.2])
     with pytest.raises(ValueError, match="player"):
         g.block_operator(Z0, "x")
+
+
+def test_dirac_wgan_gp_is_not_differentiable_at_psi_zero():
+    """WGAN-GP on the Dirac-GAN: ``||grad_x o|| = |psi|`` (Mescheder et al. 2018, Sec. 3.2), so
+    the penalty ``gamma/2 (|psi| - g0)^2`` has no derivative at ``psi = 0``: the field, the
+    Jacobian and the classification refuse with one ValueError (no NaN, no warning); at
+    ``psi != 0`` the field is the closed form ``(psi, -theta + gamma (|psi| - g0) sign psi)``."""
+    import warnings
+
+    from gandyn.games import nash
+
+    game = games.dirac_gan("wgan", gp=2.0, gp_target=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for call in (lambda: game.field(np.array([0.3, 0.0])), lambda: game.jacobian(np.zeros(2)),
+                     lambda: game.jvp(np.zeros(2), np.ones(2)), lambda: nash.classify(game, np.zeros(2))):
+            with pytest.raises(ValueError, match="not differentiable"):
+                call()
+        th, psi = 0.3, -0.7
+        np.testing.assert_allclose(game.field(np.array([th, psi])), [psi, -th + 2.0 * (abs(psi) - 1.0) * np.sign(psi)],
+                                   rtol=1e-13)
+        np.testing.assert_allclose(game.jacobian(np.array([th, psi])), [[0.0, 1.0], [-1.0, 2.0]], atol=1e-13)

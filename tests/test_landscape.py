@@ -126,6 +126,58 @@ def test_gan1d_run_spectra_equal_dense(gan1d_run):
         _match(pairs.values, lam)
 
 
+def test_smallest_searches_equal_dense_for_every_k(gan1d_run):
+    """The smallest real part of J and the smallest eigenvalues of H_GG, H_DD found by the
+    matrix-free searches are the dense ones for every k, at every checkpoint (the search
+    for the smallest real part once converged to lambda = +0.047 at iteration 0 with k <= 2,
+    whose dense min Re is -0.248: it selected Ritz values by |lambda - rho|)."""
+    run = landscape.load_run(gan1d_run, batch=16)
+    for cp in run.checkpoints:
+        dense = spectra.dense_spectrum(run.game, cp.z)
+        np.testing.assert_allclose(np.sort(dense["j"].real), np.sort(np.linalg.eigvals(run.game.jacobian(cp.z)).real),
+                                   atol=1e-10)
+        for k in range(1, 6):
+            spec = spectra.game_spectrum(run.game, cp.z, k=k)
+            sr = spec["j"]["SR"]
+            assert sr.converged.all()
+            np.testing.assert_allclose(sr.values.real, np.sort(dense["j"].real)[:k], atol=1e-8)
+            for b in ("g", "d"):
+                np.testing.assert_allclose(spec[b]["SA"].values, dense[b][:k], atol=1e-8)
+                np.testing.assert_allclose(spec[b]["LA"].values, dense[b][::-1][:k], atol=1e-8)
+
+
+def test_verdicts_say_how_they_are_known(gan1d_run):
+    run = landscape.load_run(gan1d_run, batch=16)
+    dense = landscape.analyse(run, k=1, slq_vectors=1, slq_steps=4, path_points=2)
+    free = landscape.analyse(run, k=1, slq_vectors=1, slq_steps=4, path_points=2, dense_max=0)
+    for p, q, cp in zip(dense["points"], free["points"], run.checkpoints):
+        exact = spectra.dense_spectrum(run.game, cp.z)
+        assert p["check"] == {"stable": "dense", "nash": "dense"} and p["searches_agree"]
+        assert p["j"]["min_real"] == pytest.approx(exact["j"].real.min(), abs=1e-12)
+        assert p["stable"] == bool(exact["j"].real.min() > 1e-8 * max(1, np.abs(exact["j"]).max()))
+        assert q["check"]["stable"] in ("certified", "unverified") and "searches_agree" not in q
+        S = 0.5 * (run.game.jacobian(cp.z) + run.game.jacobian(cp.z).T)
+        assert q["j"]["symmetric_part_min"] == pytest.approx(np.linalg.eigvalsh(S)[0], abs=1e-8)
+        assert exact["j"].real.min() >= q["j"]["symmetric_part_min"] - 1e-8  # Bendixson's bound
+        if q["check"]["stable"] == "certified":
+            assert q["stable"] == p["stable"]
+
+
+def test_spectrally_normalised_runs_are_analysed_as_trained(tmp_path):
+    from gandyn import history
+
+    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, batch=16, spectral_norm=True), seed=0, steps=10,
+                              record_every=10)
+    history.save(tmp_path / "history.npz", arrays, meta)
+    run = landscape.load_run(tmp_path, batch=16)
+    D = run.game.engine["gan"].D
+    for cp, raw in zip(run.checkpoints, arrays["theta_d"]):
+        for (W, b), (W0, b0) in zip(D.views(cp.theta_d), D.views(np.asarray(raw, np.float64))):
+            assert np.linalg.svd(W, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-12)
+            np.testing.assert_allclose(W * np.linalg.norm(W0, 2), W0, rtol=1e-12)
+            np.testing.assert_array_equal(b, b0)
+
+
 def test_landscape_command_writes_tables_and_figures(gan1d_run, tmp_path, capsys):
     out = tmp_path / "ls"
     code = main(["landscape", "--run", str(gan1d_run), "--out", str(out), "--k", "3", "--slq-steps", "8",

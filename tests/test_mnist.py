@@ -362,7 +362,9 @@ def test_cli_resume_without_checkpoint_and_bad_evals_fail_before_work(tmp_path):
 @pytest.mark.parametrize("opt", [dict(method="optimistic", penalty="r1", penalty_weight=1.0),
                                  dict(method="lookahead", loss="wgan", penalty="gp", optimizer="adam"),
                                  dict(method="extragradient", loss="wgan", clip=0.05),
-                                 dict(loss="hinge", spectral_norm=True)])
+                                 dict(loss="hinge", spectral_norm=True),
+                                 dict(method="extragradient", instance_noise=0.3, noise_schedule="linear",
+                                      noise_until=10)])
 def test_methods_and_penalties_resume_bit_for_bit(images, tmp_path, opt):
     """Method state (optimistic's last steps, lookahead's slow weights) and the penalty's
     random stream go into the checkpoint: interrupt at 7, resume to 15, equal."""

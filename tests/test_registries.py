@@ -6,6 +6,7 @@ from gandyn.engine import optim
 from gandyn.engine.latents import LATENTS, as_latent
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
 from gandyn.engine.registry import Registry
+from gandyn.experiments import mog
 from gandyn.games import dynamics
 
 
@@ -30,7 +31,7 @@ def test_registry_names_errors_and_duplicates():
 
 @pytest.mark.parametrize("registry, kind", [(optim.OPTIMIZERS, "optimizer"), (ACTIVATIONS, "activation"),
                                             (INITIALIZERS, "init scheme"), (LATENTS, "latent"),
-                                            (dynamics.METHODS, "method")])
+                                            (dynamics.METHODS, "method"), (mog.DATASETS, "data set")])
 def test_every_kind_of_name_has_one_registry(registry, kind):
     assert isinstance(registry, Registry) and registry.kind == kind and len(registry) >= 2
     with pytest.raises(ValueError, match=f"unknown {kind} 'nope'; choose from {', '.join(registry.names())}"):
@@ -81,7 +82,8 @@ def test_schedule_sees_the_step_count():
 
 def test_averaged_wraps_any_optimizer():
     """The inner steps are the plain optimizer's; the average is the EMA of the iterates
-    (Yazici et al. 2019) starting at the initial parameters."""
+    (Yazici et al. 2019) starting at the initial parameters, taken where an iteration ends
+    (optim.finish)."""
     rng = np.random.default_rng(1)
     grads = rng.normal(size=(6, 4))
     plain, wrapped = optim.adam(0.1), optim.averaged(optim.adam(0.1), 0.8)
@@ -90,7 +92,7 @@ def test_averaged_wraps_any_optimizer():
     avg = t2.copy()
     for g in grads:
         s1 = plain.update(t1, g, s1)
-        s2 = wrapped.update(t2, g, s2)
+        s2 = optim.finish(wrapped, t2, wrapped.update(t2, g, s2))
         avg = 0.8 * avg + 0.2 * t2
     assert t1.tobytes() == t2.tobytes()
     np.testing.assert_allclose(s2.average, avg, rtol=1e-14)

@@ -6,6 +6,11 @@ their heavy dependencies inside ``run`` so that ``--help`` stays fast.
 
 Errors the user can fix (bad arguments, bad input files) print one line and
 exit with status 2; nothing is left half-written (see :mod:`gandyn.io`).
+
+``gandyn --plugin MODULE COMMAND ...`` (repeatable) imports the user's module before
+the command line is built, so the names it registers are offered and accepted by every
+command; installed plugins (the entry points of :data:`gandyn.plugins.GROUP`) load
+first. See :mod:`gandyn.plugins`.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import sys
 
 from gandyn import __version__
 
-__all__ = ["main", "build_parser", "positive_int", "nonneg_int", "positive_float", "unit_float", "int_in", "add_method_option",
+__all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
            "add_training_arguments", "training_options", "method_name", "note_ignored", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
@@ -72,6 +77,7 @@ def _number(cast, name, ok, what):
 positive_int = _number(int, "int", lambda v: v >= 1, "an integer >= 1")
 nonneg_int = _number(int, "int", lambda v: v >= 0, "an integer >= 0")
 positive_float = _number(float, "float", lambda v: v > 0, "a number > 0")
+nonneg_float = _number(float, "float", lambda v: v >= 0, "a number >= 0")
 unit_float = _number(float, "float", lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
@@ -109,7 +115,9 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     ``method`` is false: a command that names several methods its own way),
     ``--method-option``, ``--penalty``, ``--penalty-weight``, ``--clip``,
     ``--spectral-norm``, ``--k``, ``--batch``, ``--optimizer``, ``--b1``, ``--b2``,
-    ``--mu`` and ``--g-ema``; :func:`training_options` reads them back."""
+    ``--mu``, ``--g-ema`` and ``--instance-noise`` with ``--noise-schedule`` and
+    ``--noise-until``; :func:`training_options` reads them back."""
+    from gandyn.engine.instance_noise import SCHEDULES
     from gandyn.engine.losses import LOSSES
     from gandyn.engine.methods import METHODS
     from gandyn.engine.optim import OPTIMIZERS
@@ -124,7 +132,8 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
                                 f"default: {c.method}{', Algorithm 1' if c.method == 'altgd' else ''})")
     add_method_option(group)
     group.add_argument("--penalty", choices=PENALTIES.names(), default=c.penalty,
-                       help="gradient penalty on D: r1, r2 (Mescheder et al. 2018) or gp (WGAN-GP)")
+                       help=f"gradient penalty on D ({', '.join(PENALTIES.names())}; r1, r2: Mescheder et al. "
+                            "2018, gp: WGAN-GP)")
     group.add_argument("--penalty-weight", type=positive_float, default=c.penalty_weight, metavar="GAMMA",
                        help=f"weight of the penalty (default: {c.penalty_weight:g})")
     group.add_argument("--clip", type=positive_float, default=c.clip, metavar="C",
@@ -143,6 +152,14 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     group.add_argument("--g-ema", type=unit_float, default=c.g_ema, metavar="BETA",
                        help="keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999 "
                             "(Yazici et al. 2019); samples and evaluation then use it (default: 0 = off)")
+    group.add_argument("--instance-noise", type=nonneg_float, default=c.instance_noise, metavar="SIGMA",
+                       help="add Gaussian noise of std SIGMA to every real and generated input of D during training "
+                            "(Sonderby et al. 2017), annealed by --noise-schedule (default: 0 = off)")
+    group.add_argument("--noise-schedule", choices=SCHEDULES, default=c.noise_schedule,
+                       help=f"how the instance noise's std falls: {', '.join(SCHEDULES)} to 0 after --noise-until "
+                            f"(default: {c.noise_schedule})")
+    group.add_argument("--noise-until", type=positive_int, default=c.noise_until, metavar="IT",
+                       help="the last iteration with instance noise (required by the linear and exponential schedules)")
 
 
 def training_options(args, methods=None) -> dict:
@@ -167,8 +184,9 @@ def note_ignored(command: str, config, methods=None) -> None:
     """Say on stderr, one line each, which training options given take no effect
     (:meth:`gandyn.engine.training.TrainingConfig.ignored`); training goes on."""
     for name, why in config.ignored(methods).items():
-        print(f"gandyn {command}: note: --{name.replace('_', '-')} {getattr(config, name):g} has no effect: {why}",
-              file=sys.stderr)
+        v = getattr(config, name)
+        print(f"gandyn {command}: note: --{name.replace('_', '-')} {v if isinstance(v, str) else format(v, 'g')} "
+              f"has no effect: {why}", file=sys.stderr)
 
 
 def out_dir(text: str) -> str:
@@ -182,7 +200,7 @@ def out_dir(text: str) -> str:
 
 def common_defaults(name: str) -> dict:
     """The defaults of the common options of command ``name``."""
-    return {"seed": 0, "out": f"gandyn-out/{name}", "quiet": False}
+    return {"seed": 0, "out": f"gandyn-out/{name}", "quiet": False, "threads": None}
 
 
 def _add_common(parser: argparse.ArgumentParser, name: str, *, deferred: bool = False) -> None:
@@ -202,6 +220,9 @@ def _add_common(parser: argparse.ArgumentParser, name: str, *, deferred: bool = 
     g.add_argument("--out", metavar="DIR", type=out_dir, default=d["out"],
                    help=f"output folder (default: gandyn-out/{name})")
     g.add_argument("--quiet", action="store_true", default=d["quiet"], help="no progress bar")
+    g.add_argument("--threads", type=int_in(1, 4096), default=d["threads"], metavar="N",
+                   help="BLAS threads (default: the command's choice, see docs/training.md; "
+                        "an OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS set in the environment is kept)")
 
 
 def fill_common(args: argparse.Namespace, name: str) -> argparse.Namespace:
@@ -212,9 +233,34 @@ def fill_common(args: argparse.Namespace, name: str) -> argparse.Namespace:
     return args
 
 
+def plugin_args(argv) -> list[str]:
+    """The values of the global ``--plugin`` options of ``argv``: those before the command
+    (the first argument that is not an option). The values are the plugins to load before
+    :func:`build_parser` (which makes the parser that then reads them again)."""
+    out, it = [], iter(argv)
+    for arg in it:
+        if arg == "--plugin":
+            value = next(it, None)
+            if value is None:  # the parser names the missing value
+                break
+            out.append(value)
+        elif arg.startswith("--plugin="):
+            out.append(arg.partition("=")[2])
+        elif arg == "--" or not arg.startswith("-"):
+            break
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gandyn", description="Theory and training dynamics of GANs, in NumPy.")
+    # no abbreviations of the global options: --plugin is read before this parser exists
+    parser = _Parser(prog="gandyn", description="Theory and training dynamics of GANs, in NumPy.",
+                     allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"gandyn {__version__}")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE (a module name, module:function, or a .py file) before the command, "
+                             "so the losses, methods, data sets ... it registers are available; repeatable, "
+                             "given before the command. Installed plugins load by themselves "
+                             "(entry points of 'gandyn.plugins')")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         mod = importlib.import_module(f"gandyn.cli.{name}")
@@ -224,13 +270,60 @@ def build_parser() -> argparse.ArgumentParser:
         # a command with actions takes the common options before or after its action
         actions = getattr(mod, "ACTIONS", None)
         _add_common(p, f"{name}-ACTION" if actions else name, deferred=bool(actions))
-        p.set_defaults(_run=mod.run, _parser=p)
+        p.set_defaults(_run=mod.run, _parser=p, _blas=getattr(mod, "blas_threads", None))
     return parser
 
 
+#: Environment variables that set the BLAS threads; one of them set means the user chose.
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def blas_threads(args) -> int | None:
+    """The BLAS threads a command runs with: ``--threads``; else None (BLAS's own choice)
+    when the environment sets them (:data:`THREAD_VARIABLES`); else the command's choice,
+    its module's ``blas_threads(args)``, or 1.
+
+    One thread is the default because gandyn's training steps and game products are
+    chains of small GEMMs (the talk's MNIST GAN: 128 x 784 x 128), where a second thread
+    costs more in synchronisation than it gains, and far more when another process is
+    busy on the machine (benchmarks/bench_threads.py). Commands whose work is a few large
+    GEMMs (evaluating 10,000 MNIST images) choose every core.
+    """
+    import os
+
+    if getattr(args, "threads", None):
+        return int(args.threads)
+    if any(os.environ.get(k) for k in THREAD_VARIABLES):
+        return None
+    choose = getattr(args, "_blas", None)
+    return int(choose(args)) if choose is not None else 1
+
+
+def _limit_threads(n: int | None):
+    """A context limiting BLAS to ``n`` threads (``threadpoolctl``), or doing nothing."""
+    import contextlib
+
+    if n is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n, user_api="blas")
+
+
 def main(argv=None) -> int:
+    from gandyn import plugins
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:  # before the parser is built: its choices and help then hold the plugins' names
+        plugins.load(plugin_args(argv), autoload=True)
+    except plugins.PluginError as e:
+        print(f"gandyn: error: {_one_line(e)}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if any(a == "--plugin" or a.startswith("--plugin=") for a in extra):
+        getattr(args, "_parser", parser).error("--plugin is a global option: give it before the command "
+                                               "(gandyn --plugin MODULE COMMAND ...)")
     if extra:  # named by the command's own parser ("gandyn gan1d: error: ..."), exit 2
         getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
@@ -238,7 +331,8 @@ def main(argv=None) -> int:
         return 2
     name = " ".join(filter(None, (args.command, getattr(args, "action", None))))  # as argparse names it
     try:
-        return int(args._run(args) or 0)
+        with _limit_threads(blas_threads(args)):
+            return int(args._run(args) or 0)
     except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
         # bad input: a wrong value, a missing or misplaced file or folder
         print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)

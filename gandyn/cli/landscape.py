@@ -5,7 +5,9 @@ float64:
 
 - the top-k eigenvalues of the game Jacobian J (largest modulus, largest and smallest
   real part) and of H_GG and H_DD (both ends), each with its residual ||Av - lambda v||;
-- the Ratliff-Burden-Sastry verdict (critical? differential Nash? stable?);
+- the Ratliff-Burden-Sastry verdict (critical? differential Nash? stable?), from the dense
+  spectra for games of at most --dense-max parameters, else certified by a converged
+  eigenpair or the symmetric part's bound (Bendixson), else marked unverified;
 - the spectral densities of H_GG and H_DD (stochastic Lanczos quadrature);
 - the path angle between consecutive checkpoints.
 
@@ -32,6 +34,9 @@ def add_arguments(p):
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
     p.add_argument("--k", type=positive_int, default=10, help="eigenvalues per search (default: 10)")
+    p.add_argument("--dense-max", type=nonneg_int, default=None, metavar="N",
+                   help="games with at most N parameters take their verdicts from the dense spectra, against which "
+                        "the searches are checked (default: 1000; 0: never)")
     p.add_argument("--tol", type=positive_float, default=1e-8, help="ARPACK's tolerance (default: 1e-8)")
     p.add_argument("--slq-vectors", type=positive_int, default=4,
                    help="random vectors of the stochastic Lanczos quadrature (default: 4)")
@@ -39,6 +44,12 @@ def add_arguments(p):
     p.add_argument("--path-points", type=positive_int, default=21,
                    help="points on each segment between checkpoints (default: 21)")
     p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
+
+
+def _how(check: str) -> str:
+    """How a verdict is known, as printed: nothing when from the dense spectra."""
+    return {"dense": " (dense)", "certified": "", "unverified": " (unverified: an iterative search may miss the "
+            "extreme eigenvalue; see --dense-max)"}[check]
 
 
 def run(args) -> int:
@@ -51,7 +62,8 @@ def run(args) -> int:
         lr = landscape.load_run(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
                                 data=args.data)  # fails before any output
         res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors, slq_steps=args.slq_steps,
-                                path_points=args.path_points, progress=not args.quiet, rng=args.seed)
+                                path_points=args.path_points, progress=not args.quiet, rng=args.seed,
+                                dense_max=landscape.DENSE_MAX if args.dense_max is None else args.dense_max)
     except MemoryError:
         sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "k", "slq_steps")
                           if getattr(args, k) is not None)
@@ -69,8 +81,12 @@ def run(args) -> int:
     for p in res["points"]:
         print(f"iteration {p['iteration']:>7,}: ||omega|| {p['omega_norm']:.3g}; H_GG [{p['g']['min']:+.3g}, "
               f"{p['g']['max']:+.3g}], H_DD [{p['d']['min']:+.3g}, {p['d']['max']:+.3g}]; J: min Re {p['j']['min_real']:+.3g}, "
-              f"max |lambda| {p['j']['max_modulus']:.3g}; Nash {'yes' if p['differential_nash'] else 'no'}, "
-              f"stable {'yes' if p['stable'] else 'no'}{'' if p['converged'] else ' (some eigenpairs not converged)'}; "
+              f"max |lambda| {p['j']['max_modulus']:.3g}; Nash {'yes' if p['differential_nash'] else 'no'}"
+              f"{_how(p['check']['nash'])}, stable {'yes' if p['stable'] else 'no'}{_how(p['check']['stable'])}"
+              f"{'' if p['converged'] else ' (some eigenpairs not converged)'}; "
               f"{p['seconds']:.1f} s, {p['products']} products")
+        if p.get("searches_agree") is False:
+            print(f"  note: the matrix-free searches missed an extreme eigenvalue here (min Re lambda(J) found "
+                  f"{p['j']['min_real_search']:+.3g}, dense {p['j']['min_real']:+.3g}); the verdicts are the dense ones")
     print(f"wrote {out}/eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures")
     return 0

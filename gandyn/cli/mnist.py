@@ -126,6 +126,15 @@ def run(args) -> int:
     return actions[args.action](args)
 
 
+def blas_threads(args) -> int:
+    """BLAS threads of each action (see :func:`gandyn.cli.blas_threads`): every core for
+    ``eval`` and ``classifier`` (large GEMMs over thousands of images), 1 for the others
+    (training steps are chains of small GEMMs)."""
+    import os
+
+    return (os.cpu_count() or 1) if args.action in ("eval", "classifier") else 1
+
+
 def _config(args):
     from gandyn.experiments.mnist import MnistConfig
 

@@ -30,8 +30,8 @@ def add_arguments(p):
     from gandyn.experiments.mog import DATASETS, config, setup_of
 
     m = p.add_argument_group("benchmark")
-    m.add_argument("--data", nargs="+", choices=tuple(DATASETS), default=list(DATASETS),
-                   help="data sets (default: ring8 grid25)")
+    m.add_argument("--data", nargs="+", choices=DATASETS.names(), default=["ring8", "grid25"], metavar="DATA",
+                   help=f"data sets: {', '.join(DATASETS.names())} (default: ring8 grid25)")
     m.add_argument("--methods", nargs="+", type=method_name, default=None, metavar="METHOD",
                    help=f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
                         f"(default: {' '.join(DEFAULT['methods'])})")

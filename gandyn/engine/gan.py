@@ -194,12 +194,13 @@ class GAN:
         masks = self._d_masks(rng, x_real.shape[:-1])
         return self.D.forward(theta_d, x_real, ws=_sub(ws, "Dr"), masks=masks)[-1][..., 0]
 
-    def _g_part(self, theta_g, theta_d, hs_g, grad, ws, rng, x_real=None):
+    def _g_part(self, theta_g, theta_d, hs_g, grad, ws, rng, x_real=None, x_fake=None):
         """G's loss and gradient given G's forward pass ``hs_g`` on the step's noise (and the
-        real rows ``x_real`` when G's loss reads them)."""
+        real rows ``x_real`` when G's loss reads them); D reads ``x_fake`` when given (G's
+        outputs plus instance noise), else G's outputs ``hs_g[-1]``."""
         wg, wd = _sub(ws, "G"), _sub(ws, "Dg")
         masks = self._d_masks(rng, hs_g[-1].shape[:-1])
-        hs_d = self.D.forward(theta_d, hs_g[-1], ws=wd, masks=masks)
+        hs_d = self.D.forward(theta_d, hs_g[-1] if x_fake is None else x_fake, ws=wd, masks=masks)
         logit = hs_d[-1][..., 0]
         loss, _, g_logit = self._loss.g_loss(self._real_outputs(theta_d, x_real, ws, rng), logit)
         g_logit = g_logit[..., None]

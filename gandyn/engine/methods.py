@@ -44,6 +44,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gandyn.engine.nn import _buffer
+from gandyn.engine.optim import project
 from gandyn.engine.registry import Registry
 
 __all__ = ["METHODS", "as_method", "make_method", "check_method", "method_options", "parse_method_options", "check_method_options", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
@@ -174,7 +175,9 @@ class Lookahead:
     """Lookahead-minmax (Chavdarova et al. 2021, Algorithm 1): run ``inner`` for ``k_la``
     steps ("fast" weights); then both players' slow weights move ``alpha`` of the way
     to the fast ones, ``slow <- slow + alpha (fast - slow)``, and the fast weights
-    restart from them. The inner optimizers' states carry on."""
+    restart from them. The inner optimizers' states carry on. A player whose optimizer
+    projects (weight clipping) has its slow weights projected too, from the start and
+    at every synchronisation."""
 
     inner: Any = AltGD()
     k_la: int = 5
@@ -197,16 +200,20 @@ class Lookahead:
         return getattr(self.inner, "takes_penalty", True)
 
     def init(self, tr) -> Any:
-        return {"inner": self.inner.init(tr), "slow_g": tr.theta_g.copy(), "slow_d": tr.theta_d.copy(), "n": 0}
+        state = {"inner": self.inner.init(tr), "slow_g": tr.theta_g.copy(), "slow_d": tr.theta_d.copy(), "n": 0}
+        project(tr.opt_g, state["slow_g"])  # a constrained player's slow weights are feasible (weight clipping)
+        project(tr.opt_d, state["slow_d"])
+        return state
 
     def step(self, tr, state):
         loss_d, loss_g, state["inner"] = self.inner.step(tr, state["inner"])
         state["n"] += 1
         if state["n"] % self.k_la == 0:
-            for theta, slow in ((tr.theta_g, state["slow_g"]), (tr.theta_d, state["slow_d"])):
+            for theta, slow, opt in ((tr.theta_g, state["slow_g"], tr.opt_g), (tr.theta_d, state["slow_d"], tr.opt_d)):
                 theta -= slow
                 theta *= self.alpha
                 slow += theta
+                project(opt, slow)
                 np.copyto(theta, slow)
         return loss_d, loss_g, state
 

@@ -16,7 +16,13 @@ callable ``lr(t)`` of the optimizer's step count ``t = 1, 2, ...`` returning eit
 (optax's convention; :func:`piecewise` is the one gandyn's configs use).
 
 Wrappers compose around an optimizer instead of being called by hand:
-:func:`averaged` keeps an exponential moving average of the iterates.
+:func:`averaged` keeps an exponential moving average of the iterates, :func:`clipped`
+projects them onto a box. A training method may call ``update`` several times per
+iteration (extragradient) or move the parameters after it (optimistic steps,
+lookahead's synchronisation), so what belongs to the *iterates* lives in
+``state = opt.finish(theta, state)``, which the trainer calls once at the end of every
+iteration (:func:`finish`): the average takes the iterate there, and the projection is
+applied there again (it is idempotent), so every method's iterates stay in the box.
 
 Every optimizer is registered in :data:`OPTIMIZERS`; :func:`make` builds one by name.
 """
@@ -29,7 +35,7 @@ import numpy as np
 
 from gandyn.engine.registry import Registry
 __all__ = ["Optimizer", "sgd", "momentum", "adam", "averaged", "clipped", "piecewise", "make", "takes", "OPTIMIZERS", "ema_update",
-           "flush_subnormal"]
+           "flush_subnormal", "finish", "project"]
 
 
 class Optimizer(NamedTuple):
@@ -41,13 +47,33 @@ class Optimizer(NamedTuple):
     place* along ``grad`` (same shape) and returns the new state; the old state's
     arrays are reused, so it must not be used again. ``name`` is the
     :data:`OPTIMIZERS` name it was made from and ``hparams`` its hyperparameters as
-    passed (``make(name, **hparams)`` rebuilds it).
+    passed (``make(name, **hparams)`` rebuilds it). ``finish(theta, state) -> state``
+    (None: nothing) ends an iteration of training, after the method's last move of
+    ``theta`` (:func:`finish`); ``project(theta)`` (None: no constraint) projects
+    ``theta`` in place onto the parameters' feasible set (:func:`project`).
     """
 
     init: Callable[[np.ndarray], Any]
     update: Callable[[np.ndarray, np.ndarray, Any], Any]
     name: str = ""
     hparams: dict | None = None
+    finish: Callable[[np.ndarray, Any], Any] | None = None
+    project: Callable[[np.ndarray], None] | None = None
+
+
+def finish(opt: Optimizer, theta: np.ndarray, state):
+    """End an iteration of training: ``opt.finish(theta, state)`` when ``opt`` has one,
+    else ``state``. The trainer calls it once per iteration for each player, after the
+    training method has moved ``theta`` for the last time."""
+    return state if opt.finish is None else opt.finish(theta, state)
+
+
+def project(opt: Optimizer, theta: np.ndarray) -> None:
+    """Project ``theta`` in place onto ``opt``'s feasible set (``opt.project``; nothing
+    when the optimizer has no constraint). Methods that keep extra copies of the
+    parameters (lookahead's slow weights) project them with it."""
+    if opt.project is not None:
+        opt.project(theta)
 
 
 def _rate(lr, t: int):
@@ -311,13 +337,15 @@ class AveragedState(NamedTuple):
 
 def averaged(opt: Optimizer, decay: float) -> Optimizer:
     """``opt`` that also keeps an exponential moving average of the iterates
-    (:func:`ema_update` after each step; Yazici et al. 2019). The average starts at
-    the initial parameters and lives in the state: ``state.average``; the inner
-    optimizer's state is ``state.inner``.
+    (:func:`ema_update` at the end of each iteration, :func:`finish`; Yazici et al. 2019).
+    The average starts at the initial parameters and lives in the state:
+    ``state.average``; the inner optimizer's state is ``state.inner``. The average takes
+    the iterate a training method ends an iteration with, not the points it passes
+    through (extragradient's extrapolation, an optimistic step before its correction).
 
     >>> opt = averaged(sgd(0.5), 0.9)
     >>> theta = np.array([1.0]); state = opt.init(theta)
-    >>> state = opt.update(theta, np.array([1.0]), state)
+    >>> state = finish(opt, theta, opt.update(theta, np.array([1.0]), state))
     >>> theta, state.average
     (array([0.5]), array([0.95]))
     """
@@ -327,17 +355,24 @@ def averaged(opt: Optimizer, decay: float) -> Optimizer:
         return AveragedState(opt.init(theta), theta.copy(), np.empty_like(theta))
 
     def update(theta, grad, state):
-        inner = opt.update(theta, grad, state.inner)
+        return AveragedState(opt.update(theta, grad, state.inner), state.average, state.scratch)
+
+    def end(theta, state):
+        inner = finish(opt, theta, state.inner)
         ema_update(state.average, theta, decay, state.scratch)
         return AveragedState(inner, state.average, state.scratch)
 
-    return Optimizer(init, update, "averaged", {"opt": opt, "decay": decay})
+    return Optimizer(init, update, "averaged", {"opt": opt, "decay": decay}, end, opt.project)
 
 
 def clipped(opt: Optimizer, c: float) -> Optimizer:
     """``opt`` followed by the projection ``theta <- clip(theta, -c, c)``: weight clipping,
     the WGAN critic's Lipschitz constraint (Arjovsky, Chintala & Bottou 2017, Algorithm 1,
-    line 7, ``c = 0.01``). The state is the inner optimizer's.
+    line 7, ``c = 0.01``). The state is the inner optimizer's. The projection is also
+    ``project`` and is applied again at the end of every iteration (:func:`finish`), so
+    the iterates of every training method stay in the box: a method that moves the
+    parameters after ``update`` (optimistic steps, lookahead's synchronisation) is the
+    projected method, ``theta <- clip(theta')`` with ``theta'`` its unconstrained move.
 
     >>> opt = clipped(sgd(1.0), 0.5)
     >>> theta = np.array([0.0, 0.2]); state = opt.update(theta, np.array([-2.0, 0.1]), opt.init(theta))
@@ -346,12 +381,20 @@ def clipped(opt: Optimizer, c: float) -> Optimizer:
     """
     _positive("c", c)
 
+    def box(theta):
+        np.clip(theta, -c, c, out=theta)
+
     def update(theta, grad, state):
         state = opt.update(theta, grad, state)
-        np.clip(theta, -c, c, out=theta)
+        box(theta)
         return state
 
-    return Optimizer(opt.init, update, "clipped", {"opt": opt, "c": c})
+    def end(theta, state):
+        state = finish(opt, theta, state)
+        box(theta)
+        return state
+
+    return Optimizer(opt.init, update, "clipped", {"opt": opt, "c": c}, end, box)
 
 
 #: The optimizers by name (the CLI's ``--optimizer`` choices).

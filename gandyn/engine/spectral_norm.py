@@ -19,7 +19,27 @@ import numpy as np
 
 from gandyn.engine.nn import MLP
 
-__all__ = ["SpectralNorm"]
+__all__ = ["SpectralNorm", "normalized_exact"]
+
+
+def normalized_exact(net: MLP, theta: np.ndarray) -> np.ndarray:
+    """``theta`` (shape ``(n,)``) with every weight matrix ``W`` replaced by ``W / sigma(W)``,
+    ``sigma(W)`` its largest singular value computed exactly (``numpy.linalg.norm(W, 2)``):
+    the discriminator a spectrally normalised training applies, whose power iteration
+    estimates ``sigma(W)`` (Miyato et al. 2018, Sec. 2.1). Returns a new array.
+
+    Raises
+    ------
+    ValueError
+        ``theta`` not of shape ``(net.n_params,)``.
+    """
+    theta = np.asarray(theta)
+    if theta.shape != (net.n_params,):
+        raise ValueError(f"theta must have shape ({net.n_params},), got {theta.shape}")
+    out = theta.copy()
+    for W, _ in net.views(out):
+        W /= np.linalg.norm(W, 2)
+    return out
 
 
 class SpectralNorm:

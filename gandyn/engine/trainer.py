@@ -41,7 +41,7 @@ from gandyn.engine.gan import GAN, _sub
 from gandyn.engine.losses import NonFiniteLossError
 from gandyn.engine.methods import as_method, check_penalty
 from gandyn.engine.nn import _buffer
-from gandyn.engine.optim import Optimizer
+from gandyn.engine.optim import Optimizer, finish
 
 __all__ = ["Trainer", "Batches", "StreamBatches", "FixedBatches"]
 
@@ -139,18 +139,25 @@ class Trainer:
         The training method (:data:`gandyn.engine.methods.METHODS`): ``'altgd'``
         (Algorithm 1, the default), ``'simgd'``, ``'extragradient'``, ``'optimistic'``,
         ``'lookahead'``, ...
+    instance_noise : InstanceNoise, optional
+        Gaussian noise of std ``sigma_t`` (iteration ``t``) added to every real and
+        generated input of D (:mod:`gandyn.engine.instance_noise`), drawn with
+        ``rng_noise`` (``standard_normal``): at each evaluation of D's loss ``2m`` rows (the
+        real points, then the fakes), at each of G's ``m`` rows. The noise is added in
+        place to D's stacked input; G's own outputs stay clean for its backward pass.
 
     Raises
     ------
     ValueError
-        ``k`` or ``batch`` below 1, or a dropout GAN without ``rng_dropout``.
+        ``k`` or ``batch`` below 1, a dropout GAN without ``rng_dropout``, instance noise
+        without ``rng_noise`` or with a method that needs exact Jacobian products.
     """
 
     def __init__(self, gan: GAN, opt_g: Optimizer, opt_d: Optimizer, theta_g: np.ndarray, theta_d: np.ndarray,
                  batches: Batches, *, batch: int = 64, k: int = 1, rng_dropout: np.random.Generator | None = None,
                  state_g: Any = None, state_d: Any = None, it: int = 0, method: Any = "altgd",
                  penalty: Any = None, rng_penalty: np.random.Generator | None = None,
-                 spectral_norm: Any = None):
+                 spectral_norm: Any = None, instance_noise: Any = None, rng_noise: Any = None):
         if int(k) != k or k < 1:
             raise ValueError(f"k (discriminator steps per generator step) must be an integer >= 1, got {k!r}")
         if int(batch) != batch or batch < 1:
@@ -179,6 +186,12 @@ class Trainer:
             raise ValueError(f"the {self.method.name} method needs exact Jacobian products: spectral "
                              "normalisation is not supported with it")
         self.spectral_norm = spectral_norm
+        if instance_noise is not None and getattr(self.method, "needs_products", False):
+            raise ValueError(f"the {self.method.name} method needs exact Jacobian products: instance noise is not "
+                             "supported with it")
+        if instance_noise is not None and rng_noise is None:
+            raise ValueError("instance noise draws Gaussian noise: pass rng_noise")
+        self.instance_noise, self.rng_noise = instance_noise, rng_noise
         self._td_sn = np.empty_like(theta_d) if spectral_norm is not None else None
         self._grad_raw = np.empty_like(theta_d) if spectral_norm is not None else None
 
@@ -195,6 +208,9 @@ class Trainer:
             loss_d, loss_g, self.method_state = self.method.step(self, self.method_state)
         except NonFiniteLossError as e:  # a user-defined loss gave inf or nan: name the iteration
             raise e.at_iteration(self.it + 1) from None
+        # the end of the iteration for the optimizers' wrappers: projection, G's average
+        self.state_g = finish(self.opt_g, self.theta_g, self.state_g)
+        self.state_d = finish(self.opt_d, self.theta_d, self.state_d)
         self.it += 1
         return loss_d, loss_g
 
@@ -241,6 +257,7 @@ class Trainer:
         if not np.shares_memory(x_real, X):
             X[..., :m, :] = x_real
         gan.G.forward(self.theta_g, z_d, out=X[..., m:2 * m, :], ws=_sub(ws, "G"))  # the fakes, once
+        self._noisy(X[..., :2 * m, :])
         td = self.theta_d_used
         _, gd, _, _ = gan._d_part(td, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
         if self.penalty is not None:
@@ -267,6 +284,7 @@ class Trainer:
         X, Z = self._buffers()
         m, gan, ws = self.batch, self.gan, self._ws
         hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=_sub(ws, "G2"))
+        self._noisy(X[..., :2 * m, :])  # D's rows only: G's step reads its clean rows of hs
         td = self.theta_d_used
         loss_d, gd, _, _ = gan._d_part(td, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
         if self.penalty is not None:
@@ -276,14 +294,25 @@ class Trainer:
     def g_step_grad(self, hs):
         """G's loss and gradient on the G step's noise, at the current D. A loss whose G
         loss reads D's outputs on real data (the relativistic losses) reads them on this
-        iteration's real minibatch, the one of D's last step (Jolicoeur-Martineau 2019,
-        Algorithm 1 draws a fresh one; reusing it keeps every method's draws unchanged)."""
+        iteration's real minibatch as D's last step saw it (with its instance noise, if any;
+        Jolicoeur-Martineau 2019, Algorithm 1 draws a fresh one; reusing it keeps every
+        method's draws unchanged)."""
         m = self.batch
         hs_g = [h[..., m:, :] for h in hs]  # the G step's rows of every layer
         x_real = self._buffers()[0][..., :m, :] if self.gan.loss_fn.g_reads_real else None
+        x_fake = None
+        if self.instance_noise is not None:  # D sees G(z) + noise; G's backward its clean outputs
+            x_fake = _buffer(self._ws, "noisy_fake", hs_g[-1].shape, hs_g[-1].dtype)
+            np.copyto(x_fake, hs_g[-1])
+            self._noisy(x_fake)
         loss_g, gg, _ = self.gan._g_part(self.theta_g, self.theta_d_used, hs_g, self._grad_g, self._ws,
-                                         self.rng_dropout, x_real)
+                                         self.rng_dropout, x_real, x_fake=x_fake)
         return loss_g, gg
+
+    def _noisy(self, x) -> None:
+        """Instance noise of this iteration added to D's inputs ``x``, in place (nothing without it)."""
+        if self.instance_noise is not None:
+            self.instance_noise.add(x, self.it + 1, self.rng_noise)
 
     def field(self):
         """Both players' losses and gradients at the current point on the drawn batches

@@ -4,8 +4,8 @@ A :class:`TrainingConfig` names the GAN loss, the training method (Algorithm 1 o
 Goodfellow et al. 2014 with ``k`` D steps per G step, or another method of
 :data:`~gandyn.engine.methods.METHODS`), the minibatch size, the optimizer and its
 hyperparameters, an optional gradient penalty, weight clipping or spectral
-normalisation of D, and a moving average of G's parameters. It validates them together
-once, and builds the engine objects they name, so that every configuration built on it
+normalisation of D, a moving average of G's parameters, and instance noise. It validates
+them together once, and builds the engine objects they name, so that every configuration built on it
 (the MNIST run, the populations of 1-D and 2-D GANs) checks and means the same thing by
 each name.
 
@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gandyn.engine import optim
+from gandyn.engine.instance_noise import InstanceNoise
+from gandyn.engine.instance_noise import check as check_noise
 from gandyn.engine.methods import METHODS, check_method, check_method_options, make_method
 from gandyn.engine.penalties import Penalty, check_training, make_penalty
 
@@ -103,6 +105,12 @@ class TrainingConfig:
     g_ema : float
         Decay in ``[0, 1)`` of an exponential moving average of G's parameters (0 = off;
         Yazici et al. 2019, :func:`~gandyn.engine.optim.averaged`).
+    instance_noise : float
+        Standard deviation (>= 0; 0 = off) of Gaussian instance noise added to every real
+        and generated input of D at the first iteration (Sonderby et al. 2017; Mescheder et
+        al. 2018, Sec. 3.3; :mod:`gandyn.engine.instance_noise`), annealed by
+        ``noise_schedule`` (``constant``, ``linear`` or ``exponential``) to 0 after
+        iteration ``noise_until`` (required by the annealed schedules).
 
     Raises
     ------
@@ -127,6 +135,9 @@ class TrainingConfig:
     spectral_norm: bool = False
     method_options: dict = field(default_factory=dict, hash=False)
     g_ema: float = 0.0
+    instance_noise: float = 0.0
+    noise_schedule: str = "constant"
+    noise_until: int | None = None
 
     def __post_init__(self):
         for name in ("k", "batch"):
@@ -147,6 +158,10 @@ class TrainingConfig:
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
             object.__setattr__(self, name, bool(getattr(self, name)))
+        check_noise(self.instance_noise, self.noise_schedule, self.noise_until)
+        object.__setattr__(self, "instance_noise", float(self.instance_noise))
+        if self.noise_until is not None:
+            object.__setattr__(self, "noise_until", int(self.noise_until))
         self.check_method(self.method)
         object.__setattr__(self, "method_options", check_method_options(self.method_options))
 
@@ -167,6 +182,8 @@ class TrainingConfig:
             check_training(self.loss, name, self.penalty, self.penalty_weight, self.clip)
             if self.spectral_norm and getattr(METHODS[name], "needs_products", False):
                 raise ValueError(f"{name} needs exact Jacobian products: spectral normalisation of D is not supported")
+            if self.instance_noise and getattr(METHODS[name], "needs_products", False):
+                raise ValueError(f"{name} needs exact Jacobian products: instance noise is not supported")
         return spec
 
     def make_optimizer(self, lr) -> optim.Optimizer:
@@ -211,6 +228,9 @@ class TrainingConfig:
         used = {name for m in methods for name in m.split(":")}
         out["method_options"] = {m: dict(o) for m, o in self.method_options.items() if m in used}
         out.update(clip=self.clip, spectral_norm=self.spectral_norm, g_ema=self.g_ema)
+        if self.instance_noise:
+            out.update(instance_noise=self.instance_noise, noise_schedule=self.noise_schedule,
+                       noise_until=self.noise_until)
         return out
 
     def ignored(self, methods=None) -> dict[str, str]:
@@ -222,10 +242,18 @@ class TrainingConfig:
         default = {f.name: f.default for f in fields(self) if f.default is not MISSING}
         active = self.active(methods)
         why = {"k": "no method in use takes D steps per G step (altgd and lookahead around it do)",
-               "penalty_weight": "no penalty is set"}
+               "penalty_weight": "no penalty is set", "noise_schedule": "no instance noise is set",
+               "noise_until": "no instance noise is set"}
         return {name: why.get(name, f"the {self.optimizer} optimizer does not take it")
-                for name in ("k", "b1", "b2", "eps", "adam_tf", "mu", "penalty_weight")
+                for name in ("k", "b1", "b2", "eps", "adam_tf", "mu", "penalty_weight", "noise_schedule", "noise_until")
                 if name not in active and getattr(self, name) != default.get(name)}
+
+    def make_instance_noise(self) -> InstanceNoise | None:
+        """The instance noise's schedule (:class:`~gandyn.engine.instance_noise.InstanceNoise`),
+        or None when ``instance_noise`` is 0."""
+        if not self.instance_noise:
+            return None
+        return InstanceNoise(self.instance_noise, self.noise_schedule, self.noise_until)
 
     def make_penalty(self) -> Penalty | None:
         """The gradient penalty object, or None."""

@@ -18,7 +18,10 @@ A run is read from its folder:
   ``batch`` latent draws from the model seed's ``landscape`` stream.
 
 Everything is matrix-free (:mod:`gandyn.games.spectra`); each eigenpair carries its
-residual and a converged flag.
+residual and a converged flag. A run trained with spectral normalisation of D is analysed
+at the discriminator training applies, every weight matrix divided by its largest
+singular value (:func:`gandyn.engine.spectral_norm.normalized_exact`): the game's D
+parameters are the normalised weights.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ import numpy as np
 from gandyn import games
 from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.engine import GAN, MLP
+from gandyn.engine.spectral_norm import normalized_exact
 from gandyn.games import spectra
 from gandyn.rng import stream
 
@@ -70,6 +74,14 @@ def _float64(net: MLP) -> MLP:
     return MLP(net.sizes, net.activations, dtype=np.float64, slope=net.slope)
 
 
+def _applied(net: MLP, theta_d, spectral_norm: bool) -> np.ndarray:
+    """D's parameters as training applies them, in float64: with spectral normalisation
+    every weight matrix divided by its largest singular value (exact; the training's
+    power iteration estimates it), so the game is the trained model's."""
+    theta_d = np.asarray(theta_d, np.float64)
+    return normalized_exact(net, theta_d) if spectral_norm else theta_d
+
+
 def _select(points: list[Checkpoint], at, where: str) -> list[Checkpoint]:
     if at is None:
         return points
@@ -99,7 +111,8 @@ def _mnist_run(run: Path, batch: int, data_dir, at) -> LandscapeRun:
         elif (tr.config.z_dim, tr.config.g_hidden, tr.config.d_hidden) != (config.z_dim, config.g_hidden,
                                                                              config.d_hidden):
             raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
-        points.append(Checkpoint(tr.it, tr.trainer.theta_g.astype(np.float64), tr.trainer.theta_d.astype(np.float64)))
+        points.append(Checkpoint(tr.it, tr.trainer.theta_g.astype(np.float64),
+                                 _applied(tr.config.gan().D, tr.trainer.theta_d, tr.config.spectral_norm)))
     points.sort(key=lambda p: p.iteration)
     points = _select(points, at, str(run))
     gan32 = config.gan()
@@ -156,7 +169,7 @@ def _gan1d_run(run: Path, batch: int, at) -> LandscapeRun:
     else:
         zq, wz = games.normal_quadrature(batch, lat.loc, lat.scale)
     game = games.mlp_gan_game(gan, x, zq, w_real=wx, w_latent=wz, name="1-D GAN")
-    points = [Checkpoint(int(i), np.asarray(g, np.float64), np.asarray(d, np.float64))
+    points = [Checkpoint(int(i), np.asarray(g, np.float64), _applied(gan.D, d, setup.spectral_norm))
               for i, g, d in zip(arrays["it"], arrays["theta_g"], arrays["theta_d"])]
     return LandscapeRun("gan1d", game, _select(points, at, str(run)), {"setup": meta["setup"], "batch": batch})
 
@@ -262,7 +275,7 @@ def _mog_run(run: Path, batch: int, at, model, data) -> LandscapeRun:
     x = np.asarray(setup.data.rvs(batch, rng), np.float64).reshape(batch, setup.dim)
     z = gan.sample_z(rng, batch)
     game = games.mlp_gan_game(gan, x, z, name=f"{cfg['data']} GAN")
-    points = [Checkpoint(int(i), np.asarray(g[j], np.float64), np.asarray(d[j], np.float64))
+    points = [Checkpoint(int(i), np.asarray(g[j], np.float64), _applied(gan.D, d[j], setup.spectral_norm))
               for i, g, d in zip(arrays["it"], arrays["theta_g"], arrays["theta_d"])]
     info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "seed": seed,
             "lr_g": float(arrays["lr_g"][j]), "lr_d": float(arrays["lr_d"][j])}
@@ -338,14 +351,60 @@ def _pairs_rows(iteration, block, pairs: spectra.Eigenpairs):
             for j, (v, r, c) in enumerate(zip(pairs.values, pairs.residuals, pairs.converged))]
 
 
+#: Games with at most this many parameters are checked against their dense spectra.
+DENSE_MAX = 1000
+
+
+def _checked(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter, rng) -> tuple[dict, int]:
+    """How the verdicts' eigenvalues are known (``ext`` updated in place): ``'dense'`` (from
+    the dense spectra, ``n <= dense_max``; the searches' own values kept as ``*_search`` and
+    ``searches_agree`` whether they found the same extremes), ``'certified'`` (a converged
+    eigenpair on the wrong side decides 'no', or, for stability, the symmetric part's smallest
+    eigenvalue above 0 decides 'yes': :func:`~gandyn.games.spectra.real_part_bounds`) or
+    ``'unverified'`` (the searches' values; an iterative search can miss the extreme
+    eigenvalue). Returns ``({'stable': how, 'nash': how}, operator products)``."""
+    scale = max(1.0, ext["j"]["max_modulus"])  # the searches' (the dense one below may replace it)
+    if game.n <= dense_max:
+        dense = spectra.dense_spectrum(game, z)
+        found = {"j": ext["j"]["min_real"], "g": ext["g"]["min"], "d": ext["d"]["min"]}
+        exact = {"j": float(dense["j"].real.min()), "g": float(dense["g"].min()), "d": float(dense["d"].min())}
+        ext["j"].update(min_real_search=found["j"], min_real=exact["j"], max_real=float(dense["j"].real.max()),
+                        max_modulus=float(np.abs(dense["j"]).max()))
+        for b in ("g", "d"):
+            ext[b].update(min_search=found[b], min=exact[b], max=float(dense[b].max()))
+        ext["searches_agree"] = bool(all(abs(found[b] - exact[b]) <= 1e-6 * scale for b in found))
+        return {"stable": "dense", "nash": "dense"}, game.n
+    bound = spectra.real_part_bounds(game.operator(z), tol=tol, maxiter=maxiter, rng=rng)
+    ext["j"]["symmetric_part_min"] = float(bound.values.min()) if bound.values.size else float("nan")
+    sr = spec["j"]["SR"]
+    if np.any(sr.converged & (sr.values.real <= tol * scale)):
+        stable = "certified"  # a true eigenvalue with Re <= 0: not stable
+    elif bound.converged.all() and bound.values.size and ext["j"]["symmetric_part_min"] > tol * scale:
+        stable = "certified"  # Bendixson: every Re lambda >= lambda_min(S) > 0
+    else:
+        stable = "unverified"
+    sa = [spec[b]["SA"] for b in ("g", "d")]
+    nash = "certified" if any(np.any(p.converged & (p.values <= tol * scale)) for p in sa) else "unverified"
+    return {"stable": stable, "nash": nash}, bound.products
+
+
 def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: int = 4, slq_steps: int = 60,
-            path_points: int = 21, maxiter: int | None = None, progress: bool = False, rng=0) -> dict:
+            path_points: int = 21, maxiter: int | None = None, progress: bool = False, rng=0,
+            dense_max: int = DENSE_MAX) -> dict:
     """The landscape at each checkpoint of ``run``.
+
+    The verdicts (stable: every eigenvalue of ``J`` has a positive real part; differential
+    Nash: critical with positive definite own Hessians) are taken from the dense spectra
+    when the game has at most ``dense_max`` parameters (the searches' values are kept and
+    compared); else from the matrix-free searches, ``'certified'`` when a converged eigenpair
+    or the symmetric part's bound decides them and ``'unverified'`` otherwise (``check``
+    of each point).
 
     Returns a dict of plain rows: ``eigenvalues`` (iteration, block, which, k, real,
     imag, residual, converged), ``density`` (iteration, block, t, density), ``path``
     (from, to, alpha, norm, cos), ``points`` (per checkpoint: ``||omega||``, the
-    extreme eigenvalues of each block, the verdict, time and operator products).
+    extreme eigenvalues of each block, the verdict and how it is known, time and
+    operator products).
     """
     from tqdm.auto import tqdm
 
@@ -379,6 +438,8 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
             quad.setdefault(block, []).append((cp.iteration, nodes, weights))
             top = max(float(np.abs(nodes).max()), 1e-300)
             ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
+        check, used = _checked(ext, spec, game, cp.z, dense_max, tol, maxiter, rng)
+        products += used
         scale = max(1.0, ext["j"]["max_modulus"])
         verdict = {
             "omega_norm": wn,
@@ -389,7 +450,7 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
             "stable": bool(ext["j"]["min_real"] > tol * scale),
             "converged": bool(ext["j"]["converged"] and ext["g"]["converged"] and ext["d"]["converged"]),
         }
-        points.append({"iteration": cp.iteration, **verdict, "j": ext["j"], "g": ext["g"], "d": ext["d"],
+        points.append({"iteration": cp.iteration, **verdict, "check": check, **ext,
                        "seconds": time.perf_counter() - t0, "products": products})
         bar.update()
     bar.close()
@@ -408,6 +469,7 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
         alpha, norm, cos = spectra.path_angle(game, a.z, b.z, path_points)
         path_rows += [{"from": a.iteration, "to": b.iteration, "alpha": float(x), "norm": float(n), "cos": float(c)}
                       for x, n, c in zip(alpha, norm, cos)]
-    return {"kind": run.kind, "n_g": game.n_g, "n_d": game.n_d, "k": k, "tol": tol, "density_sigma": sigmas,
+    return {"kind": run.kind, "n_g": game.n_g, "n_d": game.n_d, "k": k, "tol": tol, "dense_max": dense_max,
+            "density_sigma": sigmas,
             "eigenvalues": eig_rows, "density": dens_rows, "path": path_rows, "points": points,
             "meta": json.loads(json.dumps(run.meta, default=str))}

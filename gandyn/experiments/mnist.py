@@ -69,7 +69,8 @@ class MnistConfig(TrainingConfig):
     """A training run's hyperparameters; the defaults are the talk's code. The training
     choices (``loss``, ``method``, ``k``, ``batch``, ``optimizer``, ``b1``, ``b2``, ``eps``,
     ``adam_tf``, ``mu``, ``penalty``, ``penalty_weight``, ``clip``, ``spectral_norm``,
-    ``method_options``, ``g_ema``) are :class:`~gandyn.engine.training.TrainingConfig`'s;
+    ``method_options``, ``g_ema``, ``instance_noise``, ``noise_schedule``, ``noise_until``) are
+    :class:`~gandyn.engine.training.TrainingConfig`'s;
     with the talk's defaults ``nonsat``, ``altgd``, ``k = 1``, ``batch = 128`` and
     TensorFlow's Adam (``adam_tf``: its epsilon-hat form, Kingma & Ba 2015, end of
     Section 2). When ``g_ema`` is on, samples, grids and evaluation use G's average.
@@ -78,8 +79,8 @@ class MnistConfig(TrainingConfig):
     Parameters
     ----------
     seed : int
-        Seed of all the run's random streams (the penalty's and spectral norm's draws
-        come from streams ``penalty`` and ``spectral_norm``).
+        Seed of all the run's random streams (the penalty's, spectral norm's and instance
+        noise's draws come from streams ``penalty``, ``spectral_norm`` and ``instance_noise``).
     z_dim : int
         Latent dimension (100).
     g_hidden, d_hidden : tuple of int
@@ -323,7 +324,7 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     gan = config.gan()
     opt_g, opt_d = config.optimizers()
     s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout", "penalty",
-                                                      "spectral_norm")}
+                                                      "spectral_norm", "instance_noise")}
     sampler = EpochSampler(images)
     batches = StreamBatches(sampler, gan.latent, s["data"], s["latent"])
     theta_d = gan.D.init(s["d_init"], config.init)
@@ -332,7 +333,9 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
                       batches, batch=config.batch, k=config.k,
                       rng_dropout=s["dropout"] if config.d_dropout else None,
                       method=config.make_method(), penalty=config.make_penalty(),
-                      rng_penalty=s["penalty"] if config.penalty else None, spectral_norm=sn)
+                      rng_penalty=s["penalty"] if config.penalty else None, spectral_norm=sn,
+                      instance_noise=config.make_instance_noise(),
+                      rng_noise=s["instance_noise"] if config.instance_noise else None)
     return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))
 
 
@@ -413,7 +416,8 @@ def _inner(state):
 def save_checkpoint(path, tr: MnistRun) -> Path:
     """Write everything needed to continue the run bit for bit, atomically (``.npz``):
     both players' parameters and optimizer states, G's moving average (when kept),
-    the ``data``, ``latent`` and (with dropout) ``dropout`` random streams, the
+    the ``data``, ``latent`` and (when used) ``dropout``, ``penalty`` and
+    ``instance_noise`` random streams, the
     sampler's epoch permutation and position, the iteration, the config and the
     loss history."""
     run, batches = tr.trainer, tr.trainer.batches
@@ -432,6 +436,8 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
         meta["rng_dropout"] = run.rng_dropout.bit_generator.state
     if run.rng_penalty is not None:
         meta["rng_penalty"] = run.rng_penalty.bit_generator.state
+    if run.rng_noise is not None:
+        meta["rng_noise"] = run.rng_noise.bit_generator.state
     m_arrays, meta["method_state"] = _flatten("method", run.method_state)
     if run.spectral_norm is not None:
         m_arrays.update({f"spectral_norm/{i}": u for i, u in enumerate(run.spectral_norm.state())})
@@ -556,6 +562,8 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
         run.rng_dropout.bit_generator.state = meta["rng_dropout"]
     if run.rng_penalty is not None:
         run.rng_penalty.bit_generator.state = meta["rng_penalty"]
+    if run.rng_noise is not None:
+        run.rng_noise.bit_generator.state = meta["rng_noise"]
     if run.spectral_norm is not None:
         run.spectral_norm.set_state([arrays[f"spectral_norm/{i}"] for i in range(len(run.spectral_norm.u))])
     if "method_state" in meta:

@@ -31,8 +31,10 @@ from typing import Callable
 
 import numpy as np
 
+from gandyn import plugins
 from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import check_method
+from gandyn.engine.registry import Registry
 from gandyn.engine.training import TrainingConfig
 from gandyn.experiments.population import BLOCK, Population, Setup, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster
@@ -46,9 +48,13 @@ __all__ = ["DATASETS", "PUBLISHED", "CHECKPOINTS", "config", "models_of", "shard
 #: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).
 CHECKPOINTS = ("keep_it", "theta_g", "theta_d")
 
-#: The data sets by name: ring of 8 (radius 2, sd 0.02; Metz et al. 2017, Section 3.1) and
-#: grid of 5 x 5 (spacing 2, sd 0.05; Srivastava et al. 2017, Section 5.1).
-DATASETS: dict[str, Callable] = {"ring8": ring2d, "grid25": grid2d}
+#: The data sets by name, each a function of no arguments that returns a 2-D
+#: :class:`~gandyn.distributions.Mixture` of Gaussians (its modes are what the run scores):
+#: ring of 8 (radius 2, sd 0.02; Metz et al. 2017, Section 3.1) and grid of 5 x 5 (spacing 2,
+#: sd 0.05; Srivastava et al. 2017, Section 5.1).
+DATASETS: Registry[Callable] = Registry("data set")
+DATASETS.register("ring8", ring2d)
+DATASETS.register("grid25", grid2d)
 
 _VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs"
 _PACGAN = "Lin et al. 2018 (PacGAN), Table 1: mean +- s.e. of 10 runs"
@@ -372,7 +378,8 @@ def _in_process(cfg, shards, progress):
     return parts
 
 
-def _pool_init(threads):
+def _pool_init(threads, specs=()):
+    plugins.load(specs)  # the parent's plugins: their names mean the same here
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # optional
@@ -386,8 +393,9 @@ def _pool_shard(cfg, units, queue):
 
 
 def _in_pool(cfg, shards, jobs, threads, progress):
-    """Shards on ``jobs`` local processes (spawned; BLAS limited to ``threads`` each), with
-    progress reported through a queue so that the bar moves while shards run."""
+    """Shards on ``jobs`` local processes (spawned; BLAS limited to ``threads`` each; each
+    loads this process's plugins, :func:`gandyn.plugins.loaded`), with progress reported
+    through a queue so that the bar moves while shards run."""
     import multiprocessing as mp
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -400,7 +408,7 @@ def _in_pool(cfg, shards, jobs, threads, progress):
                leave=False, mininterval=1.0)
     parts, failed = {}, None
     with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
-                                                       initargs=(threads,)) as ex:
+                                                       initargs=(threads, plugins.loaded())) as ex:
         q = manager.Queue()
         futures = {ex.submit(_pool_shard, cfg, sh, q): i for i, sh in enumerate(shards)}
         pending = set(futures)

@@ -82,8 +82,9 @@ class Setup(TrainingConfig):
     the data, the two MLPs and the training choices of
     :class:`~gandyn.engine.training.TrainingConfig` (``loss``, ``method``, ``k``,
     ``batch``, ``optimizer``, ``b1``, ``b2``, ``eps``, ``adam_tf``, ``mu``, ``penalty``,
-    ``penalty_weight``, ``clip``, ``spectral_norm``, ``method_options``, ``g_ema``). Every
-    field but ``data`` is a keyword.
+    ``penalty_weight``, ``clip``, ``spectral_norm``, ``method_options``, ``g_ema``,
+    ``instance_noise``, ``noise_schedule``, ``noise_until``; each model's instance noise
+    from its seed's ``instance_noise`` stream). Every field but ``data`` is a keyword.
 
     Parameters
     ----------
@@ -340,6 +341,7 @@ class Population:
         opts = {m: {**setup.method_options.get(m, {}), **extra.get(m, {})} for m in {*setup.method_options, *extra}}
         rate_dtype = setup.dtype if rate_dtype is None else rate_dtype
         penalty = setup.make_penalty()
+        noise = setup.make_instance_noise()
         self._trainers, self._rates = [], []
         for u in (self.units[i] for i in wanted):
             s = seeds[u.rows]
@@ -354,7 +356,8 @@ class Population:
                          _Streams(setup, s, single), batch=setup.batch, k=u.k,
                          method=make_method(u.method, opts),
                          penalty=penalty, rng_penalty=_SeedRandom(s, "penalty", single) if penalty else None,
-                         spectral_norm=sn)
+                         spectral_norm=sn, instance_noise=noise,
+                         rng_noise=_SeedRandom(s, "instance_noise", single) if noise else None)
             self._trainers.append((u, tr))
         cat = np.concatenate([u.rows for u, _ in self._trainers]) if self._trainers else np.zeros(0, int)
         self._order = np.argsort(cat, kind="stable")

@@ -55,6 +55,8 @@ from typing import Any, Callable, NamedTuple
 import autograd.numpy as anp
 import numpy as np
 from autograd import grad, jacobian
+from autograd.extend import defvjp, primitive
+from autograd.tracer import getval
 from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
 from scipy.sparse.linalg import LinearOperator
@@ -325,6 +327,23 @@ def uniform_quadrature(k: int, lo: float = -1.0, hi: float = 1.0) -> tuple[np.nd
     return (0.5 * (lo + hi) + 0.5 * (hi - lo) * t)[:, None], 0.5 * w
 
 
+@primitive
+def _row_norms(g):
+    """``||g_i||`` of the rows of ``g`` (m, d): the gradient norms of the WGAN-GP penalty,
+    whose derivative ``g_i / ||g_i||`` exists only where ``g_i != 0``."""
+    return np.sqrt(np.sum(g * g, axis=1))
+
+
+def _row_norms_vjp(ans, g):
+    if np.any(getval(ans) == 0):
+        raise ValueError("the WGAN-GP penalty is not differentiable here: grad_x o = 0 at an interpolate "
+                         "(||grad_x o|| has no derivative at 0), so the game has no field or Jacobian at this point")
+    return lambda v: v[:, None] * g / ans[:, None]
+
+
+defvjp(_row_norms, _row_norms_vjp)
+
+
 def _weights(w, m, name):
     if w is None:
         return np.full(m, 1.0 / m)
@@ -369,7 +388,8 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
       point, ``eps ~ U[0, 1]`` by a ``gp_nodes``-point Gauss-Legendre rule, ``g0 =
       gp_target`` (Gulrajani et al. 2017, eq. 3 with ``g0 = 1``; the factor 1/2 and
       ``g0`` as in [3, Sec. 3.2] and its DiracGAN notebook). Not differentiable where
-      ``grad_x o = 0``;
+      ``grad_x o = 0`` at an interpolate: the field and the Jacobian raise ValueError
+      there (e.g. the Dirac-GAN at ``psi = 0``);
     - ``noise = (eps (q, d), u (q,))``: instance noise, every real and generated
       point ``x`` replaced by ``x + eps_j`` with weight ``w * u_j`` [3, Sec. 3;
       Sonderby et al. 2017]; e.g. ``normal_quadrature(k, 0, sigma)`` in 1-D.
@@ -470,7 +490,7 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
               + (1.0 - e_nodes)[None, None, :, None] * xf[None, :, None, :])
         xh = anp.reshape(xh, (-1, x0.shape[1]))
         gx = grads(z[n_g:], xh)
-        nrm = anp.sqrt(anp.sum(gx * gx, axis=1))
+        nrm = _row_norms(gx)  # refuses to differentiate where grad_x o = 0
         return anp.dot(w_gp, (nrm - gp_target) ** 2)
 
     def cost_d(z):
@@ -524,7 +544,8 @@ def dirac_gan(loss="minimax", r1: float = 0.0, r2: float = 0.0, noise_std: float
     ``noise_std > 0`` adds Gaussian instance noise, integrated by a
     ``noise_nodes``-point Gauss-Hermite rule (exact for the Jacobian at 0);
     ``gp``, ``gp_target``: the WGAN-GP penalty of :func:`gan_game` (there
-    ``||grad_x o|| = |psi|``, so it is ``gp/2 (|psi| - gp_target)^2``, [3, Sec. 3.2]).
+    ``||grad_x o|| = |psi|``, so it is ``gp/2 (|psi| - gp_target)^2``, [3, Sec. 3.2];
+    not differentiable at ``psi = 0``, where the field and the Jacobian raise ValueError).
     """
     for name, v in (("r1", r1), ("r2", r2), ("noise_std", noise_std)):
         if not (np.isfinite(v) and v >= 0):

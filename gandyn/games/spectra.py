@@ -12,7 +12,20 @@ parameters when those products are fast.
   its residual ``||A v - lambda v|| / ||v||`` and a converged flag. An eigenpair that
   did not converge is reported and marked, never dropped. The small end of a
   symmetric spectrum is found as the large end of ``s I - A`` with ``s`` above the
-  top eigenvalue, which Lanczos resolves quickly (Saad 2011, Sec. 4.1).
+  top eigenvalue; the smallest real parts of ``J`` by Arnoldi's own ``'SR'`` selection
+  of Ritz values (a shift changes no Krylov space, only which Ritz values a restart
+  keeps, and ``|lambda - rho|`` does not order eigenvalues by real part). The Krylov
+  space has at least :data:`MIN_NCV` vectors whatever ``k`` (Lehoucq et al. 1998,
+  Sec. 4.5: too small a space converges to the wrong end). A converged eigenpair is an
+  eigenpair of ``A`` to within its residual, but an iterative search can miss the
+  extreme one, so the verdicts are checked (:func:`dense_spectrum`, :func:`real_part_bounds`).
+- :func:`dense_spectrum`: the eigenvalues of the dense ``J`` (``n`` products) and of
+  its symmetric diagonal blocks, for small games: the reference the searches are
+  checked against.
+- :func:`real_part_bounds`: ``lambda_min(S) <= Re lambda(J) <= lambda_max(S)`` for the
+  symmetric part ``S = (J + J^T)/2`` (Bendixson 1902; Horn & Johnson 1991, Topics,
+  Property 1.2.5 of the field of values): ``lambda_min(S) > 0`` certifies that every
+  eigenvalue of ``J`` has a positive real part, without finding it.
 - :func:`slq_density`: the spectral density of a symmetric operator by stochastic
   Lanczos quadrature (Ghorbani, Krishnan & Xiao 2019, Sec. 3; Golub & Meurant 2010):
   ``n_v`` Rademacher vectors, ``m`` Lanczos steps each with full
@@ -36,14 +49,16 @@ from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs, eigsh
 
 from gandyn.games.game import Game
 
-__all__ = ["Eigenpairs", "eigenpairs", "game_spectrum", "slq_density", "density_on_grid", "path_angle",
-           "WHICH_J", "WHICH_H"]
+__all__ = ["Eigenpairs", "eigenpairs", "game_spectrum", "dense_spectrum", "real_part_bounds", "slq_density",
+           "density_on_grid", "path_angle", "WHICH_J", "WHICH_H", "MIN_NCV"]
 
 #: The searches on the game Jacobian: largest modulus, largest real part, and smallest
 #: real part (nearest the imaginary axis when the point is stable).
 WHICH_J = ("LM", "LR", "SR")
 #: The searches on a symmetric block: its largest and its smallest (algebraic) eigenvalues.
 WHICH_H = ("LA", "SA")
+#: The fewest Arnoldi/Lanczos vectors of a search, whatever the number of eigenvalues wanted.
+MIN_NCV = 20
 
 
 @dataclass(frozen=True)
@@ -94,8 +109,8 @@ def eigenpairs(op: LinearOperator, k: int = 6, which: str = "LM", *, symmetric: 
     which : {'LM', 'LR', 'SR'} or, with ``symmetric``, {'LA', 'SA'}
         ARPACK's search. For ``'SA'`` on a symmetric operator the search runs as
         ``'LA'`` on ``s I - A`` with ``s = top`` (found first when not given), so
-        the small end converges as fast as the large one; ``'SR'`` likewise runs as
-        ``'LM'`` on ``J - rho I`` with ``rho = top`` (else the spectral radius, found first).
+        the small end converges as fast as the large one; ``'SR'`` is Arnoldi's own
+        selection of the Ritz values of smallest real part.
     symmetric : bool
         Lanczos (``eigsh``) instead of Arnoldi (``eigs``).
     tol, maxiter : ARPACK's relative accuracy and iteration cap.
@@ -119,7 +134,7 @@ def eigenpairs(op: LinearOperator, k: int = 6, which: str = "LM", *, symmetric: 
     if which not in allowed:
         raise ValueError(f"which must be one of {', '.join(allowed)}, got {which!r}")
     k = int(min(k, n - 2))
-    ncv = int(min(n, max(2 * k + 1, 3 * k, 20)))  # a wider Krylov space: fewer restarts
+    ncv = int(min(n, max(2 * k + 1, 3 * k, MIN_NCV)))  # a wider Krylov space: fewer restarts, whatever k
     v0 = np.random.default_rng(rng).standard_normal(n)
     shift, scale, products = 0.0, 1.0, 0
     if symmetric and which == "SA":
@@ -128,17 +143,8 @@ def eigenpairs(op: LinearOperator, k: int = 6, which: str = "LM", *, symmetric: 
             products += first.products
             top = float(first.values.real.max()) if first.values.size else 0.0
         shift, scale = -abs(top) * 1.01 - 1e-12, -1.0  # s I - A with s > lambda_max: its top is A's bottom
-    elif not symmetric and which == "SR":
-        # the smallest real parts as the largest moduli of J - rho I, rho >= the spectral
-        # radius: an exterior search Arnoldi resolves quickly (Saad 2011, Sec. 4.1)
-        if top is None:
-            first = eigenpairs(op, 1, "LM", tol=tol, maxiter=maxiter, rng=rng)
-            products += first.products
-            top = float(np.abs(first.values).max()) if first.values.size else 1.0
-        shift = abs(top) * 1.01 + 1e-12
-        tol = tol * 1e-2  # accuracy relative to |lambda - rho| ~ rho, not to |lambda|
     counted = _Counting(op, shift=shift, scale=scale)
-    search = "LA" if symmetric else ("LM" if which == "SR" else which)
+    search = "LA" if symmetric else which
     try:
         if symmetric:
             vals, vecs = eigsh(counted, k=k, which=search, tol=tol, maxiter=maxiter, v0=v0, ncv=ncv)
@@ -188,9 +194,8 @@ def game_spectrum(game: Game, z, *, k: int = 10, blocks=("j", "g", "d"), tol: fl
         if block == "j":
             op = game.operator(z)
             lm = eigenpairs(op, k, "LM", tol=tol, maxiter=maxiter, rng=rng)
-            rho = float(np.abs(lm.values).max()) if lm.values.size else 1.0
             out["j"] = {"LM": lm, "LR": eigenpairs(op, k, "LR", tol=tol, maxiter=maxiter, rng=rng),
-                        "SR": eigenpairs(op, k, "SR", tol=tol, maxiter=maxiter, rng=rng, top=rho)}
+                        "SR": eigenpairs(op, k, "SR", tol=tol, maxiter=maxiter, rng=rng)}
         elif block in ("g", "d"):
             op = game.block_operator(z, block)
             la = eigenpairs(op, k, "LA", symmetric=True, tol=tol, maxiter=maxiter, rng=rng)
@@ -200,6 +205,39 @@ def game_spectrum(game: Game, z, *, k: int = 10, blocks=("j", "g", "d"), tol: fl
         else:
             raise ValueError(f"blocks are 'j', 'g' and 'd', got {block!r}")
     return out
+
+
+def dense_spectrum(game: Game, z) -> dict:
+    """The dense spectra at ``z`` of a small game: ``{'j': eigenvalues of J (n,) complex,
+    'g': of H_GG (n_g,), 'd': of H_DD (n_d,)}`` (the blocks' ascending, their symmetric
+    parts, which are the blocks to rounding). ``J`` is formed column by column from ``n``
+    products with :meth:`Game.operator <gandyn.games.game.Game.operator>`: the reference
+    of the matrix-free searches, ``O(n^3)`` time and ``O(n^2)`` memory."""
+    z = np.asarray(z, dtype=np.float64).ravel()
+    op = game.operator(z)
+    J = np.column_stack([op.matvec(e) for e in np.eye(game.n)])
+    n = game.n_g
+    sym = [0.5 * (H + H.T) for H in (J[:n, :n], J[n:, n:])]
+    return {"j": np.linalg.eigvals(J), "g": np.linalg.eigvalsh(sym[0]), "d": np.linalg.eigvalsh(sym[1])}
+
+
+def real_part_bounds(op: LinearOperator, *, tol: float = 1e-8, maxiter: int | None = None, rng=0) -> Eigenpairs:
+    """Bounds on the real parts of the eigenvalues of ``op``: the extreme eigenpairs of its
+    symmetric part ``S = (A + A^T)/2`` (one ``matvec`` and one ``rmatvec`` per product).
+
+    Every eigenvalue ``lambda`` of ``A`` has ``lambda_min(S) <= Re lambda <= lambda_max(S)``
+    (Bendixson 1902: ``Re lambda = v^* S v`` for a unit eigenvector ``v``). Returns the
+    :class:`Eigenpairs` of the ``'SA'`` search on ``S`` (one value): when it is positive
+    (and converged), every eigenvalue of ``A`` has a positive real part.
+    """
+    def mv(v):
+        v = np.ascontiguousarray(np.ravel(v))
+        return 0.5 * (op.matvec(v) + op.rmatvec(v))
+
+    n = op.shape[0]
+    s = LinearOperator((n, n), matvec=mv, rmatvec=mv, dtype=np.float64)
+    pairs = eigenpairs(s, 1, "SA", symmetric=True, tol=tol, maxiter=maxiter, rng=rng)
+    return Eigenpairs(pairs.values, pairs.residuals, pairs.converged, "S:SA", 2 * pairs.products)
 
 
 def _lanczos(op, v, m):
