@@ -404,19 +404,23 @@ def test_gan_steps_equal_the_autograd_game_for_every_loss(loss):
     np.testing.assert_allclose(game.omega(z), np.concatenate([gg, gd]), rtol=1e-10, atol=1e-12)
 
 
-def test_gan_population_equals_separate_members():
-    gan = _gan("ls")
+@pytest.mark.parametrize("loss", ["ls", "ragan", "rsgan", USER], ids=lambda x: getattr(x, "name", x))
+def test_gan_population_equals_separate_members(loss):
+    gan = _gan(loss)
     rng = np.random.default_rng(4)
     tg = np.stack([gan.G.init(rng) for _ in range(3)])
     td = np.stack([gan.D.init(rng) for _ in range(3)])
-    x, lat = rng.normal(size=(3, 5, 1)), rng.normal(size=(3, 4, 1))
+    m_r, m_f = _sizes(gan.loss_fn, 5, 4)
+    x, lat = rng.normal(size=(3, m_r, 1)), rng.normal(size=(3, m_f, 1))
     ld, gd, _, _ = gan.d_loss_grad(tg, td, x, lat)
-    lg, gg, _ = gan.g_loss_grad(tg, td, lat)
+    lg, gg, _ = gan.g_loss_grad(tg, td, lat, x_real=x, ws={})
     for p in range(3):
         a = gan.d_loss_grad(tg[p], td[p], x[p], lat[p])
         np.testing.assert_allclose(ld[p], a[0], rtol=1e-13)
         np.testing.assert_allclose(gd[p], a[1], rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(gg[p], gan.g_loss_grad(tg[p], td[p], lat[p])[1], rtol=1e-12, atol=1e-15)
+        b = gan.g_loss_grad(tg[p], td[p], lat[p], x_real=x[p])
+        np.testing.assert_allclose(lg[p], b[0], rtol=1e-13)
+        np.testing.assert_allclose(gg[p], b[1], rtol=1e-12, atol=1e-15)
 
 
 def test_gan_label_smoothing_is_the_loss_parameter():
