@@ -380,6 +380,7 @@ class FGan:
     name: str
 
 
+@dataclass(frozen=True)
 class Coupled:
     """One player's loss as a function of *both* output vectors, ``L(o_real, o_fake)``
     (population axes in front, the minibatch on the last axis), with its gradient and its
@@ -402,9 +403,12 @@ class Coupled:
         theory of :func:`gandyn.theory.relativistic_divergence`).
     """
 
-    def __init__(self, value_grad, hvp, traced, formula="", reads_real=True, expected=None):
-        self.value_grad, self.hvp, self.traced = value_grad, hvp, traced
-        self.formula, self.reads_real, self.expected = formula, bool(reads_real), expected
+    value_grad: Callable
+    hvp: Callable
+    traced: Callable
+    formula: str = ""
+    reads_real: bool = True
+    expected: Callable | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"Coupled({self.formula})"
