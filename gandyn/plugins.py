@@ -5,9 +5,9 @@ built and again in every worker process of a run.
 A plugin is a module whose import registers its names, e.g.::
 
     # my_gan_plugin.py
-    from gandyn.engine.losses import LOSSES, custom
+    from gandyn.engine.losses import LOSSES, separable
 
-    LOSSES.register("logistic-critic", lambda: custom(...))
+    LOSSES.register("logistic-critic", lambda: separable(...))
 
 A plugin is named by a *spec*, one of:
 

@@ -17,10 +17,27 @@ from gandyn.distributions import Mixture, Normal, Uniform
 pytestmark = pytest.mark.filterwarnings("ignore:Output seems independent of input")
 
 NAMES = L.LOSSES.names()
-#: every loss with parameters too
-MADE = [L.get(n) for n in NAMES] + [L.get("ls", a=-1, b=1, c=0), L.get("ls", a=0.5, b=2.0, c=-1.0),
-                                    L.get("nonsat", smooth=0.1), L.get("minimax", smooth=0.3)]
+SEPARABLE = [n for n in NAMES if L.get(n).separable]
+#: every separable loss with parameters too
+MADE = [L.get(n) for n in SEPARABLE] + [L.get("ls", a=-1, b=1, c=0), L.get("ls", a=0.5, b=2.0, c=-1.0),
+                                        L.get("nonsat", smooth=0.1), L.get("minimax", smooth=0.3)]
 IDS = [m.label for m in MADE]
+
+
+def _all_pairs(o_r, o_f):
+    """A user's coupled loss: every real output against every fake one (not a registered loss)."""
+    return anp.mean(anp.logaddexp(0.0, o_f[..., None, :] - o_r[..., :, None]), axis=(-1, -2))
+
+
+#: the coupled losses: the relativistic ones and a user-defined one (G's loss the non-saturating twin)
+USER = L.custom(_all_pairs, lambda o_r, o_f: _all_pairs(o_f, o_r) + 0.1 * anp.mean(o_r ** 2, axis=-1), name="pairs")
+COUPLED = [L.get(n) for n in NAMES if not L.get(n).separable] + [USER]
+ALL = MADE + COUPLED
+ALL_IDS = IDS + [c.label for c in COUPLED]
+
+
+def _sizes(loss, m_r=7, m_f=5):
+    return (m_r, m_r) if loss.paired else (m_r, m_f)
 #: losses whose value grows like exp(|o|): bounded outputs
 EXPONENTIAL = {"kl", "reverse-kl", "hellinger"}
 TERMS = ("d_real", "d_fake", "g_fake")
@@ -47,42 +64,103 @@ def test_first_and_second_derivatives_equal_autograds(loss):
         assert _rel(el.d2f(o), elementwise_grad(elementwise_grad(el.traced))(o)) <= 1e-12, t
 
 
-@pytest.mark.parametrize("loss", MADE, ids=IDS)
-def test_d_and_g_loss_gradients_are_autograds_of_the_means(loss):
+def _hvp_autograd(fun, orl, ofk, t_r, t_f):
+    """Autograd's Hessian-vector product of a scalar ``fun(o_r, o_f)`` in output space."""
+    g = grad(lambda oo: fun(oo[0], oo[1]))
+    return grad(lambda oo: anp.sum(g(oo)[0] * t_r) + anp.sum(g(oo)[1] * t_f))((orl, ofk))
+
+
+@pytest.mark.parametrize("loss", ALL, ids=ALL_IDS)
+def test_d_and_g_loss_gradients_and_hvps_are_autograds(loss):
+    """Both players' losses, their gradients w.r.t. both output vectors and their
+    Hessian-vector products in output space equal autograd's on the traced values, 1e-12."""
     rng = np.random.default_rng(0)
     lim = 5.0 if loss.name in EXPONENTIAL else 20.0
-    orl, ofk = rng.uniform(-lim, lim, 7), rng.uniform(-lim, lim, 5)
-    v, gr, gf = loss.d_loss(orl, ofk)
+    m_r, m_f = _sizes(loss)
+    orl, ofk = rng.uniform(-lim, lim, m_r), rng.uniform(-lim, lim, m_f)
+    t_r, t_f = rng.normal(size=m_r), rng.normal(size=m_f)
+    for name, value_grad, hvp, traced in (("d", loss.d_loss, loss.d_hvp, loss.d_traced),
+                                          ("g", loss.g_loss, loss.g_hvp, loss.g_traced)):
+        v, gr, gf = value_grad(orl, ofk)
+        ar, af = grad(lambda oo: traced(oo[0], oo[1]))((orl, ofk))
+        assert _rel(v, traced(orl, ofk)) <= 1e-12, name
+        assert _rel(gr, ar) <= 1e-12 and _rel(gf, af) <= 1e-12, name
+        hr, hf = hvp(orl, ofk, t_r, t_f)
+        br, bf = _hvp_autograd(traced, orl, ofk, t_r, t_f)
+        assert _rel(hr, br) <= 1e-12 and _rel(hf, bf) <= 1e-12, name
+    if not loss.g_reads_real:  # G's step may skip the real rows
+        v, none, gf = loss.g_loss(None, ofk)
+        assert none is None and _rel(gf, loss.g_loss(orl, ofk)[2]) == 0
+        assert np.all(loss.g_loss(orl, ofk)[1] == 0)
 
-    def ld(a, b):
-        return anp.mean(loss.d_real.traced(a)) + anp.mean(loss.d_fake.traced(b))
 
-    assert _rel(v, ld(orl, ofk)) <= 1e-12
-    assert _rel(gr, grad(ld, 0)(orl, ofk)) <= 1e-12 and _rel(gf, grad(ld, 1)(orl, ofk)) <= 1e-12
-    vg, gg = loss.g_loss(ofk)
-    assert _rel(vg, anp.mean(loss.g_fake.traced(ofk))) <= 1e-12
-    assert _rel(gg, grad(lambda b: anp.mean(loss.g_fake.traced(b)))(ofk)) <= 1e-12
-    hr, hf = loss.d_hess(orl, ofk)
-    assert _rel(hr, elementwise_grad(grad(ld, 0))(orl, ofk)) <= 1e-12
-    assert _rel(hf, elementwise_grad(grad(ld, 1), 1)(orl, ofk)) <= 1e-12
-    assert _rel(loss.g_hess(ofk), elementwise_grad(grad(lambda b: anp.mean(loss.g_fake.traced(b))))(ofk)) <= 1e-12
-
-
-@pytest.mark.parametrize("loss", MADE, ids=IDS)
+@pytest.mark.parametrize("loss", ALL, ids=ALL_IDS)
 def test_population_equals_separate_calls_and_dtype_is_kept(loss):
     rng = np.random.default_rng(1)
-    orl, ofk = rng.uniform(-4, 4, (3, 6)), rng.uniform(-4, 4, (3, 5))
+    m_r, m_f = _sizes(loss, 6, 5)
+    orl, ofk = rng.uniform(-4, 4, (3, m_r)), rng.uniform(-4, 4, (3, m_f))
+    t_r, t_f = rng.normal(size=(3, m_r)), rng.normal(size=(3, m_f))
     v, gr, gf = loss.d_loss(orl, ofk)
-    vg, gg = loss.g_loss(ofk)
-    assert v.shape == vg.shape == (3,) and gr.shape == orl.shape and gf.shape == ofk.shape
+    vg, ggr, gg = loss.g_loss(orl, ofk)
+    h = loss.d_hvp(orl, ofk, t_r, t_f) + loss.g_hvp(orl, ofk, t_r, t_f)
+    assert v.shape == vg.shape == (3,) and gr.shape == ggr.shape == orl.shape and gf.shape == gg.shape == ofk.shape
     for p in range(3):
-        a = loss.d_loss(orl[p], ofk[p])
-        np.testing.assert_allclose(v[p], a[0], rtol=1e-15)
-        np.testing.assert_allclose(gr[p], a[1], rtol=1e-15)
-        np.testing.assert_allclose(gf[p], a[2], rtol=1e-15)
-        np.testing.assert_allclose(gg[p], loss.g_loss(ofk[p])[1], rtol=1e-15)
-    v32, g32r, g32f = loss.d_loss(orl.astype(np.float32), ofk.astype(np.float32))
-    assert g32r.dtype == g32f.dtype == np.float32 and loss.g_loss(ofk.astype(np.float32))[1].dtype == np.float32
+        a = loss.d_loss(orl[p], ofk[p]) + loss.g_loss(orl[p], ofk[p])
+        for got, want in zip((v, gr, gf, vg, ggr, gg), a):
+            np.testing.assert_allclose(got[p], want, rtol=1e-14, atol=1e-300)
+        b = loss.d_hvp(orl[p], ofk[p], t_r[p], t_f[p]) + loss.g_hvp(orl[p], ofk[p], t_r[p], t_f[p])
+        for got, want in zip(h, b):
+            np.testing.assert_allclose(got[p], want, rtol=1e-14, atol=1e-300)
+    o32 = orl.astype(np.float32), ofk.astype(np.float32)
+    assert all(a.dtype == np.float32 for a in loss.d_loss(*o32)[1:] + loss.g_loss(*o32)[1:])
+    assert all(a.dtype == np.float32 for a in loss.d_hvp(*o32, *o32) + loss.g_hvp(*o32, *o32))
+
+
+@pytest.mark.parametrize("loss", ALL, ids=ALL_IDS)
+def test_empty_minibatch_is_one_line_value_error(loss):
+    e, one = np.zeros(0), np.zeros(1)
+    for call in (lambda: loss.d_loss(e, e), lambda: loss.d_loss(one, e), lambda: loss.g_loss(e, e),
+                 lambda: loss.g_loss(None, e), lambda: loss.d_hvp(e, one, None, None), lambda: loss.g_hvp(e, e, e, e)):
+        with pytest.raises(ValueError, match="empty minibatch"):
+            call()
+
+
+def test_relativistic_paired_loss_needs_equal_batch_sizes():
+    with pytest.raises(ValueError, match="rsgan.*equal real and fake batch sizes, got 3 and 4"):
+        L.get("rsgan").d_loss(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="reads D's outputs on real data"):
+        L.get("ragan").g_loss(None, np.zeros(4))
+
+
+def test_relativistic_losses_are_the_papers_equations():
+    """Jolicoeur-Martineau 2019, Sec. 4 (RSGAN, Algorithm 1; RaSGAN, RaLSGAN, RaHingeGAN, Sec. 4.2),
+    written out here with scipy's log-sigmoid on small vectors."""
+    rng = np.random.default_rng(5)
+    r, f = rng.normal(size=4), rng.normal(size=4)
+    a, b = r - f.mean(), f - r.mean()
+    want = {"rsgan": (-log_expit(r - f).mean(), -log_expit(f - r).mean()),
+            "ragan": (-log_expit(a).mean() - log_expit(-b).mean(), -log_expit(b).mean() - log_expit(-a).mean()),
+            "ralsgan": (((a - 1) ** 2).mean() + ((b + 1) ** 2).mean(), ((b - 1) ** 2).mean() + ((a + 1) ** 2).mean()),
+            "rahinge": (np.maximum(0, 1 - a).mean() + np.maximum(0, 1 + b).mean(),
+                        np.maximum(0, 1 - b).mean() + np.maximum(0, 1 + a).mean())}
+    for name, (ld, lg) in want.items():
+        loss = L.get(name)
+        assert loss.g_reads_real and not loss.separable and not loss.zero_sum
+        np.testing.assert_allclose(loss.d_loss(r, f)[0], ld, rtol=1e-14)
+        np.testing.assert_allclose(loss.g_loss(r, f)[0], lg, rtol=1e-14)
+
+
+def test_custom_coupled_loss_errors():
+    with pytest.raises(TypeError, match="autograd"):
+        L.custom(lambda o_r, o_f: anp.mean(np.where(o_r > 0, o_r, 0 * o_r), axis=-1) + anp.mean(o_f, axis=-1))
+    with pytest.raises(TypeError, match="one value per model"):
+        L.custom(lambda o_r, o_f: o_r - o_f)
+    with pytest.raises(TypeError, match="function"):
+        L.custom(3.0)
+    zs = L.custom(lambda o_r, o_f: anp.mean(o_f, axis=-1) - anp.mean(o_r, axis=-1))
+    assert zs.zero_sum and zs.g_reads_real
+    fake_only = L.custom(_all_pairs, lambda o_r, o_f: anp.mean(anp.logaddexp(0.0, -o_f), axis=-1))
+    assert not fake_only.g_reads_real
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n not in EXPONENTIAL])
@@ -90,9 +168,11 @@ def test_population_equals_separate_calls_and_dtype_is_kept(loss):
 @settings(max_examples=25)
 def test_logit_space_losses_are_finite_for_huge_outputs(name, a, b):
     loss = L.get(name)
+    if loss.paired:
+        b = (b * len(a))[: len(a)]
     v, gr, gf = loss.d_loss(np.array(a), np.array(b))
-    vg, gg = loss.g_loss(np.array(b))
-    assert all(np.all(np.isfinite(x)) for x in (v, gr, gf, vg, gg))
+    vg, ggr, gg = loss.g_loss(np.array(a), np.array(b))
+    assert all(np.all(np.isfinite(x)) for x in (v, gr, gf, vg, ggr, gg))
 
 
 def test_cross_entropy_objects_are_the_old_fast_paths_bit_for_bit():
@@ -102,10 +182,11 @@ def test_cross_entropy_objects_are_the_old_fast_paths_bit_for_bit():
         for s in (0.0, 0.1):
             for a, b in zip(L.get("nonsat", smooth=s).d_loss(lr, lf), L.d_loss(lr, lf, s)):
                 np.testing.assert_array_equal(a, b)
-        for a, b in zip(L.get("nonsat").g_loss(lf), L.g_loss_nonsat(lf)):
-            np.testing.assert_array_equal(a, b)
-        for a, b in zip(L.get("minimax").g_loss(lf), L.g_loss_minimax(lf)):
-            np.testing.assert_array_equal(a, b)
+        for name, fast in (("nonsat", L.g_loss_nonsat), ("minimax", L.g_loss_minimax)):
+            v, none, g = L.get(name).g_loss(None, lf)
+            assert none is None
+            for a, b in zip((v, g), fast(lf)):
+                np.testing.assert_array_equal(a, b)
     # and the generic path of the same functions agrees to rounding
     o = rng.normal(0, 5, 11)
     loss = L.get("nonsat", smooth=0.2)
@@ -265,27 +346,27 @@ def test_optimal_critic_is_1_lipschitz_and_beats_other_critics(p, q):
 
 
 def test_custom_loss_is_differentiated_for_the_user():
-    loss = L.custom(d_real=lambda o: anp.logaddexp(0.0, -o) ** 2, d_fake=lambda o: anp.abs(o) ** 3, name="mine")
+    loss = L.separable(d_real=lambda o: anp.logaddexp(0.0, -o) ** 2, d_fake=lambda o: anp.abs(o) ** 3, name="mine")
     o = np.array([-2.0, -0.3, 0.4, 1.5])
     np.testing.assert_allclose(loss.d_real.df(o), -2 * np.logaddexp(0, -o) * L.sigmoid(-o), rtol=1e-13)
     np.testing.assert_allclose(loss.d_fake.df(o), 3 * o * np.abs(o), rtol=1e-13)
     np.testing.assert_allclose(loss.d_fake.d2f(o), 6 * np.abs(o), rtol=1e-13)
     assert loss.zero_sum and np.allclose(loss.g_fake(o), -np.abs(o) ** 3)
-    default = L.custom(g_fake=lambda o: o ** 2)
+    default = L.separable(g_fake=lambda o: o ** 2)
     np.testing.assert_allclose(default.d_real(o), -log_expit(o), rtol=1e-14)
     assert not default.zero_sum
 
 
 def test_custom_loss_errors():
     with pytest.raises(TypeError, match="autograd"):
-        L.custom(d_real=lambda o: np.where(o > 0, o ** 2, 0 * o))  # plain np.where drops the gradient
+        L.separable(d_real=lambda o: np.where(o > 0, o ** 2, 0 * o))  # plain np.where drops the gradient
     with pytest.raises(TypeError, match="elementwise"):
-        L.custom(d_real=lambda o: anp.sum(o ** 2))
+        L.separable(d_real=lambda o: anp.sum(o ** 2))
     with pytest.raises(TypeError, match="function"):
-        L.custom(d_real=3.0)
-    bad = L.custom(g_fake=lambda o: anp.where(o > 3.0, anp.inf, -o), name="bad")
+        L.separable(d_real=3.0)
+    bad = L.separable(g_fake=lambda o: anp.where(o > 3.0, anp.inf, -o), name="bad")
     with pytest.raises(L.NonFiniteLossError) as e:
-        bad.g_loss(np.array([1.0, 4.0]))
+        bad.g_loss(None, np.array([1.0, 4.0]))
     assert e.value.loss == "bad" and e.value.term == "g_loss"
     assert str(e.value.at_iteration(17)).startswith("iteration 17: loss 'bad'")
     assert isinstance(e.value, FloatingPointError)
@@ -299,43 +380,52 @@ def _gan(loss):
                latent="normal")
 
 
-@pytest.mark.parametrize("loss", MADE + [L.custom(d_real=lambda o: (o - 1) ** 2, g_fake=lambda o: -o)],
-                         ids=IDS + ["custom"])
+@pytest.mark.parametrize("loss", ALL + [L.separable(d_real=lambda o: (o - 1) ** 2, g_fake=lambda o: -o)],
+                         ids=ALL_IDS + ["custom"])
 def test_gan_steps_equal_the_autograd_game_for_every_loss(loss):
     gan = _gan(loss)
     rng = np.random.default_rng(3)
-    x, lat = rng.normal(1.0, 0.5, (7, 1)), rng.standard_normal((6, 1))
+    m_r, m_f = _sizes(loss, 7, 6)
+    x, lat = rng.normal(1.0, 0.5, (m_r, 1)), rng.standard_normal((m_f, 1))
     game = games.mlp_gan_game(gan, x, lat)
     z = np.concatenate([gan.G.init(rng), gan.D.init(rng)])
     tg, td = z[: game.n_g], z[game.n_g:]
     loss_d, gd, _, _ = gan.d_loss_grad(tg, td, x, lat)
-    loss_g, gg, _ = gan.g_loss_grad(tg, td, lat)
+    loss_g, gg, _ = gan.g_loss_grad(tg, td, lat, x_real=x)
+    if loss.g_reads_real:
+        with pytest.raises(ValueError, match="pass x_real"):
+            gan.g_loss_grad(tg, td, lat)
+    else:
+        np.testing.assert_array_equal(gan.g_loss_grad(tg, td, lat)[1], gg)
     assert abs(game.cost_d(z) - loss_d) < 1e-12
     # a zero-sum game's f_G = V = -f_D holds D's real term too: G's loss up to a constant
-    const = -loss.d_real.f(gan.D(td, x)[:, 0]).mean() if game.is_zero_sum else 0.0
+    const = -loss.d_real.f(gan.D(td, x)[:, 0]).mean() if game.is_zero_sum and loss.separable else 0.0
     assert abs(game.cost_g(z) - const - loss_g) < 1e-12
     np.testing.assert_allclose(game.omega(z), np.concatenate([gg, gd]), rtol=1e-10, atol=1e-12)
 
 
-def test_gan_population_equals_separate_members():
-    gan = _gan("ls")
+@pytest.mark.parametrize("loss", ["ls", "ragan", "rsgan", USER], ids=lambda x: getattr(x, "name", x))
+def test_gan_population_equals_separate_members(loss):
+    gan = _gan(loss)
     rng = np.random.default_rng(4)
     tg = np.stack([gan.G.init(rng) for _ in range(3)])
     td = np.stack([gan.D.init(rng) for _ in range(3)])
-    x, lat = rng.normal(size=(3, 5, 1)), rng.normal(size=(3, 4, 1))
+    m_r, m_f = _sizes(gan.loss_fn, 5, 4)
+    x, lat = rng.normal(size=(3, m_r, 1)), rng.normal(size=(3, m_f, 1))
     ld, gd, _, _ = gan.d_loss_grad(tg, td, x, lat)
-    lg, gg, _ = gan.g_loss_grad(tg, td, lat)
+    lg, gg, _ = gan.g_loss_grad(tg, td, lat, x_real=x, ws={})
     for p in range(3):
         a = gan.d_loss_grad(tg[p], td[p], x[p], lat[p])
         np.testing.assert_allclose(ld[p], a[0], rtol=1e-13)
         np.testing.assert_allclose(gd[p], a[1], rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(gg[p], gan.g_loss_grad(tg[p], td[p], lat[p])[1], rtol=1e-12, atol=1e-15)
+        b = gan.g_loss_grad(tg[p], td[p], lat[p], x_real=x[p])
+        np.testing.assert_allclose(lg[p], b[0], rtol=1e-13)
+        np.testing.assert_allclose(gg[p], b[1], rtol=1e-12, atol=1e-15)
 
 
 def test_gan_label_smoothing_is_the_loss_parameter():
     G, D = MLP((1, 3, 1), ("tanh", "identity")), MLP((1, 4, 1), ("tanh", "identity"))
     assert GAN(G, D, label_smooth=0.1).loss_fn.params == {"smooth": 0.1}
-    assert GAN(G, D, loss="ls").g_loss == "ls"
     with pytest.raises(ValueError, match="label_smooth"):
         GAN(G, D, loss="ls", label_smooth=0.1)
 
@@ -361,7 +451,8 @@ def test_value_at_optimum_pointwise():
 
 
 @pytest.mark.parametrize("loss", ["ls", "hinge", "wgan", "js", "pearson", "reverse-kl", "hellinger", "kl",
-                                  L.custom(d_real=lambda o: (o - 1) ** 2, d_fake=lambda o: o ** 2)],
+                                  L.separable(d_real=lambda o: (o - 1) ** 2, d_fake=lambda o: o ** 2),
+                                  "rsgan", "ragan", "ralsgan", "rahinge", USER],
                          ids=lambda x: getattr(x, "name", x))
 def test_population_runs_train_with_any_loss(loss):
     from gandyn.engine import optim
@@ -379,3 +470,40 @@ def test_population_runs_train_with_any_loss(loss):
         ld, lg = run.step()
         assert ld.shape == lg.shape == (P,) and np.all(np.isfinite(ld)) and np.all(np.isfinite(lg))
     assert np.all(np.isfinite(run.theta_g)) and np.all(np.isfinite(run.theta_d))
+
+
+# --- theory the loss carries
+
+
+@pytest.mark.parametrize("name", ["rsgan", "ragan", "ralsgan", "rahinge"])
+def test_relativistic_objective_is_a_divergence(name):
+    """Jolicoeur-Martineau 2020 (ICML), Thm. 1: D's maximised relativistic objective,
+    ``L_D(C = 0) - min_C L_D(C)``, is >= 0 and 0 iff p = q. On random distributions on 3-4
+    points, D's values there optimised by scipy (float64)."""
+    rng = np.random.default_rng(11)
+    for n in (3, 4):
+        for _ in range(3):
+            p, q = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
+            assert 0.5 * np.abs(p - q).sum() > 0.05
+            assert T.relativistic_divergence(name, p, q) > 1e-5
+            assert abs(T.relativistic_divergence(name, p, p)) < 1e-10
+    assert L.get(name).expected_d_loss(np.zeros(3), p[:3] / p[:3].sum(), q[:3] / q[:3].sum()) > 0
+    with pytest.raises(ValueError, match="probability vector"):
+        T.relativistic_divergence(name, [0.5, 0.6], [0.5, 0.5])
+
+
+def test_a_user_loss_states_its_optimal_d_and_gets_it_checked():
+    """d_real = (o - 1)^2, d_fake = o^2: o* = p/(p + q), min L_D = int pq/(p + q) = 1/2 - Delta/4."""
+    kw = dict(d_real=lambda o: (o - 1.0) ** 2, d_fake=lambda o: o ** 2, g_fake=lambda o: (o - 1.0) ** 2)
+    good = L.separable(**kw, name="sq", output="critic", optimal_d=lambda p, q: p / (p + q),
+                       theory=(L.OptimumIdentity("d", "triangular_discrimination", 0.25, -0.5,
+                                          "-min L_D = Delta/4 - 1/2", "derived"),))
+    stated = L.separable(**kw, name="sq", optimal_d=lambda p, q: p / (p + q))
+    wrong = L.separable(**kw, name="sq", optimal_d=lambda p, q: 0.5 * p / (p + q))
+    p, q = Normal(0.0, 1.0), Normal(1.0, 1.5)
+    for loss in (good, stated):
+        (ident,) = T.identities(loss)
+        assert T.check_identity(ident, p, q)["error"] < 1e-8
+    (ident,) = T.identities(wrong)
+    assert T.check_identity(ident, p, q)["error"] > 1e-2
+    assert T.identities(L.separable(**kw)) == [] and T.identities("ragan") == []

@@ -93,9 +93,15 @@ def test_lemma_behind_proposition_1(a, b):
     assert abs(a * g_real[0] + b * g_fake[0]) <= 1e-12 * (a + b)
 
 
-def test_unknown_generator_loss():
-    with pytest.raises(ValueError, match="unknown generator loss"):
-        losses.g_loss("wasserstein")
+def test_empty_minibatch_in_the_fast_paths_is_one_line_value_error():
+    """An empty minibatch has no mean: a one-line ValueError, not a ZeroDivisionError."""
+    e = np.zeros(0)
+    for call in (lambda: losses.g_loss_nonsat(e), lambda: losses.g_loss_minimax(e),
+                 lambda: losses.d_loss(e, e), lambda: losses.d_loss(np.zeros(2), e), lambda: losses.value(e, e),
+                 lambda: losses.d_loss(np.zeros((3, 0)), np.zeros((3, 2)))):
+        with pytest.raises(ValueError, match="empty minibatch") as err:
+            call()
+        assert "\n" not in str(err.value)
 
 
 @given(st.lists(st.floats(-30, 30), min_size=1, max_size=10), st.lists(st.floats(-30, 30), min_size=1, max_size=10),

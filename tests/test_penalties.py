@@ -81,12 +81,28 @@ def test_weight_clipping_projects_after_every_step():
     assert np.abs(tr.theta_d).max() <= 0.01 and np.isclose(np.abs(tr.theta_d).max(), 0.01)
 
 
+def test_pairing_reads_the_loss_object():
+    """A user loss states what it is used with; the pairing rule reads the object, not a name."""
+    import autograd.numpy as anp
+    from gandyn.engine import losses
+
+    mine = losses.separable(d_real=lambda o: anp.logaddexp(0.0, -o), penalties=("r1",), clip=True, name="mine")
+    check_pairing(mine, "r1")
+    check_pairing(mine, clip=0.01)
+    with pytest.raises(ValueError, match="the gp penalty is not used with the 'mine' loss"):
+        check_pairing(mine, "gp")
+
+
 def test_pairings_the_literature_does_not_use_are_refused():
     check_pairing("wgan", "gp")
     check_pairing("nonsat", "r1")
     check_pairing("wgan", clip=0.01)
-    with pytest.raises(ValueError, match="the gp penalty is not used with the 'kl' loss; it goes with wgan"):
+    with pytest.raises(ValueError, match="the gp penalty is not used with the 'kl' loss; it goes with nonsat, ls, "
+                                         "wgan, rsgan, ragan"):
         check_pairing("kl", "gp")
+    check_pairing("ragan", "gp")  # RaSGAN-GP, Jolicoeur-Martineau 2019, Sec. 5
+    with pytest.raises(ValueError, match="the r1 penalty is not used with the 'rahinge' loss"):
+        check_pairing("rahinge", "r1")
     with pytest.raises(ValueError, match="weight clipping is not used with the 'nonsat' loss"):
         check_pairing("nonsat", clip=0.01)
     with pytest.raises(ValueError, match="unknown penalty 'l2'; choose from r1, r2, gp"):

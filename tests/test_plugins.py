@@ -155,7 +155,7 @@ def test_help_lists_the_plugins_names(command, names):
 
 
 @pytest.mark.parametrize("args, choices", [
-    (["gan1d", "--loss", "nope"], "'js', 'plugin-nonsat')"),
+    (["gan1d", "--loss", "nope"], "'rahinge', 'plugin-nonsat')"),
     (["mog", "--methods", "nope"], "unknown method 'nope'; choose from altgd, simgd,"),
     (["mog", "--data", "nope"], "(choose from 'ring8', 'grid25', 'plugin-ring4')"),
 ])

@@ -177,29 +177,16 @@ def test_bad_directions_raise():
 # --- loss triples
 
 
-@pytest.mark.parametrize("loss", [so.SOFTPLUS, so.SOFTPLUS_NEG, so.NEG_SOFTPLUS] + list(so.gan_losses("nonsat", 0.2)))
+_SMOOTHED = losses.get("nonsat", smooth=0.2)
+
+
+@pytest.mark.parametrize("loss", [so.SOFTPLUS, so.SOFTPLUS_NEG, so.NEG_SOFTPLUS, _SMOOTHED.d_real, _SMOOTHED.d_fake,
+                                  _SMOOTHED.g_fake])
 def test_loss_triples_are_consistent(loss):
     o = np.linspace(-30, 30, 41)
     eps = 1e-6
     _close(loss.df(o), (loss.f(o + eps) - loss.f(o - eps)) / (2 * eps), 1e-7)
     _close(loss.d2f(o), (loss.df(o + eps) - loss.df(o - eps)) / (2 * eps), 1e-7)
-
-
-@pytest.mark.parametrize("g_loss", ["nonsat", "minimax"])
-def test_gan_losses_match_the_engine_losses(g_loss):
-    rng = np.random.default_rng(7)
-    lr, lf = rng.normal(0, 3, 5), rng.normal(0, 3, 4)
-    phi_r, phi_f, psi = so.gan_losses(g_loss, 0.1)
-    loss, g_r, g_f = losses.d_loss(lr, lf, 0.1)
-    _close(np.mean(phi_r.f(lr)) + np.mean(phi_f.f(lf)), loss, 1e-15)
-    _close(phi_r.df(lr) / 5, g_r, 1e-15)
-    _close(phi_f.df(lf) / 4, g_f, 1e-15)
-    loss, g = losses.g_loss(g_loss)(lf)
-    _close(np.mean(psi.f(lf)), loss, 1e-15)
-    _close(psi.df(lf) / 4, g, 1e-15)
-    with pytest.raises(ValueError, match="unknown loss 'nope'"):
-        so.gan_losses("nope")
-    assert so.gan_losses("wgan")[2].df(np.array([0.5])).tolist() == [-1.0]  # every registered loss
 
 
 # --- the game Jacobian
@@ -469,3 +456,84 @@ def test_cross_gradients_of_a_population_equal_separate_models():
         a, b = so.cross_grads(gan, tg[p], td[p], x[p], z[p])
         _close(cg[p], a, 1e-13)
         _close(cd[p], b, 1e-13)
+
+
+# --- coupled losses (a function of both output vectors): the relativistic ones and a user's
+
+
+def _pairs(o_r, o_f):
+    return anp.mean(anp.logaddexp(0.0, o_f[..., None, :] - o_r[..., :, None]), axis=(-1, -2))
+
+
+_USER = losses.custom(_pairs, lambda o_r, o_f: _pairs(o_f, o_r) + 0.1 * anp.mean(o_r ** 2, axis=-1), name="pairs")
+
+
+@pytest.mark.parametrize("loss", ["ragan", "rsgan", "ralsgan", _USER], ids=lambda x: getattr(x, "name", x))
+def test_coupled_loss_products_equal_the_autograd_game(loss):
+    """J v, J^T u, the field and the cross gradients by hand equal the autograd game's
+    (mlp_gan_game, whose costs are the loss's traced functions of both output vectors), 1e-10:
+    for a coupled G loss, R{dL_G/do_fake} involves the tangent of D's outputs on the real rows
+    along v_D, and grad_D L_G has a real-row term."""
+    rng = np.random.default_rng(21)
+    gan = _gan(loss, "tanh")
+    x, z = rng.normal(1.0, 0.5, (6, 3)), rng.standard_normal((6, 2))
+    game, point, J = _dense(gan, x, z, seed=3)
+    tg, td = game.split(point)
+    L = gan.loss_fn
+    assert L.g_reads_real
+
+    def g_cost(t):
+        return L.g_traced(mlp_forward(gan.D, t[game.n_g:], x)[:, 0],
+                          mlp_forward(gan.D, t[game.n_g:], mlp_forward(gan.G, t[: game.n_g], z))[:, 0])
+
+    ws = {}
+    for _ in range(2):
+        v = rng.standard_normal(game.n)
+        vg, vd = game.split(v)
+        _close(np.concatenate(so.game_jvp(gan, tg, td, x, z, vg, vd, ws=ws)), J @ v, 1e-10)
+        _close(np.concatenate(so.game_vjp(gan, tg, td, x, z, vg, vd, ws=ws)), J.T @ v, 1e-10)
+        _close(so.game_jvp(gan, tg, td, x, z, None, vd, rows="g", ws=ws)[0], J[: game.n_g, game.n_g:] @ vd, 1e-10)
+        _close(so.game_jvp(gan, tg, td, x, z, vg, None, rows="d", ws=ws)[1], J[game.n_g:, : game.n_g] @ vg, 1e-10)
+        _close(np.concatenate(so.game_field(gan, tg, td, x, z, ws=ws)), np.asarray(game.omega(point)), 1e-10)
+        cg, cd = so.cross_grads(gan, tg, td, x, z, ws=ws)
+        _close(cg, grad(game.cost_d)(point)[: game.n_g], 1e-10)
+        _close(cd, grad(g_cost)(point)[game.n_g:], 1e-10)
+    _close(game.jvp(point, v), J @ v, 1e-10)  # the engine game's hand-written products
+    _close(game.vjp(point, v), J.T @ v, 1e-10)
+
+
+@pytest.mark.parametrize("loss", ["ragan", _USER], ids=lambda x: getattr(x, "name", x))
+def test_coupled_loss_products_of_a_population_equal_the_autograd_game(loss):
+    rng = np.random.default_rng(22)
+    gan, P = _gan(loss, "tanh"), 3
+    x, z = rng.normal(1.0, 0.5, (P, 5, 3)), rng.standard_normal((P, 4, 2))
+    pts = np.stack([np.concatenate([gan.G.init(rng), gan.D.init(rng)]) for _ in range(P)])
+    n_g = gan.G.n_params
+    tg, td = pts[:, :n_g], pts[:, n_g:]
+    v = rng.standard_normal(pts.shape)
+    jg, jd = so.game_jvp(gan, tg, td, x, z, v[:, :n_g], v[:, n_g:], ws={})
+    ug, ud = so.game_vjp(gan, tg, td, x, z, v[:, :n_g], v[:, n_g:], ws={})
+    cg, cd = so.cross_grads(gan, tg, td, x, z, ws={})
+    wg, wd = so.game_field(gan, tg, td, x, z)
+    for p in range(P):
+        game = games.mlp_gan_game(gan, x[p], z[p])
+        J = game.jacobian(pts[p])
+        _close(np.concatenate([jg[p], jd[p]]), J @ v[p], 1e-10)
+        _close(np.concatenate([ug[p], ud[p]]), J.T @ v[p], 1e-10)
+        _close(np.concatenate([wg[p], wd[p]]), np.asarray(game.omega(pts[p])), 1e-10)
+        a, b = so.cross_grads(gan, tg[p], td[p], x[p], z[p])
+        _close(cg[p], a, 1e-12)
+        _close(cd[p], b, 1e-12)
+
+
+def test_coupled_loss_refuses_weights():
+    rng = np.random.default_rng(23)
+    gan = _gan("ragan")
+    x, z = rng.standard_normal((5, 3)), rng.standard_normal((4, 2))
+    tg, td = gan.G.init(rng), gan.D.init(rng)
+    w = rng.dirichlet(np.ones(5))
+    with pytest.raises(ValueError, match="couples real and fake outputs"):
+        so.game_jvp(gan, tg, td, x, z, None, None, w_real=w)
+    with pytest.raises(ValueError, match="couples real and fake outputs"):
+        games.mlp_gan_game(gan, x, z, w_real=w)
+    so.game_field(gan, tg, td, x, z, w_real=np.full(5, 0.2))  # means are fine

@@ -3,10 +3,12 @@
 The discriminator outputs one number ``o(x)``: a logit ``l(x)`` with
 ``D(x) = sigma(l(x))`` for the cross-entropy losses, a critic value for the others.
 Each player minimises its own loss, given by a :class:`~gandyn.engine.losses.Loss`
-(:mod:`gandyn.engine.losses`): D ``mean d_real(o_real) + mean d_fake(o_fake)``
-(for 'nonsat' and 'minimax' the cross-entropy ``-V(D, G)``), G ``mean g_fake(o_fake)``
+(:mod:`gandyn.engine.losses`), a function of D's outputs on a real and a generated
+minibatch: for a separable loss D's is ``mean d_real(o_real) + mean d_fake(o_fake)``
+(for 'nonsat' and 'minimax' the cross-entropy ``-V(D, G)``) and G's ``mean g_fake(o_fake)``
 (e.g. the minimax loss ``E log(1 - D(G(z)))`` or the non-saturating
-``-E log D(G(z))``). Their gradients are formed here by the hand-written
+``-E log D(G(z))``); a relativistic loss couples the two vectors, and when G's loss reads
+the real outputs (``loss.g_reads_real``) G's step runs D on a real minibatch too. Their gradients are formed here by the hand-written
 backward passes of :mod:`gandyn.engine.nn`; the optimizers of :mod:`gandyn.engine.optim` then
 descend them, so no update is written twice.
 
@@ -114,11 +116,6 @@ class GAN:
         return self._loss
 
     @property
-    def g_loss(self) -> str:
-        """The loss's name (read-only; the constructor argument is ``loss``)."""
-        return self._loss.name
-
-    @property
     def z_dim(self) -> int:
         return self.G.sizes[0]
 
@@ -167,26 +164,45 @@ class GAN:
                                   masks=masks)
         return loss, grad, logits[..., :m].copy(), logits[..., m:].copy()
 
-    def g_loss_grad(self, theta_g, theta_d, z, grad=None, ws: dict | None = None, rng=None):
+    def g_loss_grad(self, theta_g, theta_d, z, grad=None, ws: dict | None = None, rng=None, x_real=None):
         """G's loss on a minibatch of noise and its gradient w.r.t. ``theta_g``.
 
         Chain rule through D by its backward pass w.r.t. the input only (no
         weight gradients of D are formed), then G's backward pass. ``ws`` and
-        ``rng`` (D's dropout): as in :meth:`d_loss_grad`.
+        ``rng`` (D's dropout): as in :meth:`d_loss_grad`. ``x_real`` (``(m, d)`` or
+        ``(P, m, d)``): the real minibatch, needed (and only read) when G's loss reads
+        D's outputs on real data (``loss_fn.g_reads_real``, the relativistic losses); D
+        then runs forward on it (its outputs do not depend on G, so no backward pass).
 
         Returns ``(loss, grad_g, logit_fake)``.
+
+        Raises
+        ------
+        ValueError
+            ``x_real`` missing for a loss whose G loss reads real outputs.
         """
         hs_g = self.G.forward(theta_g, z, ws=_sub(ws, "G"))
-        return self._g_part(theta_g, theta_d, hs_g, grad, ws, rng)
+        return self._g_part(theta_g, theta_d, hs_g, grad, ws, rng, x_real)
 
-    def _g_part(self, theta_g, theta_d, hs_g, grad, ws, rng, x_fake=None):
-        """G's loss and gradient given G's forward pass ``hs_g`` on the step's noise; D reads
-        ``x_fake`` when given (G's outputs plus instance noise), else G's outputs ``hs_g[-1]``."""
+    def _real_outputs(self, theta_d, x_real, ws, rng):
+        """D's outputs on the real rows for G's step (None when G's loss does not read them)."""
+        if not self._loss.g_reads_real:
+            return None
+        if x_real is None:
+            raise ValueError(f"loss {self._loss.label}: G's loss reads D's outputs on real data; pass x_real")
+        x_real = np.asarray(x_real, dtype=self.D.dtype)
+        masks = self._d_masks(rng, x_real.shape[:-1])
+        return self.D.forward(theta_d, x_real, ws=_sub(ws, "Dr"), masks=masks)[-1][..., 0]
+
+    def _g_part(self, theta_g, theta_d, hs_g, grad, ws, rng, x_real=None, x_fake=None):
+        """G's loss and gradient given G's forward pass ``hs_g`` on the step's noise (and the
+        real rows ``x_real`` when G's loss reads them); D reads ``x_fake`` when given (G's
+        outputs plus instance noise), else G's outputs ``hs_g[-1]``."""
         wg, wd = _sub(ws, "G"), _sub(ws, "Dg")
         masks = self._d_masks(rng, hs_g[-1].shape[:-1])
         hs_d = self.D.forward(theta_d, hs_g[-1] if x_fake is None else x_fake, ws=wd, masks=masks)
         logit = hs_d[-1][..., 0]
-        loss, g_logit = self._loss.g_loss(logit)
+        loss, _, g_logit = self._loss.g_loss(self._real_outputs(theta_d, x_real, ws, rng), logit)
         g_logit = g_logit[..., None]
         _flush_tiny(g_logit)
         _, g_x = self.D.backward(theta_d, hs_d, g_logit, params=False, inputs=True, ws=wd, masks=masks)

@@ -1218,7 +1218,7 @@ class MLP:
         theta : array (n,) or (P, n); x : array (m, d_0) or (P, m, d_0)
         v : array like ``theta``, or None
         loss : triple ``(phi, dphi, d2phi)`` of elementwise functions (only the
-            derivatives are used), e.g. :class:`gandyn.engine.second_order.Elementwise`.
+            derivatives are used), e.g. :class:`gandyn.engine.losses.Elementwise`.
         dx : array like ``x``, or None
         inputs : bool
             Also return ``R{dL/dx}``.

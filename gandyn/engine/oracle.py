@@ -102,8 +102,9 @@ class FieldOracle:
                                                                 ws=self._ws.setdefault("at", {}))
 
     def _eval_g(self):
+        x_real = self.x_real if self.gan.loss_fn.g_reads_real else None
         self._loss_g, self._grad_g, _ = self.gan.g_loss_grad(self.theta_g, self.theta_d, self.z,
-                                                             ws=self._ws.setdefault("at", {}))
+                                                             ws=self._ws.setdefault("at", {}), x_real=x_real)
 
     @property
     def loss_d(self):

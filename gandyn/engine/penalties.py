@@ -7,8 +7,9 @@
 value). Their gradients w.r.t. D's parameters come from the hand-written double backward
 of :func:`gandyn.engine.second_order.penalty_grad`; populations work as everywhere else.
 
-Each penalty knows the losses the literature uses it with (``losses``, with the
-source); configs refuse other pairs before any work. Weight clipping (Arjovsky et al.
+Each loss knows the penalties the literature uses it with, and whether weight clipping
+is (:attr:`Loss.penalties <gandyn.engine.losses.Loss>`, ``Loss.clip``); configs refuse
+other pairs before any work (:func:`check_pairing`). Weight clipping (Arjovsky et al.
 2017) is a projection of D's parameters after each step, an optimizer wrapper:
 :func:`gandyn.engine.optim.clipped`.
 """
@@ -39,7 +40,6 @@ class Penalty:
     weight: float
     on: str  # "real", "fake" or "interpolates"
     center: float
-    losses: tuple
     source: str
 
     def __call__(self, D, theta_d, x_real, x_fake, rng, grad_out, ws):
@@ -62,19 +62,18 @@ class Penalty:
 
 
 _SPECS = {
-    "r1": ("real", 0.0, ("nonsat", "minimax", "wgan"),
+    "r1": ("real", 0.0,
            "Mescheder, Geiger & Nowozin 2018, Eq. 9; their analysis covers the cross-entropy losses and WGAN"),
-    "r2": ("fake", 0.0, ("nonsat", "minimax", "wgan"), "Mescheder, Geiger & Nowozin 2018, Eq. 10"),
-    "gp": ("interpolates", 1.0, ("wgan", "nonsat", "ls"),
+    "r2": ("fake", 0.0, "Mescheder, Geiger & Nowozin 2018, Eq. 10"),
+    "gp": ("interpolates", 1.0,
            "Gulrajani et al. 2017, Eq. 3 (WGAN); with the non-saturating and least-squares losses: Fedus et al. "
-           "2018 and Kurach et al. 2019"),
+           "2018 and Kurach et al. 2019; with the relativistic standard losses: Jolicoeur-Martineau 2019, Sec. 5"),
 }
 
 #: The penalties by name; each entry makes a :class:`Penalty` from its weight.
 PENALTIES: Registry = Registry("penalty")
-for _name, (_on, _c, _losses, _src) in _SPECS.items():
-    PENALTIES.register(_name, lambda weight, n=_name, o=_on, c=_c, ls=_losses, s=_src: Penalty(n, float(weight), o, c,
-                                                                                                  ls, s))
+for _name, (_on, _c, _src) in _SPECS.items():
+    PENALTIES.register(_name, lambda weight, n=_name, o=_on, c=_c, s=_src: Penalty(n, float(weight), o, c, s))
 
 
 def make_penalty(name: str, weight: float) -> Penalty:
@@ -91,21 +90,28 @@ def make_penalty(name: str, weight: float) -> Penalty:
     return factory(weight)
 
 
-#: Losses weight clipping is used with (Arjovsky, Chintala & Bottou 2017, Algorithm 1).
-CLIP_LOSSES = ("wgan",)
+def _registered_with(test) -> list[str]:
+    """The registered losses (default parameters) for which ``test(loss)`` holds."""
+    from gandyn.engine.losses import LOSSES, get
+
+    return [n for n in LOSSES.names() if test(get(n))]
 
 
-def check_pairing(loss_name: str, penalty: str | None = None, clip: float | None = None) -> None:
-    """Refuse a penalty or clipping with a loss the literature does not use it with (one
-    line naming both and the losses it goes with)."""
+def check_pairing(loss, penalty: str | None = None, clip: float | None = None) -> None:
+    """Refuse a penalty or clipping with a loss (a name or a :class:`~gandyn.engine.losses.Loss`)
+    that does not state it (``loss.penalties``, ``loss.clip``: what the literature uses it
+    with); one line naming both and the registered losses it goes with."""
+    from gandyn.engine.losses import get
+
+    L = get(loss)
     if penalty is not None:
         p = PENALTIES[penalty](1.0)
-        if loss_name not in p.losses:
-            raise ValueError(f"the {penalty} penalty is not used with the {loss_name!r} loss; it goes with "
-                             f"{', '.join(p.losses)} ({p.source})")
-    if clip is not None and loss_name not in CLIP_LOSSES:
-        raise ValueError(f"weight clipping is not used with the {loss_name!r} loss; it goes with "
-                         f"{', '.join(CLIP_LOSSES)} (Arjovsky, Chintala & Bottou 2017)")
+        if penalty not in L.penalties:
+            raise ValueError(f"the {penalty} penalty is not used with the {L.label!r} loss; it goes with "
+                             f"{', '.join(_registered_with(lambda x: penalty in x.penalties))} ({p.source})")
+    if clip is not None and not L.clip:
+        raise ValueError(f"weight clipping is not used with the {L.label!r} loss; it goes with "
+                         f"{', '.join(_registered_with(lambda x: x.clip))} (Arjovsky, Chintala & Bottou 2017)")
 
 
 def check_training(loss: str, method: str, penalty: str | None, penalty_weight: float, clip: float | None) -> None:

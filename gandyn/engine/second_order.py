@@ -9,7 +9,12 @@ default: ``1/m``, a mean), with elementwise losses ``phi_r, phi_f, psi``:
 
 (the losses of :mod:`gandyn.engine.losses`: ``phi_r(o) = softplus(-o)``,
 ``phi_f(o) = softplus(o)``, ``psi(o) = softplus(-o)`` (non-saturating) or
-``-softplus(o)`` (minimax); Goodfellow et al. 2014, eq. 1 and Sec. 3). The game form
+``-softplus(o)`` (minimax); Goodfellow et al. 2014, eq. 1 and Sec. 3), or with a coupled
+loss ``L_D(o_r, o_f)``, ``L_G(o_r, o_f)`` of both output vectors (the relativistic losses;
+means only), whose gradients and Hessian-vector products in output space the
+:class:`~gandyn.engine.losses.Loss` gives (``d_loss``, ``d_hvp``, ``g_loss``, ``g_hvp``). Then
+``grad_D L_G`` has a real-row term ``sum_i dL_G/do_r,i grad_D o(x_r,i)``, and the tangent of
+``dL_G/do_f`` along ``v_D`` involves the tangent of D's outputs on the real rows. The game form
 is ``omega = (grad_G L_G, grad_D L_D)`` and its Jacobian
 
     J = [[H_GG L_G,       D_D grad_G L_G],
@@ -29,7 +34,8 @@ convention of :mod:`gandyn.games.game`).
   pass and (being linear in the tangent of ``dL/dx``) one R-backward pass through G.
 - :func:`cross_grads`: each player's gradient of the *other* player's cost,
   ``(grad_G L_D, grad_D L_G)``, which the game form leaves out: backward passes on the
-  generated rows only (``L_G`` does not see the data). Opponent shaping (LOLA, SOS) and the
+  generated rows only (a separable ``L_G`` does not see the data; a coupled one adds its
+  real rows). Opponent shaping (LOLA, SOS) and the
   unrolled GAN need them. For a zero-sum loss they are ``-omega``; for the non-saturating
   loss they are not.
 - :func:`penalty_grad`: ``P = sum_i w_i (||grad_x o(x_i)|| - c)^2`` and ``dP/dtheta_D``: R1/R2
@@ -42,30 +48,25 @@ convention of :mod:`gandyn.games.game`).
 
 Conventions: arrays as in :mod:`gandyn.engine.nn` (single model ``theta (n,)`` or a
 population ``theta (P, n)`` with inputs ``(P, m, d)``); float32 or float64, the MLPs'
-dtype. Dropout is not supported here. Losses are :class:`Elementwise` triples
-``(f, df, d2f)``; any object unpacking to three elementwise callables plugs in.
+dtype. Dropout is not supported here. The loss is the GAN's ``loss_fn`` or a
+:class:`~gandyn.engine.losses.Loss` given as ``losses=``; a triple ``(phi_r, phi_f, psi)``
+of :class:`~gandyn.engine.losses.Elementwise` terms (any objects with ``df`` and ``d2f``) is a
+separable loss. A coupled loss takes no weights other than means (ValueError).
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from gandyn.engine import losses
+from gandyn.engine.losses import Loss
 from gandyn.engine.nn import MLP, _acc, _buffer, _own, _tail
 
 __all__ = [
-    "Elementwise", "SOFTPLUS", "SOFTPLUS_NEG", "NEG_SOFTPLUS", "gan_losses",
+    "SOFTPLUS", "SOFTPLUS_NEG", "NEG_SOFTPLUS",
     "Primal", "primal", "game_jvp", "game_vjp", "game_field", "cross_grads", "penalty_grad",
 ]
-
-
-class Elementwise(NamedTuple):
-    """An elementwise function with its first and second derivatives, each ``array -> array``."""
-
-    f: Callable[[np.ndarray], np.ndarray]
-    df: Callable[[np.ndarray], np.ndarray]
-    d2f: Callable[[np.ndarray], np.ndarray]
 
 
 #: ``softplus(o) = log(1 + e^o)``: D's loss on a generated sample (label 0).
@@ -76,37 +77,89 @@ SOFTPLUS_NEG = losses.get("nonsat").d_real
 NEG_SOFTPLUS = losses.get("minimax").g_fake
 
 
-def gan_losses(g_loss: str = "nonsat", label_smooth: float = 0.0) -> tuple:
-    """``(phi_r, phi_f, psi)``, the terms of the loss ``g_loss`` of :mod:`gandyn.engine.losses`
-    (one-sided label smoothing ``a`` for the cross-entropy losses: ``phi_r = (1-a) softplus(-o)
-    + a softplus(o)``, Salimans et al. 2016, Sec. 3.4).
-
-    Raises ValueError for an unknown loss or a smoothing outside ``[0, 1)``.
-    """
-    loss = losses.get(g_loss, smooth=label_smooth) if label_smooth else losses.get(g_loss)
-    return loss.d_real, loss.d_fake, loss.g_fake
-
-
 # --- helpers
 
 
-def _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real, w_fake, ws):
+def _setup(gan, theta_g, theta_d, x_real, z, loss, primal, w_real, w_fake, ws):
     """What :func:`game_jvp` and :func:`game_vjp` start from: checked inputs, the loss
-    terms, the forward passes (or the given ones) and the weights of the sums."""
+    terms (:func:`_terms`), the forward passes (or the given ones) and the weights of the sums."""
     x_real, z = _check(gan, theta_g, theta_d, x_real, z)
-    terms = _terms(gan) if losses is None else losses
+    terms = _terms(gan if loss is None else loss)
     fwd = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
     m = fwd[2]
+    if isinstance(terms, Loss):  # coupled: sums are means
+        _uniform(w_real, m, "w_real", terms)
+        _uniform(w_fake, z.shape[-2], "w_fake", terms)
     return z, terms, fwd, (_weights(w_real, m, gan.D.dtype), _weights(w_fake, z.shape[-2], gan.D.dtype))
 
 
-def _terms(gan):
-    """``(phi_r, phi_f, psi)`` of a GAN: its loss object's terms (:class:`gandyn.engine.gan.GAN`),
-    else :func:`gan_losses` of its ``g_loss`` name."""
-    loss = getattr(gan, "loss_fn", None)
-    if loss is not None:
-        return loss.d_real, loss.d_fake, loss.g_fake
-    return gan_losses(gan.g_loss, getattr(gan, "label_smooth", 0.0))
+def _terms(source):
+    """The loss of a GAN (its ``loss_fn``) or a loss given: the triple ``(phi_r, phi_f, psi)``
+    of a separable loss (or any triple of :class:`~gandyn.engine.losses.Elementwise`), the
+    :class:`~gandyn.engine.losses.Loss` itself for a coupled one."""
+    loss = getattr(source, "loss_fn", source)
+    if isinstance(loss, Loss):
+        return (loss.d_real, loss.d_fake, loss.g_fake) if loss.separable else loss
+    return tuple(loss)
+
+
+def _uniform(w, m: int, name: str, loss) -> None:
+    """A coupled loss is defined on minibatch means: refuse other weights."""
+    if w is not None and not np.allclose(np.asarray(w, dtype=np.float64), 1.0 / m, rtol=1e-12, atol=0.0):
+        raise ValueError(f"loss {loss.label} couples real and fake outputs: weighted sums ({name}) are not "
+                         "defined for it; use uniform weights")
+
+
+def _split(ro, m: int, n: int):
+    """``(t_real, t_fake)`` (None = 0) from a tangent ``ro (..., k, 1)`` of the last ``k`` rows of
+    a stack of ``m`` real and ``n`` fake rows."""
+    if ro is None:
+        return None, None
+    t = ro[..., 0]
+    k = t.shape[-1]
+    if k < m + n:
+        full = np.zeros(t.shape[:-1] + (m + n,), dtype=t.dtype)
+        full[..., m + n - k:] = t
+        t = full
+    return (t[..., :m] if k > n else None), t[..., m:]
+
+
+def _col(a, dt):
+    out = np.asarray(a, dtype=dt)[..., None]
+    _flush(out)
+    return out
+
+
+def _d_out(terms, w_r, w_f, o, ro, m):
+    """``g = dL_D/do`` on the stacked outputs ``o (..., m + m_f)`` and its tangent ``R{g}`` along
+    ``ro`` (tangent of the last rows, or None), as ``(..., rows, 1)`` arrays."""
+    if not isinstance(terms, Loss):
+        return _d_loss_out(terms[0], terms[1], w_r, w_f, o, ro, m)
+    o_r, o_f = o[..., :m], o[..., m:]
+    _, g_r, g_f = terms.d_loss(o_r, o_f)
+    g = _col(np.concatenate([g_r, g_f], axis=-1), o.dtype)
+    if ro is None:
+        return g, None
+    h_r, h_f = terms.d_hvp(o_r, o_f, *_split(ro, m, o.shape[-1] - m))
+    return g, _col(np.concatenate([h_r, h_f], axis=-1), o.dtype)
+
+
+def _g_out(terms, w_f, o, m, ro):
+    """G's loss on the stacked outputs: ``(g_f, r_f, g_r, r_r)``, ``dL_G/do`` on the fake and
+    the real rows and their tangents along ``ro`` (as in :func:`_d_out`), ``(..., rows, 1)``;
+    the real rows' terms are None for a loss whose G loss does not read them."""
+    if not isinstance(terms, Loss):
+        ro_f = None if ro is None else _tail(ro, min(o.shape[-1] - m, ro.shape[-2]))
+        return _loss_out(terms[2], w_f, o[..., m:], ro_f) + (None, None)
+    reads = terms.g_reads_real
+    o_r, o_f = (o[..., :m] if reads else None), o[..., m:]
+    _, g_r, g_f = terms.g_loss(o_r, o_f)
+    g_r = _col(g_r, o.dtype) if reads else None
+    if ro is None:
+        return _col(g_f, o.dtype), None, g_r, None
+    t_r, t_f = _split(ro, m, o.shape[-1] - m)
+    h_r, h_f = terms.g_hvp(o_r, o_f, t_r, t_f)
+    return _col(g_f, o.dtype), _col(h_f, o.dtype), g_r, (_col(h_r, o.dtype) if reads else None)
 
 
 def _sub(ws: dict | None, name: str) -> dict | None:
@@ -185,6 +238,10 @@ def _fake(hs_d, m):
     return [h[..., m:, :] for h in hs_d]
 
 
+def _real(hs_d, m):
+    return [h[..., :m, :] for h in hs_d]
+
+
 # --- the game Jacobian, matrix-free
 
 
@@ -222,8 +279,8 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     x_real : array (m_r, d_x) or (P, m_r, d_x); z : array (m_f, d_z) or (P, m_f, d_z)
     v_g, v_d : arrays like theta_g, theta_d, or None (zero)
     w_real, w_fake : weights (m_r,), (m_f,) of the sums (default ``1/m``: means)
-    losses : ``(phi_r, phi_f, psi)`` :class:`Elementwise` triples (default
-        :func:`gan_losses` of ``gan.g_loss``, ``gan.label_smooth``)
+    losses : :class:`~gandyn.engine.losses.Loss` or a triple ``(phi_r, phi_f, psi)`` of
+        elementwise terms (default: ``gan.loss_fn``)
     rows : 'gd', 'g' or 'd'
         Which players' rows of ``J v`` to form (``'g'`` with ``v_d = None`` is ``H_GG L_G v_G``).
     out_g, out_d : optional buffers for the rows
@@ -240,28 +297,31 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     Raises
     ------
     ValueError
-        On shapes that do not fit the networks or an unknown ``rows``.
+        On shapes that do not fit the networks, an unknown ``rows``, or weights other than means
+        with a coupled loss.
     """
     _check_rows(rows)
     G, D = gan.G, gan.D
-    z, (phi_r, phi_f, psi), (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses,
-                                                                   primal, w_real, w_fake, ws)
+    z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
+                                                   w_fake, ws)
     mf = z.shape[-2]
     rs_g = G.tangent(theta_g, hs_g, v_g, ws=_sub(ws, "G"))
     o = hs_d[-1][..., 0]
     jv_g = jv_d = None
-    if "d" in rows:
+    rs_d = None
+    if "d" in rows or getattr(terms, "g_reads_real", False):  # a coupled G loss sees the real rows' tangent
         rs_d = D.tangent(theta_d, hs_d, v_d, dx=rs_g[-1], ws=_sub(ws, "D"))
-        g_out, r_out = _d_loss_out(phi_r, phi_f, w_r, w_f, o, rs_d[-1], m)
+    if "d" in rows:
+        g_out, r_out = _d_out(terms, w_r, w_f, o, rs_d[-1], m)
         jv_d, _, _ = D.backward_r(theta_d, hs_d, rs_d, v_d, g_out, r_out, params=True, inputs=False,
                                   r_grad=out_d, ws=_sub(ws, "D_r"))
     if "g" in rows:
         hs_f = _fake(hs_d, m)
-        if "d" in rows:
+        if rs_d is not None:
             rs_f = [rs_g[-1]] + _rows_tail(rs_d[1:], mf)
         else:
             rs_f = D.tangent(theta_d, hs_f, v_d, dx=rs_g[-1], ws=_sub(ws, "D"))
-        g_out, r_out = _loss_out(psi, w_f, o[..., m:], rs_f[-1])
+        g_out, r_out, _, _ = _g_out(terms, w_f, o, m, rs_f[-1] if rs_d is None else rs_d[-1])
         _, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, v_d, g_out, r_out, params=False, inputs=True,
                                   ws=_sub(ws, "D_g"))
         jv_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, v_g, gx, rgx, params=True, r_grad=out_g, ws=_sub(ws, "G_r"))
@@ -310,20 +370,23 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     ((J^T u)_G, (J^T u)_D) : arrays like theta_g, theta_d
     """
     G, D = gan.G, gan.D
-    z, (phi_r, phi_f, psi), (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses,
-                                                                   primal, w_real, w_fake, ws)
+    z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
+                                                   w_fake, ws)
     mf = z.shape[-2]
     o = hs_d[-1][..., 0]
     hs_f = _fake(hs_d, m)
     # L_G along (u_G, 0): D's part of J^T u, and dL_G/dx with its tangent for G
     rs_g = G.tangent(theta_g, hs_g, u_g, ws=_sub(ws, "G"))
     rs_f = D.tangent(theta_d, hs_f, None, dx=rs_g[-1], ws=_sub(ws, "D"))
-    g_out, r_out = _loss_out(psi, w_f, o[..., m:], rs_f[-1])
+    g_out, r_out, _, r_real = _g_out(terms, w_f, o, m, rs_f[-1])
     out_d, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, None, g_out, r_out, params=True, inputs=True,
                                   ws=_sub(ws, "D_g"))
+    if r_real is not None:  # a coupled G loss: along u_G its real rows' weights move (their outputs do not)
+        rr, _ = D.backward(theta_d, _real(hs_d, m), r_real, params=True, inputs=False, ws=_sub(ws, "D_gr"))
+        out_d += rr
     # L_D along (0, u_D): D's part, and the tangent of dL_D/dx on the samples
     rs_d = D.tangent(theta_d, hs_d, u_d, ws=_sub(ws, "D"))
-    g_out, r_out = _d_loss_out(phi_r, phi_f, w_r, w_f, o, rs_d[-1], m)
+    g_out, r_out = _d_out(terms, w_r, w_f, o, rs_d[-1], m)
     rD, _, _ = D.backward_r(theta_d, hs_d, rs_d, u_d, g_out, r_out, params=True, inputs=False,
                             ws=_sub(ws, "D_r"))
     out_d += rD
@@ -346,12 +409,12 @@ def game_field(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, lo
     shapes, as in :func:`game_jvp`. Returns ``(omega_G, omega_D)``, arrays like theta_g, theta_d.
     """
     G, D = gan.G, gan.D
-    z, (phi_r, phi_f, psi), (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal,
-                                                                   w_real, w_fake, ws)
+    z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
+                                                   w_fake, ws)
     o = hs_d[-1][..., 0]
-    g_out, _ = _d_loss_out(phi_r, phi_f, w_r, w_f, o, None, m)
+    g_out, _ = _d_out(terms, w_r, w_f, o, None, m)
     w_d, _ = D.backward(theta_d, hs_d, g_out, params=True, inputs=False, ws=_sub(ws, "field_D"))
-    g_out, _ = _loss_out(psi, w_f, o[..., m:], None)
+    g_out, _, _, _ = _g_out(terms, w_f, o, m, None)
     _, gx = D.backward(theta_d, _fake(hs_d, m), g_out, params=False, inputs=True, ws=_sub(ws, "field_Dx"))
     w_g, _ = G.backward(theta_g, hs_g, gx, params=True, inputs=False, ws=_sub(ws, "field_G"))
     return w_g, w_d
@@ -374,16 +437,24 @@ def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, l
     """
     _check_rows(rows)
     G, D = gan.G, gan.D
-    z, (_, phi_f, psi), (hs_g, hs_d, m), (_, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal,
-                                                           w_real, w_fake, ws)
+    z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
+                                                   w_fake, ws)
     hs_f = _fake(hs_d, m)
-    o_f = hs_d[-1][..., m:, 0]
+    o = hs_d[-1][..., 0]
+    coupled = isinstance(terms, Loss)
     g_ld = d_lg = None
     if "d" in rows:
-        g_out, _ = _loss_out(psi, w_f, o_f, None)
-        d_lg, _ = D.backward(theta_d, hs_f, g_out, params=True, inputs=False, ws=_sub(ws, "cross_D"))
+        g_out, _, g_real, _ = _g_out(terms, w_f, o, m, None)
+        if g_real is None:
+            d_lg, _ = D.backward(theta_d, hs_f, g_out, params=True, inputs=False, ws=_sub(ws, "cross_D"))
+        else:  # a coupled G loss has a real-row term too
+            d_lg, _ = D.backward(theta_d, hs_d, np.concatenate([g_real, g_out], axis=-2), params=True, inputs=False,
+                                 ws=_sub(ws, "cross_Dc"))
     if "g" in rows:
-        g_out, _ = _loss_out(phi_f, w_f, o_f, None)
+        if coupled:
+            g_out = _d_out(terms, w_r, w_f, o, None, m)[0][..., m:, :]
+        else:
+            g_out, _ = _loss_out(terms[1], w_f, o[..., m:], None)
         _, gx = D.backward(theta_d, hs_f, g_out, params=False, inputs=True, ws=_sub(ws, "cross_D"))
         g_ld, _ = G.backward(theta_g, hs_g, gx, params=True, inputs=False, ws=_sub(ws, "cross_G"))
     return g_ld, d_lg

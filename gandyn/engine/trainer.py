@@ -326,20 +326,25 @@ class Trainer:
         return loss_d, self._d_back(gd), hs
 
     def g_step_grad(self, hs):
-        """G's loss and gradient on the G step's noise, at the current D."""
+        """G's loss and gradient on the G step's noise, at the current D. A loss whose G
+        loss reads D's outputs on real data (the relativistic losses) reads them on this
+        iteration's real minibatch as D's last step saw it (with its instance noise, if any;
+        Jolicoeur-Martineau 2019, Algorithm 1 draws a fresh one; reusing it keeps every
+        method's draws unchanged)."""
         m = self.batch
         if self._bn_g:  # the G step's own forward pass, whose statistics join the running ones
             hs_g = hs
             self.gan.G.update_stats(self.stats_g, hs_g)
         else:
             hs_g = [h[..., m:, :] for h in hs]  # the G step's rows of every layer
+        x_real = self._buffers()[0][..., :m, :] if self.gan.loss_fn.g_reads_real else None
         x_fake = None
         if self.instance_noise is not None:  # D sees G(z) + noise; G's backward its clean outputs
             x_fake = _buffer(self._ws, "noisy_fake", hs_g[-1].shape, hs_g[-1].dtype)
             np.copyto(x_fake, hs_g[-1])
             self._noisy(x_fake)
         loss_g, gg, _ = self.gan._g_part(self.theta_g, self.theta_d_used, hs_g, self._grad_g, self._ws,
-                                         self.rng_dropout, x_fake=x_fake)
+                                         self.rng_dropout, x_real, x_fake=x_fake)
         return loss_g, gg
 
     def _noisy(self, x) -> None:

@@ -341,12 +341,12 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
     errs = []
     made = [L.get(n) for n in L.LOSSES.names()] + [L.get("ls", a=-1, b=1, c=0), L.get("ls", a=-1, b=1, c=1),
                                                    L.get("nonsat", smooth=0.2)]
-    for loss in made:
-        gd = float(loss.g_fake.df(zero)[0] * loss.d_fake.df(zero)[0])
+    for loss in made:  # one real and one fake output, both 0: dL/do_fake are the elementwise derivatives
+        gd = float(loss.g_loss(zero, zero)[2][0] * loss.d_loss(zero, zero)[2][0])
         lam = np.linalg.eigvals(games.dirac_gan(loss).jacobian(z0))
         errs.append(_match(lam, [_sqrt_c(gd), -_sqrt_c(gd)]))
-    add(f"Dirac-GAN, every loss ({len(made)}): eig J(0,0) = +-sqrt(g_fake'(0) d_fake'(0))",
-        "derived (M18 Sec. 2.2 with the loss's d_fake, g_fake)", errs)
+    add(f"Dirac-GAN, every loss ({len(made)}): eig J(0,0) = +-sqrt(dL_G/do_f dL_D/do_f at 0)",
+        "derived (M18 Sec. 2.2 with the loss's gradients; g_fake'(0) d_fake'(0) for a separable loss)", errs)
     errs = []
     for a, b_, c_ in [(0.0, 1.0, 1.0), (-1.0, 1.0, 0.0), (-1.0, 1.0, 1.0), (0.5, 2.0, -1.0)]:
         J = games.dirac_gan(L.get("ls", a=a, b=b_, c=c_)).jacobian(z0)

@@ -12,7 +12,9 @@
   Theorem 1 labels): each identity of :func:`gandyn.theory.gan_losses.identities`
   (D's value at its optimum against its divergence: JSD, LSGAN's Pearson chi^2,
   TV, W_1, the f-divergences) over :func:`loss_family`, one row per identity with
-  the largest error; and closed forms for shifted normals.
+  the largest error; for the relativistic losses, that D's maximised objective is a
+  divergence on random distributions on a few points (0 at p = q, positive otherwise,
+  :func:`gandyn.theory.relativistic_divergence`); and closed forms for shifted normals.
 
 Every function returns plain records (rows of a long table: part, pair, metric,
 value, bound, ok); :mod:`gandyn.plotting.theory` draws them.
@@ -273,6 +275,18 @@ def part_losses(quick: bool = False) -> list[dict]:
             rows.append(row("l", f"{len(fam)} pairs", f"{loss.label}: {ident.label}", worst, b, bool(worst <= b),
                             loss=loss.label, identity=ident.label, worst_pair=worst_pair, infinite_pairs=int(n_inf),
                             quad_error=qerr, source=ident.source))
+    rng = np.random.default_rng(0)
+    pairs = [(rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))) for n in (3, 4) for _ in range(1 if quick else 3)]
+    for loss in _loss_list():
+        if loss.separable:
+            continue
+        same = max(abs(T.relativistic_divergence(loss, p, p)) for p, _ in pairs)
+        apart = min(T.relativistic_divergence(loss, p, q) for p, q in pairs)
+        b = BOUNDS["identity"]
+        rows.append(row("l", f"{len(pairs)} pairs on 3-4 points", f"{loss.label}: max D-objective is a divergence "
+                        "(|value at p = q|; min over p != q > 0)", same, b, bool(same <= b and apart > 0),
+                        loss=loss.label, identity="relativistic divergence", min_divergence=apart,
+                        source="Jolicoeur-Martineau 2020, ICML, Thm. 1"))
     closed = {"kl": lambda mu: mu * mu / 2, "pearson": lambda mu: np.expm1(mu * mu),
               "hellinger": lambda mu: 2 * (1 - np.exp(-mu * mu / 8)),
               "hinge": lambda mu: 2 * (2 * norm.cdf(mu / 2) - 1) - 2, "wgan": lambda mu: mu}

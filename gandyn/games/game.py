@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from math import pi, sqrt
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
@@ -462,7 +462,9 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
         f_G = sum_k u_k g_fake(o(G_theta(z_k)))
 
     (expectations as weighted sums: minibatch means, or quadrature rules such as
-    :func:`normal_quadrature`). For 'minimax' this is the game of Goodfellow et
+    :func:`normal_quadrature`). A coupled loss (the relativistic ones) gives
+    ``f_D = L_D(o(x_real), o(G(z))) + R``, ``f_G = L_G(o(x_real), o(G(z)))`` on means
+    (uniform weights only). For 'minimax' this is the game of Goodfellow et
     al. [5, eq. 1], ``f_G = V``, ``f_D = -V + R`` with
 
         V(theta, psi) = sum_i w_i log sigma(l(x_i)) + sum_k u_k log sigma(-l(G_theta(z_k))),
@@ -547,11 +549,23 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
 
         def d_cost(z):
             return -value(z)
-    else:
+    elif L.separable:
         def d_cost(z):
             theta, psi = z[:n_g], z[n_g:]
             return (anp.dot(w_r, L.d_real.traced(logit(psi, x_real)))
                     + anp.dot(w_f, L.d_fake.traced(logit(psi, fake(theta)))))
+
+        def value(z):
+            return -d_cost(z)
+    else:  # a coupled loss: a function of both output vectors, on means
+        for w, nm in ((w_r, "w_real"), (w_f, "w_latent")):
+            if not np.allclose(w, 1.0 / len(w), rtol=1e-12, atol=0.0):
+                raise ValueError(f"loss {L.label} couples real and fake outputs: weighted sums ({nm}, or instance "
+                                 "noise) are not defined for it; use uniform weights")
+
+        def d_cost(z):
+            theta, psi = z[:n_g], z[n_g:]
+            return L.d_traced(logit(psi, x_real), logit(psi, fake(theta)))
 
         def value(z):
             return -d_cost(z)
@@ -600,9 +614,13 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
             if L.name == "minimax":
                 return value(z)
             return -anp.dot(w_f, log_sigmoid(logit(z[n_g:], fake(z[:n_g]))))
-    else:
+    elif L.separable:
         def cost_g(z):
             return anp.dot(w_f, L.g_fake.traced(logit(z[n_g:], fake(z[:n_g]))))
+    else:
+        def cost_g(z):
+            psi = z[n_g:]
+            return L.g_traced(logit(psi, x_real), logit(psi, fake(z[:n_g])))
 
     tags = ([L.label] + [f"R1={r1:g}"] * bool(r1) + [f"R2={r2:g}"] * bool(r2)
             + [f"GP={gp:g}, g0={gp_target:g}"] * bool(gp) + ["noise"] * (noise is not None))
@@ -792,14 +810,15 @@ def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) 
         return game
     x_real = np.asarray(x_real, dtype=np.float64)
     latent = np.asarray(latent, dtype=np.float64)
-    pair = _Networks(replace(G, dtype=np.float64), replace(D, dtype=np.float64), loss.name)
-    engine = dict(gan=pair, x_real=x_real, latent=latent, w_real=_weights(w_real, len(x_real), "w_real"),
-                  w_fake=_weights(w_latent, len(latent), "w_latent"), losses=(loss.d_real, loss.d_fake, loss.g_fake),
-                  ws={})
+    pair = _Networks(replace(G, dtype=np.float64), replace(D, dtype=np.float64), loss)
+    w_r, w_f = _weights(w_real, len(x_real), "w_real"), _weights(w_latent, len(latent), "w_latent")
+    if not loss.separable:  # means (the game checked the weights are uniform)
+        w_r = w_f = None
+    engine = dict(gan=pair, x_real=x_real, latent=latent, w_real=w_r, w_fake=w_f, losses=loss, ws={})
     return _EngineGame(**{f.name: getattr(game, f.name) for f in fields(Game)}, engine=engine)
 
 
 class _Networks(NamedTuple):
     G: MLP
     D: MLP
-    g_loss: str
+    loss_fn: Any

@@ -51,7 +51,8 @@ from gandyn.theory.divergences import (LOG2, LOG4, Estimate, _quad, kl_to_mixtur
 __all__ = [
     "d_value_at_optimum", "g_criterion_at_optimum", "pearson_chi2", "triangular_discrimination",
     "squared_hellinger", "total_variation", "wasserstein1", "optimal_critic", "critic_value",
-    "f_divergence", "Identity", "identities", "check_identity", "crossings", "Critic",
+    "f_divergence", "Identity", "identities", "check_identity", "crossings", "Critic", "DIVERGENCES",
+    "stationarity", "relativistic_divergence",
 ]
 
 
@@ -143,7 +144,8 @@ def d_value_at_optimum(loss, p_data, p_g) -> Estimate:
                              "(the divergence is infinite for this pair)")
         return out
 
-    edges = _density_edges(p_data, p_g) if L.name == "hinge" else _ip(p_data, p_g)
+    kinked = any(t.divergence == "total_variation" for t in L.theory)  # |p - q|: cut where p = q
+    edges = _density_edges(p_data, p_g) if kinked else _ip(p_data, p_g)
     return _quad(f, edges)
 
 
@@ -332,50 +334,69 @@ def _v(e):
     return e.value if isinstance(e, Estimate) else float(e)
 
 
+#: The divergences a loss's theory (:class:`gandyn.engine.losses.OptimumIdentity`) may name, each
+#: ``(p, q) -> float`` by its own integrand.
+DIVERGENCES: dict[str, Callable] = {
+    "jsd": lambda p, q: jsd(p, q).value,
+    "kl": lambda p, q: kl(p, q).value,
+    "reverse_kl": lambda p, q: kl(q, p).value,
+    "kl_q_to_mixture": lambda p, q: _kl_to_mixture(q, p).value,
+    "pearson_chi2": lambda p, q: pearson_chi2(p, q).value,
+    "squared_hellinger": lambda p, q: squared_hellinger(p, q).value,
+    "total_variation": lambda p, q: total_variation(p, q).value,
+    "triangular_discrimination": lambda p, q: triangular_discrimination(p, q).value,
+    "wasserstein1": lambda p, q: wasserstein1(p, q).value,
+}
+
+
+def _rhs(spec):
+    """``(p, q) -> scale * divergence + shift`` of an :class:`~gandyn.engine.losses.OptimumIdentity`;
+    its ``divergence`` is a name of :data:`DIVERGENCES` or ``((name, coefficient), ...)``."""
+    terms = ((spec.divergence, 1.0),) if isinstance(spec.divergence, str) else tuple(spec.divergence)
+    for name, _ in terms:
+        if name not in DIVERGENCES:
+            raise ValueError(f"unknown divergence {name!r} in a loss's theory; choose from {', '.join(DIVERGENCES)}")
+    return lambda p, q: spec.scale * sum(c * DIVERGENCES[n](p, q) for n, c in terms) + spec.shift
+
+
+def stationarity(loss, p_data, p_g) -> Estimate:
+    """``int |p d_real'(o*) + q d_fake'(o*)| dx``: zero when the loss's stated optimal D
+    minimises D's loss pointwise (first-order condition of Goodfellow et al. 2014, Prop. 1's
+    argument); for a user loss that states ``optimal_d``."""
+    L = _losses.get(loss)
+
+    def f(x):
+        lp, lq = _lpq(p_data, p_g, x)
+        with np.errstate(all="ignore"):
+            o = _f1(L.optimal_d_log(lp, lq))
+            out = (np.exp(lp) * float(L.d_real.df(o)) if lp > -np.inf else 0.0) + (
+                np.exp(lq) * float(L.d_fake.df(o)) if lq > -np.inf else 0.0)
+        return abs(out)
+
+    return _quad(f, _ip(p_data, p_g))
+
+
 def identities(loss) -> list[Identity]:
     """The identities of ``loss`` (a name or :class:`~gandyn.engine.losses.Loss`) that
-    :func:`check_identity` verifies; ``[]`` for a custom loss or parameters without one
-    (the smoothed cross-entropy)."""
+    :func:`check_identity` verifies, from the theory the loss states (``loss.theory``,
+    :class:`gandyn.engine.losses.OptimumIdentity`): ``-min L_D`` (side ``'d'``), G's criterion at the
+    optimum (``'g'``; ``'g+'`` with the term G cannot change) against ``scale * divergence +
+    shift``. A separable loss that states ``optimal_d`` but no identity gets the stationarity
+    of D's loss at it (:func:`stationarity`, 0). ``[]`` when it states nothing (the smoothed
+    cross-entropy, the relativistic losses: see :func:`relativistic_divergence`)."""
     L = _losses.get(loss)
-    lab, n = L.label, L.name
-    dv = lambda p, q: d_value_at_optimum(L, p, q)  # noqa: E731
+    lab = L.label
+    sides = {"d": lambda p, q: d_value_at_optimum(L, p, q),
+             "g": lambda p, q: g_criterion_at_optimum(L, p, q),
+             "g+": lambda p, q: g_criterion_at_optimum(L, p, q, extended=True)}
     out = []
-    if n in ("nonsat", "minimax") and not L.params:
-        out.append(Identity(lab, "-min L_D = -log 4 + 2 JSD", dv, lambda p, q: -LOG4 + 2 * jsd(p, q).value,
-                            "Goodfellow et al. 2014, Prop. 1 and Thm. 1"))
-        if n == "nonsat":
-            out.append(Identity(lab, "E_q[-log D*] = KL(q||p) - KL(q||m) + log 2",
-                                lambda p, q: g_criterion_at_optimum(L, p, q),
-                                lambda p, q: kl(q, p).value - _kl_to_mixture(q, p).value + LOG2,
-                                "derived (cf. Arjovsky & Bottou 2017, Thm. 2.5)"))
-    elif n == "ls":
-        a, b, c = L.params["a"], L.params["b"], L.params["c"]
-        out.append(Identity(lab, "-min L_D = (b-a)^2 Delta/8 - (b-a)^2/4", dv,
-                            lambda p, q: (b - a) ** 2 * triangular_discrimination(p, q).value / 8 - (b - a) ** 2 / 4,
-                            "Mao et al. 2017, eq. 6 (D*); Delta = chi^2_Pearson(p+q || 2q)"))
-        thm = b - c == 1 and b - a == 2
-        out.append(Identity(lab, "C(G) = chi^2_Pearson(p+q || 2q)/2" if thm
-                            else "C(G) = (a+b-2c)^2/4 + (b-a)^2 Delta/8",
-                            lambda p, q: g_criterion_at_optimum(L, p, q, extended=True),
-                            lambda p, q: ((a + b - 2 * c) ** 2 / 4
-                                          + (b - a) ** 2 * triangular_discrimination(p, q).value / 8),
-                            "Mao et al. 2017, Thm. 1 (eq. 8)" if thm
-                            else "Mao et al. 2017, eq. 7-8 (general a, b, c; derived)"))
-    elif n == "hinge":
-        out.append(Identity(lab, "-min L_D = 2 TV - 2", dv, lambda p, q: 2 * total_variation(p, q).value - 2,
-                            "Lim & Ye 2017; D* = sign(p - q) (derived)"))
-    elif n == "wgan":
-        out.append(Identity(lab, "E_p f* - E_q f* = W_1 = int |F_p - F_q|", dv,
-                            lambda p, q: wasserstein1(p, q).value,
-                            "Arjovsky et al. 2017, eq. 2 (Kantorovich-Rubinstein); Vallender 1974"))
-    elif L.fgan is not None:
-        rhs = {"kl": lambda p, q: kl(p, q).value, "reverse-kl": lambda p, q: kl(q, p).value,
-               "pearson": lambda p, q: pearson_chi2(p, q).value,
-               "hellinger": lambda p, q: squared_hellinger(p, q).value,
-               "js": lambda p, q: 2 * jsd(p, q).value}.get(n)
-        if rhs is not None:
-            out.append(Identity(lab, f"F(T*) = D_f = {L.fgan.name}", dv, rhs,
-                                "Nowozin et al. 2016, eq. 4-5 (T* = f'(p/q)) and Table 2"))
+    for spec in L.theory:
+        if spec.side not in sides:
+            raise ValueError(f"loss {lab}: an identity's side must be 'd', 'g' or 'g+', got {spec.side!r}")
+        out.append(Identity(lab, spec.label, sides[spec.side], _rhs(spec), spec.source))
+    if not out and L.has_optimal_d and L.separable:
+        out.append(Identity(lab, "int |p d_real'(o*) + q d_fake'(o*)| = 0", lambda p, q: stationarity(L, p, q),
+                            lambda p, q: 0.0, "the stated optimal D is stationary (Goodfellow et al. 2014, Prop. 1)"))
     return out
 
 
@@ -403,3 +424,51 @@ def check_identity(identity: Identity, p, q) -> dict:
     return {"loss": identity.loss, "identity": identity.label, "lhs": lv, "rhs": rhs, "error": float(error),
             "finite": not bool(both_inf), "quad_error": float(qerr), "source": identity.source}
 
+
+
+# --- relativistic losses: the divergence of the maximised objective
+
+
+def relativistic_divergence(loss, p, q, *, restarts: int = 4, rng=0) -> float:
+    """``L_D(C = 0) - min_C L_D(C)`` for distributions on one finite support: real outputs
+    drawn from the probability vector ``p``, fake ones from ``q``, D's output ``C`` free at
+    each support point (the population loss :meth:`Loss.expected_d_loss
+    <gandyn.engine.losses.Loss.expected_d_loss>`), minimised by
+    :func:`scipy.optimize.minimize` (BFGS, then Nelder-Mead from the best point; ``restarts``
+    random starts besides ``C = 0``).
+
+    Jolicoeur-Martineau 2020 ("On relativistic f-divergences", ICML, Thm. 1) shows that the
+    maximised relativistic objective is a divergence: ``>= 0`` (``C = 0`` is feasible) and
+    ``0`` iff ``p = q``. The tests check both on random supports.
+
+    Parameters
+    ----------
+    loss : name or Loss with a population form (separable, or a registered relativistic one)
+    p, q : arrays (n,) of probabilities on the same support
+
+    Raises
+    ------
+    ValueError
+        ``p``, ``q`` not probability vectors of one length.
+    """
+    from scipy.optimize import minimize
+
+    L = _losses.get(loss)
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    for name, w in (("p", p), ("q", q)):
+        if w.ndim != 1 or w.shape != p.shape or np.any(w < 0) or not abs(w.sum() - 1.0) < 1e-9:
+            raise ValueError(f"{name} must be a probability vector of length {p.size}")
+    n = p.size
+
+    def f(c):
+        return L.expected_d_loss(c, p, q)
+
+    zero = f(np.zeros(n))
+    best = zero
+    gen = np.random.default_rng(rng)
+    for c0 in [np.zeros(n)] + [gen.normal(size=n) for _ in range(restarts)]:
+        r = minimize(f, c0, method="BFGS", options={"gtol": 1e-12, "maxiter": 2000})
+        r = minimize(f, r.x, method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-15, "maxiter": 20000})
+        best = min(best, float(r.fun))
+    return zero - best
