@@ -16,7 +16,7 @@ from gandyn.engine.methods import CGD, METHODS, Lookahead, check_penalty
 from gandyn.engine.penalties import check_training, make_penalty
 from gandyn.games import dynamics as dy
 
-LOSSES = ("nonsat", "minimax")  # separable losses; more (coupled) losses plug in here
+LOSSES = ("nonsat", "minimax", "ragan")  # two separable losses and a coupled one (Jolicoeur-Martineau 2019)
 PENALTIES = (None, "r1", "r2", "gp")
 WEIGHT = 0.7
 H = np.array([0.05, 0.03])  # per-model SGD steps of the population; model 0 alone
