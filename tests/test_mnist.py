@@ -277,8 +277,11 @@ def test_cli_resume_refuses_options_that_would_change_the_run(images, tmp_path):
                 "--hidden-g", "32", "--data-dir", none)
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "--optimizer 'sgd' (saved: 'adam')" in r.stderr and "--hidden-g (32,) (saved: (16,))" in r.stderr
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "GANDYN_DATA"}  # no data anywhere but --data-dir
     r = _gandyn("train", "--resume", "--out", str(tmp_path / "run"), "--iters", "8", "--lr", "1e-4",
-                "--data-dir", none)
+                "--data-dir", none, env=env)
     assert "would change it" not in r.stderr and "MNIST" in r.stderr  # past the check, to the data
 
 
