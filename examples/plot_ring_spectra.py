@@ -61,6 +61,7 @@ for ax, (it, s) in zip(axes.flat, spec.items()):
     ax.scatter(lam.real, lam.imag, s=6, color="tab:blue")
     ax.axvline(0.0, color="gray", linewidth=0.6)
     ax.set_xscale("symlog", linthresh=1e-2)
+    ax.set_xticks([-10, -0.1, 0, 0.1, 10, 1000])
     ax.set_title(f"iteration {it}", fontsize=9)
 for ax in axes[-1]:
     ax.set_xlabel(r"Re $\lambda(J)$")

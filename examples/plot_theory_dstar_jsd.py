@@ -50,8 +50,8 @@ fig.tight_layout(rect=(0, 0, 1, 0.88))
 plt.show()
 
 # %%
-# C(G) = -log 4 + 2 JSD, checked along a family of generators
-# ----------------------------------------------------------
+# C(G) = -log 4 + 2 JSD along a family of generators
+# --------------------------------------------------
 # Slide the generator ``N(mu, 1)`` across the data ``N(0, 1)``. For each ``mu``:
 # the value at ``D*`` (:func:`gandyn.theory.value` on D*'s logits, by quadrature), and the JSD
 # (:func:`gandyn.theory.jsd`). The identity holds to rounding; the JSD tends to ``log 2``

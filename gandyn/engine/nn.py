@@ -855,6 +855,8 @@ class MLP:
             ``h_{l-1} * mask_l``, so ``dL/dW_l = (h_{l-1} * mask_l)^T g_l`` and
             ``dL/dh_{l-1} = (g_l W_l^T) * mask_l``.
 
+        Notes
+        -----
         Through a maxout layer the gradient goes to each unit's winning piece; through a
         batch-norm layer ``u = gamma xh + beta``, ``dL/dgamma = sum_batch dL/du * xh``,
         ``dL/dbeta = sum_batch dL/du`` and, in training mode,
