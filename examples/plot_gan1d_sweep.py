@@ -22,7 +22,7 @@ from gandyn.plotting.gan1d import convergence_map
 
 setup = gan1d.Setup()  # N(4, 0.5^2) data, U(-1, 1) noise, 1-16-1 MLPs, Adam
 lrs = np.logspace(-4, -1, 10)
-arrays, meta = gan1d.sweep(setup, lr_g_values=lrs, lr_d_values=lrs, seeds=[0, 1], steps=1500, threshold=0.1)
+arrays, meta = gan1d.sweep(setup, lr_g_values=lrs, lr_d_values=lrs, seeds=[0, 1], steps=1200, threshold=0.1)
 jsd = arrays["jsd"][0, 0]  # (seeds, lr_d, lr_g) of the only k and loss
 print(f"{arrays['converged'].mean():.0%} of {jsd.size} runs reach a JSD below {meta['threshold']} nats")
 
@@ -30,7 +30,7 @@ print(f"{arrays['converged'].mean():.0%} of {jsd.size} runs reach a JSD below {m
 # The convergence map
 # -------------------
 # Left, the median final JSD over seeds (white line: the threshold); right, the share of
-# seeds below the threshold. Too small a step size has not moved G to the data in 1500
+# seeds below the threshold. Too small a step size has not moved G to the data in 1200
 # iterations; too large a one makes training oscillate or diverge.
 convergence_map(arrays, meta)
 plt.show()
