@@ -52,6 +52,11 @@ def d_ls_value_sign(o_real, o_fake):
     return -v, g_r, g_f
 
 
+def g_ls_value_sign(o_fake):
+    v, g = g_ls(o_fake)
+    return -v, g
+
+
 def d_ls_gradient_sign(o_real, o_fake):
     v, g_r, g_f = d_ls(o_real, o_fake)
     return v, g_r, -g_f
@@ -108,6 +113,11 @@ def test_a_value_sign_bug_is_flagged():
     assert err.property == "sign convention (D)" and "sign of its value" in err.reason
     # without any theory stated, the convention alone still flags it
     assert _fails(d_loss=d_ls_value_sign, g_loss=g_ls).property == "sign convention (D)"
+    # G's value: by its convention, or, with G's criterion stated (Mao et al. 2017, eq. 8), by that identity
+    err = _fails(d_loss=d_ls, g_loss=g_ls_value_sign, optimal_d=ls_optimum)
+    assert err.property == "sign convention (G)" and "the sign of G's loss" in err.reason
+    err = _fails(d_loss=d_ls, g_loss=g_ls_value_sign, like="ls")
+    assert err.property == "divergence" and "Mao et al. 2017" in err.source
 
 
 def test_swapped_real_and_fake_terms_are_flagged():
@@ -181,11 +191,12 @@ def test_failures_are_deterministic():
 
 
 @pytest.mark.parametrize("loss", [L.get(n) for n in L.LOSSES.names()]
-                         + [L.get("ls", a=-1, b=1, c=0), L.get("nonsat", smooth=0.1)], ids=lambda l: l.label)
+                         + [L.get("ls", a=-1, b=1, c=0), L.get("ls", a=0.5, b=2.0, c=-1.0),
+                            L.get("nonsat", smooth=0.1), L.get("minimax", smooth=0.3)], ids=lambda l: l.label)
 def test_every_registered_loss_passes(loss):
     report = check_loss(loss, max_examples=6, divergence_examples=1)
     expected = {"shapes", "population axes", "mean over the minibatch", "sign convention (D)",
-                "sign convention (G)", "gradient (D)", "gradient (G)", "descent (D)", "descent (G)",
+                "gradient (D)", "gradient (G)", "descent (D)", "descent (G)",
                 "Hessian-vector product (D)", "Hessian-vector product (G)"}
     if loss.has_optimal_d:
         expected |= {"separable", "optimal D"}
@@ -193,16 +204,19 @@ def test_every_registered_loss_passes(loss):
         expected.add("divergence")
     if loss.zero_sum:
         expected.add("zero-sum")
+    if not (loss.has_optimal_d and any(t.side != "d" for t in loss.theory)):
+        expected.add("sign convention (G)")  # else G's criterion is checked by its identity
     assert set(report.passed) == expected, report.skipped
     assert set(report.passed) | set(report.skipped) == set(PROPERTIES)
 
 
 def test_a_correct_user_loss_in_numpy_passes():
     report = check_loss(d_ls, g_ls, like="ls", **FAST)
-    assert {"optimal D", "divergence", "gradient (D)", "gradient (G)", "sign convention (G)"} <= set(report.passed)
+    assert {"optimal D", "divergence", "gradient (D)", "gradient (G)"} <= set(report.passed)
     report = check_loss(d_ls, g_ls, optimal_d=ls_optimum, name="my lsgan", **FAST)
     assert report.loss == "my lsgan" and "optimal D" in report.passed
     assert report.skipped["divergence"] == "no divergence identity stated"
+    assert "sign convention (G)" in report.passed
     report = check_loss(d_ce, g_minimax, like="minimax", **FAST)
     assert {"zero-sum", "divergence"} <= set(report.passed)
 
