@@ -1,5 +1,14 @@
-"""Hypothesis strategies for property tests of GAN math (imports hypothesis; not
+"""A kit for property tests of GAN code, yours or gandyn's (imports hypothesis; not
 imported by ``import gandyn``).
+
+- :func:`check_loss` runs the properties every GAN loss must have on a gandyn loss or on
+  plain functions of D's outputs (a loss written in NumPy), and fails with a
+  :class:`LossCheckError` naming the property, a one-line reason, the shrunk counterexample
+  and the source of the expected identity; :func:`loss_test` makes a pytest test of it.
+- Hypothesis strategies: D's outputs (:func:`outputs`, :func:`output_pairs`), parameters of
+  an engine MLP (:func:`mlp_params`), points and directions of a game (:func:`game_points`,
+  :func:`game_directions`, :func:`directions`), 1-D distributions with known densities
+  (:func:`distributions1d`, :func:`distribution_pairs`, ...), bounded discriminators.
 
 Every strategy is bounded: locations, scales and widths come from finite
 intervals, so nothing unbounded ever reaches ``exp``. Use them in your own tests::
@@ -478,7 +487,7 @@ def _subject(d_loss, g_loss, *, name, optimal_d, theory, zero_sum, like, paired,
                 grads.append(f(*probe)[2] is not None)
         except Exception as err:  # noqa: BLE001 -- the user's function failed: reported, not raised
             raise LossCheckError(name or getattr(d_loss, "__name__", "loss"), "shapes",
-                                 f"{who} raised {type(err).__name__}: {err}",
+                                 f"{who} raised {type(err).__name__}: {(str(err).splitlines() or [''])[0]}",
                                  _example_text({"o_real": probe[0], "o_fake": probe[1]}), PROPERTIES["shapes"]) from None
     return _Subject(name or getattr(d_loss, "__name__", "user loss"), d, g, grads[0], grads[1], optimal=opt,
                     specs=specs, zero_sum=zero_sum,
@@ -512,7 +521,8 @@ def _run(subject, prop, strategy, body, max_examples, seed, source=None):
         except (_Falsified, UnsatisfiedAssumption):
             raise
         except Exception as err:  # noqa: BLE001 -- a user's function raised: a counterexample
-            raise _Falsified(f"raised {type(err).__name__}: {err}", _describe(example)) from None
+            first = (str(err).splitlines() or [""])[0]
+            raise _Falsified(f"raised {type(err).__name__}: {first}", _describe(example)) from None
 
     try:
         prop_test()
