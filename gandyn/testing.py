@@ -423,22 +423,17 @@ def _wrap_user(fun, who: str, one_arg: bool):
 
 
 def _one_arg(fun) -> bool:
-    """Whether ``fun`` takes D's fake outputs only (one positional argument)."""
+    """Whether ``fun`` takes D's fake outputs only: exactly one positional parameter without a
+    default (``g_loss(o_fake)``, ``g_loss(o_fake, scale=1.0)``)."""
     import inspect
 
     try:
-        sig = inspect.signature(fun)
+        params = inspect.signature(fun).parameters.values()
     except (TypeError, ValueError):
         return False
-    try:
-        sig.bind(0, 0)
-        return False
-    except TypeError:
-        try:
-            sig.bind(0)
-            return True
-        except TypeError:
-            return False
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    required = [p for p in params if p.kind in kinds and p.default is inspect.Parameter.empty]
+    return len(required) == 1 and not any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params)
 
 
 def _subject(d_loss, g_loss, *, name, optimal_d, theory, zero_sum, like, paired, population) -> _Subject:

@@ -219,6 +219,9 @@ def test_a_correct_user_loss_in_numpy_passes():
     assert "sign convention (G)" in report.passed
     report = check_loss(d_ce, g_minimax, like="minimax", **FAST)
     assert {"zero-sum", "divergence"} <= set(report.passed)
+    # G of o_fake only, with a keyword; G of both vectors
+    check_loss(d_ce, lambda o_fake, scale=1.0: g_minimax(scale * o_fake), like="minimax", **FAST)
+    check_loss(d_ce, lambda o_real, o_fake: (g_minimax(o_fake)[0], None, g_minimax(o_fake)[1]), like="minimax", **FAST)
 
 
 def test_value_only_functions_skip_the_gradient_properties():
