@@ -993,6 +993,8 @@ def check_loss(d_loss, g_loss=None, *, name: str | None = None, optimal_d=None, 
                     continue  # G's criterion needs G's loss
                 run("divergence", distribution_pairs(), lambda ex, i=ident: _divergence(s, i, ex), examples=n_div,
                     source=f"{PROPERTIES['divergence']}: {ident.label} ({ident.source})")
+            if "divergence" not in passed:
+                skipped.setdefault("divergence", "only identities of G's criterion are stated, and no G loss given")
         else:
             skipped["divergence"] = "no divergence identity stated"
     else:

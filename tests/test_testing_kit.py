@@ -224,6 +224,15 @@ def test_a_correct_user_loss_in_numpy_passes():
     check_loss(d_ce, lambda o_real, o_fake: (g_minimax(o_fake)[0], None, g_minimax(o_fake)[1]), like="minimax", **FAST)
 
 
+def test_d_alone_is_checked_without_g():
+    report = check_loss(d_ls, like="ls", **FAST)
+    assert {"optimal D", "divergence", "gradient (D)"} <= set(report.passed)
+    assert report.skipped["gradient (G)"] == "no G loss given"
+    g_side = [t for t in L.get("nonsat").theory if t.side == "g"]
+    report = check_loss(d_ce, optimal_d=lambda p, q: np.log(p / q), theory=g_side, **FAST)
+    assert "G's criterion" in report.skipped["divergence"]
+
+
 def test_value_only_functions_skip_the_gradient_properties():
     report = check_loss(lambda o_r, o_f: d_ls(o_r, o_f)[0], lambda o_f: g_ls(o_f)[0], like="ls", **FAST)
     assert "optimal D" in report.passed and "divergence" in report.passed
