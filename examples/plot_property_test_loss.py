@@ -160,17 +160,26 @@ print(f"smallest of 300: {min(values):.4f}; the optimum: {best:.4f}; "
       f"2 - H^2 = {2 - theory.squared_hellinger(p, q).value:.4f}")
 
 # %%
-# All three in one function
-# -------------------------
-# Gathered in a function of the loss, the checks run for every loss a project defines,
-# e.g. in its test suite.
+# All of them in one call
+# -----------------------
+# :func:`gandyn.testing.check_loss` runs these properties and more (shapes, the mean over the
+# minibatch, sign conventions, descent along the gradient, Hessian-vector products) on a
+# gandyn loss or on plain functions, and fails with the property, a one-line reason, a shrunk
+# counterexample and the source of the expected identity. In a project's test suite it is
+# one line: ``def test_my_loss(): check_loss(my_d_loss, my_g_loss)``.
+from gandyn.testing import LossCheckError, check_loss
+
+print(check_loss(loss))
 
 
-def check_my_loss():
-    test_gradients_match_finite_differences()
-    test_no_discriminator_beats_the_optimum()
-    test_divergence_identity()
+def buggy_d_loss(o_real, o_fake):
+    """The same D loss in plain NumPy, with the fake term's gradient of the wrong sign."""
+    value = np.mean(np.exp(-o_real)) + np.mean(np.exp(o_fake))
+    return value, -np.exp(-o_real) / o_real.size, -np.exp(o_fake) / o_fake.size
 
 
-check_my_loss()
+try:
+    check_loss(buggy_d_loss, name="buggy exponential", max_examples=20)
+except LossCheckError as err:
+    print(str(err).splitlines()[0])
 _ = losses.LOSSES.unregister("exponential")  # this example's name only
