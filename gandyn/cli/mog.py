@@ -120,6 +120,35 @@ def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
+def print_table(table, published) -> None:
+    """The success table on stdout: per row its protocol, seeds and iterations, the success rate
+    and the share covering every mode with their 95% Wilson intervals, median and mean +- s.e. of
+    modes, high-quality share and reverse KL, and the wall time; then the published rows, mean
+    +- s.e. where the paper gives it, with their number of runs."""
+    from gandyn.metrics.intervals import format_pm
+
+    w = max([12] + [len(r["method"]) for r in table] + [len(r["method"]) for r in published])
+    print(f"{'data':7s} {'method':{w}s} {'protocol':14s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'iters':>6s} "
+          f"{'success [95% CI]':>18s} {'all modes [95% CI]':>18s} {'modes med, mean':>17s} "
+          f"{'HQ % med, mean':>17s} {'rKL med, mean':>20s} {'wall s':>7s}")
+    for r in table:
+        print(f"{r['data']:7s} {r['method']:{w}s} {r['protocol']:14s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} "
+              f"{r['seeds']:5d} {r['steps']:6d} "
+              f"{r['success_pct']:4.0f}% [{r['success_lo_pct']:3.0f},{r['success_hi_pct']:4.0f}]% "
+              f"{r['all_modes_pct']:4.0f}% [{r['all_modes_lo_pct']:3.0f},{r['all_modes_hi_pct']:4.0f}]% "
+              f"{r['median_modes']:5.1f} {format_pm(r['mean_modes'], r['se_modes'], '.1f'):>11s} "
+              f"{r['median_high_quality_pct']:5.1f} {format_pm(r['mean_high_quality_pct'], r['se_high_quality_pct'], '.1f'):>11s} "
+              f"{r['median_reverse_kl']:6.3f} {format_pm(r['mean_reverse_kl'], r['se_reverse_kl'], '.3f'):>13s} "
+              f"{r['wall_seconds']:7.0f}")
+    if published:
+        print("published (mean, +- s.e. where given, over the paper's runs; the paper's protocol):")
+    for r in published:
+        print(f"{r['data']:7s} {r['method']:{w}s} {'paper':14s} runs {r['runs']:2d}  "
+              f"modes {format_pm(r['modes'], r['modes_se'], '.1f'):>8s}  "
+              f"HQ {format_pm(r['high_quality'], r['high_quality_se'], '.1f'):>9s}%  "
+              f"rKL {format_pm(r['reverse_kl'], r['reverse_kl_se'], '.2f'):>10s}  [{r['source']}]")
+
+
 def _write(cfg, res, out):
     """Per-data outputs: results npz, models csv, figures."""
     import numpy as np
@@ -206,19 +235,11 @@ def run(args) -> int:
             client.close()
     paths.append(write_csv(out / "table.csv", table))
     paths.append(write_json(out / "table.json", {"config": cfgs, "gandyn": table, "published": PUBLISHED,
+                                                   "units": "percentages (*_pct, published high_quality) in "
+                                                            "percent; intervals 95% Wilson; se: standard error "
+                                                            "of the mean over seeds",
                                                    "success": "every mode covered (>= min_count high-quality "
                                                               "samples) and high-quality share >= hq_target"}))
-    w = max([22] + [len(r["method"]) for r in table])  # the method column fits its longest name
-    print(f"{'data':7s} {'method':{w}s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'success':>8s} {'all modes':>9s} "
-          f"{'med modes':>9s} {'med HQ':>7s} {'med rKL':>7s}")
-    for r in table:
-        print(f"{r['data']:7s} {r['method']:{w}s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} {r['seeds']:5d} "
-              f"{100 * r['success_rate']:7.0f}% {100 * r['all_modes_rate']:8.0f}% {r['median_modes']:9.1f} "
-              f"{100 * r['median_high_quality']:6.1f}% {r['median_reverse_kl']:7.3f}")
-    print("published (mean over runs; modes, % high quality, reverse KL):")
-    for r in PUBLISHED:
-        if r["data"] in {c["data"] for c in cfgs}:
-            print(f"{r['data']:7s} {r['method']:{w}s} modes {r['modes']:5.1f}  HQ {r['high_quality']:5.1f}%  "
-                  f"rKL {_fmt(r['reverse_kl'], '.2f'):>5s}  [{r['source']}]")
+    print_table(table, [r for r in PUBLISHED if r["data"] in {c["data"] for c in cfgs}])
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

@@ -38,10 +38,11 @@ from gandyn.engine.registry import Registry
 from gandyn.engine.training import TrainingConfig
 from gandyn.experiments.population import BLOCK, Population, Setup, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster
+from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
 __all__ = ["DATASETS", "PUBLISHED", "CHECKPOINTS", "config", "models_of", "shards_of", "keep_iterations",
-           "run_shard", "run", "merge", "success_table", "checkpoint_path", "save_checkpoints", "load_checkpoints",
+           "run_shard", "run", "merge", "success_table", "row_statistics", "checkpoint_path", "save_checkpoints", "load_checkpoints",
            "memory_bytes"]
 
 #: The entries of a run's results that hold its kept parameters: the iterations
@@ -56,10 +57,12 @@ DATASETS: Registry[Callable] = Registry("data set")
 DATASETS.register("ring8", ring2d)
 DATASETS.register("grid25", grid2d)
 
-_VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs"
+_VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs, +- not given"
 _PACGAN = "Lin et al. 2018 (PacGAN), Table 1: mean +- s.e. of 10 runs"
 
-#: Published rows: modes captured, % high-quality samples (and reverse KL for PacGAN).
+#: Published rows: modes captured, % high-quality samples (and reverse KL for PacGAN), each a
+#: mean over ``runs`` runs; PacGAN's with their standard errors (``*_se``, filled in below from
+#: :data:`_PACGAN_SE`), VEEGAN's without (the paper gives none: None). Percentages in percent.
 #: VEEGAN's ring and grid, PacGAN's grid: as here; PacGAN's ring has radius 1 and sd 0.01
 #: (the same ratio as here; their code, synthetic_data_experiments/2DRing_GAN&PacGAN).
 PUBLISHED = [
@@ -88,6 +91,19 @@ PUBLISHED = [
     {"data": "grid25", "method": "PacGAN4", "modes": 24.8, "high_quality": 93.6, "reverse_kl": 0.04,
      "source": _PACGAN},
 ]
+
+#: PacGAN's Table 1 standard errors (Lin et al. 2018; the table of their repository's
+#: synthetic_data_experiments/results): ``(modes, high quality %, reverse KL)`` per data set and method.
+_PACGAN_SE = {
+    ("ring8", "GAN"): (0.5, 0.2, 0.09), ("ring8", "ALI"): (0.3, 0.4, 0.04), ("ring8", "PacGAN2"): (0.1, 2.0, 0.03),
+    ("ring8", "PacGAN3"): (0.1, 0.3, 0.02), ("ring8", "PacGAN4"): (0.1, 1.4, 0.02),
+    ("grid25", "GAN"): (0.8, 0.7, 0.07), ("grid25", "ALI"): (0.4, 0.6, 0.03), ("grid25", "PacGAN2"): (0.7, 0.8, 0.04),
+    ("grid25", "PacGAN3"): (0.4, 0.4, 0.02), ("grid25", "PacGAN4"): (0.2, 0.6, 0.01),
+}
+for _r in PUBLISHED:
+    _se = _PACGAN_SE.get((_r["data"], _r["method"])) if _r["source"] == _PACGAN else None
+    _r.update({"protocol": "paper", "runs": 10 if _r["source"] == _PACGAN else 5,
+               "modes_se": _se and _se[0], "high_quality_se": _se and _se[1], "reverse_kl_se": _se and _se[2]})
 
 
 #: The training choices a configuration holds (:class:`~gandyn.engine.training.TrainingConfig`'s
@@ -478,9 +494,11 @@ def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, pro
 
 
 def success_table(cfg: dict, res: dict) -> list[dict]:
-    """One row per method and step size: seeds run, success rate (every mode covered and
-    high-quality share >= ``hq_target``), share covering every mode, medians of modes,
-    high-quality share and reverse KL, and mean modes."""
+    """One row per method and step size: the protocol (``cfg["protocol"]``, default
+    ``"gandyn"``), seeds run, iterations, then :func:`row_statistics` of its seeds (success
+    rate with its 95% Wilson interval, share covering every mode likewise, median and mean +-
+    standard error of modes, high-quality share and reverse KL; percentages in percent) and the
+    run's wall time (``res["wall_seconds"]``, all rows of a data set trained together)."""
     rows = []
     K = int(res["n_modes"])
     for m in cfg["methods"]:
@@ -488,14 +506,35 @@ def success_table(cfg: dict, res: dict) -> list[dict]:
             sel = (res["method"] == m) & (res["lr"] == lr)
             if not sel.any():
                 continue
-            rows.append({"data": cfg["data"], "method": m, "lr_g": lr, "lr_d": lr * cfg["ttur"],
-                         "seeds": int(sel.sum()), "success_rate": float(res["success"][sel].mean()),
-                         "all_modes_rate": float((res["modes"][sel] == K).mean()),
-                         "median_modes": float(np.median(res["modes"][sel])),
-                         "mean_modes": float(np.mean(res["modes"][sel])),
-                         "median_high_quality": float(np.median(res["high_quality"][sel])),
-                         "median_reverse_kl": float(np.median(res["reverse_kl"][sel]))})
+            rows.append({"data": cfg["data"], "method": m, "protocol": cfg.get("protocol", "gandyn"), "lr_g": lr,
+                         "lr_d": lr * cfg["ttur"], "seeds": int(sel.sum()), "steps": int(cfg["steps"]),
+                         **row_statistics(res["success"][sel], res["modes"][sel], res["high_quality"][sel],
+                                          res["reverse_kl"][sel], K),
+                         "wall_seconds": float(res.get("wall_seconds", float("nan")))})
     return rows
+
+
+def row_statistics(success, modes, high_quality, reverse_kl, n_modes: int) -> dict:
+    """The statistics of one table row over its runs (one entry per run in each array):
+
+    - ``success_pct`` with its 95% Wilson interval ``success_lo_pct, success_hi_pct``
+      (:func:`~gandyn.metrics.intervals.wilson_interval`), and the same for the share of runs
+      covering all ``n_modes`` modes (``all_modes_*``);
+    - median, mean and standard error of the mean (:func:`~gandyn.metrics.intervals.mean_se`) of
+      the modes covered, the high-quality share (in percent) and the reverse KL.
+
+    Every percentage is in percent (0-100), as the published rows (:data:`PUBLISHED`) give them.
+    """
+    n = int(np.size(success))
+    out = {}
+    for name, hits in (("success", int(np.sum(success))), ("all_modes", int(np.sum(np.asarray(modes) == n_modes)))):
+        lo, hi = wilson_interval(hits, n)
+        out |= {f"{name}_pct": 100.0 * hits / n, f"{name}_lo_pct": 100.0 * lo, f"{name}_hi_pct": 100.0 * hi}
+    for name, vals in (("modes", np.asarray(modes, float)), ("high_quality_pct", 100.0 * np.asarray(high_quality)),
+                       ("reverse_kl", np.asarray(reverse_kl, float))):
+        mean, se = mean_se(vals)
+        out |= {f"median_{name}": float(np.median(vals)), f"mean_{name}": mean, f"se_{name}": se}
+    return out
 
 
 def checkpoint_path(out, data: str):
