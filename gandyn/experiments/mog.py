@@ -41,7 +41,7 @@ from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
-__all__ = ["DATASETS", "PUBLISHED", "CHECKPOINTS", "config", "models_of", "shards_of", "keep_iterations",
+__all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "CHECKPOINTS", "config", "models_of", "shards_of", "keep_iterations",
            "run_shard", "run", "merge", "success_table", "row_statistics", "checkpoint_path", "save_checkpoints", "load_checkpoints",
            "memory_bytes"]
 
@@ -56,6 +56,36 @@ CHECKPOINTS = ("keep_it", "theta_g", "theta_d")
 DATASETS: Registry[Callable] = Registry("data set")
 DATASETS.register("ring8", ring2d)
 DATASETS.register("grid25", grid2d)
+#: PacGAN's ring (Lin et al. 2018; their synthetic_data_experiments/2DRing_GAN&PacGAN/config.py):
+#: 8 modes on the unit circle, sd 0.01 (the same ratio as ring8's 2 and 0.02).
+DATASETS.register("ring8_unit", partial(ring2d, radius=1.0, scale=0.01))
+
+#: Published protocols of the benchmark: each a source and the settings (:func:`config`'s
+#: arguments) it states. ``pacgan``: Lin et al. 2018, their synthetic_data_experiments
+#: (``2DGrid_GAN&PacGAN/config.py``, ``2DRing_GAN&PacGAN/config.py``, ``pacgan_task.py``): G four
+#: hidden layers of 400 ReLU units with batch normalisation (no biases there), D three maxout
+#: layers of 200 units x 5 pieces, weights N(0, 0.02^2) and biases 0, z ~ N(0, I_2), the
+#: non-saturating loss, Adam (lr 1e-4 for both, beta1 0.8; Blocks' Adam, the epsilon-hat form),
+#: both players updated at once on one minibatch (ALI's ``ali_algorithm``: simultaneous gradient
+#: descent), 100 packed D inputs per side (``batch = 100 * pack`` samples), 400 epochs of 100,000
+#: samples (400,000 iterations), 2,500 samples scored; their data: the grid as ``grid25``, the ring
+#: as ``ring8_unit``. ``pack`` (``--pack M``) is PacGAN's degree (1: their GAN row).
+PROTOCOLS = {
+    "pacgan": {
+        "source": "Lin et al. 2018 (PacGAN); fjxmlzn/PacGAN synthetic_data_experiments (config.py, pacgan_task.py)",
+        "settings": {"hidden_g": (400, 400, 400, 400), "g_batch_norm": True, "hidden_d": (200, 200, 200),
+                     "d_pieces": 5, "init": "normal_0.02", "z_dim": 2, "latent": "normal", "loss": "nonsat",
+                     "methods": ["simgd"], "optimizer": "adam", "adam_tf": True, "lrs": [1e-4], "ttur": 1.0,
+                     "b1": 0.8, "b2": 0.999, "eps": 1e-8, "decay": 1.0, "k": 1, "steps": 400_000, "n_eval": 2500,
+                     "seeds": 10},
+        "batch_per_pack": 100,
+        "data": {"ring8": "ring8_unit", "grid25": "grid25"},
+        "differs": ("fresh data every step (theirs: a fixed set of 100,000 samples in shuffled epochs); G's "
+                    "step draws its own noise (theirs: the D step's samples); G's batch norm normalises over "
+                    "the whole noise batch of 100 * pack samples (theirs: G runs once per pack slot, over 100 "
+                    "samples each)"),
+    },
+}
 
 _VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs, +- not given"
 _PACGAN = "Lin et al. 2018 (PacGAN), Table 1: mean +- s.e. of 10 runs"
@@ -115,12 +145,18 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
            seed: int = 0, steps: int = 2000, checks: int = 5, hidden=(64, 64), hidden_d=None, z_dim: int = 2,
            latent: str = "normal", decay: float = 1.0, chunk: int = 100, n_eval: int = 2500, n_show: int = 3,
            min_count: int = 1, hq_target: float = 0.9, dtype: str = "float32", keep_every: int = 0,
-           **training) -> dict:
+           pack: int = 1, g_batch_norm: bool = False, d_pieces: int = 1, init: str | None = None,
+           protocol: str = "", **training) -> dict:
     """A run's configuration as a plain (JSON-able, picklable) dict, validated.
 
     Models are ``methods x lrs x seeds`` (seeds ``seed .. seed + seeds - 1``), with
     ``lr_g = lr`` and ``lr_d = ttur * lr``. With ``decay < 1`` both step sizes decay
     exponentially over training, ``lr(t) = lr * decay^(t / steps)`` at iteration ``t``.
+    ``pack``, ``g_batch_norm``, ``d_pieces``, ``init``: the networks' packing, G's batch
+    normalisation, D's maxout pieces and the initialisation
+    (:class:`~gandyn.experiments.population.Setup`; PacGAN's, :data:`PROTOCOLS`); ``protocol``
+    names the published protocol the configuration follows (the tables' protocol column). Like
+    ``keep_every``, each is in the configuration only when set.
     With ``keep_every > 0`` every model's parameters are kept at iteration 0, every
     ``keep_every`` iterations and at the end (:func:`keep_iterations`); the configuration
     holds the key only then, so that of a run without checkpoints is unchanged.
@@ -170,6 +206,13 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
            "n_show": int(n_show), "min_count": int(min_count), "hq_target": float(hq_target), "dtype": dtype}
     if keep_every:
         cfg["keep_every"] = int(keep_every)
+    for name, value, default in (("pack", pack, 1), ("g_batch_norm", g_batch_norm, False),
+                                 ("d_pieces", d_pieces, 1), ("init", init, None), ("protocol", protocol, "")):
+        if value != default:
+            cfg[name] = value
+    if g_batch_norm and keep_every:
+        raise ValueError("keep_every with a batch-norm G is not supported (the checkpoints keep no running "
+                         "statistics)")
     setup = setup_of(cfg | training)  # validates the networks and the training choices
     for m in methods:
         setup.check_method(m)
@@ -194,8 +237,9 @@ def training_note(cfg: dict) -> str:
 def setup_of(cfg: dict) -> Setup:
     """The :class:`~gandyn.experiments.population.Setup` of a configuration (a training
     choice it does not hold takes the ``Setup``'s default)."""
+    nets = {k: cfg[k] for k in ("pack", "g_batch_norm", "d_pieces", "init") if k in cfg}
     return Setup(DATASETS[cfg["data"]](), z_dim=cfg["z_dim"], latent=cfg["latent"], hidden_g=tuple(cfg["hidden_g"]),
-                 hidden_d=tuple(cfg["hidden_d"]), dtype=np.dtype(cfg["dtype"]).type,
+                 hidden_d=tuple(cfg["hidden_d"]), dtype=np.dtype(cfg["dtype"]).type, **nets,
                  **{name: cfg[name] for name in TRAINING if name in cfg})
 
 
