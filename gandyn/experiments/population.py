@@ -171,6 +171,8 @@ class Setup(TrainingConfig):
             D = MLP((self.pack * d, *self.hidden_d, 1), (self.act_d,) * nd + ("identity",), dtype=self.dtype)
         if self.batch % self.pack:
             raise ValueError(f"batch ({self.batch}) must be a multiple of pack ({self.pack})")
+        if self.pack > 1 and self.penalty is not None:
+            raise ValueError("gradient penalties are not defined here for a packed D (pack > 1)")
         object.__setattr__(self, "gan", GAN(G, D, loss=self.loss, latent=self.latent, pack=self.pack))
 
     @property
