@@ -277,6 +277,11 @@ def _eval(args) -> int:
 
     check_memory(40 * 784 * args.samples, f"--samples {args.samples:,}")
     tr = mnist.load_checkpoint(args.checkpoint)
+    if args.parzen_valid is None and tr.config.protocol.startswith("goodfellow2014"):
+        args.parzen_valid = 50_000  # their parzen_ll.py: the first 1,000 images of their validation set
+    if args.parzen_valid is not None and not tr.config.n_train <= args.parzen_valid <= 59_000:
+        raise ValueError(f"--parzen-valid {args.parzen_valid}: the 1,000 images must lie in "
+                         f"{tr.config.n_train}..59,999, held out from this run's training images")
     samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"), ema=not args.no_ema)
     ema = tr.g_average is not None and not args.no_ema
     run_eval(args, samples, meta={"checkpoint": str(args.checkpoint), "iteration": tr.it,
@@ -415,6 +420,9 @@ def add_eval_arguments(p) -> None:
                    help="classifier weights for IS/FID/KID/modes (default: the ones shipped with gandyn)")
     p.add_argument("--ceilings", action="store_true",
                    help="also score real images in place of samples (the ceiling)")
+    p.add_argument("--parzen-valid", type=nonneg_int, default=None, metavar="START",
+                   help="cross-validate the Parzen width on training images START..START+999 (default: 55000; "
+                        "50000, as Goodfellow et al.'s parzen_ll.py, for a goodfellow2014 run)")
 
 
 def run_eval(args, samples, meta: dict | None = None) -> dict:
@@ -431,8 +439,10 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
     data_dir = getattr(args, "data_dir", None)
     progress = not args.quiet
     clf = load_classifier(args.classifier)
+    start = getattr(args, "parzen_valid", None)
+    valid = {} if start is None else {"parzen_valid": slice(start, start + 1000)}
     result = {**(meta or {}),
-              "samples": evaluate_samples(samples, data_dir=data_dir, progress=progress, classifier=clf)}
+              "samples": evaluate_samples(samples, data_dir=data_dir, progress=progress, classifier=clf, **valid)}
     print(summary(result["samples"]))
     if args.ceilings:
         result["ceilings"] = real_ceilings(data_dir=data_dir, progress=progress, classifier=clf)
