@@ -165,3 +165,7 @@ def test_packing_refusals():
         GAN(gan.G, MLP((3, 4, 1), ("tanh", "identity")), pack=3)
     with pytest.raises(ValueError, match="pack must be"):
         GAN(gan.G, gan.D, pack=0)
+    from gandyn import games
+
+    with pytest.raises(ValueError, match="packed GAN"):
+        games.mlp_gan_game(gan, x, z)
