@@ -172,12 +172,14 @@ def print_table(table, published) -> None:
         name, _, change = r["protocol"].partition(" with ")
         if change:  # the protocol's name, starred; its changes in a note below
             changed[name + "*"] = change
-        print(f"{r['data']:10s} {r['method']:{w}s} {name + ('*' if change else ''):14s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} "
+        shown = name + ("*" if change else "")
+        print(f"{r['data']:10s} {r['method']:{w}s} {shown:14s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} "
               f"{r['seeds']:5d} {r['steps']:6d} "
               f"{r['success_pct']:4.0f}% [{r['success_lo_pct']:3.0f},{r['success_hi_pct']:4.0f}]% "
               f"{r['all_modes_pct']:4.0f}% [{r['all_modes_lo_pct']:3.0f},{r['all_modes_hi_pct']:4.0f}]% "
               f"{r['median_modes']:5.1f} {format_pm(r['mean_modes'], r['se_modes'], '.1f'):>11s} "
-              f"{r['median_high_quality_pct']:5.1f} {format_pm(r['mean_high_quality_pct'], r['se_high_quality_pct'], '.1f'):>11s} "
+              f"{r['median_high_quality_pct']:5.1f} "
+              f"{format_pm(r['mean_high_quality_pct'], r['se_high_quality_pct'], '.1f'):>11s} "
               f"{r['median_reverse_kl']:6.3f} {format_pm(r['mean_reverse_kl'], r['se_reverse_kl'], '.3f'):>13s} "
               f"{r['wall_seconds']:7.0f}")
     for name, change in changed.items():

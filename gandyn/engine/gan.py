@@ -262,7 +262,8 @@ class GAN:
         g_logit = g_logit[..., None]
         _flush_tiny(g_logit)
         _, g_x = self.D.backward(theta_d, hs_d, g_logit, params=False, inputs=True, ws=wd, masks=masks)
-        grad, _ = self.G.backward(theta_g, hs_g, unpack_rows(g_x, self.pack), params=True, inputs=False, grad=grad, ws=wg)
+        grad, _ = self.G.backward(theta_g, hs_g, unpack_rows(g_x, self.pack), params=True, inputs=False, grad=grad,
+                                  ws=wg)
         return loss, grad, logit.copy()
 
     def d_prob(self, theta_d, x) -> np.ndarray:

@@ -483,7 +483,8 @@ def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, l
         else:
             g_out, _ = _loss_out(terms[1], w_f, o[..., m:], None)
         _, gx = D.backward(theta_d, hs_f, g_out, params=False, inputs=True, ws=_sub(ws, "cross_D"))
-        g_ld, _ = G.backward(theta_g, hs_g, unpack_rows(gx, _pk(gan)), params=True, inputs=False, ws=_sub(ws, "cross_G"))
+        g_ld, _ = G.backward(theta_g, hs_g, unpack_rows(gx, _pk(gan)), params=True, inputs=False,
+                             ws=_sub(ws, "cross_G"))
     return g_ld, d_lg
 
 

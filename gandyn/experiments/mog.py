@@ -42,8 +42,8 @@ from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
 __all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "CHECKPOINTS", "config", "models_of", "shards_of", "keep_iterations",
-           "run_shard", "run", "merge", "success_table", "row_statistics", "checkpoint_path", "save_checkpoints", "load_checkpoints",
-           "memory_bytes"]
+           "run_shard", "run", "merge", "success_table", "row_statistics", "checkpoint_path", "save_checkpoints",
+           "load_checkpoints", "memory_bytes"]
 
 #: The entries of a run's results that hold its kept parameters: the iterations
 #: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).

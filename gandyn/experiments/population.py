@@ -512,4 +512,5 @@ class Population:
             tr = self._trainers[0][1]
             return self.gan.G(g(tr), z[0], tr.stats_g)
         # a batch-norm G samples in evaluation mode, with each model's running statistics
-        return np.concatenate([self.gan.G(g(tr), zu, tr.stats_g) for (_, tr), zu in zip(self._trainers, z)])[self._order]
+        return np.concatenate([self.gan.G(g(tr), zu, tr.stats_g)
+                               for (_, tr), zu in zip(self._trainers, z)])[self._order]
