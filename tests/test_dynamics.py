@@ -327,7 +327,7 @@ def test_nk_bad_input():
 
 def test_games_run_the_engines_method_objects():
     """One registry: dynamics.make wraps any registered method (here one registered for the
-    test) by as_dynamics; the built-ins with their own game steps are refused by as_dynamics."""
+    test) by as_dynamics, and every built-in, those with a memory (optimistic) included."""
     from gandyn.engine.methods import METHODS, Optimistic
 
     class Half:  # simgd at half the step
@@ -347,5 +347,6 @@ def test_games_run_the_engines_method_objects():
         assert abs(rho(dy.make("half-simgd"), BIL, 0.4) - np.sqrt(1 + 0.2 ** 2)) < 1e-12
     finally:
         METHODS.unregister("half-simgd")
-    with pytest.raises(ValueError, match="own game step"):
-        dy.as_dynamics(Optimistic())
+    # a method with a memory too: the engine's optimistic object, its closed form on x*y
+    eta = 0.3
+    assert abs(rho(dy.as_dynamics(Optimistic()), BIL, eta) - np.sqrt((1 + np.sqrt(1 - 4 * eta ** 2)) / 2)) < 1e-10

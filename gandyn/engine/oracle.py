@@ -31,6 +31,8 @@ The interface (``F`` an oracle; ``None`` for a zero vector or a row not asked fo
 ``F.cross(rows)``           ``(grad_G L_D, grad_D L_G)``, each player's gradient of the other's cost
 ``F.hvp(player, v)``        a player's own Hessian times ``v``: ``H_GG L_G v`` or ``H_DD L_D v``
 ``F.at(theta_g, theta_d)``  the oracle of the same minibatch at another point
+``F.solve(A, b, ...)``      ``x`` with ``A x = b`` for a linear map ``A`` of arrays like ``b``, per model
+``F.antisymmetric``         whether ``J_DG = -J_GD^T`` (a zero-sum game)
 ``F.dot(a, b)``             per-model inner product over the last axis, shape ``(1,)`` or ``(P, 1)``
 ``F.xp``                    the array namespace of its arrays (numpy, or autograd.numpy)
 ==========================  ==============================================================
@@ -243,6 +245,34 @@ class FieldOracle:
         self._unpenalised("the oracle at another point")
         return FieldOracle(self.gan, self.theta_g if theta_g is None else theta_g,
                            self.theta_d if theta_d is None else theta_d, self.x_real, self.z, ws=self._ws)
+
+    @property
+    def antisymmetric(self) -> bool:
+        """Whether ``J_DG = -J_GD^T``: a zero-sum loss and no penalty on generated points."""
+        return bool(self.gan.loss_fn.zero_sum) and not self.penalty_couples
+
+    @staticmethod
+    def solve(matvec, b, *, symmetric: bool = False, rtol: float | None = None, maxiter: int = 100):
+        """Solve ``A x = b`` per model, ``A`` the linear map ``matvec`` (arrays like ``b``,
+        ``(n,)`` or ``(P, n)``), iteratively (:mod:`gandyn.engine.solvers`, from ``x_0 = 0``):
+        conjugate gradients when ``symmetric`` (``A`` symmetric positive definite), else
+        restarted GMRES; each model stops at relative residual ``rtol`` (default ``sqrt(eps)``
+        of ``b``'s dtype) or after ``maxiter`` products.
+
+        Returns
+        -------
+        :class:`~gandyn.engine.solvers.Solve`
+            ``x``, and per model the products used, the relative residual, whether converged.
+
+        Raises
+        ------
+        ValueError
+            rtol outside (0, 1), maxiter not an integer >= 1.
+        """
+        from gandyn.engine import solvers
+
+        rtol = solvers.default_rtol(b.dtype) if rtol is None else rtol
+        return (solvers.cg if symmetric else solvers.gmres)(matvec, b, rtol=rtol, maxiter=maxiter)
 
     @staticmethod
     def dot(a, b):
