@@ -58,7 +58,7 @@ slices of a traced array) runs on both, and its step's Jacobian on a game is aut
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 import numpy as np
@@ -89,6 +89,11 @@ def _check_bool(name: str, value):
         raise ValueError(f"{name} must be true or false, got {value!r}")
 
 
+#: The metadata of a method's field that configurations and commands do not take (the toy
+#: games' options, :func:`method_options`).
+_GAMES_ONLY = {"option": False}
+
+
 @dataclass(frozen=True)
 class AltGD:
     """Alternating gradient descent. By default Algorithm 1 (Goodfellow et al. 2014): ``k``
@@ -98,7 +103,9 @@ class AltGD:
     ``k_g > 1`` generator steps, or the generator first (``d_first = False``, the order of the
     Dirac-GAN notebooks of Mescheder et al. 2018), are the toy games' orders
     (:func:`gandyn.games.dynamics.altgd`): each step at the other player's latest
-    parameters. The engine's trainer refuses them (:meth:`init`).
+    parameters. The engine's trainer refuses them (:meth:`init`). These three are options of
+    the object, not of configurations and commands (:func:`method_options`), where ``k`` is
+    the trainer's.
 
     Raises
     ------
@@ -106,9 +113,9 @@ class AltGD:
         ``k_d`` or ``k_g`` not an integer >= 1, ``d_first`` not a bool.
     """
 
-    k_d: int | None = None
-    k_g: int = 1
-    d_first: bool = True
+    k_d: int | None = field(default=None, metadata=_GAMES_ONLY)
+    k_g: int = field(default=1, metadata=_GAMES_ONLY)
+    d_first: bool = field(default=True, metadata=_GAMES_ONLY)
     name: str = "altgd"
 
     def __post_init__(self):
@@ -541,8 +548,8 @@ class _Shaping(_SecondOrder):
         x0_d = F.jvp(gg, None, rows="d")[1]  # J_DG xi_G
         if self.shaping:
             cg, cd = F.cross()
-            ac_g = a * F.vjp(None, cd)[0]  # alpha J_DG^T grad_D L_G
-            ac_d = a * F.vjp(cg, None)[1]  # alpha J_GD^T grad_G L_D
+            ac_g = a * F.vjp(None, cd, rows="g")[0]  # alpha J_DG^T grad_D L_G
+            ac_d = a * F.vjp(cg, None, rows="d")[1]  # alpha J_GD^T grad_G L_D
         x0_g *= -a  # xi_0 = xi - alpha H_o xi, in place
         x0_g += gg
         x0_d *= -a
@@ -800,11 +807,12 @@ def make_method(spec: str, options: dict | None = None):
 
 def method_options(name: str) -> dict[str, str]:
     """The options a registered method takes: ``{option: type}`` (``int``, ``float`` or
-    ``bool``) from its dataclass fields, without ``name`` and ``inner``."""
+    ``bool``) from its dataclass fields, without ``name``, ``inner`` and the fields whose
+    metadata says ``option: False`` (altgd's orders of the toy games)."""
     cls = METHODS[name]
     out = {}
     for f in fields(cls):
-        if f.name in ("name", "inner"):
+        if f.name in ("name", "inner") or not f.metadata.get("option", True):
             continue
         t = str(f.type)
         out[f.name] = "bool" if "bool" in t else "int" if t.startswith("int") else "float"

@@ -287,9 +287,9 @@ class GameOracle:
         """``J v`` as ``(rows of G, rows of D)`` (None for zero vectors or rows not asked for)."""
         return self._rows(self.game.jvp_traced(self.z, self._join(v_g, v_d)), rows)
 
-    def vjp(self, u_g, u_d):
-        """``J^T u`` as ``(G's part, D's part)``."""
-        return self._rows(self.game.vjp_traced(self.z, self._join(u_g, u_d)), "gd")
+    def vjp(self, u_g, u_d, rows: str = "gd"):
+        """``J^T u`` as ``(G's part, D's part)`` (None for a part not asked for)."""
+        return self._rows(self.game.vjp_traced(self.z, self._join(u_g, u_d)), rows)
 
     def cross(self, rows: str = "gd"):
         """``(grad_G f_D, grad_D f_G)``, each player's gradient of the other's cost."""
