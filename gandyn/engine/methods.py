@@ -49,12 +49,20 @@ it available to every trainer, configuration and command by name, and to the toy
 - ``tr.opt_g``, ``tr.opt_d``, ``tr.state_g``, ``tr.state_d``: each player's optimizer and
   its state (``tr.state_d = tr.opt_d.update(tr.theta_d, direction, tr.state_d)`` steps D);
 - ``tr.theta_g``, ``tr.theta_d``, ``tr.point()``, ``tr.set_point(g, d)``, ``tr.step_size(player)``,
-  ``tr.buffer(key, like)``, ``tr.k``, ``tr.it``, ``tr.population``.
+  ``tr.buffer(key, like)``, ``tr.assign(dst, value)``, ``tr.k``, ``tr.it``, ``tr.population``.
 
 :class:`gandyn.games.dynamics.GameTrainer` provides the same names on a toy game (autograd
 oracle, plain gradient steps of size ``h`` or ``(h_G, h_D)``), so a method written with them
 and with operators, ``F.dot`` and ``F.xp`` functions only (no ``np.copyto`` or writes into
 slices of a traced array) runs on both, and its step's Jacobian on a game is autograd's.
+The rules that hold for both: an in-place operator on an array updates an engine array and
+rebinds a traced one, so its result is what counts (``theta = tr.theta_g; theta -= s`` and
+then ``tr.set_point(theta, ...)``, which on the engine skips an array that is already the
+parameters); arrays kept in the method's state between steps are written by
+``state[key] = tr.assign(state[key], value)``; copies of the parameters come from
+``tr.point()``; a linear solve is the oracle's ``F.solve`` (iterative on the engine, exact and
+dense on a game). A method whose state carries information from one step to the next says
+so by ``memory = True`` (optimistic, lookahead): the games then keep its state in theirs.
 """
 from __future__ import annotations
 

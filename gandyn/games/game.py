@@ -233,9 +233,10 @@ class GameOracle:
     costs ``f_G, f_D`` (``loss_g``, ``loss_d``), the game form ``omega = (grad_G f_G,
     grad_D f_D)`` (``grad_g``, ``grad_d``), ``J v`` (:meth:`jvp`), ``J^T u`` (:meth:`vjp`), the
     cross gradients ``(grad_G f_D, grad_D f_G)`` (:meth:`cross`), the own Hessians' products
-    (:meth:`hvp`), the oracle at another point (:meth:`at`), ``dot`` and ``xp =
-    autograd.numpy``, an exact dense linear :meth:`solve` and :attr:`antisymmetric`. Every value is a function of ``(theta_g, theta_d)`` written with
-    autograd.numpy, so a method's step built on it is traceable (its Jacobian is
+    (:meth:`hvp`), the oracle at another point (:meth:`at`), an exact dense linear
+    :meth:`solve`, :attr:`antisymmetric`, ``dot`` and ``xp = autograd.numpy``. Every value is a
+    function of ``(theta_g, theta_d)`` written with autograd.numpy, so a method's step built
+    on it is traceable (its Jacobian is
     :func:`gandyn.games.dynamics.step_matrix`'s). Single vectors, ``theta_g (n_g,)``,
     ``theta_d (n_d,)``; every value is computed on first use. With ``losses=False`` the
     losses are None (the game dynamics, which discard them, save their evaluation).
