@@ -723,7 +723,7 @@ class NK(_SecondOrder):
     def step(self, tr, state):
         F = tr.oracle()
         loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
-        gg += 2 * self.eta * F.vjp(None, gd)[0]  # eta grad_G ||omega_D||^2
+        gg += 2 * self.eta * F.vjp(None, gd, rows="g")[0]  # eta grad_G ||omega_D||^2
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         return loss_d, loss_g, state

@@ -322,8 +322,10 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
         else:
             rs_f = D.tangent(theta_d, hs_f, v_d, dx=rs_g[-1], ws=_sub(ws, "D"))
         g_out, r_out, _, _ = _g_out(terms, w_f, o, m, rs_f[-1] if rs_d is None else rs_d[-1])
+        # dL_G/dx itself only for G's R-terms along v_G (or its batch norm)
+        plain = v_g is not None or getattr(G, "batch_norm", None) is not None
         _, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, v_d, g_out, r_out, params=False, inputs=True,
-                                  ws=_sub(ws, "D_g"))
+                                  input_grad=plain, ws=_sub(ws, "D_g"))
         jv_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, v_g, gx, rgx, params=True, r_grad=out_g, ws=_sub(ws, "G_r"))
     return jv_g, jv_d
 
