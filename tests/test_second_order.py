@@ -242,8 +242,8 @@ def test_game_jvp_and_vjp_equal_the_dense_autograd_jacobian(g_loss, d_act, weigh
 def test_one_part_of_the_transposed_product_skips_the_other_parts_passes(monkeypatch):
     """rows='g' of J^T (0, u_D) (LOLA's J_DG^T u_D): no pass of the L_G part, and D's tangent and
     R-backward pass on the generated rows only, one R-backward pass of each network; rows='d' of
-    J^T (u_G, 0) (J_GD^T u_G): no pass through G's R-backward, none with input gradients. Counted
-    by call (deterministic), against the full product's."""
+    J^T (u_G, 0) (J_GD^T u_G): no pass through G's R-backward, none with input gradients; J_GD v_D
+    (G's rows of J (0, v_D)) without D's plain input gradient. Counted by call (deterministic)."""
     rng = np.random.default_rng(4)
     gan = _gan("nonsat", "tanh")
     x, z = rng.normal(1.0, 0.5, (7, 3)), rng.standard_normal((6, 2))
@@ -253,7 +253,8 @@ def test_one_part_of_the_transposed_product_skips_the_other_parts_passes(monkeyp
     calls = []
     for name in ("tangent", "backward_r", "backward"):
         def spy(self, theta, hs, *a, _f=getattr(MLP, name), _n=name, **k):
-            calls.append((_n, "G" if self is gan.G else "D", hs[0].shape[-2], k.get("inputs", False)))
+            calls.append((_n, "G" if self is gan.G else "D", hs[0].shape[-2], k.get("inputs", False),
+                          k.get("input_grad", True)))
             return _f(self, theta, hs, *a, **k)
         monkeypatch.setattr(MLP, name, spy)
 
@@ -265,13 +266,18 @@ def test_one_part_of_the_transposed_product_skips_the_other_parts_passes(monkeyp
     full = passes(None, vd, "gd")
     part = passes(None, vd, "g")
     assert [c[:3] for c in part] == [("tangent", "D", 6), ("backward_r", "D", 6), ("backward_r", "G", 6)]
-    assert len(full) == 6 and ("backward_r", "D", 13, False) in full  # H_DD u_D over the whole batch
+    assert len(full) == 6 and ("backward_r", "D", 13, False, True) in full  # H_DD u_D over the whole batch
     part = passes(vg, None, "d")
     assert [c[:3] for c in part] == [("tangent", "G", 6), ("tangent", "D", 6), ("backward_r", "D", 6),
                                      ("tangent", "D", 13), ("backward_r", "D", 13)]
     assert not any(c[3] for c in part)
     full = passes(vg, None, "gd")
-    assert len(full) == 7 and ("backward_r", "G", 6, False) in full and ("backward_r", "D", 6, True) in full
+    assert len(full) == 7 and ("backward_r", "G", 6, False, True) in full
+    assert ("backward_r", "D", 6, True, True) in full
+    # J_GD v_D (G's rows of J (0, v_D)): D's input R-backward pass without dL_G/dx itself
+    calls.clear()
+    so.game_jvp(gan, tg, td, x, z, None, vd, rows="g", primal=p)
+    assert ("backward_r", "D", 6, True, False) in calls
 
 
 def test_products_reuse_a_primal_pass():

@@ -420,7 +420,7 @@ class CGD(_SecondOrder):
     engine iteratively per model (:mod:`gandyn.engine.solvers`), by conjugate gradients when
     the loss is zero-sum (``J_DG = -J_GD^T``, so the matrix ``I + eta^2 J_GD J_GD^T`` is
     symmetric positive definite), else by GMRES; on a toy game exactly, by a dense solve of
-    the matrix formed column by column (autograd traces it). With SGD of
+    the matrix formed by autograd (which traces it). With SGD of
     step ``eta`` this is CGD; ``eta`` defaults to D's step size (per model in a population).
     With a gradient penalty the blocks are the penalised game's: R1 leaves them as they are;
     R2 and WGAN-GP add ``D_G grad_D R`` to ``J_DG`` (:mod:`gandyn.engine.penalty_products`),
