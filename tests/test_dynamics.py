@@ -262,7 +262,8 @@ def test_dirac_gan_lookahead_minmax():
 
 def test_lookahead_bad_input():
     for bad in (lambda: dy.lookahead(k_la=0), lambda: dy.lookahead(alpha=0.0), lambda: dy.lookahead(alpha=1.5),
-                lambda: dy.lookahead("nope")):
+                lambda: dy.lookahead("nope"), lambda: dy.lookahead("lookahead"),
+                lambda: dy.lookahead(dy.Method("plain", lambda g, z: z, lambda g, s, h: s))):
         with pytest.raises(ValueError):
             bad()
 

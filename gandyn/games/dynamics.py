@@ -451,12 +451,14 @@ def lookahead(inner: Method | str = "simgd", k_la: int = 5, alpha: float = 0.5) 
     Raises
     ------
     ValueError
-        an unknown inner method or one that does not run an engine method, k_la not an
+        an unknown inner method, one that does not run an engine method or lookahead itself, k_la not an
         integer >= 1, or alpha outside (0, 1].
     """
     inner = make(inner) if isinstance(inner, str) else inner
     if getattr(inner, "method", None) is None:
         raise ValueError(f"lookahead's inner method must run an engine method (make, as_dynamics), got {inner!r}")
+    if isinstance(inner.method, engine_methods.Lookahead):
+        raise ValueError("lookahead's inner method must be another method (as for the engine's lookahead:INNER)")
     method = engine_methods.Lookahead(inner=inner.method, k_la=k_la, alpha=alpha)
     return as_dynamics(method, f"lookahead-minmax ({inner.name}, k={k_la}, alpha={alpha:g})", cycle=k_la)
 
