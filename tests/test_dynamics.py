@@ -351,3 +351,13 @@ def test_games_run_the_engines_method_objects():
     # a method with a memory too: the engine's optimistic object, its closed form on x*y
     eta = 0.3
     assert abs(rho(dy.as_dynamics(Optimistic()), BIL, eta) - np.sqrt((1 + np.sqrt(1 - 4 * eta ** 2)) / 2)) < 1e-10
+
+
+def test_every_games_method_is_the_engines_object():
+    """Each update rule is written once: every method of the games, built-ins included, runs the
+    engine's method object of the same registered name."""
+    for name in dy.METHODS.names():
+        m = dy.make(name)
+        assert isinstance(m.method, dy.METHODS[name]), name
+    assert dy.lookahead("optimistic", 3).method.inner.name == "optimistic"
+    assert (dy.altgd(2, 3, False).method.k_d, dy.altgd(2, 3, False).method.k_g) == (2, 3)
