@@ -245,7 +245,8 @@ def as_dynamics(method, name: str | None = None, k: int = 1, cycle: int = 1) -> 
         An unknown name, or ``cycle`` not an integer >= 1.
     """
     method = engine_methods.as_method(method)
-    engine_methods._check_int("cycle", cycle, 1)
+    if isinstance(cycle, (bool, np.bool_)) or int(cycle) != cycle or cycle < 1:
+        raise ValueError(f"cycle must be an integer >= 1, got {cycle!r}")
     memory = bool(getattr(method, "memory", False))
 
     def init(game, z0):
