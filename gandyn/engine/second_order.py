@@ -341,9 +341,11 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
         else:
             rs_f = D.tangent(theta_d, hs_f, v_d, dx=dx, ws=_sub(ws, "D"))
         g_out, r_out, _, _ = _g_out(terms, w_f, o, m, rs_f[-1] if rs_d is None else rs_d[-1])
+        # dL_G/dx itself only for G's R-terms along v_G (or its batch norm)
+        plain = v_g is not None or getattr(G, "batch_norm", None) is not None
         _, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, v_d, g_out, r_out, params=False, inputs=True,
-                                  ws=_sub(ws, "D_g"))
-        jv_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, v_g, unpack_rows(gx, p), _unpack(rgx, p), params=True,
+                                  input_grad=plain, ws=_sub(ws, "D_g"))
+        jv_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, v_g, _unpack(gx, p), _unpack(rgx, p), params=True,
                                   r_grad=out_g, ws=_sub(ws, "G_r"))
     return jv_g, jv_d
 
@@ -375,7 +377,7 @@ def _d_loss_out(phi_r, phi_f, w_r, w_f, o, ro, m):
 
 
 def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=None, losses=None,
-             primal: Primal | None = None, ws: dict | None = None):
+             rows: str = "gd", primal: Primal | None = None, ws: dict | None = None):
     """The transposed product ``J^T u = grad_theta <omega(theta), u>``, exact.
 
     By the symmetry of each cost's second derivatives,
@@ -387,12 +389,16 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     ``(0, u_D)`` for ``L_D``, after one shared forward pass; their passes through G are
     one (the R-backward pass is linear in the tangent of ``dL/dx`` and the second moves
     no G parameter). Parameters as in
-    :func:`game_jvp` (``u_g, u_d`` like ``theta_g, theta_d``, None = zero; ``primal`` likewise).
+    :func:`game_jvp` (``u_g, u_d`` like ``theta_g, theta_d``, None = zero; ``primal`` and
+    ``rows`` likewise: ``rows='g'`` skips D's part, its R-backward pass over the whole batch,
+    and with ``u_g = None`` the ``L_G`` pass, D's tangent then on the generated rows only
+    (separable losses); ``rows='d'`` skips the passes through G and the input gradients).
 
     Returns
     -------
-    ((J^T u)_G, (J^T u)_D) : arrays like theta_g, theta_d
+    ((J^T u)_G, (J^T u)_D) : arrays like theta_g, theta_d (None for a row not asked for)
     """
+    _check_rows(rows)
     G, D = gan.G, gan.D
     z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
                                                    w_fake, ws)
@@ -400,29 +406,36 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     mf = z.shape[-2] // p
     o = hs_d[-1][..., 0]
     hs_f = _fake(hs_d, m)
+    want_g, want_d = "g" in rows, "d" in rows
+    out_g = out_d = gx = rgx = None
     # L_G along (u_G, 0): D's part of J^T u, and dL_G/dx with its tangent for G
     rs_g = G.tangent(theta_g, hs_g, u_g, ws=_sub(ws, "G"))
-    rs_f = D.tangent(theta_d, hs_f, None, dx=None if rs_g[-1] is None else pack_rows(rs_g[-1], p),
-                     ws=_sub(ws, "D"))
-    g_out, r_out, _, r_real = _g_out(terms, w_f, o, m, rs_f[-1])
-    out_d, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, None, g_out, r_out, params=True, inputs=True,
-                                  ws=_sub(ws, "D_g"))
-    if r_real is not None:  # a coupled G loss: along u_G its real rows' weights move (their outputs do not)
-        rr, _ = D.backward(theta_d, _real(hs_d, m), r_real, params=True, inputs=False, ws=_sub(ws, "D_gr"))
-        out_d += rr
-    # L_D along (0, u_D): D's part, and the tangent of dL_D/dx on the samples
-    rs_d = D.tangent(theta_d, hs_d, u_d, ws=_sub(ws, "D"))
+    if want_d or u_g is not None or getattr(G, "batch_norm", None) is not None:  # else it adds nothing
+        rs_f = D.tangent(theta_d, hs_f, None, dx=None if rs_g[-1] is None else pack_rows(rs_g[-1], p),
+                         ws=_sub(ws, "D"))
+        g_out, r_out, _, r_real = _g_out(terms, w_f, o, m, rs_f[-1])
+        out_d, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, None, g_out, r_out, params=want_d, inputs=want_g,
+                                      ws=_sub(ws, "D_g"))
+        if want_d and r_real is not None:  # a coupled G loss: along u_G its real rows' weights move
+            rr, _ = D.backward(theta_d, _real(hs_d, m), r_real, params=True, inputs=False, ws=_sub(ws, "D_gr"))
+            out_d += rr
+    # L_D along (0, u_D): D's part, and the tangent of dL_D/dx on the samples (for G's part of a
+    # separable loss, the samples' tangent is all it needs; a coupled one reads the data rows')
+    whole = want_d or isinstance(terms, Loss)
+    rs_d = D.tangent(theta_d, hs_d if whole else hs_f, u_d, ws=_sub(ws, "D"))
     g_out, r_out = _d_out(terms, w_r, w_f, o, rs_d[-1], m)
-    rD, _, _ = D.backward_r(theta_d, hs_d, rs_d, u_d, g_out, r_out, params=True, inputs=False,
-                            ws=_sub(ws, "D_r"))
-    out_d += rD
-    r_f = None if r_out is None else _tail(r_out, min(mf, r_out.shape[-2]))
-    _, _, rgx_d = D.backward_r(theta_d, hs_f, _rows_tail(rs_d, mf), u_d, g_out[..., m:, :], r_f, params=False,
-                               inputs=True, input_grad=False, ws=_sub(ws, "D_g2"))
-    # G's part: the R-backward pass is linear in R{dL/dx}, and the L_D pass moves no G
-    # parameter, so both passes through G are one, with the summed input tangents
-    out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, unpack_rows(gx, p), _unpack(_acc(rgx, rgx_d), p),
-                               params=True, ws=_sub(ws, "G_r"))
+    if want_d:
+        rD, _, _ = D.backward_r(theta_d, hs_d, rs_d, u_d, g_out, r_out, params=True, inputs=False,
+                                ws=_sub(ws, "D_r"))
+        out_d += rD
+    if want_g:
+        r_f = None if r_out is None else _tail(r_out, min(mf, r_out.shape[-2]))
+        _, _, rgx_d = D.backward_r(theta_d, hs_f, _rows_tail(rs_d, mf), u_d, g_out[..., m:, :], r_f,
+                                   params=False, inputs=True, input_grad=False, ws=_sub(ws, "D_g2"))
+        # G's part: the R-backward pass is linear in R{dL/dx}, and the L_D pass moves no G
+        # parameter, so both passes through G are one, with the summed input tangents
+        out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, _unpack(gx, p), _unpack(_acc(rgx, rgx_d), p),
+                                   params=True, ws=_sub(ws, "G_r"))
     return out_g, out_d
 
 

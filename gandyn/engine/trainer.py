@@ -442,8 +442,17 @@ class Trainer:
     def set_point(self, theta_g, theta_d) -> None:
         """Set both players' parameters to ``theta_g``, ``theta_d`` (arrays like them), in
         place: views of the parameters stay views."""
-        np.copyto(self.theta_g, theta_g)
-        np.copyto(self.theta_d, theta_d)
+        if theta_g is not self.theta_g:
+            np.copyto(self.theta_g, theta_g)
+        if theta_d is not self.theta_d:
+            np.copyto(self.theta_d, theta_d)
+
+    @staticmethod
+    def assign(dst: np.ndarray, value) -> np.ndarray:
+        """``dst`` set to ``value``, in place; returns ``dst`` (a method's state kept in its
+        own arrays: ``state["g"] = tr.assign(state["g"], s)``; on a toy game it is ``value``)."""
+        np.copyto(dst, value)
+        return dst
 
     def buffer(self, key, like: np.ndarray) -> np.ndarray:
         """A scratch array, the same one on every call with the same ``key`` and shape.
