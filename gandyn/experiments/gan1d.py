@@ -38,6 +38,7 @@ from gandyn.distributions import Distribution, Mixture, Normal, Uniform
 from gandyn.engine.latents import as_latent
 from gandyn.engine.losses import LOSSES, sigmoid
 from gandyn.engine.nn import MLP
+from gandyn.errors import BOUND, DivergedError, healthy
 from gandyn.experiments import population
 from gandyn.experiments.shards import on_cluster
 from gandyn.rng import stream
@@ -252,23 +253,16 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     return float(out[0]) if single else out
 
 
-class DivergedError(ValueError):
-    """Training left the floats (a NaN or inf in a loss or a parameter)."""
-
-
 def _finite_rows(*arrays) -> np.ndarray:
-    """Per population member (rows of ``(P, n)`` arrays, or a single ``(n,)``): all finite."""
-    ok = None
-    for a in arrays:
-        a = np.asarray(a)
-        r = np.isfinite(a).all(axis=-1) if a.ndim else np.isfinite(a)
-        ok = r if ok is None else ok & r
-    return ok
+    """Per population member (rows of ``(P, n)`` arrays, or a single ``(n,)``): healthy, by
+    the one divergence criterion (:func:`gandyn.errors.healthy`: finite and at most
+    :data:`gandyn.errors.BOUND` in size)."""
+    return healthy(*arrays)
 
 
-#: A loss or parameter beyond this size means training has blown up (the 1-D GAN's are of
-#: order 1-100; far before float64 overflows, its outputs have stopped meaning anything).
-BLOWN_UP = 1e15
+#: A loss or parameter beyond this size means training has blown up
+#: (:data:`gandyn.errors.BOUND`, the criterion of every command).
+BLOWN_UP = BOUND
 
 
 def _tame(a) -> np.ndarray:
@@ -368,7 +362,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
             bar.close()
             at = i + 1 + int(np.argmax(bad)) if bad.any() else tr.it
             raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN, inf or "
-                                f"larger than {BLOWN_UP:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)")
+                                f"larger than {BLOWN_UP:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)", at)
         bar.update(n)
         bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
     bar.close()
