@@ -155,15 +155,63 @@ def _write(cfg, res, out):
     return paths
 
 
-def run(args) -> int:
-    import os
-    import sys
+#: Where a run keeps its finished shards until it completes, and the record of its configuration.
+SHARDS, RUN_RECORD = "shards", "run.json"
 
+#: The files `gandyn mog` writes (patterns), whose stale temporary files a run removes.
+OUTPUTS = ("results_*.npz", "models_*.csv", "checkpoints_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
+           "success_*.pdf", "table.csv", "table.json")
+
+
+class _Stopped(Exception):
+    """The command stopped with exit status ``code`` after saying why (the folder stays
+    marked incomplete, or is removed when nothing was written)."""
+
+    def __init__(self, code: int):
+        self.code = code
+
+
+def _check_folder(out, cfgs) -> None:
+    """Refuse an output folder holding a run of another configuration (finished: its
+    table.json; stopped: its shards' record), naming the first differing field."""
     from pathlib import Path
 
-    from gandyn.experiments.mog import (PUBLISHED, ShardError, memory_bytes, run as run_mog, setup_of, success_table,
-                                       training_note)
-    from gandyn.io import check_memory, ensure_dir, remove_if_empty, write_csv, write_json
+    from gandyn.io import check_same_config
+
+    check_same_config(Path(out) / SHARDS, RUN_RECORD, cfgs, "mog")
+    check_same_config(out, "table.json", cfgs, "mog")
+
+
+def _stores(out, cfgs):
+    """One shard store per data set, in ``out/shards``; the first shard saved writes the run's
+    record (its configurations) next to them."""
+    from gandyn.experiments.shards import ShardStore
+    from gandyn.io import write_json
+
+    folder = out / SHARDS
+
+    def record():
+        if not (folder / RUN_RECORD).exists():
+            write_json(folder / RUN_RECORD, {"command": "mog", "config": cfgs})
+
+    return [ShardStore(folder, cfg["data"], on_first_save=record) for cfg in cfgs]
+
+
+def _clear_stores(out, stores) -> None:
+    for st in stores:
+        st.clear()
+    (out / SHARDS / RUN_RECORD).unlink(missing_ok=True)
+    try:
+        (out / SHARDS).rmdir()
+    except OSError:
+        pass
+
+
+def run(args) -> int:
+    import os
+
+    from gandyn.experiments.mog import memory_bytes, setup_of
+    from gandyn.io import check_memory, output_folder, remove_stale_temps
 
     cfgs = _configs(args)  # every check before any work
     note_ignored("mog", setup_of(cfgs[0]), cfgs[0]["methods"])
@@ -173,37 +221,46 @@ def run(args) -> int:
         check_memory(memory_bytes(cfg, 1 if args.scheduler else jobs),
                      f"{cfg['data']}: {P:,} GANs (--seeds {cfg['seeds']:,}, --n-eval {cfg['n_eval']:,}, "
                      f"--batch {cfg['batch']:,}, --chunk {cfg['chunk']:,})")
+    _check_folder(args.out, cfgs)
     client = _client(args.scheduler) if args.scheduler else None
-    existed = Path(args.out).exists()
-    out = ensure_dir(args.out)
-    paths, table = [], []
     try:
-        for cfg in cfgs:
-            try:
-                res = run_mog(cfg, shards=args.shards, client=client, jobs=jobs, progress=not args.quiet)
-            except ShardError as e:
-                if e.partial is not None:
-                    e.partial["wall_seconds"] = float("nan")
-                    _write(cfg, e.partial, out)
-                    kept = f"finished shards written to {out}"
-                else:
-                    kept = "no shard finished"
-                    remove_if_empty(out, existed)
-                print(f"gandyn mog: error: {cfg['data']}: {e} ({kept})", file=sys.stderr)
-                return 1
-            rows = success_table(cfg, res)
-            for r in rows:
-                r["wall_seconds"] = res["wall_seconds"]
-            table += rows
-            paths += _write(cfg, res, out)
-            print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
-                  f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_note(cfg)) else ''}", flush=True)
-    except BaseException:
-        remove_if_empty(out, existed)  # no empty output folder after a failure
-        raise
+        with output_folder(args.out, "mog") as out:
+            remove_stale_temps(out, OUTPUTS)
+            return _run(args, cfgs, jobs, client, out)
+    except _Stopped as s:
+        return s.code
     finally:
         if client is not None:
             client.close()
+
+
+def _run(args, cfgs, jobs, client, out) -> int:
+    import sys
+
+    from gandyn.experiments.mog import PUBLISHED, ShardError, run as run_mog, success_table, training_note
+    from gandyn.io import write_csv, write_json
+
+    stores = _stores(out, cfgs)
+    paths, table = [], []
+    for cfg, store in zip(cfgs, stores):
+        try:
+            res = run_mog(cfg, shards=args.shards, client=client, jobs=jobs, progress=not args.quiet, store=store)
+        except ShardError as e:
+            if e.partial is not None:
+                e.partial["wall_seconds"] = float("nan")
+                _write(cfg, e.partial, out)
+                kept = f"finished shards written to {out}; run the same command again to train the rest"
+            else:
+                kept = "no shard finished"
+            print(f"gandyn mog: error: {cfg['data']}: {e} ({kept})", file=sys.stderr)
+            raise _Stopped(1) from None
+        rows = success_table(cfg, res)
+        for r in rows:
+            r["wall_seconds"] = res["wall_seconds"]
+        table += rows
+        paths += _write(cfg, res, out)
+        print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
+              f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_note(cfg)) else ''}", flush=True)
     paths.append(write_csv(out / "table.csv", table))
     paths.append(write_json(out / "table.json", {"config": cfgs, "gandyn": table, "published": PUBLISHED,
                                                    "success": "every mode covered (>= min_count high-quality "
@@ -221,4 +278,5 @@ def run(args) -> int:
             print(f"{r['data']:7s} {r['method']:{w}s} modes {r['modes']:5.1f}  HQ {r['high_quality']:5.1f}%  "
                   f"rKL {_fmt(r['reverse_kl'], '.2f'):>5s}  [{r['source']}]")
     print("wrote " + ", ".join(str(p) for p in paths))
+    _clear_stores(out, stores)  # the results hold every shard now
     return 0

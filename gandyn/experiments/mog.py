@@ -360,12 +360,16 @@ def merge(cfg: dict, parts: list[dict]) -> dict:
     return res
 
 
-def _in_process(cfg, shards, progress):
+def _bar(cfg, progress, done_models: int = 0):
     from tqdm.auto import tqdm
 
     total = len(models_of(cfg)["seed"]) * cfg["steps"]
-    bar = tqdm(total=total, desc=f"mog {cfg['data']}", unit="model-it", unit_scale=True, disable=not progress,
-               leave=False, mininterval=1.0)
+    return tqdm(total=total, initial=done_models * cfg["steps"], desc=f"mog {cfg['data']}", unit="model-it",
+                unit_scale=True, disable=not progress, leave=False, mininterval=1.0)
+
+
+def _in_process(cfg, shards, progress, on_done=None, done_models=0):
+    bar = _bar(cfg, progress, done_models)
     parts = []
     try:
         for i, sh in enumerate(shards):
@@ -373,12 +377,22 @@ def _in_process(cfg, shards, progress):
                 parts.append(run_shard(cfg, sh, progress=bar.update))
             except Exception as e:
                 raise ShardError(i, e, merge(cfg, parts) if parts else None) from e
+            if on_done is not None:
+                on_done(i, parts[-1])
     finally:
         bar.close()
     return parts
 
 
-def _pool_init(threads, specs=()):
+_PROGRESS = None  # a worker's queue for progress (set by _pool_init)
+
+
+def _pool_init(threads, specs=(), progress=None):
+    global _PROGRESS
+    from gandyn.experiments.shards import die_with_parent
+
+    die_with_parent()  # no worker outlives a killed command
+    _PROGRESS = progress
     plugins.load(specs)  # the parent's plugins: their names mean the same here
     try:
         from threadpoolctl import threadpool_limits
@@ -388,56 +402,62 @@ def _pool_init(threads, specs=()):
         threadpool_limits(limits=int(threads), user_api="blas")
 
 
-def _pool_shard(cfg, units, queue):
-    return run_shard(cfg, units, progress=queue.put)
+def _pool_shard(cfg, units):
+    return run_shard(cfg, units, progress=None if _PROGRESS is None else _PROGRESS.put)
 
 
-def _in_pool(cfg, shards, jobs, threads, progress):
+def _in_pool(cfg, shards, jobs, threads, progress, on_done=None, done_models=0):
     """Shards on ``jobs`` local processes (spawned; BLAS limited to ``threads`` each; each
-    loads this process's plugins, :func:`gandyn.plugins.loaded`), with progress reported
-    through a queue so that the bar moves while shards run."""
+    loads this process's plugins, :func:`gandyn.plugins.loaded`, and dies with this
+    process), with progress reported through a queue so that the bar moves while shards
+    run."""
     import multiprocessing as mp
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from tqdm.auto import tqdm
-
     ctx = mp.get_context("spawn")
-    total = len(models_of(cfg)["seed"]) * cfg["steps"]
-    bar = tqdm(total=total, desc=f"mog {cfg['data']}", unit="model-it", unit_scale=True, disable=not progress,
-               leave=False, mininterval=1.0)
+    bar = _bar(cfg, progress, done_models)
     parts, failed = {}, None
-    with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
-                                                       initargs=(threads, plugins.loaded())) as ex:
-        q = manager.Queue()
-        futures = {ex.submit(_pool_shard, cfg, sh, q): i for i, sh in enumerate(shards)}
-        pending = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                try:
-                    while True:
-                        bar.update(q.get_nowait())
-                except queue_mod.Empty:
-                    pass
-                for f in done:
-                    i = futures[f]
-                    if f.exception() is None:
-                        parts[i] = f.result()
-                    elif failed is None:
-                        failed = (i, f.exception())
-        finally:
-            bar.close()
+    q = ctx.Queue()
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
+                                 initargs=(threads, plugins.loaded(), q)) as ex:
+            futures = {ex.submit(_pool_shard, cfg, sh): i for i, sh in enumerate(shards)}
+            pending = set(futures)
+            try:
+                while pending:
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    try:
+                        while True:
+                            bar.update(q.get_nowait())
+                    except queue_mod.Empty:
+                        pass
+                    for f in sorted(done, key=futures.get):
+                        i = futures[f]
+                        if f.exception() is None:
+                            parts[i] = f.result()
+                            if on_done is not None:
+                                on_done(i, parts[i])
+                        elif failed is None or i < failed[0]:
+                            failed = (i, f.exception())
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
+    finally:
+        bar.close()
+        q.close()
+        q.join_thread()
     return finished(parts, failed, partial(merge, cfg))
 
 
-def _on_cluster(cfg, shards, client, progress):
+def _on_cluster(cfg, shards, client, progress, on_done=None):
     return on_cluster(client, run_shard, [(cfg, sh) for sh in shards], merge=partial(merge, cfg),
-                      name=f"mog {cfg['data']}", progress=progress)
+                      name=f"mog {cfg['data']}", progress=progress, on_result=on_done)
 
 
 def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,
-        threads: int | None = 1) -> dict:
+        threads: int | None = 1, store=None) -> dict:
     """Train and score every model of ``cfg``: in this process, on ``jobs`` local processes,
     or on a Dask cluster when ``client`` (a :class:`dask.distributed.Client`) is given, split
     into ``shards`` (default: one per unit).
@@ -446,33 +466,59 @@ def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, pro
     installed; None leaves it alone): one thread per GEMM of the stacked population is
     faster on a busy machine, and ``jobs`` processes use the other cores.
 
+    With ``store`` (a :class:`gandyn.experiments.shards.ShardStore`) every finished shard is
+    kept there as it finishes, and shards found there are not trained again: a run stopped
+    midway continues where it stopped, with the same bits as a run never stopped (each
+    model's result does not depend on its shard).
+
     Returns the merged results (:func:`merge`) with ``wall_seconds``.
 
     Raises
     ------
     ShardError
         A shard failed (after Dask's retries of lost workers); its ``partial`` holds the
-        finished shards' results.
+        finished shards' results (those of the store included).
     """
+    from gandyn.experiments.shards import split
+
     t0 = time.perf_counter()
-    sh = shards_of(cfg, shards)
     if int(jobs) < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs!r}")
-    if client is not None:
-        parts = _on_cluster(cfg, sh, client, progress)
-    elif jobs > 1 and len(sh) > 1:
-        parts = _in_pool(cfg, sh, int(jobs), threads, progress)
-    else:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # optional: without it BLAS keeps its own threads
-            threadpool_limits = None
-        if threads is not None and threadpool_limits is not None:
-            with threadpool_limits(limits=int(threads), user_api="blas"):
-                parts = _in_process(cfg, sh, progress)
+    units = units_of(cfg)
+    stored = store.load() if store is not None else {}
+    stored = {u: p for u, p in stored.items() if all(0 <= i < len(units) for i in u)}
+    have = {i for u in stored for i in u}
+    sh = split([i for i in range(len(units)) if i not in have], shards)
+    done_models = sum(units[i].rows.size for i in have)
+    old, new = list(stored.values()), []
+
+    def on_done(i, part):
+        new.append(part)
+        if store is not None:
+            store.save(sh[i], part)
+
+    try:
+        if not sh:
+            parts = []
+        elif client is not None:
+            parts = _on_cluster(cfg, sh, client, progress, on_done)
+        elif jobs > 1 and len(sh) > 1:
+            parts = _in_pool(cfg, sh, int(jobs), threads, progress, on_done, done_models)
         else:
-            parts = _in_process(cfg, sh, progress)
-    res = merge(cfg, parts)
+            try:
+                from threadpoolctl import threadpool_limits
+            except ImportError:  # optional: without it BLAS keeps its own threads
+                threadpool_limits = None
+            if threads is not None and threadpool_limits is not None:
+                with threadpool_limits(limits=int(threads), user_api="blas"):
+                    parts = _in_process(cfg, sh, progress, on_done, done_models)
+            else:
+                parts = _in_process(cfg, sh, progress, on_done, done_models)
+    except ShardError as e:
+        if old:  # the stored shards are finished shards too
+            e.partial = merge(cfg, old + new)
+        raise
+    res = merge(cfg, old + parts)
     res["wall_seconds"] = time.perf_counter() - t0
     return res
 

@@ -1,0 +1,169 @@
+"""Long commands that resume: a `gandyn mog` killed midway (SIGKILL) and run again trains only
+its missing shards and writes the tables of a run never stopped; its workers die with it; a
+folder of another configuration or left incomplete by another command is refused."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gandyn import io
+from gandyn.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MOG = ["--data", "ring8", "--methods", "altgd", "simgd", "--lrs", "1e-3", "--seeds", "3", "--steps", "150",
+       "--checks", "2", "--hidden", "8", "--batch", "16", "--n-eval", "100", "--chunk", "1", "--quiet"]
+
+
+def _env():
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+
+
+def _mog(out, *extra):
+    return [sys.executable, "-m", "gandyn", "mog", *MOG, "--out", str(out), *extra]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _table(d):
+    return [{k: v for k, v in r.items() if k != "wall_seconds"} for r in csv.DictReader((d / "table.csv").open())]
+
+
+def _results(d):
+    with np.load(d / "results_ring8.npz", allow_pickle=False) as z:
+        return {k: z[k] for k in z.files if k != "__meta__"}
+
+
+def _kill_after_first_shard(argv, folder, timeout=120):
+    """Start ``argv``, SIGKILL it once a shard is stored in ``folder/shards`` (and before it
+    ends); returns the pids of its children seen just before the kill."""
+    p = subprocess.Popen(argv, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    kids = []
+    try:
+        while p.poll() is None and time.monotonic() < deadline:
+            kids = _children(p.pid) or kids
+            if any((folder / "shards").glob("ring8_*.npz")):
+                kids = _children(p.pid) or kids
+                p.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+    finally:
+        if p.poll() is None and time.monotonic() >= deadline:
+            p.kill()
+        p.wait()
+    assert p.returncode == -signal.SIGKILL, "the run ended before a shard was stored"
+    return kids
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_killed_mog_resumes_to_the_tables_of_an_uninterrupted_run(tmp_path, jobs):
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    r = subprocess.run(_mog(ref, "--jobs", "1"), env=_env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    kids = _kill_after_first_shard(_mog(run, "--jobs", jobs), run)
+    if jobs == "2":  # its worker processes (and multiprocessing's helpers) die with it
+        assert kids
+        deadline = time.monotonic() + 10
+        while any(_alive(k) for k in kids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(k) for k in kids)
+    assert (run / io.INCOMPLETE).is_file() and not (run / io.MANIFEST).exists()
+    stored = sorted((run / "shards").glob("ring8_*.npz"))
+    assert 1 <= len(stored) < 6
+    (run / ".table.ab12cd34.json").write_text("{")  # as a killed writer leaves it
+    r = subprocess.run(_mog(run, "--jobs", jobs), env=_env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert _table(run) == _table(ref)
+    a, b = _results(run), _results(ref)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes(), k
+    assert (run / "models_ring8.csv").read_text() == (ref / "models_ring8.csv").read_text()
+    assert not (run / io.INCOMPLETE).exists() and (run / io.MANIFEST).is_file()
+    assert not (run / "shards").exists() and not [p.name for p in run.rglob(".*")]
+
+
+def test_shards_stored_are_not_trained_again(tmp_path, monkeypatch, capsys):
+    from gandyn.experiments import mog
+    from gandyn.experiments.shards import ShardStore
+
+    cfg = mog.config("ring8", methods=["altgd"], lrs=[1e-3], seeds=4, steps=6, checks=2, hidden=(4,), batch=8,
+                     n_eval=50, chunk=1)
+    whole = mog.run(cfg)
+    store = ShardStore(tmp_path, "ring8")
+    real = mog.run_shard
+    trained = []
+
+    def counting(c, units, **kw):
+        trained.append(list(units))
+        if 2 in units:
+            raise RuntimeError("stopped")
+        return real(c, units, **kw)
+
+    monkeypatch.setattr(mog, "run_shard", counting)
+    with pytest.raises(mog.ShardError) as e:
+        mog.run(cfg, store=store)
+    assert e.value.partial["rows"].tolist() == [0, 1]
+    trained.clear()
+    monkeypatch.setattr(mog, "run_shard", real)
+    monkeypatch.setattr(mog, "run_shard", lambda c, units, **kw: trained.append(list(units)) or real(c, units, **kw))
+    again = mog.run(cfg, store=store)
+    assert trained == [[2], [3]]
+    for key in ("rows", "modes_checks", "high_quality_checks", "reverse_kl_checks", "counts_checks", "samples"):
+        np.testing.assert_array_equal(whole[key], again[key])
+
+
+def test_a_folder_of_another_configuration_is_refused_naming_the_field(tmp_path, capsys):
+    out = tmp_path / "o"
+    small = [*MOG[:MOG.index("--steps")], "--steps", "4", "--checks", "1", "--hidden", "4", "--n-eval", "20",
+             "--jobs", "1", "--quiet", "--out", str(out)]
+    assert main(["mog", *small]) == 0
+    capsys.readouterr()
+    before = sorted(p.name for p in out.iterdir())
+    assert main(["mog", *small, "--seed", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "another configuration" in err and "seed: 0 there, 1 here" in err
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_a_folder_left_incomplete_by_another_command_is_refused(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    io.write_text(out / io.INCOMPLETE, "gandyn gan1d --sweep is writing into this folder, or was stopped ...\n")
+    code = main(["mog", "--quick", "--jobs", "1", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "gan1d --sweep" in err
+    assert sorted(p.name for p in out.iterdir()) == [io.INCOMPLETE]
+
+
+def test_first_difference_names_the_path():
+    assert io.first_difference([{"a": 1, "b": [1, 2]}], [{"a": 1, "b": [1, 3]}]) == "[0].b[1]: 2 there, 3 here"
+    assert io.first_difference({"a": 1}, {"a": 1, "c": 2}) == "c: '(none)' there, 2 here"
