@@ -167,3 +167,77 @@ def test_a_folder_left_incomplete_by_another_command_is_refused(tmp_path, capsys
 def test_first_difference_names_the_path():
     assert io.first_difference([{"a": 1, "b": [1, 2]}], [{"a": 1, "b": [1, 3]}]) == "[0].b[1]: 2 there, 3 here"
     assert io.first_difference({"a": 1}, {"a": 1, "c": 2}) == "c: '(none)' there, 2 here"
+
+
+# --- landscape: finished checkpoints kept, an internal fault is a bug (exit 1), not bad input
+
+
+LS = ["--k", "3", "--slq-steps", "8", "--slq-vectors", "2", "--path-points", "5", "--batch", "12", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def gan1d_run(tmp_path_factory):
+    from gandyn import history
+    from gandyn.experiments.gan1d import Setup, record_run
+
+    out = tmp_path_factory.mktemp("gan1d")
+    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, batch=16), seed=0, steps=60, record_every=20)
+    history.save(out / "history.npz", arrays, meta)
+    return out
+
+
+def test_a_landscape_stopped_by_a_bug_says_so_and_resumes_from_its_finished_checkpoints(gan1d_run, tmp_path,
+                                                                                         capsys, monkeypatch):
+    from gandyn.experiments import landscape
+
+    ref, out = tmp_path / "ref", tmp_path / "o"
+    assert main(["landscape", "--run", str(gan1d_run), "--out", str(ref), *LS]) == 0
+    real, calls = landscape.spectra.game_spectrum, []
+
+    def faulty(*a, **k):  # an internal fault mid-run: a ValueError that is no fault of the input
+        calls.append(1)
+        if len(calls) == 3:
+            raise ValueError("operands could not be broadcast together with shapes (3,) (4,)")
+        return real(*a, **k)
+
+    monkeypatch.setattr(landscape.spectra, "game_spectrum", faulty)
+    capsys.readouterr()
+    assert main(["landscape", "--run", str(gan1d_run), "--out", str(out), *LS]) == 1
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert "Traceback" in err and "bug in gandyn" in last and "broadcast" in last
+    assert "raised at gandyn/experiments/landscape.py:" in last and "in analyse" in last  # gandyn's innermost frame
+    assert (out / "INCOMPLETE").is_file() and not (out / "manifest.json").exists()
+    assert sorted(p.name for p in (out / "checkpoints_done").iterdir()) == [
+        "iteration_0.json", "iteration_20.json", "run.json"]
+    calls.clear()
+    assert main(["landscape", "--run", str(gan1d_run), "--out", str(out), *LS]) == 0
+    assert len(calls) == 2  # the two checkpoints not finished before
+    assert (out / "eigenvalues.csv").read_text() == (ref / "eigenvalues.csv").read_text()
+    assert (out / "density.csv").read_text() == (ref / "density.csv").read_text()
+    assert not (out / "INCOMPLETE").exists() and (out / "manifest.json").is_file()
+    assert not (out / "checkpoints_done").exists()
+    # another configuration into the finished folder: refused, naming the field
+    assert main(["landscape", "--run", str(gan1d_run), "--out", str(out), *LS[:-3], "--batch", "10", "--quiet"]) == 2
+    assert "batch: 12 there, 10 here" in capsys.readouterr().err
+
+
+def test_a_killed_landscape_leaves_its_folder_marked_and_resumes(gan1d_run, tmp_path):
+    ref, out = tmp_path / "ref", tmp_path / "o"
+    argv = [sys.executable, "-m", "gandyn", "landscape", "--run", str(gan1d_run), *LS]
+    assert subprocess.run([*argv, "--out", str(ref)], env=_env(), capture_output=True).returncode == 0
+    p = subprocess.Popen([*argv, "--out", str(out)], env=_env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while p.poll() is None and time.monotonic() < deadline:
+        if (out / "checkpoints_done" / "iteration_0.json").exists():
+            p.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    p.wait()
+    assert p.returncode == -signal.SIGKILL, "the analysis ended before a checkpoint was kept"
+    assert (out / io.INCOMPLETE).is_file() and not (out / io.MANIFEST).exists()
+    r = subprocess.run([*argv, "--out", str(out)], env=_env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (out / "eigenvalues.csv").read_text() == (ref / "eigenvalues.csv").read_text()
+    assert (out / io.MANIFEST).is_file() and not (out / io.INCOMPLETE).exists()
