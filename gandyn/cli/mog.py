@@ -140,7 +140,8 @@ def _write(cfg, res, out):
     rows = [{"data": d, "method": str(res["method"][i]), "lr_g": float(res["lr_g"][i]),
              "lr_d": float(res["lr_d"][i]), "seed": int(res["seed"][i]), "modes": int(res["modes"][i]),
              "high_quality": float(res["high_quality"][i]), "reverse_kl": float(res["reverse_kl"][i]),
-             "success": bool(res["success"][i])} for i in range(res["rows"].size)]
+             "success": bool(res["success"][i]),
+             "diverged_at": int(res["diverged_at"][i]) if "diverged_at" in res else -1} for i in range(res["rows"].size)]
     paths.append(write_csv(out / f"models_{d}.csv", rows))
     if (ck := save_checkpoints(cfg, res, out)) is not None:
         paths.append(ck)
@@ -207,6 +208,20 @@ def _clear_stores(out, stores) -> None:
         pass
 
 
+def _note_diverged(cfg, res) -> None:
+    """Name the models that diverged (they are left out of the table's rates), on stderr."""
+    import sys
+
+    from gandyn.experiments.mog import diverged_models
+
+    names = diverged_models(cfg, res)
+    if names:
+        more = f" and {len(names) - 5} more (models_{cfg['data']}.csv: diverged_at)" if len(names) > 5 else ""
+        print(f"gandyn mog: note: {cfg['data']}: {len(names)} of {res['rows'].size} models diverged (a parameter NaN, "
+              f"inf or beyond 1e15) and are left out of the table's rates: {'; '.join(names[:5])}{more}",
+              file=sys.stderr)
+
+
 def run(args) -> int:
     import os
 
@@ -254,6 +269,7 @@ def _run(args, cfgs, jobs, client, out) -> int:
                 kept = "no shard finished"
             print(f"gandyn mog: error: {cfg['data']}: {e} ({kept})", file=sys.stderr)
             raise _Stopped(1) from None
+        _note_diverged(cfg, res)
         rows = success_table(cfg, res)
         for r in rows:
             r["wall_seconds"] = res["wall_seconds"]
@@ -266,12 +282,14 @@ def _run(args, cfgs, jobs, client, out) -> int:
                                                    "success": "every mode covered (>= min_count high-quality "
                                                               "samples) and high-quality share >= hq_target"}))
     w = max([22] + [len(r["method"]) for r in table])  # the method column fits its longest name
+    div = any(r["diverged"] for r in table)
     print(f"{'data':7s} {'method':{w}s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'success':>8s} {'all modes':>9s} "
-          f"{'med modes':>9s} {'med HQ':>7s} {'med rKL':>7s}")
+          f"{'med modes':>9s} {'med HQ':>7s} {'med rKL':>7s}" + (f" {'diverged':>8s}" if div else ""))
     for r in table:
         print(f"{r['data']:7s} {r['method']:{w}s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} {r['seeds']:5d} "
               f"{100 * r['success_rate']:7.0f}% {100 * r['all_modes_rate']:8.0f}% {r['median_modes']:9.1f} "
-              f"{100 * r['median_high_quality']:6.1f}% {r['median_reverse_kl']:7.3f}")
+              f"{100 * r['median_high_quality']:6.1f}% {r['median_reverse_kl']:7.3f}"
+              + (f" {r['diverged']:8d}" if div else ""))
     print("published (mean over runs; modes, % high quality, reverse KL):")
     for r in PUBLISHED:
         if r["data"] in {c["data"] for c in cfgs}:

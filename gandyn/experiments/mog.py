@@ -36,12 +36,13 @@ from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import check_method
 from gandyn.engine.registry import Registry
 from gandyn.engine.training import TrainingConfig
+from gandyn.errors import healthy
 from gandyn.experiments.population import BLOCK, Population, Setup, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
 __all__ = ["DATASETS", "PUBLISHED", "CHECKPOINTS", "config", "models_of", "shards_of", "keep_iterations",
-           "run_shard", "run", "merge", "success_table", "checkpoint_path", "save_checkpoints", "load_checkpoints",
+           "run_shard", "run", "merge", "success_table", "diverged_models", "checkpoint_path", "save_checkpoints", "load_checkpoints",
            "memory_bytes"]
 
 #: The entries of a run's results that hold its kept parameters: the iterations
@@ -284,7 +285,7 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
     n_pts = min(500, cfg["n_eval"])
     decay = cfg.get("decay", 1.0)
     out = {"rows": [], "modes": [], "high_quality": [], "reverse_kl": [], "counts": [], "samples_rows": [],
-           "samples": []}
+           "samples": [], "diverged_at": []}
     keep = keep_iterations(cfg)
     stops = np.union1d(checks, keep[1:]) if keep.size else checks
     for u in units:
@@ -294,22 +295,28 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
         per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
         kept = [pop.params()] if keep.size else []
         show = mods["show"][pop.rows]
+        diverged_at = np.full(pop.rows.size, -1, np.int64)
         for t in stops:
             while pop.it < t:
                 n = min(block, int(t) - pop.it)
-                if decay == 1.0:
-                    pop.advance(n)
-                else:
-                    for _ in range(n):
-                        pop.set_lr_factor(decay ** (pop.it / cfg["steps"]))
-                        pop.advance(1)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # diverged models: found below
+                    if decay == 1.0:
+                        pop.advance(n)
+                    else:
+                        for _ in range(n):
+                            pop.set_lr_factor(decay ** (pop.it / cfg["steps"]))
+                            pop.advance(1)
+                _diverged(pop, diverged_at)
                 if progress is not None:
                     progress(n * pop.rows.size)
             if keep.size and t in keep:
                 kept.append(pop.params())
             if t not in checks:
                 continue
-            x = pop.samples(cfg["n_eval"], z)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                x = pop.samples(cfg["n_eval"], z)
+            if (diverged_at >= 0).any():  # no samples: scored as covering no mode
+                x[diverged_at >= 0] = np.inf
             cov = mode_coverage(x, centers, scale, min_count=cfg["min_count"])
             per["modes"].append(cov.modes)
             per["high_quality"].append(cov.high_quality)
@@ -317,13 +324,15 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
             per["counts"].append(cov.counts)
             per["samples"].append(x[show, :n_pts].astype(np.float32))
         out["rows"].append(pop.rows)
+        out["diverged_at"].append(diverged_at)
         out["samples_rows"].append(pop.rows[show])
         for key, v in per.items():
             out[key].append(np.stack(v))
         if kept:
             out.setdefault("theta_g", []).append(np.stack([g for g, _ in kept]))
             out.setdefault("theta_d", []).append(np.stack([d for _, d in kept]))
-    res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"])}
+    res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"]),
+           "diverged_at": np.concatenate(out["diverged_at"])}
     for key in ("modes", "high_quality", "reverse_kl", "counts", "samples", *CHECKPOINTS[1:]):
         if key in out:
             res[key] = np.concatenate(out[key], axis=1)
@@ -331,6 +340,28 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
     if keep.size:
         res["keep_it"] = keep
     return res
+
+
+def _diverged(pop: Population, diverged_at: np.ndarray) -> None:
+    """Mark in ``diverged_at`` (per model of ``pop``, -1: healthy) the models found diverged
+    now (:func:`gandyn.errors.healthy`: a parameter NaN, inf or beyond
+    :data:`gandyn.errors.BOUND`) with the iteration. They train on (their loss does not
+    raise in a population, :class:`~gandyn.experiments.population.Population`): models are
+    independent rows, so the others' bits do not change."""
+    g, d = pop.params()
+    bad = ~healthy(g, d)
+    new = bad & (diverged_at < 0)
+    if new.any():
+        diverged_at[new] = pop.it
+
+
+def diverged_models(cfg: dict, res: dict) -> list[str]:
+    """The diverged models of a run's results, as ``METHOD lr=LR seed=S (iteration I)``."""
+    at = res.get("diverged_at")
+    if at is None:
+        return []
+    return [f"{res['method'][i]} lr={res['lr'][i]:g} seed={res['seed'][i]} (iteration {at[i]})"
+            for i in np.flatnonzero(at >= 0)]
 
 
 def merge(cfg: dict, parts: list[dict]) -> dict:
@@ -341,7 +372,9 @@ def merge(cfg: dict, parts: list[dict]) -> dict:
     o = np.argsort(rows, kind="stable")
     srows = np.concatenate([p["samples_rows"] for p in parts])
     so = np.argsort(srows, kind="stable")
-    res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so]}
+    res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so],
+           "diverged_at": np.concatenate([p.get("diverged_at", np.full(p["rows"].size, -1, np.int64))
+                                          for p in parts])[o]}
     for key in ("modes", "high_quality", "reverse_kl", "counts"):
         res[f"{key}_checks"] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
     res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
@@ -353,6 +386,7 @@ def merge(cfg: dict, parts: list[dict]) -> dict:
         res[key] = res[f"{key}_checks"][-1]
     K = res["counts"].shape[-1]
     res["success_checks"] = (res["modes_checks"] == K) & (res["high_quality_checks"] >= cfg["hq_target"])
+    res["success_checks"] &= res["diverged_at"] < 0
     res["success"] = res["success_checks"][-1]
     for key in ("method", "lr", "lr_g", "lr_d", "seed"):
         res[key] = mods[key][res["rows"]]
@@ -524,23 +558,32 @@ def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, pro
 
 
 def success_table(cfg: dict, res: dict) -> list[dict]:
-    """One row per method and step size: seeds run, success rate (every mode covered and
-    high-quality share >= ``hq_target``), share covering every mode, medians of modes,
+    """One row per method and step size: seeds run, models diverged (dropped: the other
+    columns are over the healthy models; NaN when none is), success rate (every mode covered
+    and high-quality share >= ``hq_target``), share covering every mode, medians of modes,
     high-quality share and reverse KL, and mean modes."""
     rows = []
     K = int(res["n_modes"])
+    div = res.get("diverged_at", np.full(res["rows"].size, -1)) >= 0
     for m in cfg["methods"]:
         for lr in cfg["lrs"]:
-            sel = (res["method"] == m) & (res["lr"] == lr)
-            if not sel.any():
+            run = (res["method"] == m) & (res["lr"] == lr)
+            if not run.any():
                 continue
-            rows.append({"data": cfg["data"], "method": m, "lr_g": lr, "lr_d": lr * cfg["ttur"],
-                         "seeds": int(sel.sum()), "success_rate": float(res["success"][sel].mean()),
-                         "all_modes_rate": float((res["modes"][sel] == K).mean()),
-                         "median_modes": float(np.median(res["modes"][sel])),
-                         "mean_modes": float(np.mean(res["modes"][sel])),
-                         "median_high_quality": float(np.median(res["high_quality"][sel])),
-                         "median_reverse_kl": float(np.median(res["reverse_kl"][sel]))})
+            sel = run & ~div
+            row = {"data": cfg["data"], "method": m, "lr_g": lr, "lr_d": lr * cfg["ttur"], "seeds": int(run.sum())}
+            if sel.any():
+                row.update({"success_rate": float(res["success"][sel].mean()),
+                            "all_modes_rate": float((res["modes"][sel] == K).mean()),
+                            "median_modes": float(np.median(res["modes"][sel])),
+                            "mean_modes": float(np.mean(res["modes"][sel])),
+                            "median_high_quality": float(np.median(res["high_quality"][sel])),
+                            "median_reverse_kl": float(np.median(res["reverse_kl"][sel]))})
+            else:
+                row.update(dict.fromkeys(("success_rate", "all_modes_rate", "median_modes", "mean_modes",
+                                          "median_high_quality", "median_reverse_kl"), float("nan")))
+            row["diverged"] = int((run & div).sum())
+            rows.append(row)
     return rows
 
 
