@@ -209,6 +209,6 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
     print(f"{conv.size} GANs, {meta['steps']} steps each, in {wall:.1f} s; converged "
           f"(JSD < {args.threshold:g} nats): {conv.mean():.1%}; median final JSD "
           f"{np.median(arrays['jsd']):.4f}"
-          + (f"; {int((div >= 0).sum())} diverged (NaN or inf parameters; the first by iteration "
+          + (f"; {int((div >= 0).sum())} diverged (a parameter NaN, inf or beyond 1e15; the first by iteration "
              f"{int(div[div >= 0].min())}), counted with JSD log 2" if (div >= 0).any() else ""))
     print("wrote " + ", ".join(str(p) for p in paths))
