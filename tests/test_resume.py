@@ -241,3 +241,41 @@ def test_a_killed_landscape_leaves_its_folder_marked_and_resumes(gan1d_run, tmp_
     assert r.returncode == 0, r.stderr
     assert (out / "eigenvalues.csv").read_text() == (ref / "eigenvalues.csv").read_text()
     assert (out / io.MANIFEST).is_file() and not (out / io.INCOMPLETE).exists()
+
+
+# --- the 1-D sweep: finished seeds kept
+
+
+SWEEP = ["gan1d", "--sweep", "--grid", "2", "--seeds", "3", "--steps", "20", "--hidden-g", "4", "--hidden-d", "4",
+         "--batch", "8", "--quiet"]
+
+
+def test_a_stopped_sweep_trains_only_its_missing_seeds_and_equals_an_uninterrupted_one(tmp_path, capsys,
+                                                                                        monkeypatch):
+    from gandyn.experiments import gan1d
+
+    ref, out = tmp_path / "ref", tmp_path / "o"
+    assert main([*SWEEP, "--out", str(ref)]) == 0
+    real, seen = gan1d.sweep, []
+
+    def stopped(setup, *, seeds, **kw):
+        seen.append(list(seeds))
+        if list(seeds) == [2]:
+            raise KeyboardInterrupt
+        return real(setup, seeds=seeds, **kw)
+
+    monkeypatch.setattr(gan1d, "sweep", stopped)
+    assert main([*SWEEP, "--out", str(out)]) == 130
+    assert (out / io.INCOMPLETE).is_file() and len(list((out / "shards").glob("seed_*.npz"))) == 2
+    seen.clear()
+    assert main([*SWEEP, "--out", str(out)]) == 130  # seeds 0 and 1 are not trained again
+    assert seen == [[2]]
+    monkeypatch.setattr(gan1d, "sweep", real)
+    assert main([*SWEEP, "--out", str(out)]) == 0
+    assert (out / "sweep.csv").read_text() == (ref / "sweep.csv").read_text()
+    a, b = (np.load(d / "sweep.npz") for d in (out, ref))
+    assert all(a[k].tobytes() == b[k].tobytes() for k in a.files if k != "__meta__")
+    assert (out / io.MANIFEST).is_file() and not (out / "shards").exists()
+    capsys.readouterr()
+    assert main([*SWEEP, "--threshold", "0.2", "--out", str(out)]) == 2
+    assert "threshold: 0.1 there, 0.2 here" in capsys.readouterr().err

@@ -43,6 +43,8 @@ class ShardStore:
         from pathlib import Path
 
         self.folder, self.name, self.on_first_save = Path(folder), name, on_first_save
+        #: The ``meta`` of the shards read by :meth:`load`, by units.
+        self.meta: dict[tuple[int, ...], Any] = {}
 
     def _path(self, units):
         import hashlib
@@ -68,16 +70,19 @@ class ShardStore:
                 f.unlink(missing_ok=True)
                 continue
             out[units] = arrays
+            self.meta[units] = meta.get("meta")
         return out
 
-    def save(self, units, result: dict) -> None:
+    def save(self, units, result: dict, meta: dict | None = None) -> None:
+        """Keep the result of the shard of ``units`` (its arrays; and ``meta``, JSON-able,
+        read back in :attr:`meta` by :meth:`load`)."""
         from gandyn import history
 
         if self.on_first_save is not None:
             self.on_first_save()
             self.on_first_save = None
         arrays = {k: v for k, v in result.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
-        history.save(self._path(units), arrays, {"units": [int(u) for u in units]})
+        history.save(self._path(units), arrays, {"units": [int(u) for u in units], "meta": meta})
 
     def clear(self) -> None:
         """Remove the stored shards (and the folder when it is then empty)."""
