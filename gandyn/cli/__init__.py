@@ -434,21 +434,25 @@ class ProgressLines:
         for i, part in enumerate(parts):
             if not part.strip():
                 continue
-            if "\n" in part:  # ordinary text after a redraw
-                self.stream.write(part)
-                continue
-            if i == len(parts) - 1 and not text.endswith("\r"):
+            head, newline, tail = part.partition("\n")
+            if i == len(parts) - 1 and not newline and not text.endswith("\r"):
                 # a redraw may come in pieces: keep it until the next carriage return
                 self._pending = "\r" + part
                 continue
-            m = re.match(r"\s*(.*?):?\s*(\d+)%\|", part)
-            if m is None:
-                continue  # a bar of unknown total: only its final line (at close) would say more
-            desc, pct = m.group(1), float(m.group(2))
-            last = self._last.get(desc)
-            if last is None or pct >= last + self.step or (pct >= 100 > last):
-                self._last[desc] = pct
-                self.stream.write(part.strip() + "\n")
+            if i == 0 and newline:  # ordinary text before the first redraw
+                self.stream.write(part)
+                continue
+            m = re.match(r"\s*(.*?):?\s*(\d+)%\|", head)
+            if m is not None:
+                desc, pct = m.group(1), float(m.group(2))
+                last = self._last.get(desc)
+                if last is None or pct >= last + self.step or (pct >= 100 > last):
+                    self._last[desc] = pct
+                    self.stream.write(head.strip() + "\n")
+            elif newline and head.strip():  # a bar's final line of unknown total
+                self.stream.write(head.strip() + "\n")
+            if tail.strip():  # ordinary text after a redraw
+                self.stream.write(tail)
         return len(text)
 
     def flush(self) -> None:

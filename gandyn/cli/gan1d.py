@@ -60,9 +60,28 @@ def _setup(args, sweep):
 
     from gandyn.experiments.gan1d import Setup
 
+    opts = training_options(args)
+    if sweep and args.losses:  # the sweep's first loss, so that its other choices are checked with it
+        opts["loss"] = args.losses[0]
+    if sweep and args.ks:
+        opts["k"] = args.ks[0]
     return Setup(data=args.data, latent=args.latent, hidden_g=args.hidden_g, hidden_d=args.hidden_d,
-                 act_g=args.act_g, act_d=args.act_d, **training_options(args),
+                 act_g=args.act_g, act_d=args.act_d, **opts,
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
+
+
+def _check_sweep(args, setup) -> None:
+    """The sweep's values of k and losses: distinct, and each pairing with the other choices
+    (refused here, before any work)."""
+    from gandyn.experiments.gan1d import replace_setup
+
+    for name, values in (("--ks", args.ks), ("--losses", args.losses)):
+        if values and len(set(values)) != len(values):
+            raise ValueError(f"{name} must be distinct (each would be trained and counted twice), got "
+                             f"{' '.join(map(str, values))}")
+    for k in args.ks or [setup.k]:
+        for loss in args.losses or [setup.loss]:
+            replace_setup(setup, k=k, loss=loss)
 
 
 #: Largest step size of a sweep (the map's log axis must stay finite).
@@ -110,6 +129,8 @@ def run(args) -> int:
         raise ValueError("--scheduler needs --sweep")
     _check_sizes(args)
     setup = _setup(args, args.sweep)
+    if args.sweep:
+        _check_sweep(args, setup)
     note_ignored("gan1d", setup)
     client = None
     if args.scheduler:

@@ -33,7 +33,9 @@ def add_arguments(p):
     p.add_argument("--batch", type=positive_int, default=None,
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
-    p.add_argument("--k", type=positive_int, default=10, help="eigenvalues per search (default: 10)")
+    p.add_argument("--k", type=positive_int, default=None,
+                   help="eigenvalues per search (default: 10, or fewer for a player with fewer than 12 parameters; "
+                        "at most the smaller player's parameters - 2)")
     p.add_argument("--dense-max", type=nonneg_int, default=None, metavar="N",
                    help="games with at most N parameters take their verdicts from the dense spectra, against which "
                         "the searches are checked (default: 1000; 0: never)")
@@ -109,6 +111,32 @@ def _sizes_named(args):
     return named()
 
 
+def _check_sizes(args, lr) -> None:
+    """Refuse up front a --k beyond the smaller player's parameters (ARPACK finds at most
+    n - 2 eigenvalues of an n x n block) and an evaluation batch whose products cannot fit
+    in memory (about 64 bytes per sample and parameter, an upper estimate)."""
+    from gandyn.errors import UsageError
+
+    game = lr.game
+    small = min(game.n_g, game.n_d)
+    if args.k is None:  # the default: as many as the smaller block allows, up to 10
+        args.k = 10
+        return _check_memory(args, lr)
+    if args.k > small - 2:
+        raise UsageError(f"--k {args.k:,} exceeds the eigenvalues a search can find: the smaller player has "
+                         f"{small} parameters, so --k is at most {max(small - 2, 1)}")
+    _check_memory(args, lr)
+
+
+def _check_memory(args, lr) -> None:
+    from gandyn.io import check_memory
+
+    game = lr.game
+    batch = args.batch or {"mnist": 256, "gan1d": 64, "mog": 512}.get(lr.kind, 256)
+    check_memory(64 * batch * min(game.n_g + game.n_d, 100_000),
+                 f"--batch {batch:,} on a game of {game.n_g + game.n_d:,} parameters")
+
+
 def _config(args) -> dict:
     """What the analysis's results depend on: a rerun into the same folder must give the same."""
     import os
@@ -124,12 +152,15 @@ def run(args) -> int:
 
     from gandyn import plotting
     from gandyn.experiments import landscape
-    from gandyn.io import check_same_config, output_folder, remove_stale_temps, write_csv, write_json
+    from gandyn.io import check_memory, check_same_config, output_folder, remove_stale_temps, write_csv, write_json
     from gandyn.plotting import landscape as figs
 
+    if args.batch is not None:  # the evaluation set itself, before it is drawn
+        check_memory(8 * 100 * args.batch, f"--batch {args.batch:,}")
     with _sizes_named(args):
         lr = landscape.load_run(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
                                 data=args.data)  # fails before any output
+    _check_sizes(args, lr)
     config = _config(args)
     check_same_config(Path(args.out) / PARTIAL, RUN_RECORD, config, "landscape")
     check_same_config(args.out, "summary.json", config, "landscape")

@@ -138,6 +138,12 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
     lrs = [float(v) for v in lrs]
     if not lrs or any(not (np.isfinite(v) and v > 0) for v in lrs) or not ttur > 0:
         raise ValueError(f"step sizes and ttur must be positive, got lrs={lrs}, ttur={ttur}")
+    if len(set(lrs)) != len(lrs):
+        raise ValueError(f"step sizes must be distinct (each would be trained and counted twice), got {lrs}")
+    with np.errstate(over="ignore"):
+        big = [v for v in lrs if not np.isfinite(np.asarray([v, v * ttur], dtype=dtype)).all()]
+    if big:
+        raise ValueError(f"step size {big[0]:g} (lr_d = {ttur:g} x {big[0]:g}) is not a finite {dtype} number")
     for name, v in (("seeds", seeds), ("steps", steps), ("checks", checks), ("chunk", chunk),
                     ("n_eval", n_eval), ("min_count", min_count)):
         if int(v) != v or v < 1:
