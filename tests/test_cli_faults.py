@@ -102,3 +102,10 @@ def test_progress_lines_in_a_log(capsys):
     assert "\r" not in log.getvalue() and lines[-1] == "done"
     pct = [int(ln.split("%")[0].split()[-1]) for ln in lines[:-1]]
     assert pct[0] == 0 and pct[-1] == 100 and len(pct) <= 22 and all(b - a >= 5 for a, b in zip(pct, pct[1:]))
+
+
+def test_kid_text_has_no_spread_when_every_subset_is_the_whole_set():
+    from gandyn.experiments.evaluation import _kid_text
+
+    assert _kid_text({"mean": 2.5e-4, "std": 0.0, "subset_size": 200}).startswith("0.00025 (one estimate on all 200")
+    assert _kid_text({"mean": 2.5e-4, "std": 3e-5, "subset_size": 1000}) == "0.00025 +- 3e-05"
