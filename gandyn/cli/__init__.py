@@ -339,7 +339,7 @@ def main(argv=None) -> int:
     except errors.DivergedError as e:  # before ValueError: training diverged, not bad input
         print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
         return errors.EXIT_DIVERGED
-    except (errors.UsageError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
+    except (errors.UsageError, plugins.PluginError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
         # bad input: a wrong value, a missing or misplaced file or folder
         print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
         return errors.EXIT_USAGE
