@@ -279,3 +279,27 @@ def test_a_stopped_sweep_trains_only_its_missing_seeds_and_equals_an_uninterrupt
     capsys.readouterr()
     assert main([*SWEEP, "--threshold", "0.2", "--out", str(out)]) == 2
     assert "threshold: 0.1 there, 0.2 here" in capsys.readouterr().err
+
+
+def test_a_bug_in_a_mog_shard_exits_1_and_says_where(tmp_path, capsys, monkeypatch):
+    """An internal fault mid-run (a ValueError from a library function, no fault of the input):
+    exit status 1 and a pointer, not "bad input" with status 2; the finished shards are kept."""
+    from gandyn.experiments import mog
+
+    real, calls = mog.mode_coverage, []
+
+    def broken(*a, **k):
+        calls.append(1)
+        if len(calls) > 2:
+            raise ValueError("operands could not be broadcast together")
+        return real(*a, **k)
+
+    monkeypatch.setattr(mog, "mode_coverage", broken)
+    out = tmp_path / "o"
+    small = [*MOG[:MOG.index("--steps")], "--steps", "4", "--checks", "2", "--hidden", "4", "--n-eval", "20",
+             "--chunk", "1", "--jobs", "1", "--quiet", "--out", str(out)]
+    assert main(["mog", *small]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "a bug in gandyn, raised at gandyn/experiments/mog.py:" in err
+    assert "in run_shard" in err and "broadcast" in err
+    assert (out / io.INCOMPLETE).is_file() and len(list((out / "shards").glob("ring8_*.npz"))) == 1

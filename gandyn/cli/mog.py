@@ -208,6 +208,17 @@ def _clear_stores(out, stores) -> None:
         pass
 
 
+def _blame(cause) -> str:
+    """For a shard's error that is neither the input's nor the machine's: where it was raised,
+    and that it is a bug in gandyn ("" otherwise)."""
+    from gandyn.cli import where
+    from gandyn.errors import DivergedError, UsageError
+
+    if isinstance(cause, (UsageError, DivergedError, OSError, MemoryError)) or cause is None:
+        return ""
+    return f"; a bug in gandyn, raised at {where(cause)}"
+
+
 def _note_diverged(cfg, res) -> None:
     """Name the models that diverged (they are left out of the table's rates), on stderr."""
     import sys
@@ -267,7 +278,7 @@ def _run(args, cfgs, jobs, client, out) -> int:
                 kept = f"finished shards written to {out}; run the same command again to train the rest"
             else:
                 kept = "no shard finished"
-            print(f"gandyn mog: error: {cfg['data']}: {e} ({kept})", file=sys.stderr)
+            print(f"gandyn mog: error: {cfg['data']}: {e} ({kept}){_blame(e.cause)}", file=sys.stderr)
             raise _Stopped(1) from None
         _note_diverged(cfg, res)
         rows = success_table(cfg, res)
