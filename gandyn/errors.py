@@ -9,7 +9,7 @@
 - Anything else escaping a command is a bug in gandyn: exit status 1, with a pointer
   to where it happened and the traceback.
 
->>> healthy(np.array([[0.0, 1.0], [np.nan, 0.0], [1e16, 0.0]]))
+>>> healthy(np.array([[0.0, 1.0], [np.nan, 0.0], [1e7, 0.0]]))
 array([ True, False, False])
 """
 from __future__ import annotations
@@ -23,9 +23,11 @@ __all__ = ["UsageError", "DivergedError", "BOUND", "healthy", "EXIT_USAGE", "EXI
 EXIT_USAGE, EXIT_DIVERGED, EXIT_BUG = 2, 3, 1
 
 #: A loss or parameter beyond this size means training has blown up: the GANs here have
-#: parameters and losses of order 1-100; far before float64 (or float32) overflows, their
-#: outputs have stopped meaning anything.
-BOUND = 1e15
+#: parameters and losses of order 1-100 (Adam moves a parameter by about its step size per
+#: iteration); a run whose parameters reach 1e6 has left the data's scale for good (runs
+#: with a step size too large freeze with parameters of 1e8-1e11 and a saturated D), and far
+#: before float64 (or float32) overflows its outputs have stopped meaning anything.
+BOUND = 1e6
 
 
 class UsageError(ValueError):

@@ -9,7 +9,8 @@ from gandyn.cli import main
 
 
 def test_the_criterion_is_finite_and_bounded():
-    ok = errors.healthy(np.array([[1.0, -1e15], [0.0, 1.0001e15], [np.inf, 0], [np.nan, 0]]))
+    assert errors.BOUND == 1e6
+    ok = errors.healthy(np.array([[1.0, -1e6], [0.0, 1.0001e6], [np.inf, 0], [np.nan, 0]]))
     assert ok.tolist() == [True, False, False, False]
     assert errors.healthy(np.float32(3.0)) is True
 
@@ -60,3 +61,26 @@ def test_a_diverged_single_run_exits_3_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == errors.EXIT_DIVERGED == 3
     assert len(err.splitlines()) == 1 and "diverged at iteration" in err
+
+
+@pytest.mark.parametrize("loss,method", [("nonsat", "altgd"), ("kl", "lola"), ("hellinger", "altgd"),
+                                         ("wgan", "lola"), ("ls", "lola"), ("hinge", "altgd"),
+                                         ("rsgan", "extragradient"), ("minimax", "consensus")])
+def test_forced_divergence_of_every_kind_is_one_line_and_exit_3(loss, method, tmp_path, capsys):
+    """Step sizes of 1e4 with plain SGD: some runs overflow (a non-finite loss), others freeze
+    with parameters of 1e8-1e11 and a saturated D; each is reported the same way."""
+    code = main(["gan1d", "--loss", loss, "--method", method, "--lr-d", "1e4", "--lr-g", "1e4", "--optimizer", "sgd",
+                 "--steps", "40", "--record-every", "10", "--hidden-g", "4", "--hidden-d", "4", "--quiet",
+                 "--no-animation", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 3 and len(err.splitlines()) == 1 and "iteration" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_sweep_counts_a_frozen_blown_up_model_as_diverged():
+    from gandyn.experiments import gan1d
+
+    arrays, _ = gan1d.sweep(gan1d.Setup(hidden_g=4, hidden_d=4, batch=8, optimizer="sgd"), lr_g_values=[1e-3],
+                            lr_d_values=[1e-3, 1e4], seeds=[0], steps=40, checks=2, losses=["nonsat", "kl"])
+    div = arrays["diverged_at"][0, :, 0, :, 0]  # (losses, lr_d)
+    assert (div[:, 0] == -1).all() and (div[:, 1] > 0).all()

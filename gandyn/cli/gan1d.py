@@ -274,6 +274,7 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
     import numpy as np
 
     from gandyn import history, plotting
+    from gandyn.errors import BOUND
     from gandyn.experiments.gan1d import sweep_rows
     from gandyn.io import write_csv
     from gandyn.plotting import gan1d as figs
@@ -293,6 +294,6 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
     print(f"{conv.size} GANs, {meta['steps']} steps each, in {wall:.1f} s; converged "
           f"(JSD < {args.threshold:g} nats): {conv.mean():.1%}; median final JSD "
           f"{np.median(arrays['jsd']):.4f}"
-          + (f"; {int((div >= 0).sum())} diverged (a parameter NaN, inf or beyond 1e15; the first by iteration "
+          + (f"; {int((div >= 0).sum())} diverged (a parameter NaN, inf or beyond {BOUND:g}; the first by iteration "
              f"{int(div[div >= 0].min())}), counted with JSD log 2" if (div >= 0).any() else ""))
     print("wrote " + ", ".join(str(p) for p in paths))

@@ -223,13 +223,14 @@ def _note_diverged(cfg, res) -> None:
     """Name the models that diverged (they are left out of the table's rates), on stderr."""
     import sys
 
+    from gandyn.errors import BOUND
     from gandyn.experiments.mog import diverged_models
 
     names = diverged_models(cfg, res)
     if names:
         more = f" and {len(names) - 5} more (models_{cfg['data']}.csv: diverged_at)" if len(names) > 5 else ""
         print(f"gandyn mog: note: {cfg['data']}: {len(names)} of {res['rows'].size} models diverged (a parameter NaN, "
-              f"inf or beyond 1e15) and are left out of the table's rates: {'; '.join(names[:5])}{more}",
+              f"inf or beyond {BOUND:g}) and are left out of the table's rates: {'; '.join(names[:5])}{more}",
               file=sys.stderr)
 
 
