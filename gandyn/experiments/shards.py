@@ -60,7 +60,7 @@ class ShardStore:
 
         if not self.folder.is_dir():
             return {}
-        remove_stale_temps(self.folder, [f"{self.name}_*.npz"])
+        remove_stale_temps(self.folder, [f"{self.name}_*.npz", "*.json"])  # of a killed writer
         out = {}
         for f in sorted(self.folder.glob(f"{self.name}_*.npz")):
             try:
