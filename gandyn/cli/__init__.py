@@ -4,8 +4,11 @@ Each subcommand lives in ``gandyn/cli/<name>.py`` and provides ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; command modules import
 their heavy dependencies inside ``run`` so that ``--help`` stays fast.
 
-Errors the user can fix (bad arguments, bad input files) print one line and
-exit with status 2; nothing is left half-written (see :mod:`gandyn.io`).
+Errors the user can fix (bad arguments, bad input files; :class:`gandyn.errors.UsageError`,
+or a ``ValueError`` raised before the command's work starts, :func:`gandyn.errors.begin_work`)
+print one line and exit with status 2; nothing is left half-written (see :mod:`gandyn.io`).
+A diverged run (:class:`gandyn.errors.DivergedError`) prints one line and exits with status 3.
+Anything else is a bug in gandyn: the traceback, one line saying so and where, status 1.
 
 ``gandyn --plugin MODULE COMMAND ...`` (repeatable) imports the user's module before
 the command line is built, so the names it registers are offered and accepted by every
@@ -22,7 +25,8 @@ import sys
 from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
-           "add_training_arguments", "training_options", "method_name", "note_ignored", "out_dir"]
+           "add_training_arguments", "training_options", "method_name", "note_ignored", "out_dir", "where",
+           "ProgressLines"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
