@@ -77,10 +77,13 @@ def test_forced_divergence_of_every_kind_is_one_line_and_exit_3(loss, method, tm
     assert not (tmp_path / "o").exists()
 
 
-def test_the_sweep_counts_a_frozen_blown_up_model_as_diverged():
+@pytest.mark.parametrize("losses", [["nonsat", "kl"], ["hellinger", "wgan", "ls"]])
+def test_the_sweep_counts_a_blown_up_model_as_diverged_for_every_loss(losses):
+    """A population's loss does not raise on one model's NaN (kl, hellinger, wgan and ls
+    used to stop the whole sweep); frozen models far beyond the bound count as diverged."""
     from gandyn.experiments import gan1d
 
     arrays, _ = gan1d.sweep(gan1d.Setup(hidden_g=4, hidden_d=4, batch=8, optimizer="sgd"), lr_g_values=[1e-3],
-                            lr_d_values=[1e-3, 1e4], seeds=[0], steps=40, checks=2, losses=["nonsat", "kl"])
+                            lr_d_values=[1e-3, 1e4], seeds=[0], steps=40, checks=2, losses=losses)
     div = arrays["diverged_at"][0, :, 0, :, 0]  # (losses, lr_d)
     assert (div[:, 0] == -1).all() and (div[:, 1] > 0).all()
