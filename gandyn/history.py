@@ -48,7 +48,13 @@ def save(path, arrays: Mapping[str, np.ndarray], meta: Mapping | None = None) ->
 
 def load(path) -> tuple[dict[str, np.ndarray], dict]:
     """Read a history written by :func:`save`: ``(arrays, meta)``."""
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {name: f[name] for name in f.files if name != _META}
-        meta = json.loads(str(f[_META])) if _META in f.files else {}
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {name: f[name] for name in f.files if name != _META}
+            meta = json.loads(str(f[_META])) if _META in f.files else {}
+    except (zipfile.BadZipFile, EOFError, KeyError, json.JSONDecodeError) as e:  # truncated or not ours
+        raise ValueError(f"{path} is not a readable history file (truncated, or not an .npz written by gandyn: "
+                         f"{type(e).__name__})") from None
     return arrays, meta

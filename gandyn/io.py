@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 __all__ = ["atomic_path", "write_text", "write_json", "write_csv", "ensure_dir", "check_dir_path", "remove_stale_temps",
-           "output_folder", "check_memory", "available_memory", "format_bytes", "MANIFEST", "INCOMPLETE"]
+           "output_folder", "incomplete_by", "check_same_config", "first_difference", "check_memory", "available_memory", "format_bytes", "MANIFEST", "INCOMPLETE"]
 
 #: Written last into a command's output folder: the files of the run that completed.
 MANIFEST = "manifest.json"
@@ -141,9 +141,16 @@ def output_folder(path, command: str) -> Iterator[Path]:
     Yields the folder. The manifest lists the files (not hidden) written into the
     folder after the marker.
     """
+    from gandyn.errors import UsageError, begin_work
+
     path = Path(path)
     existed = path.exists()
+    other = incomplete_by(path)
+    if other is not None and other != command:
+        raise UsageError(f"--out {path}: the folder is marked {INCOMPLETE} by `gandyn {other}`, stopped before it "
+                         f"finished; give another folder, or finish or delete that run")
     out = ensure_dir(path)
+    begin_work()
     marker = out / INCOMPLETE
     try:
         write_text(marker, f"gandyn {command} is writing into this folder, or was stopped before it finished: "
@@ -165,6 +172,59 @@ def output_folder(path, command: str) -> Iterator[Path]:
     write_json(out / MANIFEST, {"command": command, "complete": True,
                                 "files": {n: (out / n).stat().st_size for n in written}})
     marker.unlink(missing_ok=True)
+
+
+def incomplete_by(path) -> str | None:
+    """The command that marked the folder ``path`` :data:`INCOMPLETE` (read from the
+    marker's first words, ``gandyn COMMAND is writing ...``), or None when the folder is
+    not so marked."""
+    marker = Path(path) / INCOMPLETE
+    try:
+        text = marker.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    head = text.split(" is writing into this folder", 1)[0]
+    return head.removeprefix("gandyn ").strip() if head.startswith("gandyn ") and head != text else "?"
+
+
+def check_same_config(path, name: str, config: dict, command: str) -> None:
+    """Refuse to continue into the folder ``path`` a run of another configuration: when
+    ``path/name`` exists and holds a JSON object whose ``config`` differs from ``config``
+    (compared after a JSON round trip), a :class:`~gandyn.errors.UsageError` names the
+    first differing field. A missing file is no objection.
+    """
+    from gandyn.errors import UsageError
+
+    f = Path(path) / name
+    if not f.is_file():
+        return
+    try:
+        old = json.loads(f.read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        raise UsageError(f"--out {path}: {f.name} is not a run record of `gandyn {command}`; "
+                         "give another folder") from None
+    new = json.loads(json.dumps(config))
+    if old == new:
+        return
+    field = first_difference(old, new)
+    raise UsageError(f"--out {path} holds a run of `gandyn {command}` with another configuration (first difference: "
+                     f"{field}); give another folder, or the same options to continue that run")
+
+
+def first_difference(a, b, where: str = "") -> str:
+    """The first place (``key``, ``key.sub``, ``key[i]``) where two JSON values differ,
+    with both values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in [*a, *(k for k in b if k not in a)]:
+            if k not in a or k not in b or a[k] != b[k]:
+                if k in a and k in b:
+                    return first_difference(a[k], b[k], f"{where}.{k}" if where else str(k))
+                return f"{where + '.' if where else ''}{k}: {a.get(k, '(none)')!r} there, {b.get(k, '(none)')!r} here"
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return first_difference(x, y, f"{where}[{i}]")
+    return f"{where or 'config'}: {a!r} there, {b!r} here"
 
 
 def remove_if_empty(out: Path, existed: bool, marker: Path | None = None) -> None:

@@ -4,8 +4,11 @@ Each subcommand lives in ``gandyn/cli/<name>.py`` and provides ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; command modules import
 their heavy dependencies inside ``run`` so that ``--help`` stays fast.
 
-Errors the user can fix (bad arguments, bad input files) print one line and
-exit with status 2; nothing is left half-written (see :mod:`gandyn.io`).
+Errors the user can fix (bad arguments, bad input files; :class:`gandyn.errors.UsageError`,
+or a ``ValueError`` raised before the command's work starts, :func:`gandyn.errors.begin_work`)
+print one line and exit with status 2; nothing is left half-written (see :mod:`gandyn.io`).
+A diverged run (:class:`gandyn.errors.DivergedError`) prints one line and exits with status 3.
+Anything else is a bug in gandyn: the traceback, one line saying so and where, status 1.
 
 ``gandyn --plugin MODULE COMMAND ...`` (repeatable) imports the user's module before
 the command line is built, so the names it registers are offered and accepted by every
@@ -22,8 +25,8 @@ import sys
 from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
-           "add_training_arguments", "training_options", "method_name", "note_ignored", "out_dir",
-           "apply_protocol"]
+           "add_training_arguments", "training_options", "method_name", "note_ignored", "out_dir", "where",
+           "ProgressLines", "apply_protocol"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -368,13 +371,24 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     name = " ".join(filter(None, (args.command, getattr(args, "action", None))))  # as argparse names it
+    from gandyn import errors
+
+    errors.reset_work()
     try:
-        with _limit_threads(blas_threads(args)):
+        with _limit_threads(blas_threads(args)), _progress_lines():
             return int(args._run(args) or 0)
-    except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
+    except errors.DivergedError as e:  # before ValueError: training diverged, not bad input
+        print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
+        return errors.EXIT_DIVERGED
+    except (errors.UsageError, plugins.PluginError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
         # bad input: a wrong value, a missing or misplaced file or folder
         print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
-        return 2
+        return errors.EXIT_USAGE
+    except ValueError as e:
+        if errors.work_started():  # found after the checks, in the work: a bug
+            return _report_bug(name, e)
+        print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
+        return errors.EXIT_USAGE
     except OSError as e:
         print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
         return 1
@@ -385,3 +399,108 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"gandyn {name}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        return _report_bug(name, e)
+
+
+def where(exc: BaseException) -> str:
+    """Where ``exc`` was raised, as ``path:line in function``: the innermost frame in
+    gandyn's own code (else the innermost frame)."""
+    import os
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "an unknown place"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ours = [f for f in frames if os.path.abspath(f.filename).startswith(root + os.sep)]
+    f = (ours or frames)[-1]
+    path = os.path.relpath(f.filename, os.path.dirname(root)) if ours else f.filename
+    return f"{path}:{f.lineno} in {f.name}"
+
+
+def _report_bug(name: str, exc: BaseException) -> int:
+    """An error that is not the user's: the traceback on stderr, then one line saying it is
+    a bug in gandyn and where it happened; exit status 1."""
+    import traceback
+
+    from gandyn import errors
+
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    print(f"gandyn {name}: internal error (a bug in gandyn {__version__}, not in your input): "
+          f"{type(exc).__name__}: {_one_line(exc)}; raised at {where(exc)}; the traceback is above",
+          file=sys.stderr)
+    return errors.EXIT_BUG
+
+
+def _progress_lines():
+    """When stderr is not a terminal (a log file, a pipe), progress bars write a line every
+    few percent instead of carriage-return redraws (:class:`ProgressLines`)."""
+    import contextlib
+
+    stream = sys.stderr
+    isatty = getattr(stream, "isatty", None)
+    if isatty is None or isatty() or isinstance(stream, ProgressLines):
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def swap():
+        sys.stderr = ProgressLines(stream)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            sys.stderr = stream
+
+    return swap()
+
+
+class ProgressLines:
+    """A text stream in front of ``stream`` that turns progress-bar redraws (text after a
+    carriage return) into whole lines, each bar's at most every ``step`` percent (and its
+    first and last); other text passes through unchanged."""
+
+    def __init__(self, stream, step: float = 5.0):
+        self.stream, self.step = stream, step
+        self._last: dict[str, float] = {}
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        import re
+
+        if "\r" not in text and not self._pending:
+            return self.stream.write(text)
+        parts = (self._pending + text).split("\r")
+        self._pending = ""
+        for i, part in enumerate(parts):
+            if not part.strip():
+                continue
+            head, newline, tail = part.partition("\n")
+            if i == len(parts) - 1 and not newline and not text.endswith("\r"):
+                # a redraw may come in pieces: keep it until the next carriage return
+                self._pending = "\r" + part
+                continue
+            if i == 0 and newline:  # ordinary text before the first redraw
+                self.stream.write(part)
+                continue
+            m = re.match(r"\s*(.*?):?\s*(\d+)%\|", head)
+            if m is not None:
+                desc, pct = m.group(1), float(m.group(2))
+                last = self._last.get(desc)
+                if last is None or pct >= last + self.step or (pct >= 100 > last):
+                    self._last[desc] = pct
+                    self.stream.write(head.strip() + "\n")
+            elif newline and head.strip():  # a bar's final line of unknown total
+                self.stream.write(head.strip() + "\n")
+            if tail.strip():  # ordinary text after a redraw
+                self.stream.write(tail)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)

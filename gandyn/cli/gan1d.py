@@ -60,9 +60,28 @@ def _setup(args, sweep):
 
     from gandyn.experiments.gan1d import Setup
 
+    opts = training_options(args)
+    if sweep and args.losses:  # the sweep's first loss, so that its other choices are checked with it
+        opts["loss"] = args.losses[0]
+    if sweep and args.ks:
+        opts["k"] = args.ks[0]
     return Setup(data=args.data, latent=args.latent, hidden_g=args.hidden_g, hidden_d=args.hidden_d,
-                 act_g=args.act_g, act_d=args.act_d, **training_options(args),
+                 act_g=args.act_g, act_d=args.act_d, **opts,
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
+
+
+def _check_sweep(args, setup) -> None:
+    """The sweep's values of k and losses: distinct, and each pairing with the other choices
+    (refused here, before any work)."""
+    from gandyn.experiments.gan1d import replace_setup
+
+    for name, values in (("--ks", args.ks), ("--losses", args.losses)):
+        if values and len(set(values)) != len(values):
+            raise ValueError(f"{name} must be distinct (each would be trained and counted twice), got "
+                             f"{' '.join(map(str, values))}")
+    for k in args.ks or [setup.k]:
+        for loss in args.losses or [setup.loss]:
+            replace_setup(setup, k=k, loss=loss)
 
 
 #: Largest step size of a sweep (the map's log axis must stay finite).
@@ -110,6 +129,8 @@ def run(args) -> int:
         raise ValueError("--scheduler needs --sweep")
     _check_sizes(args)
     setup = _setup(args, args.sweep)
+    if args.sweep:
+        _check_sweep(args, setup)
     note_ignored("gan1d", setup)
     client = None
     if args.scheduler:
@@ -117,6 +138,13 @@ def run(args) -> int:
 
         client = _client(args.scheduler)
     args._client = client
+    if args.sweep:
+        from pathlib import Path
+
+        from gandyn.io import check_same_config
+
+        check_same_config(Path(args.out) / SHARDS, RUN_RECORD, _sweep_config(args, setup), "gan1d --sweep")
+        check_same_config(args.out, RUN_RECORD, _sweep_config(args, setup), "gan1d --sweep")
     try:
         with output_folder(args.out, "gan1d --sweep" if args.sweep else "gan1d") as out:
             return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)
@@ -157,21 +185,77 @@ def _single(args, setup, out) -> int:
     return 0
 
 
+#: Where a sweep keeps its finished seeds until it completes, and the record of its configuration.
+SHARDS, RUN_RECORD = "shards", "run.json"
+
+
+def _sweep_kw(args) -> dict:
+    import numpy as np
+
+    lrs = np.geomspace(args.lr_min, args.lr_max, args.grid)
+    return dict(lr_g_values=lrs, lr_d_values=lrs, steps=args.steps or 1500, ks=args.ks or [args.k],
+                losses=args.losses or [args.loss], threshold=args.threshold)
+
+
+def _sweep_config(args, setup) -> dict:
+    """What a sweep's results depend on (a rerun into the same folder must give the same)."""
+    import json
+
+    kw = _sweep_kw(args)
+    return json.loads(json.dumps({"setup": setup.describe(), "seeds": list(range(args.seed, args.seed + args.seeds)),
+                                  **{k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in kw.items()}},
+                                 default=str))
+
+
+def _sweep_by_seed(args, setup, out, seeds, kw):
+    """The sweep one seed at a time (each seed's models draw from their own streams, so the
+    result is that of one sweep over all seeds), each seed kept in ``out/shards`` as it
+    finishes; seeds kept there by an earlier, stopped run are not trained again."""
+    from gandyn.experiments.gan1d import merge_sweeps, sweep
+    from gandyn.experiments.shards import ShardStore
+    from gandyn.io import write_json
+
+    folder = out / SHARDS
+    config = _sweep_config(args, setup)
+
+    def record():
+        if not (folder / RUN_RECORD).exists():
+            write_json(folder / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
+
+    store = ShardStore(folder, "seed", on_first_save=record)
+    stored = store.load()
+    parts = []
+    for s in seeds:
+        if (s,) in stored:
+            parts.append((stored[(s,)], store.meta[(s,)]))
+            continue
+        arrays, meta = sweep(setup, seeds=[s], progress=not args.quiet, **kw)
+        store.save((s,), arrays, meta)
+        parts.append((arrays, meta))
+    return merge_sweeps(parts), store, config
+
+
 def _sweep(args, setup, out) -> int:
     import time
 
-    import numpy as np
-
-    from gandyn.experiments.gan1d import sweep, sweep_on_cluster
+    from gandyn.experiments.gan1d import sweep_on_cluster
     from gandyn.experiments.shards import ShardError
+    from gandyn.io import write_json
 
-    lrs = np.geomspace(args.lr_min, args.lr_max, args.grid)
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
-    kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=args.steps or 1500, ks=args.ks or [args.k],
-              losses=args.losses or [args.loss], threshold=args.threshold)
+    kw = _sweep_kw(args)
     if args._client is None:
-        arrays, meta = sweep(setup, seeds=seeds, progress=not args.quiet, **kw)
+        (arrays, meta), store, config = _sweep_by_seed(args, setup, out, seeds, kw)
+        _write_sweep(args, out, arrays, meta, time.perf_counter() - t0, report=True)
+        write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
+        store.clear()
+        (out / SHARDS / RUN_RECORD).unlink(missing_ok=True)
+        try:
+            (out / SHARDS).rmdir()
+        except OSError:
+            pass
+        return 0
     else:  # one shard per seed on the Dask cluster
         try:
             arrays, meta = sweep_on_cluster(setup, args._client, seeds=seeds, progress=not args.quiet, **kw)
@@ -190,6 +274,7 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
     import numpy as np
 
     from gandyn import history, plotting
+    from gandyn.errors import BOUND
     from gandyn.experiments.gan1d import sweep_rows, sweep_summary
     from gandyn.metrics.intervals import format_pm
     from gandyn.io import write_csv
@@ -212,7 +297,7 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
     print(f"{conv.size} GANs, {meta['steps']} steps each, in {wall:.1f} s; converged "
           f"(JSD < {args.threshold:g} nats): {conv.mean():.1%}; median final JSD "
           f"{np.median(arrays['jsd']):.4f}"
-          + (f"; {int((div >= 0).sum())} diverged (NaN or inf parameters; the first by iteration "
+          + (f"; {int((div >= 0).sum())} diverged (a parameter NaN, inf or beyond {BOUND:g}; the first by iteration "
              f"{int(div[div >= 0].min())}), counted with JSD log 2" if (div >= 0).any() else ""))
     for r in summary:  # the rates with their uncertainty, one line per k and loss
         print(f"k={r['k']} {r['loss']}: converged {r['converged']}/{r['runs']} = {r['converged_pct']:.1f}% "

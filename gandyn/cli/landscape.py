@@ -33,7 +33,9 @@ def add_arguments(p):
     p.add_argument("--batch", type=positive_int, default=None,
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
-    p.add_argument("--k", type=positive_int, default=10, help="eigenvalues per search (default: 10)")
+    p.add_argument("--k", type=positive_int, default=None,
+                   help="eigenvalues per search (default: 10, or fewer for a player with fewer than 12 parameters; "
+                        "at most the smaller player's parameters - 2)")
     p.add_argument("--dense-max", type=nonneg_int, default=None, metavar="N",
                    help="games with at most N parameters take their verdicts from the dense spectra, against which "
                         "the searches are checked (default: 1000; 0: never)")
@@ -52,32 +54,136 @@ def _how(check: str) -> str:
             "extreme eigenvalue; see --dense-max)"}[check]
 
 
+#: Where an analysis keeps its finished checkpoints until it completes, and its record.
+PARTIAL, RUN_RECORD = "checkpoints_done", "run.json"
+
+
+class _FolderCache:
+    """The results of finished checkpoints, one JSON file each (float repr: exact), in
+    ``folder``; the first one written also writes the analysis's record (``config``)."""
+
+    def __init__(self, folder, config: dict):
+        self.folder, self.config = folder, config
+
+    def _path(self, iteration: int):
+        return self.folder / f"iteration_{int(iteration)}.json"
+
+    def get(self, iteration: int):
+        import json
+
+        try:
+            return json.loads(self._path(iteration).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, iteration: int, result: dict) -> None:
+        from gandyn.io import write_json, write_text
+
+        if not (self.folder / RUN_RECORD).exists():
+            write_json(self.folder / RUN_RECORD, {"command": "landscape", "config": self.config})
+        import json
+
+        write_text(self._path(iteration), json.dumps(result))
+
+    def clear(self) -> None:
+        for f in self.folder.glob("iteration_*.json"):
+            f.unlink(missing_ok=True)
+        (self.folder / RUN_RECORD).unlink(missing_ok=True)
+        try:
+            self.folder.rmdir()
+        except OSError:
+            pass
+
+
+def _sizes_named(args):
+    """A context that turns a MemoryError into one naming the sizes given."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def named():
+        try:
+            yield
+        except MemoryError:
+            sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "k", "slq_steps")
+                              if getattr(args, k) is not None)
+            raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
+
+    return named()
+
+
+def _check_sizes(args, lr) -> None:
+    """Refuse up front a --k beyond the smaller player's parameters (ARPACK finds at most
+    n - 2 eigenvalues of an n x n block) and an evaluation batch whose products cannot fit
+    in memory (about 64 bytes per sample and parameter, an upper estimate)."""
+    from gandyn.errors import UsageError
+
+    game = lr.game
+    small = min(game.n_g, game.n_d)
+    if args.k is None:  # the default: as many as the smaller block allows, up to 10
+        args.k = 10
+        return _check_memory(args, lr)
+    if args.k > small - 2:
+        raise UsageError(f"--k {args.k:,} exceeds the eigenvalues a search can find: the smaller player has "
+                         f"{small} parameters, so --k is at most {max(small - 2, 1)}")
+    _check_memory(args, lr)
+
+
+def _check_memory(args, lr) -> None:
+    from gandyn.io import check_memory
+
+    game = lr.game
+    batch = args.batch or {"mnist": 256, "gan1d": 64, "mog": 512}.get(lr.kind, 256)
+    check_memory(64 * batch * min(game.n_g + game.n_d, 100_000),
+                 f"--batch {batch:,} on a game of {game.n_g + game.n_d:,} parameters")
+
+
+def _config(args) -> dict:
+    """What the analysis's results depend on: a rerun into the same folder must give the same."""
+    import os
+
+    return {"run": os.path.abspath(args.run), "model": args.model, "data": args.data, "at": args.at,
+            "batch": args.batch, "k": args.k, "dense_max": args.dense_max, "tol": args.tol,
+            "slq_vectors": args.slq_vectors, "slq_steps": args.slq_steps, "path_points": args.path_points,
+            "data_dir": args.data_dir, "seed": args.seed}
+
+
 def run(args) -> int:
+    from pathlib import Path
+
     from gandyn import plotting
     from gandyn.experiments import landscape
-    from gandyn.io import ensure_dir, write_csv, write_json
+    from gandyn.io import check_memory, check_same_config, output_folder, remove_stale_temps, write_csv, write_json
     from gandyn.plotting import landscape as figs
 
-    try:
+    if args.batch is not None:  # the evaluation set itself, before it is drawn
+        check_memory(8 * 100 * args.batch, f"--batch {args.batch:,}")
+    with _sizes_named(args):
         lr = landscape.load_run(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
                                 data=args.data)  # fails before any output
-        res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors, slq_steps=args.slq_steps,
-                                path_points=args.path_points, progress=not args.quiet, rng=args.seed,
-                                dense_max=landscape.DENSE_MAX if args.dense_max is None else args.dense_max)
-    except MemoryError:
-        sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "k", "slq_steps")
-                          if getattr(args, k) is not None)
-        raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
-    out = ensure_dir(args.out)
-    write_csv(out / "eigenvalues.csv", res["eigenvalues"])
-    write_csv(out / "density.csv", res["density"])
-    write_csv(out / "path_angle.csv", res["path"])
-    write_json(out / "summary.json", {k: v for k, v in res.items() if k not in ("eigenvalues", "density", "path")})
-    plotting.save(figs.trajectories_figure(res), out / "trajectories")
-    plotting.save(figs.complex_plane_figure(res), out / "complex_plane")
-    plotting.save(figs.densities_figure(res), out / "densities")
-    if res["path"]:
-        plotting.save(figs.path_angle_figure(res), out / "path_angle")
+    _check_sizes(args, lr)
+    config = _config(args)
+    check_same_config(Path(args.out) / PARTIAL, RUN_RECORD, config, "landscape")
+    check_same_config(args.out, "summary.json", config, "landscape")
+    with output_folder(args.out, "landscape") as out:
+        remove_stale_temps(out, ("*.csv", "*.json", "*.png", "*.pdf"))
+        remove_stale_temps(out / PARTIAL, ("*.json",))
+        cache = _FolderCache(out / PARTIAL, config)
+        with _sizes_named(args):
+            res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors,
+                                    slq_steps=args.slq_steps, path_points=args.path_points, progress=not args.quiet,
+                                    rng=args.seed, cache=cache,
+                                    dense_max=landscape.DENSE_MAX if args.dense_max is None else args.dense_max)
+        write_csv(out / "eigenvalues.csv", res["eigenvalues"])
+        write_csv(out / "density.csv", res["density"])
+        write_csv(out / "path_angle.csv", res["path"])
+        write_json(out / "summary.json", {**{k: v for k, v in res.items() if k not in ("eigenvalues", "density", "path")},
+                                          "config": config})
+        plotting.save(figs.trajectories_figure(res), out / "trajectories")
+        plotting.save(figs.complex_plane_figure(res), out / "complex_plane")
+        plotting.save(figs.densities_figure(res), out / "densities")
+        if res["path"]:
+            plotting.save(figs.path_angle_figure(res), out / "path_angle")
+        cache.clear()
     for p in res["points"]:
         print(f"iteration {p['iteration']:>7,}: ||omega|| {p['omega_norm']:.3g}; H_GG [{p['g']['min']:+.3g}, "
               f"{p['g']['max']:+.3g}], H_DD [{p['d']['min']:+.3g}, {p['d']['max']:+.3g}]; J: min Re {p['j']['min_real']:+.3g}, "

@@ -206,6 +206,7 @@ def _check_resume_options(args, saved, ckpt) -> None:
 def _train(args) -> int:
     from gandyn.experiments import mnist
     from gandyn.data import load_mnist
+    from gandyn.errors import begin_work
     from gandyn.io import check_dir_path, check_memory, ensure_dir
     from gandyn.plotting.mnist import save_grid
 
@@ -236,6 +237,7 @@ def _train(args) -> int:
         tr = mnist.new_run(config, images)
     del images
     out = ensure_dir(out)  # only now: a failed start leaves no empty folder
+    begin_work()  # the checks are done: an error from here on is not the input's
     res = mnist.train(tr, args.iters, out, checkpoint_every=args.checkpoint_every,
                       grid_every=args.grid_every, save_grid=save_grid, progress=not args.quiet,
                       keep_every=args.keep_every)

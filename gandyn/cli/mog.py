@@ -152,10 +152,6 @@ def _client(address):
         raise OSError(f"cannot reach the Dask scheduler at {address} ({type(e).__name__})") from None
 
 
-def _fmt(v, spec):
-    return "-" if v is None else format(v, spec)
-
-
 def print_table(table, published) -> None:
     """The success table on stdout: per row its protocol, seeds and iterations, the success rate
     and the share covering every mode with their 95% Wilson intervals, median and mean +- s.e. of
@@ -164,9 +160,10 @@ def print_table(table, published) -> None:
     from gandyn.metrics.intervals import format_pm
 
     w = max([12] + [len(r["method"]) for r in table] + [len(r["method"]) for r in published])
+    div = any(r.get("diverged") for r in table)  # a column of diverged (dropped) models when there are any
     print(f"{'data':10s} {'method':{w}s} {'protocol':14s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'iters':>6s} "
           f"{'success [95% CI]':>18s} {'all modes [95% CI]':>18s} {'modes med, mean':>17s} "
-          f"{'HQ % med, mean':>17s} {'rKL med, mean':>20s} {'wall s':>7s}")
+          f"{'HQ % med, mean':>17s} {'rKL med, mean':>20s} {'wall s':>7s}" + (f" {'diverged':>8s}" if div else ""))
     changed = {}
     for r in table:
         name, _, change = r["protocol"].partition(" with ")
@@ -181,7 +178,7 @@ def print_table(table, published) -> None:
               f"{r['median_high_quality_pct']:5.1f} "
               f"{format_pm(r['mean_high_quality_pct'], r['se_high_quality_pct'], '.1f'):>11s} "
               f"{r['median_reverse_kl']:6.3f} {format_pm(r['mean_reverse_kl'], r['se_reverse_kl'], '.3f'):>13s} "
-              f"{r['wall_seconds']:7.0f}")
+              f"{r['wall_seconds']:7.0f}" + (f" {r['diverged']:8d}" if div else ""))
     for name, change in changed.items():
         print(f"{name} with {change}")
     if published:
@@ -213,7 +210,8 @@ def _write(cfg, res, out):
     rows = [{"data": d, "method": str(res["method"][i]), "lr_g": float(res["lr_g"][i]),
              "lr_d": float(res["lr_d"][i]), "seed": int(res["seed"][i]), "modes": int(res["modes"][i]),
              "high_quality": float(res["high_quality"][i]), "reverse_kl": float(res["reverse_kl"][i]),
-             "success": bool(res["success"][i])} for i in range(res["rows"].size)]
+             "success": bool(res["success"][i]),
+             "diverged_at": int(res["diverged_at"][i]) if "diverged_at" in res else -1} for i in range(res["rows"].size)]
     paths.append(write_csv(out / f"models_{d}.csv", rows))
     if (ck := save_checkpoints(cfg, res, out)) is not None:
         paths.append(ck)
@@ -228,15 +226,89 @@ def _write(cfg, res, out):
     return paths
 
 
-def run(args) -> int:
-    import os
-    import sys
+#: Where a run keeps its finished shards until it completes, and the record of its configuration.
+SHARDS, RUN_RECORD = "shards", "run.json"
 
+#: The files `gandyn mog` writes (patterns), whose stale temporary files a run removes.
+OUTPUTS = ("results_*.npz", "models_*.csv", "checkpoints_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
+           "success_*.pdf", "table.csv", "table.json")
+
+
+class _Stopped(Exception):
+    """The command stopped with exit status ``code`` after saying why (the folder stays
+    marked incomplete, or is removed when nothing was written)."""
+
+    def __init__(self, code: int):
+        self.code = code
+
+
+def _check_folder(out, cfgs) -> None:
+    """Refuse an output folder holding a run of another configuration (finished: its
+    table.json; stopped: its shards' record), naming the first differing field."""
     from pathlib import Path
 
-    from gandyn.experiments.mog import (PUBLISHED, ShardError, memory_bytes, run as run_mog, setup_of, success_table,
-                                       training_note)
-    from gandyn.io import check_memory, ensure_dir, remove_if_empty, write_csv, write_json
+    from gandyn.io import check_same_config
+
+    check_same_config(Path(out) / SHARDS, RUN_RECORD, cfgs, "mog")
+    check_same_config(out, "table.json", cfgs, "mog")
+
+
+def _stores(out, cfgs):
+    """One shard store per data set, in ``out/shards``; the first shard saved writes the run's
+    record (its configurations) next to them."""
+    from gandyn.experiments.shards import ShardStore
+    from gandyn.io import write_json
+
+    folder = out / SHARDS
+
+    def record():
+        if not (folder / RUN_RECORD).exists():
+            write_json(folder / RUN_RECORD, {"command": "mog", "config": cfgs})
+
+    return [ShardStore(folder, cfg["data"], on_first_save=record) for cfg in cfgs]
+
+
+def _clear_stores(out, stores) -> None:
+    for st in stores:
+        st.clear()
+    (out / SHARDS / RUN_RECORD).unlink(missing_ok=True)
+    try:
+        (out / SHARDS).rmdir()
+    except OSError:
+        pass
+
+
+def _blame(cause) -> str:
+    """For a shard's error that is neither the input's nor the machine's: where it was raised,
+    and that it is a bug in gandyn ("" otherwise)."""
+    from gandyn.cli import where
+    from gandyn.errors import DivergedError, UsageError
+
+    if isinstance(cause, (UsageError, DivergedError, OSError, MemoryError)) or cause is None:
+        return ""
+    return f"; a bug in gandyn, raised at {where(cause)}"
+
+
+def _note_diverged(cfg, res) -> None:
+    """Name the models that diverged (they are left out of the table's rates), on stderr."""
+    import sys
+
+    from gandyn.errors import BOUND
+    from gandyn.experiments.mog import diverged_models
+
+    names = diverged_models(cfg, res)
+    if names:
+        more = f" and {len(names) - 5} more (models_{cfg['data']}.csv: diverged_at)" if len(names) > 5 else ""
+        print(f"gandyn mog: note: {cfg['data']}: {len(names)} of {res['rows'].size} models diverged (a parameter NaN, "
+              f"inf or beyond {BOUND:g}) and are left out of the table's rates: {'; '.join(names[:5])}{more}",
+              file=sys.stderr)
+
+
+def run(args) -> int:
+    import os
+
+    from gandyn.experiments.mog import memory_bytes, setup_of
+    from gandyn.io import check_memory, output_folder, remove_stale_temps
 
     cfgs = _configs(args)  # every check before any work
     note_ignored("mog", setup_of(cfgs[0]), cfgs[0]["methods"])
@@ -246,37 +318,47 @@ def run(args) -> int:
         check_memory(memory_bytes(cfg, 1 if args.scheduler else jobs),
                      f"{cfg['data']}: {P:,} GANs (--seeds {cfg['seeds']:,}, --n-eval {cfg['n_eval']:,}, "
                      f"--batch {cfg['batch']:,}, --chunk {cfg['chunk']:,})")
+    _check_folder(args.out, cfgs)
     client = _client(args.scheduler) if args.scheduler else None
-    existed = Path(args.out).exists()
-    out = ensure_dir(args.out)
-    paths, table = [], []
     try:
-        for cfg in cfgs:
-            try:
-                res = run_mog(cfg, shards=args.shards, client=client, jobs=jobs, progress=not args.quiet)
-            except ShardError as e:
-                if e.partial is not None:
-                    e.partial["wall_seconds"] = float("nan")
-                    _write(cfg, e.partial, out)
-                    kept = f"finished shards written to {out}"
-                else:
-                    kept = "no shard finished"
-                    remove_if_empty(out, existed)
-                print(f"gandyn mog: error: {cfg['data']}: {e} ({kept})", file=sys.stderr)
-                return 1
-            rows = success_table(cfg, res)
-            for r in rows:
-                r["wall_seconds"] = res["wall_seconds"]
-            table += rows
-            paths += _write(cfg, res, out)
-            print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
-                  f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_note(cfg)) else ''}", flush=True)
-    except BaseException:
-        remove_if_empty(out, existed)  # no empty output folder after a failure
-        raise
+        with output_folder(args.out, "mog") as out:
+            remove_stale_temps(out, OUTPUTS)
+            return _run(args, cfgs, jobs, client, out)
+    except _Stopped as s:
+        return s.code
     finally:
         if client is not None:
             client.close()
+
+
+def _run(args, cfgs, jobs, client, out) -> int:
+    import sys
+
+    from gandyn.experiments.mog import PUBLISHED, ShardError, run as run_mog, success_table, training_note
+    from gandyn.io import write_csv, write_json
+
+    stores = _stores(out, cfgs)
+    paths, table = [], []
+    for cfg, store in zip(cfgs, stores):
+        try:
+            res = run_mog(cfg, shards=args.shards, client=client, jobs=jobs, progress=not args.quiet, store=store)
+        except ShardError as e:
+            if e.partial is not None:
+                e.partial["wall_seconds"] = float("nan")
+                _write(cfg, e.partial, out)
+                kept = f"finished shards written to {out}; run the same command again to train the rest"
+            else:
+                kept = "no shard finished"
+            print(f"gandyn mog: error: {cfg['data']}: {e} ({kept}){_blame(e.cause)}", file=sys.stderr)
+            raise _Stopped(1) from None
+        _note_diverged(cfg, res)
+        rows = success_table(cfg, res)
+        for r in rows:
+            r["wall_seconds"] = res["wall_seconds"]
+        table += rows
+        paths += _write(cfg, res, out)
+        print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
+              f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_note(cfg)) else ''}", flush=True)
     paths.append(write_csv(out / "table.csv", table))
     paths.append(write_json(out / "table.json", {"config": cfgs, "gandyn": table, "published": PUBLISHED,
                                                    "units": "percentages (*_pct, published high_quality) in "
@@ -287,4 +369,5 @@ def run(args) -> int:
     scored = {{"ring8_unit": "ring8"}.get(c["data"], c["data"]) for c in cfgs}  # PacGAN's ring is their ring8 row
     print_table(table, [r for r in PUBLISHED if r["data"] in scored])
     print("wrote " + ", ".join(str(p) for p in paths))
+    _clear_stores(out, stores)  # the results hold every shard now
     return 0

@@ -75,6 +75,7 @@ import numpy as np
 from scipy.special import expit, log_expit
 
 from gandyn.engine.registry import Registry
+from gandyn.errors import DivergedError
 
 __all__ = [
     "softplus", "log_sigmoid", "sigmoid", "value", "d_loss",
@@ -200,17 +201,18 @@ def g_loss_nonsat(logit_fake):
 # --- elementwise functions
 
 
-class NonFiniteLossError(FloatingPointError):
-    """A loss returned a non-finite value or gradient.
+class NonFiniteLossError(DivergedError, FloatingPointError):
+    """A loss returned a non-finite value or gradient: training diverged
+    (a :class:`gandyn.errors.DivergedError`).
 
     Attributes ``loss`` (its name), ``term`` ('d_loss' or 'g_loss'), ``iteration``
     (None until a trainer sets it through :meth:`at_iteration`).
     """
 
     def __init__(self, loss: str, term: str, detail: str, iteration: int | None = None):
-        self.loss, self.term, self.detail, self.iteration = loss, term, detail, iteration
+        self.loss, self.term, self.detail = loss, term, detail
         where = "" if iteration is None else f"iteration {iteration}: "
-        super().__init__(f"{where}loss {loss!r}: {term} is not finite ({detail})")
+        super().__init__(f"{where}loss {loss!r}: {term} is not finite ({detail})", iteration)
 
     def at_iteration(self, iteration: int) -> "NonFiniteLossError":
         """The same error, naming the training iteration (for a trainer to re-raise)."""

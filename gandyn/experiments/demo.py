@@ -13,6 +13,7 @@ from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.nn import MLP
 from gandyn.engine.trainer import StreamBatches, Trainer
+from gandyn.errors import DivergedError
 from gandyn.rng import streams
 
 __all__ = ["run_demo", "DATA_MEAN", "DATA_STD"]
@@ -51,8 +52,8 @@ def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 12
         if not (np.isfinite(hist[i]).all() and np.isfinite(np.dot(run.theta_g, run.theta_g))
                 and np.isfinite(np.dot(run.theta_d, run.theta_d))):
             bar.close()
-            raise ValueError(f"training diverged at iteration {i + 1} (a loss or a parameter became NaN or inf; "
-                             f"lr={lr:g}: try a smaller step size)")
+            raise DivergedError(f"training diverged at iteration {i + 1} (a loss or a parameter became NaN or inf; "
+                                f"lr={lr:g}: try a smaller step size)", i + 1)
         if i % 50 == 0:
             bar.set_postfix(loss_d=f"{hist[i, 0]:.3f}", loss_g=f"{hist[i, 1]:.3f}", refresh=False)
     bar.close()

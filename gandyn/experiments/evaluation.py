@@ -258,6 +258,16 @@ def real_ceilings(*, data_dir=None, progress: bool = True, classifier: Classifie
     return out
 
 
+def _kid_text(k: dict) -> str:
+    """The KID as printed: mean +- the spread over subsets, in 3 significant digits (a KID is
+    often below 1e-3); when every subset was a whole set (fewer samples than the subset
+    size) the subsets do not vary and no spread is printed, but the subset size is."""
+    if k["std"] == 0 and k.get("subset_size", 0) < metrics.KID_SUBSET_SIZE:
+        return f"{k['mean']:.3g} (one estimate on all {k['subset_size']} samples: fewer than a subset of " \
+               f"{metrics.KID_SUBSET_SIZE:,}, so no spread)"
+    return f"{k['mean']:.3g} +- {k['std']:.2g}"
+
+
 def summary(result: dict) -> str:
     """One line per metric, for the terminal; a metric's warning follows it."""
     p, s, f = result["parzen"], result["inception_score"], result["fid"]
@@ -266,7 +276,7 @@ def summary(result: dict) -> str:
              f"Inception score {s['mean']:.3f} +- {s['std']:.3f}; Frechet distance {f['value']:.3f}"]
     if "kid" in result:
         k = result["kid"]
-        lines[-1] += f"; kernel Inception distance {k['mean']:.4f} +- {k['std']:.4f}"
+        lines[-1] += f"; kernel Inception distance {_kid_text(k)}"
     if "warning" in f:
         lines.append(f"warning: Frechet distance: {f['warning']}")
     if "modes" in result:

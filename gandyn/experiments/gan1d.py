@@ -38,6 +38,7 @@ from gandyn.distributions import Distribution, Mixture, Normal, Uniform
 from gandyn.engine.latents import as_latent
 from gandyn.engine.losses import LOSSES, sigmoid
 from gandyn.engine.nn import MLP
+from gandyn.errors import BOUND, DivergedError, UsageError, healthy
 from gandyn.experiments import population
 from gandyn.experiments.shards import on_cluster
 from gandyn.metrics.intervals import mean_se, wilson_interval
@@ -76,7 +77,7 @@ def parse_data(spec: str | Distribution) -> Distribution:
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"data must be a text like 'N(4, 0.5)', got {spec!r}")
     comps, weights = [], []
-    for part in spec.split("+"):
+    for part in re.split(r"(?<![eE])\+", spec):  # not the + of an exponent (1e+1)
         m = _COMP.match(part)
         if m is None:
             raise ValueError(f"data: cannot read {part.strip()!r}; write N(loc, scale), U(low, high) "
@@ -253,23 +254,16 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     return float(out[0]) if single else out
 
 
-class DivergedError(ValueError):
-    """Training left the floats (a NaN or inf in a loss or a parameter)."""
-
-
 def _finite_rows(*arrays) -> np.ndarray:
-    """Per population member (rows of ``(P, n)`` arrays, or a single ``(n,)``): all finite."""
-    ok = None
-    for a in arrays:
-        a = np.asarray(a)
-        r = np.isfinite(a).all(axis=-1) if a.ndim else np.isfinite(a)
-        ok = r if ok is None else ok & r
-    return ok
+    """Per population member (rows of ``(P, n)`` arrays, or a single ``(n,)``): healthy, by
+    the one divergence criterion (:func:`gandyn.errors.healthy`: finite and at most
+    :data:`gandyn.errors.BOUND` in size)."""
+    return healthy(*arrays)
 
 
-#: A loss or parameter beyond this size means training has blown up (the 1-D GAN's are of
-#: order 1-100; far before float64 overflows, its outputs have stopped meaning anything).
-BLOWN_UP = 1e15
+#: A loss or parameter beyond this size means training has blown up
+#: (:data:`gandyn.errors.BOUND`, the criterion of every command).
+BLOWN_UP = BOUND
 
 
 def _tame(a) -> np.ndarray:
@@ -333,6 +327,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     gan = setup.gan
     x = grid_for(setup.data, tr.theta_g, gan.G, setup.latent, n=grid)
     p = setup.data.pdf(x)
+    _check_resolved(setup.data, x, p)
     z_map = z_map_points(setup.latent, n_map)
     ev = stream(int(seed), "eval")
     names = ["it", "p_g", "d", "d_star", "jsd", "jsd_binned", "c", "v", "gap", "exact", "x_map", "theta_g", "theta_d"]
@@ -369,7 +364,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
             bar.close()
             at = i + 1 + int(np.argmax(bad)) if bad.any() else tr.it
             raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN, inf or "
-                                f"larger than {BLOWN_UP:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)")
+                                f"larger than {BLOWN_UP:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)", at)
         bar.update(n)
         bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
     bar.close()
@@ -379,6 +374,16 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
             "steps": int(steps), "record_every": int(record_every), "n_samples": int(n_samples),
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.record_run"}
     return arrays, meta
+
+
+def _check_resolved(data, x, p) -> None:
+    """Refuse (:class:`gandyn.errors.UsageError`) data the evaluation grid ``x`` does not
+    resolve: its density ``p`` on the grid must integrate to 1 within 2%."""
+    mass = float(np.trapezoid(p, x))
+    if not abs(mass - 1.0) <= 0.02:
+        raise UsageError(f"data {data}: the evaluation grid (spacing {x[1] - x[0]:.3g} on [{x[0]:.3g}, {x[-1]:.3g}]) "
+                         f"does not resolve it (its density integrates to {mass:.3g} there); give the data a scale "
+                         f"of at least {3 * (x[1] - x[0]):.2g}")
 
 
 def pick_panels(arrays: dict) -> dict:
@@ -448,6 +453,9 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
         raise ValueError("steps and checks must be >= 1")
     if any(k < 1 for k in ks):
         raise ValueError(f"every k must be >= 1, got {ks}")
+    if len(set(ks)) != len(ks) or len(set(losses)) != len(losses):
+        raise ValueError(f"ks and losses must be distinct (each would be trained and counted twice), got {ks}, "
+                         f"{losses}")
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
     for lo in losses:

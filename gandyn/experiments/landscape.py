@@ -390,7 +390,7 @@ def _checked(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter
 
 def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: int = 4, slq_steps: int = 60,
             path_points: int = 21, maxiter: int | None = None, progress: bool = False, rng=0,
-            dense_max: int = DENSE_MAX) -> dict:
+            dense_max: int = DENSE_MAX, cache=None) -> dict:
     """The landscape at each checkpoint of ``run``.
 
     The verdicts (stable: every eigenvalue of ``J`` has a positive real part; differential
@@ -405,6 +405,12 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
     (from, to, alpha, norm, cos), ``points`` (per checkpoint: ``||omega||``, the
     extreme eigenvalues of each block, the verdict and how it is known, time and
     operator products).
+
+    With ``cache`` (an object with ``get(iteration) -> dict | None`` and ``put(iteration,
+    dict)``, e.g. files in an output folder) each checkpoint's results are kept as it is
+    finished and taken from there when present, so that an analysis stopped midway
+    continues where it stopped. With an integer ``rng`` each checkpoint's searches draw from
+    their own fresh stream, so the results do not depend on which were taken from the cache.
     """
     from tqdm.auto import tqdm
 
@@ -413,6 +419,14 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
     bar = tqdm(total=len(run.checkpoints), desc="landscape", unit="checkpoint", disable=not progress)
     for i, cp in enumerate(run.checkpoints):
         bar.set_description(f"landscape: checkpoint {i + 1} of {len(run.checkpoints)} (iteration {cp.iteration})")
+        if cache is not None and (got := cache.get(cp.iteration)) is not None:
+            eig_rows += got["eigenvalues"]
+            points.append(got["point"])
+            for block, (nodes, weights) in got["quad"].items():
+                quad.setdefault(block, []).append((cp.iteration, np.asarray(nodes, float), np.asarray(weights, float)))
+            bar.update()
+            continue
+        first_row = len(eig_rows)
         t0 = time.perf_counter()
         z = cp.z
         wn = float(np.linalg.norm(game.field(z)))
@@ -452,6 +466,9 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
         }
         points.append({"iteration": cp.iteration, **verdict, "check": check, **ext,
                        "seconds": time.perf_counter() - t0, "products": products})
+        if cache is not None:
+            cache.put(cp.iteration, {"eigenvalues": eig_rows[first_row:], "point": points[-1],
+                                     "quad": {b: [quad[b][-1][1].tolist(), quad[b][-1][2].tolist()] for b in quad}})
         bar.update()
     bar.close()
     sigmas = {}

@@ -45,6 +45,7 @@ from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.training import TrainingConfig, check_int
+from gandyn.errors import DivergedError
 from gandyn.io import atomic_path, check_memory, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
 
@@ -363,8 +364,8 @@ class EpochSampler:
         return np.multiply(x, self._scale, out=out, dtype=np.float32)
 
 
-class NonFiniteError(ValueError):
-    """A loss or a parameter became NaN or infinite."""
+class NonFiniteError(DivergedError):
+    """A loss or a parameter became NaN or infinite (a :class:`gandyn.errors.DivergedError`)."""
 
 
 @dataclass

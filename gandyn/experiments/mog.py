@@ -36,14 +36,15 @@ from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import check_method
 from gandyn.engine.registry import Registry
 from gandyn.engine.training import TrainingConfig
+from gandyn.errors import healthy
 from gandyn.experiments.population import BLOCK, Population, Setup, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
 __all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "CHECKPOINTS", "config", "models_of", "shards_of", "keep_iterations",
-           "run_shard", "run", "merge", "success_table", "row_statistics", "checkpoint_path", "save_checkpoints",
-           "load_checkpoints", "memory_bytes"]
+           "run_shard", "run", "merge", "success_table", "row_statistics", "diverged_models", "checkpoint_path",
+           "save_checkpoints", "load_checkpoints", "memory_bytes"]
 
 #: The entries of a run's results that hold its kept parameters: the iterations
 #: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).
@@ -189,6 +190,12 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
     lrs = [float(v) for v in lrs]
     if not lrs or any(not (np.isfinite(v) and v > 0) for v in lrs) or not ttur > 0:
         raise ValueError(f"step sizes and ttur must be positive, got lrs={lrs}, ttur={ttur}")
+    if len(set(lrs)) != len(lrs):
+        raise ValueError(f"step sizes must be distinct (each would be trained and counted twice), got {lrs}")
+    with np.errstate(over="ignore"):
+        big = [v for v in lrs if not np.isfinite(np.asarray([v, v * ttur], dtype=dtype)).all()]
+    if big:
+        raise ValueError(f"step size {big[0]:g} (lr_d = {ttur:g} x {big[0]:g}) is not a finite {dtype} number")
     for name, v in (("seeds", seeds), ("steps", steps), ("checks", checks), ("chunk", chunk),
                     ("n_eval", n_eval), ("min_count", min_count)):
         if int(v) != v or v < 1:
@@ -344,7 +351,7 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
     n_pts = min(500, cfg["n_eval"])
     decay = cfg.get("decay", 1.0)
     out = {"rows": [], "modes": [], "high_quality": [], "reverse_kl": [], "counts": [], "samples_rows": [],
-           "samples": []}
+           "samples": [], "diverged_at": []}
     keep = keep_iterations(cfg)
     stops = np.union1d(checks, keep[1:]) if keep.size else checks
     for u in units:
@@ -354,22 +361,28 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
         per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
         kept = [pop.params()] if keep.size else []
         show = mods["show"][pop.rows]
+        diverged_at = np.full(pop.rows.size, -1, np.int64)
         for t in stops:
             while pop.it < t:
                 n = min(block, int(t) - pop.it)
-                if decay == 1.0:
-                    pop.advance(n)
-                else:
-                    for _ in range(n):
-                        pop.set_lr_factor(decay ** (pop.it / cfg["steps"]))
-                        pop.advance(1)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # diverged models: found below
+                    if decay == 1.0:
+                        pop.advance(n)
+                    else:
+                        for _ in range(n):
+                            pop.set_lr_factor(decay ** (pop.it / cfg["steps"]))
+                            pop.advance(1)
+                _diverged(pop, diverged_at)
                 if progress is not None:
                     progress(n * pop.rows.size)
             if keep.size and t in keep:
                 kept.append(pop.params())
             if t not in checks:
                 continue
-            x = pop.samples(cfg["n_eval"], z)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                x = pop.samples(cfg["n_eval"], z)
+            if (diverged_at >= 0).any():  # no samples: scored as covering no mode
+                x[diverged_at >= 0] = np.inf
             cov = mode_coverage(x, centers, scale, min_count=cfg["min_count"])
             per["modes"].append(cov.modes)
             per["high_quality"].append(cov.high_quality)
@@ -377,13 +390,15 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
             per["counts"].append(cov.counts)
             per["samples"].append(x[show, :n_pts].astype(np.float32))
         out["rows"].append(pop.rows)
+        out["diverged_at"].append(diverged_at)
         out["samples_rows"].append(pop.rows[show])
         for key, v in per.items():
             out[key].append(np.stack(v))
         if kept:
             out.setdefault("theta_g", []).append(np.stack([g for g, _ in kept]))
             out.setdefault("theta_d", []).append(np.stack([d for _, d in kept]))
-    res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"])}
+    res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"]),
+           "diverged_at": np.concatenate(out["diverged_at"])}
     for key in ("modes", "high_quality", "reverse_kl", "counts", "samples", *CHECKPOINTS[1:]):
         if key in out:
             res[key] = np.concatenate(out[key], axis=1)
@@ -391,6 +406,28 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
     if keep.size:
         res["keep_it"] = keep
     return res
+
+
+def _diverged(pop: Population, diverged_at: np.ndarray) -> None:
+    """Mark in ``diverged_at`` (per model of ``pop``, -1: healthy) the models found diverged
+    now (:func:`gandyn.errors.healthy`: a parameter NaN, inf or beyond
+    :data:`gandyn.errors.BOUND`) with the iteration. They train on (their loss does not
+    raise in a population, :class:`~gandyn.experiments.population.Population`): models are
+    independent rows, so the others' bits do not change."""
+    g, d = pop.params()
+    bad = ~healthy(g, d)
+    new = bad & (diverged_at < 0)
+    if new.any():
+        diverged_at[new] = pop.it
+
+
+def diverged_models(cfg: dict, res: dict) -> list[str]:
+    """The diverged models of a run's results, as ``METHOD lr=LR seed=S (iteration I)``."""
+    at = res.get("diverged_at")
+    if at is None:
+        return []
+    return [f"{res['method'][i]} lr={res['lr'][i]:g} seed={res['seed'][i]} (iteration {at[i]})"
+            for i in np.flatnonzero(at >= 0)]
 
 
 def merge(cfg: dict, parts: list[dict]) -> dict:
@@ -401,7 +438,9 @@ def merge(cfg: dict, parts: list[dict]) -> dict:
     o = np.argsort(rows, kind="stable")
     srows = np.concatenate([p["samples_rows"] for p in parts])
     so = np.argsort(srows, kind="stable")
-    res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so]}
+    res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so],
+           "diverged_at": np.concatenate([p.get("diverged_at", np.full(p["rows"].size, -1, np.int64))
+                                          for p in parts])[o]}
     for key in ("modes", "high_quality", "reverse_kl", "counts"):
         res[f"{key}_checks"] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
     res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
@@ -413,6 +452,7 @@ def merge(cfg: dict, parts: list[dict]) -> dict:
         res[key] = res[f"{key}_checks"][-1]
     K = res["counts"].shape[-1]
     res["success_checks"] = (res["modes_checks"] == K) & (res["high_quality_checks"] >= cfg["hq_target"])
+    res["success_checks"] &= res["diverged_at"] < 0
     res["success"] = res["success_checks"][-1]
     for key in ("method", "lr", "lr_g", "lr_d", "seed"):
         res[key] = mods[key][res["rows"]]
@@ -420,12 +460,16 @@ def merge(cfg: dict, parts: list[dict]) -> dict:
     return res
 
 
-def _in_process(cfg, shards, progress):
+def _bar(cfg, progress, done_models: int = 0):
     from tqdm.auto import tqdm
 
     total = len(models_of(cfg)["seed"]) * cfg["steps"]
-    bar = tqdm(total=total, desc=f"mog {cfg['data']}", unit="model-it", unit_scale=True, disable=not progress,
-               leave=False, mininterval=1.0)
+    return tqdm(total=total, initial=done_models * cfg["steps"], desc=f"mog {cfg['data']}", unit="model-it",
+                unit_scale=True, disable=not progress, leave=False, mininterval=1.0)
+
+
+def _in_process(cfg, shards, progress, on_done=None, done_models=0):
+    bar = _bar(cfg, progress, done_models)
     parts = []
     try:
         for i, sh in enumerate(shards):
@@ -433,12 +477,22 @@ def _in_process(cfg, shards, progress):
                 parts.append(run_shard(cfg, sh, progress=bar.update))
             except Exception as e:
                 raise ShardError(i, e, merge(cfg, parts) if parts else None) from e
+            if on_done is not None:
+                on_done(i, parts[-1])
     finally:
         bar.close()
     return parts
 
 
-def _pool_init(threads, specs=()):
+_PROGRESS = None  # a worker's queue for progress (set by _pool_init)
+
+
+def _pool_init(threads, specs=(), progress=None):
+    global _PROGRESS
+    from gandyn.experiments.shards import die_with_parent
+
+    die_with_parent()  # no worker outlives a killed command
+    _PROGRESS = progress
     plugins.load(specs)  # the parent's plugins: their names mean the same here
     try:
         from threadpoolctl import threadpool_limits
@@ -448,56 +502,62 @@ def _pool_init(threads, specs=()):
         threadpool_limits(limits=int(threads), user_api="blas")
 
 
-def _pool_shard(cfg, units, queue):
-    return run_shard(cfg, units, progress=queue.put)
+def _pool_shard(cfg, units):
+    return run_shard(cfg, units, progress=None if _PROGRESS is None else _PROGRESS.put)
 
 
-def _in_pool(cfg, shards, jobs, threads, progress):
+def _in_pool(cfg, shards, jobs, threads, progress, on_done=None, done_models=0):
     """Shards on ``jobs`` local processes (spawned; BLAS limited to ``threads`` each; each
-    loads this process's plugins, :func:`gandyn.plugins.loaded`), with progress reported
-    through a queue so that the bar moves while shards run."""
+    loads this process's plugins, :func:`gandyn.plugins.loaded`, and dies with this
+    process), with progress reported through a queue so that the bar moves while shards
+    run."""
     import multiprocessing as mp
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from tqdm.auto import tqdm
-
     ctx = mp.get_context("spawn")
-    total = len(models_of(cfg)["seed"]) * cfg["steps"]
-    bar = tqdm(total=total, desc=f"mog {cfg['data']}", unit="model-it", unit_scale=True, disable=not progress,
-               leave=False, mininterval=1.0)
+    bar = _bar(cfg, progress, done_models)
     parts, failed = {}, None
-    with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
-                                                       initargs=(threads, plugins.loaded())) as ex:
-        q = manager.Queue()
-        futures = {ex.submit(_pool_shard, cfg, sh, q): i for i, sh in enumerate(shards)}
-        pending = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                try:
-                    while True:
-                        bar.update(q.get_nowait())
-                except queue_mod.Empty:
-                    pass
-                for f in done:
-                    i = futures[f]
-                    if f.exception() is None:
-                        parts[i] = f.result()
-                    elif failed is None:
-                        failed = (i, f.exception())
-        finally:
-            bar.close()
+    q = ctx.Queue()
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
+                                 initargs=(threads, plugins.loaded(), q)) as ex:
+            futures = {ex.submit(_pool_shard, cfg, sh): i for i, sh in enumerate(shards)}
+            pending = set(futures)
+            try:
+                while pending:
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    try:
+                        while True:
+                            bar.update(q.get_nowait())
+                    except queue_mod.Empty:
+                        pass
+                    for f in sorted(done, key=futures.get):
+                        i = futures[f]
+                        if f.exception() is None:
+                            parts[i] = f.result()
+                            if on_done is not None:
+                                on_done(i, parts[i])
+                        elif failed is None or i < failed[0]:
+                            failed = (i, f.exception())
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
+    finally:
+        bar.close()
+        q.close()
+        q.join_thread()
     return finished(parts, failed, partial(merge, cfg))
 
 
-def _on_cluster(cfg, shards, client, progress):
+def _on_cluster(cfg, shards, client, progress, on_done=None):
     return on_cluster(client, run_shard, [(cfg, sh) for sh in shards], merge=partial(merge, cfg),
-                      name=f"mog {cfg['data']}", progress=progress)
+                      name=f"mog {cfg['data']}", progress=progress, on_result=on_done)
 
 
 def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,
-        threads: int | None = 1) -> dict:
+        threads: int | None = 1, store=None) -> dict:
     """Train and score every model of ``cfg``: in this process, on ``jobs`` local processes,
     or on a Dask cluster when ``client`` (a :class:`dask.distributed.Client`) is given, split
     into ``shards`` (default: one per unit).
@@ -506,52 +566,82 @@ def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, pro
     installed; None leaves it alone): one thread per GEMM of the stacked population is
     faster on a busy machine, and ``jobs`` processes use the other cores.
 
+    With ``store`` (a :class:`gandyn.experiments.shards.ShardStore`) every finished shard is
+    kept there as it finishes, and shards found there are not trained again: a run stopped
+    midway continues where it stopped, with the same bits as a run never stopped (each
+    model's result does not depend on its shard).
+
     Returns the merged results (:func:`merge`) with ``wall_seconds``.
 
     Raises
     ------
     ShardError
         A shard failed (after Dask's retries of lost workers); its ``partial`` holds the
-        finished shards' results.
+        finished shards' results (those of the store included).
     """
+    from gandyn.experiments.shards import split
+
     t0 = time.perf_counter()
-    sh = shards_of(cfg, shards)
     if int(jobs) < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs!r}")
-    if client is not None:
-        parts = _on_cluster(cfg, sh, client, progress)
-    elif jobs > 1 and len(sh) > 1:
-        parts = _in_pool(cfg, sh, int(jobs), threads, progress)
-    else:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # optional: without it BLAS keeps its own threads
-            threadpool_limits = None
-        if threads is not None and threadpool_limits is not None:
-            with threadpool_limits(limits=int(threads), user_api="blas"):
-                parts = _in_process(cfg, sh, progress)
+    units = units_of(cfg)
+    stored = store.load() if store is not None else {}
+    stored = {u: p for u, p in stored.items() if all(0 <= i < len(units) for i in u)}
+    have = {i for u in stored for i in u}
+    sh = split([i for i in range(len(units)) if i not in have], shards)
+    done_models = sum(units[i].rows.size for i in have)
+    old, new = list(stored.values()), []
+
+    def on_done(i, part):
+        new.append(part)
+        if store is not None:
+            store.save(sh[i], part)
+
+    try:
+        if not sh:
+            parts = []
+        elif client is not None:
+            parts = _on_cluster(cfg, sh, client, progress, on_done)
+        elif jobs > 1 and len(sh) > 1:
+            parts = _in_pool(cfg, sh, int(jobs), threads, progress, on_done, done_models)
         else:
-            parts = _in_process(cfg, sh, progress)
-    res = merge(cfg, parts)
+            try:
+                from threadpoolctl import threadpool_limits
+            except ImportError:  # optional: without it BLAS keeps its own threads
+                threadpool_limits = None
+            if threads is not None and threadpool_limits is not None:
+                with threadpool_limits(limits=int(threads), user_api="blas"):
+                    parts = _in_process(cfg, sh, progress, on_done, done_models)
+            else:
+                parts = _in_process(cfg, sh, progress, on_done, done_models)
+    except ShardError as e:
+        if old:  # the stored shards are finished shards too
+            e.partial = merge(cfg, old + new)
+        raise
+    res = merge(cfg, old + parts)
     res["wall_seconds"] = time.perf_counter() - t0
     return res
 
 
 def success_table(cfg: dict, res: dict) -> list[dict]:
     """One row per method and step size: the protocol (``cfg["protocol"]``, default
-    ``"gandyn"``), seeds run, iterations, then :func:`row_statistics` of its seeds (success
-    rate with its 95% Wilson interval, share covering every mode likewise, median and mean +-
-    standard error of modes, high-quality share and reverse KL; percentages in percent) and the
-    run's wall time (``res["wall_seconds"]``, all rows of a data set trained together)."""
+    ``"gandyn"``), seeds run, models diverged (dropped: the statistics are over the healthy
+    models, NaN when none is), iterations, then :func:`row_statistics` of the healthy seeds
+    (success rate with its 95% Wilson interval, share covering every mode likewise, median and
+    mean +- standard error of modes, high-quality share and reverse KL; percentages in percent)
+    and the run's wall time (``res["wall_seconds"]``, all rows of a data set trained together)."""
     rows = []
     K = int(res["n_modes"])
+    div = res.get("diverged_at", np.full(res["rows"].size, -1)) >= 0
     for m in cfg["methods"]:
         for lr in cfg["lrs"]:
-            sel = (res["method"] == m) & (res["lr"] == lr)
-            if not sel.any():
+            run = (res["method"] == m) & (res["lr"] == lr)
+            if not run.any():
                 continue
+            sel = run & ~div
             rows.append({"data": cfg["data"], "method": m, "protocol": cfg.get("protocol", "gandyn"), "lr_g": lr,
-                         "lr_d": lr * cfg["ttur"], "seeds": int(sel.sum()), "steps": int(cfg["steps"]),
+                         "lr_d": lr * cfg["ttur"], "seeds": int(run.sum()), "diverged": int((run & div).sum()),
+                         "steps": int(cfg["steps"]),
                          **row_statistics(res["success"][sel], res["modes"][sel], res["high_quality"][sel],
                                           res["reverse_kl"][sel], K),
                          "wall_seconds": float(res.get("wall_seconds", float("nan")))})
@@ -568,9 +658,14 @@ def row_statistics(success, modes, high_quality, reverse_kl, n_modes: int) -> di
       the modes covered, the high-quality share (in percent) and the reverse KL.
 
     Every percentage is in percent (0-100), as the published rows (:data:`PUBLISHED`) give them.
+    With no run (every model of the row diverged) every statistic is NaN.
     """
     n = int(np.size(success))
     out = {}
+    if n == 0:
+        keys = [f"{a}{b}" for a in ("success", "all_modes") for b in ("_pct", "_lo_pct", "_hi_pct")]
+        keys += [f"{a}_{b}" for b in ("modes", "high_quality_pct", "reverse_kl") for a in ("median", "mean", "se")]
+        return dict.fromkeys(keys, float("nan"))
     for name, hits in (("success", int(np.sum(success))), ("all_modes", int(np.sum(np.asarray(modes) == n_modes)))):
         lo, hi = wilson_interval(hits, n)
         out |= {f"{name}_pct": 100.0 * hits / n, f"{name}_lo_pct": 100.0 * lo, f"{name}_hi_pct": 100.0 * hi}

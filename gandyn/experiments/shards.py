@@ -11,9 +11,11 @@ import contextlib
 import uuid
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from gandyn import plugins
 
-__all__ = ["ShardError", "finished", "load_plugins", "on_cluster"]
+__all__ = ["ShardError", "ShardStore", "finished", "load_plugins", "on_cluster", "split", "die_with_parent"]
 
 
 class ShardError(RuntimeError):
@@ -23,6 +25,110 @@ class ShardError(RuntimeError):
     def __init__(self, shard: int, cause: BaseException, partial: Any | None):
         super().__init__(f"shard {shard} failed: {type(cause).__name__}: {cause}")
         self.shard, self.cause, self.partial = shard, cause, partial
+
+
+class ShardStore:
+    """The finished shards of a population run, one file each, so that a run stopped
+    midway (killed, or a shard failed) and started again trains only what is missing.
+
+    A shard is named by the units it trained (``units``, a list of ints); its result is a
+    dict of arrays (numbers or strings), written whole or not at all
+    (:func:`gandyn.history.save`) as ``folder/NAME_HASH.npz``. Results read back are the
+    arrays written, bit for bit. The caller checks that the folder belongs to the same
+    configuration (:func:`gandyn.io.check_same_config`); ``on_first_save`` (if given) is
+    called before the first shard is written, e.g. to write that record.
+    """
+
+    def __init__(self, folder, name: str, on_first_save: Callable[[], None] | None = None):
+        from pathlib import Path
+
+        self.folder, self.name, self.on_first_save = Path(folder), name, on_first_save
+        #: The ``meta`` of the shards read by :meth:`load`, by units.
+        self.meta: dict[tuple[int, ...], Any] = {}
+
+    def _path(self, units):
+        import hashlib
+
+        key = ",".join(str(int(u)) for u in units)
+        return self.folder / f"{self.name}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
+
+    def load(self) -> dict[tuple[int, ...], dict]:
+        """The stored shards: units -> result. Files not readable as a whole shard are
+        ignored (and removed): their units are trained again."""
+        from gandyn import history
+        from gandyn.io import remove_stale_temps
+
+        if not self.folder.is_dir():
+            return {}
+        remove_stale_temps(self.folder, [f"{self.name}_*.npz", "*.json"])  # of a killed writer
+        out = {}
+        for f in sorted(self.folder.glob(f"{self.name}_*.npz")):
+            try:
+                arrays, meta = history.load(f)
+                units = tuple(int(u) for u in meta["units"])
+            except Exception:  # a file that is not a shard of ours: train its units again
+                f.unlink(missing_ok=True)
+                continue
+            out[units] = arrays
+            self.meta[units] = meta.get("meta")
+        return out
+
+    def save(self, units, result: dict, meta: dict | None = None) -> None:
+        """Keep the result of the shard of ``units`` (its arrays; and ``meta``, JSON-able,
+        read back in :attr:`meta` by :meth:`load`)."""
+        from gandyn import history
+
+        if self.on_first_save is not None:
+            self.on_first_save()
+            self.on_first_save = None
+        arrays = {k: v for k, v in result.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
+        history.save(self._path(units), arrays, {"units": [int(u) for u in units], "meta": meta})
+
+    def clear(self) -> None:
+        """Remove the stored shards (and the folder when it is then empty)."""
+        for f in self.folder.glob(f"{self.name}_*.npz"):
+            f.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
+
+
+def split(items: Sequence[int], n: int | None = None) -> list[list[int]]:
+    """``items`` in ``n`` shards (default: one each), round robin."""
+    items = list(items)
+    n = len(items) if n is None else max(1, min(int(n), len(items)))
+    return [items[i::n] for i in range(n)] if items else []
+
+
+def die_with_parent() -> None:
+    """In a worker process: ask the kernel to kill this process when its parent dies
+    (Linux's ``PR_SET_PDEATHSIG``), so that no worker outlives a killed command; elsewhere,
+    a daemon thread that watches the parent and exits when it is gone."""
+    import os
+    import signal
+    import sys
+    import threading
+
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG = 1
+                if os.getppid() != parent:  # the parent died before the call
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch():
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def finished(parts: dict, failed: tuple[int, BaseException] | None, merge: Callable[[list], Any]) -> list:
@@ -85,7 +191,7 @@ def load_plugins(client, specs) -> None:
 
 
 def on_cluster(client, fn: Callable, shard_args: Sequence[tuple], *, merge: Callable[[list], Any], name: str,
-               progress: bool = False, **kwargs) -> list:
+               progress: bool = False, on_result: Callable[[int, Any], None] | None = None, **kwargs) -> list:
     """``fn(*shard_args[i], **kwargs)`` for every shard ``i`` on the Dask cluster of
     ``client``; returns the results in shard order.
 
@@ -95,7 +201,8 @@ def on_cluster(client, fn: Callable, shard_args: Sequence[tuple], *, merge: Call
     A progress bar (``name`` shards, disabled without ``progress``) counts finished
     shards. When a shard fails (after Dask's retries of lost workers), the others
     still run to their end, then :class:`ShardError` names the first failed shard;
-    its ``partial`` is ``merge`` of the finished shards' results.
+    its ``partial`` is ``merge`` of the finished shards' results. ``on_result(i, result)``
+    (if given) is called as each shard finishes, e.g. to store it.
     """
     from dask.distributed import wait
     from tqdm.auto import tqdm
@@ -118,6 +225,8 @@ def on_cluster(client, fn: Callable, shard_args: Sequence[tuple], *, merge: Call
                 i = futures[f]
                 if f.status == "finished":
                     parts[i] = f.result()
+                    if on_result is not None:
+                        on_result(i, parts[i])
                     bar.update(1)
                 elif failed is None or i < failed[0]:
                     failed = (i, f.exception())

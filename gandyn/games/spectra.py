@@ -45,7 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs, eigsh
+from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigs, eigsh
 
 from gandyn.games.game import Game
 
@@ -152,6 +152,13 @@ def eigenpairs(op: LinearOperator, k: int = 6, which: str = "LM", *, symmetric: 
             vals, vecs = eigs(counted, k=k, which=search, tol=tol, maxiter=maxiter, v0=v0, ncv=ncv)
     except ArpackNoConvergence as e:
         vals, vecs = np.asarray(e.eigenvalues), np.asarray(e.eigenvectors)
+    except ArpackError as e:
+        # ARPACK stops on a Krylov space that vanishes at once ("starting vector is zero"):
+        # the operator is zero, every eigenvalue is 0 and every vector an eigenvector
+        if "error -9:" not in str(e) or not _is_zero(op, rng):
+            raise
+        vecs = np.linalg.qr(np.random.default_rng(rng).standard_normal((n, k)))[0]
+        vals = np.full(k, -shift if scale == -1.0 else 0.0)  # those of the searched operator
     products += counted.count
     # back to A's eigenvalues: counted = scale A - shift I
     vals = (np.asarray(vals) + shift) / scale
@@ -179,6 +186,13 @@ def eigenpairs(op: LinearOperator, k: int = 6, which: str = "LM", *, symmetric: 
         order = np.argsort(-np.abs(vals), kind="stable")
     vals = vals[order].real if symmetric else vals[order].astype(complex)
     return Eigenpairs(vals, res[order], conv[order], which, products)
+
+
+def _is_zero(op, rng, tries: int = 3) -> bool:
+    """Whether the operator maps ``tries`` random vectors to exactly zero (then, with
+    probability one, it is the zero operator)."""
+    g = np.random.default_rng(rng)
+    return all(not np.any(op.matvec(g.standard_normal(op.shape[0]))) for _ in range(tries))
 
 
 def game_spectrum(game: Game, z, *, k: int = 10, blocks=("j", "g", "d"), tol: float = 1e-8,

@@ -26,9 +26,11 @@ LOG4 = float(np.log(4.0))
 def _xlim(arrays):
     """The x range where anything happens: data or any recorded p_g above 1e-3 of its peak."""
     x = arrays["x"]
-    mass = np.maximum(arrays["p_data"] / arrays["p_data"].max(), arrays["p_g"].max(axis=0) / max(
-        float(arrays["p_g"].max()), 1e-300))
+    pd, pg = np.nan_to_num(arrays["p_data"]), np.nan_to_num(arrays["p_g"]).max(axis=0)
+    mass = np.maximum(pd / max(float(pd.max()), 1e-300), pg / max(float(pg.max()), 1e-300))
     on = np.flatnonzero(mass > 1e-3)
+    if on.size == 0:  # nothing on the grid stands out: the whole grid
+        return float(x[0]), float(x[-1])
     return float(x[on[0]]), float(x[on[-1]])
 
 
