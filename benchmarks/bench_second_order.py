@@ -67,6 +67,7 @@ from gandyn.engine.nn import MLP  # noqa: E402
 from gandyn.engine.penalties import make_penalty  # noqa: E402
 from gandyn.engine.second_order import game_jvp, game_vjp, primal  # noqa: E402
 from gandyn.engine.trainer import StreamBatches, Trainer  # noqa: E402
+from gandyn.engine.workspace import Workspace  # noqa: E402
 from gandyn.experiments.mnist import MnistConfig  # noqa: E402
 
 MB = 128
@@ -106,7 +107,7 @@ def gandyn_jvp(dtype):
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
     gan = GAN(G, D, loss=cfg.loss)  # the networks in dtype (the config's GAN is float32)
-    ws = {}
+    ws = Workspace()
     og, od = np.empty_like(tg), np.empty_like(td)
 
     def run():
@@ -220,7 +221,7 @@ def gandyn_jvp_at(dtype):
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
     gan = GAN(G, D, loss=cfg.loss)  # the networks in dtype (the config's GAN is float32)
-    ws = {}
+    ws = Workspace()
     p = primal(gan, tg, td, x, z, ws=ws)
     og, od = np.empty_like(tg), np.empty_like(td)
 
@@ -253,7 +254,7 @@ def gandyn_vjp(dtype):
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
     gan = GAN(G, D, loss=cfg.loss)  # the networks in dtype (the config's GAN is float32)
-    ws = {}
+    ws = Workspace()
     return lambda: np.concatenate(game_vjp(gan, tg, td, x, z, vg, vd, ws=ws))
 
 

@@ -39,9 +39,10 @@ from scipy.linalg import blas as _blas
 
 from gandyn.engine.layout import Layout
 from gandyn.engine.registry import Registry
+from gandyn.engine.workspace import Workspace, as_workspace
 from gandyn.rng import as_rng
 
-__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "Passes", "dropout_masks"]
+__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "Passes", "dropout_masks", "flush_tiny"]
 
 
 # --- activations: forward (in place on the pre-activation) and backward (from the output)
@@ -222,21 +223,6 @@ def _matmul_shape(a: np.ndarray, b: np.ndarray) -> tuple[int, ...]:
     return np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
 
 
-def _stored(ws: dict | None, key, shape) -> np.ndarray | None:
-    """The workspace array :func:`_buffer` keeps under ``key`` and ``shape``, if any."""
-    return None if ws is None else ws.get((key, shape))
-
-
-def _buffer(ws: dict | None, key, shape, dtype) -> np.ndarray | None:
-    """A reusable array from the workspace ``ws`` (None without one)."""
-    if ws is None:
-        return None
-    buf = _stored(ws, key, shape)
-    if buf is None or buf.dtype != dtype:
-        buf = ws[(key, shape)] = np.empty(shape, dtype=dtype)
-    return buf
-
-
 def _mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     """``a @ b``; with an inner dimension of 1 (a 1-D input, a 1-D output's
     backward pass) the product is an outer product, done as a broadcast multiply:
@@ -246,33 +232,42 @@ def _mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     return np.matmul(a, b, out=out)
 
 
-def _ones(ws: dict | None, m: int, dtype) -> np.ndarray:
-    """A ``(1, m)`` row of ones (kept in the workspace when there is one)."""
-    if ws is None:
-        return np.ones((1, m), dtype=dtype)
-    key = ("ones", m, np.dtype(dtype).str)
-    buf = ws.get(key)
-    if buf is None:
-        buf = ws[key] = np.ones((1, m), dtype=dtype)
-    return buf
-
-
 _GEMM = {np.dtype(np.float32): _blas.sgemm, np.dtype(np.float64): _blas.dgemm}
+
+
+#: ``sqrt(tiny)`` of each float dtype, the threshold of :func:`flush_tiny`
+_SQRT_TINY = {np.dtype(t): np.sqrt(np.finfo(t).tiny) for t in (np.float32, np.float64)}
+
+
+def flush_tiny(g: np.ndarray | None, *, float64: bool = True) -> None:
+    """Set the entries of a loss gradient ``g = dL/do`` below ``sqrt(tiny)`` of its dtype to
+    zero, in place, before a backward pass carries it into every weight gradient.
+
+    The one policy of the engine on subnormal numbers. A confident discriminator has logits
+    of size ~100, so ``sigma(-|l|)/m`` is far below float32's smallest normal number
+    (1.2e-38). Subnormal operands make x86 GEMMs ~100x slower (microcode assists;
+    TensorFlow avoids them by running with flush-to-zero), and they would reach every
+    weight gradient of the backward pass. Values below ``sqrt(tiny)`` (1.1e-19 in float32)
+    are at least 17 orders of magnitude below ``1/m``; dropping them changes an Adam step
+    by less than ``lr * 1e-19 / eps``. (Subnormals: IEEE 754-2008, Sec. 3.4; their slow
+    path on x86: Intel 64 and IA-32 Architectures Optimization Reference Manual,
+    "floating-point assists".)
+
+    The training steps (:mod:`gandyn.engine.gan`) flush every float dtype (in float64 below
+    1.5e-154); the exact second-order products (:mod:`gandyn.engine.second_order`) pass
+    ``float64=False`` and leave float64 (and complex) arrays as they are, so that they
+    equal the mathematical definition in float64 (the dtype of the theory). None is left
+    alone.
+    """
+    if g is None:
+        return
+    t = g.dtype
+    if t == np.float32 or (float64 and t == np.float64):
+        g[np.abs(g) < _SQRT_TINY[t]] = 0
 
 
 # --- second-order helpers. A *tangent* R{a} is None when it is identically zero, and may
 # have k <= m rows: it is then the tangent of the last k rows of ``a``, the others being 0.
-
-
-def _own(ws: dict | None, key, shape, dtype) -> np.ndarray:
-    """A workspace buffer, or a new array without a workspace (never a caller's array);
-    :func:`_buffer` inlined (the R-passes ask for many)."""
-    if ws is None:
-        return np.empty(shape, dtype=dtype)
-    buf = ws.get((key, shape))
-    if buf is None or buf.dtype != dtype:
-        buf = ws[(key, shape)] = np.empty(shape, dtype=dtype)
-    return buf
 
 
 def _tail(a: np.ndarray, k: int) -> np.ndarray:
@@ -309,7 +304,7 @@ def _fortran_operand(a: np.ndarray):
     return None
 
 
-def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: dict | None = None, key=None) -> np.ndarray:
+def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: Workspace | None = None, key=None) -> np.ndarray:
     """``out += a @ b`` (``out`` an array the caller owns, shaped like the product).
 
     For 2-D float operands this is one BLAS GEMM with ``beta = 1`` (the sum formed in
@@ -325,7 +320,7 @@ def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: dict | None = Non
             if not np.shares_memory(res, out):  # never expected for a Fortran-ordered c; be safe
                 out[...] = res.T
             return out
-    out += _mm(a, b, _own(ws, key, _matmul_shape(a, b), out.dtype) if key is not None else None)
+    out += _mm(a, b, None if key is None else ws.buffer(key, _matmul_shape(a, b), out.dtype))
     return out
 
 
@@ -682,16 +677,16 @@ class MLP:
         return stats
 
     def forward(self, theta: np.ndarray, x: np.ndarray, *, out: np.ndarray | None = None,
-                ws: dict | None = None, masks: list | None = None,
+                ws: Workspace | None = None, masks: list | None = None,
                 stats: np.ndarray | None = None) -> list[np.ndarray]:
         """Run the network; returns ``[x, h_1, ..., h_L]`` (``h_L`` is the output).
 
         Pass the list to :meth:`backward`. Do not modify it in between.
 
         ``out`` receives the output ``h_L`` (e.g. a slice of a bigger buffer). With a
-        workspace ``ws`` (a dict the caller keeps between calls) the hidden layers are
-        written into buffers kept there instead of new arrays: the returned list is
-        then only valid until the next call with the same ``ws``.
+        workspace ``ws`` (a :class:`~gandyn.engine.workspace.Workspace` the caller keeps between
+        calls) the hidden layers are written into buffers kept there instead of new arrays:
+        the returned list is then only valid until the next call with the same ``ws``.
 
         ``masks`` (dropout, from :func:`dropout_masks`): one entry per layer, None or
         an array multiplied into that layer's *input* ``h_{l-1}`` before its product
@@ -712,6 +707,7 @@ class MLP:
             On an input that does not fit, a training-mode batch of one row with batch norm,
             or ``stats`` for a network without batch norm.
         """
+        ws = as_workspace(ws)
         if self._special or stats is not None:
             return self._forward_layers(theta, x, out, ws, masks, stats)
         x = np.asarray(x, dtype=self.dtype)
@@ -726,9 +722,9 @@ class MLP:
         for l, act in enumerate(self._acts):
             W = v[2 * l]
             if masks[l] is not None:
-                h = np.multiply(h, masks[l], out=_buffer(ws, ("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
+                h = np.multiply(h, masks[l], out=ws.buffer(("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
                                                           self.dtype))
-            buf = out if l == last and out is not None else _buffer(ws, ("h", l), _matmul_shape(h, W), self.dtype)
+            buf = out if l == last and out is not None else ws.buffer(("h", l), _matmul_shape(h, W), self.dtype)
             a = _mm(h, W, buf)
             a += v[2 * l + 1]
             h = act.forward(a)
@@ -759,9 +755,9 @@ class MLP:
             i, kind = self._blk[l], self._kind(l)
             W = v[i]
             if masks[l] is not None:
-                h = np.multiply(h, masks[l], out=_buffer(ws, ("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
+                h = np.multiply(h, masks[l], out=ws.buffer(("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
                                                           dt))
-            buf = out if l == last and out is not None else _buffer(ws, ("h", l), _matmul_shape(h, W), dt)
+            buf = out if l == last and out is not None else ws.buffer(("h", l), _matmul_shape(h, W), dt)
             a = _mm(h, W, buf)
             bn = None
             if kind == "bn":
@@ -770,13 +766,13 @@ class MLP:
                         raise ValueError(f"batch norm in training mode needs a batch of at least 2 rows, got "
                                          f"{a.shape[-2]} (pass stats= to evaluate with the running statistics)")
                     mu = _mean_rows(a)
-                    xh = np.subtract(a, mu, out=_buffer(ws, ("bn_x", l), a.shape, dt))
+                    xh = np.subtract(a, mu, out=ws.buffer(("bn_x", l), a.shape, dt))
                     s = _mean_rows(xh * xh)
                     s += dt(self.bn_eps)
                     np.sqrt(s, out=s)
                 else:
                     mu, s = sv[f"mean{l + 1}"], sv[f"std{l + 1}"]
-                    xh = np.subtract(a, mu, out=_buffer(ws, ("bn_x", l), _bshape(a.shape, mu.shape), dt))
+                    xh = np.subtract(a, mu, out=ws.buffer(("bn_x", l), _bshape(a.shape, mu.shape), dt))
                 xh /= s
                 bn = _BN(xh, s, mu, stats is None)
                 a = np.multiply(xh, v[i + 1], out=a if a.shape == xh.shape else None)
@@ -786,7 +782,7 @@ class MLP:
             bns.append(bn)
             if kind == "maxout":
                 hs.append(a)
-                h = _maxout(a, self.pieces[l], _buffer(ws, ("mx", l), a.shape[:-1] + (self.sizes[l + 1],), dt))
+                h = _maxout(a, self.pieces[l], ws.buffer(("mx", l), a.shape[:-1] + (self.sizes[l + 1],), dt))
             else:
                 h = act.forward(a)
                 hs.append(h)
@@ -813,7 +809,7 @@ class MLP:
     def _masked_input(self, h, mask, l, ws):
         """Layer ``l``'s masked input ``h * mask``: with a workspace, the product that
         :meth:`forward` left in it (the pair forward/backward shares ``ws``); else anew."""
-        left = _stored(ws, ("drop", l), np.broadcast_shapes(h.shape, mask.shape))
+        left = ws.stored(("drop", l), np.broadcast_shapes(h.shape, mask.shape))
         return left if left is not None else np.multiply(h, mask)
 
     def _check_masks(self, masks):
@@ -829,7 +825,7 @@ class MLP:
 
     def backward(self, theta: np.ndarray, hs: list[np.ndarray], g_out: np.ndarray, *,
                  params: bool = True, inputs: bool = False, grad: np.ndarray | None = None,
-                 ws: dict | None = None, masks: list | None = None):
+                 ws: Workspace | None = None, masks: list | None = None):
         """Backpropagate ``g_out = dL/dh_L`` through the network.
 
         Parameters
@@ -847,7 +843,7 @@ class MLP:
             Compute ``dL/dx``. When false, the first layer's ``g W^T`` is skipped.
         grad : array like ``theta``, optional
             Buffer for ``dL/dtheta``; written through layout views, no copies.
-        ws : dict, optional
+        ws : Workspace, optional
             Workspace for the intermediate gradients (see :meth:`forward`); the
             returned ``g_x`` then lives there until the next call with ``ws``.
         masks : list, optional
@@ -868,6 +864,7 @@ class MLP:
         ``dL/da = (gx - mean(gx) - xh mean(xh gx)) / s`` with ``gx = gamma dL/du`` (Ioffe &
         Szegedy 2015, Sec. 3); in evaluation mode ``gx / s``.
         """
+        ws = as_workspace(ws)
         v = self.layout.view_list(theta)
         masks = self._check_masks(masks)
         if params:
@@ -885,12 +882,12 @@ class MLP:
             if kind == "maxout":  # the gradient goes to each unit's winning piece
                 g = _scatter(g, _arg_max(h, self.pieces[l]), self.pieces[l])
             else:
-                dst = g if own else _buffer(ws, ("ga", l), h.shape, self.dtype)
+                dst = g if own else ws.buffer(("ga", l), h.shape, self.dtype)
                 g = self._acts[l].backward(g, h, dst)
             if kind == "bn":  # u = gamma xh + beta: dL/dgamma, dL/dbeta, then dL/da = N(gamma dL/du)
                 b = bns[l]
                 if params:
-                    ones = _ones(ws, g.shape[-2], self.dtype)
+                    ones = ws.ones(g.shape[-2], self.dtype)
                     np.matmul(ones, g * b.xh, out=gv[i + 1])
                     np.matmul(ones, g, out=gv[i + 2])
                 g = _bn_project(g * v[i + 1], b)
@@ -901,11 +898,11 @@ class MLP:
                 # sum over the batch as a product with ones: a BLAS call, faster than a
                 # reduction over the middle axis of a (P, m, d) population array
                 if kind != "bn":
-                    np.matmul(_ones(ws, g.shape[-2], self.dtype), g, out=gv[i + 1])
+                    np.matmul(ws.ones(g.shape[-2], self.dtype), g, out=gv[i + 1])
             if l == 0 and not inputs:
                 break
             Wt = _swap(v[i])
-            g = _mm(g, Wt, _buffer(ws, ("gh", l), _matmul_shape(g, Wt), self.dtype))
+            g = _mm(g, Wt, ws.buffer(("gh", l), _matmul_shape(g, Wt), self.dtype))
             if masks[l] is not None:
                 g *= masks[l]
             own = True
@@ -922,7 +919,7 @@ class MLP:
         return self.layout.view_list(v)
 
     def tangent(self, theta: np.ndarray, hs: list[np.ndarray], v: np.ndarray | None = None,
-                dx: np.ndarray | None = None, *, ws: dict | None = None) -> list:
+                dx: np.ndarray | None = None, *, ws: Workspace | None = None) -> list:
         """The forward pass's tangents ``R{h_l}`` along a parameter direction ``v`` and
         an input direction ``dx`` (Pearlmutter 1994, Sec. 4, the "R{forward pass}").
 
@@ -946,7 +943,7 @@ class MLP:
         dx : array (..., k, d_0) or None
             Direction of the *last* ``k <= m`` input rows (the other rows do not move);
             None = no input direction.
-        ws : dict, optional
+        ws : Workspace, optional
             Workspace; the tangents then live there until the next call with ``ws``.
 
         Returns
@@ -960,6 +957,7 @@ class MLP:
             If ``v`` is not shaped like ``theta`` or ``dx`` does not fit the input.
         """
         L = self.n_layers
+        ws = as_workspace(ws)
         dv = self._direction(v, theta)
         if dx is not None:
             dx = np.asarray(dx, dtype=self.dtype)
@@ -978,7 +976,7 @@ class MLP:
             i, kind = self._blk[l], (self._kind(l) if self._special else "plain")
             ra = None
             if dv is not None:
-                ra = _mm(h_prev, dv[i], _own(ws, ("r_a", l), _matmul_shape(h_prev, dv[i]), self.dtype))
+                ra = _mm(h_prev, dv[i], ws.buffer(("r_a", l), _matmul_shape(h_prev, dv[i]), self.dtype))
                 if kind != "bn":
                     ra += dv[i + 1]
             if r is not None:
@@ -987,7 +985,7 @@ class MLP:
                                                                                 W.shape[:-2]) == ra.shape[:-2]:
                     _mm_add(r, W, _tail(ra, r.shape[-2]), ws, ("r_t", l))
                 else:
-                    ra = _acc(ra, _mm(r, W, _own(ws, ("r_t", l), _matmul_shape(r, W), self.dtype)))
+                    ra = _acc(ra, _mm(r, W, ws.buffer(("r_t", l), _matmul_shape(r, W), self.dtype)))
             if ra is None:
                 rs.append(None)
                 r = None
@@ -1008,7 +1006,7 @@ class MLP:
                     ra += dv[i + 1] * b.xh
                     ra += dv[i + 2]
             hk = _tail(h, ra.shape[-2])
-            r = act.backward(ra, hk, _own(ws, ("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
+            r = act.backward(ra, hk, ws.buffer(("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
             rs.append(r)
         if bns is None:
             return rs
@@ -1032,7 +1030,7 @@ class MLP:
 
     def backward_r(self, theta: np.ndarray, hs: list[np.ndarray], rs: list, v: np.ndarray | None,
                    g_out: np.ndarray, r_out: np.ndarray | None, *, params: bool = True, inputs: bool = False,
-                   input_grad: bool = True, r_grad: np.ndarray | None = None, ws: dict | None = None):
+                   input_grad: bool = True, r_grad: np.ndarray | None = None, ws: Workspace | None = None):
         """The R-operator of the backward pass: ``R{dL/dtheta}`` and ``R{dL/dx}``
         (Pearlmutter 1994, Sec. 4, the "R{backward pass}").
 
@@ -1069,7 +1067,7 @@ class MLP:
             With ``inputs``, also form ``dL/dx`` itself (False: only its tangent, one GEMM less).
         r_grad : array like ``theta``, optional
             Buffer for ``R{dL/dtheta}``.
-        ws : dict, optional
+        ws : Workspace, optional
             Workspace (as in :meth:`backward`); the input gradients then live there.
 
         Returns
@@ -1084,6 +1082,7 @@ class MLP:
             If ``v`` is not shaped like ``theta``.
         """
         dt = self.dtype
+        ws = as_workspace(ws)
         wv = self.layout.view_list(theta)
         dv = self._direction(v, theta)
         if params:
@@ -1105,21 +1104,21 @@ class MLP:
                 g = None if gh is None else _scatter(gh, idx, k)
                 rg = None if rgh is None else _scatter(rgh, idx, k)
             elif deriv is not None:  # act'(a) once, for g and R{g}
-                d = deriv(h, _own(ws, ("r_d", l), h.shape, dt))
-                g = np.multiply(d, gh, out=_own(ws, ("r_g", l), _bshape(gh.shape, h.shape), dt))
+                d = deriv(h, ws.buffer(("r_d", l), h.shape, dt))
+                g = np.multiply(d, gh, out=ws.buffer(("r_g", l), _bshape(gh.shape, h.shape), dt))
                 dk = _tail(d, rgh.shape[-2])
-                rg = np.multiply(dk, rgh, out=_own(ws, ("r_rg", l), _bshape(rgh.shape, dk.shape), dt))
+                rg = np.multiply(dk, rgh, out=ws.buffer(("r_rg", l), _bshape(rgh.shape, dk.shape), dt))
             else:
-                g = None if gh is None else act.backward(gh, h, _own(ws, ("r_g", l), _bshape(gh.shape, h.shape), dt))
+                g = None if gh is None else act.backward(gh, h, ws.buffer(("r_g", l), _bshape(gh.shape, h.shape), dt))
                 rg = None
                 if rgh is not None:
                     hk = _tail(h, rgh.shape[-2])
-                    rg = act.backward(rgh, hk, _own(ws, ("r_rg", l), _bshape(rgh.shape, hk.shape), dt))
+                    rg = act.backward(rgh, hk, ws.buffer(("r_rg", l), _bshape(rgh.shape, hk.shape), dt))
             curv = _CURV.get(name)
             if curv is not None and rh is not None:
                 k = rh.shape[-2]
                 hk, ghk = _tail(h, k), _tail(gh, k)
-                c = curv(hk, _own(ws, ("r_c", l), _bshape(hk.shape, rh.shape, ghk.shape), dt))
+                c = curv(hk, ws.buffer(("r_c", l), _bshape(hk.shape, rh.shape, ghk.shape), dt))
                 c *= rh
                 c *= ghk
                 rg = _acc(rg, c)
@@ -1140,7 +1139,7 @@ class MLP:
                     b_r[...] = 0
                 else:
                     np.matmul(_swap(_tail(h_prev, rg.shape[-2])), rg, out=W_r)
-                    np.matmul(_ones(ws, rg.shape[-2], dt), rg, out=b_r)
+                    np.matmul(ws.ones(rg.shape[-2], dt), rg, out=b_r)
                 if rh_prev is not None:
                     gk = _tail(g, rh_prev.shape[-2])
                     if rg is None:
@@ -1153,17 +1152,17 @@ class MLP:
                 break
             Wt = _swap(wv[i])
             need = input_grad if l == 0 else self._uses_g(rs, l - 1, dv is not None, inputs, input_grad)
-            gh_new = _mm(g, Wt, _own(ws, ("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
+            gh_new = _mm(g, Wt, ws.buffer(("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
             rgh_new = None
             if dv is not None and g is not None:  # g V^T has every row: the sum goes there
                 Vt = _swap(dv[i])
-                rgh_new = _mm(g, Vt, _own(ws, ("r_gv", l), _matmul_shape(g, Vt), dt))
+                rgh_new = _mm(g, Vt, ws.buffer(("r_gv", l), _matmul_shape(g, Vt), dt))
             if rg is not None:
                 if rgh_new is not None and _bshape(rgh_new.shape[:-2], rg.shape[:-2],
                                                    Wt.shape[:-2]) == rgh_new.shape[:-2]:
                     _mm_add(rg, Wt, _tail(rgh_new, rg.shape[-2]), ws, ("r_rgh", l))
                 else:
-                    rgh_new = _acc(_mm(rg, Wt, _own(ws, ("r_rgh", l), _matmul_shape(rg, Wt), dt)), rgh_new)
+                    rgh_new = _acc(_mm(rg, Wt, ws.buffer(("r_rgh", l), _matmul_shape(rg, Wt), dt)), rgh_new)
             gh, rgh = gh_new, rgh_new
         if not inputs:
             return (r_grad if params else None), None, None
@@ -1185,7 +1184,7 @@ class MLP:
         if rgu is not None and rgu.shape[-2] < gu.shape[-2]:
             rgu = _full_rows(rgu, _bshape(gu.shape, rgu.shape[:-2] + gu.shape[-2:]), dt)
         if r_params is not None:
-            ones = _ones(ws, gu.shape[-2], dt)
+            ones = ws.ones(gu.shape[-2], dt)
             rgam, rbet = r_params
             rgam[...] = 0
             rbet[...] = 0
@@ -1209,7 +1208,7 @@ class MLP:
         return da, rda
 
     def hvp(self, theta: np.ndarray, x: np.ndarray, v: np.ndarray | None = None, *, loss,
-            dx: np.ndarray | None = None, inputs: bool = False, ws: dict | None = None,
+            dx: np.ndarray | None = None, inputs: bool = False, ws: Workspace | None = None,
             stats: np.ndarray | None = None):
         """Hessian-vector products of ``L(theta, x) = sum_i phi(o_i)`` (``o`` the output,
         ``phi`` elementwise; a mean is a ``phi`` carrying the ``1/m``), in one forward,
@@ -1244,6 +1243,7 @@ class MLP:
         (13,)
         """
         dphi, d2phi = (loss.df, loss.d2f) if hasattr(loss, "d2f") else tuple(loss)[1:]
+        ws = as_workspace(ws)
         hs = self.forward(theta, x, ws=ws, stats=stats)
         rs = self.tangent(theta, hs, v, dx, ws=ws)
         o = hs[-1]
