@@ -296,10 +296,12 @@ def _acc(acc: np.ndarray | None, term: np.ndarray | None) -> np.ndarray | None:
 
 
 def _fortran_operand(a: np.ndarray):
-    """``(array, trans)`` with ``op(array) = a.T`` Fortran-contiguous for BLAS, or None."""
-    if a.T.flags.f_contiguous:
+    """``(array, trans)`` with ``op(array) = a.T`` Fortran-contiguous for BLAS, or None
+    (``a.T`` is Fortran-contiguous exactly when ``a`` is C-contiguous)."""
+    flags = a.flags
+    if flags.c_contiguous:
         return a.T, 0
-    if a.flags.f_contiguous:
+    if flags.f_contiguous:
         return a, 1
     return None
 
@@ -315,9 +317,9 @@ def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: Workspace | None 
             and a.dtype == b.dtype == out.dtype and out.dtype in _GEMM and out.size):
         pa, pb = _fortran_operand(b), _fortran_operand(a)
         if pa is not None and pb is not None:
-            res = _GEMM[out.dtype](1.0, pa[0], pb[0], beta=1.0, c=out.T, trans_a=pa[1], trans_b=pb[1],
-                                   overwrite_c=1)
-            if not np.shares_memory(res, out):  # never expected for a Fortran-ordered c; be safe
+            c = out.T
+            res = _GEMM[out.dtype](1.0, pa[0], pb[0], beta=1.0, c=c, trans_a=pa[1], trans_b=pb[1], overwrite_c=1)
+            if res is not c:  # never expected for a Fortran-ordered c (f2py returns it); be safe
                 out[...] = res.T
             return out
     out += _mm(a, b, None if key is None else ws.buffer(key, _matmul_shape(a, b), out.dtype))
@@ -327,9 +329,10 @@ def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: Workspace | None 
 def _bshape(*shapes) -> tuple:
     """``np.broadcast_shapes`` with a fast path for equal shapes (the common case)."""
     first = shapes[0]
-    if all(s == first for s in shapes[1:]):
-        return first
-    return np.broadcast_shapes(*shapes)
+    for s in shapes[1:]:
+        if s != first:
+            return np.broadcast_shapes(*shapes)
+    return first
 
 
 def _full_rows(r: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
@@ -408,12 +411,15 @@ def _bn_project(y: np.ndarray, bn: _BN) -> np.ndarray:
 
 
 class Passes(list):
-    """The list of a forward (or tangent) pass of a network with batch-norm layers:
+    """The list of a forward pass of a network with batch-norm layers, or of a tangent pass:
     ``[x, h_1, ..., h_L]`` (or their tangents) with ``bn``, per layer, what its batch
-    normalisation kept (None elsewhere). Its rows are coupled through the batch statistics,
+    normalisation kept (None elsewhere), and ``deriv`` (tangent passes). Its rows are coupled through the batch statistics,
     so a list of some rows of it is not a forward pass (the backward passes refuse one)."""
 
     bn: tuple = ()
+    #: per layer, ``act'(a_l)`` of a tanh or sigmoid layer that :meth:`MLP.tangent` formed (on
+    #: the rows of its tangent) and :meth:`MLP.backward_r` reuses (None elsewhere)
+    deriv: tuple = ()
 
 
 def dropout_masks(rng, drop: tuple[float, ...], sizes: tuple[int, ...], lead: tuple[int, ...],
@@ -969,6 +975,7 @@ class MLP:
         wv = self.layout.view_list(theta)
         bns = self._bn_of(hs, "forward") if self.batch_norm is not None else None
         rbn = [None] * L
+        dd = [None] * L
         rs = [dx]
         r = dx
         for l, act in enumerate(self._acts):
@@ -1006,12 +1013,17 @@ class MLP:
                     ra += dv[i + 1] * b.xh
                     ra += dv[i + 2]
             hk = _tail(h, ra.shape[-2])
-            r = act.backward(ra, hk, ws.buffer(("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
+            deriv = _DERIV.get(self.activations[l])
+            if deriv is not None and ra.shape == hk.shape:  # act'(a), kept for backward_r
+                dd[l] = deriv(hk, ws.buffer(("r_dd", l), hk.shape, self.dtype))
+                r = np.multiply(ra, dd[l], out=ws.buffer(("r_h", l), ra.shape, self.dtype))
+            else:
+                r = act.backward(ra, hk, ws.buffer(("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
             rs.append(r)
-        if bns is None:
-            return rs
         rs = Passes(rs)
-        rs.bn = tuple(rbn)
+        rs.deriv = tuple(dd)
+        if bns is not None:
+            rs.bn = tuple(rbn)
         return rs
 
     def _uses_g(self, rs, top, direction, inputs, input_grad) -> bool:
@@ -1091,6 +1103,7 @@ class MLP:
             rgv = self.layout.view_list(r_grad)
         if self.batch_norm is not None:
             bns, rbns = self._bn_of(hs, "forward"), self._bn_of(rs, "tangent")
+        kept = getattr(rs, "deriv", None)  # act'(a) of the tangent pass
         gh, rgh = g_out, r_out
         for l in range(self.n_layers - 1, -1, -1):
             act = self._acts[l]
@@ -1098,16 +1111,37 @@ class MLP:
             i, kind = self._blk[l], (self._kind(l) if self._special else "plain")
             name = self.activations[l]
             deriv = _DERIV.get(name) if gh is not None and rgh is not None else None
+            need = (not (l == 0 and not inputs)
+                    and (input_grad if l == 0 else self._uses_g(rs, l - 1, dv is not None, inputs, input_grad)))
+            # g and R{g} in one array [g; R{g}] when both go through W^T: one GEMM for both
+            pair = None
+            if (need and kind == "plain" and name != "identity" and gh is not None and rgh is not None and h.ndim == 2
+                    and h.shape[-1] > 1 and gh.shape == rgh.shape == h.shape and wv[i].ndim == 2):
+                pair = ws.buffer(("r_pair", l), (2 * h.shape[0], h.shape[1]), dt)
             if kind == "maxout":  # g and R{g} go to each unit's winning piece
                 k = self.pieces[l]
                 idx = _arg_max(h, k)
                 g = None if gh is None else _scatter(gh, idx, k)
                 rg = None if rgh is None else _scatter(rgh, idx, k)
             elif deriv is not None:  # act'(a) once, for g and R{g}
-                d = deriv(h, ws.buffer(("r_d", l), h.shape, dt))
-                g = np.multiply(d, gh, out=ws.buffer(("r_g", l), _bshape(gh.shape, h.shape), dt))
+                d = None if kept is None else kept[l]
+                if d is None or d.shape != h.shape:
+                    d = deriv(h, ws.buffer(("r_d", l), h.shape, dt))
+                g = np.multiply(d, gh, out=ws.buffer(("r_g", l), _bshape(gh.shape, h.shape), dt)
+                                if pair is None else pair[:h.shape[0]])
                 dk = _tail(d, rgh.shape[-2])
-                rg = np.multiply(dk, rgh, out=ws.buffer(("r_rg", l), _bshape(rgh.shape, dk.shape), dt))
+                rg = np.multiply(dk, rgh, out=ws.buffer(("r_rg", l), _bshape(rgh.shape, dk.shape), dt)
+                                 if pair is None else pair[h.shape[0]:])
+            elif name == "identity":  # g = gh and R{g} = R{gh}: read, never written below
+                g, rg = gh, rgh
+                if gh is not None and gh.shape != h.shape:  # broadcast to h's shape
+                    g = act.backward(gh, h, ws.buffer(("r_g", l), _bshape(gh.shape, h.shape), dt))
+                if rgh is not None and rgh.shape != _tail(h, rgh.shape[-2]).shape:
+                    hk = _tail(h, rgh.shape[-2])
+                    rg = act.backward(rgh, hk, ws.buffer(("r_rg", l), _bshape(rgh.shape, hk.shape), dt))
+            elif pair is not None:
+                g = act.backward(gh, h, pair[:h.shape[0]])
+                rg = act.backward(rgh, h, pair[h.shape[0]:])
             else:
                 g = None if gh is None else act.backward(gh, h, ws.buffer(("r_g", l), _bshape(gh.shape, h.shape), dt))
                 rg = None
@@ -1151,7 +1185,14 @@ class MLP:
             if l == 0 and not inputs:
                 break
             Wt = _swap(wv[i])
-            need = input_grad if l == 0 else self._uses_g(rs, l - 1, dv is not None, inputs, input_grad)
+            if pair is not None and (g.base is not pair or rg.base is not pair):
+                pair = None  # never expected (g and R{g} are written into it above); be safe
+            if pair is not None:  # [g; R{g}] W^T, then R{g} W^T += g V^T
+                both = np.matmul(pair, Wt, out=ws.buffer(("r_pgh", l), (pair.shape[0], Wt.shape[-1]), dt))
+                gh, rgh = both[:h.shape[0]], both[h.shape[0]:]
+                if dv is not None:
+                    _mm_add(g, _swap(dv[i]), rgh, ws, ("r_gv", l))
+                continue
             gh_new = _mm(g, Wt, ws.buffer(("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
             rgh_new = None
             if dv is not None and g is not None:  # g V^T has every row: the sum goes there

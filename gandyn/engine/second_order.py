@@ -61,7 +61,7 @@ import numpy as np
 
 from gandyn.engine import losses
 from gandyn.engine.losses import Loss
-from gandyn.engine.nn import MLP, _acc, _tail, flush_tiny
+from gandyn.engine.nn import MLP, _acc, _bshape, _tail, flush_tiny
 from gandyn.engine.workspace import Workspace, as_workspace
 
 __all__ = [
@@ -218,7 +218,7 @@ def _forward(gan, theta_g, theta_d, x_real, z, ws):
     """G on the noise, written under the data rows of D's stacked input, and D on it."""
     G, D = gan.G, gan.D
     m = x_real.shape[-2]
-    lead = np.broadcast_shapes(x_real.shape[:-2], z.shape[:-2], np.shape(theta_g)[:-1], np.shape(theta_d)[:-1])
+    lead = _bshape(x_real.shape[:-2], z.shape[:-2], np.shape(theta_g)[:-1], np.shape(theta_d)[:-1])
     X = ws.buffer("so_input", lead + (m + z.shape[-2], D.sizes[0]), D.dtype)
     hs_g = G.forward(theta_g, z, out=X[..., m:, :], ws=ws.sub("G"))
     X[..., :m, :] = x_real
