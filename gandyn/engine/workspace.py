@@ -75,6 +75,11 @@ class Workspace:
             buf = self._arrays[key] = np.ones((1, m), dtype=dtype)
         return buf
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes of every array kept here and in the sub-workspaces."""
+        return sum(a.nbytes for a in self._arrays.values()) + sum(w.nbytes for w in self._subs.values())
+
     def clear(self) -> None:
         """Drop every array and sub-workspace (memory back; the next calls allocate again)."""
         self._arrays.clear()
