@@ -318,7 +318,8 @@ def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: Workspace | None 
         pa, pb = _fortran_operand(b), _fortran_operand(a)
         if pa is not None and pb is not None:
             c = out.T
-            res = _GEMM[out.dtype](1.0, pa[0], pb[0], beta=1.0, c=c, trans_a=pa[1], trans_b=pb[1], overwrite_c=1)
+            # positional (alpha, a, b, beta, c, trans_a, trans_b, overwrite_c): f2py parses them faster
+            res = _GEMM[out.dtype](1.0, pa[0], pb[0], 1.0, c, pa[1], pb[1], 1)
             if res is not c:  # never expected for a Fortran-ordered c (f2py returns it); be safe
                 out[...] = res.T
             return out

@@ -322,24 +322,16 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
 
 def _d_loss_out(phi_r, phi_f, w_r, w_f, o, ro, m):
     """D's loss on the stacked logits ``o (..., m + m_f)``: ``g = dL_D/do`` and ``R{g}``
-    as ``(..., rows, 1)`` arrays (``ro``: tangent of the last rows, or None)."""
-    dt = o.dtype
-    g = np.concatenate([np.multiply(w_r, phi_r.df(o[..., :m]), dtype=dt),
-                        np.multiply(w_f, phi_f.df(o[..., m:]), dtype=dt)], axis=-1)[..., None]
-    flush_tiny(g, float64=False)
+    as ``(..., rows, 1)`` arrays (``ro``: tangent of the last rows, or None), by
+    :func:`_loss_out` on the real and the fake rows."""
+    mf = o.shape[-1] - m
+    k = 0 if ro is None else ro.shape[-2]
+    g_r, r_r = _loss_out(phi_r, w_r, o[..., :m], ro[..., :k - mf, :] if k > mf else None)
+    g_f, r_f = _loss_out(phi_f, w_f, o[..., m:], None if ro is None else _tail(ro, min(k, mf)))
+    g = np.concatenate([g_r, g_f], axis=-2)
     if ro is None:
         return g, None
-    k = ro.shape[-2]
-    if k <= o.shape[-1] - m:
-        r = np.multiply(w_f if np.ndim(w_f) == 0 else w_f[..., w_f.shape[-1] - k:],
-                        phi_f.d2f(o[..., o.shape[-1] - k:]), dtype=dt)
-    else:
-        r = np.concatenate([np.multiply(w_r, phi_r.d2f(o[..., :m]), dtype=dt),
-                            np.multiply(w_f, phi_f.d2f(o[..., m:]), dtype=dt)], axis=-1)
-        r = r[..., r.shape[-1] - k:]
-    r = r[..., None] * ro
-    flush_tiny(r, float64=False)
-    return g, r
+    return g, (r_f if r_r is None else np.concatenate([r_r, r_f], axis=-2))
 
 
 def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=None, losses=None,
