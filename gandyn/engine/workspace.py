@@ -58,8 +58,9 @@ class Workspace:
         """The array kept under ``key`` and ``shape`` (uninitialised when new; a new one
         replaces it when asked for another dtype)."""
         buf = self._arrays.get((key, shape))
-        if buf is None or buf.dtype != dtype:
-            buf = self._arrays[(key, shape)] = np.empty(shape, dtype=dtype)
+        if buf is not None and (buf.dtype.type is dtype or buf.dtype == dtype):  # a type (the fast test) or a dtype
+            return buf
+        buf = self._arrays[(key, shape)] = np.empty(shape, dtype=dtype)
         return buf
 
     def stored(self, key, shape: tuple) -> np.ndarray | None:
