@@ -262,8 +262,10 @@ def flush_tiny(g: np.ndarray | None, *, float64: bool = True) -> None:
     if g is None:
         return
     t = g.dtype
-    if t == np.float32 or (float64 and t == np.float64):
-        g[np.abs(g) < _SQRT_TINY[t]] = 0
+    if g.size and (t == np.float32 or (float64 and t == np.float64)):
+        a = np.abs(g)
+        if a.min() < _SQRT_TINY[t]:  # rarely: then the entries below
+            g[a < _SQRT_TINY[t]] = 0
 
 
 # --- second-order helpers. A *tangent* R{a} is None when it is identically zero, and may
