@@ -257,7 +257,9 @@ def flush_tiny(g: np.ndarray | None, *, float64: bool = True) -> None:
     1.5e-154); the exact second-order products (:mod:`gandyn.engine.second_order`) pass
     ``float64=False`` and leave float64 (and complex) arrays as they are, so that they
     equal the mathematical definition in float64 (the dtype of the theory). None is left
-    alone.
+    alone. (The optimizers' moments, state carried from step to step rather than a gradient
+    about to be multiplied into every weight, are flushed by their own rule:
+    :func:`gandyn.engine.optim.flush_subnormal`, exactly the subnormals, by their bits.)
     """
     if g is None:
         return
