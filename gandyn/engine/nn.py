@@ -960,7 +960,9 @@ class MLP:
         Returns
         -------
         list ``[R{h_0}, ..., R{h_L}]``: None where the tangent is identically zero; an
-        array with fewer rows than ``h_l`` is the tangent of its last rows (others 0).
+        array with fewer rows than ``h_l`` is the tangent of its last rows (others 0). A
+        :class:`Passes` (the list, with what :meth:`backward_r` reuses) unless ``v`` and ``dx``
+        are both None.
 
         Raises
         ------
