@@ -262,7 +262,8 @@ def test_dirac_gan_lookahead_minmax():
 
 def test_lookahead_bad_input():
     for bad in (lambda: dy.lookahead(k_la=0), lambda: dy.lookahead(alpha=0.0), lambda: dy.lookahead(alpha=1.5),
-                lambda: dy.lookahead("nope")):
+                lambda: dy.lookahead("nope"), lambda: dy.lookahead("lookahead"),
+                lambda: dy.lookahead(dy.Method("plain", lambda g, z: z, lambda g, s, h: s))):
         with pytest.raises(ValueError):
             bad()
 
@@ -327,7 +328,7 @@ def test_nk_bad_input():
 
 def test_games_run_the_engines_method_objects():
     """One registry: dynamics.make wraps any registered method (here one registered for the
-    test) by as_dynamics; the built-ins with their own game steps are refused by as_dynamics."""
+    test) by as_dynamics, and every built-in, those with a memory (optimistic) included."""
     from gandyn.engine.methods import METHODS, Optimistic
 
     class Half:  # simgd at half the step
@@ -347,5 +348,16 @@ def test_games_run_the_engines_method_objects():
         assert abs(rho(dy.make("half-simgd"), BIL, 0.4) - np.sqrt(1 + 0.2 ** 2)) < 1e-12
     finally:
         METHODS.unregister("half-simgd")
-    with pytest.raises(ValueError, match="own game step"):
-        dy.as_dynamics(Optimistic())
+    # a method with a memory too: the engine's optimistic object, its closed form on x*y
+    eta = 0.3
+    assert abs(rho(dy.as_dynamics(Optimistic()), BIL, eta) - np.sqrt((1 + np.sqrt(1 - 4 * eta ** 2)) / 2)) < 1e-10
+
+
+def test_every_games_method_is_the_engines_object():
+    """Each update rule is written once: every method of the games, built-ins included, runs the
+    engine's method object of the same registered name."""
+    for name in dy.METHODS.names():
+        m = dy.make(name)
+        assert isinstance(m.method, dy.METHODS[name]), name
+    assert dy.lookahead("optimistic", 3).method.inner.name == "optimistic"
+    assert (dy.altgd(2, 3, False).method.k_d, dy.altgd(2, 3, False).method.k_g) == (2, 3)

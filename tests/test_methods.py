@@ -70,6 +70,27 @@ def test_altgd_with_k_equals_the_game_with_k_d():
     assert np.max(np.abs(a - b)) < 1e-10 * max(1.0, np.max(np.abs(b)))
 
 
+def test_altgd_options_the_engine_takes_and_refuses():
+    """k_d of the object is the trainer's k (the same run); k_g > 1 and G first are the games'
+    orders, refused by the trainer in one line; configurations and commands take none of the
+    three (k is the trainer's)."""
+    from gandyn.engine.methods import AltGD, method_options, parse_method_options
+
+    np.testing.assert_array_equal(_engine(AltGD(k_d=3), 4), _engine("altgd", 4, k=3))
+    assert AltGD(k_d=2).draws(5) == (2, 3) and AltGD(k_g=3).draws(2) == (2, 5)
+    gan, x, z, tg, td = _setup()
+    for m in (AltGD(k_g=2), AltGD(d_first=False)):
+        with pytest.raises(ValueError, match="runs on the toy games only") as err:
+            Trainer(gan, optim.sgd(H), optim.sgd(H), tg, td, FixedBatches(x, z), batch=len(x), method=m)
+        assert "\n" not in str(err.value)
+    for bad in (dict(k_d=0), dict(k_g=1.5), dict(d_first="no")):
+        with pytest.raises(ValueError, match="k_d|k_g|d_first"):
+            AltGD(**bad)
+    assert method_options("altgd") == {}
+    with pytest.raises(ValueError, match="none of the methods"):
+        parse_method_options(["altgd"], ["k_g=2"])
+
+
 def test_lookahead_moves_slow_weights_alpha_of_the_way():
     """After k_la steps of the inner method, theta = slow + alpha (fast - slow)."""
     k_la, alpha = 4, 0.5
@@ -433,6 +454,17 @@ def test_the_field_oracles_of_engine_and_games_agree(loss):
         close(F.cross(rows=rows), Q.cross(rows=rows))
     close(F.vjp(vg, vd), Q.vjp(vg, vd))
     close(F.vjp(None, vd), Q.vjp(None, vd))
+    for rows in ("g", "d"):
+        for u in ((vg, vd), (None, vd), (vg, None)):
+            close(F.vjp(*u, rows=rows), Q.vjp(*u, rows=rows))
+    assert F.antisymmetric == Q.antisymmetric == (loss == "minimax")
+
+    def system(O):  # CGD's matrix I - eta^2 J_GD J_DG
+        return lambda v: v - 0.3 * O.jvp(None, O.jvp(v, None, rows="d")[1], rows="g")[0]
+
+    a, b = F.solve(system(F), vg, symmetric=F.antisymmetric, rtol=1e-13), Q.solve(system(Q), vg)
+    close((a.x,), (b.x,))
+    assert a.converged and a.residual <= 1e-13 and b.converged and b.residual < 1e-13 and b.iterations == len(vg)
     close((F.hvp("g", vg), F.hvp("d", vd)), (Q.hvp("g", vg), Q.hvp("d", vd)))
     Fa, Qa = F.at(theta_d=td + 0.1 * vd), Q.at(theta_d=td + 0.1 * vd)
     close((Fa.grad_g, Fa.grad_d), (Qa.grad_g, Qa.grad_d))

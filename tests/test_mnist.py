@@ -100,7 +100,11 @@ def _same(a, b):
 
 
 @pytest.mark.parametrize("opt", [{}, dict(optimizer="momentum", k=2),
-                                 dict(d_dropout=(0.2, 0.5), label_smooth=0.1, g_ema=0.99)])
+                                 dict(d_dropout=(0.2, 0.5), label_smooth=0.1, g_ema=0.99),
+                                 # goodfellow2014's pieces: maxout D, dropout, simultaneous steps, schedules
+                                 dict(d_pieces=3, d_dropout=(0.2, 0.5), method="simgd", optimizer="momentum",
+                                      mu=0.5, mu_final=0.7, mu_saturate=3, lr_decay=1.01, lr_min=1e-4,
+                                      init="uniform_0.05", d_init="uniform_0.005", latent="normal")])
 def test_interrupt_and_resume_equals_uninterrupted(images, tmp_path, opt):
     """SIGINT at iteration 13 (delivered to this process), checkpoint, resume to 40."""
     cfg = MnistConfig(**SMALL, **opt)

@@ -230,6 +230,55 @@ def test_game_jvp_and_vjp_equal_the_dense_autograd_jacobian(g_loss, d_act, weigh
         _close(jd, J[game.n_g:, game.n_g:] @ vd)
         ug, ud = so.game_vjp(gan, tg, td, x, z, None, vd, w_real=w_r, w_fake=w_f, ws=ws)
         _close(np.concatenate([ug, ud]), J.T[:, game.n_g:] @ vd)
+        for u_g, u_d in ((vg, vd), (None, vd), (vg, None)):  # one part of J^T u, by fewer passes
+            u = np.concatenate([np.zeros(game.n_g) if u_g is None else u_g, np.zeros(game.n_d) if u_d is None else u_d])
+            ug, ud = so.game_vjp(gan, tg, td, x, z, u_g, u_d, w_real=w_r, w_fake=w_f, rows="g", ws=ws)
+            assert ud is None
+            _close(ug, (J.T @ u)[: game.n_g])
+            ug, ud = so.game_vjp(gan, tg, td, x, z, u_g, u_d, w_real=w_r, w_fake=w_f, rows="d", ws=ws)
+            assert ug is None
+            _close(ud, (J.T @ u)[game.n_g:])
+
+
+def test_one_part_of_the_transposed_product_skips_the_other_parts_passes(monkeypatch):
+    """rows='g' of J^T (0, u_D) (LOLA's J_DG^T u_D): no pass of the L_G part, and D's tangent and
+    R-backward pass on the generated rows only, one R-backward pass of each network; rows='d' of
+    J^T (u_G, 0) (J_GD^T u_G): no pass through G's R-backward, none with input gradients; J_GD v_D
+    (G's rows of J (0, v_D)) without D's plain input gradient. Counted by call (deterministic)."""
+    rng = np.random.default_rng(4)
+    gan = _gan("nonsat", "tanh")
+    x, z = rng.normal(1.0, 0.5, (7, 3)), rng.standard_normal((6, 2))
+    tg, td = gan.G.init(rng), gan.D.init(rng)
+    vg, vd = rng.standard_normal(tg.shape), rng.standard_normal(td.shape)
+    p = so.primal(gan, tg, td, x, z)
+    calls = []
+    for name in ("tangent", "backward_r", "backward"):
+        def spy(self, theta, hs, *a, _f=getattr(MLP, name), _n=name, **k):
+            calls.append((_n, "G" if self is gan.G else "D", hs[0].shape[-2], k.get("inputs", False),
+                          k.get("input_grad", True)))
+            return _f(self, theta, hs, *a, **k)
+        monkeypatch.setattr(MLP, name, spy)
+
+    def passes(u_g, u_d, rows):
+        calls.clear()
+        so.game_vjp(gan, tg, td, x, z, u_g, u_d, rows=rows, primal=p)
+        return [c for c in calls if not (c[0] == "tangent" and c[1] == "G" and (u_g is None))]
+
+    full = passes(None, vd, "gd")
+    part = passes(None, vd, "g")
+    assert [c[:3] for c in part] == [("tangent", "D", 6), ("backward_r", "D", 6), ("backward_r", "G", 6)]
+    assert len(full) == 6 and ("backward_r", "D", 13, False, True) in full  # H_DD u_D over the whole batch
+    part = passes(vg, None, "d")
+    assert [c[:3] for c in part] == [("tangent", "G", 6), ("tangent", "D", 6), ("backward_r", "D", 6),
+                                     ("tangent", "D", 13), ("backward_r", "D", 13)]
+    assert not any(c[3] for c in part)
+    full = passes(vg, None, "gd")
+    assert len(full) == 7 and ("backward_r", "G", 6, False, True) in full
+    assert ("backward_r", "D", 6, True, True) in full
+    # J_GD v_D (G's rows of J (0, v_D)): D's input R-backward pass without dL_G/dx itself
+    calls.clear()
+    so.game_jvp(gan, tg, td, x, z, None, vd, rows="g", primal=p)
+    assert ("backward_r", "D", 6, True, False) in calls
 
 
 def test_products_reuse_a_primal_pass():
@@ -495,6 +544,8 @@ def test_coupled_loss_products_equal_the_autograd_game(loss):
         _close(np.concatenate(so.game_vjp(gan, tg, td, x, z, vg, vd, ws=ws)), J.T @ v, 1e-10)
         _close(so.game_jvp(gan, tg, td, x, z, None, vd, rows="g", ws=ws)[0], J[: game.n_g, game.n_g:] @ vd, 1e-10)
         _close(so.game_jvp(gan, tg, td, x, z, vg, None, rows="d", ws=ws)[1], J[game.n_g:, : game.n_g] @ vg, 1e-10)
+        _close(so.game_vjp(gan, tg, td, x, z, None, vd, rows="g", ws=ws)[0], J.T[: game.n_g, game.n_g:] @ vd, 1e-10)
+        _close(so.game_vjp(gan, tg, td, x, z, vg, None, rows="d", ws=ws)[1], J.T[game.n_g:, : game.n_g] @ vg, 1e-10)
         _close(np.concatenate(so.game_field(gan, tg, td, x, z, ws=ws)), np.asarray(game.omega(point)), 1e-10)
         cg, cd = so.cross_grads(gan, tg, td, x, z, ws=ws)
         _close(cg, grad(game.cost_d)(point)[: game.n_g], 1e-10)

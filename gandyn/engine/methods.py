@@ -49,16 +49,24 @@ it available to every trainer, configuration and command by name, and to the toy
 - ``tr.opt_g``, ``tr.opt_d``, ``tr.state_g``, ``tr.state_d``: each player's optimizer and
   its state (``tr.state_d = tr.opt_d.update(tr.theta_d, direction, tr.state_d)`` steps D);
 - ``tr.theta_g``, ``tr.theta_d``, ``tr.point()``, ``tr.set_point(g, d)``, ``tr.step_size(player)``,
-  ``tr.buffer(key, like)``, ``tr.k``, ``tr.it``, ``tr.population``.
+  ``tr.buffer(key, like)``, ``tr.assign(dst, value)``, ``tr.k``, ``tr.it``, ``tr.population``.
 
 :class:`gandyn.games.dynamics.GameTrainer` provides the same names on a toy game (autograd
 oracle, plain gradient steps of size ``h`` or ``(h_G, h_D)``), so a method written with them
 and with operators, ``F.dot`` and ``F.xp`` functions only (no ``np.copyto`` or writes into
 slices of a traced array) runs on both, and its step's Jacobian on a game is autograd's.
+The rules that hold for both: an in-place operator on an array updates an engine array and
+rebinds a traced one, so its result is what counts (``theta = tr.theta_g; theta -= s`` and
+then ``tr.set_point(theta, ...)``, which on the engine skips an array that is already the
+parameters); arrays kept in the method's state between steps are written by
+``state[key] = tr.assign(state[key], value)``; copies of the parameters come from
+``tr.point()``; a linear solve is the oracle's ``F.solve`` (iterative on the engine, exact and
+dense on a game). A method whose state carries information from one step to the next says
+so by ``memory = True`` (optimistic, lookahead): the games then keep its state in theirs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 import numpy as np
@@ -70,22 +78,88 @@ __all__ = ["METHODS", "as_method", "make_method", "check_method", "method_option
            "CGD", "LA", "LOLA", "SOS", "Unrolled", "NK", "check_penalty"]
 
 
+def _check_number(name: str, value, low: float, inclusive: bool = False):
+    """A real, finite number ``> low`` (``>= low`` with ``inclusive``), else a one-line ValueError."""
+    ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+          and np.isfinite(value) and (value >= low if inclusive else value > low))
+    if not ok:
+        raise ValueError(f"{name} must be a finite number {'>=' if inclusive else '>'} {low:g}, got {value!r}")
+
+
+def _check_int(name: str, value, low: int):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or int(value) != value or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _check_bool(name: str, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+
+
+#: The metadata of a method's field that configurations and commands do not take (the toy
+#: games' options, :func:`method_options`).
+_GAMES_ONLY = {"option": False}
+
+
 @dataclass(frozen=True)
 class AltGD:
-    """Algorithm 1 (Goodfellow et al. 2014): ``k`` discriminator steps, each on a fresh
-    real minibatch and fresh noise, then one generator step on fresh noise at the
-    updated discriminator. ``k`` is the trainer's."""
+    """Alternating gradient descent. By default Algorithm 1 (Goodfellow et al. 2014): ``k``
+    discriminator steps, each on a fresh real minibatch and fresh noise, then one generator
+    step on fresh noise at the updated discriminator; ``k`` is ``k_d``, else the trainer's.
 
+    ``k_g > 1`` generator steps, or the generator first (``d_first = False``, the order of the
+    Dirac-GAN notebooks of Mescheder et al. 2018), are the toy games' orders
+    (:func:`gandyn.games.dynamics.altgd`): each step at the other player's latest
+    parameters. The engine's trainer refuses them (:meth:`init`). These three are options of
+    the object, not of configurations and commands (:func:`method_options`), where ``k`` is
+    the trainer's.
+
+    Raises
+    ------
+    ValueError
+        ``k_d`` or ``k_g`` not an integer >= 1, ``d_first`` not a bool.
+    """
+
+    k_d: int | None = field(default=None, metadata=_GAMES_ONLY)
+    k_g: int = field(default=1, metadata=_GAMES_ONLY)
+    d_first: bool = field(default=True, metadata=_GAMES_ONLY)
     name: str = "altgd"
 
+    def __post_init__(self):
+        if self.k_d is not None:
+            _check_int("k_d", self.k_d, 1)
+        _check_int("k_g", self.k_g, 1)
+        _check_bool("d_first", self.d_first)
+
+    @property
+    def _algorithm_1(self) -> bool:
+        return self.k_g == 1 and self.d_first
+
     def init(self, tr) -> Any:
+        if not (self._algorithm_1 or hasattr(tr, "g_grad")):
+            raise ValueError("altgd with k_g > 1 or G first runs on the toy games only (gandyn.games.dynamics.altgd); "
+                             "the trainer's altgd is Algorithm 1: k D steps, then one G step")
         return None
 
     def draws(self, k: int) -> tuple[int, int]:
-        return k, k + 1
+        k_d = k if self.k_d is None else int(self.k_d)
+        return k_d, k_d + int(self.k_g)
 
     def step(self, tr, state):
-        for _ in range(tr.k - 1):
+        k_d = tr.k if self.k_d is None else int(self.k_d)
+        if not self._algorithm_1:  # each player's steps at the other's latest parameters
+            loss_d = loss_g = None
+            for who in ("dg" if self.d_first else "gd"):
+                for _ in range(k_d if who == "d" else int(self.k_g)):
+                    if who == "d":
+                        gd = tr.d_grad(*tr.draw_d())
+                        tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+                    else:
+                        loss_g, gg = tr.g_grad()
+                        tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
+            return loss_d, loss_g, state
+        for _ in range(k_d - 1):
             x_real, z_d = tr.draw_d()
             gd = tr.d_grad(x_real, z_d)
             tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
@@ -145,7 +219,7 @@ class Extragradient:
         tr.set_point(*start)
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
-        return loss_d, loss_g, state
+        return loss_d, loss_g, start  # the state's arrays (the engine's point writes into them)
 
 
 @dataclass(frozen=True)
@@ -153,37 +227,38 @@ class Optimistic:
     """Optimistic gradient descent ``theta_{t+1} = theta_t - 2 s_t + s_{t-1}``, ``s_t``
     the step the optimizer takes along ``omega(theta_t)``; the first step is a plain
     one (``s_{-1} = s_0``). With SGD, ``s_t = h omega(theta_t)``: Daskalakis et al. 2018,
-    Eq. 4; with Adam, their Optimistic Adam (Algorithm 1)."""
+    Eq. 4; with Adam, their Optimistic Adam (Algorithm 1). The state keeps ``s_{t-1}``
+    (``'g'``, ``'d'``) and whether the next step is the first."""
 
     name: str = "optimistic"
+    memory = True  # the state carries s_{t-1} from one iteration to the next
 
     def draws(self, k: int) -> tuple[int, int]:
         return 1, 2
 
     def init(self, tr) -> Any:
-        return {"g": np.empty_like(tr.theta_g), "d": np.empty_like(tr.theta_d), "first": True}
+        return {"g": np.zeros_like(tr.theta_g), "d": np.zeros_like(tr.theta_d), "first": True}
 
     def step(self, tr, state):
         tr.draw()
         loss_d, gd, loss_g, gg = tr.field()
-        first = state["first"]
-        tr.state_g = self._update(tr.opt_g, tr.theta_g, gg, tr.state_g, state["g"], first, tr, "g")
-        tr.state_d = self._update(tr.opt_d, tr.theta_d, gd, tr.state_d, state["d"], first, tr, "d")
+        s_g, s_d = tr.point(out=(tr.buffer(("optimistic", "g"), tr.theta_g),
+                                 tr.buffer(("optimistic", "d"), tr.theta_d)))  # theta_t
+        tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
+        tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
+        s_g -= tr.theta_g  # this step's s_t
+        s_d -= tr.theta_d
+        if not state["first"]:
+            theta_g, theta_d = tr.theta_g, tr.theta_d
+            theta_g -= s_g  # -2 s_t in all
+            theta_g += state["g"]  # + s_{t-1}
+            theta_d -= s_d
+            theta_d += state["d"]
+            tr.set_point(theta_g, theta_d)
+        state["g"] = tr.assign(state["g"], s_g)  # s_{t-1} <- s_t
+        state["d"] = tr.assign(state["d"], s_d)
         state["first"] = False
         return loss_d, loss_g, state
-
-    @staticmethod
-    def _update(opt, theta, grad, opt_state, prev, first, tr, who):
-        """One player's optimistic step; ``prev`` (``s_{t-1}``) becomes ``s_t``."""
-        s = tr.buffer(("optimistic", who), theta)
-        np.copyto(s, theta)
-        opt_state = opt.update(theta, grad, opt_state)
-        s -= theta  # this step's s_t
-        if not first:
-            theta -= s  # -2 s_t in all
-            theta += prev  # + s_{t-1}
-        np.copyto(prev, s)
-        return opt_state
 
 
 @dataclass(frozen=True)
@@ -199,6 +274,7 @@ class Lookahead:
     k_la: int = 5
     alpha: float = 0.5
     name: str = "lookahead"
+    memory = True  # the slow weights and the count of inner steps
 
     def __post_init__(self):
         _check_int("k_la", self.k_la, 1)
@@ -215,7 +291,8 @@ class Lookahead:
         return getattr(self.inner, "takes_penalty", True)
 
     def init(self, tr) -> Any:
-        state = {"inner": self.inner.init(tr), "slow_g": tr.theta_g.copy(), "slow_d": tr.theta_d.copy(), "n": 0}
+        slow_g, slow_d = tr.point()  # copies
+        state = {"inner": self.inner.init(tr), "slow_g": slow_g, "slow_d": slow_d, "n": 0}
         project(tr.opt_g, state["slow_g"])  # a constrained player's slow weights are feasible (weight clipping)
         project(tr.opt_d, state["slow_d"])
         return state
@@ -224,12 +301,17 @@ class Lookahead:
         loss_d, loss_g, state["inner"] = self.inner.step(tr, state["inner"])
         state["n"] += 1
         if state["n"] % self.k_la == 0:
-            for theta, slow, opt in ((tr.theta_g, state["slow_g"], tr.opt_g), (tr.theta_d, state["slow_d"], tr.opt_d)):
-                theta -= slow
-                theta *= self.alpha
-                slow += theta
-                project(opt, slow)
-                np.copyto(theta, slow)
+            theta_g, theta_d, slow_g, slow_d = tr.theta_g, tr.theta_d, state["slow_g"], state["slow_d"]
+            theta_g -= slow_g  # slow + alpha (fast - slow)
+            theta_g *= self.alpha
+            slow_g += theta_g
+            project(tr.opt_g, slow_g)
+            theta_d -= slow_d
+            theta_d *= self.alpha
+            slow_d += theta_d
+            project(tr.opt_d, slow_d)
+            state["slow_g"], state["slow_d"] = slow_g, slow_d
+            tr.set_point(slow_g, slow_d)  # the fast weights restart there
         return loss_d, loss_g, state
 
 
@@ -244,25 +326,6 @@ def _d_rate(tr, value, method: str, option: str):
     if lr is None:
         raise ValueError(f"{method} needs {option} when D's step size is not one number per model")
     return lr
-
-
-def _check_number(name: str, value, low: float, inclusive: bool = False):
-    """A real, finite number ``> low`` (``>= low`` with ``inclusive``), else a one-line ValueError."""
-    ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-          and np.isfinite(value) and (value >= low if inclusive else value > low))
-    if not ok:
-        raise ValueError(f"{name} must be a finite number {'>=' if inclusive else '>'} {low:g}, got {value!r}")
-
-
-def _check_int(name: str, value, low: int):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or int(value) != value or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-
-
-def _check_bool(name: str, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
 
 
 class _SecondOrder:
@@ -351,11 +414,13 @@ class CGD(_SecondOrder):
 
     (the second form from the local game's Nash equilibrium ``dx = -eta (omega_G + J_GD dy)``,
     ``dy = -eta (omega_D + J_DG dx)``, ``dx = -eta p_G``, ``dy = -eta p_D``: one solve, then
-    one product). The off-diagonal blocks of ``J`` are applied matrix-free
+    one product). The off-diagonal blocks of ``J`` are applied matrix-free by the oracle
     (:func:`~gandyn.engine.second_order.game_jvp`, one forward pass per iteration shared by
-    all products) and G's system is solved per model (:mod:`gandyn.engine.solvers`): by
-    conjugate gradients when the loss is zero-sum (``J_DG = -J_GD^T``, so the matrix
-    ``I + eta^2 J_GD J_GD^T`` is symmetric positive definite), else by GMRES. With SGD of
+    all products) and G's system is solved by the oracle's linear solve (``F.solve``): on the
+    engine iteratively per model (:mod:`gandyn.engine.solvers`), by conjugate gradients when
+    the loss is zero-sum (``J_DG = -J_GD^T``, so the matrix ``I + eta^2 J_GD J_GD^T`` is
+    symmetric positive definite), else by GMRES; on a toy game exactly, by a dense solve of
+    the matrix formed by autograd (which traces it). With SGD of
     step ``eta`` this is CGD; ``eta`` defaults to D's step size (per model in a population).
     With a gradient penalty the blocks are the penalised game's: R1 leaves them as they are;
     R2 and WGAN-GP add ``D_G grad_D R`` to ``J_DG`` (:mod:`gandyn.engine.penalty_products`),
@@ -434,9 +499,9 @@ class CGD(_SecondOrder):
         rhs = F.jvp(None, gd, rows="g")[0]  # J_GD omega_D
         rhs *= -e
         rhs += gg
-        spd = tr.gan.loss_fn.zero_sum and not F.penalty_couples  # then J_DG = -J_GD^T
         rtol = solvers.default_rtol(tr.theta_g.dtype) if self.rtol is None else self.rtol
-        sol = (solvers.cg if spd else solvers.gmres)(system, rhs, rtol=rtol, maxiter=self.maxiter)
+        # J_DG = -J_GD^T makes the matrix I + eta^2 J_GD J_GD^T symmetric positive definite
+        sol = F.solve(system, rhs, symmetric=F.antisymmetric, rtol=rtol, maxiter=self.maxiter)
         self._record(tr, state, sol, rtol)
         pg = sol.x
         pd = j_dg(pg)
@@ -493,8 +558,8 @@ class _Shaping(_SecondOrder):
         x0_d = F.jvp(gg, None, rows="d")[1]  # J_DG xi_G
         if self.shaping:
             cg, cd = F.cross()
-            ac_g = a * F.vjp(None, cd)[0]  # alpha J_DG^T grad_D L_G
-            ac_d = a * F.vjp(cg, None)[1]  # alpha J_GD^T grad_G L_D
+            ac_g = a * F.vjp(None, cd, rows="g")[0]  # alpha J_DG^T grad_D L_G
+            ac_d = a * F.vjp(cg, None, rows="d")[1]  # alpha J_GD^T grad_G L_D
         x0_g *= -a  # xi_0 = xi - alpha H_o xi, in place
         x0_g += gg
         x0_d *= -a
@@ -660,7 +725,7 @@ class NK(_SecondOrder):
     def step(self, tr, state):
         F = tr.oracle()
         loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
-        gg += 2 * self.eta * F.vjp(None, gd)[0]  # eta grad_G ||omega_D||^2
+        gg += 2 * self.eta * F.vjp(None, gd, rows="g")[0]  # eta grad_G ||omega_D||^2
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         return loss_d, loss_g, state
@@ -752,11 +817,12 @@ def make_method(spec: str, options: dict | None = None):
 
 def method_options(name: str) -> dict[str, str]:
     """The options a registered method takes: ``{option: type}`` (``int``, ``float`` or
-    ``bool``) from its dataclass fields, without ``name`` and ``inner``."""
+    ``bool``) from its dataclass fields, without ``name``, ``inner`` and the fields whose
+    metadata says ``option: False`` (altgd's orders of the toy games)."""
     cls = METHODS[name]
     out = {}
     for f in fields(cls):
-        if f.name in ("name", "inner"):
+        if f.name in ("name", "inner") or not f.metadata.get("option", True):
             continue
         t = str(f.type)
         out[f.name] = "bool" if "bool" in t else "int" if t.startswith("int") else "float"

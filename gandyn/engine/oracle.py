@@ -27,10 +27,12 @@ The interface (``F`` an oracle; ``None`` for a zero vector or a row not asked fo
 ``F.loss_g, F.loss_d``      the players' losses, shape ``()`` or ``(P,)``
 ``F.grad_g, F.grad_d``      the field ``omega = (grad_G L_G, grad_D L_D)``, like ``theta``
 ``F.jvp(v_g, v_d, rows)``   ``J v``: ``(H_GG L_G v_G + J_GD v_D, J_DG v_G + H_DD L_D v_D)``
-``F.vjp(u_g, u_d)``         ``J^T u``: ``(H_GG L_G u_G + J_DG^T u_D, J_GD^T u_G + H_DD L_D u_D)``
+``F.vjp(u_g, u_d, rows)``   ``J^T u``: ``(H_GG L_G u_G + J_DG^T u_D, J_GD^T u_G + H_DD L_D u_D)``
 ``F.cross(rows)``           ``(grad_G L_D, grad_D L_G)``, each player's gradient of the other's cost
 ``F.hvp(player, v)``        a player's own Hessian times ``v``: ``H_GG L_G v`` or ``H_DD L_D v``
 ``F.at(theta_g, theta_d)``  the oracle of the same minibatch at another point
+``F.solve(A, b, ...)``      ``x`` with ``A x = b`` for a linear map ``A`` of arrays like ``b``, per model
+``F.antisymmetric``         whether ``J_DG = -J_GD^T`` (a zero-sum game)
 ``F.dot(a, b)``             per-model inner product over the last axis, shape ``(1,)`` or ``(P, 1)``
 ``F.xp``                    the array namespace of its arrays (numpy, or autograd.numpy)
 ==========================  ==============================================================
@@ -189,18 +191,20 @@ class FieldOracle:
                               self.z, v_g, v_d, e=self._eps)
         return jg, jd
 
-    def vjp(self, u_g, u_d):
+    def vjp(self, u_g, u_d, rows: str = "gd"):
         """``J^T u = (H_GG L_G u_G + J_DG^T u_D, J_GD^T u_G + H_DD L_D u_D)``
         (:func:`gandyn.engine.second_order.game_vjp`); ``u_g, u_d`` like theta_g, theta_d,
-        or None (zero). Raises ValueError for a GAN with D dropout."""
-        tg, td = second_order.game_vjp(*self._args(), u_g, u_d, **self._so())
+        or None (zero); ``rows`` 'g' or 'd' forms one part only (None for the other), with
+        fewer passes. Raises ValueError for an unknown ``rows`` or a GAN with D dropout."""
+        tg, td = second_order.game_vjp(*self._args(), u_g, u_d, rows=rows, **self._so())
         if self.penalty is not None and u_d is not None:
             from gandyn.engine.penalty_products import penalty_vjp
 
             bt, hu = penalty_vjp(self.penalty, self.gan.G, self.gan.D, self.theta_g, self.theta_d, self.x_real,
                                  self.z, u_d, e=self._eps)
-            td += hu
-            if bt is not None:
+            if td is not None:
+                td += hu
+            if bt is not None and tg is not None:
                 tg += bt
         return tg, td
 
@@ -244,6 +248,34 @@ class FieldOracle:
         self._unpenalised("the oracle at another point")
         return FieldOracle(self.gan, self.theta_g if theta_g is None else theta_g,
                            self.theta_d if theta_d is None else theta_d, self.x_real, self.z, ws=self._ws)
+
+    @property
+    def antisymmetric(self) -> bool:
+        """Whether ``J_DG = -J_GD^T``: a zero-sum loss and no penalty on generated points."""
+        return bool(self.gan.loss_fn.zero_sum) and not self.penalty_couples
+
+    @staticmethod
+    def solve(matvec, b, *, symmetric: bool = False, rtol: float | None = None, maxiter: int = 100):
+        """Solve ``A x = b`` per model, ``A`` the linear map ``matvec`` (arrays like ``b``,
+        ``(n,)`` or ``(P, n)``), iteratively (:mod:`gandyn.engine.solvers`, from ``x_0 = 0``):
+        conjugate gradients when ``symmetric`` (``A`` symmetric positive definite), else
+        restarted GMRES; each model stops at relative residual ``rtol`` (default ``sqrt(eps)``
+        of ``b``'s dtype) or after ``maxiter`` products.
+
+        Returns
+        -------
+        :class:`~gandyn.engine.solvers.Solve`
+            ``x``, and per model the products used, the relative residual, whether converged.
+
+        Raises
+        ------
+        ValueError
+            rtol outside (0, 1), maxiter not an integer >= 1.
+        """
+        from gandyn.engine import solvers
+
+        rtol = solvers.default_rtol(b.dtype) if rtol is None else rtol
+        return (solvers.cg if symmetric else solvers.gmres)(matvec, b, rtol=rtol, maxiter=maxiter)
 
     @staticmethod
     def dot(a, b):

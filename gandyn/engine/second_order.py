@@ -46,6 +46,11 @@ convention of :mod:`gandyn.games.game`).
   sum_i D_x(grad_theta o(x_i))[u_i]``: the R-operator of D's parameter gradient along the
   *input* direction ``u`` (mixed partials commute).
 
+Packing (``gan.pack = p > 1``, Lin et al. 2018): D scores packed rows of ``p`` samples
+(:func:`~gandyn.engine.gan.pack_rows`), so the sums run over the ``m_r / p`` and ``m_f / p``
+packed outputs (weights have that many entries); the tangent of G's samples is packed on its
+way into D, and D's input gradients are unpacked on their way back to G.
+
 Conventions: arrays as in :mod:`gandyn.engine.nn` (single model ``theta (n,)`` or a
 population ``theta (P, n)`` with inputs ``(P, m, d)``); float32 or float64, the MLPs'
 dtype. Dropout is not supported here. The loss is the GAN's ``loss_fn`` or a
@@ -60,6 +65,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gandyn.engine import losses
+from gandyn.engine.gan import pack_rows, unpack_rows
 from gandyn.engine.losses import Loss
 from gandyn.engine.nn import MLP, _acc, _bshape, _tail, flush_tiny
 from gandyn.engine.workspace import Workspace, as_workspace
@@ -89,11 +95,16 @@ def _setup(gan, theta_g, theta_d, x_real, z, loss, primal, w_real, w_fake, ws):
     x_real, z = _check(gan, theta_g, theta_d, x_real, z)
     terms = _terms(gan if loss is None else loss)
     fwd = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
-    m = fwd[2]
+    m, mf = fwd[2], z.shape[-2] // _pk(gan)
     if isinstance(terms, Loss):  # coupled: sums are means
         _uniform(w_real, m, "w_real", terms)
-        _uniform(w_fake, z.shape[-2], "w_fake", terms)
-    return z, terms, fwd, (_weights(w_real, m, gan.D.dtype), _weights(w_fake, z.shape[-2], gan.D.dtype)), ws
+        _uniform(w_fake, mf, "w_fake", terms)
+    return z, terms, fwd, (_weights(w_real, m, gan.D.dtype), _weights(w_fake, mf, gan.D.dtype)), ws
+
+
+def _pk(gan) -> int:
+    """The GAN's packing degree (samples per D input; 1 for an object without one)."""
+    return getattr(gan, "pack", 1)
 
 
 def _terms(source):
@@ -206,9 +217,13 @@ def _check(gan, theta_g, theta_d, x_real, z):
     z = np.asarray(z, dtype=G.dtype)
     if D.sizes[-1] != 1:
         raise ValueError(f"D must have one output, has {D.sizes[-1]}")
-    if x_real.shape[-1] != D.sizes[0] or z.shape[-1] != G.sizes[0]:
-        raise ValueError(f"x_real must have {D.sizes[0]} features and z {G.sizes[0]}, "
+    if x_real.shape[-1] != G.sizes[-1] or z.shape[-1] != G.sizes[0]:
+        raise ValueError(f"x_real must have {G.sizes[-1]} features and z {G.sizes[0]}, "
                          f"got {x_real.shape} and {z.shape}")
+    p = _pk(gan)
+    if x_real.shape[-2] % p or z.shape[-2] % p:
+        raise ValueError(f"packing {p} samples per D input needs minibatches divisible by {p}, got "
+                         f"{x_real.shape[-2]} real and {z.shape[-2]} noise rows")
     if np.shape(theta_g)[-1] != G.n_params or np.shape(theta_d)[-1] != D.n_params:
         raise ValueError(f"theta_g must have {G.n_params} and theta_d {D.n_params} entries along the last axis")
     return x_real, z
@@ -219,11 +234,12 @@ def _forward(gan, theta_g, theta_d, x_real, z, ws):
     G, D = gan.G, gan.D
     m = x_real.shape[-2]
     lead = _bshape(x_real.shape[:-2], z.shape[:-2], np.shape(theta_g)[:-1], np.shape(theta_d)[:-1])
-    X = ws.buffer("so_input", lead + (m + z.shape[-2], D.sizes[0]), D.dtype)
+    p = _pk(gan)
+    X = ws.buffer("so_input", lead + (m + z.shape[-2], G.sizes[-1]), D.dtype)
     hs_g = G.forward(theta_g, z, out=X[..., m:, :], ws=ws.sub("G"))
     X[..., :m, :] = x_real
-    hs_d = D.forward(theta_d, X, ws=ws.sub("D"))
-    return hs_g, hs_d, m
+    hs_d = D.forward(theta_d, pack_rows(X, p), ws=ws.sub("D"))  # with packing, m / p real rows
+    return hs_g, hs_d, m // p
 
 
 def _fake(hs_d, m):
@@ -239,7 +255,8 @@ def _real(hs_d, m):
 
 class Primal(NamedTuple):
     """The forward passes every product at one point shares: G's on the noise and D's on
-    the stacked batch ``[x_real; G(z)]`` (``m`` data rows)."""
+    the stacked batch ``[x_real; G(z)]`` (``m`` data rows of D's input: packed rows for a
+    packed GAN)."""
 
     hs_g: list
     hs_d: list
@@ -296,13 +313,15 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     G, D = gan.G, gan.D
     z, terms, (hs_g, hs_d, m), (w_r, w_f), ws = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
                                                        w_fake, ws)
-    mf = z.shape[-2]
+    p = _pk(gan)
+    mf = z.shape[-2] // p
     rs_g = G.tangent(theta_g, hs_g, v_g, ws=ws.sub("G"))
+    dx = None if rs_g[-1] is None else pack_rows(rs_g[-1], p)  # the tangent of D's generated inputs
     o = hs_d[-1][..., 0]
     jv_g = jv_d = None
     rs_d = None
     if "d" in rows or getattr(terms, "g_reads_real", False):  # a coupled G loss sees the real rows' tangent
-        rs_d = D.tangent(theta_d, hs_d, v_d, dx=rs_g[-1], ws=ws.sub("D"))
+        rs_d = D.tangent(theta_d, hs_d, v_d, dx=dx, ws=ws.sub("D"))
     if "d" in rows:
         g_out, r_out = _d_out(terms, w_r, w_f, o, rs_d[-1], m)
         jv_d, _, _ = D.backward_r(theta_d, hs_d, rs_d, v_d, g_out, r_out, params=True, inputs=False,
@@ -310,14 +329,21 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     if "g" in rows:
         hs_f = _fake(hs_d, m)
         if rs_d is not None:
-            rs_f = [rs_g[-1]] + _rows_tail(rs_d[1:], mf)
+            rs_f = [dx] + _rows_tail(rs_d[1:], mf)
         else:
-            rs_f = D.tangent(theta_d, hs_f, v_d, dx=rs_g[-1], ws=ws.sub("D"))
+            rs_f = D.tangent(theta_d, hs_f, v_d, dx=dx, ws=ws.sub("D"))
         g_out, r_out, _, _ = _g_out(terms, w_f, o, m, rs_f[-1] if rs_d is None else rs_d[-1])
+        # dL_G/dx itself only for G's R-terms along v_G (or its batch norm)
+        plain = v_g is not None or getattr(G, "batch_norm", None) is not None
         _, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, v_d, g_out, r_out, params=False, inputs=True,
-                                  ws=ws.sub("D_g"))
-        jv_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, v_g, gx, rgx, params=True, r_grad=out_g, ws=ws.sub("G_r"))
+                                  input_grad=plain, ws=ws.sub("D_g"))
+        jv_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, v_g, _unpack(gx, p), _unpack(rgx, p), params=True,
+                                  r_grad=out_g, ws=ws.sub("G_r"))
     return jv_g, jv_d
+
+
+def _unpack(r, p):
+    return None if r is None else unpack_rows(r, p)
 
 
 def _d_loss_out(phi_r, phi_f, w_r, w_f, o, ro, m):
@@ -335,7 +361,7 @@ def _d_loss_out(phi_r, phi_f, w_r, w_f, o, ro, m):
 
 
 def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=None, losses=None,
-             primal: Primal | None = None, ws: Workspace | None = None):
+             rows: str = "gd", primal: Primal | None = None, ws: Workspace | None = None):
     """The transposed product ``J^T u = grad_theta <omega(theta), u>``, exact.
 
     By the symmetry of each cost's second derivatives,
@@ -347,39 +373,53 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     ``(0, u_D)`` for ``L_D``, after one shared forward pass; their passes through G are
     one (the R-backward pass is linear in the tangent of ``dL/dx`` and the second moves
     no G parameter). Parameters as in
-    :func:`game_jvp` (``u_g, u_d`` like ``theta_g, theta_d``, None = zero; ``primal`` likewise).
+    :func:`game_jvp` (``u_g, u_d`` like ``theta_g, theta_d``, None = zero; ``primal`` and
+    ``rows`` likewise: ``rows='g'`` skips D's part, its R-backward pass over the whole batch,
+    and with ``u_g = None`` the ``L_G`` pass, D's tangent then on the generated rows only
+    (separable losses); ``rows='d'`` skips the passes through G and the input gradients).
 
     Returns
     -------
-    ((J^T u)_G, (J^T u)_D) : arrays like theta_g, theta_d
+    ((J^T u)_G, (J^T u)_D) : arrays like theta_g, theta_d (None for a row not asked for)
     """
+    _check_rows(rows)
     G, D = gan.G, gan.D
     z, terms, (hs_g, hs_d, m), (w_r, w_f), ws = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
                                                        w_fake, ws)
-    mf = z.shape[-2]
+    p = _pk(gan)
+    mf = z.shape[-2] // p
     o = hs_d[-1][..., 0]
     hs_f = _fake(hs_d, m)
+    want_g, want_d = "g" in rows, "d" in rows
+    out_g = out_d = gx = rgx = None
     # L_G along (u_G, 0): D's part of J^T u, and dL_G/dx with its tangent for G
     rs_g = G.tangent(theta_g, hs_g, u_g, ws=ws.sub("G"))
-    rs_f = D.tangent(theta_d, hs_f, None, dx=rs_g[-1], ws=ws.sub("D"))
-    g_out, r_out, _, r_real = _g_out(terms, w_f, o, m, rs_f[-1])
-    out_d, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, None, g_out, r_out, params=True, inputs=True,
-                                  ws=ws.sub("D_g"))
-    if r_real is not None:  # a coupled G loss: along u_G its real rows' weights move (their outputs do not)
-        rr, _ = D.backward(theta_d, _real(hs_d, m), r_real, params=True, inputs=False, ws=ws.sub("D_gr"))
-        out_d += rr
-    # L_D along (0, u_D): D's part, and the tangent of dL_D/dx on the samples
-    rs_d = D.tangent(theta_d, hs_d, u_d, ws=ws.sub("D"))
+    if want_d or u_g is not None or getattr(G, "batch_norm", None) is not None:  # else it adds nothing
+        rs_f = D.tangent(theta_d, hs_f, None, dx=None if rs_g[-1] is None else pack_rows(rs_g[-1], p),
+                         ws=ws.sub("D"))
+        g_out, r_out, _, r_real = _g_out(terms, w_f, o, m, rs_f[-1])
+        out_d, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, None, g_out, r_out, params=want_d, inputs=want_g,
+                                      ws=ws.sub("D_g"))
+        if want_d and r_real is not None:  # a coupled G loss: along u_G its real rows' weights move
+            rr, _ = D.backward(theta_d, _real(hs_d, m), r_real, params=True, inputs=False, ws=ws.sub("D_gr"))
+            out_d += rr
+    # L_D along (0, u_D): D's part, and the tangent of dL_D/dx on the samples (for G's part of a
+    # separable loss, the samples' tangent is all it needs; a coupled one reads the data rows')
+    whole = want_d or isinstance(terms, Loss)
+    rs_d = D.tangent(theta_d, hs_d if whole else hs_f, u_d, ws=ws.sub("D"))
     g_out, r_out = _d_out(terms, w_r, w_f, o, rs_d[-1], m)
-    rD, _, _ = D.backward_r(theta_d, hs_d, rs_d, u_d, g_out, r_out, params=True, inputs=False,
-                            ws=ws.sub("D_r"))
-    out_d += rD
-    r_f = None if r_out is None else _tail(r_out, min(mf, r_out.shape[-2]))
-    _, _, rgx_d = D.backward_r(theta_d, hs_f, _rows_tail(rs_d, mf), u_d, g_out[..., m:, :], r_f, params=False,
-                               inputs=True, input_grad=False, ws=ws.sub("D_g2"))
-    # G's part: the R-backward pass is linear in R{dL/dx}, and the L_D pass moves no G
-    # parameter, so both passes through G are one, with the summed input tangents
-    out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, gx, _acc(rgx, rgx_d), params=True, ws=ws.sub("G_r"))
+    if want_d:
+        rD, _, _ = D.backward_r(theta_d, hs_d, rs_d, u_d, g_out, r_out, params=True, inputs=False,
+                                ws=ws.sub("D_r"))
+        out_d += rD
+    if want_g:
+        r_f = None if r_out is None else _tail(r_out, min(mf, r_out.shape[-2]))
+        _, _, rgx_d = D.backward_r(theta_d, hs_f, _rows_tail(rs_d, mf), u_d, g_out[..., m:, :], r_f,
+                                   params=False, inputs=True, input_grad=False, ws=ws.sub("D_g2"))
+        # G's part: the R-backward pass is linear in R{dL/dx}, and the L_D pass moves no G
+        # parameter, so both passes through G are one, with the summed input tangents
+        out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, _unpack(gx, p), _unpack(_acc(rgx, rgx_d), p),
+                                   params=True, ws=ws.sub("G_r"))
     return out_g, out_d
 
 
@@ -400,7 +440,7 @@ def game_field(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, lo
     w_d, _ = D.backward(theta_d, hs_d, g_out, params=True, inputs=False, ws=ws.sub("field_D"))
     g_out, _, _, _ = _g_out(terms, w_f, o, m, None)
     _, gx = D.backward(theta_d, _fake(hs_d, m), g_out, params=False, inputs=True, ws=ws.sub("field_Dx"))
-    w_g, _ = G.backward(theta_g, hs_g, gx, params=True, inputs=False, ws=ws.sub("field_G"))
+    w_g, _ = G.backward(theta_g, hs_g, unpack_rows(gx, _pk(gan)), params=True, inputs=False, ws=ws.sub("field_G"))
     return w_g, w_d
 
 
@@ -440,7 +480,8 @@ def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, l
         else:
             g_out, _ = _loss_out(terms[1], w_f, o[..., m:], None)
         _, gx = D.backward(theta_d, hs_f, g_out, params=False, inputs=True, ws=ws.sub("cross_D"))
-        g_ld, _ = G.backward(theta_g, hs_g, gx, params=True, inputs=False, ws=ws.sub("cross_G"))
+        g_ld, _ = G.backward(theta_g, hs_g, unpack_rows(gx, _pk(gan)), params=True, inputs=False,
+                             ws=ws.sub("cross_G"))
     return g_ld, d_lg
 
 

@@ -1,22 +1,21 @@
 """Learning dynamics on any game: the training methods of the engine, run on a game.
 
 A method here is a pair ``(init, step)`` on a flat *state* ``s``: the parameters
-``z`` first, then whatever the method remembers (optimistic GD keeps the last
-game form). ``s = init(game, z0)``; ``s = step(game, s, h)``. Every player
-descends its own cost, so the only field a method sees is the game form
-``omega`` of :mod:`gandyn.games` (and, for SGA, consensus, CGD, LA, LOLA, SOS and
-``nk``, products with the game Jacobian; LOLA, SOS and the unrolled GAN also each
-player's gradient of the other's cost); nothing is written per player or per game.
+``z`` first, then whatever the method remembers from one step to the next (optimistic
+GD its last step, lookahead-minmax its slow weights). ``s = init(game, z0)``;
+``s = step(game, s, h)``. Every player descends its own cost, so the only field a
+method sees is the game form ``omega`` of :mod:`gandyn.games` (and, for SGA, consensus,
+CGD, LA, LOLA, SOS and ``nk``, products with the game Jacobian; LOLA, SOS and the
+unrolled GAN also each player's gradient of the other's cost); nothing is written per
+player or per game.
 
-Most methods are the engine's own method objects (:mod:`gandyn.engine.methods`; one
-registry, :data:`METHODS`), run by :class:`GameTrainer`, which gives them the trainer's
-interface on a game: the autograd field oracle :class:`gandyn.games.game.GameOracle` and
-plain gradient steps (:func:`as_dynamics`). ``simgd``, ``altgd`` (D first, one G step),
-``extragradient``, ``consensus``, ``sga``, ``la``, ``lola``, ``sos``, ``unrolled``, ``nk`` and
-any method registered later run this way; ``altgd``'s other orders (``k_g > 1``, G first),
-``optimistic`` (the engine's remembers the optimizer's step in buffers), ``cgd`` (the engine
-solves by GMRES, which autograd cannot trace) and ``lookahead`` (the engine's updates the
-parameters in place) have their own game steps here.
+Every method is the engine's own method object (:mod:`gandyn.engine.methods`; one
+registry, :data:`METHODS`), run by :class:`GameTrainer`, which gives it the trainer's
+interface on a game: the autograd field oracle :class:`gandyn.games.game.GameOracle`
+(whose linear solve, for CGD, is an exact dense one) and plain gradient steps
+(:func:`as_dynamics`). The functions named after the methods (``simgd``, ``altgd``,
+``optimistic``, ``cgd``, ``lookahead``, ...) build them with the games' option names and
+labels; the update rules live in :mod:`gandyn.engine.methods` only.
 
 Step sizes: ``h`` is a number, or a pair ``(h_G, h_D)`` for two time-scale
 updates (Heusel et al. 2017, TTUR), which every method accepts.
@@ -33,11 +32,12 @@ transform (:func:`gandyn.games.consensus_game`, for its Jacobian) and the method
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import autograd.numpy as anp
 import numpy as np
 from autograd import jacobian
+from autograd.tracer import getval
 from tqdm.auto import tqdm
 
 from gandyn.engine import methods as engine_methods
@@ -55,6 +55,7 @@ class Method(NamedTuple):
     name: str
     init: Callable  # (game, z0) -> state s
     step: Callable  # (game, s, h) -> s   (autograd-traceable)
+    method: Any = None  # the engine method it runs (:func:`as_dynamics`), if any
 
 
 def _rates(game: Game, h):
@@ -83,7 +84,9 @@ class _Descent:
     operations (autograd traces it): ``update(theta, d, state)`` sets the player's
     parameters to ``theta - h d``; the optimizer interface of the engine's methods."""
 
-    def __init__(self, trainer, player: str, h: float):
+    project = None  # no constraint
+
+    def __init__(self, trainer, player: str, h: float | None):
         self.trainer, self.attr, self.h = trainer, "theta_" + player, h
         self.hparams = {"lr": h}
 
@@ -101,17 +104,22 @@ class GameTrainer:
 
     ``oracle()`` is the game's field oracle at the current point (:meth:`Game.oracle`,
     autograd; its losses None, since the dynamics discard them); ``draw``, ``draw_d`` draw
-    nothing (a game is one fixed batch); ``field``, ``d_grad``, ``d_step_grad``, ``g_step_grad`` are the game form's rows; ``opt_g``,
-    ``opt_d`` are plain gradient steps of sizes ``h_G``, ``h_D`` that rebind ``theta_g``,
-    ``theta_d`` (nothing is written in place, so a step is traceable); ``step_size`` gives
-    ``h_G`` or ``h_D``; ``point``/``set_point`` read and set the parameters; ``k`` is the
-    number of D steps per G step of ``altgd``; ``population`` is None.
+    nothing (a game is one fixed batch); ``field``, ``d_grad``, ``d_step_grad``,
+    ``g_step_grad``, ``g_grad`` are the game form's rows; ``opt_g``, ``opt_d`` are plain
+    gradient steps of sizes ``h_G``, ``h_D`` that rebind ``theta_g``, ``theta_d`` (nothing is
+    written in place, so a step is traceable); ``step_size`` gives ``h_G`` or ``h_D``;
+    ``point``/``set_point`` read and set the parameters (``point`` gives copies);
+    ``assign(dst, value)`` is ``value`` and ``buffer`` a scratch array (the engine's keep a
+    method's state in its own arrays); ``k`` is the number of D steps per G step of
+    ``altgd``; ``population`` is None.
 
     Parameters
     ----------
     game : Game
     z : array (n,)
-    h : float or (h_G, h_D)
+        Copied when not traced: a method may update the trainer's arrays in place.
+    h : float or (h_G, h_D), or None
+        None: no step size (for a method's ``init``, which takes no step).
     k : int
 
     Raises
@@ -123,10 +131,11 @@ class GameTrainer:
     population = None
 
     def __init__(self, game: Game, z, h, k: int = 1):
-        _rates(game, h)  # validate
+        if h is not None:
+            _rates(game, h)  # validate
         self.game, self.k, self.it = game, int(k), 0
-        self.theta_g, self.theta_d = z[: game.n_g], z[game.n_g:]
-        hg, hd = _pair(h)
+        self.theta_g, self.theta_d = z[: game.n_g] + 0.0, z[game.n_g: game.n] + 0.0
+        hg, hd = (None, None) if h is None else _pair(h)
         self.opt_g, self.opt_d = _Descent(self, "g", hg), _Descent(self, "d", hd)
         self.state_g = self.state_d = None
 
@@ -151,6 +160,10 @@ class GameTrainer:
     def d_grad(self, x_real, z):
         return self.game.grad_d(self.z)
 
+    def g_grad(self):
+        """G's loss (None) and gradient at the current point: a G step of its own."""
+        return None, self.game.grad_g(self.z)
+
     def d_step_grad(self):
         F = self.oracle()
         return F.loss_d, F.grad_d, None
@@ -165,36 +178,93 @@ class GameTrainer:
         return (self.opt_g if player == "g" else self.opt_d).h
 
     def point(self, out=None):
-        return self.theta_g, self.theta_d
+        return self.theta_g + 0.0, self.theta_d + 0.0
 
     def set_point(self, theta_g, theta_d) -> None:
         self.theta_g, self.theta_d = theta_g, theta_d
 
+    @staticmethod
+    def assign(dst, value):
+        return value
 
-def as_dynamics(method, name: str | None = None, k: int = 1) -> Method:
+    @staticmethod
+    def buffer(key, like):
+        return np.zeros(np.shape(like))
+
+
+def _flatten(state) -> list:
+    """The numbers of a method's state (arrays, dicts and tuples of them, counters and
+    flags), in order, as flat arrays; None and other objects hold none."""
+    if isinstance(state, dict):
+        return [a for v in state.values() for a in _flatten(v)]
+    if isinstance(state, (tuple, list)):
+        return [a for v in state for a in _flatten(v)]
+    if isinstance(state, (bool, int, float)):
+        return [np.array([float(state)])]
+    if hasattr(state, "shape"):
+        return [anp.reshape(state, (-1,))]
+    return []
+
+
+def _unflatten(template, flat, pos: int = 0):
+    """The state shaped like ``template`` (a state of :func:`_flatten`'s kinds) from
+    ``flat[pos:]``: arrays are copies (or traced slices), counters and flags plain numbers
+    of their type. Returns ``(state, next position)``."""
+    if isinstance(template, dict):
+        out = {}
+        for key, v in template.items():
+            out[key], pos = _unflatten(v, flat, pos)
+        return out, pos
+    if isinstance(template, (tuple, list)):
+        items = []
+        for v in template:
+            item, pos = _unflatten(v, flat, pos)
+            items.append(item)
+        return type(template)(items), pos
+    if isinstance(template, (bool, int, float)):
+        return type(template)(getval(flat[pos])), pos + 1
+    if hasattr(template, "shape"):
+        size = int(np.prod(template.shape))
+        return anp.reshape(flat[pos: pos + size], template.shape) + 0.0, pos + size
+    return template, pos
+
+
+def as_dynamics(method, name: str | None = None, k: int = 1, cycle: int = 1) -> Method:
     """A training method of the engine (an object of :mod:`gandyn.engine.methods`, or a name
-    of :data:`METHODS`) as a game method: each step runs ``method.init`` and ``method.step``
-    on a :class:`GameTrainer` at the state (plain gradient steps of size ``h`` or
-    ``(h_G, h_D)``), so the update is the engine's own code, and :func:`step_matrix` its
-    autograd Jacobian. Methods that remember something between steps (``optimistic``,
-    ``lookahead``) are not for this.
+    of :data:`METHODS`) as a game method: each step runs ``method.step`` ``cycle`` times on a
+    :class:`GameTrainer` at the state (plain gradient steps of size ``h`` or ``(h_G, h_D)``),
+    so the update is the engine's own code, and :func:`step_matrix` its autograd Jacobian.
+
+    A method whose ``memory`` is true (optimistic GD, lookahead-minmax) keeps its state
+    between steps: the game state is ``z`` followed by the numbers of the method's state
+    (its arrays, counters and flags); any other method starts every step from ``init``.
 
     Raises
     ------
     ValueError
-        An unknown name, or ``optimistic``, ``lookahead`` or ``cgd``, which have their own game
-        steps here (:func:`optimistic`, :func:`lookahead`, :func:`cgd`).
+        An unknown name, or ``cycle`` not an integer >= 1.
     """
     method = engine_methods.as_method(method)
-    if isinstance(method, (engine_methods.Optimistic, engine_methods.Lookahead, engine_methods.CGD)):
-        raise ValueError(f"the {method.name} method has its own game step: use dynamics.{method.name}")
+    if isinstance(cycle, (bool, np.bool_)) or int(cycle) != cycle or cycle < 1:
+        raise ValueError(f"cycle must be an integer >= 1, got {cycle!r}")
+    memory = bool(getattr(method, "memory", False))
+
+    def init(game, z0):
+        z0 = _plain_init(game, z0)
+        if not memory:
+            return z0
+        return anp.concatenate([z0] + _flatten(method.init(GameTrainer(game, z0, None, k))))
 
     def step(game, s, h):
         tr = GameTrainer(game, s, h, k)
-        method.step(tr, method.init(tr))
-        return tr.z
+        state = method.init(tr)
+        if memory:
+            state, _ = _unflatten(state, s, game.n)
+        for _ in range(int(cycle)):
+            _, _, state = method.step(tr, state)
+        return anp.concatenate([tr.z] + _flatten(state)) if memory else tr.z
 
-    return Method(method.name if name is None else name, _plain_init, step)
+    return Method(method.name if name is None else name, init, step, method)
 
 
 def simgd() -> Method:
@@ -207,39 +277,17 @@ def altgd(k_d: int = 1, k_g: int = 1, d_first: bool = True) -> Method:
     current ``theta_G``, then ``k_g`` generator steps on the new ``theta_D``
     (Goodfellow et al. 2014, Algorithm 1, which updates D first). ``d_first =
     False`` updates G first, as the Dirac-GAN notebooks of Mescheder et al. 2018 do.
-    With one G step after the D steps (the defaults) this is the engine's ``altgd`` with
-    ``k = k_d``; the other orders are the games' own.
+    The engine's ``altgd`` with these options (:class:`~gandyn.engine.methods.AltGD`;
+    the engine's trainer runs the D-first order with one G step, ``k = k_d``).
+
+    Raises
+    ------
+    ValueError
+        ``k_d`` or ``k_g`` not an integer >= 1.
     """
-    if k_d < 1 or k_g < 1:
-        raise ValueError(f"k_d and k_g must be >= 1, got {k_d}, {k_g}")
+    method = engine_methods.AltGD(k_d=k_d, k_g=k_g, d_first=d_first)
     order = "D first" if d_first else "G first"
-    label = f"alternating GD ({k_d} D, {k_g} G, {order})"
-    if k_g == 1 and d_first:
-        return as_dynamics(engine_methods.AltGD(), label, k=k_d)
-
-    def step(game, s, h):
-        hg, hd = _pair(h)
-        theta, psi = s[: game.n_g], s[game.n_g:]
-
-        def d_steps(theta, psi):
-            for _ in range(k_d):
-                psi = psi - hd * game.grad_d(anp.concatenate([theta, psi]))
-            return psi
-
-        def g_steps(theta, psi):
-            for _ in range(k_g):
-                theta = theta - hg * game.grad_g(anp.concatenate([theta, psi]))
-            return theta
-
-        if d_first:
-            psi = d_steps(theta, psi)
-            theta = g_steps(theta, psi)
-        else:
-            theta = g_steps(theta, psi)
-            psi = d_steps(theta, psi)
-        return anp.concatenate([theta, psi])
-
-    return Method(label, _plain_init, step)
+    return as_dynamics(method, f"alternating GD ({k_d} D, {k_g} G, {order})")
 
 
 def extragradient() -> Method:
@@ -250,21 +298,11 @@ def extragradient() -> Method:
 
 def optimistic() -> Method:
     """Optimistic gradient descent (Daskalakis, Ilyas, Syrgkanis & Zeng 2018, eq. 4):
-    ``z_{t+1} = z_t - 2 h omega(z_t) + h omega(z_{t-1})``. The state is
-    ``(z_t, omega(z_{t-1}))``; ``init`` sets the remembered gradient to the
-    *current* one, ``omega(z_0)``, so the first step is a plain gradient step
-    (starting from zero would make it a double step)."""
-    def init(game, z0):
-        z0 = _plain_init(game, z0)
-        return np.concatenate([z0, np.asarray(game.omega(z0))])
-
-    def step(game, s, h):
-        r = _rates(game, h)
-        z, g_prev = s[: game.n], s[game.n:]
-        g = game.omega(z)
-        return anp.concatenate([z - 2.0 * r * g + r * g_prev, g])
-
-    return Method("optimistic GD", init, step)
+    ``z_{t+1} = z_t - 2 h omega(z_t) + h omega(z_{t-1})`` (the engine's ``optimistic``). The
+    state is ``(z_t, h omega(z_{t-1}), first)``; the first step is a plain gradient step
+    (the remembered step is the current one; starting from zero would make it a double
+    step), and :func:`step_matrix` takes the Jacobian of the steps after it."""
+    return as_dynamics(engine_methods.Optimistic(), "optimistic GD")
 
 
 def consensus(gamma: float = 1.0) -> Method:
@@ -296,25 +334,18 @@ def cgd(eta: float | None = None) -> Method:
         dy = -eta (I - eta^2 J_DG J_GD)^{-1} (omega_D - eta J_DG omega_G)
 
     with ``J_GD = D_D grad_G f_G`` and ``J_DG = D_G grad_D f_D`` the off-diagonal blocks
-    of ``J``; ``eta`` defaults to the step ``h`` (the paper's single step size). On the
+    of ``J``; ``eta`` defaults to D's step size (the paper's single step size ``h``). On the
     bilinear game ``f = x y`` its step matrix has spectral radius
-    ``1/sqrt(1 + eta^2)`` (tested): it converges for every step size. Dense solves
-    here (autograd-traceable, small games); the engine's version solves matrix-free."""
-    if eta is not None:
-        engine_methods.CGD(eta=eta)  # the engine method's checks
+    ``1/sqrt(1 + eta^2)`` (tested): it converges for every step size. The engine's ``cgd``
+    (:class:`~gandyn.engine.methods.CGD`), whose linear solve is the game oracle's exact
+    dense one here (autograd-traceable, small games).
 
-    def step(game, s, h):
-        e = _pair(h)[0] if eta is None else float(eta)
-        J = jacobian(game.omega)(s)
-        n_g = game.n_g
-        a, b = J[:n_g, n_g:], J[n_g:, :n_g]  # J_GD, J_DG
-        w = game.omega(s)
-        wg, wd = w[:n_g], w[n_g:]
-        dx = anp.linalg.solve(anp.eye(n_g) - e * e * anp.dot(a, b), wg - e * anp.dot(a, wd))
-        dy = anp.linalg.solve(anp.eye(game.n_d) - e * e * anp.dot(b, a), wd - e * anp.dot(b, wg))
-        return s - _rates(game, h) * anp.concatenate([dx, dy])
-
-    return Method("competitive GD" + ("" if eta is None else f" (eta={eta:g})"), _plain_init, step)
+    Raises
+    ------
+    ValueError
+        eta <= 0.
+    """
+    return as_dynamics(engine_methods.CGD(eta=eta), "competitive GD" + ("" if eta is None else f" (eta={eta:g})"))
 
 
 def _look_ahead(label: str, alpha, shaping: bool) -> Method:
@@ -409,34 +440,28 @@ def unrolled(unroll: int = 5, eta_u: float | None = None) -> Method:
 
 
 def lookahead(inner: Method | str = "simgd", k_la: int = 5, alpha: float = 0.5) -> Method:
-    """Lookahead-minmax (Chavdarova et al. 2021, Algorithm 1) around ``inner``: one step
-    here is one whole cycle, ``k_la`` steps of ``inner`` from the slow weights ``z``
-    ("fast" weights ``z_k``), then ``z <- z + alpha (z_k - z)``; whatever else the inner
-    method remembers (optimistic GD's last field) carries on, as in the engine's
-    ``lookahead``. Its step matrix at a fixed point is ``(1 - alpha) I + alpha M^k_la``,
-    ``M`` the inner step's: with ``simgd`` on ``f = x y``, whose ``M`` has eigenvalues
-    ``1 -+ i h``, the spectral radius is ``|1 - alpha + alpha (1 - i h)^k_la|``
-    (Chavdarova et al. 2021, Sec. 3; tested).
+    """Lookahead-minmax (Chavdarova et al. 2021, Algorithm 1) around ``inner`` (a name of
+    :data:`METHODS`, or a method of this module): the engine's ``lookahead``, one step here
+    a whole cycle, ``k_la`` steps of ``inner`` from the slow weights ``z`` ("fast" weights
+    ``z_k``), then ``z <- z + alpha (z_k - z)``; whatever else the inner method remembers
+    (optimistic GD's last step) carries on. Its step matrix at a fixed point is
+    ``(1 - alpha) I + alpha M^k_la`` on ``z``, ``M`` the inner step's: with ``simgd`` on
+    ``f = x y``, whose ``M`` has eigenvalues ``1 -+ i h``, the spectral radius is
+    ``|1 - alpha + alpha (1 - i h)^k_la|`` (Chavdarova et al. 2021, Sec. 3; tested).
 
     Raises
     ------
     ValueError
-        an unknown inner method, k_la not an integer >= 1, or alpha outside (0, 1].
+        an unknown inner method, one that does not run an engine method or lookahead itself, k_la not an
+        integer >= 1, or alpha outside (0, 1].
     """
     inner = make(inner) if isinstance(inner, str) else inner
-    if isinstance(k_la, (bool, np.bool_)) or int(k_la) != k_la or k_la < 1:
-        raise ValueError(f"k_la must be an integer >= 1, got {k_la!r}")
-    if not 0 < alpha <= 1:
-        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
-
-    def step(game, s, h):
-        fast = s
-        for _ in range(int(k_la)):
-            fast = inner.step(game, fast, h)
-        z = s[: game.n]
-        return anp.concatenate([z + alpha * (fast[: game.n] - z), fast[game.n:]])
-
-    return Method(f"lookahead-minmax ({inner.name}, k={k_la}, alpha={alpha:g})", inner.init, step)
+    if getattr(inner, "method", None) is None:
+        raise ValueError(f"lookahead's inner method must run an engine method (make, as_dynamics), got {inner!r}")
+    if isinstance(inner.method, engine_methods.Lookahead):
+        raise ValueError("lookahead's inner method must be another method (as for the engine's lookahead:INNER)")
+    method = engine_methods.Lookahead(inner=inner.method, k_la=k_la, alpha=alpha)
+    return as_dynamics(method, f"lookahead-minmax ({inner.name}, k={k_la}, alpha={alpha:g})", cycle=k_la)
 
 
 #: The front ends of the built-in methods on games, by their engine names (each a factory
@@ -489,12 +514,18 @@ def trajectory(method: Method, game: Game, z0, h, steps: int, progress: bool = F
 
 def step_matrix(method: Method, game: Game, z_star, h) -> np.ndarray:
     """The Jacobian of one step of ``method`` at the fixed point ``z_star``
-    (state ``init(game, z_star)``), by autograd through the step's own code.
+    (state ``init(game, z_star)``), by autograd through the step's own code. A method
+    with a memory (a state longer than ``z``: optimistic GD's last step) takes one step
+    from there first, which fills its memory (at a fixed point with the fixed point's
+    values), and the Jacobian is that of the steps after it, at ``z_star``: a matrix on
+    the whole state.
 
     For a linear game it *is* the step; its spectral radius < 1 means local
     convergence (Ostrowski's theorem; Mescheder et al. 2017, Prop. 3).
     """
     s = method.init(game, z_star)
+    if s.shape[0] > game.n:  # a memory: fill it by one step, then the steps after it from z_star
+        s = np.concatenate([s[: game.n], np.asarray(method.step(game, s, h), dtype=np.float64)[game.n:]])
     return np.asarray(jacobian(lambda w: method.step(game, w, h))(s))
 
 

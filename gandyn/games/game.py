@@ -234,9 +234,10 @@ class GameOracle:
     costs ``f_G, f_D`` (``loss_g``, ``loss_d``), the game form ``omega = (grad_G f_G,
     grad_D f_D)`` (``grad_g``, ``grad_d``), ``J v`` (:meth:`jvp`), ``J^T u`` (:meth:`vjp`), the
     cross gradients ``(grad_G f_D, grad_D f_G)`` (:meth:`cross`), the own Hessians' products
-    (:meth:`hvp`), the oracle at another point (:meth:`at`), ``dot`` and ``xp =
-    autograd.numpy``. Every value is a function of ``(theta_g, theta_d)`` written with
-    autograd.numpy, so a method's step built on it is traceable (its Jacobian is
+    (:meth:`hvp`), the oracle at another point (:meth:`at`), an exact dense linear
+    :meth:`solve`, :attr:`antisymmetric`, ``dot`` and ``xp = autograd.numpy``. Every value is a
+    function of ``(theta_g, theta_d)`` written with autograd.numpy, so a method's step built
+    on it is traceable (its Jacobian is
     :func:`gandyn.games.dynamics.step_matrix`'s). Single vectors, ``theta_g (n_g,)``,
     ``theta_d (n_d,)``; every value is computed on first use. With ``losses=False`` the
     losses are None (the game dynamics, which discard them, save their evaluation).
@@ -288,9 +289,9 @@ class GameOracle:
         """``J v`` as ``(rows of G, rows of D)`` (None for zero vectors or rows not asked for)."""
         return self._rows(self.game.jvp_traced(self.z, self._join(v_g, v_d)), rows)
 
-    def vjp(self, u_g, u_d):
-        """``J^T u`` as ``(G's part, D's part)``."""
-        return self._rows(self.game.vjp_traced(self.z, self._join(u_g, u_d)), "gd")
+    def vjp(self, u_g, u_d, rows: str = "gd"):
+        """``J^T u`` as ``(G's part, D's part)`` (None for a part not asked for)."""
+        return self._rows(self.game.vjp_traced(self.z, self._join(u_g, u_d)), rows)
 
     def cross(self, rows: str = "gd"):
         """``(grad_G f_D, grad_D f_G)``, each player's gradient of the other's cost."""
@@ -312,6 +313,34 @@ class GameOracle:
         """The oracle at ``(theta_g, theta_d)`` (None: this point's)."""
         return GameOracle(self.game, self.theta_g if theta_g is None else theta_g,
                           self.theta_d if theta_d is None else theta_d, self.losses)
+
+    @property
+    def antisymmetric(self) -> bool:
+        """Whether ``J_DG = -J_GD^T``: the game is zero-sum (``f_D = -f_G``)."""
+        return self.game.is_zero_sum
+
+    @staticmethod
+    def solve(matvec, b, *, symmetric: bool = False, rtol=None, maxiter=None):
+        """Solve ``A x = b`` exactly: ``A``, the linear map ``matvec`` on arrays like ``b``
+        ``(k,)``, formed as the Jacobian of ``matvec`` (autograd), then a dense LU solve
+        (``autograd.numpy.linalg.solve``), traceable by autograd; ``symmetric``, ``rtol`` and
+        ``maxiter`` (the engine's iterative solve's options) are not needed.
+
+        Returns
+        -------
+        :class:`~gandyn.engine.solvers.Solve`
+            ``x``; ``k`` products; the relative residual ``||b - A x|| / ||b||`` of the solve's
+            rounding (0 for ``b = 0``); converged.
+        """
+        from gandyn.engine.solvers import Solve
+
+        k = np.shape(b)[-1]
+        A = jacobian(matvec)(np.zeros(k))  # A's columns, by reverse passes through one product
+        x = anp.linalg.solve(A, b)
+        Av, bv, xv = (np.asarray(getval(a)) for a in (A, b, x))
+        nb = np.linalg.norm(bv)
+        res = float(np.linalg.norm(bv - Av @ xv) / nb) if nb > 0 else 0.0
+        return Solve(x, np.int64(k), res, True)
 
     @staticmethod
     def dot(a, b):
@@ -800,6 +829,9 @@ def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) 
     much faster than autograd); with them, autograd's.
     """
     G, D = gan.G, gan.D
+    if getattr(gan, "pack", 1) > 1:
+        raise ValueError(f"a packed GAN (pack {gan.pack}) is not a game here: the autograd game scores single samples; "
+                         "use gandyn.engine.second_order for its exact products")
     if getattr(D, "batch_norm", None) is not None:
         raise ValueError("a GAN whose D has batch norm is not a game of the engine (D's statistics would mix real and "
                          "generated rows)")
