@@ -185,19 +185,22 @@ def _weights(w, m: int, dtype) -> np.ndarray:
     return w
 
 
-def _loss_out(loss, w, o, ro):
+def _loss_out(loss, w, o, ro, flush: bool = True):
     """``g = w f'(o)`` and ``R{g} = w f''(o) R{o}`` as ``(..., m, 1)`` arrays (``ro``:
-    ``(..., k, 1)`` tangent of the last ``k`` rows, or None)."""
+    ``(..., k, 1)`` tangent of the last ``k`` rows, or None), flushed (:func:`flush_tiny`)
+    unless ``flush`` is false."""
     df, d2f = loss.df, loss.d2f
     g = np.multiply(w, df(o), dtype=o.dtype)[..., None]
-    flush_tiny(g, float64=False)
+    if flush:
+        flush_tiny(g, float64=False)
     if ro is None:
         return g, None
     k = ro.shape[-2]
     wk = w if np.ndim(w) == 0 else w[..., w.shape[-1] - k:]
     r = np.multiply(wk, d2f(o[..., o.shape[-1] - k:]), dtype=o.dtype)[..., None]
     r *= ro
-    flush_tiny(r, float64=False)
+    if flush:
+        flush_tiny(r, float64=False)
     return g, r
 
 
@@ -352,12 +355,15 @@ def _d_loss_out(phi_r, phi_f, w_r, w_f, o, ro, m):
     :func:`_loss_out` on the real and the fake rows."""
     mf = o.shape[-1] - m
     k = 0 if ro is None else ro.shape[-2]
-    g_r, r_r = _loss_out(phi_r, w_r, o[..., :m], ro[..., :k - mf, :] if k > mf else None)
-    g_f, r_f = _loss_out(phi_f, w_f, o[..., m:], None if ro is None else _tail(ro, min(k, mf)))
+    g_r, r_r = _loss_out(phi_r, w_r, o[..., :m], ro[..., :k - mf, :] if k > mf else None, flush=False)
+    g_f, r_f = _loss_out(phi_f, w_f, o[..., m:], None if ro is None else _tail(ro, min(k, mf)), flush=False)
     g = np.concatenate([g_r, g_f], axis=-2)
+    flush_tiny(g, float64=False)
     if ro is None:
         return g, None
-    return g, (r_f if r_r is None else np.concatenate([r_r, r_f], axis=-2))
+    r = r_f if r_r is None else np.concatenate([r_r, r_f], axis=-2)
+    flush_tiny(r, float64=False)
+    return g, r
 
 
 def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=None, losses=None,
