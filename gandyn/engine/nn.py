@@ -422,8 +422,9 @@ class Passes(list):
     so a list of some rows of it is not a forward pass (the backward passes refuse one)."""
 
     bn: tuple = ()
-    #: per layer, ``act'(a_l)`` of a tanh or sigmoid layer that :meth:`MLP.tangent` formed (on
-    #: the rows of its tangent) and :meth:`MLP.backward_r` reuses (None elsewhere)
+    #: per layer, ``act'(a_l)`` of a tanh or sigmoid layer (a ReLU layer's: the mask ``h_l > 0``)
+    #: that :meth:`MLP.tangent` formed (on the rows of its tangent) and :meth:`MLP.backward_r`
+    #: reuses (None elsewhere)
     deriv: tuple = ()
 
 
@@ -1020,9 +1021,13 @@ class MLP:
                     ra += dv[i + 1] * b.xh
                     ra += dv[i + 2]
             hk = _tail(h, ra.shape[-2])
-            deriv = _DERIV.get(self.activations[l])
+            name = self.activations[l]
+            deriv = _DERIV.get(name)
             if deriv is not None and ra.shape == hk.shape:  # act'(a), kept for backward_r
                 dd[l] = deriv(hk, ws.buffer(("r_dd", l), hk.shape, self.dtype))
+                r = np.multiply(ra, dd[l], out=ws.buffer(("r_h", l), ra.shape, self.dtype))
+            elif name == "relu" and ra.shape == hk.shape:  # relu'(a) = 1[h > 0], kept likewise
+                dd[l] = np.greater(hk, 0, out=ws.buffer(("r_dd", l), hk.shape, np.bool_))
                 r = np.multiply(ra, dd[l], out=ws.buffer(("r_h", l), ra.shape, self.dtype))
             else:
                 r = act.backward(ra, hk, ws.buffer(("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
@@ -1111,6 +1116,8 @@ class MLP:
         if self.batch_norm is not None:
             bns, rbns = self._bn_of(hs, "forward"), self._bn_of(rs, "tangent")
         kept = getattr(rs, "deriv", None)  # act'(a) of the tangent pass
+        if kept is not None and len(kept) != self.n_layers:
+            kept = None
         gh, rgh = g_out, r_out
         for l in range(self.n_layers - 1, -1, -1):
             act = self._acts[l]
@@ -1146,6 +1153,15 @@ class MLP:
                 if rgh is not None and rgh.shape != _tail(h, rgh.shape[-2]).shape:
                     hk = _tail(h, rgh.shape[-2])
                     rg = act.backward(rgh, hk, ws.buffer(("r_rg", l), _bshape(rgh.shape, hk.shape), dt))
+            elif name == "relu" and kept is not None and kept[l] is not None and kept[l].shape == h.shape:
+                mask = kept[l]  # relu'(a) = 1[h > 0] from the tangent pass
+                g = None if gh is None else np.multiply(gh, mask, out=ws.buffer(
+                    ("r_g", l), _bshape(gh.shape, h.shape), dt) if pair is None else pair[:h.shape[0]])
+                rg = None
+                if rgh is not None:
+                    mk = _tail(mask, rgh.shape[-2])
+                    rg = np.multiply(rgh, mk, out=ws.buffer(("r_rg", l), _bshape(rgh.shape, mk.shape), dt)
+                                     if pair is None else pair[h.shape[0]:])
             elif pair is not None:
                 g = act.backward(gh, h, pair[:h.shape[0]])
                 rg = act.backward(rgh, h, pair[h.shape[0]:])

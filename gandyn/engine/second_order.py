@@ -67,7 +67,7 @@ import numpy as np
 from gandyn.engine import losses
 from gandyn.engine.gan import pack_rows, unpack_rows
 from gandyn.engine.losses import Loss
-from gandyn.engine.nn import MLP, _acc, _bshape, _tail, flush_tiny
+from gandyn.engine.nn import MLP, Passes, _acc, _bshape, _tail, flush_tiny
 from gandyn.engine.workspace import Workspace, as_workspace
 
 __all__ = [
@@ -205,8 +205,11 @@ def _loss_out(loss, w, o, ro, flush: bool = True):
 
 
 def _rows_tail(rs: list, k: int) -> list:
-    """Tangents restricted to the last ``k`` rows."""
-    return [None if r is None else _tail(r, min(k, r.shape[-2])) for r in rs]
+    """Tangents restricted to the last ``k`` rows (with the derivatives the tangent pass kept,
+    :attr:`Passes.deriv <gandyn.engine.nn.Passes.deriv>`, restricted likewise)."""
+    out = Passes([None if r is None else _tail(r, min(k, r.shape[-2])) for r in rs])
+    out.deriv = tuple(None if d is None else _tail(d, min(k, d.shape[-2])) for d in getattr(rs, "deriv", ()))
+    return out
 
 
 def _check_rows(rows: str) -> None:
@@ -332,7 +335,7 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     if "g" in rows:
         hs_f = _fake(hs_d, m)
         if rs_d is not None:
-            rs_f = [dx] + _rows_tail(rs_d[1:], mf)
+            rs_f = _rows_tail(rs_d, mf)  # its first entry is dx
         else:
             rs_f = D.tangent(theta_d, hs_f, v_d, dx=dx, ws=ws.sub("D"))
         g_out, r_out, _, _ = _g_out(terms, w_f, o, m, rs_f[-1] if rs_d is None else rs_d[-1])
