@@ -15,7 +15,9 @@ on their values) and 128 noise rows ``z ~ U(-1, 1)``, at the initial parameters.
      ``(Jv)_G = grad_G <grad L_G, v>``, ``(Jv)_D = grad_D <grad L_D, v>``); both are printed;
    - jax: ``jax.jit`` of ``jax.jvp`` of the two players' ``jax.grad`` (forward over reverse),
      compiled before timing.
-   All three are checked to agree (relative difference printed).
+   All three are checked to agree (relative difference printed). gandyn's ``J v`` with the
+   coupled loss ``ragan`` (relativistic average, Jolicoeur-Martineau 2019, Sec. 4.2) is timed
+   next to it: its cost relative to the separable loss's.
    ``J v`` at a fixed point with the forward passes shared (gandyn ``primal=`` vs
    ``jax.linearize``), and ``J^T u`` (float64; ``--no-vjp`` skips both): gandyn's :func:`gandyn.engine.second_order.game_vjp`
    (two R-passes) vs PyTorch reverse over reverse (``grad <omega, u>``) vs ``jax.vjp`` (jit).
@@ -34,11 +36,14 @@ Timing: 1 BLAS/intra-op thread everywhere (set before numpy, torch and jax load)
 engines run interleaved, ``--rounds`` rounds of blocks of ``--block`` calls, and the
 medians of per-call times and of per-round ratios are printed. The last line is
 
-    jvp gandyn/torch=R jvp gandyn/jax=R r1-step/plain-step=R r1 gandyn/torch=R
+    jvp gandyn/torch=R jvp gandyn/jax=R r1-step/plain-step=R r1 gandyn/torch=R jvp ragan/nonsat=R
 
 with ``R`` = peer time / gandyn time for the ``gandyn/peer`` entries (> 1: gandyn faster;
 ``--jvp-dtype`` chooses which dtype's J v ratios go there, float64 by default, the dtype
-of :class:`gandyn.games.Game`) and R1-step time / plain-step time for ``r1-step/plain-step``.
+of :class:`gandyn.games.Game`), R1-step time / plain-step time for ``r1-step/plain-step``, and
+for ``jvp ragan/nonsat`` the time of gandyn's ``J v`` with the relativistic average loss
+``ragan`` (a coupled loss: G's loss reads D's outputs on the real rows, so its ``J v`` carries
+the real rows' tangents into G's row) over the time with the non-saturating loss, same networks.
 
 Run:  pip install torch==2.13.0 jax   (only for benchmarking)
       taskset -c 0 python benchmarks/bench_second_order.py   (one core for every engine: JAX does
@@ -67,6 +72,7 @@ from gandyn.engine.nn import MLP  # noqa: E402
 from gandyn.engine.penalties import make_penalty  # noqa: E402
 from gandyn.engine.second_order import game_jvp, game_vjp, primal  # noqa: E402
 from gandyn.engine.trainer import StreamBatches, Trainer  # noqa: E402
+from gandyn.engine.workspace import Workspace  # noqa: E402
 from gandyn.experiments.mnist import MnistConfig  # noqa: E402
 
 MB = 128
@@ -102,11 +108,13 @@ def setup(dtype, seed=0):
 # --- J v
 
 
-def gandyn_jvp(dtype):
+def gandyn_jvp(dtype, loss=None):
+    """gandyn's ``J v`` with the config's loss (non-saturating), or with ``loss`` (e.g. 'ragan',
+    a coupled loss: G's loss reads D's outputs on the real rows)."""
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
-    gan = GAN(G, D, loss=cfg.loss)  # the networks in dtype (the config's GAN is float32)
-    ws = {}
+    gan = GAN(G, D, loss=cfg.loss if loss is None else loss)  # the networks in dtype (the config's GAN is float32)
+    ws = Workspace()
     og, od = np.empty_like(tg), np.empty_like(td)
 
     def run():
@@ -220,7 +228,7 @@ def gandyn_jvp_at(dtype):
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
     gan = GAN(G, D, loss=cfg.loss)  # the networks in dtype (the config's GAN is float32)
-    ws = {}
+    ws = Workspace()
     p = primal(gan, tg, td, x, z, ws=ws)
     og, od = np.empty_like(tg), np.empty_like(td)
 
@@ -253,7 +261,7 @@ def gandyn_vjp(dtype):
     cfg, G, D, tg, td, x, z, vg, vd = setup(dtype)
 
     gan = GAN(G, D, loss=cfg.loss)  # the networks in dtype (the config's GAN is float32)
-    ws = {}
+    ws = Workspace()
     return lambda: np.concatenate(game_vjp(gan, tg, td, x, z, vg, vd, ws=ws))
 
 
@@ -398,9 +406,13 @@ def main(argv=None):
         _add_peers(fns, (("torch-func", lambda: torch_jvp(dtype, "func")),
                          ("torch-double", lambda: torch_jvp(dtype, "double")), ("jax", lambda: jax_jvp(dtype))),
                    f"J v {name}")
+        fns["gandyn-ragan"] = gandyn_jvp(dtype, "ragan")  # a coupled loss, same networks and point
         t, c = interleaved(fns, args.rounds, args.block, warmup=2)
         print(f"J v of the MNIST GAN game, {name} (214,673 parameters, batch 128 + 128):")
         report(t, c)
+        r_c = ratio(t, "gandyn-ragan", "gandyn")
+        print(f"  {name}: coupled loss: gandyn ragan/nonsat = {r_c:.2f}x the time (wall; CPU "
+              f"{ratio(c, 'gandyn-ragan', 'gandyn'):.2f}x)")
         torch_keys = [k for k in t if k.startswith("torch")]
         best = min(torch_keys, key=lambda k: statistics.median(t[k])) if torch_keys else None
         r_t = ratio(t, best, "gandyn") if best else float("nan")
@@ -408,7 +420,7 @@ def main(argv=None):
         print(f"  {name}: torch ({best})/gandyn = {r_t:.2f}x, jax/gandyn = {r_j:.2f}x (wall); CPU time: "
               f"torch/gandyn = {ratio(c, best, 'gandyn') if best else float('nan'):.2f}x, jax/gandyn = "
               f"{ratio(c, 'jax', 'gandyn') if 'jax' in c else float('nan'):.2f}x")
-        last[name] = (r_t, r_j)
+        last[name] = (r_t, r_j, r_c)
     if not args.no_vjp:
         fns = {"gandyn": gandyn_jvp_at(np.float64)}
         try:
@@ -439,11 +451,11 @@ def main(argv=None):
           f"{ratio(c, 'torch-r1', 'r1') if 'torch-r1' in c else float('nan'):.2f}")
     r_step = ratio(t, "r1", "plain")
     r_r1 = ratio(t, "torch-r1", "r1") if "torch-r1" in t else float("nan")
-    r_t, r_j = last[args.jvp_dtype]
+    r_t, r_j, r_c = last[args.jvp_dtype]
     print(f"  (J v ratios on the next line: {args.jvp_dtype}; float32: torch {last['float32'][0]:.2f}, "
-          f"jax {last['float32'][1]:.2f})")
+          f"jax {last['float32'][1]:.2f}, ragan/nonsat {last['float32'][2]:.2f})")
     print(f"jvp gandyn/torch={r_t:.2f} jvp gandyn/jax={r_j:.2f} r1-step/plain-step={r_step:.2f} "
-          f"r1 gandyn/torch={r_r1:.2f}")
+          f"r1 gandyn/torch={r_r1:.2f} jvp ragan/nonsat={r_c:.2f}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from gandyn.engine.gan import GAN
 from gandyn.engine.latents import as_latent
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.nn import MLP, dropout_masks
+from gandyn.engine.workspace import Workspace
 from gandyn.rng import stream, streams
 
 
@@ -77,7 +78,7 @@ def test_dropout_and_smoothing_step_gradients_match_autograd(seed, kind, a):
     loss, gd, _, _ = gan.d_loss_grad(tg, td, x, z, rng=np.random.default_rng(seed + 1))
     np.testing.assert_allclose(loss, d_loss(td), rtol=1e-12)
     np.testing.assert_allclose(gd, grad(d_loss)(td), rtol=1e-6, atol=1e-12)
-    loss, gg, _ = gan.g_loss_grad(tg, td, z, rng=np.random.default_rng(seed + 2), ws={})
+    loss, gg, _ = gan.g_loss_grad(tg, td, z, rng=np.random.default_rng(seed + 2), ws=Workspace())
     np.testing.assert_allclose(loss, g_loss(tg), rtol=1e-12)
     np.testing.assert_allclose(gg, grad(g_loss)(tg), rtol=1e-6, atol=1e-12)
     # without an rng D is evaluated as is (no masks): the plain gradient
@@ -160,7 +161,7 @@ def test_workspace_gives_the_same_gradients_as_fresh_arrays():
     gan = _gan("minimax")
     rng = np.random.default_rng(9)
     tg, td = gan.G.init(rng), gan.D.init(rng)
-    ws = {}
+    ws = Workspace()
     for _ in range(3):
         x, z = rng.normal(size=(6, 3)), gan.sample_z(rng, 5)
         ref_d = gan.d_loss_grad(tg, td, x, z)

@@ -13,6 +13,7 @@ from gandyn.engine.gan import GAN
 from gandyn.engine.nn import MLP
 from gandyn.testing import distributions1d, mixtures, normals, uniforms
 from gandyn.distributions import Mixture, Normal, Uniform
+from gandyn.engine.workspace import Workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore:Output seems independent of input")
 
@@ -413,7 +414,7 @@ def test_gan_population_equals_separate_members(loss):
     m_r, m_f = _sizes(gan.loss_fn, 5, 4)
     x, lat = rng.normal(size=(3, m_r, 1)), rng.normal(size=(3, m_f, 1))
     ld, gd, _, _ = gan.d_loss_grad(tg, td, x, lat)
-    lg, gg, _ = gan.g_loss_grad(tg, td, lat, x_real=x, ws={})
+    lg, gg, _ = gan.g_loss_grad(tg, td, lat, x_real=x, ws=Workspace())
     for p in range(3):
         a = gan.d_loss_grad(tg[p], td[p], x[p], lat[p])
         np.testing.assert_allclose(ld[p], a[0], rtol=1e-13)

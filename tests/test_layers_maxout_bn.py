@@ -12,6 +12,7 @@ from gandyn.engine import GAN, MLP, optim
 from gandyn.engine.nn import Passes, dropout_masks
 from gandyn.engine.second_order import SOFTPLUS, game_jvp, game_vjp
 from gandyn.engine.trainer import FixedBatches, Trainer
+from gandyn.engine.workspace import Workspace
 
 #: (pieces, batch_norm, activations) of a 3-layer net (3, 4, 5, 2)
 NETS = {
@@ -87,7 +88,7 @@ def test_hvp_and_r_passes_equal_autograd(kind, rows):
     v, dx = rng.normal(size=theta.shape), rng.normal(size=(rows, 3))
     full = np.zeros_like(x)
     full[6 - rows:] = dx
-    hv, rgx = net.hvp(theta, x, v, dx=dx, loss=_loss(6), inputs=True, ws={})
+    hv, rgx = net.hvp(theta, x, v, dx=dx, loss=_loss(6), inputs=True, ws=Workspace())
     L = _ref_loss(net)
     path = lambda r: (theta + r * v, x + r * full)  # noqa: E731
     _close(hv, jacobian(lambda r: grad(L, 0)(*path(r)))(0.0))
@@ -107,10 +108,10 @@ def test_population_equals_each_models_own_run(kind, shared):
     theta, x, rng = _point(net, 2, P=P)
     x = x[0] if shared else x
     v = rng.normal(size=theta.shape)
-    hs = net.forward(theta, x, ws={})
+    hs = net.forward(theta, x, ws=Workspace())
     g_out = rng.normal(size=hs[-1].shape)
     g, gx = net.backward(theta, hs, g_out, inputs=True)
-    hv, rgx = net.hvp(theta, x, v, dx=x[..., 3:, :], loss=_loss(6), inputs=True, ws={})
+    hv, rgx = net.hvp(theta, x, v, dx=x[..., 3:, :], loss=_loss(6), inputs=True, ws=Workspace())
     for p in range(P):
         xp = x if shared else x[p]
         hs_p = net.forward(theta[p], xp)
@@ -177,7 +178,7 @@ def test_maxout_with_dropout_masks_equals_autograd():
     theta, x, rng = _point(net, 5, m=7)
     masks = dropout_masks(rng, (0.2, 0.5, 0.5), net.sizes, (7,))
     g_out = rng.normal(size=(7, 1))
-    for ws in (None, {}):
+    for ws in (None, Workspace()):
         hs = net.forward(theta, x, masks=masks, ws=ws)
         _close(hs[-1], _ref(net, theta, x, masks=masks))
         g, gx = net.backward(theta, hs, g_out, inputs=True, masks=masks, ws=ws)
@@ -282,9 +283,9 @@ def test_game_products_with_batch_norm_g_and_maxout_d_equal_autograd():
 
     J = jacobian(field)(np.concatenate([tg, td]))
     v, u = rng.normal(size=J.shape[1]), rng.normal(size=J.shape[0])
-    jg, jd = game_jvp(gan, tg, td, x, z, v[:nG], v[nG:], ws={})
+    jg, jd = game_jvp(gan, tg, td, x, z, v[:nG], v[nG:], ws=Workspace())
     _close(np.concatenate([jg, jd]), J @ v)
-    ug, ud = game_vjp(gan, tg, td, x, z, u[:nG], u[nG:], ws={})
+    ug, ud = game_vjp(gan, tg, td, x, z, u[:nG], u[nG:], ws=Workspace())
     _close(np.concatenate([ug, ud]), J.T @ u)
 
 

@@ -6,6 +6,7 @@ from hypothesis import given, strategies as st
 
 import _reference as ref
 from gandyn.engine.nn import ACTIVATIONS, MLP, dropout_masks
+from gandyn.engine.workspace import Workspace
 
 sizes = st.lists(st.integers(1, 8), min_size=2, max_size=4)
 seeds = st.integers(0, 2**32 - 1)
@@ -51,7 +52,7 @@ def test_dropout_gradients_match_autograd(sizes, act, seed, batch, p, ws):
     def f(theta, x):
         return np.sum(ref.mlp(net.sizes, acts, theta, x, masks) * g_out)
 
-    w = {} if ws else None
+    w = Workspace() if ws else None
     hs = net.forward(theta, x, masks=masks, ws=w)
     np.testing.assert_allclose(hs[-1], ref.mlp(net.sizes, acts, theta, x, masks), rtol=1e-12, atol=1e-12)
     g_theta, g_x = net.backward(theta, hs, g_out, inputs=True, masks=masks, ws=w)

@@ -13,6 +13,7 @@ from gandyn.engine.gan import GAN, pack_rows, unpack_rows
 from gandyn.engine.nn import MLP
 from gandyn.engine.penalties import make_penalty
 from gandyn.engine.trainer import FixedBatches, Trainer
+from gandyn.engine.workspace import Workspace
 from gandyn.games.traced import mlp_forward
 
 
@@ -96,7 +97,7 @@ def test_packed_gradients_and_products_equal_autograd(loss, p, bn):
     _close(np.concatenate(so.game_field(gan, tg, td, x, z)), omega(t))
     _close(np.concatenate(so.cross_grads(gan, tg, td, x, z)), cross(t))
     J = jacobian(omega)(t)
-    ws = {}
+    ws = Workspace()
     for _ in range(2):  # the second time through the workspace's buffers
         v = rng.standard_normal(t.size)
         jg, jd = so.game_jvp(gan, tg, td, x, z, v[:n_g], v[n_g:], ws=ws)

@@ -11,6 +11,7 @@ from gandyn.engine import losses
 from gandyn.engine import second_order as so
 from gandyn.engine.gan import GAN
 from gandyn.engine.nn import ACTIVATIONS, MLP
+from gandyn.engine.workspace import Workspace
 from gandyn.games.traced import mlp_forward
 
 SOFTPLUS = so.SOFTPLUS  # phi(o) = softplus(o): every derivative non-zero
@@ -99,7 +100,7 @@ def test_population_equals_separate_models(shared_x):
     theta = np.stack([_point(net, rng)[0] for _ in range(P)])
     x = rng.standard_normal((6, 3)) if shared_x else rng.standard_normal((P, 6, 3))
     v, dx = rng.standard_normal(theta.shape), rng.standard_normal((P, 6, 3))
-    hv, rgx = net.hvp(theta, x, v, dx=dx, loss=SOFTPLUS, inputs=True, ws={})
+    hv, rgx = net.hvp(theta, x, v, dx=dx, loss=SOFTPLUS, inputs=True, ws=Workspace())
     assert hv.shape == theta.shape and rgx.shape == (P, 6, 3)
     for p in range(P):
         hp, rp = net.hvp(theta[p], x if shared_x else x[p], v[p], dx=dx[p], loss=SOFTPLUS, inputs=True)
@@ -128,7 +129,7 @@ def test_zero_direction_and_workspace():
     hv, rgx = net.hvp(theta, x, None, loss=SOFTPLUS, inputs=True)
     assert not hv.any() and not rgx.any()
     v = rng.standard_normal(theta.shape)
-    ws = {}
+    ws = Workspace()
     first = net.hvp(theta, x, v, loss=SOFTPLUS, ws=ws)[0].copy()
     again = net.hvp(theta, x, v, loss=SOFTPLUS, ws=ws)[0]
     _close(again, first, 1e-15)
@@ -215,7 +216,7 @@ def test_game_jvp_and_vjp_equal_the_dense_autograd_jacobian(g_loss, d_act, weigh
     w_f = rng.dirichlet(np.ones(6)) if weighted else None
     game, point, J = _dense(gan, x, z, w_r, w_f)
     tg, td = game.split(point)
-    ws = {}
+    ws = Workspace()
     for _ in range(2):  # the second time through the workspace's buffers
         v = rng.standard_normal(game.n)
         vg, vd = game.split(v)
@@ -285,7 +286,7 @@ def test_products_reuse_a_primal_pass():
     gan = _gan("minimax", "sigmoid")
     x, z = rng.standard_normal((7, 3)), rng.standard_normal((6, 2))
     tg, td = gan.G.init(rng), gan.D.init(rng)
-    ws = {}
+    ws = Workspace()
     p = so.primal(gan, tg, td, x, z, ws=ws)
     for _ in range(2):
         vg, vd = rng.standard_normal(tg.shape), rng.standard_normal(td.shape)
@@ -309,8 +310,8 @@ def test_game_products_of_a_population_equal_separate_models(shared):
         x, z = rng.standard_normal((P, 7, 3)), rng.standard_normal((P, 6, 2))
         xs, zs = x, z
     vg, vd = rng.standard_normal(tg.shape), rng.standard_normal(td.shape)
-    jg, jd = so.game_jvp(gan, tg, td, x, z, vg, vd, ws={})
-    ug, ud = so.game_vjp(gan, tg, td, x, z, vg, vd, ws={})
+    jg, jd = so.game_jvp(gan, tg, td, x, z, vg, vd, ws=Workspace())
+    ug, ud = so.game_vjp(gan, tg, td, x, z, vg, vd, ws=Workspace())
     for p in range(P):
         a, b = so.game_jvp(gan, tg[p], td[p], xs[p], zs[p], vg[p], vd[p])
         _close(jg[p], a, 1e-13)
@@ -384,7 +385,7 @@ def test_penalty_gradient_equals_autograd(act, center):
     _close(g, grad(P)(theta))
     hs = D.forward(theta, x)
     value2, g2 = so.penalty_grad(D, theta, x, center=center, w=w, scale=5.0, hs=hs, grad=np.empty_like(theta),
-                                 ws={})
+                                 ws=Workspace())
     _close(g2, g, 1e-15)
 
 
@@ -394,7 +395,7 @@ def test_penalty_gradient_equals_central_differences_and_population():
     P = 3
     theta = np.stack([_point(D, rng)[0] for _ in range(P)])
     x = rng.standard_normal((P, 5, 3))
-    values, g = so.penalty_grad(D, theta, x, ws={})
+    values, g = so.penalty_grad(D, theta, x, ws=Workspace())
     assert values.shape == (P,) and g.shape == theta.shape
     for p in range(P):
         vp, gp = so.penalty_grad(D, theta[p], x[p])
@@ -476,7 +477,7 @@ def test_cross_gradients_equal_autograd(g_loss, weighted):
         xf = mlp_forward(gan.G, t[: game.n_g], z)
         return anp.dot(w_f, L.d_fake.traced(mlp_forward(gan.D, t[game.n_g:], xf)[:, 0]))
 
-    ws = {}
+    ws = Workspace()
     for _ in range(2):  # the second time through the workspace's buffers
         cg, cd = so.cross_grads(gan, tg, td, x, z, w_real=w_r, w_fake=w_f if weighted else None, ws=ws)
         _close(cg, grad(game.cost_d)(point)[: game.n_g])
@@ -500,7 +501,7 @@ def test_cross_gradients_of_a_population_equal_separate_models():
     tg = np.stack([gan.G.init(rng) for _ in range(P)])
     td = np.stack([gan.D.init(rng) for _ in range(P)])
     x, z = rng.standard_normal((P, 7, 3)), rng.standard_normal((P, 6, 2))
-    cg, cd = so.cross_grads(gan, tg, td, x, z, ws={})
+    cg, cd = so.cross_grads(gan, tg, td, x, z, ws=Workspace())
     for p in range(P):
         a, b = so.cross_grads(gan, tg[p], td[p], x[p], z[p])
         _close(cg[p], a, 1e-13)
@@ -535,7 +536,7 @@ def test_coupled_loss_products_equal_the_autograd_game(loss):
         return L.g_traced(mlp_forward(gan.D, t[game.n_g:], x)[:, 0],
                           mlp_forward(gan.D, t[game.n_g:], mlp_forward(gan.G, t[: game.n_g], z))[:, 0])
 
-    ws = {}
+    ws = Workspace()
     for _ in range(2):
         v = rng.standard_normal(game.n)
         vg, vd = game.split(v)
@@ -562,9 +563,9 @@ def test_coupled_loss_products_of_a_population_equal_the_autograd_game(loss):
     n_g = gan.G.n_params
     tg, td = pts[:, :n_g], pts[:, n_g:]
     v = rng.standard_normal(pts.shape)
-    jg, jd = so.game_jvp(gan, tg, td, x, z, v[:, :n_g], v[:, n_g:], ws={})
-    ug, ud = so.game_vjp(gan, tg, td, x, z, v[:, :n_g], v[:, n_g:], ws={})
-    cg, cd = so.cross_grads(gan, tg, td, x, z, ws={})
+    jg, jd = so.game_jvp(gan, tg, td, x, z, v[:, :n_g], v[:, n_g:], ws=Workspace())
+    ug, ud = so.game_vjp(gan, tg, td, x, z, v[:, :n_g], v[:, n_g:], ws=Workspace())
+    cg, cd = so.cross_grads(gan, tg, td, x, z, ws=Workspace())
     wg, wd = so.game_field(gan, tg, td, x, z)
     for p in range(P):
         game = games.mlp_gan_game(gan, x[p], z[p])

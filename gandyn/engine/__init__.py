@@ -8,7 +8,7 @@ metrics and experiments build on it.
 >>> MLP((2, 3, 1), ("relu", "identity")).layout.size
 13
 """
-from gandyn.engine import gan, latents, layout, losses, methods, nn, optim, oracle, registry, trainer
+from gandyn.engine import gan, latents, layout, losses, methods, nn, optim, oracle, registry, trainer, workspace
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS, as_latent
 from gandyn.engine.layout import Layout
@@ -18,7 +18,8 @@ from gandyn.engine.optim import OPTIMIZERS
 from gandyn.engine.oracle import FieldOracle
 from gandyn.engine.registry import Registry
 from gandyn.engine.trainer import FixedBatches, StreamBatches, Trainer
+from gandyn.engine.workspace import Workspace
 
 __all__ = ["GAN", "Trainer", "StreamBatches", "FixedBatches", "FieldOracle", "Layout", "LOSSES", "Loss", "MLP", "ACTIVATIONS",
-           "INITIALIZERS", "LATENTS", "OPTIMIZERS", "Registry", "as_latent", "dropout_masks",
-           "gan", "latents", "layout", "losses", "methods", "nn", "optim", "oracle", "registry", "trainer"]
+           "INITIALIZERS", "LATENTS", "OPTIMIZERS", "Registry", "Workspace", "as_latent", "dropout_masks",
+           "gan", "latents", "layout", "losses", "methods", "nn", "optim", "oracle", "registry", "trainer", "workspace"]

@@ -29,29 +29,10 @@ import numpy as np
 
 from gandyn.engine import losses  # noqa: I001
 from gandyn.engine.latents import as_latent
-from gandyn.engine.nn import MLP, _buffer, dropout_masks
+from gandyn.engine.nn import MLP, dropout_masks, flush_tiny
+from gandyn.engine.workspace import Workspace, as_workspace
 
 __all__ = ["GAN", "pack_rows", "unpack_rows"]
-
-
-def _sub(ws: dict | None, name: str) -> dict | None:
-    return None if ws is None else ws.setdefault(name, {})
-
-
-def _flush_tiny(g: np.ndarray) -> None:
-    """Set loss gradients below ``sqrt(tiny)`` of their dtype to zero, in place.
-
-    A confident discriminator has logits of size ~100, so ``sigma(-|l|)/m`` is far
-    below float32's smallest normal number (1.2e-38). Subnormal operands make
-    x86 GEMMs ~100x slower (microcode assists; TensorFlow avoids them by running
-    with flush-to-zero), and they would reach every weight gradient of the
-    backward pass. Values below ``sqrt(tiny)`` (1.1e-19 in float32) are at least
-    17 orders of magnitude below ``1/m``; dropping them changes an Adam step by
-    less than ``lr * 1e-19 / eps``. (Subnormals: IEEE 754-2008, Sec. 3.4; their
-    slow path on x86: Intel 64 and IA-32 Architectures Optimization Reference
-    Manual, "floating-point assists".)
-    """
-    g[np.abs(g) < np.sqrt(np.finfo(g.dtype).tiny)] = 0
 
 
 def pack_rows(x: np.ndarray, p: int) -> np.ndarray:
@@ -179,14 +160,14 @@ class GAN:
             return None
         return dropout_masks(rng, self.d_dropout, self.D.sizes, lead, self.D.dtype)
 
-    def d_loss_grad(self, theta_g, theta_d, x_real, z, grad=None, ws: dict | None = None, rng=None):
+    def d_loss_grad(self, theta_g, theta_d, x_real, z, grad=None, ws: Workspace | None = None, rng=None):
         """D's loss (``-V`` for the cross-entropy losses) on a minibatch and its gradient
         w.r.t. ``theta_d``.
 
         D runs once on real and generated samples stacked along the batch axis,
         so each layer is one GEMM; G writes its samples straight into the lower
         half of that stacked input. G's backward pass is not run. ``ws`` is a
-        workspace dict kept by the caller between calls (see :meth:`MLP.forward
+        :class:`~gandyn.engine.workspace.Workspace` kept by the caller between calls (see :meth:`MLP.forward
         <gandyn.engine.nn.MLP.forward>`): with it no large array is allocated. ``rng``
         draws D's dropout masks (when the GAN has ``d_dropout``).
 
@@ -196,8 +177,9 @@ class GAN:
         m, m_fake = x_real.shape[-2], np.shape(z)[-2]
         lead = np.broadcast_shapes(x_real.shape[:-2], theta_g.shape[:-1], np.shape(z)[:-2])
         shape = lead + (m + m_fake, self.x_dim)
-        X = np.empty(shape, self.D.dtype) if ws is None else _buffer(ws, "d_input", shape, self.D.dtype)
-        self.G.forward(theta_g, z, out=X[..., m:, :], ws=_sub(ws, "G"))
+        ws = as_workspace(ws)
+        X = ws.buffer("d_input", shape, self.D.dtype)
+        self.G.forward(theta_g, z, out=X[..., m:, :], ws=ws.sub("G"))
         X[..., :m, :] = x_real
         return self._d_part(theta_d, X, m, grad, ws, rng)
 
@@ -210,16 +192,16 @@ class GAN:
                 pack_rows(X[..., :m, :] if m % self.pack else X[..., m:, :], self.pack)  # raises
             X, m = pack_rows(X, self.pack), m // self.pack
         masks = self._d_masks(rng, X.shape[:-1])
-        hs = self.D.forward(theta_d, X, ws=_sub(ws, "D"), masks=masks)
+        hs = self.D.forward(theta_d, X, ws=ws.sub("D"), masks=masks)
         logits = hs[-1][..., 0]
         loss, g_real, g_fake = self._loss.d_loss(logits[..., :m], logits[..., m:])
         g_out = np.concatenate([g_real, g_fake], axis=-1)[..., None]
-        _flush_tiny(g_out)
-        grad, _ = self.D.backward(theta_d, hs, g_out, params=True, inputs=False, grad=grad, ws=_sub(ws, "D"),
+        flush_tiny(g_out)
+        grad, _ = self.D.backward(theta_d, hs, g_out, params=True, inputs=False, grad=grad, ws=ws.sub("D"),
                                   masks=masks)
         return loss, grad, logits[..., :m].copy(), logits[..., m:].copy()
 
-    def g_loss_grad(self, theta_g, theta_d, z, grad=None, ws: dict | None = None, rng=None, x_real=None):
+    def g_loss_grad(self, theta_g, theta_d, z, grad=None, ws: Workspace | None = None, rng=None, x_real=None):
         """G's loss on a minibatch of noise and its gradient w.r.t. ``theta_g``.
 
         Chain rule through D by its backward pass w.r.t. the input only (no
@@ -236,7 +218,8 @@ class GAN:
         ValueError
             ``x_real`` missing for a loss whose G loss reads real outputs.
         """
-        hs_g = self.G.forward(theta_g, z, ws=_sub(ws, "G"))
+        ws = as_workspace(ws)
+        hs_g = self.G.forward(theta_g, z, ws=ws.sub("G"))
         return self._g_part(theta_g, theta_d, hs_g, grad, ws, rng, x_real)
 
     def _real_outputs(self, theta_d, x_real, ws, rng):
@@ -247,20 +230,20 @@ class GAN:
             raise ValueError(f"loss {self._loss.label}: G's loss reads D's outputs on real data; pass x_real")
         x_real = pack_rows(np.asarray(x_real, dtype=self.D.dtype), self.pack)
         masks = self._d_masks(rng, x_real.shape[:-1])
-        return self.D.forward(theta_d, x_real, ws=_sub(ws, "Dr"), masks=masks)[-1][..., 0]
+        return self.D.forward(theta_d, x_real, ws=ws.sub("Dr"), masks=masks)[-1][..., 0]
 
     def _g_part(self, theta_g, theta_d, hs_g, grad, ws, rng, x_real=None, x_fake=None):
         """G's loss and gradient given G's forward pass ``hs_g`` on the step's noise (and the
         real rows ``x_real`` when G's loss reads them); D reads ``x_fake`` when given (G's
         outputs plus instance noise), else G's outputs ``hs_g[-1]``."""
-        wg, wd = _sub(ws, "G"), _sub(ws, "Dg")
+        wg, wd = ws.sub("G"), ws.sub("Dg")
         x_d = pack_rows(hs_g[-1] if x_fake is None else x_fake, self.pack)
         masks = self._d_masks(rng, x_d.shape[:-1])
         hs_d = self.D.forward(theta_d, x_d, ws=wd, masks=masks)
         logit = hs_d[-1][..., 0]
         loss, _, g_logit = self._loss.g_loss(self._real_outputs(theta_d, x_real, ws, rng), logit)
         g_logit = g_logit[..., None]
-        _flush_tiny(g_logit)
+        flush_tiny(g_logit)
         _, g_x = self.D.backward(theta_d, hs_d, g_logit, params=False, inputs=True, ws=wd, masks=masks)
         grad, _ = self.G.backward(theta_g, hs_g, unpack_rows(g_x, self.pack), params=True, inputs=False, grad=grad,
                                   ws=wg)

@@ -39,9 +39,10 @@ from scipy.linalg import blas as _blas
 
 from gandyn.engine.layout import Layout
 from gandyn.engine.registry import Registry
+from gandyn.engine.workspace import Workspace, as_workspace
 from gandyn.rng import as_rng
 
-__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "Passes", "dropout_masks"]
+__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "Passes", "dropout_masks", "flush_tiny"]
 
 
 # --- activations: forward (in place on the pre-activation) and backward (from the output)
@@ -222,21 +223,6 @@ def _matmul_shape(a: np.ndarray, b: np.ndarray) -> tuple[int, ...]:
     return np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
 
 
-def _stored(ws: dict | None, key, shape) -> np.ndarray | None:
-    """The workspace array :func:`_buffer` keeps under ``key`` and ``shape``, if any."""
-    return None if ws is None else ws.get((key, shape))
-
-
-def _buffer(ws: dict | None, key, shape, dtype) -> np.ndarray | None:
-    """A reusable array from the workspace ``ws`` (None without one)."""
-    if ws is None:
-        return None
-    buf = _stored(ws, key, shape)
-    if buf is None or buf.dtype != dtype:
-        buf = ws[(key, shape)] = np.empty(shape, dtype=dtype)
-    return buf
-
-
 def _mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     """``a @ b``; with an inner dimension of 1 (a 1-D input, a 1-D output's
     backward pass) the product is an outer product, done as a broadcast multiply:
@@ -246,33 +232,46 @@ def _mm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     return np.matmul(a, b, out=out)
 
 
-def _ones(ws: dict | None, m: int, dtype) -> np.ndarray:
-    """A ``(1, m)`` row of ones (kept in the workspace when there is one)."""
-    if ws is None:
-        return np.ones((1, m), dtype=dtype)
-    key = ("ones", m, np.dtype(dtype).str)
-    buf = ws.get(key)
-    if buf is None:
-        buf = ws[key] = np.ones((1, m), dtype=dtype)
-    return buf
-
-
 _GEMM = {np.dtype(np.float32): _blas.sgemm, np.dtype(np.float64): _blas.dgemm}
+
+
+#: ``sqrt(tiny)`` of each float dtype, the threshold of :func:`flush_tiny`
+_SQRT_TINY = {np.dtype(t): np.sqrt(np.finfo(t).tiny) for t in (np.float32, np.float64)}
+
+
+def flush_tiny(g: np.ndarray | None, *, float64: bool = True) -> None:
+    """Set the entries of a loss gradient ``g = dL/do`` below ``sqrt(tiny)`` of its dtype to
+    zero, in place, before a backward pass carries it into every weight gradient.
+
+    The one policy of the engine on subnormal numbers. A confident discriminator has logits
+    of size ~100, so ``sigma(-|l|)/m`` is far below float32's smallest normal number
+    (1.2e-38). Subnormal operands make x86 GEMMs ~100x slower (microcode assists;
+    TensorFlow avoids them by running with flush-to-zero), and they would reach every
+    weight gradient of the backward pass. Values below ``sqrt(tiny)`` (1.1e-19 in float32)
+    are at least 17 orders of magnitude below ``1/m``; dropping them changes an Adam step
+    by less than ``lr * 1e-19 / eps``. (Subnormals: IEEE 754-2008, Sec. 3.4; their slow
+    path on x86: Intel 64 and IA-32 Architectures Optimization Reference Manual,
+    "floating-point assists".)
+
+    The training steps (:mod:`gandyn.engine.gan`) flush every float dtype (in float64 below
+    1.5e-154); the exact second-order products (:mod:`gandyn.engine.second_order`) pass
+    ``float64=False`` and leave float64 (and complex) arrays as they are, so that they
+    equal the mathematical definition in float64 (the dtype of the theory). None is left
+    alone. (The optimizers' moments, state carried from step to step rather than a gradient
+    about to be multiplied into every weight, are flushed by their own rule:
+    :func:`gandyn.engine.optim.flush_subnormal`, exactly the subnormals, by their bits.)
+    """
+    if g is None:
+        return
+    t = g.dtype
+    if g.size and (t == np.float32 or (float64 and t == np.float64)):
+        a = np.abs(g)
+        if a.min() < _SQRT_TINY[t]:  # rarely: then the entries below
+            g[a < _SQRT_TINY[t]] = 0
 
 
 # --- second-order helpers. A *tangent* R{a} is None when it is identically zero, and may
 # have k <= m rows: it is then the tangent of the last k rows of ``a``, the others being 0.
-
-
-def _own(ws: dict | None, key, shape, dtype) -> np.ndarray:
-    """A workspace buffer, or a new array without a workspace (never a caller's array);
-    :func:`_buffer` inlined (the R-passes ask for many)."""
-    if ws is None:
-        return np.empty(shape, dtype=dtype)
-    buf = ws.get((key, shape))
-    if buf is None or buf.dtype != dtype:
-        buf = ws[(key, shape)] = np.empty(shape, dtype=dtype)
-    return buf
 
 
 def _tail(a: np.ndarray, k: int) -> np.ndarray:
@@ -301,15 +300,17 @@ def _acc(acc: np.ndarray | None, term: np.ndarray | None) -> np.ndarray | None:
 
 
 def _fortran_operand(a: np.ndarray):
-    """``(array, trans)`` with ``op(array) = a.T`` Fortran-contiguous for BLAS, or None."""
-    if a.T.flags.f_contiguous:
+    """``(array, trans)`` with ``op(array) = a.T`` Fortran-contiguous for BLAS, or None
+    (``a.T`` is Fortran-contiguous exactly when ``a`` is C-contiguous)."""
+    flags = a.flags
+    if flags.c_contiguous:
         return a.T, 0
-    if a.flags.f_contiguous:
+    if flags.f_contiguous:
         return a, 1
     return None
 
 
-def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: dict | None = None, key=None) -> np.ndarray:
+def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: Workspace | None = None, key=None) -> np.ndarray:
     """``out += a @ b`` (``out`` an array the caller owns, shaped like the product).
 
     For 2-D float operands this is one BLAS GEMM with ``beta = 1`` (the sum formed in
@@ -320,21 +321,23 @@ def _mm_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, ws: dict | None = Non
             and a.dtype == b.dtype == out.dtype and out.dtype in _GEMM and out.size):
         pa, pb = _fortran_operand(b), _fortran_operand(a)
         if pa is not None and pb is not None:
-            res = _GEMM[out.dtype](1.0, pa[0], pb[0], beta=1.0, c=out.T, trans_a=pa[1], trans_b=pb[1],
-                                   overwrite_c=1)
-            if not np.shares_memory(res, out):  # never expected for a Fortran-ordered c; be safe
+            c = out.T
+            # positional (alpha, a, b, beta, c, trans_a, trans_b, overwrite_c): f2py parses them faster
+            res = _GEMM[out.dtype](1.0, pa[0], pb[0], 1.0, c, pa[1], pb[1], 1)
+            if res is not c:  # never expected for a Fortran-ordered c (f2py returns it); be safe
                 out[...] = res.T
             return out
-    out += _mm(a, b, _own(ws, key, _matmul_shape(a, b), out.dtype) if key is not None else None)
+    out += _mm(a, b, None if key is None else ws.buffer(key, _matmul_shape(a, b), out.dtype))
     return out
 
 
 def _bshape(*shapes) -> tuple:
     """``np.broadcast_shapes`` with a fast path for equal shapes (the common case)."""
     first = shapes[0]
-    if all(s == first for s in shapes[1:]):
-        return first
-    return np.broadcast_shapes(*shapes)
+    for s in shapes[1:]:
+        if s != first:
+            return np.broadcast_shapes(*shapes)
+    return first
 
 
 def _full_rows(r: np.ndarray | None, shape: tuple, dtype) -> np.ndarray:
@@ -413,12 +416,16 @@ def _bn_project(y: np.ndarray, bn: _BN) -> np.ndarray:
 
 
 class Passes(list):
-    """The list of a forward (or tangent) pass of a network with batch-norm layers:
+    """The list of a forward pass of a network with batch-norm layers, or of a tangent pass:
     ``[x, h_1, ..., h_L]`` (or their tangents) with ``bn``, per layer, what its batch
-    normalisation kept (None elsewhere). Its rows are coupled through the batch statistics,
+    normalisation kept (None elsewhere), and ``deriv`` (tangent passes). Its rows are coupled through the batch statistics,
     so a list of some rows of it is not a forward pass (the backward passes refuse one)."""
 
     bn: tuple = ()
+    #: per layer, ``act'(a_l)`` of a tanh or sigmoid layer (a ReLU layer's: the mask ``h_l > 0``)
+    #: that :meth:`MLP.tangent` formed (on the rows of its tangent) and :meth:`MLP.backward_r`
+    #: reuses (None elsewhere)
+    deriv: tuple = ()
 
 
 def dropout_masks(rng, drop: tuple[float, ...], sizes: tuple[int, ...], lead: tuple[int, ...],
@@ -682,16 +689,16 @@ class MLP:
         return stats
 
     def forward(self, theta: np.ndarray, x: np.ndarray, *, out: np.ndarray | None = None,
-                ws: dict | None = None, masks: list | None = None,
+                ws: Workspace | None = None, masks: list | None = None,
                 stats: np.ndarray | None = None) -> list[np.ndarray]:
         """Run the network; returns ``[x, h_1, ..., h_L]`` (``h_L`` is the output).
 
         Pass the list to :meth:`backward`. Do not modify it in between.
 
         ``out`` receives the output ``h_L`` (e.g. a slice of a bigger buffer). With a
-        workspace ``ws`` (a dict the caller keeps between calls) the hidden layers are
-        written into buffers kept there instead of new arrays: the returned list is
-        then only valid until the next call with the same ``ws``.
+        workspace ``ws`` (a :class:`~gandyn.engine.workspace.Workspace` the caller keeps between
+        calls) the hidden layers are written into buffers kept there instead of new arrays:
+        the returned list is then only valid until the next call with the same ``ws``.
 
         ``masks`` (dropout, from :func:`dropout_masks`): one entry per layer, None or
         an array multiplied into that layer's *input* ``h_{l-1}`` before its product
@@ -712,6 +719,7 @@ class MLP:
             On an input that does not fit, a training-mode batch of one row with batch norm,
             or ``stats`` for a network without batch norm.
         """
+        ws = as_workspace(ws)
         if self._special or stats is not None:
             return self._forward_layers(theta, x, out, ws, masks, stats)
         x = np.asarray(x, dtype=self.dtype)
@@ -726,9 +734,9 @@ class MLP:
         for l, act in enumerate(self._acts):
             W = v[2 * l]
             if masks[l] is not None:
-                h = np.multiply(h, masks[l], out=_buffer(ws, ("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
+                h = np.multiply(h, masks[l], out=ws.buffer(("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
                                                           self.dtype))
-            buf = out if l == last and out is not None else _buffer(ws, ("h", l), _matmul_shape(h, W), self.dtype)
+            buf = out if l == last and out is not None else ws.buffer(("h", l), _matmul_shape(h, W), self.dtype)
             a = _mm(h, W, buf)
             a += v[2 * l + 1]
             h = act.forward(a)
@@ -759,9 +767,9 @@ class MLP:
             i, kind = self._blk[l], self._kind(l)
             W = v[i]
             if masks[l] is not None:
-                h = np.multiply(h, masks[l], out=_buffer(ws, ("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
+                h = np.multiply(h, masks[l], out=ws.buffer(("drop", l), np.broadcast_shapes(h.shape, masks[l].shape),
                                                           dt))
-            buf = out if l == last and out is not None else _buffer(ws, ("h", l), _matmul_shape(h, W), dt)
+            buf = out if l == last and out is not None else ws.buffer(("h", l), _matmul_shape(h, W), dt)
             a = _mm(h, W, buf)
             bn = None
             if kind == "bn":
@@ -770,13 +778,13 @@ class MLP:
                         raise ValueError(f"batch norm in training mode needs a batch of at least 2 rows, got "
                                          f"{a.shape[-2]} (pass stats= to evaluate with the running statistics)")
                     mu = _mean_rows(a)
-                    xh = np.subtract(a, mu, out=_buffer(ws, ("bn_x", l), a.shape, dt))
+                    xh = np.subtract(a, mu, out=ws.buffer(("bn_x", l), a.shape, dt))
                     s = _mean_rows(xh * xh)
                     s += dt(self.bn_eps)
                     np.sqrt(s, out=s)
                 else:
                     mu, s = sv[f"mean{l + 1}"], sv[f"std{l + 1}"]
-                    xh = np.subtract(a, mu, out=_buffer(ws, ("bn_x", l), _bshape(a.shape, mu.shape), dt))
+                    xh = np.subtract(a, mu, out=ws.buffer(("bn_x", l), _bshape(a.shape, mu.shape), dt))
                 xh /= s
                 bn = _BN(xh, s, mu, stats is None)
                 a = np.multiply(xh, v[i + 1], out=a if a.shape == xh.shape else None)
@@ -786,7 +794,7 @@ class MLP:
             bns.append(bn)
             if kind == "maxout":
                 hs.append(a)
-                h = _maxout(a, self.pieces[l], _buffer(ws, ("mx", l), a.shape[:-1] + (self.sizes[l + 1],), dt))
+                h = _maxout(a, self.pieces[l], ws.buffer(("mx", l), a.shape[:-1] + (self.sizes[l + 1],), dt))
             else:
                 h = act.forward(a)
                 hs.append(h)
@@ -813,7 +821,7 @@ class MLP:
     def _masked_input(self, h, mask, l, ws):
         """Layer ``l``'s masked input ``h * mask``: with a workspace, the product that
         :meth:`forward` left in it (the pair forward/backward shares ``ws``); else anew."""
-        left = _stored(ws, ("drop", l), np.broadcast_shapes(h.shape, mask.shape))
+        left = ws.stored(("drop", l), np.broadcast_shapes(h.shape, mask.shape))
         return left if left is not None else np.multiply(h, mask)
 
     def _check_masks(self, masks):
@@ -829,7 +837,7 @@ class MLP:
 
     def backward(self, theta: np.ndarray, hs: list[np.ndarray], g_out: np.ndarray, *,
                  params: bool = True, inputs: bool = False, grad: np.ndarray | None = None,
-                 ws: dict | None = None, masks: list | None = None):
+                 ws: Workspace | None = None, masks: list | None = None):
         """Backpropagate ``g_out = dL/dh_L`` through the network.
 
         Parameters
@@ -847,7 +855,7 @@ class MLP:
             Compute ``dL/dx``. When false, the first layer's ``g W^T`` is skipped.
         grad : array like ``theta``, optional
             Buffer for ``dL/dtheta``; written through layout views, no copies.
-        ws : dict, optional
+        ws : Workspace, optional
             Workspace for the intermediate gradients (see :meth:`forward`); the
             returned ``g_x`` then lives there until the next call with ``ws``.
         masks : list, optional
@@ -868,6 +876,7 @@ class MLP:
         ``dL/da = (gx - mean(gx) - xh mean(xh gx)) / s`` with ``gx = gamma dL/du`` (Ioffe &
         Szegedy 2015, Sec. 3); in evaluation mode ``gx / s``.
         """
+        ws = as_workspace(ws)
         v = self.layout.view_list(theta)
         masks = self._check_masks(masks)
         if params:
@@ -885,12 +894,12 @@ class MLP:
             if kind == "maxout":  # the gradient goes to each unit's winning piece
                 g = _scatter(g, _arg_max(h, self.pieces[l]), self.pieces[l])
             else:
-                dst = g if own else _buffer(ws, ("ga", l), h.shape, self.dtype)
+                dst = g if own else ws.buffer(("ga", l), h.shape, self.dtype)
                 g = self._acts[l].backward(g, h, dst)
             if kind == "bn":  # u = gamma xh + beta: dL/dgamma, dL/dbeta, then dL/da = N(gamma dL/du)
                 b = bns[l]
                 if params:
-                    ones = _ones(ws, g.shape[-2], self.dtype)
+                    ones = ws.ones(g.shape[-2], self.dtype)
                     np.matmul(ones, g * b.xh, out=gv[i + 1])
                     np.matmul(ones, g, out=gv[i + 2])
                 g = _bn_project(g * v[i + 1], b)
@@ -901,11 +910,11 @@ class MLP:
                 # sum over the batch as a product with ones: a BLAS call, faster than a
                 # reduction over the middle axis of a (P, m, d) population array
                 if kind != "bn":
-                    np.matmul(_ones(ws, g.shape[-2], self.dtype), g, out=gv[i + 1])
+                    np.matmul(ws.ones(g.shape[-2], self.dtype), g, out=gv[i + 1])
             if l == 0 and not inputs:
                 break
             Wt = _swap(v[i])
-            g = _mm(g, Wt, _buffer(ws, ("gh", l), _matmul_shape(g, Wt), self.dtype))
+            g = _mm(g, Wt, ws.buffer(("gh", l), _matmul_shape(g, Wt), self.dtype))
             if masks[l] is not None:
                 g *= masks[l]
             own = True
@@ -922,7 +931,7 @@ class MLP:
         return self.layout.view_list(v)
 
     def tangent(self, theta: np.ndarray, hs: list[np.ndarray], v: np.ndarray | None = None,
-                dx: np.ndarray | None = None, *, ws: dict | None = None) -> list:
+                dx: np.ndarray | None = None, *, ws: Workspace | None = None) -> list:
         """The forward pass's tangents ``R{h_l}`` along a parameter direction ``v`` and
         an input direction ``dx`` (Pearlmutter 1994, Sec. 4, the "R{forward pass}").
 
@@ -946,13 +955,15 @@ class MLP:
         dx : array (..., k, d_0) or None
             Direction of the *last* ``k <= m`` input rows (the other rows do not move);
             None = no input direction.
-        ws : dict, optional
+        ws : Workspace, optional
             Workspace; the tangents then live there until the next call with ``ws``.
 
         Returns
         -------
         list ``[R{h_0}, ..., R{h_L}]``: None where the tangent is identically zero; an
-        array with fewer rows than ``h_l`` is the tangent of its last rows (others 0).
+        array with fewer rows than ``h_l`` is the tangent of its last rows (others 0). A
+        :class:`Passes` (the list, with what :meth:`backward_r` reuses) unless ``v`` and ``dx``
+        are both None.
 
         Raises
         ------
@@ -960,6 +971,7 @@ class MLP:
             If ``v`` is not shaped like ``theta`` or ``dx`` does not fit the input.
         """
         L = self.n_layers
+        ws = as_workspace(ws)
         dv = self._direction(v, theta)
         if dx is not None:
             dx = np.asarray(dx, dtype=self.dtype)
@@ -971,6 +983,7 @@ class MLP:
         wv = self.layout.view_list(theta)
         bns = self._bn_of(hs, "forward") if self.batch_norm is not None else None
         rbn = [None] * L
+        dd = [None] * L
         rs = [dx]
         r = dx
         for l, act in enumerate(self._acts):
@@ -978,7 +991,7 @@ class MLP:
             i, kind = self._blk[l], (self._kind(l) if self._special else "plain")
             ra = None
             if dv is not None:
-                ra = _mm(h_prev, dv[i], _own(ws, ("r_a", l), _matmul_shape(h_prev, dv[i]), self.dtype))
+                ra = _mm(h_prev, dv[i], ws.buffer(("r_a", l), _matmul_shape(h_prev, dv[i]), self.dtype))
                 if kind != "bn":
                     ra += dv[i + 1]
             if r is not None:
@@ -987,7 +1000,7 @@ class MLP:
                                                                                 W.shape[:-2]) == ra.shape[:-2]:
                     _mm_add(r, W, _tail(ra, r.shape[-2]), ws, ("r_t", l))
                 else:
-                    ra = _acc(ra, _mm(r, W, _own(ws, ("r_t", l), _matmul_shape(r, W), self.dtype)))
+                    ra = _acc(ra, _mm(r, W, ws.buffer(("r_t", l), _matmul_shape(r, W), self.dtype)))
             if ra is None:
                 rs.append(None)
                 r = None
@@ -1008,12 +1021,21 @@ class MLP:
                     ra += dv[i + 1] * b.xh
                     ra += dv[i + 2]
             hk = _tail(h, ra.shape[-2])
-            r = act.backward(ra, hk, _own(ws, ("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
+            name = self.activations[l]
+            deriv = _DERIV.get(name)
+            if deriv is not None and ra.shape == hk.shape:  # act'(a), kept for backward_r
+                dd[l] = deriv(hk, ws.buffer(("r_dd", l), hk.shape, self.dtype))
+                r = np.multiply(ra, dd[l], out=ws.buffer(("r_h", l), ra.shape, self.dtype))
+            elif name == "relu" and ra.shape == hk.shape:  # relu'(a) = 1[h > 0], kept likewise
+                dd[l] = np.greater(hk, 0, out=ws.buffer(("r_dd", l), hk.shape, np.bool_))
+                r = np.multiply(ra, dd[l], out=ws.buffer(("r_h", l), ra.shape, self.dtype))
+            else:
+                r = act.backward(ra, hk, ws.buffer(("r_h", l), _bshape(ra.shape, hk.shape), self.dtype))
             rs.append(r)
-        if bns is None:
-            return rs
         rs = Passes(rs)
-        rs.bn = tuple(rbn)
+        rs.deriv = tuple(dd)
+        if bns is not None:
+            rs.bn = tuple(rbn)
         return rs
 
     def _uses_g(self, rs, top, direction, inputs, input_grad) -> bool:
@@ -1032,7 +1054,7 @@ class MLP:
 
     def backward_r(self, theta: np.ndarray, hs: list[np.ndarray], rs: list, v: np.ndarray | None,
                    g_out: np.ndarray, r_out: np.ndarray | None, *, params: bool = True, inputs: bool = False,
-                   input_grad: bool = True, r_grad: np.ndarray | None = None, ws: dict | None = None):
+                   input_grad: bool = True, r_grad: np.ndarray | None = None, ws: Workspace | None = None):
         """The R-operator of the backward pass: ``R{dL/dtheta}`` and ``R{dL/dx}``
         (Pearlmutter 1994, Sec. 4, the "R{backward pass}").
 
@@ -1069,7 +1091,7 @@ class MLP:
             With ``inputs``, also form ``dL/dx`` itself (False: only its tangent, one GEMM less).
         r_grad : array like ``theta``, optional
             Buffer for ``R{dL/dtheta}``.
-        ws : dict, optional
+        ws : Workspace, optional
             Workspace (as in :meth:`backward`); the input gradients then live there.
 
         Returns
@@ -1084,6 +1106,7 @@ class MLP:
             If ``v`` is not shaped like ``theta``.
         """
         dt = self.dtype
+        ws = as_workspace(ws)
         wv = self.layout.view_list(theta)
         dv = self._direction(v, theta)
         if params:
@@ -1092,6 +1115,9 @@ class MLP:
             rgv = self.layout.view_list(r_grad)
         if self.batch_norm is not None:
             bns, rbns = self._bn_of(hs, "forward"), self._bn_of(rs, "tangent")
+        kept = getattr(rs, "deriv", None)  # act'(a) of the tangent pass
+        if kept is not None and len(kept) != self.n_layers:
+            kept = None
         gh, rgh = g_out, r_out
         for l in range(self.n_layers - 1, -1, -1):
             act = self._acts[l]
@@ -1099,27 +1125,57 @@ class MLP:
             i, kind = self._blk[l], (self._kind(l) if self._special else "plain")
             name = self.activations[l]
             deriv = _DERIV.get(name) if gh is not None and rgh is not None else None
+            need = (not (l == 0 and not inputs)
+                    and (input_grad if l == 0 else self._uses_g(rs, l - 1, dv is not None, inputs, input_grad)))
+            # g and R{g} in one array [g; R{g}] when both go through W^T: one GEMM for both
+            pair = None
+            if (need and kind == "plain" and name != "identity" and gh is not None and rgh is not None and h.ndim == 2
+                    and h.shape[-1] > 1 and gh.shape == rgh.shape == h.shape and wv[i].ndim == 2):
+                pair = ws.buffer(("r_pair", l), (2 * h.shape[0], h.shape[1]), dt)
             if kind == "maxout":  # g and R{g} go to each unit's winning piece
                 k = self.pieces[l]
                 idx = _arg_max(h, k)
                 g = None if gh is None else _scatter(gh, idx, k)
                 rg = None if rgh is None else _scatter(rgh, idx, k)
             elif deriv is not None:  # act'(a) once, for g and R{g}
-                d = deriv(h, _own(ws, ("r_d", l), h.shape, dt))
-                g = np.multiply(d, gh, out=_own(ws, ("r_g", l), _bshape(gh.shape, h.shape), dt))
+                d = None if kept is None else kept[l]
+                if d is None or d.shape != h.shape:
+                    d = deriv(h, ws.buffer(("r_d", l), h.shape, dt))
+                g = np.multiply(d, gh, out=ws.buffer(("r_g", l), _bshape(gh.shape, h.shape), dt)
+                                if pair is None else pair[:h.shape[0]])
                 dk = _tail(d, rgh.shape[-2])
-                rg = np.multiply(dk, rgh, out=_own(ws, ("r_rg", l), _bshape(rgh.shape, dk.shape), dt))
+                rg = np.multiply(dk, rgh, out=ws.buffer(("r_rg", l), _bshape(rgh.shape, dk.shape), dt)
+                                 if pair is None else pair[h.shape[0]:])
+            elif name == "identity":  # g = gh and R{g} = R{gh}: read, never written below
+                g, rg = gh, rgh
+                if gh is not None and gh.shape != h.shape:  # broadcast to h's shape
+                    g = act.backward(gh, h, ws.buffer(("r_g", l), _bshape(gh.shape, h.shape), dt))
+                if rgh is not None and rgh.shape != _tail(h, rgh.shape[-2]).shape:
+                    hk = _tail(h, rgh.shape[-2])
+                    rg = act.backward(rgh, hk, ws.buffer(("r_rg", l), _bshape(rgh.shape, hk.shape), dt))
+            elif name == "relu" and kept is not None and kept[l] is not None and kept[l].shape == h.shape:
+                mask = kept[l]  # relu'(a) = 1[h > 0] from the tangent pass
+                g = None if gh is None else np.multiply(gh, mask, out=ws.buffer(
+                    ("r_g", l), _bshape(gh.shape, h.shape), dt) if pair is None else pair[:h.shape[0]])
+                rg = None
+                if rgh is not None:
+                    mk = _tail(mask, rgh.shape[-2])
+                    rg = np.multiply(rgh, mk, out=ws.buffer(("r_rg", l), _bshape(rgh.shape, mk.shape), dt)
+                                     if pair is None else pair[h.shape[0]:])
+            elif pair is not None:
+                g = act.backward(gh, h, pair[:h.shape[0]])
+                rg = act.backward(rgh, h, pair[h.shape[0]:])
             else:
-                g = None if gh is None else act.backward(gh, h, _own(ws, ("r_g", l), _bshape(gh.shape, h.shape), dt))
+                g = None if gh is None else act.backward(gh, h, ws.buffer(("r_g", l), _bshape(gh.shape, h.shape), dt))
                 rg = None
                 if rgh is not None:
                     hk = _tail(h, rgh.shape[-2])
-                    rg = act.backward(rgh, hk, _own(ws, ("r_rg", l), _bshape(rgh.shape, hk.shape), dt))
+                    rg = act.backward(rgh, hk, ws.buffer(("r_rg", l), _bshape(rgh.shape, hk.shape), dt))
             curv = _CURV.get(name)
             if curv is not None and rh is not None:
                 k = rh.shape[-2]
                 hk, ghk = _tail(h, k), _tail(gh, k)
-                c = curv(hk, _own(ws, ("r_c", l), _bshape(hk.shape, rh.shape, ghk.shape), dt))
+                c = curv(hk, ws.buffer(("r_c", l), _bshape(hk.shape, rh.shape, ghk.shape), dt))
                 c *= rh
                 c *= ghk
                 rg = _acc(rg, c)
@@ -1140,7 +1196,7 @@ class MLP:
                     b_r[...] = 0
                 else:
                     np.matmul(_swap(_tail(h_prev, rg.shape[-2])), rg, out=W_r)
-                    np.matmul(_ones(ws, rg.shape[-2], dt), rg, out=b_r)
+                    np.matmul(ws.ones(rg.shape[-2], dt), rg, out=b_r)
                 if rh_prev is not None:
                     gk = _tail(g, rh_prev.shape[-2])
                     if rg is None:
@@ -1152,18 +1208,25 @@ class MLP:
             if l == 0 and not inputs:
                 break
             Wt = _swap(wv[i])
-            need = input_grad if l == 0 else self._uses_g(rs, l - 1, dv is not None, inputs, input_grad)
-            gh_new = _mm(g, Wt, _own(ws, ("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
+            if pair is not None and (g.base is not pair or rg.base is not pair):
+                pair = None  # never expected (g and R{g} are written into it above); be safe
+            if pair is not None:  # [g; R{g}] W^T, then R{g} W^T += g V^T
+                both = np.matmul(pair, Wt, out=ws.buffer(("r_pgh", l), (pair.shape[0], Wt.shape[-1]), dt))
+                gh, rgh = both[:h.shape[0]], both[h.shape[0]:]
+                if dv is not None:
+                    _mm_add(g, _swap(dv[i]), rgh, ws, ("r_gv", l))
+                continue
+            gh_new = _mm(g, Wt, ws.buffer(("r_gh", l), _matmul_shape(g, Wt), dt)) if need else None
             rgh_new = None
             if dv is not None and g is not None:  # g V^T has every row: the sum goes there
                 Vt = _swap(dv[i])
-                rgh_new = _mm(g, Vt, _own(ws, ("r_gv", l), _matmul_shape(g, Vt), dt))
+                rgh_new = _mm(g, Vt, ws.buffer(("r_gv", l), _matmul_shape(g, Vt), dt))
             if rg is not None:
                 if rgh_new is not None and _bshape(rgh_new.shape[:-2], rg.shape[:-2],
                                                    Wt.shape[:-2]) == rgh_new.shape[:-2]:
                     _mm_add(rg, Wt, _tail(rgh_new, rg.shape[-2]), ws, ("r_rgh", l))
                 else:
-                    rgh_new = _acc(_mm(rg, Wt, _own(ws, ("r_rgh", l), _matmul_shape(rg, Wt), dt)), rgh_new)
+                    rgh_new = _acc(_mm(rg, Wt, ws.buffer(("r_rgh", l), _matmul_shape(rg, Wt), dt)), rgh_new)
             gh, rgh = gh_new, rgh_new
         if not inputs:
             return (r_grad if params else None), None, None
@@ -1185,7 +1248,7 @@ class MLP:
         if rgu is not None and rgu.shape[-2] < gu.shape[-2]:
             rgu = _full_rows(rgu, _bshape(gu.shape, rgu.shape[:-2] + gu.shape[-2:]), dt)
         if r_params is not None:
-            ones = _ones(ws, gu.shape[-2], dt)
+            ones = ws.ones(gu.shape[-2], dt)
             rgam, rbet = r_params
             rgam[...] = 0
             rbet[...] = 0
@@ -1209,7 +1272,7 @@ class MLP:
         return da, rda
 
     def hvp(self, theta: np.ndarray, x: np.ndarray, v: np.ndarray | None = None, *, loss,
-            dx: np.ndarray | None = None, inputs: bool = False, ws: dict | None = None,
+            dx: np.ndarray | None = None, inputs: bool = False, ws: Workspace | None = None,
             stats: np.ndarray | None = None):
         """Hessian-vector products of ``L(theta, x) = sum_i phi(o_i)`` (``o`` the output,
         ``phi`` elementwise; a mean is a ``phi`` carrying the ``1/m``), in one forward,
@@ -1244,6 +1307,7 @@ class MLP:
         (13,)
         """
         dphi, d2phi = (loss.df, loss.d2f) if hasattr(loss, "d2f") else tuple(loss)[1:]
+        ws = as_workspace(ws)
         hs = self.forward(theta, x, ws=ws, stats=stats)
         rs = self.tangent(theta, hs, v, dx, ws=ws)
         o = hs[-1]

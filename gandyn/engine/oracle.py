@@ -47,6 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from gandyn.engine import second_order
+from gandyn.engine.workspace import Workspace, as_workspace
 
 __all__ = ["FieldOracle"]
 
@@ -65,7 +66,7 @@ class FieldOracle:
     loss_d, grad_d, loss_g, grad_g : optional
         The losses and gradients at this point when already computed (the trainer passes
         its own, D's with its gradient penalty); else computed on first use, without penalty.
-    ws : dict, optional
+    ws : :class:`~gandyn.engine.workspace.Workspace`, optional
         Workspace kept between calls (the trainer's).
     penalty : :class:`~gandyn.engine.penalties.Penalty`, optional
         D's gradient penalty ``R`` (R1, R2, WGAN-GP): the game is then the penalised one,
@@ -89,11 +90,11 @@ class FieldOracle:
     xp = np
 
     def __init__(self, gan, theta_g, theta_d, x_real, z, *, loss_d=None, grad_d=None, loss_g=None, grad_g=None,
-                 ws: dict | None = None, penalty=None, penalty_eps=None):
+                 ws: Workspace | None = None, penalty=None, penalty_eps=None):
         self.gan, self.theta_g, self.theta_d, self.x_real, self.z = gan, theta_g, theta_d, x_real, z
         self.penalty, self._eps = penalty, penalty_eps
         self._loss_d, self._grad_d, self._loss_g, self._grad_g = loss_d, grad_d, loss_g, grad_g
-        self._ws = {} if ws is None else ws
+        self._ws = as_workspace(ws)
         self._primal = None
         self._token = object()
 
@@ -101,12 +102,12 @@ class FieldOracle:
 
     def _eval_d(self):
         self._loss_d, self._grad_d, _, _ = self.gan.d_loss_grad(self.theta_g, self.theta_d, self.x_real, self.z,
-                                                                ws=self._ws.setdefault("at", {}))
+                                                                ws=self._ws.sub("at"))
 
     def _eval_g(self):
         x_real = self.x_real if self.gan.loss_fn.g_reads_real else None
         self._loss_g, self._grad_g, _ = self.gan.g_loss_grad(self.theta_g, self.theta_d, self.z,
-                                                             ws=self._ws.setdefault("at", {}), x_real=x_real)
+                                                             ws=self._ws.sub("at"), x_real=x_real)
 
     @property
     def loss_d(self):
@@ -154,10 +155,10 @@ class FieldOracle:
         (again if another oracle has run its own in the shared workspace meanwhile)."""
         if self.gan.d_dropout:
             raise ValueError("exact Jacobian products: D dropout is not supported")
-        ws = self._ws.setdefault("so", {})
-        if self._primal is None or ws.get("owner") is not self._token:
+        ws = self._ws.sub("so")
+        if self._primal is None or ws.owner is not self._token:
             self._primal = second_order.primal(self.gan, self.theta_g, self.theta_d, self.x_real, self.z, ws=ws)
-            ws["owner"] = self._token
+            ws.owner = self._token
         return {"primal": self._primal, "ws": ws}
 
     def _args(self):

@@ -47,6 +47,7 @@ import numpy as np
 
 from gandyn.engine.nn import MLP
 from gandyn.engine.second_order import penalty_grad
+from gandyn.engine.workspace import Workspace
 
 __all__ = ["penalty_hvp", "penalty_input_grad", "penalty_jvp", "penalty_vjp"]
 
@@ -62,7 +63,7 @@ def _complex_mlp(D: MLP) -> MLP:
 
 
 def penalty_hvp(D: MLP, theta_d, x, v, *, center: float = 0.0, scale: float = 1.0, w=None,
-                ws: dict | None = None) -> np.ndarray:
+                ws: Workspace | None = None) -> np.ndarray:
     """``H_DD P v``, the Hessian of the gradient penalty w.r.t. D's parameters times ``v``, exact.
 
     Parameters
@@ -73,7 +74,7 @@ def penalty_hvp(D: MLP, theta_d, x, v, *, center: float = 0.0, scale: float = 1.
         The points the penalty is taken at (held fixed).
     v : array like theta_d
     center, scale, w : as in :func:`gandyn.engine.second_order.penalty_grad`
-    ws : dict, optional
+    ws : Workspace, optional
         Workspace for the complex pass (kept between calls).
 
     Returns

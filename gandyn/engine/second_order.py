@@ -67,7 +67,8 @@ import numpy as np
 from gandyn.engine import losses
 from gandyn.engine.gan import pack_rows, unpack_rows
 from gandyn.engine.losses import Loss
-from gandyn.engine.nn import MLP, _acc, _buffer, _own, _tail
+from gandyn.engine.nn import MLP, Passes, _acc, _bshape, _tail, flush_tiny
+from gandyn.engine.workspace import Workspace, as_workspace
 
 __all__ = [
     "SOFTPLUS", "SOFTPLUS_NEG", "NEG_SOFTPLUS",
@@ -88,7 +89,9 @@ NEG_SOFTPLUS = losses.get("minimax").g_fake
 
 def _setup(gan, theta_g, theta_d, x_real, z, loss, primal, w_real, w_fake, ws):
     """What :func:`game_jvp` and :func:`game_vjp` start from: checked inputs, the loss
-    terms (:func:`_terms`), the forward passes (or the given ones) and the weights of the sums."""
+    terms (:func:`_terms`), the forward passes (or the given ones), the weights of the sums
+    and the workspace (``ws`` itself, or a fresh one for None)."""
+    ws = as_workspace(ws)
     x_real, z = _check(gan, theta_g, theta_d, x_real, z)
     terms = _terms(gan if loss is None else loss)
     fwd = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
@@ -96,7 +99,7 @@ def _setup(gan, theta_g, theta_d, x_real, z, loss, primal, w_real, w_fake, ws):
     if isinstance(terms, Loss):  # coupled: sums are means
         _uniform(w_real, m, "w_real", terms)
         _uniform(w_fake, mf, "w_fake", terms)
-    return z, terms, fwd, (_weights(w_real, m, gan.D.dtype), _weights(w_fake, mf, gan.D.dtype))
+    return z, terms, fwd, (_weights(w_real, m, gan.D.dtype), _weights(w_fake, mf, gan.D.dtype)), ws
 
 
 def _pk(gan) -> int:
@@ -137,7 +140,7 @@ def _split(ro, m: int, n: int):
 
 def _col(a, dt):
     out = np.asarray(a, dtype=dt)[..., None]
-    _flush(out)
+    flush_tiny(out, float64=False)
     return out
 
 
@@ -173,10 +176,6 @@ def _g_out(terms, w_f, o, m, ro):
     return _col(g_f, o.dtype), _col(h_f, o.dtype), g_r, (_col(h_r, o.dtype) if reads else None)
 
 
-def _sub(ws: dict | None, name: str) -> dict | None:
-    return None if ws is None else ws.setdefault(name, {})
-
-
 def _weights(w, m: int, dtype) -> np.ndarray:
     if w is None:
         return np.asarray(1.0 / m, dtype=dtype)
@@ -186,32 +185,31 @@ def _weights(w, m: int, dtype) -> np.ndarray:
     return w
 
 
-def _flush(a: np.ndarray | None) -> None:
-    """float32: zero entries below sqrt(tiny), whose subnormal products slow GEMMs ~100x
-    (see :func:`gandyn.engine.gan._flush_tiny`); float64 is left exact."""
-    if a is not None and a.dtype == np.float32:
-        a[np.abs(a) < np.sqrt(np.finfo(np.float32).tiny)] = 0
-
-
-def _loss_out(loss, w, o, ro):
+def _loss_out(loss, w, o, ro, flush: bool = True):
     """``g = w f'(o)`` and ``R{g} = w f''(o) R{o}`` as ``(..., m, 1)`` arrays (``ro``:
-    ``(..., k, 1)`` tangent of the last ``k`` rows, or None)."""
+    ``(..., k, 1)`` tangent of the last ``k`` rows, or None), flushed (:func:`flush_tiny`)
+    unless ``flush`` is false."""
     df, d2f = loss.df, loss.d2f
     g = np.multiply(w, df(o), dtype=o.dtype)[..., None]
-    _flush(g)
+    if flush:
+        flush_tiny(g, float64=False)
     if ro is None:
         return g, None
     k = ro.shape[-2]
     wk = w if np.ndim(w) == 0 else w[..., w.shape[-1] - k:]
     r = np.multiply(wk, d2f(o[..., o.shape[-1] - k:]), dtype=o.dtype)[..., None]
     r *= ro
-    _flush(r)
+    if flush:
+        flush_tiny(r, float64=False)
     return g, r
 
 
 def _rows_tail(rs: list, k: int) -> list:
-    """Tangents restricted to the last ``k`` rows."""
-    return [None if r is None else _tail(r, min(k, r.shape[-2])) for r in rs]
+    """Tangents restricted to the last ``k`` rows (with the derivatives the tangent pass kept,
+    :attr:`Passes.deriv <gandyn.engine.nn.Passes.deriv>`, restricted likewise)."""
+    out = Passes([None if r is None else _tail(r, min(k, r.shape[-2])) for r in rs])
+    out.deriv = tuple(None if d is None else _tail(d, min(k, d.shape[-2])) for d in getattr(rs, "deriv", ()))
+    return out
 
 
 def _check_rows(rows: str) -> None:
@@ -241,12 +239,12 @@ def _forward(gan, theta_g, theta_d, x_real, z, ws):
     """G on the noise, written under the data rows of D's stacked input, and D on it."""
     G, D = gan.G, gan.D
     m = x_real.shape[-2]
-    lead = np.broadcast_shapes(x_real.shape[:-2], z.shape[:-2], np.shape(theta_g)[:-1], np.shape(theta_d)[:-1])
+    lead = _bshape(x_real.shape[:-2], z.shape[:-2], np.shape(theta_g)[:-1], np.shape(theta_d)[:-1])
     p = _pk(gan)
-    X = _own(ws, "so_input", lead + (m + z.shape[-2], G.sizes[-1]), D.dtype)
-    hs_g = G.forward(theta_g, z, out=X[..., m:, :], ws=_sub(ws, "G"))
+    X = ws.buffer("so_input", lead + (m + z.shape[-2], G.sizes[-1]), D.dtype)
+    hs_g = G.forward(theta_g, z, out=X[..., m:, :], ws=ws.sub("G"))
     X[..., :m, :] = x_real
-    hs_d = D.forward(theta_d, pack_rows(X, p), ws=_sub(ws, "D"))  # with packing, m / p real rows
+    hs_d = D.forward(theta_d, pack_rows(X, p), ws=ws.sub("D"))  # with packing, m / p real rows
     return hs_g, hs_d, m // p
 
 
@@ -271,7 +269,7 @@ class Primal(NamedTuple):
     m: int
 
 
-def primal(gan, theta_g, theta_d, x_real, z, *, ws: dict | None = None) -> Primal:
+def primal(gan, theta_g, theta_d, x_real, z, *, ws: Workspace | None = None) -> Primal:
     """The forward passes at ``(theta_g, theta_d)``, to pass as ``primal=`` to
     :func:`game_jvp` and :func:`game_vjp` for many products at the same point (e.g. the
     matrix-vector products of an eigenvalue solver): each then skips them (3 of the
@@ -282,11 +280,11 @@ def primal(gan, theta_g, theta_d, x_real, z, *, ws: dict | None = None) -> Prima
     Raises ValueError on shapes that do not fit the networks.
     """
     x_real, z = _check(gan, theta_g, theta_d, x_real, z)
-    return Primal(*_forward(gan, theta_g, theta_d, x_real, z, ws))
+    return Primal(*_forward(gan, theta_g, theta_d, x_real, z, as_workspace(ws)))
 
 
 def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=None, losses=None,
-             rows: str = "gd", out_g=None, out_d=None, primal: Primal | None = None, ws: dict | None = None):
+             rows: str = "gd", out_g=None, out_d=None, primal: Primal | None = None, ws: Workspace | None = None):
     """The game Jacobian times a vector, ``J v = d/dr omega(theta + r v)`` at ``r = 0``, exact.
 
     Parameters
@@ -303,7 +301,7 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     out_g, out_d : optional buffers for the rows
     primal : :class:`Primal`, optional
         The forward passes at this very point (:func:`primal`), reused instead of rerun.
-    ws : dict, optional
+    ws : Workspace, optional
         Workspace kept between calls (no large allocations after the first).
 
     Returns
@@ -319,34 +317,34 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     """
     _check_rows(rows)
     G, D = gan.G, gan.D
-    z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
-                                                   w_fake, ws)
+    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
+                                                       w_fake, ws)
     p = _pk(gan)
     mf = z.shape[-2] // p
-    rs_g = G.tangent(theta_g, hs_g, v_g, ws=_sub(ws, "G"))
+    rs_g = G.tangent(theta_g, hs_g, v_g, ws=ws.sub("G"))
     dx = None if rs_g[-1] is None else pack_rows(rs_g[-1], p)  # the tangent of D's generated inputs
     o = hs_d[-1][..., 0]
     jv_g = jv_d = None
     rs_d = None
     if "d" in rows or getattr(terms, "g_reads_real", False):  # a coupled G loss sees the real rows' tangent
-        rs_d = D.tangent(theta_d, hs_d, v_d, dx=dx, ws=_sub(ws, "D"))
+        rs_d = D.tangent(theta_d, hs_d, v_d, dx=dx, ws=ws.sub("D"))
     if "d" in rows:
         g_out, r_out = _d_out(terms, w_r, w_f, o, rs_d[-1], m)
         jv_d, _, _ = D.backward_r(theta_d, hs_d, rs_d, v_d, g_out, r_out, params=True, inputs=False,
-                                  r_grad=out_d, ws=_sub(ws, "D_r"))
+                                  r_grad=out_d, ws=ws.sub("D_r"))
     if "g" in rows:
         hs_f = _fake(hs_d, m)
         if rs_d is not None:
-            rs_f = [dx] + _rows_tail(rs_d[1:], mf)
+            rs_f = _rows_tail(rs_d, mf)  # its first entry is dx
         else:
-            rs_f = D.tangent(theta_d, hs_f, v_d, dx=dx, ws=_sub(ws, "D"))
+            rs_f = D.tangent(theta_d, hs_f, v_d, dx=dx, ws=ws.sub("D"))
         g_out, r_out, _, _ = _g_out(terms, w_f, o, m, rs_f[-1] if rs_d is None else rs_d[-1])
         # dL_G/dx itself only for G's R-terms along v_G (or its batch norm)
         plain = v_g is not None or getattr(G, "batch_norm", None) is not None
         _, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, v_d, g_out, r_out, params=False, inputs=True,
-                                  input_grad=plain, ws=_sub(ws, "D_g"))
+                                  input_grad=plain, ws=ws.sub("D_g"))
         jv_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, v_g, _unpack(gx, p), _unpack(rgx, p), params=True,
-                                  r_grad=out_g, ws=_sub(ws, "G_r"))
+                                  r_grad=out_g, ws=ws.sub("G_r"))
     return jv_g, jv_d
 
 
@@ -356,28 +354,23 @@ def _unpack(r, p):
 
 def _d_loss_out(phi_r, phi_f, w_r, w_f, o, ro, m):
     """D's loss on the stacked logits ``o (..., m + m_f)``: ``g = dL_D/do`` and ``R{g}``
-    as ``(..., rows, 1)`` arrays (``ro``: tangent of the last rows, or None)."""
-    dt = o.dtype
-    g = np.concatenate([np.multiply(w_r, phi_r.df(o[..., :m]), dtype=dt),
-                        np.multiply(w_f, phi_f.df(o[..., m:]), dtype=dt)], axis=-1)[..., None]
-    _flush(g)
+    as ``(..., rows, 1)`` arrays (``ro``: tangent of the last rows, or None), by
+    :func:`_loss_out` on the real and the fake rows."""
+    mf = o.shape[-1] - m
+    k = 0 if ro is None else ro.shape[-2]
+    g_r, r_r = _loss_out(phi_r, w_r, o[..., :m], ro[..., :k - mf, :] if k > mf else None, flush=False)
+    g_f, r_f = _loss_out(phi_f, w_f, o[..., m:], None if ro is None else _tail(ro, min(k, mf)), flush=False)
+    g = np.concatenate([g_r, g_f], axis=-2)
+    flush_tiny(g, float64=False)
     if ro is None:
         return g, None
-    k = ro.shape[-2]
-    if k <= o.shape[-1] - m:
-        r = np.multiply(w_f if np.ndim(w_f) == 0 else w_f[..., w_f.shape[-1] - k:],
-                        phi_f.d2f(o[..., o.shape[-1] - k:]), dtype=dt)
-    else:
-        r = np.concatenate([np.multiply(w_r, phi_r.d2f(o[..., :m]), dtype=dt),
-                            np.multiply(w_f, phi_f.d2f(o[..., m:]), dtype=dt)], axis=-1)
-        r = r[..., r.shape[-1] - k:]
-    r = r[..., None] * ro
-    _flush(r)
+    r = r_f if r_r is None else np.concatenate([r_r, r_f], axis=-2)
+    flush_tiny(r, float64=False)
     return g, r
 
 
 def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=None, losses=None,
-             rows: str = "gd", primal: Primal | None = None, ws: dict | None = None):
+             rows: str = "gd", primal: Primal | None = None, ws: Workspace | None = None):
     """The transposed product ``J^T u = grad_theta <omega(theta), u>``, exact.
 
     By the symmetry of each cost's second derivatives,
@@ -400,8 +393,8 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     """
     _check_rows(rows)
     G, D = gan.G, gan.D
-    z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
-                                                   w_fake, ws)
+    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
+                                                       w_fake, ws)
     p = _pk(gan)
     mf = z.shape[-2] // p
     o = hs_d[-1][..., 0]
@@ -409,38 +402,38 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     want_g, want_d = "g" in rows, "d" in rows
     out_g = out_d = gx = rgx = None
     # L_G along (u_G, 0): D's part of J^T u, and dL_G/dx with its tangent for G
-    rs_g = G.tangent(theta_g, hs_g, u_g, ws=_sub(ws, "G"))
+    rs_g = G.tangent(theta_g, hs_g, u_g, ws=ws.sub("G"))
     if want_d or u_g is not None or getattr(G, "batch_norm", None) is not None:  # else it adds nothing
         rs_f = D.tangent(theta_d, hs_f, None, dx=None if rs_g[-1] is None else pack_rows(rs_g[-1], p),
-                         ws=_sub(ws, "D"))
+                         ws=ws.sub("D"))
         g_out, r_out, _, r_real = _g_out(terms, w_f, o, m, rs_f[-1])
         out_d, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, None, g_out, r_out, params=want_d, inputs=want_g,
-                                      ws=_sub(ws, "D_g"))
+                                      ws=ws.sub("D_g"))
         if want_d and r_real is not None:  # a coupled G loss: along u_G its real rows' weights move
-            rr, _ = D.backward(theta_d, _real(hs_d, m), r_real, params=True, inputs=False, ws=_sub(ws, "D_gr"))
+            rr, _ = D.backward(theta_d, _real(hs_d, m), r_real, params=True, inputs=False, ws=ws.sub("D_gr"))
             out_d += rr
     # L_D along (0, u_D): D's part, and the tangent of dL_D/dx on the samples (for G's part of a
     # separable loss, the samples' tangent is all it needs; a coupled one reads the data rows')
     whole = want_d or isinstance(terms, Loss)
-    rs_d = D.tangent(theta_d, hs_d if whole else hs_f, u_d, ws=_sub(ws, "D"))
+    rs_d = D.tangent(theta_d, hs_d if whole else hs_f, u_d, ws=ws.sub("D"))
     g_out, r_out = _d_out(terms, w_r, w_f, o, rs_d[-1], m)
     if want_d:
         rD, _, _ = D.backward_r(theta_d, hs_d, rs_d, u_d, g_out, r_out, params=True, inputs=False,
-                                ws=_sub(ws, "D_r"))
+                                ws=ws.sub("D_r"))
         out_d += rD
     if want_g:
         r_f = None if r_out is None else _tail(r_out, min(mf, r_out.shape[-2]))
         _, _, rgx_d = D.backward_r(theta_d, hs_f, _rows_tail(rs_d, mf), u_d, g_out[..., m:, :], r_f,
-                                   params=False, inputs=True, input_grad=False, ws=_sub(ws, "D_g2"))
+                                   params=False, inputs=True, input_grad=False, ws=ws.sub("D_g2"))
         # G's part: the R-backward pass is linear in R{dL/dx}, and the L_D pass moves no G
         # parameter, so both passes through G are one, with the summed input tangents
         out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, _unpack(gx, p), _unpack(_acc(rgx, rgx_d), p),
-                                   params=True, ws=_sub(ws, "G_r"))
+                                   params=True, ws=ws.sub("G_r"))
     return out_g, out_d
 
 
 def game_field(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, losses=None,
-               primal: Primal | None = None, ws: dict | None = None):
+               primal: Primal | None = None, ws: Workspace | None = None):
     """The game's field ``omega = (grad_G L_G, grad_D L_D)`` by one backward pass of each
     network, exact: ``grad_D L_D = sum_r w_r phi_r'(o_r) grad_D o_r + sum_k w_f,k phi_f'(o_k)
     grad_D o_k`` over the stacked batch, and ``grad_G L_G = sum_k w_f,k psi'(o_k)
@@ -449,19 +442,19 @@ def game_field(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, lo
     shapes, as in :func:`game_jvp`. Returns ``(omega_G, omega_D)``, arrays like theta_g, theta_d.
     """
     G, D = gan.G, gan.D
-    z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
-                                                   w_fake, ws)
+    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
+                                                       w_fake, ws)
     o = hs_d[-1][..., 0]
     g_out, _ = _d_out(terms, w_r, w_f, o, None, m)
-    w_d, _ = D.backward(theta_d, hs_d, g_out, params=True, inputs=False, ws=_sub(ws, "field_D"))
+    w_d, _ = D.backward(theta_d, hs_d, g_out, params=True, inputs=False, ws=ws.sub("field_D"))
     g_out, _, _, _ = _g_out(terms, w_f, o, m, None)
-    _, gx = D.backward(theta_d, _fake(hs_d, m), g_out, params=False, inputs=True, ws=_sub(ws, "field_Dx"))
-    w_g, _ = G.backward(theta_g, hs_g, unpack_rows(gx, _pk(gan)), params=True, inputs=False, ws=_sub(ws, "field_G"))
+    _, gx = D.backward(theta_d, _fake(hs_d, m), g_out, params=False, inputs=True, ws=ws.sub("field_Dx"))
+    w_g, _ = G.backward(theta_g, hs_g, unpack_rows(gx, _pk(gan)), params=True, inputs=False, ws=ws.sub("field_G"))
     return w_g, w_d
 
 
 def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, losses=None, rows: str = "gd",
-                primal: Primal | None = None, ws: dict | None = None):
+                primal: Primal | None = None, ws: Workspace | None = None):
     """The players' gradients of each other's cost, ``(grad_G L_D, grad_D L_G)``, exact.
 
     ``grad_D L_G = sum_k w_f,k psi'(o_k) grad_D o(G(z_k))``: D's parameter backward pass on
@@ -477,8 +470,8 @@ def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, l
     """
     _check_rows(rows)
     G, D = gan.G, gan.D
-    z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
-                                                   w_fake, ws)
+    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
+                                                       w_fake, ws)
     hs_f = _fake(hs_d, m)
     o = hs_d[-1][..., 0]
     coupled = isinstance(terms, Loss)
@@ -486,18 +479,18 @@ def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, l
     if "d" in rows:
         g_out, _, g_real, _ = _g_out(terms, w_f, o, m, None)
         if g_real is None:
-            d_lg, _ = D.backward(theta_d, hs_f, g_out, params=True, inputs=False, ws=_sub(ws, "cross_D"))
+            d_lg, _ = D.backward(theta_d, hs_f, g_out, params=True, inputs=False, ws=ws.sub("cross_D"))
         else:  # a coupled G loss has a real-row term too
             d_lg, _ = D.backward(theta_d, hs_d, np.concatenate([g_real, g_out], axis=-2), params=True, inputs=False,
-                                 ws=_sub(ws, "cross_Dc"))
+                                 ws=ws.sub("cross_Dc"))
     if "g" in rows:
         if coupled:
             g_out = _d_out(terms, w_r, w_f, o, None, m)[0][..., m:, :]
         else:
             g_out, _ = _loss_out(terms[1], w_f, o[..., m:], None)
-        _, gx = D.backward(theta_d, hs_f, g_out, params=False, inputs=True, ws=_sub(ws, "cross_D"))
+        _, gx = D.backward(theta_d, hs_f, g_out, params=False, inputs=True, ws=ws.sub("cross_D"))
         g_ld, _ = G.backward(theta_g, hs_g, unpack_rows(gx, _pk(gan)), params=True, inputs=False,
-                             ws=_sub(ws, "cross_G"))
+                             ws=ws.sub("cross_G"))
     return g_ld, d_lg
 
 
@@ -505,7 +498,7 @@ def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, l
 
 
 def penalty_grad(D: MLP, theta_d, x, *, center: float = 0.0, w=None, scale: float = 1.0, hs=None, grad=None,
-                 ws: dict | None = None):
+                 ws: Workspace | None = None):
     """A gradient penalty and its gradient w.r.t. D's parameters, by a hand-written double backward.
 
     ``P = scale * sum_i w_i (||g_i|| - c)^2`` with ``g_i = grad_x o(x_i)`` (``o`` D's one
@@ -532,7 +525,7 @@ def penalty_grad(D: MLP, theta_d, x, *, center: float = 0.0, w=None, scale: floa
         the data rows of a training step's pass, to reuse.
     grad : array like theta_d, optional
         Buffer for the gradient.
-    ws : dict, optional
+    ws : Workspace, optional
         Workspace (not the one ``hs`` lives in).
 
     Returns
@@ -547,19 +540,17 @@ def penalty_grad(D: MLP, theta_d, x, *, center: float = 0.0, w=None, scale: floa
     """
     if D.sizes[-1] != 1:
         raise ValueError(f"the penalty needs a D with one output, it has {D.sizes[-1]}")
+    ws = as_workspace(ws)
     if hs is None:
-        hs = D.forward(theta_d, x, ws=_sub(ws, "fwd"))
+        hs = D.forward(theta_d, x, ws=ws.sub("fwd"))
     elif hs[0].shape[-1] != D.sizes[0] or len(hs) != D.n_layers + 1:
         raise ValueError("hs must be D's forward pass on x")
     out = hs[-1]
     m = out.shape[-2]
     dt = D.dtype
-    ones = _buffer(ws, "ones_out", out.shape, dt)
-    if ones is None:
-        ones = np.ones(out.shape, dt)
-    else:
-        ones.fill(1)
-    wk = _sub(ws, "bwd")
+    ones = ws.buffer("ones_out", out.shape, dt)
+    ones.fill(1)
+    wk = ws.sub("bwd")
     _, gx = D.backward(theta_d, hs, ones, params=False, inputs=True, ws=wk)
     w = _weights(w, m, dt)
     sq = np.einsum("...i,...i->...", gx, gx)
@@ -573,9 +564,9 @@ def penalty_grad(D: MLP, theta_d, x, *, center: float = 0.0, w=None, scale: floa
     else:
         value = scale * np.sum(w * sq, axis=-1)
         coef = np.broadcast_to(np.asarray(2 * scale * w, dtype=dt), sq.shape)
-    u = _own(ws, "u", gx.shape, dt)
+    u = ws.buffer("u", gx.shape, dt)
     np.multiply(gx, coef[..., None], out=u)
-    rs = D.tangent(theta_d, hs, None, dx=u, ws=_sub(ws, "tan"))
+    rs = D.tangent(theta_d, hs, None, dx=u, ws=ws.sub("tan"))
     g, _, _ = D.backward_r(theta_d, hs, rs, None, ones, None, params=True, inputs=False, r_grad=grad,
-                           ws=_sub(ws, "r"))
+                           ws=ws.sub("r"))
     return value, g

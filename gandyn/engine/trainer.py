@@ -37,12 +37,12 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from gandyn.distributions import Distribution
-from gandyn.engine.gan import GAN, _sub
+from gandyn.engine.gan import GAN
 from gandyn.engine.losses import NonFiniteLossError
 from gandyn.engine.methods import as_method, check_penalty
-from gandyn.engine.nn import _buffer
 from gandyn.engine.optim import Optimizer, finish
 from gandyn.engine.oracle import FieldOracle
+from gandyn.engine.workspace import Workspace
 
 __all__ = ["Trainer", "Batches", "StreamBatches", "FixedBatches"]
 
@@ -207,7 +207,7 @@ class Trainer:
             self.stats_g = gan.G.init_stats(self.population) if stats_g is None else np.array(stats_g, gan.G.dtype)
         self._grad_g = np.empty_like(theta_g)
         self._grad_d = np.empty_like(theta_d)
-        self._ws: dict = {}  # reusable buffers of the forward and backward passes
+        self._ws = Workspace()  # reusable buffers of the forward and backward passes
         self.method = as_method(method)
         self.method_state = self.method.init(self)
         if penalty is not None and penalty.on == "interpolates" and rng_penalty is None:
@@ -256,8 +256,8 @@ class Trainer:
     def _buffers(self):
         gan, m, P, ws = self.gan, self.batch, self.population, self._ws
         lead = () if P is None else (P,)
-        X = _buffer(ws, "step_input", lead + (3 * m, gan.x_dim), gan.D.dtype)
-        Z = _buffer(ws, "step_noise", lead + (2 * m, gan.z_dim), gan.G.dtype)
+        X = ws.buffer("step_input", lead + (3 * m, gan.x_dim), gan.D.dtype)
+        Z = ws.buffer("step_noise", lead + (2 * m, gan.z_dim), gan.G.dtype)
         return X, Z
 
     @property
@@ -293,7 +293,7 @@ class Trainer:
         m, gan, ws = self.batch, self.gan, self._ws
         if not np.shares_memory(x_real, X):
             X[..., :m, :] = x_real
-        gan.G.forward(self.theta_g, z_d, out=X[..., m:2 * m, :], ws=_sub(ws, "G"))  # the fakes, once
+        gan.G.forward(self.theta_g, z_d, out=X[..., m:2 * m, :], ws=ws.sub("G"))  # the fakes, once
         self._noisy(X[..., :2 * m, :])
         td = self.theta_d_used
         _, gd, _, _ = gan._d_part(td, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
@@ -303,7 +303,7 @@ class Trainer:
 
     def _add_penalty(self, loss_d, gd, x_real, x_fake, td):
         val, pg = self.penalty(self.gan.D, td, x_real, x_fake, self.rng_penalty, self._grad_pen,
-                               self._ws.setdefault("penalty", {}))
+                               self._ws.sub("penalty"))
         gd += pg
         return loss_d + val
 
@@ -321,10 +321,10 @@ class Trainer:
         X, Z = self._buffers()
         m, gan, ws = self.batch, self.gan, self._ws
         if self._bn_g:  # batch norm: each noise batch its own statistics, so two forward passes
-            gan.G.forward(self.theta_g, Z[..., :m, :], out=X[..., m:2 * m, :], ws=_sub(ws, "G"))
-            hs = gan.G.forward(self.theta_g, Z[..., m:, :], out=X[..., 2 * m:, :], ws=_sub(ws, "G2"))
+            gan.G.forward(self.theta_g, Z[..., :m, :], out=X[..., m:2 * m, :], ws=ws.sub("G"))
+            hs = gan.G.forward(self.theta_g, Z[..., m:, :], out=X[..., 2 * m:, :], ws=ws.sub("G2"))
         else:
-            hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=_sub(ws, "G2"))
+            hs = gan.G.forward(self.theta_g, Z, out=X[..., m:, :], ws=ws.sub("G2"))
         self._noisy(X[..., :2 * m, :])  # D's rows only: G's step reads its clean rows of hs
         td = self.theta_d_used
         loss_d, gd, _, _ = gan._d_part(td, X[..., :2 * m, :], m, self._grad_d, ws, self.rng_dropout)
@@ -347,7 +347,7 @@ class Trainer:
         x_real = self._buffers()[0][..., :m, :] if self.gan.loss_fn.g_reads_real else None
         x_fake = None
         if self.instance_noise is not None:  # D sees G(z) + noise; G's backward its clean outputs
-            x_fake = _buffer(self._ws, "noisy_fake", hs_g[-1].shape, hs_g[-1].dtype)
+            x_fake = self._ws.buffer("noisy_fake", hs_g[-1].shape, hs_g[-1].dtype)
             np.copyto(x_fake, hs_g[-1])
             self._noisy(x_fake)
         loss_g, gg, _ = self.gan._g_part(self.theta_g, self.theta_d_used, hs_g, self._grad_g, self._ws,
@@ -470,4 +470,4 @@ class Trainer:
             Uninitialised on the first call; a method's working memory between iterations,
             without allocations.
         """
-        return _buffer(self._ws.setdefault("method", {}), key, like.shape, like.dtype)
+        return self._ws.sub("method").buffer(key, like.shape, like.dtype)

@@ -63,6 +63,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from gandyn.engine import losses, second_order
 from gandyn.engine.nn import MLP
+from gandyn.engine.workspace import Workspace
 from gandyn.games.traced import log_sigmoid, mlp_forward
 
 __all__ = [
@@ -781,7 +782,7 @@ class _AtPoint:
         e = game.engine
         self.game, self.keep = game, keep
         self.tg, self.td = game.split(z)
-        self.ws = {} if keep else e["ws"]
+        self.ws = Workspace() if keep else e["ws"]
         self.kw = dict(w_real=e["w_real"], w_fake=e["w_fake"], losses=e["losses"])
         self.data = (e["gan"], self.tg, self.td, e["x_real"], e["latent"])
         self._primal = None
@@ -846,7 +847,7 @@ def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) 
     w_r, w_f = _weights(w_real, len(x_real), "w_real"), _weights(w_latent, len(latent), "w_latent")
     if not loss.separable:  # means (the game checked the weights are uniform)
         w_r = w_f = None
-    engine = dict(gan=pair, x_real=x_real, latent=latent, w_real=w_r, w_fake=w_f, losses=loss, ws={})
+    engine = dict(gan=pair, x_real=x_real, latent=latent, w_real=w_r, w_fake=w_f, losses=loss, ws=Workspace())
     return _EngineGame(**{f.name: getattr(game, f.name) for f in fields(Game)}, engine=engine)
 
 
