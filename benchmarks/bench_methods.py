@@ -15,11 +15,15 @@ of float32, its solves' products printed; ``lookahead`` around ``altgd``; ``unro
 iterations per method); medians of the per-iteration times and of the per-round ratios to
 ``altgd`` are printed. The last line is
 
-    cgd/altgd=R sga/altgd=R consensus/altgd=R
+    cgd/altgd=R sga/altgd=R consensus/altgd=R jvp gandyn/jax(f32)=R
 
-with ``R`` = the method's time per iteration / altgd's (> 1: slower than Algorithm 1).
+with ``R`` = the method's time per iteration / altgd's (> 1: slower than Algorithm 1), and
+last the speed of gandyn's ``J v`` of the same game in float32 relative to a JAX jit (> 1:
+gandyn faster; ``benchmarks/bench_second_order.py``'s functions, interleaved; ``nan`` without
+JAX).
 
-Run:  python benchmarks/bench_methods.py [--rounds 5 --block 10] [--methods altgd cgd ...]
+Run:  taskset -c 0 python benchmarks/bench_methods.py   (one core for numpy and JAX alike)
+      python benchmarks/bench_methods.py [--rounds 5 --block 10] [--methods altgd cgd ...]
 Not part of the test suite. Never run it next to another benchmark or training run.
 """
 from __future__ import annotations
@@ -101,8 +105,23 @@ def main(argv=None):
         print(f"  cgd solves: {st['solves']}, system products per solve {st['products'] / max(st['solves'], 1):.2f} "
               f"(each two J v), last relative residual {float(st['residual']):.2e}, unconverged {int(st['unconverged'])}"
               f"{'; ' + str(len(caught)) + ' warnings' if caught else ''}")
+    jvp = float("nan")
+    try:
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_second_order as so
+
+        fns = {"gandyn": so.gandyn_jvp(np.float32), "jax": so.jax_jvp(np.float32)}
+        jw, _ = so.interleaved(fns, args.rounds * 3, 10, 3)
+        jvp = ratio(jw, "jax", "gandyn")
+        print(f"J v of the game, float32: gandyn {1e3 * statistics.median(jw['gandyn']):.2f} ms, "
+              f"jax jit {1e3 * statistics.median(jw['jax']):.2f} ms")
+    except ImportError as e:
+        print(f"skipping the J v comparison with JAX: {e}")
     print(" ".join(f"{m}/altgd={ratio(wall, m, 'altgd'):.2f}" if m in wall else f"{m}/altgd=nan"
-                   for m in ("cgd", "sga", "consensus")))
+                   for m in ("cgd", "sga", "consensus")) + f" jvp gandyn/jax(f32)={jvp:.2f}")
 
 
 if __name__ == "__main__":
