@@ -1,6 +1,7 @@
 """Independent reference implementations in autograd.numpy, written from the
 formulas (not from gandyn's code), used to check gandyn's hand-written gradients."""
 import autograd.numpy as anp
+import numpy as np
 
 ACT = {
     "identity": lambda a: a,
@@ -72,3 +73,13 @@ def mlp_layers(sizes, activations, theta, x, pieces=None, batch_norm=None, eps=1
         else:
             h = ACT[activations[l]](a)
     return h
+
+
+def close(a, b, tol=1e-12):
+    """Assert ``max |a - b| <= tol * max |b|`` (relative to the reference's scale), same shapes."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    scale = np.max(np.abs(b))
+    assert scale > 0
+    err = np.max(np.abs(a - b))
+    assert err <= tol * scale, f"max error {err:.3e} > {tol:g} * {scale:.3e}"

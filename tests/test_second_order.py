@@ -13,18 +13,11 @@ from gandyn.engine.gan import GAN
 from gandyn.engine.nn import ACTIVATIONS, MLP
 from gandyn.engine.workspace import Workspace
 from gandyn.games.traced import mlp_forward
+from _reference import close as _close
 
 SOFTPLUS = so.SOFTPLUS  # phi(o) = softplus(o): every derivative non-zero
 
 
-def _close(a, b, tol=1e-12):
-    """max |a - b| <= tol * max |b| (relative to the reference's scale)."""
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    scale = np.max(np.abs(b))
-    assert scale > 0
-    err = np.max(np.abs(a - b))
-    assert err <= tol * scale, f"max error {err:.3e} > {tol:g} * {scale:.3e}"
 
 
 def _net(act, dtype=np.float64, out=2):

@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from gandyn.engine.nn import MLP
-from gandyn.engine.second_order import penalty_grad
+from gandyn.engine.second_order import one_output, penalty_grad
 from gandyn.engine.workspace import Workspace
 
 __all__ = ["penalty_hvp", "penalty_input_grad", "penalty_jvp", "penalty_vjp"]
@@ -113,8 +113,7 @@ def penalty_input_grad(D: MLP, theta_d, x, *, center: float = 0.0, scale: float 
     ValueError
         If D has more than one output or ``x`` does not fit D.
     """
-    if D.sizes[-1] != 1:
-        raise ValueError(f"the penalty needs a D with one output, it has {D.sizes[-1]}")
+    one_output(D)
     dt = D.dtype
     hs = D.forward(theta_d, x)
     m = hs[-1].shape[-2]

@@ -87,10 +87,12 @@ NEG_SOFTPLUS = losses.get("minimax").g_fake
 # --- helpers
 
 
-def _setup(gan, theta_g, theta_d, x_real, z, loss, primal, w_real, w_fake, ws):
-    """What :func:`game_jvp` and :func:`game_vjp` start from: checked inputs, the loss
-    terms (:func:`_terms`), the forward passes (or the given ones), the weights of the sums
-    and the workspace (``ws`` itself, or a fresh one for None)."""
+def _setup(gan, theta_g, theta_d, x_real, z, loss, primal, w_real, w_fake, ws, rows="gd"):
+    """What the products start from: ``rows`` checked, checked inputs, the loss terms
+    (:func:`_terms`), the forward passes (or the given ones), the weights of the sums, the
+    workspace (``ws`` itself, or a fresh one for None) and the packing ``(p, m_f)``: samples
+    per D input and D's generated rows."""
+    _check_rows(rows)
     ws = as_workspace(ws)
     x_real, z = _check(gan, theta_g, theta_d, x_real, z)
     terms = _terms(gan if loss is None else loss)
@@ -99,7 +101,7 @@ def _setup(gan, theta_g, theta_d, x_real, z, loss, primal, w_real, w_fake, ws):
     if isinstance(terms, Loss):  # coupled: sums are means
         _uniform(w_real, m, "w_real", terms)
         _uniform(w_fake, mf, "w_fake", terms)
-    return z, terms, fwd, (_weights(w_real, m, gan.D.dtype), _weights(w_fake, mf, gan.D.dtype)), ws
+    return z, terms, fwd, (_weights(w_real, m, gan.D.dtype), _weights(w_fake, mf, gan.D.dtype)), ws, (_pk(gan), mf)
 
 
 def _pk(gan) -> int:
@@ -315,12 +317,9 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
         On shapes that do not fit the networks, an unknown ``rows``, or weights other than means
         with a coupled loss.
     """
-    _check_rows(rows)
     G, D = gan.G, gan.D
-    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
-                                                       w_fake, ws)
-    p = _pk(gan)
-    mf = z.shape[-2] // p
+    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws, (p, mf) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal,
+                                                                w_real, w_fake, ws, rows)
     rs_g = G.tangent(theta_g, hs_g, v_g, ws=ws.sub("G"))
     dx = None if rs_g[-1] is None else pack_rows(rs_g[-1], p)  # the tangent of D's generated inputs
     o = hs_d[-1][..., 0]
@@ -391,12 +390,9 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     -------
     ((J^T u)_G, (J^T u)_D) : arrays like theta_g, theta_d (None for a row not asked for)
     """
-    _check_rows(rows)
     G, D = gan.G, gan.D
-    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
-                                                       w_fake, ws)
-    p = _pk(gan)
-    mf = z.shape[-2] // p
+    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws, (p, mf) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal,
+                                                                w_real, w_fake, ws, rows)
     o = hs_d[-1][..., 0]
     hs_f = _fake(hs_d, m)
     want_g, want_d = "g" in rows, "d" in rows
@@ -442,8 +438,8 @@ def game_field(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, lo
     shapes, as in :func:`game_jvp`. Returns ``(omega_G, omega_D)``, arrays like theta_g, theta_d.
     """
     G, D = gan.G, gan.D
-    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
-                                                       w_fake, ws)
+    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws, _ = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
+                                                          w_fake, ws)
     o = hs_d[-1][..., 0]
     g_out, _ = _d_out(terms, w_r, w_f, o, None, m)
     w_d, _ = D.backward(theta_d, hs_d, g_out, params=True, inputs=False, ws=ws.sub("field_D"))
@@ -468,10 +464,9 @@ def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, l
     Returns ``(grad_G L_D, grad_D L_G)``, arrays like theta_g, theta_d (None for a row
     not asked for).
     """
-    _check_rows(rows)
     G, D = gan.G, gan.D
-    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
-                                                       w_fake, ws)
+    z, terms, (hs_g, hs_d, m), (w_r, w_f), ws, _ = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
+                                                          w_fake, ws, rows)
     hs_f = _fake(hs_d, m)
     o = hs_d[-1][..., 0]
     coupled = isinstance(terms, Loss)
@@ -495,6 +490,13 @@ def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, l
 
 
 # --- gradient penalties
+
+
+def one_output(D) -> None:
+    """Raise a one-line ValueError unless the network ``D`` has one output (a gradient penalty
+    differentiates D's one output w.r.t. its input)."""
+    if D.sizes[-1] != 1:
+        raise ValueError(f"the penalty needs a D with one output, it has {D.sizes[-1]}")
 
 
 def penalty_grad(D: MLP, theta_d, x, *, center: float = 0.0, w=None, scale: float = 1.0, hs=None, grad=None,
@@ -538,8 +540,7 @@ def penalty_grad(D: MLP, theta_d, x, *, center: float = 0.0, w=None, scale: floa
     ValueError
         If D has more than one output or ``x`` does not fit D.
     """
-    if D.sizes[-1] != 1:
-        raise ValueError(f"the penalty needs a D with one output, it has {D.sizes[-1]}")
+    one_output(D)
     ws = as_workspace(ws)
     if hs is None:
         hs = D.forward(theta_d, x, ws=ws.sub("fwd"))
