@@ -14,7 +14,7 @@ from gandyn.experiments import mnist
 
 from _mnist_dir import HAVE_MNIST, SHARED
 
-SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
+SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), batch=16, n_train=200)
 BIG = "1000000000000"
 
 
@@ -334,7 +334,7 @@ def _api_cases():
         ("config mu nan", lambda: MnistConfig(mu=float("nan")), "mu"),
         ("config seed -1", lambda: MnistConfig(seed=-1), "seed"),
         ("config lr inf", lambda: MnistConfig(lr_g=float("inf")), "lr_g"),
-        ("config huge", lambda: MnistConfig(g_hidden=(10**6, 10**6)).check_memory(), "parameters"),
+        ("config huge", lambda: MnistConfig(hidden_g=(10**6, 10**6)).check_memory(), "parameters"),
         ("demo lr nan", lambda: run_demo(lr=float("nan"), progress=False), "lr"),
         ("demo lr 1e300", lambda: run_demo(lr=1e300, steps=5, hidden=2, batch=4, progress=False), "iteration 1"),
         ("gan1d mu nan", lambda: gan1d.Setup(mu=float("nan")), "mu"),

@@ -14,7 +14,7 @@ from gandyn.experiments import mnist
 from gandyn.experiments.mnist import EpochSampler, MnistConfig
 
 from _mnist_dir import HAVE_MNIST, SHARED, blob_images
-SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
+SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), batch=16, n_train=200)
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +31,9 @@ def test_default_config_is_the_talks():
     assert (c.batch, c.k, c.loss, c.latent, c.optimizer, c.lr_g, c.lr_d) == (128, 1, "nonsat", "uniform",
                                                                                "adam", 1e-3, 1e-3)
     assert gan.G.dtype == np.float32 and c.n_train == 55_000
-    assert MnistConfig(g_hidden=(1200, 1200)).gan().G.sizes == (100, 1200, 1200, 784)
+    assert MnistConfig(hidden_g=(1200, 1200)).gan().G.sizes == (100, 1200, 1200, 784)
     assert MnistConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
-    c2 = MnistConfig(d_hidden=(64, 32), d_dropout=(0.2, 0.5, 0.5), label_smooth=0.1, g_ema=0.999)
+    c2 = MnistConfig(hidden_d=(64, 32), d_dropout=(0.2, 0.5, 0.5), label_smooth=0.1, g_ema=0.999)
     assert MnistConfig.from_dict(json.loads(json.dumps(c2.to_dict()))) == c2
     assert c2.gan().d_dropout == (0.2, 0.5, 0.5) and c2.gan().label_smooth == 0.1
 

@@ -13,7 +13,7 @@ from gandyn.experiments.mnist import MnistConfig
 
 from _mnist_dir import blob_images
 
-SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
+SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), batch=16, n_train=200)
 
 CONFIGS = {
     "TrainingConfig": TrainingConfig,

@@ -22,7 +22,7 @@ import sys
 from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
-           "add_training_arguments", "training_options", "method_name", "note_ignored", "out_dir"]
+           "add_training_arguments", "training_config", "method_name", "note_ignored", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -116,7 +116,7 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     ``--method-option``, ``--penalty``, ``--penalty-weight``, ``--clip``,
     ``--spectral-norm``, ``--k``, ``--batch``, ``--optimizer``, ``--b1``, ``--b2``,
     ``--mu``, ``--g-ema`` and ``--instance-noise`` with ``--noise-schedule`` and
-    ``--noise-until``; :func:`training_options` reads them back."""
+    ``--noise-until``; :func:`training_config` reads them back."""
     from gandyn.engine.instance_noise import SCHEDULES
     from gandyn.engine.losses import LOSSES
     from gandyn.engine.methods import METHODS
@@ -162,22 +162,21 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
                        help="the last iteration with instance noise (required by the linear and exponential schedules)")
 
 
-def training_options(args, methods=None) -> dict:
-    """The :class:`~gandyn.engine.training.TrainingConfig` fields given by the options of
-    :func:`add_training_arguments`, with the method options parsed for ``methods``
-    (default: ``--method``, which is then one of the fields)."""
-    from dataclasses import fields
+def training_config(args, defaults, methods=None):
+    """The :class:`~gandyn.engine.training.TrainingConfig` ``defaults`` (the command's) with
+    the options of :func:`add_training_arguments`, the method options parsed for
+    ``methods`` (default: ``--method``, which is then its method)."""
+    from dataclasses import fields, replace
 
     from gandyn.engine.methods import parse_method_options
-    from gandyn.engine.training import TrainingConfig
 
-    out = {f.name: getattr(args, f.name) for f in fields(TrainingConfig)
+    out = {f.name: getattr(args, f.name) for f in fields(defaults)
            if f.name not in ("method", "method_options") and hasattr(args, f.name)}
     if methods is None:
         out["method"] = args.method
         methods = [args.method]
     out["method_options"] = parse_method_options(methods, args.method_option)
-    return out
+    return replace(defaults, **out)
 
 
 def note_ignored(command: str, config, methods=None) -> None:

@@ -8,7 +8,7 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import add_training_arguments, note_ignored, positive_float, positive_int, training_options
+from gandyn.cli import add_training_arguments, note_ignored, positive_float, positive_int, training_config
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -16,19 +16,24 @@ def add_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.losses import LOSSES
     from gandyn.engine.nn import ACTIVATIONS
-    from gandyn.experiments.gan1d import Setup
+    from gandyn.experiments.gan1d import DATA, Setup
 
+    c = Setup()
     m = p.add_argument_group("model and training")
-    m.add_argument("--data", default="N(4, 0.5)",
+    m.add_argument("--data", default=DATA,
                    help="p_data: N(loc, scale), U(low, high) or a mixture like "
-                        "'0.5*N(-2, 0.5) + 0.5*N(2, 0.5)' (default: N(4, 0.5))")
-    m.add_argument("--latent", choices=LATENTS.names(), default="uniform",
-                   help="z ~ U(-1, 1) or N(0, 1) (default: uniform)")
-    m.add_argument("--hidden-g", type=positive_int, default=16, help="hidden units h of G (default: 16)")
-    m.add_argument("--hidden-d", type=positive_int, default=16, help="hidden units h of D (default: 16)")
-    m.add_argument("--act-g", choices=ACTIVATIONS.names(), default="tanh", help="G's hidden activation (default: tanh)")
-    m.add_argument("--act-d", choices=ACTIVATIONS.names(), default="relu", help="D's hidden activation (default: relu)")
-    add_training_arguments(m, Setup())
+                        f"'0.5*N(-2, 0.5) + 0.5*N(2, 0.5)' (default: {DATA})")
+    m.add_argument("--latent", choices=LATENTS.names(), default=c.latent,
+                   help=f"z ~ U(-1, 1) or N(0, 1) (default: {c.latent})")
+    m.add_argument("--hidden-g", type=positive_int, default=c.hidden_g[0],
+                   help=f"hidden units h of G (default: {c.hidden_g[0]})")
+    m.add_argument("--hidden-d", type=positive_int, default=c.hidden_d[0],
+                   help=f"hidden units h of D (default: {c.hidden_d[0]})")
+    m.add_argument("--act-g", choices=ACTIVATIONS.names(), default=c.act_g,
+                   help=f"G's hidden activation (default: {c.act_g})")
+    m.add_argument("--act-d", choices=ACTIVATIONS.names(), default=c.act_d,
+                   help=f"D's hidden activation (default: {c.act_d})")
+    add_training_arguments(m, c.training)
     m.add_argument("--lr-d", type=positive_float, default=2e-3, help="D's step size (default: 2e-3)")
     m.add_argument("--lr-g", type=positive_float, default=2e-3, help="G's step size (default: 2e-3)")
     m.add_argument("--steps", type=positive_int, default=None,
@@ -60,8 +65,8 @@ def _setup(args, sweep):
 
     from gandyn.experiments.gan1d import Setup
 
-    return Setup(data=args.data, latent=args.latent, hidden_g=args.hidden_g, hidden_d=args.hidden_d,
-                 act_g=args.act_g, act_d=args.act_d, **training_options(args),
+    return Setup(data=args.data, training=training_config(args, Setup().training), latent=args.latent, hidden_g=args.hidden_g,
+                 hidden_d=args.hidden_d, act_g=args.act_g, act_d=args.act_d,
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 
@@ -110,7 +115,7 @@ def run(args) -> int:
         raise ValueError("--scheduler needs --sweep")
     _check_sizes(args)
     setup = _setup(args, args.sweep)
-    note_ignored("gan1d", setup)
+    note_ignored("gan1d", setup.training)
     client = None
     if args.scheduler:
         from gandyn.cli.mog import _client

@@ -13,59 +13,57 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import add_training_arguments, method_name, nonneg_int, note_ignored, positive_float, positive_int, training_options
+from gandyn.cli import add_training_arguments, method_name, nonneg_int, note_ignored, positive_float, positive_int, training_config
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
-
-#: --quick and the default run (methods, step sizes, seeds, iterations).
-QUICK = {"methods": ["altgd", "extragradient"], "lrs": [5e-3], "seeds": 4, "steps": 200, "hidden": [32, 32],
-         "n_eval": 1000, "decay": 0.1}
-DEFAULT = {"methods": ["altgd"], "lrs": [5e-3], "seeds": 100, "steps": 4000, "hidden": [64, 64], "n_eval": 2500,
-           "decay": 0.1}
 
 
 def add_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.methods import METHODS
-    from gandyn.experiments.mog import DATASETS, config, setup_of
+    from gandyn.experiments.mog import DATASETS, QUICK, MogConfig
 
+    c = MogConfig()
     m = p.add_argument_group("benchmark")
     m.add_argument("--data", nargs="+", choices=DATASETS.names(), default=["ring8", "grid25"], metavar="DATA",
                    help=f"data sets: {', '.join(DATASETS.names())} (default: ring8 grid25)")
     m.add_argument("--methods", nargs="+", type=method_name, default=None, metavar="METHOD",
                    help=f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
-                        f"(default: {' '.join(DEFAULT['methods'])})")
+                        f"(default: {' '.join(c.methods)})")
     m.add_argument("--lrs", nargs="+", type=positive_float, default=None, metavar="LR",
-                   help=f"G's step sizes (default: {' '.join(map(str, DEFAULT['lrs']))})")
-    m.add_argument("--ttur", type=positive_float, default=2.0, help="lr_D / lr_G (default: 2)")
-    m.add_argument("--decay", type=positive_float, default=None,
-                   help="step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: 0.1)")
+                   help=f"G's step sizes (default: {' '.join(map(str, c.lrs))})")
+    m.add_argument("--ttur", type=positive_float, default=c.ttur, help=f"lr_D / lr_G (default: {c.ttur:g})")
+    m.add_argument("--decay", type=positive_float, default=c.decay,
+                   help=f"step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: {c.decay:g})")
     m.add_argument("--seeds", type=positive_int, default=None,
-                   help=f"seeds per method and step size: seed, seed+1, ... (default: {DEFAULT['seeds']})")
+                   help=f"seeds per method and step size: seed, seed+1, ... (default: {c.seeds})")
     m.add_argument("--steps", type=positive_int, default=None,
-                   help=f"training iterations (default: {DEFAULT['steps']})")
-    m.add_argument("--checks", type=positive_int, default=5, help="evaluations during training (default: 5)")
-    m.add_argument("--keep-every", type=nonneg_int, default=0, metavar="N",
+                   help=f"training iterations (default: {c.steps})")
+    m.add_argument("--checks", type=positive_int, default=c.checks,
+                   help=f"evaluations during training (default: {c.checks})")
+    m.add_argument("--keep-every", type=nonneg_int, default=c.keep_every, metavar="N",
                    help="keep every model's parameters at iteration 0, every N iterations and at the end, in "
                         "checkpoints_DATA.npz, for `gandyn landscape` (default: 0, none)")
     m.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
     n = p.add_argument_group("networks and training")
     n.add_argument("--hidden", nargs="+", type=positive_int, default=None, metavar="W",
-                   help=f"hidden widths of G and D (default: {' '.join(map(str, DEFAULT['hidden']))})")
+                   help=f"hidden widths of G and D (default: {' '.join(map(str, c.hidden_g))})")
     n.add_argument("--hidden-g", nargs="+", type=positive_int, default=None, metavar="W",
                    help="hidden widths of G, if not those of --hidden")
     n.add_argument("--hidden-d", nargs="+", type=positive_int, default=None, metavar="W",
                    help="hidden widths of D, if not those of --hidden")
-    n.add_argument("--z-dim", type=positive_int, default=2, help="latent dimension (default: 2)")
-    n.add_argument("--latent", choices=LATENTS.names(), default="normal", help="latent (default: normal)")
-    add_training_arguments(n, setup_of(config()), method=False)
-    n.add_argument("--chunk", type=positive_int, default=50, help="models per stacked unit (default: 50)")
+    n.add_argument("--z-dim", type=positive_int, default=c.z_dim, help=f"latent dimension (default: {c.z_dim})")
+    n.add_argument("--latent", choices=LATENTS.names(), default=c.latent, help=f"latent (default: {c.latent})")
+    add_training_arguments(n, c.training, method=False)
+    n.add_argument("--chunk", type=positive_int, default=c.chunk, help=f"models per stacked unit (default: {c.chunk})")
     e = p.add_argument_group("scoring")
-    e.add_argument("--n-eval", type=positive_int, default=None, help="samples scored per model (default: 2500)")
-    e.add_argument("--min-count", type=positive_int, default=1,
-                   help="high-quality samples a mode needs to count as covered (default: 1, as published)")
-    e.add_argument("--hq-target", type=float, default=0.9, help="high-quality share a success needs (default: 0.9)")
+    e.add_argument("--n-eval", type=positive_int, default=None,
+                   help=f"samples scored per model (default: {c.n_eval})")
+    e.add_argument("--min-count", type=positive_int, default=c.min_count,
+                   help=f"high-quality samples a mode needs to count as covered (default: {c.min_count}, as published)")
+    e.add_argument("--hq-target", type=float, default=c.hq_target,
+                   help=f"high-quality share a success needs (default: {c.hq_target:g})")
     d = p.add_argument_group("parallel and distributed")
     d.add_argument("--jobs", type=positive_int, default=None,
                    help="local processes, one BLAS thread each (default: 2, or 1 on a one-core machine)")
@@ -76,10 +74,10 @@ def add_arguments(p):
 
 
 def _configs(args):
-    from gandyn.experiments.mog import config
+    from gandyn.experiments.mog import QUICK, MogConfig
 
-    given = [f"--{k.replace('_', '-')}" for k in ("methods", "lrs", "seeds", "steps", "hidden", "n_eval", "decay")
-             if getattr(args, k) is not None]
+    preset = ("methods", "lrs", "seeds", "steps", "hidden", "n_eval")  # options --quick sets
+    given = [f"--{k.replace('_', '-')}" for k in preset if getattr(args, k) is not None]
     if args.quick and given:
         raise ValueError(f"--quick sets its own {', '.join(given)}; drop --quick or those options")
     if args.scheduler is not None and args.jobs is not None:
@@ -88,21 +86,24 @@ def _configs(args):
         raise ValueError("--shards needs --scheduler or --jobs of 2 or more (one process runs no shards)")
     if not 0 < args.hq_target <= 1:
         raise ValueError(f"--hq-target must be in (0, 1], got {args.hq_target}")
-    base = dict(QUICK if args.quick else DEFAULT)
-    for k in base:
+    kw = dict(QUICK) if args.quick else {}
+    kw.update({k: tuple(v) if isinstance(v, list) else v for k in preset
+               if (v := getattr(args, k)) is not None and k != "hidden"})
+    if args.hidden is not None:
+        kw["hidden_g"] = kw["hidden_d"] = tuple(args.hidden)
+    for k in ("hidden_g", "hidden_d"):
         if getattr(args, k) is not None:
-            base[k] = getattr(args, k)
-    if args.checks > base["steps"]:
-        raise ValueError(f"--checks ({args.checks}) must not exceed the iterations ({base['steps']})")
-    if args.keep_every > base["steps"]:
-        raise ValueError(f"--keep-every ({args.keep_every}) must not exceed the iterations ({base['steps']})")
-    return [config(dname, methods=base["methods"], lrs=base["lrs"], ttur=args.ttur, seeds=base["seeds"],
-                   seed=args.seed, steps=base["steps"], checks=args.checks,
-                   hidden=tuple(base["hidden"] if args.hidden_g is None else args.hidden_g),
-                   hidden_d=tuple(base["hidden"] if args.hidden_d is None else args.hidden_d),
-                   z_dim=args.z_dim, latent=args.latent, chunk=args.chunk, decay=base["decay"], n_eval=base["n_eval"], min_count=args.min_count,
-                   hq_target=args.hq_target, keep_every=args.keep_every,
-                   **training_options(args, base["methods"])) for dname in args.data]
+            kw[k] = tuple(getattr(args, k))
+    steps = kw.get("steps", MogConfig.steps)
+    if args.checks > steps:
+        raise ValueError(f"--checks ({args.checks}) must not exceed the iterations ({steps})")
+    if args.keep_every > steps:
+        raise ValueError(f"--keep-every ({args.keep_every}) must not exceed the iterations ({steps})")
+    methods = kw.get("methods", MogConfig.methods)
+    return [MogConfig(data=dname, ttur=args.ttur, seed=args.seed, checks=args.checks, z_dim=args.z_dim,
+                      latent=args.latent, chunk=args.chunk, decay=args.decay, min_count=args.min_count,
+                      hq_target=args.hq_target, keep_every=args.keep_every,
+                      training=training_config(args, MogConfig().training, methods), **kw) for dname in args.data]
 
 
 def _client(address):
@@ -131,11 +132,11 @@ def _write(cfg, res, out):
     from gandyn.plotting import mog as figs
     from gandyn.rng import stream
 
-    d = cfg["data"]
+    d = cfg.data
     arrays = {k: v for k, v in res.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
     for key in ("wall_seconds", *CHECKPOINTS):
         arrays.pop(key, None)
-    paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg, "wall_seconds": res["wall_seconds"],
+    paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg.to_dict(), "wall_seconds": res["wall_seconds"],
                                                                "source": "gandyn.experiments.mog"})]
     rows = [{"data": d, "method": str(res["method"][i]), "lr_g": float(res["lr_g"][i]),
              "lr_d": float(res["lr_d"][i]), "seed": int(res["seed"][i]), "modes": int(res["modes"][i]),
@@ -146,8 +147,8 @@ def _write(cfg, res, out):
         paths.append(ck)
     dist = DATASETS[d]()
     centers, _ = mixture_modes(dist)
-    pts = dist.rvs(2000, stream(cfg["seed"], "plot"))
-    for m in cfg["methods"]:
+    pts = dist.rvs(2000, stream(cfg.seed, "plot"))
+    for m in cfg.methods:
         if (res["method"] == m).any() and res["samples"].shape[1]:
             stem = f"samples_{d}_{m.replace(':', '-')}"
             paths += plotting.save(figs.samples_figure(cfg, res, m, pts, centers), out / stem)
@@ -161,18 +162,17 @@ def run(args) -> int:
 
     from pathlib import Path
 
-    from gandyn.experiments.mog import (PUBLISHED, ShardError, memory_bytes, run as run_mog, setup_of, success_table,
-                                       training_note)
+    from gandyn.experiments.mog import PUBLISHED, ShardError, memory_bytes, run as run_mog, success_table, training_note
     from gandyn.io import check_memory, ensure_dir, remove_if_empty, write_csv, write_json
 
     cfgs = _configs(args)  # every check before any work
-    note_ignored("mog", setup_of(cfgs[0]), cfgs[0]["methods"])
+    note_ignored("mog", cfgs[0].training, cfgs[0].methods)
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
     for cfg in cfgs:
-        P = len(cfg["methods"]) * len(cfg["lrs"]) * cfg["seeds"]
+        P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
         check_memory(memory_bytes(cfg, 1 if args.scheduler else jobs),
-                     f"{cfg['data']}: {P:,} GANs (--seeds {cfg['seeds']:,}, --n-eval {cfg['n_eval']:,}, "
-                     f"--batch {cfg['batch']:,}, --chunk {cfg['chunk']:,})")
+                     f"{cfg.data}: {P:,} GANs (--seeds {cfg.seeds:,}, --n-eval {cfg.n_eval:,}, "
+                     f"--batch {cfg.training.batch:,}, --chunk {cfg.chunk:,})")
     client = _client(args.scheduler) if args.scheduler else None
     existed = Path(args.out).exists()
     out = ensure_dir(args.out)
@@ -189,14 +189,14 @@ def run(args) -> int:
                 else:
                     kept = "no shard finished"
                     remove_if_empty(out, existed)
-                print(f"gandyn mog: error: {cfg['data']}: {e} ({kept})", file=sys.stderr)
+                print(f"gandyn mog: error: {cfg.data}: {e} ({kept})", file=sys.stderr)
                 return 1
             rows = success_table(cfg, res)
             for r in rows:
                 r["wall_seconds"] = res["wall_seconds"]
             table += rows
             paths += _write(cfg, res, out)
-            print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
+            print(f"{cfg.data}: {res['rows'].size} GANs x {cfg.steps} iterations in "
                   f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_note(cfg)) else ''}", flush=True)
     except BaseException:
         remove_if_empty(out, existed)  # no empty output folder after a failure
@@ -205,7 +205,7 @@ def run(args) -> int:
         if client is not None:
             client.close()
     paths.append(write_csv(out / "table.csv", table))
-    paths.append(write_json(out / "table.json", {"config": cfgs, "gandyn": table, "published": PUBLISHED,
+    paths.append(write_json(out / "table.json", {"config": [c.to_dict() for c in cfgs], "gandyn": table, "published": PUBLISHED,
                                                    "success": "every mode covered (>= min_count high-quality "
                                                               "samples) and high-quality share >= hq_target"}))
     w = max([22] + [len(r["method"]) for r in table])  # the method column fits its longest name
@@ -217,7 +217,7 @@ def run(args) -> int:
               f"{100 * r['median_high_quality']:6.1f}% {r['median_reverse_kl']:7.3f}")
     print("published (mean over runs; modes, % high quality, reverse KL):")
     for r in PUBLISHED:
-        if r["data"] in {c["data"] for c in cfgs}:
+        if r["data"] in {c.data for c in cfgs}:
             print(f"{r['data']:7s} {r['method']:{w}s} modes {r['modes']:5.1f}  HQ {r['high_quality']:5.1f}%  "
                   f"rKL {_fmt(r['reverse_kl'], '.2f'):>5s}  [{r['source']}]")
     print("wrote " + ", ".join(str(p) for p in paths))

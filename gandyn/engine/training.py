@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -247,6 +247,12 @@ class TrainingConfig:
         return {name: why.get(name, f"the {self.optimizer} optimizer does not take it")
                 for name in ("k", "b1", "b2", "eps", "adam_tf", "mu", "penalty_weight", "noise_schedule", "noise_until")
                 if name not in active and getattr(self, name) != default.get(name)}
+
+    def to_dict(self) -> dict:
+        """Every field as plain JSON-able values; ``TrainingConfig(**d)`` reads it back."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["method_options"] = {m: dict(o) for m, o in self.method_options.items()}
+        return d
 
     def make_instance_noise(self) -> InstanceNoise | None:
         """The instance noise's schedule (:class:`~gandyn.engine.instance_noise.InstanceNoise`),

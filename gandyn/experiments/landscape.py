@@ -25,7 +25,6 @@ parameters are the normalised weights.
 """
 from __future__ import annotations
 
-import ast
 import json
 import time
 from dataclasses import dataclass, field, replace
@@ -34,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from gandyn import games
-from gandyn.distributions import Mixture, Normal, Uniform
+from gandyn.distributions import Normal, Uniform
 from gandyn.engine import GAN, MLP
 from gandyn.engine.spectral_norm import normalized_exact
 from gandyn.games import spectra
@@ -108,15 +107,15 @@ def _mnist_run(run: Path, batch: int, data_dir, at) -> LandscapeRun:
         tr = mnist.load_checkpoint(f)
         if config is None:
             config = tr.config
-        elif (tr.config.z_dim, tr.config.g_hidden, tr.config.d_hidden) != (config.z_dim, config.g_hidden,
-                                                                             config.d_hidden):
+        elif (tr.config.z_dim, tr.config.hidden_g, tr.config.hidden_d) != (config.z_dim, config.hidden_g,
+                                                                             config.hidden_d):
             raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
         points.append(Checkpoint(tr.it, tr.trainer.theta_g.astype(np.float64),
-                                 _applied(tr.config.gan().D, tr.trainer.theta_d, tr.config.spectral_norm)))
+                                 _applied(tr.config.gan().D, tr.trainer.theta_d, tr.config.training.spectral_norm)))
     points.sort(key=lambda p: p.iteration)
     points = _select(points, at, str(run))
     gan32 = config.gan()
-    gan = GAN(_float64(gan32.G), _float64(gan32.D), loss=config.loss, latent=config.latent)
+    gan = GAN(_float64(gan32.G), _float64(gan32.D), loss=config.training.loss, latent=config.latent)
     images, _ = load_mnist("train", data_dir=data_dir, progress=False)
     if batch > config.n_train:
         raise ValueError(f"--batch {batch} exceeds the run's {config.n_train} training images")
@@ -127,24 +126,10 @@ def _mnist_run(run: Path, batch: int, data_dir, at) -> LandscapeRun:
                                                 "checkpoints": [str(f) for f in files]})
 
 
-def _data_of(description: str):
-    """The data distribution of a 1-D run from its recorded ``repr``."""
-    names = {"Normal": Normal, "Uniform": Uniform, "Mixture": Mixture}
-    allowed = (ast.Expression, ast.Call, ast.Name, ast.Constant, ast.keyword, ast.List, ast.Tuple, ast.Load,
-               ast.UnaryOp, ast.USub)
-    try:
-        tree = ast.parse(description, mode="eval")
-    except SyntaxError:
-        tree = None
-    if tree is None or any(not isinstance(node, allowed) or (isinstance(node, ast.Name) and node.id not in names)
-                           for node in ast.walk(tree)):
-        raise ValueError(f"cannot read the data distribution {description!r}")
-    return eval(compile(tree, "<data>", "eval"), {"__builtins__": {}}, names)  # checked: constructors only
-
-
 def _gan1d_run(run: Path, batch: int, at) -> LandscapeRun:
     from gandyn import history
-    from gandyn.experiments.gan1d import Setup
+    from gandyn.engine.training import TrainingConfig
+    from gandyn.experiments.gan1d import Setup, parse_data
 
     path = run / "history.npz"
     if not path.is_file():
@@ -153,10 +138,10 @@ def _gan1d_run(run: Path, batch: int, at) -> LandscapeRun:
     if "theta_g" not in arrays or "theta_d" not in arrays:
         raise ValueError(f"{path} keeps no parameters (written by an older gandyn); rerun `gandyn gan1d`")
     s = dict(meta["setup"])
-    data = _data_of(s.pop("data"))
+    data = parse_data(s.pop("data"))
     s["dtype"] = np.dtype(s["dtype"]).type
-    setup = Setup(data=data, **s)
-    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.loss, latent=setup.latent)
+    setup = Setup(data=data, training=TrainingConfig(**s.pop("training")), **s)
+    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.training.loss, latent=setup.latent)
     if isinstance(data, Normal):
         x, wx = games.normal_quadrature(batch, data.loc, data.scale)
     elif isinstance(data, Uniform):
@@ -169,7 +154,7 @@ def _gan1d_run(run: Path, batch: int, at) -> LandscapeRun:
     else:
         zq, wz = games.normal_quadrature(batch, lat.loc, lat.scale)
     game = games.mlp_gan_game(gan, x, zq, w_real=wx, w_latent=wz, name="1-D GAN")
-    points = [Checkpoint(int(i), np.asarray(g, np.float64), _applied(gan.D, d, setup.spectral_norm))
+    points = [Checkpoint(int(i), np.asarray(g, np.float64), _applied(gan.D, d, setup.training.spectral_norm))
               for i, g, d in zip(arrays["it"], arrays["theta_g"], arrays["theta_d"])]
     return LandscapeRun("gan1d", game, _select(points, at, str(run)), {"setup": meta["setup"], "batch": batch})
 
@@ -258,31 +243,31 @@ def _mog_scores(path: Path, info: dict) -> dict | None:
 
 
 def _mog_run(run: Path, batch: int, at, model, data) -> LandscapeRun:
-    from gandyn.experiments.mog import checkpoint_path, load_checkpoints, setup_of
+    from gandyn.experiments.mog import checkpoint_path, load_checkpoints
 
     path = checkpoint_path(run, _mog_data(run, data))
     arrays, cfg = load_checkpoints(path)
     j = _mog_model(arrays, model, str(path))
     seed = int(arrays["seed"][j])
-    setup = setup_of(cfg)
+    setup = cfg.setup()
     T, R = arrays["it"].size, arrays["model"].size
     for name, net in (("theta_g", setup.gan.G), ("theta_d", setup.gan.D)):
         if arrays[name].shape != (T, R, net.n_params):
             raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, net.n_params)} "
                              "(checkpoints x models x parameters of its configuration)")
-    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.loss, latent=setup.latent)
+    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.training.loss, latent=setup.latent)
     rng = stream(seed, "landscape")
     x = np.asarray(setup.data.rvs(batch, rng), np.float64).reshape(batch, setup.dim)
     z = gan.sample_z(rng, batch)
-    game = games.mlp_gan_game(gan, x, z, name=f"{cfg['data']} GAN")
-    points = [Checkpoint(int(i), np.asarray(g[j], np.float64), _applied(gan.D, d[j], setup.spectral_norm))
+    game = games.mlp_gan_game(gan, x, z, name=f"{cfg.data} GAN")
+    points = [Checkpoint(int(i), np.asarray(g[j], np.float64), _applied(gan.D, d[j], setup.training.spectral_norm))
               for i, g, d in zip(arrays["it"], arrays["theta_g"], arrays["theta_d"])]
     info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "seed": seed,
             "lr_g": float(arrays["lr_g"][j]), "lr_d": float(arrays["lr_d"][j])}
-    scores = _mog_scores(run / f"models_{cfg['data']}.csv", info)
+    scores = _mog_scores(run / f"models_{cfg.data}.csv", info)
     if scores is not None:
         info["scores"] = scores
-    return LandscapeRun("mog", game, _select(points, at, str(path)), {"config": cfg, "batch": batch, **info})
+    return LandscapeRun("mog", game, _select(points, at, str(path)), {"config": cfg.to_dict(), "batch": batch, **info})
 
 
 def is_mog_run(run) -> bool:
