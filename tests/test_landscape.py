@@ -111,7 +111,7 @@ def gan1d_run(tmp_path_factory):
     from gandyn import history
 
     out = tmp_path_factory.mktemp("gan1d")
-    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, batch=16), seed=0, steps=40, record_every=20)
+    arrays, meta = record_run(Setup(training=Setup.training.replace(batch=16), hidden_g=3, hidden_d=4), seed=0, steps=40, record_every=20)
     history.save(out / "history.npz", arrays, meta)
     return out
 
@@ -166,7 +166,7 @@ def test_verdicts_say_how_they_are_known(gan1d_run):
 def test_spectrally_normalised_runs_are_analysed_as_trained(tmp_path):
     from gandyn import history
 
-    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, batch=16, spectral_norm=True), seed=0, steps=10,
+    arrays, meta = record_run(Setup(training=Setup.training.replace(batch=16, spectral_norm=True), hidden_g=3, hidden_d=4), seed=0, steps=10,
                               record_every=10)
     history.save(tmp_path / "history.npz", arrays, meta)
     run = landscape.load_run(tmp_path, batch=16)

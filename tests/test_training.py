@@ -8,18 +8,19 @@ from gandyn.distributions import ring2d
 from gandyn.engine import optim
 from gandyn.engine.methods import as_method
 from gandyn.engine.training import TrainingConfig
-from gandyn.experiments import gan1d, mnist, population
+from gandyn.experiments import gan1d, mnist, mog, population
 from gandyn.experiments.mnist import MnistConfig
 
 from _mnist_dir import blob_images
 
-SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), batch=16, n_train=200)
+SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), n_train=200)
 
+#: Every experiment's configuration holds a TrainingConfig: the choices are checked there once.
 CONFIGS = {
-    "TrainingConfig": TrainingConfig,
-    "MnistConfig": MnistConfig,
-    "population.Setup": lambda **kw: population.Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), **kw),
-    "gan1d.Setup": gan1d.Setup,
+    "MnistConfig": lambda t: MnistConfig(training=t),
+    "population.Setup": lambda t: population.Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), training=t),
+    "gan1d.Setup": lambda t: gan1d.Setup(training=t),
+    "MogConfig": lambda t: mog.MogConfig(training=t, hidden_g=(4,), hidden_d=(4,)),
 }
 
 BAD = [
@@ -47,17 +48,24 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("name", CONFIGS)
 @pytest.mark.parametrize("bad, match", BAD, ids=[next(iter(b)) + "-" + m[:12] for b, m in BAD])
-def test_every_config_checks_the_training_choices_alike(name, bad, match):
+def test_the_training_choices_are_checked(bad, match):
     with pytest.raises(ValueError, match=match):
-        CONFIGS[name](**bad)
+        TrainingConfig(**bad)
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-def test_good_choices_pass_everywhere(name):
-    cfg = CONFIGS[name](method="lookahead:extragradient", penalty="r1", penalty_weight=0.5, g_ema=0.9,
-                        method_options={"lookahead": {"k_la": 3}})
+def test_every_config_holds_a_training_config(name):
+    good = TrainingConfig(method="lookahead:extragradient", penalty="r1", penalty_weight=0.5, g_ema=0.9,
+                          method_options={"lookahead": {"k_la": 3}})
+    assert CONFIGS[name](good).training is good
+    with pytest.raises(ValueError, match="training must be a TrainingConfig"):
+        CONFIGS[name]({"batch": 8})
+
+
+def test_good_choices_build_their_objects():
+    cfg = TrainingConfig(method="lookahead:extragradient", penalty="r1", penalty_weight=0.5, g_ema=0.9,
+                         method_options={"lookahead": {"k_la": 3}})
     m = cfg.make_method()
     assert (m.name, m.k_la, m.inner.name) == ("lookahead", 3, "extragradient")
     assert cfg.make_penalty().weight == 0.5
@@ -87,14 +95,14 @@ def test_ignored_names_the_choices_set_in_vain():
     assert set(cfg.ignored()) == {"b1", "penalty_weight", "k"}
     assert cfg.ignored(["simgd", "altgd"]).keys() == {"b1", "penalty_weight"}  # altgd takes k
     assert TrainingConfig(method="lookahead:altgd", k=4).ignored() == {}
-    assert MnistConfig(**SMALL).ignored() == {}  # the talk's Adam form is MnistConfig's default
+    assert MnistConfig().training.ignored() == {}  # the talk's Adam form is MnistConfig's default
 
 
 def test_numbers_are_stored_as_plain_python_numbers():
     """numpy scalars are accepted and stored as floats and ints, so configs write as JSON."""
     import json
-    cfg = MnistConfig(**SMALL, b1=np.float32(0.5), g_ema=np.float64(0.9), k=np.int64(2))
-    assert type(cfg.b1) is float and type(cfg.k) is int and cfg.b1 == 0.5
+    cfg = MnistConfig(training=MnistConfig.training.replace(batch=16, b1=np.float32(0.5), g_ema=np.float64(0.9), k=np.int64(2)), **SMALL)
+    assert type(cfg.training.b1) is float and type(cfg.training.k) is int and cfg.training.b1 == 0.5
     json.dumps(cfg.to_dict())
 
 
@@ -133,7 +141,7 @@ def test_the_optimizers_a_config_builds():
 def test_mnist_trains_with_lookahead_around_extragradient(tmp_path):
     """The MNIST run takes a method spec as the populations do: lookahead-minmax
     (Chavdarova et al. 2021) moves the weights to the slow weights every k_la steps."""
-    cfg = MnistConfig(**SMALL, method="lookahead:extragradient", method_options={"lookahead": {"k_la": 2}})
+    cfg = MnistConfig(training=MnistConfig.training.replace(batch=16, method="lookahead:extragradient", method_options={"lookahead": {"k_la": 2}}), **SMALL)
     run = mnist.new_run(cfg, blob_images())
     assert run.trainer.method.inner.name == "extragradient"
     theta0 = run.trainer.theta_g.copy()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -247,6 +247,11 @@ class TrainingConfig:
         return {name: why.get(name, f"the {self.optimizer} optimizer does not take it")
                 for name in ("k", "b1", "b2", "eps", "adam_tf", "mu", "penalty_weight", "noise_schedule", "noise_until")
                 if name not in active and getattr(self, name) != default.get(name)}
+
+    def replace(self, **changes) -> "TrainingConfig":
+        """A copy with ``changes`` (validated again): e.g. an experiment's defaults with
+        another batch, ``gandyn.experiments.gan1d.TRAINING.replace(batch=16)``."""
+        return replace(self, **changes)
 
     def to_dict(self) -> dict:
         """Every field as plain JSON-able values; ``TrainingConfig(**d)`` reads it back."""

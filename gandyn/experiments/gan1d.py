@@ -20,7 +20,7 @@ Evaluation: :func:`snapshot` gives the quantities of the theory on a grid for
 one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD, V, C);
 :func:`binned_jsd` gives the JSD of a whole population at once, cheaply.
 
->>> setup = Setup(training=TrainingConfig(batch=16))
+>>> setup = Setup(training=TRAINING.replace(batch=16))
 >>> tr = Population(setup, seeds=[0, 0, 1], lr_d=[1e-2, 3e-2, 1e-2], lr_g=1e-2)
 >>> loss_d, loss_g = tr.advance(5)
 >>> loss_d.shape, tr.it
@@ -559,7 +559,7 @@ def sweep_on_cluster(setup: Setup, client, *, seeds, progress: bool = False, **k
 
 def replace_training(setup: Setup, **changes) -> Setup:
     """A copy of ``setup`` with some training choices changed (and validated again)."""
-    return replace(setup, training=replace(setup.training, **changes))
+    return replace(setup, training=setup.training.replace(**changes))
 
 
 def sweep_rows(arrays: dict) -> list[dict]:

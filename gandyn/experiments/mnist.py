@@ -202,7 +202,7 @@ class MnistConfig:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown config keys {sorted(unknown)}")
-        d = {k: tuple(v) if k.startswith("hidden_") or k == "d_dropout" else v for k, v in d.items()}
+        d = {k: tuple(v) if k in ("hidden_g", "hidden_d", "d_dropout") else v for k, v in d.items()}
         if "training" in d:
             d["training"] = TrainingConfig(**d["training"])
         return cls(**d)

@@ -17,7 +17,7 @@ method stacked into one engine trainer; :func:`gandyn.experiments.population.pla
 process or on a Dask worker with the same result, to the bit.
 
 >>> cfg = MogConfig(data="ring8", methods=["altgd"], lrs=[1e-3], seeds=2, steps=4, checks=2,
-...                 hidden_g=(8,), hidden_d=(8,), training=TrainingConfig(b1=0.5, batch=8), n_eval=50)
+...                 hidden_g=(8,), hidden_d=(8,), training=TRAINING.replace(batch=8), n_eval=50)
 >>> res = run(cfg)
 >>> res["modes"].shape, res["check_it"].tolist()
 ((2,), [2, 4])

@@ -23,8 +23,7 @@ sweep do) runs exactly the same stacks, so every model's numbers are the same bi
 the full population.
 
 >>> from gandyn.distributions import ring2d
->>> from gandyn.engine.training import TrainingConfig
->>> setup = Setup(ring2d(), hidden_g=(16,), hidden_d=(16,), training=TrainingConfig(batch=8))
+>>> setup = Setup(ring2d(), hidden_g=(16,), hidden_d=(16,), training=TRAINING.replace(batch=8))
 >>> pop = Population(setup, seeds=[0, 1, 2], lr_g=1e-3, lr_d=[1e-3, 2e-3, 1e-3],
 ...                  method=["altgd", "simgd", "altgd"])
 >>> [u.rows.tolist() for u in pop.units]
