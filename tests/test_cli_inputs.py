@@ -34,7 +34,7 @@ def files(tmp_path_factory):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (200, 784)).astype(np.uint8)
     run = d / "run"
-    tr = mnist.new_run(mnist.MnistConfig(training=MnistConfig.training.replace(batch=16), **SMALL), images)
+    tr = mnist.new_run(mnist.MnistConfig(training=mnist.MnistConfig.training.replace(batch=16), **SMALL), images)
     mnist.train(tr, 20, run, checkpoint_every=0, grid_every=10, save_grid=save_grid, progress=False)
     ck = run / "checkpoint.npz"
     with np.load(ck, allow_pickle=False) as z:

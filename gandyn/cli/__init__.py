@@ -179,10 +179,11 @@ def training_config(args, defaults, methods=None):
     return replace(defaults, **out)
 
 
-def note_ignored(command: str, config, methods=None) -> None:
-    """Say on stderr, one line each, which training options given take no effect
-    (:meth:`gandyn.engine.training.TrainingConfig.ignored`); training goes on."""
-    for name, why in config.ignored(methods).items():
+def note_ignored(command: str, config, defaults, methods=None) -> None:
+    """Say on stderr, one line each, which training options set away from the command's
+    ``defaults`` take no effect (:meth:`gandyn.engine.training.TrainingConfig.ignored`);
+    training goes on."""
+    for name, why in config.ignored(methods, defaults).items():
         v = getattr(config, name)
         print(f"gandyn {command}: note: --{name.replace('_', '-')} {v if isinstance(v, str) else format(v, 'g')} "
               f"has no effect: {why}", file=sys.stderr)

@@ -99,6 +99,7 @@ def _check_sizes(args) -> None:
 def run(args) -> int:
     import sys
 
+    from gandyn.experiments.gan1d import Setup
     from gandyn.experiments.shards import ShardError
     from gandyn.io import output_folder
 
@@ -115,7 +116,7 @@ def run(args) -> int:
         raise ValueError("--scheduler needs --sweep")
     _check_sizes(args)
     setup = _setup(args, args.sweep)
-    note_ignored("gan1d", setup.training)
+    note_ignored("gan1d", setup.training, Setup.training)
     client = None
     if args.scheduler:
         from gandyn.cli.mog import _client

@@ -20,6 +20,15 @@ from gandyn.cli import nonneg_int, positive_float, positive_int
 HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path angle along training"
 
 
+def analysis_defaults() -> dict:
+    """The defaults of :func:`gandyn.experiments.landscape.analyse`, which the options take."""
+    import inspect
+
+    from gandyn.experiments.landscape import analyse
+
+    return {n: q.default for n, q in inspect.signature(analyse).parameters.items() if q.default is not q.empty}
+
+
 def add_arguments(p):
     p.add_argument("--run", metavar="DIR", required=True,
                    help="the run folder (gandyn mnist train, gandyn gan1d or gandyn mog)")
@@ -33,16 +42,18 @@ def add_arguments(p):
     p.add_argument("--batch", type=positive_int, default=None,
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
-    p.add_argument("--k", type=positive_int, default=10, help="eigenvalues per search (default: 10)")
-    p.add_argument("--dense-max", type=nonneg_int, default=None, metavar="N",
+    d = analysis_defaults()
+    p.add_argument("--k", type=positive_int, default=d["k"], help=f"eigenvalues per search (default: {d['k']})")
+    p.add_argument("--dense-max", type=nonneg_int, default=d["dense_max"], metavar="N",
                    help="games with at most N parameters take their verdicts from the dense spectra, against which "
-                        "the searches are checked (default: 1000; 0: never)")
-    p.add_argument("--tol", type=positive_float, default=1e-8, help="ARPACK's tolerance (default: 1e-8)")
-    p.add_argument("--slq-vectors", type=positive_int, default=4,
-                   help="random vectors of the stochastic Lanczos quadrature (default: 4)")
-    p.add_argument("--slq-steps", type=positive_int, default=60, help="Lanczos steps per vector (default: 60)")
-    p.add_argument("--path-points", type=positive_int, default=21,
-                   help="points on each segment between checkpoints (default: 21)")
+                        f"the searches are checked (default: {d['dense_max']}; 0: never)")
+    p.add_argument("--tol", type=positive_float, default=d["tol"], help=f"ARPACK's tolerance (default: {d['tol']:g})")
+    p.add_argument("--slq-vectors", type=positive_int, default=d["slq_vectors"],
+                   help=f"random vectors of the stochastic Lanczos quadrature (default: {d['slq_vectors']})")
+    p.add_argument("--slq-steps", type=positive_int, default=d["slq_steps"],
+                   help=f"Lanczos steps per vector (default: {d['slq_steps']})")
+    p.add_argument("--path-points", type=positive_int, default=d["path_points"],
+                   help=f"points on each segment between checkpoints (default: {d['path_points']})")
     p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
 
 
@@ -63,7 +74,7 @@ def run(args) -> int:
                                 data=args.data)  # fails before any output
         res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors, slq_steps=args.slq_steps,
                                 path_points=args.path_points, progress=not args.quiet, rng=args.seed,
-                                dense_max=landscape.DENSE_MAX if args.dense_max is None else args.dense_max)
+                                dense_max=args.dense_max)
     except MemoryError:
         sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "k", "slq_steps")
                           if getattr(args, k) is not None)

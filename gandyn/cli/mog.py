@@ -162,11 +162,12 @@ def run(args) -> int:
 
     from pathlib import Path
 
-    from gandyn.experiments.mog import PUBLISHED, ShardError, memory_bytes, run as run_mog, success_table, training_note
+    from gandyn.experiments.mog import (PUBLISHED, MogConfig, ShardError, memory_bytes, run as run_mog, success_table,
+                                       training_note)
     from gandyn.io import check_memory, ensure_dir, remove_if_empty, write_csv, write_json
 
     cfgs = _configs(args)  # every check before any work
-    note_ignored("mog", cfgs[0].training, cfgs[0].methods)
+    note_ignored("mog", cfgs[0].training, MogConfig.training, cfgs[0].methods)
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
     for cfg in cfgs:
         P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds

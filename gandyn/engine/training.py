@@ -233,13 +233,11 @@ class TrainingConfig:
                        noise_until=self.noise_until)
         return out
 
-    def ignored(self, methods=None) -> dict[str, str]:
-        """The choices set away from this configuration's defaults that take no effect with
-        ``methods`` (:meth:`active`): ``{field: why}``, e.g. ``{"b1": "the sgd optimizer
-        does not take it"}``. Training runs as if they were not set."""
-        from dataclasses import MISSING, fields
-
-        default = {f.name: f.default for f in fields(self) if f.default is not MISSING}
+    def ignored(self, methods=None, defaults: "TrainingConfig | None" = None) -> dict[str, str]:
+        """The choices set away from ``defaults`` (an experiment's; default: this class's)
+        that take no effect with ``methods`` (:meth:`active`): ``{field: why}``, e.g.
+        ``{"b1": "the sgd optimizer does not take it"}``. Training runs as if they were not set."""
+        default = (defaults or TrainingConfig()).to_dict()
         active = self.active(methods)
         why = {"k": "no method in use takes D steps per G step (altgd and lookahead around it do)",
                "penalty_weight": "no penalty is set", "noise_schedule": "no instance noise is set",
