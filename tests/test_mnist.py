@@ -284,11 +284,12 @@ def test_cli_resume_refuses_options_that_would_change_the_run(images, tmp_path):
     assert "would change it" not in r.stderr and "MNIST" in r.stderr  # past the check, to the data
 
 
-def test_cli_notes_options_that_take_no_effect(tmp_path):
+def test_cli_refuses_options_that_take_no_effect(tmp_path):
     r = _gandyn("train", "--optimizer", "sgd", "--b1", "0.3", "--method", "simgd", "--k", "3",
                 "--out", str(tmp_path / "bad"), "--data-dir", str(tmp_path / "none"))
-    assert "note: --b1 0.3 has no effect: the sgd optimizer does not take it" in r.stderr
-    assert "note: --k 3 has no effect" in r.stderr
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "--b1 has no effect: the sgd optimizer does not take it" in r.stderr and "--k has no effect" in r.stderr
+    assert not (tmp_path / "bad").exists()
 
 
 def test_cli_plot(images, tmp_path):

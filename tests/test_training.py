@@ -90,12 +90,22 @@ def test_a_key_two_methods_of_one_spec_take_is_refused():
     assert parse_method_options(["la", "lola"], ["alpha=0.5"]) == {"la": {"alpha": 0.5}, "lola": {"alpha": 0.5}}
 
 
-def test_ignored_names_the_choices_set_in_vain():
-    cfg = TrainingConfig(optimizer="sgd", b1=0.3, penalty_weight=3.0, method="simgd", k=4)
-    assert set(cfg.ignored()) == {"b1", "penalty_weight", "k"}
-    assert cfg.ignored(["simgd", "altgd"]).keys() == {"b1", "penalty_weight"}  # altgd takes k
-    assert TrainingConfig(method="lookahead:altgd", k=4).ignored() == {}
-    assert MnistConfig().training.ignored() == {}  # the talk's Adam form is MnistConfig's default
+@pytest.mark.parametrize("argv, refused", [
+    ("gan1d --optimizer sgd --b1 0.3", "--b1 has no effect: the sgd optimizer does not take it"),
+    ("gan1d --optimizer adam --mu 0.5", "--mu has no effect: the adam optimizer does not take it"),
+    ("gan1d --method simgd --k 4", "--k has no effect: simgd takes no D steps per G step"),
+    ("mog --methods simgd extragradient --k 2", "simgd and extragradient take no D steps per G step"),
+    ("gan1d --penalty-weight 3", "--penalty-weight has no effect: no --penalty is given"),
+    ("mnist train --noise-until 5", "--noise-until has no effect: no --instance-noise is given")])
+def test_options_the_choices_do_not_take_are_refused_where_given(argv, refused):
+    from gandyn.cli import build_parser, training_config
+
+    args = build_parser().parse_args(argv.split())
+    defaults = TrainingConfig(b1=0.5) if args.command != "mnist" else MnistConfig.training
+    with pytest.raises(ValueError, match=refused):
+        training_config(args, defaults, args.methods if args.command == "mog" else None)
+    assert training_config(build_parser().parse_args(["gan1d", "--method", "lookahead:altgd", "--k", "4"]),
+                           defaults).k == 4  # lookahead around altgd takes k
 
 
 def test_numbers_are_stored_as_plain_python_numbers():
@@ -104,13 +114,6 @@ def test_numbers_are_stored_as_plain_python_numbers():
     cfg = MnistConfig(training=MnistConfig.training.replace(batch=16, b1=np.float32(0.5), g_ema=np.float64(0.9), k=np.int64(2)), **SMALL)
     assert type(cfg.training.b1) is float and type(cfg.training.k) is int and cfg.training.b1 == 0.5
     json.dumps(cfg.to_dict())
-
-
-def test_active_names_the_choices_that_take_effect():
-    a = TrainingConfig(optimizer="sgd", b1=0.2, penalty_weight=3.0).active()
-    assert "b1" not in a and "mu" not in a and "penalty_weight" not in a
-    a = TrainingConfig(optimizer="momentum", penalty="r1", method="extragradient", method_options={"sos": {"a": 0.1}}).active()
-    assert a["mu"] == 0.9 and a["penalty_weight"] == 10.0 and a["method_options"] == {}
 
 
 def test_as_method_builds_lookahead_around_its_inner_method():

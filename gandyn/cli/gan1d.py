@@ -8,7 +8,7 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import add_training_arguments, note_ignored, positive_float, positive_int, training_config
+from gandyn.cli import add_training_arguments, positive_float, positive_int, training_config
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -76,6 +76,7 @@ LR_MAX = 1e100
 
 def _check_sizes(args) -> None:
     """Refuse up front what cannot fit in memory, naming the options."""
+    from gandyn.experiments.gan1d import TRAINING
     from gandyn.io import check_memory
 
     h = max(args.hidden_g, args.hidden_d)
@@ -83,7 +84,7 @@ def _check_sizes(args) -> None:
     if args.sweep:
         n_gans = args.grid ** 2 * args.seeds
         # parameters, gradients and optimizer states of both players, and each step's activations
-        per = 8 * (10 * params + 6 * args.batch * (h + 2) * (args.k + 1))
+        per = 8 * (10 * params + 6 * args.batch * (h + 2) * ((args.k or TRAINING.k) + 1))
         check_memory(n_gans * per + 8 * 4096 * 128 * 4,
                      f"a sweep of {n_gans:,} GANs (--grid {args.grid:,} squared x --seeds {args.seeds:,}, "
                      f"--batch {args.batch:,}, hidden {h:,})")
@@ -99,7 +100,6 @@ def _check_sizes(args) -> None:
 def run(args) -> int:
     import sys
 
-    from gandyn.experiments.gan1d import Setup
     from gandyn.experiments.shards import ShardError
     from gandyn.io import output_folder
 
@@ -116,7 +116,6 @@ def run(args) -> int:
         raise ValueError("--scheduler needs --sweep")
     _check_sizes(args)
     setup = _setup(args, args.sweep)
-    note_ignored("gan1d", setup.training, Setup.training)
     client = None
     if args.scheduler:
         from gandyn.cli.mog import _client
@@ -174,7 +173,7 @@ def _sweep(args, setup, out) -> int:
     lrs = np.geomspace(args.lr_min, args.lr_max, args.grid)
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
-    kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=args.steps or 1500, ks=args.ks or [args.k],
+    kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=args.steps or 1500, ks=args.ks or [setup.training.k],
               losses=args.losses or [args.loss], threshold=args.threshold)
     if args._client is None:
         arrays, meta = sweep(setup, seeds=seeds, progress=not args.quiet, **kw)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import (_add_common, add_training_arguments, fill_common, nonneg_int, note_ignored, positive_float,
+from gandyn.cli import (_add_common, add_training_arguments, fill_common, nonneg_int, positive_float,
                         positive_int, training_config, unit_float)
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
@@ -171,14 +171,12 @@ def _check_resume_options(args, saved, ckpt) -> None:
 
 def _train(args) -> int:
     from gandyn.experiments import mnist
-    from gandyn.experiments.mnist import MnistConfig
     from gandyn.data import load_mnist
     from gandyn.io import check_dir_path, check_memory, ensure_dir
     from gandyn.plotting.mnist import save_grid
 
     config = None if args.resume else _config(args)  # a bad option fails before any work
     if config is not None:
-        note_ignored("mnist train", config.training, MnistConfig.training)
         config.check_memory(args.iters)
     else:
         check_memory(8 * args.iters, f"--iters {args.iters:,} (the loss history)")

@@ -13,7 +13,7 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import add_training_arguments, method_name, nonneg_int, note_ignored, positive_float, positive_int, training_config
+from gandyn.cli import add_training_arguments, method_name, nonneg_int, positive_float, positive_int, training_config
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -162,12 +162,10 @@ def run(args) -> int:
 
     from pathlib import Path
 
-    from gandyn.experiments.mog import (PUBLISHED, MogConfig, ShardError, memory_bytes, run as run_mog, success_table,
-                                       training_note)
+    from gandyn.experiments.mog import PUBLISHED, ShardError, memory_bytes, run as run_mog, success_table, training_changes
     from gandyn.io import check_memory, ensure_dir, remove_if_empty, write_csv, write_json
 
     cfgs = _configs(args)  # every check before any work
-    note_ignored("mog", cfgs[0].training, MogConfig.training, cfgs[0].methods)
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
     for cfg in cfgs:
         P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
@@ -198,7 +196,7 @@ def run(args) -> int:
             table += rows
             paths += _write(cfg, res, out)
             print(f"{cfg.data}: {res['rows'].size} GANs x {cfg.steps} iterations in "
-                  f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_note(cfg)) else ''}", flush=True)
+                  f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_changes(cfg)) else ''}", flush=True)
     except BaseException:
         remove_if_empty(out, existed)  # no empty output folder after a failure
         raise

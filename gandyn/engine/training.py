@@ -37,12 +37,6 @@ from gandyn.engine.penalties import Penalty, check_training, make_penalty
 __all__ = ["TrainingConfig", "check_int"]
 
 
-def _uses_k(spec: str, options: dict) -> bool:
-    """Whether the method of ``spec`` takes ``k`` D steps per G step (its draws depend on k)."""
-    m = make_method(spec, options)
-    return m.draws(1) != m.draws(2)
-
-
 def check_int(name: str, v, lo: int = 1) -> int:
     """``v`` as an ``int``, when it is an integer (not a bool) ``>= lo``.
 
@@ -207,44 +201,6 @@ class TrainingConfig:
         from ``method_options`` (:func:`~gandyn.engine.methods.make_method`)."""
         spec = self.method if spec is None else self.check_method(spec)
         return make_method(spec, self.method_options)
-
-    def active(self, methods=None) -> dict:
-        """The choices that take effect when training with ``methods`` (default: ``[method]``):
-        the loss, method, batch and optimizer, ``k`` when a method takes D steps per G step
-        (Algorithm 1, and lookahead around it), the hyperparameters the optimizer takes, the
-        penalty's weight only with a penalty, the options of the methods in use, and
-        clipping, spectral normalisation and ``g_ema``."""
-        methods = [self.method] if methods is None else [check_method(m) for m in methods]
-        takes = optim.takes(self.optimizer)
-        out = {name: getattr(self, name) for name in ("loss", "method", "batch", "optimizer")}
-        if any(_uses_k(m, self.method_options) for m in methods):
-            out["k"] = self.k
-        out.update({name: getattr(self, name) for name in ("b1", "b2", "eps", "mu") if name in takes})
-        if "eps_hat" in takes:
-            out["adam_tf"] = self.adam_tf
-        out["penalty"] = self.penalty
-        if self.penalty is not None:
-            out["penalty_weight"] = self.penalty_weight
-        used = {name for m in methods for name in m.split(":")}
-        out["method_options"] = {m: dict(o) for m, o in self.method_options.items() if m in used}
-        out.update(clip=self.clip, spectral_norm=self.spectral_norm, g_ema=self.g_ema)
-        if self.instance_noise:
-            out.update(instance_noise=self.instance_noise, noise_schedule=self.noise_schedule,
-                       noise_until=self.noise_until)
-        return out
-
-    def ignored(self, methods=None, defaults: "TrainingConfig | None" = None) -> dict[str, str]:
-        """The choices set away from ``defaults`` (an experiment's; default: this class's)
-        that take no effect with ``methods`` (:meth:`active`): ``{field: why}``, e.g.
-        ``{"b1": "the sgd optimizer does not take it"}``. Training runs as if they were not set."""
-        default = (defaults or TrainingConfig()).to_dict()
-        active = self.active(methods)
-        why = {"k": "no method in use takes D steps per G step (altgd and lookahead around it do)",
-               "penalty_weight": "no penalty is set", "noise_schedule": "no instance noise is set",
-               "noise_until": "no instance noise is set"}
-        return {name: why.get(name, f"the {self.optimizer} optimizer does not take it")
-                for name in ("k", "b1", "b2", "eps", "adam_tf", "mu", "penalty_weight", "noise_schedule", "noise_until")
-                if name not in active and getattr(self, name) != default.get(name)}
 
     def replace(self, **changes) -> "TrainingConfig":
         """A copy with ``changes`` (validated again): e.g. an experiment's defaults with

@@ -40,7 +40,7 @@ from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, pl
 from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
-__all__ = ["DATASETS", "PUBLISHED", "CHECKPOINTS", "QUICK", "MogConfig", "training_note", "models_of", "shards_of", "keep_iterations",
+__all__ = ["DATASETS", "PUBLISHED", "CHECKPOINTS", "QUICK", "MogConfig", "training_changes", "models_of", "shards_of", "keep_iterations",
            "run_shard", "run", "merge", "success_table", "checkpoint_path", "save_checkpoints", "load_checkpoints",
            "memory_bytes"]
 
@@ -220,16 +220,13 @@ class MogConfig:
         return cls(**d)
 
 
-def training_note(cfg: MogConfig) -> str:
-    """The training choices in effect that differ from the benchmark's defaults, as
-    ``"name=value, ..."`` (:meth:`~gandyn.engine.training.TrainingConfig.active`), with the
-    methods' options as ``method.option=value``; ``""`` for the defaults."""
-    active = cfg.training.active(cfg.methods)
-    default = TRAINING.active(cfg.methods)
-    for d in (active, default):  # the run names its methods; their options are the run's
-        d.pop("method"), d.pop("method_options")
-    changed = [f"{k}={v}" for k, v in active.items() if v != default.get(k)]
-    changed += [f"{m}.{k}={v}" for m, o in cfg.training.method_options.items() for k, v in o.items()]
+def training_changes(cfg: MogConfig) -> str:
+    """The training choices that differ from the benchmark's (:data:`TRAINING`), as
+    ``"name=value, ..."``, with the methods' options as ``method.option=value``; ``""`` for
+    the defaults."""
+    mine, default = cfg.training.to_dict(), TRAINING.to_dict()
+    changed = [f"{k}={v}" for k, v in mine.items() if k not in ("method", "method_options") and v != default[k]]
+    changed += [f"{m}.{k}={v}" for m, o in mine["method_options"].items() for k, v in o.items()]
     return ", ".join(changed)
 
 

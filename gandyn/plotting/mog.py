@@ -23,9 +23,9 @@ def best_lr(res: dict, method: str) -> float:
 
 def _note(cfg, sep: str) -> str:
     """The run's training choices that differ from the defaults, after ``sep`` (or nothing)."""
-    from gandyn.experiments.mog import training_note
+    from gandyn.experiments.mog import training_changes
 
-    note = training_note(cfg)
+    note = training_changes(cfg)
     return f"{sep}{note}" if note else ""
 
 
