@@ -341,3 +341,20 @@ def test_cli_out_of_memory_names_the_sizes(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--batch 123,456" in err[0] and "out of memory" in err[0]
     assert not out.exists()
+
+
+def test_one_run_record_of_each_kind(gan1d_run, mog_run):
+    """The 1-D GAN's history and a mog model read back as one record type: the typed config
+    (data from its text, no repr), the seed and the parameters at each kept iteration."""
+    from gandyn.experiments import gan1d, mog
+    from gandyn.experiments.runs import RunRecord, load_run
+
+    rec = load_run(gan1d_run)
+    assert isinstance(rec, RunRecord) and rec.kind == "gan1d" and isinstance(rec.config, gan1d.Setup)
+    assert rec.config == Setup(training=Setup.training.replace(batch=16), hidden_g=3, hidden_d=4)
+    assert rec.iterations.tolist() == [0, 20, 40] and rec.theta_g.shape == (3, rec.config.gan.G.n_params)
+    rec = load_run(mog_run, model="consensus:1")
+    assert rec.kind == "mog" and isinstance(rec.config, mog.MogConfig) and rec.seed == 1
+    arrays, cfg = mog.load_checkpoints(mog_run / "checkpoints_ring8.npz")
+    assert rec.config == cfg and rec.meta["model"] == 3
+    np.testing.assert_array_equal(rec.theta_d, arrays["theta_d"][:, 3])
