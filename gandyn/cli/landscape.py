@@ -70,7 +70,7 @@ def run(args) -> int:
     from gandyn.plotting import landscape as figs
 
     try:
-        lr = landscape.load_run(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
+        lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
                                 data=args.data)  # fails before any output
         res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors, slq_steps=args.slq_steps,
                                 path_points=args.path_points, progress=not args.quiet, rng=args.seed,

@@ -35,11 +35,10 @@ from gandyn.distributions import Normal, Uniform
 from gandyn.engine import GAN, MLP
 from gandyn.engine.spectral_norm import normalized_exact
 from gandyn.games import spectra
-from gandyn.experiments.runs import KINDS, RunRecord, run_kind
-from gandyn.experiments.runs import load_run as read_run
+from gandyn.experiments.runs import KINDS, RunRecord, load_run, run_kind
 from gandyn.rng import stream
 
-__all__ = ["Checkpoint", "LandscapeRun", "load_run", "is_mog_run", "analyse", "KINDS"]
+__all__ = ["Checkpoint", "LandscapeRun", "load_landscape", "is_mog_run", "analyse", "KINDS"]
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ def is_mog_run(run) -> bool:
     return run_kind(run) == "mog"
 
 
-def load_run(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:
+def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:
     """Read a run folder (:func:`gandyn.experiments.runs.load_run`) and build its game.
 
     Parameters
@@ -197,7 +196,7 @@ def load_run(run, *, batch: int | None = None, data_dir=None, at=None, model=Non
     """
     if batch is not None and int(batch) < 1:
         raise ValueError(f"--batch must be >= 1, got {batch}")
-    rec = read_run(run, model=model, data=data)
+    rec = load_run(run, model=model, data=data)
     batch = int(batch or {"mnist": 256, "gan1d": 64, "mog": 512}[rec.kind])
     if rec.kind == "mnist":
         game, D, sn = _mnist_game(rec, batch, data_dir), rec.config.gan().D, rec.config.training.spectral_norm

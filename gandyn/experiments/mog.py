@@ -253,7 +253,8 @@ def shards_of(cfg: MogConfig, n: int | None = None) -> list[list[int]]:
     return [list(range(i, U, n)) for i in range(n)]
 
 
-def check_iterations(cfg: MogConfig) -> np.ndarray:
+def eval_iterations(cfg: MogConfig) -> np.ndarray:
+    """The ``checks`` iterations at which the models are scored, evenly spaced, the last ``steps``."""
     return np.unique(np.linspace(0, cfg.steps, cfg.checks + 1).round().astype(int)[1:])
 
 
@@ -322,7 +323,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
     setup = cfg.setup()
     mods = models_of(cfg)
     centers, scale = mixture_modes(setup.data)
-    checks = check_iterations(cfg)
+    checks = eval_iterations(cfg)
     n_pts = min(500, cfg.n_eval)
     decay = cfg.decay
     out = {"rows": [], "modes": [], "high_quality": [], "reverse_kl": [], "counts": [], "samples_rows": [],
