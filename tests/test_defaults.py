@@ -4,7 +4,6 @@ import numpy as np
 
 from gandyn.cli import build_parser, fill_common
 from gandyn.cli import gan1d as cli_gan1d
-from gandyn.cli import landscape as cli_landscape
 from gandyn.cli import mnist as cli_mnist
 from gandyn.cli import mog as cli_mog
 from gandyn.experiments import gan1d, landscape, mnist, mog
@@ -46,4 +45,18 @@ def test_landscape_defaults_are_analyses():
     for name, p in inspect.signature(landscape.analyse).parameters.items():
         if hasattr(args, name) and p.default is not p.empty:
             assert getattr(args, name) == p.default, name
-    assert cli_landscape.analysis_defaults()["dense_max"] == landscape.DENSE_MAX
+    assert args.dense_max == landscape.DENSE_MAX
+
+
+def test_run_and_train_defaults_are_the_functions():
+    from gandyn.cli import defaults_of
+
+    r, s = defaults_of(gan1d.record_run), defaults_of(gan1d.sweep)
+    args = parse("gan1d")
+    assert (args.lr_g, args.lr_d, args.record_every, cli_gan1d._steps(args)) == (r["lr_g"], r["lr_d"],
+                                                                                r["record_every"], r["steps"])
+    args = parse("gan1d", "--sweep")
+    assert (args.threshold, cli_gan1d._steps(args)) == (s["threshold"], s["steps"])
+    args, t = parse("mnist", "train"), defaults_of(mnist.train)
+    assert (args.checkpoint_every, args.grid_every, args.keep_every) == (t["checkpoint_every"], t["grid_every"],
+                                                                         t["keep_every"])

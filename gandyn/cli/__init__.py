@@ -22,7 +22,7 @@ import sys
 from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
-           "add_training_arguments", "training_config", "method_name", "out_dir"]
+           "add_training_arguments", "training_config", "method_name", "defaults_of", "out_dir"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -199,6 +199,14 @@ def training_config(args, defaults, methods=None):
     if refused:
         raise ValueError("; ".join(refused))
     return cfg
+
+
+def defaults_of(fn) -> dict:
+    """The keyword defaults of the library function ``fn``, which a command's options take
+    (one source for each default)."""
+    import inspect
+
+    return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
 
 
 def out_dir(text: str) -> str:

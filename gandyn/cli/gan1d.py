@@ -8,7 +8,7 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import add_training_arguments, positive_float, positive_int, training_config
+from gandyn.cli import add_training_arguments, defaults_of, positive_float, positive_int, training_config
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -16,7 +16,7 @@ def add_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.losses import LOSSES
     from gandyn.engine.nn import ACTIVATIONS
-    from gandyn.experiments.gan1d import DATA, Setup
+    from gandyn.experiments.gan1d import DATA, Setup, record_run, sweep
 
     c = Setup()
     m = p.add_argument_group("model and training")
@@ -34,14 +34,16 @@ def add_arguments(p):
     m.add_argument("--act-d", choices=ACTIVATIONS.names(), default=c.act_d,
                    help=f"D's hidden activation (default: {c.act_d})")
     add_training_arguments(m, c.training)
-    m.add_argument("--lr-d", type=positive_float, default=2e-3, help="D's step size (default: 2e-3)")
-    m.add_argument("--lr-g", type=positive_float, default=2e-3, help="G's step size (default: 2e-3)")
+    r, sw = defaults_of(record_run), defaults_of(sweep)
+    m.add_argument("--lr-d", type=positive_float, default=r["lr_d"], help=f"D's step size (default: {r['lr_d']:g})")
+    m.add_argument("--lr-g", type=positive_float, default=r["lr_g"], help=f"G's step size (default: {r['lr_g']:g})")
     m.add_argument("--steps", type=positive_int, default=None,
-                   help="training iterations (default: 3000; 1500 with --sweep)")
-    r = p.add_argument_group("single run")
-    r.add_argument("--record-every", type=positive_int, default=25, help="iterations between records (default: 25)")
-    r.add_argument("--fps", type=positive_int, default=12, help="frames per second of the animation (default: 12)")
-    r.add_argument("--no-animation", action="store_true", help="skip the GIF/MP4")
+                   help=f"training iterations (default: {r['steps']}; {sw['steps']} with --sweep)")
+    g = p.add_argument_group("single run")
+    g.add_argument("--record-every", type=positive_int, default=r["record_every"],
+                   help=f"iterations between records (default: {r['record_every']})")
+    g.add_argument("--fps", type=positive_int, default=12, help="frames per second of the animation (default: 12)")
+    g.add_argument("--no-animation", action="store_true", help="skip the GIF/MP4")
     s = p.add_argument_group("sweep")
     s.add_argument("--sweep", action="store_true", help="train a population over step sizes and seeds")
     s.add_argument("--grid", type=positive_int, default=32, help="step sizes per axis (default: 32)")
@@ -53,8 +55,8 @@ def add_arguments(p):
                    help="values of k to sweep (default: --k)")
     s.add_argument("--losses", choices=LOSSES.names(), nargs="+", default=None, metavar="NAME",
                    help="generator losses to sweep (default: --loss)")
-    s.add_argument("--threshold", type=positive_float, default=0.1,
-                   help="JSD (nats) below which a run counts as converged (default: 0.1)")
+    s.add_argument("--threshold", type=positive_float, default=sw["threshold"],
+                   help=f"JSD (nats) below which a run counts as converged (default: {sw['threshold']:g})")
     s.add_argument("--float64", action="store_true", help="sweep in float64 (default: float32)")
     s.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run the sweep's seeds as shards on this Dask scheduler (pip install 'gandyn[distributed]')")
@@ -68,6 +70,13 @@ def _setup(args, sweep):
     return Setup(data=args.data, training=training_config(args, Setup().training), latent=args.latent, hidden_g=args.hidden_g,
                  hidden_d=args.hidden_d, act_g=args.act_g, act_d=args.act_d,
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
+
+
+def _steps(args) -> int:
+    """``--steps``, else the default of :func:`~gandyn.experiments.gan1d.sweep` or :func:`~gandyn.experiments.gan1d.record_run`."""
+    from gandyn.experiments.gan1d import record_run, sweep
+
+    return args.steps or defaults_of(sweep if args.sweep else record_run)["steps"]
 
 
 #: Largest step size of a sweep (the map's log axis must stay finite).
@@ -89,7 +98,7 @@ def _check_sizes(args) -> None:
                      f"a sweep of {n_gans:,} GANs (--grid {args.grid:,} squared x --seeds {args.seeds:,}, "
                      f"--batch {args.batch:,}, hidden {h:,})")
     else:
-        steps = args.steps or 3000
+        steps = _steps(args)
         records = steps // args.record_every + 2
         check_memory(16 * steps + records * (401 * 3 * 4 + 400) + 8 * (10 * params + 6 * args.batch * h)
                      + 8 * 5000 * h,
@@ -109,7 +118,7 @@ def run(args) -> int:
         raise ValueError(f"--lr-min ({args.lr_min}) must be below --lr-max ({args.lr_max})")
     if args.sweep and args.lr_max > LR_MAX:
         raise ValueError(f"--lr-max must be at most {LR_MAX:g}, got {args.lr_max:g}")
-    if not args.sweep and (args.steps or 3000) < 4 * args.record_every:
+    if not args.sweep and _steps(args) < 4 * args.record_every:
         raise ValueError(f"--steps must be at least 4 x --record-every ({4 * args.record_every}): "
                          "Figure 1 needs 5 records")
     if args.scheduler and not args.sweep:
@@ -140,7 +149,7 @@ def _single(args, setup, out) -> int:
     from gandyn.experiments.gan1d import pick_panels, record_run
     from gandyn.plotting import gan1d as figs
 
-    steps = args.steps or 3000
+    steps = _steps(args)
     arrays, meta = record_run(setup, args.seed, lr_g=args.lr_g, lr_d=args.lr_d, steps=steps,
                               record_every=args.record_every,
                               progress=not args.quiet)
@@ -173,7 +182,7 @@ def _sweep(args, setup, out) -> int:
     lrs = np.geomspace(args.lr_min, args.lr_max, args.grid)
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
-    kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=args.steps or 1500, ks=args.ks or [setup.training.k],
+    kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=_steps(args), ks=args.ks or [setup.training.k],
               losses=args.losses or [args.loss], threshold=args.threshold)
     if args._client is None:
         arrays, meta = sweep(setup, seeds=seeds, progress=not args.quiet, **kw)

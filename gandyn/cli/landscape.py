@@ -15,18 +15,9 @@ Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 (trajectories, complex_plane, densities, path_angle; PNG and PDF)."""
 from __future__ import annotations
 
-from gandyn.cli import nonneg_int, positive_float, positive_int
+from gandyn.cli import defaults_of, nonneg_int, positive_float, positive_int
 
 HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path angle along training"
-
-
-def analysis_defaults() -> dict:
-    """The defaults of :func:`gandyn.experiments.landscape.analyse`, which the options take."""
-    import inspect
-
-    from gandyn.experiments.landscape import analyse
-
-    return {n: q.default for n, q in inspect.signature(analyse).parameters.items() if q.default is not q.empty}
 
 
 def add_arguments(p):
@@ -42,7 +33,9 @@ def add_arguments(p):
     p.add_argument("--batch", type=positive_int, default=None,
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
-    d = analysis_defaults()
+    from gandyn.experiments.landscape import analyse
+
+    d = defaults_of(analyse)
     p.add_argument("--k", type=positive_int, default=d["k"], help=f"eigenvalues per search (default: {d['k']})")
     p.add_argument("--dense-max", type=nonneg_int, default=d["dense_max"], metavar="N",
                    help="games with at most N parameters take their verdicts from the dense spectra, against which "

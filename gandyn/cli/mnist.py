@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import (_add_common, add_training_arguments, fill_common, nonneg_int, positive_float,
+from gandyn.cli import (_add_common, add_training_arguments, defaults_of, fill_common, nonneg_int, positive_float,
                         positive_int, training_config, unit_float)
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
@@ -30,7 +30,7 @@ def _data_dir(p):
 def _train_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
-    from gandyn.experiments.mnist import MnistConfig
+    from gandyn.experiments.mnist import MnistConfig, train
 
     c = MnistConfig()
     p.add_argument("--iters", type=positive_int, default=100_000,
@@ -38,12 +38,14 @@ def _train_arguments(p):
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint with its saved config (options that "
                         "would change it are refused; --lr/--lr-g/--lr-d change the step sizes from here on)")
-    p.add_argument("--checkpoint-every", type=nonneg_int, default=5000, metavar="N",
-                   help="write a checkpoint every N iterations, 0 = only at the end (default: 5000)")
-    p.add_argument("--keep-every", type=nonneg_int, default=0, metavar="N",
-                   help="also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never (default: 0)")
-    p.add_argument("--grid-every", type=nonneg_int, default=1000, metavar="N",
-                   help="write a 4x4 sample grid every N iterations, 0 = never (default: 1000)")
+    t = defaults_of(train)
+    p.add_argument("--checkpoint-every", type=nonneg_int, default=t["checkpoint_every"], metavar="N",
+                   help=f"write a checkpoint every N iterations, 0 = only at the end (default: {t['checkpoint_every']})")
+    p.add_argument("--keep-every", type=nonneg_int, default=t["keep_every"], metavar="N",
+                   help=f"also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never (default: "
+                        f"{t['keep_every']})")
+    p.add_argument("--grid-every", type=nonneg_int, default=t["grid_every"], metavar="N",
+                   help=f"write a 4x4 sample grid every N iterations, 0 = never (default: {t['grid_every']})")
     _data_dir(p)
     m = p.add_argument_group("model and algorithm (defaults: the talk's code)")
     m.add_argument("--z-dim", type=positive_int, default=c.z_dim, help=f"latent dimension (default: {c.z_dim})")
