@@ -23,6 +23,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
+    "sphinx_gallery.gen_gallery",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -50,3 +51,19 @@ html_static_path = []
 # word by word; a word that names two attributes is ambiguous, which is not an error
 # of the docs.
 suppress_warnings = ["ref.python"]
+
+# The gallery: every ``examples/plot_*.py`` is run by the build (its figures made then),
+# and becomes a page of docs/auto_examples with the script and a notebook to download.
+sphinx_gallery_conf = {
+    "examples_dirs": str(Path(__file__).resolve().parents[1] / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"__init__\.py",
+    "download_all_examples": True,
+    "write_computation_times": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "image_scrapers": ("matplotlib",),
+    "abort_on_example_error": True,
+    "show_signature": False,
+}

@@ -110,7 +110,11 @@ def _same(a, b):
 
 
 @pytest.mark.parametrize("opt", [{}, dict(optimizer="momentum", k=2),
-                                 dict(d_dropout=(0.2, 0.5), label_smooth=0.1, g_ema=0.99)])
+                                 dict(d_dropout=(0.2, 0.5), label_smooth=0.1, g_ema=0.99),
+                                 # goodfellow2014's pieces: maxout D, dropout, simultaneous steps, schedules
+                                 dict(d_pieces=3, d_dropout=(0.2, 0.5), method="simgd", optimizer="momentum",
+                                      mu=0.5, mu_final=0.7, mu_saturate=3, lr_decay=1.01, lr_min=1e-4,
+                                      init="uniform_0.05", d_init="uniform_0.005", latent="normal")])
 def test_interrupt_and_resume_equals_uninterrupted(images, tmp_path, opt):
     """SIGINT at iteration 13 (delivered to this process), checkpoint, resume to 40."""
     cfg = config(**opt)
@@ -279,8 +283,11 @@ def test_cli_resume_refuses_options_that_would_change_the_run(images, tmp_path):
                 "--hidden-g", "32", "--data-dir", none)
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "--optimizer 'sgd' (saved: 'adam')" in r.stderr and "--hidden-g (32,) (saved: (16,))" in r.stderr
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "GANDYN_DATA"}  # no data anywhere but --data-dir
     r = _gandyn("train", "--resume", "--out", str(tmp_path / "run"), "--iters", "8", "--lr", "1e-4",
-                "--data-dir", none)
+                "--data-dir", none, env=env)
     assert "would change it" not in r.stderr and "MNIST" in r.stderr  # past the check, to the data
 
 

@@ -22,7 +22,8 @@ import sys
 from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
-           "add_training_arguments", "training_config", "method_name", "defaults_of", "out_dir"]
+           "add_training_arguments", "training_config", "method_name", "defaults_of", "out_dir",
+           "apply_protocol"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -207,6 +208,43 @@ def defaults_of(fn) -> dict:
     import inspect
 
     return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
+
+
+def apply_protocol(command: str, name: str, settings: dict, args, defaults, flags: dict | None = None) -> list[str]:
+    """Put a published protocol's settings into the parsed options ``args``, in place.
+
+    Every setting whose option was left at its default (``defaults``: the parser's defaults,
+    a namespace) takes the protocol's value; an option given with another value than the
+    protocol's wins, and one line on stderr names the change (an explicit option is a
+    deliberate change of the protocol: applied and said, not refused). Settings with no option
+    of that name stay for the caller. ``flags`` maps a setting to its option where the names
+    differ (default ``--name-with-dashes``).
+
+    Returns
+    -------
+    list of str
+        The changes, as ``"--flag VALUE"`` (empty: the protocol as published).
+    """
+    flags = flags or {}
+
+    def norm(v):
+        return list(v) if isinstance(v, (list, tuple)) else v
+
+    changes = []
+    for key, value in settings.items():
+        if not hasattr(args, key):
+            continue
+        given, default = norm(getattr(args, key)), norm(getattr(defaults, key))
+        if given == default or given == norm(value):
+            setattr(args, key, norm(value))
+            continue
+        flag = flags.get(key, "--" + key.replace("_", "-"))
+        shown = " ".join(map(str, given)) if isinstance(given, list) else given
+        was = " ".join(map(str, norm(value))) if isinstance(value, (list, tuple)) else value
+        print(f"gandyn {command}: note: --protocol {name} sets {flag} {was}; {flag} {shown} replaces it",
+              file=sys.stderr)
+        changes.append(f"{flag} {shown}")
+    return changes
 
 
 def out_dir(text: str) -> str:

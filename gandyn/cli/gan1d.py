@@ -204,7 +204,8 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
     import numpy as np
 
     from gandyn import history, plotting
-    from gandyn.experiments.gan1d import sweep_rows
+    from gandyn.experiments.gan1d import sweep_rows, sweep_summary
+    from gandyn.metrics.intervals import format_pm
     from gandyn.io import write_csv
     from gandyn.plotting import gan1d as figs
 
@@ -212,6 +213,8 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
     paths = [history.save(out / "sweep.npz", arrays, meta)]
     rows = sweep_rows(arrays)
     paths.append(write_csv(out / "sweep.csv", rows))
+    summary = sweep_summary(arrays, wall)
+    paths.append(write_csv(out / "sweep_summary.csv", summary))
     for a, k in enumerate(arrays["ks"]):
         for b, loss in enumerate(arrays["losses"]):
             stem = "convergence_map" if arrays["jsd"].shape[:2] == (1, 1) else f"convergence_map_k{k}_{loss}"
@@ -225,4 +228,9 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
           f"{np.median(arrays['jsd']):.4f}"
           + (f"; {int((div >= 0).sum())} diverged (NaN or inf parameters; the first by iteration "
              f"{int(div[div >= 0].min())}), counted with JSD log 2" if (div >= 0).any() else ""))
+    for r in summary:  # the rates with their uncertainty, one line per k and loss
+        print(f"k={r['k']} {r['loss']}: converged {r['converged']}/{r['runs']} = {r['converged_pct']:.1f}% "
+              f"[95% Wilson {r['converged_lo_pct']:.1f}, {r['converged_hi_pct']:.1f}]; final JSD median "
+              f"{r['median_jsd']:.4f}, mean {format_pm(r['mean_jsd'], r['se_jsd'], '.4f')} (s.e.); "
+              f"{r['steps']} iterations")
     print("wrote " + ", ".join(str(p) for p in paths))

@@ -72,6 +72,22 @@ def _train_arguments(p):
                         "e.g. 0.2 0.5 for one hidden layer (default: none)")
     m.add_argument("--label-smooth", type=unit_float, default=c.label_smooth, metavar="A",
                    help="one-sided label smoothing: D's target for data is 1-A (default: 0)")
+    m.add_argument("--d-pieces", type=positive_int, default=c.d_pieces, metavar="K",
+                   help="maxout pieces of each hidden D layer, 1 = none (default: 1)")
+    m.add_argument("--d-init", choices=INITIALIZERS.names(), default=None,
+                   help="D's weight initialisation (default: --init)")
+    m.add_argument("--lr-decay", type=float, default=c.lr_decay, metavar="F",
+                   help="step sizes divided by F after each step, F >= 1 (default: 1, constant)")
+    m.add_argument("--lr-min", type=float, default=c.lr_min, help="floor of the decayed step sizes (default: 0)")
+    m.add_argument("--mu-final", type=unit_float, default=None,
+                   help="momentum optimizer: mu moves linearly to this from epoch 1 to --mu-saturate (default: off)")
+    m.add_argument("--mu-saturate", type=positive_int, default=c.mu_saturate,
+                   help=f"epoch where the momentum reaches --mu-final (default: {c.mu_saturate})")
+    from gandyn.experiments.mnist import PROTOCOLS
+
+    m.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
+                   help="a published protocol's settings (goodfellow2014: Goodfellow et al. 2014's mnist.yaml); "
+                        "an option given as well replaces that setting, with a note (see docs/mnist.md)")
 
 
 def _checkpoint_arg(p):
@@ -138,14 +154,39 @@ def blas_threads(args) -> int:
 
 
 def _config(args):
+    from gandyn.engine.training import TrainingConfig
     from gandyn.experiments.mnist import MnistConfig
 
-    lr_g, lr_d = (args.lr_g or args.lr, args.lr_d or args.lr)
+    protocol, extra = _protocol(args) if getattr(args, "protocol", None) else ("", {})
     default = MnistConfig()
-    return MnistConfig(training=training_config(args, default.training), seed=args.seed, z_dim=args.z_dim, hidden_g=tuple(args.hidden_g),
-                       hidden_d=tuple(args.hidden_d), hidden_act=args.hidden_act, init=args.init,
-                       latent=args.latent, lr_g=lr_g or default.lr_g, lr_d=lr_d or default.lr_d, n_train=args.n_train,
-                       d_dropout=tuple(args.d_dropout), label_smooth=args.label_smooth)
+    fixed = {k: extra.pop(k) for k in list(extra) if k in TrainingConfig.__dataclass_fields__}  # no option of its own
+    lr_g, lr_d = (args.lr_g or args.lr, args.lr_d or args.lr)
+    return MnistConfig(training=training_config(args, default.training.replace(**fixed)), seed=args.seed,
+                       z_dim=args.z_dim, hidden_g=tuple(args.hidden_g), hidden_d=tuple(args.hidden_d),
+                       hidden_act=args.hidden_act, init=args.init, latent=args.latent, lr_g=lr_g or default.lr_g,
+                       lr_d=lr_d or default.lr_d, n_train=args.n_train, d_dropout=tuple(args.d_dropout),
+                       label_smooth=args.label_smooth, d_pieces=args.d_pieces, d_init=args.d_init or "",
+                       lr_decay=args.lr_decay, lr_min=args.lr_min, mu_final=args.mu_final,
+                       mu_saturate=args.mu_saturate, protocol=protocol, **extra)
+
+
+def _protocol(args) -> str:
+    """``--protocol``: its settings into ``args`` (options given win, each named on stderr);
+    returns the protocol's name (with the changes when there are any) and its settings that
+    have no option."""
+    from gandyn.cli import apply_protocol
+    from gandyn.experiments.mnist import PROTOCOLS, MnistConfig
+
+    defaults = argparse.ArgumentParser(add_help=False)
+    _train_arguments(defaults)
+    defaults = defaults.parse_args([])
+    if args.lr is not None:  # --lr sets both players' step sizes
+        args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
+    t = MnistConfig.training  # a training choice the protocol leaves at the default is not given
+    settings = {k: v for k, v in PROTOCOLS[args.protocol]["settings"].items() if not (hasattr(t, k) and getattr(t, k) == v)}
+    changes = apply_protocol("mnist train", args.protocol, settings, args, defaults, _FLAGS)
+    extra = {k: v for k, v in settings.items() if not hasattr(args, k)}
+    return args.protocol + (f" with {', '.join(changes)}" if changes else ""), extra
 
 
 #: Option names of the config fields whose option is named otherwise.
@@ -244,6 +285,11 @@ def _eval(args) -> int:
 
     check_memory(40 * 784 * args.samples, f"--samples {args.samples:,}")
     tr = mnist.load_checkpoint(args.checkpoint)
+    if args.parzen_valid is None and tr.config.protocol.startswith("goodfellow2014"):
+        args.parzen_valid = 50_000  # their parzen_ll.py: the first 1,000 images of their validation set
+    if args.parzen_valid is not None and not tr.config.n_train <= args.parzen_valid <= 59_000:
+        raise ValueError(f"--parzen-valid {args.parzen_valid}: the 1,000 images must lie in "
+                         f"{tr.config.n_train}..59,999, held out from this run's training images")
     samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"), ema=not args.no_ema)
     ema = tr.g_average is not None and not args.no_ema
     run_eval(args, samples, meta={"checkpoint": str(args.checkpoint), "iteration": tr.it,
@@ -382,6 +428,9 @@ def add_eval_arguments(p) -> None:
                    help="classifier weights for IS/FID/KID/modes (default: the ones shipped with gandyn)")
     p.add_argument("--ceilings", action="store_true",
                    help="also score real images in place of samples (the ceiling)")
+    p.add_argument("--parzen-valid", type=nonneg_int, default=None, metavar="START",
+                   help="cross-validate the Parzen width on training images START..START+999 (default: 55000; "
+                        "50000, as Goodfellow et al.'s parzen_ll.py, for a goodfellow2014 run)")
 
 
 def run_eval(args, samples, meta: dict | None = None) -> dict:
@@ -398,8 +447,10 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
     data_dir = getattr(args, "data_dir", None)
     progress = not args.quiet
     clf = load_classifier(args.classifier)
+    start = getattr(args, "parzen_valid", None)
+    valid = {} if start is None else {"parzen_valid": slice(start, start + 1000)}
     result = {**(meta or {}),
-              "samples": evaluate_samples(samples, data_dir=data_dir, progress=progress, classifier=clf)}
+              "samples": evaluate_samples(samples, data_dir=data_dir, progress=progress, classifier=clf, **valid)}
     print(summary(result["samples"]))
     if args.ceilings:
         result["ceilings"] = real_ceilings(data_dir=data_dir, progress=progress, classifier=clf)

@@ -57,6 +57,21 @@ def add_arguments(p):
     n.add_argument("--latent", choices=LATENTS.names(), default=c.latent, help=f"latent (default: {c.latent})")
     add_training_arguments(n, c.training, method=False)
     n.add_argument("--chunk", type=positive_int, default=c.chunk, help=f"models per stacked unit (default: {c.chunk})")
+    from gandyn.engine.nn import INITIALIZERS
+    from gandyn.experiments.mog import PROTOCOLS
+
+    n.add_argument("--pack", type=positive_int, default=c.pack, metavar="M",
+                   help=f"samples per D input (PacGAN's packing; the batch must be a multiple; default: {c.pack}, "
+                        "none)")
+    n.add_argument("--g-batch-norm", action="store_true", default=c.g_batch_norm,
+                   help="batch normalisation in G's hidden layers")
+    n.add_argument("--d-pieces", type=positive_int, default=c.d_pieces, metavar="K",
+                   help=f"maxout pieces of D's hidden layers (default: {c.d_pieces}, none)")
+    n.add_argument("--init", choices=INITIALIZERS.names(), default=c.init,
+                   help=f"weight initialisation (default: {c.setup().init})")
+    m.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
+                   help="a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, with "
+                        "--pack M); an option given as well replaces that setting, with a note (see docs/mog.md)")
     e = p.add_argument_group("scoring")
     e.add_argument("--n-eval", type=positive_int, default=None,
                    help=f"samples scored per model (default: {c.n_eval})")
@@ -73,9 +88,34 @@ def add_arguments(p):
                    help="shards for --scheduler (default: one per unit of --chunk models)")
 
 
+def _protocol(args):
+    """``--protocol``: its settings into ``args`` (options given win, each named on stderr);
+    returns the protocol's name (with the changes) and its settings that have no option."""
+    import argparse
+
+    from gandyn.cli import apply_protocol
+    from gandyn.experiments.mog import PROTOCOLS, MogConfig
+
+    if args.quick:
+        raise ValueError("--quick and --protocol each set the run's size: give one of them")
+    spec = PROTOCOLS[args.protocol]
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    defaults = parser.parse_args([])
+    settings = {**spec["settings"], "batch": spec["batch_per_pack"] * args.pack}
+    t = MogConfig.training  # a training choice the protocol leaves at the default is not given
+    settings = {k: v for k, v in settings.items() if not (hasattr(t, k) and getattr(t, k) == v)}
+    changes = apply_protocol("mog", args.protocol, settings, args, defaults, {"lrs": "--lrs"})
+    args.data = [spec["data"].get(d, d) for d in args.data]  # the protocol's data scale
+    extra = {k: v for k, v in settings.items() if not hasattr(args, k)}
+    return args.protocol + (f" with {', '.join(changes)}" if changes else ""), extra
+
+
 def _configs(args):
+    from gandyn.engine.training import TrainingConfig
     from gandyn.experiments.mog import QUICK, MogConfig
 
+    protocol, extra = _protocol(args) if args.protocol else ("", {})
     preset = ("methods", "lrs", "seeds", "steps", "hidden", "n_eval")  # options --quick sets
     given = [f"--{k.replace('_', '-')}" for k in preset if getattr(args, k) is not None]
     if args.quick and given:
@@ -100,10 +140,14 @@ def _configs(args):
     if args.keep_every > steps:
         raise ValueError(f"--keep-every ({args.keep_every}) must not exceed the iterations ({steps})")
     methods = kw.get("methods", MogConfig.methods)
+    fixed = {k: extra.pop(k) for k in list(extra) if k in TrainingConfig.__dataclass_fields__}  # no option of its own
+    training = training_config(args, MogConfig.training.replace(**fixed), methods)
+    kw |= {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
     return [MogConfig(data=dname, ttur=args.ttur, seed=args.seed, checks=args.checks, z_dim=args.z_dim,
                       latent=args.latent, chunk=args.chunk, decay=args.decay, min_count=args.min_count,
-                      hq_target=args.hq_target, keep_every=args.keep_every,
-                      training=training_config(args, MogConfig().training, methods), **kw) for dname in args.data]
+                      hq_target=args.hq_target, keep_every=args.keep_every, pack=args.pack,
+                      g_batch_norm=args.g_batch_norm, d_pieces=args.d_pieces, init=args.init, protocol=protocol,
+                      training=training, **kw) for dname in args.data]
 
 
 def _client(address):
@@ -119,6 +163,43 @@ def _client(address):
 
 def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
+
+
+def print_table(table, published) -> None:
+    """The success table on stdout: per row its protocol, seeds and iterations, the success rate
+    and the share covering every mode with their 95% Wilson intervals, median and mean +- s.e. of
+    modes, high-quality share and reverse KL, and the wall time; then the published rows, mean
+    +- s.e. where the paper gives it, with their number of runs."""
+    from gandyn.metrics.intervals import format_pm
+
+    w = max([12] + [len(r["method"]) for r in table] + [len(r["method"]) for r in published])
+    print(f"{'data':10s} {'method':{w}s} {'protocol':14s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'iters':>6s} "
+          f"{'success [95% CI]':>18s} {'all modes [95% CI]':>18s} {'modes med, mean':>17s} "
+          f"{'HQ % med, mean':>17s} {'rKL med, mean':>20s} {'wall s':>7s}")
+    changed = {}
+    for r in table:
+        name, _, change = r["protocol"].partition(" with ")
+        if change:  # the protocol's name, starred; its changes in a note below
+            changed[name + "*"] = change
+        shown = name + ("*" if change else "")
+        print(f"{r['data']:10s} {r['method']:{w}s} {shown:14s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} "
+              f"{r['seeds']:5d} {r['steps']:6d} "
+              f"{r['success_pct']:4.0f}% [{r['success_lo_pct']:3.0f},{r['success_hi_pct']:4.0f}]% "
+              f"{r['all_modes_pct']:4.0f}% [{r['all_modes_lo_pct']:3.0f},{r['all_modes_hi_pct']:4.0f}]% "
+              f"{r['median_modes']:5.1f} {format_pm(r['mean_modes'], r['se_modes'], '.1f'):>11s} "
+              f"{r['median_high_quality_pct']:5.1f} "
+              f"{format_pm(r['mean_high_quality_pct'], r['se_high_quality_pct'], '.1f'):>11s} "
+              f"{r['median_reverse_kl']:6.3f} {format_pm(r['mean_reverse_kl'], r['se_reverse_kl'], '.3f'):>13s} "
+              f"{r['wall_seconds']:7.0f}")
+    for name, change in changed.items():
+        print(f"{name} with {change}")
+    if published:
+        print("published (mean, +- s.e. where given, over the paper's runs; the paper's protocol):")
+    for r in published:
+        print(f"{r['data']:10s} {r['method']:{w}s} {'paper':14s} runs {r['runs']:2d}  "
+              f"modes {format_pm(r['modes'], r['modes_se'], '.1f'):>8s}  "
+              f"HQ {format_pm(r['high_quality'], r['high_quality_se'], '.1f'):>9s}%  "
+              f"rKL {format_pm(r['reverse_kl'], r['reverse_kl_se'], '.2f'):>10s}  [{r['source']}]")
 
 
 def _write(cfg, res, out):
@@ -204,20 +285,14 @@ def run(args) -> int:
         if client is not None:
             client.close()
     paths.append(write_csv(out / "table.csv", table))
-    paths.append(write_json(out / "table.json", {"config": [c.to_dict() for c in cfgs], "gandyn": table, "published": PUBLISHED,
+    paths.append(write_json(out / "table.json", {"config": [c.to_dict() for c in cfgs], "gandyn": table,
+                                                   "published": PUBLISHED,
+                                                   "units": "percentages (*_pct, published high_quality) in "
+                                                            "percent; intervals 95% Wilson; se: standard error "
+                                                            "of the mean over seeds",
                                                    "success": "every mode covered (>= min_count high-quality "
                                                               "samples) and high-quality share >= hq_target"}))
-    w = max([22] + [len(r["method"]) for r in table])  # the method column fits its longest name
-    print(f"{'data':7s} {'method':{w}s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'success':>8s} {'all modes':>9s} "
-          f"{'med modes':>9s} {'med HQ':>7s} {'med rKL':>7s}")
-    for r in table:
-        print(f"{r['data']:7s} {r['method']:{w}s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} {r['seeds']:5d} "
-              f"{100 * r['success_rate']:7.0f}% {100 * r['all_modes_rate']:8.0f}% {r['median_modes']:9.1f} "
-              f"{100 * r['median_high_quality']:6.1f}% {r['median_reverse_kl']:7.3f}")
-    print("published (mean over runs; modes, % high quality, reverse KL):")
-    for r in PUBLISHED:
-        if r["data"] in {c.data for c in cfgs}:
-            print(f"{r['data']:7s} {r['method']:{w}s} modes {r['modes']:5.1f}  HQ {r['high_quality']:5.1f}%  "
-                  f"rKL {_fmt(r['reverse_kl'], '.2f'):>5s}  [{r['source']}]")
+    scored = {{"ring8_unit": "ring8"}.get(c.data, c.data) for c in cfgs}  # PacGAN's ring is their ring8 row
+    print_table(table, [r for r in PUBLISHED if r["data"] in scored])
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

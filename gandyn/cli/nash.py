@@ -5,7 +5,11 @@ gradient play (Mescheder, Geiger & Nowozin 2018).
 Writes into --out: dirac_trajectories, vector_fields, spectrum, step_map and
 talk_claim (PNG and PDF); report.txt (the Ratliff report of every point);
 verdicts.csv / verdicts.json (one row per point); closed_forms.csv /
-closed_forms.json (each closed form and its measured error); summary.json."""
+closed_forms.json (each closed form and its measured error); summary.json.
+
+With --loss NAME (and --penalty r1|r2|gp): the Dirac-GAN of that loss instead, alone and with
+the penalty: dirac_trajectories, vector_fields and spectrum of those games, closed_forms.csv /
+closed_forms.json (J(0,0)'s eigenvalues in closed form, or why there is none) and summary.json."""
 from __future__ import annotations
 
 from gandyn.cli import int_in, positive_float
@@ -26,6 +30,15 @@ def add_arguments(p):
                    help="points per axis of the vector-field grid (default: 21)")
     p.add_argument("--map-points", type=int_in(3, 2000), default=61,
                    help="regularisation weights (and h values / 61 * 200) of the step-size map (default: 61)")
+    p.add_argument("--loss", default=None, metavar="NAME",
+                   help="the Dirac-GAN of this loss only (any registered loss: nonsat, wgan, ls, ...), alone "
+                        "and with --penalty (default: the standard study)")
+    p.add_argument("--penalty", choices=("r1", "r2", "gp"), default=None,
+                   help="with --loss: also the game with this gradient penalty")
+    p.add_argument("--penalty-weight", type=positive_float, default=None, metavar="W",
+                   help="gamma of R1/R2 (gamma/2 psi^2), lambda of GP (lambda (|psi| - target)^2) (default: --gamma)")
+    p.add_argument("--gp-target", type=float, default=1.0,
+                   help="GP's target gradient norm (default: 1, Gulrajani et al. 2017)")
     p.add_argument("--large-hidden", type=int_in(0, 4096), default=64,
                    help="hidden width of the large MLP GAN classified by ARPACK; 256 gives ~1e5 parameters, 0 skips (default: 64)")
 
@@ -35,9 +48,63 @@ def run(args) -> int:
 
     if args.large_hidden == 1:
         raise ValueError("--large-hidden must be 0 (skip) or >= 2")
+    if args.loss is None and (args.penalty is not None or args.penalty_weight is not None):
+        raise ValueError("--penalty and --penalty-weight need --loss")
+    if args.loss is not None:
+        from gandyn.experiments.game_study import loss_variants
+
+        weight = args.gamma if args.penalty_weight is None else args.penalty_weight
+        variants = loss_variants(args.loss, args.penalty, weight, args.gp_target)  # every check before any work
+        _check_sizes(args)
+        with output_folder(args.out, "nash") as out:
+            return _run_loss(args, out, variants, weight)
     _check_sizes(args)
     with output_folder(args.out, "nash") as out:
         return _run(args, out)
+
+
+def _run_loss(args, out, variants, weight) -> int:
+    """``--loss``: trajectories, vector fields and spectra of one loss's Dirac-GAN (and with the
+    penalty), its closed forms, summary.json."""
+    import time
+
+    import numpy as np
+
+    from gandyn.experiments import game_study as gs
+    from gandyn.io import write_csv, write_json
+    from gandyn.plotting import games as gplot
+    from gandyn.plotting import save
+
+    t0 = time.perf_counter()
+    panels = gs.dirac_panels(args.h, (1.0, 1.0), args.steps, variants=variants, progress=not args.quiet)
+    vf = gs.vector_fields(n=args.field_grid, variants=variants)
+    spectra, skipped = gs.loss_spectra(variants)
+    written = save(gplot.dirac_grid(panels, vf, args.h), out / "dirac_trajectories")
+    written += save(gplot.vector_field_figure(vf), out / "vector_fields")
+    if spectra:
+        written += save(gplot.spectrum_figure(spectra, args.disc_h), out / "spectrum")
+    checks = gs.loss_closed_forms(args.loss, args.penalty, weight)
+    write_csv(out / "closed_forms.csv", checks)
+    write_json(out / "closed_forms.json", checks)
+    summary = {"loss": args.loss, "penalty": args.penalty, "penalty_weight": weight if args.penalty else None,
+               "gp_target": args.gp_target if args.penalty == "gp" else None, "seconds": time.perf_counter() - t0,
+               "dirac_final_distance": {p["title"]: p["dist"] for p in panels},
+               "dirac_final_point": {p["title"]: p["traj"][np.isfinite(p["traj"]).all(axis=1)][-1].tolist()
+                                     for p in panels},
+               "dirac_diverged_at": {p["title"]: p["diverged_at"] for p in panels if p["diverged_at"] is not None},
+               "dirac_stopped": {p["title"]: [p["stopped_at"], p["stopped"]] for p in panels if p["stopped"]},
+               "spectra": {k: [[float(v.real), float(v.imag)] for v in lam] for k, lam in spectra.items()},
+               "spectra_skipped": skipped}
+    write_json(out / "summary.json", summary)
+    for name, note in skipped.items():
+        print(f"{name}: {note}")
+    for p in panels:
+        z = summary["dirac_final_point"][p["title"]]
+        print(f"{p['title']}: final (theta, psi) = ({z[0]:.3g}, {z[1]:.3g}), |z| = {p['dist']:.3g}"
+              + (f", diverged at step {p['diverged_at']}" if p["diverged_at"] is not None else "")
+              + (f", stopped at step {p['stopped_at']} ({p['stopped']})" if p["stopped"] else ""))
+    print(f"wrote {len(written)} figure files and tables to {out}")
+    return 0
 
 
 def _check_sizes(args) -> None:

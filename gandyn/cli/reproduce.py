@@ -281,7 +281,9 @@ PARTS: tuple[Part, ...] = (
          "the map shows where training converges.",
          _sweep_commands,
          (Figure("convergence_map", "final JSD over (lr_D, lr_G); converged cells marked"),),
-         (Table("sweep.csv", "one row per GAN of the population", max_rows=20),), _sweep_checks),
+         (Table("sweep_summary.csv", "convergence rate with its 95% Wilson interval, final JSD median and "
+                "mean +- s.e."),
+          Table("sweep.csv", "one row per GAN of the population", max_rows=20)), _sweep_checks),
     Part("theory", "Prop. 1 and Thm. 1: the optimal discriminator and C(G) = -log 4 + 2 JSD",
          "docs/theory.md",
          "(a) V(D*, G) against -log 4 + 2 JSD and the closed forms, by quadrature; (b) an MLP discriminator "

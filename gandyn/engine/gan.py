@@ -13,6 +13,12 @@ backward passes of :mod:`gandyn.engine.nn`; the optimizers of :mod:`gandyn.engin
 descend them, so no update is written twice.
 
 Both steps work on a population: ``theta (P, n)`` with inputs ``(P, m, d)``.
+
+**Packing** (Lin et al. 2018, PacGAN, Sec. 3): with ``pack = p > 1`` D scores ``p`` samples at
+once, concatenated (its input dimension is ``p d``). A minibatch of ``m`` real samples gives
+``m / p`` packed real rows, and likewise the fakes, each side packed separately
+(:func:`pack_rows`: rows ``k p, ..., k p + p - 1`` form packed row ``k``); the losses are the
+means over the packed outputs. G's batch norm, if any, normalises over its whole noise batch.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from gandyn.engine import losses  # noqa: I001
 from gandyn.engine.latents import as_latent
 from gandyn.engine.nn import MLP, _buffer, dropout_masks
 
-__all__ = ["GAN"]
+__all__ = ["GAN", "pack_rows", "unpack_rows"]
 
 
 def _sub(ws: dict | None, name: str) -> dict | None:
@@ -48,6 +54,33 @@ def _flush_tiny(g: np.ndarray) -> None:
     g[np.abs(g) < np.sqrt(np.finfo(g.dtype).tiny)] = 0
 
 
+def pack_rows(x: np.ndarray, p: int) -> np.ndarray:
+    """Packed rows: ``(..., n, d) -> (..., n / p, p d)``, packed row ``k`` the concatenation of
+    rows ``k p, ..., k p + p - 1`` (PacGAN's ``concatenate(..., axis=1)``; Lin et al. 2018, Sec. 3).
+    A view when the last two axes are C-contiguous, else a copy; ``x`` itself for ``p = 1``.
+
+    Raises
+    ------
+    ValueError
+        ``p`` does not divide the number of rows.
+    """
+    if p == 1:
+        return x
+    n, d = x.shape[-2:]
+    if n % p:
+        raise ValueError(f"packing {p} samples per D input needs a batch divisible by {p}, got {n} rows")
+    return x.reshape(x.shape[:-2] + (n // p, p * d))
+
+
+def unpack_rows(g: np.ndarray, p: int) -> np.ndarray:
+    """The inverse of :func:`pack_rows`: ``(..., n, p d) -> (..., n p, d)`` (e.g. D's input
+    gradient back to the samples)."""
+    if p == 1:
+        return g
+    n, pd = g.shape[-2:]
+    return g.reshape(g.shape[:-2] + (n * p, pd // p))
+
+
 @dataclass(frozen=True)
 class GAN:
     """Generator ``G: R^{d_z} -> R^{d_x}`` and discriminator ``D: R^{d_x} -> logit``.
@@ -55,7 +88,7 @@ class GAN:
     Parameters
     ----------
     G, D : MLP
-        ``G.sizes[-1] == D.sizes[0]`` and ``D.sizes[-1] == 1``.
+        ``pack * G.sizes[-1] == D.sizes[0]`` and ``D.sizes[-1] == 1``.
     loss : str or Loss
         The players' losses: a name of :data:`~gandyn.engine.losses.LOSSES`
         ('nonsat', 'minimax', 'ls', 'hinge', 'wgan', 'kl', ...) or a
@@ -74,6 +107,10 @@ class GAN:
     label_smooth : float
         One-sided label smoothing of D's loss (:func:`~gandyn.engine.losses.d_loss`),
         for a loss named 'nonsat' or 'minimax' (it is their ``smooth`` parameter).
+    pack : int
+        Samples per D input (PacGAN's packing degree, Lin et al. 2018; 1 = none): D takes
+        ``pack`` samples concatenated, real and generated ones packed separately
+        (:func:`pack_rows`); every minibatch size must be a multiple of it.
     """
 
     G: MLP
@@ -82,11 +119,18 @@ class GAN:
     latent: Any = "uniform"
     d_dropout: tuple = ()
     label_smooth: float = 0.0
+    pack: int = 1
     _loss: losses.Loss = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        if self.G.sizes[-1] != self.D.sizes[0]:
-            raise ValueError(f"G outputs {self.G.sizes[-1]} features but D takes {self.D.sizes[0]}")
+        if int(self.pack) != self.pack or self.pack < 1:
+            raise ValueError(f"pack must be an integer >= 1, got {self.pack!r}")
+        object.__setattr__(self, "pack", int(self.pack))
+        if self.pack * self.G.sizes[-1] != self.D.sizes[0]:
+            if self.pack == 1:
+                raise ValueError(f"G outputs {self.G.sizes[-1]} features but D takes {self.D.sizes[0]}")
+            raise ValueError(f"D must take pack * {self.G.sizes[-1]} = {self.pack * self.G.sizes[-1]} inputs "
+                             f"(G outputs {self.G.sizes[-1]} features, pack {self.pack}), takes {self.D.sizes[0]}")
         if self.D.sizes[-1] != 1:
             raise ValueError(f"D must output one logit, has {self.D.sizes[-1]} outputs")
         if self.D.activations[-1] != "identity":
@@ -119,6 +163,11 @@ class GAN:
     def z_dim(self) -> int:
         return self.G.sizes[0]
 
+    @property
+    def x_dim(self) -> int:
+        """The dimension of one sample (G's output; D's input is ``pack`` of them)."""
+        return self.G.sizes[-1]
+
     def sample_z(self, rng, m: int, population: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
         """Latent noise, shape ``(m, d_z)`` or ``(P, m, d_z)``, in G's dtype, into ``out``
         if given (drawn in place when ``out`` is C-contiguous of that shape and dtype)."""
@@ -146,14 +195,20 @@ class GAN:
         x_real = np.asarray(x_real, dtype=self.D.dtype)
         m, m_fake = x_real.shape[-2], np.shape(z)[-2]
         lead = np.broadcast_shapes(x_real.shape[:-2], theta_g.shape[:-1], np.shape(z)[:-2])
-        shape = lead + (m + m_fake, self.D.sizes[0])
+        shape = lead + (m + m_fake, self.x_dim)
         X = np.empty(shape, self.D.dtype) if ws is None else _buffer(ws, "d_input", shape, self.D.dtype)
         self.G.forward(theta_g, z, out=X[..., m:, :], ws=_sub(ws, "G"))
         X[..., :m, :] = x_real
         return self._d_part(theta_d, X, m, grad, ws, rng)
 
     def _d_part(self, theta_d, X, m, grad, ws, rng):
-        """D's loss and gradient on the stacked input ``X``: ``m`` real rows, then fakes."""
+        """D's loss and gradient on the stacked samples ``X``: ``m`` real rows, then fakes
+        (each side packed, :func:`pack_rows`)."""
+        if self.pack > 1:
+            nf = X.shape[-2] - m
+            if m % self.pack or nf % self.pack:
+                pack_rows(X[..., :m, :] if m % self.pack else X[..., m:, :], self.pack)  # raises
+            X, m = pack_rows(X, self.pack), m // self.pack
         masks = self._d_masks(rng, X.shape[:-1])
         hs = self.D.forward(theta_d, X, ws=_sub(ws, "D"), masks=masks)
         logits = hs[-1][..., 0]
@@ -190,7 +245,7 @@ class GAN:
             return None
         if x_real is None:
             raise ValueError(f"loss {self._loss.label}: G's loss reads D's outputs on real data; pass x_real")
-        x_real = np.asarray(x_real, dtype=self.D.dtype)
+        x_real = pack_rows(np.asarray(x_real, dtype=self.D.dtype), self.pack)
         masks = self._d_masks(rng, x_real.shape[:-1])
         return self.D.forward(theta_d, x_real, ws=_sub(ws, "Dr"), masks=masks)[-1][..., 0]
 
@@ -199,17 +254,21 @@ class GAN:
         real rows ``x_real`` when G's loss reads them); D reads ``x_fake`` when given (G's
         outputs plus instance noise), else G's outputs ``hs_g[-1]``."""
         wg, wd = _sub(ws, "G"), _sub(ws, "Dg")
-        masks = self._d_masks(rng, hs_g[-1].shape[:-1])
-        hs_d = self.D.forward(theta_d, hs_g[-1] if x_fake is None else x_fake, ws=wd, masks=masks)
+        x_d = pack_rows(hs_g[-1] if x_fake is None else x_fake, self.pack)
+        masks = self._d_masks(rng, x_d.shape[:-1])
+        hs_d = self.D.forward(theta_d, x_d, ws=wd, masks=masks)
         logit = hs_d[-1][..., 0]
         loss, _, g_logit = self._loss.g_loss(self._real_outputs(theta_d, x_real, ws, rng), logit)
         g_logit = g_logit[..., None]
         _flush_tiny(g_logit)
         _, g_x = self.D.backward(theta_d, hs_d, g_logit, params=False, inputs=True, ws=wd, masks=masks)
-        grad, _ = self.G.backward(theta_g, hs_g, g_x, params=True, inputs=False, grad=grad, ws=wg)
+        grad, _ = self.G.backward(theta_g, hs_g, unpack_rows(g_x, self.pack), params=True, inputs=False, grad=grad,
+                                  ws=wg)
         return loss, grad, logit.copy()
 
     def d_prob(self, theta_d, x) -> np.ndarray:
         """``D(x) = sigma(l(x))``, shape ``x.shape[:-1]`` (a probability for the
-        logit losses; for a critic loss, the sigmoid of the critic value)."""
+        logit losses; for a critic loss, the sigmoid of the critic value); with packing, of
+        the packed rows of ``x`` (shape ``x.shape[:-2] + (m / pack,)``)."""
+        x = pack_rows(np.asarray(x), self.pack)
         return losses.sigmoid(self.D(theta_d, x)[..., 0])

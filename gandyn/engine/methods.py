@@ -379,6 +379,8 @@ class CGD(_SecondOrder):
         ``maxiter`` above ``rtol``; else warn (:class:`~gandyn.engine.solvers.ConvergenceWarning`)
         and step with the last iterate.
 
+    Notes
+    -----
     The trainer's ``method_state`` records the solves: a dict with ``iterations`` and
     ``residual`` of the last solve (shape ``()`` or ``(P,)``), and over all solves so far
     ``solves`` (their number), ``products`` (system products, per model) and

@@ -855,16 +855,18 @@ class MLP:
             ``h_{l-1} * mask_l``, so ``dL/dW_l = (h_{l-1} * mask_l)^T g_l`` and
             ``dL/dh_{l-1} = (g_l W_l^T) * mask_l``.
 
+        Returns
+        -------
+        grad : array like ``theta``, or None when ``params`` is false
+        g_x : array like ``x``, or None when ``inputs`` is false
+
+        Notes
+        -----
         Through a maxout layer the gradient goes to each unit's winning piece; through a
         batch-norm layer ``u = gamma xh + beta``, ``dL/dgamma = sum_batch dL/du * xh``,
         ``dL/dbeta = sum_batch dL/du`` and, in training mode,
         ``dL/da = (gx - mean(gx) - xh mean(xh gx)) / s`` with ``gx = gamma dL/du`` (Ioffe &
         Szegedy 2015, Sec. 3); in evaluation mode ``gx / s``.
-
-        Returns
-        -------
-        grad : array like ``theta``, or None when ``params`` is false
-        g_x : array like ``x``, or None when ``inputs`` is false
         """
         v = self.layout.view_list(theta)
         masks = self._check_masks(masks)

@@ -34,7 +34,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from gandyn.engine.registry import Registry
-__all__ = ["Optimizer", "sgd", "momentum", "adam", "averaged", "clipped", "piecewise", "make", "takes", "OPTIMIZERS", "ema_update",
+__all__ = ["Optimizer", "sgd", "momentum", "adam", "averaged", "clipped", "piecewise", "exponential_decay", "linear_ramp", "make", "takes", "OPTIMIZERS", "ema_update",
            "flush_subnormal", "finish", "project"]
 
 
@@ -86,6 +86,56 @@ def _rate(lr, t: int):
     return lr
 
 
+def _momentum(mu, t: int):
+    """The momentum at step ``t``: ``mu(t)`` for a schedule (checked in ``[0, 1)``), else ``mu``."""
+    if not callable(mu):
+        return mu
+    value = mu(t)
+    if not 0 <= value < 1:
+        raise ValueError(f"the momentum schedule gave {value!r} at step {t}; need [0, 1)")
+    return value
+
+
+def exponential_decay(lr: float, factor: float, floor: float = 0.0) -> Callable[[int], float]:
+    """``lr(t) = max(lr / factor^(t - 1), floor)`` at step ``t = 1, 2, ...`` (pylearn2's
+    ``ExponentialDecay`` update callback, called after each update, with its ``min_lr``, as
+    Goodfellow et al. 2014's MNIST run uses it: ``factor = 1.000004``, ``floor = 1e-6``).
+
+    Raises
+    ------
+    ValueError
+        ``lr`` not positive, ``factor < 1`` or ``floor < 0``.
+    """
+    if not (np.isfinite(lr) and lr > 0) or not (np.isfinite(factor) and factor >= 1) or not 0 <= floor < np.inf:
+        raise ValueError(f"exponential_decay needs lr > 0, factor >= 1 and floor >= 0, got {lr}, {factor}, {floor}")
+    return lambda t: max(lr / factor ** (t - 1), floor)
+
+
+def linear_ramp(start_value: float, final_value: float, start: int, saturate: int,
+                every: int = 1) -> Callable[[int], float]:
+    """A value that moves linearly from ``start_value`` to ``final_value`` in whole periods of
+    ``every`` steps: at step ``t`` with ``c = (t - 1) // every + 1`` periods begun,
+    ``alpha = clip((c - start) / (saturate - start), 0, 1)`` and the value is
+    ``(1 - alpha) start_value + alpha final_value``. With ``every`` the iterations of an epoch this
+    is pylearn2's ``MomentumAdjustor(start, saturate, final_momentum)`` (its count is 1 during
+    the first epoch), as Goodfellow et al. 2014's MNIST run uses it (0.5 to 0.7, epochs 1 to 250).
+
+    Raises
+    ------
+    ValueError
+        ``saturate <= start`` or ``every < 1``.
+    """
+    if not saturate > start or int(every) != every or every < 1:
+        raise ValueError(f"linear_ramp needs saturate > start and every >= 1, got {start}, {saturate}, {every}")
+    width = float(saturate - start)
+
+    def value(t: int) -> float:
+        alpha = min(max(((t - 1) // every + 1 - start) / width, 0.0), 1.0)
+        return (1 - alpha) * start_value + alpha * final_value
+
+    return value
+
+
 def piecewise(pieces) -> Callable[[int], float]:
     """A piecewise-constant schedule from ``[(t_0, lr_0), (t_1, lr_1), ...]``: ``lr_i``
     for steps ``t > t_i`` up to ``t_{i+1}``, with ``t_0 = 0`` (a step-size decay
@@ -123,6 +173,8 @@ def _positive(name, value):
 
 
 def _unit(name, value):
+    if callable(value) and name == "mu":
+        return  # a schedule of the momentum: checked at each step
     v = np.asarray(value)
     if np.any(v < 0) or np.any(v >= 1):
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
@@ -162,7 +214,8 @@ def momentum(lr: float = 1e-2, mu: float = 0.9, nesterov: bool = False) -> Optim
     ``v <- mu v + g``; ``theta <- theta - lr v``, or with ``nesterov``
     ``theta <- theta - lr (g + mu v)`` (Sutskever et al. 2013, eq. 3-4, in the
     form of Bengio et al. 2013, eq. 7). For constant ``lr`` this equals
-    Sutskever et al.'s ``v <- mu v - lr g; theta <- theta + v``.
+    Sutskever et al.'s ``v <- mu v - lr g; theta <- theta + v``. ``mu`` may be a
+    schedule ``mu(t)`` of the step count, like ``lr`` (e.g. :func:`linear_ramp`).
     """
     _positive("lr", lr)
     _unit("mu", mu)
@@ -173,10 +226,11 @@ def momentum(lr: float = 1e-2, mu: float = 0.9, nesterov: bool = False) -> Optim
     def update(theta, grad, state):
         v, s, t = state.velocity, state.step, state.t + 1
         rate = _rate(lr, t)
-        v *= mu
+        m = _momentum(mu, t)
+        v *= m
         v += grad
         if nesterov:
-            np.multiply(v, mu, out=s)
+            np.multiply(v, m, out=s)
             s += grad
             s *= rate
         else:

@@ -5,7 +5,7 @@ the penalised game (consensus, SGA, CGD). Single models ``theta (n,)`` and popul
 The penalty ``P(theta_D) = scale * sum_i w_i (||grad_x o(x_i)|| - c)^2`` of
 :func:`gandyn.engine.second_order.penalty_grad` (R1/R2: ``c = 0``, ``scale = gamma/2``;
 WGAN-GP: ``c = 1``, ``scale = lambda``) at fixed points ``x_i`` has the Hessian-vector
-product
+product::
 
     H_DD P v = d/dr grad_D P(theta_D + r v) |_{r=0},
 

@@ -46,6 +46,11 @@ convention of :mod:`gandyn.games.game`).
   sum_i D_x(grad_theta o(x_i))[u_i]``: the R-operator of D's parameter gradient along the
   *input* direction ``u`` (mixed partials commute).
 
+Packing (``gan.pack = p > 1``, Lin et al. 2018): D scores packed rows of ``p`` samples
+(:func:`~gandyn.engine.gan.pack_rows`), so the sums run over the ``m_r / p`` and ``m_f / p``
+packed outputs (weights have that many entries); the tangent of G's samples is packed on its
+way into D, and D's input gradients are unpacked on their way back to G.
+
 Conventions: arrays as in :mod:`gandyn.engine.nn` (single model ``theta (n,)`` or a
 population ``theta (P, n)`` with inputs ``(P, m, d)``); float32 or float64, the MLPs'
 dtype. Dropout is not supported here. The loss is the GAN's ``loss_fn`` or a
@@ -60,6 +65,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gandyn.engine import losses
+from gandyn.engine.gan import pack_rows, unpack_rows
 from gandyn.engine.losses import Loss
 from gandyn.engine.nn import MLP, _acc, _buffer, _own, _tail
 
@@ -86,11 +92,16 @@ def _setup(gan, theta_g, theta_d, x_real, z, loss, primal, w_real, w_fake, ws):
     x_real, z = _check(gan, theta_g, theta_d, x_real, z)
     terms = _terms(gan if loss is None else loss)
     fwd = _forward(gan, theta_g, theta_d, x_real, z, ws) if primal is None else primal
-    m = fwd[2]
+    m, mf = fwd[2], z.shape[-2] // _pk(gan)
     if isinstance(terms, Loss):  # coupled: sums are means
         _uniform(w_real, m, "w_real", terms)
-        _uniform(w_fake, z.shape[-2], "w_fake", terms)
-    return z, terms, fwd, (_weights(w_real, m, gan.D.dtype), _weights(w_fake, z.shape[-2], gan.D.dtype))
+        _uniform(w_fake, mf, "w_fake", terms)
+    return z, terms, fwd, (_weights(w_real, m, gan.D.dtype), _weights(w_fake, mf, gan.D.dtype))
+
+
+def _pk(gan) -> int:
+    """The GAN's packing degree (samples per D input; 1 for an object without one)."""
+    return getattr(gan, "pack", 1)
 
 
 def _terms(source):
@@ -214,9 +225,13 @@ def _check(gan, theta_g, theta_d, x_real, z):
     z = np.asarray(z, dtype=G.dtype)
     if D.sizes[-1] != 1:
         raise ValueError(f"D must have one output, has {D.sizes[-1]}")
-    if x_real.shape[-1] != D.sizes[0] or z.shape[-1] != G.sizes[0]:
-        raise ValueError(f"x_real must have {D.sizes[0]} features and z {G.sizes[0]}, "
+    if x_real.shape[-1] != G.sizes[-1] or z.shape[-1] != G.sizes[0]:
+        raise ValueError(f"x_real must have {G.sizes[-1]} features and z {G.sizes[0]}, "
                          f"got {x_real.shape} and {z.shape}")
+    p = _pk(gan)
+    if x_real.shape[-2] % p or z.shape[-2] % p:
+        raise ValueError(f"packing {p} samples per D input needs minibatches divisible by {p}, got "
+                         f"{x_real.shape[-2]} real and {z.shape[-2]} noise rows")
     if np.shape(theta_g)[-1] != G.n_params or np.shape(theta_d)[-1] != D.n_params:
         raise ValueError(f"theta_g must have {G.n_params} and theta_d {D.n_params} entries along the last axis")
     return x_real, z
@@ -227,11 +242,12 @@ def _forward(gan, theta_g, theta_d, x_real, z, ws):
     G, D = gan.G, gan.D
     m = x_real.shape[-2]
     lead = np.broadcast_shapes(x_real.shape[:-2], z.shape[:-2], np.shape(theta_g)[:-1], np.shape(theta_d)[:-1])
-    X = _own(ws, "so_input", lead + (m + z.shape[-2], D.sizes[0]), D.dtype)
+    p = _pk(gan)
+    X = _own(ws, "so_input", lead + (m + z.shape[-2], G.sizes[-1]), D.dtype)
     hs_g = G.forward(theta_g, z, out=X[..., m:, :], ws=_sub(ws, "G"))
     X[..., :m, :] = x_real
-    hs_d = D.forward(theta_d, X, ws=_sub(ws, "D"))
-    return hs_g, hs_d, m
+    hs_d = D.forward(theta_d, pack_rows(X, p), ws=_sub(ws, "D"))  # with packing, m / p real rows
+    return hs_g, hs_d, m // p
 
 
 def _fake(hs_d, m):
@@ -247,7 +263,8 @@ def _real(hs_d, m):
 
 class Primal(NamedTuple):
     """The forward passes every product at one point shares: G's on the noise and D's on
-    the stacked batch ``[x_real; G(z)]`` (``m`` data rows)."""
+    the stacked batch ``[x_real; G(z)]`` (``m`` data rows of D's input: packed rows for a
+    packed GAN)."""
 
     hs_g: list
     hs_d: list
@@ -304,13 +321,15 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     G, D = gan.G, gan.D
     z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
                                                    w_fake, ws)
-    mf = z.shape[-2]
+    p = _pk(gan)
+    mf = z.shape[-2] // p
     rs_g = G.tangent(theta_g, hs_g, v_g, ws=_sub(ws, "G"))
+    dx = None if rs_g[-1] is None else pack_rows(rs_g[-1], p)  # the tangent of D's generated inputs
     o = hs_d[-1][..., 0]
     jv_g = jv_d = None
     rs_d = None
     if "d" in rows or getattr(terms, "g_reads_real", False):  # a coupled G loss sees the real rows' tangent
-        rs_d = D.tangent(theta_d, hs_d, v_d, dx=rs_g[-1], ws=_sub(ws, "D"))
+        rs_d = D.tangent(theta_d, hs_d, v_d, dx=dx, ws=_sub(ws, "D"))
     if "d" in rows:
         g_out, r_out = _d_out(terms, w_r, w_f, o, rs_d[-1], m)
         jv_d, _, _ = D.backward_r(theta_d, hs_d, rs_d, v_d, g_out, r_out, params=True, inputs=False,
@@ -318,14 +337,19 @@ def game_jvp(gan, theta_g, theta_d, x_real, z, v_g, v_d, *, w_real=None, w_fake=
     if "g" in rows:
         hs_f = _fake(hs_d, m)
         if rs_d is not None:
-            rs_f = [rs_g[-1]] + _rows_tail(rs_d[1:], mf)
+            rs_f = [dx] + _rows_tail(rs_d[1:], mf)
         else:
-            rs_f = D.tangent(theta_d, hs_f, v_d, dx=rs_g[-1], ws=_sub(ws, "D"))
+            rs_f = D.tangent(theta_d, hs_f, v_d, dx=dx, ws=_sub(ws, "D"))
         g_out, r_out, _, _ = _g_out(terms, w_f, o, m, rs_f[-1] if rs_d is None else rs_d[-1])
         _, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, v_d, g_out, r_out, params=False, inputs=True,
                                   ws=_sub(ws, "D_g"))
-        jv_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, v_g, gx, rgx, params=True, r_grad=out_g, ws=_sub(ws, "G_r"))
+        jv_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, v_g, unpack_rows(gx, p), _unpack(rgx, p), params=True,
+                                  r_grad=out_g, ws=_sub(ws, "G_r"))
     return jv_g, jv_d
+
+
+def _unpack(r, p):
+    return None if r is None else unpack_rows(r, p)
 
 
 def _d_loss_out(phi_r, phi_f, w_r, w_f, o, ro, m):
@@ -372,12 +396,14 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
     G, D = gan.G, gan.D
     z, terms, (hs_g, hs_d, m), (w_r, w_f) = _setup(gan, theta_g, theta_d, x_real, z, losses, primal, w_real,
                                                    w_fake, ws)
-    mf = z.shape[-2]
+    p = _pk(gan)
+    mf = z.shape[-2] // p
     o = hs_d[-1][..., 0]
     hs_f = _fake(hs_d, m)
     # L_G along (u_G, 0): D's part of J^T u, and dL_G/dx with its tangent for G
     rs_g = G.tangent(theta_g, hs_g, u_g, ws=_sub(ws, "G"))
-    rs_f = D.tangent(theta_d, hs_f, None, dx=rs_g[-1], ws=_sub(ws, "D"))
+    rs_f = D.tangent(theta_d, hs_f, None, dx=None if rs_g[-1] is None else pack_rows(rs_g[-1], p),
+                     ws=_sub(ws, "D"))
     g_out, r_out, _, r_real = _g_out(terms, w_f, o, m, rs_f[-1])
     out_d, gx, rgx = D.backward_r(theta_d, hs_f, rs_f, None, g_out, r_out, params=True, inputs=True,
                                   ws=_sub(ws, "D_g"))
@@ -395,7 +421,8 @@ def game_vjp(gan, theta_g, theta_d, x_real, z, u_g, u_d, *, w_real=None, w_fake=
                                inputs=True, input_grad=False, ws=_sub(ws, "D_g2"))
     # G's part: the R-backward pass is linear in R{dL/dx}, and the L_D pass moves no G
     # parameter, so both passes through G are one, with the summed input tangents
-    out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, gx, _acc(rgx, rgx_d), params=True, ws=_sub(ws, "G_r"))
+    out_g, _, _ = G.backward_r(theta_g, hs_g, rs_g, u_g, unpack_rows(gx, p), _unpack(_acc(rgx, rgx_d), p),
+                               params=True, ws=_sub(ws, "G_r"))
     return out_g, out_d
 
 
@@ -416,7 +443,7 @@ def game_field(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, lo
     w_d, _ = D.backward(theta_d, hs_d, g_out, params=True, inputs=False, ws=_sub(ws, "field_D"))
     g_out, _, _, _ = _g_out(terms, w_f, o, m, None)
     _, gx = D.backward(theta_d, _fake(hs_d, m), g_out, params=False, inputs=True, ws=_sub(ws, "field_Dx"))
-    w_g, _ = G.backward(theta_g, hs_g, gx, params=True, inputs=False, ws=_sub(ws, "field_G"))
+    w_g, _ = G.backward(theta_g, hs_g, unpack_rows(gx, _pk(gan)), params=True, inputs=False, ws=_sub(ws, "field_G"))
     return w_g, w_d
 
 
@@ -456,7 +483,8 @@ def cross_grads(gan, theta_g, theta_d, x_real, z, *, w_real=None, w_fake=None, l
         else:
             g_out, _ = _loss_out(terms[1], w_f, o[..., m:], None)
         _, gx = D.backward(theta_d, hs_f, g_out, params=False, inputs=True, ws=_sub(ws, "cross_D"))
-        g_ld, _ = G.backward(theta_g, hs_g, gx, params=True, inputs=False, ws=_sub(ws, "cross_G"))
+        g_ld, _ = G.backward(theta_g, hs_g, unpack_rows(gx, _pk(gan)), params=True, inputs=False,
+                             ws=_sub(ws, "cross_G"))
     return g_ld, d_lg
 
 

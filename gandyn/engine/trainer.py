@@ -168,8 +168,10 @@ class Trainer:
     ------
     ValueError
         ``k`` or ``batch`` below 1, a dropout GAN without ``rng_dropout``, instance noise
-        without ``rng_noise`` or with a method that needs exact Jacobian products, or a D with
-        batch norm (its statistics would mix real and generated rows).
+        without ``rng_noise`` or with a method that needs exact Jacobian products, a D with
+        batch norm (its statistics would mix real and generated rows), a packed GAN
+        (``gan.pack > 1``) whose ``batch`` is not a multiple of ``pack`` or with a gradient
+        penalty.
     """
 
     def __init__(self, gan: GAN, opt_g: Optimizer, opt_d: Optimizer, theta_g: np.ndarray, theta_d: np.ndarray,
@@ -182,6 +184,11 @@ class Trainer:
             raise ValueError(f"k (discriminator steps per generator step) must be an integer >= 1, got {k!r}")
         if int(batch) != batch or batch < 1:
             raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+        if batch % gan.pack:
+            raise ValueError(f"packing {gan.pack} samples per D input needs a batch divisible by {gan.pack}, "
+                             f"got {batch}")
+        if gan.pack > 1 and penalty is not None:
+            raise ValueError("gradient penalties are not defined here for a packed D (pack > 1)")
         if gan.d_dropout and rng_dropout is None:
             raise ValueError("the GAN has D dropout: pass rng_dropout")
         if getattr(gan.D, "batch_norm", None) is not None:
@@ -249,7 +256,7 @@ class Trainer:
     def _buffers(self):
         gan, m, P, ws = self.gan, self.batch, self.population, self._ws
         lead = () if P is None else (P,)
-        X = _buffer(ws, "step_input", lead + (3 * m, gan.D.sizes[0]), gan.D.dtype)
+        X = _buffer(ws, "step_input", lead + (3 * m, gan.x_dim), gan.D.dtype)
         Z = _buffer(ws, "step_noise", lead + (2 * m, gan.z_dim), gan.G.dtype)
         return X, Z
 

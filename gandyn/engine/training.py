@@ -186,14 +186,15 @@ class TrainingConfig:
         return optim.make(self.optimizer, lr=lr, b1=self.b1, b2=self.b2, eps=self.eps, eps_hat=self.adam_tf,
                           mu=self.mu)
 
-    def make_g_optimizer(self, lr) -> optim.Optimizer:
-        """G's optimizer: :meth:`make_optimizer`, averaged when ``g_ema`` is set."""
-        opt = self.make_optimizer(lr)
+    def make_g_optimizer(self, lr, base: optim.Optimizer | None = None) -> optim.Optimizer:
+        """G's optimizer: :meth:`make_optimizer` (or ``base``, an experiment's own form of it),
+        averaged when ``g_ema`` is set."""
+        opt = self.make_optimizer(lr) if base is None else base
         return optim.averaged(opt, self.g_ema) if self.g_ema else opt
 
-    def make_d_optimizer(self, lr) -> optim.Optimizer:
-        """D's optimizer: :meth:`make_optimizer`, clipped when ``clip`` is set."""
-        opt = self.make_optimizer(lr)
+    def make_d_optimizer(self, lr, base: optim.Optimizer | None = None) -> optim.Optimizer:
+        """D's optimizer: :meth:`make_optimizer` (or ``base``), clipped when ``clip`` is set."""
+        opt = self.make_optimizer(lr) if base is None else base
         return opt if self.clip is None else optim.clipped(opt, self.clip)
 
     def make_method(self, spec: str | None = None):

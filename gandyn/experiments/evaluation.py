@@ -173,8 +173,9 @@ def sample_metrics(samples, *, valid, test, reference, clf: Classifier, rng=None
     return out
 
 
-def _describe(result: dict, clf: Classifier, kernel_centres: str) -> dict:
-    result["parzen"].update(kernel_centres=kernel_centres, valid=_name(PARZEN_VALID, "train"),
+def _describe(result: dict, clf: Classifier, kernel_centres: str, valid: slice | None = None) -> dict:
+    result["parzen"].update(kernel_centres=kernel_centres, valid=_name(PARZEN_VALID if valid is None else valid,
+                                                                       "train"),
                             test="test[0:10000]", unit="nats")
     result["fid"]["reference"] = _name(GAN_TRAIN, "train")
     if "kid" in result:
@@ -184,7 +185,7 @@ def _describe(result: dict, clf: Classifier, kernel_centres: str) -> dict:
 
 
 def evaluate_samples(samples, *, data_dir=None, rng=None, progress: bool = True,
-                     classifier: Classifier | str | None = None) -> dict:
+                     classifier: Classifier | str | None = None, parzen_valid: slice | None = None) -> dict:
     """Every metric of generated MNIST ``samples`` (see the module docstring for the data).
 
     Parameters
@@ -198,6 +199,11 @@ def evaluate_samples(samples, *, data_dir=None, rng=None, progress: bool = True,
         Shuffles the samples before the Inception-score splits (``None``: their order).
     classifier : Classifier or path, optional
         Default: the classifier shipped with gandyn.
+    parzen_valid : slice, optional
+        The training images the Parzen window width is cross-validated on (default
+        :data:`PARZEN_VALID`, ``55000:56000``; Goodfellow et al.'s ``parzen_ll.py`` uses
+        ``50000:51000``, the first 1,000 of their validation set). Must not overlap the images
+        the generator trained on (the caller's responsibility).
 
     Returns
     -------
@@ -219,9 +225,10 @@ def evaluate_samples(samples, *, data_dir=None, rng=None, progress: bool = True,
     clf = classifier if isinstance(classifier, Classifier) else load_classifier(classifier)
     train, test, _ = _load(data_dir, progress)
     reference = _reference(clf, train[GAN_TRAIN])
-    res = sample_metrics(samples, valid=train[PARZEN_VALID], test=test, reference=reference,
+    parzen_valid = PARZEN_VALID if parzen_valid is None else parzen_valid
+    res = sample_metrics(samples, valid=train[parzen_valid], test=test, reference=reference,
                          clf=clf, rng=rng, progress=progress)
-    return _describe(res, clf, "samples")
+    return _describe(res, clf, "samples", parzen_valid)
 
 
 def real_ceilings(*, data_dir=None, progress: bool = True, classifier: Classifier | str | None = None) -> dict:

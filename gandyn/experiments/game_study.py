@@ -14,6 +14,8 @@ given ``seed``.
 - :func:`talk_claim`: own-Hessian blocks at GAN equilibria (Dirac-GAN, Gaussian
   GAN, an exact MLP equilibrium and a trained MLP GAN).
 - :func:`large_game`: ARPACK on the matrix-free Jacobian of a large MLP GAN.
+- :func:`loss_variants`, :func:`loss_spectra`, :func:`loss_closed_forms`: the Dirac-GAN of any
+  loss of :mod:`gandyn.engine.losses`, with a gradient penalty (``gandyn nash --loss``).
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 
 __all__ = ["dirac_variants", "dirac_panels", "vector_fields", "spectra", "step_map",
-           "closed_form_h_max", "talk_claim", "large_game", "textbook_points"]
+           "closed_form_h_max", "talk_claim", "large_game", "textbook_points", "loss_variants", "loss_spectra",
+           "loss_closed_forms"]
 
 C = games.C_DIRAC
 
@@ -51,47 +54,92 @@ def dirac_variants(gamma: float = 0.3, sigma: float = 1.0) -> dict:
 
 
 def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float = 0.3,
-                 sigma: float = 1.0, progress: bool = False) -> list[dict]:
+                 sigma: float = 1.0, progress: bool = False, variants: dict | None = None) -> list[dict]:
     """Trajectories: every variant under simultaneous and alternating GD (G first,
     as the notebooks), then extragradient, optimistic GD, SGA and a two time-scale
     step ``(h, 2h)`` on the plain GAN. Each panel: ``title``, ``variant``, ``method``,
     ``traj (steps+1, 2)``, ``dist`` (final distance to the equilibrium, at the last
     finite iterate), ``diverged_at`` (the first step whose iterate left the floats
-    or exceeded 1e150, the rest of ``traj`` NaN; None if none did)."""
-    variants = dirac_variants(gamma, sigma)
+    or exceeded 1e150, the rest of ``traj`` NaN; None if none did).
+
+    ``variants`` (name -> game, e.g. :func:`loss_variants`): these games instead of
+    :func:`dirac_variants`, each under simultaneous and alternating GD, and extragradient and
+    optimistic GD on the first. A step that lands where the field is not differentiable
+    (WGAN-GP at ``psi = 0``) ends its trajectory there (the rest NaN; ``stopped_at`` the step,
+    ``stopped`` the reason; both None otherwise)."""
+    default = variants is None
+    variants = dirac_variants(gamma, sigma) if default else variants
     jobs = []
     for name, game in variants.items():
         jobs.append((name, game, dy.simgd(), h, "simultaneous"))
         jobs.append((name, game, dy.altgd(d_first=False), h, "alternating"))
-    base = variants["GAN"]
-    jobs += [("GAN", base, dy.extragradient(), h, "extragradient"),
-             ("GAN", base, dy.optimistic(), h, "optimistic"),
-             ("GAN", base, dy.sga(), h, "SGA ($\\lambda$=1)"),
-             ("GAN", base, dy.simgd(), (h, 2 * h), f"TTUR ($h_G$={h:g}, $h_D$={2 * h:g})")]
+    if default:
+        base = variants["GAN"]
+        jobs += [("GAN", base, dy.extragradient(), h, "extragradient"),
+                 ("GAN", base, dy.optimistic(), h, "optimistic"),
+                 ("GAN", base, dy.sga(), h, "SGA ($\\lambda$=1)"),
+                 ("GAN", base, dy.simgd(), (h, 2 * h), f"TTUR ($h_G$={h:g}, $h_D$={2 * h:g})")]
+    else:
+        first, base = next(iter(variants.items()))
+        jobs += [(first, base, dy.extragradient(), h, "extragradient"), (first, base, dy.optimistic(), h, "optimistic")]
     out = []
     for name, game, method, hh, label in tqdm(jobs, desc="Dirac-GAN trajectories", disable=not progress,
                                               leave=False):
+        stopped = None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
-            tr = dy.trajectory(method, game, np.asarray(z0, dtype=float), hh, steps)
+            try:
+                tr = dy.trajectory(method, game, np.asarray(z0, dtype=float), hh, steps)
+            except ValueError:  # the field is not differentiable at an iterate: stop there
+                tr, stopped = _trajectory_until_error(method, game, np.asarray(z0, dtype=float), hh, steps)
         finite = np.isfinite(tr).all(axis=1)
         last = tr[finite][-1]
-        out.append({"title": f"{name}: {label}", "variant": name, "method": label, "traj": tr,
-                    "dist": float(np.hypot(*last)),
-                    "diverged_at": None if finite.all() else int(np.argmin(finite))})
+        panel = {"title": f"{name}: {label}", "variant": name, "method": label, "traj": tr,
+                 "dist": float(np.hypot(*last)),
+                 "diverged_at": None if finite.all() or stopped else int(np.argmin(finite))}
+        if not default:
+            panel |= {"stopped_at": None if stopped is None else int(np.argmin(finite)), "stopped": stopped}
+        out.append(panel)
     return out
 
 
-def vector_fields(lim: float = 2.0, n: int = 21, gamma: float = 0.3, sigma: float = 1.0) -> dict:
+def _trajectory_until_error(method, game, z0, h, steps):
+    """:func:`gandyn.games.dynamics.trajectory` that stops at the first step raising ValueError
+    (a point where the game's field is not defined), returning ``(traj, message)``."""
+    s = method.init(game, z0)
+    out = np.full((steps + 1, game.n), np.nan)
+    out[0] = s[: game.n]
+    for t in range(1, steps + 1):
+        try:
+            s = np.asarray(method.step(game, s, h), dtype=np.float64)
+        except ValueError as e:
+            return out, str(e)
+        if not np.all(np.isfinite(s)) or np.abs(s).max() > 1e150:
+            break
+        out[t] = s[: game.n]
+    return out, None
+
+
+def vector_fields(lim: float = 2.0, n: int = 21, gamma: float = 0.3, sigma: float = 1.0,
+                  variants: dict | None = None) -> dict:
     """``-omega`` on an ``n x n`` grid of ``(theta, psi)`` for each Dirac-GAN variant
-    (and SGA's adjusted field), the direction gradient play moves in."""
+    (and SGA's adjusted field), the direction gradient play moves in; ``variants`` (name ->
+    game) instead of :func:`dirac_variants`. At a grid point where a field is not defined (WGAN-GP
+    at ``psi = 0``: ValueError) it is NaN."""
     grid = np.linspace(-lim, lim, n)
     T, P = np.meshgrid(grid, grid)
     fields = {}
-    variants = dirac_variants(gamma, sigma)
+    variants = dirac_variants(gamma, sigma) if variants is None else variants
     for name, game in variants.items():
-        V = np.array([-np.asarray(game.omega(np.array([t, p]))) for t, p in zip(T.ravel(), P.ravel())])
+        V = np.array([-_omega_or_nan(game, np.array([t, p])) for t, p in zip(T.ravel(), P.ravel())])
         fields[name] = (V[:, 0].reshape(T.shape), V[:, 1].reshape(T.shape))
     return {"theta": T, "psi": P, "fields": fields}
+
+
+def _omega_or_nan(game, z) -> np.ndarray:
+    try:
+        return np.asarray(game.omega(z))
+    except ValueError:  # not differentiable here (WGAN-GP's |psi| at psi = 0)
+        return np.full(game.n, np.nan)
 
 
 def spectra(gamma: float = 0.3, sigma: float = 1.0) -> dict:
@@ -415,4 +463,89 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
         errs += [abs(g.jacobian(ze) - games.gaussian_gan_jacobian(mean, std)).max(),
                  float(np.abs(g.omega(ze)).max())]
     add("Gaussian GAN (affine G): omega = 0 and J = [[0, B], [-B^T, M/2]]", "derived (docs/games.md)", errs)
+    return rows
+
+
+# --- gandyn nash --loss: the Dirac-GAN of any loss, with a penalty
+
+
+def loss_variants(loss: str, penalty: str | None = None, weight: float = 0.3, gp_target: float = 1.0) -> dict:
+    """The Dirac-GAN of ``loss`` (:func:`gandyn.games.dirac_gan`), and with ``penalty`` if given:
+    ``'r1'``/``'r2'`` of weight ``gamma = weight`` (``gamma/2 psi^2``: on the Dirac-GAN
+    ``||grad_x o|| = |psi|`` on data and samples alike) or ``'gp'`` of weight ``lambda = weight``
+    and target ``gp_target`` (``lambda (|psi| - gp_target)^2``, Gulrajani et al. 2017, eq. 3;
+    Mescheder, Geiger & Nowozin 2018, Sec. 3.2, write ``gamma/2 (|psi| - g0)^2``, i.e.
+    ``lambda = gamma/2``). Returns ``{name: game}``, the plain loss first.
+
+    Raises
+    ------
+    ValueError
+        An unknown loss or penalty, a weight that is not positive, or a pairing the literature
+        does not use (:func:`gandyn.engine.penalties.check_pairing`).
+    """
+    from gandyn.engine import losses
+    from gandyn.engine.penalties import check_pairing, make_penalty
+
+    label = losses.get(loss).label
+    out = {label: games.dirac_gan(loss)}
+    if penalty is not None:
+        make_penalty(penalty, weight)
+        check_pairing(loss, penalty)
+        if penalty == "gp":
+            if not (np.isfinite(gp_target) and gp_target >= 0):
+                raise ValueError(f"gp_target must be a finite number >= 0, got {gp_target!r}")
+            out[f"{label} + GP ($\\lambda$={weight:g}, target {gp_target:g})"] = games.dirac_gan(
+                loss, gp=weight, gp_target=gp_target)
+        else:
+            out[f"{label} + {penalty.upper()} ($\\gamma$={weight:g})"] = games.dirac_gan(loss, **{penalty: weight})
+    return out
+
+
+def loss_spectra(variants: dict) -> tuple[dict, dict]:
+    """``J``'s eigenvalues at the Dirac-GAN's point ``(0, 0)`` for each game of ``variants``, and
+    a note for each game where ``J`` is not defined there (WGAN-GP: ``|psi|`` is not
+    differentiable at ``psi = 0``, and ``(0, 0)`` is not stationary: D's one-sided gradients are
+    ``-+2 lambda gp_target``). Returns ``(spectra, skipped)``, both dicts by name."""
+    out, skipped = {}, {}
+    for name, game in variants.items():
+        try:
+            out[name] = np.linalg.eigvals(game.jacobian(np.zeros(2)))
+        except ValueError as e:
+            skipped[name] = f"equilibrium skipped: {e}"
+    return out, skipped
+
+
+def loss_closed_forms(loss: str, penalty: str | None = None, weight: float = 0.3) -> list[dict]:
+    """The closed form of ``J(0, 0)``'s eigenvalues on the Dirac-GAN of a separable loss,
+    against autograd's: with ``a = g_fake'(0)``, ``b = d_fake'(0)`` (the loss's elementwise
+    terms) ``J(0, 0) = [[0, -a], [-b, gamma]]`` (``gamma`` the R1/R2 weight, 0 without), so
+
+        lambda = gamma/2 +- sqrt(gamma^2/4 + a b)
+
+    (Mescheder, Geiger & Nowozin 2018, Sec. 3.1 for the cross-entropy, WGAN ``+-i``, and R1,
+    Sec. 4.1; the general ``a b`` from :func:`gandyn.games.dirac_gan`). Each row: ``name``,
+    ``source``, ``closed`` and ``measured`` (as strings), ``error`` (max abs), or a ``note`` where
+    there is no closed form here (a coupled loss; WGAN-GP, not differentiable at ``psi = 0``)."""
+    from gandyn.engine import losses
+
+    L = losses.get(loss)
+    rows = []
+    for name, game in loss_variants(loss, penalty, weight).items():
+        pen = name != L.label
+        gamma = weight if pen and penalty in ("r1", "r2") else 0.0
+        row = {"name": f"{name}: eig J(0,0) = gamma/2 +- sqrt(gamma^2/4 + g'(0) d'(0))",
+               "source": "M18 Sec. 3 (Dirac-GAN); gandyn.games.dirac_gan", "closed": "", "measured": "",
+               "error": float("nan"), "note": ""}
+        if not L.separable:
+            row["note"] = f"no closed form here: the {L.label} loss couples real and fake outputs"
+        elif pen and penalty == "gp":
+            row["note"] = "no equilibrium at (0, 0): |psi| is not differentiable at psi = 0 (WGAN-GP; M18 Sec. 3.2)"
+        else:
+            ab = float(L.g_fake.df(np.zeros(1))[0] * L.d_fake.df(np.zeros(1))[0])
+            root = np.sqrt(complex(gamma * gamma / 4 + ab))
+            closed = np.array([gamma / 2 + root, gamma / 2 - root])
+            measured = np.linalg.eigvals(game.jacobian(np.zeros(2)))
+            row |= {"closed": " ".join(f"{v:.6g}" for v in closed), "measured": " ".join(f"{v:.6g}" for v in measured),
+                    "error": float(_match(measured, closed))}
+        rows.append(row)
     return rows

@@ -41,13 +41,14 @@ from gandyn.engine.nn import MLP
 from gandyn.engine.training import TrainingConfig
 from gandyn.experiments import population
 from gandyn.experiments.shards import on_cluster
+from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.rng import stream
 from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
 __all__ = ["Setup", "Population", "parse_data", "data_text", "snapshot", "binned_jsd", "grid_for", "z_map_points",
            "converged", "record_run", "pick_panels", "sweep", "sweep_on_cluster", "merge_sweeps", "sweep_rows",
-           "replace_training", "TRAINING", "DATA", "BLOCK"]
+           "sweep_summary", "replace_training", "TRAINING", "DATA", "BLOCK"]
 
 BLOCK = population.BLOCK
 
@@ -574,4 +575,24 @@ def sweep_rows(arrays: dict) -> list[dict]:
                         rows.append({"k": int(k), "loss": str(loss), "seed": int(seed), "lr_d": float(lr_d),
                                      "lr_g": float(lr_g), "jsd": float(jsd[a, b, s, i, j]),
                                      "converged": bool(conv[a, b, s, i, j])})
+    return rows
+
+
+def sweep_summary(arrays: dict, wall_seconds: float = float("nan")) -> list[dict]:
+    """The sweep's convergence rates with their uncertainty: one row per ``k`` and loss, over
+    its seeds x step-size grid: runs, converged runs, the rate in percent with its 95% Wilson
+    interval (:func:`~gandyn.metrics.intervals.wilson_interval`), the median and mean +-
+    standard error (:func:`~gandyn.metrics.intervals.mean_se`) of the final JSD (nats), the
+    iterations, and the whole sweep's wall time (all rows trained in one run)."""
+    rows = []
+    for a, k in enumerate(arrays["ks"]):
+        for b, loss in enumerate(arrays["losses"]):
+            conv, jsd = np.asarray(arrays["converged"][a, b]).ravel(), np.asarray(arrays["jsd"][a, b], float).ravel()
+            lo, hi = wilson_interval(int(conv.sum()), conv.size)
+            mean, se = mean_se(jsd)
+            rows.append({"k": int(k), "loss": str(loss), "runs": int(conv.size), "converged": int(conv.sum()),
+                         "converged_pct": 100.0 * conv.mean(), "converged_lo_pct": 100.0 * lo,
+                         "converged_hi_pct": 100.0 * hi, "median_jsd": float(np.median(jsd)), "mean_jsd": mean,
+                         "se_jsd": se, "steps": int(arrays["check_it"][-1]) if "check_it" in arrays else None,
+                         "wall_seconds": float(wall_seconds)})
     return rows

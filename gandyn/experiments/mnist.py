@@ -51,6 +51,7 @@ from gandyn.rng import stream
 __all__ = [
     "MnistConfig", "TRAINING", "EpochSampler", "MnistRun", "NonFiniteError", "train", "new_run",
     "load_checkpoint", "checkpoint_config", "save_checkpoint", "generate", "GRID", "N_TRAIN", "CHECKPOINT",
+    "PROTOCOLS",
 ]
 
 #: Training images used (the talk's ``input_data`` split: 55,000 train, 5,000 validation).
@@ -62,6 +63,36 @@ CHECKPOINT = "checkpoint.npz"
 #: Checkpoint format (3: the training choices nested in the config; Adam's epsilon-hat state as sums).
 FORMAT = "gandyn.experiments.mnist/3"
 PIXELS = 784
+
+#: Published training protocols, each a set of :class:`MnistConfig` fields (every setting the
+#: source states), with its source. ``goodfellow2014``: Goodfellow et al. 2014's MNIST run,
+#: goodfeli/adversarial ``mnist.yaml`` and the cost ``AdversaryCost2`` of its ``__init__.py``:
+#: G 100-1200-1200-784 (ReLU, sigmoid output, ``irange .05``), z ~ N(0, I) (its
+#: ``Generator``'s default noise), D two maxout layers of 240 units x 5 pieces and a sigmoid
+#: output (``irange .005``), dropout on D's inputs (include probabilities 0.8 for the input, 0.5
+#: for the hidden layers, inverted scaling), the non-saturating G loss, both players updated
+#: at once on one minibatch (simultaneous gradient descent), SGD with momentum 0.5 moving
+#: linearly to 0.7 from epoch 1 to 250 (``MomentumAdjustor``), learning rate 0.1 divided by
+#: 1.000004 after each update down to 1e-6 (``ExponentialDecay``), batch 100, training images
+#: 0-50,000. Its D loss is half the cross-entropy (``d_obj = 0.5 (cost(1, D(x)) + cost(0,
+#: D(G(z))))``), which for SGD with momentum is D's full cross-entropy at half the step size:
+#: ``lr_d = 0.05``.
+PROTOCOLS = {
+    "goodfellow2014": {
+        "source": "Goodfellow et al. 2014; goodfeli/adversarial mnist.yaml and __init__.py (AdversaryCost2)",
+        "settings": {"z_dim": 100, "hidden_g": (1200, 1200), "hidden_act": "relu", "init": "uniform_0.05",
+                     "latent": "normal", "hidden_d": (240, 240), "d_pieces": 5, "d_init": "uniform_0.005",
+                     "d_dropout": (0.2, 0.5, 0.5), "loss": "nonsat", "method": "simgd", "k": 1,
+                     "optimizer": "momentum", "mu": 0.5, "mu_final": 0.7, "mu_start": 1, "mu_saturate": 250,
+                     "lr_g": 0.1, "lr_d": 0.05, "lr_decay": 1.000004, "lr_min": 1e-6, "batch": 100,
+                     "n_train": 50_000},
+        "differs": ("G's output biases start at 0 (theirs: the logits of the pixel marginals, "
+                    "init_sigmoid_bias_from_marginals); D's dropout masks of the G step are drawn anew "
+                    "(theirs: the same forward pass as D's); momentum v <- mu v + g, theta <- theta - lr v "
+                    "(pylearn2: inc <- mu inc - lr g), equal at constant lr, here lr changes by 1/1.000004 a step; G's step draws its own noise "
+                    "(theirs: the D step's samples)"),
+    },
+}
 
 
 #: The talk's training choices: TensorFlow's Adam (its epsilon-hat form, Kingma & Ba 2015,
@@ -104,6 +135,20 @@ class MnistConfig:
         Goodfellow et al. 2014 trained their D with dropout), e.g. ``(0.2, 0.5, 0.5)``.
     label_smooth : float
         One-sided label smoothing of D's data target (Salimans et al. 2016, 3.4).
+    d_pieces : int
+        Maxout pieces of each of D's hidden layers (Goodfellow et al. 2013; 1 = none, the hidden
+        activation then applies; with ``k > 1`` pieces the max is the nonlinearity).
+    d_init : str
+        D's weight initialisation (``""``: ``init``, both players alike).
+    lr_decay, lr_min : float
+        Step sizes decay as ``max(lr / lr_decay^(t - 1), lr_min)`` at each player's step ``t``
+        (:func:`~gandyn.engine.optim.exponential_decay`; ``lr_decay = 1``: constant).
+    mu_final, mu_start, mu_saturate : float or None, int, int
+        With the momentum optimizer, ``mu`` moves linearly to ``mu_final`` from epoch
+        ``mu_start`` to ``mu_saturate`` (epochs of ``n_train / batch`` steps;
+        :func:`~gandyn.engine.optim.linear_ramp`); None: constant ``mu``.
+    protocol : str
+        The name of the published protocol this config follows (:data:`PROTOCOLS`), or ``""``.
 
     Raises
     ------
@@ -124,10 +169,34 @@ class MnistConfig:
     n_train: int = N_TRAIN
     d_dropout: tuple[float, ...] = ()
     label_smooth: float = 0.0
+    d_pieces: int = 1
+    d_init: str = ""
+    lr_decay: float = 1.0
+    lr_min: float = 0.0
+    mu_final: float | None = None
+    mu_start: int = 1
+    mu_saturate: int = 250
+    protocol: str = ""
 
     def __post_init__(self):
         if not isinstance(self.training, TrainingConfig):
             raise ValueError(f"training must be a TrainingConfig, got {self.training!r}")
+        object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces, 1))
+        if self.d_init:
+            INITIALIZERS.check(self.d_init, "d_init")
+        if not (math.isfinite(self.lr_decay) and self.lr_decay >= 1) or not (math.isfinite(self.lr_min)
+                                                                               and self.lr_min >= 0):
+            raise ValueError(f"lr_decay must be >= 1 and lr_min >= 0, got {self.lr_decay!r} and {self.lr_min!r}")
+        if self.mu_final is not None:
+            if self.training.optimizer != "momentum":
+                raise ValueError(f"mu_final ramps the momentum optimizer's mu; the optimizer is {self.training.optimizer!r}")
+            if not 0 <= self.mu_final < 1:
+                raise ValueError(f"mu_final must be in [0, 1), got {self.mu_final!r}")
+            if not 0 <= self.mu_start < self.mu_saturate:
+                raise ValueError(f"mu_start and mu_saturate must satisfy 0 <= start < saturate, got "
+                                 f"{self.mu_start} and {self.mu_saturate}")
+        if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
+            raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
         object.__setattr__(self, "hidden_g", tuple(int(h) for h in self.hidden_g))
         object.__setattr__(self, "hidden_d", tuple(int(h) for h in self.hidden_d))
         object.__setattr__(self, "d_dropout", tuple(float(p) for p in self.d_dropout))
@@ -164,9 +233,10 @@ class MnistConfig:
 
     def n_params(self) -> tuple[int, int]:
         """The parameter counts of G and D (without building them)."""
-        def count(sizes):
-            return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
-        return count((self.z_dim, *self.hidden_g, PIXELS)), count((PIXELS, *self.hidden_d, 1))
+        def count(sizes, pieces=1):
+            return sum((a + 1) * b * (pieces if i < len(sizes) - 2 else 1)
+                       for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
+        return count((self.z_dim, *self.hidden_g, PIXELS)), count((PIXELS, *self.hidden_d, 1), self.d_pieces)
 
     def memory_bytes(self, iters: int = 0) -> int:
         """A rough upper estimate of the bytes a run needs: parameters, gradients,
@@ -174,7 +244,8 @@ class MnistConfig:
         their gradients on a step's minibatches, the training images (uint8) and a
         loss history of ``iters`` iterations."""
         p_g, p_d = self.n_params()
-        acts = 3 * self.training.batch * (self.z_dim + sum(self.hidden_g) + sum(self.hidden_d) + 2 * PIXELS + 1)
+        acts = 3 * self.training.batch * (self.z_dim + sum(self.hidden_g) + self.d_pieces * sum(self.hidden_d)
+                                 + 2 * PIXELS + 1)
         return 4 * (6 * (p_g + p_d) + 4 * acts) + self.n_train * PIXELS + 8 * iters
 
     def check_memory(self, iters: int = 0) -> None:
@@ -207,12 +278,33 @@ class MnistConfig:
             d["training"] = TrainingConfig(**d["training"])
         return cls(**d)
 
+    @classmethod
+    def of_protocol(cls, name: str) -> "MnistConfig":
+        """The config of the published protocol ``name`` (:data:`PROTOCOLS`): its settings,
+        the training choices among them in ``training``.
+
+        Raises
+        ------
+        ValueError
+            An unknown protocol (the choices named).
+        """
+        if name not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOLS)}")
+        settings = dict(PROTOCOLS[name]["settings"])
+        t = {k: settings.pop(k) for k in list(settings) if k in TrainingConfig.__dataclass_fields__}
+        return cls(training=TRAINING.replace(**t), protocol=name, **settings)
+
     def gan(self) -> GAN:
         """The two float32 MLPs: G ``z_dim - hidden_g - 784`` (sigmoid output), D
         ``784 - hidden_d - 1`` (logit)."""
         h = self.hidden_act
         G = MLP((self.z_dim, *self.hidden_g, PIXELS), (h,) * len(self.hidden_g) + ("sigmoid",), dtype=np.float32)
-        D = MLP((PIXELS, *self.hidden_d, 1), (h,) * len(self.hidden_d) + ("identity",), dtype=np.float32)
+        n = len(self.hidden_d)
+        if self.d_pieces > 1:  # maxout: the max over each unit's pieces is the nonlinearity
+            D = MLP((PIXELS, *self.hidden_d, 1), ("identity",) * (n + 1), dtype=np.float32,
+                    pieces=(self.d_pieces,) * n + (None,))
+        else:
+            D = MLP((PIXELS, *self.hidden_d, 1), (h,) * n + ("identity",), dtype=np.float32)
         return GAN(G, D, loss=self.training.loss, latent=self.latent, d_dropout=self.d_dropout,
                    label_smooth=self.label_smooth)
 
@@ -221,10 +313,25 @@ class MnistConfig:
         and ``make_d_optimizer``). A schedule of iterations becomes one of each
         optimizer's steps: G takes one step per iteration, D ``k``."""
         def rate(lr, steps_per_iteration):
-            return optim.piecewise([(i * steps_per_iteration, v) for i, v in lr]) if isinstance(lr, tuple) else lr
+            lr = optim.piecewise([(i * steps_per_iteration, v) for i, v in lr]) if isinstance(lr, tuple) else lr
+            if self.lr_decay == 1:
+                return lr
+            decay = optim.exponential_decay(1.0, self.lr_decay)
+            return lambda t: max((lr(t) if callable(lr) else lr) * decay(t), self.lr_min)
 
         t = self.training
-        return t.make_g_optimizer(rate(self.lr_g, 1)), t.make_d_optimizer(rate(self.lr_d, t.k))
+        lr_g, lr_d = rate(self.lr_g, 1), rate(self.lr_d, t.k)
+        return (t.make_g_optimizer(lr_g, self._ramped(lr_g)), t.make_d_optimizer(lr_d, self._ramped(lr_d)))
+
+    def _ramped(self, lr) -> optim.Optimizer | None:
+        """The momentum optimizer with the ramp of ``mu_final`` (epochs of ``n_train // batch``
+        steps), or None without one."""
+        if self.mu_final is None:
+            return None
+        t = self.training
+        ramp = optim.linear_ramp(t.mu, self.mu_final, self.mu_start, self.mu_saturate,
+                                 max(1, self.n_train // t.batch))
+        return optim.momentum(lr=lr, mu=ramp)
 
     def with_step_sizes(self, iteration: int, lr_g: float | None = None, lr_d: float | None = None) -> "MnistConfig":
         """This config continued with new step sizes after ``iteration`` (one more piece
@@ -333,7 +440,7 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
                                                       "spectral_norm", "instance_noise")}
     sampler = EpochSampler(images)
     batches = StreamBatches(sampler, gan.latent, s["data"], s["latent"])
-    theta_d = gan.D.init(s["d_init"], config.init)
+    theta_d = gan.D.init(s["d_init"], config.d_init or config.init)
     t = config.training
     sn = SpectralNorm(gan.D, theta_d, s["spectral_norm"]) if t.spectral_norm else None
     trainer = Trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), theta_d,

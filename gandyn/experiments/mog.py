@@ -38,11 +38,12 @@ from gandyn.engine.registry import Registry
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster
+from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
-__all__ = ["DATASETS", "PUBLISHED", "CHECKPOINTS", "QUICK", "MogConfig", "training_changes", "models_of", "shards_of", "keep_iterations",
-           "run_shard", "run", "merge", "success_table", "checkpoint_path", "save_checkpoints", "load_checkpoints",
-           "memory_bytes"]
+__all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "CHECKPOINTS", "QUICK", "MogConfig", "training_changes", "models_of",
+           "shards_of", "keep_iterations", "run_shard", "run", "merge", "success_table", "row_statistics",
+           "checkpoint_path", "save_checkpoints", "load_checkpoints", "memory_bytes"]
 
 #: The entries of a run's results that hold its kept parameters: the iterations
 #: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).
@@ -55,11 +56,43 @@ CHECKPOINTS = ("keep_it", "theta_g", "theta_d")
 DATASETS: Registry[Callable] = Registry("data set")
 DATASETS.register("ring8", ring2d)
 DATASETS.register("grid25", grid2d)
+#: PacGAN's ring (Lin et al. 2018; their synthetic_data_experiments/2DRing_GAN&PacGAN/config.py):
+#: 8 modes on the unit circle, sd 0.01 (the same ratio as ring8's 2 and 0.02).
+DATASETS.register("ring8_unit", partial(ring2d, radius=1.0, scale=0.01))
 
-_VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs"
+#: Published protocols of the benchmark: each a source and the settings (:class:`MogConfig`'s
+#: fields and its training choices) it states. ``pacgan``: Lin et al. 2018, their synthetic_data_experiments
+#: (``2DGrid_GAN&PacGAN/config.py``, ``2DRing_GAN&PacGAN/config.py``, ``pacgan_task.py``): G four
+#: hidden layers of 400 ReLU units with batch normalisation (no biases there), D three maxout
+#: layers of 200 units x 5 pieces, weights N(0, 0.02^2) and biases 0, z ~ N(0, I_2), the
+#: non-saturating loss, Adam (lr 1e-4 for both, beta1 0.8; Blocks' Adam, the epsilon-hat form),
+#: both players updated at once on one minibatch (ALI's ``ali_algorithm``: simultaneous gradient
+#: descent), 100 packed D inputs per side (``batch = 100 * pack`` samples), 400 epochs of 100,000
+#: samples (400,000 iterations), 2,500 samples scored; their data: the grid as ``grid25``, the ring
+#: as ``ring8_unit``. ``pack`` (``--pack M``) is PacGAN's degree (1: their GAN row).
+PROTOCOLS = {
+    "pacgan": {
+        "source": "Lin et al. 2018 (PacGAN); fjxmlzn/PacGAN synthetic_data_experiments (config.py, pacgan_task.py)",
+        "settings": {"hidden_g": (400, 400, 400, 400), "g_batch_norm": True, "hidden_d": (200, 200, 200),
+                     "d_pieces": 5, "init": "normal_0.02", "z_dim": 2, "latent": "normal", "loss": "nonsat",
+                     "methods": ["simgd"], "optimizer": "adam", "adam_tf": True, "lrs": [1e-4], "ttur": 1.0,
+                     "b1": 0.8, "b2": 0.999, "eps": 1e-8, "decay": 1.0, "k": 1, "steps": 400_000, "n_eval": 2500,
+                     "seeds": 10},
+        "batch_per_pack": 100,
+        "data": {"ring8": "ring8_unit", "grid25": "grid25"},
+        "differs": ("fresh data every step (theirs: a fixed set of 100,000 samples in shuffled epochs); G's "
+                    "step draws its own noise (theirs: the D step's samples); G's batch norm normalises over "
+                    "the whole noise batch of 100 * pack samples (theirs: G runs once per pack slot, over 100 "
+                    "samples each)"),
+    },
+}
+
+_VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs, +- not given"
 _PACGAN = "Lin et al. 2018 (PacGAN), Table 1: mean +- s.e. of 10 runs"
 
-#: Published rows: modes captured, % high-quality samples (and reverse KL for PacGAN).
+#: Published rows: modes captured, % high-quality samples (and reverse KL for PacGAN), each a
+#: mean over ``runs`` runs; PacGAN's with their standard errors (``*_se``, filled in below from
+#: :data:`_PACGAN_SE`), VEEGAN's without (the paper gives none: None). Percentages in percent.
 #: VEEGAN's ring and grid, PacGAN's grid: as here; PacGAN's ring has radius 1 and sd 0.01
 #: (the same ratio as here; their code, synthetic_data_experiments/2DRing_GAN&PacGAN).
 PUBLISHED = [
@@ -88,6 +121,19 @@ PUBLISHED = [
     {"data": "grid25", "method": "PacGAN4", "modes": 24.8, "high_quality": 93.6, "reverse_kl": 0.04,
      "source": _PACGAN},
 ]
+
+#: PacGAN's Table 1 standard errors (Lin et al. 2018; the table of their repository's
+#: synthetic_data_experiments/results): ``(modes, high quality %, reverse KL)`` per data set and method.
+_PACGAN_SE = {
+    ("ring8", "GAN"): (0.5, 0.2, 0.09), ("ring8", "ALI"): (0.3, 0.4, 0.04), ("ring8", "PacGAN2"): (0.1, 2.0, 0.03),
+    ("ring8", "PacGAN3"): (0.1, 0.3, 0.02), ("ring8", "PacGAN4"): (0.1, 1.4, 0.02),
+    ("grid25", "GAN"): (0.8, 0.7, 0.07), ("grid25", "ALI"): (0.4, 0.6, 0.03), ("grid25", "PacGAN2"): (0.7, 0.8, 0.04),
+    ("grid25", "PacGAN3"): (0.4, 0.4, 0.02), ("grid25", "PacGAN4"): (0.2, 0.6, 0.01),
+}
+for _r in PUBLISHED:
+    _se = _PACGAN_SE.get((_r["data"], _r["method"])) if _r["source"] == _PACGAN else None
+    _r.update({"protocol": "paper", "runs": 10 if _r["source"] == _PACGAN else 5,
+               "modes_se": _se and _se[0], "high_quality_se": _se and _se[1], "reverse_kl_se": _se and _se[2]})
 
 
 #: The overrides of ``gandyn mog --quick``, a smoke run: two methods, 4 seeds, 200
@@ -127,6 +173,13 @@ class MogConfig:
         The networks (:class:`~gandyn.experiments.population.Setup`).
     chunk : int
         Models per stacked unit (results do not depend on it).
+    pack, g_batch_norm, d_pieces, init
+        The networks' packing, G's batch normalisation, D's maxout pieces and the
+        initialisation (:class:`~gandyn.experiments.population.Setup`; PacGAN's,
+        :data:`PROTOCOLS`; ``init`` None: the ``Setup``'s).
+    protocol : str
+        The published protocol the run follows (:data:`PROTOCOLS`; the tables' protocol
+        column), or ``""``.
     n_eval, n_show, min_count, hq_target
         Samples scored per model, seeds whose samples are kept for figures, high-quality
         samples a mode needs to count as covered, and the high-quality share a success needs.
@@ -159,6 +212,11 @@ class MogConfig:
     n_show: int = 3
     min_count: int = 1
     hq_target: float = 0.9
+    pack: int = 1
+    g_batch_norm: bool = False
+    d_pieces: int = 1
+    init: str | None = None
+    protocol: str = ""
 
     def __post_init__(self):
         if self.data not in DATASETS:
@@ -185,6 +243,11 @@ class MogConfig:
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "checks", min(self.checks, self.steps))
         object.__setattr__(self, "dtype", np.dtype(self.dtype).name)
+        if self.g_batch_norm and self.keep_every:
+            raise ValueError("keep_every with a batch-norm G is not supported (the checkpoints keep no running "
+                             "statistics)")
+        if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
+            raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
         setup = self.setup()  # validates the networks and the training choices
         for name in ("hidden_g", "hidden_d"):
             object.__setattr__(self, name, getattr(setup, name))
@@ -193,8 +256,10 @@ class MogConfig:
 
     def setup(self) -> Setup:
         """The :class:`~gandyn.experiments.population.Setup` of the run's models."""
+        init = {} if self.init is None else {"init": self.init}
         return Setup(DATASETS[self.data](), training=self.training, z_dim=self.z_dim, latent=self.latent,
-                     hidden_g=self.hidden_g, hidden_d=self.hidden_d, dtype=np.dtype(self.dtype).type)
+                     hidden_g=self.hidden_g, hidden_d=self.hidden_d, dtype=np.dtype(self.dtype).type,
+                     pack=self.pack, g_batch_norm=self.g_batch_norm, d_pieces=self.d_pieces, **init)
 
     def to_dict(self) -> dict:
         """Every field as plain JSON-able values (:meth:`from_dict` reads it back)."""
@@ -521,9 +586,11 @@ def run(cfg: MogConfig, *, shards: int | None = None, client=None, jobs: int = 1
 
 
 def success_table(cfg: MogConfig, res: dict) -> list[dict]:
-    """One row per method and step size: seeds run, success rate (every mode covered and
-    high-quality share >= ``hq_target``), share covering every mode, medians of modes,
-    high-quality share and reverse KL, and mean modes."""
+    """One row per method and step size: the protocol (``cfg.protocol``, else ``"gandyn"``),
+    seeds run, iterations, then :func:`row_statistics` of its seeds (success rate with its 95%
+    Wilson interval, share covering every mode likewise, median and mean +- standard error of
+    modes, high-quality share and reverse KL; percentages in percent) and the run's wall time
+    (``res["wall_seconds"]``, all rows of a data set trained together)."""
     rows = []
     K = int(res["n_modes"])
     for m in cfg.methods:
@@ -531,14 +598,35 @@ def success_table(cfg: MogConfig, res: dict) -> list[dict]:
             sel = (res["method"] == m) & (res["lr"] == lr)
             if not sel.any():
                 continue
-            rows.append({"data": cfg.data, "method": m, "lr_g": lr, "lr_d": lr * cfg.ttur,
-                         "seeds": int(sel.sum()), "success_rate": float(res["success"][sel].mean()),
-                         "all_modes_rate": float((res["modes"][sel] == K).mean()),
-                         "median_modes": float(np.median(res["modes"][sel])),
-                         "mean_modes": float(np.mean(res["modes"][sel])),
-                         "median_high_quality": float(np.median(res["high_quality"][sel])),
-                         "median_reverse_kl": float(np.median(res["reverse_kl"][sel]))})
+            rows.append({"data": cfg.data, "method": m, "protocol": cfg.protocol or "gandyn", "lr_g": lr,
+                         "lr_d": lr * cfg.ttur, "seeds": int(sel.sum()), "steps": int(cfg.steps),
+                         **row_statistics(res["success"][sel], res["modes"][sel], res["high_quality"][sel],
+                                          res["reverse_kl"][sel], K),
+                         "wall_seconds": float(res.get("wall_seconds", float("nan")))})
     return rows
+
+
+def row_statistics(success, modes, high_quality, reverse_kl, n_modes: int) -> dict:
+    """The statistics of one table row over its runs (one entry per run in each array):
+
+    - ``success_pct`` with its 95% Wilson interval ``success_lo_pct, success_hi_pct``
+      (:func:`~gandyn.metrics.intervals.wilson_interval`), and the same for the share of runs
+      covering all ``n_modes`` modes (``all_modes_*``);
+    - median, mean and standard error of the mean (:func:`~gandyn.metrics.intervals.mean_se`) of
+      the modes covered, the high-quality share (in percent) and the reverse KL.
+
+    Every percentage is in percent (0-100), as the published rows (:data:`PUBLISHED`) give them.
+    """
+    n = int(np.size(success))
+    out = {}
+    for name, hits in (("success", int(np.sum(success))), ("all_modes", int(np.sum(np.asarray(modes) == n_modes)))):
+        lo, hi = wilson_interval(hits, n)
+        out |= {f"{name}_pct": 100.0 * hits / n, f"{name}_lo_pct": 100.0 * lo, f"{name}_hi_pct": 100.0 * hi}
+    for name, vals in (("modes", np.asarray(modes, float)), ("high_quality_pct", 100.0 * np.asarray(high_quality)),
+                       ("reverse_kl", np.asarray(reverse_kl, float))):
+        mean, se = mean_se(vals)
+        out |= {f"median_{name}": float(np.median(vals)), f"mean_{name}": mean, f"se_{name}": se}
+    return out
 
 
 def checkpoint_path(out, data: str):

@@ -110,6 +110,14 @@ class Setup:
     init : str
         Weight initialisation (:data:`gandyn.engine.nn.INITIALIZERS`).
     dtype : float32 or float64
+    pack : int
+        Samples per D input (PacGAN's packing, :class:`~gandyn.engine.gan.GAN`; 1 = none); D's
+        input dimension is ``pack`` times the data's, and the training batch must be a multiple of it.
+    g_batch_norm : bool
+        Batch normalisation in each of G's hidden layers (PacGAN's generator; no biases there);
+        samples for evaluation use each model's running statistics.
+    d_pieces : int
+        Maxout pieces of each of D's hidden layers (1 = none, ``act_d`` then applies).
 
     Raises
     ------
@@ -128,6 +136,9 @@ class Setup:
     act_d: str = "relu"
     init: str = "glorot_uniform"
     dtype: type = np.float32
+    pack: int = 1
+    g_batch_norm: bool = False
+    d_pieces: int = 1
     gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -143,10 +154,26 @@ class Setup:
         LATENTS.check(self.latent, "latent")
         INITIALIZERS.check(self.init, "init")
         d = int(self.data.dim)
-        G = MLP((self.z_dim, *self.hidden_g, d), (self.act_g,) * len(self.hidden_g) + ("identity",),
-                dtype=self.dtype)
-        D = MLP((d, *self.hidden_d, 1), (self.act_d,) * len(self.hidden_d) + ("identity",), dtype=self.dtype)
-        object.__setattr__(self, "gan", GAN(G, D, loss=self.training.loss, latent=self.latent))
+        object.__setattr__(self, "pack", check_int("pack", self.pack))
+        object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces))
+        if not isinstance(self.g_batch_norm, (bool, np.bool_)):
+            raise ValueError(f"g_batch_norm must be True or False, got {self.g_batch_norm!r}")
+        if self.g_batch_norm and self.training.g_ema:
+            raise ValueError("g_ema with a batch-norm G is not supported (the running statistics belong to the "
+                             "iterates, not to their average)")
+        nh, nd = len(self.hidden_g), len(self.hidden_d)
+        G = MLP((self.z_dim, *self.hidden_g, d), (self.act_g,) * nh + ("identity",), dtype=self.dtype,
+                batch_norm=(True,) * nh + (False,) if self.g_batch_norm else None)
+        if self.d_pieces > 1:  # maxout: the max over each unit's pieces is the nonlinearity
+            D = MLP((self.pack * d, *self.hidden_d, 1), ("identity",) * (nd + 1), dtype=self.dtype,
+                    pieces=(self.d_pieces,) * nd + (None,))
+        else:
+            D = MLP((self.pack * d, *self.hidden_d, 1), (self.act_d,) * nd + ("identity",), dtype=self.dtype)
+        if self.training.batch % self.pack:
+            raise ValueError(f"batch ({self.training.batch}) must be a multiple of pack ({self.pack})")
+        if self.pack > 1 and self.training.penalty is not None:
+            raise ValueError("gradient penalties are not defined here for a packed D (pack > 1)")
+        object.__setattr__(self, "gan", GAN(G, D, loss=self.training.loss, latent=self.latent, pack=self.pack))
 
     @property
     def dim(self) -> int:
@@ -482,5 +509,8 @@ class Population:
             return tr.state_g.average if self.setup.training.g_ema else tr.theta_g
 
         if self.single:
-            return self.gan.G(g(self._trainers[0][1]), z[0])
-        return np.concatenate([self.gan.G(g(tr), zu) for (_, tr), zu in zip(self._trainers, z)])[self._order]
+            tr = self._trainers[0][1]
+            return self.gan.G(g(tr), z[0], tr.stats_g)
+        # a batch-norm G samples in evaluation mode, with each model's running statistics
+        return np.concatenate([self.gan.G(g(tr), zu, tr.stats_g)
+                               for (_, tr), zu in zip(self._trainers, z)])[self._order]

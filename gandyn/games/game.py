@@ -799,6 +799,9 @@ def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) 
     much faster than autograd); with them, autograd's.
     """
     G, D = gan.G, gan.D
+    if getattr(gan, "pack", 1) > 1:
+        raise ValueError(f"a packed GAN (pack {gan.pack}) is not a game here: the autograd game scores single samples; "
+                         "use gandyn.engine.second_order for its exact products")
     if getattr(D, "batch_norm", None) is not None:
         raise ValueError("a GAN whose D has batch norm is not a game of the engine (D's statistics would mix real and "
                          "generated rows)")
