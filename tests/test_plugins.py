@@ -157,7 +157,7 @@ def test_help_lists_the_plugins_names(command, names):
 @pytest.mark.parametrize("args, choices", [
     (["gan1d", "--loss", "nope"], "'rahinge', 'plugin-nonsat')"),
     (["mog", "--methods", "nope"], "unknown method 'nope'; choose from altgd, simgd,"),
-    (["mog", "--data", "nope"], "(choose from 'ring8', 'grid25', 'plugin-ring4')"),
+    (["mog", "--data", "nope"], "(choose from 'ring8', 'grid25', 'ring8_unit', 'plugin-ring4')"),
 ])
 def test_an_unknown_name_lists_the_plugins_names_in_one_line(args, choices, tmp_path):
     r = _gandyn("--plugin", "gandyn_testplugin", *args, "--out", str(tmp_path / "o"))
