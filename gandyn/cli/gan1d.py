@@ -67,13 +67,14 @@ def _setup(args, sweep):
 
     from gandyn.experiments.gan1d import Setup
 
-    return Setup(data=args.data, training=training_config(args, Setup().training), latent=args.latent, hidden_g=args.hidden_g,
-                 hidden_d=args.hidden_d, act_g=args.act_g, act_d=args.act_d,
+    return Setup(data=args.data, training=training_config(args, Setup.training), latent=args.latent,
+                 hidden_g=args.hidden_g, hidden_d=args.hidden_d, act_g=args.act_g, act_d=args.act_d,
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 
 def _steps(args) -> int:
-    """``--steps``, else the default of :func:`~gandyn.experiments.gan1d.sweep` or :func:`~gandyn.experiments.gan1d.record_run`."""
+    """``--steps``, else the default of :func:`~gandyn.experiments.gan1d.sweep` (with ``--sweep``)
+    or of :func:`~gandyn.experiments.gan1d.record_run`."""
     from gandyn.experiments.gan1d import record_run, sweep
 
     return args.steps or defaults_of(sweep if args.sweep else record_run)["steps"]

@@ -40,7 +40,8 @@ def _train_arguments(p):
                         "would change it are refused; --lr/--lr-g/--lr-d change the step sizes from here on)")
     t = defaults_of(train)
     p.add_argument("--checkpoint-every", type=nonneg_int, default=t["checkpoint_every"], metavar="N",
-                   help=f"write a checkpoint every N iterations, 0 = only at the end (default: {t['checkpoint_every']})")
+                   help=f"write a checkpoint every N iterations, 0 = only at the end (default: "
+                        f"{t['checkpoint_every']})")
     p.add_argument("--keep-every", type=nonneg_int, default=t["keep_every"], metavar="N",
                    help=f"also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never (default: "
                         f"{t['keep_every']})")
@@ -183,7 +184,8 @@ def _protocol(args) -> str:
     if args.lr is not None:  # --lr sets both players' step sizes
         args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
     t = MnistConfig.training  # a training choice the protocol leaves at the default is not given
-    settings = {k: v for k, v in PROTOCOLS[args.protocol]["settings"].items() if not (hasattr(t, k) and getattr(t, k) == v)}
+    settings = {k: v for k, v in PROTOCOLS[args.protocol]["settings"].items()
+                if not (hasattr(t, k) and getattr(t, k) == v)}
     changes = apply_protocol("mnist train", args.protocol, settings, args, defaults, _FLAGS)
     extra = {k: v for k, v in settings.items() if not hasattr(args, k)}
     return args.protocol + (f" with {', '.join(changes)}" if changes else ""), extra

@@ -217,7 +217,8 @@ def _write(cfg, res, out):
     arrays = {k: v for k, v in res.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
     for key in ("wall_seconds", *CHECKPOINTS):
         arrays.pop(key, None)
-    paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg.to_dict(), "wall_seconds": res["wall_seconds"],
+    paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg.to_dict(),
+                                                               "wall_seconds": res["wall_seconds"],
                                                                "source": "gandyn.experiments.mog"})]
     rows = [{"data": d, "method": str(res["method"][i]), "lr_g": float(res["lr_g"][i]),
              "lr_d": float(res["lr_d"][i]), "seed": int(res["seed"][i]), "modes": int(res["modes"][i]),
@@ -243,7 +244,8 @@ def run(args) -> int:
 
     from pathlib import Path
 
-    from gandyn.experiments.mog import PUBLISHED, ShardError, memory_bytes, run as run_mog, success_table, training_changes
+    from gandyn.experiments.mog import (PUBLISHED, ShardError, memory_bytes, run as run_mog, success_table,
+                                       training_changes)
     from gandyn.io import check_memory, ensure_dir, remove_if_empty, write_csv, write_json
 
     cfgs = _configs(args)  # every check before any work

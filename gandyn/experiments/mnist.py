@@ -189,7 +189,8 @@ class MnistConfig:
             raise ValueError(f"lr_decay must be >= 1 and lr_min >= 0, got {self.lr_decay!r} and {self.lr_min!r}")
         if self.mu_final is not None:
             if self.training.optimizer != "momentum":
-                raise ValueError(f"mu_final ramps the momentum optimizer's mu; the optimizer is {self.training.optimizer!r}")
+                raise ValueError(f"mu_final ramps the momentum optimizer's mu; the optimizer is "
+                                 f"{self.training.optimizer!r}")
             if not 0 <= self.mu_final < 1:
                 raise ValueError(f"mu_final must be in [0, 1), got {self.mu_final!r}")
             if not 0 <= self.mu_start < self.mu_saturate:

@@ -264,7 +264,8 @@ class MogConfig:
     def to_dict(self) -> dict:
         """Every field as plain JSON-able values (:meth:`from_dict` reads it back)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d.update(training=self.training.to_dict(), **{k: list(d[k]) for k in ("methods", "lrs", "hidden_g", "hidden_d")})
+        d.update(training=self.training.to_dict(),
+                 **{k: list(d[k]) for k in ("methods", "lrs", "hidden_g", "hidden_d")})
         return d
 
     @classmethod
@@ -672,7 +673,8 @@ def save_checkpoints(cfg: MogConfig, res: dict, out):
     arrays = {"it": res["keep_it"], "model": res["rows"], "method": np.asarray(res["method"]).astype(str),
               "seed": res["seed"], "lr_g": res["lr_g"], "lr_d": res["lr_d"],
               "theta_g": res["theta_g"], "theta_d": res["theta_d"]}
-    return history.save(checkpoint_path(out, cfg.data), arrays, {"config": cfg.to_dict(), "source": "gandyn.experiments.mog"})
+    return history.save(checkpoint_path(out, cfg.data), arrays,
+                        {"config": cfg.to_dict(), "source": "gandyn.experiments.mog"})
 
 
 def load_checkpoints(path) -> tuple[dict, dict]:
