@@ -56,7 +56,7 @@ def loop_block(P, seed=0):
     runs = []
     for p in range(P):
         s = streams(seed + p)
-        runs.append(Trainer(gan, setup.make_optimizer(float(lrs[P - 1 - p])), setup.make_optimizer(float(lrs[p])),
+        runs.append(Trainer(gan, setup.training.make_optimizer(float(lrs[P - 1 - p])), setup.training.make_optimizer(float(lrs[p])),
                             gan.G.init(s["g_init"]), gan.D.init(s["d_init"]),
                             StreamBatches(sample_real, gan.latent, s["data"], s["latent"]), batch=MB))
 

@@ -51,13 +51,13 @@ def gemm_flops(hidden, batch) -> int:
 
 
 def gandyn_runner(P):
-    setup = Setup(ring2d(), hidden_g=H, hidden_d=H, batch=BATCH, b1=0.5)
+    setup = Setup(ring2d(), training=Setup.training.replace(batch=BATCH, b1=0.5), hidden_g=H, hidden_d=H)
     pop = Population(setup, np.arange(P), lr_g=LR, lr_d=LR, chunk=P)
     return lambda n: pop.advance(n), f"gandyn Population, {P} models in one trainer"
 
 
 def loop_runner(P, n_models):
-    setup = Setup(ring2d(), hidden_g=H, hidden_d=H, batch=BATCH, b1=0.5)
+    setup = Setup(ring2d(), training=Setup.training.replace(batch=BATCH, b1=0.5), hidden_g=H, hidden_d=H)
     pops = [Population(setup, [s], lr_g=LR, lr_d=LR) for s in range(n_models)]
 
     def run(n):

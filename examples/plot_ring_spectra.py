@@ -26,7 +26,7 @@ from gandyn.experiments.population import Population, Setup
 from gandyn.games import spectra
 from gandyn.rng import stream
 
-setup = Setup(ring2d(), hidden_g=(16, 16), hidden_d=(16, 16), batch=128)
+setup = Setup(ring2d(), hidden_g=(16, 16), hidden_d=(16, 16))  # Adam b1 = 0.5, batch 128
 pop = Population(setup, 0, lr_g=5e-3, lr_d=1e-2)  # one seed: a single run
 checkpoints = {}
 for it in (0, 250, 500, 1000, 2000, 3000):

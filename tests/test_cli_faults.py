@@ -13,10 +13,11 @@ from gandyn.cli import main
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     from gandyn import history
-    from gandyn.experiments.gan1d import Setup, record_run
+    from gandyn.experiments.gan1d import TRAINING, Setup, record_run
 
     d = tmp_path_factory.mktemp("runs")
-    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, batch=16), seed=0, steps=20, record_every=10)
+    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, training=TRAINING.replace(batch=16)), seed=0, steps=20,
+                               record_every=10)
     history.save(d / "gan1d" / "history.npz", arrays, meta)
     (d / "trunc").mkdir()
     (d / "trunc" / "history.npz").write_bytes((d / "gan1d" / "history.npz").read_bytes()[:3000])
@@ -56,6 +57,7 @@ GOOD = [
      "history.npz"),
     (f"{SWEEP} --losses wgan --clip 0.01", "sweep.csv"),
     (f"{LS} --batch 1 --k 3", "eigenvalues.csv"),  # an H_GG that is exactly zero: its eigenvalues are 0
+    (f"{LS} --batch 4", "eigenvalues.csv"),  # the default --k 10 on a G of 10 parameters: as many as it has
 ]
 
 

@@ -14,7 +14,7 @@ from gandyn.experiments import mnist
 
 from _mnist_dir import HAVE_MNIST, SHARED
 
-SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
+SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), n_train=200)
 BIG = "1000000000000"
 
 
@@ -34,7 +34,7 @@ def files(tmp_path_factory):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (200, 784)).astype(np.uint8)
     run = d / "run"
-    tr = mnist.new_run(mnist.MnistConfig(**SMALL), images)
+    tr = mnist.new_run(mnist.MnistConfig(training=mnist.MnistConfig.training.replace(batch=16), **SMALL), images)
     mnist.train(tr, 20, run, checkpoint_every=0, grid_every=10, save_grid=save_grid, progress=False)
     ck = run / "checkpoint.npz"
     with np.load(ck, allow_pickle=False) as z:
@@ -329,16 +329,16 @@ def _api_cases():
         ("dirac r2 inf", lambda: dirac_gan(r2=np.inf), "r2"),
         ("config n_train", lambda: MnistConfig(n_train=58_000), "55,000"),
         ("config n_train 1.5", lambda: MnistConfig(n_train=1.5), "n_train"),
-        ("config b2 1", lambda: MnistConfig(b2=1.0), "b2"),
-        ("config eps nan", lambda: MnistConfig(eps=float("nan")), "eps"),
-        ("config mu nan", lambda: MnistConfig(mu=float("nan")), "mu"),
+        ("config b2 1", lambda: MnistConfig(training=MnistConfig.training.replace(b2=1.0)), "b2"),
+        ("config eps nan", lambda: MnistConfig(training=MnistConfig.training.replace(eps=float("nan"))), "eps"),
+        ("config mu nan", lambda: MnistConfig(training=MnistConfig.training.replace(mu=float("nan"))), "mu"),
         ("config seed -1", lambda: MnistConfig(seed=-1), "seed"),
         ("config lr inf", lambda: MnistConfig(lr_g=float("inf")), "lr_g"),
-        ("config huge", lambda: MnistConfig(g_hidden=(10**6, 10**6)).check_memory(), "parameters"),
+        ("config huge", lambda: MnistConfig(hidden_g=(10**6, 10**6)).check_memory(), "parameters"),
         ("demo lr nan", lambda: run_demo(lr=float("nan"), progress=False), "lr"),
         ("demo lr 1e300", lambda: run_demo(lr=1e300, steps=5, hidden=2, batch=4, progress=False), "iteration 1"),
-        ("gan1d mu nan", lambda: gan1d.Setup(mu=float("nan")), "mu"),
-        ("gan1d diverges", lambda: gan1d.record_run(gan1d.Setup(hidden_g=2, hidden_d=2, batch=4), lr_d=1e300,
+        ("gan1d mu nan", lambda: gan1d.Setup(training=gan1d.Setup.training.replace(mu=float("nan"))), "mu"),
+        ("gan1d diverges", lambda: gan1d.record_run(gan1d.Setup(training=gan1d.Setup.training.replace(batch=4), hidden_g=2, hidden_d=2), lr_d=1e300,
                                                    steps=8, record_every=2, grid=21, n_samples=50), "diverged"),
     ]
 

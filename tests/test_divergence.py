@@ -47,9 +47,10 @@ def test_a_mog_population_names_and_drops_its_diverged_models(loss, tmp_path, ca
 def test_healthy_models_are_kept_as_they_train_alone():
     from gandyn.experiments import mog
 
-    kw = dict(methods=["altgd"], seeds=2, steps=20, checks=2, hidden=(8,), batch=8, n_eval=50, optimizer="sgd")
-    alone = mog.run(mog.config("ring8", lrs=[1e-3], **kw))
-    mixed = mog.run(mog.config("ring8", lrs=[1e-3, 1e6], **kw))
+    kw = dict(methods=["altgd"], seeds=2, steps=20, checks=2, hidden_g=(8,), hidden_d=(8,), n_eval=50, ttur=1.0,
+              decay=1.0, chunk=100, training=mog.MogConfig.training.replace(batch=8, optimizer="sgd"))
+    alone = mog.run(mog.MogConfig(data="ring8", lrs=[1e-3], **kw))
+    mixed = mog.run(mog.MogConfig(data="ring8", lrs=[1e-3, 1e6], **kw))
     assert mixed["diverged_at"].tolist()[:2] == [-1, -1] and (mixed["diverged_at"][2:] > 0).all()
     np.testing.assert_array_equal(alone["modes_checks"], mixed["modes_checks"][:, :2])
     np.testing.assert_allclose(alone["high_quality_checks"], mixed["high_quality_checks"][:, :2], rtol=1e-12)
@@ -83,7 +84,8 @@ def test_the_sweep_counts_a_blown_up_model_as_diverged_for_every_loss(losses):
     used to stop the whole sweep); frozen models far beyond the bound count as diverged."""
     from gandyn.experiments import gan1d
 
-    arrays, _ = gan1d.sweep(gan1d.Setup(hidden_g=4, hidden_d=4, batch=8, optimizer="sgd"), lr_g_values=[1e-3],
-                            lr_d_values=[1e-3, 1e4], seeds=[0], steps=40, checks=2, losses=losses)
+    setup = gan1d.Setup(hidden_g=4, hidden_d=4, training=gan1d.TRAINING.replace(batch=8, optimizer="sgd"))
+    arrays, _ = gan1d.sweep(setup, lr_g_values=[1e-3], lr_d_values=[1e-3, 1e4], seeds=[0], steps=40, checks=2,
+                            losses=losses)
     div = arrays["diverged_at"][0, :, 0, :, 0]  # (losses, lr_d)
     assert (div[:, 0] == -1).all() and (div[:, 1] > 0).all()

@@ -20,7 +20,7 @@ from gandyn.experiments.mnist import MnistConfig
 
 from _mnist_dir import HAVE_MNIST, SHARED, blob_images
 
-SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
+SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), n_train=200)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -101,7 +101,7 @@ def test_stale_temp_files_of_the_runs_own_names_are_removed_by_the_next_run(tmp_
     kept = [tmp_path / ".hidden_note", tmp_path / "grids" / ".iter_x.png", tmp_path / "notes.txt"]
     for p in planted + kept:
         p.write_text("x")
-    tr = mnist.new_run(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(training=MnistConfig.training.replace(batch=16), **SMALL), images)
     mnist.train(tr, 5, tmp_path, checkpoint_every=0, progress=False)
     assert not any(p.exists() for p in planted) and all(p.exists() for p in kept)
 
@@ -110,7 +110,7 @@ def test_stale_temp_files_of_the_runs_own_names_are_removed_by_the_next_run(tmp_
 
 
 def test_full_disk_names_the_file_and_says_the_last_checkpoint_is_intact(tmp_path, images, monkeypatch):
-    tr = mnist.new_run(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(training=MnistConfig.training.replace(batch=16), **SMALL), images)
     mnist.train(tr, 10, tmp_path, checkpoint_every=0, progress=False)
     before = (tmp_path / "checkpoint.npz").read_bytes()
     tr = mnist.load_checkpoint(tmp_path / "checkpoint.npz", images)
@@ -138,7 +138,7 @@ def test_atomic_path_names_the_file_when_the_error_names_none(tmp_path):
 
 
 def test_adam_state_overflow_stops_the_run_and_config_json_stays_with_the_checkpoint(tmp_path, images):
-    tr = mnist.new_run(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(training=MnistConfig.training.replace(batch=16), **SMALL), images)
     mnist.train(tr, 20, tmp_path, checkpoint_every=0, progress=False)
     cfg0 = json.loads((tmp_path / "config.json").read_text())
     assert cfg0["lr_d"] == 1e-3
@@ -156,7 +156,7 @@ def test_adam_state_overflow_stops_the_run_and_config_json_stays_with_the_checkp
 
 
 def test_the_g_average_is_guarded_and_no_checkpoint_saves_non_finite_state(tmp_path, images):
-    tr = mnist.new_run(MnistConfig(**SMALL, g_ema=0.99), images)
+    tr = mnist.new_run(MnistConfig(training=MnistConfig.training.replace(batch=16, g_ema=0.99), **SMALL), images)
     mnist.train(tr, 4, tmp_path, checkpoint_every=0, progress=False)
     tr.g_average[3] = np.inf
     assert mnist._finite_state(tr) == "moving average of G's parameters"
@@ -182,7 +182,7 @@ def _rewrite(src, dst, arrays=None, meta=None):
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory, images):
     d = tmp_path_factory.mktemp("ckpt")
-    tr = mnist.new_run(MnistConfig(**SMALL), images)
+    tr = mnist.new_run(MnistConfig(training=MnistConfig.training.replace(batch=16), **SMALL), images)
     mnist.train(tr, 10, d, checkpoint_every=0, progress=False)
     return d / "checkpoint.npz"
 
@@ -263,14 +263,14 @@ def test_gan1d_divergence_names_the_iteration():
     from gandyn.experiments import gan1d
 
     with pytest.raises(gan1d.DivergedError, match=r"training diverged at iteration \d+"):
-        gan1d.record_run(gan1d.Setup(hidden_g=4, hidden_d=4, batch=8), 0, lr_d=1e300, steps=20, record_every=5,
+        gan1d.record_run(gan1d.Setup(training=gan1d.Setup.training.replace(batch=8), hidden_g=4, hidden_d=4), 0, lr_d=1e300, steps=20, record_every=5,
                          grid=41, n_samples=200)
 
 
 def test_gan1d_sweep_records_diverged_models():
     from gandyn.experiments import gan1d
 
-    arrays, _ = gan1d.sweep(gan1d.Setup(hidden_g=4, hidden_d=4, batch=8, dtype=np.float32),
+    arrays, _ = gan1d.sweep(gan1d.Setup(training=gan1d.Setup.training.replace(batch=8), hidden_g=4, hidden_d=4, dtype=np.float32),
                             lr_g_values=[1e-3], lr_d_values=[1e-3, 1e200], seeds=[0], steps=10, checks=2)
     div = arrays["diverged_at"][0, 0, 0]
     assert div[0, 0] == -1 and div[1, 0] > 0

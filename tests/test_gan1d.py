@@ -8,8 +8,9 @@ from gandyn import cli, history
 from gandyn.theory.density import generator_density
 from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.engine.trainer import StreamBatches, Trainer
+from gandyn.engine.training import TrainingConfig
 from gandyn.experiments.gan1d import (BLOCK, Setup, Population, binned_jsd, parse_data, pick_panels, record_run,
-                          replace_setup, sweep, sweep_rows)
+                          replace_training, sweep, sweep_rows)
 from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 from gandyn.theory import LOG2, jsd_grid
@@ -25,10 +26,16 @@ def test_short_fixed_seed_run_lowers_jsd_by_a_large_factor():
     assert np.all(arrays["v"] <= arrays["c"] + 1e-9)              # C(G) = max_D V(D, G)
 
 
+def make(**kw):
+    """A Setup from ``kw`` split between its training choices and its own fields."""
+    t = {k: kw.pop(k) for k in list(kw) if k in TrainingConfig.__dataclass_fields__}
+    return Setup(training=Setup.training.replace(**t), **kw)
+
+
 @pytest.mark.parametrize("kw", [dict(optimizer="adam"), dict(optimizer="momentum", k=2, loss="minimax"),
                                 dict(optimizer="sgd", latent="normal", data="0.3*N(-1, 0.3) + 0.7*U(1, 2)")])
 def test_population_equals_separate_runs(kw):
-    setup = Setup(hidden_g=5, hidden_d=7, batch=8, **kw)
+    setup = make(batch=8, hidden_g=5, hidden_d=7, **kw)
     seeds = [0, 1, 2, 1, 0]
     lr_d = [1e-2, 2e-2, 3e-3, 1e-2, 5e-3]
     lr_g = [1e-3, 2e-2, 3e-3, 5e-3, 1e-2]
@@ -48,13 +55,13 @@ def test_population_equals_separate_runs(kw):
 def test_population_is_algorithm_1_of_the_engine():
     """For normal data the block-drawn minibatches are the numbers a trainer drawing from
     the seed's streams one minibatch at a time gets, so the two agree bit for bit."""
-    setup = Setup(hidden_g=6, hidden_d=5, batch=16, k=2, optimizer="momentum")
+    setup = Setup(training=Setup.training.replace(batch=16, k=2, optimizer="momentum"), hidden_g=6, hidden_d=5)
     tr = Population(setup, 3, lr_d=1e-2, lr_g=2e-2)
     tr.advance(100)
     s = streams(3)
     gan = setup.gan
     batches = StreamBatches(lambda r, m: r.normal(4.0, 0.5, size=(m, 1)), gan.latent, s["data"], s["latent"])
-    run = Trainer(gan, setup.make_optimizer(2e-2), setup.make_optimizer(1e-2), gan.G.init(s["g_init"]),
+    run = Trainer(gan, setup.training.make_optimizer(2e-2), setup.training.make_optimizer(1e-2), gan.G.init(s["g_init"]),
                   gan.D.init(s["d_init"]), batches, batch=16, k=2)
     for _ in range(100):
         run.step()
@@ -62,7 +69,7 @@ def test_population_is_algorithm_1_of_the_engine():
 
 
 def test_history_round_trips(tmp_path):
-    arrays, meta = record_run(Setup(batch=16), seed=1, steps=40, record_every=10)
+    arrays, meta = record_run(Setup(training=Setup.training.replace(batch=16)), seed=1, steps=40, record_every=10)
     path = history.save(tmp_path / "h.npz", arrays, meta)
     back, meta2 = history.load(path)
     assert meta2 == meta and set(back) == set(arrays)
@@ -71,7 +78,7 @@ def test_history_round_trips(tmp_path):
     assert arrays["p_g"].dtype == np.float32 and arrays["p_g"].shape == (5, arrays["x"].size)
     with pytest.raises(ValueError, match="npz"):
         history.save(tmp_path / "h.txt", arrays, meta)
-    again, _ = record_run(Setup(batch=16), seed=1, steps=40, record_every=10)  # deterministic for a seed
+    again, _ = record_run(Setup(training=Setup.training.replace(batch=16)), seed=1, steps=40, record_every=10)  # deterministic for a seed
     assert all(np.array_equal(again[name], a) for name, a in arrays.items())
 
 
@@ -133,7 +140,7 @@ def test_binned_jsd_closed_forms():
 
 
 def test_sweep_cells_equal_their_own_runs():
-    setup = Setup(hidden_g=4, hidden_d=4, batch=8)
+    setup = Setup(training=Setup.training.replace(batch=8), hidden_g=4, hidden_d=4)
     lrs = [1e-3, 1e-2]
     arrays, meta = sweep(setup, lr_g_values=lrs, lr_d_values=lrs, seeds=[0, 1], steps=30, ks=[1, 2], losses=["nonsat", "minimax"],
                          checks=2, chunk=3, n_z=1024)
@@ -142,7 +149,7 @@ def test_sweep_cells_equal_their_own_runs():
     rows = sweep_rows(arrays)
     assert len(rows) == 32
     row = next(r for r in rows if (r["k"], r["loss"], r["seed"], r["lr_d"], r["lr_g"]) == (2, "minimax", 1, 1e-2, 1e-3))
-    one = Population(replace_setup(setup, k=2, loss="minimax"), 1, lr_d=1e-2, lr_g=1e-3)
+    one = Population(replace_training(setup, k=2, loss="minimax"), 1, lr_d=1e-2, lr_g=1e-3)
     one.advance(30)
     lo, hi = setup.data.bounds(1e-9)
     w = hi - lo
@@ -172,7 +179,7 @@ def test_parse_data():
                                        (dict(act_d="swish"), "act_d"), (dict(optimizer="rmsprop"), "optimizer")])
 def test_bad_setups(kw, needle):
     with pytest.raises(ValueError, match=needle):
-        Setup(**kw)
+        make(**kw)
 
 
 def test_bad_rates_and_seeds():
@@ -234,13 +241,13 @@ def test_population_serves_every_method_the_draws_of_a_single_run(method):
     """Methods draw different numbers of minibatches per iteration (extragradient two of
     each); the per-seed blocks serve exactly what a trainer drawing from the seed's streams
     gets, so the two agree bit for bit."""
-    setup = Setup(hidden_g=5, hidden_d=4, batch=8, method=method)
+    setup = Setup(training=Setup.training.replace(batch=8, method=method), hidden_g=5, hidden_d=4)
     tr = Population(setup, 2, lr_d=1e-2, lr_g=2e-2)
     tr.advance(70)  # past one block of draws
     s = streams(2)
     gan = setup.gan
     batches = StreamBatches(lambda r, m: r.normal(4.0, 0.5, size=(m, 1)), gan.latent, s["data"], s["latent"])
-    run = Trainer(gan, setup.make_optimizer(2e-2), setup.make_optimizer(1e-2), gan.G.init(s["g_init"]),
+    run = Trainer(gan, setup.training.make_optimizer(2e-2), setup.training.make_optimizer(1e-2), gan.G.init(s["g_init"]),
                   gan.D.init(s["d_init"]), batches, batch=8, method=method)
     for _ in range(70):
         run.step()
@@ -251,7 +258,7 @@ def test_g_ema_averages_g_and_leaves_training_unchanged():
     """--g-ema: the average follows optim.ema_update from the initial parameters,
     training is bit for bit that of the run without it, and the records evaluate the
     average (a population's average is its rows' averages)."""
-    plain, avg = Setup(batch=8, hidden_g=5, hidden_d=4), Setup(batch=8, hidden_g=5, hidden_d=4, g_ema=0.9)
+    plain, avg = Setup(training=Setup.training.replace(batch=8), hidden_g=5, hidden_d=4), Setup(training=Setup.training.replace(batch=8, g_ema=0.9), hidden_g=5, hidden_d=4)
     a = Population(plain, [0, 1, 2], lr_d=1e-2, lr_g=[1e-2, 2e-2, 3e-2], chunk=2)
     b = Population(avg, [0, 1, 2], lr_d=1e-2, lr_g=[1e-2, 2e-2, 3e-2], chunk=2)
     assert a.g_average is None and np.array_equal(a.theta_g_eval, a.theta_g)
@@ -269,13 +276,13 @@ def test_g_ema_averages_g_and_leaves_training_unchanged():
     np.testing.assert_allclose(arrays["theta_g_average"][-1], one.g_average, rtol=0, atol=1e-12)
     np.testing.assert_allclose(arrays["theta_g"][-1], one.theta_g, rtol=0, atol=1e-12)
     assert arrays["jsd_binned"][-1] == binned_jsd(avg, one.g_average, arrays["x"][0], arrays["x"][-1], bins=400)
-    assert meta["setup"]["g_ema"] == 0.9
+    assert meta["setup"]["training"]["g_ema"] == 0.9
     with pytest.raises(ValueError, match="g_ema"):
-        Setup(g_ema=1.0)
+        Setup(training=Setup.training.replace(g_ema=1.0))
 
 
 def test_records_draw_the_spectrally_normalised_d():
-    setup = Setup(batch=8, hidden_g=4, hidden_d=5, spectral_norm=True)
+    setup = Setup(training=Setup.training.replace(batch=8, spectral_norm=True), hidden_g=4, hidden_d=5)
     arrays, _ = record_run(setup, seed=0, steps=20, record_every=10)
     one = Population(setup, 0, lr_d=2e-3, lr_g=2e-3)
     one.advance(20)
@@ -291,20 +298,20 @@ def test_cli_g_ema(tmp_path, capsys):
                              "--batch", "16", "--g-ema", "0.99", "--no-animation", "--quiet")
     assert code == 0, err
     arrays, meta = history.load(tmp_path / "history.npz")
-    assert meta["setup"]["g_ema"] == 0.99 and arrays["theta_g_average"].shape == arrays["theta_g"].shape
+    assert meta["setup"]["training"]["g_ema"] == 0.99 and arrays["theta_g_average"].shape == arrays["theta_g"].shape
     code, out, err = _gandyn(capsys, "--out", str(tmp_path), "--g-ema", "1", "--quiet")
     assert code == 2 and "--g-ema" in err
 
 
 def test_sweep_evaluates_the_average_of_g():
-    setup = Setup(batch=8, hidden_g=4, hidden_d=4, g_ema=0.9, dtype=np.float32)
+    setup = Setup(training=Setup.training.replace(batch=8, g_ema=0.9), hidden_g=4, hidden_d=4, dtype=np.float32)
     arrays, meta = sweep(setup, lr_g_values=[1e-2, 3e-2], lr_d_values=[1e-2], seeds=[0], steps=30, checks=1)
     pop = Population(setup, [0, 0], lr_d=1e-2, lr_g=[1e-2, 3e-2])
     pop.advance(30)
     lo, hi = setup.data.bounds(1e-9)
     lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
     np.testing.assert_array_equal(arrays["jsd"][0, 0, 0, 0], binned_jsd(setup, pop.g_average, lo, hi, n_z=4096))
-    assert meta["setup"]["g_ema"] == 0.9
+    assert meta["setup"]["training"]["g_ema"] == 0.9
 
 
 def test_penalty_and_spectral_norm_draws_are_per_seed():
@@ -312,7 +319,7 @@ def test_penalty_and_spectral_norm_draws_are_per_seed():
     each model's own seed: a population row equals the single run of its seed, rows sharing a
     seed are equal, and the chunking changes nothing."""
     for kw in (dict(loss="wgan", penalty="gp"), dict(spectral_norm=True)):
-        s = Setup(batch=16, hidden_g=5, hidden_d=4, **kw)
+        s = make(batch=16, hidden_g=5, hidden_d=4, **kw)
         pop = Population(s, [0, 1, 0], lr_g=1e-2, lr_d=1e-2, chunk=2)
         pop.advance(6)
         one = Population(s, 1, lr_g=1e-2, lr_d=1e-2)
@@ -322,13 +329,13 @@ def test_penalty_and_spectral_norm_draws_are_per_seed():
 
 
 def test_setup_is_hashable_and_validates_method_pairings():
-    assert hash(Setup(batch=16)) == hash(Setup(batch=16))
+    assert hash(Setup(training=Setup.training.replace(batch=16))) == hash(Setup(training=Setup.training.replace(batch=16)))
     with pytest.raises(ValueError, match="spectral normalisation"):
-        Setup(spectral_norm=True, method="lola")
+        Setup(training=Setup.training.replace(spectral_norm=True, method="lola"))
     with pytest.raises(ValueError, match="the la method"):
-        Setup(penalty="r1", method="lookahead:la")
+        Setup(training=Setup.training.replace(penalty="r1", method="lookahead:la"))
     with pytest.raises(ValueError, match="spectral_norm must be True or False"):
-        Setup(spectral_norm="no")
+        Setup(training=Setup.training.replace(spectral_norm="no"))
     with pytest.raises(ValueError, match="seeds"):
         Population(Setup(), [[0, 1], [2, 3]], lr_d=1e-3, lr_g=1e-3)
     with pytest.raises(ValueError, match="at least one unit"):
@@ -337,17 +344,17 @@ def test_setup_is_hashable_and_validates_method_pairings():
 
 def test_shaping_methods_read_the_step_size_through_clipping():
     """alpha defaults to D's step size also when D's optimizer is clipped (WGAN)."""
-    s = Setup(batch=16, loss="wgan", clip=0.01, method="lola")
+    s = Setup(training=Setup.training.replace(batch=16, loss="wgan", clip=0.01, method="lola"))
     a = Population(s, 1, lr_g=1e-3, lr_d=2e-3)
     a.advance(3)
-    b = Population(replace_setup(s, method_options={"lola": {"alpha": 2e-3}}), 1, lr_g=1e-3, lr_d=2e-3)
+    b = Population(replace_training(s, method_options={"lola": {"alpha": 2e-3}}), 1, lr_g=1e-3, lr_d=2e-3)
     b.advance(3)
     assert a.theta_g.tobytes() == b.theta_g.tobytes()
 
 
 def test_sweep_refuses_a_bad_pairing_before_training():
     import time
-    s = Setup(loss="wgan", clip=0.01)
+    s = Setup(training=Setup.training.replace(loss="wgan", clip=0.01))
     t = time.perf_counter()
     with pytest.raises(ValueError, match="clipping"):
         sweep(s, lr_g_values=[1e-3], lr_d_values=[1e-3], seeds=[0], steps=10**6, losses=["wgan", "nonsat"])
@@ -355,7 +362,7 @@ def test_sweep_refuses_a_bad_pairing_before_training():
 
 
 def test_samples_come_from_the_evaluated_generator():
-    s = Setup(batch=8, hidden_g=5, hidden_d=4, g_ema=0.9)
+    s = Setup(training=Setup.training.replace(batch=8, g_ema=0.9), hidden_g=5, hidden_d=4)
     pop = Population(s, [0, 1], lr_g=1e-2, lr_d=1e-2)
     pop.advance(10)
     z = pop.eval_latent(4)

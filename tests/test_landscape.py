@@ -111,13 +111,13 @@ def gan1d_run(tmp_path_factory):
     from gandyn import history
 
     out = tmp_path_factory.mktemp("gan1d")
-    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, batch=16), seed=0, steps=40, record_every=20)
+    arrays, meta = record_run(Setup(training=Setup.training.replace(batch=16), hidden_g=3, hidden_d=4), seed=0, steps=40, record_every=20)
     history.save(out / "history.npz", arrays, meta)
     return out
 
 
 def test_gan1d_run_spectra_equal_dense(gan1d_run):
-    run = landscape.load_run(gan1d_run, batch=16)
+    run = landscape.load_landscape(gan1d_run, batch=16)
     assert [c.iteration for c in run.checkpoints] == [0, 20, 40]
     cp = run.checkpoints[-1]
     lam = np.linalg.eigvals(run.game.jacobian(cp.z))
@@ -131,7 +131,7 @@ def test_smallest_searches_equal_dense_for_every_k(gan1d_run):
     matrix-free searches are the dense ones for every k, at every checkpoint (the search
     for the smallest real part once converged to lambda = +0.047 at iteration 0 with k <= 2,
     whose dense min Re is -0.248: it selected Ritz values by |lambda - rho|)."""
-    run = landscape.load_run(gan1d_run, batch=16)
+    run = landscape.load_landscape(gan1d_run, batch=16)
     for cp in run.checkpoints:
         dense = spectra.dense_spectrum(run.game, cp.z)
         np.testing.assert_allclose(np.sort(dense["j"].real), np.sort(np.linalg.eigvals(run.game.jacobian(cp.z)).real),
@@ -147,7 +147,7 @@ def test_smallest_searches_equal_dense_for_every_k(gan1d_run):
 
 
 def test_verdicts_say_how_they_are_known(gan1d_run):
-    run = landscape.load_run(gan1d_run, batch=16)
+    run = landscape.load_landscape(gan1d_run, batch=16)
     dense = landscape.analyse(run, k=1, slq_vectors=1, slq_steps=4, path_points=2)
     free = landscape.analyse(run, k=1, slq_vectors=1, slq_steps=4, path_points=2, dense_max=0)
     for p, q, cp in zip(dense["points"], free["points"], run.checkpoints):
@@ -166,10 +166,10 @@ def test_verdicts_say_how_they_are_known(gan1d_run):
 def test_spectrally_normalised_runs_are_analysed_as_trained(tmp_path):
     from gandyn import history
 
-    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, batch=16, spectral_norm=True), seed=0, steps=10,
+    arrays, meta = record_run(Setup(training=Setup.training.replace(batch=16, spectral_norm=True), hidden_g=3, hidden_d=4), seed=0, steps=10,
                               record_every=10)
     history.save(tmp_path / "history.npz", arrays, meta)
-    run = landscape.load_run(tmp_path, batch=16)
+    run = landscape.load_landscape(tmp_path, batch=16)
     D = run.game.engine["gan"].D
     for cp, raw in zip(run.checkpoints, arrays["theta_d"]):
         for (W, b), (W0, b0) in zip(D.views(cp.theta_d), D.views(np.asarray(raw, np.float64))):
@@ -248,10 +248,10 @@ def mog_run(tmp_path_factory):
 
 
 def test_mog_model_spectra_equal_dense(mog_run):
-    run = landscape.load_run(mog_run, model="consensus:1", batch=40)
+    run = landscape.load_landscape(mog_run, model="consensus:1", batch=40)
     assert run.kind == "mog" and [c.iteration for c in run.checkpoints] == [0, 4, 8]
     assert (run.meta["model"], run.meta["method"], run.meta["seed"]) == (3, "consensus", 1)
-    assert run.meta["scores"]["modes"] and landscape.load_run(mog_run, model="3", batch=40).meta["seed"] == 1
+    assert run.meta["scores"]["modes"] and landscape.load_landscape(mog_run, model="3", batch=40).meta["seed"] == 1
     from gandyn.experiments import mog
 
     arrays, _ = mog.load_checkpoints(mog_run / "checkpoints_ring8.npz")
@@ -341,3 +341,20 @@ def test_cli_out_of_memory_names_the_sizes(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--batch 123,456" in err[0] and "out of memory" in err[0]
     assert not out.exists()
+
+
+def test_one_run_record_of_each_kind(gan1d_run, mog_run):
+    """The 1-D GAN's history and a mog model read back as one record type: the typed config
+    (data from its text, no repr), the seed and the parameters at each kept iteration."""
+    from gandyn.experiments import gan1d, mog
+    from gandyn.experiments.runs import RunRecord, load_run
+
+    rec = load_run(gan1d_run)
+    assert isinstance(rec, RunRecord) and rec.kind == "gan1d" and isinstance(rec.config, gan1d.Setup)
+    assert rec.config == Setup(training=Setup.training.replace(batch=16), hidden_g=3, hidden_d=4)
+    assert rec.iterations.tolist() == [0, 20, 40] and rec.theta_g.shape == (3, rec.config.gan.G.n_params)
+    rec = load_run(mog_run, model="consensus:1")
+    assert rec.kind == "mog" and isinstance(rec.config, mog.MogConfig) and rec.seed == 1
+    arrays, cfg = mog.load_checkpoints(mog_run / "checkpoints_ring8.npz")
+    assert rec.config == cfg and rec.meta["model"] == 3
+    np.testing.assert_array_equal(rec.theta_d, arrays["theta_d"][:, 3])

@@ -288,13 +288,13 @@ def test_method_options_reach_the_population_trainers():
     from gandyn.distributions import ring2d
     from gandyn.experiments.population import Population, Setup
 
-    setup = Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), batch=4, method_options={"unrolled": {"unroll": 3}})
+    setup = Setup(ring2d(), training=Setup.training.replace(batch=4, method_options={"unrolled": {"unroll": 3}}), hidden_g=(4,), hidden_d=(4,))
     pop = Population(setup, [0, 1], lr_g=1e-3, lr_d=1e-3, method=["unrolled", "lola"],
                      method_options={"lola": {"alpha": 0.5}})
     got = {tr.method.name: tr.method for _, tr in pop._trainers}
     assert got["unrolled"].unroll == 3 and got["lola"].alpha == 0.5
     with pytest.raises(ValueError, match="takes no option"):
-        Setup(ring2d(), method_options={"altgd": {"unroll": 3}})
+        Setup(ring2d(), training=Setup.training.replace(method_options={"altgd": {"unroll": 3}}))
 
 
 def test_cli_refuses_an_option_no_chosen_method_takes(tmp_path, capsys):
@@ -330,7 +330,7 @@ def test_method_options_qualified_merged_and_checked():
     for bad in ({"unrolled": {"unroll": None}}, {"la": {"alpha": "0.1"}}, {"sos": {"alpha": float("inf")}}):
         with pytest.raises(ValueError):
             check_method_options(bad)
-    setup = Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), batch=4, method="sos", method_options={"sos": {"alpha": 0.1}})
+    setup = Setup(ring2d(), training=Setup.training.replace(batch=4, method="sos", method_options={"sos": {"alpha": 0.1}}), hidden_g=(4,), hidden_d=(4,))
     pop = Population(setup, [0], lr_g=1e-3, lr_d=1e-3, method_options={"sos": {"a": 0.3}})
     m = pop._trainers[0][1].method
     assert (m.alpha, m.a) == (0.1, 0.3)  # merged per method, not replaced

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from gandyn.engine.training import TrainingConfig
 from gandyn.cli import main
 from gandyn.distributions import Normal2D, ring2d
 from gandyn.experiments import mog
@@ -10,7 +11,9 @@ from gandyn.rng import stream
 
 
 def small(dtype=np.float64, **kw):
-    return Setup(ring2d(), hidden_g=(8, 8), hidden_d=(8,), batch=8, dtype=dtype, **kw)
+    t = {k: kw.pop(k) for k in list(kw) if k in TrainingConfig.__dataclass_fields__}
+    return Setup(ring2d(), training=Setup.training.replace(batch=8, **t), hidden_g=(8, 8), hidden_d=(8,), dtype=dtype,
+                 **kw)
 
 
 def test_units_group_by_method_and_k_in_model_order():
@@ -74,12 +77,12 @@ def test_lr_factor_scales_steps_in_place():
 
 
 def test_setup_any_dimension():
-    d3 = Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), z_dim=5, batch=4)
+    d3 = Setup(ring2d(), training=Setup.training.replace(batch=4), hidden_g=(4,), hidden_d=(4,), z_dim=5)
     assert d3.gan.G.sizes == (5, 4, 2)
     pop = Population(d3, [0, 1], lr_g=1e-3, lr_d=1e-3)
     pop.advance(2)
     assert pop.samples(6).shape == (2, 6, 2)
-    one = Setup(Normal2D.isotropic((0, 0), 1.0), hidden_g=(4,), hidden_d=(4,), batch=4)
+    one = Setup(Normal2D.isotropic((0, 0), 1.0), training=Setup.training.replace(batch=4), hidden_g=(4,), hidden_d=(4,))
     assert one.gan.D.sizes == (2, 4, 1)
 
 
@@ -93,9 +96,10 @@ def test_population_rejects_bad_input(bad, match):
 
 
 def tiny_cfg(**kw):
-    base = dict(methods=["altgd", "extragradient"], lrs=[1e-3, 3e-3], seeds=3, steps=6, checks=2, hidden=(8,),
-                batch=8, n_eval=64, chunk=2, n_show=1)
-    return mog.config("ring8", **(base | kw))
+    training = {k: kw.pop(k) for k in list(kw) if k in TrainingConfig.__dataclass_fields__}
+    base = dict(methods=["altgd", "extragradient"], lrs=[1e-3, 3e-3], seeds=3, steps=6, checks=2, hidden_g=(8,),
+                hidden_d=(8,), n_eval=64, chunk=2, n_show=1, ttur=1.0, decay=1.0)
+    return mog.MogConfig(data="ring8", training=mog.MogConfig.training.replace(batch=8, **training), **(base | kw))
 
 
 def test_shards_give_the_same_bits_as_one_process():
@@ -144,7 +148,7 @@ def test_failed_shard_is_named_and_finished_shards_kept(monkeypatch):
 
 def test_lr_decay_config():
     cfg = tiny_cfg(decay=0.1)
-    assert cfg["decay"] == 0.1
+    assert cfg.decay == 0.1
     with pytest.raises(ValueError, match="decay"):
         tiny_cfg(decay=0.0)
 
@@ -153,21 +157,19 @@ def test_training_choices_reach_every_model():
     """A penalty and G's moving average given to the benchmark train every model as a
     population built from the same Setup does, bit for bit; the config holds them all."""
     cfg = tiny_cfg(penalty="r1", penalty_weight=0.5, g_ema=0.9, methods=["altgd"], lrs=[1e-3])
-    setup = mog.setup_of(cfg)
-    assert (setup.penalty, setup.penalty_weight, setup.g_ema) == ("r1", 0.5, 0.9)
-    assert set(mog.TRAINING) <= set(cfg)
+    setup = cfg.setup()
+    assert (setup.training.penalty, setup.training.penalty_weight, setup.training.g_ema) == ("r1", 0.5, 0.9)
     res = mog.run(cfg)
     m = mog.models_of(cfg)
-    pop = Population(setup, m["seed"], lr_g=m["lr_g"], lr_d=m["lr_d"], method=list(m["method"]), chunk=cfg["chunk"])
-    pop.advance(cfg["steps"])
+    pop = Population(setup, m["seed"], lr_g=m["lr_g"], lr_d=m["lr_d"], method=list(m["method"]), chunk=cfg.chunk)
+    pop.advance(cfg.steps)
     plain = mog.run(tiny_cfg(methods=["altgd"], lrs=[1e-3]))
     assert not np.array_equal(res["samples"], plain["samples"])  # the choices changed training
-    np.testing.assert_array_equal(res["samples"][-1, 0, :8], pop.samples(cfg["n_eval"])[0, :8])  # last check
+    np.testing.assert_array_equal(res["samples"][-1, 0, :8], pop.samples(cfg.n_eval)[0, :8])  # last check
 
 
 @pytest.mark.parametrize("bad, match", [(dict(penalty="r1", loss="hinge"), "not used with the 'hinge' loss"),
                                         (dict(methods=["sga"], spectral_norm=True), "sga needs exact Jacobian"),
-                                        (dict(learning_rate=1.0), "unknown options learning_rate"),
                                         (dict(b1=1.0), r"b1 must be in \[0, 1\)"),
                                         (dict(k=0), "k must be an integer >= 1")])
 def test_config_refuses_bad_training_choices(bad, match):
@@ -182,14 +184,14 @@ def test_checkpoints_keep_the_parameters_and_change_nothing_else():
     plain = mog.run(tiny_cfg(decay=0.5))
     cfg = tiny_cfg(decay=0.5, keep_every=4)
     kept = mog.run(cfg)
-    assert "keep_every" not in tiny_cfg() and cfg["keep_every"] == 4
+    assert tiny_cfg().keep_every == 0 and cfg.keep_every == 4
     for key in ("rows", "modes_checks", "high_quality_checks", "reverse_kl_checks", "counts_checks", "samples"):
         np.testing.assert_array_equal(plain[key], kept[key])
     assert kept["keep_it"].tolist() == [0, 4, 6] and "theta_g" not in plain
     assert kept["theta_g"].shape[:2] == kept["theta_d"].shape[:2] == (3, 12)
     m = mog.models_of(cfg)
-    pop = Population(mog.setup_of(cfg), m["seed"], lr_g=m["lr_g"], lr_d=m["lr_d"], method=list(m["method"]),
-                     chunk=cfg["chunk"])
+    pop = Population(cfg.setup(), m["seed"], lr_g=m["lr_g"], lr_d=m["lr_d"], method=list(m["method"]),
+                     chunk=cfg.chunk)
     np.testing.assert_array_equal(kept["theta_g"][0], pop.params()[0])
     split = mog.merge(cfg, [mog.run_shard(cfg, sh) for sh in mog.shards_of(cfg, 3)])
     for key in mog.CHECKPOINTS:
@@ -214,7 +216,7 @@ def test_cli_checkpoints_give_the_same_table(tmp_path, capsys):
     assert not (tmp_path / "a" / "checkpoints_ring8.npz").exists()
     arrays, cfg = mog.load_checkpoints(tmp_path / "b" / "checkpoints_ring8.npz")
     assert arrays["it"].tolist() == [0, 4, 8, 10] and arrays["method"].tolist() == ["altgd"] * 2 + ["simgd"] * 2
-    assert arrays["theta_g"].shape[:2] == (4, 4) and cfg["keep_every"] == 4
+    assert arrays["theta_g"].shape[:2] == (4, 4) and cfg.keep_every == 4
     with np.load(tmp_path / "b" / "results_ring8.npz") as f:
         assert "theta_g" not in f.files and "keep_it" not in f.files
 
@@ -280,10 +282,11 @@ def test_cli_training_options_reach_the_config_and_are_named(tmp_path, capsys):
                         "4", "--checks", "1", "--hidden", "8", "--n-eval", "100", "--penalty", "r1",
                         "--penalty-weight", "0.1", "--optimizer", "momentum", "--out", str(out), "--quiet")
     assert code == 0, cap.err
-    assert "(optimizer=momentum, mu=0.9, penalty=r1, penalty_weight=0.1)" in cap.out  # the choices in effect
+    assert "(optimizer=momentum, penalty=r1, penalty_weight=0.1)" in cap.out  # the choices away from the defaults
     import json
     cfg = json.loads((out / "table.json").read_text())["config"][0]
-    assert (cfg["penalty"], cfg["penalty_weight"], cfg["optimizer"]) == ("r1", 0.1, "momentum")
+    t = mog.MogConfig.from_dict(cfg).training
+    assert (t.penalty, t.penalty_weight, t.optimizer) == ("r1", 0.1, "momentum")
 
 
 # --- Dask
@@ -324,6 +327,8 @@ def test_gan1d_failed_shard_on_cluster_exit_1_names_it_and_writes_finished(tmp_p
     """A shard (seed) that fails on the cluster: one error line naming it, the bar counted
     the shards, the finished seeds' sweep is written whole and the folder stays marked
     incomplete (no manifest)."""
+    import functools
+
     dd = pytest.importorskip("dask.distributed")
     from gandyn import history
     from gandyn.experiments import gan1d
@@ -331,6 +336,7 @@ def test_gan1d_failed_shard_on_cluster_exit_1_names_it_and_writes_finished(tmp_p
 
     real = gan1d.sweep
 
+    @functools.wraps(real)  # the command reads its defaults from the function's signature
     def flaky(setup, *, seeds, **kw):
         if list(seeds) == [1]:
             raise RuntimeError("boom")

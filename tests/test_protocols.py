@@ -25,7 +25,7 @@ def _mnist_config(*argv):
 def test_goodfellow2014_sets_every_setting_of_mnist_yaml(capsys):
     c = _mnist_config("--protocol", "goodfellow2014")
     for k, v in mnist.PROTOCOLS["goodfellow2014"]["settings"].items():
-        assert getattr(c, k) == v, k
+        assert getattr(c.training if hasattr(c.training, k) else c, k) == v, k
     assert c.protocol == "goodfellow2014" and capsys.readouterr().err == ""
     G, D = c.gan().G, c.gan().D
     assert G.sizes == (100, 1200, 1200, 784) and D.sizes == (784, 240, 240, 1) and D.pieces == (5, 5, None)
@@ -40,7 +40,7 @@ def test_goodfellow2014_sets_every_setting_of_mnist_yaml(capsys):
 
 def test_an_option_replaces_a_protocol_setting_with_a_note(capsys):
     c = _mnist_config("--protocol", "goodfellow2014", "--hidden-g", "64", "--lr", "0.01")
-    assert c.g_hidden == (64,) and c.lr_g == c.lr_d == 0.01 and c.d_pieces == 5
+    assert c.hidden_g == (64,) and c.lr_g == c.lr_d == 0.01 and c.d_pieces == 5
     assert c.protocol == "goodfellow2014 with --hidden-g 64, --lr-g 0.01, --lr-d 0.01"
     err = capsys.readouterr().err
     assert "--protocol goodfellow2014 sets --hidden-g 1200 1200; --hidden-g 64 replaces it" in err
@@ -59,8 +59,8 @@ def test_momentum_schedule_is_the_sutskever_step_at_constant_rates():
 
 
 def test_pacgan_network_and_packing_in_the_population():
-    s = Setup(grid2d(), hidden_g=(16, 16), hidden_d=(12,), g_batch_norm=True, d_pieces=3, pack=4, batch=8,
-              init="normal_0.02", dtype=np.float64)
+    s = Setup(grid2d(), hidden_g=(16, 16), hidden_d=(12,), g_batch_norm=True, d_pieces=3, pack=4,
+              training=Setup.training.replace(batch=8), init="normal_0.02", dtype=np.float64)
     G, D = s.gan.G, s.gan.D
     assert D.sizes[0] == 8 and s.gan.pack == 4 and G.batch_norm == (True, True, False) and D.pieces == (3, None)
     pop = Population(s, np.arange(3), lr_g=1e-3, lr_d=1e-3)
@@ -72,11 +72,11 @@ def test_pacgan_network_and_packing_in_the_population():
     z = pop.eval_latent(50)[0]
     assert np.allclose(G(tr.theta_g[:1], z[:1, :7], tr.stats_g[:1])[0], x[0, :7])
     with pytest.raises(ValueError, match="multiple of pack"):
-        Setup(grid2d(), pack=3, batch=8)
+        Setup(grid2d(), pack=3, training=Setup.training.replace(batch=8))
     with pytest.raises(ValueError, match="packed D"):
-        Setup(grid2d(), pack=2, batch=8, penalty="r1")
+        Setup(grid2d(), pack=2, training=Setup.training.replace(batch=8, penalty="r1"))
     with pytest.raises(ValueError, match="batch-norm G"):
-        Setup(grid2d(), g_batch_norm=True, g_ema=0.9)
+        Setup(grid2d(), g_batch_norm=True, training=Setup.training.replace(g_ema=0.9))
 
 
 def test_pacgan_protocol_config(tmp_path, capsys):
@@ -86,8 +86,8 @@ def test_pacgan_protocol_config(tmp_path, capsys):
                  "--out", str(out), "--quiet"]) == 0
     t = json.loads((out / "table.json").read_text())
     cfg = t["config"][0]
-    assert cfg["data"] == "ring8_unit" and cfg["batch"] == 200 and cfg["pack"] == 2 and cfg["g_batch_norm"]
-    assert cfg["d_pieces"] == 5 and cfg["b1"] == 0.8 and cfg["lrs"] == [1e-4] and cfg["methods"] == ["simgd"]
+    assert cfg["data"] == "ring8_unit" and cfg["training"]["batch"] == 200 and cfg["pack"] == 2 and cfg["g_batch_norm"]
+    assert cfg["d_pieces"] == 5 and cfg["training"]["b1"] == 0.8 and cfg["lrs"] == [1e-4] and cfg["methods"] == ["simgd"]
     assert cfg["protocol"].startswith("pacgan with ") and "--hidden-g 8" in cfg["protocol"]
     row = t["gandyn"][0]
     assert row["protocol"] == cfg["protocol"] and row["steps"] == 2 and "success_lo_pct" in row
@@ -122,3 +122,7 @@ def test_published_rows_carry_their_runs_and_errors():
 
     centres, sd = mixture_modes(mog.DATASETS["ring8_unit"]())
     assert np.allclose(np.hypot(*centres.T), 1.0) and np.allclose(sd, 0.01)
+
+
+def test_protocol_config_from_python_equals_the_command_lines():
+    assert _mnist_config("--protocol", "goodfellow2014") == mnist.MnistConfig.of_protocol("goodfellow2014")

@@ -2,6 +2,7 @@
 its missing shards and writes the tables of a run never stopped; its workers die with it; a
 folder of another configuration or left incomplete by another command is refused."""
 import csv
+import functools
 import json
 import os
 import signal
@@ -116,8 +117,9 @@ def test_shards_stored_are_not_trained_again(tmp_path, monkeypatch, capsys):
     from gandyn.experiments import mog
     from gandyn.experiments.shards import ShardStore
 
-    cfg = mog.config("ring8", methods=["altgd"], lrs=[1e-3], seeds=4, steps=6, checks=2, hidden=(4,), batch=8,
-                     n_eval=50, chunk=1)
+    cfg = mog.MogConfig(data="ring8", methods=["altgd"], lrs=[1e-3], seeds=4, steps=6, checks=2, hidden_g=(4,),
+                        hidden_d=(4,), training=mog.MogConfig.training.replace(batch=8), n_eval=50, chunk=1, ttur=1.0,
+                        decay=1.0)
     whole = mog.run(cfg)
     store = ShardStore(tmp_path, "ring8")
     real = mog.run_shard
@@ -179,10 +181,11 @@ LS = ["--k", "3", "--slq-steps", "8", "--slq-vectors", "2", "--path-points", "5"
 @pytest.fixture(scope="module")
 def gan1d_run(tmp_path_factory):
     from gandyn import history
-    from gandyn.experiments.gan1d import Setup, record_run
+    from gandyn.experiments.gan1d import TRAINING, Setup, record_run
 
     out = tmp_path_factory.mktemp("gan1d")
-    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, batch=16), seed=0, steps=60, record_every=20)
+    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, training=TRAINING.replace(batch=16)), seed=0, steps=60,
+                               record_every=20)
     history.save(out / "history.npz", arrays, meta)
     return out
 
@@ -259,6 +262,7 @@ def test_a_stopped_sweep_trains_only_its_missing_seeds_and_equals_an_uninterrupt
     assert main([*SWEEP, "--out", str(ref)]) == 0
     real, seen = gan1d.sweep, []
 
+    @functools.wraps(real)  # the command reads its defaults from the function's signature
     def stopped(setup, *, seeds, **kw):
         seen.append(list(seeds))
         if list(seeds) == [2]:

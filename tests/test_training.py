@@ -8,18 +8,19 @@ from gandyn.distributions import ring2d
 from gandyn.engine import optim
 from gandyn.engine.methods import as_method
 from gandyn.engine.training import TrainingConfig
-from gandyn.experiments import gan1d, mnist, population
+from gandyn.experiments import gan1d, mnist, mog, population
 from gandyn.experiments.mnist import MnistConfig
 
 from _mnist_dir import blob_images
 
-SMALL = dict(z_dim=8, g_hidden=(16,), d_hidden=(16,), batch=16, n_train=200)
+SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), n_train=200)
 
+#: Every experiment's configuration holds a TrainingConfig: the choices are checked there once.
 CONFIGS = {
-    "TrainingConfig": TrainingConfig,
-    "MnistConfig": MnistConfig,
-    "population.Setup": lambda **kw: population.Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), **kw),
-    "gan1d.Setup": gan1d.Setup,
+    "MnistConfig": lambda t: MnistConfig(training=t),
+    "population.Setup": lambda t: population.Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), training=t),
+    "gan1d.Setup": lambda t: gan1d.Setup(training=t),
+    "MogConfig": lambda t: mog.MogConfig(training=t, hidden_g=(4,), hidden_d=(4,)),
 }
 
 BAD = [
@@ -47,17 +48,24 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("name", CONFIGS)
 @pytest.mark.parametrize("bad, match", BAD, ids=[next(iter(b)) + "-" + m[:12] for b, m in BAD])
-def test_every_config_checks_the_training_choices_alike(name, bad, match):
+def test_the_training_choices_are_checked(bad, match):
     with pytest.raises(ValueError, match=match):
-        CONFIGS[name](**bad)
+        TrainingConfig(**bad)
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-def test_good_choices_pass_everywhere(name):
-    cfg = CONFIGS[name](method="lookahead:extragradient", penalty="r1", penalty_weight=0.5, g_ema=0.9,
-                        method_options={"lookahead": {"k_la": 3}})
+def test_every_config_holds_a_training_config(name):
+    good = TrainingConfig(method="lookahead:extragradient", penalty="r1", penalty_weight=0.5, g_ema=0.9,
+                          method_options={"lookahead": {"k_la": 3}})
+    assert CONFIGS[name](good).training is good
+    with pytest.raises(ValueError, match="training must be a TrainingConfig"):
+        CONFIGS[name]({"batch": 8})
+
+
+def test_good_choices_build_their_objects():
+    cfg = TrainingConfig(method="lookahead:extragradient", penalty="r1", penalty_weight=0.5, g_ema=0.9,
+                         method_options={"lookahead": {"k_la": 3}})
     m = cfg.make_method()
     assert (m.name, m.k_la, m.inner.name) == ("lookahead", 3, "extragradient")
     assert cfg.make_penalty().weight == 0.5
@@ -82,27 +90,30 @@ def test_a_key_two_methods_of_one_spec_take_is_refused():
     assert parse_method_options(["la", "lola"], ["alpha=0.5"]) == {"la": {"alpha": 0.5}, "lola": {"alpha": 0.5}}
 
 
-def test_ignored_names_the_choices_set_in_vain():
-    cfg = TrainingConfig(optimizer="sgd", b1=0.3, penalty_weight=3.0, method="simgd", k=4)
-    assert set(cfg.ignored()) == {"b1", "penalty_weight", "k"}
-    assert cfg.ignored(["simgd", "altgd"]).keys() == {"b1", "penalty_weight"}  # altgd takes k
-    assert TrainingConfig(method="lookahead:altgd", k=4).ignored() == {}
-    assert MnistConfig(**SMALL).ignored() == {}  # the talk's Adam form is MnistConfig's default
+@pytest.mark.parametrize("argv, refused", [
+    ("gan1d --optimizer sgd --b1 0.3", "--b1 has no effect: the sgd optimizer does not take it"),
+    ("gan1d --optimizer adam --mu 0.5", "--mu has no effect: the adam optimizer does not take it"),
+    ("gan1d --method simgd --k 4", "--k has no effect: simgd takes no D steps per G step"),
+    ("mog --methods simgd extragradient --k 2", "simgd and extragradient take no D steps per G step"),
+    ("gan1d --penalty-weight 3", "--penalty-weight has no effect: no --penalty is given"),
+    ("mnist train --noise-until 5", "--noise-until has no effect: no --instance-noise is given")])
+def test_options_the_choices_do_not_take_are_refused_where_given(argv, refused):
+    from gandyn.cli import build_parser, training_config
+
+    args = build_parser().parse_args(argv.split())
+    defaults = TrainingConfig(b1=0.5) if args.command != "mnist" else MnistConfig.training
+    with pytest.raises(ValueError, match=refused):
+        training_config(args, defaults, args.methods if args.command == "mog" else None)
+    assert training_config(build_parser().parse_args(["gan1d", "--method", "lookahead:altgd", "--k", "4"]),
+                           defaults).k == 4  # lookahead around altgd takes k
 
 
 def test_numbers_are_stored_as_plain_python_numbers():
     """numpy scalars are accepted and stored as floats and ints, so configs write as JSON."""
     import json
-    cfg = MnistConfig(**SMALL, b1=np.float32(0.5), g_ema=np.float64(0.9), k=np.int64(2))
-    assert type(cfg.b1) is float and type(cfg.k) is int and cfg.b1 == 0.5
+    cfg = MnistConfig(training=MnistConfig.training.replace(batch=16, b1=np.float32(0.5), g_ema=np.float64(0.9), k=np.int64(2)), **SMALL)
+    assert type(cfg.training.b1) is float and type(cfg.training.k) is int and cfg.training.b1 == 0.5
     json.dumps(cfg.to_dict())
-
-
-def test_active_names_the_choices_that_take_effect():
-    a = TrainingConfig(optimizer="sgd", b1=0.2, penalty_weight=3.0).active()
-    assert "b1" not in a and "mu" not in a and "penalty_weight" not in a
-    a = TrainingConfig(optimizer="momentum", penalty="r1", method="extragradient", method_options={"sos": {"a": 0.1}}).active()
-    assert a["mu"] == 0.9 and a["penalty_weight"] == 10.0 and a["method_options"] == {}
 
 
 def test_as_method_builds_lookahead_around_its_inner_method():
@@ -133,7 +144,7 @@ def test_the_optimizers_a_config_builds():
 def test_mnist_trains_with_lookahead_around_extragradient(tmp_path):
     """The MNIST run takes a method spec as the populations do: lookahead-minmax
     (Chavdarova et al. 2021) moves the weights to the slow weights every k_la steps."""
-    cfg = MnistConfig(**SMALL, method="lookahead:extragradient", method_options={"lookahead": {"k_la": 2}})
+    cfg = MnistConfig(training=MnistConfig.training.replace(batch=16, method="lookahead:extragradient", method_options={"lookahead": {"k_la": 2}}), **SMALL)
     run = mnist.new_run(cfg, blob_images())
     assert run.trainer.method.inner.name == "extragradient"
     theta0 = run.trainer.theta_g.copy()

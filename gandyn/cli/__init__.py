@@ -25,7 +25,7 @@ import sys
 from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
-           "add_training_arguments", "training_options", "method_name", "note_ignored", "out_dir", "where",
+           "add_training_arguments", "training_config", "method_name", "defaults_of", "out_dir", "where",
            "ProgressLines", "apply_protocol"]
 
 #: Subcommands, in the order ``--help`` lists them.
@@ -120,7 +120,7 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     ``--method-option``, ``--penalty``, ``--penalty-weight``, ``--clip``,
     ``--spectral-norm``, ``--k``, ``--batch``, ``--optimizer``, ``--b1``, ``--b2``,
     ``--mu``, ``--g-ema`` and ``--instance-noise`` with ``--noise-schedule`` and
-    ``--noise-until``; :func:`training_options` reads them back."""
+    ``--noise-until``; :func:`training_config` reads them back."""
     from gandyn.engine.instance_noise import SCHEDULES
     from gandyn.engine.losses import LOSSES
     from gandyn.engine.methods import METHODS
@@ -138,20 +138,20 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     group.add_argument("--penalty", choices=PENALTIES.names(), default=c.penalty,
                        help=f"gradient penalty on D ({', '.join(PENALTIES.names())}; r1, r2: Mescheder et al. "
                             "2018, gp: WGAN-GP)")
-    group.add_argument("--penalty-weight", type=positive_float, default=c.penalty_weight, metavar="GAMMA",
+    group.add_argument("--penalty-weight", type=positive_float, default=None, metavar="GAMMA",
                        help=f"weight of the penalty (default: {c.penalty_weight:g})")
     group.add_argument("--clip", type=positive_float, default=c.clip, metavar="C",
                        help="clip D's weights to [-C, C] after each step (WGAN, e.g. 0.01)")
     group.add_argument("--spectral-norm", action="store_true", default=c.spectral_norm,
                        help="spectral normalisation of D's weights (Miyato et al. 2018)")
-    group.add_argument("--k", type=positive_int, default=c.k,
+    group.add_argument("--k", type=positive_int, default=None,
                        help=f"D steps per G step of altgd and the methods built on it (default: {c.k})")
     group.add_argument("--batch", type=positive_int, default=c.batch, help=f"minibatch size m (default: {c.batch})")
     group.add_argument("--optimizer", choices=OPTIMIZERS.names(), default=c.optimizer,
                        help=f"both players' optimizer (default: {c.optimizer})")
-    group.add_argument("--b1", type=unit_float, default=c.b1, help=f"Adam's beta1 (default: {c.b1:g})")
-    group.add_argument("--b2", type=unit_float, default=c.b2, help=f"Adam's beta2 (default: {c.b2:g})")
-    group.add_argument("--mu", type=unit_float, default=c.mu,
+    group.add_argument("--b1", type=unit_float, default=None, help=f"Adam's beta1 (default: {c.b1:g})")
+    group.add_argument("--b2", type=unit_float, default=None, help=f"Adam's beta2 (default: {c.b2:g})")
+    group.add_argument("--mu", type=unit_float, default=None,
                        help=f"momentum coefficient of --optimizer momentum (default: {c.mu:g})")
     group.add_argument("--g-ema", type=unit_float, default=c.g_ema, metavar="BETA",
                        help="keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999 "
@@ -159,38 +159,58 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     group.add_argument("--instance-noise", type=nonneg_float, default=c.instance_noise, metavar="SIGMA",
                        help="add Gaussian noise of std SIGMA to every real and generated input of D during training "
                             "(Sonderby et al. 2017), annealed by --noise-schedule (default: 0 = off)")
-    group.add_argument("--noise-schedule", choices=SCHEDULES, default=c.noise_schedule,
+    group.add_argument("--noise-schedule", choices=SCHEDULES, default=None,
                        help=f"how the instance noise's std falls: {', '.join(SCHEDULES)} to 0 after --noise-until "
                             f"(default: {c.noise_schedule})")
-    group.add_argument("--noise-until", type=positive_int, default=c.noise_until, metavar="IT",
+    group.add_argument("--noise-until", type=positive_int, default=None, metavar="IT",
                        help="the last iteration with instance noise (required by the linear and exponential schedules)")
 
 
-def training_options(args, methods=None) -> dict:
-    """The :class:`~gandyn.engine.training.TrainingConfig` fields given by the options of
-    :func:`add_training_arguments`, with the method options parsed for ``methods``
-    (default: ``--method``, which is then one of the fields)."""
-    from dataclasses import fields
+def training_config(args, defaults, methods=None):
+    """The :class:`~gandyn.engine.training.TrainingConfig` ``defaults`` (the command's) with
+    the options of :func:`add_training_arguments` given, the method options parsed for
+    ``methods`` (default: ``--method``, which is then its method).
 
-    from gandyn.engine.methods import parse_method_options
-    from gandyn.engine.training import TrainingConfig
+    Raises
+    ------
+    ValueError
+        An option given that the chosen optimizer, methods, penalty or instance noise do not
+        take (``--b1`` with SGD, ``--k`` with simultaneous methods only, ``--penalty-weight``
+        without ``--penalty``, ...), each named with why.
+    """
+    from dataclasses import fields, replace
 
-    out = {f.name: getattr(args, f.name) for f in fields(TrainingConfig)
-           if f.name not in ("method", "method_options") and hasattr(args, f.name)}
+    from gandyn.engine.methods import make_method, parse_method_options
+    from gandyn.engine.optim import takes
+
+    given = {f.name: getattr(args, f.name) for f in fields(defaults)
+             if f.name not in ("method", "method_options") and getattr(args, f.name, None) is not None}
     if methods is None:
-        out["method"] = args.method
+        given["method"] = args.method
         methods = [args.method]
-    out["method_options"] = parse_method_options(methods, args.method_option)
-    return out
+    given["method_options"] = parse_method_options(methods, args.method_option)
+    cfg = replace(defaults, **given)
+    why = {name: f"the {cfg.optimizer} optimizer does not take it" for name in ("b1", "b2", "mu")
+           if name not in takes(cfg.optimizer)}
+    if all(make_method(m, cfg.method_options).draws(1) == make_method(m, cfg.method_options).draws(2) for m in methods):
+        why["k"] = f"{' and '.join(methods)} take{'s' if len(methods) == 1 else ''} no D steps per G step " \
+                   "(altgd and lookahead around it do)"
+    if cfg.penalty is None:
+        why["penalty_weight"] = "no --penalty is given"
+    if not cfg.instance_noise:
+        why["noise_schedule"] = why["noise_until"] = "no --instance-noise is given"
+    refused = [f"--{name.replace('_', '-')} has no effect: {why[name]}" for name in why if name in given]
+    if refused:
+        raise ValueError("; ".join(refused))
+    return cfg
 
 
-def note_ignored(command: str, config, methods=None) -> None:
-    """Say on stderr, one line each, which training options given take no effect
-    (:meth:`gandyn.engine.training.TrainingConfig.ignored`); training goes on."""
-    for name, why in config.ignored(methods).items():
-        v = getattr(config, name)
-        print(f"gandyn {command}: note: --{name.replace('_', '-')} {v if isinstance(v, str) else format(v, 'g')} "
-              f"has no effect: {why}", file=sys.stderr)
+def defaults_of(fn) -> dict:
+    """The keyword defaults of the library function ``fn``, which a command's options take
+    (one source for each default)."""
+    import inspect
+
+    return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
 
 
 def apply_protocol(command: str, name: str, settings: dict, args, defaults, flags: dict | None = None) -> list[str]:

@@ -8,7 +8,7 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import add_training_arguments, note_ignored, positive_float, positive_int, training_options
+from gandyn.cli import add_training_arguments, defaults_of, positive_float, positive_int, training_config
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -16,27 +16,34 @@ def add_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.losses import LOSSES
     from gandyn.engine.nn import ACTIVATIONS
-    from gandyn.experiments.gan1d import Setup
+    from gandyn.experiments.gan1d import DATA, Setup, record_run, sweep
 
+    c = Setup()
     m = p.add_argument_group("model and training")
-    m.add_argument("--data", default="N(4, 0.5)",
+    m.add_argument("--data", default=DATA,
                    help="p_data: N(loc, scale), U(low, high) or a mixture like "
-                        "'0.5*N(-2, 0.5) + 0.5*N(2, 0.5)' (default: N(4, 0.5))")
-    m.add_argument("--latent", choices=LATENTS.names(), default="uniform",
-                   help="z ~ U(-1, 1) or N(0, 1) (default: uniform)")
-    m.add_argument("--hidden-g", type=positive_int, default=16, help="hidden units h of G (default: 16)")
-    m.add_argument("--hidden-d", type=positive_int, default=16, help="hidden units h of D (default: 16)")
-    m.add_argument("--act-g", choices=ACTIVATIONS.names(), default="tanh", help="G's hidden activation (default: tanh)")
-    m.add_argument("--act-d", choices=ACTIVATIONS.names(), default="relu", help="D's hidden activation (default: relu)")
-    add_training_arguments(m, Setup())
-    m.add_argument("--lr-d", type=positive_float, default=2e-3, help="D's step size (default: 2e-3)")
-    m.add_argument("--lr-g", type=positive_float, default=2e-3, help="G's step size (default: 2e-3)")
+                        f"'0.5*N(-2, 0.5) + 0.5*N(2, 0.5)' (default: {DATA})")
+    m.add_argument("--latent", choices=LATENTS.names(), default=c.latent,
+                   help=f"z ~ U(-1, 1) or N(0, 1) (default: {c.latent})")
+    m.add_argument("--hidden-g", type=positive_int, default=c.hidden_g[0],
+                   help=f"hidden units h of G (default: {c.hidden_g[0]})")
+    m.add_argument("--hidden-d", type=positive_int, default=c.hidden_d[0],
+                   help=f"hidden units h of D (default: {c.hidden_d[0]})")
+    m.add_argument("--act-g", choices=ACTIVATIONS.names(), default=c.act_g,
+                   help=f"G's hidden activation (default: {c.act_g})")
+    m.add_argument("--act-d", choices=ACTIVATIONS.names(), default=c.act_d,
+                   help=f"D's hidden activation (default: {c.act_d})")
+    add_training_arguments(m, c.training)
+    r, sw = defaults_of(record_run), defaults_of(sweep)
+    m.add_argument("--lr-d", type=positive_float, default=r["lr_d"], help=f"D's step size (default: {r['lr_d']:g})")
+    m.add_argument("--lr-g", type=positive_float, default=r["lr_g"], help=f"G's step size (default: {r['lr_g']:g})")
     m.add_argument("--steps", type=positive_int, default=None,
-                   help="training iterations (default: 3000; 1500 with --sweep)")
-    r = p.add_argument_group("single run")
-    r.add_argument("--record-every", type=positive_int, default=25, help="iterations between records (default: 25)")
-    r.add_argument("--fps", type=positive_int, default=12, help="frames per second of the animation (default: 12)")
-    r.add_argument("--no-animation", action="store_true", help="skip the GIF/MP4")
+                   help=f"training iterations (default: {r['steps']}; {sw['steps']} with --sweep)")
+    g = p.add_argument_group("single run")
+    g.add_argument("--record-every", type=positive_int, default=r["record_every"],
+                   help=f"iterations between records (default: {r['record_every']})")
+    g.add_argument("--fps", type=positive_int, default=12, help="frames per second of the animation (default: 12)")
+    g.add_argument("--no-animation", action="store_true", help="skip the GIF/MP4")
     s = p.add_argument_group("sweep")
     s.add_argument("--sweep", action="store_true", help="train a population over step sizes and seeds")
     s.add_argument("--grid", type=positive_int, default=32, help="step sizes per axis (default: 32)")
@@ -48,40 +55,52 @@ def add_arguments(p):
                    help="values of k to sweep (default: --k)")
     s.add_argument("--losses", choices=LOSSES.names(), nargs="+", default=None, metavar="NAME",
                    help="generator losses to sweep (default: --loss)")
-    s.add_argument("--threshold", type=positive_float, default=0.1,
-                   help="JSD (nats) below which a run counts as converged (default: 0.1)")
+    s.add_argument("--threshold", type=positive_float, default=sw["threshold"],
+                   help=f"JSD (nats) below which a run counts as converged (default: {sw['threshold']:g})")
     s.add_argument("--float64", action="store_true", help="sweep in float64 (default: float32)")
     s.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run the sweep's seeds as shards on this Dask scheduler (pip install 'gandyn[distributed]')")
 
 
 def _setup(args, sweep):
+    import copy
+
     import numpy as np
 
     from gandyn.experiments.gan1d import Setup
 
-    opts = training_options(args)
+    a = args
     if sweep and args.losses:  # the sweep's first loss, so that its other choices are checked with it
-        opts["loss"] = args.losses[0]
+        a = copy.copy(args)
+        a.loss = args.losses[0]
+    training = training_config(a, Setup.training)
     if sweep and args.ks:
-        opts["k"] = args.ks[0]
-    return Setup(data=args.data, latent=args.latent, hidden_g=args.hidden_g, hidden_d=args.hidden_d,
-                 act_g=args.act_g, act_d=args.act_d, **opts,
+        training = training.replace(k=args.ks[0])
+    return Setup(data=args.data, training=training, latent=args.latent,
+                 hidden_g=args.hidden_g, hidden_d=args.hidden_d, act_g=args.act_g, act_d=args.act_d,
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 
 def _check_sweep(args, setup) -> None:
     """The sweep's values of k and losses: distinct, and each pairing with the other choices
     (refused here, before any work)."""
-    from gandyn.experiments.gan1d import replace_setup
+    from gandyn.experiments.gan1d import replace_training
 
     for name, values in (("--ks", args.ks), ("--losses", args.losses)):
         if values and len(set(values)) != len(values):
             raise ValueError(f"{name} must be distinct (each would be trained and counted twice), got "
                              f"{' '.join(map(str, values))}")
-    for k in args.ks or [setup.k]:
-        for loss in args.losses or [setup.loss]:
-            replace_setup(setup, k=k, loss=loss)
+    for k in args.ks or [setup.training.k]:
+        for loss in args.losses or [setup.training.loss]:
+            replace_training(setup, k=k, loss=loss)
+
+
+def _steps(args) -> int:
+    """``--steps``, else the default of :func:`~gandyn.experiments.gan1d.sweep` (with ``--sweep``)
+    or of :func:`~gandyn.experiments.gan1d.record_run`."""
+    from gandyn.experiments.gan1d import record_run, sweep
+
+    return args.steps or defaults_of(sweep if args.sweep else record_run)["steps"]
 
 
 #: Largest step size of a sweep (the map's log axis must stay finite).
@@ -90,6 +109,7 @@ LR_MAX = 1e100
 
 def _check_sizes(args) -> None:
     """Refuse up front what cannot fit in memory, naming the options."""
+    from gandyn.experiments.gan1d import TRAINING
     from gandyn.io import check_memory
 
     h = max(args.hidden_g, args.hidden_d)
@@ -97,12 +117,12 @@ def _check_sizes(args) -> None:
     if args.sweep:
         n_gans = args.grid ** 2 * args.seeds
         # parameters, gradients and optimizer states of both players, and each step's activations
-        per = 8 * (10 * params + 6 * args.batch * (h + 2) * (args.k + 1))
+        per = 8 * (10 * params + 6 * args.batch * (h + 2) * ((args.k or TRAINING.k) + 1))
         check_memory(n_gans * per + 8 * 4096 * 128 * 4,
                      f"a sweep of {n_gans:,} GANs (--grid {args.grid:,} squared x --seeds {args.seeds:,}, "
                      f"--batch {args.batch:,}, hidden {h:,})")
     else:
-        steps = args.steps or 3000
+        steps = _steps(args)
         records = steps // args.record_every + 2
         check_memory(16 * steps + records * (401 * 3 * 4 + 400) + 8 * (10 * params + 6 * args.batch * h)
                      + 8 * 5000 * h,
@@ -122,7 +142,7 @@ def run(args) -> int:
         raise ValueError(f"--lr-min ({args.lr_min}) must be below --lr-max ({args.lr_max})")
     if args.sweep and args.lr_max > LR_MAX:
         raise ValueError(f"--lr-max must be at most {LR_MAX:g}, got {args.lr_max:g}")
-    if not args.sweep and (args.steps or 3000) < 4 * args.record_every:
+    if not args.sweep and _steps(args) < 4 * args.record_every:
         raise ValueError(f"--steps must be at least 4 x --record-every ({4 * args.record_every}): "
                          "Figure 1 needs 5 records")
     if args.scheduler and not args.sweep:
@@ -131,7 +151,6 @@ def run(args) -> int:
     setup = _setup(args, args.sweep)
     if args.sweep:
         _check_sweep(args, setup)
-    note_ignored("gan1d", setup)
     client = None
     if args.scheduler:
         from gandyn.cli.mog import _client
@@ -163,7 +182,7 @@ def _single(args, setup, out) -> int:
     from gandyn.experiments.gan1d import pick_panels, record_run
     from gandyn.plotting import gan1d as figs
 
-    steps = args.steps or 3000
+    steps = _steps(args)
     arrays, meta = record_run(setup, args.seed, lr_g=args.lr_g, lr_d=args.lr_d, steps=steps,
                               record_every=args.record_every,
                               progress=not args.quiet)
@@ -189,11 +208,11 @@ def _single(args, setup, out) -> int:
 SHARDS, RUN_RECORD = "shards", "run.json"
 
 
-def _sweep_kw(args) -> dict:
+def _sweep_kw(args, setup) -> dict:
     import numpy as np
 
     lrs = np.geomspace(args.lr_min, args.lr_max, args.grid)
-    return dict(lr_g_values=lrs, lr_d_values=lrs, steps=args.steps or 1500, ks=args.ks or [args.k],
+    return dict(lr_g_values=lrs, lr_d_values=lrs, steps=_steps(args), ks=args.ks or [setup.training.k],
                 losses=args.losses or [args.loss], threshold=args.threshold)
 
 
@@ -201,7 +220,7 @@ def _sweep_config(args, setup) -> dict:
     """What a sweep's results depend on (a rerun into the same folder must give the same)."""
     import json
 
-    kw = _sweep_kw(args)
+    kw = _sweep_kw(args, setup)
     return json.loads(json.dumps({"setup": setup.describe(), "seeds": list(range(args.seed, args.seed + args.seeds)),
                                   **{k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in kw.items()}},
                                  default=str))
@@ -244,7 +263,7 @@ def _sweep(args, setup, out) -> int:
 
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
-    kw = _sweep_kw(args)
+    kw = _sweep_kw(args, setup)
     if args._client is None:
         (arrays, meta), store, config = _sweep_by_seed(args, setup, out, seeds, kw)
         _write_sweep(args, out, arrays, meta, time.perf_counter() - t0, report=True)

@@ -15,7 +15,9 @@ Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 (trajectories, complex_plane, densities, path_angle; PNG and PDF)."""
 from __future__ import annotations
 
-from gandyn.cli import nonneg_int, positive_float, positive_int
+import argparse
+
+from gandyn.cli import defaults_of, nonneg_int, positive_float, positive_int
 
 HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path angle along training"
 
@@ -33,19 +35,32 @@ def add_arguments(p):
     p.add_argument("--batch", type=positive_int, default=None,
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
-    p.add_argument("--k", type=positive_int, default=None,
-                   help="eigenvalues per search (default: 10, or fewer for a player with fewer than 12 parameters; "
-                        "at most the smaller player's parameters - 2)")
-    p.add_argument("--dense-max", type=nonneg_int, default=None, metavar="N",
+    from gandyn.experiments.landscape import analyse
+
+    d = defaults_of(analyse)
+    p.add_argument("--k", type=positive_int, default=d["k"], action=_Given,
+                   help=f"eigenvalues per search (default: {d['k']}, or fewer for a player with fewer than "
+                        f"{d['k'] + 2} parameters; at most the smaller player's parameters - 2)")
+    p.add_argument("--dense-max", type=nonneg_int, default=d["dense_max"], metavar="N",
                    help="games with at most N parameters take their verdicts from the dense spectra, against which "
-                        "the searches are checked (default: 1000; 0: never)")
-    p.add_argument("--tol", type=positive_float, default=1e-8, help="ARPACK's tolerance (default: 1e-8)")
-    p.add_argument("--slq-vectors", type=positive_int, default=4,
-                   help="random vectors of the stochastic Lanczos quadrature (default: 4)")
-    p.add_argument("--slq-steps", type=positive_int, default=60, help="Lanczos steps per vector (default: 60)")
-    p.add_argument("--path-points", type=positive_int, default=21,
-                   help="points on each segment between checkpoints (default: 21)")
+                        f"the searches are checked (default: {d['dense_max']}; 0: never)")
+    p.add_argument("--tol", type=positive_float, default=d["tol"], help=f"ARPACK's tolerance (default: {d['tol']:g})")
+    p.add_argument("--slq-vectors", type=positive_int, default=d["slq_vectors"],
+                   help=f"random vectors of the stochastic Lanczos quadrature (default: {d['slq_vectors']})")
+    p.add_argument("--slq-steps", type=positive_int, default=d["slq_steps"],
+                   help=f"Lanczos steps per vector (default: {d['slq_steps']})")
+    p.add_argument("--path-points", type=positive_int, default=d["path_points"],
+                   help=f"points on each segment between checkpoints (default: {d['path_points']})")
     p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
+
+
+class _Given(argparse.Action):
+    """Store the value and note in ``namespace._given`` that the option was given (its
+    default then stays the library's, yet a value given can be checked as given)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace._given = set(getattr(namespace, "_given", ())) | {self.dest}
 
 
 def _how(check: str) -> str:
@@ -119,8 +134,7 @@ def _check_sizes(args, lr) -> None:
 
     game = lr.game
     small = min(game.n_g, game.n_d)
-    if args.k is None:  # the default: as many as the smaller block allows, up to 10
-        args.k = 10
+    if "k" not in getattr(args, "_given", ()):  # the default: as many as the smaller block allows
         return _check_memory(args, lr)
     if args.k > small - 2:
         raise UsageError(f"--k {args.k:,} exceeds the eigenvalues a search can find: the smaller player has "
@@ -158,8 +172,8 @@ def run(args) -> int:
     if args.batch is not None:  # the evaluation set itself, before it is drawn
         check_memory(8 * 100 * args.batch, f"--batch {args.batch:,}")
     with _sizes_named(args):
-        lr = landscape.load_run(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
-                                data=args.data)  # fails before any output
+        lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at,
+                                      model=args.model, data=args.data)  # fails before any output
     _check_sizes(args, lr)
     config = _config(args)
     check_same_config(Path(args.out) / PARTIAL, RUN_RECORD, config, "landscape")
@@ -171,8 +185,7 @@ def run(args) -> int:
         with _sizes_named(args):
             res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors,
                                     slq_steps=args.slq_steps, path_points=args.path_points, progress=not args.quiet,
-                                    rng=args.seed, cache=cache,
-                                    dense_max=landscape.DENSE_MAX if args.dense_max is None else args.dense_max)
+                                    rng=args.seed, cache=cache, dense_max=args.dense_max)
         write_csv(out / "eigenvalues.csv", res["eigenvalues"])
         write_csv(out / "density.csv", res["density"])
         write_csv(out / "path_angle.csv", res["path"])

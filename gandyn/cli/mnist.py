@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import (_add_common, add_training_arguments, fill_common, nonneg_int, note_ignored, positive_float,
-                        positive_int, training_options, unit_float)
+from gandyn.cli import (_add_common, add_training_arguments, defaults_of, fill_common, nonneg_int, positive_float,
+                        positive_int, training_config, unit_float)
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
 
@@ -30,7 +30,7 @@ def _data_dir(p):
 def _train_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
-    from gandyn.experiments.mnist import MnistConfig
+    from gandyn.experiments.mnist import MnistConfig, train
 
     c = MnistConfig()
     p.add_argument("--iters", type=positive_int, default=100_000,
@@ -38,18 +38,21 @@ def _train_arguments(p):
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint with its saved config (options that "
                         "would change it are refused; --lr/--lr-g/--lr-d change the step sizes from here on)")
-    p.add_argument("--checkpoint-every", type=nonneg_int, default=5000, metavar="N",
-                   help="write a checkpoint every N iterations, 0 = only at the end (default: 5000)")
-    p.add_argument("--keep-every", type=nonneg_int, default=0, metavar="N",
-                   help="also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never (default: 0)")
-    p.add_argument("--grid-every", type=nonneg_int, default=1000, metavar="N",
-                   help="write a 4x4 sample grid every N iterations, 0 = never (default: 1000)")
+    t = defaults_of(train)
+    p.add_argument("--checkpoint-every", type=nonneg_int, default=t["checkpoint_every"], metavar="N",
+                   help=f"write a checkpoint every N iterations, 0 = only at the end (default: "
+                        f"{t['checkpoint_every']})")
+    p.add_argument("--keep-every", type=nonneg_int, default=t["keep_every"], metavar="N",
+                   help=f"also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never (default: "
+                        f"{t['keep_every']})")
+    p.add_argument("--grid-every", type=nonneg_int, default=t["grid_every"], metavar="N",
+                   help=f"write a 4x4 sample grid every N iterations, 0 = never (default: {t['grid_every']})")
     _data_dir(p)
     m = p.add_argument_group("model and algorithm (defaults: the talk's code)")
     m.add_argument("--z-dim", type=positive_int, default=c.z_dim, help=f"latent dimension (default: {c.z_dim})")
-    m.add_argument("--hidden-g", dest="g_hidden", type=positive_int, nargs="+", default=list(c.g_hidden), metavar="W",
+    m.add_argument("--hidden-g", dest="hidden_g", type=positive_int, nargs="+", default=list(c.hidden_g), metavar="W",
                    help="hidden widths of G, e.g. 1200 1200 for Goodfellow et al.'s (default: 128)")
-    m.add_argument("--hidden-d", dest="d_hidden", type=positive_int, nargs="+", default=list(c.d_hidden), metavar="W",
+    m.add_argument("--hidden-d", dest="hidden_d", type=positive_int, nargs="+", default=list(c.hidden_d), metavar="W",
                    help="hidden widths of D (default: 128)")
     m.add_argument("--hidden-act", choices=[a for a in ACTIVATIONS.names() if a not in ("identity", "sigmoid")],
                    default=c.hidden_act,
@@ -58,9 +61,9 @@ def _train_arguments(p):
                    help=f"weight initialisation (default: {c.init})")
     m.add_argument("--latent", choices=LATENTS.names(), default=c.latent,
                    help="z ~ U(-1,1) or N(0,I) (default: uniform)")
-    add_training_arguments(m, c)
+    add_training_arguments(m, c.training)
     m.add_argument("--lr", type=positive_float, default=None,
-                   help="step size of both players (default: 1e-3); --lr-g/--lr-d set one")
+                   help=f"step size of both players (default: {c.lr_g:g}); --lr-g/--lr-d set one")
     m.add_argument("--lr-g", type=positive_float, default=None, help="G's step size")
     m.add_argument("--lr-d", type=positive_float, default=None, help="D's step size")
     m.add_argument("--n-train", type=positive_int, default=c.n_train,
@@ -152,16 +155,20 @@ def blas_threads(args) -> int:
 
 
 def _config(args):
+    from gandyn.engine.training import TrainingConfig
     from gandyn.experiments.mnist import MnistConfig
 
     protocol, extra = _protocol(args) if getattr(args, "protocol", None) else ("", {})
-    lr = args.lr if args.lr is not None else 1e-3
-    return MnistConfig(seed=args.seed, z_dim=args.z_dim, g_hidden=tuple(args.g_hidden),
-                       d_hidden=tuple(args.d_hidden), hidden_act=args.hidden_act, init=args.init,
-                       latent=args.latent, lr_g=args.lr_g or lr, lr_d=args.lr_d or lr, n_train=args.n_train,
-                       d_dropout=tuple(args.d_dropout), label_smooth=args.label_smooth, d_pieces=args.d_pieces,
-                       d_init=args.d_init or "", lr_decay=args.lr_decay, lr_min=args.lr_min, mu_final=args.mu_final,
-                       mu_saturate=args.mu_saturate, protocol=protocol, **extra, **training_options(args))
+    default = MnistConfig()
+    fixed = {k: extra.pop(k) for k in list(extra) if k in TrainingConfig.__dataclass_fields__}  # no option of its own
+    lr_g, lr_d = (args.lr_g or args.lr, args.lr_d or args.lr)
+    return MnistConfig(training=training_config(args, default.training.replace(**fixed)), seed=args.seed,
+                       z_dim=args.z_dim, hidden_g=tuple(args.hidden_g), hidden_d=tuple(args.hidden_d),
+                       hidden_act=args.hidden_act, init=args.init, latent=args.latent, lr_g=lr_g or default.lr_g,
+                       lr_d=lr_d or default.lr_d, n_train=args.n_train, d_dropout=tuple(args.d_dropout),
+                       label_smooth=args.label_smooth, d_pieces=args.d_pieces, d_init=args.d_init or "",
+                       lr_decay=args.lr_decay, lr_min=args.lr_min, mu_final=args.mu_final,
+                       mu_saturate=args.mu_saturate, protocol=protocol, **extra)
 
 
 def _protocol(args) -> str:
@@ -169,21 +176,23 @@ def _protocol(args) -> str:
     returns the protocol's name (with the changes when there are any) and its settings that
     have no option."""
     from gandyn.cli import apply_protocol
-    from gandyn.experiments.mnist import PROTOCOLS
+    from gandyn.experiments.mnist import PROTOCOLS, MnistConfig
 
     defaults = argparse.ArgumentParser(add_help=False)
     _train_arguments(defaults)
     defaults = defaults.parse_args([])
     if args.lr is not None:  # --lr sets both players' step sizes
         args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
-    settings = dict(PROTOCOLS[args.protocol]["settings"])
+    t = MnistConfig.training  # a training choice the protocol leaves at the default is not given
+    settings = {k: v for k, v in PROTOCOLS[args.protocol]["settings"].items()
+                if not (hasattr(t, k) and getattr(t, k) == v)}
     changes = apply_protocol("mnist train", args.protocol, settings, args, defaults, _FLAGS)
     extra = {k: v for k, v in settings.items() if not hasattr(args, k)}
     return args.protocol + (f" with {', '.join(changes)}" if changes else ""), extra
 
 
 #: Option names of the config fields whose option is named otherwise.
-_FLAGS = {"g_hidden": "--hidden-g", "d_hidden": "--hidden-d"}
+_FLAGS = {"hidden_g": "--hidden-g", "hidden_d": "--hidden-d"}
 
 
 def _check_resume_options(args, saved, ckpt) -> None:
@@ -193,12 +202,14 @@ def _check_resume_options(args, saved, ckpt) -> None:
 
     from gandyn.experiments.mnist import MnistConfig
 
-    given, default = _config(args), MnistConfig()
-    differ = [f.name for f in fields(MnistConfig) if f.name not in ("lr_g", "lr_d")
-              and getattr(given, f.name) != getattr(default, f.name) and getattr(given, f.name) != getattr(saved, f.name)]
+    def flat(c):  # the config's fields and its training choices, by name
+        return {**{f.name: getattr(c, f.name) for f in fields(c) if f.name != "training"}, **c.training.to_dict()}
+
+    given, default, saved = flat(_config(args)), flat(MnistConfig()), flat(saved)
+    differ = [n for n in given if n not in ("lr_g", "lr_d") and given[n] != default[n] and given[n] != saved[n]]
     if differ:
-        said = ", ".join(f"{_FLAGS.get(n, '--' + n.replace('_', '-'))} {getattr(given, n)!r} (saved: "
-                         f"{getattr(saved, n)!r})" for n in differ)
+        said = ", ".join(f"{_FLAGS.get(n, '--' + n.replace('_', '-'))} {given[n]!r} (saved: {saved[n]!r})"
+                         for n in differ)
         raise ValueError(f"--resume continues {ckpt} with its saved config, and these options would change it: "
                          f"{said}; only --lr, --lr-g and --lr-d may change on resume")
 
@@ -212,7 +223,6 @@ def _train(args) -> int:
 
     config = None if args.resume else _config(args)  # a bad option fails before any work
     if config is not None:
-        note_ignored("mnist train", config)
         config.check_memory(args.iters)
     else:
         check_memory(8 * args.iters, f"--iters {args.iters:,} (the loss history)")

@@ -13,72 +13,72 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import add_training_arguments, method_name, nonneg_int, note_ignored, positive_float, positive_int, training_options
+from gandyn.cli import add_training_arguments, method_name, nonneg_int, positive_float, positive_int, training_config
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
-
-#: --quick and the default run (methods, step sizes, seeds, iterations).
-QUICK = {"methods": ["altgd", "extragradient"], "lrs": [5e-3], "seeds": 4, "steps": 200, "hidden": [32, 32],
-         "n_eval": 1000, "decay": 0.1}
-DEFAULT = {"methods": ["altgd"], "lrs": [5e-3], "seeds": 100, "steps": 4000, "hidden": [64, 64], "n_eval": 2500,
-           "decay": 0.1}
 
 
 def add_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.methods import METHODS
-    from gandyn.experiments.mog import DATASETS, config, setup_of
+    from gandyn.experiments.mog import DATASETS, QUICK, MogConfig
 
+    c = MogConfig()
     m = p.add_argument_group("benchmark")
     m.add_argument("--data", nargs="+", choices=DATASETS.names(), default=["ring8", "grid25"], metavar="DATA",
                    help=f"data sets: {', '.join(DATASETS.names())} (default: ring8 grid25)")
     m.add_argument("--methods", nargs="+", type=method_name, default=None, metavar="METHOD",
                    help=f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
-                        f"(default: {' '.join(DEFAULT['methods'])})")
+                        f"(default: {' '.join(c.methods)})")
     m.add_argument("--lrs", nargs="+", type=positive_float, default=None, metavar="LR",
-                   help=f"G's step sizes (default: {' '.join(map(str, DEFAULT['lrs']))})")
-    m.add_argument("--ttur", type=positive_float, default=2.0, help="lr_D / lr_G (default: 2)")
-    m.add_argument("--decay", type=positive_float, default=None,
-                   help="step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: 0.1)")
+                   help=f"G's step sizes (default: {' '.join(map(str, c.lrs))})")
+    m.add_argument("--ttur", type=positive_float, default=c.ttur, help=f"lr_D / lr_G (default: {c.ttur:g})")
+    m.add_argument("--decay", type=positive_float, default=c.decay,
+                   help=f"step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: {c.decay:g})")
     m.add_argument("--seeds", type=positive_int, default=None,
-                   help=f"seeds per method and step size: seed, seed+1, ... (default: {DEFAULT['seeds']})")
+                   help=f"seeds per method and step size: seed, seed+1, ... (default: {c.seeds})")
     m.add_argument("--steps", type=positive_int, default=None,
-                   help=f"training iterations (default: {DEFAULT['steps']})")
-    m.add_argument("--checks", type=positive_int, default=5, help="evaluations during training (default: 5)")
-    m.add_argument("--keep-every", type=nonneg_int, default=0, metavar="N",
+                   help=f"training iterations (default: {c.steps})")
+    m.add_argument("--checks", type=positive_int, default=c.checks,
+                   help=f"evaluations during training (default: {c.checks})")
+    m.add_argument("--keep-every", type=nonneg_int, default=c.keep_every, metavar="N",
                    help="keep every model's parameters at iteration 0, every N iterations and at the end, in "
                         "checkpoints_DATA.npz, for `gandyn landscape` (default: 0, none)")
     m.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
     n = p.add_argument_group("networks and training")
     n.add_argument("--hidden", nargs="+", type=positive_int, default=None, metavar="W",
-                   help=f"hidden widths of G and D (default: {' '.join(map(str, DEFAULT['hidden']))})")
+                   help=f"hidden widths of G and D (default: {' '.join(map(str, c.hidden_g))})")
     n.add_argument("--hidden-g", nargs="+", type=positive_int, default=None, metavar="W",
                    help="hidden widths of G, if not those of --hidden")
     n.add_argument("--hidden-d", nargs="+", type=positive_int, default=None, metavar="W",
                    help="hidden widths of D, if not those of --hidden")
-    n.add_argument("--z-dim", type=positive_int, default=2, help="latent dimension (default: 2)")
-    n.add_argument("--latent", choices=LATENTS.names(), default="normal", help="latent (default: normal)")
-    add_training_arguments(n, setup_of(config()), method=False)
-    n.add_argument("--chunk", type=positive_int, default=50, help="models per stacked unit (default: 50)")
+    n.add_argument("--z-dim", type=positive_int, default=c.z_dim, help=f"latent dimension (default: {c.z_dim})")
+    n.add_argument("--latent", choices=LATENTS.names(), default=c.latent, help=f"latent (default: {c.latent})")
+    add_training_arguments(n, c.training, method=False)
+    n.add_argument("--chunk", type=positive_int, default=c.chunk, help=f"models per stacked unit (default: {c.chunk})")
     from gandyn.engine.nn import INITIALIZERS
     from gandyn.experiments.mog import PROTOCOLS
 
-    n.add_argument("--pack", type=positive_int, default=1, metavar="M",
-                   help="samples per D input (PacGAN's packing; the batch must be a multiple; default: 1, none)")
-    n.add_argument("--g-batch-norm", action="store_true", help="batch normalisation in G's hidden layers")
-    n.add_argument("--d-pieces", type=positive_int, default=1, metavar="K",
-                   help="maxout pieces of D's hidden layers (default: 1, none)")
-    n.add_argument("--init", choices=INITIALIZERS.names(), default=None,
-                   help="weight initialisation (default: glorot_uniform)")
+    n.add_argument("--pack", type=positive_int, default=c.pack, metavar="M",
+                   help=f"samples per D input (PacGAN's packing; the batch must be a multiple; default: {c.pack}, "
+                        "none)")
+    n.add_argument("--g-batch-norm", action="store_true", default=c.g_batch_norm,
+                   help="batch normalisation in G's hidden layers")
+    n.add_argument("--d-pieces", type=positive_int, default=c.d_pieces, metavar="K",
+                   help=f"maxout pieces of D's hidden layers (default: {c.d_pieces}, none)")
+    n.add_argument("--init", choices=INITIALIZERS.names(), default=c.init,
+                   help=f"weight initialisation (default: {c.setup().init})")
     m.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
                    help="a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, with "
                         "--pack M); an option given as well replaces that setting, with a note (see docs/mog.md)")
     e = p.add_argument_group("scoring")
-    e.add_argument("--n-eval", type=positive_int, default=None, help="samples scored per model (default: 2500)")
-    e.add_argument("--min-count", type=positive_int, default=1,
-                   help="high-quality samples a mode needs to count as covered (default: 1, as published)")
-    e.add_argument("--hq-target", type=float, default=0.9, help="high-quality share a success needs (default: 0.9)")
+    e.add_argument("--n-eval", type=positive_int, default=None,
+                   help=f"samples scored per model (default: {c.n_eval})")
+    e.add_argument("--min-count", type=positive_int, default=c.min_count,
+                   help=f"high-quality samples a mode needs to count as covered (default: {c.min_count}, as published)")
+    e.add_argument("--hq-target", type=float, default=c.hq_target,
+                   help=f"high-quality share a success needs (default: {c.hq_target:g})")
     d = p.add_argument_group("parallel and distributed")
     d.add_argument("--jobs", type=positive_int, default=None,
                    help="local processes, one BLAS thread each (default: 2, or 1 on a one-core machine)")
@@ -94,7 +94,7 @@ def _protocol(args):
     import argparse
 
     from gandyn.cli import apply_protocol
-    from gandyn.experiments.mog import PROTOCOLS
+    from gandyn.experiments.mog import PROTOCOLS, MogConfig
 
     if args.quick:
         raise ValueError("--quick and --protocol each set the run's size: give one of them")
@@ -103,6 +103,8 @@ def _protocol(args):
     add_arguments(parser)
     defaults = parser.parse_args([])
     settings = {**spec["settings"], "batch": spec["batch_per_pack"] * args.pack}
+    t = MogConfig.training  # a training choice the protocol leaves at the default is not given
+    settings = {k: v for k, v in settings.items() if not (hasattr(t, k) and getattr(t, k) == v)}
     changes = apply_protocol("mog", args.protocol, settings, args, defaults, {"lrs": "--lrs"})
     args.data = [spec["data"].get(d, d) for d in args.data]  # the protocol's data scale
     extra = {k: v for k, v in settings.items() if not hasattr(args, k)}
@@ -110,11 +112,12 @@ def _protocol(args):
 
 
 def _configs(args):
-    from gandyn.experiments.mog import config
+    from gandyn.engine.training import TrainingConfig
+    from gandyn.experiments.mog import QUICK, MogConfig
 
     protocol, extra = _protocol(args) if args.protocol else ("", {})
-    given = [f"--{k.replace('_', '-')}" for k in ("methods", "lrs", "seeds", "steps", "hidden", "n_eval", "decay")
-             if getattr(args, k) is not None]
+    preset = ("methods", "lrs", "seeds", "steps", "hidden", "n_eval")  # options --quick sets
+    given = [f"--{k.replace('_', '-')}" for k in preset if getattr(args, k) is not None]
     if args.quick and given:
         raise ValueError(f"--quick sets its own {', '.join(given)}; drop --quick or those options")
     if args.scheduler is not None and args.jobs is not None:
@@ -123,22 +126,28 @@ def _configs(args):
         raise ValueError("--shards needs --scheduler or --jobs of 2 or more (one process runs no shards)")
     if not 0 < args.hq_target <= 1:
         raise ValueError(f"--hq-target must be in (0, 1], got {args.hq_target}")
-    base = dict(QUICK if args.quick else DEFAULT)
-    for k in base:
+    kw = dict(QUICK) if args.quick else {}
+    kw.update({k: tuple(v) if isinstance(v, list) else v for k in preset
+               if (v := getattr(args, k)) is not None and k != "hidden"})
+    if args.hidden is not None:
+        kw["hidden_g"] = kw["hidden_d"] = tuple(args.hidden)
+    for k in ("hidden_g", "hidden_d"):
         if getattr(args, k) is not None:
-            base[k] = getattr(args, k)
-    if args.checks > base["steps"]:
-        raise ValueError(f"--checks ({args.checks}) must not exceed the iterations ({base['steps']})")
-    if args.keep_every > base["steps"]:
-        raise ValueError(f"--keep-every ({args.keep_every}) must not exceed the iterations ({base['steps']})")
-    return [config(dname, methods=base["methods"], lrs=base["lrs"], ttur=args.ttur, seeds=base["seeds"],
-                   seed=args.seed, steps=base["steps"], checks=args.checks,
-                   hidden=tuple(base["hidden"] if args.hidden_g is None else args.hidden_g),
-                   hidden_d=tuple(base["hidden"] if args.hidden_d is None else args.hidden_d),
-                   z_dim=args.z_dim, latent=args.latent, chunk=args.chunk, decay=base["decay"], n_eval=base["n_eval"], min_count=args.min_count,
-                   hq_target=args.hq_target, keep_every=args.keep_every, pack=args.pack,
-                   g_batch_norm=args.g_batch_norm, d_pieces=args.d_pieces, init=args.init, protocol=protocol,
-                   **extra, **training_options(args, base["methods"])) for dname in args.data]
+            kw[k] = tuple(getattr(args, k))
+    steps = kw.get("steps", MogConfig.steps)
+    if args.checks > steps:
+        raise ValueError(f"--checks ({args.checks}) must not exceed the iterations ({steps})")
+    if args.keep_every > steps:
+        raise ValueError(f"--keep-every ({args.keep_every}) must not exceed the iterations ({steps})")
+    methods = kw.get("methods", MogConfig.methods)
+    fixed = {k: extra.pop(k) for k in list(extra) if k in TrainingConfig.__dataclass_fields__}  # no option of its own
+    training = training_config(args, MogConfig.training.replace(**fixed), methods)
+    kw |= {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
+    return [MogConfig(data=dname, ttur=args.ttur, seed=args.seed, checks=args.checks, z_dim=args.z_dim,
+                      latent=args.latent, chunk=args.chunk, decay=args.decay, min_count=args.min_count,
+                      hq_target=args.hq_target, keep_every=args.keep_every, pack=args.pack,
+                      g_batch_norm=args.g_batch_norm, d_pieces=args.d_pieces, init=args.init, protocol=protocol,
+                      training=training, **kw) for dname in args.data]
 
 
 def _client(address):
@@ -201,11 +210,12 @@ def _write(cfg, res, out):
     from gandyn.plotting import mog as figs
     from gandyn.rng import stream
 
-    d = cfg["data"]
+    d = cfg.data
     arrays = {k: v for k, v in res.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
     for key in ("wall_seconds", *CHECKPOINTS):
         arrays.pop(key, None)
-    paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg, "wall_seconds": res["wall_seconds"],
+    paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg.to_dict(),
+                                                               "wall_seconds": res["wall_seconds"],
                                                                "source": "gandyn.experiments.mog"})]
     rows = [{"data": d, "method": str(res["method"][i]), "lr_g": float(res["lr_g"][i]),
              "lr_d": float(res["lr_d"][i]), "seed": int(res["seed"][i]), "modes": int(res["modes"][i]),
@@ -217,8 +227,8 @@ def _write(cfg, res, out):
         paths.append(ck)
     dist = DATASETS[d]()
     centers, _ = mixture_modes(dist)
-    pts = dist.rvs(2000, stream(cfg["seed"], "plot"))
-    for m in cfg["methods"]:
+    pts = dist.rvs(2000, stream(cfg.seed, "plot"))
+    for m in cfg.methods:
         if (res["method"] == m).any() and res["samples"].shape[1]:
             stem = f"samples_{d}_{m.replace(':', '-')}"
             paths += plotting.save(figs.samples_figure(cfg, res, m, pts, centers), out / stem)
@@ -249,8 +259,9 @@ def _check_folder(out, cfgs) -> None:
 
     from gandyn.io import check_same_config
 
-    check_same_config(Path(out) / SHARDS, RUN_RECORD, cfgs, "mog")
-    check_same_config(out, "table.json", cfgs, "mog")
+    config = [c.to_dict() for c in cfgs]
+    check_same_config(Path(out) / SHARDS, RUN_RECORD, config, "mog")
+    check_same_config(out, "table.json", config, "mog")
 
 
 def _stores(out, cfgs):
@@ -263,9 +274,9 @@ def _stores(out, cfgs):
 
     def record():
         if not (folder / RUN_RECORD).exists():
-            write_json(folder / RUN_RECORD, {"command": "mog", "config": cfgs})
+            write_json(folder / RUN_RECORD, {"command": "mog", "config": [c.to_dict() for c in cfgs]})
 
-    return [ShardStore(folder, cfg["data"], on_first_save=record) for cfg in cfgs]
+    return [ShardStore(folder, cfg.data, on_first_save=record) for cfg in cfgs]
 
 
 def _clear_stores(out, stores) -> None:
@@ -298,8 +309,8 @@ def _note_diverged(cfg, res) -> None:
 
     names = diverged_models(cfg, res)
     if names:
-        more = f" and {len(names) - 5} more (models_{cfg['data']}.csv: diverged_at)" if len(names) > 5 else ""
-        print(f"gandyn mog: note: {cfg['data']}: {len(names)} of {res['rows'].size} models diverged (a parameter NaN, "
+        more = f" and {len(names) - 5} more (models_{cfg.data}.csv: diverged_at)" if len(names) > 5 else ""
+        print(f"gandyn mog: note: {cfg.data}: {len(names)} of {res['rows'].size} models diverged (a parameter NaN, "
               f"inf or beyond {BOUND:g}) and are left out of the table's rates: {'; '.join(names[:5])}{more}",
               file=sys.stderr)
 
@@ -307,17 +318,16 @@ def _note_diverged(cfg, res) -> None:
 def run(args) -> int:
     import os
 
-    from gandyn.experiments.mog import memory_bytes, setup_of
+    from gandyn.experiments.mog import memory_bytes
     from gandyn.io import check_memory, output_folder, remove_stale_temps
 
     cfgs = _configs(args)  # every check before any work
-    note_ignored("mog", setup_of(cfgs[0]), cfgs[0]["methods"])
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
     for cfg in cfgs:
-        P = len(cfg["methods"]) * len(cfg["lrs"]) * cfg["seeds"]
+        P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
         check_memory(memory_bytes(cfg, 1 if args.scheduler else jobs),
-                     f"{cfg['data']}: {P:,} GANs (--seeds {cfg['seeds']:,}, --n-eval {cfg['n_eval']:,}, "
-                     f"--batch {cfg['batch']:,}, --chunk {cfg['chunk']:,})")
+                     f"{cfg.data}: {P:,} GANs (--seeds {cfg.seeds:,}, --n-eval {cfg.n_eval:,}, "
+                     f"--batch {cfg.training.batch:,}, --chunk {cfg.chunk:,})")
     _check_folder(args.out, cfgs)
     client = _client(args.scheduler) if args.scheduler else None
     try:
@@ -334,7 +344,7 @@ def run(args) -> int:
 def _run(args, cfgs, jobs, client, out) -> int:
     import sys
 
-    from gandyn.experiments.mog import PUBLISHED, ShardError, run as run_mog, success_table, training_note
+    from gandyn.experiments.mog import PUBLISHED, ShardError, run as run_mog, success_table, training_changes
     from gandyn.io import write_csv, write_json
 
     stores = _stores(out, cfgs)
@@ -349,7 +359,7 @@ def _run(args, cfgs, jobs, client, out) -> int:
                 kept = f"finished shards written to {out}; run the same command again to train the rest"
             else:
                 kept = "no shard finished"
-            print(f"gandyn mog: error: {cfg['data']}: {e} ({kept}){_blame(e.cause)}", file=sys.stderr)
+            print(f"gandyn mog: error: {cfg.data}: {e} ({kept}){_blame(e.cause)}", file=sys.stderr)
             raise _Stopped(1) from None
         _note_diverged(cfg, res)
         rows = success_table(cfg, res)
@@ -357,16 +367,17 @@ def _run(args, cfgs, jobs, client, out) -> int:
             r["wall_seconds"] = res["wall_seconds"]
         table += rows
         paths += _write(cfg, res, out)
-        print(f"{cfg['data']}: {res['rows'].size} GANs x {cfg['steps']} iterations in "
-              f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_note(cfg)) else ''}", flush=True)
+        print(f"{cfg.data}: {res['rows'].size} GANs x {cfg.steps} iterations in "
+              f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_changes(cfg)) else ''}", flush=True)
     paths.append(write_csv(out / "table.csv", table))
-    paths.append(write_json(out / "table.json", {"config": cfgs, "gandyn": table, "published": PUBLISHED,
+    paths.append(write_json(out / "table.json", {"config": [c.to_dict() for c in cfgs], "gandyn": table,
+                                                   "published": PUBLISHED,
                                                    "units": "percentages (*_pct, published high_quality) in "
                                                             "percent; intervals 95% Wilson; se: standard error "
                                                             "of the mean over seeds",
                                                    "success": "every mode covered (>= min_count high-quality "
                                                               "samples) and high-quality share >= hq_target"}))
-    scored = {{"ring8_unit": "ring8"}.get(c["data"], c["data"]) for c in cfgs}  # PacGAN's ring is their ring8 row
+    scored = {{"ring8_unit": "ring8"}.get(c.data, c.data) for c in cfgs}  # PacGAN's ring is their ring8 row
     print_table(table, [r for r in PUBLISHED if r["data"] in scored])
     print("wrote " + ", ".join(str(p) for p in paths))
     _clear_stores(out, stores)  # the results hold every shard now

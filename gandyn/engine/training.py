@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -35,12 +35,6 @@ from gandyn.engine.methods import METHODS, check_method, check_method_options, m
 from gandyn.engine.penalties import Penalty, check_training, make_penalty
 
 __all__ = ["TrainingConfig", "check_int"]
-
-
-def _uses_k(spec: str, options: dict) -> bool:
-    """Whether the method of ``spec`` takes ``k`` D steps per G step (its draws depend on k)."""
-    m = make_method(spec, options)
-    return m.draws(1) != m.draws(2)
 
 
 def check_int(name: str, v, lo: int = 1) -> int:
@@ -192,14 +186,15 @@ class TrainingConfig:
         return optim.make(self.optimizer, lr=lr, b1=self.b1, b2=self.b2, eps=self.eps, eps_hat=self.adam_tf,
                           mu=self.mu)
 
-    def make_g_optimizer(self, lr) -> optim.Optimizer:
-        """G's optimizer: :meth:`make_optimizer`, averaged when ``g_ema`` is set."""
-        opt = self.make_optimizer(lr)
+    def make_g_optimizer(self, lr, base: optim.Optimizer | None = None) -> optim.Optimizer:
+        """G's optimizer: :meth:`make_optimizer` (or ``base``, an experiment's own form of it),
+        averaged when ``g_ema`` is set."""
+        opt = self.make_optimizer(lr) if base is None else base
         return optim.averaged(opt, self.g_ema) if self.g_ema else opt
 
-    def make_d_optimizer(self, lr) -> optim.Optimizer:
-        """D's optimizer: :meth:`make_optimizer`, clipped when ``clip`` is set."""
-        opt = self.make_optimizer(lr)
+    def make_d_optimizer(self, lr, base: optim.Optimizer | None = None) -> optim.Optimizer:
+        """D's optimizer: :meth:`make_optimizer` (or ``base``), clipped when ``clip`` is set."""
+        opt = self.make_optimizer(lr) if base is None else base
         return opt if self.clip is None else optim.clipped(opt, self.clip)
 
     def make_method(self, spec: str | None = None):
@@ -208,45 +203,16 @@ class TrainingConfig:
         spec = self.method if spec is None else self.check_method(spec)
         return make_method(spec, self.method_options)
 
-    def active(self, methods=None) -> dict:
-        """The choices that take effect when training with ``methods`` (default: ``[method]``):
-        the loss, method, batch and optimizer, ``k`` when a method takes D steps per G step
-        (Algorithm 1, and lookahead around it), the hyperparameters the optimizer takes, the
-        penalty's weight only with a penalty, the options of the methods in use, and
-        clipping, spectral normalisation and ``g_ema``."""
-        methods = [self.method] if methods is None else [check_method(m) for m in methods]
-        takes = optim.takes(self.optimizer)
-        out = {name: getattr(self, name) for name in ("loss", "method", "batch", "optimizer")}
-        if any(_uses_k(m, self.method_options) for m in methods):
-            out["k"] = self.k
-        out.update({name: getattr(self, name) for name in ("b1", "b2", "eps", "mu") if name in takes})
-        if "eps_hat" in takes:
-            out["adam_tf"] = self.adam_tf
-        out["penalty"] = self.penalty
-        if self.penalty is not None:
-            out["penalty_weight"] = self.penalty_weight
-        used = {name for m in methods for name in m.split(":")}
-        out["method_options"] = {m: dict(o) for m, o in self.method_options.items() if m in used}
-        out.update(clip=self.clip, spectral_norm=self.spectral_norm, g_ema=self.g_ema)
-        if self.instance_noise:
-            out.update(instance_noise=self.instance_noise, noise_schedule=self.noise_schedule,
-                       noise_until=self.noise_until)
-        return out
+    def replace(self, **changes) -> "TrainingConfig":
+        """A copy with ``changes`` (validated again): e.g. an experiment's defaults with
+        another batch, ``gandyn.experiments.gan1d.TRAINING.replace(batch=16)``."""
+        return replace(self, **changes)
 
-    def ignored(self, methods=None) -> dict[str, str]:
-        """The choices set away from this configuration's defaults that take no effect with
-        ``methods`` (:meth:`active`): ``{field: why}``, e.g. ``{"b1": "the sgd optimizer
-        does not take it"}``. Training runs as if they were not set."""
-        from dataclasses import MISSING, fields
-
-        default = {f.name: f.default for f in fields(self) if f.default is not MISSING}
-        active = self.active(methods)
-        why = {"k": "no method in use takes D steps per G step (altgd and lookahead around it do)",
-               "penalty_weight": "no penalty is set", "noise_schedule": "no instance noise is set",
-               "noise_until": "no instance noise is set"}
-        return {name: why.get(name, f"the {self.optimizer} optimizer does not take it")
-                for name in ("k", "b1", "b2", "eps", "adam_tf", "mu", "penalty_weight", "noise_schedule", "noise_until")
-                if name not in active and getattr(self, name) != default.get(name)}
+    def to_dict(self) -> dict:
+        """Every field as plain JSON-able values; ``TrainingConfig(**d)`` reads it back."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["method_options"] = {m: dict(o) for m, o in self.method_options.items()}
+        return d
 
     def make_instance_noise(self) -> InstanceNoise | None:
         """The instance noise's schedule (:class:`~gandyn.engine.instance_noise.InstanceNoise`),

@@ -20,7 +20,7 @@ Evaluation: :func:`snapshot` gives the quantities of the theory on a grid for
 one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD, V, C);
 :func:`binned_jsd` gives the JSD of a whole population at once, cheaply.
 
->>> setup = Setup(batch=16)
+>>> setup = Setup(training=TRAINING.replace(batch=16))
 >>> tr = Population(setup, seeds=[0, 0, 1], lr_d=[1e-2, 3e-2, 1e-2], lr_g=1e-2)
 >>> loss_d, loss_g = tr.advance(5)
 >>> loss_d.shape, tr.it
@@ -38,6 +38,7 @@ from gandyn.distributions import Distribution, Mixture, Normal, Uniform
 from gandyn.engine.latents import as_latent
 from gandyn.engine.losses import LOSSES, sigmoid
 from gandyn.engine.nn import MLP
+from gandyn.engine.training import TrainingConfig
 from gandyn.errors import BOUND, DivergedError, UsageError, healthy
 from gandyn.experiments import population
 from gandyn.experiments.shards import on_cluster
@@ -46,9 +47,9 @@ from gandyn.rng import stream
 from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
-__all__ = ["Setup", "Population", "parse_data", "snapshot", "binned_jsd", "grid_for", "z_map_points",
-           "converged", "record_run", "pick_panels", "sweep", "sweep_on_cluster", "merge_sweeps", "sweep_rows", "sweep_summary",
-           "replace_setup", "BLOCK"]
+__all__ = ["Setup", "Population", "parse_data", "data_text", "snapshot", "binned_jsd", "grid_for", "z_map_points",
+           "converged", "record_run", "pick_panels", "sweep", "sweep_on_cluster", "merge_sweeps", "sweep_rows",
+           "sweep_summary", "replace_training", "TRAINING", "DATA", "BLOCK"]
 
 BLOCK = population.BLOCK
 
@@ -96,21 +97,53 @@ def parse_data(spec: str | Distribution) -> Distribution:
         raise ValueError(f"data {spec.strip()!r}: {e}") from None
 
 
+def data_text(data: Distribution) -> str:
+    """The text of a 1-D distribution that :func:`parse_data` reads back exactly (normal,
+    uniform or a mixture of them; floats by their shortest round-trip ``repr``).
+
+    >>> data_text(parse_data("0.5*N(-2,0.5) + 0.5*U(1, 3)"))
+    '0.5*N(-2.0, 0.5) + 0.5*U(1.0, 3.0)'
+
+    Raises
+    ------
+    ValueError
+        Another distribution (the text language has no name for it).
+    """
+    if isinstance(data, Normal):
+        return f"N({data.loc!r}, {data.scale!r})"
+    if isinstance(data, Uniform):
+        return f"U({data.low!r}, {data.high!r})"
+    if isinstance(data, Mixture):
+        return " + ".join(f"{float(w)!r}*{data_text(c)}" for w, c in zip(data.weights, data.components))
+    raise ValueError(f"{data!r} has no text form (normal, uniform or a mixture of them)")
+
+
 # --- the experiment's fixed choices
+
+
+#: The data of Goodfellow et al. 2014, Figure 1 (as :func:`parse_data` reads it).
+DATA = "N(4, 0.5)"
+
+#: The 1-D GAN's training choices: Adam with ``b1 = 0.5``, minibatches of 64, Algorithm 1
+#: with ``k = 1``.
+TRAINING = TrainingConfig(b1=0.5, batch=64)
 
 
 @dataclass(frozen=True)
 class Setup(population.Setup):
     """Everything of a 1D GAN run except the seed and the step sizes: a
-    :class:`gandyn.experiments.population.Setup` with the 1-D GAN's defaults. The fields not
-    listed here (``method``, ``k``, ``penalty``, ``penalty_weight``, ``clip``, ``spectral_norm``,
-    ``b1``, ``b2``, ``eps``, ``adam_tf``, ``mu``, ``method_options``) are the population ``Setup``'s and
-    :class:`~gandyn.engine.training.TrainingConfig`'s; every field but ``data`` is a keyword.
+    :class:`gandyn.experiments.population.Setup` with the 1-D GAN's defaults; every field
+    but ``data`` is a keyword.
 
     Parameters
     ----------
     data : Distribution or str
         ``p_data`` (see :func:`parse_data`). Default N(4, 0.5^2).
+    training : TrainingConfig
+        The training choices (default :data:`TRAINING`). For losses whose D is not a
+        probability (``wgan``, ``hinge``, f-GANs) the curve drawn as "D" is
+        ``sigma(output)``. With ``g_ema`` the evaluated generator (p_g, the JSD, Figure 1)
+        is G's moving average; training goes on with the iterates.
     latent : {'uniform', 'normal'}
         ``z ~ U(-1, 1)`` or ``N(0, 1)`` (``z_dim = 1``).
     hidden_g, hidden_d : int or tuple of int
@@ -119,39 +152,36 @@ class Setup(population.Setup):
     act_g, act_d : str
         Their hidden activations (:data:`gandyn.engine.nn.ACTIVATIONS`; tanh and ReLU);
         output layers are linear (D outputs a logit).
-    loss : str
-        The GAN loss (:data:`gandyn.engine.losses.LOSSES`; ``nonsat``: Goodfellow et al.
-        2014, Section 3). For losses whose D is not a probability (``wgan``,
-        ``hinge``, f-GANs) the curve drawn as "D" is ``sigma(output)``.
-    optimizer : str
-        Both players' optimizer (default Adam; the paper used SGD with momentum, Section 5).
-    batch : int
-        Minibatch size ``m`` of data and of noise (default 64).
     init : str
         Weight initialisation (default ``xavier_talk``, the talk's code).
     dtype : numpy dtype
         float64 (default) or float32.
-    g_ema : float
-        Decay of an exponential moving average of G's parameters (0 = off; Yazici et
-        al. 2019, :func:`gandyn.engine.optim.averaged`). When on, the evaluated
-        generator (p_g, the JSD, Figure 1) is the average; training goes on with
-        the iterates.
     """
 
-    data: Distribution | str = "N(4, 0.5)"
+    data: Distribution | str = DATA
     _: KW_ONLY
+    training: TrainingConfig = TRAINING
     z_dim: int = 1
     latent: str = "uniform"
     hidden_g: int | tuple = 16
     hidden_d: int | tuple = 16
     act_g: str = "tanh"
-    batch: int = 64
     init: str = "xavier_talk"
     dtype: type = np.float64
 
     def __post_init__(self):
         object.__setattr__(self, "data", parse_data(self.data))
         super().__post_init__()
+
+    def describe(self) -> dict:
+        """:meth:`population.Setup.describe` with the data as its text (:func:`data_text`)
+        when it has one, so that ``Setup(**d)`` with the dtype by type rebuilds the setup."""
+        d = super().describe()
+        try:
+            d["data"] = data_text(self.data)
+        except ValueError:
+            pass  # a distribution of the user's own: its repr, for reading only
+        return d
 
 
 #: The population of 1D GANs is the general one (one engine trainer per unit of models).
@@ -310,7 +340,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         ``loss_d, loss_g (steps,)``, and the parameters at each record, ``theta_g
         (R, n_g)``, ``theta_d (R, n_d)`` (the run's checkpoints, e.g. for
         ``gandyn landscape``). Curves on the grid are stored as float32.
-        With ``setup.g_ema`` the evaluated generator (p_g, the JSDs, D*, the gap,
+        With ``setup.training.g_ema`` the evaluated generator (p_g, the JSDs, D*, the gap,
         ``x_map``) is the moving average of G's parameters, recorded as
         ``theta_g_average (R, n_g)``; ``theta_g`` stays the trained parameters.
         D is drawn as training applies it (:attr:`Population.theta_d_eval`: with
@@ -331,7 +361,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     z_map = z_map_points(setup.latent, n_map)
     ev = stream(int(seed), "eval")
     names = ["it", "p_g", "d", "d_star", "jsd", "jsd_binned", "c", "v", "gap", "exact", "x_map", "theta_g", "theta_d"]
-    rec = {name: [] for name in names + (["theta_g_average"] if setup.g_ema else [])}
+    rec = {name: [] for name in names + (["theta_g_average"] if setup.training.g_ema else [])}
 
     def record():
         tg = tr.theta_g_eval
@@ -348,7 +378,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         rec["x_map"].append(gan.G(tg, z_map[:, None].astype(setup.dtype))[:, 0].astype(np.float64))
         rec["theta_g"].append(tr.theta_g.copy())
         rec["theta_d"].append(tr.theta_d.copy())
-        if setup.g_ema:
+        if setup.training.g_ema:
             rec["theta_g_average"].append(tg.copy())
         return s["jsd"]
 
@@ -428,7 +458,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     due to the step sizes alone. The JSD is :func:`binned_jsd` (400 bins on the
     data's range widened by 25% on each side, plus the two half-lines) of the
     evaluated G (:attr:`Population.theta_g_eval`: the moving average with
-    ``setup.g_ema``); it is
+    ``setup.training.g_ema``); it is
     also computed at ``checks`` evenly spaced iterations (the progress bar shows
     its median).
 
@@ -462,7 +492,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
         LOSSES.check(lo, "loss")
     for k in ks:  # every (k, loss) setup validated before any training
         for lo in losses:
-            replace_setup(setup, k=k, loss=lo)
+            replace_training(setup, k=k, loss=lo)
     S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
     sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
     check_it = np.unique(np.linspace(0, steps, checks + 1).round().astype(int)[1:])
@@ -478,7 +508,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     bar = tqdm(total=n_pop * int(steps), desc=what(0, 0), unit="it", disable=not progress, leave=False)
     for a, k in enumerate(ks):
         for b, loss in enumerate(losses):
-            s = replace_setup(setup, k=k, loss=loss)
+            s = replace_training(setup, k=k, loss=loss)
             bar.set_description(what(a, b), refresh=False)
             tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk, rate_dtype=np.float64)
             for c, t in enumerate(check_it):
@@ -536,9 +566,9 @@ def sweep_on_cluster(setup: Setup, client, *, seeds, progress: bool = False, **k
                                    name="gan1d sweep", progress=progress))
 
 
-def replace_setup(setup: Setup, **changes) -> Setup:
-    """A copy of ``setup`` with some fields changed (and validated again)."""
-    return replace(setup, **changes)
+def replace_training(setup: Setup, **changes) -> Setup:
+    """A copy of ``setup`` with some training choices changed (and validated again)."""
+    return replace(setup, training=setup.training.replace(**changes))
 
 
 def sweep_rows(arrays: dict) -> list[dict]:

@@ -3,19 +3,17 @@
 Ratliff-Burden-Sastry verdict there, the Hessian spectral densities, and the path angle
 between checkpoints (Berard et al. 2020). Behind ``gandyn landscape``.
 
-A run is read from its folder:
+A run is read from its folder as one record (:func:`gandyn.experiments.runs.load_run`); its
+game is evaluated in float64 on a fixed batch:
 
-- ``gandyn mnist train`` runs: ``config.json`` and the checkpoints kept with
-  ``--keep-every`` (``checkpoints/iter_*.npz``), else the final ``checkpoint.npz``. The
-  game is evaluated on a fixed batch: the first ``batch`` training images and ``batch``
-  latent draws from the run seed's ``landscape`` stream, in float64, D without dropout;
-- ``gandyn gan1d`` runs: ``history.npz``, whose records keep the parameters. The data
-  and latent expectations are exact Gauss-Hermite / Gauss-Legendre quadratures
-  (``batch`` nodes) for normal or uniform data, else a fixed sample of ``batch`` points;
-- ``gandyn mog`` runs kept with ``--keep-every``: ``checkpoints_DATA.npz``, one model of
-  the population (``model``: its index in ``models_DATA.csv`` or ``METHOD:SEED``). The
-  game is evaluated on a fixed full batch: ``batch`` points of the data set and
-  ``batch`` latent draws from the model seed's ``landscape`` stream.
+- ``gandyn mnist train`` runs: the first ``batch`` training images and ``batch`` latent
+  draws from the run seed's ``landscape`` stream, D without dropout;
+- ``gandyn gan1d`` runs: the data and latent expectations are exact Gauss-Hermite /
+  Gauss-Legendre quadratures (``batch`` nodes) for normal or uniform data, else a fixed
+  sample of ``batch`` points;
+- ``gandyn mog`` runs kept with ``--keep-every`` (one model of the population): ``batch``
+  points of the data set and ``batch`` latent draws from the model seed's ``landscape``
+  stream.
 
 Everything is matrix-free (:mod:`gandyn.games.spectra`); each eigenpair carries its
 residual and a converged flag. A run trained with spectral normalisation of D is analysed
@@ -25,7 +23,6 @@ parameters are the normalised weights.
 """
 from __future__ import annotations
 
-import ast
 import json
 import time
 from dataclasses import dataclass, field, replace
@@ -34,16 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from gandyn import games
-from gandyn.distributions import Mixture, Normal, Uniform
+from gandyn.distributions import Normal, Uniform
 from gandyn.engine import GAN, MLP
 from gandyn.engine.spectral_norm import normalized_exact
 from gandyn.games import spectra
+from gandyn.experiments.runs import KINDS, RunRecord, load_run, run_kind
 from gandyn.rng import stream
 
-__all__ = ["Checkpoint", "LandscapeRun", "load_run", "is_mog_run", "analyse", "KINDS"]
-
-#: The kinds of run folders understood.
-KINDS = ("mnist", "gan1d", "mog")
+__all__ = ["Checkpoint", "LandscapeRun", "load_landscape", "is_mog_run", "analyse", "KINDS"]
 
 
 @dataclass(frozen=True)
@@ -93,146 +88,50 @@ def _select(points: list[Checkpoint], at, where: str) -> list[Checkpoint]:
     return [have[int(i)] for i in sorted(set(int(i) for i in at))]
 
 
-def _mnist_run(run: Path, batch: int, data_dir, at) -> LandscapeRun:
+def _mnist_game(rec: RunRecord, batch: int, data_dir) -> games.Game:
+    """On the first ``batch`` training images and ``batch`` latent draws of the seed's
+    ``landscape`` stream, D without dropout."""
     from gandyn.data import load_mnist
-    from gandyn.experiments import mnist
 
-    files = sorted((run / "checkpoints").glob("iter_*.npz")) if (run / "checkpoints").is_dir() else []
-    if not files and (run / mnist.CHECKPOINT).is_file():
-        files = [run / mnist.CHECKPOINT]
-    if not files:
-        raise ValueError(f"{run}: no checkpoints (checkpoints/iter_*.npz or {mnist.CHECKPOINT}); "
-                         "train with `gandyn mnist train --keep-every N`")
-    points, config = [], None
-    for f in files:
-        tr = mnist.load_checkpoint(f)
-        if config is None:
-            config = tr.config
-        elif (tr.config.z_dim, tr.config.g_hidden, tr.config.d_hidden) != (config.z_dim, config.g_hidden,
-                                                                             config.d_hidden):
-            raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
-        points.append(Checkpoint(tr.it, tr.trainer.theta_g.astype(np.float64),
-                                 _applied(tr.config.gan().D, tr.trainer.theta_d, tr.config.spectral_norm)))
-    points.sort(key=lambda p: p.iteration)
-    points = _select(points, at, str(run))
+    config = rec.config
     gan32 = config.gan()
-    gan = GAN(_float64(gan32.G), _float64(gan32.D), loss=config.loss, latent=config.latent)
+    gan = GAN(_float64(gan32.G), _float64(gan32.D), loss=config.training.loss, latent=config.latent)
     images, _ = load_mnist("train", data_dir=data_dir, progress=False)
     if batch > config.n_train:
         raise ValueError(f"--batch {batch} exceeds the run's {config.n_train} training images")
     x = images[:batch].astype(np.float64) / 255.0
     z = gan.sample_z(stream(config.seed, "landscape"), batch).astype(np.float64)
-    game = games.mlp_gan_game(gan, x, z, name="MNIST GAN")
-    return LandscapeRun("mnist", game, points, {"config": config.to_dict(), "batch": batch,
-                                                "checkpoints": [str(f) for f in files]})
+    return games.mlp_gan_game(gan, x, z, name="MNIST GAN")
 
 
-def _data_of(description: str):
-    """The data distribution of a 1-D run from its recorded ``repr``."""
-    names = {"Normal": Normal, "Uniform": Uniform, "Mixture": Mixture}
-    allowed = (ast.Expression, ast.Call, ast.Name, ast.Constant, ast.keyword, ast.List, ast.Tuple, ast.Load,
-               ast.UnaryOp, ast.USub)
-    try:
-        tree = ast.parse(description, mode="eval")
-    except SyntaxError:
-        tree = None
-    if tree is None or any(not isinstance(node, allowed) or (isinstance(node, ast.Name) and node.id not in names)
-                           for node in ast.walk(tree)):
-        raise ValueError(f"cannot read the data distribution {description!r}")
-    return eval(compile(tree, "<data>", "eval"), {"__builtins__": {}}, names)  # checked: constructors only
-
-
-def _gan1d_run(run: Path, batch: int, at) -> LandscapeRun:
-    from gandyn import history
-    from gandyn.experiments.gan1d import Setup
-
-    path = run / "history.npz"
-    if not path.is_file():
-        raise ValueError(f"{run}: no history.npz")
-    arrays, meta = history.load(path)
-    if "theta_g" not in arrays or "theta_d" not in arrays:
-        raise ValueError(f"{path} keeps no parameters (written by an older gandyn); rerun `gandyn gan1d`")
-    s = dict(meta["setup"])
-    data = _data_of(s.pop("data"))
-    s["dtype"] = np.dtype(s["dtype"]).type
-    setup = Setup(data=data, **s)
-    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.loss, latent=setup.latent)
+def _gan1d_game(rec: RunRecord, batch: int) -> games.Game:
+    """Exact Gauss-Hermite / Gauss-Legendre quadratures of ``batch`` nodes for normal or
+    uniform data and latents, else a fixed sample of ``batch`` data points."""
+    setup, data = rec.config, rec.config.data
+    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.training.loss, latent=setup.latent)
     if isinstance(data, Normal):
         x, wx = games.normal_quadrature(batch, data.loc, data.scale)
     elif isinstance(data, Uniform):
         x, wx = games.uniform_quadrature(batch, data.low, data.high)
     else:
-        x, wx = data.rvs(batch, stream(int(meta["seed"]), "landscape"))[:, None], None
+        x, wx = data.rvs(batch, stream(rec.seed, "landscape"))[:, None], None
     lat = gan.latent
     if isinstance(lat, Uniform):
         zq, wz = games.uniform_quadrature(batch, lat.low, lat.high)
     else:
         zq, wz = games.normal_quadrature(batch, lat.loc, lat.scale)
-    game = games.mlp_gan_game(gan, x, zq, w_real=wx, w_latent=wz, name="1-D GAN")
-    points = [Checkpoint(int(i), np.asarray(g, np.float64), _applied(gan.D, d, setup.spectral_norm))
-              for i, g, d in zip(arrays["it"], arrays["theta_g"], arrays["theta_d"])]
-    return LandscapeRun("gan1d", game, _select(points, at, str(run)), {"setup": meta["setup"], "batch": batch})
+    return games.mlp_gan_game(gan, x, zq, w_real=wx, w_latent=wz, name="1-D GAN")
 
 
-def _mog_sets(run: Path) -> list[str]:
-    """The data sets a folder holds a ``gandyn mog`` run of (results or checkpoints)."""
-    from gandyn.experiments.mog import DATASETS, checkpoint_path
-
-    return [d for d in DATASETS if (run / f"results_{d}.npz").is_file() or checkpoint_path(run, d).is_file()]
-
-
-def _mog_data(run: Path, data) -> str:
-    """The data set of a mog run whose checkpoints to read (``data``, or the only one)."""
-    from gandyn.experiments.mog import checkpoint_path
-
-    ran = _mog_sets(run)
-    kept = [d for d in ran if checkpoint_path(run, d).is_file()]
-    if data is not None:
-        if data not in ran:
-            raise ValueError(f"{run} has no {data} run (it has {', '.join(ran)})")
-        if data not in kept:
-            raise ValueError(f"{run}: the {data} run kept no checkpoints; train with `gandyn mog --keep-every N`")
-        return data
-    if not kept:
-        raise ValueError(f"{run}: a `gandyn mog` run without checkpoints; train with `gandyn mog --keep-every N`")
-    if len(kept) > 1:
-        raise ValueError(f"{run} holds checkpoints of {' and '.join(kept)}; choose one with --data")
-    return kept[0]
-
-
-def _span(idx, seeds, method: str) -> str:
-    """``'models 0-3 (altgd:0-3)'``, or the pairs one by one when not contiguous (a few shown)."""
-    if np.all(np.diff(idx) == 1) and np.all(np.diff(seeds) == 1):
-        if idx.size == 1:
-            return f"model {idx[0]} ({method}:{seeds[0]})"
-        return f"models {idx[0]}-{idx[-1]} ({method}:{seeds[0]}-{seeds[-1]})"
-    pairs = [f"{i} ({method}:{s})" for i, s in zip(idx, seeds)]
-    return ", ".join(pairs[:6] + (["..."] if len(pairs) > 6 else []))
-
-
-def _mog_model(arrays: dict, model, where: str) -> int:
-    """The position in a mog checkpoint file of ``model``: an index of ``models_DATA.csv``
-    or ``'METHOD:SEED'``; None picks the only model."""
-    methods, seeds, idx = arrays["method"].astype(str), arrays["seed"].astype(int), arrays["model"].astype(int)
-    choices = "; ".join(_span(idx[methods == m], seeds[methods == m], m) for m in dict.fromkeys(methods))
-    if model is None:
-        if idx.size == 1:
-            return 0
-        raise ValueError(f"{where} holds {idx.size} models; choose one with --model I or --model METHOD:SEED: {choices}")
-    text = str(model).strip()
-    if text.isdigit():
-        hit = np.flatnonzero(idx == int(text))
-    else:
-        method, _, seed = text.rpartition(":")
-        if not method or not seed.isdigit():
-            raise ValueError(f"--model takes an index or METHOD:SEED, got {text!r}")
-        hit = np.flatnonzero((methods == method) & (seeds == int(seed)))
-    if hit.size == 0:
-        raise ValueError(f"{where} has no model {text}; choose from {choices}")
-    if hit.size > 1:
-        raise ValueError(f"{where} has {hit.size} models {text} (one per step size); choose by index: "
-                         + ", ".join(f"{i} (lr_G {arrays['lr_g'][j]:g})" for j, i in zip(hit, idx[hit])))
-    return int(hit[0])
+def _mog_game(rec: RunRecord, batch: int) -> games.Game:
+    """On ``batch`` points of the data set and ``batch`` latent draws of the model seed's
+    ``landscape`` stream."""
+    setup = rec.config.setup()
+    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.training.loss, latent=setup.latent)
+    rng = stream(rec.seed, "landscape")
+    x = np.asarray(setup.data.rvs(batch, rng), np.float64).reshape(batch, setup.dim)
+    z = gan.sample_z(rng, batch)
+    return games.mlp_gan_game(gan, x, z, name=f"{rec.config.data} GAN")
 
 
 def _mog_scores(path: Path, info: dict) -> dict | None:
@@ -257,47 +156,18 @@ def _mog_scores(path: Path, info: dict) -> dict | None:
     return {k: rows[0].get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}
 
 
-def _mog_run(run: Path, batch: int, at, model, data) -> LandscapeRun:
-    from gandyn.experiments.mog import checkpoint_path, load_checkpoints, setup_of
-
-    path = checkpoint_path(run, _mog_data(run, data))
-    arrays, cfg = load_checkpoints(path)
-    j = _mog_model(arrays, model, str(path))
-    seed = int(arrays["seed"][j])
-    setup = setup_of(cfg)
-    T, R = arrays["it"].size, arrays["model"].size
-    for name, net in (("theta_g", setup.gan.G), ("theta_d", setup.gan.D)):
-        if arrays[name].shape != (T, R, net.n_params):
-            raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, net.n_params)} "
-                             "(checkpoints x models x parameters of its configuration)")
-    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.loss, latent=setup.latent)
-    rng = stream(seed, "landscape")
-    x = np.asarray(setup.data.rvs(batch, rng), np.float64).reshape(batch, setup.dim)
-    z = gan.sample_z(rng, batch)
-    game = games.mlp_gan_game(gan, x, z, name=f"{cfg['data']} GAN")
-    points = [Checkpoint(int(i), np.asarray(g[j], np.float64), _applied(gan.D, d[j], setup.spectral_norm))
-              for i, g, d in zip(arrays["it"], arrays["theta_g"], arrays["theta_d"])]
-    info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "seed": seed,
-            "lr_g": float(arrays["lr_g"][j]), "lr_d": float(arrays["lr_d"][j])}
-    scores = _mog_scores(run / f"models_{cfg['data']}.csv", info)
-    if scores is not None:
-        info["scores"] = scores
-    return LandscapeRun("mog", game, _select(points, at, str(path)), {"config": cfg, "batch": batch, **info})
-
-
 def is_mog_run(run) -> bool:
-    """Whether ``run`` is a folder of ``gandyn mog``: it holds ``results_DATA.npz`` or
-    ``checkpoints_DATA.npz`` of a data set of :data:`gandyn.experiments.mog.DATASETS`.
+    """Whether ``run`` is a folder of ``gandyn mog`` (:func:`gandyn.experiments.runs.run_kind`).
 
     Returns
     -------
     bool
     """
-    return bool(_mog_sets(Path(run)))
+    return run_kind(run) == "mog"
 
 
-def load_run(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:
-    """Read a run folder (see the module docstring).
+def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:
+    """Read a run folder (:func:`gandyn.experiments.runs.load_run`) and build its game.
 
     Parameters
     ----------
@@ -310,12 +180,8 @@ def load_run(run, *, batch: int | None = None, data_dir=None, at=None, model=Non
         The MNIST folder (MNIST runs only).
     at : sequence of int, optional
         Only the checkpoints at these iterations.
-    model : int or str, optional
-        The model of a ``gandyn mog`` run: its index in ``models_DATA.csv`` or
-        ``'METHOD:SEED'``; may be left out when the run holds one model.
-    data : str, optional
-        The data set of a ``gandyn mog`` run; may be left out when the run kept
-        checkpoints of one data set.
+    model, data : optional
+        The model and data set of a ``gandyn mog`` run (:func:`gandyn.experiments.runs.load_run`).
 
     Returns
     -------
@@ -328,21 +194,26 @@ def load_run(run, *, batch: int | None = None, data_dir=None, at=None, model=Non
         models, ``at`` iterations that have no checkpoint, a mog run without
         checkpoints, or an unknown model or data set (each named).
     """
-    run = Path(run)
-    if not run.is_dir():
-        raise ValueError(f"no run folder {run}")
     if batch is not None and int(batch) < 1:
         raise ValueError(f"--batch must be >= 1, got {batch}")
-    mog = is_mog_run(run)
-    if not mog and (model is not None or data is not None):
-        raise ValueError(f"--model and --data select a model of a `gandyn mog` run; {run} is none")
-    if mog:
-        return _mog_run(run, int(batch or 512), at, model, data)
-    if (run / "config.json").is_file() or (run / "checkpoints").is_dir() or (run / "checkpoint.npz").is_file():
-        return _mnist_run(run, int(batch or 256), data_dir, at)
-    if (run / "history.npz").is_file():
-        return _gan1d_run(run, int(batch or 64), at)
-    raise ValueError(f"{run} is not a run of `gandyn mnist train`, `gandyn gan1d` or `gandyn mog` (no checkpoints)")
+    rec = load_run(run, model=model, data=data)
+    batch = int(batch or {"mnist": 256, "gan1d": 64, "mog": 512}[rec.kind])
+    if rec.kind == "mnist":
+        game, D, sn = _mnist_game(rec, batch, data_dir), rec.config.gan().D, rec.config.training.spectral_norm
+        meta = {"config": rec.config.to_dict(), "batch": batch, "checkpoints": rec.meta["files"]}
+    elif rec.kind == "gan1d":
+        game, D, sn = _gan1d_game(rec, batch), rec.config.gan.D, rec.config.training.spectral_norm
+        meta = {"setup": rec.config.describe(), "batch": batch}
+    else:
+        game, D, sn = _mog_game(rec, batch), rec.config.setup().gan.D, rec.config.training.spectral_norm
+        info = {k: rec.meta[k] for k in ("model", "method")} | {"seed": rec.seed} | \
+            {k: rec.meta[k] for k in ("lr_g", "lr_d")}
+        scores = _mog_scores(Path(run) / f"models_{rec.config.data}.csv", info)
+        meta = {"config": rec.config.to_dict(), "batch": batch, **info, **({"scores": scores} if scores else {})}
+    points = [Checkpoint(int(i), np.asarray(g, np.float64), _applied(_float64(D), d, sn))
+              for i, g, d in zip(rec.iterations, rec.theta_g, rec.theta_d)]
+    return LandscapeRun(rec.kind, game, _select(points, at, rec.meta["files"][0] if rec.kind == "mog" else str(run)),
+                        meta)
 
 
 def _pairs_rows(iteration, block, pairs: spectra.Eigenpairs):

@@ -15,7 +15,7 @@ validation set and stay held out), served in reshuffled epochs like its
 
 Every choice is an option: minimax loss, k D steps, SGD with momentum
 (Goodfellow et al. trained with momentum), hidden sizes and depth (their
-larger generator is ``g_hidden=(1200, 1200)``); and three additions that are
+larger generator is ``hidden_g=(1200, 1200)``); and three additions that are
 off by default: dropout in D, one-sided label smoothing, and a moving average
 of G's parameters.
 
@@ -32,7 +32,7 @@ import math
 import signal
 import threading
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable
 
@@ -50,7 +50,7 @@ from gandyn.io import atomic_path, check_memory, remove_stale_temps, write_json,
 from gandyn.rng import stream
 
 __all__ = [
-    "MnistConfig", "EpochSampler", "MnistRun", "NonFiniteError", "train", "new_run",
+    "MnistConfig", "TRAINING", "EpochSampler", "MnistRun", "NonFiniteError", "train", "new_run",
     "load_checkpoint", "checkpoint_config", "save_checkpoint", "generate", "GRID", "N_TRAIN", "CHECKPOINT",
     "PROTOCOLS",
 ]
@@ -61,8 +61,8 @@ N_TRAIN = 55_000
 GRID = 16
 #: File name of a run's checkpoint inside its output folder.
 CHECKPOINT = "checkpoint.npz"
-#: Checkpoint format (2: Adam's epsilon-hat state as sums; format 1 files are upgraded on load).
-FORMAT = "gandyn.experiments.mnist/2"
+#: Checkpoint format (3: the training choices nested in the config; Adam's epsilon-hat state as sums).
+FORMAT = "gandyn.experiments.mnist/3"
 PIXELS = 784
 
 #: Published training protocols, each a set of :class:`MnistConfig` fields (every setting the
@@ -81,8 +81,8 @@ PIXELS = 784
 PROTOCOLS = {
     "goodfellow2014": {
         "source": "Goodfellow et al. 2014; goodfeli/adversarial mnist.yaml and __init__.py (AdversaryCost2)",
-        "settings": {"z_dim": 100, "g_hidden": (1200, 1200), "hidden_act": "relu", "init": "uniform_0.05",
-                     "latent": "normal", "d_hidden": (240, 240), "d_pieces": 5, "d_init": "uniform_0.005",
+        "settings": {"z_dim": 100, "hidden_g": (1200, 1200), "hidden_act": "relu", "init": "uniform_0.05",
+                     "latent": "normal", "hidden_d": (240, 240), "d_pieces": 5, "d_init": "uniform_0.005",
                      "d_dropout": (0.2, 0.5, 0.5), "loss": "nonsat", "method": "simgd", "k": 1,
                      "optimizer": "momentum", "mu": 0.5, "mu_final": 0.7, "mu_start": 1, "mu_saturate": 250,
                      "lr_g": 0.1, "lr_d": 0.05, "lr_decay": 1.000004, "lr_min": 1e-6, "batch": 100,
@@ -96,28 +96,29 @@ PROTOCOLS = {
 }
 
 
+#: The talk's training choices: TensorFlow's Adam (its epsilon-hat form, Kingma & Ba 2015,
+#: end of Section 2), ``nonsat``, ``altgd`` with ``k = 1``, minibatch 128.
+TRAINING = TrainingConfig(adam_tf=True)
+
+
 @dataclass(frozen=True, kw_only=True)
-class MnistConfig(TrainingConfig):
-    """A training run's hyperparameters; the defaults are the talk's code. The training
-    choices (``loss``, ``method``, ``k``, ``batch``, ``optimizer``, ``b1``, ``b2``, ``eps``,
-    ``adam_tf``, ``mu``, ``penalty``, ``penalty_weight``, ``clip``, ``spectral_norm``,
-    ``method_options``, ``g_ema``, ``instance_noise``, ``noise_schedule``, ``noise_until``) are
-    :class:`~gandyn.engine.training.TrainingConfig`'s;
-    with the talk's defaults ``nonsat``, ``altgd``, ``k = 1``, ``batch = 128`` and
-    TensorFlow's Adam (``adam_tf``: its epsilon-hat form, Kingma & Ba 2015, end of
-    Section 2). When ``g_ema`` is on, samples, grids and evaluation use G's average.
-    Every field is a keyword.
+class MnistConfig:
+    """A training run's hyperparameters; the defaults are the talk's code. Every field is a
+    keyword.
 
     Parameters
     ----------
+    training : TrainingConfig
+        The loss, method, ``k``, batch, optimizer, penalty, ... (default :data:`TRAINING`,
+        the talk's). When ``g_ema`` is on, samples, grids and evaluation use G's average.
     seed : int
         Seed of all the run's random streams (the penalty's, spectral norm's and instance
         noise's draws come from streams ``penalty``, ``spectral_norm`` and ``instance_noise``).
     z_dim : int
         Latent dimension (100).
-    g_hidden, d_hidden : tuple of int
+    hidden_g, hidden_d : tuple of int
         Hidden widths of G and D (``(128,)`` each). Goodfellow et al.'s larger
-        generator: ``g_hidden=(1200, 1200)``.
+        generator: ``hidden_g=(1200, 1200)``.
     hidden_act : str
         Activation of every hidden layer (``relu``).
     init : str
@@ -156,16 +157,16 @@ class MnistConfig(TrainingConfig):
         A field out of its range or an unsupported pairing (the message names it).
     """
 
+    training: TrainingConfig = TRAINING
     seed: int = 0
     z_dim: int = 100
-    g_hidden: tuple[int, ...] = (128,)
-    d_hidden: tuple[int, ...] = (128,)
+    hidden_g: tuple[int, ...] = (128,)
+    hidden_d: tuple[int, ...] = (128,)
     hidden_act: str = "relu"
     init: str = "xavier_talk"
     latent: str = "uniform"
     lr_g: float | tuple = 1e-3
     lr_d: float | tuple = 1e-3
-    adam_tf: bool = True
     n_train: int = N_TRAIN
     d_dropout: tuple[float, ...] = ()
     label_smooth: float = 0.0
@@ -179,7 +180,8 @@ class MnistConfig(TrainingConfig):
     protocol: str = ""
 
     def __post_init__(self):
-        super().__post_init__()
+        if not isinstance(self.training, TrainingConfig):
+            raise ValueError(f"training must be a TrainingConfig, got {self.training!r}")
         object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces, 1))
         if self.d_init:
             INITIALIZERS.check(self.d_init, "d_init")
@@ -187,8 +189,9 @@ class MnistConfig(TrainingConfig):
                                                                                and self.lr_min >= 0):
             raise ValueError(f"lr_decay must be >= 1 and lr_min >= 0, got {self.lr_decay!r} and {self.lr_min!r}")
         if self.mu_final is not None:
-            if self.optimizer != "momentum":
-                raise ValueError(f"mu_final ramps the momentum optimizer's mu; the optimizer is {self.optimizer!r}")
+            if self.training.optimizer != "momentum":
+                raise ValueError(f"mu_final ramps the momentum optimizer's mu; the optimizer is "
+                                 f"{self.training.optimizer!r}")
             if not 0 <= self.mu_final < 1:
                 raise ValueError(f"mu_final must be in [0, 1), got {self.mu_final!r}")
             if not 0 <= self.mu_start < self.mu_saturate:
@@ -196,8 +199,8 @@ class MnistConfig(TrainingConfig):
                                  f"{self.mu_start} and {self.mu_saturate}")
         if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
             raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
-        object.__setattr__(self, "g_hidden", tuple(int(h) for h in self.g_hidden))
-        object.__setattr__(self, "d_hidden", tuple(int(h) for h in self.d_hidden))
+        object.__setattr__(self, "hidden_g", tuple(int(h) for h in self.hidden_g))
+        object.__setattr__(self, "hidden_d", tuple(int(h) for h in self.hidden_d))
         object.__setattr__(self, "d_dropout", tuple(float(p) for p in self.d_dropout))
         for name in ("lr_g", "lr_d"):
             lr = getattr(self, name)
@@ -207,8 +210,8 @@ class MnistConfig(TrainingConfig):
                 object.__setattr__(self, name, pieces[0][1] if len(pieces) == 1 else pieces)
             elif not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
                 raise ValueError(f"{name} must be a positive number or a list of [iteration, lr], got {lr!r}")
-        if self.d_dropout and len(self.d_dropout) != len(self.d_hidden) + 1:
-            raise ValueError(f"d_dropout needs {len(self.d_hidden) + 1} probabilities (D's input and each "
+        if self.d_dropout and len(self.d_dropout) != len(self.hidden_d) + 1:
+            raise ValueError(f"d_dropout needs {len(self.hidden_d) + 1} probabilities (D's input and each "
                              f"hidden layer), got {len(self.d_dropout)}")
         if any(not 0 <= p < 1 for p in self.d_dropout):
             raise ValueError(f"dropout probabilities must be in [0, 1), got {list(self.d_dropout)}")
@@ -219,22 +222,23 @@ class MnistConfig(TrainingConfig):
         if self.n_train > N_TRAIN:
             raise ValueError(f"n_train must be <= {N_TRAIN:,} (training images {N_TRAIN:,}-59,999 are the "
                              f"held-out validation set), got {self.n_train:,}")
-        if any(h < 1 for h in self.g_hidden + self.d_hidden):
+        if any(h < 1 for h in self.hidden_g + self.hidden_d):
             raise ValueError("hidden widths must be >= 1")
         ACTIVATIONS.check(self.hidden_act, "hidden_act")
         INITIALIZERS.check(self.init, "init")
         LATENTS.check(self.latent, "latent")
-        if self.label_smooth and self.loss not in ("nonsat", "minimax"):
-            raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, not {self.loss!r}")
-        if self.batch > self.n_train:
-            raise ValueError(f"batch ({self.batch}) exceeds n_train ({self.n_train})")
+        if self.label_smooth and self.training.loss not in ("nonsat", "minimax"):
+            raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, "
+                             f"not {self.training.loss!r}")
+        if self.training.batch > self.n_train:
+            raise ValueError(f"batch ({self.training.batch}) exceeds n_train ({self.n_train})")
 
     def n_params(self) -> tuple[int, int]:
         """The parameter counts of G and D (without building them)."""
         def count(sizes, pieces=1):
             return sum((a + 1) * b * (pieces if i < len(sizes) - 2 else 1)
                        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
-        return count((self.z_dim, *self.g_hidden, PIXELS)), count((PIXELS, *self.d_hidden, 1), self.d_pieces)
+        return count((self.z_dim, *self.hidden_g, PIXELS)), count((PIXELS, *self.hidden_d, 1), self.d_pieces)
 
     def memory_bytes(self, iters: int = 0) -> int:
         """A rough upper estimate of the bytes a run needs: parameters, gradients,
@@ -242,7 +246,7 @@ class MnistConfig(TrainingConfig):
         their gradients on a step's minibatches, the training images (uint8) and a
         loss history of ``iters`` iterations."""
         p_g, p_d = self.n_params()
-        acts = 3 * self.batch * (self.z_dim + sum(self.g_hidden) + self.d_pieces * sum(self.d_hidden)
+        acts = 3 * self.training.batch * (self.z_dim + sum(self.hidden_g) + self.d_pieces * sum(self.hidden_d)
                                  + 2 * PIXELS + 1)
         return 4 * (6 * (p_g + p_d) + 4 * acts) + self.n_train * PIXELS + 8 * iters
 
@@ -250,13 +254,15 @@ class MnistConfig(TrainingConfig):
         """A ``ValueError`` naming the model's size when it cannot fit in memory."""
         p_g, p_d = self.n_params()
         check_memory(self.memory_bytes(iters),
-                     f"a run of {iters:,} iterations with G {'-'.join(map(str, (self.z_dim, *self.g_hidden, PIXELS)))}"
-                     f" and D {'-'.join(map(str, (PIXELS, *self.d_hidden, 1)))} ({p_g + p_d:,} parameters, "
-                     f"batch {self.batch:,})")
+                     f"a run of {iters:,} iterations with G {'-'.join(map(str, (self.z_dim, *self.hidden_g, PIXELS)))}"
+                     f" and D {'-'.join(map(str, (PIXELS, *self.hidden_d, 1)))} ({p_g + p_d:,} parameters, "
+                     f"batch {self.training.batch:,})")
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["g_hidden"], d["d_hidden"] = list(self.g_hidden), list(self.d_hidden)
+        """Every field as plain JSON-able values (:meth:`from_dict` reads it back)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["training"] = self.training.to_dict()
+        d["hidden_g"], d["hidden_d"] = list(self.hidden_g), list(self.hidden_d)
         d["d_dropout"] = list(self.d_dropout)
         for name in ("lr_g", "lr_d"):
             if isinstance(d[name], tuple):
@@ -266,26 +272,42 @@ class MnistConfig(TrainingConfig):
     @classmethod
     def from_dict(cls, d: dict) -> "MnistConfig":
         known = {f.name for f in fields(cls)}
-        d = dict(d)
-        if "g_loss" in d and "loss" not in d:  # configs written before losses were objects
-            d["loss"] = d.pop("g_loss")
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown config keys {sorted(unknown)}")
-        return cls(**{k: tuple(v) if k.endswith(("_hidden", "_dropout")) else v for k, v in d.items()})
+        d = {k: tuple(v) if k in ("hidden_g", "hidden_d", "d_dropout") else v for k, v in d.items()}
+        if "training" in d:
+            d["training"] = TrainingConfig(**d["training"])
+        return cls(**d)
+
+    @classmethod
+    def of_protocol(cls, name: str) -> "MnistConfig":
+        """The config of the published protocol ``name`` (:data:`PROTOCOLS`): its settings,
+        the training choices among them in ``training``.
+
+        Raises
+        ------
+        ValueError
+            An unknown protocol (the choices named).
+        """
+        if name not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOLS)}")
+        settings = dict(PROTOCOLS[name]["settings"])
+        t = {k: settings.pop(k) for k in list(settings) if k in TrainingConfig.__dataclass_fields__}
+        return cls(training=TRAINING.replace(**t), protocol=name, **settings)
 
     def gan(self) -> GAN:
-        """The two float32 MLPs: G ``z_dim - g_hidden - 784`` (sigmoid output), D
-        ``784 - d_hidden - 1`` (logit)."""
+        """The two float32 MLPs: G ``z_dim - hidden_g - 784`` (sigmoid output), D
+        ``784 - hidden_d - 1`` (logit)."""
         h = self.hidden_act
-        G = MLP((self.z_dim, *self.g_hidden, PIXELS), (h,) * len(self.g_hidden) + ("sigmoid",), dtype=np.float32)
-        n = len(self.d_hidden)
+        G = MLP((self.z_dim, *self.hidden_g, PIXELS), (h,) * len(self.hidden_g) + ("sigmoid",), dtype=np.float32)
+        n = len(self.hidden_d)
         if self.d_pieces > 1:  # maxout: the max over each unit's pieces is the nonlinearity
-            D = MLP((PIXELS, *self.d_hidden, 1), ("identity",) * (n + 1), dtype=np.float32,
+            D = MLP((PIXELS, *self.hidden_d, 1), ("identity",) * (n + 1), dtype=np.float32,
                     pieces=(self.d_pieces,) * n + (None,))
         else:
-            D = MLP((PIXELS, *self.d_hidden, 1), (h,) * n + ("identity",), dtype=np.float32)
-        return GAN(G, D, loss=self.loss, latent=self.latent, d_dropout=self.d_dropout,
+            D = MLP((PIXELS, *self.hidden_d, 1), (h,) * n + ("identity",), dtype=np.float32)
+        return GAN(G, D, loss=self.training.loss, latent=self.latent, d_dropout=self.d_dropout,
                    label_smooth=self.label_smooth)
 
     def optimizers(self) -> tuple[optim.Optimizer, optim.Optimizer]:
@@ -299,15 +321,18 @@ class MnistConfig(TrainingConfig):
             decay = optim.exponential_decay(1.0, self.lr_decay)
             return lambda t: max((lr(t) if callable(lr) else lr) * decay(t), self.lr_min)
 
-        return self.make_g_optimizer(rate(self.lr_g, 1)), self.make_d_optimizer(rate(self.lr_d, self.k))
+        t = self.training
+        lr_g, lr_d = rate(self.lr_g, 1), rate(self.lr_d, t.k)
+        return (t.make_g_optimizer(lr_g, self._ramped(lr_g)), t.make_d_optimizer(lr_d, self._ramped(lr_d)))
 
-    def make_optimizer(self, lr) -> optim.Optimizer:
-        """:meth:`TrainingConfig.make_optimizer <gandyn.engine.training.TrainingConfig.make_optimizer>`,
-        with the momentum ramp of ``mu_final`` (epochs of ``n_train // batch`` steps)."""
+    def _ramped(self, lr) -> optim.Optimizer | None:
+        """The momentum optimizer with the ramp of ``mu_final`` (epochs of ``n_train // batch``
+        steps), or None without one."""
         if self.mu_final is None:
-            return super().make_optimizer(lr)
-        ramp = optim.linear_ramp(self.mu, self.mu_final, self.mu_start, self.mu_saturate,
-                                 max(1, self.n_train // self.batch))
+            return None
+        t = self.training
+        ramp = optim.linear_ramp(t.mu, self.mu_final, self.mu_start, self.mu_saturate,
+                                 max(1, self.n_train // t.batch))
         return optim.momentum(lr=lr, mu=ramp)
 
     def with_step_sizes(self, iteration: int, lr_g: float | None = None, lr_d: float | None = None) -> "MnistConfig":
@@ -418,14 +443,15 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     sampler = EpochSampler(images)
     batches = StreamBatches(sampler, gan.latent, s["data"], s["latent"])
     theta_d = gan.D.init(s["d_init"], config.d_init or config.init)
-    sn = SpectralNorm(gan.D, theta_d, s["spectral_norm"]) if config.spectral_norm else None
+    t = config.training
+    sn = SpectralNorm(gan.D, theta_d, s["spectral_norm"]) if t.spectral_norm else None
     trainer = Trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), theta_d,
-                      batches, batch=config.batch, k=config.k,
+                      batches, batch=t.batch, k=t.k,
                       rng_dropout=s["dropout"] if config.d_dropout else None,
-                      method=config.make_method(), penalty=config.make_penalty(),
-                      rng_penalty=s["penalty"] if config.penalty else None, spectral_norm=sn,
-                      instance_noise=config.make_instance_noise(),
-                      rng_noise=s["instance_noise"] if config.instance_noise else None)
+                      method=t.make_method(), penalty=t.make_penalty(),
+                      rng_penalty=s["penalty"] if t.penalty else None, spectral_norm=sn,
+                      instance_noise=t.make_instance_noise(),
+                      rng_noise=s["instance_noise"] if t.instance_noise else None)
     return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))
 
 
@@ -578,7 +604,7 @@ def _read_checkpoint(path: Path, meta_only: bool = False) -> tuple[dict, dict]:
         meta = json.loads(str(arrays.pop("meta")))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({_one_line(e)})") from None
-    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, "gandyn.experiments.mnist/1"):
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format "
                          f"{meta.get('format') if isinstance(meta, dict) else None!r})")
     return arrays, meta
@@ -613,20 +639,8 @@ def _one_line(e) -> str:
     return " ".join(str(e).split())
 
 
-def _upgrade_v1(arrays: dict, meta: dict, config: MnistConfig) -> None:
-    """Format 1 stored Adam's epsilon-hat moments ``m, v``; format 2 stores the sums
-    ``m/(1-b1), v/(1-b2)`` (:class:`gandyn.engine.optim.AdamSumState`). Converted in place;
-    a run resumed from a format-1 file continues with rounding-level differences."""
-    if meta.get("format") != "gandyn.experiments.mnist/1" or config.optimizer != "adam" or not config.adam_tf:
-        return
-    for who in ("opt_g", "opt_d"):
-        arrays[f"{who}/m_sum"] = arrays.pop(f"{who}/m") / np.float32(1 - config.b1)
-        arrays[f"{who}/v_sum"] = arrays.pop(f"{who}/v") / np.float32(1 - config.b2)
-
-
 def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun:
     config = MnistConfig.from_dict(meta["config"])
-    _upgrade_v1(arrays, meta, config)
     if lr_g is not None or lr_d is not None:
         config = config.with_step_sizes(int(meta["iteration"]), lr_g, lr_d)
     if images is None:

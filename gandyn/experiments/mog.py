@@ -13,11 +13,11 @@ the medians of modes, high-quality share and reverse KL.
 
 Training is split into *shards*: lists of the population's units (models with the same
 method stacked into one engine trainer; :func:`gandyn.experiments.population.plan_units`).
-:func:`run_shard` trains one shard from a plain configuration dict, so a shard can run
-in this process or on a Dask worker with the same result, to the bit.
+:func:`run_shard` trains one shard of a :class:`MogConfig`, so a shard can run in this
+process or on a Dask worker with the same result, to the bit.
 
->>> cfg = config("ring8", methods=["altgd"], lrs=[1e-3], seeds=2, steps=4, checks=2,
-...              hidden=(8,), batch=8, n_eval=50)
+>>> cfg = MogConfig(data="ring8", methods=["altgd"], lrs=[1e-3], seeds=2, steps=4, checks=2,
+...                 hidden_g=(8,), hidden_d=(8,), training=TRAINING.replace(batch=8), n_eval=50)
 >>> res = run(cfg)
 >>> res["modes"].shape, res["check_it"].tolist()
 ((2,), [2, 4])
@@ -25,7 +25,7 @@ in this process or on a Dask worker with the same result, to the bit.
 from __future__ import annotations
 
 import time
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from functools import partial
 from typing import Callable
 
@@ -35,16 +35,16 @@ from gandyn import plugins
 from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import check_method
 from gandyn.engine.registry import Registry
-from gandyn.engine.training import TrainingConfig
+from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import healthy
-from gandyn.experiments.population import BLOCK, Population, Setup, plan_units
+from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
-__all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "CHECKPOINTS", "config", "models_of", "shards_of", "keep_iterations",
-           "run_shard", "run", "merge", "success_table", "row_statistics", "diverged_models", "checkpoint_path",
-           "save_checkpoints", "load_checkpoints", "memory_bytes"]
+__all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "CHECKPOINTS", "QUICK", "MogConfig", "training_changes", "models_of",
+           "shards_of", "keep_iterations", "run_shard", "run", "merge", "success_table", "row_statistics",
+           "diverged_models", "checkpoint_path", "save_checkpoints", "load_checkpoints", "memory_bytes"]
 
 #: The entries of a run's results that hold its kept parameters: the iterations
 #: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).
@@ -61,8 +61,8 @@ DATASETS.register("grid25", grid2d)
 #: 8 modes on the unit circle, sd 0.01 (the same ratio as ring8's 2 and 0.02).
 DATASETS.register("ring8_unit", partial(ring2d, radius=1.0, scale=0.01))
 
-#: Published protocols of the benchmark: each a source and the settings (:func:`config`'s
-#: arguments) it states. ``pacgan``: Lin et al. 2018, their synthetic_data_experiments
+#: Published protocols of the benchmark: each a source and the settings (:class:`MogConfig`'s
+#: fields and its training choices) it states. ``pacgan``: Lin et al. 2018, their synthetic_data_experiments
 #: (``2DGrid_GAN&PacGAN/config.py``, ``2DRing_GAN&PacGAN/config.py``, ``pacgan_task.py``): G four
 #: hidden layers of 400 ReLU units with batch normalisation (no biases there), D three maxout
 #: layers of 200 units x 5 pieces, weights N(0, 0.02^2) and biases 0, z ~ N(0, I_2), the
@@ -137,36 +137,53 @@ for _r in PUBLISHED:
                "modes_se": _se and _se[0], "high_quality_se": _se and _se[1], "reverse_kl_se": _se and _se[2]})
 
 
-#: The training choices a configuration holds (:class:`~gandyn.engine.training.TrainingConfig`'s
-#: fields but ``method``: a run names its methods in ``methods``).
-TRAINING = tuple(f.name for f in fields(TrainingConfig) if f.name != "method")
+#: The overrides of ``gandyn mog --quick``, a smoke run: two methods, 4 seeds, 200
+#: iterations, 32-32 networks, 1,000 scored samples.
+QUICK = {"methods": ("altgd", "extragradient"), "seeds": 4, "steps": 200, "hidden_g": (32, 32),
+         "hidden_d": (32, 32), "n_eval": 1000}
 
 
-def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float = 1.0, seeds: int = 10,
-           seed: int = 0, steps: int = 2000, checks: int = 5, hidden=(64, 64), hidden_d=None, z_dim: int = 2,
-           latent: str = "normal", decay: float = 1.0, chunk: int = 100, n_eval: int = 2500, n_show: int = 3,
-           min_count: int = 1, hq_target: float = 0.9, dtype: str = "float32", keep_every: int = 0,
-           pack: int = 1, g_batch_norm: bool = False, d_pieces: int = 1, init: str | None = None,
-           protocol: str = "", **training) -> dict:
-    """A run's configuration as a plain (JSON-able, picklable) dict, validated.
+@dataclass(frozen=True, kw_only=True)
+class MogConfig:
+    """A run of the benchmark on one data set, validated (its defaults are the documented
+    benchmark's, those of ``gandyn mog``).
 
     Models are ``methods x lrs x seeds`` (seeds ``seed .. seed + seeds - 1``), with
     ``lr_g = lr`` and ``lr_d = ttur * lr``. With ``decay < 1`` both step sizes decay
     exponentially over training, ``lr(t) = lr * decay^(t / steps)`` at iteration ``t``.
-    ``pack``, ``g_batch_norm``, ``d_pieces``, ``init``: the networks' packing, G's batch
-    normalisation, D's maxout pieces and the initialisation
-    (:class:`~gandyn.experiments.population.Setup`; PacGAN's, :data:`PROTOCOLS`); ``protocol``
-    names the published protocol the configuration follows (the tables' protocol column). Like
-    ``keep_every``, each is in the configuration only when set.
     With ``keep_every > 0`` every model's parameters are kept at iteration 0, every
-    ``keep_every`` iterations and at the end (:func:`keep_iterations`); the configuration
-    holds the key only then, so that of a run without checkpoints is unchanged.
-    ``training``: the training choices of :class:`~gandyn.engine.training.TrainingConfig`
-    (:data:`TRAINING`: ``loss``, ``k``, ``batch``, ``optimizer``, ``b1``, ``b2``, ``mu``,
-    ``penalty``, ``penalty_weight``, ``clip``, ``spectral_norm``, ``g_ema``,
-    ``method_options``, e.g. ``{"unrolled": {"unroll": 10}}``, ...), with the defaults of the
-    population :class:`~gandyn.experiments.population.Setup` (Adam with ``b1 = 0.5``, batch
-    128); the configuration holds them all. Every method must pair with them.
+    ``keep_every`` iterations and at the end (:func:`keep_iterations`).
+
+    Parameters
+    ----------
+    data : str
+        A data set of :data:`DATASETS`.
+    methods : tuple of str
+        Distinct training methods (:func:`~gandyn.engine.methods.check_method`); every one
+        must pair with ``training``.
+    lrs : tuple of float
+        G's step sizes; ``ttur`` is ``lr_D / lr_G``.
+    seeds, seed, steps, checks : int
+        Seeds per method and step size, the first seed, training iterations, and the
+        evaluations during training (at most ``steps``).
+    training : TrainingConfig
+        The training choices (default :data:`gandyn.experiments.population.TRAINING`:
+        Adam with ``b1 = 0.5``, batch 128); its ``method`` is unused (the run names
+        ``methods``).
+    hidden_g, hidden_d, z_dim, latent, dtype
+        The networks (:class:`~gandyn.experiments.population.Setup`).
+    chunk : int
+        Models per stacked unit (results do not depend on it).
+    pack, g_batch_norm, d_pieces, init
+        The networks' packing, G's batch normalisation, D's maxout pieces and the
+        initialisation (:class:`~gandyn.experiments.population.Setup`; PacGAN's,
+        :data:`PROTOCOLS`; ``init`` None: the ``Setup``'s).
+    protocol : str
+        The published protocol the run follows (:data:`PROTOCOLS`; the tables' protocol
+        column), or ``""``.
+    n_eval, n_show, min_count, hq_target
+        Samples scored per model, seeds whose samples are kept for figures, high-quality
+        samples a mode needs to count as covered, and the high-quality share a success needs.
 
     Raises
     ------
@@ -174,110 +191,149 @@ def config(data: str = "ring8", *, methods=("altgd",), lrs=(1e-3,), ttur: float 
         An unknown data set, method or training choice, a pairing the literature does not
         use, or a bad number (the message names it).
     """
-    if data not in DATASETS:
-        raise ValueError(f"unknown data {data!r}; choose from {', '.join(DATASETS)}")
-    unknown = sorted(set(training) - set(TRAINING))
-    if unknown:
-        raise ValueError(f"unknown options {', '.join(unknown)}; the training choices are {', '.join(TRAINING)}")
-    if training.get("method_options", {}) is None:
-        del training["method_options"]
-    for name in ("k", "batch"):  # whole numbers as the other counts here take them
-        if isinstance(training.get(name), float) and training[name].is_integer():
-            training[name] = int(training[name])
-    methods = [check_method(m) for m in methods]
-    if not methods or len(set(methods)) != len(methods):
-        raise ValueError(f"methods must be distinct names, got {methods}")
-    lrs = [float(v) for v in lrs]
-    if not lrs or any(not (np.isfinite(v) and v > 0) for v in lrs) or not ttur > 0:
-        raise ValueError(f"step sizes and ttur must be positive, got lrs={lrs}, ttur={ttur}")
-    if len(set(lrs)) != len(lrs):
-        raise ValueError(f"step sizes must be distinct (each would be trained and counted twice), got {lrs}")
-    with np.errstate(over="ignore"):
-        big = [v for v in lrs if not np.isfinite(np.asarray([v, v * ttur], dtype=dtype)).all()]
-    if big:
-        raise ValueError(f"step size {big[0]:g} (lr_d = {ttur:g} x {big[0]:g}) is not a finite {dtype} number")
-    for name, v in (("seeds", seeds), ("steps", steps), ("checks", checks), ("chunk", chunk),
-                    ("n_eval", n_eval), ("min_count", min_count)):
-        if int(v) != v or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    if not 0 < decay <= 1:
-        raise ValueError(f"decay must be in (0, 1], got {decay!r}")
-    if int(keep_every) != keep_every or keep_every < 0:
-        raise ValueError(f"keep_every must be an integer >= 0, got {keep_every!r}")
-    if int(seed) < 0 or not 0 < hq_target <= 1 or n_show < 0:
-        raise ValueError("seed must be >= 0, hq_target in (0, 1] and n_show >= 0")
-    cfg = {"data": data, "methods": methods, "lrs": lrs, "ttur": float(ttur), "seeds": int(seeds),
-           "seed": int(seed), "steps": int(steps), "checks": int(min(checks, steps)),
-           "hidden_g": list(hidden), "hidden_d": list(hidden if hidden_d is None else hidden_d),
-           "z_dim": int(z_dim), "latent": latent, "decay": float(decay), "chunk": int(chunk), "n_eval": int(n_eval),
-           "n_show": int(n_show), "min_count": int(min_count), "hq_target": float(hq_target), "dtype": dtype}
-    if keep_every:
-        cfg["keep_every"] = int(keep_every)
-    for name, value, default in (("pack", pack, 1), ("g_batch_norm", g_batch_norm, False),
-                                 ("d_pieces", d_pieces, 1), ("init", init, None), ("protocol", protocol, "")):
-        if value != default:
-            cfg[name] = value
-    if g_batch_norm and keep_every:
-        raise ValueError("keep_every with a batch-norm G is not supported (the checkpoints keep no running "
-                         "statistics)")
-    setup = setup_of(cfg | training)  # validates the networks and the training choices
-    for m in methods:
-        setup.check_method(m)
-    cfg.update({name: getattr(setup, name) for name in TRAINING})  # plain numbers and dicts (TrainingConfig)
-    return cfg
+
+    data: str = "ring8"
+    methods: tuple = ("altgd",)
+    lrs: tuple = (5e-3,)
+    ttur: float = 2.0
+    seeds: int = 100
+    seed: int = 0
+    steps: int = 4000
+    checks: int = 5
+    keep_every: int = 0
+    training: TrainingConfig = TRAINING
+    hidden_g: tuple = (64, 64)
+    hidden_d: tuple = (64, 64)
+    z_dim: int = 2
+    latent: str = "normal"
+    dtype: str = "float32"
+    decay: float = 0.1
+    chunk: int = 50
+    n_eval: int = 2500
+    n_show: int = 3
+    min_count: int = 1
+    hq_target: float = 0.9
+    pack: int = 1
+    g_batch_norm: bool = False
+    d_pieces: int = 1
+    init: str | None = None
+    protocol: str = ""
+
+    def __post_init__(self):
+        if self.data not in DATASETS:
+            raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATASETS)}")
+        if not isinstance(self.training, TrainingConfig):
+            raise ValueError(f"training must be a TrainingConfig, got {self.training!r}")
+        methods = tuple(check_method(m) for m in self.methods)
+        if not methods or len(set(methods)) != len(methods):
+            raise ValueError(f"methods must be distinct names, got {list(methods)}")
+        lrs = tuple(float(v) for v in self.lrs)
+        if not lrs or any(not (np.isfinite(v) and v > 0) for v in lrs) or not self.ttur > 0:
+            raise ValueError(f"step sizes and ttur must be positive, got lrs={list(lrs)}, ttur={self.ttur}")
+        if len(set(lrs)) != len(lrs):
+            raise ValueError(f"step sizes must be distinct (each would be trained and counted twice), got {list(lrs)}")
+        dtype = np.dtype(self.dtype).name
+        with np.errstate(over="ignore"):
+            big = [v for v in lrs if not np.isfinite(np.asarray([v, v * self.ttur], dtype=dtype)).all()]
+        if big:
+            raise ValueError(f"step size {big[0]:g} (lr_d = {self.ttur:g} x {big[0]:g}) is not a finite {dtype} "
+                             "number")
+        for name in ("seeds", "steps", "checks", "chunk", "n_eval", "min_count"):
+            object.__setattr__(self, name, check_int(name, getattr(self, name)))
+        for name in ("seed", "keep_every", "n_show"):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), 0))
+        if not 0 < self.decay <= 1:
+            raise ValueError(f"decay must be in (0, 1], got {self.decay!r}")
+        if not 0 < self.hq_target <= 1:
+            raise ValueError(f"hq_target must be in (0, 1], got {self.hq_target!r}")
+        object.__setattr__(self, "methods", methods)
+        object.__setattr__(self, "lrs", lrs)
+        for name in ("ttur", "decay", "hq_target"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "checks", min(self.checks, self.steps))
+        object.__setattr__(self, "dtype", np.dtype(self.dtype).name)
+        if self.g_batch_norm and self.keep_every:
+            raise ValueError("keep_every with a batch-norm G is not supported (the checkpoints keep no running "
+                             "statistics)")
+        if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
+            raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
+        setup = self.setup()  # validates the networks and the training choices
+        for name in ("hidden_g", "hidden_d"):
+            object.__setattr__(self, name, getattr(setup, name))
+        for m in methods:
+            self.training.check_method(m)
+
+    def setup(self) -> Setup:
+        """The :class:`~gandyn.experiments.population.Setup` of the run's models."""
+        init = {} if self.init is None else {"init": self.init}
+        return Setup(DATASETS[self.data](), training=self.training, z_dim=self.z_dim, latent=self.latent,
+                     hidden_g=self.hidden_g, hidden_d=self.hidden_d, dtype=np.dtype(self.dtype).type,
+                     pack=self.pack, g_batch_norm=self.g_batch_norm, d_pieces=self.d_pieces, **init)
+
+    def to_dict(self) -> dict:
+        """Every field as plain JSON-able values (:meth:`from_dict` reads it back)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d.update(training=self.training.to_dict(),
+                 **{k: list(d[k]) for k in ("methods", "lrs", "hidden_g", "hidden_d")})
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MogConfig":
+        """The config of :meth:`to_dict`'s dict.
+
+        Raises
+        ------
+        ValueError
+            Unknown keys (named), or a value :class:`MogConfig` refuses.
+        """
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown config keys {unknown}")
+        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        if "training" in d:
+            d["training"] = TrainingConfig(**d["training"])
+        return cls(**d)
 
 
-def training_note(cfg: dict) -> str:
-    """The training choices in effect that differ from the benchmark's defaults, as
-    ``"name=value, ..."`` (:meth:`~gandyn.engine.training.TrainingConfig.active`), with the
-    methods' options as ``method.option=value``; ``""`` for the defaults."""
-    active = setup_of(cfg).active(cfg["methods"])
-    default = setup_of({k: cfg[k] for k in ("data", "z_dim", "latent", "hidden_g", "hidden_d", "dtype")}).active(
-        cfg["methods"])
-    for d in (active, default):  # the run names its methods; their options are the run's
-        d.pop("method"), d.pop("method_options")
-    changed = [f"{k}={v}" for k, v in active.items() if v != default.get(k)]
-    changed += [f"{m}.{k}={v}" for m, o in cfg.get("method_options", {}).items() for k, v in o.items()]
+def training_changes(cfg: MogConfig) -> str:
+    """The training choices that differ from the benchmark's (:data:`TRAINING`), as
+    ``"name=value, ..."``, with the methods' options as ``method.option=value``; ``""`` for
+    the defaults."""
+    mine, default = cfg.training.to_dict(), TRAINING.to_dict()
+    changed = [f"{k}={v}" for k, v in mine.items() if k not in ("method", "method_options") and v != default[k]]
+    changed += [f"{m}.{k}={v}" for m, o in mine["method_options"].items() for k, v in o.items()]
     return ", ".join(changed)
 
 
-def setup_of(cfg: dict) -> Setup:
-    """The :class:`~gandyn.experiments.population.Setup` of a configuration (a training
-    choice it does not hold takes the ``Setup``'s default)."""
-    nets = {k: cfg[k] for k in ("pack", "g_batch_norm", "d_pieces", "init") if k in cfg}
-    return Setup(DATASETS[cfg["data"]](), z_dim=cfg["z_dim"], latent=cfg["latent"], hidden_g=tuple(cfg["hidden_g"]),
-                 hidden_d=tuple(cfg["hidden_d"]), dtype=np.dtype(cfg["dtype"]).type, **nets,
-                 **{name: cfg[name] for name in TRAINING if name in cfg})
-
-
-def models_of(cfg: dict) -> dict:
+def models_of(cfg: MogConfig) -> dict:
     """The models of a configuration, method-major: ``method``, ``lr``, ``lr_g``, ``lr_d``,
     ``seed`` (arrays of length ``P``), and ``show`` (the first ``n_show`` seeds of each
     method and step size, whose samples are kept for figures)."""
-    M, L, S = len(cfg["methods"]), len(cfg["lrs"]), cfg["seeds"]
+    M, L, S = len(cfg.methods), len(cfg.lrs), cfg.seeds
     mi, li, si = (a.ravel() for a in np.meshgrid(np.arange(M), np.arange(L), np.arange(S), indexing="ij"))
-    lr = np.asarray(cfg["lrs"])[li]
-    return {"method": np.asarray(cfg["methods"])[mi], "lr": lr, "lr_g": lr, "lr_d": lr * cfg["ttur"],
-            "seed": cfg["seed"] + si, "show": si < cfg["n_show"]}
+    lr = np.asarray(cfg.lrs)[li]
+    return {"method": np.asarray(cfg.methods)[mi], "lr": lr, "lr_g": lr, "lr_d": lr * cfg.ttur,
+            "seed": cfg.seed + si, "show": si < cfg.n_show}
 
 
-def units_of(cfg: dict):
+def units_of(cfg: MogConfig):
     m = models_of(cfg)
-    return plan_units(list(m["method"]), [cfg["k"]] * m["seed"].size, cfg["chunk"])
+    return plan_units(list(m["method"]), [cfg.training.k] * m["seed"].size, cfg.chunk)
 
 
-def shards_of(cfg: dict, n: int | None = None) -> list[list[int]]:
+def shards_of(cfg: MogConfig, n: int | None = None) -> list[list[int]]:
     """The units split into ``n`` shards (default: one unit each), round robin."""
     U = len(units_of(cfg))
     n = U if n is None else max(1, min(int(n), U))
     return [list(range(i, U, n)) for i in range(n)]
 
 
-def check_iterations(cfg: dict) -> np.ndarray:
-    return np.unique(np.linspace(0, cfg["steps"], cfg["checks"] + 1).round().astype(int)[1:])
+def eval_iterations(cfg: MogConfig) -> np.ndarray:
+    """The ``checks`` iterations at which the models are scored, evenly spaced, the last ``steps``."""
+    return np.unique(np.linspace(0, cfg.steps, cfg.checks + 1).round().astype(int)[1:])
 
 
-def memory_bytes(cfg: dict, jobs: int = 1) -> int:
+def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
     """A rough upper estimate of the bytes a run of ``cfg`` needs with ``jobs`` processes,
     each holding one unit at a time: per model of a unit its parameters with gradients and
     optimizer states, a block of minibatches (:data:`gandyn.experiments.population.BLOCK`)
@@ -289,31 +345,26 @@ def memory_bytes(cfg: dict, jobs: int = 1) -> int:
     -------
     int
         Bytes (an estimate for :func:`gandyn.io.check_memory`, not a measurement).
-
-    Raises
-    ------
-    ValueError
-        A configuration :func:`config` would refuse.
     """
-    setup = setup_of(cfg)
+    setup = cfg.setup()
     G, D = setup.gan.G, setup.gan.D
     n = G.n_params + D.n_params
-    d, zd, m, K = setup.dim, cfg["z_dim"], cfg["batch"], len(mixture_modes(setup.data)[0])
+    d, zd, m, K = setup.dim, cfg.z_dim, cfg.training.batch, len(mixture_modes(setup.data)[0])
     width = sum(G.sizes) + sum(D.sizes)
     item = np.dtype(setup.dtype).itemsize
-    per_model = item * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg["n_eval"] * (zd + d + K + 2)
-    P = len(cfg["methods"]) * len(cfg["lrs"]) * cfg["seeds"]
-    unit = min(cfg["chunk"], P)
-    per_method = len(cfg["lrs"]) * cfg["seeds"]  # units: each method's models cut into chunks
-    jobs = min(max(1, jobs), len(cfg["methods"]) * -(-per_method // cfg["chunk"]))
-    records = 8 * (cfg["checks"] + 1) * (3 + K)
-    if cfg.get("keep_every"):
+    per_model = item * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg.n_eval * (zd + d + K + 2)
+    P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
+    unit = min(cfg.chunk, P)
+    per_method = len(cfg.lrs) * cfg.seeds  # units: each method's models cut into chunks
+    jobs = min(max(1, jobs), len(cfg.methods) * -(-per_method // cfg.chunk))
+    records = 8 * (cfg.checks + 1) * (3 + K)
+    if cfg.keep_every:
         records += item * n * len(keep_iterations(cfg))
     return int(jobs * unit * per_model + P * records
-               + 8 * cfg["n_show"] * len(cfg["methods"]) * len(cfg["lrs"]) * (cfg["checks"] + 1) * 500 * d)
+               + 8 * cfg.n_show * len(cfg.methods) * len(cfg.lrs) * (cfg.checks + 1) * 500 * d)
 
 
-def keep_iterations(cfg: dict) -> np.ndarray:
+def keep_iterations(cfg: MogConfig) -> np.ndarray:
     """The iterations whose parameters a run keeps: 0, ``keep_every``, ``2 keep_every``, ...
     and the last; empty without ``keep_every``.
 
@@ -322,13 +373,13 @@ def keep_iterations(cfg: dict) -> np.ndarray:
     int array (T,)
         Ascending iterations in ``[0, steps]``.
     """
-    every = int(cfg.get("keep_every", 0))
+    every = cfg.keep_every
     if every < 1:
         return np.zeros(0, int)
-    return np.union1d(np.arange(0, cfg["steps"] + 1, every), [cfg["steps"]])
+    return np.union1d(np.arange(0, cfg.steps + 1, every), [cfg.steps])
 
 
-def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, block: int = 25) -> dict:
+def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = None, block: int = 25) -> dict:
     """Train the units ``units`` of a configuration and score their models.
 
     Each unit is built and trained alone (its stacking is fixed by the configuration, so
@@ -344,20 +395,20 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
         ``keep_every``, at the iterations ``keep_it (T,)`` of :func:`keep_iterations`, the
         parameters ``theta_g, theta_d (T, R, n)``.
     """
-    setup = setup_of(cfg)
+    setup = cfg.setup()
     mods = models_of(cfg)
     centers, scale = mixture_modes(setup.data)
-    checks = check_iterations(cfg)
-    n_pts = min(500, cfg["n_eval"])
-    decay = cfg.get("decay", 1.0)
+    checks = eval_iterations(cfg)
+    n_pts = min(500, cfg.n_eval)
+    decay = cfg.decay
     out = {"rows": [], "modes": [], "high_quality": [], "reverse_kl": [], "counts": [], "samples_rows": [],
            "samples": [], "diverged_at": []}
     keep = keep_iterations(cfg)
     stops = np.union1d(checks, keep[1:]) if keep.size else checks
     for u in units:
         pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"], method=list(mods["method"]),
-                         k=cfg["k"], chunk=cfg["chunk"], units=[u])
-        z = pop.eval_latent(cfg["n_eval"])
+                         k=cfg.training.k, chunk=cfg.chunk, units=[u])
+        z = pop.eval_latent(cfg.n_eval)
         per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
         kept = [pop.params()] if keep.size else []
         show = mods["show"][pop.rows]
@@ -370,7 +421,7 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
                         pop.advance(n)
                     else:
                         for _ in range(n):
-                            pop.set_lr_factor(decay ** (pop.it / cfg["steps"]))
+                            pop.set_lr_factor(decay ** (pop.it / cfg.steps))
                             pop.advance(1)
                 _diverged(pop, diverged_at)
                 if progress is not None:
@@ -380,10 +431,10 @@ def run_shard(cfg: dict, units, progress: Callable[[int], None] | None = None, b
             if t not in checks:
                 continue
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                x = pop.samples(cfg["n_eval"], z)
+                x = pop.samples(cfg.n_eval, z)
             if (diverged_at >= 0).any():  # no samples: scored as covering no mode
                 x[diverged_at >= 0] = np.inf
-            cov = mode_coverage(x, centers, scale, min_count=cfg["min_count"])
+            cov = mode_coverage(x, centers, scale, min_count=cfg.min_count)
             per["modes"].append(cov.modes)
             per["high_quality"].append(cov.high_quality)
             per["reverse_kl"].append(cov.reverse_kl)
@@ -421,7 +472,7 @@ def _diverged(pop: Population, diverged_at: np.ndarray) -> None:
         diverged_at[new] = pop.it
 
 
-def diverged_models(cfg: dict, res: dict) -> list[str]:
+def diverged_models(cfg: MogConfig, res: dict) -> list[str]:
     """The diverged models of a run's results, as ``METHOD lr=LR seed=S (iteration I)``."""
     at = res.get("diverged_at")
     if at is None:
@@ -430,7 +481,7 @@ def diverged_models(cfg: dict, res: dict) -> list[str]:
             for i in np.flatnonzero(at >= 0)]
 
 
-def merge(cfg: dict, parts: list[dict]) -> dict:
+def merge(cfg: MogConfig, parts: list[dict]) -> dict:
     """The shards' results in model order, with the per-model final scores and success;
     models of missing shards are left out (``rows`` says which are present)."""
     mods = models_of(cfg)
@@ -451,7 +502,7 @@ def merge(cfg: dict, parts: list[dict]) -> dict:
     for key in ("modes", "high_quality", "reverse_kl", "counts"):
         res[key] = res[f"{key}_checks"][-1]
     K = res["counts"].shape[-1]
-    res["success_checks"] = (res["modes_checks"] == K) & (res["high_quality_checks"] >= cfg["hq_target"])
+    res["success_checks"] = (res["modes_checks"] == K) & (res["high_quality_checks"] >= cfg.hq_target)
     res["success_checks"] &= res["diverged_at"] < 0
     res["success"] = res["success_checks"][-1]
     for key in ("method", "lr", "lr_g", "lr_d", "seed"):
@@ -463,8 +514,8 @@ def merge(cfg: dict, parts: list[dict]) -> dict:
 def _bar(cfg, progress, done_models: int = 0):
     from tqdm.auto import tqdm
 
-    total = len(models_of(cfg)["seed"]) * cfg["steps"]
-    return tqdm(total=total, initial=done_models * cfg["steps"], desc=f"mog {cfg['data']}", unit="model-it",
+    total = len(models_of(cfg)["seed"]) * cfg.steps
+    return tqdm(total=total, initial=done_models * cfg.steps, desc=f"mog {cfg.data}", unit="model-it",
                 unit_scale=True, disable=not progress, leave=False, mininterval=1.0)
 
 
@@ -553,10 +604,10 @@ def _in_pool(cfg, shards, jobs, threads, progress, on_done=None, done_models=0):
 
 def _on_cluster(cfg, shards, client, progress, on_done=None):
     return on_cluster(client, run_shard, [(cfg, sh) for sh in shards], merge=partial(merge, cfg),
-                      name=f"mog {cfg['data']}", progress=progress, on_result=on_done)
+                      name=f"mog {cfg.data}", progress=progress, on_result=on_done)
 
 
-def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,
+def run(cfg: MogConfig, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,
         threads: int | None = 1, store=None) -> dict:
     """Train and score every model of ``cfg``: in this process, on ``jobs`` local processes,
     or on a Dask cluster when ``client`` (a :class:`dask.distributed.Client`) is given, split
@@ -623,25 +674,25 @@ def run(cfg: dict, *, shards: int | None = None, client=None, jobs: int = 1, pro
     return res
 
 
-def success_table(cfg: dict, res: dict) -> list[dict]:
-    """One row per method and step size: the protocol (``cfg["protocol"]``, default
-    ``"gandyn"``), seeds run, models diverged (dropped: the statistics are over the healthy
-    models, NaN when none is), iterations, then :func:`row_statistics` of the healthy seeds
-    (success rate with its 95% Wilson interval, share covering every mode likewise, median and
-    mean +- standard error of modes, high-quality share and reverse KL; percentages in percent)
-    and the run's wall time (``res["wall_seconds"]``, all rows of a data set trained together)."""
+def success_table(cfg: MogConfig, res: dict) -> list[dict]:
+    """One row per method and step size: the protocol (``cfg.protocol``, else ``"gandyn"``),
+    seeds run, models diverged (dropped: the statistics are over the healthy models, NaN when
+    none is), iterations, then :func:`row_statistics` of the healthy seeds (success rate with
+    its 95% Wilson interval, share covering every mode likewise, median and mean +- standard
+    error of modes, high-quality share and reverse KL; percentages in percent) and the run's
+    wall time (``res["wall_seconds"]``, all rows of a data set trained together)."""
     rows = []
     K = int(res["n_modes"])
     div = res.get("diverged_at", np.full(res["rows"].size, -1)) >= 0
-    for m in cfg["methods"]:
-        for lr in cfg["lrs"]:
+    for m in cfg.methods:
+        for lr in cfg.lrs:
             run = (res["method"] == m) & (res["lr"] == lr)
             if not run.any():
                 continue
             sel = run & ~div
-            rows.append({"data": cfg["data"], "method": m, "protocol": cfg.get("protocol", "gandyn"), "lr_g": lr,
-                         "lr_d": lr * cfg["ttur"], "seeds": int(run.sum()), "diverged": int((run & div).sum()),
-                         "steps": int(cfg["steps"]),
+            rows.append({"data": cfg.data, "method": m, "protocol": cfg.protocol or "gandyn", "lr_g": lr,
+                         "lr_d": lr * cfg.ttur, "seeds": int(run.sum()), "diverged": int((run & div).sum()),
+                         "steps": int(cfg.steps),
                          **row_statistics(res["success"][sel], res["modes"][sel], res["high_quality"][sel],
                                           res["reverse_kl"][sel], K),
                          "wall_seconds": float(res.get("wall_seconds", float("nan")))})
@@ -690,7 +741,7 @@ def checkpoint_path(out, data: str):
     return Path(out) / f"checkpoints_{data}.npz"
 
 
-def save_checkpoints(cfg: dict, res: dict, out):
+def save_checkpoints(cfg: MogConfig, res: dict, out):
     """Write the kept parameters of a run with ``keep_every`` (:data:`CHECKPOINTS`).
 
     The file (:func:`checkpoint_path`, a :mod:`gandyn.history` file) holds ``it (T,)``;
@@ -700,8 +751,8 @@ def save_checkpoints(cfg: dict, res: dict, out):
 
     Parameters
     ----------
-    cfg : dict
-        The configuration (:func:`config`).
+    cfg : MogConfig
+        The configuration.
     res : dict
         The results of :func:`run` or :func:`merge`.
     out : str or Path
@@ -719,7 +770,8 @@ def save_checkpoints(cfg: dict, res: dict, out):
     arrays = {"it": res["keep_it"], "model": res["rows"], "method": np.asarray(res["method"]).astype(str),
               "seed": res["seed"], "lr_g": res["lr_g"], "lr_d": res["lr_d"],
               "theta_g": res["theta_g"], "theta_d": res["theta_d"]}
-    return history.save(checkpoint_path(out, cfg["data"]), arrays, {"config": cfg, "source": "gandyn.experiments.mog"})
+    return history.save(checkpoint_path(out, cfg.data), arrays,
+                        {"config": cfg.to_dict(), "source": "gandyn.experiments.mog"})
 
 
 def load_checkpoints(path) -> tuple[dict, dict]:
@@ -729,8 +781,8 @@ def load_checkpoints(path) -> tuple[dict, dict]:
     -------
     arrays : dict of ndarray
         ``it``, ``model``, ``method``, ``seed``, ``lr_g``, ``lr_d``, ``theta_g``, ``theta_d``.
-    config : dict
-        The run's configuration (:func:`config`).
+    config : MogConfig
+        The run's configuration.
 
     Raises
     ------
@@ -746,4 +798,4 @@ def load_checkpoints(path) -> tuple[dict, dict]:
     missing = [k for k in ("it", "model", "method", "seed", "theta_g", "theta_d") if k not in arrays]
     if missing or "config" not in meta:
         raise ValueError(f"{path} is not a checkpoint file of `gandyn mog` (no {', '.join(missing or ['config'])})")
-    return arrays, meta["config"]
+    return arrays, MogConfig.from_dict(meta["config"])

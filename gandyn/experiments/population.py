@@ -3,7 +3,8 @@
 A :class:`Setup` fixes the data (any distribution of :mod:`gandyn.distributions` whose
 ``rvs(n, rng)`` gives ``(n, d)``, or ``(n,)`` for 1-D data), the latent ``z`` of ``z_dim``
 independent coordinates, the generator ``z_dim - hidden_g... - d`` and discriminator
-``d - hidden_d... - 1`` MLPs, the generator loss, the optimizer and the minibatch size.
+``d - hidden_d... - 1`` MLPs and the training choices (a
+:class:`~gandyn.engine.training.TrainingConfig`: loss, optimizer, minibatch size, ...).
 A :class:`Population` then trains ``P`` models at once, model ``p`` with its own seed,
 ``lr_g``, ``lr_d``, training method (a name of :data:`gandyn.engine.methods.METHODS`,
 ``'lookahead:INNER'`` for lookahead around another method) and ``k`` (D steps per G step
@@ -22,7 +23,7 @@ sweep do) runs exactly the same stacks, so every model's numbers are the same bi
 the full population.
 
 >>> from gandyn.distributions import ring2d
->>> setup = Setup(ring2d(), hidden_g=(16,), hidden_d=(16,), batch=8)
+>>> setup = Setup(ring2d(), hidden_g=(16,), hidden_d=(16,), training=TRAINING.replace(batch=8))
 >>> pop = Population(setup, seeds=[0, 1, 2], lr_g=1e-3, lr_d=[1e-3, 2e-3, 1e-3],
 ...                  method=["altgd", "simgd", "altgd"])
 >>> [u.rows.tolist() for u in pop.units]
@@ -48,7 +49,7 @@ from gandyn.engine.trainer import Trainer
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.rng import stream
 
-__all__ = ["Setup", "Population", "Unit", "check_seeds", "BLOCK"]
+__all__ = ["Setup", "TRAINING", "Population", "Unit", "check_seeds", "BLOCK"]
 
 #: Minibatches drawn at once per model and stream (a constant: the draws never depend
 #: on the population, its units or how training is split into calls).
@@ -76,20 +77,27 @@ def check_seeds(seeds) -> np.ndarray:
     return a.reshape(-1)
 
 
+#: The training choices of a population given none: Adam with ``b1 = 0.5`` (Radford et al.
+#: 2016's for GANs), batch 128, Algorithm 1 with ``k = 1``.
+TRAINING = TrainingConfig(b1=0.5)
+
+
 @dataclass(frozen=True)
-class Setup(TrainingConfig):
+class Setup:
     """Everything of a population of GANs except the per-model seed, step sizes and method:
-    the data, the two MLPs and the training choices of
-    :class:`~gandyn.engine.training.TrainingConfig` (``loss``, ``method``, ``k``,
-    ``batch``, ``optimizer``, ``b1``, ``b2``, ``eps``, ``adam_tf``, ``mu``, ``penalty``,
-    ``penalty_weight``, ``clip``, ``spectral_norm``, ``method_options``, ``g_ema``,
-    ``instance_noise``, ``noise_schedule``, ``noise_until``; each model's instance noise
-    from its seed's ``instance_noise`` stream). Every field but ``data`` is a keyword.
+    the data, the two MLPs and the training choices (a
+    :class:`~gandyn.engine.training.TrainingConfig`; each model's instance noise from its
+    seed's ``instance_noise`` stream). Every field but ``data`` is a keyword.
 
     Parameters
     ----------
     data : Distribution
         ``p_data``; ``rvs(n, rng)`` gives ``(n, d)`` (or ``(n,)`` when ``d = 1``).
+    training : TrainingConfig
+        The loss, method, ``k``, batch, optimizer, penalty, ... (default :data:`TRAINING`);
+        its ``method`` and ``k`` are those of models given none (:class:`Population` takes
+        them per model). With ``g_ema`` :attr:`Population.theta_g_eval` is G's moving
+        average, while training goes on with the iterates.
     z_dim : int
         Latent dimension.
     latent : {'normal', 'uniform'}
@@ -102,18 +110,9 @@ class Setup(TrainingConfig):
     init : str
         Weight initialisation (:data:`gandyn.engine.nn.INITIALIZERS`).
     dtype : float32 or float64
-    b1 : float
-        Adam's first moment decay (default 0.5, Radford et al. 2016's for GANs).
-    method, k : str, int
-        The training method and D steps per G step of models given none
-        (:class:`Population` takes them per model).
-    g_ema : float
-        Decay of an exponential moving average of G's parameters (0 = off);
-        :attr:`Population.theta_g_eval` is then the average, while training goes on
-        with the iterates.
     pack : int
         Samples per D input (PacGAN's packing, :class:`~gandyn.engine.gan.GAN`; 1 = none); D's
-        input dimension is ``pack`` times the data's, and ``batch`` must be a multiple of it.
+        input dimension is ``pack`` times the data's, and the training batch must be a multiple of it.
     g_batch_norm : bool
         Batch normalisation in each of G's hidden layers (PacGAN's generator; no biases there);
         samples for evaluation use each model's running statistics.
@@ -128,15 +127,15 @@ class Setup(TrainingConfig):
 
     data: Distribution
     _: KW_ONLY
+    training: TrainingConfig = TRAINING
     z_dim: int = 2
     latent: str = "normal"
-    hidden_g: tuple = (128, 128)
-    hidden_d: tuple = (128, 128)
+    hidden_g: tuple = (64, 64)
+    hidden_d: tuple = (64, 64)
     act_g: str = "relu"
     act_d: str = "relu"
     init: str = "glorot_uniform"
     dtype: type = np.float32
-    b1: float = 0.5
     pack: int = 1
     g_batch_norm: bool = False
     d_pieces: int = 1
@@ -145,7 +144,8 @@ class Setup(TrainingConfig):
     def __post_init__(self):
         if not isinstance(self.data, Distribution):
             raise ValueError(f"data must be a gandyn.distributions.Distribution, got {self.data!r}")
-        super().__post_init__()
+        if not isinstance(self.training, TrainingConfig):
+            raise ValueError(f"training must be a TrainingConfig, got {self.training!r}")
         object.__setattr__(self, "z_dim", check_int("z_dim", self.z_dim))
         object.__setattr__(self, "hidden_g", _widths("hidden_g", self.hidden_g))
         object.__setattr__(self, "hidden_d", _widths("hidden_d", self.hidden_d))
@@ -158,7 +158,7 @@ class Setup(TrainingConfig):
         object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces))
         if not isinstance(self.g_batch_norm, (bool, np.bool_)):
             raise ValueError(f"g_batch_norm must be True or False, got {self.g_batch_norm!r}")
-        if self.g_batch_norm and self.g_ema:
+        if self.g_batch_norm and self.training.g_ema:
             raise ValueError("g_ema with a batch-norm G is not supported (the running statistics belong to the "
                              "iterates, not to their average)")
         nh, nd = len(self.hidden_g), len(self.hidden_d)
@@ -169,11 +169,11 @@ class Setup(TrainingConfig):
                     pieces=(self.d_pieces,) * nd + (None,))
         else:
             D = MLP((self.pack * d, *self.hidden_d, 1), (self.act_d,) * nd + ("identity",), dtype=self.dtype)
-        if self.batch % self.pack:
-            raise ValueError(f"batch ({self.batch}) must be a multiple of pack ({self.pack})")
-        if self.pack > 1 and self.penalty is not None:
+        if self.training.batch % self.pack:
+            raise ValueError(f"batch ({self.training.batch}) must be a multiple of pack ({self.pack})")
+        if self.pack > 1 and self.training.penalty is not None:
             raise ValueError("gradient penalties are not defined here for a packed D (pack > 1)")
-        object.__setattr__(self, "gan", GAN(G, D, loss=self.loss, latent=self.latent, pack=self.pack))
+        object.__setattr__(self, "gan", GAN(G, D, loss=self.training.loss, latent=self.latent, pack=self.pack))
 
     @property
     def dim(self) -> int:
@@ -186,11 +186,10 @@ class Setup(TrainingConfig):
 
     def describe(self) -> dict:
         """The setup as plain JSON-able values: every field, with the data as its ``repr``,
-        widths as lists and the dtype by name."""
+        the training choices as a dict, widths as lists and the dtype by name."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
-        d.update(data=repr(self.data), hidden_g=list(self.hidden_g), hidden_d=list(self.hidden_d),
-                 dtype=np.dtype(self.dtype).name,
-                 method_options={m: dict(o) for m, o in self.method_options.items()})
+        d.update(data=repr(self.data), training=self.training.to_dict(), hidden_g=list(self.hidden_g),
+                 hidden_d=list(self.hidden_d), dtype=np.dtype(self.dtype).name)
         return d
 
 
@@ -327,9 +326,9 @@ class Population:
     lr_g, lr_d : float or sequence
         Step sizes, shared or one per model (keyword-only).
     method : str or sequence of str, optional
-        Training method per model (:func:`~gandyn.engine.methods.check_method`); default ``setup.method``.
+        Training method per model (:func:`~gandyn.engine.methods.check_method`); default ``setup.training.method``.
     k : int or sequence of int, optional
-        D steps per G step per model (used by ``altgd``); default ``setup.k``.
+        D steps per G step per model (used by ``altgd``); default ``setup.training.k``.
     chunk : int or None
         Models per unit (one engine trainer each, which keeps the working arrays in
         cache); None: one unit per group. Results do not depend on it.
@@ -338,7 +337,7 @@ class Population:
         absent from :attr:`rows`, :meth:`params` and :meth:`samples`.
     method_options : dict, optional
         Options of the methods by outer name, e.g. ``{"lookahead": {"k_la": 5}}``, over
-        ``setup.method_options``.
+        ``setup.training.method_options``.
     rate_dtype : dtype, optional
         Dtype of the per-model step-size arrays (default: the setup's dtype).
 
@@ -360,10 +359,11 @@ class Population:
         for name, a in (("lr_g", lr_g), ("lr_d", lr_d)):
             if not np.all(np.isfinite(a)) or np.any(a <= 0):
                 raise ValueError(f"{name} must be positive and finite")
-        methods = _per_model("method", setup.method if method is None else method, P, str)
+        t = setup.training
+        methods = _per_model("method", t.method if method is None else method, P, str)
         for m in dict.fromkeys(methods):
-            setup.check_method(m)
-        ks = _per_model("k", setup.k if k is None else k, P, int)
+            t.check_method(m)
+        ks = _per_model("k", t.k if k is None else k, P, int)
         if any(v < 1 for v in ks):
             raise ValueError(f"every k must be >= 1, got {sorted(set(ks))}")
         if chunk is not None and int(chunk) < 1:
@@ -381,10 +381,10 @@ class Population:
         if any(not 0 <= u < len(self.units) for u in wanted):
             raise ValueError(f"units must be in 0..{len(self.units) - 1}, got {list(units)}")
         extra = check_method_options(method_options or {})
-        opts = {m: {**setup.method_options.get(m, {}), **extra.get(m, {})} for m in {*setup.method_options, *extra}}
+        opts = {m: {**t.method_options.get(m, {}), **extra.get(m, {})} for m in {*t.method_options, *extra}}
         rate_dtype = setup.dtype if rate_dtype is None else rate_dtype
-        penalty = setup.make_penalty()
-        noise = setup.make_instance_noise()
+        penalty = t.make_penalty()
+        noise = t.make_instance_noise()
         self._trainers, self._rates = [], []
         for u in (self.units[i] for i in wanted):
             s = seeds[u.rows]
@@ -394,9 +394,9 @@ class Population:
             else:
                 rg, rd = lr_g[u.rows, None].astype(rate_dtype), lr_d[u.rows, None].astype(rate_dtype)
                 self._rates.append((rg, rd, rg.copy(), rd.copy()))
-            sn = SpectralNorm(self.gan.D, td, _SeedRandom(s, "spectral_norm", single)) if setup.spectral_norm else None
-            tr = Trainer(self.gan, setup.make_g_optimizer(rg), setup.make_d_optimizer(rd), tg, td,
-                         _Streams(setup, s, single), batch=setup.batch, k=u.k,
+            sn = SpectralNorm(self.gan.D, td, _SeedRandom(s, "spectral_norm", single)) if t.spectral_norm else None
+            tr = Trainer(self.gan, t.make_g_optimizer(rg), t.make_d_optimizer(rd), tg, td,
+                         _Streams(setup, s, single), batch=t.batch, k=u.k,
                          method=make_method(u.method, opts),
                          penalty=penalty, rng_penalty=_SeedRandom(s, "penalty", single) if penalty else None,
                          spectral_norm=sn, instance_noise=noise,
@@ -477,9 +477,9 @@ class Population:
 
     @property
     def g_average(self) -> np.ndarray | None:
-        """The moving average of G's parameters (``setup.g_ema > 0``; shaped like
+        """The moving average of G's parameters (``setup.training.g_ema > 0``; shaped like
         :attr:`theta_g`), else None."""
-        if not self.setup.g_ema:
+        if not self.setup.training.g_ema:
             return None
         return self._gather([tr.state_g.average for _, tr in self._trainers])
 
@@ -495,7 +495,7 @@ class Population:
         """D's parameters as training applies them: with spectral normalisation every
         weight matrix divided by its spectral norm (at the current power-iteration
         vectors), else :attr:`theta_d` itself."""
-        if not self.setup.spectral_norm:
+        if not self.setup.training.spectral_norm:
             return self.theta_d
         outs = []
         for _, tr in self._trainers:
@@ -517,12 +517,12 @@ class Population:
 
     def samples(self, n: int, z=None) -> np.ndarray:
         """``n`` samples per model of the evaluated generator (:attr:`theta_g_eval`: the moving
-        average with ``setup.g_ema``), ``(len(rows), n, d)`` (``(n, d)`` for a single run), at
+        average with ``setup.training.g_ema``), ``(len(rows), n, d)`` (``(n, d)`` for a single run), at
         the latent points of :meth:`eval_latent` (or ``z`` as it returns them)."""
         z = self.eval_latent(n) if z is None else z
 
         def g(tr):
-            return tr.state_g.average if self.setup.g_ema else tr.theta_g
+            return tr.state_g.average if self.setup.training.g_ema else tr.theta_g
 
         if self.single:
             tr = self._trainers[0][1]

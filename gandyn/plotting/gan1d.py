@@ -226,7 +226,7 @@ def convergence_map(arrays: dict, meta: dict, k_index: int = 0, loss_index: int 
         ax.set_xlabel(r"$\eta_G$ (generator step size)")
         ax.set_ylabel(r"$\eta_D$ (discriminator step size)")
         ax.plot([lr_g[0], lr_g[-1]], [lr_g[0], lr_g[-1]], color="gray", linewidth=0.6, linestyle=":")
-    opt = meta["setup"]["optimizer"]
+    opt = meta["setup"]["training"]["optimizer"]
     a1.set_title(f"{opt}, k={k}, {loss} loss, {meta['steps']} steps, {S} seeds per cell", fontsize=9)
     a2.set_title(f"converged: {conv.mean():.1%} of {conv.size} runs", fontsize=9)
     return fig

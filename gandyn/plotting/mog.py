@@ -21,15 +21,15 @@ def best_lr(res: dict, method: str) -> float:
     return best[1]
 
 
-def _note(cfg: dict, sep: str) -> str:
+def _note(cfg, sep: str) -> str:
     """The run's training choices that differ from the defaults, after ``sep`` (or nothing)."""
-    from gandyn.experiments.mog import training_note
+    from gandyn.experiments.mog import training_changes
 
-    note = training_note(cfg)
+    note = training_changes(cfg)
     return f"{sep}{note}" if note else ""
 
 
-def samples_figure(cfg: dict, res: dict, method: str, data_points: np.ndarray, centers: np.ndarray):
+def samples_figure(cfg, res: dict, method: str, data_points: np.ndarray, centers: np.ndarray):
     """Generator samples over training for the shown seeds of ``method`` at its best step
     size: rows seeds, columns check iterations; data in grey, centres as black crosses."""
     lr = best_lr(res, method)
@@ -64,7 +64,7 @@ def samples_figure(cfg: dict, res: dict, method: str, data_points: np.ndarray, c
             if c == 0:
                 ax.set_ylabel("$x_2$")
     n_seeds = int(((res["method"] == method) & (res["lr"] == lr)).sum())
-    fig.suptitle(f"{cfg['data']}: {method}, lr_G={lr:g}, lr_D={lr * cfg['ttur']:g}{_note(cfg, ', ')} "
+    fig.suptitle(f"{cfg.data}: {method}, lr_G={lr:g}, lr_D={lr * cfg.ttur:g}{_note(cfg, ', ')} "
                  f"({len(pick)} of {n_seeds} seeds shown)", fontsize=9)
     fig.tight_layout(rect=(0, 0.06 if n == 1 else 0.03, 1, 1))
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -72,7 +72,7 @@ def samples_figure(cfg: dict, res: dict, method: str, data_points: np.ndarray, c
     return fig
 
 
-def success_figure(cfg: dict, res: dict):
+def success_figure(cfg, res: dict):
     """Over training, for every method and step size: the success rate (every mode covered
     and >= hq_target high-quality samples), the share of seeds covering every mode, and the
     median high-quality share."""
@@ -80,8 +80,8 @@ def success_figure(cfg: dict, res: dict):
     K = int(res["n_modes"])
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.9), sharex=True)
     styles = ["-", "--", ":", "-."]
-    for mi, m in enumerate(cfg["methods"]):
-        for li, lr in enumerate(cfg["lrs"]):
+    for mi, m in enumerate(cfg.methods):
+        for li, lr in enumerate(cfg.lrs):
             sel = (res["method"] == m) & (res["lr"] == lr)
             if not sel.any():
                 continue
@@ -90,14 +90,14 @@ def success_figure(cfg: dict, res: dict):
             axes[0].plot(its, 100 * res["success_checks"][:, sel].mean(axis=1), **kw)
             axes[1].plot(its, 100 * (res["modes_checks"][:, sel] == K).mean(axis=1), **kw)
             axes[2].plot(its, 100 * np.median(res["high_quality_checks"][:, sel], axis=1), **kw)
-    axes[0].set_ylabel(f"success rate (% of seeds):\nall {K} modes and HQ >= {100 * cfg['hq_target']:.0f}%")
+    axes[0].set_ylabel(f"success rate (% of seeds):\nall {K} modes and HQ >= {100 * cfg.hq_target:.0f}%")
     axes[1].set_ylabel(f"% of seeds covering all {K} modes")
     axes[2].set_ylabel("median high-quality share (%)")
     for ax in axes:
         ax.set_xlabel("iteration")
         ax.set_ylim(-3, 103)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{cfg['data']}: {cfg['seeds']} seeds per method and step size{_note(cfg, '; ')}", fontsize=10)
+    fig.suptitle(f"{cfg.data}: {cfg.seeds} seeds per method and step size{_note(cfg, '; ')}", fontsize=10)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, max(1, len(labels))), fontsize=8, frameon=False)

@@ -1,0 +1,225 @@
+"""A trained run read back from its folder as one typed record, whichever command wrote it.
+
+:func:`load_run` reads the parameters a run kept along training and its configuration:
+
+- ``gandyn gan1d``: ``history.npz`` (the parameters at every record; config
+  :class:`gandyn.experiments.gan1d.Setup`);
+- ``gandyn mnist train``: ``checkpoints/iter_*.npz`` kept with ``--keep-every``, else the final
+  ``checkpoint.npz`` (config :class:`gandyn.experiments.mnist.MnistConfig`);
+- ``gandyn mog`` with ``--keep-every``: ``checkpoints_DATA.npz``, one model of the population
+  (``model``: its index in ``models_DATA.csv`` or ``METHOD:SEED``; config
+  :class:`gandyn.experiments.mog.MogConfig`).
+
+Every run becomes a :class:`RunRecord`; ``gandyn landscape`` works on it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RunRecord", "load_run", "run_kind", "KINDS"]
+
+#: The kinds of run folders understood.
+KINDS = ("mnist", "gan1d", "mog")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Parameters of one model along training and its configuration.
+
+    Attributes
+    ----------
+    kind : {'gan1d', 'mnist', 'mog'}
+        The command that wrote the run.
+    config : gan1d.Setup, MnistConfig or MogConfig
+        The run's configuration (its ``training`` holds the training choices).
+    seed : int
+        The model's seed.
+    iterations : int array (T,)
+        Ascending iterations of the kept parameters.
+    theta_g, theta_d : arrays (T, n_g), (T, n_d)
+        G's and D's parameters there, in the training dtype (D's as trained: without
+        spectral normalisation applied).
+    meta : dict
+        What else identifies the model and the files read (``files``; of a mog model its
+        ``model`` index, ``method``, ``lr_g``, ``lr_d``, ``data``).
+    """
+
+    kind: str
+    config: Any
+    seed: int
+    iterations: np.ndarray
+    theta_g: np.ndarray
+    theta_d: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+
+def _gan1d(run: Path) -> RunRecord:
+    from gandyn import history
+    from gandyn.engine.training import TrainingConfig
+    from gandyn.experiments.gan1d import Setup
+
+    path = run / "history.npz"
+    arrays, meta = history.load(path)
+    if "theta_g" not in arrays or "theta_d" not in arrays:
+        raise ValueError(f"{path} keeps no parameters; rerun `gandyn gan1d`")
+    s = dict(meta["setup"])
+    s["dtype"] = np.dtype(s["dtype"]).type
+    setup = Setup(training=TrainingConfig(**s.pop("training")), **s)  # data: the text parse_data reads
+    return RunRecord("gan1d", setup, int(meta["seed"]), arrays["it"], arrays["theta_g"], arrays["theta_d"],
+                     {"files": [str(path)]})
+
+
+def _mnist(run: Path) -> RunRecord:
+    from gandyn.experiments import mnist
+
+    files = sorted((run / "checkpoints").glob("iter_*.npz")) if (run / "checkpoints").is_dir() else []
+    if not files and (run / mnist.CHECKPOINT).is_file():
+        files = [run / mnist.CHECKPOINT]
+    if not files:
+        raise ValueError(f"{run}: no checkpoints (checkpoints/iter_*.npz or {mnist.CHECKPOINT}); "
+                         "train with `gandyn mnist train --keep-every N`")
+    points, config = [], None
+    for f in files:
+        tr = mnist.load_checkpoint(f)
+        if config is None:
+            config = tr.config
+        elif (tr.config.z_dim, tr.config.hidden_g, tr.config.hidden_d) != (config.z_dim, config.hidden_g,
+                                                                             config.hidden_d):
+            raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
+        points.append((tr.it, tr.trainer.theta_g, tr.trainer.theta_d))
+    points.sort(key=lambda p: p[0])
+    it, g, d = (np.array([p[i] for p in points]) for i in range(3))
+    return RunRecord("mnist", config, config.seed, it, g, d, {"files": [str(f) for f in files]})
+
+
+def _mog_sets(run: Path) -> list[str]:
+    from gandyn.experiments.mog import DATASETS, checkpoint_path
+
+    return [d for d in DATASETS if (run / f"results_{d}.npz").is_file() or checkpoint_path(run, d).is_file()]
+
+
+def _mog_data(run: Path, data) -> str:
+    """The data set of a mog run whose checkpoints to read (``data``, or the only one)."""
+    from gandyn.experiments.mog import checkpoint_path
+
+    ran = _mog_sets(run)
+    kept = [d for d in ran if checkpoint_path(run, d).is_file()]
+    if data is not None:
+        if data not in ran:
+            raise ValueError(f"{run} has no {data} run (it has {', '.join(ran)})")
+        if data not in kept:
+            raise ValueError(f"{run}: the {data} run kept no checkpoints; train with `gandyn mog --keep-every N`")
+        return data
+    if not kept:
+        raise ValueError(f"{run}: a `gandyn mog` run without checkpoints; train with `gandyn mog --keep-every N`")
+    if len(kept) > 1:
+        raise ValueError(f"{run} holds checkpoints of {' and '.join(kept)}; choose one with --data")
+    return kept[0]
+
+
+def _span(idx, seeds, method: str) -> str:
+    """``'models 0-3 (altgd:0-3)'``, or the pairs one by one when not contiguous (a few shown)."""
+    if np.all(np.diff(idx) == 1) and np.all(np.diff(seeds) == 1):
+        if idx.size == 1:
+            return f"model {idx[0]} ({method}:{seeds[0]})"
+        return f"models {idx[0]}-{idx[-1]} ({method}:{seeds[0]}-{seeds[-1]})"
+    pairs = [f"{i} ({method}:{s})" for i, s in zip(idx, seeds)]
+    return ", ".join(pairs[:6] + (["..."] if len(pairs) > 6 else []))
+
+
+def _mog_model(arrays: dict, model, where: str) -> int:
+    """The position in a mog checkpoint file of ``model``: an index of ``models_DATA.csv``
+    or ``'METHOD:SEED'``; None picks the only model."""
+    methods, seeds, idx = arrays["method"].astype(str), arrays["seed"].astype(int), arrays["model"].astype(int)
+    choices = "; ".join(_span(idx[methods == m], seeds[methods == m], m) for m in dict.fromkeys(methods))
+    if model is None:
+        if idx.size == 1:
+            return 0
+        raise ValueError(f"{where} holds {idx.size} models; choose one with --model I or --model METHOD:SEED: {choices}")
+    text = str(model).strip()
+    if text.isdigit():
+        hit = np.flatnonzero(idx == int(text))
+    else:
+        method, _, seed = text.rpartition(":")
+        if not method or not seed.isdigit():
+            raise ValueError(f"--model takes an index or METHOD:SEED, got {text!r}")
+        hit = np.flatnonzero((methods == method) & (seeds == int(seed)))
+    if hit.size == 0:
+        raise ValueError(f"{where} has no model {text}; choose from {choices}")
+    if hit.size > 1:
+        raise ValueError(f"{where} has {hit.size} models {text} (one per step size); choose by index: "
+                         + ", ".join(f"{i} (lr_G {arrays['lr_g'][j]:g})" for j, i in zip(hit, idx[hit])))
+    return int(hit[0])
+
+
+def _mog(run: Path, model, data) -> RunRecord:
+    from gandyn.experiments.mog import checkpoint_path, load_checkpoints
+
+    path = checkpoint_path(run, _mog_data(run, data))
+    arrays, cfg = load_checkpoints(path)
+    j = _mog_model(arrays, model, str(path))
+    setup = cfg.setup()
+    T, R = arrays["it"].size, arrays["model"].size
+    for name, net in (("theta_g", setup.gan.G), ("theta_d", setup.gan.D)):
+        if arrays[name].shape != (T, R, net.n_params):
+            raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, net.n_params)} "
+                             "(checkpoints x models x parameters of its configuration)")
+    info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "lr_g": float(arrays["lr_g"][j]),
+            "lr_d": float(arrays["lr_d"][j]), "data": cfg.data, "files": [str(path)]}
+    return RunRecord("mog", cfg, int(arrays["seed"][j]), arrays["it"], arrays["theta_g"][:, j],
+                     arrays["theta_d"][:, j], info)
+
+
+def run_kind(run) -> str | None:
+    """The kind of run folder ``run`` holds (:data:`KINDS`), or None."""
+    run = Path(run)
+    if _mog_sets(run):
+        return "mog"
+    if (run / "config.json").is_file() or (run / "checkpoints").is_dir() or (run / "checkpoint.npz").is_file():
+        return "mnist"
+    if (run / "history.npz").is_file():
+        return "gan1d"
+    return None
+
+
+def load_run(run, *, model=None, data=None) -> RunRecord:
+    """Read a run folder (see the module docstring).
+
+    Parameters
+    ----------
+    run : str or Path
+        The run folder.
+    model : int or str, optional
+        The model of a ``gandyn mog`` run: its index in ``models_DATA.csv`` or
+        ``'METHOD:SEED'``; may be left out when the run holds one model.
+    data : str, optional
+        The data set of a ``gandyn mog`` run; may be left out when the run kept
+        checkpoints of one data set.
+
+    Returns
+    -------
+    RunRecord
+
+    Raises
+    ------
+    ValueError
+        A folder that is no run, without kept parameters, with checkpoints of different
+        models, a mog run without checkpoints, or an unknown model or data set (each named).
+    """
+    run = Path(run)
+    if not run.is_dir():
+        raise ValueError(f"no run folder {run}")
+    kind = run_kind(run)
+    if kind != "mog" and (model is not None or data is not None):
+        raise ValueError(f"--model and --data select a model of a `gandyn mog` run; {run} is none")
+    if kind == "mog":
+        return _mog(run, model, data)
+    if kind == "mnist":
+        return _mnist(run)
+    if kind == "gan1d":
+        return _gan1d(run)
+    raise ValueError(f"{run} is not a run of `gandyn mnist train`, `gandyn gan1d` or `gandyn mog` (no checkpoints)")
