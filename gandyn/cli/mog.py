@@ -236,8 +236,8 @@ def _write(cfg, res, out):
     return paths
 
 
-#: Where a run keeps its finished shards until it completes, and the record of its configuration.
-SHARDS, RUN_RECORD = "shards", "run.json"
+#: Where a run keeps its finished shards (and its run record) until it completes.
+SHARDS = "shards"
 
 #: The files `gandyn mog` writes (patterns), whose stale temporary files a run removes.
 OUTPUTS = ("results_*.npz", "models_*.csv", "checkpoints_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
@@ -257,7 +257,7 @@ def _check_folder(out, cfgs) -> None:
     table.json; stopped: its shards' record), naming the first differing field."""
     from pathlib import Path
 
-    from gandyn.io import check_same_config
+    from gandyn.io import RUN_RECORD, check_same_config
 
     config = [c.to_dict() for c in cfgs]
     check_same_config(Path(out) / SHARDS, RUN_RECORD, config, "mog")
@@ -268,25 +268,22 @@ def _stores(out, cfgs):
     """One shard store per data set, in ``out/shards``; the first shard saved writes the run's
     record (its configurations) next to them."""
     from gandyn.experiments.shards import ShardStore
-    from gandyn.io import write_json
+    from gandyn.io import write_run_record
 
     folder = out / SHARDS
 
     def record():
-        if not (folder / RUN_RECORD).exists():
-            write_json(folder / RUN_RECORD, {"command": "mog", "config": [c.to_dict() for c in cfgs]})
+        write_run_record(folder, "mog", [c.to_dict() for c in cfgs])
 
     return [ShardStore(folder, cfg.data, on_first_save=record) for cfg in cfgs]
 
 
 def _clear_stores(out, stores) -> None:
+    from gandyn.io import remove_run_record
+
     for st in stores:
         st.clear()
-    (out / SHARDS / RUN_RECORD).unlink(missing_ok=True)
-    try:
-        (out / SHARDS).rmdir()
-    except OSError:
-        pass
+    remove_run_record(out / SHARDS)
 
 
 def _blame(cause) -> str:
