@@ -171,7 +171,7 @@ def test_bad_directions_raise():
 # --- loss triples
 
 
-_SMOOTHED = losses.get("nonsat", smooth=0.2)
+_SMOOTHED = losses.get("nonsat", label_smooth=0.2)
 
 
 @pytest.mark.parametrize("loss", [so.SOFTPLUS, so.SOFTPLUS_NEG, so.NEG_SOFTPLUS, _SMOOTHED.d_real, _SMOOTHED.d_fake,

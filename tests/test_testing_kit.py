@@ -177,7 +177,7 @@ def test_failures_are_deterministic():
 
 @pytest.mark.parametrize("loss", [L.get(n) for n in L.LOSSES.names()]
                          + [L.get("ls", a=-1, b=1, c=0), L.get("ls", a=0.5, b=2.0, c=-1.0),
-                            L.get("nonsat", smooth=0.1), L.get("minimax", smooth=0.3)], ids=lambda l: l.label)
+                            L.get("nonsat", label_smooth=0.1), L.get("minimax", label_smooth=0.3)], ids=lambda l: l.label)
 def test_every_registered_loss_passes(loss):
     report = check_loss(loss, max_examples=6, divergence_examples=1)
     expected = {"shapes", "population axes", "mean over the minibatch", "sign convention (D)",
