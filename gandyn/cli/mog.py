@@ -7,7 +7,7 @@ success table (table.csv, table.json, next to the published rows), per-model res
 
 A run succeeds when it covers every mode and at least 90% of its samples are of high
 quality. With --keep-every N every model's parameters are kept along training
-(checkpoints_DATA.npz) for `gandyn landscape --run DIR --model I`. With --scheduler
+(snapshots_DATA.npz) for `gandyn landscape --run DIR --model I`. With --scheduler
 ADDRESS the population is split into shards that run on a Dask distributed cluster
 (pip install 'gandyn[distributed]'); results are the same bits."""
 from __future__ import annotations
@@ -43,7 +43,7 @@ def add_arguments(p):
                    help=f"evaluations during training (default: {c.checks})")
     m.add_argument("--keep-every", type=nonneg_int, default=c.keep_every, metavar="N",
                    help="keep every model's parameters at iteration 0, every N iterations and at the end, in "
-                        "checkpoints_DATA.npz, for `gandyn landscape` (default: 0, none)")
+                        "snapshots_DATA.npz, for `gandyn landscape` (default: 0, none)")
     m.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
     n = p.add_argument_group("networks and training")
@@ -204,7 +204,7 @@ def _write(cfg, res, out):
     import numpy as np
 
     from gandyn import history, plotting
-    from gandyn.experiments.mog import CHECKPOINTS, DATASETS, save_checkpoints
+    from gandyn.experiments.mog import SNAPSHOTS, DATASETS, save_snapshots
     from gandyn.io import write_csv
     from gandyn.metrics.modes import mixture_modes
     from gandyn.plotting import mog as figs
@@ -212,7 +212,7 @@ def _write(cfg, res, out):
 
     d = cfg.data
     arrays = {k: v for k, v in res.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
-    for key in ("wall_seconds", *CHECKPOINTS):
+    for key in ("wall_seconds", *SNAPSHOTS):
         arrays.pop(key, None)
     paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg.to_dict(),
                                                                "wall_seconds": res["wall_seconds"],
@@ -223,7 +223,7 @@ def _write(cfg, res, out):
              "success": bool(res["success"][i]),
              "diverged_at": int(res["diverged_at"][i]) if "diverged_at" in res else -1} for i in range(res["rows"].size)]
     paths.append(write_csv(out / f"models_{d}.csv", rows))
-    if (ck := save_checkpoints(cfg, res, out)) is not None:
+    if (ck := save_snapshots(cfg, res, out)) is not None:
         paths.append(ck)
     dist = DATASETS[d]()
     centers, _ = mixture_modes(dist)
@@ -240,7 +240,7 @@ def _write(cfg, res, out):
 SHARDS = "shards"
 
 #: The files `gandyn mog` writes (patterns), whose stale temporary files a run removes.
-OUTPUTS = ("results_*.npz", "models_*.csv", "checkpoints_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
+OUTPUTS = ("results_*.npz", "models_*.csv", "snapshots_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
            "success_*.pdf", "table.csv", "table.json")
 
 
