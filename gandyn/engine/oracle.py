@@ -12,7 +12,8 @@ Sec. 3; Balduzzi et al. 2018, Sec. 3; the sign convention of :mod:`gandyn.games.
     J = [[H_GG L_G,  J_GD],      J_GD = D_D grad_G L_G,
          [J_DG,      H_DD L_D]], J_DG = D_G grad_D L_D.
 
-Two implementations share one interface, so a method is written once:
+Two implementations share one interface (and, in :class:`Oracle`, the parts that do not
+depend on how the products are computed), so a method is written once:
 
 - :class:`FieldOracle` (here), the engine's, by the hand-written backward passes and
   R-passes of :mod:`gandyn.engine.second_order` (one model, ``theta (n,)``, or a
