@@ -35,14 +35,18 @@ for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
-import time  # noqa: E402
+import sys  # noqa: E402
 import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from gandyn.engine.methods import METHODS  # noqa: E402
 from gandyn.engine.trainer import StreamBatches, Trainer  # noqa: E402
 from gandyn.experiments.mnist import MnistConfig  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_second_order import gandyn_jvp, interleaved, jax_jvp, ratio  # noqa: E402
 
 MB = 128
 
@@ -62,26 +66,6 @@ def make_trainer(method: str, seed: int = 0) -> Trainer:
     return Trainer(gan, opt_g, opt_d, tg, td, batches, batch=MB, method=cfg.make_method(method))
 
 
-def interleaved(trainers: dict, rounds: int, block: int, warmup: int) -> tuple[dict, dict]:
-    """Seconds per iteration of each trainer in each round (wall and CPU), round robin."""
-    for tr in trainers.values():
-        for _ in range(warmup):
-            tr.step()
-    wall, cpu = {k: [] for k in trainers}, {k: [] for k in trainers}
-    for _ in range(rounds):
-        for k, tr in trainers.items():
-            t, c = time.perf_counter(), time.process_time()
-            for _ in range(block):
-                tr.step()
-            wall[k].append((time.perf_counter() - t) / block)
-            cpu[k].append((time.process_time() - c) / block)
-    return wall, cpu
-
-
-def ratio(times, num, den):
-    return statistics.median(a / b for a, b in zip(times[num], times[den]))
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
@@ -94,7 +78,7 @@ def main(argv=None):
     trainers = {m: make_trainer(m) for m in names}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        wall, cpu = interleaved(trainers, args.rounds, args.block, args.warmup)
+        wall, cpu = interleaved({m: tr.step for m, tr in trainers.items()}, args.rounds, args.block, args.warmup)
     base = statistics.median(wall["altgd"])
     print("one training iteration (median over rounds):")
     for k in names:
@@ -107,14 +91,8 @@ def main(argv=None):
               f"{'; ' + str(len(caught)) + ' warnings' if caught else ''}")
     jvp = float("nan")
     try:
-        import sys
-        from pathlib import Path
-
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import bench_second_order as so
-
-        fns = {"gandyn": so.gandyn_jvp(np.float32), "jax": so.jax_jvp(np.float32)}
-        jw, _ = so.interleaved(fns, args.rounds * 3, 10, 3)
+        fns = {"gandyn": gandyn_jvp(np.float32), "jax": jax_jvp(np.float32)}
+        jw, _ = interleaved(fns, args.rounds * 3, 10, 3)
         jvp = ratio(jw, "jax", "gandyn")
         print(f"J v of the game, float32: gandyn {1e3 * statistics.median(jw['gandyn']):.2f} ms, "
               f"jax jit {1e3 * statistics.median(jw['jax']):.2f} ms")

@@ -99,9 +99,7 @@ for ax, (name, (method, game)) in zip(axes.flat, cases.items()):
     ax.set_xlim(-2.5, 2.5)
     ax.set_ylim(-2.5, 2.5)
     ax.set_aspect("equal")
-for ax in axes[-1]:
-    ax.set_xlabel(r"$\theta$ (generator)")
-for ax in axes[:, 0]:
-    ax.set_ylabel(r"$\psi$ (discriminator)")
+fig.supxlabel(r"$\theta$ (generator)")  # the axes are shared: one label for the grid
+fig.supylabel(r"$\psi$ (discriminator)")
 fig.tight_layout()
 plt.show()

@@ -119,7 +119,7 @@ print(identity.label)
 @quick
 @given(distributions1d(), distributions1d())
 def test_divergence_identity(p, q):
-    assert theory.check_identity(identity, p, q)["error"] < 1e-7
+    assert theory.evaluate_identity(identity, p, q)["error"] < 1e-7
 
 
 test_divergence_identity()

@@ -63,10 +63,8 @@ for ax, (it, s) in zip(axes.flat, spec.items()):
     ax.set_xscale("symlog", linthresh=1e-2)
     ax.set_xticks([-10, -0.1, 0, 0.1, 10, 1000])
     ax.set_title(f"iteration {it}", fontsize=9)
-for ax in axes[-1]:
-    ax.set_xlabel(r"Re $\lambda(J)$")
-for ax in axes[:, 0]:
-    ax.set_ylabel(r"Im $\lambda(J)$")
+fig.supxlabel(r"Re $\lambda(J)$")  # the axes are shared: one label for the grid
+fig.supylabel(r"Im $\lambda(J)$")
 fig.tight_layout()
 plt.show()
 

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Iterator
 
 __all__ = ["atomic_path", "write_text", "write_json", "write_csv", "ensure_dir", "check_dir_path", "remove_stale_temps",
-           "output_folder", "incomplete_by", "check_same_config", "first_difference", "check_memory", "available_memory", "format_bytes", "MANIFEST", "INCOMPLETE"]
+           "output_folder", "incomplete_by", "check_same_config", "first_difference", "write_run_record",
+           "remove_run_record", "check_memory", "available_memory", "format_bytes", "MANIFEST", "INCOMPLETE",
+           "RUN_RECORD"]
 
 #: Written last into a command's output folder: the files of the run that completed.
 MANIFEST = "manifest.json"
@@ -209,6 +211,31 @@ def check_same_config(path, name: str, config: dict, command: str) -> None:
     field = first_difference(old, new)
     raise UsageError(f"--out {path} holds a run of `gandyn {command}` with another configuration (first difference: "
                      f"{field}); give another folder, or the same options to continue that run")
+
+
+#: The record of a run (``{"command", "config"}``) kept in the folder of its partial results
+#: (finished shards or checkpoints), so that a rerun can tell whether it continues the same run
+#: (:func:`check_same_config`).
+RUN_RECORD = "run.json"
+
+
+def write_run_record(folder, command: str, config) -> None:
+    """Write ``folder/RUN_RECORD`` for ``gandyn command`` with ``config`` (JSON-able), unless
+    it is there: a run calls it before it keeps its first partial result in ``folder``."""
+    folder = Path(folder)
+    if not (folder / RUN_RECORD).exists():
+        write_json(folder / RUN_RECORD, {"command": command, "config": config})
+
+
+def remove_run_record(folder) -> None:
+    """Remove ``folder/RUN_RECORD``, then ``folder`` if it is empty: the run completed, its
+    partial results are in its outputs (the caller removed them first)."""
+    folder = Path(folder)
+    (folder / RUN_RECORD).unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
 
 
 def first_difference(a, b, where: str = "") -> str:

@@ -751,10 +751,10 @@ def _unavailable(o):
 
 
 def _divergence(subject, identity, ex):
-    from gandyn.theory import check_identity
+    from gandyn.theory import evaluate_identity
 
     p, q = ex
-    r = check_identity(identity, p, q)
+    r = evaluate_identity(identity, p, q)
     if not r["finite"]:
         return
     tol = 1e-7 * (1.0 + abs(r["rhs"])) + 10 * r["quad_error"]
@@ -867,7 +867,7 @@ def check_loss(d_loss, g_loss=None, *, name: str | None = None, optimal_d=None, 
       (the terms read off the loss at batch size 1), for density values ``p, q``;
     - **divergence** (identities stated, with an optimal D): ``-min_D L_D`` (or G's criterion)
       by quadrature of the loss's own terms at ``o*`` against the stated divergence
-      (:func:`gandyn.theory.check_identity`) on pairs from :func:`distribution_pairs`;
+      (:func:`gandyn.theory.evaluate_identity`) on pairs from :func:`distribution_pairs`;
     - **gradient (D)**, **gradient (G)** (gradients given): ``dL/do_real`` and ``dL/do_fake``
       against central differences along random unit directions (points where the loss
       has a kink in between are skipped);

@@ -67,12 +67,12 @@ def files(tmp_path_factory):
     f["empty"].write_bytes(b"")
     f["dir"].mkdir()
     f["nodata"].mkdir()
-    for name, ck in (("mog_plain", None), ("mog_text", b"not a checkpoint\n"), ("mog_nometa", None)):
+    for name, ck in (("mog_plain", None), ("mog_text", b"not a snapshot file\n"), ("mog_nometa", None)):
         (d / name).mkdir()
         (d / name / "results_ring8.npz").write_bytes(b"")
         f[name] = d / name
-    (d / "mog_text" / "checkpoints_ring8.npz").write_bytes(b"not a checkpoint\n")
-    np.savez(d / "mog_nometa" / "checkpoints_ring8.npz", it=np.zeros(2))
+    (d / "mog_text" / "snapshots_ring8.npz").write_bytes(b"not a snapshot file\n")
+    np.savez(d / "mog_nometa" / "snapshots_ring8.npz", it=np.zeros(2))
 
     def run_variant(name, csv=None, grids=None):
         r = d / name
@@ -212,13 +212,13 @@ CASES = [
     ("mnist classifier --lr-final nan", "--lr-final"), ("mnist classifier --hidden 0", "--hidden"),
     ("mnist classifier --hidden 1000000000 1000000000 --quiet", "memory"), ("mnist classifier --max-shift 28", "--max-shift"),
     ("mnist classifier --max-shift -1", "--max-shift"), ("mnist classifier --batch 0", "--batch"),
-    # mog checkpoints and the landscape of a mog run
+    # mog snapshots and the landscape of a mog run
     ("mog --keep-every -1", "--keep-every"), ("mog --keep-every abc", "--keep-every"),
     ("mog --steps 10 --checks 1 --keep-every 20", "--keep-every"),
     ("landscape --run {run} --model 0 --quiet", "gandyn mog"), ("landscape --run {nodata} --data ring8", "gandyn mog"),
     ("landscape --run {mog_plain} --quiet", "--keep-every"), ("landscape --run {mog_plain} --data grid25", "grid25"),
-    ("landscape --run {mog_text} --quiet", "checkpoints_ring8.npz"),
-    ("landscape --run {mog_nometa} --quiet", "checkpoints_ring8.npz"),
+    ("landscape --run {mog_text} --quiet", "snapshots_ring8.npz"),
+    ("landscape --run {mog_nometa} --quiet", "snapshots_ring8.npz"),
     # mnist plot
     ("mnist plot", "--run"), ("mnist plot --run {missing}", "missing.npz"), ("mnist plot --run {ckpt}", "checkpoint.npz"),
     ("mnist plot --run {run_nocsv}", "no losses.csv"), ("mnist plot --run {run_hdr}", "run_hdr/losses.csv"),

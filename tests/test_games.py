@@ -105,8 +105,8 @@ def _fd_jacobian(f, z, eps=1e-5):
     return np.stack(cols, axis=1)
 
 
-def _small_mlp_game(g_loss="nonsat", **kw):
-    gan = GAN(MLP((1, 3, 1), ("tanh", "identity")), MLP((1, 4, 1), ("tanh", "identity")), loss=g_loss,
+def _small_mlp_game(gan_loss="nonsat", **kw):
+    gan = GAN(MLP((1, 3, 1), ("tanh", "identity")), MLP((1, 4, 1), ("tanh", "identity")), loss=gan_loss,
               latent="normal")
     rng = np.random.default_rng(0)
     game = games.mlp_gan_game(gan, rng.normal(1.0, 0.5, (7, 1)), rng.standard_normal((6, 1)), **kw)

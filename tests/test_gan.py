@@ -22,9 +22,9 @@ def _trainer(gan, opt_g, opt_d, theta_g, theta_d, sample_real, rng_data, rng_lat
                    **kw)
 
 
-def _gan(g_loss="nonsat", dtype=np.float64):
+def _gan(loss="nonsat", dtype=np.float64):
     return GAN(MLP((2, 5, 3), ("relu", "identity"), dtype=dtype),
-               MLP((3, 4, 1), ("leaky_relu", "identity"), dtype=dtype), loss=g_loss)
+               MLP((3, 4, 1), ("leaky_relu", "identity"), dtype=dtype), loss=loss)
 
 
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["nonsat", "minimax"]))
@@ -36,19 +36,19 @@ def test_step_gradients_match_autograd(seed, kind):
     G = lambda tg, z: ref.mlp(gan.G.sizes, gan.G.activations, tg, z)
     D = lambda td, x: ref.mlp(gan.D.sizes, gan.D.activations, td, x)[:, 0]
 
-    def d_loss(td):  # -V(D, G), Goodfellow et al. 2014, eq. 1
+    def cost_d(td):  # -V(D, G), Goodfellow et al. 2014, eq. 1
         return -(ref.log_sigmoid(D(td, x)).mean() + ref.log_sigmoid(-D(td, G(tg, z))).mean())
 
-    def g_loss(tg):
+    def cost_g(tg):
         l = D(td, G(tg, z))
         return ref.log_sigmoid(-l).mean() if kind == "minimax" else -ref.log_sigmoid(l).mean()
 
     loss, gd, _, _ = gan.d_loss_grad(tg, td, x, z)
-    np.testing.assert_allclose(loss, d_loss(td), rtol=1e-12)
-    np.testing.assert_allclose(gd, grad(d_loss)(td), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(loss, cost_d(td), rtol=1e-12)
+    np.testing.assert_allclose(gd, grad(cost_d)(td), rtol=1e-6, atol=1e-12)
     loss, gg, _ = gan.g_loss_grad(tg, td, z)
-    np.testing.assert_allclose(loss, g_loss(tg), rtol=1e-12)
-    np.testing.assert_allclose(gg, grad(g_loss)(tg), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(loss, cost_g(tg), rtol=1e-12)
+    np.testing.assert_allclose(gg, grad(cost_g)(tg), rtol=1e-6, atol=1e-12)
 
 
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["nonsat", "minimax"]), st.floats(0.0, 0.3))
@@ -66,21 +66,21 @@ def test_dropout_and_smoothing_step_gradients_match_autograd(seed, kind, a):
     masks_g = dropout_masks(np.random.default_rng(seed + 2), (0.2, 0.5), D.sizes, (5,))
     Gf = lambda tg, z: ref.mlp(G.sizes, G.activations, tg, z)
 
-    def d_loss(td):
+    def cost_d(td):
         l = ref.mlp(D.sizes, D.activations, td, np.concatenate([x, Gf(tg, z)]), masks_d)[:, 0]
         real = (1 - a) * ref.log_sigmoid(l[:6]) + a * ref.log_sigmoid(-l[:6])
         return -(real.mean() + ref.log_sigmoid(-l[6:]).mean())
 
-    def g_loss(tg):
+    def cost_g(tg):
         l = ref.mlp(D.sizes, D.activations, td, Gf(tg, z), masks_g)[:, 0]
         return ref.log_sigmoid(-l).mean() if kind == "minimax" else -ref.log_sigmoid(l).mean()
 
     loss, gd, _, _ = gan.d_loss_grad(tg, td, x, z, rng=np.random.default_rng(seed + 1))
-    np.testing.assert_allclose(loss, d_loss(td), rtol=1e-12)
-    np.testing.assert_allclose(gd, grad(d_loss)(td), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(loss, cost_d(td), rtol=1e-12)
+    np.testing.assert_allclose(gd, grad(cost_d)(td), rtol=1e-6, atol=1e-12)
     loss, gg, _ = gan.g_loss_grad(tg, td, z, rng=np.random.default_rng(seed + 2), ws=Workspace())
-    np.testing.assert_allclose(loss, g_loss(tg), rtol=1e-12)
-    np.testing.assert_allclose(gg, grad(g_loss)(tg), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(loss, cost_g(tg), rtol=1e-12)
+    np.testing.assert_allclose(gg, grad(cost_g)(tg), rtol=1e-6, atol=1e-12)
     # without an rng D is evaluated as is (no masks): the plain gradient
     plain = GAN(G, D, loss=kind)
     np.testing.assert_array_equal(gan.g_loss_grad(tg, td, z)[1], plain.g_loss_grad(tg, td, z)[1])

@@ -67,11 +67,11 @@ def test_noisy_step_equals_the_hand_computation(method, k):
     tr = Trainer(GAN(G, D), optim.sgd(h), optim.sgd(h), tg.copy(), td.copy(), FixedBatches(x, z), batch=m, k=k,
                  method=method, instance_noise=noise, rng_noise=np.random.default_rng(9))
 
-    def d_loss(psi, theta, s, e):
+    def cost_d(psi, theta, s, e):
         xr, xf = x + s * e[:m], mlp_forward(G, theta, z) + s * e[m:]
         return anp.mean(_softplus(-mlp_forward(D, psi, xr)[:, 0])) + anp.mean(_softplus(mlp_forward(D, psi, xf)[:, 0]))
 
-    def g_loss(theta, psi, s, e):
+    def cost_g(theta, psi, s, e):
         return anp.mean(_softplus(-mlp_forward(D, psi, mlp_forward(G, theta, z) + s * e)[:, 0]))
 
     draws = np.random.default_rng(9)
@@ -80,12 +80,12 @@ def test_noisy_step_equals_the_hand_computation(method, k):
         tr.step()
         if method == "simgd":
             e_d, e_g = draws.standard_normal((2 * m, 2)), draws.standard_normal((m, 2))
-            gd, gg = grad(d_loss)(td, tg, s, e_d), grad(g_loss)(tg, td, s, e_g)
+            gd, gg = grad(cost_d)(td, tg, s, e_d), grad(cost_g)(tg, td, s, e_g)
             td, tg = td - h * gd, tg - h * gg
         else:
             for _ in range(k):
-                td = td - h * grad(d_loss)(td, tg, s, draws.standard_normal((2 * m, 2)))
-            tg = tg - h * grad(g_loss)(tg, td, s, draws.standard_normal((m, 2)))
+                td = td - h * grad(cost_d)(td, tg, s, draws.standard_normal((2 * m, 2)))
+            tg = tg - h * grad(cost_g)(tg, td, s, draws.standard_normal((m, 2)))
         np.testing.assert_allclose(tr.theta_d, td, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(tr.theta_g, tg, rtol=1e-12, atol=1e-14)
 

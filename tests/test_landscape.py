@@ -254,7 +254,7 @@ def test_mog_model_spectra_equal_dense(mog_run):
     assert run.meta["scores"]["modes"] and landscape.load_landscape(mog_run, model="3", batch=40).meta["seed"] == 1
     from gandyn.experiments import mog
 
-    arrays, _ = mog.load_checkpoints(mog_run / "checkpoints_ring8.npz")
+    arrays, _ = mog.load_snapshots(mog_run / "snapshots_ring8.npz")
     np.testing.assert_array_equal(run.checkpoints[-1].theta_g, arrays["theta_g"][-1, 3].astype(np.float64))
     cp = run.checkpoints[-1]
     lam = np.linalg.eigvals(run.game.jacobian(cp.z))
@@ -293,17 +293,17 @@ def test_bad_mog_selection_fails_before_any_output(mog_run, tmp_path, capsys, ex
     assert not out.exists()
 
 
-def test_mog_run_without_checkpoints_is_refused(mog_run, tmp_path, capsys):
+def test_mog_run_without_snapshots_is_refused(mog_run, tmp_path, capsys):
     import shutil
 
     run = tmp_path / "plain"
     shutil.copytree(mog_run, run)
-    (run / "checkpoints_ring8.npz").unlink()
+    (run / "snapshots_ring8.npz").unlink()
     out = tmp_path / "out"
     for extra in ([], ["--data", "ring8", "--model", "0"]):
         assert main(["landscape", "--run", str(run), "--out", str(out), "--quiet", *extra]) == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and "--keep-every" in err[0] and "checkpoints" in err[0], err
+        assert len(err) == 1 and "--keep-every" in err[0] and "snapshots" in err[0], err
     assert not out.exists()
 
 
@@ -312,16 +312,16 @@ def test_model_selection_is_for_mog_runs(gan1d_run, tmp_path, capsys):
     assert "gandyn mog" in capsys.readouterr().err and not (tmp_path / "o").exists()
 
 
-def test_mog_checkpoints_of_another_shape_are_refused(mog_run, tmp_path, capsys):
+def test_mog_snapshots_of_another_shape_are_refused(mog_run, tmp_path, capsys):
     import shutil
 
     from gandyn import history
 
     run = tmp_path / "cut"
     shutil.copytree(mog_run, run)
-    arrays, meta = history.load(run / "checkpoints_ring8.npz")
+    arrays, meta = history.load(run / "snapshots_ring8.npz")
     arrays["theta_d"] = arrays["theta_d"][..., :-1]
-    history.save(run / "checkpoints_ring8.npz", arrays, meta)
+    history.save(run / "snapshots_ring8.npz", arrays, meta)
     assert main(["landscape", "--run", str(run), "--model", "0", "--out", str(tmp_path / "o"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "theta_d has shape" in err[0] and not (tmp_path / "o").exists()
@@ -355,6 +355,6 @@ def test_one_run_record_of_each_kind(gan1d_run, mog_run):
     assert rec.iterations.tolist() == [0, 20, 40] and rec.theta_g.shape == (3, rec.config.gan.G.n_params)
     rec = load_run(mog_run, model="consensus:1")
     assert rec.kind == "mog" and isinstance(rec.config, mog.MogConfig) and rec.seed == 1
-    arrays, cfg = mog.load_checkpoints(mog_run / "checkpoints_ring8.npz")
+    arrays, cfg = mog.load_snapshots(mog_run / "snapshots_ring8.npz")
     assert rec.config == cfg and rec.meta["model"] == 3
     np.testing.assert_array_equal(rec.theta_d, arrays["theta_d"][:, 3])

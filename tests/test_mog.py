@@ -177,10 +177,10 @@ def test_config_refuses_bad_training_choices(bad, match):
         tiny_cfg(**bad)
 
 
-def test_checkpoints_keep_the_parameters_and_change_nothing_else():
+def test_snapshots_keep_the_parameters_and_change_nothing_else():
     """Keeping parameters stops training at the keep points but runs the same steps: every
-    result equals that of the run without checkpoints, bit for bit, and the kept last
-    parameters are those the models end with; shards merge their checkpoints in model order."""
+    result equals that of the run without snapshots, bit for bit, and the kept last
+    parameters are those the models end with; shards merge their snapshots in model order."""
     plain = mog.run(tiny_cfg(decay=0.5))
     cfg = tiny_cfg(decay=0.5, keep_every=4)
     kept = mog.run(cfg)
@@ -194,13 +194,13 @@ def test_checkpoints_keep_the_parameters_and_change_nothing_else():
                      chunk=cfg.chunk)
     np.testing.assert_array_equal(kept["theta_g"][0], pop.params()[0])
     split = mog.merge(cfg, [mog.run_shard(cfg, sh) for sh in mog.shards_of(cfg, 3)])
-    for key in mog.CHECKPOINTS:
+    for key in mog.SNAPSHOTS:
         np.testing.assert_array_equal(kept[key], split[key])
     with pytest.raises(ValueError, match="keep_every"):
         tiny_cfg(keep_every=-1)
 
 
-def test_cli_checkpoints_give_the_same_table(tmp_path, capsys):
+def test_cli_snapshots_give_the_same_table(tmp_path, capsys):
     import csv
 
     argv = ["--data", "ring8", "--methods", "altgd", "simgd", "--lrs", "1e-3", "--seeds", "2", "--steps", "10",
@@ -213,8 +213,8 @@ def test_cli_checkpoints_give_the_same_table(tmp_path, capsys):
 
     assert table(tmp_path / "a") == table(tmp_path / "b")
     assert (tmp_path / "a" / "models_ring8.csv").read_text() == (tmp_path / "b" / "models_ring8.csv").read_text()
-    assert not (tmp_path / "a" / "checkpoints_ring8.npz").exists()
-    arrays, cfg = mog.load_checkpoints(tmp_path / "b" / "checkpoints_ring8.npz")
+    assert not (tmp_path / "a" / "snapshots_ring8.npz").exists()
+    arrays, cfg = mog.load_snapshots(tmp_path / "b" / "snapshots_ring8.npz")
     assert arrays["it"].tolist() == [0, 4, 8, 10] and arrays["method"].tolist() == ["altgd"] * 2 + ["simgd"] * 2
     assert arrays["theta_g"].shape[:2] == (4, 4) and cfg.keep_every == 4
     with np.load(tmp_path / "b" / "results_ring8.npz") as f:

@@ -73,6 +73,15 @@ def _point(gan, seed, m=12):
     return rng, tg, td, x, z
 
 
+def _population(gan, seed, P, m):
+    """A population of P models at their initial parameters, each with its own batch of m rows."""
+    rng = np.random.default_rng(seed)
+    TG = np.stack([gan.G.init(rng) for _ in range(P)])
+    TD = np.stack([gan.D.init(rng) for _ in range(P)])
+    X, Z = rng.standard_normal((P, m, 3)), rng.standard_normal((P, m, 2))
+    return rng, TG, TD, X, Z
+
+
 @pytest.mark.parametrize("loss, p, bn", [("nonsat", 3, False), ("minimax", 2, True), ("wgan", 4, False),
                                          ("ragan", 3, True)])
 def test_packed_gradients_and_products_equal_autograd(loss, p, bn):
@@ -104,11 +113,8 @@ def test_packed_gradients_and_products_equal_autograd(loss, p, bn):
 
 def test_packed_products_of_a_population_equal_separate_models():
     gan = _gan("nonsat", 2)
-    rng = np.random.default_rng(3)
-    P, m = 3, 8
-    TG = np.stack([gan.G.init(rng) for _ in range(P)])
-    TD = np.stack([gan.D.init(rng) for _ in range(P)])
-    X, Z = rng.standard_normal((P, m, 3)), rng.standard_normal((P, m, 2))
+    P = 3
+    rng, TG, TD, X, Z = _population(gan, 3, P, m=8)
     VG, VD = rng.standard_normal(TG.shape), rng.standard_normal(TD.shape)
     jg, jd = so.game_jvp(gan, TG, TD, X, Z, VG, VD)
     _, gd, _, _ = gan.d_loss_grad(TG, TD, X, Z)
@@ -132,11 +138,8 @@ def test_packed_trainer_step_is_the_packed_gradient_step():
     """One Algorithm-1 iteration with SGD on fixed batches: D's step is the packed gradient,
     G's the packed gradient at the updated D (a population of two, each its own batch)."""
     gan = _gan("nonsat", 2)
-    rng = np.random.default_rng(5)
-    P, m = 2, 6
-    TG = np.stack([gan.G.init(rng) for _ in range(P)])
-    TD = np.stack([gan.D.init(rng) for _ in range(P)])
-    X, Z = rng.standard_normal((P, m, 3)), rng.standard_normal((P, m, 2))
+    m = 6
+    _, TG, TD, X, Z = _population(gan, 5, P=2, m=m)
     tg, td = TG.copy(), TD.copy()
     run = Trainer(gan, optim.sgd(lr=0.1), optim.sgd(lr=0.1), tg, td, FixedBatches(X, Z), batch=m)
     run.step()

@@ -171,7 +171,7 @@ def test_bad_directions_raise():
 # --- loss triples
 
 
-_SMOOTHED = losses.get("nonsat", smooth=0.2)
+_SMOOTHED = losses.get("nonsat", label_smooth=0.2)
 
 
 @pytest.mark.parametrize("loss", [so.SOFTPLUS, so.SOFTPLUS_NEG, so.NEG_SOFTPLUS, _SMOOTHED.d_real, _SMOOTHED.d_fake,
@@ -186,8 +186,8 @@ def test_loss_triples_are_consistent(loss):
 # --- the game Jacobian
 
 
-def _gan(g_loss="nonsat", d_act="tanh"):
-    return GAN(MLP((2, 5, 3), ("tanh", "sigmoid")), MLP((3, 4, 1), (d_act, "identity")), loss=g_loss,
+def _gan(loss="nonsat", d_act="tanh"):
+    return GAN(MLP((2, 5, 3), ("tanh", "sigmoid")), MLP((3, 4, 1), (d_act, "identity")), loss=loss,
                latent="normal")
 
 
@@ -199,11 +199,11 @@ def _dense(gan, x, z, w_r=None, w_f=None, seed=0):
     return game, point, game.jacobian(point)
 
 
-@pytest.mark.parametrize("g_loss, d_act, weighted", [("nonsat", "tanh", False), ("minimax", "sigmoid", True),
+@pytest.mark.parametrize("loss, d_act, weighted", [("nonsat", "tanh", False), ("minimax", "sigmoid", True),
                                                      ("nonsat", "relu", True)])
-def test_game_jvp_and_vjp_equal_the_dense_autograd_jacobian(g_loss, d_act, weighted):
+def test_game_jvp_and_vjp_equal_the_dense_autograd_jacobian(loss, d_act, weighted):
     rng = np.random.default_rng(8)
-    gan = _gan(g_loss, d_act)
+    gan = _gan(loss, d_act)
     x, z = rng.normal(1.0, 0.5, (7, 3)), rng.standard_normal((6, 2))
     w_r = rng.dirichlet(np.ones(7)) if weighted else None
     w_f = rng.dirichlet(np.ones(6)) if weighted else None
@@ -424,14 +424,14 @@ def test_engine_game_products_are_exact_for_every_loss(loss):
     _close(game.field(point), np.asarray(game.omega(point)))
 
 
-@pytest.mark.parametrize("g_loss", ["nonsat", "minimax"])
-def test_game_field_equals_autograd_with_weights_and_populations(g_loss):
+@pytest.mark.parametrize("loss", ["nonsat", "minimax"])
+def test_game_field_equals_autograd_with_weights_and_populations(loss):
     """omega by hand (second_order.game_field) against autograd's gradient of the same weighted
     sums, for one model and a population of three."""
     from gandyn import games
 
     rng = np.random.default_rng(5)
-    gan = _gan(g_loss)
+    gan = _gan(loss)
     x, z = rng.standard_normal((7, 3)), rng.standard_normal((6, 2))
     wr, wf = rng.uniform(0.1, 1.0, 7), rng.uniform(0.1, 1.0, 6)
     wr, wf = wr / wr.sum(), wf / wf.sum()
@@ -448,13 +448,13 @@ def test_game_field_equals_autograd_with_weights_and_populations(g_loss):
 # --- each player's gradient of the other's cost
 
 
-@pytest.mark.parametrize("g_loss, weighted", [("nonsat", False), ("minimax", True), ("ls", False)])
-def test_cross_gradients_equal_autograd(g_loss, weighted):
+@pytest.mark.parametrize("loss, weighted", [("nonsat", False), ("minimax", True), ("ls", False)])
+def test_cross_gradients_equal_autograd(loss, weighted):
     """grad_G L_D and grad_D L_G (the engine's losses: G's sees the generated rows only)
     against autograd of the traced costs; for the zero-sum 'minimax' grad_G L_D = -grad_G L_G
     and grad_D L_G is minus the generated rows' part of grad_D L_D, for 'nonsat' neither."""
     rng = np.random.default_rng(12)
-    gan = _gan(g_loss)
+    gan = _gan(loss)
     x, z = rng.normal(1.0, 0.5, (7, 3)), rng.standard_normal((6, 2))
     w_r = rng.dirichlet(np.ones(7)) if weighted else None
     w_f = rng.dirichlet(np.ones(6)) if weighted else np.full(6, 1 / 6)
@@ -478,7 +478,7 @@ def test_cross_gradients_equal_autograd(g_loss, weighted):
     assert so.cross_grads(gan, tg, td, x, z, rows="g")[1] is None
     assert so.cross_grads(gan, tg, td, x, z, rows="d")[0] is None
     omega_g = np.asarray(game.omega(point))[: game.n_g]
-    if g_loss == "minimax":
+    if loss == "minimax":
         _close(cg, -omega_g, 1e-13)
         _close(cd, -grad(d_fake)(point)[game.n_g:], 1e-13)
     else:

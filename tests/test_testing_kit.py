@@ -101,57 +101,42 @@ def _fails(**kw) -> LossCheckError:
 # --- check_loss: bugs flagged, each with its property and a one-line reason
 
 
-def test_a_gradient_sign_bug_is_flagged():
-    err = _fails(d_loss=d_ls_gradient_sign, g_loss=g_ls, like="ls")
-    assert err.property == "gradient (D)" and "dL/do_fake has the wrong sign" in err.reason
-    err = _fails(d_loss=d_ls, g_loss=g_ls_gradient_sign, like="ls")
-    assert err.property == "gradient (G)" and "wrong sign" in err.reason
+_WRONG_DELTA = L.OptimumIdentity("d", "triangular_discrimination", 0.25, -0.25, "-min L_D = Delta/4 - 1/4 (wrong)",
+                                 "test")  # LSGAN's value at the optimum with the wrong scale of Delta (Mao et al. 2017, eq. 6)
 
-
-def test_a_value_sign_bug_is_flagged():
-    err = _fails(d_loss=d_ls_value_sign, g_loss=g_ls, like="ls")
-    assert err.property == "sign convention (D)" and "sign of its value" in err.reason
+BUGS = [  # (id, check_loss's arguments, the property flagged, a phrase of its reason, a phrase of its source)
+    ("D gradient sign", dict(d_loss=d_ls_gradient_sign, g_loss=g_ls, like="ls"), "gradient (D)",
+     "dL/do_fake has the wrong sign", ""),
+    ("G gradient sign", dict(d_loss=d_ls, g_loss=g_ls_gradient_sign, like="ls"), "gradient (G)", "wrong sign", ""),
+    ("D value sign", dict(d_loss=d_ls_value_sign, g_loss=g_ls, like="ls"), "sign convention (D)", "sign of its value", ""),
     # without any theory stated, the convention alone still flags it
-    assert _fails(d_loss=d_ls_value_sign, g_loss=g_ls).property == "sign convention (D)"
+    ("D value sign, no theory", dict(d_loss=d_ls_value_sign, g_loss=g_ls), "sign convention (D)", "", ""),
     # G's value: by its convention, or, with G's criterion stated (Mao et al. 2017, eq. 8), by that identity
-    err = _fails(d_loss=d_ls, g_loss=g_ls_value_sign, optimal_d=ls_optimum)
-    assert err.property == "sign convention (G)" and "the sign of G's loss" in err.reason
-    err = _fails(d_loss=d_ls, g_loss=g_ls_value_sign, like="ls")
-    assert err.property == "divergence" and "Mao et al. 2017" in err.source
-
-
-def test_swapped_real_and_fake_terms_are_flagged():
-    err = _fails(d_loss=d_ls_swapped, g_loss=g_ls, like="ls")
-    assert err.property == "sign convention (D)" and "swapped" in err.reason
-
-
-def test_a_missing_one_over_m_is_flagged():
-    err = _fails(d_loss=d_ls_sum, g_loss=g_ls, like="ls")
-    assert err.property == "mean over the minibatch" and "missing 1/m" in err.reason
-    err = _fails(d_loss=d_ls_gradient_sum, g_loss=g_ls, like="ls")
-    assert err.property == "mean over the minibatch" and "1/m" in err.reason
+    ("G value sign", dict(d_loss=d_ls, g_loss=g_ls_value_sign, optimal_d=ls_optimum), "sign convention (G)",
+     "the sign of G's loss", ""),
+    ("G value sign, LSGAN theory", dict(d_loss=d_ls, g_loss=g_ls_value_sign, like="ls"), "divergence", "",
+     "Mao et al. 2017"),
+    ("swapped real and fake", dict(d_loss=d_ls_swapped, g_loss=g_ls, like="ls"), "sign convention (D)", "swapped", ""),
+    ("missing 1/m", dict(d_loss=d_ls_sum, g_loss=g_ls, like="ls"), "mean over the minibatch", "missing 1/m", ""),
+    ("gradient missing 1/m", dict(d_loss=d_ls_gradient_sum, g_loss=g_ls, like="ls"), "mean over the minibatch", "1/m",
+     ""),
     # the gradient check alone flags it too, naming the factor
-    err = _fails(d_loss=d_ls_gradient_sum, g_loss=g_ls, skip=["mean over the minibatch"])
-    assert err.property == "gradient (D)" and "missing or extra 1/m" in err.reason
+    ("gradient missing 1/m, gradient check", dict(d_loss=d_ls_gradient_sum, g_loss=g_ls, skip=["mean over the minibatch"]),
+     "gradient (D)", "missing or extra 1/m", ""),
+    ("wrong optimal D", dict(d_loss=d_ls, g_loss=g_ls, optimal_d=ls_wrong_optimum), "optimal D", "not the minimiser",
+     "Goodfellow et al. 2014"),
+    # the minimax G loss equals minus D's fake term (Goodfellow et al. 2014, eq. 1); twice it is not
+    ("G not minus D's fake term", dict(d_loss=d_ce, g_loss=g_minimax_twice, like="minimax"), "zero-sum",
+     "not minus D's fake term", ""),
+    ("wrong divergence", dict(d_loss=d_ls, g_loss=g_ls, optimal_d=ls_optimum, theory=[_WRONG_DELTA]), "divergence",
+     "wrong", "test"),
+]
 
 
-def test_a_wrong_optimal_d_is_flagged():
-    err = _fails(d_loss=d_ls, g_loss=g_ls, optimal_d=ls_wrong_optimum)
-    assert err.property == "optimal D" and "not the minimiser" in err.reason
-    assert "Goodfellow et al. 2014" in err.source
-
-
-def test_a_g_loss_that_is_not_minus_d_fake_term_is_flagged():
-    """The minimax G loss equals minus D's fake term (Goodfellow et al. 2014, eq. 1); twice it is not."""
-    err = _fails(d_loss=d_ce, g_loss=g_minimax_twice, like="minimax")
-    assert err.property == "zero-sum" and "not minus D's fake term" in err.reason
-
-
-def test_a_wrong_divergence_is_flagged():
-    """LSGAN's value at the optimum with the wrong scale of Delta (Mao et al. 2017, eq. 6)."""
-    wrong = L.OptimumIdentity("d", "triangular_discrimination", 0.25, -0.25, "-min L_D = Delta/4 - 1/4 (wrong)", "test")
-    err = _fails(d_loss=d_ls, g_loss=g_ls, optimal_d=ls_optimum, theory=[wrong])
-    assert err.property == "divergence" and "wrong" in err.reason and "test" in err.source
+@pytest.mark.parametrize("kw, prop, reason, source", [b[1:] for b in BUGS], ids=[b[0] for b in BUGS])
+def test_a_bug_is_flagged_with_its_property_and_reason(kw, prop, reason, source):
+    err = _fails(**kw)
+    assert err.property == prop and reason in err.reason and source in err.source
 
 
 def test_a_coupled_loss_with_a_pointwise_optimum_is_flagged():
@@ -192,7 +177,7 @@ def test_failures_are_deterministic():
 
 @pytest.mark.parametrize("loss", [L.get(n) for n in L.LOSSES.names()]
                          + [L.get("ls", a=-1, b=1, c=0), L.get("ls", a=0.5, b=2.0, c=-1.0),
-                            L.get("nonsat", smooth=0.1), L.get("minimax", smooth=0.3)], ids=lambda l: l.label)
+                            L.get("nonsat", label_smooth=0.1), L.get("minimax", label_smooth=0.3)], ids=lambda l: l.label)
 def test_every_registered_loss_passes(loss):
     report = check_loss(loss, max_examples=6, divergence_examples=1)
     expected = {"shapes", "population axes", "mean over the minibatch", "sign convention (D)",

@@ -477,11 +477,11 @@ def _progress_lines():
 
 class ProgressLines:
     """A text stream in front of ``stream`` that turns progress-bar redraws (text after a
-    carriage return) into whole lines, each bar's at most every ``step`` percent (and its
+    carriage return) into whole lines, each bar's at most every ``every`` percent (and its
     first and last); other text passes through unchanged."""
 
-    def __init__(self, stream, step: float = 5.0):
-        self.stream, self.step = stream, step
+    def __init__(self, stream, every: float = 5.0):
+        self.stream, self.every = stream, every
         self._last: dict[str, float] = {}
         self._pending = ""
 
@@ -507,7 +507,7 @@ class ProgressLines:
             if m is not None:
                 desc, pct = m.group(1), float(m.group(2))
                 last = self._last.get(desc)
-                if last is None or pct >= last + self.step or (pct >= 100 > last):
+                if last is None or pct >= last + self.every or (pct >= 100 > last):
                     self._last[desc] = pct
                     self.stream.write(head.strip() + "\n")
             elif newline and head.strip():  # a bar's final line of unknown total

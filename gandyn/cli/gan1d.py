@@ -160,7 +160,7 @@ def run(args) -> int:
     if args.sweep:
         from pathlib import Path
 
-        from gandyn.io import check_same_config
+        from gandyn.io import RUN_RECORD, check_same_config
 
         check_same_config(Path(args.out) / SHARDS, RUN_RECORD, _sweep_config(args, setup), "gan1d --sweep")
         check_same_config(args.out, RUN_RECORD, _sweep_config(args, setup), "gan1d --sweep")
@@ -204,8 +204,8 @@ def _single(args, setup, out) -> int:
     return 0
 
 
-#: Where a sweep keeps its finished seeds until it completes, and the record of its configuration.
-SHARDS, RUN_RECORD = "shards", "run.json"
+#: Where a sweep keeps its finished seeds (and its run record) until it completes.
+SHARDS = "shards"
 
 
 def _sweep_kw(args, setup) -> dict:
@@ -232,16 +232,11 @@ def _sweep_by_seed(args, setup, out, seeds, kw):
     finishes; seeds kept there by an earlier, stopped run are not trained again."""
     from gandyn.experiments.gan1d import merge_sweeps, sweep
     from gandyn.experiments.shards import ShardStore
-    from gandyn.io import write_json
+    from gandyn.io import write_run_record
 
     folder = out / SHARDS
     config = _sweep_config(args, setup)
-
-    def record():
-        if not (folder / RUN_RECORD).exists():
-            write_json(folder / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
-
-    store = ShardStore(folder, "seed", on_first_save=record)
+    store = ShardStore(folder, "seed", on_first_save=lambda: write_run_record(folder, "gan1d --sweep", config))
     stored = store.load()
     parts = []
     for s in seeds:
@@ -259,7 +254,7 @@ def _sweep(args, setup, out) -> int:
 
     from gandyn.experiments.gan1d import sweep_on_cluster
     from gandyn.experiments.shards import ShardError
-    from gandyn.io import write_json
+    from gandyn.io import RUN_RECORD, remove_run_record, write_json
 
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
@@ -269,11 +264,7 @@ def _sweep(args, setup, out) -> int:
         _write_sweep(args, out, arrays, meta, time.perf_counter() - t0, report=True)
         write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
         store.clear()
-        (out / SHARDS / RUN_RECORD).unlink(missing_ok=True)
-        try:
-            (out / SHARDS).rmdir()
-        except OSError:
-            pass
+        remove_run_record(out / SHARDS)
         return 0
     else:  # one shard per seed on the Dask cluster
         try:

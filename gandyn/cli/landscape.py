@@ -69,8 +69,8 @@ def _how(check: str) -> str:
             "extreme eigenvalue; see --dense-max)"}[check]
 
 
-#: Where an analysis keeps its finished checkpoints until it completes, and its record.
-PARTIAL, RUN_RECORD = "checkpoints_done", "run.json"
+#: Where an analysis keeps its finished checkpoints (and its run record) until it completes.
+PARTIAL = "checkpoints_done"
 
 
 class _FolderCache:
@@ -92,22 +92,20 @@ class _FolderCache:
             return None
 
     def put(self, iteration: int, result: dict) -> None:
-        from gandyn.io import write_json, write_text
-
-        if not (self.folder / RUN_RECORD).exists():
-            write_json(self.folder / RUN_RECORD, {"command": "landscape", "config": self.config})
         import json
+
+        from gandyn.io import write_run_record, write_text
+
+        write_run_record(self.folder, "landscape", self.config)
 
         write_text(self._path(iteration), json.dumps(result))
 
     def clear(self) -> None:
+        from gandyn.io import remove_run_record
+
         for f in self.folder.glob("iteration_*.json"):
             f.unlink(missing_ok=True)
-        (self.folder / RUN_RECORD).unlink(missing_ok=True)
-        try:
-            self.folder.rmdir()
-        except OSError:
-            pass
+        remove_run_record(self.folder)
 
 
 def _sizes_named(args):
@@ -166,7 +164,8 @@ def run(args) -> int:
 
     from gandyn import plotting
     from gandyn.experiments import landscape
-    from gandyn.io import check_memory, check_same_config, output_folder, remove_stale_temps, write_csv, write_json
+    from gandyn.io import (RUN_RECORD, check_memory, check_same_config, output_folder, remove_stale_temps, write_csv,
+                           write_json)
     from gandyn.plotting import landscape as figs
 
     if args.batch is not None:  # the evaluation set itself, before it is drawn

@@ -7,7 +7,7 @@ success table (table.csv, table.json, next to the published rows), per-model res
 
 A run succeeds when it covers every mode and at least 90% of its samples are of high
 quality. With --keep-every N every model's parameters are kept along training
-(checkpoints_DATA.npz) for `gandyn landscape --run DIR --model I`. With --scheduler
+(snapshots_DATA.npz) for `gandyn landscape --run DIR --model I`. With --scheduler
 ADDRESS the population is split into shards that run on a Dask distributed cluster
 (pip install 'gandyn[distributed]'); results are the same bits."""
 from __future__ import annotations
@@ -43,7 +43,7 @@ def add_arguments(p):
                    help=f"evaluations during training (default: {c.checks})")
     m.add_argument("--keep-every", type=nonneg_int, default=c.keep_every, metavar="N",
                    help="keep every model's parameters at iteration 0, every N iterations and at the end, in "
-                        "checkpoints_DATA.npz, for `gandyn landscape` (default: 0, none)")
+                        "snapshots_DATA.npz, for `gandyn landscape` (default: 0, none)")
     m.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
     n = p.add_argument_group("networks and training")
@@ -204,7 +204,7 @@ def _write(cfg, res, out):
     import numpy as np
 
     from gandyn import history, plotting
-    from gandyn.experiments.mog import CHECKPOINTS, DATASETS, save_checkpoints
+    from gandyn.experiments.mog import SNAPSHOTS, DATASETS, save_snapshots
     from gandyn.io import write_csv
     from gandyn.metrics.modes import mixture_modes
     from gandyn.plotting import mog as figs
@@ -212,7 +212,7 @@ def _write(cfg, res, out):
 
     d = cfg.data
     arrays = {k: v for k, v in res.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
-    for key in ("wall_seconds", *CHECKPOINTS):
+    for key in ("wall_seconds", *SNAPSHOTS):
         arrays.pop(key, None)
     paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg.to_dict(),
                                                                "wall_seconds": res["wall_seconds"],
@@ -223,7 +223,7 @@ def _write(cfg, res, out):
              "success": bool(res["success"][i]),
              "diverged_at": int(res["diverged_at"][i]) if "diverged_at" in res else -1} for i in range(res["rows"].size)]
     paths.append(write_csv(out / f"models_{d}.csv", rows))
-    if (ck := save_checkpoints(cfg, res, out)) is not None:
+    if (ck := save_snapshots(cfg, res, out)) is not None:
         paths.append(ck)
     dist = DATASETS[d]()
     centers, _ = mixture_modes(dist)
@@ -236,11 +236,11 @@ def _write(cfg, res, out):
     return paths
 
 
-#: Where a run keeps its finished shards until it completes, and the record of its configuration.
-SHARDS, RUN_RECORD = "shards", "run.json"
+#: Where a run keeps its finished shards (and its run record) until it completes.
+SHARDS = "shards"
 
 #: The files `gandyn mog` writes (patterns), whose stale temporary files a run removes.
-OUTPUTS = ("results_*.npz", "models_*.csv", "checkpoints_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
+OUTPUTS = ("results_*.npz", "models_*.csv", "snapshots_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
            "success_*.pdf", "table.csv", "table.json")
 
 
@@ -257,7 +257,7 @@ def _check_folder(out, cfgs) -> None:
     table.json; stopped: its shards' record), naming the first differing field."""
     from pathlib import Path
 
-    from gandyn.io import check_same_config
+    from gandyn.io import RUN_RECORD, check_same_config
 
     config = [c.to_dict() for c in cfgs]
     check_same_config(Path(out) / SHARDS, RUN_RECORD, config, "mog")
@@ -268,25 +268,22 @@ def _stores(out, cfgs):
     """One shard store per data set, in ``out/shards``; the first shard saved writes the run's
     record (its configurations) next to them."""
     from gandyn.experiments.shards import ShardStore
-    from gandyn.io import write_json
+    from gandyn.io import write_run_record
 
     folder = out / SHARDS
 
     def record():
-        if not (folder / RUN_RECORD).exists():
-            write_json(folder / RUN_RECORD, {"command": "mog", "config": [c.to_dict() for c in cfgs]})
+        write_run_record(folder, "mog", [c.to_dict() for c in cfgs])
 
     return [ShardStore(folder, cfg.data, on_first_save=record) for cfg in cfgs]
 
 
 def _clear_stores(out, stores) -> None:
+    from gandyn.io import remove_run_record
+
     for st in stores:
         st.clear()
-    (out / SHARDS / RUN_RECORD).unlink(missing_ok=True)
-    try:
-        (out / SHARDS).rmdir()
-    except OSError:
-        pass
+    remove_run_record(out / SHARDS)
 
 
 def _blame(cause) -> str:

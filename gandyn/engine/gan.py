@@ -87,7 +87,7 @@ class GAN:
         steps when a dropout ``rng`` is passed, never when D is only evaluated.
     label_smooth : float
         One-sided label smoothing of D's loss (:func:`~gandyn.engine.losses.d_loss`),
-        for a loss named 'nonsat' or 'minimax' (it is their ``smooth`` parameter).
+        for a loss named 'nonsat' or 'minimax' (their parameter of the same name).
     pack : int
         Samples per D input (PacGAN's packing degree, Lin et al. 2018; 1 = none): D takes
         ``pack`` samples concatenated, real and generated ones packed separately
@@ -123,7 +123,7 @@ class GAN:
                                  " (give the loss object its own parameters)")
             if not 0 <= self.label_smooth < 1:
                 raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
-            object.__setattr__(self, "_loss", losses.get(self.loss, smooth=self.label_smooth))
+            object.__setattr__(self, "_loss", losses.get(self.loss, label_smooth=self.label_smooth))
         else:
             object.__setattr__(self, "_loss", losses.get(self.loss))
         drop = tuple(float(p) for p in self.d_dropout)

@@ -26,11 +26,11 @@ Jolicoeur-Martineau 2019 (``rsgan``, ``ragan``, ``ralsgan``, ``rahinge``). The r
 :data:`LOSSES` maps a name to a factory, and :func:`get` is the one way to make a
 registered loss::
 
-    get("nonsat")                  # Goodfellow et al. 2014, non-saturating G
-    get("nonsat", smooth=0.1)      # with one-sided label smoothing of D's real term
-    get("ls", a=-1, b=1, c=0)      # Mao et al. 2017, eq. 9
-    get("ragan")                   # Jolicoeur-Martineau 2019, relativistic average GAN
-    get(loss_object)               # returned as is
+    get("nonsat")                    # Goodfellow et al. 2014, non-saturating G
+    get("nonsat", label_smooth=0.1)  # with one-sided label smoothing of D's real term
+    get("ls", a=-1, b=1, c=0)        # Mao et al. 2017, eq. 9
+    get("ragan")                     # Jolicoeur-Martineau 2019, relativistic average GAN
+    get(loss_object)                 # returned as is
 
 Registered: ``nonsat``, ``minimax`` (Goodfellow et al. 2014), ``ls`` (Mao et al.
 2017), ``hinge`` (Lim & Ye 2017; Miyato et al. 2018), ``wgan`` (Arjovsky et al.
@@ -131,11 +131,11 @@ def value(logit_real, logit_fake):
     return log_expit(logit_real).mean(axis=-1) + log_expit(-np.asarray(logit_fake)).mean(axis=-1)
 
 
-def d_loss(logit_real, logit_fake, smooth: float = 0.0):
+def d_loss(logit_real, logit_fake, label_smooth: float = 0.0):
     """The discriminator's loss ``-V(D, G)`` (it ascends V, Goodfellow et al. 2014,
     Algorithm 1), i.e. sigmoid cross-entropy with labels 1 for data, 0 for samples.
 
-    ``smooth = a > 0`` is one-sided label smoothing (Salimans et al. 2016, Section
+    ``label_smooth = a > 0`` is one-sided label smoothing (Salimans et al. 2016, Section
     3.4): the data's target is ``1 - a`` instead of 1, samples keep target 0. Its
     optimal discriminator is ``(1-a) p_data / (p_data + p_g)``.
 
@@ -149,21 +149,21 @@ def d_loss(logit_real, logit_fake, smooth: float = 0.0):
     Raises
     ------
     ValueError
-        ``smooth`` outside ``[0, 1)``, or an empty minibatch.
+        ``label_smooth`` outside ``[0, 1)``, or an empty minibatch.
     """
     _nonempty(logit_real, logit_fake)
-    if not 0 <= smooth < 1:
-        raise ValueError(f"label smoothing must be in [0, 1), got {smooth}")
+    if not 0 <= label_smooth < 1:
+        raise ValueError(f"label smoothing must be in [0, 1), got {label_smooth}")
     lr = np.asarray(logit_real)
     lf = np.asarray(logit_fake)
-    if smooth:
-        real = (1 - smooth) * log_expit(lr) + smooth * log_expit(-lr)
+    if label_smooth:
+        real = (1 - label_smooth) * log_expit(lr) + label_smooth * log_expit(-lr)
     else:
         real = log_expit(lr)
     loss = -(real.mean(axis=-1) + log_expit(-lf).mean(axis=-1))
     g_real = expit(-lr)
-    if smooth:
-        g_real -= smooth
+    if label_smooth:
+        g_real -= label_smooth
     g_real *= -1.0 / _m(lr)
     g_fake = expit(lf)
     g_fake *= 1.0 / _m(lf)
@@ -838,18 +838,18 @@ LOSSES: Registry = Registry("loss")
 _GOODFELLOW = "Goodfellow et al. 2014, eq. 1 and Sec. 3 (non-saturating G)"
 
 
-def _ce_optimal(smooth):
+def _ce_optimal(label_smooth):
     # D* = (1-a) p / (p + q) (Salimans et al. 2016, Sec. 3.4): logit log((1-a) p) - log(q + a p)
-    if not smooth:
+    if not label_smooth:
         return lambda lp, lq: lp - lq
-    la = log(smooth)
-    return lambda lp, lq: log(1 - smooth) + lp - np.logaddexp(lq, la + lp)
+    la = log(label_smooth)
+    return lambda lp, lq: log(1 - label_smooth) + lp - np.logaddexp(lq, la + lp)
 
 
-def _cross_entropy(name: str, smooth: float) -> Loss:
-    if not 0 <= smooth < 1:
-        raise ValueError(f"label smoothing must be in [0, 1), got {smooth}")
-    real = _smoothed_real(smooth) if smooth else _softplus_el(-1.0)
+def _cross_entropy(name: str, label_smooth: float) -> Loss:
+    if not 0 <= label_smooth < 1:
+        raise ValueError(f"label smoothing must be in [0, 1), got {label_smooth}")
+    real = _smoothed_real(label_smooth) if label_smooth else _softplus_el(-1.0)
     fake = _softplus_el(1.0)
     if name == "nonsat":
         g, fast_g = _softplus_el(-1.0), g_loss_nonsat
@@ -860,30 +860,30 @@ def _cross_entropy(name: str, smooth: float) -> Loss:
         div = "Jensen-Shannon: V(D*, G) = -log 4 + 2 JSD (Thm. 1)"
         pens = ("r1", "r2")
     theory = ()
-    if not smooth:
+    if not label_smooth:
         theory = (OptimumIdentity("d", "jsd", 2.0, -2 * LOG2, "-min L_D = -log 4 + 2 JSD",
                            "Goodfellow et al. 2014, Prop. 1 and Thm. 1"),)
         if name == "nonsat":
             theory += (OptimumIdentity("g", (("reverse_kl", 1.0), ("kl_q_to_mixture", -1.0)), 1.0, LOG2,
                                 "E_q[-log D*] = KL(q||p) - KL(q||m) + log 2",
                                 "derived (cf. Arjovsky & Bottou 2017, Thm. 2.5)"),)
-    return Loss(name, real, fake, g, {"smooth": smooth} if smooth else {}, "logit",
-                _GOODFELLOW + (("; label smoothing: Salimans et al. 2016, Sec. 3.4") if smooth else ""),
-                div, name == "minimax", None, False, _ce_optimal(smooth),
-                lambda lr, lf: d_loss(lr, lf, smooth), fast_g, penalties=pens, theory=theory)
+    return Loss(name, real, fake, g, {"label_smooth": label_smooth} if label_smooth else {}, "logit",
+                _GOODFELLOW + (("; label smoothing: Salimans et al. 2016, Sec. 3.4") if label_smooth else ""),
+                div, name == "minimax", None, False, _ce_optimal(label_smooth),
+                lambda lr, lf: d_loss(lr, lf, label_smooth), fast_g, penalties=pens, theory=theory)
 
 
 @LOSSES.register("nonsat")
-def _nonsat(smooth: float = 0.0) -> Loss:
+def _nonsat(label_smooth: float = 0.0) -> Loss:
     """D: cross-entropy (``softplus(-o)`` on data, ``softplus(o)`` on samples); G:
     ``softplus(-o) = -log D(G(z))`` (Goodfellow et al. 2014, Sec. 3)."""
-    return _cross_entropy("nonsat", smooth)
+    return _cross_entropy("nonsat", label_smooth)
 
 
 @LOSSES.register("minimax")
-def _minimax(smooth: float = 0.0) -> Loss:
+def _minimax(label_smooth: float = 0.0) -> Loss:
     """D: cross-entropy; G: ``-softplus(o) = log(1 - D(G(z)))`` (Goodfellow et al. 2014, eq. 1)."""
-    return _cross_entropy("minimax", smooth)
+    return _cross_entropy("minimax", label_smooth)
 
 
 @LOSSES.register("ls")

@@ -12,7 +12,8 @@ Sec. 3; Balduzzi et al. 2018, Sec. 3; the sign convention of :mod:`gandyn.games.
     J = [[H_GG L_G,  J_GD],      J_GD = D_D grad_G L_G,
          [J_DG,      H_DD L_D]], J_DG = D_G grad_D L_D.
 
-Two implementations share one interface, so a method is written once:
+Two implementations share one interface (and, in :class:`Oracle`, the parts that do not
+depend on how the products are computed), so a method is written once:
 
 - :class:`FieldOracle` (here), the engine's, by the hand-written backward passes and
   R-passes of :mod:`gandyn.engine.second_order` (one model, ``theta (n,)``, or a
@@ -49,10 +50,33 @@ import numpy as np
 from gandyn.engine import second_order
 from gandyn.engine.workspace import Workspace, as_workspace
 
-__all__ = ["FieldOracle"]
+__all__ = ["FieldOracle", "Oracle"]
 
 
-class FieldOracle:
+class Oracle:
+    """What every field oracle shares, written once: the players' own Hessian products from
+    the oracle's :meth:`jvp`, and the check of a ``rows`` argument. A subclass supplies the
+    rest of the interface above (:class:`FieldOracle`, :class:`gandyn.games.game.GameOracle`)."""
+
+    check_rows = staticmethod(second_order.check_rows)
+
+    def hvp(self, player: str, v):
+        """A player's own Hessian times ``v``: ``H_GG L_G v`` (``player='g'``, ``v`` like
+        theta_g) or ``H_DD L_D v`` (``'d'``), the diagonal blocks of ``J``.
+
+        Raises
+        ------
+        ValueError
+            ``player`` not 'g' or 'd' (or what the subclass's :meth:`jvp` raises).
+        """
+        if player == "g":
+            return self.jvp(v, None, rows="g")[0]
+        if player == "d":
+            return self.jvp(None, v, rows="d")[1]
+        raise ValueError(f"player must be 'g' or 'd', got {player!r}")
+
+
+class FieldOracle(Oracle):
     """The engine's field oracle: the game of one minibatch ``(x_real, z)`` (the same noise
     for both players) at ``(theta_g, theta_d)``, for a GAN of two engine MLPs.
 
@@ -100,42 +124,40 @@ class FieldOracle:
 
     # --- losses and the field
 
-    def _eval_d(self):
-        self._loss_d, self._grad_d, _, _ = self.gan.d_loss_grad(self.theta_g, self.theta_d, self.x_real, self.z,
-                                                                ws=self._ws.sub("at"))
+    def _d(self):
+        """``(L_D, omega_D)``, evaluated on first use."""
+        if self._grad_d is None:
+            self._loss_d, self._grad_d, _, _ = self.gan.d_loss_grad(self.theta_g, self.theta_d, self.x_real, self.z,
+                                                                    ws=self._ws.sub("at"))
+        return self._loss_d, self._grad_d
 
-    def _eval_g(self):
-        x_real = self.x_real if self.gan.loss_fn.g_reads_real else None
-        self._loss_g, self._grad_g, _ = self.gan.g_loss_grad(self.theta_g, self.theta_d, self.z,
-                                                             ws=self._ws.sub("at"), x_real=x_real)
+    def _g(self):
+        """``(L_G, omega_G)``, evaluated on first use."""
+        if self._grad_g is None:
+            x_real = self.x_real if self.gan.loss_fn.g_reads_real else None
+            self._loss_g, self._grad_g, _ = self.gan.g_loss_grad(self.theta_g, self.theta_d, self.z,
+                                                                 ws=self._ws.sub("at"), x_real=x_real)
+        return self._loss_g, self._grad_g
 
     @property
     def loss_d(self):
         """D's loss ``L_D``, shape ``()`` or ``(P,)``."""
-        if self._grad_d is None:
-            self._eval_d()
-        return self._loss_d
+        return self._d()[0]
 
     @property
     def grad_d(self) -> np.ndarray:
         """``omega_D = grad_D L_D``, like ``theta_d``."""
-        if self._grad_d is None:
-            self._eval_d()
-        return self._grad_d
+        return self._d()[1]
 
     @property
     def loss_g(self):
         """G's loss ``L_G``, shape ``()`` or ``(P,)``."""
-        if self._grad_g is None:
-            self._eval_g()
-        return self._loss_g
+        return self._g()[0]
 
     @property
     def grad_g(self) -> np.ndarray:
         """``omega_G = grad_G L_G``, like ``theta_g``."""
-        if self._grad_g is None:
-            self._eval_g()
-        return self._grad_g
+        return self._g()[1]
 
     @property
     def penalty_couples(self) -> bool:
@@ -221,25 +243,9 @@ class FieldOracle:
         """
         self._unpenalised("cross")
         if self.gan.loss_fn.zero_sum:
-            if rows not in ("gd", "g", "d"):
-                raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
+            self.check_rows(rows)
             return (-self.grad_g if "g" in rows else None), (-self.grad_d if "d" in rows else None)
         return second_order.cross_grads(*self._args(), rows=rows, **self._so())
-
-    def hvp(self, player: str, v):
-        """A player's own Hessian times ``v``: ``H_GG L_G v`` (``player='g'``, ``v`` like
-        theta_g) or ``H_DD L_D v`` (``'d'``), the diagonal blocks of ``J``.
-
-        Raises
-        ------
-        ValueError
-            ``player`` not 'g' or 'd', or a GAN with D dropout.
-        """
-        if player == "g":
-            return self.jvp(v, None, rows="g")[0]
-        if player == "d":
-            return self.jvp(None, v, rows="d")[1]
-        raise ValueError(f"player must be 'g' or 'd', got {player!r}")
 
     def at(self, theta_g=None, theta_d=None) -> "FieldOracle":
         """The oracle of the same minibatch at ``(theta_g, theta_d)`` (None: this point's);

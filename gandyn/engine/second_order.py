@@ -92,7 +92,7 @@ def _setup(gan, theta_g, theta_d, x_real, z, loss, primal, w_real, w_fake, ws, r
     (:func:`_terms`), the forward passes (or the given ones), the weights of the sums, the
     workspace (``ws`` itself, or a fresh one for None) and the packing ``(p, m_f)``: samples
     per D input and D's generated rows."""
-    _check_rows(rows)
+    check_rows(rows)
     ws = as_workspace(ws)
     x_real, z = _check(gan, theta_g, theta_d, x_real, z)
     terms = _terms(gan if loss is None else loss)
@@ -214,7 +214,8 @@ def _rows_tail(rs: list, k: int) -> list:
     return out
 
 
-def _check_rows(rows: str) -> None:
+def check_rows(rows: str) -> None:
+    """Refuse a ``rows`` argument other than 'gd', 'g' or 'd' (ValueError)."""
     if rows not in ("gd", "g", "d"):
         raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
 

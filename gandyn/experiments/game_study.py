@@ -388,7 +388,7 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
     add("Dirac-GAN WGAN: eig J(0,0) = +-i f'(0) = +-i, f(t) = t", "M18 Sec. 3.1 (WGAN)", [_match(lam, [1j, -1j])])
     errs = []
     made = [L.get(n) for n in L.LOSSES.names()] + [L.get("ls", a=-1, b=1, c=0), L.get("ls", a=-1, b=1, c=1),
-                                                   L.get("nonsat", smooth=0.2)]
+                                                   L.get("nonsat", label_smooth=0.2)]
     for loss in made:  # one real and one fake output, both 0: dL/do_fake are the elementwise derivatives
         gd = float(loss.g_loss(zero, zero)[2][0] * loss.d_loss(zero, zero)[2][0])
         lam = np.linalg.eigvals(games.dirac_gan(loss).jacobian(z0))

@@ -42,13 +42,13 @@ from gandyn.experiments.shards import ShardError, finished, on_cluster
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
-__all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "CHECKPOINTS", "QUICK", "MogConfig", "training_changes", "models_of",
+__all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "SNAPSHOTS", "QUICK", "MogConfig", "training_changes", "models_of",
            "shards_of", "keep_iterations", "run_shard", "run", "merge", "success_table", "row_statistics",
-           "diverged_models", "checkpoint_path", "save_checkpoints", "load_checkpoints", "memory_bytes"]
+           "diverged_models", "snapshot_path", "save_snapshots", "load_snapshots", "memory_bytes"]
 
-#: The entries of a run's results that hold its kept parameters: the iterations
+#: The entries of a run's results that hold its snapshots (kept parameters): the iterations
 #: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).
-CHECKPOINTS = ("keep_it", "theta_g", "theta_d")
+SNAPSHOTS = ("keep_it", "theta_g", "theta_d")
 
 #: The data sets by name, each a function of no arguments that returns a 2-D
 #: :class:`~gandyn.distributions.Mixture` of Gaussians (its modes are what the run scores):
@@ -253,7 +253,7 @@ class MogConfig:
         object.__setattr__(self, "checks", min(self.checks, self.steps))
         object.__setattr__(self, "dtype", np.dtype(self.dtype).name)
         if self.g_batch_norm and self.keep_every:
-            raise ValueError("keep_every with a batch-norm G is not supported (the checkpoints keep no running "
+            raise ValueError("keep_every with a batch-norm G is not supported (the snapshots keep no running "
                              "statistics)")
         if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
             raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
@@ -450,7 +450,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
             out.setdefault("theta_d", []).append(np.stack([d for _, d in kept]))
     res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"]),
            "diverged_at": np.concatenate(out["diverged_at"])}
-    for key in ("modes", "high_quality", "reverse_kl", "counts", "samples", *CHECKPOINTS[1:]):
+    for key in ("modes", "high_quality", "reverse_kl", "counts", "samples", *SNAPSHOTS[1:]):
         if key in out:
             res[key] = np.concatenate(out[key], axis=1)
     res["check_it"] = checks
@@ -497,7 +497,7 @@ def merge(cfg: MogConfig, parts: list[dict]) -> dict:
     res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
     if "keep_it" in parts[0]:
         res["keep_it"] = parts[0]["keep_it"]
-        for key in CHECKPOINTS[1:]:
+        for key in SNAPSHOTS[1:]:
             res[key] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
     for key in ("modes", "high_quality", "reverse_kl", "counts"):
         res[key] = res[f"{key}_checks"][-1]
@@ -727,24 +727,24 @@ def row_statistics(success, modes, high_quality, reverse_kl, n_modes: int) -> di
     return out
 
 
-def checkpoint_path(out, data: str):
-    """The checkpoint file of data set ``data`` in the run folder ``out``.
+def snapshot_path(out, data: str):
+    """The snapshot file (the kept parameters) of data set ``data`` in the run folder ``out``.
 
     Returns
     -------
     pathlib.Path
-        ``out/checkpoints_DATA.npz`` (written by runs with ``keep_every``; read by
-        :func:`load_checkpoints` and ``gandyn landscape``).
+        ``out/snapshots_DATA.npz`` (written by runs with ``keep_every``; read by
+        :func:`load_snapshots` and ``gandyn landscape``).
     """
     from pathlib import Path
 
-    return Path(out) / f"checkpoints_{data}.npz"
+    return Path(out) / f"snapshots_{data}.npz"
 
 
-def save_checkpoints(cfg: MogConfig, res: dict, out):
-    """Write the kept parameters of a run with ``keep_every`` (:data:`CHECKPOINTS`).
+def save_snapshots(cfg: MogConfig, res: dict, out):
+    """Write the kept parameters of a run with ``keep_every`` (:data:`SNAPSHOTS`).
 
-    The file (:func:`checkpoint_path`, a :mod:`gandyn.history` file) holds ``it (T,)``;
+    The file (:func:`snapshot_path`, a :mod:`gandyn.history` file) holds ``it (T,)``;
     per model ``model`` (its index in the population), ``method``, ``seed``, ``lr_g``,
     ``lr_d`` ``(R,)``; ``theta_g, theta_d (T, R, n)`` in the training dtype; and the
     configuration in its metadata.
@@ -761,7 +761,7 @@ def save_checkpoints(cfg: MogConfig, res: dict, out):
     Returns
     -------
     Path or None
-        The file written, or None for a run without checkpoints.
+        The file written, or None for a run that keeps no snapshots.
     """
     from gandyn import history
 
@@ -770,12 +770,12 @@ def save_checkpoints(cfg: MogConfig, res: dict, out):
     arrays = {"it": res["keep_it"], "model": res["rows"], "method": np.asarray(res["method"]).astype(str),
               "seed": res["seed"], "lr_g": res["lr_g"], "lr_d": res["lr_d"],
               "theta_g": res["theta_g"], "theta_d": res["theta_d"]}
-    return history.save(checkpoint_path(out, cfg.data), arrays,
+    return history.save(snapshot_path(out, cfg.data), arrays,
                         {"config": cfg.to_dict(), "source": "gandyn.experiments.mog"})
 
 
-def load_checkpoints(path) -> tuple[dict, dict]:
-    """Read a file of :func:`save_checkpoints`.
+def load_snapshots(path) -> tuple[dict, dict]:
+    """Read a file of :func:`save_snapshots`.
 
     Returns
     -------
@@ -794,8 +794,8 @@ def load_checkpoints(path) -> tuple[dict, dict]:
     try:
         arrays, meta = history.load(path)
     except (OSError, ValueError, EOFError) as e:  # not an npz, truncated, or pickled
-        raise ValueError(f"{path} is not a checkpoint file of `gandyn mog` ({type(e).__name__})") from None
+        raise ValueError(f"{path} is not a snapshot file of `gandyn mog` ({type(e).__name__})") from None
     missing = [k for k in ("it", "model", "method", "seed", "theta_g", "theta_d") if k not in arrays]
     if missing or "config" not in meta:
-        raise ValueError(f"{path} is not a checkpoint file of `gandyn mog` (no {', '.join(missing or ['config'])})")
+        raise ValueError(f"{path} is not a snapshot file of `gandyn mog` (no {', '.join(missing or ['config'])})")
     return arrays, MogConfig.from_dict(meta["config"])

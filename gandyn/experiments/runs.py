@@ -6,7 +6,7 @@
   :class:`gandyn.experiments.gan1d.Setup`);
 - ``gandyn mnist train``: ``checkpoints/iter_*.npz`` kept with ``--keep-every``, else the final
   ``checkpoint.npz`` (config :class:`gandyn.experiments.mnist.MnistConfig`);
-- ``gandyn mog`` with ``--keep-every``: ``checkpoints_DATA.npz``, one model of the population
+- ``gandyn mog`` with ``--keep-every``: ``snapshots_DATA.npz``, one model of the population
   (``model``: its index in ``models_DATA.csv`` or ``METHOD:SEED``; config
   :class:`gandyn.experiments.mog.MogConfig`).
 
@@ -97,27 +97,27 @@ def _mnist(run: Path) -> RunRecord:
 
 
 def _mog_sets(run: Path) -> list[str]:
-    from gandyn.experiments.mog import DATASETS, checkpoint_path
+    from gandyn.experiments.mog import DATASETS, snapshot_path
 
-    return [d for d in DATASETS if (run / f"results_{d}.npz").is_file() or checkpoint_path(run, d).is_file()]
+    return [d for d in DATASETS if (run / f"results_{d}.npz").is_file() or snapshot_path(run, d).is_file()]
 
 
 def _mog_data(run: Path, data) -> str:
-    """The data set of a mog run whose checkpoints to read (``data``, or the only one)."""
-    from gandyn.experiments.mog import checkpoint_path
+    """The data set of a mog run whose snapshots to read (``data``, or the only one)."""
+    from gandyn.experiments.mog import snapshot_path
 
     ran = _mog_sets(run)
-    kept = [d for d in ran if checkpoint_path(run, d).is_file()]
+    kept = [d for d in ran if snapshot_path(run, d).is_file()]
     if data is not None:
         if data not in ran:
             raise ValueError(f"{run} has no {data} run (it has {', '.join(ran)})")
         if data not in kept:
-            raise ValueError(f"{run}: the {data} run kept no checkpoints; train with `gandyn mog --keep-every N`")
+            raise ValueError(f"{run}: the {data} run kept no snapshots; train with `gandyn mog --keep-every N`")
         return data
     if not kept:
-        raise ValueError(f"{run}: a `gandyn mog` run without checkpoints; train with `gandyn mog --keep-every N`")
+        raise ValueError(f"{run}: a `gandyn mog` run without snapshots; train with `gandyn mog --keep-every N`")
     if len(kept) > 1:
-        raise ValueError(f"{run} holds checkpoints of {' and '.join(kept)}; choose one with --data")
+        raise ValueError(f"{run} holds snapshots of {' and '.join(kept)}; choose one with --data")
     return kept[0]
 
 
@@ -132,7 +132,7 @@ def _span(idx, seeds, method: str) -> str:
 
 
 def _mog_model(arrays: dict, model, where: str) -> int:
-    """The position in a mog checkpoint file of ``model``: an index of ``models_DATA.csv``
+    """The position in a mog snapshot file of ``model``: an index of ``models_DATA.csv``
     or ``'METHOD:SEED'``; None picks the only model."""
     methods, seeds, idx = arrays["method"].astype(str), arrays["seed"].astype(int), arrays["model"].astype(int)
     choices = "; ".join(_span(idx[methods == m], seeds[methods == m], m) for m in dict.fromkeys(methods))
@@ -157,17 +157,17 @@ def _mog_model(arrays: dict, model, where: str) -> int:
 
 
 def _mog(run: Path, model, data) -> RunRecord:
-    from gandyn.experiments.mog import checkpoint_path, load_checkpoints
+    from gandyn.experiments.mog import load_snapshots, snapshot_path
 
-    path = checkpoint_path(run, _mog_data(run, data))
-    arrays, cfg = load_checkpoints(path)
+    path = snapshot_path(run, _mog_data(run, data))
+    arrays, cfg = load_snapshots(path)
     j = _mog_model(arrays, model, str(path))
     setup = cfg.setup()
     T, R = arrays["it"].size, arrays["model"].size
     for name, net in (("theta_g", setup.gan.G), ("theta_d", setup.gan.D)):
         if arrays[name].shape != (T, R, net.n_params):
             raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, net.n_params)} "
-                             "(checkpoints x models x parameters of its configuration)")
+                             "(snapshots x models x parameters of its configuration)")
     info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "lr_g": float(arrays["lr_g"][j]),
             "lr_d": float(arrays["lr_d"][j]), "data": cfg.data, "files": [str(path)]}
     return RunRecord("mog", cfg, int(arrays["seed"][j]), arrays["it"], arrays["theta_g"][:, j],
@@ -198,7 +198,7 @@ def load_run(run, *, model=None, data=None) -> RunRecord:
         ``'METHOD:SEED'``; may be left out when the run holds one model.
     data : str, optional
         The data set of a ``gandyn mog`` run; may be left out when the run kept
-        checkpoints of one data set.
+        snapshots of one data set.
 
     Returns
     -------
@@ -208,7 +208,7 @@ def load_run(run, *, model=None, data=None) -> RunRecord:
     ------
     ValueError
         A folder that is no run, without kept parameters, with checkpoints of different
-        models, a mog run without checkpoints, or an unknown model or data set (each named).
+        models, a mog run without snapshots, or an unknown model or data set (each named).
     """
     run = Path(run)
     if not run.is_dir():

@@ -266,7 +266,7 @@ def part_losses(quick: bool = False) -> list[dict]:
         for ident in T.identities(loss):
             worst, worst_pair, n_inf, qerr = -1.0, None, 0, 0.0
             for name, p, q in fam:
-                r = T.check_identity(ident, p, q)
+                r = T.evaluate_identity(ident, p, q)
                 n_inf += not r["finite"]
                 qerr = max(qerr, r["quad_error"])
                 if r["error"] > worst:

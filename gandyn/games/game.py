@@ -63,6 +63,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from gandyn.engine import losses, second_order
 from gandyn.engine.nn import MLP
+from gandyn.engine.oracle import Oracle
 from gandyn.engine.workspace import Workspace
 from gandyn.games.traced import log_sigmoid, mlp_forward
 
@@ -229,7 +230,7 @@ def _hvp(f, z, v):
     return grad(lambda w: anp.dot(grad(f)(w), v))(z)
 
 
-class GameOracle:
+class GameOracle(Oracle):
     """The field oracle of :mod:`gandyn.engine.oracle` on a game, by autograd: the players'
     costs ``f_G, f_D`` (``loss_g``, ``loss_d``), the game form ``omega = (grad_G f_G,
     grad_D f_D)`` (``grad_g``, ``grad_d``), ``J v`` (:meth:`jvp`), ``J^T u`` (:meth:`vjp`), the
@@ -280,8 +281,7 @@ class GameOracle:
         return anp.concatenate([anp.zeros(g.n_g) if a is None else a, anp.zeros(g.n_d) if b is None else b])
 
     def _rows(self, w, rows):
-        if rows not in ("gd", "g", "d"):
-            raise ValueError(f"rows must be 'gd', 'g' or 'd', got {rows!r}")
+        self.check_rows(rows)
         n_g = self.game.n_g
         return (w[:n_g] if "g" in rows else None), (w[n_g:] if "d" in rows else None)
 
@@ -296,18 +296,10 @@ class GameOracle:
     def cross(self, rows: str = "gd"):
         """``(grad_G f_D, grad_D f_G)``, each player's gradient of the other's cost."""
         g = self.game
-        self._rows(self.z, rows)  # validates rows
+        self.check_rows(rows)
         cg = grad(g.cost_d)(self.z)[: g.n_g] if "g" in rows else None
         cd = grad(g.cost_g)(self.z)[g.n_g:] if "d" in rows else None
         return cg, cd
-
-    def hvp(self, player: str, v):
-        """``H_GG f_G v`` (``player='g'``) or ``H_DD f_D v`` (``'d'``)."""
-        if player == "g":
-            return self.jvp(v, None, rows="g")[0]
-        if player == "d":
-            return self.jvp(None, v, rows="d")[1]
-        raise ValueError(f"player must be 'g' or 'd', got {player!r}")
 
     def at(self, theta_g=None, theta_d=None) -> "GameOracle":
         """The oracle at ``(theta_g, theta_d)`` (None: this point's)."""

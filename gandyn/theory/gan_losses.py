@@ -30,7 +30,7 @@ The nonsat generator's criterion at D* is ``E_q[-log D*] = KL(q || p) - KL(q || 
 
 Each left-hand side here is computed from the loss's *own* elementwise functions
 at ``o*``; each right-hand side from the divergence's own integrand (or the CDFs,
-for ``W_1``), so :func:`check_identity` compares two independent quadratures.
+for ``W_1``), so :func:`evaluate_identity` compares two independent quadratures.
 
 References: [G14] Goodfellow et al. 2014; [M17] Mao et al. 2017, "Least squares
 GANs"; [N16] Nowozin, Cseke & Tomioka 2016, "f-GAN"; [A17] Arjovsky, Chintala &
@@ -51,7 +51,7 @@ from gandyn.theory.divergences import (LOG2, LOG4, Estimate, _quad, kl_to_mixtur
 __all__ = [
     "d_value_at_optimum", "g_criterion_at_optimum", "pearson_chi2", "triangular_discrimination",
     "squared_hellinger", "total_variation", "wasserstein1", "optimal_critic", "critic_value",
-    "f_divergence", "Identity", "identities", "check_identity", "crossings", "Critic", "DIVERGENCES",
+    "f_divergence", "Identity", "identities", "evaluate_identity", "crossings", "Critic", "DIVERGENCES",
     "stationarity", "relativistic_divergence",
 ]
 
@@ -378,7 +378,7 @@ def stationarity(loss, p_data, p_g) -> Estimate:
 
 def identities(loss) -> list[Identity]:
     """The identities of ``loss`` (a name or :class:`~gandyn.engine.losses.Loss`) that
-    :func:`check_identity` verifies, from the theory the loss states (``loss.theory``,
+    :func:`evaluate_identity` compares, from the theory the loss states (``loss.theory``,
     :class:`gandyn.engine.losses.OptimumIdentity`): ``-min L_D`` (side ``'d'``), G's criterion at the
     optimum (``'g'``; ``'g+'`` with the term G cannot change) against ``scale * divergence +
     shift``. A separable loss that states ``optimal_d`` but no identity gets the stationarity
@@ -405,7 +405,7 @@ def _kl_to_mixture(a, b) -> Estimate:
     return _quad(kl_to_mixture_integrand(a, b), _ip(a, b))
 
 
-def check_identity(identity: Identity, p, q) -> dict:
+def evaluate_identity(identity: Identity, p, q) -> dict:
     """Both sides of ``identity`` for ``(p, q)`` and ``|lhs - rhs|``.
 
     A side that is infinite (the quadrature of the loss raises ValueError, or the
