@@ -35,7 +35,7 @@ import numpy as np
 
 from gandyn.engine.registry import Registry
 __all__ = ["Optimizer", "sgd", "momentum", "adam", "averaged", "clipped", "piecewise", "exponential_decay", "linear_ramp", "make", "takes", "OPTIMIZERS", "ema_update",
-           "flush_subnormal", "finish", "project"]
+           "flush_subnormal", "finish", "project", "step_size"]
 
 
 class Optimizer(NamedTuple):
@@ -76,8 +76,15 @@ def project(opt: Optimizer, theta: np.ndarray) -> None:
         opt.project(theta)
 
 
-def _rate(lr, t: int):
-    """The step size at step ``t``: ``lr(t)`` for a schedule, else ``lr``."""
+def step_size(lr, t: int):
+    """The step size at step ``t`` (1-based): ``lr(t)`` for a schedule (a callable), else ``lr``
+    (a number or per-model ``(P, 1)`` step sizes), for optimizers written outside gandyn.
+
+    Raises
+    ------
+    ValueError
+        A schedule that gives a step size that is not positive and finite.
+    """
     if callable(lr):
         value = lr(t)
         if not np.all(np.isfinite(value)) or np.any(np.asarray(value) <= 0):
@@ -167,7 +174,7 @@ def _descend(theta: np.ndarray, step: np.ndarray) -> None:
 
 def _positive(name, value):
     if callable(value) and name == "lr":
-        return  # a schedule: checked at each step (_rate)
+        return  # a schedule: checked at each step (step_size)
     if np.any(np.asarray(value) <= 0) or not np.all(np.isfinite(value)):
         raise ValueError(f"{name} must be positive and finite, got {value!r}")
 
@@ -194,7 +201,7 @@ def sgd(lr: float = 1e-2) -> Optimizer:
 
     def update(theta, grad, state):
         t = state.t + 1
-        np.multiply(grad, _rate(lr, t), out=state.step)
+        np.multiply(grad, step_size(lr, t), out=state.step)
         _descend(theta, state.step)
         return SGDState(state.step, t)
 
@@ -225,7 +232,7 @@ def momentum(lr: float = 1e-2, mu: float = 0.9, nesterov: bool = False) -> Optim
 
     def update(theta, grad, state):
         v, s, t = state.velocity, state.step, state.t + 1
-        rate = _rate(lr, t)
+        rate = step_size(lr, t)
         m = _momentum(mu, t)
         v *= m
         v += grad
@@ -339,7 +346,7 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         np.sqrt(V, out=s)
         s += eps / r2
         np.divide(M, s, out=s)
-        s *= _rate(lr, t) * (sqrt(1 - b2 ** t) / (1 - b1 ** t) * (1 - b1) / r2)
+        s *= step_size(lr, t) * (sqrt(1 - b2 ** t) / (1 - b1 ** t) * (1 - b1) / r2)
         _descend(theta, s)
         return AdamSumState(t, M, V, s)
 
@@ -362,7 +369,7 @@ def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
         s *= 1 / sqrt(c2)
         s += eps
         np.divide(m, s, out=s)
-        s *= _rate(lr, t) / c1
+        s *= step_size(lr, t) / c1
         _descend(theta, s)
         return AdamState(t, m, v, s)
 
