@@ -59,7 +59,7 @@ def make_trainer(method: str, seed: int = 0) -> Trainer:
 
     batches = StreamBatches(real, gan.latent, np.random.default_rng(seed + 1), np.random.default_rng(seed + 2))
     opt_g, opt_d = cfg.optimizers()
-    return Trainer(gan, opt_g, opt_d, tg, td, batches, batch=MB, method=cfg.make_method(method))
+    return Trainer(gan, opt_g, opt_d, tg, td, batches, batch=MB, method=method)
 
 
 def interleaved(trainers: dict, rounds: int, block: int, warmup: int) -> tuple[dict, dict]:
