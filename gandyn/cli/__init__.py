@@ -286,7 +286,7 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
 def training_config(args, defaults, methods=None):
     """The :class:`~gandyn.engine.training.TrainingConfig` ``defaults`` (the command's) with
     the options of :func:`add_training_arguments` given: its method is ``--method`` (else
-    the default's) with the ``--method-option``\ s (:func:`parse_methods`), unless the
+    the default's) with the values of ``--method-option`` (:func:`parse_methods`), unless the
     command names several methods its own way: then ``methods`` are those method objects
     (parsed by the command with :func:`parse_methods`), checked against the other options.
 
