@@ -755,8 +755,7 @@ def check_penalty(method) -> None:
 
 
 def as_method(method):
-    """The method object of ``method``: a method object (``name``, ``init``, ``step``,
-    ``draws``) itself, or, for convenience at the public constructors (configurations,
+    """The method object of ``method``: a method object (with ``init`` and ``step``) itself, or, for convenience at the public constructors (configurations,
     trainers, populations), a registered name, built with its defaults
     (``"cgd"`` is ``CGD()``). Nothing else is parsed: lookahead around another method is
     ``Lookahead(inner=...)``, options are the object's fields.
@@ -767,17 +766,16 @@ def as_method(method):
     Raises
     ------
     ValueError
-        An unknown name (the message lists the choices), or an object without ``init``,
-        ``step``, ``draws`` or ``name``.
+        An unknown name (the message lists the choices), or an object without ``init`` or
+        ``step``.
     """
     if isinstance(method, str):
         if ":" in method:
             raise ValueError(f"method {method!r}: a method is a name or an object; lookahead around another "
                              "method is Lookahead(inner=...)")
         return METHODS[METHODS.check(method, "method")]()
-    missing = [a for a in ("name", "init", "step", "draws") if not hasattr(method, a)]
-    if missing or isinstance(method, type):
-        raise ValueError(f"a method is an object with name, init, step and draws, got {method!r}")
+    if not (hasattr(method, "init") and hasattr(method, "step")) or isinstance(method, type):
+        raise ValueError(f"a method is an object with init and step, got {method!r}")
     return method
 
 

@@ -173,7 +173,7 @@ class TrainingConfig:
         """
         method = as_method(method)
         inner = getattr(method, "inner", None)
-        for m in (method, inner) if inner is not None else (method,):
+        for m in (inner, method) if inner is not None else (method,):  # the inner method named first
             check_training(self.loss, m, self.penalty, self.penalty_weight, self.clip)
             if isinstance(m, AltGD) and (m.k_d, m.k_g, m.d_first) != (None, 1, True):
                 raise ValueError("altgd's k_d, k_g and d_first are the toy games' options: a configuration's "
