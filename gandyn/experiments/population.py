@@ -363,7 +363,8 @@ class Population:
             method = [method] * P
         if len(method) != P:
             raise ValueError(f"method must be one value or one per model ({P}), got {len(method)}")
-        methods = [t.check_method(m) for m in method]  # objects (a name made into its object once, here)
+        made = {}  # each distinct method checked, and a name made into its object, once, here
+        methods = [made[m] if m in made else made.setdefault(m, t.check_method(m)) for m in method]
         ks = _per_model("k", t.k if k is None else k, P, int)
         if any(v < 1 for v in ks):
             raise ValueError(f"every k must be >= 1, got {sorted(set(ks))}")
