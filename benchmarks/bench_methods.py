@@ -53,7 +53,7 @@ MB = 128
 
 def make_trainer(method: str, seed: int = 0) -> Trainer:
     """A trainer of the talk's GAN with ``method`` (its defaults), fixed initial parameters."""
-    cfg = MnistConfig(method=method)
+    cfg = MnistConfig(training=MnistConfig.training.replace(method=method))
     gan = cfg.gan()
     rng = np.random.default_rng(seed)
     tg, td = gan.G.init(rng), gan.D.init(rng)
@@ -63,7 +63,7 @@ def make_trainer(method: str, seed: int = 0) -> Trainer:
 
     batches = StreamBatches(real, gan.latent, np.random.default_rng(seed + 1), np.random.default_rng(seed + 2))
     opt_g, opt_d = cfg.optimizers()
-    return Trainer(gan, opt_g, opt_d, tg, td, batches, batch=MB, method=cfg.make_method(method))
+    return Trainer(gan, opt_g, opt_d, tg, td, batches, batch=MB, method=cfg.training.method)
 
 
 def main(argv=None):

@@ -8,6 +8,7 @@ from gandyn import cli, history
 from gandyn.theory.density import generator_density
 from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.engine.trainer import StreamBatches, Trainer
+from gandyn.engine.methods import LA, LOLA, Lookahead
 from gandyn.engine.training import TrainingConfig
 from gandyn.experiments.gan1d import (BLOCK, Setup, Population, binned_jsd, parse_data, pick_panels, record_run,
                           replace_training, sweep, sweep_rows)
@@ -333,7 +334,7 @@ def test_setup_is_hashable_and_validates_method_pairings():
     with pytest.raises(ValueError, match="spectral normalisation"):
         Setup(training=Setup.training.replace(spectral_norm=True, method="lola"))
     with pytest.raises(ValueError, match="the la method"):
-        Setup(training=Setup.training.replace(penalty="r1", method="lookahead:la"))
+        Setup(training=Setup.training.replace(penalty="r1", method=Lookahead(inner=LA())))
     with pytest.raises(ValueError, match="spectral_norm must be True or False"):
         Setup(training=Setup.training.replace(spectral_norm="no"))
     with pytest.raises(ValueError, match="seeds"):
@@ -347,7 +348,7 @@ def test_shaping_methods_read_the_step_size_through_clipping():
     s = Setup(training=Setup.training.replace(batch=16, loss="wgan", clip=0.01, method="lola"))
     a = Population(s, 1, lr_g=1e-3, lr_d=2e-3)
     a.advance(3)
-    b = Population(replace_training(s, method_options={"lola": {"alpha": 2e-3}}), 1, lr_g=1e-3, lr_d=2e-3)
+    b = Population(replace_training(s, method=LOLA(alpha=2e-3)), 1, lr_g=1e-3, lr_d=2e-3)
     b.advance(3)
     assert a.theta_g.tobytes() == b.theta_g.tobytes()
 

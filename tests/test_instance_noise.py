@@ -8,6 +8,7 @@ from autograd import grad
 import autograd.numpy as anp
 from gandyn.engine import GAN, MLP, FixedBatches, Trainer, optim
 from gandyn.engine.instance_noise import InstanceNoise
+from gandyn.engine.methods import Consensus, Lookahead, Optimistic
 from gandyn.engine.training import TrainingConfig
 from gandyn.games.traced import mlp_forward
 
@@ -38,7 +39,7 @@ def test_bad_settings_are_refused_in_one_line(kw, needle):
 
 def test_methods_with_exact_products_refuse_it():
     with pytest.raises(ValueError, match="instance noise is not supported"):
-        TrainingConfig(method="lookahead:consensus", instance_noise=0.1)
+        TrainingConfig(method=Lookahead(inner=Consensus()), instance_noise=0.1)
     G, D = MLP((1, 3, 1), ("tanh", "identity")), MLP((1, 3, 1), ("tanh", "identity"))
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="instance noise is not supported"):
@@ -90,7 +91,8 @@ def test_noisy_step_equals_the_hand_computation(method, k):
         np.testing.assert_allclose(tr.theta_g, tg, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("method", ["altgd", "extragradient", "lookahead:optimistic"])
+@pytest.mark.parametrize("method", ["altgd", "extragradient", Lookahead(inner=Optimistic())],
+                         ids=["altgd", "extragradient", "lookahead:optimistic"])
 def test_population_rows_equal_their_seeds_single_runs(method):
     from gandyn.experiments.gan1d import Setup
     from gandyn.experiments.population import Population

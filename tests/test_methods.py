@@ -74,7 +74,9 @@ def test_altgd_options_the_engine_takes_and_refuses():
     """k_d of the object is the trainer's k (the same run); k_g > 1 and G first are the games'
     orders, refused by the trainer in one line; configurations and commands take none of the
     three (k is the trainer's)."""
-    from gandyn.engine.methods import AltGD, method_options, parse_method_options
+    from gandyn.cli import method_option_types, parse_methods
+    from gandyn.engine.methods import AltGD
+    from gandyn.engine.training import TrainingConfig
 
     np.testing.assert_array_equal(_engine(AltGD(k_d=3), 4), _engine("altgd", 4, k=3))
     assert AltGD(k_d=2).draws(5) == (2, 3) and AltGD(k_g=3).draws(2) == (2, 5)
@@ -86,9 +88,11 @@ def test_altgd_options_the_engine_takes_and_refuses():
     for bad in (dict(k_d=0), dict(k_g=1.5), dict(d_first="no")):
         with pytest.raises(ValueError, match="k_d|k_g|d_first"):
             AltGD(**bad)
-    assert method_options("altgd") == {}
+    assert method_option_types(AltGD) == {}
     with pytest.raises(ValueError, match="none of the methods"):
-        parse_method_options(["altgd"], ["k_g=2"])
+        parse_methods(["altgd"], ["k_g=2"])
+    with pytest.raises(ValueError, match="toy games' options"):
+        TrainingConfig(method=AltGD(k_d=3))
 
 
 def test_lookahead_moves_slow_weights_alpha_of_the_way():
@@ -259,14 +263,19 @@ def test_method_registry():
 # --- method options from the command line
 
 
-def test_parse_method_options_casts_and_routes_each_key():
-    from gandyn.engine.methods import parse_method_options
+def test_parse_methods_casts_and_routes_each_key():
+    """The command line's one parser: names and lookahead:INNER into objects, each KEY=VALUE
+    to every method with that field, cast to the field's type."""
+    from gandyn.cli import method_option_types, parse_methods
+    from gandyn.engine.methods import CGD, SGA, SimGD
 
-    got = parse_method_options(["unrolled", "lola", "sos", "simgd"], ["unroll=3", "alpha=0.25", "b=0.5"])
-    assert got == {"unrolled": {"unroll": 3}, "lola": {"alpha": 0.25}, "sos": {"alpha": 0.25, "b": 0.5}}
-    assert isinstance(got["unrolled"]["unroll"], int)
-    assert parse_method_options(["lookahead:sga"], ["k-la=7"]) == {"lookahead": {"k_la": 7}}
-    assert parse_method_options(["sga"], ["align=false"]) == {"sga": {"align": False}}
+    got = parse_methods(["unrolled", "lola", "sos", "simgd"], ["unroll=3", "alpha=0.25", "b=0.5"])
+    assert got == [Unrolled(unroll=3), LOLA(alpha=0.25), SOS(alpha=0.25, b=0.5), SimGD()]
+    assert type(got[0].unroll) is int and type(got[1].alpha) is float
+    assert parse_methods(["lookahead:sga"], ["k-la=7"]) == [Lookahead(inner=SGA(), k_la=7)]
+    assert parse_methods(["sga"], ["align=false"]) == [SGA(align=False)]
+    assert parse_methods([CGD(maxiter=7)], ["rtol=1e-6"]) == [CGD(maxiter=7, rtol=1e-6)]  # a default object
+    assert method_option_types(CGD) == {"eta": float, "rtol": float, "maxiter": int, "strict": bool}
 
 
 @pytest.mark.parametrize("methods, items, msg", [
@@ -276,25 +285,32 @@ def test_parse_method_options_casts_and_routes_each_key():
     (["lola"], ["alpha=nan"], "not finite"),
     (["unrolled"], ["unroll=-1"], "unroll must be an integer >= 0"),
     (["sga"], ["align=maybe"], "not a bool"),
+    (["adagrad"], [], "unknown method 'adagrad'; choose from altgd"),
+    (["simgd:altgd"], [], "only lookahead takes an inner method"),
+    (["lookahead:lookahead"], [], "inner method must be another method"),
+    (["lookahead:"], [], "inner method: unknown method ''"),
 ])
-def test_parse_method_options_refuses_with_one_line(methods, items, msg):
-    from gandyn.engine.methods import parse_method_options
+def test_parse_methods_refuses_with_one_line(methods, items, msg):
+    from gandyn.cli import parse_methods
 
-    with pytest.raises(ValueError, match=re.escape(msg)):
-        parse_method_options(methods, items)
+    with pytest.raises(ValueError, match=re.escape(msg)) as err:
+        parse_methods(methods, items)
+    assert "\n" not in str(err.value)
 
 
-def test_method_options_reach_the_population_trainers():
+def test_method_objects_reach_the_population_trainers():
     from gandyn.distributions import ring2d
     from gandyn.experiments.population import Population, Setup
 
-    setup = Setup(ring2d(), training=Setup.training.replace(batch=4, method_options={"unrolled": {"unroll": 3}}), hidden_g=(4,), hidden_d=(4,))
-    pop = Population(setup, [0, 1], lr_g=1e-3, lr_d=1e-3, method=["unrolled", "lola"],
-                     method_options={"lola": {"alpha": 0.5}})
-    got = {tr.method.name: tr.method for _, tr in pop._trainers}
-    assert got["unrolled"].unroll == 3 and got["lola"].alpha == 0.5
-    with pytest.raises(ValueError, match="takes no option"):
-        Setup(ring2d(), training=Setup.training.replace(method_options={"altgd": {"unroll": 3}}))
+    setup = Setup(ring2d(), training=Setup.training.replace(batch=4, method=Unrolled(unroll=3)), hidden_g=(4,),
+                  hidden_d=(4,))
+    pop = Population(setup, [0, 1, 2, 3], lr_g=1e-3, lr_d=1e-3, method=[LOLA(alpha=0.5), "lola", LOLA(), setup.training.method])
+    assert [u.method for u in pop.units] == [LOLA(alpha=0.5), LOLA(), Unrolled(unroll=3)]  # "lola" is LOLA()
+    assert [u.rows.tolist() for u in pop.units] == [[0], [1, 2], [3]]
+    assert [tr.method for _, tr in pop._trainers] == [u.method for u in pop.units]
+    assert Population(setup, [0], lr_g=1e-3, lr_d=1e-3).units[0].method == Unrolled(unroll=3)
+    with pytest.raises(ValueError, match="one per model"):
+        Population(setup, [0, 1, 2], lr_g=1e-3, lr_d=1e-3, method=["lola", "sga"])
 
 
 def test_cli_refuses_an_option_no_chosen_method_takes(tmp_path, capsys):
@@ -319,21 +335,19 @@ def test_engine_lookahead_equals_the_game_dynamics(inner, game_inner):
     assert np.max(np.abs(a - b)) < 1e-10 * max(1.0, np.max(np.abs(b)))
 
 
-def test_method_options_qualified_merged_and_checked():
-    from gandyn.distributions import ring2d
-    from gandyn.engine.methods import check_method_options, parse_method_options
-    from gandyn.experiments.population import Population, Setup
+def test_method_options_qualified_and_checked():
+    from gandyn.cli import parse_methods
+    from gandyn.engine.methods import SimGD
 
-    assert parse_method_options(["lola", "lookahead:simgd"], ["lola.alpha=2"]) == {"lola": {"alpha": 2.0}}
+    assert parse_methods(["lola", "lookahead:simgd"], ["lola.alpha=2"]) == [LOLA(alpha=2.0), Lookahead(inner=SimGD())]
     with pytest.raises(ValueError, match="not one of the methods"):
-        parse_method_options(["lola"], ["sga.lam=1"])
-    for bad in ({"unrolled": {"unroll": None}}, {"la": {"alpha": "0.1"}}, {"sos": {"alpha": float("inf")}}):
-        with pytest.raises(ValueError):
-            check_method_options(bad)
-    setup = Setup(ring2d(), training=Setup.training.replace(batch=4, method="sos", method_options={"sos": {"alpha": 0.1}}), hidden_g=(4,), hidden_d=(4,))
-    pop = Population(setup, [0], lr_g=1e-3, lr_d=1e-3, method_options={"sos": {"a": 0.3}})
-    m = pop._trainers[0][1].method
-    assert (m.alpha, m.a) == (0.1, 0.3)  # merged per method, not replaced
+        parse_methods(["lola"], ["sga.lam=1"])
+    for bad in (dict(unroll=None), dict(unroll=-1)):
+        with pytest.raises(ValueError, match="unroll must be an integer >= 0"):
+            Unrolled(**bad)
+    for bad in (dict(alpha="0.1"), dict(alpha=float("inf"))):
+        with pytest.raises(ValueError, match="alpha"):
+            SOS(**bad)
 
 
 # --- CGD's solves: per model, recorded, warned about; options checked up front
@@ -410,11 +424,12 @@ def test_method_options_are_checked_when_the_method_is_made(method, kw, msg):
 
 
 def test_cgd_maxiter_zero_from_the_command_line_is_one_line():
-    from gandyn.engine.methods import parse_method_options
+    from gandyn.cli import parse_methods
+    from gandyn.engine.methods import CGD
 
     with pytest.raises(ValueError, match="maxiter must be an integer >= 1"):
-        parse_method_options(["cgd"], ["maxiter=0"])
-    assert parse_method_options(["cgd"], ["maxiter=7", "rtol=1e-6"]) == {"cgd": {"maxiter": 7, "rtol": 1e-6}}
+        parse_methods(["cgd"], ["maxiter=0"])
+    assert parse_methods(["cgd"], ["maxiter=7", "rtol=1e-6"]) == [CGD(maxiter=7, rtol=1e-6)]
 
 
 def test_mog_trains_cgd_populations(tmp_path, capsys):

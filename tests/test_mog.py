@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from gandyn.engine.methods import Extragradient, Lookahead
 from gandyn.engine.training import TrainingConfig
 from gandyn.cli import main
 from gandyn.distributions import Normal2D, ring2d
@@ -24,7 +25,8 @@ def test_units_group_by_method_and_k_in_model_order():
     assert [u.rows.tolist() for u in units] == [[0, 1], [2]]
 
 
-@pytest.mark.parametrize("method", ["altgd", "simgd", "extragradient", "optimistic", "lookahead:extragradient"])
+@pytest.mark.parametrize("method", ["altgd", "simgd", "extragradient", "optimistic", Lookahead(inner=Extragradient())],
+                         ids=["altgd", "simgd", "extragradient", "optimistic", "lookahead:extragradient"])
 def test_population_equals_separate_runs(method):
     """Each model of a mixed population (its own seed, step sizes, method) equals the
     same model trained alone; float64, where stacking cannot change the sums."""

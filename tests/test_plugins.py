@@ -191,7 +191,7 @@ def test_gan1d_with_the_plugins_loss_and_method_equals_the_builtins(tmp_path):
     assert main([*SWEEP, "--loss", "nonsat", "--method", "simgd", "--out", str(tmp_path / "builtin")]) == 0
     a, meta = history.load(tmp_path / "plugin" / "sweep.npz")
     b, _ = history.load(tmp_path / "builtin" / "sweep.npz")
-    assert a["losses"].tolist() == ["plugin-nonsat"] and meta["setup"]["training"]["method"] == "plugin-simgd"
+    assert a["losses"].tolist() == ["plugin-nonsat"] and meta["setup"]["training"]["method"] == {"name": "plugin-simgd"}
     assert np.ptp(b["jsd"]) > 0.1  # the runs differ from one another, so equal results say something
     np.testing.assert_allclose(a["jsd_checks"], b["jsd_checks"], rtol=0, atol=1e-10)
 

@@ -9,6 +9,7 @@ import pytest
 from gandyn.cli import build_parser, fill_common, main
 from gandyn.distributions import grid2d, ring2d
 from gandyn.engine import optim
+from gandyn.engine.methods import as_method
 from gandyn.experiments import mnist, mog
 from gandyn.experiments.population import Population, Setup
 from gandyn.metrics import mean_se, wilson_interval
@@ -25,7 +26,7 @@ def _mnist_config(*argv):
 def test_goodfellow2014_sets_every_setting_of_mnist_yaml(capsys):
     c = _mnist_config("--protocol", "goodfellow2014")
     for k, v in mnist.PROTOCOLS["goodfellow2014"]["settings"].items():
-        assert getattr(c.training if hasattr(c.training, k) else c, k) == v, k
+        assert getattr(c.training if hasattr(c.training, k) else c, k) == (as_method(v) if k == "method" else v), k
     assert c.protocol == "goodfellow2014" and capsys.readouterr().err == ""
     G, D = c.gan().G, c.gan().D
     assert G.sizes == (100, 1200, 1200, 784) and D.sizes == (784, 240, 240, 1) and D.pieces == (5, 5, None)
@@ -87,7 +88,8 @@ def test_pacgan_protocol_config(tmp_path, capsys):
     t = json.loads((out / "table.json").read_text())
     cfg = t["config"][0]
     assert cfg["data"] == "ring8_unit" and cfg["training"]["batch"] == 200 and cfg["pack"] == 2 and cfg["g_batch_norm"]
-    assert cfg["d_pieces"] == 5 and cfg["training"]["b1"] == 0.8 and cfg["lrs"] == [1e-4] and cfg["methods"] == ["simgd"]
+    assert cfg["d_pieces"] == 5 and cfg["training"]["b1"] == 0.8 and cfg["lrs"] == [1e-4] \
+        and cfg["methods"] == [{"name": "simgd"}]
     assert cfg["protocol"].startswith("pacgan with ") and "--hidden-g 8" in cfg["protocol"]
     row = t["gandyn"][0]
     assert row["protocol"] == cfg["protocol"] and row["steps"] == 2 and "success_lo_pct" in row

@@ -1,12 +1,12 @@
 """The training choices shared by every configuration (gandyn.engine.training): one set of
 checks for the MNIST config and the populations, the engine objects they build, and a
-method spec (lookahead:INNER) that every configuration takes."""
+method object (lookahead around another method) that every configuration takes."""
 import numpy as np
 import pytest
 
 from gandyn.distributions import ring2d
 from gandyn.engine import optim
-from gandyn.engine.methods import as_method
+from gandyn.engine.methods import SGA, AltGD, Extragradient, Lookahead, Unrolled, as_method
 from gandyn.engine.training import TrainingConfig
 from gandyn.experiments import gan1d, mnist, mog, population
 from gandyn.experiments.mnist import MnistConfig
@@ -35,16 +35,16 @@ BAD = [
     (dict(adam_tf="yes"), "adam_tf must be True or False"),
     (dict(spectral_norm=1), "spectral_norm must be True or False"),
     (dict(loss="wasserstein"), "wasserstein"),
-    (dict(method="lookahead:nope"), "nope"),
-    (dict(method="altgd:simgd"), "only lookahead takes an inner method"),
-    (dict(method="lookahead:lookahead"), "inner method must be another method"),
-    (dict(method="lookahead:"), "unknown method ''"),
+    (dict(method="nope"), "unknown method 'nope'"),
+    (dict(method="lookahead:extragradient"), "a method is a name or an object"),
+    (dict(method=Extragradient), "a method is an object with init and step"),
+    (dict(method={"name": "cgd"}), "a method is an object with init and step"),
+    (dict(method=AltGD(k_d=2)), "toy games' options"),
     (dict(loss="hinge", penalty="r1"), "the r1 penalty is not used with the 'hinge' loss"),
-    (dict(method="lookahead:sga", spectral_norm=True), "sga needs exact Jacobian products"),
+    (dict(method=Lookahead(inner=SGA()), spectral_norm=True), "sga needs exact Jacobian products"),
     (dict(clip=-1.0), "clip must be a finite number > 0"),
     (dict(loss="wgan", clip="a"), "clip must be a finite number > 0"),
     (dict(penalty="r1", penalty_weight=None), "penalty_weight must be a finite number > 0"),
-    (dict(method_options={"unrolled": {"unroll": -1}}), "unroll must be an integer >= 0"),
 ]
 
 
@@ -56,38 +56,54 @@ def test_the_training_choices_are_checked(bad, match):
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_every_config_holds_a_training_config(name):
-    good = TrainingConfig(method="lookahead:extragradient", penalty="r1", penalty_weight=0.5, g_ema=0.9,
-                          method_options={"lookahead": {"k_la": 3}})
+    good = TrainingConfig(method=Lookahead(inner=Extragradient(), k_la=3), penalty="r1", penalty_weight=0.5,
+                          g_ema=0.9)
     assert CONFIGS[name](good).training is good
     with pytest.raises(ValueError, match="training must be a TrainingConfig"):
         CONFIGS[name]({"batch": 8})
 
 
 def test_good_choices_build_their_objects():
-    cfg = TrainingConfig(method="lookahead:extragradient", penalty="r1", penalty_weight=0.5, g_ema=0.9,
-                         method_options={"lookahead": {"k_la": 3}})
-    m = cfg.make_method()
+    cfg = TrainingConfig(method=Lookahead(inner=Extragradient(), k_la=3), penalty="r1", penalty_weight=0.5,
+                         g_ema=0.9)
+    m = cfg.method
     assert (m.name, m.k_la, m.inner.name) == ("lookahead", 3, "extragradient")
     assert cfg.make_penalty().weight == 0.5
     assert isinstance(cfg.make_g_optimizer(1e-3).init(np.zeros(3)), optim.AveragedState)
 
 
 def test_lookahead_and_its_inner_method_each_take_their_options():
-    cfg = TrainingConfig(method="lookahead:unrolled", method_options={"lookahead": {"k_la": 2}, "unrolled": {"unroll": 3}})
-    m = cfg.make_method()
-    assert (m.k_la, m.inner.unroll) == (2, 3)
-    from gandyn.engine.methods import parse_method_options
-    assert parse_method_options(["lookahead:unrolled"], ["unroll=3", "k_la=2"]) == cfg.method_options
+    cfg = TrainingConfig(method=Lookahead(inner=Unrolled(unroll=3), k_la=2))
+    assert (cfg.method.k_la, cfg.method.inner.unroll) == (2, 3)
+    from gandyn.cli import parse_methods
+    assert parse_methods(["lookahead:unrolled"], ["unroll=3", "k_la=2"]) == [cfg.method]
 
 
 def test_a_key_two_methods_of_one_spec_take_is_refused():
     """alpha is lookahead's interpolation weight and lola's look-ahead rate: a bare alpha for
     lookahead:lola names two options and is refused; separate methods each take it."""
-    from gandyn.engine.methods import parse_method_options
+    from gandyn.cli import parse_methods
+    from gandyn.engine.methods import LA, LOLA
     with pytest.raises(ValueError, match="write lookahead.alpha=... or lola.alpha=..."):
-        parse_method_options(["lookahead:lola"], ["alpha=0.5"])
-    assert parse_method_options(["lookahead:lola"], ["lola.alpha=0.5"]) == {"lola": {"alpha": 0.5}}
-    assert parse_method_options(["la", "lola"], ["alpha=0.5"]) == {"la": {"alpha": 0.5}, "lola": {"alpha": 0.5}}
+        parse_methods(["lookahead:lola"], ["alpha=0.5"])
+    assert parse_methods(["lookahead:lola"], ["lola.alpha=0.5"]) == [Lookahead(inner=LOLA(alpha=0.5))]
+    assert parse_methods(["la", "lola"], ["alpha=0.5"]) == [LA(alpha=0.5), LOLA(alpha=0.5)]
+
+
+def test_the_method_is_saved_as_a_dict_of_its_name_and_fields():
+    """to_dict writes the method as {name, fields} (JSON), from_dict builds the same object."""
+    import json
+    cfg = TrainingConfig(method=Lookahead(inner=Unrolled(unroll=3, eta_u=0.01), k_la=2), b1=0.5)
+    d = json.loads(json.dumps(cfg.to_dict()))
+    assert d["method"] == {"name": "lookahead", "inner": {"name": "unrolled", "unroll": 3, "eta_u": 0.01},
+                           "k_la": 2, "alpha": 0.5}
+    assert TrainingConfig.from_dict(d) == cfg and TrainingConfig(method="sga").method == SGA()
+    with pytest.raises(ValueError, match="method unrolled has no field k_la"):
+        TrainingConfig.from_dict({"method": {"name": "unrolled", "k_la": 2}})
+    with pytest.raises(ValueError, match="unroll must be an integer >= 0"):
+        TrainingConfig.from_dict({"method": {"name": "unrolled", "unroll": -1}})
+    with pytest.raises(ValueError, match="no field method_options"):
+        TrainingConfig.from_dict({"method": "altgd", "method_options": {}})
 
 
 @pytest.mark.parametrize("argv, refused", [
@@ -98,12 +114,12 @@ def test_a_key_two_methods_of_one_spec_take_is_refused():
     ("gan1d --penalty-weight 3", "--penalty-weight has no effect: no --penalty is given"),
     ("mnist train --noise-until 5", "--noise-until has no effect: no --instance-noise is given")])
 def test_options_the_choices_do_not_take_are_refused_where_given(argv, refused):
-    from gandyn.cli import build_parser, training_config
+    from gandyn.cli import build_parser, parse_methods, training_config
 
     args = build_parser().parse_args(argv.split())
     defaults = TrainingConfig(b1=0.5) if args.command != "mnist" else MnistConfig.training
     with pytest.raises(ValueError, match=refused):
-        training_config(args, defaults, args.methods if args.command == "mog" else None)
+        training_config(args, defaults, parse_methods(args.methods) if args.command == "mog" else None)
     assert training_config(build_parser().parse_args(["gan1d", "--method", "lookahead:altgd", "--k", "4"]),
                            defaults).k == 4  # lookahead around altgd takes k
 
@@ -116,11 +132,13 @@ def test_numbers_are_stored_as_plain_python_numbers():
     json.dumps(cfg.to_dict())
 
 
-def test_as_method_builds_lookahead_around_its_inner_method():
-    m = as_method("lookahead:extragradient", k_la=3)
-    assert m.k_la == 3 and m.inner.name == "extragradient"
-    with pytest.raises(ValueError, match="only lookahead"):
-        as_method("simgd:altgd")
+def test_as_method_makes_a_name_its_object_and_parses_nothing():
+    assert as_method("extragradient") == Extragradient() and as_method(SGA(lam=2.0)).lam == 2.0
+    assert Lookahead(inner="extragradient").inner == Extragradient()
+    with pytest.raises(ValueError, match="Lookahead"):
+        as_method("lookahead:extragradient")
+    with pytest.raises(ValueError, match="inner method must be another method"):
+        Lookahead(inner=Lookahead())
 
 
 def test_the_optimizers_a_config_builds():
@@ -142,9 +160,10 @@ def test_the_optimizers_a_config_builds():
 
 
 def test_mnist_trains_with_lookahead_around_extragradient(tmp_path):
-    """The MNIST run takes a method spec as the populations do: lookahead-minmax
+    """The MNIST run takes a method object as the populations do: lookahead-minmax
     (Chavdarova et al. 2021) moves the weights to the slow weights every k_la steps."""
-    cfg = MnistConfig(training=MnistConfig.training.replace(batch=16, method="lookahead:extragradient", method_options={"lookahead": {"k_la": 2}}), **SMALL)
+    cfg = MnistConfig(training=MnistConfig.training.replace(batch=16, method=Lookahead(inner=Extragradient(), k_la=2)),
+                      **SMALL)
     run = mnist.new_run(cfg, blob_images())
     assert run.trainer.method.inner.name == "extragradient"
     theta0 = run.trainer.theta_g.copy()

@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from gandyn.engine import GAN, MLP, FixedBatches, Trainer, optim
-from gandyn.engine.methods import METHODS
+from gandyn.engine.methods import METHODS, Extragradient, Lookahead, Optimistic, method_label
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.training import TrainingConfig
 
-SPECS = sorted(METHODS.names()) + ["lookahead:optimistic", "lookahead:extragradient"]
+SPECS = [METHODS[name]() for name in sorted(METHODS.names())] + [Lookahead(inner=Optimistic()),
+                                                                  Lookahead(inner=Extragradient())]
+IDS = [method_label(m) for m in SPECS]
 C = 0.01
 
 
@@ -26,7 +28,7 @@ def _setup(seed=0, m=6, loss="wgan"):
 
 def _trainer(spec, opt_g, opt_d, loss="wgan", **kw):
     gan, x, z, tg, td = _setup(loss=loss)
-    method = TrainingConfig(loss=loss, method=spec).make_method()
+    method = TrainingConfig(loss=loss, method=spec).method
     return Trainer(gan, opt_g, opt_d, tg, td, FixedBatches(x, z), batch=len(x), method=method, **kw)
 
 
@@ -35,7 +37,7 @@ def _slow(tr):
     return state["slow_d"] if isinstance(state, dict) and "slow_d" in state else None
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_clipping_keeps_every_method_in_the_box(spec):
     """WGAN's weight clipping (Arjovsky et al. 2017, Algorithm 1, c = 0.01) with a large step:
     D's weights, fast and slow, stay in [-c, c] after every step of every method (optimistic
@@ -56,7 +58,7 @@ def test_clipping_keeps_every_method_in_the_box(spec):
     assert moved > 0
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_g_average_is_the_average_of_the_iterates(spec):
     """Yazici et al. 2019's EMA of G: avg_t = beta avg_{t-1} + (1 - beta) theta_t over the
     iterates each iteration ends with, whatever the method does within an iteration
@@ -75,25 +77,25 @@ def test_g_average_is_the_average_of_the_iterates(spec):
     np.testing.assert_array_equal(plain.theta_g, tr.theta_g)  # the average never feeds back
 
 
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_spectral_norm_is_applied_at_every_gradient_or_refused(spec, monkeypatch):
     """Every gradient a method evaluates sees D's W / sigma(W), sigma = u^T W v at the current
     W with the iteration's power-iteration vectors (Miyato et al. 2018, Algorithm 1); the
     methods that need exact Jacobian products refuse spectral normalisation up front."""
-    if any(getattr(METHODS[name], "needs_products", False) for name in spec.split(":")):
+    if any(getattr(m, "needs_products", False) for m in (spec, getattr(spec, "inner", None))):
         with pytest.raises(ValueError, match="spectral normalisation"):
             TrainingConfig(method=spec, spectral_norm=True)
         gan, x, z, tg, td = _setup(loss="nonsat")
         with pytest.raises(ValueError, match="spectral normalisation"):
             Trainer(gan, optim.sgd(0.05), optim.sgd(0.05), tg, td, FixedBatches(x, z), batch=len(x),
-                    method=TrainingConfig(method=spec).make_method(),
+                    method=TrainingConfig(method=spec).method,
                     spectral_norm=SpectralNorm(gan.D, td, np.random.default_rng(1)))
         return
     TrainingConfig(method=spec, spectral_norm=True)
     gan, x, z, tg, td = _setup(loss="nonsat")
     sn = SpectralNorm(gan.D, td, np.random.default_rng(1))
     tr = Trainer(gan, optim.sgd(0.05), optim.sgd(0.05), tg, td, FixedBatches(x, z), batch=len(x),
-                 method=TrainingConfig(method=spec).make_method(), spectral_norm=sn)
+                 method=TrainingConfig(method=spec).method, spectral_norm=sn)
     seen = []
 
     def normalised(theta_d):

@@ -25,7 +25,7 @@ import sys
 from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
-           "add_training_arguments", "training_config", "method_name", "defaults_of", "out_dir", "where",
+           "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types", "defaults_of", "out_dir", "where",
            "ProgressLines", "apply_protocol"]
 
 #: Subcommands, in the order ``--help`` lists them.
@@ -91,26 +91,142 @@ def int_in(lo: int, hi: int):
     return _number(int, "int", lambda v: lo <= v <= hi, f"an integer from {lo:,} to {hi:,}")
 
 
+def method_option_types(cls) -> dict[str, type]:
+    """The options the command line gives a registered method class: ``{option: type}``
+    (``bool``, ``int`` or ``float``, from the types of its dataclass fields, ``X | None``
+    as ``X``), without ``name``, ``inner`` and the fields whose metadata says
+    ``option: False`` (altgd's orders of the toy games)."""
+    import dataclasses
+    import types
+    import typing
+
+    if not dataclasses.is_dataclass(cls):
+        return {}
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.name in ("name", "inner") or not f.metadata.get("option", True):
+            continue
+        t = hints[f.name]
+        if typing.get_origin(t) in (typing.Union, types.UnionType):
+            t = next((a for a in typing.get_args(t) if a is not type(None)), t)
+        if t in (bool, int, float):
+            out[f.name] = t
+    return out
+
+
 def add_method_option(group) -> None:
     """Add ``--method-option KEY=VALUE ...``: options of the training method(s), read by
-    :func:`gandyn.engine.methods.parse_method_options` (refused when no chosen method takes one)."""
-    from gandyn.engine.methods import METHODS, method_options
+    :func:`parse_methods` (refused when no chosen method takes one)."""
+    from gandyn.engine.methods import METHODS
 
-    offer = "; ".join(f"{m}: {', '.join(o)}" for m in METHODS.names() if (o := method_options(m)))
+    offer = "; ".join(f"{m}: {', '.join(o)}" for m in METHODS.names() if (o := method_option_types(METHODS[m])))
     group.add_argument("--method-option", nargs="+", default=[], metavar="KEY=VALUE",
                        help=f"options of the training method, e.g. unroll=10, or METHOD.KEY=VALUE for one method "
                             f"of several, e.g. lola.alpha=0.01 ({offer})")
 
 
+def _method_of_text(text: str):
+    """The method object of ``NAME`` (a name of :data:`gandyn.engine.methods.METHODS`) or
+    ``lookahead:INNER`` (lookahead-minmax around the method ``INNER``), with its defaults."""
+    from gandyn.engine.methods import METHODS
+
+    if not isinstance(text, str):
+        raise ValueError(f"a method is a name, got {text!r}")
+    outer, colon, inner = text.partition(":")
+    cls = METHODS[METHODS.check(outer, "method")]
+    if not colon:
+        return cls()
+    if outer != "lookahead":
+        raise ValueError(f"method {text!r}: only lookahead takes an inner method (lookahead:INNER)")
+    if inner == "lookahead" or inner.startswith("lookahead:"):
+        raise ValueError(f"method {text!r}: lookahead's inner method must be another method")
+    return cls(inner=METHODS[METHODS.check(inner, "inner method")]())
+
+
+def _cast(kind: type, key: str, text: str):
+    try:
+        if kind is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"method option {key}: {text!r} is not {'an' if kind is int else 'a'} {kind.__name__}") \
+            from None
+    if kind is float and not math.isfinite(value):
+        raise ValueError(f"method option {key}: {text!r} is not finite")
+    return value
+
+
+def parse_methods(methods, items=()) -> list:
+    """The method objects of the command line: each of ``methods`` a text ``NAME`` or
+    ``lookahead:INNER`` (or already a method object, e.g. a command's default), with the
+    options ``items``, texts ``KEY=VALUE`` (``--method-option unroll=10``): each key goes to
+    every method (of ``lookahead:INNER``, lookahead and ``INNER``) that has an option of that
+    name (:func:`method_option_types`), its value cast to the field's type;
+    ``METHOD.KEY=VALUE`` (``lola.alpha=0.1``) goes to that method only (``alpha`` is the
+    look-ahead rate of la, lola and sos, but lookahead's interpolation weight). The methods
+    then validate the values (their ``__post_init__``).
+
+    Raises
+    ------
+    ValueError
+        One line: an unknown method (the choices listed), a text without ``=``, a key none of
+        ``methods`` takes (the message lists what each takes), a value of the wrong type or
+        one the method refuses.
+    """
+    from dataclasses import replace
+
+    from gandyn.engine.methods import as_method
+
+    objs = [_method_of_text(m) if isinstance(m, str) else as_method(m) for m in methods]
+    parts = [[m] + ([m.inner] if getattr(m, "inner", None) is not None else []) for m in objs]
+    names = list(dict.fromkeys(p.name for ps in parts for p in ps))
+    takes = {p.name: method_option_types(type(p)) for ps in parts for p in ps}
+    opts: dict[str, dict] = {}
+    for item in items or ():
+        key, eq, text = str(item).partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key:
+            raise ValueError(f"method option {item!r}: write KEY=VALUE or METHOD.KEY=VALUE, e.g. unroll=10")
+        only, dot, bare = key.rpartition(".")
+        if dot:  # METHOD.KEY: that method's option only
+            if only not in names:
+                raise ValueError(f"method option {key!r}: {only!r} is not one of the methods ({', '.join(names)})")
+            key = bare
+        owners = [m for m in names if key in takes[m] and (not dot or m == only)]
+        for ps in parts:  # lookahead:INNER: one key naming two options of one run is ambiguous
+            pair = [p.name for p in ps if p.name in owners]
+            if len(pair) == 2:
+                raise ValueError(f"method option {key!r}: both {pair[0]} and {pair[1]} of {pair[0]}:{pair[1]} take "
+                                 f"it (different options); write {pair[0]}.{key}=... or {pair[1]}.{key}=...")
+        if not owners:
+            offer = "; ".join(f"{m}: {', '.join(takes[m]) or 'none'}" for m in names)
+            raise ValueError(f"method option {key!r}: none of the methods ({', '.join(names)}) takes it "
+                             f"(options: {offer})")
+        for m in owners:
+            opts.setdefault(m, {})[key] = _cast(takes[m][key], key, text.strip())
+
+    def build(m):
+        inner = getattr(m, "inner", None)
+        own = dict(opts.get(m.name, {}))
+        if inner is not None and inner.name in opts:
+            own["inner"] = build(inner)
+        return replace(m, **own) if own else m
+
+    return [build(m) for m in objs]
+
+
 def method_name(text: str) -> str:
     """An argparse type: a training method, a name of
-    :data:`gandyn.engine.methods.METHODS` or ``lookahead:INNER``."""
-    from gandyn.engine.methods import check_method
-
+    :data:`gandyn.engine.methods.METHODS` or ``lookahead:INNER`` (checked; the text is kept
+    for :func:`parse_methods`)."""
     try:
-        return check_method(text)
+        _method_of_text(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def add_training_arguments(group, defaults, *, method: bool = True) -> None:
@@ -123,7 +239,7 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     ``--noise-until``; :func:`training_config` reads them back."""
     from gandyn.engine.instance_noise import SCHEDULES
     from gandyn.engine.losses import LOSSES
-    from gandyn.engine.methods import METHODS
+    from gandyn.engine.methods import METHODS, method_label
     from gandyn.engine.optim import OPTIMIZERS
     from gandyn.engine.penalties import PENALTIES
 
@@ -131,9 +247,10 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     group.add_argument("--loss", choices=LOSSES.names(), default=c.loss, metavar="NAME",
                        help=f"the GAN loss ({', '.join(LOSSES.names())}; default: {c.loss}; docs/losses.md)")
     if method:
-        group.add_argument("--method", type=method_name, default=c.method, metavar="NAME",
+        label = method_label(c.method)
+        group.add_argument("--method", type=method_name, default=None, metavar="NAME",
                            help=f"training method ({', '.join(METHODS.names())}, or lookahead:INNER; "
-                                f"default: {c.method}{', Algorithm 1' if c.method == 'altgd' else ''})")
+                                f"default: {label}{', Algorithm 1' if label == 'altgd' else ''})")
     add_method_option(group)
     group.add_argument("--penalty", choices=PENALTIES.names(), default=c.penalty,
                        help=f"gradient penalty on D ({', '.join(PENALTIES.names())}; r1, r2: Mescheder et al. "
@@ -168,8 +285,10 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
 
 def training_config(args, defaults, methods=None):
     """The :class:`~gandyn.engine.training.TrainingConfig` ``defaults`` (the command's) with
-    the options of :func:`add_training_arguments` given, the method options parsed for
-    ``methods`` (default: ``--method``, which is then its method).
+    the options of :func:`add_training_arguments` given: its method is ``--method`` (else
+    the default's) with the values of ``--method-option`` (:func:`parse_methods`), unless the
+    command names several methods its own way: then ``methods`` are those method objects
+    (parsed by the command with :func:`parse_methods`), checked against the other options.
 
     Raises
     ------
@@ -180,20 +299,20 @@ def training_config(args, defaults, methods=None):
     """
     from dataclasses import fields, replace
 
-    from gandyn.engine.methods import make_method, parse_method_options
+    from gandyn.engine.methods import method_label
     from gandyn.engine.optim import takes
 
     given = {f.name: getattr(args, f.name) for f in fields(defaults)
-             if f.name not in ("method", "method_options") and getattr(args, f.name, None) is not None}
+             if f.name != "method" and getattr(args, f.name, None) is not None}
     if methods is None:
-        given["method"] = args.method
-        methods = [args.method]
-    given["method_options"] = parse_method_options(methods, args.method_option)
+        given["method"] = parse_methods([args.method or defaults.method], args.method_option)[0]
+        methods = [given["method"]]
     cfg = replace(defaults, **given)
     why = {name: f"the {cfg.optimizer} optimizer does not take it" for name in ("b1", "b2", "mu")
            if name not in takes(cfg.optimizer)}
-    if all(make_method(m, cfg.method_options).draws(1) == make_method(m, cfg.method_options).draws(2) for m in methods):
-        why["k"] = f"{' and '.join(methods)} take{'s' if len(methods) == 1 else ''} no D steps per G step " \
+    if all(m.draws(1) == m.draws(2) for m in methods):
+        labels = [method_label(m) for m in methods]
+        why["k"] = f"{' and '.join(labels)} take{'s' if len(methods) == 1 else ''} no D steps per G step " \
                    "(altgd and lookahead around it do)"
     if cfg.penalty is None:
         why["penalty_weight"] = "no --penalty is given"

@@ -13,7 +13,8 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import add_training_arguments, method_name, nonneg_int, positive_float, positive_int, training_config
+from gandyn.cli import (add_training_arguments, method_name, nonneg_int, parse_methods, positive_float, positive_int,
+                        training_config)
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -29,7 +30,7 @@ def add_arguments(p):
                    help=f"data sets: {', '.join(DATASETS.names())} (default: ring8 grid25)")
     m.add_argument("--methods", nargs="+", type=method_name, default=None, metavar="METHOD",
                    help=f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
-                        f"(default: {' '.join(c.methods)})")
+                        f"(default: {' '.join(c.labels)})")
     m.add_argument("--lrs", nargs="+", type=positive_float, default=None, metavar="LR",
                    help=f"G's step sizes (default: {' '.join(map(str, c.lrs))})")
     m.add_argument("--ttur", type=positive_float, default=c.ttur, help=f"lr_D / lr_G (default: {c.ttur:g})")
@@ -139,7 +140,7 @@ def _configs(args):
         raise ValueError(f"--checks ({args.checks}) must not exceed the iterations ({steps})")
     if args.keep_every > steps:
         raise ValueError(f"--keep-every ({args.keep_every}) must not exceed the iterations ({steps})")
-    methods = kw.get("methods", MogConfig.methods)
+    methods = kw["methods"] = tuple(parse_methods(kw.get("methods", MogConfig.methods), args.method_option))
     fixed = {k: extra.pop(k) for k in list(extra) if k in TrainingConfig.__dataclass_fields__}  # no option of its own
     training = training_config(args, MogConfig.training.replace(**fixed), methods)
     kw |= {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
@@ -228,7 +229,7 @@ def _write(cfg, res, out):
     dist = DATASETS[d]()
     centers, _ = mixture_modes(dist)
     pts = dist.rvs(2000, stream(cfg.seed, "plot"))
-    for m in cfg.methods:
+    for m in cfg.labels:
         if (res["method"] == m).any() and res["samples"].shape[1]:
             stem = f"samples_{d}_{m.replace(':', '-')}"
             paths += plotting.save(figs.samples_figure(cfg, res, m, pts, centers), out / stem)

@@ -66,7 +66,7 @@ so by ``memory = True`` (optimistic, lookahead): the games then keep its state i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -74,7 +74,7 @@ import numpy as np
 from gandyn.engine.optim import project
 from gandyn.engine.registry import Registry
 
-__all__ = ["METHODS", "as_method", "make_method", "check_method", "method_options", "parse_method_options", "check_method_options", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
+__all__ = ["METHODS", "as_method", "method_label", "method_to_dict", "method_from_dict", "AltGD", "SimGD", "Extragradient", "Optimistic", "Lookahead", "Consensus", "SGA",
            "CGD", "LA", "LOLA", "SOS", "Unrolled", "NK", "check_penalty"]
 
 
@@ -98,7 +98,7 @@ def _check_bool(name: str, value):
 
 
 #: The metadata of a method's field that configurations and commands do not take (the toy
-#: games' options, :func:`method_options`).
+#: games' options; :class:`~gandyn.engine.training.TrainingConfig` refuses them).
 _GAMES_ONLY = {"option": False}
 
 
@@ -112,8 +112,7 @@ class AltGD:
     Dirac-GAN notebooks of Mescheder et al. 2018), are the toy games' orders
     (:func:`gandyn.games.dynamics.altgd`): each step at the other player's latest
     parameters. The engine's trainer refuses them (:meth:`init`). These three are options of
-    the object, not of configurations and commands (:func:`method_options`), where ``k`` is
-    the trainer's.
+    the object, not of configurations and commands, where ``k`` is the trainer's.
 
     Raises
     ------
@@ -281,6 +280,8 @@ class Lookahead:
         if not 0 < self.alpha <= 1:
             raise ValueError(f"alpha must be in (0, 1], got {self.alpha!r}")
         object.__setattr__(self, "inner", as_method(self.inner))
+        if isinstance(self.inner, Lookahead):
+            raise ValueError("lookahead's inner method must be another method")
 
     def draws(self, k: int) -> tuple[int, int]:
         return self.inner.draws(k)
@@ -753,167 +754,78 @@ def check_penalty(method) -> None:
                          "a gradient penalty is not supported with it")
 
 
-def check_method(spec: str) -> str:
-    """Validate a method name: one of :data:`METHODS`, or ``'lookahead:INNER'``
-    (lookahead-minmax around the method ``INNER``). Returns it.
+def as_method(method):
+    """The method object of ``method``: a method object (with ``init`` and ``step``) itself, or, for convenience at the public constructors (configurations,
+    trainers, populations), a registered name, built with its defaults
+    (``"cgd"`` is ``CGD()``). Nothing else is parsed: lookahead around another method is
+    ``Lookahead(inner=...)``, options are the object's fields.
+
+    >>> as_method("cgd") == CGD(), as_method(Lookahead(inner=SGA(lam=2.0))).inner.lam
+    (True, 2.0)
 
     Raises
     ------
     ValueError
-        Not a name, an unknown name (the message lists the choices), or an inner method
-        given to a method other than lookahead.
-    """
-    if not isinstance(spec, str):
-        raise ValueError(f"a method is a name, got {spec!r}")
-    outer, colon, inner = spec.partition(":")
-    METHODS.check(outer, "method")
-    if colon:
-        if outer != "lookahead":
-            raise ValueError(f"method {spec!r}: only lookahead takes an inner method (lookahead:INNER)")
-        if inner == "lookahead" or inner.startswith("lookahead:"):
-            raise ValueError(f"method {spec!r}: lookahead's inner method must be another method")
-        METHODS.check(inner, "inner method")
-    return spec
-
-
-def as_method(method, **options):
-    """A method object from a name of :func:`check_method` (built with ``options``; of
-    ``'lookahead:INNER'``, lookahead takes them and ``INNER`` is built with its defaults:
-    :func:`make_method` gives each its own) or an object with ``init`` and ``step``.
-
-    Raises
-    ------
-    ValueError
-        An unknown name (the message lists the choices).
+        An unknown name (the message lists the choices), or an object without ``init`` or
+        ``step``.
     """
     if isinstance(method, str):
-        return make_method(method, {check_method(method).partition(":")[0]: options})
-    if not (hasattr(method, "init") and hasattr(method, "step")):
-        raise ValueError(f"a method needs init and step, got {method!r}")
+        if ":" in method:
+            raise ValueError(f"method {method!r}: a method is a name or an object; lookahead around another "
+                             "method is Lookahead(inner=...)")
+        return METHODS[METHODS.check(method, "method")]()
+    if not (hasattr(method, "init") and hasattr(method, "step")) or isinstance(method, type):
+        raise ValueError(f"a method is an object with init and step, got {method!r}")
     return method
 
 
-def make_method(spec: str, options: dict | None = None):
-    """The method of ``spec`` (:func:`check_method`) with each method's options from
-    ``options = {method: {option: value}}``: of ``'lookahead:INNER'``, lookahead takes
-    ``options['lookahead']`` and the inner method ``options[INNER]``.
+def method_label(method) -> str:
+    """A method's name as tables and results show it (its command-line spelling without
+    the options): its name, or of lookahead around another method, ``lookahead:INNER``.
 
-    >>> m = make_method("lookahead:unrolled", {"lookahead": {"k_la": 3}, "unrolled": {"unroll": 2}})
-    >>> m.k_la, m.inner.name, m.inner.unroll
-    (3, 'unrolled', 2)
-
-    Raises
-    ------
-    ValueError
-        An unknown name, or an option the method refuses.
+    >>> method_label(Lookahead(inner=Extragradient(), k_la=3)), method_label(CGD(rtol=1e-6))
+    ('lookahead:extragradient', 'cgd')
     """
-    options = options or {}
-    outer, _, inner = check_method(spec).partition(":")
-    own = dict(options.get(outer, {}))
-    if inner:
-        own["inner"] = METHODS[inner](**options.get(inner, {}))
-    return METHODS[outer](**own)
+    inner = getattr(method, "inner", None)
+    return method.name if inner is None else f"{method.name}:{inner.name}"
 
 
-def method_options(name: str) -> dict[str, str]:
-    """The options a registered method takes: ``{option: type}`` (``int``, ``float`` or
-    ``bool``) from its dataclass fields, without ``name``, ``inner`` and the fields whose
-    metadata says ``option: False`` (altgd's orders of the toy games)."""
-    cls = METHODS[name]
-    out = {}
-    for f in fields(cls):
-        if f.name in ("name", "inner") or not f.metadata.get("option", True):
-            continue
-        t = str(f.type)
-        out[f.name] = "bool" if "bool" in t else "int" if t.startswith("int") else "float"
+def method_to_dict(method) -> dict:
+    """A method as a small JSON-able dict: ``{"name": ..., field: value, ...}`` with every
+    dataclass field (an ``inner`` method as such a dict too); :func:`method_from_dict` reads
+    it back. A method that is not a dataclass is saved by its name alone.
+
+    >>> method_to_dict(Lookahead(inner=CGD(rtol=1e-6), k_la=3))
+    {'name': 'lookahead', 'inner': {'name': 'cgd', 'eta': None, 'rtol': 1e-06, 'maxiter': 100, 'strict': False}, \
+'k_la': 3, 'alpha': 0.5}
+    """
+    out = {"name": method.name}
+    if is_dataclass(method):
+        for f in fields(method):
+            if f.name != "name":
+                v = getattr(method, f.name)
+                out[f.name] = method_to_dict(v) if f.name == "inner" else v.item() if isinstance(v, np.generic) else v
     return out
 
 
-def _cast(kind: str, key: str, text: str):
-    try:
-        if kind == "bool":
-            if text.lower() not in ("true", "false", "1", "0"):
-                raise ValueError
-            return text.lower() in ("true", "1")
-        value = int(text) if kind == "int" else float(text)
-    except ValueError:
-        raise ValueError(f"method option {key}: {text!r} is not {'an' if kind == 'int' else 'a'} {kind}") from None
-    if kind == "float" and not np.isfinite(value):
-        raise ValueError(f"method option {key}: {text!r} is not finite")
-    return value
-
-
-def parse_method_options(methods, items) -> dict[str, dict]:
-    """Options of training methods from ``KEY=VALUE`` texts (``--method-option unroll=10``):
-    each key goes to every method of ``methods`` (names of :data:`METHODS`; of a
-    ``'lookahead:INNER'`` spec, lookahead and ``INNER``) that has an option of that name,
-    its value cast to the option's type; ``METHOD.KEY=VALUE`` (``lola.alpha=0.1``) goes to
-    that method only (``alpha`` is the look-ahead rate of la, lola and sos, but lookahead's
-    interpolation weight). Returns ``{method: {key: value}}``; the methods
-    then validate the values when built.
+def method_from_dict(d: dict):
+    """The method of :func:`method_to_dict`'s dict: the registered class of ``d["name"]``
+    built with the other entries (``inner`` from its own dict).
 
     Raises
     ------
     ValueError
-        A text without ``=``, a key none of ``methods`` takes (the message lists what each
-        takes), a value of the wrong type.
+        Not a dict with a registered ``name``, a field the method does not have (the
+        message lists those it has), or a value the method refuses.
     """
-    names = list(dict.fromkeys(name for m in methods for name in str(m).split(":")))
-    takes = {m: method_options(m) for m in names}
-    out: dict[str, dict] = {}
-    for item in items or ():
-        key, eq, text = str(item).partition("=")
-        key = key.strip().replace("-", "_")
-        if not eq or not key:
-            raise ValueError(f"method option {item!r}: write KEY=VALUE or METHOD.KEY=VALUE, e.g. unroll=10")
-        only, dot, bare = key.rpartition(".")
-        if dot:  # METHOD.KEY: that method's option only
-            if only not in names:
-                raise ValueError(f"method option {key!r}: {only!r} is not one of the methods ({', '.join(names)})")
-            key = bare
-        owners = [m for m in names if key in takes[m] and (not dot or m == only)]
-        for spec in methods:  # lookahead:INNER: one key naming two options of one run is ambiguous
-            pair = [m for m in str(spec).split(":") if m in owners]
-            if len(pair) == 2:
-                raise ValueError(f"method option {key!r}: both {pair[0]} and {pair[1]} of {spec} take it "
-                                 f"(different options); write {pair[0]}.{key}=... or {pair[1]}.{key}=...")
-        if not owners:
-            offer = "; ".join(f"{m}: {', '.join(takes[m]) or 'none'}" for m in names)
-            raise ValueError(f"method option {key!r}: none of the methods ({', '.join(names)}) takes it "
-                             f"(options: {offer})")
-        for m in owners:
-            out.setdefault(m, {})[key] = _cast(takes[m][key], key, text.strip())
-    return check_method_options(out)
-
-
-def check_method_options(options) -> dict[str, dict]:
-    """Validate ``{method: {option: value}}`` (names of :data:`METHODS` and their
-    :func:`method_options`) by building each method with its options; returns a plain copy.
-
-    Raises
-    ------
-    ValueError
-        An unknown method or option name (the choices listed), or a value the method refuses.
-    """
-    if not isinstance(options, dict):
-        raise ValueError(f"method options must be a dict of dicts by method name, got {options!r}")
-    out = {}
-    for m, opts in options.items():
-        METHODS.check(m, "method of the method options")
-        if not isinstance(opts, dict):
-            raise ValueError(f"the options of {m} must be a dict, got {opts!r}")
-        bad = sorted(set(opts) - set(method_options(m)))
-        if bad:
-            raise ValueError(f"method {m} takes no option {', '.join(bad)} "
-                             f"(it takes: {', '.join(method_options(m)) or 'none'})")
-        for k, v in opts.items():
-            if isinstance(v, str) or (v is not None and not isinstance(v, (bool, int, float, np.number))):
-                raise ValueError(f"method {m}: option {k} must be a number, got {v!r}")
-            if isinstance(v, (float, np.floating)) and not np.isfinite(v):
-                raise ValueError(f"method {m}: option {k} must be finite, got {v!r}")
-        try:
-            METHODS[m](**opts)  # the method's own checks, up front
-        except TypeError as e:
-            raise ValueError(f"method {m}: {e}") from None
-        out[m] = dict(opts)
-    return out
+    if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+        raise ValueError(f"a saved method is a dict with a name, got {d!r}")
+    cls = METHODS[METHODS.check(d["name"], "method")]
+    kw = {k: v for k, v in d.items() if k != "name"}
+    if isinstance(kw.get("inner"), dict):
+        kw["inner"] = method_from_dict(kw["inner"])
+    have = [f.name for f in fields(cls) if f.name != "name"] if is_dataclass(cls) else []
+    bad = sorted(set(kw) - set(have))
+    if bad:
+        raise ValueError(f"method {d['name']} has no field {', '.join(bad)} (it has: {', '.join(have) or 'none'})")
+    return cls(**kw)

@@ -114,18 +114,20 @@ def check_pairing(loss, penalty: str | None = None, clip: float | None = None) -
                          f"{', '.join(_registered_with(lambda x: x.clip))} (Arjovsky, Chintala & Bottou 2017)")
 
 
-def check_training(loss: str, method: str, penalty: str | None, penalty_weight: float, clip: float | None) -> None:
+def check_training(loss: str, method, penalty: str | None, penalty_weight: float, clip: float | None) -> None:
     """Validate a config's training names and options at once (the one place configs and
-    the command line check them): the loss and the method are registered, the penalty and
+    the command line check them): the loss is registered, the method (an object, or a
+    registered name) takes the penalty, the penalty and
     its weight are valid, ``clip`` is positive, and the pairing is one the literature uses."""
     from gandyn.engine.losses import LOSSES
     from gandyn.engine.methods import METHODS, check_penalty
 
     LOSSES.check(loss, "loss")
-    METHODS.check(method, "method")
+    if isinstance(method, str):
+        method = METHODS[METHODS.check(method, "method")]
     if penalty is not None:
         make_penalty(penalty, penalty_weight)
-        check_penalty(METHODS[method])
+        check_penalty(method)
     if clip is not None and not (np.isfinite(clip) and clip > 0):
         raise ValueError(f"clip must be positive and finite, got {clip!r}")
     check_pairing(loss, penalty, clip)

@@ -148,10 +148,11 @@ class Trainer:
     spectral_norm : SpectralNorm, optional
         D's weights are used as ``W / sigma(W)`` (:mod:`gandyn.engine.spectral_norm`; one
         power-iteration step per iteration, its vectors in the checkpoint).
-    method : str or method object
-        The training method (:data:`gandyn.engine.methods.METHODS`): ``'altgd'``
-        (Algorithm 1, the default), ``'simgd'``, ``'extragradient'``, ``'optimistic'``,
-        ``'lookahead'``, ...
+    method : method object or str
+        The training method, an object of :mod:`gandyn.engine.methods` (``AltGD()``,
+        Algorithm 1, the default; ``SimGD()``, ``Lookahead(inner=Extragradient())``, ...) or a
+        registered name for the method with its defaults
+        (:func:`~gandyn.engine.methods.as_method`).
     instance_noise : InstanceNoise, optional
         Gaussian noise of std ``sigma_t`` (iteration ``t``) added to every real and
         generated input of D (:mod:`gandyn.engine.instance_noise`), drawn with

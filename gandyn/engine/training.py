@@ -9,12 +9,14 @@ them together once, and builds the engine objects they name, so that every confi
 (the MNIST run, the populations of 1-D and 2-D GANs) checks and means the same thing by
 each name.
 
+>>> from gandyn.engine.methods import Extragradient, Lookahead
 >>> from gandyn.engine.training import TrainingConfig
->>> cfg = TrainingConfig(method="lookahead:extragradient", penalty="r1", penalty_weight=1.0,
-...                      method_options={"lookahead": {"k_la": 3}})
->>> m = cfg.make_method()
+>>> cfg = TrainingConfig(method=Lookahead(inner=Extragradient(), k_la=3), penalty="r1", penalty_weight=1.0)
+>>> m = cfg.method
 >>> m.name, m.k_la, m.inner.name
 ('lookahead', 3, 'extragradient')
+>>> TrainingConfig(method="cgd").method
+CGD(eta=None, rtol=None, maxiter=100, strict=False, name='cgd')
 >>> TrainingConfig(loss="hinge", penalty="r1")
 Traceback (most recent call last):
 ...
@@ -24,14 +26,15 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
 from gandyn.engine import optim
 from gandyn.engine.instance_noise import InstanceNoise
 from gandyn.engine.instance_noise import check as check_noise
-from gandyn.engine.methods import METHODS, check_method, check_method_options, make_method
+from gandyn.engine.methods import AltGD, as_method, method_from_dict, method_to_dict
 from gandyn.engine.penalties import Penalty, check_training, make_penalty
 
 __all__ = ["TrainingConfig", "check_int"]
@@ -63,10 +66,11 @@ class TrainingConfig:
     loss : str
         The GAN loss, a name of :data:`gandyn.engine.losses.LOSSES` (``nonsat``: D's
         cross-entropy and G's non-saturating loss, Goodfellow et al. 2014, Section 3).
-    method : str
-        The training method, a name of :data:`gandyn.engine.methods.METHODS` or
-        ``'lookahead:INNER'`` (:func:`~gandyn.engine.methods.check_method`); ``altgd`` is
-        Algorithm 1.
+    method : method object or str
+        The training method, an object of :mod:`gandyn.engine.methods` with its options as
+        fields (``CGD(rtol=1e-6)``, ``Lookahead(inner=Extragradient(), k_la=5)``), or a name
+        of :data:`gandyn.engine.methods.METHODS`, made into the object with its defaults
+        once, here (:func:`~gandyn.engine.methods.as_method`); ``AltGD()`` is Algorithm 1.
     k : int
         D steps per G step (Algorithm 1's ``k``; methods that step both players at once
         ignore it).
@@ -92,10 +96,6 @@ class TrainingConfig:
         2017).
     spectral_norm : bool
         Spectral normalisation of D's weights (Miyato et al. 2018).
-    method_options : dict
-        Options of the methods by name, e.g. ``{"unrolled": {"unroll": 10}}``
-        (:func:`~gandyn.engine.methods.check_method_options`); of ``'lookahead:INNER'``,
-        each of the two methods takes its own.
     g_ema : float
         Decay in ``[0, 1)`` of an exponential moving average of G's parameters (0 = off;
         Yazici et al. 2019, :func:`~gandyn.engine.optim.averaged`).
@@ -114,7 +114,7 @@ class TrainingConfig:
     """
 
     loss: str = "nonsat"
-    method: str = "altgd"
+    method: Any = AltGD()
     k: int = 1
     batch: int = 128
     optimizer: str = "adam"
@@ -127,7 +127,6 @@ class TrainingConfig:
     penalty_weight: float = 10.0
     clip: float | None = None
     spectral_norm: bool = False
-    method_options: dict = field(default_factory=dict, hash=False)
     g_ema: float = 0.0
     instance_noise: float = 0.0
     noise_schedule: str = "constant"
@@ -156,29 +155,34 @@ class TrainingConfig:
         object.__setattr__(self, "instance_noise", float(self.instance_noise))
         if self.noise_until is not None:
             object.__setattr__(self, "noise_until", int(self.noise_until))
-        self.check_method(self.method)
-        object.__setattr__(self, "method_options", check_method_options(self.method_options))
+        object.__setattr__(self, "method", self.check_method(self.method))
 
-    def check_method(self, spec: str) -> str:
-        """Validate the method ``spec`` with this config's loss, penalty, clipping and
-        spectral normalisation (outer and, of ``'lookahead:INNER'``, inner method):
-        registered names, a penalty the method can take and the literature pairs with
-        the loss, and no spectral normalisation for the methods that need exact Jacobian
-        products. Returns ``spec``.
+    def check_method(self, method):
+        """The method object of ``method`` (:func:`~gandyn.engine.methods.as_method`),
+        validated with this config's loss, penalty, clipping and spectral normalisation
+        (the method and, of lookahead, its inner method): a registered method, a penalty
+        the method can take and the literature pairs with the loss, no spectral
+        normalisation or instance noise for the methods that need exact Jacobian products,
+        and none of the toy games' options of ``AltGD`` (a configuration's D steps are
+        ``k``).
 
         Raises
         ------
         ValueError
             An unknown name or an unsupported pairing (the message names it).
         """
-        outer, _, inner = check_method(spec).partition(":")
-        for name in (outer, inner) if inner else (outer,):
-            check_training(self.loss, name, self.penalty, self.penalty_weight, self.clip)
-            if self.spectral_norm and getattr(METHODS[name], "needs_products", False):
-                raise ValueError(f"{name} needs exact Jacobian products: spectral normalisation of D is not supported")
-            if self.instance_noise and getattr(METHODS[name], "needs_products", False):
-                raise ValueError(f"{name} needs exact Jacobian products: instance noise is not supported")
-        return spec
+        method = as_method(method)
+        inner = getattr(method, "inner", None)
+        for m in (inner, method) if inner is not None else (method,):  # the inner method named first
+            check_training(self.loss, m, self.penalty, self.penalty_weight, self.clip)
+            if isinstance(m, AltGD) and (m.k_d, m.k_g, m.d_first) != (None, 1, True):
+                raise ValueError("altgd's k_d, k_g and d_first are the toy games' options: a configuration's "
+                                 "D steps per G step are k, G steps once, after D")
+            if self.spectral_norm and getattr(m, "needs_products", False):
+                raise ValueError(f"{m.name} needs exact Jacobian products: spectral normalisation of D is not supported")
+            if self.instance_noise and getattr(m, "needs_products", False):
+                raise ValueError(f"{m.name} needs exact Jacobian products: instance noise is not supported")
+        return method
 
     def make_optimizer(self, lr) -> optim.Optimizer:
         """The optimizer with step size ``lr`` (a number, a ``(c, 1)`` array of per-model
@@ -197,22 +201,34 @@ class TrainingConfig:
         opt = self.make_optimizer(lr) if base is None else base
         return opt if self.clip is None else optim.clipped(opt, self.clip)
 
-    def make_method(self, spec: str | None = None):
-        """The method object of ``spec`` (default: ``method``) with each method's options
-        from ``method_options`` (:func:`~gandyn.engine.methods.make_method`)."""
-        spec = self.method if spec is None else self.check_method(spec)
-        return make_method(spec, self.method_options)
-
     def replace(self, **changes) -> "TrainingConfig":
         """A copy with ``changes`` (validated again): e.g. an experiment's defaults with
         another batch, ``gandyn.experiments.gan1d.TRAINING.replace(batch=16)``."""
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
-        """Every field as plain JSON-able values; ``TrainingConfig(**d)`` reads it back."""
+        """Every field as plain JSON-able values, the method as a small dict
+        (:func:`~gandyn.engine.methods.method_to_dict`); :meth:`from_dict` reads it back."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["method_options"] = {m: dict(o) for m, o in self.method_options.items()}
+        d["method"] = method_to_dict(self.method)
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainingConfig":
+        """The config of :meth:`to_dict`'s dict.
+
+        Raises
+        ------
+        ValueError
+            An unknown field or method, or a value the config or the method refuses.
+        """
+        d = dict(d)
+        if isinstance(d.get("method"), dict):
+            d["method"] = method_from_dict(d["method"])
+        bad = sorted(set(d) - {f.name for f in fields(cls)})
+        if bad:
+            raise ValueError(f"a training config has no field {', '.join(bad)}")
+        return cls(**d)
 
     def make_instance_noise(self) -> InstanceNoise | None:
         """The instance noise's schedule (:class:`~gandyn.engine.instance_noise.InstanceNoise`),

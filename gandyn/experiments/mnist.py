@@ -61,8 +61,9 @@ N_TRAIN = 55_000
 GRID = 16
 #: File name of a run's checkpoint inside its output folder.
 CHECKPOINT = "checkpoint.npz"
-#: Checkpoint format (3: the training choices nested in the config; Adam's epsilon-hat state as sums).
-FORMAT = "gandyn.experiments.mnist/3"
+#: Checkpoint format (3: the training choices nested in the config; Adam's epsilon-hat state as sums;
+#: 4: the method as a dict of its name and fields).
+FORMAT = "gandyn.experiments.mnist/4"
 PIXELS = 784
 
 #: Published training protocols, each a set of :class:`MnistConfig` fields (every setting the
@@ -277,7 +278,7 @@ class MnistConfig:
             raise ValueError(f"unknown config keys {sorted(unknown)}")
         d = {k: tuple(v) if k in ("hidden_g", "hidden_d", "d_dropout") else v for k, v in d.items()}
         if "training" in d:
-            d["training"] = TrainingConfig(**d["training"])
+            d["training"] = TrainingConfig.from_dict(d["training"])
         return cls(**d)
 
     @classmethod
@@ -448,7 +449,7 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     trainer = Trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), theta_d,
                       batches, batch=t.batch, k=t.k,
                       rng_dropout=s["dropout"] if config.d_dropout else None,
-                      method=t.make_method(), penalty=t.make_penalty(),
+                      method=t.method, penalty=t.make_penalty(),
                       rng_penalty=s["penalty"] if t.penalty else None, spectral_norm=sn,
                       instance_noise=t.make_instance_noise(),
                       rng_noise=s["instance_noise"] if t.instance_noise else None)

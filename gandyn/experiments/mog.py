@@ -33,7 +33,7 @@ import numpy as np
 
 from gandyn import plugins
 from gandyn.distributions import grid2d, ring2d
-from gandyn.engine.methods import check_method
+from gandyn.engine.methods import method_from_dict, method_label, method_to_dict
 from gandyn.engine.registry import Registry
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import healthy
@@ -158,9 +158,10 @@ class MogConfig:
     ----------
     data : str
         A data set of :data:`DATASETS`.
-    methods : tuple of str
-        Distinct training methods (:func:`~gandyn.engine.methods.check_method`); every one
-        must pair with ``training``.
+    methods : tuple of method objects or str
+        Training methods of distinct :attr:`labels` (objects of :mod:`gandyn.engine.methods`
+        with their options, e.g. ``Unrolled(unroll=10)``; a registered name is the method
+        with its defaults); every one must pair with ``training``.
     lrs : tuple of float
         G's step sizes; ``ttur`` is ``lr_D / lr_G``.
     seeds, seed, steps, checks : int
@@ -224,9 +225,12 @@ class MogConfig:
             raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATASETS)}")
         if not isinstance(self.training, TrainingConfig):
             raise ValueError(f"training must be a TrainingConfig, got {self.training!r}")
-        methods = tuple(check_method(m) for m in self.methods)
-        if not methods or len(set(methods)) != len(methods):
-            raise ValueError(f"methods must be distinct names, got {list(methods)}")
+        if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
+            raise ValueError(f"methods must be a list of methods, got {self.methods!r}")
+        methods = tuple(self.training.check_method(m) for m in self.methods)
+        labels = [method_label(m) for m in methods]
+        if not methods or len(set(labels)) != len(labels):
+            raise ValueError(f"methods must have distinct names, got {labels}")
         lrs = tuple(float(v) for v in self.lrs)
         if not lrs or any(not (np.isfinite(v) and v > 0) for v in lrs) or not self.ttur > 0:
             raise ValueError(f"step sizes and ttur must be positive, got lrs={list(lrs)}, ttur={self.ttur}")
@@ -260,8 +264,12 @@ class MogConfig:
         setup = self.setup()  # validates the networks and the training choices
         for name in ("hidden_g", "hidden_d"):
             object.__setattr__(self, name, getattr(setup, name))
-        for m in methods:
-            self.training.check_method(m)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The methods' names as the results and tables show them
+        (:func:`~gandyn.engine.methods.method_label`: ``lookahead:INNER`` for lookahead)."""
+        return tuple(method_label(m) for m in self.methods)
 
     def setup(self) -> Setup:
         """The :class:`~gandyn.experiments.population.Setup` of the run's models."""
@@ -273,8 +281,8 @@ class MogConfig:
     def to_dict(self) -> dict:
         """Every field as plain JSON-able values (:meth:`from_dict` reads it back)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d.update(training=self.training.to_dict(),
-                 **{k: list(d[k]) for k in ("methods", "lrs", "hidden_g", "hidden_d")})
+        d.update(training=self.training.to_dict(), methods=[method_to_dict(m) for m in self.methods],
+                 **{k: list(d[k]) for k in ("lrs", "hidden_g", "hidden_d")})
         return d
 
     @classmethod
@@ -291,7 +299,9 @@ class MogConfig:
             raise ValueError(f"unknown config keys {unknown}")
         d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         if "training" in d:
-            d["training"] = TrainingConfig(**d["training"])
+            d["training"] = TrainingConfig.from_dict(d["training"])
+        if "methods" in d:
+            d["methods"] = tuple(method_from_dict(m) if isinstance(m, dict) else m for m in d["methods"])
         return cls(**d)
 
 
@@ -300,8 +310,10 @@ def training_changes(cfg: MogConfig) -> str:
     ``"name=value, ..."``, with the methods' options as ``method.option=value``; ``""`` for
     the defaults."""
     mine, default = cfg.training.to_dict(), TRAINING.to_dict()
-    changed = [f"{k}={v}" for k, v in mine.items() if k not in ("method", "method_options") and v != default[k]]
-    changed += [f"{m}.{k}={v}" for m, o in mine["method_options"].items() for k, v in o.items()]
+    changed = [f"{k}={v}" for k, v in mine.items() if k != "method" and v != default[k]]
+    for m in dict.fromkeys(x for m in cfg.methods for x in (m, getattr(m, "inner", None)) if x is not None):
+        base = method_to_dict(type(m)())  # the defaults of its class
+        changed += [f"{m.name}.{k}={v}" for k, v in method_to_dict(m).items() if k != "inner" and v != base.get(k)]
     return ", ".join(changed)
 
 
@@ -312,7 +324,7 @@ def models_of(cfg: MogConfig) -> dict:
     M, L, S = len(cfg.methods), len(cfg.lrs), cfg.seeds
     mi, li, si = (a.ravel() for a in np.meshgrid(np.arange(M), np.arange(L), np.arange(S), indexing="ij"))
     lr = np.asarray(cfg.lrs)[li]
-    return {"method": np.asarray(cfg.methods)[mi], "lr": lr, "lr_g": lr, "lr_d": lr * cfg.ttur,
+    return {"method": np.asarray(cfg.labels)[mi], "lr": lr, "lr_g": lr, "lr_d": lr * cfg.ttur,
             "seed": cfg.seed + si, "show": si < cfg.n_show}
 
 
@@ -406,7 +418,9 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
     keep = keep_iterations(cfg)
     stops = np.union1d(checks, keep[1:]) if keep.size else checks
     for u in units:
-        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"], method=list(mods["method"]),
+        by_label = dict(zip(cfg.labels, cfg.methods))
+        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"],
+                         method=[by_label[m] for m in mods["method"]],
                          k=cfg.training.k, chunk=cfg.chunk, units=[u])
         z = pop.eval_latent(cfg.n_eval)
         per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
@@ -684,7 +698,7 @@ def success_table(cfg: MogConfig, res: dict) -> list[dict]:
     rows = []
     K = int(res["n_modes"])
     div = res.get("diverged_at", np.full(res["rows"].size, -1)) >= 0
-    for m in cfg.methods:
+    for m in cfg.labels:
         for lr in cfg.lrs:
             run = (res["method"] == m) & (res["lr"] == lr)
             if not run.any():

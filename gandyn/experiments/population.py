@@ -6,9 +6,9 @@ independent coordinates, the generator ``z_dim - hidden_g... - d`` and discrimin
 ``d - hidden_d... - 1`` MLPs and the training choices (a
 :class:`~gandyn.engine.training.TrainingConfig`: loss, optimizer, minibatch size, ...).
 A :class:`Population` then trains ``P`` models at once, model ``p`` with its own seed,
-``lr_g``, ``lr_d``, training method (a name of :data:`gandyn.engine.methods.METHODS`,
-``'lookahead:INNER'`` for lookahead around another method) and ``k`` (D steps per G step
-of ``altgd``).
+``lr_g``, ``lr_d``, training method (an object of :mod:`gandyn.engine.methods`, or a
+registered name for the method with its defaults) and ``k`` (D steps per G step of
+``altgd``).
 
 Models with the same method and ``k`` form a *group*; a group is cut, in model order,
 into *units* of at most ``chunk`` models, and each unit is one engine
@@ -35,14 +35,13 @@ the full population.
 from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass, field, fields
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from gandyn.distributions import Distribution
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
-from gandyn.engine.methods import check_method_options, make_method
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
@@ -271,7 +270,7 @@ class Unit(NamedTuple):
     """Models trained as one engine population: their rows in the population, method and k."""
 
     index: int
-    method: str
+    method: Any
     k: int
     rows: np.ndarray
 
@@ -325,8 +324,10 @@ class Population:
         run: parameters ``(n,)``, minibatches ``(m, d)``, losses ``()``.
     lr_g, lr_d : float or sequence
         Step sizes, shared or one per model (keyword-only).
-    method : str or sequence of str, optional
-        Training method per model (:func:`~gandyn.engine.methods.check_method`); default ``setup.training.method``.
+    method : method object, str, or a sequence of them, optional
+        Training method per model (objects of :mod:`gandyn.engine.methods`, or registered
+        names built with their defaults, :meth:`TrainingConfig.check_method
+        <gandyn.engine.training.TrainingConfig.check_method>`); default ``setup.training.method``.
     k : int or sequence of int, optional
         D steps per G step per model (used by ``altgd``); default ``setup.training.k``.
     chunk : int or None
@@ -335,9 +336,6 @@ class Population:
     units : sequence of int, optional
         Build and train only these units (see :attr:`units`); the others' models are
         absent from :attr:`rows`, :meth:`params` and :meth:`samples`.
-    method_options : dict, optional
-        Options of the methods by outer name, e.g. ``{"lookahead": {"k_la": 5}}``, over
-        ``setup.training.method_options``.
     rate_dtype : dtype, optional
         Dtype of the per-model step-size arrays (default: the setup's dtype).
 
@@ -348,7 +346,7 @@ class Population:
     """
 
     def __init__(self, setup: Setup, seeds, *, lr_g, lr_d, method=None, k=None, chunk: int | None = 128,
-                 units=None, method_options: dict | None = None, rate_dtype=None):
+                 units=None, rate_dtype=None):
         single = np.ndim(seeds) == 0
         seeds = check_seeds(seeds)
         P = int(seeds.size)
@@ -360,9 +358,13 @@ class Population:
             if not np.all(np.isfinite(a)) or np.any(a <= 0):
                 raise ValueError(f"{name} must be positive and finite")
         t = setup.training
-        methods = _per_model("method", t.method if method is None else method, P, str)
-        for m in dict.fromkeys(methods):
-            t.check_method(m)
+        method = t.method if method is None else method
+        if isinstance(method, str) or not isinstance(method, (list, tuple, np.ndarray)):
+            method = [method] * P
+        if len(method) != P:
+            raise ValueError(f"method must be one value or one per model ({P}), got {len(method)}")
+        made = {}  # each distinct method checked, and a name made into its object, once, here
+        methods = [made[m] if m in made else made.setdefault(m, t.check_method(m)) for m in method]
         ks = _per_model("k", t.k if k is None else k, P, int)
         if any(v < 1 for v in ks):
             raise ValueError(f"every k must be >= 1, got {sorted(set(ks))}")
@@ -380,8 +382,6 @@ class Population:
             raise ValueError("units must name at least one unit")
         if any(not 0 <= u < len(self.units) for u in wanted):
             raise ValueError(f"units must be in 0..{len(self.units) - 1}, got {list(units)}")
-        extra = check_method_options(method_options or {})
-        opts = {m: {**t.method_options.get(m, {}), **extra.get(m, {})} for m in {*t.method_options, *extra}}
         rate_dtype = setup.dtype if rate_dtype is None else rate_dtype
         penalty = t.make_penalty()
         noise = t.make_instance_noise()
@@ -397,7 +397,7 @@ class Population:
             sn = SpectralNorm(self.gan.D, td, _SeedRandom(s, "spectral_norm", single)) if t.spectral_norm else None
             tr = Trainer(self.gan, t.make_g_optimizer(rg), t.make_d_optimizer(rd), tg, td,
                          _Streams(setup, s, single), batch=t.batch, k=u.k,
-                         method=make_method(u.method, opts),
+                         method=u.method,
                          penalty=penalty, rng_penalty=_SeedRandom(s, "penalty", single) if penalty else None,
                          spectral_norm=sn, instance_noise=noise,
                          rng_noise=_SeedRandom(s, "instance_noise", single) if noise else None)

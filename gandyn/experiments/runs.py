@@ -68,7 +68,7 @@ def _gan1d(run: Path) -> RunRecord:
         raise ValueError(f"{path} keeps no parameters; rerun `gandyn gan1d`")
     s = dict(meta["setup"])
     s["dtype"] = np.dtype(s["dtype"]).type
-    setup = Setup(training=TrainingConfig(**s.pop("training")), **s)  # data: the text parse_data reads
+    setup = Setup(training=TrainingConfig.from_dict(s.pop("training")), **s)  # data: the text parse_data reads
     return RunRecord("gan1d", setup, int(meta["seed"]), arrays["it"], arrays["theta_g"], arrays["theta_d"],
                      {"files": [str(path)]})
 

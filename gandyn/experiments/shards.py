@@ -8,6 +8,7 @@ shard and carries the finished shards' results, merged, so that they can be writ
 from __future__ import annotations
 
 import contextlib
+import pickle
 import uuid
 from typing import Any, Callable, Sequence
 
@@ -190,6 +191,10 @@ def load_plugins(client, specs) -> None:
         raise
 
 
+def _call_pickled(fn: Callable, args: bytes, **kwargs):
+    return fn(*pickle.loads(args), **kwargs)
+
+
 def on_cluster(client, fn: Callable, shard_args: Sequence[tuple], *, merge: Callable[[list], Any], name: str,
                progress: bool = False, on_result: Callable[[int, Any], None] | None = None, **kwargs) -> list:
     """``fn(*shard_args[i], **kwargs)`` for every shard ``i`` on the Dask cluster of
@@ -210,7 +215,12 @@ def on_cluster(client, fn: Callable, shard_args: Sequence[tuple], *, merge: Call
     # keys unique per run: two runs on one cluster never share results
     key = f"gandyn-{name.replace(' ', '-')}-{uuid.uuid4().hex[:12]}-shard"
     load_plugins(client, plugins.loaded())
-    futures = {client.submit(fn, *args, pure=False, key=f"{key}{i}", **kwargs): i for i, args in enumerate(shard_args)}
+    # the shard's arguments travel as bytes, unpickled on a worker after its plugins are loaded (a
+    # configuration holding a plugin's method object cannot be unpickled by the scheduler)
+    import cloudpickle  # what Dask pickles with (a plugin's loss may be a lambda)
+
+    futures = {client.submit(_call_pickled, fn, cloudpickle.dumps(args), pure=False, key=f"{key}{i}", **kwargs): i
+               for i, args in enumerate(shard_args)}
     bar = tqdm(total=len(futures), desc=f"{name} shards", unit="shard", disable=not progress, leave=False)
     parts, failed = {}, None
     pending = set(futures)

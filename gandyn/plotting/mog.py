@@ -80,7 +80,7 @@ def success_figure(cfg, res: dict):
     K = int(res["n_modes"])
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.9), sharex=True)
     styles = ["-", "--", ":", "-."]
-    for mi, m in enumerate(cfg.methods):
+    for mi, m in enumerate(cfg.labels):
         for li, lr in enumerate(cfg.lrs):
             sel = (res["method"] == m) & (res["lr"] == lr)
             if not sel.any():
