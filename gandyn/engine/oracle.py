@@ -55,7 +55,8 @@ __all__ = ["FieldOracle", "Oracle"]
 
 class Oracle:
     """What every field oracle shares, written once: the players' own Hessian products from
-    the oracle's :meth:`jvp`, and the check of a ``rows`` argument. A subclass supplies the
+    the oracle's :meth:`jvp`, the per-model inner product :meth:`dot`, and the check of a
+    ``rows`` argument. A subclass supplies the
     rest of the interface above (:class:`FieldOracle`, :class:`gandyn.games.game.GameOracle`)."""
 
     check_rows = staticmethod(second_order.check_rows)
@@ -74,6 +75,12 @@ class Oracle:
         if player == "d":
             return self.jvp(None, v, rows="d")[1]
         raise ValueError(f"player must be 'g' or 'd', got {player!r}")
+
+    @classmethod
+    def dot(cls, a, b):
+        """Per-model inner products over the last axis, in the oracle's namespace ``xp``:
+        shape ``(1,)`` or ``(P, 1)``."""
+        return cls.xp.sum(a * b, axis=-1, keepdims=True)
 
 
 class FieldOracle(Oracle):
@@ -283,7 +290,3 @@ class FieldOracle(Oracle):
         rtol = solvers.default_rtol(b.dtype) if rtol is None else rtol
         return (solvers.cg if symmetric else solvers.gmres)(matvec, b, rtol=rtol, maxiter=maxiter)
 
-    @staticmethod
-    def dot(a, b):
-        """Per-model inner products over the last axis: shape ``(1,)`` or ``(P, 1)``."""
-        return np.sum(a * b, axis=-1, keepdims=True)

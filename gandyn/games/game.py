@@ -334,11 +334,6 @@ class GameOracle(Oracle):
         res = float(np.linalg.norm(bv - Av @ xv) / nb) if nb > 0 else 0.0
         return Solve(x, np.int64(k), res, True)
 
-    @staticmethod
-    def dot(a, b):
-        """``<a, b>`` as an array of shape ``(1,)``."""
-        return anp.sum(a * b, axis=-1, keepdims=True)
-
 
 def sym_antisym(J) -> tuple[np.ndarray, np.ndarray]:
     """``S = (J + J^T)/2`` and ``A = (J - J^T)/2``: the potential and Hamiltonian
