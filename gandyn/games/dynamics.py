@@ -308,9 +308,13 @@ def optimistic() -> Method:
 def consensus(gamma: float = 1.0) -> Method:
     """Consensus optimisation (Mescheder, Nowozin & Geiger 2017, Algorithm 2):
     ``z <- z - h (omega + gamma J^T omega)``, i.e. simultaneous GD on
-    :func:`gandyn.games.consensus_game` (the engine's ``consensus``)."""
-    if not gamma >= 0:
-        raise ValueError(f"gamma must be >= 0, got {gamma}")
+    :func:`gandyn.games.consensus_game` (the engine's ``consensus``).
+
+    Raises
+    ------
+    ValueError
+        gamma not a finite number >= 0 (the engine's check).
+    """
     return as_dynamics(engine_methods.Consensus(gamma=gamma), f"consensus (gamma={gamma:g})")
 
 
@@ -320,9 +324,13 @@ def sga(lam: float = 1.0, align: bool = True, eps: float = 0.1) -> Method:
     so ``A^T xi = (J^T xi - J xi)/2``. With ``align``, the sign of lambda is
     ``sign(<xi, grad H><A^T xi, grad H>/d + eps)`` with ``grad H = J^T xi``,
     ``H = ||xi||^2/2`` [Balduzzi et al. 2018, Sec. 4, eq. 6 and Algorithm 1] (the engine's
-    ``sga``)."""
-    if not lam > 0:
-        raise ValueError(f"lam must be > 0, got {lam}")
+    ``sga``).
+
+    Raises
+    ------
+    ValueError
+        lam not a finite number > 0, eps not one >= 0, align not a bool (the engine's checks).
+    """
     return as_dynamics(engine_methods.SGA(lam=lam, align=align, eps=eps), f"SGA (lambda={lam:g})")
 
 
