@@ -46,6 +46,10 @@ def test_methods_with_exact_products_refuse_it():
         Trainer(GAN(G, D), optim.sgd(0.1), optim.sgd(0.1), G.init(rng), D.init(rng),
                 FixedBatches(np.zeros((4, 1)), np.zeros((4, 1))), batch=4, method="sga",
                 instance_noise=InstanceNoise(0.1), rng_noise=rng)
+    with pytest.raises(ValueError, match="consensus method needs exact Jacobian products: instance noise"):
+        Trainer(GAN(G, D), optim.sgd(0.1), optim.sgd(0.1), G.init(rng), D.init(rng),  # the inner method's products
+                FixedBatches(np.zeros((4, 1)), np.zeros((4, 1))), batch=4, method=Lookahead(inner=Consensus()),
+                instance_noise=InstanceNoise(0.1), rng_noise=rng)
 
 
 def _softplus(t):

@@ -224,8 +224,8 @@ class Trainer:
         if gan.d_dropout and products:
             raise ValueError(f"{products[0].name} needs exact Jacobian products: D dropout is not supported")
         self.spectral_norm = spectral_norm
-        if instance_noise is not None and getattr(self.method, "needs_products", False):
-            raise ValueError(f"the {self.method.name} method needs exact Jacobian products: instance noise is not "
+        if instance_noise is not None and products:
+            raise ValueError(f"the {products[0].name} method needs exact Jacobian products: instance noise is not "
                              "supported with it")
         if instance_noise is not None and rng_noise is None:
             raise ValueError("instance noise draws Gaussian noise: pass rng_noise")
