@@ -45,7 +45,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from gandyn.engine import losses as _losses
-from gandyn.theory.divergences import (LOG2, LOG4, Estimate, _quad, kl_to_mixture_integrand, check_density, integration_points,
+from gandyn.theory.divergences import (Estimate, _quad, kl_to_mixture_integrand, check_density, integration_points,
                                        jsd, kl)
 
 __all__ = [
