@@ -376,8 +376,8 @@ class Trainer:
         The game of a minibatch has one noise batch for both players: D's data and noise are
         drawn, then G's noise (kept for the stream's order of Algorithm 1) is replaced by D's.
         Its losses and gradients are :meth:`field`'s (D's with the gradient penalty); its
-        products with the game Jacobian are exact for the unpenalised game
-        (:class:`~gandyn.engine.oracle.FieldOracle`). Valid until the parameters change.
+        products with the game Jacobian are exact for the same game, the penalty's blocks
+        included (:class:`~gandyn.engine.oracle.FieldOracle`). Valid until the parameters change.
 
         Returns
         -------
