@@ -40,7 +40,7 @@ from gandyn.distributions import Distribution
 from gandyn.engine.gan import GAN
 from gandyn.engine.losses import NonFiniteLossError
 from gandyn.engine.methods import as_method, check_penalty
-from gandyn.engine.optim import Optimizer, finish
+from gandyn.engine.optim import Optimizer, finish, step_size as _lr_at
 from gandyn.engine.oracle import FieldOracle
 from gandyn.engine.workspace import Workspace
 
@@ -408,16 +408,15 @@ class Trainer:
         Raises
         ------
         ValueError
-            ``player`` not 'g' or 'd'.
+            ``player`` not 'g' or 'd', or a step-size schedule that gives a value not positive
+            and finite (:func:`gandyn.engine.optim.step_size`).
         """
         if player not in ("g", "d"):
             raise ValueError(f"player must be 'g' or 'd', got {player!r}")
         hp = (self.opt_g if player == "g" else self.opt_d).hparams or {}
         while "lr" not in hp and hasattr(hp.get("opt"), "hparams"):  # through wrappers (clipped, averaged)
             hp = hp["opt"].hparams or {}
-        lr = hp.get("lr")
-        if callable(lr):
-            lr = lr(self.it + 1)
+        lr = _lr_at(hp.get("lr"), self.it + 1)  # a schedule's value at the coming step
         if lr is None or (np.ndim(lr) > 0 and (self.population is None or np.shape(lr) != (self.population, 1))):
             return None
         return lr if np.ndim(lr) > 0 else float(lr)
