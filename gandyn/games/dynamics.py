@@ -58,21 +58,23 @@ class Method(NamedTuple):
     method: Any = None  # the engine method it runs (:func:`as_dynamics`), if any
 
 
-def _rates(game: Game, h):
-    """The per-coordinate step: ``h`` everywhere, or ``h_G`` on theta_G and ``h_D`` on theta_D."""
+def _pair(h) -> tuple[float, float]:
+    """The players' steps ``(h_G, h_D)`` from ``h`` (both) or ``(h_G, h_D)``.
+
+    Raises
+    ------
+    ValueError
+        A step size that is not > 0.
+    """
     if np.ndim(h) == 0:
         h = float(h)
         if not h > 0:
             raise ValueError(f"step size h must be > 0, got {h}")
-        return h
+        return h, h
     hg, hd = (float(x) for x in h)
     if not (hg > 0 and hd > 0):
         raise ValueError(f"step sizes (h_G, h_D) must be > 0, got {h}")
-    return np.concatenate([np.full(game.n_g, hg), np.full(game.n_d, hd)])
-
-
-def _pair(h):
-    return (float(h), float(h)) if np.ndim(h) == 0 else tuple(float(x) for x in h)
+    return hg, hd
 
 
 def _plain_init(game, z0):
@@ -131,8 +133,6 @@ class GameTrainer:
     population = None
 
     def __init__(self, game: Game, z, h, k: int = 1):
-        if h is not None:
-            _rates(game, h)  # validate
         self.game, self.k, self.it = game, int(k), 0
         self.theta_g, self.theta_d = z[: game.n_g] + 0.0, z[game.n_g: game.n] + 0.0
         hg, hd = (None, None) if h is None else _pair(h)
@@ -506,7 +506,7 @@ def trajectory(method: Method, game: Game, z0, h, steps: int, progress: bool = F
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
-    _rates(game, h)  # validate
+    _pair(h)  # validate
     s = method.init(game, z0)
     if s.shape[0] < game.n:
         raise ValueError(f"z0 must have {game.n} entries")
