@@ -720,8 +720,7 @@ class NK(_SecondOrder):
     takes_penalty = False
 
     def __post_init__(self):
-        if not (isinstance(self.eta, (int, float, np.number)) and np.isfinite(self.eta) and self.eta >= 0):
-            raise ValueError(f"eta must be a finite number >= 0, got {self.eta!r}")
+        _check_number("eta", self.eta, 0.0, inclusive=True)
 
     def step(self, tr, state):
         F = tr.oracle()
