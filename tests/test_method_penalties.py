@@ -165,6 +165,26 @@ def test_penalty_hvp_equals_autograd(acts, center, population):
         assert np.max(np.abs(g - want)) < 1e-12 * np.max(np.abs(want))
 
 
+def test_penalty_hvp_of_a_maxout_d_equals_autograd():
+    """The complex copy of D keeps its maxout layer (Goodfellow et al. 2013, eq. 1): H_DD P v
+    equals autograd's double gradient of the reference network (float64, 1e-12 relative)."""
+    from gandyn.engine.penalty_products import penalty_hvp
+
+    sizes, acts, pieces = (3, 6, 1), ("identity", "identity"), (3, None)
+    D = MLP(sizes, acts, pieces=pieces)
+    rng = np.random.default_rng(2)
+    td, x = D.init(rng), rng.normal(size=(5, 3))
+    v = rng.normal(size=td.shape)
+    got = penalty_hvp(D, td, x, v, center=1.0, scale=0.7)
+
+    def pen(th):
+        gx = elementwise_grad(lambda q: ref.mlp_layers(sizes, acts, th, q, pieces=pieces)[:, 0])(x)
+        return 0.7 * anp.mean((anp.sqrt(anp.sum(gx ** 2, axis=1)) - 1.0) ** 2)
+
+    want = grad(lambda t: anp.dot(grad(pen)(t), v))(td)
+    assert np.max(np.abs(got - want)) < 1e-12 * np.max(np.abs(want))
+
+
 def test_gp_means_lambda_in_engine_and_games():
     """The gp weight is Gulrajani et al.'s lambda (2017, eq. 3) in the games as in the engine
     (tests/test_penalties.py): D's cost grows by lambda mean_i (||grad_x o(xhat_i)|| - 1)^2."""

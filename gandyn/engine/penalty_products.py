@@ -43,6 +43,8 @@ with ufuncs and matmuls that hold for complex arrays, and no ``abs`` or conjugat
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from gandyn.engine.nn import MLP
@@ -56,8 +58,9 @@ _COMPLEX = {np.dtype(np.float64): np.complex128, np.dtype(np.float32): np.comple
 
 
 def _complex_mlp(D: MLP) -> MLP:
-    """``D`` with complex arrays: the same layers, activations and layout."""
-    Dc = MLP(D.sizes, D.activations, D.dtype, D.slope)
+    """``D`` with complex arrays: the same layers (maxout pieces and batch norm included),
+    activations and layout."""
+    Dc = replace(D)
     object.__setattr__(Dc, "dtype", _COMPLEX[np.dtype(D.dtype)])
     return Dc
 
