@@ -38,7 +38,7 @@ from gandyn.engine.registry import Registry
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import healthy
 from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, plan_units
-from gandyn.experiments.shards import ShardError, finished, on_cluster
+from gandyn.experiments.shards import ShardError, finished, on_cluster, split
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
@@ -334,10 +334,9 @@ def units_of(cfg: MogConfig):
 
 
 def shards_of(cfg: MogConfig, n: int | None = None) -> list[list[int]]:
-    """The units split into ``n`` shards (default: one unit each), round robin."""
-    U = len(units_of(cfg))
-    n = U if n is None else max(1, min(int(n), U))
-    return [list(range(i, U, n)) for i in range(n)]
+    """The units split into ``n`` shards (default: one unit each), round robin
+    (:func:`gandyn.experiments.shards.split`)."""
+    return split(range(len(units_of(cfg))), n)
 
 
 def eval_iterations(cfg: MogConfig) -> np.ndarray:
@@ -644,8 +643,6 @@ def run(cfg: MogConfig, *, shards: int | None = None, client=None, jobs: int = 1
         A shard failed (after Dask's retries of lost workers); its ``partial`` holds the
         finished shards' results (those of the store included).
     """
-    from gandyn.experiments.shards import split
-
     t0 = time.perf_counter()
     if int(jobs) < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs!r}")
