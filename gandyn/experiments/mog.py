@@ -416,10 +416,10 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
            "samples": [], "diverged_at": []}
     keep = keep_iterations(cfg)
     stops = np.union1d(checks, keep[1:]) if keep.size else checks
+    by_label = dict(zip(cfg.labels, cfg.methods))
+    method = [by_label[m] for m in mods["method"]]
     for u in units:
-        by_label = dict(zip(cfg.labels, cfg.methods))
-        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"],
-                         method=[by_label[m] for m in mods["method"]],
+        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"], method=method,
                          k=cfg.training.k, chunk=cfg.chunk, units=[u])
         z = pop.eval_latent(cfg.n_eval)
         per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
