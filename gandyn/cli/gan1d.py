@@ -162,8 +162,9 @@ def run(args) -> int:
 
         from gandyn.io import RUN_RECORD, check_same_config
 
-        check_same_config(Path(args.out) / SHARDS, RUN_RECORD, _sweep_config(args, setup), "gan1d --sweep")
-        check_same_config(args.out, RUN_RECORD, _sweep_config(args, setup), "gan1d --sweep")
+        config = _sweep_config(args, setup)
+        check_same_config(Path(args.out) / SHARDS, RUN_RECORD, config, "gan1d --sweep")
+        check_same_config(args.out, RUN_RECORD, config, "gan1d --sweep")
     try:
         with output_folder(args.out, "gan1d --sweep" if args.sweep else "gan1d") as out:
             return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)
