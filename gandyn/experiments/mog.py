@@ -551,11 +551,11 @@ def _in_process(cfg, shards, progress, on_done=None, done_models=0):
 _PROGRESS = None  # a worker's queue for progress (set by _pool_init)
 
 
-def _pool_init(threads, specs=(), progress=None):
+def _pool_init(threads, specs=(), progress=None, parent=None):
     global _PROGRESS
     from gandyn.experiments.shards import die_with_parent
 
-    die_with_parent()  # no worker outlives a killed command
+    die_with_parent(parent)  # no worker outlives a killed command
     _PROGRESS = progress
     plugins.load(specs)  # the parent's plugins: their names mean the same here
     try:
@@ -576,6 +576,7 @@ def _in_pool(cfg, shards, jobs, threads, progress, on_done=None, done_models=0):
     process), with progress reported through a queue so that the bar moves while shards
     run."""
     import multiprocessing as mp
+    import os
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -585,7 +586,7 @@ def _in_pool(cfg, shards, jobs, threads, progress, on_done=None, done_models=0):
     q = ctx.Queue()
     try:
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
-                                 initargs=(threads, plugins.loaded(), q)) as ex:
+                                 initargs=(threads, plugins.loaded(), q, os.getpid())) as ex:
             futures = {ex.submit(_pool_shard, cfg, sh): i for i, sh in enumerate(shards)}
             pending = set(futures)
             try:

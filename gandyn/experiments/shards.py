@@ -100,16 +100,18 @@ def split(items: Sequence[int], n: int | None = None) -> list[list[int]]:
     return [items[i::n] for i in range(n)] if items else []
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
     """In a worker process: ask the kernel to kill this process when its parent dies
     (Linux's ``PR_SET_PDEATHSIG``), so that no worker outlives a killed command; elsewhere,
-    a daemon thread that watches the parent and exits when it is gone."""
+    a daemon thread that watches the parent and exits when it is gone. ``parent``: the
+    parent's pid as the parent knows it (``os.getpid()`` there), so that a parent killed
+    before this call is noticed; default the current parent."""
     import os
     import signal
     import sys
     import threading
 
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else int(parent)
     if sys.platform.startswith("linux"):
         try:
             import ctypes
