@@ -558,12 +558,19 @@ def _pool_init(threads, specs=(), progress=None, parent=None):
     die_with_parent(parent)  # no worker outlives a killed command
     _PROGRESS = progress
     plugins.load(specs)  # the parent's plugins: their names mean the same here
+    _blas_limit(threads)  # for the worker's life
+
+
+def _blas_limit(threads):
+    """BLAS limited to ``threads`` threads (``threadpoolctl``, applied at once; as a context it
+    restores them on exit); a null context for None or without ``threadpoolctl`` (optional)."""
+    import contextlib
+
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # optional
-        return
-    if threads is not None:
-        threadpool_limits(limits=int(threads), user_api="blas")
+    except ImportError:
+        return contextlib.nullcontext()
+    return contextlib.nullcontext() if threads is None else threadpool_limits(limits=int(threads), user_api="blas")
 
 
 def _pool_shard(cfg, units):
@@ -668,14 +675,7 @@ def run(cfg: MogConfig, *, shards: int | None = None, client=None, jobs: int = 1
         elif jobs > 1 and len(sh) > 1:
             parts = _in_pool(cfg, sh, int(jobs), threads, progress, on_done, done_models)
         else:
-            try:
-                from threadpoolctl import threadpool_limits
-            except ImportError:  # optional: without it BLAS keeps its own threads
-                threadpool_limits = None
-            if threads is not None and threadpool_limits is not None:
-                with threadpool_limits(limits=int(threads), user_api="blas"):
-                    parts = _in_process(cfg, sh, progress, on_done, done_models)
-            else:
+            with _blas_limit(threads):
                 parts = _in_process(cfg, sh, progress, on_done, done_models)
     except ShardError as e:
         if old:  # the stored shards are finished shards too
