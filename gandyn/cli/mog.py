@@ -265,22 +265,9 @@ def _stores(out, cfgs):
     """One shard store per data set, in ``out/shards``; the first shard saved writes the run's
     record (its configurations) next to them."""
     from gandyn.experiments.shards import ShardStore
-    from gandyn.io import write_run_record
 
-    folder = out / SHARDS
-
-    def record():
-        write_run_record(folder, "mog", [c.to_dict() for c in cfgs])
-
-    return [ShardStore(folder, cfg.data, on_first_save=record) for cfg in cfgs]
-
-
-def _clear_stores(out, stores) -> None:
-    from gandyn.io import remove_run_record
-
-    for st in stores:
-        st.clear()
-    remove_run_record(out / SHARDS)
+    record = ("mog", [c.to_dict() for c in cfgs])
+    return [ShardStore(out / SHARDS, cfg.data, record=record) for cfg in cfgs]
 
 
 def _blame(cause) -> str:
@@ -374,5 +361,6 @@ def _run(args, cfgs, jobs, client, out) -> int:
     scored = {{"ring8_unit": "ring8"}.get(c.data, c.data) for c in cfgs}  # PacGAN's ring is their ring8 row
     print_table(table, [r for r in PUBLISHED if r["data"] in scored])
     print("wrote " + ", ".join(str(p) for p in paths))
-    _clear_stores(out, stores)  # the results hold every shard now
+    for st in stores:  # the results hold every shard now
+        st.clear()
     return 0
