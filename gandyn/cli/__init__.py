@@ -332,22 +332,27 @@ def defaults_of(fn) -> dict:
     return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
 
 
-def apply_protocol(command: str, name: str, settings: dict, args, defaults, flags: dict | None = None) -> list[str]:
+def apply_protocol(command: str, name: str, settings: dict, args, defaults, training,
+                   flags: dict | None = None) -> tuple[str, dict, dict]:
     """Put a published protocol's settings into the parsed options ``args``, in place.
 
     Every setting whose option was left at its default (``defaults``: the parser's defaults,
     a namespace) takes the protocol's value; an option given with another value than the
     protocol's wins, and one line on stderr names the change (an explicit option is a
-    deliberate change of the protocol: applied and said, not refused). Settings with no option
-    of that name stay for the caller. ``flags`` maps a setting to its option where the names
-    differ (default ``--name-with-dashes``).
+    deliberate change of the protocol: applied and said, not refused). A training choice
+    equal to the command's default (``training``, a TrainingConfig) counts as not given.
+    Settings with no option of that name stay for the caller. ``flags`` maps a setting to
+    its option where the names differ (default ``--name-with-dashes``).
 
     Returns
     -------
-    list of str
-        The changes, as ``"--flag VALUE"`` (empty: the protocol as published).
+    label : str
+        ``name``, with ``" with --flag VALUE, ..."`` when options changed it.
+    fixed, extra : dict
+        The settings with no option: the training choices, and the others.
     """
     flags = flags or {}
+    settings = {k: v for k, v in settings.items() if not (hasattr(training, k) and getattr(training, k) == v)}
 
     def norm(v):
         return list(v) if isinstance(v, (list, tuple)) else v
@@ -366,7 +371,10 @@ def apply_protocol(command: str, name: str, settings: dict, args, defaults, flag
         print(f"gandyn {command}: note: --protocol {name} sets {flag} {was}; {flag} {shown} replaces it",
               file=sys.stderr)
         changes.append(f"{flag} {shown}")
-    return changes
+    rest = {k: v for k, v in settings.items() if not hasattr(args, k)}
+    fixed = {k: v for k, v in rest.items() if k in type(training).__dataclass_fields__}
+    extra = {k: v for k, v in rest.items() if k not in fixed}
+    return name + (f" with {', '.join(changes)}" if changes else ""), fixed, extra
 
 
 def out_dir(text: str) -> str:

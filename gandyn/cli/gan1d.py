@@ -162,8 +162,9 @@ def run(args) -> int:
 
         from gandyn.io import RUN_RECORD, check_same_config
 
-        check_same_config(Path(args.out) / SHARDS, RUN_RECORD, _sweep_config(args, setup), "gan1d --sweep")
-        check_same_config(args.out, RUN_RECORD, _sweep_config(args, setup), "gan1d --sweep")
+        config = _sweep_config(args, setup)
+        check_same_config(Path(args.out) / SHARDS, RUN_RECORD, config, "gan1d --sweep")
+        check_same_config(args.out, RUN_RECORD, config, "gan1d --sweep")
     try:
         with output_folder(args.out, "gan1d --sweep" if args.sweep else "gan1d") as out:
             return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)
@@ -232,11 +233,9 @@ def _sweep_by_seed(args, setup, out, seeds, kw):
     finishes; seeds kept there by an earlier, stopped run are not trained again."""
     from gandyn.experiments.gan1d import merge_sweeps, sweep
     from gandyn.experiments.shards import ShardStore
-    from gandyn.io import write_run_record
 
-    folder = out / SHARDS
     config = _sweep_config(args, setup)
-    store = ShardStore(folder, "seed", on_first_save=lambda: write_run_record(folder, "gan1d --sweep", config))
+    store = ShardStore(out / SHARDS, "seed", record=("gan1d --sweep", config))
     stored = store.load()
     parts = []
     for s in seeds:
@@ -254,7 +253,7 @@ def _sweep(args, setup, out) -> int:
 
     from gandyn.experiments.gan1d import sweep_on_cluster
     from gandyn.experiments.shards import ShardError
-    from gandyn.io import RUN_RECORD, remove_run_record, write_json
+    from gandyn.io import RUN_RECORD, write_json
 
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
@@ -264,7 +263,6 @@ def _sweep(args, setup, out) -> int:
         _write_sweep(args, out, arrays, meta, time.perf_counter() - t0, report=True)
         write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
         store.clear()
-        remove_run_record(out / SHARDS)
         return 0
     else:  # one shard per seed on the Dask cluster
         try:

@@ -144,7 +144,7 @@ def _check_memory(args, lr) -> None:
     from gandyn.io import check_memory
 
     game = lr.game
-    batch = args.batch or {"mnist": 256, "gan1d": 64, "mog": 512}.get(lr.kind, 256)
+    batch = lr.meta["batch"]  # the evaluation set's size (load_landscape's default when --batch is not given)
     check_memory(64 * batch * min(game.n_g + game.n_d, 100_000),
                  f"--batch {batch:,} on a game of {game.n_g + game.n_d:,} parameters")
 

@@ -155,12 +155,10 @@ def blas_threads(args) -> int:
 
 
 def _config(args):
-    from gandyn.engine.training import TrainingConfig
     from gandyn.experiments.mnist import MnistConfig
 
-    protocol, extra = _protocol(args) if getattr(args, "protocol", None) else ("", {})
+    protocol, fixed, extra = _protocol(args) if getattr(args, "protocol", None) else ("", {}, {})
     default = MnistConfig()
-    fixed = {k: extra.pop(k) for k in list(extra) if k in TrainingConfig.__dataclass_fields__}  # no option of its own
     lr_g, lr_d = (args.lr_g or args.lr, args.lr_d or args.lr)
     return MnistConfig(training=training_config(args, default.training.replace(**fixed)), seed=args.seed,
                        z_dim=args.z_dim, hidden_g=tuple(args.hidden_g), hidden_d=tuple(args.hidden_d),
@@ -171,10 +169,10 @@ def _config(args):
                        mu_saturate=args.mu_saturate, protocol=protocol, **extra)
 
 
-def _protocol(args) -> str:
+def _protocol(args) -> tuple[str, dict, dict]:
     """``--protocol``: its settings into ``args`` (options given win, each named on stderr);
     returns the protocol's name (with the changes when there are any) and its settings that
-    have no option."""
+    have no option, training choices and others (:func:`gandyn.cli.apply_protocol`)."""
     from gandyn.cli import apply_protocol
     from gandyn.experiments.mnist import PROTOCOLS, MnistConfig
 
@@ -183,12 +181,8 @@ def _protocol(args) -> str:
     defaults = defaults.parse_args([])
     if args.lr is not None:  # --lr sets both players' step sizes
         args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
-    t = MnistConfig.training  # a training choice the protocol leaves at the default is not given
-    settings = {k: v for k, v in PROTOCOLS[args.protocol]["settings"].items()
-                if not (hasattr(t, k) and getattr(t, k) == v)}
-    changes = apply_protocol("mnist train", args.protocol, settings, args, defaults, _FLAGS)
-    extra = {k: v for k, v in settings.items() if not hasattr(args, k)}
-    return args.protocol + (f" with {', '.join(changes)}" if changes else ""), extra
+    return apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"], args, defaults,
+                          MnistConfig.training, _FLAGS)
 
 
 #: Option names of the config fields whose option is named otherwise.

@@ -91,7 +91,8 @@ def add_arguments(p):
 
 def _protocol(args):
     """``--protocol``: its settings into ``args`` (options given win, each named on stderr);
-    returns the protocol's name (with the changes) and its settings that have no option."""
+    returns the protocol's name (with the changes) and its settings that have no option,
+    training choices and others (:func:`gandyn.cli.apply_protocol`)."""
     import argparse
 
     from gandyn.cli import apply_protocol
@@ -104,19 +105,15 @@ def _protocol(args):
     add_arguments(parser)
     defaults = parser.parse_args([])
     settings = {**spec["settings"], "batch": spec["batch_per_pack"] * args.pack}
-    t = MogConfig.training  # a training choice the protocol leaves at the default is not given
-    settings = {k: v for k, v in settings.items() if not (hasattr(t, k) and getattr(t, k) == v)}
-    changes = apply_protocol("mog", args.protocol, settings, args, defaults, {"lrs": "--lrs"})
+    out = apply_protocol("mog", args.protocol, settings, args, defaults, MogConfig.training, {"lrs": "--lrs"})
     args.data = [spec["data"].get(d, d) for d in args.data]  # the protocol's data scale
-    extra = {k: v for k, v in settings.items() if not hasattr(args, k)}
-    return args.protocol + (f" with {', '.join(changes)}" if changes else ""), extra
+    return out
 
 
 def _configs(args):
-    from gandyn.engine.training import TrainingConfig
     from gandyn.experiments.mog import QUICK, MogConfig
 
-    protocol, extra = _protocol(args) if args.protocol else ("", {})
+    protocol, fixed, extra = _protocol(args) if args.protocol else ("", {}, {})
     preset = ("methods", "lrs", "seeds", "steps", "hidden", "n_eval")  # options --quick sets
     given = [f"--{k.replace('_', '-')}" for k in preset if getattr(args, k) is not None]
     if args.quick and given:
@@ -141,7 +138,6 @@ def _configs(args):
     if args.keep_every > steps:
         raise ValueError(f"--keep-every ({args.keep_every}) must not exceed the iterations ({steps})")
     methods = kw["methods"] = tuple(parse_methods(kw.get("methods", MogConfig.methods), args.method_option))
-    fixed = {k: extra.pop(k) for k in list(extra) if k in TrainingConfig.__dataclass_fields__}  # no option of its own
     training = training_config(args, MogConfig.training.replace(**fixed), methods)
     kw |= {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
     return [MogConfig(data=dname, ttur=args.ttur, seed=args.seed, checks=args.checks, z_dim=args.z_dim,
@@ -269,22 +265,9 @@ def _stores(out, cfgs):
     """One shard store per data set, in ``out/shards``; the first shard saved writes the run's
     record (its configurations) next to them."""
     from gandyn.experiments.shards import ShardStore
-    from gandyn.io import write_run_record
 
-    folder = out / SHARDS
-
-    def record():
-        write_run_record(folder, "mog", [c.to_dict() for c in cfgs])
-
-    return [ShardStore(folder, cfg.data, on_first_save=record) for cfg in cfgs]
-
-
-def _clear_stores(out, stores) -> None:
-    from gandyn.io import remove_run_record
-
-    for st in stores:
-        st.clear()
-    remove_run_record(out / SHARDS)
+    record = ("mog", [c.to_dict() for c in cfgs])
+    return [ShardStore(out / SHARDS, cfg.data, record=record) for cfg in cfgs]
 
 
 def _blame(cause) -> str:
@@ -378,5 +361,6 @@ def _run(args, cfgs, jobs, client, out) -> int:
     scored = {{"ring8_unit": "ring8"}.get(c.data, c.data) for c in cfgs}  # PacGAN's ring is their ring8 row
     print_table(table, [r for r in PUBLISHED if r["data"] in scored])
     print("wrote " + ", ".join(str(p) for p in paths))
-    _clear_stores(out, stores)  # the results hold every shard now
+    for st in stores:  # the results hold every shard now
+        st.clear()
     return 0

@@ -35,10 +35,10 @@ from gandyn.distributions import Normal, Uniform
 from gandyn.engine import GAN, MLP
 from gandyn.engine.spectral_norm import normalized_exact
 from gandyn.games import spectra
-from gandyn.experiments.runs import KINDS, RunRecord, load_run, run_kind
+from gandyn.experiments.runs import RunRecord, load_run
 from gandyn.rng import stream
 
-__all__ = ["Checkpoint", "LandscapeRun", "load_landscape", "is_mog_run", "analyse", "KINDS"]
+__all__ = ["Checkpoint", "LandscapeRun", "load_landscape", "analyse"]
 
 
 @dataclass(frozen=True)
@@ -154,16 +154,6 @@ def _mog_scores(path: Path, info: dict) -> dict | None:
     if len(rows) != 1:
         return None
     return {k: rows[0].get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}
-
-
-def is_mog_run(run) -> bool:
-    """Whether ``run`` is a folder of ``gandyn mog`` (:func:`gandyn.experiments.runs.run_kind`).
-
-    Returns
-    -------
-    bool
-    """
-    return run_kind(run) == "mog"
 
 
 def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:

@@ -235,11 +235,9 @@ class MnistConfig:
             raise ValueError(f"batch ({self.training.batch}) exceeds n_train ({self.n_train})")
 
     def n_params(self) -> tuple[int, int]:
-        """The parameter counts of G and D (without building them)."""
-        def count(sizes, pieces=1):
-            return sum((a + 1) * b * (pieces if i < len(sizes) - 2 else 1)
-                       for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
-        return count((self.z_dim, *self.hidden_g, PIXELS)), count((PIXELS, *self.hidden_d, 1), self.d_pieces)
+        """The parameter counts of G and D (their :attr:`gandyn.engine.MLP.n_params`)."""
+        gan = self.gan()
+        return gan.G.n_params, gan.D.n_params
 
     def memory_bytes(self, iters: int = 0) -> int:
         """A rough upper estimate of the bytes a run needs: parameters, gradients,

@@ -38,7 +38,7 @@ from gandyn.engine.registry import Registry
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import healthy
 from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, plan_units
-from gandyn.experiments.shards import ShardError, finished, on_cluster
+from gandyn.experiments.shards import ShardError, finished, on_cluster, split
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
@@ -334,10 +334,9 @@ def units_of(cfg: MogConfig):
 
 
 def shards_of(cfg: MogConfig, n: int | None = None) -> list[list[int]]:
-    """The units split into ``n`` shards (default: one unit each), round robin."""
-    U = len(units_of(cfg))
-    n = U if n is None else max(1, min(int(n), U))
-    return [list(range(i, U, n)) for i in range(n)]
+    """The units split into ``n`` shards (default: one unit each), round robin
+    (:func:`gandyn.experiments.shards.split`)."""
+    return split(range(len(units_of(cfg))), n)
 
 
 def eval_iterations(cfg: MogConfig) -> np.ndarray:
@@ -417,10 +416,10 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
            "samples": [], "diverged_at": []}
     keep = keep_iterations(cfg)
     stops = np.union1d(checks, keep[1:]) if keep.size else checks
+    by_label = dict(zip(cfg.labels, cfg.methods))
+    method = [by_label[m] for m in mods["method"]]
     for u in units:
-        by_label = dict(zip(cfg.labels, cfg.methods))
-        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"],
-                         method=[by_label[m] for m in mods["method"]],
+        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"], method=method,
                          k=cfg.training.k, chunk=cfg.chunk, units=[u])
         z = pop.eval_latent(cfg.n_eval)
         per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
@@ -552,19 +551,26 @@ def _in_process(cfg, shards, progress, on_done=None, done_models=0):
 _PROGRESS = None  # a worker's queue for progress (set by _pool_init)
 
 
-def _pool_init(threads, specs=(), progress=None):
+def _pool_init(threads, specs=(), progress=None, parent=None):
     global _PROGRESS
     from gandyn.experiments.shards import die_with_parent
 
-    die_with_parent()  # no worker outlives a killed command
+    die_with_parent(parent)  # no worker outlives a killed command
     _PROGRESS = progress
     plugins.load(specs)  # the parent's plugins: their names mean the same here
+    _blas_limit(threads)  # for the worker's life
+
+
+def _blas_limit(threads):
+    """BLAS limited to ``threads`` threads (``threadpoolctl``, applied at once; as a context it
+    restores them on exit); a null context for None or without ``threadpoolctl`` (optional)."""
+    import contextlib
+
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # optional
-        return
-    if threads is not None:
-        threadpool_limits(limits=int(threads), user_api="blas")
+    except ImportError:
+        return contextlib.nullcontext()
+    return contextlib.nullcontext() if threads is None else threadpool_limits(limits=int(threads), user_api="blas")
 
 
 def _pool_shard(cfg, units):
@@ -577,6 +583,7 @@ def _in_pool(cfg, shards, jobs, threads, progress, on_done=None, done_models=0):
     process), with progress reported through a queue so that the bar moves while shards
     run."""
     import multiprocessing as mp
+    import os
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -586,7 +593,7 @@ def _in_pool(cfg, shards, jobs, threads, progress, on_done=None, done_models=0):
     q = ctx.Queue()
     try:
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
-                                 initargs=(threads, plugins.loaded(), q)) as ex:
+                                 initargs=(threads, plugins.loaded(), q, os.getpid())) as ex:
             futures = {ex.submit(_pool_shard, cfg, sh): i for i, sh in enumerate(shards)}
             pending = set(futures)
             try:
@@ -644,8 +651,6 @@ def run(cfg: MogConfig, *, shards: int | None = None, client=None, jobs: int = 1
         A shard failed (after Dask's retries of lost workers); its ``partial`` holds the
         finished shards' results (those of the store included).
     """
-    from gandyn.experiments.shards import split
-
     t0 = time.perf_counter()
     if int(jobs) < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs!r}")
@@ -670,14 +675,7 @@ def run(cfg: MogConfig, *, shards: int | None = None, client=None, jobs: int = 1
         elif jobs > 1 and len(sh) > 1:
             parts = _in_pool(cfg, sh, int(jobs), threads, progress, on_done, done_models)
         else:
-            try:
-                from threadpoolctl import threadpool_limits
-            except ImportError:  # optional: without it BLAS keeps its own threads
-                threadpool_limits = None
-            if threads is not None and threadpool_limits is not None:
-                with threadpool_limits(limits=int(threads), user_api="blas"):
-                    parts = _in_process(cfg, sh, progress, on_done, done_models)
-            else:
+            with _blas_limit(threads):
                 parts = _in_process(cfg, sh, progress, on_done, done_models)
     except ShardError as e:
         if old:  # the stored shards are finished shards too

@@ -447,13 +447,6 @@ class Population:
             np.multiply(g0, factor, out=rg)
             np.multiply(d0, factor, out=rd)
 
-    def advance_unit(self, j: int, n: int = 1) -> None:
-        """Run ``n`` iterations of the ``j``-th built unit only (for progress in small steps;
-        units are independent, so the order in which they advance changes nothing)."""
-        tr = self._trainers[j][1]
-        for _ in range(int(n)):
-            tr.step()
-
     def params(self) -> tuple[np.ndarray, np.ndarray]:
         """``(theta_g, theta_d)``, each ``(len(rows), n)`` in the order of :attr:`rows`
         (copies; ``(n,)`` for a single run)."""

@@ -36,14 +36,15 @@ class ShardStore:
     dict of arrays (numbers or strings), written whole or not at all
     (:func:`gandyn.history.save`) as ``folder/NAME_HASH.npz``. Results read back are the
     arrays written, bit for bit. The caller checks that the folder belongs to the same
-    configuration (:func:`gandyn.io.check_same_config`); ``on_first_save`` (if given) is
-    called before the first shard is written, e.g. to write that record.
+    configuration (:func:`gandyn.io.check_same_config`) against its record: ``record``
+    (if given), ``(command, config)``, is written as that record
+    (:func:`gandyn.io.write_run_record`) before the first shard, and removed by :meth:`clear`.
     """
 
-    def __init__(self, folder, name: str, on_first_save: Callable[[], None] | None = None):
+    def __init__(self, folder, name: str, record: tuple[str, Any] | None = None):
         from pathlib import Path
 
-        self.folder, self.name, self.on_first_save = Path(folder), name, on_first_save
+        self.folder, self.name, self.record = Path(folder), name, record
         #: The ``meta`` of the shards read by :meth:`load`, by units.
         self.meta: dict[tuple[int, ...], Any] = {}
 
@@ -78,17 +79,21 @@ class ShardStore:
         """Keep the result of the shard of ``units`` (its arrays; and ``meta``, JSON-able,
         read back in :attr:`meta` by :meth:`load`)."""
         from gandyn import history
+        from gandyn.io import write_run_record
 
-        if self.on_first_save is not None:
-            self.on_first_save()
-            self.on_first_save = None
+        if self.record is not None:
+            write_run_record(self.folder, *self.record)  # once: it is kept while it is there
         arrays = {k: v for k, v in result.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
         history.save(self._path(units), arrays, {"units": [int(u) for u in units], "meta": meta})
 
     def clear(self) -> None:
-        """Remove the stored shards (and the folder when it is then empty)."""
+        """Remove the stored shards and the record (and the folder when it is then empty)."""
+        from gandyn.io import remove_run_record
+
         for f in self.folder.glob(f"{self.name}_*.npz"):
             f.unlink(missing_ok=True)
+        if self.record is not None:
+            remove_run_record(self.folder)
         with contextlib.suppress(OSError):
             self.folder.rmdir()
 
@@ -100,16 +105,18 @@ def split(items: Sequence[int], n: int | None = None) -> list[list[int]]:
     return [items[i::n] for i in range(n)] if items else []
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
     """In a worker process: ask the kernel to kill this process when its parent dies
     (Linux's ``PR_SET_PDEATHSIG``), so that no worker outlives a killed command; elsewhere,
-    a daemon thread that watches the parent and exits when it is gone."""
+    a daemon thread that watches the parent and exits when it is gone. ``parent``: the
+    parent's pid as the parent knows it (``os.getpid()`` there), so that a parent killed
+    before this call is noticed; default the current parent."""
     import os
     import signal
     import sys
     import threading
 
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else int(parent)
     if sys.platform.startswith("linux"):
         try:
             import ctypes
