@@ -42,7 +42,7 @@ from gandyn.engine.registry import Registry
 from gandyn.engine.workspace import Workspace, as_workspace
 from gandyn.rng import as_rng
 
-__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "Passes", "dropout_masks", "flush_tiny"]
+__all__ = ["MLP", "ACTIVATIONS", "INITIALIZERS", "Passes", "dropout_masks", "flush_tiny", "hidden_mlp"]
 
 
 # --- activations: forward (in place on the pre-activation) and backward (from the output)
@@ -1320,3 +1320,35 @@ class MLP:
             return r_grad, None
         shape = np.broadcast_shapes(hs[0].shape, hs[1].shape[:-1] + (self.sizes[0],))
         return r_grad, _full_rows(r_gx, shape, self.dtype)
+
+
+def hidden_mlp(sizes, act: str, out_act: str = "identity", *, pieces: int = 1, batch_norm: bool = False,
+               dtype=np.float64) -> MLP:
+    """An MLP whose hidden layers are all of one kind, and an output layer ``out_act``.
+
+    Parameters
+    ----------
+    sizes : tuple of int
+        ``(d_in, *hidden, d_out)``.
+    act : str
+        The hidden layers' activation; with ``pieces > 1`` they are maxout layers instead
+        (the max over each unit's pieces is the nonlinearity; Goodfellow et al. 2013).
+    out_act : str
+        The output layer's activation.
+    pieces : int
+        Maxout pieces of every hidden layer (1: plain layers).
+    batch_norm : bool
+        Batch normalisation in every hidden layer (Ioffe & Szegedy 2015).
+    dtype : float32 or float64
+
+    Raises
+    ------
+    ValueError
+        As :class:`MLP` (e.g. maxout together with batch norm).
+    """
+    n = len(sizes) - 2
+    if pieces > 1:
+        return MLP(tuple(sizes), ("identity",) * (n + 1), dtype=dtype, pieces=(pieces,) * n + (None,),
+                   batch_norm=(True,) * n + (False,) if batch_norm else None)
+    return MLP(tuple(sizes), (act,) * n + (out_act,), dtype=dtype,
+               batch_norm=(True,) * n + (False,) if batch_norm else None)

@@ -41,7 +41,7 @@ import numpy as np
 from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
-from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
+from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.training import TrainingConfig, check_int
@@ -298,14 +298,8 @@ class MnistConfig:
     def gan(self) -> GAN:
         """The two float32 MLPs: G ``z_dim - hidden_g - 784`` (sigmoid output), D
         ``784 - hidden_d - 1`` (logit)."""
-        h = self.hidden_act
-        G = MLP((self.z_dim, *self.hidden_g, PIXELS), (h,) * len(self.hidden_g) + ("sigmoid",), dtype=np.float32)
-        n = len(self.hidden_d)
-        if self.d_pieces > 1:  # maxout: the max over each unit's pieces is the nonlinearity
-            D = MLP((PIXELS, *self.hidden_d, 1), ("identity",) * (n + 1), dtype=np.float32,
-                    pieces=(self.d_pieces,) * n + (None,))
-        else:
-            D = MLP((PIXELS, *self.hidden_d, 1), (h,) * n + ("identity",), dtype=np.float32)
+        G = hidden_mlp((self.z_dim, *self.hidden_g, PIXELS), self.hidden_act, "sigmoid", dtype=np.float32)
+        D = hidden_mlp((PIXELS, *self.hidden_d, 1), self.hidden_act, pieces=self.d_pieces, dtype=np.float32)
         return GAN(G, D, loss=self.training.loss, latent=self.latent, d_dropout=self.d_dropout,
                    label_smooth=self.label_smooth)
 

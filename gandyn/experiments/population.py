@@ -42,7 +42,7 @@ import numpy as np
 from gandyn.distributions import Distribution
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
-from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, MLP
+from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
 from gandyn.engine.training import TrainingConfig, check_int
@@ -160,14 +160,8 @@ class Setup:
         if self.g_batch_norm and self.training.g_ema:
             raise ValueError("g_ema with a batch-norm G is not supported (the running statistics belong to the "
                              "iterates, not to their average)")
-        nh, nd = len(self.hidden_g), len(self.hidden_d)
-        G = MLP((self.z_dim, *self.hidden_g, d), (self.act_g,) * nh + ("identity",), dtype=self.dtype,
-                batch_norm=(True,) * nh + (False,) if self.g_batch_norm else None)
-        if self.d_pieces > 1:  # maxout: the max over each unit's pieces is the nonlinearity
-            D = MLP((self.pack * d, *self.hidden_d, 1), ("identity",) * (nd + 1), dtype=self.dtype,
-                    pieces=(self.d_pieces,) * nd + (None,))
-        else:
-            D = MLP((self.pack * d, *self.hidden_d, 1), (self.act_d,) * nd + ("identity",), dtype=self.dtype)
+        G = hidden_mlp((self.z_dim, *self.hidden_g, d), self.act_g, batch_norm=self.g_batch_norm, dtype=self.dtype)
+        D = hidden_mlp((self.pack * d, *self.hidden_d, 1), self.act_d, pieces=self.d_pieces, dtype=self.dtype)
         if self.training.batch % self.pack:
             raise ValueError(f"batch ({self.training.batch}) must be a multiple of pack ({self.pack})")
         if self.pack > 1 and self.training.penalty is not None:
