@@ -22,7 +22,7 @@ means over the packed outputs. G's batch norm, if any, normalises over its whole
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -139,6 +139,16 @@ class GAN:
     def loss_fn(self) -> losses.Loss:
         """The :class:`~gandyn.engine.losses.Loss` both players' steps use."""
         return self._loss
+
+    def unchecked(self) -> "GAN":
+        """This GAN, with a loss that does not raise on non-finite values (for populations,
+        whose models are independent rows: one model's NaN stays in its own row and the
+        population finds it by its parameters). The arithmetic is the same."""
+        if not self._loss.check_finite:
+            return self
+        out = replace(self)
+        object.__setattr__(out, "_loss", replace(self._loss, check_finite=False))
+        return out
 
     @property
     def z_dim(self) -> int:

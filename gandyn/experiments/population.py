@@ -282,20 +282,6 @@ def plan_units(methods, ks, chunk: int) -> list[Unit]:
     return units
 
 
-def _unchecked(gan):
-    """``gan`` whose loss does not raise on non-finite values (a population's models are
-    independent rows: one model's NaN stays in its own row, and the population finds its
-    diverged models by :func:`gandyn.errors.healthy`). The arithmetic is unchanged."""
-    from dataclasses import replace
-
-    loss = gan._loss
-    if not loss.check_finite:
-        return gan
-    out = replace(gan)
-    object.__setattr__(out, "_loss", replace(loss, check_finite=False))
-    return out
-
-
 def _per_model(name, v, P, cast):
     a = np.asarray(v, dtype=object if cast is str else None)
     if a.ndim == 0:
@@ -366,7 +352,7 @@ class Population:
             raise ValueError(f"chunk must be >= 1, got {chunk!r}")
         self.setup, self.gan, self.single = setup, setup.gan, single
         if not single:  # a model that diverges must not stop the others: it is found by its parameters
-            self.gan = _unchecked(self.gan)
+            self.gan = self.gan.unchecked()
         #: Models in the population (None for a single run).
         self.P = None if single else P
         self.seeds, self.lr_g, self.lr_d, self.methods, self.ks = seeds, lr_g, lr_d, methods, np.asarray(ks)
