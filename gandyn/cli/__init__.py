@@ -26,7 +26,7 @@ from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
            "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types", "defaults_of", "out_dir", "where",
-           "ProgressLines", "apply_protocol"]
+           "ProgressLines", "apply_protocol", "dask_client"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -651,3 +651,16 @@ class ProgressLines:
 
     def __getattr__(self, name):
         return getattr(self.stream, name)
+
+
+def dask_client(address):
+    """A Dask client of the scheduler at ``address`` (``--scheduler``); ValueError without Dask,
+    OSError when the scheduler cannot be reached (both one line)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ValueError("--scheduler needs Dask: pip install 'gandyn[distributed]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, ValueError) as e:
+        raise OSError(f"cannot reach the Dask scheduler at {address} ({type(e).__name__})") from None

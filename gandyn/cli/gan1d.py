@@ -8,7 +8,7 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import add_training_arguments, defaults_of, positive_float, positive_int, training_config
+from gandyn.cli import add_training_arguments, dask_client, defaults_of, positive_float, positive_int, training_config
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -153,9 +153,8 @@ def run(args) -> int:
         _check_sweep(args, setup)
     client = None
     if args.scheduler:
-        from gandyn.cli.mog import _client
 
-        client = _client(args.scheduler)
+        client = dask_client(args.scheduler)
     args._client = client
     if args.sweep:
         from pathlib import Path

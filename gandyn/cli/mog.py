@@ -13,7 +13,7 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import (add_training_arguments, method_name, nonneg_int, parse_methods, positive_float, positive_int,
+from gandyn.cli import (add_training_arguments, dask_client, method_name, nonneg_int, parse_methods, positive_float, positive_int,
                         training_config)
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
@@ -145,17 +145,6 @@ def _configs(args):
                       hq_target=args.hq_target, keep_every=args.keep_every, pack=args.pack,
                       g_batch_norm=args.g_batch_norm, d_pieces=args.d_pieces, init=args.init, protocol=protocol,
                       training=training, **kw) for dname in args.data]
-
-
-def _client(address):
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ValueError("--scheduler needs Dask: pip install 'gandyn[distributed]'") from None
-    try:
-        return Client(address, timeout="10s")
-    except (OSError, ValueError) as e:
-        raise OSError(f"cannot reach the Dask scheduler at {address} ({type(e).__name__})") from None
 
 
 def print_table(table, published) -> None:
@@ -310,7 +299,7 @@ def run(args) -> int:
                      f"{cfg.data}: {P:,} GANs (--seeds {cfg.seeds:,}, --n-eval {cfg.n_eval:,}, "
                      f"--batch {cfg.training.batch:,}, --chunk {cfg.chunk:,})")
     _check_folder(args.out, cfgs)
-    client = _client(args.scheduler) if args.scheduler else None
+    client = dask_client(args.scheduler) if args.scheduler else None
     try:
         with output_folder(args.out, "mog") as out:
             remove_stale_temps(out, OUTPUTS)
