@@ -105,17 +105,12 @@ def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float =
 def _trajectory_until_error(method, game, z0, h, steps):
     """:func:`gandyn.games.dynamics.trajectory` that stops at the first step raising ValueError
     (a point where the game's field is not defined), returning ``(traj, message)``."""
-    s = method.init(game, z0)
     out = np.full((steps + 1, game.n), np.nan)
-    out[0] = s[: game.n]
-    for t in range(1, steps + 1):
-        try:
-            s = np.asarray(method.step(game, s, h), dtype=np.float64)
-        except ValueError as e:
-            return out, str(e)
-        if not np.all(np.isfinite(s)) or np.abs(s).max() > 1e150:
-            break
-        out[t] = s[: game.n]
+    try:
+        for t, z in enumerate(dy.iterates(method, game, z0, h, steps)):
+            out[t] = z
+    except ValueError as e:
+        return out, str(e)
     return out, None
 
 

@@ -46,7 +46,7 @@ from gandyn.games.game import Game, GameOracle
 
 __all__ = [
     "Method", "GameTrainer", "as_dynamics", "simgd", "altgd", "extragradient", "optimistic", "consensus", "sga",
-    "cgd", "lookahead", "la", "lola", "sos", "unrolled", "trajectory", "step_matrix", "spectral_radius",
+    "cgd", "lookahead", "la", "lola", "sos", "unrolled", "iterates", "trajectory", "step_matrix", "spectral_radius",
     "METHODS", "make",
 ]
 
@@ -499,10 +499,15 @@ def make(name: str, **options) -> Method:
         raise ValueError(f"method {name}: {e}") from None
 
 
-def trajectory(method: Method, game: Game, z0, h, steps: int, progress: bool = False) -> np.ndarray:
-    """Run ``steps`` steps from ``z0``; returns the iterates ``z_0 .. z_steps``, ``(steps + 1, n)``.
+def iterates(method: Method, game: Game, z0, h, steps: int, progress: bool = False):
+    """The iterates ``z_0, z_1, ..`` of ``steps`` steps from ``z0``, each ``(n,)``, as a generator;
+    it ends early when an iterate leaves the floats (non-finite or beyond 1e150). An error of a
+    step (e.g. a ValueError where the game's field is not defined) reaches the caller there.
 
-    Stops early (the rest filled with NaN) if an iterate leaves the floats.
+    Raises
+    ------
+    ValueError
+        ``steps < 0``, bad step sizes, or ``z0`` of the wrong size.
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
@@ -510,13 +515,23 @@ def trajectory(method: Method, game: Game, z0, h, steps: int, progress: bool = F
     s = method.init(game, z0)
     if s.shape[0] < game.n:
         raise ValueError(f"z0 must have {game.n} entries")
-    out = np.full((steps + 1, game.n), np.nan)
-    out[0] = s[: game.n]
-    for t in tqdm(range(1, steps + 1), desc=method.name, disable=not progress, leave=False):
+    yield s[: game.n]
+    for _ in tqdm(range(1, steps + 1), desc=method.name, disable=not progress, leave=False):
         s = np.asarray(method.step(game, s, h), dtype=np.float64)
         if not np.all(np.isfinite(s)) or np.abs(s).max() > 1e150:
-            break
-        out[t] = s[: game.n]
+            return
+        yield s[: game.n]
+
+
+def trajectory(method: Method, game: Game, z0, h, steps: int, progress: bool = False) -> np.ndarray:
+    """Run ``steps`` steps from ``z0``; returns the iterates ``z_0 .. z_steps``, ``(steps + 1, n)``
+    (:func:`iterates`).
+
+    Stops early (the rest filled with NaN) if an iterate leaves the floats.
+    """
+    out = np.full((steps + 1, game.n), np.nan) if steps >= 0 else None
+    for t, z in enumerate(iterates(method, game, z0, h, steps, progress)):
+        out[t] = z
     return out
 
 
