@@ -24,9 +24,9 @@ import sys
 
 from gandyn import __version__
 
-__all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "add_method_option",
-           "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types", "defaults_of", "out_dir", "where",
-           "ProgressLines", "apply_protocol", "dask_client"]
+__all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "option",
+           "add_method_option", "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types",
+           "defaults_of", "given_fields", "out_dir", "where", "write_figures", "ProgressLines", "apply_protocol", "dask_client"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -89,6 +89,23 @@ def int_in(lo: int, hi: int):
     """An argparse type: an integer from ``lo`` to ``hi`` (options that set a cost get an
     upper bound beyond which a run would take days or not fit in memory)."""
     return _number(int, "int", lambda v: lo <= v <= hi, f"an integer from {lo:,} to {hi:,}")
+
+
+def option(group, flag: str, type=None, help: str = "", *, of=None, **kw) -> None:
+    """Add the option ``flag`` to ``group`` (a parser or an argument group). With ``of`` (a
+    config, or the dict of a function's defaults, :func:`defaults_of`) and no ``default``, its
+    default is the field named by the flag (``--z-dim``: ``z_dim``; a tuple as a list): one
+    source for each default. Unless ``help`` speaks of its default, ``(default: VALUE)`` is
+    appended (nothing for None, False and [])."""
+    dest = kw.get("dest") or flag.lstrip("-").replace("-", "_")
+    if of is not None and "default" not in kw:
+        value = of[dest] if isinstance(of, dict) else getattr(of, dest)
+        kw["default"] = list(value) if isinstance(value, tuple) else value
+    d = kw.get("default")
+    if "default" not in help and not (d is None or d is False or d == []):
+        shown = " ".join(map(str, d)) if isinstance(d, list) else format(d, "g") if isinstance(d, float) else d
+        help += f" (default: {shown})"
+    group.add_argument(flag, help=help, **({"type": type} if type is not None else {}), **kw)
 
 
 def method_option_types(cls) -> dict[str, type]:
@@ -243,44 +260,35 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
     from gandyn.engine.optim import OPTIMIZERS
     from gandyn.engine.penalties import PENALTIES
 
-    c = defaults
-    group.add_argument("--loss", choices=LOSSES.names(), default=c.loss, metavar="NAME",
-                       help=f"the GAN loss ({', '.join(LOSSES.names())}; default: {c.loss}; docs/losses.md)")
+    c, o = defaults, lambda *a, **k: option(group, *a, **k)
+    o("--loss", None, f"the GAN loss ({', '.join(LOSSES.names())}; docs/losses.md)", of=c, choices=LOSSES.names(),
+      metavar="NAME")
     if method:
         label = method_label(c.method)
-        group.add_argument("--method", type=method_name, default=None, metavar="NAME",
-                           help=f"training method ({', '.join(METHODS.names())}, or lookahead:INNER; "
-                                f"default: {label}{', Algorithm 1' if label == 'altgd' else ''})")
+        o("--method", method_name, f"training method ({', '.join(METHODS.names())}, or lookahead:INNER; "
+                                   f"default: {label}{', Algorithm 1' if label == 'altgd' else ''})", metavar="NAME")
     add_method_option(group)
-    group.add_argument("--penalty", choices=PENALTIES.names(), default=c.penalty,
-                       help=f"gradient penalty on D ({', '.join(PENALTIES.names())}; r1, r2: Mescheder et al. "
-                            "2018, gp: WGAN-GP)")
-    group.add_argument("--penalty-weight", type=positive_float, default=None, metavar="GAMMA",
-                       help=f"weight of the penalty (default: {c.penalty_weight:g})")
-    group.add_argument("--clip", type=positive_float, default=c.clip, metavar="C",
-                       help="clip D's weights to [-C, C] after each step (WGAN, e.g. 0.01)")
-    group.add_argument("--spectral-norm", action="store_true", default=c.spectral_norm,
-                       help="spectral normalisation of D's weights (Miyato et al. 2018)")
-    group.add_argument("--k", type=positive_int, default=None,
-                       help=f"D steps per G step of altgd and the methods built on it (default: {c.k})")
-    group.add_argument("--batch", type=positive_int, default=c.batch, help=f"minibatch size m (default: {c.batch})")
-    group.add_argument("--optimizer", choices=OPTIMIZERS.names(), default=c.optimizer,
-                       help=f"both players' optimizer (default: {c.optimizer})")
-    group.add_argument("--b1", type=unit_float, default=None, help=f"Adam's beta1 (default: {c.b1:g})")
-    group.add_argument("--b2", type=unit_float, default=None, help=f"Adam's beta2 (default: {c.b2:g})")
-    group.add_argument("--mu", type=unit_float, default=None,
-                       help=f"momentum coefficient of --optimizer momentum (default: {c.mu:g})")
-    group.add_argument("--g-ema", type=unit_float, default=c.g_ema, metavar="BETA",
-                       help="keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999 "
-                            "(Yazici et al. 2019); samples and evaluation then use it (default: 0 = off)")
-    group.add_argument("--instance-noise", type=nonneg_float, default=c.instance_noise, metavar="SIGMA",
-                       help="add Gaussian noise of std SIGMA to every real and generated input of D during training "
-                            "(Sonderby et al. 2017), annealed by --noise-schedule (default: 0 = off)")
-    group.add_argument("--noise-schedule", choices=SCHEDULES, default=None,
-                       help=f"how the instance noise's std falls: {', '.join(SCHEDULES)} to 0 after --noise-until "
-                            f"(default: {c.noise_schedule})")
-    group.add_argument("--noise-until", type=positive_int, default=None, metavar="IT",
-                       help="the last iteration with instance noise (required by the linear and exponential schedules)")
+    o("--penalty", None, f"gradient penalty on D ({', '.join(PENALTIES.names())}; r1, r2: Mescheder et al. 2018, "
+                         "gp: WGAN-GP)", of=c, choices=PENALTIES.names())
+    o("--penalty-weight", positive_float, f"weight of the penalty (default: {c.penalty_weight:g})", metavar="GAMMA")
+    o("--clip", positive_float, "clip D's weights to [-C, C] after each step (WGAN, e.g. 0.01)", of=c, metavar="C")
+    o("--spectral-norm", None, "spectral normalisation of D's weights (Miyato et al. 2018)", of=c,
+      action="store_true")
+    o("--k", positive_int, f"D steps per G step of altgd and the methods built on it (default: {c.k})")
+    o("--batch", positive_int, "minibatch size m", of=c)
+    o("--optimizer", None, "both players' optimizer", of=c, choices=OPTIMIZERS.names())
+    o("--b1", unit_float, f"Adam's beta1 (default: {c.b1:g})")
+    o("--b2", unit_float, f"Adam's beta2 (default: {c.b2:g})")
+    o("--mu", unit_float, f"momentum coefficient of --optimizer momentum (default: {c.mu:g})")
+    o("--g-ema", unit_float, "keep an exponential moving average of G's parameters with decay BETA, e.g. 0.999 "
+                             "(Yazici et al. 2019); samples and evaluation then use it (default: 0 = off)", of=c,
+      metavar="BETA")
+    o("--instance-noise", nonneg_float, "add Gaussian noise of std SIGMA to every real and generated input of D "
+      "during training (Sonderby et al. 2017), annealed by --noise-schedule (default: 0 = off)", of=c, metavar="SIGMA")
+    o("--noise-schedule", None, f"how the instance noise's std falls: {', '.join(SCHEDULES)} to 0 after "
+                                f"--noise-until (default: {c.noise_schedule})", choices=SCHEDULES)
+    o("--noise-until", positive_int, "the last iteration with instance noise (required by the linear and "
+                                     "exponential schedules)", metavar="IT")
 
 
 def training_config(args, defaults, methods=None):
@@ -324,6 +332,15 @@ def training_config(args, defaults, methods=None):
     return cfg
 
 
+def given_fields(args, cls) -> dict:
+    """The options in ``args`` named as fields of the dataclass ``cls``, those not None, lists
+    as tuples: the fields a command's options set."""
+    from dataclasses import fields
+
+    return {f.name: tuple(v) if isinstance(v, list) else v for f in fields(cls)
+            if (v := getattr(args, f.name, None)) is not None}
+
+
 def defaults_of(fn) -> dict:
     """The keyword defaults of the library function ``fn``, which a command's options take
     (one source for each default)."""
@@ -332,17 +349,15 @@ def defaults_of(fn) -> dict:
     return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
 
 
-def apply_protocol(command: str, name: str, settings: dict, args, defaults, training,
-                   flags: dict | None = None) -> tuple[str, dict, dict]:
+def apply_protocol(command: str, name: str, settings: dict, args, add, training) -> tuple[str, dict, dict]:
     """Put a published protocol's settings into the parsed options ``args``, in place.
 
-    Every setting whose option was left at its default (``defaults``: the parser's defaults,
-    a namespace) takes the protocol's value; an option given with another value than the
+    Every setting whose option was left at its default (the default of a parser given the
+    command's options by ``add(parser)``) takes the protocol's value; an option given with another value than the
     protocol's wins, and one line on stderr names the change (an explicit option is a
     deliberate change of the protocol: applied and said, not refused). A training choice
     equal to the command's default (``training``, a TrainingConfig) counts as not given.
-    Settings with no option of that name stay for the caller. ``flags`` maps a setting to
-    its option where the names differ (default ``--name-with-dashes``).
+    Settings with no option of that name (``--name-with-dashes``) stay for the caller.
 
     Returns
     -------
@@ -351,7 +366,9 @@ def apply_protocol(command: str, name: str, settings: dict, args, defaults, trai
     fixed, extra : dict
         The settings with no option: the training choices, and the others.
     """
-    flags = flags or {}
+    parser = argparse.ArgumentParser(add_help=False)
+    add(parser)
+    defaults = parser.parse_args([])
     settings = {k: v for k, v in settings.items() if not (hasattr(training, k) and getattr(training, k) == v)}
 
     def norm(v):
@@ -365,7 +382,7 @@ def apply_protocol(command: str, name: str, settings: dict, args, defaults, trai
         if given == default or given == norm(value):
             setattr(args, key, norm(value))
             continue
-        flag = flags.get(key, "--" + key.replace("_", "-"))
+        flag = "--" + key.replace("_", "-")
         shown = " ".join(map(str, given)) if isinstance(given, list) else given
         was = " ".join(map(str, norm(value))) if isinstance(value, (list, tuple)) else value
         print(f"gandyn {command}: note: --protocol {name} sets {flag} {was}; {flag} {shown} replaces it",
@@ -375,6 +392,18 @@ def apply_protocol(command: str, name: str, settings: dict, args, defaults, trai
     fixed = {k: v for k, v in rest.items() if k in type(training).__dataclass_fields__}
     extra = {k: v for k, v in rest.items() if k not in fixed}
     return name + (f" with {', '.join(changes)}" if changes else ""), fixed, extra
+
+
+def write_figures(folder, command: str, figures) -> list:
+    """Save ``figures`` (``(figure, stem)`` pairs, all drawn before anything is written) into
+    the output folder ``folder`` of ``command`` (PNG and PDF); print and return the paths."""
+    from gandyn import plotting
+    from gandyn.io import output_folder
+
+    with output_folder(folder, command) as out:
+        paths = [p for fig, stem in figures for p in plotting.save(fig, out / stem)]
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return paths
 
 
 def out_dir(text: str) -> str:
@@ -521,28 +550,23 @@ def main(argv=None) -> int:
     from gandyn import errors
 
     errors.reset_work()
+
+    def say(e, code: int) -> int:
+        empty = "out of memory (try smaller sizes)" if isinstance(e, MemoryError) else ""
+        print(f"gandyn {name}: error: {_one_line(e) or empty}", file=sys.stderr)
+        return code
+
     try:
         with _limit_threads(blas_threads(args)), _progress_lines():
             return int(args._run(args) or 0)
     except errors.DivergedError as e:  # before ValueError: training diverged, not bad input
-        print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
-        return errors.EXIT_DIVERGED
+        return say(e, errors.EXIT_DIVERGED)
     except (errors.UsageError, plugins.PluginError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as e:
-        # bad input: a wrong value, a missing or misplaced file or folder
-        print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
-        return errors.EXIT_USAGE
-    except ValueError as e:
-        if errors.work_started():  # found after the checks, in the work: a bug
-            return _report_bug(name, e)
-        print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
-        return errors.EXIT_USAGE
-    except OSError as e:
-        print(f"gandyn {name}: error: {_one_line(e)}", file=sys.stderr)
-        return 1
-    except MemoryError as e:  # its message names the sizes when the command knows them
-        print(f"gandyn {name}: error: {_one_line(e) or 'out of memory (try smaller sizes)'}",
-              file=sys.stderr)
-        return 1
+        return say(e, errors.EXIT_USAGE)  # bad input: a wrong value, a missing or misplaced file or folder
+    except ValueError as e:  # found after the checks, in the work: a bug
+        return _report_bug(name, e) if errors.work_started() else say(e, errors.EXIT_USAGE)
+    except (OSError, MemoryError) as e:  # a MemoryError's message names the sizes when the command knows them
+        return say(e, 1)
     except KeyboardInterrupt:
         print(f"gandyn {name}: interrupted", file=sys.stderr)
         return 130

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import (_add_common, add_training_arguments, defaults_of, fill_common, nonneg_int, positive_float,
-                        positive_int, training_config, unit_float)
+from gandyn.cli import (_add_common, add_training_arguments, defaults_of, fill_common, given_fields, nonneg_int, option,
+                        positive_float, positive_int, training_config, unit_float, write_figures)
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
 
@@ -30,70 +30,53 @@ def _data_dir(p):
 def _train_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
-    from gandyn.experiments.mnist import MnistConfig, train
+    from gandyn.experiments.mnist import PROTOCOLS, MnistConfig, train
 
-    c = MnistConfig()
-    p.add_argument("--iters", type=positive_int, default=100_000,
-                   help="total training iterations (default: 100000)")
+    c, t = MnistConfig(), defaults_of(train)
+    option(p, "--iters", positive_int, "total training iterations", default=100_000)
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint with its saved config (options that "
                         "would change it are refused; --lr/--lr-g/--lr-d change the step sizes from here on)")
-    t = defaults_of(train)
-    p.add_argument("--checkpoint-every", type=nonneg_int, default=t["checkpoint_every"], metavar="N",
-                   help=f"write a checkpoint every N iterations, 0 = only at the end (default: "
-                        f"{t['checkpoint_every']})")
-    p.add_argument("--keep-every", type=nonneg_int, default=t["keep_every"], metavar="N",
-                   help=f"also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never (default: "
-                        f"{t['keep_every']})")
-    p.add_argument("--grid-every", type=nonneg_int, default=t["grid_every"], metavar="N",
-                   help=f"write a 4x4 sample grid every N iterations, 0 = never (default: {t['grid_every']})")
+    option(p, "--checkpoint-every", nonneg_int, "write a checkpoint every N iterations, 0 = only at the end", of=t,
+           metavar="N")
+    option(p, "--keep-every", nonneg_int, "also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never",
+           of=t, metavar="N")
+    option(p, "--grid-every", nonneg_int, "write a 4x4 sample grid every N iterations, 0 = never", of=t, metavar="N")
     _data_dir(p)
     m = p.add_argument_group("model and algorithm (defaults: the talk's code)")
-    m.add_argument("--z-dim", type=positive_int, default=c.z_dim, help=f"latent dimension (default: {c.z_dim})")
-    m.add_argument("--hidden-g", dest="hidden_g", type=positive_int, nargs="+", default=list(c.hidden_g), metavar="W",
-                   help="hidden widths of G, e.g. 1200 1200 for Goodfellow et al.'s (default: 128)")
-    m.add_argument("--hidden-d", dest="hidden_d", type=positive_int, nargs="+", default=list(c.hidden_d), metavar="W",
-                   help="hidden widths of D (default: 128)")
-    m.add_argument("--hidden-act", choices=[a for a in ACTIVATIONS.names() if a not in ("identity", "sigmoid")],
-                   default=c.hidden_act,
-                   help=f"hidden activation (default: {c.hidden_act})")
-    m.add_argument("--init", choices=INITIALIZERS.names(), default=c.init,
-                   help=f"weight initialisation (default: {c.init})")
-    m.add_argument("--latent", choices=LATENTS.names(), default=c.latent,
-                   help="z ~ U(-1,1) or N(0,I) (default: uniform)")
+    o = lambda *a, **k: option(m, *a, of=c, **k)  # noqa: E731
+    o("--z-dim", positive_int, "latent dimension")
+    o("--hidden-g", positive_int, "hidden widths of G, e.g. 1200 1200 for Goodfellow et al.'s", nargs="+", metavar="W")
+    o("--hidden-d", positive_int, "hidden widths of D", nargs="+", metavar="W")
+    o("--hidden-act", None, "hidden activation", choices=[a for a in ACTIVATIONS.names() if a not in ("identity",
+                                                                                                         "sigmoid")])
+    o("--init", None, "weight initialisation", choices=INITIALIZERS.names())
+    o("--latent", None, "z ~ U(-1,1) or N(0,I)", choices=LATENTS.names())
     add_training_arguments(m, c.training)
-    m.add_argument("--lr", type=positive_float, default=None,
-                   help=f"step size of both players (default: {c.lr_g:g}); --lr-g/--lr-d set one")
-    m.add_argument("--lr-g", type=positive_float, default=None, help="G's step size")
-    m.add_argument("--lr-d", type=positive_float, default=None, help="D's step size")
-    m.add_argument("--n-train", type=positive_int, default=c.n_train,
-                   help=f"train on the first N training images (default: {c.n_train})")
-    m.add_argument("--d-dropout", type=unit_float, nargs="+", default=[], metavar="P",
-                   help="dropout probability of the input of each D layer (input, then each hidden layer), "
-                        "e.g. 0.2 0.5 for one hidden layer (default: none)")
-    m.add_argument("--label-smooth", type=unit_float, default=c.label_smooth, metavar="A",
-                   help="one-sided label smoothing: D's target for data is 1-A (default: 0)")
-    m.add_argument("--d-pieces", type=positive_int, default=c.d_pieces, metavar="K",
-                   help="maxout pieces of each hidden D layer, 1 = none (default: 1)")
-    m.add_argument("--d-init", choices=INITIALIZERS.names(), default=None,
-                   help="D's weight initialisation (default: --init)")
-    m.add_argument("--lr-decay", type=float, default=c.lr_decay, metavar="F",
-                   help="step sizes divided by F after each step, F >= 1 (default: 1, constant)")
-    m.add_argument("--lr-min", type=float, default=c.lr_min, help="floor of the decayed step sizes (default: 0)")
-    m.add_argument("--mu-final", type=unit_float, default=None,
-                   help="momentum optimizer: mu moves linearly to this from epoch 1 to --mu-saturate (default: off)")
-    m.add_argument("--mu-saturate", type=positive_int, default=c.mu_saturate,
-                   help=f"epoch where the momentum reaches --mu-final (default: {c.mu_saturate})")
-    from gandyn.experiments.mnist import PROTOCOLS
-
-    m.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
-                   help="a published protocol's settings (goodfellow2014: Goodfellow et al. 2014's mnist.yaml); "
-                        "an option given as well replaces that setting, with a note (see docs/mnist.md)")
+    o("--lr", positive_float, f"step size of both players (default: {c.lr_g:g}); --lr-g/--lr-d set one", default=None)
+    o("--lr-g", positive_float, "G's step size", default=None)
+    o("--lr-d", positive_float, "D's step size", default=None)
+    o("--n-train", positive_int, "train on the first N training images")
+    o("--d-dropout", unit_float, "dropout probability of the input of each D layer (input, then each hidden layer), "
+                                 "e.g. 0.2 0.5 for one hidden layer (default: none)", nargs="+", metavar="P")
+    o("--label-smooth", unit_float, "one-sided label smoothing: D's target for data is 1-A", metavar="A")
+    o("--d-pieces", positive_int, "maxout pieces of each hidden D layer, 1 = none", metavar="K")
+    o("--d-init", None, "D's weight initialisation (default: --init)", choices=INITIALIZERS.names(), default=None)
+    o("--lr-decay", float, "step sizes divided by F after each step, F >= 1 (default: 1, constant)", metavar="F")
+    o("--lr-min", float, "floor of the decayed step sizes")
+    o("--mu-final", unit_float, "momentum optimizer: mu moves linearly to this from epoch 1 to --mu-saturate "
+                                "(default: off)")
+    o("--mu-saturate", positive_int, "epoch where the momentum reaches --mu-final")
+    o("--protocol", None, "a published protocol's settings (goodfellow2014: Goodfellow et al. 2014's mnist.yaml); "
+                          "an option given as well replaces that setting, with a note (see docs/mnist.md)",
+      choices=list(PROTOCOLS), default=None)
 
 
-def _checkpoint_arg(p):
+def _checkpoint_args(p):
     p.add_argument("--checkpoint", metavar="F", required=True,
                    help="a checkpoint.npz written by `gandyn mnist train`")
+    p.add_argument("--no-ema", action="store_true",
+                   help="sample G's trained parameters, not their moving average (for runs with --g-ema)")
 
 
 def add_arguments(p):
@@ -101,10 +84,10 @@ def add_arguments(p):
     sub.required = True
     specs = {
         "train": ("train the GAN (the talk's config by default)", _train_arguments),
-        "sample": ("draw a grid of samples from a checkpoint", _sample_arguments),
+        "sample": ("draw a grid of samples from a checkpoint", lambda q: (
+            _checkpoint_args(q), option(q, "--n", positive_int, "number of samples", default=16))),
         "eval": ("Parzen LL, Inception score, Frechet and kernel Inception distances, mode coverage "
-                 "of 10,000 samples",
-                 lambda q: (_checkpoint_arg(q), _no_ema_arg(q), _data_dir(q), add_eval_arguments(q))),
+                 "of 10,000 samples", lambda q: (_checkpoint_args(q), _data_dir(q), add_eval_arguments(q))),
         "classifier": ("train the MNIST classifier used by eval (the shipped weights' recipe)",
                        lambda q: (_data_dir(q), add_classifier_arguments(q))),
         "plot": ("loss curves and sample grids over time of a training run", _plot_arguments),
@@ -118,17 +101,6 @@ def add_arguments(p):
         _add_common(q, f"mnist-{name}", deferred=True)
 
 
-def _no_ema_arg(p):
-    p.add_argument("--no-ema", action="store_true",
-                   help="sample G's trained parameters, not their moving average (for runs with --g-ema)")
-
-
-def _sample_arguments(p):
-    _checkpoint_arg(p)
-    _no_ema_arg(p)
-    p.add_argument("--n", type=positive_int, default=16, help="number of samples (default: 16)")
-
-
 def _plot_arguments(p):
     p.add_argument("--run", metavar="DIR", required=True, help="the --out folder of `gandyn mnist train`")
     p.add_argument("--at", type=nonneg_int, nargs="+", default=None, metavar="IT",
@@ -140,7 +112,7 @@ def _plot_arguments(p):
 
 
 def run(args) -> int:
-    actions = {"train": _train, "sample": _sample, "eval": _eval, "classifier": _classifier, "plot": _plot}
+    actions = {"train": _train, "sample": _sample, "eval": _eval, "classifier": run_classifier, "plot": _plot}
     fill_common(args, f"mnist-{args.action}")  # --seed/--out/--quiet given before or after the action
     return actions[args.action](args)
 
@@ -155,18 +127,15 @@ def blas_threads(args) -> int:
 
 
 def _config(args):
+    """The :class:`~gandyn.experiments.mnist.MnistConfig` of ``gandyn mnist train``'s options: each
+    option of a field's name sets that field (--lr sets both step sizes, --lr-g/--lr-d one)."""
     from gandyn.experiments.mnist import MnistConfig
 
     protocol, fixed, extra = _protocol(args) if getattr(args, "protocol", None) else ("", {}, {})
-    default = MnistConfig()
-    lr_g, lr_d = (args.lr_g or args.lr, args.lr_d or args.lr)
-    return MnistConfig(training=training_config(args, default.training.replace(**fixed)), seed=args.seed,
-                       z_dim=args.z_dim, hidden_g=tuple(args.hidden_g), hidden_d=tuple(args.hidden_d),
-                       hidden_act=args.hidden_act, init=args.init, latent=args.latent, lr_g=lr_g or default.lr_g,
-                       lr_d=lr_d or default.lr_d, n_train=args.n_train, d_dropout=tuple(args.d_dropout),
-                       label_smooth=args.label_smooth, d_pieces=args.d_pieces, d_init=args.d_init or "",
-                       lr_decay=args.lr_decay, lr_min=args.lr_min, mu_final=args.mu_final,
-                       mu_saturate=args.mu_saturate, protocol=protocol, **extra)
+    c = MnistConfig()
+    return MnistConfig(**{**given_fields(args, MnistConfig), **extra, "protocol": protocol,
+                          "training": training_config(args, c.training.replace(**fixed)),
+                          "lr_g": args.lr_g or args.lr or c.lr_g, "lr_d": args.lr_d or args.lr or c.lr_d})
 
 
 def _protocol(args) -> tuple[str, dict, dict]:
@@ -176,17 +145,10 @@ def _protocol(args) -> tuple[str, dict, dict]:
     from gandyn.cli import apply_protocol
     from gandyn.experiments.mnist import PROTOCOLS, MnistConfig
 
-    defaults = argparse.ArgumentParser(add_help=False)
-    _train_arguments(defaults)
-    defaults = defaults.parse_args([])
     if args.lr is not None:  # --lr sets both players' step sizes
         args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
-    return apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"], args, defaults,
-                          MnistConfig.training, _FLAGS)
-
-
-#: Option names of the config fields whose option is named otherwise.
-_FLAGS = {"hidden_g": "--hidden-g", "hidden_d": "--hidden-d"}
+    return apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"], args,
+                          _train_arguments, MnistConfig.training)
 
 
 def _check_resume_options(args, saved, ckpt) -> None:
@@ -202,7 +164,7 @@ def _check_resume_options(args, saved, ckpt) -> None:
     given, default, saved = flat(_config(args)), flat(MnistConfig()), flat(saved)
     differ = [n for n in given if n not in ("lr_g", "lr_d") and given[n] != default[n] and given[n] != saved[n]]
     if differ:
-        said = ", ".join(f"{_FLAGS.get(n, '--' + n.replace('_', '-'))} {given[n]!r} (saved: {saved[n]!r})"
+        said = ", ".join(f"--{n.replace('_', '-')} {given[n]!r} (saved: {saved[n]!r})"
                          for n in differ)
         raise ValueError(f"--resume continues {ckpt} with its saved config, and these options would change it: "
                          f"{said}; only --lr, --lr-g and --lr-d may change on resume")
@@ -253,9 +215,8 @@ def _train(args) -> int:
 
 
 def _sample(args) -> int:
-    from gandyn import plotting
     from gandyn.experiments import mnist
-    from gandyn.io import check_memory, output_folder
+    from gandyn.io import check_memory
     from gandyn.plotting.mnist import grid_figure
     from gandyn.rng import stream
 
@@ -263,24 +224,19 @@ def _sample(args) -> int:
     check_memory(100 * 784 * args.n, f"--n {args.n:,} samples")
     tr = mnist.load_checkpoint(args.checkpoint)
     x = mnist.generate(tr, args.n, stream(args.seed, "sample"), ema=not args.no_ema)
-    fig = grid_figure(x, f"iteration {tr.it:,}, seed {args.seed}")
-    with output_folder(args.out, "mnist sample") as out:
-        paths = plotting.save(fig, out / "samples")
-    print("wrote " + ", ".join(str(p) for p in paths))
+    write_figures(args.out, "mnist sample", [(grid_figure(x, f"iteration {tr.it:,}, seed {args.seed}"), "samples")])
     return 0
 
 
 def _eval(args) -> int:
     from gandyn.experiments import mnist
-    from gandyn.rng import stream
-
     from gandyn.experiments.evaluation import N_CLASSES, SPLITS, min_samples
+    from gandyn.io import check_memory
+    from gandyn.rng import stream
 
     if args.samples < min_samples():
         raise ValueError(f"--samples must be >= {min_samples()} (the Inception score's {SPLITS} splits "
                          f"need {N_CLASSES} samples each, one per class), got {args.samples}")
-    from gandyn.io import check_memory
-
     check_memory(40 * 784 * args.samples, f"--samples {args.samples:,}")
     tr = mnist.load_checkpoint(args.checkpoint)
     if args.parzen_valid is None and tr.config.protocol.startswith("goodfellow2014"):
@@ -295,15 +251,9 @@ def _eval(args) -> int:
     return 0
 
 
-def _classifier(args) -> int:
-    return run_classifier(args)
-
-
 def _plot(args) -> int:
     from pathlib import Path
 
-    from gandyn import plotting
-    from gandyn.io import output_folder
     from gandyn.plotting import mnist as figs
 
     run_dir = Path(args.run)
@@ -330,11 +280,7 @@ def _plot(args) -> int:
 
         figures.append((metrics_over_training_figure(evals, title=f"{run_dir.name}: sample quality over training"),
                         "metrics"))
-    paths = []
-    with output_folder(args.out, "mnist plot") as out:
-        for fig, stem in figures:
-            paths += plotting.save(fig, out / stem)
-    print("wrote " + ", ".join(str(p) for p in paths))
+    write_figures(args.out, "mnist plot", figures)
     return 0
 
 
@@ -416,12 +362,12 @@ def _read_evals(paths) -> dict:
 
 
 def add_eval_arguments(p) -> None:
+    """Options of ``gandyn mnist eval`` owned by the evaluation."""
     from gandyn.experiments import evaluation
 
-    """Options of ``gandyn mnist eval`` owned by the evaluation."""
-    p.add_argument("--samples", type=positive_int, default=evaluation.N_SAMPLES,
-                   help=f"generated samples to score, at least {evaluation.min_samples()} (default: "
-                        f"{evaluation.N_SAMPLES}, as Goodfellow et al. 2014)")
+    option(p, "--samples", positive_int, f"generated samples to score, at least {evaluation.min_samples()} "
+                                         f"(default: {evaluation.N_SAMPLES}, as Goodfellow et al. 2014)",
+           default=evaluation.N_SAMPLES)
     p.add_argument("--classifier", metavar="NPZ", default=None,
                    help="classifier weights for IS/FID/KID/modes (default: the ones shipped with gandyn)")
     p.add_argument("--ceilings", action="store_true",
@@ -464,15 +410,12 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
 def add_classifier_arguments(p) -> None:
     """Options of the command that trains the classifier (the defaults and ``--seed 0``
     are the recipe of the shipped weights; see the module docstring)."""
-    p.add_argument("--epochs", type=positive_int, default=20, help="passes over the training images (default: 20)")
-    p.add_argument("--batch", type=positive_int, default=128, help="minibatch size (default: 128)")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam step size in the first epoch (default: 1e-3)")
-    p.add_argument("--lr-final", type=positive_float, default=1e-5,
-                   help="step size in the last epoch, geometric decay in between (default: 1e-5)")
-    p.add_argument("--hidden", type=positive_int, nargs="+", default=[256, 256],
-                   help="hidden layer widths (default: 256 256)")
-    p.add_argument("--max-shift", type=nonneg_int, default=2,
-                   help="random translation of training images, in pixels (default: 2)")
+    option(p, "--epochs", positive_int, "passes over the training images", default=20)
+    option(p, "--batch", positive_int, "minibatch size", default=128)
+    option(p, "--lr", positive_float, "Adam step size in the first epoch", default=1e-3)
+    option(p, "--lr-final", positive_float, "step size in the last epoch, geometric decay in between", default=1e-5)
+    option(p, "--hidden", positive_int, "hidden layer widths", nargs="+", default=[256, 256])
+    option(p, "--max-shift", nonneg_int, "random translation of training images, in pixels", default=2)
 
 
 def run_classifier(args) -> int:

@@ -13,8 +13,8 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import (add_training_arguments, dask_client, method_name, nonneg_int, parse_methods, positive_float, positive_int,
-                        training_config)
+from gandyn.cli import (add_training_arguments, dask_client, given_fields, method_name, nonneg_int, option,
+                        parse_methods, positive_float, positive_int, training_config)
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -22,90 +22,69 @@ HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates 
 def add_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.methods import METHODS
-    from gandyn.experiments.mog import DATASETS, QUICK, MogConfig
+    from gandyn.engine.nn import INITIALIZERS
+    from gandyn.experiments.mog import DATASETS, PROTOCOLS, QUICK, MogConfig
 
     c = MogConfig()
     m = p.add_argument_group("benchmark")
-    m.add_argument("--data", nargs="+", choices=DATASETS.names(), default=["ring8", "grid25"], metavar="DATA",
-                   help=f"data sets: {', '.join(DATASETS.names())} (default: ring8 grid25)")
-    m.add_argument("--methods", nargs="+", type=method_name, default=None, metavar="METHOD",
-                   help=f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
-                        f"(default: {' '.join(c.labels)})")
-    m.add_argument("--lrs", nargs="+", type=positive_float, default=None, metavar="LR",
-                   help=f"G's step sizes (default: {' '.join(map(str, c.lrs))})")
-    m.add_argument("--ttur", type=positive_float, default=c.ttur, help=f"lr_D / lr_G (default: {c.ttur:g})")
-    m.add_argument("--decay", type=positive_float, default=c.decay,
-                   help=f"step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1] (default: {c.decay:g})")
-    m.add_argument("--seeds", type=positive_int, default=None,
-                   help=f"seeds per method and step size: seed, seed+1, ... (default: {c.seeds})")
-    m.add_argument("--steps", type=positive_int, default=None,
-                   help=f"training iterations (default: {c.steps})")
-    m.add_argument("--checks", type=positive_int, default=c.checks,
-                   help=f"evaluations during training (default: {c.checks})")
-    m.add_argument("--keep-every", type=nonneg_int, default=c.keep_every, metavar="N",
-                   help="keep every model's parameters at iteration 0, every N iterations and at the end, in "
-                        "snapshots_DATA.npz, for `gandyn landscape` (default: 0, none)")
+    option(m, "--data", None, f"data sets: {', '.join(DATASETS.names())}", nargs="+", choices=DATASETS.names(),
+           default=["ring8", "grid25"], metavar="DATA")
+    option(m, "--methods", method_name, f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
+                                        f"(default: {' '.join(c.labels)})", nargs="+", metavar="METHOD")
+    option(m, "--lrs", positive_float, f"G's step sizes (default: {' '.join(map(str, c.lrs))})", nargs="+",
+           metavar="LR")
+    option(m, "--ttur", positive_float, "lr_D / lr_G", of=c)
+    option(m, "--decay", positive_float, "step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1]", of=c)
+    option(m, "--seeds", positive_int, f"seeds per method and step size: seed, seed+1, ... (default: {c.seeds})")
+    option(m, "--steps", positive_int, f"training iterations (default: {c.steps})")
+    option(m, "--checks", positive_int, "evaluations during training", of=c)
+    option(m, "--keep-every", nonneg_int, "keep every model's parameters at iteration 0, every N iterations and at "
+           "the end, in snapshots_DATA.npz, for `gandyn landscape` (default: 0, none)", of=c, metavar="N")
     m.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
     n = p.add_argument_group("networks and training")
-    n.add_argument("--hidden", nargs="+", type=positive_int, default=None, metavar="W",
-                   help=f"hidden widths of G and D (default: {' '.join(map(str, c.hidden_g))})")
-    n.add_argument("--hidden-g", nargs="+", type=positive_int, default=None, metavar="W",
-                   help="hidden widths of G, if not those of --hidden")
-    n.add_argument("--hidden-d", nargs="+", type=positive_int, default=None, metavar="W",
-                   help="hidden widths of D, if not those of --hidden")
-    n.add_argument("--z-dim", type=positive_int, default=c.z_dim, help=f"latent dimension (default: {c.z_dim})")
-    n.add_argument("--latent", choices=LATENTS.names(), default=c.latent, help=f"latent (default: {c.latent})")
+    option(n, "--hidden", positive_int, f"hidden widths of G and D (default: {' '.join(map(str, c.hidden_g))})",
+           nargs="+", metavar="W")
+    option(n, "--hidden-g", positive_int, "hidden widths of G, if not those of --hidden", nargs="+", metavar="W")
+    option(n, "--hidden-d", positive_int, "hidden widths of D, if not those of --hidden", nargs="+", metavar="W")
+    option(n, "--z-dim", positive_int, "latent dimension", of=c)
+    option(n, "--latent", None, "latent", of=c, choices=LATENTS.names())
     add_training_arguments(n, c.training, method=False)
-    n.add_argument("--chunk", type=positive_int, default=c.chunk, help=f"models per stacked unit (default: {c.chunk})")
-    from gandyn.engine.nn import INITIALIZERS
-    from gandyn.experiments.mog import PROTOCOLS
-
-    n.add_argument("--pack", type=positive_int, default=c.pack, metavar="M",
-                   help=f"samples per D input (PacGAN's packing; the batch must be a multiple; default: {c.pack}, "
-                        "none)")
-    n.add_argument("--g-batch-norm", action="store_true", default=c.g_batch_norm,
-                   help="batch normalisation in G's hidden layers")
-    n.add_argument("--d-pieces", type=positive_int, default=c.d_pieces, metavar="K",
-                   help=f"maxout pieces of D's hidden layers (default: {c.d_pieces}, none)")
-    n.add_argument("--init", choices=INITIALIZERS.names(), default=c.init,
-                   help=f"weight initialisation (default: {c.setup().init})")
+    option(n, "--chunk", positive_int, "models per stacked unit", of=c)
+    option(n, "--pack", positive_int, "samples per D input (PacGAN's packing; the batch must be a multiple; "
+                                      f"default: {c.pack}, none)", of=c, metavar="M")
+    option(n, "--g-batch-norm", None, "batch normalisation in G's hidden layers", of=c, action="store_true")
+    option(n, "--d-pieces", positive_int, f"maxout pieces of D's hidden layers (default: {c.d_pieces}, none)", of=c,
+           metavar="K")
+    option(n, "--init", None, f"weight initialisation (default: {c.setup().init})", of=c,
+           choices=INITIALIZERS.names())
     m.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
                    help="a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, with "
                         "--pack M); an option given as well replaces that setting, with a note (see docs/mog.md)")
     e = p.add_argument_group("scoring")
-    e.add_argument("--n-eval", type=positive_int, default=None,
-                   help=f"samples scored per model (default: {c.n_eval})")
-    e.add_argument("--min-count", type=positive_int, default=c.min_count,
-                   help=f"high-quality samples a mode needs to count as covered (default: {c.min_count}, as published)")
-    e.add_argument("--hq-target", type=float, default=c.hq_target,
-                   help=f"high-quality share a success needs (default: {c.hq_target:g})")
+    option(e, "--n-eval", positive_int, f"samples scored per model (default: {c.n_eval})")
+    option(e, "--min-count", positive_int, f"high-quality samples a mode needs to count as covered (default: "
+                                           f"{c.min_count}, as published)", of=c)
+    option(e, "--hq-target", float, "high-quality share a success needs", of=c)
     d = p.add_argument_group("parallel and distributed")
-    d.add_argument("--jobs", type=positive_int, default=None,
-                   help="local processes, one BLAS thread each (default: 2, or 1 on a one-core machine)")
-    d.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                   help="Dask scheduler address (tcp://host:port); shards run on its workers")
-    d.add_argument("--shards", type=positive_int, default=None,
-                   help="shards for --scheduler (default: one per unit of --chunk models)")
+    option(d, "--jobs", positive_int, "local processes, one BLAS thread each (default: 2, or 1 on a one-core machine)")
+    option(d, "--scheduler", None, "Dask scheduler address (tcp://host:port); shards run on its workers",
+           metavar="ADDRESS")
+    option(d, "--shards", positive_int, "shards for --scheduler (default: one per unit of --chunk models)")
 
 
 def _protocol(args):
     """``--protocol``: its settings into ``args`` (options given win, each named on stderr);
     returns the protocol's name (with the changes) and its settings that have no option,
     training choices and others (:func:`gandyn.cli.apply_protocol`)."""
-    import argparse
-
     from gandyn.cli import apply_protocol
     from gandyn.experiments.mog import PROTOCOLS, MogConfig
 
     if args.quick:
         raise ValueError("--quick and --protocol each set the run's size: give one of them")
     spec = PROTOCOLS[args.protocol]
-    parser = argparse.ArgumentParser(add_help=False)
-    add_arguments(parser)
-    defaults = parser.parse_args([])
     settings = {**spec["settings"], "batch": spec["batch_per_pack"] * args.pack}
-    out = apply_protocol("mog", args.protocol, settings, args, defaults, MogConfig.training, {"lrs": "--lrs"})
+    out = apply_protocol("mog", args.protocol, settings, args, add_arguments, MogConfig.training)
     args.data = [spec["data"].get(d, d) for d in args.data]  # the protocol's data scale
     return out
 
@@ -124,27 +103,16 @@ def _configs(args):
         raise ValueError("--shards needs --scheduler or --jobs of 2 or more (one process runs no shards)")
     if not 0 < args.hq_target <= 1:
         raise ValueError(f"--hq-target must be in (0, 1], got {args.hq_target}")
-    kw = dict(QUICK) if args.quick else {}
-    kw.update({k: tuple(v) if isinstance(v, list) else v for k in preset
-               if (v := getattr(args, k)) is not None and k != "hidden"})
-    if args.hidden is not None:
-        kw["hidden_g"] = kw["hidden_d"] = tuple(args.hidden)
-    for k in ("hidden_g", "hidden_d"):
-        if getattr(args, k) is not None:
-            kw[k] = tuple(getattr(args, k))
+    hidden = {} if args.hidden is None else dict.fromkeys(("hidden_g", "hidden_d"), tuple(args.hidden))
+    kw = {**(QUICK if args.quick else {}), **hidden, **given_fields(args, MogConfig), "protocol": protocol,
+          **{k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}}
     steps = kw.get("steps", MogConfig.steps)
-    if args.checks > steps:
-        raise ValueError(f"--checks ({args.checks}) must not exceed the iterations ({steps})")
-    if args.keep_every > steps:
-        raise ValueError(f"--keep-every ({args.keep_every}) must not exceed the iterations ({steps})")
+    for name, value in (("--checks", args.checks), ("--keep-every", args.keep_every)):
+        if value > steps:
+            raise ValueError(f"{name} ({value}) must not exceed the iterations ({steps})")
     methods = kw["methods"] = tuple(parse_methods(kw.get("methods", MogConfig.methods), args.method_option))
-    training = training_config(args, MogConfig.training.replace(**fixed), methods)
-    kw |= {k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}
-    return [MogConfig(data=dname, ttur=args.ttur, seed=args.seed, checks=args.checks, z_dim=args.z_dim,
-                      latent=args.latent, chunk=args.chunk, decay=args.decay, min_count=args.min_count,
-                      hq_target=args.hq_target, keep_every=args.keep_every, pack=args.pack,
-                      g_batch_norm=args.g_batch_norm, d_pieces=args.d_pieces, init=args.init, protocol=protocol,
-                      training=training, **kw) for dname in args.data]
+    kw["training"] = training_config(args, MogConfig.training.replace(**fixed), methods)
+    return [MogConfig(**{**kw, "data": data}) for data in args.data]
 
 
 def print_table(table, published) -> None:
