@@ -13,7 +13,7 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import (add_training_arguments, dask_client, given_fields, method_name, nonneg_int, option,
+from gandyn.cli import (SHARDS, add_training_arguments, dask_client, given_fields, method_name, nonneg_int, option,
                         parse_methods, positive_float, positive_int, training_config)
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
@@ -171,10 +171,9 @@ def _write(cfg, res, out):
     paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg.to_dict(),
                                                                "wall_seconds": res["wall_seconds"],
                                                                "source": "gandyn.experiments.mog"})]
-    rows = [{"data": d, "method": str(res["method"][i]), "lr_g": float(res["lr_g"][i]),
-             "lr_d": float(res["lr_d"][i]), "seed": int(res["seed"][i]), "modes": int(res["modes"][i]),
-             "high_quality": float(res["high_quality"][i]), "reverse_kl": float(res["reverse_kl"][i]),
-             "success": bool(res["success"][i]),
+    cols = {"method": str, "lr_g": float, "lr_d": float, "seed": int, "modes": int, "high_quality": float,
+            "reverse_kl": float, "success": bool}
+    rows = [{"data": d, **{k: cast(res[k][i]) for k, cast in cols.items()},
              "diverged_at": int(res["diverged_at"][i]) if "diverged_at" in res else -1} for i in range(res["rows"].size)]
     paths.append(write_csv(out / f"models_{d}.csv", rows))
     if (ck := save_snapshots(cfg, res, out)) is not None:
@@ -190,41 +189,9 @@ def _write(cfg, res, out):
     return paths
 
 
-#: Where a run keeps its finished shards (and its run record) until it completes.
-SHARDS = "shards"
-
 #: The files `gandyn mog` writes (patterns), whose stale temporary files a run removes.
 OUTPUTS = ("results_*.npz", "models_*.csv", "snapshots_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
            "success_*.pdf", "table.csv", "table.json")
-
-
-class _Stopped(Exception):
-    """The command stopped with exit status ``code`` after saying why (the folder stays
-    marked incomplete, or is removed when nothing was written)."""
-
-    def __init__(self, code: int):
-        self.code = code
-
-
-def _check_folder(out, cfgs) -> None:
-    """Refuse an output folder holding a run of another configuration (finished: its
-    table.json; stopped: its shards' record), naming the first differing field."""
-    from pathlib import Path
-
-    from gandyn.io import RUN_RECORD, check_same_config
-
-    config = [c.to_dict() for c in cfgs]
-    check_same_config(Path(out) / SHARDS, RUN_RECORD, config, "mog")
-    check_same_config(out, "table.json", config, "mog")
-
-
-def _stores(out, cfgs):
-    """One shard store per data set, in ``out/shards``; the first shard saved writes the run's
-    record (its configurations) next to them."""
-    from gandyn.experiments.shards import ShardStore
-
-    record = ("mog", [c.to_dict() for c in cfgs])
-    return [ShardStore(out / SHARDS, cfg.data, record=record) for cfg in cfgs]
 
 
 def _blame(cause) -> str:
@@ -255,9 +222,11 @@ def _note_diverged(cfg, res) -> None:
 
 def run(args) -> int:
     import os
+    import sys
+    from pathlib import Path
 
-    from gandyn.experiments.mog import memory_bytes
-    from gandyn.io import check_memory, output_folder, remove_stale_temps
+    from gandyn.experiments.mog import ShardError, memory_bytes
+    from gandyn.io import RUN_RECORD, check_memory, check_same_config, output_folder, remove_stale_temps
 
     cfgs = _configs(args)  # every check before any work
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
@@ -266,26 +235,32 @@ def run(args) -> int:
         check_memory(memory_bytes(cfg, 1 if args.scheduler else jobs),
                      f"{cfg.data}: {P:,} GANs (--seeds {cfg.seeds:,}, --n-eval {cfg.n_eval:,}, "
                      f"--batch {cfg.training.batch:,}, --chunk {cfg.chunk:,})")
-    _check_folder(args.out, cfgs)
+    # a folder holding a run of another configuration (stopped: its shards' record; finished: its table) is refused
+    config = [c.to_dict() for c in cfgs]
+    check_same_config(Path(args.out) / SHARDS, RUN_RECORD, config, "mog")
+    check_same_config(args.out, "table.json", config, "mog")
     client = dask_client(args.scheduler) if args.scheduler else None
     try:
         with output_folder(args.out, "mog") as out:
             remove_stale_temps(out, OUTPUTS)
-            return _run(args, cfgs, jobs, client, out)
-    except _Stopped as s:
-        return s.code
+            return _run(args, cfgs, jobs, client, out, config)
+    except ShardError as e:  # the folder stays marked incomplete (or is removed when nothing was written)
+        kept = (f"finished shards written to {Path(args.out)}; run the same command again to train the rest"
+                if e.partial is not None else "no shard finished")
+        print(f"gandyn mog: error: {e.data}: {e} ({kept}){_blame(e.cause)}", file=sys.stderr)
+        return 1
     finally:
         if client is not None:
             client.close()
 
 
-def _run(args, cfgs, jobs, client, out) -> int:
-    import sys
-
+def _run(args, cfgs, jobs, client, out, config) -> int:
     from gandyn.experiments.mog import PUBLISHED, ShardError, run as run_mog, success_table, training_changes
+    from gandyn.experiments.shards import ShardStore
     from gandyn.io import write_csv, write_json
 
-    stores = _stores(out, cfgs)
+    # one shard store per data set; the first shard saved writes the run's record next to them
+    stores = [ShardStore(out / SHARDS, cfg.data, record=("mog", config)) for cfg in cfgs]
     paths, table = [], []
     for cfg, store in zip(cfgs, stores):
         try:
@@ -294,11 +269,8 @@ def _run(args, cfgs, jobs, client, out) -> int:
             if e.partial is not None:
                 e.partial["wall_seconds"] = float("nan")
                 _write(cfg, e.partial, out)
-                kept = f"finished shards written to {out}; run the same command again to train the rest"
-            else:
-                kept = "no shard finished"
-            print(f"gandyn mog: error: {cfg.data}: {e} ({kept}){_blame(e.cause)}", file=sys.stderr)
-            raise _Stopped(1) from None
+            e.data = cfg.data
+            raise
         _note_diverged(cfg, res)
         rows = success_table(cfg, res)
         for r in rows:
@@ -308,8 +280,7 @@ def _run(args, cfgs, jobs, client, out) -> int:
         print(f"{cfg.data}: {res['rows'].size} GANs x {cfg.steps} iterations in "
               f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_changes(cfg)) else ''}", flush=True)
     paths.append(write_csv(out / "table.csv", table))
-    paths.append(write_json(out / "table.json", {"config": [c.to_dict() for c in cfgs], "gandyn": table,
-                                                   "published": PUBLISHED,
+    paths.append(write_json(out / "table.json", {"config": config, "gandyn": table, "published": PUBLISHED,
                                                    "units": "percentages (*_pct, published high_quality) in "
                                                             "percent; intervals 95% Wilson; se: standard error "
                                                             "of the mean over seeds",
