@@ -28,6 +28,9 @@ __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", 
            "add_method_option", "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types",
            "defaults_of", "given_fields", "out_dir", "where", "write_figures", "ProgressLines", "apply_protocol", "dask_client"]
 
+#: The subfolder where a population run keeps its finished shards (and its run record) until it completes.
+SHARDS = "shards"
+
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
 

@@ -8,9 +8,11 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import add_training_arguments, dask_client, defaults_of, positive_float, positive_int, training_config
+from gandyn.cli import (SHARDS, add_training_arguments, dask_client, defaults_of, given_fields, option,
+                        positive_float, positive_int, training_config)
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
+
 
 def add_arguments(p):
     from gandyn.engine.latents import LATENTS
@@ -18,48 +20,36 @@ def add_arguments(p):
     from gandyn.engine.nn import ACTIVATIONS
     from gandyn.experiments.gan1d import DATA, Setup, record_run, sweep
 
-    c = Setup()
+    c, r, sw = Setup(), defaults_of(record_run), defaults_of(sweep)
     m = p.add_argument_group("model and training")
-    m.add_argument("--data", default=DATA,
-                   help="p_data: N(loc, scale), U(low, high) or a mixture like "
-                        f"'0.5*N(-2, 0.5) + 0.5*N(2, 0.5)' (default: {DATA})")
-    m.add_argument("--latent", choices=LATENTS.names(), default=c.latent,
-                   help=f"z ~ U(-1, 1) or N(0, 1) (default: {c.latent})")
-    m.add_argument("--hidden-g", type=positive_int, default=c.hidden_g[0],
-                   help=f"hidden units h of G (default: {c.hidden_g[0]})")
-    m.add_argument("--hidden-d", type=positive_int, default=c.hidden_d[0],
-                   help=f"hidden units h of D (default: {c.hidden_d[0]})")
-    m.add_argument("--act-g", choices=ACTIVATIONS.names(), default=c.act_g,
-                   help=f"G's hidden activation (default: {c.act_g})")
-    m.add_argument("--act-d", choices=ACTIVATIONS.names(), default=c.act_d,
-                   help=f"D's hidden activation (default: {c.act_d})")
+    option(m, "--data", None, "p_data: N(loc, scale), U(low, high) or a mixture like '0.5*N(-2, 0.5) + "
+                              "0.5*N(2, 0.5)'", default=DATA)
+    option(m, "--latent", None, "z ~ U(-1, 1) or N(0, 1)", of=c, choices=LATENTS.names())
+    option(m, "--hidden-g", positive_int, "hidden units h of G", default=c.hidden_g[0])
+    option(m, "--hidden-d", positive_int, "hidden units h of D", default=c.hidden_d[0])
+    option(m, "--act-g", None, "G's hidden activation", of=c, choices=ACTIVATIONS.names())
+    option(m, "--act-d", None, "D's hidden activation", of=c, choices=ACTIVATIONS.names())
     add_training_arguments(m, c.training)
-    r, sw = defaults_of(record_run), defaults_of(sweep)
-    m.add_argument("--lr-d", type=positive_float, default=r["lr_d"], help=f"D's step size (default: {r['lr_d']:g})")
-    m.add_argument("--lr-g", type=positive_float, default=r["lr_g"], help=f"G's step size (default: {r['lr_g']:g})")
-    m.add_argument("--steps", type=positive_int, default=None,
-                   help=f"training iterations (default: {r['steps']}; {sw['steps']} with --sweep)")
+    option(m, "--lr-d", positive_float, "D's step size", of=r)
+    option(m, "--lr-g", positive_float, "G's step size", of=r)
+    option(m, "--steps", positive_int, f"training iterations (default: {r['steps']}; {sw['steps']} with --sweep)")
     g = p.add_argument_group("single run")
-    g.add_argument("--record-every", type=positive_int, default=r["record_every"],
-                   help=f"iterations between records (default: {r['record_every']})")
-    g.add_argument("--fps", type=positive_int, default=12, help="frames per second of the animation (default: 12)")
+    option(g, "--record-every", positive_int, "iterations between records", of=r)
+    option(g, "--fps", positive_int, "frames per second of the animation", default=12)
     g.add_argument("--no-animation", action="store_true", help="skip the GIF/MP4")
     s = p.add_argument_group("sweep")
     s.add_argument("--sweep", action="store_true", help="train a population over step sizes and seeds")
-    s.add_argument("--grid", type=positive_int, default=32, help="step sizes per axis (default: 32)")
-    s.add_argument("--lr-min", type=positive_float, default=1e-4, help="smallest step size (default: 1e-4)")
-    s.add_argument("--lr-max", type=positive_float, default=1e-1, help="largest step size (default: 1e-1)")
-    s.add_argument("--seeds", type=positive_int, default=3,
-                   help="seeds per cell: seed, seed+1, ... (default: 3)")
-    s.add_argument("--ks", type=positive_int, nargs="+", default=None,
-                   help="values of k to sweep (default: --k)")
-    s.add_argument("--losses", choices=LOSSES.names(), nargs="+", default=None, metavar="NAME",
-                   help="generator losses to sweep (default: --loss)")
-    s.add_argument("--threshold", type=positive_float, default=sw["threshold"],
-                   help=f"JSD (nats) below which a run counts as converged (default: {sw['threshold']:g})")
+    option(s, "--grid", positive_int, "step sizes per axis", default=32)
+    option(s, "--lr-min", positive_float, "smallest step size", default=1e-4)
+    option(s, "--lr-max", positive_float, "largest step size", default=1e-1)
+    option(s, "--seeds", positive_int, "seeds per cell: seed, seed+1, ...", default=3)
+    option(s, "--ks", positive_int, "values of k to sweep (default: --k)", nargs="+")
+    option(s, "--losses", None, "generator losses to sweep (default: --loss)", choices=LOSSES.names(), nargs="+",
+           metavar="NAME")
+    option(s, "--threshold", positive_float, "JSD (nats) below which a run counts as converged", of=sw)
     s.add_argument("--float64", action="store_true", help="sweep in float64 (default: float32)")
-    s.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                   help="run the sweep's seeds as shards on this Dask scheduler (pip install 'gandyn[distributed]')")
+    option(s, "--scheduler", None, "run the sweep's seeds as shards on this Dask scheduler "
+                                   "(pip install 'gandyn[distributed]')", metavar="ADDRESS")
 
 
 def _setup(args, sweep):
@@ -76,8 +66,7 @@ def _setup(args, sweep):
     training = training_config(a, Setup.training)
     if sweep and args.ks:
         training = training.replace(k=args.ks[0])
-    return Setup(data=args.data, training=training, latent=args.latent,
-                 hidden_g=args.hidden_g, hidden_d=args.hidden_d, act_g=args.act_g, act_d=args.act_d,
+    return Setup(**given_fields(args, Setup), training=training,
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 
@@ -132,9 +121,10 @@ def _check_sizes(args) -> None:
 
 def run(args) -> int:
     import sys
+    from pathlib import Path
 
     from gandyn.experiments.shards import ShardError
-    from gandyn.io import output_folder
+    from gandyn.io import RUN_RECORD, check_same_config, output_folder
 
     if args.sweep and args.grid < 2:
         raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
@@ -149,28 +139,20 @@ def run(args) -> int:
         raise ValueError("--scheduler needs --sweep")
     _check_sizes(args)
     setup = _setup(args, args.sweep)
-    if args.sweep:
-        _check_sweep(args, setup)
-    client = None
-    if args.scheduler:
-
-        client = dask_client(args.scheduler)
-    args._client = client
-    if args.sweep:
-        from pathlib import Path
-
-        from gandyn.io import RUN_RECORD, check_same_config
-
-        config = _sweep_config(args, setup)
-        check_same_config(Path(args.out) / SHARDS, RUN_RECORD, config, "gan1d --sweep")
-        check_same_config(args.out, RUN_RECORD, config, "gan1d --sweep")
+    if not args.sweep:
+        with output_folder(args.out, "gan1d") as out:
+            return _single(args, setup, out)
+    _check_sweep(args, setup)
+    config = _sweep_config(args, setup)
+    check_same_config(Path(args.out) / SHARDS, RUN_RECORD, config, "gan1d --sweep")
+    check_same_config(args.out, RUN_RECORD, config, "gan1d --sweep")
+    client = dask_client(args.scheduler) if args.scheduler else None
     try:
-        with output_folder(args.out, "gan1d --sweep" if args.sweep else "gan1d") as out:
-            return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)
+        with output_folder(args.out, "gan1d --sweep") as out:
+            return _sweep(args, setup, out, config, client)
     except ShardError as e:  # the finished shards are written; the folder stays marked incomplete
-        seed = args.seed + e.shard
         kept = f"; the finished shards' results are in {args.out}" if e.partial is not None else ""
-        print(f"gandyn gan1d: error: {e} (seed {seed}){kept}", file=sys.stderr)
+        print(f"gandyn gan1d: error: {e} (seed {args.seed + e.shard}){kept}", file=sys.stderr)
         return 1
     finally:
         if client is not None:
@@ -204,10 +186,6 @@ def _single(args, setup, out) -> int:
     return 0
 
 
-#: Where a sweep keeps its finished seeds (and its run record) until it completes.
-SHARDS = "shards"
-
-
 def _sweep_kw(args, setup) -> dict:
     import numpy as np
 
@@ -226,46 +204,34 @@ def _sweep_config(args, setup) -> dict:
                                  default=str))
 
 
-def _sweep_by_seed(args, setup, out, seeds, kw):
-    """The sweep one seed at a time (each seed's models draw from their own streams, so the
-    result is that of one sweep over all seeds), each seed kept in ``out/shards`` as it
-    finishes; seeds kept there by an earlier, stopped run are not trained again."""
-    from gandyn.experiments.gan1d import merge_sweeps, sweep
-    from gandyn.experiments.shards import ShardStore
-
-    config = _sweep_config(args, setup)
-    store = ShardStore(out / SHARDS, "seed", record=("gan1d --sweep", config))
-    stored = store.load()
-    parts = []
-    for s in seeds:
-        if (s,) in stored:
-            parts.append((stored[(s,)], store.meta[(s,)]))
-            continue
-        arrays, meta = sweep(setup, seeds=[s], progress=not args.quiet, **kw)
-        store.save((s,), arrays, meta)
-        parts.append((arrays, meta))
-    return merge_sweeps(parts), store, config
-
-
-def _sweep(args, setup, out) -> int:
+def _sweep(args, setup, out, config, client) -> int:
+    """The sweep: on the Dask cluster of ``client``, one shard per seed; else one seed at a time
+    (each seed's models draw from their own streams, so the result is that of one sweep over
+    all seeds), each seed kept in ``out/shards`` as it finishes, and seeds kept there by an
+    earlier, stopped run not trained again."""
     import time
 
-    from gandyn.experiments.gan1d import sweep_on_cluster
-    from gandyn.experiments.shards import ShardError
+    from gandyn.experiments.gan1d import merge_sweeps, sweep, sweep_on_cluster
+    from gandyn.experiments.shards import ShardError, ShardStore
     from gandyn.io import RUN_RECORD, write_json
 
     seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
     kw = _sweep_kw(args, setup)
-    if args._client is None:
-        (arrays, meta), store, config = _sweep_by_seed(args, setup, out, seeds, kw)
-        _write_sweep(args, out, arrays, meta, time.perf_counter() - t0, report=True)
-        write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
-        store.clear()
-        return 0
-    else:  # one shard per seed on the Dask cluster
+    store = None
+    if client is None:
+        store = ShardStore(out / SHARDS, "seed", record=("gan1d --sweep", config))
+        stored, parts = store.load(), []
+        for s in seeds:
+            if (s,) in stored:
+                parts.append((stored[(s,)], store.meta[(s,)]))
+            else:
+                parts.append(sweep(setup, seeds=[s], progress=not args.quiet, **kw))
+                store.save((s,), *parts[-1])
+        arrays, meta = merge_sweeps(parts)
+    else:
         try:
-            arrays, meta = sweep_on_cluster(setup, args._client, seeds=seeds, progress=not args.quiet, **kw)
+            arrays, meta = sweep_on_cluster(setup, client, seeds=seeds, progress=not args.quiet, **kw)
         except ShardError as e:
             if e.partial is not None:
                 arrays, meta = e.partial
@@ -273,6 +239,9 @@ def _sweep(args, setup, out) -> int:
                              time.perf_counter() - t0)
             raise
     _write_sweep(args, out, arrays, meta, time.perf_counter() - t0, report=True)
+    if store is not None:
+        write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
+        store.clear()
     return 0
 
 
