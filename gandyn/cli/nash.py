@@ -12,55 +12,71 @@ the penalty: dirac_trajectories, vector_fields and spectrum of those games, clos
 closed_forms.json (J(0,0)'s eigenvalues in closed form, or why there is none) and summary.json."""
 from __future__ import annotations
 
-from gandyn.cli import int_in, positive_float
+from gandyn.cli import int_in, option, positive_float
 
 HELP = "game Jacobian, Ratliff's Nash conditions and GAN training dynamics (Dirac-GAN, MLP GANs)"
 
 
 def add_arguments(p):
-    p.add_argument("--h", type=positive_float, default=0.2, help="step size of the Dirac-GAN trajectories (default: 0.2)")
-    p.add_argument("--steps", type=int_in(1, 10**7), default=500, help="steps per trajectory (default: 500)")
-    p.add_argument("--disc-h", type=positive_float, default=0.5,
-                   help="step size of the stability disc and of the verdicts' discrete stability (default: 0.5)")
-    p.add_argument("--gamma", type=positive_float, default=0.3, help="R1/R2/consensus weight of the trajectories (default: 0.3)")
-    p.add_argument("--sigma", type=positive_float, default=1.0, help="instance-noise std of the trajectories (default: 1)")
-    p.add_argument("--train-steps", type=int_in(1, 10**8), default=3000,
-                   help="Adam steps of the 1-D MLP GAN for the talk's claim (default: 3000)")
-    p.add_argument("--field-grid", type=int_in(3, 2000), default=21,
-                   help="points per axis of the vector-field grid (default: 21)")
-    p.add_argument("--map-points", type=int_in(3, 2000), default=61,
-                   help="regularisation weights (and h values / 61 * 200) of the step-size map (default: 61)")
-    p.add_argument("--loss", default=None, metavar="NAME",
-                   help="the Dirac-GAN of this loss only (any registered loss: nonsat, wgan, ls, ...), alone "
-                        "and with --penalty (default: the standard study)")
-    p.add_argument("--penalty", choices=("r1", "r2", "gp"), default=None,
-                   help="with --loss: also the game with this gradient penalty")
-    p.add_argument("--penalty-weight", type=positive_float, default=None, metavar="W",
-                   help="gamma of R1/R2 (gamma/2 psi^2), lambda of GP (lambda (|psi| - target)^2) (default: --gamma)")
-    p.add_argument("--gp-target", type=float, default=1.0,
-                   help="GP's target gradient norm (default: 1, Gulrajani et al. 2017)")
-    p.add_argument("--large-hidden", type=int_in(0, 4096), default=64,
-                   help="hidden width of the large MLP GAN classified by ARPACK; 256 gives ~1e5 parameters, 0 skips (default: 64)")
+    option(p, "--h", positive_float, "step size of the Dirac-GAN trajectories", default=0.2)
+    option(p, "--steps", int_in(1, 10**7), "steps per trajectory", default=500)
+    option(p, "--disc-h", positive_float, "step size of the stability disc and of the verdicts' discrete stability",
+           default=0.5)
+    option(p, "--gamma", positive_float, "R1/R2/consensus weight of the trajectories", default=0.3)
+    option(p, "--sigma", positive_float, "instance-noise std of the trajectories", default=1.0)
+    option(p, "--train-steps", int_in(1, 10**8), "Adam steps of the 1-D MLP GAN for the talk's claim", default=3000)
+    option(p, "--field-grid", int_in(3, 2000), "points per axis of the vector-field grid", default=21)
+    option(p, "--map-points", int_in(3, 2000), "regularisation weights (and h values / 61 * 200) of the step-size map",
+           default=61)
+    option(p, "--loss", None, "the Dirac-GAN of this loss only (any registered loss: nonsat, wgan, ls, ...), alone "
+                              "and with --penalty (default: the standard study)", metavar="NAME")
+    option(p, "--penalty", None, "with --loss: also the game with this gradient penalty", choices=("r1", "r2", "gp"))
+    option(p, "--penalty-weight", positive_float, "gamma of R1/R2 (gamma/2 psi^2), lambda of GP (lambda (|psi| - "
+                                                  "target)^2) (default: --gamma)", metavar="W")
+    option(p, "--gp-target", float, "GP's target gradient norm (default: 1, Gulrajani et al. 2017)", default=1.0)
+    option(p, "--large-hidden", int_in(0, 4096), "hidden width of the large MLP GAN classified by ARPACK; 256 gives "
+                                                 "~1e5 parameters, 0 skips", default=64)
 
 
 def run(args) -> int:
-    from gandyn.io import output_folder
+    from gandyn.io import check_memory, output_folder
 
     if args.large_hidden == 1:
         raise ValueError("--large-hidden must be 0 (skip) or >= 2")
     if args.loss is None and (args.penalty is not None or args.penalty_weight is not None):
         raise ValueError("--penalty and --penalty-weight need --loss")
+    variants = weight = None
     if args.loss is not None:
         from gandyn.experiments.game_study import loss_variants
 
         weight = args.gamma if args.penalty_weight is None else args.penalty_weight
         variants = loss_variants(args.loss, args.penalty, weight, args.gp_target)  # every check before any work
-        _check_sizes(args)
-        with output_folder(args.out, "nash") as out:
-            return _run_loss(args, out, variants, weight)
-    _check_sizes(args)
+    check_memory(16 * 8 * (args.steps + 1) * 2 + 8 * 8 * args.field_grid ** 2
+                 + 8 * 4 * args.map_points ** 2 * 200 // 61 + 8 * 20 * args.large_hidden ** 2,
+                 f"--steps {args.steps:,}, --field-grid {args.field_grid:,}, --map-points {args.map_points:,}, "
+                 f"--large-hidden {args.large_hidden:,}")
     with output_folder(args.out, "nash") as out:
-        return _run(args, out)
+        return _run(args, out) if variants is None else _run_loss(args, out, variants, weight)
+
+
+def _dirac(args, out, checks, spectra, **game) -> tuple[list, list]:
+    """The closed forms' table, the Dirac-GAN's trajectories (panels), vector fields and spectra of
+    ``game`` (the standard study's ``gamma`` and ``sigma``, or the ``variants`` of --loss);
+    returns the panels and the figure files."""
+    from gandyn.experiments import game_study as gs
+    from gandyn.io import write_csv, write_json
+    from gandyn.plotting import games as gplot
+    from gandyn.plotting import save
+
+    write_csv(out / "closed_forms.csv", checks)
+    write_json(out / "closed_forms.json", checks)
+    panels = gs.dirac_panels(args.h, (1.0, 1.0), args.steps, progress=not args.quiet, **game)
+    vf = gs.vector_fields(n=args.field_grid, **game)
+    written = save(gplot.dirac_grid(panels, vf, args.h), out / "dirac_trajectories")
+    written += save(gplot.vector_field_figure(vf), out / "vector_fields")
+    if spectra:
+        written += save(gplot.spectrum_figure(spectra, args.disc_h), out / "spectrum")
+    return panels, written
 
 
 def _run_loss(args, out, variants, weight) -> int:
@@ -71,21 +87,12 @@ def _run_loss(args, out, variants, weight) -> int:
     import numpy as np
 
     from gandyn.experiments import game_study as gs
-    from gandyn.io import write_csv, write_json
-    from gandyn.plotting import games as gplot
-    from gandyn.plotting import save
+    from gandyn.io import write_json
 
     t0 = time.perf_counter()
-    panels = gs.dirac_panels(args.h, (1.0, 1.0), args.steps, variants=variants, progress=not args.quiet)
-    vf = gs.vector_fields(n=args.field_grid, variants=variants)
     spectra, skipped = gs.loss_spectra(variants)
-    written = save(gplot.dirac_grid(panels, vf, args.h), out / "dirac_trajectories")
-    written += save(gplot.vector_field_figure(vf), out / "vector_fields")
-    if spectra:
-        written += save(gplot.spectrum_figure(spectra, args.disc_h), out / "spectrum")
     checks = gs.loss_closed_forms(args.loss, args.penalty, weight)
-    write_csv(out / "closed_forms.csv", checks)
-    write_json(out / "closed_forms.json", checks)
+    panels, written = _dirac(args, out, checks, spectra, variants=variants)
     summary = {"loss": args.loss, "penalty": args.penalty, "penalty_weight": weight if args.penalty else None,
                "gp_target": args.gp_target if args.penalty == "gp" else None, "seconds": time.perf_counter() - t0,
                "dirac_final_distance": {p["title"]: p["dist"] for p in panels},
@@ -107,15 +114,6 @@ def _run_loss(args, out, variants, weight) -> int:
     return 0
 
 
-def _check_sizes(args) -> None:
-    from gandyn.io import check_memory
-
-    check_memory(16 * 8 * (args.steps + 1) * 2 + 8 * 8 * args.field_grid ** 2
-                 + 8 * 4 * args.map_points ** 2 * 200 // 61 + 8 * 20 * args.large_hidden ** 2,
-                 f"--steps {args.steps:,}, --field-grid {args.field_grid:,}, --map-points {args.map_points:,}, "
-                 f"--large-hidden {args.large_hidden:,}")
-
-
 def _run(args, out) -> int:
     import time
 
@@ -129,17 +127,8 @@ def _run(args, out) -> int:
 
     progress = not args.quiet
     t0 = time.perf_counter()
-    written = []
-
     checks = gs.closed_form_checks(seed=args.seed)
-    write_csv(out / "closed_forms.csv", checks)
-    write_json(out / "closed_forms.json", checks)
-
-    panels = gs.dirac_panels(args.h, (1.0, 1.0), args.steps, args.gamma, args.sigma, progress=progress)
-    vf = gs.vector_fields(n=args.field_grid, gamma=args.gamma, sigma=args.sigma)
-    written += save(gplot.dirac_grid(panels, vf, args.h), out / "dirac_trajectories")
-    written += save(gplot.vector_field_figure(vf), out / "vector_fields")
-    written += save(gplot.spectrum_figure(gs.spectra(args.gamma, args.sigma), args.disc_h), out / "spectrum")
+    panels, written = _dirac(args, out, checks, gs.spectra(args.gamma, args.sigma), gamma=args.gamma, sigma=args.sigma)
     sm = gs.step_map(np.linspace(0.0, 3.0, args.map_points),
                      np.linspace(0.01, 4.0, max(3, round(args.map_points * 200 / 61))))
     written += save(gplot.step_map_figure(sm), out / "step_map")
