@@ -105,132 +105,119 @@ def files(tmp_path_factory):
     return f
 
 
-# (arguments, a word the one-line error must contain); {out} is a fresh folder that must
-# not exist afterwards, other {names} are files of the fixture.
-CASES = [
+# Each case: arguments, and a word the one-line error must contain; {out} is a fresh folder that
+# must not exist afterwards, other {names} are files of the fixture.
+
+#: "command --option": its values, each refused with a one-line error naming the option.
+BAD_VALUES = {
+    "demo --seed": "-1 abc 1.5 99999999999999999999999", "gan1d --seed": "nan",
+    "demo --steps": f"0 -1 abc 1.5 nan {BIG}000 4611686018427387905", "demo --lr": "0 -1 nan inf -inf abc 1e400",
+    "demo --batch": "0", "demo --hidden": "0 -3",
+    "gan1d --latent": "cauchy", "gan1d --hidden-g": "0", "gan1d --hidden-d": "-1", "gan1d --act-g": "foo",
+    "gan1d --act-d": "foo", "gan1d --loss": "foo", "gan1d --optimizer": "foo", "gan1d --mu": "1 -0.1 nan",
+    "gan1d --lr-d": "0 nan", "gan1d --lr-g": "inf -2", "gan1d --k": "0", "gan1d --batch": "0", "gan1d --steps": "0",
+    "gan1d --record-every": "0", "gan1d --fps": "0", "gan1d --grid": "abc", "gan1d --sweep --lr-max": "nan",
+    "gan1d --sweep --seeds": "0", "gan1d --sweep --ks": "0", "gan1d --sweep --losses": "foo",
+    "gan1d --sweep --threshold": "0 nan -1",
+    "theory --perturbations": "0 -1", "theory --max-steps": "0 abc",
+    "nash --h": "0 -1 nan inf", "nash --steps": "0", "nash --disc-h": "0 nan", "nash --gamma": "0 -1",
+    "nash --sigma": "-1 inf", "nash --train-steps": "0", "nash --large-hidden": "-1",
+    "mnist train --iters": "0", "mnist train --hidden-g": "0 abc", "mnist train --hidden-d": "0",
+    "mnist train --z-dim": "0", "mnist train --hidden-act": "sigmoid", "mnist train --init": "foo",
+    "mnist train --latent": "foo", "mnist train --g-loss": "foo", "mnist train --k": "0", "mnist train --batch": "0",
+    "mnist train --optimizer": "foo", "mnist train --lr": "0 nan inf -1", "mnist train --lr-g": "nan",
+    "mnist train --lr-d": "-1", "mnist train --b1": "1 -0.1 nan", "mnist train --mu": "1.5",
+    "mnist train --n-train": "0", "mnist train --d-dropout": "1.0 -0.1", "mnist train --label-smooth": "1",
+    "mnist train --g-ema": "1 nan", "mnist train --checkpoint-every": "-1", "mnist train --grid-every": "-1",
+    "mnist sample --checkpoint {ckpt} --n": "0 -5 abc 1e3", "mnist eval --checkpoint {ckpt} --samples": f"5 0 {BIG}",
+    "mnist classifier --epochs": "0", "mnist classifier --lr": "0", "mnist classifier --lr-final": "nan",
+    "mnist classifier --hidden": "0", "mnist classifier --max-shift": "28 -1", "mnist classifier --batch": "0",
+    "mog --keep-every": "-1 abc", "mog --steps 10 --checks 1 --keep-every": "20",
+    "mnist plot --run {run} --at": "5 -5", "mnist plot --run {run} --window": "0",
+    "mnist plot --run {run} --evals": "{missing}",
+}
+
+#: "command --option": {a fixture file given to it: a word of the one-line error}.
+BAD_FILES = {
+    "mnist sample --checkpoint": {
+        "missing": "no checkpoint", "png": "not an .npz", "text": "not an .npz", "trunc": "trunc.npz",
+        "empty": "empty.npz", "dir": "adir.npz", "nometa": "nometa.npz", "nan_ckpt": "theta_g holds NaN",
+        "inf_ckpt": "theta_d", "pos_ckpt": "sampler position", "perm_ckpt": "permutation", "it_ckpt": "iteration",
+        "fmt_ckpt": "format", "shape_ckpt": "shape", "cfg_ckpt": "55,000"},
+    "mnist eval --checkpoint": {"png": "not an .npz", "nan_ckpt": "NaN", "missing": "no checkpoint"},
+    "mnist eval --checkpoint {ckpt} --samples 100 --quiet --classifier": {
+        "missing": "missing.npz", "text": "text.npz", "ckpt": "checkpoint.npz"},
+    "mnist plot --run": {
+        "missing": "missing.npz", "ckpt": "checkpoint.npz", "run_nocsv": "no losses.csv",
+        "run_hdr": "run_hdr/losses.csv", "run_empty_csv": "run_empty_csv/losses.csv",
+        "run_text": "run_text/losses.csv", "run_cols": "run_cols/losses.csv", "run_nan": "iteration 2",
+        "run_order": "run_order/losses.csv", "run_header": "run_header/losses.csv",
+        "run_binary": "run_binary/losses.csv", "run_abc": "iter_abc.png", "run_nogrids": "no sample grids",
+        "run_badpng": "iter_0000010.png"},
+}
+
+#: Other command lines: {arguments: a word of the one-line error}.
+OTHER = {
     # common options
-    ("demo --seed -1", "--seed"), ("demo --seed abc", "--seed"), ("demo --seed 1.5", "--seed"),
-    ("demo --seed 99999999999999999999999", "--seed"), ("demo --out ''", "--out"), ("demo --out '  '", "--out"),
-    ("demo --bogus", "--bogus"), ("nosuchcommand", "nosuchcommand"), ("gan1d --seed nan", "--seed"),
-    ("theory --out ''", "--out"), ("nash --out ''", "--out"), ("mnist train --out ''", "--out"),
-    ("mnist sample --checkpoint {ckpt} --out ''", "--out"), ("mnist plot --run {run} --out ''", "--out"),
-    ("mnist", "ACTION"), ("mnist fly", "fly"),
+    "demo --out ''": "--out", "demo --out '  '": "--out", "demo --bogus": "--bogus",
+    "nosuchcommand": "nosuchcommand", "theory --out ''": "--out", "nash --out ''": "--out",
+    "mnist train --out ''": "--out", "mnist sample --checkpoint {ckpt} --out ''": "--out",
+    "mnist plot --run {run} --out ''": "--out", "mnist": "ACTION", "mnist fly": "fly",
     # demo
-    ("demo --steps 0", "--steps"), ("demo --steps -1", "--steps"), ("demo --steps abc", "--steps"),
-    ("demo --steps 1.5", "--steps"), ("demo --steps nan", "--steps"), (f"demo --steps {BIG}000", "--steps"),
-    ("demo --lr 0", "--lr"), ("demo --lr -1", "--lr"), ("demo --lr nan", "--lr"), ("demo --lr inf", "--lr"),
-    ("demo --lr -inf", "--lr"), ("demo --lr abc", "--lr"), ("demo --lr 1e400", "--lr"),
-    ("demo --lr 1e300 --steps 50 --quiet", "diverged at iteration"),
-    ("demo --lr 1e200 --steps 50 --quiet", "diverged at iteration"),
-    ("demo --batch 0", "--batch"), (f"demo --batch {BIG} --quiet", "memory"),
-    ("demo --hidden 0", "--hidden"), (f"demo --hidden {BIG} --quiet", "memory"),
-    ("demo --hidden -3", "--hidden"), ("demo --steps 4611686018427387905", "--steps"),
+    "demo --lr 1e300 --steps 50 --quiet": "diverged at iteration",
+    "demo --lr 1e200 --steps 50 --quiet": "diverged at iteration",
+    f"demo --batch {BIG} --quiet": "memory", f"demo --hidden {BIG} --quiet": "memory",
     # sizes that cannot fit, and arguments no command takes, named by the command
-    ("mog --seeds 100000000 --steps 10 --quiet", "memory"),
-    ("mog --seeds 2 --steps 10 --hidden 16 16 --n-eval 100000000 --quiet", "--n-eval 100,000,000"),
-    ("gan1d --hidden-g 64 64", "gandyn gan1d: error: unrecognized arguments: 64"),
-    ("gan1d --loss wgan --optimizer sgd --lr-g 100 --lr-d 100 --quiet", "larger than 1e+06"),
-    ("theory --bogus", "gandyn theory: error: unrecognized arguments: --bogus"),
+    "mog --seeds 100000000 --steps 10 --quiet": "memory",
+    "mog --seeds 2 --steps 10 --hidden 16 16 --n-eval 100000000 --quiet": "--n-eval 100,000,000",
+    "gan1d --hidden-g 64 64": "gandyn gan1d: error: unrecognized arguments: 64",
+    "gan1d --loss wgan --optimizer sgd --lr-g 100 --lr-d 100 --quiet": "larger than 1e+06",
+    "theory --bogus": "gandyn theory: error: unrecognized arguments: --bogus",
     # gan1d
-    ("gan1d --data 'N(4,' --quiet", "N(4,"), ("gan1d --data 'N(4, -1)' --quiet", "N(4, -1)"),
-    ("gan1d --data 'X(1, 2)' --quiet", "X(1, 2)"), ("gan1d --data '' --quiet", "data"),
-    ("gan1d --data 'N(nan, 1)' --quiet", "nan"), ("gan1d --data 'U(2, 1)' --quiet", "U(2, 1)"),
-    ("gan1d --latent cauchy", "--latent"), ("gan1d --hidden-g 0", "--hidden-g"), ("gan1d --hidden-d -1", "--hidden-d"),
-    (f"gan1d --hidden-g {BIG} --quiet", "memory"), ("gan1d --act-g foo", "--act-g"), ("gan1d --act-d foo", "--act-d"),
-    ("gan1d --loss foo", "--loss"), ("gan1d --optimizer foo", "--optimizer"), ("gan1d --mu 1", "--mu"),
-    ("gan1d --mu -0.1", "--mu"), ("gan1d --mu nan", "--mu"),
-    ("gan1d --lr-d 0", "--lr-d"), ("gan1d --lr-d nan", "--lr-d"), ("gan1d --lr-g inf", "--lr-g"),
-    ("gan1d --lr-g -2", "--lr-g"),
-    ("gan1d --lr-d 1e300 --steps 40 --record-every 10 --hidden-g 4 --hidden-d 4 --batch 8 --quiet",
-     "training diverged at iteration"),
-    ("gan1d --k 0", "--k"), ("gan1d --batch 0", "--batch"), (f"gan1d --batch {BIG} --quiet", "memory"),
-    ("gan1d --steps 0", "--steps"), (f"gan1d --steps {BIG} --quiet", "memory"), ("gan1d --record-every 0", "--record-every"),
-    ("gan1d --steps 10 --record-every 5 --quiet", "--steps"), ("gan1d --fps 0", "--fps"),
-    ("gan1d --sweep --grid 1 --quiet", "--grid"), (f"gan1d --sweep --grid 10000000 --quiet", "memory"),
-    ("gan1d --sweep --lr-min 0.1 --lr-max 0.01 --quiet", "--lr-min"), ("gan1d --sweep --lr-max 1e200 --quiet", "--lr-max"),
-    ("gan1d --sweep --lr-min 0 --quiet", "--lr-min"), ("gan1d --sweep --lr-max nan", "--lr-max"),
-    ("gan1d --sweep --seeds 0", "--seeds"), (f"gan1d --sweep --seeds {BIG} --quiet", "memory"),
-    ("gan1d --sweep --ks 0", "--ks"), ("gan1d --sweep --ks", "--ks"), ("gan1d --sweep --losses foo", "--losses"),
-    ("gan1d --sweep --threshold 0", "--threshold"), ("gan1d --sweep --threshold nan", "--threshold"),
-    ("gan1d --sweep --threshold -1", "--threshold"), ("gan1d --grid abc", "--grid"),
-    # theory
-    ("theory --perturbations 0", "--perturbations"), (f"theory --perturbations {BIG} --quiet", "--perturbations"),
-    ("theory --max-steps 0", "--max-steps"), (f"theory --max-steps {BIG} --quiet", "--max-steps"),
-    ("theory --max-steps abc", "--max-steps"), ("theory --quick=1", "--quick"), ("theory --perturbations -1", "--perturbations"),
-    # nash
-    ("nash --h 0", "--h"), ("nash --h -1", "--h"), ("nash --h nan", "--h"), ("nash --h inf", "--h"),
-    ("nash --steps 0", "--steps"), (f"nash --steps {BIG} --quiet", "--steps"), ("nash --disc-h 0", "--disc-h"),
-    ("nash --disc-h nan", "--disc-h"), ("nash --gamma 0", "--gamma"), ("nash --gamma -1", "--gamma"),
-    ("nash --sigma -1", "--sigma"), ("nash --sigma inf", "--sigma"), ("nash --train-steps 0", "--train-steps"),
-    (f"nash --train-steps {BIG} --quiet", "--train-steps"), ("nash --field-grid 2 --quiet", "--field-grid"),
-    ("nash --field-grid 1000000 --quiet", "--field-grid"), ("nash --map-points 2 --quiet", "--map-points"),
-    ("nash --map-points 1000000 --quiet", "--map-points"), ("nash --large-hidden 1 --quiet", "--large-hidden"),
-    ("nash --large-hidden 1000000 --quiet", "--large-hidden"), ("nash --large-hidden -1", "--large-hidden"),
+    "gan1d --data 'N(4,' --quiet": "N(4,", "gan1d --data 'N(4, -1)' --quiet": "N(4, -1)",
+    "gan1d --data 'X(1, 2)' --quiet": "X(1, 2)", "gan1d --data '' --quiet": "data",
+    "gan1d --data 'N(nan, 1)' --quiet": "nan", "gan1d --data 'U(2, 1)' --quiet": "U(2, 1)",
+    f"gan1d --hidden-g {BIG} --quiet": "memory",
+    "gan1d --lr-d 1e300 --steps 40 --record-every 10 --hidden-g 4 --hidden-d 4 --batch 8 --quiet":
+        "training diverged at iteration",
+    f"gan1d --batch {BIG} --quiet": "memory", f"gan1d --steps {BIG} --quiet": "memory",
+    "gan1d --steps 10 --record-every 5 --quiet": "--steps", "gan1d --sweep --grid 1 --quiet": "--grid",
+    "gan1d --sweep --grid 10000000 --quiet": "memory", "gan1d --sweep --lr-min 0.1 --lr-max 0.01 --quiet": "--lr-min",
+    "gan1d --sweep --lr-max 1e200 --quiet": "--lr-max", "gan1d --sweep --lr-min 0 --quiet": "--lr-min",
+    f"gan1d --sweep --seeds {BIG} --quiet": "memory", "gan1d --sweep --ks": "--ks",
+    # theory and nash
+    f"theory --perturbations {BIG} --quiet": "--perturbations", f"theory --max-steps {BIG} --quiet": "--max-steps",
+    "theory --quick=1": "--quick", f"nash --steps {BIG} --quiet": "--steps",
+    f"nash --train-steps {BIG} --quiet": "--train-steps", "nash --field-grid 2 --quiet": "--field-grid",
+    "nash --field-grid 1000000 --quiet": "--field-grid", "nash --map-points 2 --quiet": "--map-points",
+    "nash --map-points 1000000 --quiet": "--map-points", "nash --large-hidden 1 --quiet": "--large-hidden",
+    "nash --large-hidden 1000000 --quiet": "--large-hidden",
     # mnist train: refused before the data are read
-    (f"mnist train --iters {BIG} --quiet", "1,000,000,000,000 iterations"), ("mnist train --iters 0", "--iters"),
-    ("mnist train --hidden-g 1000000 1000000 --quiet", "1,000,886,101,393 parameters"),
-    ("mnist train --hidden-d 100000000 100000000 --quiet", "parameters"), ("mnist train --hidden-g 0", "--hidden-g"),
-    ("mnist train --hidden-g abc", "--hidden-g"), ("mnist train --hidden-d 0", "--hidden-d"),
-    ("mnist train --z-dim 0", "--z-dim"), (f"mnist train --z-dim {BIG} --quiet", "memory"),
-    (f"mnist train --batch {BIG} --quiet", "batch"), ("mnist train --hidden-act sigmoid", "--hidden-act"),
-    ("mnist train --init foo", "--init"), ("mnist train --latent foo", "--latent"), ("mnist train --g-loss foo", "--g-loss"),
-    ("mnist train --k 0", "--k"), ("mnist train --batch 0", "--batch"), ("mnist train --batch 100000 --quiet", "batch"),
-    ("mnist train --optimizer foo", "--optimizer"), ("mnist train --lr 0", "--lr"), ("mnist train --lr nan", "--lr"),
-    ("mnist train --lr inf", "--lr"), ("mnist train --lr -1", "--lr"), ("mnist train --lr-g nan", "--lr-g"),
-    ("mnist train --lr-d -1", "--lr-d"), ("mnist train --b1 1", "--b1"), ("mnist train --b1 -0.1", "--b1"),
-    ("mnist train --b1 nan", "--b1"), ("mnist train --mu 1.5", "--mu"), ("mnist train --n-train 0", "--n-train"),
-    ("mnist train --n-train 58000 --quiet", "55,000"), ("mnist train --n-train 60001 --quiet", "55,000"),
-    ("mnist train --d-dropout 1.0", "--d-dropout"), ("mnist train --d-dropout -0.1", "--d-dropout"),
-    ("mnist train --d-dropout 0.5 --quiet", "d_dropout"), ("mnist train --d-dropout 0.2 0.5 0.5 --quiet", "d_dropout"),
-    ("mnist train --label-smooth 1", "--label-smooth"), ("mnist train --g-ema 1", "--g-ema"),
-    ("mnist train --g-ema nan", "--g-ema"), ("mnist train --checkpoint-every -1", "--checkpoint-every"),
-    ("mnist train --grid-every -1", "--grid-every"), ("mnist train --resume --quiet", "no checkpoint"),
-    (f"mnist train --resume --iters {BIG} --quiet", "memory"),
-    ("mnist train --quiet --out {run}", "exists: pass --resume"), ("mnist train --quiet --out {ckpt}", "not a directory"),
-    ("mnist train --quiet --out {ckpt}/sub", "not a directory"), ("demo --quiet --out {ckpt}/sub", "not a directory"),
-    # mnist sample
-    ("mnist sample", "--checkpoint"), ("mnist sample --checkpoint {missing}", "no checkpoint"),
-    ("mnist sample --checkpoint {png}", "not an .npz"), ("mnist sample --checkpoint {text}", "not an .npz"),
-    ("mnist sample --checkpoint {trunc}", "trunc.npz"), ("mnist sample --checkpoint {empty}", "empty.npz"),
-    ("mnist sample --checkpoint {dir}", "adir.npz"), ("mnist sample --checkpoint {nometa}", "nometa.npz"),
-    ("mnist sample --checkpoint {nan_ckpt}", "theta_g holds NaN"), ("mnist sample --checkpoint {inf_ckpt}", "theta_d"),
-    ("mnist sample --checkpoint {pos_ckpt}", "sampler position"), ("mnist sample --checkpoint {perm_ckpt}", "permutation"),
-    ("mnist sample --checkpoint {it_ckpt}", "iteration"), ("mnist sample --checkpoint {fmt_ckpt}", "format"),
-    ("mnist sample --checkpoint {shape_ckpt}", "shape"), ("mnist sample --checkpoint {cfg_ckpt}", "55,000"),
-    ("mnist sample --checkpoint {ckpt} --n 0", "--n"), ("mnist sample --checkpoint {ckpt} --n -5", "--n"),
-    (f"mnist sample --checkpoint {{ckpt}} --n {BIG}", "--n 1,000,000,000,000"),
-    ("mnist sample --checkpoint {ckpt} --n abc", "--n"), ("mnist sample --checkpoint {ckpt} --n 1e3", "--n"),
-    # mnist eval
-    ("mnist eval --checkpoint {ckpt} --samples 5", "--samples"), ("mnist eval --checkpoint {ckpt} --samples 0", "--samples"),
-    (f"mnist eval --checkpoint {{ckpt}} --samples {BIG}", "--samples"), ("mnist eval --checkpoint {png}", "not an .npz"),
-    ("mnist eval --checkpoint {nan_ckpt}", "NaN"), ("mnist eval --checkpoint {missing}", "no checkpoint"),
-    ("mnist eval --checkpoint {ckpt} --samples 100 --classifier {missing} --quiet", "missing.npz"),
-    ("mnist eval --checkpoint {ckpt} --samples 100 --classifier {text} --quiet", "text.npz"),
-    ("mnist eval --checkpoint {ckpt} --samples 100 --classifier {ckpt} --quiet", "checkpoint.npz"),
-    # mnist classifier
-    ("mnist classifier --epochs 0", "--epochs"), ("mnist classifier --lr 0", "--lr"),
-    ("mnist classifier --lr-final nan", "--lr-final"), ("mnist classifier --hidden 0", "--hidden"),
-    ("mnist classifier --hidden 1000000000 1000000000 --quiet", "memory"), ("mnist classifier --max-shift 28", "--max-shift"),
-    ("mnist classifier --max-shift -1", "--max-shift"), ("mnist classifier --batch 0", "--batch"),
-    # mog snapshots and the landscape of a mog run
-    ("mog --keep-every -1", "--keep-every"), ("mog --keep-every abc", "--keep-every"),
-    ("mog --steps 10 --checks 1 --keep-every 20", "--keep-every"),
-    ("landscape --run {run} --model 0 --quiet", "gandyn mog"), ("landscape --run {nodata} --data ring8", "gandyn mog"),
-    ("landscape --run {mog_plain} --quiet", "--keep-every"), ("landscape --run {mog_plain} --data grid25", "grid25"),
-    ("landscape --run {mog_text} --quiet", "snapshots_ring8.npz"),
-    ("landscape --run {mog_nometa} --quiet", "snapshots_ring8.npz"),
+    f"mnist train --iters {BIG} --quiet": "1,000,000,000,000 iterations",
+    "mnist train --hidden-g 1000000 1000000 --quiet": "1,000,886,101,393 parameters",
+    "mnist train --hidden-d 100000000 100000000 --quiet": "parameters",
+    f"mnist train --z-dim {BIG} --quiet": "memory", f"mnist train --batch {BIG} --quiet": "batch",
+    "mnist train --batch 100000 --quiet": "batch", "mnist train --n-train 58000 --quiet": "55,000",
+    "mnist train --n-train 60001 --quiet": "55,000", "mnist train --d-dropout 0.5 --quiet": "d_dropout",
+    "mnist train --d-dropout 0.2 0.5 0.5 --quiet": "d_dropout", "mnist train --resume --quiet": "no checkpoint",
+    f"mnist train --resume --iters {BIG} --quiet": "memory",
+    "mnist train --quiet --out {run}": "exists: pass --resume", "mnist train --quiet --out {ckpt}": "not a directory",
+    "mnist train --quiet --out {ckpt}/sub": "not a directory", "demo --quiet --out {ckpt}/sub": "not a directory",
+    # mnist sample, eval and classifier
+    "mnist sample": "--checkpoint", f"mnist sample --checkpoint {{ckpt}} --n {BIG}": "--n 1,000,000,000,000",
+    "mnist classifier --hidden 1000000000 1000000000 --quiet": "memory",
+    # the landscape of a mog run
+    "landscape --run {run} --model 0 --quiet": "gandyn mog", "landscape --run {nodata} --data ring8": "gandyn mog",
+    "landscape --run {mog_plain} --quiet": "--keep-every", "landscape --run {mog_plain} --data grid25": "grid25",
+    "landscape --run {mog_text} --quiet": "snapshots_ring8.npz",
+    "landscape --run {mog_nometa} --quiet": "snapshots_ring8.npz",
     # mnist plot
-    ("mnist plot", "--run"), ("mnist plot --run {missing}", "missing.npz"), ("mnist plot --run {ckpt}", "checkpoint.npz"),
-    ("mnist plot --run {run_nocsv}", "no losses.csv"), ("mnist plot --run {run_hdr}", "run_hdr/losses.csv"),
-    ("mnist plot --run {run_empty_csv}", "run_empty_csv/losses.csv"), ("mnist plot --run {run_text}", "run_text/losses.csv"),
-    ("mnist plot --run {run_cols}", "run_cols/losses.csv"), ("mnist plot --run {run_nan}", "iteration 2"),
-    ("mnist plot --run {run_order}", "run_order/losses.csv"), ("mnist plot --run {run_header}", "run_header/losses.csv"),
-    ("mnist plot --run {run_binary}", "run_binary/losses.csv"), ("mnist plot --run {run_abc}", "iter_abc.png"),
-    ("mnist plot --run {run_nogrids}", "no sample grids"), ("mnist plot --run {run_badpng}", "iter_0000010.png"),
-    ("mnist plot --run {run} --at 5", "--at"), ("mnist plot --run {run} --at -5", "--at"),
-    ("mnist plot --run {run} --window 0", "--window"), ("mnist plot --run {run} --evals {missing}", "--evals"),
-    ("mnist plot --run {run} --evals {evals_bad}", "bad_eval.json"),
-]
+    "mnist plot": "--run", "mnist plot --run {run} --evals {evals_bad}": "bad_eval.json",
+}
+
+CASES = [(f"{start} {v}", start.split()[-1]) for start, values in BAD_VALUES.items() for v in values.split()] + [
+    (f"{start} {{{name}}}", needle) for start, files in BAD_FILES.items() for name, needle in files.items()] + [
+    *OTHER.items()]
 
 DATA_CASES = [  # these read the MNIST files first
     ("mnist classifier --batch 70000 --quiet --data-dir {data}", "--batch 70,000"),
@@ -269,13 +256,13 @@ def _check(line, needle, files, tmp_path, capsys, monkeypatch, data=False):
     assert not out.exists(), (line, sorted(p.name for p in out.iterdir()))
 
 
-@pytest.mark.parametrize("line,needle", CASES)
+@pytest.mark.parametrize("line,needle", CASES, ids=[c[0] for c in CASES])
 def test_bad_cli_input_is_a_one_line_error(line, needle, files, tmp_path, capsys, monkeypatch):
     _check(line, needle, files, tmp_path, capsys, monkeypatch)
 
 
 @pytest.mark.skipif(not HAVE_MNIST, reason="MNIST files not available")
-@pytest.mark.parametrize("line,needle", DATA_CASES)
+@pytest.mark.parametrize("line,needle", DATA_CASES, ids=[c[0] for c in DATA_CASES])
 def test_bad_cli_input_found_after_reading_the_data(line, needle, files, tmp_path, capsys, monkeypatch):
     import shutil
 

@@ -16,13 +16,17 @@ Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 from __future__ import annotations
 
 import argparse
+import contextlib
 
-from gandyn.cli import defaults_of, nonneg_int, positive_float, positive_int
+from gandyn.cli import defaults_of, nonneg_int, option, positive_float, positive_int
 
 HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path angle along training"
 
 
 def add_arguments(p):
+    from gandyn.experiments.landscape import analyse
+
+    d = defaults_of(analyse)
     p.add_argument("--run", metavar="DIR", required=True,
                    help="the run folder (gandyn mnist train, gandyn gan1d or gandyn mog)")
     p.add_argument("--model", metavar="I|METHOD:SEED", default=None,
@@ -35,22 +39,15 @@ def add_arguments(p):
     p.add_argument("--batch", type=positive_int, default=None,
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
-    from gandyn.experiments.landscape import analyse
-
-    d = defaults_of(analyse)
-    p.add_argument("--k", type=positive_int, default=d["k"], action=_Given,
-                   help=f"eigenvalues per search (default: {d['k']}, or fewer for a player with fewer than "
-                        f"{d['k'] + 2} parameters; at most the smaller player's parameters - 2)")
-    p.add_argument("--dense-max", type=nonneg_int, default=d["dense_max"], metavar="N",
-                   help="games with at most N parameters take their verdicts from the dense spectra, against which "
-                        f"the searches are checked (default: {d['dense_max']}; 0: never)")
-    p.add_argument("--tol", type=positive_float, default=d["tol"], help=f"ARPACK's tolerance (default: {d['tol']:g})")
-    p.add_argument("--slq-vectors", type=positive_int, default=d["slq_vectors"],
-                   help=f"random vectors of the stochastic Lanczos quadrature (default: {d['slq_vectors']})")
-    p.add_argument("--slq-steps", type=positive_int, default=d["slq_steps"],
-                   help=f"Lanczos steps per vector (default: {d['slq_steps']})")
-    p.add_argument("--path-points", type=positive_int, default=d["path_points"],
-                   help=f"points on each segment between checkpoints (default: {d['path_points']})")
+    option(p, "--k", positive_int, f"eigenvalues per search (default: {d['k']}, or fewer for a player with fewer "
+                                   f"than {d['k'] + 2} parameters; at most the smaller player's parameters - 2)",
+           of=d, action=_Given)
+    option(p, "--dense-max", nonneg_int, "games with at most N parameters take their verdicts from the dense "
+           "spectra, against which the searches are checked (0: never)", of=d, metavar="N")
+    option(p, "--tol", positive_float, "ARPACK's tolerance", of=d)
+    option(p, "--slq-vectors", positive_int, "random vectors of the stochastic Lanczos quadrature", of=d)
+    option(p, "--slq-steps", positive_int, "Lanczos steps per vector", of=d)
+    option(p, "--path-points", positive_int, "points on each segment between checkpoints", of=d)
     p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
 
 
@@ -97,7 +94,6 @@ class _FolderCache:
         from gandyn.io import write_run_record, write_text
 
         write_run_record(self.folder, "landscape", self.config)
-
         write_text(self._path(iteration), json.dumps(result))
 
     def clear(self) -> None:
@@ -108,45 +104,31 @@ class _FolderCache:
         remove_run_record(self.folder)
 
 
+@contextlib.contextmanager
 def _sizes_named(args):
     """A context that turns a MemoryError into one naming the sizes given."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def named():
-        try:
-            yield
-        except MemoryError:
-            sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "k", "slq_steps")
-                              if getattr(args, k) is not None)
-            raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
-
-    return named()
+    try:
+        yield
+    except MemoryError:
+        sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "k", "slq_steps")
+                          if getattr(args, k) is not None)
+        raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
 
 
 def _check_sizes(args, lr) -> None:
-    """Refuse up front a --k beyond the smaller player's parameters (ARPACK finds at most
-    n - 2 eigenvalues of an n x n block) and an evaluation batch whose products cannot fit
-    in memory (about 64 bytes per sample and parameter, an upper estimate)."""
+    """Refuse up front a --k given beyond the smaller player's parameters (ARPACK finds at most
+    n - 2 eigenvalues of an n x n block; the default takes as many as it allows) and an
+    evaluation batch whose products cannot fit in memory (about 64 bytes per sample and
+    parameter, an upper estimate)."""
     from gandyn.errors import UsageError
-
-    game = lr.game
-    small = min(game.n_g, game.n_d)
-    if "k" not in getattr(args, "_given", ()):  # the default: as many as the smaller block allows
-        return _check_memory(args, lr)
-    if args.k > small - 2:
-        raise UsageError(f"--k {args.k:,} exceeds the eigenvalues a search can find: the smaller player has "
-                         f"{small} parameters, so --k is at most {max(small - 2, 1)}")
-    _check_memory(args, lr)
-
-
-def _check_memory(args, lr) -> None:
     from gandyn.io import check_memory
 
-    game = lr.game
+    n_g, n_d = lr.game.n_g, lr.game.n_d
+    if "k" in getattr(args, "_given", ()) and args.k > min(n_g, n_d) - 2:
+        raise UsageError(f"--k {args.k:,} exceeds the eigenvalues a search can find: the smaller player has "
+                         f"{min(n_g, n_d)} parameters, so --k is at most {max(min(n_g, n_d) - 2, 1)}")
     batch = lr.meta["batch"]  # the evaluation set's size (load_landscape's default when --batch is not given)
-    check_memory(64 * batch * min(game.n_g + game.n_d, 100_000),
-                 f"--batch {batch:,} on a game of {game.n_g + game.n_d:,} parameters")
+    check_memory(64 * batch * min(n_g + n_d, 100_000), f"--batch {batch:,} on a game of {n_g + n_d:,} parameters")
 
 
 def _config(args) -> dict:
