@@ -106,7 +106,8 @@ def option(group, flag: str, type=None, help: str = "", *, of=None, **kw) -> Non
         kw["default"] = list(value) if isinstance(value, tuple) else value
     d = kw.get("default")
     if "default" not in help and not (d is None or d is False or d == []):
-        shown = " ".join(map(str, d)) if isinstance(d, list) else format(d, "g") if isinstance(d, float) else d
+        g = format(d, "g") if isinstance(d, float) else None  # a float in full where "g" would round it
+        shown = " ".join(map(str, d)) if isinstance(d, list) else d if g is None else g if float(g) == d else repr(d)
         help += f" (default: {shown})"
     group.add_argument(flag, help=help, **({"type": type} if type is not None else {}), **kw)
 
@@ -308,13 +309,12 @@ def training_config(args, defaults, methods=None):
         take (``--b1`` with SGD, ``--k`` with simultaneous methods only, ``--penalty-weight``
         without ``--penalty``, ...), each named with why.
     """
-    from dataclasses import fields, replace
+    from dataclasses import replace
 
     from gandyn.engine.methods import method_label
     from gandyn.engine.optim import takes
 
-    given = {f.name: getattr(args, f.name) for f in fields(defaults)
-             if f.name != "method" and getattr(args, f.name, None) is not None}
+    given = {k: v for k, v in given_fields(args, type(defaults)).items() if k != "method"}
     if methods is None:
         given["method"] = parse_methods([args.method or defaults.method], args.method_option)[0]
         methods = [given["method"]]
@@ -397,15 +397,16 @@ def apply_protocol(command: str, name: str, settings: dict, args, add, training)
     return name + (f" with {', '.join(changes)}" if changes else ""), fixed, extra
 
 
-def write_figures(folder, command: str, figures) -> list:
+def write_figures(folder, command: str, figures, said: str = "") -> list:
     """Save ``figures`` (``(figure, stem)`` pairs, all drawn before anything is written) into
-    the output folder ``folder`` of ``command`` (PNG and PDF); print and return the paths."""
+    the output folder ``folder`` of ``command`` (PNG and PDF); print ``said`` and the paths,
+    and return them."""
     from gandyn import plotting
     from gandyn.io import output_folder
 
     with output_folder(folder, command) as out:
         paths = [p for fig, stem in figures for p in plotting.save(fig, out / stem)]
-    print("wrote " + ", ".join(str(p) for p in paths))
+    print(said + "wrote " + ", ".join(str(p) for p in paths))
     return paths
 
 

@@ -164,8 +164,7 @@ def _check_resume_options(args, saved, ckpt) -> None:
     given, default, saved = flat(_config(args)), flat(MnistConfig()), flat(saved)
     differ = [n for n in given if n not in ("lr_g", "lr_d") and given[n] != default[n] and given[n] != saved[n]]
     if differ:
-        said = ", ".join(f"--{n.replace('_', '-')} {given[n]!r} (saved: {saved[n]!r})"
-                         for n in differ)
+        said = ", ".join(f"--{n.replace('_', '-')} {given[n]!r} (saved: {saved[n]!r})" for n in differ)
         raise ValueError(f"--resume continues {ckpt} with its saved config, and these options would change it: "
                          f"{said}; only --lr, --lr-g and --lr-d may change on resume")
 
@@ -177,18 +176,18 @@ def _train(args) -> int:
     from gandyn.io import check_dir_path, check_memory, ensure_dir
     from gandyn.plotting.mnist import save_grid
 
-    config = None if args.resume else _config(args)  # a bad option fails before any work
-    if config is not None:
-        config.check_memory(args.iters)
-    else:
+    if args.resume:
         check_memory(8 * args.iters, f"--iters {args.iters:,} (the loss history)")
+    else:
+        config = _config(args)  # a bad option fails before any work
+        config.check_memory(args.iters)
     out = check_dir_path(args.out)  # a file in the way: a one-line error, nothing created
     ckpt = out / mnist.CHECKPOINT
-    if config is not None and ckpt.exists():
+    if not args.resume and ckpt.exists():
         raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
-    if config is None and not ckpt.is_file():
+    if args.resume and not ckpt.is_file():
         raise ValueError(f"--resume: no checkpoint at {ckpt}")
-    if config is None:
+    if args.resume:
         _check_resume_options(args, mnist.checkpoint_config(ckpt), ckpt)
     images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
     if args.resume:

@@ -18,7 +18,7 @@ PDF) and theory_table.csv / theory_table.json (one row per pair and metric, with
 its bound and whether it holds). Exits 1 if a bound is violated."""
 from __future__ import annotations
 
-from gandyn.cli import int_in
+from gandyn.cli import int_in, option
 
 HELP = ("verify D* = p_data/(p_data + p_g) and C(G) = -log 4 + 2 JSD numerically, "
         "and the optimal D and divergence of every loss")
@@ -27,25 +27,25 @@ HELP = ("verify D* = p_data/(p_data + p_g) and C(G) = -log 4 + 2 JSD numerically
 def add_arguments(p):
     p.add_argument("--quick", action="store_true",
                    help="part (b) on one Gaussian pair only (a smoke run; parts a and c in full)")
-    p.add_argument("--perturbations", type=int_in(1, 100_000), default=8,
-                   help="random perturbations h per pair in part (c) (default: 8)")
-    p.add_argument("--max-steps", type=int_in(1, 10**8), default=20_000,
-                   help="cap on discriminator steps per pair in part (b) (default: 20000)")
+    option(p, "--perturbations", int_in(1, 100_000), "random perturbations h per pair in part (c)", default=8)
+    option(p, "--max-steps", int_in(1, 10**8), "cap on discriminator steps per pair in part (b)", default=20_000)
 
 
 def run(args) -> int:
+    from gandyn.io import output_folder
+
+    with output_folder(args.out, "theory") as out:
+        return _run(args, out)
+
+
+def _run(args, out) -> int:
     import time
 
     from gandyn import plotting
     from gandyn.experiments import theory_check as tc
-    from gandyn.io import output_folder, write_csv, write_json
+    from gandyn.io import write_csv, write_json
     from gandyn.plotting import theory as figs
 
-    with output_folder(args.out, "theory") as out:
-        return _run(args, out, tc, figs, plotting, write_csv, write_json, time)
-
-
-def _run(args, out, tc, figs, plotting, write_csv, write_json, time) -> int:
     t0 = time.perf_counter()
     rows_a, points_a = tc.part_a()
     t_a = time.perf_counter()
@@ -58,8 +58,7 @@ def _run(args, out, tc, figs, plotting, write_csv, write_json, time) -> int:
     t_l = time.perf_counter()
     rows = rows_a + rows_b + rows_c + rows_l
 
-    paths = []
-    paths += plotting.save(figs.learned_figure(curves), out / "theory_learned")
+    paths = plotting.save(figs.learned_figure(curves), out / "theory_learned")
     paths += plotting.save(figs.c_vs_jsd_figure(points_a), out / "theory_c_vs_jsd")
     paths += plotting.save(figs.maximality_figure(points_c), out / "theory_maximality")
 
