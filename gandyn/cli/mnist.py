@@ -75,6 +75,9 @@ def _train_arguments(p):
                    help="one-sided label smoothing: D's target for data is 1-A (default: 0)")
     m.add_argument("--d-pieces", type=positive_int, default=c.d_pieces, metavar="K",
                    help="maxout pieces of each hidden D layer, 1 = none (default: 1)")
+    m.add_argument("--g-batch-norm", action="store_true",
+                   help="batch normalisation in each hidden G layer; samples use its running statistics "
+                        "(default: off; not with --g-ema)")
     m.add_argument("--d-init", choices=INITIALIZERS.names(), default=None,
                    help="D's weight initialisation (default: --init)")
     m.add_argument("--lr-decay", type=float, default=c.lr_decay, metavar="F",
@@ -165,6 +168,7 @@ def _config(args):
                        hidden_act=args.hidden_act, init=args.init, latent=args.latent, lr_g=lr_g or default.lr_g,
                        lr_d=lr_d or default.lr_d, n_train=args.n_train, d_dropout=tuple(args.d_dropout),
                        label_smooth=args.label_smooth, d_pieces=args.d_pieces, d_init=args.d_init or "",
+                       g_batch_norm=args.g_batch_norm,
                        lr_decay=args.lr_decay, lr_min=args.lr_min, mu_final=args.mu_final,
                        mu_saturate=args.mu_saturate, protocol=protocol, **extra)
 
