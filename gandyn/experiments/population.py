@@ -449,6 +449,15 @@ class Population:
         return arrays[0] if self.single else np.concatenate(arrays)[self._order]
 
     @property
+    def stats_g(self) -> np.ndarray | None:
+        """The running statistics of G's batch-norm layers (``setup.g_batch_norm``;
+        :meth:`~gandyn.engine.nn.MLP.init_stats`), ``(len(rows), n_s)`` in the order of
+        :attr:`rows` (a copy; ``(n_s,)`` for a single run), else None. Samples use them."""
+        if not self.setup.g_batch_norm:
+            return None
+        return self._gather([tr.stats_g for _, tr in self._trainers]).copy()
+
+    @property
     def g_average(self) -> np.ndarray | None:
         """The moving average of G's parameters (``setup.training.g_ema > 0``; shaped like
         :attr:`theta_g`), else None."""
