@@ -257,6 +257,8 @@ def test_batch_norm_generator_samples_with_its_running_statistics(images, tmp_pa
         config(g_batch_norm=True, g_ema=0.99)
     with pytest.raises(ValueError, match="batch norm in G needs a batch of at least 2"):
         config(g_batch_norm=True, batch=1)
+    with pytest.raises(ValueError, match="hidden_g has none"):
+        config(g_batch_norm=True, hidden_g=())
 
 
 def test_a_batch_norm_checkpoint_without_its_statistics_is_refused(images, tmp_path):

@@ -198,6 +198,8 @@ class MnistConfig:
         if self.g_batch_norm and self.training.g_ema:
             raise ValueError("g_ema with a batch-norm G is not supported (the running statistics belong to the "
                              "iterates, not to their average)")
+        if self.g_batch_norm and not self.hidden_g:
+            raise ValueError("g_batch_norm normalises G's hidden layers, and hidden_g has none")
         if self.g_batch_norm and self.training.batch < 2:
             raise ValueError(f"batch norm in G needs a batch of at least 2, got {self.training.batch}")
         if self.d_init:

@@ -157,6 +157,8 @@ class Setup:
         object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces))
         if not isinstance(self.g_batch_norm, (bool, np.bool_)):
             raise ValueError(f"g_batch_norm must be True or False, got {self.g_batch_norm!r}")
+        if self.g_batch_norm and not self.hidden_g:
+            raise ValueError("g_batch_norm normalises G's hidden layers, and hidden_g has none")
         if self.g_batch_norm and self.training.g_ema:
             raise ValueError("g_ema with a batch-norm G is not supported (the running statistics belong to the "
                              "iterates, not to their average)")
