@@ -261,6 +261,26 @@ def test_batch_norm_generator_samples_with_its_running_statistics(images, tmp_pa
         config(g_batch_norm=True, hidden_g=())
 
 
+def test_kept_checkpoints_of_a_batch_norm_generator_hold_their_running_statistics(images, tmp_path):
+    """``--keep-every``: each kept checkpoint holds the statistics of its iteration, and the run
+    record (what ``gandyn landscape`` reads) carries them along with the parameters."""
+    from gandyn.experiments.runs import load_run
+
+    seen = {}
+    tr = mnist.new_run(config(g_batch_norm=True), images)
+    seen[0] = tr.trainer.stats_g.copy()
+    mnist.train(tr, 6, tmp_path, progress=False, grid_every=0, keep_every=3,
+                callback=lambda t: seen.__setitem__(t.it, t.trainer.stats_g.copy()))
+    rec = load_run(tmp_path)
+    assert rec.iterations.tolist() == [0, 3, 6] and rec.stats_g.shape == (3, tr.gan.G.stats_layout.size)
+    for row, it in zip(rec.stats_g, rec.iterations):
+        np.testing.assert_array_equal(row, seen[int(it)])
+    assert not np.array_equal(rec.stats_g[1], rec.stats_g[2])
+    plain = mnist.new_run(config(), images)
+    mnist.train(plain, 3, tmp_path / "plain", progress=False, grid_every=0, keep_every=3)
+    assert load_run(tmp_path / "plain").stats_g is None
+
+
 def test_a_batch_norm_checkpoint_without_its_statistics_is_refused(images, tmp_path):
     tr = mnist.new_run(config(g_batch_norm=True), images)
     mnist.save_checkpoint(tmp_path / "c.npz", tr)
