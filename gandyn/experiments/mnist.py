@@ -281,8 +281,6 @@ class MnistConfig:
         d["training"] = self.training.to_dict()
         d["hidden_g"], d["hidden_d"] = list(self.hidden_g), list(self.hidden_d)
         d["d_dropout"] = list(self.d_dropout)
-        if not self.g_batch_norm:  # a run without it reads and writes the dict it always had
-            del d["g_batch_norm"]
         for name in ("lr_g", "lr_d"):
             if isinstance(d[name], tuple):
                 d[name] = [list(p) for p in d[name]]
