@@ -262,6 +262,32 @@ def test_mog_model_spectra_equal_dense(mog_run):
         _match(pairs.values, lam)
 
 
+def test_landscape_of_a_batch_norm_generator_is_its_training_game(tmp_path):
+    """A mog run with a batch-norm G keeps snapshots; its landscape is the game training plays
+    (G's batch statistics over the evaluation batch; the running statistics are the samples'):
+    the engine's products equal autograd's dense Jacobian of the traced game, and the searches
+    find its eigenvalues."""
+    out = tmp_path / "bn"
+    assert main(["mog", "--data", "ring8", "--methods", "simgd", "--lrs", "1e-3", "--seeds", "1", "--steps", "6",
+                 "--checks", "2", "--keep-every", "3", "--hidden", "6", "--g-batch-norm", "--batch", "8",
+                 "--n-eval", "50", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
+    run = landscape.load_landscape(out, batch=24)
+    assert [c.iteration for c in run.checkpoints] == [0, 3, 6]
+    from gandyn.experiments.runs import load_run
+
+    rec = load_run(out)
+    G = rec.config.setup().gan.G
+    assert G.batch_norm is not None and run.game.n_g == G.n_params and rec.stats_g.shape == (3, G.stats_layout.size)
+    cp = run.checkpoints[-1]
+    J = run.game.jacobian(cp.z)
+    v = np.random.default_rng(0).normal(size=run.game.n)
+    np.testing.assert_allclose(run.game.jvp(cp.z, v), J @ v, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(run.game.vjp(cp.z, v), J.T @ v, rtol=1e-10, atol=1e-10)
+    lam = np.linalg.eigvals(J)
+    for pairs in spectra.game_spectrum(run.game, cp.z, k=3, blocks=("j",))["j"].values():
+        _match(pairs.values, lam)
+
+
 def test_landscape_of_a_mog_model_end_to_end(mog_run, tmp_path, capsys):
     out = tmp_path / "ls"
     code = main(["landscape", "--run", str(mog_run), "--model", "simgd:0", "--at", "4", "8", "--batch", "32",

@@ -107,6 +107,9 @@ def _same(a, b):
         np.testing.assert_array_equal(a.g_average, b.g_average)
     if a.trainer.rng_dropout is not None:
         assert a.trainer.rng_dropout.bit_generator.state == b.trainer.rng_dropout.bit_generator.state
+    assert (a.trainer.stats_g is None) == (b.trainer.stats_g is None)
+    if a.trainer.stats_g is not None:  # G's batch norm: its running statistics
+        np.testing.assert_array_equal(a.trainer.stats_g, b.trainer.stats_g)
 
 
 @pytest.mark.parametrize("opt", [{}, dict(optimizer="momentum", k=2),
@@ -114,7 +117,8 @@ def _same(a, b):
                                  # goodfellow2014's pieces: maxout D, dropout, simultaneous steps, schedules
                                  dict(d_pieces=3, d_dropout=(0.2, 0.5), method="simgd", optimizer="momentum",
                                       mu=0.5, mu_final=0.7, mu_saturate=3, lr_decay=1.01, lr_min=1e-4,
-                                      init="uniform_0.05", d_init="uniform_0.005", latent="normal")])
+                                      init="uniform_0.05", d_init="uniform_0.005", latent="normal"),
+                                 dict(g_batch_norm=True, hidden_g=(16, 8), optimizer="momentum", k=2)])
 def test_interrupt_and_resume_equals_uninterrupted(images, tmp_path, opt):
     """SIGINT at iteration 13 (delivered to this process), checkpoint, resume to 40."""
     cfg = config(**opt)
@@ -223,6 +227,80 @@ def test_moving_average_generator_is_what_samples_come_from(images, tmp_path):
     np.testing.assert_array_equal(loaded.g_average, tr.g_average)
 
 
+def test_batch_norm_generator_samples_with_its_running_statistics(images, tmp_path):
+    """A batch-norm G (Ioffe & Szegedy 2015) trains with batch statistics and folds them into
+    running statistics at every G step; samples, grids and ``generate`` use the running ones
+    (evaluation mode: a sample depends on its own z only), and the checkpoint keeps them."""
+    cfg = config(g_batch_norm=True, hidden_g=(16, 8))
+    tr = mnist.new_run(cfg, images)
+    G, run = tr.gan.G, tr.trainer
+    assert G.batch_norm == (True, True, False) and run.stats_g.shape == (G.stats_layout.size,)
+    mnist.train(tr, 6, tmp_path, progress=False, grid_every=0)
+    # 6 G steps from (mean 0, std 1): the running statistics moved
+    assert not np.array_equal(run.stats_g, G.init_stats())
+    z = tr.grid_noise()
+    x = tr.samples(z)
+    np.testing.assert_array_equal(x, G(run.theta_g, z, run.stats_g))
+    assert np.abs(x - G(run.theta_g, z)).max() > 1e-3  # not the grid's own batch statistics
+    np.testing.assert_array_equal(tr.samples(z[:3]), x[:3])  # each row its own
+    a = mnist.generate(tr, 40, np.random.default_rng(0), batch=7)
+    np.testing.assert_array_equal(a, mnist.generate(tr, 40, np.random.default_rng(0)))  # chunks don't matter
+    loaded = mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT)
+    assert loaded.config == cfg and loaded.config.g_batch_norm
+    np.testing.assert_array_equal(loaded.trainer.stats_g, run.stats_g)
+    np.testing.assert_array_equal(loaded.samples(z), x)
+    with np.load(tmp_path / mnist.CHECKPOINT) as f:
+        assert f["stats_g"].shape == run.stats_g.shape and f["stats_g"].dtype == np.float32
+    assert MnistConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    assert MnistConfig.from_dict({k: v for k, v in config().to_dict().items() if k != "g_batch_norm"}) == config()
+    with pytest.raises(ValueError, match="g_ema with a batch-norm G is not supported"):
+        config(g_batch_norm=True, g_ema=0.99)
+    with pytest.raises(ValueError, match="batch norm in G needs a batch of at least 2"):
+        config(g_batch_norm=True, batch=1)
+    with pytest.raises(ValueError, match="hidden_g has none"):
+        config(g_batch_norm=True, hidden_g=())
+
+
+def test_cli_batch_norm_with_a_moving_average_is_refused(tmp_path, capsys):
+    from gandyn.cli import main
+
+    assert main(["mnist", "train", "--g-batch-norm", "--g-ema", "0.99", "--out", str(tmp_path / "bad"),
+                 "--data-dir", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "g_ema with a batch-norm G is not supported" in err[0], err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_kept_checkpoints_of_a_batch_norm_generator_hold_their_running_statistics(images, tmp_path):
+    """``--keep-every``: each kept checkpoint holds the statistics of its iteration, and the run
+    record (what ``gandyn landscape`` reads) carries them along with the parameters."""
+    from gandyn.experiments.runs import load_run
+
+    seen = {}
+    tr = mnist.new_run(config(g_batch_norm=True), images)
+    seen[0] = tr.trainer.stats_g.copy()
+    mnist.train(tr, 6, tmp_path, progress=False, grid_every=0, keep_every=3,
+                callback=lambda t: seen.__setitem__(t.it, t.trainer.stats_g.copy()))
+    rec = load_run(tmp_path)
+    assert rec.iterations.tolist() == [0, 3, 6] and rec.stats_g.shape == (3, tr.gan.G.stats_layout.size)
+    for row, it in zip(rec.stats_g, rec.iterations):
+        np.testing.assert_array_equal(row, seen[int(it)])
+    assert not np.array_equal(rec.stats_g[1], rec.stats_g[2])
+    plain = mnist.new_run(config(), images)
+    mnist.train(plain, 3, tmp_path / "plain", progress=False, grid_every=0, keep_every=3)
+    assert load_run(tmp_path / "plain").stats_g is None
+
+
+def test_a_batch_norm_checkpoint_without_its_statistics_is_refused(images, tmp_path):
+    tr = mnist.new_run(config(g_batch_norm=True), images)
+    mnist.save_checkpoint(tmp_path / "c.npz", tr)
+    with np.load(tmp_path / "c.npz") as f:
+        arrays = {k: f[k] for k in f.files if k != "stats_g"}
+    np.savez(tmp_path / "d.npz", **arrays)
+    with pytest.raises(ValueError, match="not a valid gandyn MNIST checkpoint.*stats_g"):
+        mnist.load_checkpoint(tmp_path / "d.npz")
+
+
 def _gandyn(*args, **kw):
     return subprocess.run([sys.executable, "-m", "gandyn", "mnist", *args], capture_output=True, text=True, **kw)
 
@@ -280,8 +358,9 @@ def test_cli_resume_refuses_options_that_would_change_the_run(images, tmp_path):
     assert mnist.checkpoint_config(tmp_path / "run" / mnist.CHECKPOINT) == tr.config
     none = str(tmp_path / "no-data")
     r = _gandyn("train", "--resume", "--out", str(tmp_path / "run"), "--iters", "8", "--optimizer", "sgd",
-                "--hidden-g", "32", "--data-dir", none)
+                "--hidden-g", "32", "--g-batch-norm", "--data-dir", none)
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "--g-batch-norm True (saved: False)" in r.stderr
     assert "--optimizer 'sgd' (saved: 'adam')" in r.stderr and "--hidden-g (32,) (saved: (16,))" in r.stderr
     import os
 
@@ -374,7 +453,8 @@ def test_cli_resume_without_checkpoint_and_bad_evals_fail_before_work(tmp_path):
                                  dict(method="extragradient", loss="wgan", clip=0.05),
                                  dict(loss="hinge", spectral_norm=True),
                                  dict(method="extragradient", instance_noise=0.3, noise_schedule="linear",
-                                      noise_until=10)])
+                                      noise_until=10),
+                                 dict(method="consensus", g_batch_norm=True)])
 def test_methods_and_penalties_resume_bit_for_bit(images, tmp_path, opt):
     """Method state (optimistic's last steps, lookahead's slow weights) and the penalty's
     random stream go into the checkpoint: interrupt at 7, resume to 15, equal."""

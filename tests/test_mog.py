@@ -196,10 +196,46 @@ def test_snapshots_keep_the_parameters_and_change_nothing_else():
                      chunk=cfg.chunk)
     np.testing.assert_array_equal(kept["theta_g"][0], pop.params()[0])
     split = mog.merge(cfg, [mog.run_shard(cfg, sh) for sh in mog.shards_of(cfg, 3)])
-    for key in mog.SNAPSHOTS:
+    assert "stats_g" not in kept and "stats_g" not in split  # no batch norm, no running statistics
+    for key in mog.SNAPSHOTS[:3]:
         np.testing.assert_array_equal(kept[key], split[key])
     with pytest.raises(ValueError, match="keep_every"):
         tiny_cfg(keep_every=-1)
+
+
+def test_snapshots_of_a_batch_norm_generator_keep_its_running_statistics(tmp_path):
+    """With a batch-norm G each snapshot keeps the model's running statistics: a kept model's
+    samples ``G(theta_g, z, stats_g)`` (evaluation mode) are the run's own samples of it, which
+    the batch statistics of the same points do not give; shards merge them in model order,
+    the file holds them and a run record reads them."""
+    from gandyn.experiments.runs import load_run
+    from gandyn.rng import stream
+
+    cfg = tiny_cfg(g_batch_norm=True, keep_every=3, hidden_g=(8, 8))
+    res = mog.run(cfg)
+    setup = cfg.setup()
+    G = setup.gan.G
+    T, R = res["keep_it"].size, res["rows"].size
+    assert res["keep_it"].tolist() == [0, 3, 6] and res["stats_g"].shape == (T, R, G.stats_layout.size)
+    np.testing.assert_array_equal(res["stats_g"][0], np.broadcast_to(G.init_stats(), (R, G.stats_layout.size)))
+    assert not np.array_equal(res["stats_g"][-1], res["stats_g"][0])
+    for k, r in enumerate(res["samples_rows"]):  # the shown models' samples at the last check (iteration 6)
+        z = setup.gan.latent.rvs((cfg.n_eval, cfg.z_dim), stream(int(res["seed"][r]), "eval"), dtype=setup.dtype)
+        x = G(res["theta_g"][-1, r], z, res["stats_g"][-1, r])
+        np.testing.assert_allclose(x, res["samples"][-1, k], rtol=1e-5, atol=1e-6)
+        assert np.abs(G(res["theta_g"][-1, r], z) - res["samples"][-1, k]).max() > 1e-3
+    split = mog.merge(cfg, [mog.run_shard(cfg, sh) for sh in mog.shards_of(cfg, 3)])
+    np.testing.assert_array_equal(res["stats_g"], split["stats_g"])
+    path = mog.save_snapshots(cfg, res, tmp_path)
+    arrays, _ = mog.load_snapshots(path)
+    np.testing.assert_array_equal(arrays["stats_g"], res["stats_g"])
+    rec = load_run(tmp_path, model=4)
+    np.testing.assert_array_equal(rec.stats_g, res["stats_g"][:, 4])
+    from gandyn import history
+
+    history.save(path, {k: v for k, v in arrays.items() if k != "stats_g"}, {"config": cfg.to_dict()})
+    with pytest.raises(ValueError, match="no stats_g"):
+        mog.load_snapshots(path)
 
 
 def test_cli_snapshots_give_the_same_table(tmp_path, capsys):

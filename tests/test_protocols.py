@@ -78,6 +78,8 @@ def test_pacgan_network_and_packing_in_the_population():
         Setup(grid2d(), pack=2, training=Setup.training.replace(batch=8, penalty="r1"))
     with pytest.raises(ValueError, match="batch-norm G"):
         Setup(grid2d(), g_batch_norm=True, training=Setup.training.replace(g_ema=0.9))
+    with pytest.raises(ValueError, match="hidden_g has none"):
+        Setup(grid2d(), g_batch_norm=True, hidden_g=())
 
 
 def test_pacgan_protocol_config(tmp_path, capsys):

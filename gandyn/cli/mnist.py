@@ -61,6 +61,8 @@ def _train_arguments(p):
                                  "e.g. 0.2 0.5 for one hidden layer (default: none)", nargs="+", metavar="P")
     o("--label-smooth", unit_float, "one-sided label smoothing: D's target for data is 1-A", metavar="A")
     o("--d-pieces", positive_int, "maxout pieces of each hidden D layer, 1 = none", metavar="K")
+    o("--g-batch-norm", None, "batch normalisation in each hidden G layer; samples use its running statistics "
+                              "(default: off; not with --g-ema)", action="store_true")
     o("--d-init", None, "D's weight initialisation (default: --init)", choices=INITIALIZERS.names(), default=None)
     o("--lr-decay", float, "step sizes divided by F after each step, F >= 1 (default: 1, constant)", metavar="F")
     o("--lr-min", float, "floor of the decayed step sizes")

@@ -17,7 +17,8 @@ Every choice is an option: minimax loss, k D steps, SGD with momentum
 (Goodfellow et al. trained with momentum), hidden sizes and depth (their
 larger generator is ``hidden_g=(1200, 1200)``); and three additions that are
 off by default: dropout in D, one-sided label smoothing, and a moving average
-of G's parameters.
+of G's parameters; and batch normalisation in G's hidden layers (``g_batch_norm``, off by
+default).
 
 Randomness: one seed, named streams (:mod:`gandyn.rng`): ``g_init``, ``d_init``,
 ``data`` (epoch order), ``latent`` (training noise), ``dropout`` (D's dropout
@@ -142,6 +143,13 @@ class MnistConfig:
         activation then applies; with ``k > 1`` pieces the max is the nonlinearity).
     d_init : str
         D's weight initialisation (``""``: ``init``, both players alike).
+    g_batch_norm : bool
+        Batch normalisation in each of G's hidden layers (Ioffe & Szegedy 2015, Algorithm 1;
+        no biases there, a learnt scale and shift instead): training normalises with each
+        batch's own statistics and folds them into running statistics at every G step
+        (:meth:`~gandyn.engine.nn.MLP.update_stats`); samples, grids and evaluation use the
+        running statistics, which the checkpoint keeps. Not with ``g_ema`` (the running
+        statistics are those of the iterates, not of their average).
     lr_decay, lr_min : float
         Step sizes decay as ``max(lr / lr_decay^(t - 1), lr_min)`` at each player's step ``t``
         (:func:`~gandyn.engine.optim.exponential_decay`; ``lr_decay = 1``: constant).
@@ -173,6 +181,7 @@ class MnistConfig:
     label_smooth: float = 0.0
     d_pieces: int = 1
     d_init: str = ""
+    g_batch_norm: bool = False
     lr_decay: float = 1.0
     lr_min: float = 0.0
     mu_final: float | None = None
@@ -184,6 +193,15 @@ class MnistConfig:
         if not isinstance(self.training, TrainingConfig):
             raise ValueError(f"training must be a TrainingConfig, got {self.training!r}")
         object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces, 1))
+        if not isinstance(self.g_batch_norm, (bool, np.bool_)):
+            raise ValueError(f"g_batch_norm must be True or False, got {self.g_batch_norm!r}")
+        if self.g_batch_norm and self.training.g_ema:
+            raise ValueError("g_ema with a batch-norm G is not supported (the running statistics belong to the "
+                             "iterates, not to their average)")
+        if self.g_batch_norm and not self.hidden_g:
+            raise ValueError("g_batch_norm normalises G's hidden layers, and hidden_g has none")
+        if self.g_batch_norm and self.training.batch < 2:
+            raise ValueError(f"batch norm in G needs a batch of at least 2, got {self.training.batch}")
         if self.d_init:
             INITIALIZERS.check(self.d_init, "d_init")
         if not (math.isfinite(self.lr_decay) and self.lr_decay >= 1) or not (math.isfinite(self.lr_min)
@@ -298,7 +316,8 @@ class MnistConfig:
     def gan(self) -> GAN:
         """The two float32 MLPs: G ``z_dim - hidden_g - 784`` (sigmoid output), D
         ``784 - hidden_d - 1`` (logit)."""
-        G = hidden_mlp((self.z_dim, *self.hidden_g, PIXELS), self.hidden_act, "sigmoid", dtype=np.float32)
+        G = hidden_mlp((self.z_dim, *self.hidden_g, PIXELS), self.hidden_act, "sigmoid", batch_norm=self.g_batch_norm,
+                       dtype=np.float32)
         D = hidden_mlp((PIXELS, *self.hidden_d, 1), self.hidden_act, pieces=self.d_pieces, dtype=np.float32)
         return GAN(G, D, loss=self.training.loss, latent=self.latent, d_dropout=self.d_dropout,
                    label_smooth=self.label_smooth)
@@ -422,7 +441,9 @@ class MnistRun:
         return avg if ema and avg is not None else self.trainer.theta_g
 
     def samples(self, z: np.ndarray, ema: bool = True) -> np.ndarray:
-        return self.gan.G(self.theta_g_sample(ema), z)
+        """``G(z)`` at :meth:`theta_g_sample`; a batch-norm G in evaluation mode, with the
+        running statistics (so each sample depends on its own ``z`` only)."""
+        return self.gan.G(self.theta_g_sample(ema), z, self.trainer.stats_g)
 
 
 def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
@@ -524,7 +545,8 @@ def _inner(state):
 
 def save_checkpoint(path, tr: MnistRun) -> Path:
     """Write everything needed to continue the run bit for bit, atomically (``.npz``):
-    both players' parameters and optimizer states, G's moving average (when kept),
+    both players' parameters and optimizer states, G's moving average (when kept), the
+    running statistics of G's batch-norm layers (``stats_g``, with ``g_batch_norm``),
     the ``data``, ``latent`` and (when used) ``dropout``, ``penalty`` and
     ``instance_noise`` random streams, the
     sampler's epoch permutation and position, the iteration, the config and the
@@ -554,6 +576,8 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
               **m_arrays}
     if tr.g_average is not None:
         arrays["theta_g_ema"] = tr.g_average
+    if run.stats_g is not None:
+        arrays["stats_g"] = run.stats_g
     if tr.sampler.perm is not None:
         arrays["sampler_perm"] = tr.sampler.perm
     bad = _first_nonfinite(arrays)
@@ -643,6 +667,8 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     targets = {"theta_g": run.theta_g, "theta_d": run.theta_d}
     if tr.g_average is not None:
         targets["theta_g_ema"] = tr.g_average
+    if run.stats_g is not None:  # G's batch norm: its running statistics
+        targets["stats_g"] = run.stats_g
     for name, cur in targets.items():
         if arrays[name].shape != cur.shape:
             raise ValueError(f"checkpoint {name} has shape {arrays[name].shape}, config expects {cur.shape}")
@@ -872,7 +898,8 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
 
 def generate(tr: MnistRun, n: int, rng, batch: int = 1000, ema: bool = True) -> np.ndarray:
     """``n`` samples ``G(z)``, ``z`` from ``rng``, as float32 (n, 784) in [0, 1]; from
-    G's moving average when the run keeps one and ``ema`` is true."""
+    G's moving average when the run keeps one and ``ema`` is true; a batch-norm G with its
+    running statistics."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"the number of samples must be an integer >= 1, got {n!r}")
     check_memory(4 * PIXELS * (n + 2 * batch), f"{n:,} samples of 784 pixels")
@@ -881,5 +908,5 @@ def generate(tr: MnistRun, n: int, rng, batch: int = 1000, ema: bool = True) -> 
     out = np.empty((n, PIXELS), np.float32)
     for s in range(0, n, batch):
         m = min(batch, n - s)
-        out[s:s + m] = gan.G(theta, gan.sample_z(rng, m))
+        out[s:s + m] = gan.G(theta, gan.sample_z(rng, m), tr.trainer.stats_g)  # batch norm: running statistics
     return out

@@ -47,8 +47,9 @@ __all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "SNAPSHOTS", "QUICK", "MogConfi
            "diverged_models", "snapshot_path", "save_snapshots", "load_snapshots", "memory_bytes"]
 
 #: The entries of a run's results that hold its snapshots (kept parameters): the iterations
-#: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).
-SNAPSHOTS = ("keep_it", "theta_g", "theta_d")
+#: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``); with a batch-norm G
+#: also its running statistics ``stats_g (T, R, n_s)``.
+SNAPSHOTS = ("keep_it", "theta_g", "theta_d", "stats_g")
 
 #: The data sets by name, each a function of no arguments that returns a 2-D
 #: :class:`~gandyn.distributions.Mixture` of Gaussians (its modes are what the run scores):
@@ -152,7 +153,8 @@ class MogConfig:
     ``lr_g = lr`` and ``lr_d = ttur * lr``. With ``decay < 1`` both step sizes decay
     exponentially over training, ``lr(t) = lr * decay^(t / steps)`` at iteration ``t``.
     With ``keep_every > 0`` every model's parameters are kept at iteration 0, every
-    ``keep_every`` iterations and at the end (:func:`keep_iterations`).
+    ``keep_every`` iterations and at the end (:func:`keep_iterations`), with a batch-norm G
+    its running statistics too.
 
     Parameters
     ----------
@@ -256,9 +258,6 @@ class MogConfig:
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "checks", min(self.checks, self.steps))
         object.__setattr__(self, "dtype", np.dtype(self.dtype).name)
-        if self.g_batch_norm and self.keep_every:
-            raise ValueError("keep_every with a batch-norm G is not supported (the snapshots keep no running "
-                             "statistics)")
         if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
             raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
         setup = self.setup()  # validates the networks and the training choices
@@ -404,7 +403,8 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         ``modes, high_quality, reverse_kl (C, R)``, ``counts (C, R, K)``; ``samples_rows``
         the shown models among ``rows`` and ``samples (C, R_show, n_show_pts, 2)``; with
         ``keep_every``, at the iterations ``keep_it (T,)`` of :func:`keep_iterations`, the
-        parameters ``theta_g, theta_d (T, R, n)``.
+        parameters ``theta_g, theta_d (T, R, n)`` (and with ``g_batch_norm`` G's running
+        statistics ``stats_g (T, R, n_s)``).
     """
     setup = cfg.setup()
     mods = models_of(cfg)
@@ -424,6 +424,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         z = pop.eval_latent(cfg.n_eval)
         per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
         kept = [pop.params()] if keep.size else []
+        kept_stats = [pop.stats_g] if keep.size and setup.g_batch_norm else []  # batch norm's running statistics
         show = mods["show"][pop.rows]
         diverged_at = np.full(pop.rows.size, -1, np.int64)
         for t in stops:
@@ -441,6 +442,8 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
                     progress(n * pop.rows.size)
             if keep.size and t in keep:
                 kept.append(pop.params())
+                if kept_stats:
+                    kept_stats.append(pop.stats_g)
             if t not in checks:
                 continue
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -461,6 +464,8 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         if kept:
             out.setdefault("theta_g", []).append(np.stack([g for g, _ in kept]))
             out.setdefault("theta_d", []).append(np.stack([d for _, d in kept]))
+        if kept_stats:
+            out.setdefault("stats_g", []).append(np.stack(kept_stats))
     res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"]),
            "diverged_at": np.concatenate(out["diverged_at"])}
     for key in ("modes", "high_quality", "reverse_kl", "counts", "samples", *SNAPSHOTS[1:]):
@@ -511,7 +516,8 @@ def merge(cfg: MogConfig, parts: list[dict]) -> dict:
     if "keep_it" in parts[0]:
         res["keep_it"] = parts[0]["keep_it"]
         for key in SNAPSHOTS[1:]:
-            res[key] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
+            if key in parts[0]:
+                res[key] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
     for key in ("modes", "high_quality", "reverse_kl", "counts"):
         res[key] = res[f"{key}_checks"][-1]
     K = res["counts"].shape[-1]
@@ -758,8 +764,9 @@ def save_snapshots(cfg: MogConfig, res: dict, out):
 
     The file (:func:`snapshot_path`, a :mod:`gandyn.history` file) holds ``it (T,)``;
     per model ``model`` (its index in the population), ``method``, ``seed``, ``lr_g``,
-    ``lr_d`` ``(R,)``; ``theta_g, theta_d (T, R, n)`` in the training dtype; and the
-    configuration in its metadata.
+    ``lr_d`` ``(R,)``; ``theta_g, theta_d (T, R, n)`` in the training dtype; with a batch-norm G
+    its running statistics ``stats_g (T, R, n_s)`` (the samples of a kept model are
+    ``G(theta_g, z, stats_g)``, evaluation mode); and the configuration in its metadata.
 
     Parameters
     ----------
@@ -782,6 +789,8 @@ def save_snapshots(cfg: MogConfig, res: dict, out):
     arrays = {"it": res["keep_it"], "model": res["rows"], "method": np.asarray(res["method"]).astype(str),
               "seed": res["seed"], "lr_g": res["lr_g"], "lr_d": res["lr_d"],
               "theta_g": res["theta_g"], "theta_d": res["theta_d"]}
+    if "stats_g" in res:
+        arrays["stats_g"] = res["stats_g"]
     return history.save(snapshot_path(out, cfg.data), arrays,
                         {"config": cfg.to_dict(), "source": "gandyn.experiments.mog"})
 
@@ -792,7 +801,8 @@ def load_snapshots(path) -> tuple[dict, dict]:
     Returns
     -------
     arrays : dict of ndarray
-        ``it``, ``model``, ``method``, ``seed``, ``lr_g``, ``lr_d``, ``theta_g``, ``theta_d``.
+        ``it``, ``model``, ``method``, ``seed``, ``lr_g``, ``lr_d``, ``theta_g``, ``theta_d``
+        (and ``stats_g`` with a batch-norm G).
     config : MogConfig
         The run's configuration.
 
@@ -810,4 +820,8 @@ def load_snapshots(path) -> tuple[dict, dict]:
     missing = [k for k in ("it", "model", "method", "seed", "theta_g", "theta_d") if k not in arrays]
     if missing or "config" not in meta:
         raise ValueError(f"{path} is not a snapshot file of `gandyn mog` (no {', '.join(missing or ['config'])})")
-    return arrays, MogConfig.from_dict(meta["config"])
+    cfg = MogConfig.from_dict(meta["config"])
+    if cfg.g_batch_norm and "stats_g" not in arrays:
+        raise ValueError(f"{path} is not a snapshot file of `gandyn mog` (no stats_g: the running statistics of "
+                         "its batch-norm G)")
+    return arrays, cfg

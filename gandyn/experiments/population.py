@@ -157,6 +157,8 @@ class Setup:
         object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces))
         if not isinstance(self.g_batch_norm, (bool, np.bool_)):
             raise ValueError(f"g_batch_norm must be True or False, got {self.g_batch_norm!r}")
+        if self.g_batch_norm and not self.hidden_g:
+            raise ValueError("g_batch_norm normalises G's hidden layers, and hidden_g has none")
         if self.g_batch_norm and self.training.g_ema:
             raise ValueError("g_ema with a batch-norm G is not supported (the running statistics belong to the "
                              "iterates, not to their average)")
@@ -447,6 +449,15 @@ class Population:
         """Per-unit arrays ``(c, n)`` as one ``(len(rows), n)`` in the order of :attr:`rows`
         (the single array of a single run)."""
         return arrays[0] if self.single else np.concatenate(arrays)[self._order]
+
+    @property
+    def stats_g(self) -> np.ndarray | None:
+        """The running statistics of G's batch-norm layers (``setup.g_batch_norm``;
+        :meth:`~gandyn.engine.nn.MLP.init_stats`), ``(len(rows), n_s)`` in the order of
+        :attr:`rows` (a copy; ``(n_s,)`` for a single run), else None. Samples use them."""
+        if not self.setup.g_batch_norm:
+            return None
+        return self._gather([tr.stats_g for _, tr in self._trainers]).copy()
 
     @property
     def g_average(self) -> np.ndarray | None:

@@ -46,6 +46,9 @@ class RunRecord:
     meta : dict
         What else identifies the model and the files read (``files``; of a mog model its
         ``model`` index, ``method``, ``lr_g``, ``lr_d``, ``data``).
+    stats_g : array (T, n_s) or None
+        With a batch-norm G, its running statistics at each kept iteration (samples of the
+        kept G are ``G(theta_g[t], z, stats_g[t])``, evaluation mode); else None.
     """
 
     kind: str
@@ -55,6 +58,7 @@ class RunRecord:
     theta_g: np.ndarray
     theta_d: np.ndarray
     meta: dict = field(default_factory=dict)
+    stats_g: np.ndarray | None = None
 
 
 def _gan1d(run: Path) -> RunRecord:
@@ -87,13 +91,14 @@ def _mnist(run: Path) -> RunRecord:
         tr = mnist.load_checkpoint(f)
         if config is None:
             config = tr.config
-        elif (tr.config.z_dim, tr.config.hidden_g, tr.config.hidden_d) != (config.z_dim, config.hidden_g,
-                                                                             config.hidden_d):
+        elif (tr.config.z_dim, tr.config.hidden_g, tr.config.hidden_d, tr.config.g_batch_norm) != (
+                config.z_dim, config.hidden_g, config.hidden_d, config.g_batch_norm):
             raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
-        points.append((tr.it, tr.trainer.theta_g, tr.trainer.theta_d))
+        points.append((tr.it, tr.trainer.theta_g, tr.trainer.theta_d, tr.trainer.stats_g))
     points.sort(key=lambda p: p[0])
     it, g, d = (np.array([p[i] for p in points]) for i in range(3))
-    return RunRecord("mnist", config, config.seed, it, g, d, {"files": [str(f) for f in files]})
+    stats = np.array([p[3] for p in points]) if config.g_batch_norm else None
+    return RunRecord("mnist", config, config.seed, it, g, d, {"files": [str(f) for f in files]}, stats)
 
 
 def _mog_sets(run: Path) -> list[str]:
@@ -168,10 +173,14 @@ def _mog(run: Path, model, data) -> RunRecord:
         if arrays[name].shape != (T, R, net.n_params):
             raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, net.n_params)} "
                              "(snapshots x models x parameters of its configuration)")
+    stats = arrays.get("stats_g")
+    if stats is not None and stats.shape != (T, R, setup.gan.G.stats_layout.size):
+        raise ValueError(f"{path}: stats_g has shape {stats.shape}, not {(T, R, setup.gan.G.stats_layout.size)} "
+                         "(snapshots x models x running statistics of its configuration)")
     info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "lr_g": float(arrays["lr_g"][j]),
             "lr_d": float(arrays["lr_d"][j]), "data": cfg.data, "files": [str(path)]}
     return RunRecord("mog", cfg, int(arrays["seed"][j]), arrays["it"], arrays["theta_g"][:, j],
-                     arrays["theta_d"][:, j], info)
+                     arrays["theta_d"][:, j], info, None if stats is None else stats[:, j])
 
 
 def run_kind(run) -> str | None:
