@@ -234,7 +234,7 @@ def test_sos_reduces_lola_shaping_that_opposes_look_ahead():
 
 
 def test_shaping_and_unrolling_bad_input():
-    for bad in (lambda: dy.lola(alpha=0.0), lambda: dy.la(alpha=-1.0), lambda: dy.sos(a=1.0),
+    for bad in (lambda: dy.lola(opponent_lr=0.0), lambda: dy.la(opponent_lr=-1.0), lambda: dy.sos(a=1.0),
                 lambda: dy.sos(b=0.0), lambda: dy.unrolled(-1), lambda: dy.unrolled(1.5),
                 lambda: dy.unrolled(2, eta_u=0.0)):
         with pytest.raises(ValueError):

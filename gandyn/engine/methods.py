@@ -541,8 +541,9 @@ class _Shaping(_SecondOrder):
     field ``xi``, ``H_o xi = (J_GD xi_D, J_DG xi_G)`` by two Jacobian products and, for the
     shaping term, ``chi = (J_DG^T grad_D L_G, J_GD^T grad_G L_D)`` by two transposed ones and
     the players' gradients of each other's cost, all after one shared forward pass. Each
-    player then descends its part of ``xi_0 - p alpha chi``, ``xi_0 = xi - alpha H_o xi``.
-    ``alpha`` defaults to D's step size (per model in a population)."""
+    player then descends its part of ``xi_0 - p alpha chi``, ``xi_0 = xi - alpha H_o xi``,
+    with ``alpha`` the opponent's step size in the look-ahead, the option ``opponent_lr``
+    (default: D's step size, per model in a population)."""
 
     shaping = True
     takes_penalty = False  # the products and cross gradients are the unpenalised game's
@@ -554,7 +555,7 @@ class _Shaping(_SecondOrder):
     def step(self, tr, state):
         F = tr.oracle()
         loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
-        a = _d_rate(tr, self.alpha, self.name, "alpha")
+        a = _d_rate(tr, self.opponent_lr, self.name, "opponent_lr")
         x0_g = F.jvp(None, gd, rows="g")[0]  # J_GD xi_D
         x0_d = F.jvp(gg, None, rows="d")[1]  # J_DG xi_G
         if self.shaping:
@@ -574,23 +575,24 @@ class _Shaping(_SecondOrder):
         return loss_d, loss_g, state
 
 
-def _check_alpha(alpha):
-    if alpha is not None:
-        _check_number("alpha", alpha, 0.0)
+def _check_opponent_lr(opponent_lr):
+    if opponent_lr is not None:
+        _check_number("opponent_lr", opponent_lr, 0.0)
 
 
 @dataclass(frozen=True)
 class LA(_Shaping):
     """Look-ahead (Zhang & Lesser 2010; Letcher et al. 2019, Sec. 3): each player descends
     ``xi_0 = (I - alpha H_o) xi``, its gradient at the opponent's look-ahead point with the
-    opponent's step held constant. Not ``lookahead`` (Chavdarova et al.'s optimizer)."""
+    opponent's step held constant (``alpha``: ``opponent_lr``). Not ``lookahead``
+    (Chavdarova et al.'s optimizer)."""
 
-    alpha: float | None = None
+    opponent_lr: float | None = None
     name: str = "la"
     shaping = False
 
     def __post_init__(self):
-        _check_alpha(self.alpha)
+        _check_opponent_lr(self.opponent_lr)
 
 
 @dataclass(frozen=True)
@@ -599,11 +601,11 @@ class LOLA(_Shaping):
     Letcher et al. 2019, Sec. 3: ``xi_0 - alpha chi``, ``chi_G = J_DG^T grad_D L_G``,
     ``chi_D = J_GD^T grad_G L_D``; for a zero-sum loss G's cost is ``V = -L_D``."""
 
-    alpha: float | None = None
+    opponent_lr: float | None = None
     name: str = "lola"
 
     def __post_init__(self):
-        _check_alpha(self.alpha)
+        _check_opponent_lr(self.opponent_lr)
 
 
 @dataclass(frozen=True)
@@ -613,13 +615,13 @@ class SOS(_Shaping):
     ``min(1, -a ||xi_0||^2 / <-alpha chi, xi_0>)``, ``p2 = ||xi||^2`` if ``||xi|| < b`` else 1
     (norms and inner products over both players' parameters)."""
 
-    alpha: float | None = None
+    opponent_lr: float | None = None
     a: float = 0.5
     b: float = 0.1
     name: str = "sos"
 
     def __post_init__(self):
-        _check_alpha(self.alpha)
+        _check_opponent_lr(self.opponent_lr)
         if not (0 < self.a < 1 and 0 < self.b < 1):
             raise ValueError(f"a and b must be in (0, 1), got a={self.a!r}, b={self.b!r}")
 
