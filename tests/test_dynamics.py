@@ -291,7 +291,7 @@ def _sorted(lam):
 def test_dirac_gan_nk_jacobian_eigenvalues(loss, eta):
     g, c = games.dirac_gan(loss=loss), games.C_DIRAC
     h = 0.3
-    M = dy.step_matrix(dy.make("nk", eta=eta), g, Z0, h)  # I - h J_NK, by autograd through the method
+    M = dy.step_matrix(dy.make("nk", gamma=eta), g, Z0, h)  # I - h J_NK, by autograd through the method
     J_nk = (np.eye(2) - M) / h
     np.testing.assert_allclose(J_nk, [[2 * eta * c * c, c], [-c, 0.0]], rtol=0, atol=1e-10)
     lam = _sorted(np.linalg.eigvals(J_nk))
@@ -305,7 +305,7 @@ def test_dirac_gan_nk_two_time_scales(hg, hd, eta):
     # 2 - 2 h_G eta c^2, det 1 - 2 h_G eta c^2 + h_G h_D c^2; for h_G = h_D = h and complex
     # eigenvalues the radius is sqrt(1 - 2 h eta c^2 + h^2 c^2)
     c = games.C_DIRAC
-    M = dy.step_matrix(dy.make("nk", eta=eta), games.dirac_gan(), Z0, (hg, hd))
+    M = dy.step_matrix(dy.make("nk", gamma=eta), games.dirac_gan(), Z0, (hg, hd))
     tr, det = 2 - 2 * hg * eta * c * c, 1 - 2 * hg * eta * c * c + hg * hd * c * c
     expect = tr / 2 + np.array([1, -1]) * np.sqrt(complex(tr * tr / 4 - det))
     assert np.max(np.abs(_sorted(np.linalg.eigvals(M)) - _sorted(expect))) < 1e-10
@@ -315,15 +315,15 @@ def test_dirac_gan_nk_two_time_scales(hg, hd, eta):
 def test_bilinear_nk(eta, nk_eta):
     # x*y is the Dirac-GAN's linearisation with c = 1: radius sqrt(1 - 2 h eta + h^2) for eta < 1,
     # the unrolled GAN's with K eta_u = eta (same linearisation)
-    assert abs(rho(dy.make("nk", eta=nk_eta), BIL, eta) - np.sqrt(1 - 2 * eta * nk_eta + eta * eta)) < 1e-10
+    assert abs(rho(dy.make("nk", gamma=nk_eta), BIL, eta) - np.sqrt(1 - 2 * eta * nk_eta + eta * eta)) < 1e-10
 
 
 def test_nk_bad_input():
     for bad in (-0.1, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="eta"):
-            dy.make("nk", eta=bad)
+        with pytest.raises(ValueError, match="gamma"):
+            dy.make("nk", gamma=bad)
     with pytest.raises(ValueError, match="takes no|unexpected"):
-        dy.make("nk", gamma=1.0)
+        dy.make("nk", eta=1.0)
 
 
 def test_games_run_the_engines_method_objects():

@@ -111,7 +111,7 @@ def test_lookahead_moves_slow_weights_alpha_of_the_way():
 @pytest.mark.parametrize("method, game_method", [
     ("la", dy.la()), ("lola", dy.lola()), ("sos", dy.sos()), (SOS(opponent_lr=0.3, b=0.9), dy.sos(0.3, b=0.9)),
     (LOLA(opponent_lr=0.3), dy.lola(0.3)), ("unrolled", dy.unrolled()), (Unrolled(unroll=3, eta_u=0.1), dy.unrolled(3, 0.1)),
-    ("nk", dy.make("nk")), (NK(eta=2.0), dy.make("nk", eta=2.0)),
+    ("nk", dy.make("nk")), (NK(gamma=2.0), dy.make("nk", gamma=2.0)),
 ])
 def test_shaping_and_unrolled_equal_the_game_dynamics(method, game_method, loss):
     """LA, LOLA, SOS and the unrolled GAN on a zero-sum loss (G's cost V = -L_D, its
@@ -137,7 +137,7 @@ def test_unrolled_without_unrolling_is_simgd():
 
 @pytest.mark.parametrize("loss", ["nonsat", "minimax"])
 def test_nk_is_simgd_plus_the_gradient_of_ds_gradient_norm(loss):
-    """One step of nk from the same point as simgd: G's step differs by h eta grad_G ||omega_D||^2,
+    """One step of nk from the same point as simgd: G's step differs by h gamma grad_G ||omega_D||^2,
     checked against autograd's gradient of ||grad_D f_D||^2 on the game of the batch (an
     independent route: reverse over reverse, no Jacobian product); D's step is simgd's."""
     from autograd import grad
@@ -153,11 +153,11 @@ def test_nk_is_simgd_plus_the_gradient_of_ds_gradient_norm(loss):
         return anp.dot(gd, gd)
 
     reg = grad(sq)(np.concatenate([tg, td]))[:n_g]
-    a, b = _engine(NK(eta=eta), 1, loss=loss), _engine("simgd", 1, loss=loss)
+    a, b = _engine(NK(gamma=eta), 1, loss=loss), _engine("simgd", 1, loss=loss)
     np.testing.assert_allclose(a[:n_g], b[:n_g] - H * eta * reg, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(a[n_g:], b[n_g:])
     assert np.max(np.abs(reg)) > 1e-3
-    np.testing.assert_array_equal(_engine(NK(eta=0.0), 5, loss=loss), _engine("simgd", 5, loss=loss))
+    np.testing.assert_array_equal(_engine(NK(gamma=0.0), 5, loss=loss), _engine("simgd", 5, loss=loss))
 
 
 def test_sos_weight_on_every_branch_for_both_oracles():

@@ -27,7 +27,7 @@ noise for D, then noise for G) and evaluates the players' gradients through
   method, every ``k_la`` steps both players move ``alpha`` of the way from their slow
   weights to the fast ones and restart from there.
 - ``nk``: the gradient-norm regulariser of Nagarajan & Kolter 2017 (Sec. 5), G descends
-  its loss plus ``eta ||grad_D L_D||^2``, by one transposed Jacobian product.
+  its loss plus ``gamma ||grad_D L_D||^2``, by one transposed Jacobian product.
 
 With plain SGD of step ``h`` on a fixed batch each method equals its counterpart of
 :mod:`gandyn.games.dynamics` on the same GAN as a game (tested to 1e-10).
@@ -705,29 +705,30 @@ def _minus(a, b):
 class NK(_SecondOrder):
     """The gradient-norm regulariser of Nagarajan & Kolter 2017 (Sec. 5; "Gradient descent
     GAN optimization is locally stable"): D descends its loss, G descends its loss plus
-    ``eta ||grad_D L_D||^2`` (their ``V + eta ||grad_D V||^2`` with ``L_D = -V``), both
+    ``gamma ||grad_D L_D||^2`` (their ``V + eta ||grad_D V||^2`` with ``L_D = -V``; ``gamma``
+    here, the weight of a gradient-norm regulariser as in :class:`Consensus`), both
     simultaneously from the same point of one minibatch:
 
-        d_G = grad_G L_G + eta grad_G ||grad_D L_D||^2 = omega_G + 2 eta J_DG^T omega_D,
+        d_G = grad_G L_G + gamma grad_G ||grad_D L_D||^2 = omega_G + 2 gamma J_DG^T omega_D,
         d_D = omega_D,
 
     ``J_DG^T omega_D`` by one transposed Jacobian product (the G row of ``J^T (0, omega_D)``).
-    Near an equilibrium it adds ``2 eta J_DG^T J_DG`` to G's block of the Jacobian, which
+    Near an equilibrium it adds ``2 gamma J_DG^T J_DG`` to G's block of the Jacobian, which
     makes it locally stable where simultaneous GD is not (their Theorem 3.1, for WGAN too).
-    Their code's weight is ``eta = 0.5``. D's gradient penalties are refused: the products
+    Their code's weight is ``eta = 0.5`` (``gamma`` here). D's gradient penalties are refused: the products
     are the unpenalised game's."""
 
-    eta: float = 0.5
+    gamma: float = 0.5
     name: str = "nk"
     takes_penalty = False
 
     def __post_init__(self):
-        _check_number("eta", self.eta, 0.0, inclusive=True)
+        _check_number("gamma", self.gamma, 0.0, inclusive=True)
 
     def step(self, tr, state):
         F = tr.oracle()
         loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
-        gg += 2 * self.eta * F.vjp(None, gd, rows="g")[0]  # eta grad_G ||omega_D||^2
+        gg += 2 * self.gamma * F.vjp(None, gd, rows="g")[0]  # gamma grad_G ||omega_D||^2
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         return loss_d, loss_g, state

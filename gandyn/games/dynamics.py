@@ -483,7 +483,7 @@ _FRONT_ENDS = {f.__name__: f for f in (simgd, altgd, extragradient, optimistic, 
 
 def make(name: str, **options) -> Method:
     """A method by name (:data:`METHODS`, the engine's one registry), e.g.
-    ``make("altgd", k_d=5)`` or ``make("nk", eta=0.3)``: the built-in front ends of this
+    ``make("altgd", k_d=5)`` or ``make("nk", gamma=0.3)``: the built-in front ends of this
     module take the games' options; any other method is the engine's object with
     ``options``, run by :func:`as_dynamics`.
 
