@@ -4,7 +4,7 @@ model or a population with any optimizer (its step sizes included).
 
 Every method draws its minibatches in the order of Algorithm 1 (a real batch and
 noise for D, then noise for G) and evaluates the players' gradients through
-:meth:`Trainer.field <gandyn.engine.trainer.Trainer.field>`:
+:meth:`Trainer.losses_grads <gandyn.engine.trainer.Trainer.losses_grads>`:
 
 - ``altgd``: Algorithm 1 of Goodfellow et al. 2014, ``k`` D steps, then one G step at the
   updated D (alternating gradient descent);
@@ -43,7 +43,7 @@ it available to every trainer, configuration and command by name, and to the toy
 - ``tr.oracle()``: draw one minibatch, return its field oracle at the current point
   (:mod:`gandyn.engine.oracle`: losses, gradients, ``J v``, ``J^T u``, cross gradients,
   own Hessian products, the oracle at another point);
-- ``tr.draw()``, ``tr.draw_d()``, ``tr.field()``, ``tr.d_grad(x, z)``, ``tr.d_step_grad()``,
+- ``tr.draw()``, ``tr.draw_d()``, ``tr.losses_grads()``, ``tr.d_grad(x, z)``, ``tr.d_step_grad()``,
   ``tr.g_step_grad(hs)``: Algorithm 1's minibatches and gradients, with separate noise for
   D's and G's steps;
 - ``tr.opt_g``, ``tr.opt_d``, ``tr.state_g``, ``tr.state_d``: each player's optimizer and
@@ -186,7 +186,7 @@ class SimGD:
 
     def step(self, tr, state):
         tr.draw()
-        loss_d, gd, loss_g, gg = tr.field()
+        loss_d, gd, loss_g, gg = tr.losses_grads()
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         return loss_d, loss_g, state
@@ -210,11 +210,11 @@ class Extragradient:
     def step(self, tr, state):
         start = tr.point(out=state)
         tr.draw()
-        loss_d, gd, loss_g, gg = tr.field()
+        loss_d, gd, loss_g, gg = tr.losses_grads()
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         tr.draw()
-        _, gd, _, gg = tr.field()
+        _, gd, _, gg = tr.losses_grads()
         tr.set_point(*start)
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
@@ -240,7 +240,7 @@ class Optimistic:
 
     def step(self, tr, state):
         tr.draw()
-        loss_d, gd, loss_g, gg = tr.field()
+        loss_d, gd, loss_g, gg = tr.losses_grads()
         s_g, s_d = tr.point(out=(tr.buffer(("optimistic", "g"), tr.theta_g),
                                  tr.buffer(("optimistic", "d"), tr.theta_d)))  # theta_t
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)

@@ -106,7 +106,7 @@ class GameTrainer:
 
     ``oracle()`` is the game's field oracle at the current point (:meth:`Game.oracle`,
     autograd; its losses None, since the dynamics discard them); ``draw``, ``draw_d`` draw
-    nothing (a game is one fixed batch); ``field``, ``d_grad``, ``d_step_grad``,
+    nothing (a game is one fixed batch); ``losses_grads``, ``d_grad``, ``d_step_grad``,
     ``g_step_grad``, ``g_grad`` are the game form's rows; ``opt_g``, ``opt_d`` are plain
     gradient steps of sizes ``h_G``, ``h_D`` that rebind ``theta_g``, ``theta_d`` (nothing is
     written in place, so a step is traceable); ``step_size`` gives ``h_G`` or ``h_D``;
@@ -153,7 +153,7 @@ class GameTrainer:
     def draw_d(self):
         return None, None
 
-    def field(self):
+    def losses_grads(self):
         F = self.oracle()
         return F.loss_d, F.grad_d, F.loss_g, F.grad_g
 
