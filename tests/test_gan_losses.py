@@ -181,7 +181,7 @@ def test_cross_entropy_objects_are_the_old_fast_paths_bit_for_bit():
     for dt in (np.float32, np.float64):
         lr, lf = rng.normal(0, 30, (2, 9)).astype(dt), rng.normal(0, 30, (2, 8)).astype(dt)
         for s in (0.0, 0.1):
-            for a, b in zip(L.get("nonsat", label_smooth=s).d_loss(lr, lf), L.d_loss(lr, lf, s)):
+            for a, b in zip(L.get("nonsat", label_smooth=s).d_loss(lr, lf), L.d_loss_minimax(lr, lf, s)):
                 np.testing.assert_array_equal(a, b)
         for name, fast in (("nonsat", L.g_loss_nonsat), ("minimax", L.g_loss_minimax)):
             v, none, g = L.get(name).g_loss(None, lf)
@@ -191,7 +191,7 @@ def test_cross_entropy_objects_are_the_old_fast_paths_bit_for_bit():
     # and the generic path of the same functions agrees to rounding
     o = rng.normal(0, 5, 11)
     loss = L.get("nonsat", label_smooth=0.2)
-    np.testing.assert_allclose(loss.d_real.f(o).mean() + loss.d_fake.f(o).mean(), L.d_loss(o, o, 0.2)[0], rtol=1e-14)
+    np.testing.assert_allclose(loss.d_real.f(o).mean() + loss.d_fake.f(o).mean(), L.d_loss_minimax(o, o, 0.2)[0], rtol=1e-14)
 
 
 def test_unknown_loss_is_one_line_listing_the_choices():
