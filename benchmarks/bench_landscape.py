@@ -30,7 +30,7 @@ def main():
     args = p.parse_args()
 
     run = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=[args.at])
-    z = run.checkpoints[0].z
+    z = run.snapshots[0].z
     print(f"{run.kind} GAN at iteration {args.at}: {run.game.n:,} parameters, batch {args.batch}, k {args.k}")
     total, products, ok = 0.0, 0, True
     for block in ("j", "g", "d"):

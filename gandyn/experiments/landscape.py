@@ -38,12 +38,13 @@ from gandyn.games import spectra
 from gandyn.experiments.runs import RunRecord, load_run
 from gandyn.rng import stream
 
-__all__ = ["Checkpoint", "LandscapeRun", "load_landscape", "analyse"]
+__all__ = ["Snapshot", "LandscapeRun", "load_landscape", "analyse"]
 
 
 @dataclass(frozen=True)
-class Checkpoint:
-    """Parameters of a run at one iteration (float64)."""
+class Snapshot:
+    """Parameters of a run at one iteration (float64): a kept snapshot, or the parameters of a
+    checkpoint."""
 
     iteration: int
     theta_g: np.ndarray
@@ -57,11 +58,11 @@ class Checkpoint:
 @dataclass
 class LandscapeRun:
     """A run ready for analysis: its kind, the float64 game on the evaluation batch and
-    its checkpoints (ascending iterations)."""
+    its snapshots (ascending iterations)."""
 
     kind: str
     game: games.Game
-    checkpoints: list[Checkpoint]
+    snapshots: list[Snapshot]
     meta: dict = field(default_factory=dict)
 
 
@@ -77,7 +78,7 @@ def _applied(net: MLP, theta_d, spectral_norm: bool) -> np.ndarray:
     return normalized_exact(net, theta_d) if spectral_norm else theta_d
 
 
-def _select(points: list[Checkpoint], at, where: str) -> list[Checkpoint]:
+def _select(points: list[Snapshot], at, where: str) -> list[Snapshot]:
     if at is None:
         return points
     have = {p.iteration: p for p in points}
@@ -200,7 +201,7 @@ def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, mod
             {k: rec.meta[k] for k in ("lr_g", "lr_d")}
         scores = _mog_scores(Path(run) / f"models_{rec.config.data}.csv", info)
         meta = {"config": rec.config.to_dict(), "batch": batch, **info, **({"scores": scores} if scores else {})}
-    points = [Checkpoint(int(i), np.asarray(g, np.float64), _applied(_float64(D), d, sn))
+    points = [Snapshot(int(i), np.asarray(g, np.float64), _applied(_float64(D), d, sn))
               for i, g, d in zip(rec.iterations, rec.theta_g, rec.theta_d)]
     return LandscapeRun(rec.kind, game, _select(points, at, rec.meta["files"][0] if rec.kind == "mog" else str(run)),
                         meta)
@@ -277,9 +278,9 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
 
     game = run.game
     eig_rows, dens_rows, path_rows, points, quad = [], [], [], [], {}
-    bar = tqdm(total=len(run.checkpoints), desc="landscape", unit="checkpoint", disable=not progress)
-    for i, cp in enumerate(run.checkpoints):
-        bar.set_description(f"landscape: checkpoint {i + 1} of {len(run.checkpoints)} (iteration {cp.iteration})")
+    bar = tqdm(total=len(run.snapshots), desc="landscape", unit="checkpoint", disable=not progress)
+    for i, cp in enumerate(run.snapshots):
+        bar.set_description(f"landscape: checkpoint {i + 1} of {len(run.snapshots)} (iteration {cp.iteration})")
         if cache is not None and (got := cache.get(cp.iteration)) is not None:
             eig_rows += got["eigenvalues"]
             points.append(got["point"])
@@ -343,7 +344,7 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
             dens = spectra.density_on_grid(nodes, weights, t, sigmas[block])
             dens_rows += [{"iteration": it, "block": block, "t": float(a), "density": float(b)}
                           for a, b in zip(t, dens)]
-    for a, b in zip(run.checkpoints, run.checkpoints[1:]):
+    for a, b in zip(run.snapshots, run.snapshots[1:]):
         alpha, norm, cos = spectra.path_angle(game, a.z, b.z, path_points)
         path_rows += [{"from": a.iteration, "to": b.iteration, "alpha": float(x), "norm": float(n), "cos": float(c)}
                       for x, n, c in zip(alpha, norm, cos)]
