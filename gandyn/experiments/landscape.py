@@ -217,7 +217,7 @@ def _pairs_rows(iteration, block, pairs: spectra.Eigenpairs):
 DENSE_MAX = 1000
 
 
-def _checked(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter, rng) -> tuple[dict, int]:
+def _certify(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter, rng) -> tuple[dict, int]:
     """How the verdicts' eigenvalues are known (``ext`` updated in place): ``'dense'`` (from
     the dense spectra, ``n <= dense_max``; the searches' own values kept as ``*_search`` and
     ``searches_agree`` whether they found the same extremes), ``'certified'`` (a converged
@@ -314,7 +314,7 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
             quad.setdefault(block, []).append((cp.iteration, nodes, weights))
             top = max(float(np.abs(nodes).max()), 1e-300)
             ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
-        check, used = _checked(ext, spec, game, cp.z, dense_max, tol, maxiter, rng)
+        check, used = _certify(ext, spec, game, cp.z, dense_max, tol, maxiter, rng)
         products += used
         scale = max(1.0, ext["j"]["max_modulus"])
         verdict = {
