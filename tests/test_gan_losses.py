@@ -402,7 +402,7 @@ def test_gan_steps_equal_the_autograd_game_for_every_loss(loss):
     # a zero-sum game's f_G = V = -f_D holds D's real term too: G's loss up to a constant
     const = -loss.d_real.f(gan.D(td, x)[:, 0]).mean() if game.is_zero_sum and loss.separable else 0.0
     assert abs(game.cost_g(z) - const - loss_g) < 1e-12
-    np.testing.assert_allclose(game.omega(z), np.concatenate([gg, gd]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(game.field_traced(z), np.concatenate([gg, gd]), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["ls", "ragan", "rsgan", USER], ids=lambda x: getattr(x, "name", x))
