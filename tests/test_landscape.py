@@ -180,7 +180,7 @@ def test_spectrally_normalised_runs_are_analysed_as_trained(tmp_path):
 
 def test_landscape_command_writes_tables_and_figures(gan1d_run, tmp_path, capsys):
     out = tmp_path / "ls"
-    code = main(["landscape", "--run", str(gan1d_run), "--out", str(out), "--k", "3", "--slq-steps", "8",
+    code = main(["landscape", "--run", str(gan1d_run), "--out", str(out), "--n-eigs", "3", "--slq-steps", "8",
                  "--slq-vectors", "2", "--path-points", "5", "--batch", "12", "--quiet"])
     assert code == 0
     rows = (out / "eigenvalues.csv").read_text().splitlines()
@@ -227,7 +227,7 @@ def test_landscape_of_a_short_mnist_run(tmp_path, capsys):
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "iter_0000000.npz", "iter_0000010.npz", "iter_0000020.npz"]
     out = tmp_path / "ls"
-    assert main(["landscape", "--run", str(run), "--data-dir", str(SHARED), "--batch", "32", "--k", "3",
+    assert main(["landscape", "--run", str(run), "--data-dir", str(SHARED), "--batch", "32", "--n-eigs", "3",
                  "--slq-steps", "10", "--slq-vectors", "2", "--path-points", "3", "--at", "10", "20",
                  "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -265,7 +265,7 @@ def test_mog_model_spectra_equal_dense(mog_run):
 def test_landscape_of_a_mog_model_end_to_end(mog_run, tmp_path, capsys):
     out = tmp_path / "ls"
     code = main(["landscape", "--run", str(mog_run), "--model", "simgd:0", "--at", "4", "8", "--batch", "32",
-                 "--k", "3", "--slq-steps", "8", "--slq-vectors", "2", "--path-points", "5", "--out", str(out),
+                 "--n-eigs", "3", "--slq-steps", "8", "--slq-vectors", "2", "--path-points", "5", "--out", str(out),
                  "--quiet"])
     assert code == 0, capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
