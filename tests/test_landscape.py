@@ -128,7 +128,7 @@ def test_gan1d_run_spectra_equal_dense(gan1d_run):
 
 def test_smallest_searches_equal_dense_for_every_k(gan1d_run):
     """The smallest real part of J and the smallest eigenvalues of H_GG, H_DD found by the
-    matrix-free searches are the dense ones for every k, at every checkpoint (the search
+    matrix-free searches are the dense ones for every k, at every snapshot (the search
     for the smallest real part once converged to lambda = +0.047 at iteration 0 with k <= 2,
     whose dense min Re is -0.248: it selected Ritz values by |lambda - rho|)."""
     run = landscape.load_landscape(gan1d_run, batch=16)
@@ -213,7 +213,7 @@ def test_bad_runs_fail_before_any_output(tmp_path, capsys, make, needle):
 def test_missing_iterations_are_named(gan1d_run, tmp_path, capsys):
     code = main(["landscape", "--run", str(gan1d_run), "--at", "20", "30", "--out", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err
-    assert code == 2 and "no checkpoint at iteration 30" in err and not (tmp_path / "o").exists()
+    assert code == 2 and "no snapshot at iteration 30" in err and not (tmp_path / "o").exists()
 
 
 @pytest.mark.skipif(not __import__("_mnist_dir").HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
@@ -283,7 +283,7 @@ def test_landscape_of_a_mog_model_end_to_end(mog_run, tmp_path, capsys):
     (["--model", "sga:0"], "has no model sga:0"),
     (["--model", "simgd:x"], "--model takes an index or METHOD:SEED"),
     (["--model", "0", "--data", "grid25"], "has no grid25 run"),
-    (["--model", "0", "--at", "5"], "no checkpoint at iteration 5"),
+    (["--model", "0", "--at", "5"], "no snapshot at iteration 5"),
 ])
 def test_bad_mog_selection_fails_before_any_output(mog_run, tmp_path, capsys, extra, needle):
     out = tmp_path / "out"

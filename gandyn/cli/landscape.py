@@ -1,4 +1,4 @@
-"""The landscape of a trained GAN along training (Berard et al. 2020): at each checkpoint
+"""The landscape of a trained GAN along training (Berard et al. 2020): at each snapshot
 of a run of `gandyn mnist train` (kept with --keep-every), `gandyn gan1d` or `gandyn mog`
 (kept with --keep-every; one model, chosen with --model), on a fixed evaluation batch, in
 float64:
@@ -9,7 +9,7 @@ float64:
   spectra for games of at most --dense-max parameters, else certified by a converged
   eigenpair or the symmetric part's bound (Bendixson), else marked unverified;
 - the spectral densities of H_GG and H_DD (stochastic Lanczos quadrature);
-- the path angle between consecutive checkpoints.
+- the path angle between consecutive snapshots.
 
 Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 (trajectories, complex_plane, densities, path_angle; PNG and PDF)."""
@@ -29,9 +29,9 @@ def add_arguments(p):
                    help="the model of a gandyn mog run: its row in models_DATA.csv counting from 0, or METHOD:SEED "
                         "(required when the run holds more than one)")
     p.add_argument("--data", metavar="DATA", default=None,
-                   help="the data set of a gandyn mog run (required when it kept checkpoints of more than one)")
+                   help="the data set of a gandyn mog run (required when it kept snapshots of more than one)")
     p.add_argument("--at", type=nonneg_int, nargs="+", default=None, metavar="IT",
-                   help="only the checkpoints at these iterations (default: all)")
+                   help="only the snapshots at these iterations (default: all)")
     p.add_argument("--batch", type=positive_int, default=None,
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
@@ -50,7 +50,7 @@ def add_arguments(p):
     p.add_argument("--slq-steps", type=positive_int, default=d["slq_steps"],
                    help=f"Lanczos steps per vector (default: {d['slq_steps']})")
     p.add_argument("--path-points", type=positive_int, default=d["path_points"],
-                   help=f"points on each segment between checkpoints (default: {d['path_points']})")
+                   help=f"points on each segment between snapshots (default: {d['path_points']})")
     p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
 
 
