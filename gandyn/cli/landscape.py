@@ -1,4 +1,4 @@
-"""The landscape of a trained GAN along training (Berard et al. 2020): at each checkpoint
+"""The landscape of a trained GAN along training (Berard et al. 2020): at each snapshot
 of a run of `gandyn mnist train` (kept with --keep-every), `gandyn gan1d` or `gandyn mog`
 (kept with --keep-every; one model, chosen with --model), on a fixed evaluation batch, in
 float64:
@@ -9,7 +9,7 @@ float64:
   spectra for games of at most --dense-max parameters, else certified by a converged
   eigenpair or the symmetric part's bound (Bendixson), else marked unverified;
 - the spectral densities of H_GG and H_DD (stochastic Lanczos quadrature);
-- the path angle between consecutive checkpoints.
+- the path angle between consecutive snapshots.
 
 Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 (trajectories, complex_plane, densities, path_angle; PNG and PDF)."""
@@ -29,16 +29,16 @@ def add_arguments(p):
                    help="the model of a gandyn mog run: its row in models_DATA.csv counting from 0, or METHOD:SEED "
                         "(required when the run holds more than one)")
     p.add_argument("--data", metavar="DATA", default=None,
-                   help="the data set of a gandyn mog run (required when it kept checkpoints of more than one)")
+                   help="the data set of a gandyn mog run (required when it kept snapshots of more than one)")
     p.add_argument("--at", type=nonneg_int, nargs="+", default=None, metavar="IT",
-                   help="only the checkpoints at these iterations (default: all)")
+                   help="only the snapshots at these iterations (default: all)")
     p.add_argument("--batch", type=positive_int, default=None,
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
     from gandyn.experiments.landscape import analyse
 
     d = defaults_of(analyse)
-    p.add_argument("--k", type=positive_int, default=d["k"], action=_Given,
+    p.add_argument("--n-eigs", type=positive_int, default=d["k"], action=_Given, metavar="K",
                    help=f"eigenvalues per search (default: {d['k']}, or fewer for a player with fewer than "
                         f"{d['k'] + 2} parameters; at most the smaller player's parameters - 2)")
     p.add_argument("--dense-max", type=nonneg_int, default=d["dense_max"], metavar="N",
@@ -50,7 +50,7 @@ def add_arguments(p):
     p.add_argument("--slq-steps", type=positive_int, default=d["slq_steps"],
                    help=f"Lanczos steps per vector (default: {d['slq_steps']})")
     p.add_argument("--path-points", type=positive_int, default=d["path_points"],
-                   help=f"points on each segment between checkpoints (default: {d['path_points']})")
+                   help=f"points on each segment between snapshots (default: {d['path_points']})")
     p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
 
 
@@ -117,7 +117,7 @@ def _sizes_named(args):
         try:
             yield
         except MemoryError:
-            sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "k", "slq_steps")
+            sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "n_eigs", "slq_steps")
                               if getattr(args, k) is not None)
             raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
 
@@ -125,18 +125,18 @@ def _sizes_named(args):
 
 
 def _check_sizes(args, lr) -> None:
-    """Refuse up front a --k beyond the smaller player's parameters (ARPACK finds at most
+    """Refuse up front a --n-eigs beyond the smaller player's parameters (ARPACK finds at most
     n - 2 eigenvalues of an n x n block) and an evaluation batch whose products cannot fit
     in memory (about 64 bytes per sample and parameter, an upper estimate)."""
     from gandyn.errors import UsageError
 
     game = lr.game
     small = min(game.n_g, game.n_d)
-    if "k" not in getattr(args, "_given", ()):  # the default: as many as the smaller block allows
+    if "n_eigs" not in getattr(args, "_given", ()):  # the default: as many as the smaller block allows
         return _check_memory(args, lr)
-    if args.k > small - 2:
-        raise UsageError(f"--k {args.k:,} exceeds the eigenvalues a search can find: the smaller player has "
-                         f"{small} parameters, so --k is at most {max(small - 2, 1)}")
+    if args.n_eigs > small - 2:
+        raise UsageError(f"--n-eigs {args.n_eigs:,} exceeds the eigenvalues a search can find: the smaller player "
+                         f"has {small} parameters, so --n-eigs is at most {max(small - 2, 1)}")
     _check_memory(args, lr)
 
 
@@ -154,7 +154,7 @@ def _config(args) -> dict:
     import os
 
     return {"run": os.path.abspath(args.run), "model": args.model, "data": args.data, "at": args.at,
-            "batch": args.batch, "k": args.k, "dense_max": args.dense_max, "tol": args.tol,
+            "batch": args.batch, "n_eigs": args.n_eigs, "dense_max": args.dense_max, "tol": args.tol,
             "slq_vectors": args.slq_vectors, "slq_steps": args.slq_steps, "path_points": args.path_points,
             "data_dir": args.data_dir, "seed": args.seed}
 
@@ -182,7 +182,7 @@ def run(args) -> int:
         remove_stale_temps(out / PARTIAL, ("*.json",))
         cache = _FolderCache(out / PARTIAL, config)
         with _sizes_named(args):
-            res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors,
+            res = landscape.analyse(lr, k=args.n_eigs, tol=args.tol, slq_vectors=args.slq_vectors,
                                     slq_steps=args.slq_steps, path_points=args.path_points, progress=not args.quiet,
                                     rng=args.seed, cache=cache, dense_max=args.dense_max)
         write_csv(out / "eigenvalues.csv", res["eigenvalues"])
