@@ -24,18 +24,18 @@ def main():
     p.add_argument("--run", required=True, help="a run folder of gandyn mnist train (with --keep-every)")
     p.add_argument("--at", type=int, required=True, help="the checkpoint's iteration")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--n-eigs", type=int, default=10)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--tol", type=float, default=1e-8)
     args = p.parse_args()
 
     run = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=[args.at])
-    z = run.checkpoints[0].z
-    print(f"{run.kind} GAN at iteration {args.at}: {run.game.n:,} parameters, batch {args.batch}, k {args.k}")
+    z = run.snapshots[0].z
+    print(f"{run.kind} GAN at iteration {args.at}: {run.game.n:,} parameters, batch {args.batch}, k {args.n_eigs}")
     total, products, ok = 0.0, 0, True
     for block in ("j", "g", "d"):
         t0 = time.perf_counter()
-        spec = spectra.game_spectrum(run.game, z, k=args.k, blocks=(block,), tol=args.tol)[block]
+        spec = spectra.game_spectrum(run.game, z, k=args.n_eigs, blocks=(block,), tol=args.tol)[block]
         dt = time.perf_counter() - t0
         n = sum(e.products for e in spec.values())
         conv = all(bool(e.converged.all()) for e in spec.values())

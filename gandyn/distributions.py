@@ -74,6 +74,7 @@ def _finite(name: str, value) -> float:
 
 
 def _check_tail(tail: float) -> float:
+    """``tail`` as a float, after checking it is in (0, 1) (ValueError)."""
     if not 0 < tail < 1:
         raise ValueError(f"tail must be in (0, 1), got {tail!r}")
     return float(tail)

@@ -35,7 +35,7 @@ BAD = [
     (f"{SWEEP} --losses nonsat ls nonsat", "--losses must be distinct"),
     (f"{SWEEP} --losses wgan nonsat --clip 0.01", "weight clipping is not used with the 'nonsat' loss"),
     ("gan1d --data 'N(4, 1e-4)' --steps 40 --record-every 10 --quiet --no-animation", "does not resolve it"),
-    (f"{LS} --k 100000", "--k 100,000 exceeds"),
+    (f"{LS} --n-eigs 100000", "--n-eigs 100,000 exceeds"),
     (f"{LS} --batch 1000000000", "of memory"),
     ("landscape --run {trunc} --quiet", "not a readable history file"),
 ]
@@ -56,8 +56,8 @@ GOOD = [
     ("gan1d --data 'N(1e+1, 0.5)' --steps 20 --record-every 5 --hidden-g 4 --hidden-d 4 --quiet --no-animation",
      "history.npz"),
     (f"{SWEEP} --losses wgan --clip 0.01", "sweep.csv"),
-    (f"{LS} --batch 1 --k 3", "eigenvalues.csv"),  # an H_GG that is exactly zero: its eigenvalues are 0
-    (f"{LS} --batch 4", "eigenvalues.csv"),  # the default --k 10 on a G of 10 parameters: as many as it has
+    (f"{LS} --batch 1 --n-eigs 3", "eigenvalues.csv"),  # an H_GG that is exactly zero: its eigenvalues are 0
+    (f"{LS} --batch 4", "eigenvalues.csv"),  # the default --n-eigs 10 on a G of 10 parameters: as many as it has
 ]
 
 

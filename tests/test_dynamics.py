@@ -62,7 +62,7 @@ def test_optimistic_first_step_uses_current_gradient():
     tr_o = dy.trajectory(dy.optimistic(), g, z0, 0.2, 1)
     tr_s = dy.trajectory(dy.simgd(), g, z0, 0.2, 1)
     np.testing.assert_allclose(tr_o[1], tr_s[1], atol=1e-15, rtol=0)
-    double = z0 - 2 * 0.2 * np.asarray(g.omega(z0))  # what a zero-initialised memory would give
+    double = z0 - 2 * 0.2 * np.asarray(g.field_traced(z0))  # what a zero-initialised memory would give
     assert np.abs(tr_o[1] - double).max() > 0.04  # h |omega| = 0.054
 
 
@@ -234,7 +234,7 @@ def test_sos_reduces_lola_shaping_that_opposes_look_ahead():
 
 
 def test_shaping_and_unrolling_bad_input():
-    for bad in (lambda: dy.lola(alpha=0.0), lambda: dy.la(alpha=-1.0), lambda: dy.sos(a=1.0),
+    for bad in (lambda: dy.lola(opponent_lr=0.0), lambda: dy.la(opponent_lr=-1.0), lambda: dy.sos(a=1.0),
                 lambda: dy.sos(b=0.0), lambda: dy.unrolled(-1), lambda: dy.unrolled(1.5),
                 lambda: dy.unrolled(2, eta_u=0.0)):
         with pytest.raises(ValueError):
@@ -291,7 +291,7 @@ def _sorted(lam):
 def test_dirac_gan_nk_jacobian_eigenvalues(loss, eta):
     g, c = games.dirac_gan(loss=loss), games.C_DIRAC
     h = 0.3
-    M = dy.step_matrix(dy.make("nk", eta=eta), g, Z0, h)  # I - h J_NK, by autograd through the method
+    M = dy.step_matrix(dy.make("nk", gamma=eta), g, Z0, h)  # I - h J_NK, by autograd through the method
     J_nk = (np.eye(2) - M) / h
     np.testing.assert_allclose(J_nk, [[2 * eta * c * c, c], [-c, 0.0]], rtol=0, atol=1e-10)
     lam = _sorted(np.linalg.eigvals(J_nk))
@@ -305,7 +305,7 @@ def test_dirac_gan_nk_two_time_scales(hg, hd, eta):
     # 2 - 2 h_G eta c^2, det 1 - 2 h_G eta c^2 + h_G h_D c^2; for h_G = h_D = h and complex
     # eigenvalues the radius is sqrt(1 - 2 h eta c^2 + h^2 c^2)
     c = games.C_DIRAC
-    M = dy.step_matrix(dy.make("nk", eta=eta), games.dirac_gan(), Z0, (hg, hd))
+    M = dy.step_matrix(dy.make("nk", gamma=eta), games.dirac_gan(), Z0, (hg, hd))
     tr, det = 2 - 2 * hg * eta * c * c, 1 - 2 * hg * eta * c * c + hg * hd * c * c
     expect = tr / 2 + np.array([1, -1]) * np.sqrt(complex(tr * tr / 4 - det))
     assert np.max(np.abs(_sorted(np.linalg.eigvals(M)) - _sorted(expect))) < 1e-10
@@ -315,15 +315,15 @@ def test_dirac_gan_nk_two_time_scales(hg, hd, eta):
 def test_bilinear_nk(eta, nk_eta):
     # x*y is the Dirac-GAN's linearisation with c = 1: radius sqrt(1 - 2 h eta + h^2) for eta < 1,
     # the unrolled GAN's with K eta_u = eta (same linearisation)
-    assert abs(rho(dy.make("nk", eta=nk_eta), BIL, eta) - np.sqrt(1 - 2 * eta * nk_eta + eta * eta)) < 1e-10
+    assert abs(rho(dy.make("nk", gamma=nk_eta), BIL, eta) - np.sqrt(1 - 2 * eta * nk_eta + eta * eta)) < 1e-10
 
 
 def test_nk_bad_input():
     for bad in (-0.1, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="eta"):
-            dy.make("nk", eta=bad)
+        with pytest.raises(ValueError, match="gamma"):
+            dy.make("nk", gamma=bad)
     with pytest.raises(ValueError, match="takes no|unexpected"):
-        dy.make("nk", gamma=1.0)
+        dy.make("nk", eta=1.0)
 
 
 def test_games_run_the_engines_method_objects():

@@ -38,7 +38,7 @@ def test_dirac_value_and_field_match_the_paper(theta, psi):
     f = lambda t: -np.logaddexp(0.0, -t)
     assert abs(g.value(z) - (f(psi * theta) + f(0.0))) < 1e-12
     fp = expit(-psi * theta)
-    np.testing.assert_allclose(g.omega(z), [psi * fp, -theta * fp], atol=1e-12)
+    np.testing.assert_allclose(g.field_traced(z), [psi * fp, -theta * fp], atol=1e-12)
 
 
 @pytest.mark.parametrize("gamma", [0.1, 0.3, 1.0, 2.5])
@@ -80,7 +80,7 @@ def test_gaussian_gan_closed_form_jacobian(mean, std):
     # derived in docs/games.md: J = [[0, B], [-B^T, M/2]] at (mean, std, 0)
     g = games.gaussian_gan(mean, std)
     ze = g.points["equilibrium"]
-    assert np.abs(g.omega(ze)).max() < 1e-12
+    assert np.abs(g.field_traced(ze)).max() < 1e-12
     np.testing.assert_allclose(g.jacobian(ze), games.gaussian_gan_jacobian(mean, std), atol=1e-10, rtol=0)
     hg, _ = g.blocks(ze)
     assert np.abs(hg).max() == 0.0  # the talk's claim, exactly
@@ -118,7 +118,7 @@ def _small_mlp_game(gan_loss="nonsat", **kw):
 def test_autograd_jacobian_equals_central_differences(kw):
     _, game, z = _small_mlp_game(**kw)
     J = game.jacobian(z)
-    np.testing.assert_allclose(J, _fd_jacobian(game.omega, z), atol=1e-7, rtol=1e-6)
+    np.testing.assert_allclose(J, _fd_jacobian(game.field_traced, z), atol=1e-7, rtol=1e-6)
 
 
 @pytest.mark.parametrize("kw", [{}, {"loss": "minimax"}, {"r1": 0.5}])
@@ -156,7 +156,7 @@ def test_mlp_game_costs_match_engine_losses():
     loss_d, gd, _, _ = gan.d_loss_grad(tg, td, x, lat)
     loss_g, gg, _ = gan.g_loss_grad(tg, td, lat)
     assert abs(game.cost_d(z) - loss_d) < 1e-12 and abs(game.cost_g(z) - loss_g) < 1e-12
-    np.testing.assert_allclose(game.omega(z), np.concatenate([gg, gd]), atol=1e-12)
+    np.testing.assert_allclose(game.field_traced(z), np.concatenate([gg, gd]), atol=1e-12)
 
 
 def test_quadrature_moments():

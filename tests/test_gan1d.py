@@ -344,11 +344,11 @@ def test_setup_is_hashable_and_validates_method_pairings():
 
 
 def test_shaping_methods_read_the_step_size_through_clipping():
-    """alpha defaults to D's step size also when D's optimizer is clipped (WGAN)."""
+    """opponent_lr defaults to D's step size also when D's optimizer is clipped (WGAN)."""
     s = Setup(training=Setup.training.replace(batch=16, loss="wgan", clip=0.01, method="lola"))
     a = Population(s, 1, lr_g=1e-3, lr_d=2e-3)
     a.advance(3)
-    b = Population(replace_training(s, method=LOLA(alpha=2e-3)), 1, lr_g=1e-3, lr_d=2e-3)
+    b = Population(replace_training(s, method=LOLA(opponent_lr=2e-3)), 1, lr_g=1e-3, lr_d=2e-3)
     b.advance(3)
     assert a.theta_g.tobytes() == b.theta_g.tobytes()
 

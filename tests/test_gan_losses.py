@@ -181,7 +181,7 @@ def test_cross_entropy_objects_are_the_old_fast_paths_bit_for_bit():
     for dt in (np.float32, np.float64):
         lr, lf = rng.normal(0, 30, (2, 9)).astype(dt), rng.normal(0, 30, (2, 8)).astype(dt)
         for s in (0.0, 0.1):
-            for a, b in zip(L.get("nonsat", label_smooth=s).d_loss(lr, lf), L.d_loss(lr, lf, s)):
+            for a, b in zip(L.get("nonsat", label_smooth=s).d_loss(lr, lf), L.d_loss_minimax(lr, lf, s)):
                 np.testing.assert_array_equal(a, b)
         for name, fast in (("nonsat", L.g_loss_nonsat), ("minimax", L.g_loss_minimax)):
             v, none, g = L.get(name).g_loss(None, lf)
@@ -191,7 +191,7 @@ def test_cross_entropy_objects_are_the_old_fast_paths_bit_for_bit():
     # and the generic path of the same functions agrees to rounding
     o = rng.normal(0, 5, 11)
     loss = L.get("nonsat", label_smooth=0.2)
-    np.testing.assert_allclose(loss.d_real.f(o).mean() + loss.d_fake.f(o).mean(), L.d_loss(o, o, 0.2)[0], rtol=1e-14)
+    np.testing.assert_allclose(loss.d_real.f(o).mean() + loss.d_fake.f(o).mean(), L.d_loss_minimax(o, o, 0.2)[0], rtol=1e-14)
 
 
 def test_unknown_loss_is_one_line_listing_the_choices():
@@ -402,7 +402,7 @@ def test_gan_steps_equal_the_autograd_game_for_every_loss(loss):
     # a zero-sum game's f_G = V = -f_D holds D's real term too: G's loss up to a constant
     const = -loss.d_real.f(gan.D(td, x)[:, 0]).mean() if game.is_zero_sum and loss.separable else 0.0
     assert abs(game.cost_g(z) - const - loss_g) < 1e-12
-    np.testing.assert_allclose(game.omega(z), np.concatenate([gg, gd]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(game.field_traced(z), np.concatenate([gg, gd]), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["ls", "ragan", "rsgan", USER], ids=lambda x: getattr(x, "name", x))

@@ -118,8 +118,8 @@ def gan1d_run(tmp_path_factory):
 
 def test_gan1d_run_spectra_equal_dense(gan1d_run):
     run = landscape.load_landscape(gan1d_run, batch=16)
-    assert [c.iteration for c in run.checkpoints] == [0, 20, 40]
-    cp = run.checkpoints[-1]
+    assert [c.iteration for c in run.snapshots] == [0, 20, 40]
+    cp = run.snapshots[-1]
     lam = np.linalg.eigvals(run.game.jacobian(cp.z))
     spec = spectra.game_spectrum(run.game, cp.z, k=3, blocks=("j",))
     for pairs in spec["j"].values():
@@ -128,11 +128,11 @@ def test_gan1d_run_spectra_equal_dense(gan1d_run):
 
 def test_smallest_searches_equal_dense_for_every_k(gan1d_run):
     """The smallest real part of J and the smallest eigenvalues of H_GG, H_DD found by the
-    matrix-free searches are the dense ones for every k, at every checkpoint (the search
+    matrix-free searches are the dense ones for every k, at every snapshot (the search
     for the smallest real part once converged to lambda = +0.047 at iteration 0 with k <= 2,
     whose dense min Re is -0.248: it selected Ritz values by |lambda - rho|)."""
     run = landscape.load_landscape(gan1d_run, batch=16)
-    for cp in run.checkpoints:
+    for cp in run.snapshots:
         dense = spectra.dense_spectrum(run.game, cp.z)
         np.testing.assert_allclose(np.sort(dense["j"].real), np.sort(np.linalg.eigvals(run.game.jacobian(cp.z)).real),
                                    atol=1e-10)
@@ -150,7 +150,7 @@ def test_verdicts_say_how_they_are_known(gan1d_run):
     run = landscape.load_landscape(gan1d_run, batch=16)
     dense = landscape.analyse(run, k=1, slq_vectors=1, slq_steps=4, path_points=2)
     free = landscape.analyse(run, k=1, slq_vectors=1, slq_steps=4, path_points=2, dense_max=0)
-    for p, q, cp in zip(dense["points"], free["points"], run.checkpoints):
+    for p, q, cp in zip(dense["points"], free["points"], run.snapshots):
         exact = spectra.dense_spectrum(run.game, cp.z)
         assert p["check"] == {"stable": "dense", "nash": "dense"} and p["searches_agree"]
         assert p["j"]["min_real"] == pytest.approx(exact["j"].real.min(), abs=1e-12)
@@ -171,7 +171,7 @@ def test_spectrally_normalised_runs_are_analysed_as_trained(tmp_path):
     history.save(tmp_path / "history.npz", arrays, meta)
     run = landscape.load_landscape(tmp_path, batch=16)
     D = run.game.engine["gan"].D
-    for cp, raw in zip(run.checkpoints, arrays["theta_d"]):
+    for cp, raw in zip(run.snapshots, arrays["theta_d"]):
         for (W, b), (W0, b0) in zip(D.views(cp.theta_d), D.views(np.asarray(raw, np.float64))):
             assert np.linalg.svd(W, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-12)
             np.testing.assert_allclose(W * np.linalg.norm(W0, 2), W0, rtol=1e-12)
@@ -180,7 +180,7 @@ def test_spectrally_normalised_runs_are_analysed_as_trained(tmp_path):
 
 def test_landscape_command_writes_tables_and_figures(gan1d_run, tmp_path, capsys):
     out = tmp_path / "ls"
-    code = main(["landscape", "--run", str(gan1d_run), "--out", str(out), "--k", "3", "--slq-steps", "8",
+    code = main(["landscape", "--run", str(gan1d_run), "--out", str(out), "--n-eigs", "3", "--slq-steps", "8",
                  "--slq-vectors", "2", "--path-points", "5", "--batch", "12", "--quiet"])
     assert code == 0
     rows = (out / "eigenvalues.csv").read_text().splitlines()
@@ -213,7 +213,7 @@ def test_bad_runs_fail_before_any_output(tmp_path, capsys, make, needle):
 def test_missing_iterations_are_named(gan1d_run, tmp_path, capsys):
     code = main(["landscape", "--run", str(gan1d_run), "--at", "20", "30", "--out", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err
-    assert code == 2 and "no checkpoint at iteration 30" in err and not (tmp_path / "o").exists()
+    assert code == 2 and "no snapshot at iteration 30" in err and not (tmp_path / "o").exists()
 
 
 @pytest.mark.skipif(not __import__("_mnist_dir").HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
@@ -227,7 +227,7 @@ def test_landscape_of_a_short_mnist_run(tmp_path, capsys):
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "iter_0000000.npz", "iter_0000010.npz", "iter_0000020.npz"]
     out = tmp_path / "ls"
-    assert main(["landscape", "--run", str(run), "--data-dir", str(SHARED), "--batch", "32", "--k", "3",
+    assert main(["landscape", "--run", str(run), "--data-dir", str(SHARED), "--batch", "32", "--n-eigs", "3",
                  "--slq-steps", "10", "--slq-vectors", "2", "--path-points", "3", "--at", "10", "20",
                  "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -249,14 +249,14 @@ def mog_run(tmp_path_factory):
 
 def test_mog_model_spectra_equal_dense(mog_run):
     run = landscape.load_landscape(mog_run, model="consensus:1", batch=40)
-    assert run.kind == "mog" and [c.iteration for c in run.checkpoints] == [0, 4, 8]
+    assert run.kind == "mog" and [c.iteration for c in run.snapshots] == [0, 4, 8]
     assert (run.meta["model"], run.meta["method"], run.meta["seed"]) == (3, "consensus", 1)
     assert run.meta["scores"]["modes"] and landscape.load_landscape(mog_run, model="3", batch=40).meta["seed"] == 1
     from gandyn.experiments import mog
 
     arrays, _ = mog.load_snapshots(mog_run / "snapshots_ring8.npz")
-    np.testing.assert_array_equal(run.checkpoints[-1].theta_g, arrays["theta_g"][-1, 3].astype(np.float64))
-    cp = run.checkpoints[-1]
+    np.testing.assert_array_equal(run.snapshots[-1].theta_g, arrays["theta_g"][-1, 3].astype(np.float64))
+    cp = run.snapshots[-1]
     lam = np.linalg.eigvals(run.game.jacobian(cp.z))
     for pairs in spectra.game_spectrum(run.game, cp.z, k=3, blocks=("j",))["j"].values():
         _match(pairs.values, lam)
@@ -291,7 +291,7 @@ def test_landscape_of_a_batch_norm_generator_is_its_training_game(tmp_path):
 def test_landscape_of_a_mog_model_end_to_end(mog_run, tmp_path, capsys):
     out = tmp_path / "ls"
     code = main(["landscape", "--run", str(mog_run), "--model", "simgd:0", "--at", "4", "8", "--batch", "32",
-                 "--k", "3", "--slq-steps", "8", "--slq-vectors", "2", "--path-points", "5", "--out", str(out),
+                 "--n-eigs", "3", "--slq-steps", "8", "--slq-vectors", "2", "--path-points", "5", "--out", str(out),
                  "--quiet"])
     assert code == 0, capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
@@ -309,7 +309,7 @@ def test_landscape_of_a_mog_model_end_to_end(mog_run, tmp_path, capsys):
     (["--model", "sga:0"], "has no model sga:0"),
     (["--model", "simgd:x"], "--model takes an index or METHOD:SEED"),
     (["--model", "0", "--data", "grid25"], "has no grid25 run"),
-    (["--model", "0", "--at", "5"], "no checkpoint at iteration 5"),
+    (["--model", "0", "--at", "5"], "no snapshot at iteration 5"),
 ])
 def test_bad_mog_selection_fails_before_any_output(mog_run, tmp_path, capsys, extra, needle):
     out = tmp_path / "out"

@@ -109,9 +109,9 @@ def test_lookahead_moves_slow_weights_alpha_of_the_way():
 
 @pytest.mark.parametrize("loss", ["nonsat", "minimax"])
 @pytest.mark.parametrize("method, game_method", [
-    ("la", dy.la()), ("lola", dy.lola()), ("sos", dy.sos()), (SOS(alpha=0.3, b=0.9), dy.sos(0.3, b=0.9)),
-    (LOLA(alpha=0.3), dy.lola(0.3)), ("unrolled", dy.unrolled()), (Unrolled(unroll=3, eta_u=0.1), dy.unrolled(3, 0.1)),
-    ("nk", dy.make("nk")), (NK(eta=2.0), dy.make("nk", eta=2.0)),
+    ("la", dy.la()), ("lola", dy.lola()), ("sos", dy.sos()), (SOS(opponent_lr=0.3, b=0.9), dy.sos(0.3, b=0.9)),
+    (LOLA(opponent_lr=0.3), dy.lola(0.3)), ("unrolled", dy.unrolled()), (Unrolled(unroll=3, eta_u=0.1), dy.unrolled(3, 0.1)),
+    ("nk", dy.make("nk")), (NK(gamma=2.0), dy.make("nk", gamma=2.0)),
 ])
 def test_shaping_and_unrolled_equal_the_game_dynamics(method, game_method, loss):
     """LA, LOLA, SOS and the unrolled GAN on a zero-sum loss (G's cost V = -L_D, its
@@ -137,7 +137,7 @@ def test_unrolled_without_unrolling_is_simgd():
 
 @pytest.mark.parametrize("loss", ["nonsat", "minimax"])
 def test_nk_is_simgd_plus_the_gradient_of_ds_gradient_norm(loss):
-    """One step of nk from the same point as simgd: G's step differs by h eta grad_G ||omega_D||^2,
+    """One step of nk from the same point as simgd: G's step differs by h gamma grad_G ||omega_D||^2,
     checked against autograd's gradient of ||grad_D f_D||^2 on the game of the batch (an
     independent route: reverse over reverse, no Jacobian product); D's step is simgd's."""
     from autograd import grad
@@ -153,11 +153,11 @@ def test_nk_is_simgd_plus_the_gradient_of_ds_gradient_norm(loss):
         return anp.dot(gd, gd)
 
     reg = grad(sq)(np.concatenate([tg, td]))[:n_g]
-    a, b = _engine(NK(eta=eta), 1, loss=loss), _engine("simgd", 1, loss=loss)
+    a, b = _engine(NK(gamma=eta), 1, loss=loss), _engine("simgd", 1, loss=loss)
     np.testing.assert_allclose(a[:n_g], b[:n_g] - H * eta * reg, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(a[n_g:], b[n_g:])
     assert np.max(np.abs(reg)) > 1e-3
-    np.testing.assert_array_equal(_engine(NK(eta=0.0), 5, loss=loss), _engine("simgd", 5, loss=loss))
+    np.testing.assert_array_equal(_engine(NK(gamma=0.0), 5, loss=loss), _engine("simgd", 5, loss=loss))
 
 
 def test_sos_weight_on_every_branch_for_both_oracles():
@@ -198,20 +198,20 @@ def test_shaping_and_unrolled_refuse_penalties_and_bad_options():
     with pytest.raises(ValueError, match="the lookahead method differentiates"):
         Trainer(gan, optim.sgd(H), optim.sgd(H), tg.copy(), td.copy(), FixedBatches(x, z), batch=len(x),
                 method=Lookahead("lola"), penalty=make_penalty("r1", 1.0))
-    for bad in (lambda: LOLA(alpha=0.0), lambda: SOS(a=1.5), lambda: SOS(b=0.0), lambda: Unrolled(unroll=-1),
+    for bad in (lambda: LOLA(opponent_lr=0.0), lambda: SOS(a=1.5), lambda: SOS(b=0.0), lambda: Unrolled(unroll=-1),
                 lambda: Unrolled(unroll=2.5), lambda: Unrolled(eta_u=-0.1)):
         with pytest.raises(ValueError):
             bad()
     tr = Trainer(gan, optim.sgd(H), optim.sgd(np.array([H, H])), tg.copy(), td.copy(), FixedBatches(x, z),
                  batch=len(x), method="lola")
-    with pytest.raises(ValueError, match="lola needs alpha when D's step size is not one number per model"):
+    with pytest.raises(ValueError, match="lola needs opponent_lr when D's step size is not one number per model"):
         tr.step()
 
 
 def test_default_rates_follow_a_step_size_schedule():
-    """alpha and eta_u default to D's step size at the coming step: a schedule's value."""
+    """opponent_lr and eta_u default to D's step size at the coming step: a schedule's value."""
     sched = optim.piecewise(((0, H), (3, 2 * H)))
-    for method, explicit in (("lola", LOLA(alpha=2 * H)), ("unrolled", Unrolled(eta_u=2 * H))):
+    for method, explicit in (("lola", LOLA(opponent_lr=2 * H)), ("unrolled", Unrolled(eta_u=2 * H))):
         gan, x, z, tg, td = _setup()
         runs = []
         for m in (method, explicit):
@@ -269,9 +269,9 @@ def test_parse_methods_casts_and_routes_each_key():
     from gandyn.cli import method_option_types, parse_methods
     from gandyn.engine.methods import CGD, SGA, SimGD
 
-    got = parse_methods(["unrolled", "lola", "sos", "simgd"], ["unroll=3", "alpha=0.25", "b=0.5"])
-    assert got == [Unrolled(unroll=3), LOLA(alpha=0.25), SOS(alpha=0.25, b=0.5), SimGD()]
-    assert type(got[0].unroll) is int and type(got[1].alpha) is float
+    got = parse_methods(["unrolled", "lola", "sos", "simgd"], ["unroll=3", "opponent_lr=0.25", "b=0.5"])
+    assert got == [Unrolled(unroll=3), LOLA(opponent_lr=0.25), SOS(opponent_lr=0.25, b=0.5), SimGD()]
+    assert type(got[0].unroll) is int and type(got[1].opponent_lr) is float
     assert parse_methods(["lookahead:sga"], ["k-la=7"]) == [Lookahead(inner=SGA(), k_la=7)]
     assert parse_methods(["sga"], ["align=false"]) == [SGA(align=False)]
     assert parse_methods([CGD(maxiter=7)], ["rtol=1e-6"]) == [CGD(maxiter=7, rtol=1e-6)]  # a default object
@@ -282,7 +282,7 @@ def test_parse_methods_casts_and_routes_each_key():
     (["altgd", "simgd"], ["unroll=3"], "none of the methods (altgd, simgd) takes it"),
     (["unrolled"], ["unroll"], "write KEY=VALUE"),
     (["unrolled"], ["unroll=2.5"], "not an int"),
-    (["lola"], ["alpha=nan"], "not finite"),
+    (["lola"], ["opponent_lr=nan"], "not finite"),
     (["unrolled"], ["unroll=-1"], "unroll must be an integer >= 0"),
     (["sga"], ["align=maybe"], "not a bool"),
     (["adagrad"], [], "unknown method 'adagrad'; choose from altgd"),
@@ -304,8 +304,8 @@ def test_method_objects_reach_the_population_trainers():
 
     setup = Setup(ring2d(), training=Setup.training.replace(batch=4, method=Unrolled(unroll=3)), hidden_g=(4,),
                   hidden_d=(4,))
-    pop = Population(setup, [0, 1, 2, 3], lr_g=1e-3, lr_d=1e-3, method=[LOLA(alpha=0.5), "lola", LOLA(), setup.training.method])
-    assert [u.method for u in pop.units] == [LOLA(alpha=0.5), LOLA(), Unrolled(unroll=3)]  # "lola" is LOLA()
+    pop = Population(setup, [0, 1, 2, 3], lr_g=1e-3, lr_d=1e-3, method=[LOLA(opponent_lr=0.5), "lola", LOLA(), setup.training.method])
+    assert [u.method for u in pop.units] == [LOLA(opponent_lr=0.5), LOLA(), Unrolled(unroll=3)]  # "lola" is LOLA()
     assert [u.rows.tolist() for u in pop.units] == [[0], [1, 2], [3]]
     assert [tr.method for _, tr in pop._trainers] == [u.method for u in pop.units]
     assert Population(setup, [0], lr_g=1e-3, lr_d=1e-3).units[0].method == Unrolled(unroll=3)
@@ -339,14 +339,14 @@ def test_method_options_qualified_and_checked():
     from gandyn.cli import parse_methods
     from gandyn.engine.methods import SimGD
 
-    assert parse_methods(["lola", "lookahead:simgd"], ["lola.alpha=2"]) == [LOLA(alpha=2.0), Lookahead(inner=SimGD())]
+    assert parse_methods(["lola", "lookahead:simgd"], ["lola.opponent_lr=2"]) == [LOLA(opponent_lr=2.0), Lookahead(inner=SimGD())]
     with pytest.raises(ValueError, match="not one of the methods"):
         parse_methods(["lola"], ["sga.lam=1"])
     for bad in (dict(unroll=None), dict(unroll=-1)):
         with pytest.raises(ValueError, match="unroll must be an integer >= 0"):
             Unrolled(**bad)
-    for bad in (dict(alpha="0.1"), dict(alpha=float("inf"))):
-        with pytest.raises(ValueError, match="alpha"):
+    for bad in (dict(opponent_lr="0.1"), dict(opponent_lr=float("inf"))):
+        with pytest.raises(ValueError, match="opponent_lr"):
             SOS(**bad)
 
 

@@ -175,7 +175,7 @@ def test_first_difference_names_the_path():
 # --- landscape: finished checkpoints kept, an internal fault is a bug (exit 1), not bad input
 
 
-LS = ["--k", "3", "--slq-steps", "8", "--slq-vectors", "2", "--path-points", "5", "--batch", "12", "--quiet"]
+LS = ["--n-eigs", "3", "--slq-steps", "8", "--slq-vectors", "2", "--path-points", "5", "--batch", "12", "--quiet"]
 
 
 @pytest.fixture(scope="module")

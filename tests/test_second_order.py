@@ -339,7 +339,7 @@ def test_engine_game_uses_the_handwritten_products():
     _close(op.matvec(v), J @ v)
     _close(op.rmatvec(v), J.T @ v)
     _close(game.jvp(point, v), np.asarray(game.jvp_traced(point, v)))
-    _close(game.field(point), np.asarray(game.omega(point)))  # omega by the hand-written backward passes
+    _close(game.field(point), np.asarray(game.field_traced(point)))  # omega by the hand-written backward passes
     for player, sl in (("g", slice(0, game.n_g)), ("d", slice(game.n_g, game.n))):
         w = v[sl]
         _close(game.block_operator(point, player).matvec(w), J[sl, sl] @ w)
@@ -421,7 +421,7 @@ def test_engine_game_products_are_exact_for_every_loss(loss):
     v = rng.standard_normal(game.n)
     _close(game.jvp(point, v), J @ v)
     _close(game.vjp(point, v), J.T @ v)
-    _close(game.field(point), np.asarray(game.omega(point)))
+    _close(game.field(point), np.asarray(game.field_traced(point)))
 
 
 @pytest.mark.parametrize("loss", ["nonsat", "minimax"])
@@ -439,10 +439,10 @@ def test_game_field_equals_autograd_with_weights_and_populations(loss):
     pts = np.stack([np.concatenate([gan.G.init(rng), gan.D.init(rng)]) for _ in range(3)])
     pts += 0.1 * rng.standard_normal(pts.shape)
     for p in pts:
-        _close(game.field(p), np.asarray(game.omega(p)))
+        _close(game.field(p), np.asarray(game.field_traced(p)))
     wg, wd = so.game_field(gan, pts[:, : game.n_g], pts[:, game.n_g:], x, z, w_real=wr, w_fake=wf)
     for i, p in enumerate(pts):
-        _close(np.concatenate([wg[i], wd[i]]), np.asarray(game.omega(p)))
+        _close(np.concatenate([wg[i], wd[i]]), np.asarray(game.field_traced(p)))
 
 
 # --- each player's gradient of the other's cost
@@ -477,7 +477,7 @@ def test_cross_gradients_equal_autograd(loss, weighted):
         _close(cd, grad(g_cost)(point)[game.n_g:])
     assert so.cross_grads(gan, tg, td, x, z, rows="g")[1] is None
     assert so.cross_grads(gan, tg, td, x, z, rows="d")[0] is None
-    omega_g = np.asarray(game.omega(point))[: game.n_g]
+    omega_g = np.asarray(game.field_traced(point))[: game.n_g]
     if loss == "minimax":
         _close(cg, -omega_g, 1e-13)
         _close(cd, -grad(d_fake)(point)[game.n_g:], 1e-13)
@@ -539,7 +539,7 @@ def test_coupled_loss_products_equal_the_autograd_game(loss):
         _close(so.game_jvp(gan, tg, td, x, z, vg, None, rows="d", ws=ws)[1], J[game.n_g:, : game.n_g] @ vg, 1e-10)
         _close(so.game_vjp(gan, tg, td, x, z, None, vd, rows="g", ws=ws)[0], J.T[: game.n_g, game.n_g:] @ vd, 1e-10)
         _close(so.game_vjp(gan, tg, td, x, z, vg, None, rows="d", ws=ws)[1], J.T[game.n_g:, : game.n_g] @ vg, 1e-10)
-        _close(np.concatenate(so.game_field(gan, tg, td, x, z, ws=ws)), np.asarray(game.omega(point)), 1e-10)
+        _close(np.concatenate(so.game_field(gan, tg, td, x, z, ws=ws)), np.asarray(game.field_traced(point)), 1e-10)
         cg, cd = so.cross_grads(gan, tg, td, x, z, ws=ws)
         _close(cg, grad(game.cost_d)(point)[: game.n_g], 1e-10)
         _close(cd, grad(g_cost)(point)[game.n_g:], 1e-10)
@@ -565,7 +565,7 @@ def test_coupled_loss_products_of_a_population_equal_the_autograd_game(loss):
         J = game.jacobian(pts[p])
         _close(np.concatenate([jg[p], jd[p]]), J @ v[p], 1e-10)
         _close(np.concatenate([ug[p], ud[p]]), J.T @ v[p], 1e-10)
-        _close(np.concatenate([wg[p], wd[p]]), np.asarray(game.omega(pts[p])), 1e-10)
+        _close(np.concatenate([wg[p], wd[p]]), np.asarray(game.field_traced(pts[p])), 1e-10)
         a, b = so.cross_grads(gan, tg[p], td[p], x[p], z[p])
         _close(cg[p], a, 1e-12)
         _close(cd[p], b, 1e-12)

@@ -80,14 +80,30 @@ def test_lookahead_and_its_inner_method_each_take_their_options():
 
 
 def test_a_key_two_methods_of_one_spec_take_is_refused():
-    """alpha is lookahead's interpolation weight and lola's look-ahead rate: a bare alpha for
-    lookahead:lola names two options and is refused; separate methods each take it."""
+    """The built-in methods name each option once (lookahead's interpolation weight alpha, the
+    opponent's step opponent_lr of la, lola and sos), so a bare key goes to every method that
+    takes it; a key that lookahead and its inner method both take (here a registered method with
+    an option k_la) names two options and is refused."""
+    from dataclasses import dataclass
+
     from gandyn.cli import parse_methods
-    from gandyn.engine.methods import LA, LOLA
-    with pytest.raises(ValueError, match="write lookahead.alpha=... or lola.alpha=..."):
-        parse_methods(["lookahead:lola"], ["alpha=0.5"])
-    assert parse_methods(["lookahead:lola"], ["lola.alpha=0.5"]) == [Lookahead(inner=LOLA(alpha=0.5))]
-    assert parse_methods(["la", "lola"], ["alpha=0.5"]) == [LA(alpha=0.5), LOLA(alpha=0.5)]
+    from gandyn.engine.methods import LA, LOLA, METHODS, SimGD
+    assert (parse_methods(["lookahead:lola"], ["opponent_lr=0.5", "alpha=0.25"])
+            == [Lookahead(inner=LOLA(opponent_lr=0.5), alpha=0.25)])
+    assert parse_methods(["la", "lola"], ["opponent_lr=0.5"]) == [LA(opponent_lr=0.5), LOLA(opponent_lr=0.5)]
+
+    @dataclass(frozen=True)
+    class Cycled(SimGD):
+        k_la: int = 1
+        name: str = "cycled"
+
+    METHODS.register("cycled", Cycled)
+    try:
+        with pytest.raises(ValueError, match=r"write lookahead\.k_la=\.\.\. or cycled\.k_la=\.\.\."):
+            parse_methods(["lookahead:cycled"], ["k_la=2"])
+        assert parse_methods(["lookahead:cycled"], ["cycled.k_la=2"]) == [Lookahead(inner=Cycled(k_la=2))]
+    finally:
+        METHODS.unregister("cycled")
 
 
 def test_the_method_is_saved_as_a_dict_of_its_name_and_fields():

@@ -144,7 +144,7 @@ def add_method_option(group) -> None:
     offer = "; ".join(f"{m}: {', '.join(o)}" for m in METHODS.names() if (o := method_option_types(METHODS[m])))
     group.add_argument("--method-option", nargs="+", default=[], metavar="KEY=VALUE",
                        help=f"options of the training method, e.g. unroll=10, or METHOD.KEY=VALUE for one method "
-                            f"of several, e.g. lola.alpha=0.01 ({offer})")
+                            f"of several, e.g. lola.opponent_lr=0.01 ({offer})")
 
 
 def _method_of_text(text: str):
@@ -186,8 +186,7 @@ def parse_methods(methods, items=()) -> list:
     options ``items``, texts ``KEY=VALUE`` (``--method-option unroll=10``): each key goes to
     every method (of ``lookahead:INNER``, lookahead and ``INNER``) that has an option of that
     name (:func:`method_option_types`), its value cast to the field's type;
-    ``METHOD.KEY=VALUE`` (``lola.alpha=0.1``) goes to that method only (``alpha`` is the
-    look-ahead rate of la, lola and sos, but lookahead's interpolation weight). The methods
+    ``METHOD.KEY=VALUE`` (``lola.opponent_lr=0.1``) goes to that method only. The methods
     then validate the values (their ``__post_init__``).
 
     Raises

@@ -1,4 +1,4 @@
-"""The landscape of a trained GAN along training (Berard et al. 2020): at each checkpoint
+"""The landscape of a trained GAN along training (Berard et al. 2020): at each snapshot
 of a run of `gandyn mnist train` (kept with --keep-every), `gandyn gan1d` or `gandyn mog`
 (kept with --keep-every; one model, chosen with --model), on a fixed evaluation batch, in
 float64:
@@ -9,7 +9,7 @@ float64:
   spectra for games of at most --dense-max parameters, else certified by a converged
   eigenpair or the symmetric part's bound (Bendixson), else marked unverified;
 - the spectral densities of H_GG and H_DD (stochastic Lanczos quadrature);
-- the path angle between consecutive checkpoints.
+- the path angle between consecutive snapshots.
 
 Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 (trajectories, complex_plane, densities, path_angle; PNG and PDF)."""
@@ -33,21 +33,21 @@ def add_arguments(p):
                    help="the model of a gandyn mog run: its row in models_DATA.csv counting from 0, or METHOD:SEED "
                         "(required when the run holds more than one)")
     p.add_argument("--data", metavar="DATA", default=None,
-                   help="the data set of a gandyn mog run (required when it kept checkpoints of more than one)")
+                   help="the data set of a gandyn mog run (required when it kept snapshots of more than one)")
     p.add_argument("--at", type=nonneg_int, nargs="+", default=None, metavar="IT",
-                   help="only the checkpoints at these iterations (default: all)")
+                   help="only the snapshots at these iterations (default: all)")
     p.add_argument("--batch", type=positive_int, default=None,
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
-    option(p, "--k", positive_int, f"eigenvalues per search (default: {d['k']}, or fewer for a player with fewer "
-                                   f"than {d['k'] + 2} parameters; at most the smaller player's parameters - 2)",
-           of=d, action=_Given)
+    option(p, "--n-eigs", positive_int, f"eigenvalues per search (default: {d['k']}, or fewer for a player with "
+           f"fewer than {d['k'] + 2} parameters; at most the smaller player's parameters - 2)", default=d["k"],
+           action=_Given, metavar="K")
     option(p, "--dense-max", nonneg_int, "games with at most N parameters take their verdicts from the dense "
            "spectra, against which the searches are checked (0: never)", of=d, metavar="N")
     option(p, "--tol", positive_float, "ARPACK's tolerance", of=d)
     option(p, "--slq-vectors", positive_int, "random vectors of the stochastic Lanczos quadrature", of=d)
     option(p, "--slq-steps", positive_int, "Lanczos steps per vector", of=d)
-    option(p, "--path-points", positive_int, "points on each segment between checkpoints", of=d)
+    option(p, "--path-points", positive_int, "points on each segment between snapshots", of=d)
     p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
 
 
@@ -110,13 +110,13 @@ def _sizes_named(args):
     try:
         yield
     except MemoryError:
-        sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "k", "slq_steps")
+        sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "n_eigs", "slq_steps")
                           if getattr(args, k) is not None)
         raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
 
 
 def _check_sizes(args, lr) -> None:
-    """Refuse up front a --k given beyond the smaller player's parameters (ARPACK finds at most
+    """Refuse up front a --n-eigs given beyond the smaller player's parameters (ARPACK finds at most
     n - 2 eigenvalues of an n x n block; the default takes as many as it allows) and an
     evaluation batch whose products cannot fit in memory (about 64 bytes per sample and
     parameter, an upper estimate)."""
@@ -124,9 +124,9 @@ def _check_sizes(args, lr) -> None:
     from gandyn.io import check_memory
 
     n_g, n_d = lr.game.n_g, lr.game.n_d
-    if "k" in getattr(args, "_given", ()) and args.k > min(n_g, n_d) - 2:
-        raise UsageError(f"--k {args.k:,} exceeds the eigenvalues a search can find: the smaller player has "
-                         f"{min(n_g, n_d)} parameters, so --k is at most {max(min(n_g, n_d) - 2, 1)}")
+    if "n_eigs" in getattr(args, "_given", ()) and args.n_eigs > min(n_g, n_d) - 2:
+        raise UsageError(f"--n-eigs {args.n_eigs:,} exceeds the eigenvalues a search can find: the smaller player "
+                         f"has {min(n_g, n_d)} parameters, so --n-eigs is at most {max(min(n_g, n_d) - 2, 1)}")
     batch = lr.meta["batch"]  # the evaluation set's size (load_landscape's default when --batch is not given)
     check_memory(64 * batch * min(n_g + n_d, 100_000), f"--batch {batch:,} on a game of {n_g + n_d:,} parameters")
 
@@ -136,7 +136,7 @@ def _config(args) -> dict:
     import os
 
     return {"run": os.path.abspath(args.run), "model": args.model, "data": args.data, "at": args.at,
-            "batch": args.batch, "k": args.k, "dense_max": args.dense_max, "tol": args.tol,
+            "batch": args.batch, "n_eigs": args.n_eigs, "dense_max": args.dense_max, "tol": args.tol,
             "slq_vectors": args.slq_vectors, "slq_steps": args.slq_steps, "path_points": args.path_points,
             "data_dir": args.data_dir, "seed": args.seed}
 
@@ -164,7 +164,7 @@ def run(args) -> int:
         remove_stale_temps(out / PARTIAL, ("*.json",))
         cache = _FolderCache(out / PARTIAL, config)
         with _sizes_named(args):
-            res = landscape.analyse(lr, k=args.k, tol=args.tol, slq_vectors=args.slq_vectors,
+            res = landscape.analyse(lr, k=args.n_eigs, tol=args.tol, slq_vectors=args.slq_vectors,
                                     slq_steps=args.slq_steps, path_points=args.path_points, progress=not args.quiet,
                                     rng=args.seed, cache=cache, dense_max=args.dense_max)
         write_csv(out / "eigenvalues.csv", res["eigenvalues"])

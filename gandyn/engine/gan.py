@@ -86,7 +86,7 @@ class GAN:
         (:func:`~gandyn.engine.nn.dropout_masks`); empty = none. Applied in both players'
         steps when a dropout ``rng`` is passed, never when D is only evaluated.
     label_smooth : float
-        One-sided label smoothing of D's loss (:func:`~gandyn.engine.losses.d_loss`),
+        One-sided label smoothing of D's loss (:func:`~gandyn.engine.losses.d_loss_minimax`),
         for a loss named 'nonsat' or 'minimax' (their parameter of the same name).
     pack : int
         Samples per D input (PacGAN's packing degree, Lin et al. 2018; 1 = none): D takes

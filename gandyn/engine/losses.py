@@ -52,7 +52,7 @@ float range (``|o| > ~709`` in float64); every loss but the two fast paths below
 checks its values and gradients and raises :class:`NonFiniteLossError`. An empty
 minibatch (a zero-length batch axis) is a one-line ValueError in every entry point.
 
-The functions :func:`d_loss`, :func:`g_loss_minimax` and :func:`g_loss_nonsat` are
+The functions :func:`d_loss_minimax`, :func:`g_loss_minimax` and :func:`g_loss_nonsat` are
 the fast paths of ``minimax`` and ``nonsat`` (the arithmetic the engine has always
 used; the trainer's results are bit-for-bit those of before the loss objects).
 
@@ -78,7 +78,7 @@ from gandyn.engine.registry import Registry
 from gandyn.errors import DivergedError
 
 __all__ = [
-    "softplus", "log_sigmoid", "sigmoid", "value", "d_loss",
+    "softplus", "log_sigmoid", "sigmoid", "value", "d_loss_minimax",
     "g_loss_minimax", "g_loss_nonsat",
     "Elementwise", "Coupled", "OptimumIdentity", "Loss", "FGan", "LOSSES", "get", "custom", "separable",
     "NonFiniteLossError",
@@ -131,7 +131,7 @@ def value(logit_real, logit_fake):
     return log_expit(logit_real).mean(axis=-1) + log_expit(-np.asarray(logit_fake)).mean(axis=-1)
 
 
-def d_loss(logit_real, logit_fake, label_smooth: float = 0.0):
+def d_loss_minimax(logit_real, logit_fake, label_smooth: float = 0.0):
     """The discriminator's loss ``-V(D, G)`` (it ascends V, Goodfellow et al. 2014,
     Algorithm 1), i.e. sigmoid cross-entropy with labels 1 for data, 0 for samples.
 
@@ -870,7 +870,7 @@ def _cross_entropy(name: str, label_smooth: float) -> Loss:
     return Loss(name, real, fake, g, {"label_smooth": label_smooth} if label_smooth else {}, "logit",
                 _GOODFELLOW + (("; label smoothing: Salimans et al. 2016, Sec. 3.4") if label_smooth else ""),
                 div, name == "minimax", None, False, _ce_optimal(label_smooth),
-                lambda lr, lf: d_loss(lr, lf, label_smooth), fast_g, penalties=pens, theory=theory)
+                lambda lr, lf: d_loss_minimax(lr, lf, label_smooth), fast_g, penalties=pens, theory=theory)
 
 
 @LOSSES.register("nonsat")

@@ -4,7 +4,7 @@ model or a population with any optimizer (its step sizes included).
 
 Every method draws its minibatches in the order of Algorithm 1 (a real batch and
 noise for D, then noise for G) and evaluates the players' gradients through
-:meth:`Trainer.field <gandyn.engine.trainer.Trainer.field>`:
+:meth:`Trainer.losses_grads <gandyn.engine.trainer.Trainer.losses_grads>`:
 
 - ``altgd``: Algorithm 1 of Goodfellow et al. 2014, ``k`` D steps, then one G step at the
   updated D (alternating gradient descent);
@@ -27,7 +27,7 @@ noise for D, then noise for G) and evaluates the players' gradients through
   method, every ``k_la`` steps both players move ``alpha`` of the way from their slow
   weights to the fast ones and restart from there.
 - ``nk``: the gradient-norm regulariser of Nagarajan & Kolter 2017 (Sec. 5), G descends
-  its loss plus ``eta ||grad_D L_D||^2``, by one transposed Jacobian product.
+  its loss plus ``gamma ||grad_D L_D||^2``, by one transposed Jacobian product.
 
 With plain SGD of step ``h`` on a fixed batch each method equals its counterpart of
 :mod:`gandyn.games.dynamics` on the same GAN as a game (tested to 1e-10).
@@ -43,7 +43,7 @@ it available to every trainer, configuration and command by name, and to the toy
 - ``tr.oracle()``: draw one minibatch, return its field oracle at the current point
   (:mod:`gandyn.engine.oracle`: losses, gradients, ``J v``, ``J^T u``, cross gradients,
   own Hessian products, the oracle at another point);
-- ``tr.draw()``, ``tr.draw_d()``, ``tr.field()``, ``tr.d_grad(x, z)``, ``tr.d_step_grad()``,
+- ``tr.draw()``, ``tr.draw_d()``, ``tr.losses_grads()``, ``tr.d_grad(x, z)``, ``tr.d_step_grad()``,
   ``tr.g_step_grad(hs)``: Algorithm 1's minibatches and gradients, with separate noise for
   D's and G's steps;
 - ``tr.opt_g``, ``tr.opt_d``, ``tr.state_g``, ``tr.state_d``: each player's optimizer and
@@ -186,7 +186,7 @@ class SimGD:
 
     def step(self, tr, state):
         tr.draw()
-        loss_d, gd, loss_g, gg = tr.field()
+        loss_d, gd, loss_g, gg = tr.losses_grads()
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         return loss_d, loss_g, state
@@ -210,11 +210,11 @@ class Extragradient:
     def step(self, tr, state):
         start = tr.point(out=state)
         tr.draw()
-        loss_d, gd, loss_g, gg = tr.field()
+        loss_d, gd, loss_g, gg = tr.losses_grads()
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         tr.draw()
-        _, gd, _, gg = tr.field()
+        _, gd, _, gg = tr.losses_grads()
         tr.set_point(*start)
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
@@ -240,7 +240,7 @@ class Optimistic:
 
     def step(self, tr, state):
         tr.draw()
-        loss_d, gd, loss_g, gg = tr.field()
+        loss_d, gd, loss_g, gg = tr.losses_grads()
         s_g, s_d = tr.point(out=(tr.buffer(("optimistic", "g"), tr.theta_g),
                                  tr.buffer(("optimistic", "d"), tr.theta_d)))  # theta_t
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
@@ -541,8 +541,9 @@ class _Shaping(_SecondOrder):
     field ``xi``, ``H_o xi = (J_GD xi_D, J_DG xi_G)`` by two Jacobian products and, for the
     shaping term, ``chi = (J_DG^T grad_D L_G, J_GD^T grad_G L_D)`` by two transposed ones and
     the players' gradients of each other's cost, all after one shared forward pass. Each
-    player then descends its part of ``xi_0 - p alpha chi``, ``xi_0 = xi - alpha H_o xi``.
-    ``alpha`` defaults to D's step size (per model in a population)."""
+    player then descends its part of ``xi_0 - p alpha chi``, ``xi_0 = xi - alpha H_o xi``,
+    with ``alpha`` the opponent's step size in the look-ahead, the option ``opponent_lr``
+    (default: D's step size, per model in a population)."""
 
     shaping = True
     takes_penalty = False  # the products and cross gradients are the unpenalised game's
@@ -554,7 +555,7 @@ class _Shaping(_SecondOrder):
     def step(self, tr, state):
         F = tr.oracle()
         loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
-        a = _d_rate(tr, self.alpha, self.name, "alpha")
+        a = _d_rate(tr, self.opponent_lr, self.name, "opponent_lr")
         x0_g = F.jvp(None, gd, rows="g")[0]  # J_GD xi_D
         x0_d = F.jvp(gg, None, rows="d")[1]  # J_DG xi_G
         if self.shaping:
@@ -574,23 +575,24 @@ class _Shaping(_SecondOrder):
         return loss_d, loss_g, state
 
 
-def _check_alpha(alpha):
-    if alpha is not None:
-        _check_number("alpha", alpha, 0.0)
+def _check_opponent_lr(opponent_lr):
+    if opponent_lr is not None:
+        _check_number("opponent_lr", opponent_lr, 0.0)
 
 
 @dataclass(frozen=True)
 class LA(_Shaping):
     """Look-ahead (Zhang & Lesser 2010; Letcher et al. 2019, Sec. 3): each player descends
     ``xi_0 = (I - alpha H_o) xi``, its gradient at the opponent's look-ahead point with the
-    opponent's step held constant. Not ``lookahead`` (Chavdarova et al.'s optimizer)."""
+    opponent's step held constant (``alpha``: ``opponent_lr``). Not ``lookahead``
+    (Chavdarova et al.'s optimizer)."""
 
-    alpha: float | None = None
+    opponent_lr: float | None = None
     name: str = "la"
     shaping = False
 
     def __post_init__(self):
-        _check_alpha(self.alpha)
+        _check_opponent_lr(self.opponent_lr)
 
 
 @dataclass(frozen=True)
@@ -599,11 +601,11 @@ class LOLA(_Shaping):
     Letcher et al. 2019, Sec. 3: ``xi_0 - alpha chi``, ``chi_G = J_DG^T grad_D L_G``,
     ``chi_D = J_GD^T grad_G L_D``; for a zero-sum loss G's cost is ``V = -L_D``."""
 
-    alpha: float | None = None
+    opponent_lr: float | None = None
     name: str = "lola"
 
     def __post_init__(self):
-        _check_alpha(self.alpha)
+        _check_opponent_lr(self.opponent_lr)
 
 
 @dataclass(frozen=True)
@@ -613,13 +615,13 @@ class SOS(_Shaping):
     ``min(1, -a ||xi_0||^2 / <-alpha chi, xi_0>)``, ``p2 = ||xi||^2`` if ``||xi|| < b`` else 1
     (norms and inner products over both players' parameters)."""
 
-    alpha: float | None = None
+    opponent_lr: float | None = None
     a: float = 0.5
     b: float = 0.1
     name: str = "sos"
 
     def __post_init__(self):
-        _check_alpha(self.alpha)
+        _check_opponent_lr(self.opponent_lr)
         if not (0 < self.a < 1 and 0 < self.b < 1):
             raise ValueError(f"a and b must be in (0, 1), got a={self.a!r}, b={self.b!r}")
 
@@ -703,29 +705,30 @@ def _minus(a, b):
 class NK(_SecondOrder):
     """The gradient-norm regulariser of Nagarajan & Kolter 2017 (Sec. 5; "Gradient descent
     GAN optimization is locally stable"): D descends its loss, G descends its loss plus
-    ``eta ||grad_D L_D||^2`` (their ``V + eta ||grad_D V||^2`` with ``L_D = -V``), both
+    ``gamma ||grad_D L_D||^2`` (their ``V + eta ||grad_D V||^2`` with ``L_D = -V``; ``gamma``
+    here, the weight of a gradient-norm regulariser as in :class:`Consensus`), both
     simultaneously from the same point of one minibatch:
 
-        d_G = grad_G L_G + eta grad_G ||grad_D L_D||^2 = omega_G + 2 eta J_DG^T omega_D,
+        d_G = grad_G L_G + gamma grad_G ||grad_D L_D||^2 = omega_G + 2 gamma J_DG^T omega_D,
         d_D = omega_D,
 
     ``J_DG^T omega_D`` by one transposed Jacobian product (the G row of ``J^T (0, omega_D)``).
-    Near an equilibrium it adds ``2 eta J_DG^T J_DG`` to G's block of the Jacobian, which
+    Near an equilibrium it adds ``2 gamma J_DG^T J_DG`` to G's block of the Jacobian, which
     makes it locally stable where simultaneous GD is not (their Theorem 3.1, for WGAN too).
-    Their code's weight is ``eta = 0.5``. D's gradient penalties are refused: the products
+    Their code's weight is ``eta = 0.5`` (``gamma`` here). D's gradient penalties are refused: the products
     are the unpenalised game's."""
 
-    eta: float = 0.5
+    gamma: float = 0.5
     name: str = "nk"
     takes_penalty = False
 
     def __post_init__(self):
-        _check_number("eta", self.eta, 0.0, inclusive=True)
+        _check_number("gamma", self.gamma, 0.0, inclusive=True)
 
     def step(self, tr, state):
         F = tr.oracle()
         loss_d, gd, loss_g, gg = F.loss_d, F.grad_d, F.loss_g, F.grad_g
-        gg += 2 * self.eta * F.vjp(None, gd, rows="g")[0]  # eta grad_G ||omega_D||^2
+        gg += 2 * self.gamma * F.vjp(None, gd, rows="g")[0]  # gamma grad_G ||omega_D||^2
         tr.state_d = tr.opt_d.update(tr.theta_d, gd, tr.state_d)
         tr.state_g = tr.opt_g.update(tr.theta_g, gg, tr.state_g)
         return loss_d, loss_g, state

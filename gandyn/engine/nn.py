@@ -744,6 +744,7 @@ class MLP:
         return hs
 
     def _check_input(self, x):
+        """``x`` as an array of the network's dtype, after checking its features (ValueError)."""
         x = np.asarray(x, dtype=self.dtype)
         if x.ndim < 2 or x.shape[-1] != self.sizes[0]:
             raise ValueError(f"input must be an array (N, {self.sizes[0]}) of {self.sizes[0]} features (or "
@@ -825,6 +826,7 @@ class MLP:
         return left if left is not None else np.multiply(h, mask)
 
     def _check_masks(self, masks):
+        """``masks`` (None: one None per layer), after checking there is one per layer (ValueError)."""
         if masks is None:
             return (None,) * self.n_layers
         if len(masks) != self.n_layers:

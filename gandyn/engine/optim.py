@@ -6,7 +6,9 @@ whole player's vector is updated in a handful of vectorised operations.
 
 The sign of a step lives in one place, :func:`_descend`; every optimizer
 produces a step ``s`` and ``theta <- theta - s``. To ascend a function, descend
-its negative (each player minimises its own loss).
+its negative (each player minimises its own loss). A state's array ``step`` holds the
+last step ``s`` (its buffer) and ``t`` counts the updates; a training *iteration*
+(``Trainer.step``, a method's ``step``) makes one or more updates of each player.
 
 States are small records. Their arrays are updated in place for speed, so an
 old state must not be reused after ``update`` (copy it first, as checkpoints do).
@@ -188,7 +190,7 @@ def _unit(name, value):
 
 
 class SGDState(NamedTuple):
-    step: np.ndarray  # scratch buffer for lr * grad
+    step: np.ndarray  # the last step s = lr * grad (its buffer)
     t: int = 0
 
 

@@ -221,6 +221,8 @@ def check_rows(rows: str) -> None:
 
 
 def _check(gan, theta_g, theta_d, x_real, z):
+    """``(x_real, z)`` as arrays of D's and G's dtypes, after checking the shapes against the
+    networks and the packing (one-line ValueError)."""
     G, D = gan.G, gan.D
     x_real = np.asarray(x_real, dtype=D.dtype)
     z = np.asarray(z, dtype=G.dtype)

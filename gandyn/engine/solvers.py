@@ -51,7 +51,10 @@ def default_rtol(dtype) -> float:
     return float(np.sqrt(np.finfo(dtype).eps))
 
 
-def _check(b, rtol, maxiter):
+def _batched(matvec, b, rtol, maxiter):
+    """The checked system as a population: ``(B, single, apply)`` with ``B`` the right-hand
+    sides ``(P, n)`` (a single ``b (n,)`` is a population of one, ``single``) and ``apply``
+    ``matvec`` on arrays ``(P, n)``. ValueError as :func:`cg` says."""
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
     if isinstance(maxiter, (bool, np.bool_)) or int(maxiter) != maxiter or maxiter < 1:
@@ -59,7 +62,13 @@ def _check(b, rtol, maxiter):
     b = np.asarray(b)
     if b.ndim not in (1, 2):
         raise ValueError(f"b must be (n,) or (P, n), got shape {b.shape}")
-    return b
+    single = b.ndim == 1
+
+    def apply(v):
+        out = matvec(v[0] if single else v)
+        return out[None] if single else out
+
+    return (b[None] if single else b), single, apply
 
 
 def _dot(a, b):
@@ -100,9 +109,7 @@ def cg(matvec: Callable[[np.ndarray], np.ndarray], b, *, rtol: float, maxiter: i
     ValueError
         rtol outside (0, 1), maxiter not an integer >= 1, or b not 1-D or 2-D.
     """
-    b = _check(b, rtol, maxiter)
-    single = b.ndim == 1
-    B = b[None] if single else b
+    B, single, apply = _batched(matvec, b, rtol, maxiter)
     x = np.zeros_like(B)
     r = B.copy()
     p = r.copy()
@@ -114,8 +121,7 @@ def cg(matvec: Callable[[np.ndarray], np.ndarray], b, *, rtol: float, maxiter: i
     for _ in range(int(maxiter)):
         if not active.any():
             break
-        ap = matvec(p[0] if single else p)
-        ap = ap[None] if single else ap
+        ap = apply(p)
         alpha = _ratio(rr, _dot(p, ap)) * active  # frozen models: alpha = 0
         x += alpha[:, None] * p
         r -= alpha[:, None] * ap
@@ -151,11 +157,9 @@ def gmres(matvec: Callable[[np.ndarray], np.ndarray], b, *, rtol: float, maxiter
     ValueError
         As :func:`cg`, or restart below 1.
     """
-    b = _check(b, rtol, maxiter)
+    B, single, apply = _batched(matvec, b, rtol, maxiter)
     if int(restart) != restart or restart < 1:
         raise ValueError(f"restart must be an integer >= 1, got {restart!r}")
-    single = b.ndim == 1
-    B = b[None] if single else b
     P = len(B)
     x = np.zeros_like(B)
     bnorm = np.sqrt(_dot(B, B))
@@ -164,11 +168,6 @@ def gmres(matvec: Callable[[np.ndarray], np.ndarray], b, *, rtol: float, maxiter
     active = res > rtol
     its = np.zeros(P, dtype=np.int64)
     used = 0
-
-    def apply(v):
-        out = matvec(v[0] if single else v)
-        return out[None] if single else out
-
     while active.any() and used < maxiter:
         m = min(int(restart), int(maxiter) - used)
         V = [r * _ratio(1.0, beta)[:, None]]

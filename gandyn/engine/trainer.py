@@ -360,7 +360,7 @@ class Trainer:
         if self.instance_noise is not None:
             self.instance_noise.add(x, self.it + 1, self.rng_noise)
 
-    def field(self):
+    def losses_grads(self):
         """Both players' losses and gradients at the current point on the drawn batches
         (the game field ``omega`` of a minibatch): ``(loss_d, grad_d, loss_g, grad_g)``."""
         loss_d, gd, hs = self.d_step_grad()
@@ -375,7 +375,7 @@ class Trainer:
 
         The game of a minibatch has one noise batch for both players: D's data and noise are
         drawn, then G's noise (kept for the stream's order of Algorithm 1) is replaced by D's.
-        Its losses and gradients are :meth:`field`'s (D's with the gradient penalty); its
+        Its losses and gradients are :meth:`losses_grads`'s (D's with the gradient penalty); its
         products with the game Jacobian are exact for the same game, the penalty's blocks
         included (:class:`~gandyn.engine.oracle.FieldOracle`). Valid until the parameters change.
 
@@ -393,7 +393,7 @@ class Trainer:
             z_g = self._buffers()[1][..., self.batch:, :]
             self.batches.noise(z_g)  # G's draw, kept for the stream's order
             z_g[...] = z  # the game of this batch: the same noise for both players
-            loss_d, gd, loss_g, gg = self.field()
+            loss_d, gd, loss_g, gg = self.losses_grads()
         finally:
             self.rng_penalty = rng
         # gd, gg: the trainer's buffers, which the products (their own workspace) leave alone

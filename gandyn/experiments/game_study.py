@@ -132,7 +132,7 @@ def vector_fields(lim: float = 2.0, n: int = 21, gamma: float = 0.3, sigma: floa
 
 def _omega_or_nan(game, z) -> np.ndarray:
     try:
-        return np.asarray(game.omega(z))
+        return np.asarray(game.field_traced(z))
     except ValueError:  # not differentiable here (WGAN-GP's |psi| at psi = 0)
         return np.full(game.n, np.nan)
 
@@ -210,7 +210,7 @@ def textbook_points() -> list[tuple[str, games.Game, np.ndarray]]:
 def _block_summary(game, z, label):
     hg, hd = game.blocks(z)
     eg, ed = np.linalg.eigvalsh(0.5 * (hg + hg.T)), np.linalg.eigvalsh(0.5 * (hd + hd.T))
-    return {"label": label, "eig_g": eg, "eig_d": ed, "omega_norm": float(np.linalg.norm(game.omega(z))),
+    return {"label": label, "eig_g": eg, "eig_d": ed, "omega_norm": float(np.linalg.norm(game.field_traced(z))),
             "norm_g": float(np.abs(eg).max()), "norm_d": float(np.abs(ed).max())}
 
 
@@ -405,7 +405,7 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
                 lam = np.linalg.eigvals(game.jacobian(np.array(zz)))
                 errs.append(_match(-lam, [-g / 2 + _sqrt_c(g * g / 4 - 1), -g / 2 - _sqrt_c(g * g / 4 - 1)]))
             d = 1e-13
-            jump = game.omega(np.array([0.0, d]))[1] - game.omega(np.array([0.0, -d]))[1]
+            jump = game.field_traced(np.array([0.0, d]))[1] - game.field_traced(np.array([0.0, -d]))[1]
             errs.append(abs(jump + 2 * g * g0))
     add("Dirac-GAN WGAN-GP: one-sided eig v' = -gamma/2 +- sqrt(gamma^2/4 - 1) (psi != 0); "
         "omega_D jumps by -2 gamma g0 at psi = 0 (no Jacobian at the equilibrium)",
@@ -456,7 +456,7 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
         g = games.gaussian_gan(mean, std)
         ze = g.points["equilibrium"]
         errs += [abs(g.jacobian(ze) - games.gaussian_gan_jacobian(mean, std)).max(),
-                 float(np.abs(g.omega(ze)).max())]
+                 float(np.abs(g.field_traced(ze)).max())]
     add("Gaussian GAN (affine G): omega = 0 and J = [[0, B], [-B^T, M/2]]", "derived (docs/games.md)", errs)
     return rows
 

@@ -16,7 +16,7 @@ separate runs; models that share a seed share their initial parameters and their
 per seed in blocks of :data:`BLOCK` minibatches; for normal and uniform data this is the
 same sequence of numbers a single run draws one minibatch at a time from its streams.
 
-Evaluation: :func:`snapshot` gives the quantities of the theory on a grid for
+Evaluation: :func:`theory_at` gives the quantities of the theory on a grid for
 one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD, V, C);
 :func:`binned_jsd` gives the JSD of a whole population at once, cheaply.
 
@@ -47,7 +47,7 @@ from gandyn.rng import stream
 from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
-__all__ = ["Setup", "Population", "parse_data", "data_text", "snapshot", "binned_jsd", "grid_for", "z_map_points",
+__all__ = ["Setup", "Population", "parse_data", "data_text", "theory_at", "binned_jsd", "grid_for", "z_map_points",
            "converged", "record_run", "pick_panels", "sweep", "sweep_on_cluster", "merge_sweeps", "sweep_rows",
            "sweep_summary", "replace_training", "TRAINING", "DATA", "BLOCK"]
 
@@ -213,7 +213,7 @@ def z_map_points(latent, n: int = 15) -> np.ndarray:
     return as_latent(latent).ppf((np.arange(n) + 0.5) / n)
 
 
-def snapshot(setup: Setup, theta_g, theta_d, x, rng=None, n_samples: int = 5000) -> dict:
+def theory_at(setup: Setup, theta_g, theta_d, x, rng=None, n_samples: int = 5000) -> dict:
     """The theory's quantities for one model on the grid ``x``.
 
     ``p_g`` from :func:`gandyn.theory.density.generator_density` (exact change of
@@ -322,7 +322,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     """Train one 1D GAN and record the theory's quantities along the way.
 
     Every ``record_every`` iterations (and at 0 and ``steps``) the history gets
-    :func:`snapshot` on a fixed grid (p_g, D, D*, JSD, C(G), V(D, G)), the
+    :func:`theory_at` on a fixed grid (p_g, D, D*, JSD, C(G), V(D, G)), the
     mean ``|D - D*|`` weighted by ``(p_data + p_g)/2`` (how far D is from the
     optimal discriminator of the current G), and ``G`` at ``n_map`` latent
     points (the z -> x mapping of Figure 1). Both minibatch losses are kept for
@@ -365,7 +365,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
 
     def record():
         tg = tr.theta_g_eval
-        s = snapshot(setup, tg, tr.theta_d_eval, x, ev, n_samples)
+        s = theory_at(setup, tg, tr.theta_d_eval, x, ev, n_samples)
         w = 0.5 * (p + s["p_g"])
         rec["it"].append(tr.it)
         for name in ("p_g", "d", "d_star"):

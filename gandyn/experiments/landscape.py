@@ -1,7 +1,7 @@
 """The landscape of a trained GAN along training: the eigenvalues of the game Jacobian
-``J`` and of the players' own Hessians ``H_GG``, ``H_DD`` at each checkpoint, the
+``J`` and of the players' own Hessians ``H_GG``, ``H_DD`` at each snapshot, the
 Ratliff-Burden-Sastry verdict there, the Hessian spectral densities, and the path angle
-between checkpoints (Berard et al. 2020). Behind ``gandyn landscape``.
+between snapshots (Berard et al. 2020). Behind ``gandyn landscape``.
 
 A run is read from its folder as one record (:func:`gandyn.experiments.runs.load_run`); its
 game is evaluated in float64 on a fixed batch:
@@ -38,12 +38,13 @@ from gandyn.games import spectra
 from gandyn.experiments.runs import RunRecord, load_run
 from gandyn.rng import stream
 
-__all__ = ["Checkpoint", "LandscapeRun", "load_landscape", "analyse"]
+__all__ = ["Snapshot", "LandscapeRun", "load_landscape", "analyse"]
 
 
 @dataclass(frozen=True)
-class Checkpoint:
-    """Parameters of a run at one iteration (float64)."""
+class Snapshot:
+    """Parameters of a run at one iteration (float64): a kept snapshot, or the parameters of a
+    checkpoint."""
 
     iteration: int
     theta_g: np.ndarray
@@ -57,11 +58,11 @@ class Checkpoint:
 @dataclass
 class LandscapeRun:
     """A run ready for analysis: its kind, the float64 game on the evaluation batch and
-    its checkpoints (ascending iterations)."""
+    its snapshots (ascending iterations)."""
 
     kind: str
     game: games.Game
-    checkpoints: list[Checkpoint]
+    snapshots: list[Snapshot]
     meta: dict = field(default_factory=dict)
 
 
@@ -77,13 +78,13 @@ def _applied(net: MLP, theta_d, spectral_norm: bool) -> np.ndarray:
     return normalized_exact(net, theta_d) if spectral_norm else theta_d
 
 
-def _select(points: list[Checkpoint], at, where: str) -> list[Checkpoint]:
+def _select(points: list[Snapshot], at, where: str) -> list[Snapshot]:
     if at is None:
         return points
     have = {p.iteration: p for p in points}
     missing = [int(i) for i in at if int(i) not in have]
     if missing:
-        raise ValueError(f"{where} has no checkpoint at iteration {', '.join(map(str, missing))} "
+        raise ValueError(f"{where} has no snapshot at iteration {', '.join(map(str, missing))} "
                          f"(it has {', '.join(map(str, sorted(have)))})")
     return [have[int(i)] for i in sorted(set(int(i) for i in at))]
 
@@ -169,7 +170,7 @@ def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, mod
     data_dir : str, optional
         The MNIST folder (MNIST runs only).
     at : sequence of int, optional
-        Only the checkpoints at these iterations.
+        Only the snapshots at these iterations.
     model, data : optional
         The model and data set of a ``gandyn mog`` run (:func:`gandyn.experiments.runs.load_run`).
 
@@ -180,9 +181,9 @@ def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, mod
     Raises
     ------
     ValueError
-        A folder that is no run, without checkpoints, with checkpoints of different
-        models, ``at`` iterations that have no checkpoint, a mog run without
-        checkpoints, or an unknown model or data set (each named).
+        A folder that is no run, without snapshots, with snapshots of different
+        models, ``at`` iterations that have no snapshot, a mog run without
+        snapshots, or an unknown model or data set (each named).
     """
     if batch is not None and int(batch) < 1:
         raise ValueError(f"--batch must be >= 1, got {batch}")
@@ -200,7 +201,7 @@ def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, mod
             {k: rec.meta[k] for k in ("lr_g", "lr_d")}
         scores = _mog_scores(Path(run) / f"models_{rec.config.data}.csv", info)
         meta = {"config": rec.config.to_dict(), "batch": batch, **info, **({"scores": scores} if scores else {})}
-    points = [Checkpoint(int(i), np.asarray(g, np.float64), _applied(_float64(D), d, sn))
+    points = [Snapshot(int(i), np.asarray(g, np.float64), _applied(_float64(D), d, sn))
               for i, g, d in zip(rec.iterations, rec.theta_g, rec.theta_d)]
     return LandscapeRun(rec.kind, game, _select(points, at, rec.meta["files"][0] if rec.kind == "mog" else str(run)),
                         meta)
@@ -216,7 +217,7 @@ def _pairs_rows(iteration, block, pairs: spectra.Eigenpairs):
 DENSE_MAX = 1000
 
 
-def _checked(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter, rng) -> tuple[dict, int]:
+def _certify(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter, rng) -> tuple[dict, int]:
     """How the verdicts' eigenvalues are known (``ext`` updated in place): ``'dense'`` (from
     the dense spectra, ``n <= dense_max``; the searches' own values kept as ``*_search`` and
     ``searches_agree`` whether they found the same extremes), ``'certified'`` (a converged
@@ -252,7 +253,7 @@ def _checked(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter
 def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: int = 4, slq_steps: int = 60,
             path_points: int = 21, maxiter: int | None = None, progress: bool = False, rng=0,
             dense_max: int = DENSE_MAX, cache=None) -> dict:
-    """The landscape at each checkpoint of ``run``.
+    """The landscape at each snapshot of ``run``.
 
     The verdicts (stable: every eigenvalue of ``J`` has a positive real part; differential
     Nash: critical with positive definite own Hessians) are taken from the dense spectra
@@ -263,23 +264,23 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
 
     Returns a dict of plain rows: ``eigenvalues`` (iteration, block, which, k, real,
     imag, residual, converged), ``density`` (iteration, block, t, density), ``path``
-    (from, to, alpha, norm, cos), ``points`` (per checkpoint: ``||omega||``, the
+    (from, to, alpha, norm, cos), ``points`` (per snapshot: ``||omega||``, the
     extreme eigenvalues of each block, the verdict and how it is known, time and
     operator products).
 
     With ``cache`` (an object with ``get(iteration) -> dict | None`` and ``put(iteration,
-    dict)``, e.g. files in an output folder) each checkpoint's results are kept as it is
+    dict)``, e.g. files in an output folder) each snapshot's results are kept as it is
     finished and taken from there when present, so that an analysis stopped midway
-    continues where it stopped. With an integer ``rng`` each checkpoint's searches draw from
+    continues where it stopped. With an integer ``rng`` each snapshot's searches draw from
     their own fresh stream, so the results do not depend on which were taken from the cache.
     """
     from tqdm.auto import tqdm
 
     game = run.game
     eig_rows, dens_rows, path_rows, points, quad = [], [], [], [], {}
-    bar = tqdm(total=len(run.checkpoints), desc="landscape", unit="checkpoint", disable=not progress)
-    for i, cp in enumerate(run.checkpoints):
-        bar.set_description(f"landscape: checkpoint {i + 1} of {len(run.checkpoints)} (iteration {cp.iteration})")
+    bar = tqdm(total=len(run.snapshots), desc="landscape", unit="snapshot", disable=not progress)
+    for i, cp in enumerate(run.snapshots):
+        bar.set_description(f"landscape: snapshot {i + 1} of {len(run.snapshots)} (iteration {cp.iteration})")
         if cache is not None and (got := cache.get(cp.iteration)) is not None:
             eig_rows += got["eigenvalues"]
             points.append(got["point"])
@@ -313,7 +314,7 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
             quad.setdefault(block, []).append((cp.iteration, nodes, weights))
             top = max(float(np.abs(nodes).max()), 1e-300)
             ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
-        check, used = _checked(ext, spec, game, cp.z, dense_max, tol, maxiter, rng)
+        check, used = _certify(ext, spec, game, cp.z, dense_max, tol, maxiter, rng)
         products += used
         scale = max(1.0, ext["j"]["max_modulus"])
         verdict = {
@@ -343,7 +344,7 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
             dens = spectra.density_on_grid(nodes, weights, t, sigmas[block])
             dens_rows += [{"iteration": it, "block": block, "t": float(a), "density": float(b)}
                           for a, b in zip(t, dens)]
-    for a, b in zip(run.checkpoints, run.checkpoints[1:]):
+    for a, b in zip(run.snapshots, run.snapshots[1:]):
         alpha, norm, cos = spectra.path_angle(game, a.z, b.z, path_points)
         path_rows += [{"from": a.iteration, "to": b.iteration, "alpha": float(x), "norm": float(n), "cos": float(c)}
                       for x, n, c in zip(alpha, norm, cos)]

@@ -106,7 +106,7 @@ class GameTrainer:
 
     ``oracle()`` is the game's field oracle at the current point (:meth:`Game.oracle`,
     autograd; its losses None, since the dynamics discard them); ``draw``, ``draw_d`` draw
-    nothing (a game is one fixed batch); ``field``, ``d_grad``, ``d_step_grad``,
+    nothing (a game is one fixed batch); ``losses_grads``, ``d_grad``, ``d_step_grad``,
     ``g_step_grad``, ``g_grad`` are the game form's rows; ``opt_g``, ``opt_d`` are plain
     gradient steps of sizes ``h_G``, ``h_D`` that rebind ``theta_g``, ``theta_d`` (nothing is
     written in place, so a step is traceable); ``step_size`` gives ``h_G`` or ``h_D``;
@@ -153,7 +153,7 @@ class GameTrainer:
     def draw_d(self):
         return None, None
 
-    def field(self):
+    def losses_grads(self):
         F = self.oracle()
         return F.loss_d, F.grad_d, F.loss_g, F.grad_g
 
@@ -356,13 +356,13 @@ def cgd(eta: float | None = None) -> Method:
     return as_dynamics(engine_methods.CGD(eta=eta), "competitive GD" + ("" if eta is None else f" (eta={eta:g})"))
 
 
-def _look_ahead(label: str, alpha, shaping: bool) -> Method:
+def _look_ahead(label: str, opponent_lr, shaping: bool) -> Method:
     """LA or, with ``shaping``, LOLA: the engine's methods."""
-    method = (engine_methods.LOLA if shaping else engine_methods.LA)(alpha=alpha)
-    return as_dynamics(method, label + ("" if alpha is None else f" (alpha={alpha:g})"))
+    method = (engine_methods.LOLA if shaping else engine_methods.LA)(opponent_lr=opponent_lr)
+    return as_dynamics(method, label + ("" if opponent_lr is None else f" (alpha={opponent_lr:g})"))
 
 
-def la(alpha: float | None = None) -> Method:
+def la(opponent_lr: float | None = None) -> Method:
     """Look-ahead (LA; Zhang & Lesser 2010, in the form of Letcher et al. 2019, Sec. 3):
     each player differentiates its cost at the opponent's look-ahead point but treats
     the opponent's step as a constant (no shaping):
@@ -370,19 +370,19 @@ def la(alpha: float | None = None) -> Method:
         xi_0 = (I - alpha H_o) xi,   z <- z - h xi_0
 
     ``H_o`` the off-diagonal blocks of ``J`` (``H_o xi = (J_GD omega_D, J_DG omega_G)``),
-    ``alpha`` the look-ahead rate (default: D's step size). On ``f = x y`` the step
+    ``alpha = opponent_lr`` the opponent's step in the look-ahead (default: D's step size). On ``f = x y`` the step
     matrix is ``I - h (A + alpha I)``: spectral radius ``sqrt((1 - h alpha)^2 + h^2)``.
     Not the lookahead-minmax optimizer of the engine (``lookahead``).
 
     Raises
     ------
     ValueError
-        alpha <= 0.
+        opponent_lr <= 0.
     """
-    return _look_ahead("LA", alpha, shaping=False)
+    return _look_ahead("LA", opponent_lr, shaping=False)
 
 
-def lola(alpha: float | None = None) -> Method:
+def lola(opponent_lr: float | None = None) -> Method:
     """Learning with opponent-learning awareness (LOLA; Foerster et al. 2018), in
     the form of Letcher et al. 2019, Sec. 3: each player descends its cost at the
     opponent's look-ahead point ``theta_j - alpha grad_j f_j``, to first order in ``alpha``,
@@ -392,19 +392,19 @@ def lola(alpha: float | None = None) -> Method:
 
     (``chi = diag(H_o^T grad L)``; ``J_DG = D_G grad_D f_D``, ``J_GD = D_D grad_G f_G``).
     ``chi`` needs each player's gradient of the *other's* cost, which ``omega`` does
-    not hold unless the game is zero-sum (then ``grad_D f_G = -omega_D``). ``alpha``
-    defaults to D's step size. On ``f = x y``: ``xi_LOLA = xi + 2 alpha z``, step matrix
+    not hold unless the game is zero-sum (then ``grad_D f_G = -omega_D``). ``alpha =
+    opponent_lr`` defaults to D's step size. On ``f = x y``: ``xi_LOLA = xi + 2 alpha z``, step matrix
     ``I - h (A + 2 alpha I)``, spectral radius ``sqrt((1 - 2 h alpha)^2 + h^2)``.
 
     Raises
     ------
     ValueError
-        alpha <= 0.
+        opponent_lr <= 0.
     """
-    return _look_ahead("LOLA", alpha, shaping=True)
+    return _look_ahead("LOLA", opponent_lr, shaping=True)
 
 
-def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
+def sos(opponent_lr: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
     """Stable opponent shaping (SOS; Letcher et al. 2019, Algorithm 1): LOLA's shaping
     term scaled down where it would turn the step against LA's or near a fixed point,
 
@@ -412,7 +412,8 @@ def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
         p1 = 1 if <-alpha chi, xi_0> >= 0 else min(1, -a ||xi_0||^2 / <-alpha chi, xi_0>),
         p2 = ||xi||^2 if ||xi|| < b else 1,
 
-    with ``a, b`` in ``(0, 1)`` (defaults 0.5 and 0.1, the paper's). ``p chi`` vanishes to
+    with ``alpha = opponent_lr`` as in :func:`lola` and ``a, b`` in ``(0, 1)`` (defaults 0.5 and
+    0.1, the paper's). ``p chi`` vanishes to
     third order at a fixed point (``p2 = ||xi||^2``), so SOS's step matrix there is LA's;
     on ``f = x y``, ``<chi, xi_0> = 0`` gives ``p1 = 1``, so away from the fixed point
     (``||xi|| >= b``) SOS steps as LOLA does.
@@ -420,9 +421,10 @@ def sos(alpha: float | None = None, a: float = 0.5, b: float = 0.1) -> Method:
     Raises
     ------
     ValueError
-        alpha <= 0, a outside (0, 1) or b <= 0.
+        opponent_lr <= 0, a outside (0, 1) or b <= 0.
     """
-    return as_dynamics(engine_methods.SOS(alpha=alpha, a=a, b=b), "SOS" + ("" if alpha is None else f" (alpha={alpha:g})"))
+    return as_dynamics(engine_methods.SOS(opponent_lr=opponent_lr, a=a, b=b),
+                       "SOS" + ("" if opponent_lr is None else f" (alpha={opponent_lr:g})"))
 
 
 def unrolled(unroll: int = 5, eta_u: float | None = None) -> Method:
@@ -481,7 +483,7 @@ _FRONT_ENDS = {f.__name__: f for f in (simgd, altgd, extragradient, optimistic, 
 
 def make(name: str, **options) -> Method:
     """A method by name (:data:`METHODS`, the engine's one registry), e.g.
-    ``make("altgd", k_d=5)`` or ``make("nk", eta=0.3)``: the built-in front ends of this
+    ``make("altgd", k_d=5)`` or ``make("nk", gamma=0.3)``: the built-in front ends of this
     module take the games' options; any other method is the engine's object with
     ``options``, run by :func:`as_dynamics`.
 

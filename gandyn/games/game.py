@@ -131,7 +131,7 @@ class Game:
 
     # --- the game form
 
-    def omega(self, z):
+    def field_traced(self, z):
         """``omega(z) = (grad_G f_G, grad_D f_D)``, shape ``(n,)`` (traceable)."""
         if self.value is not None:
             g = grad(self.value)(z)
@@ -140,7 +140,7 @@ class Game:
 
     def field(self, z) -> np.ndarray:
         """``omega(z) = (grad_G f_G, grad_D f_D)`` as a float64 array ``(n,)``, outside
-        autograd (for values, not tracing): the autograd game's :meth:`omega`; games of
+        autograd (for values, not tracing): the autograd game's :meth:`field_traced`; games of
         engine MLPs (:func:`mlp_gan_game`) compute it by the hand-written backward passes.
 
         Raises
@@ -148,7 +148,7 @@ class Game:
         ValueError
             ``z`` does not have ``n`` entries.
         """
-        return np.asarray(self.omega(_flat(z, self.n)), dtype=np.float64)
+        return np.asarray(self.field_traced(_flat(z, self.n)), dtype=np.float64)
 
     def grad_g(self, z):
         """``grad_{theta_G} f_G(z)``, shape ``(n_g,)``."""
@@ -166,7 +166,7 @@ class Game:
         For small games only (``n`` reverse passes of ``omega``); use
         :meth:`operator` for large ones.
         """
-        return np.asarray(jacobian(self.omega)(_flat(z, self.n)))
+        return np.asarray(jacobian(self.field_traced)(_flat(z, self.n)))
 
     def jvp(self, z, v) -> np.ndarray:
         """``J v`` without forming ``J``: each player's Hessian-vector product
@@ -186,7 +186,7 @@ class Game:
 
     def vjp_traced(self, z, u):
         """:meth:`vjp` for use inside autograd-traced code (no input checks)."""
-        return grad(lambda w: anp.dot(self.omega(w), u))(z)
+        return grad(lambda w: anp.dot(self.field_traced(w), u))(z)
 
     def operator(self, z) -> LinearOperator:
         """``J`` at ``z`` as a :class:`~scipy.sparse.linalg.LinearOperator`
@@ -253,7 +253,7 @@ class GameOracle(Oracle):
 
     def _field(self):
         if self._omega is None:
-            self._omega = self.game.omega(self.z)
+            self._omega = self.game.field_traced(self.z)
         return self._omega
 
     @property
@@ -362,7 +362,7 @@ def consensus_game(game: Game, gamma: float) -> Game:
         raise ValueError(f"gamma must be >= 0, got {gamma}")
 
     def half_sq(z):
-        w = game.omega(z)
+        w = game.field_traced(z)
         return 0.5 * anp.dot(w, w)
 
     return Game(lambda z: game.cost_g(z) + gamma * half_sq(z), lambda z: game.cost_d(z) + gamma * half_sq(z),
@@ -726,7 +726,7 @@ class _EngineGame(Game):
     ``jvp``, ``vjp``, ``operator`` and ``block_operator`` run the R-passes of
     :mod:`gandyn.engine.second_order` (Pearlmutter 1994) in float64 instead of autograd;
     ``field`` (omega's values) runs the hand-written backward passes; everything else
-    (``omega``, dense ``jacobian``, ``*_traced``) is the autograd game's.
+    (dense ``jacobian``, ``*_traced``) is the autograd game's.
     The operators do the forward passes at their point once, for all their products."""
 
     engine: dict = field(default_factory=dict, repr=False, compare=False)

@@ -215,7 +215,7 @@ def classify(game: Game, z, *, point: str = "z", h: float | None = None, tol: fl
     if not tol > 0:
         raise ValueError(f"tol must be > 0, got {tol}")
     with np.errstate(over="ignore", invalid="ignore"):
-        wn = float(np.linalg.norm(np.asarray(game.omega(z))))
+        wn = float(np.linalg.norm(np.asarray(game.field_traced(z))))
     if not np.isfinite(wn):
         raise ValueError(f"the gradient field at {point} is not finite (overflow at this point)")
     notes = []

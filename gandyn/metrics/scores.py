@@ -101,6 +101,7 @@ def sq_distances(x: np.ndarray, mu: np.ndarray, mu_sq: np.ndarray | None = None)
 
 
 def _check_sigmas(sigmas) -> np.ndarray:
+    """``sigmas`` as a float64 array ``(k,)``, after checking each is positive and finite (ValueError)."""
     s = np.atleast_1d(np.asarray(sigmas, dtype=np.float64))
     if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise ValueError(f"sigma must be positive and finite, got {sigmas!r}")

@@ -1,5 +1,5 @@
 """Figures of ``gandyn landscape``: eigenvalue trajectories along training, the complex
-plane of J's eigenvalues per checkpoint, the Hessian spectral densities and the path angle."""
+plane of J's eigenvalues per snapshot, the Hessian spectral densities and the path angle."""
 from __future__ import annotations
 
 import numpy as np
@@ -48,13 +48,13 @@ def trajectories_figure(result: dict):
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # below: hides no point
         if len(its) == 1:
             ax.set_xlim(its[0] - 1, its[0] + 1)
-    fig.suptitle(f"{_name(result)}: top-{result['k']} eigenvalues at each checkpoint (symlog scale)")
+    fig.suptitle(f"{_name(result)}: top-{result['k']} eigenvalues at each snapshot (symlog scale)")
     fig.tight_layout()
     return fig
 
 
 def complex_plane_figure(result: dict):
-    """J's eigenvalues found at each checkpoint in the complex plane, one colour per checkpoint."""
+    """J's eigenvalues found at each snapshot in the complex plane, one colour per snapshot."""
     its = sorted({p["iteration"] for p in result["points"]})
     fig, ax = plt.subplots(figsize=(6.5, 5))
     cmap = plt.get_cmap("viridis")
@@ -78,7 +78,7 @@ def complex_plane_figure(result: dict):
 
 def densities_figure(result: dict):
     """The spectral densities of H_GG and H_DD (stochastic Lanczos quadrature, Ghorbani et al.
-    2019) per checkpoint, on one grid and with one kernel width per block."""
+    2019) per snapshot, on one grid and with one kernel width per block."""
     its = sorted({p["iteration"] for p in result["points"]})
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     cmap = plt.get_cmap("viridis")
@@ -103,7 +103,7 @@ def densities_figure(result: dict):
 
 def path_angle_figure(result: dict):
     """Berard et al. 2020's path angle: ||omega|| and the cosine between omega and the
-    segment between consecutive checkpoints, against the position on the segment."""
+    segment between consecutive snapshots, against the position on the segment."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     segs = sorted({(r["from"], r["to"]) for r in result["path"]})
     cmap = plt.get_cmap("viridis")
@@ -122,6 +122,6 @@ def path_angle_figure(result: dict):
         ax.set_xlabel(r"$\alpha$ on the segment $z_\alpha = z_0 + \alpha (z_1 - z_0)$")
     if segs:  # outside: hides no curve
         axes[1].legend(fontsize=7, title="iterations", loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.suptitle(f"{_name(result)}: path angle between consecutive checkpoints (Berard et al. 2020)")
+    fig.suptitle(f"{_name(result)}: path angle between consecutive snapshots (Berard et al. 2020)")
     fig.tight_layout()
     return fig

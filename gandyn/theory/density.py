@@ -73,6 +73,7 @@ class GeneratorDensity(NamedTuple):
 
 
 def _check_grid(x) -> np.ndarray:
+    """``x`` as a float64 array, after checking it is a finite, increasing 1-D grid (ValueError)."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x)) or np.any(np.diff(x) <= 0):
         raise ValueError("x_grid must be a finite, strictly increasing 1-D array of >= 2 points")

@@ -3,7 +3,7 @@
 This is the inner loop of Algorithm 1 (Goodfellow et al. 2014) run to convergence
 with G held fixed: every step draws a fresh minibatch of data and of generator
 samples and takes one Adam step on D's cross-entropy ``-V(D, G)``
-(:func:`gandyn.engine.losses.d_loss`), with the engine's hand-written backward pass.
+(:func:`gandyn.engine.losses.d_loss_minimax`), with the engine's hand-written backward pass.
 By Proposition 1 the result approaches ``D*(x) = p_data/(p_data + p_g)``.
 
 What makes it converge to D* closely (measured in ``gandyn theory``, part b):
@@ -131,14 +131,14 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
         X = ((np.concatenate([xr, xf]) - loc) / scale)[:, None]
         hs = net.forward(theta, X)
         logit = hs[-1][:, 0]
-        _, g_real, g_fake = losses.d_loss(logit[:batch], logit[batch:])
+        _, g_real, g_fake = losses.d_loss_minimax(logit[:batch], logit[batch:])
         net.backward(theta, hs, np.concatenate([g_real, g_fake])[:, None], grad=grad)
         state = opt.update(theta, grad, state)
         step += 1
         bar.update()
         if step % check == 0:
             lv = net(theta, X_val)[:, 0]
-            val = float(losses.d_loss(lv[:n_val], lv[n_val:])[0])
+            val = float(losses.d_loss_minimax(lv[:n_val], lv[n_val:])[0])
             history.append((step, val, lr))
             bar.set_postfix(loss=f"{val:.5f}", lr=f"{lr:.1e}", refresh=False)
             if val < best - tol:
@@ -163,5 +163,5 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
         bar.close()
     if not history:
         lv = net(theta, X_val)[:, 0]
-        history.append((step, float(losses.d_loss(lv[:n_val], lv[n_val:])[0]), lr))
+        history.append((step, float(losses.d_loss_minimax(lv[:n_val], lv[n_val:])[0]), lr))
     return FittedDiscriminator(net, theta, loc, scale, step, np.asarray(history), stopped)
