@@ -19,19 +19,27 @@ finished shards' results, merged, so that they can be written. :func:`run_mog` a
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import pickle
 import time
 import uuid
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from gandyn import plugins
+from gandyn import history, plugins
+from gandyn.app.folders import remove_run_record, write_run_record
 from gandyn.app.machine import blas_limit
+from gandyn.io import remove_stale_temps
 
-__all__ = ["ShardError", "ShardStore", "split", "run_shards", "run_mog", "run_sweep", "in_process", "in_pool",
+__all__ = ["SHARDS", "ShardError", "ShardStore", "split", "run_shards", "run_mog", "run_sweep", "in_process", "in_pool",
            "on_cluster", "load_plugins", "die_with_parent", "dask_client"]
+
+#: The folder, inside a command's output folder, where a run keeps its finished shards (and
+#: its run record) until it completes.
+SHARDS = "shards"
 
 
 class ShardError(RuntimeError):
@@ -58,24 +66,17 @@ class ShardStore:
     """
 
     def __init__(self, folder, name: str, record: tuple[str, Any] | None = None):
-        from pathlib import Path
-
         self.folder, self.name, self.record = Path(folder), name, record
         #: The ``meta`` of the shards read by :meth:`load`, by units.
         self.meta: dict[tuple[int, ...], Any] = {}
 
     def _path(self, units):
-        import hashlib
-
         key = ",".join(str(int(u)) for u in units)
         return self.folder / f"{self.name}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
 
     def load(self) -> dict[tuple[int, ...], dict]:
         """The stored shards: units -> result. Files not readable as a whole shard are
         ignored (and removed): their units are trained again."""
-        from gandyn import history
-        from gandyn.io import remove_stale_temps
-
         if not self.folder.is_dir():
             return {}
         remove_stale_temps(self.folder, [f"{self.name}_*.npz", "*.json"])  # of a killed writer
@@ -94,9 +95,6 @@ class ShardStore:
     def save(self, units, result: dict, meta: dict | None = None) -> None:
         """Keep the result of the shard of ``units`` (its arrays; and ``meta``, JSON-able,
         read back in :attr:`meta` by :meth:`load`)."""
-        from gandyn import history
-        from gandyn.app.folders import write_run_record
-
         if self.record is not None:
             write_run_record(self.folder, *self.record)  # once: it is kept while it is there
         arrays = {k: v for k, v in result.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
@@ -104,8 +102,6 @@ class ShardStore:
 
     def clear(self) -> None:
         """Remove the stored shards and the record (and the folder when it is then empty)."""
-        from gandyn.app.folders import remove_run_record
-
         for f in self.folder.glob(f"{self.name}_*.npz"):
             f.unlink(missing_ok=True)
         if self.record is not None:

@@ -17,7 +17,7 @@ from typing import Iterator
 from gandyn.io import remove_stale_temps, write_json, write_text
 
 __all__ = ["ensure_dir", "check_dir_path", "output_folder", "incomplete_by", "check_same_config", "first_difference",
-           "write_run_record", "remove_run_record", "remove_if_empty", "MANIFEST", "INCOMPLETE", "RUN_RECORD"]
+           "write_run_record", "remove_run_record", "check_same_run", "remove_if_empty", "MANIFEST", "INCOMPLETE", "RUN_RECORD"]
 
 #: Written last into a command's output folder: the files of the run that completed.
 MANIFEST = "manifest.json"
@@ -150,6 +150,15 @@ def remove_run_record(folder) -> None:
         folder.rmdir()
     except OSError:
         pass
+
+
+def check_same_run(out, command: str, config, partial: str, final: str = RUN_RECORD) -> None:
+    """Refuse the output folder ``out`` when it holds a run of ``gandyn command`` with another
+    configuration than ``config`` (:func:`check_same_config`, naming the first difference):
+    a stopped run, by the record of its partial results (``out/partial/``:data:`RUN_RECORD`),
+    or a finished one, by its file ``out/final``."""
+    check_same_config(Path(out) / partial, RUN_RECORD, config, command)
+    check_same_config(out, final, config, command)
 
 
 def first_difference(a, b, where: str = "") -> str:

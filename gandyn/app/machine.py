@@ -4,7 +4,10 @@ from __future__ import annotations
 import contextlib
 import os
 
-__all__ = ["available_memory", "format_bytes", "check_memory", "blas_limit"]
+__all__ = ["available_memory", "format_bytes", "check_memory", "blas_limit", "THREAD_VARIABLES"]
+
+#: Environment variables that set the BLAS threads; one of them set means the user chose.
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def available_memory() -> int | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from gandyn.app.folders import check_dir_path
+from gandyn.app.machine import THREAD_VARIABLES
 from gandyn.io import write_json, write_text
 
 #: Marks DIR/reproduce.json as written by this command (an earlier output may be replaced).
@@ -237,62 +238,24 @@ def _mnist_checks(d):
     ]
 
 
-#: The parts, in the order they run and appear on the page. A new capability adds one entry.
-PARTS: tuple[Part, ...] = (
-    Part("gan1d", "The 1D GAN: Figure 1 and the JSD curves", "docs/gan1d.md",
-         "Goodfellow et al. (2014), Figure 1 drawn from a real training run of the 1D GAN (data N(4, 0.5^2), "
-         "z ~ U(-1, 1), 1-16-1 players, Algorithm 1), with JSD(p_data || p_g) and C(G) recorded along the run.",
-         _gan1d_commands,
-         (Figure("figure1", "Figure 1 (a)-(d) from the run: data density (black dotted), generator density "
-                            "(green), D (blue dashed), the map z -> x underneath"),
-          Figure("jsd", "JSD(p_data || p_g) and C(G) against the iteration"),
-          Figure("gan1d", "the run, animated", optional=True, ext="gif")),
-         (), _gan1d_checks),
-    Part("sweep", "The 1D GAN: convergence over step sizes", "docs/gan1d.md",
-         "A population of 1D GANs trained at once over a log-spaced grid of (lr_D, lr_G) and seeds; "
-         "the map shows where training converges.",
-         _sweep_commands,
-         (Figure("convergence_map", "final JSD over (lr_D, lr_G); converged cells marked"),),
-         (Table("sweep_summary.csv", "convergence rate with its 95% Wilson interval, final JSD median and "
-                "mean +- s.e."),
-          Table("sweep.csv", "one row per GAN of the population", max_rows=20)), _sweep_checks),
-    Part("theory", "Prop. 1 and Thm. 1: the optimal discriminator and C(G) = -log 4 + 2 JSD",
-         "docs/theory.md",
-         "(a) V(D*, G) against -log 4 + 2 JSD and the closed forms, by quadrature; (b) an MLP discriminator "
-         "trained on samples against D*; (c) V(D* + eps h, G) <= V(D*, G) for random bounded h.",
-         _theory_commands,
-         (Figure("theory_learned", "(b) the learned discriminator against D* = p_data / (p_data + p_g)"),
-          Figure("theory_c_vs_jsd", "(a) C(G) against JSD: the line -log 4 + 2 JSD"),
-          Figure("theory_maximality", "(c) V(D* + eps h, G) - V(D*, G) against eps")),
-         (Table("theory_table.csv", "one row per pair and metric, with its bound and whether it holds"),),
-         _theory_checks),
-    Part("nash", "Game dynamics: closed forms, Nash verdicts, Dirac-GAN and step-size maps", "docs/games.md",
-         "The closed forms of the game Jacobian (Mescheder et al. 2018 and others) recomputed, the "
-         "Ratliff-Burden-Sastry classification of textbook points and MLP GANs, Dirac-GAN trajectories of "
-         "every method and the largest stable step sizes.",
-         _nash_commands,
-         (Figure("dirac_trajectories", "Dirac-GAN trajectories of every method and regulariser"),
-          Figure("vector_fields", "the gradient-play vector fields of the Dirac-GAN variants"),
-          Figure("spectrum", "eigenvalues of the game Jacobian and the stability disc"),
-          Figure("step_map", "largest stable step size against the regularisation weight"),
-          Figure("talk_claim", "own-player Hessian blocks at equilibria and at a trained MLP GAN")),
-         (Table("closed_forms.csv", "each closed form and its measured error"),
-          Table("verdicts.csv", "the verdict of every point"),
-          Table("summary.json", "summary of the run")),
-         _nash_checks),
-    Part("mnist", "MNIST: a short run of the talk's GAN, its samples and metrics", "docs/mnist.md, docs/evaluation.md",
-         "The talk's vanilla GAN trained for a few iterations only (the docs' tables are from 10^5 iterations): "
-         "sample grids, loss curves, and the Parzen, Inception-score, Frechet and mode-coverage evaluation.",
-         _mnist_commands,
-         (Figure("sample/samples", "64 samples of the last checkpoint"),
-          Figure("plot/grids_over_time", "samples from the same noise over training"),
-          Figure("plot/losses", "both players' losses over training"),
-          Figure("eval/modes", "digits of the samples, as the classifier sees them"),
-          Figure("eval/parzen_sigma", "Parzen window width chosen on validation images")),
-         (Table("eval/eval.json", "the evaluation"), Table("train/config.json", "the training configuration"),
-          Table("train/losses.csv", "both players' losses at every iteration", max_rows=10)),
-         _mnist_checks, needs_mnist=True),
-)
+def _parts() -> tuple[Part, ...]:
+    """The parts of ``parts.json`` (next to this module: each part's name, title, docs page,
+    description, figures and tables), with their command lines and checks from here."""
+    import json
+
+    commands = {"gan1d": _gan1d_commands, "sweep": _sweep_commands, "theory": _theory_commands,
+                "nash": _nash_commands, "mnist": _mnist_commands}
+    checks = {"gan1d": _gan1d_checks, "sweep": _sweep_checks, "theory": _theory_checks, "nash": _nash_checks,
+              "mnist": _mnist_checks}
+    return tuple(Part(**{**d, "commands": commands[d["name"]], "checks": checks[d["name"]],
+                         "figures": tuple(Figure(**f) for f in d["figures"]),
+                         "tables": tuple(Table(**t) for t in d["tables"])})
+                 for d in json.loads(Path(__file__).with_name("parts.json").read_text()))
+
+
+#: The parts, in the order they run and appear on the page. A new capability adds one entry
+#: to ``parts.json`` and its command lines and checks here.
+PARTS: tuple[Part, ...] = _parts()
 
 
 # --- the run
@@ -392,8 +355,7 @@ def versions() -> dict:
         blas = f"{blas['name']} {blas['version']}"
     except Exception:  # the layout of numpy's build information is not a stable API
         blas = "unknown"
-    threads = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-                        if k in os.environ) or "library default"
+    threads = ", ".join(f"{k}={os.environ[k]}" for k in THREAD_VARIABLES if k in os.environ) or "library default"
     return {"gandyn": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
             "scipy": scipy.__version__, "matplotlib": matplotlib.__version__, "tqdm": tqdm.__version__,
             "BLAS": blas, "BLAS threads": threads, "platform": platform.platform(), "cpus": os.cpu_count()}

@@ -462,13 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Environment variables that set the BLAS threads; one of them set means the user chose.
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def blas_threads(args) -> int | None:
     """The BLAS threads a command runs with: ``--threads``; else None (BLAS's own choice)
-    when the environment sets them (:data:`THREAD_VARIABLES`); else the command's choice,
+    when the environment sets them (:data:`gandyn.app.machine.THREAD_VARIABLES`); else the command's choice,
     its module's ``blas_threads(args)``, or 1.
 
     One thread is the default because gandyn's training steps and game products are
@@ -478,6 +474,8 @@ def blas_threads(args) -> int | None:
     GEMMs (evaluating 10,000 MNIST images) choose every core.
     """
     import os
+
+    from gandyn.app.machine import THREAD_VARIABLES
 
     if getattr(args, "threads", None):
         return int(args.threads)

@@ -133,8 +133,8 @@ def _check_sizes(args) -> None:
 def run(args) -> int:
     import sys
 
-    from gandyn.app.backends import ShardError, dask_client
-    from gandyn.app.folders import output_folder
+    from gandyn.app.backends import SHARDS, ShardError, dask_client
+    from gandyn.app.folders import check_same_run, output_folder
 
     if args.sweep and args.grid < 2:
         raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
@@ -153,13 +153,7 @@ def run(args) -> int:
         _check_sweep(args, setup)
     client = args._client = dask_client(args.scheduler) if args.scheduler else None
     if args.sweep:
-        from pathlib import Path
-
-        from gandyn.app.folders import RUN_RECORD, check_same_config
-
-        config = _sweep_config(args, setup)
-        check_same_config(Path(args.out) / SHARDS, RUN_RECORD, config, "gan1d --sweep")
-        check_same_config(args.out, RUN_RECORD, config, "gan1d --sweep")
+        check_same_run(args.out, "gan1d --sweep", _sweep_config(args, setup), SHARDS)
     try:
         with output_folder(args.out, "gan1d --sweep" if args.sweep else "gan1d") as out:
             return _sweep(args, setup, out) if args.sweep else _single(args, setup, out)
@@ -200,10 +194,6 @@ def _single(args, setup, out) -> int:
     return 0
 
 
-#: Where a sweep keeps its finished seeds (and its run record) until it completes.
-SHARDS = "shards"
-
-
 def _sweep_kw(args, setup) -> dict:
     import numpy as np
 
@@ -228,7 +218,7 @@ def _sweep(args, setup, out) -> int:
     again); on a failure the finished seeds' sweep is written."""
     import time
 
-    from gandyn.app.backends import ShardError, ShardStore, run_sweep
+    from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_sweep
     from gandyn.app.folders import RUN_RECORD
     from gandyn.io import write_json
 

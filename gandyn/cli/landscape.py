@@ -161,11 +161,9 @@ def _config(args) -> dict:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from gandyn import plotting
     from gandyn.experiments import landscape
-    from gandyn.app.folders import RUN_RECORD, check_same_config, output_folder
+    from gandyn.app.folders import check_same_run, output_folder
     from gandyn.app.machine import check_memory
     from gandyn.io import remove_stale_temps, write_csv, write_json
     from gandyn.plotting import landscape as figs
@@ -177,8 +175,7 @@ def run(args) -> int:
                                       model=args.model, data=args.data)  # fails before any output
     _check_sizes(args, lr)
     config = _config(args)
-    check_same_config(Path(args.out) / PARTIAL, RUN_RECORD, config, "landscape")
-    check_same_config(args.out, "summary.json", config, "landscape")
+    check_same_run(args.out, "landscape", config, PARTIAL, "summary.json")
     with output_folder(args.out, "landscape") as out:
         remove_stale_temps(out, ("*.csv", "*.json", "*.png", "*.pdf"))
         remove_stale_temps(out / PARTIAL, ("*.json",))

@@ -222,9 +222,6 @@ def _write(cfg, res, out):
     return paths
 
 
-#: Where a run keeps its finished shards (and its run record) until it completes.
-SHARDS = "shards"
-
 #: The files `gandyn mog` writes (patterns), whose stale temporary files a run removes.
 OUTPUTS = ("results_*.npz", "models_*.csv", "snapshots_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
            "success_*.pdf", "table.csv", "table.json")
@@ -241,19 +238,16 @@ class _Stopped(Exception):
 def _check_folder(out, cfgs) -> None:
     """Refuse an output folder holding a run of another configuration (finished: its
     table.json; stopped: its shards' record), naming the first differing field."""
-    from pathlib import Path
+    from gandyn.app.backends import SHARDS
+    from gandyn.app.folders import check_same_run
 
-    from gandyn.app.folders import RUN_RECORD, check_same_config
-
-    config = [c.to_dict() for c in cfgs]
-    check_same_config(Path(out) / SHARDS, RUN_RECORD, config, "mog")
-    check_same_config(out, "table.json", config, "mog")
+    check_same_run(out, "mog", [c.to_dict() for c in cfgs], SHARDS, "table.json")
 
 
 def _stores(out, cfgs):
     """One shard store per data set, in ``out/shards``; the first shard saved writes the run's
     record (its configurations) next to them."""
-    from gandyn.app.backends import ShardStore
+    from gandyn.app.backends import SHARDS, ShardStore
 
     record = ("mog", [c.to_dict() for c in cfgs])
     return [ShardStore(out / SHARDS, cfg.data, record=record) for cfg in cfgs]
