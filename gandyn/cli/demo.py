@@ -17,7 +17,8 @@ def add_arguments(p):
 def run(args) -> int:
     from gandyn import plotting
     from gandyn.experiments.demo import run_demo
-    from gandyn.io import check_memory, output_folder
+    from gandyn.app.folders import output_folder
+    from gandyn.app.machine import check_memory
 
     check_memory(16 * args.steps + 8 * 20 * args.hidden * (args.batch + 20_000) + 8 * 100 * args.hidden,
                  f"a demo of --steps {args.steps:,}, --batch {args.batch:,}, --hidden {args.hidden:,}")

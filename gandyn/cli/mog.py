@@ -13,7 +13,7 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import (add_training_arguments, dask_client, method_name, nonneg_int, parse_methods, positive_float, positive_int,
+from gandyn.cli import (add_training_arguments, method_name, nonneg_int, parse_methods, positive_float, positive_int,
                         training_config)
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
@@ -222,9 +222,6 @@ def _write(cfg, res, out):
     return paths
 
 
-#: Where a run keeps its finished shards (and its run record) until it completes.
-SHARDS = "shards"
-
 #: The files `gandyn mog` writes (patterns), whose stale temporary files a run removes.
 OUTPUTS = ("results_*.npz", "models_*.csv", "snapshots_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
            "success_*.pdf", "table.csv", "table.json")
@@ -241,19 +238,16 @@ class _Stopped(Exception):
 def _check_folder(out, cfgs) -> None:
     """Refuse an output folder holding a run of another configuration (finished: its
     table.json; stopped: its shards' record), naming the first differing field."""
-    from pathlib import Path
+    from gandyn.app.backends import SHARDS
+    from gandyn.app.folders import check_same_run
 
-    from gandyn.io import RUN_RECORD, check_same_config
-
-    config = [c.to_dict() for c in cfgs]
-    check_same_config(Path(out) / SHARDS, RUN_RECORD, config, "mog")
-    check_same_config(out, "table.json", config, "mog")
+    check_same_run(out, "mog", [c.to_dict() for c in cfgs], SHARDS, "table.json")
 
 
 def _stores(out, cfgs):
     """One shard store per data set, in ``out/shards``; the first shard saved writes the run's
     record (its configurations) next to them."""
-    from gandyn.experiments.shards import ShardStore
+    from gandyn.app.backends import SHARDS, ShardStore
 
     record = ("mog", [c.to_dict() for c in cfgs])
     return [ShardStore(out / SHARDS, cfg.data, record=record) for cfg in cfgs]
@@ -289,7 +283,10 @@ def run(args) -> int:
     import os
 
     from gandyn.experiments.mog import memory_bytes
-    from gandyn.io import check_memory, output_folder, remove_stale_temps
+    from gandyn.app.backends import dask_client
+    from gandyn.app.folders import output_folder
+    from gandyn.app.machine import check_memory
+    from gandyn.io import remove_stale_temps
 
     cfgs = _configs(args)  # every check before any work
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
@@ -314,7 +311,8 @@ def run(args) -> int:
 def _run(args, cfgs, jobs, client, out) -> int:
     import sys
 
-    from gandyn.experiments.mog import PUBLISHED, ShardError, run as run_mog, success_table, training_changes
+    from gandyn.app.backends import ShardError, run_mog
+    from gandyn.experiments.mog import PUBLISHED, success_table, training_changes
     from gandyn.io import write_csv, write_json
 
     stores = _stores(out, cfgs)

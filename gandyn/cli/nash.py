@@ -44,7 +44,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from gandyn.io import output_folder
+    from gandyn.app.folders import output_folder
 
     if args.large_hidden == 1:
         raise ValueError("--large-hidden must be 0 (skip) or >= 2")
@@ -108,7 +108,7 @@ def _run_loss(args, out, variants, weight) -> int:
 
 
 def _check_sizes(args) -> None:
-    from gandyn.io import check_memory
+    from gandyn.app.machine import check_memory
 
     check_memory(16 * 8 * (args.steps + 1) * 2 + 8 * 8 * args.field_grid ** 2
                  + 8 * 4 * args.map_points ** 2 * 200 // 61 + 8 * 20 * args.large_hidden ** 2,

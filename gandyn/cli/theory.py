@@ -38,7 +38,8 @@ def run(args) -> int:
 
     from gandyn import plotting
     from gandyn.experiments import theory_check as tc
-    from gandyn.io import output_folder, write_csv, write_json
+    from gandyn.app.folders import output_folder
+    from gandyn.io import write_csv, write_json
     from gandyn.plotting import theory as figs
 
     with output_folder(args.out, "theory") as out:
