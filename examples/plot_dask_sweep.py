@@ -3,7 +3,7 @@ A sweep on a local Dask cluster
 ===============================
 
 A sweep of :func:`gandyn.experiments.gan1d.sweep` splits into one shard per seed, and
-:func:`~gandyn.experiments.gan1d.sweep_on_cluster` runs the shards on the workers of a
+:func:`~gandyn.app.backends.run_sweep` runs the shards on the workers of a
 `Dask <https://distributed.dask.org>`_ cluster: the laptop's cores through a
 ``LocalCluster`` as here, or the machines of a real cluster through its scheduler's
 address (``gandyn gan1d --sweep --scheduler tcp://host:8786``). Every model draws from its
@@ -22,6 +22,7 @@ Dask it says so and stops.
 import matplotlib.pyplot as plt
 import numpy as np
 
+from gandyn.app.backends import run_sweep
 from gandyn.experiments import gan1d
 
 try:
@@ -45,7 +46,7 @@ if Client is not None:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         print(f"{len(client.scheduler_info()['workers'])} workers")
-        arrays, meta = gan1d.sweep_on_cluster(setup, client, seeds=[0, 1, 2, 3], **kw)
+        arrays, meta = run_sweep(setup, seeds=[0, 1, 2, 3], client=client, **kw)
     print(f"final JSD of {arrays['jsd'].size} models; median {np.median(arrays['jsd']):.3f} nats")
 
 # %%

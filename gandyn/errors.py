@@ -67,7 +67,7 @@ _working = [False]
 
 def begin_work() -> None:
     """Say that a command has finished checking its input and started its work (called
-    when its output folder is opened, :func:`gandyn.io.output_folder`): from now on a
+    when its output folder is opened, :func:`gandyn.app.folders.output_folder`): from now on a
     ``ValueError`` escaping the command is a bug in gandyn, not bad input."""
     _working[0] = True
 

@@ -99,7 +99,9 @@ def test_negative_numbers_reach_the_range_check(args, needle, capsys):
 def test_blas_threads_per_workload(argv, env, threads, monkeypatch):
     import os
 
-    for k in cli.THREAD_VARIABLES:
+    from gandyn.app.machine import THREAD_VARIABLES
+
+    for k in THREAD_VARIABLES:
         monkeypatch.delenv(k, raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)

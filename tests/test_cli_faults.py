@@ -93,7 +93,7 @@ def test_progress_lines_in_a_log(capsys):
 
     from tqdm import tqdm
 
-    from gandyn.cli import ProgressLines
+    from gandyn.app.progress import ProgressLines
 
     log = io.StringIO()
     stream = ProgressLines(log)

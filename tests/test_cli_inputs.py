@@ -290,6 +290,7 @@ def _api_cases():
     from gandyn.engine.nn import MLP
     from gandyn.experiments import gan1d
     from gandyn.experiments.demo import run_demo
+    from gandyn.cli.mnist import check_run_memory
     from gandyn.experiments.mnist import MnistConfig
     from gandyn.games import dirac_gan, nash
 
@@ -321,7 +322,7 @@ def _api_cases():
         ("config mu nan", lambda: MnistConfig(training=MnistConfig.training.replace(mu=float("nan"))), "mu"),
         ("config seed -1", lambda: MnistConfig(seed=-1), "seed"),
         ("config lr inf", lambda: MnistConfig(lr_g=float("inf")), "lr_g"),
-        ("config huge", lambda: MnistConfig(hidden_g=(10**6, 10**6)).check_memory(), "parameters"),
+        ("config huge", lambda: check_run_memory(MnistConfig(hidden_g=(10**6, 10**6))), "parameters"),
         ("demo lr nan", lambda: run_demo(lr=float("nan"), progress=False), "lr"),
         ("demo lr 1e300", lambda: run_demo(lr=1e300, steps=5, hidden=2, batch=4, progress=False), "iteration 1"),
         ("gan1d mu nan", lambda: gan1d.Setup(training=gan1d.Setup.training.replace(mu=float("nan"))), "mu"),

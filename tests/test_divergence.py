@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from gandyn import errors
+from gandyn.app import backends
 from gandyn.cli import main
 
 
@@ -49,8 +50,8 @@ def test_healthy_models_are_kept_as_they_train_alone():
 
     kw = dict(methods=["altgd"], seeds=2, steps=20, checks=2, hidden_g=(8,), hidden_d=(8,), n_eval=50, ttur=1.0,
               decay=1.0, chunk=100, training=mog.MogConfig.training.replace(batch=8, optimizer="sgd"))
-    alone = mog.run(mog.MogConfig(data="ring8", lrs=[1e-3], **kw))
-    mixed = mog.run(mog.MogConfig(data="ring8", lrs=[1e-3, 1e6], **kw))
+    alone = backends.run_mog(mog.MogConfig(data="ring8", lrs=[1e-3], **kw))
+    mixed = backends.run_mog(mog.MogConfig(data="ring8", lrs=[1e-3, 1e6], **kw))
     assert mixed["diverged_at"].tolist()[:2] == [-1, -1] and (mixed["diverged_at"][2:] > 0).all()
     np.testing.assert_array_equal(alone["modes_checks"], mixed["modes_checks"][:, :2])
     np.testing.assert_allclose(alone["high_quality_checks"], mixed["high_quality_checks"][:, :2], rtol=1e-12)

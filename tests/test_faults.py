@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from gandyn import io
+from gandyn.app import folders, machine
 from gandyn.experiments import mnist
 from gandyn.experiments.mnist import MnistConfig
 
@@ -228,32 +229,32 @@ def test_output_folder_marks_an_unfinished_run_and_writes_a_manifest_last(tmp_pa
     out = tmp_path / "out"
     out.mkdir()
     io.write_text(out / "old.csv", "earlier run")
-    io.write_json(out / io.MANIFEST, {"files": {"old.csv": 11}})
+    io.write_json(out / folders.MANIFEST, {"files": {"old.csv": 11}})
     with pytest.raises(RuntimeError):
-        with io.output_folder(out, "test") as o:
+        with folders.output_folder(out, "test") as o:
             io.write_text(o / "new.csv", "half of a run")
             raise RuntimeError("killed")
     # interrupted: the marker stays, the earlier manifest is gone
-    assert (out / io.INCOMPLETE).is_file() and not (out / io.MANIFEST).exists()
-    with io.output_folder(out, "test") as o:
+    assert (out / folders.INCOMPLETE).is_file() and not (out / folders.MANIFEST).exists()
+    with folders.output_folder(out, "test") as o:
         time.sleep(0.01)
         io.write_text(o / "new.csv", "a whole run")
-    assert not (out / io.INCOMPLETE).exists()
-    assert json.loads((out / io.MANIFEST).read_text())["files"] == {"new.csv": 11}
+    assert not (out / folders.INCOMPLETE).exists()
+    assert json.loads((out / folders.MANIFEST).read_text())["files"] == {"new.csv": 11}
 
 
 def test_a_failing_command_leaves_no_new_folder(tmp_path):
     out = tmp_path / "a" / "b"
     with pytest.raises(ValueError):
-        with io.output_folder(out, "test"):
+        with folders.output_folder(out, "test"):
             raise ValueError("bad input found late")
     assert not out.exists()
 
 
 def test_check_memory_names_the_size():
-    io.check_memory(1, "one byte")
+    machine.check_memory(1, "one byte")
     with pytest.raises(ValueError, match=r"--n 10 needs about .* PB of memory"):
-        io.check_memory(10**18, "--n 10")
+        machine.check_memory(10**18, "--n 10")
 
 
 # --- divergence reported with its iteration

@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-from gandyn.io import atomic_path, ensure_dir, write_csv, write_text
+from gandyn.app.folders import ensure_dir
+from gandyn.io import atomic_path, write_csv, write_text
 
 
 def test_atomic_write_leaves_no_temp_and_has_a_normal_mode(tmp_path):

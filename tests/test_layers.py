@@ -1,5 +1,5 @@
 """The layer contract (pyproject.toml, ``[tool.importlinter]``), checked by import-linter:
-engine <- theory, games, metrics <- experiments <- plotting <- cli."""
+engine <- theory, games, metrics <- experiments <- plotting <- app <- cli."""
 import os
 import shutil
 import subprocess
@@ -36,6 +36,8 @@ def test_the_layers_are_kept():
     ("engine/nn.py", "gandyn.theory.divergences"),
     ("experiments/demo.py", "gandyn.plotting"),
     ("metrics/scores.py", "gandyn.cli"),
+    ("experiments/mog.py", "gandyn.app.backends"),
+    ("plotting/mog.py", "gandyn.app.folders"),
 ])
 def test_an_upward_import_breaks_the_contract(tmp_path, module, target):
     tree = _copy(tmp_path)

@@ -4,6 +4,7 @@ import pytest
 
 from gandyn.engine.methods import Extragradient, Lookahead
 from gandyn.engine.training import TrainingConfig
+from gandyn.app import backends
 from gandyn.cli import main
 from gandyn.distributions import Normal2D, ring2d
 from gandyn.experiments import mog
@@ -106,8 +107,8 @@ def tiny_cfg(**kw):
 
 def test_shards_give_the_same_bits_as_one_process():
     cfg = tiny_cfg()
-    whole = mog.run(cfg)
-    parts = [mog.run_shard(cfg, sh) for sh in mog.shards_of(cfg, 3)]
+    whole = backends.run_mog(cfg)
+    parts = [mog.run_shard(cfg, sh) for sh in backends.split(range(len(mog.units_of(cfg))), 3)]
     split = mog.merge(cfg, parts)
     assert whole["rows"].tolist() == list(range(12))
     for key in ("modes_checks", "high_quality_checks", "reverse_kl_checks", "counts_checks", "samples"):
@@ -116,7 +117,7 @@ def test_shards_give_the_same_bits_as_one_process():
 
 def test_table_and_success_rule():
     cfg = tiny_cfg()
-    res = mog.run(cfg)
+    res = backends.run_mog(cfg)
     rows = mog.success_table(cfg, res)
     assert [(r["method"], r["lr_g"]) for r in rows] == [("altgd", 1e-3), ("altgd", 3e-3), ("extragradient", 1e-3),
                                                         ("extragradient", 3e-3)]
@@ -142,8 +143,8 @@ def _fail_shard(monkeypatch, bad: int):
 def test_failed_shard_is_named_and_finished_shards_kept(monkeypatch):
     cfg = tiny_cfg()
     _fail_shard(monkeypatch, 2)
-    with pytest.raises(mog.ShardError, match="shard 2 failed: RuntimeError: boom") as e:
-        mog.run(cfg)
+    with pytest.raises(backends.ShardError, match="shard 2 failed: RuntimeError: boom") as e:
+        backends.run_mog(cfg)
     assert e.value.shard == 2
     assert e.value.partial["rows"].tolist() == [0, 1, 2, 3]  # units 0 and 1 finished first
 
@@ -161,11 +162,11 @@ def test_training_choices_reach_every_model():
     cfg = tiny_cfg(penalty="r1", penalty_weight=0.5, g_ema=0.9, methods=["altgd"], lrs=[1e-3])
     setup = cfg.setup()
     assert (setup.training.penalty, setup.training.penalty_weight, setup.training.g_ema) == ("r1", 0.5, 0.9)
-    res = mog.run(cfg)
+    res = backends.run_mog(cfg)
     m = mog.models_of(cfg)
     pop = Population(setup, m["seed"], lr_g=m["lr_g"], lr_d=m["lr_d"], method=list(m["method"]), chunk=cfg.chunk)
     pop.advance(cfg.steps)
-    plain = mog.run(tiny_cfg(methods=["altgd"], lrs=[1e-3]))
+    plain = backends.run_mog(tiny_cfg(methods=["altgd"], lrs=[1e-3]))
     assert not np.array_equal(res["samples"], plain["samples"])  # the choices changed training
     np.testing.assert_array_equal(res["samples"][-1, 0, :8], pop.samples(cfg.n_eval)[0, :8])  # last check
 
@@ -183,9 +184,9 @@ def test_snapshots_keep_the_parameters_and_change_nothing_else():
     """Keeping parameters stops training at the keep points but runs the same steps: every
     result equals that of the run without snapshots, bit for bit, and the kept last
     parameters are those the models end with; shards merge their snapshots in model order."""
-    plain = mog.run(tiny_cfg(decay=0.5))
+    plain = backends.run_mog(tiny_cfg(decay=0.5))
     cfg = tiny_cfg(decay=0.5, keep_every=4)
-    kept = mog.run(cfg)
+    kept = backends.run_mog(cfg)
     assert tiny_cfg().keep_every == 0 and cfg.keep_every == 4
     for key in ("rows", "modes_checks", "high_quality_checks", "reverse_kl_checks", "counts_checks", "samples"):
         np.testing.assert_array_equal(plain[key], kept[key])
@@ -195,7 +196,7 @@ def test_snapshots_keep_the_parameters_and_change_nothing_else():
     pop = Population(cfg.setup(), m["seed"], lr_g=m["lr_g"], lr_d=m["lr_d"], method=list(m["method"]),
                      chunk=cfg.chunk)
     np.testing.assert_array_equal(kept["theta_g"][0], pop.params()[0])
-    split = mog.merge(cfg, [mog.run_shard(cfg, sh) for sh in mog.shards_of(cfg, 3)])
+    split = mog.merge(cfg, [mog.run_shard(cfg, sh) for sh in backends.split(range(len(mog.units_of(cfg))), 3)])
     assert "stats_g" not in kept and "stats_g" not in split  # no batch norm, no running statistics
     for key in mog.SNAPSHOTS[:3]:
         np.testing.assert_array_equal(kept[key], split[key])
@@ -224,7 +225,7 @@ def test_snapshots_of_a_batch_norm_generator_keep_its_running_statistics(tmp_pat
         x = G(res["theta_g"][-1, r], z, res["stats_g"][-1, r])
         np.testing.assert_allclose(x, res["samples"][-1, k], rtol=1e-5, atol=1e-6)
         assert np.abs(G(res["theta_g"][-1, r], z) - res["samples"][-1, k]).max() > 1e-3
-    split = mog.merge(cfg, [mog.run_shard(cfg, sh) for sh in mog.shards_of(cfg, 3)])
+    split = mog.merge(cfg, [mog.run_shard(cfg, sh) for sh in backends.split(range(len(mog.units_of(cfg))), 3)])
     np.testing.assert_array_equal(res["stats_g"], split["stats_g"])
     path = mog.save_snapshots(cfg, res, tmp_path)
     arrays, _ = mog.load_snapshots(path)
@@ -333,17 +334,17 @@ def test_cli_training_options_reach_the_config_and_are_named(tmp_path, capsys):
 def test_local_cluster_bit_identical():
     dd = pytest.importorskip("dask.distributed")
     cfg = tiny_cfg()
-    here = mog.run(cfg)
+    here = backends.run_mog(cfg)
     with dd.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                          dashboard_address=None) as cluster, dd.Client(cluster) as client:
-        there = mog.run(cfg, client=client, shards=2)
+        there = backends.run_mog(cfg, client=client, shards=2)
     for key in ("rows", "modes_checks", "high_quality_checks", "reverse_kl_checks", "counts_checks", "samples"):
         np.testing.assert_array_equal(here[key], there[key])
 
 
 def test_local_processes_give_the_same_bits():
     cfg = tiny_cfg()
-    np.testing.assert_array_equal(mog.run(cfg)["samples"], mog.run(cfg, jobs=2)["samples"])
+    np.testing.assert_array_equal(backends.run_mog(cfg)["samples"], backends.run_mog(cfg, jobs=2)["samples"])
 
 
 def test_gan1d_sweep_on_local_cluster_is_bit_identical(tmp_path):
@@ -370,7 +371,7 @@ def test_gan1d_failed_shard_on_cluster_exit_1_names_it_and_writes_finished(tmp_p
     dd = pytest.importorskip("dask.distributed")
     from gandyn import history
     from gandyn.experiments import gan1d
-    from gandyn.io import INCOMPLETE, MANIFEST
+    from gandyn.app.folders import INCOMPLETE, MANIFEST
 
     real = gan1d.sweep
 

@@ -40,9 +40,9 @@ def _no_mnist_env(tmp: Path) -> dict:
 
 
 def _reproduce(out, *, parts="R.PARTS", data_dir=None, env=None):
-    code = ("from gandyn.cli import reproduce as R\n"
-            f"raise SystemExit(R.reproduce({str(out)!r}, profile='tiny', data_dir={data_dir!r}, quiet=True, "
-            f"parts={parts}))\n")
+    code = ("from gandyn.app import report as R\nfrom gandyn.cli.reproduce import run_command\n"
+            f"raise SystemExit(R.reproduce({str(out)!r}, run_command, profile='tiny', data_dir={data_dir!r}, "
+            f"quiet=True, parts={parts}))\n")
     return _python(code, env=env)
 
 
@@ -183,7 +183,7 @@ def test_bad_out_is_one_line_exit_2_before_any_work(tmp_path, case):
 
 
 def test_html_cells_are_escaped():
-    from gandyn.cli import htmlpage as H
+    from gandyn.app import html as H
 
     html = H.table([{"a": "<script>x</script>", "b": 0.000123456, "c": "1.5e-16"}])
     assert "<script>" not in html and "&lt;script&gt;" in html
@@ -195,11 +195,11 @@ def test_out_that_cannot_be_written_is_refused_and_leaves_no_folder(tmp_path, mo
     permission check before any work, and the probe file when the folder is made."""
     import tempfile
 
-    from gandyn.cli import reproduce as R
+    from gandyn.app import report as R
 
     monkeypatch.setattr(R.os, "access", lambda path, mode: False)
     with pytest.raises(ValueError, match=r"--out .*: cannot write in .* \(permission denied\)"):
-        R.reproduce(tmp_path / "a" / "b", profile="tiny", parts=())
+        R.reproduce(tmp_path / "a" / "b", None, profile="tiny", parts=())
     monkeypatch.undo()
 
     def refuse(*args, **kwargs):
@@ -207,7 +207,7 @@ def test_out_that_cannot_be_written_is_refused_and_leaves_no_folder(tmp_path, mo
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
     with pytest.raises(ValueError, match=r"--out .*: cannot write there \(Permission denied\)"):
-        R.reproduce(tmp_path / "a" / "b", profile="tiny", parts=())
+        R.reproduce(tmp_path / "a" / "b", None, profile="tiny", parts=())
     assert list(tmp_path.iterdir()) == []  # the folders made for the probe are gone again
 
 

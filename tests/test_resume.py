@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from gandyn import io
+from gandyn.app import backends, folders
 from gandyn.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +96,7 @@ def test_a_killed_mog_resumes_to_the_tables_of_an_uninterrupted_run(tmp_path, jo
         while any(_alive(k) for k in kids) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(_alive(k) for k in kids)
-    assert (run / io.INCOMPLETE).is_file() and not (run / io.MANIFEST).exists()
+    assert (run / folders.INCOMPLETE).is_file() and not (run / folders.MANIFEST).exists()
     stored = sorted((run / "shards").glob("ring8_*.npz"))
     assert 1 <= len(stored) < 6
     (run / ".table.ab12cd34.json").write_text("{")  # as a killed writer leaves it
@@ -109,18 +110,18 @@ def test_a_killed_mog_resumes_to_the_tables_of_an_uninterrupted_run(tmp_path, jo
     for k in a:
         assert a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes(), k
     assert (run / "models_ring8.csv").read_text() == (ref / "models_ring8.csv").read_text()
-    assert not (run / io.INCOMPLETE).exists() and (run / io.MANIFEST).is_file()
+    assert not (run / folders.INCOMPLETE).exists() and (run / folders.MANIFEST).is_file()
     assert not (run / "shards").exists() and not [p.name for p in run.rglob(".*")]
 
 
 def test_shards_stored_are_not_trained_again(tmp_path, monkeypatch, capsys):
     from gandyn.experiments import mog
-    from gandyn.experiments.shards import ShardStore
+    from gandyn.app.backends import ShardStore
 
     cfg = mog.MogConfig(data="ring8", methods=["altgd"], lrs=[1e-3], seeds=4, steps=6, checks=2, hidden_g=(4,),
                         hidden_d=(4,), training=mog.MogConfig.training.replace(batch=8), n_eval=50, chunk=1, ttur=1.0,
                         decay=1.0)
-    whole = mog.run(cfg)
+    whole = backends.run_mog(cfg)
     store = ShardStore(tmp_path, "ring8")
     real = mog.run_shard
     trained = []
@@ -132,13 +133,13 @@ def test_shards_stored_are_not_trained_again(tmp_path, monkeypatch, capsys):
         return real(c, units, **kw)
 
     monkeypatch.setattr(mog, "run_shard", counting)
-    with pytest.raises(mog.ShardError) as e:
-        mog.run(cfg, store=store)
+    with pytest.raises(backends.ShardError) as e:
+        backends.run_mog(cfg, store=store)
     assert e.value.partial["rows"].tolist() == [0, 1]
     trained.clear()
     monkeypatch.setattr(mog, "run_shard", real)
     monkeypatch.setattr(mog, "run_shard", lambda c, units, **kw: trained.append(list(units)) or real(c, units, **kw))
-    again = mog.run(cfg, store=store)
+    again = backends.run_mog(cfg, store=store)
     assert trained == [[2], [3]]
     for key in ("rows", "modes_checks", "high_quality_checks", "reverse_kl_checks", "counts_checks", "samples"):
         np.testing.assert_array_equal(whole[key], again[key])
@@ -160,16 +161,16 @@ def test_a_folder_of_another_configuration_is_refused_naming_the_field(tmp_path,
 def test_a_folder_left_incomplete_by_another_command_is_refused(tmp_path, capsys):
     out = tmp_path / "o"
     out.mkdir()
-    io.write_text(out / io.INCOMPLETE, "gandyn gan1d --sweep is writing into this folder, or was stopped ...\n")
+    io.write_text(out / folders.INCOMPLETE, "gandyn gan1d --sweep is writing into this folder, or was stopped ...\n")
     code = main(["mog", "--quick", "--jobs", "1", "--out", str(out), "--quiet"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "gan1d --sweep" in err
-    assert sorted(p.name for p in out.iterdir()) == [io.INCOMPLETE]
+    assert sorted(p.name for p in out.iterdir()) == [folders.INCOMPLETE]
 
 
 def test_first_difference_names_the_path():
-    assert io.first_difference([{"a": 1, "b": [1, 2]}], [{"a": 1, "b": [1, 3]}]) == "[0].b[1]: 2 there, 3 here"
-    assert io.first_difference({"a": 1}, {"a": 1, "c": 2}) == "c: '(none)' there, 2 here"
+    assert folders.first_difference([{"a": 1, "b": [1, 2]}], [{"a": 1, "b": [1, 3]}]) == "[0].b[1]: 2 there, 3 here"
+    assert folders.first_difference({"a": 1}, {"a": 1, "c": 2}) == "c: '(none)' there, 2 here"
 
 
 # --- landscape: finished checkpoints kept, an internal fault is a bug (exit 1), not bad input
@@ -240,11 +241,11 @@ def test_a_killed_landscape_leaves_its_folder_marked_and_resumes(gan1d_run, tmp_
         time.sleep(0.005)
     p.wait()
     assert p.returncode == -signal.SIGKILL, "the analysis ended before a checkpoint was kept"
-    assert (out / io.INCOMPLETE).is_file() and not (out / io.MANIFEST).exists()
+    assert (out / folders.INCOMPLETE).is_file() and not (out / folders.MANIFEST).exists()
     r = subprocess.run([*argv, "--out", str(out)], env=_env(), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert (out / "eigenvalues.csv").read_text() == (ref / "eigenvalues.csv").read_text()
-    assert (out / io.MANIFEST).is_file() and not (out / io.INCOMPLETE).exists()
+    assert (out / folders.MANIFEST).is_file() and not (out / folders.INCOMPLETE).exists()
 
 
 # --- the 1-D sweep: finished seeds kept
@@ -271,7 +272,7 @@ def test_a_stopped_sweep_trains_only_its_missing_seeds_and_equals_an_uninterrupt
 
     monkeypatch.setattr(gan1d, "sweep", stopped)
     assert main([*SWEEP, "--out", str(out)]) == 130
-    assert (out / io.INCOMPLETE).is_file() and len(list((out / "shards").glob("seed_*.npz"))) == 2
+    assert (out / folders.INCOMPLETE).is_file() and len(list((out / "shards").glob("seed_*.npz"))) == 2
     seen.clear()
     assert main([*SWEEP, "--out", str(out)]) == 130  # seeds 0 and 1 are not trained again
     assert seen == [[2]]
@@ -280,7 +281,7 @@ def test_a_stopped_sweep_trains_only_its_missing_seeds_and_equals_an_uninterrupt
     assert (out / "sweep.csv").read_text() == (ref / "sweep.csv").read_text()
     a, b = (np.load(d / "sweep.npz") for d in (out, ref))
     assert all(a[k].tobytes() == b[k].tobytes() for k in a.files if k != "__meta__")
-    assert (out / io.MANIFEST).is_file() and not (out / "shards").exists()
+    assert (out / folders.MANIFEST).is_file() and not (out / "shards").exists()
     capsys.readouterr()
     assert main([*SWEEP, "--threshold", "0.2", "--out", str(out)]) == 2
     assert "threshold: 0.1 there, 0.2 here" in capsys.readouterr().err
@@ -307,4 +308,4 @@ def test_a_bug_in_a_mog_shard_exits_1_and_says_where(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "a bug in gandyn, raised at gandyn/experiments/mog.py:" in err
     assert "in run_shard" in err and "broadcast" in err
-    assert (out / io.INCOMPLETE).is_file() and len(list((out / "shards").glob("ring8_*.npz"))) == 1
+    assert (out / folders.INCOMPLETE).is_file() and len(list((out / "shards").glob("ring8_*.npz"))) == 1

@@ -6,7 +6,7 @@ their heavy dependencies inside ``run`` so that ``--help`` stays fast.
 
 Errors the user can fix (bad arguments, bad input files; :class:`gandyn.errors.UsageError`,
 or a ``ValueError`` raised before the command's work starts, :func:`gandyn.errors.begin_work`)
-print one line and exit with status 2; nothing is left half-written (see :mod:`gandyn.io`).
+print one line and exit with status 2; nothing is left half-written (see :mod:`gandyn.app.folders`).
 A diverged run (:class:`gandyn.errors.DivergedError`) prints one line and exits with status 3.
 Anything else is a bug in gandyn: the traceback, one line saying so and where, status 1.
 
@@ -26,10 +26,7 @@ from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "option",
            "add_method_option", "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types",
-           "defaults_of", "given_fields", "out_dir", "where", "write_figures", "ProgressLines", "apply_protocol", "dask_client"]
-
-#: The subfolder where a population run keeps its finished shards (and its run record) until it completes.
-SHARDS = "shards"
+           "defaults_of", "given_fields", "out_dir", "where", "write_figures", "apply_protocol"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -401,7 +398,7 @@ def write_figures(folder, command: str, figures, said: str = "") -> list:
     the output folder ``folder`` of ``command`` (PNG and PDF); print ``said`` and the paths,
     and return them."""
     from gandyn import plotting
-    from gandyn.io import output_folder
+    from gandyn.app.folders import output_folder
 
     with output_folder(folder, command) as out:
         paths = [p for fig, stem in figures for p in plotting.save(fig, out / stem)]
@@ -494,13 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Environment variables that set the BLAS threads; one of them set means the user chose.
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def blas_threads(args) -> int | None:
     """The BLAS threads a command runs with: ``--threads``; else None (BLAS's own choice)
-    when the environment sets them (:data:`THREAD_VARIABLES`); else the command's choice,
+    when the environment sets them (:data:`gandyn.app.machine.THREAD_VARIABLES`); else the command's choice,
     its module's ``blas_threads(args)``, or 1.
 
     One thread is the default because gandyn's training steps and game products are
@@ -511,6 +504,8 @@ def blas_threads(args) -> int | None:
     """
     import os
 
+    from gandyn.app.machine import THREAD_VARIABLES
+
     if getattr(args, "threads", None):
         return int(args.threads)
     if any(os.environ.get(k) for k in THREAD_VARIABLES):
@@ -519,19 +514,10 @@ def blas_threads(args) -> int | None:
     return int(choose(args)) if choose is not None else 1
 
 
-def _limit_threads(n: int | None):
-    """A context limiting BLAS to ``n`` threads (``threadpoolctl``), or doing nothing."""
-    import contextlib
-
-    if n is None:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=n, user_api="blas")
-
-
 def main(argv=None) -> int:
     from gandyn import plugins
+    from gandyn.app.machine import blas_limit
+    from gandyn.app.progress import progress_lines
 
     argv = sys.argv[1:] if argv is None else list(argv)
     try:  # before the parser is built: its choices and help then hold the plugins' names
@@ -560,7 +546,7 @@ def main(argv=None) -> int:
         return code
 
     try:
-        with _limit_threads(blas_threads(args)), _progress_lines():
+        with blas_limit(blas_threads(args)), progress_lines():
             return int(args._run(args) or 0)
     except errors.DivergedError as e:  # before ValueError: training diverged, not bad input
         return say(e, errors.EXIT_DIVERGED)
@@ -605,89 +591,3 @@ def _report_bug(name: str, exc: BaseException) -> int:
           f"{type(exc).__name__}: {_one_line(exc)}; raised at {where(exc)}; the traceback is above",
           file=sys.stderr)
     return errors.EXIT_BUG
-
-
-def _progress_lines():
-    """When stderr is not a terminal (a log file, a pipe), progress bars write a line every
-    few percent instead of carriage-return redraws (:class:`ProgressLines`)."""
-    import contextlib
-
-    stream = sys.stderr
-    isatty = getattr(stream, "isatty", None)
-    if isatty is None or isatty() or isinstance(stream, ProgressLines):
-        return contextlib.nullcontext()
-
-    @contextlib.contextmanager
-    def swap():
-        sys.stderr = ProgressLines(stream)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            sys.stderr = stream
-
-    return swap()
-
-
-class ProgressLines:
-    """A text stream in front of ``stream`` that turns progress-bar redraws (text after a
-    carriage return) into whole lines, each bar's at most every ``every`` percent (and its
-    first and last); other text passes through unchanged."""
-
-    def __init__(self, stream, every: float = 5.0):
-        self.stream, self.every = stream, every
-        self._last: dict[str, float] = {}
-        self._pending = ""
-
-    def write(self, text: str) -> int:
-        import re
-
-        if "\r" not in text and not self._pending:
-            return self.stream.write(text)
-        parts = (self._pending + text).split("\r")
-        self._pending = ""
-        for i, part in enumerate(parts):
-            if not part.strip():
-                continue
-            head, newline, tail = part.partition("\n")
-            if i == len(parts) - 1 and not newline and not text.endswith("\r"):
-                # a redraw may come in pieces: keep it until the next carriage return
-                self._pending = "\r" + part
-                continue
-            if i == 0 and newline:  # ordinary text before the first redraw
-                self.stream.write(part)
-                continue
-            m = re.match(r"\s*(.*?):?\s*(\d+)%\|", head)
-            if m is not None:
-                desc, pct = m.group(1), float(m.group(2))
-                last = self._last.get(desc)
-                if last is None or pct >= last + self.every or (pct >= 100 > last):
-                    self._last[desc] = pct
-                    self.stream.write(head.strip() + "\n")
-            elif newline and head.strip():  # a bar's final line of unknown total
-                self.stream.write(head.strip() + "\n")
-            if tail.strip():  # ordinary text after a redraw
-                self.stream.write(tail)
-        return len(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def isatty(self) -> bool:
-        return False
-
-    def __getattr__(self, name):
-        return getattr(self.stream, name)
-
-
-def dask_client(address):
-    """A Dask client of the scheduler at ``address`` (``--scheduler``); ValueError without Dask,
-    OSError when the scheduler cannot be reached (both one line)."""
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ValueError("--scheduler needs Dask: pip install 'gandyn[distributed]'") from None
-    try:
-        return Client(address, timeout="10s")
-    except (OSError, ValueError) as e:
-        raise OSError(f"cannot reach the Dask scheduler at {address} ({type(e).__name__})") from None

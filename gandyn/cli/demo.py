@@ -17,7 +17,7 @@ def add_arguments(p):
 def run(args) -> int:
     from gandyn import plotting
     from gandyn.experiments.demo import run_demo
-    from gandyn.io import check_memory
+    from gandyn.app.machine import check_memory
 
     check_memory(16 * args.steps + 8 * 20 * args.hidden * (args.batch + 20_000) + 8 * 100 * args.hidden,
                  f"a demo of --steps {args.steps:,}, --batch {args.batch:,}, --hidden {args.hidden:,}")

@@ -8,8 +8,7 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import (SHARDS, add_training_arguments, dask_client, defaults_of, given_fields, option,
-                        positive_float, positive_int, training_config)
+from gandyn.cli import add_training_arguments, defaults_of, given_fields, option, positive_float, positive_int, training_config
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -99,7 +98,7 @@ LR_MAX = 1e100
 def _check_sizes(args) -> None:
     """Refuse up front what cannot fit in memory, naming the options."""
     from gandyn.experiments.gan1d import TRAINING
-    from gandyn.io import check_memory
+    from gandyn.app.machine import check_memory
 
     h = max(args.hidden_g, args.hidden_d)
     params = 3 * h + 1
@@ -121,10 +120,9 @@ def _check_sizes(args) -> None:
 
 def run(args) -> int:
     import sys
-    from pathlib import Path
 
-    from gandyn.experiments.shards import ShardError
-    from gandyn.io import RUN_RECORD, check_same_config, output_folder
+    from gandyn.app.backends import SHARDS, ShardError, dask_client
+    from gandyn.app.folders import check_same_run, output_folder
 
     if args.sweep and args.grid < 2:
         raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
@@ -144,15 +142,14 @@ def run(args) -> int:
             return _single(args, setup, out)
     _check_sweep(args, setup)
     config = _sweep_config(args, setup)
-    check_same_config(Path(args.out) / SHARDS, RUN_RECORD, config, "gan1d --sweep")
-    check_same_config(args.out, RUN_RECORD, config, "gan1d --sweep")
+    check_same_run(args.out, "gan1d --sweep", config, SHARDS)
     client = dask_client(args.scheduler) if args.scheduler else None
     try:
         with output_folder(args.out, "gan1d --sweep") as out:
             return _sweep(args, setup, out, config, client)
     except ShardError as e:  # the finished shards are written; the folder stays marked incomplete
         kept = f"; the finished shards' results are in {args.out}" if e.partial is not None else ""
-        print(f"gandyn gan1d: error: {e} (seed {args.seed + e.shard}){kept}", file=sys.stderr)
+        print(f"gandyn gan1d: error: {e} (seed {e.items[0]}){kept}", file=sys.stderr)
         return 1
     finally:
         if client is not None:
@@ -205,43 +202,29 @@ def _sweep_config(args, setup) -> dict:
 
 
 def _sweep(args, setup, out, config, client) -> int:
-    """The sweep: on the Dask cluster of ``client``, one shard per seed; else one seed at a time
-    (each seed's models draw from their own streams, so the result is that of one sweep over
-    all seeds), each seed kept in ``out/shards`` as it finishes, and seeds kept there by an
-    earlier, stopped run not trained again."""
+    """The sweep by :func:`gandyn.app.backends.run_sweep`, one shard per seed (on the Dask
+    cluster of ``client``, if any), each kept in ``out/shards`` as it finishes (seeds kept there
+    by an earlier, stopped run are not trained again); on a failure the finished seeds' sweep
+    is written."""
     import time
 
-    from gandyn.experiments.gan1d import merge_sweeps, sweep, sweep_on_cluster
-    from gandyn.experiments.shards import ShardError, ShardStore
-    from gandyn.io import RUN_RECORD, write_json
+    from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_sweep
+    from gandyn.app.folders import RUN_RECORD
+    from gandyn.io import write_json
 
-    seeds = range(args.seed, args.seed + args.seeds)
     t0 = time.perf_counter()
-    kw = _sweep_kw(args, setup)
-    store = None
-    if client is None:
-        store = ShardStore(out / SHARDS, "seed", record=("gan1d --sweep", config))
-        stored, parts = store.load(), []
-        for s in seeds:
-            if (s,) in stored:
-                parts.append((stored[(s,)], store.meta[(s,)]))
-            else:
-                parts.append(sweep(setup, seeds=[s], progress=not args.quiet, **kw))
-                store.save((s,), *parts[-1])
-        arrays, meta = merge_sweeps(parts)
-    else:
-        try:
-            arrays, meta = sweep_on_cluster(setup, client, seeds=seeds, progress=not args.quiet, **kw)
-        except ShardError as e:
-            if e.partial is not None:
-                arrays, meta = e.partial
-                _write_sweep(args, out, arrays, {**meta, "failed": f"{e} (seed {args.seed + e.shard})"},
-                             time.perf_counter() - t0)
-            raise
+    store = ShardStore(out / SHARDS, "seed", record=("gan1d --sweep", config))
+    try:
+        arrays, meta = run_sweep(setup, seeds=range(args.seed, args.seed + args.seeds), client=client,
+                                 store=store, progress=not args.quiet, **_sweep_kw(args, setup))
+    except ShardError as e:
+        if e.partial is not None:
+            arrays, meta = e.partial
+            _write_sweep(args, out, arrays, {**meta, "failed": f"{e} (seed {e.items[0]})"}, time.perf_counter() - t0)
+        raise
     _write_sweep(args, out, arrays, meta, time.perf_counter() - t0, report=True)
-    if store is not None:
-        write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
-        store.clear()
+    write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
+    store.clear()
     return 0
 
 

@@ -91,13 +91,14 @@ class _FolderCache:
     def put(self, iteration: int, result: dict) -> None:
         import json
 
-        from gandyn.io import write_run_record, write_text
+        from gandyn.app.folders import write_run_record
+        from gandyn.io import write_text
 
         write_run_record(self.folder, "landscape", self.config)
         write_text(self._path(iteration), json.dumps(result))
 
     def clear(self) -> None:
-        from gandyn.io import remove_run_record
+        from gandyn.app.folders import remove_run_record
 
         for f in self.folder.glob("iteration_*.json"):
             f.unlink(missing_ok=True)
@@ -121,7 +122,7 @@ def _check_sizes(args, lr) -> None:
     evaluation batch whose products cannot fit in memory (about 64 bytes per sample and
     parameter, an upper estimate)."""
     from gandyn.errors import UsageError
-    from gandyn.io import check_memory
+    from gandyn.app.machine import check_memory
 
     n_g, n_d = lr.game.n_g, lr.game.n_d
     if "n_eigs" in getattr(args, "_given", ()) and args.n_eigs > min(n_g, n_d) - 2:
@@ -142,12 +143,11 @@ def _config(args) -> dict:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from gandyn import plotting
     from gandyn.experiments import landscape
-    from gandyn.io import (RUN_RECORD, check_memory, check_same_config, output_folder, remove_stale_temps, write_csv,
-                           write_json)
+    from gandyn.app.folders import check_same_run, output_folder
+    from gandyn.app.machine import check_memory
+    from gandyn.io import remove_stale_temps, write_csv, write_json
     from gandyn.plotting import landscape as figs
 
     if args.batch is not None:  # the evaluation set itself, before it is drawn
@@ -157,8 +157,7 @@ def run(args) -> int:
                                       model=args.model, data=args.data)  # fails before any output
     _check_sizes(args, lr)
     config = _config(args)
-    check_same_config(Path(args.out) / PARTIAL, RUN_RECORD, config, "landscape")
-    check_same_config(args.out, "summary.json", config, "landscape")
+    check_same_run(args.out, "landscape", config, PARTIAL, "summary.json")
     with output_folder(args.out, "landscape") as out:
         remove_stale_temps(out, ("*.csv", "*.json", "*.png", "*.pdf"))
         remove_stale_temps(out / PARTIAL, ("*.json",))

@@ -171,18 +171,32 @@ def _check_resume_options(args, saved, ckpt) -> None:
                          f"{said}; only --lr, --lr-g and --lr-d may change on resume")
 
 
+def check_run_memory(config, iters: int = 0) -> None:
+    """A ``ValueError`` naming the model's size when a run of ``iters`` iterations of the
+    :class:`~gandyn.experiments.mnist.MnistConfig` ``config`` cannot fit in memory."""
+    from gandyn.app.machine import check_memory
+    from gandyn.experiments.mnist import PIXELS
+
+    p_g, p_d = config.n_params()
+    check_memory(config.memory_bytes(iters),
+                 f"a run of {iters:,} iterations with G {'-'.join(map(str, (config.z_dim, *config.hidden_g, PIXELS)))}"
+                 f" and D {'-'.join(map(str, (PIXELS, *config.hidden_d, 1)))} ({p_g + p_d:,} parameters, "
+                 f"batch {config.training.batch:,})")
+
+
 def _train(args) -> int:
     from gandyn.experiments import mnist
     from gandyn.data import load_mnist
     from gandyn.errors import begin_work
-    from gandyn.io import check_dir_path, check_memory, ensure_dir
+    from gandyn.app.folders import check_dir_path, ensure_dir
+    from gandyn.app.machine import check_memory
     from gandyn.plotting.mnist import save_grid
 
     if args.resume:
         check_memory(8 * args.iters, f"--iters {args.iters:,} (the loss history)")
     else:
         config = _config(args)  # a bad option fails before any work
-        config.check_memory(args.iters)
+        check_run_memory(config, args.iters)
     out = check_dir_path(args.out)  # a file in the way: a one-line error, nothing created
     ckpt = out / mnist.CHECKPOINT
     if not args.resume and ckpt.exists():
@@ -197,6 +211,7 @@ def _train(args) -> int:
         tr = mnist.load_checkpoint(ckpt, images, lr_g=lr_g, lr_d=lr_d)
         if args.iters < tr.it:
             raise ValueError(f"--iters {args.iters} is below the checkpoint's iteration {tr.it}")
+        check_run_memory(tr.config, args.iters)
         print(f"resuming {ckpt} at iteration {tr.it} with its saved config")
         if lr_g is not None or lr_d is not None:
             print(f"step sizes from iteration {tr.it} on: G {lr_g or 'unchanged'}, D {lr_d or 'unchanged'}")
@@ -217,7 +232,7 @@ def _train(args) -> int:
 
 def _sample(args) -> int:
     from gandyn.experiments import mnist
-    from gandyn.io import check_memory
+    from gandyn.app.machine import check_memory
     from gandyn.plotting.mnist import grid_figure
     from gandyn.rng import stream
 
@@ -231,8 +246,8 @@ def _sample(args) -> int:
 
 def _eval(args) -> int:
     from gandyn.experiments import mnist
+    from gandyn.app.machine import check_memory
     from gandyn.experiments.evaluation import N_CLASSES, SPLITS, min_samples
-    from gandyn.io import check_memory
     from gandyn.rng import stream
 
     if args.samples < min_samples():
@@ -386,7 +401,8 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
     from gandyn import plotting
     from gandyn.experiments.evaluation import evaluate_samples, real_ceilings, summary
     from gandyn.metrics.classifier import load_classifier
-    from gandyn.io import output_folder, write_json
+    from gandyn.app.folders import output_folder
+    from gandyn.io import write_json
     from gandyn.plotting import evaluation as figs
 
     data_dir = getattr(args, "data_dir", None)
@@ -427,7 +443,9 @@ def run_classifier(args) -> int:
 
     from gandyn.data import load_mnist
     from gandyn.metrics.classifier import load_classifier, save_classifier, train_classifier
-    from gandyn.io import check_memory, output_folder, write_json
+    from gandyn.app.folders import output_folder
+    from gandyn.app.machine import check_memory
+    from gandyn.io import write_json
     from gandyn.rng import stream
 
     if args.max_shift > 27:

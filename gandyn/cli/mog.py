@@ -13,8 +13,8 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import (SHARDS, add_training_arguments, dask_client, given_fields, method_name, nonneg_int, option,
-                        parse_methods, positive_float, positive_int, training_config)
+from gandyn.cli import (add_training_arguments, given_fields, method_name, nonneg_int, option, parse_methods,
+                        positive_float, positive_int, training_config)
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -225,8 +225,11 @@ def run(args) -> int:
     import sys
     from pathlib import Path
 
-    from gandyn.experiments.mog import ShardError, memory_bytes
-    from gandyn.io import RUN_RECORD, check_memory, check_same_config, output_folder, remove_stale_temps
+    from gandyn.app.backends import SHARDS, ShardError, dask_client
+    from gandyn.app.folders import check_same_run, output_folder
+    from gandyn.app.machine import check_memory
+    from gandyn.experiments.mog import memory_bytes
+    from gandyn.io import remove_stale_temps
 
     cfgs = _configs(args)  # every check before any work
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
@@ -237,8 +240,7 @@ def run(args) -> int:
                      f"--batch {cfg.training.batch:,}, --chunk {cfg.chunk:,})")
     # a folder holding a run of another configuration (stopped: its shards' record; finished: its table) is refused
     config = [c.to_dict() for c in cfgs]
-    check_same_config(Path(args.out) / SHARDS, RUN_RECORD, config, "mog")
-    check_same_config(args.out, "table.json", config, "mog")
+    check_same_run(args.out, "mog", config, SHARDS, "table.json")
     client = dask_client(args.scheduler) if args.scheduler else None
     try:
         with output_folder(args.out, "mog") as out:
@@ -255,8 +257,8 @@ def run(args) -> int:
 
 
 def _run(args, cfgs, jobs, client, out, config) -> int:
-    from gandyn.experiments.mog import PUBLISHED, ShardError, run as run_mog, success_table, training_changes
-    from gandyn.experiments.shards import ShardStore
+    from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_mog
+    from gandyn.experiments.mog import PUBLISHED, success_table, training_changes
     from gandyn.io import write_csv, write_json
 
     # one shard store per data set; the first shard saved writes the run's record next to them

@@ -39,7 +39,8 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from gandyn.io import check_memory, output_folder
+    from gandyn.app.folders import output_folder
+    from gandyn.app.machine import check_memory
 
     if args.large_hidden == 1:
         raise ValueError("--large-hidden must be 0 (skip) or >= 2")

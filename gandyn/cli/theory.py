@@ -32,7 +32,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from gandyn.io import output_folder
+    from gandyn.app.folders import output_folder
 
     with output_folder(args.out, "theory") as out:
         return _run(args, out)

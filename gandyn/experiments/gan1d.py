@@ -41,14 +41,13 @@ from gandyn.engine.nn import MLP
 from gandyn.engine.training import TrainingConfig
 from gandyn.errors import BOUND, DivergedError, UsageError, healthy
 from gandyn.experiments import population
-from gandyn.experiments.shards import on_cluster
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.rng import stream
 from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
 __all__ = ["Setup", "Population", "parse_data", "data_text", "theory_at", "binned_jsd", "grid_for", "z_map_points",
-           "converged", "record_run", "pick_panels", "sweep", "sweep_on_cluster", "merge_sweeps", "sweep_rows",
+           "converged", "record_run", "pick_panels", "sweep", "merge_sweeps", "sweep_rows",
            "sweep_summary", "replace_training", "TRAINING", "DATA", "BLOCK"]
 
 BLOCK = population.BLOCK
@@ -544,26 +543,6 @@ def merge_sweeps(parts) -> tuple[dict, dict]:
     for key, axis in (("jsd", 2), ("converged", 2), ("diverged_at", 2), ("jsd_checks", 3)):
         arrays[key] = np.concatenate([a[key] for a, _ in parts], axis=axis)
     return arrays, meta
-
-
-def _sweep_seed(setup: Setup, seed: int, kw: dict):
-    return sweep(setup, seeds=[seed], **kw)
-
-
-def sweep_on_cluster(setup: Setup, client, *, seeds, progress: bool = False, **kw) -> tuple[dict, dict]:
-    """:func:`sweep` on a Dask cluster (``client``, a :class:`dask.distributed.Client`),
-    one shard per seed; every model draws from its own seed's streams, so the result
-    equals ``sweep(setup, seeds=seeds, **kw)``. The progress bar counts finished shards.
-
-    Raises
-    ------
-    gandyn.experiments.shards.ShardError
-        A shard failed: it names the shard (the ``i``-th seed) and its ``partial`` is
-        the sweep of the seeds that finished (:func:`merge_sweeps`), or None.
-    """
-    seeds = [int(s) for s in population.check_seeds(list(seeds))]
-    return merge_sweeps(on_cluster(client, _sweep_seed, [(setup, s, kw) for s in seeds], merge=merge_sweeps,
-                                   name="gan1d sweep", progress=progress))
 
 
 def replace_training(setup: Setup, **changes) -> Setup:

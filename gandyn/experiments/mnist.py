@@ -47,7 +47,7 @@ from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import DivergedError
-from gandyn.io import atomic_path, check_memory, remove_stale_temps, write_json, write_text
+from gandyn.io import atomic_path, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
 
 __all__ = [
@@ -267,14 +267,6 @@ class MnistConfig:
                                  + 2 * PIXELS + 1)
         return 4 * (6 * (p_g + p_d) + 4 * acts) + self.n_train * PIXELS + 8 * iters
 
-    def check_memory(self, iters: int = 0) -> None:
-        """A ``ValueError`` naming the model's size when it cannot fit in memory."""
-        p_g, p_d = self.n_params()
-        check_memory(self.memory_bytes(iters),
-                     f"a run of {iters:,} iterations with G {'-'.join(map(str, (self.z_dim, *self.hidden_g, PIXELS)))}"
-                     f" and D {'-'.join(map(str, (PIXELS, *self.hidden_d, 1)))} ({p_g + p_d:,} parameters, "
-                     f"batch {self.training.batch:,})")
-
     def to_dict(self) -> dict:
         """Every field as plain JSON-able values (:meth:`from_dict` reads it back)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -449,7 +441,6 @@ class MnistRun:
 def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     """A fresh run on ``images[:config.n_train]`` (uint8, (N, 784))."""
     images = _train_images(config, images)
-    config.check_memory()
     gan = config.gan()
     opt_g, opt_d = config.optimizers()
     s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout", "penalty",
@@ -817,7 +808,6 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
     start = run.it
     if iters < start:
         raise ValueError(f"--iters {iters} is below the checkpoint's iteration {start}")
-    tr.config.check_memory(iters)
     (out / "grids").mkdir(parents=True, exist_ok=True)
     # temporary files of a run killed mid-write (its checkpoint is the previous one, intact)
     remove_stale_temps(out, (CHECKPOINT, "losses.csv", "config.json"))
@@ -902,7 +892,6 @@ def generate(tr: MnistRun, n: int, rng, batch: int = 1000, ema: bool = True) -> 
     running statistics."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"the number of samples must be an integer >= 1, got {n!r}")
-    check_memory(4 * PIXELS * (n + 2 * batch), f"{n:,} samples of 784 pixels")
     gan = tr.gan
     theta = tr.theta_g_sample(ema)
     out = np.empty((n, PIXELS), np.float32)

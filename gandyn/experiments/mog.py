@@ -14,36 +14,34 @@ the medians of modes, high-quality share and reverse KL.
 Training is split into *shards*: lists of the population's units (models with the same
 method stacked into one engine trainer; :func:`gandyn.experiments.population.plan_units`).
 :func:`run_shard` trains one shard of a :class:`MogConfig`, so a shard can run in this
-process or on a Dask worker with the same result, to the bit.
+process or on a Dask worker with the same result, to the bit; :func:`merge` puts the shards
+together (:func:`gandyn.app.backends.run_mog` runs them on a backend).
 
 >>> cfg = MogConfig(data="ring8", methods=["altgd"], lrs=[1e-3], seeds=2, steps=4, checks=2,
 ...                 hidden_g=(8,), hidden_d=(8,), training=TRAINING.replace(batch=8), n_eval=50)
->>> res = run(cfg)
+>>> res = merge(cfg, [run_shard(cfg, [i]) for i in range(len(units_of(cfg)))])
 >>> res["modes"].shape, res["check_it"].tolist()
 ((2,), [2, 4])
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, fields
 from functools import partial
 from typing import Callable
 
 import numpy as np
 
-from gandyn import plugins
 from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import method_from_dict, method_label, method_to_dict
 from gandyn.engine.registry import Registry
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import healthy
 from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, plan_units
-from gandyn.experiments.shards import ShardError, finished, on_cluster, split
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
 __all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "SNAPSHOTS", "QUICK", "MogConfig", "training_changes", "models_of",
-           "shards_of", "keep_iterations", "run_shard", "run", "merge", "success_table", "row_statistics",
+           "keep_iterations", "run_shard", "merge", "success_table", "row_statistics",
            "diverged_models", "snapshot_path", "save_snapshots", "load_snapshots", "memory_bytes"]
 
 #: The entries of a run's results that hold its snapshots (kept parameters): the iterations
@@ -332,12 +330,6 @@ def units_of(cfg: MogConfig):
     return plan_units(list(m["method"]), [cfg.training.k] * m["seed"].size, cfg.chunk)
 
 
-def shards_of(cfg: MogConfig, n: int | None = None) -> list[list[int]]:
-    """The units split into ``n`` shards (default: one unit each), round robin
-    (:func:`gandyn.experiments.shards.split`)."""
-    return split(range(len(units_of(cfg))), n)
-
-
 def eval_iterations(cfg: MogConfig) -> np.ndarray:
     """The ``checks`` iterations at which the models are scored, evenly spaced, the last ``steps``."""
     return np.unique(np.linspace(0, cfg.steps, cfg.checks + 1).round().astype(int)[1:])
@@ -354,7 +346,7 @@ def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
     Returns
     -------
     int
-        Bytes (an estimate for :func:`gandyn.io.check_memory`, not a measurement).
+        Bytes (an estimate for :func:`gandyn.app.machine.check_memory`, not a measurement).
     """
     setup = cfg.setup()
     G, D = setup.gan.G, setup.gan.D
@@ -527,168 +519,6 @@ def merge(cfg: MogConfig, parts: list[dict]) -> dict:
     for key in ("method", "lr", "lr_g", "lr_d", "seed"):
         res[key] = mods[key][res["rows"]]
     res["n_modes"] = np.int64(K)
-    return res
-
-
-def _bar(cfg, progress, done_models: int = 0):
-    from tqdm.auto import tqdm
-
-    total = len(models_of(cfg)["seed"]) * cfg.steps
-    return tqdm(total=total, initial=done_models * cfg.steps, desc=f"mog {cfg.data}", unit="model-it",
-                unit_scale=True, disable=not progress, leave=False, mininterval=1.0)
-
-
-def _in_process(cfg, shards, progress, on_done=None, done_models=0):
-    bar = _bar(cfg, progress, done_models)
-    parts = []
-    try:
-        for i, sh in enumerate(shards):
-            try:
-                parts.append(run_shard(cfg, sh, progress=bar.update))
-            except Exception as e:
-                raise ShardError(i, e, merge(cfg, parts) if parts else None) from e
-            if on_done is not None:
-                on_done(i, parts[-1])
-    finally:
-        bar.close()
-    return parts
-
-
-_PROGRESS = None  # a worker's queue for progress (set by _pool_init)
-
-
-def _pool_init(threads, specs=(), progress=None, parent=None):
-    global _PROGRESS
-    from gandyn.experiments.shards import die_with_parent
-
-    die_with_parent(parent)  # no worker outlives a killed command
-    _PROGRESS = progress
-    plugins.load(specs)  # the parent's plugins: their names mean the same here
-    _blas_limit(threads)  # for the worker's life
-
-
-def _blas_limit(threads):
-    """BLAS limited to ``threads`` threads (``threadpoolctl``, applied at once; as a context it
-    restores them on exit); a null context for None or without ``threadpoolctl`` (optional)."""
-    import contextlib
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return contextlib.nullcontext() if threads is None else threadpool_limits(limits=int(threads), user_api="blas")
-
-
-def _pool_shard(cfg, units):
-    return run_shard(cfg, units, progress=None if _PROGRESS is None else _PROGRESS.put)
-
-
-def _in_pool(cfg, shards, jobs, threads, progress, on_done=None, done_models=0):
-    """Shards on ``jobs`` local processes (spawned; BLAS limited to ``threads`` each; each
-    loads this process's plugins, :func:`gandyn.plugins.loaded`, and dies with this
-    process), with progress reported through a queue so that the bar moves while shards
-    run."""
-    import multiprocessing as mp
-    import os
-    import queue as queue_mod
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    ctx = mp.get_context("spawn")
-    bar = _bar(cfg, progress, done_models)
-    parts, failed = {}, None
-    q = ctx.Queue()
-    try:
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
-                                 initargs=(threads, plugins.loaded(), q, os.getpid())) as ex:
-            futures = {ex.submit(_pool_shard, cfg, sh): i for i, sh in enumerate(shards)}
-            pending = set(futures)
-            try:
-                while pending:
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    try:
-                        while True:
-                            bar.update(q.get_nowait())
-                    except queue_mod.Empty:
-                        pass
-                    for f in sorted(done, key=futures.get):
-                        i = futures[f]
-                        if f.exception() is None:
-                            parts[i] = f.result()
-                            if on_done is not None:
-                                on_done(i, parts[i])
-                        elif failed is None or i < failed[0]:
-                            failed = (i, f.exception())
-            except BaseException:
-                for f in pending:
-                    f.cancel()
-                raise
-    finally:
-        bar.close()
-        q.close()
-        q.join_thread()
-    return finished(parts, failed, partial(merge, cfg))
-
-
-def _on_cluster(cfg, shards, client, progress, on_done=None):
-    return on_cluster(client, run_shard, [(cfg, sh) for sh in shards], merge=partial(merge, cfg),
-                      name=f"mog {cfg.data}", progress=progress, on_result=on_done)
-
-
-def run(cfg: MogConfig, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,
-        threads: int | None = 1, store=None) -> dict:
-    """Train and score every model of ``cfg``: in this process, on ``jobs`` local processes,
-    or on a Dask cluster when ``client`` (a :class:`dask.distributed.Client`) is given, split
-    into ``shards`` (default: one per unit).
-
-    Locally, BLAS runs with ``threads`` threads per process (``threadpoolctl``, when
-    installed; None leaves it alone): one thread per GEMM of the stacked population is
-    faster on a busy machine, and ``jobs`` processes use the other cores.
-
-    With ``store`` (a :class:`gandyn.experiments.shards.ShardStore`) every finished shard is
-    kept there as it finishes, and shards found there are not trained again: a run stopped
-    midway continues where it stopped, with the same bits as a run never stopped (each
-    model's result does not depend on its shard).
-
-    Returns the merged results (:func:`merge`) with ``wall_seconds``.
-
-    Raises
-    ------
-    ShardError
-        A shard failed (after Dask's retries of lost workers); its ``partial`` holds the
-        finished shards' results (those of the store included).
-    """
-    t0 = time.perf_counter()
-    if int(jobs) < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs!r}")
-    units = units_of(cfg)
-    stored = store.load() if store is not None else {}
-    stored = {u: p for u, p in stored.items() if all(0 <= i < len(units) for i in u)}
-    have = {i for u in stored for i in u}
-    sh = split([i for i in range(len(units)) if i not in have], shards)
-    done_models = sum(units[i].rows.size for i in have)
-    old, new = list(stored.values()), []
-
-    def on_done(i, part):
-        new.append(part)
-        if store is not None:
-            store.save(sh[i], part)
-
-    try:
-        if not sh:
-            parts = []
-        elif client is not None:
-            parts = _on_cluster(cfg, sh, client, progress, on_done)
-        elif jobs > 1 and len(sh) > 1:
-            parts = _in_pool(cfg, sh, int(jobs), threads, progress, on_done, done_models)
-        else:
-            with _blas_limit(threads):
-                parts = _in_process(cfg, sh, progress, on_done, done_models)
-    except ShardError as e:
-        if old:  # the stored shards are finished shards too
-            e.partial = merge(cfg, old + new)
-        raise
-    res = merge(cfg, old + parts)
-    res["wall_seconds"] = time.perf_counter() - t0
     return res
 
 

@@ -1,0 +1,465 @@
+"""Execution backends: a population run split into shards, run in this process, on local
+processes or on a Dask cluster, each shard kept as it finishes.
+
+A population experiment is split into *shards* (``gandyn mog`` by units of models,
+``gandyn gan1d --sweep`` by seeds); a shard's result does not depend on where it runs or
+with which other shards, so every backend gives the same bits. :func:`run_shards` runs the
+shards that a :class:`ShardStore` does not hold yet, keeps each one as it finishes, and
+merges them; on a failure a :class:`ShardError` names the first failed shard and carries the
+finished shards' results, merged, so that they can be written. :func:`run_mog` and
+:func:`run_sweep` are the two population experiments on it.
+
+>>> from gandyn.experiments.mog import TRAINING, MogConfig
+>>> cfg = MogConfig(data="ring8", methods=["altgd"], lrs=[1e-3], seeds=2, steps=4, checks=2,
+...                 hidden_g=(8,), hidden_d=(8,), training=TRAINING.replace(batch=8), n_eval=50)
+>>> res = run_mog(cfg)
+>>> res["modes"].shape, res["check_it"].tolist()
+((2,), [2, 4])
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import pickle
+import time
+import uuid
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from gandyn import history, plugins
+from gandyn.app.folders import remove_run_record, write_run_record
+from gandyn.app.machine import blas_limit
+from gandyn.io import remove_stale_temps
+
+__all__ = ["SHARDS", "ShardError", "ShardStore", "split", "run_shards", "run_mog", "run_sweep", "in_process", "in_pool",
+           "on_cluster", "load_plugins", "die_with_parent", "dask_client"]
+
+#: The folder, inside a command's output folder, where a run keeps its finished shards (and
+#: its run record) until it completes.
+SHARDS = "shards"
+
+
+class ShardError(RuntimeError):
+    """A shard failed; ``shard`` is its index among the shards run, ``items`` the items it
+    held (set by :func:`run_shards`) and ``partial`` the results of the shards that finished,
+    merged (or None)."""
+
+    def __init__(self, shard: int, cause: BaseException, partial: Any | None):
+        super().__init__(f"shard {shard} failed: {type(cause).__name__}: {cause}")
+        self.shard, self.cause, self.partial, self.items = shard, cause, partial, None
+
+
+class ShardStore:
+    """The finished shards of a population run, one file each, so that a run stopped
+    midway (killed, or a shard failed) and started again trains only what is missing.
+
+    A shard is named by the units it trained (``units``, a list of ints); its result is a
+    dict of arrays (numbers or strings), written whole or not at all
+    (:func:`gandyn.history.save`) as ``folder/NAME_HASH.npz``. Results read back are the
+    arrays written, bit for bit. The caller checks that the folder belongs to the same
+    configuration (:func:`gandyn.app.folders.check_same_config`) against its record: ``record``
+    (if given), ``(command, config)``, is written as that record
+    (:func:`gandyn.app.folders.write_run_record`) before the first shard, and removed by :meth:`clear`.
+    """
+
+    def __init__(self, folder, name: str, record: tuple[str, Any] | None = None):
+        self.folder, self.name, self.record = Path(folder), name, record
+        #: The ``meta`` of the shards read by :meth:`load`, by units.
+        self.meta: dict[tuple[int, ...], Any] = {}
+
+    def _path(self, units):
+        key = ",".join(str(int(u)) for u in units)
+        return self.folder / f"{self.name}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
+
+    def load(self) -> dict[tuple[int, ...], dict]:
+        """The stored shards: units -> result. Files not readable as a whole shard are
+        ignored (and removed): their units are trained again."""
+        if not self.folder.is_dir():
+            return {}
+        remove_stale_temps(self.folder, [f"{self.name}_*.npz", "*.json"])  # of a killed writer
+        out = {}
+        for f in sorted(self.folder.glob(f"{self.name}_*.npz")):
+            try:
+                arrays, meta = history.load(f)
+                units = tuple(int(u) for u in meta["units"])
+            except Exception:  # a file that is not a shard of ours: train its units again
+                f.unlink(missing_ok=True)
+                continue
+            out[units] = arrays
+            self.meta[units] = meta.get("meta")
+        return out
+
+    def save(self, units, result: dict, meta: dict | None = None) -> None:
+        """Keep the result of the shard of ``units`` (its arrays; and ``meta``, JSON-able,
+        read back in :attr:`meta` by :meth:`load`)."""
+        if self.record is not None:
+            write_run_record(self.folder, *self.record)  # once: it is kept while it is there
+        arrays = {k: v for k, v in result.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
+        history.save(self._path(units), arrays, {"units": [int(u) for u in units], "meta": meta})
+
+    def clear(self) -> None:
+        """Remove the stored shards and the record (and the folder when it is then empty)."""
+        for f in self.folder.glob(f"{self.name}_*.npz"):
+            f.unlink(missing_ok=True)
+        if self.record is not None:
+            remove_run_record(self.folder)
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
+
+
+def split(items: Sequence[int], n: int | None = None) -> list[list[int]]:
+    """``items`` in ``n`` shards (default: one each), round robin."""
+    items = list(items)
+    n = len(items) if n is None else max(1, min(int(n), len(items)))
+    return [items[i::n] for i in range(n)] if items else []
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """In a worker process: ask the kernel to kill this process when its parent dies
+    (Linux's ``PR_SET_PDEATHSIG``), so that no worker outlives a killed command; elsewhere,
+    a daemon thread that watches the parent and exits when it is gone. ``parent``: the
+    parent's pid as the parent knows it (``os.getpid()`` there), so that a parent killed
+    before this call is noticed; default the current parent."""
+    import os
+    import signal
+    import sys
+    import threading
+
+    parent = os.getppid() if parent is None else int(parent)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG = 1
+                if os.getppid() != parent:  # the parent died before the call
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch():
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def load_plugins(client, specs) -> None:
+    """Load the plugins ``specs`` (:func:`gandyn.plugins.load`) on every worker of the Dask
+    cluster of ``client``, now and on workers that join later (a worker plugin named after
+    the specs; registering the same specs again does nothing). Without specs, nothing.
+
+    Raises
+    ------
+    gandyn.plugins.PluginError
+        A plugin failed to load on a worker (e.g. not installed there); the worker plugin
+        is removed again.
+    """
+    specs = tuple(specs)
+    if not specs:
+        return
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class GandynPlugins(WorkerPlugin):
+        idempotent = True  # the same specs registered again: nothing to do
+
+        def __init__(self, specs):
+            self.specs = specs
+            self.name = "gandyn-plugins-" + uuid.uuid5(uuid.NAMESPACE_URL, "\0".join(specs)).hex[:12]
+
+        def setup(self, worker):
+            plugins.load(self.specs)
+
+    plugin = GandynPlugins(specs)
+    try:
+        client.register_plugin(plugin)
+    except Exception as e:
+        with contextlib.suppress(Exception):  # the failure is the news, not its clean-up
+            client.unregister_worker_plugin(plugin.name)
+        if isinstance(e, plugins.PluginError):
+            raise plugins.PluginError(f"on a Dask worker: {e} (install it there, or give a .py file that the "
+                                      "workers can read)") from e
+        raise
+
+
+def _call_pickled(fn: Callable, args: bytes):
+    return fn(*pickle.loads(args))
+
+
+def _fail(failed: tuple[int, BaseException] | None) -> None:
+    """Raise the :class:`ShardError` of the first failed shard ``failed = (index, exception)``
+    (its ``partial`` is filled in by :func:`run_shards`); nothing when None."""
+    if failed is not None:
+        raise ShardError(failed[0], failed[1], None) from failed[1]
+
+
+def in_process(fn: Callable, shard_args: Sequence[tuple], on_result: Callable[[int, Any], None], bar) -> None:
+    """``fn(*shard_args[i], progress=bar.update)`` for every shard ``i`` in turn, in this
+    process; ``on_result(i, result)`` as each finishes. The first failure stops the run:
+    :class:`ShardError` names it."""
+    for i, args in enumerate(shard_args):
+        try:
+            part = fn(*args, progress=bar.update)
+        except Exception as e:
+            raise ShardError(i, e, None) from e
+        on_result(i, part)
+
+
+_PROGRESS = None  # a worker's queue for progress (set by _pool_init)
+
+
+def _pool_init(threads, specs=(), progress=None, parent=None):
+    global _PROGRESS
+
+    die_with_parent(parent)  # no worker outlives a killed command
+    _PROGRESS = progress
+    plugins.load(specs)  # the parent's plugins: their names mean the same here
+    blas_limit(threads)  # applied at once, for the worker's life
+
+
+def _pool_call(fn, args):
+    return fn(*args, progress=None if _PROGRESS is None else _PROGRESS.put)
+
+
+def in_pool(fn: Callable, shard_args: Sequence[tuple], on_result: Callable[[int, Any], None], bar, *, jobs: int,
+            threads: int | None = 1) -> None:
+    """``fn(*shard_args[i], progress=...)`` for every shard ``i`` on ``jobs`` local processes
+    (spawned; BLAS limited to ``threads`` each; each loads this process's plugins,
+    :func:`gandyn.plugins.loaded`, and dies with this process), with progress reported
+    through a queue so that ``bar`` moves while shards run; ``on_result(i, result)`` as each
+    finishes. When a shard fails the others run to their end, then :class:`ShardError`
+    names the first failed shard."""
+    import multiprocessing as mp
+    import os
+    import queue as queue_mod
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    ctx = mp.get_context("spawn")
+    failed = None
+    q = ctx.Queue()
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
+                                 initargs=(threads, plugins.loaded(), q, os.getpid())) as ex:
+            futures = {ex.submit(_pool_call, fn, args): i for i, args in enumerate(shard_args)}
+            pending = set(futures)
+            try:
+                while pending:
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    try:
+                        while True:
+                            bar.update(q.get_nowait())
+                    except queue_mod.Empty:
+                        pass
+                    for f in sorted(done, key=futures.get):
+                        i = futures[f]
+                        if f.exception() is None:
+                            on_result(i, f.result())
+                        elif failed is None or i < failed[0]:
+                            failed = (i, f.exception())
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
+    finally:
+        q.close()
+        q.join_thread()
+    _fail(failed)
+
+
+def on_cluster(client, fn: Callable, shard_args: Sequence[tuple], on_result: Callable[[int, Any], None], *,
+               name: str, progress: bool = False) -> None:
+    """``fn(*shard_args[i])`` for every shard ``i`` on the Dask cluster of ``client``;
+    ``on_result(i, result)`` as each finishes.
+
+    The workers first load this process's plugins (:func:`gandyn.plugins.loaded`; a Dask
+    worker plugin that also serves workers that join later), so the names they registered
+    mean the same there.
+    A progress bar (``name`` shards, disabled without ``progress``) counts finished
+    shards. When a shard fails (after Dask's retries of lost workers), the others
+    still run to their end, then :class:`ShardError` names the first failed shard.
+    """
+    from dask.distributed import wait
+    from tqdm.auto import tqdm
+
+    # keys unique per run: two runs on one cluster never share results
+    key = f"gandyn-{name.replace(' ', '-')}-{uuid.uuid4().hex[:12]}-shard"
+    load_plugins(client, plugins.loaded())
+    # the shard's arguments travel as bytes, unpickled on a worker after its plugins are loaded (a
+    # configuration holding a plugin's method object cannot be unpickled by the scheduler)
+    import cloudpickle  # what Dask pickles with (a plugin's loss may be a lambda)
+
+    futures = {client.submit(_call_pickled, fn, cloudpickle.dumps(args), pure=False, key=f"{key}{i}"): i
+               for i, args in enumerate(shard_args)}
+    bar = tqdm(total=len(futures), desc=f"{name} shards", unit="shard", disable=not progress, leave=False)
+    failed = None
+    pending = set(futures)
+    try:
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished in 2 s: refresh the bar's clock
+                bar.refresh()
+                continue
+            for f in done:
+                i = futures[f]
+                if f.status == "finished":
+                    on_result(i, f.result())
+                    bar.update(1)
+                elif failed is None or i < failed[0]:
+                    failed = (i, f.exception())
+            bar.refresh()
+    finally:
+        bar.close()
+    _fail(failed)
+
+
+def run_shards(fn: Callable, items: Sequence[int], args: Callable[[list], tuple], *, merge: Callable[[list], Any],
+               shards: int | None = None, store: ShardStore | None = None, client=None, jobs: int = 1,
+               threads: int | None = 1, name: str = "", progress: bool = False, bar=None) -> Any:
+    """The shards of a population run, merged: ``items`` (ints: units of models, seeds) split
+    into ``shards`` (:func:`split`; default one item each), shard ``key`` computed as
+    ``fn(*args(key), progress=...)`` (``progress`` a callable counting work done, or None on a
+    cluster), the results merged by ``merge`` in the order of their keys.
+
+    Backends: a Dask cluster when ``client`` (a :class:`dask.distributed.Client`) is given
+    (:func:`on_cluster`); ``jobs`` local processes (:func:`in_pool`); else this process
+    (:func:`in_process`). Locally, BLAS runs with ``threads`` threads per process (None leaves
+    it alone): one thread per GEMM of a stacked population is faster on a busy machine, and
+    ``jobs`` processes use the other cores. ``bar``: a function of the items already finished
+    (those of the store) that gives the progress bar of local runs (a tqdm), else none.
+
+    With ``store`` every finished shard is kept there as it finishes (a result ``(arrays,
+    meta)`` as its arrays and meta), and shards found there are not run again: a run stopped
+    midway continues where it stopped, with the same bits as a run never stopped (each
+    item's result does not depend on its shard).
+
+    Raises
+    ------
+    ShardError
+        A shard failed (after Dask's retries of lost workers); its ``partial`` holds the
+        finished shards' results merged (those of the store included), or None.
+    """
+    from tqdm.auto import tqdm
+
+    if int(jobs) < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs!r}")
+    ours, done = set(items), {}
+    for key, arrays in (store.load() if store is not None else {}).items():
+        if all(i in ours for i in key):
+            meta = store.meta.get(key)
+            done[key] = arrays if meta is None else (arrays, meta)
+    have = {i for key in done for i in key}
+    keys = split([i for i in items if i not in have], shards)
+
+    def on_result(i, part):
+        done[tuple(keys[i])] = part
+        if store is not None:
+            store.save(keys[i], *(part if isinstance(part, tuple) else (part,)))
+
+    def merged():
+        return merge([done[k] for k in sorted(done)]) if done else None
+
+    shard_args = [args(k) for k in keys]
+    bar = bar(have) if bar is not None and keys and client is None else tqdm(disable=True)
+    try:
+        if not keys:
+            pass
+        elif client is not None:
+            on_cluster(client, fn, shard_args, on_result, name=name, progress=progress)
+        elif jobs > 1 and len(keys) > 1:
+            in_pool(fn, shard_args, on_result, bar, jobs=int(jobs), threads=threads)
+        else:
+            with blas_limit(threads):
+                in_process(fn, shard_args, on_result, bar)
+    except ShardError as e:
+        e.items, e.partial = list(keys[e.shard]), merged()
+        raise
+    finally:
+        bar.close()
+    return merged()
+
+
+def run_mog(cfg, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,
+            threads: int | None = 1, store: ShardStore | None = None) -> dict:
+    """Train and score every model of the mode-collapse benchmark ``cfg`` (a
+    :class:`~gandyn.experiments.mog.MogConfig`) by :func:`run_shards`: its units
+    (:func:`~gandyn.experiments.mog.units_of`) split into ``shards``, each trained by
+    :func:`~gandyn.experiments.mog.run_shard`; a progress bar of model-iterations locally.
+
+    Returns the merged results (:func:`~gandyn.experiments.mog.merge`) with ``wall_seconds``.
+
+    Raises
+    ------
+    ShardError
+        A shard failed; its ``partial`` holds the finished shards' results (those of the
+        store included).
+    """
+    from tqdm.auto import tqdm
+
+    from gandyn.experiments import mog
+
+    t0 = time.perf_counter()
+    units = mog.units_of(cfg)
+
+    def bar(have):
+        return tqdm(total=len(mog.models_of(cfg)["seed"]) * cfg.steps,
+                    initial=sum(units[i].rows.size for i in have) * cfg.steps, desc=f"mog {cfg.data}",
+                    unit="model-it", unit_scale=True, disable=not progress, leave=False, mininterval=1.0)
+
+    res = run_shards(mog.run_shard, range(len(units)), partial(_mog_args, cfg), merge=partial(mog.merge, cfg),
+                     shards=shards, store=store, client=client, jobs=jobs, threads=threads, name=f"mog {cfg.data}",
+                     progress=progress, bar=bar)
+    res["wall_seconds"] = time.perf_counter() - t0
+    return res
+
+
+def _mog_args(cfg, units):
+    return cfg, list(units)
+
+
+def _sweep_seed(setup, seed: int, kw: dict, progress=None):
+    from gandyn.experiments import gan1d
+
+    return gan1d.sweep(setup, seeds=[seed], **kw)
+
+
+def run_sweep(setup, *, seeds, client=None, store: ShardStore | None = None, progress: bool = False,
+              **kw) -> tuple[dict, dict]:
+    """:func:`gandyn.experiments.gan1d.sweep` by :func:`run_shards`, one shard per seed, in
+    this process or on a Dask cluster (``client``); every model draws from its own seed's
+    streams, so the result equals ``sweep(setup, seeds=seeds, **kw)``. The progress bar is
+    the sweep's own in this process, and counts finished shards on a cluster.
+
+    Raises
+    ------
+    ShardError
+        A shard failed: it names the shard (the ``i``-th seed to run) and its ``partial`` is
+        the sweep of the seeds that finished (:func:`~gandyn.experiments.gan1d.merge_sweeps`),
+        or None.
+    """
+    from gandyn.experiments import gan1d, population
+
+    seeds = [int(s) for s in population.check_seeds(list(seeds))]
+    kw = {**kw, "progress": progress and client is None}
+    return run_shards(_sweep_seed, seeds, lambda key: (setup, key[0], kw), merge=gan1d.merge_sweeps, store=store,
+                      client=client, threads=None, name="gan1d sweep", progress=progress)
+
+
+def dask_client(address):
+    """A Dask client of the scheduler at ``address`` (``--scheduler``); ValueError without Dask,
+    OSError when the scheduler cannot be reached (both one line)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ValueError("--scheduler needs Dask: pip install 'gandyn[distributed]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, ValueError) as e:
+        raise OSError(f"cannot reach the Dask scheduler at {address} ({type(e).__name__})") from None

@@ -1,0 +1,191 @@
+"""The contracts of a command's output folder: written whole or visibly not.
+
+A command that writes several files opens its folder with :func:`output_folder`: a marker
+:data:`INCOMPLETE` while it writes (it stays if the process is killed), the
+:data:`MANIFEST` of the files written last. A run that keeps partial results (finished
+shards, checkpoints) keeps its configuration next to them in :data:`RUN_RECORD`, so that a
+rerun into the same folder continues it only with the same configuration
+(:func:`check_same_config`).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Iterator
+
+from gandyn.io import remove_stale_temps, write_json, write_text
+
+__all__ = ["ensure_dir", "check_dir_path", "output_folder", "incomplete_by", "check_same_config", "first_difference",
+           "write_run_record", "remove_run_record", "check_same_run", "remove_if_empty", "MANIFEST", "INCOMPLETE", "RUN_RECORD"]
+
+#: Written last into a command's output folder: the files of the run that completed.
+MANIFEST = "manifest.json"
+#: Present in an output folder while a command writes into it (and after it was killed).
+INCOMPLETE = "INCOMPLETE"
+
+
+def ensure_dir(path) -> Path:
+    """Create the output folder; a file in its place is an error naming it."""
+    path = check_dir_path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_dir_path(path) -> Path:
+    """``path`` as a Path, after checking that it could be a folder (no file is in the
+    way of it or of a parent); creates nothing."""
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"--out {path}: {p} exists and is not a directory")
+    return path
+
+
+@contextlib.contextmanager
+def output_folder(path, command: str) -> Iterator[Path]:
+    """The output folder of a command that writes several files, complete or visibly not.
+
+    While the command runs the folder holds a file :data:`INCOMPLETE` (which stays if
+    the process is killed: the folder may then mix new and earlier outputs); the
+    :data:`MANIFEST` of an earlier run is removed first. On success the manifest
+    (the files written, with their sizes) is written last and the marker removed.
+    On an error the marker stays, unless the folder was created here and nothing
+    else was written: then the folder is removed again. Stale temporary files of
+    the written names (from a killed earlier run) are removed at the end.
+
+    Yields the folder. The manifest lists the files (not hidden) written into the
+    folder after the marker.
+    """
+    from gandyn.errors import UsageError, begin_work
+
+    path = Path(path)
+    existed = path.exists()
+    other = incomplete_by(path)
+    if other is not None and other != command:
+        raise UsageError(f"--out {path}: the folder is marked {INCOMPLETE} by `gandyn {other}`, stopped before it "
+                         f"finished; give another folder, or finish or delete that run")
+    out = ensure_dir(path)
+    begin_work()
+    marker = out / INCOMPLETE
+    try:
+        write_text(marker, f"gandyn {command} is writing into this folder, or was stopped before it finished: "
+                           f"its files may mix this run's outputs and earlier ones. {MANIFEST} lists the files "
+                           "of a run that completed.\n")
+        (out / MANIFEST).unlink(missing_ok=True)
+    except BaseException:
+        remove_if_empty(out, existed, marker)
+        raise
+    try:
+        yield out
+    except BaseException:
+        remove_if_empty(out, existed, marker)
+        raise
+    written = sorted(p.name for p in out.iterdir()
+                     if p.is_file() and not p.name.startswith(".") and p.name not in (INCOMPLETE, MANIFEST)
+                     and p.stat().st_mtime_ns >= marker.stat().st_mtime_ns)
+    remove_stale_temps(out, written)
+    write_json(out / MANIFEST, {"command": command, "complete": True,
+                                "files": {n: (out / n).stat().st_size for n in written}})
+    marker.unlink(missing_ok=True)
+
+
+def incomplete_by(path) -> str | None:
+    """The command that marked the folder ``path`` :data:`INCOMPLETE` (read from the
+    marker's first words, ``gandyn COMMAND is writing ...``), or None when the folder is
+    not so marked."""
+    marker = Path(path) / INCOMPLETE
+    try:
+        text = marker.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    head = text.split(" is writing into this folder", 1)[0]
+    return head.removeprefix("gandyn ").strip() if head.startswith("gandyn ") and head != text else "?"
+
+
+def check_same_config(path, name: str, config: dict, command: str) -> None:
+    """Refuse to continue into the folder ``path`` a run of another configuration: when
+    ``path/name`` exists and holds a JSON object whose ``config`` differs from ``config``
+    (compared after a JSON round trip), a :class:`~gandyn.errors.UsageError` names the
+    first differing field. A missing file is no objection.
+    """
+    from gandyn.errors import UsageError
+
+    f = Path(path) / name
+    if not f.is_file():
+        return
+    try:
+        old = json.loads(f.read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        raise UsageError(f"--out {path}: {f.name} is not a run record of `gandyn {command}`; "
+                         "give another folder") from None
+    new = json.loads(json.dumps(config))
+    if old == new:
+        return
+    field = first_difference(old, new)
+    raise UsageError(f"--out {path} holds a run of `gandyn {command}` with another configuration (first difference: "
+                     f"{field}); give another folder, or the same options to continue that run")
+
+
+#: The record of a run (``{"command", "config"}``) kept in the folder of its partial results
+#: (finished shards or checkpoints), so that a rerun can tell whether it continues the same run
+#: (:func:`check_same_config`).
+RUN_RECORD = "run.json"
+
+
+def write_run_record(folder, command: str, config) -> None:
+    """Write ``folder/RUN_RECORD`` for ``gandyn command`` with ``config`` (JSON-able), unless
+    it is there: a run calls it before it keeps its first partial result in ``folder``."""
+    folder = Path(folder)
+    if not (folder / RUN_RECORD).exists():
+        write_json(folder / RUN_RECORD, {"command": command, "config": config})
+
+
+def remove_run_record(folder) -> None:
+    """Remove ``folder/RUN_RECORD``, then ``folder`` if it is empty: the run completed, its
+    partial results are in its outputs (the caller removed them first)."""
+    folder = Path(folder)
+    (folder / RUN_RECORD).unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def check_same_run(out, command: str, config, partial: str, final: str = RUN_RECORD) -> None:
+    """Refuse the output folder ``out`` when it holds a run of ``gandyn command`` with another
+    configuration than ``config`` (:func:`check_same_config`, naming the first difference):
+    a stopped run, by the record of its partial results (``out/partial/``:data:`RUN_RECORD`),
+    or a finished one, by its file ``out/final``."""
+    check_same_config(Path(out) / partial, RUN_RECORD, config, command)
+    check_same_config(out, final, config, command)
+
+
+def first_difference(a, b, where: str = "") -> str:
+    """The first place (``key``, ``key.sub``, ``key[i]``) where two JSON values differ,
+    with both values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in [*a, *(k for k in b if k not in a)]:
+            if k not in a or k not in b or a[k] != b[k]:
+                if k in a and k in b:
+                    return first_difference(a[k], b[k], f"{where}.{k}" if where else str(k))
+                return f"{where + '.' if where else ''}{k}: {a.get(k, '(none)')!r} there, {b.get(k, '(none)')!r} here"
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return first_difference(x, y, f"{where}[{i}]")
+    return f"{where or 'config'}: {a!r} there, {b!r} here"
+
+
+def remove_if_empty(out: Path, existed: bool, marker: Path | None = None) -> None:
+    """Remove the folder ``out`` again if this run created it (``existed`` false) and wrote
+    nothing into it but ``marker``, so that a failed command leaves no empty output folder."""
+    out = Path(out)
+    if existed or not out.is_dir() or any(marker is None or p.name != marker.name for p in out.iterdir()):
+        return  # an earlier folder, or files were written: the marker stays
+    if marker is not None:
+        marker.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        out.rmdir()
+
+
