@@ -32,7 +32,7 @@ import math
 import signal
 import threading
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -44,7 +44,7 @@ from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
-from gandyn.engine.training import TrainingConfig, check_int
+from gandyn.engine.training import TrainingConfig, JsonConfig, check_int
 from gandyn.errors import DivergedError
 from gandyn.io import atomic_path, check_memory, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
@@ -103,7 +103,7 @@ TRAINING = TrainingConfig(adam_tf=True)
 
 
 @dataclass(frozen=True, kw_only=True)
-class MnistConfig:
+class MnistConfig(JsonConfig):
     """A training run's hyperparameters; the defaults are the talk's code. Every field is a
     keyword.
 
@@ -214,23 +214,18 @@ class MnistConfig:
         if self.d_dropout and len(self.d_dropout) != len(self.hidden_d) + 1:
             raise ValueError(f"d_dropout needs {len(self.hidden_d) + 1} probabilities (D's input and each "
                              f"hidden layer), got {len(self.d_dropout)}")
-        if any(not 0 <= p < 1 for p in self.d_dropout):
-            raise ValueError(f"dropout probabilities must be in [0, 1), got {list(self.d_dropout)}")
-        if not 0 <= self.label_smooth < 1:
-            raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
         for name in ("seed", "z_dim", "n_train"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), 0 if name == "seed" else 1))
         if self.n_train > N_TRAIN:
             raise ValueError(f"n_train must be <= {N_TRAIN:,} (training images {N_TRAIN:,}-59,999 are the "
                              f"held-out validation set), got {self.n_train:,}")
-        if any(h < 1 for h in self.hidden_g + self.hidden_d):
-            raise ValueError("hidden widths must be >= 1")
         ACTIVATIONS.check(self.hidden_act, "hidden_act")
         INITIALIZERS.check(self.init, "init")
         LATENTS.check(self.latent, "latent")
         if self.label_smooth and self.training.loss not in ("nonsat", "minimax"):
             raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, "
                              f"not {self.training.loss!r}")
+        self.gan()  # the networks' widths, dropout and label smoothing, as the engine checks them
         if self.training.batch > self.n_train:
             raise ValueError(f"batch ({self.training.batch}) exceeds n_train ({self.n_train})")
 
@@ -256,28 +251,6 @@ class MnistConfig:
                      f"a run of {iters:,} iterations with G {'-'.join(map(str, (self.z_dim, *self.hidden_g, PIXELS)))}"
                      f" and D {'-'.join(map(str, (PIXELS, *self.hidden_d, 1)))} ({p_g + p_d:,} parameters, "
                      f"batch {self.training.batch:,})")
-
-    def to_dict(self) -> dict:
-        """Every field as plain JSON-able values (:meth:`from_dict` reads it back)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["training"] = self.training.to_dict()
-        d["hidden_g"], d["hidden_d"] = list(self.hidden_g), list(self.hidden_d)
-        d["d_dropout"] = list(self.d_dropout)
-        for name in ("lr_g", "lr_d"):
-            if isinstance(d[name], tuple):
-                d[name] = [list(p) for p in d[name]]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "MnistConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown config keys {sorted(unknown)}")
-        d = {k: tuple(v) if k in ("hidden_g", "hidden_d", "d_dropout") else v for k, v in d.items()}
-        if "training" in d:
-            d["training"] = TrainingConfig.from_dict(d["training"])
-        return cls(**d)
 
     @classmethod
     def of_protocol(cls, name: str) -> "MnistConfig":
@@ -522,6 +495,13 @@ def _inner(state):
     return state.inner if isinstance(state, optim.AveragedState) else state
 
 
+def _rngs(run: Trainer) -> dict:
+    """The run's random streams a checkpoint keeps, by their names there (those in use)."""
+    rngs = {"rng_data": run.batches.rng_data, "rng_latent": run.batches.rng_latent, "rng_dropout": run.rng_dropout,
+            "rng_penalty": run.rng_penalty, "rng_noise": run.rng_noise}
+    return {name: rng for name, rng in rngs.items() if rng is not None}
+
+
 def save_checkpoint(path, tr: MnistRun) -> Path:
     """Write everything needed to continue the run bit for bit, atomically (``.npz``):
     both players' parameters and optimizer states, G's moving average (when kept),
@@ -529,7 +509,8 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     ``instance_noise`` random streams, the
     sampler's epoch permutation and position, the iteration, the config and the
     loss history."""
-    run, batches = tr.trainer, tr.trainer.batches
+    run = tr.trainer
+    states = {name: rng.bit_generator.state for name, rng in _rngs(run).items()}
     a_g, s_g = _state_arrays("opt_g", _inner(run.state_g))
     a_d, s_d = _state_arrays("opt_d", run.state_d)
     meta = {
@@ -537,16 +518,9 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
         "config": tr.config.to_dict(),
         "iteration": run.it,
         "opt_g": s_g, "opt_d": s_d,
-        "rng_data": batches.rng_data.bit_generator.state,
-        "rng_latent": batches.rng_latent.bit_generator.state,
-        "sampler_pos": tr.sampler.pos,
+        "rng_data": states.pop("rng_data"), "rng_latent": states.pop("rng_latent"),
+        "sampler_pos": tr.sampler.pos, **states,
     }
-    if run.rng_dropout is not None:
-        meta["rng_dropout"] = run.rng_dropout.bit_generator.state
-    if run.rng_penalty is not None:
-        meta["rng_penalty"] = run.rng_penalty.bit_generator.state
-    if run.rng_noise is not None:
-        meta["rng_noise"] = run.rng_noise.bit_generator.state
     m_arrays, meta["method_state"] = _flatten("method", run.method_state)
     if run.spectral_norm is not None:
         m_arrays.update({f"spectral_norm/{i}": u for i, u in enumerate(run.spectral_norm.state())})
@@ -653,14 +627,8 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     else:
         run.state_g = inner
     run.state_d = _restore_state(run.state_d, "opt_d", arrays, meta["opt_d"])
-    run.batches.rng_data.bit_generator.state = meta["rng_data"]
-    run.batches.rng_latent.bit_generator.state = meta["rng_latent"]
-    if run.rng_dropout is not None:
-        run.rng_dropout.bit_generator.state = meta["rng_dropout"]
-    if run.rng_penalty is not None:
-        run.rng_penalty.bit_generator.state = meta["rng_penalty"]
-    if run.rng_noise is not None:
-        run.rng_noise.bit_generator.state = meta["rng_noise"]
+    for name, rng in _rngs(run).items():
+        rng.bit_generator.state = meta[name]
     if run.spectral_norm is not None:
         run.spectral_norm.set_state([arrays[f"spectral_norm/{i}"] for i in range(len(run.spectral_norm.u))])
     if "method_state" in meta:

@@ -25,7 +25,7 @@ process or on a Dask worker with the same result, to the bit.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
@@ -33,9 +33,9 @@ import numpy as np
 
 from gandyn import plugins
 from gandyn.distributions import grid2d, ring2d
-from gandyn.engine.methods import method_from_dict, method_label, method_to_dict
+from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
-from gandyn.engine.training import TrainingConfig, check_int
+from gandyn.engine.training import TrainingConfig, JsonConfig, check_int
 from gandyn.errors import healthy
 from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster, split
@@ -144,7 +144,7 @@ QUICK = {"methods": ("altgd", "extragradient"), "seeds": 4, "steps": 200, "hidde
 
 
 @dataclass(frozen=True, kw_only=True)
-class MogConfig:
+class MogConfig(JsonConfig):
     """A run of the benchmark on one data set, validated (its defaults are the documented
     benchmark's, those of ``gandyn mog``).
 
@@ -277,32 +277,6 @@ class MogConfig:
         return Setup(DATASETS[self.data](), training=self.training, z_dim=self.z_dim, latent=self.latent,
                      hidden_g=self.hidden_g, hidden_d=self.hidden_d, dtype=np.dtype(self.dtype).type,
                      pack=self.pack, g_batch_norm=self.g_batch_norm, d_pieces=self.d_pieces, **init)
-
-    def to_dict(self) -> dict:
-        """Every field as plain JSON-able values (:meth:`from_dict` reads it back)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d.update(training=self.training.to_dict(), methods=[method_to_dict(m) for m in self.methods],
-                 **{k: list(d[k]) for k in ("lrs", "hidden_g", "hidden_d")})
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "MogConfig":
-        """The config of :meth:`to_dict`'s dict.
-
-        Raises
-        ------
-        ValueError
-            Unknown keys (named), or a value :class:`MogConfig` refuses.
-        """
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown config keys {unknown}")
-        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        if "training" in d:
-            d["training"] = TrainingConfig.from_dict(d["training"])
-        if "methods" in d:
-            d["methods"] = tuple(method_from_dict(m) if isinstance(m, dict) else m for m in d["methods"])
-        return cls(**d)
 
 
 def training_changes(cfg: MogConfig) -> str:
