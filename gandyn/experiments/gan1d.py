@@ -36,7 +36,7 @@ from scipy.special import entr, ndtr
 
 from gandyn.distributions import Distribution, Mixture, Normal, Uniform
 from gandyn.engine.latents import as_latent
-from gandyn.engine.losses import LOSSES, sigmoid
+from gandyn.engine.losses import sigmoid
 from gandyn.engine.nn import MLP
 from gandyn.engine.training import TrainingConfig
 from gandyn.errors import BOUND, DivergedError, UsageError, healthy
@@ -48,7 +48,7 @@ from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
 __all__ = ["Setup", "Population", "parse_data", "data_text", "snapshot", "binned_jsd", "grid_for", "z_map_points",
-           "converged", "record_run", "pick_panels", "sweep", "sweep_on_cluster", "merge_sweeps", "sweep_rows",
+           "record_run", "pick_panels", "sweep", "sweep_on_cluster", "merge_sweeps", "sweep_rows",
            "sweep_summary", "replace_training", "TRAINING", "DATA", "BLOCK"]
 
 BLOCK = population.BLOCK
@@ -284,33 +284,10 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     return float(out[0]) if single else out
 
 
-def _finite_rows(*arrays) -> np.ndarray:
-    """Per population member (rows of ``(P, n)`` arrays, or a single ``(n,)``): healthy, by
-    the one divergence criterion (:func:`gandyn.errors.healthy`: finite and at most
-    :data:`gandyn.errors.BOUND` in size)."""
-    return healthy(*arrays)
-
-
-#: A loss or parameter beyond this size means training has blown up
-#: (:data:`gandyn.errors.BOUND`, the criterion of every command).
-BLOWN_UP = BOUND
-
-
-def _tame(a) -> np.ndarray:
-    """Elementwise: finite and at most :data:`BLOWN_UP` in size (NaN and inf are not)."""
-    return np.abs(a) <= BLOWN_UP
-
-
 def _advance_quietly(tr, n, keep=False):
     """``tr.advance`` with overflow left to the divergence checks (no warnings)."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return tr.advance(n, keep=keep)
-
-
-def converged(jsd, threshold: float):
-    """JSD below ``threshold`` (nats)."""
-    return np.asarray(jsd) < threshold
-
 
 
 # --- one run, recorded
@@ -389,12 +366,12 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         n = min(record_every, steps - tr.it)
         i = tr.it
         loss_d[i:i + n], loss_g[i:i + n] = _advance_quietly(tr, n, keep=True)
-        bad = ~(_tame(loss_d[i:i + n]) & _tame(loss_g[i:i + n]))
-        if bad.any() or not (_tame(tr.theta_g).all() and _tame(tr.theta_d).all()):
+        bad = ~healthy(loss_d[i:i + n], loss_g[i:i + n])  # the one divergence criterion, per iteration
+        if bad.any() or not healthy(np.concatenate([tr.theta_g, tr.theta_d])).all():
             bar.close()
             at = i + 1 + int(np.argmax(bad)) if bad.any() else tr.it
             raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN, inf or "
-                                f"larger than {BLOWN_UP:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)", at)
+                                f"larger than {BOUND:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)", at)
         bar.update(n)
         bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
     bar.close()
@@ -481,16 +458,12 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     losses = list(losses)
     if int(steps) < 1 or int(checks) < 1:
         raise ValueError("steps and checks must be >= 1")
-    if any(k < 1 for k in ks):
-        raise ValueError(f"every k must be >= 1, got {ks}")
     if len(set(ks)) != len(ks) or len(set(losses)) != len(losses):
         raise ValueError(f"ks and losses must be distinct (each would be trained and counted twice), got {ks}, "
                          f"{losses}")
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
-    for lo in losses:
-        LOSSES.check(lo, "loss")
-    for k in ks:  # every (k, loss) setup validated before any training
+    for k in ks:  # every (k, loss) setup validated (k, loss, pairings) before any training
         for lo in losses:
             replace_training(setup, k=k, loss=lo)
     S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
@@ -516,7 +489,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
                     _advance_quietly(tr, 1)
                     bar.update(1)
                 tg = tr.theta_g_eval
-                ok = _finite_rows(tr.theta_g, tr.theta_d, tg)
+                ok = healthy(tr.theta_g, tr.theta_d, tg)
                 at = diverged_at[a, b].reshape(-1)
                 at[(~ok) & (at < 0)] = tr.it
                 # a diverged G (parameters NaN or inf) puts its mass nowhere near the data:
@@ -529,7 +502,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     bar.close()
     arrays = {"lr_d": lr_d_values, "lr_g": lr_g_values, "seeds": seeds, "ks": np.array(ks),
               "losses": np.array(losses), "check_it": check_it, "jsd_checks": out, "jsd": out[-1],
-              "converged": converged(out[-1], threshold), "diverged_at": diverged_at}
+              "converged": out[-1] < threshold, "diverged_at": diverged_at}
     meta = {"setup": setup.describe(), "steps": int(steps), "threshold": float(threshold),
             "jsd": f"binned_jsd, 400 bins on [{lo:.4g}, {hi:.4g}] + 2 tails, n_z={n_z}",
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.sweep"}
