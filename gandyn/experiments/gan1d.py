@@ -468,7 +468,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
             replace_training(setup, k=k, loss=lo)
     S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
     sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
-    check_it = np.unique(np.linspace(0, steps, checks + 1).round().astype(int)[1:])
+    check_it = population.check_iterations(steps, checks)
     lo, hi = setup.data.bounds(1e-9)
     lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
     out = np.empty((len(check_it), len(ks), len(losses), S, Ld, Lg))

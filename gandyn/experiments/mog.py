@@ -37,7 +37,7 @@ from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
 from gandyn.engine.training import TrainingConfig, JsonConfig, check_int
 from gandyn.errors import healthy
-from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, plan_units
+from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, check_iterations, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster, split
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
@@ -49,6 +49,8 @@ __all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "SNAPSHOTS", "QUICK", "MogConfi
 #: The entries of a run's results that hold its snapshots (kept parameters): the iterations
 #: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``).
 SNAPSHOTS = ("keep_it", "theta_g", "theta_d")
+#: A model's scores at each check (fields of :class:`~gandyn.metrics.modes.ModeCoverage`).
+SCORES = ("modes", "high_quality", "reverse_kl", "counts")
 
 #: The data sets by name, each a function of no arguments that returns a 2-D
 #: :class:`~gandyn.distributions.Mixture` of Gaussians (its modes are what the run scores):
@@ -255,7 +257,7 @@ class MogConfig(JsonConfig):
         for name in ("ttur", "decay", "hq_target"):
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "checks", min(self.checks, self.steps))
-        object.__setattr__(self, "dtype", np.dtype(self.dtype).name)
+        object.__setattr__(self, "dtype", dtype)
         if self.g_batch_norm and self.keep_every:
             raise ValueError("keep_every with a batch-norm G is not supported (the snapshots keep no running "
                              "statistics)")
@@ -311,11 +313,6 @@ def shards_of(cfg: MogConfig, n: int | None = None) -> list[list[int]]:
     """The units split into ``n`` shards (default: one unit each), round robin
     (:func:`gandyn.experiments.shards.split`)."""
     return split(range(len(units_of(cfg))), n)
-
-
-def eval_iterations(cfg: MogConfig) -> np.ndarray:
-    """The ``checks`` iterations at which the models are scored, evenly spaced, the last ``steps``."""
-    return np.unique(np.linspace(0, cfg.steps, cfg.checks + 1).round().astype(int)[1:])
 
 
 def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
@@ -383,11 +380,10 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
     setup = cfg.setup()
     mods = models_of(cfg)
     centers, scale = mixture_modes(setup.data)
-    checks = eval_iterations(cfg)
+    checks = check_iterations(cfg.steps, cfg.checks)
     n_pts = min(500, cfg.n_eval)
     decay = cfg.decay
-    out = {"rows": [], "modes": [], "high_quality": [], "reverse_kl": [], "counts": [], "samples_rows": [],
-           "samples": [], "diverged_at": []}
+    out = {key: [] for key in ("rows", *SCORES, "samples_rows", "samples", "diverged_at")}
     keep = keep_iterations(cfg)
     stops = np.union1d(checks, keep[1:]) if keep.size else checks
     by_label = dict(zip(cfg.labels, cfg.methods))
@@ -396,7 +392,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"], method=method,
                          k=cfg.training.k, chunk=cfg.chunk, units=[u])
         z = pop.eval_latent(cfg.n_eval)
-        per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
+        per = {key: [] for key in (*SCORES, "samples")}
         kept = [pop.params()] if keep.size else []
         show = mods["show"][pop.rows]
         diverged_at = np.full(pop.rows.size, -1, np.int64)
@@ -422,10 +418,8 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
             if (diverged_at >= 0).any():  # no samples: scored as covering no mode
                 x[diverged_at >= 0] = np.inf
             cov = mode_coverage(x, centers, scale, min_count=cfg.min_count)
-            per["modes"].append(cov.modes)
-            per["high_quality"].append(cov.high_quality)
-            per["reverse_kl"].append(cov.reverse_kl)
-            per["counts"].append(cov.counts)
+            for key in SCORES:
+                per[key].append(getattr(cov, key))
             per["samples"].append(x[show, :n_pts].astype(np.float32))
         out["rows"].append(pop.rows)
         out["diverged_at"].append(diverged_at)
@@ -437,7 +431,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
             out.setdefault("theta_d", []).append(np.stack([d for _, d in kept]))
     res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"]),
            "diverged_at": np.concatenate(out["diverged_at"])}
-    for key in ("modes", "high_quality", "reverse_kl", "counts", "samples", *SNAPSHOTS[1:]):
+    for key in (*SCORES, "samples", *SNAPSHOTS[1:]):
         if key in out:
             res[key] = np.concatenate(out[key], axis=1)
     res["check_it"] = checks
@@ -479,14 +473,14 @@ def merge(cfg: MogConfig, parts: list[dict]) -> dict:
     res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so],
            "diverged_at": np.concatenate([p.get("diverged_at", np.full(p["rows"].size, -1, np.int64))
                                           for p in parts])[o]}
-    for key in ("modes", "high_quality", "reverse_kl", "counts"):
+    for key in SCORES:
         res[f"{key}_checks"] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
     res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
     if "keep_it" in parts[0]:
         res["keep_it"] = parts[0]["keep_it"]
         for key in SNAPSHOTS[1:]:
             res[key] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
-    for key in ("modes", "high_quality", "reverse_kl", "counts"):
+    for key in SCORES:
         res[key] = res[f"{key}_checks"][-1]
     K = res["counts"].shape[-1]
     res["success_checks"] = (res["modes_checks"] == K) & (res["high_quality_checks"] >= cfg.hq_target)

@@ -48,7 +48,7 @@ from gandyn.engine.trainer import Trainer
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.rng import stream
 
-__all__ = ["Setup", "TRAINING", "Population", "Unit", "check_seeds", "BLOCK"]
+__all__ = ["Setup", "TRAINING", "Population", "Unit", "check_seeds", "check_iterations", "BLOCK"]
 
 #: Minibatches drawn at once per model and stream (a constant: the draws never depend
 #: on the population, its units or how training is split into calls).
@@ -74,6 +74,11 @@ def check_seeds(seeds) -> np.ndarray:
     if a.ndim > 1 or a.size == 0 or a.dtype.kind not in "iu" or np.any(a < 0):
         raise ValueError(f"seeds must be a non-negative integer or a 1-D list of them, got {seeds!r}")
     return a.reshape(-1)
+
+
+def check_iterations(steps: int, checks: int) -> np.ndarray:
+    """The ``checks`` iterations at which a population is scored, evenly spaced, the last ``steps``."""
+    return np.unique(np.linspace(0, steps, checks + 1).round().astype(int)[1:])
 
 
 #: The training choices of a population given none: Adam with ``b1 = 0.5`` (Radford et al.
