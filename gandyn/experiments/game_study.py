@@ -166,11 +166,9 @@ def closed_form_h_max(kind: str, w):
     else:
         raise ValueError(f"kind must be r1, r2, noise or consensus, got {kind!r}")
     sq = np.sqrt(np.abs(disc))
-    lam1 = np.where(disc < 0, a + 1j * sq, a + sq)
-    lam2 = np.where(disc < 0, a - 1j * sq, a - sq)
     # det J = lambda_1 lambda_2 = c^2 (+ gamma^2 c^4 for consensus) > 0: no division by zero
-    h1 = np.where(lam1.real > 0, 2 * lam1.real / np.abs(lam1) ** 2, 0.0)
-    h2 = np.where(lam2.real > 0, 2 * lam2.real / np.abs(lam2) ** 2, 0.0)
+    root = np.where(disc < 0, 1j * sq, sq)
+    h1, h2 = (np.where(lam.real > 0, 2 * lam.real / np.abs(lam) ** 2, 0.0) for lam in (a + root, a - root))
     return np.minimum(h1, h2)
 
 
@@ -196,15 +194,9 @@ def step_map(weights=None, hs=None) -> dict:
 
 def textbook_points() -> list[tuple[str, games.Game, np.ndarray]]:
     """``(point name, game, z)`` for every built-in game's named points."""
-    pts = []
-    for g in [games.dirac_gan(), games.dirac_gan("nonsat"), games.dirac_gan(r1=0.3),
-              games.dirac_gan(r2=0.3), games.dirac_gan(noise_std=1.0),
-              games.consensus_game(games.dirac_gan(), 0.3), games.bilinear(), games.stable_not_nash(),
-              games.nash_saddle(), games.general_sum_nash_unstable(), games.gaussian_gan(),
-              games.gaussian_gan(r1=1.0)]:
-        for name, z in g.points.items():
-            pts.append((name, g, z))
-    return pts
+    gs = [*dirac_variants().values(), games.bilinear(), games.stable_not_nash(), games.nash_saddle(),
+          games.general_sum_nash_unstable(), games.gaussian_gan(), games.gaussian_gan(r1=1.0)]
+    return [(name, g, z) for g in gs for name, z in g.points.items()]
 
 
 def _block_summary(game, z, label):
