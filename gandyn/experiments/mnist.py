@@ -400,13 +400,17 @@ class MnistRun:
 
 def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     """A fresh run on ``images[:config.n_train]`` (uint8, (N, 784))."""
-    images = _train_images(config, images)
+    images = np.asarray(images)
+    if images.ndim != 2 or images.shape[1] != PIXELS or images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 of shape (N, {PIXELS}), got {images.dtype} {images.shape}")
+    if len(images) < config.n_train:
+        raise ValueError(f"n_train={config.n_train} but only {len(images)} images given")
     config.check_memory()
     gan = config.gan()
     opt_g, opt_d = config.optimizers()
     s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout", "penalty",
                                                       "spectral_norm", "instance_noise")}
-    sampler = EpochSampler(images)
+    sampler = EpochSampler(images[:config.n_train])
     batches = StreamBatches(sampler, gan.latent, s["data"], s["latent"])
     theta_d = gan.D.init(s["d_init"], config.d_init or config.init)
     t = config.training
@@ -419,15 +423,6 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
                       instance_noise=t.make_instance_noise(),
                       rng_noise=s["instance_noise"] if t.instance_noise else None)
     return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))
-
-
-def _train_images(config, images):
-    images = np.asarray(images)
-    if images.ndim != 2 or images.shape[1] != PIXELS or images.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 of shape (N, {PIXELS}), got {images.dtype} {images.shape}")
-    if len(images) < config.n_train:
-        raise ValueError(f"n_train={config.n_train} but only {len(images)} images given")
-    return images[:config.n_train]
 
 
 # --- checkpoints
@@ -446,17 +441,14 @@ def _state_arrays(prefix: str, state) -> tuple[dict, dict]:
 def _restore_state(state, prefix: str, arrays, scalars):
     values = {}
     for name, value in zip(state._fields, state):
-        if not isinstance(value, np.ndarray) and name not in scalars and name == "t":
-            values[name] = value  # SGD and momentum kept no step count before schedules
-            continue
         if isinstance(value, np.ndarray):
             saved = arrays[f"{prefix}/{name}"]
             if saved.shape != value.shape or saved.dtype != value.dtype:
                 raise ValueError(f"checkpoint {prefix}/{name} has shape {saved.shape} {saved.dtype}, "
                                  f"expected {value.shape} {value.dtype}")
             values[name] = saved.copy()
-        else:
-            values[name] = type(value)(scalars[name])
+        else:  # SGD and momentum kept no step count "t" before schedules
+            values[name] = value if name == "t" and name not in scalars else type(value)(scalars[name])
     return type(state)(**values)
 
 
