@@ -94,49 +94,37 @@ _VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs, +- not give
 _PACGAN = "Lin et al. 2018 (PacGAN), Table 1: mean +- s.e. of 10 runs"
 
 #: Published rows: modes captured, % high-quality samples (and reverse KL for PacGAN), each a
-#: mean over ``runs`` runs; PacGAN's with their standard errors (``*_se``, filled in below from
-#: :data:`_PACGAN_SE`), VEEGAN's without (the paper gives none: None). Percentages in percent.
-#: VEEGAN's ring and grid, PacGAN's grid: as here; PacGAN's ring has radius 1 and sd 0.01
-#: (the same ratio as here; their code, synthetic_data_experiments/2DRing_GAN&PacGAN).
+#: mean over ``runs`` runs; PacGAN's with their standard errors (``*_se``; the table of their
+#: repository's synthetic_data_experiments/results), VEEGAN's without (the paper gives none:
+#: None). Percentages in percent. VEEGAN's ring and grid, PacGAN's grid: as here; PacGAN's ring
+#: has radius 1 and sd 0.01 (the same ratio as here; their code,
+#: synthetic_data_experiments/2DRing_GAN&PacGAN). Each row below: data, method, modes, high
+#: quality, reverse KL, source, and PacGAN's ``(modes, high quality, reverse KL)`` standard errors.
 PUBLISHED = [
-    {"data": "ring8", "method": "GAN", "modes": 1.0, "high_quality": 99.3, "reverse_kl": None, "source": _VEEGAN},
-    {"data": "ring8", "method": "ALI", "modes": 2.8, "high_quality": 0.13, "reverse_kl": None, "source": _VEEGAN},
-    {"data": "ring8", "method": "Unrolled GAN", "modes": 7.6, "high_quality": 35.6, "reverse_kl": None,
-     "source": _VEEGAN},
-    {"data": "ring8", "method": "VEEGAN", "modes": 8.0, "high_quality": 52.9, "reverse_kl": None, "source": _VEEGAN},
-    {"data": "ring8", "method": "GAN", "modes": 6.3, "high_quality": 98.2, "reverse_kl": 0.45, "source": _PACGAN},
-    {"data": "ring8", "method": "ALI", "modes": 6.6, "high_quality": 97.6, "reverse_kl": 0.36, "source": _PACGAN},
-    {"data": "ring8", "method": "PacGAN2", "modes": 7.9, "high_quality": 95.6, "reverse_kl": 0.07, "source": _PACGAN},
-    {"data": "ring8", "method": "PacGAN3", "modes": 7.8, "high_quality": 97.7, "reverse_kl": 0.10, "source": _PACGAN},
-    {"data": "ring8", "method": "PacGAN4", "modes": 7.8, "high_quality": 95.9, "reverse_kl": 0.07, "source": _PACGAN},
-    {"data": "grid25", "method": "GAN", "modes": 3.3, "high_quality": 0.5, "reverse_kl": None, "source": _VEEGAN},
-    {"data": "grid25", "method": "ALI", "modes": 15.8, "high_quality": 1.6, "reverse_kl": None, "source": _VEEGAN},
-    {"data": "grid25", "method": "Unrolled GAN", "modes": 23.6, "high_quality": 16.0, "reverse_kl": None,
-     "source": _VEEGAN},
-    {"data": "grid25", "method": "VEEGAN", "modes": 24.6, "high_quality": 40.0, "reverse_kl": None,
-     "source": _VEEGAN},
-    {"data": "grid25", "method": "GAN", "modes": 17.3, "high_quality": 94.8, "reverse_kl": 0.70, "source": _PACGAN},
-    {"data": "grid25", "method": "ALI", "modes": 24.1, "high_quality": 95.7, "reverse_kl": 0.14, "source": _PACGAN},
-    {"data": "grid25", "method": "PacGAN2", "modes": 23.8, "high_quality": 91.3, "reverse_kl": 0.13,
-     "source": _PACGAN},
-    {"data": "grid25", "method": "PacGAN3", "modes": 24.6, "high_quality": 94.2, "reverse_kl": 0.06,
-     "source": _PACGAN},
-    {"data": "grid25", "method": "PacGAN4", "modes": 24.8, "high_quality": 93.6, "reverse_kl": 0.04,
-     "source": _PACGAN},
+    {"data": data, "method": method, "modes": modes, "high_quality": hq, "reverse_kl": kl, "source": source,
+     "protocol": "paper", "runs": 10 if source == _PACGAN else 5,
+     "modes_se": se and se[0], "high_quality_se": se and se[1], "reverse_kl_se": se and se[2]}
+    for data, method, modes, hq, kl, source, se in [
+        ("ring8", "GAN", 1.0, 99.3, None, _VEEGAN, None),
+        ("ring8", "ALI", 2.8, 0.13, None, _VEEGAN, None),
+        ("ring8", "Unrolled GAN", 7.6, 35.6, None, _VEEGAN, None),
+        ("ring8", "VEEGAN", 8.0, 52.9, None, _VEEGAN, None),
+        ("ring8", "GAN", 6.3, 98.2, 0.45, _PACGAN, (0.5, 0.2, 0.09)),
+        ("ring8", "ALI", 6.6, 97.6, 0.36, _PACGAN, (0.3, 0.4, 0.04)),
+        ("ring8", "PacGAN2", 7.9, 95.6, 0.07, _PACGAN, (0.1, 2.0, 0.03)),
+        ("ring8", "PacGAN3", 7.8, 97.7, 0.1, _PACGAN, (0.1, 0.3, 0.02)),
+        ("ring8", "PacGAN4", 7.8, 95.9, 0.07, _PACGAN, (0.1, 1.4, 0.02)),
+        ("grid25", "GAN", 3.3, 0.5, None, _VEEGAN, None),
+        ("grid25", "ALI", 15.8, 1.6, None, _VEEGAN, None),
+        ("grid25", "Unrolled GAN", 23.6, 16.0, None, _VEEGAN, None),
+        ("grid25", "VEEGAN", 24.6, 40.0, None, _VEEGAN, None),
+        ("grid25", "GAN", 17.3, 94.8, 0.7, _PACGAN, (0.8, 0.7, 0.07)),
+        ("grid25", "ALI", 24.1, 95.7, 0.14, _PACGAN, (0.4, 0.6, 0.03)),
+        ("grid25", "PacGAN2", 23.8, 91.3, 0.13, _PACGAN, (0.7, 0.8, 0.04)),
+        ("grid25", "PacGAN3", 24.6, 94.2, 0.06, _PACGAN, (0.4, 0.4, 0.02)),
+        ("grid25", "PacGAN4", 24.8, 93.6, 0.04, _PACGAN, (0.2, 0.6, 0.01)),
+    ]
 ]
-
-#: PacGAN's Table 1 standard errors (Lin et al. 2018; the table of their repository's
-#: synthetic_data_experiments/results): ``(modes, high quality %, reverse KL)`` per data set and method.
-_PACGAN_SE = {
-    ("ring8", "GAN"): (0.5, 0.2, 0.09), ("ring8", "ALI"): (0.3, 0.4, 0.04), ("ring8", "PacGAN2"): (0.1, 2.0, 0.03),
-    ("ring8", "PacGAN3"): (0.1, 0.3, 0.02), ("ring8", "PacGAN4"): (0.1, 1.4, 0.02),
-    ("grid25", "GAN"): (0.8, 0.7, 0.07), ("grid25", "ALI"): (0.4, 0.6, 0.03), ("grid25", "PacGAN2"): (0.7, 0.8, 0.04),
-    ("grid25", "PacGAN3"): (0.4, 0.4, 0.02), ("grid25", "PacGAN4"): (0.2, 0.6, 0.01),
-}
-for _r in PUBLISHED:
-    _se = _PACGAN_SE.get((_r["data"], _r["method"])) if _r["source"] == _PACGAN else None
-    _r.update({"protocol": "paper", "runs": 10 if _r["source"] == _PACGAN else 5,
-               "modes_se": _se and _se[0], "high_quality_se": _se and _se[1], "reverse_kl_se": _se and _se[2]})
 
 
 #: The overrides of ``gandyn mog --quick``, a smoke run: two methods, 4 seeds, 200
