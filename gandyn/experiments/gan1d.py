@@ -469,8 +469,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
     sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
     check_it = population.check_iterations(steps, checks)
-    lo, hi = setup.data.bounds(1e-9)
-    lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
+    lo, hi = grid_for(setup.data, tail=1e-9, n=2)  # the data's range widened by 25% on each side
     out = np.empty((len(check_it), len(ks), len(losses), S, Ld, Lg))
     diverged_at = np.full((len(ks), len(losses), S, Ld, Lg), -1, dtype=np.int64)
     n_pop = len(ks) * len(losses)
