@@ -470,16 +470,16 @@ def _flatten(prefix: str, state):
     return arrays, walk(state, prefix)
 
 
-def _unflatten(prefix, template, arrays, skeleton):
+def _unflatten(template, arrays, skeleton):
     if "array" in skeleton:
         saved = arrays[skeleton["array"]]
         if not isinstance(template, np.ndarray) or saved.shape != template.shape:
             raise ValueError(f"checkpoint {skeleton['array']} does not fit the run's method state")
         return saved.copy()
     if "dict" in skeleton:
-        return {k: _unflatten(prefix, template[k], arrays, v) for k, v in skeleton["dict"].items()}
+        return {k: _unflatten(template[k], arrays, v) for k, v in skeleton["dict"].items()}
     if "seq" in skeleton:
-        return tuple(_unflatten(prefix, t, arrays, v) for t, v in zip(template, skeleton["seq"]))
+        return tuple(_unflatten(t, arrays, v) for t, v in zip(template, skeleton["seq"]))
     return skeleton["value"]
 
 
@@ -624,7 +624,7 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     if run.spectral_norm is not None:
         run.spectral_norm.set_state([arrays[f"spectral_norm/{i}"] for i in range(len(run.spectral_norm.u))])
     if "method_state" in meta:
-        run.method_state = _unflatten("method", run.method_state, arrays, meta["method_state"])
+        run.method_state = _unflatten(run.method_state, arrays, meta["method_state"])
     it, pos, perm, losses = meta["iteration"], meta["sampler_pos"], arrays.get("sampler_perm"), arrays["losses"]
     if not isinstance(it, int) or isinstance(it, bool) or it < 0:
         raise ValueError(f"iteration must be an integer >= 0, got {it!r}")
@@ -661,15 +661,15 @@ def _finite(tr: MnistRun, loss_d, loss_g) -> str | None:
     return None
 
 
-def _state_arrays_named(who: str, state, prefix: str = ""):
+def _state_arrays_named(who: str, state):
     """``(name, array)`` of every floating-point array in an optimizer state (walking
     nested states such as :class:`~gandyn.engine.optim.AveragedState`)."""
     for name, value in zip(state._fields, state):
         if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            label = "moving average of G's parameters" if name == "average" else f"{who} optimizer state {prefix}{name}"
+            label = "moving average of G's parameters" if name == "average" else f"{who} optimizer state {name}"
             yield label, value
         elif isinstance(value, tuple) and hasattr(value, "_fields"):
-            yield from _state_arrays_named(who, value, prefix)
+            yield from _state_arrays_named(who, value)
 
 
 def _finite_state(tr: MnistRun) -> str | None:
