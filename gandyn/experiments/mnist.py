@@ -289,17 +289,12 @@ class MnistConfig(JsonConfig):
 
         t = self.training
         lr_g, lr_d = rate(self.lr_g, 1), rate(self.lr_d, t.k)
-        return (t.make_g_optimizer(lr_g, self._ramped(lr_g)), t.make_d_optimizer(lr_d, self._ramped(lr_d)))
-
-    def _ramped(self, lr) -> optim.Optimizer | None:
-        """The momentum optimizer with the ramp of ``mu_final`` (epochs of ``n_train // batch``
-        steps), or None without one."""
         if self.mu_final is None:
-            return None
-        t = self.training
-        ramp = optim.linear_ramp(t.mu, self.mu_final, self.mu_start, self.mu_saturate,
-                                 max(1, self.n_train // t.batch))
-        return optim.momentum(lr=lr, mu=ramp)
+            return t.make_g_optimizer(lr_g), t.make_d_optimizer(lr_d)
+        # the momentum optimizer with mu ramped to mu_final (epochs of n_train // batch steps)
+        ramp = optim.linear_ramp(t.mu, self.mu_final, self.mu_start, self.mu_saturate, max(1, self.n_train // t.batch))
+        return (t.make_g_optimizer(lr_g, optim.momentum(lr=lr_g, mu=ramp)),
+                t.make_d_optimizer(lr_d, optim.momentum(lr=lr_d, mu=ramp)))
 
     def with_step_sizes(self, iteration: int, lr_g: float | None = None, lr_d: float | None = None) -> "MnistConfig":
         """This config continued with new step sizes after ``iteration`` (one more piece
