@@ -38,7 +38,7 @@ from gandyn.distributions import Distribution, Mixture, Normal, Uniform
 from gandyn.engine.latents import as_latent
 from gandyn.engine.losses import sigmoid
 from gandyn.engine.nn import MLP
-from gandyn.engine.training import TrainingConfig
+from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import BOUND, DivergedError, UsageError, healthy
 from gandyn.experiments import population
 from gandyn.experiments.shards import on_cluster
@@ -327,9 +327,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     """
     from tqdm.auto import tqdm
 
-    for name, v in (("steps", steps), ("record_every", record_every)):
-        if int(v) < 1:
-            raise ValueError(f"{name} must be >= 1, got {v!r}")
+    steps, record_every = check_int("steps", steps), check_int("record_every", record_every)
     tr = Population(setup, int(seed), lr_g=lr_g, lr_d=lr_d)
     gan = setup.gan
     x = grid_for(setup.data, tr.theta_g, gan.G, setup.latent, n=grid)
@@ -378,7 +376,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     arrays = {"x": x, "p_data": p, "z_map": z_map, "loss_d": loss_d, "loss_g": loss_g,
               **{name: np.array(v) for name, v in rec.items()}}
     meta = {"setup": setup.describe(), "seed": int(seed), "lr_d": float(lr_d), "lr_g": float(lr_g),
-            "steps": int(steps), "record_every": int(record_every), "n_samples": int(n_samples),
+            "steps": steps, "record_every": record_every, "n_samples": int(n_samples),
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.record_run"}
     return arrays, meta
 
@@ -456,8 +454,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     seeds = population.check_seeds(list(seeds))
     ks = [int(k) for k in ks]
     losses = list(losses)
-    if int(steps) < 1 or int(checks) < 1:
-        raise ValueError("steps and checks must be >= 1")
+    steps, checks = check_int("steps", steps), check_int("checks", checks)
     if len(set(ks)) != len(ks) or len(set(losses)) != len(losses):
         raise ValueError(f"ks and losses must be distinct (each would be trained and counted twice), got {ks}, "
                          f"{losses}")
@@ -477,7 +474,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     def what(a, b):
         return f"gan1d sweep: population {a * len(losses) + b + 1} of {n_pop} ({sd.size} GANs, k={ks[a]}, {losses[b]})"
 
-    bar = tqdm(total=n_pop * int(steps), desc=what(0, 0), unit="it", disable=not progress, leave=False)
+    bar = tqdm(total=n_pop * steps, desc=what(0, 0), unit="it", disable=not progress, leave=False)
     for a, k in enumerate(ks):
         for b, loss in enumerate(losses):
             s = replace_training(setup, k=k, loss=loss)
@@ -502,7 +499,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     arrays = {"lr_d": lr_d_values, "lr_g": lr_g_values, "seeds": seeds, "ks": np.array(ks),
               "losses": np.array(losses), "check_it": check_it, "jsd_checks": out, "jsd": out[-1],
               "converged": out[-1] < threshold, "diverged_at": diverged_at}
-    meta = {"setup": setup.describe(), "steps": int(steps), "threshold": float(threshold),
+    meta = {"setup": setup.describe(), "steps": steps, "threshold": float(threshold),
             "jsd": f"binned_jsd, 400 bins on [{lo:.4g}, {hi:.4g}] + 2 tails, n_z={n_z}",
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.sweep"}
     return arrays, meta
