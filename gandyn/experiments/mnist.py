@@ -44,7 +44,7 @@ from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
-from gandyn.engine.training import TrainingConfig, JsonConfig, check_int
+from gandyn.engine.training import JsonConfig, TrainingConfig, check_int
 from gandyn.errors import DivergedError
 from gandyn.io import atomic_path, check_memory, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream

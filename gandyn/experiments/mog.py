@@ -35,7 +35,7 @@ from gandyn import plugins
 from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
-from gandyn.engine.training import TrainingConfig, JsonConfig, check_int
+from gandyn.engine.training import JsonConfig, TrainingConfig, check_int
 from gandyn.errors import healthy
 from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, check_iterations, plan_units
 from gandyn.experiments.shards import ShardError, finished, on_cluster, split
@@ -213,8 +213,9 @@ class MogConfig(JsonConfig):
     def __post_init__(self):
         if self.data not in DATASETS:
             raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATASETS)}")
-        if not isinstance(self.training, TrainingConfig):
-            raise ValueError(f"training must be a TrainingConfig, got {self.training!r}")
+        setup = self.setup()  # validates the networks and the training choices
+        for name in ("hidden_g", "hidden_d"):
+            object.__setattr__(self, name, getattr(setup, name))
         if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
             raise ValueError(f"methods must be a list of methods, got {self.methods!r}")
         methods = tuple(self.training.check_method(m) for m in self.methods)
@@ -251,9 +252,6 @@ class MogConfig(JsonConfig):
                              "statistics)")
         if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
             raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
-        setup = self.setup()  # validates the networks and the training choices
-        for name in ("hidden_g", "hidden_d"):
-            object.__setattr__(self, name, getattr(setup, name))
 
     @property
     def labels(self) -> tuple[str, ...]:
