@@ -464,8 +464,11 @@ class Population:
     def theta_g_eval(self) -> np.ndarray:
         """The generator that is evaluated: the moving average when the setup keeps
         one, else the trained parameters."""
-        avg = self.g_average
-        return self.theta_g if avg is None else avg
+        return self._gather([self._g_eval(tr) for _, tr in self._trainers])
+
+    def _g_eval(self, tr: Trainer) -> np.ndarray:
+        """One unit's evaluated G: its moving average with ``g_ema``, else its parameters."""
+        return tr.state_g.average if self.setup.training.g_ema else tr.theta_g
 
     @property
     def theta_d_eval(self) -> np.ndarray:
@@ -496,13 +499,5 @@ class Population:
         average with ``setup.training.g_ema``), ``(len(rows), n, d)`` (``(n, d)`` for a single run), at
         the latent points of :meth:`eval_latent` (or ``z`` as it returns them)."""
         z = self.eval_latent(n) if z is None else z
-
-        def g(tr):
-            return tr.state_g.average if self.setup.training.g_ema else tr.theta_g
-
-        if self.single:
-            tr = self._trainers[0][1]
-            return self.gan.G(g(tr), z[0], tr.stats_g)
         # a batch-norm G samples in evaluation mode, with each model's running statistics
-        return np.concatenate([self.gan.G(g(tr), zu, tr.stats_g)
-                               for (_, tr), zu in zip(self._trainers, z)])[self._order]
+        return self._gather([self.gan.G(self._g_eval(tr), zu, tr.stats_g) for (_, tr), zu in zip(self._trainers, z)])
