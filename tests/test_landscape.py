@@ -272,13 +272,13 @@ def test_landscape_of_a_batch_norm_generator_is_its_training_game(tmp_path):
                  "--checks", "2", "--keep-every", "3", "--hidden", "6", "--g-batch-norm", "--batch", "8",
                  "--n-eval", "50", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
     run = landscape.load_landscape(out, batch=24)
-    assert [c.iteration for c in run.checkpoints] == [0, 3, 6]
+    assert [c.iteration for c in run.snapshots] == [0, 3, 6]
     from gandyn.experiments.runs import load_run
 
     rec = load_run(out)
     G = rec.config.setup().gan.G
     assert G.batch_norm is not None and run.game.n_g == G.n_params and rec.stats_g.shape == (3, G.stats_layout.size)
-    cp = run.checkpoints[-1]
+    cp = run.snapshots[-1]
     J = run.game.jacobian(cp.z)
     v = np.random.default_rng(0).normal(size=run.game.n)
     np.testing.assert_allclose(run.game.jvp(cp.z, v), J @ v, rtol=1e-10, atol=1e-10)

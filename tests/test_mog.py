@@ -213,7 +213,7 @@ def test_snapshots_of_a_batch_norm_generator_keep_its_running_statistics(tmp_pat
     from gandyn.rng import stream
 
     cfg = tiny_cfg(g_batch_norm=True, keep_every=3, hidden_g=(8, 8))
-    res = mog.run(cfg)
+    res = backends.run_mog(cfg)
     setup = cfg.setup()
     G = setup.gan.G
     T, R = res["keep_it"].size, res["rows"].size

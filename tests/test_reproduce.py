@@ -10,9 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from _mnist_dir import HAVE_MNIST, SHARED
+from gandyn.metrics.intervals import wilson_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 # one BLAS thread: on a busy machine two threads slow the tiny MNIST training many times over
@@ -124,6 +126,12 @@ def test_page_shows_every_part_check_and_figure_by_relative_path(page):
     theory = next(p for p in record["parts"] if p["name"] == "theory")
     assert {c["bound"] for c in theory["checks"]} >= {"<= 1e-08", "<= 0.03", "<= 0"}
     assert html.count("class='badge pass'>pass<") >= len(closed)
+    # a rate carries its 95% Wilson interval (metrics.intervals), recomputed from the sweep's file
+    sweep = next(p for p in record["parts"] if p["name"] == "sweep")
+    rate = next(c for c in sweep["checks"] if "Wilson" in c["name"])
+    conv = np.load(out / "sweep" / "sweep.npz")["converged"]
+    lo, hi = wilson_interval(int(conv.sum()), conv.size)
+    assert rate["value"] == f"{conv.mean():.1%} [{lo:.1%}, {hi:.1%}]"
     # tables rendered, versions and seeds listed
     assert "<th>error</th>" in html and "<th>metric</th>" in html
     for word in ("numpy", "scipy", "python", "gandyn"):

@@ -131,16 +131,21 @@ def _sweep_checks(d):
 
     from gandyn import history
 
+    from gandyn.metrics.intervals import format_pm, mean_se, wilson_interval
+
     a, meta = history.load(d / "sweep.npz")
     j = a["jsd"]
+    k = int(np.count_nonzero(a["converged"]))
+    lo, hi = wilson_interval(k, j.size)
     ok = bool(np.all(np.isfinite(j)) and j.min() >= 0 and j.max() <= np.log(2) + 1e-6)
     return [
         Check("every final (binned) JSD finite and in [0, log 2]", f"{j.min():.4g} to {j.max():.4g}",
               "in [0, 0.6931]", ok),
         Check(f"GANs trained ({len(a['lr_d'])} x {len(a['lr_g'])} step sizes x {len(a['seeds'])} seeds), "
               f"{meta['steps']} steps each", int(j.size)),
-        Check(f"converged (final JSD < {meta['threshold']:g} nats)", f"{a['converged'].mean():.1%}"),
-        Check("median final JSD (nats)", float(np.median(j))),
+        Check(f"converged (final JSD < {meta['threshold']:g} nats), 95% Wilson interval",
+              f"{k / j.size:.1%} [{lo:.1%}, {hi:.1%}]"),
+        Check("final JSD (nats): median; mean +- s.e.", f"{np.median(j):.4g}; {format_pm(*mean_se(j), '.4g')}"),
         Check("wall time of the population (s)", float(meta["wall_seconds"])),
     ]
 

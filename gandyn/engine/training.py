@@ -37,7 +37,7 @@ from gandyn.engine.instance_noise import check as check_noise
 from gandyn.engine.methods import AltGD, as_method, method_from_dict, method_to_dict
 from gandyn.engine.penalties import Penalty, check_training, make_penalty
 
-__all__ = ["TrainingConfig", "check_int"]
+__all__ = ["TrainingConfig", "JsonConfig", "check_int"]
 
 
 def check_int(name: str, v, lo: int = 1) -> int:
@@ -53,12 +53,53 @@ def check_int(name: str, v, lo: int = 1) -> int:
     return int(v)
 
 
+def _plain(v):
+    if hasattr(v, "to_dict"):
+        return v.to_dict()
+    if hasattr(v, "init") and hasattr(v, "step"):
+        return method_to_dict(v)
+    return [_plain(x) for x in v] if isinstance(v, tuple) else v
+
+
+def _typed(v):
+    if isinstance(v, list):
+        return tuple(_typed(x) for x in v)
+    return method_from_dict(v) if isinstance(v, dict) else v
+
+
+class JsonConfig:
+    """The JSON form of a configuration dataclass, written once for every configuration:
+    :meth:`to_dict` and :meth:`from_dict`."""
+
+    def to_dict(self) -> dict:
+        """Every field as plain JSON-able values: a nested configuration by its ``to_dict``,
+        a method by :func:`~gandyn.engine.methods.method_to_dict`, a tuple as a list (nested
+        too); :meth:`from_dict` reads it back."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """The configuration of :meth:`to_dict`'s dict: a ``training`` entry by
+        :meth:`TrainingConfig.from_dict`, any other dict as a method
+        (:func:`~gandyn.engine.methods.method_from_dict`), lists as tuples.
+
+        Raises
+        ------
+        ValueError
+            A field the configuration does not have (named), or a value it or a method refuses.
+        """
+        bad = sorted(set(d) - {f.name for f in fields(cls)})
+        if bad:
+            raise ValueError(f"a {cls.__name__} has no field {', '.join(bad)}")
+        return cls(**{k: TrainingConfig.from_dict(v) if k == "training" else _typed(v) for k, v in d.items()})
+
+
 def _is_number(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrainingConfig:
+class TrainingConfig(JsonConfig):
     """The training choices of a GAN, validated together (keyword-only fields).
 
     Parameters
@@ -205,30 +246,6 @@ class TrainingConfig:
         """A copy with ``changes`` (validated again): e.g. an experiment's defaults with
         another batch, ``gandyn.experiments.gan1d.TRAINING.replace(batch=16)``."""
         return replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        """Every field as plain JSON-able values, the method as a small dict
-        (:func:`~gandyn.engine.methods.method_to_dict`); :meth:`from_dict` reads it back."""
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["method"] = method_to_dict(self.method)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainingConfig":
-        """The config of :meth:`to_dict`'s dict.
-
-        Raises
-        ------
-        ValueError
-            An unknown field or method, or a value the config or the method refuses.
-        """
-        d = dict(d)
-        if isinstance(d.get("method"), dict):
-            d["method"] = method_from_dict(d["method"])
-        bad = sorted(set(d) - {f.name for f in fields(cls)})
-        if bad:
-            raise ValueError(f"a training config has no field {', '.join(bad)}")
-        return cls(**d)
 
     def make_instance_noise(self) -> InstanceNoise | None:
         """The instance noise's schedule (:class:`~gandyn.engine.instance_noise.InstanceNoise`),

@@ -166,11 +166,9 @@ def closed_form_h_max(kind: str, w):
     else:
         raise ValueError(f"kind must be r1, r2, noise or consensus, got {kind!r}")
     sq = np.sqrt(np.abs(disc))
-    lam1 = np.where(disc < 0, a + 1j * sq, a + sq)
-    lam2 = np.where(disc < 0, a - 1j * sq, a - sq)
     # det J = lambda_1 lambda_2 = c^2 (+ gamma^2 c^4 for consensus) > 0: no division by zero
-    h1 = np.where(lam1.real > 0, 2 * lam1.real / np.abs(lam1) ** 2, 0.0)
-    h2 = np.where(lam2.real > 0, 2 * lam2.real / np.abs(lam2) ** 2, 0.0)
+    root = np.where(disc < 0, 1j * sq, sq)
+    h1, h2 = (np.where(lam.real > 0, 2 * lam.real / np.abs(lam) ** 2, 0.0) for lam in (a + root, a - root))
     return np.minimum(h1, h2)
 
 
@@ -196,15 +194,9 @@ def step_map(weights=None, hs=None) -> dict:
 
 def textbook_points() -> list[tuple[str, games.Game, np.ndarray]]:
     """``(point name, game, z)`` for every built-in game's named points."""
-    pts = []
-    for g in [games.dirac_gan(), games.dirac_gan("nonsat"), games.dirac_gan(r1=0.3),
-              games.dirac_gan(r2=0.3), games.dirac_gan(noise_std=1.0),
-              games.consensus_game(games.dirac_gan(), 0.3), games.bilinear(), games.stable_not_nash(),
-              games.nash_saddle(), games.general_sum_nash_unstable(), games.gaussian_gan(),
-              games.gaussian_gan(r1=1.0)]:
-        for name, z in g.points.items():
-            pts.append((name, g, z))
-    return pts
+    gs = [*dirac_variants().values(), games.bilinear(), games.stable_not_nash(), games.nash_saddle(),
+          games.general_sum_nash_unstable(), games.gaussian_gan(), games.gaussian_gan(r1=1.0)]
+    return [(name, g, z) for g in gs for name, z in g.points.items()]
 
 
 def _block_summary(game, z, label):
@@ -324,6 +316,10 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
     def add(name, source, errs):
         rows.append({"name": name, "source": source, "error": float(max(errs)), "cases": len(errs)})
 
+    def eig_errors(make, weights, roots):
+        """Per weight ``w``: the eigenvalues of ``v' = -J(0, 0)`` of the game ``make(w)`` against ``roots(w)``."""
+        return [_match(-np.linalg.eigvals(make(w).jacobian(z0)), roots(w)) for w in weights]
+
     z0 = np.zeros(2)
     d = games.dirac_gan()
     J = d.jacobian(z0)
@@ -358,22 +354,16 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
     add("Dirac-GAN AltGD: |eig| = 1 (cycles) for a <= 4", "M18 Lemma 2.4", errs_mod)
 
     for kind in ("r1", "r2"):
-        errs = []
-        for g in (0.1, 0.3, 0.7, 1.0, 2.5):
-            lam = np.linalg.eigvals(games.dirac_gan(**{kind: g}).jacobian(z0))
-            errs.append(_match(-lam, [-g / 2 + _sqrt_c(g * g / 4 - c * c), -g / 2 - _sqrt_c(g * g / 4 - c * c)]))
-        add(f"Dirac-GAN {kind.upper()}: eig v' = -gamma/2 +- sqrt(gamma^2/4 - c^2)", "M18 Sec. 3-4 (gradient penalties)", errs)
-    errs = []
-    for g in (0.1, 0.3, 1.0, 3.0):
-        lam = np.linalg.eigvals(games.consensus_game(d, g).jacobian(z0))
-        errs.append(_match(-lam, [-g * c * c + 1j * c, -g * c * c - 1j * c]))
-    add("Dirac-GAN consensus: eig v' = -gamma c^2 +- i c", "M18 Sec. 3 (consensus), M17", errs)
-    errs = []
-    for s in (0.3, 1.0, 1.5, 2.5):
-        lam = np.linalg.eigvals(games.dirac_gan(noise_std=s).jacobian(z0))
-        r = _sqrt_c(f2 * f2 * s ** 4 - c * c)
-        errs.append(_match(-lam, [f2 * s * s + r, f2 * s * s - r]))
-    add("Dirac-GAN instance noise: eig v' = f''(0) s^2 +- sqrt(f''(0)^2 s^4 - c^2)", "M18 Sec. 3 (instance noise)", errs)
+        add(f"Dirac-GAN {kind.upper()}: eig v' = -gamma/2 +- sqrt(gamma^2/4 - c^2)", "M18 Sec. 3-4 (gradient penalties)",
+            eig_errors(lambda g: games.dirac_gan(**{kind: g}), (0.1, 0.3, 0.7, 1.0, 2.5),
+                       lambda g: [-g / 2 + _sqrt_c(g * g / 4 - c * c), -g / 2 - _sqrt_c(g * g / 4 - c * c)]))
+    add("Dirac-GAN consensus: eig v' = -gamma c^2 +- i c", "M18 Sec. 3 (consensus), M17",
+        eig_errors(lambda g: games.consensus_game(d, g), (0.1, 0.3, 1.0, 3.0),
+                   lambda g: [-g * c * c + 1j * c, -g * c * c - 1j * c]))
+    add("Dirac-GAN instance noise: eig v' = f''(0) s^2 +- sqrt(f''(0)^2 s^4 - c^2)", "M18 Sec. 3 (instance noise)",
+        eig_errors(lambda s: games.dirac_gan(noise_std=s), (0.3, 1.0, 1.5, 2.5),
+                   lambda s: [f2 * s * s + _sqrt_c(f2 * f2 * s ** 4 - c * c),
+                              f2 * s * s - _sqrt_c(f2 * f2 * s ** 4 - c * c)]))
 
     # --- other losses and penalties on the Dirac-GAN (gandyn's J = -v' of [M18])
     from gandyn.engine import losses as L
@@ -415,10 +405,8 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
         loss = L.get(name)
         gd = float(loss.g_fake.df(zero)[0] * loss.d_fake.df(zero)[0])
         for kind in ("r1", "r2"):
-            for g in (0.3, 1.0, 2.5):
-                lam = np.linalg.eigvals(games.dirac_gan(loss, **{kind: g}).jacobian(z0))
-                r = _sqrt_c(g * g / 4 + gd)
-                errs.append(_match(-lam, [-g / 2 + r, -g / 2 - r]))
+            errs += eig_errors(lambda g: games.dirac_gan(loss, **{kind: g}), (0.3, 1.0, 2.5),
+                               lambda g: [-g / 2 + _sqrt_c(g * g / 4 + gd), -g / 2 - _sqrt_c(g * g / 4 + gd)])
     add("Dirac-GAN R1/R2, other losses: eig v' = -gamma/2 +- sqrt(gamma^2/4 + g'(0) d'(0)) "
         "(WGAN: -gamma/2 +- sqrt(gamma^2/4 - 1))", "M18 Sec. 4.1 (penalties), derived for each loss", errs)
 

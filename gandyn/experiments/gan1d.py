@@ -36,9 +36,9 @@ from scipy.special import entr, ndtr
 
 from gandyn.distributions import Distribution, Mixture, Normal, Uniform
 from gandyn.engine.latents import as_latent
-from gandyn.engine.losses import LOSSES, sigmoid
+from gandyn.engine.losses import sigmoid
 from gandyn.engine.nn import MLP
-from gandyn.engine.training import TrainingConfig
+from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import BOUND, DivergedError, UsageError, healthy
 from gandyn.experiments import population
 from gandyn.metrics.intervals import mean_se, wilson_interval
@@ -47,7 +47,7 @@ from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
 __all__ = ["Setup", "Population", "parse_data", "data_text", "theory_at", "binned_jsd", "grid_for", "z_map_points",
-           "converged", "record_run", "pick_panels", "sweep", "merge_sweeps", "sweep_rows",
+           "record_run", "pick_panels", "sweep", "merge_sweeps", "sweep_rows",
            "sweep_summary", "replace_training", "TRAINING", "DATA", "BLOCK"]
 
 BLOCK = population.BLOCK
@@ -283,33 +283,10 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     return float(out[0]) if single else out
 
 
-def _finite_rows(*arrays) -> np.ndarray:
-    """Per population member (rows of ``(P, n)`` arrays, or a single ``(n,)``): healthy, by
-    the one divergence criterion (:func:`gandyn.errors.healthy`: finite and at most
-    :data:`gandyn.errors.BOUND` in size)."""
-    return healthy(*arrays)
-
-
-#: A loss or parameter beyond this size means training has blown up
-#: (:data:`gandyn.errors.BOUND`, the criterion of every command).
-BLOWN_UP = BOUND
-
-
-def _tame(a) -> np.ndarray:
-    """Elementwise: finite and at most :data:`BLOWN_UP` in size (NaN and inf are not)."""
-    return np.abs(a) <= BLOWN_UP
-
-
 def _advance_quietly(tr, n, keep=False):
     """``tr.advance`` with overflow left to the divergence checks (no warnings)."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return tr.advance(n, keep=keep)
-
-
-def converged(jsd, threshold: float):
-    """JSD below ``threshold`` (nats)."""
-    return np.asarray(jsd) < threshold
-
 
 
 # --- one run, recorded
@@ -349,9 +326,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     """
     from tqdm.auto import tqdm
 
-    for name, v in (("steps", steps), ("record_every", record_every)):
-        if int(v) < 1:
-            raise ValueError(f"{name} must be >= 1, got {v!r}")
+    steps, record_every = check_int("steps", steps), check_int("record_every", record_every)
     tr = Population(setup, int(seed), lr_g=lr_g, lr_d=lr_d)
     gan = setup.gan
     x = grid_for(setup.data, tr.theta_g, gan.G, setup.latent, n=grid)
@@ -388,19 +363,19 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         n = min(record_every, steps - tr.it)
         i = tr.it
         loss_d[i:i + n], loss_g[i:i + n] = _advance_quietly(tr, n, keep=True)
-        bad = ~(_tame(loss_d[i:i + n]) & _tame(loss_g[i:i + n]))
-        if bad.any() or not (_tame(tr.theta_g).all() and _tame(tr.theta_d).all()):
+        bad = ~healthy(loss_d[i:i + n], loss_g[i:i + n])  # the one divergence criterion, per iteration
+        if bad.any() or not healthy(np.concatenate([tr.theta_g, tr.theta_d])).all():
             bar.close()
             at = i + 1 + int(np.argmax(bad)) if bad.any() else tr.it
             raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN, inf or "
-                                f"larger than {BLOWN_UP:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)", at)
+                                f"larger than {BOUND:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)", at)
         bar.update(n)
         bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
     bar.close()
     arrays = {"x": x, "p_data": p, "z_map": z_map, "loss_d": loss_d, "loss_g": loss_g,
               **{name: np.array(v) for name, v in rec.items()}}
     meta = {"setup": setup.describe(), "seed": int(seed), "lr_d": float(lr_d), "lr_g": float(lr_g),
-            "steps": int(steps), "record_every": int(record_every), "n_samples": int(n_samples),
+            "steps": steps, "record_every": record_every, "n_samples": int(n_samples),
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.record_run"}
     return arrays, meta
 
@@ -478,25 +453,19 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     seeds = population.check_seeds(list(seeds))
     ks = [int(k) for k in ks]
     losses = list(losses)
-    if int(steps) < 1 or int(checks) < 1:
-        raise ValueError("steps and checks must be >= 1")
-    if any(k < 1 for k in ks):
-        raise ValueError(f"every k must be >= 1, got {ks}")
+    steps, checks = check_int("steps", steps), check_int("checks", checks)
     if len(set(ks)) != len(ks) or len(set(losses)) != len(losses):
         raise ValueError(f"ks and losses must be distinct (each would be trained and counted twice), got {ks}, "
                          f"{losses}")
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
-    for lo in losses:
-        LOSSES.check(lo, "loss")
-    for k in ks:  # every (k, loss) setup validated before any training
+    for k in ks:  # every (k, loss) setup validated (k, loss, pairings) before any training
         for lo in losses:
             replace_training(setup, k=k, loss=lo)
     S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
     sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
-    check_it = np.unique(np.linspace(0, steps, checks + 1).round().astype(int)[1:])
-    lo, hi = setup.data.bounds(1e-9)
-    lo, hi = lo - 0.25 * (hi - lo), hi + 0.25 * (hi - lo)
+    check_it = population.check_iterations(steps, checks)
+    lo, hi = grid_for(setup.data, tail=1e-9, n=2)  # the data's range widened by 25% on each side
     out = np.empty((len(check_it), len(ks), len(losses), S, Ld, Lg))
     diverged_at = np.full((len(ks), len(losses), S, Ld, Lg), -1, dtype=np.int64)
     n_pop = len(ks) * len(losses)
@@ -504,7 +473,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     def what(a, b):
         return f"gan1d sweep: population {a * len(losses) + b + 1} of {n_pop} ({sd.size} GANs, k={ks[a]}, {losses[b]})"
 
-    bar = tqdm(total=n_pop * int(steps), desc=what(0, 0), unit="it", disable=not progress, leave=False)
+    bar = tqdm(total=n_pop * steps, desc=what(0, 0), unit="it", disable=not progress, leave=False)
     for a, k in enumerate(ks):
         for b, loss in enumerate(losses):
             s = replace_training(setup, k=k, loss=loss)
@@ -515,7 +484,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
                     _advance_quietly(tr, 1)
                     bar.update(1)
                 tg = tr.theta_g_eval
-                ok = _finite_rows(tr.theta_g, tr.theta_d, tg)
+                ok = healthy(tr.theta_g, tr.theta_d, tg)
                 at = diverged_at[a, b].reshape(-1)
                 at[(~ok) & (at < 0)] = tr.it
                 # a diverged G (parameters NaN or inf) puts its mass nowhere near the data:
@@ -528,8 +497,8 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     bar.close()
     arrays = {"lr_d": lr_d_values, "lr_g": lr_g_values, "seeds": seeds, "ks": np.array(ks),
               "losses": np.array(losses), "check_it": check_it, "jsd_checks": out, "jsd": out[-1],
-              "converged": converged(out[-1], threshold), "diverged_at": diverged_at}
-    meta = {"setup": setup.describe(), "steps": int(steps), "threshold": float(threshold),
+              "converged": out[-1] < threshold, "diverged_at": diverged_at}
+    meta = {"setup": setup.describe(), "steps": steps, "threshold": float(threshold),
             "jsd": f"binned_jsd, 400 bins on [{lo:.4g}, {hi:.4g}] + 2 tails, n_z={n_z}",
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.sweep"}
     return arrays, meta

@@ -66,8 +66,12 @@ class LandscapeRun:
     meta: dict = field(default_factory=dict)
 
 
-def _float64(net: MLP) -> MLP:
-    return replace(net, dtype=np.float64)
+def _float64_gan(rec: RunRecord) -> GAN:
+    """The run's GAN in float64 with its loss and latent (D without dropout)."""
+    c = rec.config
+    gan = c.gan() if rec.kind == "mnist" else c.gan if rec.kind == "gan1d" else c.setup().gan
+    return GAN(replace(gan.G, dtype=np.float64), replace(gan.D, dtype=np.float64), loss=c.training.loss,
+               latent=c.latent)
 
 
 def _applied(net: MLP, theta_d, spectral_norm: bool) -> np.ndarray:
@@ -89,14 +93,12 @@ def _select(points: list[Snapshot], at, where: str) -> list[Snapshot]:
     return [have[int(i)] for i in sorted(set(int(i) for i in at))]
 
 
-def _mnist_game(rec: RunRecord, batch: int, data_dir) -> games.Game:
+def _mnist_game(rec: RunRecord, gan: GAN, batch: int, data_dir) -> games.Game:
     """On the first ``batch`` training images and ``batch`` latent draws of the seed's
     ``landscape`` stream, D without dropout."""
     from gandyn.data import load_mnist
 
     config = rec.config
-    gan32 = config.gan()
-    gan = GAN(_float64(gan32.G), _float64(gan32.D), loss=config.training.loss, latent=config.latent)
     images, _ = load_mnist("train", data_dir=data_dir, progress=False)
     if batch > config.n_train:
         raise ValueError(f"--batch {batch} exceeds the run's {config.n_train} training images")
@@ -105,11 +107,10 @@ def _mnist_game(rec: RunRecord, batch: int, data_dir) -> games.Game:
     return games.mlp_gan_game(gan, x, z, name="MNIST GAN")
 
 
-def _gan1d_game(rec: RunRecord, batch: int) -> games.Game:
+def _gan1d_game(rec: RunRecord, gan: GAN, batch: int) -> games.Game:
     """Exact Gauss-Hermite / Gauss-Legendre quadratures of ``batch`` nodes for normal or
     uniform data and latents, else a fixed sample of ``batch`` data points."""
-    setup, data = rec.config, rec.config.data
-    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.training.loss, latent=setup.latent)
+    data = rec.config.data
     if isinstance(data, Normal):
         x, wx = games.normal_quadrature(batch, data.loc, data.scale)
     elif isinstance(data, Uniform):
@@ -124,11 +125,10 @@ def _gan1d_game(rec: RunRecord, batch: int) -> games.Game:
     return games.mlp_gan_game(gan, x, zq, w_real=wx, w_latent=wz, name="1-D GAN")
 
 
-def _mog_game(rec: RunRecord, batch: int) -> games.Game:
+def _mog_game(rec: RunRecord, gan: GAN, batch: int) -> games.Game:
     """On ``batch`` points of the data set and ``batch`` latent draws of the model seed's
     ``landscape`` stream."""
     setup = rec.config.setup()
-    gan = GAN(_float64(setup.gan.G), _float64(setup.gan.D), loss=setup.training.loss, latent=setup.latent)
     rng = stream(rec.seed, "landscape")
     x = np.asarray(setup.data.rvs(batch, rng), np.float64).reshape(batch, setup.dim)
     z = gan.sample_z(rng, batch)
@@ -189,19 +189,20 @@ def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, mod
         raise ValueError(f"--batch must be >= 1, got {batch}")
     rec = load_run(run, model=model, data=data)
     batch = int(batch or {"mnist": 256, "gan1d": 64, "mog": 512}[rec.kind])
+    gan = _float64_gan(rec)
     if rec.kind == "mnist":
-        game, D, sn = _mnist_game(rec, batch, data_dir), rec.config.gan().D, rec.config.training.spectral_norm
+        game = _mnist_game(rec, gan, batch, data_dir)
         meta = {"config": rec.config.to_dict(), "batch": batch, "checkpoints": rec.meta["files"]}
     elif rec.kind == "gan1d":
-        game, D, sn = _gan1d_game(rec, batch), rec.config.gan.D, rec.config.training.spectral_norm
+        game = _gan1d_game(rec, gan, batch)
         meta = {"setup": rec.config.describe(), "batch": batch}
     else:
-        game, D, sn = _mog_game(rec, batch), rec.config.setup().gan.D, rec.config.training.spectral_norm
+        game = _mog_game(rec, gan, batch)
         info = {k: rec.meta[k] for k in ("model", "method")} | {"seed": rec.seed} | \
             {k: rec.meta[k] for k in ("lr_g", "lr_d")}
         scores = _mog_scores(Path(run) / f"models_{rec.config.data}.csv", info)
         meta = {"config": rec.config.to_dict(), "batch": batch, **info, **({"scores": scores} if scores else {})}
-    points = [Snapshot(int(i), np.asarray(g, np.float64), _applied(_float64(D), d, sn))
+    points = [Snapshot(int(i), np.asarray(g, np.float64), _applied(gan.D, d, rec.config.training.spectral_norm))
               for i, g, d in zip(rec.iterations, rec.theta_g, rec.theta_d)]
     return LandscapeRun(rec.kind, game, _select(points, at, rec.meta["files"][0] if rec.kind == "mog" else str(run)),
                         meta)

@@ -33,7 +33,7 @@ import math
 import signal
 import threading
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -45,7 +45,7 @@ from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
-from gandyn.engine.training import TrainingConfig, check_int
+from gandyn.engine.training import JsonConfig, TrainingConfig, check_int
 from gandyn.errors import DivergedError
 from gandyn.io import atomic_path, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
@@ -104,7 +104,7 @@ TRAINING = TrainingConfig(adam_tf=True)
 
 
 @dataclass(frozen=True, kw_only=True)
-class MnistConfig:
+class MnistConfig(JsonConfig):
     """A training run's hyperparameters; the defaults are the talk's code. Every field is a
     keyword.
 
@@ -232,23 +232,18 @@ class MnistConfig:
         if self.d_dropout and len(self.d_dropout) != len(self.hidden_d) + 1:
             raise ValueError(f"d_dropout needs {len(self.hidden_d) + 1} probabilities (D's input and each "
                              f"hidden layer), got {len(self.d_dropout)}")
-        if any(not 0 <= p < 1 for p in self.d_dropout):
-            raise ValueError(f"dropout probabilities must be in [0, 1), got {list(self.d_dropout)}")
-        if not 0 <= self.label_smooth < 1:
-            raise ValueError(f"label_smooth must be in [0, 1), got {self.label_smooth}")
         for name in ("seed", "z_dim", "n_train"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), 0 if name == "seed" else 1))
         if self.n_train > N_TRAIN:
             raise ValueError(f"n_train must be <= {N_TRAIN:,} (training images {N_TRAIN:,}-59,999 are the "
                              f"held-out validation set), got {self.n_train:,}")
-        if any(h < 1 for h in self.hidden_g + self.hidden_d):
-            raise ValueError("hidden widths must be >= 1")
         ACTIVATIONS.check(self.hidden_act, "hidden_act")
         INITIALIZERS.check(self.init, "init")
         LATENTS.check(self.latent, "latent")
         if self.label_smooth and self.training.loss not in ("nonsat", "minimax"):
             raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, "
                              f"not {self.training.loss!r}")
+        self.gan()  # the networks' widths, dropout and label smoothing, as the engine checks them
         if self.training.batch > self.n_train:
             raise ValueError(f"batch ({self.training.batch}) exceeds n_train ({self.n_train})")
 
@@ -267,27 +262,6 @@ class MnistConfig:
                                  + 2 * PIXELS + 1)
         return 4 * (6 * (p_g + p_d) + 4 * acts) + self.n_train * PIXELS + 8 * iters
 
-    def to_dict(self) -> dict:
-        """Every field as plain JSON-able values (:meth:`from_dict` reads it back)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["training"] = self.training.to_dict()
-        d["hidden_g"], d["hidden_d"] = list(self.hidden_g), list(self.hidden_d)
-        d["d_dropout"] = list(self.d_dropout)
-        for name in ("lr_g", "lr_d"):
-            if isinstance(d[name], tuple):
-                d[name] = [list(p) for p in d[name]]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "MnistConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown config keys {sorted(unknown)}")
-        d = {k: tuple(v) if k in ("hidden_g", "hidden_d", "d_dropout") else v for k, v in d.items()}
-        if "training" in d:
-            d["training"] = TrainingConfig.from_dict(d["training"])
-        return cls(**d)
 
     @classmethod
     def of_protocol(cls, name: str) -> "MnistConfig":
@@ -327,17 +301,12 @@ class MnistConfig:
 
         t = self.training
         lr_g, lr_d = rate(self.lr_g, 1), rate(self.lr_d, t.k)
-        return (t.make_g_optimizer(lr_g, self._ramped(lr_g)), t.make_d_optimizer(lr_d, self._ramped(lr_d)))
-
-    def _ramped(self, lr) -> optim.Optimizer | None:
-        """The momentum optimizer with the ramp of ``mu_final`` (epochs of ``n_train // batch``
-        steps), or None without one."""
         if self.mu_final is None:
-            return None
-        t = self.training
-        ramp = optim.linear_ramp(t.mu, self.mu_final, self.mu_start, self.mu_saturate,
-                                 max(1, self.n_train // t.batch))
-        return optim.momentum(lr=lr, mu=ramp)
+            return t.make_g_optimizer(lr_g), t.make_d_optimizer(lr_d)
+        # the momentum optimizer with mu ramped to mu_final (epochs of n_train // batch steps)
+        ramp = optim.linear_ramp(t.mu, self.mu_final, self.mu_start, self.mu_saturate, max(1, self.n_train // t.batch))
+        return (t.make_g_optimizer(lr_g, optim.momentum(lr=lr_g, mu=ramp)),
+                t.make_d_optimizer(lr_d, optim.momentum(lr=lr_d, mu=ramp)))
 
     def with_step_sizes(self, iteration: int, lr_g: float | None = None, lr_d: float | None = None) -> "MnistConfig":
         """This config continued with new step sizes after ``iteration`` (one more piece
@@ -440,12 +409,16 @@ class MnistRun:
 
 def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     """A fresh run on ``images[:config.n_train]`` (uint8, (N, 784))."""
-    images = _train_images(config, images)
+    images = np.asarray(images)
+    if images.ndim != 2 or images.shape[1] != PIXELS or images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 of shape (N, {PIXELS}), got {images.dtype} {images.shape}")
+    if len(images) < config.n_train:
+        raise ValueError(f"n_train={config.n_train} but only {len(images)} images given")
     gan = config.gan()
     opt_g, opt_d = config.optimizers()
     s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout", "penalty",
                                                       "spectral_norm", "instance_noise")}
-    sampler = EpochSampler(images)
+    sampler = EpochSampler(images[:config.n_train])
     batches = StreamBatches(sampler, gan.latent, s["data"], s["latent"])
     theta_d = gan.D.init(s["d_init"], config.d_init or config.init)
     t = config.training
@@ -458,15 +431,6 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
                       instance_noise=t.make_instance_noise(),
                       rng_noise=s["instance_noise"] if t.instance_noise else None)
     return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))
-
-
-def _train_images(config, images):
-    images = np.asarray(images)
-    if images.ndim != 2 or images.shape[1] != PIXELS or images.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 of shape (N, {PIXELS}), got {images.dtype} {images.shape}")
-    if len(images) < config.n_train:
-        raise ValueError(f"n_train={config.n_train} but only {len(images)} images given")
-    return images[:config.n_train]
 
 
 # --- checkpoints
@@ -485,17 +449,14 @@ def _state_arrays(prefix: str, state) -> tuple[dict, dict]:
 def _restore_state(state, prefix: str, arrays, scalars):
     values = {}
     for name, value in zip(state._fields, state):
-        if not isinstance(value, np.ndarray) and name not in scalars and name == "t":
-            values[name] = value  # SGD and momentum kept no step count before schedules
-            continue
         if isinstance(value, np.ndarray):
             saved = arrays[f"{prefix}/{name}"]
             if saved.shape != value.shape or saved.dtype != value.dtype:
                 raise ValueError(f"checkpoint {prefix}/{name} has shape {saved.shape} {saved.dtype}, "
                                  f"expected {value.shape} {value.dtype}")
             values[name] = saved.copy()
-        else:
-            values[name] = type(value)(scalars[name])
+        else:  # SGD and momentum kept no step count "t" before schedules
+            values[name] = value if name == "t" and name not in scalars else type(value)(scalars[name])
     return type(state)(**values)
 
 
@@ -517,21 +478,28 @@ def _flatten(prefix: str, state):
     return arrays, walk(state, prefix)
 
 
-def _unflatten(prefix, template, arrays, skeleton):
+def _unflatten(template, arrays, skeleton):
     if "array" in skeleton:
         saved = arrays[skeleton["array"]]
         if not isinstance(template, np.ndarray) or saved.shape != template.shape:
             raise ValueError(f"checkpoint {skeleton['array']} does not fit the run's method state")
         return saved.copy()
     if "dict" in skeleton:
-        return {k: _unflatten(prefix, template[k], arrays, v) for k, v in skeleton["dict"].items()}
+        return {k: _unflatten(template[k], arrays, v) for k, v in skeleton["dict"].items()}
     if "seq" in skeleton:
-        return tuple(_unflatten(prefix, t, arrays, v) for t, v in zip(template, skeleton["seq"]))
+        return tuple(_unflatten(t, arrays, v) for t, v in zip(template, skeleton["seq"]))
     return skeleton["value"]
 
 
 def _inner(state):
     return state.inner if isinstance(state, optim.AveragedState) else state
+
+
+def _rngs(run: Trainer) -> dict:
+    """The run's random streams a checkpoint keeps, by their names there (those in use)."""
+    rngs = {"rng_data": run.batches.rng_data, "rng_latent": run.batches.rng_latent, "rng_dropout": run.rng_dropout,
+            "rng_penalty": run.rng_penalty, "rng_noise": run.rng_noise}
+    return {name: rng for name, rng in rngs.items() if rng is not None}
 
 
 def save_checkpoint(path, tr: MnistRun) -> Path:
@@ -542,7 +510,8 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     ``instance_noise`` random streams, the
     sampler's epoch permutation and position, the iteration, the config and the
     loss history."""
-    run, batches = tr.trainer, tr.trainer.batches
+    run = tr.trainer
+    states = {name: rng.bit_generator.state for name, rng in _rngs(run).items()}
     a_g, s_g = _state_arrays("opt_g", _inner(run.state_g))
     a_d, s_d = _state_arrays("opt_d", run.state_d)
     meta = {
@@ -550,16 +519,9 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
         "config": tr.config.to_dict(),
         "iteration": run.it,
         "opt_g": s_g, "opt_d": s_d,
-        "rng_data": batches.rng_data.bit_generator.state,
-        "rng_latent": batches.rng_latent.bit_generator.state,
-        "sampler_pos": tr.sampler.pos,
+        "rng_data": states.pop("rng_data"), "rng_latent": states.pop("rng_latent"),
+        "sampler_pos": tr.sampler.pos, **states,
     }
-    if run.rng_dropout is not None:
-        meta["rng_dropout"] = run.rng_dropout.bit_generator.state
-    if run.rng_penalty is not None:
-        meta["rng_penalty"] = run.rng_penalty.bit_generator.state
-    if run.rng_noise is not None:
-        meta["rng_noise"] = run.rng_noise.bit_generator.state
     m_arrays, meta["method_state"] = _flatten("method", run.method_state)
     if run.spectral_norm is not None:
         m_arrays.update({f"spectral_norm/{i}": u for i, u in enumerate(run.spectral_norm.state())})
@@ -670,18 +632,12 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     else:
         run.state_g = inner
     run.state_d = _restore_state(run.state_d, "opt_d", arrays, meta["opt_d"])
-    run.batches.rng_data.bit_generator.state = meta["rng_data"]
-    run.batches.rng_latent.bit_generator.state = meta["rng_latent"]
-    if run.rng_dropout is not None:
-        run.rng_dropout.bit_generator.state = meta["rng_dropout"]
-    if run.rng_penalty is not None:
-        run.rng_penalty.bit_generator.state = meta["rng_penalty"]
-    if run.rng_noise is not None:
-        run.rng_noise.bit_generator.state = meta["rng_noise"]
+    for name, rng in _rngs(run).items():
+        rng.bit_generator.state = meta[name]
     if run.spectral_norm is not None:
         run.spectral_norm.set_state([arrays[f"spectral_norm/{i}"] for i in range(len(run.spectral_norm.u))])
     if "method_state" in meta:
-        run.method_state = _unflatten("method", run.method_state, arrays, meta["method_state"])
+        run.method_state = _unflatten(run.method_state, arrays, meta["method_state"])
     it, pos, perm, losses = meta["iteration"], meta["sampler_pos"], arrays.get("sampler_perm"), arrays["losses"]
     if not isinstance(it, int) or isinstance(it, bool) or it < 0:
         raise ValueError(f"iteration must be an integer >= 0, got {it!r}")
@@ -718,15 +674,15 @@ def _finite(tr: MnistRun, loss_d, loss_g) -> str | None:
     return None
 
 
-def _state_arrays_named(who: str, state, prefix: str = ""):
+def _state_arrays_named(who: str, state):
     """``(name, array)`` of every floating-point array in an optimizer state (walking
     nested states such as :class:`~gandyn.engine.optim.AveragedState`)."""
     for name, value in zip(state._fields, state):
         if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            label = "moving average of G's parameters" if name == "average" else f"{who} optimizer state {prefix}{name}"
+            label = "moving average of G's parameters" if name == "average" else f"{who} optimizer state {name}"
             yield label, value
         elif isinstance(value, tuple) and hasattr(value, "_fields"):
-            yield from _state_arrays_named(who, value, prefix)
+            yield from _state_arrays_named(who, value)
 
 
 def _finite_state(tr: MnistRun) -> str | None:

@@ -25,18 +25,18 @@ together (:func:`gandyn.app.backends.run_mog` runs them on a backend).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
 import numpy as np
 
 from gandyn.distributions import grid2d, ring2d
-from gandyn.engine.methods import method_from_dict, method_label, method_to_dict
+from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
-from gandyn.engine.training import TrainingConfig, check_int
+from gandyn.engine.training import JsonConfig, TrainingConfig, check_int
 from gandyn.errors import healthy
-from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, plan_units
+from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, check_iterations, plan_units
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
@@ -48,6 +48,8 @@ __all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "SNAPSHOTS", "QUICK", "MogConfi
 #: ``keep_it (T,)`` and ``theta_g, theta_d (T, R, n)`` (model order of ``rows``); with a batch-norm G
 #: also its running statistics ``stats_g (T, R, n_s)``.
 SNAPSHOTS = ("keep_it", "theta_g", "theta_d", "stats_g")
+#: A model's scores at each check (fields of :class:`~gandyn.metrics.modes.ModeCoverage`).
+SCORES = ("modes", "high_quality", "reverse_kl", "counts")
 
 #: The data sets by name, each a function of no arguments that returns a 2-D
 #: :class:`~gandyn.distributions.Mixture` of Gaussians (its modes are what the run scores):
@@ -91,49 +93,37 @@ _VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs, +- not give
 _PACGAN = "Lin et al. 2018 (PacGAN), Table 1: mean +- s.e. of 10 runs"
 
 #: Published rows: modes captured, % high-quality samples (and reverse KL for PacGAN), each a
-#: mean over ``runs`` runs; PacGAN's with their standard errors (``*_se``, filled in below from
-#: :data:`_PACGAN_SE`), VEEGAN's without (the paper gives none: None). Percentages in percent.
-#: VEEGAN's ring and grid, PacGAN's grid: as here; PacGAN's ring has radius 1 and sd 0.01
-#: (the same ratio as here; their code, synthetic_data_experiments/2DRing_GAN&PacGAN).
+#: mean over ``runs`` runs; PacGAN's with their standard errors (``*_se``; the table of their
+#: repository's synthetic_data_experiments/results), VEEGAN's without (the paper gives none:
+#: None). Percentages in percent. VEEGAN's ring and grid, PacGAN's grid: as here; PacGAN's ring
+#: has radius 1 and sd 0.01 (the same ratio as here; their code,
+#: synthetic_data_experiments/2DRing_GAN&PacGAN). Each row below: data, method, modes, high
+#: quality, reverse KL, source, and PacGAN's ``(modes, high quality, reverse KL)`` standard errors.
 PUBLISHED = [
-    {"data": "ring8", "method": "GAN", "modes": 1.0, "high_quality": 99.3, "reverse_kl": None, "source": _VEEGAN},
-    {"data": "ring8", "method": "ALI", "modes": 2.8, "high_quality": 0.13, "reverse_kl": None, "source": _VEEGAN},
-    {"data": "ring8", "method": "Unrolled GAN", "modes": 7.6, "high_quality": 35.6, "reverse_kl": None,
-     "source": _VEEGAN},
-    {"data": "ring8", "method": "VEEGAN", "modes": 8.0, "high_quality": 52.9, "reverse_kl": None, "source": _VEEGAN},
-    {"data": "ring8", "method": "GAN", "modes": 6.3, "high_quality": 98.2, "reverse_kl": 0.45, "source": _PACGAN},
-    {"data": "ring8", "method": "ALI", "modes": 6.6, "high_quality": 97.6, "reverse_kl": 0.36, "source": _PACGAN},
-    {"data": "ring8", "method": "PacGAN2", "modes": 7.9, "high_quality": 95.6, "reverse_kl": 0.07, "source": _PACGAN},
-    {"data": "ring8", "method": "PacGAN3", "modes": 7.8, "high_quality": 97.7, "reverse_kl": 0.10, "source": _PACGAN},
-    {"data": "ring8", "method": "PacGAN4", "modes": 7.8, "high_quality": 95.9, "reverse_kl": 0.07, "source": _PACGAN},
-    {"data": "grid25", "method": "GAN", "modes": 3.3, "high_quality": 0.5, "reverse_kl": None, "source": _VEEGAN},
-    {"data": "grid25", "method": "ALI", "modes": 15.8, "high_quality": 1.6, "reverse_kl": None, "source": _VEEGAN},
-    {"data": "grid25", "method": "Unrolled GAN", "modes": 23.6, "high_quality": 16.0, "reverse_kl": None,
-     "source": _VEEGAN},
-    {"data": "grid25", "method": "VEEGAN", "modes": 24.6, "high_quality": 40.0, "reverse_kl": None,
-     "source": _VEEGAN},
-    {"data": "grid25", "method": "GAN", "modes": 17.3, "high_quality": 94.8, "reverse_kl": 0.70, "source": _PACGAN},
-    {"data": "grid25", "method": "ALI", "modes": 24.1, "high_quality": 95.7, "reverse_kl": 0.14, "source": _PACGAN},
-    {"data": "grid25", "method": "PacGAN2", "modes": 23.8, "high_quality": 91.3, "reverse_kl": 0.13,
-     "source": _PACGAN},
-    {"data": "grid25", "method": "PacGAN3", "modes": 24.6, "high_quality": 94.2, "reverse_kl": 0.06,
-     "source": _PACGAN},
-    {"data": "grid25", "method": "PacGAN4", "modes": 24.8, "high_quality": 93.6, "reverse_kl": 0.04,
-     "source": _PACGAN},
+    {"data": data, "method": method, "modes": modes, "high_quality": hq, "reverse_kl": kl, "source": source,
+     "protocol": "paper", "runs": 10 if source == _PACGAN else 5,
+     "modes_se": se and se[0], "high_quality_se": se and se[1], "reverse_kl_se": se and se[2]}
+    for data, method, modes, hq, kl, source, se in [
+        ("ring8", "GAN", 1.0, 99.3, None, _VEEGAN, None),
+        ("ring8", "ALI", 2.8, 0.13, None, _VEEGAN, None),
+        ("ring8", "Unrolled GAN", 7.6, 35.6, None, _VEEGAN, None),
+        ("ring8", "VEEGAN", 8.0, 52.9, None, _VEEGAN, None),
+        ("ring8", "GAN", 6.3, 98.2, 0.45, _PACGAN, (0.5, 0.2, 0.09)),
+        ("ring8", "ALI", 6.6, 97.6, 0.36, _PACGAN, (0.3, 0.4, 0.04)),
+        ("ring8", "PacGAN2", 7.9, 95.6, 0.07, _PACGAN, (0.1, 2.0, 0.03)),
+        ("ring8", "PacGAN3", 7.8, 97.7, 0.1, _PACGAN, (0.1, 0.3, 0.02)),
+        ("ring8", "PacGAN4", 7.8, 95.9, 0.07, _PACGAN, (0.1, 1.4, 0.02)),
+        ("grid25", "GAN", 3.3, 0.5, None, _VEEGAN, None),
+        ("grid25", "ALI", 15.8, 1.6, None, _VEEGAN, None),
+        ("grid25", "Unrolled GAN", 23.6, 16.0, None, _VEEGAN, None),
+        ("grid25", "VEEGAN", 24.6, 40.0, None, _VEEGAN, None),
+        ("grid25", "GAN", 17.3, 94.8, 0.7, _PACGAN, (0.8, 0.7, 0.07)),
+        ("grid25", "ALI", 24.1, 95.7, 0.14, _PACGAN, (0.4, 0.6, 0.03)),
+        ("grid25", "PacGAN2", 23.8, 91.3, 0.13, _PACGAN, (0.7, 0.8, 0.04)),
+        ("grid25", "PacGAN3", 24.6, 94.2, 0.06, _PACGAN, (0.4, 0.4, 0.02)),
+        ("grid25", "PacGAN4", 24.8, 93.6, 0.04, _PACGAN, (0.2, 0.6, 0.01)),
+    ]
 ]
-
-#: PacGAN's Table 1 standard errors (Lin et al. 2018; the table of their repository's
-#: synthetic_data_experiments/results): ``(modes, high quality %, reverse KL)`` per data set and method.
-_PACGAN_SE = {
-    ("ring8", "GAN"): (0.5, 0.2, 0.09), ("ring8", "ALI"): (0.3, 0.4, 0.04), ("ring8", "PacGAN2"): (0.1, 2.0, 0.03),
-    ("ring8", "PacGAN3"): (0.1, 0.3, 0.02), ("ring8", "PacGAN4"): (0.1, 1.4, 0.02),
-    ("grid25", "GAN"): (0.8, 0.7, 0.07), ("grid25", "ALI"): (0.4, 0.6, 0.03), ("grid25", "PacGAN2"): (0.7, 0.8, 0.04),
-    ("grid25", "PacGAN3"): (0.4, 0.4, 0.02), ("grid25", "PacGAN4"): (0.2, 0.6, 0.01),
-}
-for _r in PUBLISHED:
-    _se = _PACGAN_SE.get((_r["data"], _r["method"])) if _r["source"] == _PACGAN else None
-    _r.update({"protocol": "paper", "runs": 10 if _r["source"] == _PACGAN else 5,
-               "modes_se": _se and _se[0], "high_quality_se": _se and _se[1], "reverse_kl_se": _se and _se[2]})
 
 
 #: The overrides of ``gandyn mog --quick``, a smoke run: two methods, 4 seeds, 200
@@ -143,7 +133,7 @@ QUICK = {"methods": ("altgd", "extragradient"), "seeds": 4, "steps": 200, "hidde
 
 
 @dataclass(frozen=True, kw_only=True)
-class MogConfig:
+class MogConfig(JsonConfig):
     """A run of the benchmark on one data set, validated (its defaults are the documented
     benchmark's, those of ``gandyn mog``).
 
@@ -223,8 +213,9 @@ class MogConfig:
     def __post_init__(self):
         if self.data not in DATASETS:
             raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATASETS)}")
-        if not isinstance(self.training, TrainingConfig):
-            raise ValueError(f"training must be a TrainingConfig, got {self.training!r}")
+        setup = self.setup()  # validates the networks and the training choices
+        for name in ("hidden_g", "hidden_d"):
+            object.__setattr__(self, name, getattr(setup, name))
         if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
             raise ValueError(f"methods must be a list of methods, got {self.methods!r}")
         methods = tuple(self.training.check_method(m) for m in self.methods)
@@ -255,12 +246,9 @@ class MogConfig:
         for name in ("ttur", "decay", "hq_target"):
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "checks", min(self.checks, self.steps))
-        object.__setattr__(self, "dtype", np.dtype(self.dtype).name)
+        object.__setattr__(self, "dtype", dtype)
         if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
             raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
-        setup = self.setup()  # validates the networks and the training choices
-        for name in ("hidden_g", "hidden_d"):
-            object.__setattr__(self, name, getattr(setup, name))
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -274,32 +262,6 @@ class MogConfig:
         return Setup(DATASETS[self.data](), training=self.training, z_dim=self.z_dim, latent=self.latent,
                      hidden_g=self.hidden_g, hidden_d=self.hidden_d, dtype=np.dtype(self.dtype).type,
                      pack=self.pack, g_batch_norm=self.g_batch_norm, d_pieces=self.d_pieces, **init)
-
-    def to_dict(self) -> dict:
-        """Every field as plain JSON-able values (:meth:`from_dict` reads it back)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d.update(training=self.training.to_dict(), methods=[method_to_dict(m) for m in self.methods],
-                 **{k: list(d[k]) for k in ("lrs", "hidden_g", "hidden_d")})
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "MogConfig":
-        """The config of :meth:`to_dict`'s dict.
-
-        Raises
-        ------
-        ValueError
-            Unknown keys (named), or a value :class:`MogConfig` refuses.
-        """
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown config keys {unknown}")
-        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        if "training" in d:
-            d["training"] = TrainingConfig.from_dict(d["training"])
-        if "methods" in d:
-            d["methods"] = tuple(method_from_dict(m) if isinstance(m, dict) else m for m in d["methods"])
-        return cls(**d)
 
 
 def training_changes(cfg: MogConfig) -> str:
@@ -330,9 +292,6 @@ def units_of(cfg: MogConfig):
     return plan_units(list(m["method"]), [cfg.training.k] * m["seed"].size, cfg.chunk)
 
 
-def eval_iterations(cfg: MogConfig) -> np.ndarray:
-    """The ``checks`` iterations at which the models are scored, evenly spaced, the last ``steps``."""
-    return np.unique(np.linspace(0, cfg.steps, cfg.checks + 1).round().astype(int)[1:])
 
 
 def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
@@ -401,11 +360,10 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
     setup = cfg.setup()
     mods = models_of(cfg)
     centers, scale = mixture_modes(setup.data)
-    checks = eval_iterations(cfg)
+    checks = check_iterations(cfg.steps, cfg.checks)
     n_pts = min(500, cfg.n_eval)
     decay = cfg.decay
-    out = {"rows": [], "modes": [], "high_quality": [], "reverse_kl": [], "counts": [], "samples_rows": [],
-           "samples": [], "diverged_at": []}
+    out = {key: [] for key in ("rows", *SCORES, "samples_rows", "samples", "diverged_at")}
     keep = keep_iterations(cfg)
     stops = np.union1d(checks, keep[1:]) if keep.size else checks
     by_label = dict(zip(cfg.labels, cfg.methods))
@@ -414,7 +372,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"], method=method,
                          k=cfg.training.k, chunk=cfg.chunk, units=[u])
         z = pop.eval_latent(cfg.n_eval)
-        per = {key: [] for key in ("modes", "high_quality", "reverse_kl", "counts", "samples")}
+        per = {key: [] for key in (*SCORES, "samples")}
         kept = [pop.params()] if keep.size else []
         kept_stats = [pop.stats_g] if keep.size and setup.g_batch_norm else []  # batch norm's running statistics
         show = mods["show"][pop.rows]
@@ -443,10 +401,8 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
             if (diverged_at >= 0).any():  # no samples: scored as covering no mode
                 x[diverged_at >= 0] = np.inf
             cov = mode_coverage(x, centers, scale, min_count=cfg.min_count)
-            per["modes"].append(cov.modes)
-            per["high_quality"].append(cov.high_quality)
-            per["reverse_kl"].append(cov.reverse_kl)
-            per["counts"].append(cov.counts)
+            for key in SCORES:
+                per[key].append(getattr(cov, key))
             per["samples"].append(x[show, :n_pts].astype(np.float32))
         out["rows"].append(pop.rows)
         out["diverged_at"].append(diverged_at)
@@ -460,7 +416,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
             out.setdefault("stats_g", []).append(np.stack(kept_stats))
     res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"]),
            "diverged_at": np.concatenate(out["diverged_at"])}
-    for key in ("modes", "high_quality", "reverse_kl", "counts", "samples", *SNAPSHOTS[1:]):
+    for key in (*SCORES, "samples", *SNAPSHOTS[1:]):
         if key in out:
             res[key] = np.concatenate(out[key], axis=1)
     res["check_it"] = checks
@@ -502,7 +458,7 @@ def merge(cfg: MogConfig, parts: list[dict]) -> dict:
     res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so],
            "diverged_at": np.concatenate([p.get("diverged_at", np.full(p["rows"].size, -1, np.int64))
                                           for p in parts])[o]}
-    for key in ("modes", "high_quality", "reverse_kl", "counts"):
+    for key in SCORES:
         res[f"{key}_checks"] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
     res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
     if "keep_it" in parts[0]:
@@ -510,7 +466,7 @@ def merge(cfg: MogConfig, parts: list[dict]) -> dict:
         for key in SNAPSHOTS[1:]:
             if key in parts[0]:
                 res[key] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
-    for key in ("modes", "high_quality", "reverse_kl", "counts"):
+    for key in SCORES:
         res[key] = res[f"{key}_checks"][-1]
     K = res["counts"].shape[-1]
     res["success_checks"] = (res["modes_checks"] == K) & (res["high_quality_checks"] >= cfg.hq_target)

@@ -48,7 +48,7 @@ from gandyn.engine.trainer import Trainer
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.rng import stream
 
-__all__ = ["Setup", "TRAINING", "Population", "Unit", "check_seeds", "BLOCK"]
+__all__ = ["Setup", "TRAINING", "Population", "Unit", "check_seeds", "check_iterations", "BLOCK"]
 
 #: Minibatches drawn at once per model and stream (a constant: the draws never depend
 #: on the population, its units or how training is split into calls).
@@ -74,6 +74,11 @@ def check_seeds(seeds) -> np.ndarray:
     if a.ndim > 1 or a.size == 0 or a.dtype.kind not in "iu" or np.any(a < 0):
         raise ValueError(f"seeds must be a non-negative integer or a 1-D list of them, got {seeds!r}")
     return a.reshape(-1)
+
+
+def check_iterations(steps: int, checks: int) -> np.ndarray:
+    """The ``checks`` iterations at which a population is scored, evenly spaced, the last ``steps``."""
+    return np.unique(np.linspace(0, steps, checks + 1).round().astype(int)[1:])
 
 
 #: The training choices of a population given none: Adam with ``b1 = 0.5`` (Radford et al.
@@ -179,6 +184,10 @@ class Setup:
         x = np.asarray(self.data.rvs(n, rng))
         return x.reshape(n, self.dim).astype(self.dtype, copy=False)
 
+    def draw_latent(self, n: int, rng) -> np.ndarray:
+        """``n`` latent points ``(n, z_dim)`` in the setup's dtype."""
+        return self.gan.latent.rvs((n, self.z_dim), rng, dtype=self.dtype)
+
     def describe(self) -> dict:
         """The setup as plain JSON-able values: every field, with the data as its ``repr``,
         the training choices as a dict, widths as lists and the dtype by name."""
@@ -215,31 +224,26 @@ class _Streams:
     to each model, ``(c, m, d)`` (``(m, d)`` for a single run)."""
 
     def __init__(self, setup: Setup, seeds, single: bool = False):
-        self.setup, self.single = setup, single
-        self.data, self.latent = _PerSeed(seeds, "data"), _PerSeed(seeds, "latent")
-        self._x = self._z = None
-        self._px = self._pz = 0
+        self.single = single
+        # per stream: its seeds, its draw of n rows, the current block and the position in it
+        self._src = {name: [_PerSeed(seeds, name), draw, None, 0]
+                     for name, draw in (("data", setup.draw_data), ("latent", setup.draw_latent))}
 
-    def _serve(self, src, block, pos, m, out):
-        b = src.rows(block, slice(pos, pos + m))
+    def _serve(self, name, out):
+        m = out.shape[-2]
+        src = self._src[name]
+        seeds, draw, block, pos = src
+        if block is None or pos + m > block.shape[1]:
+            block, pos = seeds.draw(lambda r: draw(BLOCK * m, r)), 0
+        b = seeds.rows(block, slice(pos, pos + m))
         out[...] = b[0] if self.single else b
+        src[2:] = block, pos + m
 
     def real(self, out):
-        m = out.shape[-2]
-        if self._x is None or self._px + m > self._x.shape[1]:
-            self._x = self.data.draw(lambda r: self.setup.draw_data(BLOCK * m, r))
-            self._px = 0
-        self._serve(self.data, self._x, self._px, m, out)
-        self._px += m
+        self._serve("data", out)
 
     def noise(self, out):
-        m = out.shape[-2]
-        if self._z is None or self._pz + m > self._z.shape[1]:
-            s = self.setup
-            self._z = self.latent.draw(lambda r: s.gan.latent.rvs((BLOCK * m, s.z_dim), r, dtype=s.dtype))
-            self._pz = 0
-        self._serve(self.latent, self._z, self._pz, m, out)
-        self._pz += m
+        self._serve("latent", out)
 
 
 class _SeedRandom:
@@ -471,8 +475,11 @@ class Population:
     def theta_g_eval(self) -> np.ndarray:
         """The generator that is evaluated: the moving average when the setup keeps
         one, else the trained parameters."""
-        avg = self.g_average
-        return self.theta_g if avg is None else avg
+        return self._gather([self._g_eval(tr) for _, tr in self._trainers])
+
+    def _g_eval(self, tr: Trainer) -> np.ndarray:
+        """One unit's evaluated G: its moving average with ``g_ema``, else its parameters."""
+        return tr.state_g.average if self.setup.training.g_ema else tr.theta_g
 
     @property
     def theta_d_eval(self) -> np.ndarray:
@@ -492,11 +499,10 @@ class Population:
     def eval_latent(self, n: int) -> list[np.ndarray]:
         """Each built unit's evaluation noise ``(c, n, z_dim)`` (a list in unit order), from its
         models' ``eval`` streams (the same points at every call)."""
-        s = self.setup
         z = []
         for u, _ in self._trainers:
             seeds = _PerSeed(self.seeds[u.rows], "eval")  # drawn once per distinct seed
-            z.append(seeds.rows(seeds.draw(lambda r: s.gan.latent.rvs((n, s.z_dim), r, dtype=s.dtype))))
+            z.append(seeds.rows(seeds.draw(lambda r: self.setup.draw_latent(n, r))))
         return [zu[0] for zu in z] if self.single else z
 
     def samples(self, n: int, z=None) -> np.ndarray:
@@ -504,13 +510,5 @@ class Population:
         average with ``setup.training.g_ema``), ``(len(rows), n, d)`` (``(n, d)`` for a single run), at
         the latent points of :meth:`eval_latent` (or ``z`` as it returns them)."""
         z = self.eval_latent(n) if z is None else z
-
-        def g(tr):
-            return tr.state_g.average if self.setup.training.g_ema else tr.theta_g
-
-        if self.single:
-            tr = self._trainers[0][1]
-            return self.gan.G(g(tr), z[0], tr.stats_g)
         # a batch-norm G samples in evaluation mode, with each model's running statistics
-        return np.concatenate([self.gan.G(g(tr), zu, tr.stats_g)
-                               for (_, tr), zu in zip(self._trainers, z)])[self._order]
+        return self._gather([self.gan.G(self._g_eval(tr), zu, tr.stats_g) for (_, tr), zu in zip(self._trainers, z)])

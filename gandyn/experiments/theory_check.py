@@ -82,37 +82,27 @@ def closed_form_cases() -> list[tuple[str, object, object, float]]:
     return cases
 
 
-def _v_at_d_star(p, q) -> T.Estimate:
-    """V(D*, G) by quadrature of eq. 1's integrand with D* in logit space."""
-    return T.value(T.d_star_function(p, q, logit=True), p, q, logit=True)
-
-
 def part_a() -> tuple[list[dict], list[dict]]:
     """Theorem 1 over the family and the closed forms.
 
     Returns ``(rows, points)``; ``points`` holds ``(name, jsd, c)`` for the C-vs-JSD figure.
     """
     rows, points = [], []
-    for name, p, q in analytic_family():
-        v = _v_at_d_star(p, q)
+    for name, p, q, exact in [(*pair, None) for pair in analytic_family()] + closed_form_cases():
+        v = T.value(T.d_star_function(p, q, logit=True), p, q, logit=True)  # V(D*, G), D* in logit space
         j = T.jsd(p, q)
-        rhs = -T.LOG4 + 2 * j.value
-        diff = abs(v.value - rhs)
-        rows.append(row("a", name, "V(D*,G)", v.value, quad_error=v.error))
-        rows.append(row("a", name, "JSD", j.value, quad_error=j.error))
+        diff = abs(v.value - (-T.LOG4 + 2 * j.value))
+        if exact is None:  # the family: the two sides of the identity
+            rows.append(row("a", name, "V(D*,G)", v.value, quad_error=v.error))
+            rows.append(row("a", name, "JSD", j.value, quad_error=j.error))
+        else:
+            d1 = abs(v.value - exact)
+            rows.append(row("a", name, "|C(G) - closed form|", d1, BOUNDS["closed_form"],
+                            d1 <= BOUNDS["closed_form"], closed_form=exact, c=v.value))
         rows.append(row("a", name, "|V(D*,G) - (-log4 + 2 JSD)|", diff, BOUNDS["identity"],
                         diff <= BOUNDS["identity"]))
-        points.append({"pair": name, "jsd": j.value, "c": v.value, "kind": "family"})
-    for name, p, q, exact in closed_form_cases():
-        v = _v_at_d_star(p, q)
-        j = T.jsd(p, q)
-        rhs = -T.LOG4 + 2 * j.value
-        d1, d2 = abs(v.value - exact), abs(v.value - rhs)
-        rows.append(row("a", name, "|C(G) - closed form|", d1, BOUNDS["closed_form"],
-                        d1 <= BOUNDS["closed_form"], closed_form=exact, c=v.value))
-        rows.append(row("a", name, "|V(D*,G) - (-log4 + 2 JSD)|", d2, BOUNDS["identity"],
-                        d2 <= BOUNDS["identity"]))
-        points.append({"pair": name, "jsd": j.value, "c": v.value, "kind": "closed form"})
+        points.append({"pair": name, "jsd": j.value, "c": v.value,
+                       "kind": "family" if exact is None else "closed form"})
     return rows, points
 
 
@@ -130,12 +120,6 @@ def learned_pairs(quick: bool = False) -> list[tuple[str, object, object, bool]]
          Normal(0.0, 1.5), False),
     ]
     return pairs
-
-
-def _grid_of(p, q, n=2001):
-    lo = min(p.bounds(1e-9)[0], q.bounds(1e-9)[0])
-    hi = max(p.bounds(1e-9)[1], q.bounds(1e-9)[1])
-    return np.linspace(lo, hi, n)
 
 
 def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw):
@@ -158,7 +142,7 @@ def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw)
         bar.set_description(f"(b) training D: pair {i + 1} of {len(pairs)}", refresh=False)
         fit = fit_discriminator(lambda r, m, p=p: p.rvs(m, r), lambda r, m, q=q: q.rvs(m, r),
                                 seed + i, progress=bar if progress else False, **fit_kw)
-        x = _grid_of(p, q)
+        x = np.linspace(min(p.bounds(1e-9)[0], q.bounds(1e-9)[0]), max(p.bounds(1e-9)[1], q.bounds(1e-9)[1]), 2001)
         pp, qq = p.pdf(x), q.pdf(x)
         s = pp + qq
         region = s > 0.01 * s.max()
@@ -169,15 +153,14 @@ def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw)
         v = T.value(fit.logit, p, q, logit=True, epsabs=1e-10, epsrel=1e-8)
         c = T.c_of_g(p, q)
         gap = c.value - v.value
-        b = {"sup": BOUNDS["sup"], "rms": BOUNDS["rms"], "gap": BOUNDS["value_gap"]} if bounded else {}
         extra = dict(steps=fit.steps, stopped=fit.stopped, final_loss=fit.final_loss)
-        rows.append(row("b", name, "sup |D_learned - D*|", sup, b.get("sup"),
-                        (sup <= b["sup"]) if bounded else None, x_at=float(x[region][np.argmax(err)]), **extra))
-        rows.append(row("b", name, "RMS |D_learned - D*|", rms, b.get("rms"),
-                        (rms <= b["rms"]) if bounded else None, **extra))
-        rows.append(row("b", name, "C(G) - V(D_learned,G)", gap, b.get("gap"),
-                        (abs(gap) <= b["gap"]) if bounded else None, c=c.value, v=v.value,
-                        quad_error=v.error, **extra))
+        for metric, value, bound, more in (
+                ("sup |D_learned - D*|", sup, BOUNDS["sup"], {"x_at": float(x[region][np.argmax(err)])}),
+                ("RMS |D_learned - D*|", rms, BOUNDS["rms"], {}),
+                ("C(G) - V(D_learned,G)", gap, BOUNDS["value_gap"],
+                 {"c": c.value, "v": v.value, "quad_error": v.error})):
+            rows.append(row("b", name, metric, value, bound if bounded else None,
+                            (abs(value) <= bound) if bounded else None, **more, **extra))
         curves.append({"pair": name, "x": x, "p_data": pp, "p_g": qq, "d_star": ds, "d_learned": dl,
                        "region": region, "sup": sup, "rms": rms, "gap": gap, "steps": fit.steps})
     bar.close()
@@ -227,7 +210,6 @@ def part_c(seed: int = 0, n_h: int = 10, eps=(1e-3, 1e-2, 0.1, 0.5)):
         rows.append(row("c", name, "max V(D*+eps h,G) - V(D*,G)", worst, BOUNDS["maximality"],
                         worst <= BOUNDS["maximality"], n_h=n_h, eps=list(eps)))
     return rows, points
-
 
 
 def loss_family(quick: bool = False) -> list[tuple[str, object, object]]:
