@@ -103,6 +103,8 @@ def cg(matvec: Callable[[np.ndarray], np.ndarray], b, *, rtol: float, maxiter: i
     Returns
     -------
     :class:`Solve`
+        ``x``, and per model the products used, the relative residual (the recursive
+        one) and whether it reached ``rtol``.
 
     Raises
     ------
@@ -151,6 +153,8 @@ def gmres(matvec: Callable[[np.ndarray], np.ndarray], b, *, rtol: float, maxiter
     Returns
     -------
     :class:`Solve`
+        As :func:`cg`; the residual is the one GMRES tracks (Givens-updated within a cycle,
+        recomputed as ``b - A x`` at each restart).
 
     Raises
     ------
