@@ -34,7 +34,7 @@ import numpy as np
 from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
-from gandyn.engine.training import JsonConfig, TrainingConfig, check_int
+from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_protocol
 from gandyn.errors import healthy
 from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, check_iterations, plan_units
 from gandyn.metrics.intervals import mean_se, wilson_interval
@@ -72,22 +72,21 @@ DATASETS.register("ring8_unit", partial(ring2d, radius=1.0, scale=0.01))
 #: descent), 100 packed D inputs per side (``batch = 100 * pack`` samples), 400 epochs of 100,000
 #: samples (400,000 iterations), 2,500 samples scored; their data: the grid as ``grid25``, the ring
 #: as ``ring8_unit``. ``pack`` (``--pack M``) is PacGAN's degree (1: their GAN row).
-PROTOCOLS = {
-    "pacgan": {
-        "source": "Lin et al. 2018 (PacGAN); fjxmlzn/PacGAN synthetic_data_experiments (config.py, pacgan_task.py)",
-        "settings": {"hidden_g": (400, 400, 400, 400), "g_batch_norm": True, "hidden_d": (200, 200, 200),
-                     "d_pieces": 5, "init": "normal_0.02", "z_dim": 2, "latent": "normal", "loss": "nonsat",
-                     "methods": ["simgd"], "optimizer": "adam", "adam_tf": True, "lrs": [1e-4], "ttur": 1.0,
-                     "b1": 0.8, "b2": 0.999, "eps": 1e-8, "decay": 1.0, "k": 1, "steps": 400_000, "n_eval": 2500,
-                     "seeds": 10},
-        "batch_per_pack": 100,
-        "data": {"ring8": "ring8_unit", "grid25": "grid25"},
-        "differs": ("fresh data every step (theirs: a fixed set of 100,000 samples in shuffled epochs); G's "
-                    "step draws its own noise (theirs: the D step's samples); G's batch norm normalises over "
-                    "the whole noise batch of 100 * pack samples (theirs: G runs once per pack slot, over 100 "
-                    "samples each)"),
-    },
-}
+PROTOCOLS: Registry[dict] = Registry("mode-collapse protocol")
+PROTOCOLS.register("pacgan", {
+    "source": "Lin et al. 2018 (PacGAN); fjxmlzn/PacGAN synthetic_data_experiments (config.py, pacgan_task.py)",
+    "settings": {"hidden_g": (400, 400, 400, 400), "g_batch_norm": True, "hidden_d": (200, 200, 200),
+                 "d_pieces": 5, "init": "normal_0.02", "z_dim": 2, "latent": "normal", "loss": "nonsat",
+                 "methods": ["simgd"], "optimizer": "adam", "adam_tf": True, "lrs": [1e-4], "ttur": 1.0,
+                 "b1": 0.8, "b2": 0.999, "eps": 1e-8, "decay": 1.0, "k": 1, "steps": 400_000, "n_eval": 2500,
+                 "seeds": 10},
+    "batch_per_pack": 100,
+    "data": {"ring8": "ring8_unit", "grid25": "grid25"},
+    "differs": ("fresh data every step (theirs: a fixed set of 100,000 samples in shuffled epochs); G's "
+                "step draws its own noise (theirs: the D step's samples); G's batch norm normalises over "
+                "the whole noise batch of 100 * pack samples (theirs: G runs once per pack slot, over 100 "
+                "samples each)"),
+})
 
 _VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs, +- not given"
 _PACGAN = "Lin et al. 2018 (PacGAN), Table 1: mean +- s.e. of 10 runs"
@@ -247,8 +246,7 @@ class MogConfig(JsonConfig):
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "checks", min(self.checks, self.steps))
         object.__setattr__(self, "dtype", dtype)
-        if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
-            raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
+        check_protocol(self.protocol, PROTOCOLS)
 
     @property
     def labels(self) -> tuple[str, ...]:
