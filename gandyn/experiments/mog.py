@@ -371,8 +371,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
                          k=cfg.training.k, chunk=cfg.chunk, units=[u])
         z = pop.eval_latent(cfg.n_eval)
         per = {key: [] for key in (*SCORES, "samples")}
-        kept = [pop.params()] if keep.size else []
-        kept_stats = [pop.stats_g] if keep.size and setup.g_batch_norm else []  # batch norm's running statistics
+        kept = [(*pop.params(), pop.stats_g)] if keep.size else []  # stats_g: a batch-norm G's, else None
         show = mods["show"][pop.rows]
         diverged_at = np.full(pop.rows.size, -1, np.int64)
         for t in stops:
@@ -389,9 +388,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
                 if progress is not None:
                     progress(n * pop.rows.size)
             if keep.size and t in keep:
-                kept.append(pop.params())
-                if kept_stats:
-                    kept_stats.append(pop.stats_g)
+                kept.append((*pop.params(), pop.stats_g))
             if t not in checks:
                 continue
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -407,11 +404,9 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         out["samples_rows"].append(pop.rows[show])
         for key, v in per.items():
             out[key].append(np.stack(v))
-        if kept:
-            out.setdefault("theta_g", []).append(np.stack([g for g, _ in kept]))
-            out.setdefault("theta_d", []).append(np.stack([d for _, d in kept]))
-        if kept_stats:
-            out.setdefault("stats_g", []).append(np.stack(kept_stats))
+        for j, key in enumerate(SNAPSHOTS[1:] if kept else ()):  # theta_g, theta_d, stats_g
+            if kept[0][j] is not None:
+                out.setdefault(key, []).append(np.stack([k[j] for k in kept]))
     res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"]),
            "diverged_at": np.concatenate(out["diverged_at"])}
     for key in (*SCORES, "samples", *SNAPSHOTS[1:]):
@@ -513,19 +508,16 @@ def row_statistics(success, modes, high_quality, reverse_kl, n_modes: int) -> di
     Every percentage is in percent (0-100), as the published rows (:data:`PUBLISHED`) give them.
     With no run (every model of the row diverged) every statistic is NaN.
     """
-    n = int(np.size(success))
+    n, nan = int(np.size(success)), float("nan")
     out = {}
-    if n == 0:
-        keys = [f"{a}{b}" for a in ("success", "all_modes") for b in ("_pct", "_lo_pct", "_hi_pct")]
-        keys += [f"{a}_{b}" for b in ("modes", "high_quality_pct", "reverse_kl") for a in ("median", "mean", "se")]
-        return dict.fromkeys(keys, float("nan"))
     for name, hits in (("success", int(np.sum(success))), ("all_modes", int(np.sum(np.asarray(modes) == n_modes)))):
-        lo, hi = wilson_interval(hits, n)
-        out |= {f"{name}_pct": 100.0 * hits / n, f"{name}_lo_pct": 100.0 * lo, f"{name}_hi_pct": 100.0 * hi}
+        lo, hi = wilson_interval(hits, n) if n else (nan, nan)
+        out |= {f"{name}_pct": 100.0 * hits / n if n else nan, f"{name}_lo_pct": 100.0 * lo,
+                f"{name}_hi_pct": 100.0 * hi}
     for name, vals in (("modes", np.asarray(modes, float)), ("high_quality_pct", 100.0 * np.asarray(high_quality)),
                        ("reverse_kl", np.asarray(reverse_kl, float))):
-        mean, se = mean_se(vals)
-        out |= {f"median_{name}": float(np.median(vals)), f"mean_{name}": mean, f"se_{name}": se}
+        mean, se = mean_se(vals) if n else (nan, nan)
+        out |= {f"median_{name}": float(np.median(vals)) if n else nan, f"mean_{name}": mean, f"se_{name}": se}
     return out
 
 
