@@ -482,6 +482,14 @@ def _inner(state):
     return state.inner if isinstance(state, optim.AveragedState) else state
 
 
+def _params(tr: MnistRun) -> dict:
+    """The run's parameter arrays a checkpoint keeps, by their names there (the live arrays): G's
+    and D's, G's moving average (``theta_g_ema``) and a batch-norm G's running statistics when kept."""
+    p = {"theta_g": tr.trainer.theta_g, "theta_d": tr.trainer.theta_d, "theta_g_ema": tr.g_average,
+         "stats_g": tr.trainer.stats_g}
+    return {name: a for name, a in p.items() if a is not None}
+
+
 def _rngs(run: Trainer) -> dict:
     """The run's random streams a checkpoint keeps, by their names there (those in use)."""
     rngs = {"rng_data": run.batches.rng_data, "rng_latent": run.batches.rng_latent, "rng_dropout": run.rng_dropout,
@@ -512,12 +520,9 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     m_arrays, meta["method_state"] = _flatten("method", run.method_state)
     if run.spectral_norm is not None:
         m_arrays.update({f"spectral_norm/{i}": u for i, u in enumerate(run.spectral_norm.state())})
-    arrays = {"theta_g": run.theta_g, "theta_d": run.theta_d, "losses": tr.losses[:run.it], **a_g, **a_d,
-              **m_arrays}
-    if tr.g_average is not None:
-        arrays["theta_g_ema"] = tr.g_average
-    if run.stats_g is not None:
-        arrays["stats_g"] = run.stats_g
+    params = _params(tr)
+    arrays = {"theta_g": params.pop("theta_g"), "theta_d": params.pop("theta_d"), "losses": tr.losses[:run.it],
+              **a_g, **a_d, **m_arrays, **params}
     if tr.sampler.perm is not None:
         arrays["sampler_perm"] = tr.sampler.perm
     bad = _nonfinite(arrays.items())
@@ -596,12 +601,7 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
         images = np.zeros((config.n_train, PIXELS), np.uint8)
     tr = new_run(config, images)
     run = tr.trainer
-    targets = {"theta_g": run.theta_g, "theta_d": run.theta_d}
-    if tr.g_average is not None:
-        targets["theta_g_ema"] = tr.g_average
-    if run.stats_g is not None:  # G's batch norm: its running statistics
-        targets["stats_g"] = run.stats_g
-    for name, cur in targets.items():
+    for name, cur in _params(tr).items():
         if arrays[name].shape != cur.shape:
             raise ValueError(f"checkpoint {name} has shape {arrays[name].shape}, config expects {cur.shape}")
         cur[...] = arrays[name]
