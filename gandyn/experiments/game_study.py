@@ -236,14 +236,11 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
     xq, wx = games.normal_quadrature(nodes, 4.0, 0.5)
     game = games.mlp_gan_game(gan, xq, zq, w_real=wx, w_latent=wq, name="1-D MLP GAN, trained")
     z = np.concatenate([run.theta_g, run.theta_d])
-    out["trained"] = _block_summary(game, z, f"trained 1-D MLP GAN ({steps} Adam steps)")
-    out["trained"]["verdict"] = nash.classify(game, z, point=f"after {steps} steps")
-    out["trained"]["train_seconds"] = train_s
-    xs = np.linspace(2.5, 5.5, 7)[:, None]
-    out["trained"]["d_on_support"] = gan.d_prob(run.theta_d, xs)
     samples = G(run.theta_g, zq)[:, 0]
-    out["trained"]["g_mean"] = float(wq @ samples)
-    out["trained"]["g_std"] = float(np.sqrt(wq @ (samples - wq @ samples) ** 2))
+    out["trained"] = _block_summary(game, z, f"trained 1-D MLP GAN ({steps} Adam steps)") | {
+        "verdict": nash.classify(game, z, point=f"after {steps} steps"), "train_seconds": train_s,
+        "d_on_support": gan.d_prob(run.theta_d, np.linspace(2.5, 5.5, 7)[:, None]),
+        "g_mean": float(wq @ samples), "g_std": float(np.sqrt(wq @ (samples - wq @ samples) ** 2))}
 
     x_star = G(run.theta_g, zq)
     exact = games.mlp_gan_game(gan, x_star, zq, w_real=wq, w_latent=wq, name="1-D MLP GAN, realizable")
