@@ -99,8 +99,7 @@ def part_a() -> tuple[list[dict], list[dict]]:
             rows.append(row("a", name, "JSD", j.value, quad_error=j.error))
         else:
             d1 = abs(v.value - exact)
-            rows.append(row("a", name, "|C(G) - closed form|", d1, BOUNDS["closed_form"], closed_form=exact,
-                            c=v.value))
+            rows.append(row("a", name, "|C(G) - closed form|", d1, BOUNDS["closed_form"], closed_form=exact, c=v.value))
         rows.append(row("a", name, "|V(D*,G) - (-log4 + 2 JSD)|", diff, BOUNDS["identity"]))
         points.append({"pair": name, "jsd": j.value, "c": v.value,
                        "kind": "family" if exact is None else "closed form"})
@@ -208,8 +207,7 @@ def part_c(seed: int = 0, n_h: int = 10, eps=(1e-3, 1e-2, 0.1, 0.5)):
                 d = T.divergences._quad(f, T.integration_points(p, q), 1e-14, 1e-10)
                 worst = max(worst, d.value)
                 points.append({"pair": name, "eps": e, "delta": d.value})
-        rows.append(row("c", name, "max V(D*+eps h,G) - V(D*,G)", worst, BOUNDS["maximality"], n_h=n_h,
-                        eps=list(eps)))
+        rows.append(row("c", name, "max V(D*+eps h,G) - V(D*,G)", worst, BOUNDS["maximality"], n_h=n_h, eps=list(eps)))
     return rows, points
 
 
