@@ -618,8 +618,7 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     if "method_state" in meta:
         run.method_state = _unflatten(run.method_state, arrays, meta["method_state"])
     it, pos, perm, losses = meta["iteration"], meta["sampler_pos"], arrays.get("sampler_perm"), arrays["losses"]
-    if not isinstance(it, int) or isinstance(it, bool) or it < 0:
-        raise ValueError(f"iteration must be an integer >= 0, got {it!r}")
+    check_int("iteration", it, 0)
     if losses.shape != (it, 2):
         raise ValueError(f"losses has shape {losses.shape}, expected ({it}, 2) for iteration {it}")
     n = config.n_train

@@ -236,10 +236,9 @@ class MogConfig(JsonConfig):
             object.__setattr__(self, name, check_int(name, getattr(self, name)))
         for name in ("seed", "keep_every", "n_show"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), 0))
-        if not 0 < self.decay <= 1:
-            raise ValueError(f"decay must be in (0, 1], got {self.decay!r}")
-        if not 0 < self.hq_target <= 1:
-            raise ValueError(f"hq_target must be in (0, 1], got {self.hq_target!r}")
+        for name in ("decay", "hq_target"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
         object.__setattr__(self, "methods", methods)
         object.__setattr__(self, "lrs", lrs)
         for name in ("ttur", "decay", "hq_target"):
