@@ -64,7 +64,7 @@ def gandyn_runner(images, seed=0):
     def block(n):
         for _ in range(n):
             loss_d, loss_g = run.step()
-            if mnist._finite(tr, float(loss_d), float(loss_g)) is not None:
+            if mnist._nonfinite([("D loss", loss_d), ("G loss", loss_g), ("D", run.theta_d), ("G", run.theta_g)]):
                 raise FloatingPointError("gandyn diverged")
     return block, "gandyn (gandyn.experiments.mnist)"
 

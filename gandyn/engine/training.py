@@ -37,7 +37,7 @@ from gandyn.engine.instance_noise import check as check_noise
 from gandyn.engine.methods import AltGD, as_method, method_from_dict, method_to_dict
 from gandyn.engine.penalties import Penalty, check_training, make_penalty
 
-__all__ = ["TrainingConfig", "JsonConfig", "check_int"]
+__all__ = ["TrainingConfig", "JsonConfig", "check_int", "check_networks", "check_protocol"]
 
 
 def check_int(name: str, v, lo: int = 1) -> int:
@@ -51,6 +51,50 @@ def check_int(name: str, v, lo: int = 1) -> int:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < lo:
         raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
     return int(v)
+
+
+def check_networks(training, g_batch_norm=False, hidden_g=(1,)) -> bool:
+    """The checks every configuration of networks trained with ``training`` shares: ``training``
+    is a :class:`TrainingConfig`, and a batch-norm G (``g_batch_norm``, True or False) has hidden
+    layers to normalise, a batch of at least 2 and no moving average (``g_ema``).
+
+    Returns
+    -------
+    bool
+        ``g_batch_norm``.
+
+    Raises
+    ------
+    ValueError
+        One of them fails (the message names it).
+    """
+    if not isinstance(training, TrainingConfig):
+        raise ValueError(f"training must be a TrainingConfig, got {training!r}")
+    if not isinstance(g_batch_norm, (bool, np.bool_)):
+        raise ValueError(f"g_batch_norm must be True or False, got {g_batch_norm!r}")
+    if g_batch_norm and training.g_ema:
+        raise ValueError("g_ema with a batch-norm G is not supported (the running statistics belong to the "
+                         "iterates, not to their average)")
+    if g_batch_norm and not hidden_g:
+        raise ValueError("g_batch_norm normalises G's hidden layers, and hidden_g has none")
+    if g_batch_norm and training.batch < 2:
+        raise ValueError(f"batch norm in G needs a batch of at least 2, got {training.batch}")
+    return bool(g_batch_norm)
+
+
+def check_protocol(protocol: str, protocols) -> str:
+    """A configuration's ``protocol`` field: ``""``, a name of ``protocols`` (an experiment's
+    :class:`~gandyn.engine.registry.Registry`), or such a name followed by a space and the changes
+    made to it (``"pacgan with k = 2"``).
+
+    Raises
+    ------
+    ValueError
+        An unknown protocol (the choices named).
+    """
+    if protocol and protocol.split(" ")[0] not in protocols:
+        raise ValueError(f"unknown {protocols.kind} {protocol!r}; choose from {', '.join(protocols)}")
+    return protocol
 
 
 def _plain(v):

@@ -177,9 +177,8 @@ def _describe(result: dict, clf: Classifier, kernel_centres: str, valid: slice |
     result["parzen"].update(kernel_centres=kernel_centres, valid=_name(PARZEN_VALID if valid is None else valid,
                                                                        "train"),
                             test="test[0:10000]", unit="nats")
-    result["fid"]["reference"] = _name(GAN_TRAIN, "train")
-    if "kid" in result:
-        result["kid"]["reference"] = _name(GAN_TRAIN, "train")
+    for key in [k for k in ("fid", "kid") if k in result]:
+        result[key]["reference"] = _name(GAN_TRAIN, "train")
     result["classifier"] = {k: clf.meta[k] for k in ("test_accuracy", "hidden", "seed") if k in clf.meta}
     return result
 

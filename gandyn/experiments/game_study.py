@@ -73,15 +73,11 @@ def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float =
     for name, game in variants.items():
         jobs.append((name, game, dy.simgd(), h, "simultaneous"))
         jobs.append((name, game, dy.altgd(d_first=False), h, "alternating"))
+    first, base = next(iter(variants.items()))  # the plain game ("GAN" of the default variants)
+    jobs += [(first, base, dy.extragradient(), h, "extragradient"), (first, base, dy.optimistic(), h, "optimistic")]
     if default:
-        base = variants["GAN"]
-        jobs += [("GAN", base, dy.extragradient(), h, "extragradient"),
-                 ("GAN", base, dy.optimistic(), h, "optimistic"),
-                 ("GAN", base, dy.sga(), h, "SGA ($\\lambda$=1)"),
-                 ("GAN", base, dy.simgd(), (h, 2 * h), f"TTUR ($h_G$={h:g}, $h_D$={2 * h:g})")]
-    else:
-        first, base = next(iter(variants.items()))
-        jobs += [(first, base, dy.extragradient(), h, "extragradient"), (first, base, dy.optimistic(), h, "optimistic")]
+        jobs += [(first, base, dy.sga(), h, "SGA ($\\lambda$=1)"),
+                 (first, base, dy.simgd(), (h, 2 * h), f"TTUR ($h_G$={h:g}, $h_D$={2 * h:g})")]
     out = []
     for name, game, method, hh, label in tqdm(jobs, desc="Dirac-GAN trajectories", disable=not progress,
                                               leave=False):
@@ -240,14 +236,11 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
     xq, wx = games.normal_quadrature(nodes, 4.0, 0.5)
     game = games.mlp_gan_game(gan, xq, zq, w_real=wx, w_latent=wq, name="1-D MLP GAN, trained")
     z = np.concatenate([run.theta_g, run.theta_d])
-    out["trained"] = _block_summary(game, z, f"trained 1-D MLP GAN ({steps} Adam steps)")
-    out["trained"]["verdict"] = nash.classify(game, z, point=f"after {steps} steps")
-    out["trained"]["train_seconds"] = train_s
-    xs = np.linspace(2.5, 5.5, 7)[:, None]
-    out["trained"]["d_on_support"] = gan.d_prob(run.theta_d, xs)
     samples = G(run.theta_g, zq)[:, 0]
-    out["trained"]["g_mean"] = float(wq @ samples)
-    out["trained"]["g_std"] = float(np.sqrt(wq @ (samples - wq @ samples) ** 2))
+    out["trained"] = _block_summary(game, z, f"trained 1-D MLP GAN ({steps} Adam steps)") | {
+        "verdict": nash.classify(game, z, point=f"after {steps} steps"), "train_seconds": train_s,
+        "d_on_support": gan.d_prob(run.theta_d, np.linspace(2.5, 5.5, 7)[:, None]),
+        "g_mean": float(wq @ samples), "g_std": float(np.sqrt(wq @ (samples - wq @ samples) ** 2))}
 
     x_star = G(run.theta_g, zq)
     exact = games.mlp_gan_game(gan, x_star, zq, w_real=wq, w_latent=wq, name="1-D MLP GAN, realizable")
@@ -301,6 +294,11 @@ def _sqrt_c(x):
     return np.sqrt(complex(x))
 
 
+def _pm(a, disc) -> list:
+    """The two roots ``a +- sqrt(disc)`` (complex square root)."""
+    return [a + _sqrt_c(disc), a - _sqrt_c(disc)]
+
+
 def closed_form_checks(seed: int = 0) -> list[dict]:
     """Every closed form of the games documentation, computed by gandyn and compared
     with its formula. Each row: ``name``, ``source``, ``error`` (max abs), ``cases``.
@@ -346,7 +344,7 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
                 lam = np.linalg.eigvals(M)
                 errs_det.append(abs(np.linalg.det(M) - 1.0))
                 b = 1 - alpha / 2
-                errs_eig.append(_match(lam, [b + _sqrt_c(b * b - 1), b - _sqrt_c(b * b - 1)]))
+                errs_eig.append(_match(lam, _pm(b, b * b - 1)))
                 if alpha < 4 - 1e-3:
                     errs_mod.append(abs(np.abs(lam).max() - 1.0))
     add("Dirac-GAN AltGD: det of the step = 1", "M18 Lemma 2.4", errs_det)
@@ -356,14 +354,13 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
     for kind in ("r1", "r2"):
         add(f"Dirac-GAN {kind.upper()}: eig v' = -gamma/2 +- sqrt(gamma^2/4 - c^2)", "M18 Sec. 3-4 (gradient penalties)",
             eig_errors(lambda g: games.dirac_gan(**{kind: g}), (0.1, 0.3, 0.7, 1.0, 2.5),
-                       lambda g: [-g / 2 + _sqrt_c(g * g / 4 - c * c), -g / 2 - _sqrt_c(g * g / 4 - c * c)]))
+                       lambda g: _pm(-g / 2, g * g / 4 - c * c)))
     add("Dirac-GAN consensus: eig v' = -gamma c^2 +- i c", "M18 Sec. 3 (consensus), M17",
         eig_errors(lambda g: games.consensus_game(d, g), (0.1, 0.3, 1.0, 3.0),
                    lambda g: [-g * c * c + 1j * c, -g * c * c - 1j * c]))
     add("Dirac-GAN instance noise: eig v' = f''(0) s^2 +- sqrt(f''(0)^2 s^4 - c^2)", "M18 Sec. 3 (instance noise)",
         eig_errors(lambda s: games.dirac_gan(noise_std=s), (0.3, 1.0, 1.5, 2.5),
-                   lambda s: [f2 * s * s + _sqrt_c(f2 * f2 * s ** 4 - c * c),
-                              f2 * s * s - _sqrt_c(f2 * f2 * s ** 4 - c * c)]))
+                   lambda s: _pm(f2 * s * s, f2 * f2 * s ** 4 - c * c)))
 
     # --- other losses and penalties on the Dirac-GAN (gandyn's J = -v' of [M18])
     from gandyn.engine import losses as L
@@ -393,7 +390,7 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
             game = games.dirac_gan("wgan", gp=g / 2, gp_target=g0)  # M18's gamma/2 (...)^2: gp = gamma/2
             for zz in ([0.0, 0.4], [0.7, -0.2], [-1.0, 1.5]):
                 lam = np.linalg.eigvals(game.jacobian(np.array(zz)))
-                errs.append(_match(-lam, [-g / 2 + _sqrt_c(g * g / 4 - 1), -g / 2 - _sqrt_c(g * g / 4 - 1)]))
+                errs.append(_match(-lam, _pm(-g / 2, g * g / 4 - 1)))
             d = 1e-13
             jump = game.field_traced(np.array([0.0, d]))[1] - game.field_traced(np.array([0.0, -d]))[1]
             errs.append(abs(jump + 2 * g * g0))
@@ -406,7 +403,7 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
         gd = float(loss.g_fake.df(zero)[0] * loss.d_fake.df(zero)[0])
         for kind in ("r1", "r2"):
             errs += eig_errors(lambda g: games.dirac_gan(loss, **{kind: g}), (0.3, 1.0, 2.5),
-                               lambda g: [-g / 2 + _sqrt_c(g * g / 4 + gd), -g / 2 - _sqrt_c(g * g / 4 + gd)])
+                               lambda g: _pm(-g / 2, g * g / 4 + gd))
     add("Dirac-GAN R1/R2, other losses: eig v' = -gamma/2 +- sqrt(gamma^2/4 + g'(0) d'(0)) "
         "(WGAN: -gamma/2 +- sqrt(gamma^2/4 - 1))", "M18 Sec. 4.1 (penalties), derived for each loss", errs)
 

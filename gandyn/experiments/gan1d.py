@@ -520,18 +520,12 @@ def replace_training(setup: Setup, **changes) -> Setup:
 
 
 def sweep_rows(arrays: dict) -> list[dict]:
-    """The sweep as table rows: k, loss, seed, lr_d, lr_g, final JSD, converged."""
-    rows = []
-    jsd, conv = arrays["jsd"], arrays["converged"]
-    for a, k in enumerate(arrays["ks"]):
-        for b, loss in enumerate(arrays["losses"]):
-            for s, seed in enumerate(arrays["seeds"]):
-                for i, lr_d in enumerate(arrays["lr_d"]):
-                    for j, lr_g in enumerate(arrays["lr_g"]):
-                        rows.append({"k": int(k), "loss": str(loss), "seed": int(seed), "lr_d": float(lr_d),
-                                     "lr_g": float(lr_g), "jsd": float(jsd[a, b, s, i, j]),
-                                     "converged": bool(conv[a, b, s, i, j])})
-    return rows
+    """The sweep as table rows: k, loss, seed, lr_d, lr_g, final JSD, converged (k outermost, lr_g
+    innermost)."""
+    jsd, conv = arrays["jsd"], arrays["converged"]  # (K, Lo, S, Ld, Lg)
+    return [{"k": int(arrays["ks"][a]), "loss": str(arrays["losses"][b]), "seed": int(arrays["seeds"][s]),
+             "lr_d": float(arrays["lr_d"][i]), "lr_g": float(arrays["lr_g"][j]), "jsd": float(jsd[a, b, s, i, j]),
+             "converged": bool(conv[a, b, s, i, j])} for a, b, s, i, j in np.ndindex(jsd.shape)]
 
 
 def sweep_summary(arrays: dict, wall_seconds: float = float("nan")) -> list[dict]:

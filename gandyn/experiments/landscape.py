@@ -304,29 +304,23 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
             la, sa = spec[block]["LA"], spec[block]["SA"]
             ext[block] = {"max": float(la.values.max()), "min": float(sa.values.min()),
                           "converged": bool(la.converged.all() and sa.converged.all())}
-        j_sr = spec["j"]["SR"]
-        ext["j"] = {"max_modulus": float(np.abs(spec["j"]["LM"].values).max()),
-                    "min_real": float(j_sr.values.real.min()), "max_real": float(spec["j"]["LR"].values.real.max()),
-                    "converged": bool(all(p.converged.all() for p in spec["j"].values()))}
-        for block in ("g", "d"):
             nodes, weights = spectra.slq_density(game.block_operator(z, block), n_vectors=slq_vectors,
                                                  steps=slq_steps, rng=rng)
             products += slq_vectors * slq_steps
             quad.setdefault(block, []).append((cp.iteration, nodes, weights))
             top = max(float(np.abs(nodes).max()), 1e-300)
             ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
+        ext["j"] = {"max_modulus": float(np.abs(spec["j"]["LM"].values).max()),
+                    "min_real": float(spec["j"]["SR"].values.real.min()),
+                    "max_real": float(spec["j"]["LR"].values.real.max()),
+                    "converged": bool(all(p.converged.all() for p in spec["j"].values()))}
         check, used = _certify(ext, spec, game, cp.z, dense_max, tol, maxiter, rng)
         products += used
-        scale = max(1.0, ext["j"]["max_modulus"])
-        verdict = {
-            "omega_norm": wn,
-            "critical": wn <= tol * scale,
-            "differential_nash": bool(wn <= tol * scale and ext["g"]["min"] > tol * scale
-                                      and ext["d"]["min"] > tol * scale),
-            "own_hessians_positive_definite": bool(ext["g"]["min"] > tol * scale and ext["d"]["min"] > tol * scale),
-            "stable": bool(ext["j"]["min_real"] > tol * scale),
-            "converged": bool(ext["j"]["converged"] and ext["g"]["converged"] and ext["d"]["converged"]),
-        }
+        eps = tol * max(1.0, ext["j"]["max_modulus"])
+        pd = bool(ext["g"]["min"] > eps and ext["d"]["min"] > eps)  # both own Hessians positive definite
+        verdict = {"omega_norm": wn, "critical": wn <= eps, "differential_nash": bool(wn <= eps and pd),
+                   "own_hessians_positive_definite": pd, "stable": bool(ext["j"]["min_real"] > eps),
+                   "converged": bool(all(ext[b]["converged"] for b in ("j", "g", "d")))}
         points.append({"iteration": cp.iteration, **verdict, "check": check, **ext,
                        "seconds": time.perf_counter() - t0, "products": products})
         if cache is not None:

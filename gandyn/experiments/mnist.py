@@ -43,9 +43,10 @@ from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
+from gandyn.engine.registry import Registry
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
-from gandyn.engine.training import JsonConfig, TrainingConfig, check_int
+from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_networks, check_protocol
 from gandyn.errors import DivergedError
 from gandyn.io import atomic_path, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
@@ -80,22 +81,21 @@ PIXELS = 784
 #: 0-50,000. Its D loss is half the cross-entropy (``d_obj = 0.5 (cost(1, D(x)) + cost(0,
 #: D(G(z))))``), which for SGD with momentum is D's full cross-entropy at half the step size:
 #: ``lr_d = 0.05``.
-PROTOCOLS = {
-    "goodfellow2014": {
-        "source": "Goodfellow et al. 2014; goodfeli/adversarial mnist.yaml and __init__.py (AdversaryCost2)",
-        "settings": {"z_dim": 100, "hidden_g": (1200, 1200), "hidden_act": "relu", "init": "uniform_0.05",
-                     "latent": "normal", "hidden_d": (240, 240), "d_pieces": 5, "d_init": "uniform_0.005",
-                     "d_dropout": (0.2, 0.5, 0.5), "loss": "nonsat", "method": "simgd", "k": 1,
-                     "optimizer": "momentum", "mu": 0.5, "mu_final": 0.7, "mu_start": 1, "mu_saturate": 250,
-                     "lr_g": 0.1, "lr_d": 0.05, "lr_decay": 1.000004, "lr_min": 1e-6, "batch": 100,
-                     "n_train": 50_000},
-        "differs": ("G's output biases start at 0 (theirs: the logits of the pixel marginals, "
-                    "init_sigmoid_bias_from_marginals); D's dropout masks of the G step are drawn anew "
-                    "(theirs: the same forward pass as D's); momentum v <- mu v + g, theta <- theta - lr v "
-                    "(pylearn2: inc <- mu inc - lr g), equal at constant lr, here lr changes by 1/1.000004 a step; G's step draws its own noise "
-                    "(theirs: the D step's samples)"),
-    },
-}
+PROTOCOLS: Registry[dict] = Registry("MNIST protocol")
+PROTOCOLS.register("goodfellow2014", {
+    "source": "Goodfellow et al. 2014; goodfeli/adversarial mnist.yaml and __init__.py (AdversaryCost2)",
+    "settings": {"z_dim": 100, "hidden_g": (1200, 1200), "hidden_act": "relu", "init": "uniform_0.05",
+                 "latent": "normal", "hidden_d": (240, 240), "d_pieces": 5, "d_init": "uniform_0.005",
+                 "d_dropout": (0.2, 0.5, 0.5), "loss": "nonsat", "method": "simgd", "k": 1,
+                 "optimizer": "momentum", "mu": 0.5, "mu_final": 0.7, "mu_start": 1, "mu_saturate": 250,
+                 "lr_g": 0.1, "lr_d": 0.05, "lr_decay": 1.000004, "lr_min": 1e-6, "batch": 100,
+                 "n_train": 50_000},
+    "differs": ("G's output biases start at 0 (theirs: the logits of the pixel marginals, "
+                "init_sigmoid_bias_from_marginals); D's dropout masks of the G step are drawn anew "
+                "(theirs: the same forward pass as D's); momentum v <- mu v + g, theta <- theta - lr v "
+                "(pylearn2: inc <- mu inc - lr g), equal at constant lr, here lr changes by 1/1.000004 a step; G's step draws its own noise "
+                "(theirs: the D step's samples)"),
+})
 
 
 #: The talk's training choices: TensorFlow's Adam (its epsilon-hat form, Kingma & Ba 2015,
@@ -190,18 +190,8 @@ class MnistConfig(JsonConfig):
     protocol: str = ""
 
     def __post_init__(self):
-        if not isinstance(self.training, TrainingConfig):
-            raise ValueError(f"training must be a TrainingConfig, got {self.training!r}")
+        object.__setattr__(self, "g_batch_norm", check_networks(self.training, self.g_batch_norm, self.hidden_g))
         object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces, 1))
-        if not isinstance(self.g_batch_norm, (bool, np.bool_)):
-            raise ValueError(f"g_batch_norm must be True or False, got {self.g_batch_norm!r}")
-        if self.g_batch_norm and self.training.g_ema:
-            raise ValueError("g_ema with a batch-norm G is not supported (the running statistics belong to the "
-                             "iterates, not to their average)")
-        if self.g_batch_norm and not self.hidden_g:
-            raise ValueError("g_batch_norm normalises G's hidden layers, and hidden_g has none")
-        if self.g_batch_norm and self.training.batch < 2:
-            raise ValueError(f"batch norm in G needs a batch of at least 2, got {self.training.batch}")
         if self.d_init:
             INITIALIZERS.check(self.d_init, "d_init")
         if not (math.isfinite(self.lr_decay) and self.lr_decay >= 1) or not (math.isfinite(self.lr_min)
@@ -216,8 +206,7 @@ class MnistConfig(JsonConfig):
             if not 0 <= self.mu_start < self.mu_saturate:
                 raise ValueError(f"mu_start and mu_saturate must satisfy 0 <= start < saturate, got "
                                  f"{self.mu_start} and {self.mu_saturate}")
-        if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
-            raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
+        check_protocol(self.protocol, PROTOCOLS)
         object.__setattr__(self, "hidden_g", tuple(int(h) for h in self.hidden_g))
         object.__setattr__(self, "hidden_d", tuple(int(h) for h in self.hidden_d))
         object.__setattr__(self, "d_dropout", tuple(float(p) for p in self.d_dropout))
@@ -273,8 +262,6 @@ class MnistConfig(JsonConfig):
         ValueError
             An unknown protocol (the choices named).
         """
-        if name not in PROTOCOLS:
-            raise ValueError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOLS)}")
         settings = dict(PROTOCOLS[name]["settings"])
         t = {k: settings.pop(k) for k in list(settings) if k in TrainingConfig.__dataclass_fields__}
         return cls(training=TRAINING.replace(**t), protocol=name, **settings)
@@ -495,6 +482,14 @@ def _inner(state):
     return state.inner if isinstance(state, optim.AveragedState) else state
 
 
+def _params(tr: MnistRun) -> dict:
+    """The run's parameter arrays a checkpoint keeps, by their names there (the live arrays): G's
+    and D's, G's moving average (``theta_g_ema``) and a batch-norm G's running statistics when kept."""
+    p = {"theta_g": tr.trainer.theta_g, "theta_d": tr.trainer.theta_d, "theta_g_ema": tr.g_average,
+         "stats_g": tr.trainer.stats_g}
+    return {name: a for name, a in p.items() if a is not None}
+
+
 def _rngs(run: Trainer) -> dict:
     """The run's random streams a checkpoint keeps, by their names there (those in use)."""
     rngs = {"rng_data": run.batches.rng_data, "rng_latent": run.batches.rng_latent, "rng_dropout": run.rng_dropout,
@@ -525,15 +520,12 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     m_arrays, meta["method_state"] = _flatten("method", run.method_state)
     if run.spectral_norm is not None:
         m_arrays.update({f"spectral_norm/{i}": u for i, u in enumerate(run.spectral_norm.state())})
-    arrays = {"theta_g": run.theta_g, "theta_d": run.theta_d, "losses": tr.losses[:run.it], **a_g, **a_d,
-              **m_arrays}
-    if tr.g_average is not None:
-        arrays["theta_g_ema"] = tr.g_average
-    if run.stats_g is not None:
-        arrays["stats_g"] = run.stats_g
+    params = _params(tr)
+    arrays = {"theta_g": params.pop("theta_g"), "theta_d": params.pop("theta_d"), "losses": tr.losses[:run.it],
+              **a_g, **a_d, **m_arrays, **params}
     if tr.sampler.perm is not None:
         arrays["sampler_perm"] = tr.sampler.perm
-    bad = _first_nonfinite(arrays)
+    bad = _nonfinite(arrays.items())
     if bad is not None:
         raise NonFiniteError(f"not writing checkpoint {path}: {bad} holds NaN or inf at iteration {run.it}")
     path = Path(path)
@@ -553,7 +545,7 @@ def load_checkpoint(path, images: np.ndarray | None = None, *, lr_g: float | Non
     path = Path(path)
     arrays, meta = _read_checkpoint(path)
     try:
-        bad = _first_nonfinite(arrays)
+        bad = _nonfinite(arrays.items())
         if bad is not None:
             raise ValueError(f"{bad} holds NaN or inf")
         return _rebuild(arrays, meta, images, lr_g, lr_d)
@@ -597,14 +589,6 @@ def checkpoint_config(path) -> MnistConfig:
                          f"{_one_line(e)})") from None
 
 
-def _first_nonfinite(arrays: dict) -> str | None:
-    """The name of the first floating-point array holding a NaN or inf, or None."""
-    for name, a in arrays.items():
-        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and not np.isfinite(a).all():
-            return name
-    return None
-
-
 def _one_line(e) -> str:
     return " ".join(str(e).split())
 
@@ -617,12 +601,7 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
         images = np.zeros((config.n_train, PIXELS), np.uint8)
     tr = new_run(config, images)
     run = tr.trainer
-    targets = {"theta_g": run.theta_g, "theta_d": run.theta_d}
-    if tr.g_average is not None:
-        targets["theta_g_ema"] = tr.g_average
-    if run.stats_g is not None:  # G's batch norm: its running statistics
-        targets["stats_g"] = run.stats_g
-    for name, cur in targets.items():
+    for name, cur in _params(tr).items():
         if arrays[name].shape != cur.shape:
             raise ValueError(f"checkpoint {name} has shape {arrays[name].shape}, config expects {cur.shape}")
         cur[...] = arrays[name]
@@ -639,8 +618,7 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     if "method_state" in meta:
         run.method_state = _unflatten(run.method_state, arrays, meta["method_state"])
     it, pos, perm, losses = meta["iteration"], meta["sampler_pos"], arrays.get("sampler_perm"), arrays["losses"]
-    if not isinstance(it, int) or isinstance(it, bool) or it < 0:
-        raise ValueError(f"iteration must be an integer >= 0, got {it!r}")
+    check_int("iteration", it, 0)
     if losses.shape != (it, 2):
         raise ValueError(f"losses has shape {losses.shape}, expected ({it}, 2) for iteration {it}")
     n = config.n_train
@@ -659,41 +637,33 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
 # --- training
 
 
-def _finite(tr: MnistRun, loss_d, loss_g) -> str | None:
-    """Which quantity is not finite, or None. ``theta . theta`` is finite iff every
-    entry is (and none is near float32's overflow), at one BLAS pass per player."""
-    if not math.isfinite(loss_d):
-        return "discriminator loss"
-    if not math.isfinite(loss_g):
-        return "generator loss"
+def _nonfinite(named) -> str | None:
+    """The name of the first of ``(name, value)`` pairs whose floating-point value holds a NaN or
+    inf, or None: one summation per array (a sum is finite iff every entry is, short of overflow,
+    which counts as non-finite too). Training checks its losses and parameters, the optimizer
+    states (:func:`_states`), checkpoints their arrays, with it."""
     with np.errstate(over="ignore", invalid="ignore"):
-        if not math.isfinite(float(np.dot(tr.trainer.theta_d, tr.trainer.theta_d))):
-            return "discriminator parameter"
-        if not math.isfinite(float(np.dot(tr.trainer.theta_g, tr.trainer.theta_g))):
-            return "generator parameter"
+        for name, a in named:
+            a = np.asarray(a)
+            if a.dtype.kind == "f" and not math.isfinite(float(np.add.reduce(a, axis=None))):
+                return name
     return None
 
 
-def _state_arrays_named(who: str, state):
-    """``(name, array)`` of every floating-point array in an optimizer state (walking
-    nested states such as :class:`~gandyn.engine.optim.AveragedState`)."""
-    for name, value in zip(state._fields, state):
-        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            label = "moving average of G's parameters" if name == "average" else f"{who} optimizer state {name}"
-            yield label, value
-        elif isinstance(value, tuple) and hasattr(value, "_fields"):
-            yield from _state_arrays_named(who, value)
+def _states(tr: MnistRun):
+    """``(name, array)`` of every floating-point array in both players' optimizer states (walking
+    nested states such as :class:`~gandyn.engine.optim.AveragedState`; G's moving average named
+    as such)."""
+    def walk(who, state):
+        for name, value in zip(state._fields, state):
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                yield ("moving average of G's parameters" if name == "average" else f"{who} optimizer state {name}",
+                       value)
+            elif isinstance(value, tuple) and hasattr(value, "_fields"):
+                yield from walk(who, value)
 
-
-def _finite_state(tr: MnistRun) -> str | None:
-    """Which optimizer state (or G's moving average) holds a NaN or inf, or None: one
-    summation per array (a sum is finite iff every entry is, short of overflow)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        for who, state in (("generator", tr.trainer.state_g), ("discriminator", tr.trainer.state_d)):
-            for name, a in _state_arrays_named(who, state):
-                if not math.isfinite(float(np.add.reduce(a, axis=None))):
-                    return name
-    return None
+    yield from walk("generator", tr.trainer.state_g)
+    yield from walk("discriminator", tr.trainer.state_d)
 
 
 #: Iterations between checks of the optimizer states (also checked before every checkpoint).
@@ -784,7 +754,7 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
                 else "no checkpoint written yet")
 
     def checkpoint():
-        bad = _finite_state(tr)
+        bad = _nonfinite(_states(tr))
         if bad is not None:
             raise NonFiniteError(f"non-finite {bad} at iteration {run.it}; stopped ({last_good()})")
         try:
@@ -815,9 +785,10 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
                 loss_d, loss_g = run.step()
                 i = run.it
                 losses[i - 1] = (loss_d, loss_g)
-                bad = _finite(tr, float(loss_d), float(loss_g))
+                bad = _nonfinite((("discriminator loss", loss_d), ("generator loss", loss_g),
+                                  ("discriminator parameter", run.theta_d), ("generator parameter", run.theta_g)))
                 if bad is None and i % STATE_CHECK_EVERY == 0:
-                    bad = _finite_state(tr)
+                    bad = _nonfinite(_states(tr))
                 if bad is not None:
                     raise NonFiniteError(f"non-finite {bad} at iteration {i}; stopped ({last_good()})")
                 if callback is not None:

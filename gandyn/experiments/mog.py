@@ -34,7 +34,7 @@ import numpy as np
 from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
-from gandyn.engine.training import JsonConfig, TrainingConfig, check_int
+from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_protocol
 from gandyn.errors import healthy
 from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, check_iterations, plan_units
 from gandyn.metrics.intervals import mean_se, wilson_interval
@@ -72,22 +72,21 @@ DATASETS.register("ring8_unit", partial(ring2d, radius=1.0, scale=0.01))
 #: descent), 100 packed D inputs per side (``batch = 100 * pack`` samples), 400 epochs of 100,000
 #: samples (400,000 iterations), 2,500 samples scored; their data: the grid as ``grid25``, the ring
 #: as ``ring8_unit``. ``pack`` (``--pack M``) is PacGAN's degree (1: their GAN row).
-PROTOCOLS = {
-    "pacgan": {
-        "source": "Lin et al. 2018 (PacGAN); fjxmlzn/PacGAN synthetic_data_experiments (config.py, pacgan_task.py)",
-        "settings": {"hidden_g": (400, 400, 400, 400), "g_batch_norm": True, "hidden_d": (200, 200, 200),
-                     "d_pieces": 5, "init": "normal_0.02", "z_dim": 2, "latent": "normal", "loss": "nonsat",
-                     "methods": ["simgd"], "optimizer": "adam", "adam_tf": True, "lrs": [1e-4], "ttur": 1.0,
-                     "b1": 0.8, "b2": 0.999, "eps": 1e-8, "decay": 1.0, "k": 1, "steps": 400_000, "n_eval": 2500,
-                     "seeds": 10},
-        "batch_per_pack": 100,
-        "data": {"ring8": "ring8_unit", "grid25": "grid25"},
-        "differs": ("fresh data every step (theirs: a fixed set of 100,000 samples in shuffled epochs); G's "
-                    "step draws its own noise (theirs: the D step's samples); G's batch norm normalises over "
-                    "the whole noise batch of 100 * pack samples (theirs: G runs once per pack slot, over 100 "
-                    "samples each)"),
-    },
-}
+PROTOCOLS: Registry[dict] = Registry("mode-collapse protocol")
+PROTOCOLS.register("pacgan", {
+    "source": "Lin et al. 2018 (PacGAN); fjxmlzn/PacGAN synthetic_data_experiments (config.py, pacgan_task.py)",
+    "settings": {"hidden_g": (400, 400, 400, 400), "g_batch_norm": True, "hidden_d": (200, 200, 200),
+                 "d_pieces": 5, "init": "normal_0.02", "z_dim": 2, "latent": "normal", "loss": "nonsat",
+                 "methods": ["simgd"], "optimizer": "adam", "adam_tf": True, "lrs": [1e-4], "ttur": 1.0,
+                 "b1": 0.8, "b2": 0.999, "eps": 1e-8, "decay": 1.0, "k": 1, "steps": 400_000, "n_eval": 2500,
+                 "seeds": 10},
+    "batch_per_pack": 100,
+    "data": {"ring8": "ring8_unit", "grid25": "grid25"},
+    "differs": ("fresh data every step (theirs: a fixed set of 100,000 samples in shuffled epochs); G's "
+                "step draws its own noise (theirs: the D step's samples); G's batch norm normalises over "
+                "the whole noise batch of 100 * pack samples (theirs: G runs once per pack slot, over 100 "
+                "samples each)"),
+})
 
 _VEEGAN = "Srivastava et al. 2017 (VEEGAN), Table 1: mean of 5 runs, +- not given"
 _PACGAN = "Lin et al. 2018 (PacGAN), Table 1: mean +- s.e. of 10 runs"
@@ -237,18 +236,16 @@ class MogConfig(JsonConfig):
             object.__setattr__(self, name, check_int(name, getattr(self, name)))
         for name in ("seed", "keep_every", "n_show"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), 0))
-        if not 0 < self.decay <= 1:
-            raise ValueError(f"decay must be in (0, 1], got {self.decay!r}")
-        if not 0 < self.hq_target <= 1:
-            raise ValueError(f"hq_target must be in (0, 1], got {self.hq_target!r}")
+        for name in ("decay", "hq_target"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
         object.__setattr__(self, "methods", methods)
         object.__setattr__(self, "lrs", lrs)
         for name in ("ttur", "decay", "hq_target"):
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "checks", min(self.checks, self.steps))
         object.__setattr__(self, "dtype", dtype)
-        if self.protocol and self.protocol.split(" ")[0] not in PROTOCOLS:  # "name" or "name with changes"
-            raise ValueError(f"unknown protocol {self.protocol!r}; choose from {', '.join(PROTOCOLS)}")
+        check_protocol(self.protocol, PROTOCOLS)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -373,8 +370,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
                          k=cfg.training.k, chunk=cfg.chunk, units=[u])
         z = pop.eval_latent(cfg.n_eval)
         per = {key: [] for key in (*SCORES, "samples")}
-        kept = [pop.params()] if keep.size else []
-        kept_stats = [pop.stats_g] if keep.size and setup.g_batch_norm else []  # batch norm's running statistics
+        kept = [(*pop.params(), pop.stats_g)] if keep.size else []  # stats_g: a batch-norm G's, else None
         show = mods["show"][pop.rows]
         diverged_at = np.full(pop.rows.size, -1, np.int64)
         for t in stops:
@@ -391,9 +387,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
                 if progress is not None:
                     progress(n * pop.rows.size)
             if keep.size and t in keep:
-                kept.append(pop.params())
-                if kept_stats:
-                    kept_stats.append(pop.stats_g)
+                kept.append((*pop.params(), pop.stats_g))
             if t not in checks:
                 continue
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -409,11 +403,9 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         out["samples_rows"].append(pop.rows[show])
         for key, v in per.items():
             out[key].append(np.stack(v))
-        if kept:
-            out.setdefault("theta_g", []).append(np.stack([g for g, _ in kept]))
-            out.setdefault("theta_d", []).append(np.stack([d for _, d in kept]))
-        if kept_stats:
-            out.setdefault("stats_g", []).append(np.stack(kept_stats))
+        for j, key in enumerate(SNAPSHOTS[1:] if kept else ()):  # theta_g, theta_d, stats_g
+            if kept[0][j] is not None:
+                out.setdefault(key, []).append(np.stack([k[j] for k in kept]))
     res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"]),
            "diverged_at": np.concatenate(out["diverged_at"])}
     for key in (*SCORES, "samples", *SNAPSHOTS[1:]):
@@ -515,19 +507,16 @@ def row_statistics(success, modes, high_quality, reverse_kl, n_modes: int) -> di
     Every percentage is in percent (0-100), as the published rows (:data:`PUBLISHED`) give them.
     With no run (every model of the row diverged) every statistic is NaN.
     """
-    n = int(np.size(success))
+    n, nan = int(np.size(success)), float("nan")
     out = {}
-    if n == 0:
-        keys = [f"{a}{b}" for a in ("success", "all_modes") for b in ("_pct", "_lo_pct", "_hi_pct")]
-        keys += [f"{a}_{b}" for b in ("modes", "high_quality_pct", "reverse_kl") for a in ("median", "mean", "se")]
-        return dict.fromkeys(keys, float("nan"))
     for name, hits in (("success", int(np.sum(success))), ("all_modes", int(np.sum(np.asarray(modes) == n_modes)))):
-        lo, hi = wilson_interval(hits, n)
-        out |= {f"{name}_pct": 100.0 * hits / n, f"{name}_lo_pct": 100.0 * lo, f"{name}_hi_pct": 100.0 * hi}
+        lo, hi = wilson_interval(hits, n) if n else (nan, nan)
+        out |= {f"{name}_pct": 100.0 * hits / n if n else nan, f"{name}_lo_pct": 100.0 * lo,
+                f"{name}_hi_pct": 100.0 * hi}
     for name, vals in (("modes", np.asarray(modes, float)), ("high_quality_pct", 100.0 * np.asarray(high_quality)),
                        ("reverse_kl", np.asarray(reverse_kl, float))):
-        mean, se = mean_se(vals)
-        out |= {f"median_{name}": float(np.median(vals)), f"mean_{name}": mean, f"se_{name}": se}
+        mean, se = mean_se(vals) if n else (nan, nan)
+        out |= {f"median_{name}": float(np.median(vals)) if n else nan, f"mean_{name}": mean, f"se_{name}": se}
     return out
 
 

@@ -45,7 +45,7 @@ from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
 from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
-from gandyn.engine.training import TrainingConfig, check_int
+from gandyn.engine.training import TrainingConfig, check_int, check_networks
 from gandyn.rng import stream
 
 __all__ = ["Setup", "TRAINING", "Population", "Unit", "check_seeds", "check_iterations", "BLOCK"]
@@ -148,11 +148,10 @@ class Setup:
     def __post_init__(self):
         if not isinstance(self.data, Distribution):
             raise ValueError(f"data must be a gandyn.distributions.Distribution, got {self.data!r}")
-        if not isinstance(self.training, TrainingConfig):
-            raise ValueError(f"training must be a TrainingConfig, got {self.training!r}")
         object.__setattr__(self, "z_dim", check_int("z_dim", self.z_dim))
         object.__setattr__(self, "hidden_g", _widths("hidden_g", self.hidden_g))
         object.__setattr__(self, "hidden_d", _widths("hidden_d", self.hidden_d))
+        object.__setattr__(self, "g_batch_norm", check_networks(self.training, self.g_batch_norm, self.hidden_g))
         for name in ("act_g", "act_d"):
             ACTIVATIONS.check(getattr(self, name), name)
         LATENTS.check(self.latent, "latent")
@@ -160,13 +159,6 @@ class Setup:
         d = int(self.data.dim)
         object.__setattr__(self, "pack", check_int("pack", self.pack))
         object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces))
-        if not isinstance(self.g_batch_norm, (bool, np.bool_)):
-            raise ValueError(f"g_batch_norm must be True or False, got {self.g_batch_norm!r}")
-        if self.g_batch_norm and not self.hidden_g:
-            raise ValueError("g_batch_norm normalises G's hidden layers, and hidden_g has none")
-        if self.g_batch_norm and self.training.g_ema:
-            raise ValueError("g_ema with a batch-norm G is not supported (the running statistics belong to the "
-                             "iterates, not to their average)")
         G = hidden_mlp((self.z_dim, *self.hidden_g, d), self.act_g, batch_norm=self.g_batch_norm, dtype=self.dtype)
         D = hidden_mlp((self.pack * d, *self.hidden_d, 1), self.act_d, pieces=self.d_pieces, dtype=self.dtype)
         if self.training.batch % self.pack:
