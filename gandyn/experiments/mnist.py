@@ -423,33 +423,25 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
 # --- checkpoints
 
 
-def _state_arrays(prefix: str, state) -> tuple[dict, dict]:
-    arrays, scalars = {}, {}
-    for name, value in zip(state._fields, state):
-        if isinstance(value, np.ndarray):
-            arrays[f"{prefix}/{name}"] = value
-        else:
-            scalars[name] = value
-    return arrays, scalars
+def _fit(key: str, arrays: dict, like) -> np.ndarray:
+    """A copy of the checkpoint's array ``key``, refused unless it has the shape and dtype of the
+    run's live array ``like`` it replaces."""
+    saved = arrays[key]
+    if not isinstance(like, np.ndarray) or saved.shape != like.shape or saved.dtype != like.dtype:
+        expected = f"{like.shape} {like.dtype}" if isinstance(like, np.ndarray) else type(like).__name__
+        raise ValueError(f"checkpoint {key} has shape {saved.shape} {saved.dtype}, the run expects {expected}")
+    return saved.copy()
 
 
-def _restore_state(state, prefix: str, arrays, scalars):
-    values = {}
-    for name, value in zip(state._fields, state):
-        if isinstance(value, np.ndarray):
-            saved = arrays[f"{prefix}/{name}"]
-            if saved.shape != value.shape or saved.dtype != value.dtype:
-                raise ValueError(f"checkpoint {prefix}/{name} has shape {saved.shape} {saved.dtype}, "
-                                 f"expected {value.shape} {value.dtype}")
-            values[name] = saved.copy()
-        else:  # SGD and momentum kept no step count "t" before schedules
-            values[name] = value if name == "t" and name not in scalars else type(value)(scalars[name])
-    return type(state)(**values)
-
-
-def _flatten(prefix: str, state):
-    """A method's state (None, arrays, dicts and tuples of them, counters) as named arrays
-    and a JSON skeleton."""
+def _flatten(prefix: str, state) -> tuple[dict, dict]:
+    """A state as named arrays (keys under ``prefix``) and a JSON skeleton. An optimizer state (a
+    named tuple) keeps each array as ``prefix/FIELD`` and its other fields (the step count) as the
+    skeleton; a method's state (None, arrays, dicts and tuples of them, counters) a skeleton that
+    tags each node ``array`` (its key), ``dict``, ``seq`` or ``value``."""
+    if hasattr(state, "_fields"):
+        fields = state._asdict().items()
+        return ({f"{prefix}/{name}": v for name, v in fields if isinstance(v, np.ndarray)},
+                {name: v for name, v in fields if not isinstance(v, np.ndarray)})
     arrays = {}
 
     def walk(x, key):
@@ -465,12 +457,19 @@ def _flatten(prefix: str, state):
     return arrays, walk(state, prefix)
 
 
-def _unflatten(template, arrays, skeleton):
+def _unflatten(template, arrays: dict, skeleton, prefix: str = ""):
+    """The state :func:`_flatten` wrote, shaped as the run's fresh ``template`` (each array checked
+    by :func:`_fit`)."""
+    if hasattr(template, "_fields"):
+        values = {}
+        for name, value in template._asdict().items():
+            if isinstance(value, np.ndarray):
+                values[name] = _fit(f"{prefix}/{name}", arrays, value)
+            else:  # SGD and momentum kept no step count "t" before schedules
+                values[name] = value if name == "t" and name not in skeleton else type(value)(skeleton[name])
+        return type(template)(**values)
     if "array" in skeleton:
-        saved = arrays[skeleton["array"]]
-        if not isinstance(template, np.ndarray) or saved.shape != template.shape:
-            raise ValueError(f"checkpoint {skeleton['array']} does not fit the run's method state")
-        return saved.copy()
+        return _fit(skeleton["array"], arrays, template)
     if "dict" in skeleton:
         return {k: _unflatten(template[k], arrays, v) for k, v in skeleton["dict"].items()}
     if "seq" in skeleton:
@@ -507,8 +506,8 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     loss history."""
     run = tr.trainer
     states = {name: rng.bit_generator.state for name, rng in _rngs(run).items()}
-    a_g, s_g = _state_arrays("opt_g", _inner(run.state_g))
-    a_d, s_d = _state_arrays("opt_d", run.state_d)
+    a_g, s_g = _flatten("opt_g", _inner(run.state_g))
+    a_d, s_d = _flatten("opt_d", run.state_d)
     meta = {
         "format": FORMAT,
         "config": tr.config.to_dict(),
@@ -602,15 +601,10 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     tr = new_run(config, images)
     run = tr.trainer
     for name, cur in _params(tr).items():
-        if arrays[name].shape != cur.shape:
-            raise ValueError(f"checkpoint {name} has shape {arrays[name].shape}, config expects {cur.shape}")
-        cur[...] = arrays[name]
-    inner = _restore_state(_inner(run.state_g), "opt_g", arrays, meta["opt_g"])
-    if isinstance(run.state_g, optim.AveragedState):
-        run.state_g = run.state_g._replace(inner=inner)
-    else:
-        run.state_g = inner
-    run.state_d = _restore_state(run.state_d, "opt_d", arrays, meta["opt_d"])
+        cur[...] = _fit(name, arrays, cur)
+    inner = _unflatten(_inner(run.state_g), arrays, meta["opt_g"], "opt_g")
+    run.state_g = run.state_g._replace(inner=inner) if isinstance(run.state_g, optim.AveragedState) else inner
+    run.state_d = _unflatten(run.state_d, arrays, meta["opt_d"], "opt_d")
     for name, rng in _rngs(run).items():
         rng.bit_generator.state = meta[name]
     if run.spectral_norm is not None:
