@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -36,6 +36,8 @@ from gandyn.engine.instance_noise import InstanceNoise
 from gandyn.engine.instance_noise import check as check_noise
 from gandyn.engine.methods import AltGD, as_method, method_from_dict, method_to_dict
 from gandyn.engine.penalties import Penalty, check_training, make_penalty
+from gandyn.engine.spectral_norm import SpectralNorm
+from gandyn.engine.trainer import Trainer
 
 __all__ = ["TrainingConfig", "JsonConfig", "check_int", "check_networks", "check_protocol"]
 
@@ -301,3 +303,32 @@ class TrainingConfig(JsonConfig):
     def make_penalty(self) -> Penalty | None:
         """The gradient penalty object, or None."""
         return None if self.penalty is None else make_penalty(self.penalty, self.penalty_weight)
+
+    def trainer(self, gan, opt_g: optim.Optimizer, opt_d: optim.Optimizer, theta_g: np.ndarray,
+                theta_d: np.ndarray, batches, rng: Callable[[str], Any], **options):
+        """The engine's :class:`~gandyn.engine.trainer.Trainer` these choices describe: its
+        ``batch``, ``k`` and ``method``, the penalty (:meth:`make_penalty`), D's spectral
+        normalisation and the instance noise (:meth:`make_instance_noise`).
+
+        Parameters
+        ----------
+        gan, opt_g, opt_d, theta_g, theta_d, batches
+            As the :class:`~gandyn.engine.trainer.Trainer` takes them (the optimizers e.g. from
+            :meth:`make_g_optimizer` and :meth:`make_d_optimizer`).
+        rng : callable
+            ``rng(name)``, the random stream named ``penalty``, ``spectral_norm`` or
+            ``instance_noise``; asked only for the features in use.
+        **options
+            Further keywords of the trainer (e.g. ``rng_dropout``), or ``k`` and ``method``
+            in place of this config's (a population's unit).
+
+        Returns
+        -------
+        Trainer
+        """
+        penalty, noise = self.make_penalty(), self.make_instance_noise()
+        sn = SpectralNorm(gan.D, theta_d, rng("spectral_norm")) if self.spectral_norm else None
+        options = {"k": self.k, "method": self.method} | options
+        return Trainer(gan, opt_g, opt_d, theta_g, theta_d, batches, batch=self.batch, penalty=penalty,
+                       rng_penalty=rng("penalty") if penalty else None, spectral_norm=sn, instance_noise=noise,
+                       rng_noise=rng("instance_noise") if noise else None, **options)

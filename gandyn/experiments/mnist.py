@@ -44,7 +44,6 @@ from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
 from gandyn.engine.registry import Registry
-from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_networks, check_protocol
 from gandyn.errors import DivergedError
@@ -403,20 +402,13 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
         raise ValueError(f"n_train={config.n_train} but only {len(images)} images given")
     gan = config.gan()
     opt_g, opt_d = config.optimizers()
-    s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout", "penalty",
-                                                      "spectral_norm", "instance_noise")}
+    s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout")}
     sampler = EpochSampler(images[:config.n_train])
     batches = StreamBatches(sampler, gan.latent, s["data"], s["latent"])
     theta_d = gan.D.init(s["d_init"], config.d_init or config.init)
-    t = config.training
-    sn = SpectralNorm(gan.D, theta_d, s["spectral_norm"]) if t.spectral_norm else None
-    trainer = Trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), theta_d,
-                      batches, batch=t.batch, k=t.k,
-                      rng_dropout=s["dropout"] if config.d_dropout else None,
-                      method=t.method, penalty=t.make_penalty(),
-                      rng_penalty=s["penalty"] if t.penalty else None, spectral_norm=sn,
-                      instance_noise=t.make_instance_noise(),
-                      rng_noise=s["instance_noise"] if t.instance_noise else None)
+    trainer = config.training.trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), theta_d, batches,
+                                      lambda name: stream(config.seed, name),
+                                      rng_dropout=s["dropout"] if config.d_dropout else None)
     return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))
 
 

@@ -43,7 +43,6 @@ from gandyn.distributions import Distribution
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
-from gandyn.engine.spectral_norm import SpectralNorm
 from gandyn.engine.trainer import Trainer
 from gandyn.engine.training import TrainingConfig, check_int, check_networks
 from gandyn.rng import stream
@@ -361,8 +360,6 @@ class Population:
         if any(not 0 <= u < len(self.units) for u in wanted):
             raise ValueError(f"units must be in 0..{len(self.units) - 1}, got {list(units)}")
         rate_dtype = setup.dtype if rate_dtype is None else rate_dtype
-        penalty = t.make_penalty()
-        noise = t.make_instance_noise()
         self._trainers, self._rates = [], []
         for u in (self.units[i] for i in wanted):
             s = seeds[u.rows]
@@ -372,13 +369,8 @@ class Population:
             else:
                 rg, rd = lr_g[u.rows, None].astype(rate_dtype), lr_d[u.rows, None].astype(rate_dtype)
                 self._rates.append((rg, rd, rg.copy(), rd.copy()))
-            sn = SpectralNorm(self.gan.D, td, _SeedRandom(s, "spectral_norm", single)) if t.spectral_norm else None
-            tr = Trainer(self.gan, t.make_g_optimizer(rg), t.make_d_optimizer(rd), tg, td,
-                         _Streams(setup, s, single), batch=t.batch, k=u.k,
-                         method=u.method,
-                         penalty=penalty, rng_penalty=_SeedRandom(s, "penalty", single) if penalty else None,
-                         spectral_norm=sn, instance_noise=noise,
-                         rng_noise=_SeedRandom(s, "instance_noise", single) if noise else None)
+            tr = t.trainer(self.gan, t.make_g_optimizer(rg), t.make_d_optimizer(rd), tg, td, _Streams(setup, s, single),
+                           lambda name: _SeedRandom(s, name, single), k=u.k, method=u.method)
             self._trainers.append((u, tr))
         cat = np.concatenate([u.rows for u, _ in self._trainers]) if self._trainers else np.zeros(0, int)
         self._order = np.argsort(cat, kind="stable")
