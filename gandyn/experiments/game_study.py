@@ -408,6 +408,10 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
         "(WGAN: -gamma/2 +- sqrt(gamma^2/4 - 1))", "M18 Sec. 4.1 (penalties), derived for each loss", errs)
 
     b = games.bilinear()
+
+    def radius(method, h):
+        return dy.spectral_radius(dy.step_matrix(method, b, z0, h))
+
     forms = {
         "simultaneous": (dy.simgd(), lambda e: np.sqrt(1 + e * e)),
         "alternating": (dy.altgd(), lambda e: 1.0),
@@ -417,16 +421,13 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
     for name, (m, rho) in forms.items():
         etas = (0.05, 0.2, 0.35, 0.49) if name == "optimistic" else (0.05, 0.3, 0.9, 1.5, 1.9)
         add(f"bilinear x*y, {name}: spectral radius", "derived (docs/games.md); Daskalakis et al. 2018; Korpelevich 1976",
-            [abs(dy.spectral_radius(dy.step_matrix(m, b, z0, e)) - rho(e)) for e in etas])
+            [abs(radius(m, e) - rho(e)) for e in etas])
     add("bilinear, two time-scale SimGD: radius sqrt(1 + h_G h_D)", "derived (docs/games.md)",
-        [abs(dy.spectral_radius(dy.step_matrix(dy.simgd(), b, z0, hh)) - np.sqrt(1 + hh[0] * hh[1]))
-         for hh in [(0.1, 0.3), (0.5, 0.05)]])
-    add("bilinear, consensus: radius sqrt((1 - h gamma)^2 + h^2)", "derived (docs/games.md)",
-        [abs(dy.spectral_radius(dy.step_matrix(dy.consensus(g), b, z0, e)) - np.sqrt((1 - e * g) ** 2 + e * e))
-         for e, g in [(0.1, 1.0), (0.3, 0.5)]])
-    add("bilinear, SGA: radius sqrt((1 - h lambda)^2 + h^2)", "derived (docs/games.md)",
-        [abs(dy.spectral_radius(dy.step_matrix(dy.sga(l), b, z0, e)) - np.sqrt((1 - e * l) ** 2 + e * e))
-         for e, l in [(0.1, 1.0), (0.3, 0.5)]])
+        [abs(radius(dy.simgd(), hh) - np.sqrt(1 + hh[0] * hh[1])) for hh in [(0.1, 0.3), (0.5, 0.05)]])
+    for label, make in (("consensus: radius sqrt((1 - h gamma)^2 + h^2)", dy.consensus),
+                        ("SGA: radius sqrt((1 - h lambda)^2 + h^2)", dy.sga)):  # the same closed form
+        add(f"bilinear, {label}", "derived (docs/games.md)",
+            [abs(radius(make(w), e) - np.sqrt((1 - e * w) ** 2 + e * e)) for e, w in [(0.1, 1.0), (0.3, 0.5)]])
 
     snn = games.stable_not_nash()
     Js = snn.jacobian(z0)
