@@ -205,3 +205,33 @@ def test_mnist_trains_with_lookahead_around_extragradient(tmp_path):
     assert state["n"] == 4 and np.all(np.isfinite(run.losses))
     np.testing.assert_array_equal(run.trainer.theta_g, state["slow_g"])
     assert not np.array_equal(run.trainer.theta_g, theta0)
+
+
+def test_trainer_of_a_config_asks_for_the_streams_in_use_only_and_takes_k_and_method_of_a_unit():
+    """TrainingConfig.trainer: each feature's stream is asked for by its name iff the feature is on;
+    ``k`` and ``method`` given override the config's (a population's unit)."""
+    from gandyn.engine.gan import GAN
+    from gandyn.engine.nn import MLP
+    from gandyn.engine.trainer import FixedBatches
+
+    gan = GAN(MLP((1, 4, 1), ("tanh", "identity")), MLP((1, 4, 1), ("tanh", "identity")))
+    rng = np.random.default_rng(0)
+    batches = FixedBatches(rng.normal(size=(8, 1)), rng.uniform(-1, 1, (8, 1)))
+    for cfg, want in ((TrainingConfig(batch=8), []), (TrainingConfig(batch=8, penalty="gp", loss="wgan"), ["penalty"]),
+                      (TrainingConfig(batch=8, spectral_norm=True, instance_noise=0.1),
+                       ["spectral_norm", "instance_noise"])):
+        asked = []
+
+        def stream(name):
+            asked.append(name)
+            return np.random.default_rng(len(asked))
+
+        tr = cfg.trainer(gan, cfg.make_g_optimizer(1e-3), cfg.make_d_optimizer(1e-3), gan.G.init(rng), gan.D.init(rng),
+                         batches, stream)
+        assert asked == want and tr.k == cfg.k and tr.method == cfg.method
+        assert (tr.penalty is None) == (cfg.penalty is None) and (tr.spectral_norm is None) == (not cfg.spectral_norm)
+        assert (tr.instance_noise is None) == (not cfg.instance_noise)
+        tr.step()
+    unit = cfg.trainer(gan, cfg.make_g_optimizer(1e-3), cfg.make_d_optimizer(1e-3), gan.G.init(rng), gan.D.init(rng),
+                       batches, stream, k=3, method="simgd")
+    assert unit.k == 3 and unit.method.name == "simgd"
