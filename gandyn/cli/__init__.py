@@ -115,20 +115,15 @@ def method_option_types(cls) -> dict[str, type]:
     as ``X``), without ``name``, ``inner`` and the fields whose metadata says
     ``option: False`` (altgd's orders of the toy games)."""
     import dataclasses
-    import types
     import typing
 
     if not dataclasses.is_dataclass(cls):
         return {}
-    hints = typing.get_type_hints(cls)
-    out = {}
+    hints, out = typing.get_type_hints(cls), {}
     for f in dataclasses.fields(cls):
-        if f.name in ("name", "inner") or not f.metadata.get("option", True):
-            continue
-        t = hints[f.name]
-        if typing.get_origin(t) in (typing.Union, types.UnionType):
-            t = next((a for a in typing.get_args(t) if a is not type(None)), t)
-        if t in (bool, int, float):
+        args = typing.get_args(t := hints[f.name])
+        t = next(a for a in args if a is not type(None)) if type(None) in args else t  # X | None: X
+        if t in (bool, int, float) and f.name not in ("name", "inner") and f.metadata.get("option", True):
             out[f.name] = t
     return out
 
@@ -149,8 +144,6 @@ def _method_of_text(text: str):
     ``lookahead:INNER`` (lookahead-minmax around the method ``INNER``), with its defaults."""
     from gandyn.engine.methods import METHODS
 
-    if not isinstance(text, str):
-        raise ValueError(f"a method is a name, got {text!r}")
     outer, colon, inner = text.partition(":")
     cls = METHODS[METHODS.check(outer, "method")]
     if not colon:
@@ -163,13 +156,10 @@ def _method_of_text(text: str):
 
 
 def _cast(kind: type, key: str, text: str):
+    bools = {"true": True, "1": True, "false": False, "0": False}
     try:
-        if kind is bool:
-            if text.lower() not in ("true", "false", "1", "0"):
-                raise ValueError
-            return text.lower() in ("true", "1")
-        value = kind(text)
-    except ValueError:
+        value = bools[text.lower()] if kind is bool else kind(text)
+    except (KeyError, ValueError):
         raise ValueError(f"method option {key}: {text!r} is not {'an' if kind is int else 'a'} {kind.__name__}") \
             from None
     if kind is float and not math.isfinite(value):
@@ -199,8 +189,8 @@ def parse_methods(methods, items=()) -> list:
 
     objs = [_method_of_text(m) if isinstance(m, str) else as_method(m) for m in methods]
     parts = [[m] + ([m.inner] if getattr(m, "inner", None) is not None else []) for m in objs]
-    names = list(dict.fromkeys(p.name for ps in parts for p in ps))
-    takes = {p.name: method_option_types(type(p)) for ps in parts for p in ps}
+    takes = {p.name: method_option_types(type(p)) for ps in parts for p in ps}  # in order of first mention
+    names = list(takes)
     opts: dict[str, dict] = {}
     for item in items or ():
         key, eq, text = str(item).partition("=")
@@ -226,10 +216,9 @@ def parse_methods(methods, items=()) -> list:
             opts.setdefault(m, {})[key] = _cast(takes[m][key], key, text.strip())
 
     def build(m):
-        inner = getattr(m, "inner", None)
-        own = dict(opts.get(m.name, {}))
-        if inner is not None and inner.name in opts:
-            own["inner"] = build(inner)
+        own = opts.get(m.name, {})
+        if getattr(m, "inner", None) is not None and m.inner.name in opts:
+            own = {**own, "inner": build(m.inner)}
         return replace(m, **own) if own else m
 
     return [build(m) for m in objs]
