@@ -321,12 +321,13 @@ def training_config(args, defaults, methods=None):
 
 
 def given_fields(args, cls) -> dict:
-    """The options in ``args`` named as fields of the dataclass ``cls``, those not None, lists
-    as tuples: the fields a command's options set."""
-    from dataclasses import fields
+    """The options in ``args`` named as fields of the dataclass ``cls`` (or as keyword defaults
+    of the function ``cls``, :func:`defaults_of`), those not None, lists as tuples: the fields
+    (arguments) a command's options set."""
+    from dataclasses import fields, is_dataclass
 
-    return {f.name: tuple(v) if isinstance(v, list) else v for f in fields(cls)
-            if (v := getattr(args, f.name, None)) is not None}
+    names = [f.name for f in fields(cls)] if is_dataclass(cls) else defaults_of(cls)
+    return {n: tuple(v) if isinstance(v, list) else v for n in names if (v := getattr(args, n, None)) is not None}
 
 
 def defaults_of(fn) -> dict:
