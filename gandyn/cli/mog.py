@@ -127,20 +127,22 @@ def print_table(table, published) -> None:
     print(f"{'data':10s} {'method':{w}s} {'protocol':14s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'iters':>6s} "
           f"{'success [95% CI]':>18s} {'all modes [95% CI]':>18s} {'modes med, mean':>17s} "
           f"{'HQ % med, mean':>17s} {'rKL med, mean':>20s} {'wall s':>7s}" + (f" {'diverged':>8s}" if div else ""))
+
+    def rate(r, key):  # a percentage with its 95% interval
+        return f"{r[key + '_pct']:4.0f}% [{r[key + '_lo_pct']:3.0f},{r[key + '_hi_pct']:4.0f}]%"
+
+    def med_mean(r, key, width, spec):  # the median, and the mean +- s.e.
+        return f"{r['median_' + key]:{width}{spec}} {format_pm(r['mean_' + key], r['se_' + key], spec):>{2 * width + 1}s}"
+
     changed = {}
     for r in table:
         name, _, change = r["protocol"].partition(" with ")
         if change:  # the protocol's name, starred; its changes in a note below
             changed[name + "*"] = change
         shown = name + ("*" if change else "")
-        print(f"{r['data']:10s} {r['method']:{w}s} {shown:14s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} "
-              f"{r['seeds']:5d} {r['steps']:6d} "
-              f"{r['success_pct']:4.0f}% [{r['success_lo_pct']:3.0f},{r['success_hi_pct']:4.0f}]% "
-              f"{r['all_modes_pct']:4.0f}% [{r['all_modes_lo_pct']:3.0f},{r['all_modes_hi_pct']:4.0f}]% "
-              f"{r['median_modes']:5.1f} {format_pm(r['mean_modes'], r['se_modes'], '.1f'):>11s} "
-              f"{r['median_high_quality_pct']:5.1f} "
-              f"{format_pm(r['mean_high_quality_pct'], r['se_high_quality_pct'], '.1f'):>11s} "
-              f"{r['median_reverse_kl']:6.3f} {format_pm(r['mean_reverse_kl'], r['se_reverse_kl'], '.3f'):>13s} "
+        print(f"{r['data']:10s} {r['method']:{w}s} {shown:14s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} {r['seeds']:5d} "
+              f"{r['steps']:6d} {rate(r, 'success')} {rate(r, 'all_modes')} {med_mean(r, 'modes', 5, '.1f')} "
+              f"{med_mean(r, 'high_quality_pct', 5, '.1f')} {med_mean(r, 'reverse_kl', 6, '.3f')} "
               f"{r['wall_seconds']:7.0f}" + (f" {r['diverged']:8d}" if div else ""))
     for name, change in changed.items():
         print(f"{name} with {change}")
