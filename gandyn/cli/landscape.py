@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from gandyn.cli import defaults_of, nonneg_int, option, positive_float, positive_int
+from gandyn.cli import defaults_of, given_fields, nonneg_int, option, positive_float, positive_int
 
 HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path angle along training"
 
@@ -136,10 +136,9 @@ def _config(args) -> dict:
     """What the analysis's results depend on: a rerun into the same folder must give the same."""
     import os
 
-    return {"run": os.path.abspath(args.run), "model": args.model, "data": args.data, "at": args.at,
-            "batch": args.batch, "n_eigs": args.n_eigs, "dense_max": args.dense_max, "tol": args.tol,
-            "slq_vectors": args.slq_vectors, "slq_steps": args.slq_steps, "path_points": args.path_points,
-            "data_dir": args.data_dir, "seed": args.seed}
+    return {"run": os.path.abspath(args.run), **{k: getattr(args, k) for k in (
+        "model", "data", "at", "batch", "n_eigs", "dense_max", "tol", "slq_vectors", "slq_steps", "path_points",
+        "data_dir", "seed")}}
 
 
 def run(args) -> int:
@@ -163,14 +162,12 @@ def run(args) -> int:
         remove_stale_temps(out / PARTIAL, ("*.json",))
         cache = _FolderCache(out / PARTIAL, config)
         with _sizes_named(args):
-            res = landscape.analyse(lr, k=args.n_eigs, tol=args.tol, slq_vectors=args.slq_vectors,
-                                    slq_steps=args.slq_steps, path_points=args.path_points, progress=not args.quiet,
-                                    rng=args.seed, cache=cache, dense_max=args.dense_max)
-        write_csv(out / "eigenvalues.csv", res["eigenvalues"])
-        write_csv(out / "density.csv", res["density"])
-        write_csv(out / "path_angle.csv", res["path"])
-        write_json(out / "summary.json", {**{k: v for k, v in res.items() if k not in ("eigenvalues", "density", "path")},
-                                          "config": config})
+            res = landscape.analyse(lr, k=args.n_eigs, progress=not args.quiet, rng=args.seed, cache=cache,
+                                    **given_fields(args, landscape.analyse))  # --tol, --slq-steps, ...
+        tables = {"eigenvalues": "eigenvalues", "density": "density", "path": "path_angle"}  # result: file
+        for key, stem in tables.items():
+            write_csv(out / f"{stem}.csv", res[key])
+        write_json(out / "summary.json", {**{k: v for k, v in res.items() if k not in tables}, "config": config})
         plotting.save(figs.trajectories_figure(res), out / "trajectories")
         plotting.save(figs.complex_plane_figure(res), out / "complex_plane")
         plotting.save(figs.densities_figure(res), out / "densities")
