@@ -280,13 +280,9 @@ def _plot(args) -> int:
     losses = _read_losses(run_dir / "losses.csv")
     grids = _grid_files(run_dir / "grids")
     its = sorted(grids)
-    if args.at:
-        missing = [i for i in args.at if i not in grids]
-        if missing:
-            raise ValueError(f"--at: no grid for iterations {missing} in {run_dir / 'grids'}")
-        chosen = args.at
-    else:
-        chosen = sorted({its[round(j * (len(its) - 1) / 6)] for j in range(7)})
+    chosen = args.at or sorted({its[round(j * (len(its) - 1) / 6)] for j in range(7)})
+    if missing := [i for i in chosen if i not in grids]:
+        raise ValueError(f"--at: no grid for iterations {missing} in {run_dir / 'grids'}")
     images = [(i, figs.read_grid(grids[i])) for i in chosen]
     figures = [(figs.loss_figure(losses, window=args.window,
                                  title=f"{run_dir.name}: losses over {len(losses):,} iterations"), "losses"),
@@ -363,13 +359,13 @@ def _read_evals(paths) -> dict:
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"--evals: {f} is not an eval.json of `gandyn mnist eval` on a checkpoint") from None
         results.append(r)
-    runs = {Path(r.get("checkpoint", "")).parent.name for r in results}
+    def run(r):  # the run of an eval: its checkpoint's folder
+        return Path(r.get("checkpoint", "")).parent.name
+
+    several = len({run(r) for r in results}) > 1  # evals of several runs: each label names its run
     series: dict = {}
     for r in results:
-        label = r.get("generator", "trained parameters")
-        if len(runs) > 1:  # evals of several runs: name the run (its checkpoint's folder)
-            label = f"{Path(r.get('checkpoint', '')).parent.name}: {label}"
-        series.setdefault(label, []).append(r)
+        series.setdefault((f"{run(r)}: " if several else "") + r.get("generator", "trained parameters"), []).append(r)
     return series
 
 
