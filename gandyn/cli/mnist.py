@@ -84,23 +84,24 @@ def _checkpoint_args(p):
 def add_arguments(p):
     sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     sub.required = True
-    specs = {
-        "train": ("train the GAN (the talk's config by default)", _train_arguments),
+    specs = {  # each action's help, options and run
+        "train": ("train the GAN (the talk's config by default)", _train_arguments, _train),
         "sample": ("draw a grid of samples from a checkpoint", lambda q: (
-            _checkpoint_args(q), option(q, "--n", positive_int, "number of samples", default=16))),
+            _checkpoint_args(q), option(q, "--n", positive_int, "number of samples", default=16)), _sample),
         "eval": ("Parzen LL, Inception score, Frechet and kernel Inception distances, mode coverage "
-                 "of 10,000 samples", lambda q: (_checkpoint_args(q), _data_dir(q), add_eval_arguments(q))),
+                 "of 10,000 samples", lambda q: (_checkpoint_args(q), _data_dir(q), add_eval_arguments(q)), _eval),
         "classifier": ("train the MNIST classifier used by eval (the shipped weights' recipe)",
-                       lambda q: (_data_dir(q), add_classifier_arguments(q))),
-        "plot": ("loss curves and sample grids over time of a training run", _plot_arguments),
+                       lambda q: (_data_dir(q), add_classifier_arguments(q)), run_classifier),
+        "plot": ("loss curves and sample grids over time of a training run", _plot_arguments, _plot),
     }
     for name in ACTIONS:
-        help_, add = specs[name]
+        help_, add, act = specs[name]
         q = sub.add_parser(name, help=help_, description=help_,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         add(q)
         # no defaults here: they would overwrite `gandyn mnist --out X sample ...`
         _add_common(q, f"mnist-{name}", deferred=True)
+        q.set_defaults(_act=act)
 
 
 def _plot_arguments(p):
@@ -114,9 +115,8 @@ def _plot_arguments(p):
 
 
 def run(args) -> int:
-    actions = {"train": _train, "sample": _sample, "eval": _eval, "classifier": run_classifier, "plot": _plot}
     fill_common(args, f"mnist-{args.action}")  # --seed/--out/--quiet given before or after the action
-    return actions[args.action](args)
+    return args._act(args)
 
 
 def blas_threads(args) -> int:
