@@ -189,8 +189,7 @@ def parse_methods(methods, items=()) -> list:
 
     objs = [_method_of_text(m) if isinstance(m, str) else as_method(m) for m in methods]
     parts = [[m] + ([m.inner] if getattr(m, "inner", None) is not None else []) for m in objs]
-    takes = {p.name: method_option_types(type(p)) for ps in parts for p in ps}  # in order of first mention
-    names = list(takes)
+    takes = {p.name: method_option_types(type(p)) for ps in parts for p in ps}  # method: its options, in order
     opts: dict[str, dict] = {}
     for item in items or ():
         key, eq, text = str(item).partition("=")
@@ -199,18 +198,18 @@ def parse_methods(methods, items=()) -> list:
             raise ValueError(f"method option {item!r}: write KEY=VALUE or METHOD.KEY=VALUE, e.g. unroll=10")
         only, dot, bare = key.rpartition(".")
         if dot:  # METHOD.KEY: that method's option only
-            if only not in names:
-                raise ValueError(f"method option {key!r}: {only!r} is not one of the methods ({', '.join(names)})")
+            if only not in takes:
+                raise ValueError(f"method option {key!r}: {only!r} is not one of the methods ({', '.join(takes)})")
             key = bare
-        owners = [m for m in names if key in takes[m] and (not dot or m == only)]
+        owners = [m for m in takes if key in takes[m] and (not dot or m == only)]
         for ps in parts:  # lookahead:INNER: one key naming two options of one run is ambiguous
             pair = [p.name for p in ps if p.name in owners]
             if len(pair) == 2:
                 raise ValueError(f"method option {key!r}: both {pair[0]} and {pair[1]} of {pair[0]}:{pair[1]} take "
                                  f"it (different options); write {pair[0]}.{key}=... or {pair[1]}.{key}=...")
         if not owners:
-            offer = "; ".join(f"{m}: {', '.join(takes[m]) or 'none'}" for m in names)
-            raise ValueError(f"method option {key!r}: none of the methods ({', '.join(names)}) takes it "
+            offer = "; ".join(f"{m}: {', '.join(o) or 'none'}" for m, o in takes.items())
+            raise ValueError(f"method option {key!r}: none of the methods ({', '.join(takes)}) takes it "
                              f"(options: {offer})")
         for m in owners:
             opts.setdefault(m, {})[key] = _cast(takes[m][key], key, text.strip())
