@@ -15,7 +15,6 @@ Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 (trajectories, complex_plane, densities, path_angle; PNG and PDF)."""
 from __future__ import annotations
 
-import argparse
 import contextlib
 
 from gandyn.cli import defaults_of, given_fields, nonneg_int, option, positive_float, positive_int
@@ -40,8 +39,7 @@ def add_arguments(p):
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
     option(p, "--n-eigs", positive_int, f"eigenvalues per search (default: {d['k']}, or fewer for a player with "
-           f"fewer than {d['k'] + 2} parameters; at most the smaller player's parameters - 2)", default=d["k"],
-           action=_Given, metavar="K")
+           f"fewer than {d['k'] + 2} parameters; at most the smaller player's parameters - 2)", metavar="K")
     option(p, "--dense-max", nonneg_int, "games with at most N parameters take their verdicts from the dense "
            "spectra, against which the searches are checked (0: never)", of=d, metavar="N")
     option(p, "--tol", positive_float, "ARPACK's tolerance", of=d)
@@ -49,15 +47,6 @@ def add_arguments(p):
     option(p, "--slq-steps", positive_int, "Lanczos steps per vector", of=d)
     option(p, "--path-points", positive_int, "points on each segment between snapshots", of=d)
     p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
-
-
-class _Given(argparse.Action):
-    """Store the value and note in ``namespace._given`` that the option was given (its
-    default then stays the library's, yet a value given can be checked as given)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, values)
-        namespace._given = set(getattr(namespace, "_given", ())) | {self.dest}
 
 
 def _how(check: str) -> str:
@@ -116,7 +105,7 @@ def _sizes_named(args):
         raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
 
 
-def _check_sizes(args, lr) -> None:
+def _check_sizes(args, lr, k_given: bool) -> None:
     """Refuse up front a --n-eigs given beyond the smaller player's parameters (ARPACK finds at most
     n - 2 eigenvalues of an n x n block; the default takes as many as it allows) and an
     evaluation batch whose products cannot fit in memory (about 64 bytes per sample and
@@ -125,7 +114,7 @@ def _check_sizes(args, lr) -> None:
     from gandyn.app.machine import check_memory
 
     n_g, n_d = lr.game.n_g, lr.game.n_d
-    if "n_eigs" in getattr(args, "_given", ()) and args.n_eigs > min(n_g, n_d) - 2:
+    if k_given and args.n_eigs > min(n_g, n_d) - 2:
         raise UsageError(f"--n-eigs {args.n_eigs:,} exceeds the eigenvalues a search can find: the smaller player "
                          f"has {min(n_g, n_d)} parameters, so --n-eigs is at most {max(min(n_g, n_d) - 2, 1)}")
     batch = lr.meta["batch"]  # the evaluation set's size (load_landscape's default when --batch is not given)
@@ -149,12 +138,14 @@ def run(args) -> int:
     from gandyn.io import remove_stale_temps, write_csv, write_json
     from gandyn.plotting import landscape as figs
 
+    k_given = args.n_eigs is not None  # else analyse's default, fewer for a small player
+    args.n_eigs = args.n_eigs or defaults_of(landscape.analyse)["k"]
     if args.batch is not None:  # the evaluation set itself, before it is drawn
         check_memory(8 * 100 * args.batch, f"--batch {args.batch:,}")
     with _sizes_named(args):
         lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at,
                                       model=args.model, data=args.data)  # fails before any output
-    _check_sizes(args, lr)
+    _check_sizes(args, lr, k_given)
     config = _config(args)
     check_same_run(args.out, "landscape", config, PARTIAL, "summary.json")
     with output_folder(args.out, "landscape") as out:
