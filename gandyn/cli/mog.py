@@ -167,9 +167,8 @@ def _write(cfg, res, out):
     from gandyn.rng import stream
 
     d = cfg.data
-    arrays = {k: v for k, v in res.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
-    for key in ("wall_seconds", *SNAPSHOTS):
-        arrays.pop(key, None)
+    arrays = {k: v for k, v in res.items()
+              if (isinstance(v, np.ndarray) or np.isscalar(v)) and k not in ("wall_seconds", *SNAPSHOTS)}
     paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg.to_dict(),
                                                                "wall_seconds": res["wall_seconds"],
                                                                "source": "gandyn.experiments.mog"})]
@@ -276,10 +275,7 @@ def _run(args, cfgs, jobs, client, out, config) -> int:
             e.data = cfg.data
             raise
         _note_diverged(cfg, res)
-        rows = success_table(cfg, res)
-        for r in rows:
-            r["wall_seconds"] = res["wall_seconds"]
-        table += rows
+        table += success_table(cfg, res)  # each row with the data set's wall time
         paths += _write(cfg, res, out)
         print(f"{cfg.data}: {res['rows'].size} GANs x {cfg.steps} iterations in "
               f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_changes(cfg)) else ''}", flush=True)
