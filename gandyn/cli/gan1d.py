@@ -241,8 +241,7 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
 
     meta = {**meta, "wall_seconds": wall}
     paths = [history.save(out / "sweep.npz", arrays, meta)]
-    rows = sweep_rows(arrays)
-    paths.append(write_csv(out / "sweep.csv", rows))
+    paths.append(write_csv(out / "sweep.csv", sweep_rows(arrays)))
     summary = sweep_summary(arrays, wall)
     paths.append(write_csv(out / "sweep_summary.csv", summary))
     for a, k in enumerate(arrays["ks"]):
