@@ -26,7 +26,7 @@ from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "option",
            "add_method_option", "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types",
-           "defaults_of", "given_fields", "out_dir", "where", "write_figures", "apply_protocol"]
+           "defaults_of", "given_fields", "out_dir", "where", "write_figures", "apply_protocol", "run_shards"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -393,6 +393,28 @@ def write_figures(folder, command: str, figures, said: str = "") -> list:
         paths = [p for fig, stem in figures for p in plotting.save(fig, out / stem)]
     print(said + "wrote " + ", ".join(str(p) for p in paths))
     return paths
+
+
+def run_shards(args, command: str, config, work, failed, *finished: str) -> int:
+    """Run ``work(out, client)`` in the output folder ``args.out`` of ``command`` (refused when it
+    holds a run of another ``config``, :func:`gandyn.app.folders.check_same_run`), on the Dask
+    cluster of ``args.scheduler`` if given. A shard that failed
+    (:class:`gandyn.app.backends.ShardError`) is the line ``failed(error)`` on stderr and exit
+    status 1; the folder stays marked incomplete (or is removed when nothing was written)."""
+    from gandyn.app.backends import SHARDS, ShardError, dask_client
+    from gandyn.app.folders import check_same_run, output_folder
+
+    check_same_run(args.out, command, config, SHARDS, *finished)
+    client = dask_client(args.scheduler) if args.scheduler else None
+    try:
+        with output_folder(args.out, command) as out:
+            return work(out, client)
+    except ShardError as e:
+        print(f"gandyn {command.split()[0]}: error: {failed(e)}", file=sys.stderr)
+        return 1
+    finally:
+        if client is not None:
+            client.close()
 
 
 def out_dir(text: str) -> str:

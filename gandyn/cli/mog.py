@@ -14,7 +14,7 @@ from __future__ import annotations
 
 
 from gandyn.cli import (add_training_arguments, given_fields, method_name, nonneg_int, option, parse_methods,
-                        positive_float, positive_int, training_config)
+                        positive_float, positive_int, run_shards, training_config)
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -223,11 +223,8 @@ def _note_diverged(cfg, res) -> None:
 
 def run(args) -> int:
     import os
-    import sys
     from pathlib import Path
 
-    from gandyn.app.backends import SHARDS, ShardError, dask_client
-    from gandyn.app.folders import check_same_run, output_folder
     from gandyn.app.machine import check_memory
     from gandyn.experiments.mog import memory_bytes
     from gandyn.io import remove_stale_temps
@@ -241,20 +238,17 @@ def run(args) -> int:
                      f"--batch {cfg.training.batch:,}, --chunk {cfg.chunk:,})")
     # a folder holding a run of another configuration (stopped: its shards' record; finished: its table) is refused
     config = [c.to_dict() for c in cfgs]
-    check_same_run(args.out, "mog", config, SHARDS, "table.json")
-    client = dask_client(args.scheduler) if args.scheduler else None
-    try:
-        with output_folder(args.out, "mog") as out:
-            remove_stale_temps(out, OUTPUTS)
-            return _run(args, cfgs, jobs, client, out, config)
-    except ShardError as e:  # the folder stays marked incomplete (or is removed when nothing was written)
+
+    def work(out, client):
+        remove_stale_temps(out, OUTPUTS)
+        return _run(args, cfgs, jobs, client, out, config)
+
+    def failed(e):
         kept = (f"finished shards written to {Path(args.out)}; run the same command again to train the rest"
                 if e.partial is not None else "no shard finished")
-        print(f"gandyn mog: error: {e.data}: {e} ({kept}){_blame(e.cause)}", file=sys.stderr)
-        return 1
-    finally:
-        if client is not None:
-            client.close()
+        return f"{e.data}: {e} ({kept}){_blame(e.cause)}"
+
+    return run_shards(args, "mog", config, work, failed, "table.json")
 
 
 def _run(args, cfgs, jobs, client, out, config) -> int:
