@@ -26,7 +26,7 @@ from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "option",
            "add_method_option", "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types",
-           "defaults_of", "given_fields", "out_dir", "where", "write_figures", "apply_protocol"]
+           "defaults_of", "given_fields", "out_dir", "where", "write_figures", "apply_protocol", "run_shards"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -115,20 +115,15 @@ def method_option_types(cls) -> dict[str, type]:
     as ``X``), without ``name``, ``inner`` and the fields whose metadata says
     ``option: False`` (altgd's orders of the toy games)."""
     import dataclasses
-    import types
     import typing
 
     if not dataclasses.is_dataclass(cls):
         return {}
-    hints = typing.get_type_hints(cls)
-    out = {}
+    hints, out = typing.get_type_hints(cls), {}
     for f in dataclasses.fields(cls):
-        if f.name in ("name", "inner") or not f.metadata.get("option", True):
-            continue
-        t = hints[f.name]
-        if typing.get_origin(t) in (typing.Union, types.UnionType):
-            t = next((a for a in typing.get_args(t) if a is not type(None)), t)
-        if t in (bool, int, float):
+        args = typing.get_args(t := hints[f.name])
+        t = next(a for a in args if a is not type(None)) if type(None) in args else t  # X | None: X
+        if t in (bool, int, float) and f.name not in ("name", "inner") and f.metadata.get("option", True):
             out[f.name] = t
     return out
 
@@ -149,8 +144,6 @@ def _method_of_text(text: str):
     ``lookahead:INNER`` (lookahead-minmax around the method ``INNER``), with its defaults."""
     from gandyn.engine.methods import METHODS
 
-    if not isinstance(text, str):
-        raise ValueError(f"a method is a name, got {text!r}")
     outer, colon, inner = text.partition(":")
     cls = METHODS[METHODS.check(outer, "method")]
     if not colon:
@@ -163,13 +156,10 @@ def _method_of_text(text: str):
 
 
 def _cast(kind: type, key: str, text: str):
+    bools = {"true": True, "1": True, "false": False, "0": False}
     try:
-        if kind is bool:
-            if text.lower() not in ("true", "false", "1", "0"):
-                raise ValueError
-            return text.lower() in ("true", "1")
-        value = kind(text)
-    except ValueError:
+        value = bools[text.lower()] if kind is bool else kind(text)
+    except (KeyError, ValueError):
         raise ValueError(f"method option {key}: {text!r} is not {'an' if kind is int else 'a'} {kind.__name__}") \
             from None
     if kind is float and not math.isfinite(value):
@@ -199,8 +189,7 @@ def parse_methods(methods, items=()) -> list:
 
     objs = [_method_of_text(m) if isinstance(m, str) else as_method(m) for m in methods]
     parts = [[m] + ([m.inner] if getattr(m, "inner", None) is not None else []) for m in objs]
-    names = list(dict.fromkeys(p.name for ps in parts for p in ps))
-    takes = {p.name: method_option_types(type(p)) for ps in parts for p in ps}
+    takes = {p.name: method_option_types(type(p)) for ps in parts for p in ps}  # method: its options, in order
     opts: dict[str, dict] = {}
     for item in items or ():
         key, eq, text = str(item).partition("=")
@@ -209,27 +198,26 @@ def parse_methods(methods, items=()) -> list:
             raise ValueError(f"method option {item!r}: write KEY=VALUE or METHOD.KEY=VALUE, e.g. unroll=10")
         only, dot, bare = key.rpartition(".")
         if dot:  # METHOD.KEY: that method's option only
-            if only not in names:
-                raise ValueError(f"method option {key!r}: {only!r} is not one of the methods ({', '.join(names)})")
+            if only not in takes:
+                raise ValueError(f"method option {key!r}: {only!r} is not one of the methods ({', '.join(takes)})")
             key = bare
-        owners = [m for m in names if key in takes[m] and (not dot or m == only)]
+        owners = [m for m in takes if key in takes[m] and (not dot or m == only)]
         for ps in parts:  # lookahead:INNER: one key naming two options of one run is ambiguous
             pair = [p.name for p in ps if p.name in owners]
             if len(pair) == 2:
                 raise ValueError(f"method option {key!r}: both {pair[0]} and {pair[1]} of {pair[0]}:{pair[1]} take "
                                  f"it (different options); write {pair[0]}.{key}=... or {pair[1]}.{key}=...")
         if not owners:
-            offer = "; ".join(f"{m}: {', '.join(takes[m]) or 'none'}" for m in names)
-            raise ValueError(f"method option {key!r}: none of the methods ({', '.join(names)}) takes it "
+            offer = "; ".join(f"{m}: {', '.join(o) or 'none'}" for m, o in takes.items())
+            raise ValueError(f"method option {key!r}: none of the methods ({', '.join(takes)}) takes it "
                              f"(options: {offer})")
         for m in owners:
             opts.setdefault(m, {})[key] = _cast(takes[m][key], key, text.strip())
 
     def build(m):
-        inner = getattr(m, "inner", None)
-        own = dict(opts.get(m.name, {}))
-        if inner is not None and inner.name in opts:
-            own["inner"] = build(inner)
+        own = opts.get(m.name, {})
+        if getattr(m, "inner", None) is not None and m.inner.name in opts:
+            own = {**own, "inner": build(m.inner)}
         return replace(m, **own) if own else m
 
     return [build(m) for m in objs]
@@ -332,12 +320,13 @@ def training_config(args, defaults, methods=None):
 
 
 def given_fields(args, cls) -> dict:
-    """The options in ``args`` named as fields of the dataclass ``cls``, those not None, lists
-    as tuples: the fields a command's options set."""
-    from dataclasses import fields
+    """The options in ``args`` named as fields of the dataclass ``cls`` (or as keyword defaults
+    of the function ``cls``, :func:`defaults_of`), those not None, lists as tuples: the fields
+    (arguments) a command's options set."""
+    from dataclasses import fields, is_dataclass
 
-    return {f.name: tuple(v) if isinstance(v, list) else v for f in fields(cls)
-            if (v := getattr(args, f.name, None)) is not None}
+    names = [f.name for f in fields(cls)] if is_dataclass(cls) else defaults_of(cls)
+    return {n: tuple(v) if isinstance(v, list) else v for n in names if (v := getattr(args, n, None)) is not None}
 
 
 def defaults_of(fn) -> dict:
@@ -404,6 +393,28 @@ def write_figures(folder, command: str, figures, said: str = "") -> list:
         paths = [p for fig, stem in figures for p in plotting.save(fig, out / stem)]
     print(said + "wrote " + ", ".join(str(p) for p in paths))
     return paths
+
+
+def run_shards(args, command: str, config, work, failed, *finished: str) -> int:
+    """Run ``work(out, client)`` in the output folder ``args.out`` of ``command`` (refused when it
+    holds a run of another ``config``, :func:`gandyn.app.folders.check_same_run`), on the Dask
+    cluster of ``args.scheduler`` if given. A shard that failed
+    (:class:`gandyn.app.backends.ShardError`) is the line ``failed(error)`` on stderr and exit
+    status 1; the folder stays marked incomplete (or is removed when nothing was written)."""
+    from gandyn.app.backends import SHARDS, ShardError, dask_client
+    from gandyn.app.folders import check_same_run, output_folder
+
+    check_same_run(args.out, command, config, SHARDS, *finished)
+    client = dask_client(args.scheduler) if args.scheduler else None
+    try:
+        with output_folder(args.out, command) as out:
+            return work(out, client)
+    except ShardError as e:
+        print(f"gandyn {command.split()[0]}: error: {failed(e)}", file=sys.stderr)
+        return 1
+    finally:
+        if client is not None:
+            client.close()
 
 
 def out_dir(text: str) -> str:

@@ -8,7 +8,8 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import add_training_arguments, defaults_of, given_fields, option, positive_float, positive_int, training_config
+from gandyn.cli import (add_training_arguments, defaults_of, given_fields, option, positive_float, positive_int,
+                        run_shards, training_config)
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -119,10 +120,7 @@ def _check_sizes(args) -> None:
 
 
 def run(args) -> int:
-    import sys
-
-    from gandyn.app.backends import SHARDS, ShardError, dask_client
-    from gandyn.app.folders import check_same_run, output_folder
+    from gandyn.app.folders import output_folder
 
     if args.sweep and args.grid < 2:
         raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
@@ -142,18 +140,9 @@ def run(args) -> int:
             return _single(args, setup, out)
     _check_sweep(args, setup)
     config = _sweep_config(args, setup)
-    check_same_run(args.out, "gan1d --sweep", config, SHARDS)
-    client = dask_client(args.scheduler) if args.scheduler else None
-    try:
-        with output_folder(args.out, "gan1d --sweep") as out:
-            return _sweep(args, setup, out, config, client)
-    except ShardError as e:  # the finished shards are written; the folder stays marked incomplete
-        kept = f"; the finished shards' results are in {args.out}" if e.partial is not None else ""
-        print(f"gandyn gan1d: error: {e} (seed {e.items[0]}){kept}", file=sys.stderr)
-        return 1
-    finally:
-        if client is not None:
-            client.close()
+    kept = f"; the finished shards' results are in {args.out}"  # when a shard failed after others finished
+    return run_shards(args, "gan1d --sweep", config, lambda out, client: _sweep(args, setup, out, config, client),
+                      lambda e: f"{e} (seed {e.items[0]}){kept if e.partial is not None else ''}")
 
 
 def _single(args, setup, out) -> int:
@@ -241,8 +230,7 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
 
     meta = {**meta, "wall_seconds": wall}
     paths = [history.save(out / "sweep.npz", arrays, meta)]
-    rows = sweep_rows(arrays)
-    paths.append(write_csv(out / "sweep.csv", rows))
+    paths.append(write_csv(out / "sweep.csv", sweep_rows(arrays)))
     summary = sweep_summary(arrays, wall)
     paths.append(write_csv(out / "sweep_summary.csv", summary))
     for a, k in enumerate(arrays["ks"]):

@@ -15,10 +15,9 @@ Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 (trajectories, complex_plane, densities, path_angle; PNG and PDF)."""
 from __future__ import annotations
 
-import argparse
 import contextlib
 
-from gandyn.cli import defaults_of, nonneg_int, option, positive_float, positive_int
+from gandyn.cli import defaults_of, given_fields, nonneg_int, option, positive_float, positive_int
 
 HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path angle along training"
 
@@ -40,8 +39,7 @@ def add_arguments(p):
                    help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
                         "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
     option(p, "--n-eigs", positive_int, f"eigenvalues per search (default: {d['k']}, or fewer for a player with "
-           f"fewer than {d['k'] + 2} parameters; at most the smaller player's parameters - 2)", default=d["k"],
-           action=_Given, metavar="K")
+           f"fewer than {d['k'] + 2} parameters; at most the smaller player's parameters - 2)", metavar="K")
     option(p, "--dense-max", nonneg_int, "games with at most N parameters take their verdicts from the dense "
            "spectra, against which the searches are checked (0: never)", of=d, metavar="N")
     option(p, "--tol", positive_float, "ARPACK's tolerance", of=d)
@@ -49,15 +47,6 @@ def add_arguments(p):
     option(p, "--slq-steps", positive_int, "Lanczos steps per vector", of=d)
     option(p, "--path-points", positive_int, "points on each segment between snapshots", of=d)
     p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
-
-
-class _Given(argparse.Action):
-    """Store the value and note in ``namespace._given`` that the option was given (its
-    default then stays the library's, yet a value given can be checked as given)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, values)
-        namespace._given = set(getattr(namespace, "_given", ())) | {self.dest}
 
 
 def _how(check: str) -> str:
@@ -116,7 +105,7 @@ def _sizes_named(args):
         raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
 
 
-def _check_sizes(args, lr) -> None:
+def _check_sizes(args, lr, k_given: bool) -> None:
     """Refuse up front a --n-eigs given beyond the smaller player's parameters (ARPACK finds at most
     n - 2 eigenvalues of an n x n block; the default takes as many as it allows) and an
     evaluation batch whose products cannot fit in memory (about 64 bytes per sample and
@@ -125,7 +114,7 @@ def _check_sizes(args, lr) -> None:
     from gandyn.app.machine import check_memory
 
     n_g, n_d = lr.game.n_g, lr.game.n_d
-    if "n_eigs" in getattr(args, "_given", ()) and args.n_eigs > min(n_g, n_d) - 2:
+    if k_given and args.n_eigs > min(n_g, n_d) - 2:
         raise UsageError(f"--n-eigs {args.n_eigs:,} exceeds the eigenvalues a search can find: the smaller player "
                          f"has {min(n_g, n_d)} parameters, so --n-eigs is at most {max(min(n_g, n_d) - 2, 1)}")
     batch = lr.meta["batch"]  # the evaluation set's size (load_landscape's default when --batch is not given)
@@ -136,10 +125,9 @@ def _config(args) -> dict:
     """What the analysis's results depend on: a rerun into the same folder must give the same."""
     import os
 
-    return {"run": os.path.abspath(args.run), "model": args.model, "data": args.data, "at": args.at,
-            "batch": args.batch, "n_eigs": args.n_eigs, "dense_max": args.dense_max, "tol": args.tol,
-            "slq_vectors": args.slq_vectors, "slq_steps": args.slq_steps, "path_points": args.path_points,
-            "data_dir": args.data_dir, "seed": args.seed}
+    return {"run": os.path.abspath(args.run), **{k: getattr(args, k) for k in (
+        "model", "data", "at", "batch", "n_eigs", "dense_max", "tol", "slq_vectors", "slq_steps", "path_points",
+        "data_dir", "seed")}}
 
 
 def run(args) -> int:
@@ -150,12 +138,14 @@ def run(args) -> int:
     from gandyn.io import remove_stale_temps, write_csv, write_json
     from gandyn.plotting import landscape as figs
 
+    k_given = args.n_eigs is not None  # else analyse's default, fewer for a small player
+    args.n_eigs = args.n_eigs or defaults_of(landscape.analyse)["k"]
     if args.batch is not None:  # the evaluation set itself, before it is drawn
         check_memory(8 * 100 * args.batch, f"--batch {args.batch:,}")
     with _sizes_named(args):
         lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at,
                                       model=args.model, data=args.data)  # fails before any output
-    _check_sizes(args, lr)
+    _check_sizes(args, lr, k_given)
     config = _config(args)
     check_same_run(args.out, "landscape", config, PARTIAL, "summary.json")
     with output_folder(args.out, "landscape") as out:
@@ -163,14 +153,12 @@ def run(args) -> int:
         remove_stale_temps(out / PARTIAL, ("*.json",))
         cache = _FolderCache(out / PARTIAL, config)
         with _sizes_named(args):
-            res = landscape.analyse(lr, k=args.n_eigs, tol=args.tol, slq_vectors=args.slq_vectors,
-                                    slq_steps=args.slq_steps, path_points=args.path_points, progress=not args.quiet,
-                                    rng=args.seed, cache=cache, dense_max=args.dense_max)
-        write_csv(out / "eigenvalues.csv", res["eigenvalues"])
-        write_csv(out / "density.csv", res["density"])
-        write_csv(out / "path_angle.csv", res["path"])
-        write_json(out / "summary.json", {**{k: v for k, v in res.items() if k not in ("eigenvalues", "density", "path")},
-                                          "config": config})
+            res = landscape.analyse(lr, k=args.n_eigs, progress=not args.quiet, rng=args.seed, cache=cache,
+                                    **given_fields(args, landscape.analyse))  # --tol, --slq-steps, ...
+        tables = {"eigenvalues": "eigenvalues", "density": "density", "path": "path_angle"}  # result: file
+        for key, stem in tables.items():
+            write_csv(out / f"{stem}.csv", res[key])
+        write_json(out / "summary.json", {**{k: v for k, v in res.items() if k not in tables}, "config": config})
         plotting.save(figs.trajectories_figure(res), out / "trajectories")
         plotting.save(figs.complex_plane_figure(res), out / "complex_plane")
         plotting.save(figs.densities_figure(res), out / "densities")

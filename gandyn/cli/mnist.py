@@ -84,23 +84,24 @@ def _checkpoint_args(p):
 def add_arguments(p):
     sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     sub.required = True
-    specs = {
-        "train": ("train the GAN (the talk's config by default)", _train_arguments),
+    specs = {  # each action's help, options and run
+        "train": ("train the GAN (the talk's config by default)", _train_arguments, _train),
         "sample": ("draw a grid of samples from a checkpoint", lambda q: (
-            _checkpoint_args(q), option(q, "--n", positive_int, "number of samples", default=16))),
+            _checkpoint_args(q), option(q, "--n", positive_int, "number of samples", default=16)), _sample),
         "eval": ("Parzen LL, Inception score, Frechet and kernel Inception distances, mode coverage "
-                 "of 10,000 samples", lambda q: (_checkpoint_args(q), _data_dir(q), add_eval_arguments(q))),
+                 "of 10,000 samples", lambda q: (_checkpoint_args(q), _data_dir(q), add_eval_arguments(q)), _eval),
         "classifier": ("train the MNIST classifier used by eval (the shipped weights' recipe)",
-                       lambda q: (_data_dir(q), add_classifier_arguments(q))),
-        "plot": ("loss curves and sample grids over time of a training run", _plot_arguments),
+                       lambda q: (_data_dir(q), add_classifier_arguments(q)), run_classifier),
+        "plot": ("loss curves and sample grids over time of a training run", _plot_arguments, _plot),
     }
     for name in ACTIONS:
-        help_, add = specs[name]
+        help_, add, act = specs[name]
         q = sub.add_parser(name, help=help_, description=help_,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         add(q)
         # no defaults here: they would overwrite `gandyn mnist --out X sample ...`
         _add_common(q, f"mnist-{name}", deferred=True)
+        q.set_defaults(_act=act)
 
 
 def _plot_arguments(p):
@@ -114,9 +115,8 @@ def _plot_arguments(p):
 
 
 def run(args) -> int:
-    actions = {"train": _train, "sample": _sample, "eval": _eval, "classifier": run_classifier, "plot": _plot}
     fill_common(args, f"mnist-{args.action}")  # --seed/--out/--quiet given before or after the action
-    return actions[args.action](args)
+    return args._act(args)
 
 
 def blas_threads(args) -> int:
@@ -280,13 +280,9 @@ def _plot(args) -> int:
     losses = _read_losses(run_dir / "losses.csv")
     grids = _grid_files(run_dir / "grids")
     its = sorted(grids)
-    if args.at:
-        missing = [i for i in args.at if i not in grids]
-        if missing:
-            raise ValueError(f"--at: no grid for iterations {missing} in {run_dir / 'grids'}")
-        chosen = args.at
-    else:
-        chosen = sorted({its[round(j * (len(its) - 1) / 6)] for j in range(7)})
+    chosen = args.at or sorted({its[round(j * (len(its) - 1) / 6)] for j in range(7)})
+    if missing := [i for i in chosen if i not in grids]:
+        raise ValueError(f"--at: no grid for iterations {missing} in {run_dir / 'grids'}")
     images = [(i, figs.read_grid(grids[i])) for i in chosen]
     figures = [(figs.loss_figure(losses, window=args.window,
                                  title=f"{run_dir.name}: losses over {len(losses):,} iterations"), "losses"),
@@ -305,25 +301,26 @@ def _read_losses(csv):
     when it is missing, empty or malformed."""
     import numpy as np
 
-    if not csv.is_file():
-        raise ValueError(f"no losses.csv in {csv.parent}")
     import warnings
 
+    def not_ours(why):
+        return ValueError(f"{csv} is not a losses.csv of `gandyn mnist train` ({why})")
+
+    if not csv.is_file():
+        raise ValueError(f"no losses.csv in {csv.parent}")
     try:
         with open(csv) as f, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
             header = f.readline().strip()
             rows = np.loadtxt(f, delimiter=",", ndmin=2)
     except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"{csv} is not a losses.csv of `gandyn mnist train` "
-                         f"({' '.join(str(e).split())[:200]})") from None
+        raise not_ours(" ".join(str(e).split())[:200]) from None
     if header != "iteration,loss_d,loss_g":
-        raise ValueError(f"{csv} is not a losses.csv of `gandyn mnist train` (header {header[:80]!r})")
+        raise not_ours(f"header {header[:80]!r}")
     if rows.size == 0:
         raise ValueError(f"{csv} holds no iterations (only its header)")
     if rows.shape[1] != 3 or not np.array_equal(rows[:, 0], np.arange(1, len(rows) + 1)):
-        raise ValueError(f"{csv} is not a losses.csv of `gandyn mnist train` "
-                         "(expected the columns iteration,loss_d,loss_g for iterations 1, 2, ...)")
+        raise not_ours("expected the columns iteration,loss_d,loss_g for iterations 1, 2, ...")
     if not np.isfinite(rows[:, 1:]).all():
         bad = int(rows[~np.isfinite(rows[:, 1:]).all(axis=1), 0][0])
         raise ValueError(f"{csv}: the loss of iteration {bad} is not finite")
@@ -334,10 +331,8 @@ def _grid_files(folder) -> dict:
     """``iteration -> path`` of the grids ``iter_<iteration>.png`` in ``folder``."""
     import re
 
-    if not folder.is_dir():
-        raise ValueError(f"no sample grids in {folder}")
     grids = {}
-    for p in sorted(folder.glob("iter_*.png")):
+    for p in sorted(folder.glob("iter_*.png")):  # none when folder is not a folder
         m = re.fullmatch(r"iter_(\d+)\.png", p.name)
         if m is None:
             raise ValueError(f"{p}: not a grid of `gandyn mnist train` (expected iter_<iteration>.png)")
@@ -364,13 +359,13 @@ def _read_evals(paths) -> dict:
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"--evals: {f} is not an eval.json of `gandyn mnist eval` on a checkpoint") from None
         results.append(r)
-    runs = {Path(r.get("checkpoint", "")).parent.name for r in results}
+    def run(r):  # the run of an eval: its checkpoint's folder
+        return Path(r.get("checkpoint", "")).parent.name
+
+    several = len({run(r) for r in results}) > 1  # evals of several runs: each label names its run
     series: dict = {}
     for r in results:
-        label = r.get("generator", "trained parameters")
-        if len(runs) > 1:  # evals of several runs: name the run (its checkpoint's folder)
-            label = f"{Path(r.get('checkpoint', '')).parent.name}: {label}"
-        series.setdefault(label, []).append(r)
+        series.setdefault((f"{run(r)}: " if several else "") + r.get("generator", "trained parameters"), []).append(r)
     return series
 
 
@@ -405,16 +400,14 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
     from gandyn.io import write_json
     from gandyn.plotting import evaluation as figs
 
-    data_dir = getattr(args, "data_dir", None)
-    progress = not args.quiet
-    clf = load_classifier(args.classifier)
-    start = getattr(args, "parzen_valid", None)
+    kw = {"data_dir": getattr(args, "data_dir", None), "progress": not args.quiet,
+          "classifier": load_classifier(args.classifier)}
+    start = args.parzen_valid
     valid = {} if start is None else {"parzen_valid": slice(start, start + 1000)}
-    result = {**(meta or {}),
-              "samples": evaluate_samples(samples, data_dir=data_dir, progress=progress, classifier=clf, **valid)}
+    result = {**(meta or {}), "samples": evaluate_samples(samples, **kw, **valid)}
     print(summary(result["samples"]))
     if args.ceilings:
-        result["ceilings"] = real_ceilings(data_dir=data_dir, progress=progress, classifier=clf)
+        result["ceilings"] = real_ceilings(**kw)
         print("ceiling (real images):\n" + summary(result["ceilings"]))
     ref = result.get("ceilings", {}).get("modes", {}).get("fractions")
     with output_folder(args.out, "mnist eval") as out:
@@ -425,14 +418,18 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
 
 
 def add_classifier_arguments(p) -> None:
-    """Options of the command that trains the classifier (the defaults and ``--seed 0``
-    are the recipe of the shipped weights; see the module docstring)."""
-    option(p, "--epochs", positive_int, "passes over the training images", default=20)
-    option(p, "--batch", positive_int, "minibatch size", default=128)
-    option(p, "--lr", positive_float, "Adam step size in the first epoch", default=1e-3)
-    option(p, "--lr-final", positive_float, "step size in the last epoch, geometric decay in between", default=1e-5)
-    option(p, "--hidden", positive_int, "hidden layer widths", nargs="+", default=[256, 256])
-    option(p, "--max-shift", nonneg_int, "random translation of training images, in pixels", default=2)
+    """Options of the command that trains the classifier (the defaults of
+    :func:`~gandyn.metrics.classifier.train_classifier` and ``--seed 0`` are the recipe of the
+    shipped weights; see the module docstring)."""
+    from gandyn.metrics.classifier import train_classifier
+
+    t = defaults_of(train_classifier)
+    option(p, "--epochs", positive_int, "passes over the training images", of=t)
+    option(p, "--batch", positive_int, "minibatch size", of=t)
+    option(p, "--lr", positive_float, "Adam step size in the first epoch", of=t)
+    option(p, "--lr-final", positive_float, "step size in the last epoch, geometric decay in between", of=t)
+    option(p, "--hidden", positive_int, "hidden layer widths", nargs="+", of=t)
+    option(p, "--max-shift", nonneg_int, "random translation of training images, in pixels", of=t)
 
 
 def run_classifier(args) -> int:
@@ -454,16 +451,14 @@ def run_classifier(args) -> int:
     n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
     check_memory(4 * (8 * n_params + 6 * args.batch * sum(widths)),
                  f"a classifier {'-'.join(map(str, widths))} ({n_params:,} parameters, batch {args.batch:,})")
-    data_dir = getattr(args, "data_dir", None)
-    progress = not args.quiet
-    x, y = load_mnist("train", data_dir=data_dir, progress=progress)
+    kw = {"data_dir": getattr(args, "data_dir", None), "progress": not args.quiet}
+    x, y = load_mnist("train", **kw)
     if args.batch > len(x):
         raise ValueError(f"--batch {args.batch:,} exceeds the {len(x):,} training images")
-    xt, yt = load_mnist("test", data_dir=data_dir, progress=progress)
+    xt, yt = load_mnist("test", **kw)
     t0 = time.perf_counter()
-    clf = train_classifier(x, y, stream(args.seed, "classifier"), hidden=tuple(args.hidden),
-                           epochs=args.epochs, batch=args.batch, lr=args.lr, lr_final=args.lr_final,
-                           max_shift=args.max_shift, progress=progress)
+    clf = train_classifier(x, y, stream(args.seed, "classifier"), **given_fields(args, train_classifier),
+                           progress=kw["progress"])
     seconds = time.perf_counter() - t0
     with output_folder(args.out, "mnist classifier") as out:
         path = out / "mnist_classifier.npz"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 
 from gandyn.cli import (add_training_arguments, given_fields, method_name, nonneg_int, option, parse_methods,
-                        positive_float, positive_int, training_config)
+                        positive_float, positive_int, run_shards, training_config)
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -127,20 +127,22 @@ def print_table(table, published) -> None:
     print(f"{'data':10s} {'method':{w}s} {'protocol':14s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'iters':>6s} "
           f"{'success [95% CI]':>18s} {'all modes [95% CI]':>18s} {'modes med, mean':>17s} "
           f"{'HQ % med, mean':>17s} {'rKL med, mean':>20s} {'wall s':>7s}" + (f" {'diverged':>8s}" if div else ""))
+
+    def rate(r, key):  # a percentage with its 95% interval
+        return f"{r[key + '_pct']:4.0f}% [{r[key + '_lo_pct']:3.0f},{r[key + '_hi_pct']:4.0f}]%"
+
+    def med_mean(r, key, width, spec):  # the median, and the mean +- s.e.
+        return f"{r['median_' + key]:{width}{spec}} {format_pm(r['mean_' + key], r['se_' + key], spec):>{2 * width + 1}s}"
+
     changed = {}
     for r in table:
         name, _, change = r["protocol"].partition(" with ")
         if change:  # the protocol's name, starred; its changes in a note below
             changed[name + "*"] = change
         shown = name + ("*" if change else "")
-        print(f"{r['data']:10s} {r['method']:{w}s} {shown:14s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} "
-              f"{r['seeds']:5d} {r['steps']:6d} "
-              f"{r['success_pct']:4.0f}% [{r['success_lo_pct']:3.0f},{r['success_hi_pct']:4.0f}]% "
-              f"{r['all_modes_pct']:4.0f}% [{r['all_modes_lo_pct']:3.0f},{r['all_modes_hi_pct']:4.0f}]% "
-              f"{r['median_modes']:5.1f} {format_pm(r['mean_modes'], r['se_modes'], '.1f'):>11s} "
-              f"{r['median_high_quality_pct']:5.1f} "
-              f"{format_pm(r['mean_high_quality_pct'], r['se_high_quality_pct'], '.1f'):>11s} "
-              f"{r['median_reverse_kl']:6.3f} {format_pm(r['mean_reverse_kl'], r['se_reverse_kl'], '.3f'):>13s} "
+        print(f"{r['data']:10s} {r['method']:{w}s} {shown:14s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} {r['seeds']:5d} "
+              f"{r['steps']:6d} {rate(r, 'success')} {rate(r, 'all_modes')} {med_mean(r, 'modes', 5, '.1f')} "
+              f"{med_mean(r, 'high_quality_pct', 5, '.1f')} {med_mean(r, 'reverse_kl', 6, '.3f')} "
               f"{r['wall_seconds']:7.0f}" + (f" {r['diverged']:8d}" if div else ""))
     for name, change in changed.items():
         print(f"{name} with {change}")
@@ -165,9 +167,8 @@ def _write(cfg, res, out):
     from gandyn.rng import stream
 
     d = cfg.data
-    arrays = {k: v for k, v in res.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
-    for key in ("wall_seconds", *SNAPSHOTS):
-        arrays.pop(key, None)
+    arrays = {k: v for k, v in res.items()
+              if (isinstance(v, np.ndarray) or np.isscalar(v)) and k not in ("wall_seconds", *SNAPSHOTS)}
     paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg.to_dict(),
                                                                "wall_seconds": res["wall_seconds"],
                                                                "source": "gandyn.experiments.mog"})]
@@ -222,11 +223,8 @@ def _note_diverged(cfg, res) -> None:
 
 def run(args) -> int:
     import os
-    import sys
     from pathlib import Path
 
-    from gandyn.app.backends import SHARDS, ShardError, dask_client
-    from gandyn.app.folders import check_same_run, output_folder
     from gandyn.app.machine import check_memory
     from gandyn.experiments.mog import memory_bytes
     from gandyn.io import remove_stale_temps
@@ -240,20 +238,17 @@ def run(args) -> int:
                      f"--batch {cfg.training.batch:,}, --chunk {cfg.chunk:,})")
     # a folder holding a run of another configuration (stopped: its shards' record; finished: its table) is refused
     config = [c.to_dict() for c in cfgs]
-    check_same_run(args.out, "mog", config, SHARDS, "table.json")
-    client = dask_client(args.scheduler) if args.scheduler else None
-    try:
-        with output_folder(args.out, "mog") as out:
-            remove_stale_temps(out, OUTPUTS)
-            return _run(args, cfgs, jobs, client, out, config)
-    except ShardError as e:  # the folder stays marked incomplete (or is removed when nothing was written)
+
+    def work(out, client):
+        remove_stale_temps(out, OUTPUTS)
+        return _run(args, cfgs, jobs, client, out, config)
+
+    def failed(e):
         kept = (f"finished shards written to {Path(args.out)}; run the same command again to train the rest"
                 if e.partial is not None else "no shard finished")
-        print(f"gandyn mog: error: {e.data}: {e} ({kept}){_blame(e.cause)}", file=sys.stderr)
-        return 1
-    finally:
-        if client is not None:
-            client.close()
+        return f"{e.data}: {e} ({kept}){_blame(e.cause)}"
+
+    return run_shards(args, "mog", config, work, failed, "table.json")
 
 
 def _run(args, cfgs, jobs, client, out, config) -> int:
@@ -274,10 +269,7 @@ def _run(args, cfgs, jobs, client, out, config) -> int:
             e.data = cfg.data
             raise
         _note_diverged(cfg, res)
-        rows = success_table(cfg, res)
-        for r in rows:
-            r["wall_seconds"] = res["wall_seconds"]
-        table += rows
+        table += success_table(cfg, res)  # each row with the data set's wall time
         paths += _write(cfg, res, out)
         print(f"{cfg.data}: {res['rows'].size} GANs x {cfg.steps} iterations in "
               f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_changes(cfg)) else ''}", flush=True)
