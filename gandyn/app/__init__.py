@@ -1,8 +1,8 @@
 """The application shell: what turns the library's records into runs on a machine.
 
-The library layers (engine, theory, games, metrics) compute; the experiments return typed
-records; this layer runs them and keeps their files, and knows nothing the lower layers
-need:
+The library layers (engine, theory, games, metrics) compute; the experiments set up and
+score runs and return their results; this layer runs them on a machine and keeps their
+files, and knows nothing the lower layers need:
 
 - :mod:`gandyn.app.folders`: the contracts of an output folder (written whole or visibly
   not: the ``INCOMPLETE`` marker and the manifest; the run record that lets a stopped run
