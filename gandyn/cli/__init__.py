@@ -26,7 +26,7 @@ from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "option",
            "add_method_option", "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types",
-           "defaults_of", "given_fields", "out_dir", "where", "write_figures", "apply_protocol", "run_shards"]
+           "defaults_of", "given_fields", "out_dir", "where", "write_figures", "apply_protocol", "sharded_command"]
 
 #: Subcommands, in the order ``--help`` lists them.
 COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "reproduce")
@@ -395,7 +395,7 @@ def write_figures(folder, command: str, figures, said: str = "") -> list:
     return paths
 
 
-def run_shards(args, command: str, config, work, failed, *finished: str) -> int:
+def sharded_command(args, command: str, config, work, failed, *finished: str) -> int:
     """Run ``work(out, client)`` in the output folder ``args.out`` of ``command`` (refused when it
     holds a run of another ``config``, :func:`gandyn.app.folders.check_same_run`), on the Dask
     cluster of ``args.scheduler`` if given. A shard that failed

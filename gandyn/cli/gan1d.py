@@ -9,7 +9,7 @@ sweep.npz."""
 from __future__ import annotations
 
 from gandyn.cli import (add_training_arguments, defaults_of, given_fields, option, positive_float, positive_int,
-                        run_shards, training_config)
+                        sharded_command, training_config)
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -141,7 +141,7 @@ def run(args) -> int:
     _check_sweep(args, setup)
     config = _sweep_config(args, setup)
     kept = f"; the finished shards' results are in {args.out}"  # when a shard failed after others finished
-    return run_shards(args, "gan1d --sweep", config, lambda out, client: _sweep(args, setup, out, config, client),
+    return sharded_command(args, "gan1d --sweep", config, lambda out, client: _sweep(args, setup, out, config, client),
                       lambda e: f"{e} (seed {e.items[0]}){kept if e.partial is not None else ''}")
 
 

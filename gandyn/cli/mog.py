@@ -14,7 +14,7 @@ from __future__ import annotations
 
 
 from gandyn.cli import (add_training_arguments, given_fields, method_name, nonneg_int, option, parse_methods,
-                        positive_float, positive_int, run_shards, training_config)
+                        positive_float, positive_int, sharded_command, training_config)
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -248,7 +248,7 @@ def run(args) -> int:
                 if e.partial is not None else "no shard finished")
         return f"{e.data}: {e} ({kept}){_blame(e.cause)}"
 
-    return run_shards(args, "mog", config, work, failed, "table.json")
+    return sharded_command(args, "mog", config, work, failed, "table.json")
 
 
 def _run(args, cfgs, jobs, client, out, config) -> int:
