@@ -538,6 +538,8 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
     w_f = _weights(w_latent, len(latent), "w_latent")
     if r1 < 0 or r2 < 0 or gp < 0:
         raise ValueError(f"penalty weights must be >= 0, got r1={r1}, r2={r2}, gp={gp}")
+    if gp and not (np.isfinite(gp_target) and gp_target >= 0):
+        raise ValueError(f"gp_target must be a finite number >= 0, got {gp_target!r}")
     x0, wr0, wf0 = x_real, w_r, w_f  # before instance noise: the GP's pairs
     if noise is not None:
         eps, u = noise
