@@ -38,7 +38,7 @@ def analytic_family() -> list[tuple[str, object, object]]:
     """``(name, p_data, p_g)``: ``N(0,1)`` against ``N(mu,1)`` (``mu`` in 0, 0.5, 1, 2, 4) and
     ``N(0,s)`` (``s`` in 0.25, 0.5, 2, 4) and ``N(2,0.5)``; a bimodal mixture against a wide
     normal and against one of its modes (mode collapse); a three-component mixture against
-    ``U(-3,3)``; ``U(0,1)`` against a normal and a wider uniform. 16 pairs."""
+    ``U(-3,3)``; ``U(0,1)`` against a normal and a wider uniform. 15 pairs."""
     fam = [(f"N(0,1) vs N({mu:g},1)", Normal(0.0, 1.0), Normal(mu, 1.0)) for mu in (0.0, 0.5, 1.0, 2.0, 4.0)]
     fam += [(f"N(0,1) vs N(0,{s:g})", Normal(0.0, 1.0), Normal(0.0, s)) for s in (0.25, 0.5, 2.0, 4.0)]
     return fam + [
