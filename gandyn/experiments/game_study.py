@@ -207,13 +207,8 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
         "d_on_support": gan.d_prob(run.theta_d, np.linspace(2.5, 5.5, 7)[:, None]),
         "g_mean": float(wq @ samples), "g_std": float(np.sqrt(wq @ (samples - wq @ samples) ** 2))}
 
-    x_star = G(run.theta_g, zq)
-    exact = games.mlp_gan_game(gan, x_star, zq, w_real=wq, w_latent=wq, name="1-D MLP GAN, realizable")
-    psi = run.theta_d.copy()
-    views = D.layout.views(psi)
-    views[f"W{D.n_layers}"][...] = 0.0
-    views[f"b{D.n_layers}"][...] = 0.0
-    z_star = np.concatenate([run.theta_g, psi])
+    exact, z_star = games.realizable_equilibrium(gan, run.theta_g, run.theta_d, zq, w_latent=wq,
+                                                 name="1-D MLP GAN, realizable")
     out["exact"] = _block_summary(exact, z_star, "MLP GAN exact equilibrium (D = 1/2)")
     out["exact"]["verdict"] = nash.classify(exact, z_star, point="p_g = p_data, D = 1/2")
     out["games"] = {"trained": (game, z), "exact": (exact, z_star)}
