@@ -44,7 +44,8 @@ def run(args) -> int:
         t, results = [time.perf_counter()], []
         for part in (tc.part_a, lambda: tc.part_b(seed=args.seed, quick=args.quick, progress=not args.quiet,
                                                   max_steps=args.max_steps),
-                     lambda: tc.part_c(seed=args.seed, n_h=args.perturbations), lambda: tc.part_losses(quick=args.quick)):
+                     lambda: tc.part_c(seed=args.seed, n_h=args.perturbations),
+                     lambda: tc.part_losses(quick=args.quick)):
             results.append(part())
             t.append(time.perf_counter())
         (rows_a, points_a), (rows_b, curves), (rows_c, points_c), rows_l = results

@@ -285,7 +285,8 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
 
     for kind in ("r1", "r2"):
         add(f"Dirac-GAN {kind.upper()}: eig v' = -gamma/2 +- sqrt(gamma^2/4 - c^2)", "M18 Sec. 3-4 (gradient penalties)",
-            [eig_err(games.dirac_gan(**{kind: g}), cf.dirac_eigenvalues(**{kind: g})) for g in (0.1, 0.3, 0.7, 1.0, 2.5)])
+            [eig_err(games.dirac_gan(**{kind: g}), cf.dirac_eigenvalues(**{kind: g}))
+             for g in (0.1, 0.3, 0.7, 1.0, 2.5)])
     add("Dirac-GAN consensus: eig v' = -gamma c^2 +- i c", "M18 Sec. 3 (consensus), M17",
         [eig_err(games.consensus_game(d, g), cf.dirac_eigenvalues(consensus=g)) for g in (0.1, 0.3, 1.0, 3.0)])
     add("Dirac-GAN instance noise: eig v' = f''(0) s^2 +- sqrt(f''(0)^2 s^4 - c^2)", "M18 Sec. 3 (instance noise)",

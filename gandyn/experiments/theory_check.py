@@ -76,7 +76,8 @@ def learned_pairs(quick: bool = False) -> list[tuple[str, object, object, bool]]
              ("N(0,1) vs N(0,2)", Normal(0.0, 1.0), Normal(0.0, 2.0), True),
              ("N(0,1) vs N(2,0.5)", Normal(0.0, 1.0), Normal(2.0, 0.5), True),
              ("N(-1,1) vs N(1.5,1.5)", Normal(-1.0, 1.0), Normal(1.5, 1.5), True),
-             ("bimodal vs N(0,1.5)", Mixture([Normal(-2.0, 0.5), Normal(2.0, 0.5)], [0.5, 0.5]), Normal(0.0, 1.5), False)]
+             ("bimodal vs N(0,1.5)", Mixture([Normal(-2.0, 0.5), Normal(2.0, 0.5)], [0.5, 0.5]), Normal(0.0, 1.5),
+              False)]
     return pairs[:1] if quick else pairs
 
 

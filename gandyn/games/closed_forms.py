@@ -106,7 +106,8 @@ def dirac_eigenvalues(loss="minimax", *, r1: float = 0.0, r2: float = 0.0, gp: f
     if gp and L.name != "wgan":
         raise ValueError(f"the GP closed form is WGAN's (its Jacobian is constant off psi = 0), not {L.label!r}'s")
     if (noise_std or consensus) and not (L.name in ("minimax", "nonsat") and not L.params):
-        raise ValueError(f"the instance-noise and consensus closed forms are the cross-entropy losses', not {L.label!r}'s")
+        raise ValueError("the instance-noise and consensus closed forms are the cross-entropy losses', "
+                         f"not {L.label!r}'s")
     c = C_DIRAC
     if noise_std:
         s = noise_std
