@@ -36,6 +36,12 @@ def _pm(a, disc) -> np.ndarray:
     return np.array([a + root, a - root])
 
 
+def _check_weights(**weights) -> None:
+    for name, v in weights.items():
+        if not (np.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {v}")
+
+
 def dirac_slopes(loss="minimax") -> tuple[float, float]:
     """``(a, b) = (dL_G/do_fake, dL_D/do_fake)`` at ``o_real = o_fake = 0`` (one output each):
     the two numbers the Dirac-GAN's Jacobian at its equilibrium depends on (:func:`dirac_jacobian`).
@@ -63,7 +69,13 @@ def dirac_jacobian(loss="minimax", r1: float = 0.0, r2: float = 0.0) -> np.ndarr
     ``f_D = L_D(0, -psi theta) + gamma/2 psi^2`` (on the Dirac-GAN ``||grad_x o|| = |psi|`` on
     data and samples alike, so R1 and R2 are the same penalty). Holds for a coupled loss too.
     For LSGAN ``(a, b, c)`` it is ``[[0, c], [a, 0]]`` (Mao et al. 2017, eq. 2).
+
+    Raises
+    ------
+    ValueError
+        An unknown loss, or a negative or non-finite weight.
     """
+    _check_weights(r1=r1, r2=r2)
     a, b = dirac_slopes(loss)
     return np.array([[0.0, -a], [-b, r1 + r2]])
 
@@ -96,10 +108,7 @@ def dirac_eigenvalues(loss="minimax", *, r1: float = 0.0, r2: float = 0.0, gp: f
         noise, consensus); GP with a loss other than WGAN, noise or consensus with a loss
         other than the cross-entropy ones (no closed form here).
     """
-    opts = {"r1": r1, "r2": r2, "gp": gp, "noise_std": noise_std, "consensus": consensus}
-    for name, v in opts.items():
-        if not (np.isfinite(v) and v >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {v}")
+    _check_weights(r1=r1, r2=r2, gp=gp, noise_std=noise_std, consensus=consensus)
     if sum(bool(v) for v in (r1 or r2 or gp, noise_std, consensus)) > 1:
         raise ValueError("no closed form here for a penalty, instance noise and consensus combined")
     L = losses.get(loss)
