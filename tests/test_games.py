@@ -200,3 +200,76 @@ def test_dirac_wgan_gp_is_not_differentiable_at_psi_zero():
         np.testing.assert_allclose(game.field(np.array([th, psi])), [psi, -th + 2.0 * (abs(psi) - 1.0) * np.sign(psi)],
                                    rtol=1e-13)
         np.testing.assert_allclose(game.jacobian(np.array([th, psi])), [[0.0, 1.0], [-1.0, 2.0]], atol=1e-13)
+
+
+# --- gandyn.games.closed_forms: each form against autograd's Jacobian or the method's own step
+
+
+@pytest.mark.parametrize("loss", ["minimax", "nonsat", "wgan", "hinge", "ls", "kl", "rsgan", "rahinge"])
+@pytest.mark.parametrize("kw", [{}, {"r1": 0.7}, {"r2": 2.5}])
+def test_closed_form_dirac_jacobian_and_eigenvalues_of_every_loss(loss, kw):
+    from gandyn.games import closed_forms as cf
+
+    J = games.dirac_gan(loss, **kw).jacobian(Z0)
+    np.testing.assert_allclose(J, cf.dirac_jacobian(loss, **kw), atol=1e-14, rtol=0)
+    assert cf.spectrum_distance(np.linalg.eigvals(J), cf.dirac_eigenvalues(loss, **kw)) < 1e-12
+
+
+@pytest.mark.parametrize("loss", ["minimax", "nonsat"])
+@pytest.mark.parametrize("kw", [{"noise_std": 0.4}, {"noise_std": 2.5}, {"consensus": 0.3}, {"consensus": 3.0}])
+def test_closed_form_dirac_noise_and_consensus(loss, kw):
+    from gandyn.games import closed_forms as cf
+
+    g = games.dirac_gan(loss, noise_std=kw.get("noise_std", 0.0))
+    g = games.consensus_game(g, kw["consensus"]) if "consensus" in kw else g
+    assert cf.spectrum_distance(np.linalg.eigvals(g.jacobian(Z0)), cf.dirac_eigenvalues(loss, **kw)) < 1e-12
+
+
+def test_closed_form_wgan_gp_is_one_sided_and_h_max_peaks():
+    # M18 Sec. 3.2: off psi = 0 WGAN-GP's Jacobian is constant; Sec. 3: R1's h_max = gamma/c^2
+    # for gamma < 2c, consensus's is 2 at gamma = 1/c
+    from gandyn.games import closed_forms as cf
+    from gandyn.games.nash import largest_stable_step
+
+    g = games.dirac_gan("wgan", gp=0.4, gp_target=0.5)
+    for z in ([0.3, 0.2], [-1.0, -0.7]):
+        lam = np.linalg.eigvals(g.jacobian(np.array(z)))
+        assert cf.spectrum_distance(lam, cf.dirac_eigenvalues("wgan", gp=0.4)) < 1e-12
+    assert abs(largest_stable_step(cf.dirac_eigenvalues(r1=0.5)) - 0.5 / C ** 2) < 1e-12
+    assert abs(largest_stable_step(cf.dirac_eigenvalues(consensus=1 / C)) - 2.0) < 1e-12
+
+
+def test_closed_form_step_maps_equal_the_methods_own_steps():
+    from gandyn.games import closed_forms as cf
+    from gandyn.games import dynamics as dy
+
+    b = games.bilinear()
+    for h in (0.3, 1.2):  # AltGD on x*y: c = 1, a = h^2 (M18 Lemma 2.4)
+        M = dy.step_matrix(dy.altgd(), b, Z0, h)
+        assert cf.spectrum_distance(np.linalg.eigvals(M), cf.altgd_eigenvalues(h * h)) < 1e-12
+    for name, method, h, w in [("simgd", dy.simgd(), (0.2, 0.7), 1.0), ("extragradient", dy.extragradient(), 0.6, 1.0),
+                               ("optimistic", dy.optimistic(), 0.3, 1.0), ("consensus", dy.consensus(0.4), 0.5, 0.4),
+                               ("sga", dy.sga(2.0), 0.2, 2.0), ("altgd", dy.altgd(), 1.5, 1.0)]:
+        rho = dy.spectral_radius(dy.step_matrix(method, b, Z0, h))
+        assert abs(rho - cf.bilinear_radius(name, h, w)) < 1e-12, name
+    z, h = np.array([0.8, -1.3]), 0.4  # M18 Lemma 2.3
+    z1 = dy.simgd().step(games.dirac_gan(), z, h)
+    assert abs((z1 @ z1) / (z @ z) - cf.dirac_simgd_growth(z, h)) < 1e-12
+
+
+def test_closed_forms_refuse_what_they_do_not_cover():
+    from gandyn.games import closed_forms as cf
+
+    for kw, needle in [(dict(r1=0.3, noise_std=1.0), "combined"), (dict(loss="minimax", gp=0.3), "WGAN"),
+                       (dict(loss="wgan", noise_std=1.0), "cross-entropy"), (dict(r1=-1.0), "r1"),
+                       (dict(loss="nosuchloss"), "loss")]:
+        with pytest.raises(ValueError, match=needle):
+            cf.dirac_eigenvalues(**kw)
+    for args, needle in [(("optimistic", 0.6), "h <= 0.5"), (("altgd", (0.1, 0.2)), "pair"), (("cgd", 0.1), "cgd")]:
+        with pytest.raises(ValueError, match=needle):
+            cf.bilinear_radius(*args)
+    with pytest.raises(ValueError, match="same size"):
+        cf.spectrum_distance([1, 2], [1])
+    assert cf.spectrum_distance([1 + 1j, 3], [3, 1 + 1j]) == 0.0
+    with pytest.raises(ValueError, match="gp_target"):
+        games.dirac_gan("wgan", gp=0.3, gp_target=-1.0)

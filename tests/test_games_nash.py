@@ -106,6 +106,28 @@ def test_arpack_classification_matches_dense_on_a_small_mlp_gan():
     assert abs(big.eig_d.max() - dense.eig_d.max()) < 1e-6 and abs(big.eig_g.min() - dense.eig_g.min()) < 1e-6
 
 
+@pytest.mark.parametrize("loss", ["nonsat", "minimax"])
+def test_realizable_equilibrium_is_critical_with_zero_generator_block(loss):
+    # Goodfellow et al. 2014, Thm. 1: p_g = p_data and D = 1/2; then H_GG f_G = 0 exactly (not Nash)
+    from gandyn.engine.gan import GAN
+    from gandyn.engine.nn import MLP
+
+    gan = GAN(MLP((1, 5, 1), ("tanh", "identity")), MLP((1, 6, 1), ("tanh", "identity")), loss=loss, latent="normal")
+    rng = np.random.default_rng(0)
+    tg, td = gan.G.init(rng), gan.D.init(rng)
+    zq, wq = games.normal_quadrature(12)
+    game, z = games.realizable_equilibrium(gan, tg, td, zq, w_latent=wq)
+    assert np.abs(game.field(z)).max() < 1e-14 and np.array_equal(z[: gan.G.n_params], tg)
+    assert not np.array_equal(z[gan.G.n_params:], td)  # D's last layer zeroed, td itself unchanged
+    hg, _ = game.blocks(z)
+    assert np.abs(hg).max() == 0
+    v = nash.classify(game, z)
+    assert v.critical and not v.nash
+    ls = GAN(gan.G, gan.D, loss="ls", latent="normal")
+    with pytest.raises(ValueError, match="not an optimum"):
+        games.realizable_equilibrium(ls, tg, td, zq, w_latent=wq)
+
+
 def test_closed_form_table_all_below_1e_10():
     rows = gs.closed_form_checks()
     assert len(rows) >= 20

@@ -327,3 +327,47 @@ def test_kde_and_bandwidth_rules():
     np.testing.assert_allclose(kde(s, x, h, chunk=97), ref, rtol=1e-12)
     with pytest.raises(ValueError, match="rule"):
         bandwidth(s, "plugin")
+
+
+# --- gandyn.theory.families and the perturbation of D*
+
+
+def test_closed_form_cases_hold_by_quadrature():
+    cases = T.closed_form_cases()
+    assert len(cases) == 11 and len(T.analytic_family()) == 15 and T.loss_family()[0][0] == "N(0,1) vs N(1,1)"
+    for name, p, q, c in cases:
+        assert abs(T.c_of_g(p, q).value - c) < 1e-10, name
+
+
+@pytest.mark.parametrize("name", sorted(T.SHIFTED_NORMAL_D_VALUE))
+def test_shifted_normal_d_values_by_quadrature(name):
+    # -min L_D at the optimal D against the closed form, N(0,1) vs N(mu,1); KL also against kl_normal
+    for mu in (0.3, 1.7):
+        p, q = Normal(0.0, 1.0), Normal(mu, 1.0)
+        assert abs(T.d_value_at_optimum(name, p, q).value - T.SHIFTED_NORMAL_D_VALUE[name](mu)) < 1e-9
+    kl = kl_normal(Normal(0.0, 1.0), Normal(1.7, 1.0))
+    assert T.SHIFTED_NORMAL_D_VALUE["kl"](1.7) == pytest.approx(kl, abs=1e-14)
+
+
+def test_random_bounded_function_is_bounded_and_seeded():
+    x = np.linspace(-50.0, 50.0, 2001)
+    g = T.random_bounded_function(3)
+    assert np.abs(g(x)).max() <= 1.0 and np.array_equal(g(x), T.random_bounded_function(3)(x))
+    assert g(np.zeros((2, 3))).shape == (2, 3)
+
+
+def test_d_star_perturbation_never_increases_v_and_matches_a_direct_quadrature():
+    # Prop. 1: D* maximises V, so the change is <= 0; here also V(D* + eps h) - V(D*) by value()
+    p, q, eps = Normal(0.0, 1.0), Normal(1.0, 1.5), 0.3
+    g = T.random_bounded_function(0)
+    d = T.d_star_perturbation(p, q, g, eps)
+    assert d.value < 0
+
+    def dp(x):
+        ds = T.d_star(p.pdf(x), q.pdf(x))
+        return ds + eps * ds * (1 - ds) * g(x)
+
+    direct = T.value(dp, p, q).value - T.c_of_g(p, q).value
+    assert abs(d.value - direct) < 1e-9
+    with pytest.raises(ValueError, match="eps"):
+        T.d_star_perturbation(p, q, g, 1.5)

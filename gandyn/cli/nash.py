@@ -39,136 +39,96 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    import time
+
+    import numpy as np
+
     from gandyn.app.folders import output_folder
     from gandyn.app.machine import check_memory
+    from gandyn.experiments import game_study as gs
+    from gandyn.games.nash import classify
+    from gandyn.io import write_csv, write_json, write_text
+    from gandyn.plotting import games as gplot
+    from gandyn.plotting import save
 
     if args.large_hidden == 1:
         raise ValueError("--large-hidden must be 0 (skip) or >= 2")
     if args.loss is None and (args.penalty is not None or args.penalty_weight is not None):
         raise ValueError("--penalty and --penalty-weight need --loss")
-    variants = weight = None
-    if args.loss is not None:
-        from gandyn.experiments.game_study import loss_variants
-
-        weight = args.gamma if args.penalty_weight is None else args.penalty_weight
-        variants = loss_variants(args.loss, args.penalty, weight, args.gp_target)  # every check before any work
+    weight = args.gamma if args.penalty_weight is None else args.penalty_weight
+    # every check before any work: --loss's games are made (and refused) here
+    game = dict(gamma=args.gamma, sigma=args.sigma) if args.loss is None else dict(
+        variants=gs.loss_variants(args.loss, args.penalty, weight, args.gp_target))
     check_memory(16 * 8 * (args.steps + 1) * 2 + 8 * 8 * args.field_grid ** 2
                  + 8 * 4 * args.map_points ** 2 * 200 // 61 + 8 * 20 * args.large_hidden ** 2,
                  f"--steps {args.steps:,}, --field-grid {args.field_grid:,}, --map-points {args.map_points:,}, "
                  f"--large-hidden {args.large_hidden:,}")
     with output_folder(args.out, "nash") as out:
-        return _run(args, out) if variants is None else _run_loss(args, out, variants, weight)
+        t0 = time.perf_counter()
+        if args.loss is None:
+            checks, spectra, skipped = gs.closed_form_checks(seed=args.seed), gs.spectra(args.gamma, args.sigma), {}
+        else:
+            spectra, skipped = gs.loss_spectra(game["variants"])
+            checks = gs.loss_closed_forms(args.loss, args.penalty, weight)
+        write_csv(out / "closed_forms.csv", checks)
+        write_json(out / "closed_forms.json", checks)
+        panels = gs.dirac_panels(args.h, (1.0, 1.0), args.steps, progress=not args.quiet, **game)
+        vf = gs.vector_fields(n=args.field_grid, **game)
+        written = save(gplot.dirac_grid(panels, vf, args.h), out / "dirac_trajectories")
+        written += save(gplot.vector_field_figure(vf), out / "vector_fields")
+        if spectra:
+            written += save(gplot.spectrum_figure(spectra, args.disc_h), out / "spectrum")
+        summary = {"dirac_final_distance": {p["title"]: p["dist"] for p in panels},
+                   "dirac_diverged_at": {p["title"]: p["diverged_at"] for p in panels if p["diverged_at"] is not None}}
+        if args.loss is not None:  # one loss's Dirac-GAN: its summary, and the end of each trajectory
+            summary |= {
+                "loss": args.loss, "penalty": args.penalty, "penalty_weight": weight if args.penalty else None,
+                "gp_target": args.gp_target if args.penalty == "gp" else None, "seconds": time.perf_counter() - t0,
+                "dirac_final_point": {p["title"]: p["traj"][np.isfinite(p["traj"]).all(axis=1)][-1].tolist()
+                                      for p in panels},
+                "dirac_stopped": {p["title"]: [p["stopped_at"], p["stopped"]] for p in panels if p["stopped"]},
+                "spectra": {k: [[float(v.real), float(v.imag)] for v in lam] for k, lam in spectra.items()},
+                "spectra_skipped": skipped}
+            write_json(out / "summary.json", summary)
+            for name, note in skipped.items():
+                print(f"{name}: {note}")
+            for p in panels:
+                z = summary["dirac_final_point"][p["title"]]
+                print(f"{p['title']}: final (theta, psi) = ({z[0]:.3g}, {z[1]:.3g}), |z| = {p['dist']:.3g}"
+                      + (f", diverged at step {p['diverged_at']}" if p["diverged_at"] is not None else "")
+                      + (f", stopped at step {p['stopped_at']} ({p['stopped']})" if p["stopped"] else ""))
+            print(f"wrote {len(written)} figure files and tables to {out}")
+            return 0
 
-
-def _dirac(args, out, checks, spectra, **game) -> tuple[list, list]:
-    """The closed forms' table, the Dirac-GAN's trajectories (panels), vector fields and spectra of
-    ``game`` (the standard study's ``gamma`` and ``sigma``, or the ``variants`` of --loss);
-    returns the panels and the figure files."""
-    from gandyn.experiments import game_study as gs
-    from gandyn.io import write_csv, write_json
-    from gandyn.plotting import games as gplot
-    from gandyn.plotting import save
-
-    write_csv(out / "closed_forms.csv", checks)
-    write_json(out / "closed_forms.json", checks)
-    panels = gs.dirac_panels(args.h, (1.0, 1.0), args.steps, progress=not args.quiet, **game)
-    vf = gs.vector_fields(n=args.field_grid, **game)
-    written = save(gplot.dirac_grid(panels, vf, args.h), out / "dirac_trajectories")
-    written += save(gplot.vector_field_figure(vf), out / "vector_fields")
-    if spectra:
-        written += save(gplot.spectrum_figure(spectra, args.disc_h), out / "spectrum")
-    return panels, written
-
-
-def _run_loss(args, out, variants, weight) -> int:
-    """``--loss``: trajectories, vector fields and spectra of one loss's Dirac-GAN (and with the
-    penalty), its closed forms, summary.json."""
-    import time
-
-    import numpy as np
-
-    from gandyn.experiments import game_study as gs
-    from gandyn.io import write_json
-
-    t0 = time.perf_counter()
-    spectra, skipped = gs.loss_spectra(variants)
-    checks = gs.loss_closed_forms(args.loss, args.penalty, weight)
-    panels, written = _dirac(args, out, checks, spectra, variants=variants)
-    summary = {"loss": args.loss, "penalty": args.penalty, "penalty_weight": weight if args.penalty else None,
-               "gp_target": args.gp_target if args.penalty == "gp" else None, "seconds": time.perf_counter() - t0,
-               "dirac_final_distance": {p["title"]: p["dist"] for p in panels},
-               "dirac_final_point": {p["title"]: p["traj"][np.isfinite(p["traj"]).all(axis=1)][-1].tolist()
-                                     for p in panels},
-               "dirac_diverged_at": {p["title"]: p["diverged_at"] for p in panels if p["diverged_at"] is not None},
-               "dirac_stopped": {p["title"]: [p["stopped_at"], p["stopped"]] for p in panels if p["stopped"]},
-               "spectra": {k: [[float(v.real), float(v.imag)] for v in lam] for k, lam in spectra.items()},
-               "spectra_skipped": skipped}
-    write_json(out / "summary.json", summary)
-    for name, note in skipped.items():
-        print(f"{name}: {note}")
-    for p in panels:
-        z = summary["dirac_final_point"][p["title"]]
-        print(f"{p['title']}: final (theta, psi) = ({z[0]:.3g}, {z[1]:.3g}), |z| = {p['dist']:.3g}"
-              + (f", diverged at step {p['diverged_at']}" if p["diverged_at"] is not None else "")
-              + (f", stopped at step {p['stopped_at']} ({p['stopped']})" if p["stopped"] else ""))
-    print(f"wrote {len(written)} figure files and tables to {out}")
-    return 0
-
-
-def _run(args, out) -> int:
-    import time
-
-    import numpy as np
-
-    from gandyn.experiments import game_study as gs
-    from gandyn.games import nash
-    from gandyn.io import write_csv, write_json, write_text
-    from gandyn.plotting import games as gplot
-    from gandyn.plotting import save
-
-    progress = not args.quiet
-    t0 = time.perf_counter()
-    checks = gs.closed_form_checks(seed=args.seed)
-    panels, written = _dirac(args, out, checks, gs.spectra(args.gamma, args.sigma), gamma=args.gamma, sigma=args.sigma)
-    sm = gs.step_map(np.linspace(0.0, 3.0, args.map_points),
-                     np.linspace(0.01, 4.0, max(3, round(args.map_points * 200 / 61))))
-    written += save(gplot.step_map_figure(sm), out / "step_map")
-
-    verdicts = [nash.classify(g, z, point=name, h=args.disc_h) for name, g, z in gs.textbook_points()]
-    tc = gs.talk_claim(seed=args.seed, steps=args.train_steps, progress=progress)
-    written += save(gplot.talk_claim_figure(tc), out / "talk_claim")
-    verdicts += [tc["exact"]["verdict"], tc["trained"]["verdict"]]
-    large = None
-    if args.large_hidden:
-        large = gs.large_game(hidden=args.large_hidden, seed=args.seed)
-        verdicts.append(large["verdict"])
-
-    write_text(out / "report.txt", "\n\n".join(v.report() for v in verdicts) + "\n")
-    write_csv(out / "verdicts.csv", [v.row() for v in verdicts])
-    write_json(out / "verdicts.json", [v.as_dict() for v in verdicts])
-    summary = {
-        "seconds": time.perf_counter() - t0,
-        "max_closed_form_error": max(r["error"] for r in checks),
-        "dirac_final_distance": {p["title"]: p["dist"] for p in panels},
-        "dirac_diverged_at": {p["title"]: p["diverged_at"] for p in panels if p["diverged_at"] is not None},
-        "talk_claim": {k: {"label": tc[k]["label"], "max_abs_eig_HGG": tc[k]["norm_g"],
-                           "max_abs_eig_HDD": tc[k]["norm_d"], "omega_norm": tc[k]["omega_norm"]}
-                       for k in ("dirac", "gaussian", "exact", "trained")},
-        "trained_generator": {"mean": tc["trained"]["g_mean"], "std": tc["trained"]["g_std"],
-                              "D_on_support": tc["trained"]["d_on_support"].tolist(),
-                              "train_seconds": tc["trained"]["train_seconds"]},
-        "large_game": None if large is None else {
-            "n": large["n"], "seconds_matvec": large["seconds_matvec"],
-            "seconds_classify": large["seconds_classify"]},
-    }
-    write_json(out / "summary.json", summary)
-    diverged = [p for p in panels if p["diverged_at"] is not None]
-    if diverged:
-        first = min(diverged, key=lambda p: p["diverged_at"])
-        print(f"{len(diverged)} of {len(panels)} Dirac-GAN trajectories diverged with h = {args.h:g} "
-              f"(the first, {first['title']}, at step {first['diverged_at']}; plotted up to there)")
-    print(f"{len(checks)} closed forms, max error {summary['max_closed_form_error']:.2e}; "
-          f"{len(verdicts)} verdicts; G-block max |eig| at the trained MLP GAN "
-          f"{tc['trained']['norm_g']:.3g} vs D-block {tc['trained']['norm_d']:.3g}; "
-          f"{summary['seconds']:.1f} s; wrote {len(written)} figure files and tables to {out}")
+        sm = gs.step_map(np.linspace(0.0, 3.0, args.map_points),
+                         np.linspace(0.01, 4.0, max(3, round(args.map_points * 200 / 61))))
+        written += save(gplot.step_map_figure(sm), out / "step_map")
+        verdicts = [classify(g, z, point=name, h=args.disc_h) for name, g, z in gs.textbook_points()]
+        tc = gs.talk_claim(seed=args.seed, steps=args.train_steps, progress=not args.quiet)
+        written += save(gplot.talk_claim_figure(tc), out / "talk_claim")
+        verdicts += [tc["exact"]["verdict"], tc["trained"]["verdict"]]
+        large = gs.large_game(hidden=args.large_hidden, seed=args.seed) if args.large_hidden else None
+        verdicts += [large["verdict"]] if large else []
+        write_text(out / "report.txt", "\n\n".join(v.report() for v in verdicts) + "\n")
+        write_csv(out / "verdicts.csv", [v.row() for v in verdicts])
+        write_json(out / "verdicts.json", [v.as_dict() for v in verdicts])
+        summary |= {
+            "seconds": time.perf_counter() - t0, "max_closed_form_error": max(r["error"] for r in checks),
+            "talk_claim": {k: {"label": tc[k]["label"], "max_abs_eig_HGG": tc[k]["norm_g"],
+                               "max_abs_eig_HDD": tc[k]["norm_d"], "omega_norm": tc[k]["omega_norm"]}
+                           for k in ("dirac", "gaussian", "exact", "trained")},
+            "trained_generator": {"mean": tc["trained"]["g_mean"], "std": tc["trained"]["g_std"],
+                                  "D_on_support": tc["trained"]["d_on_support"].tolist(),
+                                  "train_seconds": tc["trained"]["train_seconds"]},
+            "large_game": large and {k: large[k] for k in ("n", "seconds_matvec", "seconds_classify")}}
+        write_json(out / "summary.json", summary)
+        diverged = [p for p in panels if p["diverged_at"] is not None]
+        if diverged:
+            first = min(diverged, key=lambda p: p["diverged_at"])
+            print(f"{len(diverged)} of {len(panels)} Dirac-GAN trajectories diverged with h = {args.h:g} "
+                  f"(the first, {first['title']}, at step {first['diverged_at']}; plotted up to there)")
+        print(f"{len(checks)} closed forms, max error {summary['max_closed_form_error']:.2e}; "
+              f"{len(verdicts)} verdicts; G-block max |eig| at the trained MLP GAN "
+              f"{tc['trained']['norm_g']:.3g} vs D-block {tc['trained']['norm_d']:.3g}; "
+              f"{summary['seconds']:.1f} s; wrote {len(written)} figure files and tables to {out}")
     return 0

@@ -32,58 +32,51 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from gandyn.app.folders import output_folder
-
-    with output_folder(args.out, "theory") as out:
-        return _run(args, out)
-
-
-def _run(args, out) -> int:
     import time
 
     from gandyn import plotting
+    from gandyn.app.folders import output_folder
     from gandyn.experiments import theory_check as tc
     from gandyn.io import write_csv, write_json
     from gandyn.plotting import theory as figs
 
-    t0 = time.perf_counter()
-    rows_a, points_a = tc.part_a()
-    t_a = time.perf_counter()
-    rows_b, curves = tc.part_b(seed=args.seed, quick=args.quick, progress=not args.quiet,
-                               max_steps=args.max_steps)
-    t_b = time.perf_counter()
-    rows_c, points_c = tc.part_c(seed=args.seed, n_h=args.perturbations)
-    t_c = time.perf_counter()
-    rows_l = tc.part_losses(quick=args.quick)
-    t_l = time.perf_counter()
-    rows = rows_a + rows_b + rows_c + rows_l
+    with output_folder(args.out, "theory") as out:
+        t, results = [time.perf_counter()], []
+        for part in (tc.part_a, lambda: tc.part_b(seed=args.seed, quick=args.quick, progress=not args.quiet,
+                                                  max_steps=args.max_steps),
+                     lambda: tc.part_c(seed=args.seed, n_h=args.perturbations),
+                     lambda: tc.part_losses(quick=args.quick)):
+            results.append(part())
+            t.append(time.perf_counter())
+        (rows_a, points_a), (rows_b, curves), (rows_c, points_c), rows_l = results
+        rows = rows_a + rows_b + rows_c + rows_l
 
-    paths = plotting.save(figs.learned_figure(curves), out / "theory_learned")
-    paths += plotting.save(figs.c_vs_jsd_figure(points_a), out / "theory_c_vs_jsd")
-    paths += plotting.save(figs.maximality_figure(points_c), out / "theory_maximality")
+        paths = plotting.save(figs.learned_figure(curves), out / "theory_learned")
+        paths += plotting.save(figs.c_vs_jsd_figure(points_a), out / "theory_c_vs_jsd")
+        paths += plotting.save(figs.maximality_figure(points_c), out / "theory_maximality")
 
-    maxima = {}
-    for r in rows:
-        key = f"{r['part']}: {r['metric']}"
-        if r["bound"] is not None:
-            v = abs(r["value"]) if r["part"] != "c" else r["value"]
-            maxima[key] = max(maxima.get(key, -float("inf")), v)
-    failed = [r for r in rows if r["ok"] is False]
-    summary = {"maxima": maxima, "bounds": tc.BOUNDS, "all_bounds_met": not failed,
-               "seconds": {"a": t_a - t0, "b": t_b - t_a, "c": t_c - t_b, "l": t_l - t_c}, "seed": args.seed,
-               "quick": args.quick}
-    write_csv(out / "theory_table.csv", rows)
-    write_json(out / "theory_table.json", {"summary": summary, "rows": rows})
+        maxima = {}
+        for r in rows:
+            key = f"{r['part']}: {r['metric']}"
+            if r["bound"] is not None:
+                v = abs(r["value"]) if r["part"] != "c" else r["value"]
+                maxima[key] = max(maxima.get(key, -float("inf")), v)
+        failed = [r for r in rows if r["ok"] is False]
+        summary = {"maxima": maxima, "bounds": tc.BOUNDS, "all_bounds_met": not failed,
+                   "seconds": {k: t[i + 1] - t[i] for i, k in enumerate("abcl")}, "seed": args.seed,
+                   "quick": args.quick}
+        write_csv(out / "theory_table.csv", rows)
+        write_json(out / "theory_table.json", {"summary": summary, "rows": rows})
 
-    for r in rows_b:
-        print(f"(b) {r['pair']:<24} {r['metric']:<24} {r['value']:.5f}"
-              + (f"  (bound {r['bound']:g})" if r["bound"] is not None else "  (no bound)"))
-    for r in rows_l:
-        print(f"(l) {r['metric'][:78]:<78} {r['value']:.2e}  {'ok' if r['ok'] else 'FAIL'}")
-    for k, v in maxima.items():
-        if not k.startswith("l: "):
-            print(f"max {k}: {v:.3g}")
-    print(f"{'all bounds met' if not failed else f'{len(failed)} bound(s) violated'} "
-          f"in {t_l - t0:.0f} s; wrote {out / 'theory_table.csv'}, {out / 'theory_table.json'}, "
-          + ", ".join(str(p) for p in paths))
-    return 0 if not failed else 1
+        for r in rows_b:
+            print(f"(b) {r['pair']:<24} {r['metric']:<24} {r['value']:.5f}"
+                  + (f"  (bound {r['bound']:g})" if r["bound"] is not None else "  (no bound)"))
+        for r in rows_l:
+            print(f"(l) {r['metric'][:78]:<78} {r['value']:.2e}  {'ok' if r['ok'] else 'FAIL'}")
+        for k, v in maxima.items():
+            if not k.startswith("l: "):
+                print(f"max {k}: {v:.3g}")
+        print(f"{'all bounds met' if not failed else f'{len(failed)} bound(s) violated'} "
+              f"in {t[-1] - t[0]:.0f} s; wrote {out / 'theory_table.csv'}, {out / 'theory_table.json'}, "
+              + ", ".join(str(p) for p in paths))
+        return 0 if not failed else 1

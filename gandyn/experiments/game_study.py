@@ -10,7 +10,8 @@ given ``seed``.
 - :func:`vector_fields`: the field ``-omega`` each variant follows.
 - :func:`spectra`: ``J``'s eigenvalues at the equilibria.
 - :func:`step_map`: the largest stable step against the regularisation weight,
-  numerically and in closed form.
+  numerically and in closed form (:mod:`gandyn.games.closed_forms`).
+- :func:`closed_form_checks`: every closed form of the games documentation against autograd.
 - :func:`talk_claim`: own-Hessian blocks at GAN equilibria (Dirac-GAN, Gaussian
   GAN, an exact MLP equilibrium and a trained MLP GAN).
 - :func:`large_game`: ARPACK on the matrix-free Jacobian of a large MLP GAN.
@@ -24,18 +25,19 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+from gandyn.games import closed_forms as cf
 from gandyn.games import dynamics as dy
 from gandyn import games
 from gandyn.games import nash
+from gandyn.engine import losses as L
 from gandyn.engine import optim
 from gandyn.engine.gan import GAN
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 
-__all__ = ["dirac_variants", "dirac_panels", "vector_fields", "spectra", "step_map",
-           "closed_form_h_max", "talk_claim", "large_game", "textbook_points", "loss_variants", "loss_spectra",
-           "loss_closed_forms"]
+__all__ = ["dirac_variants", "dirac_panels", "vector_fields", "spectra", "step_map", "talk_claim", "large_game",
+           "textbook_points", "closed_form_checks", "loss_variants", "loss_spectra", "loss_closed_forms"]
 
 C = games.C_DIRAC
 
@@ -81,12 +83,13 @@ def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float =
     out = []
     for name, game, method, hh, label in tqdm(jobs, desc="Dirac-GAN trajectories", disable=not progress,
                                               leave=False):
-        stopped = None
+        tr, stopped = np.full((steps + 1, game.n), np.nan), None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
-            try:
-                tr = dy.trajectory(method, game, np.asarray(z0, dtype=float), hh, steps)
-            except ValueError:  # the field is not differentiable at an iterate: stop there
-                tr, stopped = _trajectory_until_error(method, game, np.asarray(z0, dtype=float), hh, steps)
+            try:  # dynamics.trajectory, stopping where the field is not differentiable
+                for t, z in enumerate(dy.iterates(method, game, np.asarray(z0, dtype=float), hh, steps)):
+                    tr[t] = z
+            except ValueError as e:
+                stopped = str(e)
         finite = np.isfinite(tr).all(axis=1)
         last = tr[finite][-1]
         panel = {"title": f"{name}: {label}", "variant": name, "method": label, "traj": tr,
@@ -96,18 +99,6 @@ def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float =
             panel |= {"stopped_at": None if stopped is None else int(np.argmin(finite)), "stopped": stopped}
         out.append(panel)
     return out
-
-
-def _trajectory_until_error(method, game, z0, h, steps):
-    """:func:`gandyn.games.dynamics.trajectory` that stops at the first step raising ValueError
-    (a point where the game's field is not defined), returning ``(traj, message)``."""
-    out = np.full((steps + 1, game.n), np.nan)
-    try:
-        for t, z in enumerate(dy.iterates(method, game, z0, h, steps)):
-            out[t] = z
-    except ValueError as e:
-        return out, str(e)
-    return out, None
 
 
 def vector_fields(lim: float = 2.0, n: int = 21, gamma: float = 0.3, sigma: float = 1.0,
@@ -143,31 +134,6 @@ def spectra(gamma: float = 0.3, sigma: float = 1.0) -> dict:
     return out
 
 
-def closed_form_h_max(kind: str, w):
-    """The largest stable step of simultaneous GD at the Dirac-GAN equilibrium,
-    ``h_max = min 2 Re(lambda)/|lambda|^2`` over the closed-form eigenvalues of ``J``
-    (Mescheder, Geiger & Nowozin 2018, Sec. 3, converted to gandyn's sign):
-
-    - R1/R2 weight ``gamma``: ``lambda = gamma/2 +- sqrt(gamma^2/4 - c^2)``;
-    - consensus ``gamma``: ``lambda = gamma c^2 +- i c``;
-    - instance noise ``sigma``: ``lambda = -f''(0) sigma^2 +- sqrt(f''(0)^2 sigma^4 - c^2)``.
-    """
-    w = np.asarray(w, dtype=float)
-    if kind in ("r1", "r2"):
-        a, disc = w / 2, w ** 2 / 4 - C ** 2
-    elif kind == "noise":
-        a, disc = -games.F2_DIRAC * w ** 2, games.F2_DIRAC ** 2 * w ** 4 - C ** 2
-    elif kind == "consensus":
-        a, disc = w * C ** 2, -np.ones_like(w) * C ** 2
-    else:
-        raise ValueError(f"kind must be r1, r2, noise or consensus, got {kind!r}")
-    sq = np.sqrt(np.abs(disc))
-    # det J = lambda_1 lambda_2 = c^2 (+ gamma^2 c^4 for consensus) > 0: no division by zero
-    root = np.where(disc < 0, 1j * sq, sq)
-    h1, h2 = (np.where(lam.real > 0, 2 * lam.real / np.abs(lam) ** 2, 0.0) for lam in (a + root, a - root))
-    return np.minimum(h1, h2)
-
-
 def step_map(weights=None, hs=None) -> dict:
     """For R1, consensus and instance noise on the Dirac-GAN: the spectrum of
     ``J`` by autograd at each weight, the largest stable step (numerical and
@@ -175,16 +141,15 @@ def step_map(weights=None, hs=None) -> dict:
     simultaneous GD step on a ``(weight, h)`` grid."""
     weights = np.linspace(0.0, 3.0, 61) if weights is None else np.asarray(weights, dtype=float)
     hs = np.linspace(0.01, 4.0, 200) if hs is None else np.asarray(hs, dtype=float)
-    makers = {"r1": lambda w: games.dirac_gan(r1=w),
-              "consensus": lambda w: games.consensus_game(games.dirac_gan(), w),
-              "noise": lambda w: games.dirac_gan(noise_std=w) if w > 0 else games.dirac_gan()}
+    makers = {"r1": lambda w: games.dirac_gan(r1=w), "consensus": lambda w: games.consensus_game(games.dirac_gan(), w),
+              "noise": lambda w: games.dirac_gan(noise_std=w)}
     out = {"weights": weights, "hs": hs}
     for kind, make in makers.items():
         lams = np.array([np.linalg.eigvals(make(w).jacobian(np.zeros(2))) for w in weights])
-        hmax = np.array([nash.largest_stable_step(l) for l in lams])
-        rho = np.abs(1.0 - hs[None, :, None] * lams[:, None, :]).max(axis=-1)  # (weights, hs)
-        out[kind] = {"h_max": hmax, "h_max_closed": closed_form_h_max(kind, weights), "rho": rho,
-                     "eigs": lams}
+        closed = [cf.dirac_eigenvalues(**{"noise_std" if kind == "noise" else kind: w}) for w in weights]
+        out[kind] = {"h_max": np.array([nash.largest_stable_step(l) for l in lams]), "eigs": lams,
+                     "h_max_closed": np.array([nash.largest_stable_step(l) for l in closed]),
+                     "rho": np.abs(1.0 - hs[None, :, None] * lams[:, None, :]).max(axis=-1)}  # (weights, hs)
     return out
 
 
@@ -242,13 +207,8 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
         "d_on_support": gan.d_prob(run.theta_d, np.linspace(2.5, 5.5, 7)[:, None]),
         "g_mean": float(wq @ samples), "g_std": float(np.sqrt(wq @ (samples - wq @ samples) ** 2))}
 
-    x_star = G(run.theta_g, zq)
-    exact = games.mlp_gan_game(gan, x_star, zq, w_real=wq, w_latent=wq, name="1-D MLP GAN, realizable")
-    psi = run.theta_d.copy()
-    views = D.layout.views(psi)
-    views[f"W{D.n_layers}"][...] = 0.0
-    views[f"b{D.n_layers}"][...] = 0.0
-    z_star = np.concatenate([run.theta_g, psi])
+    exact, z_star = games.realizable_equilibrium(gan, run.theta_g, run.theta_d, zq, w_latent=wq,
+                                                 name="1-D MLP GAN, realizable")
     out["exact"] = _block_summary(exact, z_star, "MLP GAN exact equilibrium (D = 1/2)")
     out["exact"]["verdict"] = nash.classify(exact, z_star, point="p_g = p_data, D = 1/2")
     out["games"] = {"trained": (game, z), "exact": (exact, z_star)}
@@ -280,71 +240,43 @@ def large_game(hidden: int = 64, batch: int = 64, k: int = 4, maxiter: int = 100
             "seconds_classify": time.perf_counter() - t0}
 
 
-def _match(a, b) -> float:
-    """Largest distance between two multisets of (complex) numbers, paired optimally."""
-    from scipy.optimize import linear_sum_assignment
-
-    a, b = np.atleast_1d(np.asarray(a, complex)), np.atleast_1d(np.asarray(b, complex))
-    cost = np.abs(a[:, None] - b[None, :])
-    r, c = linear_sum_assignment(cost)
-    return float(cost[r, c].max())
-
-
-def _sqrt_c(x):
-    return np.sqrt(complex(x))
-
-
-def _pm(a, disc) -> list:
-    """The two roots ``a +- sqrt(disc)`` (complex square root)."""
-    return [a + _sqrt_c(disc), a - _sqrt_c(disc)]
-
-
 def closed_form_checks(seed: int = 0) -> list[dict]:
-    """Every closed form of the games documentation, computed by gandyn and compared
-    with its formula. Each row: ``name``, ``source``, ``error`` (max abs), ``cases``.
-
-    Signs: [M18] states eigenvalues of ``v' = -J`` (gradient-ascent convention);
-    each is converted here by negating, which maps the closed-form sets onto ours.
-    """
-    from scipy.special import expit
-
-    c, f2 = C, games.F2_DIRAC
+    """Every closed form of the games documentation (:mod:`gandyn.games.closed_forms` and the
+    built-in games' docstrings) against gandyn's computation. Each row: ``name``, ``source``,
+    ``error`` (max abs), ``cases``. [M18]'s eigenvalues are of ``v' = -J``; the row names quote
+    them in that sign, the library's forms are ``J``'s."""
     rows = []
 
     def add(name, source, errs):
         rows.append({"name": name, "source": source, "error": float(max(errs)), "cases": len(errs)})
 
-    def eig_errors(make, weights, roots):
-        """Per weight ``w``: the eigenvalues of ``v' = -J(0, 0)`` of the game ``make(w)`` against ``roots(w)``."""
-        return [_match(-np.linalg.eigvals(make(w).jacobian(z0)), roots(w)) for w in weights]
+    def eig_err(game, closed, z=np.zeros(2)):
+        return cf.spectrum_distance(np.linalg.eigvals(game.jacobian(z)), closed)
 
     z0 = np.zeros(2)
     d = games.dirac_gan()
     J = d.jacobian(z0)
-    add("Dirac-GAN: eig J(0,0) = +-i c, c = f'(0) = 1/2", "M18 Lemma 2.2",
-        [_match(np.linalg.eigvals(J), [1j * c, -1j * c])])
+    add("Dirac-GAN: eig J(0,0) = +-i c, c = f'(0) = 1/2", "M18 Lemma 2.2", [eig_err(d, cf.dirac_eigenvalues())])
     hg, hd = d.blocks(z0)
     add("Dirac-GAN: own Hessian blocks H_GG = H_DD = 0", "M18 Sec. 2.2", [abs(hg).max(), abs(hd).max()])
-    add("Dirac-GAN: det J(0,0) = c^2", "M18 Lemma 2.2", [abs(np.linalg.det(J) - c * c)])
-
+    add("Dirac-GAN: det J(0,0) = c^2", "M18 Lemma 2.2", [abs(np.linalg.det(J) - C * C)])
     rng = np.random.default_rng(seed)
     errs = []
     for _ in range(50):
         z, h = rng.uniform(-3, 3, 2), rng.uniform(0.01, 1.0)
         z1 = dy.simgd().step(d, z, h)
-        errs.append(abs((z1 @ z1) / (z @ z) - (1 + h * h * expit(-z[0] * z[1]) ** 2)))
+        errs.append(abs((z1 @ z1) / (z @ z) - cf.dirac_simgd_growth(z, h)))
     add("Dirac-GAN SimGD: |z'|^2 = (1 + h^2 f'(psi theta)^2) |z|^2", "M18 Lemma 2.3", errs)
 
     errs_det, errs_eig, errs_mod = [], [], []
     for ng, nd in [(1, 1), (1, 5), (3, 2)]:
         for h in (0.1, 0.5, 1.0, 1.5):
-            alpha = ng * nd * h * h * c * c
+            alpha = ng * nd * h * h * C * C
             for first in (True, False):
                 M = dy.step_matrix(dy.altgd(k_d=nd, k_g=ng, d_first=first), d, z0, h)
                 lam = np.linalg.eigvals(M)
                 errs_det.append(abs(np.linalg.det(M) - 1.0))
-                b = 1 - alpha / 2
-                errs_eig.append(_match(lam, _pm(b, b * b - 1)))
+                errs_eig.append(cf.spectrum_distance(lam, cf.altgd_eigenvalues(alpha)))
                 if alpha < 4 - 1e-3:
                     errs_mod.append(abs(np.abs(lam).max() - 1.0))
     add("Dirac-GAN AltGD: det of the step = 1", "M18 Lemma 2.4", errs_det)
@@ -353,90 +285,68 @@ def closed_form_checks(seed: int = 0) -> list[dict]:
 
     for kind in ("r1", "r2"):
         add(f"Dirac-GAN {kind.upper()}: eig v' = -gamma/2 +- sqrt(gamma^2/4 - c^2)", "M18 Sec. 3-4 (gradient penalties)",
-            eig_errors(lambda g: games.dirac_gan(**{kind: g}), (0.1, 0.3, 0.7, 1.0, 2.5),
-                       lambda g: _pm(-g / 2, g * g / 4 - c * c)))
+            [eig_err(games.dirac_gan(**{kind: g}), cf.dirac_eigenvalues(**{kind: g}))
+             for g in (0.1, 0.3, 0.7, 1.0, 2.5)])
     add("Dirac-GAN consensus: eig v' = -gamma c^2 +- i c", "M18 Sec. 3 (consensus), M17",
-        eig_errors(lambda g: games.consensus_game(d, g), (0.1, 0.3, 1.0, 3.0),
-                   lambda g: [-g * c * c + 1j * c, -g * c * c - 1j * c]))
+        [eig_err(games.consensus_game(d, g), cf.dirac_eigenvalues(consensus=g)) for g in (0.1, 0.3, 1.0, 3.0)])
     add("Dirac-GAN instance noise: eig v' = f''(0) s^2 +- sqrt(f''(0)^2 s^4 - c^2)", "M18 Sec. 3 (instance noise)",
-        eig_errors(lambda s: games.dirac_gan(noise_std=s), (0.3, 1.0, 1.5, 2.5),
-                   lambda s: _pm(f2 * s * s, f2 * f2 * s ** 4 - c * c)))
+        [eig_err(games.dirac_gan(noise_std=s), cf.dirac_eigenvalues(noise_std=s)) for s in (0.3, 1.0, 1.5, 2.5)])
 
     # --- other losses and penalties on the Dirac-GAN (gandyn's J = -v' of [M18])
-    from gandyn.engine import losses as L
-
-    zero = np.zeros(1)
-    lam = np.linalg.eigvals(games.dirac_gan("wgan").jacobian(z0))
-    add("Dirac-GAN WGAN: eig J(0,0) = +-i f'(0) = +-i, f(t) = t", "M18 Sec. 3.1 (WGAN)", [_match(lam, [1j, -1j])])
-    errs = []
+    add("Dirac-GAN WGAN: eig J(0,0) = +-i f'(0) = +-i, f(t) = t", "M18 Sec. 3.1 (WGAN)",
+        [eig_err(games.dirac_gan("wgan"), cf.dirac_eigenvalues("wgan"))])
     made = [L.get(n) for n in L.LOSSES.names()] + [L.get("ls", a=-1, b=1, c=0), L.get("ls", a=-1, b=1, c=1),
                                                    L.get("nonsat", label_smooth=0.2)]
-    for loss in made:  # one real and one fake output, both 0: dL/do_fake are the elementwise derivatives
-        gd = float(loss.g_loss(zero, zero)[2][0] * loss.d_loss(zero, zero)[2][0])
-        lam = np.linalg.eigvals(games.dirac_gan(loss).jacobian(z0))
-        errs.append(_match(lam, [_sqrt_c(gd), -_sqrt_c(gd)]))
     add(f"Dirac-GAN, every loss ({len(made)}): eig J(0,0) = +-sqrt(dL_G/do_f dL_D/do_f at 0)",
-        "derived (M18 Sec. 2.2 with the loss's gradients; g_fake'(0) d_fake'(0) for a separable loss)", errs)
+        "derived (M18 Sec. 2.2 with the loss's gradients; g_fake'(0) d_fake'(0) for a separable loss)",
+        [eig_err(games.dirac_gan(loss), cf.dirac_eigenvalues(loss)) for loss in made])
     errs = []
     for a, b_, c_ in [(0.0, 1.0, 1.0), (-1.0, 1.0, 0.0), (-1.0, 1.0, 1.0), (0.5, 2.0, -1.0)]:
-        J = games.dirac_gan(L.get("ls", a=a, b=b_, c=c_)).jacobian(z0)
-        errs += [abs(J - np.array([[0.0, c_], [a, 0.0]])).max(),
-                 _match(np.linalg.eigvals(J), [_sqrt_c(a * c_), -_sqrt_c(a * c_)])]
+        loss = L.get("ls", a=a, b=b_, c=c_)
+        game = games.dirac_gan(loss)
+        errs += [abs(game.jacobian(z0) - cf.dirac_jacobian(loss)).max(), eig_err(game, cf.dirac_eigenvalues(loss))]
     add("Dirac-GAN LSGAN(a,b,c): J(0,0) = [[0, c], [a, 0]], eig +-sqrt(a c) (0, 0 for Mao's (0,1,1), (-1,1,0))",
         "derived (M18 Sec. 2.2; Mao et al. 2017, eq. 2)", errs)
     errs = []
     for g in (0.3, 1.0, 2.5):
         for g0 in (0.3, 1.0):
             game = games.dirac_gan("wgan", gp=g / 2, gp_target=g0)  # M18's gamma/2 (...)^2: gp = gamma/2
-            for zz in ([0.0, 0.4], [0.7, -0.2], [-1.0, 1.5]):
-                lam = np.linalg.eigvals(game.jacobian(np.array(zz)))
-                errs.append(_match(-lam, _pm(-g / 2, g * g / 4 - 1)))
-            d = 1e-13
-            jump = game.field_traced(np.array([0.0, d]))[1] - game.field_traced(np.array([0.0, -d]))[1]
+            errs += [eig_err(game, cf.dirac_eigenvalues("wgan", gp=g / 2), np.array(zz))
+                     for zz in ([0.0, 0.4], [0.7, -0.2], [-1.0, 1.5])]
+            jump = game.field_traced(np.array([0.0, 1e-13]))[1] - game.field_traced(np.array([0.0, -1e-13]))[1]
             errs.append(abs(jump + 2 * g * g0))
     add("Dirac-GAN WGAN-GP: one-sided eig v' = -gamma/2 +- sqrt(gamma^2/4 - 1) (psi != 0); "
         "omega_D jumps by -2 gamma g0 at psi = 0 (no Jacobian at the equilibrium)",
         "M18 Sec. 3.2 (WGAN-GP; DiracGAN notebook's field)", errs)
-    errs = []
-    for name in ("wgan", "hinge", "js", "ls", "pearson"):
-        loss = L.get(name)
-        gd = float(loss.g_fake.df(zero)[0] * loss.d_fake.df(zero)[0])
-        for kind in ("r1", "r2"):
-            errs += eig_errors(lambda g: games.dirac_gan(loss, **{kind: g}), (0.3, 1.0, 2.5),
-                               lambda g: _pm(-g / 2, g * g / 4 + gd))
     add("Dirac-GAN R1/R2, other losses: eig v' = -gamma/2 +- sqrt(gamma^2/4 + g'(0) d'(0)) "
-        "(WGAN: -gamma/2 +- sqrt(gamma^2/4 - 1))", "M18 Sec. 4.1 (penalties), derived for each loss", errs)
+        "(WGAN: -gamma/2 +- sqrt(gamma^2/4 - 1))", "M18 Sec. 4.1 (penalties), derived for each loss",
+        [eig_err(games.dirac_gan(loss, **{kind: g}), cf.dirac_eigenvalues(loss, **{kind: g}))
+         for loss in ("wgan", "hinge", "js", "ls", "pearson") for kind in ("r1", "r2") for g in (0.3, 1.0, 2.5)])
 
     b = games.bilinear()
 
-    def radius(method, h):
-        return dy.spectral_radius(dy.step_matrix(method, b, z0, h))
+    def radius_err(method, name, h, w=1.0):
+        return abs(dy.spectral_radius(dy.step_matrix(method, b, z0, h)) - cf.bilinear_radius(name, h, w))
 
-    forms = {
-        "simultaneous": (dy.simgd(), lambda e: np.sqrt(1 + e * e)),
-        "alternating": (dy.altgd(), lambda e: 1.0),
-        "extragradient": (dy.extragradient(), lambda e: np.sqrt(1 - e * e + e ** 4)),
-        "optimistic": (dy.optimistic(), lambda e: np.sqrt((1 + np.sqrt(1 - 4 * e * e)) / 2)),
-    }
-    for name, (m, rho) in forms.items():
+    for label, name in (("simultaneous", "simgd"), ("alternating", "altgd"), ("extragradient", "extragradient"),
+                        ("optimistic", "optimistic")):
         etas = (0.05, 0.2, 0.35, 0.49) if name == "optimistic" else (0.05, 0.3, 0.9, 1.5, 1.9)
-        add(f"bilinear x*y, {name}: spectral radius", "derived (docs/games.md); Daskalakis et al. 2018; Korpelevich 1976",
-            [abs(radius(m, e) - rho(e)) for e in etas])
+        add(f"bilinear x*y, {label}: spectral radius", "derived (docs/games.md); Daskalakis et al. 2018; Korpelevich 1976",
+            [radius_err(getattr(dy, name)(), name, e) for e in etas])
     add("bilinear, two time-scale SimGD: radius sqrt(1 + h_G h_D)", "derived (docs/games.md)",
-        [abs(radius(dy.simgd(), hh) - np.sqrt(1 + hh[0] * hh[1])) for hh in [(0.1, 0.3), (0.5, 0.05)]])
-    for label, make in (("consensus: radius sqrt((1 - h gamma)^2 + h^2)", dy.consensus),
-                        ("SGA: radius sqrt((1 - h lambda)^2 + h^2)", dy.sga)):  # the same closed form
+        [radius_err(dy.simgd(), "simgd", hh) for hh in [(0.1, 0.3), (0.5, 0.05)]])
+    for label, name in (("consensus: radius sqrt((1 - h gamma)^2 + h^2)", "consensus"),
+                        ("SGA: radius sqrt((1 - h lambda)^2 + h^2)", "sga")):
         add(f"bilinear, {label}", "derived (docs/games.md)",
-            [abs(radius(make(w), e) - np.sqrt((1 - e * w) ** 2 + e * e)) for e, w in [(0.1, 1.0), (0.3, 0.5)]])
+            [radius_err(getattr(dy, name)(w), name, e, w) for e, w in [(0.1, 1.0), (0.3, 0.5)]])
 
     snn = games.stable_not_nash()
     Js = snn.jacobian(z0)
     add("stable-not-Nash: J = [[-1, 2], [-2, 3]], eig {1, 1}", "derived (docs/games.md)",
-        [abs(Js - np.array([[-1.0, 2], [-2, 3]])).max(), _match(np.linalg.eigvals(Js), [1, 1])])
-    sad = games.nash_saddle()
-    lam = np.linalg.eigvals(sad.jacobian(z0))
+        [abs(Js - np.array([[-1.0, 2], [-2, 3]])).max(), cf.spectrum_distance(np.linalg.eigvals(Js), [1, 1])])
+    lam = np.linalg.eigvals(games.nash_saddle().jacobian(z0))
     add("Nash saddle: eig 1 +- 2i, h_max = 2/5", "derived (docs/games.md)",
-        [_match(lam, [1 + 2j, 1 - 2j]), abs(nash.largest_stable_step(lam) - 0.4)])
+        [cf.spectrum_distance(lam, [1 + 2j, 1 - 2j]), abs(nash.largest_stable_step(lam) - 0.4)])
     errs = []
     for mean, std in [(1.0, 0.5), (-2.0, 1.5), (0.0, 1.0)]:
         g = games.gaussian_gan(mean, std)
@@ -464,21 +374,16 @@ def loss_variants(loss: str, penalty: str | None = None, weight: float = 0.3, gp
         An unknown loss or penalty, a weight that is not positive, or a pairing the literature
         does not use (:func:`gandyn.engine.penalties.check_pairing`).
     """
-    from gandyn.engine import losses
     from gandyn.engine.penalties import check_pairing, make_penalty
 
-    label = losses.get(loss).label
+    label = L.get(loss).label
     out = {label: games.dirac_gan(loss)}
     if penalty is not None:
         make_penalty(penalty, weight)
         check_pairing(loss, penalty)
-        if penalty == "gp":
-            if not (np.isfinite(gp_target) and gp_target >= 0):
-                raise ValueError(f"gp_target must be a finite number >= 0, got {gp_target!r}")
-            out[f"{label} + GP ($\\lambda$={weight:g}, target {gp_target:g})"] = games.dirac_gan(
-                loss, gp=weight, gp_target=gp_target)
-        else:
-            out[f"{label} + {penalty.upper()} ($\\gamma$={weight:g})"] = games.dirac_gan(loss, **{penalty: weight})
+        name = (f"{label} + GP ($\\lambda$={weight:g}, target {gp_target:g})" if penalty == "gp"
+                else f"{label} + {penalty.upper()} ($\\gamma$={weight:g})")
+        out[name] = games.dirac_gan(loss, gp_target=gp_target, **{penalty: weight})
     return out
 
 
@@ -497,36 +402,26 @@ def loss_spectra(variants: dict) -> tuple[dict, dict]:
 
 
 def loss_closed_forms(loss: str, penalty: str | None = None, weight: float = 0.3) -> list[dict]:
-    """The closed form of ``J(0, 0)``'s eigenvalues on the Dirac-GAN of a separable loss,
-    against autograd's: with ``a = g_fake'(0)``, ``b = d_fake'(0)`` (the loss's elementwise
-    terms) ``J(0, 0) = [[0, -a], [-b, gamma]]`` (``gamma`` the R1/R2 weight, 0 without), so
-
-        lambda = gamma/2 +- sqrt(gamma^2/4 + a b)
-
-    (Mescheder, Geiger & Nowozin 2018, Sec. 3.1 for the cross-entropy, WGAN ``+-i``, and R1,
-    Sec. 4.1; the general ``a b`` from :func:`gandyn.games.dirac_gan`). Each row: ``name``,
-    ``source``, ``closed`` and ``measured`` (as strings), ``error`` (max abs), or a ``note`` where
-    there is no closed form here (a coupled loss; WGAN-GP, not differentiable at ``psi = 0``)."""
-    from gandyn.engine import losses
-
-    L = losses.get(loss)
+    """The closed form of ``J(0, 0)``'s eigenvalues on the Dirac-GAN of a separable loss
+    (:func:`gandyn.games.closed_forms.dirac_eigenvalues`: ``gamma/2 +- sqrt(gamma^2/4 + a b)``,
+    ``gamma`` the R1/R2 weight) against autograd's, for each game of :func:`loss_variants`.
+    Each row: ``name``, ``source``, ``closed`` and ``measured`` (as strings), ``error`` (max abs),
+    or a ``note`` where there is none here (a coupled loss; WGAN-GP, not differentiable at ``psi = 0``)."""
+    lo = L.get(loss)
     rows = []
     for name, game in loss_variants(loss, penalty, weight).items():
-        pen = name != L.label
-        gamma = weight if pen and penalty in ("r1", "r2") else 0.0
+        pen = name != lo.label
         row = {"name": f"{name}: eig J(0,0) = gamma/2 +- sqrt(gamma^2/4 + g'(0) d'(0))",
                "source": "M18 Sec. 3 (Dirac-GAN); gandyn.games.dirac_gan", "closed": "", "measured": "",
                "error": float("nan"), "note": ""}
-        if not L.separable:
-            row["note"] = f"no closed form here: the {L.label} loss couples real and fake outputs"
+        if not lo.separable:
+            row["note"] = f"no closed form here: the {lo.label} loss couples real and fake outputs"
         elif pen and penalty == "gp":
             row["note"] = "no equilibrium at (0, 0): |psi| is not differentiable at psi = 0 (WGAN-GP; M18 Sec. 3.2)"
         else:
-            ab = float(L.g_fake.df(np.zeros(1))[0] * L.d_fake.df(np.zeros(1))[0])
-            root = np.sqrt(complex(gamma * gamma / 4 + ab))
-            closed = np.array([gamma / 2 + root, gamma / 2 - root])
+            closed = cf.dirac_eigenvalues(lo, **({penalty: weight} if pen else {}))
             measured = np.linalg.eigvals(game.jacobian(np.zeros(2)))
             row |= {"closed": " ".join(f"{v:.6g}" for v in closed), "measured": " ".join(f"{v:.6g}" for v in measured),
-                    "error": float(_match(measured, closed))}
+                    "error": cf.spectrum_distance(measured, closed)}
         rows.append(row)
     return rows

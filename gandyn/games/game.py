@@ -71,7 +71,7 @@ __all__ = [
     "Game", "GameOracle", "zero_sum", "consensus_game", "sym_antisym",
     "gan_game", "normal_quadrature", "uniform_quadrature",
     "bilinear", "dirac_gan", "stable_not_nash", "nash_saddle", "general_sum_nash_unstable",
-    "gaussian_gan", "gaussian_gan_jacobian", "mlp_gan_game", "C_DIRAC", "F2_DIRAC",
+    "gaussian_gan", "gaussian_gan_jacobian", "mlp_gan_game", "realizable_equilibrium", "C_DIRAC", "F2_DIRAC",
 ]
 
 #: ``c = f'(0) = 1/2`` and ``f''(0) = -1/4`` for ``f(t) = -log(1 + e^{-t})`` [3, Sec. 2.2].
@@ -538,6 +538,8 @@ def gan_game(generator: Callable, logit: Callable, n_g: int, n_d: int, x_real, l
     w_f = _weights(w_latent, len(latent), "w_latent")
     if r1 < 0 or r2 < 0 or gp < 0:
         raise ValueError(f"penalty weights must be >= 0, got r1={r1}, r2={r2}, gp={gp}")
+    if gp and not (np.isfinite(gp_target) and gp_target >= 0):
+        raise ValueError(f"gp_target must be a finite number >= 0, got {gp_target!r}")
     x0, wr0, wf0 = x_real, w_r, w_f  # before instance noise: the GP's pairs
     if noise is not None:
         eps, u = noise
@@ -836,6 +838,49 @@ def mlp_gan_game(gan, x_real, latent, *, w_real=None, w_latent=None, **options) 
         w_r = w_f = None
     engine = dict(gan=pair, x_real=x_real, latent=latent, w_real=w_r, w_fake=w_f, losses=loss, ws=Workspace())
     return _EngineGame(**{f.name: getattr(game, f.name) for f in fields(Game)}, engine=engine)
+
+
+def realizable_equilibrium(gan, theta_g, theta_d, latent, *, w_latent=None,
+                           name: str = "MLP GAN, realizable") -> tuple[Game, np.ndarray]:
+    """An exact equilibrium of an MLP GAN of the engine, with ``p_g = p_data`` and ``D = 1/2``
+    [5, Thm. 1]: the game (:func:`mlp_gan_game`) whose data are the generator's own samples
+    ``x_k = G_theta(z_k)`` with the latent points' weights, and the point
+    ``z* = (theta_g, theta_d*)``, ``theta_d*`` being ``theta_d`` with D's last layer zeroed.
+
+    D's output is then 0 (``D = 1/2``) on every input, so ``grad_x o = 0``: G's gradient vanishes
+    and its own Hessian ``H_GG f_G`` is exactly 0 (its cost is constant in ``theta`` near ``z*``:
+    never a differential Nash equilibrium); D's gradient is
+    ``(d_real'(0) + d_fake'(0)) sum_k u_k grad_psi o(x_k) = 0`` when ``o = 0`` is D's optimum at
+    ``p = q``, as for the cross-entropy losses. So ``omega(z*) = 0``.
+
+    Parameters
+    ----------
+    gan : :class:`gandyn.engine.gan.GAN`
+    theta_g (n_g,), theta_d (n_d,) : the players' parameters (``theta_d`` is copied)
+    latent : array (m, latent dim)
+    w_latent : array (m,), optional; uniform by default
+
+    Returns
+    -------
+    (game, z_star)
+
+    Raises
+    ------
+    ValueError
+        A coupled loss, or one with ``d_real'(0) + d_fake'(0) != 0`` (``D = 1/2`` is not its
+        optimum at ``p = q``: no equilibrium of this form).
+    """
+    L = losses.get(gan.loss_fn)
+    if not L.separable or L.d_real.df(np.zeros(1))[0] + L.d_fake.df(np.zeros(1))[0] != 0:
+        raise ValueError(f"D = 1/2 is not an optimum of the {L.label!r} loss at p_g = p_data (its d_real'(0) + "
+                         "d_fake'(0) must be 0, for a separable loss)")
+    x_star = gan.G(theta_g, latent)
+    game = mlp_gan_game(gan, x_star, latent, w_real=w_latent, w_latent=w_latent, name=name)
+    psi = np.array(theta_d)  # a copy
+    views = gan.D.layout.views(psi)
+    views[f"W{gan.D.n_layers}"][...] = 0.0
+    views[f"b{gan.D.n_layers}"][...] = 0.0
+    return game, np.concatenate([theta_g, psi])
 
 
 class _Networks(NamedTuple):

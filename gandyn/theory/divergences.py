@@ -52,7 +52,7 @@ from gandyn.rng import as_rng
 
 __all__ = [
     "Estimate", "d_star", "d_star_logit", "d_star_function", "value_grid", "kl_grid", "jsd_grid", "check_grid_density",
-    "value", "c_of_g", "kl", "jsd", "check_density", "integration_points",
+    "value", "c_of_g", "kl", "jsd", "check_density", "integration_points", "d_star_perturbation",
     "LOG2", "LOG4",
 ]
 
@@ -588,3 +588,43 @@ def d_star_function(p_data, p_g, logit: bool = False) -> Callable[[np.ndarray], 
     if logit:
         return lambda x: d_star_logit(p_data.logpdf(x), p_g.logpdf(x))
     return lambda x: d_star(p_data.pdf(x), p_g.pdf(x))
+
+
+def d_star_perturbation(p_data, p_g, g: Callable[[float], float], eps: float) -> Estimate:
+    """The exact change of ``V`` when D* is perturbed along a bounded function ``g``
+    (``|g| <= 1``): with ``h = D*(1 - D*) g``, ``D* + eps h`` stays in [0, 1] for ``0 <= eps <= 1``
+    and
+
+        V(D* + eps h, G) - V(D*, G) = int p log(1 + eps (1 - D*) g) + q log(1 - eps D* g) dx  <= 0,
+
+    which is at most 0 by Proposition 1 (Goodfellow et al. 2014: D* maximises ``V``
+    pointwise). ``log D`` and ``log(1 - D)`` are split so no ``log(1 - D*)`` is formed; D* in
+    logit space (:func:`d_star_logit`); adaptive quadrature over :func:`integration_points`.
+
+    Parameters
+    ----------
+    p_data, p_g : 1-D distributions (``logpdf``, ``bounds``)
+    g : callable ``float -> float`` with ``|g| <= 1`` (not checked)
+    eps : float in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        ``eps`` outside [0, 1].
+    """
+    from scipy.special import expit
+
+    if not 0 <= eps <= 1:
+        raise ValueError(f"eps must be in [0, 1] (D* + eps h must stay in [0, 1]), got {eps}")
+
+    def f(x):
+        lp, lq = p_data.logpdf(x), p_g.logpdf(x)
+        l = d_star_logit(lp, lq)
+        out = 0.0
+        if lp > -np.inf:
+            out += np.exp(lp) * np.log1p(eps * expit(-l) * g(x))
+        if lq > -np.inf:
+            out += np.exp(lq) * np.log1p(-eps * expit(l) * g(x))
+        return float(out)
+
+    return _quad(f, integration_points(p_data, p_g), 1e-14, 1e-10)
