@@ -402,11 +402,11 @@ def loss_spectra(variants: dict) -> tuple[dict, dict]:
 
 
 def loss_closed_forms(loss: str, penalty: str | None = None, weight: float = 0.3) -> list[dict]:
-    """The closed form of ``J(0, 0)``'s eigenvalues on the Dirac-GAN of a separable loss
+    """The closed form of ``J(0, 0)``'s eigenvalues on the Dirac-GAN of any loss
     (:func:`gandyn.games.closed_forms.dirac_eigenvalues`: ``gamma/2 +- sqrt(gamma^2/4 + a b)``,
     ``gamma`` the R1/R2 weight) against autograd's, for each game of :func:`loss_variants`.
     Each row: ``name``, ``source``, ``closed`` and ``measured`` (as strings), ``error`` (max abs),
-    or a ``note`` where there is none here (a coupled loss; WGAN-GP, not differentiable at ``psi = 0``)."""
+    or a ``note`` where there is none (WGAN-GP, not differentiable at ``psi = 0``)."""
     lo = L.get(loss)
     rows = []
     for name, game in loss_variants(loss, penalty, weight).items():
@@ -414,9 +414,7 @@ def loss_closed_forms(loss: str, penalty: str | None = None, weight: float = 0.3
         row = {"name": f"{name}: eig J(0,0) = gamma/2 +- sqrt(gamma^2/4 + g'(0) d'(0))",
                "source": "M18 Sec. 3 (Dirac-GAN); gandyn.games.dirac_gan", "closed": "", "measured": "",
                "error": float("nan"), "note": ""}
-        if not lo.separable:
-            row["note"] = f"no closed form here: the {lo.label} loss couples real and fake outputs"
-        elif pen and penalty == "gp":
+        if pen and penalty == "gp":
             row["note"] = "no equilibrium at (0, 0): |psi| is not differentiable at psi = 0 (WGAN-GP; M18 Sec. 3.2)"
         else:
             closed = cf.dirac_eigenvalues(lo, **({penalty: weight} if pen else {}))
