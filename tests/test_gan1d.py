@@ -10,7 +10,8 @@ from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.methods import LA, LOLA, Lookahead
 from gandyn.engine.training import TrainingConfig
-from gandyn.experiments.gan1d import (BLOCK, Setup, Population, binned_jsd, parse_data, pick_panels, record_run,
+from gandyn.engine.population import BLOCK
+from gandyn.experiments.gan1d import (Setup, Population, binned_jsd, parse_data, pick_panels, record_run,
                           replace_training, sweep, sweep_rows)
 from gandyn.engine.nn import MLP
 from gandyn.rng import streams

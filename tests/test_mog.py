@@ -8,7 +8,7 @@ from gandyn.app import backends
 from gandyn.cli import main
 from gandyn.distributions import Normal2D, ring2d
 from gandyn.experiments import mog
-from gandyn.experiments.population import BLOCK, Population, Setup, plan_units
+from gandyn.engine.population import BLOCK, Population, Setup, plan_units
 from gandyn.rng import stream
 
 

@@ -1,7 +1,7 @@
 """The 2-D mode-collapse benchmark (ring of 8 and grid of 25 Gaussians) as populations.
 
 Every combination of training method x step size x seed is one GAN of a
-:class:`gandyn.experiments.population.Population`; all of them train at once, and each is
+:class:`gandyn.engine.population.Population`; all of them train at once, and each is
 scored by the mode-coverage protocol of Srivastava et al. 2017 (VEEGAN) and Lin et al.
 2018 (PacGAN) (:func:`gandyn.metrics.mode_coverage`: 2,500 samples, high quality within
 3 sigma of the nearest centre, modes covered, reverse KL of the mode histogram).
@@ -12,7 +12,7 @@ table here reports, per data set, method and step size, the success rate over se
 the medians of modes, high-quality share and reverse KL.
 
 Training is split into *shards*: lists of the population's units (models with the same
-method stacked into one engine trainer; :func:`gandyn.experiments.population.plan_units`).
+method stacked into one engine trainer; :func:`gandyn.engine.population.plan_units`).
 :func:`run_shard` trains one shard of a :class:`MogConfig`, so a shard can run in this
 process or on a Dask worker with the same result, to the bit; :func:`merge` puts the shards
 together (:func:`gandyn.app.backends.run_mog` runs them on a backend).
@@ -36,7 +36,7 @@ from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
 from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_protocol
 from gandyn.errors import healthy
-from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, check_iterations, plan_units
+from gandyn.engine.population import BLOCK, TRAINING, Population, Setup, check_iterations, plan_units
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
@@ -157,16 +157,16 @@ class MogConfig(JsonConfig):
         Seeds per method and step size, the first seed, training iterations, and the
         evaluations during training (at most ``steps``).
     training : TrainingConfig
-        The training choices (default :data:`gandyn.experiments.population.TRAINING`:
+        The training choices (default :data:`gandyn.engine.population.TRAINING`:
         Adam with ``b1 = 0.5``, batch 128); its ``method`` is unused (the run names
         ``methods``).
     hidden_g, hidden_d, z_dim, latent, dtype
-        The networks (:class:`~gandyn.experiments.population.Setup`).
+        The networks (:class:`~gandyn.engine.population.Setup`).
     chunk : int
         Models per stacked unit (results do not depend on it).
     pack, g_batch_norm, d_pieces, init
         The networks' packing, G's batch normalisation, D's maxout pieces and the
-        initialisation (:class:`~gandyn.experiments.population.Setup`; PacGAN's,
+        initialisation (:class:`~gandyn.engine.population.Setup`; PacGAN's,
         :data:`PROTOCOLS`; ``init`` None: the ``Setup``'s).
     protocol : str
         The published protocol the run follows (:data:`PROTOCOLS`; the tables' protocol
@@ -254,7 +254,7 @@ class MogConfig(JsonConfig):
         return tuple(method_label(m) for m in self.methods)
 
     def setup(self) -> Setup:
-        """The :class:`~gandyn.experiments.population.Setup` of the run's models."""
+        """The :class:`~gandyn.engine.population.Setup` of the run's models."""
         init = {} if self.init is None else {"init": self.init}
         return Setup(DATASETS[self.data](), training=self.training, z_dim=self.z_dim, latent=self.latent,
                      hidden_g=self.hidden_g, hidden_d=self.hidden_d, dtype=np.dtype(self.dtype).type,
@@ -294,7 +294,7 @@ def units_of(cfg: MogConfig):
 def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
     """A rough upper estimate of the bytes a run of ``cfg`` needs with ``jobs`` processes,
     each holding one unit at a time: per model of a unit its parameters with gradients and
-    optimizer states, a block of minibatches (:data:`gandyn.experiments.population.BLOCK`)
+    optimizer states, a block of minibatches (:data:`gandyn.engine.population.BLOCK`)
     and a step's activations (in the setup's dtype), and its ``n_eval`` evaluation points
     with their distances to every mode (float64); per model of the run its records and
     kept parameters.
@@ -376,22 +376,20 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         for t in stops:
             while pop.it < t:
                 n = min(block, int(t) - pop.it)
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # diverged models: found below
-                    if decay == 1.0:
-                        pop.advance(n)
-                    else:
-                        for _ in range(n):
-                            pop.set_lr_factor(decay ** (pop.it / cfg.steps))
-                            pop.advance(1)
-                _diverged(pop, diverged_at)
+                if decay == 1.0:
+                    pop.advance(n)
+                else:
+                    for _ in range(n):
+                        pop.set_lr_factor(decay ** (pop.it / cfg.steps))
+                        pop.advance(1)
+                _diverged(pop, diverged_at)  # diverged models train on, without warnings; found here
                 if progress is not None:
                     progress(n * pop.rows.size)
             if keep.size and t in keep:
                 kept.append((*pop.params(), pop.stats_g))
             if t not in checks:
                 continue
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                x = pop.samples(cfg.n_eval, z)
+            x = pop.samples(cfg.n_eval, z)
             if (diverged_at >= 0).any():  # no samples: scored as covering no mode
                 x[diverged_at >= 0] = np.inf
             cov = mode_coverage(x, centers, scale, min_count=cfg.min_count)
@@ -421,7 +419,7 @@ def _diverged(pop: Population, diverged_at: np.ndarray) -> None:
     """Mark in ``diverged_at`` (per model of ``pop``, -1: healthy) the models found diverged
     now (:func:`gandyn.errors.healthy`: a parameter NaN, inf or beyond
     :data:`gandyn.errors.BOUND`) with the iteration. They train on (their loss does not
-    raise in a population, :class:`~gandyn.experiments.population.Population`): models are
+    raise in a population, :class:`~gandyn.engine.population.Population`): models are
     independent rows, so the others' bits do not change."""
     g, d = pop.params()
     bad = ~healthy(g, d)

@@ -1,4 +1,5 @@
-"""Populations of GANs on data of any dimension: per-model seeds, step sizes and methods.
+"""Populations of GANs on data of any dimension, trained at once on the engine's stacked
+:class:`~gandyn.engine.trainer.Trainer`: per-model seeds, step sizes and methods.
 
 A :class:`Setup` fixes the data (any distribution of :mod:`gandyn.distributions` whose
 ``rvs(n, rng)`` gives ``(n, d)``, or ``(n,)`` for 1-D data), the latent ``z`` of ``z_dim``
@@ -21,6 +22,11 @@ model sees never depend on which models share its unit. A unit's arithmetic is t
 its stacked GEMMs; building only some units (``units=``, as the shards of a distributed
 sweep do) runs exactly the same stacks, so every model's numbers are the same bits as in
 the full population.
+
+A diverging model overflows to inf or NaN in its own rows only: training and sampling run with
+NumPy's floating-point warnings off (:meth:`Population.advance`, :meth:`Population.samples`),
+and a diverged model is found by its parameters (:func:`gandyn.errors.healthy`), or, in a
+single run, by its loss.
 
 >>> from gandyn.distributions import ring2d
 >>> setup = Setup(ring2d(), hidden_g=(16,), hidden_d=(16,), training=TRAINING.replace(batch=8))
@@ -52,6 +58,12 @@ __all__ = ["Setup", "TRAINING", "Population", "Unit", "check_seeds", "check_iter
 #: Minibatches drawn at once per model and stream (a constant: the draws never depend
 #: on the population, its units or how training is split into calls).
 BLOCK = 64
+
+
+def _quiet():
+    """NumPy's floating-point warnings off, where models train and sample (a diverging model's
+    overflow stays in its own rows)."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
 def _widths(name, v) -> tuple[int, ...]:
@@ -393,16 +405,18 @@ class Population:
         Returns the D and G losses (D's of its last step, each before its update) of the last
         iteration, ``(len(rows),)`` in the order of :attr:`rows` (ascending model index; ``()``
         for a single run), or with ``keep`` of every iteration, ``(n, len(rows))`` (``(n,)``).
+        Overflow raises no floating-point warning (a diverged model is found by its parameters).
         """
         n = int(n)
         ld = np.full((n if keep else 1, self.rows.size), np.nan)
         lg = np.full_like(ld, np.nan)
-        for t in range(n):
-            i, r = 0, t if keep else 0
-            for u, tr in self._trainers:
-                ld[r, i:i + u.rows.size], lg[r, i:i + u.rows.size] = tr.step()
-                i += u.rows.size
-            self.it += 1
+        with _quiet():
+            for t in range(n):
+                i, r = 0, t if keep else 0
+                for u, tr in self._trainers:
+                    ld[r, i:i + u.rows.size], lg[r, i:i + u.rows.size] = tr.step()
+                    i += u.rows.size
+                self.it += 1
         ld, lg = ld[:, self._order], lg[:, self._order]
         if self.single:
             ld, lg = ld[:, 0], lg[:, 0]
@@ -495,4 +509,5 @@ class Population:
         the latent points of :meth:`eval_latent` (or ``z`` as it returns them)."""
         z = self.eval_latent(n) if z is None else z
         # a batch-norm G samples in evaluation mode, with each model's running statistics
-        return self._gather([self.gan.G(self._g_eval(tr), zu, tr.stats_g) for (_, tr), zu in zip(self._trainers, z)])
+        with _quiet():  # a diverged model's samples are inf or NaN
+            return self._gather([self.gan.G(self._g_eval(tr), zu, tr.stats_g) for (_, tr), zu in zip(self._trainers, z)])
