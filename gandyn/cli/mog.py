@@ -56,8 +56,7 @@ def add_arguments(p):
     option(n, "--g-batch-norm", None, "batch normalisation in G's hidden layers", of=c, action="store_true")
     option(n, "--d-pieces", positive_int, f"maxout pieces of D's hidden layers (default: {c.d_pieces}, none)", of=c,
            metavar="K")
-    option(n, "--init", None, f"weight initialisation (default: {c.setup().init})", of=c,
-           choices=INITIALIZERS.names())
+    option(n, "--init", None, "weight initialisation", of=c, choices=INITIALIZERS.names())
     m.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
                    help="a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, with "
                         "--pack M); an option given as well replaces that setting, with a note (see docs/mog.md)")

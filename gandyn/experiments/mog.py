@@ -36,7 +36,7 @@ from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
 from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_protocol
 from gandyn.errors import healthy
-from gandyn.engine.population import BLOCK, TRAINING, Population, Setup, check_iterations, plan_units
+from gandyn.engine.population import BLOCK, TRAINING, Networks, Population, Setup, check_iterations, plan_units
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
@@ -132,7 +132,7 @@ QUICK = {"methods": ("altgd", "extragradient"), "seeds": 4, "steps": 200, "hidde
 
 
 @dataclass(frozen=True, kw_only=True)
-class MogConfig(JsonConfig):
+class MogConfig(Networks, JsonConfig):
     """A run of the benchmark on one data set, validated (its defaults are the documented
     benchmark's, those of ``gandyn mog``).
 
@@ -160,14 +160,12 @@ class MogConfig(JsonConfig):
         The training choices (default :data:`gandyn.engine.population.TRAINING`:
         Adam with ``b1 = 0.5``, batch 128); its ``method`` is unused (the run names
         ``methods``).
-    hidden_g, hidden_d, z_dim, latent, dtype
-        The networks (:class:`~gandyn.engine.population.Setup`).
+    z_dim, latent, hidden_g, hidden_d, act_g, act_d, init, dtype, pack, g_batch_norm, d_pieces
+        The networks, fields of :class:`~gandyn.engine.population.Networks` with its defaults
+        and checks (PacGAN's: :data:`PROTOCOLS`); the dtype is written by name in
+        :meth:`to_dict`.
     chunk : int
         Models per stacked unit (results do not depend on it).
-    pack, g_batch_norm, d_pieces, init
-        The networks' packing, G's batch normalisation, D's maxout pieces and the
-        initialisation (:class:`~gandyn.engine.population.Setup`; PacGAN's,
-        :data:`PROTOCOLS`; ``init`` None: the ``Setup``'s).
     protocol : str
         The published protocol the run follows (:data:`PROTOCOLS`; the tables' protocol
         column), or ``""``.
@@ -192,29 +190,19 @@ class MogConfig(JsonConfig):
     checks: int = 5
     keep_every: int = 0
     training: TrainingConfig = TRAINING
-    hidden_g: tuple = (64, 64)
-    hidden_d: tuple = (64, 64)
-    z_dim: int = 2
-    latent: str = "normal"
-    dtype: str = "float32"
     decay: float = 0.1
     chunk: int = 50
     n_eval: int = 2500
     n_show: int = 3
     min_count: int = 1
     hq_target: float = 0.9
-    pack: int = 1
-    g_batch_norm: bool = False
-    d_pieces: int = 1
-    init: str | None = None
     protocol: str = ""
 
     def __post_init__(self):
         if self.data not in DATASETS:
             raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATASETS)}")
-        setup = self.setup()  # validates the networks and the training choices
-        for name in ("hidden_g", "hidden_d"):
-            object.__setattr__(self, name, getattr(setup, name))
+        super().__post_init__()  # the networks' fields
+        self.setup()  # the networks with the data and the training choices
         if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
             raise ValueError(f"methods must be a list of methods, got {self.methods!r}")
         methods = tuple(self.training.check_method(m) for m in self.methods)
@@ -244,7 +232,6 @@ class MogConfig(JsonConfig):
         for name in ("ttur", "decay", "hq_target"):
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "checks", min(self.checks, self.steps))
-        object.__setattr__(self, "dtype", dtype)
         check_protocol(self.protocol, PROTOCOLS)
 
     @property
@@ -255,10 +242,17 @@ class MogConfig(JsonConfig):
 
     def setup(self) -> Setup:
         """The :class:`~gandyn.engine.population.Setup` of the run's models."""
-        init = {} if self.init is None else {"init": self.init}
-        return Setup(DATASETS[self.data](), training=self.training, z_dim=self.z_dim, latent=self.latent,
-                     hidden_g=self.hidden_g, hidden_d=self.hidden_d, dtype=np.dtype(self.dtype).type,
-                     pack=self.pack, g_batch_norm=self.g_batch_norm, d_pieces=self.d_pieces, **init)
+        return Setup(DATASETS[self.data](), training=self.training, **self.networks())
+
+    def to_dict(self) -> dict:
+        """:meth:`JsonConfig.to_dict <gandyn.engine.training.JsonConfig.to_dict>`, the dtype by name."""
+        return {**super().to_dict(), "dtype": np.dtype(self.dtype).name}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MogConfig":
+        """:meth:`JsonConfig.from_dict <gandyn.engine.training.JsonConfig.from_dict>`; ``"init": null``
+        (the default, as runs wrote it before ``init`` had one) is the default."""
+        return super().from_dict({k: v for k, v in d.items() if k != "init" or v is not None})
 
 
 def training_changes(cfg: MogConfig) -> str:
