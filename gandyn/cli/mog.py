@@ -100,8 +100,6 @@ def _configs(args):
         raise ValueError("--jobs runs local processes and --scheduler a Dask cluster: give one of them")
     if args.shards is not None and args.scheduler is None and (args.jobs or 1) < 2:
         raise ValueError("--shards needs --scheduler or --jobs of 2 or more (one process runs no shards)")
-    if not 0 < args.hq_target <= 1:
-        raise ValueError(f"--hq-target must be in (0, 1], got {args.hq_target}")
     hidden = {} if args.hidden is None else dict.fromkeys(("hidden_g", "hidden_d"), tuple(args.hidden))
     kw = {**(QUICK if args.quick else {}), **hidden, **given_fields(args, MogConfig), "protocol": protocol,
           **{k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}}
@@ -172,9 +170,8 @@ def _write(cfg, res, out):
                                                                "wall_seconds": res["wall_seconds"],
                                                                "source": "gandyn.experiments.mog"})]
     cols = {"method": str, "lr_g": float, "lr_d": float, "seed": int, "modes": int, "high_quality": float,
-            "reverse_kl": float, "success": bool}
-    rows = [{"data": d, **{k: cast(res[k][i]) for k, cast in cols.items()},
-             "diverged_at": int(res["diverged_at"][i]) if "diverged_at" in res else -1} for i in range(res["rows"].size)]
+            "reverse_kl": float, "success": bool, "diverged_at": int}
+    rows = [{"data": d, **{k: cast(res[k][i]) for k, cast in cols.items()}} for i in range(res["rows"].size)]
     paths.append(write_csv(out / f"models_{d}.csv", rows))
     if (ck := save_snapshots(cfg, res, out)) is not None:
         paths.append(ck)

@@ -451,9 +451,8 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
                          f"{losses}")
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
-    for k in ks:  # every (k, loss) setup validated (k, loss, pairings) before any training
-        for lo in losses:
-            replace_training(setup, k=k, loss=lo)
+    # every (k, loss) setup validated (k, loss, pairings) before any training
+    setups = {(k, lo): replace_training(setup, k=k, loss=lo) for k in ks for lo in losses}
     S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
     sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
     check_it = population.check_iterations(steps, checks)
@@ -468,7 +467,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     bar = tqdm(total=n_pop * steps, desc=what(0, 0), unit="it", disable=not progress, leave=False)
     for a, k in enumerate(ks):
         for b, loss in enumerate(losses):
-            s = replace_training(setup, k=k, loss=loss)
+            s = setups[k, loss]
             bar.set_description(what(a, b), refresh=False)
             tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk, rate_dtype=np.float64)
             for c, t in enumerate(check_it):

@@ -279,10 +279,10 @@ def models_of(cfg: MogConfig) -> dict:
 
 
 def units_of(cfg: MogConfig):
+    """The units of the run's population (:func:`~gandyn.engine.population.plan_units`), each
+    trained as one engine trainer; shards are lists of them."""
     m = models_of(cfg)
     return plan_units(list(m["method"]), [cfg.training.k] * m["seed"].size, cfg.chunk)
-
-
 
 
 def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
@@ -307,8 +307,7 @@ def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
     per_model = item * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg.n_eval * (zd + d + K + 2)
     P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
     unit = min(cfg.chunk, P)
-    per_method = len(cfg.lrs) * cfg.seeds  # units: each method's models cut into chunks
-    jobs = min(max(1, jobs), len(cfg.methods) * -(-per_method // cfg.chunk))
+    jobs = min(max(1, jobs), len(units_of(cfg)))
     records = 8 * (cfg.checks + 1) * (3 + K)
     if cfg.keep_every:
         records += item * n * len(keep_iterations(cfg))
@@ -376,7 +375,9 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
                     for _ in range(n):
                         pop.set_lr_factor(decay ** (pop.it / cfg.steps))
                         pop.advance(1)
-                _diverged(pop, diverged_at)  # diverged models train on, without warnings; found here
+                # a diverged model (a parameter NaN, inf or beyond gandyn.errors.BOUND) trains on, in its
+                # own rows (the others' bits do not change): marked here with the iteration it was found at
+                diverged_at[~healthy(*pop.params()) & (diverged_at < 0)] = pop.it
                 if progress is not None:
                     progress(n * pop.rows.size)
             if keep.size and t in keep:
@@ -409,24 +410,9 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
     return res
 
 
-def _diverged(pop: Population, diverged_at: np.ndarray) -> None:
-    """Mark in ``diverged_at`` (per model of ``pop``, -1: healthy) the models found diverged
-    now (:func:`gandyn.errors.healthy`: a parameter NaN, inf or beyond
-    :data:`gandyn.errors.BOUND`) with the iteration. They train on (their loss does not
-    raise in a population, :class:`~gandyn.engine.population.Population`): models are
-    independent rows, so the others' bits do not change."""
-    g, d = pop.params()
-    bad = ~healthy(g, d)
-    new = bad & (diverged_at < 0)
-    if new.any():
-        diverged_at[new] = pop.it
-
-
 def diverged_models(cfg: MogConfig, res: dict) -> list[str]:
     """The diverged models of a run's results, as ``METHOD lr=LR seed=S (iteration I)``."""
-    at = res.get("diverged_at")
-    if at is None:
-        return []
+    at = res["diverged_at"]
     return [f"{res['method'][i]} lr={res['lr'][i]:g} seed={res['seed'][i]} (iteration {at[i]})"
             for i in np.flatnonzero(at >= 0)]
 
@@ -440,8 +426,7 @@ def merge(cfg: MogConfig, parts: list[dict]) -> dict:
     srows = np.concatenate([p["samples_rows"] for p in parts])
     so = np.argsort(srows, kind="stable")
     res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so],
-           "diverged_at": np.concatenate([p.get("diverged_at", np.full(p["rows"].size, -1, np.int64))
-                                          for p in parts])[o]}
+           "diverged_at": np.concatenate([p["diverged_at"] for p in parts])[o]}
     for key in SCORES:
         res[f"{key}_checks"] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
     res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
@@ -471,7 +456,7 @@ def success_table(cfg: MogConfig, res: dict) -> list[dict]:
     wall time (``res["wall_seconds"]``, all rows of a data set trained together)."""
     rows = []
     K = int(res["n_modes"])
-    div = res.get("diverged_at", np.full(res["rows"].size, -1)) >= 0
+    div = res["diverged_at"] >= 0
     for m in cfg.labels:
         for lr in cfg.lrs:
             run = (res["method"] == m) & (res["lr"] == lr)
