@@ -25,8 +25,8 @@ the full population.
 
 A diverging model overflows to inf or NaN in its own rows only: training and sampling run with
 NumPy's floating-point warnings off (:meth:`Population.advance`, :meth:`Population.samples`),
-and a diverged model is found by its parameters (:func:`gandyn.errors.healthy`), or, in a
-single run, by its loss.
+and a diverged model is found by its parameters (:func:`gandyn.errors.healthy`); a single run's
+loss raises on a non-finite value (:class:`~gandyn.engine.losses.NonFiniteLossError`).
 
 >>> from gandyn.distributions import ring2d
 >>> setup = Setup(ring2d(), hidden_g=(16,), hidden_d=(16,), training=TRAINING.replace(batch=8))
