@@ -49,7 +49,7 @@ from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
 __all__ = ["Setup", "Population", "parse_data", "data_text", "theory_at", "binned_jsd", "grid_for", "z_map_points",
            "record_run", "pick_panels", "sweep", "merge_sweeps", "sweep_rows",
-           "sweep_summary", "replace_training", "TRAINING", "DATA"]
+           "sweep_summary", "replace_training", "sweep_setups", "TRAINING", "DATA"]
 
 
 # --- the data distribution from a short text
@@ -446,13 +446,9 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     ks = [int(k) for k in ks]
     losses = list(losses)
     steps, checks = check_int("steps", steps), check_int("checks", checks)
-    if len(set(ks)) != len(ks) or len(set(losses)) != len(losses):
-        raise ValueError(f"ks and losses must be distinct (each would be trained and counted twice), got {ks}, "
-                         f"{losses}")
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
-    # every (k, loss) setup validated (k, loss, pairings) before any training
-    setups = {(k, lo): replace_training(setup, k=k, loss=lo) for k in ks for lo in losses}
+    setups = sweep_setups(setup, ks, losses)  # every one validated before any training
     S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
     sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
     check_it = population.check_iterations(steps, checks)
@@ -508,6 +504,23 @@ def merge_sweeps(parts) -> tuple[dict, dict]:
 def replace_training(setup: Setup, **changes) -> Setup:
     """A copy of ``setup`` with some training choices changed (and validated again)."""
     return replace(setup, training=setup.training.replace(**changes))
+
+
+def sweep_setups(setup: Setup, ks, losses, names=("ks", "losses")) -> dict:
+    """The setups of a sweep over ``ks`` and ``losses``: ``{(k, loss): setup}``, each validated
+    (:func:`replace_training`).
+
+    Raises
+    ------
+    ValueError
+        Values of ``ks`` or ``losses`` repeated (each would be trained and counted twice; named
+        by ``names``), or a ``(k, loss)`` the other training choices do not pair with.
+    """
+    for name, values in zip(names, (ks, losses)):
+        if len(set(values)) != len(values):
+            raise ValueError(f"{name} must be distinct (each would be trained and counted twice), got "
+                             f"{' '.join(map(str, values))}")
+    return {(k, lo): replace_training(setup, k=k, loss=lo) for k in ks for lo in losses}
 
 
 def sweep_rows(arrays: dict) -> list[dict]:
