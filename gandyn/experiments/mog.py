@@ -245,8 +245,9 @@ class MogConfig(Networks, JsonConfig):
         return Setup(DATASETS[self.data](), training=self.training, **self.networks())
 
     def to_dict(self) -> dict:
-        """:meth:`JsonConfig.to_dict <gandyn.engine.training.JsonConfig.to_dict>`, the dtype by name."""
-        return {**super().to_dict(), "dtype": np.dtype(self.dtype).name}
+        """:meth:`JsonConfig.to_dict <gandyn.engine.training.JsonConfig.to_dict>`, the data set first and
+        the dtype by name."""
+        return {"data": self.data, **super().to_dict(), "dtype": np.dtype(self.dtype).name}
 
     @classmethod
     def from_dict(cls, d: dict) -> "MogConfig":
