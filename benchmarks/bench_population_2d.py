@@ -4,7 +4,7 @@ One iteration of Algorithm 1 (k = 1; a D step on a fresh real minibatch and fres
 then a G step on fresh noise; Adam, b1 = 0.5) for P = 1024 GANs with G 2-64-64-2 and
 D 2-64-64-1 (ReLU), batch 128, float32 (``--hidden``, ``--batch``: other sizes), data the ring of 8 Gaussians, timed for
 
-* gandyn: :class:`gandyn.experiments.population.Population` (one engine trainer of
+* gandyn: :class:`gandyn.engine.population.Population` (one engine trainer of
   stacked models; per-model data and noise streams included);
 * torch: the same population in PyTorch, weights stacked as (P, in, out) tensors,
   ``torch.baddbmm`` layers, autograd, ``torch.optim.Adam`` (foreach);
@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from gandyn.distributions import ring2d
-from gandyn.experiments.population import Population, Setup
+from gandyn.engine.population import Population, Setup
 
 H, BATCH, LR = (64, 64), 128, 1e-3  # the defaults of gandyn mog; --hidden and --batch change them
 

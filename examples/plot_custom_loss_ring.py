@@ -31,7 +31,7 @@ import numpy as np
 
 from gandyn.distributions import ring2d
 from gandyn.engine import losses
-from gandyn.experiments.population import TRAINING, Population, Setup
+from gandyn.engine.population import TRAINING, Population, Setup
 from gandyn.metrics import mixture_modes, mode_coverage
 
 LAMBDA = 0.5

@@ -22,7 +22,7 @@ import numpy as np
 
 from gandyn import games
 from gandyn.distributions import ring2d
-from gandyn.experiments.population import Population, Setup
+from gandyn.engine.population import Population, Setup
 from gandyn.games import spectra
 from gandyn.rng import stream
 

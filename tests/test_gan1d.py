@@ -10,8 +10,9 @@ from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.methods import LA, LOLA, Lookahead
 from gandyn.engine.training import TrainingConfig
-from gandyn.experiments.gan1d import (BLOCK, Setup, Population, binned_jsd, parse_data, pick_panels, record_run,
-                          replace_training, sweep, sweep_rows)
+from gandyn.engine.population import BLOCK
+from gandyn.experiments.gan1d import (Setup, Population, binned_jsd, parse_data, pick_panels, record_run,
+                          replace_training, sweep, sweep_rows, sweep_setups)
 from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 from gandyn.theory import LOG2, jsd_grid
@@ -360,6 +361,11 @@ def test_sweep_refuses_a_bad_pairing_before_training():
     with pytest.raises(ValueError, match="clipping"):
         sweep(s, lr_g_values=[1e-3], lr_d_values=[1e-3], seeds=[0], steps=10**6, losses=["wgan", "nonsat"])
     assert time.perf_counter() - t < 5.0  # refused up front, not after a million steps
+    with pytest.raises(ValueError, match="losses must be distinct.*got nonsat ls nonsat"):
+        sweep(Setup(), lr_g_values=[1e-3], lr_d_values=[1e-3], seeds=[0], steps=10**6, losses=["nonsat", "ls", "nonsat"])
+    setups = sweep_setups(Setup(), [1, 2], ["nonsat", "ls"])
+    assert list(setups) == [(1, "nonsat"), (1, "ls"), (2, "nonsat"), (2, "ls")]
+    assert (setups[2, "ls"].training.k, setups[2, "ls"].training.loss) == (2, "ls")
 
 
 def test_samples_come_from_the_evaluated_generator():

@@ -99,7 +99,7 @@ def test_noisy_step_equals_the_hand_computation(method, k):
                          ids=["altgd", "extragradient", "lookahead:optimistic"])
 def test_population_rows_equal_their_seeds_single_runs(method):
     from gandyn.experiments.gan1d import Setup
-    from gandyn.experiments.population import Population
+    from gandyn.engine.population import Population
 
     s = Setup(training=Setup.training.replace(batch=8, method=method, k=2, instance_noise=0.5, noise_schedule="exponential", noise_until=6), hidden_g=3, hidden_d=4)
     pop = Population(s, [2, 0, 2], lr_g=1e-2, lr_d=1e-2)

@@ -300,7 +300,7 @@ def test_parse_methods_refuses_with_one_line(methods, items, msg):
 
 def test_method_objects_reach_the_population_trainers():
     from gandyn.distributions import ring2d
-    from gandyn.experiments.population import Population, Setup
+    from gandyn.engine.population import Population, Setup
 
     setup = Setup(ring2d(), training=Setup.training.replace(batch=4, method=Unrolled(unroll=3)), hidden_g=(4,),
                   hidden_d=(4,))

@@ -8,7 +8,7 @@ from gandyn.app import backends
 from gandyn.cli import main
 from gandyn.distributions import Normal2D, ring2d
 from gandyn.experiments import mog
-from gandyn.experiments.population import BLOCK, Population, Setup, plan_units
+from gandyn.engine.population import BLOCK, Networks, Population, Setup, plan_units
 from gandyn.rng import stream
 
 
@@ -169,6 +169,21 @@ def test_training_choices_reach_every_model():
     plain = backends.run_mog(tiny_cfg(methods=["altgd"], lrs=[1e-3]))
     assert not np.array_equal(res["samples"], plain["samples"])  # the choices changed training
     np.testing.assert_array_equal(res["samples"][-1, 0, :8], pop.samples(cfg.n_eval)[0, :8])  # last check
+
+
+def test_config_networks_are_the_setups_once_and_old_json_reads():
+    """The benchmark's networks are :class:`Networks`' fields (one default and one check each, shared
+    with its Setup); the JSON form names the dtype, and a config written before ``act_g``/``act_d``
+    were fields, with ``init`` null (then: the Setup's), reads back as the same configuration."""
+    c = mog.MogConfig()
+    assert c.networks() == Networks().networks() == c.setup().networks()
+    assert c.to_dict()["dtype"] == "float32" and mog.MogConfig.from_dict(c.to_dict()) == c
+    old = {k: v for k, v in c.to_dict().items() if k not in ("act_g", "act_d")} | {"init": None}
+    assert mog.MogConfig.from_dict(old) == c and c.init == "glorot_uniform"
+    for bad, match in ((dict(hidden_g=(0,)), "hidden_g"), (dict(dtype="float16"), "dtype"),
+                       (dict(act_d="bogus"), "act_d"), (dict(pack=3), "multiple of pack")):
+        with pytest.raises(ValueError, match=match):
+            mog.MogConfig(**bad)
 
 
 @pytest.mark.parametrize("bad, match", [(dict(penalty="r1", loss="hinge"), "not used with the 'hinge' loss"),

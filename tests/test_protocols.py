@@ -11,7 +11,7 @@ from gandyn.distributions import grid2d, ring2d
 from gandyn.engine import optim
 from gandyn.engine.methods import as_method
 from gandyn.experiments import mnist, mog
-from gandyn.experiments.population import Population, Setup
+from gandyn.engine.population import Population, Setup
 from gandyn.metrics import mean_se, wilson_interval
 
 

@@ -8,7 +8,8 @@ from gandyn.distributions import ring2d
 from gandyn.engine import optim
 from gandyn.engine.methods import SGA, AltGD, Extragradient, Lookahead, Unrolled, as_method
 from gandyn.engine.training import TrainingConfig
-from gandyn.experiments import gan1d, mnist, mog, population
+from gandyn.engine import population
+from gandyn.experiments import gan1d, mnist, mog
 from gandyn.experiments.mnist import MnistConfig
 
 from _mnist_dir import blob_images

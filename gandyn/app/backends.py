@@ -444,7 +444,8 @@ def run_sweep(setup, *, seeds, client=None, store: ShardStore | None = None, pro
         the sweep of the seeds that finished (:func:`~gandyn.experiments.gan1d.merge_sweeps`),
         or None.
     """
-    from gandyn.experiments import gan1d, population
+    from gandyn.engine import population
+    from gandyn.experiments import gan1d
 
     seeds = [int(s) for s in population.check_seeds(list(seeds))]
     kw = {**kw, "progress": progress and client is None}

@@ -70,20 +70,6 @@ def _setup(args, sweep):
                  dtype=np.float32 if sweep and not args.float64 else np.float64)
 
 
-def _check_sweep(args, setup) -> None:
-    """The sweep's values of k and losses: distinct, and each pairing with the other choices
-    (refused here, before any work)."""
-    from gandyn.experiments.gan1d import replace_training
-
-    for name, values in (("--ks", args.ks), ("--losses", args.losses)):
-        if values and len(set(values)) != len(values):
-            raise ValueError(f"{name} must be distinct (each would be trained and counted twice), got "
-                             f"{' '.join(map(str, values))}")
-    for k in args.ks or [setup.training.k]:
-        for loss in args.losses or [setup.training.loss]:
-            replace_training(setup, k=k, loss=loss)
-
-
 def _steps(args) -> int:
     """``--steps``, else the default of :func:`~gandyn.experiments.gan1d.sweep` (with ``--sweep``)
     or of :func:`~gandyn.experiments.gan1d.record_run`."""
@@ -121,6 +107,7 @@ def _check_sizes(args) -> None:
 
 def run(args) -> int:
     from gandyn.app.folders import output_folder
+    from gandyn.experiments.gan1d import sweep_setups
 
     if args.sweep and args.grid < 2:
         raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
@@ -138,7 +125,8 @@ def run(args) -> int:
     if not args.sweep:
         with output_folder(args.out, "gan1d") as out:
             return _single(args, setup, out)
-    _check_sweep(args, setup)
+    # the sweep's k and losses: distinct, and each pairing with the other choices, before any work
+    sweep_setups(setup, args.ks or [setup.training.k], args.losses or [setup.training.loss], ("--ks", "--losses"))
     config = _sweep_config(args, setup)
     kept = f"; the finished shards' results are in {args.out}"  # when a shard failed after others finished
     return sharded_command(args, "gan1d --sweep", config, lambda out, client: _sweep(args, setup, out, config, client),

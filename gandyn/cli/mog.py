@@ -56,8 +56,7 @@ def add_arguments(p):
     option(n, "--g-batch-norm", None, "batch normalisation in G's hidden layers", of=c, action="store_true")
     option(n, "--d-pieces", positive_int, f"maxout pieces of D's hidden layers (default: {c.d_pieces}, none)", of=c,
            metavar="K")
-    option(n, "--init", None, f"weight initialisation (default: {c.setup().init})", of=c,
-           choices=INITIALIZERS.names())
+    option(n, "--init", None, "weight initialisation", of=c, choices=INITIALIZERS.names())
     m.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
                    help="a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, with "
                         "--pack M); an option given as well replaces that setting, with a note (see docs/mog.md)")
@@ -101,8 +100,6 @@ def _configs(args):
         raise ValueError("--jobs runs local processes and --scheduler a Dask cluster: give one of them")
     if args.shards is not None and args.scheduler is None and (args.jobs or 1) < 2:
         raise ValueError("--shards needs --scheduler or --jobs of 2 or more (one process runs no shards)")
-    if not 0 < args.hq_target <= 1:
-        raise ValueError(f"--hq-target must be in (0, 1], got {args.hq_target}")
     hidden = {} if args.hidden is None else dict.fromkeys(("hidden_g", "hidden_d"), tuple(args.hidden))
     kw = {**(QUICK if args.quick else {}), **hidden, **given_fields(args, MogConfig), "protocol": protocol,
           **{k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}}
@@ -173,9 +170,8 @@ def _write(cfg, res, out):
                                                                "wall_seconds": res["wall_seconds"],
                                                                "source": "gandyn.experiments.mog"})]
     cols = {"method": str, "lr_g": float, "lr_d": float, "seed": int, "modes": int, "high_quality": float,
-            "reverse_kl": float, "success": bool}
-    rows = [{"data": d, **{k: cast(res[k][i]) for k, cast in cols.items()},
-             "diverged_at": int(res["diverged_at"][i]) if "diverged_at" in res else -1} for i in range(res["rows"].size)]
+            "reverse_kl": float, "success": bool, "diverged_at": int}
+    rows = [{"data": d, **{k: cast(res[k][i]) for k, cast in cols.items()}} for i in range(res["rows"].size)]
     paths.append(write_csv(out / f"models_{d}.csv", rows))
     if (ck := save_snapshots(cfg, res, out)) is not None:
         paths.append(ck)

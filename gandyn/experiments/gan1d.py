@@ -6,15 +6,16 @@ N(4, 0.5^2)), latent ``z ~ U(-1, 1)`` or N(0, 1), generator and discriminator
 MLPs ``1-h-1``, the generator loss, the optimizer, the minibatch size ``m`` and
 ``k``, the number of discriminator steps per generator step (Algorithm 1).
 
-Training is the general :class:`~gandyn.experiments.population.Population` (``Population``
+Training is the general :class:`~gandyn.engine.population.Population` (``Population``
 here is that class): ``P`` models at once on the engine's population axis (``theta (P, n)``,
 inputs ``(P, m, 1)``, step sizes ``(P, 1)``), each with its own seed, ``lr_D`` and ``lr_G``,
 or a single run (``theta (n,)``). Every random draw of model ``p`` comes from the named
 streams of its own seed (:mod:`gandyn.rng`), so a population of ``P`` models equals ``P``
 separate runs; models that share a seed share their initial parameters and their noise
 (common random numbers), which is what a sweep over step sizes wants. Minibatches are drawn
-per seed in blocks of :data:`BLOCK` minibatches; for normal and uniform data this is the
-same sequence of numbers a single run draws one minibatch at a time from its streams.
+per seed in blocks of :data:`~gandyn.engine.population.BLOCK` minibatches; for normal and
+uniform data this is the same sequence of numbers a single run draws one minibatch at a time
+from its streams.
 
 Evaluation: :func:`theory_at` gives the quantities of the theory on a grid for
 one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD, V, C);
@@ -40,7 +41,7 @@ from gandyn.engine.losses import sigmoid
 from gandyn.engine.nn import MLP
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import BOUND, DivergedError, UsageError, healthy
-from gandyn.experiments import population
+from gandyn.engine import population
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.rng import stream
 from gandyn.theory.density import generator_density
@@ -48,10 +49,7 @@ from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
 __all__ = ["Setup", "Population", "parse_data", "data_text", "theory_at", "binned_jsd", "grid_for", "z_map_points",
            "record_run", "pick_panels", "sweep", "merge_sweeps", "sweep_rows",
-           "sweep_summary", "replace_training", "TRAINING", "DATA", "BLOCK"]
-
-BLOCK = population.BLOCK
-
+           "sweep_summary", "replace_training", "sweep_setups", "TRAINING", "DATA"]
 
 
 # --- the data distribution from a short text
@@ -131,7 +129,7 @@ TRAINING = TrainingConfig(b1=0.5, batch=64)
 @dataclass(frozen=True)
 class Setup(population.Setup):
     """Everything of a 1D GAN run except the seed and the step sizes: a
-    :class:`gandyn.experiments.population.Setup` with the 1-D GAN's defaults; every field
+    :class:`gandyn.engine.population.Setup` with the 1-D GAN's defaults; every field
     but ``data`` is a keyword.
 
     Parameters
@@ -283,12 +281,6 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     return float(out[0]) if single else out
 
 
-def _advance_quietly(tr, n, keep=False):
-    """``tr.advance`` with overflow left to the divergence checks (no warnings)."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return tr.advance(n, keep=keep)
-
-
 # --- one run, recorded
 
 
@@ -362,7 +354,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     while tr.it < steps:
         n = min(record_every, steps - tr.it)
         i = tr.it
-        loss_d[i:i + n], loss_g[i:i + n] = _advance_quietly(tr, n, keep=True)
+        loss_d[i:i + n], loss_g[i:i + n] = tr.advance(n, keep=True)
         bad = ~healthy(loss_d[i:i + n], loss_g[i:i + n])  # the one divergence criterion, per iteration
         if bad.any() or not healthy(np.concatenate([tr.theta_g, tr.theta_d])).all():
             bar.close()
@@ -454,14 +446,9 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     ks = [int(k) for k in ks]
     losses = list(losses)
     steps, checks = check_int("steps", steps), check_int("checks", checks)
-    if len(set(ks)) != len(ks) or len(set(losses)) != len(losses):
-        raise ValueError(f"ks and losses must be distinct (each would be trained and counted twice), got {ks}, "
-                         f"{losses}")
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
-    for k in ks:  # every (k, loss) setup validated (k, loss, pairings) before any training
-        for lo in losses:
-            replace_training(setup, k=k, loss=lo)
+    setups = sweep_setups(setup, ks, losses)  # every one validated before any training
     S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
     sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
     check_it = population.check_iterations(steps, checks)
@@ -476,12 +463,12 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     bar = tqdm(total=n_pop * steps, desc=what(0, 0), unit="it", disable=not progress, leave=False)
     for a, k in enumerate(ks):
         for b, loss in enumerate(losses):
-            s = replace_training(setup, k=k, loss=loss)
+            s = setups[k, loss]
             bar.set_description(what(a, b), refresh=False)
             tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk, rate_dtype=np.float64)
             for c, t in enumerate(check_it):
                 while tr.it < t:  # one iteration at a time: the bar moves (tqdm limits its redraws)
-                    _advance_quietly(tr, 1)
+                    tr.advance(1)
                     bar.update(1)
                 tg = tr.theta_g_eval
                 ok = healthy(tr.theta_g, tr.theta_d, tg)
@@ -517,6 +504,23 @@ def merge_sweeps(parts) -> tuple[dict, dict]:
 def replace_training(setup: Setup, **changes) -> Setup:
     """A copy of ``setup`` with some training choices changed (and validated again)."""
     return replace(setup, training=setup.training.replace(**changes))
+
+
+def sweep_setups(setup: Setup, ks, losses, names=("ks", "losses")) -> dict:
+    """The setups of a sweep over ``ks`` and ``losses``: ``{(k, loss): setup}``, each validated
+    (:func:`replace_training`).
+
+    Raises
+    ------
+    ValueError
+        Values of ``ks`` or ``losses`` repeated (each would be trained and counted twice; named
+        by ``names``), or a ``(k, loss)`` the other training choices do not pair with.
+    """
+    for name, values in zip(names, (ks, losses)):
+        if len(set(values)) != len(values):
+            raise ValueError(f"{name} must be distinct (each would be trained and counted twice), got "
+                             f"{' '.join(map(str, values))}")
+    return {(k, lo): replace_training(setup, k=k, loss=lo) for k in ks for lo in losses}
 
 
 def sweep_rows(arrays: dict) -> list[dict]:

@@ -1,7 +1,7 @@
 """The 2-D mode-collapse benchmark (ring of 8 and grid of 25 Gaussians) as populations.
 
 Every combination of training method x step size x seed is one GAN of a
-:class:`gandyn.experiments.population.Population`; all of them train at once, and each is
+:class:`gandyn.engine.population.Population`; all of them train at once, and each is
 scored by the mode-coverage protocol of Srivastava et al. 2017 (VEEGAN) and Lin et al.
 2018 (PacGAN) (:func:`gandyn.metrics.mode_coverage`: 2,500 samples, high quality within
 3 sigma of the nearest centre, modes covered, reverse KL of the mode histogram).
@@ -12,7 +12,7 @@ table here reports, per data set, method and step size, the success rate over se
 the medians of modes, high-quality share and reverse KL.
 
 Training is split into *shards*: lists of the population's units (models with the same
-method stacked into one engine trainer; :func:`gandyn.experiments.population.plan_units`).
+method stacked into one engine trainer; :func:`gandyn.engine.population.plan_units`).
 :func:`run_shard` trains one shard of a :class:`MogConfig`, so a shard can run in this
 process or on a Dask worker with the same result, to the bit; :func:`merge` puts the shards
 together (:func:`gandyn.app.backends.run_mog` runs them on a backend).
@@ -36,7 +36,7 @@ from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
 from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_protocol
 from gandyn.errors import healthy
-from gandyn.experiments.population import BLOCK, TRAINING, Population, Setup, check_iterations, plan_units
+from gandyn.engine.population import BLOCK, TRAINING, Networks, Population, Setup, check_iterations, plan_units
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
@@ -132,7 +132,7 @@ QUICK = {"methods": ("altgd", "extragradient"), "seeds": 4, "steps": 200, "hidde
 
 
 @dataclass(frozen=True, kw_only=True)
-class MogConfig(JsonConfig):
+class MogConfig(Networks, JsonConfig):
     """A run of the benchmark on one data set, validated (its defaults are the documented
     benchmark's, those of ``gandyn mog``).
 
@@ -157,17 +157,15 @@ class MogConfig(JsonConfig):
         Seeds per method and step size, the first seed, training iterations, and the
         evaluations during training (at most ``steps``).
     training : TrainingConfig
-        The training choices (default :data:`gandyn.experiments.population.TRAINING`:
+        The training choices (default :data:`gandyn.engine.population.TRAINING`:
         Adam with ``b1 = 0.5``, batch 128); its ``method`` is unused (the run names
         ``methods``).
-    hidden_g, hidden_d, z_dim, latent, dtype
-        The networks (:class:`~gandyn.experiments.population.Setup`).
+    z_dim, latent, hidden_g, hidden_d, act_g, act_d, init, dtype, pack, g_batch_norm, d_pieces
+        The networks, fields of :class:`~gandyn.engine.population.Networks` with its defaults
+        and checks (PacGAN's: :data:`PROTOCOLS`); the dtype is written by name in
+        :meth:`to_dict`.
     chunk : int
         Models per stacked unit (results do not depend on it).
-    pack, g_batch_norm, d_pieces, init
-        The networks' packing, G's batch normalisation, D's maxout pieces and the
-        initialisation (:class:`~gandyn.experiments.population.Setup`; PacGAN's,
-        :data:`PROTOCOLS`; ``init`` None: the ``Setup``'s).
     protocol : str
         The published protocol the run follows (:data:`PROTOCOLS`; the tables' protocol
         column), or ``""``.
@@ -192,29 +190,19 @@ class MogConfig(JsonConfig):
     checks: int = 5
     keep_every: int = 0
     training: TrainingConfig = TRAINING
-    hidden_g: tuple = (64, 64)
-    hidden_d: tuple = (64, 64)
-    z_dim: int = 2
-    latent: str = "normal"
-    dtype: str = "float32"
     decay: float = 0.1
     chunk: int = 50
     n_eval: int = 2500
     n_show: int = 3
     min_count: int = 1
     hq_target: float = 0.9
-    pack: int = 1
-    g_batch_norm: bool = False
-    d_pieces: int = 1
-    init: str | None = None
     protocol: str = ""
 
     def __post_init__(self):
         if self.data not in DATASETS:
             raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATASETS)}")
-        setup = self.setup()  # validates the networks and the training choices
-        for name in ("hidden_g", "hidden_d"):
-            object.__setattr__(self, name, getattr(setup, name))
+        super().__post_init__()  # the networks' fields
+        self.setup()  # the networks with the data and the training choices
         if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
             raise ValueError(f"methods must be a list of methods, got {self.methods!r}")
         methods = tuple(self.training.check_method(m) for m in self.methods)
@@ -244,7 +232,6 @@ class MogConfig(JsonConfig):
         for name in ("ttur", "decay", "hq_target"):
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "checks", min(self.checks, self.steps))
-        object.__setattr__(self, "dtype", dtype)
         check_protocol(self.protocol, PROTOCOLS)
 
     @property
@@ -254,11 +241,19 @@ class MogConfig(JsonConfig):
         return tuple(method_label(m) for m in self.methods)
 
     def setup(self) -> Setup:
-        """The :class:`~gandyn.experiments.population.Setup` of the run's models."""
-        init = {} if self.init is None else {"init": self.init}
-        return Setup(DATASETS[self.data](), training=self.training, z_dim=self.z_dim, latent=self.latent,
-                     hidden_g=self.hidden_g, hidden_d=self.hidden_d, dtype=np.dtype(self.dtype).type,
-                     pack=self.pack, g_batch_norm=self.g_batch_norm, d_pieces=self.d_pieces, **init)
+        """The :class:`~gandyn.engine.population.Setup` of the run's models."""
+        return Setup(DATASETS[self.data](), training=self.training, **self.networks())
+
+    def to_dict(self) -> dict:
+        """:meth:`JsonConfig.to_dict <gandyn.engine.training.JsonConfig.to_dict>`, the data set first and
+        the dtype by name."""
+        return {"data": self.data, **super().to_dict(), "dtype": np.dtype(self.dtype).name}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MogConfig":
+        """:meth:`JsonConfig.from_dict <gandyn.engine.training.JsonConfig.from_dict>`; ``"init": null``
+        (the default, as runs wrote it before ``init`` had one) is the default."""
+        return super().from_dict({k: v for k, v in d.items() if k != "init" or v is not None})
 
 
 def training_changes(cfg: MogConfig) -> str:
@@ -285,16 +280,16 @@ def models_of(cfg: MogConfig) -> dict:
 
 
 def units_of(cfg: MogConfig):
+    """The units of the run's population (:func:`~gandyn.engine.population.plan_units`), each
+    trained as one engine trainer; shards are lists of them."""
     m = models_of(cfg)
     return plan_units(list(m["method"]), [cfg.training.k] * m["seed"].size, cfg.chunk)
-
-
 
 
 def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
     """A rough upper estimate of the bytes a run of ``cfg`` needs with ``jobs`` processes,
     each holding one unit at a time: per model of a unit its parameters with gradients and
-    optimizer states, a block of minibatches (:data:`gandyn.experiments.population.BLOCK`)
+    optimizer states, a block of minibatches (:data:`gandyn.engine.population.BLOCK`)
     and a step's activations (in the setup's dtype), and its ``n_eval`` evaluation points
     with their distances to every mode (float64); per model of the run its records and
     kept parameters.
@@ -313,8 +308,7 @@ def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
     per_model = item * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg.n_eval * (zd + d + K + 2)
     P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
     unit = min(cfg.chunk, P)
-    per_method = len(cfg.lrs) * cfg.seeds  # units: each method's models cut into chunks
-    jobs = min(max(1, jobs), len(cfg.methods) * -(-per_method // cfg.chunk))
+    jobs = min(max(1, jobs), len(units_of(cfg)))
     records = 8 * (cfg.checks + 1) * (3 + K)
     if cfg.keep_every:
         records += item * n * len(keep_iterations(cfg))
@@ -376,22 +370,22 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         for t in stops:
             while pop.it < t:
                 n = min(block, int(t) - pop.it)
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # diverged models: found below
-                    if decay == 1.0:
-                        pop.advance(n)
-                    else:
-                        for _ in range(n):
-                            pop.set_lr_factor(decay ** (pop.it / cfg.steps))
-                            pop.advance(1)
-                _diverged(pop, diverged_at)
+                if decay == 1.0:
+                    pop.advance(n)
+                else:
+                    for _ in range(n):
+                        pop.set_lr_factor(decay ** (pop.it / cfg.steps))
+                        pop.advance(1)
+                # a diverged model (a parameter NaN, inf or beyond gandyn.errors.BOUND) trains on, in its
+                # own rows (the others' bits do not change): marked here with the iteration it was found at
+                diverged_at[~healthy(*pop.params()) & (diverged_at < 0)] = pop.it
                 if progress is not None:
                     progress(n * pop.rows.size)
             if keep.size and t in keep:
                 kept.append((*pop.params(), pop.stats_g))
             if t not in checks:
                 continue
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                x = pop.samples(cfg.n_eval, z)
+            x = pop.samples(cfg.n_eval, z)
             if (diverged_at >= 0).any():  # no samples: scored as covering no mode
                 x[diverged_at >= 0] = np.inf
             cov = mode_coverage(x, centers, scale, min_count=cfg.min_count)
@@ -417,24 +411,9 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
     return res
 
 
-def _diverged(pop: Population, diverged_at: np.ndarray) -> None:
-    """Mark in ``diverged_at`` (per model of ``pop``, -1: healthy) the models found diverged
-    now (:func:`gandyn.errors.healthy`: a parameter NaN, inf or beyond
-    :data:`gandyn.errors.BOUND`) with the iteration. They train on (their loss does not
-    raise in a population, :class:`~gandyn.experiments.population.Population`): models are
-    independent rows, so the others' bits do not change."""
-    g, d = pop.params()
-    bad = ~healthy(g, d)
-    new = bad & (diverged_at < 0)
-    if new.any():
-        diverged_at[new] = pop.it
-
-
 def diverged_models(cfg: MogConfig, res: dict) -> list[str]:
     """The diverged models of a run's results, as ``METHOD lr=LR seed=S (iteration I)``."""
-    at = res.get("diverged_at")
-    if at is None:
-        return []
+    at = res["diverged_at"]
     return [f"{res['method'][i]} lr={res['lr'][i]:g} seed={res['seed'][i]} (iteration {at[i]})"
             for i in np.flatnonzero(at >= 0)]
 
@@ -448,8 +427,7 @@ def merge(cfg: MogConfig, parts: list[dict]) -> dict:
     srows = np.concatenate([p["samples_rows"] for p in parts])
     so = np.argsort(srows, kind="stable")
     res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so],
-           "diverged_at": np.concatenate([p.get("diverged_at", np.full(p["rows"].size, -1, np.int64))
-                                          for p in parts])[o]}
+           "diverged_at": np.concatenate([p["diverged_at"] for p in parts])[o]}
     for key in SCORES:
         res[f"{key}_checks"] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
     res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
@@ -479,7 +457,7 @@ def success_table(cfg: MogConfig, res: dict) -> list[dict]:
     wall time (``res["wall_seconds"]``, all rows of a data set trained together)."""
     rows = []
     K = int(res["n_modes"])
-    div = res.get("diverged_at", np.full(res["rows"].size, -1)) >= 0
+    div = res["diverged_at"] >= 0
     for m in cfg.labels:
         for lr in cfg.lrs:
             run = (res["method"] == m) & (res["lr"] == lr)

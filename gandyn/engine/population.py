@@ -1,4 +1,5 @@
-"""Populations of GANs on data of any dimension: per-model seeds, step sizes and methods.
+"""Populations of GANs on data of any dimension, trained at once on the engine's stacked
+:class:`~gandyn.engine.trainer.Trainer`: per-model seeds, step sizes and methods.
 
 A :class:`Setup` fixes the data (any distribution of :mod:`gandyn.distributions` whose
 ``rvs(n, rng)`` gives ``(n, d)``, or ``(n,)`` for 1-D data), the latent ``z`` of ``z_dim``
@@ -21,6 +22,11 @@ model sees never depend on which models share its unit. A unit's arithmetic is t
 its stacked GEMMs; building only some units (``units=``, as the shards of a distributed
 sweep do) runs exactly the same stacks, so every model's numbers are the same bits as in
 the full population.
+
+A diverging model overflows to inf or NaN in its own rows only: training and sampling run with
+NumPy's floating-point warnings off (:meth:`Population.advance`, :meth:`Population.samples`),
+and a diverged model is found by its parameters (:func:`gandyn.errors.healthy`); a single run's
+loss raises on a non-finite value (:class:`~gandyn.engine.losses.NonFiniteLossError`).
 
 >>> from gandyn.distributions import ring2d
 >>> setup = Setup(ring2d(), hidden_g=(16,), hidden_d=(16,), training=TRAINING.replace(batch=8))
@@ -47,11 +53,17 @@ from gandyn.engine.trainer import Trainer
 from gandyn.engine.training import TrainingConfig, check_int, check_networks
 from gandyn.rng import stream
 
-__all__ = ["Setup", "TRAINING", "Population", "Unit", "check_seeds", "check_iterations", "BLOCK"]
+__all__ = ["Networks", "Setup", "TRAINING", "Population", "Unit", "check_seeds", "check_iterations", "BLOCK"]
 
 #: Minibatches drawn at once per model and stream (a constant: the draws never depend
 #: on the population, its units or how training is split into calls).
 BLOCK = 64
+
+
+def _quiet():
+    """NumPy's floating-point warnings off, where models train and sample (a diverging model's
+    overflow stays in its own rows)."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
 def _widths(name, v) -> tuple[int, ...]:
@@ -85,34 +97,28 @@ def check_iterations(steps: int, checks: int) -> np.ndarray:
 TRAINING = TrainingConfig(b1=0.5)
 
 
-@dataclass(frozen=True)
-class Setup:
-    """Everything of a population of GANs except the per-model seed, step sizes and method:
-    the data, the two MLPs and the training choices (a
-    :class:`~gandyn.engine.training.TrainingConfig`; each model's instance noise from its
-    seed's ``instance_noise`` stream). Every field but ``data`` is a keyword.
+@dataclass(frozen=True, kw_only=True)
+class Networks:
+    """The two MLPs of a population's models, validated (keyword-only fields): the
+    generator ``z_dim - hidden_g... - d`` and the discriminator ``pack d - hidden_d... - 1``
+    (``d`` the data's dimension). :class:`Setup` and the experiments' configurations hold
+    these fields by deriving from this class, so each is declared, defaulted and checked once.
 
     Parameters
     ----------
-    data : Distribution
-        ``p_data``; ``rvs(n, rng)`` gives ``(n, d)`` (or ``(n,)`` when ``d = 1``).
-    training : TrainingConfig
-        The loss, method, ``k``, batch, optimizer, penalty, ... (default :data:`TRAINING`);
-        its ``method`` and ``k`` are those of models given none (:class:`Population` takes
-        them per model). With ``g_ema`` :attr:`Population.theta_g_eval` is G's moving
-        average, while training goes on with the iterates.
     z_dim : int
         Latent dimension.
     latent : {'normal', 'uniform'}
         Each latent coordinate ``N(0, 1)`` or ``U(-1, 1)``.
-    hidden_g, hidden_d : tuple of int
+    hidden_g, hidden_d : int or tuple of int
         Hidden widths of G and D (all hidden layers use ``act_g`` / ``act_d``; outputs are
-        linear, D's a logit).
+        linear, D's a logit); an int is one hidden layer.
     act_g, act_d : str
         Hidden activations (:data:`gandyn.engine.nn.ACTIVATIONS`).
     init : str
         Weight initialisation (:data:`gandyn.engine.nn.INITIALIZERS`).
     dtype : float32 or float64
+        The networks' float type (a name, e.g. ``"float32"``, is made the type).
     pack : int
         Samples per D input (PacGAN's packing, :class:`~gandyn.engine.gan.GAN`; 1 = none); D's
         input dimension is ``pack`` times the data's, and the training batch must be a multiple of it.
@@ -125,12 +131,9 @@ class Setup:
     Raises
     ------
     ValueError
-        A field out of its range or an unsupported pairing (the message names it).
+        A field out of its range (the message names it).
     """
 
-    data: Distribution
-    _: KW_ONLY
-    training: TrainingConfig = TRAINING
     z_dim: int = 2
     latent: str = "normal"
     hidden_g: tuple = (64, 64)
@@ -142,22 +145,61 @@ class Setup:
     pack: int = 1
     g_batch_norm: bool = False
     d_pieces: int = 1
+
+    def __post_init__(self):
+        for name in ("z_dim", "pack", "d_pieces"):
+            object.__setattr__(self, name, check_int(name, getattr(self, name)))
+        for name in ("hidden_g", "hidden_d"):
+            object.__setattr__(self, name, _widths(name, getattr(self, name)))
+        for name in ("act_g", "act_d"):
+            ACTIVATIONS.check(getattr(self, name), name)
+        LATENTS.check(self.latent, "latent")
+        INITIALIZERS.check(self.init, "init")
+        if np.dtype(self.dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        object.__setattr__(self, "dtype", np.dtype(self.dtype).type)
+
+    def networks(self) -> dict:
+        """The fields of :class:`Networks` as keywords (e.g. of a :class:`Setup`)."""
+        return {f.name: getattr(self, f.name) for f in fields(Networks)}
+
+
+@dataclass(frozen=True)
+class Setup(Networks):
+    """Everything of a population of GANs except the per-model seed, step sizes and method:
+    the data, the two MLPs (the fields of :class:`Networks`) and the training choices (a
+    :class:`~gandyn.engine.training.TrainingConfig`; each model's instance noise from its
+    seed's ``instance_noise`` stream). Every field but ``data`` is a keyword.
+
+    Parameters
+    ----------
+    data : Distribution
+        ``p_data``; ``rvs(n, rng)`` gives ``(n, d)`` (or ``(n,)`` when ``d = 1``).
+    training : TrainingConfig
+        The loss, method, ``k``, batch, optimizer, penalty, ... (default :data:`TRAINING`);
+        its ``method`` and ``k`` are those of models given none (:class:`Population` takes
+        them per model). With ``g_ema`` :attr:`Population.theta_g_eval` is G's moving
+        average, while training goes on with the iterates.
+    z_dim, latent, hidden_g, hidden_d, act_g, act_d, init, dtype, pack, g_batch_norm, d_pieces
+        The networks (:class:`Networks`).
+
+    Raises
+    ------
+    ValueError
+        A field out of its range or an unsupported pairing (the message names it).
+    """
+
+    data: Distribution
+    _: KW_ONLY
+    training: TrainingConfig = TRAINING
     gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.data, Distribution):
             raise ValueError(f"data must be a gandyn.distributions.Distribution, got {self.data!r}")
-        object.__setattr__(self, "z_dim", check_int("z_dim", self.z_dim))
-        object.__setattr__(self, "hidden_g", _widths("hidden_g", self.hidden_g))
-        object.__setattr__(self, "hidden_d", _widths("hidden_d", self.hidden_d))
+        super().__post_init__()
         object.__setattr__(self, "g_batch_norm", check_networks(self.training, self.g_batch_norm, self.hidden_g))
-        for name in ("act_g", "act_d"):
-            ACTIVATIONS.check(getattr(self, name), name)
-        LATENTS.check(self.latent, "latent")
-        INITIALIZERS.check(self.init, "init")
         d = int(self.data.dim)
-        object.__setattr__(self, "pack", check_int("pack", self.pack))
-        object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces))
         G = hidden_mlp((self.z_dim, *self.hidden_g, d), self.act_g, batch_norm=self.g_batch_norm, dtype=self.dtype)
         D = hidden_mlp((self.pack * d, *self.hidden_d, 1), self.act_d, pieces=self.d_pieces, dtype=self.dtype)
         if self.training.batch % self.pack:
@@ -393,16 +435,18 @@ class Population:
         Returns the D and G losses (D's of its last step, each before its update) of the last
         iteration, ``(len(rows),)`` in the order of :attr:`rows` (ascending model index; ``()``
         for a single run), or with ``keep`` of every iteration, ``(n, len(rows))`` (``(n,)``).
+        Overflow raises no floating-point warning (a diverged model is found by its parameters).
         """
         n = int(n)
         ld = np.full((n if keep else 1, self.rows.size), np.nan)
         lg = np.full_like(ld, np.nan)
-        for t in range(n):
-            i, r = 0, t if keep else 0
-            for u, tr in self._trainers:
-                ld[r, i:i + u.rows.size], lg[r, i:i + u.rows.size] = tr.step()
-                i += u.rows.size
-            self.it += 1
+        with _quiet():
+            for t in range(n):
+                i, r = 0, t if keep else 0
+                for u, tr in self._trainers:
+                    ld[r, i:i + u.rows.size], lg[r, i:i + u.rows.size] = tr.step()
+                    i += u.rows.size
+                self.it += 1
         ld, lg = ld[:, self._order], lg[:, self._order]
         if self.single:
             ld, lg = ld[:, 0], lg[:, 0]
@@ -495,4 +539,5 @@ class Population:
         the latent points of :meth:`eval_latent` (or ``z`` as it returns them)."""
         z = self.eval_latent(n) if z is None else z
         # a batch-norm G samples in evaluation mode, with each model's running statistics
-        return self._gather([self.gan.G(self._g_eval(tr), zu, tr.stats_g) for (_, tr), zu in zip(self._trainers, z)])
+        with _quiet():  # a diverged model's samples are inf or NaN
+            return self._gather([self.gan.G(self._g_eval(tr), zu, tr.stats_g) for (_, tr), zu in zip(self._trainers, z)])
