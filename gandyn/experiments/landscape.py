@@ -253,7 +253,7 @@ def _certify(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter
 
 def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: int = 4, slq_steps: int = 60,
             path_points: int = 21, maxiter: int | None = None, progress: bool = False, rng=0,
-            dense_max: int = DENSE_MAX, cache=None) -> dict:
+            dense_max: int = DENSE_MAX, done=None, keep=None) -> dict:
     """The landscape at each snapshot of ``run``.
 
     The verdicts (stable: every eigenvalue of ``J`` has a positive real part; differential
@@ -269,11 +269,11 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
     extreme eigenvalues of each block, the verdict and how it is known, time and
     operator products).
 
-    With ``cache`` (an object with ``get(iteration) -> dict | None`` and ``put(iteration,
-    dict)``, e.g. files in an output folder) each snapshot's results are kept as it is
-    finished and taken from there when present, so that an analysis stopped midway
-    continues where it stopped. With an integer ``rng`` each snapshot's searches draw from
-    their own fresh stream, so the results do not depend on which were taken from the cache.
+    With ``keep`` each snapshot's results (a JSON-able dict) are given to ``keep(iteration,
+    result)`` as it is finished, and those in ``done`` (``{iteration: result}``, kept by an
+    earlier call) are taken from there, so that an analysis stopped midway continues where
+    it stopped. With an integer ``rng`` each snapshot's searches draw from their own fresh
+    stream, so the results do not depend on which were kept before.
     """
     from tqdm.auto import tqdm
 
@@ -282,7 +282,7 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
     bar = tqdm(total=len(run.snapshots), desc="landscape", unit="snapshot", disable=not progress)
     for i, cp in enumerate(run.snapshots):
         bar.set_description(f"landscape: snapshot {i + 1} of {len(run.snapshots)} (iteration {cp.iteration})")
-        if cache is not None and (got := cache.get(cp.iteration)) is not None:
+        if (got := (done or {}).get(cp.iteration)) is not None:
             eig_rows += got["eigenvalues"]
             points.append(got["point"])
             for block, (nodes, weights) in got["quad"].items():
@@ -323,8 +323,8 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
                    "converged": bool(all(ext[b]["converged"] for b in ("j", "g", "d")))}
         points.append({"iteration": cp.iteration, **verdict, "check": check, **ext,
                        "seconds": time.perf_counter() - t0, "products": products})
-        if cache is not None:
-            cache.put(cp.iteration, {"eigenvalues": eig_rows[first_row:], "point": points[-1],
+        if keep is not None:
+            keep(cp.iteration, {"eigenvalues": eig_rows[first_row:], "point": points[-1],
                                      "quad": {b: [quad[b][-1][1].tolist(), quad[b][-1][2].tolist()] for b in quad}})
         bar.update()
     bar.close()
