@@ -270,6 +270,7 @@ def _eval(args) -> int:
 def _plot(args) -> int:
     from pathlib import Path
 
+    from gandyn.experiments.mnist import read_losses
     from gandyn.plotting import mnist as figs
 
     run_dir = Path(args.run)
@@ -277,7 +278,7 @@ def _plot(args) -> int:
         raise ValueError(f"--run {run_dir}: no such folder")
     # everything is read and checked before any output: a bad file fails with nothing written
     evals = _read_evals(args.evals) if args.evals else None
-    losses = _read_losses(run_dir / "losses.csv")
+    losses = read_losses(run_dir / "losses.csv")
     grids = _grid_files(run_dir / "grids")
     its = sorted(grids)
     chosen = args.at or sorted({its[round(j * (len(its) - 1) / 6)] for j in range(7)})
@@ -294,37 +295,6 @@ def _plot(args) -> int:
                         "metrics"))
     write_figures(args.out, "mnist plot", figures)
     return 0
-
-
-def _read_losses(csv):
-    """The ``(N, 2)`` losses of a run's ``losses.csv``; a one-line error naming the file
-    when it is missing, empty or malformed."""
-    import numpy as np
-
-    import warnings
-
-    def not_ours(why):
-        return ValueError(f"{csv} is not a losses.csv of `gandyn mnist train` ({why})")
-
-    if not csv.is_file():
-        raise ValueError(f"no losses.csv in {csv.parent}")
-    try:
-        with open(csv) as f, warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
-            header = f.readline().strip()
-            rows = np.loadtxt(f, delimiter=",", ndmin=2)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise not_ours(" ".join(str(e).split())[:200]) from None
-    if header != "iteration,loss_d,loss_g":
-        raise not_ours(f"header {header[:80]!r}")
-    if rows.size == 0:
-        raise ValueError(f"{csv} holds no iterations (only its header)")
-    if rows.shape[1] != 3 or not np.array_equal(rows[:, 0], np.arange(1, len(rows) + 1)):
-        raise not_ours("expected the columns iteration,loss_d,loss_g for iterations 1, 2, ...")
-    if not np.isfinite(rows[:, 1:]).all():
-        bad = int(rows[~np.isfinite(rows[:, 1:]).all(axis=1), 0][0])
-        raise ValueError(f"{csv}: the loss of iteration {bad} is not finite")
-    return rows[:, 1:]
 
 
 def _grid_files(folder) -> dict:

@@ -52,8 +52,8 @@ from gandyn.rng import stream
 
 __all__ = [
     "MnistConfig", "TRAINING", "EpochSampler", "MnistRun", "NonFiniteError", "train", "new_run",
-    "load_checkpoint", "checkpoint_config", "save_checkpoint", "generate", "GRID", "N_TRAIN", "CHECKPOINT",
-    "PROTOCOLS",
+    "load_checkpoint", "checkpoint_config", "save_checkpoint", "generate", "write_losses", "read_losses", "GRID",
+    "N_TRAIN", "CHECKPOINT", "PROTOCOLS",
 ]
 
 #: Training images used (the talk's ``input_data`` split: 55,000 train, 5,000 validation).
@@ -685,6 +685,43 @@ def write_losses(path, losses: np.ndarray) -> Path:
     lines = ["iteration,loss_d,loss_g"]
     lines += [f"{i},{d:.6g},{g:.6g}" for i, (d, g) in zip(it.tolist(), losses.tolist())]
     return write_text(path, "\n".join(lines) + "\n")
+
+
+def read_losses(path, *, finite: bool = True) -> np.ndarray:
+    """The ``(N, 2)`` losses ``(loss_D, loss_G)`` of a ``losses.csv`` of :func:`write_losses`.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file: missing, empty or malformed; with ``finite``, a loss
+        that is NaN or inf (its iteration named).
+    """
+    import warnings
+
+    path = Path(path)
+
+    def not_ours(why):
+        return ValueError(f"{path} is not a losses.csv of `gandyn mnist train` ({why})")
+
+    if not path.is_file():
+        raise ValueError(f"no losses.csv in {path.parent}")
+    try:
+        with open(path) as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
+            header = f.readline().strip()
+            rows = np.loadtxt(f, delimiter=",", ndmin=2)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise not_ours(_one_line(e)[:200]) from None
+    if header != "iteration,loss_d,loss_g":
+        raise not_ours(f"header {header[:80]!r}")
+    if rows.size == 0:
+        raise ValueError(f"{path} holds no iterations (only its header)")
+    if rows.shape[1] != 3 or not np.array_equal(rows[:, 0], np.arange(1, len(rows) + 1)):
+        raise not_ours("expected the columns iteration,loss_d,loss_g for iterations 1, 2, ...")
+    if finite and not np.isfinite(rows[:, 1:]).all():
+        bad = int(rows[~np.isfinite(rows[:, 1:]).all(axis=1), 0][0])
+        raise ValueError(f"{path}: the loss of iteration {bad} is not finite")
+    return rows[:, 1:]
 
 
 def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_every: int = 1000,
