@@ -355,7 +355,7 @@ def test_cli_errors(tmp_path):
     r = _gandyn("train", "--k", "0")
     assert r.returncode == 2
     r = _gandyn("train", "--d-dropout", "0.5", "--out", str(tmp_path / "bad"), "--data-dir", str(tmp_path / "none"))
-    assert r.returncode == 2 and "d_dropout needs 2 probabilities" in r.stderr and r.stderr.count("\n") == 1
+    assert r.returncode == 2 and "d_dropout needs one probability per D layer (2)" in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "bad").exists()
 
 

@@ -15,8 +15,6 @@ Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 (trajectories, complex_plane, densities, path_angle; PNG and PDF)."""
 from __future__ import annotations
 
-import contextlib
-
 from gandyn.cli import defaults_of, given_fields, nonneg_int, option, positive_float, positive_int
 
 HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path angle along training"
@@ -55,17 +53,6 @@ def _how(check: str) -> str:
             "extreme eigenvalue; see --dense-max)"}[check]
 
 
-@contextlib.contextmanager
-def _sizes_named(args):
-    """A context that turns a MemoryError into one naming the sizes given."""
-    try:
-        yield
-    except MemoryError:
-        sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "n_eigs", "slq_steps")
-                          if getattr(args, k) is not None)
-        raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
-
-
 def _check_sizes(args, lr, k_given: bool) -> None:
     """Refuse up front a --n-eigs given beyond the smaller player's parameters (ARPACK finds at most
     n - 2 eigenvalues of an n x n block; the default takes as many as it allows) and an
@@ -92,6 +79,15 @@ def _config(args) -> dict:
 
 
 def run(args) -> int:
+    try:
+        return _run(args)
+    except MemoryError:  # one naming the sizes given
+        sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "n_eigs", "slq_steps")
+                          if getattr(args, k) is not None)
+        raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
+
+
+def _run(args) -> int:
     import json
 
     from gandyn import plotting
@@ -106,9 +102,8 @@ def run(args) -> int:
     args.n_eigs = args.n_eigs or defaults_of(landscape.analyse)["k"]
     if args.batch is not None:  # the evaluation set itself, before it is drawn
         check_memory(8 * 100 * args.batch, f"--batch {args.batch:,}")
-    with _sizes_named(args):
-        lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at,
-                                      model=args.model, data=args.data)  # fails before any output
+    lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
+                                  data=args.data)  # fails before any output
     _check_sizes(args, lr, k_given)
     config = _config(args)
     check_same_run(args.out, "landscape", config, SHARDS, "summary.json")
@@ -116,10 +111,9 @@ def run(args) -> int:
         remove_stale_temps(out, ("*.csv", "*.json", "*.png", "*.pdf"))
         store = ShardStore(out / SHARDS, "iteration", ("landscape", config))  # each finished snapshot, until the end
         done = {units[0]: json.loads(str(arrays["result"])) for units, arrays in store.load().items()}
-        with _sizes_named(args):
-            res = landscape.analyse(lr, k=args.n_eigs, progress=not args.quiet, rng=args.seed, done=done,
-                                    keep=lambda it, r: store.save([it], {"result": json.dumps(r)}),
-                                    **given_fields(args, landscape.analyse))  # --tol, --slq-steps, ...
+        res = landscape.analyse(lr, k=args.n_eigs, progress=not args.quiet, rng=args.seed, done=done,
+                                keep=lambda it, r: store.save([it], {"result": json.dumps(r)}),
+                                **given_fields(args, landscape.analyse))  # --tol, --slq-steps, ...
         tables = {"eigenvalues": "eigenvalues", "density": "density", "path": "path_angle"}  # result: file
         for key, stem in tables.items():
             write_csv(out / f"{stem}.csv", res[key])

@@ -282,50 +282,42 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
     bar = tqdm(total=len(run.snapshots), desc="landscape", unit="snapshot", disable=not progress)
     for i, cp in enumerate(run.snapshots):
         bar.set_description(f"landscape: snapshot {i + 1} of {len(run.snapshots)} (iteration {cp.iteration})")
-        if (got := (done or {}).get(cp.iteration)) is not None:
-            eig_rows += got["eigenvalues"]
-            points.append(got["point"])
-            for block, (nodes, weights) in got["quad"].items():
-                quad.setdefault(block, []).append((cp.iteration, np.asarray(nodes, float), np.asarray(weights, float)))
-            bar.update()
-            continue
-        first_row = len(eig_rows)
-        t0 = time.perf_counter()
-        z = cp.z
-        wn = float(np.linalg.norm(game.field(z)))
-        spec = spectra.game_spectrum(game, z, k=k, tol=tol, maxiter=maxiter, rng=rng)
-        products = 0
-        ext = {}
-        for block, searches in spec.items():
-            for which, pairs in searches.items():
-                eig_rows += _pairs_rows(cp.iteration, block, pairs)
-                products += pairs.products
-        for block in ("g", "d"):
-            la, sa = spec[block]["LA"], spec[block]["SA"]
-            ext[block] = {"max": float(la.values.max()), "min": float(sa.values.min()),
-                          "converged": bool(la.converged.all() and sa.converged.all())}
-            nodes, weights = spectra.slq_density(game.block_operator(z, block), n_vectors=slq_vectors,
-                                                 steps=slq_steps, rng=rng)
-            products += slq_vectors * slq_steps
-            quad.setdefault(block, []).append((cp.iteration, nodes, weights))
-            top = max(float(np.abs(nodes).max()), 1e-300)
-            ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
-        ext["j"] = {"max_modulus": float(np.abs(spec["j"]["LM"].values).max()),
-                    "min_real": float(spec["j"]["SR"].values.real.min()),
-                    "max_real": float(spec["j"]["LR"].values.real.max()),
-                    "converged": bool(all(p.converged.all() for p in spec["j"].values()))}
-        check, used = _certify(ext, spec, game, cp.z, dense_max, tol, maxiter, rng)
-        products += used
-        eps = tol * max(1.0, ext["j"]["max_modulus"])
-        pd = bool(ext["g"]["min"] > eps and ext["d"]["min"] > eps)  # both own Hessians positive definite
-        verdict = {"omega_norm": wn, "critical": wn <= eps, "differential_nash": bool(wn <= eps and pd),
-                   "own_hessians_positive_definite": pd, "stable": bool(ext["j"]["min_real"] > eps),
-                   "converged": bool(all(ext[b]["converged"] for b in ("j", "g", "d")))}
-        points.append({"iteration": cp.iteration, **verdict, "check": check, **ext,
-                       "seconds": time.perf_counter() - t0, "products": products})
-        if keep is not None:
-            keep(cp.iteration, {"eigenvalues": eig_rows[first_row:], "point": points[-1],
-                                     "quad": {b: [quad[b][-1][1].tolist(), quad[b][-1][2].tolist()] for b in quad}})
+        if (got := (done or {}).get(cp.iteration)) is None:  # compute it
+            t0, z, products, ext, rows, nq = time.perf_counter(), cp.z, 0, {}, [], {}
+            wn = float(np.linalg.norm(game.field(z)))
+            spec = spectra.game_spectrum(game, z, k=k, tol=tol, maxiter=maxiter, rng=rng)
+            for block, searches in spec.items():
+                for which, pairs in searches.items():
+                    rows += _pairs_rows(cp.iteration, block, pairs)
+                    products += pairs.products
+            for block in ("g", "d"):
+                la, sa = spec[block]["LA"], spec[block]["SA"]
+                ext[block] = {"max": float(la.values.max()), "min": float(sa.values.min()),
+                              "converged": bool(la.converged.all() and sa.converged.all())}
+                nodes, weights = spectra.slq_density(game.block_operator(z, block), n_vectors=slq_vectors,
+                                                     steps=slq_steps, rng=rng)
+                products += slq_vectors * slq_steps
+                nq[block] = [nodes.tolist(), weights.tolist()]
+                top = max(float(np.abs(nodes).max()), 1e-300)
+                ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
+            ext["j"] = {"max_modulus": float(np.abs(spec["j"]["LM"].values).max()),
+                        "min_real": float(spec["j"]["SR"].values.real.min()),
+                        "max_real": float(spec["j"]["LR"].values.real.max()),
+                        "converged": bool(all(p.converged.all() for p in spec["j"].values()))}
+            check, used = _certify(ext, spec, game, z, dense_max, tol, maxiter, rng)
+            eps = tol * max(1.0, ext["j"]["max_modulus"])
+            pd = bool(ext["g"]["min"] > eps and ext["d"]["min"] > eps)  # both own Hessians positive definite
+            verdict = {"omega_norm": wn, "critical": wn <= eps, "differential_nash": bool(wn <= eps and pd),
+                       "own_hessians_positive_definite": pd, "stable": bool(ext["j"]["min_real"] > eps),
+                       "converged": bool(all(ext[b]["converged"] for b in ("j", "g", "d")))}
+            got = {"eigenvalues": rows, "quad": nq, "point": {"iteration": cp.iteration, **verdict, "check": check,
+                   **ext, "seconds": time.perf_counter() - t0, "products": products + used}}
+            if keep is not None:
+                keep(cp.iteration, got)
+        eig_rows += got["eigenvalues"]
+        points.append(got["point"])
+        for block, (nodes, weights) in got["quad"].items():
+            quad.setdefault(block, []).append((cp.iteration, np.asarray(nodes, float), np.asarray(weights, float)))
         bar.update()
     bar.close()
     sigmas = {}

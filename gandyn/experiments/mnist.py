@@ -217,9 +217,6 @@ class MnistConfig(JsonConfig):
                 object.__setattr__(self, name, pieces[0][1] if len(pieces) == 1 else pieces)
             elif not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
                 raise ValueError(f"{name} must be a positive number or a list of [iteration, lr], got {lr!r}")
-        if self.d_dropout and len(self.d_dropout) != len(self.hidden_d) + 1:
-            raise ValueError(f"d_dropout needs {len(self.hidden_d) + 1} probabilities (D's input and each "
-                             f"hidden layer), got {len(self.d_dropout)}")
         for name in ("seed", "z_dim", "n_train"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), 0 if name == "seed" else 1))
         if self.n_train > N_TRAIN:
@@ -535,11 +532,13 @@ def load_checkpoint(path, images: np.ndarray | None = None, *, lr_g: float | Non
     the optimizer states (moments, step counts) carry over unchanged."""
     path = Path(path)
     arrays, meta = _read_checkpoint(path)
+    return _valid(path, lambda: _rebuild(arrays, meta, images, lr_g, lr_d))
+
+
+def _valid(path: Path, build: Callable):
+    """``build()``, its errors (a field missing or malformed) one line naming the checkpoint."""
     try:
-        bad = _nonfinite(arrays.items())
-        if bad is not None:
-            raise ValueError(f"{bad} holds NaN or inf")
-        return _rebuild(arrays, meta, images, lr_g, lr_d)
+        return build()
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
         raise ValueError(f"{path} is not a valid gandyn MNIST checkpoint ({type(e).__name__}: "
                          f"{_one_line(e)})") from None
@@ -573,11 +572,7 @@ def checkpoint_config(path) -> MnistConfig:
     """
     path = Path(path)
     _, meta = _read_checkpoint(path, meta_only=True)
-    try:
-        return MnistConfig.from_dict(meta["config"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{path} is not a valid gandyn MNIST checkpoint ({type(e).__name__}: "
-                         f"{_one_line(e)})") from None
+    return _valid(path, lambda: MnistConfig.from_dict(meta["config"]))
 
 
 def _one_line(e) -> str:
@@ -585,6 +580,8 @@ def _one_line(e) -> str:
 
 
 def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun:
+    if (bad := _nonfinite(arrays.items())) is not None:
+        raise ValueError(f"{bad} holds NaN or inf")
     config = MnistConfig.from_dict(meta["config"])
     if lr_g is not None or lr_d is not None:
         config = config.with_step_sizes(int(meta["iteration"]), lr_g, lr_d)

@@ -223,12 +223,8 @@ def load_run(run, *, model=None, data=None) -> RunRecord:
     if not run.is_dir():
         raise ValueError(f"no run folder {run}")
     kind = run_kind(run)
+    if kind is None:
+        raise ValueError(f"{run} is not a run of `gandyn mnist train`, `gandyn gan1d` or `gandyn mog` (no checkpoints)")
     if kind != "mog" and (model is not None or data is not None):
         raise ValueError(f"--model and --data select a model of a `gandyn mog` run; {run} is none")
-    if kind == "mog":
-        return _mog(run, model, data)
-    if kind == "mnist":
-        return _mnist(run)
-    if kind == "gan1d":
-        return _gan1d(run)
-    raise ValueError(f"{run} is not a run of `gandyn mnist train`, `gandyn gan1d` or `gandyn mog` (no checkpoints)")
+    return _mog(run, model, data) if kind == "mog" else {"mnist": _mnist, "gan1d": _gan1d}[kind](run)
