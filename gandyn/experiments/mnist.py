@@ -28,6 +28,7 @@ touch the training streams, so drawing them does not change the run.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import signal
@@ -653,27 +654,23 @@ def _states(tr: MnistRun):
 STATE_CHECK_EVERY = 10
 
 
-class _StopFlag:
-    """Turns the first SIGINT (Ctrl-C) into a flag the loop checks between
-    iterations, so the checkpoint written on interrupt is a consistent state; a
-    second Ctrl-C interrupts at once. Only active in the main thread."""
+@contextlib.contextmanager
+def _stop_flag():
+    """A flag (``stop["set"]``) that the first SIGINT (Ctrl-C) sets and the loop checks between
+    iterations, so the checkpoint written on interrupt is a consistent state; a second Ctrl-C
+    interrupts at once. Only active in the main thread."""
+    stop, main = {"set": False}, threading.current_thread() is threading.main_thread()
 
-    def __init__(self):
-        self.set = False
-        self._old = None
+    def handle(signum, frame):
+        stop["set"] = True
+        signal.signal(signal.SIGINT, old)
 
-    def _handle(self, signum, frame):
-        self.set = True
-        signal.signal(signal.SIGINT, self._old)
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+    old = signal.signal(signal.SIGINT, handle) if main else None
+    try:
+        yield stop
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
 
 
 def write_losses(path, losses: np.ndarray) -> Path:
@@ -773,10 +770,12 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
         return (f"the last checkpoint {ckpt} (iteration {saved['it']}) is intact" if saved["it"] is not None
                 else "no checkpoint written yet")
 
-    def checkpoint():
-        bad = _nonfinite(_states(tr))
+    def stop_if(bad):
         if bad is not None:
             raise NonFiniteError(f"non-finite {bad} at iteration {run.it}; stopped ({last_good()})")
+
+    def checkpoint():
+        stop_if(_nonfinite(_states(tr)))
         try:
             save_checkpoint(ckpt, tr)
         except OSError as e:
@@ -800,17 +799,14 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
                dynamic_ncols=True, smoothing=0.05)
     try:
         # overflow in a step is reported by the guard below, naming the quantity
-        with _StopFlag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with _stop_flag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while run.it < iters:
                 loss_d, loss_g = run.step()
                 i = run.it
                 losses[i - 1] = (loss_d, loss_g)
                 bad = _nonfinite((("discriminator loss", loss_d), ("generator loss", loss_g),
                                   ("discriminator parameter", run.theta_d), ("generator parameter", run.theta_g)))
-                if bad is None and i % STATE_CHECK_EVERY == 0:
-                    bad = _nonfinite(_states(tr))
-                if bad is not None:
-                    raise NonFiniteError(f"non-finite {bad} at iteration {i}; stopped ({last_good()})")
+                stop_if(bad if bad is not None or i % STATE_CHECK_EVERY else _nonfinite(_states(tr)))
                 if callback is not None:
                     callback(tr)
                 if i % 100 == 0:
@@ -820,7 +816,7 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
                 keep(i)
                 if checkpoint_every and i % checkpoint_every == 0 and i < iters:
                     checkpoint()
-                if stop.set:
+                if stop["set"]:
                     interrupted = True
                     break
         checkpoint()
