@@ -199,10 +199,10 @@ def _train(args) -> int:
         check_run_memory(config, args.iters)
     out = check_dir_path(args.out)  # a file in the way: a one-line error, nothing created
     ckpt = out / mnist.CHECKPOINT
-    if not args.resume and ckpt.exists():
-        raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
     if args.resume:
         _check_resume_options(args, mnist.checkpoint_config(ckpt), ckpt)  # no checkpoint: it says so
+    elif ckpt.exists():
+        raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
     images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
     if args.resume:
         lr_g, lr_d = args.lr_g or args.lr, args.lr_d or args.lr
@@ -395,8 +395,8 @@ def add_classifier_arguments(p) -> None:
     option(p, "--lr", positive_float, "Adam step size in the first epoch", of=t)
     option(p, "--lr-final", positive_float, "step size in the last epoch, geometric decay in between", of=t)
     option(p, "--hidden", positive_int, "hidden layer widths", nargs="+", of=t)
-    option(p, "--max-shift", int_in(0, 27), "random translation of training images, in pixels (an image is 28 "
-                                           "wide)", of=t)
+    option(p, "--max-shift", int_in(0, 27), "random translation of training images, in pixels (at most 27: an "
+                                           "image is 28 wide)", of=t)
 
 
 def run_classifier(args) -> int:
