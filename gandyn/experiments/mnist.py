@@ -207,9 +207,8 @@ class MnistConfig(JsonConfig):
                 raise ValueError(f"mu_start and mu_saturate must satisfy 0 <= start < saturate, got "
                                  f"{self.mu_start} and {self.mu_saturate}")
         check_protocol(self.protocol, PROTOCOLS)
-        object.__setattr__(self, "hidden_g", tuple(int(h) for h in self.hidden_g))
-        object.__setattr__(self, "hidden_d", tuple(int(h) for h in self.hidden_d))
-        object.__setattr__(self, "d_dropout", tuple(float(p) for p in self.d_dropout))
+        for name, cast in (("hidden_g", int), ("hidden_d", int), ("d_dropout", float)):
+            object.__setattr__(self, name, tuple(cast(v) for v in getattr(self, name)))
         for name in ("lr_g", "lr_d"):
             lr = getattr(self, name)
             if isinstance(lr, (list, tuple)):

@@ -168,15 +168,13 @@ def _mog(run: Path, model, data) -> RunRecord:
     arrays, cfg = load_snapshots(path)
     j = _mog_model(arrays, model, str(path))
     setup = cfg.setup()
-    T, R = arrays["it"].size, arrays["model"].size
-    for name, net in (("theta_g", setup.gan.G), ("theta_d", setup.gan.D)):
-        if arrays[name].shape != (T, R, net.n_params):
-            raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, net.n_params)} "
-                             "(snapshots x models x parameters of its configuration)")
+    T, R, G = arrays["it"].size, arrays["model"].size, setup.gan.G
+    for name, n, what in (("theta_g", G.n_params, "parameters"), ("theta_d", setup.gan.D.n_params, "parameters"),
+                          ("stats_g", G.stats_layout.size, "running statistics")):
+        if name in arrays and arrays[name].shape != (T, R, n):
+            raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, n)} "
+                             f"(snapshots x models x {what} of its configuration)")
     stats = arrays.get("stats_g")
-    if stats is not None and stats.shape != (T, R, setup.gan.G.stats_layout.size):
-        raise ValueError(f"{path}: stats_g has shape {stats.shape}, not {(T, R, setup.gan.G.stats_layout.size)} "
-                         "(snapshots x models x running statistics of its configuration)")
     info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "lr_g": float(arrays["lr_g"][j]),
             "lr_d": float(arrays["lr_d"][j]), "data": cfg.data, "files": [str(path)]}
     return RunRecord("mog", cfg, int(arrays["seed"][j]), arrays["it"], arrays["theta_g"][:, j],
