@@ -832,8 +832,7 @@ def generate(tr: MnistRun, n: int, rng, batch: int = 1000, ema: bool = True) -> 
     """``n`` samples ``G(z)``, ``z`` from ``rng``, as float32 (n, 784) in [0, 1]; from
     G's moving average when the run keeps one and ``ema`` is true; a batch-norm G with its
     running statistics."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"the number of samples must be an integer >= 1, got {n!r}")
+    n = check_int("the number of samples", n)
     gan = tr.gan
     theta = tr.theta_g_sample(ema)
     out = np.empty((n, PIXELS), np.float32)
