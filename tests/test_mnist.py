@@ -80,6 +80,15 @@ def test_training_changes_parameters_and_losses_stay_finite(images, tmp_path):
     assert abs(tr.losses[0, 0] - np.log(4)) < 0.5
     rows = (tmp_path / "losses.csv").read_text().splitlines()
     assert rows[0] == "iteration,loss_d,loss_g" and len(rows) == 21
+    np.testing.assert_allclose(mnist.read_losses(tmp_path / "losses.csv"), tr.losses, rtol=1e-5)  # 6 digits
+
+
+def test_read_losses_refuses_a_non_finite_loss_unless_asked(tmp_path):
+    path = mnist.write_losses(tmp_path / "losses.csv", np.array([[1.0, 2.0], [np.nan, 3.0]], np.float32))
+    with pytest.raises(ValueError, match="loss of iteration 2 is not finite"):
+        mnist.read_losses(path)
+    got = mnist.read_losses(path, finite=False)  # the report's check counts it as failed
+    assert got.shape == (2, 2) and np.isnan(got[1, 0]) and got[1, 1] == 3.0
 
 
 @pytest.mark.parametrize("opt", [dict(optimizer="momentum", mu=0.5, lr_g=0.05, lr_d=0.05),
@@ -346,7 +355,7 @@ def test_cli_errors(tmp_path):
     r = _gandyn("train", "--k", "0")
     assert r.returncode == 2
     r = _gandyn("train", "--d-dropout", "0.5", "--out", str(tmp_path / "bad"), "--data-dir", str(tmp_path / "none"))
-    assert r.returncode == 2 and "d_dropout needs 2 probabilities" in r.stderr and r.stderr.count("\n") == 1
+    assert r.returncode == 2 and "d_dropout needs one probability per D layer (2)" in r.stderr and r.stderr.count("\n") == 1
     assert not (tmp_path / "bad").exists()
 
 

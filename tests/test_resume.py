@@ -213,15 +213,17 @@ def test_a_landscape_stopped_by_a_bug_says_so_and_resumes_from_its_finished_chec
     assert "Traceback" in err and "bug in gandyn" in last and "broadcast" in last
     assert "raised at gandyn/experiments/landscape.py:" in last and "in analyse" in last  # gandyn's innermost frame
     assert (out / "INCOMPLETE").is_file() and not (out / "manifest.json").exists()
-    assert sorted(p.name for p in (out / "checkpoints_done").iterdir()) == [
-        "iteration_0.json", "iteration_20.json", "run.json"]
+    shards = out / backends.SHARDS  # the two finished snapshots, each a whole shard, and the run's record
+    assert sorted(backends.ShardStore(shards, "iteration").load()) == [(0,), (20,)]
+    assert sorted(p.name for p in shards.iterdir() if not p.name.startswith("iteration_")) == ["run.json"]
+    assert len(list(shards.iterdir())) == 3
     calls.clear()
     assert main(["landscape", "--run", str(gan1d_run), "--out", str(out), *LS]) == 0
     assert len(calls) == 2  # the two checkpoints not finished before
     assert (out / "eigenvalues.csv").read_text() == (ref / "eigenvalues.csv").read_text()
     assert (out / "density.csv").read_text() == (ref / "density.csv").read_text()
     assert not (out / "INCOMPLETE").exists() and (out / "manifest.json").is_file()
-    assert not (out / "checkpoints_done").exists()
+    assert not (out / backends.SHARDS).exists()
     # another configuration into the finished folder: refused, naming the field
     assert main(["landscape", "--run", str(gan1d_run), "--out", str(out), *LS[:-3], "--batch", "10", "--quiet"]) == 2
     assert "batch: 12 there, 10 here" in capsys.readouterr().err
@@ -235,7 +237,7 @@ def test_a_killed_landscape_leaves_its_folder_marked_and_resumes(gan1d_run, tmp_
                          stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while p.poll() is None and time.monotonic() < deadline:
-        if (out / "checkpoints_done" / "iteration_0.json").exists():
+        if any((out / backends.SHARDS).glob("iteration_*.npz")):
             p.send_signal(signal.SIGKILL)
             break
         time.sleep(0.005)

@@ -25,7 +25,7 @@ import sys
 from gandyn import __version__
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "option",
-           "add_method_option", "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types",
+           "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types",
            "defaults_of", "given_fields", "out_dir", "where", "write_figures", "apply_protocol", "sharded_command"]
 
 #: Subcommands, in the order ``--help`` lists them.
@@ -126,17 +126,6 @@ def method_option_types(cls) -> dict[str, type]:
         if t in (bool, int, float) and f.name not in ("name", "inner") and f.metadata.get("option", True):
             out[f.name] = t
     return out
-
-
-def add_method_option(group) -> None:
-    """Add ``--method-option KEY=VALUE ...``: options of the training method(s), read by
-    :func:`parse_methods` (refused when no chosen method takes one)."""
-    from gandyn.engine.methods import METHODS
-
-    offer = "; ".join(f"{m}: {', '.join(o)}" for m in METHODS.names() if (o := method_option_types(METHODS[m])))
-    group.add_argument("--method-option", nargs="+", default=[], metavar="KEY=VALUE",
-                       help=f"options of the training method, e.g. unroll=10, or METHOD.KEY=VALUE for one method "
-                            f"of several, e.g. lola.opponent_lr=0.01 ({offer})")
 
 
 def _method_of_text(text: str):
@@ -255,7 +244,10 @@ def add_training_arguments(group, defaults, *, method: bool = True) -> None:
         label = method_label(c.method)
         o("--method", method_name, f"training method ({', '.join(METHODS.names())}, or lookahead:INNER; "
                                    f"default: {label}{', Algorithm 1' if label == 'altgd' else ''})", metavar="NAME")
-    add_method_option(group)
+    offer = "; ".join(f"{m}: {', '.join(t)}" for m in METHODS.names() if (t := method_option_types(METHODS[m])))
+    group.add_argument("--method-option", nargs="+", default=[], metavar="KEY=VALUE",  # read by parse_methods
+                       help=f"options of the training method, e.g. unroll=10, or METHOD.KEY=VALUE for one method "
+                            f"of several, e.g. lola.opponent_lr=0.01 ({offer})")
     o("--penalty", None, f"gradient penalty on D ({', '.join(PENALTIES.names())}; r1, r2: Mescheder et al. 2018, "
                          "gp: WGAN-GP)", of=c, choices=PENALTIES.names())
     o("--penalty-weight", positive_float, f"weight of the penalty (default: {c.penalty_weight:g})", metavar="GAMMA")
@@ -426,11 +418,6 @@ def out_dir(text: str) -> str:
     return text
 
 
-def common_defaults(name: str) -> dict:
-    """The defaults of the common options of command ``name``."""
-    return {"seed": 0, "out": f"gandyn-out/{name}", "quiet": False, "threads": None}
-
-
 def _add_common(parser: argparse.ArgumentParser, name: str, *, deferred: bool = False) -> None:
     """Add ``--seed``, ``--out`` and ``--quiet`` to ``parser``.
 
@@ -440,9 +427,8 @@ def _add_common(parser: argparse.ArgumentParser, name: str, *, deferred: bool = 
     a value given before it with its own default. Such a command fills the
     defaults in with :func:`fill_common`.
     """
-    d = common_defaults(name)
-    if deferred:
-        d = dict.fromkeys(d, argparse.SUPPRESS)
+    d = vars(fill_common(argparse.Namespace(), name))
+    d = dict.fromkeys(d, argparse.SUPPRESS) if deferred else d
     g = parser.add_argument_group("common options")
     g.add_argument("--seed", type=nonneg_int, default=d["seed"], help="seed of the run (default: 0)")
     g.add_argument("--out", metavar="DIR", type=out_dir, default=d["out"],
@@ -455,7 +441,7 @@ def _add_common(parser: argparse.ArgumentParser, name: str, *, deferred: bool = 
 
 def fill_common(args: argparse.Namespace, name: str) -> argparse.Namespace:
     """Give the common options not set on the command line their defaults for ``name``."""
-    for key, value in common_defaults(name).items():
+    for key, value in {"seed": 0, "out": f"gandyn-out/{name}", "quiet": False, "threads": None}.items():
         if not hasattr(args, key):
             setattr(args, key, value)
     return args

@@ -15,8 +15,6 @@ Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 (trajectories, complex_plane, densities, path_angle; PNG and PDF)."""
 from __future__ import annotations
 
-import contextlib
-
 from gandyn.cli import defaults_of, given_fields, nonneg_int, option, positive_float, positive_int
 
 HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path angle along training"
@@ -55,56 +53,6 @@ def _how(check: str) -> str:
             "extreme eigenvalue; see --dense-max)"}[check]
 
 
-#: Where an analysis keeps its finished checkpoints (and its run record) until it completes.
-PARTIAL = "checkpoints_done"
-
-
-class _FolderCache:
-    """The results of finished checkpoints, one JSON file each (float repr: exact), in
-    ``folder``; the first one written also writes the analysis's record (``config``)."""
-
-    def __init__(self, folder, config: dict):
-        self.folder, self.config = folder, config
-
-    def _path(self, iteration: int):
-        return self.folder / f"iteration_{int(iteration)}.json"
-
-    def get(self, iteration: int):
-        import json
-
-        try:
-            return json.loads(self._path(iteration).read_text())
-        except (OSError, ValueError):
-            return None
-
-    def put(self, iteration: int, result: dict) -> None:
-        import json
-
-        from gandyn.app.folders import write_run_record
-        from gandyn.io import write_text
-
-        write_run_record(self.folder, "landscape", self.config)
-        write_text(self._path(iteration), json.dumps(result))
-
-    def clear(self) -> None:
-        from gandyn.app.folders import remove_run_record
-
-        for f in self.folder.glob("iteration_*.json"):
-            f.unlink(missing_ok=True)
-        remove_run_record(self.folder)
-
-
-@contextlib.contextmanager
-def _sizes_named(args):
-    """A context that turns a MemoryError into one naming the sizes given."""
-    try:
-        yield
-    except MemoryError:
-        sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "n_eigs", "slq_steps")
-                          if getattr(args, k) is not None)
-        raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
-
-
 def _check_sizes(args, lr, k_given: bool) -> None:
     """Refuse up front a --n-eigs given beyond the smaller player's parameters (ARPACK finds at most
     n - 2 eigenvalues of an n x n block; the default takes as many as it allows) and an
@@ -131,7 +79,19 @@ def _config(args) -> dict:
 
 
 def run(args) -> int:
+    try:
+        return _run(args)
+    except MemoryError:  # one naming the sizes given
+        sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "n_eigs", "slq_steps")
+                          if getattr(args, k) is not None)
+        raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
+
+
+def _run(args) -> int:
+    import json
+
     from gandyn import plotting
+    from gandyn.app.backends import SHARDS, ShardStore
     from gandyn.experiments import landscape
     from gandyn.app.folders import check_same_run, output_folder
     from gandyn.app.machine import check_memory
@@ -142,19 +102,18 @@ def run(args) -> int:
     args.n_eigs = args.n_eigs or defaults_of(landscape.analyse)["k"]
     if args.batch is not None:  # the evaluation set itself, before it is drawn
         check_memory(8 * 100 * args.batch, f"--batch {args.batch:,}")
-    with _sizes_named(args):
-        lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at,
-                                      model=args.model, data=args.data)  # fails before any output
+    lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
+                                  data=args.data)  # fails before any output
     _check_sizes(args, lr, k_given)
     config = _config(args)
-    check_same_run(args.out, "landscape", config, PARTIAL, "summary.json")
+    check_same_run(args.out, "landscape", config, SHARDS, "summary.json")
     with output_folder(args.out, "landscape") as out:
         remove_stale_temps(out, ("*.csv", "*.json", "*.png", "*.pdf"))
-        remove_stale_temps(out / PARTIAL, ("*.json",))
-        cache = _FolderCache(out / PARTIAL, config)
-        with _sizes_named(args):
-            res = landscape.analyse(lr, k=args.n_eigs, progress=not args.quiet, rng=args.seed, cache=cache,
-                                    **given_fields(args, landscape.analyse))  # --tol, --slq-steps, ...
+        store = ShardStore(out / SHARDS, "iteration", ("landscape", config))  # each finished snapshot, until the end
+        done = {units[0]: json.loads(str(arrays["result"])) for units, arrays in store.load().items()}
+        res = landscape.analyse(lr, k=args.n_eigs, progress=not args.quiet, rng=args.seed, done=done,
+                                keep=lambda it, r: store.save([it], {"result": json.dumps(r)}),
+                                **given_fields(args, landscape.analyse))  # --tol, --slq-steps, ...
         tables = {"eigenvalues": "eigenvalues", "density": "density", "path": "path_angle"}  # result: file
         for key, stem in tables.items():
             write_csv(out / f"{stem}.csv", res[key])
@@ -164,7 +123,7 @@ def run(args) -> int:
         plotting.save(figs.densities_figure(res), out / "densities")
         if res["path"]:
             plotting.save(figs.path_angle_figure(res), out / "path_angle")
-        cache.clear()
+        store.clear()
     for p in res["points"]:
         print(f"iteration {p['iteration']:>7,}: ||omega|| {p['omega_norm']:.3g}; H_GG [{p['g']['min']:+.3g}, "
               f"{p['g']['max']:+.3g}], H_DD [{p['d']['min']:+.3g}, {p['d']['max']:+.3g}]; J: min Re {p['j']['min_real']:+.3g}, "

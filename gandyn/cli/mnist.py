@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from gandyn.cli import (_add_common, add_training_arguments, defaults_of, fill_common, given_fields, nonneg_int, option,
-                        positive_float, positive_int, training_config, unit_float, write_figures)
+from gandyn.cli import (_add_common, add_training_arguments, defaults_of, fill_common, given_fields, int_in, nonneg_int,
+                        option, positive_float, positive_int, training_config, unit_float, write_figures)
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
 
@@ -199,12 +199,10 @@ def _train(args) -> int:
         check_run_memory(config, args.iters)
     out = check_dir_path(args.out)  # a file in the way: a one-line error, nothing created
     ckpt = out / mnist.CHECKPOINT
-    if not args.resume and ckpt.exists():
-        raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
-    if args.resume and not ckpt.is_file():
-        raise ValueError(f"--resume: no checkpoint at {ckpt}")
     if args.resume:
-        _check_resume_options(args, mnist.checkpoint_config(ckpt), ckpt)
+        _check_resume_options(args, mnist.checkpoint_config(ckpt), ckpt)  # no checkpoint: it says so
+    elif ckpt.exists():
+        raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
     images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
     if args.resume:
         lr_g, lr_d = args.lr_g or args.lr, args.lr_d or args.lr
@@ -247,12 +245,8 @@ def _sample(args) -> int:
 def _eval(args) -> int:
     from gandyn.experiments import mnist
     from gandyn.app.machine import check_memory
-    from gandyn.experiments.evaluation import N_CLASSES, SPLITS, min_samples
     from gandyn.rng import stream
 
-    if args.samples < min_samples():
-        raise ValueError(f"--samples must be >= {min_samples()} (the Inception score's {SPLITS} splits "
-                         f"need {N_CLASSES} samples each, one per class), got {args.samples}")
     check_memory(40 * 784 * args.samples, f"--samples {args.samples:,}")
     tr = mnist.load_checkpoint(args.checkpoint)
     if args.parzen_valid is None and tr.config.protocol.startswith("goodfellow2014"):
@@ -270,6 +264,7 @@ def _eval(args) -> int:
 def _plot(args) -> int:
     from pathlib import Path
 
+    from gandyn.experiments.mnist import read_losses
     from gandyn.plotting import mnist as figs
 
     run_dir = Path(args.run)
@@ -277,7 +272,7 @@ def _plot(args) -> int:
         raise ValueError(f"--run {run_dir}: no such folder")
     # everything is read and checked before any output: a bad file fails with nothing written
     evals = _read_evals(args.evals) if args.evals else None
-    losses = _read_losses(run_dir / "losses.csv")
+    losses = read_losses(run_dir / "losses.csv")
     grids = _grid_files(run_dir / "grids")
     its = sorted(grids)
     chosen = args.at or sorted({its[round(j * (len(its) - 1) / 6)] for j in range(7)})
@@ -294,37 +289,6 @@ def _plot(args) -> int:
                         "metrics"))
     write_figures(args.out, "mnist plot", figures)
     return 0
-
-
-def _read_losses(csv):
-    """The ``(N, 2)`` losses of a run's ``losses.csv``; a one-line error naming the file
-    when it is missing, empty or malformed."""
-    import numpy as np
-
-    import warnings
-
-    def not_ours(why):
-        return ValueError(f"{csv} is not a losses.csv of `gandyn mnist train` ({why})")
-
-    if not csv.is_file():
-        raise ValueError(f"no losses.csv in {csv.parent}")
-    try:
-        with open(csv) as f, warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
-            header = f.readline().strip()
-            rows = np.loadtxt(f, delimiter=",", ndmin=2)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise not_ours(" ".join(str(e).split())[:200]) from None
-    if header != "iteration,loss_d,loss_g":
-        raise not_ours(f"header {header[:80]!r}")
-    if rows.size == 0:
-        raise ValueError(f"{csv} holds no iterations (only its header)")
-    if rows.shape[1] != 3 or not np.array_equal(rows[:, 0], np.arange(1, len(rows) + 1)):
-        raise not_ours("expected the columns iteration,loss_d,loss_g for iterations 1, 2, ...")
-    if not np.isfinite(rows[:, 1:]).all():
-        bad = int(rows[~np.isfinite(rows[:, 1:]).all(axis=1), 0][0])
-        raise ValueError(f"{csv}: the loss of iteration {bad} is not finite")
-    return rows[:, 1:]
 
 
 def _grid_files(folder) -> dict:
@@ -374,11 +338,13 @@ def _read_evals(paths) -> dict:
 
 def add_eval_arguments(p) -> None:
     """Options of ``gandyn mnist eval`` owned by the evaluation."""
-    from gandyn.experiments import evaluation
+    from gandyn.cli import _number
+    from gandyn.experiments.evaluation import N_CLASSES, N_SAMPLES, SPLITS, min_samples
 
-    option(p, "--samples", positive_int, f"generated samples to score, at least {evaluation.min_samples()} "
-                                         f"(default: {evaluation.N_SAMPLES}, as Goodfellow et al. 2014)",
-           default=evaluation.N_SAMPLES)
+    least = _number(int, "int", lambda v: v >= min_samples(), f"an integer >= {min_samples()} (the Inception "
+                    f"score's {SPLITS} splits need {N_CLASSES} samples each, one per class)")
+    option(p, "--samples", least, f"generated samples to score, at least {min_samples()} (default: {N_SAMPLES}, "
+                                  "as Goodfellow et al. 2014)", default=N_SAMPLES)
     p.add_argument("--classifier", metavar="NPZ", default=None,
                    help="classifier weights for IS/FID/KID/modes (default: the ones shipped with gandyn)")
     p.add_argument("--ceilings", action="store_true",
@@ -429,7 +395,8 @@ def add_classifier_arguments(p) -> None:
     option(p, "--lr", positive_float, "Adam step size in the first epoch", of=t)
     option(p, "--lr-final", positive_float, "step size in the last epoch, geometric decay in between", of=t)
     option(p, "--hidden", positive_int, "hidden layer widths", nargs="+", of=t)
-    option(p, "--max-shift", nonneg_int, "random translation of training images, in pixels", of=t)
+    option(p, "--max-shift", int_in(0, 27), "random translation of training images, in pixels (at most 27: an "
+                                           "image is 28 wide)", of=t)
 
 
 def run_classifier(args) -> int:
@@ -445,8 +412,6 @@ def run_classifier(args) -> int:
     from gandyn.io import write_json
     from gandyn.rng import stream
 
-    if args.max_shift > 27:
-        raise ValueError(f"--max-shift must be at most 27 pixels (an image is 28 wide), got {args.max_shift}")
     widths = (784, *args.hidden, 10)
     n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
     check_memory(4 * (8 * n_params + 6 * args.batch * sum(widths)),

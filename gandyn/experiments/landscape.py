@@ -253,7 +253,7 @@ def _certify(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter
 
 def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: int = 4, slq_steps: int = 60,
             path_points: int = 21, maxiter: int | None = None, progress: bool = False, rng=0,
-            dense_max: int = DENSE_MAX, cache=None) -> dict:
+            dense_max: int = DENSE_MAX, done=None, keep=None) -> dict:
     """The landscape at each snapshot of ``run``.
 
     The verdicts (stable: every eigenvalue of ``J`` has a positive real part; differential
@@ -269,11 +269,11 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
     extreme eigenvalues of each block, the verdict and how it is known, time and
     operator products).
 
-    With ``cache`` (an object with ``get(iteration) -> dict | None`` and ``put(iteration,
-    dict)``, e.g. files in an output folder) each snapshot's results are kept as it is
-    finished and taken from there when present, so that an analysis stopped midway
-    continues where it stopped. With an integer ``rng`` each snapshot's searches draw from
-    their own fresh stream, so the results do not depend on which were taken from the cache.
+    With ``keep`` each snapshot's results (a JSON-able dict) are given to ``keep(iteration,
+    result)`` as it is finished, and those in ``done`` (``{iteration: result}``, kept by an
+    earlier call) are taken from there, so that an analysis stopped midway continues where
+    it stopped. With an integer ``rng`` each snapshot's searches draw from their own fresh
+    stream, so the results do not depend on which were kept before.
     """
     from tqdm.auto import tqdm
 
@@ -282,50 +282,42 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
     bar = tqdm(total=len(run.snapshots), desc="landscape", unit="snapshot", disable=not progress)
     for i, cp in enumerate(run.snapshots):
         bar.set_description(f"landscape: snapshot {i + 1} of {len(run.snapshots)} (iteration {cp.iteration})")
-        if cache is not None and (got := cache.get(cp.iteration)) is not None:
-            eig_rows += got["eigenvalues"]
-            points.append(got["point"])
-            for block, (nodes, weights) in got["quad"].items():
-                quad.setdefault(block, []).append((cp.iteration, np.asarray(nodes, float), np.asarray(weights, float)))
-            bar.update()
-            continue
-        first_row = len(eig_rows)
-        t0 = time.perf_counter()
-        z = cp.z
-        wn = float(np.linalg.norm(game.field(z)))
-        spec = spectra.game_spectrum(game, z, k=k, tol=tol, maxiter=maxiter, rng=rng)
-        products = 0
-        ext = {}
-        for block, searches in spec.items():
-            for which, pairs in searches.items():
-                eig_rows += _pairs_rows(cp.iteration, block, pairs)
-                products += pairs.products
-        for block in ("g", "d"):
-            la, sa = spec[block]["LA"], spec[block]["SA"]
-            ext[block] = {"max": float(la.values.max()), "min": float(sa.values.min()),
-                          "converged": bool(la.converged.all() and sa.converged.all())}
-            nodes, weights = spectra.slq_density(game.block_operator(z, block), n_vectors=slq_vectors,
-                                                 steps=slq_steps, rng=rng)
-            products += slq_vectors * slq_steps
-            quad.setdefault(block, []).append((cp.iteration, nodes, weights))
-            top = max(float(np.abs(nodes).max()), 1e-300)
-            ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
-        ext["j"] = {"max_modulus": float(np.abs(spec["j"]["LM"].values).max()),
-                    "min_real": float(spec["j"]["SR"].values.real.min()),
-                    "max_real": float(spec["j"]["LR"].values.real.max()),
-                    "converged": bool(all(p.converged.all() for p in spec["j"].values()))}
-        check, used = _certify(ext, spec, game, cp.z, dense_max, tol, maxiter, rng)
-        products += used
-        eps = tol * max(1.0, ext["j"]["max_modulus"])
-        pd = bool(ext["g"]["min"] > eps and ext["d"]["min"] > eps)  # both own Hessians positive definite
-        verdict = {"omega_norm": wn, "critical": wn <= eps, "differential_nash": bool(wn <= eps and pd),
-                   "own_hessians_positive_definite": pd, "stable": bool(ext["j"]["min_real"] > eps),
-                   "converged": bool(all(ext[b]["converged"] for b in ("j", "g", "d")))}
-        points.append({"iteration": cp.iteration, **verdict, "check": check, **ext,
-                       "seconds": time.perf_counter() - t0, "products": products})
-        if cache is not None:
-            cache.put(cp.iteration, {"eigenvalues": eig_rows[first_row:], "point": points[-1],
-                                     "quad": {b: [quad[b][-1][1].tolist(), quad[b][-1][2].tolist()] for b in quad}})
+        if (got := (done or {}).get(cp.iteration)) is None:  # compute it
+            t0, z, products, ext, rows, nq = time.perf_counter(), cp.z, 0, {}, [], {}
+            wn = float(np.linalg.norm(game.field(z)))
+            spec = spectra.game_spectrum(game, z, k=k, tol=tol, maxiter=maxiter, rng=rng)
+            for block, searches in spec.items():
+                for which, pairs in searches.items():
+                    rows += _pairs_rows(cp.iteration, block, pairs)
+                    products += pairs.products
+            for block in ("g", "d"):
+                la, sa = spec[block]["LA"], spec[block]["SA"]
+                ext[block] = {"max": float(la.values.max()), "min": float(sa.values.min()),
+                              "converged": bool(la.converged.all() and sa.converged.all())}
+                nodes, weights = spectra.slq_density(game.block_operator(z, block), n_vectors=slq_vectors,
+                                                     steps=slq_steps, rng=rng)
+                products += slq_vectors * slq_steps
+                nq[block] = [nodes.tolist(), weights.tolist()]
+                top = max(float(np.abs(nodes).max()), 1e-300)
+                ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
+            ext["j"] = {"max_modulus": float(np.abs(spec["j"]["LM"].values).max()),
+                        "min_real": float(spec["j"]["SR"].values.real.min()),
+                        "max_real": float(spec["j"]["LR"].values.real.max()),
+                        "converged": bool(all(p.converged.all() for p in spec["j"].values()))}
+            check, used = _certify(ext, spec, game, z, dense_max, tol, maxiter, rng)
+            eps = tol * max(1.0, ext["j"]["max_modulus"])
+            pd = bool(ext["g"]["min"] > eps and ext["d"]["min"] > eps)  # both own Hessians positive definite
+            verdict = {"omega_norm": wn, "critical": wn <= eps, "differential_nash": bool(wn <= eps and pd),
+                       "own_hessians_positive_definite": pd, "stable": bool(ext["j"]["min_real"] > eps),
+                       "converged": bool(all(ext[b]["converged"] for b in ("j", "g", "d")))}
+            got = {"eigenvalues": rows, "quad": nq, "point": {"iteration": cp.iteration, **verdict, "check": check,
+                   **ext, "seconds": time.perf_counter() - t0, "products": products + used}}
+            if keep is not None:
+                keep(cp.iteration, got)
+        eig_rows += got["eigenvalues"]
+        points.append(got["point"])
+        for block, (nodes, weights) in got["quad"].items():
+            quad.setdefault(block, []).append((cp.iteration, np.asarray(nodes, float), np.asarray(weights, float)))
         bar.update()
     bar.close()
     sigmas = {}

@@ -28,6 +28,7 @@ touch the training streams, so drawing them does not change the run.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import signal
@@ -52,8 +53,8 @@ from gandyn.rng import stream
 
 __all__ = [
     "MnistConfig", "TRAINING", "EpochSampler", "MnistRun", "NonFiniteError", "train", "new_run",
-    "load_checkpoint", "checkpoint_config", "save_checkpoint", "generate", "GRID", "N_TRAIN", "CHECKPOINT",
-    "PROTOCOLS",
+    "load_checkpoint", "checkpoint_config", "save_checkpoint", "generate", "write_losses", "read_losses", "GRID",
+    "N_TRAIN", "CHECKPOINT", "PROTOCOLS",
 ]
 
 #: Training images used (the talk's ``input_data`` split: 55,000 train, 5,000 validation).
@@ -206,9 +207,8 @@ class MnistConfig(JsonConfig):
                 raise ValueError(f"mu_start and mu_saturate must satisfy 0 <= start < saturate, got "
                                  f"{self.mu_start} and {self.mu_saturate}")
         check_protocol(self.protocol, PROTOCOLS)
-        object.__setattr__(self, "hidden_g", tuple(int(h) for h in self.hidden_g))
-        object.__setattr__(self, "hidden_d", tuple(int(h) for h in self.hidden_d))
-        object.__setattr__(self, "d_dropout", tuple(float(p) for p in self.d_dropout))
+        for name, cast in (("hidden_g", int), ("hidden_d", int), ("d_dropout", float)):
+            object.__setattr__(self, name, tuple(cast(v) for v in getattr(self, name)))
         for name in ("lr_g", "lr_d"):
             lr = getattr(self, name)
             if isinstance(lr, (list, tuple)):
@@ -217,9 +217,6 @@ class MnistConfig(JsonConfig):
                 object.__setattr__(self, name, pieces[0][1] if len(pieces) == 1 else pieces)
             elif not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
                 raise ValueError(f"{name} must be a positive number or a list of [iteration, lr], got {lr!r}")
-        if self.d_dropout and len(self.d_dropout) != len(self.hidden_d) + 1:
-            raise ValueError(f"d_dropout needs {len(self.hidden_d) + 1} probabilities (D's input and each "
-                             f"hidden layer), got {len(self.d_dropout)}")
         for name in ("seed", "z_dim", "n_train"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), 0 if name == "seed" else 1))
         if self.n_train > N_TRAIN:
@@ -535,11 +532,13 @@ def load_checkpoint(path, images: np.ndarray | None = None, *, lr_g: float | Non
     the optimizer states (moments, step counts) carry over unchanged."""
     path = Path(path)
     arrays, meta = _read_checkpoint(path)
+    return _valid(path, lambda: _rebuild(arrays, meta, images, lr_g, lr_d))
+
+
+def _valid(path: Path, build: Callable):
+    """``build()``, its errors (a field missing or malformed) one line naming the checkpoint."""
     try:
-        bad = _nonfinite(arrays.items())
-        if bad is not None:
-            raise ValueError(f"{bad} holds NaN or inf")
-        return _rebuild(arrays, meta, images, lr_g, lr_d)
+        return build()
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
         raise ValueError(f"{path} is not a valid gandyn MNIST checkpoint ({type(e).__name__}: "
                          f"{_one_line(e)})") from None
@@ -573,11 +572,7 @@ def checkpoint_config(path) -> MnistConfig:
     """
     path = Path(path)
     _, meta = _read_checkpoint(path, meta_only=True)
-    try:
-        return MnistConfig.from_dict(meta["config"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{path} is not a valid gandyn MNIST checkpoint ({type(e).__name__}: "
-                         f"{_one_line(e)})") from None
+    return _valid(path, lambda: MnistConfig.from_dict(meta["config"]))
 
 
 def _one_line(e) -> str:
@@ -585,6 +580,8 @@ def _one_line(e) -> str:
 
 
 def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun:
+    if (bad := _nonfinite(arrays.items())) is not None:
+        raise ValueError(f"{bad} holds NaN or inf")
     config = MnistConfig.from_dict(meta["config"])
     if lr_g is not None or lr_d is not None:
         config = config.with_step_sizes(int(meta["iteration"]), lr_g, lr_d)
@@ -656,27 +653,23 @@ def _states(tr: MnistRun):
 STATE_CHECK_EVERY = 10
 
 
-class _StopFlag:
-    """Turns the first SIGINT (Ctrl-C) into a flag the loop checks between
-    iterations, so the checkpoint written on interrupt is a consistent state; a
-    second Ctrl-C interrupts at once. Only active in the main thread."""
+@contextlib.contextmanager
+def _stop_flag():
+    """A flag (``stop["set"]``) that the first SIGINT (Ctrl-C) sets and the loop checks between
+    iterations, so the checkpoint written on interrupt is a consistent state; a second Ctrl-C
+    interrupts at once. Only active in the main thread."""
+    stop, main = {"set": False}, threading.current_thread() is threading.main_thread()
 
-    def __init__(self):
-        self.set = False
-        self._old = None
+    def handle(signum, frame):
+        stop["set"] = True
+        signal.signal(signal.SIGINT, old)
 
-    def _handle(self, signum, frame):
-        self.set = True
-        signal.signal(signal.SIGINT, self._old)
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+    old = signal.signal(signal.SIGINT, handle) if main else None
+    try:
+        yield stop
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
 
 
 def write_losses(path, losses: np.ndarray) -> Path:
@@ -685,6 +678,43 @@ def write_losses(path, losses: np.ndarray) -> Path:
     lines = ["iteration,loss_d,loss_g"]
     lines += [f"{i},{d:.6g},{g:.6g}" for i, (d, g) in zip(it.tolist(), losses.tolist())]
     return write_text(path, "\n".join(lines) + "\n")
+
+
+def read_losses(path, *, finite: bool = True) -> np.ndarray:
+    """The ``(N, 2)`` losses ``(loss_D, loss_G)`` of a ``losses.csv`` of :func:`write_losses`.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file: missing, empty or malformed; with ``finite``, a loss
+        that is NaN or inf (its iteration named).
+    """
+    import warnings
+
+    path = Path(path)
+
+    def not_ours(why):
+        return ValueError(f"{path} is not a losses.csv of `gandyn mnist train` ({why})")
+
+    if not path.is_file():
+        raise ValueError(f"no losses.csv in {path.parent}")
+    try:
+        with open(path) as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
+            header = f.readline().strip()
+            rows = np.loadtxt(f, delimiter=",", ndmin=2)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise not_ours(_one_line(e)[:200]) from None
+    if header != "iteration,loss_d,loss_g":
+        raise not_ours(f"header {header[:80]!r}")
+    if rows.size == 0:
+        raise ValueError(f"{path} holds no iterations (only its header)")
+    if rows.shape[1] != 3 or not np.array_equal(rows[:, 0], np.arange(1, len(rows) + 1)):
+        raise not_ours("expected the columns iteration,loss_d,loss_g for iterations 1, 2, ...")
+    if finite and not np.isfinite(rows[:, 1:]).all():
+        bad = int(rows[~np.isfinite(rows[:, 1:]).all(axis=1), 0][0])
+        raise ValueError(f"{path}: the loss of iteration {bad} is not finite")
+    return rows[:, 1:]
 
 
 def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_every: int = 1000,
@@ -739,10 +769,12 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
         return (f"the last checkpoint {ckpt} (iteration {saved['it']}) is intact" if saved["it"] is not None
                 else "no checkpoint written yet")
 
-    def checkpoint():
-        bad = _nonfinite(_states(tr))
+    def stop_if(bad):
         if bad is not None:
             raise NonFiniteError(f"non-finite {bad} at iteration {run.it}; stopped ({last_good()})")
+
+    def checkpoint():
+        stop_if(_nonfinite(_states(tr)))
         try:
             save_checkpoint(ckpt, tr)
         except OSError as e:
@@ -766,17 +798,14 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
                dynamic_ncols=True, smoothing=0.05)
     try:
         # overflow in a step is reported by the guard below, naming the quantity
-        with _StopFlag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with _stop_flag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while run.it < iters:
                 loss_d, loss_g = run.step()
                 i = run.it
                 losses[i - 1] = (loss_d, loss_g)
                 bad = _nonfinite((("discriminator loss", loss_d), ("generator loss", loss_g),
                                   ("discriminator parameter", run.theta_d), ("generator parameter", run.theta_g)))
-                if bad is None and i % STATE_CHECK_EVERY == 0:
-                    bad = _nonfinite(_states(tr))
-                if bad is not None:
-                    raise NonFiniteError(f"non-finite {bad} at iteration {i}; stopped ({last_good()})")
+                stop_if(bad if bad is not None or i % STATE_CHECK_EVERY else _nonfinite(_states(tr)))
                 if callback is not None:
                     callback(tr)
                 if i % 100 == 0:
@@ -786,7 +815,7 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
                 keep(i)
                 if checkpoint_every and i % checkpoint_every == 0 and i < iters:
                     checkpoint()
-                if stop.set:
+                if stop["set"]:
                     interrupted = True
                     break
         checkpoint()
@@ -803,8 +832,7 @@ def generate(tr: MnistRun, n: int, rng, batch: int = 1000, ema: bool = True) -> 
     """``n`` samples ``G(z)``, ``z`` from ``rng``, as float32 (n, 784) in [0, 1]; from
     G's moving average when the run keeps one and ``ema`` is true; a batch-norm G with its
     running statistics."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"the number of samples must be an integer >= 1, got {n!r}")
+    n = check_int("the number of samples", n)
     gan = tr.gan
     theta = tr.theta_g_sample(ema)
     out = np.empty((n, PIXELS), np.float32)

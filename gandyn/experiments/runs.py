@@ -168,15 +168,13 @@ def _mog(run: Path, model, data) -> RunRecord:
     arrays, cfg = load_snapshots(path)
     j = _mog_model(arrays, model, str(path))
     setup = cfg.setup()
-    T, R = arrays["it"].size, arrays["model"].size
-    for name, net in (("theta_g", setup.gan.G), ("theta_d", setup.gan.D)):
-        if arrays[name].shape != (T, R, net.n_params):
-            raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, net.n_params)} "
-                             "(snapshots x models x parameters of its configuration)")
+    T, R, G = arrays["it"].size, arrays["model"].size, setup.gan.G
+    for name, n, what in (("theta_g", G.n_params, "parameters"), ("theta_d", setup.gan.D.n_params, "parameters"),
+                          ("stats_g", G.stats_layout.size, "running statistics")):
+        if name in arrays and arrays[name].shape != (T, R, n):
+            raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, n)} "
+                             f"(snapshots x models x {what} of its configuration)")
     stats = arrays.get("stats_g")
-    if stats is not None and stats.shape != (T, R, setup.gan.G.stats_layout.size):
-        raise ValueError(f"{path}: stats_g has shape {stats.shape}, not {(T, R, setup.gan.G.stats_layout.size)} "
-                         "(snapshots x models x running statistics of its configuration)")
     info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "lr_g": float(arrays["lr_g"][j]),
             "lr_d": float(arrays["lr_d"][j]), "data": cfg.data, "files": [str(path)]}
     return RunRecord("mog", cfg, int(arrays["seed"][j]), arrays["it"], arrays["theta_g"][:, j],
@@ -223,12 +221,8 @@ def load_run(run, *, model=None, data=None) -> RunRecord:
     if not run.is_dir():
         raise ValueError(f"no run folder {run}")
     kind = run_kind(run)
+    if kind is None:
+        raise ValueError(f"{run} is not a run of `gandyn mnist train`, `gandyn gan1d` or `gandyn mog` (no checkpoints)")
     if kind != "mog" and (model is not None or data is not None):
         raise ValueError(f"--model and --data select a model of a `gandyn mog` run; {run} is none")
-    if kind == "mog":
-        return _mog(run, model, data)
-    if kind == "mnist":
-        return _mnist(run)
-    if kind == "gan1d":
-        return _gan1d(run)
-    raise ValueError(f"{run} is not a run of `gandyn mnist train`, `gandyn gan1d` or `gandyn mog` (no checkpoints)")
+    return _mog(run, model, data) if kind == "mog" else {"mnist": _mnist, "gan1d": _gan1d}[kind](run)
