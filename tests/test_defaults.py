@@ -15,9 +15,9 @@ def parse(*argv):
 
 def test_gan1d_defaults_are_setups():
     args = parse("gan1d")
-    assert cli_gan1d._setup(args, sweep=False) == gan1d.Setup()
-    assert cli_gan1d._setup(args, sweep=True) == gan1d.Setup(dtype=np.float32)
-    assert gan1d.Setup().training == gan1d.TRAINING and gan1d.TRAINING.batch == 64
+    assert cli_gan1d._setup(args, sweep=False) == gan1d.setup()
+    assert cli_gan1d._setup(args, sweep=True) == gan1d.setup(networks=gan1d.NETWORKS.replace(dtype=np.float32))
+    assert gan1d.setup().training == gan1d.TRAINING and gan1d.TRAINING.batch == 64
 
 
 def test_mnist_train_defaults_are_mnist_configs():
@@ -32,7 +32,7 @@ def test_mog_defaults_are_mog_configs():
     assert [c.data for c in cfgs] == ["ring8", "grid25"]
     assert cfgs == [mog.MogConfig(data=d) for d in ("ring8", "grid25")]
     c = mog.MogConfig()
-    assert (c.hidden_g, c.hidden_d, c.lrs, c.ttur, c.steps, c.decay, c.seeds) == ((64, 64), (64, 64), (5e-3,), 2.0,
+    assert (c.networks.hidden_g, c.networks.hidden_d, c.lrs, c.ttur, c.steps, c.decay, c.seeds) == ((64, 64), (64, 64), (5e-3,), 2.0,
                                                                                    4000, 0.1, 100)
     quick = cli_mog._configs(parse("mog", "--quick", "--data", "ring8"))
     assert quick == [mog.MogConfig(data="ring8", **mog.QUICK)]

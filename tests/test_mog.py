@@ -14,8 +14,8 @@ from gandyn.rng import stream
 
 def small(dtype=np.float64, **kw):
     t = {k: kw.pop(k) for k in list(kw) if k in TrainingConfig.__dataclass_fields__}
-    return Setup(ring2d(), training=Setup.training.replace(batch=8, **t), hidden_g=(8, 8), hidden_d=(8,), dtype=dtype,
-                 **kw)
+    return Setup(ring2d(), training=Setup.training.replace(batch=8, **t),
+                 networks=Networks(hidden_g=(8, 8), hidden_d=(8,), dtype=dtype, **kw))
 
 
 def test_units_group_by_method_and_k_in_model_order():
@@ -80,12 +80,13 @@ def test_lr_factor_scales_steps_in_place():
 
 
 def test_setup_any_dimension():
-    d3 = Setup(ring2d(), training=Setup.training.replace(batch=4), hidden_g=(4,), hidden_d=(4,), z_dim=5)
+    d3 = Setup(ring2d(), training=Setup.training.replace(batch=4), networks=Networks(hidden_g=(4,), hidden_d=(4,), z_dim=5))
     assert d3.gan.G.sizes == (5, 4, 2)
     pop = Population(d3, [0, 1], lr_g=1e-3, lr_d=1e-3)
     pop.advance(2)
     assert pop.samples(6).shape == (2, 6, 2)
-    one = Setup(Normal2D.isotropic((0, 0), 1.0), training=Setup.training.replace(batch=4), hidden_g=(4,), hidden_d=(4,))
+    one = Setup(Normal2D.isotropic((0, 0), 1.0), training=Setup.training.replace(batch=4),
+                networks=Networks(hidden_g=(4,), hidden_d=(4,)))
     assert one.gan.D.sizes == (2, 4, 1)
 
 
@@ -99,10 +100,10 @@ def test_population_rejects_bad_input(bad, match):
 
 
 def tiny_cfg(**kw):
-    training = {k: kw.pop(k) for k in list(kw) if k in TrainingConfig.__dataclass_fields__}
+    """A small MogConfig; ``kw`` flat (fields of the config, its networks and its training choices)."""
     base = dict(methods=["altgd", "extragradient"], lrs=[1e-3, 3e-3], seeds=3, steps=6, checks=2, hidden_g=(8,),
                 hidden_d=(8,), n_eval=64, chunk=2, n_show=1, ttur=1.0, decay=1.0)
-    return mog.MogConfig(data="ring8", training=mog.MogConfig.training.replace(batch=8, **training), **(base | kw))
+    return mog.MogConfig(data="ring8", **mog.nested(base | kw, {"training": mog.MogConfig.training.replace(batch=8)}))
 
 
 def test_shards_give_the_same_bits_as_one_process():
@@ -171,19 +172,25 @@ def test_training_choices_reach_every_model():
     np.testing.assert_array_equal(res["samples"][-1, 0, :8], pop.samples(cfg.n_eval)[0, :8])  # last check
 
 
-def test_config_networks_are_the_setups_once_and_old_json_reads():
-    """The benchmark's networks are :class:`Networks`' fields (one default and one check each, shared
-    with its Setup); the JSON form names the dtype, and a config written before ``act_g``/``act_d``
-    were fields, with ``init`` null (then: the Setup's), reads back as the same configuration."""
+def test_config_holds_the_setups_networks_and_json_nests_them():
+    """The benchmark holds one :class:`Networks` (one default and one check per field, shared
+    with its Setup); the JSON form nests it as it nests the training choices, with the dtype by
+    name, and reads back as the same configuration; a flat layout is refused, naming its fields."""
     c = mog.MogConfig()
-    assert c.networks() == Networks().networks() == c.setup().networks()
-    assert c.to_dict()["dtype"] == "float32" and mog.MogConfig.from_dict(c.to_dict()) == c
-    old = {k: v for k, v in c.to_dict().items() if k not in ("act_g", "act_d")} | {"init": None}
-    assert mog.MogConfig.from_dict(old) == c and c.init == "glorot_uniform"
+    assert c.networks == Networks() == c.setup().networks
+    d = c.to_dict()
+    assert list(d)[0] == "data" and d["networks"]["dtype"] == "float32" and d["networks"]["hidden_g"] == [64, 64]
+    assert mog.MogConfig.from_dict(d) == c
+    with pytest.raises(ValueError, match="has no field hidden_g"):
+        mog.MogConfig.from_dict({k: v for k, v in d.items() if k != "networks"} | {"hidden_g": [64, 64]})
     for bad, match in ((dict(hidden_g=(0,)), "hidden_g"), (dict(dtype="float16"), "dtype"),
-                       (dict(act_d="bogus"), "act_d"), (dict(pack=3), "multiple of pack")):
+                       (dict(act_d="bogus"), "act_d"), (dict(g_batch_norm="yes"), "g_batch_norm")):
         with pytest.raises(ValueError, match=match):
-            mog.MogConfig(**bad)
+            Networks(**bad)
+    with pytest.raises(ValueError, match="multiple of pack"):
+        mog.MogConfig(networks=Networks(pack=3))
+    with pytest.raises(ValueError, match="networks must be a Networks"):
+        mog.MogConfig(networks={"pack": 2})
 
 
 @pytest.mark.parametrize("bad, match", [(dict(penalty="r1", loss="hinge"), "not used with the 'hinge' loss"),
@@ -236,7 +243,8 @@ def test_snapshots_of_a_batch_norm_generator_keep_its_running_statistics(tmp_pat
     np.testing.assert_array_equal(res["stats_g"][0], np.broadcast_to(G.init_stats(), (R, G.stats_layout.size)))
     assert not np.array_equal(res["stats_g"][-1], res["stats_g"][0])
     for k, r in enumerate(res["samples_rows"]):  # the shown models' samples at the last check (iteration 6)
-        z = setup.gan.latent.rvs((cfg.n_eval, cfg.z_dim), stream(int(res["seed"][r]), "eval"), dtype=setup.dtype)
+        z = setup.gan.latent.rvs((cfg.n_eval, cfg.networks.z_dim), stream(int(res["seed"][r]), "eval"),
+                                 dtype=cfg.networks.dtype)
         x = G(res["theta_g"][-1, r], z, res["stats_g"][-1, r])
         np.testing.assert_allclose(x, res["samples"][-1, k], rtol=1e-5, atol=1e-6)
         assert np.abs(G(res["theta_g"][-1, r], z) - res["samples"][-1, k]).max() > 1e-3

@@ -18,9 +18,9 @@ def add_arguments(p):
     from gandyn.engine.latents import LATENTS
     from gandyn.engine.losses import LOSSES
     from gandyn.engine.nn import ACTIVATIONS
-    from gandyn.experiments.gan1d import DATA, Setup, record_run, sweep
+    from gandyn.experiments.gan1d import DATA, NETWORKS, TRAINING, record_run, sweep
 
-    c, r, sw = Setup(), defaults_of(record_run), defaults_of(sweep)
+    c, r, sw = NETWORKS, defaults_of(record_run), defaults_of(sweep)
     m = p.add_argument_group("model and training")
     option(m, "--data", None, "p_data: N(loc, scale), U(low, high) or a mixture like '0.5*N(-2, 0.5) + "
                               "0.5*N(2, 0.5)'", default=DATA)
@@ -29,7 +29,7 @@ def add_arguments(p):
     option(m, "--hidden-d", positive_int, "hidden units h of D", default=c.hidden_d[0])
     option(m, "--act-g", None, "G's hidden activation", of=c, choices=ACTIVATIONS.names())
     option(m, "--act-d", None, "D's hidden activation", of=c, choices=ACTIVATIONS.names())
-    add_training_arguments(m, c.training)
+    add_training_arguments(m, TRAINING)
     option(m, "--lr-d", positive_float, "D's step size", of=r)
     option(m, "--lr-g", positive_float, "G's step size", of=r)
     option(m, "--steps", positive_int, f"training iterations (default: {r['steps']}; {sw['steps']} with --sweep)")
@@ -57,17 +57,19 @@ def _setup(args, sweep):
 
     import numpy as np
 
-    from gandyn.experiments.gan1d import Setup
+    from gandyn.engine.population import Networks
+    from gandyn.experiments import gan1d
 
     a = args
     if sweep and args.losses:  # the sweep's first loss, so that its other choices are checked with it
         a = copy.copy(args)
         a.loss = args.losses[0]
-    training = training_config(a, Setup.training)
+    training = training_config(a, gan1d.TRAINING)
     if sweep and args.ks:
         training = training.replace(k=args.ks[0])
-    return Setup(**given_fields(args, Setup), training=training,
-                 dtype=np.float32 if sweep and not args.float64 else np.float64)
+    dtype = np.float32 if sweep and not args.float64 else np.float64
+    return gan1d.setup(args.data, networks=gan1d.NETWORKS.replace(**given_fields(args, Networks), dtype=dtype),
+                       training=training)
 
 
 def _steps(args) -> int:
@@ -172,8 +174,10 @@ def _sweep_config(args, setup) -> dict:
     """What a sweep's results depend on (a rerun into the same folder must give the same)."""
     import json
 
+    from gandyn.experiments.gan1d import describe
+
     kw = _sweep_kw(args, setup)
-    return json.loads(json.dumps({"setup": setup.describe(), "seeds": list(range(args.seed, args.seed + args.seeds)),
+    return json.loads(json.dumps({"setup": describe(setup), "seeds": list(range(args.seed, args.seed + args.seeds)),
                                   **{k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in kw.items()}},
                                  default=str))
 

@@ -26,6 +26,7 @@ def add_arguments(p):
     from gandyn.experiments.mog import DATASETS, PROTOCOLS, QUICK, MogConfig
 
     c = MogConfig()
+    net = c.networks
     m = p.add_argument_group("benchmark")
     option(m, "--data", None, f"data sets: {', '.join(DATASETS.names())}", nargs="+", choices=DATASETS.names(),
            default=["ring8", "grid25"], metavar="DATA")
@@ -43,20 +44,20 @@ def add_arguments(p):
     m.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
     n = p.add_argument_group("networks and training")
-    option(n, "--hidden", positive_int, f"hidden widths of G and D (default: {' '.join(map(str, c.hidden_g))})",
+    option(n, "--hidden", positive_int, f"hidden widths of G and D (default: {' '.join(map(str, net.hidden_g))})",
            nargs="+", metavar="W")
     option(n, "--hidden-g", positive_int, "hidden widths of G, if not those of --hidden", nargs="+", metavar="W")
     option(n, "--hidden-d", positive_int, "hidden widths of D, if not those of --hidden", nargs="+", metavar="W")
-    option(n, "--z-dim", positive_int, "latent dimension", of=c)
-    option(n, "--latent", None, "latent", of=c, choices=LATENTS.names())
+    option(n, "--z-dim", positive_int, "latent dimension", of=net)
+    option(n, "--latent", None, "latent", of=net, choices=LATENTS.names())
     add_training_arguments(n, c.training, method=False)
     option(n, "--chunk", positive_int, "models per stacked unit", of=c)
     option(n, "--pack", positive_int, "samples per D input (PacGAN's packing; the batch must be a multiple; "
-                                      f"default: {c.pack}, none)", of=c, metavar="M")
-    option(n, "--g-batch-norm", None, "batch normalisation in G's hidden layers", of=c, action="store_true")
-    option(n, "--d-pieces", positive_int, f"maxout pieces of D's hidden layers (default: {c.d_pieces}, none)", of=c,
-           metavar="K")
-    option(n, "--init", None, "weight initialisation", of=c, choices=INITIALIZERS.names())
+                                      f"default: {net.pack}, none)", of=net, metavar="M")
+    option(n, "--g-batch-norm", None, "batch normalisation in G's hidden layers", of=net, action="store_true")
+    option(n, "--d-pieces", positive_int, f"maxout pieces of D's hidden layers (default: {net.d_pieces}, none)",
+           of=net, metavar="K")
+    option(n, "--init", None, "weight initialisation", of=net, choices=INITIALIZERS.names())
     m.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
                    help="a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, with "
                         "--pack M); an option given as well replaces that setting, with a note (see docs/mog.md)")
@@ -89,7 +90,8 @@ def _protocol(args):
 
 
 def _configs(args):
-    from gandyn.experiments.mog import QUICK, MogConfig
+    from gandyn.engine.population import Networks
+    from gandyn.experiments.mog import QUICK, MogConfig, nested
 
     protocol, fixed, extra = _protocol(args) if args.protocol else ("", {}, {})
     preset = ("methods", "lrs", "seeds", "steps", "hidden", "n_eval")  # options --quick sets
@@ -101,14 +103,15 @@ def _configs(args):
     if args.shards is not None and args.scheduler is None and (args.jobs or 1) < 2:
         raise ValueError("--shards needs --scheduler or --jobs of 2 or more (one process runs no shards)")
     hidden = {} if args.hidden is None else dict.fromkeys(("hidden_g", "hidden_d"), tuple(args.hidden))
-    kw = {**(QUICK if args.quick else {}), **hidden, **given_fields(args, MogConfig), "protocol": protocol,
-          **{k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}}
+    flat = {**hidden, **given_fields(args, Networks), **given_fields(args, MogConfig), **fixed,
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}}
+    kw = nested(flat, QUICK if args.quick else None) | {"protocol": protocol}
     steps = kw.get("steps", MogConfig.steps)
     for name, value in (("--checks", args.checks), ("--keep-every", args.keep_every)):
         if value > steps:
             raise ValueError(f"{name} ({value}) must not exceed the iterations ({steps})")
     methods = kw["methods"] = tuple(parse_methods(kw.get("methods", MogConfig.methods), args.method_option))
-    kw["training"] = training_config(args, MogConfig.training.replace(**fixed), methods)
+    kw["training"] = training_config(args, kw["training"], methods)
     return [MogConfig(**{**kw, "data": data}) for data in args.data]
 
 

@@ -29,7 +29,7 @@ and a diverged model is found by its parameters (:func:`gandyn.errors.healthy`);
 loss raises on a non-finite value (:class:`~gandyn.engine.losses.NonFiniteLossError`).
 
 >>> from gandyn.distributions import ring2d
->>> setup = Setup(ring2d(), hidden_g=(16,), hidden_d=(16,), training=TRAINING.replace(batch=8))
+>>> setup = Setup(ring2d(), networks=Networks(hidden_g=(16,), hidden_d=(16,)), training=TRAINING.replace(batch=8))
 >>> pop = Population(setup, seeds=[0, 1, 2], lr_g=1e-3, lr_d=[1e-3, 2e-3, 1e-3],
 ...                  method=["altgd", "simgd", "altgd"])
 >>> [u.rows.tolist() for u in pop.units]
@@ -40,7 +40,7 @@ loss raises on a non-finite value (:class:`~gandyn.engine.losses.NonFiniteLossEr
 """
 from __future__ import annotations
 
-from dataclasses import KW_ONLY, dataclass, field, fields
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -50,7 +50,7 @@ from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
 from gandyn.engine.trainer import Trainer
-from gandyn.engine.training import TrainingConfig, check_int, check_networks
+from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_networks
 from gandyn.rng import stream
 
 __all__ = ["Networks", "Setup", "TRAINING", "Population", "Unit", "check_seeds", "check_iterations", "BLOCK"]
@@ -98,11 +98,12 @@ TRAINING = TrainingConfig(b1=0.5)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Networks:
+class Networks(JsonConfig):
     """The two MLPs of a population's models, validated (keyword-only fields): the
     generator ``z_dim - hidden_g... - d`` and the discriminator ``pack d - hidden_d... - 1``
-    (``d`` the data's dimension). :class:`Setup` and the experiments' configurations hold
-    these fields by deriving from this class, so each is declared, defaulted and checked once.
+    (``d`` the data's dimension). :class:`Setup` and the experiments' configurations hold one
+    as their ``networks``, so each field is declared, defaulted and checked once here; its JSON
+    form (:meth:`~gandyn.engine.training.JsonConfig.to_dict`) writes the dtype by name.
 
     Parameters
     ----------
@@ -132,6 +133,9 @@ class Networks:
     ------
     ValueError
         A field out of its range (the message names it).
+
+    >>> Networks(hidden_g=16, dtype="float64").to_dict()["hidden_g"], Networks().replace(z_dim=5).z_dim
+    ([16], 5)
     """
 
     z_dim: int = 2
@@ -158,16 +162,15 @@ class Networks:
         if np.dtype(self.dtype) not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         object.__setattr__(self, "dtype", np.dtype(self.dtype).type)
-
-    def networks(self) -> dict:
-        """The fields of :class:`Networks` as keywords (e.g. of a :class:`Setup`)."""
-        return {f.name: getattr(self, f.name) for f in fields(Networks)}
+        if not isinstance(self.g_batch_norm, (bool, np.bool_)):
+            raise ValueError(f"g_batch_norm must be True or False, got {self.g_batch_norm!r}")
+        object.__setattr__(self, "g_batch_norm", bool(self.g_batch_norm))
 
 
 @dataclass(frozen=True)
-class Setup(Networks):
+class Setup:
     """Everything of a population of GANs except the per-model seed, step sizes and method:
-    the data, the two MLPs (the fields of :class:`Networks`) and the training choices (a
+    the data, the two MLPs (a :class:`Networks`) and the training choices (a
     :class:`~gandyn.engine.training.TrainingConfig`; each model's instance noise from its
     seed's ``instance_noise`` stream). Every field but ``data`` is a keyword.
 
@@ -175,13 +178,13 @@ class Setup(Networks):
     ----------
     data : Distribution
         ``p_data``; ``rvs(n, rng)`` gives ``(n, d)`` (or ``(n,)`` when ``d = 1``).
+    networks : Networks
+        G and D (default ``Networks()``: 64-64 ReLU MLPs, ``z ~ N(0, I_2)``, float32).
     training : TrainingConfig
         The loss, method, ``k``, batch, optimizer, penalty, ... (default :data:`TRAINING`);
         its ``method`` and ``k`` are those of models given none (:class:`Population` takes
         them per model). With ``g_ema`` :attr:`Population.theta_g_eval` is G's moving
         average, while training goes on with the iterates.
-    z_dim, latent, hidden_g, hidden_d, act_g, act_d, init, dtype, pack, g_batch_norm, d_pieces
-        The networks (:class:`Networks`).
 
     Raises
     ------
@@ -191,43 +194,42 @@ class Setup(Networks):
 
     data: Distribution
     _: KW_ONLY
+    networks: Networks = Networks()
     training: TrainingConfig = TRAINING
     gan: GAN = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.data, Distribution):
             raise ValueError(f"data must be a gandyn.distributions.Distribution, got {self.data!r}")
-        super().__post_init__()
-        object.__setattr__(self, "g_batch_norm", check_networks(self.training, self.g_batch_norm, self.hidden_g))
+        if not isinstance(n := self.networks, Networks):
+            raise ValueError(f"networks must be a Networks, got {n!r}")
+        check_networks(self.training, n.g_batch_norm, n.hidden_g)
         d = int(self.data.dim)
-        G = hidden_mlp((self.z_dim, *self.hidden_g, d), self.act_g, batch_norm=self.g_batch_norm, dtype=self.dtype)
-        D = hidden_mlp((self.pack * d, *self.hidden_d, 1), self.act_d, pieces=self.d_pieces, dtype=self.dtype)
-        if self.training.batch % self.pack:
-            raise ValueError(f"batch ({self.training.batch}) must be a multiple of pack ({self.pack})")
-        if self.pack > 1 and self.training.penalty is not None:
+        G = hidden_mlp((n.z_dim, *n.hidden_g, d), n.act_g, batch_norm=n.g_batch_norm, dtype=n.dtype)
+        D = hidden_mlp((n.pack * d, *n.hidden_d, 1), n.act_d, pieces=n.d_pieces, dtype=n.dtype)
+        if self.training.batch % n.pack:
+            raise ValueError(f"batch ({self.training.batch}) must be a multiple of pack ({n.pack})")
+        if n.pack > 1 and self.training.penalty is not None:
             raise ValueError("gradient penalties are not defined here for a packed D (pack > 1)")
-        object.__setattr__(self, "gan", GAN(G, D, loss=self.training.loss, latent=self.latent, pack=self.pack))
+        object.__setattr__(self, "gan", GAN(G, D, loss=self.training.loss, latent=n.latent, pack=n.pack))
 
     @property
     def dim(self) -> int:
         return int(self.data.dim)
 
     def draw_data(self, n: int, rng) -> np.ndarray:
-        """``n`` data points ``(n, d)`` in the setup's dtype."""
+        """``n`` data points ``(n, d)`` in the networks' dtype."""
         x = np.asarray(self.data.rvs(n, rng))
-        return x.reshape(n, self.dim).astype(self.dtype, copy=False)
+        return x.reshape(n, self.dim).astype(self.networks.dtype, copy=False)
 
     def draw_latent(self, n: int, rng) -> np.ndarray:
-        """``n`` latent points ``(n, z_dim)`` in the setup's dtype."""
-        return self.gan.latent.rvs((n, self.z_dim), rng, dtype=self.dtype)
+        """``n`` latent points ``(n, z_dim)`` in the networks' dtype."""
+        return self.gan.latent.rvs((n, self.networks.z_dim), rng, dtype=self.networks.dtype)
 
     def describe(self) -> dict:
-        """The setup as plain JSON-able values: every field, with the data as its ``repr``,
-        the training choices as a dict, widths as lists and the dtype by name."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
-        d.update(data=repr(self.data), training=self.training.to_dict(), hidden_g=list(self.hidden_g),
-                 hidden_d=list(self.hidden_d), dtype=np.dtype(self.dtype).name)
-        return d
+        """The setup as plain JSON-able values: the data as its ``repr``, the networks and the
+        training choices as their dicts (:meth:`~gandyn.engine.training.JsonConfig.to_dict`)."""
+        return {"data": repr(self.data), "networks": self.networks.to_dict(), "training": self.training.to_dict()}
 
 
 class _PerSeed:
@@ -401,7 +403,7 @@ class Population:
             raise ValueError("units must name at least one unit")
         if any(not 0 <= u < len(self.units) for u in wanted):
             raise ValueError(f"units must be in 0..{len(self.units) - 1}, got {list(units)}")
-        rate_dtype = setup.dtype if rate_dtype is None else rate_dtype
+        rate_dtype = setup.networks.dtype if rate_dtype is None else rate_dtype
         self._trainers, self._rates = [], []
         for u in (self.units[i] for i in wanted):
             s = seeds[u.rows]
@@ -423,7 +425,7 @@ class Population:
     def _init(self, seeds) -> tuple[np.ndarray, np.ndarray]:
         """Initial parameters of the models of ``seeds`` from their ``g_init`` and ``d_init``
         streams, drawn once per distinct seed: ``(c, n)`` each (``(n,)`` for a single run)."""
-        G, D, scheme = self.gan.G, self.gan.D, self.setup.init
+        G, D, scheme = self.gan.G, self.gan.D, self.setup.networks.init
         tg, td = (_PerSeed(seeds, name) for name in ("g_init", "d_init"))
         tg = tg.rows(tg.draw(lambda r: G.init(r, scheme=scheme)))
         td = td.rows(td.draw(lambda r: D.init(r, scheme=scheme)))
@@ -484,10 +486,10 @@ class Population:
 
     @property
     def stats_g(self) -> np.ndarray | None:
-        """The running statistics of G's batch-norm layers (``setup.g_batch_norm``;
+        """The running statistics of G's batch-norm layers (``setup.networks.g_batch_norm``;
         :meth:`~gandyn.engine.nn.MLP.init_stats`), ``(len(rows), n_s)`` in the order of
         :attr:`rows` (a copy; ``(n_s,)`` for a single run), else None. Samples use them."""
-        if not self.setup.g_batch_norm:
+        if not self.setup.networks.g_batch_norm:
             return None
         return self._gather([tr.stats_g for _, tr in self._trainers]).copy()
 

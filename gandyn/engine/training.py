@@ -100,6 +100,8 @@ def check_protocol(protocol: str, protocols) -> str:
 
 
 def _plain(v):
+    if isinstance(v, type) and issubclass(v, np.generic):  # a dtype's type, e.g. np.float32: its name
+        return np.dtype(v).name
     if hasattr(v, "to_dict"):
         return v.to_dict()
     if hasattr(v, "init") and hasattr(v, "step"):
@@ -115,19 +117,19 @@ def _typed(v):
 
 class JsonConfig:
     """The JSON form of a configuration dataclass, written once for every configuration:
-    :meth:`to_dict` and :meth:`from_dict`."""
+    :meth:`to_dict` and :meth:`from_dict`; and :meth:`replace`."""
 
     def to_dict(self) -> dict:
         """Every field as plain JSON-able values: a nested configuration by its ``to_dict``,
-        a method by :func:`~gandyn.engine.methods.method_to_dict`, a tuple as a list (nested
-        too); :meth:`from_dict` reads it back."""
+        a method by :func:`~gandyn.engine.methods.method_to_dict`, a dtype by its name, a tuple
+        as a list (nested too); :meth:`from_dict` reads it back."""
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, d: dict):
-        """The configuration of :meth:`to_dict`'s dict: a ``training`` entry by
-        :meth:`TrainingConfig.from_dict`, any other dict as a method
-        (:func:`~gandyn.engine.methods.method_from_dict`), lists as tuples.
+        """The configuration of :meth:`to_dict`'s dict: the entry of a nested configuration
+        (a field whose default is one, e.g. ``training``) by its class's ``from_dict``, any
+        other dict as a method (:func:`~gandyn.engine.methods.method_from_dict`), lists as tuples.
 
         Raises
         ------
@@ -137,7 +139,13 @@ class JsonConfig:
         bad = sorted(set(d) - {f.name for f in fields(cls)})
         if bad:
             raise ValueError(f"a {cls.__name__} has no field {', '.join(bad)}")
-        return cls(**{k: TrainingConfig.from_dict(v) if k == "training" else _typed(v) for k, v in d.items()})
+        nested = {f.name: type(f.default) for f in fields(cls) if isinstance(f.default, JsonConfig)}
+        return cls(**{k: nested[k].from_dict(v) if k in nested else _typed(v) for k, v in d.items()})
+
+    def replace(self, **changes):
+        """A copy with ``changes`` (validated again): e.g. an experiment's defaults with
+        another batch, ``gandyn.experiments.gan1d.TRAINING.replace(batch=16)``."""
+        return replace(self, **changes)
 
 
 def _is_number(v) -> bool:
@@ -287,11 +295,6 @@ class TrainingConfig(JsonConfig):
         """D's optimizer: :meth:`make_optimizer` (or ``base``), clipped when ``clip`` is set."""
         opt = self.make_optimizer(lr) if base is None else base
         return opt if self.clip is None else optim.clipped(opt, self.clip)
-
-    def replace(self, **changes) -> "TrainingConfig":
-        """A copy with ``changes`` (validated again): e.g. an experiment's defaults with
-        another batch, ``gandyn.experiments.gan1d.TRAINING.replace(batch=16)``."""
-        return replace(self, **changes)
 
     def make_instance_noise(self) -> InstanceNoise | None:
         """The instance noise's schedule (:class:`~gandyn.engine.instance_noise.InstanceNoise`),

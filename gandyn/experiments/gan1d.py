@@ -1,13 +1,14 @@
 """The 1D GAN of Goodfellow et al. 2014, Figure 1, trained for real: one run or a population.
 
-A :class:`Setup` fixes everything except the seed and the two step sizes: data
-``p_data`` (any 1-D distribution of :mod:`gandyn.distributions`, default
-N(4, 0.5^2)), latent ``z ~ U(-1, 1)`` or N(0, 1), generator and discriminator
-MLPs ``1-h-1``, the generator loss, the optimizer, the minibatch size ``m`` and
-``k``, the number of discriminator steps per generator step (Algorithm 1).
+A run is the general :class:`~gandyn.engine.population.Setup` of :func:`setup`: data
+``p_data`` (any 1-D distribution of :mod:`gandyn.distributions`, default :data:`DATA`,
+N(4, 0.5^2)), the networks :data:`NETWORKS` (latent ``z ~ U(-1, 1)``, generator and
+discriminator MLPs ``1-h-1``) and the training choices :data:`TRAINING` (the loss, the
+optimizer, the minibatch size ``m`` and ``k``, the number of discriminator steps per
+generator step of Algorithm 1), each of them changed as a whole.
 
-Training is the general :class:`~gandyn.engine.population.Population` (``Population``
-here is that class): ``P`` models at once on the engine's population axis (``theta (P, n)``,
+Training is the general :class:`~gandyn.engine.population.Population`:
+``P`` models at once on the engine's population axis (``theta (P, n)``,
 inputs ``(P, m, 1)``, step sizes ``(P, 1)``), each with its own seed, ``lr_D`` and ``lr_G``,
 or a single run (``theta (n,)``). Every random draw of model ``p`` comes from the named
 streams of its own seed (:mod:`gandyn.rng`), so a population of ``P`` models equals ``P``
@@ -21,8 +22,8 @@ Evaluation: :func:`theory_at` gives the quantities of the theory on a grid for
 one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD, V, C);
 :func:`binned_jsd` gives the JSD of a whole population at once, cheaply.
 
->>> setup = Setup(training=TRAINING.replace(batch=16))
->>> tr = Population(setup, seeds=[0, 0, 1], lr_d=[1e-2, 3e-2, 1e-2], lr_g=1e-2)
+>>> from gandyn.engine.population import Population
+>>> tr = Population(setup(training=TRAINING.replace(batch=16)), seeds=[0, 0, 1], lr_d=[1e-2, 3e-2, 1e-2], lr_g=1e-2)
 >>> loss_d, loss_g = tr.advance(5)
 >>> loss_d.shape, tr.it
 ((3,), 5)
@@ -30,7 +31,7 @@ one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD,
 from __future__ import annotations
 
 import re
-from dataclasses import KW_ONLY, dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from scipy.special import entr, ndtr
@@ -42,14 +43,15 @@ from gandyn.engine.nn import MLP
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import BOUND, DivergedError, UsageError, healthy
 from gandyn.engine import population
+from gandyn.engine.population import Networks, Setup
 from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.rng import stream
 from gandyn.theory.density import generator_density
 from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
 
-__all__ = ["Setup", "Population", "parse_data", "data_text", "theory_at", "binned_jsd", "grid_for", "z_map_points",
+__all__ = ["setup", "describe", "parse_data", "data_text", "theory_at", "binned_jsd", "grid_for", "z_map_points",
            "record_run", "pick_panels", "sweep", "merge_sweeps", "sweep_rows",
-           "sweep_summary", "replace_training", "sweep_setups", "TRAINING", "DATA"]
+           "sweep_summary", "replace_training", "sweep_setups", "TRAINING", "NETWORKS", "DATA"]
 
 
 # --- the data distribution from a short text
@@ -122,67 +124,40 @@ def data_text(data: Distribution) -> str:
 DATA = "N(4, 0.5)"
 
 #: The 1-D GAN's training choices: Adam with ``b1 = 0.5``, minibatches of 64, Algorithm 1
-#: with ``k = 1``.
+#: with ``k = 1``. For losses whose D is not a probability (``wgan``, ``hinge``, f-GANs) the
+#: curve drawn as "D" is ``sigma(output)``; with ``g_ema`` the evaluated generator (p_g, the
+#: JSD, Figure 1) is G's moving average, while training goes on with the iterates.
 TRAINING = TrainingConfig(b1=0.5, batch=64)
 
+#: The 1-D GAN's networks: ``z ~ U(-1, 1)`` (``z_dim = 1``; or ``latent="normal"``), generator
+#: and discriminator ``1-h-1`` MLPs with ``h = 16`` (tuples of widths for deeper ones), tanh in
+#: G and ReLU in D (outputs linear, D's a logit), the talk's ``xavier_talk`` initialisation, float64.
+NETWORKS = Networks(z_dim=1, latent="uniform", hidden_g=16, hidden_d=16, act_g="tanh", act_d="relu",
+                    init="xavier_talk", dtype=np.float64)
 
-@dataclass(frozen=True)
-class Setup(population.Setup):
-    """Everything of a 1D GAN run except the seed and the step sizes: a
-    :class:`gandyn.engine.population.Setup` with the 1-D GAN's defaults; every field
-    but ``data`` is a keyword.
 
-    Parameters
-    ----------
-    data : Distribution or str
-        ``p_data`` (see :func:`parse_data`). Default N(4, 0.5^2).
-    training : TrainingConfig
-        The training choices (default :data:`TRAINING`). For losses whose D is not a
-        probability (``wgan``, ``hinge``, f-GANs) the curve drawn as "D" is
-        ``sigma(output)``. With ``g_ema`` the evaluated generator (p_g, the JSD, Figure 1)
-        is G's moving average; training goes on with the iterates.
-    latent : {'uniform', 'normal'}
-        ``z ~ U(-1, 1)`` or ``N(0, 1)`` (``z_dim = 1``).
-    hidden_g, hidden_d : int or tuple of int
-        Hidden widths of the generator and discriminator: ``h`` for the 1-h-1 MLPs of
-        Figure 1 (default 16), a tuple for deeper ones.
-    act_g, act_d : str
-        Their hidden activations (:data:`gandyn.engine.nn.ACTIVATIONS`; tanh and ReLU);
-        output layers are linear (D outputs a logit).
-    init : str
-        Weight initialisation (default ``xavier_talk``, the talk's code).
-    dtype : numpy dtype
-        float64 (default) or float32.
+def setup(data: Distribution | str = DATA, *, networks: Networks = NETWORKS,
+          training: TrainingConfig = TRAINING) -> Setup:
+    """Everything of a 1D GAN run except the seed and the step sizes: the population
+    :class:`~gandyn.engine.population.Setup` of ``data`` (a 1-D distribution or its text,
+    :func:`parse_data`), ``networks`` and ``training`` (the 1-D GAN's by default).
+
+    >>> s = setup(networks=NETWORKS.replace(hidden_g=8))
+    >>> s.networks.hidden_g, s.networks.hidden_d, s.training.batch
+    ((8,), (16,), 64)
     """
-
-    data: Distribution | str = DATA
-    _: KW_ONLY
-    training: TrainingConfig = TRAINING
-    z_dim: int = 1
-    latent: str = "uniform"
-    hidden_g: int | tuple = 16
-    hidden_d: int | tuple = 16
-    act_g: str = "tanh"
-    init: str = "xavier_talk"
-    dtype: type = np.float64
-
-    def __post_init__(self):
-        object.__setattr__(self, "data", parse_data(self.data))
-        super().__post_init__()
-
-    def describe(self) -> dict:
-        """:meth:`population.Setup.describe` with the data as its text (:func:`data_text`)
-        when it has one, so that ``Setup(**d)`` with the dtype by type rebuilds the setup."""
-        d = super().describe()
-        try:
-            d["data"] = data_text(self.data)
-        except ValueError:
-            pass  # a distribution of the user's own: its repr, for reading only
-        return d
+    return Setup(parse_data(data), networks=networks, training=training)
 
 
-#: The population of 1D GANs is the general one (one engine trainer per unit of models).
-Population = population.Population
+def describe(s: Setup) -> dict:
+    """:meth:`Setup.describe <gandyn.engine.population.Setup.describe>` with the data as its
+    text (:func:`data_text`) when it has one, so that :func:`setup` rebuilds the setup from it."""
+    d = s.describe()
+    try:
+        d["data"] = data_text(s.data)
+    except ValueError:
+        pass  # a distribution of the user's own: its repr, for reading only
+    return d
 
 
 # --- evaluation
@@ -222,12 +197,12 @@ def theory_at(setup: Setup, theta_g, theta_d, x, rng=None, n_samples: int = 5000
     ``v`` = V(D, G) on the grid (eq. 1; by :func:`gandyn.theory.value_grid`).
     """
     gan = setup.gan
-    dens = generator_density(gan.G, theta_g, x, setup.latent, rng, n_samples=n_samples)
+    dens = generator_density(gan.G, theta_g, x, setup.networks.latent, rng, n_samples=n_samples)
     p = setup.data.pdf(x)
     q = dens.pdf
     off_grid = max(0.0, 1.0 - float(np.trapezoid(q, x)))
     jsd = min(jsd_grid(x, p, q, tol=None) + 0.5 * LOG2 * off_grid, LOG2)
-    logit = gan.D(theta_d, x[:, None].astype(setup.dtype))[:, 0].astype(np.float64)
+    logit = gan.D(theta_d, x[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64)
     d = sigmoid(logit)
     return {"p_g": q, "method": dens.method, "d": d, "d_star": d_star(p, q), "jsd": jsd,
             "c": -LOG4 + 2.0 * jsd, "v": value_grid(x, logit, p, q, tol=None, logit=True)}
@@ -266,7 +241,7 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     cdf = np.concatenate([[0.0], setup.data.cdf(edges), [1.0]])
     p = np.diff(cdf)  # (bins + 2,): below lo, the bins, above hi
     q_mid = (np.arange(n_z) + 0.5) / n_z
-    z = as_latent(setup.latent).ppf(q_mid)[:, None].astype(setup.dtype)
+    z = as_latent(setup.networks.latent).ppf(q_mid)[:, None].astype(setup.networks.dtype)
     out = np.empty(tg.shape[0])
     nb = bins + 2
     for i in range(0, tg.shape[0], chunk):
@@ -311,7 +286,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         With ``setup.training.g_ema`` the evaluated generator (p_g, the JSDs, D*, the gap,
         ``x_map``) is the moving average of G's parameters, recorded as
         ``theta_g_average (R, n_g)``; ``theta_g`` stays the trained parameters.
-        D is drawn as training applies it (:attr:`Population.theta_d_eval`: with
+        D is drawn as training applies it (:attr:`~gandyn.engine.population.Population.theta_d_eval`: with
         spectral normalisation, the normalised weights); ``theta_d`` holds the raw ones.
     meta : dict
         The setup, seed, step sizes and recording settings.
@@ -319,12 +294,12 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     from tqdm.auto import tqdm
 
     steps, record_every = check_int("steps", steps), check_int("record_every", record_every)
-    tr = Population(setup, int(seed), lr_g=lr_g, lr_d=lr_d)
+    tr = population.Population(setup, int(seed), lr_g=lr_g, lr_d=lr_d)
     gan = setup.gan
-    x = grid_for(setup.data, tr.theta_g, gan.G, setup.latent, n=grid)
+    x = grid_for(setup.data, tr.theta_g, gan.G, setup.networks.latent, n=grid)
     p = setup.data.pdf(x)
     _check_resolved(setup.data, x, p)
-    z_map = z_map_points(setup.latent, n_map)
+    z_map = z_map_points(setup.networks.latent, n_map)
     ev = stream(int(seed), "eval")
     names = ["it", "p_g", "d", "d_star", "jsd", "jsd_binned", "c", "v", "gap", "exact", "x_map", "theta_g", "theta_d"]
     rec = {name: [] for name in names + (["theta_g_average"] if setup.training.g_ema else [])}
@@ -341,7 +316,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         rec["gap"].append(float(np.trapezoid(np.abs(s["d"] - s["d_star"]) * w, x)))
         rec["jsd_binned"].append(binned_jsd(setup, tg, x[0], x[-1], bins=grid - 1))
         rec["exact"].append(s["method"] == "change_of_variables")
-        rec["x_map"].append(gan.G(tg, z_map[:, None].astype(setup.dtype))[:, 0].astype(np.float64))
+        rec["x_map"].append(gan.G(tg, z_map[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64))
         rec["theta_g"].append(tr.theta_g.copy())
         rec["theta_d"].append(tr.theta_d.copy())
         if setup.training.g_ema:
@@ -366,7 +341,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     bar.close()
     arrays = {"x": x, "p_data": p, "z_map": z_map, "loss_d": loss_d, "loss_g": loss_g,
               **{name: np.array(v) for name, v in rec.items()}}
-    meta = {"setup": setup.describe(), "seed": int(seed), "lr_d": float(lr_d), "lr_g": float(lr_g),
+    meta = {"setup": describe(setup), "seed": int(seed), "lr_d": float(lr_d), "lr_g": float(lr_g),
             "steps": steps, "record_every": record_every, "n_samples": int(n_samples),
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.record_run"}
     return arrays, meta
@@ -418,12 +393,12 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
           progress: bool = False) -> tuple[dict, dict]:
     """Train one 1D GAN per (k, loss, seed, lr_D, lr_G) and measure the final JSD.
 
-    Models with the same ``k`` and loss run as one population (:class:`Population`);
+    Models with the same ``k`` and loss run as one population (:class:`~gandyn.engine.population.Population`);
     all other settings come from ``setup``. Models that share a seed share their
     initial parameters and noise, so differences along the step-size axes are
     due to the step sizes alone. The JSD is :func:`binned_jsd` (400 bins on the
     data's range widened by 25% on each side, plus the two half-lines) of the
-    evaluated G (:attr:`Population.theta_g_eval`: the moving average with
+    evaluated G (:attr:`~gandyn.engine.population.Population.theta_g_eval`: the moving average with
     ``setup.training.g_ema``); it is
     also computed at ``checks`` evenly spaced iterations (the progress bar shows
     its median).
@@ -465,7 +440,8 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
         for b, loss in enumerate(losses):
             s = setups[k, loss]
             bar.set_description(what(a, b), refresh=False)
-            tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk, rate_dtype=np.float64)
+            tr = population.Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk,
+                                       rate_dtype=np.float64)
             for c, t in enumerate(check_it):
                 while tr.it < t:  # one iteration at a time: the bar moves (tqdm limits its redraws)
                     tr.advance(1)
@@ -485,7 +461,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     arrays = {"lr_d": lr_d_values, "lr_g": lr_g_values, "seeds": seeds, "ks": np.array(ks),
               "losses": np.array(losses), "check_it": check_it, "jsd_checks": out, "jsd": out[-1],
               "converged": out[-1] < threshold, "diverged_at": diverged_at}
-    meta = {"setup": setup.describe(), "steps": steps, "threshold": float(threshold),
+    meta = {"setup": describe(setup), "steps": steps, "threshold": float(threshold),
             "jsd": f"binned_jsd, 400 bins on [{lo:.4g}, {hi:.4g}] + 2 tails, n_z={n_z}",
             "jsd_units": "nats", "source": "gandyn.experiments.gan1d.sweep"}
     return arrays, meta

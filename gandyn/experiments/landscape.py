@@ -35,6 +35,7 @@ from gandyn.distributions import Normal, Uniform
 from gandyn.engine import GAN, MLP
 from gandyn.engine.spectral_norm import normalized_exact
 from gandyn.games import spectra
+from gandyn.experiments import gan1d
 from gandyn.experiments.runs import RunRecord, load_run
 from gandyn.rng import stream
 
@@ -71,7 +72,7 @@ def _float64_gan(rec: RunRecord) -> GAN:
     c = rec.config
     gan = c.gan() if rec.kind == "mnist" else c.gan if rec.kind == "gan1d" else c.setup().gan
     return GAN(replace(gan.G, dtype=np.float64), replace(gan.D, dtype=np.float64), loss=c.training.loss,
-               latent=c.latent)
+               latent=gan.latent)
 
 
 def _applied(net: MLP, theta_d, spectral_norm: bool) -> np.ndarray:
@@ -195,7 +196,7 @@ def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, mod
         meta = {"config": rec.config.to_dict(), "batch": batch, "checkpoints": rec.meta["files"]}
     elif rec.kind == "gan1d":
         game = _gan1d_game(rec, gan, batch)
-        meta = {"setup": rec.config.describe(), "batch": batch}
+        meta = {"setup": gan1d.describe(rec.config), "batch": batch}
     else:
         game = _mog_game(rec, gan, batch)
         info = {k: rec.meta[k] for k in ("model", "method")} | {"seed": rec.seed} | \

@@ -18,7 +18,7 @@ process or on a Dask worker with the same result, to the bit; :func:`merge` puts
 together (:func:`gandyn.app.backends.run_mog` runs them on a backend).
 
 >>> cfg = MogConfig(data="ring8", methods=["altgd"], lrs=[1e-3], seeds=2, steps=4, checks=2,
-...                 hidden_g=(8,), hidden_d=(8,), training=TRAINING.replace(batch=8), n_eval=50)
+...                 networks=Networks(hidden_g=(8,), hidden_d=(8,)), training=TRAINING.replace(batch=8), n_eval=50)
 >>> res = merge(cfg, [run_shard(cfg, [i]) for i in range(len(units_of(cfg)))])
 >>> res["modes"].shape, res["check_it"].tolist()
 ((2,), [2, 4])
@@ -41,7 +41,7 @@ from gandyn.metrics.intervals import mean_se, wilson_interval
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
 __all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "SNAPSHOTS", "QUICK", "MogConfig", "training_changes", "models_of",
-           "keep_iterations", "run_shard", "merge", "success_table", "row_statistics",
+           "keep_iterations", "nested", "run_shard", "merge", "success_table", "row_statistics",
            "diverged_models", "snapshot_path", "save_snapshots", "load_snapshots", "memory_bytes"]
 
 #: The entries of a run's results that hold its snapshots (kept parameters): the iterations
@@ -62,8 +62,8 @@ DATASETS.register("grid25", grid2d)
 #: 8 modes on the unit circle, sd 0.01 (the same ratio as ring8's 2 and 0.02).
 DATASETS.register("ring8_unit", partial(ring2d, radius=1.0, scale=0.01))
 
-#: Published protocols of the benchmark: each a source and the settings (:class:`MogConfig`'s
-#: fields and its training choices) it states. ``pacgan``: Lin et al. 2018, their synthetic_data_experiments
+#: Published protocols of the benchmark: each a source and the settings it states, flat: fields of
+#: :class:`MogConfig`, of its ``networks`` and of its ``training`` (:func:`nested` sorts them). ``pacgan``: Lin et al. 2018, their synthetic_data_experiments
 #: (``2DGrid_GAN&PacGAN/config.py``, ``2DRing_GAN&PacGAN/config.py``, ``pacgan_task.py``): G four
 #: hidden layers of 400 ReLU units with batch normalisation (no biases there), D three maxout
 #: layers of 200 units x 5 pieces, weights N(0, 0.02^2) and biases 0, z ~ N(0, I_2), the
@@ -127,12 +127,30 @@ PUBLISHED = [
 
 #: The overrides of ``gandyn mog --quick``, a smoke run: two methods, 4 seeds, 200
 #: iterations, 32-32 networks, 1,000 scored samples.
-QUICK = {"methods": ("altgd", "extragradient"), "seeds": 4, "steps": 200, "hidden_g": (32, 32),
-         "hidden_d": (32, 32), "n_eval": 1000}
+QUICK = {"methods": ("altgd", "extragradient"), "seeds": 4, "steps": 200,
+         "networks": Networks(hidden_g=(32, 32), hidden_d=(32, 32)), "n_eval": 1000}
+
+
+def nested(settings: dict, base: dict | None = None) -> dict:
+    """Flat settings (each a field of :class:`MogConfig`, of :class:`~gandyn.engine.population.Networks`
+    or of :class:`~gandyn.engine.training.TrainingConfig`, as :data:`PROTOCOLS` and the command
+    line name them) as :class:`MogConfig`'s keywords: the networks' and the training choices'
+    put into ``networks`` and ``training``, those of ``base`` (keywords too, e.g. :data:`QUICK`)
+    or else the defaults, with the changes.
+
+    >>> kw = nested({"seeds": 2, "hidden_g": (8,), "batch": 16}, QUICK)
+    >>> kw["seeds"], kw["steps"], kw["networks"].hidden_g, kw["networks"].hidden_d, kw["training"].batch
+    (2, 200, (8,), (32, 32), 16)
+    """
+    kw, rest = dict(base or {}), dict(settings)
+    for name in ("networks", "training"):
+        part = kw.get(name, getattr(MogConfig, name))
+        kw[name] = part.replace(**{k: rest.pop(k) for k in list(rest) if k in part.__dataclass_fields__})
+    return kw | rest
 
 
 @dataclass(frozen=True, kw_only=True)
-class MogConfig(Networks, JsonConfig):
+class MogConfig(JsonConfig):
     """A run of the benchmark on one data set, validated (its defaults are the documented
     benchmark's, those of ``gandyn mog``).
 
@@ -156,14 +174,13 @@ class MogConfig(Networks, JsonConfig):
     seeds, seed, steps, checks : int
         Seeds per method and step size, the first seed, training iterations, and the
         evaluations during training (at most ``steps``).
+    networks : Networks
+        G and D (default :class:`~gandyn.engine.population.Networks` with its defaults;
+        PacGAN's: :data:`PROTOCOLS`).
     training : TrainingConfig
         The training choices (default :data:`gandyn.engine.population.TRAINING`:
         Adam with ``b1 = 0.5``, batch 128); its ``method`` is unused (the run names
         ``methods``).
-    z_dim, latent, hidden_g, hidden_d, act_g, act_d, init, dtype, pack, g_batch_norm, d_pieces
-        The networks, fields of :class:`~gandyn.engine.population.Networks` with its defaults
-        and checks (PacGAN's: :data:`PROTOCOLS`); the dtype is written by name in
-        :meth:`to_dict`.
     chunk : int
         Models per stacked unit (results do not depend on it).
     protocol : str
@@ -189,6 +206,7 @@ class MogConfig(Networks, JsonConfig):
     steps: int = 4000
     checks: int = 5
     keep_every: int = 0
+    networks: Networks = Networks()
     training: TrainingConfig = TRAINING
     decay: float = 0.1
     chunk: int = 50
@@ -201,7 +219,6 @@ class MogConfig(Networks, JsonConfig):
     def __post_init__(self):
         if self.data not in DATASETS:
             raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATASETS)}")
-        super().__post_init__()  # the networks' fields
         self.setup()  # the networks with the data and the training choices
         if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
             raise ValueError(f"methods must be a list of methods, got {self.methods!r}")
@@ -214,7 +231,7 @@ class MogConfig(Networks, JsonConfig):
             raise ValueError(f"step sizes and ttur must be positive, got lrs={list(lrs)}, ttur={self.ttur}")
         if len(set(lrs)) != len(lrs):
             raise ValueError(f"step sizes must be distinct (each would be trained and counted twice), got {list(lrs)}")
-        dtype = np.dtype(self.dtype).name
+        dtype = np.dtype(self.networks.dtype).name
         with np.errstate(over="ignore"):
             big = [v for v in lrs if not np.isfinite(np.asarray([v, v * self.ttur], dtype=dtype)).all()]
         if big:
@@ -242,18 +259,7 @@ class MogConfig(Networks, JsonConfig):
 
     def setup(self) -> Setup:
         """The :class:`~gandyn.engine.population.Setup` of the run's models."""
-        return Setup(DATASETS[self.data](), training=self.training, **self.networks())
-
-    def to_dict(self) -> dict:
-        """:meth:`JsonConfig.to_dict <gandyn.engine.training.JsonConfig.to_dict>`, the data set first and
-        the dtype by name."""
-        return {"data": self.data, **super().to_dict(), "dtype": np.dtype(self.dtype).name}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "MogConfig":
-        """:meth:`JsonConfig.from_dict <gandyn.engine.training.JsonConfig.from_dict>`; ``"init": null``
-        (the default, as runs wrote it before ``init`` had one) is the default."""
-        return super().from_dict({k: v for k, v in d.items() if k != "init" or v is not None})
+        return Setup(DATASETS[self.data](), networks=self.networks, training=self.training)
 
 
 def training_changes(cfg: MogConfig) -> str:
@@ -302,9 +308,9 @@ def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
     setup = cfg.setup()
     G, D = setup.gan.G, setup.gan.D
     n = G.n_params + D.n_params
-    d, zd, m, K = setup.dim, cfg.z_dim, cfg.training.batch, len(mixture_modes(setup.data)[0])
+    d, zd, m, K = setup.dim, cfg.networks.z_dim, cfg.training.batch, len(mixture_modes(setup.data)[0])
     width = sum(G.sizes) + sum(D.sizes)
-    item = np.dtype(setup.dtype).itemsize
+    item = np.dtype(cfg.networks.dtype).itemsize
     per_model = item * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg.n_eval * (zd + d + K + 2)
     P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
     unit = min(cfg.chunk, P)
@@ -574,7 +580,7 @@ def load_snapshots(path) -> tuple[dict, dict]:
     if missing or "config" not in meta:
         raise ValueError(f"{path} is not a snapshot file of `gandyn mog` (no {', '.join(missing or ['config'])})")
     cfg = MogConfig.from_dict(meta["config"])
-    if cfg.g_batch_norm and "stats_g" not in arrays:
+    if cfg.networks.g_batch_norm and "stats_g" not in arrays:
         raise ValueError(f"{path} is not a snapshot file of `gandyn mog` (no stats_g: the running statistics of "
                          "its batch-norm G)")
     return arrays, cfg

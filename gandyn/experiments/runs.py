@@ -3,7 +3,7 @@
 :func:`load_run` reads the parameters a run kept along training and its configuration:
 
 - ``gandyn gan1d``: ``history.npz`` (the parameters at every record; config
-  :class:`gandyn.experiments.gan1d.Setup`);
+  :class:`gandyn.engine.population.Setup`, made by :func:`gandyn.experiments.gan1d.setup`);
 - ``gandyn mnist train``: ``checkpoints/iter_*.npz`` kept with ``--keep-every``, else the final
   ``checkpoint.npz`` (config :class:`gandyn.experiments.mnist.MnistConfig`);
 - ``gandyn mog`` with ``--keep-every``: ``snapshots_DATA.npz``, one model of the population
@@ -34,7 +34,7 @@ class RunRecord:
     ----------
     kind : {'gan1d', 'mnist', 'mog'}
         The command that wrote the run.
-    config : gan1d.Setup, MnistConfig or MogConfig
+    config : population.Setup, MnistConfig or MogConfig
         The run's configuration (its ``training`` holds the training choices).
     seed : int
         The model's seed.
@@ -63,16 +63,17 @@ class RunRecord:
 
 def _gan1d(run: Path) -> RunRecord:
     from gandyn import history
+    from gandyn.engine.population import Networks
     from gandyn.engine.training import TrainingConfig
-    from gandyn.experiments.gan1d import Setup
+    from gandyn.experiments import gan1d
 
     path = run / "history.npz"
     arrays, meta = history.load(path)
     if "theta_g" not in arrays or "theta_d" not in arrays:
         raise ValueError(f"{path} keeps no parameters; rerun `gandyn gan1d`")
-    s = dict(meta["setup"])
-    s["dtype"] = np.dtype(s["dtype"]).type
-    setup = Setup(training=TrainingConfig.from_dict(s.pop("training")), **s)  # data: the text parse_data reads
+    s = meta["setup"]  # data: the text parse_data reads
+    setup = gan1d.setup(s["data"], networks=Networks.from_dict(s["networks"]),
+                        training=TrainingConfig.from_dict(s["training"]))
     return RunRecord("gan1d", setup, int(meta["seed"]), arrays["it"], arrays["theta_g"], arrays["theta_d"],
                      {"files": [str(path)]})
 
