@@ -13,10 +13,11 @@ from gandyn.cli import main
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     from gandyn import history
-    from gandyn.experiments.gan1d import TRAINING, Setup, record_run
+    from gandyn.experiments import gan1d
+    from gandyn.experiments.gan1d import TRAINING, record_run
 
     d = tmp_path_factory.mktemp("runs")
-    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, training=TRAINING.replace(batch=16)), seed=0, steps=20,
+    arrays, meta = record_run(gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=3, hidden_d=4), training=TRAINING.replace(batch=16)), seed=0, steps=20,
                                record_every=10)
     history.save(d / "gan1d" / "history.npz", arrays, meta)
     (d / "trunc").mkdir()

@@ -325,8 +325,8 @@ def _api_cases():
         ("config huge", lambda: check_run_memory(MnistConfig(hidden_g=(10**6, 10**6))), "parameters"),
         ("demo lr nan", lambda: run_demo(lr=float("nan"), progress=False), "lr"),
         ("demo lr 1e300", lambda: run_demo(lr=1e300, steps=5, hidden=2, batch=4, progress=False), "iteration 1"),
-        ("gan1d mu nan", lambda: gan1d.Setup(training=gan1d.Setup.training.replace(mu=float("nan"))), "mu"),
-        ("gan1d diverges", lambda: gan1d.record_run(gan1d.Setup(training=gan1d.Setup.training.replace(batch=4), hidden_g=2, hidden_d=2), lr_d=1e300,
+        ("gan1d mu nan", lambda: gan1d.setup(training=gan1d.TRAINING.replace(mu=float("nan"))), "mu"),
+        ("gan1d diverges", lambda: gan1d.record_run(gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=2, hidden_d=2), training=gan1d.TRAINING.replace(batch=4)), lr_d=1e300,
                                                    steps=8, record_every=2, grid=21, n_samples=50), "diverged"),
     ]
 

@@ -48,7 +48,10 @@ def test_a_mog_population_names_and_drops_its_diverged_models(loss, tmp_path, ca
 def test_healthy_models_are_kept_as_they_train_alone():
     from gandyn.experiments import mog
 
-    kw = dict(methods=["altgd"], seeds=2, steps=20, checks=2, hidden_g=(8,), hidden_d=(8,), n_eval=50, ttur=1.0,
+    from gandyn.engine.population import Networks
+
+    kw = dict(methods=["altgd"], seeds=2, steps=20, checks=2, networks=Networks(hidden_g=(8,), hidden_d=(8,)), n_eval=50,
+              ttur=1.0,
               decay=1.0, chunk=100, training=mog.MogConfig.training.replace(batch=8, optimizer="sgd"))
     alone = backends.run_mog(mog.MogConfig(data="ring8", lrs=[1e-3], **kw))
     mixed = backends.run_mog(mog.MogConfig(data="ring8", lrs=[1e-3, 1e6], **kw))
@@ -85,7 +88,7 @@ def test_the_sweep_counts_a_blown_up_model_as_diverged_for_every_loss(losses):
     used to stop the whole sweep); frozen models far beyond the bound count as diverged."""
     from gandyn.experiments import gan1d
 
-    setup = gan1d.Setup(hidden_g=4, hidden_d=4, training=gan1d.TRAINING.replace(batch=8, optimizer="sgd"))
+    setup = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=4, hidden_d=4), training=gan1d.TRAINING.replace(batch=8, optimizer="sgd"))
     arrays, _ = gan1d.sweep(setup, lr_g_values=[1e-3], lr_d_values=[1e-3, 1e4], seeds=[0], steps=40, checks=2,
                             losses=losses)
     div = arrays["diverged_at"][0, :, 0, :, 0]  # (losses, lr_d)

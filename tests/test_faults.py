@@ -264,14 +264,14 @@ def test_gan1d_divergence_names_the_iteration():
     from gandyn.experiments import gan1d
 
     with pytest.raises(gan1d.DivergedError, match=r"training diverged at iteration \d+"):
-        gan1d.record_run(gan1d.Setup(training=gan1d.Setup.training.replace(batch=8), hidden_g=4, hidden_d=4), 0, lr_d=1e300, steps=20, record_every=5,
+        gan1d.record_run(gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=4, hidden_d=4), training=gan1d.TRAINING.replace(batch=8)), 0, lr_d=1e300, steps=20, record_every=5,
                          grid=41, n_samples=200)
 
 
 def test_gan1d_sweep_records_diverged_models():
     from gandyn.experiments import gan1d
 
-    arrays, _ = gan1d.sweep(gan1d.Setup(training=gan1d.Setup.training.replace(batch=8), hidden_g=4, hidden_d=4, dtype=np.float32),
+    arrays, _ = gan1d.sweep(gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=4, hidden_d=4, dtype=np.float32), training=gan1d.TRAINING.replace(batch=8)),
                             lr_g_values=[1e-3], lr_d_values=[1e-3, 1e200], seeds=[0], steps=10, checks=2)
     div = arrays["diverged_at"][0, 0, 0]
     assert div[0, 0] == -1 and div[1, 0] > 0

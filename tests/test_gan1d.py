@@ -10,8 +10,9 @@ from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.methods import LA, LOLA, Lookahead
 from gandyn.engine.training import TrainingConfig
-from gandyn.engine.population import BLOCK
-from gandyn.experiments.gan1d import (Setup, Population, binned_jsd, parse_data, pick_panels, record_run,
+from gandyn.engine.population import BLOCK, Population
+from gandyn.experiments import gan1d
+from gandyn.experiments.gan1d import (binned_jsd, parse_data, pick_panels, record_run,
                           replace_training, sweep, sweep_rows, sweep_setups)
 from gandyn.engine.nn import MLP
 from gandyn.rng import streams
@@ -19,7 +20,7 @@ from gandyn.theory import LOG2, jsd_grid
 
 
 def test_short_fixed_seed_run_lowers_jsd_by_a_large_factor():
-    arrays, meta = record_run(Setup(), seed=0, steps=1500, record_every=500)
+    arrays, meta = record_run(gan1d.setup(), seed=0, steps=1500, record_every=500)
     j = arrays["jsd"]
     assert j[0] > 0.6  # G starts near 0, far from N(4, 0.5^2): JSD near log 2
     assert j[-1] < j[0] / 8, j
@@ -29,9 +30,10 @@ def test_short_fixed_seed_run_lowers_jsd_by_a_large_factor():
 
 
 def make(**kw):
-    """A Setup from ``kw`` split between its training choices and its own fields."""
+    """A 1-D GAN's setup from ``kw`` split between its data, training choices and networks."""
     t = {k: kw.pop(k) for k in list(kw) if k in TrainingConfig.__dataclass_fields__}
-    return Setup(training=Setup.training.replace(**t), **kw)
+    return gan1d.setup(kw.pop("data", gan1d.DATA), training=gan1d.TRAINING.replace(**t),
+                       networks=gan1d.NETWORKS.replace(**kw))
 
 
 @pytest.mark.parametrize("kw", [dict(optimizer="adam"), dict(optimizer="momentum", k=2, loss="minimax"),
@@ -57,7 +59,7 @@ def test_population_equals_separate_runs(kw):
 def test_population_is_algorithm_1_of_the_engine():
     """For normal data the block-drawn minibatches are the numbers a trainer drawing from
     the seed's streams one minibatch at a time gets, so the two agree bit for bit."""
-    setup = Setup(training=Setup.training.replace(batch=16, k=2, optimizer="momentum"), hidden_g=6, hidden_d=5)
+    setup = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=6, hidden_d=5), training=gan1d.TRAINING.replace(batch=16, k=2, optimizer="momentum"))
     tr = Population(setup, 3, lr_d=1e-2, lr_g=2e-2)
     tr.advance(100)
     s = streams(3)
@@ -71,7 +73,7 @@ def test_population_is_algorithm_1_of_the_engine():
 
 
 def test_history_round_trips(tmp_path):
-    arrays, meta = record_run(Setup(training=Setup.training.replace(batch=16)), seed=1, steps=40, record_every=10)
+    arrays, meta = record_run(gan1d.setup(training=gan1d.TRAINING.replace(batch=16)), seed=1, steps=40, record_every=10)
     path = history.save(tmp_path / "h.npz", arrays, meta)
     back, meta2 = history.load(path)
     assert meta2 == meta and set(back) == set(arrays)
@@ -80,7 +82,7 @@ def test_history_round_trips(tmp_path):
     assert arrays["p_g"].dtype == np.float32 and arrays["p_g"].shape == (5, arrays["x"].size)
     with pytest.raises(ValueError, match="npz"):
         history.save(tmp_path / "h.txt", arrays, meta)
-    again, _ = record_run(Setup(training=Setup.training.replace(batch=16)), seed=1, steps=40, record_every=10)  # deterministic for a seed
+    again, _ = record_run(gan1d.setup(training=gan1d.TRAINING.replace(batch=16)), seed=1, steps=40, record_every=10)  # deterministic for a seed
     assert all(np.array_equal(again[name], a) for name, a in arrays.items())
 
 
@@ -121,7 +123,7 @@ def test_exact_pg_of_monotone_g_integrates_to_one_and_matches_a_histogram(latent
 
 def test_binned_jsd_agrees_with_grid_jsd_of_the_exact_density():
     G, theta = _monotone_g(1)
-    setup = Setup(hidden_g=16)
+    setup = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=16))
     assert setup.gan.G == G
     x = np.linspace(-6.0, 14.0, 8001)
     q = generator_density(G, theta, x, "uniform").pdf
@@ -133,7 +135,7 @@ def test_binned_jsd_agrees_with_grid_jsd_of_the_exact_density():
 def test_binned_jsd_closed_forms():
     """G(z) = w z + b with z ~ U(-1, 1) is U(b - w, b + w); JSD(U(0,2) || U(s, s+2)) =
     (s/2) log 2 for 0 <= s <= 2 (the overlap 2 - s contributes nothing)."""
-    setup = Setup(data=Uniform(0.0, 2.0), hidden_g=1, act_g="identity")
+    setup = gan1d.setup(Uniform(0.0, 2.0), networks=gan1d.NETWORKS.replace(hidden_g=1, act_g="identity"))
     (W1, b1), (W2, b2) = setup.gan.G.views(th := np.zeros((3, setup.gan.G.n_params)))
     W1[...], W2[...] = 1.0, 1.0
     b2[:, 0, 0] = [1.0, 1.5, 20.0]  # shifts s = 0, 0.5 and disjoint
@@ -142,7 +144,7 @@ def test_binned_jsd_closed_forms():
 
 
 def test_sweep_cells_equal_their_own_runs():
-    setup = Setup(training=Setup.training.replace(batch=8), hidden_g=4, hidden_d=4)
+    setup = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=4, hidden_d=4), training=gan1d.TRAINING.replace(batch=8))
     lrs = [1e-3, 1e-2]
     arrays, meta = sweep(setup, lr_g_values=lrs, lr_d_values=lrs, seeds=[0, 1], steps=30, ks=[1, 2], losses=["nonsat", "minimax"],
                          checks=2, chunk=3, n_z=1024)
@@ -186,11 +188,11 @@ def test_bad_setups(kw, needle):
 
 def test_bad_rates_and_seeds():
     with pytest.raises(ValueError, match="lr_d"):
-        Population(Setup(), [0, 1], lr_d=[-1e-3, 1e-3], lr_g=1e-3)
+        Population(gan1d.setup(), [0, 1], lr_d=[-1e-3, 1e-3], lr_g=1e-3)
     with pytest.raises(ValueError, match="lr_g"):
-        Population(Setup(), [0, 1], lr_d=1e-3, lr_g=[1e-3, 1e-3, 1e-3])
+        Population(gan1d.setup(), [0, 1], lr_d=1e-3, lr_g=[1e-3, 1e-3, 1e-3])
     with pytest.raises(ValueError, match="seeds"):
-        Population(Setup(), [-1], lr_d=1e-3, lr_g=1e-3)
+        Population(gan1d.setup(), [-1], lr_d=1e-3, lr_g=1e-3)
 
 
 def _gandyn(capsys, *args):
@@ -243,7 +245,7 @@ def test_population_serves_every_method_the_draws_of_a_single_run(method):
     """Methods draw different numbers of minibatches per iteration (extragradient two of
     each); the per-seed blocks serve exactly what a trainer drawing from the seed's streams
     gets, so the two agree bit for bit."""
-    setup = Setup(training=Setup.training.replace(batch=8, method=method), hidden_g=5, hidden_d=4)
+    setup = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=5, hidden_d=4), training=gan1d.TRAINING.replace(batch=8, method=method))
     tr = Population(setup, 2, lr_d=1e-2, lr_g=2e-2)
     tr.advance(70)  # past one block of draws
     s = streams(2)
@@ -260,7 +262,7 @@ def test_g_ema_averages_g_and_leaves_training_unchanged():
     """--g-ema: the average follows optim.ema_update from the initial parameters,
     training is bit for bit that of the run without it, and the records evaluate the
     average (a population's average is its rows' averages)."""
-    plain, avg = Setup(training=Setup.training.replace(batch=8), hidden_g=5, hidden_d=4), Setup(training=Setup.training.replace(batch=8, g_ema=0.9), hidden_g=5, hidden_d=4)
+    plain, avg = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=5, hidden_d=4), training=gan1d.TRAINING.replace(batch=8)), gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=5, hidden_d=4), training=gan1d.TRAINING.replace(batch=8, g_ema=0.9))
     a = Population(plain, [0, 1, 2], lr_d=1e-2, lr_g=[1e-2, 2e-2, 3e-2], chunk=2)
     b = Population(avg, [0, 1, 2], lr_d=1e-2, lr_g=[1e-2, 2e-2, 3e-2], chunk=2)
     assert a.g_average is None and np.array_equal(a.theta_g_eval, a.theta_g)
@@ -280,11 +282,11 @@ def test_g_ema_averages_g_and_leaves_training_unchanged():
     assert arrays["jsd_binned"][-1] == binned_jsd(avg, one.g_average, arrays["x"][0], arrays["x"][-1], bins=400)
     assert meta["setup"]["training"]["g_ema"] == 0.9
     with pytest.raises(ValueError, match="g_ema"):
-        Setup(training=Setup.training.replace(g_ema=1.0))
+        gan1d.setup(training=gan1d.TRAINING.replace(g_ema=1.0))
 
 
 def test_records_draw_the_spectrally_normalised_d():
-    setup = Setup(training=Setup.training.replace(batch=8, spectral_norm=True), hidden_g=4, hidden_d=5)
+    setup = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=4, hidden_d=5), training=gan1d.TRAINING.replace(batch=8, spectral_norm=True))
     arrays, _ = record_run(setup, seed=0, steps=20, record_every=10)
     one = Population(setup, 0, lr_d=2e-3, lr_g=2e-3)
     one.advance(20)
@@ -306,7 +308,7 @@ def test_cli_g_ema(tmp_path, capsys):
 
 
 def test_sweep_evaluates_the_average_of_g():
-    setup = Setup(training=Setup.training.replace(batch=8, g_ema=0.9), hidden_g=4, hidden_d=4, dtype=np.float32)
+    setup = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=4, hidden_d=4, dtype=np.float32), training=gan1d.TRAINING.replace(batch=8, g_ema=0.9))
     arrays, meta = sweep(setup, lr_g_values=[1e-2, 3e-2], lr_d_values=[1e-2], seeds=[0], steps=30, checks=1)
     pop = Population(setup, [0, 0], lr_d=1e-2, lr_g=[1e-2, 3e-2])
     pop.advance(30)
@@ -331,22 +333,22 @@ def test_penalty_and_spectral_norm_draws_are_per_seed():
 
 
 def test_setup_is_hashable_and_validates_method_pairings():
-    assert hash(Setup(training=Setup.training.replace(batch=16))) == hash(Setup(training=Setup.training.replace(batch=16)))
+    assert hash(gan1d.setup(training=gan1d.TRAINING.replace(batch=16))) == hash(gan1d.setup(training=gan1d.TRAINING.replace(batch=16)))
     with pytest.raises(ValueError, match="spectral normalisation"):
-        Setup(training=Setup.training.replace(spectral_norm=True, method="lola"))
+        gan1d.setup(training=gan1d.TRAINING.replace(spectral_norm=True, method="lola"))
     with pytest.raises(ValueError, match="the la method"):
-        Setup(training=Setup.training.replace(penalty="r1", method=Lookahead(inner=LA())))
+        gan1d.setup(training=gan1d.TRAINING.replace(penalty="r1", method=Lookahead(inner=LA())))
     with pytest.raises(ValueError, match="spectral_norm must be True or False"):
-        Setup(training=Setup.training.replace(spectral_norm="no"))
+        gan1d.setup(training=gan1d.TRAINING.replace(spectral_norm="no"))
     with pytest.raises(ValueError, match="seeds"):
-        Population(Setup(), [[0, 1], [2, 3]], lr_d=1e-3, lr_g=1e-3)
+        Population(gan1d.setup(), [[0, 1], [2, 3]], lr_d=1e-3, lr_g=1e-3)
     with pytest.raises(ValueError, match="at least one unit"):
-        Population(Setup(), [0, 1], lr_d=1e-3, lr_g=1e-3, units=[])
+        Population(gan1d.setup(), [0, 1], lr_d=1e-3, lr_g=1e-3, units=[])
 
 
 def test_shaping_methods_read_the_step_size_through_clipping():
     """opponent_lr defaults to D's step size also when D's optimizer is clipped (WGAN)."""
-    s = Setup(training=Setup.training.replace(batch=16, loss="wgan", clip=0.01, method="lola"))
+    s = gan1d.setup(training=gan1d.TRAINING.replace(batch=16, loss="wgan", clip=0.01, method="lola"))
     a = Population(s, 1, lr_g=1e-3, lr_d=2e-3)
     a.advance(3)
     b = Population(replace_training(s, method=LOLA(opponent_lr=2e-3)), 1, lr_g=1e-3, lr_d=2e-3)
@@ -356,20 +358,20 @@ def test_shaping_methods_read_the_step_size_through_clipping():
 
 def test_sweep_refuses_a_bad_pairing_before_training():
     import time
-    s = Setup(training=Setup.training.replace(loss="wgan", clip=0.01))
+    s = gan1d.setup(training=gan1d.TRAINING.replace(loss="wgan", clip=0.01))
     t = time.perf_counter()
     with pytest.raises(ValueError, match="clipping"):
         sweep(s, lr_g_values=[1e-3], lr_d_values=[1e-3], seeds=[0], steps=10**6, losses=["wgan", "nonsat"])
     assert time.perf_counter() - t < 5.0  # refused up front, not after a million steps
     with pytest.raises(ValueError, match="losses must be distinct.*got nonsat ls nonsat"):
-        sweep(Setup(), lr_g_values=[1e-3], lr_d_values=[1e-3], seeds=[0], steps=10**6, losses=["nonsat", "ls", "nonsat"])
-    setups = sweep_setups(Setup(), [1, 2], ["nonsat", "ls"])
+        sweep(gan1d.setup(), lr_g_values=[1e-3], lr_d_values=[1e-3], seeds=[0], steps=10**6, losses=["nonsat", "ls", "nonsat"])
+    setups = sweep_setups(gan1d.setup(), [1, 2], ["nonsat", "ls"])
     assert list(setups) == [(1, "nonsat"), (1, "ls"), (2, "nonsat"), (2, "ls")]
     assert (setups[2, "ls"].training.k, setups[2, "ls"].training.loss) == (2, "ls")
 
 
 def test_samples_come_from_the_evaluated_generator():
-    s = Setup(training=Setup.training.replace(batch=8, g_ema=0.9), hidden_g=5, hidden_d=4)
+    s = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=5, hidden_d=4), training=gan1d.TRAINING.replace(batch=8, g_ema=0.9))
     pop = Population(s, [0, 1], lr_g=1e-2, lr_d=1e-2)
     pop.advance(10)
     z = pop.eval_latent(4)

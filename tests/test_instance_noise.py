@@ -98,10 +98,10 @@ def test_noisy_step_equals_the_hand_computation(method, k):
 @pytest.mark.parametrize("method", ["altgd", "extragradient", Lookahead(inner=Optimistic())],
                          ids=["altgd", "extragradient", "lookahead:optimistic"])
 def test_population_rows_equal_their_seeds_single_runs(method):
-    from gandyn.experiments.gan1d import Setup
+    from gandyn.experiments import gan1d
     from gandyn.engine.population import Population
 
-    s = Setup(training=Setup.training.replace(batch=8, method=method, k=2, instance_noise=0.5, noise_schedule="exponential", noise_until=6), hidden_g=3, hidden_d=4)
+    s = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=3, hidden_d=4), training=gan1d.TRAINING.replace(batch=8, method=method, k=2, instance_noise=0.5, noise_schedule="exponential", noise_until=6))
     pop = Population(s, [2, 0, 2], lr_g=1e-2, lr_d=1e-2)
     pop.advance(9)
     for row, seed in enumerate([2, 0, 2]):
@@ -109,7 +109,7 @@ def test_population_rows_equal_their_seeds_single_runs(method):
         one.advance(9)
         np.testing.assert_allclose(pop.theta_g[row], one.theta_g, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(pop.theta_d[row], one.theta_d, rtol=1e-12, atol=1e-14)
-    plain = Population(Setup(training=Setup.training.replace(batch=8, method=method, k=2), hidden_g=3, hidden_d=4), 0, lr_g=1e-2, lr_d=1e-2)
+    plain = Population(gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=3, hidden_d=4), training=gan1d.TRAINING.replace(batch=8, method=method, k=2)), 0, lr_g=1e-2, lr_d=1e-2)
     plain.advance(9)
     assert not np.allclose(plain.theta_d, pop.theta_d[1])  # the noise changed training
 

@@ -11,7 +11,9 @@ from gandyn import games
 from gandyn.cli import main
 from gandyn.engine import GAN, MLP
 from gandyn.experiments import landscape
-from gandyn.experiments.gan1d import Setup, record_run
+from gandyn.engine.population import Setup
+from gandyn.experiments import gan1d
+from gandyn.experiments.gan1d import record_run
 from gandyn.games import spectra
 
 
@@ -111,7 +113,7 @@ def gan1d_run(tmp_path_factory):
     from gandyn import history
 
     out = tmp_path_factory.mktemp("gan1d")
-    arrays, meta = record_run(Setup(training=Setup.training.replace(batch=16), hidden_g=3, hidden_d=4), seed=0, steps=40, record_every=20)
+    arrays, meta = record_run(gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=3, hidden_d=4), training=gan1d.TRAINING.replace(batch=16)), seed=0, steps=40, record_every=20)
     history.save(out / "history.npz", arrays, meta)
     return out
 
@@ -166,7 +168,7 @@ def test_verdicts_say_how_they_are_known(gan1d_run):
 def test_spectrally_normalised_runs_are_analysed_as_trained(tmp_path):
     from gandyn import history
 
-    arrays, meta = record_run(Setup(training=Setup.training.replace(batch=16, spectral_norm=True), hidden_g=3, hidden_d=4), seed=0, steps=10,
+    arrays, meta = record_run(gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=3, hidden_d=4), training=gan1d.TRAINING.replace(batch=16, spectral_norm=True)), seed=0, steps=10,
                               record_every=10)
     history.save(tmp_path / "history.npz", arrays, meta)
     run = landscape.load_landscape(tmp_path, batch=16)
@@ -376,8 +378,8 @@ def test_one_run_record_of_each_kind(gan1d_run, mog_run):
     from gandyn.experiments.runs import RunRecord, load_run
 
     rec = load_run(gan1d_run)
-    assert isinstance(rec, RunRecord) and rec.kind == "gan1d" and isinstance(rec.config, gan1d.Setup)
-    assert rec.config == Setup(training=Setup.training.replace(batch=16), hidden_g=3, hidden_d=4)
+    assert isinstance(rec, RunRecord) and rec.kind == "gan1d" and isinstance(rec.config, Setup)
+    assert rec.config == gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=3, hidden_d=4), training=gan1d.TRAINING.replace(batch=16))
     assert rec.iterations.tolist() == [0, 20, 40] and rec.theta_g.shape == (3, rec.config.gan.G.n_params)
     rec = load_run(mog_run, model="consensus:1")
     assert rec.kind == "mog" and isinstance(rec.config, mog.MogConfig) and rec.seed == 1

@@ -300,10 +300,10 @@ def test_parse_methods_refuses_with_one_line(methods, items, msg):
 
 def test_method_objects_reach_the_population_trainers():
     from gandyn.distributions import ring2d
-    from gandyn.engine.population import Population, Setup
+    from gandyn.engine.population import Networks, Population, Setup
 
-    setup = Setup(ring2d(), training=Setup.training.replace(batch=4, method=Unrolled(unroll=3)), hidden_g=(4,),
-                  hidden_d=(4,))
+    setup = Setup(ring2d(), training=Setup.training.replace(batch=4, method=Unrolled(unroll=3)),
+                  networks=Networks(hidden_g=(4,), hidden_d=(4,)))
     pop = Population(setup, [0, 1, 2, 3], lr_g=1e-3, lr_d=1e-3, method=[LOLA(opponent_lr=0.5), "lola", LOLA(), setup.training.method])
     assert [u.method for u in pop.units] == [LOLA(opponent_lr=0.5), LOLA(), Unrolled(unroll=3)]  # "lola" is LOLA()
     assert [u.rows.tolist() for u in pop.units] == [[0], [1, 2], [3]]

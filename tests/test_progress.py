@@ -65,7 +65,7 @@ def test_part_b_has_one_bar_that_names_the_pair_and_reaches_100(monkeypatch):
 def test_the_sweep_bar_moves_every_iteration(monkeypatch):
     _Recorder.made = []
     monkeypatch.setattr(tqdm_auto, "tqdm", _Recorder)
-    setup = gan1d.Setup(training=gan1d.Setup.training.replace(batch=8), hidden_g=4, hidden_d=4)
+    setup = gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=4, hidden_d=4), training=gan1d.TRAINING.replace(batch=8))
     gan1d.sweep(setup, lr_g_values=[1e-3, 1e-2], lr_d_values=[1e-3], seeds=[0], steps=40, ks=[1, 2],
                 checks=2, n_z=256, progress=True)
     (bar,) = _Recorder.made

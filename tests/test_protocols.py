@@ -11,7 +11,7 @@ from gandyn.distributions import grid2d, ring2d
 from gandyn.engine import optim
 from gandyn.engine.methods import as_method
 from gandyn.experiments import mnist, mog
-from gandyn.engine.population import Population, Setup
+from gandyn.engine.population import Networks, Population, Setup
 from gandyn.metrics import mean_se, wilson_interval
 
 
@@ -60,8 +60,9 @@ def test_momentum_schedule_is_the_sutskever_step_at_constant_rates():
 
 
 def test_pacgan_network_and_packing_in_the_population():
-    s = Setup(grid2d(), hidden_g=(16, 16), hidden_d=(12,), g_batch_norm=True, d_pieces=3, pack=4,
-              training=Setup.training.replace(batch=8), init="normal_0.02", dtype=np.float64)
+    s = Setup(grid2d(), networks=Networks(hidden_g=(16, 16), hidden_d=(12,), g_batch_norm=True, d_pieces=3, pack=4,
+                                          init="normal_0.02", dtype=np.float64),
+              training=Setup.training.replace(batch=8))
     G, D = s.gan.G, s.gan.D
     assert D.sizes[0] == 8 and s.gan.pack == 4 and G.batch_norm == (True, True, False) and D.pieces == (3, None)
     pop = Population(s, np.arange(3), lr_g=1e-3, lr_d=1e-3)
@@ -73,13 +74,13 @@ def test_pacgan_network_and_packing_in_the_population():
     z = pop.eval_latent(50)[0]
     assert np.allclose(G(tr.theta_g[:1], z[:1, :7], tr.stats_g[:1])[0], x[0, :7])
     with pytest.raises(ValueError, match="multiple of pack"):
-        Setup(grid2d(), pack=3, training=Setup.training.replace(batch=8))
+        Setup(grid2d(), networks=Networks(pack=3), training=Setup.training.replace(batch=8))
     with pytest.raises(ValueError, match="packed D"):
-        Setup(grid2d(), pack=2, training=Setup.training.replace(batch=8, penalty="r1"))
+        Setup(grid2d(), networks=Networks(pack=2), training=Setup.training.replace(batch=8, penalty="r1"))
     with pytest.raises(ValueError, match="batch-norm G"):
-        Setup(grid2d(), g_batch_norm=True, training=Setup.training.replace(g_ema=0.9))
+        Setup(grid2d(), networks=Networks(g_batch_norm=True), training=Setup.training.replace(g_ema=0.9))
     with pytest.raises(ValueError, match="hidden_g has none"):
-        Setup(grid2d(), g_batch_norm=True, hidden_g=())
+        Setup(grid2d(), networks=Networks(g_batch_norm=True, hidden_g=()))
 
 
 def test_pacgan_protocol_config(tmp_path, capsys):
@@ -89,8 +90,9 @@ def test_pacgan_protocol_config(tmp_path, capsys):
                  "--out", str(out), "--quiet"]) == 0
     t = json.loads((out / "table.json").read_text())
     cfg = t["config"][0]
-    assert cfg["data"] == "ring8_unit" and cfg["training"]["batch"] == 200 and cfg["pack"] == 2 and cfg["g_batch_norm"]
-    assert cfg["d_pieces"] == 5 and cfg["training"]["b1"] == 0.8 and cfg["lrs"] == [1e-4] \
+    net = cfg["networks"]
+    assert cfg["data"] == "ring8_unit" and cfg["training"]["batch"] == 200 and net["pack"] == 2 and net["g_batch_norm"]
+    assert net["d_pieces"] == 5 and net["hidden_g"] == [8] and cfg["training"]["b1"] == 0.8 and cfg["lrs"] == [1e-4] \
         and cfg["methods"] == [{"name": "simgd"}]
     assert cfg["protocol"].startswith("pacgan with ") and "--hidden-g 8" in cfg["protocol"]
     row = t["gandyn"][0]

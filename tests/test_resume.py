@@ -118,8 +118,10 @@ def test_shards_stored_are_not_trained_again(tmp_path, monkeypatch, capsys):
     from gandyn.experiments import mog
     from gandyn.app.backends import ShardStore
 
-    cfg = mog.MogConfig(data="ring8", methods=["altgd"], lrs=[1e-3], seeds=4, steps=6, checks=2, hidden_g=(4,),
-                        hidden_d=(4,), training=mog.MogConfig.training.replace(batch=8), n_eval=50, chunk=1, ttur=1.0,
+    from gandyn.engine.population import Networks
+
+    cfg = mog.MogConfig(data="ring8", methods=["altgd"], lrs=[1e-3], seeds=4, steps=6, checks=2,
+                        networks=Networks(hidden_g=(4,), hidden_d=(4,)), training=mog.MogConfig.training.replace(batch=8), n_eval=50, chunk=1, ttur=1.0,
                         decay=1.0)
     whole = backends.run_mog(cfg)
     store = ShardStore(tmp_path, "ring8")
@@ -182,10 +184,11 @@ LS = ["--n-eigs", "3", "--slq-steps", "8", "--slq-vectors", "2", "--path-points"
 @pytest.fixture(scope="module")
 def gan1d_run(tmp_path_factory):
     from gandyn import history
-    from gandyn.experiments.gan1d import TRAINING, Setup, record_run
+    from gandyn.experiments import gan1d
+    from gandyn.experiments.gan1d import TRAINING, record_run
 
     out = tmp_path_factory.mktemp("gan1d")
-    arrays, meta = record_run(Setup(hidden_g=3, hidden_d=4, training=TRAINING.replace(batch=16)), seed=0, steps=60,
+    arrays, meta = record_run(gan1d.setup(networks=gan1d.NETWORKS.replace(hidden_g=3, hidden_d=4), training=TRAINING.replace(batch=16)), seed=0, steps=60,
                                record_every=20)
     history.save(out / "history.npz", arrays, meta)
     return out

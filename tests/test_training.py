@@ -19,9 +19,10 @@ SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), n_train=200)
 #: Every experiment's configuration holds a TrainingConfig: the choices are checked there once.
 CONFIGS = {
     "MnistConfig": lambda t: MnistConfig(training=t),
-    "population.Setup": lambda t: population.Setup(ring2d(), hidden_g=(4,), hidden_d=(4,), training=t),
-    "gan1d.Setup": lambda t: gan1d.Setup(training=t),
-    "MogConfig": lambda t: mog.MogConfig(training=t, hidden_g=(4,), hidden_d=(4,)),
+    "population.Setup": lambda t: population.Setup(ring2d(), networks=population.Networks(hidden_g=(4,), hidden_d=(4,)),
+                                                   training=t),
+    "gan1d.setup": lambda t: gan1d.setup(training=t),
+    "MogConfig": lambda t: mog.MogConfig(training=t, networks=population.Networks(hidden_g=(4,), hidden_d=(4,))),
 }
 
 BAD = [
@@ -128,7 +129,7 @@ def test_every_config_reads_back_its_json_form():
     step-size schedule, dropout) survive a JSON round trip; an unknown field is refused by name."""
     import json
     configs = [mog.MogConfig(methods=[Lookahead(inner=Extragradient(), k_la=3), "simgd"], lrs=[1e-3, 2e-3], seeds=2,
-                         hidden_g=(8,), hidden_d=(8, 4)),
+                             networks=population.Networks(hidden_g=(8,), hidden_d=(8, 4), dtype="float64")),
                MnistConfig(lr_g=((0, 1e-3), (100, 5e-4)), hidden_g=(16,), d_dropout=(0.2, 0.5))]
     for c in configs:
         d = json.loads(json.dumps(c.to_dict()))
