@@ -46,9 +46,8 @@ def test_a_mog_population_names_and_drops_its_diverged_models(loss, tmp_path, ca
 
 
 def test_healthy_models_are_kept_as_they_train_alone():
-    from gandyn.experiments import mog
-
     from gandyn.engine.population import Networks
+    from gandyn.experiments import mog
 
     kw = dict(methods=["altgd"], seeds=2, steps=20, checks=2, networks=Networks(hidden_g=(8,), hidden_d=(8,)), n_eval=50,
               ttur=1.0,

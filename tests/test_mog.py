@@ -64,8 +64,8 @@ def test_initial_parameters_come_from_the_seed():
     pop = Population(s, [2, 2, 7], lr_g=1e-3, lr_d=1e-3)
     tg, td = pop.params()
     np.testing.assert_array_equal(tg[0], tg[1])
-    np.testing.assert_array_equal(tg[2], s.gan.G.init(stream(7, "g_init"), scheme=s.init))
-    np.testing.assert_array_equal(td[0], s.gan.D.init(stream(2, "d_init"), scheme=s.init))
+    np.testing.assert_array_equal(tg[2], s.gan.G.init(stream(7, "g_init"), scheme=s.networks.init))
+    np.testing.assert_array_equal(td[0], s.gan.D.init(stream(2, "d_init"), scheme=s.networks.init))
 
 
 def test_lr_factor_scales_steps_in_place():
