@@ -8,7 +8,7 @@ One model-step is one iteration of Algorithm 1 for one model: a D step on a
 fresh data minibatch and fresh noise, then a G step on fresh noise (random
 draws included on every side).
 
-- ``population``: :class:`gandyn.experiments.gan1d.Population` with P seeds (theta (P, n));
+- ``population``: :class:`gandyn.engine.population.Population` with P seeds (theta (P, n));
 - ``loop``: the same P models as P single-model :class:`gandyn.engine.trainer.Trainer` objects
   (theta (n,)), stepped one after the other in a Python loop;
 - ``torch``: the same networks as stacked parameter tensors (P, ., .), forward
@@ -31,14 +31,15 @@ import time
 import numpy as np
 
 from gandyn.engine.trainer import StreamBatches, Trainer
-from gandyn.experiments.gan1d import Setup, Population
+from gandyn.engine.population import Population
+from gandyn.experiments import gan1d
 from gandyn.rng import streams
 
 H, MB = 16, 64
 
 
 def population_block(P, seed=0):
-    setup = Setup(dtype=np.float32)
+    setup = gan1d.setup(networks=gan1d.NETWORKS.replace(dtype=np.float32))
     lrs = np.geomspace(1e-4, 1e-2, P)
     tr = Population(setup, np.arange(seed, seed + P), lr_d=lrs, lr_g=lrs[::-1])
     return lambda n: tr.advance(n)
@@ -46,7 +47,7 @@ def population_block(P, seed=0):
 
 def loop_block(P, seed=0):
     """The engine's own single-model loop, :class:`gandyn.engine.trainer.Trainer`, once per model."""
-    setup = Setup(dtype=np.float32)
+    setup = gan1d.setup(networks=gan1d.NETWORKS.replace(dtype=np.float32))
     gan, data = setup.gan, setup.data
     lrs = np.geomspace(1e-4, 1e-2, P)
 

@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from gandyn.distributions import ring2d
-from gandyn.engine.population import Population, Setup
+from gandyn.engine.population import Networks, Population, Setup
 
 H, BATCH, LR = (64, 64), 128, 1e-3  # the defaults of gandyn mog; --hidden and --batch change them
 
@@ -51,13 +51,13 @@ def gemm_flops(hidden, batch) -> int:
 
 
 def gandyn_runner(P):
-    setup = Setup(ring2d(), training=Setup.training.replace(batch=BATCH, b1=0.5), hidden_g=H, hidden_d=H)
+    setup = Setup(ring2d(), training=Setup.training.replace(batch=BATCH, b1=0.5), networks=Networks(hidden_g=H, hidden_d=H))
     pop = Population(setup, np.arange(P), lr_g=LR, lr_d=LR, chunk=P)
     return lambda n: pop.advance(n), f"gandyn Population, {P} models in one trainer"
 
 
 def loop_runner(P, n_models):
-    setup = Setup(ring2d(), training=Setup.training.replace(batch=BATCH, b1=0.5), hidden_g=H, hidden_d=H)
+    setup = Setup(ring2d(), training=Setup.training.replace(batch=BATCH, b1=0.5), networks=Networks(hidden_g=H, hidden_d=H))
     pops = [Population(setup, [s], lr_g=LR, lr_d=LR) for s in range(n_models)]
 
     def run(n):

@@ -31,7 +31,7 @@ import numpy as np
 
 from gandyn.distributions import ring2d
 from gandyn.engine import losses
-from gandyn.engine.population import TRAINING, Population, Setup
+from gandyn.engine.population import TRAINING, Networks, Population, Setup
 from gandyn.metrics import mixture_modes, mode_coverage
 
 LAMBDA = 0.5
@@ -69,7 +69,7 @@ print(f"dL_G/do_fake[1]: autograd {g_fake[1]:.8f}, central difference {fd:.8f}")
 # same seeds under both losses start from the same parameters and see the same minibatches.
 results = {}
 for name in ("nonsat", "nonsat-matching"):
-    setup = Setup(ring2d(), hidden_g=(64, 64), hidden_d=(64, 64), training=TRAINING.replace(loss=name))
+    setup = Setup(ring2d(), networks=Networks(hidden_g=(64, 64), hidden_d=(64, 64)), training=TRAINING.replace(loss=name))
     pop = Population(setup, seeds=range(4), lr_g=5e-3, lr_d=1e-2)
     pop.advance(2000)
     centres, sd = mixture_modes(setup.data)

@@ -39,7 +39,7 @@ except ImportError:
 # Sweep, one shard per seed
 # -------------------------
 # Six by six step sizes, four seeds, 800 iterations: 144 small GANs in four shards.
-setup = gan1d.Setup()
+setup = gan1d.setup()
 lrs = np.logspace(-3.5, -1.5, 6)
 kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=800)
 if Client is not None:

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 from gandyn.experiments import gan1d
 from gandyn.plotting.gan1d import figure1, jsd_curves
 
-setup = gan1d.Setup()  # N(4, 0.5^2) data, U(-1, 1) noise, 1-16-1 MLPs, minibatch 64, Adam
+setup = gan1d.setup()  # N(4, 0.5^2) data, U(-1, 1) noise, 1-16-1 MLPs, minibatch 64, Adam
 arrays, meta = gan1d.record_run(setup, seed=0, lr_g=2e-3, lr_d=2e-3, steps=1500, record_every=50)
 print(f"JSD after {meta['steps']} iterations: {arrays['jsd'][-1]:.3f} nats (log 2 = 0.693 at the start)")
 

@@ -20,7 +20,7 @@ import numpy as np
 from gandyn.experiments import gan1d
 from gandyn.plotting.gan1d import convergence_map
 
-setup = gan1d.Setup()  # N(4, 0.5^2) data, U(-1, 1) noise, 1-16-1 MLPs, Adam
+setup = gan1d.setup()  # N(4, 0.5^2) data, U(-1, 1) noise, 1-16-1 MLPs, Adam
 lrs = np.logspace(-4, -1, 10)
 arrays, meta = gan1d.sweep(setup, lr_g_values=lrs, lr_d_values=lrs, seeds=[0, 1], steps=1200, threshold=0.1)
 jsd = arrays["jsd"][0, 0]  # (seeds, lr_d, lr_g) of the only k and loss

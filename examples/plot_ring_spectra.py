@@ -22,11 +22,11 @@ import numpy as np
 
 from gandyn import games
 from gandyn.distributions import ring2d
-from gandyn.engine.population import Population, Setup
+from gandyn.engine.population import Networks, Population, Setup
 from gandyn.games import spectra
 from gandyn.rng import stream
 
-setup = Setup(ring2d(), hidden_g=(16, 16), hidden_d=(16, 16))  # Adam b1 = 0.5, batch 128
+setup = Setup(ring2d(), networks=Networks(hidden_g=(16, 16), hidden_d=(16, 16)))  # Adam b1 = 0.5, batch 128
 pop = Population(setup, 0, lr_g=5e-3, lr_d=1e-2)  # one seed: a single run
 checkpoints = {}
 for it in (0, 250, 500, 1000, 2000, 3000):
@@ -40,7 +40,7 @@ for it in (0, 250, 500, 1000, 2000, 3000):
 # :func:`gandyn.games.mlp_gan_game` makes the GAN a game at ``z = concat(theta_G, theta_D)``
 # in the engine's own layout, so a checkpoint is a point of it.
 rng = stream(0, "eval")
-game = games.mlp_gan_game(setup.gan, setup.draw_data(256, rng), setup.gan.latent.rvs((256, setup.z_dim), rng))
+game = games.mlp_gan_game(setup.gan, setup.draw_data(256, rng), setup.gan.latent.rvs((256, setup.networks.z_dim), rng))
 print(f"{game.n_g} generator and {game.n - game.n_g} discriminator parameters")
 
 spec = {it: spectra.dense_spectrum(game, z) for it, z in checkpoints.items()}

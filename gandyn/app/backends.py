@@ -9,9 +9,10 @@ merges them; on a failure a :class:`ShardError` names the first failed shard and
 finished shards' results, merged, so that they can be written. :func:`run_mog` and
 :func:`run_sweep` are the two population experiments on it.
 
+>>> from gandyn.engine.population import Networks
 >>> from gandyn.experiments.mog import TRAINING, MogConfig
 >>> cfg = MogConfig(data="ring8", methods=["altgd"], lrs=[1e-3], seeds=2, steps=4, checks=2,
-...                 hidden_g=(8,), hidden_d=(8,), training=TRAINING.replace(batch=8), n_eval=50)
+...                 networks=Networks(hidden_g=(8,), hidden_d=(8,)), training=TRAINING.replace(batch=8), n_eval=50)
 >>> res = run_mog(cfg)
 >>> res["modes"].shape, res["check_it"].tolist()
 ((2,), [2, 4])
