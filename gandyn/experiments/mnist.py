@@ -41,6 +41,7 @@ from typing import Callable
 import numpy as np
 
 from gandyn.engine import optim
+from gandyn.engine.checkpoint import nonfinite, restore_trainer, state_arrays, trainer_state
 from gandyn.engine.gan import GAN
 from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
@@ -412,79 +413,6 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
 # --- checkpoints
 
 
-def _fit(key: str, arrays: dict, like) -> np.ndarray:
-    """A copy of the checkpoint's array ``key``, refused unless it has the shape and dtype of the
-    run's live array ``like`` it replaces."""
-    saved = arrays[key]
-    if not isinstance(like, np.ndarray) or saved.shape != like.shape or saved.dtype != like.dtype:
-        expected = f"{like.shape} {like.dtype}" if isinstance(like, np.ndarray) else type(like).__name__
-        raise ValueError(f"checkpoint {key} has shape {saved.shape} {saved.dtype}, the run expects {expected}")
-    return saved.copy()
-
-
-def _flatten(prefix: str, state) -> tuple[dict, dict]:
-    """A state as named arrays (keys under ``prefix``) and a JSON skeleton. An optimizer state (a
-    named tuple) keeps each array as ``prefix/FIELD`` and its other fields (the step count) as the
-    skeleton; a method's state (None, arrays, dicts and tuples of them, counters) a skeleton that
-    tags each node ``array`` (its key), ``dict``, ``seq`` or ``value``."""
-    if hasattr(state, "_fields"):
-        fields = state._asdict().items()
-        return ({f"{prefix}/{name}": v for name, v in fields if isinstance(v, np.ndarray)},
-                {name: v for name, v in fields if not isinstance(v, np.ndarray)})
-    arrays = {}
-
-    def walk(x, key):
-        if isinstance(x, np.ndarray):
-            arrays[key] = x
-            return {"array": key}
-        if isinstance(x, dict):
-            return {"dict": {k: walk(v, f"{key}/{k}") for k, v in x.items()}}
-        if isinstance(x, (tuple, list)):
-            return {"seq": [walk(v, f"{key}/{i}") for i, v in enumerate(x)]}
-        return {"value": x.item() if isinstance(x, np.generic) else x}
-
-    return arrays, walk(state, prefix)
-
-
-def _unflatten(template, arrays: dict, skeleton, prefix: str = ""):
-    """The state :func:`_flatten` wrote, shaped as the run's fresh ``template`` (each array checked
-    by :func:`_fit`)."""
-    if hasattr(template, "_fields"):
-        values = {}
-        for name, value in template._asdict().items():
-            if isinstance(value, np.ndarray):
-                values[name] = _fit(f"{prefix}/{name}", arrays, value)
-            else:  # SGD and momentum kept no step count "t" before schedules
-                values[name] = value if name == "t" and name not in skeleton else type(value)(skeleton[name])
-        return type(template)(**values)
-    if "array" in skeleton:
-        return _fit(skeleton["array"], arrays, template)
-    if "dict" in skeleton:
-        return {k: _unflatten(template[k], arrays, v) for k, v in skeleton["dict"].items()}
-    if "seq" in skeleton:
-        return tuple(_unflatten(t, arrays, v) for t, v in zip(template, skeleton["seq"]))
-    return skeleton["value"]
-
-
-def _inner(state):
-    return state.inner if isinstance(state, optim.AveragedState) else state
-
-
-def _params(tr: MnistRun) -> dict:
-    """The run's parameter arrays a checkpoint keeps, by their names there (the live arrays): G's
-    and D's, G's moving average (``theta_g_ema``) and a batch-norm G's running statistics when kept."""
-    p = {"theta_g": tr.trainer.theta_g, "theta_d": tr.trainer.theta_d, "theta_g_ema": tr.g_average,
-         "stats_g": tr.trainer.stats_g}
-    return {name: a for name, a in p.items() if a is not None}
-
-
-def _rngs(run: Trainer) -> dict:
-    """The run's random streams a checkpoint keeps, by their names there (those in use)."""
-    rngs = {"rng_data": run.batches.rng_data, "rng_latent": run.batches.rng_latent, "rng_dropout": run.rng_dropout,
-            "rng_penalty": run.rng_penalty, "rng_noise": run.rng_noise}
-    return {name: rng for name, rng in rngs.items() if rng is not None}
-
-
 def save_checkpoint(path, tr: MnistRun) -> Path:
     """Write everything needed to continue the run bit for bit, atomically (``.npz``):
     both players' parameters and optimizer states, G's moving average (when kept), the
@@ -494,26 +422,21 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     sampler's epoch permutation and position, the iteration, the config and the
     loss history."""
     run = tr.trainer
-    states = {name: rng.bit_generator.state for name, rng in _rngs(run).items()}
-    a_g, s_g = _flatten("opt_g", _inner(run.state_g))
-    a_d, s_d = _flatten("opt_d", run.state_d)
-    meta = {
-        "format": FORMAT,
-        "config": tr.config.to_dict(),
-        "iteration": run.it,
-        "opt_g": s_g, "opt_d": s_d,
-        "rng_data": states.pop("rng_data"), "rng_latent": states.pop("rng_latent"),
-        "sampler_pos": tr.sampler.pos, **states,
-    }
-    m_arrays, meta["method_state"] = _flatten("method", run.method_state)
-    if run.spectral_norm is not None:
-        m_arrays.update({f"spectral_norm/{i}": u for i, u in enumerate(run.spectral_norm.state())})
-    params = _params(tr)
-    arrays = {"theta_g": params.pop("theta_g"), "theta_d": params.pop("theta_d"), "losses": tr.losses[:run.it],
-              **a_g, **a_d, **m_arrays, **params}
+    t_arrays, t_meta = trainer_state(run)
+    # the format's order: sampler_pos after rng_latent, losses after theta_d
+    meta = {"format": FORMAT, "config": tr.config.to_dict()}
+    for key, value in t_meta.items():
+        meta[key] = value
+        if key == "rng_latent":
+            meta["sampler_pos"] = tr.sampler.pos
+    arrays = {}
+    for key, value in t_arrays.items():
+        arrays[key] = value
+        if key == "theta_d":
+            arrays["losses"] = tr.losses[:run.it]
     if tr.sampler.perm is not None:
         arrays["sampler_perm"] = tr.sampler.perm
-    bad = _nonfinite(arrays.items())
+    bad = nonfinite(arrays.items())
     if bad is not None:
         raise NonFiniteError(f"not writing checkpoint {path}: {bad} holds NaN or inf at iteration {run.it}")
     path = Path(path)
@@ -580,7 +503,7 @@ def _one_line(e) -> str:
 
 
 def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun:
-    if (bad := _nonfinite(arrays.items())) is not None:
+    if (bad := nonfinite(arrays.items())) is not None:
         raise ValueError(f"{bad} holds NaN or inf")
     config = MnistConfig.from_dict(meta["config"])
     if lr_g is not None or lr_d is not None:
@@ -588,20 +511,8 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     if images is None:
         images = np.zeros((config.n_train, PIXELS), np.uint8)
     tr = new_run(config, images)
-    run = tr.trainer
-    for name, cur in _params(tr).items():
-        cur[...] = _fit(name, arrays, cur)
-    inner = _unflatten(_inner(run.state_g), arrays, meta["opt_g"], "opt_g")
-    run.state_g = run.state_g._replace(inner=inner) if isinstance(run.state_g, optim.AveragedState) else inner
-    run.state_d = _unflatten(run.state_d, arrays, meta["opt_d"], "opt_d")
-    for name, rng in _rngs(run).items():
-        rng.bit_generator.state = meta[name]
-    if run.spectral_norm is not None:
-        run.spectral_norm.set_state([arrays[f"spectral_norm/{i}"] for i in range(len(run.spectral_norm.u))])
-    if "method_state" in meta:
-        run.method_state = _unflatten(run.method_state, arrays, meta["method_state"])
-    it, pos, perm, losses = meta["iteration"], meta["sampler_pos"], arrays.get("sampler_perm"), arrays["losses"]
-    check_int("iteration", it, 0)
+    restore_trainer(tr.trainer, arrays, meta)
+    it, pos, perm, losses = tr.it, meta["sampler_pos"], arrays.get("sampler_perm"), arrays["losses"]
     if losses.shape != (it, 2):
         raise ValueError(f"losses has shape {losses.shape}, expected ({it}, 2) for iteration {it}")
     n = config.n_train
@@ -610,7 +521,6 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     if perm is not None and (perm.shape != (n,) or perm.dtype.kind not in "iu"
                              or not np.array_equal(np.sort(perm), np.arange(n))):
         raise ValueError(f"sampler_perm is not a permutation of the {n} training images")
-    run.it = it
     tr.sampler.perm = perm
     tr.sampler.pos = pos
     tr.losses = losses.astype(np.float32)
@@ -618,35 +528,6 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
 
 
 # --- training
-
-
-def _nonfinite(named) -> str | None:
-    """The name of the first of ``(name, value)`` pairs whose floating-point value holds a NaN or
-    inf, or None: one summation per array (a sum is finite iff every entry is, short of overflow,
-    which counts as non-finite too). Training checks its losses and parameters, the optimizer
-    states (:func:`_states`), checkpoints their arrays, with it."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        for name, a in named:
-            a = np.asarray(a)
-            if a.dtype.kind == "f" and not math.isfinite(float(np.add.reduce(a, axis=None))):
-                return name
-    return None
-
-
-def _states(tr: MnistRun):
-    """``(name, array)`` of every floating-point array in both players' optimizer states (walking
-    nested states such as :class:`~gandyn.engine.optim.AveragedState`; G's moving average named
-    as such)."""
-    def walk(who, state):
-        for name, value in zip(state._fields, state):
-            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                yield ("moving average of G's parameters" if name == "average" else f"{who} optimizer state {name}",
-                       value)
-            elif isinstance(value, tuple) and hasattr(value, "_fields"):
-                yield from walk(who, value)
-
-    yield from walk("generator", tr.trainer.state_g)
-    yield from walk("discriminator", tr.trainer.state_d)
 
 
 #: Iterations between checks of the optimizer states (also checked before every checkpoint).
@@ -774,7 +655,7 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
             raise NonFiniteError(f"non-finite {bad} at iteration {run.it}; stopped ({last_good()})")
 
     def checkpoint():
-        stop_if(_nonfinite(_states(tr)))
+        stop_if(nonfinite(state_arrays(tr.trainer)))
         try:
             save_checkpoint(ckpt, tr)
         except OSError as e:
@@ -803,9 +684,9 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
                 loss_d, loss_g = run.step()
                 i = run.it
                 losses[i - 1] = (loss_d, loss_g)
-                bad = _nonfinite((("discriminator loss", loss_d), ("generator loss", loss_g),
-                                  ("discriminator parameter", run.theta_d), ("generator parameter", run.theta_g)))
-                stop_if(bad if bad is not None or i % STATE_CHECK_EVERY else _nonfinite(_states(tr)))
+                bad = nonfinite((("discriminator loss", loss_d), ("generator loss", loss_g),
+                                 ("discriminator parameter", run.theta_d), ("generator parameter", run.theta_g)))
+                stop_if(bad if bad is not None or i % STATE_CHECK_EVERY else nonfinite(state_arrays(tr.trainer)))
                 if callback is not None:
                     callback(tr)
                 if i % 100 == 0:
