@@ -16,6 +16,7 @@ import pytest
 
 from gandyn import io
 from gandyn.app import folders, machine
+from gandyn.engine.checkpoint import nonfinite, state_arrays
 from gandyn.experiments import mnist
 from gandyn.experiments.mnist import MnistConfig
 
@@ -160,7 +161,7 @@ def test_the_g_average_is_guarded_and_no_checkpoint_saves_non_finite_state(tmp_p
     tr = mnist.new_run(MnistConfig(training=MnistConfig.training.replace(batch=16, g_ema=0.99), **SMALL), images)
     mnist.train(tr, 4, tmp_path, checkpoint_every=0, progress=False)
     tr.g_average[3] = np.inf
-    assert mnist._nonfinite(mnist._states(tr)) == "moving average of G's parameters"
+    assert nonfinite(state_arrays(tr.trainer)) == "moving average of G's parameters"
     with pytest.raises(mnist.NonFiniteError, match="theta_g_ema"):
         mnist.save_checkpoint(tmp_path / "x.npz", tr)
     assert not (tmp_path / "x.npz").exists() and _temps(tmp_path) == []
