@@ -420,7 +420,7 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     the ``data``, ``latent`` and (when used) ``dropout``, ``penalty`` and
     ``instance_noise`` random streams, the
     sampler's epoch permutation and position, the iteration, the config and the
-    loss history."""
+    loss history. The trainer's part is :func:`gandyn.engine.checkpoint.trainer_state`."""
     run = tr.trainer
     t_arrays, t_meta = trainer_state(run)
     # the format's order: sampler_pos after rng_latent, losses after theta_d
