@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy.special import entr, ndtr
+from scipy.special import ndtr
 
 from gandyn import distributions
 from gandyn.distributions import Distribution, Uniform
@@ -47,7 +47,7 @@ from gandyn.engine.population import Networks, Setup
 from gandyn.metrics.intervals import rate_columns, spread_columns
 from gandyn.rng import stream
 from gandyn.theory.density import generator_density
-from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
+from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, jsd_terms, value_grid
 
 __all__ = ["setup", "describe", "theory_at", "binned_jsd", "grid_for", "z_map_points",
            "record_run", "pick_panels", "sweep", "merge_sweeps", "sweep_rows",
@@ -154,8 +154,8 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     are the fractions of ``n_z`` equally spaced latent quantiles
     ``z_i = F_z^{-1}((i + 1/2)/n_z)`` that G maps into each bin (for a monotone G
     this is the exact mass to within ``1/n_z`` per bin). The JSD of the two
-    discrete distributions (Lin 1991), written as in
-    :func:`gandyn.theory.jsd_grid` with the binary entropy ``H``::
+    discrete distributions (Lin 1991), the sum of
+    :func:`gandyn.theory.jsd_terms` with the binary entropy ``H``::
 
         JSD = sum_b (p_b + q_b)/2 (log 2 - H(p_b / (p_b + q_b))),
 
@@ -186,10 +186,7 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
         b = np.searchsorted(edges, g, side="right")  # 0 below lo, bins + 1 above hi
         c = g.shape[0]
         counts = np.bincount((b + nb * np.arange(c)[:, None]).ravel(), minlength=c * nb)
-        q = counts.reshape(c, nb) / n_z
-        s = p + q
-        a = d_star(p, q)
-        out[i:i + c] = np.maximum(0.5 * s * (LOG2 - entr(a) - entr(1.0 - a)), 0.0).sum(axis=1)
+        out[i:i + c] = jsd_terms(p, counts.reshape(c, nb) / n_z).sum(axis=1)
     return float(out[0]) if single else out
 
 
