@@ -2,7 +2,9 @@
 
 1-D: :class:`Normal`, :class:`Uniform`, :class:`Mixture`. 2-D (for toy GANs):
 :class:`Normal2D`, a :class:`Mixture` of them, and the two classic toy data sets
-:func:`ring2d` and :func:`grid2d`.
+:func:`ring2d` and :func:`grid2d`. A 1-D normal, uniform or mixture of them also has a short
+text form, ``N(4, 0.5)``, ``U(1, 3)``, ``0.5*N(-2, 0.5) + 0.5*U(1, 3)``: :func:`parse` reads it,
+:func:`text` writes it.
 
 Method names follow :mod:`scipy.stats` where they overlap: ``pdf``, ``logpdf``,
 ``cdf`` (1-D only), ``rvs(size, rng)``, ``mean()``, ``var()``, ``std()``. Two
@@ -36,6 +38,7 @@ without floating-point warnings: ``logpdf`` is ``-inf`` off the support and
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from math import isfinite, log, pi
 
@@ -45,7 +48,7 @@ from scipy.special import log_ndtr, ndtr, ndtri
 from gandyn.rng import as_rng
 
 __all__ = ["Distribution", "Normal", "Uniform", "Mixture", "Normal2D", "ring2d", "grid2d",
-           "merge_intervals"]
+           "merge_intervals", "parse", "text"]
 
 _LOG_SQRT_2PI = 0.5 * log(2 * pi)
 _INF = float("inf")
@@ -499,3 +502,75 @@ def grid2d(k: int = 5, spacing: float = 2.0, scale: float = 0.05) -> Mixture:
     c = spacing * (np.arange(int(k)) - (int(k) - 1) / 2)
     comps = [Normal2D.isotropic((a, b), scale) for a in c for b in c]
     return Mixture(comps, [1.0 / len(comps)] * len(comps))
+
+
+# --- the text form of a 1-D distribution
+
+
+_NUM = r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+_COMP = re.compile(rf"^\s*(?:{_NUM}\*)?\s*([NU])\s*\({_NUM},{_NUM}\)\s*$")
+
+
+def parse(spec: str | Distribution) -> Distribution:
+    """A 1-D distribution from its text: ``N(loc, scale)`` (:class:`Normal`), ``U(low, high)``
+    (:class:`Uniform`), or a :class:`Mixture` ``w1*N(..) + w2*U(..) + ...`` (weights on the
+    simplex; a component without a weight has weight 1). Numbers are decimal floats (``1e-3``,
+    ``.5``); spaces are free. A 1-D :class:`Distribution` is returned as it is.
+
+    >>> parse("N(4, 0.5)")
+    Normal(loc=4.0, scale=0.5)
+    >>> parse("0.5*N(-2,0.5) + 0.5*N(2,0.5)").weights
+    (0.5, 0.5)
+
+    Raises
+    ------
+    ValueError
+        Not a text (or empty), a part that is not ``[w*]N(a, b)`` or ``[w*]U(a, b)``, a
+        component the class refuses (``scale <= 0``, ``low >= high``), weights off the simplex,
+        or a distribution that is not 1-D; the message names the part and starts with ``data``.
+    """
+    if isinstance(spec, Distribution):
+        if spec.dim != 1:
+            raise ValueError("data must be a 1-D distribution")
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"data must be a text like 'N(4, 0.5)', got {spec!r}")
+    comps, weights = [], []
+    for part in re.split(r"(?<![eE])\+", spec):  # not the + of an exponent (1e+1)
+        m = _COMP.match(part)
+        if m is None:
+            raise ValueError(f"data: cannot read {part.strip()!r}; write N(loc, scale), U(low, high) "
+                             "or a mixture like 0.5*N(-2, 0.5) + 0.5*N(2, 0.5)")
+        w, kind, a, b = m.groups()
+        try:
+            comps.append(Normal(float(a), float(b)) if kind == "N" else Uniform(float(a), float(b)))
+        except ValueError as e:
+            raise ValueError(f"data {part.strip()!r}: {e}") from None
+        weights.append(1.0 if w is None else float(w))
+    if len(comps) == 1 and weights[0] == 1.0:
+        return comps[0]
+    try:
+        return Mixture(comps, weights)
+    except ValueError as e:
+        raise ValueError(f"data {spec.strip()!r}: {e}") from None
+
+
+def text(dist: Distribution) -> str:
+    """The text of a 1-D normal, uniform or mixture of them that :func:`parse` reads back
+    exactly (floats by their shortest round-trip ``repr``).
+
+    >>> text(parse("0.5*N(-2,0.5) + 0.5*U(1, 3)"))
+    '0.5*N(-2.0, 0.5) + 0.5*U(1.0, 3.0)'
+
+    Raises
+    ------
+    ValueError
+        Another distribution (the text form has no name for it).
+    """
+    if isinstance(dist, Normal):
+        return f"N({dist.loc!r}, {dist.scale!r})"
+    if isinstance(dist, Uniform):
+        return f"U({dist.low!r}, {dist.high!r})"
+    if isinstance(dist, Mixture):
+        return " + ".join(f"{float(w)!r}*{text(c)}" for w, c in zip(dist.weights, dist.components))
+    raise ValueError(f"{dist!r} has no text form (normal, uniform or a mixture of them)")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from gandyn.distributions import Mixture, Normal, Normal2D, Uniform, grid2d, ring2d
+from gandyn.distributions import Mixture, Normal, Normal2D, Uniform, grid2d, parse, ring2d, text
 
 X = np.linspace(-12.0, 12.0, 241)
 
@@ -115,3 +115,22 @@ def test_ring_and_grid_have_their_modes_where_the_papers_put_them():
     assert g.pdf(np.array([4.0, -4.0])) == pytest.approx(1.0 / 25 / (2 * np.pi * 0.05 ** 2), rel=1e-9)
     s = g.rvs(1000, rng=0)
     assert s.shape == (1000, 2) and np.all(np.abs(s) < 4.5)
+
+
+def test_parse():
+    assert parse("N(4, 0.5)") == Normal(4.0, 0.5)
+    assert parse(" U(-1,1e0) ") == Uniform(-1.0, 1.0)
+    m = parse("0.25*N(-2, .5) + 0.75*U(1, 3)")
+    assert isinstance(m, Mixture) and m.weights == (0.25, 0.75)
+    for bad in ["N(4)", "X(1, 2)", "", "0.5*N(0,1) + 0.6*N(1,1)", "N(0, -1)"]:
+        with pytest.raises(ValueError, match="data"):
+            parse(bad)
+    with pytest.raises(ValueError, match="1-D"):
+        parse(ring2d())
+
+
+def test_text_round_trip():
+    for d in [Normal(4.0, 0.5), Uniform(-1.0, 3.0), Mixture([Normal(-2.0, 0.1), Uniform(1.0, 3.0)], [0.3, 0.7])]:
+        assert parse(text(d)) == d
+    with pytest.raises(ValueError, match="no text form"):
+        text(ring2d())

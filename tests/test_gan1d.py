@@ -6,13 +6,13 @@ import pytest
 
 from gandyn import cli, history
 from gandyn.theory.density import generator_density
-from gandyn.distributions import Mixture, Normal, Uniform
+from gandyn.distributions import Uniform
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.methods import LA, LOLA, Lookahead
 from gandyn.engine.training import TrainingConfig
 from gandyn.engine.population import BLOCK, Population
 from gandyn.experiments import gan1d
-from gandyn.experiments.gan1d import (binned_jsd, parse_data, pick_panels, record_run,
+from gandyn.experiments.gan1d import (binned_jsd, pick_panels, record_run,
                           replace_training, sweep, sweep_rows, sweep_setups)
 from gandyn.engine.nn import MLP
 from gandyn.rng import streams
@@ -167,16 +167,6 @@ def test_pick_panels_follows_its_rules():
     p = pick_panels({"it": np.arange(8) * 10, "jsd": jsd, "gap": gap})
     # (b): smallest gap before JSD first falls below 0.345 (index 4); (c): first JSD <= 0.3 after it
     assert p == {"a": 1, "b": 2, "c": 4, "d": 7}
-
-
-def test_parse_data():
-    assert parse_data("N(4, 0.5)") == Normal(4.0, 0.5)
-    assert parse_data(" U(-1,1e0) ") == Uniform(-1.0, 1.0)
-    m = parse_data("0.25*N(-2, .5) + 0.75*U(1, 3)")
-    assert isinstance(m, Mixture) and m.weights == (0.25, 0.75)
-    for bad in ["N(4)", "X(1, 2)", "", "0.5*N(0,1) + 0.6*N(1,1)", "N(0, -1)"]:
-        with pytest.raises(ValueError):
-            parse_data(bad)
 
 
 @pytest.mark.parametrize("kw,needle", [(dict(k=0), "k"), (dict(hidden_g=0), "hidden_g"), (dict(loss="wasserstein"), "loss"),

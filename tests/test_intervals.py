@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from gandyn.metrics import format_pm, mean_se, wilson_interval
+from gandyn.metrics import format_pm, mean_se, rate_columns, spread_columns, wilson_interval
 
 
 @pytest.mark.parametrize("k, n, lo, hi", [
@@ -45,3 +45,13 @@ def test_mean_se_and_format():
 def test_wilson_interval_refuses_bad_input(args):
     with pytest.raises(ValueError):
         wilson_interval(*args)
+
+
+def test_rate_and_spread_columns():
+    # Wilson interval of 3 of 4 (wilson_interval's closed form, tested above), in percent
+    lo, hi = wilson_interval(3, 4)
+    assert rate_columns("ok", np.array([[True, True], [False, True]])) == {"ok_pct": 75.0, "ok_lo_pct": 100 * lo,
+                                                                          "ok_hi_pct": 100 * hi}
+    assert spread_columns("x", [1.0, 2.0, 3.0, 10.0]) == {"median_x": 2.5, "mean_x": 4.0, "se_x": mean_se([1, 2, 3, 10])[1]}
+    for cols in (rate_columns("ok", []), spread_columns("x", [])):
+        assert all(math.isnan(v) for v in cols.values())

@@ -30,13 +30,13 @@ one model (p_g from :func:`gandyn.theory.density.generator_density`, D, D*, JSD,
 """
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import numpy as np
-from scipy.special import entr, ndtr
+from scipy.special import ndtr
 
-from gandyn.distributions import Distribution, Mixture, Normal, Uniform
+from gandyn import distributions
+from gandyn.distributions import Distribution, Uniform
 from gandyn.engine.latents import as_latent
 from gandyn.engine.losses import sigmoid
 from gandyn.engine.nn import MLP
@@ -44,83 +44,20 @@ from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import BOUND, DivergedError, UsageError, healthy
 from gandyn.engine import population
 from gandyn.engine.population import Networks, Setup
-from gandyn.metrics.intervals import mean_se, wilson_interval
+from gandyn.metrics.intervals import rate_columns, spread_columns
 from gandyn.rng import stream
 from gandyn.theory.density import generator_density
-from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, value_grid
+from gandyn.theory import LOG2, LOG4, d_star, jsd_grid, jsd_terms, value_grid
 
-__all__ = ["setup", "describe", "parse_data", "data_text", "theory_at", "binned_jsd", "grid_for", "z_map_points",
+__all__ = ["setup", "describe", "theory_at", "binned_jsd", "grid_for", "z_map_points",
            "record_run", "pick_panels", "sweep", "merge_sweeps", "sweep_rows",
            "sweep_summary", "replace_training", "sweep_setups", "TRAINING", "NETWORKS", "DATA"]
-
-
-# --- the data distribution from a short text
-
-
-_NUM = r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
-_COMP = re.compile(rf"^\s*(?:{_NUM}\*)?\s*([NU])\s*\({_NUM},{_NUM}\)\s*$")
-
-
-def parse_data(spec: str | Distribution) -> Distribution:
-    """A 1-D distribution from text: ``N(loc, scale)``, ``U(low, high)``, or a
-    mixture ``w1*N(..) + w2*U(..)`` (weights on the simplex).
-
-    >>> parse_data("N(4, 0.5)")
-    Normal(loc=4.0, scale=0.5)
-    >>> parse_data("0.5*N(-2,0.5) + 0.5*N(2,0.5)").weights
-    (0.5, 0.5)
-    """
-    if isinstance(spec, Distribution):
-        if spec.dim != 1:
-            raise ValueError("data must be a 1-D distribution")
-        return spec
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"data must be a text like 'N(4, 0.5)', got {spec!r}")
-    comps, weights = [], []
-    for part in re.split(r"(?<![eE])\+", spec):  # not the + of an exponent (1e+1)
-        m = _COMP.match(part)
-        if m is None:
-            raise ValueError(f"data: cannot read {part.strip()!r}; write N(loc, scale), U(low, high) "
-                             "or a mixture like 0.5*N(-2, 0.5) + 0.5*N(2, 0.5)")
-        w, kind, a, b = m.groups()
-        try:
-            comps.append(Normal(float(a), float(b)) if kind == "N" else Uniform(float(a), float(b)))
-        except ValueError as e:
-            raise ValueError(f"data {part.strip()!r}: {e}") from None
-        weights.append(1.0 if w is None else float(w))
-    if len(comps) == 1 and weights[0] == 1.0:
-        return comps[0]
-    try:
-        return Mixture(comps, weights)
-    except ValueError as e:
-        raise ValueError(f"data {spec.strip()!r}: {e}") from None
-
-
-def data_text(data: Distribution) -> str:
-    """The text of a 1-D distribution that :func:`parse_data` reads back exactly (normal,
-    uniform or a mixture of them; floats by their shortest round-trip ``repr``).
-
-    >>> data_text(parse_data("0.5*N(-2,0.5) + 0.5*U(1, 3)"))
-    '0.5*N(-2.0, 0.5) + 0.5*U(1.0, 3.0)'
-
-    Raises
-    ------
-    ValueError
-        Another distribution (the text language has no name for it).
-    """
-    if isinstance(data, Normal):
-        return f"N({data.loc!r}, {data.scale!r})"
-    if isinstance(data, Uniform):
-        return f"U({data.low!r}, {data.high!r})"
-    if isinstance(data, Mixture):
-        return " + ".join(f"{float(w)!r}*{data_text(c)}" for w, c in zip(data.weights, data.components))
-    raise ValueError(f"{data!r} has no text form (normal, uniform or a mixture of them)")
 
 
 # --- the experiment's fixed choices
 
 
-#: The data of Goodfellow et al. 2014, Figure 1 (as :func:`parse_data` reads it).
+#: The data of Goodfellow et al. 2014, Figure 1 (as :func:`gandyn.distributions.parse` reads it).
 DATA = "N(4, 0.5)"
 
 #: The 1-D GAN's training choices: Adam with ``b1 = 0.5``, minibatches of 64, Algorithm 1
@@ -140,21 +77,21 @@ def setup(data: Distribution | str = DATA, *, networks: Networks = NETWORKS,
           training: TrainingConfig = TRAINING) -> Setup:
     """Everything of a 1D GAN run except the seed and the step sizes: the population
     :class:`~gandyn.engine.population.Setup` of ``data`` (a 1-D distribution or its text,
-    :func:`parse_data`), ``networks`` and ``training`` (the 1-D GAN's by default).
+    :func:`gandyn.distributions.parse`), ``networks`` and ``training`` (the 1-D GAN's by default).
 
     >>> s = setup(networks=NETWORKS.replace(hidden_g=8))
     >>> s.networks.hidden_g, s.networks.hidden_d, s.training.batch
     ((8,), (16,), 64)
     """
-    return Setup(parse_data(data), networks=networks, training=training)
+    return Setup(distributions.parse(data), networks=networks, training=training)
 
 
 def describe(s: Setup) -> dict:
     """:meth:`Setup.describe <gandyn.engine.population.Setup.describe>` with the data as its
-    text (:func:`data_text`) when it has one, so that :func:`setup` rebuilds the setup from it."""
+    text (:func:`gandyn.distributions.text`) when it has one, so that :func:`setup` rebuilds the setup from it."""
     d = s.describe()
     try:
-        d["data"] = data_text(s.data)
+        d["data"] = distributions.text(s.data)
     except ValueError:
         pass  # a distribution of the user's own: its repr, for reading only
     return d
@@ -217,8 +154,8 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     are the fractions of ``n_z`` equally spaced latent quantiles
     ``z_i = F_z^{-1}((i + 1/2)/n_z)`` that G maps into each bin (for a monotone G
     this is the exact mass to within ``1/n_z`` per bin). The JSD of the two
-    discrete distributions (Lin 1991), written as in
-    :func:`gandyn.theory.jsd_grid` with the binary entropy ``H``::
+    discrete distributions (Lin 1991), the sum of
+    :func:`gandyn.theory.jsd_terms` with the binary entropy ``H``::
 
         JSD = sum_b (p_b + q_b)/2 (log 2 - H(p_b / (p_b + q_b))),
 
@@ -249,10 +186,7 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
         b = np.searchsorted(edges, g, side="right")  # 0 below lo, bins + 1 above hi
         c = g.shape[0]
         counts = np.bincount((b + nb * np.arange(c)[:, None]).ravel(), minlength=c * nb)
-        q = counts.reshape(c, nb) / n_z
-        s = p + q
-        a = d_star(p, q)
-        out[i:i + c] = np.maximum(0.5 * s * (LOG2 - entr(a) - entr(1.0 - a)), 0.0).sum(axis=1)
+        out[i:i + c] = jsd_terms(p, counts.reshape(c, nb) / n_z).sum(axis=1)
     return float(out[0]) if single else out
 
 
@@ -511,18 +445,14 @@ def sweep_rows(arrays: dict) -> list[dict]:
 def sweep_summary(arrays: dict, wall_seconds: float = float("nan")) -> list[dict]:
     """The sweep's convergence rates with their uncertainty: one row per ``k`` and loss, over
     its seeds x step-size grid: runs, converged runs, the rate in percent with its 95% Wilson
-    interval (:func:`~gandyn.metrics.intervals.wilson_interval`), the median and mean +-
-    standard error (:func:`~gandyn.metrics.intervals.mean_se`) of the final JSD (nats), the
+    interval (:func:`~gandyn.metrics.intervals.rate_columns`), the median and mean +-
+    standard error (:func:`~gandyn.metrics.intervals.spread_columns`) of the final JSD (nats), the
     iterations, and the whole sweep's wall time (all rows trained in one run)."""
     rows = []
     for a, k in enumerate(arrays["ks"]):
         for b, loss in enumerate(arrays["losses"]):
-            conv, jsd = np.asarray(arrays["converged"][a, b]).ravel(), np.asarray(arrays["jsd"][a, b], float).ravel()
-            lo, hi = wilson_interval(int(conv.sum()), conv.size)
-            mean, se = mean_se(jsd)
+            conv = np.asarray(arrays["converged"][a, b]).ravel()
             rows.append({"k": int(k), "loss": str(loss), "runs": int(conv.size), "converged": int(conv.sum()),
-                         "converged_pct": 100.0 * conv.mean(), "converged_lo_pct": 100.0 * lo,
-                         "converged_hi_pct": 100.0 * hi, "median_jsd": float(np.median(jsd)), "mean_jsd": mean,
-                         "se_jsd": se, "steps": int(arrays["check_it"][-1]) if "check_it" in arrays else None,
-                         "wall_seconds": float(wall_seconds)})
+                         **rate_columns("converged", conv), **spread_columns("jsd", arrays["jsd"][a, b]),
+                         "steps": int(arrays["check_it"][-1]) if "check_it" in arrays else None, "wall_seconds": float(wall_seconds)})
     return rows

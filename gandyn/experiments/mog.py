@@ -37,7 +37,7 @@ from gandyn.engine.registry import Registry
 from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_protocol
 from gandyn.errors import healthy
 from gandyn.engine.population import BLOCK, TRAINING, Networks, Population, Setup, check_iterations, plan_units
-from gandyn.metrics.intervals import mean_se, wilson_interval
+from gandyn.metrics.intervals import rate_columns, spread_columns
 from gandyn.metrics.modes import mixture_modes, mode_coverage
 
 __all__ = ["DATASETS", "PUBLISHED", "PROTOCOLS", "SNAPSHOTS", "QUICK", "MogConfig", "training_changes", "models_of",
@@ -483,25 +483,17 @@ def row_statistics(success, modes, high_quality, reverse_kl, n_modes: int) -> di
     """The statistics of one table row over its runs (one entry per run in each array):
 
     - ``success_pct`` with its 95% Wilson interval ``success_lo_pct, success_hi_pct``
-      (:func:`~gandyn.metrics.intervals.wilson_interval`), and the same for the share of runs
+      (:func:`~gandyn.metrics.intervals.rate_columns`), and the same for the share of runs
       covering all ``n_modes`` modes (``all_modes_*``);
-    - median, mean and standard error of the mean (:func:`~gandyn.metrics.intervals.mean_se`) of
+    - median, mean and standard error of the mean (:func:`~gandyn.metrics.intervals.spread_columns`) of
       the modes covered, the high-quality share (in percent) and the reverse KL.
 
     Every percentage is in percent (0-100), as the published rows (:data:`PUBLISHED`) give them.
     With no run (every model of the row diverged) every statistic is NaN.
     """
-    n, nan = int(np.size(success)), float("nan")
-    out = {}
-    for name, hits in (("success", int(np.sum(success))), ("all_modes", int(np.sum(np.asarray(modes) == n_modes)))):
-        lo, hi = wilson_interval(hits, n) if n else (nan, nan)
-        out |= {f"{name}_pct": 100.0 * hits / n if n else nan, f"{name}_lo_pct": 100.0 * lo,
-                f"{name}_hi_pct": 100.0 * hi}
-    for name, vals in (("modes", np.asarray(modes, float)), ("high_quality_pct", 100.0 * np.asarray(high_quality)),
-                       ("reverse_kl", np.asarray(reverse_kl, float))):
-        mean, se = mean_se(vals) if n else (nan, nan)
-        out |= {f"median_{name}": float(np.median(vals)) if n else nan, f"mean_{name}": mean, f"se_{name}": se}
-    return out
+    return {**rate_columns("success", success), **rate_columns("all_modes", np.asarray(modes) == n_modes),
+            **spread_columns("modes", modes), **spread_columns("high_quality_pct", 100.0 * np.asarray(high_quality)),
+            **spread_columns("reverse_kl", reverse_kl)}
 
 
 def snapshot_path(out, data: str):

@@ -71,7 +71,7 @@ def _gan1d(run: Path) -> RunRecord:
     arrays, meta = history.load(path)
     if "theta_g" not in arrays or "theta_d" not in arrays:
         raise ValueError(f"{path} keeps no parameters; rerun `gandyn gan1d`")
-    s = meta["setup"]  # data: the text parse_data reads
+    s = meta["setup"]  # data: the text distributions.parse reads
     setup = gan1d.setup(s["data"], networks=Networks.from_dict(s["networks"]),
                         training=TrainingConfig.from_dict(s["training"]))
     return RunRecord("gan1d", setup, int(meta["seed"]), arrays["it"], arrays["theta_g"], arrays["theta_d"],

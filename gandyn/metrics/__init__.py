@@ -6,10 +6,10 @@ trains itself for them.
 Public names are re-exported here: ``gandyn.metrics.frechet_distance``.
 """
 from gandyn.metrics import classifier, intervals, modes, scores
-from gandyn.metrics.intervals import Z95, format_pm, mean_se, wilson_interval
+from gandyn.metrics.intervals import Z95, format_pm, mean_se, rate_columns, spread_columns, wilson_interval
 from gandyn.metrics.modes import ModeCoverage, mixture_modes, mode_coverage, reverse_kl_uniform
 from gandyn.metrics.scores import *  # noqa: F401,F403
 from gandyn.metrics.scores import __all__ as _scores_all
 
 __all__ = [*_scores_all, "ModeCoverage", "mixture_modes", "mode_coverage", "reverse_kl_uniform",
-           "Z95", "wilson_interval", "mean_se", "format_pm", "classifier", "intervals", "modes", "scores"]
+           "Z95", "wilson_interval", "mean_se", "format_pm", "rate_columns", "spread_columns", "classifier", "intervals", "modes", "scores"]

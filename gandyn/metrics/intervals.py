@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Z95", "wilson_interval", "mean_se", "format_pm"]
+__all__ = ["Z95", "wilson_interval", "mean_se", "format_pm", "rate_columns", "spread_columns"]
 
 #: The two-sided 95% quantile of the standard normal, ``Phi^{-1}(0.975)``.
 Z95 = 1.959963984540054
@@ -105,3 +105,52 @@ def format_pm(mean, se, spec: str = ".2f") -> str:
     if se is None or not np.isfinite(se):
         return format(mean, spec)
     return f"{format(mean, spec)}+-{format(se, spec)}"
+
+
+def rate_columns(name: str, outcomes) -> dict:
+    """A success rate over runs as table columns: ``{name}_pct = 100 k / n`` and its 95% Wilson
+    interval ``{name}_lo_pct, {name}_hi_pct`` (:func:`wilson_interval`), all in percent.
+
+    Parameters
+    ----------
+    name : str
+        The column prefix.
+    outcomes : array-like of bool (n,) (any shape; flattened)
+        One outcome per run; ``k`` is the number of true ones.
+
+    Returns
+    -------
+    dict
+        The three columns, in that order; NaN for ``n = 0`` (no run).
+
+    >>> {k: round(v, 2) for k, v in rate_columns("converged", [True, False, False, False]).items()}
+    {'converged_pct': 25.0, 'converged_lo_pct': 4.56, 'converged_hi_pct': 69.94}
+    """
+    x = np.asarray(outcomes, dtype=bool).ravel()
+    n, k, nan = x.size, int(x.sum()), float("nan")
+    lo, hi = wilson_interval(k, n) if n else (nan, nan)
+    return {f"{name}_pct": 100.0 * k / n if n else nan, f"{name}_lo_pct": 100.0 * lo, f"{name}_hi_pct": 100.0 * hi}
+
+
+def spread_columns(name: str, values) -> dict:
+    """A quantity over runs as table columns: ``median_{name}``, ``mean_{name}`` and the standard
+    error of the mean ``se_{name}`` (:func:`mean_se`).
+
+    Parameters
+    ----------
+    name : str
+        The column suffix.
+    values : array-like (n,) (any shape; flattened)
+        One number per run.
+
+    Returns
+    -------
+    dict
+        The three columns, in that order; NaN for ``n = 0`` (no run), ``se`` NaN for one run.
+
+    >>> {k: round(v, 4) for k, v in spread_columns("jsd", [0.1, 0.3, 0.2]).items()}
+    {'median_jsd': 0.2, 'mean_jsd': 0.2, 'se_jsd': 0.0577}
+    """
+    x = np.asarray(values, dtype=np.float64).ravel()
+    mean, se = mean_se(x) if x.size else (float("nan"),) * 2
+    return {f"median_{name}": float(np.median(x)) if x.size else float("nan"), f"mean_{name}": mean, f"se_{name}": se}

@@ -21,7 +21,8 @@ Two families of functions:
 
 * on a grid (arrays of density values, trapezoid rule; cheap enough to call
   during training): :func:`d_star`, :func:`d_star_logit`, :func:`value_grid`,
-  :func:`kl_grid`, :func:`jsd_grid`;
+  :func:`kl_grid`, :func:`jsd_grid`, and :func:`jsd_terms` (the pointwise JSD, whose sum is
+  the JSD of two discrete distributions);
 * on distributions (objects with ``pdf``, ``logpdf``, ``bounds`` and optionally
   ``breakpoints``, ``centers``, ``rvs``, e.g. :mod:`gandyn.distributions`), by
   adaptive quadrature (:func:`scipy.integrate.quad`, returning its error
@@ -51,7 +52,7 @@ from gandyn.distributions import merge_intervals
 from gandyn.rng import as_rng
 
 __all__ = [
-    "Estimate", "d_star", "d_star_logit", "d_star_function", "value_grid", "kl_grid", "jsd_grid", "check_grid_density",
+    "Estimate", "d_star", "d_star_logit", "d_star_function", "value_grid", "kl_grid", "jsd_grid", "jsd_terms", "check_grid_density",
     "value", "c_of_g", "kl", "jsd", "check_density", "integration_points", "d_star_perturbation",
     "LOG2", "LOG4",
 ]
@@ -218,10 +219,30 @@ def jsd_grid(x, p, q, tol: float | None = 1e-2) -> float:
     x = _grid(x)
     p = check_grid_density(x, p, "p", tol)
     q = check_grid_density(x, q, "q", tol)
-    s = p + q
+    return float(np.trapezoid(jsd_terms(p, q), x))
+
+
+def jsd_terms(p, q) -> np.ndarray:
+    """The pointwise Jensen-Shannon divergence (Lin 1991)::
+
+        j = (p + q)/2 * (log 2 - H(p/(p + q))),   H(a) = -a log a - (1 - a) log(1 - a),
+
+    which equals ``p/2 log(p/m) + q/2 log(q/m)``, ``m = (p + q)/2``, and lies in
+    ``[0, (p + q) log 2 / 2]`` (rounding below 0 is clipped); 0 where ``p = q = 0``. Its integral
+    over densities is :func:`jsd_grid`'s integrand; its sum over the outcomes of two discrete
+    distributions (masses ``p_b, q_b``) is their JSD.
+
+    Parameters
+    ----------
+    p, q : arrays of the same or broadcastable shapes
+        Non-negative densities or masses.
+
+    Returns
+    -------
+    array of the broadcast shape
+    """
     a = d_star(p, q)
-    f = 0.5 * s * (LOG2 - entr(a) - entr(1.0 - a))
-    return float(np.trapezoid(np.maximum(f, 0.0), x))
+    return np.maximum(0.5 * (p + q) * (LOG2 - entr(a) - entr(1.0 - a)), 0.0)
 
 
 # --- on distributions: quadrature and Monte Carlo
