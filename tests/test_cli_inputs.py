@@ -4,7 +4,6 @@ and no output folder. Run in process through ``gandyn.cli.main``."""
 import json
 import shlex
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gandyn.cli import build_parser, fill_common, main
-from gandyn.distributions import grid2d, ring2d
+from gandyn.distributions import grid2d
 from gandyn.engine import optim
 from gandyn.engine.methods import as_method
 from gandyn.experiments import mnist, mog

@@ -3,7 +3,6 @@ its missing shards and writes the tables of a run never stopped; its workers die
 folder of another configuration or left incomplete by another command is refused."""
 import csv
 import functools
-import json
 import os
 import signal
 import subprocess
