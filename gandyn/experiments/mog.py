@@ -314,7 +314,7 @@ def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
     per_model = item * (8 * n + BLOCK * m * (d + zd) * 2 + 6 * m * width) + 8 * cfg.n_eval * (zd + d + K + 2)
     P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
     unit = min(cfg.chunk, P)
-    jobs = min(max(1, jobs), len(units_of(cfg)))
+    jobs = min(max(1, jobs), len(cfg.methods) * -(-len(cfg.lrs) * cfg.seeds // cfg.chunk))  # units, not built
     records = 8 * (cfg.checks + 1) * (3 + K)
     if cfg.keep_every:
         records += item * n * len(keep_iterations(cfg))
