@@ -100,11 +100,11 @@ SHIFTED_NORMAL_D_VALUE: dict[str, Callable[[float], float]] = {
 
 
 def random_bounded_function(rng, k: int = 6, scale: float = 3.0) -> Callable:
-    """A random ``g: R -> [-1, 1]``,
+    """A random ``g: R -> [-1, 1]``::
 
-        g(x) = sum_j a_j cos(w_j x + phi_j) / sum_j |a_j|,
+        g(x) = sum_j a_j cos(w_j x + phi_j) / sum_j |a_j|
 
-    ``a ~ N(0, 1)``, ``w ~ U(0, scale)``, ``phi ~ U(0, 2 pi)``, ``k`` terms (drawn in that
+    with ``a ~ N(0, 1)``, ``w ~ U(0, scale)``, ``phi ~ U(0, 2 pi)``, ``k`` terms (drawn in that
     order from ``rng``). ``g`` maps an array of any shape to one of the same shape.
     """
     rng = as_rng(rng)
