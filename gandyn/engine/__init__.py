@@ -1,5 +1,7 @@
 """The engine: flat parameter vectors, MLPs with hand-written backward passes, GAN
-losses as objects (:class:`~gandyn.engine.losses.Loss`, the registry ``LOSSES``), optimizers on flat vectors and the one trainer of Algorithm 1.
+losses as objects (:class:`~gandyn.engine.losses.Loss`, the registry ``LOSSES``), optimizers on flat vectors and the one trainer of Algorithm 1,
+its complete state for checkpoints (:mod:`gandyn.engine.checkpoint`) and populations of GANs
+trained at once, each model with its own seed, step sizes and method (:mod:`gandyn.engine.population`).
 
 It imports nothing of gandyn above it (only :mod:`gandyn.rng` and :mod:`gandyn.distributions`); the theory, games,
 metrics and experiments build on it.
