@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from gandyn.experiments import mnist
-from gandyn.data import load_mnist
+from gandyn.data import EpochSampler, load_mnist
 
 MB, Z_DIM, H, X_DIM = 128, 100, 128, 784
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
@@ -111,7 +111,7 @@ def tf_runner(images, seed=0):
     sess = tf.Session()
     sess.run(tf.global_variables_initializer())
     rng = np.random.default_rng(seed)
-    sampler = mnist.EpochSampler(images)
+    sampler = EpochSampler(images)
 
     def sample_Z(m, n):
         return rng.uniform(-1., 1., size=[m, n])

@@ -52,7 +52,7 @@ from gandyn.io import atomic_path
 
 __all__ = [
     "load_mnist", "read_idx", "parse_idx", "IdxFile", "FILES", "MIRRORS",
-    "search_dirs", "cache_dir", "find_file", "fetch", "locate",
+    "search_dirs", "cache_dir", "find_file", "fetch", "locate", "EpochSampler",
 ]
 
 #: Public MNIST mirrors, tried in order. Each serves the four ``.gz`` files under
@@ -310,3 +310,42 @@ def load_mnist(split: str = "train", data_dir=None, download: bool = True, progr
 def _missing(spec: IdxFile, dirs: list[Path], why: str) -> str:
     return (f"MNIST file {spec.name}.gz not found in {', '.join(str(d) for d in dirs)} ({why}); "
             f"put the four MNIST files (gzipped or raw) in {dirs[0]}, or pass --data-dir / set GANDYN_DATA")
+
+
+class EpochSampler:
+    """Minibatches in reshuffled epochs, as TensorFlow's MNIST ``DataSet.next_batch``
+    (``tensorflow/contrib/learn/python/learn/datasets/mnist.py``) serves the talk's
+    code: a permutation of the images per epoch, consecutive slices of it, and a
+    batch that crosses an epoch's end takes the rest of the old epoch followed by
+    the start of a new permutation. Returns float32 pixels in [0, 1].
+
+    Its state (the permutation and the position in it) goes into checkpoints.
+    """
+
+    def __init__(self, images: np.ndarray):
+        if images.dtype != np.uint8 or images.ndim != 2:
+            raise ValueError(f"images must be a uint8 array (N, d), got {images.dtype} {images.shape}")
+        self.images = images
+        self.perm: np.ndarray | None = None
+        self.pos = 0
+        self._scale = np.float32(1 / 255)
+
+    def indices(self, rng: np.random.Generator, m: int) -> np.ndarray:
+        n = len(self.images)
+        if m > n:
+            raise ValueError(f"batch {m} exceeds the {n} training images")
+        if self.perm is None:
+            self.perm, self.pos = rng.permutation(n), 0
+        end = self.pos + m
+        if end <= n:
+            idx = self.perm[self.pos:end]
+            self.pos = end
+            return idx
+        rest = self.perm[self.pos:]
+        self.perm = rng.permutation(n)
+        self.pos = m - len(rest)
+        return np.concatenate([rest, self.perm[:self.pos]])
+
+    def __call__(self, rng: np.random.Generator, m: int, out: np.ndarray | None = None) -> np.ndarray:
+        x = np.take(self.images, self.indices(rng, m), axis=0)
+        return np.multiply(x, self._scale, out=out, dtype=np.float32)

@@ -108,6 +108,64 @@ def test_path_angle_of_the_dirac_gan_has_its_closed_form():
         spectra.path_angle(game, z0, z0)
 
 
+def _extremes(spec):
+    """The searches' extremes, as :func:`gandyn.experiments.landscape.analyse` gives them."""
+    ext = {b: {"max": float(spec[b]["LA"].values.max()), "min": float(spec[b]["SA"].values.min())} for b in "gd"}
+    ext["j"] = {"max_modulus": float(np.abs(spec["j"]["LM"].values).max()),
+                "min_real": float(spec["j"]["SR"].values.real.min()),
+                "max_real": float(spec["j"]["LR"].values.real.max())}
+    return ext
+
+
+def test_certify_verdicts_takes_small_games_from_their_dense_spectra(small_game):
+    game, z, J = small_game
+    spec = spectra.game_spectrum(game, z, k=3)
+    ext = _extremes(spec)
+    found = ext["j"]["min_real"]
+    check, used = spectra.certify_verdicts(ext, spec, game, z, dense_max=game.n)
+    assert check == {"stable": "dense", "nash": "dense"} and used == game.n
+    lam, n = np.linalg.eigvals(J), game.n_g
+    assert ext["j"]["min_real"] == pytest.approx(lam.real.min(), abs=1e-12)
+    assert ext["j"]["max_modulus"] == pytest.approx(np.abs(lam).max(), rel=1e-12)
+    assert ext["j"]["min_real_search"] == found and ext["searches_agree"]
+    for b, H in (("g", J[:n, :n]), ("d", J[n:, n:])):
+        ev = np.linalg.eigvalsh(0.5 * (H + H.T))
+        assert ext[b]["min"] == pytest.approx(ev[0], abs=1e-12) and ext[b]["max"] == pytest.approx(ev[-1], abs=1e-12)
+
+
+def _pairs(values, converged, which):
+    values = np.asarray(values)
+    return spectra.Eigenpairs(values, np.zeros(values.size), np.asarray(converged), which, 1)
+
+
+@pytest.mark.parametrize("A, sr, conv, sa_d, stable, nash", [
+    # J = I + 3 K, K skew: S = I, so Bendixson's bound (1 > 0) certifies stability with no converged pair
+    ("rotation", [1.0 + 3j], [False], 0.5, "certified", "unverified"),
+    # a converged eigenpair with Re < 0 certifies "not stable"; one with H_DD's value < 0 "not Nash"
+    ("shear", [-0.5], [True], -1.0, "certified", "certified"),
+    # S = [[1, 5], [5, 1]] blocks: lambda_min(S) = -4 bounds nothing, and the pair (Re 1 > 0) decides nothing
+    ("shear", [1.0], [True], 0.5, "unverified", "unverified"),
+])
+def test_certify_verdicts_above_the_dense_limit(A, sr, conv, sa_d, stable, nash):
+    """Above ``dense_max``: a converged eigenpair on the wrong side decides "no", the
+    symmetric part's smallest eigenvalue above 0 decides "stable" (Bendixson 1902: Re
+    lambda(J) >= lambda_min((J + J^T)/2)); anything else stays unverified."""
+    from types import SimpleNamespace
+
+    from scipy.sparse.linalg import aslinearoperator
+
+    block = np.array([[1.0, -3.0], [3.0, 1.0]]) if A == "rotation" else np.array([[1.0, 10.0], [0.0, 1.0]])
+    J = np.kron(np.eye(4), block)
+    game = SimpleNamespace(n=8, operator=lambda z: aslinearoperator(J))
+    spec = {"j": {"SR": _pairs(np.asarray(sr, complex), conv, "SR")},
+            "g": {"SA": _pairs([0.5], [True], "SA")}, "d": {"SA": _pairs([sa_d], [True], "SA")}}
+    ext = {"j": {"max_modulus": 3.0}}
+    check, used = spectra.certify_verdicts(ext, spec, game, np.zeros(8), dense_max=7)
+    assert check == {"stable": stable, "nash": nash} and used > 0
+    S = 0.5 * (J + J.T)
+    assert ext["j"]["symmetric_part_min"] == pytest.approx(np.linalg.eigvalsh(S)[0], abs=1e-8)
+
+
 @pytest.fixture(scope="module")
 def gan1d_run(tmp_path_factory):
     from gandyn import history

@@ -10,9 +10,10 @@ import time
 import numpy as np
 import pytest
 
+from gandyn.data import EpochSampler
 from gandyn.experiments import mnist
 from gandyn.engine.training import TrainingConfig
-from gandyn.experiments.mnist import EpochSampler, MnistConfig
+from gandyn.experiments.mnist import MnistConfig
 
 from _mnist_dir import HAVE_MNIST, SHARED, blob_images
 SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), n_train=200)

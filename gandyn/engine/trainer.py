@@ -59,7 +59,7 @@ class StreamBatches:
     """Minibatches drawn as training goes: data by ``sample_real(rng_data, m)`` and
     latent noise from ``latent`` with ``rng_latent``.
 
-    A ``sample_real`` that takes ``out=`` (as :class:`gandyn.experiments.mnist.EpochSampler`
+    A ``sample_real`` that takes ``out=`` (as :class:`gandyn.data.EpochSampler`
     does) writes the minibatch in place; else its result is copied. The two streams
     are separate, so drawing extra noise or data for evaluation from other streams
     never changes a run (SPEC 7).

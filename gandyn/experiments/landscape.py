@@ -219,39 +219,6 @@ def _pairs_rows(iteration, block, pairs: spectra.Eigenpairs):
 DENSE_MAX = 1000
 
 
-def _certify(ext: dict, spec: dict, game, z, dense_max: int, tol: float, maxiter, rng) -> tuple[dict, int]:
-    """How the verdicts' eigenvalues are known (``ext`` updated in place): ``'dense'`` (from
-    the dense spectra, ``n <= dense_max``; the searches' own values kept as ``*_search`` and
-    ``searches_agree`` whether they found the same extremes), ``'certified'`` (a converged
-    eigenpair on the wrong side decides 'no', or, for stability, the symmetric part's smallest
-    eigenvalue above 0 decides 'yes': :func:`~gandyn.games.spectra.real_part_bounds`) or
-    ``'unverified'`` (the searches' values; an iterative search can miss the extreme
-    eigenvalue). Returns ``({'stable': how, 'nash': how}, operator products)``."""
-    scale = max(1.0, ext["j"]["max_modulus"])  # the searches' (the dense one below may replace it)
-    if game.n <= dense_max:
-        dense = spectra.dense_spectrum(game, z)
-        found = {"j": ext["j"]["min_real"], "g": ext["g"]["min"], "d": ext["d"]["min"]}
-        exact = {"j": float(dense["j"].real.min()), "g": float(dense["g"].min()), "d": float(dense["d"].min())}
-        ext["j"].update(min_real_search=found["j"], min_real=exact["j"], max_real=float(dense["j"].real.max()),
-                        max_modulus=float(np.abs(dense["j"]).max()))
-        for b in ("g", "d"):
-            ext[b].update(min_search=found[b], min=exact[b], max=float(dense[b].max()))
-        ext["searches_agree"] = bool(all(abs(found[b] - exact[b]) <= 1e-6 * scale for b in found))
-        return {"stable": "dense", "nash": "dense"}, game.n
-    bound = spectra.real_part_bounds(game.operator(z), tol=tol, maxiter=maxiter, rng=rng)
-    ext["j"]["symmetric_part_min"] = float(bound.values.min()) if bound.values.size else float("nan")
-    sr = spec["j"]["SR"]
-    if np.any(sr.converged & (sr.values.real <= tol * scale)):
-        stable = "certified"  # a true eigenvalue with Re <= 0: not stable
-    elif bound.converged.all() and bound.values.size and ext["j"]["symmetric_part_min"] > tol * scale:
-        stable = "certified"  # Bendixson: every Re lambda >= lambda_min(S) > 0
-    else:
-        stable = "unverified"
-    sa = [spec[b]["SA"] for b in ("g", "d")]
-    nash = "certified" if any(np.any(p.converged & (p.values <= tol * scale)) for p in sa) else "unverified"
-    return {"stable": stable, "nash": nash}, bound.products
-
-
 def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: int = 4, slq_steps: int = 60,
             path_points: int = 21, maxiter: int | None = None, progress: bool = False, rng=0,
             dense_max: int = DENSE_MAX, done=None, keep=None) -> dict:
@@ -262,7 +229,7 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
     when the game has at most ``dense_max`` parameters (the searches' values are kept and
     compared); else from the matrix-free searches, ``'certified'`` when a converged eigenpair
     or the symmetric part's bound decides them and ``'unverified'`` otherwise (``check``
-    of each point).
+    of each point; :func:`~gandyn.games.spectra.certify_verdicts`).
 
     Returns a dict of plain rows: ``eigenvalues`` (iteration, block, which, k, real,
     imag, residual, converged), ``density`` (iteration, block, t, density), ``path``
@@ -305,7 +272,8 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
                         "min_real": float(spec["j"]["SR"].values.real.min()),
                         "max_real": float(spec["j"]["LR"].values.real.max()),
                         "converged": bool(all(p.converged.all() for p in spec["j"].values()))}
-            check, used = _certify(ext, spec, game, z, dense_max, tol, maxiter, rng)
+            check, used = spectra.certify_verdicts(ext, spec, game, z, dense_max=dense_max, tol=tol, maxiter=maxiter,
+                                                   rng=rng)
             eps = tol * max(1.0, ext["j"]["max_modulus"])
             pd = bool(ext["g"]["min"] > eps and ext["d"]["min"] > eps)  # both own Hessians positive definite
             verdict = {"omega_norm": wn, "critical": wn <= eps, "differential_nash": bool(wn <= eps and pd),

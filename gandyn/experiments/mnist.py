@@ -11,7 +11,7 @@ al. 2014, Algorithm 1 with k = 1) with the non-saturating G loss (their Section
 3), in float32. Data: the first 55,000 training images, as the talk's
 ``input_data.read_data_sets`` split them (images 55,000-59,999 are its
 validation set and stay held out), served in reshuffled epochs like its
-``next_batch`` (:class:`EpochSampler`).
+``next_batch`` (:class:`gandyn.data.EpochSampler`).
 
 Every choice is an option: minimax loss, k D steps, SGD with momentum
 (Goodfellow et al. trained with momentum), hidden sizes and depth (their
@@ -40,6 +40,7 @@ from typing import Callable
 
 import numpy as np
 
+from gandyn.data import EpochSampler
 from gandyn.engine import optim
 from gandyn.engine.checkpoint import nonfinite, restore_trainer, state_arrays, trainer_state
 from gandyn.engine.gan import GAN
@@ -53,7 +54,7 @@ from gandyn.io import atomic_path, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
 
 __all__ = [
-    "MnistConfig", "TRAINING", "EpochSampler", "MnistRun", "NonFiniteError", "train", "new_run",
+    "MnistConfig", "TRAINING", "MnistRun", "NonFiniteError", "train", "new_run",
     "load_checkpoint", "checkpoint_config", "save_checkpoint", "generate", "write_losses", "read_losses", "GRID",
     "N_TRAIN", "CHECKPOINT", "PROTOCOLS",
 ]
@@ -305,45 +306,6 @@ class MnistConfig(JsonConfig):
             return tuple(pieces)
 
         return replace(self, lr_g=extend(self.lr_g, lr_g), lr_d=extend(self.lr_d, lr_d))
-
-
-class EpochSampler:
-    """Minibatches in reshuffled epochs, as TensorFlow's MNIST ``DataSet.next_batch``
-    (``tensorflow/contrib/learn/python/learn/datasets/mnist.py``) serves the talk's
-    code: a permutation of the images per epoch, consecutive slices of it, and a
-    batch that crosses an epoch's end takes the rest of the old epoch followed by
-    the start of a new permutation. Returns float32 pixels in [0, 1].
-
-    Its state (the permutation and the position in it) goes into checkpoints.
-    """
-
-    def __init__(self, images: np.ndarray):
-        if images.dtype != np.uint8 or images.ndim != 2:
-            raise ValueError(f"images must be a uint8 array (N, d), got {images.dtype} {images.shape}")
-        self.images = images
-        self.perm: np.ndarray | None = None
-        self.pos = 0
-        self._scale = np.float32(1 / 255)
-
-    def indices(self, rng: np.random.Generator, m: int) -> np.ndarray:
-        n = len(self.images)
-        if m > n:
-            raise ValueError(f"batch {m} exceeds the {n} training images")
-        if self.perm is None:
-            self.perm, self.pos = rng.permutation(n), 0
-        end = self.pos + m
-        if end <= n:
-            idx = self.perm[self.pos:end]
-            self.pos = end
-            return idx
-        rest = self.perm[self.pos:]
-        self.perm = rng.permutation(n)
-        self.pos = m - len(rest)
-        return np.concatenate([rest, self.perm[:self.pos]])
-
-    def __call__(self, rng: np.random.Generator, m: int, out: np.ndarray | None = None) -> np.ndarray:
-        x = np.take(self.images, self.indices(rng, m), axis=0)
-        return np.multiply(x, self._scale, out=out, dtype=np.float32)
 
 
 class NonFiniteError(DivergedError):

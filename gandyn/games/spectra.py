@@ -26,6 +26,9 @@ parameters when those products are fast.
   symmetric part ``S = (J + J^T)/2`` (Bendixson 1902; Horn & Johnson 1991, Topics,
   Property 1.2.5 of the field of values): ``lambda_min(S) > 0`` certifies that every
   eigenvalue of ``J`` has a positive real part, without finding it.
+- :func:`certify_verdicts`: how the extreme eigenvalues behind the stability and Nash
+  verdicts are known: dense, certified (by a converged eigenpair or Bendixson's bound)
+  or unverified.
 - :func:`slq_density`: the spectral density of a symmetric operator by stochastic
   Lanczos quadrature (Ghorbani, Krishnan & Xiao 2019, Sec. 3; Golub & Meurant 2010):
   ``n_v`` Rademacher vectors, ``m`` Lanczos steps each with full
@@ -49,8 +52,8 @@ from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator
 
 from gandyn.games.game import Game
 
-__all__ = ["Eigenpairs", "eigenpairs", "game_spectrum", "dense_spectrum", "real_part_bounds", "slq_density",
-           "density_on_grid", "path_angle", "WHICH_J", "WHICH_H", "MIN_NCV"]
+__all__ = ["Eigenpairs", "eigenpairs", "game_spectrum", "dense_spectrum", "real_part_bounds", "certify_verdicts",
+           "slq_density", "density_on_grid", "path_angle", "WHICH_J", "WHICH_H", "MIN_NCV"]
 
 #: The searches on the game Jacobian: largest modulus, largest real part, and smallest
 #: real part (nearest the imaginary axis when the point is stable).
@@ -252,6 +255,74 @@ def real_part_bounds(op: LinearOperator, *, tol: float = 1e-8, maxiter: int | No
     s = LinearOperator((n, n), matvec=mv, rmatvec=mv, dtype=np.float64)
     pairs = eigenpairs(s, 1, "SA", symmetric=True, tol=tol, maxiter=maxiter, rng=rng)
     return Eigenpairs(pairs.values, pairs.residuals, pairs.converged, "S:SA", 2 * pairs.products)
+
+
+def certify_verdicts(ext: dict, spec: dict, game: Game, z, *, dense_max: int, tol: float = 1e-8,
+                     maxiter: int | None = None, rng=0) -> tuple[dict, int]:
+    """How the eigenvalues behind the stability and Nash verdicts at ``z`` are known.
+
+    A matrix-free search can miss the extreme eigenvalue, so its values alone only
+    suggest a verdict. With ``n`` the game's parameters and ``s = max(1, |lambda|_max)``
+    (``ext['j']['max_modulus']``, the searches' largest modulus):
+
+    - ``'dense'`` when ``n <= dense_max``: the extremes are replaced by those of
+      :func:`dense_spectrum` (the searches' own kept as ``min_real_search`` /
+      ``min_search``) and ``ext['searches_agree']`` says whether the searches' smallest
+      values are the dense ones to ``1e-6 s``;
+    - else ``'certified'``: for stability, a converged ``'SR'`` eigenpair of ``J`` with
+      ``Re lambda <= tol s`` decides 'not stable', or a converged smallest eigenvalue of
+      the symmetric part ``S = (J + J^T)/2`` above ``tol s`` decides 'stable', since
+      ``Re lambda(J) >= lambda_min(S)`` (Bendixson 1902; :func:`real_part_bounds`);
+      for Nash, a converged ``'SA'`` eigenpair of ``H_GG`` or ``H_DD`` at or below
+      ``tol s`` decides 'not positive definite';
+    - else ``'unverified'`` (the searches' values stand).
+
+    Parameters
+    ----------
+    ext : dict
+        The searches' extremes, updated in place: ``ext['j']`` with ``'max_modulus'``,
+        ``'min_real'``, ``'max_real'``; ``ext['g']``, ``ext['d']`` with ``'min'``,
+        ``'max'``. Gains ``'searches_agree'`` (dense) or ``ext['j']['symmetric_part_min']``
+        (the Bendixson bound, else).
+    spec : dict
+        :func:`game_spectrum` at ``z``: ``{'j': {'SR': Eigenpairs, ...}, 'g': {'SA': ...},
+        'd': {'SA': ...}}``.
+    game : Game
+    z : array (n,)
+    dense_max : int
+        Largest ``n`` checked against the dense spectra (``O(n^3)`` time, ``O(n^2)`` memory).
+    tol, maxiter, rng : as :func:`real_part_bounds`; ``tol`` also sets the margin ``tol s``.
+
+    Returns
+    -------
+    check : dict
+        ``{'stable': how, 'nash': how}``, each ``'dense'``, ``'certified'`` or ``'unverified'``.
+    products : int
+        Operator products used (``n`` for the dense spectra).
+    """
+    scale = max(1.0, ext["j"]["max_modulus"])  # the searches' (the dense one below may replace it)
+    if game.n <= dense_max:
+        dense = dense_spectrum(game, z)
+        found = {"j": ext["j"]["min_real"], "g": ext["g"]["min"], "d": ext["d"]["min"]}
+        exact = {"j": float(dense["j"].real.min()), "g": float(dense["g"].min()), "d": float(dense["d"].min())}
+        ext["j"].update(min_real_search=found["j"], min_real=exact["j"], max_real=float(dense["j"].real.max()),
+                        max_modulus=float(np.abs(dense["j"]).max()))
+        for b in ("g", "d"):
+            ext[b].update(min_search=found[b], min=exact[b], max=float(dense[b].max()))
+        ext["searches_agree"] = bool(all(abs(found[b] - exact[b]) <= 1e-6 * scale for b in found))
+        return {"stable": "dense", "nash": "dense"}, game.n
+    bound = real_part_bounds(game.operator(z), tol=tol, maxiter=maxiter, rng=rng)
+    ext["j"]["symmetric_part_min"] = float(bound.values.min()) if bound.values.size else float("nan")
+    sr = spec["j"]["SR"]
+    if np.any(sr.converged & (sr.values.real <= tol * scale)):
+        stable = "certified"  # a true eigenvalue with Re <= 0: not stable
+    elif bound.converged.all() and bound.values.size and ext["j"]["symmetric_part_min"] > tol * scale:
+        stable = "certified"  # Bendixson: every Re lambda >= lambda_min(S) > 0
+    else:
+        stable = "unverified"
+    sa = [spec[b]["SA"] for b in ("g", "d")]
+    nash = "certified" if any(np.any(p.converged & (p.values <= tol * scale)) for p in sa) else "unverified"
+    return {"stable": stable, "nash": nash}, bound.products
 
 
 def _lanczos(op, v, m):
