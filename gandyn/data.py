@@ -31,7 +31,8 @@ IDX format: http://yann.lecun.com/exdb/mnist/ ("FILE FORMATS FOR THE MNIST
 DATABASE"): two zero bytes, a type code (``0x08`` = unsigned byte), the number
 of dimensions, then each dimension as a big-endian 32-bit integer, then the data.
 
-Images stay ``uint8``; training code converts each minibatch to float32 in [0, 1].
+Images stay ``uint8``; :class:`EpochSampler` serves them in reshuffled epochs and converts
+each minibatch to float32 in [0, 1].
 """
 from __future__ import annotations
 
