@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["UsageError", "DivergedError", "BOUND", "healthy", "EXIT_USAGE", "EXIT_DIVERGED", "EXIT_BUG",
+__all__ = ["one_line", "UsageError", "DivergedError", "BOUND", "healthy", "EXIT_USAGE", "EXIT_DIVERGED", "EXIT_BUG",
            "begin_work", "work_started", "reset_work"]
 
 #: Exit status of bad input, of a diverged run, and of a bug in gandyn.
@@ -41,6 +41,11 @@ class DivergedError(ValueError):
     def __init__(self, message: str, iteration: int | None = None):
         super().__init__(message)
         self.iteration = iteration
+
+
+def one_line(text) -> str:
+    """``text`` (any object, e.g. an exception) as one line: its words joined by single spaces."""
+    return " ".join(str(text).split())
 
 
 def healthy(*arrays) -> np.ndarray | bool:

@@ -43,6 +43,8 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
+from gandyn.errors import one_line
+
 __all__ = ["GROUP", "NO_AUTOLOAD", "PluginError", "load", "loaded", "installed"]
 
 #: The entry-point group of installed plugins (``[project.entry-points."gandyn.plugins"]``).
@@ -163,7 +165,7 @@ def _load_file(spec: str) -> None:
 
 
 def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
+    text = one_line(e)
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 

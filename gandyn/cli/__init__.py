@@ -23,6 +23,7 @@ import math
 import sys
 
 from gandyn import __version__
+from gandyn.errors import one_line
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "option",
            "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types",
@@ -36,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (no usage block) and exit status 2."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
     def _parse_optional(self, arg_string):
         # a negative number (-1e-3, -inf, -nan) is a value, not an option, so that
@@ -52,10 +53,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _one_line(text) -> str:
-    return " ".join(str(text).split())
 
 
 #: Largest integer an option takes (a count far beyond any run, still an int64).
@@ -520,7 +517,7 @@ def main(argv=None) -> int:
     try:  # before the parser is built: its choices and help then hold the plugins' names
         plugins.load(plugin_args(argv), autoload=True)
     except plugins.PluginError as e:
-        print(f"gandyn: error: {_one_line(e)}", file=sys.stderr)
+        print(f"gandyn: error: {one_line(e)}", file=sys.stderr)
         return 2
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -539,7 +536,7 @@ def main(argv=None) -> int:
 
     def say(e, code: int) -> int:
         empty = "out of memory (try smaller sizes)" if isinstance(e, MemoryError) else ""
-        print(f"gandyn {name}: error: {_one_line(e) or empty}", file=sys.stderr)
+        print(f"gandyn {name}: error: {one_line(e) or empty}", file=sys.stderr)
         return code
 
     try:
@@ -585,6 +582,6 @@ def _report_bug(name: str, exc: BaseException) -> int:
 
     traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     print(f"gandyn {name}: internal error (a bug in gandyn {__version__}, not in your input): "
-          f"{type(exc).__name__}: {_one_line(exc)}; raised at {where(exc)}; the traceback is above",
+          f"{type(exc).__name__}: {one_line(exc)}; raised at {where(exc)}; the traceback is above",
           file=sys.stderr)
     return errors.EXIT_BUG

@@ -49,7 +49,7 @@ from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
 from gandyn.engine.registry import Registry
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_networks, check_protocol
-from gandyn.errors import DivergedError
+from gandyn.errors import DivergedError, one_line
 from gandyn.io import atomic_path, remove_stale_temps, write_json, write_text
 from gandyn.rng import stream
 
@@ -426,7 +426,7 @@ def _valid(path: Path, build: Callable):
         return build()
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
         raise ValueError(f"{path} is not a valid gandyn MNIST checkpoint ({type(e).__name__}: "
-                         f"{_one_line(e)})") from None
+                         f"{one_line(e)})") from None
 
 
 def _read_checkpoint(path: Path, meta_only: bool = False) -> tuple[dict, dict]:
@@ -440,7 +440,7 @@ def _read_checkpoint(path: Path, meta_only: bool = False) -> tuple[dict, dict]:
             arrays = {k: z[k] for k in (["meta"] if meta_only else z.files)}
         meta = json.loads(str(arrays.pop("meta")))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({_one_line(e)})") from None
+        raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({one_line(e)})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format "
                          f"{meta.get('format') if isinstance(meta, dict) else None!r})")
@@ -458,10 +458,6 @@ def checkpoint_config(path) -> MnistConfig:
     path = Path(path)
     _, meta = _read_checkpoint(path, meta_only=True)
     return _valid(path, lambda: MnistConfig.from_dict(meta["config"]))
-
-
-def _one_line(e) -> str:
-    return " ".join(str(e).split())
 
 
 def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun:
@@ -547,7 +543,7 @@ def read_losses(path, *, finite: bool = True) -> np.ndarray:
             header = f.readline().strip()
             rows = np.loadtxt(f, delimiter=",", ndmin=2)
     except (ValueError, UnicodeDecodeError) as e:
-        raise not_ours(_one_line(e)[:200]) from None
+        raise not_ours(one_line(e)[:200]) from None
     if header != "iteration,loss_d,loss_g":
         raise not_ours(f"header {header[:80]!r}")
     if rows.size == 0:
