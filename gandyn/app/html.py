@@ -1,19 +1,20 @@
 """A small, dependency-free HTML writer for result pages (``gandyn reproduce``).
 
-Everything here returns strings; nothing touches the disk except :func:`read_table`.
+Everything here returns strings; nothing touches the disk except :func:`table_file`.
 Figures are referenced by relative paths, so a page and its folder can be moved or
 served together. No scripts, no external stylesheets, no lazily loaded images: the
 page shows the same thing in any browser, online or not.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import json
 import math
 from pathlib import Path
 
-__all__ = ["esc", "fmt", "table", "kv_table", "read_table", "count_rows", "table_file", "figure", "badge", "document"]
+__all__ = ["esc", "fmt", "table", "kv_table", "table_file", "figure", "badge", "document"]
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1b1b1b;
@@ -45,7 +46,6 @@ details { margin: 0.5em 0 1em; }
 summary { cursor: pointer; color: #2c4a78; }
 .note { background: #fff8e1; border-left: 4px solid #e0b300; padding: 0.5em 0.9em; }
 .error { background: #fdecec; border-left: 4px solid #c62828; padding: 0.5em 0.9em; }
-nav a { margin-right: 1em; }
 """
 
 
@@ -59,42 +59,25 @@ def fmt(v) -> str:
     a CSV too), lists and dicts as compact JSON (long ones shortened), None as empty."""
     if v is None:
         return ""
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return str(v)
+    if isinstance(v, float) and math.isfinite(v):
         return "0" if v == 0 else f"{v:.4g}"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, (list, tuple, dict)):
-        s = json.dumps(_round(v), separators=(", ", ": "))
+    if isinstance(v, (list, tuple, dict)):  # its floats rounded to 4 significant digits
+        s = json.dumps(json.loads(json.dumps(v), parse_float=lambda x: float(f"{float(x):.4g}")),
+                       separators=(", ", ": "))
         return s if len(s) <= 90 else s[:87] + "..."
     s = str(v)
-    if s and any(c.isdigit() for c in s) and ("." in s or "e" in s.lower()):
-        try:
+    if not isinstance(v, (int, float)) and any(c.isdigit() for c in s) and ("." in s or "e" in s.lower()):
+        with contextlib.suppress(ValueError):
             return fmt(float(s))
-        except ValueError:
-            pass
     return s
-
-
-def _round(v):
-    if isinstance(v, float):
-        return float(f"{v:.4g}")
-    if isinstance(v, (list, tuple)):
-        return [_round(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _round(x) for k, x in v.items()}
-    return v
 
 
 def _is_num(text: str) -> bool:
     try:
         float(text)
-        return True
     except ValueError:
         return False
+    return True
 
 
 def table(rows: list[dict], columns=None, max_rows: int | None = None, raw: frozenset = frozenset(),
@@ -103,23 +86,15 @@ def table(rows: list[dict], columns=None, max_rows: int | None = None, raw: froz
     Cells are escaped, except those of the columns in ``raw`` (already HTML); numbers
     are right-aligned unless ``align`` is false; long text wraps. With ``max_rows``
     only the first rows are shown, followed by a note."""
-    if columns is None:
-        columns = []
-        for r in rows:
-            columns += [k for k in r if k not in columns]
-    shown = rows if max_rows is None else rows[:max_rows]
+    columns = columns or list(dict.fromkeys(k for r in rows for k in r))
+    shown = rows[:max_rows]
     out = ["<div class='scroll'><table>", "<tr>" + "".join(f"<th>{esc(c)}</th>" for c in columns) + "</tr>"]
     for r in shown:
         cells = []
         for c in columns:
-            v = r.get(c)
-            if c in raw:
-                v = "" if v is None else str(v)
-                cells.append(f"<td class='wrap'>{v}</td>" if len(v) > 60 else f"<td>{v}</td>")
-                continue
-            t = fmt(v)
-            cls = " class='num'" if align and t and _is_num(t) else " class='wrap'" if len(t) > 60 else ""
-            cells.append(f"<td{cls}>{esc(t)}</td>")
+            t = ("" if r.get(c) is None else str(r[c])) if c in raw else fmt(r.get(c))
+            cls = "num" if c not in raw and align and t and _is_num(t) else "wrap" if len(t) > 60 else ""
+            cells.append(f"<td{f' class={cls!r}' if cls else ''}>{t if c in raw else esc(t)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table></div>")
     if len(shown) < len(rows):
@@ -128,54 +103,35 @@ def table(rows: list[dict], columns=None, max_rows: int | None = None, raw: froz
 
 
 def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
-    items = []
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
-            items += _flatten(v, key + ".")
-        else:
-            items.append((key, v))
-    return items
+    return [kv for k, v in d.items()
+            for kv in (_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) and v else [(f"{prefix}{k}", v)])]
 
 
-def kv_table(d: dict) -> str:
+def kv_table(d: dict, columns=("key", "value")) -> str:
     """A two-column table of a (nested) dict, nested keys joined by dots."""
-    return table([{"key": k, "value": v} for k, v in _flatten(d)], columns=["key", "value"], align=False)
+    return table([dict(zip(columns, kv)) for kv in _flatten(d)], columns=list(columns), align=False)
 
 
-def read_table(path) -> list[dict] | dict:
-    """A CSV file as a list of dicts (cells as text), or a JSON file as it is."""
+def table_file(path, max_rows: int | None = None) -> tuple[str, int]:
+    """The HTML table of a CSV or JSON file, and its number of rows: a list of dicts as
+    rows, a dict as key/value pairs (a dict holding a list of dicts, like ``{"summary":
+    ..., "rows": [...]}``, as both; its rows are its pairs and listed rows)."""
     path = Path(path)
     if path.suffix == ".csv":
         with open(path, newline="") as f:
-            return list(csv.DictReader(f))
-    return json.loads(path.read_text())
-
-
-def count_rows(path) -> int:
-    """Rows of a CSV or JSON table file (a JSON dict counts its pairs and listed rows)."""
-    data = read_table(path)
-    if isinstance(data, dict):
-        return sum(len(v) if isinstance(v, list) else len(_flatten(v)) if isinstance(v, dict) else 1
-                   for v in data.values())
-    return len(data) if isinstance(data, list) else 1
-
-
-def table_file(path, max_rows: int | None = None) -> str:
-    """The HTML table of a CSV or JSON file: a list of dicts as rows, a dict as
-    key/value pairs (a dict holding a list of dicts, like ``{"summary": ..., "rows":
-    [...]}``, as both)."""
-    data = read_table(path)
+            data = list(csv.DictReader(f))
+    else:
+        data = json.loads(path.read_text())
     if isinstance(data, list) and all(isinstance(r, dict) for r in data):
-        return table(data, max_rows=max_rows)
-    if isinstance(data, dict):
-        lists = {k: v for k, v in data.items()
-                 if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)}
-        rest = {k: v for k, v in data.items() if k not in lists}
-        parts = [kv_table(rest)] if rest else []
-        parts += [f"<p><strong>{esc(k)}</strong></p>" + table(v, max_rows=max_rows) for k, v in lists.items()]
-        return "\n".join(parts)
-    return f"<pre>{esc(json.dumps(data, indent=1)[:4000])}</pre>"
+        return table(data, max_rows=max_rows), len(data)
+    if not isinstance(data, dict):
+        return f"<pre>{esc(json.dumps(data, indent=1)[:4000])}</pre>", len(data) if isinstance(data, list) else 1
+    lists = {k: v for k, v in data.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)}
+    rest = {k: v for k, v in data.items() if k not in lists}
+    parts = [kv_table(rest)] if rest else []
+    parts += [f"<p><strong>{esc(k)}</strong></p>" + table(v, max_rows=max_rows) for k, v in lists.items()]
+    n = sum(len(v) if isinstance(v, list) else len(_flatten(v)) if isinstance(v, dict) else 1 for v in data.values())
+    return "\n".join(parts), n
 
 
 def figure(src: str, caption: str, links: dict | None = None) -> str:
