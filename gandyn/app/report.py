@@ -18,7 +18,6 @@ import platform
 import re
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
@@ -242,22 +241,6 @@ def _check_out(text) -> tuple[Path, bool]:
     return path, earlier
 
 
-def _make_out(path: Path) -> None:
-    """Create ``path`` and probe that a file can be written in it; on failure remove
-    the folders created here and raise a one-line ValueError."""
-    created = [p for p in (path, *path.parents) if not p.exists()]
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".probe.", dir=path)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as e:
-        for p in created:
-            with contextlib.suppress(OSError):
-                p.rmdir()
-        raise ValueError(f"--out {path}: cannot write there ({e.strerror or e})") from None
-
-
 def _mnist_source(data_dir, needed: bool, quiet: bool) -> tuple[bool, str]:
     """Whether the MNIST part can run, and where its data comes from (or why it is skipped).
     With ``data_dir`` (and a part that ``needed`` it) its files are found or downloaded
@@ -308,17 +291,21 @@ def reproduce(out, run_command: Callable[[list[str]], int], profile: str = "full
     path, earlier = _check_out(out)
     mnist_ok, mnist_note = _mnist_source(data_dir, any(p.needs_mnist for p in parts), quiet)
     ctx = Context(profile, int(seed), None if data_dir is None else str(data_dir), quiet)
-    _make_out(path)
-
     words = ["gandyn reproduce", *(["--quick"] if profile == "quick" else []), f"--seed {seed}",
              *(["(smallest settings, as the test suite runs it)"] if profile == "tiny" else []),
              *([f"--data-dir {data_dir}"] if data_dir else []), "--out DIR"]
     run_info = {"command": " ".join(words), "profile": profile, "seed": int(seed),
                 "started_utc": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                 "versions": versions(), "seconds": None}
-    results = [Result(p) for p in parts]
-    t_start = time.perf_counter()
-    _write(path, run_info, results)
+    results, t_start = [Result(p) for p in parts], time.perf_counter()
+    created = [p for p in (path, *path.parents) if not p.exists()]
+    try:  # the first page and record: the folder made, and a probe that files can be written there
+        _write(path, run_info, results)
+    except OSError as e:
+        for p in created:
+            with contextlib.suppress(OSError):
+                p.rmdir()
+        raise ValueError(f"--out {path}: cannot write there ({e.strerror or e})") from None
     for i, res in enumerate(results, 1):
         part, folder = res.part, path / res.part.name
         if earlier and folder.is_dir():
@@ -447,33 +434,27 @@ def _section(i: int, r: Result, root: Path) -> str:
                            "seconds": "" if c["seconds"] is None else f"{c['seconds']:.1f}"} for c in r.commands]))
         argv = r.commands[0]["argv"]
         s.append(f"<p>Seed {argv[argv.index('--seed') + 1]}; wall time of the part {r.seconds:.1f} s.</p>")
-    if r.status in ("pass", "fail"):
-        s += _shown(r, root, folder)
-    if r.log.strip():
-        s.append(f"<details><summary>console output</summary><pre>{H.esc(r.log.strip())}</pre></details>")
-    return "\n".join(s)
-
-
-def _shown(r: Result, root: Path, folder: Path) -> list[str]:
-    """The checks, figures, tables and files of a part that completed."""
-    s = []
+    log = ([f"<details><summary>console output</summary><pre>{H.esc(r.log.strip())}</pre></details>"]
+           if r.log.strip() else [])
+    if r.status not in ("pass", "fail"):  # what a part that completed shows: checks, figures, tables, files
+        return "\n".join(s + log)
     if r.checks:
         s.append("<h3>Checks and measurements</h3>")
-        s.append(H.table([{"quantity": H.esc(c.name), "value": H.esc(H.fmt(c.value)), "bound": H.esc(c.bound or ""),
+        s.append(H.table([{"quantity": c.name, "value": c.value, "bound": c.bound,
                            "result": "" if c.ok is None else H.badge(*_BADGE["pass" if c.ok else "fail"])}
-                          for c in r.checks], raw=frozenset({"quantity", "value", "bound", "result"})))
+                          for c in r.checks], raw=frozenset({"result"}), align=False))
     if r.missing:
         s.append(f"<p class='error'>missing: {H.esc(', '.join(r.missing))}</p>")
-    figs = [f for f in r.part.figures if (folder / f["path"]).is_file()]
+    figs = [f for f in p.figures if (folder / f["path"]).is_file()]
     s += ["<h3>Figures</h3>"] if figs else []
     for f in figs:
         pdf = Path(f["path"]).with_suffix(".pdf").as_posix()
-        s.append(H.figure(f"{r.part.name}/{f['path']}", f["caption"],
-                          {"PDF": f"{r.part.name}/{pdf}"} if (folder / pdf).is_file() else {}))
-    tables = [t for t in r.part.tables if (folder / t["path"]).is_file()]
+        s.append(H.figure(f"{p.name}/{f['path']}", f["caption"],
+                          {"PDF": f"{p.name}/{pdf}"} if (folder / pdf).is_file() else {}))
+    tables = [t for t in p.tables if (folder / t["path"]).is_file()]
     s += ["<h3>Tables</h3>"] if tables else []
     for t in tables:
-        rel = H.esc(f"{r.part.name}/{t['path']}")
+        rel = H.esc(f"{p.name}/{t['path']}")
         try:
             html, n = H.table_file(folder / t["path"], max_rows=t.get("max_rows"))
         except (OSError, ValueError) as e:
@@ -483,4 +464,4 @@ def _shown(r: Result, root: Path, folder: Path) -> list[str]:
     files = sorted(f.relative_to(root).as_posix() for f in folder.rglob("*") if f.is_file())
     s.append(f"<details><summary>all {len(files)} files of this part</summary><ul>"
              + "".join(f"<li><a href='{H.esc(f)}'>{H.esc(f)}</a></li>" for f in files) + "</ul></details>")
-    return s
+    return "\n".join(s + log)
