@@ -116,12 +116,8 @@ def table_file(path, max_rows: int | None = None) -> tuple[str, int]:
     """The HTML table of a CSV or JSON file, and its number of rows: a list of dicts as
     rows, a dict as key/value pairs (a dict holding a list of dicts, like ``{"summary":
     ..., "rows": [...]}``, as both; its rows are its pairs and listed rows)."""
-    path = Path(path)
-    if path.suffix == ".csv":
-        with open(path, newline="") as f:
-            data = list(csv.DictReader(f))
-    else:
-        data = json.loads(path.read_text())
+    with open(path, newline="") as f:
+        data = list(csv.DictReader(f)) if Path(path).suffix == ".csv" else json.load(f)
     if isinstance(data, list) and all(isinstance(r, dict) for r in data):
         return table(data, max_rows=max_rows), len(data)
     if not isinstance(data, dict):
