@@ -95,9 +95,8 @@ def _command(*words: str, **options: str):
 
 def _mnist_commands(ctx, d):
     data = ["--data-dir", ctx.data_dir] if ctx.data_dir else []
-    iters, every, window, samples = {"full": ("10000", "1000", "200", "10000"),
-                                     "quick": ("1000", "250", "50", "1000"),
-                                     "tiny": ("40", "20", "5", "100")}[ctx.profile]
+    iters, every, window, samples = {"full": "10000 1000 200 10000", "quick": "1000 250 50 1000",
+                                     "tiny": "40 20 5 100"}[ctx.profile].split()
     train, ckpt = d / "train", d / "train" / "checkpoint.npz"
     return [
         ["mnist", "train", "--iters", iters, "--checkpoint-every", "0", "--grid-every", every,
