@@ -264,8 +264,7 @@ def _mnist_source(data_dir, needed: bool, quiet: bool) -> tuple[bool, str]:
 
 def versions() -> dict:
     try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        blas = f"{blas['name']} {blas['version']}"
+        blas = "{name} {version}".format(**np.show_config(mode="dicts")["Build Dependencies"]["blas"])
     except Exception:  # the layout of numpy's build information is not a stable API
         blas = "unknown"
     threads = ", ".join(f"{k}={os.environ[k]}" for k in THREAD_VARIABLES if k in os.environ) or "library default"
