@@ -94,7 +94,7 @@ def table(rows: list[dict], columns=None, max_rows: int | None = None, raw: froz
         for c in columns:
             t = ("" if r.get(c) is None else str(r[c])) if c in raw else fmt(r.get(c))
             cls = "num" if c not in raw and align and t and _is_num(t) else "wrap" if len(t) > 60 else ""
-            cells.append(f"<td{f' class={cls!r}' if cls else ''}>{t if c in raw else esc(t)}</td>")
+            cells.append((f"<td class='{cls}'>" if cls else "<td>") + (t if c in raw else esc(t)) + "</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table></div>")
     if len(shown) < len(rows):
@@ -108,7 +108,7 @@ def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
 
 
 def kv_table(d: dict, columns=("key", "value")) -> str:
-    """A two-column table of a (nested) dict, nested keys joined by dots."""
+    """A two-column table (headed ``columns``) of a (nested) dict, nested keys joined by dots."""
     return table([dict(zip(columns, kv)) for kv in _flatten(d)], columns=list(columns), align=False)
 
 
