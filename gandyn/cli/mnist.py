@@ -34,22 +34,19 @@ def _train_arguments(p):
 
     c, t = MnistConfig(), defaults_of(train)
     option(p, "--iters", positive_int, "total training iterations", default=100_000)
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its checkpoint with its saved config (options that "
-                        "would change it are refused; --lr/--lr-g/--lr-d change the step sizes from here on)")
-    option(p, "--checkpoint-every", nonneg_int, "write a checkpoint every N iterations, 0 = only at the end", of=t,
-           metavar="N")
-    option(p, "--keep-every", nonneg_int, "also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never",
-           of=t, metavar="N")
-    option(p, "--grid-every", nonneg_int, "write a 4x4 sample grid every N iterations, 0 = never", of=t, metavar="N")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out with its saved config (options "
+                   "that would change it are refused; --lr/--lr-g/--lr-d change the step sizes from here on)")
+    for flag, what in (("--checkpoint-every", "write a checkpoint every N iterations, 0 = only at the end"),
+                       ("--keep-every", "also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never"),
+                       ("--grid-every", "write a 4x4 sample grid every N iterations, 0 = never")):
+        option(p, flag, nonneg_int, what, of=t, metavar="N")
     _data_dir(p)
     m = p.add_argument_group("model and algorithm (defaults: the talk's code)")
     o = lambda *a, **k: option(m, *a, of=c, **k)  # noqa: E731
     o("--z-dim", positive_int, "latent dimension")
     o("--hidden-g", positive_int, "hidden widths of G, e.g. 1200 1200 for Goodfellow et al.'s", nargs="+", metavar="W")
     o("--hidden-d", positive_int, "hidden widths of D", nargs="+", metavar="W")
-    o("--hidden-act", None, "hidden activation", choices=[a for a in ACTIVATIONS.names() if a not in ("identity",
-                                                                                                         "sigmoid")])
+    o("--hidden-act", None, "hidden activation", choices=[a for a in ACTIVATIONS if a not in ("identity", "sigmoid")])
     o("--init", None, "weight initialisation", choices=INITIALIZERS.names())
     o("--latent", None, "z ~ U(-1,1) or N(0,I)", choices=LATENTS.names())
     add_training_arguments(m, c.training)
@@ -69,9 +66,8 @@ def _train_arguments(p):
     o("--mu-final", unit_float, "momentum optimizer: mu moves linearly to this from epoch 1 to --mu-saturate "
                                 "(default: off)")
     o("--mu-saturate", positive_int, "epoch where the momentum reaches --mu-final")
-    o("--protocol", None, "a published protocol's settings (goodfellow2014: Goodfellow et al. 2014's mnist.yaml); "
-                          "an option given as well replaces that setting, with a note (see docs/mnist.md)",
-      choices=list(PROTOCOLS), default=None)
+    o("--protocol", None, "a published protocol's settings (goodfellow2014: Goodfellow et al. 2014's mnist.yaml); an "
+      "option given as well replaces that setting, with a note (see docs/mnist.md)", choices=[*PROTOCOLS], default=None)
 
 
 def _checkpoint_args(p):
@@ -130,27 +126,19 @@ def blas_threads(args) -> int:
 
 def _config(args):
     """The :class:`~gandyn.experiments.mnist.MnistConfig` of ``gandyn mnist train``'s options: each
-    option of a field's name sets that field (--lr sets both step sizes, --lr-g/--lr-d one)."""
-    from gandyn.experiments.mnist import MnistConfig
-
-    protocol, fixed, extra = _protocol(args) if getattr(args, "protocol", None) else ("", {}, {})
-    c = MnistConfig()
-    return MnistConfig(**{**given_fields(args, MnistConfig), **extra, "protocol": protocol,
-                          "training": training_config(args, c.training.replace(**fixed)),
-                          "lr_g": args.lr_g or args.lr or c.lr_g, "lr_d": args.lr_d or args.lr or c.lr_d})
-
-
-def _protocol(args) -> tuple[str, dict, dict]:
-    """``--protocol``: its settings into ``args`` (options given win, each named on stderr);
-    returns the protocol's name (with the changes when there are any) and its settings that
-    have no option, training choices and others (:func:`gandyn.cli.apply_protocol`)."""
+    option of a field's name sets that field (--lr sets both step sizes, --lr-g/--lr-d one). With
+    ``--protocol`` its settings go into ``args`` first, options given winning, each named on stderr
+    (:func:`gandyn.cli.apply_protocol`)."""
     from gandyn.cli import apply_protocol
     from gandyn.experiments.mnist import PROTOCOLS, MnistConfig
 
-    if args.lr is not None:  # --lr sets both players' step sizes
-        args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
-    return apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"], args,
-                          _train_arguments, MnistConfig.training)
+    args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
+    training, protocol, fixed, extra = MnistConfig.training, "", {}, {}
+    if getattr(args, "protocol", None):
+        protocol, fixed, extra = apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"],
+                                                args, _train_arguments, training)
+    return MnistConfig(**{**given_fields(args, MnistConfig), **extra, "protocol": protocol,
+                          "training": training_config(args, training.replace(**fixed))})
 
 
 def _check_resume_options(args, saved, ckpt) -> None:
@@ -160,15 +148,15 @@ def _check_resume_options(args, saved, ckpt) -> None:
 
     from gandyn.experiments.mnist import MnistConfig
 
-    def flat(c):  # the config's fields and its training choices, by name
-        return {**{f.name: getattr(c, f.name) for f in fields(c) if f.name != "training"}, **c.training.to_dict()}
+    def flat(c):  # the config's fields and its training choices, by name, but the step sizes
+        d = {**{f.name: getattr(c, f.name) for f in fields(c)}, **c.training.to_dict()}
+        return {n: v for n, v in d.items() if n not in ("training", "lr_g", "lr_d")}
 
     given, default, saved = flat(_config(args)), flat(MnistConfig()), flat(saved)
-    differ = [n for n in given if n not in ("lr_g", "lr_d") and given[n] != default[n] and given[n] != saved[n]]
-    if differ:
-        said = ", ".join(f"--{n.replace('_', '-')} {given[n]!r} (saved: {saved[n]!r})" for n in differ)
+    if said := [f"--{n.replace('_', '-')} {v!r} (saved: {saved[n]!r})" for n, v in given.items()
+                if v != default[n] and v != saved[n]]:
         raise ValueError(f"--resume continues {ckpt} with its saved config, and these options would change it: "
-                         f"{said}; only --lr, --lr-g and --lr-d may change on resume")
+                         f"{', '.join(said)}; only --lr, --lr-g and --lr-d may change on resume")
 
 
 def check_run_memory(config, iters: int = 0) -> None:
@@ -185,18 +173,17 @@ def check_run_memory(config, iters: int = 0) -> None:
 
 
 def _train(args) -> int:
-    from gandyn.experiments import mnist
-    from gandyn.data import load_mnist
-    from gandyn.errors import begin_work
     from gandyn.app.folders import check_dir_path, ensure_dir
     from gandyn.app.machine import check_memory
+    from gandyn.data import load_mnist
+    from gandyn.errors import begin_work
+    from gandyn.experiments import mnist
     from gandyn.plotting.mnist import save_grid
 
     if args.resume:
         check_memory(8 * args.iters, f"--iters {args.iters:,} (the loss history)")
     else:
-        config = _config(args)  # a bad option fails before any work
-        check_run_memory(config, args.iters)
+        check_run_memory(config := _config(args), args.iters)  # a bad option fails before any work
     out = check_dir_path(args.out)  # a file in the way: a one-line error, nothing created
     ckpt = out / mnist.CHECKPOINT
     if args.resume:
@@ -204,23 +191,21 @@ def _train(args) -> int:
     elif ckpt.exists():
         raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
     images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
-    if args.resume:
-        lr_g, lr_d = args.lr_g or args.lr, args.lr_d or args.lr
-        tr = mnist.load_checkpoint(ckpt, images, lr_g=lr_g, lr_d=lr_d)
+    if args.resume:  # --lr is in args.lr_g and args.lr_d (_config)
+        tr = mnist.load_checkpoint(ckpt, images, lr_g=args.lr_g, lr_d=args.lr_d)
         if args.iters < tr.it:
             raise ValueError(f"--iters {args.iters} is below the checkpoint's iteration {tr.it}")
         check_run_memory(tr.config, args.iters)
         print(f"resuming {ckpt} at iteration {tr.it} with its saved config")
-        if lr_g is not None or lr_d is not None:
-            print(f"step sizes from iteration {tr.it} on: G {lr_g or 'unchanged'}, D {lr_d or 'unchanged'}")
+        if args.lr_g or args.lr_d:
+            print(f"step sizes from iteration {tr.it} on: G {args.lr_g or 'unchanged'}, D {args.lr_d or 'unchanged'}")
     else:
         tr = mnist.new_run(config, images)
     del images
     out = ensure_dir(out)  # only now: a failed start leaves no empty folder
     begin_work()  # the checks are done: an error from here on is not the input's
-    res = mnist.train(tr, args.iters, out, checkpoint_every=args.checkpoint_every,
-                      grid_every=args.grid_every, save_grid=save_grid, progress=not args.quiet,
-                      keep_every=args.keep_every)
+    res = mnist.train(tr, args.iters, out, checkpoint_every=args.checkpoint_every, grid_every=args.grid_every,
+                      save_grid=save_grid, progress=not args.quiet, keep_every=args.keep_every)
     loss_d, loss_g = (tr.losses[tr.it - 1] if tr.it else (float("nan"),) * 2)
     print(f"iteration {res['iteration']}: loss_D {loss_d:.4f}, loss_G {loss_g:.4f}; "
           f"{res['it_per_s']:.0f} it/s over {res['seconds']:.1f} s; checkpoint {ckpt}"
@@ -255,13 +240,13 @@ def _eval(args) -> int:
         raise ValueError(f"--parzen-valid {args.parzen_valid}: the 1,000 images must lie in "
                          f"{tr.config.n_train}..59,999, held out from this run's training images")
     samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"), ema=not args.no_ema)
-    ema = tr.g_average is not None and not args.no_ema
-    run_eval(args, samples, meta={"checkpoint": str(args.checkpoint), "iteration": tr.it,
-                                  "generator": "moving average" if ema else "trained parameters"})
+    run_eval(args, samples, meta={"checkpoint": str(args.checkpoint), "iteration": tr.it, "generator": "moving average"
+                                  if tr.g_average is not None and not args.no_ema else "trained parameters"})
     return 0
 
 
 def _plot(args) -> int:
+    import re
     from pathlib import Path
 
     from gandyn.experiments.mnist import read_losses
@@ -273,15 +258,20 @@ def _plot(args) -> int:
     # everything is read and checked before any output: a bad file fails with nothing written
     evals = _read_evals(args.evals) if args.evals else None
     losses = read_losses(run_dir / "losses.csv")
-    grids = _grid_files(run_dir / "grids")
+    grids = {}  # iteration -> path of the grids iter_<iteration>.png (none when grids is not a folder)
+    for p in sorted((run_dir / "grids").glob("iter_*.png")):
+        if not (m := re.fullmatch(r"iter_(\d+)\.png", p.name)):
+            raise ValueError(f"{p}: not a grid of `gandyn mnist train` (expected iter_<iteration>.png)")
+        grids[int(m.group(1))] = p
+    if not grids:
+        raise ValueError(f"no sample grids in {run_dir / 'grids'}")
     its = sorted(grids)
     chosen = args.at or sorted({its[round(j * (len(its) - 1) / 6)] for j in range(7)})
     if missing := [i for i in chosen if i not in grids]:
         raise ValueError(f"--at: no grid for iterations {missing} in {run_dir / 'grids'}")
-    images = [(i, figs.read_grid(grids[i])) for i in chosen]
     figures = [(figs.loss_figure(losses, window=args.window,
                                  title=f"{run_dir.name}: losses over {len(losses):,} iterations"), "losses"),
-               (figs.grids_over_time_figure(images), "grids_over_time")]
+               (figs.grids_over_time_figure([(i, figs.read_grid(grids[i])) for i in chosen]), "grids_over_time")]
     if evals:
         from gandyn.plotting.evaluation import metrics_over_training_figure
 
@@ -291,28 +281,14 @@ def _plot(args) -> int:
     return 0
 
 
-def _grid_files(folder) -> dict:
-    """``iteration -> path`` of the grids ``iter_<iteration>.png`` in ``folder``."""
-    import re
-
-    grids = {}
-    for p in sorted(folder.glob("iter_*.png")):  # none when folder is not a folder
-        m = re.fullmatch(r"iter_(\d+)\.png", p.name)
-        if m is None:
-            raise ValueError(f"{p}: not a grid of `gandyn mnist train` (expected iter_<iteration>.png)")
-        grids[int(m.group(1))] = p
-    if not grids:
-        raise ValueError(f"no sample grids in {folder}")
-    return grids
-
-
 def _read_evals(paths) -> dict:
     """``label -> [eval result, ...]`` from eval.json files (or their folders); the label
-    says which generator was scored (the moving average or the trained parameters)."""
+    says which generator was scored (the moving average or the trained parameters), and
+    the run (its checkpoint's folder) when they are of several runs."""
     import json
     from pathlib import Path
 
-    results = []
+    results, series = [], {}
     for p in map(Path, paths):
         f = p / "eval.json" if p.is_dir() else p
         if not f.is_file():
@@ -322,14 +298,10 @@ def _read_evals(paths) -> dict:
             r["iteration"], r["samples"]["parzen"]["mean"]
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"--evals: {f} is not an eval.json of `gandyn mnist eval` on a checkpoint") from None
-        results.append(r)
-    def run(r):  # the run of an eval: its checkpoint's folder
-        return Path(r.get("checkpoint", "")).parent.name
-
-    several = len({run(r) for r in results}) > 1  # evals of several runs: each label names its run
-    series: dict = {}
-    for r in results:
-        series.setdefault((f"{run(r)}: " if several else "") + r.get("generator", "trained parameters"), []).append(r)
+        results.append((Path(r.get("checkpoint", "")).parent.name, r))
+    several = len({run for run, _ in results}) > 1
+    for run, r in results:
+        series.setdefault((f"{run}: " if several else "") + r.get("generator", "trained parameters"), []).append(r)
     return series
 
 
@@ -369,8 +341,8 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
     kw = {"data_dir": getattr(args, "data_dir", None), "progress": not args.quiet,
           "classifier": load_classifier(args.classifier)}
     start = args.parzen_valid
-    valid = {} if start is None else {"parzen_valid": slice(start, start + 1000)}
-    result = {**(meta or {}), "samples": evaluate_samples(samples, **kw, **valid)}
+    valid = None if start is None else slice(start, start + 1000)
+    result = {**(meta or {}), "samples": evaluate_samples(samples, **kw, parzen_valid=valid)}
     print(summary(result["samples"]))
     if args.ceilings:
         result["ceilings"] = real_ceilings(**kw)
