@@ -92,8 +92,7 @@ def add_arguments(p):
     }
     for name in ACTIONS:
         help_, add, act = specs[name]
-        q = sub.add_parser(name, help=help_, description=help_,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        q = sub.add_parser(name, help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter)
         add(q)
         # no defaults here: they would overwrite `gandyn mnist --out X sample ...`
         _add_common(q, f"mnist-{name}", deferred=True)
@@ -340,8 +339,7 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
 
     kw = {"data_dir": getattr(args, "data_dir", None), "progress": not args.quiet,
           "classifier": load_classifier(args.classifier)}
-    start = args.parzen_valid
-    valid = None if start is None else slice(start, start + 1000)
+    valid = None if (start := args.parzen_valid) is None else slice(start, start + 1000)
     result = {**(meta or {}), "samples": evaluate_samples(samples, **kw, parzen_valid=valid)}
     print(summary(result["samples"]))
     if args.ceilings:
