@@ -13,9 +13,29 @@ downloaded there if absent. Run `gandyn mnist ACTION --help` for each action's o
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
+import time
+from dataclasses import fields
+from pathlib import Path
 
-from gandyn.cli import (_add_common, add_training_arguments, defaults_of, fill_common, given_fields, int_in, nonneg_int,
-                        option, positive_float, positive_int, training_config, unit_float, write_figures)
+from gandyn import data
+from gandyn.app.folders import check_dir_path, ensure_dir, output_folder
+from gandyn.app.machine import check_memory
+from gandyn.cli import (_add_common, _number, add_training_arguments, apply_protocol, defaults_of, fill_common,
+                        given_fields, int_in, nonneg_int, option, positive_float, positive_int, training_config,
+                        unit_float, write_figures)
+from gandyn.engine.latents import LATENTS
+from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
+from gandyn.errors import begin_work
+from gandyn.experiments import mnist
+from gandyn.experiments.evaluation import (N_CLASSES, N_SAMPLES, SPLITS, evaluate_samples, min_samples, real_ceilings,
+                                           summary)
+from gandyn.experiments.mnist import PIXELS, PROTOCOLS, MnistConfig
+from gandyn.io import write_json
+from gandyn.metrics.classifier import load_classifier, save_classifier, train_classifier
+from gandyn.rng import stream
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
 
@@ -28,11 +48,7 @@ def _data_dir(p):
 
 
 def _train_arguments(p):
-    from gandyn.engine.latents import LATENTS
-    from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
-    from gandyn.experiments.mnist import PROTOCOLS, MnistConfig, train
-
-    c, t = MnistConfig(), defaults_of(train)
+    c, t = MnistConfig(), defaults_of(mnist.train)
     option(p, "--iters", positive_int, "total training iterations", default=100_000)
     p.add_argument("--resume", action="store_true", help="continue the run in --out with its saved config (options "
                    "that would change it are refused; --lr/--lr-g/--lr-d change the step sizes from here on)")
@@ -78,8 +94,7 @@ def _checkpoint_args(p):
 
 
 def add_arguments(p):
-    sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
-    sub.required = True
+    sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p), required=True)
     specs = {  # each action's help, options and run
         "train": ("train the GAN (the talk's config by default)", _train_arguments, _train),
         "sample": ("draw a grid of samples from a checkpoint", lambda q: (
@@ -90,8 +105,7 @@ def add_arguments(p):
                        lambda q: (_data_dir(q), add_classifier_arguments(q)), run_classifier),
         "plot": ("loss curves and sample grids over time of a training run", _plot_arguments, _plot),
     }
-    for name in ACTIONS:
-        help_, add, act = specs[name]
+    for name, (help_, add, act) in specs.items():  # in the order of ACTIONS
         q = sub.add_parser(name, help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter)
         add(q)
         # no defaults here: they would overwrite `gandyn mnist --out X sample ...`
@@ -118,8 +132,6 @@ def blas_threads(args) -> int:
     """BLAS threads of each action (see :func:`gandyn.cli.blas_threads`): every core for
     ``eval`` and ``classifier`` (large GEMMs over thousands of images), 1 for the others
     (training steps are chains of small GEMMs)."""
-    import os
-
     return (os.cpu_count() or 1) if args.action in ("eval", "classifier") else 1
 
 
@@ -128,25 +140,18 @@ def _config(args):
     option of a field's name sets that field (--lr sets both step sizes, --lr-g/--lr-d one). With
     ``--protocol`` its settings go into ``args`` first, options given winning, each named on stderr
     (:func:`gandyn.cli.apply_protocol`)."""
-    from gandyn.cli import apply_protocol
-    from gandyn.experiments.mnist import PROTOCOLS, MnistConfig
-
     args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
     training, protocol, fixed, extra = MnistConfig.training, "", {}, {}
     if getattr(args, "protocol", None):
         protocol, fixed, extra = apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"],
                                                 args, _train_arguments, training)
     return MnistConfig(**{**given_fields(args, MnistConfig), **extra, "protocol": protocol,
-                          "training": training_config(args, training.replace(**fixed))})
+                                "training": training_config(args, training.replace(**fixed))})
 
 
 def _check_resume_options(args, saved, ckpt) -> None:
     """Refuse options given with ``--resume`` that would change the saved run (only the step
     sizes may change): an option away from its default and from the saved value."""
-    from dataclasses import fields
-
-    from gandyn.experiments.mnist import MnistConfig
-
     def flat(c):  # the config's fields and its training choices, by name, but the step sizes
         d = {**{f.name: getattr(c, f.name) for f in fields(c)}, **c.training.to_dict()}
         return {n: v for n, v in d.items() if n not in ("training", "lr_g", "lr_d")}
@@ -161,9 +166,6 @@ def _check_resume_options(args, saved, ckpt) -> None:
 def check_run_memory(config, iters: int = 0) -> None:
     """A ``ValueError`` naming the model's size when a run of ``iters`` iterations of the
     :class:`~gandyn.experiments.mnist.MnistConfig` ``config`` cannot fit in memory."""
-    from gandyn.app.machine import check_memory
-    from gandyn.experiments.mnist import PIXELS
-
     p_g, p_d = config.n_params()
     check_memory(config.memory_bytes(iters),
                  f"a run of {iters:,} iterations with G {'-'.join(map(str, (config.z_dim, *config.hidden_g, PIXELS)))}"
@@ -172,11 +174,6 @@ def check_run_memory(config, iters: int = 0) -> None:
 
 
 def _train(args) -> int:
-    from gandyn.app.folders import check_dir_path, ensure_dir
-    from gandyn.app.machine import check_memory
-    from gandyn.data import load_mnist
-    from gandyn.errors import begin_work
-    from gandyn.experiments import mnist
     from gandyn.plotting.mnist import save_grid
 
     if args.resume:
@@ -189,7 +186,7 @@ def _train(args) -> int:
         _check_resume_options(args, mnist.checkpoint_config(ckpt), ckpt)  # no checkpoint: it says so
     elif ckpt.exists():
         raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
-    images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
+    images, _ = data.load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
     if args.resume:  # --lr is in args.lr_g and args.lr_d (_config)
         tr = mnist.load_checkpoint(ckpt, images, lr_g=args.lr_g, lr_d=args.lr_d)
         if args.iters < tr.it:
@@ -213,10 +210,7 @@ def _train(args) -> int:
 
 
 def _sample(args) -> int:
-    from gandyn.experiments import mnist
-    from gandyn.app.machine import check_memory
     from gandyn.plotting.mnist import grid_figure
-    from gandyn.rng import stream
 
     # the samples and the figure's image (about 10 float64 copies of each sample)
     check_memory(100 * 784 * args.n, f"--n {args.n:,} samples")
@@ -227,10 +221,6 @@ def _sample(args) -> int:
 
 
 def _eval(args) -> int:
-    from gandyn.experiments import mnist
-    from gandyn.app.machine import check_memory
-    from gandyn.rng import stream
-
     check_memory(40 * 784 * args.samples, f"--samples {args.samples:,}")
     tr = mnist.load_checkpoint(args.checkpoint)
     if args.parzen_valid is None and tr.config.protocol.startswith("goodfellow2014"):
@@ -245,10 +235,6 @@ def _eval(args) -> int:
 
 
 def _plot(args) -> int:
-    import re
-    from pathlib import Path
-
-    from gandyn.experiments.mnist import read_losses
     from gandyn.plotting import mnist as figs
 
     run_dir = Path(args.run)
@@ -256,7 +242,7 @@ def _plot(args) -> int:
         raise ValueError(f"--run {run_dir}: no such folder")
     # everything is read and checked before any output: a bad file fails with nothing written
     evals = _read_evals(args.evals) if args.evals else None
-    losses = read_losses(run_dir / "losses.csv")
+    losses = mnist.read_losses(run_dir / "losses.csv")
     grids = {}  # iteration -> path of the grids iter_<iteration>.png (none when grids is not a folder)
     for p in sorted((run_dir / "grids").glob("iter_*.png")):
         if not (m := re.fullmatch(r"iter_(\d+)\.png", p.name)):
@@ -284,9 +270,6 @@ def _read_evals(paths) -> dict:
     """``label -> [eval result, ...]`` from eval.json files (or their folders); the label
     says which generator was scored (the moving average or the trained parameters), and
     the run (its checkpoint's folder) when they are of several runs."""
-    import json
-    from pathlib import Path
-
     results, series = [], {}
     for p in map(Path, paths):
         f = p / "eval.json" if p.is_dir() else p
@@ -298,9 +281,9 @@ def _read_evals(paths) -> dict:
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"--evals: {f} is not an eval.json of `gandyn mnist eval` on a checkpoint") from None
         results.append((Path(r.get("checkpoint", "")).parent.name, r))
-    several = len({run for run, _ in results}) > 1
-    for run, r in results:
-        series.setdefault((f"{run}: " if several else "") + r.get("generator", "trained parameters"), []).append(r)
+    several = len({who for who, _ in results}) > 1
+    for who, r in results:
+        series.setdefault((f"{who}: " if several else "") + r.get("generator", "trained parameters"), []).append(r)
     return series
 
 
@@ -309,9 +292,6 @@ def _read_evals(paths) -> dict:
 
 def add_eval_arguments(p) -> None:
     """Options of ``gandyn mnist eval`` owned by the evaluation."""
-    from gandyn.cli import _number
-    from gandyn.experiments.evaluation import N_CLASSES, N_SAMPLES, SPLITS, min_samples
-
     least = _number(int, "int", lambda v: v >= min_samples(), f"an integer >= {min_samples()} (the Inception "
                     f"score's {SPLITS} splits need {N_CLASSES} samples each, one per class)")
     option(p, "--samples", least, f"generated samples to score, at least {min_samples()} (default: {N_SAMPLES}, "
@@ -331,10 +311,6 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
     ``eval.json``, ``modes.png/.pdf`` and ``parzen_sigma.png/.pdf`` to ``args.out``; print a
     summary. Returns the result dict (``{**meta, "samples": ..., "ceilings": ...}``)."""
     from gandyn import plotting
-    from gandyn.experiments.evaluation import evaluate_samples, real_ceilings, summary
-    from gandyn.metrics.classifier import load_classifier
-    from gandyn.app.folders import output_folder
-    from gandyn.io import write_json
     from gandyn.plotting import evaluation as figs
 
     kw = {"data_dir": getattr(args, "data_dir", None), "progress": not args.quiet,
@@ -357,8 +333,6 @@ def add_classifier_arguments(p) -> None:
     """Options of the command that trains the classifier (the defaults of
     :func:`~gandyn.metrics.classifier.train_classifier` and ``--seed 0`` are the recipe of the
     shipped weights; see the module docstring)."""
-    from gandyn.metrics.classifier import train_classifier
-
     t = defaults_of(train_classifier)
     option(p, "--epochs", positive_int, "passes over the training images", of=t)
     option(p, "--batch", positive_int, "minibatch size", of=t)
@@ -373,24 +347,15 @@ def run_classifier(args) -> int:
     """Train the classifier on the 60,000 MNIST training images, measure its test accuracy
     with the float16 weights as stored, and write ``mnist_classifier.npz`` (and
     ``classifier.json``) to ``args.out``. Copy the file to ``gandyn/resources/`` to ship it."""
-    import time
-
-    from gandyn.data import load_mnist
-    from gandyn.metrics.classifier import load_classifier, save_classifier, train_classifier
-    from gandyn.app.folders import output_folder
-    from gandyn.app.machine import check_memory
-    from gandyn.io import write_json
-    from gandyn.rng import stream
-
     widths = (784, *args.hidden, 10)
     n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
     check_memory(4 * (8 * n_params + 6 * args.batch * sum(widths)),
                  f"a classifier {'-'.join(map(str, widths))} ({n_params:,} parameters, batch {args.batch:,})")
     kw = {"data_dir": getattr(args, "data_dir", None), "progress": not args.quiet}
-    x, y = load_mnist("train", **kw)
+    x, y = data.load_mnist("train", **kw)
     if args.batch > len(x):
         raise ValueError(f"--batch {args.batch:,} exceeds the {len(x):,} training images")
-    xt, yt = load_mnist("test", **kw)
+    xt, yt = data.load_mnist("test", **kw)
     t0 = time.perf_counter()
     clf = train_classifier(x, y, stream(args.seed, "classifier"), **given_fields(args, train_classifier),
                            progress=kw["progress"])

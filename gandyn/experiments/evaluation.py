@@ -61,9 +61,8 @@ def _name(s: slice, split: str) -> str:
 def _load(data_dir, progress):
     from gandyn.data import load_mnist
 
-    train, _ = load_mnist("train", data_dir=data_dir, progress=progress)
-    test, test_labels = load_mnist("test", data_dir=data_dir, progress=progress)
-    return train, test, test_labels
+    return (load_mnist("train", data_dir=data_dir, progress=progress)[0],
+            *load_mnist("test", data_dir=data_dir, progress=progress))  # train, test, test labels
 
 
 def _unit64(images, name):

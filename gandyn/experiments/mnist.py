@@ -34,7 +34,7 @@ import math
 import signal
 import threading
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -291,8 +291,6 @@ class MnistConfig(JsonConfig):
     def with_step_sizes(self, iteration: int, lr_g: float | None = None, lr_d: float | None = None) -> "MnistConfig":
         """This config continued with new step sizes after ``iteration`` (one more piece
         of each changed schedule)."""
-        from dataclasses import replace
-
         def extend(old, new):
             pieces = old if isinstance(old, tuple) else ((0, old),)
             return old if new is None else tuple(p for p in pieces if p[0] < iteration) + ((iteration, float(new)),)
