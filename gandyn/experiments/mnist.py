@@ -211,8 +211,7 @@ class MnistConfig(JsonConfig):
         for name in ("lr_g", "lr_d"):
             lr = getattr(self, name)
             if isinstance(lr, (list, tuple)):
-                pieces = tuple((int(i), float(v)) for i, v in lr)
-                optim.piecewise(pieces)  # validates
+                pieces = tuple(optim.piecewise(lr).pieces)  # validated, as (int, float) pairs
                 object.__setattr__(self, name, pieces[0][1] if len(pieces) == 1 else pieces)
             elif not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
                 raise ValueError(f"{name} must be a positive number or a list of [iteration, lr], got {lr!r}")
@@ -434,8 +433,7 @@ def checkpoint_config(path) -> MnistConfig:
     ValueError
         No checkpoint at ``path``, or not a gandyn MNIST checkpoint.
     """
-    path = Path(path)
-    _, meta = _read_checkpoint(path, meta_only=True)
+    meta = _read_checkpoint(path := Path(path), meta_only=True)[1]
     return _valid(path, lambda: MnistConfig.from_dict(meta["config"]))
 
 
@@ -515,8 +513,7 @@ def read_losses(path, *, finite: bool = True) -> np.ndarray:
     try:
         with open(path) as f, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
-            header = f.readline().strip()
-            rows = np.loadtxt(f, delimiter=",", ndmin=2)
+            header, rows = f.readline().strip(), np.loadtxt(f, delimiter=",", ndmin=2)
     except (ValueError, UnicodeDecodeError) as e:
         raise not_ours(one_line(e)[:200]) from None
     if header != "iteration,loss_d,loss_g":
