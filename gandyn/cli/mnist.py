@@ -13,9 +13,29 @@ downloaded there if absent. Run `gandyn mnist ACTION --help` for each action's o
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
+import time
+from dataclasses import fields
+from pathlib import Path
 
-from gandyn.cli import (_add_common, add_training_arguments, defaults_of, fill_common, given_fields, int_in, nonneg_int,
-                        option, positive_float, positive_int, training_config, unit_float, write_figures)
+from gandyn import data
+from gandyn.app.folders import check_dir_path, ensure_dir, output_folder
+from gandyn.app.machine import check_memory
+from gandyn.cli import (_add_common, _number, add_training_arguments, apply_protocol, defaults_of, fill_common,
+                        given_fields, int_in, nonneg_int, option, positive_float, positive_int, training_config,
+                        unit_float, write_figures)
+from gandyn.engine.latents import LATENTS
+from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
+from gandyn.errors import begin_work
+from gandyn.experiments import mnist
+from gandyn.experiments.evaluation import (N_CLASSES, N_SAMPLES, SPLITS, evaluate_samples, min_samples, real_ceilings,
+                                           summary)
+from gandyn.experiments.mnist import PIXELS, PROTOCOLS, MnistConfig
+from gandyn.io import write_json
+from gandyn.metrics.classifier import load_classifier, save_classifier, train_classifier
+from gandyn.rng import stream
 
 HELP = "train, sample and evaluate the talk's vanilla GAN on MNIST"
 
@@ -28,28 +48,21 @@ def _data_dir(p):
 
 
 def _train_arguments(p):
-    from gandyn.engine.latents import LATENTS
-    from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
-    from gandyn.experiments.mnist import PROTOCOLS, MnistConfig, train
-
-    c, t = MnistConfig(), defaults_of(train)
+    c, t = MnistConfig(), defaults_of(mnist.train)
     option(p, "--iters", positive_int, "total training iterations", default=100_000)
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its checkpoint with its saved config (options that "
-                        "would change it are refused; --lr/--lr-g/--lr-d change the step sizes from here on)")
-    option(p, "--checkpoint-every", nonneg_int, "write a checkpoint every N iterations, 0 = only at the end", of=t,
-           metavar="N")
-    option(p, "--keep-every", nonneg_int, "also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never",
-           of=t, metavar="N")
-    option(p, "--grid-every", nonneg_int, "write a 4x4 sample grid every N iterations, 0 = never", of=t, metavar="N")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out with its saved config (options "
+                   "that would change it are refused; --lr/--lr-g/--lr-d change the step sizes from here on)")
+    for flag, what in (("--checkpoint-every", "write a checkpoint every N iterations, 0 = only at the end"),
+                       ("--keep-every", "also keep checkpoints/iter_XXXXXXX.npz every N iterations, 0 = never"),
+                       ("--grid-every", "write a 4x4 sample grid every N iterations, 0 = never")):
+        option(p, flag, nonneg_int, what, of=t, metavar="N")
     _data_dir(p)
     m = p.add_argument_group("model and algorithm (defaults: the talk's code)")
     o = lambda *a, **k: option(m, *a, of=c, **k)  # noqa: E731
     o("--z-dim", positive_int, "latent dimension")
     o("--hidden-g", positive_int, "hidden widths of G, e.g. 1200 1200 for Goodfellow et al.'s", nargs="+", metavar="W")
     o("--hidden-d", positive_int, "hidden widths of D", nargs="+", metavar="W")
-    o("--hidden-act", None, "hidden activation", choices=[a for a in ACTIVATIONS.names() if a not in ("identity",
-                                                                                                         "sigmoid")])
+    o("--hidden-act", None, "hidden activation", choices=[a for a in ACTIVATIONS if a not in ("identity", "sigmoid")])
     o("--init", None, "weight initialisation", choices=INITIALIZERS.names())
     o("--latent", None, "z ~ U(-1,1) or N(0,I)", choices=LATENTS.names())
     add_training_arguments(m, c.training)
@@ -69,9 +82,8 @@ def _train_arguments(p):
     o("--mu-final", unit_float, "momentum optimizer: mu moves linearly to this from epoch 1 to --mu-saturate "
                                 "(default: off)")
     o("--mu-saturate", positive_int, "epoch where the momentum reaches --mu-final")
-    o("--protocol", None, "a published protocol's settings (goodfellow2014: Goodfellow et al. 2014's mnist.yaml); "
-                          "an option given as well replaces that setting, with a note (see docs/mnist.md)",
-      choices=list(PROTOCOLS), default=None)
+    o("--protocol", None, "a published protocol's settings (goodfellow2014: Goodfellow et al. 2014's mnist.yaml); an "
+      "option given as well replaces that setting, with a note (see docs/mnist.md)", choices=[*PROTOCOLS], default=None)
 
 
 def _checkpoint_args(p):
@@ -82,8 +94,7 @@ def _checkpoint_args(p):
 
 
 def add_arguments(p):
-    sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
-    sub.required = True
+    sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p), required=True)
     specs = {  # each action's help, options and run
         "train": ("train the GAN (the talk's config by default)", _train_arguments, _train),
         "sample": ("draw a grid of samples from a checkpoint", lambda q: (
@@ -94,10 +105,8 @@ def add_arguments(p):
                        lambda q: (_data_dir(q), add_classifier_arguments(q)), run_classifier),
         "plot": ("loss curves and sample grids over time of a training run", _plot_arguments, _plot),
     }
-    for name in ACTIONS:
-        help_, add, act = specs[name]
-        q = sub.add_parser(name, help=help_, description=help_,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, (help_, add, act) in specs.items():  # in the order of ACTIONS
+        q = sub.add_parser(name, help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter)
         add(q)
         # no defaults here: they would overwrite `gandyn mnist --out X sample ...`
         _add_common(q, f"mnist-{name}", deferred=True)
@@ -123,60 +132,40 @@ def blas_threads(args) -> int:
     """BLAS threads of each action (see :func:`gandyn.cli.blas_threads`): every core for
     ``eval`` and ``classifier`` (large GEMMs over thousands of images), 1 for the others
     (training steps are chains of small GEMMs)."""
-    import os
-
     return (os.cpu_count() or 1) if args.action in ("eval", "classifier") else 1
 
 
 def _config(args):
     """The :class:`~gandyn.experiments.mnist.MnistConfig` of ``gandyn mnist train``'s options: each
-    option of a field's name sets that field (--lr sets both step sizes, --lr-g/--lr-d one)."""
-    from gandyn.experiments.mnist import MnistConfig
-
-    protocol, fixed, extra = _protocol(args) if getattr(args, "protocol", None) else ("", {}, {})
-    c = MnistConfig()
+    option of a field's name sets that field (--lr sets both step sizes, --lr-g/--lr-d one). With
+    ``--protocol`` its settings go into ``args`` first, options given winning, each named on stderr
+    (:func:`gandyn.cli.apply_protocol`)."""
+    args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
+    training, protocol, fixed, extra = MnistConfig.training, "", {}, {}
+    if getattr(args, "protocol", None):
+        protocol, fixed, extra = apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"],
+                                                args, _train_arguments, training)
     return MnistConfig(**{**given_fields(args, MnistConfig), **extra, "protocol": protocol,
-                          "training": training_config(args, c.training.replace(**fixed)),
-                          "lr_g": args.lr_g or args.lr or c.lr_g, "lr_d": args.lr_d or args.lr or c.lr_d})
-
-
-def _protocol(args) -> tuple[str, dict, dict]:
-    """``--protocol``: its settings into ``args`` (options given win, each named on stderr);
-    returns the protocol's name (with the changes when there are any) and its settings that
-    have no option, training choices and others (:func:`gandyn.cli.apply_protocol`)."""
-    from gandyn.cli import apply_protocol
-    from gandyn.experiments.mnist import PROTOCOLS, MnistConfig
-
-    if args.lr is not None:  # --lr sets both players' step sizes
-        args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
-    return apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"], args,
-                          _train_arguments, MnistConfig.training)
+                                "training": training_config(args, training.replace(**fixed))})
 
 
 def _check_resume_options(args, saved, ckpt) -> None:
     """Refuse options given with ``--resume`` that would change the saved run (only the step
     sizes may change): an option away from its default and from the saved value."""
-    from dataclasses import fields
-
-    from gandyn.experiments.mnist import MnistConfig
-
-    def flat(c):  # the config's fields and its training choices, by name
-        return {**{f.name: getattr(c, f.name) for f in fields(c) if f.name != "training"}, **c.training.to_dict()}
+    def flat(c):  # the config's fields and its training choices, by name, but the step sizes
+        d = {**{f.name: getattr(c, f.name) for f in fields(c)}, **c.training.to_dict()}
+        return {n: v for n, v in d.items() if n not in ("training", "lr_g", "lr_d")}
 
     given, default, saved = flat(_config(args)), flat(MnistConfig()), flat(saved)
-    differ = [n for n in given if n not in ("lr_g", "lr_d") and given[n] != default[n] and given[n] != saved[n]]
-    if differ:
-        said = ", ".join(f"--{n.replace('_', '-')} {given[n]!r} (saved: {saved[n]!r})" for n in differ)
+    if said := [f"--{n.replace('_', '-')} {v!r} (saved: {saved[n]!r})" for n, v in given.items()
+                if v != default[n] and v != saved[n]]:
         raise ValueError(f"--resume continues {ckpt} with its saved config, and these options would change it: "
-                         f"{said}; only --lr, --lr-g and --lr-d may change on resume")
+                         f"{', '.join(said)}; only --lr, --lr-g and --lr-d may change on resume")
 
 
 def check_run_memory(config, iters: int = 0) -> None:
     """A ``ValueError`` naming the model's size when a run of ``iters`` iterations of the
     :class:`~gandyn.experiments.mnist.MnistConfig` ``config`` cannot fit in memory."""
-    from gandyn.app.machine import check_memory
-    from gandyn.experiments.mnist import PIXELS
-
     p_g, p_d = config.n_params()
     check_memory(config.memory_bytes(iters),
                  f"a run of {iters:,} iterations with G {'-'.join(map(str, (config.z_dim, *config.hidden_g, PIXELS)))}"
@@ -185,42 +174,34 @@ def check_run_memory(config, iters: int = 0) -> None:
 
 
 def _train(args) -> int:
-    from gandyn.experiments import mnist
-    from gandyn.data import load_mnist
-    from gandyn.errors import begin_work
-    from gandyn.app.folders import check_dir_path, ensure_dir
-    from gandyn.app.machine import check_memory
     from gandyn.plotting.mnist import save_grid
 
     if args.resume:
         check_memory(8 * args.iters, f"--iters {args.iters:,} (the loss history)")
     else:
-        config = _config(args)  # a bad option fails before any work
-        check_run_memory(config, args.iters)
+        check_run_memory(config := _config(args), args.iters)  # a bad option fails before any work
     out = check_dir_path(args.out)  # a file in the way: a one-line error, nothing created
     ckpt = out / mnist.CHECKPOINT
     if args.resume:
         _check_resume_options(args, mnist.checkpoint_config(ckpt), ckpt)  # no checkpoint: it says so
     elif ckpt.exists():
         raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
-    images, _ = load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
-    if args.resume:
-        lr_g, lr_d = args.lr_g or args.lr, args.lr_d or args.lr
-        tr = mnist.load_checkpoint(ckpt, images, lr_g=lr_g, lr_d=lr_d)
+    images, _ = data.load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
+    if args.resume:  # --lr is in args.lr_g and args.lr_d (_config)
+        tr = mnist.load_checkpoint(ckpt, images, lr_g=args.lr_g, lr_d=args.lr_d)
         if args.iters < tr.it:
             raise ValueError(f"--iters {args.iters} is below the checkpoint's iteration {tr.it}")
         check_run_memory(tr.config, args.iters)
         print(f"resuming {ckpt} at iteration {tr.it} with its saved config")
-        if lr_g is not None or lr_d is not None:
-            print(f"step sizes from iteration {tr.it} on: G {lr_g or 'unchanged'}, D {lr_d or 'unchanged'}")
+        if args.lr_g or args.lr_d:
+            print(f"step sizes from iteration {tr.it} on: G {args.lr_g or 'unchanged'}, D {args.lr_d or 'unchanged'}")
     else:
         tr = mnist.new_run(config, images)
     del images
     out = ensure_dir(out)  # only now: a failed start leaves no empty folder
     begin_work()  # the checks are done: an error from here on is not the input's
-    res = mnist.train(tr, args.iters, out, checkpoint_every=args.checkpoint_every,
-                      grid_every=args.grid_every, save_grid=save_grid, progress=not args.quiet,
-                      keep_every=args.keep_every)
+    res = mnist.train(tr, args.iters, out, checkpoint_every=args.checkpoint_every, grid_every=args.grid_every,
+                      save_grid=save_grid, progress=not args.quiet, keep_every=args.keep_every)
     loss_d, loss_g = (tr.losses[tr.it - 1] if tr.it else (float("nan"),) * 2)
     print(f"iteration {res['iteration']}: loss_D {loss_d:.4f}, loss_G {loss_g:.4f}; "
           f"{res['it_per_s']:.0f} it/s over {res['seconds']:.1f} s; checkpoint {ckpt}"
@@ -229,10 +210,7 @@ def _train(args) -> int:
 
 
 def _sample(args) -> int:
-    from gandyn.experiments import mnist
-    from gandyn.app.machine import check_memory
     from gandyn.plotting.mnist import grid_figure
-    from gandyn.rng import stream
 
     # the samples and the figure's image (about 10 float64 copies of each sample)
     check_memory(100 * 784 * args.n, f"--n {args.n:,} samples")
@@ -243,10 +221,6 @@ def _sample(args) -> int:
 
 
 def _eval(args) -> int:
-    from gandyn.experiments import mnist
-    from gandyn.app.machine import check_memory
-    from gandyn.rng import stream
-
     check_memory(40 * 784 * args.samples, f"--samples {args.samples:,}")
     tr = mnist.load_checkpoint(args.checkpoint)
     if args.parzen_valid is None and tr.config.protocol.startswith("goodfellow2014"):
@@ -255,16 +229,12 @@ def _eval(args) -> int:
         raise ValueError(f"--parzen-valid {args.parzen_valid}: the 1,000 images must lie in "
                          f"{tr.config.n_train}..59,999, held out from this run's training images")
     samples = mnist.generate(tr, args.samples, stream(tr.config.seed, "eval"), ema=not args.no_ema)
-    ema = tr.g_average is not None and not args.no_ema
-    run_eval(args, samples, meta={"checkpoint": str(args.checkpoint), "iteration": tr.it,
-                                  "generator": "moving average" if ema else "trained parameters"})
+    run_eval(args, samples, meta={"checkpoint": str(args.checkpoint), "iteration": tr.it, "generator": "moving average"
+                                  if tr.g_average is not None and not args.no_ema else "trained parameters"})
     return 0
 
 
 def _plot(args) -> int:
-    from pathlib import Path
-
-    from gandyn.experiments.mnist import read_losses
     from gandyn.plotting import mnist as figs
 
     run_dir = Path(args.run)
@@ -272,16 +242,21 @@ def _plot(args) -> int:
         raise ValueError(f"--run {run_dir}: no such folder")
     # everything is read and checked before any output: a bad file fails with nothing written
     evals = _read_evals(args.evals) if args.evals else None
-    losses = read_losses(run_dir / "losses.csv")
-    grids = _grid_files(run_dir / "grids")
+    losses = mnist.read_losses(run_dir / "losses.csv")
+    grids = {}  # iteration -> path of the grids iter_<iteration>.png (none when grids is not a folder)
+    for p in sorted((run_dir / "grids").glob("iter_*.png")):
+        if not (m := re.fullmatch(r"iter_(\d+)\.png", p.name)):
+            raise ValueError(f"{p}: not a grid of `gandyn mnist train` (expected iter_<iteration>.png)")
+        grids[int(m.group(1))] = p
+    if not grids:
+        raise ValueError(f"no sample grids in {run_dir / 'grids'}")
     its = sorted(grids)
     chosen = args.at or sorted({its[round(j * (len(its) - 1) / 6)] for j in range(7)})
     if missing := [i for i in chosen if i not in grids]:
         raise ValueError(f"--at: no grid for iterations {missing} in {run_dir / 'grids'}")
-    images = [(i, figs.read_grid(grids[i])) for i in chosen]
     figures = [(figs.loss_figure(losses, window=args.window,
                                  title=f"{run_dir.name}: losses over {len(losses):,} iterations"), "losses"),
-               (figs.grids_over_time_figure(images), "grids_over_time")]
+               (figs.grids_over_time_figure([(i, figs.read_grid(grids[i])) for i in chosen]), "grids_over_time")]
     if evals:
         from gandyn.plotting.evaluation import metrics_over_training_figure
 
@@ -291,28 +266,11 @@ def _plot(args) -> int:
     return 0
 
 
-def _grid_files(folder) -> dict:
-    """``iteration -> path`` of the grids ``iter_<iteration>.png`` in ``folder``."""
-    import re
-
-    grids = {}
-    for p in sorted(folder.glob("iter_*.png")):  # none when folder is not a folder
-        m = re.fullmatch(r"iter_(\d+)\.png", p.name)
-        if m is None:
-            raise ValueError(f"{p}: not a grid of `gandyn mnist train` (expected iter_<iteration>.png)")
-        grids[int(m.group(1))] = p
-    if not grids:
-        raise ValueError(f"no sample grids in {folder}")
-    return grids
-
-
 def _read_evals(paths) -> dict:
     """``label -> [eval result, ...]`` from eval.json files (or their folders); the label
-    says which generator was scored (the moving average or the trained parameters)."""
-    import json
-    from pathlib import Path
-
-    results = []
+    says which generator was scored (the moving average or the trained parameters), and
+    the run (its checkpoint's folder) when they are of several runs."""
+    results, series = [], {}
     for p in map(Path, paths):
         f = p / "eval.json" if p.is_dir() else p
         if not f.is_file():
@@ -322,14 +280,10 @@ def _read_evals(paths) -> dict:
             r["iteration"], r["samples"]["parzen"]["mean"]
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"--evals: {f} is not an eval.json of `gandyn mnist eval` on a checkpoint") from None
-        results.append(r)
-    def run(r):  # the run of an eval: its checkpoint's folder
-        return Path(r.get("checkpoint", "")).parent.name
-
-    several = len({run(r) for r in results}) > 1  # evals of several runs: each label names its run
-    series: dict = {}
-    for r in results:
-        series.setdefault((f"{run(r)}: " if several else "") + r.get("generator", "trained parameters"), []).append(r)
+        results.append((Path(r.get("checkpoint", "")).parent.name, r))
+    several = len({who for who, _ in results}) > 1
+    for who, r in results:
+        series.setdefault((f"{who}: " if several else "") + r.get("generator", "trained parameters"), []).append(r)
     return series
 
 
@@ -338,9 +292,6 @@ def _read_evals(paths) -> dict:
 
 def add_eval_arguments(p) -> None:
     """Options of ``gandyn mnist eval`` owned by the evaluation."""
-    from gandyn.cli import _number
-    from gandyn.experiments.evaluation import N_CLASSES, N_SAMPLES, SPLITS, min_samples
-
     least = _number(int, "int", lambda v: v >= min_samples(), f"an integer >= {min_samples()} (the Inception "
                     f"score's {SPLITS} splits need {N_CLASSES} samples each, one per class)")
     option(p, "--samples", least, f"generated samples to score, at least {min_samples()} (default: {N_SAMPLES}, "
@@ -360,17 +311,12 @@ def run_eval(args, samples, meta: dict | None = None) -> dict:
     ``eval.json``, ``modes.png/.pdf`` and ``parzen_sigma.png/.pdf`` to ``args.out``; print a
     summary. Returns the result dict (``{**meta, "samples": ..., "ceilings": ...}``)."""
     from gandyn import plotting
-    from gandyn.experiments.evaluation import evaluate_samples, real_ceilings, summary
-    from gandyn.metrics.classifier import load_classifier
-    from gandyn.app.folders import output_folder
-    from gandyn.io import write_json
     from gandyn.plotting import evaluation as figs
 
     kw = {"data_dir": getattr(args, "data_dir", None), "progress": not args.quiet,
           "classifier": load_classifier(args.classifier)}
-    start = args.parzen_valid
-    valid = {} if start is None else {"parzen_valid": slice(start, start + 1000)}
-    result = {**(meta or {}), "samples": evaluate_samples(samples, **kw, **valid)}
+    valid = None if (start := args.parzen_valid) is None else slice(start, start + 1000)
+    result = {**(meta or {}), "samples": evaluate_samples(samples, **kw, parzen_valid=valid)}
     print(summary(result["samples"]))
     if args.ceilings:
         result["ceilings"] = real_ceilings(**kw)
@@ -387,8 +333,6 @@ def add_classifier_arguments(p) -> None:
     """Options of the command that trains the classifier (the defaults of
     :func:`~gandyn.metrics.classifier.train_classifier` and ``--seed 0`` are the recipe of the
     shipped weights; see the module docstring)."""
-    from gandyn.metrics.classifier import train_classifier
-
     t = defaults_of(train_classifier)
     option(p, "--epochs", positive_int, "passes over the training images", of=t)
     option(p, "--batch", positive_int, "minibatch size", of=t)
@@ -403,24 +347,15 @@ def run_classifier(args) -> int:
     """Train the classifier on the 60,000 MNIST training images, measure its test accuracy
     with the float16 weights as stored, and write ``mnist_classifier.npz`` (and
     ``classifier.json``) to ``args.out``. Copy the file to ``gandyn/resources/`` to ship it."""
-    import time
-
-    from gandyn.data import load_mnist
-    from gandyn.metrics.classifier import load_classifier, save_classifier, train_classifier
-    from gandyn.app.folders import output_folder
-    from gandyn.app.machine import check_memory
-    from gandyn.io import write_json
-    from gandyn.rng import stream
-
     widths = (784, *args.hidden, 10)
     n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
     check_memory(4 * (8 * n_params + 6 * args.batch * sum(widths)),
                  f"a classifier {'-'.join(map(str, widths))} ({n_params:,} parameters, batch {args.batch:,})")
     kw = {"data_dir": getattr(args, "data_dir", None), "progress": not args.quiet}
-    x, y = load_mnist("train", **kw)
+    x, y = data.load_mnist("train", **kw)
     if args.batch > len(x):
         raise ValueError(f"--batch {args.batch:,} exceeds the {len(x):,} training images")
-    xt, yt = load_mnist("test", **kw)
+    xt, yt = data.load_mnist("test", **kw)
     t0 = time.perf_counter()
     clf = train_classifier(x, y, stream(args.seed, "classifier"), **given_fields(args, train_classifier),
                            progress=kw["progress"])

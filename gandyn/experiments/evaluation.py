@@ -39,7 +39,7 @@ from gandyn import metrics
 from gandyn.metrics.classifier import Classifier, as_unit_images, load_classifier
 
 __all__ = ["N_SAMPLES", "SPLITS", "N_CLASSES", "KID_SEED", "min_samples", "evaluate_samples",
-           "real_ceilings", "sample_metrics", "classifier_metrics", "timed_parzen", "summary"]
+           "real_ceilings", "classifier_metrics", "timed_parzen", "summary"]
 
 #: Samples per evaluation (Goodfellow et al. 2014 drew 10,000; so do IS and FID reports).
 N_SAMPLES = 10_000
@@ -61,9 +61,8 @@ def _name(s: slice, split: str) -> str:
 def _load(data_dir, progress):
     from gandyn.data import load_mnist
 
-    train, _ = load_mnist("train", data_dir=data_dir, progress=progress)
-    test, test_labels = load_mnist("test", data_dir=data_dir, progress=progress)
-    return train, test, test_labels
+    return (load_mnist("train", data_dir=data_dir, progress=progress)[0],
+            *load_mnist("test", data_dir=data_dir, progress=progress))  # train, test, test labels
 
 
 def _unit64(images, name):
@@ -118,12 +117,9 @@ def classifier_metrics(images, *, reference, clf: Classifier, rng=None, splits: 
         warnings.simplefilter("always", metrics.SampleSizeWarning)
         mu, cov = metrics.gaussian_stats(feats)
     described = f"classifier hidden layer {clf.net.n_layers - 1} ({feats.shape[1]} units)"
-    out = {
-        "inception_score": {"mean": is_mean, "std": is_std, "splits": int(splits)},
-        "fid": {"value": metrics.frechet_distance(mu, cov, *reference[:2]), "features": described},
-    }
-    msgs = [str(w.message) for w in caught if issubclass(w.category, metrics.SampleSizeWarning)]
-    if msgs:
+    out = {"inception_score": {"mean": is_mean, "std": is_std, "splits": int(splits)},
+           "fid": {"value": metrics.frechet_distance(mu, cov, *reference[:2]), "features": described}}
+    if msgs := [str(w.message) for w in caught if issubclass(w.category, metrics.SampleSizeWarning)]:
         out["fid"]["warning"] = "; ".join(msgs)
     if len(reference) > 2:
         kid_mean, kid_std = metrics.kernel_inception_distance(feats, reference[2], rng=KID_SEED)
@@ -144,39 +140,9 @@ def timed_parzen(centres, valid, test, progress: bool = False) -> dict:
     return res
 
 
-def sample_metrics(samples, *, valid, test, reference, clf: Classifier, rng=None,
-                   progress: bool = False, splits: int = SPLITS) -> dict:
-    """All metrics of ``samples`` against given real images (the array-level core of
-    :func:`evaluate_samples`).
-
-    Parameters
-    ----------
-    samples : array (N, 784), float in [0, 1] or uint8
-        Kernel centres of the Parzen window and inputs of the classifier.
-    valid, test : arrays (n, 784)
-        Images that choose the Parzen width and that are scored.
-    reference : tuple (mu, cov) or (mu, cov, features)
-        Classifier-feature Gaussian of the real images the Frechet distance compares with,
-        and their features (for the kernel Inception distance).
-    clf : Classifier
-    rng : None or seed or Generator
-        If given, the samples are shuffled before the Inception-score splits.
-
-    Returns
-    -------
-    dict (JSON-serialisable) with ``n``, ``parzen``, ``inception_score``, ``fid``, ``kid``
-    (with reference features), ``modes``.
-    """
-    x = as_unit_images(samples, "samples")
-    out = {"n": int(x.shape[0]), "parzen": timed_parzen(x, valid, test, progress)}
-    out.update(classifier_metrics(x, reference=reference, clf=clf, rng=rng, splits=splits))
-    return out
-
-
 def _describe(result: dict, clf: Classifier, kernel_centres: str, valid: slice | None = None) -> dict:
-    result["parzen"].update(kernel_centres=kernel_centres, valid=_name(PARZEN_VALID if valid is None else valid,
-                                                                       "train"),
-                            test="test[0:10000]", unit="nats")
+    valid = _name(PARZEN_VALID if valid is None else valid, "train")
+    result["parzen"].update(kernel_centres=kernel_centres, valid=valid, test="test[0:10000]", unit="nats")
     for key in [k for k in ("fid", "kid") if k in result]:
         result[key]["reference"] = _name(GAN_TRAIN, "train")
     result["classifier"] = {k: clf.meta[k] for k in ("test_accuracy", "hidden", "seed") if k in clf.meta}
@@ -216,17 +182,15 @@ def evaluate_samples(samples, *, data_dir=None, rng=None, progress: bool = True,
     ValueError
         With fewer than :func:`min_samples` samples (100), before any data is loaded.
     """
-    samples = as_unit_images(samples, "samples")
-    need = min_samples()
-    if samples.shape[0] < need:
-        raise ValueError(f"samples: the evaluation needs at least {need} (the Inception score's "
-                         f"{SPLITS} splits need {N_CLASSES} samples each), got {samples.shape[0]}")
+    x = as_unit_images(samples, "samples")
+    if x.shape[0] < min_samples():
+        raise ValueError(f"samples: the evaluation needs at least {min_samples()} (the Inception score's "
+                         f"{SPLITS} splits need {N_CLASSES} samples each), got {x.shape[0]}")
     clf = classifier if isinstance(classifier, Classifier) else load_classifier(classifier)
     train, test, _ = _load(data_dir, progress)
-    reference = _reference(clf, train[GAN_TRAIN])
     parzen_valid = PARZEN_VALID if parzen_valid is None else parzen_valid
-    res = sample_metrics(samples, valid=train[parzen_valid], test=test, reference=reference,
-                         clf=clf, rng=rng, progress=progress)
+    res = {"n": int(x.shape[0]), "parzen": timed_parzen(x, train[parzen_valid], test, progress),
+           **classifier_metrics(x, reference=_reference(clf, train[GAN_TRAIN]), clf=clf, rng=rng)}
     return _describe(res, clf, "samples", parzen_valid)
 
 
@@ -246,9 +210,8 @@ def real_ceilings(*, data_dir=None, progress: bool = True, classifier: Classifie
     """
     clf = classifier if isinstance(classifier, Classifier) else load_classifier(classifier)
     train, test, labels = _load(data_dir, progress)
-    reference = _reference(clf, train[GAN_TRAIN])
-    out = {"parzen": timed_parzen(train[PARZEN_REAL], train[PARZEN_VALID], test, progress)}
-    out.update(classifier_metrics(test, reference=reference, clf=clf))
+    out = {"parzen": timed_parzen(train[PARZEN_REAL], train[PARZEN_VALID], test, progress),
+           **classifier_metrics(test, reference=_reference(clf, train[GAN_TRAIN]), clf=clf)}
     for key in ("inception_score", "fid", "kid", "modes"):
         out[key]["images"] = "test[0:10000]"
     out = _describe(out, clf, _name(PARZEN_REAL, "train"))
@@ -274,11 +237,9 @@ def summary(result: dict) -> str:
              f"{p['seconds']:.0f} s)",
              f"Inception score {s['mean']:.3f} +- {s['std']:.3f}; Frechet distance {f['value']:.3f}"]
     if "kid" in result:
-        k = result["kid"]
-        lines[-1] += f"; kernel Inception distance {_kid_text(k)}"
+        lines[-1] += f"; kernel Inception distance {_kid_text(result['kid'])}"
     if "warning" in f:
         lines.append(f"warning: Frechet distance: {f['warning']}")
-    if "modes" in result:
-        m = result["modes"]
+    if m := result.get("modes"):
         lines.append(f"modes covered {m['covered']}/10, counts {m['counts']}")
     return "\n".join(lines)

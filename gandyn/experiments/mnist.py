@@ -34,7 +34,7 @@ import math
 import signal
 import threading
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -44,7 +44,6 @@ from gandyn.data import EpochSampler
 from gandyn.engine import optim
 from gandyn.engine.checkpoint import nonfinite, restore_trainer, state_arrays, trainer_state
 from gandyn.engine.gan import GAN
-from gandyn.engine.latents import LATENTS
 from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
 from gandyn.engine.registry import Registry
 from gandyn.engine.trainer import StreamBatches, Trainer
@@ -193,11 +192,9 @@ class MnistConfig(JsonConfig):
 
     def __post_init__(self):
         object.__setattr__(self, "g_batch_norm", check_networks(self.training, self.g_batch_norm, self.hidden_g))
-        object.__setattr__(self, "d_pieces", check_int("d_pieces", self.d_pieces, 1))
-        if self.d_init:
-            INITIALIZERS.check(self.d_init, "d_init")
-        if not (math.isfinite(self.lr_decay) and self.lr_decay >= 1) or not (math.isfinite(self.lr_min)
-                                                                               and self.lr_min >= 0):
+        for name in ("init", "d_init"):  # d_init "": init's
+            INITIALIZERS.check(getattr(self, name) or self.init, name)
+        if not (1 <= self.lr_decay < math.inf and 0 <= self.lr_min < math.inf):
             raise ValueError(f"lr_decay must be >= 1 and lr_min >= 0, got {self.lr_decay!r} and {self.lr_min!r}")
         if self.mu_final is not None:
             if self.training.optimizer != "momentum":
@@ -214,23 +211,20 @@ class MnistConfig(JsonConfig):
         for name in ("lr_g", "lr_d"):
             lr = getattr(self, name)
             if isinstance(lr, (list, tuple)):
-                pieces = tuple((int(i), float(v)) for i, v in lr)
-                optim.piecewise(pieces)  # validates
+                pieces = tuple(optim.piecewise(lr).pieces)  # validated, as (int, float) pairs
                 object.__setattr__(self, name, pieces[0][1] if len(pieces) == 1 else pieces)
             elif not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
                 raise ValueError(f"{name} must be a positive number or a list of [iteration, lr], got {lr!r}")
-        for name in ("seed", "z_dim", "n_train"):
+        for name in ("seed", "z_dim", "n_train", "d_pieces"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), 0 if name == "seed" else 1))
         if self.n_train > N_TRAIN:
             raise ValueError(f"n_train must be <= {N_TRAIN:,} (training images {N_TRAIN:,}-59,999 are the "
                              f"held-out validation set), got {self.n_train:,}")
         ACTIVATIONS.check(self.hidden_act, "hidden_act")
-        INITIALIZERS.check(self.init, "init")
-        LATENTS.check(self.latent, "latent")
         if self.label_smooth and self.training.loss not in ("nonsat", "minimax"):
             raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, "
                              f"not {self.training.loss!r}")
-        self.gan()  # the networks' widths, dropout and label smoothing, as the engine checks them
+        self.gan()  # the networks' widths, latent, dropout and label smoothing, as the engine checks them
         if self.training.batch > self.n_train:
             raise ValueError(f"batch ({self.training.batch}) exceeds n_train ({self.n_train})")
 
@@ -296,14 +290,9 @@ class MnistConfig(JsonConfig):
     def with_step_sizes(self, iteration: int, lr_g: float | None = None, lr_d: float | None = None) -> "MnistConfig":
         """This config continued with new step sizes after ``iteration`` (one more piece
         of each changed schedule)."""
-        from dataclasses import replace
-
         def extend(old, new):
-            if new is None:
-                return old
-            pieces = list(old) if isinstance(old, tuple) else [(0, old)]
-            pieces = [p for p in pieces if p[0] < iteration] + [(iteration, float(new))]
-            return tuple(pieces)
+            pieces = old if isinstance(old, tuple) else ((0, old),)
+            return old if new is None else tuple(p for p in pieces if p[0] < iteration) + ((iteration, float(new)),)
 
         return replace(self, lr_g=extend(self.lr_g, lr_g), lr_d=extend(self.lr_d, lr_d))
 
@@ -334,8 +323,7 @@ class MnistRun:
     @property
     def g_average(self) -> np.ndarray | None:
         """The moving average of G's parameters (``g_ema > 0``), else None."""
-        state = self.trainer.state_g
-        return state.average if isinstance(state, optim.AveragedState) else None
+        return s.average if isinstance(s := self.trainer.state_g, optim.AveragedState) else None
 
     def grid_noise(self) -> np.ndarray:
         """The fixed noise of the sample grids (stream ``grid``)."""
@@ -344,8 +332,7 @@ class MnistRun:
     def theta_g_sample(self, ema: bool = True) -> np.ndarray:
         """G's parameters to sample from: the moving average when the run keeps one
         (``g_ema > 0``) and ``ema`` is true, else the trained parameters."""
-        avg = self.g_average
-        return avg if ema and avg is not None else self.trainer.theta_g
+        return avg if ema and (avg := self.g_average) is not None else self.trainer.theta_g
 
     def samples(self, z: np.ndarray, ema: bool = True) -> np.ndarray:
         """``G(z)`` at :meth:`theta_g_sample`; a batch-norm G in evaluation mode, with the
@@ -356,17 +343,14 @@ class MnistRun:
 def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
     """A fresh run on ``images[:config.n_train]`` (uint8, (N, 784))."""
     images = np.asarray(images)
-    if images.ndim != 2 or images.shape[1] != PIXELS or images.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 of shape (N, {PIXELS}), got {images.dtype} {images.shape}")
-    if len(images) < config.n_train:
-        raise ValueError(f"n_train={config.n_train} but only {len(images)} images given")
-    gan = config.gan()
-    opt_g, opt_d = config.optimizers()
-    s = {name: stream(config.seed, name) for name in ("g_init", "d_init", "data", "latent", "dropout")}
+    if images.dtype != np.uint8 or images.shape[1:] != (PIXELS,) or len(images) < config.n_train:
+        raise ValueError(f"images must be uint8 of shape (N, {PIXELS}) with N >= n_train = {config.n_train}, "
+                         f"got {images.dtype} {images.shape}")
+    gan, s = config.gan(), {n: stream(config.seed, n) for n in ("g_init", "d_init", "data", "latent", "dropout")}
     sampler = EpochSampler(images[:config.n_train])
-    batches = StreamBatches(sampler, gan.latent, s["data"], s["latent"])
-    theta_d = gan.D.init(s["d_init"], config.d_init or config.init)
-    trainer = config.training.trainer(gan, opt_g, opt_d, gan.G.init(s["g_init"], config.init), theta_d, batches,
+    theta_g, theta_d = gan.G.init(s["g_init"], config.init), gan.D.init(s["d_init"], config.d_init or config.init)
+    trainer = config.training.trainer(gan, *config.optimizers(), theta_g, theta_d,
+                                      StreamBatches(sampler, gan.latent, s["data"], s["latent"]),
                                       lambda name: stream(config.seed, name),
                                       rng_dropout=s["dropout"] if config.d_dropout else None)
     return MnistRun(config, trainer, sampler, np.zeros((0, 2), np.float32))
@@ -383,29 +367,23 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     ``instance_noise`` random streams, the
     sampler's epoch permutation and position, the iteration, the config and the
     loss history. The trainer's part is :func:`gandyn.engine.checkpoint.trainer_state`."""
-    run = tr.trainer
-    t_arrays, t_meta = trainer_state(run)
+    t_arrays, t_meta = trainer_state(tr.trainer)
     # the format's order: sampler_pos after rng_latent, losses after theta_d
-    meta = {"format": FORMAT, "config": tr.config.to_dict()}
-    for key, value in t_meta.items():
-        meta[key] = value
-        if key == "rng_latent":
-            meta["sampler_pos"] = tr.sampler.pos
-    arrays = {}
-    for key, value in t_arrays.items():
-        arrays[key] = value
-        if key == "theta_d":
-            arrays["losses"] = tr.losses[:run.it]
+    meta = {"format": FORMAT, "config": tr.config.to_dict(),
+            **_insert(t_meta, "rng_latent", sampler_pos=tr.sampler.pos)}
+    arrays = _insert(t_arrays, "theta_d", losses=tr.losses[:tr.it])
     if tr.sampler.perm is not None:
         arrays["sampler_perm"] = tr.sampler.perm
-    bad = nonfinite(arrays.items())
-    if bad is not None:
-        raise NonFiniteError(f"not writing checkpoint {path}: {bad} holds NaN or inf at iteration {run.it}")
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-    return path
+    if (bad := nonfinite(arrays.items())) is not None:
+        raise NonFiniteError(f"not writing checkpoint {path}: {bad} holds NaN or inf at iteration {tr.it}")
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
+    return Path(path)
+
+
+def _insert(d: dict, after: str, **new) -> dict:
+    """``d`` with the items ``new`` right after its key ``after``."""
+    return {k: v for key, value in d.items() for k, v in ((key, value), *(new.items() if key == after else ()))}
 
 
 def load_checkpoint(path, images: np.ndarray | None = None, *, lr_g: float | None = None,
@@ -455,8 +433,7 @@ def checkpoint_config(path) -> MnistConfig:
     ValueError
         No checkpoint at ``path``, or not a gandyn MNIST checkpoint.
     """
-    path = Path(path)
-    _, meta = _read_checkpoint(path, meta_only=True)
+    meta = _read_checkpoint(path := Path(path), meta_only=True)[1]
     return _valid(path, lambda: MnistConfig.from_dict(meta["config"]))
 
 
@@ -479,9 +456,7 @@ def _rebuild(arrays: dict, meta: dict, images, lr_g=None, lr_d=None) -> MnistRun
     if perm is not None and (perm.shape != (n,) or perm.dtype.kind not in "iu"
                              or not np.array_equal(np.sort(perm), np.arange(n))):
         raise ValueError(f"sampler_perm is not a permutation of the {n} training images")
-    tr.sampler.perm = perm
-    tr.sampler.pos = pos
-    tr.losses = losses.astype(np.float32)
+    tr.sampler.perm, tr.sampler.pos, tr.losses = perm, pos, losses.astype(np.float32)
     return tr
 
 
@@ -513,10 +488,8 @@ def _stop_flag():
 
 def write_losses(path, losses: np.ndarray) -> Path:
     """``iteration,loss_d,loss_g`` per iteration (1-based), atomically."""
-    it = np.arange(1, len(losses) + 1)
-    lines = ["iteration,loss_d,loss_g"]
-    lines += [f"{i},{d:.6g},{g:.6g}" for i, (d, g) in zip(it.tolist(), losses.tolist())]
-    return write_text(path, "\n".join(lines) + "\n")
+    rows = [f"{i},{d:.6g},{g:.6g}" for i, (d, g) in enumerate(losses.tolist(), start=1)]
+    return write_text(path, "\n".join(["iteration,loss_d,loss_g", *rows]) + "\n")
 
 
 def read_losses(path, *, finite: bool = True) -> np.ndarray:
@@ -540,8 +513,7 @@ def read_losses(path, *, finite: bool = True) -> np.ndarray:
     try:
         with open(path) as f, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": checked below
-            header = f.readline().strip()
-            rows = np.loadtxt(f, delimiter=",", ndmin=2)
+            header, rows = f.readline().strip(), np.loadtxt(f, delimiter=",", ndmin=2)
     except (ValueError, UnicodeDecodeError) as e:
         raise not_ours(one_line(e)[:200]) from None
     if header != "iteration,loss_d,loss_g":
@@ -583,10 +555,8 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
 
     from tqdm.auto import tqdm
 
-    out = Path(out)
-    ckpt = out / CHECKPOINT
-    run = tr.trainer
-    start = run.it
+    out, run = Path(out), tr.trainer
+    ckpt, start = out / CHECKPOINT, run.it
     if iters < start:
         raise ValueError(f"--iters {iters} is below the checkpoint's iteration {start}")
     (out / "grids").mkdir(parents=True, exist_ok=True)
@@ -595,14 +565,8 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
     remove_stale_temps(out / "grids", ("iter_*.png",))
     losses = np.zeros((iters, 2), np.float32)
     losses[:start] = tr.losses[:start]
-    tr.losses = losses
-    z_grid = tr.grid_noise()
-
-    def grid(it):
-        if save_grid is not None and grid_every and it % grid_every == 0:
-            save_grid(tr.samples(z_grid), out / "grids" / f"iter_{it:07d}.png")
-
-    saved = {"it": start if ckpt.exists() else None}
+    tr.losses, z_grid = losses, tr.grid_noise()
+    saved = {"it": start if ckpt.exists() else None}  # the iteration of the last checkpoint written
 
     def last_good() -> str:
         return (f"the last checkpoint {ckpt} (iteration {saved['it']}) is intact" if saved["it"] is not None
@@ -613,7 +577,7 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
             raise NonFiniteError(f"non-finite {bad} at iteration {run.it}; stopped ({last_good()})")
 
     def checkpoint():
-        stop_if(nonfinite(state_arrays(tr.trainer)))
+        stop_if(nonfinite(state_arrays(run)))
         try:
             save_checkpoint(ckpt, tr)
         except OSError as e:
@@ -621,16 +585,17 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
         saved["it"] = run.it
         # the config (its step sizes) and the losses of that checkpoint, with it
         write_json(out / "config.json", tr.config.to_dict())
-        write_losses(out / "losses.csv", tr.losses[:run.it])
+        write_losses(out / "losses.csv", losses[:run.it])
 
-    def keep(it):
+    def snapshot(it):  # the grid and the kept checkpoint of iteration it, when due
+        if save_grid is not None and grid_every and it % grid_every == 0:
+            save_grid(tr.samples(z_grid), out / "grids" / f"iter_{it:07d}.png")
         if keep_every and it % keep_every == 0:
             (out / "checkpoints").mkdir(exist_ok=True)
             save_checkpoint(out / "checkpoints" / f"iter_{it:07d}.npz", tr)
 
     if start == 0:
-        grid(0)
-        keep(0)
+        snapshot(0)
     interrupted = False
     t0 = time.perf_counter()
     bar = tqdm(total=iters, initial=start, desc="mnist train", unit="it", disable=not progress,
@@ -642,16 +607,15 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
                 loss_d, loss_g = run.step()
                 i = run.it
                 losses[i - 1] = (loss_d, loss_g)
-                bad = nonfinite((("discriminator loss", loss_d), ("generator loss", loss_g),
-                                 ("discriminator parameter", run.theta_d), ("generator parameter", run.theta_g)))
-                stop_if(bad if bad is not None or i % STATE_CHECK_EVERY else nonfinite(state_arrays(tr.trainer)))
+                stop_if(nonfinite((("discriminator loss", loss_d), ("generator loss", loss_g),
+                                   ("discriminator parameter", run.theta_d), ("generator parameter", run.theta_g)))
+                        or (None if i % STATE_CHECK_EVERY else nonfinite(state_arrays(run))))
                 if callback is not None:
                     callback(tr)
                 if i % 100 == 0:
                     bar.set_postfix(loss_d=f"{loss_d:.3f}", loss_g=f"{loss_g:.3f}", refresh=False)
                     bar.update(100)
-                grid(i)
-                keep(i)
+                snapshot(i)
                 if checkpoint_every and i % checkpoint_every == 0 and i < iters:
                     checkpoint()
                 if stop["set"]:
@@ -662,9 +626,8 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
         bar.update(run.it - bar.n)
         bar.close()
     seconds = time.perf_counter() - t0
-    done = run.it - start
     return {"iteration": run.it, "interrupted": interrupted, "seconds": seconds,
-            "it_per_s": done / seconds if seconds > 0 else float("nan")}
+            "it_per_s": (run.it - start) / seconds if seconds > 0 else float("nan")}
 
 
 def generate(tr: MnistRun, n: int, rng, batch: int = 1000, ema: bool = True) -> np.ndarray:
@@ -672,10 +635,7 @@ def generate(tr: MnistRun, n: int, rng, batch: int = 1000, ema: bool = True) -> 
     G's moving average when the run keeps one and ``ema`` is true; a batch-norm G with its
     running statistics."""
     n = check_int("the number of samples", n)
-    gan = tr.gan
-    theta = tr.theta_g_sample(ema)
     out = np.empty((n, PIXELS), np.float32)
     for s in range(0, n, batch):
-        m = min(batch, n - s)
-        out[s:s + m] = gan.G(theta, gan.sample_z(rng, m), tr.trainer.stats_g)  # batch norm: running statistics
+        out[s:s + batch] = tr.samples(tr.gan.sample_z(rng, min(batch, n - s)), ema)
     return out
