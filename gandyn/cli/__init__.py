@@ -42,17 +42,13 @@ class _Parser(argparse.ArgumentParser):
     def _parse_optional(self, arg_string):
         # a negative number (-1e-3, -inf, -nan) is a value, not an option, so that
         # `--lr-min -1e-3` reaches the option's range check and its one-line message
-        if arg_string not in self._option_string_actions and _is_number(arg_string):
-            return None
+        if arg_string not in self._option_string_actions:
+            try:
+                float(arg_string)
+                return None
+            except ValueError:
+                pass
         return super()._parse_optional(arg_string)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 #: Largest integer an option takes (a count far beyond any run, still an int64).

@@ -169,16 +169,12 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     -------
     array (P,) (or a float for ``theta_g (n,)``)
     """
-    theta_g = np.asarray(theta_g)
-    single = theta_g.ndim == 1
-    tg = theta_g[None] if single else theta_g
+    single, tg = np.ndim(theta_g) == 1, np.atleast_2d(theta_g)
     if not hi > lo or bins < 1 or n_z < 2:
         raise ValueError("need lo < hi, bins >= 1 and n_z >= 2")
     edges = np.linspace(lo, hi, bins + 1)
-    cdf = np.concatenate([[0.0], setup.data.cdf(edges), [1.0]])
-    p = np.diff(cdf)  # (bins + 2,): below lo, the bins, above hi
-    q_mid = (np.arange(n_z) + 0.5) / n_z
-    z = as_latent(setup.networks.latent).ppf(q_mid)[:, None].astype(setup.networks.dtype)
+    p = np.diff(np.concatenate([[0.0], setup.data.cdf(edges), [1.0]]))  # (bins + 2,): below lo, the bins, above hi
+    z = z_map_points(setup.networks.latent, n_z)[:, None].astype(setup.networks.dtype)  # the latent's quantiles
     out = np.empty(tg.shape[0])
     nb = bins + 2
     for i in range(0, tg.shape[0], chunk):
@@ -235,44 +231,37 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     _check_resolved(setup.data, x, p)
     z_map = z_map_points(setup.networks.latent, n_map)
     ev = stream(int(seed), "eval")
-    names = ["it", "p_g", "d", "d_star", "jsd", "jsd_binned", "c", "v", "gap", "exact", "x_map", "theta_g", "theta_d"]
-    rec = {name: [] for name in names + (["theta_g_average"] if setup.training.g_ema else [])}
+    rec: dict[str, list] = {}
 
     def record():
         tg = tr.theta_g_eval
         s = theory_at(setup, tg, tr.theta_d_eval, x, ev, n_samples)
-        w = 0.5 * (p + s["p_g"])
-        rec["it"].append(tr.it)
-        for name in ("p_g", "d", "d_star"):
-            rec[name].append(s[name].astype(np.float32))
-        for name in ("jsd", "c", "v"):
-            rec[name].append(s[name])
-        rec["gap"].append(float(np.trapezoid(np.abs(s["d"] - s["d_star"]) * w, x)))
-        rec["jsd_binned"].append(binned_jsd(setup, tg, x[0], x[-1], bins=grid - 1))
-        rec["exact"].append(s["method"] == "change_of_variables")
-        rec["x_map"].append(gan.G(tg, z_map[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64))
-        rec["theta_g"].append(tr.theta_g.copy())
-        rec["theta_d"].append(tr.theta_d.copy())
+        row = {"it": tr.it, **{name: s[name].astype(np.float32) for name in ("p_g", "d", "d_star")}, "jsd": s["jsd"],
+               "jsd_binned": binned_jsd(setup, tg, x[0], x[-1], bins=grid - 1), "c": s["c"], "v": s["v"],
+               "gap": float(np.trapezoid(np.abs(s["d"] - s["d_star"]) * (0.5 * (p + s["p_g"])), x)),
+               "exact": s["method"] == "change_of_variables",
+               "x_map": gan.G(tg, z_map[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64),
+               "theta_g": tr.theta_g.copy(), "theta_d": tr.theta_d.copy()}
         if setup.training.g_ema:
-            rec["theta_g_average"].append(tg.copy())
+            row["theta_g_average"] = tg.copy()
+        for name, value in row.items():
+            rec.setdefault(name, []).append(value)
         return s["jsd"]
 
     loss_d, loss_g = np.empty(steps), np.empty(steps)
-    bar = tqdm(total=steps, desc="gan1d", disable=not progress, leave=False)
-    bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
-    while tr.it < steps:
-        n = min(record_every, steps - tr.it)
-        i = tr.it
-        loss_d[i:i + n], loss_g[i:i + n] = tr.advance(n, keep=True)
-        bad = ~healthy(loss_d[i:i + n], loss_g[i:i + n])  # the one divergence criterion, per iteration
-        if bad.any() or not healthy(np.concatenate([tr.theta_g, tr.theta_d])).all():
-            bar.close()
-            at = i + 1 + int(np.argmax(bad)) if bad.any() else tr.it
-            raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN, inf or "
-                                f"larger than {BOUND:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)", at)
-        bar.update(n)
+    with tqdm(total=steps, desc="gan1d", disable=not progress, leave=False) as bar:
         bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
-    bar.close()
+        while tr.it < steps:
+            i, n = tr.it, min(record_every, steps - tr.it)
+            loss_d[i:i + n], loss_g[i:i + n] = tr.advance(n, keep=True)
+            bad = ~healthy(loss_d[i:i + n], loss_g[i:i + n])  # the one divergence criterion, per iteration
+            if bad.any() or not healthy(np.concatenate([tr.theta_g, tr.theta_d])).all():
+                at = i + 1 + int(np.argmax(bad)) if bad.any() else tr.it
+                raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN, inf "
+                                    f"or larger than {BOUND:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step "
+                                    "sizes)", at)
+            bar.update(n)
+            bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
     arrays = {"x": x, "p_data": p, "z_map": z_map, "loss_d": loss_d, "loss_g": loss_g,
               **{name: np.array(v) for name, v in rec.items()}}
     meta = {"setup": describe(setup), "seed": int(seed), "lr_d": float(lr_d), "lr_g": float(lr_g),
@@ -349,30 +338,25 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     """
     from tqdm.auto import tqdm
 
-    lr_d_values = np.asarray(lr_d_values, dtype=np.float64).ravel()
-    lr_g_values = np.asarray(lr_g_values, dtype=np.float64).ravel()
-    seeds = population.check_seeds(list(seeds))
-    ks = [int(k) for k in ks]
-    losses = list(losses)
+    lr_d_values, lr_g_values = (np.asarray(v, dtype=np.float64).ravel() for v in (lr_d_values, lr_g_values))
+    seeds, ks, losses = population.check_seeds(list(seeds)), [int(k) for k in ks], list(losses)
     steps, checks = check_int("steps", steps), check_int("checks", checks)
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
     setups = sweep_setups(setup, ks, losses)  # every one validated before any training
-    S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
-    sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
+    sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")  # (S, Ld, Lg)
     check_it = population.check_iterations(steps, checks)
     lo, hi = grid_for(setup.data, tail=1e-9, n=2)  # the data's range widened by 25% on each side
-    out = np.empty((len(check_it), len(ks), len(losses), S, Ld, Lg))
-    diverged_at = np.full((len(ks), len(losses), S, Ld, Lg), -1, dtype=np.int64)
+    out = np.empty((len(check_it), len(ks), len(losses), *sd.shape))
+    diverged_at = np.full((len(ks), len(losses), *sd.shape), -1, dtype=np.int64)
     n_pop = len(ks) * len(losses)
 
     def what(a, b):
         return f"gan1d sweep: population {a * len(losses) + b + 1} of {n_pop} ({sd.size} GANs, k={ks[a]}, {losses[b]})"
 
-    bar = tqdm(total=n_pop * steps, desc=what(0, 0), unit="it", disable=not progress, leave=False)
-    for a, k in enumerate(ks):
-        for b, loss in enumerate(losses):
-            s = setups[k, loss]
+    with tqdm(total=n_pop * steps, desc=what(0, 0), unit="it", disable=not progress, leave=False) as bar:
+        for a, b in np.ndindex(len(ks), len(losses)):
+            s = setups[ks[a], losses[b]]
             bar.set_description(what(a, b), refresh=False)
             tr = population.Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk,
                                        rate_dtype=np.float64)
@@ -389,9 +373,8 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
                 with np.errstate(over="ignore", invalid="ignore"):
                     j = binned_jsd(s, np.where(ok[:, None], tg, 0), lo, hi, n_z=n_z)
                 j[~ok] = LOG2
-                out[c, a, b] = j.reshape(S, Ld, Lg)
+                out[c, a, b] = j.reshape(sd.shape)
                 bar.set_postfix(median_jsd=f"{np.median(j):.4f}", refresh=False)
-    bar.close()
     arrays = {"lr_d": lr_d_values, "lr_g": lr_g_values, "seeds": seeds, "ks": np.array(ks),
               "losses": np.array(losses), "check_it": check_it, "jsd_checks": out, "jsd": out[-1],
               "converged": out[-1] < threshold, "diverged_at": diverged_at}
