@@ -347,20 +347,19 @@ def apply_protocol(command: str, name: str, settings: dict, args, add, training)
     def norm(v):
         return list(v) if isinstance(v, (list, tuple)) else v
 
+    def show(v):
+        return " ".join(map(str, v)) if isinstance(v, list) else v
+
     changes = []
-    for key, value in settings.items():
-        if not hasattr(args, key):
-            continue
-        given, default = norm(getattr(args, key)), norm(getattr(defaults, key))
-        if given == default or given == norm(value):
-            setattr(args, key, norm(value))
+    for key, value in ((k, norm(v)) for k, v in settings.items() if hasattr(args, k)):
+        given = norm(getattr(args, key))
+        if given == norm(getattr(defaults, key)) or given == value:
+            setattr(args, key, value)
             continue
         flag = "--" + key.replace("_", "-")
-        shown = " ".join(map(str, given)) if isinstance(given, list) else given
-        was = " ".join(map(str, norm(value))) if isinstance(value, (list, tuple)) else value
-        print(f"gandyn {command}: note: --protocol {name} sets {flag} {was}; {flag} {shown} replaces it",
-              file=sys.stderr)
-        changes.append(f"{flag} {shown}")
+        print(f"gandyn {command}: note: --protocol {name} sets {flag} {show(value)}; {flag} {show(given)} replaces "
+              "it", file=sys.stderr)
+        changes.append(f"{flag} {show(given)}")
     rest = {k: v for k, v in settings.items() if not hasattr(args, k)}
     fixed = {k: v for k, v in rest.items() if k in type(training).__dataclass_fields__}
     extra = {k: v for k, v in rest.items() if k not in fixed}
@@ -435,8 +434,7 @@ def _add_common(parser: argparse.ArgumentParser, name: str, *, deferred: bool = 
 def fill_common(args: argparse.Namespace, name: str) -> argparse.Namespace:
     """Give the common options not set on the command line their defaults for ``name``."""
     for key, value in {"seed": 0, "out": f"gandyn-out/{name}", "quiet": False, "threads": None}.items():
-        if not hasattr(args, key):
-            setattr(args, key, value)
+        vars(args).setdefault(key, value)
     return args
 
 
@@ -505,7 +503,7 @@ def blas_threads(args) -> int | None:
 
 
 def main(argv=None) -> int:
-    from gandyn import plugins
+    from gandyn import errors, plugins
     from gandyn.app.machine import blas_limit
     from gandyn.app.progress import progress_lines
 
@@ -517,17 +515,15 @@ def main(argv=None) -> int:
         return 2
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if any(a == "--plugin" or a.startswith("--plugin=") for a in extra):
-        getattr(args, "_parser", parser).error("--plugin is a global option: give it before the command "
-                                               "(gandyn --plugin MODULE COMMAND ...)")
     if extra:  # named by the command's own parser ("gandyn gan1d: error: ..."), exit 2
-        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+        late = any(a == "--plugin" or a.startswith("--plugin=") for a in extra)
+        getattr(args, "_parser", parser).error("--plugin is a global option: give it before the command (gandyn "
+                                               "--plugin MODULE COMMAND ...)" if late else
+                                               f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
     name = " ".join(filter(None, (args.command, getattr(args, "action", None))))  # as argparse names it
-    from gandyn import errors
-
     errors.reset_work()
 
     def say(e, code: int) -> int:

@@ -110,8 +110,7 @@ def grid_for(data: Distribution, theta_g=None, G: MLP | None = None, latent="uni
     if theta_g is not None:
         p_z = as_latent(latent)
         z_range = (p_z.low, p_z.high) if isinstance(p_z, Uniform) else p_z.ppf(ndtr(np.array([-3.0, 3.0])))
-        z = np.linspace(*z_range, 257)
-        g = G(theta_g, z[:, None])[:, 0]
+        g = G(theta_g, np.linspace(*z_range, 257)[:, None])[:, 0]
         lo, hi = min(lo, float(g.min())), max(hi, float(g.max()))
     w = hi - lo
     return np.linspace(lo - margin * w, hi + margin * w, int(n))
@@ -133,15 +132,13 @@ def theory_at(setup: Setup, theta_g, theta_d, x, rng=None, n_samples: int = 5000
     JSD integrand is ``q log(2)/2``); ``c = -log 4 + 2 JSD`` (Theorem 1);
     ``v`` = V(D, G) on the grid (eq. 1; by :func:`gandyn.theory.value_grid`).
     """
-    gan = setup.gan
-    dens = generator_density(gan.G, theta_g, x, setup.networks.latent, rng, n_samples=n_samples)
+    dens = generator_density(setup.gan.G, theta_g, x, setup.networks.latent, rng, n_samples=n_samples)
     p = setup.data.pdf(x)
     q = dens.pdf
     off_grid = max(0.0, 1.0 - float(np.trapezoid(q, x)))
     jsd = min(jsd_grid(x, p, q, tol=None) + 0.5 * LOG2 * off_grid, LOG2)
-    logit = gan.D(theta_d, x[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64)
-    d = sigmoid(logit)
-    return {"p_g": q, "method": dens.method, "d": d, "d_star": d_star(p, q), "jsd": jsd,
+    logit = setup.gan.D(theta_d, x[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64)
+    return {"p_g": q, "method": dens.method, "d": sigmoid(logit), "d_star": d_star(p, q), "jsd": jsd,
             "c": -LOG4 + 2.0 * jsd, "v": value_grid(x, logit, p, q, tol=None, logit=True)}
 
 
@@ -293,8 +290,7 @@ def pick_panels(arrays: dict) -> dict:
         that of (b) (G has moved toward the data);
     (d) *convergence*: the last record.
     """
-    it, jsd, gap = arrays["it"], arrays["jsd"], arrays["gap"]
-    R = len(it)
+    jsd, gap, R = arrays["jsd"], arrays["gap"], len(arrays["it"])
     if R < 5:
         raise ValueError("the history needs at least 5 records for Figure 1")
     a = 1
