@@ -291,9 +291,8 @@ def training_config(args, defaults, methods=None):
     why = {name: f"the {cfg.optimizer} optimizer does not take it" for name in ("b1", "b2", "mu")
            if name not in takes(cfg.optimizer)}
     if all(m.draws(1) == m.draws(2) for m in methods):
-        labels = [method_label(m) for m in methods]
-        why["k"] = f"{' and '.join(labels)} take{'s' if len(methods) == 1 else ''} no D steps per G step " \
-                   "(altgd and lookahead around it do)"
+        why["k"] = f"{' and '.join(map(method_label, methods))} take{'s' if len(methods) == 1 else ''} no D steps " \
+                   "per G step (altgd and lookahead around it do)"
     if cfg.penalty is None:
         why["penalty_weight"] = "no --penalty is given"
     if not cfg.instance_noise:

@@ -162,49 +162,40 @@ def _single(args, setup, out) -> int:
 def _sweep(args, setup, seeds, kw, out, config, client) -> int:
     """The sweep by :func:`gandyn.app.backends.run_sweep`, one shard per seed (on the Dask
     cluster of ``client``, if any), each kept in ``out/shards`` as it finishes (seeds kept there
-    by an earlier, stopped run are not trained again); on a failure the finished seeds' sweep
-    is written."""
+    by an earlier, stopped run are not trained again); its files (sweep.npz, sweep.csv, the maps)
+    and summary lines. On a failure the finished seeds' sweep is written."""
     import time
 
+    import numpy as np
+
+    from gandyn import history, plotting
     from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_sweep
     from gandyn.app.folders import RUN_RECORD
-    from gandyn.io import write_json
+    from gandyn.errors import BOUND
+    from gandyn.experiments.gan1d import sweep_rows, sweep_summary
+    from gandyn.io import write_csv, write_json
+    from gandyn.metrics.intervals import format_pm
+    from gandyn.plotting import gan1d as figs
 
-    t0 = time.perf_counter()
+    t0, failed = time.perf_counter(), None
     store = ShardStore(out / SHARDS, "seed", record=("gan1d --sweep", config))
     try:
         arrays, meta = run_sweep(setup, seeds=seeds, client=client, store=store, progress=not args.quiet, **kw)
     except ShardError as e:
-        if e.partial is not None:
-            arrays, meta = e.partial
-            _write_sweep(out, arrays, {**meta, "failed": f"{e} (seed {e.items[0]})"}, time.perf_counter() - t0)
-        raise
-    _write_sweep(out, arrays, meta, time.perf_counter() - t0, report=True)
-    write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
-    store.clear()
-    return 0
-
-
-def _write_sweep(out, arrays, meta, wall, report=False) -> None:
-    """The sweep's files (sweep.npz, sweep.csv, the maps); with ``report`` the summary lines."""
-    import numpy as np
-
-    from gandyn import history, plotting
-    from gandyn.errors import BOUND
-    from gandyn.experiments.gan1d import sweep_rows, sweep_summary
-    from gandyn.metrics.intervals import format_pm
-    from gandyn.io import write_csv
-    from gandyn.plotting import gan1d as figs
-
-    summary, meta = sweep_summary(arrays, wall), {**meta, "wall_seconds": wall}
+        if e.partial is None:
+            raise
+        (arrays, meta), failed = e.partial, e
+    wall = time.perf_counter() - t0
+    summary = sweep_summary(arrays, wall)
+    meta = {**meta, **({"failed": f"{failed} (seed {failed.items[0]})"} if failed else {}), "wall_seconds": wall}
     paths = [history.save(out / "sweep.npz", arrays, meta), write_csv(out / "sweep.csv", sweep_rows(arrays)),
              write_csv(out / "sweep_summary.csv", summary)]
     for a, b in np.ndindex(arrays["jsd"].shape[:2]):  # a map per k and loss
         stem = "convergence_map" if arrays["jsd"].shape[:2] == (1, 1) else \
             f"convergence_map_k{arrays['ks'][a]}_{arrays['losses'][b]}"
         paths += plotting.save(figs.convergence_map(arrays, meta, a, b), out / stem)
-    if not report:
-        return
+    if failed:
+        raise failed
     conv, div = arrays["converged"], arrays["diverged_at"]
     print(f"{conv.size} GANs, {meta['steps']} steps each, in {wall:.1f} s; converged "
           f"(JSD < {meta['threshold']:g} nats): {conv.mean():.1%}; median final JSD "
@@ -217,3 +208,6 @@ def _write_sweep(out, arrays, meta, wall, report=False) -> None:
               f"{r['median_jsd']:.4f}, mean {format_pm(r['mean_jsd'], r['se_jsd'], '.4f')} (s.e.); "
               f"{r['steps']} iterations")
     print("wrote " + ", ".join(str(p) for p in paths))
+    write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
+    store.clear()
+    return 0

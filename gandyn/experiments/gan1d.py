@@ -427,11 +427,8 @@ def sweep_summary(arrays: dict, wall_seconds: float = float("nan")) -> list[dict
     interval (:func:`~gandyn.metrics.intervals.rate_columns`), the median and mean +-
     standard error (:func:`~gandyn.metrics.intervals.spread_columns`) of the final JSD (nats), the
     iterations, and the whole sweep's wall time (all rows trained in one run)."""
-    rows = []
-    for a, k in enumerate(arrays["ks"]):
-        for b, loss in enumerate(arrays["losses"]):
-            conv = np.asarray(arrays["converged"][a, b]).ravel()
-            rows.append({"k": int(k), "loss": str(loss), "runs": int(conv.size), "converged": int(conv.sum()),
-                         **rate_columns("converged", conv), **spread_columns("jsd", arrays["jsd"][a, b]),
-                         "steps": int(arrays["check_it"][-1]) if "check_it" in arrays else None, "wall_seconds": float(wall_seconds)})
-    return rows
+    conv, steps = np.asarray(arrays["converged"]), int(arrays["check_it"][-1]) if "check_it" in arrays else None
+    return [{"k": int(arrays["ks"][a]), "loss": str(arrays["losses"][b]), "runs": int(conv[a, b].size),
+             "converged": int(conv[a, b].sum()), **rate_columns("converged", conv[a, b]),
+             **spread_columns("jsd", arrays["jsd"][a, b]), "steps": steps, "wall_seconds": float(wall_seconds)}
+            for a, b in np.ndindex(conv.shape[:2])]
