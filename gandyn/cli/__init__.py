@@ -138,9 +138,8 @@ def _method_of_text(text: str):
 
 
 def _cast(kind: type, key: str, text: str):
-    bools = {"true": True, "1": True, "false": False, "0": False}
     try:
-        value = bools[text.lower()] if kind is bool else kind(text)
+        value = {"true": True, "1": True, "false": False, "0": False}[text.lower()] if kind is bool else kind(text)
     except (KeyError, ValueError):
         raise ValueError(f"method option {key}: {text!r} is not {'an' if kind is int else 'a'} {kind.__name__}") \
             from None
@@ -278,8 +277,6 @@ def training_config(args, defaults, methods=None):
         take (``--b1`` with SGD, ``--k`` with simultaneous methods only, ``--penalty-weight``
         without ``--penalty``, ...), each named with why.
     """
-    from dataclasses import replace
-
     from gandyn.engine.methods import method_label
     from gandyn.engine.optim import takes
 
@@ -287,7 +284,7 @@ def training_config(args, defaults, methods=None):
     if methods is None:
         given["method"] = parse_methods([args.method or defaults.method], args.method_option)[0]
         methods = [given["method"]]
-    cfg = replace(defaults, **given)
+    cfg = defaults.replace(**given)
     why = {name: f"the {cfg.optimizer} optimizer does not take it" for name in ("b1", "b2", "mu")
            if name not in takes(cfg.optimizer)}
     if all(m.draws(1) == m.draws(2) for m in methods):

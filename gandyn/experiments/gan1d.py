@@ -222,8 +222,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
 
     steps, record_every = check_int("steps", steps), check_int("record_every", record_every)
     tr = population.Population(setup, int(seed), lr_g=lr_g, lr_d=lr_d)
-    gan = setup.gan
-    x = grid_for(setup.data, tr.theta_g, gan.G, setup.networks.latent, n=grid)
+    x = grid_for(setup.data, tr.theta_g, setup.gan.G, setup.networks.latent, n=grid)
     p = setup.data.pdf(x)
     _check_resolved(setup.data, x, p)
     z_map = z_map_points(setup.networks.latent, n_map)
@@ -237,7 +236,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
                "jsd_binned": binned_jsd(setup, tg, x[0], x[-1], bins=grid - 1), "c": s["c"], "v": s["v"],
                "gap": float(np.trapezoid(np.abs(s["d"] - s["d_star"]) * (0.5 * (p + s["p_g"])), x)),
                "exact": s["method"] == "change_of_variables",
-               "x_map": gan.G(tg, z_map[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64),
+               "x_map": setup.gan.G(tg, z_map[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64),
                "theta_g": tr.theta_g.copy(), "theta_d": tr.theta_d.copy()}
         if setup.training.g_ema:
             row["theta_g_average"] = tg.copy()
@@ -384,8 +383,7 @@ def merge_sweeps(parts) -> tuple[dict, dict]:
     """One sweep from :func:`sweep` results over disjoint seeds, ``[(arrays, meta), ...]`` in
     seed order: the per-model arrays concatenated along the seed axis, the meta of the first."""
     arrays, meta = dict(parts[0][0]), dict(parts[0][1])
-    arrays["seeds"] = np.concatenate([a["seeds"] for a, _ in parts])
-    for key, axis in (("jsd", 2), ("converged", 2), ("diverged_at", 2), ("jsd_checks", 3)):
+    for key, axis in (("seeds", 0), ("jsd", 2), ("converged", 2), ("diverged_at", 2), ("jsd_checks", 3)):
         arrays[key] = np.concatenate([a[key] for a, _ in parts], axis=axis)
     return arrays, meta
 
