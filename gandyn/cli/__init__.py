@@ -42,17 +42,13 @@ class _Parser(argparse.ArgumentParser):
     def _parse_optional(self, arg_string):
         # a negative number (-1e-3, -inf, -nan) is a value, not an option, so that
         # `--lr-min -1e-3` reaches the option's range check and its one-line message
-        if arg_string not in self._option_string_actions and _is_number(arg_string):
-            return None
+        if arg_string not in self._option_string_actions:
+            try:
+                float(arg_string)
+                return None
+            except ValueError:
+                pass
         return super()._parse_optional(arg_string)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 #: Largest integer an option takes (a count far beyond any run, still an int64).
@@ -142,9 +138,8 @@ def _method_of_text(text: str):
 
 
 def _cast(kind: type, key: str, text: str):
-    bools = {"true": True, "1": True, "false": False, "0": False}
     try:
-        value = bools[text.lower()] if kind is bool else kind(text)
+        value = {"true": True, "1": True, "false": False, "0": False}[text.lower()] if kind is bool else kind(text)
     except (KeyError, ValueError):
         raise ValueError(f"method option {key}: {text!r} is not {'an' if kind is int else 'a'} {kind.__name__}") \
             from None
@@ -282,8 +277,6 @@ def training_config(args, defaults, methods=None):
         take (``--b1`` with SGD, ``--k`` with simultaneous methods only, ``--penalty-weight``
         without ``--penalty``, ...), each named with why.
     """
-    from dataclasses import replace
-
     from gandyn.engine.methods import method_label
     from gandyn.engine.optim import takes
 
@@ -291,13 +284,12 @@ def training_config(args, defaults, methods=None):
     if methods is None:
         given["method"] = parse_methods([args.method or defaults.method], args.method_option)[0]
         methods = [given["method"]]
-    cfg = replace(defaults, **given)
+    cfg = defaults.replace(**given)
     why = {name: f"the {cfg.optimizer} optimizer does not take it" for name in ("b1", "b2", "mu")
            if name not in takes(cfg.optimizer)}
     if all(m.draws(1) == m.draws(2) for m in methods):
-        labels = [method_label(m) for m in methods]
-        why["k"] = f"{' and '.join(labels)} take{'s' if len(methods) == 1 else ''} no D steps per G step " \
-                   "(altgd and lookahead around it do)"
+        why["k"] = f"{' and '.join(map(method_label, methods))} take{'s' if len(methods) == 1 else ''} no D steps " \
+                   "per G step (altgd and lookahead around it do)"
     if cfg.penalty is None:
         why["penalty_weight"] = "no --penalty is given"
     if not cfg.instance_noise:
@@ -351,20 +343,19 @@ def apply_protocol(command: str, name: str, settings: dict, args, add, training)
     def norm(v):
         return list(v) if isinstance(v, (list, tuple)) else v
 
+    def show(v):
+        return " ".join(map(str, v)) if isinstance(v, list) else v
+
     changes = []
-    for key, value in settings.items():
-        if not hasattr(args, key):
-            continue
-        given, default = norm(getattr(args, key)), norm(getattr(defaults, key))
-        if given == default or given == norm(value):
-            setattr(args, key, norm(value))
+    for key, value in ((k, norm(v)) for k, v in settings.items() if hasattr(args, k)):
+        given = norm(getattr(args, key))
+        if given == norm(getattr(defaults, key)) or given == value:
+            setattr(args, key, value)
             continue
         flag = "--" + key.replace("_", "-")
-        shown = " ".join(map(str, given)) if isinstance(given, list) else given
-        was = " ".join(map(str, norm(value))) if isinstance(value, (list, tuple)) else value
-        print(f"gandyn {command}: note: --protocol {name} sets {flag} {was}; {flag} {shown} replaces it",
-              file=sys.stderr)
-        changes.append(f"{flag} {shown}")
+        print(f"gandyn {command}: note: --protocol {name} sets {flag} {show(value)}; {flag} {show(given)} replaces "
+              "it", file=sys.stderr)
+        changes.append(f"{flag} {show(given)}")
     rest = {k: v for k, v in settings.items() if not hasattr(args, k)}
     fixed = {k: v for k, v in rest.items() if k in type(training).__dataclass_fields__}
     extra = {k: v for k, v in rest.items() if k not in fixed}
@@ -439,8 +430,7 @@ def _add_common(parser: argparse.ArgumentParser, name: str, *, deferred: bool = 
 def fill_common(args: argparse.Namespace, name: str) -> argparse.Namespace:
     """Give the common options not set on the command line their defaults for ``name``."""
     for key, value in {"seed": 0, "out": f"gandyn-out/{name}", "quiet": False, "threads": None}.items():
-        if not hasattr(args, key):
-            setattr(args, key, value)
+        vars(args).setdefault(key, value)
     return args
 
 
@@ -509,7 +499,7 @@ def blas_threads(args) -> int | None:
 
 
 def main(argv=None) -> int:
-    from gandyn import plugins
+    from gandyn import errors, plugins
     from gandyn.app.machine import blas_limit
     from gandyn.app.progress import progress_lines
 
@@ -521,17 +511,15 @@ def main(argv=None) -> int:
         return 2
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if any(a == "--plugin" or a.startswith("--plugin=") for a in extra):
-        getattr(args, "_parser", parser).error("--plugin is a global option: give it before the command "
-                                               "(gandyn --plugin MODULE COMMAND ...)")
     if extra:  # named by the command's own parser ("gandyn gan1d: error: ..."), exit 2
-        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+        late = any(a == "--plugin" or a.startswith("--plugin=") for a in extra)
+        getattr(args, "_parser", parser).error("--plugin is a global option: give it before the command (gandyn "
+                                               "--plugin MODULE COMMAND ...)" if late else
+                                               f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
     name = " ".join(filter(None, (args.command, getattr(args, "action", None))))  # as argparse names it
-    from gandyn import errors
-
     errors.reset_work()
 
     def say(e, code: int) -> int:

@@ -60,13 +60,10 @@ def _setup(args, sweep):
     from gandyn.engine.population import Networks
     from gandyn.experiments import gan1d
 
-    a = args
-    if sweep and args.losses:  # the sweep's first loss, so that its other choices are checked with it
-        a = copy.copy(args)
-        a.loss = args.losses[0]
+    a = copy.copy(args)  # with --sweep, its first loss and k, so that the other choices are checked with them
+    a.loss = args.losses[0] if sweep and args.losses else args.loss
     training = training_config(a, gan1d.TRAINING)
-    if sweep and args.ks:
-        training = training.replace(k=args.ks[0])
+    training = training.replace(k=args.ks[0]) if sweep and args.ks else training
     dtype = np.float32 if sweep and not args.float64 else np.float64
     return gan1d.setup(args.data, networks=gan1d.NETWORKS.replace(**given_fields(args, Networks), dtype=dtype),
                        training=training)
@@ -80,17 +77,13 @@ def _steps(args) -> int:
     return args.steps or defaults_of(sweep if args.sweep else record_run)["steps"]
 
 
-#: Largest step size of a sweep (the map's log axis must stay finite).
-LR_MAX = 1e100
-
-
 def _check_sizes(args) -> None:
     """Refuse up front what cannot fit in memory, naming the options."""
     from gandyn.experiments.gan1d import TRAINING
     from gandyn.app.machine import check_memory
 
     h = max(args.hidden_g, args.hidden_d)
-    params = 3 * h + 1
+    params, steps = 3 * h + 1, _steps(args)
     if args.sweep:
         n_gans = args.grid ** 2 * args.seeds
         # parameters, gradients and optimizer states of both players, and each step's activations
@@ -99,7 +92,6 @@ def _check_sizes(args) -> None:
                      f"a sweep of {n_gans:,} GANs (--grid {args.grid:,} squared x --seeds {args.seeds:,}, "
                      f"--batch {args.batch:,}, hidden {h:,})")
     else:
-        steps = _steps(args)
         records = steps // args.record_every + 2
         check_memory(16 * steps + records * (401 * 3 * 4 + 400) + 8 * (10 * params + 6 * args.batch * h)
                      + 8 * 5000 * h,
@@ -108,15 +100,19 @@ def _check_sizes(args) -> None:
 
 
 def run(args) -> int:
+    import json
+
+    import numpy as np
+
     from gandyn.app.folders import output_folder
-    from gandyn.experiments.gan1d import sweep_setups
+    from gandyn.experiments.gan1d import describe, sweep_setups
 
     if args.sweep and args.grid < 2:
         raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
     if args.sweep and not args.lr_min < args.lr_max:
         raise ValueError(f"--lr-min ({args.lr_min}) must be below --lr-max ({args.lr_max})")
-    if args.sweep and args.lr_max > LR_MAX:
-        raise ValueError(f"--lr-max must be at most {LR_MAX:g}, got {args.lr_max:g}")
+    if args.sweep and args.lr_max > 1e100:  # the map's log axis must stay finite
+        raise ValueError(f"--lr-max must be at most 1e+100, got {args.lr_max:g}")
     if not args.sweep and _steps(args) < 4 * args.record_every:
         raise ValueError(f"--steps must be at least 4 x --record-every ({4 * args.record_every}): "
                          "Figure 1 needs 5 records")
@@ -128,11 +124,17 @@ def run(args) -> int:
         with output_folder(args.out, "gan1d") as out:
             return _single(args, setup, out)
     # the sweep's k and losses: distinct, and each pairing with the other choices, before any work
-    sweep_setups(setup, args.ks or [setup.training.k], args.losses or [setup.training.loss], ("--ks", "--losses"))
-    config = _sweep_config(args, setup)
+    ks, losses = args.ks or [setup.training.k], args.losses or [setup.training.loss]
+    sweep_setups(setup, ks, losses, ("--ks", "--losses"))
+    lrs = np.geomspace(args.lr_min, args.lr_max, args.grid).tolist()
+    kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=_steps(args), ks=ks, losses=losses, threshold=args.threshold)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    # what the results depend on (a rerun into the same folder must give the same)
+    config = json.loads(json.dumps({"setup": describe(setup), "seeds": seeds, **kw}, default=str))
     kept = f"; the finished shards' results are in {args.out}"  # when a shard failed after others finished
-    return sharded_command(args, "gan1d --sweep", config, lambda out, client: _sweep(args, setup, out, config, client),
-                      lambda e: f"{e} (seed {e.items[0]}){kept if e.partial is not None else ''}")
+    return sharded_command(args, "gan1d --sweep", config, lambda out, client: _sweep(args, setup, seeds, kw, out,
+                                                                                      config, client),
+                           lambda e: f"{e} (seed {e.items[0]}){kept if e.partial is not None else ''}")
 
 
 def _single(args, setup, out) -> int:
@@ -140,101 +142,63 @@ def _single(args, setup, out) -> int:
     from gandyn.experiments.gan1d import pick_panels, record_run
     from gandyn.plotting import gan1d as figs
 
-    steps = _steps(args)
-    arrays, meta = record_run(setup, args.seed, lr_g=args.lr_g, lr_d=args.lr_d, steps=steps,
-                              record_every=args.record_every,
-                              progress=not args.quiet)
-    panels = pick_panels(arrays)
-    meta["panels"] = {k: int(v) for k, v in panels.items()}
+    arrays, meta = record_run(setup, args.seed, lr_g=args.lr_g, lr_d=args.lr_d, steps=_steps(args),
+                              record_every=args.record_every, progress=not args.quiet)
+    meta["panels"] = panels = pick_panels(arrays)
     paths = [history.save(out / "history.npz", arrays, meta)]
     paths += plotting.save(figs.figure1(arrays, panels), out / "figure1")
     paths += plotting.save(figs.jsd_curves(arrays), out / "jsd")
     if not args.no_animation:
         paths += figs.animate(arrays, out / "gan1d", fps=args.fps)
-    j = arrays["jsd"]
-    jb = arrays["jsd_binned"]
-    method = "change of variables" if arrays["exact"][-1] else "KDE"
+    j, jb = arrays["jsd"], arrays["jsd_binned"]
     print(f"JSD(p_data || p_g): {j[0]:.4f} at iteration 0 -> {j[-1]:.4f} at iteration {arrays['it'][-1]} "
-          f"(p_g by {method}; binned: {jb[0]:.4f} -> {jb[-1]:.4f}); C(G) {arrays['c'][-1]:.4f} "
-          f"(-log 4 = -1.3863); panels (a)-(d) at iterations "
+          f"(p_g by {'change of variables' if arrays['exact'][-1] else 'KDE'}; binned: {jb[0]:.4f} -> {jb[-1]:.4f}); "
+          f"C(G) {arrays['c'][-1]:.4f} (-log 4 = -1.3863); panels (a)-(d) at iterations "
           + ", ".join(str(int(arrays["it"][r])) for r in panels.values()))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
-def _sweep_kw(args, setup) -> dict:
-    import numpy as np
-
-    lrs = np.geomspace(args.lr_min, args.lr_max, args.grid)
-    return dict(lr_g_values=lrs, lr_d_values=lrs, steps=_steps(args), ks=args.ks or [setup.training.k],
-                losses=args.losses or [args.loss], threshold=args.threshold)
-
-
-def _sweep_config(args, setup) -> dict:
-    """What a sweep's results depend on (a rerun into the same folder must give the same)."""
-    import json
-
-    from gandyn.experiments.gan1d import describe
-
-    kw = _sweep_kw(args, setup)
-    return json.loads(json.dumps({"setup": describe(setup), "seeds": list(range(args.seed, args.seed + args.seeds)),
-                                  **{k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in kw.items()}},
-                                 default=str))
-
-
-def _sweep(args, setup, out, config, client) -> int:
+def _sweep(args, setup, seeds, kw, out, config, client) -> int:
     """The sweep by :func:`gandyn.app.backends.run_sweep`, one shard per seed (on the Dask
     cluster of ``client``, if any), each kept in ``out/shards`` as it finishes (seeds kept there
-    by an earlier, stopped run are not trained again); on a failure the finished seeds' sweep
-    is written."""
+    by an earlier, stopped run are not trained again); its files (sweep.npz, sweep.csv, the maps)
+    and summary lines. On a failure the finished seeds' sweep is written."""
     import time
 
-    from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_sweep
-    from gandyn.app.folders import RUN_RECORD
-    from gandyn.io import write_json
-
-    t0 = time.perf_counter()
-    store = ShardStore(out / SHARDS, "seed", record=("gan1d --sweep", config))
-    try:
-        arrays, meta = run_sweep(setup, seeds=range(args.seed, args.seed + args.seeds), client=client,
-                                 store=store, progress=not args.quiet, **_sweep_kw(args, setup))
-    except ShardError as e:
-        if e.partial is not None:
-            arrays, meta = e.partial
-            _write_sweep(args, out, arrays, {**meta, "failed": f"{e} (seed {e.items[0]})"}, time.perf_counter() - t0)
-        raise
-    _write_sweep(args, out, arrays, meta, time.perf_counter() - t0, report=True)
-    write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
-    store.clear()
-    return 0
-
-
-def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
-    """The sweep's files (sweep.npz, sweep.csv, the maps); with ``report`` the summary lines."""
     import numpy as np
 
     from gandyn import history, plotting
+    from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_sweep
+    from gandyn.app.folders import RUN_RECORD
     from gandyn.errors import BOUND
     from gandyn.experiments.gan1d import sweep_rows, sweep_summary
+    from gandyn.io import write_csv, write_json
     from gandyn.metrics.intervals import format_pm
-    from gandyn.io import write_csv
     from gandyn.plotting import gan1d as figs
 
-    meta = {**meta, "wall_seconds": wall}
-    paths = [history.save(out / "sweep.npz", arrays, meta)]
-    paths.append(write_csv(out / "sweep.csv", sweep_rows(arrays)))
+    t0, failed = time.perf_counter(), None
+    store = ShardStore(out / SHARDS, "seed", record=("gan1d --sweep", config))
+    try:
+        arrays, meta = run_sweep(setup, seeds=seeds, client=client, store=store, progress=not args.quiet, **kw)
+    except ShardError as e:
+        if e.partial is None:
+            raise
+        (arrays, meta), failed = e.partial, e
+    wall = time.perf_counter() - t0
     summary = sweep_summary(arrays, wall)
-    paths.append(write_csv(out / "sweep_summary.csv", summary))
-    for a, k in enumerate(arrays["ks"]):
-        for b, loss in enumerate(arrays["losses"]):
-            stem = "convergence_map" if arrays["jsd"].shape[:2] == (1, 1) else f"convergence_map_k{k}_{loss}"
-            paths += plotting.save(figs.convergence_map(arrays, meta, a, b), out / stem)
-    if not report:
-        return
-    conv = arrays["converged"]
-    div = arrays["diverged_at"]
+    meta = {**meta, **({"failed": f"{failed} (seed {failed.items[0]})"} if failed else {}), "wall_seconds": wall}
+    paths = [history.save(out / "sweep.npz", arrays, meta), write_csv(out / "sweep.csv", sweep_rows(arrays)),
+             write_csv(out / "sweep_summary.csv", summary)]
+    for a, b in np.ndindex(arrays["jsd"].shape[:2]):  # a map per k and loss
+        stem = "convergence_map" if arrays["jsd"].shape[:2] == (1, 1) else \
+            f"convergence_map_k{arrays['ks'][a]}_{arrays['losses'][b]}"
+        paths += plotting.save(figs.convergence_map(arrays, meta, a, b), out / stem)
+    if failed:
+        raise failed
+    conv, div = arrays["converged"], arrays["diverged_at"]
     print(f"{conv.size} GANs, {meta['steps']} steps each, in {wall:.1f} s; converged "
-          f"(JSD < {args.threshold:g} nats): {conv.mean():.1%}; median final JSD "
+          f"(JSD < {meta['threshold']:g} nats): {conv.mean():.1%}; median final JSD "
           f"{np.median(arrays['jsd']):.4f}"
           + (f"; {int((div >= 0).sum())} diverged (a parameter NaN, inf or beyond {BOUND:g}; the first by iteration "
              f"{int(div[div >= 0].min())}), counted with JSD log 2" if (div >= 0).any() else ""))
@@ -244,3 +208,6 @@ def _write_sweep(args, out, arrays, meta, wall, report=False) -> None:
               f"{r['median_jsd']:.4f}, mean {format_pm(r['mean_jsd'], r['se_jsd'], '.4f')} (s.e.); "
               f"{r['steps']} iterations")
     print("wrote " + ", ".join(str(p) for p in paths))
+    write_json(out / RUN_RECORD, {"command": "gan1d --sweep", "config": config})
+    store.clear()
+    return 0

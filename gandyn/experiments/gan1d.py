@@ -110,8 +110,7 @@ def grid_for(data: Distribution, theta_g=None, G: MLP | None = None, latent="uni
     if theta_g is not None:
         p_z = as_latent(latent)
         z_range = (p_z.low, p_z.high) if isinstance(p_z, Uniform) else p_z.ppf(ndtr(np.array([-3.0, 3.0])))
-        z = np.linspace(*z_range, 257)
-        g = G(theta_g, z[:, None])[:, 0]
+        g = G(theta_g, np.linspace(*z_range, 257)[:, None])[:, 0]
         lo, hi = min(lo, float(g.min())), max(hi, float(g.max()))
     w = hi - lo
     return np.linspace(lo - margin * w, hi + margin * w, int(n))
@@ -133,15 +132,13 @@ def theory_at(setup: Setup, theta_g, theta_d, x, rng=None, n_samples: int = 5000
     JSD integrand is ``q log(2)/2``); ``c = -log 4 + 2 JSD`` (Theorem 1);
     ``v`` = V(D, G) on the grid (eq. 1; by :func:`gandyn.theory.value_grid`).
     """
-    gan = setup.gan
-    dens = generator_density(gan.G, theta_g, x, setup.networks.latent, rng, n_samples=n_samples)
+    dens = generator_density(setup.gan.G, theta_g, x, setup.networks.latent, rng, n_samples=n_samples)
     p = setup.data.pdf(x)
     q = dens.pdf
     off_grid = max(0.0, 1.0 - float(np.trapezoid(q, x)))
     jsd = min(jsd_grid(x, p, q, tol=None) + 0.5 * LOG2 * off_grid, LOG2)
-    logit = gan.D(theta_d, x[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64)
-    d = sigmoid(logit)
-    return {"p_g": q, "method": dens.method, "d": d, "d_star": d_star(p, q), "jsd": jsd,
+    logit = setup.gan.D(theta_d, x[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64)
+    return {"p_g": q, "method": dens.method, "d": sigmoid(logit), "d_star": d_star(p, q), "jsd": jsd,
             "c": -LOG4 + 2.0 * jsd, "v": value_grid(x, logit, p, q, tol=None, logit=True)}
 
 
@@ -169,16 +166,12 @@ def binned_jsd(setup: Setup, theta_g, lo: float, hi: float, bins: int = 400,
     -------
     array (P,) (or a float for ``theta_g (n,)``)
     """
-    theta_g = np.asarray(theta_g)
-    single = theta_g.ndim == 1
-    tg = theta_g[None] if single else theta_g
+    single, tg = np.ndim(theta_g) == 1, np.atleast_2d(theta_g)
     if not hi > lo or bins < 1 or n_z < 2:
         raise ValueError("need lo < hi, bins >= 1 and n_z >= 2")
     edges = np.linspace(lo, hi, bins + 1)
-    cdf = np.concatenate([[0.0], setup.data.cdf(edges), [1.0]])
-    p = np.diff(cdf)  # (bins + 2,): below lo, the bins, above hi
-    q_mid = (np.arange(n_z) + 0.5) / n_z
-    z = as_latent(setup.networks.latent).ppf(q_mid)[:, None].astype(setup.networks.dtype)
+    p = np.diff(np.concatenate([[0.0], setup.data.cdf(edges), [1.0]]))  # (bins + 2,): below lo, the bins, above hi
+    z = z_map_points(setup.networks.latent, n_z)[:, None].astype(setup.networks.dtype)  # the latent's quantiles
     out = np.empty(tg.shape[0])
     nb = bins + 2
     for i in range(0, tg.shape[0], chunk):
@@ -229,50 +222,42 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
 
     steps, record_every = check_int("steps", steps), check_int("record_every", record_every)
     tr = population.Population(setup, int(seed), lr_g=lr_g, lr_d=lr_d)
-    gan = setup.gan
-    x = grid_for(setup.data, tr.theta_g, gan.G, setup.networks.latent, n=grid)
+    x = grid_for(setup.data, tr.theta_g, setup.gan.G, setup.networks.latent, n=grid)
     p = setup.data.pdf(x)
     _check_resolved(setup.data, x, p)
     z_map = z_map_points(setup.networks.latent, n_map)
     ev = stream(int(seed), "eval")
-    names = ["it", "p_g", "d", "d_star", "jsd", "jsd_binned", "c", "v", "gap", "exact", "x_map", "theta_g", "theta_d"]
-    rec = {name: [] for name in names + (["theta_g_average"] if setup.training.g_ema else [])}
+    rec: dict[str, list] = {}
 
     def record():
         tg = tr.theta_g_eval
         s = theory_at(setup, tg, tr.theta_d_eval, x, ev, n_samples)
-        w = 0.5 * (p + s["p_g"])
-        rec["it"].append(tr.it)
-        for name in ("p_g", "d", "d_star"):
-            rec[name].append(s[name].astype(np.float32))
-        for name in ("jsd", "c", "v"):
-            rec[name].append(s[name])
-        rec["gap"].append(float(np.trapezoid(np.abs(s["d"] - s["d_star"]) * w, x)))
-        rec["jsd_binned"].append(binned_jsd(setup, tg, x[0], x[-1], bins=grid - 1))
-        rec["exact"].append(s["method"] == "change_of_variables")
-        rec["x_map"].append(gan.G(tg, z_map[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64))
-        rec["theta_g"].append(tr.theta_g.copy())
-        rec["theta_d"].append(tr.theta_d.copy())
+        row = {"it": tr.it, **{name: s[name].astype(np.float32) for name in ("p_g", "d", "d_star")}, "jsd": s["jsd"],
+               "jsd_binned": binned_jsd(setup, tg, x[0], x[-1], bins=grid - 1), "c": s["c"], "v": s["v"],
+               "gap": float(np.trapezoid(np.abs(s["d"] - s["d_star"]) * (0.5 * (p + s["p_g"])), x)),
+               "exact": s["method"] == "change_of_variables",
+               "x_map": setup.gan.G(tg, z_map[:, None].astype(setup.networks.dtype))[:, 0].astype(np.float64),
+               "theta_g": tr.theta_g.copy(), "theta_d": tr.theta_d.copy()}
         if setup.training.g_ema:
-            rec["theta_g_average"].append(tg.copy())
+            row["theta_g_average"] = tg.copy()
+        for name, value in row.items():
+            rec.setdefault(name, []).append(value)
         return s["jsd"]
 
     loss_d, loss_g = np.empty(steps), np.empty(steps)
-    bar = tqdm(total=steps, desc="gan1d", disable=not progress, leave=False)
-    bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
-    while tr.it < steps:
-        n = min(record_every, steps - tr.it)
-        i = tr.it
-        loss_d[i:i + n], loss_g[i:i + n] = tr.advance(n, keep=True)
-        bad = ~healthy(loss_d[i:i + n], loss_g[i:i + n])  # the one divergence criterion, per iteration
-        if bad.any() or not healthy(np.concatenate([tr.theta_g, tr.theta_d])).all():
-            bar.close()
-            at = i + 1 + int(np.argmax(bad)) if bad.any() else tr.it
-            raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN, inf or "
-                                f"larger than {BOUND:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step sizes)", at)
-        bar.update(n)
+    with tqdm(total=steps, desc="gan1d", disable=not progress, leave=False) as bar:
         bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
-    bar.close()
+        while tr.it < steps:
+            i, n = tr.it, min(record_every, steps - tr.it)
+            loss_d[i:i + n], loss_g[i:i + n] = tr.advance(n, keep=True)
+            bad = ~healthy(loss_d[i:i + n], loss_g[i:i + n])  # the one divergence criterion, per iteration
+            if bad.any() or not healthy(np.concatenate([tr.theta_g, tr.theta_d])).all():
+                at = i + 1 + int(np.argmax(bad)) if bad.any() else tr.it
+                raise DivergedError(f"training diverged at iteration {at} (a loss or a parameter became NaN, inf "
+                                    f"or larger than {BOUND:g}; lr_d={lr_d:g}, lr_g={lr_g:g}: try smaller step "
+                                    "sizes)", at)
+            bar.update(n)
+            bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
     arrays = {"x": x, "p_data": p, "z_map": z_map, "loss_d": loss_d, "loss_g": loss_g,
               **{name: np.array(v) for name, v in rec.items()}}
     meta = {"setup": describe(setup), "seed": int(seed), "lr_d": float(lr_d), "lr_g": float(lr_g),
@@ -304,8 +289,7 @@ def pick_panels(arrays: dict) -> dict:
         that of (b) (G has moved toward the data);
     (d) *convergence*: the last record.
     """
-    it, jsd, gap = arrays["it"], arrays["jsd"], arrays["gap"]
-    R = len(it)
+    jsd, gap, R = arrays["jsd"], arrays["gap"], len(arrays["it"])
     if R < 5:
         raise ValueError("the history needs at least 5 records for Figure 1")
     a = 1
@@ -349,30 +333,25 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     """
     from tqdm.auto import tqdm
 
-    lr_d_values = np.asarray(lr_d_values, dtype=np.float64).ravel()
-    lr_g_values = np.asarray(lr_g_values, dtype=np.float64).ravel()
-    seeds = population.check_seeds(list(seeds))
-    ks = [int(k) for k in ks]
-    losses = list(losses)
+    lr_d_values, lr_g_values = (np.asarray(v, dtype=np.float64).ravel() for v in (lr_d_values, lr_g_values))
+    seeds, ks, losses = population.check_seeds(list(seeds)), [int(k) for k in ks], list(losses)
     steps, checks = check_int("steps", steps), check_int("checks", checks)
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
     setups = sweep_setups(setup, ks, losses)  # every one validated before any training
-    S, Ld, Lg = seeds.size, lr_d_values.size, lr_g_values.size
-    sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")
+    sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")  # (S, Ld, Lg)
     check_it = population.check_iterations(steps, checks)
     lo, hi = grid_for(setup.data, tail=1e-9, n=2)  # the data's range widened by 25% on each side
-    out = np.empty((len(check_it), len(ks), len(losses), S, Ld, Lg))
-    diverged_at = np.full((len(ks), len(losses), S, Ld, Lg), -1, dtype=np.int64)
+    out = np.empty((len(check_it), len(ks), len(losses), *sd.shape))
+    diverged_at = np.full((len(ks), len(losses), *sd.shape), -1, dtype=np.int64)
     n_pop = len(ks) * len(losses)
 
     def what(a, b):
         return f"gan1d sweep: population {a * len(losses) + b + 1} of {n_pop} ({sd.size} GANs, k={ks[a]}, {losses[b]})"
 
-    bar = tqdm(total=n_pop * steps, desc=what(0, 0), unit="it", disable=not progress, leave=False)
-    for a, k in enumerate(ks):
-        for b, loss in enumerate(losses):
-            s = setups[k, loss]
+    with tqdm(total=n_pop * steps, desc=what(0, 0), unit="it", disable=not progress, leave=False) as bar:
+        for a, b in np.ndindex(len(ks), len(losses)):
+            s = setups[ks[a], losses[b]]
             bar.set_description(what(a, b), refresh=False)
             tr = population.Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk,
                                        rate_dtype=np.float64)
@@ -389,9 +368,8 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
                 with np.errstate(over="ignore", invalid="ignore"):
                     j = binned_jsd(s, np.where(ok[:, None], tg, 0), lo, hi, n_z=n_z)
                 j[~ok] = LOG2
-                out[c, a, b] = j.reshape(S, Ld, Lg)
+                out[c, a, b] = j.reshape(sd.shape)
                 bar.set_postfix(median_jsd=f"{np.median(j):.4f}", refresh=False)
-    bar.close()
     arrays = {"lr_d": lr_d_values, "lr_g": lr_g_values, "seeds": seeds, "ks": np.array(ks),
               "losses": np.array(losses), "check_it": check_it, "jsd_checks": out, "jsd": out[-1],
               "converged": out[-1] < threshold, "diverged_at": diverged_at}
@@ -405,8 +383,7 @@ def merge_sweeps(parts) -> tuple[dict, dict]:
     """One sweep from :func:`sweep` results over disjoint seeds, ``[(arrays, meta), ...]`` in
     seed order: the per-model arrays concatenated along the seed axis, the meta of the first."""
     arrays, meta = dict(parts[0][0]), dict(parts[0][1])
-    arrays["seeds"] = np.concatenate([a["seeds"] for a, _ in parts])
-    for key, axis in (("jsd", 2), ("converged", 2), ("diverged_at", 2), ("jsd_checks", 3)):
+    for key, axis in (("seeds", 0), ("jsd", 2), ("converged", 2), ("diverged_at", 2), ("jsd_checks", 3)):
         arrays[key] = np.concatenate([a[key] for a, _ in parts], axis=axis)
     return arrays, meta
 
@@ -448,11 +425,8 @@ def sweep_summary(arrays: dict, wall_seconds: float = float("nan")) -> list[dict
     interval (:func:`~gandyn.metrics.intervals.rate_columns`), the median and mean +-
     standard error (:func:`~gandyn.metrics.intervals.spread_columns`) of the final JSD (nats), the
     iterations, and the whole sweep's wall time (all rows trained in one run)."""
-    rows = []
-    for a, k in enumerate(arrays["ks"]):
-        for b, loss in enumerate(arrays["losses"]):
-            conv = np.asarray(arrays["converged"][a, b]).ravel()
-            rows.append({"k": int(k), "loss": str(loss), "runs": int(conv.size), "converged": int(conv.sum()),
-                         **rate_columns("converged", conv), **spread_columns("jsd", arrays["jsd"][a, b]),
-                         "steps": int(arrays["check_it"][-1]) if "check_it" in arrays else None, "wall_seconds": float(wall_seconds)})
-    return rows
+    conv, steps = np.asarray(arrays["converged"]), int(arrays["check_it"][-1]) if "check_it" in arrays else None
+    return [{"k": int(arrays["ks"][a]), "loss": str(arrays["losses"][b]), "runs": int(conv[a, b].size),
+             "converged": int(conv[a, b].sum()), **rate_columns("converged", conv[a, b]),
+             **spread_columns("jsd", arrays["jsd"][a, b]), "steps": steps, "wall_seconds": float(wall_seconds)}
+            for a, b in np.ndindex(conv.shape[:2])]
