@@ -47,35 +47,9 @@ def add_arguments(p):
     p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
 
 
-def _how(check: str) -> str:
-    """How a verdict is known, as printed: nothing when from the dense spectra."""
-    return {"dense": " (dense)", "certified": "", "unverified": " (unverified: an iterative search may miss the "
-            "extreme eigenvalue; see --dense-max)"}[check]
-
-
-def _check_sizes(args, lr, k_given: bool) -> None:
-    """Refuse up front a --n-eigs given beyond the smaller player's parameters (ARPACK finds at most
-    n - 2 eigenvalues of an n x n block; the default takes as many as it allows) and an
-    evaluation batch whose products cannot fit in memory (about 64 bytes per sample and
-    parameter, an upper estimate)."""
-    from gandyn.errors import UsageError
-    from gandyn.app.machine import check_memory
-
-    n_g, n_d = lr.game.n_g, lr.game.n_d
-    if k_given and args.n_eigs > min(n_g, n_d) - 2:
-        raise UsageError(f"--n-eigs {args.n_eigs:,} exceeds the eigenvalues a search can find: the smaller player "
-                         f"has {min(n_g, n_d)} parameters, so --n-eigs is at most {max(min(n_g, n_d) - 2, 1)}")
-    batch = lr.meta["batch"]  # the evaluation set's size (load_landscape's default when --batch is not given)
-    check_memory(64 * batch * min(n_g + n_d, 100_000), f"--batch {batch:,} on a game of {n_g + n_d:,} parameters")
-
-
-def _config(args) -> dict:
-    """What the analysis's results depend on: a rerun into the same folder must give the same."""
-    import os
-
-    return {"run": os.path.abspath(args.run), **{k: getattr(args, k) for k in (
-        "model", "data", "at", "batch", "n_eigs", "dense_max", "tol", "slq_vectors", "slq_steps", "path_points",
-        "data_dir", "seed")}}
+#: How a verdict is known, as printed: nothing when from the dense spectra.
+HOW = {"dense": " (dense)", "certified": "", "unverified": " (unverified: an iterative search may miss the extreme "
+       "eigenvalue; see --dense-max)"}
 
 
 def run(args) -> int:
@@ -89,23 +63,32 @@ def run(args) -> int:
 
 def _run(args) -> int:
     import json
+    import os
 
     from gandyn import plotting
     from gandyn.app.backends import SHARDS, ShardStore
-    from gandyn.experiments import landscape
     from gandyn.app.folders import check_same_run, output_folder
     from gandyn.app.machine import check_memory
+    from gandyn.experiments import landscape
     from gandyn.io import remove_stale_temps, write_csv, write_json
     from gandyn.plotting import landscape as figs
 
-    k_given = args.n_eigs is not None  # else analyse's default, fewer for a small player
-    args.n_eigs = args.n_eigs or defaults_of(landscape.analyse)["k"]
+    # without --n-eigs analyse's default, fewer for a small player
+    k_given, args.n_eigs = args.n_eigs is not None, args.n_eigs or defaults_of(landscape.analyse)["k"]
     if args.batch is not None:  # the evaluation set itself, before it is drawn
         check_memory(8 * 100 * args.batch, f"--batch {args.batch:,}")
     lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
                                   data=args.data)  # fails before any output
-    _check_sizes(args, lr, k_given)
-    config = _config(args)
+    # ARPACK finds at most n - 2 eigenvalues of an n x n block; the products need about 64 bytes per
+    # sample and parameter (an upper estimate)
+    n_g, n_d, batch = lr.game.n_g, lr.game.n_d, lr.meta["batch"]
+    if k_given and args.n_eigs > min(n_g, n_d) - 2:
+        raise ValueError(f"--n-eigs {args.n_eigs:,} exceeds the eigenvalues a search can find: the smaller player "
+                         f"has {min(n_g, n_d)} parameters, so --n-eigs is at most {max(min(n_g, n_d) - 2, 1)}")
+    check_memory(64 * batch * min(n_g + n_d, 100_000), f"--batch {batch:,} on a game of {n_g + n_d:,} parameters")
+    config = {"run": os.path.abspath(args.run), **{k: getattr(args, k) for k in (  # what the results depend on
+        "model", "data", "at", "batch", "n_eigs", "dense_max", "tol", "slq_vectors", "slq_steps", "path_points",
+        "data_dir", "seed")}}
     check_same_run(args.out, "landscape", config, SHARDS, "summary.json")
     with output_folder(args.out, "landscape") as out:
         remove_stale_temps(out, ("*.csv", "*.json", "*.png", "*.pdf"))
@@ -118,17 +101,14 @@ def _run(args) -> int:
         for key, stem in tables.items():
             write_csv(out / f"{stem}.csv", res[key])
         write_json(out / "summary.json", {**{k: v for k, v in res.items() if k not in tables}, "config": config})
-        plotting.save(figs.trajectories_figure(res), out / "trajectories")
-        plotting.save(figs.complex_plane_figure(res), out / "complex_plane")
-        plotting.save(figs.densities_figure(res), out / "densities")
-        if res["path"]:
-            plotting.save(figs.path_angle_figure(res), out / "path_angle")
+        for stem in ("trajectories", "complex_plane", "densities", "path_angle")[:4 if res["path"] else 3]:
+            plotting.save(getattr(figs, f"{stem}_figure")(res), out / stem)
         store.clear()
     for p in res["points"]:
         print(f"iteration {p['iteration']:>7,}: ||omega|| {p['omega_norm']:.3g}; H_GG [{p['g']['min']:+.3g}, "
               f"{p['g']['max']:+.3g}], H_DD [{p['d']['min']:+.3g}, {p['d']['max']:+.3g}]; J: min Re {p['j']['min_real']:+.3g}, "
               f"max |lambda| {p['j']['max_modulus']:.3g}; Nash {'yes' if p['differential_nash'] else 'no'}"
-              f"{_how(p['check']['nash'])}, stable {'yes' if p['stable'] else 'no'}{_how(p['check']['stable'])}"
+              f"{HOW[p['check']['nash']]}, stable {'yes' if p['stable'] else 'no'}{HOW[p['check']['stable']]}"
               f"{'' if p['converged'] else ' (some eigenpairs not converged)'}; "
               f"{p['seconds']:.1f} s, {p['products']} products")
         if p.get("searches_agree") is False:
