@@ -32,7 +32,7 @@ import numpy as np
 
 from gandyn import games
 from gandyn.distributions import Normal, Uniform
-from gandyn.engine import GAN, MLP
+from gandyn.engine import GAN
 from gandyn.engine.spectral_norm import normalized_exact
 from gandyn.games import spectra
 from gandyn.experiments import gan1d
@@ -67,15 +67,6 @@ class LandscapeRun:
     meta: dict = field(default_factory=dict)
 
 
-def _select(points: list[Snapshot], at, where: str) -> list[Snapshot]:
-    have = {p.iteration: p for p in points}
-    missing = [int(i) for i in at if int(i) not in have]
-    if missing:
-        raise ValueError(f"{where} has no snapshot at iteration {', '.join(map(str, missing))} "
-                         f"(it has {', '.join(map(str, sorted(have)))})")
-    return [have[int(i)] for i in sorted(set(int(i) for i in at))]
-
-
 def _evaluation_set(rec: RunRecord, gan: GAN, batch: int, data_dir) -> tuple:
     """The data and latent points of the game with their weights (None: equal): of MNIST the
     first ``batch`` training images, of mog ``batch`` points of the data set, each with ``batch``
@@ -104,22 +95,18 @@ def _evaluation_set(rec: RunRecord, gan: GAN, batch: int, data_dir) -> tuple:
 
 
 def _mog_scores(path: Path, info: dict) -> dict | None:
-    """The model's final scores from the run's ``models_DATA.csv``; None when the file is
-    missing, unreadable or has no single row of the model (the scores are only shown)."""
+    """The model's final scores from its row of the run's ``models_DATA.csv``; None when the file
+    is missing or unreadable or that row is not the model's (the scores are only shown)."""
     import csv
-
-    def same(r):
-        try:
-            return (r["method"], int(r["seed"]), float(r["lr_g"])) == (info["method"], info["seed"], info["lr_g"])
-        except (KeyError, TypeError, ValueError):
-            return False
 
     try:
         with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if same(r)]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    return {k: rows[0].get(k) for k in ("modes", "high_quality", "reverse_kl", "success")} if len(rows) == 1 else None
+            r = list(csv.DictReader(f))[info["model"]]
+        if (r["method"], int(r["seed"]), float(r["lr_g"])) == (info["method"], info["seed"], info["lr_g"]):
+            return {k: r.get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}
+    except (OSError, UnicodeDecodeError, csv.Error, IndexError, KeyError, TypeError, ValueError):
+        pass
+    return None
 
 
 def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:
@@ -171,7 +158,11 @@ def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, mod
                        if c.training.spectral_norm else np.asarray(d, np.float64))
               for i, g, d in zip(rec.iterations, rec.theta_g, rec.theta_d)]
     if at is not None:
-        points = _select(points, at, rec.meta["files"][0] if rec.kind == "mog" else str(run))
+        have = {p.iteration: p for p in points}
+        if missing := [str(int(i)) for i in at if int(i) not in have]:
+            raise ValueError(f"{rec.meta['files'][0] if rec.kind == 'mog' else run} has no snapshot at iteration "
+                             f"{', '.join(missing)} (it has {', '.join(map(str, sorted(have)))})")
+        points = [have[i] for i in sorted(set(map(int, at)))]
     return LandscapeRun(rec.kind, games.mlp_gan_game(gan, x, z, w_real=wx, w_latent=wz, name=name), points, meta)
 
 
@@ -211,23 +202,21 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
     for i, cp in enumerate(bar):
         bar.set_description(f"landscape: snapshot {i + 1} of {len(run.snapshots)} (iteration {cp.iteration})")
         if (got := (done or {}).get(cp.iteration)) is None:  # compute it
-            t0, z, products, ext, rows, nq = time.perf_counter(), cp.z, 0, {}, [], {}
+            t0, z, ext, nq = time.perf_counter(), cp.z, {}, {}
             wn = float(np.linalg.norm(game.field(z)))
             spec = spectra.game_spectrum(game, z, k=k, tol=tol, maxiter=maxiter, rng=rng)
-            for block, searches in spec.items():
-                for which, pairs in searches.items():
-                    rows += [{"iteration": cp.iteration, "block": block, "which": pairs.which, "k": j + 1,
-                              "real": float(np.real(v)), "imag": float(np.imag(v)), "residual": float(r),
-                              "converged": bool(c)}
-                             for j, (v, r, c) in enumerate(zip(pairs.values, pairs.residuals, pairs.converged))]
-                    products += pairs.products
+            searches = [(block, pairs) for block, s in spec.items() for pairs in s.values()]
+            rows = [{"iteration": cp.iteration, "block": block, "which": pairs.which, "k": j + 1,
+                     "real": float(np.real(v)), "imag": float(np.imag(v)), "residual": float(r), "converged": bool(c)}
+                    for block, pairs in searches
+                    for j, (v, r, c) in enumerate(zip(pairs.values, pairs.residuals, pairs.converged))]
+            products = sum(pairs.products for _, pairs in searches) + 2 * slq_vectors * slq_steps  # and SLQ's
             for block in ("g", "d"):
                 la, sa = spec[block]["LA"], spec[block]["SA"]
                 ext[block] = {"max": float(la.values.max()), "min": float(sa.values.min()),
                               "converged": bool(la.converged.all() and sa.converged.all())}
                 nodes, weights = spectra.slq_density(game.block_operator(z, block), n_vectors=slq_vectors,
                                                      steps=slq_steps, rng=rng)
-                products += slq_vectors * slq_steps
                 nq[block] = [nodes.tolist(), weights.tolist()]
                 top = max(float(np.abs(nodes).max()), 1e-300)
                 ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
@@ -258,14 +247,12 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
         sigmas[block] = 0.01 * width
         t = np.linspace(lo - 0.05 * width, hi + 0.05 * width, 401)
         for it, nodes, weights in runs:
-            dens = spectra.density_on_grid(nodes, weights, t, sigmas[block])
             dens_rows += [{"iteration": it, "block": block, "t": float(a), "density": float(b)}
-                          for a, b in zip(t, dens)]
+                          for a, b in zip(t, spectra.density_on_grid(nodes, weights, t, sigmas[block]))]
     for a, b in zip(run.snapshots, run.snapshots[1:]):
         alpha, norm, cos = spectra.path_angle(game, a.z, b.z, path_points)
         path_rows += [{"from": a.iteration, "to": b.iteration, "alpha": float(x), "norm": float(n), "cos": float(c)}
                       for x, n, c in zip(alpha, norm, cos)]
     return {"kind": run.kind, "n_g": game.n_g, "n_d": game.n_d, "k": k, "tol": tol, "dense_max": dense_max,
-            "density_sigma": sigmas,
-            "eigenvalues": eig_rows, "density": dens_rows, "path": path_rows, "points": points,
+            "density_sigma": sigmas, "eigenvalues": eig_rows, "density": dens_rows, "path": path_rows, "points": points,
             "meta": json.loads(json.dumps(run.meta, default=str))}

@@ -20,6 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from gandyn import history
+from gandyn.engine.population import Networks
+from gandyn.engine.training import TrainingConfig
+from gandyn.experiments import gan1d, mnist, mog
+
 __all__ = ["RunRecord", "load_run", "run_kind", "KINDS"]
 
 #: The kinds of run folders understood.
@@ -62,11 +67,6 @@ class RunRecord:
 
 
 def _gan1d(run: Path) -> RunRecord:
-    from gandyn import history
-    from gandyn.engine.population import Networks
-    from gandyn.engine.training import TrainingConfig
-    from gandyn.experiments import gan1d
-
     path = run / "history.npz"
     arrays, meta = history.load(path)
     if "theta_g" not in arrays or "theta_d" not in arrays:
@@ -79,8 +79,6 @@ def _gan1d(run: Path) -> RunRecord:
 
 
 def _mnist(run: Path) -> RunRecord:
-    from gandyn.experiments import mnist
-
     files = sorted(run.glob("checkpoints/iter_*.npz")) or [f for f in [run / mnist.CHECKPOINT] if f.is_file()]
     if not files:
         raise ValueError(f"{run}: no checkpoints (checkpoints/iter_*.npz or {mnist.CHECKPOINT}); "
@@ -98,25 +96,7 @@ def _mnist(run: Path) -> RunRecord:
 
 
 def _mog_sets(run: Path) -> list[str]:
-    from gandyn.experiments.mog import DATASETS, snapshot_path
-
-    return [d for d in DATASETS if (run / f"results_{d}.npz").is_file() or snapshot_path(run, d).is_file()]
-
-
-def _mog_data(run: Path, data) -> str:
-    """The data set of a mog run whose snapshots to read (``data``, or the only one)."""
-    from gandyn.experiments.mog import snapshot_path
-
-    ran = _mog_sets(run)
-    kept = [d for d in ran if snapshot_path(run, d).is_file()]
-    if data is not None and data not in ran:
-        raise ValueError(f"{run} has no {data} run (it has {', '.join(ran)})")
-    if data is None and len(kept) > 1:
-        raise ValueError(f"{run} holds snapshots of {' and '.join(kept)}; choose one with --data")
-    data = data or (kept + ran)[0]
-    if data not in kept:
-        raise ValueError(f"{run}: the {data} run kept no snapshots; train with `gandyn mog --keep-every N`")
-    return data
+    return [d for d in mog.DATASETS if (run / f"results_{d}.npz").is_file() or mog.snapshot_path(run, d).is_file()]
 
 
 def _span(idx, seeds, method: str) -> str:
@@ -151,10 +131,17 @@ def _mog_model(arrays: dict, model, where: str) -> int:
 
 
 def _mog(run: Path, model, data) -> RunRecord:
-    from gandyn.experiments.mog import load_snapshots, snapshot_path
-
-    path = snapshot_path(run, _mog_data(run, data))
-    arrays, cfg = load_snapshots(path)
+    ran = _mog_sets(run)  # the data set whose snapshots to read: ``data``, or the only one
+    kept = [d for d in ran if mog.snapshot_path(run, d).is_file()]
+    if data is not None and data not in ran:
+        raise ValueError(f"{run} has no {data} run (it has {', '.join(ran)})")
+    if data is None and len(kept) > 1:
+        raise ValueError(f"{run} holds snapshots of {' and '.join(kept)}; choose one with --data")
+    data = data or (kept + ran)[0]
+    if data not in kept:
+        raise ValueError(f"{run}: the {data} run kept no snapshots; train with `gandyn mog --keep-every N`")
+    path = mog.snapshot_path(run, data)
+    arrays, cfg = mog.load_snapshots(path)
     j = _mog_model(arrays, model, str(path))
     T, R, gan = arrays["it"].size, arrays["model"].size, cfg.setup().gan
     for name, n, what in (("theta_g", gan.G.n_params, "parameters"), ("theta_d", gan.D.n_params, "parameters"),
