@@ -51,13 +51,11 @@ def run(args) -> int:
     import json
     import os
 
-    from gandyn import plotting
-    from gandyn.app.backends import SHARDS, ShardStore
-    from gandyn.app.folders import check_same_run, output_folder
+    from gandyn.app import backends, folders
     from gandyn.app.machine import check_memory
     from gandyn.experiments import landscape
     from gandyn.io import remove_stale_temps, write_csv, write_json
-    from gandyn.plotting import landscape as figs
+    from gandyn.plotting import landscape as figs, save
 
     try:
         # without --n-eigs analyse's default, fewer for a small player
@@ -77,16 +75,16 @@ def run(args) -> int:
         config = {"run": os.path.abspath(args.run), **{k: getattr(args, k) for k in (  # what the results depend on
             "model", "data", "at", "batch", "n_eigs", "dense_max", "tol", "slq_vectors", "slq_steps", "path_points",
             "data_dir", "seed")}}
-        check_same_run(args.out, "landscape", config, SHARDS, "summary.json")
-        with output_folder(args.out, "landscape") as out:
+        folders.check_same_run(args.out, "landscape", config, backends.SHARDS, "summary.json")
+        with folders.output_folder(args.out, "landscape") as out:
             remove_stale_temps(out, ("*.csv", "*.json", "*.png", "*.pdf"))
-            store = ShardStore(out / SHARDS, "iteration", ("landscape", config))  # finished snapshots, till the end
+            store = backends.ShardStore(out / backends.SHARDS, "iteration", ("landscape", config))  # finished snapshots
             done = {units[0]: json.loads(str(arrays["result"])) for units, arrays in store.load().items()}
             res = landscape.analyse(lr, k=args.n_eigs, progress=not args.quiet, rng=args.seed, done=done,
                                     keep=lambda it, r: store.save([it], {"result": json.dumps(r)}),
                                     **given_fields(args, landscape.analyse))  # --tol, --slq-steps, ...
             for stem in ("trajectories", "complex_plane", "densities", "path_angle")[:4 if res["path"] else 3]:
-                plotting.save(getattr(figs, f"{stem}_figure")(res), out / stem)
+                save(getattr(figs, f"{stem}_figure")(res), out / stem)
             for key, stem in (("eigenvalues", "eigenvalues"), ("density", "density"), ("path", "path_angle")):
                 write_csv(out / f"{stem}.csv", res.pop(key))  # the tables; the rest is the summary
             write_json(out / "summary.json", {**res, "config": config})

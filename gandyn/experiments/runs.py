@@ -133,13 +133,12 @@ def _mog_model(arrays: dict, model, where: str) -> int:
 def _mog(run: Path, model, data) -> RunRecord:
     ran = _mog_sets(run)  # the data set whose snapshots to read: ``data``, or the only one
     kept = [d for d in ran if mog.snapshot_path(run, d).is_file()]
-    if data is not None and data not in ran:
-        raise ValueError(f"{run} has no {data} run (it has {', '.join(ran)})")
     if data is None and len(kept) > 1:
         raise ValueError(f"{run} holds snapshots of {' and '.join(kept)}; choose one with --data")
     data = data or (kept + ran)[0]
     if data not in kept:
-        raise ValueError(f"{run}: the {data} run kept no snapshots; train with `gandyn mog --keep-every N`")
+        raise ValueError(f"{run} has no {data} run (it has {', '.join(ran)})" if data not in ran else
+                         f"{run}: the {data} run kept no snapshots; train with `gandyn mog --keep-every N`")
     path = mog.snapshot_path(run, data)
     arrays, cfg = mog.load_snapshots(path)
     j = _mog_model(arrays, model, str(path))
