@@ -94,19 +94,20 @@ def _evaluation_set(rec: RunRecord, gan: GAN, batch: int, data_dir) -> tuple:
     return *(quadrature(data) or (data.rvs(batch, rng)[:, None], None)), *quadrature(gan.latent)
 
 
-def _mog_scores(path: Path, info: dict) -> dict | None:
-    """The model's final scores from its row of the run's ``models_DATA.csv``; None when the file
-    is missing or unreadable or that row is not the model's (the scores are only shown)."""
+def _mog_scores(path: Path, info: dict) -> dict:
+    """``{'scores': ...}``, the model's final scores from its row of the run's ``models_DATA.csv``;
+    ``{}`` when the file is missing or unreadable or that row is not the model's (the scores are
+    only shown)."""
     import csv
 
     try:
         with open(path, newline="") as f:
             r = list(csv.DictReader(f))[info["model"]]
         if (r["method"], int(r["seed"]), float(r["lr_g"])) == (info["method"], info["seed"], info["lr_g"]):
-            return {k: r.get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}
+            return {"scores": {k: r.get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}}
     except (OSError, UnicodeDecodeError, csv.Error, IndexError, KeyError, TypeError, ValueError):
         pass
-    return None
+    return {}
 
 
 def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:
@@ -150,8 +151,7 @@ def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, mod
     meta |= {"batch": batch, **({"checkpoints": rec.meta["files"]} if rec.kind == "mnist" else {})}
     if rec.kind == "mog":
         meta |= {k: rec.seed if k == "seed" else rec.meta[k] for k in ("model", "method", "seed", "lr_g", "lr_d")}
-        if scores := _mog_scores(Path(run) / f"models_{c.data}.csv", meta):
-            meta["scores"] = scores
+        meta |= _mog_scores(Path(run) / f"models_{c.data}.csv", meta)
     # D's parameters as training applies them: with spectral normalisation every weight matrix divided by
     # its largest singular value (exact; the training's power iteration estimates it)
     points = [Snapshot(int(i), np.asarray(g, np.float64), normalized_exact(gan.D, np.asarray(d, np.float64))
