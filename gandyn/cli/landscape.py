@@ -24,18 +24,13 @@ def add_arguments(p):
     from gandyn.experiments.landscape import analyse
 
     d = defaults_of(analyse)
-    p.add_argument("--run", metavar="DIR", required=True,
-                   help="the run folder (gandyn mnist train, gandyn gan1d or gandyn mog)")
-    p.add_argument("--model", metavar="I|METHOD:SEED", default=None,
-                   help="the model of a gandyn mog run: its row in models_DATA.csv counting from 0, or METHOD:SEED "
-                        "(required when the run holds more than one)")
-    p.add_argument("--data", metavar="DATA", default=None,
-                   help="the data set of a gandyn mog run (required when it kept snapshots of more than one)")
-    p.add_argument("--at", type=nonneg_int, nargs="+", default=None, metavar="IT",
-                   help="only the snapshots at these iterations (default: all)")
-    p.add_argument("--batch", type=positive_int, default=None,
-                   help="evaluation batch: MNIST images and latent draws (default 256), quadrature nodes of the "
-                        "1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
+    p.add_argument("--run", metavar="DIR", required=True, help="the run folder (gandyn mnist train, gan1d or mog)")
+    p.add_argument("--model", metavar="I|METHOD:SEED", help="the model of a gandyn mog run: its row in models_DATA.csv "
+                   "counting from 0, or METHOD:SEED (required when the run holds more than one)")
+    p.add_argument("--data", help="the data set of a gandyn mog run (required when it kept snapshots of several)")
+    option(p, "--at", nonneg_int, "only the snapshots at these iterations (default: all)", nargs="+", metavar="IT")
+    option(p, "--batch", positive_int, "evaluation batch: MNIST images and latent draws (default 256), quadrature "
+           "nodes of the 1-D GAN (default 64), or points of the 2-D data and latent draws of a mog run (default 512)")
     option(p, "--n-eigs", positive_int, f"eigenvalues per search (default: {d['k']}, or fewer for a player with "
            f"fewer than {d['k'] + 2} parameters; at most the smaller player's parameters - 2)", metavar="K")
     option(p, "--dense-max", nonneg_int, "games with at most N parameters take their verdicts from the dense "
@@ -44,95 +39,70 @@ def add_arguments(p):
     option(p, "--slq-vectors", positive_int, "random vectors of the stochastic Lanczos quadrature", of=d)
     option(p, "--slq-steps", positive_int, "Lanczos steps per vector", of=d)
     option(p, "--path-points", positive_int, "points on each segment between snapshots", of=d)
-    p.add_argument("--data-dir", metavar="D", default=None, help="MNIST folder (as for gandyn mnist)")
+    p.add_argument("--data-dir", metavar="D", help="MNIST folder (as for gandyn mnist)")
 
 
-def _how(check: str) -> str:
-    """How a verdict is known, as printed: nothing when from the dense spectra."""
-    return {"dense": " (dense)", "certified": "", "unverified": " (unverified: an iterative search may miss the "
-            "extreme eigenvalue; see --dense-max)"}[check]
-
-
-def _check_sizes(args, lr, k_given: bool) -> None:
-    """Refuse up front a --n-eigs given beyond the smaller player's parameters (ARPACK finds at most
-    n - 2 eigenvalues of an n x n block; the default takes as many as it allows) and an
-    evaluation batch whose products cannot fit in memory (about 64 bytes per sample and
-    parameter, an upper estimate)."""
-    from gandyn.errors import UsageError
-    from gandyn.app.machine import check_memory
-
-    n_g, n_d = lr.game.n_g, lr.game.n_d
-    if k_given and args.n_eigs > min(n_g, n_d) - 2:
-        raise UsageError(f"--n-eigs {args.n_eigs:,} exceeds the eigenvalues a search can find: the smaller player "
-                         f"has {min(n_g, n_d)} parameters, so --n-eigs is at most {max(min(n_g, n_d) - 2, 1)}")
-    batch = lr.meta["batch"]  # the evaluation set's size (load_landscape's default when --batch is not given)
-    check_memory(64 * batch * min(n_g + n_d, 100_000), f"--batch {batch:,} on a game of {n_g + n_d:,} parameters")
-
-
-def _config(args) -> dict:
-    """What the analysis's results depend on: a rerun into the same folder must give the same."""
-    import os
-
-    return {"run": os.path.abspath(args.run), **{k: getattr(args, k) for k in (
-        "model", "data", "at", "batch", "n_eigs", "dense_max", "tol", "slq_vectors", "slq_steps", "path_points",
-        "data_dir", "seed")}}
+#: How a verdict is known, as printed: nothing when from the dense spectra.
+HOW = {"dense": " (dense)", "certified": "", "unverified": " (unverified: an iterative search may miss the extreme "
+       "eigenvalue; see --dense-max)"}
 
 
 def run(args) -> int:
+    import json
+    import os
+
+    from gandyn.app import backends, folders
+    from gandyn.app.machine import check_memory
+    from gandyn.experiments import landscape
+    from gandyn.io import remove_stale_temps, write_csv, write_json
+    from gandyn.plotting import landscape as figs, save
+
     try:
-        return _run(args)
+        # without --n-eigs analyse's default, fewer for a small player
+        k_given, args.n_eigs = args.n_eigs is not None, args.n_eigs or defaults_of(landscape.analyse)["k"]
+        if args.batch is not None:  # the evaluation set itself, before it is drawn
+            check_memory(8 * 100 * args.batch, f"--batch {args.batch:,}")
+        lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
+                                      data=args.data)  # fails before any output
+        # ARPACK finds at most n - 2 eigenvalues of an n x n block; the products need about 64 bytes per
+        # sample and parameter (an upper estimate)
+        n_g, n_d, batch = lr.game.n_g, lr.game.n_d, lr.meta["batch"]
+        if k_given and args.n_eigs > min(n_g, n_d) - 2:
+            raise ValueError(f"--n-eigs {args.n_eigs:,} exceeds the eigenvalues a search can find: the smaller player "
+                             f"has {min(n_g, n_d)} parameters, so --n-eigs is at most {max(min(n_g, n_d) - 2, 1)}")
+        check_memory(64 * batch * min(n_g + n_d, 100_000), f"--batch {batch:,} on a game of {n_g + n_d:,} "
+                     "parameters")
+        config = {"run": os.path.abspath(args.run), **{k: getattr(args, k) for k in (  # what the results depend on
+            "model", "data", "at", "batch", "n_eigs", "dense_max", "tol", "slq_vectors", "slq_steps", "path_points",
+            "data_dir", "seed")}}
+        folders.check_same_run(args.out, "landscape", config, backends.SHARDS, "summary.json")
+        with folders.output_folder(args.out, "landscape") as out:
+            remove_stale_temps(out, ("*.csv", "*.json", "*.png", "*.pdf"))
+            store = backends.ShardStore(out / backends.SHARDS, "iteration", ("landscape", config))  # finished snapshots
+            done = {units[0]: json.loads(str(arrays["result"])) for units, arrays in store.load().items()}
+            res = landscape.analyse(lr, k=args.n_eigs, progress=not args.quiet, rng=args.seed, done=done,
+                                    keep=lambda it, r: store.save([it], {"result": json.dumps(r)}),
+                                    **given_fields(args, landscape.analyse))  # --tol, --slq-steps, ...
+            for stem in ("trajectories", "complex_plane", "densities", "path_angle")[:4 if res["path"] else 3]:
+                save(getattr(figs, f"{stem}_figure")(res), out / stem)
+            for key, stem in (("eigenvalues", "eigenvalues"), ("density", "density"), ("path", "path_angle")):
+                write_csv(out / f"{stem}.csv", res.pop(key))  # the tables; the rest is the summary
+            write_json(out / "summary.json", {**res, "config": config})
+            store.clear()
     except MemoryError:  # one naming the sizes given
         sizes = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k):,}" for k in ("batch", "n_eigs", "slq_steps")
                           if getattr(args, k) is not None)
         raise MemoryError(f"out of memory with {sizes}: try a smaller --batch") from None
-
-
-def _run(args) -> int:
-    import json
-
-    from gandyn import plotting
-    from gandyn.app.backends import SHARDS, ShardStore
-    from gandyn.experiments import landscape
-    from gandyn.app.folders import check_same_run, output_folder
-    from gandyn.app.machine import check_memory
-    from gandyn.io import remove_stale_temps, write_csv, write_json
-    from gandyn.plotting import landscape as figs
-
-    k_given = args.n_eigs is not None  # else analyse's default, fewer for a small player
-    args.n_eigs = args.n_eigs or defaults_of(landscape.analyse)["k"]
-    if args.batch is not None:  # the evaluation set itself, before it is drawn
-        check_memory(8 * 100 * args.batch, f"--batch {args.batch:,}")
-    lr = landscape.load_landscape(args.run, batch=args.batch, data_dir=args.data_dir, at=args.at, model=args.model,
-                                  data=args.data)  # fails before any output
-    _check_sizes(args, lr, k_given)
-    config = _config(args)
-    check_same_run(args.out, "landscape", config, SHARDS, "summary.json")
-    with output_folder(args.out, "landscape") as out:
-        remove_stale_temps(out, ("*.csv", "*.json", "*.png", "*.pdf"))
-        store = ShardStore(out / SHARDS, "iteration", ("landscape", config))  # each finished snapshot, until the end
-        done = {units[0]: json.loads(str(arrays["result"])) for units, arrays in store.load().items()}
-        res = landscape.analyse(lr, k=args.n_eigs, progress=not args.quiet, rng=args.seed, done=done,
-                                keep=lambda it, r: store.save([it], {"result": json.dumps(r)}),
-                                **given_fields(args, landscape.analyse))  # --tol, --slq-steps, ...
-        tables = {"eigenvalues": "eigenvalues", "density": "density", "path": "path_angle"}  # result: file
-        for key, stem in tables.items():
-            write_csv(out / f"{stem}.csv", res[key])
-        write_json(out / "summary.json", {**{k: v for k, v in res.items() if k not in tables}, "config": config})
-        plotting.save(figs.trajectories_figure(res), out / "trajectories")
-        plotting.save(figs.complex_plane_figure(res), out / "complex_plane")
-        plotting.save(figs.densities_figure(res), out / "densities")
-        if res["path"]:
-            plotting.save(figs.path_angle_figure(res), out / "path_angle")
-        store.clear()
     for p in res["points"]:
-        print(f"iteration {p['iteration']:>7,}: ||omega|| {p['omega_norm']:.3g}; H_GG [{p['g']['min']:+.3g}, "
-              f"{p['g']['max']:+.3g}], H_DD [{p['d']['min']:+.3g}, {p['d']['max']:+.3g}]; J: min Re {p['j']['min_real']:+.3g}, "
-              f"max |lambda| {p['j']['max_modulus']:.3g}; Nash {'yes' if p['differential_nash'] else 'no'}"
-              f"{_how(p['check']['nash'])}, stable {'yes' if p['stable'] else 'no'}{_how(p['check']['stable'])}"
-              f"{'' if p['converged'] else ' (some eigenpairs not converged)'}; "
-              f"{p['seconds']:.1f} s, {p['products']} products")
+        g, d, j, yes = p["g"], p["d"], p["j"], {True: "yes", False: "no"}
+        print(f"iteration {p['iteration']:>7,}: ||omega|| {p['omega_norm']:.3g}; H_GG [{g['min']:+.3g}, "
+              f"{g['max']:+.3g}], H_DD [{d['min']:+.3g}, {d['max']:+.3g}]; J: min Re {j['min_real']:+.3g}, "
+              f"max |lambda| {j['max_modulus']:.3g}; Nash {yes[p['differential_nash']]}{HOW[p['check']['nash']]}, "
+              f"stable {yes[p['stable']]}{HOW[p['check']['stable']]}"
+              f"{'' if p['converged'] else ' (some eigenpairs not converged)'}; {p['seconds']:.1f} s, "
+              f"{p['products']} products")
         if p.get("searches_agree") is False:
             print(f"  note: the matrix-free searches missed an extreme eigenvalue here (min Re lambda(J) found "
-                  f"{p['j']['min_real_search']:+.3g}, dense {p['j']['min_real']:+.3g}); the verdicts are the dense ones")
+                  f"{j['min_real_search']:+.3g}, dense {j['min_real']:+.3g}); the verdicts are the dense ones")
     print(f"wrote {out}/eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures")
     return 0

@@ -32,7 +32,7 @@ import numpy as np
 
 from gandyn import games
 from gandyn.distributions import Normal, Uniform
-from gandyn.engine import GAN, MLP
+from gandyn.engine import GAN
 from gandyn.engine.spectral_norm import normalized_exact
 from gandyn.games import spectra
 from gandyn.experiments import gan1d
@@ -67,95 +67,47 @@ class LandscapeRun:
     meta: dict = field(default_factory=dict)
 
 
-def _float64_gan(rec: RunRecord) -> GAN:
-    """The run's GAN in float64 with its loss and latent (D without dropout)."""
-    c = rec.config
-    gan = c.gan() if rec.kind == "mnist" else c.gan if rec.kind == "gan1d" else c.setup().gan
-    return GAN(replace(gan.G, dtype=np.float64), replace(gan.D, dtype=np.float64), loss=c.training.loss,
-               latent=gan.latent)
-
-
-def _applied(net: MLP, theta_d, spectral_norm: bool) -> np.ndarray:
-    """D's parameters as training applies them, in float64: with spectral normalisation
-    every weight matrix divided by its largest singular value (exact; the training's
-    power iteration estimates it), so the game is the trained model's."""
-    theta_d = np.asarray(theta_d, np.float64)
-    return normalized_exact(net, theta_d) if spectral_norm else theta_d
-
-
-def _select(points: list[Snapshot], at, where: str) -> list[Snapshot]:
-    if at is None:
-        return points
-    have = {p.iteration: p for p in points}
-    missing = [int(i) for i in at if int(i) not in have]
-    if missing:
-        raise ValueError(f"{where} has no snapshot at iteration {', '.join(map(str, missing))} "
-                         f"(it has {', '.join(map(str, sorted(have)))})")
-    return [have[int(i)] for i in sorted(set(int(i) for i in at))]
-
-
-def _mnist_game(rec: RunRecord, gan: GAN, batch: int, data_dir) -> games.Game:
-    """On the first ``batch`` training images and ``batch`` latent draws of the seed's
-    ``landscape`` stream, D without dropout."""
-    from gandyn.data import load_mnist
-
-    config = rec.config
-    images, _ = load_mnist("train", data_dir=data_dir, progress=False)
-    if batch > config.n_train:
-        raise ValueError(f"--batch {batch} exceeds the run's {config.n_train} training images")
-    x = images[:batch].astype(np.float64) / 255.0
-    z = gan.sample_z(stream(config.seed, "landscape"), batch).astype(np.float64)
-    return games.mlp_gan_game(gan, x, z, name="MNIST GAN")
-
-
-def _gan1d_game(rec: RunRecord, gan: GAN, batch: int) -> games.Game:
-    """Exact Gauss-Hermite / Gauss-Legendre quadratures of ``batch`` nodes for normal or
-    uniform data and latents, else a fixed sample of ``batch`` data points."""
-    data = rec.config.data
-    if isinstance(data, Normal):
-        x, wx = games.normal_quadrature(batch, data.loc, data.scale)
-    elif isinstance(data, Uniform):
-        x, wx = games.uniform_quadrature(batch, data.low, data.high)
-    else:
-        x, wx = data.rvs(batch, stream(rec.seed, "landscape"))[:, None], None
-    lat = gan.latent
-    if isinstance(lat, Uniform):
-        zq, wz = games.uniform_quadrature(batch, lat.low, lat.high)
-    else:
-        zq, wz = games.normal_quadrature(batch, lat.loc, lat.scale)
-    return games.mlp_gan_game(gan, x, zq, w_real=wx, w_latent=wz, name="1-D GAN")
-
-
-def _mog_game(rec: RunRecord, gan: GAN, batch: int) -> games.Game:
-    """On ``batch`` points of the data set and ``batch`` latent draws of the model seed's
-    ``landscape`` stream."""
-    setup = rec.config.setup()
+def _evaluation_set(rec: RunRecord, gan: GAN, batch: int, data_dir) -> tuple:
+    """The data and latent points of the game with their weights (None: equal): of MNIST the
+    first ``batch`` training images, of mog ``batch`` points of the data set, each with ``batch``
+    latent draws of the seed's ``landscape`` stream; of the 1-D GAN exact Gauss-Hermite /
+    Gauss-Legendre quadratures of ``batch`` nodes for normal or uniform data and latents, else
+    a fixed sample of ``batch`` data points."""
     rng = stream(rec.seed, "landscape")
-    x = np.asarray(setup.data.rvs(batch, rng), np.float64).reshape(batch, setup.dim)
-    z = gan.sample_z(rng, batch)
-    return games.mlp_gan_game(gan, x, z, name=f"{rec.config.data} GAN")
+    if rec.kind == "mnist":
+        from gandyn.data import load_mnist
+
+        images, _ = load_mnist("train", data_dir=data_dir, progress=False)
+        if batch > rec.config.n_train:
+            raise ValueError(f"--batch {batch} exceeds the run's {rec.config.n_train} training images")
+        return images[:batch].astype(np.float64) / 255.0, None, gan.sample_z(rng, batch), None
+    if rec.kind == "mog":
+        setup = rec.config.setup()
+        x = np.asarray(setup.data.rvs(batch, rng), np.float64).reshape(batch, setup.dim)
+        return x, None, gan.sample_z(rng, batch), None
+
+    def quadrature(d):
+        if isinstance(d, Uniform):
+            return games.uniform_quadrature(batch, d.low, d.high)
+        return games.normal_quadrature(batch, d.loc, d.scale) if isinstance(d, Normal) else None
+    data = rec.config.data
+    return *(quadrature(data) or (data.rvs(batch, rng)[:, None], None)), *quadrature(gan.latent)
 
 
-def _mog_scores(path: Path, info: dict) -> dict | None:
-    """The model's final scores from the run's ``models_DATA.csv``; None when the file is
-    missing, unreadable or has no single row of the model (the scores are only shown)."""
+def _mog_scores(path: Path, info: dict) -> dict:
+    """``{'scores': ...}``, the model's final scores from its row of the run's ``models_DATA.csv``;
+    ``{}`` when the file is missing or unreadable or that row is not the model's (the scores are
+    only shown)."""
     import csv
-
-    def same(r):
-        try:
-            return r["method"] == info["method"] and int(r["seed"]) == info["seed"] and \
-                float(r["lr_g"]) == info["lr_g"]
-        except (KeyError, TypeError, ValueError):
-            return False
 
     try:
         with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if same(r)]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    if len(rows) != 1:
-        return None
-    return {k: rows[0].get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}
+            r = list(csv.DictReader(f))[info["model"]]
+        if (r["method"], int(r["seed"]), float(r["lr_g"])) == (info["method"], info["seed"], info["lr_g"]):
+            return {"scores": {k: r.get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}}
+    except (OSError, UnicodeDecodeError, csv.Error, IndexError, KeyError, TypeError, ValueError):
+        pass
+    return {}
 
 
 def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:
@@ -189,30 +141,29 @@ def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, mod
     if batch is not None and int(batch) < 1:
         raise ValueError(f"--batch must be >= 1, got {batch}")
     rec = load_run(run, model=model, data=data)
-    batch = int(batch or {"mnist": 256, "gan1d": 64, "mog": 512}[rec.kind])
-    gan = _float64_gan(rec)
-    if rec.kind == "mnist":
-        game = _mnist_game(rec, gan, batch, data_dir)
-        meta = {"config": rec.config.to_dict(), "batch": batch, "checkpoints": rec.meta["files"]}
-    elif rec.kind == "gan1d":
-        game = _gan1d_game(rec, gan, batch)
-        meta = {"setup": gan1d.describe(rec.config), "batch": batch}
-    else:
-        game = _mog_game(rec, gan, batch)
-        info = {k: rec.meta[k] for k in ("model", "method")} | {"seed": rec.seed} | \
-            {k: rec.meta[k] for k in ("lr_g", "lr_d")}
-        scores = _mog_scores(Path(run) / f"models_{rec.config.data}.csv", info)
-        meta = {"config": rec.config.to_dict(), "batch": batch, **info, **({"scores": scores} if scores else {})}
-    points = [Snapshot(int(i), np.asarray(g, np.float64), _applied(gan.D, d, rec.config.training.spectral_norm))
+    batch, c = int(batch or {"mnist": 256, "gan1d": 64, "mog": 512}[rec.kind]), rec.config
+    gan = c.gan() if rec.kind == "mnist" else c.gan if rec.kind == "gan1d" else c.setup().gan
+    gan = GAN(replace(gan.G, dtype=np.float64), replace(gan.D, dtype=np.float64), loss=c.training.loss,
+              latent=gan.latent)  # in float64, D without dropout
+    x, wx, z, wz = _evaluation_set(rec, gan, batch, data_dir)
+    name = {"mnist": "MNIST GAN", "gan1d": "1-D GAN"}.get(rec.kind) or f"{c.data} GAN"
+    meta = {"setup": gan1d.describe(c)} if rec.kind == "gan1d" else {"config": c.to_dict()}
+    meta |= {"batch": batch, **({"checkpoints": rec.meta["files"]} if rec.kind == "mnist" else {})}
+    if rec.kind == "mog":
+        meta |= {k: rec.seed if k == "seed" else rec.meta[k] for k in ("model", "method", "seed", "lr_g", "lr_d")}
+        meta |= _mog_scores(Path(run) / f"models_{c.data}.csv", meta)
+    # D's parameters as training applies them: with spectral normalisation every weight matrix divided by
+    # its largest singular value (exact; the training's power iteration estimates it)
+    points = [Snapshot(int(i), np.asarray(g, np.float64), normalized_exact(gan.D, np.asarray(d, np.float64))
+                       if c.training.spectral_norm else np.asarray(d, np.float64))
               for i, g, d in zip(rec.iterations, rec.theta_g, rec.theta_d)]
-    return LandscapeRun(rec.kind, game, _select(points, at, rec.meta["files"][0] if rec.kind == "mog" else str(run)),
-                        meta)
-
-
-def _pairs_rows(iteration, block, pairs: spectra.Eigenpairs):
-    return [{"iteration": iteration, "block": block, "which": pairs.which, "k": j + 1,
-             "real": float(np.real(v)), "imag": float(np.imag(v)), "residual": float(r), "converged": bool(c)}
-            for j, (v, r, c) in enumerate(zip(pairs.values, pairs.residuals, pairs.converged))]
+    if at is not None:
+        have = {p.iteration: p for p in points}
+        if missing := [str(int(i)) for i in at if int(i) not in have]:
+            raise ValueError(f"{rec.meta['files'][0] if rec.kind == 'mog' else run} has no snapshot at iteration "
+                             f"{', '.join(missing)} (it has {', '.join(map(str, sorted(have)))})")
+        points = [have[i] for i in sorted(set(map(int, at)))]
+    return LandscapeRun(rec.kind, games.mlp_gan_game(gan, x, z, w_real=wx, w_latent=wz, name=name), points, meta)
 
 
 #: Games with at most this many parameters are checked against their dense spectra.
@@ -247,24 +198,25 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
 
     game = run.game
     eig_rows, dens_rows, path_rows, points, quad = [], [], [], [], {}
-    bar = tqdm(total=len(run.snapshots), desc="landscape", unit="snapshot", disable=not progress)
-    for i, cp in enumerate(run.snapshots):
+    bar = tqdm(run.snapshots, desc="landscape", unit="snapshot", disable=not progress)
+    for i, cp in enumerate(bar):
         bar.set_description(f"landscape: snapshot {i + 1} of {len(run.snapshots)} (iteration {cp.iteration})")
         if (got := (done or {}).get(cp.iteration)) is None:  # compute it
-            t0, z, products, ext, rows, nq = time.perf_counter(), cp.z, 0, {}, [], {}
+            t0, z, ext, nq = time.perf_counter(), cp.z, {}, {}
             wn = float(np.linalg.norm(game.field(z)))
             spec = spectra.game_spectrum(game, z, k=k, tol=tol, maxiter=maxiter, rng=rng)
-            for block, searches in spec.items():
-                for which, pairs in searches.items():
-                    rows += _pairs_rows(cp.iteration, block, pairs)
-                    products += pairs.products
+            searches = [(block, pairs) for block, s in spec.items() for pairs in s.values()]
+            rows = [{"iteration": cp.iteration, "block": block, "which": pairs.which, "k": j + 1,
+                     "real": float(np.real(v)), "imag": float(np.imag(v)), "residual": float(r), "converged": bool(c)}
+                    for block, pairs in searches
+                    for j, (v, r, c) in enumerate(zip(pairs.values, pairs.residuals, pairs.converged))]
+            products = sum(pairs.products for _, pairs in searches) + 2 * slq_vectors * slq_steps  # and SLQ's
             for block in ("g", "d"):
                 la, sa = spec[block]["LA"], spec[block]["SA"]
                 ext[block] = {"max": float(la.values.max()), "min": float(sa.values.min()),
                               "converged": bool(la.converged.all() and sa.converged.all())}
                 nodes, weights = spectra.slq_density(game.block_operator(z, block), n_vectors=slq_vectors,
                                                      steps=slq_steps, rng=rng)
-                products += slq_vectors * slq_steps
                 nq[block] = [nodes.tolist(), weights.tolist()]
                 top = max(float(np.abs(nodes).max()), 1e-300)
                 ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
@@ -287,8 +239,6 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
         points.append(got["point"])
         for block, (nodes, weights) in got["quad"].items():
             quad.setdefault(block, []).append((cp.iteration, np.asarray(nodes, float), np.asarray(weights, float)))
-        bar.update()
-    bar.close()
     sigmas = {}
     for block, runs in quad.items():  # one grid and one kernel width per block, for comparison
         allnodes = np.concatenate([n for _, n, _ in runs])
@@ -297,14 +247,12 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
         sigmas[block] = 0.01 * width
         t = np.linspace(lo - 0.05 * width, hi + 0.05 * width, 401)
         for it, nodes, weights in runs:
-            dens = spectra.density_on_grid(nodes, weights, t, sigmas[block])
             dens_rows += [{"iteration": it, "block": block, "t": float(a), "density": float(b)}
-                          for a, b in zip(t, dens)]
+                          for a, b in zip(t, spectra.density_on_grid(nodes, weights, t, sigmas[block]))]
     for a, b in zip(run.snapshots, run.snapshots[1:]):
         alpha, norm, cos = spectra.path_angle(game, a.z, b.z, path_points)
         path_rows += [{"from": a.iteration, "to": b.iteration, "alpha": float(x), "norm": float(n), "cos": float(c)}
                       for x, n, c in zip(alpha, norm, cos)]
     return {"kind": run.kind, "n_g": game.n_g, "n_d": game.n_d, "k": k, "tol": tol, "dense_max": dense_max,
-            "density_sigma": sigmas,
-            "eigenvalues": eig_rows, "density": dens_rows, "path": path_rows, "points": points,
+            "density_sigma": sigmas, "eigenvalues": eig_rows, "density": dens_rows, "path": path_rows, "points": points,
             "meta": json.loads(json.dumps(run.meta, default=str))}

@@ -20,6 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from gandyn import history
+from gandyn.engine.population import Networks
+from gandyn.engine.training import TrainingConfig
+from gandyn.experiments import gan1d, mnist, mog
+
 __all__ = ["RunRecord", "load_run", "run_kind", "KINDS"]
 
 #: The kinds of run folders understood.
@@ -62,11 +67,6 @@ class RunRecord:
 
 
 def _gan1d(run: Path) -> RunRecord:
-    from gandyn import history
-    from gandyn.engine.population import Networks
-    from gandyn.engine.training import TrainingConfig
-    from gandyn.experiments import gan1d
-
     path = run / "history.npz"
     arrays, meta = history.load(path)
     if "theta_g" not in arrays or "theta_d" not in arrays:
@@ -79,60 +79,31 @@ def _gan1d(run: Path) -> RunRecord:
 
 
 def _mnist(run: Path) -> RunRecord:
-    from gandyn.experiments import mnist
-
-    files = sorted((run / "checkpoints").glob("iter_*.npz")) if (run / "checkpoints").is_dir() else []
-    if not files and (run / mnist.CHECKPOINT).is_file():
-        files = [run / mnist.CHECKPOINT]
+    files = sorted(run.glob("checkpoints/iter_*.npz")) or [f for f in [run / mnist.CHECKPOINT] if f.is_file()]
     if not files:
         raise ValueError(f"{run}: no checkpoints (checkpoints/iter_*.npz or {mnist.CHECKPOINT}); "
                          "train with `gandyn mnist train --keep-every N`")
-    points, config = [], None
+    model, points, config = lambda c: (c.z_dim, c.hidden_g, c.hidden_d, c.g_batch_norm), [], None  # noqa: E731
     for f in files:
         tr = mnist.load_checkpoint(f)
-        if config is None:
-            config = tr.config
-        elif (tr.config.z_dim, tr.config.hidden_g, tr.config.hidden_d, tr.config.g_batch_norm) != (
-                config.z_dim, config.hidden_g, config.hidden_d, config.g_batch_norm):
+        config = config or tr.config
+        if model(tr.config) != model(config):
             raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
         points.append((tr.it, tr.trainer.theta_g, tr.trainer.theta_d, tr.trainer.stats_g))
-    points.sort(key=lambda p: p[0])
-    it, g, d = (np.array([p[i] for p in points]) for i in range(3))
-    stats = np.array([p[3] for p in points]) if config.g_batch_norm else None
-    return RunRecord("mnist", config, config.seed, it, g, d, {"files": [str(f) for f in files]}, stats)
+    it, g, d, stats = (np.array([p[i] for p in sorted(points, key=lambda p: p[0])]) for i in range(4))
+    return RunRecord("mnist", config, config.seed, it, g, d, {"files": [str(f) for f in files]},
+                     stats if config.g_batch_norm else None)
 
 
 def _mog_sets(run: Path) -> list[str]:
-    from gandyn.experiments.mog import DATASETS, snapshot_path
-
-    return [d for d in DATASETS if (run / f"results_{d}.npz").is_file() or snapshot_path(run, d).is_file()]
-
-
-def _mog_data(run: Path, data) -> str:
-    """The data set of a mog run whose snapshots to read (``data``, or the only one)."""
-    from gandyn.experiments.mog import snapshot_path
-
-    ran = _mog_sets(run)
-    kept = [d for d in ran if snapshot_path(run, d).is_file()]
-    if data is not None:
-        if data not in ran:
-            raise ValueError(f"{run} has no {data} run (it has {', '.join(ran)})")
-        if data not in kept:
-            raise ValueError(f"{run}: the {data} run kept no snapshots; train with `gandyn mog --keep-every N`")
-        return data
-    if not kept:
-        raise ValueError(f"{run}: a `gandyn mog` run without snapshots; train with `gandyn mog --keep-every N`")
-    if len(kept) > 1:
-        raise ValueError(f"{run} holds snapshots of {' and '.join(kept)}; choose one with --data")
-    return kept[0]
+    return [d for d in mog.DATASETS if (run / f"results_{d}.npz").is_file() or mog.snapshot_path(run, d).is_file()]
 
 
 def _span(idx, seeds, method: str) -> str:
     """``'models 0-3 (altgd:0-3)'``, or the pairs one by one when not contiguous (a few shown)."""
     if np.all(np.diff(idx) == 1) and np.all(np.diff(seeds) == 1):
-        if idx.size == 1:
-            return f"model {idx[0]} ({method}:{seeds[0]})"
-        return f"models {idx[0]}-{idx[-1]} ({method}:{seeds[0]}-{seeds[-1]})"
+        ends = lambda a: f"{a[0]}" if a.size == 1 else f"{a[0]}-{a[-1]}"  # noqa: E731
+        return f"model{'s' if idx.size > 1 else ''} {ends(idx)} ({method}:{ends(seeds)})"
     pairs = [f"{i} ({method}:{s})" for i, s in zip(idx, seeds)]
     return ", ".join(pairs[:6] + (["..."] if len(pairs) > 6 else []))
 
@@ -147,13 +118,10 @@ def _mog_model(arrays: dict, model, where: str) -> int:
             return 0
         raise ValueError(f"{where} holds {idx.size} models; choose one with --model I or --model METHOD:SEED: {choices}")
     text = str(model).strip()
-    if text.isdigit():
-        hit = np.flatnonzero(idx == int(text))
-    else:
-        method, _, seed = text.rpartition(":")
-        if not method or not seed.isdigit():
-            raise ValueError(f"--model takes an index or METHOD:SEED, got {text!r}")
-        hit = np.flatnonzero((methods == method) & (seeds == int(seed)))
+    method, _, seed = text.rpartition(":")
+    if not text.isdigit() and not (method and seed.isdigit()):
+        raise ValueError(f"--model takes an index or METHOD:SEED, got {text!r}")
+    hit = np.flatnonzero(idx == int(text) if text.isdigit() else (methods == method) & (seeds == int(seed)))
     if hit.size == 0:
         raise ValueError(f"{where} has no model {text}; choose from {choices}")
     if hit.size > 1:
@@ -163,35 +131,34 @@ def _mog_model(arrays: dict, model, where: str) -> int:
 
 
 def _mog(run: Path, model, data) -> RunRecord:
-    from gandyn.experiments.mog import load_snapshots, snapshot_path
-
-    path = snapshot_path(run, _mog_data(run, data))
-    arrays, cfg = load_snapshots(path)
+    ran = _mog_sets(run)  # the data set whose snapshots to read: ``data``, or the only one
+    kept = [d for d in ran if mog.snapshot_path(run, d).is_file()]
+    if data is None and len(kept) > 1:
+        raise ValueError(f"{run} holds snapshots of {' and '.join(kept)}; choose one with --data")
+    data = data or (kept + ran)[0]
+    if data not in kept:
+        raise ValueError(f"{run} has no {data} run (it has {', '.join(ran)})" if data not in ran else
+                         f"{run}: the {data} run kept no snapshots; train with `gandyn mog --keep-every N`")
+    path = mog.snapshot_path(run, data)
+    arrays, cfg = mog.load_snapshots(path)
     j = _mog_model(arrays, model, str(path))
-    setup = cfg.setup()
-    T, R, G = arrays["it"].size, arrays["model"].size, setup.gan.G
-    for name, n, what in (("theta_g", G.n_params, "parameters"), ("theta_d", setup.gan.D.n_params, "parameters"),
-                          ("stats_g", G.stats_layout.size, "running statistics")):
+    T, R, gan = arrays["it"].size, arrays["model"].size, cfg.setup().gan
+    for name, n, what in (("theta_g", gan.G.n_params, "parameters"), ("theta_d", gan.D.n_params, "parameters"),
+                          ("stats_g", gan.G.stats_layout.size, "running statistics")):
         if name in arrays and arrays[name].shape != (T, R, n):
             raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, not {(T, R, n)} "
                              f"(snapshots x models x {what} of its configuration)")
-    stats = arrays.get("stats_g")
     info = {"model": int(arrays["model"][j]), "method": str(arrays["method"][j]), "lr_g": float(arrays["lr_g"][j]),
             "lr_d": float(arrays["lr_d"][j]), "data": cfg.data, "files": [str(path)]}
     return RunRecord("mog", cfg, int(arrays["seed"][j]), arrays["it"], arrays["theta_g"][:, j],
-                     arrays["theta_d"][:, j], info, None if stats is None else stats[:, j])
+                     arrays["theta_d"][:, j], info, arrays["stats_g"][:, j] if "stats_g" in arrays else None)
 
 
 def run_kind(run) -> str | None:
     """The kind of run folder ``run`` holds (:data:`KINDS`), or None."""
     run = Path(run)
-    if _mog_sets(run):
-        return "mog"
-    if (run / "config.json").is_file() or (run / "checkpoints").is_dir() or (run / "checkpoint.npz").is_file():
-        return "mnist"
-    if (run / "history.npz").is_file():
-        return "gan1d"
-    return None
+    mnist = (run / "config.json").is_file() or (run / "checkpoints").is_dir() or (run / "checkpoint.npz").is_file()
+    return "mog" if _mog_sets(run) else "mnist" if mnist else "gan1d" if (run / "history.npz").is_file() else None
 
 
 def load_run(run, *, model=None, data=None) -> RunRecord:
