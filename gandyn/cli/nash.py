@@ -48,8 +48,7 @@ def run(args) -> int:
     from gandyn.experiments import game_study as gs
     from gandyn.games.nash import classify
     from gandyn.io import write_csv, write_json, write_text
-    from gandyn.plotting import games as gplot
-    from gandyn.plotting import save
+    from gandyn.plotting import games as gplot, save
 
     if args.large_hidden == 1:
         raise ValueError("--large-hidden must be 0 (skip) or >= 2")
@@ -90,8 +89,7 @@ def run(args) -> int:
             write_json(out / "summary.json", summary)
             for name, note in skipped.items():
                 print(f"{name}: {note}")
-            for p in panels:
-                z = summary["dirac_final_point"][p["title"]]
+            for p, z in zip(panels, summary["dirac_final_point"].values()):
                 print(f"{p['title']}: final (theta, psi) = ({z[0]:.3g}, {z[1]:.3g}), |z| = {p['dist']:.3g}"
                       + (f", diverged at step {p['diverged_at']}" if p["diverged_at"] is not None else "")
                       + (f", stopped at step {p['stopped_at']} ({p['stopped']})" if p["stopped"] else ""))

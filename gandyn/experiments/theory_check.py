@@ -94,34 +94,32 @@ def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw)
     pairs = learned_pairs(quick)
     # one bar over all pairs: each fit advances it by max_steps (a fit that stops on a
     # plateau jumps to the end of its share), so it ends at 100%
-    max_steps = int(fit_kw.get("max_steps", 20_000))
-    bar = tqdm(total=len(pairs) * max_steps, desc=f"(b) training D: pair 1 of {len(pairs)}",
-               disable=not progress, unit="step", leave=False)
-    for i, (name, p, q, bounded) in enumerate(pairs):
-        bar.set_description(f"(b) training D: pair {i + 1} of {len(pairs)}", refresh=False)
-        fit = fit_discriminator(lambda r, m, p=p: p.rvs(m, r), lambda r, m, q=q: q.rvs(m, r),
-                                seed + i, progress=bar if progress else False, **fit_kw)
-        x = np.linspace(min(p.bounds(1e-9)[0], q.bounds(1e-9)[0]), max(p.bounds(1e-9)[1], q.bounds(1e-9)[1]), 2001)
-        pp, qq = p.pdf(x), q.pdf(x)
-        s = pp + qq
-        region = s > 0.01 * s.max()
-        ds, dl = T.d_star(pp, qq), fit.prob(x)
-        err = np.abs(dl - ds)[region]
-        sup, rms = float(err.max()), float(np.sqrt(np.mean(err ** 2)))
-        v = T.value(fit.logit, p, q, logit=True, epsabs=1e-10, epsrel=1e-8)
-        c = T.c_of_g(p, q)
-        gap = c.value - v.value
-        extra = dict(steps=fit.steps, stopped=fit.stopped, final_loss=fit.final_loss)
-        for metric, value, bound, more in (
-                ("sup |D_learned - D*|", sup, BOUNDS["sup"], {"x_at": float(x[region][np.argmax(err)])}),
-                ("RMS |D_learned - D*|", rms, BOUNDS["rms"], {}),
-                ("C(G) - V(D_learned,G)", gap, BOUNDS["value_gap"],
-                 {"c": c.value, "v": v.value, "quad_error": v.error})):
-            rows.append(row("b", name, metric, value, bound if bounded else None,
-                            (abs(value) <= bound) if bounded else None, **more, **extra))
-        curves.append({"pair": name, "x": x, "p_data": pp, "p_g": qq, "d_star": ds, "d_learned": dl,
-                       "region": region, "sup": sup, "rms": rms, "gap": gap, "steps": fit.steps})
-    bar.close()
+    with tqdm(total=len(pairs) * int(fit_kw.get("max_steps", 20_000)), desc=f"(b) training D: pair 1 of {len(pairs)}",
+              disable=not progress, unit="step", leave=False) as bar:
+        for i, (name, p, q, bounded) in enumerate(pairs):
+            bar.set_description(f"(b) training D: pair {i + 1} of {len(pairs)}", refresh=False)
+            fit = fit_discriminator(lambda r, m, p=p: p.rvs(m, r), lambda r, m, q=q: q.rvs(m, r),
+                                    seed + i, progress=bar if progress else False, **fit_kw)
+            x = np.linspace(min(p.bounds(1e-9)[0], q.bounds(1e-9)[0]), max(p.bounds(1e-9)[1], q.bounds(1e-9)[1]), 2001)
+            pp, qq = p.pdf(x), q.pdf(x)
+            s = pp + qq
+            region = s > 0.01 * s.max()
+            ds, dl = T.d_star(pp, qq), fit.prob(x)
+            err = np.abs(dl - ds)[region]
+            sup, rms = float(err.max()), float(np.sqrt(np.mean(err ** 2)))
+            v = T.value(fit.logit, p, q, logit=True, epsabs=1e-10, epsrel=1e-8)
+            c = T.c_of_g(p, q)
+            gap = c.value - v.value
+            extra = dict(steps=fit.steps, stopped=fit.stopped, final_loss=fit.final_loss)
+            for metric, value, bound, more in (
+                    ("sup |D_learned - D*|", sup, BOUNDS["sup"], {"x_at": float(x[region][np.argmax(err)])}),
+                    ("RMS |D_learned - D*|", rms, BOUNDS["rms"], {}),
+                    ("C(G) - V(D_learned,G)", gap, BOUNDS["value_gap"],
+                     {"c": c.value, "v": v.value, "quad_error": v.error})):
+                rows.append(row("b", name, metric, value, bound if bounded else None,
+                                (abs(value) <= bound) if bounded else None, **more, **extra))
+            curves.append({"pair": name, "x": x, "p_data": pp, "p_g": qq, "d_star": ds, "d_learned": dl,
+                           "region": region, "sup": sup, "rms": rms, "gap": gap, "steps": fit.steps})
     return rows, curves
 
 
