@@ -11,7 +11,8 @@ given ``seed``.
 - :func:`spectra`: ``J``'s eigenvalues at the equilibria.
 - :func:`step_map`: the largest stable step against the regularisation weight,
   numerically and in closed form (:mod:`gandyn.games.closed_forms`).
-- :func:`closed_form_checks`: every closed form of the games documentation against autograd.
+- :func:`closed_form_checks`: every closed form of the games documentation against autograd
+  (:func:`gandyn.games.closed_forms.verify`).
 - :func:`talk_claim`: own-Hessian blocks at GAN equilibria (Dirac-GAN, Gaussian
   GAN, an exact MLP equilibrium and a trained MLP GAN).
 - :func:`large_game`: ARPACK on the matrix-free Jacobian of a large MLP GAN.
@@ -36,6 +37,7 @@ from gandyn.rng import streams
 __all__ = ["dirac_variants", "dirac_panels", "vector_fields", "spectra", "step_map", "talk_claim", "large_game",
            "textbook_points", "closed_form_checks", "loss_variants", "loss_spectra", "loss_closed_forms"]
 
+
 def dirac_variants(gamma: float = 0.3, sigma: float = 1.0) -> dict:
     """The Dirac-GAN variants of the DiracGAN notebooks (regularisation 0.3, noise std 1)."""
     return {
@@ -55,7 +57,8 @@ def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float =
     step ``(h, 2h)`` on the plain GAN. Each panel: ``title``, ``variant``, ``method``,
     ``traj (steps+1, 2)``, ``dist`` (final distance to the equilibrium, at the last
     finite iterate), ``diverged_at`` (the first step whose iterate left the floats
-    or exceeded 1e150, the rest of ``traj`` NaN; None if none did).
+    or exceeded 1e150, the rest of ``traj`` NaN; None if none did), ``stopped_at`` and
+    ``stopped`` (see below; None unless a step was refused).
 
     ``variants`` (name -> game, e.g. :func:`loss_variants`): these games instead of
     :func:`dirac_variants`, each under simultaneous and alternating GD, and extragradient and
