@@ -7,7 +7,8 @@ each player descends (:mod:`gandyn.games.game`). Mescheder, Geiger & Nowozin [1]
 eigenvalues of ``v' = -J``; each of their forms is negated here, so a stable equilibrium has
 eigenvalues with positive real part, and :func:`gandyn.games.nash.largest_stable_step` of
 :func:`dirac_eigenvalues` is the largest stable step of simultaneous gradient descent.
-``gandyn nash`` compares every form with autograd's (``closed_forms.csv``).
+:func:`verify` compares every form with autograd's (``gandyn nash`` writes its table as
+``closed_forms.csv``).
 
 References
 ----------
