@@ -48,8 +48,7 @@ def run(args) -> int:
     from gandyn.experiments import game_study as gs
     from gandyn.games.nash import classify
     from gandyn.io import write_csv, write_json, write_text
-    from gandyn.plotting import games as gplot
-    from gandyn.plotting import save
+    from gandyn.plotting import games as gplot, save
 
     if args.large_hidden == 1:
         raise ValueError("--large-hidden must be 0 (skip) or >= 2")
@@ -65,11 +64,9 @@ def run(args) -> int:
                  f"--large-hidden {args.large_hidden:,}")
     with output_folder(args.out, "nash") as out:
         t0 = time.perf_counter()
-        if args.loss is None:
-            checks, spectra, skipped = gs.closed_form_checks(seed=args.seed), gs.spectra(args.gamma, args.sigma), {}
-        else:
-            spectra, skipped = gs.loss_spectra(game["variants"])
-            checks = gs.loss_closed_forms(args.loss, args.penalty, weight)
+        checks = gs.closed_form_checks(seed=args.seed) if args.loss is None else gs.loss_closed_forms(
+            args.loss, args.penalty, weight)
+        spectra, skipped = (gs.spectra(args.gamma, args.sigma), {}) if args.loss is None else gs.loss_spectra(**game)
         write_csv(out / "closed_forms.csv", checks)
         write_json(out / "closed_forms.json", checks)
         panels = gs.dirac_panels(args.h, (1.0, 1.0), args.steps, progress=not args.quiet, **game)
@@ -92,8 +89,7 @@ def run(args) -> int:
             write_json(out / "summary.json", summary)
             for name, note in skipped.items():
                 print(f"{name}: {note}")
-            for p in panels:
-                z = summary["dirac_final_point"][p["title"]]
+            for p, z in zip(panels, summary["dirac_final_point"].values()):
                 print(f"{p['title']}: final (theta, psi) = ({z[0]:.3g}, {z[1]:.3g}), |z| = {p['dist']:.3g}"
                       + (f", diverged at step {p['diverged_at']}" if p["diverged_at"] is not None else "")
                       + (f", stopped at step {p['stopped_at']} ({p['stopped']})" if p["stopped"] else ""))
@@ -106,9 +102,8 @@ def run(args) -> int:
         verdicts = [classify(g, z, point=name, h=args.disc_h) for name, g, z in gs.textbook_points()]
         tc = gs.talk_claim(seed=args.seed, steps=args.train_steps, progress=not args.quiet)
         written += save(gplot.talk_claim_figure(tc), out / "talk_claim")
-        verdicts += [tc["exact"]["verdict"], tc["trained"]["verdict"]]
         large = gs.large_game(hidden=args.large_hidden, seed=args.seed) if args.large_hidden else None
-        verdicts += [large["verdict"]] if large else []
+        verdicts += [tc["exact"]["verdict"], tc["trained"]["verdict"]] + ([large["verdict"]] if large else [])
         write_text(out / "report.txt", "\n\n".join(v.report() for v in verdicts) + "\n")
         write_csv(out / "verdicts.csv", [v.row() for v in verdicts])
         write_json(out / "verdicts.json", [v.as_dict() for v in verdicts])
@@ -122,11 +117,10 @@ def run(args) -> int:
                                   "train_seconds": tc["trained"]["train_seconds"]},
             "large_game": large and {k: large[k] for k in ("n", "seconds_matvec", "seconds_classify")}}
         write_json(out / "summary.json", summary)
-        diverged = [p for p in panels if p["diverged_at"] is not None]
-        if diverged:
-            first = min(diverged, key=lambda p: p["diverged_at"])
+        if diverged := summary["dirac_diverged_at"]:
+            first = min(diverged, key=diverged.get)
             print(f"{len(diverged)} of {len(panels)} Dirac-GAN trajectories diverged with h = {args.h:g} "
-                  f"(the first, {first['title']}, at step {first['diverged_at']}; plotted up to there)")
+                  f"(the first, {first}, at step {diverged[first]}; plotted up to there)")
         print(f"{len(checks)} closed forms, max error {summary['max_closed_form_error']:.2e}; "
               f"{len(verdicts)} verdicts; G-block max |eig| at the trained MLP GAN "
               f"{tc['trained']['norm_g']:.3g} vs D-block {tc['trained']['norm_d']:.3g}; "

@@ -55,12 +55,10 @@ def run(args) -> int:
         paths += plotting.save(figs.c_vs_jsd_figure(points_a), out / "theory_c_vs_jsd")
         paths += plotting.save(figs.maximality_figure(points_c), out / "theory_maximality")
 
-        maxima = {}
-        for r in rows:
+        maxima = {}  # the largest |value| (part c: value) of each bounded metric
+        for r in (r for r in rows if r["bound"] is not None):
             key = f"{r['part']}: {r['metric']}"
-            if r["bound"] is not None:
-                v = abs(r["value"]) if r["part"] != "c" else r["value"]
-                maxima[key] = max(maxima.get(key, -float("inf")), v)
+            maxima[key] = max(maxima.get(key, -float("inf")), abs(r["value"]) if r["part"] != "c" else r["value"])
         failed = [r for r in rows if r["ok"] is False]
         summary = {"maxima": maxima, "bounds": tc.BOUNDS, "all_bounds_met": not failed,
                    "seconds": {k: t[i + 1] - t[i] for i, k in enumerate("abcl")}, "seed": args.seed,
@@ -73,9 +71,7 @@ def run(args) -> int:
                   + (f"  (bound {r['bound']:g})" if r["bound"] is not None else "  (no bound)"))
         for r in rows_l:
             print(f"(l) {r['metric'][:78]:<78} {r['value']:.2e}  {'ok' if r['ok'] else 'FAIL'}")
-        for k, v in maxima.items():
-            if not k.startswith("l: "):
-                print(f"max {k}: {v:.3g}")
+        print(*(f"max {k}: {v:.3g}" for k, v in maxima.items() if not k.startswith("l: ")), sep="\n")
         print(f"{'all bounds met' if not failed else f'{len(failed)} bound(s) violated'} "
               f"in {t[-1] - t[0]:.0f} s; wrote {out / 'theory_table.csv'}, {out / 'theory_table.json'}, "
               + ", ".join(str(p) for p in paths))

@@ -21,10 +21,6 @@ __all__ = ["run_demo", "DATA_MEAN", "DATA_STD"]
 DATA_MEAN, DATA_STD = 4.0, 0.5
 
 
-def _normal_pdf(x, mu, sd):
-    return np.exp(-0.5 * ((x - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
-
-
 def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 128,
              hidden: int = 16, n_eval: int = 20000, progress: bool = True) -> dict:
     """Train the tiny 1D GAN and evaluate it on a grid.
@@ -37,41 +33,25 @@ def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 12
         raise ValueError("steps, batch and hidden must be >= 1 and lr a finite number > 0")
     s = streams(seed)
     gan = GAN(MLP((1, hidden, 1), ("tanh", "identity")), MLP((1, 2 * hidden, 1), ("relu", "identity")))
-
-    def sample_real(rng, m):
-        return rng.normal(DATA_MEAN, DATA_STD, size=(m, 1))
-
-    run = Trainer(gan, optim.adam(lr, b1=0.5), optim.adam(lr, b1=0.5),
-                  gan.G.init(s["g_init"]), gan.D.init(s["d_init"]),
-                  StreamBatches(sample_real, gan.latent, s["data"], s["latent"]), batch=batch)
+    batches = StreamBatches(lambda rng, m: rng.normal(DATA_MEAN, DATA_STD, size=(m, 1)), gan.latent, s["data"],
+                            s["latent"])
+    run = Trainer(gan, optim.adam(lr, b1=0.5), optim.adam(lr, b1=0.5), gan.G.init(s["g_init"]),
+                  gan.D.init(s["d_init"]), batches, batch=batch)
     hist = np.empty((steps, 2))
-    bar = tqdm(range(steps), desc="demo", disable=not progress, leave=False)
-    for i in bar:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with tqdm(range(steps), desc="demo", disable=not progress, leave=False) as bar, np.errstate(all="ignore"):
+        for i in bar:
             hist[i] = run.step()
-        if not (np.isfinite(hist[i]).all() and np.isfinite(np.dot(run.theta_g, run.theta_g))
-                and np.isfinite(np.dot(run.theta_d, run.theta_d))):
-            bar.close()
-            raise DivergedError(f"training diverged at iteration {i + 1} (a loss or a parameter became NaN or inf; "
-                                f"lr={lr:g}: try a smaller step size)", i + 1)
-        if i % 50 == 0:
-            bar.set_postfix(loss_d=f"{hist[i, 0]:.3f}", loss_g=f"{hist[i, 1]:.3f}", refresh=False)
-    bar.close()
+            if not np.isfinite([*hist[i], run.theta_g @ run.theta_g, run.theta_d @ run.theta_d]).all():
+                raise DivergedError(f"training diverged at iteration {i + 1} (a loss or a parameter became NaN or "
+                                    f"inf; lr={lr:g}: try a smaller step size)", i + 1)
+            if i % 50 == 0:
+                bar.set_postfix(loss_d=f"{hist[i, 0]:.3f}", loss_g=f"{hist[i, 1]:.3f}", refresh=False)
 
     samples = gan.G(run.theta_g, gan.sample_z(s["eval"], n_eval))[:, 0]
     lo = min(DATA_MEAN - 4 * DATA_STD, np.quantile(samples, 0.001))
     hi = max(DATA_MEAN + 4 * DATA_STD, np.quantile(samples, 0.999))
     x = np.linspace(lo, hi, 400)
-    return {
-        "x": x,
-        "p_data": _normal_pdf(x, DATA_MEAN, DATA_STD),
-        "d": gan.d_prob(run.theta_d, x[:, None]),
-        "samples": samples,
-        "bins": np.linspace(lo, hi, 80),
-        "loss_d": hist[:, 0],
-        "loss_g": hist[:, 1],
-        "theta_g": run.theta_g,
-        "theta_d": run.theta_d,
-        "steps": steps,
-        "seed": seed,
-    }
+    return {"x": x, "p_data": np.exp(-0.5 * ((x - DATA_MEAN) / DATA_STD) ** 2) / (DATA_STD * np.sqrt(2 * np.pi)),
+            "d": gan.d_prob(run.theta_d, x[:, None]), "samples": samples, "bins": np.linspace(lo, hi, 80),
+            "loss_d": hist[:, 0], "loss_g": hist[:, 1], "theta_g": run.theta_g, "theta_d": run.theta_d,
+            "steps": steps, "seed": seed}

@@ -56,14 +56,14 @@ def part_a() -> tuple[list[dict], list[dict]]:
     for name, p, q, exact in [(*pair, None) for pair in T.analytic_family()] + T.closed_form_cases():
         v = T.value(T.d_star_function(p, q, logit=True), p, q, logit=True)  # V(D*, G), D* in logit space
         j = T.jsd(p, q)
-        diff = abs(v.value - (-T.LOG4 + 2 * j.value))
         if exact is None:  # the family: the two sides of the identity
             rows.append(row("a", name, "V(D*,G)", v.value, quad_error=v.error))
             rows.append(row("a", name, "JSD", j.value, quad_error=j.error))
         else:
-            d1 = abs(v.value - exact)
-            rows.append(row("a", name, "|C(G) - closed form|", d1, BOUNDS["closed_form"], closed_form=exact, c=v.value))
-        rows.append(row("a", name, "|V(D*,G) - (-log4 + 2 JSD)|", diff, BOUNDS["identity"]))
+            rows.append(row("a", name, "|C(G) - closed form|", abs(v.value - exact), BOUNDS["closed_form"],
+                            closed_form=exact, c=v.value))
+        rows.append(row("a", name, "|V(D*,G) - (-log4 + 2 JSD)|", abs(v.value - (-T.LOG4 + 2 * j.value)),
+                        BOUNDS["identity"]))
         points.append({"pair": name, "jsd": j.value, "c": v.value,
                        "kind": "family" if exact is None else "closed form"})
     return rows, points
@@ -94,35 +94,32 @@ def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw)
     pairs = learned_pairs(quick)
     # one bar over all pairs: each fit advances it by max_steps (a fit that stops on a
     # plateau jumps to the end of its share), so it ends at 100%
-    max_steps = int(fit_kw.get("max_steps", 20_000))
-    bar = tqdm(total=len(pairs) * max_steps, desc=f"(b) training D: pair 1 of {len(pairs)}",
-               disable=not progress, unit="step", leave=False)
-    for i, (name, p, q, bounded) in enumerate(pairs):
-        bar.set_description(f"(b) training D: pair {i + 1} of {len(pairs)}", refresh=False)
-        fit = fit_discriminator(lambda r, m, p=p: p.rvs(m, r), lambda r, m, q=q: q.rvs(m, r),
-                                seed + i, progress=bar if progress else False, **fit_kw)
-        x = np.linspace(min(p.bounds(1e-9)[0], q.bounds(1e-9)[0]), max(p.bounds(1e-9)[1], q.bounds(1e-9)[1]), 2001)
-        pp, qq = p.pdf(x), q.pdf(x)
-        s = pp + qq
-        region = s > 0.01 * s.max()
-        ds = T.d_star(pp, qq)
-        dl = fit.prob(x)
-        err = np.abs(dl - ds)[region]
-        sup, rms = float(err.max()), float(np.sqrt(np.mean(err ** 2)))
-        v = T.value(fit.logit, p, q, logit=True, epsabs=1e-10, epsrel=1e-8)
-        c = T.c_of_g(p, q)
-        gap = c.value - v.value
-        extra = dict(steps=fit.steps, stopped=fit.stopped, final_loss=fit.final_loss)
-        for metric, value, bound, more in (
-                ("sup |D_learned - D*|", sup, BOUNDS["sup"], {"x_at": float(x[region][np.argmax(err)])}),
-                ("RMS |D_learned - D*|", rms, BOUNDS["rms"], {}),
-                ("C(G) - V(D_learned,G)", gap, BOUNDS["value_gap"],
-                 {"c": c.value, "v": v.value, "quad_error": v.error})):
-            rows.append(row("b", name, metric, value, bound if bounded else None,
-                            (abs(value) <= bound) if bounded else None, **more, **extra))
-        curves.append({"pair": name, "x": x, "p_data": pp, "p_g": qq, "d_star": ds, "d_learned": dl,
-                       "region": region, "sup": sup, "rms": rms, "gap": gap, "steps": fit.steps})
-    bar.close()
+    with tqdm(total=len(pairs) * int(fit_kw.get("max_steps", 20_000)), desc=f"(b) training D: pair 1 of {len(pairs)}",
+              disable=not progress, unit="step", leave=False) as bar:
+        for i, (name, p, q, bounded) in enumerate(pairs):
+            bar.set_description(f"(b) training D: pair {i + 1} of {len(pairs)}", refresh=False)
+            fit = fit_discriminator(lambda r, m, p=p: p.rvs(m, r), lambda r, m, q=q: q.rvs(m, r),
+                                    seed + i, progress=bar if progress else False, **fit_kw)
+            x = np.linspace(min(p.bounds(1e-9)[0], q.bounds(1e-9)[0]), max(p.bounds(1e-9)[1], q.bounds(1e-9)[1]), 2001)
+            pp, qq = p.pdf(x), q.pdf(x)
+            s = pp + qq
+            region = s > 0.01 * s.max()
+            ds, dl = T.d_star(pp, qq), fit.prob(x)
+            err = np.abs(dl - ds)[region]
+            sup, rms = float(err.max()), float(np.sqrt(np.mean(err ** 2)))
+            v = T.value(fit.logit, p, q, logit=True, epsabs=1e-10, epsrel=1e-8)
+            c = T.c_of_g(p, q)
+            gap = c.value - v.value
+            extra = dict(steps=fit.steps, stopped=fit.stopped, final_loss=fit.final_loss)
+            for metric, value, bound, more in (
+                    ("sup |D_learned - D*|", sup, BOUNDS["sup"], {"x_at": float(x[region][np.argmax(err)])}),
+                    ("RMS |D_learned - D*|", rms, BOUNDS["rms"], {}),
+                    ("C(G) - V(D_learned,G)", gap, BOUNDS["value_gap"],
+                     {"c": c.value, "v": v.value, "quad_error": v.error})):
+                rows.append(row("b", name, metric, value, bound if bounded else None,
+                                (abs(value) <= bound) if bounded else None, **more, **extra))
+            curves.append({"pair": name, "x": x, "p_data": pp, "p_g": qq, "d_star": ds, "d_learned": dl,
+                           "region": region, "sup": sup, "rms": rms, "gap": gap, "steps": fit.steps})
     return rows, curves
 
 
@@ -143,10 +140,6 @@ def part_c(seed: int = 0, n_h: int = 10, eps=(1e-3, 1e-2, 0.1, 0.5)):
     return rows, points
 
 
-def _loss_list():
-    return [L.get(n) for n in L.LOSSES.names()] + [L.get("ls", a=-1.0, b=1.0, c=0.0)]
-
-
 def part_losses(quick: bool = False) -> list[dict]:
     """One row per (loss, identity): the largest ``|lhs - rhs|`` over :func:`loss_family`
     (``lhs`` from the loss's own functions at its optimal D, ``rhs`` the divergence by
@@ -155,23 +148,18 @@ def part_losses(quick: bool = False) -> list[dict]:
     ``H^2 = 2(1 - e^{-mu^2/8})``, ``TV = 2 Phi(mu/2) - 1``, ``W_1 = mu``."""
     rows = []
     fam = T.loss_family()[:1] if quick else T.loss_family()
-    for loss in _loss_list():
+    made = [L.get(n) for n in L.LOSSES.names()] + [L.get("ls", a=-1.0, b=1.0, c=0.0)]
+    for loss in made:
         for ident in T.identities(loss):
-            worst, worst_pair, n_inf, qerr = -1.0, None, 0, 0.0
-            for name, p, q in fam:
-                r = T.evaluate_identity(ident, p, q)
-                n_inf += not r["finite"]
-                qerr = max(qerr, r["quad_error"])
-                if r["error"] > worst:
-                    worst, worst_pair = r["error"], name
-            rows.append(row("l", f"{len(fam)} pairs", f"{loss.label}: {ident.label}", worst, BOUNDS["identity"],
-                            loss=loss.label, identity=ident.label, worst_pair=worst_pair, infinite_pairs=int(n_inf),
-                            quad_error=qerr, source=ident.source))
+            res = [T.evaluate_identity(ident, p, q) for _, p, q in fam]
+            worst = int(np.argmax([r["error"] for r in res]))  # the first pair of the largest error
+            rows.append(row("l", f"{len(fam)} pairs", f"{loss.label}: {ident.label}", res[worst]["error"],
+                            BOUNDS["identity"], loss=loss.label, identity=ident.label, worst_pair=fam[worst][0],
+                            infinite_pairs=sum(not r["finite"] for r in res),
+                            quad_error=max([0.0] + [r["quad_error"] for r in res]), source=ident.source))
     rng = np.random.default_rng(0)
     pairs = [(rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))) for n in (3, 4) for _ in range(1 if quick else 3)]
-    for loss in _loss_list():
-        if loss.separable:
-            continue
+    for loss in (m for m in made if not m.separable):
         same = max(abs(T.relativistic_divergence(loss, p, p)) for p, _ in pairs)
         apart = min(T.relativistic_divergence(loss, p, q) for p, q in pairs)
         b = BOUNDS["identity"]
