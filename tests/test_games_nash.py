@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from gandyn.experiments import game_study as gs
 from gandyn import games
-from gandyn.games import nash
+from gandyn.games import closed_forms, nash
 from gandyn.cli import main
 
 Z0 = np.zeros(2)
@@ -129,7 +129,7 @@ def test_realizable_equilibrium_is_critical_with_zero_generator_block(loss):
 
 
 def test_closed_form_table_all_below_1e_10():
-    rows = gs.closed_form_checks()
+    rows = closed_forms.verify()
     assert len(rows) >= 20
     bad = [r for r in rows if not r["error"] < 1e-10]
     assert not bad, bad

@@ -46,6 +46,7 @@ def run(args) -> int:
     from gandyn.app.folders import output_folder
     from gandyn.app.machine import check_memory
     from gandyn.experiments import game_study as gs
+    from gandyn.games import closed_forms
     from gandyn.games.nash import classify
     from gandyn.io import write_csv, write_json, write_text
     from gandyn.plotting import games as gplot, save
@@ -64,7 +65,7 @@ def run(args) -> int:
                  f"--large-hidden {args.large_hidden:,}")
     with output_folder(args.out, "nash") as out:
         t0 = time.perf_counter()
-        checks = gs.closed_form_checks(seed=args.seed) if args.loss is None else gs.loss_closed_forms(
+        checks = closed_forms.verify(seed=args.seed) if args.loss is None else gs.loss_closed_forms(
             args.loss, args.penalty, weight)
         spectra, skipped = (gs.spectra(args.gamma, args.sigma), {}) if args.loss is None else gs.loss_spectra(**game)
         write_csv(out / "closed_forms.csv", checks)

@@ -11,8 +11,6 @@ given ``seed``.
 - :func:`spectra`: ``J``'s eigenvalues at the equilibria.
 - :func:`step_map`: the largest stable step against the regularisation weight,
   numerically and in closed form (:mod:`gandyn.games.closed_forms`).
-- :func:`closed_form_checks`: every closed form of the games documentation against autograd
-  (:func:`gandyn.games.closed_forms.verify`).
 - :func:`talk_claim`: own-Hessian blocks at GAN equilibria (Dirac-GAN, Gaussian
   GAN, an exact MLP equilibrium and a trained MLP GAN).
 - :func:`large_game`: ARPACK on the matrix-free Jacobian of a large MLP GAN.
@@ -35,7 +33,7 @@ from gandyn.engine.nn import MLP
 from gandyn.rng import streams
 
 __all__ = ["dirac_variants", "dirac_panels", "vector_fields", "spectra", "step_map", "talk_claim", "large_game",
-           "textbook_points", "closed_form_checks", "loss_variants", "loss_spectra", "loss_closed_forms"]
+           "textbook_points", "loss_variants", "loss_spectra", "loss_closed_forms"]
 
 
 def dirac_variants(gamma: float = 0.3, sigma: float = 1.0) -> dict:
@@ -219,11 +217,6 @@ def large_game(hidden: int = 64, batch: int = 64, k: int = 4, maxiter: int = 100
     t1 = time.perf_counter()
     verdict = nash.classify(game, z, point="initialisation", dense_max=0, k=k, maxiter=maxiter, rng=seed)
     return {"verdict": verdict, "n": game.n, "seconds_matvec": t1 - t0, "seconds_classify": time.perf_counter() - t1}
-
-
-#: Every closed form of the games documentation against gandyn's computation (the table of
-#: ``closed_forms.csv``): :func:`gandyn.games.closed_forms.verify`.
-closed_form_checks = cf.verify
 
 
 # --- gandyn nash --loss: the Dirac-GAN of any loss, with a penalty
