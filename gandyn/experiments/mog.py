@@ -358,63 +358,54 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
     mods = models_of(cfg)
     centers, scale = mixture_modes(setup.data)
     checks = check_iterations(cfg.steps, cfg.checks)
-    n_pts = min(500, cfg.n_eval)
-    decay = cfg.decay
-    out = {key: [] for key in ("rows", *SCORES, "samples_rows", "samples", "diverged_at")}
     keep = keep_iterations(cfg)
-    stops = np.union1d(checks, keep[1:]) if keep.size else checks
     by_label = dict(zip(cfg.labels, cfg.methods))
-    method = [by_label[m] for m in mods["method"]]
+    parts = []
     for u in units:
-        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"], method=method,
-                         k=cfg.training.k, chunk=cfg.chunk, units=[u])
+        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"],
+                         method=[by_label[m] for m in mods["method"]], k=cfg.training.k, chunk=cfg.chunk, units=[u])
         z = pop.eval_latent(cfg.n_eval)
         per = {key: [] for key in (*SCORES, "samples")}
         kept = [(*pop.params(), pop.stats_g)] if keep.size else []  # stats_g: a batch-norm G's, else None
         show = mods["show"][pop.rows]
         diverged_at = np.full(pop.rows.size, -1, np.int64)
-        for t in stops:
+        for t in np.union1d(checks, keep[1:]):
             while pop.it < t:
                 n = min(block, int(t) - pop.it)
-                if decay == 1.0:
+                if cfg.decay == 1.0:
                     pop.advance(n)
                 else:
                     for _ in range(n):
-                        pop.set_lr_factor(decay ** (pop.it / cfg.steps))
+                        pop.set_lr_factor(cfg.decay ** (pop.it / cfg.steps))
                         pop.advance(1)
                 # a diverged model (a parameter NaN, inf or beyond gandyn.errors.BOUND) trains on, in its
                 # own rows (the others' bits do not change): marked here with the iteration it was found at
                 diverged_at[~healthy(*pop.params()) & (diverged_at < 0)] = pop.it
                 if progress is not None:
                     progress(n * pop.rows.size)
-            if keep.size and t in keep:
+            if t in keep:
                 kept.append((*pop.params(), pop.stats_g))
             if t not in checks:
                 continue
             x = pop.samples(cfg.n_eval, z)
-            if (diverged_at >= 0).any():  # no samples: scored as covering no mode
-                x[diverged_at >= 0] = np.inf
+            x[diverged_at >= 0] = np.inf  # a diverged model's samples: scored as covering no mode
             cov = mode_coverage(x, centers, scale, min_count=cfg.min_count)
             for key in SCORES:
                 per[key].append(getattr(cov, key))
-            per["samples"].append(x[show, :n_pts].astype(np.float32))
-        out["rows"].append(pop.rows)
-        out["diverged_at"].append(diverged_at)
-        out["samples_rows"].append(pop.rows[show])
-        for key, v in per.items():
-            out[key].append(np.stack(v))
-        for j, key in enumerate(SNAPSHOTS[1:] if kept else ()):  # theta_g, theta_d, stats_g
-            if kept[0][j] is not None:
-                out.setdefault(key, []).append(np.stack([k[j] for k in kept]))
-    res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"]),
-           "diverged_at": np.concatenate(out["diverged_at"])}
-    for key in (*SCORES, "samples", *SNAPSHOTS[1:]):
-        if key in out:
-            res[key] = np.concatenate(out[key], axis=1)
-    res["check_it"] = checks
-    if keep.size:
-        res["keep_it"] = keep
-    return res
+            per["samples"].append(x[show, :min(500, cfg.n_eval)].astype(np.float32))
+        part = {"rows": pop.rows, "samples_rows": pop.rows[show], "diverged_at": diverged_at}
+        part |= {key: np.stack(v) for key, v in per.items()}
+        snaps = dict(zip(SNAPSHOTS[1:], zip(*kept)))  # theta_g, theta_d, stats_g at the keep points
+        part |= {key: np.stack(v) for key, v in snaps.items() if v[0] is not None}
+        parts.append(part)
+    return _concat(parts) | {"check_it": checks, **({"keep_it": keep} if keep.size else {})}
+
+
+def _concat(parts: list[dict]) -> dict:
+    """The per-model entries of shards' (or units') results, concatenated: ``rows``, ``samples_rows``
+    and ``diverged_at`` along their axis 0, the others (checks or keep points first) along axis 1."""
+    return {k: np.concatenate([p[k] for p in parts], axis=int(k not in ("rows", "samples_rows", "diverged_at")))
+            for k in parts[0] if k not in ("check_it", "keep_it")}
 
 
 def diverged_models(cfg: MogConfig, res: dict) -> list[str]:
@@ -428,28 +419,19 @@ def merge(cfg: MogConfig, parts: list[dict]) -> dict:
     """The shards' results in model order, with the per-model final scores and success;
     models of missing shards are left out (``rows`` says which are present)."""
     mods = models_of(cfg)
-    rows = np.concatenate([p["rows"] for p in parts])
-    o = np.argsort(rows, kind="stable")
-    srows = np.concatenate([p["samples_rows"] for p in parts])
-    so = np.argsort(srows, kind="stable")
-    res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so],
-           "diverged_at": np.concatenate([p["diverged_at"] for p in parts])[o]}
-    for key in SCORES:
-        res[f"{key}_checks"] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
-    res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
+    cat = _concat(parts)
+    o, so = (np.argsort(cat[k], kind="stable") for k in ("rows", "samples_rows"))
+    res = {"rows": cat["rows"][o], "check_it": parts[0]["check_it"], "samples_rows": cat["samples_rows"][so],
+           "diverged_at": cat["diverged_at"][o], **{f"{key}_checks": cat[key][:, o] for key in SCORES},
+           "samples": cat["samples"][:, so]}
     if "keep_it" in parts[0]:
-        res["keep_it"] = parts[0]["keep_it"]
-        for key in SNAPSHOTS[1:]:
-            if key in parts[0]:
-                res[key] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
-    for key in SCORES:
-        res[key] = res[f"{key}_checks"][-1]
+        res |= {"keep_it": parts[0]["keep_it"], **{key: cat[key][:, o] for key in SNAPSHOTS[1:] if key in cat}}
+    res |= {key: res[f"{key}_checks"][-1] for key in SCORES}
     K = res["counts"].shape[-1]
     res["success_checks"] = (res["modes_checks"] == K) & (res["high_quality_checks"] >= cfg.hq_target)
     res["success_checks"] &= res["diverged_at"] < 0
     res["success"] = res["success_checks"][-1]
-    for key in ("method", "lr", "lr_g", "lr_d", "seed"):
-        res[key] = mods[key][res["rows"]]
+    res |= {key: mods[key][res["rows"]] for key in ("method", "lr", "lr_g", "lr_d", "seed")}
     res["n_modes"] = np.int64(K)
     return res
 
