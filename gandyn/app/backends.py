@@ -245,7 +245,7 @@ def _in_pool(fn: Callable, keys: list, progress: Callable, threads: int | None, 
                                  initargs=(threads, plugins.loaded(), q, os.getpid())) as ex:
             yield from _finished({ex.submit(_pool_call, fn, key): i for i, key in enumerate(keys)},
                                  lambda p: wait(p, timeout=0.5, return_when=FIRST_COMPLETED),
-                                 lambda f: (f.result(), None) if f.exception() is None else (None, f.exception()), drain)
+                                 lambda f: (None, f.exception()) if f.exception() else (f.result(), None), drain)
     finally:
         q.close()
         q.join_thread()
