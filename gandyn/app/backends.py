@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from gandyn import history, plugins
-from gandyn.app.folders import remove_run_record, write_run_record
+from gandyn.app.folders import RUN_RECORD, write_run_record
 from gandyn.app.machine import blas_limit
 from gandyn.io import remove_stale_temps
 
@@ -99,7 +99,7 @@ class ShardStore:
         for f in self.folder.glob(f"{self.name}_*.npz"):
             f.unlink(missing_ok=True)
         if self.record is not None:
-            remove_run_record(self.folder)
+            (self.folder / RUN_RECORD).unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             self.folder.rmdir()
 

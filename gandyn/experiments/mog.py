@@ -217,9 +217,7 @@ class MogConfig(JsonConfig):
     protocol: str = ""
 
     def __post_init__(self):
-        if self.data not in DATASETS:
-            raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATASETS)}")
-        self.setup()  # the networks with the data and the training choices
+        self.setup()  # the data set, the networks with the data and the training choices
         if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
             raise ValueError(f"methods must be a list of methods, got {self.methods!r}")
         methods = tuple(self.training.check_method(m) for m in self.methods)
@@ -244,11 +242,9 @@ class MogConfig(JsonConfig):
         for name in ("decay", "hq_target"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
-        object.__setattr__(self, "methods", methods)
-        object.__setattr__(self, "lrs", lrs)
-        for name in ("ttur", "decay", "hq_target"):
-            object.__setattr__(self, name, float(getattr(self, name)))
-        object.__setattr__(self, "checks", min(self.checks, self.steps))
+        floats = {name: float(getattr(self, name)) for name in ("ttur", "decay", "hq_target")}
+        for name, value in {"methods": methods, "lrs": lrs, "checks": min(self.checks, self.steps), **floats}.items():
+            object.__setattr__(self, name, value)
         check_protocol(self.protocol, PROTOCOLS)
 
     @property
@@ -443,22 +439,12 @@ def success_table(cfg: MogConfig, res: dict) -> list[dict]:
     its 95% Wilson interval, share covering every mode likewise, median and mean +- standard
     error of modes, high-quality share and reverse KL; percentages in percent) and the run's
     wall time (``res["wall_seconds"]``, all rows of a data set trained together)."""
-    rows = []
-    K = int(res["n_modes"])
-    div = res["diverged_at"] >= 0
-    for m in cfg.labels:
-        for lr in cfg.lrs:
-            run = (res["method"] == m) & (res["lr"] == lr)
-            if not run.any():
-                continue
-            sel = run & ~div
-            rows.append({"data": cfg.data, "method": m, "protocol": cfg.protocol or "gandyn", "lr_g": lr,
-                         "lr_d": lr * cfg.ttur, "seeds": int(run.sum()), "diverged": int((run & div).sum()),
-                         "steps": int(cfg.steps),
-                         **row_statistics(res["success"][sel], res["modes"][sel], res["high_quality"][sel],
-                                          res["reverse_kl"][sel], K),
-                         "wall_seconds": float(res.get("wall_seconds", float("nan")))})
-    return rows
+    K, div = int(res["n_modes"]), res["diverged_at"] >= 0
+    runs = [(m, lr, (res["method"] == m) & (res["lr"] == lr)) for m in cfg.labels for lr in cfg.lrs]
+    return [{"data": cfg.data, "method": m, "protocol": cfg.protocol or "gandyn", "lr_g": lr, "lr_d": lr * cfg.ttur,
+             "seeds": int(run.sum()), "diverged": int((run & div).sum()), "steps": int(cfg.steps),
+             **row_statistics(*(res[k][run & ~div] for k in ("success", "modes", "high_quality", "reverse_kl")), K),
+             "wall_seconds": float(res.get("wall_seconds", float("nan")))} for m, lr, run in runs if run.any()]
 
 
 def row_statistics(success, modes, high_quality, reverse_kl, n_modes: int) -> dict:
@@ -520,10 +506,7 @@ def save_snapshots(cfg: MogConfig, res: dict, out):
     if "keep_it" not in res:
         return None
     arrays = {"it": res["keep_it"], "model": res["rows"], "method": np.asarray(res["method"]).astype(str),
-              "seed": res["seed"], "lr_g": res["lr_g"], "lr_d": res["lr_d"],
-              "theta_g": res["theta_g"], "theta_d": res["theta_d"]}
-    if "stats_g" in res:
-        arrays["stats_g"] = res["stats_g"]
+              **{k: res[k] for k in ("seed", "lr_g", "lr_d", *SNAPSHOTS[1:]) if k in res}}
     return history.save(snapshot_path(out, cfg.data), arrays,
                         {"config": cfg.to_dict(), "source": "gandyn.experiments.mog"})
 
