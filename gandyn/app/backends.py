@@ -220,7 +220,10 @@ def _pool_init(threads, specs=(), progress=None, parent=None):
     blas_limit(threads)  # applied at once, for the worker's life
 
 
-def _pool_call(fn, key):
+def _call(blob: bytes):
+    """The shard pickled in ``blob``, ``(fn, key)``, as ``fn(key, progress=...)`` (the queue of a local
+    process, :func:`_pool_init`; else None): unpickled where it runs, after the plugins are loaded."""
+    fn, key = pickle.loads(blob)
     return fn(key, progress=None if _PROGRESS is None else _PROGRESS.put)
 
 
@@ -243,17 +246,12 @@ def _in_pool(fn: Callable, keys: list, progress: Callable, threads: int | None, 
     try:
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
                                  initargs=(threads, plugins.loaded(), q, os.getpid())) as ex:
-            yield from _finished({ex.submit(_pool_call, fn, key): i for i, key in enumerate(keys)},
+            yield from _finished({ex.submit(_call, pickle.dumps((fn, key))): i for i, key in enumerate(keys)},
                                  lambda p: wait(p, timeout=0.5, return_when=FIRST_COMPLETED),
                                  lambda f: (None, f.exception()) if f.exception() else (f.result(), None), drain)
     finally:
         q.close()
         q.join_thread()
-
-
-def _call_pickled(blob: bytes):
-    fn, key = pickle.loads(blob)
-    return fn(key)
 
 
 def _on_cluster(client, fn: Callable, keys: list, name: str, bar):
@@ -280,7 +278,7 @@ def _on_cluster(client, fn: Callable, keys: list, name: str, bar):
     # as bytes, unpickled on a worker after its plugins are loaded (a configuration holding a plugin's method
     # object cannot be unpickled by the scheduler)
     key = f"gandyn-{name.replace(' ', '-')}-{uuid.uuid4().hex[:12]}-shard"
-    futures = {client.submit(_call_pickled, cloudpickle.dumps((fn, k)), pure=False, key=f"{key}{i}"): i
+    futures = {client.submit(_call, cloudpickle.dumps((fn, k)), pure=False, key=f"{key}{i}"): i
                for i, k in enumerate(keys)}
     yield from _finished(futures, wait_some, outcome, bar.refresh)
 

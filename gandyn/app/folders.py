@@ -61,10 +61,8 @@ def output_folder(path, command: str) -> Iterator[Path]:
     """
     from gandyn.errors import UsageError, begin_work
 
-    path = Path(path)
-    existed = path.exists()
-    other = incomplete_by(path)
-    if other is not None and other != command:
+    existed = Path(path).exists()
+    if (other := incomplete_by(path)) not in (None, command):
         raise UsageError(f"--out {path}: the folder is marked {INCOMPLETE} by `gandyn {other}`, stopped before it "
                          f"finished; give another folder, or finish or delete that run")
     out = ensure_dir(path)
@@ -150,10 +148,8 @@ def first_difference(a, b, where: str = "") -> str:
     with both values."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in [*a, *(k for k in b if k not in a)]:
-            if k not in a or k not in b or a[k] != b[k]:
-                if k in a and k in b:
-                    return first_difference(a[k], b[k], f"{where}.{k}" if where else str(k))
-                return f"{where + '.' if where else ''}{k}: {a.get(k, '(none)')!r} there, {b.get(k, '(none)')!r} here"
+            if k not in a or k not in b or a[k] != b[k]:  # a missing value shows as '(none)'
+                return first_difference(a.get(k, "(none)"), b.get(k, "(none)"), f"{where}.{k}" if where else str(k))
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b)):
             if x != y:

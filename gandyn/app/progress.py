@@ -64,9 +64,6 @@ class ProgressLines:
                 self.stream.write(tail)
         return len(text)
 
-    def flush(self) -> None:
-        self.stream.flush()
-
     def isatty(self) -> bool:
         return False
 

@@ -13,8 +13,14 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import (add_training_arguments, given_fields, method_name, nonneg_int, option, parse_methods,
-                        positive_float, positive_int, sharded_command, training_config)
+import os
+import sys
+from pathlib import Path
+
+from gandyn.cli import (add_training_arguments, apply_protocol, given_fields, method_name, nonneg_int, option,
+                        parse_methods, positive_float, positive_int, sharded_command, training_config, where)
+from gandyn.errors import BOUND, DivergedError, UsageError
+from gandyn.io import remove_stale_temps, write_csv, write_json
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -32,8 +38,7 @@ def add_arguments(p):
            default=["ring8", "grid25"], metavar="DATA")
     option(m, "--methods", method_name, f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
                                         f"(default: {' '.join(c.labels)})", nargs="+", metavar="METHOD")
-    option(m, "--lrs", positive_float, f"G's step sizes (default: {' '.join(map(str, c.lrs))})", nargs="+",
-           metavar="LR")
+    option(m, "--lrs", positive_float, f"G's step sizes (default: {' '.join(map(str, c.lrs))})", nargs="+")
     option(m, "--ttur", positive_float, "lr_D / lr_G", of=c)
     option(m, "--decay", positive_float, "step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1]", of=c)
     option(m, "--seeds", positive_int, f"seeds per method and step size: seed, seed+1, ... (default: {c.seeds})")
@@ -55,21 +60,18 @@ def add_arguments(p):
     option(n, "--pack", positive_int, "samples per D input (PacGAN's packing; the batch must be a multiple; "
                                       f"default: {net.pack}, none)", of=net, metavar="M")
     option(n, "--g-batch-norm", None, "batch normalisation in G's hidden layers", of=net, action="store_true")
-    option(n, "--d-pieces", positive_int, f"maxout pieces of D's hidden layers (default: {net.d_pieces}, none)",
-           of=net, metavar="K")
+    option(n, "--d-pieces", positive_int, "maxout pieces of D's hidden layers, 1: none", of=net, metavar="K")
     option(n, "--init", None, "weight initialisation", of=net, choices=INITIALIZERS.names())
     option(m, "--protocol", None, "a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, "
            "with --pack M); an option given as well replaces that setting, with a note (see docs/mog.md)",
            choices=list(PROTOCOLS))
     e = p.add_argument_group("scoring")
     option(e, "--n-eval", positive_int, f"samples scored per model (default: {c.n_eval})")
-    option(e, "--min-count", positive_int, f"high-quality samples a mode needs to count as covered (default: "
-                                           f"{c.min_count}, as published)", of=c)
+    option(e, "--min-count", positive_int, "high-quality samples a mode needs to count as covered, as published", of=c)
     option(e, "--hq-target", float, "high-quality share a success needs", of=c)
     d = p.add_argument_group("parallel and distributed")
     option(d, "--jobs", positive_int, "local processes, one BLAS thread each (default: 2, or 1 on a one-core machine)")
-    option(d, "--scheduler", None, "Dask scheduler address (tcp://host:port); shards run on its workers",
-           metavar="ADDRESS")
+    option(d, "--scheduler", None, "Dask scheduler (tcp://host:port); shards run on its workers", metavar="ADDRESS")
     option(d, "--shards", positive_int, "shards for --scheduler (default: one per unit of --chunk models)")
 
 
@@ -77,7 +79,6 @@ def _configs(args):
     """The run's configurations, one per data set, after every check of the options. ``--protocol``
     puts its settings into ``args`` first (options given win, each named on stderr,
     :func:`gandyn.cli.apply_protocol`)."""
-    from gandyn.cli import apply_protocol
     from gandyn.engine.population import Networks
     from gandyn.experiments.mog import PROTOCOLS, QUICK, MogConfig, nested
 
@@ -154,7 +155,6 @@ def _write(cfg, res, out):
     """Per-data outputs: results npz, models csv, snapshots, figures."""
     from gandyn import history, plotting
     from gandyn.experiments.mog import DATASETS, SNAPSHOTS, save_snapshots
-    from gandyn.io import write_csv
     from gandyn.metrics.modes import mixture_modes
     from gandyn.plotting import mog as figs
     from gandyn.rng import stream
@@ -181,16 +181,9 @@ OUTPUTS = ("results_*.npz", "models_*.csv", "snapshots_*.npz", "samples_*.png", 
 
 
 def run(args) -> int:
-    import os
-    import sys
-    from pathlib import Path
-
     from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_mog
     from gandyn.app.machine import check_memory
-    from gandyn.cli import where
-    from gandyn.errors import BOUND, DivergedError, UsageError
     from gandyn.experiments.mog import PUBLISHED, diverged_models, memory_bytes, success_table, training_changes
-    from gandyn.io import remove_stale_temps, write_csv, write_json
 
     cfgs = _configs(args)  # every check before any work
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)

@@ -31,6 +31,7 @@ from typing import Callable
 
 import numpy as np
 
+from gandyn import history
 from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
@@ -311,9 +312,7 @@ def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
     P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
     unit = min(cfg.chunk, P)
     jobs = min(max(1, jobs), len(cfg.methods) * -(-len(cfg.lrs) * cfg.seeds // cfg.chunk))  # units, not built
-    records = 8 * (cfg.checks + 1) * (3 + K)
-    if cfg.keep_every:
-        records += item * n * len(keep_iterations(cfg))
+    records = 8 * (cfg.checks + 1) * (3 + K) + item * n * len(keep_iterations(cfg))
     return int(jobs * unit * per_model + P * records
                + 8 * cfg.n_show * len(cfg.methods) * len(cfg.lrs) * (cfg.checks + 1) * 500 * d)
 
@@ -501,8 +500,6 @@ def save_snapshots(cfg: MogConfig, res: dict, out):
     Path or None
         The file written, or None for a run that keeps no snapshots.
     """
-    from gandyn import history
-
     if "keep_it" not in res:
         return None
     arrays = {"it": res["keep_it"], "model": res["rows"], "method": np.asarray(res["method"]).astype(str),
@@ -527,8 +524,6 @@ def load_snapshots(path) -> tuple[dict, dict]:
     ValueError
         A file that is not such a file (its missing entries named).
     """
-    from gandyn import history
-
     try:
         arrays, meta = history.load(path)
     except (OSError, ValueError, EOFError) as e:  # not an npz, truncated, or pickled
