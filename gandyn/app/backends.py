@@ -67,12 +67,11 @@ class ShardStore:
 
     def __init__(self, folder, name: str, record: tuple[str, Any] | None = None):
         self.folder, self.name, self.record = Path(folder), name, record
-        #: The ``meta`` of the shards read by :meth:`load`, by units.
-        self.meta: dict[tuple[int, ...], Any] = {}
 
-    def load(self) -> dict[tuple[int, ...], dict]:
-        """The stored shards: units -> result. Files not readable as a whole shard are
-        ignored (and removed): their units are trained again."""
+    def load(self) -> dict[tuple[int, ...], Any]:
+        """The stored shards: units -> result as saved, its arrays (or ``(arrays, meta)`` when it
+        was saved with a ``meta``). Files not readable as a whole shard are ignored (and removed):
+        their units are trained again."""
         remove_stale_temps(self.folder, [f"{self.name}_*.npz", "*.json"])  # of a killed writer
         out = {}
         for f in sorted(self.folder.glob(f"{self.name}_*.npz")):
@@ -82,12 +81,12 @@ class ShardStore:
             except Exception:  # a file that is not a shard of ours: train its units again
                 f.unlink(missing_ok=True)
                 continue
-            out[units], self.meta[units] = arrays, meta.get("meta")
+            out[units] = arrays if meta.get("meta") is None else (arrays, meta["meta"])
         return out
 
     def save(self, units, result: dict, meta: dict | None = None) -> None:
-        """Keep the result of the shard of ``units`` (its arrays; and ``meta``, JSON-able,
-        read back in :attr:`meta` by :meth:`load`)."""
+        """Keep the result of the shard of ``units`` (its arrays; and ``meta``, JSON-able, read
+        back by :meth:`load`)."""
         if self.record is not None:
             write_run_record(self.folder, *self.record)  # once: it is kept while it is there
         key = hashlib.sha1(",".join(str(int(u)) for u in units).encode()).hexdigest()[:12]
@@ -317,7 +316,7 @@ def run_shards(fn: Callable, items: Sequence[int], *, merge: Callable[[list], An
     if int(jobs) < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs!r}")
     stored = store.load().items() if store is not None else ()
-    done = {k: a if store.meta[k] is None else (a, store.meta[k]) for k, a in stored if set(k) <= set(items)}
+    done = {k: result for k, result in stored if set(k) <= set(items)}
     have = {i for key in done for i in key}
     keys = split([i for i in items if i not in have], shards)
     if client is not None and keys:

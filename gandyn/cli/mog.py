@@ -163,9 +163,8 @@ def _write(cfg, res, out):
     arrays = {k: v for k, v in res.items() if k not in ("wall_seconds", *SNAPSHOTS)}
     meta = {"config": cfg.to_dict(), "wall_seconds": res["wall_seconds"], "source": "gandyn.experiments.mog"}
     paths = [history.save(out / f"results_{d}.npz", arrays, meta)]
-    cols = {"method": str, "lr_g": float, "lr_d": float, "seed": int, "modes": int, "high_quality": float,
-            "reverse_kl": float, "success": bool, "diverged_at": int}
-    rows = [{"data": d, **{k: cast(res[k][i]) for k, cast in cols.items()}} for i in range(res["rows"].size)]
+    cols = ("method", "lr_g", "lr_d", "seed", "modes", "high_quality", "reverse_kl", "success", "diverged_at")
+    rows = [{"data": d, **dict(zip(cols, values))} for values in zip(*(res[k].tolist() for k in cols))]
     paths += [write_csv(out / f"models_{d}.csv", rows), *filter(None, [save_snapshots(cfg, res, out)])]
     dist = DATASETS[d]()
     pts, (centers, _) = dist.rvs(2000, stream(cfg.seed, "plot")), mixture_modes(dist)
@@ -216,13 +215,12 @@ def run(args) -> int:
             paths += _write(cfg, res, out)
             print(f"{cfg.data}: {res['rows'].size} GANs x {cfg.steps} iterations in {res['wall_seconds']:.0f} s"
                   f"{f' ({note})' if (note := training_changes(cfg)) else ''}", flush=True)
-        paths.append(write_csv(out / "table.csv", table))
-        paths.append(write_json(out / "table.json", {"config": config, "gandyn": table, "published": PUBLISHED,
-                                                       "units": "percentages (*_pct, published high_quality) in "
-                                                                "percent; intervals 95% Wilson; se: standard error "
-                                                                "of the mean over seeds",
-                                                       "success": "every mode covered (>= min_count high-quality "
-                                                                  "samples) and high-quality share >= hq_target"}))
+        notes = {"units": "percentages (*_pct, published high_quality) in percent; intervals 95% Wilson; se: "
+                          "standard error of the mean over seeds",
+                 "success": "every mode covered (>= min_count high-quality samples) and high-quality share >= "
+                            "hq_target"}
+        paths += [write_csv(out / "table.csv", table),
+                  write_json(out / "table.json", {"config": config, "gandyn": table, "published": PUBLISHED, **notes})]
         scored = {{"ring8_unit": "ring8"}.get(c.data, c.data) for c in cfgs}  # PacGAN's ring is their ring8 row
         print_table(table, [r for r in PUBLISHED if r["data"] in scored])
         print("wrote " + ", ".join(str(p) for p in paths))

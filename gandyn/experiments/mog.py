@@ -236,15 +236,14 @@ class MogConfig(JsonConfig):
         if big:
             raise ValueError(f"step size {big[0]:g} (lr_d = {self.ttur:g} x {big[0]:g}) is not a finite {dtype} "
                              "number")
-        for name in ("seeds", "steps", "checks", "chunk", "n_eval", "min_count"):
-            object.__setattr__(self, name, check_int(name, getattr(self, name)))
-        for name in ("seed", "keep_every", "n_show"):
-            object.__setattr__(self, name, check_int(name, getattr(self, name), 0))
+        ints = ("seeds", "steps", "checks", "chunk", "n_eval", "min_count", "seed", "keep_every", "n_show")
+        fixed = {name: check_int(name, getattr(self, name), int(name not in ints[-3:])) for name in ints}  # >= 1, >= 0
         for name in ("decay", "hq_target"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
-        floats = {name: float(getattr(self, name)) for name in ("ttur", "decay", "hq_target")}
-        for name, value in {"methods": methods, "lrs": lrs, "checks": min(self.checks, self.steps), **floats}.items():
+        fixed |= {name: float(getattr(self, name)) for name in ("ttur", "decay", "hq_target")}
+        fixed |= {"methods": methods, "lrs": lrs, "checks": min(fixed["checks"], fixed["steps"])}
+        for name, value in fixed.items():
             object.__setattr__(self, name, value)
         check_protocol(self.protocol, PROTOCOLS)
 
