@@ -129,9 +129,8 @@ RUN_RECORD = "run.json"
 def write_run_record(folder, command: str, config) -> None:
     """Write ``folder/RUN_RECORD`` for ``gandyn command`` with ``config`` (JSON-able), unless
     it is there: a run calls it before it keeps its first partial result in ``folder``."""
-    folder = Path(folder)
-    if not (folder / RUN_RECORD).exists():
-        write_json(folder / RUN_RECORD, {"command": command, "config": config})
+    if not (record := Path(folder) / RUN_RECORD).exists():
+        write_json(record, {"command": command, "config": config})
 
 
 def check_same_run(out, command: str, config, partial: str, final: str = RUN_RECORD) -> None:

@@ -359,7 +359,7 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"],
                          method=[by_label[m] for m in mods["method"]], k=cfg.training.k, chunk=cfg.chunk, units=[u])
         z = pop.eval_latent(cfg.n_eval)
-        per = {key: [] for key in (*SCORES, "samples")}
+        covs, samples = [], []
         kept = [(*pop.params(), pop.stats_g)] if keep.size else []  # stats_g: a batch-norm G's, else None
         show = mods["show"][pop.rows]
         diverged_at = np.full(pop.rows.size, -1, np.int64)
@@ -383,12 +383,10 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
                 continue
             x = pop.samples(cfg.n_eval, z)
             x[diverged_at >= 0] = np.inf  # a diverged model's samples: scored as covering no mode
-            cov = mode_coverage(x, centers, scale, min_count=cfg.min_count)
-            for key in SCORES:
-                per[key].append(getattr(cov, key))
-            per["samples"].append(x[show, :min(500, cfg.n_eval)].astype(np.float32))
-        part = {"rows": pop.rows, "samples_rows": pop.rows[show], "diverged_at": diverged_at}
-        part |= {key: np.stack(v) for key, v in per.items()}
+            covs.append(mode_coverage(x, centers, scale, min_count=cfg.min_count))
+            samples.append(x[show, :min(500, cfg.n_eval)].astype(np.float32))
+        part = {"rows": pop.rows, "samples_rows": pop.rows[show], "diverged_at": diverged_at,
+                **{key: np.stack([getattr(c, key) for c in covs]) for key in SCORES}, "samples": np.stack(samples)}
         snaps = dict(zip(SNAPSHOTS[1:], zip(*kept)))  # theta_g, theta_d, stats_g at the keep points
         part |= {key: np.stack(v) for key, v in snaps.items() if v[0] is not None}
         parts.append(part)
