@@ -274,8 +274,7 @@ def models_of(cfg: MogConfig) -> dict:
     """The models of a configuration, method-major: ``method``, ``lr``, ``lr_g``, ``lr_d``,
     ``seed`` (arrays of length ``P``), and ``show`` (the first ``n_show`` seeds of each
     method and step size, whose samples are kept for figures)."""
-    M, L, S = len(cfg.methods), len(cfg.lrs), cfg.seeds
-    mi, li, si = (a.ravel() for a in np.meshgrid(np.arange(M), np.arange(L), np.arange(S), indexing="ij"))
+    mi, li, si = np.indices((len(cfg.methods), len(cfg.lrs), cfg.seeds)).reshape(3, -1)
     lr = np.asarray(cfg.lrs)[li]
     return {"method": np.asarray(cfg.labels)[mi], "lr": lr, "lr_g": lr, "lr_d": lr * cfg.ttur,
             "seed": cfg.seed + si, "show": si < cfg.n_show}
@@ -325,10 +324,9 @@ def keep_iterations(cfg: MogConfig) -> np.ndarray:
     int array (T,)
         Ascending iterations in ``[0, steps]``.
     """
-    every = cfg.keep_every
-    if every < 1:
+    if cfg.keep_every < 1:
         return np.zeros(0, int)
-    return np.union1d(np.arange(0, cfg.steps + 1, every), [cfg.steps])
+    return np.union1d(np.arange(0, cfg.steps + 1, cfg.keep_every), [cfg.steps])
 
 
 def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = None, block: int = 25) -> dict:
