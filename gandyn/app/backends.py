@@ -31,12 +31,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from gandyn import history, plugins
-from gandyn.app.folders import remove_run_record, write_run_record
+from gandyn.app.folders import RUN_RECORD, write_run_record
 from gandyn.app.machine import blas_limit
 from gandyn.io import remove_stale_temps
 
-__all__ = ["SHARDS", "ShardError", "ShardStore", "split", "run_shards", "run_mog", "run_sweep", "in_process", "in_pool",
-           "on_cluster", "load_plugins", "die_with_parent", "dask_client"]
+__all__ = ["SHARDS", "ShardError", "ShardStore", "split", "run_shards", "run_mog", "run_sweep", "load_plugins",
+           "die_with_parent", "dask_client"]
 
 #: The folder, inside a command's output folder, where a run keeps its finished shards (and
 #: its run record) until it completes.
@@ -45,12 +45,11 @@ SHARDS = "shards"
 
 class ShardError(RuntimeError):
     """A shard failed; ``shard`` is its index among the shards run, ``items`` the items it
-    held (set by :func:`run_shards`) and ``partial`` the results of the shards that finished,
-    merged (or None)."""
+    held and ``partial`` the results of the shards that finished, merged (or None)."""
 
-    def __init__(self, shard: int, cause: BaseException, partial: Any | None):
+    def __init__(self, shard: int, cause: BaseException, partial: Any | None = None, items: list | None = None):
         super().__init__(f"shard {shard} failed: {type(cause).__name__}: {cause}")
-        self.shard, self.cause, self.partial, self.items = shard, cause, partial, None
+        self.shard, self.cause, self.partial, self.items = shard, cause, partial, items
 
 
 class ShardStore:
@@ -68,18 +67,11 @@ class ShardStore:
 
     def __init__(self, folder, name: str, record: tuple[str, Any] | None = None):
         self.folder, self.name, self.record = Path(folder), name, record
-        #: The ``meta`` of the shards read by :meth:`load`, by units.
-        self.meta: dict[tuple[int, ...], Any] = {}
 
-    def _path(self, units):
-        key = ",".join(str(int(u)) for u in units)
-        return self.folder / f"{self.name}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
-
-    def load(self) -> dict[tuple[int, ...], dict]:
-        """The stored shards: units -> result. Files not readable as a whole shard are
-        ignored (and removed): their units are trained again."""
-        if not self.folder.is_dir():
-            return {}
+    def load(self) -> dict[tuple[int, ...], Any]:
+        """The stored shards: units -> result as saved, its arrays (or ``(arrays, meta)`` when it
+        was saved with a ``meta``). Files not readable as a whole shard are ignored (and removed):
+        their units are trained again."""
         remove_stale_temps(self.folder, [f"{self.name}_*.npz", "*.json"])  # of a killed writer
         out = {}
         for f in sorted(self.folder.glob(f"{self.name}_*.npz")):
@@ -89,24 +81,24 @@ class ShardStore:
             except Exception:  # a file that is not a shard of ours: train its units again
                 f.unlink(missing_ok=True)
                 continue
-            out[units] = arrays
-            self.meta[units] = meta.get("meta")
+            out[units] = arrays if meta.get("meta") is None else (arrays, meta["meta"])
         return out
 
     def save(self, units, result: dict, meta: dict | None = None) -> None:
-        """Keep the result of the shard of ``units`` (its arrays; and ``meta``, JSON-able,
-        read back in :attr:`meta` by :meth:`load`)."""
+        """Keep the result of the shard of ``units`` (its arrays; and ``meta``, JSON-able, read
+        back by :meth:`load`)."""
         if self.record is not None:
             write_run_record(self.folder, *self.record)  # once: it is kept while it is there
+        key = hashlib.sha1(",".join(str(int(u)) for u in units).encode()).hexdigest()[:12]
         arrays = {k: v for k, v in result.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
-        history.save(self._path(units), arrays, {"units": [int(u) for u in units], "meta": meta})
+        history.save(self.folder / f"{self.name}_{key}.npz", arrays, {"units": [int(u) for u in units], "meta": meta})
 
     def clear(self) -> None:
         """Remove the stored shards and the record (and the folder when it is then empty)."""
         for f in self.folder.glob(f"{self.name}_*.npz"):
             f.unlink(missing_ok=True)
         if self.record is not None:
-            remove_run_record(self.folder)
+            (self.folder / RUN_RECORD).unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             self.folder.rmdir()
 
@@ -124,27 +116,20 @@ def die_with_parent(parent: int | None = None) -> None:
     a daemon thread that watches the parent and exits when it is gone. ``parent``: the
     parent's pid as the parent knows it (``os.getpid()`` there), so that a parent killed
     before this call is noticed; default the current parent."""
+    import ctypes
     import os
     import signal
     import sys
     import threading
 
     parent = os.getppid() if parent is None else int(parent)
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG = 1
-                if os.getppid() != parent:  # the parent died before the call
-                    os._exit(1)
-                return
-        except (OSError, AttributeError):
-            pass
+    with contextlib.suppress(OSError, AttributeError):  # PR_SET_PDEATHSIG = 1
+        if sys.platform.startswith("linux") and ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before the call
+                os._exit(1)
+            return
 
     def watch():
-        import time
-
         while os.getppid() == parent:
             time.sleep(0.5)
         os._exit(1)
@@ -190,27 +175,36 @@ def load_plugins(client, specs) -> None:
         raise
 
 
-def _call_pickled(fn: Callable, args: bytes):
-    return fn(*pickle.loads(args))
+# Each backend runs ``fn(key, progress=...)`` for the shards ``keys`` and yields ``(i, result, error)`` as
+# shard ``i`` finishes (``error`` None, or ``result`` None); run_shards keeps and merges the results.
 
 
-def _fail(failed: tuple[int, BaseException] | None) -> None:
-    """Raise the :class:`ShardError` of the first failed shard ``failed = (index, exception)``
-    (its ``partial`` is filled in by :func:`run_shards`); nothing when None."""
-    if failed is not None:
-        raise ShardError(failed[0], failed[1], None) from failed[1]
+def _in_process(fn: Callable, keys: list, progress: Callable, threads: int | None, jobs: int = 1):
+    """In this process, in turn, BLAS limited to ``threads``; the first failure stops the run."""
+    with blas_limit(threads):
+        for i, key in enumerate(keys):
+            try:
+                part = fn(key, progress=progress)
+            except Exception as e:
+                yield i, None, e
+                return
+            yield i, part, None
 
 
-def in_process(fn: Callable, shard_args: Sequence[tuple], on_result: Callable[[int, Any], None], bar) -> None:
-    """``fn(*shard_args[i], progress=bar.update)`` for every shard ``i`` in turn, in this
-    process; ``on_result(i, result)`` as each finishes. The first failure stops the run:
-    :class:`ShardError` names it."""
-    for i, args in enumerate(shard_args):
-        try:
-            part = fn(*args, progress=bar.update)
-        except Exception as e:
-            raise ShardError(i, e, None) from e
-        on_result(i, part)
+def _finished(futures: dict, wait: Callable, outcome: Callable, tick: Callable):
+    """``futures`` (future: shard index) as they finish (``wait(pending) -> (done, pending)``, then
+    ``tick()``), each as ``(i, *outcome(future))``; when stopped, the pending ones are cancelled."""
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending)
+            tick()
+            for f in sorted(done, key=futures.get):
+                yield futures[f], *outcome(f)
+    except BaseException:
+        for f in pending:
+            f.cancel()
+        raise
 
 
 _PROGRESS = None  # a worker's queue for progress (set by _pool_init)
@@ -225,113 +219,83 @@ def _pool_init(threads, specs=(), progress=None, parent=None):
     blas_limit(threads)  # applied at once, for the worker's life
 
 
-def _pool_call(fn, args):
-    return fn(*args, progress=None if _PROGRESS is None else _PROGRESS.put)
+def _call(blob: bytes):
+    """The shard pickled in ``blob``, ``(fn, key)``, as ``fn(key, progress=...)`` (the queue of a local
+    process, :func:`_pool_init`; else None): unpickled where it runs, after the plugins are loaded."""
+    fn, key = pickle.loads(blob)
+    return fn(key, progress=None if _PROGRESS is None else _PROGRESS.put)
 
 
-def in_pool(fn: Callable, shard_args: Sequence[tuple], on_result: Callable[[int, Any], None], bar, *, jobs: int,
-            threads: int | None = 1) -> None:
-    """``fn(*shard_args[i], progress=...)`` for every shard ``i`` on ``jobs`` local processes
-    (spawned; BLAS limited to ``threads`` each; each loads this process's plugins,
-    :func:`gandyn.plugins.loaded`, and dies with this process), with progress reported
-    through a queue so that ``bar`` moves while shards run; ``on_result(i, result)`` as each
-    finishes. When a shard fails the others run to their end, then :class:`ShardError`
-    names the first failed shard."""
+def _in_pool(fn: Callable, keys: list, progress: Callable, threads: int | None, jobs: int):
+    """On ``jobs`` spawned local processes (BLAS limited to ``threads`` each; each loads this
+    process's plugins, :func:`gandyn.plugins.loaded`, and dies with this process), their progress
+    sent through a queue to ``progress``; when a shard fails the others run to their end."""
     import multiprocessing as mp
     import os
-    import queue as queue_mod
+    import queue
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    def drain():
+        with contextlib.suppress(queue.Empty):
+            while True:
+                progress(q.get_nowait())
+
     ctx = mp.get_context("spawn")
-    failed = None
     q = ctx.Queue()
     try:
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
                                  initargs=(threads, plugins.loaded(), q, os.getpid())) as ex:
-            futures = {ex.submit(_pool_call, fn, args): i for i, args in enumerate(shard_args)}
-            pending = set(futures)
-            try:
-                while pending:
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    try:
-                        while True:
-                            bar.update(q.get_nowait())
-                    except queue_mod.Empty:
-                        pass
-                    for f in sorted(done, key=futures.get):
-                        i = futures[f]
-                        if f.exception() is None:
-                            on_result(i, f.result())
-                        elif failed is None or i < failed[0]:
-                            failed = (i, f.exception())
-            except BaseException:
-                for f in pending:
-                    f.cancel()
-                raise
+            yield from _finished({ex.submit(_call, pickle.dumps((fn, key))): i for i, key in enumerate(keys)},
+                                 lambda p: wait(p, timeout=0.5, return_when=FIRST_COMPLETED),
+                                 lambda f: (None, f.exception()) if f.exception() else (f.result(), None), drain)
     finally:
         q.close()
         q.join_thread()
-    _fail(failed)
 
 
-def on_cluster(client, fn: Callable, shard_args: Sequence[tuple], on_result: Callable[[int, Any], None], *,
-               name: str, progress: bool = False) -> None:
-    """``fn(*shard_args[i])`` for every shard ``i`` on the Dask cluster of ``client``;
-    ``on_result(i, result)`` as each finishes.
-
-    The workers first load this process's plugins (:func:`gandyn.plugins.loaded`; a Dask
-    worker plugin that also serves workers that join later), so the names they registered
-    mean the same there.
-    A progress bar (``name`` shards, disabled without ``progress``) counts finished
-    shards. When a shard fails (after Dask's retries of lost workers), the others
-    still run to their end, then :class:`ShardError` names the first failed shard.
-    """
-    from dask.distributed import wait
-    from tqdm.auto import tqdm
-
-    # keys unique per run: two runs on one cluster never share results
-    key = f"gandyn-{name.replace(' ', '-')}-{uuid.uuid4().hex[:12]}-shard"
-    load_plugins(client, plugins.loaded())
-    # the shard's arguments travel as bytes, unpickled on a worker after its plugins are loaded (a
-    # configuration holding a plugin's method object cannot be unpickled by the scheduler)
+def _on_cluster(client, fn: Callable, keys: list, name: str, bar):
+    """On the Dask cluster of ``client``, whose workers first load this process's plugins
+    (:func:`load_plugins`, :func:`gandyn.plugins.loaded`); ``bar`` counts finished shards. A shard
+    fails after Dask's retries of lost workers; the others run to their end."""
     import cloudpickle  # what Dask pickles with (a plugin's loss may be a lambda)
+    from dask.distributed import wait
 
-    futures = {client.submit(_call_pickled, fn, cloudpickle.dumps(args), pure=False, key=f"{key}{i}"): i
-               for i, args in enumerate(shard_args)}
-    bar = tqdm(total=len(futures), desc=f"{name} shards", unit="shard", disable=not progress, leave=False)
-    failed = None
-    pending = set(futures)
-    try:
-        while pending:
-            try:
-                done, pending = wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
-            except TimeoutError:  # nothing finished in 2 s: refresh the bar's clock
-                bar.refresh()
-                continue
-            for f in done:
-                i = futures[f]
-                if f.status == "finished":
-                    on_result(i, f.result())
-                    bar.update(1)
-                elif failed is None or i < failed[0]:
-                    failed = (i, f.exception())
-            bar.refresh()
-    finally:
-        bar.close()
-    _fail(failed)
+    def wait_some(pending):
+        try:
+            return wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
+        except TimeoutError:  # nothing finished in 2 s: refresh the bar's clock
+            return set(), pending
+
+    def outcome(f):
+        if f.status != "finished":
+            return None, f.exception()
+        bar.update(1)
+        return f.result(), None
+
+    load_plugins(client, plugins.loaded())
+    # keys unique per run: two runs on one cluster never share results; a shard's function and units travel
+    # as bytes, unpickled on a worker after its plugins are loaded (a configuration holding a plugin's method
+    # object cannot be unpickled by the scheduler)
+    key = f"gandyn-{name.replace(' ', '-')}-{uuid.uuid4().hex[:12]}-shard"
+    futures = {client.submit(_call, cloudpickle.dumps((fn, k)), pure=False, key=f"{key}{i}"): i
+               for i, k in enumerate(keys)}
+    yield from _finished(futures, wait_some, outcome, bar.refresh)
 
 
-def run_shards(fn: Callable, items: Sequence[int], args: Callable[[list], tuple], *, merge: Callable[[list], Any],
-               shards: int | None = None, store: ShardStore | None = None, client=None, jobs: int = 1,
-               threads: int | None = 1, name: str = "", progress: bool = False, bar=None) -> Any:
+def run_shards(fn: Callable, items: Sequence[int], *, merge: Callable[[list], Any], shards: int | None = None,
+               store: ShardStore | None = None, client=None, jobs: int = 1, threads: int | None = 1, name: str = "",
+               progress: bool = False, bar=None) -> Any:
     """The shards of a population run, merged: ``items`` (ints: units of models, seeds) split
-    into ``shards`` (:func:`split`; default one item each), shard ``key`` computed as
-    ``fn(*args(key), progress=...)`` (``progress`` a callable counting work done, or None on a
-    cluster), the results merged by ``merge`` in the order of their keys.
+    into ``shards`` (:func:`split`; default one item each), shard ``key`` (a list of items)
+    computed as ``fn(key, progress=...)`` (``progress`` a callable counting work done, or None
+    in a local process without a bar; ``fn(key)`` on a cluster), the results merged by ``merge``
+    in the order of their keys.
 
-    Backends: a Dask cluster when ``client`` (a :class:`dask.distributed.Client`) is given
-    (:func:`on_cluster`); ``jobs`` local processes (:func:`in_pool`); else this process
-    (:func:`in_process`). Locally, BLAS runs with ``threads`` threads per process (None leaves
+    Backends: a Dask cluster when ``client`` (a :class:`dask.distributed.Client`) is given, with
+    a progress bar of finished shards (``name`` shards, disabled without ``progress``); ``jobs``
+    local processes (spawned, each dying with this process); else this process. When a shard
+    fails, the first failure stops a run in this process; elsewhere the other shards run to
+    their end. Locally, BLAS runs with ``threads`` threads per process (None leaves
     it alone): one thread per GEMM of a stacked population is faster on a busy machine, and
     ``jobs`` processes use the other cores. ``bar``: a function of the items already finished
     (those of the store) that gives the progress bar of local runs (a tqdm), else none.
@@ -351,40 +315,29 @@ def run_shards(fn: Callable, items: Sequence[int], args: Callable[[list], tuple]
 
     if int(jobs) < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs!r}")
-    ours, done = set(items), {}
-    for key, arrays in (store.load() if store is not None else {}).items():
-        if all(i in ours for i in key):
-            meta = store.meta.get(key)
-            done[key] = arrays if meta is None else (arrays, meta)
+    stored = store.load().items() if store is not None else ()
+    done = {k: result for k, result in stored if set(k) <= set(items)}
     have = {i for key in done for i in key}
     keys = split([i for i in items if i not in have], shards)
-
-    def on_result(i, part):
-        done[tuple(keys[i])] = part
-        if store is not None:
-            store.save(keys[i], *(part if isinstance(part, tuple) else (part,)))
-
-    def merged():
-        return merge([done[k] for k in sorted(done)]) if done else None
-
-    shard_args = [args(k) for k in keys]
-    bar = bar(have) if bar is not None and keys and client is None else tqdm(disable=True)
-    try:
-        if not keys:
-            pass
-        elif client is not None:
-            on_cluster(client, fn, shard_args, on_result, name=name, progress=progress)
-        elif jobs > 1 and len(keys) > 1:
-            in_pool(fn, shard_args, on_result, bar, jobs=int(jobs), threads=threads)
-        else:
-            with blas_limit(threads):
-                in_process(fn, shard_args, on_result, bar)
-    except ShardError as e:
-        e.items, e.partial = list(keys[e.shard]), merged()
-        raise
-    finally:
-        bar.close()
-    return merged()
+    if client is not None and keys:
+        bar = tqdm(total=len(keys), desc=f"{name} shards", unit="shard", disable=not progress, leave=False)
+        events = _on_cluster(client, fn, keys, name, bar)
+    else:
+        bar = bar(have) if bar is not None and keys else tqdm(disable=True)
+        events = (_in_pool if jobs > 1 and len(keys) > 1 else _in_process)(fn, keys, bar.update, threads, int(jobs))
+    failed = None
+    with bar, contextlib.closing(events):
+        for i, part, error in events:
+            if error is None:
+                done[tuple(keys[i])] = part
+                if store is not None:
+                    store.save(keys[i], *(part if isinstance(part, tuple) else (part,)))
+            elif failed is None or i < failed[0]:
+                failed = (i, error)
+    merged = merge([done[k] for k in sorted(done)]) if done else None
+    if failed is not None:
+        raise ShardError(failed[0], failed[1], merged, list(keys[failed[0]])) from failed[1]
+    return merged
 
 
 def run_mog(cfg, *, shards: int | None = None, client=None, jobs: int = 1, progress: bool = False,
@@ -410,25 +363,21 @@ def run_mog(cfg, *, shards: int | None = None, client=None, jobs: int = 1, progr
     units = mog.units_of(cfg)
 
     def bar(have):
-        return tqdm(total=len(mog.models_of(cfg)["seed"]) * cfg.steps,
+        return tqdm(total=sum(u.rows.size for u in units) * cfg.steps,
                     initial=sum(units[i].rows.size for i in have) * cfg.steps, desc=f"mog {cfg.data}",
                     unit="model-it", unit_scale=True, disable=not progress, leave=False, mininterval=1.0)
 
-    res = run_shards(mog.run_shard, range(len(units)), partial(_mog_args, cfg), merge=partial(mog.merge, cfg),
-                     shards=shards, store=store, client=client, jobs=jobs, threads=threads, name=f"mog {cfg.data}",
+    res = run_shards(partial(mog.run_shard, cfg), range(len(units)), merge=partial(mog.merge, cfg), shards=shards,
+                     store=store, client=client, jobs=jobs, threads=threads, name=f"mog {cfg.data}",
                      progress=progress, bar=bar)
     res["wall_seconds"] = time.perf_counter() - t0
     return res
 
 
-def _mog_args(cfg, units):
-    return cfg, list(units)
-
-
-def _sweep_seed(setup, seed: int, kw: dict, progress=None):
+def _sweep_seeds(setup, kw: dict, seeds: list, progress=None):
     from gandyn.experiments import gan1d
 
-    return gan1d.sweep(setup, seeds=[seed], **kw)
+    return gan1d.sweep(setup, seeds=seeds, **kw)
 
 
 def run_sweep(setup, *, seeds, client=None, store: ShardStore | None = None, progress: bool = False,
@@ -450,8 +399,8 @@ def run_sweep(setup, *, seeds, client=None, store: ShardStore | None = None, pro
 
     seeds = [int(s) for s in population.check_seeds(list(seeds))]
     kw = {**kw, "progress": progress and client is None}
-    return run_shards(_sweep_seed, seeds, lambda key: (setup, key[0], kw), merge=gan1d.merge_sweeps, store=store,
-                      client=client, threads=None, name="gan1d sweep", progress=progress)
+    return run_shards(partial(_sweep_seeds, setup, kw), seeds, merge=gan1d.merge_sweeps, store=store, client=client,
+                      threads=None, name="gan1d sweep", progress=progress)
 
 
 def dask_client(address):

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import shutil
 from pathlib import Path
 from typing import Iterator
 
 from gandyn.io import remove_stale_temps, write_json, write_text
 
 __all__ = ["ensure_dir", "check_dir_path", "output_folder", "incomplete_by", "check_same_config", "first_difference",
-           "write_run_record", "remove_run_record", "check_same_run", "remove_if_empty", "MANIFEST", "INCOMPLETE", "RUN_RECORD"]
+           "write_run_record", "check_same_run", "remove_if_empty", "MANIFEST", "INCOMPLETE", "RUN_RECORD"]
 
 #: Written last into a command's output folder: the files of the run that completed.
 MANIFEST = "manifest.json"
@@ -59,10 +61,8 @@ def output_folder(path, command: str) -> Iterator[Path]:
     """
     from gandyn.errors import UsageError, begin_work
 
-    path = Path(path)
-    existed = path.exists()
-    other = incomplete_by(path)
-    if other is not None and other != command:
+    existed = Path(path).exists()
+    if (other := incomplete_by(path)) not in (None, command):
         raise UsageError(f"--out {path}: the folder is marked {INCOMPLETE} by `gandyn {other}`, stopped before it "
                          f"finished; give another folder, or finish or delete that run")
     out = ensure_dir(path)
@@ -73,10 +73,6 @@ def output_folder(path, command: str) -> Iterator[Path]:
                            f"its files may mix this run's outputs and earlier ones. {MANIFEST} lists the files "
                            "of a run that completed.\n")
         (out / MANIFEST).unlink(missing_ok=True)
-    except BaseException:
-        remove_if_empty(out, existed, marker)
-        raise
-    try:
         yield out
     except BaseException:
         remove_if_empty(out, existed, marker)
@@ -94,13 +90,12 @@ def incomplete_by(path) -> str | None:
     """The command that marked the folder ``path`` :data:`INCOMPLETE` (read from the
     marker's first words, ``gandyn COMMAND is writing ...``), or None when the folder is
     not so marked."""
-    marker = Path(path) / INCOMPLETE
     try:
-        text = marker.read_text()
+        text = (Path(path) / INCOMPLETE).read_text()
     except (OSError, UnicodeDecodeError):
         return None
-    head = text.split(" is writing into this folder", 1)[0]
-    return head.removeprefix("gandyn ").strip() if head.startswith("gandyn ") and head != text else "?"
+    m = re.match(r"gandyn (.*?) is writing into this folder", text, re.S)
+    return m.group(1).strip() if m else "?"
 
 
 def check_same_config(path, name: str, config: dict, command: str) -> None:
@@ -119,12 +114,10 @@ def check_same_config(path, name: str, config: dict, command: str) -> None:
     except (OSError, ValueError, AttributeError):
         raise UsageError(f"--out {path}: {f.name} is not a run record of `gandyn {command}`; "
                          "give another folder") from None
-    new = json.loads(json.dumps(config))
-    if old == new:
-        return
-    field = first_difference(old, new)
-    raise UsageError(f"--out {path} holds a run of `gandyn {command}` with another configuration (first difference: "
-                     f"{field}); give another folder, or the same options to continue that run")
+    if old != (new := json.loads(json.dumps(config))):
+        raise UsageError(f"--out {path} holds a run of `gandyn {command}` with another configuration (first "
+                         f"difference: {first_difference(old, new)}); give another folder, or the same options to "
+                         "continue that run")
 
 
 #: The record of a run (``{"command", "config"}``) kept in the folder of its partial results
@@ -136,20 +129,8 @@ RUN_RECORD = "run.json"
 def write_run_record(folder, command: str, config) -> None:
     """Write ``folder/RUN_RECORD`` for ``gandyn command`` with ``config`` (JSON-able), unless
     it is there: a run calls it before it keeps its first partial result in ``folder``."""
-    folder = Path(folder)
-    if not (folder / RUN_RECORD).exists():
-        write_json(folder / RUN_RECORD, {"command": command, "config": config})
-
-
-def remove_run_record(folder) -> None:
-    """Remove ``folder/RUN_RECORD``, then ``folder`` if it is empty: the run completed, its
-    partial results are in its outputs (the caller removed them first)."""
-    folder = Path(folder)
-    (folder / RUN_RECORD).unlink(missing_ok=True)
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
+    if not (record := Path(folder) / RUN_RECORD).exists():
+        write_json(record, {"command": command, "config": config})
 
 
 def check_same_run(out, command: str, config, partial: str, final: str = RUN_RECORD) -> None:
@@ -166,10 +147,8 @@ def first_difference(a, b, where: str = "") -> str:
     with both values."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in [*a, *(k for k in b if k not in a)]:
-            if k not in a or k not in b or a[k] != b[k]:
-                if k in a and k in b:
-                    return first_difference(a[k], b[k], f"{where}.{k}" if where else str(k))
-                return f"{where + '.' if where else ''}{k}: {a.get(k, '(none)')!r} there, {b.get(k, '(none)')!r} here"
+            if k not in a or k not in b or a[k] != b[k]:  # a missing value shows as '(none)'
+                return first_difference(a.get(k, "(none)"), b.get(k, "(none)"), f"{where}.{k}" if where else str(k))
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b)):
             if x != y:
@@ -180,12 +159,8 @@ def first_difference(a, b, where: str = "") -> str:
 def remove_if_empty(out: Path, existed: bool, marker: Path | None = None) -> None:
     """Remove the folder ``out`` again if this run created it (``existed`` false) and wrote
     nothing into it but ``marker``, so that a failed command leaves no empty output folder."""
-    out = Path(out)
-    if existed or not out.is_dir() or any(marker is None or p.name != marker.name for p in out.iterdir()):
-        return  # an earlier folder, or files were written: the marker stays
-    if marker is not None:
-        marker.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        out.rmdir()
+    out = Path(out)  # an earlier folder, or files were written: the marker stays
+    if not existed and out.is_dir() and {p.name for p in out.iterdir()} <= {getattr(marker, "name", None)}:
+        shutil.rmtree(out, ignore_errors=True)
 
 

@@ -9,24 +9,20 @@ import sys
 __all__ = ["ProgressLines", "progress_lines"]
 
 
+@contextlib.contextmanager
 def progress_lines():
     """When stderr is not a terminal (a log file, a pipe), progress bars write a line every
     few percent instead of carriage-return redraws (:class:`ProgressLines`)."""
     stream = sys.stderr
-    isatty = getattr(stream, "isatty", None)
-    if isatty is None or isatty() or isinstance(stream, ProgressLines):
-        return contextlib.nullcontext()
-
-    @contextlib.contextmanager
-    def swap():
-        sys.stderr = ProgressLines(stream)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            sys.stderr = stream
-
-    return swap()
+    if getattr(stream, "isatty", None) is None or stream.isatty() or isinstance(stream, ProgressLines):
+        yield
+        return
+    sys.stderr = ProgressLines(stream)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr = stream
 
 
 class ProgressLines:
@@ -67,9 +63,6 @@ class ProgressLines:
             if tail.strip():  # ordinary text after a redraw
                 self.stream.write(tail)
         return len(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
 
     def isatty(self) -> bool:
         return False

@@ -13,8 +13,14 @@ ADDRESS the population is split into shards that run on a Dask distributed clust
 from __future__ import annotations
 
 
-from gandyn.cli import (add_training_arguments, given_fields, method_name, nonneg_int, option, parse_methods,
-                        positive_float, positive_int, sharded_command, training_config)
+import os
+import sys
+from pathlib import Path
+
+from gandyn.cli import (add_training_arguments, apply_protocol, given_fields, method_name, nonneg_int, option,
+                        parse_methods, positive_float, positive_int, sharded_command, training_config, where)
+from gandyn.errors import BOUND, DivergedError, UsageError
+from gandyn.io import remove_stale_temps, write_csv, write_json
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -32,8 +38,7 @@ def add_arguments(p):
            default=["ring8", "grid25"], metavar="DATA")
     option(m, "--methods", method_name, f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
                                         f"(default: {' '.join(c.labels)})", nargs="+", metavar="METHOD")
-    option(m, "--lrs", positive_float, f"G's step sizes (default: {' '.join(map(str, c.lrs))})", nargs="+",
-           metavar="LR")
+    option(m, "--lrs", positive_float, f"G's step sizes (default: {' '.join(map(str, c.lrs))})", nargs="+")
     option(m, "--ttur", positive_float, "lr_D / lr_G", of=c)
     option(m, "--decay", positive_float, "step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1]", of=c)
     option(m, "--seeds", positive_int, f"seeds per method and step size: seed, seed+1, ... (default: {c.seeds})")
@@ -41,8 +46,8 @@ def add_arguments(p):
     option(m, "--checks", positive_int, "evaluations during training", of=c)
     option(m, "--keep-every", nonneg_int, "keep every model's parameters at iteration 0, every N iterations and at "
            "the end, in snapshots_DATA.npz, for `gandyn landscape` (default: 0, none)", of=c, metavar="N")
-    m.add_argument("--quick", action="store_true",
-                   help=f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks")
+    option(m, "--quick", None, f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks",
+           action="store_true")
     n = p.add_argument_group("networks and training")
     option(n, "--hidden", positive_int, f"hidden widths of G and D (default: {' '.join(map(str, net.hidden_g))})",
            nargs="+", metavar="W")
@@ -55,47 +60,38 @@ def add_arguments(p):
     option(n, "--pack", positive_int, "samples per D input (PacGAN's packing; the batch must be a multiple; "
                                       f"default: {net.pack}, none)", of=net, metavar="M")
     option(n, "--g-batch-norm", None, "batch normalisation in G's hidden layers", of=net, action="store_true")
-    option(n, "--d-pieces", positive_int, f"maxout pieces of D's hidden layers (default: {net.d_pieces}, none)",
-           of=net, metavar="K")
+    option(n, "--d-pieces", positive_int, "maxout pieces of D's hidden layers, 1: none", of=net, metavar="K")
     option(n, "--init", None, "weight initialisation", of=net, choices=INITIALIZERS.names())
-    m.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
-                   help="a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, with "
-                        "--pack M); an option given as well replaces that setting, with a note (see docs/mog.md)")
+    option(m, "--protocol", None, "a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, "
+           "with --pack M); an option given as well replaces that setting, with a note (see docs/mog.md)",
+           choices=list(PROTOCOLS))
     e = p.add_argument_group("scoring")
     option(e, "--n-eval", positive_int, f"samples scored per model (default: {c.n_eval})")
-    option(e, "--min-count", positive_int, f"high-quality samples a mode needs to count as covered (default: "
-                                           f"{c.min_count}, as published)", of=c)
+    option(e, "--min-count", positive_int, "high-quality samples a mode needs to count as covered, as published", of=c)
     option(e, "--hq-target", float, "high-quality share a success needs", of=c)
     d = p.add_argument_group("parallel and distributed")
     option(d, "--jobs", positive_int, "local processes, one BLAS thread each (default: 2, or 1 on a one-core machine)")
-    option(d, "--scheduler", None, "Dask scheduler address (tcp://host:port); shards run on its workers",
-           metavar="ADDRESS")
+    option(d, "--scheduler", None, "Dask scheduler (tcp://host:port); shards run on its workers", metavar="ADDRESS")
     option(d, "--shards", positive_int, "shards for --scheduler (default: one per unit of --chunk models)")
 
 
-def _protocol(args):
-    """``--protocol``: its settings into ``args`` (options given win, each named on stderr);
-    returns the protocol's name (with the changes) and its settings that have no option,
-    training choices and others (:func:`gandyn.cli.apply_protocol`)."""
-    from gandyn.cli import apply_protocol
-    from gandyn.experiments.mog import PROTOCOLS, MogConfig
-
-    if args.quick:
-        raise ValueError("--quick and --protocol each set the run's size: give one of them")
-    spec = PROTOCOLS[args.protocol]
-    settings = {**spec["settings"], "batch": spec["batch_per_pack"] * args.pack}
-    out = apply_protocol("mog", args.protocol, settings, args, add_arguments, MogConfig.training)
-    args.data = [spec["data"].get(d, d) for d in args.data]  # the protocol's data scale
-    return out
-
-
 def _configs(args):
+    """The run's configurations, one per data set, after every check of the options. ``--protocol``
+    puts its settings into ``args`` first (options given win, each named on stderr,
+    :func:`gandyn.cli.apply_protocol`)."""
     from gandyn.engine.population import Networks
-    from gandyn.experiments.mog import QUICK, MogConfig, nested
+    from gandyn.experiments.mog import PROTOCOLS, QUICK, MogConfig, nested
 
-    protocol, fixed, extra = _protocol(args) if args.protocol else ("", {}, {})
-    preset = ("methods", "lrs", "seeds", "steps", "hidden", "n_eval")  # options --quick sets
-    given = [f"--{k.replace('_', '-')}" for k in preset if getattr(args, k) is not None]
+    protocol, fixed, extra = "", {}, {}
+    if args.protocol:
+        if args.quick:
+            raise ValueError("--quick and --protocol each set the run's size: give one of them")
+        spec = PROTOCOLS[args.protocol]
+        settings = {**spec["settings"], "batch": spec["batch_per_pack"] * args.pack}
+        protocol, fixed, extra = apply_protocol("mog", args.protocol, settings, args, add_arguments, MogConfig.training)
+        args.data = [spec["data"].get(d, d) for d in args.data]  # the protocol's data scale
+    given = [f"--{k.replace('_', '-')}" for k in ("methods", "lrs", "seeds", "steps", "hidden", "n_eval")
+             if getattr(args, k) is not None]  # of the options --quick sets
     if args.quick and given:
         raise ValueError(f"--quick sets its own {', '.join(given)}; drop --quick or those options")
     if args.scheduler is not None and args.jobs is not None:
@@ -122,7 +118,7 @@ def print_table(table, published) -> None:
     +- s.e. where the paper gives it, with their number of runs."""
     from gandyn.metrics.intervals import format_pm
 
-    w = max([12] + [len(r["method"]) for r in table] + [len(r["method"]) for r in published])
+    w = max([12] + [len(r["method"]) for r in [*table, *published]])
     div = any(r.get("diverged") for r in table)  # a column of diverged (dropped) models when there are any
     print(f"{'data':10s} {'method':{w}s} {'protocol':14s} {'lr_G':>7s} {'lr_D':>7s} {'seeds':>5s} {'iters':>6s} "
           f"{'success [95% CI]':>18s} {'all modes [95% CI]':>18s} {'modes med, mean':>17s} "
@@ -136,10 +132,10 @@ def print_table(table, published) -> None:
 
     changed = {}
     for r in table:
-        name, _, change = r["protocol"].partition(" with ")
+        shown, _, change = r["protocol"].partition(" with ")
         if change:  # the protocol's name, starred; its changes in a note below
-            changed[name + "*"] = change
-        shown = name + ("*" if change else "")
+            shown += "*"
+            changed[shown] = change
         print(f"{r['data']:10s} {r['method']:{w}s} {shown:14s} {r['lr_g']:7.1e} {r['lr_d']:7.1e} {r['seeds']:5d} "
               f"{r['steps']:6d} {rate(r, 'success')} {rate(r, 'all_modes')} {med_mean(r, 'modes', 5, '.1f')} "
               f"{med_mean(r, 'high_quality_pct', 5, '.1f')} {med_mean(r, 'reverse_kl', 6, '.3f')} "
@@ -156,37 +152,26 @@ def print_table(table, published) -> None:
 
 
 def _write(cfg, res, out):
-    """Per-data outputs: results npz, models csv, figures."""
-    import numpy as np
-
+    """Per-data outputs: results npz, models csv, snapshots, figures."""
     from gandyn import history, plotting
-    from gandyn.experiments.mog import SNAPSHOTS, DATASETS, save_snapshots
-    from gandyn.io import write_csv
+    from gandyn.experiments.mog import DATASETS, SNAPSHOTS, save_snapshots
     from gandyn.metrics.modes import mixture_modes
     from gandyn.plotting import mog as figs
     from gandyn.rng import stream
 
     d = cfg.data
-    arrays = {k: v for k, v in res.items()
-              if (isinstance(v, np.ndarray) or np.isscalar(v)) and k not in ("wall_seconds", *SNAPSHOTS)}
-    paths = [history.save(out / f"results_{d}.npz", arrays, {"config": cfg.to_dict(),
-                                                               "wall_seconds": res["wall_seconds"],
-                                                               "source": "gandyn.experiments.mog"})]
-    cols = {"method": str, "lr_g": float, "lr_d": float, "seed": int, "modes": int, "high_quality": float,
-            "reverse_kl": float, "success": bool, "diverged_at": int}
-    rows = [{"data": d, **{k: cast(res[k][i]) for k, cast in cols.items()}} for i in range(res["rows"].size)]
-    paths.append(write_csv(out / f"models_{d}.csv", rows))
-    if (ck := save_snapshots(cfg, res, out)) is not None:
-        paths.append(ck)
+    arrays = {k: v for k, v in res.items() if k not in ("wall_seconds", *SNAPSHOTS)}
+    meta = {"config": cfg.to_dict(), "wall_seconds": res["wall_seconds"], "source": "gandyn.experiments.mog"}
+    paths = [history.save(out / f"results_{d}.npz", arrays, meta)]
+    cols = ("method", "lr_g", "lr_d", "seed", "modes", "high_quality", "reverse_kl", "success", "diverged_at")
+    rows = [{"data": d, **dict(zip(cols, values))} for values in zip(*(res[k].tolist() for k in cols))]
+    paths += [write_csv(out / f"models_{d}.csv", rows), *filter(None, [save_snapshots(cfg, res, out)])]
     dist = DATASETS[d]()
-    centers, _ = mixture_modes(dist)
-    pts = dist.rvs(2000, stream(cfg.seed, "plot"))
-    for m in cfg.labels:
-        if (res["method"] == m).any() and res["samples"].shape[1]:
-            stem = f"samples_{d}_{m.replace(':', '-')}"
-            paths += plotting.save(figs.samples_figure(cfg, res, m, pts, centers), out / stem)
-    paths += plotting.save(figs.success_figure(cfg, res), out / f"success_{d}")
-    return paths
+    pts, (centers, _) = dist.rvs(2000, stream(cfg.seed, "plot")), mixture_modes(dist)
+    for m in [m for m in cfg.labels if (res["method"] == m).any() and res["samples"].shape[1]]:
+        stem = f"samples_{d}_{m.replace(':', '-')}"
+        paths += plotting.save(figs.samples_figure(cfg, res, m, pts, centers), out / stem)
+    return paths + plotting.save(figs.success_figure(cfg, res), out / f"success_{d}")
 
 
 #: The files `gandyn mog` writes (patterns), whose stale temporary files a run removes.
@@ -194,94 +179,59 @@ OUTPUTS = ("results_*.npz", "models_*.csv", "snapshots_*.npz", "samples_*.png", 
            "success_*.pdf", "table.csv", "table.json")
 
 
-def _blame(cause) -> str:
-    """For a shard's error that is neither the input's nor the machine's: where it was raised,
-    and that it is a bug in gandyn ("" otherwise)."""
-    from gandyn.cli import where
-    from gandyn.errors import DivergedError, UsageError
-
-    if isinstance(cause, (UsageError, DivergedError, OSError, MemoryError)) or cause is None:
-        return ""
-    return f"; a bug in gandyn, raised at {where(cause)}"
-
-
-def _note_diverged(cfg, res) -> None:
-    """Name the models that diverged (they are left out of the table's rates), on stderr."""
-    import sys
-
-    from gandyn.errors import BOUND
-    from gandyn.experiments.mog import diverged_models
-
-    names = diverged_models(cfg, res)
-    if names:
-        more = f" and {len(names) - 5} more (models_{cfg.data}.csv: diverged_at)" if len(names) > 5 else ""
-        print(f"gandyn mog: note: {cfg.data}: {len(names)} of {res['rows'].size} models diverged (a parameter NaN, "
-              f"inf or beyond {BOUND:g}) and are left out of the table's rates: {'; '.join(names[:5])}{more}",
-              file=sys.stderr)
-
-
 def run(args) -> int:
-    import os
-    from pathlib import Path
-
+    from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_mog
     from gandyn.app.machine import check_memory
-    from gandyn.experiments.mog import memory_bytes
-    from gandyn.io import remove_stale_temps
+    from gandyn.experiments.mog import PUBLISHED, diverged_models, memory_bytes, success_table, training_changes
 
     cfgs = _configs(args)  # every check before any work
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
     for cfg in cfgs:
-        P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
         check_memory(memory_bytes(cfg, 1 if args.scheduler else jobs),
-                     f"{cfg.data}: {P:,} GANs (--seeds {cfg.seeds:,}, --n-eval {cfg.n_eval:,}, "
-                     f"--batch {cfg.training.batch:,}, --chunk {cfg.chunk:,})")
+                     f"{cfg.data}: {len(cfg.methods) * len(cfg.lrs) * cfg.seeds:,} GANs (--seeds {cfg.seeds:,}, "
+                     f"--n-eval {cfg.n_eval:,}, --batch {cfg.training.batch:,}, --chunk {cfg.chunk:,})")
     # a folder holding a run of another configuration (stopped: its shards' record; finished: its table) is refused
     config = [c.to_dict() for c in cfgs]
 
     def work(out, client):
         remove_stale_temps(out, OUTPUTS)
-        return _run(args, cfgs, jobs, client, out, config)
+        # one shard store per data set; the first shard saved writes the run's record next to them
+        stores = [ShardStore(out / SHARDS, cfg.data, record=("mog", config)) for cfg in cfgs]
+        paths, table = [], []
+        for cfg, store in zip(cfgs, stores):
+            try:
+                res = run_mog(cfg, shards=args.shards, client=client, jobs=jobs, progress=not args.quiet, store=store)
+            except ShardError as e:
+                if e.partial is not None:
+                    _write(cfg, e.partial | {"wall_seconds": float("nan")}, out)
+                e.data = cfg.data
+                raise
+            if names := diverged_models(cfg, res):  # left out of the table's rates
+                more = f" and {len(names) - 5} more (models_{cfg.data}.csv: diverged_at)" if len(names) > 5 else ""
+                print(f"gandyn mog: note: {cfg.data}: {len(names)} of {res['rows'].size} models diverged (a parameter "
+                      f"NaN, inf or beyond {BOUND:g}) and are left out of the table's rates: {'; '.join(names[:5])}"
+                      f"{more}", file=sys.stderr)
+            table += success_table(cfg, res)  # each row with the data set's wall time
+            paths += _write(cfg, res, out)
+            print(f"{cfg.data}: {res['rows'].size} GANs x {cfg.steps} iterations in {res['wall_seconds']:.0f} s"
+                  f"{f' ({note})' if (note := training_changes(cfg)) else ''}", flush=True)
+        notes = {"units": "percentages (*_pct, published high_quality) in percent; intervals 95% Wilson; se: "
+                          "standard error of the mean over seeds",
+                 "success": "every mode covered (>= min_count high-quality samples) and high-quality share >= "
+                            "hq_target"}
+        paths += [write_csv(out / "table.csv", table),
+                  write_json(out / "table.json", {"config": config, "gandyn": table, "published": PUBLISHED, **notes})]
+        scored = {{"ring8_unit": "ring8"}.get(c.data, c.data) for c in cfgs}  # PacGAN's ring is their ring8 row
+        print_table(table, [r for r in PUBLISHED if r["data"] in scored])
+        print("wrote " + ", ".join(str(p) for p in paths))
+        for st in stores:  # the results hold every shard now
+            st.clear()
+        return 0
 
     def failed(e):
         kept = (f"finished shards written to {Path(args.out)}; run the same command again to train the rest"
                 if e.partial is not None else "no shard finished")
-        return f"{e.data}: {e} ({kept}){_blame(e.cause)}"
+        ours = isinstance(e.cause, (UsageError, DivergedError, OSError, MemoryError, type(None)))  # not a bug
+        return f"{e.data}: {e} ({kept})" + ("" if ours else f"; a bug in gandyn, raised at {where(e.cause)}")
 
     return sharded_command(args, "mog", config, work, failed, "table.json")
-
-
-def _run(args, cfgs, jobs, client, out, config) -> int:
-    from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_mog
-    from gandyn.experiments.mog import PUBLISHED, success_table, training_changes
-    from gandyn.io import write_csv, write_json
-
-    # one shard store per data set; the first shard saved writes the run's record next to them
-    stores = [ShardStore(out / SHARDS, cfg.data, record=("mog", config)) for cfg in cfgs]
-    paths, table = [], []
-    for cfg, store in zip(cfgs, stores):
-        try:
-            res = run_mog(cfg, shards=args.shards, client=client, jobs=jobs, progress=not args.quiet, store=store)
-        except ShardError as e:
-            if e.partial is not None:
-                e.partial["wall_seconds"] = float("nan")
-                _write(cfg, e.partial, out)
-            e.data = cfg.data
-            raise
-        _note_diverged(cfg, res)
-        table += success_table(cfg, res)  # each row with the data set's wall time
-        paths += _write(cfg, res, out)
-        print(f"{cfg.data}: {res['rows'].size} GANs x {cfg.steps} iterations in "
-              f"{res['wall_seconds']:.0f} s{f' ({note})' if (note := training_changes(cfg)) else ''}", flush=True)
-    paths.append(write_csv(out / "table.csv", table))
-    paths.append(write_json(out / "table.json", {"config": config, "gandyn": table, "published": PUBLISHED,
-                                                   "units": "percentages (*_pct, published high_quality) in "
-                                                            "percent; intervals 95% Wilson; se: standard error "
-                                                            "of the mean over seeds",
-                                                   "success": "every mode covered (>= min_count high-quality "
-                                                              "samples) and high-quality share >= hq_target"}))
-    scored = {{"ring8_unit": "ring8"}.get(c.data, c.data) for c in cfgs}  # PacGAN's ring is their ring8 row
-    print_table(table, [r for r in PUBLISHED if r["data"] in scored])
-    print("wrote " + ", ".join(str(p) for p in paths))
-    for st in stores:  # the results hold every shard now
-        st.clear()
-    return 0

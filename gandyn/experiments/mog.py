@@ -31,6 +31,7 @@ from typing import Callable
 
 import numpy as np
 
+from gandyn import history
 from gandyn.distributions import grid2d, ring2d
 from gandyn.engine.methods import method_label, method_to_dict
 from gandyn.engine.registry import Registry
@@ -217,9 +218,7 @@ class MogConfig(JsonConfig):
     protocol: str = ""
 
     def __post_init__(self):
-        if self.data not in DATASETS:
-            raise ValueError(f"unknown data {self.data!r}; choose from {', '.join(DATASETS)}")
-        self.setup()  # the networks with the data and the training choices
+        self.setup()  # the data set, the networks with the data and the training choices
         if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
             raise ValueError(f"methods must be a list of methods, got {self.methods!r}")
         methods = tuple(self.training.check_method(m) for m in self.methods)
@@ -237,18 +236,15 @@ class MogConfig(JsonConfig):
         if big:
             raise ValueError(f"step size {big[0]:g} (lr_d = {self.ttur:g} x {big[0]:g}) is not a finite {dtype} "
                              "number")
-        for name in ("seeds", "steps", "checks", "chunk", "n_eval", "min_count"):
-            object.__setattr__(self, name, check_int(name, getattr(self, name)))
-        for name in ("seed", "keep_every", "n_show"):
-            object.__setattr__(self, name, check_int(name, getattr(self, name), 0))
+        ints = ("seeds", "steps", "checks", "chunk", "n_eval", "min_count", "seed", "keep_every", "n_show")
+        fixed = {name: check_int(name, getattr(self, name), int(name not in ints[-3:])) for name in ints}  # >= 1, >= 0
         for name in ("decay", "hq_target"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
-        object.__setattr__(self, "methods", methods)
-        object.__setattr__(self, "lrs", lrs)
-        for name in ("ttur", "decay", "hq_target"):
-            object.__setattr__(self, name, float(getattr(self, name)))
-        object.__setattr__(self, "checks", min(self.checks, self.steps))
+        fixed |= {name: float(getattr(self, name)) for name in ("ttur", "decay", "hq_target")}
+        fixed |= {"methods": methods, "lrs": lrs, "checks": min(fixed["checks"], fixed["steps"])}
+        for name, value in fixed.items():
+            object.__setattr__(self, name, value)
         check_protocol(self.protocol, PROTOCOLS)
 
     @property
@@ -278,8 +274,7 @@ def models_of(cfg: MogConfig) -> dict:
     """The models of a configuration, method-major: ``method``, ``lr``, ``lr_g``, ``lr_d``,
     ``seed`` (arrays of length ``P``), and ``show`` (the first ``n_show`` seeds of each
     method and step size, whose samples are kept for figures)."""
-    M, L, S = len(cfg.methods), len(cfg.lrs), cfg.seeds
-    mi, li, si = (a.ravel() for a in np.meshgrid(np.arange(M), np.arange(L), np.arange(S), indexing="ij"))
+    mi, li, si = np.indices((len(cfg.methods), len(cfg.lrs), cfg.seeds)).reshape(3, -1)
     lr = np.asarray(cfg.lrs)[li]
     return {"method": np.asarray(cfg.labels)[mi], "lr": lr, "lr_g": lr, "lr_d": lr * cfg.ttur,
             "seed": cfg.seed + si, "show": si < cfg.n_show}
@@ -315,9 +310,7 @@ def memory_bytes(cfg: MogConfig, jobs: int = 1) -> int:
     P = len(cfg.methods) * len(cfg.lrs) * cfg.seeds
     unit = min(cfg.chunk, P)
     jobs = min(max(1, jobs), len(cfg.methods) * -(-len(cfg.lrs) * cfg.seeds // cfg.chunk))  # units, not built
-    records = 8 * (cfg.checks + 1) * (3 + K)
-    if cfg.keep_every:
-        records += item * n * len(keep_iterations(cfg))
+    records = 8 * (cfg.checks + 1) * (3 + K) + item * n * len(keep_iterations(cfg))
     return int(jobs * unit * per_model + P * records
                + 8 * cfg.n_show * len(cfg.methods) * len(cfg.lrs) * (cfg.checks + 1) * 500 * d)
 
@@ -331,10 +324,9 @@ def keep_iterations(cfg: MogConfig) -> np.ndarray:
     int array (T,)
         Ascending iterations in ``[0, steps]``.
     """
-    every = cfg.keep_every
-    if every < 1:
+    if cfg.keep_every < 1:
         return np.zeros(0, int)
-    return np.union1d(np.arange(0, cfg.steps + 1, every), [cfg.steps])
+    return np.union1d(np.arange(0, cfg.steps + 1, cfg.keep_every), [cfg.steps])
 
 
 def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = None, block: int = 25) -> dict:
@@ -358,63 +350,52 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
     mods = models_of(cfg)
     centers, scale = mixture_modes(setup.data)
     checks = check_iterations(cfg.steps, cfg.checks)
-    n_pts = min(500, cfg.n_eval)
-    decay = cfg.decay
-    out = {key: [] for key in ("rows", *SCORES, "samples_rows", "samples", "diverged_at")}
     keep = keep_iterations(cfg)
-    stops = np.union1d(checks, keep[1:]) if keep.size else checks
     by_label = dict(zip(cfg.labels, cfg.methods))
-    method = [by_label[m] for m in mods["method"]]
+    parts = []
     for u in units:
-        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"], method=method,
-                         k=cfg.training.k, chunk=cfg.chunk, units=[u])
+        pop = Population(setup, mods["seed"], lr_g=mods["lr_g"], lr_d=mods["lr_d"],
+                         method=[by_label[m] for m in mods["method"]], k=cfg.training.k, chunk=cfg.chunk, units=[u])
         z = pop.eval_latent(cfg.n_eval)
-        per = {key: [] for key in (*SCORES, "samples")}
+        covs, samples = [], []
         kept = [(*pop.params(), pop.stats_g)] if keep.size else []  # stats_g: a batch-norm G's, else None
         show = mods["show"][pop.rows]
         diverged_at = np.full(pop.rows.size, -1, np.int64)
-        for t in stops:
+        for t in np.union1d(checks, keep[1:]):
             while pop.it < t:
                 n = min(block, int(t) - pop.it)
-                if decay == 1.0:
+                if cfg.decay == 1.0:
                     pop.advance(n)
                 else:
                     for _ in range(n):
-                        pop.set_lr_factor(decay ** (pop.it / cfg.steps))
+                        pop.set_lr_factor(cfg.decay ** (pop.it / cfg.steps))
                         pop.advance(1)
                 # a diverged model (a parameter NaN, inf or beyond gandyn.errors.BOUND) trains on, in its
                 # own rows (the others' bits do not change): marked here with the iteration it was found at
                 diverged_at[~healthy(*pop.params()) & (diverged_at < 0)] = pop.it
                 if progress is not None:
                     progress(n * pop.rows.size)
-            if keep.size and t in keep:
+            if t in keep:
                 kept.append((*pop.params(), pop.stats_g))
             if t not in checks:
                 continue
             x = pop.samples(cfg.n_eval, z)
-            if (diverged_at >= 0).any():  # no samples: scored as covering no mode
-                x[diverged_at >= 0] = np.inf
-            cov = mode_coverage(x, centers, scale, min_count=cfg.min_count)
-            for key in SCORES:
-                per[key].append(getattr(cov, key))
-            per["samples"].append(x[show, :n_pts].astype(np.float32))
-        out["rows"].append(pop.rows)
-        out["diverged_at"].append(diverged_at)
-        out["samples_rows"].append(pop.rows[show])
-        for key, v in per.items():
-            out[key].append(np.stack(v))
-        for j, key in enumerate(SNAPSHOTS[1:] if kept else ()):  # theta_g, theta_d, stats_g
-            if kept[0][j] is not None:
-                out.setdefault(key, []).append(np.stack([k[j] for k in kept]))
-    res = {"rows": np.concatenate(out["rows"]), "samples_rows": np.concatenate(out["samples_rows"]),
-           "diverged_at": np.concatenate(out["diverged_at"])}
-    for key in (*SCORES, "samples", *SNAPSHOTS[1:]):
-        if key in out:
-            res[key] = np.concatenate(out[key], axis=1)
-    res["check_it"] = checks
-    if keep.size:
-        res["keep_it"] = keep
-    return res
+            x[diverged_at >= 0] = np.inf  # a diverged model's samples: scored as covering no mode
+            covs.append(mode_coverage(x, centers, scale, min_count=cfg.min_count))
+            samples.append(x[show, :min(500, cfg.n_eval)].astype(np.float32))
+        part = {"rows": pop.rows, "samples_rows": pop.rows[show], "diverged_at": diverged_at,
+                **{key: np.stack([getattr(c, key) for c in covs]) for key in SCORES}, "samples": np.stack(samples)}
+        snaps = dict(zip(SNAPSHOTS[1:], zip(*kept)))  # theta_g, theta_d, stats_g at the keep points
+        part |= {key: np.stack(v) for key, v in snaps.items() if v[0] is not None}
+        parts.append(part)
+    return _concat(parts) | {"check_it": checks, **({"keep_it": keep} if keep.size else {})}
+
+
+def _concat(parts: list[dict]) -> dict:
+    """The per-model entries of shards' (or units') results, concatenated: ``rows``, ``samples_rows``
+    and ``diverged_at`` along their axis 0, the others (checks or keep points first) along axis 1."""
+    return {k: np.concatenate([p[k] for p in parts], axis=int(k not in ("rows", "samples_rows", "diverged_at")))
+            for k in parts[0] if k not in ("check_it", "keep_it")}
 
 
 def diverged_models(cfg: MogConfig, res: dict) -> list[str]:
@@ -428,28 +409,19 @@ def merge(cfg: MogConfig, parts: list[dict]) -> dict:
     """The shards' results in model order, with the per-model final scores and success;
     models of missing shards are left out (``rows`` says which are present)."""
     mods = models_of(cfg)
-    rows = np.concatenate([p["rows"] for p in parts])
-    o = np.argsort(rows, kind="stable")
-    srows = np.concatenate([p["samples_rows"] for p in parts])
-    so = np.argsort(srows, kind="stable")
-    res = {"rows": rows[o], "check_it": parts[0]["check_it"], "samples_rows": srows[so],
-           "diverged_at": np.concatenate([p["diverged_at"] for p in parts])[o]}
-    for key in SCORES:
-        res[f"{key}_checks"] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
-    res["samples"] = np.concatenate([p["samples"] for p in parts], axis=1)[:, so]
+    cat = _concat(parts)
+    o, so = (np.argsort(cat[k], kind="stable") for k in ("rows", "samples_rows"))
+    res = {"rows": cat["rows"][o], "check_it": parts[0]["check_it"], "samples_rows": cat["samples_rows"][so],
+           "diverged_at": cat["diverged_at"][o], **{f"{key}_checks": cat[key][:, o] for key in SCORES},
+           "samples": cat["samples"][:, so]}
     if "keep_it" in parts[0]:
-        res["keep_it"] = parts[0]["keep_it"]
-        for key in SNAPSHOTS[1:]:
-            if key in parts[0]:
-                res[key] = np.concatenate([p[key] for p in parts], axis=1)[:, o]
-    for key in SCORES:
-        res[key] = res[f"{key}_checks"][-1]
+        res |= {"keep_it": parts[0]["keep_it"], **{key: cat[key][:, o] for key in SNAPSHOTS[1:] if key in cat}}
+    res |= {key: res[f"{key}_checks"][-1] for key in SCORES}
     K = res["counts"].shape[-1]
     res["success_checks"] = (res["modes_checks"] == K) & (res["high_quality_checks"] >= cfg.hq_target)
     res["success_checks"] &= res["diverged_at"] < 0
     res["success"] = res["success_checks"][-1]
-    for key in ("method", "lr", "lr_g", "lr_d", "seed"):
-        res[key] = mods[key][res["rows"]]
+    res |= {key: mods[key][res["rows"]] for key in ("method", "lr", "lr_g", "lr_d", "seed")}
     res["n_modes"] = np.int64(K)
     return res
 
@@ -461,22 +433,12 @@ def success_table(cfg: MogConfig, res: dict) -> list[dict]:
     its 95% Wilson interval, share covering every mode likewise, median and mean +- standard
     error of modes, high-quality share and reverse KL; percentages in percent) and the run's
     wall time (``res["wall_seconds"]``, all rows of a data set trained together)."""
-    rows = []
-    K = int(res["n_modes"])
-    div = res["diverged_at"] >= 0
-    for m in cfg.labels:
-        for lr in cfg.lrs:
-            run = (res["method"] == m) & (res["lr"] == lr)
-            if not run.any():
-                continue
-            sel = run & ~div
-            rows.append({"data": cfg.data, "method": m, "protocol": cfg.protocol or "gandyn", "lr_g": lr,
-                         "lr_d": lr * cfg.ttur, "seeds": int(run.sum()), "diverged": int((run & div).sum()),
-                         "steps": int(cfg.steps),
-                         **row_statistics(res["success"][sel], res["modes"][sel], res["high_quality"][sel],
-                                          res["reverse_kl"][sel], K),
-                         "wall_seconds": float(res.get("wall_seconds", float("nan")))})
-    return rows
+    K, div = int(res["n_modes"]), res["diverged_at"] >= 0
+    runs = [(m, lr, (res["method"] == m) & (res["lr"] == lr)) for m in cfg.labels for lr in cfg.lrs]
+    return [{"data": cfg.data, "method": m, "protocol": cfg.protocol or "gandyn", "lr_g": lr, "lr_d": lr * cfg.ttur,
+             "seeds": int(run.sum()), "diverged": int((run & div).sum()), "steps": int(cfg.steps),
+             **row_statistics(*(res[k][run & ~div] for k in ("success", "modes", "high_quality", "reverse_kl")), K),
+             "wall_seconds": float(res.get("wall_seconds", float("nan")))} for m, lr, run in runs if run.any()]
 
 
 def row_statistics(success, modes, high_quality, reverse_kl, n_modes: int) -> dict:
@@ -533,15 +495,10 @@ def save_snapshots(cfg: MogConfig, res: dict, out):
     Path or None
         The file written, or None for a run that keeps no snapshots.
     """
-    from gandyn import history
-
     if "keep_it" not in res:
         return None
     arrays = {"it": res["keep_it"], "model": res["rows"], "method": np.asarray(res["method"]).astype(str),
-              "seed": res["seed"], "lr_g": res["lr_g"], "lr_d": res["lr_d"],
-              "theta_g": res["theta_g"], "theta_d": res["theta_d"]}
-    if "stats_g" in res:
-        arrays["stats_g"] = res["stats_g"]
+              **{k: res[k] for k in ("seed", "lr_g", "lr_d", *SNAPSHOTS[1:]) if k in res}}
     return history.save(snapshot_path(out, cfg.data), arrays,
                         {"config": cfg.to_dict(), "source": "gandyn.experiments.mog"})
 
@@ -562,8 +519,6 @@ def load_snapshots(path) -> tuple[dict, dict]:
     ValueError
         A file that is not such a file (its missing entries named).
     """
-    from gandyn import history
-
     try:
         arrays, meta = history.load(path)
     except (OSError, ValueError, EOFError) as e:  # not an npz, truncated, or pickled
