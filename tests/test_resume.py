@@ -146,6 +146,22 @@ def test_shards_stored_are_not_trained_again(tmp_path, monkeypatch, capsys):
         np.testing.assert_array_equal(whole[key], again[key])
 
 
+def test_a_resumed_run_counts_the_wall_time_of_its_earlier_parts(tmp_path, monkeypatch):
+    from gandyn.app.backends import ShardStore
+
+    clock = iter(range(0, 10_000, 10))  # each reading of the clock 10 s after the last
+    monkeypatch.setattr(backends.time, "perf_counter", lambda: float(next(clock)))
+    first = ShardStore(tmp_path, "seed")
+    assert first.load() == {} and first.earlier_seconds == 0  # started at 10 s
+    first.save([0], {"x": np.zeros(1)})  # at 20 s: 10 s into the first part
+    first.save([1], {"x": np.ones(1)})  # at 30 s: 20 s in; the part was then killed
+    second = ShardStore(tmp_path, "seed")
+    assert sorted(second.load()) == [(0,), (1,)] and second.earlier_seconds == 20
+    second.save([2], {"x": np.ones(1)})  # 10 s into the second part
+    third = ShardStore(tmp_path, "seed")
+    assert len(third.load()) == 3 and third.earlier_seconds == 30
+
+
 def test_a_folder_of_another_configuration_is_refused_naming_the_field(tmp_path, capsys):
     out = tmp_path / "o"
     small = [*MOG[:MOG.index("--steps")], "--steps", "4", "--checks", "1", "--hidden", "4", "--n-eval", "20",

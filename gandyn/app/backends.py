@@ -63,17 +63,22 @@ class ShardStore:
     configuration (:func:`gandyn.app.folders.check_same_config`) against its record: ``record``
     (if given), ``(command, config)``, is written as that record
     (:func:`gandyn.app.folders.write_run_record`) before the first shard, and removed by :meth:`clear`.
+
+    A run stopped and started again is run in *parts*; :attr:`earlier_seconds` (set by
+    :meth:`load`) is the wall time of the earlier parts, each up to its last finished shard,
+    so that a resumed run's wall time is ``earlier_seconds`` plus its own part's.
     """
 
     def __init__(self, folder, name: str, record: tuple[str, Any] | None = None):
         self.folder, self.name, self.record = Path(folder), name, record
+        self.part, self.started, self.earlier_seconds = uuid.uuid4().hex, time.perf_counter(), 0.0
 
     def load(self) -> dict[tuple[int, ...], Any]:
         """The stored shards: units -> result as saved, its arrays (or ``(arrays, meta)`` when it
         was saved with a ``meta``). Files not readable as a whole shard are ignored (and removed):
         their units are trained again."""
         remove_stale_temps(self.folder, [f"{self.name}_*.npz", "*.json"])  # of a killed writer
-        out = {}
+        self.started, out, spent = time.perf_counter(), {}, {}
         for f in sorted(self.folder.glob(f"{self.name}_*.npz")):
             try:
                 arrays, meta = history.load(f)
@@ -82,6 +87,9 @@ class ShardStore:
                 f.unlink(missing_ok=True)
                 continue
             out[units] = arrays if meta.get("meta") is None else (arrays, meta["meta"])
+            if "part" in meta:
+                spent[meta["part"]] = max(spent.get(meta["part"], 0.0), float(meta["elapsed"]))
+        self.earlier_seconds = sum(spent.values())
         return out
 
     def save(self, units, result: dict, meta: dict | None = None) -> None:
@@ -91,7 +99,9 @@ class ShardStore:
             write_run_record(self.folder, *self.record)  # once: it is kept while it is there
         key = hashlib.sha1(",".join(str(int(u)) for u in units).encode()).hexdigest()[:12]
         arrays = {k: v for k, v in result.items() if isinstance(v, np.ndarray) or np.isscalar(v)}
-        history.save(self.folder / f"{self.name}_{key}.npz", arrays, {"units": [int(u) for u in units], "meta": meta})
+        history.save(self.folder / f"{self.name}_{key}.npz", arrays, {"units": [int(u) for u in units], "meta": meta,
+                                                                        "part": self.part,
+                                                                        "elapsed": time.perf_counter() - self.started})
 
     def clear(self) -> None:
         """Remove the stored shards and the record (and the folder when it is then empty)."""
@@ -347,7 +357,8 @@ def run_mog(cfg, *, shards: int | None = None, client=None, jobs: int = 1, progr
     (:func:`~gandyn.experiments.mog.units_of`) split into ``shards``, each trained by
     :func:`~gandyn.experiments.mog.run_shard`; a progress bar of model-iterations locally.
 
-    Returns the merged results (:func:`~gandyn.experiments.mog.merge`) with ``wall_seconds``.
+    Returns the merged results (:func:`~gandyn.experiments.mog.merge`) with ``wall_seconds``
+    (of a resumed run, with the earlier parts', :attr:`ShardStore.earlier_seconds`).
 
     Raises
     ------
@@ -370,7 +381,7 @@ def run_mog(cfg, *, shards: int | None = None, client=None, jobs: int = 1, progr
     res = run_shards(partial(mog.run_shard, cfg), range(len(units)), merge=partial(mog.merge, cfg), shards=shards,
                      store=store, client=client, jobs=jobs, threads=threads, name=f"mog {cfg.data}",
                      progress=progress, bar=bar)
-    res["wall_seconds"] = time.perf_counter() - t0
+    res["wall_seconds"] = time.perf_counter() - t0 + (store.earlier_seconds if store is not None else 0.0)
     return res
 
 

@@ -185,7 +185,7 @@ def _sweep(args, setup, seeds, kw, out, config, client) -> int:
         if e.partial is None:
             raise
         (arrays, meta), failed = e.partial, e
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - t0 + store.earlier_seconds  # a resumed sweep's earlier parts too
     summary = sweep_summary(arrays, wall)
     meta = {**meta, **({"failed": f"{failed} (seed {failed.items[0]})"} if failed else {}), "wall_seconds": wall}
     paths = [history.save(out / "sweep.npz", arrays, meta), write_csv(out / "sweep.csv", sweep_rows(arrays)),
