@@ -444,3 +444,16 @@ def test_one_run_record_of_each_kind(gan1d_run, mog_run):
     arrays, cfg = mog.load_snapshots(mog_run / "snapshots_ring8.npz")
     assert rec.config == cfg and rec.meta["model"] == 3
     np.testing.assert_array_equal(rec.theta_d, arrays["theta_d"][:, 3])
+
+
+def test_a_mog_models_scores_are_its_rows_by_method_seed_and_step_size(tmp_path):
+    # a run stopped by a failed shard writes fewer rows than models: the row is found by its
+    # method, seed and lr_G, not by the model's position
+    f = tmp_path / "models_ring8.csv"
+    f.write_text("method,seed,lr_g,modes,high_quality,reverse_kl,success\n"
+                 "altgd,3,0.005,7,0.9,0.2,0\naltgd,1,0.005,8,0.95,0.1,1\n")
+    info = {"model": 1, "method": "altgd", "seed": 3, "lr_g": 0.005}
+    assert landscape._mog_scores(f, info) == {"scores": {"modes": "7", "high_quality": "0.9", "reverse_kl": "0.2",
+                                                         "success": "0"}}
+    assert landscape._mog_scores(f, {**info, "seed": 2}) == {}  # no row of the model: no scores
+    assert landscape._mog_scores(tmp_path / "missing.csv", info) == {}

@@ -190,7 +190,8 @@ def load_plugins(client, specs) -> None:
 
 
 def _in_process(fn: Callable, keys: list, progress: Callable, threads: int | None, jobs: int = 1):
-    """In this process, in turn, BLAS limited to ``threads``; the first failure stops the run."""
+    """In this process, in turn, BLAS limited to ``threads`` (``jobs`` is the pool's; one here); the
+    first failure stops the run."""
     with blas_limit(threads):
         for i, key in enumerate(keys):
             try:
@@ -215,6 +216,13 @@ def _finished(futures: dict, wait: Callable, outcome: Callable, tick: Callable):
         for f in pending:
             f.cancel()
         raise
+
+
+
+def _outcome(future) -> tuple:
+    """A local process's finished ``future`` as ``(result, None)`` or ``(None, its exception)``."""
+    error = future.exception()
+    return (None, error) if error is not None else (future.result(), None)
 
 
 _PROGRESS = None  # a worker's queue for progress (set by _pool_init)
@@ -257,7 +265,7 @@ def _in_pool(fn: Callable, keys: list, progress: Callable, threads: int | None, 
                                  initargs=(threads, plugins.loaded(), q, os.getpid())) as ex:
             yield from _finished({ex.submit(_call, pickle.dumps((fn, key))): i for i, key in enumerate(keys)},
                                  lambda p: wait(p, timeout=0.5, return_when=FIRST_COMPLETED),
-                                 lambda f: (None, f.exception()) if f.exception() else (f.result(), None), drain)
+                                 _outcome, drain)
     finally:
         q.close()
         q.join_thread()
@@ -297,8 +305,8 @@ def run_shards(fn: Callable, items: Sequence[int], *, merge: Callable[[list], An
                progress: bool = False, bar=None) -> Any:
     """The shards of a population run, merged: ``items`` (ints: units of models, seeds) split
     into ``shards`` (:func:`split`; default one item each), shard ``key`` (a list of items)
-    computed as ``fn(key, progress=...)`` (``progress`` a callable counting work done, or None
-    in a local process without a bar; ``fn(key)`` on a cluster), the results merged by ``merge``
+    computed as ``fn(key, progress=...)`` on every backend (``progress`` a callable counting
+    work done; None on a cluster, whose bar counts finished shards), the results merged by ``merge``
     in the order of their keys.
 
     Backends: a Dask cluster when ``client`` (a :class:`dask.distributed.Client`) is given, with

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -161,6 +160,9 @@ def remove_if_empty(out: Path, existed: bool, marker: Path | None = None) -> Non
     nothing into it but ``marker``, so that a failed command leaves no empty output folder."""
     out = Path(out)  # an earlier folder, or files were written: the marker stays
     if not existed and out.is_dir() and {p.name for p in out.iterdir()} <= {getattr(marker, "name", None)}:
-        shutil.rmtree(out, ignore_errors=True)
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a file written meanwhile keeps the folder
+            out.rmdir()
 
 

@@ -221,8 +221,9 @@ class Result:
 
 def _check_out(text) -> tuple[Path, bool]:
     """``--out`` as a Path, and whether it holds an earlier output; a one-line
-    ValueError if it cannot be used (nothing is created here). (The command line
-    refuses an empty ``--out``.)"""
+    ValueError if it cannot be used (nothing is created here)."""
+    if text is None or not str(text).strip():
+        raise ValueError("--out must name a folder, got an empty string")
     path, earlier = check_dir_path(text), False
     if path.exists():
         try:

@@ -187,14 +187,15 @@ def _train(args) -> int:
     elif ckpt.exists():
         raise ValueError(f"{ckpt} exists: pass --resume to continue it, or choose another --out")
     images, _ = data.load_mnist("train", data_dir=args.data_dir, progress=not args.quiet)
-    if args.resume:  # --lr is in args.lr_g and args.lr_d (_config)
-        tr = mnist.load_checkpoint(ckpt, images, lr_g=args.lr_g, lr_d=args.lr_d)
+    if args.resume:
+        lr_g, lr_d = args.lr_g or args.lr, args.lr_d or args.lr  # --lr sets both
+        tr = mnist.load_checkpoint(ckpt, images, lr_g=lr_g, lr_d=lr_d)
         if args.iters < tr.it:
             raise ValueError(f"--iters {args.iters} is below the checkpoint's iteration {tr.it}")
         check_run_memory(tr.config, args.iters)
         print(f"resuming {ckpt} at iteration {tr.it} with its saved config")
-        if args.lr_g or args.lr_d:
-            print(f"step sizes from iteration {tr.it} on: G {args.lr_g or 'unchanged'}, D {args.lr_d or 'unchanged'}")
+        if lr_g or lr_d:
+            print(f"step sizes from iteration {tr.it} on: G {lr_g or 'unchanged'}, D {lr_d or 'unchanged'}")
     else:
         tr = mnist.new_run(config, images)
     del images

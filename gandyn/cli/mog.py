@@ -38,7 +38,8 @@ def add_arguments(p):
            default=["ring8", "grid25"], metavar="DATA")
     option(m, "--methods", method_name, f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
                                         f"(default: {' '.join(c.labels)})", nargs="+", metavar="METHOD")
-    option(m, "--lrs", positive_float, f"G's step sizes (default: {' '.join(map(str, c.lrs))})", nargs="+")
+    option(m, "--lrs", positive_float, f"G's step sizes (default: {' '.join(map(str, c.lrs))})", nargs="+",
+           metavar="LR")
     option(m, "--ttur", positive_float, "lr_D / lr_G", of=c)
     option(m, "--decay", positive_float, "step sizes decay as lr * DECAY^(t/steps), DECAY in (0, 1]", of=c)
     option(m, "--seeds", positive_int, f"seeds per method and step size: seed, seed+1, ... (default: {c.seeds})")

@@ -90,24 +90,35 @@ def _evaluation_set(rec: RunRecord, gan: GAN, batch: int, data_dir) -> tuple:
         if isinstance(d, Uniform):
             return games.uniform_quadrature(batch, d.low, d.high)
         return games.normal_quadrature(batch, d.loc, d.scale) if isinstance(d, Normal) else None
-    data = rec.config.data
-    return *(quadrature(data) or (data.rvs(batch, rng)[:, None], None)), *quadrature(gan.latent)
+    data, latent = rec.config.data, quadrature(gan.latent)
+    if latent is None:
+        raise ValueError(f"the landscape of a 1-D run needs a uniform or normal latent, not {gan.latent!r}")
+    x = quadrature(data)
+    if x is None:  # a data distribution without a quadrature: a sample
+        x = data.rvs(batch, rng)[:, None], None
+    return *x, *latent
 
 
 def _mog_scores(path: Path, info: dict) -> dict:
-    """``{'scores': ...}``, the model's final scores from its row of the run's ``models_DATA.csv``;
-    ``{}`` when the file is missing or unreadable or that row is not the model's (the scores are
+    """``{'scores': ...}``, the model's final scores from the row of the run's ``models_DATA.csv``
+    with its method, seed and ``lr_g`` (a run stopped by a failed shard holds fewer rows);
+    ``{}`` when the file is missing or unreadable or has no single such row (the scores are
     only shown)."""
     import csv
 
+    def same(r):
+        try:
+            return (r["method"], int(r["seed"]), float(r["lr_g"])) == (info["method"], info["seed"], info["lr_g"])
+        except (KeyError, TypeError, ValueError):
+            return False
+
     try:
         with open(path, newline="") as f:
-            r = list(csv.DictReader(f))[info["model"]]
-        if (r["method"], int(r["seed"]), float(r["lr_g"])) == (info["method"], info["seed"], info["lr_g"]):
-            return {"scores": {k: r.get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}}
-    except (OSError, UnicodeDecodeError, csv.Error, IndexError, KeyError, TypeError, ValueError):
-        pass
-    return {}
+            rows = [r for r in csv.DictReader(f) if same(r)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+    return {"scores": {k: rows[0].get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}} \
+        if len(rows) == 1 else {}
 
 
 def load_landscape(run, *, batch: int | None = None, data_dir=None, at=None, model=None, data=None) -> LandscapeRun:

@@ -86,7 +86,7 @@ def _mnist(run: Path) -> RunRecord:
     model, points, config = lambda c: (c.z_dim, c.hidden_g, c.hidden_d, c.g_batch_norm), [], None  # noqa: E731
     for f in files:
         tr = mnist.load_checkpoint(f)
-        config = config or tr.config
+        config = tr.config if config is None else config
         if model(tr.config) != model(config):
             raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
         points.append((tr.it, tr.trainer.theta_g, tr.trainer.theta_d, tr.trainer.stats_g))
