@@ -83,16 +83,20 @@ def _mnist(run: Path) -> RunRecord:
     if not files:
         raise ValueError(f"{run}: no checkpoints (checkpoints/iter_*.npz or {mnist.CHECKPOINT}); "
                          "train with `gandyn mnist train --keep-every N`")
-    model, points, config = lambda c: (c.z_dim, c.hidden_g, c.hidden_d, c.g_batch_norm), [], None  # noqa: E731
-    for f in files:
+    def model(c):  # what the checkpoints of one run share
+        return c.z_dim, c.hidden_g, c.hidden_d, c.g_batch_norm
+
+    points, config = [], None
+    for f in files:  # only the parameters are kept, not whole checkpoints
         tr = mnist.load_checkpoint(f)
         config = tr.config if config is None else config
         if model(tr.config) != model(config):
             raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
         points.append((tr.it, tr.trainer.theta_g, tr.trainer.theta_d, tr.trainer.stats_g))
-    it, g, d, stats = (np.array([p[i] for p in sorted(points, key=lambda p: p[0])]) for i in range(4))
-    return RunRecord("mnist", config, config.seed, it, g, d, {"files": [str(f) for f in files]},
-                     stats if config.g_batch_norm else None)
+    points.sort(key=lambda p: p[0])
+    it, g, d = (np.array([p[i] for p in points]) for i in range(3))
+    stats = np.array([p[3] for p in points]) if config.g_batch_norm else None
+    return RunRecord("mnist", config, config.seed, it, g, d, {"files": [str(f) for f in files]}, stats)
 
 
 def _mog_sets(run: Path) -> list[str]:
@@ -157,8 +161,11 @@ def _mog(run: Path, model, data) -> RunRecord:
 def run_kind(run) -> str | None:
     """The kind of run folder ``run`` holds (:data:`KINDS`), or None."""
     run = Path(run)
-    mnist = (run / "config.json").is_file() or (run / "checkpoints").is_dir() or (run / "checkpoint.npz").is_file()
-    return "mog" if _mog_sets(run) else "mnist" if mnist else "gan1d" if (run / "history.npz").is_file() else None
+    if _mog_sets(run):
+        return "mog"
+    if (run / "config.json").is_file() or (run / "checkpoints").is_dir() or (run / "checkpoint.npz").is_file():
+        return "mnist"
+    return "gan1d" if (run / "history.npz").is_file() else None
 
 
 def load_run(run, *, model=None, data=None) -> RunRecord:
