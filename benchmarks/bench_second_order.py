@@ -98,7 +98,7 @@ def setup(dtype, seed=0):
     rng = np.random.default_rng(seed)
     tg, td = G.init(rng), D.init(rng)
     x = rng.random((MB, 784)).astype(dtype)
-    z = rng.uniform(-1, 1, (MB, cfg.z_dim)).astype(dtype)
+    z = rng.uniform(-1, 1, (MB, cfg.networks.z_dim)).astype(dtype)
     vg = rng.standard_normal(G.n_params).astype(dtype)
     vd = rng.standard_normal(D.n_params).astype(dtype)
     assert G.n_params + D.n_params == 214_673

@@ -10,10 +10,11 @@ import pytest
 
 from gandyn import cli
 from gandyn.experiments import mnist
+from gandyn.experiments.mnist import NETWORKS
 
 from _mnist_dir import HAVE_MNIST, SHARED
 
-SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), n_train=200)
+SMALL = dict(networks=NETWORKS.replace(z_dim=8, hidden_g=16, hidden_d=16), n_train=200)
 BIG = "1000000000000"
 
 
@@ -169,7 +170,8 @@ OTHER = {
     # sizes that cannot fit, and arguments no command takes, named by the command
     "mog --seeds 100000000 --steps 10 --quiet": "memory",
     "mog --seeds 2 --steps 10 --hidden 16 16 --n-eval 100000000 --quiet": "--n-eval 100,000,000",
-    "gan1d --hidden-g 64 64": "gandyn gan1d: error: unrecognized arguments: 64",
+    "gan1d --bogus 64": "gandyn gan1d: error: unrecognized arguments: --bogus 64",
+    "gan1d --hidden-g 100000 100000 --quiet": "memory",  # hidden widths: the parameters of every layer
     "gan1d --loss wgan --optimizer sgd --lr-g 100 --lr-d 100 --quiet": "larger than 1e+06",
     "theory --bogus": "gandyn theory: error: unrecognized arguments: --bogus",
     # gan1d
@@ -321,7 +323,7 @@ def _api_cases():
         ("config mu nan", lambda: MnistConfig(training=MnistConfig.training.replace(mu=float("nan"))), "mu"),
         ("config seed -1", lambda: MnistConfig(seed=-1), "seed"),
         ("config lr inf", lambda: MnistConfig(lr_g=float("inf")), "lr_g"),
-        ("config huge", lambda: check_run_memory(MnistConfig(hidden_g=(10**6, 10**6))), "parameters"),
+        ("config huge", lambda: check_run_memory(MnistConfig(networks=NETWORKS.replace(hidden_g=(10**6, 10**6)))), "parameters"),
         ("demo lr nan", lambda: run_demo(lr=float("nan"), progress=False), "lr"),
         ("demo lr 1e300", lambda: run_demo(lr=1e300, steps=5, hidden=2, batch=4, progress=False), "iteration 1"),
         ("gan1d mu nan", lambda: gan1d.setup(training=gan1d.TRAINING.replace(mu=float("nan"))), "mu"),

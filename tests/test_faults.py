@@ -18,11 +18,11 @@ from gandyn import io
 from gandyn.app import folders, machine
 from gandyn.engine.checkpoint import nonfinite, state_arrays
 from gandyn.experiments import mnist
-from gandyn.experiments.mnist import MnistConfig
+from gandyn.experiments.mnist import NETWORKS, MnistConfig
 
 from _mnist_dir import HAVE_MNIST, SHARED, blob_images
 
-SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), n_train=200)
+SMALL = dict(networks=NETWORKS.replace(z_dim=8, hidden_g=16, hidden_d=16), n_train=200)
 ROOT = Path(__file__).resolve().parents[1]
 
 

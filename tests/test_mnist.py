@@ -12,19 +12,16 @@ import pytest
 
 from gandyn.data import EpochSampler
 from gandyn.experiments import mnist
-from gandyn.engine.training import TrainingConfig
-from gandyn.experiments.mnist import MnistConfig
+from gandyn.experiments.mnist import NETWORKS, MnistConfig, nested
 
 from _mnist_dir import HAVE_MNIST, SHARED, blob_images
 SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), n_train=200)
 
 
 def config(small=True, **kw):
-    """A config: the small one (batch 16) or the default, ``kw`` split between its training
-    choices and its own fields."""
-    t = {k: kw.pop(k) for k in list(kw) if k in TrainingConfig.__dataclass_fields__}
-    base = dict(SMALL, training=MnistConfig.training.replace(batch=16)) if small else {"training": MnistConfig.training}
-    return MnistConfig(**{**base, **kw, "training": base["training"].replace(**t)})
+    """A config: the small one (batch 16) or the default, with ``kw``, flat settings
+    (:func:`gandyn.experiments.mnist.nested`)."""
+    return MnistConfig(**nested({**SMALL, "batch": 16, **kw} if small else kw))
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +36,12 @@ def test_default_config_is_the_talks():
     assert gan.D.sizes == (784, 128, 1) and gan.D.activations == ("relu", "identity")
     assert gan.G.sizes == (100, 128, 784) and gan.G.activations == ("relu", "sigmoid")
     t = c.training
-    assert (t.batch, t.k, t.loss, c.latent, t.optimizer, c.lr_g, c.lr_d) == (128, 1, "nonsat", "uniform",
+    assert (t.batch, t.k, t.loss, c.networks.latent, t.optimizer, c.lr_g, c.lr_d) == (128, 1, "nonsat", "uniform",
                                                                              "adam", 1e-3, 1e-3)
     assert gan.G.dtype == np.float32 and c.n_train == 55_000
-    assert MnistConfig(hidden_g=(1200, 1200)).gan().G.sizes == (100, 1200, 1200, 784)
+    assert MnistConfig(networks=NETWORKS.replace(hidden_g=(1200, 1200))).gan().G.sizes == (100, 1200, 1200, 784)
     assert MnistConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
-    c2 = MnistConfig(training=MnistConfig.training.replace(g_ema=0.999), hidden_d=(64, 32), d_dropout=(0.2, 0.5, 0.5), label_smooth=0.1)
+    c2 = config(small=False, g_ema=0.999, hidden_d=(64, 32), d_dropout=(0.2, 0.5, 0.5), label_smooth=0.1)
     assert MnistConfig.from_dict(json.loads(json.dumps(c2.to_dict()))) == c2
     assert c2.gan().d_dropout == (0.2, 0.5, 0.5) and c2.gan().label_smooth == 0.1
 
@@ -224,7 +221,7 @@ def test_grids_and_sampling(images, tmp_path):
 
 
 def test_moving_average_generator_is_what_samples_come_from(images, tmp_path):
-    tr = mnist.new_run(MnistConfig(training=MnistConfig.training.replace(batch=16, g_ema=0.9), **SMALL), images)
+    tr = mnist.new_run(config(g_ema=0.9), images)
     mnist.train(tr, 10, tmp_path, progress=False, grid_every=0)
     run = tr.trainer
     assert not np.array_equal(tr.g_average, run.theta_g)
@@ -256,13 +253,15 @@ def test_batch_norm_generator_samples_with_its_running_statistics(images, tmp_pa
     a = mnist.generate(tr, 40, np.random.default_rng(0), batch=7)
     np.testing.assert_array_equal(a, mnist.generate(tr, 40, np.random.default_rng(0)))  # chunks don't matter
     loaded = mnist.load_checkpoint(tmp_path / mnist.CHECKPOINT)
-    assert loaded.config == cfg and loaded.config.g_batch_norm
+    assert loaded.config == cfg and loaded.config.networks.g_batch_norm
     np.testing.assert_array_equal(loaded.trainer.stats_g, run.stats_g)
     np.testing.assert_array_equal(loaded.samples(z), x)
     with np.load(tmp_path / mnist.CHECKPOINT) as f:
         assert f["stats_g"].shape == run.stats_g.shape and f["stats_g"].dtype == np.float32
     assert MnistConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
-    assert MnistConfig.from_dict({k: v for k, v in config().to_dict().items() if k != "g_batch_norm"}) == config()
+    d = config().to_dict()
+    d["networks"].pop("g_batch_norm")  # a field left out reads as its default
+    assert MnistConfig.from_dict(d) == config()
     with pytest.raises(ValueError, match="g_ema with a batch-norm G is not supported"):
         config(g_batch_norm=True, g_ema=0.99)
     with pytest.raises(ValueError, match="batch norm in G needs a batch of at least 2"):
@@ -481,7 +480,7 @@ def test_methods_and_penalties_resume_bit_for_bit(images, tmp_path, opt):
 @pytest.mark.parametrize("bad, needle", [(dict(loss="kl", penalty="gp"), "gp penalty is not used with the 'kl' loss"),
                                          (dict(clip=0.01), "weight clipping is not used with the 'nonsat' loss"),
                                          (dict(method="sga-ish"), "unknown method"),
-                                         (dict(loss="hinge", label_smooth=0.1), "label smoothing")])
+                                         (dict(loss="hinge", label_smooth=0.1), "label_smooth applies to the losses")])
 def test_conflicting_options_are_refused(bad, needle):
     with pytest.raises(ValueError, match=needle):
         config(**bad)

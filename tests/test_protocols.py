@@ -26,7 +26,10 @@ def _mnist_config(*argv):
 def test_goodfellow2014_sets_every_setting_of_mnist_yaml(capsys):
     c = _mnist_config("--protocol", "goodfellow2014")
     for k, v in mnist.PROTOCOLS["goodfellow2014"]["settings"].items():
-        assert getattr(c.training if hasattr(c.training, k) else c, k) == (as_method(v) if k == "method" else v), k
+        k = "act_g" if k == "hidden_act" else k  # both players' activation
+        part = next(p for p in (c.training, c.networks, c) if hasattr(p, k))
+        assert getattr(part, k) == (as_method(v) if k == "method" else v), k
+    assert c.networks.act_d == c.networks.act_g
     assert c.protocol == "goodfellow2014" and capsys.readouterr().err == ""
     G, D = c.gan().G, c.gan().D
     assert G.sizes == (100, 1200, 1200, 784) and D.sizes == (784, 240, 240, 1) and D.pieces == (5, 5, None)
@@ -41,7 +44,7 @@ def test_goodfellow2014_sets_every_setting_of_mnist_yaml(capsys):
 
 def test_an_option_replaces_a_protocol_setting_with_a_note(capsys):
     c = _mnist_config("--protocol", "goodfellow2014", "--hidden-g", "64", "--lr", "0.01")
-    assert c.hidden_g == (64,) and c.lr_g == c.lr_d == 0.01 and c.d_pieces == 5
+    assert c.networks.hidden_g == (64,) and c.lr_g == c.lr_d == 0.01 and c.networks.d_pieces == 5
     assert c.protocol == "goodfellow2014 with --hidden-g 64, --lr-g 0.01, --lr-d 0.01"
     err = capsys.readouterr().err
     assert "--protocol goodfellow2014 sets --hidden-g 1200 1200; --hidden-g 64 replaces it" in err

@@ -10,11 +10,11 @@ from gandyn.engine.methods import SGA, AltGD, Extragradient, Lookahead, Unrolled
 from gandyn.engine.training import TrainingConfig
 from gandyn.engine import population
 from gandyn.experiments import gan1d, mnist, mog
-from gandyn.experiments.mnist import MnistConfig
+from gandyn.experiments.mnist import NETWORKS, MnistConfig
 
 from _mnist_dir import blob_images
 
-SMALL = dict(z_dim=8, hidden_g=(16,), hidden_d=(16,), n_train=200)
+SMALL = dict(networks=NETWORKS.replace(z_dim=8, hidden_g=16, hidden_d=16), n_train=200)
 
 #: Every experiment's configuration holds a TrainingConfig: the choices are checked there once.
 CONFIGS = {
@@ -130,7 +130,8 @@ def test_every_config_reads_back_its_json_form():
     import json
     configs = [mog.MogConfig(methods=[Lookahead(inner=Extragradient(), k_la=3), "simgd"], lrs=[1e-3, 2e-3], seeds=2,
                              networks=population.Networks(hidden_g=(8,), hidden_d=(8, 4), dtype="float64")),
-               MnistConfig(lr_g=((0, 1e-3), (100, 5e-4)), hidden_g=(16,), d_dropout=(0.2, 0.5))]
+               MnistConfig(lr_g=((0, 1e-3), (100, 5e-4)), networks=NETWORKS.replace(hidden_g=16, d_init="uniform_0.005"),
+                           d_dropout=(0.2, 0.5))]
     for c in configs:
         d = json.loads(json.dumps(c.to_dict()))
         assert type(c).from_dict(d) == c

@@ -573,3 +573,38 @@ def _report_bug(name: str, exc: BaseException) -> int:
           f"{type(exc).__name__}: {one_line(exc)}; raised at {where(exc)}; the traceback is above",
           file=sys.stderr)
     return errors.EXIT_BUG
+
+
+def add_network_arguments(group, networks, *flags: str) -> None:
+    """Add the options ``flags`` of :class:`gandyn.engine.population.Networks` to ``group``, with
+    the defaults of ``networks`` (a command offers those its experiment varies). Each sets the
+    field of its name (``networks.replace(**given_fields(args, Networks))``), but two that the
+    command reads: ``--hidden`` (both players' widths; ``--hidden-g`` and ``--hidden-d`` then
+    default to it) and ``--hidden-act`` (both players' hidden activation)."""
+    from gandyn.engine.latents import LATENTS
+    from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
+
+    both = "--hidden" in flags
+    widths = {"type": positive_int, "nargs": "+", "metavar": "W"} | ({"default": None} if both else {})
+    shown = " ".join(map(str, networks.hidden_g))
+    specs = {
+        "--hidden": (f"hidden widths of G and D (default: {shown})", widths),
+        "--hidden-g": ("hidden widths of G" + (", if not those of --hidden" if both else ""), widths),
+        "--hidden-d": ("hidden widths of D" + (", if not those of --hidden" if both else ""), widths),
+        "--z-dim": ("latent dimension", {"type": positive_int}),
+        "--latent": ("each latent coordinate U(-1, 1) or N(0, 1)", {"choices": LATENTS.names()}),
+        "--act-g": ("G's hidden activation", {"choices": ACTIVATIONS.names()}),
+        "--act-d": ("D's hidden activation", {"choices": ACTIVATIONS.names()}),
+        "--hidden-act": ("hidden activation of G and D", {"default": networks.act_g, "choices": [
+            a for a in ACTIVATIONS if a not in ("identity", "sigmoid")]}),
+        "--init": ("weight initialisation", {"choices": INITIALIZERS.names()}),
+        "--d-init": ("D's weight initialisation (default: --init)", {"choices": INITIALIZERS.names()}),
+        "--pack": ("samples per D input (PacGAN's packing, 1: none; the batch must be a multiple)",
+                   {"type": positive_int, "metavar": "M"}),
+        "--g-batch-norm": ("batch normalisation in G's hidden layers; samples use its running statistics (not "
+                           "with --g-ema)", {"action": "store_true"}),
+        "--d-pieces": ("maxout pieces of D's hidden layers, 1: none", {"type": positive_int, "metavar": "K"}),
+    }
+    for flag in flags:
+        help_, kw = specs[flag]
+        option(group, flag, help=help_, of=networks, **kw)

@@ -8,27 +8,21 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
-from gandyn.cli import (add_training_arguments, defaults_of, given_fields, option, positive_float, positive_int,
-                        sharded_command, training_config)
+from gandyn.cli import (add_network_arguments, add_training_arguments, defaults_of, given_fields, option,
+                        positive_float, positive_int, sharded_command, training_config)
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
 
 def add_arguments(p):
-    from gandyn.engine.latents import LATENTS
     from gandyn.engine.losses import LOSSES
-    from gandyn.engine.nn import ACTIVATIONS
     from gandyn.experiments.gan1d import DATA, NETWORKS, TRAINING, record_run, sweep
 
-    c, r, sw = NETWORKS, defaults_of(record_run), defaults_of(sweep)
+    r, sw = defaults_of(record_run), defaults_of(sweep)
     m = p.add_argument_group("model and training")
     option(m, "--data", None, "p_data: N(loc, scale), U(low, high) or a mixture like '0.5*N(-2, 0.5) + "
                               "0.5*N(2, 0.5)'", default=DATA)
-    option(m, "--latent", None, "z ~ U(-1, 1) or N(0, 1)", of=c, choices=LATENTS.names())
-    option(m, "--hidden-g", positive_int, "hidden units h of G", default=c.hidden_g[0])
-    option(m, "--hidden-d", positive_int, "hidden units h of D", default=c.hidden_d[0])
-    option(m, "--act-g", None, "G's hidden activation", of=c, choices=ACTIVATIONS.names())
-    option(m, "--act-d", None, "D's hidden activation", of=c, choices=ACTIVATIONS.names())
+    add_network_arguments(m, NETWORKS, "--latent", "--hidden-g", "--hidden-d", "--act-g", "--act-d")
     add_training_arguments(m, TRAINING)
     option(m, "--lr-d", positive_float, "D's step size", of=r)
     option(m, "--lr-g", positive_float, "G's step size", of=r)
@@ -79,11 +73,13 @@ def _steps(args) -> int:
 
 def _check_sizes(args) -> None:
     """Refuse up front what cannot fit in memory, naming the options."""
+    import itertools
+
     from gandyn.experiments.gan1d import TRAINING
     from gandyn.app.machine import check_memory
 
-    h = max(args.hidden_g, args.hidden_d)
-    params, steps = 3 * h + 1, _steps(args)
+    h, steps = max(*args.hidden_g, *args.hidden_d), _steps(args)  # h: the widest hidden layer
+    params = max(sum((a + 1) * b for a, b in itertools.pairwise((1, *w, 1))) for w in (args.hidden_g, args.hidden_d))
     if args.sweep:
         n_gans = args.grid ** 2 * args.seeds
         # parameters, gradients and optimizer states of both players, and each step's activations

@@ -17,17 +17,15 @@ import json
 import os
 import re
 import time
-from dataclasses import fields
 from pathlib import Path
 
 from gandyn import data
 from gandyn.app.folders import check_dir_path, ensure_dir, output_folder
 from gandyn.app.machine import check_memory
-from gandyn.cli import (_add_common, _number, add_training_arguments, apply_protocol, defaults_of, fill_common,
-                        given_fields, int_in, nonneg_int, option, positive_float, positive_int, training_config,
-                        unit_float, write_figures)
-from gandyn.engine.latents import LATENTS
-from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS
+from gandyn.cli import (_add_common, _number, add_network_arguments, add_training_arguments, apply_protocol,
+                        defaults_of, fill_common, given_fields, int_in, nonneg_int, option, positive_float,
+                        positive_int, training_config, unit_float, write_figures)
+from gandyn.engine.population import Networks
 from gandyn.errors import begin_work
 from gandyn.experiments import mnist
 from gandyn.experiments.evaluation import (N_CLASSES, N_SAMPLES, SPLITS, evaluate_samples, min_samples, real_ceilings,
@@ -59,12 +57,8 @@ def _train_arguments(p):
     _data_dir(p)
     m = p.add_argument_group("model and algorithm (defaults: the talk's code)")
     o = lambda *a, **k: option(m, *a, of=c, **k)  # noqa: E731
-    o("--z-dim", positive_int, "latent dimension")
-    o("--hidden-g", positive_int, "hidden widths of G, e.g. 1200 1200 for Goodfellow et al.'s", nargs="+", metavar="W")
-    o("--hidden-d", positive_int, "hidden widths of D", nargs="+", metavar="W")
-    o("--hidden-act", None, "hidden activation", choices=[a for a in ACTIVATIONS if a not in ("identity", "sigmoid")])
-    o("--init", None, "weight initialisation", choices=INITIALIZERS.names())
-    o("--latent", None, "z ~ U(-1,1) or N(0,I)", choices=LATENTS.names())
+    add_network_arguments(m, c.networks, "--z-dim", "--hidden-g", "--hidden-d", "--hidden-act", "--init", "--d-init",
+                          "--latent", "--d-pieces", "--g-batch-norm")
     add_training_arguments(m, c.training)
     o("--lr", positive_float, f"step size of both players (default: {c.lr_g:g}); --lr-g/--lr-d set one", default=None)
     o("--lr-g", positive_float, "G's step size", default=None)
@@ -73,10 +67,6 @@ def _train_arguments(p):
     o("--d-dropout", unit_float, "dropout probability of the input of each D layer (input, then each hidden layer), "
                                  "e.g. 0.2 0.5 for one hidden layer (default: none)", nargs="+", metavar="P")
     o("--label-smooth", unit_float, "one-sided label smoothing: D's target for data is 1-A", metavar="A")
-    o("--d-pieces", positive_int, "maxout pieces of each hidden D layer, 1 = none", metavar="K")
-    o("--g-batch-norm", None, "batch normalisation in each hidden G layer; samples use its running statistics "
-                              "(default: off; not with --g-ema)", action="store_true")
-    o("--d-init", None, "D's weight initialisation (default: --init)", choices=INITIALIZERS.names(), default=None)
     o("--lr-decay", float, "step sizes divided by F after each step, F >= 1 (default: 1, constant)", metavar="F")
     o("--lr-min", float, "floor of the decayed step sizes")
     o("--mu-final", unit_float, "momentum optimizer: mu moves linearly to this from epoch 1 to --mu-saturate "
@@ -145,16 +135,17 @@ def _config(args):
     if getattr(args, "protocol", None):
         protocol, fixed, extra = apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"],
                                                 args, _train_arguments, training)
-    return MnistConfig(**{**given_fields(args, MnistConfig), **extra, "protocol": protocol,
-                                "training": training_config(args, training.replace(**fixed))})
+    flat = {**given_fields(args, Networks), "hidden_act": args.hidden_act, **given_fields(args, MnistConfig), **extra}
+    return MnistConfig(**mnist.nested(flat) | {"protocol": protocol,
+                                               "training": training_config(args, training.replace(**fixed))})
 
 
 def _check_resume_options(args, saved, ckpt) -> None:
     """Refuse options given with ``--resume`` that would change the saved run (only the step
     sizes may change): an option away from its default and from the saved value."""
-    def flat(c):  # the config's fields and its training choices, by name, but the step sizes
-        d = {**{f.name: getattr(c, f.name) for f in fields(c)}, **c.training.to_dict()}
-        return {n: v for n, v in d.items() if n not in ("training", "lr_g", "lr_d")}
+    def flat(c):  # the config's settings by option name, but the step sizes
+        d = {**vars(c), **vars(c.networks), **c.training.to_dict(), "hidden_act": c.networks.act_g}
+        return {n: v for n, v in d.items() if n not in ("networks", "training", "act_g", "act_d", "lr_g", "lr_d")}
 
     given, default, saved = flat(_config(args)), flat(MnistConfig()), flat(saved)
     if said := [f"--{n.replace('_', '-')} {v!r} (saved: {saved[n]!r})" for n, v in given.items()
@@ -166,10 +157,10 @@ def _check_resume_options(args, saved, ckpt) -> None:
 def check_run_memory(config, iters: int = 0) -> None:
     """A ``ValueError`` naming the model's size when a run of ``iters`` iterations of the
     :class:`~gandyn.experiments.mnist.MnistConfig` ``config`` cannot fit in memory."""
-    p_g, p_d = config.n_params()
+    (p_g, p_d), n = config.n_params(), config.networks
     check_memory(config.memory_bytes(iters),
-                 f"a run of {iters:,} iterations with G {'-'.join(map(str, (config.z_dim, *config.hidden_g, PIXELS)))}"
-                 f" and D {'-'.join(map(str, (PIXELS, *config.hidden_d, 1)))} ({p_g + p_d:,} parameters, "
+                 f"a run of {iters:,} iterations with G {'-'.join(map(str, (n.z_dim, *n.hidden_g, PIXELS)))}"
+                 f" and D {'-'.join(map(str, (PIXELS, *n.hidden_d, 1)))} ({p_g + p_d:,} parameters, "
                  f"batch {config.training.batch:,})")
 
 

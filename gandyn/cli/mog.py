@@ -17,8 +17,9 @@ import os
 import sys
 from pathlib import Path
 
-from gandyn.cli import (add_training_arguments, apply_protocol, given_fields, method_name, nonneg_int, option,
-                        parse_methods, positive_float, positive_int, sharded_command, training_config, where)
+from gandyn.cli import (add_network_arguments, add_training_arguments, apply_protocol, given_fields, method_name,
+                        nonneg_int, option, parse_methods, positive_float, positive_int, sharded_command,
+                        training_config, where)
 from gandyn.errors import BOUND, DivergedError, UsageError
 from gandyn.io import remove_stale_temps, write_csv, write_json
 
@@ -26,13 +27,10 @@ HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates 
 
 
 def add_arguments(p):
-    from gandyn.engine.latents import LATENTS
     from gandyn.engine.methods import METHODS
-    from gandyn.engine.nn import INITIALIZERS
     from gandyn.experiments.mog import DATASETS, PROTOCOLS, QUICK, MogConfig
 
     c = MogConfig()
-    net = c.networks
     m = p.add_argument_group("benchmark")
     option(m, "--data", None, f"data sets: {', '.join(DATASETS.names())}", nargs="+", choices=DATASETS.names(),
            default=["ring8", "grid25"], metavar="DATA")
@@ -50,19 +48,10 @@ def add_arguments(p):
     option(m, "--quick", None, f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks",
            action="store_true")
     n = p.add_argument_group("networks and training")
-    option(n, "--hidden", positive_int, f"hidden widths of G and D (default: {' '.join(map(str, net.hidden_g))})",
-           nargs="+", metavar="W")
-    option(n, "--hidden-g", positive_int, "hidden widths of G, if not those of --hidden", nargs="+", metavar="W")
-    option(n, "--hidden-d", positive_int, "hidden widths of D, if not those of --hidden", nargs="+", metavar="W")
-    option(n, "--z-dim", positive_int, "latent dimension", of=net)
-    option(n, "--latent", None, "latent", of=net, choices=LATENTS.names())
+    add_network_arguments(n, c.networks, "--hidden", "--hidden-g", "--hidden-d", "--z-dim", "--latent", "--pack",
+                          "--g-batch-norm", "--d-pieces", "--init")
     add_training_arguments(n, c.training, method=False)
     option(n, "--chunk", positive_int, "models per stacked unit", of=c)
-    option(n, "--pack", positive_int, "samples per D input (PacGAN's packing; the batch must be a multiple; "
-                                      f"default: {net.pack}, none)", of=net, metavar="M")
-    option(n, "--g-batch-norm", None, "batch normalisation in G's hidden layers", of=net, action="store_true")
-    option(n, "--d-pieces", positive_int, "maxout pieces of D's hidden layers, 1: none", of=net, metavar="K")
-    option(n, "--init", None, "weight initialisation", of=net, choices=INITIALIZERS.names())
     option(m, "--protocol", None, "a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, "
            "with --pack M); an option given as well replaces that setting, with a note (see docs/mog.md)",
            choices=list(PROTOCOLS))

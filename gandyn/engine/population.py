@@ -118,6 +118,9 @@ class Networks(JsonConfig):
         Hidden activations (:data:`gandyn.engine.nn.ACTIVATIONS`).
     init : str
         Weight initialisation (:data:`gandyn.engine.nn.INITIALIZERS`).
+    d_init : str
+        D's weight initialisation (``""``: ``init``, both players alike); the JSON form
+        holds it only when set, so a config without it reads back the same.
     dtype : float32 or float64
         The networks' float type (a name, e.g. ``"float32"``, is made the type).
     pack : int
@@ -145,6 +148,7 @@ class Networks(JsonConfig):
     act_g: str = "relu"
     act_d: str = "relu"
     init: str = "glorot_uniform"
+    d_init: str = ""
     dtype: type = np.float32
     pack: int = 1
     g_batch_norm: bool = False
@@ -159,12 +163,17 @@ class Networks(JsonConfig):
             ACTIVATIONS.check(getattr(self, name), name)
         LATENTS.check(self.latent, "latent")
         INITIALIZERS.check(self.init, "init")
+        INITIALIZERS.check(self.d_init or self.init, "d_init")
         if np.dtype(self.dtype) not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         object.__setattr__(self, "dtype", np.dtype(self.dtype).type)
         if not isinstance(self.g_batch_norm, (bool, np.bool_)):
             raise ValueError(f"g_batch_norm must be True or False, got {self.g_batch_norm!r}")
         object.__setattr__(self, "g_batch_norm", bool(self.g_batch_norm))
+
+    def to_dict(self) -> dict:
+        """:meth:`JsonConfig.to_dict <gandyn.engine.training.JsonConfig.to_dict>`, ``d_init`` only when set."""
+        return {k: v for k, v in super().to_dict().items() if k != "d_init" or v}
 
 
 @dataclass(frozen=True)
@@ -425,10 +434,10 @@ class Population:
     def _init(self, seeds) -> tuple[np.ndarray, np.ndarray]:
         """Initial parameters of the models of ``seeds`` from their ``g_init`` and ``d_init``
         streams, drawn once per distinct seed: ``(c, n)`` each (``(n,)`` for a single run)."""
-        G, D, scheme = self.gan.G, self.gan.D, self.setup.networks.init
+        G, D, n = self.gan.G, self.gan.D, self.setup.networks
         tg, td = (_PerSeed(seeds, name) for name in ("g_init", "d_init"))
-        tg = tg.rows(tg.draw(lambda r: G.init(r, scheme=scheme)))
-        td = td.rows(td.draw(lambda r: D.init(r, scheme=scheme)))
+        tg = tg.rows(tg.draw(lambda r: G.init(r, scheme=n.init)))
+        td = td.rows(td.draw(lambda r: D.init(r, scheme=n.d_init or n.init)))
         return (tg[0], td[0]) if self.single else (tg, td)
 
     def advance(self, n: int = 1, keep: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ validation set and stay held out), served in reshuffled epochs like its
 
 Every choice is an option: minimax loss, k D steps, SGD with momentum
 (Goodfellow et al. trained with momentum), hidden sizes and depth (their
-larger generator is ``hidden_g=(1200, 1200)``); and three additions that are
+larger generator is ``NETWORKS.replace(hidden_g=(1200, 1200))``); and three additions that are
 off by default: dropout in D, one-sided label smoothing, and a moving average
 of G's parameters; and batch normalisation in G's hidden layers (``g_batch_norm``, off by
 default).
@@ -44,7 +44,8 @@ from gandyn.data import EpochSampler
 from gandyn.engine import optim
 from gandyn.engine.checkpoint import nonfinite, restore_trainer, state_arrays, trainer_state
 from gandyn.engine.gan import GAN
-from gandyn.engine.nn import ACTIVATIONS, INITIALIZERS, hidden_mlp
+from gandyn.engine.nn import hidden_mlp
+from gandyn.engine.population import Networks
 from gandyn.engine.registry import Registry
 from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.training import JsonConfig, TrainingConfig, check_int, check_networks, check_protocol
@@ -55,7 +56,7 @@ from gandyn.rng import stream
 __all__ = [
     "MnistConfig", "TRAINING", "MnistRun", "NonFiniteError", "train", "new_run",
     "load_checkpoint", "checkpoint_config", "save_checkpoint", "generate", "write_losses", "read_losses", "GRID",
-    "N_TRAIN", "CHECKPOINT", "PROTOCOLS",
+    "N_TRAIN", "CHECKPOINT", "PROTOCOLS", "NETWORKS", "nested",
 ]
 
 #: Training images used (the talk's ``input_data`` split: 55,000 train, 5,000 validation).
@@ -65,14 +66,16 @@ GRID = 16
 #: File name of a run's checkpoint inside its output folder.
 CHECKPOINT = "checkpoint.npz"
 #: Checkpoint format (3: the training choices nested in the config; Adam's epsilon-hat state as sums;
-#: 4: the method as a dict of its name and fields).
-FORMAT = "gandyn.experiments.mnist/4"
+#: 4: the method as a dict of its name and fields; 5: the networks nested in the config, a
+#: :class:`~gandyn.engine.population.Networks`).
+FORMAT = "gandyn.experiments.mnist/5"
 PIXELS = 784
 
-#: Published training protocols, each a set of :class:`MnistConfig` fields (every setting the
-#: source states), with its source. ``goodfellow2014``: Goodfellow et al. 2014's MNIST run,
-#: goodfeli/adversarial ``mnist.yaml`` and the cost ``AdversaryCost2`` of its ``__init__.py``:
-#: G 100-1200-1200-784 (ReLU, sigmoid output, ``irange .05``), z ~ N(0, I) (its
+#: Published training protocols, each a set of flat settings (every setting the source states:
+#: fields of :class:`MnistConfig`, of its ``networks`` and of its ``training``, :func:`nested`; and
+#: ``hidden_act``, both players' hidden activation), with its source. ``goodfellow2014``: Goodfellow
+#: et al. 2014's MNIST run, goodfeli/adversarial ``mnist.yaml`` and the cost ``AdversaryCost2`` of
+#: its ``__init__.py``: G 100-1200-1200-784 (ReLU, sigmoid output, ``irange .05``), z ~ N(0, I) (its
 #: ``Generator``'s default noise), D two maxout layers of 240 units x 5 pieces and a sigmoid
 #: output (``irange .005``), dropout on D's inputs (include probabilities 0.8 for the input, 0.5
 #: for the hidden layers, inverted scaling), the non-saturating G loss, both players updated
@@ -102,6 +105,11 @@ PROTOCOLS.register("goodfellow2014", {
 #: The talk's training choices: TensorFlow's Adam (its epsilon-hat form, Kingma & Ba 2015,
 #: end of Section 2), ``nonsat``, ``altgd`` with ``k = 1``, minibatch 128.
 TRAINING = TrainingConfig(adam_tf=True)
+#: The talk's networks: G 100-128 (ReLU)-784 (its sigmoid output is MNIST's own,
+#: :meth:`MnistConfig.gan`), D 784-128 (ReLU)-1, weights normal with std ``1/sqrt(fan_in/2)``
+#: and zero biases (``xavier_talk``), ``z ~ U(-1, 1)^100``, float32. Goodfellow et al.'s larger
+#: generator: ``NETWORKS.replace(hidden_g=(1200, 1200))``.
+NETWORKS = Networks(z_dim=100, latent="uniform", hidden_g=128, hidden_d=128, init="xavier_talk")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,20 +122,16 @@ class MnistConfig(JsonConfig):
     training : TrainingConfig
         The loss, method, ``k``, batch, optimizer, penalty, ... (default :data:`TRAINING`,
         the talk's). When ``g_ema`` is on, samples, grids and evaluation use G's average.
+    networks : Networks
+        G and D (default :data:`NETWORKS`, the talk's; float32 and unpacked). G's output is a
+        sigmoid, D's a logit. With ``d_pieces > 1`` the max of the pieces is D's nonlinearity.
+        With ``g_batch_norm`` (Ioffe & Szegedy 2015, Algorithm 1) training normalises with each
+        batch's own statistics and folds them into running statistics at every G step
+        (:meth:`~gandyn.engine.nn.MLP.update_stats`); samples, grids and evaluation use the
+        running statistics, which the checkpoint keeps.
     seed : int
         Seed of all the run's random streams (the penalty's, spectral norm's and instance
         noise's draws come from streams ``penalty``, ``spectral_norm`` and ``instance_noise``).
-    z_dim : int
-        Latent dimension (100).
-    hidden_g, hidden_d : tuple of int
-        Hidden widths of G and D (``(128,)`` each). Goodfellow et al.'s larger
-        generator: ``hidden_g=(1200, 1200)``.
-    hidden_act : str
-        Activation of every hidden layer (``relu``).
-    init : str
-        Weight initialisation (``xavier_talk``: normal, std ``1/sqrt(fan_in/2)``).
-    latent : {'uniform', 'normal'}
-        ``z ~ U(-1, 1)`` or ``N(0, I)``.
     lr_g, lr_d : float or tuple of (int, float)
         Step sizes (1e-3), or piecewise-constant schedules ``((0, lr_0), (i_1, lr_1),
         ...)``: ``lr_j`` after iteration ``i_j`` (a run resumed with new step sizes
@@ -139,18 +143,6 @@ class MnistConfig(JsonConfig):
         Goodfellow et al. 2014 trained their D with dropout), e.g. ``(0.2, 0.5, 0.5)``.
     label_smooth : float
         One-sided label smoothing of D's data target (Salimans et al. 2016, 3.4).
-    d_pieces : int
-        Maxout pieces of each of D's hidden layers (Goodfellow et al. 2013; 1 = none, the hidden
-        activation then applies; with ``k > 1`` pieces the max is the nonlinearity).
-    d_init : str
-        D's weight initialisation (``""``: ``init``, both players alike).
-    g_batch_norm : bool
-        Batch normalisation in each of G's hidden layers (Ioffe & Szegedy 2015, Algorithm 1;
-        no biases there, a learnt scale and shift instead): training normalises with each
-        batch's own statistics and folds them into running statistics at every G step
-        (:meth:`~gandyn.engine.nn.MLP.update_stats`); samples, grids and evaluation use the
-        running statistics, which the checkpoint keeps. Not with ``g_ema`` (the running
-        statistics are those of the iterates, not of their average).
     lr_decay, lr_min : float
         Step sizes decay as ``max(lr / lr_decay^(t - 1), lr_min)`` at each player's step ``t``
         (:func:`~gandyn.engine.optim.exponential_decay`; ``lr_decay = 1``: constant).
@@ -168,21 +160,13 @@ class MnistConfig(JsonConfig):
     """
 
     training: TrainingConfig = TRAINING
+    networks: Networks = NETWORKS
     seed: int = 0
-    z_dim: int = 100
-    hidden_g: tuple[int, ...] = (128,)
-    hidden_d: tuple[int, ...] = (128,)
-    hidden_act: str = "relu"
-    init: str = "xavier_talk"
-    latent: str = "uniform"
     lr_g: float | tuple = 1e-3
     lr_d: float | tuple = 1e-3
     n_train: int = N_TRAIN
     d_dropout: tuple[float, ...] = ()
     label_smooth: float = 0.0
-    d_pieces: int = 1
-    d_init: str = ""
-    g_batch_norm: bool = False
     lr_decay: float = 1.0
     lr_min: float = 0.0
     mu_final: float | None = None
@@ -191,9 +175,12 @@ class MnistConfig(JsonConfig):
     protocol: str = ""
 
     def __post_init__(self):
-        object.__setattr__(self, "g_batch_norm", check_networks(self.training, self.g_batch_norm, self.hidden_g))
-        for name in ("init", "d_init"):  # d_init "": init's
-            INITIALIZERS.check(getattr(self, name) or self.init, name)
+        if not isinstance(n := self.networks, Networks):
+            raise ValueError(f"networks must be a Networks, got {n!r}")
+        check_networks(self.training, n.g_batch_norm, n.hidden_g)
+        if n.dtype is not np.float32 or n.pack != 1:
+            raise ValueError(f"the MNIST GAN's networks are float32 and unpacked, got {np.dtype(n.dtype).name} "
+                             f"and pack {n.pack}")
         if not (1 <= self.lr_decay < math.inf and 0 <= self.lr_min < math.inf):
             raise ValueError(f"lr_decay must be >= 1 and lr_min >= 0, got {self.lr_decay!r} and {self.lr_min!r}")
         if self.mu_final is not None:
@@ -206,8 +193,7 @@ class MnistConfig(JsonConfig):
                 raise ValueError(f"mu_start and mu_saturate must satisfy 0 <= start < saturate, got "
                                  f"{self.mu_start} and {self.mu_saturate}")
         check_protocol(self.protocol, PROTOCOLS)
-        for name, cast in (("hidden_g", int), ("hidden_d", int), ("d_dropout", float)):
-            object.__setattr__(self, name, tuple(cast(v) for v in getattr(self, name)))
+        object.__setattr__(self, "d_dropout", tuple(float(p) for p in self.d_dropout))
         for name in ("lr_g", "lr_d"):
             lr = getattr(self, name)
             if isinstance(lr, (list, tuple)):
@@ -215,16 +201,12 @@ class MnistConfig(JsonConfig):
                 object.__setattr__(self, name, pieces[0][1] if len(pieces) == 1 else pieces)
             elif not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
                 raise ValueError(f"{name} must be a positive number or a list of [iteration, lr], got {lr!r}")
-        for name in ("seed", "z_dim", "n_train", "d_pieces"):
+        for name in ("seed", "n_train"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), 0 if name == "seed" else 1))
         if self.n_train > N_TRAIN:
             raise ValueError(f"n_train must be <= {N_TRAIN:,} (training images {N_TRAIN:,}-59,999 are the "
                              f"held-out validation set), got {self.n_train:,}")
-        ACTIVATIONS.check(self.hidden_act, "hidden_act")
-        if self.label_smooth and self.training.loss not in ("nonsat", "minimax"):
-            raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, "
-                             f"not {self.training.loss!r}")
-        self.gan()  # the networks' widths, latent, dropout and label smoothing, as the engine checks them
+        self.gan()  # dropout and label smoothing, as the engine checks them
         if self.training.batch > self.n_train:
             raise ValueError(f"batch ({self.training.batch}) exceeds n_train ({self.n_train})")
 
@@ -239,32 +221,28 @@ class MnistConfig(JsonConfig):
         their gradients on a step's minibatches, the training images (uint8) and a
         loss history of ``iters`` iterations."""
         p_g, p_d = self.n_params()
-        acts = 3 * self.training.batch * (self.z_dim + sum(self.hidden_g) + self.d_pieces * sum(self.hidden_d)
-                                 + 2 * PIXELS + 1)
+        n = self.networks
+        acts = 3 * self.training.batch * (n.z_dim + sum(n.hidden_g) + n.d_pieces * sum(n.hidden_d) + 2 * PIXELS + 1)
         return 4 * (6 * (p_g + p_d) + 4 * acts) + self.n_train * PIXELS + 8 * iters
-
 
     @classmethod
     def of_protocol(cls, name: str) -> "MnistConfig":
-        """The config of the published protocol ``name`` (:data:`PROTOCOLS`): its settings,
-        the training choices among them in ``training``.
+        """The config of the published protocol ``name`` (:data:`PROTOCOLS`).
 
         Raises
         ------
         ValueError
             An unknown protocol (the choices named).
         """
-        settings = dict(PROTOCOLS[name]["settings"])
-        t = {k: settings.pop(k) for k in list(settings) if k in TrainingConfig.__dataclass_fields__}
-        return cls(training=TRAINING.replace(**t), protocol=name, **settings)
+        return cls(**nested(PROTOCOLS[name]["settings"]), protocol=name)
 
     def gan(self) -> GAN:
         """The two float32 MLPs: G ``z_dim - hidden_g - 784`` (sigmoid output), D
         ``784 - hidden_d - 1`` (logit)."""
-        G = hidden_mlp((self.z_dim, *self.hidden_g, PIXELS), self.hidden_act, "sigmoid", batch_norm=self.g_batch_norm,
-                       dtype=np.float32)
-        D = hidden_mlp((PIXELS, *self.hidden_d, 1), self.hidden_act, pieces=self.d_pieces, dtype=np.float32)
-        return GAN(G, D, loss=self.training.loss, latent=self.latent, d_dropout=self.d_dropout,
+        n = self.networks
+        G = hidden_mlp((n.z_dim, *n.hidden_g, PIXELS), n.act_g, "sigmoid", batch_norm=n.g_batch_norm, dtype=np.float32)
+        D = hidden_mlp((PIXELS, *n.hidden_d, 1), n.act_d, pieces=n.d_pieces, dtype=np.float32)
+        return GAN(G, D, loss=self.training.loss, latent=n.latent, d_dropout=self.d_dropout,
                    label_smooth=self.label_smooth)
 
     def optimizers(self) -> tuple[optim.Optimizer, optim.Optimizer]:
@@ -295,6 +273,24 @@ class MnistConfig(JsonConfig):
             return old if new is None else tuple(p for p in pieces if p[0] < iteration) + ((iteration, float(new)),)
 
         return replace(self, lr_g=extend(self.lr_g, lr_g), lr_d=extend(self.lr_d, lr_d))
+
+
+def nested(settings: dict) -> dict:
+    """Flat settings (each a field of :class:`MnistConfig`, of its ``networks`` or of its
+    ``training``, as :data:`PROTOCOLS` and the command line name them; ``hidden_act`` sets both
+    ``act_g`` and ``act_d``) as :class:`MnistConfig`'s keywords: the networks' and the training
+    choices' put into ``networks`` and ``training`` (the talk's, with the changes).
+
+    >>> kw = nested({"hidden_g": (1200, 1200), "hidden_act": "tanh", "batch": 100, "n_train": 50_000})
+    >>> kw["networks"].hidden_g, kw["networks"].act_d, kw["training"].batch, kw["n_train"]
+    ((1200, 1200), 'tanh', 100, 50000)
+    """
+    rest = dict(settings)
+    if "hidden_act" in rest:
+        rest["act_g"] = rest["act_d"] = rest.pop("hidden_act")
+    for name, part in (("networks", NETWORKS), ("training", TRAINING)):
+        rest[name] = part.replace(**{k: rest.pop(k) for k in list(rest) if k in part.__dataclass_fields__})
+    return rest
 
 
 class NonFiniteError(DivergedError):
@@ -347,8 +343,8 @@ def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
         raise ValueError(f"images must be uint8 of shape (N, {PIXELS}) with N >= n_train = {config.n_train}, "
                          f"got {images.dtype} {images.shape}")
     gan, s = config.gan(), {n: stream(config.seed, n) for n in ("g_init", "d_init", "data", "latent", "dropout")}
-    sampler = EpochSampler(images[:config.n_train])
-    theta_g, theta_d = gan.G.init(s["g_init"], config.init), gan.D.init(s["d_init"], config.d_init or config.init)
+    sampler, n = EpochSampler(images[:config.n_train]), config.networks
+    theta_g, theta_d = gan.G.init(s["g_init"], n.init), gan.D.init(s["d_init"], n.d_init or n.init)
     trainer = config.training.trainer(gan, *config.optimizers(), theta_g, theta_d,
                                       StreamBatches(sampler, gan.latent, s["data"], s["latent"]),
                                       lambda name: stream(config.seed, name),

@@ -83,19 +83,16 @@ def _mnist(run: Path) -> RunRecord:
     if not files:
         raise ValueError(f"{run}: no checkpoints (checkpoints/iter_*.npz or {mnist.CHECKPOINT}); "
                          "train with `gandyn mnist train --keep-every N`")
-    def model(c):  # what the checkpoints of one run share
-        return c.z_dim, c.hidden_g, c.hidden_d, c.g_batch_norm
-
     points, config = [], None
     for f in files:  # only the parameters are kept, not whole checkpoints
         tr = mnist.load_checkpoint(f)
         config = tr.config if config is None else config
-        if model(tr.config) != model(config):
+        if tr.config.networks != config.networks:  # the checkpoints of one run share their networks
             raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
         points.append((tr.it, tr.trainer.theta_g, tr.trainer.theta_d, tr.trainer.stats_g))
     points.sort(key=lambda p: p[0])
     it, g, d = (np.array([p[i] for p in points]) for i in range(3))
-    stats = np.array([p[3] for p in points]) if config.g_batch_norm else None
+    stats = np.array([p[3] for p in points]) if config.networks.g_batch_norm else None
     return RunRecord("mnist", config, config.seed, it, g, d, {"files": [str(f) for f in files]}, stats)
 
 
