@@ -18,6 +18,9 @@ def test_gan1d_defaults_are_setups():
     assert cli_gan1d._setup(args, sweep=False) == gan1d.setup()
     assert cli_gan1d._setup(args, sweep=True) == gan1d.setup(networks=gan1d.NETWORKS.replace(dtype=np.float32))
     assert gan1d.setup().training == gan1d.TRAINING and gan1d.TRAINING.batch == 64
+    # the network options (cli.add_network_arguments): widths, one int the network of before
+    wide = cli_gan1d._setup(parse("gan1d", "--hidden-g", "8", "--hidden-d", "6", "5"), sweep=False).networks
+    assert (wide.hidden_g, wide.hidden_d) == ((8,), (6, 5)) and wide == gan1d.NETWORKS.replace(hidden_g=8, hidden_d=(6, 5))
 
 
 def test_mnist_train_defaults_are_mnist_configs():

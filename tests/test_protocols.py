@@ -13,6 +13,7 @@ from gandyn.engine.methods import as_method
 from gandyn.experiments import mnist, mog
 from gandyn.engine.population import Networks, Population, Setup
 from gandyn.metrics import mean_se, wilson_interval
+from gandyn.rng import stream
 
 
 def _mnist_config(*argv):
@@ -135,3 +136,19 @@ def test_published_rows_carry_their_runs_and_errors():
 
 def test_protocol_config_from_python_equals_the_command_lines():
     assert _mnist_config("--protocol", "goodfellow2014") == mnist.MnistConfig.of_protocol("goodfellow2014")
+
+
+def test_networks_d_init_is_ds_own_initialisation():
+    """``d_init`` (goodfellow2014's D) initialises D its own way, in populations as in MNIST runs;
+    the JSON form holds it only when set, so networks without it read and write as before."""
+    n = Networks(hidden_g=(4,), hidden_d=(4,), init="normal_0.02", d_init="uniform_0.005")
+    pop = Population(Setup(grid2d(), networks=n), [3], lr_g=1e-3, lr_d=1e-3)
+    tg, td = pop.params()
+    np.testing.assert_array_equal(tg[0], pop.setup.gan.G.init(stream(3, "g_init"), scheme="normal_0.02"))
+    np.testing.assert_array_equal(td[0], pop.setup.gan.D.init(stream(3, "d_init"), scheme="uniform_0.005"))
+    assert Networks.from_dict(json.loads(json.dumps(n.to_dict()))) == n
+    assert "d_init" not in Networks().to_dict() and Networks.from_dict(Networks().to_dict()) == Networks()
+    with pytest.raises(ValueError, match="d_init"):
+        Networks(d_init="bogus")
+    run = mnist.MnistConfig.of_protocol("goodfellow2014").networks
+    assert (run.init, run.d_init, run.act_g, run.act_d) == ("uniform_0.05", "uniform_0.005", "relu", "relu")

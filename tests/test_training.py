@@ -130,8 +130,8 @@ def test_every_config_reads_back_its_json_form():
     import json
     configs = [mog.MogConfig(methods=[Lookahead(inner=Extragradient(), k_la=3), "simgd"], lrs=[1e-3, 2e-3], seeds=2,
                              networks=population.Networks(hidden_g=(8,), hidden_d=(8, 4), dtype="float64")),
-               MnistConfig(lr_g=((0, 1e-3), (100, 5e-4)), networks=NETWORKS.replace(hidden_g=16, d_init="uniform_0.005"),
-                           d_dropout=(0.2, 0.5))]
+               MnistConfig(lr_g=((0, 1e-3), (100, 5e-4)), d_dropout=(0.2, 0.5),
+                           networks=NETWORKS.replace(hidden_g=16, d_init="uniform_0.005"))]
     for c in configs:
         d = json.loads(json.dumps(c.to_dict()))
         assert type(c).from_dict(d) == c

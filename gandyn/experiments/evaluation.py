@@ -39,7 +39,7 @@ from gandyn import metrics
 from gandyn.metrics.classifier import Classifier, as_unit_images, load_classifier
 
 __all__ = ["N_SAMPLES", "SPLITS", "N_CLASSES", "KID_SEED", "min_samples", "evaluate_samples",
-           "real_ceilings", "classifier_metrics", "timed_parzen", "summary"]
+           "real_ceilings", "classifier_metrics", "summary"]
 
 #: Samples per evaluation (Goodfellow et al. 2014 drew 10,000; so do IS and FID reports).
 N_SAMPLES = 10_000
@@ -130,23 +130,23 @@ def classifier_metrics(images, *, reference, clf: Classifier, rng=None, splits: 
     return out
 
 
-def timed_parzen(centres, valid, test, progress: bool = False) -> dict:
-    """:func:`gandyn.metrics.parzen_evaluate` on images (uint8 or [0, 1] floats, made
-    float64), with its wall-clock time in ``seconds``."""
+def _scores(images, centres, kernel_centres: str, clf: Classifier, train, test, progress: bool,
+            valid: slice | None = None, rng=None) -> dict:
+    """The Parzen estimate with the kernel ``centres`` (named ``kernel_centres``; its width chosen
+    on ``train[valid]``, default :data:`PARZEN_VALID`), with its wall-clock time in ``seconds``,
+    and the classifier metrics of ``images`` against ``train[GAN_TRAIN]``; each names its data."""
+    valid = PARZEN_VALID if valid is None else valid
     t0 = time.perf_counter()
-    res = metrics.parzen_evaluate(_unit64(centres, "centres"), _unit64(valid, "valid"),
-                                  _unit64(test, "test"), progress=progress)
-    res["seconds"] = round(time.perf_counter() - t0, 2)
-    return res
-
-
-def _describe(result: dict, clf: Classifier, kernel_centres: str, valid: slice | None = None) -> dict:
-    valid = _name(PARZEN_VALID if valid is None else valid, "train")
-    result["parzen"].update(kernel_centres=kernel_centres, valid=valid, test="test[0:10000]", unit="nats")
-    for key in [k for k in ("fid", "kid") if k in result]:
-        result[key]["reference"] = _name(GAN_TRAIN, "train")
-    result["classifier"] = {k: clf.meta[k] for k in ("test_accuracy", "hidden", "seed") if k in clf.meta}
-    return result
+    parzen = metrics.parzen_evaluate(_unit64(centres, "centres"), _unit64(train[valid], "valid"),
+                                     _unit64(test, "test"), progress=progress)
+    parzen.update(seconds=round(time.perf_counter() - t0, 2), kernel_centres=kernel_centres,
+                  valid=_name(valid, "train"), test="test[0:10000]", unit="nats")
+    reference = _reference(clf, train[GAN_TRAIN])
+    out = {"parzen": parzen, **classifier_metrics(images, reference=reference, clf=clf, rng=rng)}
+    for key in [k for k in ("fid", "kid") if k in out]:
+        out[key]["reference"] = _name(GAN_TRAIN, "train")
+    out["classifier"] = {k: clf.meta[k] for k in ("test_accuracy", "hidden", "seed") if k in clf.meta}
+    return out
 
 
 def evaluate_samples(samples, *, data_dir=None, rng=None, progress: bool = True,
@@ -188,10 +188,7 @@ def evaluate_samples(samples, *, data_dir=None, rng=None, progress: bool = True,
                          f"{SPLITS} splits need {N_CLASSES} samples each), got {x.shape[0]}")
     clf = classifier if isinstance(classifier, Classifier) else load_classifier(classifier)
     train, test, _ = _load(data_dir, progress)
-    parzen_valid = PARZEN_VALID if parzen_valid is None else parzen_valid
-    res = {"n": int(x.shape[0]), "parzen": timed_parzen(x, train[parzen_valid], test, progress),
-           **classifier_metrics(x, reference=_reference(clf, train[GAN_TRAIN]), clf=clf, rng=rng)}
-    return _describe(res, clf, "samples", parzen_valid)
+    return {"n": int(x.shape[0]), **_scores(x, x, "samples", clf, train, test, progress, parzen_valid, rng)}
 
 
 def real_ceilings(*, data_dir=None, progress: bool = True, classifier: Classifier | str | None = None) -> dict:
@@ -210,11 +207,9 @@ def real_ceilings(*, data_dir=None, progress: bool = True, classifier: Classifie
     """
     clf = classifier if isinstance(classifier, Classifier) else load_classifier(classifier)
     train, test, labels = _load(data_dir, progress)
-    out = {"parzen": timed_parzen(train[PARZEN_REAL], train[PARZEN_VALID], test, progress),
-           **classifier_metrics(test, reference=_reference(clf, train[GAN_TRAIN]), clf=clf)}
+    out = _scores(test, train[PARZEN_REAL], _name(PARZEN_REAL, "train"), clf, train, test, progress)
     for key in ("inception_score", "fid", "kid", "modes"):
         out[key]["images"] = "test[0:10000]"
-    out = _describe(out, clf, _name(PARZEN_REAL, "train"))
     out["label_fractions"] = [float(c) for c in np.bincount(labels, minlength=10) / labels.size]
     out["classifier"]["measured_test_accuracy"] = clf.accuracy(test, labels)
     return out

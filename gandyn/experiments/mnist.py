@@ -325,15 +325,12 @@ class MnistRun:
         """The fixed noise of the sample grids (stream ``grid``)."""
         return self.gan.sample_z(stream(self.config.seed, "grid"), GRID)
 
-    def theta_g_sample(self, ema: bool = True) -> np.ndarray:
-        """G's parameters to sample from: the moving average when the run keeps one
-        (``g_ema > 0``) and ``ema`` is true, else the trained parameters."""
-        return avg if ema and (avg := self.g_average) is not None else self.trainer.theta_g
-
     def samples(self, z: np.ndarray, ema: bool = True) -> np.ndarray:
-        """``G(z)`` at :meth:`theta_g_sample`; a batch-norm G in evaluation mode, with the
+        """``G(z)`` at G's moving average when the run keeps one (``g_ema > 0``) and ``ema`` is
+        true, else at the trained parameters; a batch-norm G in evaluation mode, with the
         running statistics (so each sample depends on its own ``z`` only)."""
-        return self.gan.G(self.theta_g_sample(ema), z, self.trainer.stats_g)
+        avg = self.g_average if ema else None
+        return self.gan.G(self.trainer.theta_g if avg is None else avg, z, self.trainer.stats_g)
 
 
 def new_run(config: MnistConfig, images: np.ndarray) -> MnistRun:
@@ -364,10 +361,8 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     sampler's epoch permutation and position, the iteration, the config and the
     loss history. The trainer's part is :func:`gandyn.engine.checkpoint.trainer_state`."""
     t_arrays, t_meta = trainer_state(tr.trainer)
-    # the format's order: sampler_pos after rng_latent, losses after theta_d
-    meta = {"format": FORMAT, "config": tr.config.to_dict(),
-            **_insert(t_meta, "rng_latent", sampler_pos=tr.sampler.pos)}
-    arrays = _insert(t_arrays, "theta_d", losses=tr.losses[:tr.it])
+    meta = {"format": FORMAT, "config": tr.config.to_dict(), **t_meta, "sampler_pos": tr.sampler.pos}
+    arrays = {**t_arrays, "losses": tr.losses[:tr.it]}
     if tr.sampler.perm is not None:
         arrays["sampler_perm"] = tr.sampler.perm
     if (bad := nonfinite(arrays.items())) is not None:
@@ -375,11 +370,6 @@ def save_checkpoint(path, tr: MnistRun) -> Path:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
     return Path(path)
-
-
-def _insert(d: dict, after: str, **new) -> dict:
-    """``d`` with the items ``new`` right after its key ``after``."""
-    return {k: v for key, value in d.items() for k, v in ((key, value), *(new.items() if key == after else ()))}
 
 
 def load_checkpoint(path, images: np.ndarray | None = None, *, lr_g: float | None = None,
@@ -592,14 +582,13 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
 
     if start == 0:
         snapshot(0)
-    interrupted = False
     t0 = time.perf_counter()
     bar = tqdm(total=iters, initial=start, desc="mnist train", unit="it", disable=not progress,
                dynamic_ncols=True, smoothing=0.05)
     try:
         # overflow in a step is reported by the guard below, naming the quantity
         with _stop_flag() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            while run.it < iters:
+            while run.it < iters and not stop["set"]:  # a first Ctrl-C ends the loop here
                 loss_d, loss_g = run.step()
                 i = run.it
                 losses[i - 1] = (loss_d, loss_g)
@@ -614,15 +603,12 @@ def train(tr: MnistRun, iters: int, out, *, checkpoint_every: int = 5000, grid_e
                 snapshot(i)
                 if checkpoint_every and i % checkpoint_every == 0 and i < iters:
                     checkpoint()
-                if stop["set"]:
-                    interrupted = True
-                    break
         checkpoint()
     finally:
         bar.update(run.it - bar.n)
         bar.close()
     seconds = time.perf_counter() - t0
-    return {"iteration": run.it, "interrupted": interrupted, "seconds": seconds,
+    return {"iteration": run.it, "interrupted": stop["set"], "seconds": seconds,
             "it_per_s": (run.it - start) / seconds if seconds > 0 else float("nan")}
 
 
