@@ -586,17 +586,17 @@ def add_network_arguments(group, networks, *flags: str) -> None:
 
     both = "--hidden" in flags
     widths = {"type": positive_int, "nargs": "+", "metavar": "W"} | ({"default": None} if both else {})
-    shown = " ".join(map(str, networks.hidden_g))
+    fallback = ", if not those of --hidden" if both else ""
+    hidden_acts = [a for a in ACTIVATIONS if a not in ("identity", "sigmoid")]
     specs = {
-        "--hidden": (f"hidden widths of G and D (default: {shown})", widths),
-        "--hidden-g": ("hidden widths of G" + (", if not those of --hidden" if both else ""), widths),
-        "--hidden-d": ("hidden widths of D" + (", if not those of --hidden" if both else ""), widths),
+        "--hidden": (f"hidden widths of G and D (default: {' '.join(map(str, networks.hidden_g))})", widths),
+        "--hidden-g": ("hidden widths of G" + fallback, widths),
+        "--hidden-d": ("hidden widths of D" + fallback, widths),
         "--z-dim": ("latent dimension", {"type": positive_int}),
         "--latent": ("each latent coordinate U(-1, 1) or N(0, 1)", {"choices": LATENTS.names()}),
         "--act-g": ("G's hidden activation", {"choices": ACTIVATIONS.names()}),
         "--act-d": ("D's hidden activation", {"choices": ACTIVATIONS.names()}),
-        "--hidden-act": ("hidden activation of G and D", {"default": networks.act_g, "choices": [
-            a for a in ACTIVATIONS if a not in ("identity", "sigmoid")]}),
+        "--hidden-act": ("hidden activation of G and D", {"default": networks.act_g, "choices": hidden_acts}),
         "--init": ("weight initialisation", {"choices": INITIALIZERS.names()}),
         "--d-init": ("D's weight initialisation (default: --init)", {"choices": INITIALIZERS.names()}),
         "--pack": ("samples per D input (PacGAN's packing, 1: none; the batch must be a multiple)",
