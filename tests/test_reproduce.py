@@ -142,8 +142,8 @@ def test_page_shows_every_part_check_and_figure_by_relative_path(page):
 
 
 def test_a_part_that_cannot_complete_is_an_error_and_leaves_no_files(tmp_path):
-    parts = ("(R.Part('broken', 'a part with a bad option', 'docs/theory.md', 'x', "
-             "lambda ctx, d: [['theory', '--out', str(d), '--perturbations', '0']], (), (), lambda d: []),)")
+    parts = ("({'name': 'broken', 'title': 'a part with a bad option', 'docs': 'docs/theory.md', 'about': 'x', "
+             "'commands': ['theory --out {out} --perturbations 0'], 'figures': [], 'tables': [], 'checks': None},)")
     r = _reproduce(tmp_path / "out", parts=parts)
     assert r.returncode == 1
     record = json.loads((tmp_path / "out" / "reproduce.json").read_text())
