@@ -27,14 +27,12 @@ SETTINGS = {"full": "full: each command's defaults, except where a part's comman
 _BADGE = {"fail": "FAIL", "error": "ERROR", "pending": "not run yet"}
 
 CSS = """
-body { font-family: system-ui, sans-serif; max-width: 1180px; margin: 0 auto; padding: 1em 1.6em; line-height: 1.45; }
-h2 { margin-top: 2.2em; padding-top: 0.6em; border-top: 2px solid #ddd; }
-table { border-collapse: collapse; font-size: 0.86em; font-variant-numeric: tabular-nums; }
+body { font-family: system-ui, sans-serif; max-width: 1180px; margin: 0 auto; padding: 1em; line-height: 1.45; }
+h2 { margin-top: 2em; border-top: 2px solid #ddd; } img { max-width: 100%; } pre { white-space: pre-wrap; }
+table { border-collapse: collapse; font-size: 0.86em; } .scroll { overflow-x: auto; }
 th, td { border: 1px solid #d6d6d6; padding: 0.2em 0.5em; text-align: left; vertical-align: top; max-width: 40em; }
-th { background: #f2f4f7; } figure img { max-width: 100%; } pre { white-space: pre-wrap; background: #f6f8fa; }
-.scroll { overflow-x: auto; } .badge { padding: 0 0.5em; border-radius: 0.8em; font-weight: 600; }
-.pass { background: #d9f2dd; } .fail, .error, .interrupted, p.error { background: #fadadb; }
-.skipped, p.note { background: #fdf1cf; } .pending { background: #e6ecf5; }
+.badge { padding: 0 0.5em; border-radius: 0.8em; } .pass { background: #d9f2dd; } .pending { background: #e6ecf5; }
+.fail, .error, .interrupted { background: #fadadb; } .skipped, .note { background: #fdf1cf; }
 """
 
 
@@ -47,17 +45,16 @@ def fmt(v) -> str:
     a CSV too), lists and dicts as compact JSON (long ones shortened), None as empty."""
     if v is None:
         return ""
+    if isinstance(v, str) and any(c.isdigit() for c in v) and ("." in v or "e" in v.lower()):
+        with contextlib.suppress(ValueError):
+            v = float(v)
     if isinstance(v, float) and math.isfinite(v):
         return "0" if v == 0 else f"{v:.4g}"
     if isinstance(v, (list, tuple, dict)):  # its floats rounded to 4 significant digits
         s = json.dumps(json.loads(json.dumps(v), parse_float=lambda x: float(f"{float(x):.4g}")),
                        separators=(", ", ": "))
         return s if len(s) <= 90 else s[:87] + "..."
-    s = str(v)
-    if not isinstance(v, (int, float)) and any(c.isdigit() for c in s) and ("." in s or "e" in s.lower()):
-        with contextlib.suppress(ValueError):
-            return fmt(float(s))
-    return s
+    return str(v)
 
 
 def table(rows: list[dict], max_rows: int | None = None, raw: tuple = ()) -> str:
@@ -150,9 +147,7 @@ def _section(i: int, r: dict, part: dict, root: Path) -> str:
          f"<p>{esc(part['about'])} See <code>{esc(part['docs'])}</code>.</p>"]
     if r["note"]:
         s.append(f"<p class='{'error' if r['status'] in ('error', 'interrupted') else 'note'}'>{esc(r['note'])}</p>")
-    if r["status"] in ("pending", "skipped"):
-        return "\n".join(s)
-    if r["commands"]:
+    if r["commands"]:  # a part that ran (not pending or skipped)
         s += ["<h3>Commands</h3>", table([{"command": "gandyn " + " ".join(c["argv"]), "exit status": c["status"],
                                            "seconds": _seconds(c["seconds"])} for c in r["commands"]])]
         argv = r["commands"][0]["argv"]

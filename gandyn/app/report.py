@@ -44,26 +44,21 @@ CLOSED_FORM_TOL = 1e-10
 JSD_CONVERGED = 0.1
 
 
-# --- the checks of each part, read back from its files
-
-
-def _check(name: str, value, bound: str | None = None, ok: bool | None = None) -> dict:
-    """One number of a part: with a bound, a check that passes or fails; without, a measurement."""
-    return {"name": name, "value": value, "bound": bound, "ok": ok}
+# --- the checks of each part, read back from its files: (name, value, bound, holds) of a check,
+# (name, value) of a measurement
 
 
 def _gan1d_checks(d):
     a, meta = history.load(d / "history.npz")
     it, jsd, gap = a["it"], a["jsd"], float(np.max(a["v"] - a["c"]))
     return [
-        _check(f"JSD(p_data || p_g) at the last record (iteration {int(it[-1])})", float(jsd[-1]),
-               f"< {JSD_CONVERGED:g} nats (converged)", bool(jsd[-1] < JSD_CONVERGED)),
-        _check("max over records of V(D, G) - C(G) (Prop. 1: C(G) = max over D of V(D, G))", gap, "<= 1e-6",
-               gap <= 1e-6),
-        _check("JSD at the first record (log 2 = 0.6931 when the supports are disjoint)", float(jsd[0])),
-        _check("binned JSD at the last record", float(a["jsd_binned"][-1])),
-        _check("C(G) at the last record (-log 4 = -1.3863)", float(a["c"][-1])),
-        _check("iterations of panels (a)-(d)", ", ".join(str(int(it[r])) for r in meta["panels"].values())),
+        (f"JSD(p_data || p_g) at the last record (iteration {int(it[-1])})", float(jsd[-1]),
+         f"< {JSD_CONVERGED:g} nats (converged)", bool(jsd[-1] < JSD_CONVERGED)),
+        ("max over records of V(D, G) - C(G) (Prop. 1: C(G) = max over D of V(D, G))", gap, "<= 1e-6", gap <= 1e-6),
+        ("JSD at the first record (log 2 = 0.6931 when the supports are disjoint)", float(jsd[0])),
+        ("binned JSD at the last record", float(a["jsd_binned"][-1])),
+        ("C(G) at the last record (-log 4 = -1.3863)", float(a["c"][-1])),
+        ("iterations of panels (a)-(d)", ", ".join(str(int(it[r])) for r in meta["panels"].values())),
     ]
 
 
@@ -72,14 +67,14 @@ def _sweep_checks(d):
     j, k = a["jsd"], int(np.count_nonzero(a["converged"]))
     lo, hi = wilson_interval(k, j.size)
     return [
-        _check("every final (binned) JSD finite and in [0, log 2]", f"{j.min():.4g} to {j.max():.4g}",
-               "in [0, 0.6931]", bool(np.all(np.isfinite(j)) and j.min() >= 0 and j.max() <= np.log(2) + 1e-6)),
-        _check(f"GANs trained ({len(a['lr_d'])} x {len(a['lr_g'])} step sizes x {len(a['seeds'])} seeds), "
-               f"{meta['steps']} steps each", int(j.size)),
-        _check(f"converged (final JSD < {meta['threshold']:g} nats), 95% Wilson interval",
-               f"{k / j.size:.1%} [{lo:.1%}, {hi:.1%}]"),
-        _check("final JSD (nats): median; mean +- s.e.", f"{np.median(j):.4g}; {format_pm(*mean_se(j), '.4g')}"),
-        _check("wall time of the population (s)", float(meta["wall_seconds"])),
+        ("every final (binned) JSD finite and in [0, log 2]", f"{j.min():.4g} to {j.max():.4g}",
+         "in [0, 0.6931]", bool(np.all(np.isfinite(j)) and j.min() >= 0 and j.max() <= np.log(2) + 1e-6)),
+        (f"GANs trained ({len(a['lr_d'])} x {len(a['lr_g'])} step sizes x {len(a['seeds'])} seeds), "
+         f"{meta['steps']} steps each", int(j.size)),
+        (f"converged (final JSD < {meta['threshold']:g} nats), 95% Wilson interval",
+         f"{k / j.size:.1%} [{lo:.1%}, {hi:.1%}]"),
+        ("final JSD (nats): median; mean +- s.e.", f"{np.median(j):.4g}; {format_pm(*mean_se(j), '.4g')}"),
+        ("wall time of the population (s)", float(meta["wall_seconds"])),
     ]
 
 
@@ -89,21 +84,21 @@ def _theory_checks(d):
         if r["bound"] is not None:
             groups.setdefault((r["part"], r["metric"]), []).append(r)
     # (c) is a change of V that must not be positive; the others are errors, bounded in size
-    return [_check(f"({part}) {metric}: max over {len(rows)} rows",
-                   max(r["value"] if part == "c" else abs(r["value"]) for r in rows), f"<= {rows[0]['bound']:g}",
-                   all(r["ok"] is True for r in rows)) for (part, metric), rows in groups.items()]
+    return [(f"({part}) {metric}: max over {len(rows)} rows",
+             max(r["value"] if part == "c" else abs(r["value"]) for r in rows), f"<= {rows[0]['bound']:g}",
+             all(r["ok"] is True for r in rows)) for (part, metric), rows in groups.items()]
 
 
 def _nash_checks(d):
     rows, verdicts, summary = (json.loads((d / f).read_text()) for f in ("closed_forms.json", "verdicts.json",
                                                                           "summary.json"))
     tr = summary["talk_claim"]["trained"]
-    return [_check(f"{r['name']} ({r['source']}; {r['cases']} cases): max error", r["error"],
-                   f"<= {CLOSED_FORM_TOL:g}", r["error"] <= CLOSED_FORM_TOL) for r in rows] + [
-        _check("points classified (Ratliff-Burden-Sastry verdicts, see verdicts.csv)", len(verdicts)),
-        _check("differential Nash points among them", sum(bool(v.get("differential_nash")) for v in verdicts)),
-        _check(f"{tr['label']}: max |eig H_GG| / max |eig H_DD|",
-               f"{tr['max_abs_eig_HGG']:.4g} / {tr['max_abs_eig_HDD']:.4g}"),
+    return [(f"{r['name']} ({r['source']}; {r['cases']} cases): max error", r["error"],
+             f"<= {CLOSED_FORM_TOL:g}", r["error"] <= CLOSED_FORM_TOL) for r in rows] + [
+        ("points classified (Ratliff-Burden-Sastry verdicts, see verdicts.csv)", len(verdicts)),
+        ("differential Nash points among them", sum(bool(v.get("differential_nash")) for v in verdicts)),
+        (f"{tr['label']}: max |eig H_GG| / max |eig H_DD|",
+         f"{tr['max_abs_eig_HGG']:.4g} / {tr['max_abs_eig_HDD']:.4g}"),
     ]
 
 
@@ -111,18 +106,19 @@ def _mnist_checks(d):
     losses = read_losses(d / "train" / "losses.csv", finite=False)
     s = json.loads((d / "eval" / "eval.json").read_text())["samples"]
     return [
-        _check("training losses finite at every iteration", f"{len(losses):,} iterations", "finite",
-               bool(np.all(np.isfinite(losses)))),
-        _check(f"Parzen log-likelihood of the test set (nats, {s['n']:,} samples, sigma {s['parzen']['sigma']:.3g})",
-               f"{s['parzen']['mean']:.1f} +- {s['parzen']['se']:.1f}"),
-        _check("Inception score (gandyn's MNIST classifier)",
-               f"{s['inception_score']['mean']:.3f} +- {s['inception_score']['std']:.3f}"),
-        _check("Frechet distance (classifier features)", float(s["fid"]["value"])),
-        _check("digits covered (of 10)", int(s["modes"]["covered"])),
+        ("training losses finite at every iteration", f"{len(losses):,} iterations", "finite",
+         bool(np.all(np.isfinite(losses)))),
+        (f"Parzen log-likelihood of the test set (nats, {s['n']:,} samples, sigma {s['parzen']['sigma']:.3g})",
+         f"{s['parzen']['mean']:.1f} +- {s['parzen']['se']:.1f}"),
+        ("Inception score (gandyn's MNIST classifier)",
+         f"{s['inception_score']['mean']:.3f} +- {s['inception_score']['std']:.3f}"),
+        ("Frechet distance (classifier features)", float(s["fid"]["value"])),
+        ("digits covered (of 10)", int(s["modes"]["covered"])),
     ]
 
 
-#: The checks of each part, ``checks(folder) -> list of {"name", "value", "bound", "ok"}``.
+#: The checks of each part, ``checks(folder)``: a list of ``(name, value, bound, holds)`` (a check)
+#: or ``(name, value)`` (a measurement).
 CHECKS = {"gan1d": _gan1d_checks, "sweep": _sweep_checks, "theory": _theory_checks, "nash": _nash_checks,
           "mnist": _mnist_checks}
 
@@ -144,8 +140,10 @@ PARTS: tuple[dict, ...] = tuple({**p, "checks": CHECKS[p["name"]]}
 
 def _argv(template: str, out: Path, data_dir, setting: dict) -> list[str]:
     """The words of a command line of ``parts.json`` (see :data:`PARTS`)."""
-    lists = {"{data}": ["--data-dir", str(data_dir)] if data_dir else [], "{options}": setting.get("options", "").split()}
-    return [w for word in template.split() for w in (lists[word] if word in lists else [word.format(out=out, **setting)])]
+    lists = {"{data}": ["--data-dir", str(data_dir)] if data_dir else [],
+             "{options}": setting.get("options", "").split()}
+    return [w for word in template.split()
+            for w in (lists[word] if word in lists else [word.format(out=out, **setting)])]
 
 
 # --- the run
@@ -157,19 +155,14 @@ def _check_out(text) -> tuple[Path, bool]:
     if text is None or not str(text).strip():
         raise ValueError("--out must name a folder, got an empty string")
     path, earlier = check_dir_path(text), False
-    if path.exists():
-        try:
-            entries = list(path.iterdir())
-        except OSError as e:
-            raise ValueError(f"--out {path}: cannot read the folder ({e.strerror})") from None
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            earlier = json.loads((path / "reproduce.json").read_text()).get("written_by") == MARK
-        if entries and not earlier:
-            raise ValueError(f"--out {path}: the folder is not empty and holds no earlier `gandyn reproduce` "
-                             "output; choose a new or empty folder")
     anchor = next((p for p in (path, *path.parents) if p.exists()), Path("."))
-    if not os.access(anchor, os.W_OK | os.X_OK):
+    if not os.access(anchor, os.W_OK | os.X_OK | (os.R_OK if anchor == path else 0)):  # --out itself: listed below
         raise ValueError(f"--out {path}: cannot write in {anchor} (permission denied)")
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        earlier = json.loads((path / "reproduce.json").read_text()).get("written_by") == MARK
+    if path.exists() and any(path.iterdir()) and not earlier:
+        raise ValueError(f"--out {path}: the folder is not empty and holds no earlier `gandyn reproduce` "
+                         "output; choose a new or empty folder")
     return path, earlier
 
 
@@ -249,13 +242,12 @@ def reproduce(out, run_command: Callable[[list[str]], int], profile: str = "full
         finally:  # the page and record after each part, also when interrupted
             record["seconds"] = time.perf_counter() - t_start
             _write(path, record, parts)
-        (n_held, n_bounded), t = held(res["checks"]), "" if res["seconds"] is None else f" in {res['seconds']:.1f} s"
-        if res["status"] in ("pass", "fail"):
-            t += f", {n_held} of {n_bounded} checks hold" + (f"; missing {', '.join(res['missing'])}"
-                                                             if res["missing"] else "")
-        elif res["note"]:
-            t += f": {res['note']}"
-        print(f"part {i} of {len(parts)}: {part['name']}: {res['status']}{t}", file=sys.stderr, flush=True)
+        (n_held, n_bounded), done = held(res["checks"]), res["status"] in ("pass", "fail")
+        print(f"part {i} of {len(parts)}: {part['name']}: {res['status']}"
+              + ("" if res["seconds"] is None else f" in {res['seconds']:.1f} s")
+              + (f", {n_held} of {n_bounded} checks hold" if done else f": {res['note']}" if res["note"] else "")
+              + (f"; missing {', '.join(res['missing'])}" if done and res["missing"] else ""),
+              file=sys.stderr, flush=True)
 
     bad = [r["name"] for r in record["parts"] if r["status"] in ("fail", "error")]
     skipped = sum(r["status"] == "skipped" for r in record["parts"])
@@ -266,8 +258,7 @@ def reproduce(out, run_command: Callable[[list[str]], int], profile: str = "full
     return 1 if bad else 0
 
 
-def _run_part(res: dict, part: dict, folder: Path, argvs: list[list[str]],
-              run_command: Callable[[list[str]], int]) -> None:
+def _run_part(res: dict, part: dict, folder: Path, argvs: list[list[str]], run_command) -> None:
     """Run the command lines ``argvs`` of ``part`` into ``folder`` and fill in its entry ``res``
     of the record: each command's words (the folder written DIR), exit status and seconds, the
     part's checks, missing files, status (pass, fail, error or interrupted), note and console output."""
@@ -286,11 +277,12 @@ def _run_part(res: dict, part: dict, folder: Path, argvs: list[list[str]],
             entry["seconds"] = time.perf_counter() - t
             if entry["status"] == 130:  # the command caught Ctrl-C itself (mnist train): stop here too
                 raise KeyboardInterrupt
-        res["checks"] = part["checks"](folder)
+        # each as {"name", "value", "bound", "ok"}, a measurement's bound and ok None
+        res["checks"] = [dict(zip(("name", "value", "bound", "ok"), (*c, None, None))) for c in part["checks"](folder)]
         res["missing"] = [f["path"] for f in (*part["figures"], *part["tables"])
                           if not f.get("optional") and not (folder / f["path"]).is_file()]
-        failed = res["missing"] or any(c["ok"] is False for c in res["checks"]) or any(c["status"] for c in res["commands"])
-        res["status"] = "fail" if failed else "pass"
+        failed = any(c["ok"] is False for c in res["checks"]) or any(c["status"] for c in res["commands"])
+        res["status"] = "fail" if failed or res["missing"] else "pass"
     except (Exception, KeyboardInterrupt) as e:  # the part could not complete: say why, keep nothing half-made
         shutil.rmtree(folder, ignore_errors=True)
         if isinstance(e, KeyboardInterrupt):
