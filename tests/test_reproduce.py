@@ -142,8 +142,8 @@ def test_page_shows_every_part_check_and_figure_by_relative_path(page):
 
 
 def test_a_part_that_cannot_complete_is_an_error_and_leaves_no_files(tmp_path):
-    parts = ("(R.Part('broken', 'a part with a bad option', 'docs/theory.md', 'x', "
-             "lambda ctx, d: [['theory', '--out', str(d), '--perturbations', '0']], (), (), lambda d: []),)")
+    parts = ("({'name': 'broken', 'title': 'a part with a bad option', 'docs': 'docs/theory.md', 'about': 'x', "
+             "'commands': ['theory --out {out} --perturbations 0'], 'figures': [], 'tables': [], 'checks': None},)")
     r = _reproduce(tmp_path / "out", parts=parts)
     assert r.returncode == 1
     record = json.loads((tmp_path / "out" / "reproduce.json").read_text())
@@ -233,3 +233,19 @@ def test_a_data_dir_without_mnist_fails_before_any_work(tmp_path, capsys, monkey
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not found" in err[0]
     assert not out.exists()
+
+
+def test_command_lines_of_parts_json_keep_paths_with_spaces_whole():
+    """A part's command lines come from parts.json: ``{out}`` and ``{data}`` stay one word each
+    (paths with spaces), ``{options}`` and the other settings are the profile's."""
+    from gandyn.app import report as R
+
+    parts = {p["name"]: p for p in R.PARTS}
+    out = Path("my out") / "mnist"
+    mnist = [R._argv(t, out, "my data", parts["mnist"]["settings"]["quick"]) for t in parts["mnist"]["commands"]]
+    assert mnist[0] == ["mnist", "train", "--iters", "1000", "--checkpoint-every", "0", "--grid-every", "250",
+                        "--out", "my out/mnist/train", "--data-dir", "my data"]
+    assert mnist[1][:3] == ["mnist", "sample", "--checkpoint"] and mnist[1][3] == "my out/mnist/train/checkpoint.npz"
+    assert R._argv(parts["sweep"]["commands"][0], Path("o"), None, parts["sweep"]["settings"]["tiny"]) == [
+        "gan1d", "--sweep", "--out", "o", "--grid", "3", "--seeds", "1", "--steps", "100"]
+    assert R._argv(parts["nash"]["commands"][0], Path("o"), "d", {}) == ["nash", "--out", "o"]  # full: the defaults

@@ -32,9 +32,8 @@ HELP = "run every figure and table of the docs' results pages and write an HTML 
 def add_arguments(p):
     p.add_argument("--quick", action="store_true",
                    help="smaller settings of every part: about 1 minute of CPU time instead of 4 to 5")
-    p.add_argument("--data-dir", metavar="D", default=None,
-                   help="folder with the MNIST IDX files (downloaded there if absent); without it the "
-                        "MNIST part runs only if the files are in $GANDYN_DATA or the cache")
+    p.add_argument("--data-dir", metavar="D", default=None, help="folder with the MNIST IDX files (downloaded "
+                   "there if absent); without it the MNIST part runs only if they are in $GANDYN_DATA or the cache")
 
 
 def run_command(argv: list[str]) -> int:
