@@ -140,40 +140,21 @@ def die_with_parent(parent: int | None = None) -> None:
 
 def load_plugins(client, specs) -> None:
     """Load the plugins ``specs`` (:func:`gandyn.plugins.load`) on every worker of the Dask
-    cluster of ``client``, now and on workers that join later (a worker plugin named after
-    the specs; registering the same specs again does nothing). Without specs, nothing.
+    cluster of ``client`` now, so that a worker that cannot load one stops the run before any
+    shard starts (a worker that joins later loads them before its first shard, as every
+    worker does). Without specs, nothing.
 
     Raises
     ------
     gandyn.plugins.PluginError
-        A plugin failed to load on a worker (e.g. not installed there); the worker plugin
-        is removed again.
+        A plugin failed to load on a worker (e.g. not installed there).
     """
-    specs = tuple(specs)
-    if not specs:
-        return
-    from distributed.diagnostics.plugin import WorkerPlugin
-
-    class GandynPlugins(WorkerPlugin):
-        idempotent = True  # the same specs registered again: nothing to do
-
-        def __init__(self, specs):
-            self.specs = specs
-            self.name = "gandyn-plugins-" + uuid.uuid5(uuid.NAMESPACE_URL, "\0".join(specs)).hex[:12]
-
-        def setup(self, worker):
-            plugins.load(self.specs)
-
-    plugin = GandynPlugins(specs)
-    try:
-        client.register_plugin(plugin)
-    except Exception as e:
-        with contextlib.suppress(Exception):  # the failure is the news, not its clean-up
-            client.unregister_worker_plugin(plugin.name)
-        if isinstance(e, plugins.PluginError):
+    if specs := tuple(specs):
+        try:
+            client.run(plugins.load, specs)
+        except plugins.PluginError as e:
             raise plugins.PluginError(f"on a Dask worker: {e} (install it there, or give a .py file that the "
                                       "workers can read)") from e
-        raise
 
 
 def _in_process(fn: Callable, keys: list, bar, threads: int | None):
@@ -192,30 +173,31 @@ def _in_process(fn: Callable, keys: list, bar, threads: int | None):
 _PROGRESS = None  # a local worker's queue for progress (set by _pool_init)
 
 
-def _pool_init(threads, specs, progress, parent):
+def _pool_init(threads, progress, parent):
     global _PROGRESS
 
     die_with_parent(parent)  # no worker outlives a killed command
     _PROGRESS = progress
-    plugins.load(specs)  # the parent's plugins: their names mean the same here
     blas_limit(threads)  # applied at once, for the worker's life
 
 
-def _call(blob: bytes):
+def _call(blob: bytes, specs: tuple):
     """The shard pickled in ``blob``, ``(fn, key)``, as ``fn(key, progress=...)`` (the queue of a local
-    process, :func:`_pool_init`; else None): unpickled where it runs, after the plugins are loaded."""
+    process, :func:`_pool_init`; else None), in a worker that first loads the plugins ``specs`` (once
+    per process: their names mean the same there) and then unpickles the shard."""
+    plugins.load(specs)
     fn, key = pickle.loads(blob)
     return fn(key, progress=None if _PROGRESS is None else _PROGRESS.put)
 
 
 def _in_parallel(fn: Callable, keys: list, bar, threads: int | None, jobs: int, client=None):
-    """The shards ``keys`` on an executor (:class:`concurrent.futures.Executor`), as ``(i, result, error)``
-    in the order they finish: the Dask cluster of ``client`` (its workers first load this process's
-    plugins, :func:`load_plugins`; ``bar`` counts finished shards; Dask retries a shard whose worker
-    is lost), else ``jobs`` spawned local processes (BLAS limited to ``threads`` each; each loads this
-    process's plugins, :func:`gandyn.plugins.loaded`, and dies with this process; their progress reaches
-    ``bar`` through a queue). When a shard fails the others run to their end; when the run is stopped,
-    the shards not started are cancelled."""
+    """The shards ``keys`` on a :class:`concurrent.futures.Executor`, as ``(i, result, error)`` in the
+    order they finish: the Dask cluster of ``client`` (``bar`` counts finished shards; Dask retries a
+    shard whose worker is lost), else ``jobs`` spawned local processes (BLAS limited to ``threads``
+    each, each dying with this process; their progress reaches ``bar`` through a queue). Every worker
+    loads this process's plugins (:func:`gandyn.plugins.loaded`) before it runs a shard; on a cluster
+    all of them are loaded first (:func:`load_plugins`). When a shard fails the others run to their
+    end; when the run is stopped, the shards not started are cancelled."""
     import multiprocessing as mp
     import os
     import queue
@@ -231,10 +213,10 @@ def _in_parallel(fn: Callable, keys: list, bar, threads: int | None, jobs: int, 
         ctx = mp.get_context("spawn")
         q = ctx.Queue()
         executor, dumps = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
-                                              initargs=(threads, plugins.loaded(), q, os.getpid())), pickle.dumps
+                                              initargs=(threads, q, os.getpid())), pickle.dumps
     # a shard travels as bytes, unpickled where it runs after the plugins are loaded (a configuration
     # holding a plugin's method object cannot be unpickled by Dask's scheduler)
-    futures = {executor.submit(_call, dumps((fn, key))): i for i, key in enumerate(keys)}
+    futures = {executor.submit(_call, dumps((fn, key)), plugins.loaded()): i for i, key in enumerate(keys)}
     pending = set(futures)
     try:
         while pending:

@@ -9,20 +9,13 @@ import sys
 __all__ = ["ProgressLines", "progress_lines"]
 
 
-@contextlib.contextmanager
 def progress_lines():
-    """When stderr is not a terminal (a log file, a pipe), progress bars write a line every
-    few percent instead of carriage-return redraws (:class:`ProgressLines`)."""
+    """A context in which, when stderr is not a terminal (a log file, a pipe), progress bars write
+    a line every few percent instead of carriage-return redraws (:class:`ProgressLines`)."""
     stream = sys.stderr
     if getattr(stream, "isatty", None) is None or stream.isatty() or isinstance(stream, ProgressLines):
-        yield
-        return
-    sys.stderr = ProgressLines(stream)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        sys.stderr = stream
+        return contextlib.nullcontext()
+    return contextlib.redirect_stderr(ProgressLines(stream))
 
 
 class ProgressLines:
