@@ -221,10 +221,11 @@ def _in_parallel(fn: Callable, keys: list, bar, threads: int | None, jobs: int, 
     try:
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            if q is None:
+                bar.refresh()  # a bar of finished shards: its clock runs on
             with contextlib.suppress(queue.Empty):
-                while q is not None:
+                while q is not None:  # the workers' progress
                     bar.update(q.get_nowait())
-            bar.refresh()
             for f in sorted(done, key=futures.get):
                 error = f.exception()
                 if client is not None and error is None:
