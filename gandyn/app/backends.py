@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import pickle
+import threading
 import time
 import uuid
 from functools import partial
@@ -126,7 +127,6 @@ def die_with_parent(parent: int | None = None) -> None:
     parent knows it (``os.getpid()`` there), so that a parent killed before this call is
     noticed; default the current parent."""
     import os
-    import threading
 
     parent = os.getppid() if parent is None else int(parent)
 
@@ -171,6 +171,7 @@ def _in_process(fn: Callable, keys: list, bar, threads: int | None):
 
 
 _PROGRESS = None  # a local worker's queue for progress (set by _pool_init)
+_LOADING = threading.Lock()  # a worker's threads load the plugins one at a time
 
 
 def _pool_init(threads, progress, parent):
@@ -185,7 +186,8 @@ def _call(blob: bytes, specs: tuple):
     """The shard pickled in ``blob``, ``(fn, key)``, as ``fn(key, progress=...)`` (the queue of a local
     process, :func:`_pool_init`; else None), in a worker that first loads the plugins ``specs`` (once
     per process: their names mean the same there) and then unpickles the shard."""
-    plugins.load(specs)
+    with _LOADING:
+        plugins.load(specs)
     fn, key = pickle.loads(blob)
     return fn(key, progress=None if _PROGRESS is None else _PROGRESS.put)
 
