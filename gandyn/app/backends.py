@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import pickle
+import threading
 import time
 import uuid
 from functools import partial
@@ -60,7 +61,7 @@ class ShardStore:
     dict of arrays (numbers or strings), written whole or not at all
     (:func:`gandyn.history.save`) as ``folder/NAME_HASH.npz``. Results read back are the
     arrays written, bit for bit. The caller checks that the folder belongs to the same
-    configuration (:func:`gandyn.app.folders.check_same_config`) against its record: ``record``
+    configuration (:func:`gandyn.app.folders.check_same_run`) against its record: ``record``
     (if given), ``(command, config)``, is written as that record
     (:func:`gandyn.app.folders.write_run_record`) before the first shard, and removed by :meth:`clear`.
 
@@ -121,23 +122,13 @@ def split(items: Sequence[int], n: int | None = None) -> list[list[int]]:
 
 
 def die_with_parent(parent: int | None = None) -> None:
-    """In a worker process: ask the kernel to kill this process when its parent dies
-    (Linux's ``PR_SET_PDEATHSIG``), so that no worker outlives a killed command; elsewhere,
-    a daemon thread that watches the parent and exits when it is gone. ``parent``: the
-    parent's pid as the parent knows it (``os.getpid()`` there), so that a parent killed
-    before this call is noticed; default the current parent."""
-    import ctypes
+    """In a worker process: exit when the parent is gone (a daemon thread looks every half
+    second), so that no worker outlives a killed command. ``parent``: the parent's pid as the
+    parent knows it (``os.getpid()`` there), so that a parent killed before this call is
+    noticed; default the current parent."""
     import os
-    import signal
-    import sys
-    import threading
 
     parent = os.getppid() if parent is None else int(parent)
-    with contextlib.suppress(OSError, AttributeError):  # PR_SET_PDEATHSIG = 1
-        if sys.platform.startswith("linux") and ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:
-            if os.getppid() != parent:  # the parent died before the call
-                os._exit(1)
-            return
 
     def watch():
         while os.getppid() == parent:
@@ -149,155 +140,106 @@ def die_with_parent(parent: int | None = None) -> None:
 
 def load_plugins(client, specs) -> None:
     """Load the plugins ``specs`` (:func:`gandyn.plugins.load`) on every worker of the Dask
-    cluster of ``client``, now and on workers that join later (a worker plugin named after
-    the specs; registering the same specs again does nothing). Without specs, nothing.
+    cluster of ``client`` now, so that a worker that cannot load one stops the run before any
+    shard starts (a worker that joins later loads them before its first shard, as every
+    worker does). Without specs, nothing.
 
     Raises
     ------
     gandyn.plugins.PluginError
-        A plugin failed to load on a worker (e.g. not installed there); the worker plugin
-        is removed again.
+        A plugin failed to load on a worker (e.g. not installed there).
     """
-    specs = tuple(specs)
-    if not specs:
-        return
-    from distributed.diagnostics.plugin import WorkerPlugin
-
-    class GandynPlugins(WorkerPlugin):
-        idempotent = True  # the same specs registered again: nothing to do
-
-        def __init__(self, specs):
-            self.specs = specs
-            self.name = "gandyn-plugins-" + uuid.uuid5(uuid.NAMESPACE_URL, "\0".join(specs)).hex[:12]
-
-        def setup(self, worker):
-            plugins.load(self.specs)
-
-    plugin = GandynPlugins(specs)
-    try:
-        client.register_plugin(plugin)
-    except Exception as e:
-        with contextlib.suppress(Exception):  # the failure is the news, not its clean-up
-            client.unregister_worker_plugin(plugin.name)
-        if isinstance(e, plugins.PluginError):
+    if specs := tuple(specs):
+        try:
+            client.run(plugins.load, specs)
+        except plugins.PluginError as e:
             raise plugins.PluginError(f"on a Dask worker: {e} (install it there, or give a .py file that the "
                                       "workers can read)") from e
-        raise
 
 
-# Each backend runs ``fn(key, progress=...)`` for the shards ``keys`` and yields ``(i, result, error)`` as
-# shard ``i`` finishes (``error`` None, or ``result`` None); run_shards keeps and merges the results.
-
-
-def _in_process(fn: Callable, keys: list, progress: Callable, threads: int | None, jobs: int = 1):
-    """In this process, in turn, BLAS limited to ``threads`` (``jobs`` is the pool's; one here); the
-    first failure stops the run."""
+def _in_process(fn: Callable, keys: list, bar, threads: int | None):
+    """The shards ``keys`` in this process, in turn, BLAS limited to ``threads``, as ``(i, result,
+    error)``; the first failure stops the run."""
     with blas_limit(threads):
         for i, key in enumerate(keys):
             try:
-                part = fn(key, progress=progress)
+                part = fn(key, progress=bar.update)
             except Exception as e:
                 yield i, None, e
                 return
             yield i, part, None
 
 
-def _finished(futures: dict, wait: Callable, outcome: Callable, tick: Callable):
-    """``futures`` (future: shard index) as they finish (``wait(pending) -> (done, pending)``, then
-    ``tick()``), each as ``(i, *outcome(future))``; when stopped, the pending ones are cancelled."""
-    pending = set(futures)
-    try:
-        while pending:
-            done, pending = wait(pending)
-            tick()
-            for f in sorted(done, key=futures.get):
-                yield futures[f], *outcome(f)
-    except BaseException:
-        for f in pending:
-            f.cancel()
-        raise
+_PROGRESS = None  # a local worker's queue for progress (set by _pool_init)
+_LOADING = threading.Lock()  # a worker's threads load the plugins one at a time
 
 
-
-def _outcome(future) -> tuple:
-    """A local process's finished ``future`` as ``(result, None)`` or ``(None, its exception)``."""
-    error = future.exception()
-    return (None, error) if error is not None else (future.result(), None)
-
-
-_PROGRESS = None  # a worker's queue for progress (set by _pool_init)
-
-
-def _pool_init(threads, specs=(), progress=None, parent=None):
+def _pool_init(threads, progress, parent):
     global _PROGRESS
 
     die_with_parent(parent)  # no worker outlives a killed command
     _PROGRESS = progress
-    plugins.load(specs)  # the parent's plugins: their names mean the same here
     blas_limit(threads)  # applied at once, for the worker's life
 
 
-def _call(blob: bytes):
+def _call(blob: bytes, specs: tuple):
     """The shard pickled in ``blob``, ``(fn, key)``, as ``fn(key, progress=...)`` (the queue of a local
-    process, :func:`_pool_init`; else None): unpickled where it runs, after the plugins are loaded."""
+    process, :func:`_pool_init`; else None), in a worker that first loads the plugins ``specs`` (once
+    per process: their names mean the same there) and then unpickles the shard."""
+    with _LOADING:
+        plugins.load(specs)
     fn, key = pickle.loads(blob)
     return fn(key, progress=None if _PROGRESS is None else _PROGRESS.put)
 
 
-def _in_pool(fn: Callable, keys: list, progress: Callable, threads: int | None, jobs: int):
-    """On ``jobs`` spawned local processes (BLAS limited to ``threads`` each; each loads this
-    process's plugins, :func:`gandyn.plugins.loaded`, and dies with this process), their progress
-    sent through a queue to ``progress``; when a shard fails the others run to their end."""
+def _in_parallel(fn: Callable, keys: list, bar, threads: int | None, jobs: int, client=None):
+    """The shards ``keys`` on a :class:`concurrent.futures.Executor`, as ``(i, result, error)`` in the
+    order they finish: the Dask cluster of ``client`` (``bar`` counts finished shards; Dask retries a
+    shard whose worker is lost), else ``jobs`` spawned local processes (BLAS limited to ``threads``
+    each, each dying with this process; their progress reaches ``bar`` through a queue). Every worker
+    loads this process's plugins (:func:`gandyn.plugins.loaded`) before it runs a shard; on a cluster
+    all of them are loaded first (:func:`load_plugins`). When a shard fails the others run to their
+    end; when the run is stopped, the shards not started are cancelled."""
     import multiprocessing as mp
     import os
     import queue
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    def drain():
-        with contextlib.suppress(queue.Empty):
-            while True:
-                progress(q.get_nowait())
+    q = None
+    if client is not None:
+        import cloudpickle  # what Dask pickles with (a plugin's loss may be a lambda)
 
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
+        load_plugins(client, plugins.loaded())
+        executor, dumps = client.get_executor(pure=False), cloudpickle.dumps  # never a result of another run
+    else:
+        ctx = mp.get_context("spawn")
+        q = ctx.Queue()
+        executor, dumps = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
+                                              initargs=(threads, q, os.getpid())), pickle.dumps
+    # a shard travels as bytes, unpickled where it runs after the plugins are loaded (a configuration
+    # holding a plugin's method object cannot be unpickled by Dask's scheduler)
+    futures = {executor.submit(_call, dumps((fn, key)), plugins.loaded()): i for i, key in enumerate(keys)}
+    pending = set(futures)
     try:
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_pool_init,
-                                 initargs=(threads, plugins.loaded(), q, os.getpid())) as ex:
-            yield from _finished({ex.submit(_call, pickle.dumps((fn, key))): i for i, key in enumerate(keys)},
-                                 lambda p: wait(p, timeout=0.5, return_when=FIRST_COMPLETED),
-                                 _outcome, drain)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            if q is None:
+                bar.refresh()  # a bar of finished shards: its clock runs on
+            with contextlib.suppress(queue.Empty):
+                while q is not None:  # the workers' progress
+                    bar.update(q.get_nowait())
+            for f in sorted(done, key=futures.get):
+                error = f.exception()
+                if client is not None and error is None:
+                    bar.update(1)
+                yield futures[f], None if error else f.result(), error
     finally:
-        q.close()
-        q.join_thread()
-
-
-def _on_cluster(client, fn: Callable, keys: list, name: str, bar):
-    """On the Dask cluster of ``client``, whose workers first load this process's plugins
-    (:func:`load_plugins`, :func:`gandyn.plugins.loaded`); ``bar`` counts finished shards. A shard
-    fails after Dask's retries of lost workers; the others run to their end."""
-    import cloudpickle  # what Dask pickles with (a plugin's loss may be a lambda)
-    from dask.distributed import wait
-
-    def wait_some(pending):
-        try:
-            return wait(pending, timeout=2.0, return_when="FIRST_COMPLETED")
-        except TimeoutError:  # nothing finished in 2 s: refresh the bar's clock
-            return set(), pending
-
-    def outcome(f):
-        if f.status != "finished":
-            return None, f.exception()
-        bar.update(1)
-        return f.result(), None
-
-    load_plugins(client, plugins.loaded())
-    # keys unique per run: two runs on one cluster never share results; a shard's function and units travel
-    # as bytes, unpickled on a worker after its plugins are loaded (a configuration holding a plugin's method
-    # object cannot be unpickled by the scheduler)
-    key = f"gandyn-{name.replace(' ', '-')}-{uuid.uuid4().hex[:12]}-shard"
-    futures = {client.submit(_call, cloudpickle.dumps((fn, k)), pure=False, key=f"{key}{i}"): i
-               for i, k in enumerate(keys)}
-    yield from _finished(futures, wait_some, outcome, bar.refresh)
+        for f in pending:
+            f.cancel()
+        executor.shutdown(wait=client is None)
+        if q is not None:
+            q.close()
+            q.join_thread()
 
 
 def run_shards(fn: Callable, items: Sequence[int], *, merge: Callable[[list], Any], shards: int | None = None,
@@ -339,10 +281,12 @@ def run_shards(fn: Callable, items: Sequence[int], *, merge: Callable[[list], An
     keys = split([i for i in items if i not in have], shards)
     if client is not None and keys:
         bar = tqdm(total=len(keys), desc=f"{name} shards", unit="shard", disable=not progress, leave=False)
-        events = _on_cluster(client, fn, keys, name, bar)
     else:
         bar = bar(have) if bar is not None and keys else tqdm(disable=True)
-        events = (_in_pool if jobs > 1 and len(keys) > 1 else _in_process)(fn, keys, bar.update, threads, int(jobs))
+    if keys and (client is not None or (jobs > 1 and len(keys) > 1)):
+        events = _in_parallel(fn, keys, bar, threads, int(jobs), client)
+    else:
+        events = _in_process(fn, keys, bar, threads)
     failed = None
     with bar, contextlib.closing(events):
         for i, part, error in events:

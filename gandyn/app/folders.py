@@ -5,7 +5,7 @@ A command that writes several files opens its folder with :func:`output_folder`:
 :data:`MANIFEST` of the files written last. A run that keeps partial results (finished
 shards, checkpoints) keeps its configuration next to them in :data:`RUN_RECORD`, so that a
 rerun into the same folder continues it only with the same configuration
-(:func:`check_same_config`).
+(:func:`check_same_run`).
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from typing import Iterator
 
 from gandyn.io import remove_stale_temps, write_json, write_text
 
-__all__ = ["ensure_dir", "check_dir_path", "output_folder", "incomplete_by", "check_same_config", "first_difference",
-           "write_run_record", "check_same_run", "remove_if_empty", "MANIFEST", "INCOMPLETE", "RUN_RECORD"]
+__all__ = ["ensure_dir", "check_dir_path", "output_folder", "incomplete_by", "first_difference", "write_run_record",
+           "check_same_run", "MANIFEST", "INCOMPLETE", "RUN_RECORD"]
 
 #: Written last into a command's output folder: the files of the run that completed.
 MANIFEST = "manifest.json"
@@ -73,8 +73,11 @@ def output_folder(path, command: str) -> Iterator[Path]:
                            "of a run that completed.\n")
         (out / MANIFEST).unlink(missing_ok=True)
         yield out
-    except BaseException:
-        remove_if_empty(out, existed, marker)
+    except BaseException:  # a folder created here that holds nothing but the marker is removed again
+        if not existed and {p.name for p in out.iterdir()} <= {INCOMPLETE}:
+            marker.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a file written meanwhile keeps the folder
+                out.rmdir()
         raise
     written = sorted(p.name for p in out.iterdir()
                      if p.is_file() and not p.name.startswith(".") and p.name not in (INCOMPLETE, MANIFEST)
@@ -97,31 +100,9 @@ def incomplete_by(path) -> str | None:
     return m.group(1).strip() if m else "?"
 
 
-def check_same_config(path, name: str, config: dict, command: str) -> None:
-    """Refuse to continue into the folder ``path`` a run of another configuration: when
-    ``path/name`` exists and holds a JSON object whose ``config`` differs from ``config``
-    (compared after a JSON round trip), a :class:`~gandyn.errors.UsageError` names the
-    first differing field. A missing file is no objection.
-    """
-    from gandyn.errors import UsageError
-
-    f = Path(path) / name
-    if not f.is_file():
-        return
-    try:
-        old = json.loads(f.read_text()).get("config")
-    except (OSError, ValueError, AttributeError):
-        raise UsageError(f"--out {path}: {f.name} is not a run record of `gandyn {command}`; "
-                         "give another folder") from None
-    if old != (new := json.loads(json.dumps(config))):
-        raise UsageError(f"--out {path} holds a run of `gandyn {command}` with another configuration (first "
-                         f"difference: {first_difference(old, new)}); give another folder, or the same options to "
-                         "continue that run")
-
-
 #: The record of a run (``{"command", "config"}``) kept in the folder of its partial results
 #: (finished shards or checkpoints), so that a rerun can tell whether it continues the same run
-#: (:func:`check_same_config`).
+#: (:func:`check_same_run`).
 RUN_RECORD = "run.json"
 
 
@@ -134,11 +115,26 @@ def write_run_record(folder, command: str, config) -> None:
 
 def check_same_run(out, command: str, config, partial: str, final: str = RUN_RECORD) -> None:
     """Refuse the output folder ``out`` when it holds a run of ``gandyn command`` with another
-    configuration than ``config`` (:func:`check_same_config`, naming the first difference):
-    a stopped run, by the record of its partial results (``out/partial/``:data:`RUN_RECORD`),
-    or a finished one, by its file ``out/final``."""
-    check_same_config(Path(out) / partial, RUN_RECORD, config, command)
-    check_same_config(out, final, config, command)
+    configuration than ``config`` (compared after a JSON round trip): a stopped run, by the record
+    of its partial results (``out/partial/``:data:`RUN_RECORD`), or a finished one, by the JSON
+    object of its file ``out/final``, each with a ``config``. A
+    :class:`~gandyn.errors.UsageError` names the first differing field (:func:`first_difference`),
+    or a record that is not one; missing files are no objection."""
+    from gandyn.errors import UsageError
+
+    new = json.loads(json.dumps(config))
+    for f in (Path(out) / partial / RUN_RECORD, Path(out) / final):
+        if not f.is_file():
+            continue
+        try:
+            old = json.loads(f.read_text()).get("config")
+        except (OSError, ValueError, AttributeError):
+            raise UsageError(f"--out {out}: {f.name} is not a run record of `gandyn {command}`; "
+                             "give another folder") from None
+        if old != new:
+            raise UsageError(f"--out {out} holds a run of `gandyn {command}` with another configuration (first "
+                             f"difference: {first_difference(old, new)}); give another folder, or the same options "
+                             "to continue that run")
 
 
 def first_difference(a, b, where: str = "") -> str:
@@ -153,16 +149,3 @@ def first_difference(a, b, where: str = "") -> str:
             if x != y:
                 return first_difference(x, y, f"{where}[{i}]")
     return f"{where or 'config'}: {a!r} there, {b!r} here"
-
-
-def remove_if_empty(out: Path, existed: bool, marker: Path | None = None) -> None:
-    """Remove the folder ``out`` again if this run created it (``existed`` false) and wrote
-    nothing into it but ``marker``, so that a failed command leaves no empty output folder."""
-    out = Path(out)  # an earlier folder, or files were written: the marker stays
-    if not existed and out.is_dir() and {p.name for p in out.iterdir()} <= {getattr(marker, "name", None)}:
-        if marker is not None:
-            marker.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # a file written meanwhile keeps the folder
-            out.rmdir()
-
-

@@ -9,60 +9,53 @@ import sys
 __all__ = ["ProgressLines", "progress_lines"]
 
 
-@contextlib.contextmanager
 def progress_lines():
-    """When stderr is not a terminal (a log file, a pipe), progress bars write a line every
-    few percent instead of carriage-return redraws (:class:`ProgressLines`)."""
+    """A context in which, when stderr is not a terminal (a log file, a pipe), progress bars write
+    a line every few percent instead of carriage-return redraws (:class:`ProgressLines`)."""
     stream = sys.stderr
     if getattr(stream, "isatty", None) is None or stream.isatty() or isinstance(stream, ProgressLines):
-        yield
-        return
-    sys.stderr = ProgressLines(stream)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        sys.stderr = stream
+        return contextlib.nullcontext()
+    return contextlib.redirect_stderr(ProgressLines(stream))
 
 
 class ProgressLines:
     """A text stream in front of ``stream`` that turns progress-bar redraws (text after a
-    carriage return) into whole lines, each bar's at most every ``every`` percent (and its
-    first and last); other text passes through unchanged."""
+    carriage return, up to the next) into whole lines, each bar's at most every ``every``
+    percent (and its first and last); a bar of unknown total shows its final line (the one a
+    newline ends). Other text passes through unchanged."""
 
     def __init__(self, stream, every: float = 5.0):
         self.stream, self.every = stream, every
         self._last: dict[str, float] = {}
-        self._pending = ""
+        self._open = None  # the last redraw, while no newline has ended it
 
     def write(self, text: str) -> int:
-        if "\r" not in text and not self._pending:
-            return self.stream.write(text)
-        parts = (self._pending + text).split("\r")
-        self._pending = ""
-        for i, part in enumerate(parts):
-            if not part.strip():
-                continue
-            head, newline, tail = part.partition("\n")
-            if i == len(parts) - 1 and not newline and not text.endswith("\r"):
-                # a redraw may come in pieces: keep it until the next carriage return
-                self._pending = "\r" + part
-                continue
-            if i == 0 and newline:  # ordinary text before the first redraw
-                self.stream.write(part)
-                continue
-            m = re.match(r"\s*(.*?):?\s*(\d+)%\|", head)
-            if m is not None:
-                desc, pct = m.group(1), float(m.group(2))
-                last = self._last.get(desc)
-                if last is None or pct >= last + self.every or (pct >= 100 > last):
-                    self._last[desc] = pct
-                    self.stream.write(head.strip() + "\n")
-            elif newline and head.strip():  # a bar's final line of unknown total
-                self.stream.write(head.strip() + "\n")
-            if tail.strip():  # ordinary text after a redraw
-                self.stream.write(tail)
+        if self._open is not None and text.startswith("\n"):  # the newline that ends a bar
+            self._show(self._open, final=True)
+            text = text[1:]
+        first, *redraws = text.split("\r")
+        if first:
+            self.stream.write(first)
+            self._open = None
+        for part in redraws:
+            line, newline, rest = part.partition("\n")
+            self._show(line, final=bool(newline))
+            self._open = None if newline else line
+            if rest:
+                self.stream.write(rest)
         return len(text)
+
+    def _show(self, line: str, final: bool) -> None:
+        m = re.match(r"\s*(.*?):?\s*(\d+)%\|", line)
+        if m is None:  # a bar of unknown total: its final line
+            if final and line.strip():
+                self.stream.write(line.strip() + "\n")
+            return
+        desc, pct = m.group(1), float(m.group(2))
+        last = self._last.get(desc)
+        if last is None or pct >= last + self.every or pct >= 100 > last:
+            self._last[desc] = pct
+            self.stream.write(line.strip() + "\n")
 
     def isatty(self) -> bool:
         return False

@@ -21,7 +21,7 @@ from gandyn.cli import (add_network_arguments, add_training_arguments, apply_pro
                         nonneg_int, option, parse_methods, positive_float, positive_int, sharded_command,
                         training_config, where)
 from gandyn.errors import BOUND, DivergedError, UsageError
-from gandyn.io import remove_stale_temps, write_csv, write_json
+from gandyn.io import write_csv, write_json
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
 
@@ -164,11 +164,6 @@ def _write(cfg, res, out):
     return paths + plotting.save(figs.success_figure(cfg, res), out / f"success_{d}")
 
 
-#: The files `gandyn mog` writes (patterns), whose stale temporary files a run removes.
-OUTPUTS = ("results_*.npz", "models_*.csv", "snapshots_*.npz", "samples_*.png", "samples_*.pdf", "success_*.png",
-           "success_*.pdf", "table.csv", "table.json")
-
-
 def run(args) -> int:
     from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_mog
     from gandyn.app.machine import check_memory
@@ -184,7 +179,6 @@ def run(args) -> int:
     config = [c.to_dict() for c in cfgs]
 
     def work(out, client):
-        remove_stale_temps(out, OUTPUTS)
         # one shard store per data set; the first shard saved writes the run's record next to them
         stores = [ShardStore(out / SHARDS, cfg.data, record=("mog", config)) for cfg in cfgs]
         paths, table = [], []

@@ -364,12 +364,9 @@ def run_shard(cfg: MogConfig, units, progress: Callable[[int], None] | None = No
         for t in np.union1d(checks, keep[1:]):
             while pop.it < t:
                 n = min(block, int(t) - pop.it)
-                if cfg.decay == 1.0:
-                    pop.advance(n)
-                else:
-                    for _ in range(n):
-                        pop.set_lr_factor(cfg.decay ** (pop.it / cfg.steps))
-                        pop.advance(1)
+                for _ in range(n):  # the step sizes of iteration it (with decay 1: the initial ones, bit for bit)
+                    pop.set_lr_factor(cfg.decay ** (pop.it / cfg.steps))
+                    pop.advance(1)
                 # a diverged model (a parameter NaN, inf or beyond gandyn.errors.BOUND) trains on, in its
                 # own rows (the others' bits do not change): marked here with the iteration it was found at
                 diverged_at[~healthy(*pop.params()) & (diverged_at < 0)] = pop.it
