@@ -106,6 +106,17 @@ def test_pacgan_protocol_config(tmp_path, capsys):
     assert main(["mog", "--protocol", "pacgan", "--quick", "--out", str(tmp_path / "q")]) == 2
 
 
+def test_pacgan_protocol_takes_hidden_for_both_players(tmp_path, capsys):
+    # --hidden sets both players' widths over the protocol's, and the change is named
+    out = tmp_path / "h"
+    assert main(["mog", "--protocol", "pacgan", "--steps", "2", "--checks", "1", "--seeds", "1", "--n-eval", "100",
+                 "--hidden", "8", "--hidden-d", "6", "--data", "ring8", "--jobs", "1", "--out", str(out),
+                 "--quiet"]) == 0
+    net = json.loads((out / "table.json").read_text())["config"][0]["networks"]
+    assert net["hidden_g"] == [8] and net["hidden_d"] == [6]
+    assert "--hidden-g 8 replaces it" in capsys.readouterr().err
+
+
 def test_row_statistics_in_percent():
     success = np.array([True, False, True, True])
     modes = np.array([8, 7, 8, 8])

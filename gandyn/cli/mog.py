@@ -73,6 +73,8 @@ def _configs(args):
     from gandyn.experiments.mog import PROTOCOLS, QUICK, MogConfig, nested
 
     protocol, fixed, extra = "", {}, {}
+    if args.hidden is not None:  # both players' widths, unless --hidden-g or --hidden-d names one (also for --protocol)
+        args.hidden_g, args.hidden_d = args.hidden_g or args.hidden, args.hidden_d or args.hidden
     if args.protocol:
         if args.quick:
             raise ValueError("--quick and --protocol each set the run's size: give one of them")
@@ -88,8 +90,7 @@ def _configs(args):
         raise ValueError("--jobs runs local processes and --scheduler a Dask cluster: give one of them")
     if args.shards is not None and args.scheduler is None and (args.jobs or 1) < 2:
         raise ValueError("--shards needs --scheduler or --jobs of 2 or more (one process runs no shards)")
-    hidden = {} if args.hidden is None else dict.fromkeys(("hidden_g", "hidden_d"), tuple(args.hidden))
-    flat = {**hidden, **given_fields(args, Networks), **given_fields(args, MogConfig), **fixed,
+    flat = {**given_fields(args, Networks), **given_fields(args, MogConfig), **fixed,
             **{k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}}
     kw = nested(flat, QUICK if args.quick else None) | {"protocol": protocol}
     steps = kw.get("steps", MogConfig.steps)
