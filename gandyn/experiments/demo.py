@@ -16,29 +16,29 @@ from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.errors import DivergedError
 from gandyn.rng import streams
 
-__all__ = ["run_demo", "DATA_MEAN", "DATA_STD"]
+__all__ = ["run_demo", "train", "DATA_MEAN", "DATA_STD"]
 
 DATA_MEAN, DATA_STD = 4.0, 0.5
 
 
-def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 128,
-             hidden: int = 16, n_eval: int = 20000, progress: bool = True) -> dict:
-    """Train the tiny 1D GAN and evaluate it on a grid.
+def train(gan, seed: int, steps: int, lr: float, batch: int, desc: str, progress: bool) -> tuple:
+    """Train ``gan`` on ``N(DATA_MEAN, DATA_STD^2)`` by Algorithm 1 (k = 1) with Adam of step ``lr``
+    (b1 = 0.5) for both players, minibatches of ``batch``, from the streams of ``seed``.
 
-    Returns a dict with the grid ``x``, ``p_data``, ``d`` = D(x), generator
-    ``samples`` (drawn from the run's ``eval`` stream), histogram ``bins``, the
-    loss history and the final parameters.
+    Returns ``(trainer, losses (steps, 2), streams)``.
+
+    Raises
+    ------
+    DivergedError
+        A loss or a parameter became NaN or inf (the iteration named).
     """
-    if steps < 1 or batch < 1 or hidden < 1 or not (np.isfinite(lr) and lr > 0):
-        raise ValueError("steps, batch and hidden must be >= 1 and lr a finite number > 0")
     s = streams(seed)
-    gan = GAN(MLP((1, hidden, 1), ("tanh", "identity")), MLP((1, 2 * hidden, 1), ("relu", "identity")))
     batches = StreamBatches(lambda rng, m: rng.normal(DATA_MEAN, DATA_STD, size=(m, 1)), gan.latent, s["data"],
                             s["latent"])
     run = Trainer(gan, optim.adam(lr, b1=0.5), optim.adam(lr, b1=0.5), gan.G.init(s["g_init"]),
                   gan.D.init(s["d_init"]), batches, batch=batch)
     hist = np.empty((steps, 2))
-    with tqdm(range(steps), desc="demo", disable=not progress, leave=False) as bar, np.errstate(all="ignore"):
+    with tqdm(range(steps), desc=desc, disable=not progress, leave=False) as bar, np.errstate(all="ignore"):
         for i in bar:
             hist[i] = run.step()
             if not np.isfinite([*hist[i], run.theta_g @ run.theta_g, run.theta_d @ run.theta_d]).all():
@@ -46,7 +46,21 @@ def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 12
                                     f"inf; lr={lr:g}: try a smaller step size)", i + 1)
             if i % 50 == 0:
                 bar.set_postfix(loss_d=f"{hist[i, 0]:.3f}", loss_g=f"{hist[i, 1]:.3f}", refresh=False)
+    return run, hist, s
 
+
+def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 128,
+             hidden: int = 16, n_eval: int = 20000, progress: bool = True) -> dict:
+    """Train the tiny 1D GAN (:func:`train`) and evaluate it on a grid.
+
+    Returns a dict with the grid ``x``, ``p_data``, ``d`` = D(x), generator
+    ``samples`` (drawn from the run's ``eval`` stream), histogram ``bins``, the
+    loss history and the final parameters.
+    """
+    if steps < 1 or batch < 1 or hidden < 1 or not (np.isfinite(lr) and lr > 0):
+        raise ValueError("steps, batch and hidden must be >= 1 and lr a finite number > 0")
+    gan = GAN(MLP((1, hidden, 1), ("tanh", "identity")), MLP((1, 2 * hidden, 1), ("relu", "identity")))
+    run, hist, s = train(gan, seed, steps, lr, batch, "demo", progress)
     samples = gan.G(run.theta_g, gan.sample_z(s["eval"], n_eval))[:, 0]
     lo = min(DATA_MEAN - 4 * DATA_STD, np.quantile(samples, 0.001))
     hi = max(DATA_MEAN + 4 * DATA_STD, np.quantile(samples, 0.999))

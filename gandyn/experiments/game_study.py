@@ -26,10 +26,10 @@ from tqdm.auto import tqdm
 
 from gandyn import games
 from gandyn.games import closed_forms as cf, dynamics as dy, nash
-from gandyn.engine import losses as L, optim
+from gandyn.engine import losses as L
 from gandyn.engine.gan import GAN
-from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.engine.nn import MLP
+from gandyn.experiments.demo import train
 from gandyn.rng import streams
 
 __all__ = ["dirac_variants", "dirac_panels", "vector_fields", "spectra", "step_map", "talk_claim", "large_game",
@@ -162,7 +162,8 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
     2. Gaussian GAN (affine G) at ``(mean, std, 0)``: ``H_GG = 0`` exactly.
     3. A 1-D MLP GAN (G 1-8-1 tanh, D 1-16-1 tanh, normal latent, non-saturating
        loss) trained with the engine (Adam 2e-3, b1 = 0.5, batch 256) on
-       ``N(4, 0.5^2)``, evaluated on Gauss-Hermite quadrature (``nodes`` points).
+       ``N(4, 0.5^2)`` (:func:`gandyn.experiments.demo.train`), evaluated on Gauss-Hermite
+       quadrature (``nodes`` points).
     4. The exact equilibrium of the same architecture: data = the trained
        generator's own distribution (same quadrature), D's last layer zeroed so
        ``D = 1/2`` everywhere: ``omega = 0`` and ``H_GG = 0`` exactly.
@@ -170,15 +171,10 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
     gg = games.gaussian_gan()
     out = {"dirac": _block_summary(games.dirac_gan(), np.zeros(2), "Dirac-GAN at (0, 0)"),
            "gaussian": _block_summary(gg, gg.points["equilibrium"], "Gaussian GAN at (mean, std, 0)")}
-    s = streams(seed)
     gan = GAN(MLP((1, 8, 1), ("tanh", "identity")), MLP((1, 16, 1), ("tanh", "identity")), loss="nonsat",
               latent="normal")
-    batches = StreamBatches(lambda rng, m: rng.normal(4.0, 0.5, size=(m, 1)), gan.latent, s["data"], s["latent"])
-    run = Trainer(gan, optim.adam(2e-3, b1=0.5), optim.adam(2e-3, b1=0.5), gan.G.init(s["g_init"]),
-                  gan.D.init(s["d_init"]), batches, batch=256)
     t0 = time.perf_counter()
-    for _ in tqdm(range(steps), desc="train 1-D MLP GAN", disable=not progress, leave=False):
-        run.step()
+    run = train(gan, seed, steps, 2e-3, 256, "train 1-D MLP GAN", progress)[0]
     train_s = time.perf_counter() - t0
     zq, wq = games.normal_quadrature(nodes)
     xq, wx = games.normal_quadrature(nodes, 4.0, 0.5)

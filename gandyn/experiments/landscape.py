@@ -102,20 +102,15 @@ def _evaluation_set(rec: RunRecord, gan: GAN, batch: int, data_dir) -> tuple:
 def _mog_scores(path: Path, info: dict) -> dict:
     """``{'scores': ...}``, the model's final scores from the row of the run's ``models_DATA.csv``
     with its method, seed and ``lr_g`` (a run stopped by a failed shard holds fewer rows);
-    ``{}`` when the file is missing or unreadable or has no single such row (the scores are
-    only shown)."""
+    ``{}`` when the file is missing, unreadable or malformed or has no single such row (the
+    scores are only shown)."""
     import csv
 
-    def same(r):
-        try:
-            return (r["method"], int(r["seed"]), float(r["lr_g"])) == (info["method"], info["seed"], info["lr_g"])
-        except (KeyError, TypeError, ValueError):
-            return False
-
+    key = (info["method"], info["seed"], info["lr_g"])
     try:
         with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if same(r)]
-    except (OSError, UnicodeDecodeError, csv.Error):
+            rows = [r for r in csv.DictReader(f) if (r["method"], int(r["seed"]), float(r["lr_g"])) == key]
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError):  # no scores to show
         return {}
     return {"scores": {k: rows[0].get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}} \
         if len(rows) == 1 else {}
@@ -224,13 +219,13 @@ def analyse(run: LandscapeRun, *, k: int = 10, tol: float = 1e-8, slq_vectors: i
             products = sum(pairs.products for _, pairs in searches) + 2 * slq_vectors * slq_steps  # and SLQ's
             for block in ("g", "d"):
                 la, sa = spec[block]["LA"], spec[block]["SA"]
-                ext[block] = {"max": float(la.values.max()), "min": float(sa.values.min()),
-                              "converged": bool(la.converged.all() and sa.converged.all())}
                 nodes, weights = spectra.slq_density(game.block_operator(z, block), n_vectors=slq_vectors,
                                                      steps=slq_steps, rng=rng)
                 nq[block] = [nodes.tolist(), weights.tolist()]
                 top = max(float(np.abs(nodes).max()), 1e-300)
-                ext[block]["mass_near_zero"] = float(weights[np.abs(nodes) <= 1e-3 * top].sum())
+                ext[block] = {"max": float(la.values.max()), "min": float(sa.values.min()),
+                              "converged": bool(la.converged.all() and sa.converged.all()),
+                              "mass_near_zero": float(weights[np.abs(nodes) <= 1e-3 * top].sum())}
             ext["j"] = {"max_modulus": float(np.abs(spec["j"]["LM"].values).max()),
                         "min_real": float(spec["j"]["SR"].values.real.min()),
                         "max_real": float(spec["j"]["LR"].values.real.max()),

@@ -25,10 +25,7 @@ from gandyn.engine.population import Networks
 from gandyn.engine.training import TrainingConfig
 from gandyn.experiments import gan1d, mnist, mog
 
-__all__ = ["RunRecord", "load_run", "run_kind", "KINDS"]
-
-#: The kinds of run folders understood.
-KINDS = ("mnist", "gan1d", "mog")
+__all__ = ["RunRecord", "load_run"]
 
 
 @dataclass(frozen=True)
@@ -155,16 +152,6 @@ def _mog(run: Path, model, data) -> RunRecord:
                      arrays["theta_d"][:, j], info, arrays["stats_g"][:, j] if "stats_g" in arrays else None)
 
 
-def run_kind(run) -> str | None:
-    """The kind of run folder ``run`` holds (:data:`KINDS`), or None."""
-    run = Path(run)
-    if _mog_sets(run):
-        return "mog"
-    if (run / "config.json").is_file() or (run / "checkpoints").is_dir() or (run / "checkpoint.npz").is_file():
-        return "mnist"
-    return "gan1d" if (run / "history.npz").is_file() else None
-
-
 def load_run(run, *, model=None, data=None) -> RunRecord:
     """Read a run folder (see the module docstring).
 
@@ -192,9 +179,11 @@ def load_run(run, *, model=None, data=None) -> RunRecord:
     run = Path(run)
     if not run.is_dir():
         raise ValueError(f"no run folder {run}")
-    kind = run_kind(run)
-    if kind is None:
+    if _mog_sets(run):
+        return _mog(run, model, data)
+    mnist_run = (run / "config.json").is_file() or (run / "checkpoints").is_dir() or (run / mnist.CHECKPOINT).is_file()
+    if not mnist_run and not (run / "history.npz").is_file():
         raise ValueError(f"{run} is not a run of `gandyn mnist train`, `gandyn gan1d` or `gandyn mog` (no checkpoints)")
-    if kind != "mog" and (model is not None or data is not None):
+    if model is not None or data is not None:
         raise ValueError(f"--model and --data select a model of a `gandyn mog` run; {run} is none")
-    return _mog(run, model, data) if kind == "mog" else {"mnist": _mnist, "gan1d": _gan1d}[kind](run)
+    return _mnist(run) if mnist_run else _gan1d(run)

@@ -41,10 +41,8 @@ def row(part, pair, metric, value, bound=None, ok=None, **extra) -> dict:
     """One line of the result table; with a ``bound`` and no ``ok``, ``ok`` is ``value <= bound``."""
     if ok is None and bound is not None:
         ok = bool(value <= bound)
-    r = {"part": part, "pair": pair, "metric": metric, "value": float(value),
-         "bound": None if bound is None else float(bound), "ok": ok}
-    r.update(extra)
-    return r
+    return {"part": part, "pair": pair, "metric": metric, "value": float(value),
+            "bound": None if bound is None else float(bound), "ok": ok, **extra}
 
 
 def part_a() -> tuple[list[dict], list[dict]]:
@@ -57,8 +55,8 @@ def part_a() -> tuple[list[dict], list[dict]]:
         v = T.value(T.d_star_function(p, q, logit=True), p, q, logit=True)  # V(D*, G), D* in logit space
         j = T.jsd(p, q)
         if exact is None:  # the family: the two sides of the identity
-            rows.append(row("a", name, "V(D*,G)", v.value, quad_error=v.error))
-            rows.append(row("a", name, "JSD", j.value, quad_error=j.error))
+            rows += [row("a", name, "V(D*,G)", v.value, quad_error=v.error),
+                     row("a", name, "JSD", j.value, quad_error=j.error)]
         else:
             rows.append(row("a", name, "|C(G) - closed form|", abs(v.value - exact), BOUNDS["closed_form"],
                             closed_form=exact, c=v.value))
@@ -102,22 +100,20 @@ def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw)
                                     seed + i, progress=bar if progress else False, **fit_kw)
             x = np.linspace(min(p.bounds(1e-9)[0], q.bounds(1e-9)[0]), max(p.bounds(1e-9)[1], q.bounds(1e-9)[1]), 2001)
             pp, qq = p.pdf(x), q.pdf(x)
-            s = pp + qq
-            region = s > 0.01 * s.max()
+            region = pp + qq > 0.01 * (pp + qq).max()
             ds, dl = T.d_star(pp, qq), fit.prob(x)
             err = np.abs(dl - ds)[region]
             sup, rms = float(err.max()), float(np.sqrt(np.mean(err ** 2)))
-            v = T.value(fit.logit, p, q, logit=True, epsabs=1e-10, epsrel=1e-8)
-            c = T.c_of_g(p, q)
+            v, c = T.value(fit.logit, p, q, logit=True, epsabs=1e-10, epsrel=1e-8), T.c_of_g(p, q)
             gap = c.value - v.value
-            extra = dict(steps=fit.steps, stopped=fit.stopped, final_loss=fit.final_loss)
             for metric, value, bound, more in (
                     ("sup |D_learned - D*|", sup, BOUNDS["sup"], {"x_at": float(x[region][np.argmax(err)])}),
                     ("RMS |D_learned - D*|", rms, BOUNDS["rms"], {}),
                     ("C(G) - V(D_learned,G)", gap, BOUNDS["value_gap"],
                      {"c": c.value, "v": v.value, "quad_error": v.error})):
                 rows.append(row("b", name, metric, value, bound if bounded else None,
-                                (abs(value) <= bound) if bounded else None, **more, **extra))
+                                (abs(value) <= bound) if bounded else None, **more, steps=fit.steps,
+                                stopped=fit.stopped, final_loss=fit.final_loss))
             curves.append({"pair": name, "x": x, "p_data": pp, "p_g": qq, "d_star": ds, "d_learned": dl,
                            "region": region, "sup": sup, "rms": rms, "gap": gap, "steps": fit.steps})
     return rows, curves
@@ -162,9 +158,9 @@ def part_losses(quick: bool = False) -> list[dict]:
     for loss in (m for m in made if not m.separable):
         same = max(abs(T.relativistic_divergence(loss, p, p)) for p, _ in pairs)
         apart = min(T.relativistic_divergence(loss, p, q) for p, q in pairs)
-        b = BOUNDS["identity"]
         rows.append(row("l", f"{len(pairs)} pairs on 3-4 points", f"{loss.label}: max D-objective is a divergence "
-                        "(|value at p = q|; min over p != q > 0)", same, b, bool(same <= b and apart > 0),
+                        "(|value at p = q|; min over p != q > 0)", same, BOUNDS["identity"],
+                        bool(same <= BOUNDS["identity"] and apart > 0),
                         loss=loss.label, identity="relativistic divergence", min_divergence=apart,
                         source="Jolicoeur-Martineau 2020, ICML, Thm. 1"))
     for name, form in T.SHIFTED_NORMAL_D_VALUE.items():
