@@ -169,23 +169,20 @@ def parse_methods(methods, items=()) -> list:
     from gandyn.engine.methods import as_method
 
     objs = [_method_of_text(m) if isinstance(m, str) else as_method(m) for m in methods]
-    parts = [[m] + ([m.inner] if getattr(m, "inner", None) is not None else []) for m in objs]
-    takes = {p.name: method_option_types(type(p)) for ps in parts for p in ps}  # method: its options, in order
+    runs = [[m] + ([m.inner] if getattr(m, "inner", None) is not None else []) for m in objs]
+    takes = {p.name: method_option_types(type(p)) for ps in runs for p in ps}  # method: its options, in order
     opts: dict[str, dict] = {}
     for item in items or ():
         key, eq, text = str(item).partition("=")
-        key = key.strip().replace("-", "_")
+        only, dot, key = key.strip().replace("-", "_").rpartition(".")  # METHOD.KEY: that method's option only
         if not eq or not key:
             raise ValueError(f"method option {item!r}: write KEY=VALUE or METHOD.KEY=VALUE, e.g. unroll=10")
-        only, dot, bare = key.rpartition(".")
-        if dot:  # METHOD.KEY: that method's option only
-            if only not in takes:
-                raise ValueError(f"method option {key!r}: {only!r} is not one of the methods ({', '.join(takes)})")
-            key = bare
+        if dot and only not in takes:
+            raise ValueError(f"method option {only + dot + key!r}: {only!r} is not one of the methods "
+                             f"({', '.join(takes)})")
         owners = [m for m in takes if key in takes[m] and (not dot or m == only)]
-        for ps in parts:  # lookahead:INNER: one key naming two options of one run is ambiguous
-            pair = [p.name for p in ps if p.name in owners]
-            if len(pair) == 2:
+        for pair in ([p.name for p in ps if p.name in owners] for ps in runs):
+            if len(pair) == 2:  # lookahead:INNER: one key naming two options of one run is ambiguous
                 raise ValueError(f"method option {key!r}: both {pair[0]} and {pair[1]} of {pair[0]}:{pair[1]} take "
                                  f"it (different options); write {pair[0]}.{key}=... or {pair[1]}.{key}=...")
         if not owners:
