@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import re
 import sys
 
 from gandyn import __version__
@@ -34,21 +35,16 @@ COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "rep
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (no usage block) and exit status 2."""
+    """argparse with a one-line error (no usage block) and exit status 2, and a negative number
+    (-1e-3, -inf, -nan) read as a value, not an option, so that ``--lr-min -1e-3`` reaches the
+    option's range check and its one-line message."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._negative_number_matcher = re.compile(r"-\.?\d|-inf|-nan", re.IGNORECASE)  # argparse's: -1 and -.5
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
-
-    def _parse_optional(self, arg_string):
-        # a negative number (-1e-3, -inf, -nan) is a value, not an option, so that
-        # `--lr-min -1e-3` reaches the option's range check and its one-line message
-        if arg_string not in self._option_string_actions:
-            try:
-                float(arg_string)
-                return None
-            except ValueError:
-                pass
-        return super()._parse_optional(arg_string)
 
 
 #: Largest integer an option takes (a count far beyond any run, still an int64).
