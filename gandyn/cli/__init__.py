@@ -18,10 +18,15 @@ first. See :mod:`gandyn.plugins`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import inspect
 import math
+import os
 import re
 import sys
+import traceback
+import typing
 
 from gandyn import __version__
 from gandyn.errors import one_line
@@ -103,9 +108,6 @@ def method_option_types(cls) -> dict[str, type]:
     (``bool``, ``int`` or ``float``, from the types of its dataclass fields, ``X | None``
     as ``X``), without ``name``, ``inner`` and the fields whose metadata says
     ``option: False`` (altgd's orders of the toy games)."""
-    import dataclasses
-    import typing
-
     if not dataclasses.is_dataclass(cls):
         return {}
     hints, out = typing.get_type_hints(cls), {}
@@ -160,8 +162,6 @@ def parse_methods(methods, items=()) -> list:
         ``methods`` takes (the message lists what each takes), a value of the wrong type or
         one the method refuses.
     """
-    from dataclasses import replace
-
     from gandyn.engine.methods import as_method
 
     objs = [_method_of_text(m) if isinstance(m, str) else as_method(m) for m in methods]
@@ -192,7 +192,7 @@ def parse_methods(methods, items=()) -> list:
         own = opts.get(m.name, {})
         if getattr(m, "inner", None) is not None and m.inner.name in opts:
             own = {**own, "inner": build(m.inner)}
-        return replace(m, **own) if own else m
+        return dataclasses.replace(m, **own) if own else m
 
     return [build(m) for m in objs]
 
@@ -297,17 +297,13 @@ def given_fields(args, cls) -> dict:
     """The options in ``args`` named as fields of the dataclass ``cls`` (or as keyword defaults
     of the function ``cls``, :func:`defaults_of`), those not None, lists as tuples: the fields
     (arguments) a command's options set."""
-    from dataclasses import fields, is_dataclass
-
-    names = [f.name for f in fields(cls)] if is_dataclass(cls) else defaults_of(cls)
+    names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else defaults_of(cls)
     return {n: tuple(v) if isinstance(v, list) else v for n in names if (v := getattr(args, n, None)) is not None}
 
 
 def defaults_of(fn) -> dict:
     """The keyword defaults of the library function ``fn``, which a command's options take
     (one source for each default)."""
-    import inspect
-
     return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
 
 
@@ -479,8 +475,6 @@ def blas_threads(args) -> int | None:
     busy on the machine (benchmarks/bench_threads.py). Commands whose work is a few large
     GEMMs (evaluating 10,000 MNIST images) choose every core.
     """
-    import os
-
     from gandyn.app.machine import THREAD_VARIABLES
 
     if getattr(args, "threads", None):
@@ -541,9 +535,6 @@ def main(argv=None) -> int:
 def where(exc: BaseException) -> str:
     """Where ``exc`` was raised, as ``path:line in function``: the innermost frame in
     gandyn's own code (else the innermost frame)."""
-    import os
-    import traceback
-
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return "an unknown place"

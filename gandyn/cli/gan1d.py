@@ -8,8 +8,15 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
+import json
+import time
+
+import numpy as np
+
+from gandyn.app.machine import check_memory
 from gandyn.cli import (add_training_arguments, defaults_of, given_fields, option, positive_float, positive_int,
                         sharded_command, training_config)
+from gandyn.experiments import gan1d  # the command's defaults: imported with its options anyway
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -72,9 +79,7 @@ def _setup(args, sweep):
 def _steps(args) -> int:
     """``--steps``, else the default of :func:`~gandyn.experiments.gan1d.sweep` (with ``--sweep``)
     or of :func:`~gandyn.experiments.gan1d.record_run`."""
-    from gandyn.experiments.gan1d import record_run, sweep
-
-    return args.steps or defaults_of(sweep if args.sweep else record_run)["steps"]
+    return args.steps or defaults_of(gan1d.sweep if args.sweep else gan1d.record_run)["steps"]
 
 
 def run(args) -> int:
@@ -88,8 +93,6 @@ def _single(args) -> int:
     history.npz, Figure 1, the JSD curves, the animation and a summary line."""
     from gandyn import history, plotting
     from gandyn.app.folders import output_folder
-    from gandyn.app.machine import check_memory
-    from gandyn.experiments.gan1d import pick_panels, record_run
     from gandyn.plotting import gan1d as figs
 
     steps, every, h = _steps(args), args.record_every, max(args.hidden_g, args.hidden_d)
@@ -100,9 +103,9 @@ def _single(args) -> int:
                                  f"hidden {h:,})")
     setup = _setup(args, sweep=False)
     with output_folder(args.out, "gan1d") as out:
-        arrays, meta = record_run(setup, args.seed, lr_g=args.lr_g, lr_d=args.lr_d, steps=steps, record_every=every,
-                                  progress=not args.quiet)
-        meta["panels"] = panels = pick_panels(arrays)
+        arrays, meta = gan1d.record_run(setup, args.seed, lr_g=args.lr_g, lr_d=args.lr_d, steps=steps,
+                                        record_every=every, progress=not args.quiet)
+        meta["panels"] = panels = gan1d.pick_panels(arrays)
         paths = [history.save(out / "history.npz", arrays, meta)]
         paths += plotting.save(figs.figure1(arrays, panels), out / "figure1")
         paths += plotting.save(figs.jsd_curves(arrays), out / "jsd")
@@ -121,13 +124,6 @@ def _sweep(args) -> int:
     """The sweep's checks (the step-size grid; memory, naming the options; each k and loss with
     the other choices), then the sweep in the output folder, one shard per seed
     (:func:`gandyn.cli.sharded_command`, :func:`_write_sweep`)."""
-    import json
-
-    import numpy as np
-
-    from gandyn.app.machine import check_memory
-    from gandyn.experiments.gan1d import TRAINING, describe, sweep_setups
-
     if args.grid < 2:
         raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
     if not args.lr_min < args.lr_max:
@@ -136,17 +132,17 @@ def _sweep(args) -> int:
         raise ValueError(f"--lr-max must be at most 1e+100, got {args.lr_max:g}")
     h, n_gans = max(args.hidden_g, args.hidden_d), args.grid ** 2 * args.seeds
     # parameters, gradients and optimizer states of both players, and each step's activations
-    per = 8 * (10 * (3 * h + 1) + 6 * args.batch * (h + 2) * ((args.k or TRAINING.k) + 1))
+    per = 8 * (10 * (3 * h + 1) + 6 * args.batch * (h + 2) * ((args.k or gan1d.TRAINING.k) + 1))
     check_memory(n_gans * per + 8 * 4096 * 128 * 4, f"a sweep of {n_gans:,} GANs (--grid {args.grid:,} squared x "
                                                      f"--seeds {args.seeds:,}, --batch {args.batch:,}, hidden {h:,})")
     setup = _setup(args, sweep=True)
     ks, losses = args.ks or [setup.training.k], args.losses or [setup.training.loss]
-    sweep_setups(setup, ks, losses, ("--ks", "--losses"))  # distinct, and each pairing with the other choices
+    gan1d.sweep_setups(setup, ks, losses, ("--ks", "--losses"))  # distinct, and each pairing with the other choices
     lrs = np.geomspace(args.lr_min, args.lr_max, args.grid).tolist()
     kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=_steps(args), ks=ks, losses=losses, threshold=args.threshold)
     seeds = list(range(args.seed, args.seed + args.seeds))
     # what the results depend on (a rerun into the same folder must give the same)
-    config = json.loads(json.dumps({"setup": describe(setup), "seeds": seeds, **kw}, default=str))
+    config = json.loads(json.dumps({"setup": gan1d.describe(setup), "seeds": seeds, **kw}, default=str))
     kept = f"; the finished shards' results are in {args.out}"  # when a shard failed after others finished
     return sharded_command(args, "gan1d --sweep", config,
                            lambda out, client: _write_sweep(args, setup, seeds, kw, out, config, client),
@@ -158,15 +154,10 @@ def _write_sweep(args, setup, seeds, kw, out, config, client) -> int:
     cluster of ``client``, if any), each kept in ``out/shards`` as it finishes (seeds kept there
     by an earlier, stopped run are not trained again); its files (sweep.npz, sweep.csv, the maps)
     and summary lines. On a failure the finished seeds' sweep is written."""
-    import time
-
-    import numpy as np
-
     from gandyn import history, plotting
     from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_sweep
     from gandyn.app.folders import RUN_RECORD
     from gandyn.errors import BOUND
-    from gandyn.experiments.gan1d import sweep_rows, sweep_summary
     from gandyn.io import write_csv, write_json
     from gandyn.metrics.intervals import format_pm
     from gandyn.plotting import gan1d as figs
@@ -180,9 +171,9 @@ def _write_sweep(args, setup, seeds, kw, out, config, client) -> int:
             raise
         (arrays, meta), failed = e.partial, e
     wall = time.perf_counter() - t0 + store.earlier_seconds  # a resumed sweep's earlier parts too
-    summary = sweep_summary(arrays, wall)
+    summary = gan1d.sweep_summary(arrays, wall)
     meta = {**meta, **({"failed": f"{failed} (seed {failed.items[0]})"} if failed else {}), "wall_seconds": wall}
-    paths = [history.save(out / "sweep.npz", arrays, meta), write_csv(out / "sweep.csv", sweep_rows(arrays)),
+    paths = [history.save(out / "sweep.npz", arrays, meta), write_csv(out / "sweep.csv", gan1d.sweep_rows(arrays)),
              write_csv(out / "sweep_summary.csv", summary)]
     for a, b in np.ndindex(arrays["jsd"].shape[:2]):  # a map per k and loss
         stem = "convergence_map" if arrays["jsd"].shape[:2] == (1, 1) else \
