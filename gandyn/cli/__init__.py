@@ -18,9 +18,15 @@ first. See :mod:`gandyn.plugins`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import inspect
 import math
+import os
+import re
 import sys
+import traceback
+import typing
 
 from gandyn import __version__
 from gandyn.errors import one_line
@@ -34,21 +40,16 @@ COMMANDS = ("gan1d", "theory", "nash", "mnist", "mog", "landscape", "demo", "rep
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (no usage block) and exit status 2."""
+    """argparse with a one-line error (no usage block) and exit status 2, and a negative number
+    (-1e-3, -inf, -nan) read as a value, not an option, so that ``--lr-min -1e-3`` reaches the
+    option's range check and its one-line message."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._negative_number_matcher = re.compile(r"-\.?\d|-inf|-nan", re.IGNORECASE)  # argparse's: -1 and -.5
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
-
-    def _parse_optional(self, arg_string):
-        # a negative number (-1e-3, -inf, -nan) is a value, not an option, so that
-        # `--lr-min -1e-3` reaches the option's range check and its one-line message
-        if arg_string not in self._option_string_actions:
-            try:
-                float(arg_string)
-                return None
-            except ValueError:
-                pass
-        return super()._parse_optional(arg_string)
 
 
 #: Largest integer an option takes (a count far beyond any run, still an int64).
@@ -107,9 +108,6 @@ def method_option_types(cls) -> dict[str, type]:
     (``bool``, ``int`` or ``float``, from the types of its dataclass fields, ``X | None``
     as ``X``), without ``name``, ``inner`` and the fields whose metadata says
     ``option: False`` (altgd's orders of the toy games)."""
-    import dataclasses
-    import typing
-
     if not dataclasses.is_dataclass(cls):
         return {}
     hints, out = typing.get_type_hints(cls), {}
@@ -164,28 +162,23 @@ def parse_methods(methods, items=()) -> list:
         ``methods`` takes (the message lists what each takes), a value of the wrong type or
         one the method refuses.
     """
-    from dataclasses import replace
-
     from gandyn.engine.methods import as_method
 
     objs = [_method_of_text(m) if isinstance(m, str) else as_method(m) for m in methods]
-    parts = [[m] + ([m.inner] if getattr(m, "inner", None) is not None else []) for m in objs]
-    takes = {p.name: method_option_types(type(p)) for ps in parts for p in ps}  # method: its options, in order
+    runs = [[m] + ([m.inner] if getattr(m, "inner", None) is not None else []) for m in objs]
+    takes = {p.name: method_option_types(type(p)) for ps in runs for p in ps}  # method: its options, in order
     opts: dict[str, dict] = {}
     for item in items or ():
         key, eq, text = str(item).partition("=")
-        key = key.strip().replace("-", "_")
+        only, dot, key = key.strip().replace("-", "_").rpartition(".")  # METHOD.KEY: that method's option only
         if not eq or not key:
             raise ValueError(f"method option {item!r}: write KEY=VALUE or METHOD.KEY=VALUE, e.g. unroll=10")
-        only, dot, bare = key.rpartition(".")
-        if dot:  # METHOD.KEY: that method's option only
-            if only not in takes:
-                raise ValueError(f"method option {key!r}: {only!r} is not one of the methods ({', '.join(takes)})")
-            key = bare
+        if dot and only not in takes:
+            raise ValueError(f"method option {only + dot + key!r}: {only!r} is not one of the methods "
+                             f"({', '.join(takes)})")
         owners = [m for m in takes if key in takes[m] and (not dot or m == only)]
-        for ps in parts:  # lookahead:INNER: one key naming two options of one run is ambiguous
-            pair = [p.name for p in ps if p.name in owners]
-            if len(pair) == 2:
+        for pair in ([p.name for p in ps if p.name in owners] for ps in runs):
+            if len(pair) == 2:  # lookahead:INNER: one key naming two options of one run is ambiguous
                 raise ValueError(f"method option {key!r}: both {pair[0]} and {pair[1]} of {pair[0]}:{pair[1]} take "
                                  f"it (different options); write {pair[0]}.{key}=... or {pair[1]}.{key}=...")
         if not owners:
@@ -199,7 +192,7 @@ def parse_methods(methods, items=()) -> list:
         own = opts.get(m.name, {})
         if getattr(m, "inner", None) is not None and m.inner.name in opts:
             own = {**own, "inner": build(m.inner)}
-        return replace(m, **own) if own else m
+        return dataclasses.replace(m, **own) if own else m
 
     return [build(m) for m in objs]
 
@@ -304,17 +297,13 @@ def given_fields(args, cls) -> dict:
     """The options in ``args`` named as fields of the dataclass ``cls`` (or as keyword defaults
     of the function ``cls``, :func:`defaults_of`), those not None, lists as tuples: the fields
     (arguments) a command's options set."""
-    from dataclasses import fields, is_dataclass
-
-    names = [f.name for f in fields(cls)] if is_dataclass(cls) else defaults_of(cls)
+    names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else defaults_of(cls)
     return {n: tuple(v) if isinstance(v, list) else v for n in names if (v := getattr(args, n, None)) is not None}
 
 
 def defaults_of(fn) -> dict:
     """The keyword defaults of the library function ``fn``, which a command's options take
     (one source for each default)."""
-    import inspect
-
     return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
 
 
@@ -486,8 +475,6 @@ def blas_threads(args) -> int | None:
     busy on the machine (benchmarks/bench_threads.py). Commands whose work is a few large
     GEMMs (evaluating 10,000 MNIST images) choose every core.
     """
-    import os
-
     from gandyn.app.machine import THREAD_VARIABLES
 
     if getattr(args, "threads", None):
@@ -548,9 +535,6 @@ def main(argv=None) -> int:
 def where(exc: BaseException) -> str:
     """Where ``exc`` was raised, as ``path:line in function``: the innermost frame in
     gandyn's own code (else the innermost frame)."""
-    import os
-    import traceback
-
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return "an unknown place"

@@ -8,8 +8,16 @@ and write the convergence map (final JSD over the step-size grid), sweep.csv and
 sweep.npz."""
 from __future__ import annotations
 
+import itertools
+import json
+import time
+
+import numpy as np
+
+from gandyn.app.machine import check_memory
 from gandyn.cli import (add_network_arguments, add_training_arguments, defaults_of, given_fields, option,
                         positive_float, positive_int, sharded_command, training_config)
+from gandyn.experiments import gan1d  # the command's defaults: imported with its options anyway
 
 HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep over step sizes"
 
@@ -49,10 +57,7 @@ def add_arguments(p):
 def _setup(args, sweep):
     import copy
 
-    import numpy as np
-
     from gandyn.engine.population import Networks
-    from gandyn.experiments import gan1d
 
     a = copy.copy(args)  # with --sweep, its first loss and k, so that the other choices are checked with them
     a.loss = args.losses[0] if sweep and args.losses else args.loss
@@ -66,86 +71,45 @@ def _setup(args, sweep):
 def _steps(args) -> int:
     """``--steps``, else the default of :func:`~gandyn.experiments.gan1d.sweep` (with ``--sweep``)
     or of :func:`~gandyn.experiments.gan1d.record_run`."""
-    from gandyn.experiments.gan1d import record_run, sweep
-
-    return args.steps or defaults_of(sweep if args.sweep else record_run)["steps"]
-
-
-def _check_sizes(args) -> None:
-    """Refuse up front what cannot fit in memory, naming the options."""
-    import itertools
-
-    from gandyn.experiments.gan1d import TRAINING
-    from gandyn.app.machine import check_memory
-
-    h, steps = max(*args.hidden_g, *args.hidden_d), _steps(args)  # h: the widest hidden layer
-    params = max(sum((a + 1) * b for a, b in itertools.pairwise((1, *w, 1))) for w in (args.hidden_g, args.hidden_d))
-    if args.sweep:
-        n_gans = args.grid ** 2 * args.seeds
-        # parameters, gradients and optimizer states of both players, and each step's activations
-        per = 8 * (10 * params + 6 * args.batch * (h + 2) * ((args.k or TRAINING.k) + 1))
-        check_memory(n_gans * per + 8 * 4096 * 128 * 4,
-                     f"a sweep of {n_gans:,} GANs (--grid {args.grid:,} squared x --seeds {args.seeds:,}, "
-                     f"--batch {args.batch:,}, hidden {h:,})")
-    else:
-        records = steps // args.record_every + 2
-        check_memory(16 * steps + records * (401 * 3 * 4 + 400) + 8 * (10 * params + 6 * args.batch * h)
-                     + 8 * 5000 * h,
-                     f"a run of --steps {steps:,} (--record-every {args.record_every:,}, --batch {args.batch:,}, "
-                     f"hidden {h:,})")
+    return args.steps or defaults_of(gan1d.sweep if args.sweep else gan1d.record_run)["steps"]
 
 
 def run(args) -> int:
-    import json
-
-    import numpy as np
-
-    from gandyn.app.folders import output_folder
-    from gandyn.experiments.gan1d import describe, sweep_setups
-
-    if args.sweep and args.grid < 2:
-        raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
-    if args.sweep and not args.lr_min < args.lr_max:
-        raise ValueError(f"--lr-min ({args.lr_min}) must be below --lr-max ({args.lr_max})")
-    if args.sweep and args.lr_max > 1e100:  # the map's log axis must stay finite
-        raise ValueError(f"--lr-max must be at most 1e+100, got {args.lr_max:g}")
-    if not args.sweep and _steps(args) < 4 * args.record_every:
-        raise ValueError(f"--steps must be at least 4 x --record-every ({4 * args.record_every}): "
-                         "Figure 1 needs 5 records")
     if args.scheduler and not args.sweep:
         raise ValueError("--scheduler needs --sweep")
-    _check_sizes(args)
-    setup = _setup(args, args.sweep)
-    if not args.sweep:
-        with output_folder(args.out, "gan1d") as out:
-            return _single(args, setup, out)
-    # the sweep's k and losses: distinct, and each pairing with the other choices, before any work
-    ks, losses = args.ks or [setup.training.k], args.losses or [setup.training.loss]
-    sweep_setups(setup, ks, losses, ("--ks", "--losses"))
-    lrs = np.geomspace(args.lr_min, args.lr_max, args.grid).tolist()
-    kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=_steps(args), ks=ks, losses=losses, threshold=args.threshold)
-    seeds = list(range(args.seed, args.seed + args.seeds))
-    # what the results depend on (a rerun into the same folder must give the same)
-    config = json.loads(json.dumps({"setup": describe(setup), "seeds": seeds, **kw}, default=str))
-    kept = f"; the finished shards' results are in {args.out}"  # when a shard failed after others finished
-    return sharded_command(args, "gan1d --sweep", config, lambda out, client: _sweep(args, setup, seeds, kw, out,
-                                                                                      config, client),
-                           lambda e: f"{e} (seed {e.items[0]}){kept if e.partial is not None else ''}")
+    return _sweep(args) if args.sweep else _single(args)
 
 
-def _single(args, setup, out) -> int:
+def _sizes(args) -> tuple[int, int]:
+    """The widest hidden layer and the larger player's parameter count (1-D data and latent),
+    for the memory checks."""
+    widths = (args.hidden_g, args.hidden_d)
+    return max(map(max, widths)), max(sum((a + 1) * b for a, b in itertools.pairwise((1, *w, 1))) for w in widths)
+
+
+def _single(args) -> int:
+    """One run, recorded: its checks (Figure 1's records; memory, naming the options), then
+    history.npz, Figure 1, the JSD curves, the animation and a summary line."""
     from gandyn import history, plotting
-    from gandyn.experiments.gan1d import pick_panels, record_run
+    from gandyn.app.folders import output_folder
     from gandyn.plotting import gan1d as figs
 
-    arrays, meta = record_run(setup, args.seed, lr_g=args.lr_g, lr_d=args.lr_d, steps=_steps(args),
-                              record_every=args.record_every, progress=not args.quiet)
-    meta["panels"] = panels = pick_panels(arrays)
-    paths = [history.save(out / "history.npz", arrays, meta)]
-    paths += plotting.save(figs.figure1(arrays, panels), out / "figure1")
-    paths += plotting.save(figs.jsd_curves(arrays), out / "jsd")
-    if not args.no_animation:
-        paths += figs.animate(arrays, out / "gan1d", fps=args.fps)
+    (h, params), steps, every = _sizes(args), _steps(args), args.record_every
+    if steps < 4 * every:
+        raise ValueError(f"--steps must be at least 4 x --record-every ({4 * every}): Figure 1 needs 5 records")
+    check_memory(16 * steps + (steps // every + 2) * (401 * 3 * 4 + 400) + 8 * (10 * params + 6 * args.batch * h)
+                 + 8 * 5000 * h, f"a run of --steps {steps:,} (--record-every {every:,}, --batch {args.batch:,}, "
+                                 f"hidden {h:,})")
+    setup = _setup(args, sweep=False)
+    with output_folder(args.out, "gan1d") as out:
+        arrays, meta = gan1d.record_run(setup, args.seed, lr_g=args.lr_g, lr_d=args.lr_d, steps=steps,
+                                        record_every=every, progress=not args.quiet)
+        meta["panels"] = panels = gan1d.pick_panels(arrays)
+        paths = [history.save(out / "history.npz", arrays, meta)]
+        paths += plotting.save(figs.figure1(arrays, panels), out / "figure1")
+        paths += plotting.save(figs.jsd_curves(arrays), out / "jsd")
+        if not args.no_animation:
+            paths += figs.animate(arrays, out / "gan1d", fps=args.fps)
     j, jb = arrays["jsd"], arrays["jsd_binned"]
     print(f"JSD(p_data || p_g): {j[0]:.4f} at iteration 0 -> {j[-1]:.4f} at iteration {arrays['it'][-1]} "
           f"(p_g by {'change of variables' if arrays['exact'][-1] else 'KDE'}; binned: {jb[0]:.4f} -> {jb[-1]:.4f}); "
@@ -155,20 +119,44 @@ def _single(args, setup, out) -> int:
     return 0
 
 
-def _sweep(args, setup, seeds, kw, out, config, client) -> int:
+def _sweep(args) -> int:
+    """The sweep's checks (the step-size grid; memory, naming the options; each k and loss with
+    the other choices), then the sweep in the output folder, one shard per seed
+    (:func:`gandyn.cli.sharded_command`, :func:`_write_sweep`)."""
+    if args.grid < 2:
+        raise ValueError(f"--grid must be >= 2 step sizes per axis, got {args.grid}")
+    if not args.lr_min < args.lr_max:
+        raise ValueError(f"--lr-min ({args.lr_min}) must be below --lr-max ({args.lr_max})")
+    if args.lr_max > 1e100:  # the map's log axis must stay finite
+        raise ValueError(f"--lr-max must be at most 1e+100, got {args.lr_max:g}")
+    (h, params), n_gans = _sizes(args), args.grid ** 2 * args.seeds
+    # parameters, gradients and optimizer states of both players, and each step's activations
+    per = 8 * (10 * params + 6 * args.batch * (h + 2) * ((args.k or gan1d.TRAINING.k) + 1))
+    check_memory(n_gans * per + 8 * 4096 * 128 * 4, f"a sweep of {n_gans:,} GANs (--grid {args.grid:,} squared x "
+                                                     f"--seeds {args.seeds:,}, --batch {args.batch:,}, hidden {h:,})")
+    setup = _setup(args, sweep=True)
+    ks, losses = args.ks or [setup.training.k], args.losses or [setup.training.loss]
+    gan1d.sweep_setups(setup, ks, losses, ("--ks", "--losses"))  # distinct, and each pairing with the other choices
+    lrs = np.geomspace(args.lr_min, args.lr_max, args.grid).tolist()
+    kw = dict(lr_g_values=lrs, lr_d_values=lrs, steps=_steps(args), ks=ks, losses=losses, threshold=args.threshold)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    # what the results depend on (a rerun into the same folder must give the same)
+    config = json.loads(json.dumps({"setup": gan1d.describe(setup), "seeds": seeds, **kw}, default=str))
+    kept = f"; the finished shards' results are in {args.out}"  # when a shard failed after others finished
+    return sharded_command(args, "gan1d --sweep", config,
+                           lambda out, client: _write_sweep(args, setup, seeds, kw, out, config, client),
+                           lambda e: f"{e} (seed {e.items[0]}){kept if e.partial is not None else ''}")
+
+
+def _write_sweep(args, setup, seeds, kw, out, config, client) -> int:
     """The sweep by :func:`gandyn.app.backends.run_sweep`, one shard per seed (on the Dask
     cluster of ``client``, if any), each kept in ``out/shards`` as it finishes (seeds kept there
     by an earlier, stopped run are not trained again); its files (sweep.npz, sweep.csv, the maps)
     and summary lines. On a failure the finished seeds' sweep is written."""
-    import time
-
-    import numpy as np
-
     from gandyn import history, plotting
     from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_sweep
     from gandyn.app.folders import RUN_RECORD
     from gandyn.errors import BOUND
-    from gandyn.experiments.gan1d import sweep_rows, sweep_summary
     from gandyn.io import write_csv, write_json
     from gandyn.metrics.intervals import format_pm
     from gandyn.plotting import gan1d as figs
@@ -182,9 +170,9 @@ def _sweep(args, setup, seeds, kw, out, config, client) -> int:
             raise
         (arrays, meta), failed = e.partial, e
     wall = time.perf_counter() - t0 + store.earlier_seconds  # a resumed sweep's earlier parts too
-    summary = sweep_summary(arrays, wall)
+    summary = gan1d.sweep_summary(arrays, wall)
     meta = {**meta, **({"failed": f"{failed} (seed {failed.items[0]})"} if failed else {}), "wall_seconds": wall}
-    paths = [history.save(out / "sweep.npz", arrays, meta), write_csv(out / "sweep.csv", sweep_rows(arrays)),
+    paths = [history.save(out / "sweep.npz", arrays, meta), write_csv(out / "sweep.csv", gan1d.sweep_rows(arrays)),
              write_csv(out / "sweep_summary.csv", summary)]
     for a, b in np.ndindex(arrays["jsd"].shape[:2]):  # a map per k and loss
         stem = "convergence_map" if arrays["jsd"].shape[:2] == (1, 1) else \
