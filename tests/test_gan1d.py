@@ -358,6 +358,10 @@ def test_sweep_refuses_a_bad_pairing_before_training():
     setups = sweep_setups(gan1d.setup(), [1, 2], ["nonsat", "ls"])
     assert list(setups) == [(1, "nonsat"), (1, "ls"), (2, "nonsat"), (2, "ls")]
     assert (setups[2, "ls"].training.k, setups[2, "ls"].training.loss) == (2, "ls")
+    simgd = gan1d.setup(training=gan1d.TRAINING.replace(method="simgd"))
+    with pytest.raises(ValueError, match="ks 1 2: simgd takes no D steps per G step"):
+        sweep_setups(simgd, [1, 2], ["nonsat"])
+    assert list(sweep_setups(simgd, [1], ["nonsat"])) == [(1, "nonsat")]
 
 
 def test_samples_come_from_the_evaluated_generator():

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from gandyn import __version__, history
-from gandyn.app.folders import check_dir_path, remove_if_empty
+from gandyn.app.folders import check_dir_path
 from gandyn.app.html import SETTINGS, dir_words, held, page
 from gandyn.app.machine import THREAD_VARIABLES
 from gandyn.experiments.mnist import read_losses
@@ -222,8 +222,9 @@ def reproduce(out, run_command: Callable[[list[str]], int], profile: str = "full
     try:  # the first page and record: the folder made, and a probe that files can be written there
         _write(path, record, parts)
     except OSError as e:
-        for p in created:
-            remove_if_empty(p, existed=False)
+        for p in created:  # the folders made for the record, if still empty
+            with contextlib.suppress(OSError):
+                p.rmdir()
         raise ValueError(f"--out {path}: cannot write there ({e.strerror or e})") from None
     for i, (part, res) in enumerate(zip(parts, record["parts"]), 1):
         folder = path / part["name"]

@@ -37,6 +37,7 @@ import numpy as np
 
 from gandyn import distributions
 from gandyn.distributions import Distribution
+from gandyn.engine.methods import method_label
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import BOUND, DivergedError, UsageError, healthy
 from gandyn.engine import population
@@ -312,12 +313,17 @@ def sweep_setups(setup: Setup, ks, losses, names=("ks", "losses")) -> dict:
     ------
     ValueError
         Values of ``ks`` or ``losses`` repeated (each would be trained and counted twice; named
-        by ``names``), or a ``(k, loss)`` the other training choices do not pair with.
+        by ``names``), several ``ks`` with a method that takes no D steps per G step (each k
+        would train the same GANs), or a ``(k, loss)`` the other training choices do not pair with.
     """
     for name, values in zip(names, (ks, losses)):
         if len(set(values)) != len(values):
             raise ValueError(f"{name} must be distinct (each would be trained and counted twice), got "
                              f"{' '.join(map(str, values))}")
+    method = setup.training.method
+    if len(ks) > 1 and method.draws(1) == method.draws(2):
+        raise ValueError(f"{names[0]} {' '.join(map(str, ks))}: {method_label(method)} takes no D steps per G step "
+                         "(altgd and lookahead around it do), so each k would train the same GANs")
     return {(k, lo): replace_training(setup, k=k, loss=lo) for k in ks for lo in losses}
 
 
