@@ -457,3 +457,7 @@ def test_a_mog_models_scores_are_its_rows_by_method_seed_and_step_size(tmp_path)
                                                          "success": "0"}}
     assert landscape._mog_scores(f, {**info, "seed": 2}) == {}  # no row of the model: no scores
     assert landscape._mog_scores(tmp_path / "missing.csv", info) == {}
+    bad = tmp_path / "models_grid25.csv"  # a malformed row elsewhere does not hide the model's scores
+    bad.write_text("method,seed,lr_g,modes,high_quality,reverse_kl,success\n"
+                   "altgd,x,0.005,7,0.9,0.2,0\naltgd,3,0.005,8,0.95,0.1,1\n")
+    assert landscape._mog_scores(bad, info)["scores"]["modes"] == "8"

@@ -173,8 +173,13 @@ def test_other_formats_are_refused(images, tmp_path):
     assert meta["format"] == mnist.FORMAT
     meta["format"] = "gandyn.experiments.mnist/1"
     np.savez(tmp_path / "v1.npz", meta=np.array(json.dumps(meta)), **arrays)
-    with pytest.raises(ValueError, match="format 'gandyn.experiments.mnist/1'"):
+    with pytest.raises(ValueError, match="format 'gandyn.experiments.mnist/1', written by an earlier gandyn; "
+                                         "this version reads 'gandyn.experiments.mnist/"):
         mnist.load_checkpoint(tmp_path / "v1.npz", images)
+    meta["format"] = "someone.else/5"
+    np.savez(tmp_path / "other.npz", meta=np.array(json.dumps(meta)), **arrays)
+    with pytest.raises(ValueError, match="not a gandyn MNIST checkpoint .format 'someone.else/5'"):
+        mnist.load_checkpoint(tmp_path / "other.npz", images)
 
 
 def test_checkpoint_rejects_garbage(tmp_path):
@@ -480,7 +485,7 @@ def test_methods_and_penalties_resume_bit_for_bit(images, tmp_path, opt):
 @pytest.mark.parametrize("bad, needle", [(dict(loss="kl", penalty="gp"), "gp penalty is not used with the 'kl' loss"),
                                          (dict(clip=0.01), "weight clipping is not used with the 'nonsat' loss"),
                                          (dict(method="sga-ish"), "unknown method"),
-                                         (dict(loss="hinge", label_smooth=0.1), "label_smooth applies to the losses")])
+                                         (dict(loss="hinge", label_smooth=0.1), "label smoothing applies to the cross-entropy losses")])
 def test_conflicting_options_are_refused(bad, needle):
     with pytest.raises(ValueError, match=needle):
         config(**bad)

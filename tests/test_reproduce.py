@@ -249,3 +249,14 @@ def test_command_lines_of_parts_json_keep_paths_with_spaces_whole():
     assert R._argv(parts["sweep"]["commands"][0], Path("o"), None, parts["sweep"]["settings"]["tiny"]) == [
         "gan1d", "--sweep", "--out", "o", "--grid", "3", "--seeds", "1", "--steps", "100"]
     assert R._argv(parts["nash"]["commands"][0], Path("o"), "d", {}) == ["nash", "--out", "o"]  # full: the defaults
+
+
+def test_the_page_shows_any_json_table_file(tmp_path):
+    # a JSON table that is neither a list of objects nor an object is shown as it is, not a crash
+    from gandyn.app.html import table_file
+
+    for i, value in enumerate(([1, 2, 3], 5, [[1, 2], [3, 4]])):
+        p = tmp_path / f"t{i}.json"
+        p.write_text(json.dumps(value))
+        html, _ = table_file(p)
+        assert html.startswith("<pre>") and json.dumps(value, indent=1) in html

@@ -63,7 +63,7 @@ def table(rows: list[dict], max_rows: int | None = None, raw: tuple = ()) -> str
     (already HTML). With ``max_rows`` only the first rows are shown, and a note says so."""
     columns = list(dict.fromkeys(k for r in rows for k in r))
     out = ["<div class='scroll'><table>", "<tr>" + "".join(f"<th>{esc(c)}</th>" for c in columns) + "</tr>"]
-    out += ["<tr>" + "".join(f"<td>{r[c] if c in raw else esc(fmt(r.get(c)))}</td>" for c in columns) + "</tr>"
+    out += ["<tr>" + "".join(f"<td>{r.get(c, '') if c in raw else esc(fmt(r.get(c)))}</td>" for c in columns) + "</tr>"
             for r in rows[:max_rows]]
     out.append("</table></div>")
     if max_rows is not None and len(rows) > max_rows:
@@ -87,8 +87,10 @@ def table_file(path, max_rows: int | None = None) -> tuple[str, int]:
     object counts its items)."""
     with open(path, newline="") as f:
         data = list(csv.DictReader(f)) if Path(path).suffix == ".csv" else json.load(f)
-    if isinstance(data, list):
+    if isinstance(data, list) and all(isinstance(r, dict) for r in data):
         return table(data, max_rows), len(data)
+    if not isinstance(data, dict):  # another JSON value: shown as it is
+        return f"<pre>{esc(json.dumps(data, indent=1)[:4000])}</pre>", len(data) if isinstance(data, list) else 1
     n = sum(len(v) if isinstance(v, list) else len(_flatten(v)) if isinstance(v, dict) else 1 for v in data.values())
     return _kv_table(data), n
 

@@ -102,15 +102,20 @@ def _evaluation_set(rec: RunRecord, gan: GAN, batch: int, data_dir) -> tuple:
 def _mog_scores(path: Path, info: dict) -> dict:
     """``{'scores': ...}``, the model's final scores from the row of the run's ``models_DATA.csv``
     with its method, seed and ``lr_g`` (a run stopped by a failed shard holds fewer rows);
-    ``{}`` when the file is missing, unreadable or malformed or has no single such row (the
-    scores are only shown)."""
+    ``{}`` when the file is missing or unreadable or has no single such row (the scores are
+    only shown)."""
     import csv
 
-    key = (info["method"], info["seed"], info["lr_g"])
+    def same(r):  # a malformed row is no row of this model
+        try:
+            return (r["method"], int(r["seed"]), float(r["lr_g"])) == (info["method"], info["seed"], info["lr_g"])
+        except (KeyError, TypeError, ValueError):
+            return False
+
     try:
         with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if (r["method"], int(r["seed"]), float(r["lr_g"])) == key]
-    except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError):  # no scores to show
+            rows = [r for r in csv.DictReader(f) if same(r)]
+    except (OSError, UnicodeDecodeError, csv.Error):  # no scores to show
         return {}
     return {"scores": {k: rows[0].get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}} \
         if len(rows) == 1 else {}

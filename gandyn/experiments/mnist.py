@@ -193,6 +193,9 @@ class MnistConfig(JsonConfig):
                 raise ValueError(f"mu_start and mu_saturate must satisfy 0 <= start < saturate, got "
                                  f"{self.mu_start} and {self.mu_saturate}")
         check_protocol(self.protocol, PROTOCOLS)
+        if self.label_smooth and self.training.loss not in ("nonsat", "minimax"):
+            raise ValueError(f"label smoothing applies to the cross-entropy losses nonsat and minimax, "
+                             f"not {self.training.loss!r}")
         object.__setattr__(self, "d_dropout", tuple(float(p) for p in self.d_dropout))
         for name in ("lr_g", "lr_d"):
             lr = getattr(self, name)
@@ -405,9 +408,12 @@ def _read_checkpoint(path: Path, meta_only: bool = False) -> tuple[dict, dict]:
         meta = json.loads(str(arrays.pop("meta")))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path} is not a gandyn MNIST checkpoint ({one_line(e)})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format "
-                         f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    if isinstance(fmt, str) and fmt.startswith(FORMAT.rpartition("/")[0] + "/") and fmt != FORMAT:
+        raise ValueError(f"{path} is a gandyn MNIST checkpoint of format {fmt!r}, written by an earlier gandyn; "
+                         f"this version reads {FORMAT!r} (train the run again)")
+    if fmt != FORMAT:
+        raise ValueError(f"{path} is not a gandyn MNIST checkpoint (format {fmt!r})")
     return arrays, meta
 
 
