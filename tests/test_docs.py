@@ -40,3 +40,10 @@ def test_every_docs_page_is_in_the_site():
     missing = {p for p in pages - in_api if p not in entries}
     missing |= {p for p in in_api if p.split("/", 1)[1] not in entries}
     assert not missing, sorted(missing)
+
+
+def test_every_code_block_of_the_docs_is_closed():
+    # an unclosed ``` turns the rest of a page into code: its headings vanish from the site
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        fences = [n for n, line in enumerate(path.read_text().splitlines(), 1) if line.lstrip().startswith("```")]
+        assert len(fences) % 2 == 0, f"{path.name}: a code block opened at line {fences[-1]} is not closed"
