@@ -376,6 +376,10 @@ def test_cli_resume_refuses_options_that_would_change_the_run(images, tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "--g-batch-norm True (saved: False)" in r.stderr
     assert "--optimizer 'sgd' (saved: 'adam')" in r.stderr and "--hidden-g (32,) (saved: (16,))" in r.stderr
+    # an option given with the command's default value is given all the same
+    r = _gandyn("train", "--resume", "--out", str(tmp_path / "run"), "--iters", "8", "--hidden-g", "128",
+                "--data-dir", none)
+    assert r.returncode == 2 and "--hidden-g (128,) (saved: (16,))" in r.stderr, r.stderr
     import os
 
     env = {k: v for k, v in os.environ.items() if k != "GANDYN_DATA"}  # no data anywhere but --data-dir

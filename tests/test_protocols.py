@@ -51,6 +51,17 @@ def test_an_option_replaces_a_protocol_setting_with_a_note(capsys):
     assert "--protocol goodfellow2014 sets --hidden-g 1200 1200; --hidden-g 64 replaces it" in err
 
 
+def test_an_option_given_with_the_commands_default_still_replaces_a_protocol_setting(capsys):
+    # the talk's latent is uniform, goodfellow2014's normal: --latent uniform is a deliberate change
+    assert mnist.MnistConfig().networks.latent == "uniform"
+    c = _mnist_config("--protocol", "goodfellow2014", "--latent", "uniform", "--batch", "128", "--z-dim", "100")
+    assert c.networks.latent == "uniform" and c.training.batch == 128 and c.networks.z_dim == 100
+    assert c.protocol == "goodfellow2014 with --latent uniform, --batch 128"
+    err = capsys.readouterr().err
+    assert "--protocol goodfellow2014 sets --latent normal; --latent uniform replaces it" in err
+    assert "--z-dim" not in err  # given, but equal to the protocol's
+
+
 def test_momentum_schedule_is_the_sutskever_step_at_constant_rates():
     x, y = np.ones(3), np.ones(3)
     a, b = optim.momentum(lr=0.1, mu=0.5), optim.momentum(lr=lambda t: 0.1, mu=lambda t: 0.5)

@@ -51,6 +51,30 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
+    def parse_known_args(self, args=None, namespace=None):
+        """argparse's, and for the top parser (``gandyn``) the set ``_given`` of the options given
+        on the command line (their dests), found by a second parse without defaults: a protocol
+        yields only to an option given, whatever its value (:func:`apply_protocol`)."""
+        args = sys.argv[1:] if args is None else list(args)
+        ns, extra = super().parse_known_args(args, namespace)
+        if self.prog == "gandyn":
+            actions, stack = [], [self]
+            while stack:  # every option of every command and action
+                for a in stack.pop()._actions:
+                    actions.append(a)
+                    if isinstance(a, argparse._SubParsersAction):
+                        stack.extend(a.choices.values())
+            saved = [a.default for a in actions]
+            try:
+                for a in actions:
+                    a.default = argparse.SUPPRESS
+                given, _ = super().parse_known_args(args)
+            finally:
+                for a, d in zip(actions, saved):
+                    a.default = d
+            ns._given = {k for k in vars(given) if not k.startswith("_")}
+        return ns, extra
+
 
 #: Largest integer an option takes (a count far beyond any run, still an int64).
 INT_MAX = 2**62
@@ -307,14 +331,14 @@ def defaults_of(fn) -> dict:
     return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
 
 
-def apply_protocol(command: str, name: str, settings: dict, args, add, training) -> tuple[str, dict, dict]:
+def apply_protocol(command: str, name: str, settings: dict, args, training) -> tuple[str, dict, dict]:
     """Put a published protocol's settings into the parsed options ``args``, in place.
 
-    Every setting whose option was left at its default (the default of a parser given the
-    command's options by ``add(parser)``) takes the protocol's value; an option given with another value than the
-    protocol's wins, and one line on stderr names the change (an explicit option is a
-    deliberate change of the protocol: applied and said, not refused). A training choice
-    equal to the command's default (``training``, a TrainingConfig) counts as not given.
+    Every setting whose option was not given on the command line (``args._given``,
+    :meth:`_Parser.parse_known_args`) takes the protocol's value; an option given with another
+    value than the protocol's wins, and one line on stderr names the change (an explicit option
+    is a deliberate change of the protocol: applied and said, not refused). A training choice
+    equal to the command's default (``training``, a TrainingConfig) is left to the default.
     Settings with no option of that name (``--name-with-dashes``) stay for the caller.
 
     Returns
@@ -324,9 +348,6 @@ def apply_protocol(command: str, name: str, settings: dict, args, add, training)
     fixed, extra : dict
         The settings with no option: the training choices, and the others.
     """
-    parser = argparse.ArgumentParser(add_help=False)
-    add(parser)
-    defaults = parser.parse_args([])
     settings = {k: v for k, v in settings.items() if not (hasattr(training, k) and getattr(training, k) == v)}
 
     def norm(v):
@@ -338,7 +359,7 @@ def apply_protocol(command: str, name: str, settings: dict, args, add, training)
     changes = []
     for key, value in ((k, norm(v)) for k, v in settings.items() if hasattr(args, k)):
         given = norm(getattr(args, key))
-        if given == norm(getattr(defaults, key)) or given == value:
+        if key not in args._given or given == value:
             setattr(args, key, value)
             continue
         flag = "--" + key.replace("_", "-")

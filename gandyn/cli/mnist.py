@@ -131,10 +131,11 @@ def _config(args):
     ``--protocol`` its settings go into ``args`` first, options given winning, each named on stderr
     (:func:`gandyn.cli.apply_protocol`)."""
     args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
+    args._given |= {"lr_g", "lr_d"} if "lr" in args._given else set()
     training, protocol, fixed, extra = MnistConfig.training, "", {}, {}
     if getattr(args, "protocol", None):
         protocol, fixed, extra = apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"],
-                                                args, _train_arguments, training)
+                                                args, training)
     flat = {**given_fields(args, Networks), "hidden_act": args.hidden_act, **given_fields(args, MnistConfig), **extra}
     return MnistConfig(**mnist.nested(flat) | {"protocol": protocol,
                                                "training": training_config(args, training.replace(**fixed))})
@@ -142,14 +143,14 @@ def _config(args):
 
 def _check_resume_options(args, saved, ckpt) -> None:
     """Refuse options given with ``--resume`` that would change the saved run (only the step
-    sizes may change): an option away from its default and from the saved value."""
+    sizes may change): an option given (whatever its value) that differs from the saved value."""
     def flat(c):  # the config's settings by option name, but the step sizes
         d = {**vars(c), **vars(c.networks), **c.training.to_dict(), "hidden_act": c.networks.act_g}
         return {n: v for n, v in d.items() if n not in ("networks", "training", "act_g", "act_d", "lr_g", "lr_d")}
 
-    given, default, saved = flat(_config(args)), flat(MnistConfig()), flat(saved)
+    given, saved = flat(_config(args)), flat(saved)
     if said := [f"--{n.replace('_', '-')} {v!r} (saved: {saved[n]!r})" for n, v in given.items()
-                if v != default[n] and v != saved[n]]:
+                if v != saved[n] and n in args._given]:
         raise ValueError(f"--resume continues {ckpt} with its saved config, and these options would change it: "
                          f"{', '.join(said)}; only --lr, --lr-g and --lr-d may change on resume")
 

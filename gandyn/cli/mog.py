@@ -75,12 +75,13 @@ def _configs(args):
     protocol, fixed, extra = "", {}, {}
     if args.hidden is not None:  # both players' widths, unless --hidden-g or --hidden-d names one (also for --protocol)
         args.hidden_g, args.hidden_d = args.hidden_g or args.hidden, args.hidden_d or args.hidden
+        args._given |= {"hidden_g", "hidden_d"}
     if args.protocol:
         if args.quick:
             raise ValueError("--quick and --protocol each set the run's size: give one of them")
         spec = PROTOCOLS[args.protocol]
         settings = {**spec["settings"], "batch": spec["batch_per_pack"] * args.pack}
-        protocol, fixed, extra = apply_protocol("mog", args.protocol, settings, args, add_arguments, MogConfig.training)
+        protocol, fixed, extra = apply_protocol("mog", args.protocol, settings, args, MogConfig.training)
         args.data = [spec["data"].get(d, d) for d in args.data]  # the protocol's data scale
     given = [f"--{k.replace('_', '-')}" for k in ("methods", "lrs", "seeds", "steps", "hidden", "n_eval")
              if getattr(args, k) is not None]  # of the options --quick sets
