@@ -49,6 +49,19 @@ def test_out_that_is_a_file_is_a_one_line_error(tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "not a directory" in r.stderr
 
 
+@pytest.mark.parametrize("command", [["demo"], ["theory", "--quick"], ["nash"], ["mog", "--quick"], ["gan1d"]])
+def test_out_that_cannot_be_made_is_refused_before_any_work(command, tmp_path, capsys, monkeypatch):
+    def no_work(args):
+        raise AssertionError("the command started before --out was checked")
+
+    monkeypatch.setattr(f"gandyn.cli.{command[0]}.run", no_work)
+    out = tmp_path / ("x" * 300) / "y"  # a name longer than file systems allow
+    assert cli.main([*command, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "the folder cannot be made" in err and str(out) in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_demo_writes_png_and_pdf(tmp_path):
     r = _gandyn("demo", "--out", str(tmp_path), "--steps", "200", "--quiet")
     assert r.returncode == 0, r.stderr

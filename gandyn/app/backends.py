@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from gandyn import history, plugins
+from gandyn.errors import UsageError
 from gandyn.app.folders import RUN_RECORD, write_run_record
 from gandyn.app.machine import blas_limit
 from gandyn.io import remove_stale_temps
@@ -280,7 +281,7 @@ def run_shards(fn: Callable, items: Sequence[int], *, merge: Callable[[list], An
     have = {i for key in done for i in key}
     keys = split([i for i in items if i not in have], shards)
     if client is not None and keys:
-        bar = tqdm(total=len(keys), desc=f"{name} shards", unit="shard", disable=not progress, leave=False)
+        bar = tqdm(total=len(keys), desc=f"{name} shards", unit="shard", disable=not progress)
     else:
         bar = bar(have) if bar is not None and keys else tqdm(disable=True)
     if keys and (client is not None or (jobs > 1 and len(keys) > 1)):
@@ -328,7 +329,7 @@ def run_mog(cfg, *, shards: int | None = None, client=None, jobs: int = 1, progr
     def bar(have):
         return tqdm(total=sum(u.rows.size for u in units) * cfg.steps,
                     initial=sum(units[i].rows.size for i in have) * cfg.steps, desc=f"mog {cfg.data}",
-                    unit="model-it", unit_scale=True, disable=not progress, leave=False, mininterval=1.0)
+                    unit="model-it", unit_scale=True, disable=not progress, mininterval=1.0)
 
     res = run_shards(partial(mog.run_shard, cfg), range(len(units)), merge=partial(mog.merge, cfg), shards=shards,
                      store=store, client=client, jobs=jobs, threads=threads, name=f"mog {cfg.data}",
@@ -368,7 +369,7 @@ def run_sweep(setup, *, seeds, client=None, store: ShardStore | None = None, pro
 
 def dask_client(address):
     """A Dask client of the scheduler at ``address`` (``--scheduler``); ValueError without Dask,
-    OSError when the scheduler cannot be reached (both one line)."""
+    :class:`~gandyn.errors.UsageError` when no scheduler answers at ``address`` (both one line)."""
     try:
         from dask.distributed import Client
     except ImportError:
@@ -376,4 +377,5 @@ def dask_client(address):
     try:
         return Client(address, timeout="10s")
     except (OSError, ValueError) as e:
-        raise OSError(f"cannot reach the Dask scheduler at {address} ({type(e).__name__})") from None
+        raise UsageError(f"--scheduler {address}: no Dask scheduler answers there ({type(e).__name__}); is it "
+                         "running, and is the address right?") from None

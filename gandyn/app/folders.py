@@ -34,12 +34,22 @@ def ensure_dir(path) -> Path:
 
 
 def check_dir_path(path) -> Path:
-    """``path`` as a Path, after checking that it could be a folder (no file is in the
-    way of it or of a parent); creates nothing."""
+    """``path`` as a Path, after checking that it could be a folder: no file is in the way of
+    it or of a parent, and a missing folder can be made (made and removed again: nothing is
+    left). Raises a one-line :class:`~gandyn.errors.UsageError` naming the problem."""
+    from gandyn.errors import UsageError
+
     path = Path(path)
-    for p in (path, *path.parents):
-        if p.exists() and not p.is_dir():
-            raise ValueError(f"--out {path}: {p} exists and is not a directory")
+    try:
+        for p in (path, *path.parents):
+            if p.exists() and not p.is_dir():
+                raise UsageError(f"--out {path}: {p} exists and is not a directory")
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {path}: the folder cannot be made ({e.strerror or e})") from None
+    for p in missing:  # innermost first
+        p.rmdir()
     return path
 
 

@@ -508,6 +508,7 @@ def blas_threads(args) -> int | None:
 
 def main(argv=None) -> int:
     from gandyn import errors, plugins
+    from gandyn.app.folders import check_dir_path
     from gandyn.app.machine import blas_limit
     from gandyn.app.progress import progress_lines
 
@@ -536,6 +537,8 @@ def main(argv=None) -> int:
         return code
 
     try:
+        if getattr(args, "out", None):  # before any work: a folder that cannot be made is bad input
+            check_dir_path(args.out)
         with blas_limit(blas_threads(args)), progress_lines():
             return int(args._run(args) or 0)
     except errors.DivergedError as e:  # before ValueError: training diverged, not bad input

@@ -38,7 +38,7 @@ def train(gan, seed: int, steps: int, lr: float, batch: int, desc: str, progress
     run = Trainer(gan, optim.adam(lr, b1=0.5), optim.adam(lr, b1=0.5), gan.G.init(s["g_init"]),
                   gan.D.init(s["d_init"]), batches, batch=batch)
     hist = np.empty((steps, 2))
-    with tqdm(range(steps), desc=desc, disable=not progress, leave=False) as bar, np.errstate(all="ignore"):
+    with tqdm(range(steps), desc=desc, disable=not progress) as bar, np.errstate(all="ignore"):
         for i in bar:
             hist[i] = run.step()
             if not np.isfinite([*hist[i], run.theta_g @ run.theta_g, run.theta_d @ run.theta_d]).all():

@@ -73,8 +73,7 @@ def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float =
         jobs += [(first, base, dy.sga(), h, "SGA ($\\lambda$=1)"),
                  (first, base, dy.simgd(), (h, 2 * h), f"TTUR ($h_G$={h:g}, $h_D$={2 * h:g})")]
     out = []
-    for name, game, method, hh, label in tqdm(jobs, desc="Dirac-GAN trajectories", disable=not progress,
-                                              leave=False):
+    for name, game, method, hh, label in tqdm(jobs, desc="Dirac-GAN trajectories", disable=not progress):
         tr, stopped = np.full((steps + 1, game.n), np.nan), None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
             try:  # dynamics.trajectory, stopping where the field is not differentiable

@@ -157,7 +157,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
         return s["jsd"]
 
     loss_d, loss_g = np.empty(steps), np.empty(steps)
-    with tqdm(total=steps, desc="gan1d", disable=not progress, leave=False) as bar:
+    with tqdm(total=steps, desc="gan1d", disable=not progress) as bar:
         bar.set_postfix(jsd=f"{record():.4f}", refresh=False)
         while tr.it < steps:
             i, n = tr.it, min(record_every, steps - tr.it)
@@ -261,7 +261,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     def what(a, b):
         return f"gan1d sweep: population {a * len(losses) + b + 1} of {n_pop} ({sd.size} GANs, k={ks[a]}, {losses[b]})"
 
-    with tqdm(total=n_pop * steps, desc=what(0, 0), unit="it", disable=not progress, leave=False) as bar:
+    with tqdm(total=n_pop * steps, desc=what(0, 0), unit="it", disable=not progress) as bar:
         for a, b in np.ndindex(len(ks), len(losses)):
             s = setups[ks[a], losses[b]]
             bar.set_description(what(a, b), refresh=False)

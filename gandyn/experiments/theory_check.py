@@ -93,7 +93,7 @@ def part_b(seed: int = 0, quick: bool = False, progress: bool = False, **fit_kw)
     # one bar over all pairs: each fit advances it by max_steps (a fit that stops on a
     # plateau jumps to the end of its share), so it ends at 100%
     with tqdm(total=len(pairs) * int(fit_kw.get("max_steps", 20_000)), desc=f"(b) training D: pair 1 of {len(pairs)}",
-              disable=not progress, unit="step", leave=False) as bar:
+              disable=not progress, unit="step") as bar:
         for i, (name, p, q, bounded) in enumerate(pairs):
             bar.set_description(f"(b) training D: pair {i + 1} of {len(pairs)}", refresh=False)
             fit = fit_discriminator(lambda r, m, p=p: p.rvs(m, r), lambda r, m, q=q: q.rvs(m, r),
