@@ -45,7 +45,6 @@ from math import log, sqrt
 from typing import Callable, NamedTuple
 
 import numpy as np
-from scipy import integrate
 from scipy.special import entr, log_expit, xlogy
 
 from gandyn.distributions import merge_intervals
@@ -305,6 +304,8 @@ def kl_to_mixture_integrand(a, b) -> Callable[[float], float]:
 
 
 def _quad(f: Callable[[float], float], edges, epsabs=1e-13, epsrel=1e-12) -> Estimate:
+    from scipy import integrate  # here: importing it costs a third of a second, which every command would pay
+
     total, err, n = 0.0, 0.0, 0
     for a, b in zip(edges[:-1], edges[1:]):
         # with full_output quad appends a message when it hit a limit; its error estimate

@@ -22,7 +22,7 @@ from math import log
 from typing import Callable
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from gandyn.distributions import Mixture, Normal, Uniform
 from gandyn.rng import as_rng
@@ -96,7 +96,7 @@ def loss_family() -> list[tuple[str, object, object]]:
 SHIFTED_NORMAL_D_VALUE: dict[str, Callable[[float], float]] = {
     "kl": lambda mu: mu * mu / 2, "pearson": lambda mu: np.expm1(mu * mu),
     "hellinger": lambda mu: 2 * (1 - np.exp(-mu * mu / 8)),
-    "hinge": lambda mu: 2 * (2 * norm.cdf(mu / 2) - 1) - 2, "wgan": lambda mu: mu}
+    "hinge": lambda mu: 2 * (2 * ndtr(mu / 2) - 1) - 2, "wgan": lambda mu: mu}
 
 
 def random_bounded_function(rng, k: int = 6, scale: float = 3.0) -> Callable:

@@ -42,7 +42,6 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import numpy as np
-from scipy.optimize import brentq
 
 from gandyn.engine import losses as _losses
 from gandyn.theory.divergences import (Estimate, _quad, kl_to_mixture_integrand, check_density, integration_points,
@@ -65,6 +64,8 @@ def crossings(fun: Callable, edges, n: int = 4001) -> list[float]:
     between the nonzero values on ``n`` equally spaced points (and the edges),
     refined by Brent's method to ``xtol = 1e-14``. ``fun`` takes an array of points.
     Used as breakpoints of kinked integrands (``|p - q|``, ``|F_p - F_q|``)."""
+    from scipy.optimize import brentq  # here: importing scipy.optimize costs every command a quarter second
+
     lo, hi = float(edges[0]), float(edges[-1])
     x = np.unique(np.concatenate([np.linspace(lo, hi, n), np.asarray(edges, dtype=float)]))
 
