@@ -290,8 +290,8 @@ def test_dirac_panels_report_the_step_they_diverge_at():
     from gandyn.experiments import game_study as gs
 
     panels = gs.dirac_panels(h=1e300, steps=5)
-    assert all(p["diverged_at"] == 1 for p in panels)
-    assert all(p["diverged_at"] is None for p in gs.dirac_panels(h=0.05, steps=5))
+    assert all(p.diverged_at == 1 for p in panels)
+    assert all(p.diverged_at is None for p in gs.dirac_panels(h=0.05, steps=5))
 
 
 # --- API input validation

@@ -137,8 +137,8 @@ def test_closed_form_table_all_below_1e_10():
 
 def test_closed_form_h_max_matches_autograd():
     sm = gs.step_map(weights=np.linspace(0, 3, 13), hs=np.linspace(0.1, 2, 5))
-    for kind in ("r1", "consensus", "noise"):
-        np.testing.assert_allclose(sm[kind]["h_max"], sm[kind]["h_max_closed"], atol=1e-10)
+    for steps in (sm.r1, sm.consensus, sm.noise):
+        np.testing.assert_allclose(steps.h_max, steps.h_max_closed, atol=1e-10)
 
 
 def test_nash_command_writes_figures_and_tables(tmp_path, monkeypatch):

@@ -244,8 +244,8 @@ def test_training_moves_generator_toward_data():
     """A 1-D GAN fit: N(4, 0.5^2) from U(-1, 1); the generator mean must travel from ~0 to ~4."""
     from gandyn.experiments.demo import run_demo
     res = run_demo(seed=0, steps=1000, progress=False, n_eval=5000)
-    assert abs(res["samples"].mean() - 4.0) < 0.5
-    assert np.all(np.isfinite(res["loss_d"])) and np.all(np.isfinite(res["loss_g"]))
+    assert abs(res.samples.mean() - 4.0) < 0.5
+    assert np.all(np.isfinite(res.loss_d)) and np.all(np.isfinite(res.loss_g))
 
 
 def test_float32_gan_steps_stay_float32():

@@ -29,14 +29,14 @@ def test_wgan_and_wgan_gp_do_not_converge():
     assert list(spectra) == ["wgan"] and np.allclose(sorted(spectra["wgan"].imag), [-1, 1])
     assert list(skipped) == ["wgan + GP ($\\lambda$=0.3, target 1)"]
     panels = gs.dirac_panels(0.2, (1.0, 1.0), 300, variants=v)
-    dist = {p["title"]: p["dist"] for p in panels}
+    dist = {p.title: p.dist for p in panels}
     assert dist["wgan: simultaneous"] > 10 and dist["wgan: alternating"] > 0.5
     assert min(dist[k] for k in dist if "GP" in k) > 0.5  # away from the equilibrium after 300 steps
     assert dist["wgan: extragradient"] < 0.01  # extragradient converges on the bilinear game
     vf = gs.vector_fields(n=5, variants=v)
-    U, V = vf["fields"]["wgan + GP ($\\lambda$=0.3, target 1)"]
+    U, V = vf.fields["wgan + GP ($\\lambda$=0.3, target 1)"]
     assert np.isnan(U[2]).all() and np.isfinite(np.delete(U, 2, axis=0)).all()  # the row psi = 0 only
-    assert np.isfinite(vf["fields"]["wgan"][0]).all()
+    assert np.isfinite(vf.fields["wgan"][0]).all()
 
 
 def test_refusals():

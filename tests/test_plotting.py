@@ -64,9 +64,11 @@ def test_metrics_over_training_with_one_point_has_no_offset_and_an_open_x_range(
 
 
 def test_talk_claim_panels_have_non_degenerate_x_limits():
-    one = {"label": "Dirac", "eig_d": np.zeros(1), "eig_g": np.zeros(1), "omega_norm": 0.0}
-    three = {"label": "Gaussian", "eig_d": np.array([2.0, 0.1, 0.01]), "eig_g": np.zeros(2), "omega_norm": 0.0}
-    fig = pg.talk_claim_figure({"dirac": one, "gaussian": three})
+    from gandyn.experiments.game_study import Blocks
+
+    one = Blocks("Dirac", eig_g=np.zeros(1), eig_d=np.zeros(1), omega_norm=0.0)
+    three = Blocks("Gaussian", eig_g=np.zeros(2), eig_d=np.array([2.0, 0.1, 0.01]), omega_norm=0.0)
+    fig = pg.talk_claim_figure([one, three])
     for ax, size in zip(fig.axes, (1, 3)):
         lo, hi = ax.get_xlim()
         assert lo <= 0.5 and hi >= size + 0.5

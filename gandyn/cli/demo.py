@@ -23,7 +23,7 @@ def run(args) -> int:
                  f"a demo of --steps {args.steps:,}, --batch {args.batch:,}, --hidden {args.hidden:,}")
     res = run_demo(seed=args.seed, steps=args.steps, lr=args.lr, batch=args.batch,
                    hidden=args.hidden, progress=not args.quiet)
-    s = res["samples"]
+    s = res.samples
     write_figures(args.out, "demo", [(plotting.demo_figure(res), "demo")],
                   f"generator mean {s.mean():.3f} sd {s.std():.3f} (data 4.000, 0.500); ")
     return 0

@@ -76,24 +76,16 @@ def run(args) -> int:
         written += save(gplot.vector_field_figure(vf), out / "vector_fields")
         if spectra:
             written += save(gplot.spectrum_figure(spectra, args.disc_h), out / "spectrum")
-        summary = {"dirac_final_distance": {p["title"]: p["dist"] for p in panels},
-                   "dirac_diverged_at": {p["title"]: p["diverged_at"] for p in panels if p["diverged_at"] is not None}}
         if args.loss is not None:  # one loss's Dirac-GAN: its summary, and the end of each trajectory
-            summary |= {
+            write_json(out / "summary.json", gs.loss_summary(panels, spectra, skipped) | {
                 "loss": args.loss, "penalty": args.penalty, "penalty_weight": weight if args.penalty else None,
-                "gp_target": args.gp_target if args.penalty == "gp" else None, "seconds": time.perf_counter() - t0,
-                "dirac_final_point": {p["title"]: p["traj"][np.isfinite(p["traj"]).all(axis=1)][-1].tolist()
-                                      for p in panels},
-                "dirac_stopped": {p["title"]: [p["stopped_at"], p["stopped"]] for p in panels if p["stopped"]},
-                "spectra": {k: [[float(v.real), float(v.imag)] for v in lam] for k, lam in spectra.items()},
-                "spectra_skipped": skipped}
-            write_json(out / "summary.json", summary)
+                "gp_target": args.gp_target if args.penalty == "gp" else None, "seconds": time.perf_counter() - t0})
             for name, note in skipped.items():
                 print(f"{name}: {note}")
-            for p, z in zip(panels, summary["dirac_final_point"].values()):
-                print(f"{p['title']}: final (theta, psi) = ({z[0]:.3g}, {z[1]:.3g}), |z| = {p['dist']:.3g}"
-                      + (f", diverged at step {p['diverged_at']}" if p["diverged_at"] is not None else "")
-                      + (f", stopped at step {p['stopped_at']} ({p['stopped']})" if p["stopped"] else ""))
+            for p in panels:
+                print(f"{p.title}: final (theta, psi) = ({p.final[0]:.3g}, {p.final[1]:.3g}), |z| = {p.dist:.3g}"
+                      + (f", diverged at step {p.diverged_at}" if p.diverged_at is not None else "")
+                      + (f", stopped at step {p.stopped_at} ({p.stopped})" if p.stopped else ""))
             print(f"wrote {len(written)} figure files and tables to {out}")
             return 0
 
@@ -102,21 +94,15 @@ def run(args) -> int:
         written += save(gplot.step_map_figure(sm), out / "step_map")
         verdicts = [classify(g, z, point=name, h=args.disc_h) for name, g, z in gs.textbook_points()]
         tc = gs.talk_claim(seed=args.seed, steps=args.train_steps, progress=not args.quiet)
-        written += save(gplot.talk_claim_figure(tc), out / "talk_claim")
+        written += save(gplot.talk_claim_figure(tc.entries), out / "talk_claim")
         large = gs.large_game(hidden=args.large_hidden, seed=args.seed) if args.large_hidden else None
-        verdicts += [tc["exact"]["verdict"], tc["trained"]["verdict"]] + ([large["verdict"]] if large else [])
+        verdicts += [tc.exact.verdict, tc.trained.verdict] + ([large.verdict] if large else [])
         write_text(out / "report.txt", "\n\n".join(v.report() for v in verdicts) + "\n")
         write_csv(out / "verdicts.csv", [v.row() for v in verdicts])
         write_json(out / "verdicts.json", [v.as_dict() for v in verdicts])
-        summary |= {
+        summary = gs.panels_summary(panels) | tc.summary() | {
             "seconds": time.perf_counter() - t0, "max_closed_form_error": max(r["error"] for r in checks),
-            "talk_claim": {k: {"label": tc[k]["label"], "max_abs_eig_HGG": tc[k]["norm_g"],
-                               "max_abs_eig_HDD": tc[k]["norm_d"], "omega_norm": tc[k]["omega_norm"]}
-                           for k in ("dirac", "gaussian", "exact", "trained")},
-            "trained_generator": {"mean": tc["trained"]["g_mean"], "std": tc["trained"]["g_std"],
-                                  "D_on_support": tc["trained"]["d_on_support"].tolist(),
-                                  "train_seconds": tc["trained"]["train_seconds"]},
-            "large_game": large and {k: large[k] for k in ("n", "seconds_matvec", "seconds_classify")}}
+            "large_game": large.summary() if large else None}
         write_json(out / "summary.json", summary)
         if diverged := summary["dirac_diverged_at"]:
             first = min(diverged, key=diverged.get)
@@ -124,6 +110,6 @@ def run(args) -> int:
                   f"(the first, {first}, at step {diverged[first]}; plotted up to there)")
         print(f"{len(checks)} closed forms, max error {summary['max_closed_form_error']:.2e}; "
               f"{len(verdicts)} verdicts; G-block max |eig| at the trained MLP GAN "
-              f"{tc['trained']['norm_g']:.3g} vs D-block {tc['trained']['norm_d']:.3g}; "
+              f"{tc.trained.norm_g:.3g} vs D-block {tc.trained.norm_d:.3g}; "
               f"{summary['seconds']:.1f} s; wrote {len(written)} figure files and tables to {out}")
     return 0

@@ -1,10 +1,12 @@
 """A tiny 1D GAN, the smoke test of the engine: data N(4, 0.5^2), z ~ U(-1, 1),
 generator 1-16-1 (tanh), discriminator 1-32-1 (ReLU), Adam (b1 = 0.5, as Radford et al.
 2016 recommend for GANs), non-saturating generator loss, Algorithm 1 with k = 1
-(Goodfellow et al. 2014). Returns arrays; :func:`gandyn.plotting.demo_figure`
-draws them.
+(Goodfellow et al. 2014). Returns a :class:`Demo` record; :func:`gandyn.plotting.demo_figure`
+draws it.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -16,9 +18,46 @@ from gandyn.engine.trainer import StreamBatches, Trainer
 from gandyn.errors import DivergedError
 from gandyn.rng import streams
 
-__all__ = ["run_demo", "train", "DATA_MEAN", "DATA_STD"]
+__all__ = ["Demo", "run_demo", "train", "DATA_MEAN", "DATA_STD"]
 
 DATA_MEAN, DATA_STD = 4.0, 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class Demo:
+    """:func:`run_demo`'s trained GAN, evaluated.
+
+    Attributes
+    ----------
+    x : ndarray, shape (400,)
+        The grid: the data's ``mean +- 4 std``, widened to the samples' 0.1% and 99.9% quantiles.
+    p_data : ndarray, shape (400,)
+        The data density on ``x``.
+    d : ndarray, shape (400,)
+        ``D(x)``, a probability.
+    samples : ndarray, shape (n_eval,)
+        Generator samples (from the run's ``eval`` stream).
+    bins : ndarray, shape (80,)
+        The histogram's bin edges, over ``x``'s range.
+    loss_d, loss_g : ndarray, shape (steps,)
+        Each player's minibatch loss at every iteration.
+    theta_g, theta_d : ndarray
+        The final flat parameters of G and D.
+    steps, seed : int
+        The iterations trained and the seed.
+    """
+
+    x: np.ndarray
+    p_data: np.ndarray
+    d: np.ndarray
+    samples: np.ndarray
+    bins: np.ndarray
+    loss_d: np.ndarray
+    loss_g: np.ndarray
+    theta_g: np.ndarray
+    theta_d: np.ndarray
+    steps: int
+    seed: int
 
 
 def train(gan, seed: int, steps: int, lr: float, batch: int, desc: str, progress: bool) -> tuple:
@@ -50,13 +89,8 @@ def train(gan, seed: int, steps: int, lr: float, batch: int, desc: str, progress
 
 
 def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 128,
-             hidden: int = 16, n_eval: int = 20000, progress: bool = True) -> dict:
-    """Train the tiny 1D GAN (:func:`train`) and evaluate it on a grid.
-
-    Returns a dict with the grid ``x``, ``p_data``, ``d`` = D(x), generator
-    ``samples`` (drawn from the run's ``eval`` stream), histogram ``bins``, the
-    loss history and the final parameters.
-    """
+             hidden: int = 16, n_eval: int = 20000, progress: bool = True) -> Demo:
+    """Train the tiny 1D GAN (:func:`train`) and evaluate it on a grid (a :class:`Demo`)."""
     if steps < 1 or batch < 1 or hidden < 1 or not (np.isfinite(lr) and lr > 0):
         raise ValueError("steps, batch and hidden must be >= 1 and lr a finite number > 0")
     gan = GAN(MLP((1, hidden, 1), ("tanh", "identity")), MLP((1, 2 * hidden, 1), ("relu", "identity")))
@@ -65,7 +99,6 @@ def run_demo(seed: int = 0, steps: int = 1000, lr: float = 3e-3, batch: int = 12
     lo = min(DATA_MEAN - 4 * DATA_STD, np.quantile(samples, 0.001))
     hi = max(DATA_MEAN + 4 * DATA_STD, np.quantile(samples, 0.999))
     x = np.linspace(lo, hi, 400)
-    return {"x": x, "p_data": np.exp(-0.5 * ((x - DATA_MEAN) / DATA_STD) ** 2) / (DATA_STD * np.sqrt(2 * np.pi)),
-            "d": gan.d_prob(run.theta_d, x[:, None]), "samples": samples, "bins": np.linspace(lo, hi, 80),
-            "loss_d": hist[:, 0], "loss_g": hist[:, 1], "theta_g": run.theta_g, "theta_d": run.theta_d,
-            "steps": steps, "seed": seed}
+    return Demo(x, np.exp(-0.5 * ((x - DATA_MEAN) / DATA_STD) ** 2) / (DATA_STD * np.sqrt(2 * np.pi)),
+                gan.d_prob(run.theta_d, x[:, None]), samples, np.linspace(lo, hi, 80), hist[:, 0], hist[:, 1],
+                run.theta_g, run.theta_d, steps, seed)

@@ -6,20 +6,23 @@ given ``seed``.
 
 - :func:`dirac_panels`: Dirac-GAN trajectories of every method and regulariser
   (Mescheder, Geiger & Nowozin 2018, Sec. 2-3 and their DiracGAN notebooks:
-  ``h = 0.2``, ``theta_0 = psi_0 = 1``, 500 steps).
-- :func:`vector_fields`: the field ``-omega`` each variant follows.
+  ``h = 0.2``, ``theta_0 = psi_0 = 1``, 500 steps), one :class:`Panel` each.
+- :func:`vector_fields`: the field ``-omega`` each variant follows (a :class:`VectorFields`).
 - :func:`spectra`: ``J``'s eigenvalues at the equilibria.
 - :func:`step_map`: the largest stable step against the regularisation weight,
-  numerically and in closed form (:mod:`gandyn.games.closed_forms`).
+  numerically and in closed form (:mod:`gandyn.games.closed_forms`; a :class:`StepMap`).
 - :func:`talk_claim`: own-Hessian blocks at GAN equilibria (Dirac-GAN, Gaussian
-  GAN, an exact MLP equilibrium and a trained MLP GAN).
-- :func:`large_game`: ARPACK on the matrix-free Jacobian of a large MLP GAN.
+  GAN, an exact MLP equilibrium and a trained MLP GAN; a :class:`TalkClaim`).
+- :func:`large_game`: ARPACK on the matrix-free Jacobian of a large MLP GAN (a :class:`LargeGame`).
 - :func:`loss_variants`, :func:`loss_spectra`, :func:`loss_closed_forms`: the Dirac-GAN of any
   loss of :mod:`gandyn.engine.losses`, with a gradient penalty (``gandyn nash --loss``).
+- :func:`panels_summary`, :func:`loss_summary`, :meth:`TalkClaim.summary`, :meth:`LargeGame.summary`:
+  the records' entries of ``summary.json``.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -32,8 +35,213 @@ from gandyn.engine.nn import MLP
 from gandyn.experiments.demo import train
 from gandyn.rng import streams
 
-__all__ = ["dirac_variants", "dirac_panels", "vector_fields", "spectra", "step_map", "talk_claim", "large_game",
-           "textbook_points", "loss_variants", "loss_spectra", "loss_closed_forms"]
+__all__ = ["Panel", "VectorFields", "StableSteps", "StepMap", "Blocks", "TalkClaim", "LargeGame", "dirac_variants",
+           "dirac_panels", "panels_summary", "vector_fields", "spectra", "step_map", "talk_claim", "large_game",
+           "textbook_points", "loss_variants", "loss_spectra", "loss_closed_forms", "loss_summary"]
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """One Dirac-GAN trajectory of :func:`dirac_panels`.
+
+    Attributes
+    ----------
+    variant : str
+        The game's name (a key of :func:`dirac_variants`, or of the ``variants`` given).
+    method : str
+        The method's label: ``'simultaneous'``, ``'alternating'``, ``'extragradient'``, ...
+    traj : ndarray, shape (steps + 1, 2)
+        The iterates ``(theta, psi)`` from ``z0``; NaN from the step where it diverged or stopped.
+    diverged_at : int or None
+        The first step whose iterate left the floats or exceeded 1e150 (None if none did).
+    stopped_at : int or None
+        The step that landed where the field is not differentiable (WGAN-GP at ``psi = 0``) and
+        ended the trajectory; None unless a step was refused.
+    stopped : str or None
+        Why it stopped there (the refusal's message); None when ``stopped_at`` is.
+    """
+
+    variant: str
+    method: str
+    traj: np.ndarray
+    diverged_at: int | None = None
+    stopped_at: int | None = None
+    stopped: str | None = None
+
+    @property
+    def title(self) -> str:
+        """``'variant: method'``: the panel's title, and its key in ``summary.json``."""
+        return f"{self.variant}: {self.method}"
+
+    @property
+    def final(self) -> np.ndarray:
+        """The last finite iterate ``(theta, psi)``, shape (2,)."""
+        return self.traj[np.isfinite(self.traj).all(axis=1)][-1]
+
+    @property
+    def dist(self) -> float:
+        """The final distance to the equilibrium ``(0, 0)``: ``|final|``."""
+        return float(np.hypot(*self.final))
+
+
+@dataclass(frozen=True, eq=False)
+class VectorFields:
+    """The fields ``-omega`` of :func:`vector_fields` on a grid of ``(theta, psi)``.
+
+    Attributes
+    ----------
+    theta, psi : ndarray, shape (n, n)
+        The grid (:func:`numpy.meshgrid`: ``theta`` varies along a row, ``psi`` down a column).
+    fields : dict of str to (ndarray, ndarray)
+        ``-omega``'s components ``(U, V)`` along ``theta`` and ``psi``, each (n, n), by variant; NaN
+        where the field is not defined.
+    """
+
+    theta: np.ndarray
+    psi: np.ndarray
+    fields: dict
+
+
+@dataclass(frozen=True, eq=False)
+class StableSteps:
+    """One regulariser's row of a :class:`StepMap`.
+
+    Attributes
+    ----------
+    eigs : ndarray, shape (weights, 2), complex
+        ``J``'s eigenvalues at the equilibrium ``(0, 0)`` by autograd, per weight.
+    h_max, h_max_closed : ndarray, shape (weights,)
+        The largest stable step of simultaneous GD from ``eigs`` and from the closed form.
+    rho : ndarray, shape (weights, hs)
+        The spectral radius ``max |1 - h lambda|`` of one simultaneous GD step.
+    """
+
+    eigs: np.ndarray
+    h_max: np.ndarray
+    h_max_closed: np.ndarray
+    rho: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class StepMap:
+    """:func:`step_map`: the largest stable step against the regularisation weight.
+
+    Attributes
+    ----------
+    weights : ndarray, shape (weights,)
+        The regularisation weights (R1 and consensus ``gamma``, instance noise ``sigma``).
+    hs : ndarray, shape (hs,)
+        The step sizes of the ``rho`` grid.
+    r1, consensus, noise : StableSteps
+        R1, consensus and instance noise on the Dirac-GAN.
+    """
+
+    weights: np.ndarray
+    hs: np.ndarray
+    r1: StableSteps
+    consensus: StableSteps
+    noise: StableSteps
+
+
+@dataclass(frozen=True, eq=False)
+class Blocks:
+    """The own-Hessian blocks at one point of a game: an entry of :class:`TalkClaim`.
+
+    Attributes
+    ----------
+    label : str
+        The point, as the figure and ``summary.json`` name it.
+    eig_g, eig_d : ndarray, shapes (n_G,) and (n_D,)
+        The eigenvalues (ascending) of the symmetric parts of ``H_GG`` (G's loss w.r.t. G's
+        parameters) and ``H_DD`` (D's loss w.r.t. D's).
+    omega_norm : float
+        ``||omega(z)||``, the norm of the game's field there (0 at a critical point).
+    verdict : Verdict or None
+        :func:`gandyn.games.nash.classify` of the point (the MLP GANs' points only).
+    """
+
+    label: str
+    eig_g: np.ndarray
+    eig_d: np.ndarray
+    omega_norm: float
+    verdict: nash.Verdict | None = None
+
+    @property
+    def norm_g(self) -> float:
+        """``max |eig H_GG|``."""
+        return float(np.abs(self.eig_g).max())
+
+    @property
+    def norm_d(self) -> float:
+        """``max |eig H_DD|``."""
+        return float(np.abs(self.eig_d).max())
+
+    def summary(self) -> dict:
+        """The point's entry of ``summary.json``'s ``talk_claim``."""
+        return {"label": self.label, "max_abs_eig_HGG": self.norm_g, "max_abs_eig_HDD": self.norm_d,
+                "omega_norm": self.omega_norm}
+
+
+@dataclass(frozen=True, eq=False)
+class TalkClaim:
+    """:func:`talk_claim`: the own-Hessian blocks at four points, and the trained generator.
+
+    Attributes
+    ----------
+    dirac, gaussian, exact, trained : Blocks
+        The Dirac-GAN at ``(0, 0)``, the Gaussian GAN at ``(mean, std, 0)``, the MLP GAN's exact
+        equilibrium and the trained MLP GAN (the last two with their verdicts).
+    g_mean, g_std : float
+        The trained generator's mean and standard deviation (by quadrature over the latent).
+    d_on_support : ndarray, shape (7,)
+        The trained ``D(x)``, a probability, at ``x = 2.5, 3, ..., 5.5``.
+    train_seconds : float
+        Wall-clock seconds of the training.
+    """
+
+    dirac: Blocks
+    gaussian: Blocks
+    exact: Blocks
+    trained: Blocks
+    g_mean: float
+    g_std: float
+    d_on_support: np.ndarray
+    train_seconds: float
+
+    @property
+    def entries(self) -> tuple[Blocks, Blocks, Blocks, Blocks]:
+        """``(dirac, gaussian, exact, trained)``."""
+        return self.dirac, self.gaussian, self.exact, self.trained
+
+    def summary(self) -> dict:
+        """``summary.json``'s ``talk_claim`` (each point's :meth:`Blocks.summary`) and ``trained_generator``."""
+        return {"talk_claim": dict(zip(("dirac", "gaussian", "exact", "trained"), (b.summary() for b in self.entries))),
+                "trained_generator": {"mean": self.g_mean, "std": self.g_std,
+                                      "D_on_support": self.d_on_support.tolist(), "train_seconds": self.train_seconds}}
+
+
+@dataclass(frozen=True, eq=False)
+class LargeGame:
+    """:func:`large_game`: a large MLP GAN classified by ARPACK.
+
+    Attributes
+    ----------
+    verdict : Verdict
+        :func:`gandyn.games.nash.classify` at the initialisation.
+    n : int
+        The parameters of both players.
+    seconds_matvec, seconds_classify : float
+        Wall-clock seconds of one product ``J v`` and of the classification.
+    """
+
+    verdict: nash.Verdict
+    n: int
+    seconds_matvec: float
+    seconds_classify: float
+
+    def summary(self) -> dict:
+        """``summary.json``'s ``large_game``: all but the verdict (which ``verdicts.json`` holds)."""
+        return {"n": self.n, "seconds_matvec": self.seconds_matvec, "seconds_classify": self.seconds_classify}
 
 
 def dirac_variants(gamma: float = 0.3, sigma: float = 1.0) -> dict:
@@ -49,14 +257,10 @@ def dirac_variants(gamma: float = 0.3, sigma: float = 1.0) -> dict:
 
 
 def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float = 0.3,
-                 sigma: float = 1.0, progress: bool = False, variants: dict | None = None) -> list[dict]:
+                 sigma: float = 1.0, progress: bool = False, variants: dict | None = None) -> list[Panel]:
     """Trajectories: every variant under simultaneous and alternating GD (G first,
     as the notebooks), then extragradient, optimistic GD, SGA and a two time-scale
-    step ``(h, 2h)`` on the plain GAN. Each panel: ``title``, ``variant``, ``method``,
-    ``traj (steps+1, 2)``, ``dist`` (final distance to the equilibrium, at the last
-    finite iterate), ``diverged_at`` (the first step whose iterate left the floats
-    or exceeded 1e150, the rest of ``traj`` NaN; None if none did), ``stopped_at`` and
-    ``stopped`` (see below; None unless a step was refused).
+    step ``(h, 2h)`` on the plain GAN, one :class:`Panel` each.
 
     ``variants`` (name -> game, e.g. :func:`loss_variants`): these games instead of
     :func:`dirac_variants`, each under simultaneous and alternating GD, and extragradient and
@@ -83,14 +287,20 @@ def dirac_panels(h: float = 0.2, z0=(1.0, 1.0), steps: int = 500, gamma: float =
                 stopped = str(e)
         finite = np.isfinite(tr).all(axis=1)
         at = None if finite.all() else int(np.argmin(finite))
-        out.append({"title": f"{name}: {label}", "variant": name, "method": label, "traj": tr,
-                    "dist": float(np.hypot(*tr[finite][-1])), "diverged_at": None if stopped else at,
-                    "stopped_at": at if stopped else None, "stopped": stopped})
+        out.append(Panel(name, label, tr, diverged_at=None if stopped else at, stopped_at=at if stopped else None,
+                         stopped=stopped))
     return out
 
 
+def panels_summary(panels: list[Panel]) -> dict:
+    """``summary.json``'s ``dirac_final_distance`` (every panel's :attr:`Panel.dist`) and
+    ``dirac_diverged_at`` (the step, for the panels that diverged), both by title."""
+    return {"dirac_final_distance": {p.title: p.dist for p in panels},
+            "dirac_diverged_at": {p.title: p.diverged_at for p in panels if p.diverged_at is not None}}
+
+
 def vector_fields(lim: float = 2.0, n: int = 21, gamma: float = 0.3, sigma: float = 1.0,
-                  variants: dict | None = None) -> dict:
+                  variants: dict | None = None) -> VectorFields:
     """``-omega`` on an ``n x n`` grid of ``(theta, psi)`` for each Dirac-GAN variant
     (and SGA's adjusted field), the direction gradient play moves in; ``variants`` (name ->
     game) instead of :func:`dirac_variants`. At a grid point where a field is not defined (WGAN-GP
@@ -106,7 +316,7 @@ def vector_fields(lim: float = 2.0, n: int = 21, gamma: float = 0.3, sigma: floa
             except ValueError:  # not differentiable here (WGAN-GP's |psi| at psi = 0)
                 pass
         fields[name] = (V[:, 0].reshape(T.shape), V[:, 1].reshape(T.shape))
-    return {"theta": T, "psi": P, "fields": fields}
+    return VectorFields(T, P, fields)
 
 
 def spectra(gamma: float = 0.3, sigma: float = 1.0) -> dict:
@@ -122,21 +332,21 @@ def _dirac(consensus=None, **kw) -> games.Game:
     return games.dirac_gan(**kw) if consensus is None else games.consensus_game(games.dirac_gan(**kw), consensus)
 
 
-def step_map(weights=None, hs=None) -> dict:
+def step_map(weights=None, hs=None) -> StepMap:
     """For R1, consensus and instance noise on the Dirac-GAN: the spectrum of
     ``J`` by autograd at each weight, the largest stable step (numerical and
     closed form), and the spectral radius ``max |1 - h lambda|`` of one
     simultaneous GD step on a ``(weight, h)`` grid."""
     weights = np.linspace(0.0, 3.0, 61) if weights is None else np.asarray(weights, dtype=float)
     hs = np.linspace(0.01, 4.0, 200) if hs is None else np.asarray(hs, dtype=float)
-    out = {"weights": weights, "hs": hs}
+    rows = {}
     for kind, key in (("r1", "r1"), ("consensus", "consensus"), ("noise", "noise_std")):
         lams = np.array([np.linalg.eigvals(_dirac(**{key: w}).jacobian(np.zeros(2))) for w in weights])
         closed = [cf.dirac_eigenvalues(**{key: w}) for w in weights]
-        out[kind] = {"h_max": np.array([nash.largest_stable_step(l) for l in lams]), "eigs": lams,
-                     "h_max_closed": np.array([nash.largest_stable_step(l) for l in closed]),
-                     "rho": np.abs(1.0 - hs[None, :, None] * lams[:, None, :]).max(axis=-1)}  # (weights, hs)
-    return out
+        rows[kind] = StableSteps(lams, np.array([nash.largest_stable_step(l) for l in lams]),
+                                 np.array([nash.largest_stable_step(l) for l in closed]),
+                                 np.abs(1.0 - hs[None, :, None] * lams[:, None, :]).max(axis=-1))  # (weights, hs)
+    return StepMap(weights, hs, **rows)
 
 
 def textbook_points() -> list[tuple[str, games.Game, np.ndarray]]:
@@ -146,14 +356,15 @@ def textbook_points() -> list[tuple[str, games.Game, np.ndarray]]:
     return [(name, g, z) for g in gs for name, z in g.points.items()]
 
 
-def _block_summary(game, z, label):
+def _blocks(game, z, label, point=None) -> Blocks:
+    """The :class:`Blocks` of ``game`` at ``z``, with the verdict of ``z`` named ``point`` if given."""
     hg, hd = game.blocks(z)
-    eg, ed = np.linalg.eigvalsh(0.5 * (hg + hg.T)), np.linalg.eigvalsh(0.5 * (hd + hd.T))
-    return {"label": label, "eig_g": eg, "eig_d": ed, "omega_norm": float(np.linalg.norm(game.field_traced(z))),
-            "norm_g": float(np.abs(eg).max()), "norm_d": float(np.abs(ed).max())}
+    return Blocks(label, np.linalg.eigvalsh(0.5 * (hg + hg.T)), np.linalg.eigvalsh(0.5 * (hd + hd.T)),
+                  float(np.linalg.norm(game.field_traced(z))),
+                  None if point is None else nash.classify(game, z, point=point))
 
 
-def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool = False) -> dict:
+def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool = False) -> TalkClaim:
     """The talk's claim, computed: at a GAN equilibrium the generator's own
     Hessian block vanishes.
 
@@ -168,8 +379,8 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
        ``D = 1/2`` everywhere: ``omega = 0`` and ``H_GG = 0`` exactly.
     """
     gg = games.gaussian_gan()
-    out = {"dirac": _block_summary(games.dirac_gan(), np.zeros(2), "Dirac-GAN at (0, 0)"),
-           "gaussian": _block_summary(gg, gg.points["equilibrium"], "Gaussian GAN at (mean, std, 0)")}
+    dirac = _blocks(games.dirac_gan(), np.zeros(2), "Dirac-GAN at (0, 0)")
+    gaussian = _blocks(gg, gg.points["equilibrium"], "Gaussian GAN at (mean, std, 0)")
     gan = GAN(MLP((1, 8, 1), ("tanh", "identity")), MLP((1, 16, 1), ("tanh", "identity")), loss="nonsat",
               latent="normal")
     t0 = time.perf_counter()
@@ -180,19 +391,16 @@ def talk_claim(seed: int = 0, steps: int = 3000, nodes: int = 48, progress: bool
     game = games.mlp_gan_game(gan, xq, zq, w_real=wx, w_latent=wq, name="1-D MLP GAN, trained")
     z = np.concatenate([run.theta_g, run.theta_d])
     samples = gan.G(run.theta_g, zq)[:, 0]
-    out["trained"] = _block_summary(game, z, f"trained 1-D MLP GAN ({steps} Adam steps)") | {
-        "verdict": nash.classify(game, z, point=f"after {steps} steps"), "train_seconds": train_s,
-        "d_on_support": gan.d_prob(run.theta_d, np.linspace(2.5, 5.5, 7)[:, None]),
-        "g_mean": float(wq @ samples), "g_std": float(np.sqrt(wq @ (samples - wq @ samples) ** 2))}
-
-    exact, z_star = games.realizable_equilibrium(gan, run.theta_g, run.theta_d, zq, w_latent=wq,
-                                                 name="1-D MLP GAN, realizable")
-    out["exact"] = _block_summary(exact, z_star, "MLP GAN exact equilibrium (D = 1/2)") | {
-        "verdict": nash.classify(exact, z_star, point="p_g = p_data, D = 1/2")}
-    return out
+    trained = _blocks(game, z, f"trained 1-D MLP GAN ({steps} Adam steps)", f"after {steps} steps")
+    realizable, z_star = games.realizable_equilibrium(gan, run.theta_g, run.theta_d, zq, w_latent=wq,
+                                                      name="1-D MLP GAN, realizable")
+    exact = _blocks(realizable, z_star, "MLP GAN exact equilibrium (D = 1/2)", "p_g = p_data, D = 1/2")
+    return TalkClaim(dirac, gaussian, exact, trained,
+                     g_mean=float(wq @ samples), g_std=float(np.sqrt(wq @ (samples - wq @ samples) ** 2)),
+                     d_on_support=gan.d_prob(run.theta_d, np.linspace(2.5, 5.5, 7)[:, None]), train_seconds=train_s)
 
 
-def large_game(hidden: int = 64, batch: int = 64, k: int = 4, maxiter: int = 100, seed: int = 0) -> dict:
+def large_game(hidden: int = 64, batch: int = 64, k: int = 4, maxiter: int = 100, seed: int = 0) -> LargeGame:
     """A 1-D MLP GAN with two hidden layers of ``hidden`` units in each player
     (``hidden = 256`` gives about 1e5 parameters) classified at its
     initialisation from ARPACK alone (``dense_max = 0``): extreme eigenvalues of
@@ -211,7 +419,7 @@ def large_game(hidden: int = 64, batch: int = 64, k: int = 4, maxiter: int = 100
     op.matvec(np.ones(game.n))
     t1 = time.perf_counter()
     verdict = nash.classify(game, z, point="initialisation", dense_max=0, k=k, maxiter=maxiter, rng=seed)
-    return {"verdict": verdict, "n": game.n, "seconds_matvec": t1 - t0, "seconds_classify": time.perf_counter() - t1}
+    return LargeGame(verdict, game.n, t1 - t0, time.perf_counter() - t1)
 
 
 # --- gandyn nash --loss: the Dirac-GAN of any loss, with a penalty
@@ -277,3 +485,14 @@ def loss_closed_forms(loss: str, penalty: str | None = None, weight: float = 0.3
                     "error": cf.spectrum_distance(measured, closed)}
         rows.append(row)
     return rows
+
+
+def loss_summary(panels: list[Panel], spectra: dict, skipped: dict) -> dict:
+    """``summary.json`` of ``gandyn nash --loss`` but the options: :func:`panels_summary`, with each
+    trajectory's ``dirac_final_point`` ``[theta, psi]`` and the ``dirac_stopped`` ``[step, reason]``,
+    by title, and :func:`loss_spectra`'s ``spectra`` (``[re, im]`` pairs) and ``spectra_skipped``."""
+    return panels_summary(panels) | {
+        "dirac_final_point": {p.title: p.final.tolist() for p in panels},
+        "dirac_stopped": {p.title: [p.stopped_at, p.stopped] for p in panels if p.stopped},
+        "spectra": {k: [[float(v.real), float(v.imag)] for v in lam] for k, lam in spectra.items()},
+        "spectra_skipped": skipped}

@@ -40,15 +40,16 @@ def save(fig, stem, formats=("png", "pdf"), dpi=150) -> list[Path]:
 
 
 def demo_figure(result):
-    """Data density, histogram of generator samples and D(x) on one axis."""
+    """Data density, histogram of generator samples and D(x) on one axis, from a
+    :class:`~gandyn.experiments.demo.Demo`."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.hist(result["samples"], bins=result["bins"], density=True, color="green", alpha=0.3,
+    ax.hist(result.samples, bins=result.bins, density=True, color="green", alpha=0.3,
             label="generator samples (histogram)")
-    ax.plot(result["x"], result["p_data"], label=r"$p_\mathrm{data}$", **DATA_STYLE)
-    ax.plot(result["x"], result["d"], label=r"$D(x)$", **DISC_STYLE)
+    ax.plot(result.x, result.p_data, label=r"$p_\mathrm{data}$", **DATA_STYLE)
+    ax.plot(result.x, result.d, label=r"$D(x)$", **DISC_STYLE)
     ax.axhline(0.5, color="gray", linewidth=0.6)
     ax.set_xlabel("x")
-    ax.set_title(f"1D GAN after {result['steps']} steps "
-                 f"(generator mean {result['samples'].mean():.2f}, sd {result['samples'].std():.2f})")
+    ax.set_title(f"1D GAN after {result.steps} steps "
+                 f"(generator mean {result.samples.mean():.2f}, sd {result.samples.std():.2f})")
     ax.legend(loc="upper left", fontsize=8)
     return fig

@@ -1,7 +1,7 @@
 """Figures of game dynamics: Dirac-GAN trajectories and vector fields, spectra of
 the game Jacobian with the stability disc, the largest stable step against the
 regularisation weight, and the own-Hessian blocks at GAN equilibria. Each
-function takes the results of :mod:`gandyn.experiments.game_study` and returns a figure."""
+function takes the records of :mod:`gandyn.experiments.game_study` and returns a figure."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,29 +14,30 @@ _TRAJ = dict(color="green", linewidth=1.0)
 
 
 def _arrows(ax, vf, name, color="0.65"):
-    U, V = vf["fields"][name]
+    U, V = vf.fields[name]
     n = np.hypot(U, V)
     n[n == 0] = 1.0
-    ax.quiver(vf["theta"], vf["psi"], U / n, V / n, color=color, angles="xy", pivot="mid", width=0.004,
-              headwidth=3.5, scale=1.2 * vf["theta"].shape[0])
+    ax.quiver(vf.theta, vf.psi, U / n, V / n, color=color, angles="xy", pivot="mid", width=0.004,
+              headwidth=3.5, scale=1.2 * vf.theta.shape[0])
 
 
 def dirac_grid(panels, vf, h, ncols: int = 4):
-    """One panel per (variant, method): the trajectory from (1, 1) over the
-    direction of the variant's field (unit arrows); the equilibrium (0, 0) is the black dot."""
+    """One panel per (variant, method) (a list of :class:`~gandyn.experiments.game_study.Panel`): the
+    trajectory from (1, 1) over the direction of the variant's field (unit arrows; ``vf`` a
+    :class:`~gandyn.experiments.game_study.VectorFields`); the equilibrium (0, 0) is the black dot."""
     n = len(panels)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.1 * ncols, 3.0 * nrows), squeeze=False)
-    lim = float(np.abs(vf["theta"]).max())
+    lim = float(np.abs(vf.theta).max())
     for ax, p in zip(axes.flat, panels):
-        _arrows(ax, vf, p["variant"])
-        tr = p["traj"]
+        _arrows(ax, vf, p.variant)
+        tr = p.traj
         ax.plot(tr[:, 0], tr[:, 1], **_TRAJ)
         ax.plot(tr[0, 0], tr[0, 1], "o", color="green", markersize=4)
         ax.plot(0, 0, "o", color="black", markersize=4)
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
-        ax.set_title(f"{p['title']}\nfinal |z| = {p['dist']:.2g}", fontsize=8)
+        ax.set_title(f"{p.title}\nfinal |z| = {p.dist:.2g}", fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes.flat[n:]:
         ax.axis("off")
@@ -44,21 +45,22 @@ def dirac_grid(panels, vf, h, ncols: int = 4):
         ax.set_xlabel(r"$\theta$ (generator)", fontsize=8)
     for ax in axes[:, 0]:
         ax.set_ylabel(r"$\psi$ (discriminator)", fontsize=8)
-    fig.suptitle(f"Dirac-GAN (Mescheder et al. 2018): {len(panels[0]['traj']) - 1} steps of size h = {h:g} "
+    fig.suptitle(f"Dirac-GAN (Mescheder et al. 2018): {len(panels[0].traj) - 1} steps of size h = {h:g} "
                  r"from $(\theta_0, \psi_0) = (1, 1)$", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def vector_field_figure(vf, ncols: int = 3):
-    """Streamplots of ``-omega`` (the direction of gradient play) per variant."""
-    names = list(vf["fields"])
+    """Streamplots of ``-omega`` (the direction of gradient play) per variant of ``vf``, a
+    :class:`~gandyn.experiments.game_study.VectorFields`."""
+    names = list(vf.fields)
     nrows = -(-len(names) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 3.2 * nrows), squeeze=False)
     for ax, name in zip(axes.flat, names):
-        U, V = vf["fields"][name]
+        U, V = vf.fields[name]
         speed = np.hypot(U, V)
-        ax.streamplot(vf["theta"], vf["psi"], U, V, color=speed, cmap="viridis", density=1.0, linewidth=0.8)
+        ax.streamplot(vf.theta, vf.psi, U, V, color=speed, cmap="viridis", density=1.0, linewidth=0.8)
         ax.plot(0, 0, "o", color="black", markersize=4)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(r"$\theta$", fontsize=8)
@@ -140,19 +142,18 @@ def spectrum_figure(spectra: dict, h: float, ncols: int = 4):
     return fig
 
 
-def step_map_figure(sm: dict):
-    """Per regulariser, ``log10`` of the spectral radius of one simultaneous GD
-    step over (weight, h); the largest stable step computed by autograd (gold)
-    and in closed form (black dashed), which lie on top of each other."""
-    kinds = [("r1", r"R1 weight $\gamma$"), ("consensus", r"consensus weight $\gamma$"),
-             ("noise", r"instance noise $\sigma$")]
+def step_map_figure(sm):
+    """Per regulariser of ``sm`` (a :class:`~gandyn.experiments.game_study.StepMap`), ``log10`` of
+    the spectral radius of one simultaneous GD step over (weight, h); the largest stable step
+    computed by autograd (gold) and in closed form (black dashed), which lie on top of each other."""
+    kinds = [("r1", sm.r1, r"R1 weight $\gamma$"), ("consensus", sm.consensus, r"consensus weight $\gamma$"),
+             ("noise", sm.noise, r"instance noise $\sigma$")]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
-    w, hs = sm["weights"], sm["hs"]
-    for ax, (kind, label) in zip(axes, kinds):
-        rho = sm[kind]["rho"]
-        im = ax.pcolormesh(w, hs, np.log10(rho.T), cmap="RdBu_r", vmin=-0.5, vmax=0.5, shading="auto")
-        ax.plot(w, sm[kind]["h_max"], color="gold", linewidth=3.5, label=r"$h_{\max}$ (autograd J)")
-        ax.plot(w, sm[kind]["h_max_closed"], "k--", linewidth=1.2, label=r"$h_{\max}$ (closed form)")
+    w, hs = sm.weights, sm.hs
+    for ax, (kind, steps, label) in zip(axes, kinds):
+        im = ax.pcolormesh(w, hs, np.log10(steps.rho.T), cmap="RdBu_r", vmin=-0.5, vmax=0.5, shading="auto")
+        ax.plot(w, steps.h_max, color="gold", linewidth=3.5, label=r"$h_{\max}$ (autograd J)")
+        ax.plot(w, steps.h_max_closed, "k--", linewidth=1.2, label=r"$h_{\max}$ (closed form)")
         ax.set_ylim(hs.min(), hs.max())
         ax.set_xlabel(label)
         ax.set_ylabel("step size h")
@@ -164,26 +165,25 @@ def step_map_figure(sm: dict):
     return fig
 
 
-def talk_claim_figure(tc: dict, floor: float = 1e-18):
+def talk_claim_figure(blocks, floor: float = 1e-18):
     """Sorted ``|eigenvalues|`` of the generator's and the discriminator's own
-    Hessian at each equilibrium, log scale; exact zeros drawn at ``floor`` (the grey
-    line). All panels share the y range; x runs over the eigenvalues' indices."""
+    Hessian at each point of ``blocks`` (:class:`~gandyn.experiments.game_study.Blocks`, e.g.
+    :attr:`TalkClaim.entries <gandyn.experiments.game_study.TalkClaim.entries>`), one panel each,
+    log scale; exact zeros drawn at ``floor`` (the grey line). All panels share the y range; x runs
+    over the eigenvalues' indices."""
     from matplotlib.ticker import MaxNLocator
 
-    keys = [k for k in ("dirac", "gaussian", "exact", "trained") if k in tc]
-    top = max([1.0] + [float(np.abs(np.concatenate([np.ravel(tc[k]["eig_d"]), np.ravel(tc[k]["eig_g"])])).max())
-                       for k in keys])
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.8), squeeze=False, sharey=True)
-    for ax, k in zip(axes[0], keys):
-        s = tc[k]
-        size = max(np.size(s["eig_d"]), np.size(s["eig_g"]), 1)
+    top = max([1.0] + [float(np.abs(np.concatenate([np.ravel(s.eig_d), np.ravel(s.eig_g)])).max()) for s in blocks])
+    fig, axes = plt.subplots(1, len(blocks), figsize=(3.6 * len(blocks), 3.8), squeeze=False, sharey=True)
+    for ax, s in zip(axes[0], blocks):
+        size = max(np.size(s.eig_d), np.size(s.eig_g), 1)
         ax.axhline(floor, color="0.6", linewidth=0.8, zorder=0, label=f"exact 0 (drawn at {floor:g})")
-        for eig, style, lab in ((s["eig_d"], dict(color="blue", marker="s", alpha=0.6), r"$H_{DD} f_D$"),
-                                (s["eig_g"], dict(color="green", marker="o", markerfacecolor="none",
-                                                  markeredgewidth=1.3, zorder=3), r"$H_{GG} f_G$")):
+        for eig, style, lab in ((s.eig_d, dict(color="blue", marker="s", alpha=0.6), r"$H_{DD} f_D$"),
+                                (s.eig_g, dict(color="green", marker="o", markerfacecolor="none",
+                                               markeredgewidth=1.3, zorder=3), r"$H_{GG} f_G$")):
             a = np.sort(np.maximum(np.abs(np.ravel(eig)), floor))[::-1]
             ax.semilogy(np.arange(1, a.size + 1), a, linestyle="none", markersize=4, label=lab, **style)
-        ax.set_title(f"{s['label']}\n$\\|\\omega\\|$ = {s['omega_norm']:.2g}", fontsize=8)
+        ax.set_title(f"{s.label}\n$\\|\\omega\\|$ = {s.omega_norm:.2g}", fontsize=8)
         ax.set_xlabel("index (sorted by |eigenvalue|)", fontsize=8)
         ax.set_xlim(0.5 - 0.02 * size, size + 0.5 + 0.02 * size)  # never degenerate, even for one eigenvalue
         if size <= 6:
