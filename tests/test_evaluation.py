@@ -153,10 +153,9 @@ def test_real_ceilings_on_real_mnist():
     # ~25 s of float64 GEMMs: run on demand (pytest -m slow). Real images must beat
     # Goodfellow et al. 2014's adversarial nets (225 +- 2 nats, Table 1) under the same
     # Parzen protocol, and the classifier must recognise the real test set.
-    from pathlib import Path
+    from _mnist_dir import HAVE_MNIST, SHARED as data  # $GANDYN_DATA, then ../shared/data/mnist
 
-    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-    if not data.is_dir():
+    if not HAVE_MNIST:
         pytest.skip(f"real MNIST not found in {data}")
     res = E.real_ceilings(data_dir=data, progress=False)
     assert res["parzen"]["mean"] > 225
