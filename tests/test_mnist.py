@@ -1,5 +1,7 @@
 """MNIST training: config, data order, a few iterations, checkpoint and bit-for-bit
 resume (in process and by SIGINT to the CLI), NaN guard, the commands."""
+import contextlib
+import io
 import json
 import os
 import signal
@@ -315,8 +317,22 @@ def test_a_batch_norm_checkpoint_without_its_statistics_is_refused(images, tmp_p
         mnist.load_checkpoint(tmp_path / "d.npz")
 
 
-def _gandyn(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "gandyn", "mnist", *args], capture_output=True, text=True, **kw)
+def _gandyn(*args, env=None, process=False):
+    """``gandyn mnist ARGS``: in this process (the command line's ``main``, stdout and stderr
+    captured; a usage error's ``SystemExit`` as its status), or as a process of its own with
+    ``process`` or an ``env``. A CompletedProcess either way."""
+    if process or env is not None:
+        return subprocess.run([sys.executable, "-m", "gandyn", "mnist", *args], capture_output=True, text=True,
+                              env=env)
+    from gandyn import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(["mnist", *args])
+        except SystemExit as e:
+            code = e.code
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 @pytest.mark.skipif(not HAVE_MNIST, reason="real MNIST not found ($GANDYN_DATA or ../shared/data/mnist)")
@@ -324,7 +340,7 @@ def test_cli_kill_and_resume_equals_uninterrupted(tmp_path):
     """The real command on real MNIST (a small model): Ctrl-C mid-run, --resume, compare."""
     small = ["--z-dim", "10", "--hidden-g", "16", "--hidden-d", "16", "--batch", "32",
              "--data-dir", str(SHARED), "--quiet", "--grid-every", "0"]
-    r = _gandyn("train", "--iters", "300", "--out", str(tmp_path / "full"), *small)
+    r = _gandyn("train", "--iters", "300", "--out", str(tmp_path / "full"), *small, process=True)
     assert r.returncode == 0, r.stderr
     part = tmp_path / "part"
     p = subprocess.Popen([sys.executable, "-m", "gandyn", "mnist", "train", "--iters", "100000000",
@@ -338,7 +354,7 @@ def test_cli_kill_and_resume_equals_uninterrupted(tmp_path):
     assert p.returncode == 130, err
     stopped = mnist.load_checkpoint(part / "checkpoint.npz").it
     assert 50 <= stopped < 300, f"interrupted at {stopped}; make the first run longer"
-    r = _gandyn("train", "--iters", "300", "--out", str(part), "--resume", *small)
+    r = _gandyn("train", "--iters", "300", "--out", str(part), "--resume", *small, process=True)
     assert r.returncode == 0, r.stderr
     a = mnist.load_checkpoint(tmp_path / "full" / "checkpoint.npz")
     b = mnist.load_checkpoint(part / "checkpoint.npz")
