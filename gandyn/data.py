@@ -215,8 +215,7 @@ def fetch(spec: IdxFile, dest_dir, mirrors: Iterable[str] = MIRRORS, progress: b
                 total = resp.headers.get("Content-Length")
                 h = hashlib.sha256()
                 with open(tmp, "wb") as f, tqdm(total=int(total) if total else None, unit="B",
-                                                unit_scale=True, desc=fname, disable=not progress,
-                                                leave=False) as bar:
+                                                unit_scale=True, desc=fname, disable=not progress) as bar:
                     while chunk := resp.read(_CHUNK):
                         f.write(chunk)
                         h.update(chunk)

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +42,17 @@ def test_out_below_a_file_is_a_value_error(tmp_path):
 def test_csv_header_is_the_union_of_keys(tmp_path):
     p = write_csv(tmp_path / "t.csv", [{"a": 1, "b": [1, 2]}, {"a": 2, "c": "x"}])
     assert p.read_text().splitlines() == ["a,b,c", '1,"[1, 2]",', "2,,x"]
+
+
+def test_check_dir_path_makes_nothing_and_names_what_is_in_the_way(tmp_path, monkeypatch):
+    from gandyn.app.folders import check_dir_path
+    from gandyn.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    assert check_dir_path("a/../b/c") == Path("a/../b/c") and list(tmp_path.iterdir()) == []
+    (tmp_path / "dangling").symlink_to(tmp_path / "nothing")
+    with pytest.raises(UsageError, match="dangling is a symbolic link to nothing"):
+        check_dir_path("dangling/x")
+    with pytest.raises(UsageError, match="the folder cannot be made"):
+        check_dir_path("x" * 300)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling"]

@@ -62,6 +62,33 @@ def test_an_option_given_with_the_commands_default_still_replaces_a_protocol_set
     assert "--z-dim" not in err  # given, but equal to the protocol's
 
 
+def test_a_protocol_setting_equal_to_the_default_is_named_when_an_option_changes_it(capsys):
+    # goodfellow2014's loss is nonsat, the command's default too
+    c = _mnist_config("--protocol", "goodfellow2014", "--loss", "minimax")
+    assert c.training.loss == "minimax" and c.protocol == "goodfellow2014 with --loss minimax"
+    assert "--protocol goodfellow2014 sets --loss nonsat; --loss minimax replaces it" in capsys.readouterr().err
+
+
+def test_another_optimizer_drops_the_protocols_momentum_settings_and_names_them(capsys):
+    c = _mnist_config("--protocol", "goodfellow2014", "--optimizer", "adam")
+    assert c.training.optimizer == "adam" and c.mu_final is None and c.training.mu == mnist.MnistConfig.training.mu
+    assert c.protocol == "goodfellow2014 with --optimizer adam" and c.networks.d_pieces == 5
+    err = capsys.readouterr().err
+    assert "momentum ramp (--mu-final 0.7) is dropped" in err and "the protocol's --mu is dropped" in err
+    # an option the user gives that the optimizer does not take is still refused
+    with pytest.raises(ValueError, match="--mu has no effect"):
+        _mnist_config("--protocol", "goodfellow2014", "--optimizer", "adam", "--mu", "0.5")
+
+
+def test_apply_protocol_needs_the_options_of_build_parser():
+    import argparse
+
+    from gandyn.cli import apply_protocol
+
+    with pytest.raises(TypeError, match="build_parser"):
+        apply_protocol("mog", "pacgan", {"steps": 5}, argparse.Namespace(steps=10), mog.MogConfig.training)
+
+
 def test_momentum_schedule_is_the_sutskever_step_at_constant_rates():
     x, y = np.ones(3), np.ones(3)
     a, b = optim.momentum(lr=0.1, mu=0.5), optim.momentum(lr=lambda t: 0.1, mu=lambda t: 0.5)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Iterator
 
+from gandyn.errors import UsageError
 from gandyn.io import remove_stale_temps, write_json, write_text
 
 __all__ = ["ensure_dir", "check_dir_path", "output_folder", "incomplete_by", "first_difference", "write_run_record",
@@ -28,28 +30,48 @@ INCOMPLETE = "INCOMPLETE"
 
 def ensure_dir(path) -> Path:
     """Create the output folder; a file in its place is an error naming it."""
-    path = check_dir_path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    path = _not_in_the_way(Path(path))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {path}: the folder cannot be made ({e.strerror or e})") from None
+    return path
+
+
+def _not_in_the_way(path: Path) -> Path:
+    """``path``, after checking that no file (or dangling link) stands where it or a parent would be."""
+    for p in (path, *path.parents):
+        if p.is_symlink() and not p.exists():
+            raise UsageError(f"--out {path}: {p} is a symbolic link to nothing")
+        if p.exists() and not p.is_dir():
+            raise UsageError(f"--out {path}: {p} exists and is not a directory")
     return path
 
 
 def check_dir_path(path) -> Path:
     """``path`` as a Path, after checking that it could be a folder: no file is in the way of
-    it or of a parent, and a missing folder can be made (made and removed again: nothing is
-    left). Raises a one-line :class:`~gandyn.errors.UsageError` naming the problem."""
-    from gandyn.errors import UsageError
-
+    it or of a parent, and a missing folder can be made (made and removed again; a folder
+    another process has put something into meanwhile stays). Raises a one-line
+    :class:`~gandyn.errors.UsageError` naming the problem; nothing is left."""
     path = Path(path)
     try:
-        for p in (path, *path.parents):
-            if p.exists() and not p.is_dir():
-                raise UsageError(f"--out {path}: {p} exists and is not a directory")
-        missing = [p for p in (path, *path.parents) if not p.exists()]
-        path.mkdir(parents=True, exist_ok=True)
+        _not_in_the_way(path)
+        full = Path(os.path.abspath(path))  # '..' resolved: the folders this call makes
+        made = [p for p in (full, *full.parents) if not p.exists()]
+        for attempt in range(3):  # a concurrent probe may remove a parent between two of mkdir's steps
+            try:
+                full.mkdir(parents=True, exist_ok=True)
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
     except OSError as e:
         raise UsageError(f"--out {path}: the folder cannot be made ({e.strerror or e})") from None
-    for p in missing:  # innermost first
-        p.rmdir()
+    for p in made:  # innermost first; one in use by another process stays, and so do its parents
+        try:
+            p.rmdir()
+        except OSError:
+            break
     return path
 
 

@@ -151,7 +151,8 @@ def _argv(template: str, out: Path, data_dir, setting: dict) -> list[str]:
 
 def _check_out(text) -> tuple[Path, bool]:
     """``--out`` as a Path, and whether it holds an earlier output; a one-line
-    ValueError if it cannot be used (nothing is created here)."""
+    ValueError (:class:`~gandyn.errors.UsageError`) if it cannot be used (nothing is left here:
+    :func:`~gandyn.app.folders.check_dir_path` removes the folders it makes to find out)."""
     if text is None or not str(text).strip():
         raise ValueError("--out must name a folder, got an empty string")
     path, earlier = check_dir_path(text), False

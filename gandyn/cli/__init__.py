@@ -51,27 +51,25 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
+    #: Set on the top parser by :func:`build_parser`: its parse records the options given.
+    records_given = False
+
     def parse_known_args(self, args=None, namespace=None):
-        """argparse's, and for the top parser (``gandyn``) the set ``_given`` of the options given
-        on the command line (their dests), found by a second parse without defaults: a protocol
-        yields only to an option given, whatever its value (:func:`apply_protocol`)."""
+        """argparse's; the top parser's (:func:`build_parser`) also sets ``_given``, the dests
+        of the options given on the command line, found by parsing ``args`` again with a twin
+        parser that has no defaults: a protocol yields to an option given, whatever its value
+        (:func:`apply_protocol`)."""
         args = sys.argv[1:] if args is None else list(args)
         ns, extra = super().parse_known_args(args, namespace)
-        if self.prog == "gandyn":
-            actions, stack = [], [self]
-            while stack:  # every option of every command and action
+        if self.records_given:
+            twin, stack = build_parser(), []
+            twin.records_given, stack = False, [twin]
+            while stack:  # every option of every command and action: no default
                 for a in stack.pop()._actions:
-                    actions.append(a)
+                    a.default = argparse.SUPPRESS
                     if isinstance(a, argparse._SubParsersAction):
                         stack.extend(a.choices.values())
-            saved = [a.default for a in actions]
-            try:
-                for a in actions:
-                    a.default = argparse.SUPPRESS
-                given, _ = super().parse_known_args(args)
-            finally:
-                for a, d in zip(actions, saved):
-                    a.default = d
+            given, _ = twin.parse_known_args(args)
             ns._given = {k for k in vars(given) if not k.startswith("_")}
         return ns, extra
 
@@ -311,6 +309,11 @@ def training_config(args, defaults, methods=None):
         why["penalty_weight"] = "no --penalty is given"
     if not cfg.instance_noise:
         why["noise_schedule"] = why["noise_until"] = "no --instance-noise is given"
+    for name in [n for n in why if n in given and n not in getattr(args, "_given", given)]:  # a protocol's
+        del given[name]
+        cfg = cfg.replace(**{name: getattr(defaults, name)})
+        print(f"gandyn {command_name(args)}: note: the protocol's --{name.replace('_', '-')} is dropped: {why[name]}",
+              file=sys.stderr)
     refused = [f"--{name.replace('_', '-')} has no effect: {why[name]}" for name in why if name in given]
     if refused:
         raise ValueError("; ".join(refused))
@@ -332,13 +335,13 @@ def defaults_of(fn) -> dict:
 
 
 def apply_protocol(command: str, name: str, settings: dict, args, training) -> tuple[str, dict, dict]:
-    """Put a published protocol's settings into the parsed options ``args``, in place.
+    """Put a published protocol's settings into the parsed options ``args`` (parsed by
+    :func:`build_parser`, which records the options given as ``args._given``), in place.
 
-    Every setting whose option was not given on the command line (``args._given``,
-    :meth:`_Parser.parse_known_args`) takes the protocol's value; an option given with another
-    value than the protocol's wins, and one line on stderr names the change (an explicit option
-    is a deliberate change of the protocol: applied and said, not refused). A training choice
-    equal to the command's default (``training``, a TrainingConfig) is left to the default.
+    Every setting whose option was not given takes the protocol's value (a training choice
+    equal to the command's default, ``training``, a TrainingConfig, is left unset); an option
+    given with another value than the protocol's wins, and one line on stderr names the change
+    (an explicit option is a deliberate change of the protocol: applied and said, not refused).
     Settings with no option of that name (``--name-with-dashes``) stay for the caller.
 
     Returns
@@ -348,24 +351,25 @@ def apply_protocol(command: str, name: str, settings: dict, args, training) -> t
     fixed, extra : dict
         The settings with no option: the training choices, and the others.
     """
-    settings = {k: v for k, v in settings.items() if not (hasattr(training, k) and getattr(training, k) == v)}
-
     def norm(v):
         return list(v) if isinstance(v, (list, tuple)) else v
 
     def show(v):
         return " ".join(map(str, v)) if isinstance(v, list) else v
 
+    if not hasattr(args, "_given"):
+        raise TypeError("apply_protocol needs options parsed by gandyn.cli.build_parser(), which records the "
+                        "options given")
     changes = []
     for key, value in ((k, norm(v)) for k, v in settings.items() if hasattr(args, k)):
         given = norm(getattr(args, key))
-        if key not in args._given or given == value:
+        if key in args._given and given != value:
+            flag = "--" + key.replace("_", "-")
+            print(f"gandyn {command}: note: --protocol {name} sets {flag} {show(value)}; {flag} {show(given)} "
+                  "replaces it", file=sys.stderr)
+            changes.append(f"{flag} {show(given)}")
+        elif key not in args._given and not (hasattr(training, key) and getattr(training, key) == value):
             setattr(args, key, value)
-            continue
-        flag = "--" + key.replace("_", "-")
-        print(f"gandyn {command}: note: --protocol {name} sets {flag} {show(value)}; {flag} {show(given)} replaces "
-              "it", file=sys.stderr)
-        changes.append(f"{flag} {show(given)}")
     rest = {k: v for k, v in settings.items() if not hasattr(args, k)}
     fixed = {k: v for k, v in rest.items() if k in type(training).__dataclass_fields__}
     extra = {k: v for k, v in rest.items() if k not in fixed}
@@ -482,7 +486,13 @@ def build_parser() -> argparse.ArgumentParser:
         actions = getattr(mod, "ACTIONS", None)
         _add_common(p, f"{name}-ACTION" if actions else name, deferred=bool(actions))
         p.set_defaults(_run=mod.run, _parser=p, _blas=getattr(mod, "blas_threads", None))
+    parser.records_given = True
     return parser
+
+
+def command_name(args) -> str:
+    """The command of parsed options ``args`` as argparse names it: ``'gan1d'``, ``'mnist train'``."""
+    return " ".join(filter(None, (getattr(args, "command", None), getattr(args, "action", None))))
 
 
 def blas_threads(args) -> int | None:
@@ -528,7 +538,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    name = " ".join(filter(None, (args.command, getattr(args, "action", None))))  # as argparse names it
+    name = command_name(args)
     errors.reset_work()
 
     def say(e, code: int) -> int:

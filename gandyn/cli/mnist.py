@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -131,11 +132,17 @@ def _config(args):
     ``--protocol`` its settings go into ``args`` first, options given winning, each named on stderr
     (:func:`gandyn.cli.apply_protocol`)."""
     args.lr_g, args.lr_d = args.lr_g or args.lr, args.lr_d or args.lr
-    args._given |= {"lr_g", "lr_d"} if "lr" in args._given else set()
+    if "lr" in args._given:
+        args._given |= {"lr_g", "lr_d"}
     training, protocol, fixed, extra = MnistConfig.training, "", {}, {}
     if getattr(args, "protocol", None):
         protocol, fixed, extra = apply_protocol("mnist train", args.protocol, PROTOCOLS[args.protocol]["settings"],
                                                 args, training)
+        if args.optimizer != "momentum" and args.mu_final is not None and "mu_final" not in args._given:
+            print(f"gandyn mnist train: note: the protocol's momentum ramp (--mu-final {args.mu_final:g}) is "
+                  f"dropped: the {args.optimizer} optimizer has no momentum", file=sys.stderr)  # it goes with momentum
+            args.mu_final, args.mu_saturate = None, args.mu_saturate if "mu_saturate" in args._given else None
+            extra.pop("mu_start", None)
     flat = {**given_fields(args, Networks), "hidden_act": args.hidden_act, **given_fields(args, MnistConfig), **extra}
     return MnistConfig(**mnist.nested(flat) | {"protocol": protocol,
                                                "training": training_config(args, training.replace(**fixed))})

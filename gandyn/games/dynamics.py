@@ -518,7 +518,7 @@ def iterates(method: Method, game: Game, z0, h, steps: int, progress: bool = Fal
     if s.shape[0] < game.n:
         raise ValueError(f"z0 must have {game.n} entries")
     yield s[: game.n]
-    for _ in tqdm(range(1, steps + 1), desc=method.name, disable=not progress, leave=False):
+    for _ in tqdm(range(1, steps + 1), desc=method.name, disable=not progress):
         s = np.asarray(method.step(game, s, h), dtype=np.float64)
         if not np.all(np.isfinite(s)) or np.abs(s).max() > 1e150:
             return

@@ -84,7 +84,7 @@ def _count(value, name: str, minimum: int) -> int:
 def _progress(total, desc, progress):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="pt", disable=not progress, leave=False)
+    return tqdm(total=total, desc=desc, unit="pt", disable=not progress)
 
 
 def sq_distances(x: np.ndarray, mu: np.ndarray, mu_sq: np.ndarray | None = None) -> np.ndarray:

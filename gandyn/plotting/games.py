@@ -167,11 +167,13 @@ def step_map_figure(sm):
 
 def talk_claim_figure(blocks, floor: float = 1e-18):
     """Sorted ``|eigenvalues|`` of the generator's and the discriminator's own
-    Hessian at each point of ``blocks`` (:class:`~gandyn.experiments.game_study.Blocks`, e.g.
-    :attr:`TalkClaim.entries <gandyn.experiments.game_study.TalkClaim.entries>`), one panel each,
+    Hessian at each point of ``blocks`` (a :class:`~gandyn.experiments.game_study.TalkClaim`, its
+    four points, or any sequence of :class:`~gandyn.experiments.game_study.Blocks`), one panel each,
     log scale; exact zeros drawn at ``floor`` (the grey line). All panels share the y range; x runs
     over the eigenvalues' indices."""
     from matplotlib.ticker import MaxNLocator
+
+    blocks = getattr(blocks, "entries", blocks)
 
     top = max([1.0] + [float(np.abs(np.concatenate([np.ravel(s.eig_d), np.ravel(s.eig_g)])).max()) for s in blocks])
     fig, axes = plt.subplots(1, len(blocks), figsize=(3.6 * len(blocks), 3.8), squeeze=False, sharey=True)

@@ -124,7 +124,7 @@ def fit_discriminator(sample_real: Callable, sample_fake: Callable, seed: int = 
     grad = np.empty_like(theta)
     best, bad, history, stopped, step = np.inf, 0, [], "max_steps", 0
     shared = hasattr(progress, "update")  # a bar of the caller
-    bar = progress if shared else tqdm(total=max_steps, desc="D", disable=not progress, leave=False)
+    bar = progress if shared else tqdm(total=max_steps, desc="D", disable=not progress)
     while step < max_steps:
         xr = _col(sample_real(s["data"], batch), batch)
         xf = _col(sample_fake(s["latent"], batch), batch)
