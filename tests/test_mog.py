@@ -453,3 +453,11 @@ def test_cli_run_whose_first_shard_fails_leaves_no_folder(tmp_path, capsys, monk
                         "--out", str(out), "--quiet")
     assert code == 1 and "no shard finished" in cap.err and len(cap.err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_training_changes_name_the_step_size_schedule():
+    # figure titles and the summary line say how the step sizes were scheduled when it is not the default
+    from gandyn.experiments.mog import MogConfig, training_changes
+
+    assert training_changes(MogConfig()) == ""
+    assert training_changes(MogConfig(decay=0.03, ttur=1.0)) == "ttur=1, decay=0.03"

@@ -259,11 +259,12 @@ class MogConfig(JsonConfig):
 
 
 def training_changes(cfg: MogConfig) -> str:
-    """The training choices that differ from the benchmark's (:data:`TRAINING`), as
-    ``"name=value, ..."``, with the methods' options as ``method.option=value``; ``""`` for
-    the defaults."""
+    """The training choices that differ from the benchmark's (:data:`TRAINING`, and the step
+    sizes' ``ttur`` and ``decay`` of :class:`MogConfig`), as ``"name=value, ..."``, with the
+    methods' options as ``method.option=value``; ``""`` for the defaults."""
     mine, default = cfg.training.to_dict(), TRAINING.to_dict()
-    changed = [f"{k}={v}" for k, v in mine.items() if k != "method" and v != default[k]]
+    changed = [f"{k}={getattr(cfg, k):g}" for k in ("ttur", "decay") if getattr(cfg, k) != getattr(MogConfig, k)]
+    changed += [f"{k}={v}" for k, v in mine.items() if k != "method" and v != default[k]]
     for m in dict.fromkeys(x for m in cfg.methods for x in (m, getattr(m, "inner", None)) if x is not None):
         base = method_to_dict(type(m)())  # the defaults of its class
         changed += [f"{m.name}.{k}={v}" for k, v in method_to_dict(m).items() if k != "inner" and v != base.get(k)]
