@@ -62,7 +62,7 @@ class _Parser(argparse.ArgumentParser):
         args = sys.argv[1:] if args is None else list(args)
         ns, extra = super().parse_known_args(args, namespace)
         if self.records_given:
-            twin, stack = build_parser(), []
+            twin = build_parser()
             twin.records_given, stack = False, [twin]
             while stack:  # every option of every command and action: no default
                 for a in stack.pop()._actions:
