@@ -314,8 +314,9 @@ def test_cli_bad_input_one_line_exit_2_no_folder(tmp_path, capsys, argv, match):
     assert not out.exists()
 
 
-def test_cli_unreachable_scheduler(tmp_path, capsys):
+def test_cli_unreachable_scheduler(tmp_path, capsys, monkeypatch):
     pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(backends, "CONNECT_TIMEOUT", "1s")  # the command's 10 s, shortened
     out = tmp_path / "o"
     code, cap = run_cli(capsys, "--scheduler", "tcp://127.0.0.1:9", "--quick", "--out", str(out), "--quiet")
     assert code == 2  # bad input (a wrong address), not a bug

@@ -367,6 +367,10 @@ def run_sweep(setup, *, seeds, client=None, store: ShardStore | None = None, pro
                       threads=None, name="gan1d sweep", progress=progress)
 
 
+#: How long a Dask client tries to reach the scheduler of ``--scheduler``.
+CONNECT_TIMEOUT = "10s"
+
+
 def dask_client(address):
     """A Dask client of the scheduler at ``address`` (``--scheduler``); ValueError without Dask,
     :class:`~gandyn.errors.UsageError` when no scheduler answers at ``address`` (both one line)."""
@@ -375,7 +379,7 @@ def dask_client(address):
     except ImportError:
         raise ValueError("--scheduler needs Dask: pip install 'gandyn[distributed]'") from None
     try:
-        return Client(address, timeout="10s")
+        return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, ValueError) as e:
         raise UsageError(f"--scheduler {address}: no Dask scheduler answers there ({type(e).__name__}); is it "
                          "running, and is the address right?") from None
