@@ -34,8 +34,12 @@ def ensure_dir(path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UsageError(f"--out {path}: the folder cannot be made ({e.strerror or e})") from None
+        raise _cannot_make(path, e) from None
     return path
+
+
+def _cannot_make(path: Path, e: OSError) -> UsageError:
+    return UsageError(f"--out {path}: the folder cannot be made ({e.strerror or e})")
 
 
 def _not_in_the_way(path: Path) -> Path:
@@ -66,7 +70,7 @@ def check_dir_path(path) -> Path:
                 if attempt == 2:
                     raise
     except OSError as e:
-        raise UsageError(f"--out {path}: the folder cannot be made ({e.strerror or e})") from None
+        raise _cannot_make(path, e) from None
     for p in made:  # innermost first; one in use by another process stays, and so do its parents
         try:
             p.rmdir()

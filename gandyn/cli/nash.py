@@ -94,7 +94,7 @@ def run(args) -> int:
         written += save(gplot.step_map_figure(sm), out / "step_map")
         verdicts = [classify(g, z, point=name, h=args.disc_h) for name, g, z in gs.textbook_points()]
         tc = gs.talk_claim(seed=args.seed, steps=args.train_steps, progress=not args.quiet)
-        written += save(gplot.talk_claim_figure(tc.entries), out / "talk_claim")
+        written += save(gplot.talk_claim_figure(tc), out / "talk_claim")
         large = gs.large_game(hidden=args.large_hidden, seed=args.seed) if args.large_hidden else None
         verdicts += [tc.exact.verdict, tc.trained.verdict] + ([large.verdict] if large else [])
         write_text(out / "report.txt", "\n\n".join(v.report() for v in verdicts) + "\n")
