@@ -29,7 +29,7 @@ import traceback
 import typing
 
 from gandyn import __version__
-from gandyn.errors import one_line
+from gandyn.errors import EXIT_BUG, one_line
 
 __all__ = ["main", "build_parser", "plugin_args", "positive_int", "nonneg_int", "positive_float", "nonneg_float", "unit_float", "int_in", "option",
            "add_training_arguments", "training_config", "method_name", "parse_methods", "method_option_types",
@@ -455,10 +455,9 @@ def plugin_args(argv) -> list[str]:
     out, it = [], iter(argv)
     for arg in it:
         if arg == "--plugin":
-            value = next(it, None)
-            if value is None:  # the parser names the missing value
-                break
-            out.append(value)
+            value = next(it, None)  # None: the last argument (the parser names the missing value)
+            if value is not None:
+                out.append(value)
         elif arg.startswith("--plugin="):
             out.append(arg.partition("=")[2])
         elif arg == "--" or not arg.startswith("-"):
@@ -582,15 +581,11 @@ def where(exc: BaseException) -> str:
 def _report_bug(name: str, exc: BaseException) -> int:
     """An error that is not the user's: the traceback on stderr, then one line saying it is
     a bug in gandyn and where it happened; exit status 1."""
-    import traceback
-
-    from gandyn import errors
-
     traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     print(f"gandyn {name}: internal error (a bug in gandyn {__version__}, not in your input): "
           f"{type(exc).__name__}: {one_line(exc)}; raised at {where(exc)}; the traceback is above",
           file=sys.stderr)
-    return errors.EXIT_BUG
+    return EXIT_BUG
 
 
 def add_network_arguments(group, networks, *flags: str) -> None:

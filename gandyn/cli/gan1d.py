@@ -24,14 +24,13 @@ HELP = "the 1D GAN: Figure 1 from a real run, animation, and a population sweep 
 
 def add_arguments(p):
     from gandyn.engine.losses import LOSSES
-    from gandyn.experiments.gan1d import DATA, NETWORKS, TRAINING, record_run, sweep
 
-    r, sw = defaults_of(record_run), defaults_of(sweep)
+    r, sw = defaults_of(gan1d.record_run), defaults_of(gan1d.sweep)
     m = p.add_argument_group("model and training")
     option(m, "--data", None, "p_data: N(loc, scale), U(low, high) or a mixture like '0.5*N(-2, 0.5) + "
-                              "0.5*N(2, 0.5)'", default=DATA)
-    add_network_arguments(m, NETWORKS, "--latent", "--hidden-g", "--hidden-d", "--act-g", "--act-d")
-    add_training_arguments(m, TRAINING)
+                              "0.5*N(2, 0.5)'", default=gan1d.DATA)
+    add_network_arguments(m, gan1d.NETWORKS, "--latent", "--hidden-g", "--hidden-d", "--act-g", "--act-d")
+    add_training_arguments(m, gan1d.TRAINING)
     option(m, "--lr-d", positive_float, "D's step size", of=r)
     option(m, "--lr-g", positive_float, "G's step size", of=r)
     option(m, "--steps", positive_int, f"training iterations (default: {r['steps']}; {sw['steps']} with --sweep)")

@@ -16,14 +16,13 @@ Writes eigenvalues.csv, density.csv, path_angle.csv, summary.json and figures
 from __future__ import annotations
 
 from gandyn.cli import defaults_of, given_fields, nonneg_int, option, positive_float, positive_int
+from gandyn.experiments import landscape  # the command's defaults: imported with its options anyway
 
 HELP = "eigenvalues of J, H_GG, H_DD, Nash verdicts, spectral densities and path angle along training"
 
 
 def add_arguments(p):
-    from gandyn.experiments.landscape import analyse
-
-    d = defaults_of(analyse)
+    d = defaults_of(landscape.analyse)
     p.add_argument("--run", metavar="DIR", required=True, help="the run folder (gandyn mnist train, gan1d or mog)")
     p.add_argument("--model", metavar="I|METHOD:SEED", help="the model of a gandyn mog run: its row in models_DATA.csv "
                    "counting from 0, or METHOD:SEED (required when the run holds more than one)")
@@ -53,7 +52,6 @@ def run(args) -> int:
 
     from gandyn.app import backends, folders
     from gandyn.app.machine import check_memory
-    from gandyn.experiments import landscape
     from gandyn.io import remove_stale_temps, write_csv, write_json
     from gandyn.plotting import landscape as figs, save
 

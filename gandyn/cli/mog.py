@@ -21,6 +21,7 @@ from gandyn.cli import (add_network_arguments, add_training_arguments, apply_pro
                         nonneg_int, option, parse_methods, positive_float, positive_int, sharded_command,
                         training_config, where)
 from gandyn.errors import BOUND, DivergedError, UsageError
+from gandyn.experiments import mog
 from gandyn.io import write_csv, write_json
 
 HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates over seeds"
@@ -28,11 +29,10 @@ HELP = "2-D mode collapse (ring of 8, grid of 25) as populations: success rates 
 
 def add_arguments(p):
     from gandyn.engine.methods import METHODS
-    from gandyn.experiments.mog import DATASETS, PROTOCOLS, QUICK, MogConfig
 
-    c = MogConfig()
+    c = mog.MogConfig()
     m = p.add_argument_group("benchmark")
-    option(m, "--data", None, f"data sets: {', '.join(DATASETS.names())}", nargs="+", choices=DATASETS.names(),
+    option(m, "--data", None, f"data sets: {', '.join(mog.DATASETS.names())}", nargs="+", choices=mog.DATASETS.names(),
            default=["ring8", "grid25"], metavar="DATA")
     option(m, "--methods", method_name, f"training methods: {', '.join(METHODS.names())}, or lookahead:INNER "
                                         f"(default: {' '.join(c.labels)})", nargs="+", metavar="METHOD")
@@ -45,8 +45,8 @@ def add_arguments(p):
     option(m, "--checks", positive_int, "evaluations during training", of=c)
     option(m, "--keep-every", nonneg_int, "keep every model's parameters at iteration 0, every N iterations and at "
            "the end, in snapshots_DATA.npz, for `gandyn landscape` (default: 0, none)", of=c, metavar="N")
-    option(m, "--quick", None, f"smoke run: {QUICK['seeds']} seeds, {QUICK['steps']} iterations, small networks",
-           action="store_true")
+    option(m, "--quick", None, f"smoke run: {mog.QUICK['seeds']} seeds, {mog.QUICK['steps']} iterations, "
+           "small networks", action="store_true")
     n = p.add_argument_group("networks and training")
     add_network_arguments(n, c.networks, "--hidden", "--hidden-g", "--hidden-d", "--z-dim", "--latent", "--pack",
                           "--g-batch-norm", "--d-pieces", "--init")
@@ -54,7 +54,7 @@ def add_arguments(p):
     option(n, "--chunk", positive_int, "models per stacked unit", of=c)
     option(m, "--protocol", None, "a published protocol's settings (pacgan: Lin et al. 2018's synthetic experiments, "
            "with --pack M); an option given as well replaces that setting, with a note (see docs/mog.md)",
-           choices=list(PROTOCOLS))
+           choices=list(mog.PROTOCOLS))
     e = p.add_argument_group("scoring")
     option(e, "--n-eval", positive_int, f"samples scored per model (default: {c.n_eval})")
     option(e, "--min-count", positive_int, "high-quality samples a mode needs to count as covered, as published", of=c)
@@ -70,7 +70,6 @@ def _configs(args):
     puts its settings into ``args`` first (options given win, each named on stderr,
     :func:`gandyn.cli.apply_protocol`)."""
     from gandyn.engine.population import Networks
-    from gandyn.experiments.mog import PROTOCOLS, QUICK, MogConfig, nested
 
     protocol, fixed, extra = "", {}, {}
     if args.hidden is not None:  # both players' widths, unless --hidden-g or --hidden-d names one (also for --protocol)
@@ -79,9 +78,9 @@ def _configs(args):
     if args.protocol:
         if args.quick:
             raise ValueError("--quick and --protocol each set the run's size: give one of them")
-        spec = PROTOCOLS[args.protocol]
+        spec = mog.PROTOCOLS[args.protocol]
         settings = {**spec["settings"], "batch": spec["batch_per_pack"] * args.pack}
-        protocol, fixed, extra = apply_protocol("mog", args.protocol, settings, args, MogConfig.training)
+        protocol, fixed, extra = apply_protocol("mog", args.protocol, settings, args, mog.MogConfig.training)
         args.data = [spec["data"].get(d, d) for d in args.data]  # the protocol's data scale
     given = [f"--{k.replace('_', '-')}" for k in ("methods", "lrs", "seeds", "steps", "hidden", "n_eval")
              if getattr(args, k) is not None]  # of the options --quick sets
@@ -91,16 +90,16 @@ def _configs(args):
         raise ValueError("--jobs runs local processes and --scheduler a Dask cluster: give one of them")
     if args.shards is not None and args.scheduler is None and (args.jobs or 1) < 2:
         raise ValueError("--shards needs --scheduler or --jobs of 2 or more (one process runs no shards)")
-    flat = {**given_fields(args, Networks), **given_fields(args, MogConfig), **fixed,
+    flat = {**given_fields(args, Networks), **given_fields(args, mog.MogConfig), **fixed,
             **{k: tuple(v) if isinstance(v, list) else v for k, v in extra.items()}}
-    kw = nested(flat, QUICK if args.quick else None) | {"protocol": protocol}
-    steps = kw.get("steps", MogConfig.steps)
+    kw = mog.nested(flat, mog.QUICK if args.quick else None) | {"protocol": protocol}
+    steps = kw.get("steps", mog.MogConfig.steps)
     for name, value in (("--checks", args.checks), ("--keep-every", args.keep_every)):
         if value > steps:
             raise ValueError(f"{name} ({value}) must not exceed the iterations ({steps})")
-    methods = kw["methods"] = tuple(parse_methods(kw.get("methods", MogConfig.methods), args.method_option))
+    methods = kw["methods"] = tuple(parse_methods(kw.get("methods", mog.MogConfig.methods), args.method_option))
     kw["training"] = training_config(args, kw["training"], methods)
-    return [MogConfig(**{**kw, "data": data}) for data in args.data]
+    return [mog.MogConfig(**{**kw, "data": data}) for data in args.data]
 
 
 def print_table(table, published) -> None:
@@ -146,19 +145,18 @@ def print_table(table, published) -> None:
 def _write(cfg, res, out):
     """Per-data outputs: results npz, models csv, snapshots, figures."""
     from gandyn import history, plotting
-    from gandyn.experiments.mog import DATASETS, SNAPSHOTS, save_snapshots
     from gandyn.metrics.modes import mixture_modes
     from gandyn.plotting import mog as figs
     from gandyn.rng import stream
 
     d = cfg.data
-    arrays = {k: v for k, v in res.items() if k not in ("wall_seconds", *SNAPSHOTS)}
+    arrays = {k: v for k, v in res.items() if k not in ("wall_seconds", *mog.SNAPSHOTS)}
     meta = {"config": cfg.to_dict(), "wall_seconds": res["wall_seconds"], "source": "gandyn.experiments.mog"}
     paths = [history.save(out / f"results_{d}.npz", arrays, meta)]
     cols = ("method", "lr_g", "lr_d", "seed", "modes", "high_quality", "reverse_kl", "success", "diverged_at")
     rows = [{"data": d, **dict(zip(cols, values))} for values in zip(*(res[k].tolist() for k in cols))]
-    paths += [write_csv(out / f"models_{d}.csv", rows), *filter(None, [save_snapshots(cfg, res, out)])]
-    dist = DATASETS[d]()
+    paths += [write_csv(out / f"models_{d}.csv", rows), *filter(None, [mog.save_snapshots(cfg, res, out)])]
+    dist = mog.DATASETS[d]()
     pts, (centers, _) = dist.rvs(2000, stream(cfg.seed, "plot")), mixture_modes(dist)
     for m in [m for m in cfg.labels if (res["method"] == m).any() and res["samples"].shape[1]]:
         stem = f"samples_{d}_{m.replace(':', '-')}"
@@ -169,12 +167,11 @@ def _write(cfg, res, out):
 def run(args) -> int:
     from gandyn.app.backends import SHARDS, ShardError, ShardStore, run_mog
     from gandyn.app.machine import check_memory
-    from gandyn.experiments.mog import PUBLISHED, diverged_models, memory_bytes, success_table, training_changes
 
     cfgs = _configs(args)  # every check before any work
     jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1)
     for cfg in cfgs:
-        check_memory(memory_bytes(cfg, 1 if args.scheduler else jobs),
+        check_memory(mog.memory_bytes(cfg, 1 if args.scheduler else jobs),
                      f"{cfg.data}: {len(cfg.methods) * len(cfg.lrs) * cfg.seeds:,} GANs (--seeds {cfg.seeds:,}, "
                      f"--n-eval {cfg.n_eval:,}, --batch {cfg.training.batch:,}, --chunk {cfg.chunk:,})")
     # a folder holding a run of another configuration (stopped: its shards' record; finished: its table) is refused
@@ -192,23 +189,23 @@ def run(args) -> int:
                     _write(cfg, e.partial | {"wall_seconds": float("nan")}, out)
                 e.data = cfg.data
                 raise
-            if names := diverged_models(cfg, res):  # left out of the table's rates
+            if names := mog.diverged_models(cfg, res):  # left out of the table's rates
                 more = f" and {len(names) - 5} more (models_{cfg.data}.csv: diverged_at)" if len(names) > 5 else ""
                 print(f"gandyn mog: note: {cfg.data}: {len(names)} of {res['rows'].size} models diverged (a parameter "
                       f"NaN, inf or beyond {BOUND:g}) and are left out of the table's rates: {'; '.join(names[:5])}"
                       f"{more}", file=sys.stderr)
-            table += success_table(cfg, res)  # each row with the data set's wall time
+            table += mog.success_table(cfg, res)  # each row with the data set's wall time
             paths += _write(cfg, res, out)
             print(f"{cfg.data}: {res['rows'].size} GANs x {cfg.steps} iterations in {res['wall_seconds']:.0f} s"
-                  f"{f' ({note})' if (note := training_changes(cfg)) else ''}", flush=True)
+                  f"{f' ({note})' if (note := mog.training_changes(cfg)) else ''}", flush=True)
         notes = {"units": "percentages (*_pct, published high_quality) in percent; intervals 95% Wilson; se: "
                           "standard error of the mean over seeds",
                  "success": "every mode covered (>= min_count high-quality samples) and high-quality share >= "
                             "hq_target"}
-        paths += [write_csv(out / "table.csv", table),
-                  write_json(out / "table.json", {"config": config, "gandyn": table, "published": PUBLISHED, **notes})]
+        paths += [write_csv(out / "table.csv", table), write_json(out / "table.json", {
+            "config": config, "gandyn": table, "published": mog.PUBLISHED, **notes})]
         scored = {{"ring8_unit": "ring8"}.get(c.data, c.data) for c in cfgs}  # PacGAN's ring is their ring8 row
-        print_table(table, [r for r in PUBLISHED if r["data"] in scored])
+        print_table(table, [r for r in mog.PUBLISHED if r["data"] in scored])
         print("wrote " + ", ".join(str(p) for p in paths))
         for st in stores:  # the results hold every shard now
             st.clear()
