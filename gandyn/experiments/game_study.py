@@ -21,6 +21,7 @@ given ``seed``.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -311,10 +312,8 @@ def vector_fields(lim: float = 2.0, n: int = 21, gamma: float = 0.3, sigma: floa
     for name, game in (dirac_variants(gamma, sigma) if variants is None else variants).items():
         V = np.full((T.size, game.n), np.nan)
         for i, z in enumerate(np.column_stack([T.ravel(), P.ravel()])):
-            try:
+            with contextlib.suppress(ValueError):  # not differentiable here (WGAN-GP's |psi| at psi = 0)
                 V[i] = -np.asarray(game.field_traced(z))
-            except ValueError:  # not differentiable here (WGAN-GP's |psi| at psi = 0)
-                pass
         fields[name] = (V[:, 0].reshape(T.shape), V[:, 1].reshape(T.shape))
     return VectorFields(T, P, fields)
 
