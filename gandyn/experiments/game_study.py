@@ -21,6 +21,7 @@ given ``seed``.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -108,15 +109,14 @@ class StableSteps:
 
     Attributes
     ----------
-    eigs : ndarray, shape (weights, 2), complex
-        ``J``'s eigenvalues at the equilibrium ``(0, 0)`` by autograd, per weight.
     h_max, h_max_closed : ndarray, shape (weights,)
-        The largest stable step of simultaneous GD from ``eigs`` and from the closed form.
+        The largest stable step of simultaneous GD from ``J``'s eigenvalues at the equilibrium
+        ``(0, 0)`` by autograd and from the closed form.
     rho : ndarray, shape (weights, hs)
-        The spectral radius ``max |1 - h lambda|`` of one simultaneous GD step.
+        The spectral radius ``max |1 - h lambda|`` of one simultaneous GD step (``lambda``: ``J``'s
+        eigenvalues by autograd).
     """
 
-    eigs: np.ndarray
     h_max: np.ndarray
     h_max_closed: np.ndarray
     rho: np.ndarray
@@ -311,10 +311,8 @@ def vector_fields(lim: float = 2.0, n: int = 21, gamma: float = 0.3, sigma: floa
     for name, game in (dirac_variants(gamma, sigma) if variants is None else variants).items():
         V = np.full((T.size, game.n), np.nan)
         for i, z in enumerate(np.column_stack([T.ravel(), P.ravel()])):
-            try:
+            with contextlib.suppress(ValueError):  # not differentiable here (WGAN-GP's |psi| at psi = 0)
                 V[i] = -np.asarray(game.field_traced(z))
-            except ValueError:  # not differentiable here (WGAN-GP's |psi| at psi = 0)
-                pass
         fields[name] = (V[:, 0].reshape(T.shape), V[:, 1].reshape(T.shape))
     return VectorFields(T, P, fields)
 
@@ -333,17 +331,16 @@ def _dirac(consensus=None, **kw) -> games.Game:
 
 
 def step_map(weights=None, hs=None) -> StepMap:
-    """For R1, consensus and instance noise on the Dirac-GAN: the spectrum of
-    ``J`` by autograd at each weight, the largest stable step (numerical and
-    closed form), and the spectral radius ``max |1 - h lambda|`` of one
-    simultaneous GD step on a ``(weight, h)`` grid."""
+    """For R1, consensus and instance noise on the Dirac-GAN: the largest stable step at
+    each weight, from the spectrum of ``J`` by autograd and from the closed form, and the
+    spectral radius ``max |1 - h lambda|`` of one simultaneous GD step on a ``(weight, h)`` grid."""
     weights = np.linspace(0.0, 3.0, 61) if weights is None else np.asarray(weights, dtype=float)
     hs = np.linspace(0.01, 4.0, 200) if hs is None else np.asarray(hs, dtype=float)
     rows = {}
     for kind, key in (("r1", "r1"), ("consensus", "consensus"), ("noise", "noise_std")):
         lams = np.array([np.linalg.eigvals(_dirac(**{key: w}).jacobian(np.zeros(2))) for w in weights])
         closed = [cf.dirac_eigenvalues(**{key: w}) for w in weights]
-        rows[kind] = StableSteps(lams, np.array([nash.largest_stable_step(l) for l in lams]),
+        rows[kind] = StableSteps(np.array([nash.largest_stable_step(l) for l in lams]),
                                  np.array([nash.largest_stable_step(l) for l in closed]),
                                  np.abs(1.0 - hs[None, :, None] * lams[:, None, :]).max(axis=-1))  # (weights, hs)
     return StepMap(weights, hs, **rows)

@@ -31,17 +31,16 @@ JSD of a whole population at once, cheaply.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 import numpy as np
 
 from gandyn import distributions
-from gandyn.distributions import Distribution
 from gandyn.engine.methods import method_label
 from gandyn.engine.training import TrainingConfig, check_int
 from gandyn.errors import BOUND, DivergedError, UsageError, healthy
-from gandyn.engine import population
-from gandyn.engine.population import Networks, Setup
+from gandyn.engine.population import Networks, Population, Setup, check_iterations, check_seeds
 from gandyn.metrics.generator1d import binned_jsd, grid_for, theory_at, z_map_points  # re-exported: gan1d.binned_jsd
 from gandyn.metrics.intervals import rate_columns, spread_columns
 from gandyn.rng import stream
@@ -71,7 +70,7 @@ NETWORKS = Networks(z_dim=1, latent="uniform", hidden_g=16, hidden_d=16, act_g="
                     init="xavier_talk", dtype=np.float64)
 
 
-def setup(data: Distribution | str = DATA, *, networks: Networks = NETWORKS,
+def setup(data: distributions.Distribution | str = DATA, *, networks: Networks = NETWORKS,
           training: TrainingConfig = TRAINING) -> Setup:
     """Everything of a 1D GAN run except the seed and the step sizes: the population
     :class:`~gandyn.engine.population.Setup` of ``data`` (a 1-D distribution or its text,
@@ -88,10 +87,8 @@ def describe(s: Setup) -> dict:
     """:meth:`Setup.describe <gandyn.engine.population.Setup.describe>` with the data as its
     text (:func:`gandyn.distributions.text`) when it has one, so that :func:`setup` rebuilds the setup from it."""
     d = s.describe()
-    try:
+    with contextlib.suppress(ValueError):  # a distribution of the user's own: its repr, for reading only
         d["data"] = distributions.text(s.data)
-    except ValueError:
-        pass  # a distribution of the user's own: its repr, for reading only
     return d
 
 
@@ -133,7 +130,7 @@ def record_run(setup: Setup, seed: int = 0, *, lr_g: float = 2e-3, lr_d: float =
     from tqdm.auto import tqdm
 
     steps, record_every = check_int("steps", steps), check_int("record_every", record_every)
-    tr = population.Population(setup, int(seed), lr_g=lr_g, lr_d=lr_d)
+    tr = Population(setup, int(seed), lr_g=lr_g, lr_d=lr_d)
     x = grid_for(setup.data, tr.theta_g, setup.gan.G, setup.networks.latent, n=grid)
     p = setup.data.pdf(x)
     _check_resolved(setup.data, x, p)
@@ -246,13 +243,13 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
     from tqdm.auto import tqdm
 
     lr_d_values, lr_g_values = (np.asarray(v, dtype=np.float64).ravel() for v in (lr_d_values, lr_g_values))
-    seeds, ks, losses = population.check_seeds(list(seeds)), [int(k) for k in ks], list(losses)
+    seeds, ks, losses = check_seeds(list(seeds)), [int(k) for k in ks], list(losses)
     steps, checks = check_int("steps", steps), check_int("checks", checks)
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold!r}")
     setups = sweep_setups(setup, ks, losses)  # every one validated before any training
     sd, ld, lg = np.meshgrid(seeds, lr_d_values, lr_g_values, indexing="ij")  # (S, Ld, Lg)
-    check_it = population.check_iterations(steps, checks)
+    check_it = check_iterations(steps, checks)
     lo, hi = grid_for(setup.data, tail=1e-9, n=2)  # the data's range widened by 25% on each side
     out = np.empty((len(check_it), len(ks), len(losses), *sd.shape))
     diverged_at = np.full((len(ks), len(losses), *sd.shape), -1, dtype=np.int64)
@@ -265,8 +262,7 @@ def sweep(setup: Setup, *, lr_g_values, lr_d_values, seeds, steps: int = 1500, k
         for a, b in np.ndindex(len(ks), len(losses)):
             s = setups[ks[a], losses[b]]
             bar.set_description(what(a, b), refresh=False)
-            tr = population.Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk,
-                                       rate_dtype=np.float64)
+            tr = Population(s, sd.ravel(), lr_g=lg.ravel(), lr_d=ld.ravel(), chunk=chunk, rate_dtype=np.float64)
             for c, t in enumerate(check_it):
                 while tr.it < t:  # one iteration at a time: the bar moves (tqdm limits its redraws)
                     tr.advance(1)

@@ -23,6 +23,7 @@ parameters are the normalised weights.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field, replace
@@ -106,17 +107,14 @@ def _mog_scores(path: Path, info: dict) -> dict:
     only shown)."""
     import csv
 
-    def same(r):  # a malformed row is no row of this model
-        try:
+    def same(r):
+        with contextlib.suppress(KeyError, TypeError, ValueError):  # a malformed row is no row of this model
             return (r["method"], int(r["seed"]), float(r["lr_g"])) == (info["method"], info["seed"], info["lr_g"])
-        except (KeyError, TypeError, ValueError):
-            return False
+        return False
 
-    try:
-        with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if same(r)]
-    except (OSError, UnicodeDecodeError, csv.Error):  # no scores to show
-        return {}
+    rows = []  # a file that cannot be read: no scores to show
+    with contextlib.suppress(OSError, UnicodeDecodeError, csv.Error), open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if same(r)]
     return {"scores": {k: rows[0].get(k) for k in ("modes", "high_quality", "reverse_kl", "success")}} \
         if len(rows) == 1 else {}
 

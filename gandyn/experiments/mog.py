@@ -219,7 +219,7 @@ class MogConfig(JsonConfig):
 
     def __post_init__(self):
         self.setup()  # the data set, the networks with the data and the training choices
-        if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
+        if not isinstance(self.methods, (list, tuple)):
             raise ValueError(f"methods must be a list of methods, got {self.methods!r}")
         methods = tuple(self.training.check_method(m) for m in self.methods)
         labels = [method_label(m) for m in methods]

@@ -87,10 +87,9 @@ def _mnist(run: Path) -> RunRecord:
         if tr.config.networks != config.networks:  # the checkpoints of one run share their networks
             raise ValueError(f"{f} is a checkpoint of another model than {files[0]}")
         points.append((tr.it, tr.trainer.theta_g, tr.trainer.theta_d, tr.trainer.stats_g))
-    points.sort(key=lambda p: p[0])
-    it, g, d = (np.array([p[i] for p in points]) for i in range(3))
-    stats = np.array([p[3] for p in points]) if config.networks.g_batch_norm else None
-    return RunRecord("mnist", config, config.seed, it, g, d, {"files": [str(f) for f in files]}, stats)
+    it, g, d, stats = map(np.array, zip(*sorted(points, key=lambda p: p[0])))
+    return RunRecord("mnist", config, config.seed, it, g, d, {"files": [str(f) for f in files]},
+                     stats if config.networks.g_batch_norm else None)
 
 
 def _mog_sets(run: Path) -> list[str]:
