@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import pickle
 import threading
 import time
@@ -127,8 +128,6 @@ def die_with_parent(parent: int | None = None) -> None:
     second), so that no worker outlives a killed command. ``parent``: the parent's pid as the
     parent knows it (``os.getpid()`` there), so that a parent killed before this call is
     noticed; default the current parent."""
-    import os
-
     parent = os.getppid() if parent is None else int(parent)
 
     def watch():
@@ -164,11 +163,10 @@ def _in_process(fn: Callable, keys: list, bar, threads: int | None):
     with blas_limit(threads):
         for i, key in enumerate(keys):
             try:
-                part = fn(key, progress=bar.update)
+                yield i, fn(key, progress=bar.update), None
             except Exception as e:
                 yield i, None, e
                 return
-            yield i, part, None
 
 
 _PROGRESS = None  # a local worker's queue for progress (set by _pool_init)
@@ -202,7 +200,6 @@ def _in_parallel(fn: Callable, keys: list, bar, threads: int | None, jobs: int, 
     all of them are loaded first (:func:`load_plugins`). When a shard fails the others run to their
     end; when the run is stopped, the shards not started are cancelled."""
     import multiprocessing as mp
-    import os
     import queue
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 

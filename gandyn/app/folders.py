@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from gandyn.errors import UsageError
+from gandyn.errors import UsageError, begin_work
 from gandyn.io import remove_stale_temps, write_json, write_text
 
 __all__ = ["ensure_dir", "check_dir_path", "output_folder", "incomplete_by", "first_difference", "write_run_record",
@@ -30,26 +30,31 @@ INCOMPLETE = "INCOMPLETE"
 
 def ensure_dir(path) -> Path:
     """Create the output folder; a file in its place is an error naming it."""
-    path = _not_in_the_way(Path(path))
+    _make(Path(path))
+    return Path(path)
+
+
+def _make(path: Path) -> list[Path]:
+    """Make the folder ``path`` with its parents, and return the folders made, innermost first;
+    a one-line :class:`~gandyn.errors.UsageError` when a file (or dangling link) stands where it or
+    a parent would be, or the folder cannot be made."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        for p in (path, *path.parents):
+            if p.is_symlink() and not p.exists():
+                raise UsageError(f"--out {path}: {p} is a symbolic link to nothing")
+            if p.exists() and not p.is_dir():
+                raise UsageError(f"--out {path}: {p} exists and is not a directory")
+        full = Path(os.path.abspath(path))  # '..' resolved: the folders this call makes
+        made = [p for p in (full, *full.parents) if not p.exists()]
+        for attempt in range(3):  # a concurrent probe may remove a parent between two of mkdir's steps
+            try:
+                full.mkdir(parents=True, exist_ok=True)
+                return made
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
     except OSError as e:
-        raise _cannot_make(path, e) from None
-    return path
-
-
-def _cannot_make(path: Path, e: OSError) -> UsageError:
-    return UsageError(f"--out {path}: the folder cannot be made ({e.strerror or e})")
-
-
-def _not_in_the_way(path: Path) -> Path:
-    """``path``, after checking that no file (or dangling link) stands where it or a parent would be."""
-    for p in (path, *path.parents):
-        if p.is_symlink() and not p.exists():
-            raise UsageError(f"--out {path}: {p} is a symbolic link to nothing")
-        if p.exists() and not p.is_dir():
-            raise UsageError(f"--out {path}: {p} exists and is not a directory")
-    return path
+        raise UsageError(f"--out {path}: the folder cannot be made ({e.strerror or e})") from None
 
 
 def check_dir_path(path) -> Path:
@@ -58,20 +63,7 @@ def check_dir_path(path) -> Path:
     another process has put something into meanwhile stays). Raises a one-line
     :class:`~gandyn.errors.UsageError` naming the problem; nothing is left."""
     path = Path(path)
-    try:
-        _not_in_the_way(path)
-        full = Path(os.path.abspath(path))  # '..' resolved: the folders this call makes
-        made = [p for p in (full, *full.parents) if not p.exists()]
-        for attempt in range(3):  # a concurrent probe may remove a parent between two of mkdir's steps
-            try:
-                full.mkdir(parents=True, exist_ok=True)
-                break
-            except FileNotFoundError:
-                if attempt == 2:
-                    raise
-    except OSError as e:
-        raise _cannot_make(path, e) from None
-    for p in made:  # innermost first; one in use by another process stays, and so do its parents
+    for p in _make(path):  # innermost first; one in use by another process stays, and so do its parents
         try:
             p.rmdir()
         except OSError:
@@ -94,8 +86,6 @@ def output_folder(path, command: str) -> Iterator[Path]:
     Yields the folder. The manifest lists the files (not hidden) written into the
     folder after the marker.
     """
-    from gandyn.errors import UsageError, begin_work
-
     existed = Path(path).exists()
     if (other := incomplete_by(path)) not in (None, command):
         raise UsageError(f"--out {path}: the folder is marked {INCOMPLETE} by `gandyn {other}`, stopped before it "
@@ -156,8 +146,6 @@ def check_same_run(out, command: str, config, partial: str, final: str = RUN_REC
     object of its file ``out/final``, each with a ``config``. A
     :class:`~gandyn.errors.UsageError` names the first differing field (:func:`first_difference`),
     or a record that is not one; missing files are no objection."""
-    from gandyn.errors import UsageError
-
     new = json.loads(json.dumps(config))
     for f in (Path(out) / partial / RUN_RECORD, Path(out) / final):
         if not f.is_file():
