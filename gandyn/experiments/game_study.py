@@ -109,14 +109,15 @@ class StableSteps:
 
     Attributes
     ----------
+    eigs : ndarray, shape (weights, 2), complex
+        ``J``'s eigenvalues at the equilibrium ``(0, 0)`` by autograd, per weight.
     h_max, h_max_closed : ndarray, shape (weights,)
-        The largest stable step of simultaneous GD from ``J``'s eigenvalues at the equilibrium
-        ``(0, 0)`` by autograd and from the closed form.
+        The largest stable step of simultaneous GD from ``eigs`` and from the closed form.
     rho : ndarray, shape (weights, hs)
-        The spectral radius ``max |1 - h lambda|`` of one simultaneous GD step (``lambda``: ``J``'s
-        eigenvalues by autograd).
+        The spectral radius ``max |1 - h lambda|`` of one simultaneous GD step.
     """
 
+    eigs: np.ndarray
     h_max: np.ndarray
     h_max_closed: np.ndarray
     rho: np.ndarray
@@ -331,16 +332,17 @@ def _dirac(consensus=None, **kw) -> games.Game:
 
 
 def step_map(weights=None, hs=None) -> StepMap:
-    """For R1, consensus and instance noise on the Dirac-GAN: the largest stable step at
-    each weight, from the spectrum of ``J`` by autograd and from the closed form, and the
-    spectral radius ``max |1 - h lambda|`` of one simultaneous GD step on a ``(weight, h)`` grid."""
+    """For R1, consensus and instance noise on the Dirac-GAN: the spectrum of
+    ``J`` by autograd at each weight, the largest stable step (numerical and
+    closed form), and the spectral radius ``max |1 - h lambda|`` of one
+    simultaneous GD step on a ``(weight, h)`` grid."""
     weights = np.linspace(0.0, 3.0, 61) if weights is None else np.asarray(weights, dtype=float)
     hs = np.linspace(0.01, 4.0, 200) if hs is None else np.asarray(hs, dtype=float)
     rows = {}
     for kind, key in (("r1", "r1"), ("consensus", "consensus"), ("noise", "noise_std")):
         lams = np.array([np.linalg.eigvals(_dirac(**{key: w}).jacobian(np.zeros(2))) for w in weights])
         closed = [cf.dirac_eigenvalues(**{key: w}) for w in weights]
-        rows[kind] = StableSteps(np.array([nash.largest_stable_step(l) for l in lams]),
+        rows[kind] = StableSteps(lams, np.array([nash.largest_stable_step(l) for l in lams]),
                                  np.array([nash.largest_stable_step(l) for l in closed]),
                                  np.abs(1.0 - hs[None, :, None] * lams[:, None, :]).max(axis=-1))  # (weights, hs)
     return StepMap(weights, hs, **rows)
