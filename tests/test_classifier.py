@@ -14,7 +14,7 @@ from gandyn.cli import mnist as cli_mnist
 from gandyn.metrics import classifier as C
 from gandyn import metrics
 
-MNIST = __import__("_mnist_dir").SHARED  # $GANDYN_DATA, then ../shared/data/mnist
+from _mnist_dir import SHARED as MNIST  # $GANDYN_DATA, then ../shared/data/mnist
 seeds = st.integers(0, 2**32 - 1)
 
 

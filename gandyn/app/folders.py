@@ -30,8 +30,9 @@ INCOMPLETE = "INCOMPLETE"
 
 def ensure_dir(path) -> Path:
     """Create the output folder; a file in its place is an error naming it."""
-    _make(Path(path))
-    return Path(path)
+    path = Path(path)
+    _make(path)
+    return path
 
 
 def _make(path: Path) -> list[Path]:
